@@ -1,0 +1,310 @@
+"""The IO interface: the module type every backend satisfies.
+
+Protocol code (cohttp, dns) is written once against these types, the way a MirageOS
+library is a functor over an IO module. It receives a :class:`Backend` and uses only what
+is declared here; it never imports asyncio, trio or socket.
+
+Semantics every adapter guarantees (checked by ``tests/backends``, the conformance suite):
+
+* ``Flow.read(n)`` returns between 1 and ``n`` bytes, or ``b""`` once, and only once the
+  peer has finished sending (EOF). Reading again after EOF keeps returning ``b""``.
+* ``Flow.write(data)`` returns once the data is accepted by the transport. When the peer
+  reads slowly, ``write`` blocks: a writer never buffers without bound.
+* ``Flow.shutdown_write()`` half-closes (sends FIN after what was written); the flow can
+  still be read until the peer's EOF.
+* ``Flow.close()`` is idempotent and never raises for an already closed flow; reads and
+  writes after it raise :class:`~backends.errors.ClosedFlow`, and a read blocked in another
+  task is woken with ``ClosedFlow``.
+* ``Flow.abort()`` closes at once and makes the peer see a reset (RST), not an EOF.
+* Listening or binding on port 0 picks a free port, reported by ``.address``.
+* Errors are those of :mod:`backends.errors`, whatever the backend.
+* Cancellation and deadlines (``move_on_after``, ``fail_after``) are level-triggered and
+  behave the same on every backend: a cancelled ``read`` or ``write`` leaves the flow usable
+  (for ``write``, some prefix of the data may have been sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+Address = tuple[str, int]
+"""A transport address: ``(host, port)``; for IPv6 the host has no brackets."""
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+Handler = Callable[["Flow"], Awaitable[None]]
+"""A connection handler for :meth:`Listener.serve`: it owns the flow until it returns."""
+
+
+@runtime_checkable
+class Flow(Protocol):
+    """A reliable, ordered byte stream: one TCP connection."""
+
+    @property
+    def local(self) -> Address:
+        """This side's address."""
+        ...
+
+    @property
+    def remote(self) -> Address:
+        """The peer's address."""
+        ...
+
+    async def read(self, max_bytes: int = 65536) -> bytes:
+        """Return 1..``max_bytes`` bytes, or ``b""`` at EOF (and only there)."""
+        ...
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data``; return once it is accepted (blocks while the peer is slow)."""
+        ...
+
+    async def shutdown_write(self) -> None:
+        """Half-close: the peer reads EOF after everything written so far."""
+        ...
+
+    async def close(self) -> None:
+        """Close both directions gracefully; idempotent."""
+        ...
+
+    def abort(self) -> None:
+        """Close at once, discarding unsent data; the peer sees a reset."""
+        ...
+
+    async def __aenter__(self: T) -> T: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class Listener(Protocol):
+    """A bound, listening TCP socket (or the mirage stack's equivalent)."""
+
+    @property
+    def address(self) -> Address:
+        """The bound address; the real port when port 0 was asked for."""
+        ...
+
+    async def accept(self) -> Flow:
+        """Wait for the next connection."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Flow]:
+        """Iterate over accepted connections until the listener is closed."""
+        ...
+
+    async def serve(self, handler: Handler) -> None:
+        """Accept forever, running ``handler(flow)`` in its own task for each connection.
+
+        The flow is closed when the handler returns. An exception from a handler is logged
+        (logger ``backends``) and does not stop the listener. Returns when the listener is
+        closed; cancelling ``serve`` cancels the handlers still running.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Stop listening; idempotent. Connections already accepted stay open."""
+        ...
+
+    async def __aenter__(self: T) -> T: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class DatagramEndpoint(Protocol):
+    """A bound UDP socket."""
+
+    @property
+    def address(self) -> Address:
+        """The bound address; the real port when port 0 was asked for."""
+        ...
+
+    max_datagram_size: int
+    """The largest payload :meth:`send` accepts (65507 for UDP over IPv4)."""
+
+    async def recv(self) -> tuple[bytes, Address]:
+        """Wait for the next datagram and return it with its source address."""
+        ...
+
+    async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
+        """Send one datagram; :class:`~backends.errors.MessageTooLarge` if it cannot fit."""
+        ...
+
+    async def close(self) -> None:
+        """Close the endpoint; idempotent. A blocked ``recv`` raises ``ClosedFlow``."""
+        ...
+
+    async def __aenter__(self: T) -> T: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class CancelScope(Protocol):
+    """What ``move_on_after``/``fail_after`` return: a scope that can be cancelled early."""
+
+    def cancel(self) -> None:
+        """Cancel the body now."""
+        ...
+
+    @property
+    def cancelled_caught(self) -> bool:
+        """True when the scope ended because it was cancelled or its deadline passed."""
+        ...
+
+    @property
+    def deadline(self) -> float:
+        """The deadline, on the clock of :meth:`Runtime.now`."""
+        ...
+
+    @deadline.setter
+    def deadline(self, value: float) -> None: ...
+
+    def __enter__(self) -> CancelScope: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+
+class TaskGroup(Protocol):
+    """A nursery: ``async with backend.task_group() as tg: tg.start_soon(fn, arg)``.
+
+    Leaving the block waits for every task; an exception in one cancels the others and is
+    raised (as an ``ExceptionGroup``).
+    """
+
+    def start_soon(self, func: Callable[..., Awaitable[Any]], *args: Any, name: Any = None) -> None:
+        """Start ``func(*args)`` as a child task."""
+        ...
+
+    @property
+    def cancel_scope(self) -> CancelScope:
+        """The group's scope; ``tg.cancel_scope.cancel()`` stops every child."""
+        ...
+
+    async def __aenter__(self) -> TaskGroup: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None: ...
+
+
+class Event(Protocol):
+    """A one-shot flag tasks can wait for."""
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        ...
+
+    def is_set(self) -> bool:
+        """Whether the flag is set."""
+        ...
+
+    async def wait(self) -> None:
+        """Wait until the flag is set."""
+        ...
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """Tasks, time and cancellation: the part of the interface that is not networking."""
+
+    def task_group(self) -> TaskGroup:
+        """A new task group (nursery)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep (a cancellation point)."""
+        ...
+
+    def move_on_after(self, seconds: float) -> CancelScope:
+        """A scope that silently cancels its body after ``seconds``."""
+        ...
+
+    def fail_after(self, seconds: float) -> CancelScope:
+        """A scope that cancels its body after ``seconds`` and raises ``Timeout``."""
+        ...
+
+    def now(self) -> float:
+        """Monotonic time in seconds (the clock deadlines use)."""
+        ...
+
+    def event(self) -> Event:
+        """A new :class:`Event`."""
+        ...
+
+    async def run_in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``func(*args)`` in a worker thread (file IO, for instance)."""
+        ...
+
+
+@runtime_checkable
+class Stack(Protocol):
+    """Networking: TCP listen/connect and UDP bind."""
+
+    async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> Listener:
+        """Listen on ``host:port`` (port 0: any free port)."""
+        ...
+
+    async def tcp_connect(self, host: str, port: int, *, timeout: float | None = None) -> Flow:
+        """Connect to ``host:port``; ``Timeout`` after ``timeout`` seconds."""
+        ...
+
+    async def udp_bind(self, host: str, port: int) -> DatagramEndpoint:
+        """Bind a UDP endpoint on ``host:port`` (port 0: any free port)."""
+        ...
+
+
+@runtime_checkable
+class Backend(Stack, Runtime, Protocol):
+    """What protocol code receives: a :class:`Stack` and a :class:`Runtime` in one object.
+
+    Obtain one with :func:`backends.open_backend` (inside a running loop) or have
+    :func:`backends.run` pass it to your ``main``.
+    """
+
+    name: str
+    """``"asyncio"``, ``"trio"`` or ``"mirage"``."""
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (the mirage stack's device, for instance)."""
+        ...
+
+
+__all__ = [
+    "Address",
+    "Backend",
+    "CancelScope",
+    "DatagramEndpoint",
+    "Event",
+    "Flow",
+    "Handler",
+    "Listener",
+    "Runtime",
+    "Stack",
+    "TaskGroup",
+]
