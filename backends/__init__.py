@@ -114,9 +114,9 @@ def run(
 
 __all__ = [
     "ADAPTERS",
+    "Address",
     "AddressInUse",
     "AddressUnavailable",
-    "Address",
     "Backend",
     "ClosedFlow",
     "ConnectionRefused",

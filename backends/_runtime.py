@@ -73,7 +73,7 @@ class AnyioRuntime:
         await anyio.sleep(seconds)
 
     def move_on_after(self, seconds: float) -> CancelScope:
-        return anyio.move_on_after(seconds)  # type: ignore[return-value]
+        return anyio.move_on_after(seconds)
 
     def fail_after(self, seconds: float) -> CancelScope:
         return _FailAfter(seconds)

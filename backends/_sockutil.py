@@ -1,0 +1,75 @@
+"""Helpers the two kernel-socket adapters (asyncio, trio) share."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from typing import Any
+
+from .errors import (
+    AddressInUse,
+    AddressUnavailable,
+    ConnectionRefused,
+    ConnectionReset,
+    MessageTooLarge,
+    NetworkError,
+    ResolutionError,
+)
+from .interface import Address
+
+UDP_MAX_PAYLOAD_V4 = 65507
+UDP_MAX_PAYLOAD_V6 = 65527
+
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+def address_of(sockaddr: Any) -> Address:
+    """``(host, port)`` from a socket address of any family (drops IPv6 flow/scope)."""
+    return (str(sockaddr[0]), int(sockaddr[1]))
+
+
+def family_of(host: str) -> socket.AddressFamily:
+    """AF_INET6 for an IPv6 literal, otherwise AF_INET."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def set_linger_rst(sock: Any) -> None:
+    """Make ``close()`` send RST instead of FIN (SO_LINGER with a zero timeout)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+    except OSError:
+        pass
+
+
+def translate(exc: OSError, what: str) -> NetworkError:
+    """Map an OS error to the backend hierarchy, keeping the message and errno."""
+    if isinstance(exc, NetworkError):
+        return exc
+    if isinstance(exc, socket.gaierror):
+        return ResolutionError(f"{what}: {exc.strerror or exc}")
+    code = exc.errno
+    message = f"{what}: {exc.strerror or exc}"
+    if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
+        return ConnectionRefused(code or errno.ECONNREFUSED, message)
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) or code in (
+        errno.ECONNRESET,
+        errno.EPIPE,
+        errno.ECONNABORTED,
+    ):
+        return ConnectionReset(code or errno.ECONNRESET, message)
+    if code == errno.EADDRINUSE:
+        return AddressInUse(code, message)
+    if code in (errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAFNOSUPPORT):
+        return AddressUnavailable(code, message)
+    if code == errno.EMSGSIZE:
+        return MessageTooLarge(code, message)
+    return NetworkError(code, message) if code is not None else NetworkError(message)
+
+
+def check_datagram_size(data_len: int, limit: int) -> None:
+    """Raise :class:`MessageTooLarge` for a payload UDP cannot carry."""
+    if data_len > limit:
+        raise MessageTooLarge(
+            errno.EMSGSIZE, f"datagram of {data_len} bytes exceeds the {limit}-byte UDP limit"
+        )

@@ -1,0 +1,528 @@
+"""The asyncio adapter: kernel sockets through asyncio's Protocol/transport layer.
+
+Built for speed: a flow *is* its ``asyncio.Protocol``, so received data goes from
+``data_received`` to the reader with no queue, no StreamReader and, when one read takes
+all that is buffered, no copy. Backpressure both ways uses the transport's flow control:
+reading is paused above :data:`READ_HIGH_WATER` buffered bytes, and ``write`` waits while
+the transport has more than :data:`WRITE_HIGH_WATER` bytes unsent.
+
+Runs on uvloop as well (``backends.run(main, "asyncio", uvloop=True)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import errno
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any, cast
+
+from ._runtime import AnyioRuntime
+from ._sockutil import (
+    UDP_MAX_PAYLOAD_V4,
+    UDP_MAX_PAYLOAD_V6,
+    address_of,
+    check_datagram_size,
+    set_linger_rst,
+    translate,
+)
+from .errors import ClosedFlow, ConnectionReset, NetworkError, Timeout
+from .interface import Address, Backend, Flow, Handler
+
+log = logging.getLogger("backends")
+
+READ_HIGH_WATER = 256 * 1024
+READ_LOW_WATER = 64 * 1024
+WRITE_HIGH_WATER = 64 * 1024
+UDP_QUEUE_LIMIT = 4096
+"""Datagrams held for ``recv``; past it new ones are dropped, as a full socket buffer does."""
+
+
+class AsyncioFlow(asyncio.Protocol):
+    """One TCP connection; see :class:`backends.interface.Flow` for the contract."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._eof = False
+        self._error: NetworkError | None = None
+        self._closed = False
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused_reading = False
+        self._paused_writing = False
+        self._lost = False
+        self._local: Address = ("", 0)
+        self._remote: Address = ("", 0)
+        self._on_connect: Callable[[AsyncioFlow], None] | None = None
+
+    # -- asyncio.Protocol callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self._local = address_of(sock.getsockname())
+            with contextlib.suppress(OSError):
+                self._remote = address_of(sock.getpeername())
+        if self._on_connect is not None:
+            self._on_connect(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
+            self._paused_reading = True
+            self._transport.pause_reading()
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake_reader()
+        return True  # keep the transport open: we may still write (half-close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if exc is not None and self._error is None:
+            self._error = (
+                translate(exc, "connection lost")
+                if isinstance(exc, OSError)
+                else ConnectionReset(errno.ECONNRESET, f"connection lost: {exc}")
+            )
+        self._eof = True
+        self._wake_reader()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        self._wake_writer()
+
+    def _wake_reader(self) -> None:
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- Flow ------------------------------------------------------------------------
+
+    @property
+    def local(self) -> Address:
+        return self._local
+
+    @property
+    def remote(self) -> Address:
+        return self._remote
+
+    async def read(self, max_bytes: int = 65536) -> bytes:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        while True:
+            if self._closed:
+                raise ClosedFlow("read on a closed flow")
+            if self._chunks:
+                return self._take(max_bytes)
+            if self._error is not None:
+                raise self._error
+            if self._eof:
+                return b""
+            waiter = self._loop.create_future()
+            self._read_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._read_waiter = None
+
+    def _take(self, max_bytes: int) -> bytes:
+        chunks = self._chunks
+        first = chunks[0]
+        if len(first) <= max_bytes:
+            chunks.popleft()
+            data = first
+            if len(first) < max_bytes and chunks:
+                parts = [first]
+                room = max_bytes - len(first)
+                while chunks and room > 0:
+                    nxt = chunks[0]
+                    if len(nxt) <= room:
+                        parts.append(chunks.popleft())
+                        room -= len(nxt)
+                    else:
+                        parts.append(nxt[:room])
+                        chunks[0] = nxt[room:]
+                        room = 0
+                data = b"".join(parts)
+        else:
+            data = first[:max_bytes]
+            chunks[0] = first[max_bytes:]
+        self._buffered -= len(data)
+        if self._paused_reading and self._buffered <= READ_LOW_WATER and self._transport:
+            self._paused_reading = False
+            self._transport.resume_reading()
+        return data
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._closed:
+            raise ClosedFlow("write on a closed flow")
+        if self._error is not None:
+            raise self._error
+        transport = self._transport
+        if transport is None or self._lost or transport.is_closing():
+            raise ConnectionReset(errno.EPIPE, "write on a connection the peer closed")
+        transport.write(data)
+        while self._paused_writing:
+            if self._lost:
+                raise self._error or ConnectionReset(errno.EPIPE, "connection lost while writing")
+            waiter = self._loop.create_future()
+            self._drain_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._drain_waiter = None
+        if self._error is not None:
+            raise self._error
+
+    async def shutdown_write(self) -> None:
+        if self._closed:
+            raise ClosedFlow("shutdown_write on a closed flow")
+        transport = self._transport
+        if transport is not None and not transport.is_closing() and transport.can_write_eof():
+            try:
+                transport.write_eof()
+            except OSError as exc:
+                raise translate(exc, "shutdown_write") from exc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+        self._wake_reader()
+        self._wake_writer()
+
+    def abort(self) -> None:
+        self._closed = True
+        transport = self._transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                set_linger_rst(sock)
+            transport.abort()
+        self._wake_reader()
+        self._wake_writer()
+
+    async def __aenter__(self) -> AsyncioFlow:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class AsyncioListener:
+    """A listening TCP server; see :class:`backends.interface.Listener`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, backlog: int) -> None:
+        self._loop = loop
+        self._server: asyncio.Server | None = None
+        self._address: Address = ("", 0)
+        self._pending: collections.deque[AsyncioFlow] = collections.deque()
+        self._backlog = backlog
+        self._accept_waiter: asyncio.Future[None] | None = None
+        self._handler: Handler | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._closed_event = asyncio.Event()
+
+    def _protocol_factory(self) -> AsyncioFlow:
+        flow = AsyncioFlow(self._loop)
+        flow._on_connect = self._connected
+        return flow
+
+    def _connected(self, flow: AsyncioFlow) -> None:
+        if self._handler is not None:
+            task = self._loop.create_task(self._run_handler(self._handler, flow))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        if len(self._pending) >= self._backlog:
+            flow.abort()  # nobody is accepting: refuse rather than queue without bound
+            return
+        self._pending.append(flow)
+        waiter = self._accept_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    async def accept(self) -> Flow:
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            if self._closed:
+                raise ClosedFlow("accept on a closed listener")
+            waiter = self._loop.create_future()
+            self._accept_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._accept_waiter = None
+
+    async def __aiter__(self) -> AsyncIterator[Flow]:
+        while True:
+            try:
+                flow = await self.accept()
+            except ClosedFlow:
+                return
+            yield flow
+
+    async def serve(self, handler: Handler) -> None:
+        if self._handler is not None:
+            raise RuntimeError("serve() is already running on this listener")
+        self._handler = handler
+        while self._pending:
+            flow = self._pending.popleft()
+            task = self._loop.create_task(self._run_handler(handler, flow))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        try:
+            await self._closed_event.wait()
+        finally:
+            self._handler = None
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    @staticmethod
+    async def _run_handler(handler: Handler, flow: AsyncioFlow) -> None:
+        try:
+            await handler(flow)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("connection handler failed for %s", flow.remote)
+        finally:
+            await flow.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._server is not None:
+            self._server.close()
+        while self._pending:
+            self._pending.popleft().abort()
+        waiter = self._accept_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._closed_event.set()
+
+    async def __aenter__(self) -> AsyncioListener:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: AsyncioDatagram) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        ep = self._endpoint
+        if len(ep._queue) >= UDP_QUEUE_LIMIT:
+            ep.dropped += 1
+            return
+        ep._queue.append((data, address_of(addr)))
+        waiter = ep._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors (port unreachable) for earlier sends: UDP is unreliable, ignore.
+        log.debug("udp error on %s: %s", self._endpoint.address, exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._endpoint._closed = True
+        self._endpoint._wake()
+
+    def pause_writing(self) -> None:
+        self._endpoint._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._endpoint._paused_writing = False
+        self._endpoint._wake()
+
+
+class AsyncioDatagram:
+    """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.DatagramTransport | None = None
+        self._queue: collections.deque[tuple[bytes, Address]] = collections.deque()
+        self._recv_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused_writing = False
+        self._closed = False
+        self._address: Address = ("", 0)
+        self.max_datagram_size = UDP_MAX_PAYLOAD_V4
+        self.dropped = 0
+        """Datagrams dropped because ``recv`` fell more than UDP_QUEUE_LIMIT behind."""
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    def _wake(self) -> None:
+        for waiter in (self._recv_waiter, self._drain_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    async def recv(self) -> tuple[bytes, Address]:
+        while True:
+            if self._queue:
+                return self._queue.popleft()
+            if self._closed:
+                raise ClosedFlow("recv on a closed datagram endpoint")
+            waiter = self._loop.create_future()
+            self._recv_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._recv_waiter = None
+
+    async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
+        if self._closed or self._transport is None:
+            raise ClosedFlow("send on a closed datagram endpoint")
+        check_datagram_size(len(data), self.max_datagram_size)
+        self._transport.sendto(data, address)
+        while self._paused_writing and not self._closed:
+            waiter = self._loop.create_future()
+            self._drain_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._drain_waiter = None
+
+    async def close(self) -> None:
+        if self._closed and self._transport is None:
+            return
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self._wake()
+
+    async def __aenter__(self) -> AsyncioDatagram:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class AsyncioBackend(AnyioRuntime):
+    """The asyncio :class:`backends.interface.Backend` (the running loop's sockets)."""
+
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> AsyncioListener:
+        listener = AsyncioListener(self._loop, backlog)
+        try:
+            server = await self._loop.create_server(
+                listener._protocol_factory, host, port, backlog=backlog, reuse_address=True
+            )
+        except OSError as exc:
+            raise translate(exc, f"listen on {host}:{port}") from exc
+        listener._server = server
+        listener._address = address_of(server.sockets[0].getsockname())
+        return listener
+
+    async def tcp_connect(
+        self, host: str, port: int, *, timeout: float | None = None
+    ) -> AsyncioFlow:
+        loop = self._loop
+
+        def factory() -> AsyncioFlow:
+            return AsyncioFlow(loop)
+
+        try:
+            if timeout is None:
+                _, flow = await loop.create_connection(factory, host, port)
+            else:
+                async with asyncio.timeout(timeout):
+                    _, flow = await loop.create_connection(factory, host, port)
+        except TimeoutError as exc:
+            raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from exc
+        except OSError as exc:
+            raise translate(exc, f"connect to {host}:{port}") from exc
+        return flow
+
+    async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:
+        endpoint = AsyncioDatagram(self._loop)
+        try:
+            transport, _ = await self._loop.create_datagram_endpoint(
+                lambda: _DatagramProtocol(endpoint), local_addr=(host, port)
+            )
+        except OSError as exc:
+            raise translate(exc, f"bind udp {host}:{port}") from exc
+        endpoint._transport = transport
+        sock = transport.get_extra_info("socket")
+        endpoint._address = address_of(sock.getsockname())
+        if sock.family == socket.AF_INET6:
+            endpoint.max_datagram_size = UDP_MAX_PAYLOAD_V6
+        return endpoint
+
+    async def aclose(self) -> None:
+        return None
+
+
+def host_loop(**options: Any) -> str:
+    """This adapter runs on an asyncio loop."""
+    if options:
+        raise TypeError(f"the asyncio backend takes no options, got {sorted(options)}")
+    return "asyncio"
+
+
+@contextlib.asynccontextmanager
+async def open_backend(**options: Any) -> AsyncIterator[Backend]:
+    """The asyncio backend for the running loop."""
+    host_loop(**options)
+    yield AsyncioBackend()
