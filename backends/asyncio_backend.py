@@ -16,6 +16,7 @@ import collections
 import contextlib
 import errno
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -53,6 +54,7 @@ class AsyncioFlow(asyncio.Protocol):
         self._eof = False
         self._error: NetworkError | None = None
         self._closed = False
+        self._write_shut = False
         self._read_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_reading = False
@@ -179,6 +181,8 @@ class AsyncioFlow(asyncio.Protocol):
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closed:
             raise ClosedFlow("write on a closed flow")
+        if self._write_shut:
+            raise ClosedFlow("write after shutdown_write")
         if self._error is not None:
             raise self._error
         transport = self._transport
@@ -200,6 +204,9 @@ class AsyncioFlow(asyncio.Protocol):
     async def shutdown_write(self) -> None:
         if self._closed:
             raise ClosedFlow("shutdown_write on a closed flow")
+        if self._write_shut:
+            return
+        self._write_shut = True
         transport = self._transport
         if transport is not None and not transport.is_closing() and transport.can_write_eof():
             try:
@@ -395,6 +402,8 @@ class AsyncioDatagram:
         self._paused_writing = False
         self._closed = False
         self._address: Address = ("", 0)
+        self._sock: socket.socket | None = None
+        """A dup of the transport's socket, for what the transport cannot send (empty datagrams)."""
         self.max_datagram_size = UDP_MAX_PAYLOAD_V4
         self.dropped = 0
         """Datagrams dropped because ``recv`` fell more than UDP_QUEUE_LIMIT behind."""
@@ -425,6 +434,15 @@ class AsyncioDatagram:
         if self._closed or self._transport is None:
             raise ClosedFlow("send on a closed datagram endpoint")
         check_datagram_size(len(data), self.max_datagram_size)
+        if not data and self._sock is not None:
+            # asyncio drops empty datagrams silently; UDP allows them, so send it directly.
+            try:
+                self._sock.sendto(b"", address)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                raise translate(exc, f"send to {address[0]}:{address[1]}") from exc
+            return
         self._transport.sendto(data, address)
         while self._paused_writing and not self._closed:
             waiter = self._loop.create_future()
@@ -441,6 +459,9 @@ class AsyncioDatagram:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         self._wake()
 
     async def __aenter__(self) -> AsyncioDatagram:
@@ -505,6 +526,10 @@ class AsyncioBackend(AnyioRuntime):
             raise translate(exc, f"bind udp {host}:{port}") from exc
         endpoint._transport = transport
         sock = transport.get_extra_info("socket")
+        endpoint._sock = socket.socket(
+            sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno())
+        )
+        endpoint._sock.setblocking(False)
         endpoint._address = address_of(sock.getsockname())
         if sock.family == socket.AF_INET6:
             endpoint.max_datagram_size = UDP_MAX_PAYLOAD_V6

@@ -48,6 +48,7 @@ class TrioFlow:
     def __init__(self, sock: trio.socket.SocketType) -> None:
         self._sock = sock
         self._closed = False
+        self._write_shut = False
         self._eof = False
         self._local = address_of(sock.getsockname())
         try:
@@ -86,6 +87,8 @@ class TrioFlow:
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closed:
             raise ClosedFlow("write on a closed flow")
+        if self._write_shut:
+            raise ClosedFlow("write after shutdown_write")
         sock = self._sock
         try:
             with memoryview(data) as view:
@@ -104,6 +107,9 @@ class TrioFlow:
         if self._closed:
             raise ClosedFlow("shutdown_write on a closed flow")
         await trio.lowlevel.checkpoint()
+        if self._write_shut:
+            return
+        self._write_shut = True
         try:
             self._sock.shutdown(_stdsocket.SHUT_WR)
         except OSError as exc:

@@ -58,8 +58,10 @@ async def backend(backend_name: str, anyio_backend: str) -> AsyncIterator[backen
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fn = getattr(item, "function", None)
-        if fn is not None and inspect.iscoroutinefunction(fn) and "backend" in getattr(
-            item, "fixturenames", ()
+        if (
+            fn is not None
+            and inspect.iscoroutinefunction(fn)
+            and "backend" in getattr(item, "fixturenames", ())
         ):
             item.add_marker(pytest.mark.anyio)
 
