@@ -49,6 +49,10 @@ def translate(exc: OSError, what: str) -> NetworkError:
     if isinstance(exc, socket.gaierror):
         return ResolutionError(f"{what}: {exc.strerror or exc}")
     code = exc.errno
+    cause = exc.__cause__ or exc.__context__
+    if code is None and isinstance(cause, OSError) and cause.errno is not None:
+        # uvloop wraps the failing call's OSError in one without an errno.
+        code = cause.errno
     message = f"{what}: {exc.strerror or exc}"
     if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
         return ConnectionRefused(code or errno.ECONNREFUSED, message)
