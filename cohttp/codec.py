@@ -1,0 +1,951 @@
+"""A sans-IO HTTP/1.1 codec (RFC 9112, RFC 9110): bytes in, events out, bytes to send.
+
+No IO and no event loop here. A :class:`RequestParser` (what a server runs) or a
+:class:`ResponseParser` (what a client runs) is fed bytes with ``feed`` and yields events
+from ``next_event``:
+
+* :class:`RequestHead` / :class:`ResponseHead`: the start line and header section, with the
+  message framing already decided (``framing``, ``content_length``, ``keep_alive``);
+* :class:`Data`: a piece of the body, de-chunked;
+* :class:`EndOfMessage`: the end of the body, with any trailer fields (kept apart from the
+  header section);
+* :data:`NEED_DATA`: feed more bytes; :data:`PEER_CLOSED`: the peer closed cleanly between
+  messages.
+
+After :class:`EndOfMessage` the parser starts on the next message, so pipelined requests are
+parsed in order. Everything the RFC says a recipient MUST reject raises a
+:class:`ProtocolError` subclass whose ``status`` is the response a server should send (400,
+413, 414, 431, 501, 505) and whose message names the rule broken. The parser is strict:
+obs-fold, whitespace before the colon, bare CR or LF, NUL and other controls in values,
+non-digit or conflicting Content-Length, Transfer-Encoding not ending in ``chunked``, a
+request carrying both Transfer-Encoding and Content-Length, a missing or repeated Host on
+HTTP/1.1, malformed chunk sizes and oversized anything are all errors.
+
+Encoding helpers (:func:`encode_response_head`, :func:`encode_request_head`,
+:func:`encode_chunk`, :data:`LAST_CHUNK`) produce wire bytes from validated
+:class:`~cohttp.headers.Headers`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Final
+
+from .headers import Headers
+from .status import reason_phrase
+
+# ---------------------------------------------------------------------------------------
+# Limits and errors
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits a parser enforces; every one fails closed with the matching status.
+
+    ``max_line``: longest request line or status line (414 URI Too Long for a request);
+    ``max_head``: largest head, start line included (431);
+    ``max_headers``: most header (or trailer) fields (431);
+    ``max_body``: largest body, Content-Length or de-chunked (413); ``None`` = unlimited;
+    ``max_chunk_line``: longest chunk-size line, extensions included (400).
+    """
+
+    max_line: int = 8192
+    max_head: int = 65536
+    max_headers: int = 100
+    max_body: int | None = 16 * 1024 * 1024
+    max_chunk_line: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("max_line", "max_head", "max_headers", "max_chunk_line"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Limits.{name} must be positive")
+        if self.max_body is not None and self.max_body < 0:
+            raise ValueError("Limits.max_body must be >= 0 or None")
+
+
+class ProtocolError(Exception):
+    """The peer broke HTTP/1.1; ``status`` is the status code a server answers with.
+
+    After a ProtocolError the connection cannot be trusted: send the error response (if
+    you are a server) and close it.
+    """
+
+    status: int = 400
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+    @property
+    def message(self) -> str:
+        """The human-readable description of the broken rule."""
+        return str(self.args[0]) if self.args else ""
+
+
+class BadRequest(ProtocolError):
+    """Malformed syntax or framing (400)."""
+
+    status = 400
+
+
+class IncompleteMessage(BadRequest):
+    """The peer closed the connection in the middle of a message."""
+
+
+class URITooLong(ProtocolError):
+    """The request line is longer than ``Limits.max_line`` (414)."""
+
+    status = 414
+
+
+class HeaderFieldsTooLarge(ProtocolError):
+    """The head is larger than ``Limits.max_head`` or has too many fields (431)."""
+
+    status = 431
+
+
+class ContentTooLarge(ProtocolError):
+    """The body is (or announces it will be) larger than ``Limits.max_body`` (413)."""
+
+    status = 413
+
+
+class UnsupportedTransferCoding(ProtocolError):
+    """A transfer coding other than ``chunked`` that this codec does not implement (501)."""
+
+    status = 501
+
+
+class UnsupportedVersion(ProtocolError):
+    """An HTTP major version other than 1 (505)."""
+
+    status = 505
+
+
+# ---------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------
+
+NO_BODY: Final = 0
+"""Framing: the message has no body."""
+LENGTH: Final = 1
+"""Framing: the body is ``content_length`` bytes."""
+CHUNKED: Final = 2
+"""Framing: the body uses the chunked transfer coding."""
+UNTIL_CLOSE: Final = 3
+"""Framing: the body runs until the connection closes (responses only)."""
+
+HTTP_1_1: Final = "HTTP/1.1"
+HTTP_1_0: Final = "HTTP/1.0"
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+"""``next_event`` needs more bytes before it can produce the next event."""
+PEER_CLOSED: Final = _Sentinel("PEER_CLOSED")
+"""The peer closed the connection cleanly between two messages."""
+
+
+@dataclass(slots=True)
+class RequestHead:
+    """A parsed request line and header section, with the framing of the body decided.
+
+    ``version`` is ``"HTTP/1.1"`` or ``"HTTP/1.0"`` (a higher 1.x minor is treated as 1.1).
+    ``keep_alive`` is what the request allows; ``expect_continue`` is true when an HTTP/1.1
+    client sent ``Expect: 100-continue``.
+    """
+
+    method: str
+    target: str
+    version: str
+    headers: Headers
+    framing: int
+    content_length: int | None
+    keep_alive: bool
+    expect_continue: bool
+
+
+@dataclass(slots=True)
+class ResponseHead:
+    """A parsed status line and header section, with the framing of the body decided."""
+
+    status: int
+    reason: str
+    version: str
+    headers: Headers
+    framing: int
+    content_length: int | None
+    keep_alive: bool
+
+
+@dataclass(slots=True)
+class Data:
+    """A piece of a message body (already de-chunked)."""
+
+    data: bytes
+
+
+@dataclass(slots=True)
+class EndOfMessage:
+    """The end of a message body; ``trailers`` holds the chunked trailer section, if any."""
+
+    trailers: Headers
+
+
+Event = RequestHead | ResponseHead | Data | EndOfMessage | _Sentinel
+
+# ---------------------------------------------------------------------------------------
+# Grammar
+# ---------------------------------------------------------------------------------------
+
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_FIELD_LINES = rf"((?:{_TOKEN}:[\t\x20-\x7e\x80-\xff]*\r\n)*)"
+_REQUEST_HEAD = re.compile(
+    rf"({_TOKEN}) ([^\x00-\x20\x7f-\xff]+) HTTP/([0-9])\.([0-9])\r\n{_FIELD_LINES}"
+).fullmatch
+_RESPONSE_HEAD = re.compile(
+    rf"HTTP/([0-9])\.([0-9]) ([0-9]{{3}})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n{_FIELD_LINES}"
+).fullmatch
+_FIELD_BLOCK = re.compile(_FIELD_LINES).fullmatch
+
+_PCT_OR = r"(?:[{chars}]+|%[0-9A-Fa-f]{{2}})*"
+_ORIGIN_FORM = re.compile(
+    "/" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
+    + r"(?:\?" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?") + ")?"
+).fullmatch
+_ABSOLUTE_FORM = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*://" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]")
+).fullmatch
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=") + ")"
+_HOST_VALUE = re.compile(rf"{_HOST}(?::[0-9]*)?").fullmatch
+_AUTHORITY_FORM = re.compile(rf"{_HOST}:[0-9]+").fullmatch
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}").fullmatch
+_CHUNK_EXT = re.compile(
+    rb"(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+    rb"(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|\"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*\"))?)*"
+    rb"[ \t]*"
+).fullmatch
+_HEX = re.compile(rb"[0-9A-Fa-f]+").match
+
+_FRAMING_FIELDS = frozenset(("content-length", "transfer-encoding", "host", "connection", "expect"))
+
+
+def _diagnose_fields(lines: list[str], what: str) -> ProtocolError:
+    """Name the rule a header (or trailer) section that failed the fast check breaks."""
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            return BadRequest(f"obs-fold (a {what} line starting with whitespace) is not allowed")
+        name, colon, value = line.partition(":")
+        if not colon:
+            return BadRequest(f"{what} line without a colon: {line[:60]!r}")
+        if not name:
+            return BadRequest(f"empty {what} field name")
+        if name != name.rstrip(" \t"):
+            return BadRequest(f"whitespace between {what} field name {name.strip()!r} and colon")
+        if re.fullmatch(_TOKEN, name) is None:
+            return BadRequest(f"invalid {what} field name {name[:60]!r}")
+        if "\x00" in value:
+            return BadRequest(f"NUL in the value of {what} field {name!r}")
+        if "\r" in value:
+            return BadRequest(f"bare CR in the value of {what} field {name!r}")
+        if "\n" in value:
+            return BadRequest(f"bare LF in the value of {what} field {name!r}")
+        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+            return BadRequest(f"control character in the value of {what} field {name!r}")
+    return BadRequest(f"malformed {what} section")
+
+
+def _split_lines(text: str) -> list[str]:
+    lines = text.split("\r\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _diagnose_head(text: str, request: bool) -> ProtocolError:
+    """Name the rule a head that failed the fast whole-head match breaks."""
+    lines = _split_lines(text)
+    start = lines[0] if lines else ""
+    if "\n" in start:
+        return BadRequest("bare LF in the start line (lines must end in CRLF)")
+    if "\r" in start:
+        return BadRequest("bare CR in the start line")
+    if request:
+        parts = start.split(" ")
+        if len(parts) != 3 or not all(parts):
+            return BadRequest(
+                f"malformed request line {start[:80]!r}: want METHOD SP target SP HTTP/x.y"
+            )
+        method, target, version = parts
+        if re.fullmatch(_TOKEN, method) is None:
+            return BadRequest(f"invalid method {method[:40]!r}")
+        if re.fullmatch(r"[^\x00-\x20\x7f-\xff]+", target) is None:
+            return BadRequest("request target contains a control, space or non-ASCII octet")
+        if re.fullmatch(r"HTTP/[0-9]\.[0-9]", version) is None:
+            return BadRequest(f"invalid HTTP version {version[:20]!r}")
+    elif re.fullmatch(r"HTTP/[0-9]\.[0-9] [0-9]{3}(?: [\t\x20-\x7e\x80-\xff]*)?", start) is None:
+        return BadRequest(f"malformed status line {start[:80]!r}")
+    return _diagnose_fields(lines[1:], "header")
+
+
+def _parse_fields(
+    block: str, limits: Limits, specials: list[tuple[str, str]] | None
+) -> list[tuple[str, str, str]]:
+    """Split a validated field block into ``(lower, name, value)``; collect framing fields."""
+    items: list[tuple[str, str, str]] = []
+    if not block:
+        return items
+    lines = block.split("\r\n")
+    lines.pop()
+    if len(lines) > limits.max_headers:
+        raise HeaderFieldsTooLarge(
+            f"{len(lines)} header fields, more than the limit of {limits.max_headers}"
+        )
+    append = items.append
+    for line in lines:
+        name, _, value = line.partition(":")
+        value = value.strip(" \t")
+        lname = name.lower()
+        append((lname, name, value))
+        if specials is not None and lname in _FRAMING_FIELDS:
+            specials.append((lname, value))
+    return items
+
+
+def _content_length(values: list[str], limits: Limits) -> int:
+    if len(values) > 1:
+        raise BadRequest(f"{len(values)} Content-Length fields (only one is allowed)")
+    value = values[0]
+    if _CONTENT_LENGTH(value) is None:
+        if re.fullmatch(r"[0-9]+", value):
+            raise ContentTooLarge(f"Content-Length {value[:30]} is too large")
+        raise BadRequest(f"Content-Length must be digits only, got {value[:40]!r}")
+    length = int(value)
+    if limits.max_body is not None and length > limits.max_body:
+        raise ContentTooLarge(
+            f"Content-Length {length} exceeds the body limit of {limits.max_body} bytes"
+        )
+    return length
+
+
+def _transfer_codings(values: list[str]) -> list[str]:
+    codings: list[str] = []
+    for value in values:
+        for element in value.split(","):
+            element = element.strip(" \t")
+            if not element:
+                continue
+            coding = element.split(";", 1)[0].strip(" \t").lower()
+            if re.fullmatch(_TOKEN, coding) is None:
+                raise BadRequest(f"invalid transfer coding {element[:40]!r}")
+            codings.append(coding)
+    if not codings:
+        raise BadRequest("empty Transfer-Encoding field")
+    return codings
+
+
+def _check_chunked_final(codings: list[str]) -> None:
+    """Raise unless ``codings`` is exactly ``chunked`` (what this codec can decode)."""
+    if codings[-1] != "chunked":
+        raise BadRequest(
+            f"Transfer-Encoding must end in chunked, got {', '.join(codings)!r}"
+        )
+    if codings.count("chunked") > 1:
+        raise BadRequest("chunked applied more than once in Transfer-Encoding")
+    if len(codings) > 1:
+        raise UnsupportedTransferCoding(
+            f"transfer coding {codings[0]!r} is not implemented (only chunked is)"
+        )
+
+
+def _version(major: str, minor: str) -> str:
+    if major != "1":
+        raise UnsupportedVersion(f"HTTP/{major}.{minor} is not supported (only HTTP/1.x)")
+    return HTTP_1_0 if minor == "0" else HTTP_1_1
+
+
+# ---------------------------------------------------------------------------------------
+# Parsers
+# ---------------------------------------------------------------------------------------
+
+_HEAD = 0
+_BODY_LENGTH = 1
+_CHUNK_SIZE = 2
+_CHUNK_DATA = 3
+_CHUNK_CRLF = 4
+_TRAILERS = 5
+_BODY_EOF = 6
+_END = 7
+
+_NO_TRAILERS = Headers._trusted([])
+
+
+class _Parser:
+    """Shared buffer and body decoding for both directions."""
+
+    __slots__ = (
+        "_body_seen",
+        "_buf",
+        "_chunk_left",
+        "_eof",
+        "_left",
+        "_limits",
+        "_pos",
+        "_scan",
+        "_state",
+    )
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self._limits = limits or Limits()
+        self._buf = bytearray()
+        self._pos = 0
+        self._scan = 0  # where the search for the end of the head resumes
+        self._state = _HEAD
+        self._left = 0  # Content-Length bytes still to come
+        self._chunk_left = 0
+        self._body_seen = 0
+        self._eof = False
+
+    @property
+    def limits(self) -> Limits:
+        """The limits in force."""
+        return self._limits
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append bytes received from the peer."""
+        if self._eof:
+            raise RuntimeError("feed() after feed_eof()")
+        buf = self._buf
+        if self._pos:
+            if self._pos >= len(buf):
+                buf.clear()
+            else:
+                del buf[: self._pos]
+            self._scan = max(0, self._scan - self._pos)
+            self._pos = 0
+        buf += data
+
+    def feed_eof(self) -> None:
+        """Record that the peer finished sending (read returned EOF)."""
+        self._eof = True
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet turned into events."""
+        return len(self._buf) - self._pos
+
+    @property
+    def at_message_start(self) -> bool:
+        """True between messages: the next event will be a head (or PEER_CLOSED)."""
+        return self._state == _HEAD
+
+    def take_buffered(self) -> bytes:
+        """Remove and return every buffered byte (for a protocol upgrade or tunnel)."""
+        data = bytes(self._buf[self._pos :])
+        self._buf.clear()
+        self._pos = 0
+        self._scan = 0
+        return data
+
+    # -- head ------------------------------------------------------------------------
+
+    def _find_head(self) -> str | None:
+        """Return the head text up to and including its last field's CRLF, or None."""
+        buf = self._buf
+        pos = self._pos
+        # RFC 9112 2.2: ignore empty lines received before the start line.
+        while buf.startswith(b"\r\n", pos):
+            pos += 2
+        self._pos = pos
+        end = buf.find(b"\r\n\r\n", max(pos, self._scan))
+        limits = self._limits
+        if end == -1:
+            size = len(buf) - pos
+            self._scan = max(pos, len(buf) - 3)
+            first = buf.find(b"\r\n", pos, pos + limits.max_line + 2)
+            if first == -1 and size > limits.max_line:
+                raise self._line_too_long()
+            if size > limits.max_head:
+                raise HeaderFieldsTooLarge(
+                    f"message head exceeds the limit of {limits.max_head} bytes"
+                )
+            if buf.find(b"\n\n", pos) != -1 or buf.find(b"\n\r\n", pos) != -1:
+                raise BadRequest("bare LF in the message head (lines must end in CRLF)")
+            if self._eof:
+                if size == 0:
+                    return None
+                raise IncompleteMessage("connection closed in the middle of a message head")
+            return None
+        if end - pos + 4 > limits.max_head:
+            raise HeaderFieldsTooLarge(f"message head exceeds the limit of {limits.max_head} bytes")
+        first = buf.find(b"\r\n", pos)
+        if first - pos > limits.max_line:
+            raise self._line_too_long()
+        text = buf[pos : end + 2].decode("latin-1")
+        self._pos = end + 4
+        self._scan = self._pos
+        return text
+
+    def _line_too_long(self) -> ProtocolError:
+        raise NotImplementedError
+
+    # -- body ------------------------------------------------------------------------
+
+    def _start_body(self, framing: int, length: int | None) -> None:
+        self._body_seen = 0
+        if framing == LENGTH:
+            assert length is not None
+            self._left = length
+            self._state = _BODY_LENGTH if length else _END
+        elif framing == CHUNKED:
+            self._state = _CHUNK_SIZE
+        elif framing == UNTIL_CLOSE:
+            self._state = _BODY_EOF
+        else:
+            self._state = _END
+
+    def _body_event(self) -> Event:
+        state = self._state
+        if state == _END:
+            self._state = _HEAD
+            return EndOfMessage(_NO_TRAILERS)
+        buf = self._buf
+        pos = self._pos
+        avail = len(buf) - pos
+        if state == _BODY_LENGTH:
+            if not avail:
+                if self._eof:
+                    raise IncompleteMessage(
+                        f"connection closed with {self._left} body bytes still expected"
+                    )
+                return NEED_DATA
+            n = min(avail, self._left)
+            data = bytes(buf[pos : pos + n])
+            self._pos = pos + n
+            self._left -= n
+            if not self._left:
+                self._state = _END
+            return Data(data)
+        if state == _BODY_EOF:
+            if avail:
+                data = bytes(buf[pos:])
+                self._pos = len(buf)
+                self._count_body(len(data))
+                return Data(data)
+            if self._eof:
+                self._state = _HEAD
+                return EndOfMessage(_NO_TRAILERS)
+            return NEED_DATA
+        return self._chunked_event()
+
+    def _count_body(self, n: int) -> None:
+        self._body_seen += n
+        max_body = self._limits.max_body
+        if max_body is not None and self._body_seen > max_body:
+            raise ContentTooLarge(f"body exceeds the limit of {max_body} bytes")
+
+    def _chunked_event(self) -> Event:
+        buf = self._buf
+        while True:
+            state = self._state
+            pos = self._pos
+            if state == _CHUNK_SIZE:
+                limit = self._limits.max_chunk_line
+                end = buf.find(b"\r\n", pos, pos + limit + 2)
+                if end == -1:
+                    if len(buf) - pos > limit:
+                        raise BadRequest(f"chunk-size line longer than {limit} bytes")
+                    if self._eof:
+                        raise IncompleteMessage("connection closed inside a chunk-size line")
+                    return NEED_DATA
+                line = bytes(buf[pos:end])
+                m = _HEX(line)
+                if m is None:
+                    raise BadRequest(f"chunk size must be hexadecimal, got {line[:20]!r}")
+                digits = m.group().lstrip(b"0")
+                if len(digits) > 15:
+                    raise ContentTooLarge(f"chunk size {m.group()[:24]!r} overflows")
+                if _CHUNK_EXT(line, m.end()) is None:
+                    if b"\r" in line or b"\n" in line:
+                        raise BadRequest("bare CR or LF in a chunk-size line")
+                    raise BadRequest(f"malformed chunk extension in {line[:60]!r}")
+                size = int(digits, 16) if digits else 0
+                self._pos = end + 2
+                if size == 0:
+                    self._state = _TRAILERS
+                    continue
+                self._count_body(size)
+                self._chunk_left = size
+                self._state = _CHUNK_DATA
+                continue
+            if state == _CHUNK_DATA:
+                avail = len(buf) - pos
+                if not avail:
+                    if self._eof:
+                        raise IncompleteMessage("connection closed inside a chunk")
+                    return NEED_DATA
+                n = min(avail, self._chunk_left)
+                data = bytes(buf[pos : pos + n])
+                self._pos = pos + n
+                self._chunk_left -= n
+                if not self._chunk_left:
+                    self._state = _CHUNK_CRLF
+                return Data(data)
+            if state == _CHUNK_CRLF:
+                if len(buf) - pos < 2:
+                    if self._eof:
+                        raise IncompleteMessage("connection closed after chunk data")
+                    if len(buf) - pos == 1 and buf[pos] != 0x0D:
+                        raise BadRequest("chunk data not followed by CRLF")
+                    return NEED_DATA
+                if buf[pos] != 0x0D or buf[pos + 1] != 0x0A:
+                    raise BadRequest("chunk data not followed by CRLF")
+                self._pos = pos + 2
+                self._state = _CHUNK_SIZE
+                continue
+            # _TRAILERS
+            if buf.startswith(b"\r\n", pos):
+                self._pos = pos + 2
+                self._state = _HEAD
+                return EndOfMessage(_NO_TRAILERS)
+            limits = self._limits
+            end = buf.find(b"\r\n\r\n", pos)
+            if end == -1:
+                if len(buf) - pos > limits.max_head:
+                    raise HeaderFieldsTooLarge(
+                        f"trailer section exceeds the limit of {limits.max_head} bytes"
+                    )
+                if len(buf) - pos >= 2 and buf[pos] == 0x0D and buf[pos + 1] != 0x0A:
+                    raise BadRequest("bare CR in the trailer section")
+                if self._eof:
+                    raise IncompleteMessage("connection closed inside the trailer section")
+                return NEED_DATA
+            if end + 4 - pos > limits.max_head:
+                raise HeaderFieldsTooLarge(
+                    f"trailer section exceeds the limit of {limits.max_head} bytes"
+                )
+            text = buf[pos : end + 2].decode("latin-1")
+            if _FIELD_BLOCK(text) is None:
+                raise _diagnose_fields(_split_lines(text), "trailer")
+            items = _parse_fields(text, limits, None)
+            self._pos = end + 4
+            self._state = _HEAD
+            return EndOfMessage(Headers._trusted(items))
+
+
+class RequestParser(_Parser):
+    """Parse requests (a server's side of a connection).
+
+    >>> p = RequestParser()
+    >>> p.feed(b"GET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n")
+    >>> p.next_event().target, p.next_event()
+    ('/', EndOfMessage(trailers=Headers([])))
+    """
+
+    __slots__ = ()
+
+    def _line_too_long(self) -> ProtocolError:
+        return URITooLong(f"request line longer than {self._limits.max_line} bytes")
+
+    def next_event(self) -> Event:
+        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
+        if self._state != _HEAD:
+            return self._body_event()
+        text = self._find_head()
+        if text is None:
+            if self._eof and self.buffered == 0:
+                return PEER_CLOSED
+            return NEED_DATA
+        head = self._parse_head(text)
+        self._start_body(head.framing, head.content_length)
+        return head
+
+    def _parse_head(self, text: str) -> RequestHead:
+        m = _REQUEST_HEAD(text)
+        if m is None:
+            raise _diagnose_head(text, request=True)
+        method, target, major, minor, block = m.groups()
+        version = _version(major, minor)
+        specials: list[tuple[str, str]] = []
+        items = _parse_fields(block, self._limits, specials)
+        headers = Headers._trusted(items)
+        if method == "CONNECT":
+            if _AUTHORITY_FORM(target) is None:
+                raise BadRequest(f"CONNECT needs an authority-form target, got {target[:80]!r}")
+        elif target[0] == "/":
+            if _ORIGIN_FORM(target) is None:
+                raise BadRequest(f"invalid request target {target[:80]!r}")
+        elif target == "*":
+            if method != "OPTIONS":
+                raise BadRequest("asterisk-form request target is only allowed with OPTIONS")
+        elif _ABSOLUTE_FORM(target) is None:
+            raise BadRequest(f"invalid request target {target[:80]!r}")
+
+        keep_alive = version == HTTP_1_1
+        framing = NO_BODY
+        length: int | None = None
+        expect_continue = False
+        if not specials:
+            if version == HTTP_1_1:
+                raise BadRequest("HTTP/1.1 request without a Host field")
+            return RequestHead(method, target, version, headers, framing, None, False, False)
+        hosts: list[str] = []
+        lengths: list[str] = []
+        codings: list[str] = []
+        for name, value in specials:
+            if name == "host":
+                hosts.append(value)
+            elif name == "content-length":
+                lengths.append(value)
+            elif name == "transfer-encoding":
+                codings.append(value)
+            elif name == "connection":
+                for token in value.split(","):
+                    token = token.strip(" \t").lower()
+                    if token == "close":
+                        keep_alive = False
+                    elif token == "keep-alive" and version == HTTP_1_0:
+                        keep_alive = True
+            elif name == "expect" and value.lower() == "100-continue" and version == HTTP_1_1:
+                expect_continue = True
+        if len(hosts) > 1:
+            raise BadRequest(f"{len(hosts)} Host fields (exactly one is allowed)")
+        if hosts:
+            if _HOST_VALUE(hosts[0]) is None:
+                raise BadRequest(f"invalid Host {hosts[0][:80]!r}")
+        elif version == HTTP_1_1:
+            raise BadRequest("HTTP/1.1 request without a Host field")
+        if codings:
+            if version == HTTP_1_0:
+                raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+            if lengths:
+                raise BadRequest("request has both Transfer-Encoding and Content-Length")
+            _check_chunked_final(_transfer_codings(codings))
+            framing = CHUNKED
+        elif lengths:
+            length = _content_length(lengths, self._limits)
+            framing = LENGTH
+        if framing == NO_BODY:
+            expect_continue = False
+        return RequestHead(
+            method, target, version, headers, framing, length, keep_alive, expect_continue
+        )
+
+
+_NO_BODY_STATUS = frozenset((204, 304))
+
+
+class ResponseParser(_Parser):
+    """Parse responses (a client's side of a connection).
+
+    Call :meth:`expect` with the request method before each response (HEAD responses have
+    no body). Interim 1xx responses come out as their own :class:`ResponseHead` followed by
+    :class:`EndOfMessage`; the final response follows.
+    """
+
+    __slots__ = ("_methods",)
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits)
+        self._methods: list[str] = []
+
+    def expect(self, method: str) -> None:
+        """Queue the method of a request just sent (responses come back in order)."""
+        self._methods.append(method)
+
+    def _line_too_long(self) -> ProtocolError:
+        return BadRequest(f"status line longer than {self._limits.max_line} bytes")
+
+    def next_event(self) -> Event:
+        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
+        if self._state != _HEAD:
+            return self._body_event()
+        text = self._find_head()
+        if text is None:
+            if self._eof and self.buffered == 0:
+                return PEER_CLOSED
+            return NEED_DATA
+        head = self._parse_head(text)
+        self._start_body(head.framing, head.content_length)
+        return head
+
+    def _parse_head(self, text: str) -> ResponseHead:
+        m = _RESPONSE_HEAD(text)
+        if m is None:
+            raise _diagnose_head(text, request=False)
+        major, minor, code, reason, block = m.groups()
+        version = _version(major, minor)
+        status = int(code)
+        if status < 100:
+            raise BadRequest(f"status code {code} is below 100")
+        specials: list[tuple[str, str]] = []
+        items = _parse_fields(block, self._limits, specials)
+        headers = Headers._trusted(items)
+        method = self._methods[0] if self._methods else "GET"
+        if status >= 200 and self._methods:
+            self._methods.pop(0)
+        keep_alive = version == HTTP_1_1
+        lengths: list[str] = []
+        codings: list[str] = []
+        for name, value in specials:
+            if name == "content-length":
+                lengths.append(value)
+            elif name == "transfer-encoding":
+                codings.append(value)
+            elif name == "connection":
+                for token in value.split(","):
+                    token = token.strip(" \t").lower()
+                    if token == "close":
+                        keep_alive = False
+                    elif token == "keep-alive" and version == HTTP_1_0:
+                        keep_alive = True
+        framing = NO_BODY
+        length: int | None = None
+        if status < 200 or status in _NO_BODY_STATUS or method == "HEAD":
+            pass
+        elif method == "CONNECT" and status < 300:
+            keep_alive = False
+        elif codings:
+            parsed = _transfer_codings(codings)
+            if version == HTTP_1_0 or parsed[-1] != "chunked":
+                framing = UNTIL_CLOSE
+                keep_alive = False
+            else:
+                _check_chunked_final(parsed)
+                framing = CHUNKED
+                if lengths:
+                    keep_alive = False  # RFC 9112 6.3: TE overrides CL; do not reuse
+        elif lengths:
+            length = _content_length(lengths, self._limits)
+            framing = LENGTH
+        else:
+            framing = UNTIL_CLOSE
+            keep_alive = False
+        return ResponseHead(status, reason or "", version, headers, framing, length, keep_alive)
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding
+# ---------------------------------------------------------------------------------------
+
+_STATUS_LINES: dict[tuple[int, str], bytes] = {}
+
+
+def status_line(status: int, version: str = HTTP_1_1, reason: str | None = None) -> bytes:
+    """``b"HTTP/1.1 200 OK\\r\\n"``; cached for the registry's phrases."""
+    if reason is None:
+        key = (status, version)
+        line = _STATUS_LINES.get(key)
+        if line is None:
+            if not 100 <= status <= 599:
+                raise ValueError(f"status code {status} is outside 100..599")
+            line = f"{version} {status} {reason_phrase(status)}\r\n".encode("latin-1")
+            _STATUS_LINES[key] = line
+        return line
+    if re.fullmatch(r"[\t\x20-\x7e\x80-\xff]*", reason) is None:
+        raise ValueError(f"reason phrase {reason!r} contains CR, LF or a control character")
+    if not 100 <= status <= 599:
+        raise ValueError(f"status code {status} is outside 100..599")
+    return f"{version} {status} {reason}\r\n".encode("latin-1")
+
+
+_date_second = -1
+_date_line = b""
+
+
+def date_line() -> bytes:
+    """``b"date: <IMF-fixdate>\\r\\n"`` for now, recomputed at most once a second."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_line = b"date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        _date_second = now
+    return _date_line
+
+
+def encode_response_head(
+    status: int,
+    headers: Headers,
+    *,
+    version: str = HTTP_1_1,
+    reason: str | None = None,
+) -> bytes:
+    """The status line, ``headers`` and the empty line; the caller decides the framing."""
+    return status_line(status, version, reason) + headers.encode() + b"\r\n"
+
+
+def encode_request_head(method: str, target: str, headers: Headers) -> bytes:
+    """The request line (HTTP/1.1), ``headers`` and the empty line."""
+    if re.fullmatch(_TOKEN, method) is None:
+        raise ValueError(f"invalid method {method!r}")
+    if re.fullmatch(r"[\x21-\x7e]+", target) is None:
+        raise ValueError(f"request target {target!r} must be non-empty visible ASCII")
+    return f"{method} {target} HTTP/1.1\r\n".encode("ascii") + headers.encode() + b"\r\n"
+
+
+def encode_chunk(data: bytes | bytearray | memoryview) -> bytes:
+    """One chunk of the chunked coding (empty data gives b"": use :data:`LAST_CHUNK`)."""
+    n = len(data)
+    if not n:
+        return b""
+    return b"%x\r\n%s\r\n" % (n, bytes(data))
+
+
+LAST_CHUNK: Final = b"0\r\n\r\n"
+"""The last chunk with an empty trailer section."""
+
+
+def encode_last_chunk(trailers: Headers | None = None) -> bytes:
+    """The last chunk, with ``trailers`` if any."""
+    if not trailers:
+        return LAST_CHUNK
+    return b"0\r\n" + trailers.encode() + b"\r\n"
+
+
+__all__ = [
+    "CHUNKED",
+    "HTTP_1_0",
+    "HTTP_1_1",
+    "LAST_CHUNK",
+    "LENGTH",
+    "NEED_DATA",
+    "NO_BODY",
+    "PEER_CLOSED",
+    "UNTIL_CLOSE",
+    "BadRequest",
+    "ContentTooLarge",
+    "Data",
+    "EndOfMessage",
+    "Event",
+    "HeaderFieldsTooLarge",
+    "IncompleteMessage",
+    "Limits",
+    "ProtocolError",
+    "RequestHead",
+    "RequestParser",
+    "ResponseHead",
+    "ResponseParser",
+    "URITooLong",
+    "UnsupportedTransferCoding",
+    "UnsupportedVersion",
+    "date_line",
+    "encode_chunk",
+    "encode_last_chunk",
+    "encode_request_head",
+    "encode_response_head",
+    "status_line",
+]

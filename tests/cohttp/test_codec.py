@@ -1,0 +1,405 @@
+"""The sans-IO codec, byte for byte: one test per MUST-level rule, plus framing and limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from cohttp import codec
+from cohttp.codec import (
+    CHUNKED,
+    LENGTH,
+    NEED_DATA,
+    NO_BODY,
+    PEER_CLOSED,
+    UNTIL_CLOSE,
+    Data,
+    EndOfMessage,
+    Limits,
+    ProtocolError,
+    RequestHead,
+    RequestParser,
+    ResponseHead,
+    ResponseParser,
+)
+from cohttp.headers import Headers
+
+
+def events(data: bytes, *, eof: bool = False, limits: Limits | None = None) -> list[object]:
+    p = RequestParser(limits)
+    p.feed(data)
+    if eof:
+        p.feed_eof()
+    out: list[object] = []
+    while True:
+        ev = p.next_event()
+        if ev is NEED_DATA or ev is PEER_CLOSED:
+            out.append(ev)
+            return out
+        out.append(ev)
+
+
+def reject(data: bytes, status: int = 400, *, match: str = "", limits: Limits | None = None,
+           eof: bool = False) -> ProtocolError:
+    with pytest.raises(ProtocolError) as info:
+        events(data, eof=eof, limits=limits)
+    assert info.value.status == status, info.value
+    assert match.lower() in str(info.value).lower()
+    return info.value
+
+
+def req(*lines: str, body: bytes = b"") -> bytes:
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# -- the happy path ------------------------------------------------------------------
+
+
+def test_simple_get() -> None:
+    evs = events(req("GET /index.html?q=1 HTTP/1.1", "Host: example.test", "Accept: */*"))
+    head = evs[0]
+    assert isinstance(head, RequestHead)
+    assert (head.method, head.target, head.version) == ("GET", "/index.html?q=1", "HTTP/1.1")
+    assert head.headers.items() == [("Host", "example.test"), ("Accept", "*/*")]
+    assert head.framing == NO_BODY and head.keep_alive and not head.expect_continue
+    assert isinstance(evs[1], EndOfMessage) and len(evs[1].trailers) == 0
+    assert evs[2] is NEED_DATA
+
+
+def test_content_length_body_split_across_feeds() -> None:
+    p = RequestParser()
+    data = req("POST /u HTTP/1.1", "Host: a", "Content-Length: 10", body=b"0123456789")
+    body = b""
+    for i in range(len(data)):
+        p.feed(data[i : i + 1])
+        while (ev := p.next_event()) is not NEED_DATA:
+            if isinstance(ev, RequestHead):
+                assert ev.framing == LENGTH and ev.content_length == 10
+            elif isinstance(ev, Data):
+                body += ev.data
+            else:
+                assert isinstance(ev, EndOfMessage)
+    assert body == b"0123456789"
+
+
+def test_chunked_body_with_extensions_and_trailers_kept_apart() -> None:
+    data = req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + (
+        b"5;name=value;q=\"x y\"\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Sum: 15\r\n\r\n"
+    )
+    evs = events(data)
+    head = evs[0]
+    assert isinstance(head, RequestHead) and head.framing == CHUNKED
+    assert "x-sum" not in head.headers
+    assert b"".join(e.data for e in evs if isinstance(e, Data)) == b"hello0123456789"
+    end = evs[-2]
+    assert isinstance(end, EndOfMessage) and end.trailers.items() == [("X-Sum", "15")]
+
+
+def test_pipelined_requests_come_out_in_order() -> None:
+    data = b"".join(req(f"GET /{i} HTTP/1.1", "Host: a") for i in range(5))
+    heads = [e for e in events(data) if isinstance(e, RequestHead)]
+    assert [h.target for h in heads] == [f"/{i}" for i in range(5)]
+
+
+def test_http10_keep_alive_and_close() -> None:
+    (h10,) = [e for e in events(req("GET / HTTP/1.0")) if isinstance(e, RequestHead)]
+    assert h10.version == "HTTP/1.0" and not h10.keep_alive
+    (h10ka,) = [e for e in events(req("GET / HTTP/1.0", "Connection: Keep-Alive"))
+                if isinstance(e, RequestHead)]
+    assert h10ka.keep_alive
+    (h11c,) = [e for e in events(req("GET / HTTP/1.1", "Host: a", "Connection: close"))
+               if isinstance(e, RequestHead)]
+    assert not h11c.keep_alive
+
+
+def test_expect_100_continue_flag() -> None:
+    evs = events(req("PUT / HTTP/1.1", "Host: a", "Expect: 100-continue", "Content-Length: 1"))
+    assert isinstance(evs[0], RequestHead) and evs[0].expect_continue
+
+
+def test_leading_empty_lines_are_ignored() -> None:
+    evs = events(b"\r\n\r\n" + req("GET / HTTP/1.1", "Host: a"))
+    assert isinstance(evs[0], RequestHead)
+
+
+def test_clean_close_between_messages() -> None:
+    assert events(b"", eof=True) == [PEER_CLOSED]
+    evs = events(req("GET / HTTP/1.1", "Host: a"), eof=True)
+    assert evs[-1] is PEER_CLOSED
+
+
+def test_obs_text_in_value_round_trips() -> None:
+    evs = events(req("GET / HTTP/1.1", "Host: a", "X-Name: caf\xe9"))
+    assert isinstance(evs[0], RequestHead) and evs[0].headers["x-name"] == "caf\xe9"
+
+
+def test_optional_whitespace_is_trimmed() -> None:
+    evs = events(req("GET / HTTP/1.1", "Host:a", "X:  \t v w \t "))
+    assert isinstance(evs[0], RequestHead) and evs[0].headers["x"] == "v w"
+
+
+# -- MUST-level rejections, one raw message each --------------------------------------
+
+
+def test_missing_host_on_11() -> None:
+    reject(req("GET / HTTP/1.1"), match="without a Host")
+
+
+def test_two_hosts() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "Host: b"), match="Host fields")
+
+
+def test_invalid_host_value() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a b"), match="invalid Host")
+    reject(req("GET / HTTP/1.1", "Host: a/b"), match="invalid Host")
+
+
+def test_whitespace_before_colon() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X-Foo : bar"), match="whitespace between")
+    reject(req("GET / HTTP/1.1", "Host\t: a"), match="whitespace between")
+
+
+def test_obs_fold() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X: one", " two"), match="obs-fold")
+    reject(req("GET / HTTP/1.1", "Host: a", "X: one", "\ttwo"), match="obs-fold")
+
+
+def test_bare_cr_in_value() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X: a\rb"), match="bare CR")
+
+
+def test_bare_lf_line_endings() -> None:
+    reject(b"GET / HTTP/1.1\nHost: a\n\n", match="bare LF")
+    reject(b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", match="bare LF")
+
+
+def test_nul_in_value() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X: a\x00b"), match="NUL")
+
+
+def test_other_control_in_value() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X: a\x07b"), match="control character")
+
+
+def test_invalid_field_name() -> None:
+    reject(req("GET / HTTP/1.1", "Host: a", "X(y): 1"), match="invalid header field name")
+    reject(req("GET / HTTP/1.1", "Host: a", ": 1"), match="empty header field name")
+    reject(req("GET / HTTP/1.1", "Host: a", "no colon"), match="without a colon")
+
+
+@pytest.mark.parametrize("value", ["+5", "-5", "0x5", "5 5", "5.0", "", "\xb2"])
+def test_content_length_digits_only(value: str) -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", f"Content-Length: {value}"))
+
+
+def test_content_length_conflicts() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", "Content-Length: 6"),
+           match="Content-Length fields")
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5, 6"), match="digits only")
+
+
+def test_content_length_overflow_is_413() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: " + "9" * 40), 413)
+
+
+def test_transfer_encoding_must_end_in_chunked() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip"), match="end in chunked")
+    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, gzip"),
+           match="end in chunked")
+
+
+def test_unknown_coding_before_chunked_is_501() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip, chunked"), 501)
+
+
+def test_chunked_twice() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, chunked"),
+           match="more than once")
+
+
+def test_te_and_cl_together_rejected() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Content-Length: 3"),
+           match="both Transfer-Encoding and Content-Length")
+
+
+def test_te_on_http10_rejected() -> None:
+    reject(req("POST / HTTP/1.0", "Transfer-Encoding: chunked"), match="HTTP/1.0")
+
+
+def chunked(body: bytes) -> bytes:
+    return req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + body
+
+
+@pytest.mark.parametrize("size", [b"g", b"-1", b"+1", b" 1", b"0x1", b""])
+def test_chunk_size_hex_only(size: bytes) -> None:
+    reject(chunked(size + b"\r\nx\r\n0\r\n\r\n"))
+
+
+def test_chunk_size_overflow_guard() -> None:
+    reject(chunked(b"F" * 40 + b"\r\n"), 413, match="overflows")
+    reject(chunked(b"10000\r\n"), 413, limits=Limits(max_body=100))
+
+
+def test_chunk_data_must_end_in_crlf() -> None:
+    reject(chunked(b"3\r\nabcX\r\n0\r\n\r\n"), match="CRLF")
+
+
+def test_bad_chunk_extension() -> None:
+    reject(chunked(b"3;=x\r\nabc\r\n0\r\n\r\n"), match="chunk extension")
+
+
+def test_trailer_rules_are_header_rules() -> None:
+    reject(chunked(b"0\r\nX : 1\r\n\r\n"), match="trailer")
+    reject(chunked(b"0\r\nX: 1\r\n y\r\n\r\n"), match="obs-fold")
+
+
+def test_bad_request_lines() -> None:
+    reject(b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", match="malformed request line")
+    reject(b"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", match="malformed request line")
+    reject(b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", match="invalid method")
+    reject(b"GET / HTTP/1\r\nHost: a\r\n\r\n", match="invalid HTTP version")
+    reject(b"GET / http/1.1\r\nHost: a\r\n\r\n", match="invalid HTTP version")
+
+
+def test_unsupported_version_505() -> None:
+    reject(req("GET / HTTP/2.0", "Host: a"), 505)
+
+
+@pytest.mark.parametrize("target", ["/a\"b", "/<x>", "/%zz", "/a#frag", "/{}", "/a|b", "/\\"])
+def test_invalid_request_target(target: str) -> None:
+    reject(req(f"GET {target} HTTP/1.1", "Host: a"), match="target")
+
+
+def test_target_forms() -> None:
+    ok = [("OPTIONS", "*"), ("CONNECT", "example.test:443"), ("GET", "http://a.test/x?y")]
+    for method, target in ok:
+        evs = events(req(f"{method} {target} HTTP/1.1", "Host: a"))
+        assert isinstance(evs[0], RequestHead) and evs[0].target == target
+    reject(req("GET * HTTP/1.1", "Host: a"), match="asterisk")
+    reject(req("CONNECT /x HTTP/1.1", "Host: a"), match="authority-form")
+
+
+# -- limits ---------------------------------------------------------------------------
+
+
+def test_request_line_limit_414() -> None:
+    reject(req("GET /" + "a" * 200 + " HTTP/1.1", "Host: a"), 414, limits=Limits(max_line=100))
+    reject(b"GET /" + b"a" * 200, 414, limits=Limits(max_line=100))  # before the head ends
+
+
+def test_head_size_limit_431() -> None:
+    big = req("GET / HTTP/1.1", "Host: a", "X: " + "v" * 500)
+    reject(big, 431, limits=Limits(max_head=256))
+    reject(big[:300], 431, limits=Limits(max_head=256))  # incomplete but already too big
+
+
+def test_header_count_limit_431() -> None:
+    lines = ["GET / HTTP/1.1", "Host: a"] + [f"X-{i}: {i}" for i in range(20)]
+    reject(req(*lines), 431, limits=Limits(max_headers=10))
+
+
+def test_body_limit_413() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 101"), 413,
+           limits=Limits(max_body=100))
+    reject(chunked(b"40\r\n" + b"x" * 64 + b"\r\n40\r\n" + b"x" * 64 + b"\r\n0\r\n\r\n"), 413,
+           limits=Limits(max_body=100))
+
+
+def test_limits_validate() -> None:
+    with pytest.raises(ValueError, match="max_line"):
+        Limits(max_line=0)
+
+
+def test_slow_head_is_not_quadratic_and_completes() -> None:
+    data = req("GET / HTTP/1.1", "Host: a", *[f"X-{i}: {'v' * 50}" for i in range(50)])
+    p = RequestParser()
+    for b in data:
+        p.feed(bytes([b]))
+        ev = p.next_event()
+    assert isinstance(ev, RequestHead) and len(ev.headers) == 51
+
+
+# -- EOF in the middle ------------------------------------------------------------------
+
+
+def test_eof_mid_head_mid_body_mid_chunk() -> None:
+    reject(b"GET / HTTP/1.1\r\nHo", eof=True, match="closed")
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", body=b"ab"), eof=True,
+           match="closed")
+    reject(chunked(b"5\r\nab"), eof=True, match="closed")
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+def response_events(data: bytes, method: str = "GET", eof: bool = False) -> list[object]:
+    p = ResponseParser()
+    p.expect(method)
+    p.feed(data)
+    if eof:
+        p.feed_eof()
+    out: list[object] = []
+    while (ev := p.next_event()) is not NEED_DATA and ev is not PEER_CLOSED:
+        out.append(ev)
+        if isinstance(ev, EndOfMessage) and not eof:
+            break
+    return out
+
+
+def test_response_framings() -> None:
+    evs = response_events(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+    assert isinstance(evs[0], ResponseHead) and evs[0].framing == LENGTH
+    assert evs[1] == Data(b"hi")
+    evs = response_events(b"HTTP/1.1 200 OK\r\n\r\nuntil close", eof=True)
+    assert isinstance(evs[0], ResponseHead) and evs[0].framing == UNTIL_CLOSE
+    assert not evs[0].keep_alive and evs[1] == Data(b"until close")
+    evs = response_events(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", method="HEAD")
+    assert isinstance(evs[0], ResponseHead) and evs[0].framing == NO_BODY
+    for code in (204, 304):
+        evs = response_events(f"HTTP/1.1 {code} X\r\nContent-Length: 5\r\n\r\n".encode())
+        assert isinstance(evs[0], ResponseHead) and evs[0].framing == NO_BODY
+
+
+def test_interim_then_final_response() -> None:
+    p = ResponseParser()
+    p.expect("POST")
+    p.feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    first = p.next_event()
+    assert isinstance(first, ResponseHead) and first.status == 100
+    assert isinstance(p.next_event(), EndOfMessage)
+    final = p.next_event()
+    assert isinstance(final, ResponseHead) and final.status == 201 and final.reason == "Created"
+
+
+def test_response_rules() -> None:
+    for bad in (b"HTTP/1.1 20 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"):
+        with pytest.raises(ProtocolError):
+            response_events(bad)
+
+
+# -- encoding -------------------------------------------------------------------------
+
+
+def test_encoders() -> None:
+    h = Headers([("Content-Type", "text/plain")])
+    assert codec.encode_response_head(404, h) == (
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n")
+    assert codec.encode_response_head(299, Headers()) == b"HTTP/1.1 299 Success\r\n\r\n"
+    assert codec.encode_request_head("GET", "/", h).startswith(b"GET / HTTP/1.1\r\n")
+    assert codec.encode_chunk(b"x" * 26) == b"1a\r\n" + b"x" * 26 + b"\r\n"
+    assert codec.encode_chunk(b"") == b""
+    assert codec.encode_last_chunk(Headers([("A", "1")])) == b"0\r\nA: 1\r\n\r\n"
+    assert codec.date_line().startswith(b"date: ") and codec.date_line().endswith(b" GMT\r\n")
+    with pytest.raises(ValueError, match="reason phrase"):
+        codec.status_line(200, reason="OK\r\nX: y")
+    with pytest.raises(ValueError):
+        codec.encode_request_head("GET", "/a b", h)
+
+
+def test_round_trip_through_our_own_parser() -> None:
+    h = Headers([("Host", "a"), ("Transfer-Encoding", "chunked")])
+    wire = (codec.encode_request_head("POST", "/x", h) + codec.encode_chunk(b"abc")
+            + codec.encode_last_chunk(Headers([("T", "v")])))
+    evs = events(wire)
+    assert isinstance(evs[0], RequestHead) and evs[1] == Data(b"abc")
+    assert isinstance(evs[2], EndOfMessage) and evs[2].trailers["t"] == "v"

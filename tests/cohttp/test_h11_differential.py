@@ -1,0 +1,337 @@
+"""Differential test: our codec against h11 (the oracle) on generated messages.
+
+Both parsers get the same bytes; on a message both accept they must agree on every parsed
+field, the body and the trailers; where one rejects, the other must reject too, except in
+the cases listed in :data:`STRICTER_THAN_H11` (rules this project enforces and h11 does not)
+and :data:`LENIENT_WHERE_RFC_ALLOWS`, each checked by its own test below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import h11
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cohttp.codec import (
+    NEED_DATA,
+    PEER_CLOSED,
+    Data,
+    EndOfMessage,
+    ProtocolError,
+    RequestHead,
+    RequestParser,
+    ResponseHead,
+    ResponseParser,
+)
+
+Parsed = tuple[str, str, str, list[tuple[str, str]], bytes, list[tuple[str, str]]]
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def ours(data: bytes) -> Parsed | None:
+    p = RequestParser()
+    p.feed(data)
+    p.feed_eof()
+    head: RequestHead | None = None
+    body = b""
+    try:
+        while True:
+            ev = p.next_event()
+            if isinstance(ev, RequestHead):
+                head = ev
+            elif isinstance(ev, Data):
+                body += ev.data
+            elif isinstance(ev, EndOfMessage):
+                assert head is not None
+                return (head.method, head.target, head.version[5:],
+                        [(k.lower(), v) for k, v in head.headers], body,
+                        [(k.lower(), v) for k, v in ev.trailers])
+            else:
+                assert ev is NEED_DATA or ev is PEER_CLOSED
+                return None
+    except ProtocolError:
+        return None
+
+
+def oracle(data: bytes) -> Parsed | None:
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
+    conn.receive_data(data)
+    conn.receive_data(b"")
+    req: h11.Request | None = None
+    body = b""
+    try:
+        while True:
+            ev = conn.next_event()
+            if isinstance(ev, h11.Request):
+                req = ev
+            elif isinstance(ev, h11.Data):
+                body += ev.data
+            elif isinstance(ev, h11.EndOfMessage):
+                assert req is not None
+                return (req.method.decode("latin-1"), req.target.decode("latin-1"),
+                        req.http_version.decode(),
+                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers],
+                        body,
+                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in ev.headers])
+            else:
+                return None
+    except h11.RemoteProtocolError:
+        return None
+
+
+# -- generators ------------------------------------------------------------------------
+
+TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+token = st.text(TCHAR, min_size=1, max_size=12)
+PCHAR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+path = st.builds(lambda a, q: "/" + a + (("?" + q) if q is not None else ""),
+                 st.text(PCHAR, max_size=20), st.none() | st.text(PCHAR + "?", max_size=10))
+VCHAR = "".join(chr(c) for c in range(0x21, 0x7F)) + "\xa0\xe9\xff"
+field_value = st.builds(
+    lambda a, mid, b: (a + mid + b) if a or b else "",
+    st.text(VCHAR, max_size=6), st.text(VCHAR + " \t", max_size=10), st.text(VCHAR, max_size=6))
+ows = st.sampled_from(["", " ", "  ", "\t", " \t"])
+FRAMING_NAMES = {"host", "content-length", "transfer-encoding", "connection", "expect",
+                 "upgrade", "te", "trailer"}
+extra_field = st.tuples(token.filter(lambda n: n.lower() not in FRAMING_NAMES), field_value)
+
+
+@dataclass
+class Message:
+    method: str
+    target: str
+    version: str
+    host: str | None
+    fields: list[tuple[str, str, str, str]]  # name, ows-before, value, ows-after
+    framing: str  # "none" | "length" | "chunked"
+    body: bytes
+    chunks: list[int]
+    trailers: list[tuple[str, str]]
+
+    def encode(self) -> bytes:
+        lines = [f"{self.method} {self.target} HTTP/{self.version}"]
+        if self.host is not None:
+            lines.append(f"Host: {self.host}")
+        lines += [f"{n}:{a}{v}{b}" for n, a, v, b in self.fields]
+        if self.framing == "length":
+            lines.append(f"Content-Length: {len(self.body)}")
+        elif self.framing == "chunked":
+            lines.append("Transfer-Encoding: chunked")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if self.framing == "length":
+            return head + self.body
+        if self.framing == "chunked":
+            out = [head]
+            rest = self.body
+            for size in self.chunks:
+                piece, rest = rest[:size], rest[size:]
+                if piece:
+                    out.append(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if rest:
+                out.append(b"%X\r\n%s\r\n" % (len(rest), rest))
+            out.append(b"0\r\n")
+            out += [f"{n}: {v}\r\n".encode("latin-1") for n, v in self.trailers]
+            out.append(b"\r\n")
+            return b"".join(out)
+        return head
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> Message:
+    version = draw(st.sampled_from(["1.1", "1.1", "1.0"]))
+    framing = draw(st.sampled_from(["none", "length", "chunked"] if version == "1.1"
+                                   else ["none", "length"]))
+    body = draw(st.binary(max_size=64)) if framing != "none" else b""
+    return Message(
+        method=draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]) | token),
+        target=draw(path),
+        version=version,
+        host=draw(st.sampled_from(["a.test", "127.0.0.1:8080", "[::1]:80", "x-y.z"]))
+        if version == "1.1" else draw(st.none() | st.just("h.test")),
+        fields=draw(st.lists(st.tuples(token.filter(lambda n: n.lower() not in FRAMING_NAMES),
+                                       ows, field_value, ows), max_size=6)),
+        framing=framing,
+        body=body,
+        chunks=draw(st.lists(st.integers(1, 20), max_size=4)),
+        trailers=draw(st.lists(extra_field, max_size=2)) if framing == "chunked" else [],
+    )
+
+
+@given(messages())
+@SETTINGS
+def test_valid_messages_agree(msg: Message) -> None:
+    data = msg.encode()
+    mine, theirs = ours(data), oracle(data)
+    assert theirs is not None, data
+    assert mine == theirs, data
+
+
+# Mutations that break a MUST of RFC 9112/9110: both parsers must reject the result.
+def _insert_field_line(data: bytes, line: bytes) -> bytes:
+    first = data.index(b"\r\n") + 2
+    return data[:first] + line + b"\r\n" + data[first:]
+
+
+BOTH_REJECT = {
+    "space before colon": lambda d: _insert_field_line(d, b"X-Bad : v"),
+    "NUL in value": lambda d: _insert_field_line(d, b"X-Bad: a\x00b"),
+    "bare CR in value": lambda d: _insert_field_line(d, b"X-Bad: a\rb"),
+    "empty name": lambda d: _insert_field_line(d, b": v"),
+    "bad name": lambda d: _insert_field_line(d, b"X(y): v"),
+    "no colon": lambda d: _insert_field_line(d, b"X-Bad v"),
+    "second Host": lambda d: _insert_field_line(d, b"Host: other.test"),
+    "CL not digits": lambda d: _insert_field_line(d, b"Content-Length: +1"),
+    "CL conflict": lambda d: _insert_field_line(
+        _insert_field_line(d, b"Content-Length: 1"), b"Content-Length: 2"),
+    "TE not chunked": lambda d: _insert_field_line(d, b"Transfer-Encoding: gzip"),
+    "double space in request line": lambda d: d.replace(b" ", b"  ", 1),
+    "lowercase version": lambda d: d.replace(b"HTTP/", b"http/", 1),
+}
+
+
+@given(messages(), st.sampled_from(sorted(BOTH_REJECT)))
+@SETTINGS
+def test_broken_messages_rejected_by_both(msg: Message, rule: str) -> None:
+    if msg.framing == "chunked" and rule in ("CL not digits", "CL conflict", "TE not chunked"):
+        msg.framing = "none"
+        msg.body = b""
+    if rule == "second Host" and msg.host is None:
+        msg.host = "a.test"
+    data = BOTH_REJECT[rule](msg.encode())
+    assert oracle(data) is None, (rule, data)
+    assert ours(data) is None, (rule, data)
+
+
+# Where this codec is stricter than h11: h11 accepts, we reject (RFC reference each).
+STRICTER_THAN_H11 = {
+    # RFC 9112 6.1: a request with both TE and CL "ought to be handled as an error"
+    # (smuggling); the issue asks us to reject it and close.
+    "TE and CL together": b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+    b"Content-Length: 3\r\n\r\n0\r\n\r\n",
+    # RFC 9112 6.1: TE in an HTTP/1.0 message means the framing is faulty.
+    "TE on HTTP/1.0": b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    # RFC 9110 8.6: Content-Length is 1*DIGIT; a repeated list is not digits only.
+    "CL list of equal values": b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\nx",
+    "CL repeated equal": b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+    b"Content-Length: 1\r\n\r\nx",
+    # RFC 9112 2.2: we accept CRLF only as a line terminator (h11 takes a bare LF).
+    "bare LF line ends": b"GET / HTTP/1.1\nHost: a\n\n",
+    # RFC 9112 3.2 / RFC 3986: the request target and Host must be URI syntax.
+    "target with a quote": b"GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n",
+    "target with braces": b"GET /{x} HTTP/1.1\r\nHost: a\r\n\r\n",
+    "target with a fragment": b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n",
+    "bad percent escape": b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
+    "Host with a slash": b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    "Host with a space": b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+    # RFC 9110 6.2: HTTP/2.0 cannot be spoken in HTTP/1.1 syntax (505).
+    "HTTP/2.0 request line": b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+    # RFC 9110 5.5: controls other than HTAB are invalid in a field value (h11 keeps them).
+    "control character in value": b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n",
+    # RFC 9112 5.2: obs-fold is rejected (h11 takes the other allowed choice, unfolding).
+    "obs-fold": b"GET / HTTP/1.1\r\nHost: a\r\nX: v\r\n folded\r\n\r\n",
+    # Chunk size limited to 15 significant hex digits (overflow guard).
+    "huge chunk size": b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"1000000000000000\r\n",
+}
+
+# Where RFC 9112 lets a recipient be lenient and we are, while h11 rejects.
+LENIENT_WHERE_RFC_ALLOWS = {
+    # RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line.
+    "empty line before request": b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    # RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ).
+    "BWS in chunk extension": b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"1 ; x = y\r\na\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRICTER_THAN_H11))
+def test_stricter_than_h11(case: str) -> None:
+    data = STRICTER_THAN_H11[case]
+    h11_result = oracle(data)
+    if case == "huge chunk size":
+        h11_result = oracle(data.replace(b"1000000000000000\r\n", b"1\r\nx\r\n0\r\n\r\n"))
+    assert h11_result is not None, "h11 accepts this (else it is no longer a difference)"
+    assert ours(data) is None
+
+
+@pytest.mark.parametrize("case", sorted(LENIENT_WHERE_RFC_ALLOWS))
+def test_lenient_where_rfc_allows(case: str) -> None:
+    data = LENIENT_WHERE_RFC_ALLOWS[case]
+    assert oracle(data) is None
+    assert ours(data) is not None
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+def ours_response(data: bytes, method: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    p = ResponseParser()
+    p.expect(method)
+    p.feed(data)
+    p.feed_eof()
+    status, fields, body = 0, [], b""
+    try:
+        while True:
+            ev = p.next_event()
+            if isinstance(ev, ResponseHead):
+                status, fields = ev.status, [(k.lower(), v) for k, v in ev.headers]
+            elif isinstance(ev, Data):
+                body += ev.data
+            elif isinstance(ev, EndOfMessage):
+                return status, fields, body
+            else:
+                return None
+    except ProtocolError:
+        return None
+
+
+def oracle_response(data: bytes, method: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    conn = h11.Connection(h11.CLIENT)
+    conn.send(h11.Request(method=method, target="/", headers=[("Host", "a")]))
+    conn.send(h11.EndOfMessage())
+    conn.receive_data(data)
+    conn.receive_data(b"")
+    status, fields, body = 0, [], b""
+    try:
+        while True:
+            ev = conn.next_event()
+            if isinstance(ev, h11.Response):
+                status = ev.status_code
+                fields = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in ev.headers]
+            elif isinstance(ev, h11.Data):
+                body += ev.data
+            elif isinstance(ev, h11.EndOfMessage):
+                return status, fields, body
+            else:
+                return None
+    except h11.RemoteProtocolError:
+        return None
+
+
+@given(
+    st.sampled_from([200, 201, 204, 301, 304, 404, 500, 299]),
+    st.text(VCHAR + " ", max_size=12).map(str.strip),
+    st.lists(extra_field, max_size=4),
+    st.sampled_from(["length", "chunked", "close"]),
+    st.binary(max_size=50),
+    st.sampled_from(["GET", "HEAD", "POST"]),
+)
+@SETTINGS
+def test_responses_agree(status: int, reason: str, fields: list[tuple[str, str]], framing: str,
+                         body: bytes, method: str) -> None:
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{n}: {v}" for n, v in fields]
+    if framing == "length":
+        lines.append(f"Content-Length: {len(body)}")
+    elif framing == "chunked":
+        lines.append("Transfer-Encoding: chunked")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if status in (204, 304) or method == "HEAD":
+        wire = head
+    elif framing == "chunked":
+        wire = head + (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+    else:
+        wire = head + body
+    assert ours_response(wire, method) == oracle_response(wire, method)
