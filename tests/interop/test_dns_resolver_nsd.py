@@ -1,0 +1,367 @@
+"""The stub resolver against real authoritative servers (NSD, Knot) on loopback.
+
+Each server is started by a module fixture on a free loopback port with zones this file
+writes, and stopped (its scratch directory removed) at the end, also on failure. Tests skip
+when the Debian package is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import backends
+from dns import records as rd
+from dns.resolver import NoData, NXDomain, Resolver
+from tests.conftest import need_tool
+
+pytestmark = pytest.mark.interop
+
+BIG_TXT_COUNT = 40
+
+ZONE = f"""$ORIGIN example.test.
+$TTL 300
+@        IN SOA ns1 hostmaster 2024010101 3600 900 604800 60
+@        IN NS  ns1
+ns1      IN A   127.0.0.1
+www      IN A   192.0.2.10
+www      IN AAAA 2001:db8::10
+alias    IN CNAME www
+alias2   IN CNAME alias
+outside  IN CNAME www.other.test.
+dangling IN CNAME missing.other.test.
+mail     IN MX  10 mx1
+mail     IN MX  20 mx2.other.test.
+mx1      IN A   192.0.2.25
+txt      IN TXT "hello world" "second string"
+_sip._udp IN SRV 10 5 5060 sip
+sip      IN A   192.0.2.50
+caa      IN CAA 0 issue "letsencrypt.org"
+v6only   IN AAAA 2001:db8::6
+host.sub IN A   192.0.2.77
+svc      IN HTTPS 1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.10
+{chr(10).join(f'big IN TXT "record number {i:03d} padding padding padding padding"' for i in range(BIG_TXT_COUNT))}
+"""
+
+OTHER_ZONE = """$ORIGIN other.test.
+$TTL 120
+@        IN SOA ns1.example.test. hostmaster.example.test. 1 3600 900 604800 30
+@        IN NS  ns1.example.test.
+www      IN A   192.0.2.99
+"""
+
+REVERSE_ZONE = """$ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@        IN SOA ns1.example.test. hostmaster.example.test. 1 3600 900 604800 60
+@        IN NS  ns1.example.test.
+10       IN PTR www.example.test.
+"""
+
+ZONES = {
+    "example.test": ZONE,
+    "other.test": OTHER_ZONE,
+    "2.0.192.in-addr.arpa": REVERSE_ZONE,
+}
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (checked, then released)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def wait_until_answering(port: int, deadline: float = 10.0) -> None:
+    """Poll with a tiny raw query until the server answers on UDP (or raise)."""
+    query = bytes.fromhex("abcd01000001000000000000") + b"\x07example\x04test\x00\x00\x06\x00\x01"
+    end = time.monotonic() + deadline
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.1)
+        while time.monotonic() < end:
+            s.sendto(query, ("127.0.0.1", port))
+            try:
+                data = s.recv(4096)
+            except OSError:
+                continue
+            if data[:2] == b"\xab\xcd":
+                return
+    raise RuntimeError(f"server on port {port} did not answer within {deadline}s")
+
+
+@contextlib.contextmanager
+def run_nsd(zones: dict[str, str]) -> Iterator[int]:
+    """Start NSD on a free loopback port serving ``zones``; yield the port."""
+    need_tool("nsd", "nsd-checkconf")
+    scratch = tempfile.mkdtemp(prefix="nsd-resolver-")
+    port = free_port()
+    zone_conf = []
+    for origin, text in zones.items():
+        with open(os.path.join(scratch, f"{origin}.zone"), "w") as f:
+            f.write(text)
+        zone_conf.append(f"zone:\n  name: {origin}\n  zonefile: {origin}.zone\n")
+    conf = os.path.join(scratch, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f"""server:
+  ip-address: 127.0.0.1@{port}
+  port: {port}
+  username: ""
+  chroot: ""
+  database: ""
+  zonesdir: "{scratch}"
+  zonelistfile: "{scratch}/zone.list"
+  xfrdfile: "{scratch}/xfrd.state"
+  xfrdir: "{scratch}"
+  pidfile: "{scratch}/nsd.pid"
+  logfile: "{scratch}/nsd.log"
+  server-count: 1
+  do-ip6: no
+  minimal-responses: yes
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+  verbosity: 1
+remote-control:
+  control-enable: no
+"""
+            + "".join(zone_conf)
+        )
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        subprocess.run(["nsd-checkconf", conf], check=True, capture_output=True)
+        proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        try:
+            wait_until_answering(port)
+        except RuntimeError:
+            log_path = os.path.join(scratch, "nsd.log")
+            log = ""
+            if os.path.exists(log_path):
+                with open(log_path) as f:
+                    log = f.read()
+            raise RuntimeError(f"nsd did not start: {log[-2000:]}") from None
+        yield port
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_knot(zones: dict[str, str]) -> Iterator[int]:
+    """Start knotd on a free loopback port serving ``zones``; yield the port."""
+    need_tool("knotd")
+    scratch = tempfile.mkdtemp(prefix="knot-resolver-")
+    port = free_port()
+    zone_conf = []
+    for origin, text in zones.items():
+        with open(os.path.join(scratch, f"{origin}.zone"), "w") as f:
+            f.write(text)
+        zone_conf.append(f"  - domain: {origin}\n    file: {scratch}/{origin}.zone\n")
+    conf = os.path.join(scratch, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f"""server:
+    rundir: "{scratch}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{scratch}"
+log:
+  - target: stderr
+    any: error
+template:
+  - id: default
+    storage: "{scratch}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+"""
+            + "".join(zone_conf)
+        )
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        wait_until_answering(port)
+        yield port
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["nsd", "knot"])
+def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
+    """A real authoritative server (NSD, then Knot) on a loopback port."""
+    runner = run_nsd if request.param == "nsd" else run_knot
+    with runner(ZONES) as port:
+        yield port
+
+
+def make(net: backends.Backend, port: int, **kw: object) -> Resolver:
+    options: dict[str, object] = {"port": port, "timeout": 1.0, "hosts": False}
+    options.update(kw)
+    return Resolver(net, ["127.0.0.1"], **options)  # type: ignore[arg-type]
+
+
+async def test_a_and_aaaa(backend: backends.Backend, server_port: int) -> None:
+    r = make(backend, server_port)
+    a = await r.resolve("www.example.test", "A")
+    assert a.addresses == ["192.0.2.10"]
+    assert a.ttl == 300
+    assert a.response is not None and a.response.transport == "udp"
+    aaaa = await r.resolve("www.example.test.", "AAAA")
+    assert aaaa.addresses == ["2001:db8::10"]
+
+
+async def test_nxdomain_and_nodata_are_distinct(
+    backend: backends.Backend, server_port: int
+) -> None:
+    r = make(backend, server_port)
+    with pytest.raises(NXDomain) as nx:
+        await r.resolve("nope.example.test.", "A")
+    assert nx.value.negative_ttl == 60  # min(SOA TTL 300, MINIMUM 60)
+    with pytest.raises(NoData) as nodata:
+        await r.resolve("v6only.example.test.", "A")
+    assert nodata.value.negative_ttl == 60
+    assert nodata.value.rtype == 1
+
+
+async def test_cname_chain_in_zone_and_across_zones(
+    backend: backends.Backend, server_port: int
+) -> None:
+    r = make(backend, server_port)
+    ans = await r.resolve("alias2.example.test.", "A")
+    assert ans.canonical_name == "www.example.test."
+    assert [c.rdata.to_text() for c in ans.cname_chain] == [
+        "alias.example.test.", "www.example.test."]
+    assert ans.addresses == ["192.0.2.10"]
+    # The target lives in another zone: the server stops at the CNAME, we ask again.
+    out = await r.resolve("outside.example.test.", "A")
+    assert out.canonical_name == "www.other.test."
+    assert out.addresses == ["192.0.2.99"]
+    assert out.ttl == 120
+    with pytest.raises(NXDomain) as nx:
+        await r.resolve("dangling.example.test.", "A")
+    assert nx.value.canonical_name == "missing.other.test."
+    assert nx.value.negative_ttl == 30
+
+
+async def test_typed_records(backend: backends.Backend, server_port: int) -> None:
+    r = make(backend, server_port)
+    mx = await r.resolve("mail.example.test.", "MX")
+    assert sorted((m.preference, m.exchange) for m in mx.rdatas
+                  if isinstance(m, rd.MXRecord)) == [
+        (10, "mx1.example.test."), (20, "mx2.other.test.")]
+    txt = await r.resolve("txt.example.test.", "TXT")
+    (t,) = txt.rdatas
+    assert isinstance(t, rd.TXTRecord)
+    assert t.strings == (b"hello world", b"second string")
+    assert t.to_text() == '"hello world" "second string"'
+    srv = await r.resolve("_sip._udp.example.test.", "SRV")
+    assert [x.to_text() for x in srv] == ["10 5 5060 sip.example.test."]
+    soa = await r.resolve("example.test.", "SOA")
+    (s,) = soa.rdatas
+    assert isinstance(s, rd.SOARecord) and s.serial == 2024010101 and s.minimum == 60
+    caa = await r.resolve("caa.example.test.", "CAA")
+    assert [x.to_text() for x in caa] == ['0 issue "letsencrypt.org"']
+    https = await r.resolve("svc.example.test.", "HTTPS")
+    assert [x.to_text() for x in https] == ['1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.10']
+
+
+async def test_truncated_answer_retried_over_tcp(
+    backend: backends.Backend, server_port: int
+) -> None:
+    r = make(backend, server_port)
+    ans = await r.resolve("big.example.test.", "TXT")
+    assert len(ans) == BIG_TXT_COUNT
+    assert ans.response is not None and ans.response.transport == "tcp"
+    # Without EDNS the 512-byte limit applies; still complete over TCP.
+    r2 = make(backend, server_port, edns=False)
+    assert len(await r2.resolve("big.example.test.", "TXT")) == BIG_TXT_COUNT
+
+
+async def test_failover_from_a_silent_server(
+    backend: backends.Backend, server_port: int
+) -> None:
+    silent = await backend.udp_bind("127.0.0.1", 0)
+    try:
+        r = Resolver(backend, [silent.address, ("127.0.0.1", server_port)],
+                     timeout=0.2, hosts=False)
+        ans = await r.resolve("www.example.test.", "A")
+        assert ans.addresses == ["192.0.2.10"]
+        assert ans.response is not None and ans.response.server == ("127.0.0.1", server_port)
+    finally:
+        await silent.close()
+
+
+async def test_search_list_and_ndots(backend: backends.Backend, server_port: int) -> None:
+    r = make(backend, server_port, search=["sub.example.test", "example.test"], ndots=1)
+    ans = await r.resolve("host", "A")  # 0 dots < ndots: search domains first
+    assert ans.name == "host.sub.example.test."
+    ans = await r.resolve("www", "A")  # found in the second search domain
+    assert ans.name == "www.example.test."
+    ans = await r.resolve("www.example.test", "A")  # enough dots: as-is first
+    assert ans.name == "www.example.test."
+    # Every candidate fails: NXDOMAIN in both domains, REFUSED for "absent." (out of the
+    # server's zones), which res_search reports as a server failure.
+    with pytest.raises(backends.ResolutionError, match="REFUSED"):
+        await r.resolve("absent", "A")
+    r5 = make(backend, server_port, search=["example.test"], ndots=5)
+    ans = await r5.resolve("host.sub", "A")  # 1 dot < 5: the search domain first
+    assert ans.name == "host.sub.example.test."
+
+
+async def test_lookup_address_and_reverse(backend: backends.Backend, server_port: int) -> None:
+    r = make(backend, server_port)
+    addrs = await r.lookup_address("www.example.test", 443)
+    assert addrs == [("2001:db8::10", 443), ("192.0.2.10", 443)]  # RFC 6724: IPv6 first
+    assert await r.lookup_address("www.example.test", 80, family=4) == [("192.0.2.10", 80)]
+    assert await r.lookup_address("v6only.example.test", 80) == [("2001:db8::6", 80)]
+    assert await r.reverse("192.0.2.10") == ["www.example.test."]
+    with pytest.raises(backends.ResolutionError):
+        await r.lookup_address("nope.example.test", 80)
+
+
+async def test_no_recursion_query_and_cache(backend: backends.Backend, server_port: int) -> None:
+    r = make(backend, server_port, cache=True)
+    resp = await r.query("www.example.test", "A", recursion=False)
+    assert resp.message.aa and not resp.message.rd
+    first = await r.resolve("www.example.test.", "A")
+    second = await r.resolve("www.example.test.", "A")
+    assert not first.from_cache and second.from_cache
+    assert second.addresses == first.addresses and 0 < second.ttl <= 300
+    with pytest.raises(NXDomain):
+        await r.resolve("nope.example.test.", "A")
+    with pytest.raises(NXDomain) as cached:
+        await r.resolve("nope.example.test.", "A")
+    assert cached.value.response is None and 0 < cached.value.negative_ttl <= 60
