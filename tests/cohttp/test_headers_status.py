@@ -25,7 +25,7 @@ def test_case_insensitive_multimap_keeps_order() -> None:
 
 
 def test_get_list_splits_commas() -> None:
-    h = Headers([("Connection", "keep-alive, Upgrade"), ("Connection", " ,close")])
+    h = Headers([("Connection", "keep-alive, Upgrade"), ("Connection", ",close,")])
     assert h.get_list("connection") == ["keep-alive", "Upgrade", "close"]
 
 
