@@ -24,7 +24,9 @@ _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
 def _map(name: str) -> str:
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).lower()).translate(_DOTS)
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).lower()).translate(
+        _DOTS
+    )
 
 
 def _check_ulabel(label: str, name: str, pos: int) -> None:
@@ -37,11 +39,13 @@ def _check_ulabel(label: str, name: str, pos: int) -> None:
     if unicodedata.category(label[0])[0] == "M":
         raise UriError("host", pos, f"label {label!r} starts with a combining mark", name)
     for c in label:
-        if c == "-" or c.isascii() and c.isalnum():
+        if c == "-" or (c.isascii() and c.isalnum()):
             continue
         cat = unicodedata.category(c)
         if cat[0] not in "LMN" or c.isascii():
-            raise UriError("host", pos, f"character {c!r} (U+{ord(c):04X}) not allowed in a host label", name)
+            raise UriError(
+                "host", pos, f"character {c!r} (U+{ord(c):04X}) not allowed in a host label", name
+            )
 
 
 def _decode_alabel(label: str, name: str, pos: int) -> str:

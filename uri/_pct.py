@@ -110,7 +110,9 @@ def pct_decode_bytes(text: str, *, plus: bool = False, strict: bool = True) -> b
     if strict:
         bad = _BAD_PCT.search(text)
         if bad is not None:
-            raise UriError("percent-encoding", bad.start(), "'%' not followed by two hex digits", text)
+            raise UriError(
+                "percent-encoding", bad.start(), "'%' not followed by two hex digits", text
+            )
     out = bytearray()
     pos = 0
     for m in PCT_TRIPLET.finditer(text):
@@ -143,7 +145,9 @@ def pct_decode(
     if strict:
         bad = _BAD_PCT.search(text)
         if bad is not None:
-            raise UriError("percent-encoding", bad.start(), "'%' not followed by two hex digits", text)
+            raise UriError(
+                "percent-encoding", bad.start(), "'%' not followed by two hex digits", text
+            )
     if errors == "replace":
         return PCT_RUN.sub(_decode_run, text)
     return PCT_RUN.sub(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Union, overload
+from typing import TypeAlias, overload
 
 from ._pct import encoder, pct_decode
 
@@ -11,10 +11,8 @@ _enc_key = encoder("query_key")
 _enc_value = encoder("query_value")
 _enc_form = encoder("form")
 
-QueryValue = Union[str, int, float, None]
-QueryInput = Union[
-    "Query", Mapping[str, QueryValue], Iterable[tuple[str, QueryValue]]
-]
+QueryValue: TypeAlias = str | int | float | None
+QueryInput: TypeAlias = "Query | Mapping[str, QueryValue] | Iterable[tuple[str, QueryValue]]"
 
 
 class Query:
@@ -36,9 +34,7 @@ class Query:
             self._pairs = pairs._pairs
             return
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
-        self._pairs = tuple(
-            (str(k), "" if v is None else str(v)) for k, v in items
-        )
+        self._pairs = tuple((str(k), "" if v is None else str(v)) for k, v in items)
 
     @classmethod
     def parse(cls, raw: str, *, form: bool = False, errors: str = "replace") -> Query:
@@ -162,9 +158,7 @@ class Query:
         return f"Query({list(self._pairs)!r})"
 
 
-def encode_pairs(
-    pairs: Iterable[tuple[str, QueryValue]], *, form: bool = False
-) -> str:
+def encode_pairs(pairs: Iterable[tuple[str, QueryValue]], *, form: bool = False) -> str:
     """Encode pairs as a query string; a pair whose value is ``None`` is written as its
     bare key (no ``=``)."""
     ek, ev = (_enc_form, _enc_form) if form else (_enc_key, _enc_value)

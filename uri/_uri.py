@@ -24,7 +24,7 @@ _new = object.__new__
 
 _enc_userinfo = encoder("userinfo", keep_escapes=True)
 _enc_host = encoder("host", keep_escapes=True)
-_enc_zone = encoder("zone", keep_escapes=False)
+_enc_zone = encoder("zone", keep_escapes=True)
 _enc_path = encoder("path", keep_escapes=True)
 _enc_segment = encoder("path_segment")
 _enc_query = encoder("query", keep_escapes=True)
@@ -41,15 +41,15 @@ class Uri:
     """
 
     __slots__ = (
-        "_text",
-        "_scheme",
-        "_userinfo",
-        "_host",
-        "_port",
-        "_path",
-        "_query",
         "_fragment",
+        "_host",
+        "_path",
+        "_port",
         "_q",
+        "_query",
+        "_scheme",
+        "_text",
+        "_userinfo",
     )
     _text: str
     _scheme: str | None
@@ -193,7 +193,7 @@ class Uri:
     @property
     def host(self) -> str | None:
         """The host, decoded: an IPv6 address without brackets (a zone as ``%zone``),
-        an IPvFuture without brackets, a reg-name with its escapes decoded where that
+        an IPvFuture as written (with its brackets), a reg-name with its escapes decoded where that
         cannot change its meaning."""
         h = self._host
         if h is None:
@@ -201,7 +201,9 @@ class Uri:
         if h[:1] == "[":
             inner = h[1:-1]
             addr, sep, zone = inner.partition("%25")
-            return addr + "%" + pct_decode(zone) if sep else inner
+            if inner[:1] in "vV":
+                return h  # IPvFuture keeps its brackets: it is not a name nor an address
+            return addr + "%" + decode_view(zone) if sep else inner
         return decode_view(h)
 
     @property
@@ -216,11 +218,11 @@ class Uri:
 
     @property
     def zone_id(self) -> str | None:
-        """The RFC 6874 zone of an IPv6 host, decoded, or ``None``."""
+        """The RFC 6874 zone of an IPv6 host, decoded (as :attr:`path`), or ``None``."""
         h = self._host
         if h is None or h[:1] != "[" or "%25" not in h:
             return None
-        return pct_decode(h[1:-1].partition("%25")[2])
+        return decode_view(h[1:-1].partition("%25")[2])
 
     @property
     def port(self) -> int | None:
@@ -301,18 +303,35 @@ class Uri:
         return self._scheme is None
 
     # ------------------------------------------------------------------ builders
+    def _replace(self, **changes: str | None) -> Uri:
+        parts: dict[str, Any] = {
+            "scheme": self._scheme,
+            "userinfo": self._userinfo,
+            "host": self._host,
+            "port": self._port,
+            "path": self._path,
+            "query": self._query,
+            "fragment": self._fragment,
+        }
+        parts.update(changes)
+        return _make(**parts)
+
     def with_scheme(self, scheme: str | None) -> Uri:
         if scheme is not None and not G.SCHEME_RE.match(scheme):
-            raise UriError("scheme", 0, "a scheme is a letter then letters, digits, '+', '-', '.'", scheme)
-        return _make(scheme, self._userinfo, self._host, self._port, self._path, self._query, self._fragment)
+            raise UriError(
+                "scheme", 0, "a scheme is a letter then letters, digits, '+', '-', '.'", scheme
+            )
+        return self._replace(scheme=scheme)
 
     def with_userinfo(self, userinfo: str | None, *, encoded: bool = False) -> Uri:
         """Set the userinfo (``None`` removes it). Needs a host."""
         if userinfo is not None:
             if self._host is None:
                 raise UriError("userinfo", -1, "a URI without a host has no userinfo")
-            userinfo = _check(userinfo, G.USERINFO_RE, "userinfo") if encoded else _enc_userinfo(userinfo)
-        return _make(self._scheme, userinfo, self._host, self._port, self._path, self._query, self._fragment)
+            userinfo = (
+                _check(userinfo, G.USERINFO_RE, "userinfo") if encoded else _enc_userinfo(userinfo)
+            )
+        return self._replace(userinfo=userinfo)
 
     def with_user(self, user: str | None, password: str | None = None) -> Uri:
         """Set the userinfo from a user and an optional password, each fully encoded."""
@@ -334,9 +353,9 @@ class Uri:
         Unicode name as its IDNA A-label (see :func:`uri.idna_encode`).
         """
         if host is None:
-            return _make(self._scheme, None, None, None, self._path, self._query, self._fragment)
+            return self._replace(userinfo=None, host=None, port=None)
         raw = _host_from_value(host, encoded=encoded, idna=idna)
-        return _make(self._scheme, self._userinfo, raw, self._port, self._path, self._query, self._fragment)
+        return self._replace(host=raw)
 
     def with_port(self, port: int | None) -> Uri:
         if port is not None:
@@ -344,8 +363,8 @@ class Uri:
                 raise UriError("port", -1, "a URI without a host has no port")
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
                 raise UriError("port", -1, f"port must be an int in 0..65535, not {port!r}")
-            return _make(self._scheme, self._userinfo, self._host, str(port), self._path, self._query, self._fragment)
-        return _make(self._scheme, self._userinfo, self._host, None, self._path, self._query, self._fragment)
+            return self._replace(port=str(port))
+        return self._replace(port=None)
 
     def with_path(self, path: str, *, encoded: bool = False) -> Uri:
         """Set the path. Characters not allowed in a path are percent-encoded; ``/``
@@ -353,13 +372,13 @@ class Uri:
         (so ``u.with_path(u.path)`` keeps ``u``'s meaning). ``encoded=True`` takes the
         path as raw text, checked against the grammar."""
         raw = _check(path, G.PATH_RE, "path") if encoded else _enc_path(path)
-        return _make(self._scheme, self._userinfo, self._host, self._port, raw, self._query, self._fragment)
+        return self._replace(path=raw)
 
     def with_path_segments(self, segments: Iterable[str]) -> Uri:
         """Set the path from decoded segments (every ``/`` and ``%`` in a segment is
         encoded): the inverse of :attr:`path_segments`."""
         raw = "/".join([_enc_segment(s) for s in segments])
-        return _make(self._scheme, self._userinfo, self._host, self._port, raw, self._query, self._fragment)
+        return self._replace(path=raw)
 
     def with_query(
         self,
@@ -380,12 +399,14 @@ class Uri:
         else:
             items = query.items() if isinstance(query, Mapping) else query
             raw = encode_pairs(items, form=form)
-        return _make(self._scheme, self._userinfo, self._host, self._port, self._path, raw, self._fragment)
+        return self._replace(query=raw)
 
     def with_fragment(self, fragment: str | None, *, encoded: bool = False) -> Uri:
         if fragment is not None:
-            fragment = _check(fragment, G.FRAGMENT_RE, "fragment") if encoded else _enc_fragment(fragment)
-        return _make(self._scheme, self._userinfo, self._host, self._port, self._path, self._query, fragment)
+            fragment = (
+                _check(fragment, G.FRAGMENT_RE, "fragment") if encoded else _enc_fragment(fragment)
+            )
+        return self._replace(fragment=fragment)
 
     def add_query(self, key: str, value: str | int | None) -> Uri:
         """A new URI with one more ``key=value`` pair at the end of the query (the
@@ -393,7 +414,7 @@ class Uri:
         pair = encode_pairs([(key, value)])
         q = self._query
         raw = pair if not q else q + "&" + pair
-        return _make(self._scheme, self._userinfo, self._host, self._port, self._path, raw, self._fragment)
+        return self._replace(query=raw)
 
     # ------------------------------------------------------------------ RFC 3986 §5, §6
     def resolve(self, ref: Uri | str) -> Uri:
@@ -589,6 +610,7 @@ _CLS = {
 _RUNS = {name: re.compile(G.run(cls)) for name, cls in _CLS.items()}
 _RUNS["scheme"] = re.compile(r"[A-Za-z0-9+.\-]*")  # no escapes in these two
 _RUNS["port"] = re.compile(r"[0-9]*")
+_IP_LITERAL_CHARS = re.compile(rf"[{G.UNRESERVED}{G.SUB_DELIMS}:%]*")
 
 
 def _first_bad(s: str, component: str, offset: int) -> int:
@@ -661,6 +683,9 @@ def _diagnose(text: str) -> UriError:
             lit = hostport[: close + 1]
             if not G.IP_LITERAL_RE.match(lit):
                 inner = lit[1:-1]
+                stray = _IP_LITERAL_CHARS.match(inner).end()  # type: ignore[union-attr]
+                if stray < len(inner):
+                    return UriError("host", h0 + 1 + stray, _describe(text, h0 + 1 + stray), text)
                 if G.IPV4_RE.match(inner):
                     reason = "an IPv4 address is not written in brackets"
                 elif "%" in inner and not inner.partition("%")[2].startswith("25"):
@@ -697,7 +722,9 @@ def _diagnose(text: str) -> UriError:
             "path", path.index(":"), "a relative path cannot have ':' in its first segment", text
         )
     if authority is None and path.startswith("//"):  # pragma: no cover - Appendix B takes it
-        return UriError("path", m.start(3), "a path cannot start with '//' without an authority", text)
+        return UriError(
+            "path", m.start(3), "a path cannot start with '//' without an authority", text
+        )
     if query is not None:
         e = bad("query", query, m.start(4))
         if e is not None:
@@ -725,9 +752,7 @@ def remove_dot_segments(path: str) -> str:
     while i < n:
         if path.startswith("../", i):  # A
             i += 3
-        elif path.startswith("./", i):  # A
-            i += 2
-        elif path.startswith("/./", i):  # B
+        elif path.startswith("./", i) or path.startswith("/./", i):  # A
             i += 2
         elif path.startswith("/.", i) and i + 2 == n:  # B: "/." at the end -> "/"
             n = i + 1
@@ -764,9 +789,25 @@ def resolve(base: Uri | str, ref: Uri | str) -> Uri:
     b = _as_uri(base)
     r = _as_uri(ref)
     if r._scheme is not None:
-        return _make(r._scheme, r._userinfo, r._host, r._port, remove_dot_segments(r._path), r._query, r._fragment)
+        return _make(
+            r._scheme,
+            r._userinfo,
+            r._host,
+            r._port,
+            remove_dot_segments(r._path),
+            r._query,
+            r._fragment,
+        )
     if r._host is not None:
-        return _make(b._scheme, r._userinfo, r._host, r._port, remove_dot_segments(r._path), r._query, r._fragment)
+        return _make(
+            b._scheme,
+            r._userinfo,
+            r._host,
+            r._port,
+            remove_dot_segments(r._path),
+            r._query,
+            r._fragment,
+        )
     if r._path == "":
         q = r._query if r._query is not None else b._query
         return _make(b._scheme, b._userinfo, b._host, b._port, b._path, q, r._fragment)
