@@ -1,0 +1,665 @@
+"""The HTTP/1.1 server, written once over :class:`backends.Backend`.
+
+::
+
+    import backends, cohttp
+
+    async def hello(request: cohttp.Request) -> cohttp.Response:
+        return cohttp.Response.text("hello\\n")
+
+    async def main(net: backends.Backend) -> None:
+        server = cohttp.Server(hello)
+        await server.serve(net, "127.0.0.1", 8080)
+
+    backends.run(main, backend="trio")
+
+One task per connection and no other task per request: a connection reads big chunks,
+parses every complete request in them, calls the handler for each in order and writes the
+responses of a pipelined batch in one ``write``. Deadlines (slowloris, keep-alive idle,
+slow readers) are one timestamp per connection checked by a single timer task; a connection
+past its deadline is cancelled through one cancel scope it holds for its whole life.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from backends import Backend, Flow, Listener, NetworkError
+from backends.interface import CancelScope
+
+from . import codec
+from .codec import (
+    LAST_CHUNK,
+    NEED_DATA,
+    NO_BODY,
+    PEER_CLOSED,
+    Data,
+    EndOfMessage,
+    Limits,
+    ProtocolError,
+    RequestHead,
+    RequestParser,
+)
+from .status import reason_phrase
+from .types import FileBody, IncomingBody, Request, Response
+
+log = logging.getLogger("cohttp.server")
+access_log = logging.getLogger("cohttp.access")
+
+Handler = Callable[[Request], Awaitable[Response]]
+"""An application: ``async def handler(request) -> Response``."""
+
+READ_SIZE = 256 * 1024
+FLUSH_AT = 64 * 1024
+DRAIN_LIMIT = 1024 * 1024
+"""Unread request body a server reads and discards to keep a connection; more: close."""
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_FRAMING_OUT = frozenset(("content-length", "transfer-encoding", "connection", "date"))
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Timeouts (seconds) and limits of a :class:`Server`.
+
+    ``header_timeout``: to receive a whole request head, from its first byte (and, on a new
+    connection, from the accept); a slowloris client is answered 408 and disconnected.
+    ``body_timeout``: to receive a request body once the handler asks for it.
+    ``idle_timeout``: how long a keep-alive connection may wait for its next request.
+    ``write_timeout``: how long one write may block on a peer that does not read.
+    ``max_requests``: requests served on one connection before it is closed (0: no limit).
+    ``shutdown_grace``: how long :meth:`Server.shutdown` waits for in-flight requests.
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    idle_timeout: float = 15.0
+    write_timeout: float = 30.0
+    max_requests: int = 0
+    shutdown_grace: float = 10.0
+    access_log: bool = True
+    server_name: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("header_timeout", "body_timeout", "idle_timeout", "write_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ServerConfig.{name} must be positive")
+        if self.max_requests < 0:
+            raise ValueError("ServerConfig.max_requests must be >= 0")
+
+
+class _Expired(Exception):
+    """A connection's deadline passed while it waited on its peer."""
+
+
+_IDLE, _HEAD, _BODY, _WRITE, _BUSY = range(5)
+
+
+class _Conn:
+    """Per-connection state the timer task inspects."""
+
+    __slots__ = ("deadline", "expired", "flow", "head_started", "phase", "scope")
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.deadline = math.inf
+        self.phase = _IDLE
+        self.expired = False
+        self.head_started = 0.0
+        self.scope: CancelScope | None = None
+
+
+class _RequestBody(IncomingBody):
+    """The request body, read lazily from the connection when the handler asks."""
+
+    __slots__ = ("_conn", "_done", "_parser", "_server", "continue_sent", "expect_continue")
+
+    def __init__(self, server: Server, conn: _Conn, parser: RequestParser, expect: bool) -> None:
+        super().__init__()
+        self._server = server
+        self._conn = conn
+        self._parser = parser
+        self._done = False
+        self.expect_continue = expect
+        self.continue_sent = False
+
+    async def _next(self) -> bytes | None:
+        if self._done:
+            return None
+        parser = self._parser
+        while True:
+            ev = parser.next_event()
+            if ev.__class__ is Data:
+                return ev.data
+            if ev.__class__ is EndOfMessage:
+                self._done = True
+                self.trailers = ev.trailers
+                return None
+            if ev is NEED_DATA:
+                if self.expect_continue and not self.continue_sent:
+                    self.continue_sent = True
+                    await self._server._write(self._conn, _CONTINUE)
+                await self._server._read_into(self._conn, parser, _BODY)
+                continue
+            raise ProtocolError(f"unexpected {ev!r} in a request body")  # pragma: no cover
+
+    @property
+    def done(self) -> bool:
+        """Whether the body was read to its end."""
+        return self._done
+
+    async def drain(self, limit: int) -> bool:
+        """Read and discard the rest of the body, up to ``limit`` bytes; True if it ended."""
+        self._consumed = True
+        total = 0
+        while (piece := await self._next()) is not None:
+            total += len(piece)
+            if total > limit:
+                return False
+        return True
+
+
+class Server:
+    """An HTTP/1.1 server for one handler; see the module documentation.
+
+    Use :meth:`serve` to listen and serve until :meth:`shutdown`, or :meth:`listen` (which
+    returns the bound address) followed by :meth:`serve_forever` in a task. A single
+    connection can also be served with :meth:`serve_flow` (any :class:`backends.Flow`).
+    """
+
+    def __init__(
+        self, handler: Handler, config: ServerConfig | None = None, **options: Any
+    ) -> None:
+        """``options`` are :class:`ServerConfig` fields, as a shortcut for ``config=``."""
+        if config is not None and options:
+            raise TypeError("give either config= or ServerConfig fields, not both")
+        self.handler = handler
+        self.config = config or ServerConfig(**options)
+        self._net: Backend | None = None
+        self._listener: Listener | None = None
+        self._conns: set[_Conn] = set()
+        self._closing = False
+        self._stopped: Any = None
+        self._all_done: Any = None
+        self._server_line = (
+            b"server: " + self.config.server_name.encode("latin-1") + b"\r\n"
+            if self.config.server_name
+            else b""
+        )
+        self.requests_served = 0
+        """Requests answered since start (for tests and monitoring)."""
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def listen(self, net: Backend, host: str = "127.0.0.1", port: int = 8080,
+                     *, backlog: int = 1024) -> tuple[str, int]:
+        """Bind and listen; return the bound ``(host, port)`` (port 0 picks a free one)."""
+        if self._listener is not None:
+            raise RuntimeError("this server is already listening")
+        self._net = net
+        self._listener = await net.tcp_listen(host, port, backlog=backlog)
+        self._stopped = net.event()
+        return self._listener.address
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound address (after :meth:`listen`)."""
+        if self._listener is None:
+            raise RuntimeError("the server is not listening yet")
+        return self._listener.address
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`listen`)."""
+        return self.address[1]
+
+    async def serve(self, net: Backend, host: str = "127.0.0.1", port: int = 8080) -> None:
+        """Listen on ``host:port`` and serve until :meth:`shutdown` completes."""
+        await self.listen(net, host, port)
+        await self.serve_forever()
+
+    async def serve_forever(self) -> None:
+        """Accept and serve connections until :meth:`shutdown`; then return."""
+        net, listener = self._net, self._listener
+        if net is None or listener is None:
+            raise RuntimeError("call listen() before serve_forever()")
+        async with net.task_group() as tg:
+            tg.start_soon(self._timer, net)
+            try:
+                async for flow in listener:
+                    if self._closing:
+                        await flow.close()
+                        break
+                    tg.start_soon(self._connection, net, flow)
+            finally:
+                await self._wait_connections(net)
+                tg.cancel_scope.cancel()
+        self._stopped.set()
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Stop accepting, let in-flight requests finish, close idle connections.
+
+        Waits up to ``grace`` seconds (default ``config.shutdown_grace``) for requests in
+        progress, then cancels what is left. Returns once :meth:`serve_forever` is done.
+        """
+        self._closing = True
+        if grace is not None:
+            self._grace = grace
+        for conn in list(self._conns):
+            if conn.phase == _IDLE and conn.scope is not None:
+                conn.scope.cancel()
+        if self._listener is not None:
+            await self._listener.close()
+        if self._stopped is not None:
+            await self._stopped.wait()
+
+    _grace: float | None = None
+
+    async def _wait_connections(self, net: Backend) -> None:
+        grace = self._grace if self._grace is not None else self.config.shutdown_grace
+        with net.move_on_after(grace):
+            while self._conns:
+                for conn in list(self._conns):
+                    if conn.phase == _IDLE and conn.scope is not None:
+                        conn.scope.cancel()
+                await net.sleep(0.02)
+        for conn in list(self._conns):
+            if conn.scope is not None:
+                conn.scope.cancel()
+        while self._conns:
+            await net.sleep(0.01)
+
+    async def _timer(self, net: Backend) -> None:
+        cfg = self.config
+        tick = min(cfg.header_timeout, cfg.idle_timeout, cfg.body_timeout, cfg.write_timeout) / 4
+        tick = min(max(tick, 0.02), 1.0)
+        while True:
+            await net.sleep(tick)
+            now = net.now()
+            for conn in list(self._conns):
+                if conn.deadline <= now and conn.phase != _BUSY and not conn.expired:
+                    conn.expired = True
+                    if conn.scope is not None:
+                        conn.scope.cancel()
+
+    # -- one connection --------------------------------------------------------------
+
+    async def _connection(self, net: Backend, flow: Flow) -> None:
+        try:
+            await self.serve_flow(net, flow)
+        finally:
+            await flow.close()
+
+    async def serve_flow(self, net: Backend, flow: Flow) -> None:
+        """Serve HTTP on one connection until it closes (the caller closes ``flow``)."""
+        self._net = net
+        conn = _Conn(flow)
+        conn.deadline = net.now() + self.config.header_timeout
+        self._conns.add(conn)
+        parser = RequestParser(self.config.limits)
+        try:
+            with net.move_on_after(math.inf) as scope:
+                conn.scope = scope
+                try:
+                    await self._run(net, conn, parser)
+                except ProtocolError as exc:
+                    await self._send_error(conn, exc.status, exc.message)
+                except _Expired:
+                    pass
+                except NetworkError:
+                    return
+            if conn.expired:
+                await self._on_expired(net, conn, parser)
+        finally:
+            self._conns.discard(conn)
+
+    async def _on_expired(self, net: Backend, conn: _Conn, parser: RequestParser) -> None:
+        if conn.phase in (_HEAD, _BODY) and not self._closing:
+            with net.move_on_after(1.0):
+                try:
+                    await conn.flow.write(self._error_bytes(408, "request not received in time"))
+                except NetworkError:
+                    pass
+            log.info("closed %s: request not received before the deadline", conn.flow.remote)
+        elif conn.phase == _WRITE:
+            conn.flow.abort()
+
+    async def _read_into(self, conn: _Conn, parser: RequestParser, phase: int) -> None:
+        """Read once from the peer into ``parser``, under the connection's deadline."""
+        net = self._net
+        assert net is not None
+        now = net.now()
+        cfg = self.config
+        if phase == _HEAD:
+            if parser.buffered == 0:
+                if self._closing:
+                    raise _Expired
+                phase = _IDLE
+                if conn.phase != _IDLE:
+                    conn.deadline = now + (cfg.idle_timeout if self.requests_served else
+                                           cfg.header_timeout)
+            elif conn.phase != _HEAD:
+                conn.deadline = now + cfg.header_timeout
+        elif phase == _BODY and conn.phase != _BODY:
+            conn.deadline = now + cfg.body_timeout
+        if conn.deadline <= now:
+            conn.expired = True
+            raise _Expired
+        conn.phase = phase
+        data = await conn.flow.read(READ_SIZE)
+        if data:
+            parser.feed(data)
+        else:
+            parser.feed_eof()
+
+    async def _write(self, conn: _Conn, data: bytes) -> None:
+        net = self._net
+        assert net is not None
+        previous, saved = conn.phase, conn.deadline
+        conn.phase = _WRITE
+        conn.deadline = net.now() + self.config.write_timeout
+        await conn.flow.write(data)
+        conn.phase, conn.deadline = previous, saved
+
+    async def _run(self, net: Backend, conn: _Conn, parser: RequestParser) -> None:
+        out: list[bytes] = []
+        pending = 0
+        served = 0
+        cfg = self.config
+        max_requests = cfg.max_requests
+        flow = conn.flow
+        remote = flow.remote
+        while True:
+            ev = parser.next_event()
+            if ev is NEED_DATA:
+                if out:
+                    await self._write(conn, b"".join(out) if len(out) > 1 else out[0])
+                    out.clear()
+                    pending = 0
+                await self._read_into(conn, parser, _HEAD)
+                continue
+            if ev is PEER_CLOSED:
+                if out:
+                    await self._write(conn, b"".join(out))
+                return
+            assert isinstance(ev, RequestHead)
+            head = ev
+            conn.phase = _BUSY
+            served += 1
+            body: _RequestBody | None = None
+            if head.framing == NO_BODY:
+                parser.next_event()  # the EndOfMessage of an empty body
+                request = Request(head.method, head.target, head.headers, b"",
+                                  version=head.version, remote=remote)
+            else:
+                body = _RequestBody(self, conn, parser, head.expect_continue)
+                request = Request(head.method, head.target, head.headers, body,
+                                  version=head.version, remote=remote)
+            keep_alive = head.keep_alive and not self._closing
+            if max_requests and served >= max_requests:
+                keep_alive = False
+            expect = head.headers.get("expect") if head.version == "HTTP/1.1" else None
+            if expect is not None and expect.lower() != "100-continue":
+                response = Response(417, b"unsupported expectation\n")
+                keep_alive = False
+            else:
+                try:
+                    response = await self.handler(request)
+                    if not isinstance(response, Response):
+                        raise TypeError(f"handler returned {type(response).__name__}, "
+                                        "not a Response")
+                except ProtocolError:
+                    raise  # the request body broke the protocol: answered by serve_flow
+                except NetworkError:
+                    raise
+                except Exception:
+                    log.exception("handler failed for %s %s from %s", head.method,
+                                  head.target, remote)
+                    response = Response(500, b"internal server error\n",
+                                        [("content-type", "text/plain")])
+            conn.phase = _BUSY
+            if self._closing:
+                keep_alive = False
+            if body is not None and not body.done and body.expect_continue and (
+                not body.continue_sent
+            ):
+                keep_alive = False  # the client was never asked for the body: close
+            sent = await self._respond(conn, head, response, keep_alive, out)
+            pending += sent
+            if body is not None and not body.done and keep_alive:
+                if out:
+                    await self._write(conn, b"".join(out))
+                    out.clear()
+                    pending = 0
+                if not await body.drain(DRAIN_LIMIT):
+                    keep_alive = False
+            self.requests_served += 1
+            if cfg.access_log and access_log.isEnabledFor(logging.INFO):
+                self._log_access(remote, head, response.status, sent)
+            if not keep_alive:
+                if out:
+                    await self._write(conn, b"".join(out))
+                return
+            if pending >= FLUSH_AT:
+                await self._write(conn, b"".join(out))
+                out.clear()
+                pending = 0
+            conn.phase = _BUSY
+
+    # -- responses -------------------------------------------------------------------
+
+    async def _respond(self, conn: _Conn, head: RequestHead, response: Response,
+                       keep_alive: bool, out: list[bytes]) -> int:
+        """Queue (or write) the response; return the number of body bytes sent."""
+        status = response.status
+        body = response.body
+        head_only = head.method == "HEAD"
+        reason = response.reason
+        if reason == _STD_REASON.get(status):
+            lines = [codec.status_line(status)]
+        else:
+            lines = [codec.status_line(status, "HTTP/1.1", reason)]
+        lines.append(codec.date_line())
+        if self._server_line:
+            lines.append(self._server_line)
+        declared: int | None = None
+        user_lines: list[str] = []
+        for lname, name, value in response.headers._items:
+            if lname in _FRAMING_OUT:
+                if lname == "content-length":
+                    if not value.isdigit():
+                        raise ValueError(f"response Content-Length {value!r} is not digits")
+                    declared = int(value)
+                elif lname == "connection":
+                    if "close" in value.lower():
+                        keep_alive = False
+                    continue
+                elif lname == "date":
+                    lines[1] = b""
+                    user_lines.append(f"{name}: {value}\r\n")
+                continue
+            user_lines.append(f"{name}: {value}\r\n")
+        if user_lines:
+            lines.append("".join(user_lines).encode("latin-1"))
+        if head.version == "HTTP/1.0" and keep_alive:
+            lines.append(b"connection: keep-alive\r\n")
+        elif not keep_alive:
+            lines.append(b"connection: close\r\n")
+
+        if status < 200 or status in (204, 304):
+            if status == 304 and declared is not None:
+                lines.append(b"content-length: %d\r\n" % declared)
+            lines.append(b"\r\n")
+            out.append(b"".join(lines))
+            await _close_body(body)
+            return 0
+
+        data: bytes | None
+        if body is None:
+            data = b""
+        elif isinstance(body, bytes):
+            data = body
+        elif isinstance(body, (bytearray, memoryview)):
+            data = bytes(body)
+        elif isinstance(body, str):
+            data = body.encode("utf-8")
+        else:
+            data = None
+        if data is not None:
+            lines.append(b"content-length: %d\r\n\r\n" % len(data))
+            if not head_only:
+                lines.append(data)
+            out.append(b"".join(lines))
+            return 0 if head_only else len(data)
+
+        if isinstance(body, FileBody):
+            net = self._net
+            assert net is not None
+            length = await net.run_in_thread(body.resolved_length)
+            lines.append(b"content-length: %d\r\n\r\n" % length)
+            out.append(b"".join(lines))
+            if head_only:
+                return 0
+            return await self._send_file(conn, body, length, out)
+
+        assert isinstance(body, AsyncIterable)
+        if head_only:
+            if declared is not None:
+                lines.append(b"content-length: %d\r\n" % declared)
+            lines.append(b"\r\n")
+            out.append(b"".join(lines))
+            await _close_body(body)
+            return 0
+        chunked = declared is None and head.version == "HTTP/1.1"
+        if declared is not None:
+            lines.append(b"content-length: %d\r\n\r\n" % declared)
+        elif chunked:
+            lines.append(b"transfer-encoding: chunked\r\n\r\n")
+        else:
+            lines.append(b"\r\n")  # HTTP/1.0: delimited by closing the connection
+        out.append(b"".join(lines))
+        await self._write(conn, b"".join(out))
+        out.clear()
+        total = 0
+        try:
+            async for piece in body:
+                if not piece:
+                    continue
+                total += len(piece)
+                if declared is not None and total > declared:
+                    raise ValueError(f"streamed body is longer than its Content-Length "
+                                     f"{declared}")
+                await self._write(conn, codec.encode_chunk(piece) if chunked else bytes(piece))
+        except NetworkError:
+            raise
+        except Exception:
+            log.exception("streaming the response body to %s failed", conn.flow.remote)
+            conn.flow.abort()
+            raise _Expired from None
+        if declared is not None and total != declared:
+            log.error("streamed body of %d bytes is shorter than its Content-Length %d",
+                      total, declared)
+            conn.flow.abort()
+            raise _Expired
+        if chunked:
+            out.append(LAST_CHUNK)
+        elif declared is None:
+            await self._write(conn, b"".join(out))
+            out.clear()
+            raise _Expired  # close to end an HTTP/1.0 body
+        return total
+
+    async def _send_file(self, conn: _Conn, body: FileBody, length: int,
+                         out: list[bytes]) -> int:
+        net = self._net
+        assert net is not None
+        f = await net.run_in_thread(_open_binary, body.path)
+        try:
+            if body.offset:
+                await net.run_in_thread(f.seek, body.offset)
+            left = length
+            first = True
+            while left > 0:
+                piece = await net.run_in_thread(f.read, min(body.chunk_size, left))
+                if not piece:
+                    log.error("file %s shrank while being sent", body.path)
+                    conn.flow.abort()
+                    raise _Expired
+                left -= len(piece)
+                if first and len(piece) <= FLUSH_AT:
+                    out.append(piece)  # small file: goes out with the head
+                else:
+                    if out:
+                        out.append(piece)
+                        await self._write(conn, b"".join(out))
+                        out.clear()
+                    else:
+                        await self._write(conn, piece)
+                first = False
+        finally:
+            await net.run_in_thread(f.close)
+        return length
+
+    def _error_bytes(self, status: int, message: str) -> bytes:
+        body = (message + "\n").encode("utf-8", "replace")
+        return (codec.status_line(status) + codec.date_line() + self._server_line
+                + b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+                + b"content-length: %d\r\n\r\n" % len(body) + body)
+
+    async def _send_error(self, conn: _Conn, status: int, message: str) -> None:
+        """Answer a protocol error, then close gracefully (so the peer sees the answer)."""
+        net = self._net
+        assert net is not None
+        log.info("bad request from %s: %d %s", conn.flow.remote, status, message)
+        if conn.phase == _WRITE:
+            conn.flow.abort()
+            return
+        try:
+            with net.move_on_after(min(1.0, self.config.write_timeout)):
+                await conn.flow.write(self._error_bytes(status, message))
+                await conn.flow.shutdown_write()
+            with net.move_on_after(0.5):  # lingering close: do not RST our own answer
+                for _ in range(16):
+                    if not await conn.flow.read(65536):
+                        break
+        except NetworkError:
+            pass
+
+    def _log_access(self, remote: tuple[str, int], head: RequestHead, status: int,
+                    size: int) -> None:
+        t = time.gmtime()
+        stamp = (f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+                 f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
+        h = head.headers
+        referer = h.get("referer", "-").replace('"', "%22")
+        agent = h.get("user-agent", "-").replace('"', "%22")
+        access_log.info('%s - - [%s] "%s %s %s" %d %s "%s" "%s"', remote[0], stamp, head.method,
+                        head.target, head.version, status, size if size else "-", referer,
+                        agent)
+
+
+_STD_REASON: dict[int, str] = {code: reason_phrase(code) for code in range(100, 600)}
+
+
+def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
+    return open(path, "rb")
+
+
+async def _close_body(body: object) -> None:
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # pragma: no cover - closing an app's generator
+            log.exception("closing a response body failed")
+
+
+__all__ = ["Handler", "Server", "ServerConfig"]
