@@ -1,0 +1,765 @@
+"""Zones: RFC 1035 master files in, validated, lookup-ready zones out.
+
+The master-file reader is our own (dnslib's has no ``$INCLUDE`` and cannot parse DNAME):
+``$ORIGIN``, ``$TTL``, ``$INCLUDE file [origin]`` (paths relative to the including file),
+parentheses across lines, quoted strings, ``;`` comments, relative names and ``@``, a blank
+owner meaning the previous one, TTL and class in either order, TTLs with units (``1h30m``),
+``TYPEnnn``/``CLASSnnn`` and RFC 3597 ``\\# len hex`` rdata for any type. Common types are
+encoded here; the rarer ones (RRSIG, NSEC, LOC, HTTPS, ...) through dnslib.
+
+Validation at load (each a :class:`ZoneError` naming file and line): exactly one SOA, at the
+apex; NS at the apex; no CNAME beside other data; no data below a DNAME; no data outside
+the origin; only address glue at or below a zone cut; wildcards without NS or DNAME.
+
+Usage::
+
+    zone = load_zone_file("examples/zones/ocaml.test.zone")
+    zone.origin, zone.serial, zone.node(wire.name_from_text("www.ocaml.test."))
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+import os
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import wire
+from .wire import Name
+
+log = logging.getLogger("dns.zone")
+
+MAX_INCLUDE_DEPTH = 10
+MAX_TTL = 0x7FFFFFFF
+
+_U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
+
+
+class ZoneError(Exception):
+    """A zone that cannot be loaded; ``str()`` is ``file:line: message``."""
+
+    def __init__(self, message: str, filename: str = "<zone>", line: int = 0) -> None:
+        self.message = message
+        self.filename = filename
+        self.line = line
+        where = f"{filename}:{line}" if line else filename
+        super().__init__(f"{where}: {message}")
+
+
+# ---------------------------------------------------------------------------- model
+
+
+@dataclass(slots=True)
+class RRset:
+    """The records of one owner and type: ``rdatas`` in uncompressed wire form, in file
+    order, duplicates removed. ``name`` keeps the zone file's case."""
+
+    name: Name
+    rtype: int
+    ttl: int
+    rdatas: list[bytes] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"RRset({wire.name_to_text(self.name)} {self.ttl} "
+                f"{wire.type_to_text(self.rtype)} x{len(self.rdatas)})")
+
+
+@dataclass(slots=True)
+class Node:
+    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty)."""
+
+    name: Name
+    rrsets: dict[int, RRset] = field(default_factory=dict)
+
+
+Key = tuple[bytes, ...]
+"""A name with its labels lowercased: the key of :attr:`Zone.nodes`."""
+
+
+def key_of(name: Name) -> Key:
+    """The lookup key of ``name`` (its labels, ASCII lowercased)."""
+    return tuple(label.lower() for label in name)
+
+
+@dataclass(slots=True)
+class Record:
+    """One record as read from a file, with where it came from."""
+
+    name: Name
+    rtype: int
+    ttl: int
+    rdata: bytes
+    filename: str
+    line: int
+
+
+class Zone:
+    """A loaded, validated zone.
+
+    ``origin`` (the apex name), ``nodes`` (lowercased-label key -> :class:`Node`, empty
+    non-terminals included), ``cuts`` (keys of delegation points below the apex),
+    ``soa`` (the apex SOA :class:`RRset`), ``serial``, ``negative_ttl`` (min of the SOA's TTL
+    and MINIMUM, RFC 2308), ``files`` (the files read, for reload).
+    """
+
+    def __init__(self, origin: Name, records: list[Record], files: list[str],
+                 source: str | None = None) -> None:
+        self.origin = origin
+        self.origin_key: Key = key_of(origin)
+        self.files = files
+        self.source = source
+        self.nodes: dict[Key, Node] = {}
+        self.cuts: set[Key] = set()
+        self._build(records)
+        soa = self.nodes[self.origin_key].rrsets[wire.TYPE_SOA]
+        self.soa = soa
+        fields = _U32.unpack_from(soa.rdatas[0], len(soa.rdatas[0]) - 20)
+        self.serial: int = fields[0]
+        minimum = _U32.unpack_from(soa.rdatas[0], len(soa.rdatas[0]) - 4)[0]
+        self.negative_ttl = min(soa.ttl, minimum)
+
+    # -- building and validation
+
+    def _build(self, records: list[Record]) -> None:
+        origin_key = self.origin_key
+        depth = len(origin_key)
+        where: dict[tuple[Key, int], tuple[str, int]] = {}
+        for rec in records:
+            k = key_of(rec.name)
+            if len(k) < depth or k[len(k) - depth:] != origin_key:
+                raise ZoneError(
+                    f"{wire.name_to_text(rec.name)} is outside the zone "
+                    f"{wire.name_to_text(self.origin)}", rec.filename, rec.line)
+            if any(label == b"*" for label in k[1:]):
+                raise ZoneError(f"'*' is only a wildcard as the leftmost label: "
+                                f"{wire.name_to_text(rec.name)}", rec.filename, rec.line)
+            node = self.nodes.get(k)
+            if node is None:
+                node = self.nodes[k] = Node(rec.name)
+            rrset = node.rrsets.get(rec.rtype)
+            if rrset is None:
+                node.rrsets[rec.rtype] = RRset(rec.name, rec.rtype, rec.ttl, [rec.rdata])
+                where[(k, rec.rtype)] = (rec.filename, rec.line)
+                continue
+            if rec.ttl != rrset.ttl:
+                log.warning("%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); "
+                            "using %d", rec.filename, rec.line, rec.ttl, rrset.ttl, rrset.ttl)
+            if rec.rdata not in rrset.rdatas:
+                rrset.rdatas.append(rec.rdata)
+
+        def at(k: Key, rtype: int) -> tuple[str, int]:
+            return where.get((k, rtype), (records[0].filename if records else "<zone>", 0))
+
+        apex = self.nodes.get(origin_key)
+        first = (records[0].filename, records[0].line) if records else ("<zone>", 0)
+        if apex is None or wire.TYPE_SOA not in apex.rrsets:
+            raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}",
+                            *first)
+        if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
+            raise ZoneError("more than one SOA record at the apex",
+                            *at(origin_key, wire.TYPE_SOA))
+        if wire.TYPE_NS not in apex.rrsets:
+            raise ZoneError(f"no NS records at the apex {wire.name_to_text(self.origin)}",
+                            *at(origin_key, wire.TYPE_SOA))
+        dnames: set[Key] = set()
+        for k, node in self.nodes.items():
+            types = node.rrsets.keys()
+            if wire.TYPE_SOA in types and k != origin_key:
+                raise ZoneError(f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
+                                *at(k, wire.TYPE_SOA))
+            if wire.TYPE_CNAME in types:
+                others = [t for t in types if t not in _CNAME_COMPANIONS]
+                if others:
+                    raise ZoneError(
+                        f"CNAME at {wire.name_to_text(node.name)} beside other data "
+                        f"({', '.join(wire.type_to_text(t) for t in others)})",
+                        *at(k, wire.TYPE_CNAME))
+                if len(node.rrsets[wire.TYPE_CNAME].rdatas) > 1:
+                    raise ZoneError(f"more than one CNAME at {wire.name_to_text(node.name)}",
+                                    *at(k, wire.TYPE_CNAME))
+            if wire.TYPE_DNAME in types:
+                if len(node.rrsets[wire.TYPE_DNAME].rdatas) > 1:
+                    raise ZoneError(f"more than one DNAME at {wire.name_to_text(node.name)}",
+                                    *at(k, wire.TYPE_DNAME))
+                dnames.add(k)
+            if k and k[0] == b"*" and (wire.TYPE_NS in types or wire.TYPE_DNAME in types):
+                bad = wire.TYPE_NS if wire.TYPE_NS in types else wire.TYPE_DNAME
+                raise ZoneError(f"{wire.type_to_text(bad)} at the wildcard "
+                                f"{wire.name_to_text(node.name)} (RFC 4592 §4)", *at(k, bad))
+            if k != origin_key and wire.TYPE_NS in types:
+                self.cuts.add(k)
+        # Data below a DNAME, or below / beside a zone cut other than glue.
+        for k, node in self.nodes.items():
+            for j in range(depth, len(k)):
+                anc = k[len(k) - j:]
+                if anc in dnames:
+                    first_type = next(iter(node.rrsets))
+                    raise ZoneError(
+                        f"{wire.name_to_text(node.name)} is below the DNAME at "
+                        f"{wire.name_to_text(self.nodes[anc].name)} (RFC 6672 §2.4)",
+                        *at(k, first_type))
+            cut = self._cut_above_or_at(k)
+            if cut is None:
+                continue
+            allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
+            for rtype in node.rrsets:
+                if rtype not in allowed:
+                    raise ZoneError(
+                        f"{wire.type_to_text(rtype)} at {wire.name_to_text(node.name)} is "
+                        f"{'at' if cut == k else 'below'} the zone cut "
+                        f"{wire.name_to_text(self.nodes[cut].name)}: only NS, DS and address "
+                        f"glue belong there", *at(k, rtype))
+        # Empty non-terminals.
+        for k in list(self.nodes):
+            for j in range(depth + 1, len(k)):
+                anc = k[len(k) - j:]
+                if anc not in self.nodes:
+                    owner = self.nodes[k].name
+                    self.nodes[anc] = Node(owner[len(owner) - j:])
+
+    def _cut_above_or_at(self, k: Key) -> Key | None:
+        """The highest zone cut at or above ``k`` (below the apex), if any."""
+        depth = len(self.origin_key)
+        for j in range(depth + 1, len(k) + 1):
+            anc = k[len(k) - j:]
+            if anc in self.cuts:
+                return anc
+        return None
+
+    # -- queries
+
+    def node(self, name: Name) -> Node | None:
+        """The node for ``name`` (any case), or ``None``."""
+        return self.nodes.get(key_of(name))
+
+    def contains(self, name: Name) -> bool:
+        """Whether ``name`` is at or below the apex."""
+        return wire.is_subdomain(name, self.origin)
+
+    def soa_fields(self) -> tuple[Name, Name, int, int, int, int, int]:
+        """``(mname, rname, serial, refresh, retry, expire, minimum)``."""
+        rd = self.soa.rdatas[0]
+        mname, pos = wire.decode_name(rd, 0, min_pointer_offset=0)
+        rname, pos = wire.decode_name(rd, pos, min_pointer_offset=0)
+        serial, refresh, retry, expire, minimum = struct.unpack_from("!5I", rd, pos)
+        return mname, rname, serial, refresh, retry, expire, minimum
+
+    def rrsets(self) -> Iterator[RRset]:
+        """Every RRset (SOA first, then the rest in name order), glue included: what AXFR
+        sends between the two SOAs, without the closing one."""
+        yield self.soa
+        for k in sorted(self.nodes, key=lambda key: key[::-1]):
+            for rtype, rrset in self.nodes[k].rrsets.items():
+                if k == self.origin_key and rtype == wire.TYPE_SOA:
+                    continue
+                yield rrset
+
+    def record_count(self) -> int:
+        """The number of records (not RRsets)."""
+        return sum(len(rs.rdatas) for node in self.nodes.values() for rs in node.rrsets.values())
+
+    def __repr__(self) -> str:
+        return (f"<Zone {wire.name_to_text(self.origin)} serial={self.serial} "
+                f"names={len(self.nodes)} records={self.record_count()}>")
+
+
+_DNSSEC_TYPES = frozenset({wire.TYPE_RRSIG, wire.TYPE_NSEC, wire.TYPE_NSEC3})
+_CNAME_COMPANIONS = frozenset({wire.TYPE_CNAME}) | _DNSSEC_TYPES
+_GLUE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA})
+_CUT_TYPES = frozenset({wire.TYPE_NS, wire.TYPE_DS}) | _DNSSEC_TYPES
+
+
+# ---------------------------------------------------------------------------- tokenizer
+
+
+@dataclass(slots=True)
+class Token:
+    """A word of a master file: ``text`` (escapes kept, quotes removed), ``quoted``."""
+
+    text: str
+    quoted: bool = False
+
+
+@dataclass(slots=True)
+class Entry:
+    """One logical line: its first physical line, whether the owner was left blank."""
+
+    line: int
+    blank_owner: bool
+    tokens: list[Token]
+
+
+def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
+    """Split master-file text into logical entries (parentheses joined, comments dropped)."""
+    depth = 0
+    tokens: list[Token] = []
+    start_line = 0
+    blank_owner = False
+    line_no = 0
+    for raw_line in text.split("\n"):
+        line_no += 1
+        line = raw_line.rstrip("\r")
+        if depth == 0:
+            tokens = []
+            start_line = line_no
+            blank_owner = bool(line) and line[0] in " \t"
+        i = 0
+        n = len(line)
+        while i < n:
+            c = line[i]
+            if c in " \t":
+                i += 1
+                continue
+            if c == ";":
+                break
+            if c == "(":
+                depth += 1
+                i += 1
+                continue
+            if c == ")":
+                if depth == 0:
+                    raise ZoneError("')' without '('", filename, line_no)
+                depth -= 1
+                i += 1
+                continue
+            if c == '"':
+                j = i + 1
+                buf = []
+                while j < n and line[j] != '"':
+                    if line[j] == "\\" and j + 1 < n:
+                        buf.append(line[j:j + 2])
+                        j += 2
+                        continue
+                    buf.append(line[j])
+                    j += 1
+                if j >= n:
+                    raise ZoneError("unterminated quoted string", filename, line_no)
+                tokens.append(Token("".join(buf), True))
+                i = j + 1
+                continue
+            j = i
+            while j < n and line[j] not in ' \t;()"':
+                if line[j] == "\\" and j + 1 < n:
+                    j += 2
+                    continue
+                j += 1
+            tokens.append(Token(line[i:j]))
+            i = j
+        if depth == 0 and tokens:
+            yield Entry(start_line, blank_owner, tokens)
+    if depth:
+        raise ZoneError("unbalanced '(' at end of file", filename, start_line)
+
+
+# ---------------------------------------------------------------------------- values
+
+_TTL_RE = re.compile(r"(\d+)([wdhms]?)", re.IGNORECASE)
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_ttl(text: str) -> int:
+    """``"3600"`` or ``"1h30m"`` -> seconds; ``ValueError`` otherwise."""
+    if text.isdigit():
+        value = int(text)
+    else:
+        pos = 0
+        value = 0
+        if not text or not text[0].isdigit():
+            raise ValueError(f"bad TTL {text!r}")
+        for m in _TTL_RE.finditer(text):
+            if m.start() != pos or (not m.group(2) and m.end() != len(text)):
+                raise ValueError(f"bad TTL {text!r}")
+            value += int(m.group(1)) * _TTL_UNITS[m.group(2).lower()]
+            pos = m.end()
+        if pos != len(text):
+            raise ValueError(f"bad TTL {text!r}")
+    if value > 0xFFFFFFFF:
+        raise ValueError(f"TTL {text!r} is over 2^32-1")
+    return value
+
+
+def _looks_like_ttl(text: str) -> bool:
+    return bool(text) and text[0].isdigit() and all(c.isdigit() or c in "wdhmsWDHMS" for c in text)
+
+
+def unescape(text: str) -> bytes:
+    """Character-string contents: ``\\X`` and ``\\DDD`` escapes resolved, UTF-8 otherwise."""
+    data = text.encode("utf-8")
+    if b"\\" not in data:
+        return data
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x5C and i + 1 < len(data):
+            digits = data[i + 1:i + 4]
+            if len(digits) == 3 and digits.isdigit():
+                value = int(digits)
+                if value > 255:
+                    raise ValueError(f"escape \\{digits.decode()} is over 255")
+                out.append(value)
+                i += 4
+            else:
+                out.append(data[i + 1])
+                i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def _charstring(token: Token) -> bytes:
+    raw = unescape(token.text)
+    if len(raw) > 255:
+        raise ValueError(f"character string of {len(raw)} bytes (max 255)")
+    return bytes((len(raw),)) + raw
+
+
+def _u8(text: str) -> bytes:
+    value = int(text)
+    if not 0 <= value <= 0xFF:
+        raise ValueError(f"{text} is not an 8-bit value")
+    return bytes((value,))
+
+
+def _u16(text: str) -> bytes:
+    value = int(text)
+    if not 0 <= value <= 0xFFFF:
+        raise ValueError(f"{text} is not a 16-bit value")
+    return _U16.pack(value)
+
+
+def _u32(text: str) -> bytes:
+    value = parse_ttl(text)
+    return _U32.pack(value)
+
+
+def _hex(tokens: list[Token]) -> bytes:
+    text = "".join(t.text for t in tokens)
+    if text == "-":
+        return b""
+    try:
+        return binascii.unhexlify(text)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"bad hex {text!r}") from exc
+
+
+def _b64(tokens: list[Token]) -> bytes:
+    text = "".join(t.text for t in tokens)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"bad base64 {text[:30]!r}") from exc
+
+
+def _need(tokens: list[Token], count: int, what: str) -> None:
+    if len(tokens) != count:
+        raise ValueError(f"{what} takes {count} field{'s' * (count != 1)}, got {len(tokens)}")
+
+
+def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
+    """The uncompressed wire rdata of one record given in presentation format.
+
+    Raises ``ValueError`` (or a :class:`dns.wire.WireError`) naming what is wrong.
+    """
+    if tokens and tokens[0].text == "\\#" and not tokens[0].quoted:
+        if len(tokens) < 2 or not tokens[1].text.isdigit():
+            raise ValueError("RFC 3597 rdata needs '\\# LENGTH HEX'")
+        length = int(tokens[1].text)
+        data = _hex(tokens[2:]) if len(tokens) > 2 else b""
+        if len(data) != length:
+            raise ValueError(f"RFC 3597 rdata says {length} bytes but has {len(data)}")
+        return data
+
+    def name(tok: Token) -> bytes:
+        return wire.encode_name(wire.name_from_text(tok.text, origin))
+
+    t = wire
+    if rtype == t.TYPE_A:
+        _need(tokens, 1, "A")
+        return ipaddress.IPv4Address(tokens[0].text).packed
+    if rtype == t.TYPE_AAAA:
+        _need(tokens, 1, "AAAA")
+        return ipaddress.IPv6Address(tokens[0].text).packed
+    if rtype in _SINGLE_NAME_TYPES:
+        _need(tokens, 1, wire.type_to_text(rtype))
+        return name(tokens[0])
+    if rtype in (t.TYPE_MX, t.TYPE_KX, t.TYPE_AFSDB, 21):  # 21 = RT
+        _need(tokens, 2, wire.type_to_text(rtype))
+        return _u16(tokens[0].text) + name(tokens[1])
+    if rtype == t.TYPE_SOA:
+        _need(tokens, 7, "SOA")
+        return (name(tokens[0]) + name(tokens[1]) + _U32.pack(int(tokens[2].text))
+                + b"".join(_u32(tok.text) for tok in tokens[3:]))
+    if rtype in (t.TYPE_TXT, t.TYPE_SPF):
+        if not tokens:
+            raise ValueError("TXT needs at least one string")
+        return b"".join(_charstring(tok) for tok in tokens)
+    if rtype == t.TYPE_HINFO:
+        _need(tokens, 2, "HINFO")
+        return _charstring(tokens[0]) + _charstring(tokens[1])
+    if rtype in (t.TYPE_MINFO, t.TYPE_RP):
+        _need(tokens, 2, wire.type_to_text(rtype))
+        return name(tokens[0]) + name(tokens[1])
+    if rtype == t.TYPE_SRV:
+        _need(tokens, 4, "SRV")
+        return b"".join(_u16(tok.text) for tok in tokens[:3]) + name(tokens[3])
+    if rtype == t.TYPE_NAPTR:
+        _need(tokens, 6, "NAPTR")
+        return (_u16(tokens[0].text) + _u16(tokens[1].text) + _charstring(tokens[2])
+                + _charstring(tokens[3]) + _charstring(tokens[4]) + name(tokens[5]))
+    if rtype == t.TYPE_CAA:
+        _need(tokens, 3, "CAA")
+        tag = tokens[1].text.encode("ascii")
+        if not tag or len(tag) > 255 or not tag.isalnum():
+            raise ValueError(f"bad CAA tag {tokens[1].text!r}")
+        return _u8(tokens[0].text) + bytes((len(tag),)) + tag + unescape(tokens[2].text)
+    if rtype == t.TYPE_SSHFP:
+        if len(tokens) < 3:
+            raise ValueError("SSHFP takes algorithm, type and fingerprint")
+        return _u8(tokens[0].text) + _u8(tokens[1].text) + _hex(tokens[2:])
+    if rtype in (t.TYPE_DS, t.TYPE_CDS):
+        if len(tokens) < 4:
+            raise ValueError("DS takes key tag, algorithm, digest type and digest")
+        return (_u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
+                + _hex(tokens[3:]))
+    if rtype in (t.TYPE_TLSA, t.TYPE_SMIMEA):
+        if len(tokens) < 4:
+            raise ValueError("TLSA takes usage, selector, matching type and data")
+        return (_u8(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
+                + _hex(tokens[3:]))
+    if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY):
+        if len(tokens) < 4:
+            raise ValueError("DNSKEY takes flags, protocol, algorithm and key")
+        return (_u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
+                + _b64(tokens[3:]))
+    return _dnslib_rdata(rtype, tokens, origin)
+
+
+_SINGLE_NAME_TYPES = frozenset({
+    wire.TYPE_NS, wire.TYPE_CNAME, wire.TYPE_PTR, wire.TYPE_DNAME, wire.TYPE_MB,
+    wire.TYPE_MD, wire.TYPE_MF, wire.TYPE_MG, wire.TYPE_MR,
+})
+
+
+def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
+    import dnslib
+
+    mnemonic = wire.type_to_text(rtype)
+    cls: Any = dnslib.RDMAP.get(mnemonic)
+    if cls is None:
+        raise ValueError(f"no presentation format known for {mnemonic}; write it as "
+                         f"RFC 3597 '\\# LENGTH HEX'")
+    dl_origin = dnslib.DNSLabel(wire.name_to_text(origin)) if origin is not None else None
+    try:
+        rd = cls.fromZone([tok.text for tok in tokens], dl_origin)
+        buf = dnslib.DNSBuffer()
+        rd.pack(buf)
+    except Exception as exc:
+        raise ValueError(f"bad {mnemonic} rdata: {exc}") from exc
+    return bytes(buf.data)
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+class _Parser:
+    def __init__(self, origin: Name | None, default_ttl: int | None) -> None:
+        self.origin = origin
+        self.default_ttl = default_ttl
+        self.last_ttl: int | None = None
+        self.last_owner: Name | None = None
+        self.records: list[Record] = []
+        self.files: list[str] = []
+
+    def parse(self, text: str, filename: str, depth: int = 0,
+              stack: tuple[str, ...] = ()) -> None:
+        for entry in tokenize(text, filename):
+            try:
+                self._entry(entry, filename, depth, stack)
+            except ZoneError:
+                raise
+            except (ValueError, UnicodeError) as exc:
+                raise ZoneError(str(exc), filename, entry.line) from exc
+
+    def _name(self, text: str) -> Name:
+        return wire.name_from_text(text, self.origin)
+
+    def _entry(self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]) -> None:
+        tokens = entry.tokens
+        first = tokens[0].text
+        if not entry.blank_owner and first.startswith("$") and not tokens[0].quoted:
+            directive = first.upper()
+            if directive == "$ORIGIN":
+                if len(tokens) != 2:
+                    raise ZoneError("$ORIGIN takes one name", filename, entry.line)
+                self.origin = self._name(tokens[1].text)
+                return
+            if directive == "$TTL":
+                if len(tokens) != 2:
+                    raise ZoneError("$TTL takes one value", filename, entry.line)
+                self.default_ttl = parse_ttl(tokens[1].text)
+                return
+            if directive == "$INCLUDE":
+                self._include(tokens, filename, entry.line, depth, stack)
+                return
+            raise ZoneError(f"unknown directive {first}", filename, entry.line)
+        pos = 0
+        if entry.blank_owner:
+            if self.last_owner is None:
+                raise ZoneError("a record without an owner before any owner was given",
+                                filename, entry.line)
+            owner = self.last_owner
+        else:
+            owner = self._name(first)
+            pos = 1
+        ttl: int | None = None
+        rclass: int | None = None
+        rtype: int | None = None
+        while pos < len(tokens):
+            word = tokens[pos].text
+            upper = word.upper()
+            if ttl is None and _looks_like_ttl(word):
+                ttl = parse_ttl(word)
+            elif rclass is None and (upper in wire.CLASS_VALUES or (
+                    upper.startswith("CLASS") and upper[5:].isdigit())):
+                rclass = wire.class_from_text(word)
+            else:
+                try:
+                    rtype = wire.type_from_text(word)
+                except ValueError:
+                    raise ZoneError(f"unknown record type {word!r}", filename, entry.line)
+                pos += 1
+                break
+            pos += 1
+        if rtype is None:
+            raise ZoneError("record without a type", filename, entry.line)
+        if rclass is not None and rclass != wire.CLASS_IN:
+            raise ZoneError(f"class {wire.class_to_text(rclass)}: only IN is served",
+                            filename, entry.line)
+        if rtype in (wire.TYPE_OPT, wire.TYPE_AXFR, wire.TYPE_IXFR, wire.TYPE_ANY,
+                     wire.TYPE_MAILA, wire.TYPE_MAILB, wire.TYPE_TSIG, wire.TYPE_TKEY):
+            raise ZoneError(f"{wire.type_to_text(rtype)} is not a type a zone can hold",
+                            filename, entry.line)
+        if ttl is None:
+            ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
+        if ttl is None and rtype == wire.TYPE_SOA and len(tokens) - pos == 7:
+            ttl = parse_ttl(tokens[-1].text)
+        if ttl is None:
+            raise ZoneError("no TTL for this record and no $TTL before it", filename,
+                            entry.line)
+        if ttl > MAX_TTL:
+            ttl = 0  # RFC 2181 §8
+        rdata = encode_rdata(rtype, tokens[pos:], self.origin)
+        if len(rdata) > 0xFFFF:
+            raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, entry.line)
+        self.last_owner = owner
+        self.last_ttl = ttl
+        self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
+
+    def _include(self, tokens: list[Token], filename: str, line: int, depth: int,
+                 stack: tuple[str, ...]) -> None:
+        if len(tokens) not in (2, 3):
+            raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
+        if depth >= MAX_INCLUDE_DEPTH:
+            raise ZoneError(f"$INCLUDE nested over {MAX_INCLUDE_DEPTH} deep", filename, line)
+        base = os.path.dirname(filename) if not filename.startswith("<") else "."
+        path = os.path.normpath(os.path.join(base, tokens[1].text))
+        if os.path.abspath(path) in stack:
+            raise ZoneError(f"$INCLUDE loop through {path}", filename, line)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise ZoneError(f"$INCLUDE {tokens[1].text}: {exc.strerror}", filename, line)
+        except UnicodeDecodeError as exc:
+            raise ZoneError(f"$INCLUDE {tokens[1].text}: not UTF-8 ({exc.reason})", filename,
+                            line)
+        saved_origin, saved_owner = self.origin, self.last_owner
+        if len(tokens) == 3:
+            self.origin = self._name(tokens[2].text)
+        self.files.append(path)
+        self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
+        # RFC 1035 §5.1: the origin (and owner) revert after the included file.
+        self.origin, self.last_owner = saved_origin, saved_owner
+
+
+def _origin_of(origin: str | Name | None) -> Name | None:
+    if origin is None or isinstance(origin, tuple):
+        return origin
+    text = origin if origin.endswith(".") else origin + "."
+    return wire.name_from_text(text)
+
+
+def parse_zone_text(text: str, origin: str | Name | None = None, *,
+                    filename: str = "<zone>", default_ttl: int | None = None) -> Zone:
+    """Parse and validate master-file ``text``.
+
+    ``origin`` (text or :data:`~dns.wire.Name`) is the initial ``$ORIGIN`` and the zone's
+    apex; without it the apex is the owner of the SOA record. Raises :class:`ZoneError`.
+    """
+    start = _origin_of(origin)
+    parser = _Parser(start, default_ttl)
+    parser.files.append(filename)
+    parser.parse(text, filename, 0, (os.path.abspath(filename),))
+    apex = start
+    if apex is None:
+        soas = [r for r in parser.records if r.rtype == wire.TYPE_SOA]
+        if not soas:
+            raise ZoneError("no SOA record, and no origin given", filename, 0)
+        apex = soas[0].name
+    return Zone(apex, parser.records, parser.files,
+                source=filename if not filename.startswith("<") else None)
+
+
+def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:
+    """Read, parse and validate the master file at ``path`` (see :func:`parse_zone_text`)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ZoneError(exc.strerror or str(exc), path, 0)
+    except UnicodeDecodeError as exc:
+        raise ZoneError(f"not UTF-8 ({exc.reason})", path, 0)
+    zone = parse_zone_text(text, origin, filename=path)
+    zone.source = path
+    return zone
+
+
+# ---------------------------------------------------------------------------- serials
+
+
+def serial_lt(a: int, b: int) -> bool:
+    """RFC 1982 serial-number arithmetic: whether ``a`` comes before ``b`` (32 bits)."""
+    a &= 0xFFFFFFFF
+    b &= 0xFFFFFFFF
+    return a != b and ((a < b and b - a < 0x80000000) or (a > b and a - b > 0x80000000))
+
+
+def serial_gt(a: int, b: int) -> bool:
+    """RFC 1982: whether ``a`` comes after ``b``."""
+    return serial_lt(b, a)
+
+
+__all__ = [
+    "Node",
+    "RRset",
+    "Record",
+    "Zone",
+    "ZoneError",
+    "encode_rdata",
+    "key_of",
+    "load_zone_file",
+    "parse_ttl",
+    "parse_zone_text",
+    "serial_gt",
+    "serial_lt",
+    "tokenize",
+]
