@@ -177,9 +177,16 @@ class Record:
         )
 
 
-def _to_record(rr: wire.RR) -> Record:
+def _to_record(rr: wire.RR, texts: dict[wire.Name, str] | None = None) -> Record:
+    if texts is None:
+        owner = wire.name_to_text(rr.name)
+    else:
+        found = texts.get(rr.name)
+        if found is None:
+            found = texts[rr.name] = wire.name_to_text(rr.name)
+        owner = found
     return Record(
-        wire.name_to_text(rr.name), rr.rtype, rr.rclass, rr.ttl,
+        owner, rr.rtype, rr.rclass, rr.ttl,
         rd.parse_rdata(rr.rtype, rr.message, rr.rdata_offset, rr.rdata_length),
     )
 
@@ -593,17 +600,21 @@ class Resolver:
             start = self._rotation % len(servers)
             self._rotation += 1
             servers = servers[start:] + servers[:start]
-        deadline = net.now() + self.lifetime
+        now = net.now()
+        deadline = now + self.lifetime
         errors: list[str] = []
         timeouts = 0
-        for _ in range(self.attempts):
-            for server in servers:
-                remaining = deadline - net.now()
+        for attempt in range(self.attempts):
+            for index, server in enumerate(servers):
+                if attempt or index:
+                    now = net.now()
+                remaining = deadline - now
                 if remaining <= 0:
                     raise ResolverTimeout(wire.name_to_text(qname), self.lifetime, errors)
                 try:
                     response = await self._ask(
-                        server, qname, qtype, qclass, rd_flag, tcp, min(self.timeout, remaining)
+                        server, qname, qtype, qclass, rd_flag, tcp,
+                        min(self.timeout, remaining), now,
                     )
                 except (NetworkError, wire.WireError) as exc:
                     errors.append(f"{server.host}#{server.port}: {exc}")
@@ -623,12 +634,12 @@ class Resolver:
 
     async def _ask(
         self, server: _Server, qname: wire.Name, qtype: int, qclass: int, rd_flag: bool,
-        tcp: bool, timeout: float,
+        tcp: bool, timeout: float, started: float,
     ) -> Response | None:
         """One try at one server: UDP (then TCP on TC=1), or TCP. None on timeout."""
         use_edns = self.edns and server.edns
         response = await self._ask_once(
-            server, qname, qtype, qclass, rd_flag, tcp, timeout, use_edns
+            server, qname, qtype, qclass, rd_flag, tcp, timeout, use_edns, started
         )
         if (
             use_edns
@@ -638,21 +649,21 @@ class Resolver:
         ):
             server.edns = False
             response = await self._ask_once(
-                server, qname, qtype, qclass, rd_flag, tcp, timeout, False
+                server, qname, qtype, qclass, rd_flag, tcp, timeout, False, self.net.now()
             )
         return response
 
     async def _ask_once(
         self, server: _Server, qname: wire.Name, qtype: int, qclass: int, rd_flag: bool,
-        tcp: bool, timeout: float, use_edns: bool,
+        tcp: bool, timeout: float, use_edns: bool, started: float,
     ) -> Response | None:
         qid = secrets.randbits(16)
         query = wire.build_query(
             qname, qtype, msg_id=qid, qclass=qclass, rd=rd_flag,
             edns_payload=self.edns_payload if use_edns else None,
         )
-        question = query[wire.HEADER_SIZE : wire.HEADER_SIZE + len(wire.encode_name(qname)) + 4]
-        started = self.net.now()
+        # The question as sent: the query minus its header and (11-byte, option-less) OPT.
+        question = query[wire.HEADER_SIZE : len(query) - 11 if use_edns else len(query)]
         if not tcp:
             response = await self._udp(server, query, qid, question, timeout)
             if response is None or not response.tc:
@@ -770,10 +781,12 @@ class Resolver:
             hops, final, matches = _follow(message, current, qtype, MAX_CNAME_HOPS - len(chain))
             chain.extend(hops)
             if matches:
-                recs = tuple(_to_record(rr) for rr in matches)
-                cnames = tuple(_to_record(rr) for rr in chain)
+                texts = {qname: name}
+                recs = tuple(_to_record(rr, texts) for rr in matches)
+                cnames = tuple(_to_record(rr, texts) for rr in chain)
                 ttl = min(r.ttl for r in (*recs, *cnames))
-                return Answer(name, qtype, wire.name_to_text(final), recs, cnames, ttl, response)
+                canonical = texts.get(final) or wire.name_to_text(final)
+                return Answer(name, qtype, canonical, recs, cnames, ttl, response)
             final_text = wire.name_to_text(final)
             if message.rcode == wire.RCODE_NXDOMAIN:
                 raise NXDomain(name, _negative_ttl(message), response, final_text)
@@ -921,21 +934,24 @@ def _follow(
     answer = message.answer
     if not answer:
         return [], qname, []
-    keys = [wire.name_key(rr.name) for rr in answer]
-    target = wire.name_key(qname)
+    name_key = wire.name_key
+    target = name_key(qname)
     current = qname
     chain: list[wire.RR] = []
     seen = {target}
     while True:
+        # Exact tuple equality first (the usual case), the canonical key otherwise.
         matches = [
-            rr for rr, k in zip(answer, keys, strict=True)
-            if k == target and rr.rtype == qtype and rr.rclass == wire.CLASS_IN
+            rr for rr in answer
+            if rr.rtype == qtype and rr.rclass == wire.CLASS_IN
+            and (rr.name == current or name_key(rr.name) == target)
         ]
         if matches or qtype == wire.TYPE_CNAME or len(chain) >= max_hops:
             return chain, current, matches
         cname = next(
-            (rr for rr, k in zip(answer, keys, strict=True)
-             if k == target and rr.rtype == wire.TYPE_CNAME),
+            (rr for rr in answer
+             if rr.rtype == wire.TYPE_CNAME
+             and (rr.name == current or name_key(rr.name) == target)),
             None,
         )
         if cname is None:
