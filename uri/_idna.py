@@ -8,6 +8,7 @@ nameprep; this is closer to what browsers do today):
 * per label, IDNA 2008 style checks: NFC, only letters, marks, digits and ``-``; no
   leading combining mark; no ``-`` at either end; no ``--`` in positions 3-4 unless the
   label is an A-label; an A-label must decode and encode back to itself;
+* ASCII labels: letters, digits, ``-`` (not at either end) and ``_``;
 * lengths: a label 1..63 octets and the name at most 253 (a final root ``.`` allowed);
 * punycode by the stdlib's RFC 3492 codec.
 
@@ -16,10 +17,13 @@ Not implemented: the Bidi rule (RFC 5893) and the CONTEXTJ/CONTEXTO rules.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ._errors import UriError
 
+# ASCII labels: letters, digits, hyphen (not at either end), and "_" which DNS names use
+_LDH = re.compile(r"(?!-)[a-z0-9_-]+(?<!-)\Z")
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
@@ -49,6 +53,7 @@ def _check_ulabel(label: str, name: str, pos: int) -> None:
 
 
 def _decode_alabel(label: str, name: str, pos: int) -> str:
+    label = label.lower()
     try:
         u = label[4:].encode("ascii").decode("punycode")
     except (UnicodeError, ValueError):
@@ -85,6 +90,10 @@ def idna_encode(host: str) -> str:
         if label.isascii():
             if label.startswith("xn--"):
                 _decode_alabel(label, host, pos)
+            elif not _LDH.match(label):
+                raise UriError(
+                    "host", pos, f"label {label!r} is not letters, digits, '-', '_'", host
+                )
             a = label
         else:
             _check_ulabel(label, host, pos)

@@ -72,7 +72,11 @@ class Uri:
 
     @staticmethod
     def parse_origin_form(target: str) -> Uri:
-        """Parse an HTTP origin-form request target (``/path?query``), and nothing else."""
+        """Parse an HTTP origin-form request target (``/path?query``), and nothing else.
+
+        RFC 9112's absolute-path allows a target starting with ``//``: it is taken as a
+        path here (``raw_host`` is ``None``), although ``Uri.parse`` would read the same
+        text as an authority."""
         m = _ORIGIN_MATCH(target)
         if m is None:
             if not target.startswith("/"):
@@ -840,7 +844,7 @@ def _relative_path(base: Uri, target_path: str) -> str | None:
     rel = "../" * (len(bsegs) - k) + "/".join(tsegs[k:])
     first = rel.partition("/")[0]
     if rel == "":
-        rel = "./"
+        rel = "."
     elif rel.startswith("/") or ":" in first:
         rel = "./" + rel
     elif rel.endswith("/..") or rel == "..":
@@ -869,11 +873,11 @@ def relative_to(base: Uri | str, target: Uri | str) -> Uri:
                 cands.append(_tail(None, t._fragment))
             elif t._query is not None:
                 cands.append(tail)
-        if t._path.startswith("/") and not t._path.startswith("//"):
-            cands.append(t._path + tail)
         rel = _relative_path(b, t._path)
         if rel is not None:
             cands.append(rel + tail)
+        if t._path.startswith("/") and not t._path.startswith("//"):
+            cands.append(t._path + tail)
         # the last segment alone (enough when only the query goes away)
         last = t._path.rpartition("/")[2]
         if last and last not in (".", "..") and ":" not in last:
