@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,25 @@ async def test_hosts_file_first(backend: backends.Backend) -> None:
         assert await r.lookup_address("[::1]", 8080) == [("::1", 8080)]
         assert silent.queries == []
         await silent.endpoint.close()  # type: ignore[union-attr]
+
+
+async def test_configuration_read_from_a_resolv_conf_file(
+    backend: backends.Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No explicit servers: the file given (never the machine's) is read lazily, with
+    LOCALDOMAIN and RES_OPTIONS applied; the search list decides the name asked."""
+    monkeypatch.setenv("LOCALDOMAIN", "env.test")
+    monkeypatch.setenv("RES_OPTIONS", "ndots:3 attempts:1")
+    async with backend.task_group() as tg:
+        server = await serve(backend, tg, answer_with("192.0.2.44"))
+        path = tmp_path / "resolv.conf"
+        path.write_text("nameserver 127.0.0.1\nsearch file.test\noptions timeout:1\n")
+        r = Resolver(backend, port=server.address[1], resolv_conf=str(path),
+                     hosts=Hosts.parse(""))
+        ans = await r.resolve("www.a", "A")  # 1 dot < ndots 3: search domain first
+        assert ans.name == "www.a.env.test."
+        assert r.nameservers == [("127.0.0.1", server.address[1])]
+        assert (r.ndots, r.attempts, r.timeout, r.search) == (3, 1, 1.0, ("env.test",))
+        assert [wire.name_to_text(q.question[0].name) for q, _ in server.queries] == [
+            "www.a.env.test."]
+        await server.endpoint.close()  # type: ignore[union-attr]
