@@ -186,7 +186,7 @@ def time_round(fn: Callable[[str], object], urls: list[str]) -> float:
 def run(
     title: str, parsers: list[tuple[str, Callable[[str], object]]], urls: list[str], rounds: int
 ) -> None:
-    for name, fn in parsers:  # every parser must accept every input
+    for _name, fn in parsers:  # every parser must accept every input
         for u in urls[:200]:
             fn(u)
     best = {name: float("inf") for name, _ in parsers}
