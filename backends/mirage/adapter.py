@@ -1,0 +1,544 @@
+"""The mirage adapter: :class:`backends.interface.Backend` on our own TCP/IP stack.
+
+The stack (:mod:`backends.mirage.stack`) is sans-IO; this module hosts it on an anyio
+loop (asyncio by default, trio with ``host="trio"``): a driver task fires the
+scheduler's timers at their deadlines, a reader task waits for the TAP fd with
+``anyio.wait_readable`` and feeds frames in batches, and flows wait on anyio events that
+the stack's callbacks set.
+
+Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
+
+* no device option: a private in-memory switch holding this one stack (address
+  ``192.0.2.1/24``); 127.0.0.1 and the stack's own address work through loopback;
+* ``tap="tap0", ip="10.0.0.2/24", gateway="10.0.0.1"``: a Linux TAP device;
+* ``switch=Switch(), ip="10.0.0.2/24"``: join a shared in-memory switch;
+* ``mtu=`` (default: the device's), ``mac="02:..."``, ``pcap="file.pcap"``,
+  ``faults=Faults(...)`` (seeded loss/duplication/reordering/delay/corruption),
+  ``tcp=TcpConfig(...)`` or the shortcuts ``nagle=``, ``rcvbuf=``, ``sndbuf=``,
+  ``time_wait=``, and ``host="asyncio" | "trio"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import logging
+import math
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from .._runtime import AnyioRuntime
+from ..errors import (
+    AddressUnavailable,
+    ClosedFlow,
+    ConnectionReset,
+    MessageTooLarge,
+    NetworkError,
+    ResolutionError,
+    Timeout,
+)
+from ..interface import Address, Backend, Handler
+from . import ipv4
+from .ethernet import parse_mac
+from .faults import Faults, FaultyNetif
+from .netif import Netif, Switch, TapDevice
+from .pcap import PcapNetif, PcapWriter
+from .sched import Scheduler
+from .stack import Stack, StackConfig, UdpSocket
+from .tcp import Connection, State, TcpConfig
+from .tcp import Listener as TcpListener
+from .udp import MAX_PAYLOAD as UDP_MAX_PAYLOAD
+
+log = logging.getLogger("backends")
+
+CONFORMANT = False
+"""True once the shared conformance suite (tests/backends) passes on this adapter."""
+
+DEFAULT_IP = "192.0.2.1/24"  # TEST-NET-1 (RFC 5737): the private switch's address
+
+
+def host_clock() -> float:
+    """The host loop's clock (what anyio deadlines use)."""
+    return anyio.current_time()
+
+
+def host_loop(**options: Any) -> str:
+    """The anyio loop the stack is hosted on: ``"asyncio"`` unless ``host="trio"``."""
+    host = options.get("host", "asyncio")
+    if host not in ("asyncio", "trio"):
+        raise ValueError(f"mirage host must be 'asyncio' or 'trio', not {host!r}")
+    return str(host)
+
+
+def _parse_host(host: str, *, passive: bool) -> int:
+    """An IPv4 literal (or ``localhost``) to an integer; ``""``/``0.0.0.0`` when passive."""
+    if host in ("", "0.0.0.0") and passive:
+        return 0
+    if host == "localhost":  # RFC 6761 6.3: localhost is always loopback
+        return ipv4.LOOPBACK
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        raise ResolutionError(
+            f"the mirage stack has no system resolver: {host!r} is not an IPv4 literal "
+            "(resolve it with dns.resolver first)") from None
+    if addr.version != 4:
+        raise AddressUnavailable(f"the mirage stack speaks IPv4 only, not {host!r}")
+    return int(addr)
+
+
+class _Waiter:
+    """One task at a time waiting for a stack callback (level-triggered re-checks)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    def wake(self) -> None:
+        ev = self._event
+        if ev is not None:
+            self._event = None
+            ev.set()
+
+    async def wait(self) -> None:
+        ev = self._event
+        if ev is None:
+            ev = self._event = anyio.Event()
+        await ev.wait()
+
+
+class MirageFlow:
+    """One TCP connection of the mirage stack; see :class:`backends.interface.Flow`."""
+
+    def __init__(self, backend: MirageBackend, conn: Connection) -> None:
+        self._backend = backend
+        self._sched = backend.sched
+        self._conn = conn
+        self._closed = False
+        self._readers = _Waiter()
+        self._writers = _Waiter()
+        conn.on_readable = self._readers.wake
+        conn.on_writable = self._writers.wake
+        self._local: Address = (ipv4.int_to_ip(conn.lip), conn.lport)
+        self._remote: Address = (ipv4.int_to_ip(conn.rip), conn.rport)
+        backend._flows.add(self)
+
+    @property
+    def local(self) -> Address:
+        return self._local
+
+    @property
+    def remote(self) -> Address:
+        return self._remote
+
+    @property
+    def connection(self) -> Connection:
+        """The stack's TCB (state, windows, counters) for tests and diagnostics."""
+        return self._conn
+
+    async def read(self, max_bytes: int = 65536) -> bytes:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        conn = self._conn
+        while True:
+            if self._closed:
+                raise ClosedFlow("read on a closed flow")
+            with self._sched:
+                data = conn.recv(max_bytes)
+            if data is not None:
+                if not data:
+                    await anyio.lowlevel.checkpoint()
+                return data
+            if conn.error is not None:
+                raise _fresh(conn.error)
+            await self._readers.wait()
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        conn = self._conn
+        view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        total = len(view)
+        offset = 0
+        sched = self._sched
+        while True:
+            if self._closed:
+                raise ClosedFlow("write on a closed flow")
+            if conn.error is not None:
+                raise _fresh(conn.error)
+            if not conn.can_write:
+                if conn.fin_queued:
+                    raise ClosedFlow("write after shutdown_write")
+                raise ConnectionReset(errno.EPIPE, "write on a connection the peer closed")
+            if offset < total:
+                with sched:
+                    offset += conn.send(view[offset:] if offset else view)
+            if offset >= total:
+                return
+            await self._writers.wait()
+
+    async def shutdown_write(self) -> None:
+        if self._closed:
+            raise ClosedFlow("shutdown_write on a closed flow")
+        with self._sched:
+            self._conn.shutdown()
+        await anyio.lowlevel.checkpoint()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._backend._flows.discard(self)
+        with self._sched:
+            self._conn.close()
+        self._readers.wake()
+        self._writers.wake()
+
+    def abort(self) -> None:
+        self._closed = True
+        self._backend._flows.discard(self)
+        with self._sched:
+            self._conn.abort()
+        self._readers.wake()
+        self._writers.wake()
+
+    async def __aenter__(self) -> MirageFlow:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _fresh(error: NetworkError) -> NetworkError:
+    """A new exception of the same kind (one instance must not be raised twice)."""
+    new = type(error)(*error.args)
+    return new
+
+
+class MirageListener:
+    """A listening TCP port of the mirage stack; see :class:`backends.interface.Listener`."""
+
+    def __init__(self, backend: MirageBackend, listener: TcpListener, address: Address) -> None:
+        self._backend = backend
+        self._listener = listener
+        self._address = address
+        self._waiter = _Waiter()
+        listener.on_acceptable = self._waiter.wake
+        self._closed_event = anyio.Event()
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    async def accept(self) -> MirageFlow:
+        listener = self._listener
+        while True:
+            conn = listener.accept()
+            if conn is not None:
+                if conn.state == State.CLOSED and conn.error is not None:
+                    continue  # reset before it was accepted
+                return MirageFlow(self._backend, conn)
+            if listener.closed:
+                raise ClosedFlow("accept on a closed listener")
+            await self._waiter.wait()
+
+    async def __aiter__(self) -> AsyncIterator[MirageFlow]:
+        while True:
+            try:
+                flow = await self.accept()
+            except ClosedFlow:
+                return
+            yield flow
+
+    async def serve(self, handler: Handler) -> None:
+        async with anyio.create_task_group() as tg:
+            while True:
+                try:
+                    flow = await self.accept()
+                except ClosedFlow:
+                    break
+                tg.start_soon(self._run_handler, handler, flow)
+            tg.cancel_scope.cancel()
+
+    @staticmethod
+    async def _run_handler(handler: Handler, flow: MirageFlow) -> None:
+        try:
+            await handler(flow)
+        except Exception:
+            log.exception("connection handler failed for %s", flow.remote)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await flow.close()
+
+    async def close(self) -> None:
+        if self._listener.closed:
+            return
+        with self._backend.sched:
+            self._listener.close()
+        self._waiter.wake()
+
+    async def __aenter__(self) -> MirageListener:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class MirageDatagram:
+    """A UDP endpoint of the mirage stack; see :class:`backends.interface.DatagramEndpoint`."""
+
+    max_datagram_size = UDP_MAX_PAYLOAD
+
+    def __init__(self, backend: MirageBackend, sock: UdpSocket, address: Address) -> None:
+        self._backend = backend
+        self._sock = sock
+        self._address = address
+        self._waiter = _Waiter()
+        sock.on_readable = self._waiter.wake
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams dropped because ``recv`` fell behind the queue limit."""
+        return self._sock.dropped
+
+    async def recv(self) -> tuple[bytes, Address]:
+        sock = self._sock
+        while True:
+            if sock.queue:
+                data, (ip, port) = sock.queue.popleft()
+                return data, (ipv4.int_to_ip(ip), port)
+            if sock.closed:
+                raise ClosedFlow("recv on a closed datagram endpoint")
+            await self._waiter.wait()
+
+    async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
+        sock = self._sock
+        if sock.closed:
+            raise ClosedFlow("send on a closed datagram endpoint")
+        if len(data) > UDP_MAX_PAYLOAD:
+            raise MessageTooLarge(
+                errno.EMSGSIZE,
+                f"datagram of {len(data)} bytes exceeds the {UDP_MAX_PAYLOAD}-byte UDP limit")
+        host, port = address
+        dst = _parse_host(host, passive=False)
+        if not 0 < port < 65536:
+            raise ValueError(f"bad UDP port {port}")
+        stack = self._backend.stack
+        stack.check_route(dst)
+        with self._backend.sched:
+            sock.send(bytes(data), dst, port)
+        await anyio.lowlevel.checkpoint()
+
+    async def close(self) -> None:
+        if self._sock.closed:
+            return
+        with self._backend.sched:
+            self._sock.close()
+        self._waiter.wake()
+
+    async def __aenter__(self) -> MirageDatagram:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class MirageBackend(AnyioRuntime):
+    """The mirage :class:`backends.interface.Backend`: our stack, hosted by anyio."""
+
+    name = "mirage"
+
+    def __init__(self, stack: Stack, tap: TapDevice | None = None) -> None:
+        self.stack = stack
+        """The sans-IO stack (tables, counters) for tests and diagnostics."""
+        self.sched: Scheduler = stack.sched
+        self.tap = tap
+        self._flows: set[MirageFlow] = set()
+        self._wake = _Waiter()
+        self._closed = False
+
+    @property
+    def ip(self) -> str:
+        """This stack's address on its link."""
+        return ipv4.int_to_ip(self.stack.ip)
+
+    async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> MirageListener:
+        self._check_open()
+        ip = _parse_host(host, passive=True)
+        self.stack.check_bind_address(ip)
+        if not 0 <= port < 65536:
+            raise ValueError(f"bad TCP port {port}")
+        listener = self.stack.tcp.listen(ip, port, backlog)
+        await anyio.lowlevel.checkpoint()
+        return MirageListener(self, listener, (ipv4.int_to_ip(ip), listener.port))
+
+    async def tcp_connect(
+        self, host: str, port: int, *, timeout: float | None = None
+    ) -> MirageFlow:
+        self._check_open()
+        dst = _parse_host(host, passive=False)
+        if not 0 < port < 65536:
+            raise ValueError(f"bad TCP port {port}")
+        stack = self.stack
+        stack.check_route(dst)
+        with self.sched:
+            conn = stack.tcp.connect(stack.source_for(dst), dst, port)
+        waiter = _Waiter()
+        conn.on_established = waiter.wake
+        conn.on_readable = waiter.wake
+        conn.on_writable = waiter.wake
+        try:
+            with anyio.fail_after(math.inf if timeout is None else timeout):
+                while conn.state == State.SYN_SENT or conn.state == State.SYN_RECEIVED:
+                    await waiter.wait()
+        except TimeoutError:
+            with self.sched:
+                conn.abort()
+            raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from None
+        except BaseException:
+            with self.sched:
+                conn.abort()
+            raise
+        if conn.error is not None:
+            raise _fresh(conn.error)
+        if conn.state == State.CLOSED:
+            raise ConnectionReset(f"connection to {host}:{port} closed during the handshake")
+        conn.on_established = None
+        return MirageFlow(self, conn)
+
+    async def udp_bind(self, host: str, port: int) -> MirageDatagram:
+        self._check_open()
+        ip = _parse_host(host, passive=True)
+        if not 0 <= port < 65536:
+            raise ValueError(f"bad UDP port {port}")
+        sock = self.stack.udp_bind(ip, port)
+        await anyio.lowlevel.checkpoint()
+        return MirageDatagram(self, sock, (ipv4.int_to_ip(ip), sock.port))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedFlow("the mirage backend is closed")
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for flow in list(self._flows):
+            flow.abort()
+        self.stack.close()
+
+    # -- host tasks -----------------------------------------------------------------------
+
+    async def _drive(self) -> None:
+        """Fire the scheduler's timers at their deadlines, forever."""
+        sched = self.sched
+        wake = self._wake
+        while True:
+            sched.run_due()
+            deadline = sched.next_deadline()
+            with anyio.CancelScope(deadline=math.inf if deadline is None else deadline):
+                await wake.wait()
+
+    async def _read_tap(self, tap: TapDevice) -> None:
+        """Feed frames from the TAP fd in batches (ACKs coalesce at each batch's end)."""
+        sched = self.sched
+        while not tap.closed:
+            await anyio.wait_readable(tap.fd)
+            with sched:
+                n = tap.read_available()
+            if n >= 512:
+                await anyio.lowlevel.checkpoint()
+
+
+def _stack_config(options: dict[str, Any]) -> StackConfig:
+    tcp = options.pop("tcp", None) or TcpConfig()
+    if not isinstance(tcp, TcpConfig):
+        raise TypeError("tcp= must be a backends.mirage.tcp.TcpConfig")
+    for name in ("nagle", "rcvbuf", "sndbuf", "time_wait", "rto_min", "delayed_ack"):
+        if name in options:
+            setattr(tcp, name, type(getattr(tcp, name))(options.pop(name)))
+    return StackConfig(tcp=tcp)
+
+
+@contextlib.asynccontextmanager
+async def open_backend(**options: Any) -> AsyncIterator[Backend]:
+    """Build a stack on the device the options name, host it, and close it on exit."""
+    options = dict(options)
+    options.pop("host", None)
+    tap_name = options.pop("tap", None)
+    switch: Switch | None = options.pop("switch", None)
+    ip_text = options.pop("ip", None)
+    gateway_text = options.pop("gateway", None)
+    mtu = options.pop("mtu", None)
+    mac_text = options.pop("mac", None)
+    pcap_path = options.pop("pcap", None)
+    faults: Faults | None = options.pop("faults", None)
+    config = _stack_config(options)
+    if options:
+        raise TypeError(f"unknown mirage backend options: {sorted(options)}")
+    if tap_name is not None and switch is not None:
+        raise TypeError("give tap= or switch=, not both")
+    if tap_name is not None and ip_text is None:
+        raise TypeError("a TAP device needs ip='A.B.C.D/PREFIX'")
+    ip, prefix = ipv4.parse_interface(ip_text or DEFAULT_IP)
+    gateway = ipv4.ip_to_int(gateway_text) if gateway_text else None
+    mac = parse_mac(mac_text) if mac_text else None
+
+    tap: TapDevice | None = None
+    netif: Netif
+    if tap_name is not None:
+        sched = Scheduler(host_clock)
+        tap = TapDevice(tap_name, mac=mac, mtu=mtu)
+        netif = tap
+    else:
+        if switch is None:
+            switch = Switch(Scheduler(host_clock), mtu=mtu or 1500)
+        sched = switch.sched
+        netif = switch.port(mac, mtu=mtu)
+    if pcap_path is not None:
+        netif = PcapNetif(netif, PcapWriter(pcap_path), sched.now)
+    if faults is not None:
+        netif = FaultyNetif(netif, faults, sched)
+    try:
+        with sched:
+            stack = Stack(sched, netif, ip, prefix, gateway, config)
+    except BaseException:
+        netif.close()
+        raise
+    backend = MirageBackend(stack, tap)
+    sched.add_waker(backend._wake.wake)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(backend._drive)
+            if tap is not None:
+                tg.start_soon(backend._read_tap, tap)
+            try:
+                yield backend
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        sched.remove_waker(backend._wake.wake)
+        await backend.aclose()
