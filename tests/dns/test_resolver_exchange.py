@@ -287,3 +287,43 @@ async def test_configuration_read_from_a_resolv_conf_file(
         assert [wire.name_to_text(q.question[0].name) for q, _ in server.queries] == [
             "www.a.env.test."]
         await server.endpoint.close()  # type: ignore[union-attr]
+
+
+async def test_truncated_udp_answer_is_asked_again_over_tcp(backend: backends.Backend) -> None:
+    """UDP answers TC=1 with nothing; TCP on the same port gives 60 records. A TCP answer
+    with the wrong ID is refused (and counted as that server failing)."""
+    addrs = [f"192.0.2.{i}" for i in range(1, 61)]
+    wrong_id = False
+
+    async def truncating(q: wire.Message, client: backends.Address,
+                         ep: backends.DatagramEndpoint) -> None:
+        b = wire.MessageBuilder(q.id, wire.make_flags(qr=True, aa=True, tc=True, rd=q.rd))
+        b.add_question(q.question[0].name, q.question[0].qtype)
+        await ep.send(b.finish(), client)
+
+    async def tcp_answer(flow: backends.Flow) -> None:
+        data = b""
+        while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
+            chunk = await flow.read()
+            if not chunk:
+                return
+            data += chunk
+        q = wire.Message.parse(data[2:])
+        name = wire.name_to_text(q.question[0].name)
+        out = reply(q, answers=[(name, 1, a_rdata(a)) for a in addrs],
+                    msg_id=q.id ^ 1 if wrong_id else None)
+        await flow.write(len(out).to_bytes(2, "big") + out)
+
+    async with backend.task_group() as tg:
+        server = await serve(backend, tg, truncating)
+        listener = await backend.tcp_listen("127.0.0.1", server.address[1])
+        tg.start_soon(listener.serve, tcp_answer)
+        r = Resolver(backend, [server.address], timeout=1.0, attempts=1, hosts=False)
+        ans = await r.resolve("many.test.", "A")
+        assert ans.addresses == addrs
+        assert ans.response is not None and ans.response.transport == "tcp"
+        wrong_id = True
+        with pytest.raises(ServerFailure, match="does not match"):
+            await r.resolve("many.test.", "A")
+        await listener.close()
+        await server.endpoint.close()  # type: ignore[union-attr]
