@@ -1,0 +1,582 @@
+"""The HTTP/1.1 client, written once over :class:`backends.Backend`.
+
+::
+
+    async def main(net: backends.Backend) -> None:
+        async with cohttp.Client(net) as client:
+            r = await client.get("http://127.0.0.1:8080/")
+            print(r.status, r.content)
+            async with client.stream("GET", "http://127.0.0.1:8080/big") as r:
+                async for piece in r.body:
+                    ...
+
+A :class:`Client` keeps a pool of keep-alive connections per ``(host, port)`` with a limit
+on how many are open to one host at once; requests beyond it wait. Bodies go up and down
+streamed (chunked when their length is unknown), with ``Expect: 100-continue`` honoured.
+Redirects are followed only when asked (``follow_redirects=True``), at most
+``max_redirects`` times. URLs are parsed by :mod:`uri` (RFC 3986); only ``http`` is
+spoken (the IO interface has no TLS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json as _json
+from collections.abc import AsyncIterable, AsyncIterator
+from types import EllipsisType
+from typing import Any, BinaryIO
+
+import anyio
+
+from backends import Backend, Flow, NetworkError, Timeout
+from uri import Uri, UriError, resolve
+
+from . import codec
+from .codec import (
+    NEED_DATA,
+    NO_BODY,
+    PEER_CLOSED,
+    Data,
+    EndOfMessage,
+    Limits,
+    ResponseHead,
+    ResponseParser,
+)
+from .headers import Headers
+from .types import Body, FileBody, HeadersArg, IncomingBody, Response, _bytes_of, _headers
+
+USER_AGENT = "cohttp/0.1"
+READ_SIZE = 256 * 1024
+CONTINUE_WAIT = 1.0
+"""Seconds to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
+
+
+class ClientError(Exception):
+    """Base class of the client's own errors (network errors come from :mod:`backends`)."""
+
+
+class InvalidURL(ClientError, ValueError):
+    """The URL cannot be requested (not absolute, no host, not ``http``...)."""
+
+
+class TooManyRedirects(ClientError):
+    """More than ``max_redirects`` redirects were followed."""
+
+
+class RemoteProtocolError(ClientError):
+    """The server's answer broke HTTP/1.1 (wraps the codec's :class:`ProtocolError`)."""
+
+
+class _Conn:
+    __slots__ = ("flow", "key", "parser", "reusable")
+
+    def __init__(self, flow: Flow, key: tuple[str, int], limits: Limits) -> None:
+        self.flow = flow
+        self.key = key
+        self.parser = ResponseParser(limits)
+        self.reusable = True
+
+
+class _Pool:
+    __slots__ = ("idle", "slots")
+
+    def __init__(self, limit: int) -> None:
+        self.idle: list[_Conn] = []
+        self.slots = anyio.Semaphore(limit)
+
+
+class ClientResponse(Response):
+    """A received response; :attr:`content` is the body once read.
+
+    ``body`` is an :class:`IncomingBody`; for :meth:`Client.request` it has already been
+    read and :attr:`content` holds it. ``url`` is the URL that produced this response
+    (the last one, after redirects); ``history`` the redirect responses before it.
+    """
+
+    __slots__ = ("_content", "history", "url")
+
+    def __init__(self, head: ResponseHead, body: IncomingBody, url: str) -> None:
+        super().__init__(head.status, body, head.headers, reason=head.reason,
+                         version=head.version)
+        self.url = url
+        self.history: list[ClientResponse] = []
+        self._content: bytes | None = None
+
+    @property
+    def content(self) -> bytes:
+        """The body (only after :meth:`read`, which :meth:`Client.request` calls)."""
+        if self._content is None:
+            raise RuntimeError("the body has not been read: await response.read() first")
+        return self._content
+
+    async def read(self) -> bytes:
+        if self._content is None:
+            self._content = await super().read()
+        return self._content
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The body decoded (charset from Content-Type, else UTF-8)."""
+        charset = "utf-8"
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            k, _, v = part.strip().partition("=")
+            if k.lower() == "charset" and v:
+                charset = v.strip('"')
+        return self.content.decode(charset, "replace")
+
+    def json(self) -> Any:  # type: ignore[override]
+        """The body parsed as JSON."""
+        return _json.loads(self.content)
+
+    async def aclose(self) -> None:
+        """Release the connection (closing it if the body was not read to the end)."""
+        body = self.body
+        if isinstance(body, _ResponseBody):
+            await body.release()
+
+    async def __aenter__(self) -> ClientResponse:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _ResponseBody(IncomingBody):
+    __slots__ = ("_client", "_conn", "_done", "_timeout")
+
+    def __init__(self, client: Client, conn: _Conn, timeout: float | None, empty: bool) -> None:
+        super().__init__()
+        self._client = client
+        self._conn: _Conn | None = conn
+        self._timeout = timeout
+        self._done = False
+        if empty:
+            self._finish_empty()
+
+    def _finish_empty(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        ev = conn.parser.next_event()
+        assert isinstance(ev, EndOfMessage), ev
+
+    async def _next(self) -> bytes | None:
+        conn = self._conn
+        if self._done or conn is None:
+            if self._conn is not None:
+                await self.release()
+            return None
+        parser = conn.parser
+        try:
+            while True:
+                ev = parser.next_event()
+                if isinstance(ev, Data):
+                    return ev.data
+                if isinstance(ev, EndOfMessage):
+                    self.trailers = ev.trailers
+                    self._done = True
+                    await self.release()
+                    return None
+                if ev is NEED_DATA:
+                    await self._client._read(conn, self._timeout)
+                    continue
+                raise RemoteProtocolError(f"unexpected {ev!r} inside a response body")
+        except codec.ProtocolError as exc:
+            conn.reusable = False
+            await self.release()
+            raise RemoteProtocolError(f"bad response body: {exc.message}") from exc
+        except BaseException:
+            conn.reusable = False
+            await self.release()
+            raise
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if not self._done:
+                conn.reusable = False
+            await self._client._release(conn)
+
+
+class Client:
+    """An HTTP/1.1 client with a keep-alive connection pool.
+
+    ``max_per_host`` caps simultaneous connections to one ``(host, port)``; ``timeout``
+    (seconds, ``None`` for none) bounds connecting plus receiving the response head, and
+    each read of the body; ``limits`` bounds what a server may send (no body limit by
+    default). ``headers`` are sent with every request.
+    """
+
+    def __init__(
+        self,
+        net: Backend,
+        *,
+        max_per_host: int = 10,
+        timeout: float | None = 30.0,
+        follow_redirects: bool = False,
+        max_redirects: int = 5,
+        headers: HeadersArg = None,
+        limits: Limits | None = None,
+    ) -> None:
+        if max_per_host < 1:
+            raise ValueError("max_per_host must be at least 1")
+        self.net = net
+        self.max_per_host = max_per_host
+        self.timeout = timeout
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.headers = _headers(headers).copy()
+        self.headers.setdefault("user-agent", USER_AGENT)
+        self.limits = limits or Limits(max_body=None)
+        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._closed = False
+        self.connections_opened = 0
+        """How many TCP connections this client has opened (to observe reuse)."""
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every idle pooled connection; the client cannot be used afterwards."""
+        self._closed = True
+        for pool in self._pools.values():
+            idle, pool.idle = pool.idle, []
+            for conn in idle:
+                await conn.flow.close()
+
+    # -- public API ------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: HeadersArg = None,
+        body: Body = None,
+        json: Any = None,
+        timeout: float | EllipsisType | None = ...,
+        follow_redirects: bool | None = None,
+    ) -> ClientResponse:
+        """Send a request and read the whole response (``response.content``)."""
+        response = await self._send(method, url, headers, body, json, timeout, follow_redirects)
+        try:
+            await response.read()
+        finally:
+            await response.aclose()
+        return response
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: HeadersArg = None,
+        body: Body = None,
+        json: Any = None,
+        timeout: float | EllipsisType | None = ...,
+        follow_redirects: bool | None = None,
+    ) -> AsyncIterator[ClientResponse]:
+        """Send a request; yield the response with its body unread (iterate ``.body``)."""
+        response = await self._send(method, url, headers, body, json, timeout, follow_redirects)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def get(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("GET", url, ...)``."""
+        return await self.request("GET", url, **kw)
+
+    async def head(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("HEAD", url, ...)``."""
+        return await self.request("HEAD", url, **kw)
+
+    async def post(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("POST", url, ...)``."""
+        return await self.request("POST", url, **kw)
+
+    async def put(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("PUT", url, ...)``."""
+        return await self.request("PUT", url, **kw)
+
+    async def patch(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("PATCH", url, ...)``."""
+        return await self.request("PATCH", url, **kw)
+
+    async def delete(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("DELETE", url, ...)``."""
+        return await self.request("DELETE", url, **kw)
+
+    async def options(self, url: str, **kw: Any) -> ClientResponse:
+        """``request("OPTIONS", url, ...)``."""
+        return await self.request("OPTIONS", url, **kw)
+
+    # -- machinery -------------------------------------------------------------------
+
+    async def _send(self, method: str, url: str, headers: HeadersArg, body: Body, json: Any,
+                    timeout: Any, follow: bool | None) -> ClientResponse:
+        if self._closed:
+            raise ClientError("this client is closed")
+        if timeout is ...:
+            timeout = self.timeout
+        follow = self.follow_redirects if follow is None else follow
+        extra = _headers(headers).copy()
+        if json is not None:
+            if body is not None:
+                raise TypeError("give body= or json=, not both")
+            body = _json.dumps(json).encode("utf-8")
+            extra.setdefault("content-type", "application/json")
+        history: list[ClientResponse] = []
+        while True:
+            response = await self._one(method, url, extra, body, timeout)
+            location = response.headers.get("location")
+            if not follow or response.status not in (301, 302, 303, 307, 308) or not location:
+                response.history = history
+                return response
+            await response.aclose()
+            history.append(response)
+            if len(history) > self.max_redirects:
+                raise TooManyRedirects(f"more than {self.max_redirects} redirects, last to "
+                                       f"{location!r}")
+            try:
+                target = str(resolve(url, location))
+            except UriError as exc:
+                raise RemoteProtocolError(f"bad Location {location!r}: {exc}") from exc
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                if method != "HEAD":
+                    method = "GET"
+                body = None
+                for name in ("content-length", "transfer-encoding", "content-type"):
+                    extra.remove(name)
+            elif body is not None and _bytes_of(body) is None and not isinstance(body, FileBody):
+                raise ClientError(f"cannot repeat a streamed body for a {response.status} "
+                                  "redirect")
+            if _origin(target) != _origin(url):
+                extra.remove("authorization")
+                extra.remove("cookie")
+            url = target
+
+    async def _one(self, method: str, url: str, headers: Headers, body: Body,
+                   timeout: float | None) -> ClientResponse:
+        scheme, host, port, target, host_field = _split_url(url)
+        del scheme
+        h = self.headers.copy()
+        for name, value in headers:
+            h.set(name, value)
+        if "host" not in headers:
+            h.set("host", host_field)
+        data = _bytes_of(body)
+        if data is not None:
+            if data or method in ("POST", "PUT", "PATCH"):
+                h.set("content-length", str(len(data)))
+        elif isinstance(body, FileBody):
+            length = await self.net.run_in_thread(body.resolved_length)
+            h.set("content-length", str(length))
+        elif "content-length" not in h:
+            h.set("transfer-encoding", "chunked")
+        expect = h.get("expect", "").lower() == "100-continue"
+        head_bytes = codec.encode_request_head(method, target, h)
+        key = (host, port)
+        replayable = data is not None or isinstance(body, FileBody)
+        for attempt in (0, 1):
+            conn, reused = await self._acquire(key, timeout)
+            try:
+                response_head = await self._exchange(conn, method, head_bytes, body, data,
+                                                     expect, timeout, h)
+            except (NetworkError, _StaleConnection) as exc:
+                conn.reusable = False
+                await self._release(conn)
+                stale = isinstance(exc, _StaleConnection) or (
+                    reused and not isinstance(exc, Timeout))
+                if attempt == 0 and reused and stale and replayable:
+                    continue  # the server closed an idle pooled connection: retry fresh
+                if isinstance(exc, _StaleConnection):
+                    raise exc.error from None
+                raise
+            except codec.ProtocolError as exc:
+                conn.reusable = False
+                await self._release(conn)
+                raise RemoteProtocolError(f"bad response from {host}:{port}: "
+                                          f"{exc.message}") from exc
+            except BaseException:
+                conn.reusable = False
+                await self._release(conn)
+                raise
+            if not response_head.keep_alive:
+                conn.reusable = False
+            incoming = _ResponseBody(self, conn, timeout,
+                                     empty=response_head.framing == NO_BODY)
+            if response_head.framing == NO_BODY:
+                incoming._done = True
+                await incoming.release()
+            return ClientResponse(response_head, incoming, url)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _exchange(self, conn: _Conn, method: str, head_bytes: bytes, body: Body,
+                        data: bytes | None, expect: bool, timeout: float | None,
+                        headers: Headers) -> ResponseHead:
+        parser = conn.parser
+        parser.expect(method)
+        chunked = headers.get("transfer-encoding") == "chunked"
+        got_any = False
+        if data is not None and not expect:
+            await conn.flow.write(head_bytes + data if len(data) < 65536 else head_bytes)
+            if len(data) >= 65536:
+                await conn.flow.write(data)
+        else:
+            await conn.flow.write(head_bytes)
+            send_body = True
+            if expect:
+                with self.net.move_on_after(CONTINUE_WAIT):
+                    interim = await self._next_head(conn, timeout, interim_ok=True)
+                    got_any = True
+                    if interim.status >= 200:
+                        conn.reusable = False  # body never sent: the stream is out of step
+                        return interim
+                send_body = True
+            if send_body:
+                await self._send_body(conn, body, data, chunked)
+        try:
+            return await self._next_head(conn, timeout, interim_ok=False)
+        except _StaleConnection:
+            if got_any:
+                raise RemoteProtocolError("the server closed the connection mid-response")
+            raise
+
+    async def _send_body(self, conn: _Conn, body: Body, data: bytes | None,
+                         chunked: bool) -> None:
+        flow = conn.flow
+        if data is not None:
+            if data:
+                await flow.write(data)
+            return
+        if isinstance(body, FileBody):
+            f = await self.net.run_in_thread(_open_binary, body.path)
+            try:
+                await self.net.run_in_thread(f.seek, body.offset)
+                left = body.resolved_length()
+                while left > 0:
+                    piece = await self.net.run_in_thread(f.read, min(body.chunk_size, left))
+                    if not piece:
+                        raise ClientError(f"file {body.path} shrank while being sent")
+                    left -= len(piece)
+                    await flow.write(piece)
+            finally:
+                await self.net.run_in_thread(f.close)
+            return
+        assert isinstance(body, AsyncIterable)
+        async for piece in body:
+            if piece:
+                await flow.write(codec.encode_chunk(piece) if chunked else bytes(piece))
+        if chunked:
+            await flow.write(codec.LAST_CHUNK)
+
+    async def _next_head(self, conn: _Conn, timeout: float | None,
+                         interim_ok: bool) -> ResponseHead:
+        parser = conn.parser
+        with self.net.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
+            while True:
+                ev = parser.next_event()
+                if ev is NEED_DATA:
+                    data = await conn.flow.read(READ_SIZE)
+                    if data:
+                        parser.feed(data)
+                    else:
+                        parser.feed_eof()
+                    continue
+                if ev is PEER_CLOSED:
+                    raise _StaleConnection(RemoteProtocolError(
+                        "the server closed the connection without responding"))
+                if isinstance(ev, ResponseHead):
+                    if ev.status < 200:
+                        if ev.status == 101:
+                            raise RemoteProtocolError("protocol upgrades are not supported")
+                        assert isinstance(parser.next_event(), EndOfMessage)
+                        if interim_ok:
+                            return ev
+                        continue
+                    return ev
+                raise RemoteProtocolError(f"unexpected {ev!r} before a response head")
+
+    async def _read(self, conn: _Conn, timeout: float | None) -> None:
+        with self.net.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
+            data = await conn.flow.read(READ_SIZE)
+        if data:
+            conn.parser.feed(data)
+        else:
+            conn.parser.feed_eof()
+
+    async def _acquire(self, key: tuple[str, int], timeout: float | None) -> tuple[_Conn, bool]:
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = _Pool(self.max_per_host)
+        await pool.slots.acquire()
+        try:
+            while pool.idle:
+                conn = pool.idle.pop()
+                if conn.parser.buffered == 0:
+                    return conn, True
+                await conn.flow.close()  # unsolicited bytes: out of step, drop it
+            flow = await self.net.tcp_connect(key[0], key[1], timeout=timeout)
+            self.connections_opened += 1
+            return _Conn(flow, key, self.limits), False
+        except BaseException:
+            pool.slots.release()
+            raise
+
+    async def _release(self, conn: _Conn) -> None:
+        pool = self._pools[conn.key]
+        if conn.reusable and not self._closed and conn.parser.at_message_start:
+            pool.idle.append(conn)
+        else:
+            await conn.flow.close()
+        pool.slots.release()
+
+
+class _StaleConnection(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _open_binary(path: Any) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _split_url(url: str) -> tuple[str, str, int, str, str]:
+    """``(scheme, host, port, origin-form target, Host field)`` of an absolute http URL."""
+    try:
+        u = Uri.parse(url)
+    except UriError as exc:
+        raise InvalidURL(f"invalid URL {url!r}: {exc}") from exc
+    scheme = (u.scheme or "").lower()
+    if scheme != "http":
+        if scheme == "https":
+            raise InvalidURL(f"{url!r}: https needs TLS, which the IO interface does not "
+                             "provide; use http")
+        raise InvalidURL(f"{url!r}: only absolute http URLs can be requested")
+    host = u.host
+    if not host:
+        raise InvalidURL(f"{url!r} has no host")
+    port = u.port_or_default or 80
+    raw_host = u.raw_host or host
+    host_field = raw_host if u.port is None or port == 80 else f"{raw_host}:{port}"
+    return scheme, host, port, u.request_target, host_field
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    scheme, host, port, _, _ = _split_url(url)
+    return scheme, host, port
+
+
+__all__ = [
+    "Client",
+    "ClientError",
+    "ClientResponse",
+    "InvalidURL",
+    "RemoteProtocolError",
+    "TooManyRedirects",
+]
