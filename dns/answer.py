@@ -70,6 +70,14 @@ class QueryError(Exception):
         self.rcode = rcode
 
 
+class TransferRequested(Exception):
+    """Raised by :meth:`Authority.answer` for AXFR/IXFR over TCP: the server streams it."""
+
+    def __init__(self, query: Query) -> None:
+        super().__init__("zone transfer")
+        self.query = query
+
+
 def parse_query(data: bytes) -> Query:
     """Parse and check a query; raises :class:`QueryError` (or :class:`wire.WireError`)."""
     msg = wire.Message.parse(data)
@@ -158,7 +166,7 @@ def rdata_parts(rtype: int, rdata: bytes) -> Sequence[RdataPart]:
 _PARTS: dict[tuple[int, bytes], Sequence[RdataPart]] = {}
 
 
-def _parts(rtype: int, rdata: bytes) -> Sequence[RdataPart]:
+def rdata_parts_cached(rtype: int, rdata: bytes) -> Sequence[RdataPart]:
     key = (rtype, rdata)
     parts = _PARTS.get(key)
     if parts is None:
@@ -332,7 +340,7 @@ def _write_rrset(builder: wire.MessageBuilder, section: int, owner: Name, rrset:
     rtype = rrset.rtype
     try:
         for rd in rrset.rdatas:
-            builder.add_rr(section, owner, rtype, wire.CLASS_IN, ttl, _parts(rtype, rd))
+            builder.add_rr(section, owner, rtype, wire.CLASS_IN, ttl, rdata_parts_cached(rtype, rd))
     except wire.Overflow:
         builder.rollback(mark)
         return False
@@ -410,7 +418,11 @@ class Authority:
     # -- the hot path
 
     def answer(self, data: bytes, tcp: bool = False) -> bytes | None:
-        """The response to the query ``data`` (``None``: drop it)."""
+        """The response to the query ``data`` (``None``: drop it).
+
+        Over TCP (``tcp=True``) an AXFR or IXFR query raises :class:`TransferRequested`
+        instead: the caller streams the transfer.
+        """
         n = len(data)
         if n < 17:
             return self._slow(data, tcp)
@@ -458,6 +470,8 @@ class Authority:
             self.stats["formerr"] += 1
             return header_only(data, wire.RCODE_FORMERR)
         if query.qtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
+            if tcp:
+                raise TransferRequested(query)
             return self.transfer_refusal(query, tcp)
         response, cacheable = self.respond(query, tcp)
         if cacheable:
@@ -483,9 +497,9 @@ class Authority:
                                   response[12 + qlen:])
 
     def transfer_refusal(self, query: Query, tcp: bool) -> bytes:
-        """AXFR/IXFR reaching the ordinary path: AXFR over UDP is NOTIMP (as NSD); IXFR
-        over UDP gets the current SOA (RFC 1995 §2); over TCP the server's transfer code
-        handles them before this, so here it means REFUSED."""
+        """AXFR/IXFR over UDP: AXFR is NOTIMP (as NSD); IXFR gets the current SOA (RFC 1995
+        §2: the client then asks over TCP); NOTAUTH for a name that is not an apex we
+        serve, REFUSED outside our zones."""
         zone = self.find_zone(query.qname)
         if zone is None or key_of(query.qname) != zone.origin_key:
             return self._simple(query, wire.RCODE_REFUSED if zone is None
@@ -542,8 +556,10 @@ __all__ = [
     "Query",
     "QueryError",
     "Result",
+    "TransferRequested",
     "header_only",
     "lookup",
     "parse_query",
     "rdata_parts",
+    "rdata_parts_cached",
 ]

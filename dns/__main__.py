@@ -1,0 +1,180 @@
+"""``python -m dns``: serve zones, check zone files, send queries.
+
+::
+
+    python -m dns serve examples/zones/ocaml.test.zone --port 5353 [--backend trio]
+        [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8]
+        [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
+    python -m dns check examples/zones/ocaml.test.zone
+    python -m dns query ...          (the stub resolver's client: dns.query_cli)
+
+``serve`` reloads its zone files on SIGHUP (atomically: a bad file keeps the old zones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+from typing import Any
+
+import anyio
+
+import backends
+
+from . import wire
+from .server import AuthServer, parse_hostport
+from .zone import ZoneError, load_zone_file
+
+log = logging.getLogger("dns")
+
+
+def _serve_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve zone files (UDP and TCP)",
+                       description="Serve the given master files authoritatively.")
+    p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
+    p.add_argument("--host", default=None,
+                   help="address to listen on (default 127.0.0.1, or --ip's for mirage)")
+    p.add_argument("--port", type=int, default=5353, help="UDP and TCP port (default 5353)")
+    p.add_argument("--backend", default="asyncio", choices=["asyncio", "trio", "mirage"])
+    p.add_argument("--uvloop", action="store_true", help="run asyncio on uvloop")
+    p.add_argument("--tap", help="mirage: the TAP device")
+    p.add_argument("--ip", help="mirage: our address, ADDR/PREFIX")
+    p.add_argument("--gateway", help="mirage: the default gateway")
+    p.add_argument("--notify", action="append", default=[], metavar="HOST[:PORT]",
+                   help="send NOTIFY to this secondary on start and reload (repeatable)")
+    p.add_argument("--allow-axfr", action="append", default=[], metavar="NET",
+                   help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)")
+    p.add_argument("--tcp-idle", type=float, default=10.0, help="TCP idle timeout, seconds")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _check_parser(sub: Any) -> None:
+    p = sub.add_parser("check", help="check zone files",
+                       description="Load and validate master files; print a summary.")
+    p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
+    p.add_argument("--origin", help="the zone's origin (default: $ORIGIN / the SOA owner)")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Load each file; print a summary or the error (``file:line: message``)."""
+    status = 0
+    for path in args.zonefiles:
+        try:
+            zone = load_zone_file(path, args.origin)
+        except ZoneError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{path}: zone {wire.name_to_text(zone.origin)} serial {zone.serial}, "
+              f"{zone.record_count()} records, {len(zone.nodes)} names, "
+              f"{len(zone.cuts)} delegations: OK")
+    return status
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Load the zones and serve until interrupted."""
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        zones = [load_zone_file(p) for p in args.zonefiles]
+        for target in args.notify:
+            parse_hostport(target)
+        server = AuthServer(zones, allow_transfer=args.allow_axfr, notify=args.notify,
+                            tcp_idle_timeout=args.tcp_idle)
+    except ZoneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    options: dict[str, Any] = {}
+    host = args.host or "127.0.0.1"
+    if args.backend == "mirage":
+        if not (args.tap and args.ip):
+            print("error: --backend mirage needs --tap NAME and --ip ADDR/PREFIX",
+                  file=sys.stderr)
+            return 2
+        options = {"tap": args.tap, "ip": args.ip}
+        if args.gateway:
+            options["gateway"] = args.gateway
+        host = args.host or args.ip.split("/")[0]
+
+    async def main(net: backends.Backend) -> None:
+        async with net.task_group() as tg:
+            tg.start_soon(_reload_on_sighup, server)
+            ready = net.event()
+            tg.start_soon(_announce, server, ready)
+            await server.serve(net, host, args.port, ready=ready)
+            tg.cancel_scope.cancel()
+
+    try:
+        backends.run(main, args.backend, uvloop=args.uvloop, **options)
+    except KeyboardInterrupt:
+        pass
+    except backends.NetworkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _announce(server: AuthServer, ready: Any) -> None:
+    await ready.wait()
+    assert server.udp_address is not None
+    host, port = server.udp_address
+    for zone in server.zones:
+        log.info("zone %s serial %d: %d records", wire.name_to_text(zone.origin),
+                 zone.serial, zone.record_count())
+    log.info("answering on %s port %d (UDP and TCP); try: dig @%s -p %d %s SOA",
+             host, port, host, port, wire.name_to_text(server.zones[0].origin))
+
+
+async def _reload_on_sighup(server: AuthServer) -> None:
+    try:
+        receiver = anyio.open_signal_receiver(signal.SIGHUP)
+    except (NotImplementedError, AttributeError):  # no SIGHUP here
+        return
+    with receiver as signals:
+        async for _ in signals:
+            try:
+                changed = await server.reload()
+            except ZoneError as exc:
+                log.error("reload failed, keeping the old zones: %s", exc)
+                continue
+            log.info("reloaded; %d zone(s) changed", len(changed))
+
+
+def cmd_query(argv: list[str]) -> int:
+    """Hand ``query`` to the stub resolver's client, :func:`dns.query_cli.main`."""
+    try:
+        module = importlib.import_module("dns.query_cli")
+    except ModuleNotFoundError as exc:
+        if exc.name != "dns.query_cli":
+            raise
+        print("error: 'python -m dns query' needs dns.query_cli (the stub resolver's client), "
+              "which is not installed in this tree yet", file=sys.stderr)
+        return 2
+    result: int = module.main(argv)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command-line entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "query":
+        return cmd_query(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m dns", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    _check_parser(sub)
+    sub.add_parser("query", help="send a query (the stub resolver's client)", add_help=False)
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return cmd_check(args)
+    return cmd_serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

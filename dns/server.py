@@ -1,0 +1,435 @@
+"""The authoritative DNS server: UDP and TCP over any backend, AXFR/IXFR, NOTIFY, reload.
+
+Written once over the IO interface (:mod:`backends`)::
+
+    import backends
+    from dns.zone import load_zone_file
+    from dns.server import AuthServer
+
+    async def main(net: backends.Backend) -> None:
+        server = AuthServer([load_zone_file("examples/zones/ocaml.test.zone")],
+                            allow_transfer=["127.0.0.0/8"], notify=["127.0.0.1:5300"])
+        await server.serve(net, "127.0.0.1", 5353)   # until server.stop()
+
+    backends.run(main, backend="trio")
+
+or, to learn the bound ports (port 0 picks a free one) and stop when done::
+
+    async with server.running(net, "127.0.0.1", 0) as (udp_address, tcp_address):
+        ...
+
+The answering itself is :class:`dns.answer.Authority` (sans-IO). Here: the UDP loop (one
+task; nothing a client sends can raise out of it), TCP per RFC 7766 (length prefixes split
+across reads, any number of queries per connection, pipelined queries answered in order
+as they complete, an idle timeout, a connection limit), zone transfers (AXFR over TCP for
+addresses in ``allow_transfer``; IXFR answered with one SOA when the client is current,
+else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets on start and on every reload that
+changes a serial (retransmitted until acknowledged, RFC 1996), and :meth:`reload`
+(atomic: a zone that fails to load keeps the old set in service).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import random
+import struct
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+
+import backends
+
+from . import wire
+from .answer import (
+    Authority,
+    Query,
+    Result,
+    TransferRequested,
+    rdata_parts_cached,
+)
+from .zone import Zone, ZoneError, load_zone_file, serial_lt
+
+log = logging.getLogger("dns.server")
+
+TCP_IDLE_TIMEOUT = 10.0
+"""Seconds a TCP connection may stay silent between queries (RFC 7766 §6.2.3)."""
+MAX_TCP_CONNECTIONS = 256
+"""Concurrent TCP connections; past it new ones are closed at once."""
+AXFR_MESSAGE_SIZE = 16384
+"""Target size of each AXFR message."""
+NOTIFY_RETRIES = 5
+NOTIFY_TIMEOUT = 1.0
+"""First NOTIFY retransmission delay; doubles after each try."""
+
+_U16 = struct.Struct("!H")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
+    """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port)
+    return text, default_port
+
+
+class AuthServer:
+    """An authoritative server for ``zones``.
+
+    ``allow_transfer``: networks (``"127.0.0.0/8"``) allowed AXFR/IXFR; ``notify``: secondaries
+    (``"host[:port]"`` or ``(host, port)``) told of each new serial. ``zone_files`` (path,
+    origin) pairs are what :meth:`reload` reads; by default each zone's own source file.
+    """
+
+    def __init__(
+        self,
+        zones: Iterable[Zone],
+        *,
+        allow_transfer: Iterable[str | Network] = (),
+        notify: Iterable[str | tuple[str, int]] = (),
+        tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
+        max_tcp_connections: int = MAX_TCP_CONNECTIONS,
+    ) -> None:
+        zone_list = list(zones)
+        self.authority = Authority(zone_list)
+        self.allow_transfer: list[Network] = [
+            n if not isinstance(n, str) else ipaddress.ip_network(n, strict=False)
+            for n in allow_transfer
+        ]
+        self.notify_targets: list[tuple[str, int]] = [
+            parse_hostport(t) if isinstance(t, str) else t for t in notify
+        ]
+        self.tcp_idle_timeout = tcp_idle_timeout
+        self.max_tcp_connections = max_tcp_connections
+        self.udp_address: backends.Address | None = None
+        self.tcp_address: backends.Address | None = None
+        self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
+        """(zone key, target) -> the serial the target acknowledged last."""
+        self._tcp_count = 0
+        self._net: backends.Backend | None = None
+        self._tg: backends.interface.TaskGroup | None = None
+        self._stopped: backends.interface.Event | None = None
+        self._serving: backends.interface.Event | None = None
+        self._sources = {z.origin_key: (z.source, z.origin) for z in zone_list}
+
+    # -- zones
+
+    @property
+    def zones(self) -> list[Zone]:
+        """The zones in service now."""
+        return list(self.authority.zones.values())
+
+    def load(self) -> list[Zone]:
+        """Read every zone's file again (blocking); raises :class:`ZoneError` on the first
+        bad one."""
+        zones = []
+        for key, (source, origin) in self._sources.items():
+            if source is None:
+                zones.append(self.authority.zones[key])
+                continue
+            zones.append(load_zone_file(source, origin))
+        return zones
+
+    def replace_zones(self, zones: Iterable[Zone]) -> list[Zone]:
+        """Serve ``zones`` from now on, atomically; returns the zones whose serial changed
+        (new ones included) and sends NOTIFY for them when serving."""
+        new = list(zones)
+        old = {k: z.serial for k, z in self.authority.zones.items()}
+        self.authority.set_zones(new)
+        self._sources = {z.origin_key: (z.source, z.origin) for z in new}
+        changed = [z for z in new if old.get(z.origin_key) != z.serial]
+        for zone in changed:
+            log.info("serving %s serial %d", wire.name_to_text(zone.origin), zone.serial)
+        self._notify_all(changed)
+        return changed
+
+    async def reload(self) -> list[Zone]:
+        """Re-read the zone files (in a worker thread) and swap them in atomically.
+
+        Raises :class:`ZoneError` and keeps the old zones if any file fails to load.
+        Returns the zones whose serial changed.
+        """
+        net = self._net
+        zones = await net.run_in_thread(self.load) if net is not None else self.load()
+        return self.replace_zones(zones)
+
+    # -- running
+
+    async def serve(self, net: backends.Backend, host: str = "127.0.0.1", port: int = 53,
+                    *, ready: backends.interface.Event | None = None) -> None:
+        """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
+        the same for both; see :attr:`udp_address`). ``ready`` is set once bound."""
+        udp, listener = await self._bind(net, host, port)
+        self._net = net
+        self._stopped = net.event()
+        try:
+            async with net.task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._udp_loop, udp)
+                tg.start_soon(listener.serve, self._tcp_handler)
+                self._notify_all(self.zones)
+                if ready is not None:
+                    ready.set()
+                await self._stopped.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            await udp.close()
+            await listener.close()
+
+    async def _bind(self, net: backends.Backend, host: str, port: int
+                    ) -> tuple[backends.DatagramEndpoint, backends.Listener]:
+        for _attempt in range(20):
+            udp = await net.udp_bind(host, port)
+            try:
+                listener = await net.tcp_listen(host, udp.address[1])
+            except backends.AddressInUse:
+                await udp.close()
+                if port:
+                    raise
+                continue
+            self.udp_address = udp.address
+            self.tcp_address = listener.address
+            return udp, listener
+        raise backends.AddressInUse(f"no port free for both UDP and TCP on {host}")
+
+    def stop(self) -> None:
+        """Stop :meth:`serve` (idempotent)."""
+        if self._stopped is not None:
+            self._stopped.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self, net: backends.Backend, host: str = "127.0.0.1", port: int = 0
+                      ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
+        """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit."""
+        ready = net.event()
+        async with net.task_group() as tg:
+            tg.start_soon(self._serve_ready, net, host, port, ready)
+            await ready.wait()
+            assert self.udp_address is not None and self.tcp_address is not None
+            try:
+                yield self.udp_address, self.tcp_address
+            finally:
+                self.stop()
+
+    async def _serve_ready(self, net: backends.Backend, host: str, port: int,
+                           ready: backends.interface.Event) -> None:
+        await self.serve(net, host, port, ready=ready)
+
+    # -- UDP
+
+    async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
+        answer = self.authority.answer
+        recv = udp.recv
+        send = udp.send
+        while True:
+            try:
+                data, addr = await recv()
+            except backends.ClosedFlow:
+                return
+            try:
+                response = answer(data)
+            except Exception:  # a bug must not stop the server answering others
+                log.exception("answering %r from %s failed", data[:64], addr)
+                continue
+            if response is not None:
+                try:
+                    await send(response, addr)
+                except backends.ClosedFlow:
+                    return
+                except backends.NetworkError as exc:
+                    log.debug("udp send to %s failed: %s", addr, exc)
+
+    # -- TCP
+
+    async def _tcp_handler(self, flow: backends.Flow) -> None:
+        if self._tcp_count >= self.max_tcp_connections:
+            flow.abort()
+            return
+        self._tcp_count += 1
+        try:
+            await self._tcp_session(flow)
+        except backends.NetworkError as exc:
+            log.debug("tcp connection from %s: %s", flow.remote, exc)
+        finally:
+            self._tcp_count -= 1
+
+    async def _tcp_session(self, flow: backends.Flow) -> None:
+        assert self._net is not None
+        net = self._net
+        answer = self.authority.answer
+        buf = b""
+        while True:
+            chunk = b""
+            with net.move_on_after(self.tcp_idle_timeout):
+                chunk = await flow.read(65536)
+            if not chunk:
+                return  # EOF or idle
+            buf = buf + chunk if buf else chunk
+            out: list[bytes] = []
+            pos = 0
+            n = len(buf)
+            while n - pos >= 2:
+                length = (buf[pos] << 8) | buf[pos + 1]
+                end = pos + 2 + length
+                if end > n:
+                    break
+                msg = buf[pos + 2:end]
+                pos = end
+                if length < wire.HEADER_SIZE:
+                    if out:
+                        await flow.write(b"".join(out))
+                    return  # not even a header: the stream cannot be trusted
+                try:
+                    response = answer(msg, tcp=True)
+                except TransferRequested as request:
+                    if out:
+                        await flow.write(b"".join(out))
+                        out = []
+                    await self._transfer(flow, request.query)
+                    continue
+                except Exception:
+                    log.exception("answering %r over TCP failed", msg[:64])
+                    continue
+                if response is not None:
+                    out.append(_U16.pack(len(response)) + response)
+            buf = buf[pos:]
+            if out:
+                await flow.write(out[0] if len(out) == 1 else b"".join(out))
+
+    # -- zone transfers
+
+    def _transfer_allowed(self, address: backends.Address) -> bool:
+        try:
+            ip = ipaddress.ip_address(address[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.allow_transfer)
+
+    async def _transfer(self, flow: backends.Flow, query: Query) -> None:
+        authority = self.authority
+        zone = authority.zones.get(tuple(label.lower() for label in query.qname))
+        if zone is None or query.qclass != wire.CLASS_IN:
+            rcode = wire.RCODE_NOTAUTH if zone is None else wire.RCODE_REFUSED
+            await _send_tcp(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
+            return
+        if not self._transfer_allowed(flow.remote):
+            log.info("refused %s of %s to %s", wire.type_to_text(query.qtype),
+                     wire.name_to_text(zone.origin), flow.remote[0])
+            await _send_tcp(flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False),
+                                                  True))
+            return
+        if (query.qtype == wire.TYPE_IXFR and query.ixfr_serial is not None
+                and not serial_lt(query.ixfr_serial, zone.serial)):
+            result = Result()
+            result.answer.add(zone.origin, zone.soa)
+            await _send_tcp(flow, authority.build(query, result, True))
+            return
+        log.info("%s of %s serial %d to %s", wire.type_to_text(query.qtype),
+                 wire.name_to_text(zone.origin), zone.serial, flow.remote[0])
+        for message in axfr_messages(zone, query):
+            await _send_tcp(flow, message)
+
+    # -- NOTIFY
+
+    def _notify_all(self, zones: Sequence[Zone]) -> None:
+        if self._tg is None or self._net is None:
+            return
+        for zone in zones:
+            for target in self.notify_targets:
+                self._tg.start_soon(self._notify, self._net, zone, target)
+
+    async def _notify(self, net: backends.Backend, zone: Zone, target: tuple[str, int]) -> None:
+        """Send NOTIFY for ``zone`` to ``target`` until it answers (RFC 1996 §3.6)."""
+        host, port = target
+        bind = "::" if ":" in host else "0.0.0.0"
+        msg_id = random.getrandbits(16)
+        b = wire.MessageBuilder(msg_id, wire.make_flags(opcode=wire.OPCODE_NOTIFY, aa=True))
+        b.add_question(zone.origin, wire.TYPE_SOA)
+        b.add_rr(wire.SECTION_ANSWER, zone.origin, wire.TYPE_SOA, wire.CLASS_IN, zone.soa.ttl,
+                 zone.soa.rdatas[0])
+        message = b.finish()
+        try:
+            endpoint = await net.udp_bind(bind, 0)
+        except backends.NetworkError as exc:
+            log.warning("NOTIFY to %s:%d: cannot bind: %s", host, port, exc)
+            return
+        try:
+            delay = NOTIFY_TIMEOUT
+            for _attempt in range(NOTIFY_RETRIES):
+                try:
+                    await endpoint.send(message, (host, port))
+                except backends.NetworkError as exc:
+                    log.debug("NOTIFY to %s:%d: %s", host, port, exc)
+                with net.move_on_after(delay):
+                    while True:
+                        data, _addr = await endpoint.recv()
+                        if len(data) < 12:
+                            continue
+                        rid, flags = struct.unpack_from("!HH", data)
+                        if (rid == msg_id and flags & wire.QR
+                                and (flags & wire.OPCODE_MASK) >> 11 == wire.OPCODE_NOTIFY):
+                            rcode = flags & 0xF
+                            log.info("NOTIFY %s serial %d to %s:%d: %s",
+                                     wire.name_to_text(zone.origin), zone.serial, host, port,
+                                     wire.rcode_to_text(rcode))
+                            self.notify_acks[(wire.name_key(zone.origin), target)] = zone.serial
+                            return
+                delay *= 2
+            log.warning("NOTIFY %s to %s:%d: no answer after %d tries",
+                        wire.name_to_text(zone.origin), host, port, NOTIFY_RETRIES)
+        finally:
+            await endpoint.close()
+
+
+async def _send_tcp(flow: backends.Flow, message: bytes) -> None:
+    await flow.write(_U16.pack(len(message)) + message)
+
+
+def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> Iterator[bytes]:
+    """The messages of a full transfer of ``zone`` (RFC 5936): the SOA, every RRset (glue
+    included), the SOA again; the question in the first message only."""
+    flags = wire.QR | wire.AA | (query.flags & wire.RD)
+
+    def fresh(first: bool) -> wire.MessageBuilder:
+        b = wire.MessageBuilder(query.id, flags, max_size=size)
+        if first:
+            b.add_raw_question(query.question)
+        return b
+
+    builder = fresh(True)
+    records = [(rrset, rd) for rrset in zone.rrsets() for rd in rrset.rdatas]
+    records.append((zone.soa, zone.soa.rdatas[0]))
+    for rrset, rd in records:
+        parts = rdata_parts_cached(rrset.rtype, rd)
+        try:
+            builder.add_rr(wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN,
+                           rrset.ttl, parts)
+        except wire.Overflow:
+            yield builder.finish()
+            builder = wire.MessageBuilder(query.id, flags, max_size=65535)
+            builder.add_rr(wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN,
+                           rrset.ttl, parts)
+            builder.max_size = size
+    yield builder.finish()
+
+
+def load_zones(paths: Iterable[str]) -> list[Zone]:
+    """Load each master file (origin from its $ORIGIN or SOA); :class:`ZoneError` on the
+    first bad one."""
+    return [load_zone_file(p) for p in paths]
+
+
+__all__ = [
+    "MAX_TCP_CONNECTIONS",
+    "TCP_IDLE_TIMEOUT",
+    "AuthServer",
+    "ZoneError",
+    "axfr_messages",
+    "load_zones",
+    "parse_hostport",
+]
