@@ -15,6 +15,7 @@ from ._pct import (
     normalize_escapes,
     normalize_reg_name,
     pct_decode,
+    pct_encode,
 )
 from ._query import Query, QueryInput, encode_pairs
 
@@ -232,14 +233,14 @@ class Uri:
     def port(self) -> int | None:
         """The port as an int, or ``None`` when absent or empty."""
         p = self._port
-        return int(p) if p else None
+        return _port_value(p) if p else None
 
     @property
     def port_or_default(self) -> int | None:
         """The port, or the scheme's default (http, https, ws, wss, ftp) if none."""
         p = self._port
         if p:
-            return int(p)
+            return _port_value(p)
         s = self._scheme
         return None if s is None else G.DEFAULT_PORTS.get(s.lower())
 
@@ -341,8 +342,6 @@ class Uri:
         """Set the userinfo from a user and an optional password, each fully encoded."""
         if user is None:
             return self.with_userinfo(None)
-        from ._pct import pct_encode
-
         ui = pct_encode(user, "user")
         if password is not None:
             ui += ":" + pct_encode(password, "password")
@@ -495,8 +494,8 @@ def parse(text: str) -> Uri:
     if host is None:
         if path[:2] == "//" or (scheme is None and ":" in path.partition("/")[0]):
             raise _diagnose(text)
-    elif port and len(port) > 4 and int(port) > 65535:
-        raise UriError("port", m.start(4), f"port {port} is over 65535", text)
+    elif port and len(port) > 4 and _port_value(port) > 65535:
+        raise UriError("port", m.start(4), "port is over 65535", text)
     u = _new(Uri)
     u._text = text
     u._scheme = scheme
@@ -507,6 +506,12 @@ def parse(text: str) -> Uri:
     u._query = query
     u._fragment = fragment
     return u
+
+
+def _port_value(port: str) -> int:
+    """The value of a string of digits, capped at 65536 (so that no huge int is built)."""
+    digits = port.lstrip("0")
+    return 65536 if len(digits) > 5 else int(digits or "0")
 
 
 def _make(
@@ -656,16 +661,16 @@ def _diagnose(text: str) -> UriError:
         return UriError(component, pos, _describe(text, pos), text)
 
     if scheme is not None:
-        if not scheme[0].isascii() or not scheme[0].isalpha():
-            return UriError(
-                "scheme",
-                0,
-                _describe(text, 0)
-                if not (scheme[0].isascii() and scheme[0].isprintable()) or scheme[0] == " "
-                else "a scheme starts with a letter (and a relative path cannot have ':' "
-                "in its first segment)",
-                text,
-            )
+        c = scheme[0]
+        if not (c.isascii() and c.isalpha()):
+            if c.isascii() and c.isprintable() and c != " ":
+                reason = (
+                    "a scheme starts with a letter "
+                    "(and a relative path cannot have ':' in its first segment)"
+                )
+            else:
+                reason = _describe(text, 0)
+            return UriError("scheme", 0, reason, text)
         e = bad("scheme", scheme, 0)
         if e is not None:
             return e
@@ -716,8 +721,8 @@ def _diagnose(text: str) -> UriError:
             e = bad("port", port, p0)
             if e is not None:
                 return e
-            if int(port) > 65535:
-                return UriError("port", p0, f"port {port} is over 65535", text)
+            if _port_value(port) > 65535:
+                return UriError("port", p0, "port is over 65535", text)
     e = bad("path", path, m.start(3))
     if e is not None:
         return e
@@ -921,7 +926,7 @@ def normalize(u: Uri | str) -> Uri:
     if host is not None:
         host = _normalize_host(host)
         userinfo = None if u._userinfo is None else normalize_escapes(u._userinfo)
-        port = str(int(u._port)) if u._port else None
+        port = str(_port_value(u._port)) if u._port else None
         default = G.DEFAULT_PORTS.get(scheme) if scheme is not None else None
         if default is not None:
             if port is not None and int(port) == default:
