@@ -56,7 +56,7 @@ from .udp import MAX_PAYLOAD as UDP_MAX_PAYLOAD
 
 log = logging.getLogger("backends")
 
-CONFORMANT = False
+CONFORMANT = True
 """True once the shared conformance suite (tests/backends) passes on this adapter."""
 
 DEFAULT_IP = "192.0.2.1/24"  # TEST-NET-1 (RFC 5737): the private switch's address
