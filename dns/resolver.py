@@ -51,6 +51,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import struct
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -884,6 +885,28 @@ class Resolver:
         return [r.target for r in answer if isinstance(r, rd.PTRRecord)]
 
 
+_DEFAULT_RESOLVERS: weakref.WeakKeyDictionary[Backend, Resolver] = weakref.WeakKeyDictionary()
+
+
+def default_resolver(net: Backend) -> Resolver:
+    """The shared system-configured resolver of ``net``, created on first use.
+
+    It reads /etc/resolv.conf and /etc/hosts (once, lazily) and keeps a small cache, so
+    a client that looks up many host names on one backend (cohttp's client on the mirage
+    backend, which has no system resolver) can simply do::
+
+        addresses = await default_resolver(net).lookup_address(host, port)
+    """
+    try:
+        found = _DEFAULT_RESOLVERS.get(net)
+    except TypeError:  # a backend that cannot be weakly referenced: no sharing
+        return Resolver(net, cache=Cache(1024))
+    if found is None:
+        found = Resolver(net, cache=Cache(1024))
+        _DEFAULT_RESOLVERS[net] = found
+    return found
+
+
 class _BadResponse(NetworkError):
     """A TCP response that does not answer the query sent (wrong ID or question)."""
 
@@ -988,6 +1011,7 @@ __all__ = [
     "ResolverTimeout",
     "Response",
     "ServerFailure",
+    "default_resolver",
     "search_candidates",
     "sort_addresses",
 ]

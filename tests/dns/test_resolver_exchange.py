@@ -327,3 +327,12 @@ async def test_truncated_udp_answer_is_asked_again_over_tcp(backend: backends.Ba
             await r.resolve("many.test.", "A")
         await listener.close()
         await server.endpoint.close()  # type: ignore[union-attr]
+
+
+async def test_default_resolver_is_shared_per_backend(backend: backends.Backend) -> None:
+    """One shared resolver per backend (no query is sent: an IP literal needs none)."""
+    from dns.resolver import default_resolver
+
+    r = default_resolver(backend)
+    assert default_resolver(backend) is r and r.cache is not None
+    assert await r.lookup_address("192.0.2.8", 443) == [("192.0.2.8", 443)]
