@@ -81,8 +81,11 @@ class AuthServer:
     """An authoritative server for ``zones``.
 
     ``allow_transfer``: networks (``"127.0.0.0/8"``) allowed AXFR/IXFR; ``notify``: secondaries
-    (``"host[:port]"`` or ``(host, port)``) told of each new serial. ``zone_files`` (path,
-    origin) pairs are what :meth:`reload` reads; by default each zone's own source file.
+    (``"host[:port]"`` or ``(host, port)``) told of each new serial, retransmitting after
+    ``notify_timeout`` seconds (doubling) up to ``notify_retries`` times. :meth:`reload`
+    reads each zone's own source file again (zones parsed from text are kept as they are).
+    TCP connections idle for ``tcp_idle_timeout`` seconds are closed; past
+    ``max_tcp_connections`` new ones are refused.
     """
 
     def __init__(
@@ -93,6 +96,8 @@ class AuthServer:
         notify: Iterable[str | tuple[str, int]] = (),
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
+        notify_timeout: float = NOTIFY_TIMEOUT,
+        notify_retries: int = NOTIFY_RETRIES,
     ) -> None:
         zone_list = list(zones)
         self.authority = Authority(zone_list)
@@ -105,6 +110,8 @@ class AuthServer:
         ]
         self.tcp_idle_timeout = tcp_idle_timeout
         self.max_tcp_connections = max_tcp_connections
+        self.notify_timeout = notify_timeout
+        self.notify_retries = notify_retries
         self.udp_address: backends.Address | None = None
         self.tcp_address: backends.Address | None = None
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
@@ -359,8 +366,8 @@ class AuthServer:
             log.warning("NOTIFY to %s:%d: cannot bind: %s", host, port, exc)
             return
         try:
-            delay = NOTIFY_TIMEOUT
-            for _attempt in range(NOTIFY_RETRIES):
+            delay = self.notify_timeout
+            for _attempt in range(self.notify_retries):
                 try:
                     await endpoint.send(message, (host, port))
                 except backends.NetworkError as exc:
@@ -381,7 +388,7 @@ class AuthServer:
                             return
                 delay *= 2
             log.warning("NOTIFY %s to %s:%d: no answer after %d tries",
-                        wire.name_to_text(zone.origin), host, port, NOTIFY_RETRIES)
+                        wire.name_to_text(zone.origin), host, port, self.notify_retries)
         finally:
             await endpoint.close()
 
