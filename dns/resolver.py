@@ -783,8 +783,12 @@ class Resolver:
             chain.extend(hops)
             if matches:
                 texts = {qname: name}
-                recs = tuple(_to_record(rr, texts) for rr in matches)
-                cnames = tuple(_to_record(rr, texts) for rr in chain)
+                try:
+                    recs = tuple(_to_record(rr, texts) for rr in matches)
+                    cnames = tuple(_to_record(rr, texts) for rr in chain)
+                except rd.RdataError as exc:
+                    host, port = response.server
+                    raise ServerFailure(name, [f"{host}#{port}: malformed record: {exc}"]) from exc
                 ttl = min(r.ttl for r in (*recs, *cnames))
                 canonical = texts.get(final) or wire.name_to_text(final)
                 return Answer(name, qtype, canonical, recs, cnames, ttl, response)

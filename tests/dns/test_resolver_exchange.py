@@ -336,3 +336,17 @@ async def test_default_resolver_is_shared_per_backend(backend: backends.Backend)
     r = default_resolver(backend)
     assert default_resolver(backend) is r and r.cache is not None
     assert await r.lookup_address("192.0.2.8", 443) == [("192.0.2.8", 443)]
+
+
+async def test_malformed_record_is_a_server_failure(backend: backends.Backend) -> None:
+    async def broken(q: wire.Message, client: backends.Address,
+                     ep: backends.DatagramEndpoint) -> None:
+        name = wire.name_to_text(q.question[0].name)
+        await ep.send(reply(q, answers=[(name, 1, b"\x01\x02\x03")]), client)  # 3-byte A
+
+    async with backend.task_group() as tg:
+        server = await serve(backend, tg, broken)
+        r = Resolver(backend, [server.address], timeout=0.5, hosts=False)
+        with pytest.raises(ServerFailure, match=r"malformed record.*expected 4"):
+            await r.resolve("bad.test.", "A")
+        await server.endpoint.close()  # type: ignore[union-attr]
