@@ -314,3 +314,9 @@ def test_long_hostile_input_is_linear():
     with pytest.raises(UriError):
         Uri.parse("http://h/" + "%4" * 100_000)
     assert time.perf_counter() - t < 1.0
+
+
+def test_package_docstring_examples():
+    import doctest
+
+    assert doctest.testmod(uri).failed == 0
