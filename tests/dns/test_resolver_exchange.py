@@ -350,3 +350,21 @@ async def test_malformed_record_is_a_server_failure(backend: backends.Backend) -
         with pytest.raises(ServerFailure, match=r"malformed record.*expected 4"):
             await r.resolve("bad.test.", "A")
         await server.endpoint.close()  # type: ignore[union-attr]
+
+
+async def test_ipv6_server(backend: backends.Backend) -> None:
+    if backend.name == "mirage":
+        pytest.skip("the mirage stack is IPv4-only")
+    try:
+        endpoint = await backend.udp_bind("::1", 0)
+    except backends.NetworkError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    async with backend.task_group() as tg:
+        server = FakeServer(backend, answer_with("192.0.2.6"))
+        server.endpoint = endpoint
+        tg.start_soon(server.run)
+        host, port = endpoint.address
+        r = Resolver(backend, [f"[{host}]:{port}"], timeout=0.5, hosts=False)
+        assert r.nameservers == [("::1", port)]
+        assert (await r.resolve("v6.test.", "A")).addresses == ["192.0.2.6"]
+        await endpoint.close()
