@@ -345,12 +345,23 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
                 i = j + 1
                 continue
             j = i
-            while j < n and line[j] not in ' \t;()"':
+            word = []
+            while j < n and line[j] not in " \t;()":
                 if line[j] == "\\" and j + 1 < n:
+                    word.append(line[j:j + 2])
                     j += 2
                     continue
+                if line[j] == '"':
+                    # A quoted part inside a word (key="a b", as in SVCB): it groups.
+                    end = line.find('"', j + 1)
+                    if end < 0:
+                        raise ZoneError("unterminated quoted string", filename, line_no)
+                    word.append(line[j + 1:end])
+                    j = end + 1
+                    continue
+                word.append(line[j])
                 j += 1
-            tokens.append(Token(line[i:j]))
+            tokens.append(Token("".join(word)))
             i = j
         if depth == 0 and tokens:
             yield Entry(start_line, blank_owner, tokens)
