@@ -265,7 +265,7 @@ class Connection:
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the last window advertised
         self.rcv_wscale = 0
-        self.offer_wscale = tcp.rcv_wscale
+        self.offer_wscale: int | None = tcp.rcv_wscale
         self.rcv_chunks: deque[bytes] = deque()
         self.rcv_buffered = 0
         self.rcv_eof = False  # peer's FIN received (and everything before it)

@@ -1,0 +1,291 @@
+"""TCP state machine over the in-memory switch, on a virtual clock (RFC 9293 and friends)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from backends.errors import (
+    AddressInUse,
+    AddressUnavailable,
+    ConnectionRefused,
+    ConnectionReset,
+    Timeout,
+)
+from backends.mirage import tcp
+from backends.mirage.faults import Faults
+from backends.mirage.stack import StackConfig
+from backends.mirage.tcp import ACK, RST, SYN, State, TcpConfig
+
+from .harness import A_IP, B_IP, Net, transfer
+
+
+def test_handshake_negotiates_mss_and_window_scale() -> None:
+    net = Net()
+    client, server = net.pair()
+    assert client.state == server.state == State.ESTABLISHED
+    assert client.mss == server.mss == 1460  # MTU 1500 - 40
+    ws = net.a.tcp.rcv_wscale
+    assert ws > 0 and client.snd_wscale == ws and server.rcv_wscale == ws
+    # the receive window offered is the whole (scaled) buffer, not 64 KiB
+    assert server.snd_wnd == client.config.rcvbuf
+
+
+def test_without_window_scale_option_the_window_stays_unscaled() -> None:
+    net = Net()
+    net.b.tcp.listen(0, 80, 4)
+    net.a.tcp._closed_input = lambda *args: None  # type: ignore[method-assign]
+    # a SYN that lacks the option (built by hand) gets none in the SYN-ACK (RFC 7323 2.2)
+    seg = tcp.segment(A_IP, B_IP, 4000, 80, 1000, 0, SYN, 8192, options=tcp.syn_options(1460, None))
+    with net.sched:
+        net.a.ip_output(A_IP, B_IP, 6, seg)
+    conn = net.b.tcp.connections[(B_IP, 80, A_IP, 4000)]
+    assert conn.snd_wscale == conn.rcv_wscale == 0 and conn.offer_wscale is None
+
+
+@pytest.mark.parametrize("iss", [0xFFFFFFFF - 3000, 0xFFFFFFF0])
+def test_sequence_numbers_wrap_around(iss: int) -> None:
+    net = Net()
+    net.a.tcp._isn = lambda key: iss
+    net.b.tcp._isn = lambda key: iss - 100
+    client, server = net.pair()
+    data = random.Random(1).randbytes(300_000)
+    assert transfer(net, client, server, data) == data
+    assert client.snd_una > 0xFFFFFFFF  # the unwrapped counter went past 2**32
+    back = random.Random(2).randbytes(200_000)
+    assert transfer(net, server, client, back) == back
+
+
+def test_zero_window_then_probe_then_resume() -> None:
+    cfg = StackConfig(tcp=TcpConfig(rcvbuf=64 * 1024))
+    net = Net(config_b=cfg)
+    client, server = net.pair()
+    data = random.Random(3).randbytes(400_000)
+    with net.sched:
+        sent = client.send(data)
+    net.run(lambda: server.rcv_buffered >= 64 * 1024 - 1460)
+    # nobody reads: the window closes, the client keeps probing instead of giving up
+    net.clock.run(net.sched, lambda: False, limit=30.0)
+    assert client.snd_wnd == 0 and client.state == State.ESTABLISHED
+    assert client.persist_timer.running
+    got = bytearray()
+    while len(got) < sent:
+        with net.sched:
+            chunk = server.recv(1 << 20)
+        if chunk:
+            got += chunk
+        else:
+            net.run(lambda: bool(server.rcv_chunks))
+    assert bytes(got) == data[:sent]
+
+
+def test_refused_and_rst_to_closed_port() -> None:
+    net = Net()
+    with net.sched:
+        conn = net.a.tcp.connect(A_IP, B_IP, 81)
+    net.run(lambda: conn.state == State.CLOSED)
+    assert isinstance(conn.error, ConnectionRefused)
+
+
+def test_syn_is_retransmitted_then_connect_times_out() -> None:
+    net = Net(faults_a=Faults(drop=1.0))
+    with net.sched:
+        conn = net.a.tcp.connect(A_IP, B_IP, 80)
+    net.run(lambda: conn.state == State.CLOSED, limit=1000)
+    assert isinstance(conn.error, Timeout)
+    assert conn.retries == conn.config.syn_retries + 1
+    assert net.clock.time - 1000 > 60  # exponential backoff from 1 s (RFC 6298 5.5)
+
+
+def test_data_retransmission_gives_up_with_timeout() -> None:
+    net = Net(faults_a=Faults(drop=0.0))
+    client, _server = net.pair()
+    assert net.faulty is not None
+    net.faulty.faults.drop = 1.0  # the link dies
+    with net.sched:
+        client.send(b"x" * 1000)
+    net.run(lambda: client.state == State.CLOSED, limit=5000)
+    assert isinstance(client.error, Timeout)
+
+
+def test_half_close_both_ways_and_time_wait() -> None:
+    net = Net(config_a=StackConfig(tcp=TcpConfig(time_wait=5.0)))
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"request")
+        client.shutdown()
+    net.run(lambda: server.rcv_eof)
+    assert client.state == State.FIN_WAIT_2 and server.state == State.CLOSE_WAIT
+    with net.sched:
+        assert server.recv(100) == b"request"
+        assert server.recv(100) == b""
+        server.send(b"response after the client's FIN")
+        server.shutdown()
+        assert server.state == State.LAST_ACK
+    net.run(lambda: client.rcv_eof and server.state == State.CLOSED)
+    assert client.state == State.TIME_WAIT
+    assert client.recv(100) == b"response after the client's FIN"
+    net.run(lambda: client.key not in net.a.tcp.connections, limit=10)
+    assert client.state == State.CLOSED and client.error is None
+
+
+def test_simultaneous_close_goes_through_closing() -> None:
+    net = Net()
+    client, server = net.pair()
+    with net.sched:
+        client.shutdown()
+        server.shutdown()
+        assert client.state == server.state == State.FIN_WAIT_1
+    net.run(lambda: client.state == server.state == State.TIME_WAIT)
+
+
+def test_close_with_unread_data_sends_rst() -> None:
+    net = Net()
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"unread")
+    net.run(lambda: server.rcv_buffered == 6)
+    with net.sched:
+        server.close()  # RFC 1122 4.2.2.13
+    net.run(lambda: client.state == State.CLOSED)
+    assert isinstance(client.error, ConnectionReset)
+
+
+def test_abort_resets_peer() -> None:
+    net = Net()
+    client, server = net.pair()
+    with net.sched:
+        client.abort()
+    net.run(lambda: server.state == State.CLOSED)
+    assert isinstance(server.error, ConnectionReset)
+
+
+def _inject(net: Net, seq: int, ack: int, flags: int, payload: bytes = b"",
+            sport: int = 0, dport: int = 80) -> None:
+    seg = tcp.segment(A_IP, B_IP, sport, dport, seq, ack, flags, 1000, payload)
+    with net.sched:
+        net.a.ip_output(A_IP, B_IP, 6, seg)
+
+
+def test_rfc5961_blind_rst_and_syn_get_challenge_acks() -> None:
+    net = Net()
+    client, server = net.pair()
+    acks_before = net.b.counters["frames_out"]
+    # RST inside the window but not at RCV.NXT: a challenge ACK, connection survives
+    _inject(net, server.rcv_nxt + 10, 0, RST, sport=client.lport)
+    net.run(lambda: net.sched.idle)
+    assert server.state == State.ESTABLISHED
+    assert net.b.counters["frames_out"] == acks_before + 1
+    # RST far outside the window: silently dropped
+    _inject(net, server.rcv_nxt + (1 << 30), 0, RST, sport=client.lport)
+    assert server.state == State.ESTABLISHED
+    assert net.b.counters["frames_out"] == acks_before + 1
+    # a SYN on an established connection: challenge ACK too (RFC 5961 4.2)
+    _inject(net, server.rcv_nxt, 0, SYN, sport=client.lport)
+    assert server.state == State.ESTABLISHED
+    assert net.b.counters["frames_out"] == acks_before + 2
+    # ACK of data never sent: ACK back, drop (RFC 5961 5.2)
+    _inject(net, server.rcv_nxt, server.snd_nxt + 5000, ACK, b"zz", sport=client.lport)
+    assert server.rcv_buffered == 0
+    # the exact RST: reset
+    _inject(net, server.rcv_nxt, 0, RST, sport=client.lport)
+    assert server.state == State.CLOSED and isinstance(server.error, ConnectionReset)
+
+
+def test_challenge_acks_are_rate_limited() -> None:
+    net = Net(config_b=StackConfig(tcp=TcpConfig(challenge_ack_limit=5)))
+    client, server = net.pair()
+    before = net.b.counters["frames_out"]
+    for i in range(20):
+        _inject(net, server.rcv_nxt + 1 + i, 0, RST, sport=client.lport)
+    assert net.b.counters["frames_out"] - before == 5
+
+
+def test_backlog_bounds_half_open_connections() -> None:
+    net = Net()
+    listener = net.b.tcp.listen(0, 80, 3)
+    net.a.tcp._closed_input = lambda *args: None  # type: ignore[method-assign]
+    for i in range(10):  # a SYN flood from spoofed ports: no ACKs follow
+        _inject(net, 1000 * i, 0, SYN, sport=2000 + i)
+    assert listener.half_open == 3
+    assert net.b.tcp.dropped == 7
+
+
+def test_ports_in_use_and_ephemeral_exhaustion(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = Net()
+    net.b.tcp.listen(0, 80, 1)
+    with pytest.raises(AddressInUse):
+        net.b.tcp.listen(B_IP, 80, 1)
+    monkeypatch.setattr(tcp, "EPHEMERAL_LOW", 60000)
+    monkeypatch.setattr(tcp, "EPHEMERAL_HIGH", 60003)
+    ports = set()
+    with net.sched:
+        for _ in range(4):
+            ports.add(net.a.tcp.connect(A_IP, B_IP, 80).lport)
+        assert ports == {60000, 60001, 60002, 60003}
+        with pytest.raises(AddressUnavailable, match="ephemeral"):
+            net.a.tcp.connect(A_IP, B_IP, 80)
+
+
+def test_fast_retransmit_recovers_a_single_loss_without_timeout() -> None:
+    net = Net()
+    client, server = net.pair()
+    data = random.Random(9).randbytes(200_000)
+    original = net.switch._transmit
+    dropped: list[int] = []
+
+    def drop_one(src: object, frame: bytes) -> None:
+        if not dropped and len(frame) > 1000 and src is net.switch.ports[0]:
+            dropped.append(len(frame))
+            return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = drop_one  # type: ignore[method-assign]
+    start = net.clock.time
+    assert transfer(net, client, server, data) == data
+    assert dropped and client.rto_timer is not None
+    assert net.clock.time - start < client.config.rto_min  # no retransmission timeout
+    assert client.ssthresh < 1 << 30  # fast recovery happened (RFC 5681 3.2)
+
+
+def test_nagle_holds_small_segments_until_acked() -> None:
+    net = Net(config_a=StackConfig(tcp=TcpConfig(nagle=True)))
+    client, server = net.pair()
+    frames = net.switch.frames
+    with net.sched:
+        client.send(b"a")
+        client.send(b"b")
+        client.send(b"c")
+        # only the first small segment left; the rest waits for its ACK (RFC 9293 3.7.4)
+        assert client.snd_nxt - client.snd_una == 1
+    net.run(lambda: server.rcv_buffered == 3)
+    assert net.switch.frames > frames
+    assert server.recv(10) == b"abc"
+
+
+def test_delayed_ack_fires_for_a_lone_small_segment() -> None:
+    net = Net()
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"ping")
+    assert server.rcv_buffered == 4 and server.delack_timer.running
+    assert client.snd_una < client.snd_nxt
+    net.run(lambda: client.snd_una == client.snd_nxt)
+    assert net.clock.time - 1000 >= server.config.delayed_ack - 1e-9
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_faults_never_corrupt_the_stream(seed: int) -> None:
+    faults = Faults(drop=0.03, duplicate=0.03, reorder=0.05, corrupt=0.02, jitter=0.002,
+                    seed=seed)
+    net = Net(faults_a=faults)
+    client, server = net.pair()
+    up = random.Random(seed).randbytes(500_000)
+    down = random.Random(seed + 100).randbytes(500_000)
+    assert hashlib.sha256(transfer(net, client, server, up)).digest() == \
+        hashlib.sha256(up).digest()
+    assert transfer(net, server, client, down) == down
+    assert net.sched.errors == 0
+    assert net.faulty is not None and net.faulty.stats["out"]["corrupted"] > 0
