@@ -86,7 +86,8 @@ def _parse_host(host: str, *, passive: bool) -> int:
     except ValueError:
         raise ResolutionError(
             f"the mirage stack has no system resolver: {host!r} is not an IPv4 literal "
-            "(resolve it with dns.resolver first)") from None
+            "(resolve it with dns.resolver first)"
+        ) from None
     if addr.version != 4:
         raise AddressUnavailable(f"the mirage stack speaks IPv4 only, not {host!r}")
     return int(addr)
@@ -336,7 +337,8 @@ class MirageDatagram:
         if len(data) > UDP_MAX_PAYLOAD:
             raise MessageTooLarge(
                 errno.EMSGSIZE,
-                f"datagram of {len(data)} bytes exceeds the {UDP_MAX_PAYLOAD}-byte UDP limit")
+                f"datagram of {len(data)} bytes exceeds the {UDP_MAX_PAYLOAD}-byte UDP limit",
+            )
         host, port = address
         dst = _parse_host(host, passive=False)
         if not 0 < port < 65536:

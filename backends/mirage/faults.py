@@ -45,8 +45,14 @@ class _Direction:
         self.rng = rng
         self.sched = sched
         self.held: bytes | None = None
-        self.stats = {"frames": 0, "dropped": 0, "duplicated": 0, "reordered": 0,
-                      "corrupted": 0, "too_big": 0}
+        self.stats = {
+            "frames": 0,
+            "dropped": 0,
+            "duplicated": 0,
+            "reordered": 0,
+            "corrupted": 0,
+            "too_big": 0,
+        }
 
     def apply(self, frame: bytes, out: Receiver) -> None:
         f = self.f

@@ -125,9 +125,7 @@ def parse(data: memoryview) -> Packet:
     )
 
 
-def fragment(
-    src: int, dst: int, proto: int, payload: bytes, ident: int, mtu: int
-) -> list[bytes]:
+def fragment(src: int, dst: int, proto: int, payload: bytes, ident: int, mtu: int) -> list[bytes]:
     """Split a payload into packets that fit ``mtu`` (RFC 791 "Fragmentation")."""
     if HEADER_LEN + len(payload) <= mtu:
         return [header(src, dst, proto, len(payload), ident) + payload]
@@ -139,9 +137,7 @@ def fragment(
     for off in range(0, len(payload), step):
         chunk = view[off : off + step]
         more = off + step < len(payload)
-        out.append(
-            header(src, dst, proto, len(chunk), ident, more=more, offset=off) + bytes(chunk)
-        )
+        out.append(header(src, dst, proto, len(chunk), ident, more=more, offset=off) + bytes(chunk))
     return out
 
 

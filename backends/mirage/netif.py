@@ -159,14 +159,18 @@ class TapDevice:
         try:
             fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot open /dev/net/tun for TAP {name!r}: "
-                          f"{exc.strerror}") from exc
+            raise OSError(
+                exc.errno, f"cannot open /dev/net/tun for TAP {name!r}: {exc.strerror}"
+            ) from exc
         try:
             fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
         except OSError as exc:
             os.close(fd)
-            raise OSError(exc.errno, f"TUNSETIFF on TAP {name!r} failed: {exc.strerror} "
-                          "(needs CAP_NET_ADMIN, or a device created for this user)") from exc
+            raise OSError(
+                exc.errno,
+                f"TUNSETIFF on TAP {name!r} failed: {exc.strerror} "
+                "(needs CAP_NET_ADMIN, or a device created for this user)",
+            ) from exc
         self.fd = fd
         self.name = name
         self.mac = mac or ethernet.random_mac()

@@ -58,8 +58,9 @@ class UdpSocket:
     def send(self, payload: bytes, dst: int, dport: int) -> None:
         """Send one datagram (fragmented by IP if it exceeds the MTU)."""
         src = self.ip or self.stack.source_for(dst)
-        self.stack.ip_output(src, dst, ipv4.PROTO_UDP,
-                             udp.datagram(src, dst, self.port, dport, payload))
+        self.stack.ip_output(
+            src, dst, ipv4.PROTO_UDP, udp.datagram(src, dst, self.port, dport, payload)
+        )
 
     def close(self) -> None:
         """Unbind."""
@@ -92,13 +93,22 @@ class Stack:
         self.mtu = netif.mtu if netif is not None else self.config.loopback_mtu
         self._ident = itertools.count(1)
         self.reassembler = ipv4.Reassembler(
-            sched, timeout=self.config.reassembly_timeout,
-            max_datagrams=self.config.max_reassemblies)
+            sched,
+            timeout=self.config.reassembly_timeout,
+            max_datagrams=self.config.max_reassemblies,
+        )
         self.icmp_limit = icmp.RateLimit(self.config.icmp_rate)
         self.udp_sockets: dict[tuple[int, int], UdpSocket] = {}
         self.tcp = Tcp(sched, self._tcp_output, self.mss_for, self.config.tcp)
-        self.counters = {"frames_in": 0, "frames_out": 0, "bad": 0, "not_for_us": 0,
-                         "no_route": 0, "too_big": 0, "echo": 0}
+        self.counters = {
+            "frames_in": 0,
+            "frames_out": 0,
+            "bad": 0,
+            "not_for_us": 0,
+            "no_route": 0,
+            "too_big": 0,
+            "echo": 0,
+        }
         self.arp: Arp | None = None
         self.closed = False
         if netif is not None:
@@ -131,7 +141,8 @@ class Stack:
         if self.netif is None or self.next_hop(dst) is None:
             raise AddressUnavailable(
                 f"no route to {ipv4.int_to_ip(dst)}: not in "
-                f"{ipv4.int_to_ip(self.ip & self.mask)}/{self.prefix} and no gateway")
+                f"{ipv4.int_to_ip(self.ip & self.mask)}/{self.prefix} and no gateway"
+            )
 
     def mss_for(self, dst: int) -> int:
         """MSS to advertise towards ``dst``: its interface's MTU minus 40 (RFC 9293 3.7.1)."""
@@ -148,8 +159,9 @@ class Stack:
     def _tcp_output(self, src: int, dst: int, seg: bytes) -> None:
         self.ip_output(src, dst, ipv4.PROTO_TCP, seg, df=True)
 
-    def ip_output(self, src: int, dst: int, proto: int, payload: bytes, *,
-                  df: bool = False) -> None:
+    def ip_output(
+        self, src: int, dst: int, proto: int, payload: bytes, *, df: bool = False
+    ) -> None:
         """Send ``payload`` to ``dst``: loopback, or the link via ARP; fragments when it
         exceeds the MTU (unless DF, RFC 791), never forwards."""
         if self.closed:
@@ -176,7 +188,8 @@ class Stack:
         if dst == BROADCAST_IP or dst == (self.ip | ~self.mask & 0xFFFFFFFF):
             for pkt in packets:
                 self._send_frame(
-                    ethernet.header(ethernet.BROADCAST, self.arp.mac, ethernet.TYPE_IPV4) + pkt)
+                    ethernet.header(ethernet.BROADCAST, self.arp.mac, ethernet.TYPE_IPV4) + pkt
+                )
             return
         for pkt in packets:
             self.arp.output(hop, pkt)
@@ -193,7 +206,7 @@ class Stack:
             if self.arp is None or (dst != self.arp.mac and dst != ethernet.BROADCAST):
                 self.counters["not_for_us"] += 1
                 return
-            view = memoryview(frame)[ethernet.HEADER_LEN:]
+            view = memoryview(frame)[ethernet.HEADER_LEN :]
             if ethertype == ethernet.TYPE_IPV4:
                 self.ip_input(view, from_link=True)
             elif ethertype == ethernet.TYPE_ARP:
@@ -239,8 +252,9 @@ class Stack:
         if sock is None:
             # RFC 1122 4.1.3.1: port unreachable (never for broadcasts, 3.2.2)
             if not broadcast and self.icmp_limit.allow(self.sched.now()):
-                self.ip_output(pkt.dst, pkt.src, ipv4.PROTO_ICMP,
-                               icmp.port_unreachable(pkt.header, payload))
+                self.ip_output(
+                    pkt.dst, pkt.src, ipv4.PROTO_ICMP, icmp.port_unreachable(pkt.header, payload)
+                )
             return
         if len(sock.queue) >= sock.limit:
             sock.dropped += 1
@@ -264,7 +278,8 @@ class Stack:
         if ip != 0 and not self.is_local(ip):
             raise AddressUnavailable(
                 f"cannot bind {ipv4.int_to_ip(ip)}: not an address of this stack "
-                f"(it has {ipv4.int_to_ip(self.ip)} and 127.0.0.1)")
+                f"(it has {ipv4.int_to_ip(self.ip)} and 127.0.0.1)"
+            )
 
     def udp_bind(self, ip: int, port: int) -> UdpSocket:
         """Bind a UDP endpoint (port 0: an ephemeral one)."""
@@ -272,8 +287,9 @@ class Stack:
         socks = self.udp_sockets
 
         def busy(p: int) -> bool:
-            return (ip, p) in socks or (0, p) in socks or (
-                ip == 0 and any(k[1] == p for k in socks))
+            return (
+                (ip, p) in socks or (0, p) in socks or (ip == 0 and any(k[1] == p for k in socks))
+            )
 
         if port == 0:
             count = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1

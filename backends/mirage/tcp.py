@@ -203,9 +203,7 @@ def parse(src: int, dst: int, data: memoryview) -> Segment:
     hlen = (off >> 4) * 4
     if hlen < HEADER_LEN or hlen > len(data):
         raise PacketError(f"tcp: data offset {hlen} with {len(data)} bytes")
-    total = checksum.partial(_PSEUDO.pack(src, dst, PROTO_TCP, len(data))) + checksum.partial(
-        data
-    )
+    total = checksum.partial(_PSEUDO.pack(src, dst, PROTO_TCP, len(data))) + checksum.partial(data)
     if not checksum.verify(total):
         raise PacketError("tcp: bad checksum")
     return Segment(sport, dport, seq, ack, flags, window, data[HEADER_LEN:hlen], data[hlen:])
@@ -429,15 +427,17 @@ class Connection:
             shift = 0
         else:
             shift = self.rcv_wscale
-            field = min((wnd + (1 << shift) - 1) >> shift if wnd == current else wnd >> shift,
-                        0xFFFF)
+            field = min(
+                (wnd + (1 << shift) - 1) >> shift if wnd == current else wnd >> shift, 0xFFFF
+            )
         right = rcv_nxt + (field << shift)
         if right > self.rcv_adv:
             self.rcv_adv = right
         return field
 
-    def _emit(self, seq: int, flags: int, payload: bytes | bytearray = b"",
-              options: bytes = b"") -> None:
+    def _emit(
+        self, seq: int, flags: int, payload: bytes | bytearray = b"", options: bytes = b""
+    ) -> None:
         window = self._window_field(bool(flags & SYN))
         if flags & ACK:
             self.unacked_bytes = 0
@@ -446,8 +446,18 @@ class Connection:
         self.tcp.output(
             self.lip,
             self.rip,
-            segment(self.lip, self.rip, self.lport, self.rport, seq,
-                    self.rcv_nxt if flags & ACK else 0, flags, window, payload, options),
+            segment(
+                self.lip,
+                self.rip,
+                self.lport,
+                self.rport,
+                seq,
+                self.rcv_nxt if flags & ACK else 0,
+                flags,
+                window,
+                payload,
+                options,
+            ),
         )
 
     def _send_ack(self) -> None:
@@ -530,8 +540,9 @@ class Connection:
             self._emit(una, FIN | ACK)
 
     def _start_persist(self) -> None:
-        delay = min(max(self.rto, self.config.rto_min) * (1 << self.persist_backoff),
-                    self.config.rto_max)
+        delay = min(
+            max(self.rto, self.config.rto_min) * (1 << self.persist_backoff), self.config.rto_max
+        )
         self.persist_timer.start_in(delay)
 
     # -- timers ---------------------------------------------------------------------------
@@ -556,8 +567,12 @@ class Connection:
             return
         if self.retries > cfg.data_retries:
             self._emit(self.snd_nxt, RST | ACK)
-            self._fail(Timeout(f"connection to {self.remote_text} timed out (no ACK after "
-                               f"{cfg.data_retries} retransmissions)"))
+            self._fail(
+                Timeout(
+                    f"connection to {self.remote_text} timed out (no ACK after "
+                    f"{cfg.data_retries} retransmissions)"
+                )
+            )
             return
         flight = self.snd_max - self.snd_una
         if self.retries == 1 or not self.in_recovery:
@@ -1120,8 +1135,11 @@ class Tcp:
     def listen(self, ip: int, port: int, backlog: int) -> Listener:
         """Open a listener on ``ip`` (0 = every address) and ``port`` (0 = ephemeral)."""
         if port == 0:
-            port = self._pick_port(lambda p: not self._port_busy(ip, p) and not any(
-                k[1] == p for k in self.connections))
+            port = self._pick_port(
+                lambda p: (
+                    not self._port_busy(ip, p) and not any(k[1] == p for k in self.connections)
+                )
+            )
         elif self._port_busy(ip, port):
             raise AddressInUse(f"tcp port {port} on {int_to_ip(ip)} is already in use")
         listener = Listener(self, ip, port, backlog)
@@ -1192,12 +1210,14 @@ class Tcp:
         if seg.flags & ACK:
             self.send_rst(dst, src, seg.dport, seg.sport, seg.ack, 0, RST)
         else:
-            seg_len = len(seg.payload) + (1 if seg.flags & SYN else 0) + (
-                1 if seg.flags & FIN else 0)
+            seg_len = (
+                len(seg.payload) + (1 if seg.flags & SYN else 0) + (1 if seg.flags & FIN else 0)
+            )
             self.send_rst(dst, src, seg.dport, seg.sport, 0, seg.seq + seg_len, RST | ACK)
 
-    def send_rst(self, src: int, dst: int, sport: int, dport: int, seq: int, ack: int,
-                 flags: int) -> None:
+    def send_rst(
+        self, src: int, dst: int, sport: int, dport: int, seq: int, ack: int, flags: int
+    ) -> None:
         """Send a bare reset segment."""
         self.output(src, dst, segment(src, dst, sport, dport, seq, ack, flags, 0))
 

@@ -34,9 +34,7 @@ def parse(src: int, dst: int, data: memoryview) -> tuple[int, int, memoryview]:
         raise PacketError(f"udp: length field {length} with {len(data)} bytes")
     data = data[:length]
     if csum != 0:  # RFC 768: zero means the sender computed no checksum
-        total = checksum.partial(_PSEUDO.pack(src, dst, PROTO_UDP, length)) + checksum.partial(
-            data
-        )
+        total = checksum.partial(_PSEUDO.pack(src, dst, PROTO_UDP, length)) + checksum.partial(data)
         if not checksum.verify(total):
             raise PacketError("udp: bad checksum")
     return sport, dport, data[HEADER_LEN:]

@@ -52,8 +52,15 @@ class Net:
         return client, server
 
 
-def transfer(net: Net, sender: Connection, receiver: Connection, data: bytes,
-             *, limit: float = 3600.0, read_size: int = 1 << 20) -> bytes:
+def transfer(
+    net: Net,
+    sender: Connection,
+    receiver: Connection,
+    data: bytes,
+    *,
+    limit: float = 3600.0,
+    read_size: int = 1 << 20,
+) -> bytes:
     """Send ``data`` then FIN from ``sender``; read everything at ``receiver``."""
     got: list[bytes] = []
     sent = 0

@@ -146,8 +146,7 @@ def test_reassembly_limits_overlap_and_timeout() -> None:
     assert asm.add(ipv4.parse(memoryview(overlapping))) is None
     assert asm.add(ipv4.parse(memoryview(overlapping2))) is None
     for ident in range(10, 20):  # more datagrams than allowed: the oldest go
-        asm.add(ipv4.parse(memoryview(ipv4.fragment(A_IP, B_IP, 17, b"y" * 2000, ident,
-                                                     1500)[0])))
+        asm.add(ipv4.parse(memoryview(ipv4.fragment(A_IP, B_IP, 17, b"y" * 2000, ident, 1500)[0])))
     assert len(asm._partials) <= 2
 
 
@@ -167,8 +166,12 @@ def test_icmp_echo_and_port_unreachable_between_stacks() -> None:
     sock = net.a.udp_bind(0, 0)
     # echo: a sends a request to b by hand, b answers, a's ICMP input sees the reply
     with net.sched:
-        net.a.ip_output(A_IP, B_IP, ipv4.PROTO_ICMP,
-                        icmp.message(icmp.ECHO_REQUEST, 0, b"\x12\x34\x00\x01hello"))
+        net.a.ip_output(
+            A_IP,
+            B_IP,
+            ipv4.PROTO_ICMP,
+            icmp.message(icmp.ECHO_REQUEST, 0, b"\x12\x34\x00\x01hello"),
+        )
     net.run(lambda: net.b.counters["echo"] == 1)
     # port unreachable: b has nothing on port 9
     before = net.b.counters["frames_out"]
@@ -176,8 +179,13 @@ def test_icmp_echo_and_port_unreachable_between_stacks() -> None:
         sock.send(b"anyone?", B_IP, 9)
     net.run(lambda: net.b.counters["frames_out"] > before)  # b answered with ICMP
     assert net.sched.errors == 0
-    kind, code, rest = icmp.parse(memoryview(icmp.port_unreachable(
-        memoryview(ipv4.header(A_IP, B_IP, 17, 8, 1)), memoryview(b"12345678"))))
+    kind, code, rest = icmp.parse(
+        memoryview(
+            icmp.port_unreachable(
+                memoryview(ipv4.header(A_IP, B_IP, 17, 8, 1)), memoryview(b"12345678")
+            )
+        )
+    )
     assert (kind, code, len(rest)) == (icmp.DEST_UNREACHABLE, 3, 4 + 20 + 8)
     assert icmp.is_error(icmp.DEST_UNREACHABLE) and not icmp.is_error(icmp.ECHO_REQUEST)
     limit = icmp.RateLimit(rate=1.0, burst=2.0)

@@ -17,8 +17,12 @@ SIZE = 10_000_000
 
 @pytest.mark.parametrize("loss", [0.0, 0.01, 0.05])
 def test_ten_megabytes_each_way(loss: float) -> None:
-    faults = Faults(drop=loss, duplicate=0.01 if loss else 0.0,
-                    reorder=0.01 if loss else 0.0, seed=int(loss * 1000) + 7)
+    faults = Faults(
+        drop=loss,
+        duplicate=0.01 if loss else 0.0,
+        reorder=0.01 if loss else 0.0,
+        seed=int(loss * 1000) + 7,
+    )
     net = Net(faults_a=faults)
     client, server = net.pair()
     up = random.Random(1).randbytes(SIZE)

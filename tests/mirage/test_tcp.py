@@ -162,8 +162,9 @@ def test_abort_resets_peer() -> None:
     assert isinstance(server.error, ConnectionReset)
 
 
-def _inject(net: Net, seq: int, ack: int, flags: int, payload: bytes = b"",
-            sport: int = 0, dport: int = 80) -> None:
+def _inject(
+    net: Net, seq: int, ack: int, flags: int, payload: bytes = b"", sport: int = 0, dport: int = 80
+) -> None:
     seg = tcp.segment(A_IP, B_IP, sport, dport, seq, ack, flags, 1000, payload)
     with net.sched:
         net.a.ip_output(A_IP, B_IP, 6, seg)
@@ -278,14 +279,12 @@ def test_delayed_ack_fires_for_a_lone_small_segment() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_faults_never_corrupt_the_stream(seed: int) -> None:
-    faults = Faults(drop=0.03, duplicate=0.03, reorder=0.05, corrupt=0.02, jitter=0.002,
-                    seed=seed)
+    faults = Faults(drop=0.03, duplicate=0.03, reorder=0.05, corrupt=0.02, jitter=0.002, seed=seed)
     net = Net(faults_a=faults)
     client, server = net.pair()
     up = random.Random(seed).randbytes(500_000)
     down = random.Random(seed + 100).randbytes(500_000)
-    assert hashlib.sha256(transfer(net, client, server, up)).digest() == \
-        hashlib.sha256(up).digest()
+    assert hashlib.sha256(transfer(net, client, server, up)).digest() == hashlib.sha256(up).digest()
     assert transfer(net, server, client, down) == down
     assert net.sched.errors == 0
     assert net.faulty is not None and net.faulty.stats["out"]["corrupted"] > 0
