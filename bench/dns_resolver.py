@@ -10,7 +10,8 @@ subprocess pinned to CPU 1:
   no cache. dnspython's import name clashes with our ``dns`` package, so it runs in its own
   virtualenv, ``bench/.venv-dnspython`` (created here on first use with
   ``python3 -m venv`` + ``pip install dnspython``; git-ignored);
-* ``aiodns`` (c-ares) as well, when it installs into that virtualenv.
+* ``dnspython+uvloop`` and ``aiodns`` (c-ares) as well, when they install into that
+  virtualenv (the fair peer of ``ours-asyncio+uvloop`` is ``dnspython+uvloop``).
 
 Rounds alternate the implementations (A B C, A B C, ...) and the median queries/s of the
 rounds is reported with its ratio to dnspython, since absolute rates drift between runs.
@@ -139,7 +140,7 @@ def worker_ours(port: int, n: int, conc: int, backend: str) -> dict[str, Any]:
     return backends.run(main, backend="asyncio" if uvloop else backend, uvloop=uvloop)
 
 
-def worker_dnspython(port: int, n: int, conc: int) -> dict[str, Any]:
+def worker_dnspython(port: int, n: int, conc: int, uvloop: bool = False) -> dict[str, Any]:
     import asyncio
 
     import dns.asyncresolver  # dnspython, in its own virtualenv
@@ -166,6 +167,10 @@ def worker_dnspython(port: int, n: int, conc: int) -> dict[str, Any]:
         await asyncio.gather(*(work() for _ in range(conc)))
         return {"qps": n / (time.perf_counter() - start), "bad": bad}
 
+    if uvloop:
+        import uvloop as uv
+
+        return uv.run(main())
     return asyncio.run(main())
 
 
@@ -199,8 +204,8 @@ def worker_aiodns(port: int, n: int, conc: int) -> dict[str, Any]:
 # -- driver -------------------------------------------------------------------------------
 
 
-def ensure_peer_venv() -> tuple[Path, bool]:
-    """Create bench/.venv-dnspython with dnspython (and aiodns if it installs)."""
+def ensure_peer_venv() -> tuple[Path, bool, bool]:
+    """Create bench/.venv-dnspython with dnspython (and aiodns, uvloop if they install)."""
     py = PEER_VENV / "bin" / "python"
     if not py.exists():
         print(f"creating {PEER_VENV} (dnspython, aiodns) ...", flush=True)
@@ -208,9 +213,14 @@ def ensure_peer_venv() -> tuple[Path, bool]:
                         "-m", "venv", str(PEER_VENV)], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "dnspython"], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "aiodns"], check=False)
-    has_aiodns = subprocess.run([str(py), "-c", "import aiodns"],
-                                capture_output=True).returncode == 0
-    return py, has_aiodns
+
+    def has(module: str) -> bool:
+        return subprocess.run([str(py), "-c", f"import {module}"],
+                              capture_output=True).returncode == 0
+
+    if not has("uvloop"):
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "uvloop"], check=False)
+    return py, has("aiodns"), has("uvloop")
 
 
 def run_worker(python: str, kind: str, port: int, n: int, conc: int) -> dict[str, Any]:
@@ -235,8 +245,9 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.worker:
-        if args.worker == "dnspython":
-            result = worker_dnspython(args.port, args.names, args.concurrency)
+        if args.worker in ("dnspython", "dnspython+uvloop"):
+            result = worker_dnspython(args.port, args.names, args.concurrency,
+                                      uvloop=args.worker.endswith("uvloop"))
         elif args.worker == "aiodns":
             result = worker_aiodns(args.port, args.names, args.concurrency)
         else:
@@ -247,12 +258,14 @@ def main() -> None:
 
     if shutil.which("nsd") is None or shutil.which("taskset") is None:
         raise SystemExit("needs nsd and taskset (Debian: nsd, util-linux)")
-    peer_python, has_aiodns = ensure_peer_venv()
+    peer_python, has_aiodns, peer_uvloop = ensure_peer_venv()
     ours_python = str(ROOT / ".venv" / "bin" / "python")
     kinds: list[tuple[str, str]] = [("ours-asyncio", ours_python), ("ours-trio", ours_python)]
     if subprocess.run([ours_python, "-c", "import uvloop"], capture_output=True).returncode == 0:
         kinds.append(("ours-asyncio+uvloop", ours_python))
     kinds.append(("dnspython", str(peer_python)))
+    if peer_uvloop:
+        kinds.append(("dnspython+uvloop", str(peer_python)))
     if has_aiodns:
         kinds.append(("aiodns", str(peer_python)))
 
