@@ -1,0 +1,251 @@
+"""Character sets as sorted tuples of inclusive code-point intervals.
+
+A :class:`CharSet` is immutable and hashable.  Sets over ``str`` use the whole
+Unicode range ``0..0x10FFFF``; sets used with ``bytes`` patterns are simply
+restricted to ``0..255`` when compiled.
+
+The Unicode definitions of ``\\w``, ``\\d`` and ``\\s`` are taken from Python's
+own :mod:`re` (computed once, lazily) so that the Perl syntax agrees with
+``re`` character for character.
+"""
+
+from __future__ import annotations
+
+import re as _re
+from bisect import bisect_right
+from collections.abc import Iterable
+from functools import lru_cache
+
+MAX_CODE = 0x10FFFF
+
+Interval = tuple[int, int]
+
+
+class CharSet:
+    """An immutable set of code points, stored as disjoint sorted intervals."""
+
+    __slots__ = ("_hash", "_los", "ranges")
+
+    ranges: tuple[Interval, ...]
+
+    def __init__(self, ranges: Iterable[Interval] = ()) -> None:
+        self.ranges = _normalise(ranges)
+        self._los = [lo for lo, _ in self.ranges]
+        self._hash = hash(self.ranges)
+
+    # -- constructors -------------------------------------------------------
+    @classmethod
+    def of_char(cls, c: int) -> CharSet:
+        return cls(((c, c),))
+
+    @classmethod
+    def of_range(cls, lo: int, hi: int) -> CharSet:
+        if lo > hi:
+            raise ValueError(f"empty range {lo:#x}-{hi:#x}")
+        return cls(((lo, hi),))
+
+    @classmethod
+    def of_string(cls, s: str) -> CharSet:
+        return cls((ord(c), ord(c)) for c in s)
+
+    # -- queries ------------------------------------------------------------
+    def __contains__(self, c: object) -> bool:
+        if isinstance(c, str):
+            c = ord(c)
+        if not isinstance(c, int):
+            return False
+        i = bisect_right(self._los, c) - 1
+        return i >= 0 and c <= self.ranges[i][1]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharSet) and self.ranges == other.ranges
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges)
+
+    def __repr__(self) -> str:
+        parts = []
+        for lo, hi in self.ranges[:8]:
+            parts.append(f"{lo:#x}" if lo == hi else f"{lo:#x}-{hi:#x}")
+        more = ", ..." if len(self.ranges) > 8 else ""
+        return f"CharSet({', '.join(parts)}{more})"
+
+    def size(self) -> int:
+        """Number of code points in the set."""
+        return sum(hi - lo + 1 for lo, hi in self.ranges)
+
+    def single(self) -> int | None:
+        """The only code point of a one-element set, else ``None``."""
+        if len(self.ranges) == 1 and self.ranges[0][0] == self.ranges[0][1]:
+            return self.ranges[0][0]
+        return None
+
+    # -- algebra ------------------------------------------------------------
+    def union(self, other: CharSet) -> CharSet:
+        return CharSet(self.ranges + other.ranges)
+
+    def complement(self, top: int = MAX_CODE) -> CharSet:
+        out: list[Interval] = []
+        nxt = 0
+        for lo, hi in self.ranges:
+            if lo > top:
+                break
+            if lo > nxt:
+                out.append((nxt, lo - 1))
+            nxt = hi + 1
+        if nxt <= top:
+            out.append((nxt, top))
+        return CharSet(out)
+
+    def inter(self, other: CharSet) -> CharSet:
+        out: list[Interval] = []
+        a, b = self.ranges, other.ranges
+        i = j = 0
+        while i < len(a) and j < len(b):
+            lo = max(a[i][0], b[j][0])
+            hi = min(a[i][1], b[j][1])
+            if lo <= hi:
+                out.append((lo, hi))
+            if a[i][1] < b[j][1]:
+                i += 1
+            else:
+                j += 1
+        return CharSet(out)
+
+    def diff(self, other: CharSet) -> CharSet:
+        return self.inter(other.complement())
+
+    def clip(self, top: int) -> CharSet:
+        """The part of the set at or below ``top`` (255 for bytes patterns)."""
+        return self.inter(CharSet(((0, top),)))
+
+    def case_fold(self) -> CharSet:
+        """Close the set under simple case equivalence (``c.lower()``/``c.upper()``)."""
+        groups, keys = _case_table()
+        extra: list[Interval] = []
+        for lo, hi in self.ranges:
+            i = bisect_right(keys, lo - 1)
+            while i < len(keys) and keys[i] <= hi:
+                for d in groups[keys[i]]:
+                    extra.append((d, d))
+                i += 1
+        return CharSet(self.ranges + tuple(extra)) if extra else self
+
+
+def _normalise(ranges: Iterable[Interval]) -> tuple[Interval, ...]:
+    rs = sorted(ranges)
+    out: list[list[int]] = []
+    for lo, hi in rs:
+        if lo > hi:
+            continue
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in out)
+
+
+EMPTY = CharSet()
+ANY = CharSet(((0, MAX_CODE),))
+NEWLINE = CharSet.of_char(10)
+
+
+@lru_cache(maxsize=1)
+def _case_table() -> tuple[dict[int, tuple[int, ...]], list[int]]:
+    """Map each cased code point to all its case-equivalent code points.
+
+    Two code points are equivalent when one is the single-character
+    ``lower()`` or ``upper()`` of the other (closed transitively), which links
+    for instance ``s``, ``S`` and ``\u017f`` (long s), or ``k``, ``K`` and the
+    Kelvin sign.
+    """
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for cp in range(0x1F000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        for other in (ch.lower(), ch.upper()):
+            if len(other) == 1 and other != ch:
+                a, b = find(cp), find(ord(other))
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+                parent.setdefault(cp, cp)
+    members: dict[int, list[int]] = {}
+    for cp in parent:
+        members.setdefault(find(cp), []).append(cp)
+    groups: dict[int, tuple[int, ...]] = {}
+    for ms in members.values():
+        if len(ms) > 1:
+            t = tuple(sorted(ms))
+            for m in t:
+                groups[m] = t
+    return groups, sorted(groups)
+
+
+@lru_cache(maxsize=None)
+def _from_re_class(cls: str) -> CharSet:
+    """The set of code points that Python's ``re`` puts in class ``cls``."""
+    # Build the string of all code points once per class; re scans it in C.
+    text = _all_chars()
+    out = []
+    for m in _re.finditer(f"{cls}+", text):
+        out.append((m.start(), m.end() - 1))
+    return CharSet(out)
+
+
+@lru_cache(maxsize=1)
+def _all_chars() -> str:
+    return "".join(map(chr, range(MAX_CODE + 1)))
+
+
+def word(unicode: bool = True) -> CharSet:
+    """``\\w``: Unicode word characters (as ``re``), or ASCII ``[A-Za-z0-9_]``."""
+    if not unicode:
+        return CharSet(((48, 57), (65, 90), (95, 95), (97, 122)))
+    return _from_re_class(r"\w")
+
+
+def digit(unicode: bool = True) -> CharSet:
+    """``\\d``: Unicode decimal digits (as ``re``), or ASCII ``[0-9]``."""
+    if not unicode:
+        return CharSet(((48, 57),))
+    return _from_re_class(r"\d")
+
+
+def space(unicode: bool = True) -> CharSet:
+    """``\\s``: Unicode white space (as ``re``), or ASCII ``[ \\t\\n\\r\\f\\v]``."""
+    if not unicode:
+        return CharSet(((9, 13), (32, 32)))
+    return _from_re_class(r"\s")
+
+
+def posix_class(name: str) -> CharSet | None:
+    """The ASCII POSIX bracket class ``[:name:]``, or ``None`` if unknown."""
+    table: dict[str, tuple[Interval, ...]] = {
+        "alpha": ((65, 90), (97, 122)),
+        "digit": ((48, 57),),
+        "alnum": ((48, 57), (65, 90), (97, 122)),
+        "upper": ((65, 90),),
+        "lower": ((97, 122),),
+        "space": ((9, 13), (32, 32)),
+        "blank": ((9, 9), (32, 32)),
+        "punct": ((33, 47), (58, 64), (91, 96), (123, 126)),
+        "print": ((32, 126),),
+        "graph": ((33, 126),),
+        "cntrl": ((0, 31), (127, 127)),
+        "xdigit": ((48, 57), (65, 70), (97, 102)),
+        "word": ((48, 57), (65, 90), (95, 95), (97, 122)),
+        "ascii": ((0, 127),),
+    }
+    r = table.get(name)
+    return CharSet(r) if r is not None else None

@@ -1,0 +1,306 @@
+"""A lazily built DFA over character equivalence classes, with a bounded cache.
+
+A DFA state is an ordered tuple of NFA program counters (the threads alive
+after the last character, in priority order) plus the context bits of that
+character and two flags.  Transitions are computed on demand, first per
+equivalence class (characters that every set of the program, and the
+word/newline context, treat alike), then memoised per character in a dict so
+the hot loop is one dict lookup per character.  When the cache holds more
+than ``max_states`` states it is flushed and rebuilt from the current state:
+memory stays bounded and each character still costs at most one closure
+computation, O(len(program)), so a search is linear in the text.
+
+Modes: ``"first"`` cuts threads of lower priority than a match (Perl), and
+``"longest"`` keeps them all (POSIX, and the reverse scan that finds where a
+match starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .prog import (
+    ASSERT, CHAR, EDGE, FINALNL, JMP, MATCH, NL, SAVE, SPLIT, WORD, Prog, check_assert,
+)
+
+
+class DState:
+    """One DFA state; ``ta``/``tb`` memoise transitions per character."""
+
+    __slots__ = ("active", "behind", "ct", "dead", "fin", "kernel", "m", "ta", "tb")
+
+    def __init__(self, kernel: tuple[int, ...], behind: int, m: bool, active: bool) -> None:
+        self.kernel = kernel
+        self.behind = behind
+        self.m = m  # a match ended just before the character that led here
+        self.active = active  # unanchored: new threads still start at each position
+        self.dead = not kernel and not active
+        # ta: transitions to states that are neither matching nor dead
+        # tb: transitions to states that are not dead
+        self.ta: dict[object, DState] = {}
+        self.tb: dict[object, DState] = {}
+        self.ct: dict[int, DState] = {}
+        self.fin: dict[int, bool] = {}
+
+
+class LazyDFA:
+    """Lazy DFA for one program, direction and mode."""
+
+    def __init__(self, prog: Prog, mode: str, unanchored: bool, is_word: Callable[[int], bool],
+                 max_states: int = 2000) -> None:
+        self.prog = prog
+        self.longest = mode == "longest"
+        self.unanchored = unanchored
+        self.is_word = is_word
+        self.max_states = max_states
+        self.states: dict[tuple[tuple[int, ...], int, bool, bool], DState] = {}
+        self.classes: dict[tuple[tuple[int, ...], int], int] = {}
+        self.class_members: list[frozenset[int]] = []
+        self.class_bits: list[int] = []
+        self.char_class: dict[int, int] = {}
+        self.flushes = 0
+        self.is_str = not prog.is_bytes
+
+    # -- classes --------------------------------------------------------------
+    def class_of(self, c: int, final: bool = False) -> int:
+        """Equivalence class of code point ``c`` (``final``: last char of text)."""
+        if not final:
+            k = self.char_class.get(c)
+            if k is not None:
+                return k
+        sig = tuple(i for i, s in enumerate(self.prog.sets) if c in s)
+        bits = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+        if final and c == 10:
+            bits |= FINALNL
+        key = (sig, bits)
+        k = self.classes.get(key)
+        if k is None:
+            k = len(self.class_members)
+            self.classes[key] = k
+            self.class_members.append(frozenset(sig))
+            self.class_bits.append(bits)
+        if not final:
+            if len(self.char_class) > 100_000:
+                self.char_class.clear()
+            self.char_class[c] = k
+        return k
+
+    # -- states ---------------------------------------------------------------
+    def state(self, kernel: tuple[int, ...], behind: int, m: bool, active: bool) -> DState:
+        key = (kernel, behind, m, active)
+        s = self.states.get(key)
+        if s is None:
+            if len(self.states) >= self.max_states:
+                self.flush()
+            s = DState(kernel, behind, m, active)
+            self.states[key] = s
+        return s
+
+    def flush(self) -> None:
+        """Drop every cached state and transition (memory stays bounded)."""
+        for s in self.states.values():
+            s.ta.clear()
+            s.tb.clear()
+            s.ct.clear()
+        self.states.clear()
+        self.flushes += 1
+
+    def start(self, behind: int) -> DState:
+        if self.unanchored:
+            return self.state((), behind, False, True)
+        return self.state((self.prog.start,), behind, False, False)
+
+    def closure(self, s: DState, ahead: int) -> tuple[list[int], bool]:
+        """CHAR pcs reachable from ``s`` before the next character, and MATCH?"""
+        prog = self.prog
+        op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
+        behind = s.behind
+        out: list[int] = []
+        seen: set[int] = set()
+        matched = False
+        roots = list(s.kernel)
+        if s.active:
+            roots.append(prog.start)
+        for root in roots:
+            stack = [root]
+            while stack:
+                pc = stack.pop()
+                while pc not in seen:
+                    seen.add(pc)
+                    o = op[pc]
+                    if o == CHAR:
+                        out.append(pc)
+                        break
+                    if o == SPLIT:
+                        stack.append(ys[pc])
+                        pc = xs[pc]
+                    elif o == JMP or o == SAVE:
+                        pc = xs[pc]
+                    elif o == ASSERT:
+                        if not check_assert(arg[pc], behind, ahead):
+                            break
+                        pc = xs[pc]
+                    else:  # MATCH
+                        matched = True
+                        if not self.longest:
+                            return out, True
+                        break
+        return out, matched
+
+    def final(self, s: DState, ahead: int) -> bool:
+        """Does a match end at the current position, given the context ahead?"""
+        r = s.fin.get(ahead)
+        if r is None:
+            r = self.closure(s, ahead)[1]
+            s.fin[ahead] = r
+        return r
+
+    def step_class(self, s: DState, k: int, skip_match: bool = False) -> DState:
+        if not skip_match:
+            nxt = s.ct.get(k)
+            if nxt is not None:
+                return nxt
+        bits = self.class_bits[k]
+        out, matched = self.closure(s, bits)
+        if skip_match and matched:
+            # ignore this (empty) match: recompute without cutting at it
+            saved = self.longest
+            self.longest = True
+            out, _ = self.closure(s, bits)
+            self.longest = saved
+            matched = False
+        members = self.class_members[k]
+        xs, arg = self.prog.x, self.prog.arg
+        kern: list[int] = []
+        seen: set[int] = set()
+        for pc in out:
+            if arg[pc] in members:
+                t = xs[pc]
+                if t not in seen:
+                    seen.add(t)
+                    kern.append(t)
+        kernel = tuple(sorted(kern)) if self.longest else tuple(kern)
+        active = s.active and not matched
+        if self.longest and not self.unanchored:
+            active = False
+        nxt = self.state(kernel, bits & (NL | WORD | FINALNL), matched, active)
+        if not skip_match:
+            s.ct[k] = nxt
+        return nxt
+
+    def code(self, ch: object) -> int:
+        return ord(ch) if isinstance(ch, str) else ch  # type: ignore[return-value]
+
+    def slow_step(self, s: DState, ch: object, final: bool = False) -> DState:
+        c = self.code(ch)
+        k = self.class_of(c, final)
+        nxt = self.step_class(s, k)
+        # with a "final newline" assertion, newlines are never memoised per char:
+        # whether one is the last character depends on its position
+        if not (c == 10 and self.prog.uses_final):
+            if not nxt.dead:
+                s.tb[ch] = nxt
+                if not nxt.m:
+                    s.ta[ch] = nxt
+        return nxt
+
+    # -- scans ----------------------------------------------------------------
+    def forward(self, text: str | bytes, pos: int, behind: int, *,
+                skip_first: bool = False, earliest: bool = False) -> int:
+        """Scan ``text[pos:]``; return the end of the match, or -1.
+
+        In ``first`` mode this is the end of the leftmost-first match (if the
+        DFA is unanchored) or of the highest-priority match starting at
+        ``pos``; in ``longest`` mode the last match end found before the DFA
+        dies.  ``earliest`` stops at the first match end found.
+        ``skip_first`` ignores a match at ``pos`` itself (empty match rule).
+        """
+        n = len(text)
+        code = self.code
+        watch_final = self.prog.uses_final
+        s = self.start(behind)
+        last = -1
+        i = pos
+        if skip_first and i >= n:
+            return -1  # only an empty match is possible at the end
+        if skip_first:
+            c = code(text[i])
+            final = watch_final and c == 10 and i == n - 1
+            s = self.step_class(s, self.class_of(c, final), skip_match=True)
+            i += 1
+            if s.dead:
+                return -1
+        it = iter(text)
+        while i < n:
+            # phase A: no match yet; ta never leads to matching or dead states
+            if last < 0:
+                it.__setstate__(i)  # type: ignore[attr-defined]
+                try:
+                    ta = s.ta
+                    for ch in it:
+                        s = ta[ch]
+                        ta = s.ta
+                    i = n
+                    break
+                except KeyError:
+                    i = it.__reduce__()[2] - 1  # type: ignore[index]
+                ch = text[i]
+                s = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                i += 1
+                if s.m:
+                    last = i - 1
+                    if earliest:
+                        return last
+                if s.dead:
+                    return last
+                continue
+            # phase B: a match was seen; extend it while threads are alive
+            tb = s.tb
+            while i < n:
+                ch = text[i]
+                nxt = tb.get(ch)
+                if nxt is None:
+                    nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                s = nxt
+                tb = s.tb
+                i += 1
+                if s.m:
+                    last = i - 1
+                if s.dead:
+                    return last
+        if self.final(s, EDGE):
+            last = n
+        return last
+
+    def backward(self, text: str | bytes, end: int, lo: int, behind: int) -> int:
+        """Reverse scan from ``end`` down to ``lo`` (``longest`` mode).
+
+        ``behind`` holds the context bits right of ``end``.  Returns the
+        smallest ``i >= lo`` at which the (reversed) program matches, or -1.
+        """
+        s = self.start(behind)
+        best = -1
+        i = end
+        n = len(text)
+        code = self.code
+        while i > lo:
+            ch = text[i - 1]
+            nxt = s.tb.get(ch)
+            if nxt is None:
+                final = i == n and self.prog.uses_final and code(ch) == 10
+                nxt = self.slow_step(s, ch, final)
+            s = nxt
+            i -= 1
+            if s.m:
+                best = i + 1
+            if s.dead:
+                return best
+        # at lo: the context ahead (to the left) is the real text before lo
+        if lo == 0:
+            ahead = EDGE
+        else:
+            c = code(text[lo - 1])
+            ahead = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+        if self.final(s, ahead):
+            best = lo
+        return best

@@ -1,0 +1,390 @@
+"""From a tree to a resolved core, and from the core to an NFA program.
+
+Resolution applies case folding, greediness inheritance and ``no_group``,
+numbers the capturing groups in order of their opening, and records the
+matching semantics.  The NFA program is a Thompson automaton in flat arrays,
+shared by the Pike VM (submatches) and the lazy DFA (match bounds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ast as R
+from .charset import CharSet, word
+from .errors import ReError, TooLarge
+
+# ------------------------------------------------------------------ core IR
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """A resolved capturing group: ``index`` is 1-based."""
+
+    node: Core
+    index: int
+
+
+Core = R.Set | R.Seq | R.Alt | R.Repeat | R.Assert | Cap
+
+
+@dataclass
+class Resolved:
+    core: Core
+    ngroups: int
+    names: dict[str, int]
+    sem: str
+    has_inner_sem: bool
+
+
+def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
+    """Resolve modifiers of ``node`` into the core IR."""
+    top = 0xFF if is_bytes else 0x10FFFF
+    counter = [0]
+    names: dict[str, int] = {}
+    sem = default_sem
+    inner = [False]
+    n = node
+    while isinstance(n, R.Sem):
+        sem = n.kind
+        n = n.node
+
+    def go(n: R.Re, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
+        if depth > 1000:
+            raise ReError("expression nested too deeply (limit 1000)")
+        if isinstance(n, R.Set):
+            cs = n.cs.case_fold() if fold else n.cs
+            return R.Set(cs.clip(top) if is_bytes else cs)
+        if isinstance(n, R.Seq):
+            return R.Seq(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
+        if isinstance(n, R.Alt):
+            return R.Alt(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
+        if isinstance(n, R.Repeat):
+            g = greedy if n.greedy is None else n.greedy
+            body = go(n.node, fold, greedy, capture, depth + 1)
+            return R.Repeat(body, n.min, n.max, g)
+        if isinstance(n, R.Group):
+            if not capture:
+                return go(n.node, fold, greedy, capture, depth + 1)
+            counter[0] += 1
+            idx = counter[0]
+            if n.name is not None:
+                if n.name in names:
+                    raise ReError(f"redefinition of group name {n.name!r}")
+                names[n.name] = idx
+            return Cap(go(n.node, fold, greedy, capture, depth + 1), idx)
+        if isinstance(n, R.NoGroup):
+            return go(n.node, fold, greedy, False, depth + 1)
+        if isinstance(n, R.Assert):
+            return n
+        if isinstance(n, R.Sem):
+            inner[0] = True
+            # Inner semantics are approximated through greediness: see docs.
+            g = {"longest": True, "shortest": False, "first": greedy}[n.kind]
+            return go(n.node, fold, g, capture, depth + 1)
+        if isinstance(n, R.Greedy):
+            return go(n.node, fold, n.greedy, capture, depth + 1)
+        if isinstance(n, R.Case):
+            return go(n.node, n.fold, greedy, capture, depth + 1)
+        raise ReError(f"not a regular expression node: {n!r}")
+
+    core = go(n, False, True, True, 0)
+    return Resolved(core, counter[0], names, sem, inner[0])
+
+
+_REV = {"bol": "eol", "eol": "bol", "bos": "eos", "eos": "bos", "bow": "eow",
+        "eow": "bow", "leol": "rleol", "rleol": "leol", "wordb": "wordb",
+        "nwordb": "nwordb"}
+
+
+def reverse(c: Core) -> Core:
+    """The core matching the reversed strings (groups dropped)."""
+    if isinstance(c, R.Seq):
+        return R.Seq(tuple(reverse(x) for x in reversed(c.items)))
+    if isinstance(c, R.Alt):
+        return R.Alt(tuple(reverse(x) for x in c.items))
+    if isinstance(c, R.Repeat):
+        return R.Repeat(reverse(c.node), c.min, c.max, c.greedy)
+    if isinstance(c, Cap):
+        return reverse(c.node)
+    if isinstance(c, R.Assert):
+        return R.Assert(_REV[c.kind])  # type: ignore[arg-type]
+    return c
+
+
+def nullable(c: Core) -> bool:
+    if isinstance(c, R.Set):
+        return False
+    if isinstance(c, R.Seq):
+        return all(nullable(x) for x in c.items)
+    if isinstance(c, R.Alt):
+        return any(nullable(x) for x in c.items)
+    if isinstance(c, R.Repeat):
+        return c.min == 0 or nullable(c.node)
+    if isinstance(c, Cap):
+        return nullable(c.node)
+    return True
+
+
+def min_max_len(c: Core) -> tuple[int, int | None]:
+    """Shortest and longest match length in characters (``None``: unbounded)."""
+    if isinstance(c, R.Set):
+        return (1, 1) if c.cs else (0, 0)
+    if isinstance(c, R.Seq):
+        lo, hi = 0, 0
+        hi_o: int | None = 0
+        for x in c.items:
+            a, b = min_max_len(x)
+            lo += a
+            hi_o = None if hi_o is None or b is None else hi_o + b
+        return lo, hi_o
+    if isinstance(c, R.Alt):
+        if not c.items:
+            return 0, 0
+        ps = [min_max_len(x) for x in c.items]
+        his = [b for _, b in ps]
+        return min(a for a, _ in ps), None if any(b is None for b in his) else max(
+            b for b in his if b is not None
+        )
+    if isinstance(c, R.Repeat):
+        a, b = min_max_len(c.node)
+        if c.max is None:
+            return a * c.min, (0 if b == 0 else None)
+        return a * c.min, None if b is None else b * c.max
+    if isinstance(c, Cap):
+        return min_max_len(c.node)
+    return 0, 0
+
+
+# -------------------------------------------------------------- NFA program
+
+CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH = range(6)
+
+# context bits, for the side already consumed ("behind") and the next char
+EDGE, NL, WORD, FINALNL = 1, 2, 4, 8
+
+ASSERT_CODES = {k: i for i, k in enumerate(
+    ["bol", "eol", "bos", "eos", "leol", "rleol", "bow", "eow", "wordb", "nwordb"])}
+
+
+def check_assert(code: int, behind: int, ahead: int) -> bool:
+    """Evaluate an assertion given the context bits on either side."""
+    if code == 0:  # bol
+        return bool(behind & (EDGE | NL))
+    if code == 1:  # eol
+        return bool(ahead & (EDGE | NL))
+    if code == 2:  # bos
+        return bool(behind & EDGE)
+    if code == 3:  # eos
+        return bool(ahead & EDGE)
+    if code == 4:  # leol: end, or before a final newline
+        return bool(ahead & (EDGE | FINALNL))
+    if code == 5:  # rleol (reversed leol)
+        return bool(behind & (EDGE | FINALNL))
+    bw = bool(behind & WORD)
+    aw = bool(ahead & WORD)
+    if code == 6:
+        return not bw and aw
+    if code == 7:
+        return bw and not aw
+    if code == 8:
+        return bw != aw
+    return bw == aw
+
+
+MAX_PROG = 50_000
+
+
+class Prog:
+    """A Thompson NFA in flat arrays.
+
+    ``op[pc]`` is one of CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH; ``arg[pc]`` the
+    set index (CHAR), slot (SAVE) or assertion code (ASSERT); ``x[pc]``/``y[pc]``
+    the successors (SPLIT prefers ``x``).
+    """
+
+    def __init__(self, is_bytes: bool) -> None:
+        self.op: list[int] = []
+        self.arg: list[int] = []
+        self.x: list[int] = []
+        self.y: list[int] = []
+        self.sets: list[CharSet] = []
+        self._set_index: dict[CharSet, int] = {}
+        self.start = 0
+        self.is_bytes = is_bytes
+        self.uses_word = False
+        self.uses_nl = False
+        self.uses_final = False
+        self.nslots = 0
+
+    def emit(self, op: int, arg: int = 0, x: int = -1, y: int = -1) -> int:
+        if len(self.op) >= MAX_PROG:
+            raise TooLarge(f"compiled program exceeds {MAX_PROG} instructions "
+                           "(reduce counted repetitions)")
+        self.op.append(op)
+        self.arg.append(arg)
+        self.x.append(x)
+        self.y.append(y)
+        return len(self.op) - 1
+
+    def set_id(self, cs: CharSet) -> int:
+        i = self._set_index.get(cs)
+        if i is None:
+            i = len(self.sets)
+            self.sets.append(cs)
+            self._set_index[cs] = i
+        return i
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+
+def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True) -> Prog:
+    """Compile the core to a program: SAVE 0, body, SAVE 1, MATCH."""
+    p = Prog(is_bytes)
+    p.nslots = 2 * (ngroups + 1)
+    holes: list[tuple[int, str]] = []
+
+    def patch(hs: list[tuple[int, str]], target: int) -> None:
+        for pc, which in hs:
+            if which == "x":
+                p.x[pc] = target
+            else:
+                p.y[pc] = target
+
+    # gen returns (entry pc, list of dangling exits)
+    def gen(c: Core) -> tuple[int, list[tuple[int, str]]]:
+        if isinstance(c, R.Set):
+            pc = p.emit(CHAR, p.set_id(c.cs))
+            return pc, [(pc, "x")]
+        if isinstance(c, R.Assert):
+            code = ASSERT_CODES[c.kind]
+            if code in (6, 7, 8, 9):
+                p.uses_word = True
+            if code in (0, 1):
+                p.uses_nl = True
+            if code in (4, 5):
+                p.uses_final = True
+            pc = p.emit(ASSERT, code)
+            return pc, [(pc, "x")]
+        if isinstance(c, Cap):
+            if not captures:
+                return gen(c.node)
+            a = p.emit(SAVE, 2 * c.index)
+            e, outs = gen(c.node)
+            p.x[a] = e
+            b = p.emit(SAVE, 2 * c.index + 1)
+            patch(outs, b)
+            return a, [(b, "x")]
+        if isinstance(c, R.Seq):
+            if not c.items:
+                pc = p.emit(JMP)
+                return pc, [(pc, "x")]
+            entry, outs = gen(c.items[0])
+            for it in c.items[1:]:
+                e2, o2 = gen(it)
+                patch(outs, e2)
+                outs = o2
+            return entry, outs
+        if isinstance(c, R.Alt):
+            if not c.items:
+                # matches nothing: a CHAR on the empty set
+                pc = p.emit(CHAR, p.set_id(CharSet()))
+                return pc, [(pc, "x")]
+            if len(c.items) == 1:
+                return gen(c.items[0])
+            entries: list[int] = []
+            outs_all: list[tuple[int, str]] = []
+            splits: list[int] = []
+            for i, it in enumerate(c.items):
+                if i < len(c.items) - 1:
+                    splits.append(p.emit(SPLIT))
+                e, o = gen(it)
+                entries.append(e)
+                outs_all.extend(o)
+            for i, s in enumerate(splits):
+                p.x[s] = entries[i]
+                p.y[s] = splits[i + 1] if i + 1 < len(splits) else entries[i + 1]
+            return splits[0], outs_all
+        if isinstance(c, R.Repeat):
+            return gen_repeat(c)
+        raise ReError(f"cannot compile {c!r}")
+
+    def gen_star(body: Core, greedy: bool) -> tuple[int, list[tuple[int, str]]]:
+        s = p.emit(SPLIT)
+        e, outs = gen(body)
+        patch(outs, s)
+        if greedy:
+            p.x[s] = e
+            return s, [(s, "y")]
+        p.y[s] = e
+        return s, [(s, "x")]
+
+    def gen_opt(body: Core, greedy: bool) -> tuple[int, list[tuple[int, str]]]:
+        s = p.emit(SPLIT)
+        e, outs = gen(body)
+        if greedy:
+            p.x[s] = e
+            return s, [*outs, (s, "y")]
+        p.y[s] = e
+        return s, [*outs, (s, "x")]
+
+    def gen_repeat(c: R.Repeat) -> tuple[int, list[tuple[int, str]]]:
+        greedy = c.greedy is not False
+        parts: list[tuple[int, list[tuple[int, str]]]] = []
+        for _ in range(c.min):
+            parts.append(gen(c.node))
+        if c.max is None:
+            parts.append(gen_star(c.node, greedy))
+        else:
+            # nested optionals: (x(x(x)?)?)? keeps priorities right
+            k = c.max - c.min
+            if k > 0:
+                opt_entries: list[tuple[int, list[tuple[int, str]]]] = []
+                for _ in range(k):
+                    s = p.emit(SPLIT)
+                    e, outs = gen(c.node)
+                    opt_entries.append((s, outs))
+                    if greedy:
+                        p.x[s] = e
+                    else:
+                        p.y[s] = e
+                # chain: each body's exit goes to the next split; skipping
+                # exits jump to the end
+                skip_holes: list[tuple[int, str]] = []
+                for i, (s, outs) in enumerate(opt_entries):
+                    skip_holes.append((s, "y" if greedy else "x"))
+                    if i + 1 < len(opt_entries):
+                        patch(outs, opt_entries[i + 1][0])
+                    else:
+                        skip_holes.extend(outs)
+                parts.append((opt_entries[0][0], skip_holes))
+        if not parts:
+            pc = p.emit(JMP)
+            return pc, [(pc, "x")]
+        entry, outs = parts[0]
+        for e2, o2 in parts[1:]:
+            patch(outs, e2)
+            outs = o2
+        return entry, outs
+
+    if captures:
+        s0 = p.emit(SAVE, 0)
+        e, outs = gen(core)
+        p.x[s0] = e
+        s1 = p.emit(SAVE, 1)
+        patch(outs, s1)
+        m = p.emit(MATCH)
+        p.x[s1] = m
+        p.start = s0
+    else:
+        e, outs = gen(core)
+        m = p.emit(MATCH)
+        patch(outs, m)
+        p.start = e
+    del holes
+    return p
+
+
+def word_set(is_bytes: bool) -> CharSet:
+    return word(not is_bytes)

@@ -1,0 +1,498 @@
+"""Perl/PCRE syntax, following Python's :mod:`re` dialect.
+
+Supported: literals and escapes (``\\t \\n \\xHH \\x{H..} \\uHHHH \\UHHHHHHHH
+\\N{NAME} \\0oo``), ``.``, ``^ $ \\A \\Z \\z \\b \\B``, classes ``[...]`` with
+ranges and ``\\d \\w \\s`` (and negations), groups ``( )``, ``(?: )``,
+``(?P<n> )``/``(?<n> )``/``(?'n' )``, comments ``(?# )``, inline flags
+``(?aimsx-imsx)`` and scoped ``(?i: )``, quantifiers ``* + ? {n} {n,} {,m}
+{n,m}`` and their lazy forms.
+
+Refused with :class:`NotSupported` (use ``engine="regex"``): backreferences,
+lookahead/lookbehind, atomic groups, possessive quantifiers, conditionals,
+recursion.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .. import ast as R
+from ..charset import ANY, NEWLINE, CharSet, digit, space, word
+from ..errors import NotSupported, ParseError
+from . import Flag, Reader
+
+_SIMPLE_ESCAPES = {
+    "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "e": 27,
+}
+
+
+class _Flags:
+    __slots__ = ("ascii", "dotall", "icase", "multiline", "verbose")
+
+    def __init__(self, f: int, is_bytes: bool) -> None:
+        self.icase = bool(f & Flag.I)
+        self.multiline = bool(f & Flag.M)
+        self.dotall = bool(f & Flag.S)
+        self.verbose = bool(f & Flag.X)
+        self.ascii = bool(f & Flag.A) or is_bytes
+
+    def copy(self) -> _Flags:
+        c = _Flags(0, False)
+        c.icase, c.multiline, c.dotall = self.icase, self.multiline, self.dotall
+        c.verbose, c.ascii = self.verbose, self.ascii
+        return c
+
+
+class PerlParser:
+    """Recursive-descent parser; use :func:`parse`."""
+
+    def __init__(self, pattern: str, flags: int = 0, is_bytes: bool = False) -> None:
+        self.r = Reader(pattern)
+        self.pattern = pattern
+        self.is_bytes = is_bytes
+        self.names: set[str] = set()
+        self.ngroups = 0
+        self.flags = _Flags(flags, is_bytes)
+        self.depth = 0
+
+    def error(self, msg: str, pos: int | None = None) -> ParseError:
+        return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
+
+    def unsupported(self, msg: str, pos: int) -> NotSupported:
+        return NotSupported(msg, self.pattern, pos)
+
+    def parse(self) -> R.Re:
+        node = self.parse_alt()
+        if not self.r.eof():
+            raise self.error("unbalanced parenthesis")
+        return node
+
+    # -- structure ----------------------------------------------------------
+    def parse_alt(self) -> R.Re:
+        items = [self.parse_concat()]
+        while self.r.take("|"):
+            items.append(self.parse_concat())
+        return items[0] if len(items) == 1 else R.Alt(tuple(items))
+
+    def skip_verbose(self) -> None:
+        r = self.r
+        while not r.eof():
+            c = r.peek()
+            if c in " \t\n\r\f\v":
+                r.i += 1
+            elif c == "#":
+                while not r.eof() and r.peek() != "\n":
+                    r.i += 1
+            else:
+                break
+
+    def parse_concat(self) -> R.Re:
+        items: list[R.Re] = []
+        r = self.r
+        saved = self.flags
+        while True:
+            if self.flags.verbose:
+                self.skip_verbose()
+            if r.eof() or r.peek() in "|)":
+                break
+            start = r.i
+            atom = self.parse_atom()
+            if atom is None:  # inline flag group changed self.flags
+                continue
+            if self.flags.verbose:
+                self.skip_verbose()
+            atom = self.parse_quant(atom, start)
+            items.append(atom)
+        self.flags = saved
+        return R.seq(*items) if len(items) != 1 else items[0]
+
+    def parse_quant(self, atom: R.Re, start: int) -> R.Re:
+        r = self.r
+        quantified = False
+        while not r.eof():
+            qpos = r.i
+            c = r.peek()
+            if c == "*":
+                r.i += 1
+                lo, hi = 0, None
+            elif c == "+":
+                r.i += 1
+                lo, hi = 1, None
+            elif c == "?":
+                r.i += 1
+                lo, hi = 0, 1
+            elif c == "{":
+                b = self.try_braces()
+                if b is None:
+                    break
+                lo, hi = b
+            else:
+                break
+            if quantified:
+                raise self.error("multiple repeat", qpos)
+            if isinstance(atom, R.Assert):
+                raise self.error("nothing to repeat", qpos)
+            greedy = True
+            if r.peek() == "?":
+                r.i += 1
+                greedy = False
+            elif r.peek() == "+":
+                raise self.unsupported("possessive quantifier (not supported)", r.i)
+            atom = R.Repeat(atom, lo, hi, greedy)
+            quantified = True
+        return atom
+
+    def try_braces(self) -> tuple[int, int | None] | None:
+        r = self.r
+        j = r.i + 1
+        t = r.text
+        k = j
+        while k < r.n and t[k].isdigit() and t[k].isascii():
+            k += 1
+        lo_s = t[j:k]
+        if k < r.n and t[k] == "}":
+            if not lo_s:
+                return None
+            r.i = k + 1
+            v = int(lo_s)
+            self.check_bound(v, j)
+            return v, v
+        if k < r.n and t[k] == ",":
+            m = k + 1
+            while m < r.n and t[m].isdigit() and t[m].isascii():
+                m += 1
+            hi_s = t[k + 1 : m]
+            if m < r.n and t[m] == "}":
+                lo = int(lo_s) if lo_s else 0
+                hi = int(hi_s) if hi_s else None
+                self.check_bound(lo, j)
+                if hi is not None:
+                    self.check_bound(hi, k + 1)
+                    if hi < lo:
+                        raise self.error("min repeat greater than max repeat", j)
+                r.i = m + 1
+                return lo, hi
+        return None
+
+    def check_bound(self, v: int, pos: int) -> None:
+        if v > 100_000:
+            raise self.error(f"repetition count {v} too large (limit 100000)", pos)
+
+    # -- atoms --------------------------------------------------------------
+    def lit(self, cp: int) -> R.Re:
+        cs = CharSet.of_char(cp)
+        node: R.Re = R.Set(cs)
+        return R.Case(True, node) if self.flags.icase else node
+
+    def cls(self, cs: CharSet) -> R.Re:
+        node: R.Re = R.Set(cs)
+        return R.Case(True, node) if self.flags.icase else node
+
+    def parse_atom(self) -> R.Re | None:
+        r = self.r
+        start = r.i
+        c = r.next()
+        if c == "(":
+            return self.parse_group(start)
+        if c == "[":
+            return self.cls(self.parse_class(start))
+        if c == ".":
+            return R.Set(ANY if self.flags.dotall else NEWLINE.complement())
+        if c == "^":
+            return R.Assert("bol" if self.flags.multiline else "bos")
+        if c == "$":
+            return R.Assert("eol" if self.flags.multiline else "leol")
+        if c == "\\":
+            return self.parse_escape(start)
+        if c in "*+?":
+            raise self.error("nothing to repeat", start)
+        if c == "{" and self._brace_is_quant(start):
+            raise self.error("nothing to repeat", start)
+        return self.lit(ord(c))
+
+    def _brace_is_quant(self, start: int) -> bool:
+        save = self.r.i
+        self.r.i = start
+        b = self.try_braces()
+        self.r.i = save
+        return b is not None
+
+    def parse_group(self, start: int) -> R.Re | None:
+        r = self.r
+        name: str | None = None
+        capture = True
+        if r.take("?"):
+            if r.take("#"):
+                while not r.eof() and r.peek() != ")":
+                    r.i += 1
+                if r.eof():
+                    raise self.error("missing ), unterminated comment", start)
+                r.i += 1
+                return None
+            if r.take(":"):
+                capture = False
+            elif r.startswith("P<") or (r.startswith("<") and r.peek(1) not in "=!"):
+                r.take("P")
+                r.take("<")
+                name = self.parse_name(">", start)
+            elif r.startswith("'"):
+                r.i += 1
+                name = self.parse_name("'", start)
+            elif r.startswith("P="):
+                raise self.unsupported("backreference (?P=...) is not supported", start)
+            elif r.peek() in ("=", "!") or r.startswith("<=") or r.startswith("<!"):
+                raise self.unsupported("lookaround assertion is not supported", start)
+            elif r.peek() == ">":
+                raise self.unsupported("atomic group (?>...) is not supported", start)
+            elif r.peek() == "(":
+                raise self.unsupported("conditional group is not supported", start)
+            elif r.peek() in "R0123456789&+-" and r.peek() != "-" or r.startswith("P>"):
+                raise self.unsupported("recursion is not supported", start)
+            else:
+                return self.parse_flag_group(start)
+        if capture:
+            self.ngroups += 1
+        self.depth += 1
+        if self.depth > 200:
+            raise self.error("too many nested groups (limit 200)", start)
+        saved = self.flags
+        self.flags = saved.copy()
+        body = self.parse_alt()
+        self.flags = saved
+        self.depth -= 1
+        if not r.take(")"):
+            raise self.error("missing ), unterminated subpattern", start)
+        return R.Group(body, name) if capture else body
+
+    def parse_name(self, close: str, start: int) -> str:
+        r = self.r
+        j = r.text.find(close, r.i)
+        if j < 0:
+            raise self.error("missing group name terminator", start)
+        name = r.text[r.i : j]
+        if not name.isidentifier():
+            raise self.error(f"bad character in group name {name!r}", r.i)
+        if name in self.names:
+            raise self.error(f"redefinition of group name {name!r}", r.i)
+        self.names.add(name)
+        r.i = j + 1
+        return name
+
+    def parse_flag_group(self, start: int) -> R.Re | None:
+        r = self.r
+        on: set[str] = set()
+        off: set[str] = set()
+        neg = False
+        while True:
+            if r.eof():
+                raise self.error("missing -, : or )", start)
+            c = r.next()
+            if c in "imsxau":
+                (off if neg else on).add(c)
+            elif c == "L":
+                raise self.unsupported("locale flag (?L) is not supported", r.i - 1)
+            elif c == "-" and not neg:
+                neg = True
+            elif c in ":)":
+                break
+            else:
+                raise self.error(f"unknown flag {c!r}", r.i - 1)
+        if neg and (off & {"a", "u"}):
+            raise self.error("bad inline flags: cannot turn off 'a' or 'u'", start)
+        new = self.flags.copy()
+        for f, v in [(x, True) for x in on] + [(x, False) for x in off]:
+            if f == "i":
+                new.icase = v
+            elif f == "m":
+                new.multiline = v
+            elif f == "s":
+                new.dotall = v
+            elif f == "x":
+                new.verbose = v
+            elif f == "a":
+                new.ascii = v
+            elif f == "u":
+                new.ascii = self.is_bytes
+        if c == ")":
+            # (?flags) applies to the rest of the enclosing group
+            self.flags = new
+            return None
+        saved = self.flags
+        self.flags = new
+        self.depth += 1
+        body = self.parse_alt()
+        self.depth -= 1
+        self.flags = saved
+        if not r.take(")"):
+            raise self.error("missing ), unterminated subpattern", start)
+        return body
+
+    # -- escapes ------------------------------------------------------------
+    def class_escape(self, c: str) -> CharSet | None:
+        uni = not self.flags.ascii
+        if c == "d":
+            return digit(uni)
+        if c == "D":
+            return digit(uni).complement()
+        if c == "w":
+            return word(uni)
+        if c == "W":
+            return word(uni).complement()
+        if c == "s":
+            return space(uni)
+        if c == "S":
+            return space(uni).complement()
+        return None
+
+    def parse_escape(self, start: int) -> R.Re:
+        r = self.r
+        if r.eof():
+            raise self.error("bad escape (end of pattern)", start)
+        c = r.next()
+        cs = self.class_escape(c)
+        if cs is not None:
+            return R.Set(cs)
+        if c == "A":
+            return R.Assert("bos")
+        if c in "Zz":
+            return R.Assert("eos")
+        if c == "b":
+            return R.Assert("wordb")
+        if c == "B":
+            return R.Assert("nwordb")
+        if c.isdigit() and c != "0":
+            # \1..\99 are backreferences unless three octal digits follow
+            if c in "01234567" and r.peek() in "01234567" and r.peek(1) in "01234567" \
+                    and r.peek() and r.peek(1):
+                v = int(c + r.next() + r.next(), 8)
+                if v > 0o377:
+                    raise self.error(f"octal escape value \\{v:o} outside of range 0-0o377", start)
+                return self.lit(v)
+            raise self.unsupported("backreference is not supported", start)
+        if c in "gk" and r.peek() in "<{'":
+            raise self.unsupported("named backreference is not supported", start)
+        return self.lit(self.char_escape(c, start))
+
+    def char_escape(self, c: str, start: int) -> int:
+        r = self.r
+        if c in _SIMPLE_ESCAPES and c not in "be":
+            return _SIMPLE_ESCAPES[c]
+        if c == "0":
+            digits = ""
+            while len(digits) < 2 and r.peek() in "01234567" and r.peek():
+                digits += r.next()
+            return int(digits or "0", 8)
+        if c == "x":
+            if r.take("{"):
+                j = r.text.find("}", r.i)
+                h = r.text[r.i : j] if j >= 0 else ""
+                if j < 0 or not h or not all(x in "0123456789abcdefABCDEF" for x in h):
+                    raise self.error("bad \\x{...} escape", start)
+                r.i = j + 1
+                return self.check_cp(int(h, 16), start)
+            return self.hex_digits(2, start)
+        if c == "u" and not self.is_bytes:
+            return self.hex_digits(4, start)
+        if c == "U" and not self.is_bytes:
+            return self.check_cp(self.hex_digits(8, start), start)
+        if c == "N" and not self.is_bytes:
+            if not r.take("{"):
+                raise self.error("missing { after \\N", start)
+            j = r.text.find("}", r.i)
+            if j < 0:
+                raise self.error("missing } in \\N{...}", start)
+            name = r.text[r.i : j]
+            try:
+                ch = unicodedata.lookup(name)
+            except KeyError:
+                raise self.error(f"undefined character name {name!r}", start)
+            r.i = j + 1
+            return ord(ch)
+        if c.isascii() and c.isalnum():
+            raise self.error(f"bad escape \\{c}", start)
+        return ord(c)
+
+    def check_cp(self, v: int, start: int) -> int:
+        if v > (0xFF if self.is_bytes else 0x10FFFF):
+            raise self.error(f"character code {v:#x} out of range", start)
+        return v
+
+    def hex_digits(self, k: int, start: int) -> int:
+        r = self.r
+        h = r.text[r.i : r.i + k]
+        if len(h) != k or not all(x in "0123456789abcdefABCDEF" for x in h):
+            raise self.error(f"incomplete escape \\{r.text[start + 1]}{h}", start)
+        r.i += k
+        return int(h, 16)
+
+    # -- bracket classes ----------------------------------------------------
+    def parse_class(self, start: int) -> CharSet:
+        r = self.r
+        neg = r.take("^")
+        acc: list[tuple[int, int]] = []
+        sets: list[CharSet] = []
+        first = True
+        while True:
+            if r.eof():
+                raise self.error("unterminated character set", start)
+            c = r.peek()
+            if c == "]" and not first:
+                r.i += 1
+                break
+            first = False
+            lo_pos = r.i
+            item = self.class_atom()
+            if isinstance(item, CharSet):
+                sets.append(item)
+                continue
+            lo = item
+            if r.peek() == "-" and r.peek(1) not in ("]", ""):
+                r.i += 1
+                hi_item = self.class_atom()
+                if isinstance(hi_item, CharSet):
+                    raise self.error("bad character range (class in range)", lo_pos)
+                if hi_item < lo:
+                    raise self.error("bad character range", lo_pos)
+                acc.append((lo, hi_item))
+            else:
+                acc.append((lo, lo))
+        cs = CharSet(acc)
+        for s in sets:
+            cs = cs.union(s)
+        if neg:
+            if self.flags.icase:
+                cs = cs.case_fold()
+            cs = cs.complement()
+        return cs
+
+    def class_atom(self) -> int | CharSet:
+        r = self.r
+        start = r.i
+        c = r.next()
+        if c != "\\":
+            return ord(c)
+        if r.eof():
+            raise self.error("bad escape (end of pattern)", start)
+        e = r.next()
+        cs = self.class_escape(e)
+        if cs is not None:
+            return cs
+        if e == "b":
+            return 8
+        if e.isdigit() and e != "0":
+            if e in "01234567" and r.peek() in "01234567" and r.peek():
+                digits = e + r.next()
+                if r.peek() in "01234567" and r.peek():
+                    digits += r.next()
+                return self.check_cp(int(digits, 8), start)
+            raise self.error(f"bad escape \\{e}", start)
+        return self.char_escape(e, start)
+
+
+def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
+    """Parse Perl/Python-``re`` syntax into a tree.
+
+    Raises :class:`ParseError` (malformed) or :class:`NotSupported` (a
+    non-regular feature), both naming the position in the pattern.
+    """
+    return PerlParser(pattern, flags, is_bytes).parse()
