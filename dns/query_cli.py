@@ -4,13 +4,16 @@ Usage::
 
     python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                         [+tcp] [+short] [+norec] [+noedns] [+search] [+time=S] [+tries=N]
-                        [--backend asyncio|trio|mirage]
+                        [--backend asyncio|trio|mirage [--tap DEV --ip ADDR/LEN
+                         [--gateway ADDR]]]
 
 Without ``@SERVER`` the servers of /etc/resolv.conf are asked. Output follows dig's layout
 (header, OPT pseudo-section, question, answer, authority and additional sections, query
 time, server, size) so it reads like dig's; ``+short`` prints only the answer RDATA.
 ``+search`` applies the search list and follows CNAMEs (a :meth:`Resolver.resolve`);
-otherwise exactly one question is sent, as dig does.
+otherwise exactly one question is sent, as dig does. On ``--backend mirage`` without
+``--tap`` the stack sits alone on a private in-memory switch and reaches only itself; with
+``--tap``/``--ip`` it queries through a TAP device.
 
 Exit status: 0 when a response arrived (whatever its RCODE, like dig), 9 when no server
 answered, 1 for a usage error, 10 for a failure to use the chosen backend.
@@ -23,7 +26,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 import backends
 
@@ -35,6 +38,7 @@ USAGE = """\
 usage: python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                            [+tcp] [+short] [+norec] [+noedns] [+search]
                            [+time=SECONDS] [+tries=N] [--backend NAME]
+                           [--tap DEV --ip ADDR/PREFIX [--gateway ADDR]]  (mirage)
 """
 
 
@@ -60,6 +64,7 @@ class Options:
     tries: int = 2
     backend: str = "asyncio"
     family: int | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
 
 
@@ -102,6 +107,11 @@ def parse_args(argv: Sequence[str]) -> Options:
             opts.backend = value
         elif arg.startswith("--backend="):
             opts.backend = arg.split("=", 1)[1]
+        elif arg in ("--tap", "--ip", "--gateway"):
+            value = next(it, None)
+            if value is None:
+                raise UsageError(f"{arg} needs a value")
+            opts.backend_options[arg[2:]] = value
         elif arg.startswith("+"):
             _plus_option(opts, arg[1:])
         elif arg.startswith("-") and len(arg) > 1:
@@ -322,8 +332,9 @@ def main(argv: list[str]) -> int:
         return 1 if str(exc) else 0
     out = sys.stdout
     try:
-        return backends.run(lambda net: _run(net, opts, out), backend=opts.backend)
-    except ValueError as exc:
+        return backends.run(lambda net: _run(net, opts, out), backend=opts.backend,
+                            **opts.backend_options)
+    except (ValueError, TypeError) as exc:
         sys.stderr.write(f"dns query: {exc}\n")
         return 10
 

@@ -104,3 +104,12 @@ def test_no_answer_exits_9(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_backend_exits_10(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["host.example", "@127.0.0.1", "--backend", "nope"]) == 10
     assert "unknown backend" in capsys.readouterr().err
+
+
+def test_backend_options(capsys: pytest.CaptureFixture[str]) -> None:
+    o = parse_args(["a.example", "--backend", "mirage", "--tap", "tap9", "--ip", "10.9.0.2/24",
+                    "--gateway", "10.9.0.1"])
+    assert o.backend_options == {"tap": "tap9", "ip": "10.9.0.2/24", "gateway": "10.9.0.1"}
+    # Options the chosen backend does not take are reported, not a traceback.
+    assert main(["a.example", "@127.0.0.1", "--tap", "tap9"]) == 10
+    assert "no options" in capsys.readouterr().err
