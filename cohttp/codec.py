@@ -177,6 +177,8 @@ class RequestHead:
     content_length: int | None
     keep_alive: bool
     expect_continue: bool
+    expect: str | None = None
+    """The raw Expect field value, if the request had one."""
 
 
 @dataclass(slots=True)
@@ -232,6 +234,7 @@ _ABSOLUTE_FORM = re.compile(
 ).fullmatch
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=") + ")"
 _HOST_VALUE = re.compile(rf"{_HOST}(?::[0-9]*)?").fullmatch
+_SIMPLE_HOST = re.compile(r"[A-Za-z0-9.\-]*(?::[0-9]*)?").fullmatch
 _AUTHORITY_FORM = re.compile(rf"{_HOST}:[0-9]+").fullmatch
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}").fullmatch
 _CHUNK_EXT = re.compile(
@@ -665,6 +668,8 @@ class RequestParser(_Parser):
         """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
         if self._state != _HEAD:
             return self._body_event()
+        if self._pos == len(self._buf) and not self._eof:
+            return NEED_DATA
         text = self._find_head()
         if text is None:
             if self._eof and self.buffered == 0:
@@ -679,71 +684,105 @@ class RequestParser(_Parser):
         if m is None:
             raise _diagnose_head(text, request=True)
         method, target, major, minor, block = m.groups()
-        version = _version(major, minor)
-        specials: list[tuple[str, str]] = []
-        items = _parse_fields(block, self._limits, specials)
-        headers = Headers._trusted(items)
-        if method == "CONNECT":
-            if _AUTHORITY_FORM(target) is None:
-                raise BadRequest(f"CONNECT needs an authority-form target, got {target[:80]!r}")
-        elif target[0] == "/":
+        if major != "1":
+            raise UnsupportedVersion(f"HTTP/{major}.{minor} is not supported (only HTTP/1.x)")
+        http11 = minor != "0"
+        if target[0] == "/" and method != "CONNECT":
             if _ORIGIN_FORM(target) is None:
                 raise BadRequest(f"invalid request target {target[:80]!r}")
-        elif target == "*":
-            if method != "OPTIONS":
-                raise BadRequest("asterisk-form request target is only allowed with OPTIONS")
-        elif _ABSOLUTE_FORM(target) is None:
-            raise BadRequest(f"invalid request target {target[:80]!r}")
+        else:
+            _check_other_target(method, target)
 
-        keep_alive = version == HTTP_1_1
+        # The header fields, with the few that decide framing picked out on the way.
+        items: list[tuple[str, str, str]] = []
+        host: str | None = None
+        hosts = 0
+        lengths: list[str] | None = None
+        codings: list[str] | None = None
+        keep_alive = http11
+        expect_continue = False
+        expect: str | None = None
+        if block:
+            lines = block.split("\r\n")
+            lines.pop()
+            if len(lines) > self._limits.max_headers:
+                raise HeaderFieldsTooLarge(
+                    f"{len(lines)} header fields, more than the limit of "
+                    f"{self._limits.max_headers}"
+                )
+            append = items.append
+            for line in lines:
+                name, _, value = line.partition(":")
+                value = value.strip(" \t")
+                lname = name.lower()
+                append((lname, name, value))
+                if lname in _FRAMING_FIELDS:
+                    if lname == "host":
+                        host = value
+                        hosts += 1
+                    elif lname == "content-length":
+                        if lengths is None:
+                            lengths = []
+                        lengths.append(value)
+                    elif lname == "transfer-encoding":
+                        if codings is None:
+                            codings = []
+                        codings.append(value)
+                    elif lname == "connection":
+                        for token in value.split(","):
+                            token = token.strip(" \t").lower()
+                            if token == "close":
+                                keep_alive = False
+                            elif token == "keep-alive" and not http11:
+                                keep_alive = True
+                    else:  # expect
+                        expect = value
+                        if http11 and value.lower() == "100-continue":
+                            expect_continue = True
+        if host is not None:
+            if hosts > 1:
+                raise BadRequest(f"{hosts} Host fields (exactly one is allowed)")
+            if _SIMPLE_HOST(host) is None and _HOST_VALUE(host) is None:
+                raise BadRequest(f"invalid Host {host[:80]!r}")
+        elif http11:
+            raise BadRequest("HTTP/1.1 request without a Host field")
         framing = NO_BODY
         length: int | None = None
-        expect_continue = False
-        if not specials:
-            if version == HTTP_1_1:
-                raise BadRequest("HTTP/1.1 request without a Host field")
-            return RequestHead(method, target, version, headers, framing, None, False, False)
-        hosts: list[str] = []
-        lengths: list[str] = []
-        codings: list[str] = []
-        for name, value in specials:
-            if name == "host":
-                hosts.append(value)
-            elif name == "content-length":
-                lengths.append(value)
-            elif name == "transfer-encoding":
-                codings.append(value)
-            elif name == "connection":
-                for token in value.split(","):
-                    token = token.strip(" \t").lower()
-                    if token == "close":
-                        keep_alive = False
-                    elif token == "keep-alive" and version == HTTP_1_0:
-                        keep_alive = True
-            elif name == "expect" and value.lower() == "100-continue" and version == HTTP_1_1:
-                expect_continue = True
-        if len(hosts) > 1:
-            raise BadRequest(f"{len(hosts)} Host fields (exactly one is allowed)")
-        if hosts:
-            if _HOST_VALUE(hosts[0]) is None:
-                raise BadRequest(f"invalid Host {hosts[0][:80]!r}")
-        elif version == HTTP_1_1:
-            raise BadRequest("HTTP/1.1 request without a Host field")
-        if codings:
-            if version == HTTP_1_0:
+        if codings is not None:
+            if not http11:
                 raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
-            if lengths:
+            if lengths is not None:
                 raise BadRequest("request has both Transfer-Encoding and Content-Length")
             _check_chunked_final(_transfer_codings(codings))
             framing = CHUNKED
-        elif lengths:
+        elif lengths is not None:
             length = _content_length(lengths, self._limits)
             framing = LENGTH
-        if framing == NO_BODY:
+        else:
             expect_continue = False
         return RequestHead(
-            method, target, version, headers, framing, length, keep_alive, expect_continue
+            method,
+            target,
+            HTTP_1_1 if http11 else HTTP_1_0,
+            Headers._trusted(items),
+            framing,
+            length,
+            keep_alive,
+            expect_continue,
+            expect,
         )
+
+
+def _check_other_target(method: str, target: str) -> None:
+    """Check a request target that is not a plain origin-form one."""
+    if method == "CONNECT":
+        if _AUTHORITY_FORM(target) is None:
+            raise BadRequest(f"CONNECT needs an authority-form target, got {target[:80]!r}")
+    elif target == "*":
+        if method != "OPTIONS":
+            raise BadRequest("asterisk-form request target is only allowed with OPTIONS")
+    elif _ABSOLUTE_FORM(target) is None:
+        raise BadRequest(f"invalid request target {target[:80]!r}")
 
 
 _NO_BODY_STATUS = frozenset((204, 304))

@@ -53,6 +53,11 @@ def check_value(name: str, value: str) -> str:
 
 
 
+_VALID: dict[tuple[str, str], tuple[str, str, str]] = {}
+"""Recently validated ``(name, value)`` pairs: handlers send the same fields again and again."""
+_VALID_MAX = 4096
+
+
 class Headers:
     """An ordered multi-map of header fields with case-insensitive names.
 
@@ -79,9 +84,21 @@ class Headers:
             return
         pairs = fields.items() if isinstance(fields, Mapping) else fields
         items = self._items
-        for name, value in pairs:
-            check_name(name)
-            items.append((name.lower(), name, check_value(name, value)))
+        cache = _VALID
+        for pair in pairs:
+            try:
+                triple = cache.get(pair)
+            except TypeError:  # an unhashable pair, such as a list
+                triple = None
+            if triple is None:
+                name, value = pair
+                check_name(name)
+                triple = (name.lower(), name, check_value(name, value))
+                if len(cache) >= _VALID_MAX:
+                    cache.clear()
+                if type(name) is str and type(value) is str:
+                    cache[(name, value)] = triple
+            items.append(triple)
 
     @classmethod
     def _trusted(cls, items: list[tuple[str, str, str]]) -> Headers:

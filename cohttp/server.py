@@ -46,7 +46,6 @@ from .codec import (
     RequestHead,
     RequestParser,
 )
-from .status import reason_phrase
 from .types import FileBody, IncomingBody, Request, Response
 
 log = logging.getLogger("cohttp.server")
@@ -101,19 +100,22 @@ class _Expired(Exception):
 
 
 _IDLE, _HEAD, _BODY, _WRITE, _BUSY = range(5)
+_clock = time.monotonic
+"""Deadlines use the OS monotonic clock: cheap, and the same whatever the backend."""
 
 
 class _Conn:
     """Per-connection state the timer task inspects."""
 
-    __slots__ = ("deadline", "expired", "flow", "head_started", "phase", "scope")
+    __slots__ = ("deadline", "expired", "flow", "keep_alive", "phase", "scope", "served")
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.deadline = math.inf
         self.phase = _IDLE
         self.expired = False
-        self.head_started = 0.0
+        self.served = 0
+        self.keep_alive = True
         self.scope: CancelScope | None = None
 
 
@@ -283,7 +285,7 @@ class Server:
         tick = min(max(tick, 0.02), 1.0)
         while True:
             await net.sleep(tick)
-            now = net.now()
+            now = _clock()
             for conn in list(self._conns):
                 if conn.deadline <= now and conn.phase != _BUSY and not conn.expired:
                     conn.expired = True
@@ -302,7 +304,7 @@ class Server:
         """Serve HTTP on one connection until it closes (the caller closes ``flow``)."""
         self._net = net
         conn = _Conn(flow)
-        conn.deadline = net.now() + self.config.header_timeout
+        conn.deadline = _clock() + self.config.header_timeout
         self._conns.add(conn)
         parser = RequestParser(self.config.limits)
         try:
@@ -333,27 +335,26 @@ class Server:
             conn.flow.abort()
 
     async def _read_into(self, conn: _Conn, parser: RequestParser, phase: int) -> None:
-        """Read once from the peer into ``parser``, under the connection's deadline."""
-        net = self._net
-        assert net is not None
-        now = net.now()
+        """Read once from the peer into ``parser``, under the connection's deadline.
+
+        The deadline is (re)set only when the connection changes phase: a head's deadline
+        runs from its first byte however slowly the rest trickles in.
+        """
         cfg = self.config
         if phase == _HEAD:
             if parser.buffered == 0:
                 if self._closing:
                     raise _Expired
-                phase = _IDLE
                 if conn.phase != _IDLE:
-                    conn.deadline = now + (cfg.idle_timeout if self.requests_served else
-                                           cfg.header_timeout)
+                    conn.deadline = _clock() + (
+                        cfg.idle_timeout if conn.served else cfg.header_timeout)
+                    conn.phase = _IDLE
             elif conn.phase != _HEAD:
-                conn.deadline = now + cfg.header_timeout
-        elif phase == _BODY and conn.phase != _BODY:
-            conn.deadline = now + cfg.body_timeout
-        if conn.deadline <= now:
-            conn.expired = True
-            raise _Expired
-        conn.phase = phase
+                conn.deadline = _clock() + cfg.header_timeout
+                conn.phase = _HEAD
+        elif conn.phase != _BODY:
+            conn.deadline = _clock() + cfg.body_timeout
+            conn.phase = _BODY
         data = await conn.flow.read(READ_SIZE)
         if data:
             parser.feed(data)
@@ -361,11 +362,9 @@ class Server:
             parser.feed_eof()
 
     async def _write(self, conn: _Conn, data: bytes) -> None:
-        net = self._net
-        assert net is not None
         previous, saved = conn.phase, conn.deadline
         conn.phase = _WRITE
-        conn.deadline = net.now() + self.config.write_timeout
+        conn.deadline = _clock() + self.config.write_timeout
         await conn.flow.write(data)
         conn.phase, conn.deadline = previous, saved
 
@@ -394,6 +393,7 @@ class Server:
             head = ev
             conn.phase = _BUSY
             served += 1
+            conn.served = served
             body: _RequestBody | None = None
             if head.framing == NO_BODY:
                 parser.next_event()  # the EndOfMessage of an empty body
@@ -406,8 +406,10 @@ class Server:
             keep_alive = head.keep_alive and not self._closing
             if max_requests and served >= max_requests:
                 keep_alive = False
-            expect = head.headers.get("expect") if head.version == "HTTP/1.1" else None
-            if expect is not None and expect.lower() != "100-continue":
+            expect = head.expect
+            if expect is not None and expect.lower() != "100-continue" and (
+                head.version == "HTTP/1.1"
+            ):
                 response = Response(417, b"unsupported expectation\n")
                 keep_alive = False
             else:
@@ -432,8 +434,10 @@ class Server:
                 not body.continue_sent
             ):
                 keep_alive = False  # the client was never asked for the body: close
-            sent = await self._respond(conn, head, response, keep_alive, out)
-            pending += sent
+            conn.keep_alive = keep_alive
+            sent = await self._respond(conn, head, response, out)
+            keep_alive = conn.keep_alive
+            pending += sent + 256
             if body is not None and not body.done and keep_alive:
                 if out:
                     await self._write(conn, b"".join(out))
@@ -457,17 +461,21 @@ class Server:
     # -- responses -------------------------------------------------------------------
 
     async def _respond(self, conn: _Conn, head: RequestHead, response: Response,
-                       keep_alive: bool, out: list[bytes]) -> int:
-        """Queue (or write) the response; return the number of body bytes sent."""
+                       out: list[bytes]) -> int:
+        """Queue (or write) the response; return the number of body bytes sent.
+
+        ``conn.keep_alive`` says whether the connection stays open; a handler's
+        ``Connection: close`` turns it off.
+        """
+        keep_alive = conn.keep_alive
         status = response.status
         body = response.body
         head_only = head.method == "HEAD"
-        reason = response.reason
-        if reason == _STD_REASON.get(status):
-            lines = [codec.status_line(status)]
-        else:
-            lines = [codec.status_line(status, "HTTP/1.1", reason)]
-        lines.append(codec.date_line())
+        reason = response._reason
+        line = _STATUS_LINES.get(status) if reason is None else None
+        if line is None:
+            line = codec.status_line(status, "HTTP/1.1", reason)
+        lines = [line, codec.date_line()]
         if self._server_line:
             lines.append(self._server_line)
         declared: int | None = None
@@ -480,7 +488,7 @@ class Server:
                     declared = int(value)
                 elif lname == "connection":
                     if "close" in value.lower():
-                        keep_alive = False
+                        keep_alive = conn.keep_alive = False
                     continue
                 elif lname == "date":
                     lines[1] = b""
@@ -646,7 +654,7 @@ class Server:
                         agent)
 
 
-_STD_REASON: dict[int, str] = {code: reason_phrase(code) for code in range(100, 600)}
+_STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
 
 
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:

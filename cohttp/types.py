@@ -127,7 +127,7 @@ HeadersArg = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None
 
 
 def _headers(value: HeadersArg) -> Headers:
-    if isinstance(value, Headers):
+    if value.__class__ is Headers:
         return value
     return Headers(value)
 
@@ -229,7 +229,7 @@ class Response:
     field given with a streamed body declares its length instead of chunking it.
     """
 
-    __slots__ = ("body", "headers", "reason", "status", "version")
+    __slots__ = ("_reason", "body", "headers", "status", "version")
 
     def __init__(
         self,
@@ -245,8 +245,17 @@ class Response:
         self.status = status
         self.body: Body = body
         self.headers = _headers(headers)
-        self.reason = reason if reason is not None else reason_phrase(status)
+        self._reason = reason
         self.version = version
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase (the registry's unless one was given)."""
+        return self._reason if self._reason is not None else reason_phrase(self.status)
+
+    @reason.setter
+    def reason(self, value: str | None) -> None:
+        self._reason = value
 
     @classmethod
     def text(cls, text: str, status: int = 200, headers: HeadersArg = None) -> Response:

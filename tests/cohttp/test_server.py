@@ -337,3 +337,15 @@ async def test_large_body_streams_with_backpressure(backend: backends.Backend) -
         await backend.sleep(0.2)  # the server must block on write, not buffer 4 MiB
         head, body = await c.response()
         assert head.headers["content-length"] == str(size) and len(body) == size
+
+
+async def test_handler_connection_close_closes(backend: backends.Backend) -> None:
+    async def closing(request: Request) -> Response:
+        return Response(200, b"bye", {"connection": "close"})
+
+    async with running(backend, Server(closing)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(GET + GET, "GET", "GET")
+        head, body = await c.response()
+        assert body == b"bye" and head.headers["connection"] == "close"
+        assert await c.at_eof()

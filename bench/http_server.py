@@ -1,0 +1,233 @@
+"""Benchmark: our HTTP server against uvicorn, aiohttp and hypercorn, in one run.
+
+Every server answers ``GET /`` with the same 13-byte body (``Hello, world!``, text/plain)
+and no access log. Each runs in its own process pinned to one core (``taskset -c 0``);
+wrk runs pinned to the other (``taskset -c 1``). Servers are measured in rounds,
+alternating A B C ... A B C, because absolute rates drift between runs on a shared
+machine; the best round of each is kept and ratios are taken within this run.
+
+    .venv/bin/python bench/http_server.py                  # all servers, 2 rounds of 5 s
+    .venv/bin/python bench/http_server.py --duration 3 --rounds 1 --connections 100
+    .venv/bin/python bench/http_server.py --only ours-asyncio,uvicorn
+
+Peers come from the ``bench`` extra (``pip install -e '.[bench]'``); a missing one is
+skipped with a note. Targets (issue 5): ours-asyncio >= 1.5x uvicorn, ours-trio >= 4x
+hypercorn-trio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+BODY = b"Hello, world!"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+SERVERS: dict[str, tuple[str, ...]] = {
+    # name: required importable modules
+    "ours-asyncio": (),
+    "ours-asyncio-uvloop": ("uvloop",),
+    "ours-trio": (),
+    "uvicorn": ("uvicorn", "httptools", "uvloop"),
+    "aiohttp": ("aiohttp",),
+    "hypercorn-asyncio": ("hypercorn",),
+    "hypercorn-trio": ("hypercorn",),
+}
+
+
+# -- the servers (run in a child process with --serve NAME --port P) --------------------
+
+
+async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", b"%d" % len(BODY))]})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def serve(name: str, port: int) -> None:
+    """Run server ``name`` on 127.0.0.1:``port`` until killed."""
+    if name.startswith("ours"):
+        sys.path.insert(0, ROOT)
+        import backends
+        import cohttp
+
+        async def hello(request: cohttp.Request) -> cohttp.Response:
+            return cohttp.Response(200, BODY, [("content-type", "text/plain")])
+
+        async def main(net: backends.Backend) -> None:
+            server = cohttp.Server(hello, access_log=False)
+            await server.serve(net, "127.0.0.1", port)
+
+        backend = "trio" if name == "ours-trio" else "asyncio"
+        backends.run(main, backend=backend, uvloop=name.endswith("uvloop"))
+    elif name == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(_asgi_app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
+                    log_level="warning", access_log=False, lifespan="off")
+    elif name == "aiohttp":
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.Response:
+            return web.Response(body=BODY, content_type="text/plain")
+
+        app = web.Application()
+        app.router.add_get("/", handle)
+        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    elif name.startswith("hypercorn"):
+        from hypercorn.config import Config
+
+        config = Config()
+        config.bind = [f"127.0.0.1:{port}"]
+        config.accesslog = None
+        config.errorlog = None
+        if name == "hypercorn-trio":
+            import trio
+            from hypercorn.trio import serve as trio_serve
+
+            trio.run(trio_serve, _asgi_app, config)
+        else:
+            import asyncio
+
+            from hypercorn.asyncio import serve as asyncio_serve
+
+            asyncio.run(asyncio_serve(_asgi_app, config))  # type: ignore[arg-type]
+    else:
+        raise SystemExit(f"unknown server {name!r}")
+
+
+# -- the driver --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(request)
+                data = s.recv(4096)
+                if data.startswith(b"HTTP/1.1 200") and data.endswith(BODY):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not answer in time")
+
+
+@contextlib.contextmanager
+def _running(name: str, core: str) -> Iterator[int]:
+    port = _free_port()
+    cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__), "--serve", name,
+           "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wrk(port: int, core: str, connections: int, duration: float, threads: int) -> dict[str, float]:
+    cmd = ["taskset", "-c", core, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s",
+           "--timeout", "10s", f"http://127.0.0.1:{port}/"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors = sum(int(x) for x in m.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "errors": errors, "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--serve", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    p.add_argument("--rounds", type=int, default=2, help="alternating rounds per server")
+    p.add_argument("--connections", type=int, default=50, help="wrk -c")
+    p.add_argument("--threads", type=int, default=1, help="wrk -t")
+    p.add_argument("--only", help="comma-separated subset of: " + ", ".join(SERVERS))
+    p.add_argument("--server-core", default="0")
+    p.add_argument("--load-core", default="1")
+    args = p.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return 0
+    if shutil.which("wrk") is None or shutil.which("taskset") is None:
+        print("needs wrk and taskset (apt-get install wrk util-linux)", file=sys.stderr)
+        return 2
+    names = args.only.split(",") if args.only else list(SERVERS)
+    runnable = []
+    for name in names:
+        if name not in SERVERS:
+            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
+        missing = [m for m in SERVERS[name] if importlib.util.find_spec(m) is None]
+        if missing:
+            print(f"skip {name}: {', '.join(missing)} not installed (pip install -e '.[bench]')")
+        else:
+            runnable.append(name)
+    results: dict[str, list[dict[str, float]]] = {n: [] for n in runnable}
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, server on core "
+          f"{args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)")
+    for rnd in range(args.rounds):
+        for name in runnable:
+            with _running(name, args.server_core) as port:
+                r = _wrk(port, args.load_core, args.connections, args.duration, args.threads)
+            results[name].append(r)
+            print(f"  round {rnd + 1} {name:<22} {r['rps']:>10.0f} req/s  "
+                  f"errors {r['errors']:.0f}  non-2xx {r['non2xx']:.0f}", flush=True)
+    best = {n: max(rs, key=lambda r: r["rps"]) for n, rs in results.items() if rs}
+    print("\nbest of rounds:")
+    for name, r in sorted(best.items(), key=lambda kv: -kv[1]["rps"]):
+        print(f"  {name:<22} {r['rps']:>10.0f} req/s")
+    print("\nratios (same run):")
+    pairs = [("ours-asyncio", "uvicorn", 1.5), ("ours-asyncio-uvloop", "uvicorn", 1.5),
+             ("ours-asyncio", "aiohttp", None), ("ours-asyncio", "hypercorn-asyncio", None),
+             ("ours-trio", "hypercorn-trio", 4.0)]
+    for ours, peer, target in pairs:
+        if ours in best and peer in best:
+            ratio = best[ours]["rps"] / best[peer]["rps"]
+            goal = f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})" \
+                if target else ""
+            print(f"  {ours} / {peer}: {ratio:.2f}x{goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
