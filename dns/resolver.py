@@ -809,8 +809,9 @@ class Resolver:
     ) -> list[Address]:
         """``getaddrinfo`` for one host: ``[(address, port), ...]``, best first.
 
-        An IP literal is returned as is. Otherwise /etc/hosts (unless disabled), then A and
-        AAAA queries (both concurrently, through the search list), ordered by
+        An IP literal is returned as is. Otherwise /etc/hosts (unless disabled), then
+        ``localhost`` and names under it as the loopback (RFC 6761), then A and AAAA
+        queries (both concurrently, through the search list), ordered by
         :func:`sort_addresses` (RFC 6724). ``family`` 4 or 6 asks for one family only.
         Raises a :class:`DNSError` (``ResolutionError``) when there is no address.
         """
@@ -828,6 +829,11 @@ class Resolver:
             found = self._hosts.addresses(host, family)
             if found:
                 return [(a, port) for a in sort_addresses(found)]
+        lowered = host.lower().rstrip(".")
+        if lowered == "localhost" or lowered.endswith(".localhost"):
+            # RFC 6761 section 6.3: localhost names are always the loopback, never asked.
+            loop = [a for f, a in ((6, "::1"), (4, "127.0.0.1")) if family in (None, f)]
+            return [(a, port) for a in loop]
         types = [t for f, t in ((4, wire.TYPE_A), (6, wire.TYPE_AAAA)) if family in (None, f)]
         answers = await self._resolve_types(host, types)
         addresses = [a for ans in answers for a in ans.addresses]

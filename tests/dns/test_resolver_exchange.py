@@ -368,3 +368,13 @@ async def test_ipv6_server(backend: backends.Backend) -> None:
         assert r.nameservers == [("::1", port)]
         assert (await r.resolve("v6.test.", "A")).addresses == ["192.0.2.6"]
         await endpoint.close()
+
+
+async def test_localhost_is_never_asked(backend: backends.Backend) -> None:
+    async with backend.task_group() as tg:
+        silent = await serve(backend, tg, None)
+        r = Resolver(backend, [silent.address], timeout=0.05, attempts=1, hosts=False)
+        assert await r.lookup_address("localhost", 80) == [("::1", 80), ("127.0.0.1", 80)]
+        assert await r.lookup_address("app.LOCALHOST.", 80, family=4) == [("127.0.0.1", 80)]
+        assert silent.queries == []
+        await silent.endpoint.close()  # type: ignore[union-attr]
