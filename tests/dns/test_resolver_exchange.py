@@ -102,9 +102,10 @@ def answer_with(addr: str) -> Handler:
 
 
 async def test_spoofed_answers_are_ignored(backend: backends.Backend) -> None:
-    """Wrong ID, wrong question, wrong source port, not a response, garbage: all dropped;
-    the genuine answer (its name in different case) is the one accepted."""
+    """Wrong ID, wrong question, wrong source port or address, not a response, garbage:
+    all dropped; the genuine answer (its name in different case) is the one accepted."""
     other = await backend.udp_bind("127.0.0.1", 0)
+    other_address: list[backends.DatagramEndpoint] = []  # 127.0.0.2, the server's port
 
     async def spoofer(q: wire.Message, client: backends.Address,
                       ep: backends.DatagramEndpoint) -> None:
@@ -118,6 +119,8 @@ async def test_spoofed_answers_are_ignored(backend: backends.Backend) -> None:
         await ep.send(ans("192.0.2.68", qtype=wire.TYPE_AAAA), client)
         await ep.send(ans("192.0.2.69", qr=False), client)
         await other.send(ans("192.0.2.70"), client)  # right bytes, wrong source port
+        for ep2 in other_address:
+            await ep2.send(ans("192.0.2.72"), client)  # right port, wrong source address
         await ep.send(b"\x00" * 5, client)
         await ep.send(ans("192.0.2.71")[:20], client)  # truncated garbage, right ID
         upper = reply(q, qname=name.upper(), answers=[(name.upper(), 1, a_rdata("192.0.2.1"))])
@@ -126,6 +129,10 @@ async def test_spoofed_answers_are_ignored(backend: backends.Backend) -> None:
     try:
         async with backend.task_group() as tg:
             server = await serve(backend, tg, spoofer)
+            try:
+                other_address.append(await backend.udp_bind("127.0.0.2", server.address[1]))
+            except backends.NetworkError:
+                pass  # a stack without 127.0.0.2: the other cases still run
             r = Resolver(backend, [server.address], timeout=2.0, attempts=1, hosts=False)
             ans = await r.resolve("www.example.test.", "A")
             assert ans.addresses == ["192.0.2.1"]
@@ -133,6 +140,8 @@ async def test_spoofed_answers_are_ignored(backend: backends.Backend) -> None:
             await server.endpoint.close()  # type: ignore[union-attr]
     finally:
         await other.close()
+        for ep2 in other_address:
+            await ep2.close()
 
 
 async def test_fresh_port_and_random_id_per_query(backend: backends.Backend) -> None:
