@@ -1,0 +1,303 @@
+"""Benchmark: our authoritative server against NSD and dnslib's server, with dnsperf.
+
+Every server loads the same zone (the demo zone, examples/zones/ocaml.test.zone) and gets
+the same query mix (answers, CNAME chases, wildcards, NODATA, NXDOMAIN, referrals), over
+UDP and then TCP, from dnsperf. Servers are pinned to core 0 and dnsperf to core 1
+(``taskset``), and the servers are measured in turn, round after round, so the ratios come
+from the same run (absolute rates drift by tens of percent between runs on a shared host).
+
+Servers: ours on asyncio, asyncio+uvloop (when installed) and trio (``python -m dns
+serve``); NSD (``nsd -d``, one server process, RRL off, minimal-responses); dnslib's
+``zoneresolver`` (its threaded server; one process for UDP and one for TCP, logging off).
+
+    python bench/dns_server.py [--seconds 5] [--rounds 2] [--clients 8] [--only NAME,...]
+
+Prints qps and lost queries per server and transport (best round), then the ratios of each
+of ours to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
+skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZONE = os.path.join(ROOT, "examples", "zones", "ocaml.test.zone")
+ORIGIN = "ocaml.test"
+
+QUERIES = """\
+ocaml.test A
+ocaml.test AAAA
+ocaml.test MX
+ocaml.test NS
+ocaml.test SOA
+ocaml.test TXT
+www.ocaml.test A
+www.ocaml.test AAAA
+git.ocaml.test A
+opam.ocaml.test A
+opam.ocaml.test AAAA
+uk.opam.ocaml.test A
+us.opam.ocaml.test A
+mirror.opam.ocaml.test A
+lists.ocaml.test A
+lists.ocaml.test MX
+staging.ocaml.test A
+staging.ocaml.test AAAA
+oud.ocaml.test TXT
+mx.ocaml.test A
+ns1.ocaml.test A
+core.pkg.ocaml.test A
+lwt.pkg.ocaml.test AAAA
+_http._tcp.www.ocaml.test SRV
+nope.ocaml.test A
+missing.opam.ocaml.test AAAA
+opam.ocaml.test TXT
+staging.ocaml.test MX
+bactrian.infra.ocaml.test A
+ns.infra.ocaml.test A
+"""
+
+
+def free_port() -> int:
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+PROBE = (struct.pack("!HHHHHH", 0x4242, 0, 1, 0, 0, 0)
+         + b"".join(bytes([len(p)]) + p.encode() for p in ORIGIN.split(".")) + b"\x00\x00\x06\x00\x01")
+
+
+def answers(port: int, tcp: bool) -> bool:
+    try:
+        if tcp:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.3) as c:
+                c.sendall(struct.pack("!H", len(PROBE)) + PROBE)
+                return c.recv(4096)[2:4] == PROBE[:2]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            s.sendto(PROBE, ("127.0.0.1", port))
+            return s.recv(4096)[:2] == PROBE[:2]
+    except OSError:
+        return False
+
+
+def pin(core: int) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+@dataclass
+class Server:
+    name: str
+    ours: bool
+    udp_port: int = 0
+    tcp_port: int = 0
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def started(name: str, commands: list[tuple[list[str], int, bool]], ours: bool
+            ) -> Iterator[Server]:
+    """Start each command (pinned to core 0); wait until each answers on its port."""
+    server = Server(name, ours)
+    try:
+        for argv, port, tcp in commands:
+            proc = subprocess.Popen([*pin(0), *argv], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, cwd=ROOT)
+            server.procs.append(proc)
+            deadline = time.monotonic() + 15
+            while not answers(port, tcp):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{name} did not start ({' '.join(argv)})")
+                time.sleep(0.1)
+        yield server
+    finally:
+        for proc in server.procs:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def ours(backend: str, uvloop: bool = False) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
+    port = free_port()
+    argv = [sys.executable, "-m", "dns", "serve", ZONE, "--port", str(port), "--backend",
+            backend, *(["--uvloop"] if uvloop else [])]
+    label = f"ours ({backend}{'+uvloop' if uvloop else ''})"
+    return label, [(argv, port, False)], port, port
+
+
+def nsd_config(scratch: str, port: int) -> str:
+    conf = os.path.join(scratch, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write(f"""server:
+    ip-address: 127.0.0.1@{port}
+    port: {port}
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "{scratch}"
+    zonelistfile: "{scratch}/zone.list"
+    xfrdfile: "{scratch}/xfrd.state"
+    xfrdir: "{scratch}"
+    pidfile: "{scratch}/nsd.pid"
+    logfile: "{scratch}/nsd.log"
+    server-count: 1
+    do-ip6: no
+    minimal-responses: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+    verbosity: 0
+remote-control:
+    control-enable: no
+zone:
+    name: {ORIGIN}
+    zonefile: "{ZONE}"
+""")
+    return conf
+
+
+_NUM = r"([0-9.]+)"
+
+
+def dnsperf(port: int, queries: str, seconds: float, clients: int, tcp: bool
+            ) -> tuple[float, int, int]:
+    """Run dnsperf (pinned to core 1); return (qps, completed, lost)."""
+    argv = [*pin(1), "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l",
+            str(seconds), "-c", str(clients), "-Q", "1000000", "-t", "2"]
+    if tcp:
+        argv += ["-m", "tcp"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
+    qps = re.search(r"Queries per second:\s+" + _NUM, out)
+    completed = re.search(r"Queries completed:\s+(\d+)", out)
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    if not (qps and completed and lost):
+        raise RuntimeError(f"cannot read dnsperf output:\n{out}")
+    return float(qps.group(1)), int(completed.group(1)), int(lost.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--only", default="", help="comma-separated substrings of names")
+    parser.add_argument("--no-tcp", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("dnsperf") is None:
+        print("dnsperf is not installed (Debian: apt-get install dnsperf)", file=sys.stderr)
+        return 2
+    scratch = tempfile.mkdtemp(prefix="bench-dns-server-")
+    queries = os.path.join(scratch, "queries.txt")
+    with open(queries, "w") as f:
+        f.write(QUERIES)
+    specs: list[tuple[str, list[tuple[list[str], int, bool]], int, int, bool]] = []
+    for backend, uv in (("asyncio", False), ("asyncio", True), ("trio", False)):
+        if uv and importlib.util.find_spec("uvloop") is None:
+            print("note: uvloop not installed; skipping ours (asyncio+uvloop)")
+            continue
+        label, cmds, up, tp = ours(backend, uv)
+        specs.append((label, cmds, up, tp, True))
+    if shutil.which("nsd"):
+        port = free_port()
+        specs.append(("NSD", [(["nsd", "-d", "-c", nsd_config(scratch, port)], port, False)],
+                      port, port, False))
+    else:
+        print("note: nsd not installed; skipping NSD")
+    if importlib.util.find_spec("dnslib") is not None:
+        up, tp = free_port(), free_port()
+        base = [sys.executable, "-m", "dnslib.zoneresolver", "--zone", ZONE, "--address",
+                "127.0.0.1", "--log=-request,-reply,-truncated,-error"]
+        specs.append(("dnslib", [([*base, "--port", str(up)], up, False),
+                                 ([*base, "--port", str(tp), "--tcp"], tp, True)],
+                      up, tp, False))
+    if args.only:
+        wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+        specs = [s for s in specs if any(w in s[0].lower() for w in wanted)]
+    transports = ["udp"] if args.no_tcp else ["udp", "tcp"]
+    best: dict[tuple[str, str], tuple[float, int, int]] = {}
+    print(f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
+          f"{args.seconds:g}s per run, {args.rounds} round(s); servers on core 0, "
+          f"dnsperf on core 1")
+    try:
+        with contextlib.ExitStack() as stack:
+            servers = []
+            for label, cmds, up, tp, is_ours in specs:
+                try:
+                    server = stack.enter_context(started(label, cmds, is_ours))
+                except RuntimeError as exc:
+                    print(f"note: {exc}; skipped")
+                    continue
+                server.udp_port, server.tcp_port = up, tp
+                servers.append(server)
+            for r in range(args.rounds):
+                for transport in transports:
+                    for server in servers:
+                        tcp = transport == "tcp"
+                        port = server.tcp_port if tcp else server.udp_port
+                        qps, done, lost = dnsperf(port, queries, args.seconds, args.clients,
+                                                  tcp)
+                        print(f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
+                              f"{lost:7d} lost / {done + lost}")
+                        key = (server.name, transport)
+                        prev = best.get(key)
+                        total_lost = lost + (prev[2] if prev else 0)
+                        if prev is None or qps > prev[0]:
+                            best[key] = (qps, done, total_lost)
+                        else:
+                            best[key] = (prev[0], prev[1], total_lost)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    names = list(dict.fromkeys(name for name, _ in best))
+    print()
+    print(f"{'server':24}" + "".join(f"{t.upper() + ' qps':>12}{'lost':>8}" for t in transports))
+    for name in names:
+        row = f"{name:24}"
+        for t in transports:
+            qps, _, lost = best.get((name, t), (0.0, 0, 0))
+            row += f"{qps:12,.0f}{lost:8d}"
+        print(row)
+    print()
+    for name in names:
+        if not name.startswith("ours"):
+            continue
+        parts = []
+        for t in transports:
+            mine = best.get((name, t), (0.0, 0, 0))[0]
+            for peer in ("dnslib", "NSD"):
+                theirs = best.get((peer, t), (0.0, 0, 0))[0]
+                if theirs:
+                    parts.append(f"{t.upper()} {mine / theirs:5.2f}x {peer}")
+        print(f"{name:24} " + ", ".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
