@@ -55,6 +55,7 @@ class _Engine:
         lo, hi = min_max_len(core)
         self.fixed = lo if lo == hi else -1
         self._dfas: dict[str, LazyDFA] = {}
+        self.posix_cache: dict[Any, Any] = {}
 
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
@@ -167,7 +168,7 @@ class Pattern(Generic[AnyStr]):
             return [s0, e0]
         if self.semantics == "longest":
             from .posix import submatches
-            return submatches(eng.core, self.groups, text, s0, e0, self.is_word)
+            return submatches(eng.core, self.groups, text, s0, e0, self.is_word, eng.posix_cache)
         ctx = context_fn(text, self.is_word)
         caps = pike(eng.prog, text, s0, e0, len(text), ctx, anchored=True,
                     not_empty_at=not_empty_at)
