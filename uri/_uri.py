@@ -380,7 +380,11 @@ class Uri:
     def with_path_segments(self, segments: Iterable[str]) -> Uri:
         """Set the path from decoded segments (every ``/`` and ``%`` in a segment is
         encoded): the inverse of :attr:`path_segments`."""
-        raw = "/".join([_enc_segment(s) for s in segments])
+        encoded = [_enc_segment(s) for s in segments]
+        if encoded and self._scheme is None and self._host is None:
+            # a first segment with ":" would read as a scheme: that ":" is data here
+            encoded[0] = encoded[0].replace(":", "%3A")
+        raw = "/".join(encoded)
         return self._replace(path=raw)
 
     def with_query(

@@ -320,3 +320,8 @@ def test_package_docstring_examples():
     import doctest
 
     assert doctest.testmod(uri).failed == 0
+
+
+def test_path_segments_of_a_relative_reference():
+    u = Uri("%3A/b").with_path_segments([":", "b"])
+    assert str(u) == "%3A/b" and u.path_segments == (":", "b")
