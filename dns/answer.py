@@ -350,6 +350,35 @@ def _write_rrset(builder: wire.MessageBuilder, section: int, owner: Name, rrset:
 # ---------------------------------------------------------------------------- authority
 
 
+def _opt_with_options(data: bytes) -> int:
+    """For a query with one question and one OPT record (version 0) holding well-formed
+    options and nothing after it: where the question ends. Otherwise -1."""
+    n = len(data)
+    pos = 12
+    while True:
+        if pos >= n:
+            return -1
+        length = data[pos]
+        if length == 0:
+            break
+        if length > 63:
+            return -1
+        pos += length + 1
+    qend = pos + 5
+    if (qend + 11 > n or data[qend] != 0 or data[qend + 1:qend + 3] != b"\x00\x29"
+            or data[qend + 5:qend + 7] != b"\x00\x00"):
+        return -1
+    end = qend + 11 + ((data[qend + 9] << 8) | data[qend + 10])
+    if end != n:
+        return -1
+    p = qend + 11
+    while p < end:
+        if p + 4 > end:
+            return -1
+        p += 4 + ((data[p + 2] << 8) | data[p + 3])
+    return qend if p == end else -1
+
+
 @dataclass(slots=True)
 class Cached:
     """A prebuilt response: header words for each RD/CD combination, and the bytes that
@@ -429,16 +458,20 @@ class Authority:
         if data[4:12] == b"\x00\x01\x00\x00\x00\x00\x00\x00":
             qend = n
             shape = 4 if tcp else 0
-        elif (data[4:12] == b"\x00\x01\x00\x00\x00\x00\x00\x01" and n > 28
-              and data[n - 11] == 0 and data[n - 10:n - 8] == b"\x00\x29"
-              and data[n - 7:n - 5] == b"\x00\x00" and data[n - 2:] == b"\x00\x00"):
-            # A trailing OPT without options, version 0: the shape is DO + payload.
-            qend = n - 11
-            do = data[n - 5] & 0x80
+        elif data[4:12] == b"\x00\x01\x00\x00\x00\x00\x00\x01":
+            if (n > 28 and data[n - 11] == 0 and data[n - 10:n - 8] == b"\x00\x29"
+                    and data[n - 7:n - 5] == b"\x00\x00" and data[n - 2:] == b"\x00\x00"):
+                qend = n - 11  # a trailing OPT without options, version 0
+            else:
+                qend = _opt_with_options(data)
+                if qend < 0:
+                    return self._slow(data, tcp)
+            # The shape: DO and the size limit the payload gives.
+            do = data[qend + 7] & 0x80
             if tcp:
                 limit = 65535
             else:
-                payload = (data[n - 9] << 8) | data[n - 8]
+                payload = (data[qend + 3] << 8) | data[qend + 4]
                 limit = EDNS_PAYLOAD if payload >= EDNS_PAYLOAD else max(payload, UDP_NO_EDNS)
             shape = 1 | (2 if do else 0) | (4 if tcp else 0) | (limit << 3)
         else:
