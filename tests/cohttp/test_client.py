@@ -25,7 +25,7 @@ def make_app(net: backends.Backend, stats: dict[str, int]) -> object:
             stats["active"] -= 1
             return Response(200, b"slow")
         if path == "/sleep":
-            await net.sleep(2)
+            await net.sleep(0.6)
             return Response(200, b"late")
         if path == "/big":
             async def gen():  # type: ignore[no-untyped-def]

@@ -1,0 +1,57 @@
+"""Under load: wrk with 1000 connections gets only 2xx and no socket errors, while a client
+that stalls in the middle of its request head is cut off at the deadline.
+
+Runs the server in the test's own loop (asyncio and trio) and wrk (the Debian package) in
+a worker thread. Keep it short: it is a correctness test, not a benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+import backends
+from cohttp import Request, Response, Server
+from tests.cohttp.helpers import RawClient, running
+from tests.conftest import need_tool
+
+pytestmark = pytest.mark.interop
+
+
+async def hello(request: Request) -> Response:
+    return Response(200, b"Hello, world!", [("content-type", "text/plain")])
+
+
+async def test_wrk_1000_connections_and_a_slowloris(backend: backends.Backend) -> None:
+    need_tool("wrk")
+    if backend.name == "mirage":
+        pytest.skip("the in-memory mirage switch is not reachable from kernel sockets")
+    server = Server(hello, header_timeout=1.0, access_log=False)
+    async with running(backend, server) as (host, port):
+        slow = await RawClient.connect(backend, (host, port))
+        await slow.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Stalled: ")
+        result = {}
+
+        async def load() -> None:
+            proc = await backend.run_in_thread(lambda: subprocess.run(
+                ["wrk", "-t2", "-c1000", "-d3s", "--timeout", "10s", f"http://{host}:{port}/"],
+                capture_output=True, text=True, timeout=60))
+            result["out"] = proc.stdout + proc.stderr
+
+        async with backend.task_group() as tg:
+            tg.start_soon(load)
+            start = backend.now()
+            with backend.fail_after(10):
+                head, _ = await slow.response()
+            cut_after = backend.now() - start
+            assert head.status == 408 and await slow.at_eof()
+        out = result["out"]
+        requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        assert requests > 1000, out
+        assert "Socket errors" not in out, out
+        assert "Non-2xx" not in out, out
+        # Cut at the deadline (1 s), give or take the timer's tick and a loaded machine.
+        assert 0.8 <= cut_after < 5, cut_after
+        assert server.requests_served >= requests
