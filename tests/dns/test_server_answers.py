@@ -400,3 +400,38 @@ def test_garbage_never_raises(auth: answer.Authority, data: bytes) -> None:
             continue
         if out is not None:
             assert len(out) >= 12 and out[:2] == data[:2] and out[2] & 0x80
+
+
+CHILD_ZONE = """$ORIGIN deleg.diff.test.
+$TTL 60
+@        SOA ns.deleg.diff.test. admin 7 3600 900 604800 30
+@        NS  ns
+ns       A   192.0.2.10
+www      A   192.0.2.11
+"""
+
+OTHER_ZONE = """$ORIGIN other.test.
+$TTL 60
+@        SOA ns1.diff.test. admin 1 3600 900 604800 30
+@        NS  ns1.diff.test.
+www      CNAME www.diff.test.
+"""
+
+
+def test_several_zones_parent_and_child() -> None:
+    auth = answer.Authority([parse_zone_text(DIFF_ZONE), parse_zone_text(CHILD_ZONE),
+                             parse_zone_text(OTHER_ZONE)])
+    # The child answers for its own names, authoritatively.
+    r = ask(auth, "www.deleg.diff.test.", "A")
+    assert r.header.aa == 1 and rrs(r.rr) == {("www.deleg.diff.test.", "A", 60, "192.0.2.11")}
+    r = ask(auth, "nope.deleg.diff.test.", "A")
+    assert rcode(r) == "NXDOMAIN" and str(r.auth[0].rname) == "deleg.diff.test."
+    # DS at the child's apex comes from the parent; other types from the child.
+    r = ask(auth, "deleg.diff.test.", "DS")
+    assert r.header.aa == 1 and r.rr[0].rtype == dnslib.QTYPE.DS
+    r = ask(auth, "deleg.diff.test.", "SOA")
+    assert r.header.aa == 1 and str(r.rr[0].rname) == "deleg.diff.test." and r.rr[0].ttl == 60
+    # A CNAME into another served zone is not chased across zones.
+    r = ask(auth, "www.other.test.", "A")
+    assert [x.rtype for x in r.rr] == [dnslib.QTYPE.CNAME]
+    assert rcode(ask(auth, "test.", "SOA")) == "REFUSED"
