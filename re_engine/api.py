@@ -56,6 +56,10 @@ class _Engine:
         self.fixed = lo if lo == hi else -1
         self._dfas: dict[str, LazyDFA] = {}
         self.posix_cache: dict[Any, Any] = {}
+        from .fast import Skipper, first_set
+        fs = first_set(core)
+        self.skipper = Skipper(fs, is_bytes) if fs is not None and fs.size() < (
+            0x100 if is_bytes else 0x110000) else None
 
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
@@ -75,7 +79,8 @@ class _Engine:
 class Pattern(Generic[AnyStr]):
     """A compiled regular expression.  Build it with :func:`compile`."""
 
-    def __init__(self, pattern: Any, syntax: str, flags: int, node: R.Re, is_bytes: bool) -> None:
+    def __init__(self, pattern: Any, syntax: str, flags: int, node: R.Re, is_bytes: bool,
+                 delegate: bool = True) -> None:
         self.pattern = pattern
         self.syntax = syntax
         self.flags = int(flags)
@@ -96,7 +101,7 @@ class Pattern(Generic[AnyStr]):
         self._search_engine = _Engine(res, res.core, is_bytes, self.is_word)
         self._full_engine: _Engine | None = None
         from .fast import plan
-        self._fast = plan(self)
+        self._fast = plan(self) if delegate else None
 
     def __repr__(self) -> str:
         return f"re_engine.compile({self.pattern!r}, syntax={self.syntax!r})"
@@ -146,6 +151,11 @@ class Pattern(Generic[AnyStr]):
                 e0 = eng.dfa("anch").forward(text, pos, self._behind(text, pos),
                                              skip_first=not_empty, earliest=sem == "shortest")
             return None if e0 < 0 else (s0, e0)
+        if eng.skipper is not None and not not_empty:
+            nxt = eng.skipper.next(text, pos)
+            if nxt < 0:
+                return None
+            pos = nxt
         e0 = eng.dfa("unanch").forward(text, pos, self._behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
@@ -194,11 +204,13 @@ class Pattern(Generic[AnyStr]):
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
         fast = self._fast
-        if fast is not None and how == "search":
-            got = fast.search(text, pos, not_empty)
-            if got is None:
+        if fast is not None and not not_empty:
+            rm = (fast.rx.search if how == "search" else fast.rx.match if how == "match"
+                  else fast.rx.fullmatch)(text, pos)
+            if rm is None:
                 return None
-            return Match(self, orig, pos, endpos, got, self._index_names)
+            return Match(self, orig, pos, endpos, [x for sp in rm.regs for x in sp],
+                         self._index_names)
         eng = self._full() if how == "fullmatch" else self._search_engine
         b = self._bounds(eng, text, pos, how != "search", not_empty)
         if b is None:
@@ -234,6 +246,12 @@ class Pattern(Generic[AnyStr]):
             text = bytes(text)
         pos = max(0, pos)
         not_empty = False
+        fast = self._fast
+        if fast is not None:
+            idx = self._index_names
+            for rm in fast.rx.finditer(text, pos):
+                yield Match(self, string, pos, end, [x for sp in rm.regs for x in sp], idx)
+            return
         while pos <= end:
             m = self._exec_on(text, string, pos, end, not_empty, want_groups)
             if m is None:
@@ -245,10 +263,6 @@ class Pattern(Generic[AnyStr]):
 
     def _exec_on(self, text: Any, orig: Any, pos: int, end: int, not_empty: bool,
                  want_groups: bool) -> Match[AnyStr] | None:
-        fast = self._fast
-        if fast is not None:
-            got = fast.search(text, pos, not_empty)
-            return None if got is None else Match(self, orig, pos, end, got, self._index_names)
         eng = self._search_engine
         b = self._bounds(eng, text, pos, False, not_empty)
         if b is None:
@@ -552,6 +566,7 @@ def compile(pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "d
     ``syntax``: ``"perl"`` (Python ``re`` dialect), ``"posix"`` (ERE),
     ``"posix_basic"`` (BRE), ``"emacs"``, ``"glob"`` or ``"str"`` (OCaml Str).
     ``flags``: :class:`re_engine.Flag` or ``re`` flags (I, M, S, X, A).
+    ``engine="dfa"`` never delegates to ``re`` (see :mod:`re_engine.fast`);
     ``engine="regex"`` hands Perl-syntax patterns to the ``regex`` module
     (backtracking: backreferences and lookaround, with no linear-time
     guarantee).  Glob options: ``pathname=True``, ``period=True``,
@@ -565,8 +580,8 @@ def compile(pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "d
         return regex.compile(pattern, flags)
     if engine not in ("default", "dfa"):
         raise ReError(f"unknown engine {engine!r}")
-    key = (type(pattern), pattern, syntax, int(flags), tuple(sorted(options.items())))
-    hit = _cache.get(key) if not isinstance(pattern, (R.Seq, R.Alt)) or True else None
+    key = (type(pattern), pattern, syntax, int(flags), engine, tuple(sorted(options.items())))
+    hit = _cache.get(key)
     if hit is not None:
         return hit
     if isinstance(pattern, (str, bytes)):
@@ -576,7 +591,7 @@ def compile(pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "d
     else:
         is_bytes = bool(options.pop("bytes_", False))
         node = pattern
-    p: Pattern[Any] = Pattern(pattern, syntax, flags, node, is_bytes)
+    p: Pattern[Any] = Pattern(pattern, syntax, flags, node, is_bytes, delegate=engine == "default")
     if len(_cache) > 512:
         _cache.clear()
     _cache[key] = p

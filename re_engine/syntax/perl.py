@@ -130,7 +130,7 @@ class PerlParser:
                 break
             if quantified:
                 raise self.error("multiple repeat", qpos)
-            if isinstance(atom, R.Assert):
+            if isinstance(atom, R.Assert) and r.text[start] in "^$\\":
                 raise self.error("nothing to repeat", qpos)
             greedy = True
             if r.peek() == "?":
@@ -246,7 +246,7 @@ class PerlParser:
                 raise self.unsupported("atomic group (?>...) is not supported", start)
             elif r.peek() == "(":
                 raise self.unsupported("conditional group is not supported", start)
-            elif r.peek() in "R0123456789&+-" and r.peek() != "-" or r.startswith("P>"):
+            elif (r.peek() and r.peek() in "R0123456789&+") or r.startswith("P>"):
                 raise self.unsupported("recursion is not supported", start)
             else:
                 return self.parse_flag_group(start)
