@@ -69,9 +69,9 @@ EDNS_PAYLOAD = 1232
 """The UDP payload size advertised with EDNS0 (the DNS flag day 2020 value)."""
 MAX_CNAME_HOPS = 16
 """Longest CNAME chain followed."""
-MAX_TCP_MESSAGE = 65535
 
-_NEGATIVE_RCODES = (wire.RCODE_NOERROR, wire.RCODE_NXDOMAIN)
+_ANSWER_RCODES = (wire.RCODE_NOERROR, wire.RCODE_NXDOMAIN)
+"""RCODEs that answer the question; others (SERVFAIL, REFUSED, ...) try the next server."""
 _EMPTY_QUESTION_OK = frozenset(
     (wire.RCODE_FORMERR, wire.RCODE_SERVFAIL, wire.RCODE_NOTIMP, wire.RCODE_REFUSED)
 )
@@ -625,7 +625,7 @@ class Resolver:
                     errors.append(f"{server.host}#{server.port}: timed out")
                     continue
                 rcode = response.message.rcode
-                if any_rcode or rcode in _NEGATIVE_RCODES:
+                if any_rcode or rcode in _ANSWER_RCODES:
                     return response
                 errors.append(f"{server.host}#{server.port}: {wire.rcode_to_text(rcode)}")
         text = wire.name_to_text(qname)
