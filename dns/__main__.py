@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "query":
         return cmd_query(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m dns", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dns", description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _check_parser(sub)

@@ -260,6 +260,9 @@ class AuthServer:
         self._tcp_count += 1
         try:
             await self._tcp_session(flow)
+        except _Stalled:
+            log.debug("tcp client %s stopped reading; dropped", flow.remote)
+            flow.abort()
         except backends.NetworkError as exc:
             log.debug("tcp connection from %s: %s", flow.remote, exc)
         finally:
@@ -289,13 +292,13 @@ class AuthServer:
                 pos = end
                 if length < wire.HEADER_SIZE:
                     if out:
-                        await flow.write(b"".join(out))
+                        await self._write(flow, b"".join(out))
                     return  # not even a header: the stream cannot be trusted
                 try:
                     response = answer(msg, tcp=True)
                 except TransferRequested as request:
                     if out:
-                        await flow.write(b"".join(out))
+                        await self._write(flow, b"".join(out))
                         out = []
                     await self._transfer(flow, request.query)
                     continue
@@ -306,7 +309,19 @@ class AuthServer:
                     out.append(_U16.pack(len(response)) + response)
             buf = buf[pos:]
             if out:
-                await flow.write(out[0] if len(out) == 1 else b"".join(out))
+                await self._write(flow, out[0] if len(out) == 1 else b"".join(out))
+
+    async def _write(self, flow: backends.Flow, data: bytes) -> None:
+        """Write, giving up (and dropping the client) if it stops reading for longer than
+        the idle timeout: a client that never reads must not hold a connection forever."""
+        assert self._net is not None
+        with self._net.move_on_after(self.tcp_idle_timeout) as scope:
+            await flow.write(data)
+        if scope.cancelled_caught:
+            raise _Stalled
+
+    async def _send(self, flow: backends.Flow, message: bytes) -> None:
+        await self._write(flow, _U16.pack(len(message)) + message)
 
     # -- zone transfers
 
@@ -322,24 +337,24 @@ class AuthServer:
         zone = authority.zones.get(tuple(label.lower() for label in query.qname))
         if zone is None or query.qclass != wire.CLASS_IN:
             rcode = wire.RCODE_NOTAUTH if zone is None else wire.RCODE_REFUSED
-            await _send_tcp(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
+            await self._send(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
             return
         if not self._transfer_allowed(flow.remote):
             log.info("refused %s of %s to %s", wire.type_to_text(query.qtype),
                      wire.name_to_text(zone.origin), flow.remote[0])
-            await _send_tcp(flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False),
+            await self._send(flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False),
                                                   True))
             return
         if (query.qtype == wire.TYPE_IXFR and query.ixfr_serial is not None
                 and not serial_lt(query.ixfr_serial, zone.serial)):
             result = Result()
             result.answer.add(zone.origin, zone.soa)
-            await _send_tcp(flow, authority.build(query, result, True))
+            await self._send(flow, authority.build(query, result, True))
             return
         log.info("%s of %s serial %d to %s", wire.type_to_text(query.qtype),
                  wire.name_to_text(zone.origin), zone.serial, flow.remote[0])
         for message in axfr_messages(zone, query):
-            await _send_tcp(flow, message)
+            await self._send(flow, message)
 
     # -- NOTIFY
 
@@ -393,8 +408,8 @@ class AuthServer:
             await endpoint.close()
 
 
-async def _send_tcp(flow: backends.Flow, message: bytes) -> None:
-    await flow.write(_U16.pack(len(message)) + message)
+class _Stalled(Exception):
+    """A TCP client stopped reading for longer than the idle timeout."""
 
 
 def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> Iterator[bytes]:

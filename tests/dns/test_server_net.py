@@ -317,3 +317,20 @@ async def test_many_clients_and_garbage_do_not_stop_answers(backend: backends.Ba
                         seen.add(msg_id)
         finally:
             await ep.close()
+
+
+async def test_client_that_never_reads_is_dropped(backend: backends.Backend) -> None:
+    server = diff_server(tcp_idle_timeout=0.3)
+    async with server.running(backend, LOCAL, 0) as (udp, tcp):
+        flow = await backend.tcp_connect(LOCAL, tcp[1])
+        try:
+            one = framed(query("big.diff.test.", wire.TYPE_TXT))
+            with backend.move_on_after(5):
+                for _ in range(200):  # ~22 MB of answers that are never read
+                    await flow.write(one * 100)
+            with backend.fail_after(10):
+                while server._tcp_count:
+                    await backend.sleep(0.05)
+        finally:
+            flow.abort()
+        assert (await udp_ask(backend, udp[1], query("www.diff.test."))).answer
