@@ -1,0 +1,134 @@
+"""Our authoritative server against Knot DNS (the Debian package) on loopback.
+
+The same zone and queries as the NSD differential (test_dns_server_nsd.py). NSD and Knot
+disagree with each other on some policy questions, and there our server follows NSD (the
+differential against NSD checks every case, byte for byte where only a header comes
+back). Against Knot we check what both agree is RFC behaviour: for every query whose
+answer is not one of those policy choices, the rcode, the flags and the answer and
+authority RRsets (as sets: Knot orders RRs canonically) must agree. The additional section
+is not compared: Knot adds target addresses for MX/SRV answers, NSD's minimal responses
+do not.
+
+Policy cases left out here, with what Knot does: malformed messages (Knot drops them,
+NSD and we answer FORMERR); unknown opcodes and NOTIFY (Knot echoes the question, NSD and
+we send a header); records in a query's answer section and trailing garbage (Knot answers
+or FORMERRs the other way round); ANY at the apex (Knot gives the NS RRset, NSD and we
+the SOA); qtype 0 (Knot: NOTIMP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import backends
+from dns.server import AuthServer
+from dns.zone import parse_zone_text
+from tests.conftest import need_tool
+from tests.dns.test_server_answers import DIFF_ZONE
+from tests.interop.test_dns_server_nsd import (
+    CASES,
+    _soa_serial,
+    exchange,
+    free_port,
+    skip_mirage,
+    summary,
+)
+
+pytestmark = pytest.mark.interop
+
+KNOT_POLICY = {
+    "QDCOUNT 0", "QDCOUNT 2", "answer in query", "forward pointer", "pointer loop",
+    "reserved label type", "truncated question", "question without type", "opcode IQUERY",
+    "opcode STATUS", "opcode 3", "opcode UPDATE", "NOTIFY to primary", "trailing garbage",
+    "two OPT", "ANY apex", "qtype 0",
+}
+
+
+@contextlib.contextmanager
+def run_knot() -> Iterator[int]:
+    need_tool("knotd")
+    scratch = tempfile.mkdtemp(prefix="knot-dns-server-")
+    port = free_port()
+    zonefile = os.path.join(scratch, "diff.test.zone")
+    with open(zonefile, "w") as f:
+        f.write(DIFF_ZONE)
+    conf = os.path.join(scratch, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(f"""server:
+    rundir: "{scratch}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{scratch}"
+log:
+  - target: stderr
+    any: error
+template:
+  - id: default
+    storage: "{scratch}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: diff.test
+    file: "{zonefile}"
+""")
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while _soa_serial(port, "diff.test.") is None:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("knotd did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def knot() -> Iterator[int]:
+    with run_knot() as port:
+        yield port
+
+
+def semantic(data: bytes) -> object:
+    s = summary(data)
+    if not isinstance(s, dict):
+        return s
+    return {"flags": s["flags"], "question": s["question"], "answer": sorted(s["answer"]),
+            "authority": sorted(s["authority"]), "opt": s["opt"]}
+
+
+async def test_differential_against_knot(backend: backends.Backend, knot: int) -> None:
+    skip_mirage(backend)
+    cases = [c for c in CASES if c[0] not in KNOT_POLICY]
+    assert len(cases) >= 60
+    server = AuthServer([parse_zone_text(DIFF_ZONE)])
+    mismatches = []
+    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+        for label, data, tcp in cases:
+            theirs = semantic(await exchange(backend, knot, data, tcp))
+            ours = semantic(await exchange(backend, udp[1], data, tcp))
+            if ours != theirs:
+                mismatches.append((label, theirs, ours))
+    assert not mismatches, "\n".join(f"{label}:\n  knot: {t}\n  ours: {o}"
+                                     for label, t, o in mismatches)
