@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 import struct
 from typing import Any
@@ -27,6 +28,14 @@ _LINGER_RST = struct.pack("ii", 1, 0)
 def address_of(sockaddr: Any) -> Address:
     """``(host, port)`` from a socket address of any family (drops IPv6 flow/scope)."""
     return (str(sockaddr[0]), int(sockaddr[1]))
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address if ``host`` is an IP literal (no resolution needed), else None."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def family_of(host: str) -> socket.AddressFamily:

@@ -16,7 +16,6 @@ import collections
 import contextlib
 import errno
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -28,6 +27,7 @@ from ._sockutil import (
     UDP_MAX_PAYLOAD_V6,
     address_of,
     check_datagram_size,
+    ip_literal,
     set_linger_rst,
     translate,
 )
@@ -39,8 +39,6 @@ log = logging.getLogger("backends")
 READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
-UDP_QUEUE_LIMIT = 4096
-"""Datagrams held for ``recv``; past it new ones are dropped, as a full socket buffer does."""
 
 
 class AsyncioFlow(asyncio.Protocol):
@@ -360,109 +358,134 @@ class AsyncioListener:
         await self.close()
 
 
-class _DatagramProtocol(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: AsyncioDatagram) -> None:
-        self._endpoint = endpoint
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        ep = self._endpoint
-        if len(ep._queue) >= UDP_QUEUE_LIMIT:
-            ep.dropped += 1
-            return
-        ep._queue.append((data, address_of(addr)))
-        waiter = ep._recv_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors (port unreachable) for earlier sends: UDP is unreliable, ignore.
-        log.debug("udp error on %s: %s", self._endpoint.address, exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._endpoint._closed = True
-        self._endpoint._wake()
-
-    def pause_writing(self) -> None:
-        self._endpoint._paused_writing = True
-
-    def resume_writing(self) -> None:
-        self._endpoint._paused_writing = False
-        self._endpoint._wake()
-
-
 class AsyncioDatagram:
-    """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`."""
+    """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    A plain non-blocking socket rather than an asyncio datagram transport: ``recv`` and
+    ``send`` call ``recvfrom``/``sendto`` directly and only register with the loop
+    (``add_reader``/``add_writer``) when the kernel has nothing to give or no room, so a
+    busy endpoint costs one system call per datagram and binding one is cheap (a resolver
+    binds a fresh socket per query). The kernel's socket buffers are the queues; a send
+    that finds no room waits for it, which is UDP's only backpressure. After
+    :data:`YIELD_EVERY` operations that did not have to wait, one yields to the loop, so a
+    flood on one endpoint cannot starve other tasks or delay cancellation.
+    """
+
+    YIELD_EVERY = 16
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self._loop = loop
-        self._transport: asyncio.DatagramTransport | None = None
-        self._queue: collections.deque[tuple[bytes, Address]] = collections.deque()
-        self._recv_waiter: asyncio.Future[None] | None = None
-        self._drain_waiter: asyncio.Future[None] | None = None
-        self._paused_writing = False
+        self._sock = sock
+        self._fd = sock.fileno()
         self._closed = False
-        self._address: Address = ("", 0)
-        self._sock: socket.socket | None = None
-        """A dup of the transport's socket, for what the transport cannot send (empty datagrams)."""
-        self.max_datagram_size = UDP_MAX_PAYLOAD_V4
-        self.dropped = 0
-        """Datagrams dropped because ``recv`` fell more than UDP_QUEUE_LIMIT behind."""
+        self._address: Address = address_of(sock.getsockname())
+        self._readers: list[asyncio.Future[None]] = []
+        self._writers: list[asyncio.Future[None]] = []
+        self._reader_registered = False
+        self._writer_registered = False
+        self._unyielded = 0
+        self.max_datagram_size = (
+            UDP_MAX_PAYLOAD_V6 if sock.family == socket.AF_INET6 else UDP_MAX_PAYLOAD_V4
+        )
 
     @property
     def address(self) -> Address:
         return self._address
 
-    def _wake(self) -> None:
-        for waiter in (self._recv_waiter, self._drain_waiter):
-            if waiter is not None and not waiter.done():
+    async def _pace(self) -> None:
+        self._unyielded += 1
+        if self._unyielded >= self.YIELD_EVERY:
+            self._unyielded = 0
+            await asyncio.sleep(0)
+
+    async def _wait(self, writable: bool) -> None:
+        # The readiness callback stays registered between waits (a request/response
+        # exchange would otherwise pay two epoll_ctl calls per datagram); it unregisters
+        # itself when it fires with nobody waiting.
+        waiters = self._writers if writable else self._readers
+        registered = self._writer_registered if writable else self._reader_registered
+        if not registered:
+            if writable:
+                self._loop.add_writer(self._fd, self._ready, True)
+                self._writer_registered = True
+            else:
+                self._loop.add_reader(self._fd, self._ready, False)
+                self._reader_registered = True
+        waiter = self._loop.create_future()
+        waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in waiters:
+                waiters.remove(waiter)
+        self._unyielded = 0
+
+    def _ready(self, writable: bool) -> None:
+        waiters = self._writers if writable else self._readers
+        if not waiters:
+            if writable:
+                self._loop.remove_writer(self._fd)
+                self._writer_registered = False
+            else:
+                self._loop.remove_reader(self._fd)
+                self._reader_registered = False
+            return
+        woken = waiters[:]
+        waiters.clear()
+        for waiter in woken:
+            if not waiter.done():
                 waiter.set_result(None)
 
     async def recv(self) -> tuple[bytes, Address]:
         while True:
-            if self._queue:
-                return self._queue.popleft()
             if self._closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
-            waiter = self._loop.create_future()
-            self._recv_waiter = waiter
             try:
-                await waiter
-            finally:
-                self._recv_waiter = None
+                data, addr = self._sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                await self._wait(writable=False)
+                continue
+            except OSError as exc:
+                if self._closed:
+                    raise ClosedFlow("endpoint closed while receiving") from exc
+                # An ICMP error (port unreachable...) for an earlier send: UDP ignores it.
+                if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                    continue
+                raise translate(exc, "recv") from exc
+            await self._pace()
+            return data, address_of(addr)
 
     async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
-        if self._closed or self._transport is None:
-            raise ClosedFlow("send on a closed datagram endpoint")
         check_datagram_size(len(data), self.max_datagram_size)
-        if not data and self._sock is not None:
-            # asyncio drops empty datagrams silently; UDP allows them, so send it directly.
+        while True:
+            if self._closed:
+                raise ClosedFlow("send on a closed datagram endpoint")
             try:
-                self._sock.sendto(b"", address)
+                self._sock.sendto(data, address)
             except (BlockingIOError, InterruptedError):
-                pass
+                await self._wait(writable=True)
+                continue
             except OSError as exc:
+                if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                    return  # an ICMP error from an earlier datagram surfaced here: not ours
                 raise translate(exc, f"send to {address[0]}:{address[1]}") from exc
+            await self._pace()
             return
-        self._transport.sendto(data, address)
-        while self._paused_writing and not self._closed:
-            waiter = self._loop.create_future()
-            self._drain_waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._drain_waiter = None
 
     async def close(self) -> None:
-        if self._closed and self._transport is None:
+        if self._closed:
             return
         self._closed = True
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        self._wake()
+        if self._reader_registered:
+            self._loop.remove_reader(self._fd)
+        if self._writer_registered:
+            self._loop.remove_writer(self._fd)
+        for waiter in self._readers + self._writers:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._readers.clear()
+        self._writers.clear()
+        self._sock.close()
 
     async def __aenter__(self) -> AsyncioDatagram:
         return self
@@ -517,23 +540,26 @@ class AsyncioBackend(AnyioRuntime):
         return flow
 
     async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:
-        endpoint = AsyncioDatagram(self._loop)
+        literal = ip_literal(host)
+        if literal is not None:
+            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+            sockaddr: Any = (host, port)
+        else:
+            try:
+                infos = await self._loop.getaddrinfo(
+                    host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+                )
+            except OSError as exc:
+                raise translate(exc, f"resolve {host!r}") from exc
+            family, _, _, _, sockaddr = infos[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: _DatagramProtocol(endpoint), local_addr=(host, port)
-            )
+            sock.setblocking(False)
+            sock.bind(sockaddr)
         except OSError as exc:
+            sock.close()
             raise translate(exc, f"bind udp {host}:{port}") from exc
-        endpoint._transport = transport
-        sock = transport.get_extra_info("socket")
-        endpoint._sock = socket.socket(
-            sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno())
-        )
-        endpoint._sock.setblocking(False)
-        endpoint._address = address_of(sock.getsockname())
-        if sock.family == socket.AF_INET6:
-            endpoint.max_datagram_size = UDP_MAX_PAYLOAD_V6
-        return endpoint
+        return AsyncioDatagram(self._loop, sock)
 
     async def aclose(self) -> None:
         return None
