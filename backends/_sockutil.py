@@ -38,11 +38,6 @@ def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
         return None
 
 
-def family_of(host: str) -> socket.AddressFamily:
-    """AF_INET6 for an IPv6 literal, otherwise AF_INET."""
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def set_linger_rst(sock: Any) -> None:
     """Make ``close()`` send RST instead of FIN (SO_LINGER with a zero timeout)."""
     try:
