@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import SYNTAXES, Flag, ReError, compile
 
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     g.add_argument("-c", "--count", action="store_true")
     a = ap.parse_args(argv)
     try:
-        kw = {"anchored": False} if a.syntax == "glob" else {}
+        kw: dict[str, Any] = {"anchored": False} if a.syntax == "glob" else {}
         pat = compile(a.pattern, syntax=a.syntax,
                       flags=Flag.IGNORECASE if a.ignore_case else 0, **kw)
     except ReError as e:
@@ -35,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     for name in files:
         try:
-            fh = sys.stdin if name == "-" else open(name, encoding="utf-8", errors="replace")
+            fh = sys.stdin if name == "-" else open(  # noqa: SIM115 - closed below
+                name, encoding="utf-8", errors="replace")
         except OSError as e:
             print(f"re_engine: {name}: {e.strerror}", file=sys.stderr)
             continue

@@ -10,7 +10,18 @@ from .charset import CharSet, word
 from .dfa import LazyDFA
 from .errors import NotSupported, ReError
 from .pike import context_fn, pike
-from .prog import EDGE, FINALNL, NL, WORD, Core, Resolved, compile_prog, min_max_len, resolve, reverse
+from .prog import (
+    EDGE,
+    FINALNL,
+    NL,
+    WORD,
+    Core,
+    Resolved,
+    compile_prog,
+    min_max_len,
+    resolve,
+    reverse,
+)
 from .syntax import Flag
 
 SYNTAXES = ("perl", "posix", "posix_basic", "emacs", "glob", "str")
@@ -279,6 +290,9 @@ class Pattern(Generic[AnyStr]):
 
     def findall(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
         """All non-overlapping matches: strings, or group tuples as ``re`` does."""
+        if self._fast is not None:
+            self._check(string)
+            return self._fast.rx.findall(string, pos, len(string) if endpos is None else endpos)
         g = self.groups
         out: list[Any] = []
         if g == 0:
@@ -296,6 +310,9 @@ class Pattern(Generic[AnyStr]):
 
     def split(self, string: AnyStr, maxsplit: int = 0) -> list[AnyStr | None]:
         """Split ``string`` by the matches (captured groups are kept, as in ``re``)."""
+        if self._fast is not None:
+            self._check(string)
+            return self._fast.rx.split(string, maxsplit)
         out: list[AnyStr | None] = []
         last = 0
         k = 0
@@ -306,24 +323,32 @@ class Pattern(Generic[AnyStr]):
             out.append(string[last:s])
             out.extend(m.groups())
             last = e
-            k += 1
+            k += 1  # noqa: SIM113 - counts splits, not loop iterations
         out.append(string[last:])
         return out
 
     def subn(self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr,
              count: int = 0) -> tuple[AnyStr, int]:
         """Like :meth:`sub`, also returning the number of replacements."""
+        if self._fast is not None and isinstance(repl, (str, bytes)):
+            self._check(string)
+            _parse_template(repl, self)  # same errors as the DFA path
+            res: tuple[AnyStr, int] = self._fast.rx.subn(repl, string, count)
+            return res
         if callable(repl):
             fn = repl
         else:
             template = _parse_template(repl, self)
             if all(isinstance(t, (str, bytes)) for t in template):
-                lit = repl[:0].join(template)  # type: ignore[arg-type]
+                lit: AnyStr = repl[:0].join(template)
+
                 def fn(m: Match[AnyStr]) -> AnyStr:
-                    return lit  # type: ignore[no-any-return]
+                    return lit
             else:
+
                 def fn(m: Match[AnyStr]) -> AnyStr:
-                    return _expand(template, m)
+                    out: AnyStr = _expand(template, m)
+                    return out
         parts: list[AnyStr] = []
         last = 0
         k = 0
@@ -344,7 +369,7 @@ class Pattern(Generic[AnyStr]):
         return self.subn(repl, string, count)[0]
 
     # -- ocaml-re names -----------------------------------------------------
-    def exec(self, string: AnyStr, pos: int = 0, len: int = -1) -> Match[AnyStr]:  # noqa: A002
+    def exec(self, string: AnyStr, pos: int = 0, len: int = -1) -> Match[AnyStr]:
         """ocaml-re ``exec``: the first match, raising ``LookupError`` (Not_found) if none."""
         endpos = None if len < 0 else pos + len
         m = self.search(string, pos, endpos)
@@ -352,20 +377,20 @@ class Pattern(Generic[AnyStr]):
             raise LookupError("no match")
         return m
 
-    def exec_opt(self, string: AnyStr, pos: int = 0, len: int = -1) -> Match[AnyStr] | None:  # noqa: A002
+    def exec_opt(self, string: AnyStr, pos: int = 0, len: int = -1) -> Match[AnyStr] | None:
         """ocaml-re ``exec_opt``: the first match or ``None``."""
         return self.search(string, pos, None if len < 0 else pos + len)
 
-    def execp(self, string: AnyStr, pos: int = 0, len: int = -1) -> bool:  # noqa: A002
+    def execp(self, string: AnyStr, pos: int = 0, len: int = -1) -> bool:
         """ocaml-re ``execp``: is there a match?  (Skips submatch extraction.)"""
         endpos = None if len < 0 else pos + len
         return self._exec(string, pos, endpos, "search", want_groups=False) is not None
 
-    def all(self, string: AnyStr, pos: int = 0, len: int = -1) -> list[Match[AnyStr]]:  # noqa: A002
+    def all(self, string: AnyStr, pos: int = 0, len: int = -1) -> list[Match[AnyStr]]:
         """ocaml-re ``all``: every non-overlapping match."""
         return list(self.finditer(string, pos, None if len < 0 else pos + len))
 
-    def matches(self, string: AnyStr, pos: int = 0, len: int = -1) -> list[AnyStr]:  # noqa: A002
+    def matches(self, string: AnyStr, pos: int = 0, len: int = -1) -> list[AnyStr]:
         """ocaml-re ``matches``: the matched substrings."""
         out: list[AnyStr] = []
         for m in self._iter(string, pos, None if len < 0 else pos + len, False):
@@ -381,8 +406,8 @@ class Match(Generic[AnyStr]):
 
     def __init__(self, pattern: Pattern[AnyStr], string: AnyStr, pos: int, endpos: int,
                  slots: list[int], names: dict[int, str]) -> None:
-        self.re = pattern
-        self.string = string
+        self.re: Pattern[AnyStr] = pattern
+        self.string: AnyStr = string
         self.pos = pos
         self.endpos = endpos
         self._slots = slots
@@ -393,7 +418,7 @@ class Match(Generic[AnyStr]):
             i = self.re.groupindex.get(g)
             if i is None:
                 raise IndexError(f"no such group {g!r}")
-            return i
+            return int(i)
         if not isinstance(g, int) or g < 0 or g > self.re.groups:
             raise IndexError(f"no such group {g!r}")
         return g
@@ -414,7 +439,8 @@ class Match(Generic[AnyStr]):
         s, e = self.span(i)
         if s < 0:
             return None
-        return self.string[s:e]
+        out: AnyStr = self.string[s:e]
+        return out
 
     def group(self, *groups: int | str) -> Any:
         """``group()``/``group(0)``: the whole match; ``group(1, 'name')``: a tuple."""
@@ -447,10 +473,9 @@ class Match(Generic[AnyStr]):
         best_end = -1
         for i in range(1, self.re.groups + 1):
             s, e = self.span(i)
-            if s >= 0 and e >= best_end:
-                # re reports the group that closed last (outermost on ties)
-                if e > best_end or best is None:
-                    best, best_end = i, e
+            # re reports the group that closed last (outermost on ties)
+            if s >= 0 and e >= best_end and (e > best_end or best is None):
+                best, best_end = i, e
         return best
 
     @property
@@ -459,7 +484,8 @@ class Match(Generic[AnyStr]):
         return None if i is None else self._names.get(i)
 
     def expand(self, template: AnyStr) -> AnyStr:
-        return _expand(_parse_template(template, self.re), self)
+        out: AnyStr = _expand(_parse_template(template, self.re), self)
+        return out
 
     # ocaml-re Group names
     def get(self, i: int) -> AnyStr:
@@ -586,7 +612,7 @@ def compile(pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "d
         return hit
     if isinstance(pattern, (str, bytes)):
         is_bytes = isinstance(pattern, bytes)
-        text = pattern.decode("latin-1") if is_bytes else pattern
+        text = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
         node = _parse(text, syntax, flags, is_bytes, options)
     else:
         is_bytes = bool(options.pop("bytes_", False))

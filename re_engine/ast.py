@@ -14,9 +14,9 @@ single-character expressions only (anything built from ``char``, ``set``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
-from .charset import ANY, CharSet, NEWLINE
+from .charset import ANY, NEWLINE, CharSet
 from .errors import ReError
 
 AssertKind = Literal[
@@ -96,7 +96,15 @@ class Case:
     node: Node
 
 
-Node = Union[Set, Seq, Alt, Repeat, Group, NoGroup, Assert, Sem, Greedy, Case]
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """A resolved capturing group (internal; produced by compilation): 1-based ``index``."""
+
+    node: Node
+    index: int
+
+
+Node = Set | Seq | Alt | Repeat | Group | NoGroup | Assert | Sem | Greedy | Case | Cap
 
 # ---------------------------------------------------------------- combinators
 
@@ -161,7 +169,7 @@ def no_group(r: Re) -> Re:
     return NoGroup(r)
 
 
-def set(chars: str) -> Re:  # noqa: A001 - ocaml-re's name
+def set(chars: str) -> Re:
     """Any one of the characters of ``chars``."""
     return Set(CharSet.of_string(chars))
 
@@ -259,7 +267,7 @@ def whole_string(r: Re) -> Re:
     return seq(bos, r, eos)
 
 
-any: Re = Set(ANY)  # noqa: A001 - ocaml-re's name
+any: Re = Set(ANY)
 """Any character, newline included."""
 notnl: Re = Set(NEWLINE.complement())
 """Any character but newline."""
@@ -304,7 +312,7 @@ def walk(r: Node) -> list[Node]:
         out.append(n)
         if isinstance(n, (Seq, Alt)):
             stack.extend(reversed(n.items))
-        elif isinstance(n, (Repeat, Group, NoGroup, Sem, Greedy, Case)):
+        elif isinstance(n, (Repeat, Group, NoGroup, Sem, Greedy, Case, Cap)):
             stack.append(n.node)
     return out
 

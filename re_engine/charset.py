@@ -14,7 +14,7 @@ from __future__ import annotations
 import re as _re
 from bisect import bisect_right
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 MAX_CODE = 0x10FFFF
 
@@ -192,7 +192,7 @@ def _case_table() -> tuple[dict[int, tuple[int, ...]], list[int]]:
     return groups, sorted(groups)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _from_re_class(cls: str) -> CharSet:
     """The set of code points that Python's ``re`` puts in class ``cls``."""
     # Build the string of all code points once per class; re scans it in C.

@@ -20,7 +20,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .prog import (
-    ASSERT, CHAR, EDGE, FINALNL, JMP, MATCH, NL, SAVE, SPLIT, WORD, Prog, check_assert,
+    ASSERT,
+    CHAR,
+    EDGE,
+    FINALNL,
+    JMP,
+    NL,
+    SAVE,
+    SPLIT,
+    WORD,
+    Prog,
+    check_assert,
 )
 
 
@@ -134,7 +144,7 @@ class LazyDFA:
                     if o == SPLIT:
                         stack.append(ys[pc])
                         pc = xs[pc]
-                    elif o == JMP or o == SAVE:
+                    elif o in (JMP, SAVE):
                         pc = xs[pc]
                     elif o == ASSERT:
                         if not check_assert(arg[pc], behind, ahead):
@@ -197,11 +207,10 @@ class LazyDFA:
         nxt = self.step_class(s, k)
         # with a "final newline" assertion, newlines are never memoised per char:
         # whether one is the last character depends on its position
-        if not (c == 10 and self.prog.uses_final):
-            if not nxt.dead:
-                s.tb[ch] = nxt
-                if not nxt.m:
-                    s.ta[ch] = nxt
+        if not (c == 10 and self.prog.uses_final) and not nxt.dead:
+            s.tb[ch] = nxt
+            if not nxt.m:
+                s.ta[ch] = nxt
         return nxt
 
     # -- scans ----------------------------------------------------------------
@@ -243,7 +252,7 @@ class LazyDFA:
                     i = n
                     break
                 except KeyError:
-                    i = it.__reduce__()[2] - 1  # type: ignore[index]
+                    i = int(it.__reduce__()[2]) - 1
                 ch = text[i]
                 s = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 i += 1

@@ -150,7 +150,7 @@ def safe_for_re(c: Core) -> str | None:
     """Why ``re`` is provably linear on ``c`` ("bounded"/"class-loop"), else None."""
     if _single_class_loop(c):
         return "class-loop"
-    lo, hi = min_max_len(c)
+    _lo, hi = min_max_len(c)
     if hi is None:
         return None
     m = _size(c)

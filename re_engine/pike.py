@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .prog import ASSERT, CHAR, EDGE, FINALNL, JMP, MATCH, NL, SAVE, SPLIT, WORD, Prog, check_assert
+from .prog import ASSERT, CHAR, EDGE, FINALNL, JMP, NL, SAVE, SPLIT, WORD, Prog, check_assert
 
 Caps = tuple[int, ...]
 
@@ -26,7 +26,7 @@ def context_fn(text: str | bytes, is_word: Callable[[int], bool]) -> Callable[[i
 
     def code(i: int) -> int:
         c = text[i]
-        return ord(c) if is_str else c  # type: ignore[arg-type]
+        return ord(c) if isinstance(c, str) else c
 
     def ctx(i: int, n: int) -> tuple[int, int]:
         if i <= 0:
@@ -86,7 +86,7 @@ def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
                     continue
                 if o == SAVE:
                     k = arg[pc]
-                    caps = caps[:k] + (pos,) + caps[k + 1:]
+                    caps = (*caps[:k], pos, *caps[k + 1:])
                     pc = xs[pc]
                     continue
                 if o == ASSERT:
@@ -114,7 +114,8 @@ def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
         gen += 1
         c = -1
         if pos < end:
-            c = ord(text[pos]) if is_str else text[pos]  # type: ignore[arg-type]
+            ch = text[pos]
+            c = ord(ch) if isinstance(ch, str) else ch
         nb, na = ctx(pos + 1, n) if pos < end else (0, 0)
         for pc, caps in clist:
             if pc == -1:

@@ -63,7 +63,7 @@ class _Walker:
         return b
 
     def dfas(self, key: Any, node: Core) -> tuple[LazyDFA, LazyDFA]:
-        got = self.cache.get(key)
+        got: tuple[LazyDFA, LazyDFA] | None = self.cache.get(key)
         if got is None:
             fwd = LazyDFA(compile_prog(node, self.is_bytes, 0, captures=False), "longest",
                           False, self.is_word, max_states=500)
@@ -71,7 +71,7 @@ class _Walker:
                           "longest", False, self.is_word, max_states=500)
             got = (fwd, rev)
             self.cache[key] = got
-        return got  # type: ignore[no-any-return]
+        return got
 
     def ends(self, key: Any, node: Core, p: int, q: int) -> list[int]:
         """All x in [p, q] such that ``node`` matches text[p:x]."""
@@ -144,8 +144,8 @@ class _Walker:
                     return
                 lo = max(c.min - k - 1, 0)
                 hi = None if c.max is None else c.max - k - 1
-                rest = R.Repeat(body, lo, hi, True)
-                ok = self.starts((id(c), "rest", lo, hi), rest, p, q)
+                rrest = R.Repeat(body, lo, hi, True)
+                ok = self.starts((id(c), "rest", lo, hi), rrest, p, q)
                 cands = [x for x in self.ends((id(c), "body"), body, p, q) if x > p and x in ok]
                 if not cands:
                     # only empty iterations remain possible

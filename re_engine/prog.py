@@ -9,6 +9,7 @@ shared by the Pike VM (submatches) and the lazy DFA (match bounds).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import ast as R
 from .charset import CharSet, word
@@ -17,15 +18,9 @@ from .errors import ReError, TooLarge
 # ------------------------------------------------------------------ core IR
 
 
-@dataclass(frozen=True, slots=True)
-class Cap:
-    """A resolved capturing group: ``index`` is 1-based."""
-
-    node: Core
-    index: int
-
-
-Core = R.Set | R.Seq | R.Alt | R.Repeat | R.Assert | Cap
+Cap = R.Cap
+Core = R.Node
+"""After :func:`resolve` only Set, Seq, Alt, Repeat (greedy set), Assert and Cap remain."""
 
 
 @dataclass
@@ -131,7 +126,7 @@ def min_max_len(c: Core) -> tuple[int, int | None]:
     if isinstance(c, R.Set):
         return (1, 1) if c.cs else (0, 0)
     if isinstance(c, R.Seq):
-        lo, hi = 0, 0
+        lo, _hi = 0, 0
         hi_o: int | None = 0
         for x in c.items:
             a, b = min_max_len(x)
