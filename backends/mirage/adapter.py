@@ -25,6 +25,7 @@ import errno
 import ipaddress
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
@@ -94,20 +95,29 @@ def _parse_host(host: str, *, passive: bool) -> int:
 
 
 class _Waiter:
-    """One task at a time waiting for a stack callback (level-triggered re-checks)."""
+    """Wakes tasks waiting for a stack callback. A wake-up that comes while nobody
+    waits is remembered, so one that fires between a check and the wait is not lost
+    (waiters always re-check their condition in a loop)."""
 
-    __slots__ = ("_event",)
+    __slots__ = ("_event", "_pending")
 
     def __init__(self) -> None:
         self._event: anyio.Event | None = None
+        self._pending = False
 
     def wake(self) -> None:
         ev = self._event
-        if ev is not None:
+        if ev is None:
+            self._pending = True
+        else:
             self._event = None
             ev.set()
 
     async def wait(self) -> None:
+        if self._pending:
+            self._pending = False
+            await anyio.lowlevel.checkpoint()
+            return
         ev = self._event
         if ev is None:
             ev = self._event = anyio.Event()
@@ -521,7 +531,7 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         sched = switch.sched
         netif = switch.port(mac, mtu=mtu)
     if pcap_path is not None:
-        netif = PcapNetif(netif, PcapWriter(pcap_path), sched.now)
+        netif = PcapNetif(netif, PcapWriter(pcap_path), time.time)
     if faults is not None:
         netif = FaultyNetif(netif, faults, sched)
     try:
