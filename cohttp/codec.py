@@ -395,6 +395,7 @@ _BODY_EOF = 6
 _END = 7
 
 _NO_TRAILERS = Headers._trusted([])
+_EMPTY_END = EndOfMessage(_NO_TRAILERS)  # shared: its trailers are empty and never mutated
 
 
 class _Parser:
@@ -525,7 +526,7 @@ class _Parser:
         state = self._state
         if state == _END:
             self._state = _HEAD
-            return EndOfMessage(_NO_TRAILERS)
+            return _EMPTY_END
         buf = self._buf
         pos = self._pos
         avail = len(buf) - pos

@@ -472,6 +472,22 @@ class Server:
         body = response.body
         head_only = head.method == "HEAD"
         reason = response._reason
+        if (body.__class__ is bytes and reason is None and keep_alive and not head_only
+                and head.version == "HTTP/1.1" and 200 <= status < 600 and status != 204
+                and status != 304 and not self._server_line):
+            # The common case, in one formatting operation: an in-memory body on a
+            # persistent HTTP/1.1 connection, no framing fields from the handler.
+            parts = []
+            for lname, name, value in response.headers._items:
+                if lname in _FRAMING_OUT:
+                    break
+                parts.append(f"{name}: {value}\r\n")
+            else:
+                assert isinstance(body, bytes)
+                out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
+                    _STATUS_LINES[status], codec.date_line(),
+                    "".join(parts).encode("latin-1"), len(body), body))
+                return len(body)
         line = _STATUS_LINES.get(status) if reason is None else None
         if line is None:
             line = codec.status_line(status, "HTTP/1.1", reason)
