@@ -22,7 +22,6 @@ def context_fn(text: str | bytes, is_word: Callable[[int], bool]) -> Callable[[i
 
     ``n`` is the effective end of text (``endpos``).
     """
-    is_str = isinstance(text, str)
 
     def code(i: int) -> int:
         c = text[i]
@@ -58,7 +57,6 @@ def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
     """
     op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
     nslots = prog.nslots
-    is_str = isinstance(text, str)
     mark = [-1] * len(op)
     best: Caps | None = None
     empty: Caps = (-1,) * nslots

@@ -9,7 +9,6 @@ shared by the Pike VM (submatches) and the lazy DFA (match bounds).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from . import ast as R
 from .charset import CharSet, word
