@@ -122,7 +122,8 @@ class _Conn:
 class _RequestBody(IncomingBody):
     """The request body, read lazily from the connection when the handler asks."""
 
-    __slots__ = ("_conn", "_done", "_parser", "_server", "continue_sent", "expect_continue")
+    __slots__ = ("_conn", "_done", "_parser", "_server", "continue_sent", "error",
+                 "expect_continue")
 
     def __init__(self, server: Server, conn: _Conn, parser: RequestParser, expect: bool) -> None:
         super().__init__()
@@ -132,10 +133,20 @@ class _RequestBody(IncomingBody):
         self._done = False
         self.expect_continue = expect
         self.continue_sent = False
+        self.error: ProtocolError | None = None
 
     async def _next(self) -> bytes | None:
+        if self.error is not None:
+            raise self.error
         if self._done:
             return None
+        try:
+            return await self._next_piece()
+        except ProtocolError as exc:
+            self.error = exc  # the connection is out of step: answered and closed after
+            raise
+
+    async def _next_piece(self) -> bytes | None:
         parser = self._parser
         while True:
             ev = parser.next_event()
@@ -428,6 +439,8 @@ class Server:
                     response = Response(500, b"internal server error\n",
                                         [("content-type", "text/plain")])
             conn.phase = _BUSY
+            if body is not None and body.error is not None:
+                raise body.error  # even if the handler caught it: answer it and close
             if self._closing:
                 keep_alive = False
             if body is not None and not body.done and body.expect_continue and (

@@ -349,3 +349,19 @@ async def test_handler_connection_close_closes(backend: backends.Backend) -> Non
         head, body = await c.response()
         assert body == b"bye" and head.headers["connection"] == "close"
         assert await c.at_eof()
+
+
+async def test_body_error_swallowed_by_handler_still_closes(backend: backends.Backend) -> None:
+    async def careless(request: Request) -> Response:
+        try:
+            await request.read()
+        except Exception:
+            return Response(200, b"pretend all is well")
+        return Response(200, b"read")
+
+    async with running(backend, Server(careless, limits=Limits(max_body=4))) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"9\r\n123456789\r\n0\r\n\r\n" + GET, "POST", "GET")
+        head, _ = await c.response()
+        assert head.status == 413 and await c.at_eof()
