@@ -30,15 +30,19 @@ from collections.abc import Iterator
 import pytest
 
 import backends
+from dns import wire
 from dns.server import AuthServer
-from dns.zone import parse_zone_text
+from dns.zone import load_zone_file, parse_zone_text
 from tests.conftest import need_tool
 from tests.dns.test_server_answers import DIFF_ZONE
 from tests.interop.test_dns_server_nsd import (
     CASES,
+    SECONDARY_QUERIES,
+    SECONDARY_ZONE,
     _soa_serial,
     exchange,
     free_port,
+    q,
     skip_mirage,
     summary,
 )
@@ -132,3 +136,87 @@ async def test_differential_against_knot(backend: backends.Backend, knot: int) -
                 mismatches.append((label, theirs, ours))
     assert not mismatches, "\n".join(f"{label}:\n  knot: {t}\n  ours: {o}"
                                      for label, t, o in mismatches)
+
+
+async def test_knot_secondary_follows_notify_and_reload(backend: backends.Backend,
+                                                        tmp_path: object) -> None:
+    """Knot configured as our secondary transfers the zone, answers as we do, and picks up
+    a reload announced by NOTIFY."""
+    skip_mirage(backend)
+    need_tool("knotd")
+    zonefile = os.path.join(str(tmp_path), "sec.test.zone")
+    with open(zonefile, "w") as f:
+        f.write(SECONDARY_ZONE.format(serial=2024010101, www="127.0.0.10"))
+    knot_port = free_port()
+    server = AuthServer([load_zone_file(zonefile)], allow_transfer=["127.0.0.0/8"],
+                        notify=[f"127.0.0.1:{knot_port}"], notify_timeout=0.5)
+    scratch = tempfile.mkdtemp(prefix="knot-secondary-")
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+            conf = os.path.join(scratch, "knot.conf")
+            with open(conf, "w") as f:
+                f.write(f"""server:
+    rundir: "{scratch}"
+    listen: 127.0.0.1@{knot_port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{scratch}"
+log:
+  - target: stderr
+    any: error
+remote:
+  - id: primary
+    address: 127.0.0.1@{udp[1]}
+acl:
+  - id: notify_from_primary
+    address: 127.0.0.1
+    action: notify
+template:
+  - id: default
+    storage: "{scratch}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: sec.test
+    master: primary
+    acl: notify_from_primary
+""")
+            proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+
+            async def wait_serial(serial: int) -> None:
+                deadline = backend.now() + 20
+                while backend.now() < deadline:
+                    if await backend.run_in_thread(_soa_serial, knot_port, "sec.test.") == serial:
+                        return
+                    await backend.sleep(0.1)
+                raise AssertionError(f"Knot never served serial {serial}")
+
+            async def compare() -> None:
+                for name, qtype in SECONDARY_QUERIES:
+                    data = q(name, qtype, edns_payload=1232)
+                    ours = semantic(await exchange(backend, udp[1], data, False))
+                    theirs = semantic(await exchange(backend, knot_port, data, False))
+                    assert ours == theirs, f"{name} {qtype}:\n  knot: {theirs}\n  ours: {ours}"
+
+            await wait_serial(2024010101)
+            await compare()
+            with open(zonefile, "w") as f:
+                f.write(SECONDARY_ZONE.format(serial=2024010102, www="127.0.0.11"))
+            await server.reload()
+            await wait_serial(2024010102)
+            await compare()
+            reply = await exchange(backend, knot_port, q("www.sec.test.", "A"), False)
+            assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
