@@ -244,6 +244,7 @@ class Server:
         net, listener = self._net, self._listener
         if net is None or listener is None:
             raise RuntimeError("call listen() before serve_forever()")
+        self._serving = True
         async with net.task_group() as tg:
             tg.start_soon(self._timer, net)
             try:
@@ -255,6 +256,7 @@ class Server:
             finally:
                 await self._wait_connections(net)
                 tg.cancel_scope.cancel()
+        self._serving = False
         self._stopped.set()
 
     async def shutdown(self, grace: float | None = None) -> None:
@@ -271,10 +273,11 @@ class Server:
                 conn.scope.cancel()
         if self._listener is not None:
             await self._listener.close()
-        if self._stopped is not None:
+        if self._stopped is not None and self._serving:
             await self._stopped.wait()
 
     _grace: float | None = None
+    _serving = False
 
     async def _wait_connections(self, net: Backend) -> None:
         grace = self._grace if self._grace is not None else self.config.shutdown_grace
@@ -287,8 +290,12 @@ class Server:
         for conn in list(self._conns):
             if conn.scope is not None:
                 conn.scope.cancel()
-        while self._conns:
-            await net.sleep(0.01)
+            conn.flow.abort()  # wakes a task blocked in IO even where cancellation cannot
+        with net.move_on_after(5):
+            while self._conns:
+                await net.sleep(0.01)
+        if self._conns:
+            log.error("%d connections did not finish after shutdown", len(self._conns))
 
     async def _timer(self, net: Backend) -> None:
         cfg = self.config
@@ -526,6 +533,9 @@ class Server:
             user_lines.append(f"{name}: {value}\r\n")
         if user_lines:
             lines.append("".join(user_lines).encode("latin-1"))
+        if (keep_alive and declared is None and head.version == "HTTP/1.0" and not head_only
+                and body is not None and not isinstance(body, _SIZED_BODIES)):
+            keep_alive = conn.keep_alive = False  # delimited by closing the connection
         if head.version == "HTTP/1.0" and keep_alive:
             lines.append(b"connection: keep-alive\r\n")
         elif not keep_alive:
@@ -683,6 +693,7 @@ class Server:
                         agent)
 
 
+_SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
 _STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
 
 

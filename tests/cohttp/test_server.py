@@ -90,9 +90,10 @@ async def test_chunked_upload_and_chunked_streaming_response(backend: backends.B
 async def test_http10_streaming_is_close_delimited(backend: backends.Backend) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"GET /stream HTTP/1.0\r\n\r\n")
+        await c.send(b"GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         head, body = await c.response()
         assert body == b"piece 0\npiece 1\npiece 2\n" and not head.keep_alive
+        assert head.headers["connection"] == "close"
         c2 = await RawClient.connect(backend, addr)
         await c2.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         head, _ = await c2.response()
@@ -300,6 +301,13 @@ async def test_graceful_shutdown_finishes_in_flight(backend: backends.Backend) -
     assert results == [b"slow done"]
     with pytest.raises(backends.NetworkError):
         await backend.tcp_connect(*addr, timeout=2)
+
+
+async def test_shutdown_without_serving_returns(backend: backends.Backend) -> None:
+    server = Server(app)
+    await server.listen(backend, "127.0.0.1", 0)
+    with backend.fail_after(2):
+        await server.shutdown()
 
 
 async def test_shutdown_grace_cancels_stragglers(backend: backends.Backend) -> None:
