@@ -1,0 +1,110 @@
+"""Servers on the mirage stack, for the TAP interop tests and the benchmark.
+
+Run inside a network namespace that holds the TAP device::
+
+    python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--mtu N] [--host trio]
+
+It prints ``ready`` once listening, then serves until killed:
+
+* TCP 9000 "sink": reads to EOF (the client's half-close), answers ``<n> <sha256>\\n``
+  and closes;
+* TCP 9001 "echo": echoes until EOF;
+* TCP 9002 "source": reads a decimal byte count and a newline, sends that many bytes of
+  a fixed pattern (``pattern(n)``), then closes;
+* HTTP 8081 (cohttp, when importable): ``POST /`` answers ``<n> <sha256>`` of the body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from typing import Any
+
+import anyio
+
+import backends
+
+CHUNK = 1 << 16
+
+
+def pattern(n: int) -> bytes:
+    """``n`` bytes that a checker can regenerate (not compressible into a short loop)."""
+    block = hashlib.sha256(b"mirage").digest() * (CHUNK // 32)
+    full, rest = divmod(n, len(block))
+    return block * full + block[:rest]
+
+
+async def sink(flow: backends.Flow) -> None:
+    digest = hashlib.sha256()
+    total = 0
+    while data := await flow.read(1 << 20):
+        digest.update(data)
+        total += len(data)
+    await flow.write(f"{total} {digest.hexdigest()}\n".encode())
+
+
+async def echo(flow: backends.Flow) -> None:
+    while data := await flow.read():
+        await flow.write(data)
+
+
+async def source(flow: backends.Flow) -> None:
+    line = b""
+    while not line.endswith(b"\n"):
+        data = await flow.read(64)
+        if not data:
+            return
+        line += data
+    count = int(line)
+    block = pattern(CHUNK)
+    while count > 0:
+        piece = block[: min(count, len(block))]
+        await flow.write(piece)
+        count -= len(piece)
+    await flow.shutdown_write()
+    while await flow.read():
+        pass
+
+
+async def main(net: backends.Backend, http: bool) -> None:
+    async with anyio.create_task_group() as tg:
+        for port, handler in ((9000, sink), (9001, echo), (9002, source)):
+            listener = await net.tcp_listen("0.0.0.0", port)
+            tg.start_soon(listener.serve, handler)
+        if http:
+            try:
+                import cohttp
+            except ImportError:
+                pass
+            else:
+
+                async def upload(request: Any) -> Any:
+                    digest = hashlib.sha256()
+                    total = 0
+                    async for piece in request.body:
+                        digest.update(piece)
+                        total += len(piece)
+                    return cohttp.Response.text(f"{total} {digest.hexdigest()}\n")
+
+                server = cohttp.Server(upload)
+                await server.listen(net, "0.0.0.0", 8081)
+                tg.start_soon(server.serve_forever)
+        print("ready", flush=True)
+
+
+def cli() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--tap", required=True)
+    p.add_argument("--ip", required=True)
+    p.add_argument("--mtu", type=int)
+    p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
+    p.add_argument("--no-http", action="store_true")
+    args = p.parse_args()
+    options: dict[str, Any] = {"tap": args.tap, "ip": args.ip, "host": args.host}
+    if args.mtu:
+        options["mtu"] = args.mtu
+    backends.run(lambda net: main(net, not args.no_http), "mirage", **options)
+
+
+if __name__ == "__main__":
+    cli()
