@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import math
 import random
 import struct
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -117,6 +118,7 @@ class AuthServer:
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
         """(zone key, target) -> the serial the target acknowledged last."""
         self._tcp_count = 0
+        self._notifying: dict[tuple[bytes, tuple[str, int]], backends.interface.CancelScope] = {}
         self._net: backends.Backend | None = None
         self._tg: backends.interface.TaskGroup | None = None
         self._stopped: backends.interface.Event | None = None
@@ -366,7 +368,25 @@ class AuthServer:
                 self._tg.start_soon(self._notify, self._net, zone, target)
 
     async def _notify(self, net: backends.Backend, zone: Zone, target: tuple[str, int]) -> None:
-        """Send NOTIFY for ``zone`` to ``target`` until it answers (RFC 1996 §3.6)."""
+        """Send NOTIFY for ``zone`` to ``target`` until it answers (RFC 1996 §3.6).
+
+        A newer NOTIFY for the same zone and target supersedes one still retrying.
+        """
+        key = (wire.name_key(zone.origin), target)
+        previous = self._notifying.get(key)
+        if previous is not None:
+            previous.cancel()
+        with net.move_on_after(math.inf) as scope:
+            self._notifying[key] = scope
+            try:
+                await self._notify_until_acked(net, zone, target, key)
+            finally:
+                if self._notifying.get(key) is scope:
+                    del self._notifying[key]
+
+    async def _notify_until_acked(self, net: backends.Backend, zone: Zone,
+                                  target: tuple[str, int], key: tuple[bytes, tuple[str, int]]
+                                  ) -> None:
         host, port = target
         bind = "::" if ":" in host else "0.0.0.0"
         msg_id = random.getrandbits(16)
@@ -399,7 +419,9 @@ class AuthServer:
                             log.info("NOTIFY %s serial %d to %s:%d: %s",
                                      wire.name_to_text(zone.origin), zone.serial, host, port,
                                      wire.rcode_to_text(rcode))
-                            self.notify_acks[(wire.name_key(zone.origin), target)] = zone.serial
+                            acked = self.notify_acks.get(key)
+                            if acked is None or not serial_lt(zone.serial, acked):
+                                self.notify_acks[key] = zone.serial
                             return
                 delay *= 2
             log.warning("NOTIFY %s to %s:%d: no answer after %d tries",

@@ -292,7 +292,7 @@ _LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuv
 
 def name_lower(name: Name) -> Name:
     """The name with ASCII letters lowercased (the canonical form for comparisons)."""
-    return tuple(label.lower() for label in name)
+    return tuple(map(bytes.lower, name))
 
 
 def encode_name(name: Name) -> bytes:
@@ -776,6 +776,10 @@ class Overflow(Exception):
     """Raised by :class:`MessageBuilder` when a record would exceed its ``max_size``."""
 
 
+_ENCODED: dict[Name, tuple[bytes, bytes]] = {}
+"""Wire form and canonical key of recently written names (bounded)."""
+
+
 class MessageBuilder:
     """Assemble a message section by section, compressing names.
 
@@ -851,12 +855,18 @@ class MessageBuilder:
         if not name:
             buf.append(0)
             return
-        wire = encode_name(name)
+        cached = _ENCODED.get(name)
+        if cached is None:
+            wire = encode_name(name)
+            cached = (wire, wire.translate(_LOWER))
+            if len(_ENCODED) >= 20_000:
+                _ENCODED.clear()
+            _ENCODED[name] = cached
+        wire, key = cached
         if not (compress and self.compress):
-            self._remember(wire, len(buf))
+            self._remember_prefix(key, len(key) - 1, len(buf))
             buf += wire
             return
-        key = wire.translate(_LOWER)
         table = self._table
         pos = 0
         base = len(buf)
@@ -883,10 +893,6 @@ class MessageBuilder:
                 self._table[suffix] = offset
                 self._added.append(suffix)
             pos += key[pos] + 1
-
-    def _remember(self, wire: bytes, base: int) -> None:
-        key = wire.translate(_LOWER)
-        self._remember_prefix(key, len(key) - 1, base)
 
     def _enter(self, section: int) -> None:
         if section < self._section:

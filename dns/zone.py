@@ -85,7 +85,7 @@ Key = tuple[bytes, ...]
 
 def key_of(name: Name) -> Key:
     """The lookup key of ``name`` (its labels, ASCII lowercased)."""
-    return tuple(label.lower() for label in name)
+    return tuple(map(bytes.lower, name))
 
 
 @dataclass(slots=True)

@@ -334,3 +334,38 @@ async def test_client_that_never_reads_is_dropped(backend: backends.Backend) -> 
         finally:
             flow.abort()
         assert (await udp_ask(backend, udp[1], query("www.diff.test."))).answer
+
+
+def notify_serial(data: bytes) -> int:
+    msg = wire.Message.parse(data)
+    return int(struct.unpack_from("!I", data, msg.answer[0].end - 20)[0])
+
+
+async def test_newer_notify_supersedes_a_retrying_one(backend: backends.Backend) -> None:
+    secondary = await backend.udp_bind(LOCAL, 0)
+    target = (LOCAL, secondary.address[1])
+    try:
+        server = diff_server(notify=[target], notify_timeout=0.1)
+        async with server.running(backend, LOCAL, 0):
+            with backend.fail_after(5):
+                first, _ = await secondary.recv()
+            assert notify_serial(first) == 2024010101  # left unanswered: it retries
+            server.replace_zones([parse_zone_text(DIFF_ZONE.replace("2024010101",
+                                                                    "2024010102"))])
+            with backend.fail_after(5):
+                while True:
+                    data, source = await secondary.recv()
+                    if notify_serial(data) == 2024010102:
+                        break
+            reply = bytearray(data[:12])
+            reply[2] |= 0x80
+            await secondary.send(bytes(reply), source)
+            # The superseded NOTIFY for the old serial is not sent again.
+            with backend.move_on_after(0.5):
+                while True:
+                    late, _ = await secondary.recv()
+                    assert notify_serial(late) != 2024010101, "stale NOTIFY still retrying"
+            key = (wire.name_key(wire.name_from_text("diff.test.")), target)
+            assert server.notify_acks[key] == 2024010102
+    finally:
+        await secondary.close()
