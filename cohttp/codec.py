@@ -694,8 +694,9 @@ class RequestParser(_Parser):
         else:
             _check_other_target(method, target)
 
-        # The header fields, with the few that decide framing picked out on the way.
-        items: list[tuple[str, str, str]] = []
+        # The header fields. The block already passed the grammar; here only the fields
+        # that decide framing are needed, so the common request (no body, no Connection,
+        # no Expect) is handled by substring searches and its fields split lazily.
         host: str | None = None
         hosts = 0
         lengths: list[str] | None = None
@@ -703,21 +704,22 @@ class RequestParser(_Parser):
         keep_alive = http11
         expect_continue = False
         expect: str | None = None
-        if block:
-            lines = block.split("\r\n")
-            lines.pop()
-            if len(lines) > self._limits.max_headers:
+        headers: Headers
+        if not block:
+            headers = Headers._trusted([])
+        else:
+            count = block.count("\r\n")
+            if count > self._limits.max_headers:
                 raise HeaderFieldsTooLarge(
-                    f"{len(lines)} header fields, more than the limit of "
-                    f"{self._limits.max_headers}"
+                    f"{count} header fields, more than the limit of {self._limits.max_headers}"
                 )
-            append = items.append
-            for line in lines:
-                name, _, value = line.partition(":")
-                value = value.strip(" \t")
-                lname = name.lower()
-                append((lname, name, value))
-                if lname in _FRAMING_FIELDS:
+            low = block.lower()
+            if ("content-length" in low or "transfer-encoding" in low
+                    or "connection" in low or "expect" in low):
+                specials: list[tuple[str, str]] = []
+                items = _parse_fields(block, self._limits, specials)
+                headers = Headers._trusted(items)
+                for lname, value in specials:
                     if lname == "host":
                         host = value
                         hosts += 1
@@ -740,6 +742,12 @@ class RequestParser(_Parser):
                         expect = value
                         if http11 and value.lower() == "100-continue":
                             expect_continue = True
+            else:
+                headers = Headers._lazy(block)
+                hosts = low.startswith("host:") + low.count("\r\nhost:")
+                if hosts:
+                    start = 5 if low.startswith("host:") else low.find("\r\nhost:") + 7
+                    host = block[start : block.find("\r\n", start)].strip(" \t")
         if host is not None:
             if hosts > 1:
                 raise BadRequest(f"{hosts} Host fields (exactly one is allowed)")
@@ -765,7 +773,7 @@ class RequestParser(_Parser):
             method,
             target,
             HTTP_1_1 if http11 else HTTP_1_0,
-            Headers._trusted(items),
+            headers,
             framing,
             length,
             keep_alive,

@@ -69,9 +69,10 @@ class Headers:
     Iteration yields ``(name, value)`` pairs in order, names as they were given.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_raw")
 
     _items: list[tuple[str, str, str]]  # (lowercased name, name, value)
+    _raw: str  # set only by _lazy: a validated field block, split on first use
 
     def __init__(
         self, fields: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None
@@ -99,6 +100,28 @@ class Headers:
                 if type(name) is str and type(value) is str:
                     cache[(name, value)] = triple
             items.append(triple)
+
+    @classmethod
+    def _lazy(cls, block: str) -> Headers:
+        """Wrap a field block the parser has validated; split it only when first used."""
+        h = cls.__new__(cls)
+        h._raw = block
+        return h
+
+    def __getattr__(self, name: str) -> list[tuple[str, str, str]]:
+        # Only reached when ``_items`` is unset: the headers of a parsed message that
+        # nobody has looked at yet.
+        if name != "_items":
+            raise AttributeError(name)
+        items: list[tuple[str, str, str]] = []
+        lines = self._raw.split("\r\n")
+        lines.pop()
+        append = items.append
+        for line in lines:
+            field, _, value = line.partition(":")
+            append((field.lower(), field, value.strip(" \t")))
+        self._items = items
+        return items
 
     @classmethod
     def _trusted(cls, items: list[tuple[str, str, str]]) -> Headers:
