@@ -172,25 +172,27 @@ class MirageFlow:
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         conn = self._conn
-        view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-        total = len(view)
-        offset = 0
         sched = self._sched
-        while True:
-            if self._closed:
-                raise ClosedFlow("write on a closed flow")
-            if conn.error is not None:
-                raise _fresh(conn.error)
-            if not conn.can_write:
-                if conn.fin_queued:
-                    raise ClosedFlow("write after shutdown_write")
-                raise ConnectionReset(errno.EPIPE, "write on a connection the peer closed")
-            if offset < total:
-                with sched:
-                    offset += conn.send(view[offset:] if offset else view)
-            if offset >= total:
-                return
-            await self._writers.wait()
+        with memoryview(data) as raw:
+            view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
+            total = len(view)
+            offset = 0
+            while True:
+                if self._closed:
+                    raise ClosedFlow("write on a closed flow")
+                if conn.error is not None:
+                    raise _fresh(conn.error)
+                if not conn.can_write:
+                    if conn.fin_queued:
+                        raise ClosedFlow("write after shutdown_write")
+                    raise ConnectionReset(errno.EPIPE, "write on a connection the peer closed")
+                if offset < total and conn.send_space > 0:
+                    with sched:
+                        offset += conn.send(view[offset:])  # a view: no copy of the rest
+                    continue
+                if offset >= total:
+                    return
+                await self._writers.wait()
 
     async def shutdown_write(self) -> None:
         if self._closed:

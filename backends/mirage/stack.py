@@ -20,7 +20,7 @@ from . import ethernet, icmp, ipv4, udp
 from .arp import Arp, ArpConfig
 from .errors import PacketError
 from .netif import Netif
-from .sched import Scheduler
+from .sched import Scheduler, log
 from .tcp import EPHEMERAL_HIGH, EPHEMERAL_LOW, Tcp, TcpConfig
 
 LOOPBACK_IP = ipv4.ip_to_int("127.0.0.1")
@@ -108,6 +108,7 @@ class Stack:
             "no_route": 0,
             "too_big": 0,
             "echo": 0,
+            "errors": 0,
         }
         self.arp: Arp | None = None
         self.closed = False
@@ -213,6 +214,10 @@ class Stack:
                 self.arp.input(view)
         except PacketError:
             self.counters["bad"] += 1
+        except Exception:
+            # a bug, never the peer's business: count it, keep serving everyone else
+            self.counters["errors"] += 1
+            log.exception("mirage: failed to process a %d-byte frame", len(frame))
 
     def _loopback_input(self, packet: bytes) -> None:
         if not self.closed:
