@@ -435,3 +435,24 @@ def test_several_zones_parent_and_child() -> None:
     r = ask(auth, "www.other.test.", "A")
     assert [x.rtype for x in r.rr] == [dnslib.QTYPE.CNAME]
     assert rcode(ask(auth, "test.", "SOA")) == "REFUSED"
+
+
+def test_glue_that_does_not_fit_sets_tc_rfc9471() -> None:
+    """All in-domain glue or TC (RFC 9471); NSD 4.6 drops the glue that does not fit
+    silently, which RFC 9471 since forbids."""
+    lines = [f"half NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\n"
+             f"ns{i}.half AAAA 2001:db8::{i + 50:x}" for i in range(8)]
+    auth = answer.Authority([parse_zone_text(DIFF_ZONE + "\n".join(lines) + "\n")])
+    name = wire.name_from_text("x.half.diff.test.")
+    r = wire.Message.parse(auth.answer(wire.build_query(name, wire.TYPE_A)) or b"")
+    assert r.tc and not r.authority and not r.additional and len(r.question) == 1
+    data = auth.answer(wire.build_query(name, wire.TYPE_A, edns_payload=1232)) or b""
+    r = wire.Message.parse(data)
+    assert not r.tc and len(r.authority) == 8 and len(r.additional) == 16
+    # Addresses of out-of-bailiwick name servers are optional: no TC when they do not fit.
+    extra = "".join(f"out NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\n"
+                    f"ns{i}.half AAAA 2001:db8::{i + 50:x}\n" for i in range(8))
+    auth = answer.Authority([parse_zone_text(DIFF_ZONE + extra)])
+    r = wire.Message.parse(auth.answer(wire.build_query(
+        wire.name_from_text("x.out.diff.test."), wire.TYPE_A)) or b"")
+    assert not r.tc and len(r.authority) == 8 and 0 < len(r.additional) < 16
