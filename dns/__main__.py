@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -89,6 +90,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.uvloop and importlib.util.find_spec("uvloop") is None:
+        print("error: --uvloop needs uvloop (pip install 'mirage-py[uvloop]')", file=sys.stderr)
         return 2
     options: dict[str, Any] = {}
     host = args.host or "127.0.0.1"
