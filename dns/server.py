@@ -101,6 +101,7 @@ class AuthServer:
         notify_retries: int = NOTIFY_RETRIES,
     ) -> None:
         zone_list = list(zones)
+        _check_distinct(zone_list)
         self.authority = Authority(zone_list)
         self.allow_transfer: list[Network] = [
             n if not isinstance(n, str) else ipaddress.ip_network(n, strict=False)
@@ -147,6 +148,7 @@ class AuthServer:
         """Serve ``zones`` from now on, atomically; returns the zones whose serial changed
         (new ones included) and sends NOTIFY for them when serving."""
         new = list(zones)
+        _check_distinct(new)
         old = {k: z.serial for k, z in self.authority.zones.items()}
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
@@ -428,6 +430,16 @@ class AuthServer:
                         wire.name_to_text(zone.origin), host, port, self.notify_retries)
         finally:
             await endpoint.close()
+
+
+def _check_distinct(zones: Sequence[Zone]) -> None:
+    seen: dict[tuple[bytes, ...], Zone] = {}
+    for zone in zones:
+        other = seen.get(zone.origin_key)
+        if other is not None:
+            raise ValueError(f"zone {wire.name_to_text(zone.origin)} is given twice "
+                             f"({other.source or 'text'} and {zone.source or 'text'})")
+        seen[zone.origin_key] = zone
 
 
 class _Stalled(Exception):

@@ -369,3 +369,33 @@ async def test_newer_notify_supersedes_a_retrying_one(backend: backends.Backend)
             assert server.notify_acks[key] == 2024010102
     finally:
         await secondary.close()
+
+
+def test_a_zone_given_twice_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"zone diff\.test\. is given twice"):
+        AuthServer([parse_zone_text(DIFF_ZONE), parse_zone_text(DIFF_ZONE)])
+
+
+async def test_ipv6(backend: backends.Backend) -> None:
+    if backend.name == "mirage":
+        pytest.skip("the mirage stack is IPv4-only")
+    try:
+        probe = await backend.udp_bind("::1", 0)
+    except backends.NetworkError:
+        pytest.skip("no IPv6 loopback here")
+    await probe.close()
+    async with diff_server().running(backend, "::1", 0) as (udp, tcp):
+        ep = await backend.udp_bind("::1", 0)
+        try:
+            await ep.send(query("www.diff.test."), ("::1", udp[1]))
+            with backend.fail_after(5):
+                reply, _ = await ep.recv()
+        finally:
+            await ep.close()
+        assert wire.Message.parse(reply).answer
+        flow = await backend.tcp_connect("::1", tcp[1])
+        async with flow:
+            await flow.write(framed(query("www.diff.test.", msg_id=6)))
+            with backend.fail_after(5):
+                answer = await Reader(flow).message()
+        assert answer is not None and wire.Message.parse(answer).id == 6
