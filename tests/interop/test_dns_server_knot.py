@@ -9,6 +9,9 @@ authority RRsets (as sets: Knot orders RRs canonically) must agree. The addition
 is not compared: Knot adds target addresses for MX/SRV answers, NSD's minimal responses
 do not.
 
+Also: Knot configured as our secondary transfers the zone after our NOTIFY, answers as we
+do, and follows a reload with a new serial (IXFR answered AXFR-style).
+
 Policy cases left out here, with what Knot does: malformed messages (Knot drops them,
 NSD and we answer FORMERR); unknown opcodes and NOTIFY (Knot echoes the question, NSD and
 we send a header); records in a query's answer section and trailing garbage (Knot answers
