@@ -457,6 +457,16 @@ class _Parser:
         """True between messages: the next event will be a head (or PEER_CLOSED)."""
         return self._state == _HEAD
 
+    def skip_empty_body(self) -> None:
+        """After a head whose ``framing`` is NO_BODY, consume its (empty) EndOfMessage.
+
+        Equivalent to one ``next_event()`` call that returns ``EndOfMessage`` with no
+        trailers; a shortcut for servers that do not need that event.
+        """
+        if self._state != _END:
+            raise RuntimeError("skip_empty_body() only follows a head without a body")
+        self._state = _HEAD
+
     def take_buffered(self) -> bytes:
         """Remove and return every buffered byte (for a protocol upgrade or tunnel)."""
         data = bytes(self._buf[self._pos :])

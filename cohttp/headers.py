@@ -80,10 +80,14 @@ class Headers:
         self._items = []
         if fields is None:
             return
-        if isinstance(fields, Headers):
+        cls = fields.__class__
+        if cls is list or cls is tuple:
+            pairs: Iterable[tuple[str, str]] = fields  # type: ignore[assignment]
+        elif isinstance(fields, Headers):
             self._items = list(fields._items)
             return
-        pairs = fields.items() if isinstance(fields, Mapping) else fields
+        else:
+            pairs = fields.items() if isinstance(fields, Mapping) else fields
         items = self._items
         cache = _VALID
         for pair in pairs:

@@ -394,14 +394,34 @@ class Server:
         max_requests = cfg.max_requests
         flow = conn.flow
         remote = flow.remote
+        write_timeout = cfg.write_timeout
+        idle_timeout = cfg.idle_timeout
+        header_timeout = cfg.header_timeout
         while True:
             ev = parser.next_event()
             if ev is NEED_DATA:
                 if out:
-                    await self._write(conn, b"".join(out) if len(out) > 1 else out[0])
+                    # (self._write, inlined: this is the path every request takes)
+                    conn.phase = _WRITE
+                    conn.deadline = _clock() + write_timeout
+                    await flow.write(b"".join(out) if len(out) > 1 else out[0])
                     out.clear()
                     pending = 0
-                await self._read_into(conn, parser, _HEAD)
+                # (self._read_into for a head, inlined)
+                if parser.buffered == 0:
+                    if self._closing:
+                        raise _Expired
+                    if conn.phase != _IDLE:
+                        conn.deadline = _clock() + (idle_timeout if served else header_timeout)
+                        conn.phase = _IDLE
+                elif conn.phase != _HEAD:
+                    conn.deadline = _clock() + header_timeout
+                    conn.phase = _HEAD
+                data = await flow.read(READ_SIZE)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.feed_eof()
                 continue
             if ev is PEER_CLOSED:
                 if out:
@@ -414,7 +434,7 @@ class Server:
             conn.served = served
             body: _RequestBody | None = None
             if head.framing == NO_BODY:
-                parser.next_event()  # the EndOfMessage of an empty body
+                parser.skip_empty_body()
                 request = Request(head.method, head.target, head.headers, b"",
                                   version=head.version, remote=remote)
             else:

@@ -403,3 +403,17 @@ def test_round_trip_through_our_own_parser() -> None:
     evs = events(wire)
     assert isinstance(evs[0], RequestHead) and evs[1] == Data(b"abc")
     assert isinstance(evs[2], EndOfMessage) and evs[2].trailers["t"] == "v"
+
+
+def test_skip_empty_body() -> None:
+    p = RequestParser()
+    p.feed(req("GET / HTTP/1.1", "Host: a") + req("GET /2 HTTP/1.1", "Host: a"))
+    assert isinstance(p.next_event(), RequestHead)
+    p.skip_empty_body()
+    second = p.next_event()
+    assert isinstance(second, RequestHead) and second.target == "/2"
+    with pytest.raises(RuntimeError, match="only follows"):
+        p.feed(req("POST / HTTP/1.1", "Host: a", "Content-Length: 1", body=b"x"))
+        p.skip_empty_body()
+        p.next_event()
+        p.skip_empty_body()
