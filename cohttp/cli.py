@@ -146,6 +146,7 @@ class _Progress:
         self.shown = 0.0
 
     def update(self, n: int, final: bool = False) -> None:
+        """Count ``n`` more bytes; redraw at most ten times a second (and at the end)."""
         self.done += n
         now = time.monotonic()
         if not final and now - self.shown < 0.1:

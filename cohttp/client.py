@@ -110,6 +110,7 @@ class ClientResponse(Response):
         return self._content
 
     async def read(self) -> bytes:
+        """Read the whole body (once) and return it; later calls return the same bytes."""
         if self._content is None:
             self._content = await super().read()
         return self._content
@@ -190,6 +191,7 @@ class _ResponseBody(IncomingBody):
             raise
 
     async def release(self) -> None:
+        """Give the connection back to the pool (or close it if the body was not finished)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             if not self._done:
