@@ -49,20 +49,23 @@ def finditer(pattern: Any, string: Any, flags: int = 0, syntax: str = "perl") ->
     return compile(pattern, syntax, flags).finditer(string)
 
 
-def split(pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0,
-          syntax: str = "perl") -> list[Any]:
+def split(
+    pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0, syntax: str = "perl"
+) -> list[Any]:
     """``compile(pattern, syntax, flags).split(string, maxsplit)``."""
     return compile(pattern, syntax, flags).split(string, maxsplit)  # type: ignore[no-any-return]
 
 
-def sub(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0,
-        syntax: str = "perl") -> Any:
+def sub(
+    pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0, syntax: str = "perl"
+) -> Any:
     """``compile(pattern, syntax, flags).sub(repl, string, count)``."""
     return compile(pattern, syntax, flags).sub(repl, string, count)
 
 
-def subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0,
-         syntax: str = "perl") -> Any:
+def subn(
+    pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0, syntax: str = "perl"
+) -> Any:
     """``compile(pattern, syntax, flags).subn(repl, string, count)``."""
     return compile(pattern, syntax, flags).subn(repl, string, count)
 

@@ -11,8 +11,9 @@ from . import SYNTAXES, Flag, ReError, compile
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m re_engine",
-                                 description="linear-time regular expressions")
+    ap = argparse.ArgumentParser(
+        prog="python -m re_engine", description="linear-time regular expressions"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("grep", help="print lines matching PATTERN")
     g.add_argument("pattern")
@@ -25,8 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = ap.parse_args(argv)
     try:
         kw: dict[str, Any] = {"anchored": False} if a.syntax == "glob" else {}
-        pat = compile(a.pattern, syntax=a.syntax,
-                      flags=Flag.IGNORECASE if a.ignore_case else 0, **kw)
+        pat = compile(
+            a.pattern, syntax=a.syntax, flags=Flag.IGNORECASE if a.ignore_case else 0, **kw
+        )
     except ReError as e:
         print(f"re_engine: {e}", file=sys.stderr)
         return 2
@@ -36,8 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     for name in files:
         try:
-            fh = sys.stdin if name == "-" else open(  # noqa: SIM115 - closed below
-                name, encoding="utf-8", errors="replace")
+            fh = (
+                sys.stdin
+                if name == "-"
+                else open(  # noqa: SIM115 - closed below
+                    name, encoding="utf-8", errors="replace"
+                )
+            )
         except OSError as e:
             print(f"re_engine: {name}: {e.strerror}", file=sys.stderr)
             continue

@@ -30,27 +30,39 @@ SYNTAXES = ("perl", "posix", "posix_basic", "emacs", "glob", "str")
 def _parse(pattern: str, syntax: str, flags: int, is_bytes: bool, options: dict[str, Any]) -> R.Re:
     if syntax == "perl":
         from .syntax import perl
+
         return perl.parse(pattern, flags, is_bytes)
     if syntax in ("posix", "posix_extended", "ere"):
         from .syntax import posix
+
         return posix.parse(pattern, flags, extended=True)
     if syntax in ("posix_basic", "bre"):
         from .syntax import posix
+
         return posix.parse(pattern, flags, extended=False)
     if syntax == "emacs":
         from .syntax import emacs
+
         return emacs.parse(pattern, flags)
     if syntax == "glob":
         from .syntax import glob
+
         return glob.parse(pattern, flags, **options)
     if syntax == "str":
         from .syntax import str_syntax
+
         return str_syntax.parse(pattern, flags)
     raise ReError(f"unknown syntax {syntax!r} (expected one of {', '.join(SYNTAXES)})")
 
 
-_DEFAULT_SEM = {"perl": "first", "posix": "longest", "posix_basic": "longest",
-                "emacs": "first", "glob": "first", "str": "first"}
+_DEFAULT_SEM = {
+    "perl": "first",
+    "posix": "longest",
+    "posix_basic": "longest",
+    "emacs": "first",
+    "glob": "first",
+    "str": "first",
+}
 
 
 class _Engine:
@@ -67,16 +79,18 @@ class _Engine:
         self.fixed = lo if lo == hi else -1
         self._dfas: dict[str, LazyDFA] = {}
         self.posix_cache: dict[Any, Any] = {}
-        from .fast import Skipper, first_set
+        from .fast import Jumper, first_set
+
         fs = first_set(core)
-        self.skipper = Skipper(fs, is_bytes) if fs is not None and fs.size() < (
-            0x100 if is_bytes else 0x110000) else None
+        jumper = Jumper(core, is_bytes, fs) if fs is not None else None
+        self.jumper = jumper if jumper is not None and jumper.useful else None
 
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
         if d is None:
             if which == "unanch":
                 d = LazyDFA(self.plain, "first", True, self.is_word)
+                d.jumper = self.jumper
             elif which == "anch":
                 d = LazyDFA(self.plain, "first", False, self.is_word)
             elif which == "longest":
@@ -90,8 +104,15 @@ class _Engine:
 class Pattern(Generic[AnyStr]):
     """A compiled regular expression.  Build it with :func:`compile`."""
 
-    def __init__(self, pattern: Any, syntax: str, flags: int, node: R.Re, is_bytes: bool,
-                 delegate: bool = True) -> None:
+    def __init__(
+        self,
+        pattern: Any,
+        syntax: str,
+        flags: int,
+        node: R.Re,
+        is_bytes: bool,
+        delegate: bool = True,
+    ) -> None:
         self.pattern = pattern
         self.syntax = syntax
         self.flags = int(flags)
@@ -109,9 +130,11 @@ class Pattern(Generic[AnyStr]):
             wset = wset.clip(0x7F)
         self._wset: CharSet = wset
         self.is_word: Callable[[int], bool] = wset.__contains__
+        self._ctx: dict[Any, int] = {}
         self._search_engine = _Engine(res, res.core, is_bytes, self.is_word)
         self._full_engine: _Engine | None = None
         from .fast import plan
+
         self._fast = plan(self) if delegate else None
 
     def __repr__(self) -> str:
@@ -131,42 +154,52 @@ class Pattern(Generic[AnyStr]):
         elif not isinstance(text, str):
             raise TypeError("cannot use a string pattern on a bytes-like object")
 
+    def _bits(self, ch: Any) -> int:
+        """Context bits (newline, word) of one character, memoised."""
+        b = self._ctx.get(ch)
+        if b is None:
+            c = ord(ch) if isinstance(ch, str) else ch
+            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+            if len(self._ctx) > 4096:
+                self._ctx.clear()
+            self._ctx[ch] = b
+        return b
+
     def _behind(self, text: Any, i: int) -> int:
         if i <= 0:
             return EDGE
-        c = text[i - 1]
-        c = ord(c) if isinstance(c, str) else c
-        return (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+        return self._bits(text[i - 1])
 
     def _right(self, text: Any, i: int) -> int:
         n = len(text)
         if i >= n:
             return EDGE
-        c = text[i]
-        c = ord(c) if isinstance(c, str) else c
-        b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
-        if c == 10 and i == n - 1:
+        ch = text[i]
+        b = self._bits(ch)
+        if b & NL and i == n - 1:
             b |= FINALNL
         return b
 
-    def _bounds(self, eng: _Engine, text: Any, pos: int, anchored: bool,
-                not_empty: bool) -> tuple[int, int] | None:
+    def _bounds(
+        self, eng: _Engine, text: Any, pos: int, anchored: bool, not_empty: bool
+    ) -> tuple[int, int] | None:
         """Span of the match per the pattern's semantics, or None."""
         sem = self.semantics
         if anchored:
             s0 = pos
             if sem == "longest":
-                e0 = eng.dfa("longest").forward(text, pos, self._behind(text, pos),
-                                                skip_first=not_empty)
+                e0 = eng.dfa("longest").forward(
+                    text, pos, self._behind(text, pos), skip_first=not_empty
+                )
             else:
-                e0 = eng.dfa("anch").forward(text, pos, self._behind(text, pos),
-                                             skip_first=not_empty, earliest=sem == "shortest")
+                e0 = eng.dfa("anch").forward(
+                    text,
+                    pos,
+                    self._behind(text, pos),
+                    skip_first=not_empty,
+                    earliest=sem == "shortest",
+                )
             return None if e0 < 0 else (s0, e0)
-        if eng.skipper is not None and not not_empty:
-            nxt = eng.skipper.next(text, pos)
-            if nxt < 0:
-                return None
-            pos = nxt
         e0 = eng.dfa("unanch").forward(text, pos, self._behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
@@ -177,11 +210,13 @@ class Pattern(Generic[AnyStr]):
             if s0 < 0:  # cannot happen: the forward scan saw a match
                 raise AssertionError("reverse scan found no start")
         if sem == "longest":
-            e0 = eng.dfa("longest").forward(text, s0, self._behind(text, s0),
-                                            skip_first=not_empty and s0 == pos)
+            e0 = eng.dfa("longest").forward(
+                text, s0, self._behind(text, s0), skip_first=not_empty and s0 == pos
+            )
         elif sem == "shortest":
-            e0 = eng.dfa("anch").forward(text, s0, self._behind(text, s0),
-                                         skip_first=not_empty and s0 == pos, earliest=True)
+            e0 = eng.dfa("anch").forward(
+                text, s0, self._behind(text, s0), skip_first=not_empty and s0 == pos, earliest=True
+            )
         return s0, e0
 
     def _groups(self, eng: _Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> list[int]:
@@ -189,16 +224,25 @@ class Pattern(Generic[AnyStr]):
             return [s0, e0]
         if self.semantics == "longest":
             from .posix import submatches
+
             return submatches(eng.core, self.groups, text, s0, e0, self.is_word, eng.posix_cache)
         ctx = context_fn(text, self.is_word)
-        caps = pike(eng.prog, text, s0, e0, len(text), ctx, anchored=True,
-                    not_empty_at=not_empty_at)
+        caps = pike(
+            eng.prog, text, s0, e0, len(text), ctx, anchored=True, not_empty_at=not_empty_at
+        )
         if caps is None or caps[0] != s0 or caps[1] != e0:
             raise AssertionError(f"submatch pass disagrees with bounds {s0},{e0}: {caps}")
         return list(caps)
 
-    def _exec(self, text: Any, pos: int, endpos: int | None, how: str,
-              not_empty: bool = False, want_groups: bool = True) -> Match[AnyStr] | None:
+    def _exec(
+        self,
+        text: Any,
+        pos: int,
+        endpos: int | None,
+        how: str,
+        not_empty: bool = False,
+        want_groups: bool = True,
+    ) -> Match[AnyStr] | None:
         self._check(text)
         orig = text
         n = len(text)
@@ -216,12 +260,18 @@ class Pattern(Generic[AnyStr]):
             text = bytes(text)
         fast = self._fast
         if fast is not None and not not_empty:
-            rm = (fast.rx.search if how == "search" else fast.rx.match if how == "match"
-                  else fast.rx.fullmatch)(text, pos)
+            rm = (
+                fast.rx.search
+                if how == "search"
+                else fast.rx.match
+                if how == "match"
+                else fast.rx.fullmatch
+            )(text, pos)
             if rm is None:
                 return None
-            return Match(self, orig, pos, endpos, [x for sp in rm.regs for x in sp],
-                         self._index_names)
+            return Match(
+                self, orig, pos, endpos, [x for sp in rm.regs for x in sp], self._index_names
+            )
         eng = self._full() if how == "fullmatch" else self._search_engine
         b = self._bounds(eng, text, pos, how != "search", not_empty)
         if b is None:
@@ -234,21 +284,27 @@ class Pattern(Generic[AnyStr]):
         return Match(self, orig, pos, endpos, slots, self._index_names)
 
     # -- re-compatible API --------------------------------------------------
-    def search(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
+    def search(
+        self, string: AnyStr, pos: int = 0, endpos: int | None = None
+    ) -> Match[AnyStr] | None:
         """The leftmost match anywhere in ``string[pos:endpos]``, or ``None``."""
         return self._exec(string, pos, endpos, "search")
 
-    def match(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
+    def match(
+        self, string: AnyStr, pos: int = 0, endpos: int | None = None
+    ) -> Match[AnyStr] | None:
         """A match starting exactly at ``pos``, or ``None``."""
         return self._exec(string, pos, endpos, "match")
 
-    def fullmatch(self, string: AnyStr, pos: int = 0,
-                  endpos: int | None = None) -> Match[AnyStr] | None:
+    def fullmatch(
+        self, string: AnyStr, pos: int = 0, endpos: int | None = None
+    ) -> Match[AnyStr] | None:
         """A match covering exactly ``string[pos:endpos]``, or ``None``."""
         return self._exec(string, pos, endpos, "fullmatch")
 
-    def _iter(self, string: AnyStr, pos: int, endpos: int | None,
-              want_groups: bool) -> Iterator[Match[AnyStr]]:
+    def _iter(
+        self, string: AnyStr, pos: int, endpos: int | None, want_groups: bool
+    ) -> Iterator[Match[AnyStr]]:
         self._check(string)
         n = len(string)
         end = n if endpos is None or endpos > n else max(0, endpos)
@@ -256,35 +312,34 @@ class Pattern(Generic[AnyStr]):
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
         pos = max(0, pos)
-        not_empty = False
         fast = self._fast
         if fast is not None:
             idx = self._index_names
             for rm in fast.rx.finditer(text, pos):
                 yield Match(self, string, pos, end, [x for sp in rm.regs for x in sp], idx)
             return
-        while pos <= end:
-            m = self._exec_on(text, string, pos, end, not_empty, want_groups)
-            if m is None:
-                return
-            yield m
-            s, e = m.span()
-            not_empty = s == e
-            pos = e
+        for slots in self._slot_iter(text, pos, end, want_groups):
+            yield Match(self, string, pos, end, slots, self._index_names)
 
-    def _exec_on(self, text: Any, orig: Any, pos: int, end: int, not_empty: bool,
-                 want_groups: bool) -> Match[AnyStr] | None:
+    def _slot_iter(self, text: Any, pos: int, end: int, want_groups: bool) -> Iterator[list[int]]:
+        """Slots of each successive non-overlapping match (the DFA path)."""
         eng = self._search_engine
-        b = self._bounds(eng, text, pos, False, not_empty)
-        if b is None:
-            return None
-        s0, e0 = b
-        slots = self._groups(eng, text, s0, e0, pos if not_empty else -1) if want_groups \
-            else [s0, e0]
-        return Match(self, orig, pos, end, slots, self._index_names)
+        not_empty = False
+        while pos <= end:
+            b = self._bounds(eng, text, pos, False, not_empty)
+            if b is None:
+                return
+            s0, e0 = b
+            if want_groups and self.groups:
+                yield self._groups(eng, text, s0, e0, pos if not_empty else -1)
+            else:
+                yield [s0, e0]
+            not_empty = s0 == e0
+            pos = e0
 
-    def finditer(self, string: AnyStr, pos: int = 0,
-                 endpos: int | None = None) -> Iterator[Match[AnyStr]]:
+    def finditer(
+        self, string: AnyStr, pos: int = 0, endpos: int | None = None
+    ) -> Iterator[Match[AnyStr]]:
         """Iterate over non-overlapping matches (empty matches as in ``re``)."""
         return self._iter(string, pos, endpos, True)
 
@@ -293,19 +348,27 @@ class Pattern(Generic[AnyStr]):
         if self._fast is not None:
             self._check(string)
             return self._fast.rx.findall(string, pos, len(string) if endpos is None else endpos)
+        self._check(string)
+        n = len(string)
+        end = n if endpos is None or endpos > n else max(0, endpos)
+        text: Any = string[:end] if end < n else string
+        if isinstance(text, (bytearray, memoryview)):
+            text = bytes(text)
         g = self.groups
-        out: list[Any] = []
+        it = self._slot_iter(text, max(0, pos), end, g > 0)
         if g == 0:
-            for m in self._iter(string, pos, endpos, False):
-                s, e = m.span()
-                out.append(string[s:e])
-        elif g == 1:
-            for m in self._iter(string, pos, endpos, True):
-                out.append(m.group(1) or string[:0])
-        else:
-            empty = string[:0]
-            for m in self._iter(string, pos, endpos, True):
-                out.append(tuple(x if x is not None else empty for x in m.groups()))
+            return [string[sl[0] : sl[1]] for sl in it]
+        empty = string[:0]
+        if g == 1:
+            return [string[sl[2] : sl[3]] if sl[2] >= 0 else empty for sl in it]
+        out: list[Any] = []
+        for sl in it:
+            out.append(
+                tuple(
+                    string[sl[k] : sl[k + 1]] if sl[k] >= 0 else empty
+                    for k in range(2, 2 * g + 2, 2)
+                )
+            )
         return out
 
     def split(self, string: AnyStr, maxsplit: int = 0) -> list[AnyStr | None]:
@@ -327,8 +390,9 @@ class Pattern(Generic[AnyStr]):
         out.append(string[last:])
         return out
 
-    def subn(self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr,
-             count: int = 0) -> tuple[AnyStr, int]:
+    def subn(
+        self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr, count: int = 0
+    ) -> tuple[AnyStr, int]:
         """Like :meth:`sub`, also returning the number of replacements."""
         if self._fast is not None and isinstance(repl, (str, bytes)):
             self._check(string)
@@ -349,6 +413,7 @@ class Pattern(Generic[AnyStr]):
                 def fn(m: Match[AnyStr]) -> AnyStr:
                     out: AnyStr = _expand(template, m)
                     return out
+
         parts: list[AnyStr] = []
         last = 0
         k = 0
@@ -363,8 +428,9 @@ class Pattern(Generic[AnyStr]):
         parts.append(string[last:])
         return string[:0].join(parts), k
 
-    def sub(self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr,
-            count: int = 0) -> AnyStr:
+    def sub(
+        self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr, count: int = 0
+    ) -> AnyStr:
         """Replace matches by ``repl`` (a template with ``\\1``/``\\g<name>``, or a function)."""
         return self.subn(repl, string, count)[0]
 
@@ -404,8 +470,15 @@ class Match(Generic[AnyStr]):
 
     __slots__ = ("_names", "_slots", "endpos", "pos", "re", "string")
 
-    def __init__(self, pattern: Pattern[AnyStr], string: AnyStr, pos: int, endpos: int,
-                 slots: list[int], names: dict[int, str]) -> None:
+    def __init__(
+        self,
+        pattern: Pattern[AnyStr],
+        string: AnyStr,
+        pos: int,
+        endpos: int,
+        slots: list[int],
+        names: dict[int, str],
+    ) -> None:
         self.re: Pattern[AnyStr] = pattern
         self.string: AnyStr = string
         self.pos = pos
@@ -585,8 +658,9 @@ def _expand(template: list[Any], m: Match[Any]) -> Any:
 _cache: dict[tuple[Any, ...], Any] = {}
 
 
-def compile(pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "default",
-            **options: Any) -> Any:
+def compile(
+    pattern: Any, syntax: str = "perl", flags: int = 0, engine: str = "default", **options: Any
+) -> Any:
     """Compile ``pattern`` (text in ``syntax``, or an :mod:`re_engine.ast` tree).
 
     ``syntax``: ``"perl"`` (Python ``re`` dialect), ``"posix"`` (ERE),

@@ -19,9 +19,7 @@ from typing import Literal
 from .charset import ANY, NEWLINE, CharSet
 from .errors import ReError
 
-AssertKind = Literal[
-    "bol", "eol", "bos", "eos", "leol", "rleol", "bow", "eow", "wordb", "nwordb"
-]
+AssertKind = Literal["bol", "eol", "bos", "eos", "leol", "rleol", "bow", "eow", "wordb", "nwordb"]
 SemKind = Literal["first", "longest", "shortest"]
 
 

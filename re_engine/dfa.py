@@ -18,6 +18,7 @@ match starts).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from .prog import (
     ASSERT,
@@ -34,10 +35,23 @@ from .prog import (
 )
 
 
+class Jump(Protocol):
+    """Prefilter for an unanchored DFA (see :class:`re_engine.fast.Jumper`)."""
+
+    def jump(self, text: str | bytes, i: int) -> tuple[int, int]:
+        """``(a, mark)``: no match starts in ``[i, a)`` (``a = -1``: none at all)."""
+        ...
+
+
+# a jump shorter than this is not worth its call: pause jumping for a while
+_SHORT_JUMP = 16
+_PAUSE = 256
+
+
 class DState:
     """One DFA state; ``ta``/``tb`` memoise transitions per character."""
 
-    __slots__ = ("active", "behind", "ct", "dead", "fin", "kernel", "m", "ta", "tb")
+    __slots__ = ("active", "behind", "ct", "dead", "fin", "idle", "kernel", "m", "ta", "tb", "tj")
 
     def __init__(self, kernel: tuple[int, ...], behind: int, m: bool, active: bool) -> None:
         self.kernel = kernel
@@ -45,10 +59,14 @@ class DState:
         self.m = m  # a match ended just before the character that led here
         self.active = active  # unanchored: new threads still start at each position
         self.dead = not kernel and not active
+        # no thread alive and no match pending: a search may restart anywhere
+        self.idle = not kernel and active and not m
         # ta: transitions to states that are neither matching nor dead
-        # tb: transitions to states that are not dead
+        # tb: all transitions (its users check for a dead state)
+        # tj: as ta, but not to idle states either (the DFA may jump from those)
         self.ta: dict[object, DState] = {}
         self.tb: dict[object, DState] = {}
+        self.tj: dict[object, DState] = {}
         self.ct: dict[int, DState] = {}
         self.fin: dict[int, bool] = {}
 
@@ -56,8 +74,14 @@ class DState:
 class LazyDFA:
     """Lazy DFA for one program, direction and mode."""
 
-    def __init__(self, prog: Prog, mode: str, unanchored: bool, is_word: Callable[[int], bool],
-                 max_states: int = 2000) -> None:
+    def __init__(
+        self,
+        prog: Prog,
+        mode: str,
+        unanchored: bool,
+        is_word: Callable[[int], bool],
+        max_states: int = 2000,
+    ) -> None:
         self.prog = prog
         self.longest = mode == "longest"
         self.unanchored = unanchored
@@ -70,6 +94,7 @@ class LazyDFA:
         self.char_class: dict[int, int] = {}
         self.flushes = 0
         self.is_str = not prog.is_bytes
+        self.jumper: Jump | None = None
 
     # -- classes --------------------------------------------------------------
     def class_of(self, c: int, final: bool = False) -> int:
@@ -111,6 +136,7 @@ class LazyDFA:
         for s in self.states.values():
             s.ta.clear()
             s.tb.clear()
+            s.tj.clear()
             s.ct.clear()
         self.states.clear()
         self.flushes += 1
@@ -207,15 +233,31 @@ class LazyDFA:
         nxt = self.step_class(s, k)
         # with a "final newline" assertion, newlines are never memoised per char:
         # whether one is the last character depends on its position
-        if not (c == 10 and self.prog.uses_final) and not nxt.dead:
-            s.tb[ch] = nxt
-            if not nxt.m:
+        if not (c == 10 and self.prog.uses_final):
+            s.tb[ch] = nxt  # callers of tb check for a dead state after each step
+            if not nxt.m and not nxt.dead:
                 s.ta[ch] = nxt
+                if not nxt.idle:
+                    s.tj[ch] = nxt
         return nxt
 
+    def context(self, text: str | bytes, i: int) -> int:
+        """Context bits of the character before position ``i``."""
+        if i <= 0:
+            return EDGE
+        c = self.code(text[i - 1])
+        return (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+
     # -- scans ----------------------------------------------------------------
-    def forward(self, text: str | bytes, pos: int, behind: int, *,
-                skip_first: bool = False, earliest: bool = False) -> int:
+    def forward(
+        self,
+        text: str | bytes,
+        pos: int,
+        behind: int,
+        *,
+        skip_first: bool = False,
+        earliest: bool = False,
+    ) -> int:
         """Scan ``text[pos:]``; return the end of the match, or -1.
 
         In ``first`` mode this is the end of the leftmost-first match (if the
@@ -232,6 +274,15 @@ class LazyDFA:
         i = pos
         if skip_first and i >= n:
             return -1  # only an empty match is possible at the end
+        jumper = None if skip_first else self.jumper
+        mark = -1  # no jump before passing this position
+        if jumper is not None:
+            a, mark = jumper.jump(text, i)
+            if a < 0:
+                return -1
+            if a > i:
+                i = a
+                s = self.start(self.context(text, i))
         if skip_first:
             c = code(text[i])
             final = watch_final and c == 10 and i == n - 1
@@ -242,13 +293,20 @@ class LazyDFA:
         it = iter(text)
         while i < n:
             # phase A: no match yet; ta never leads to matching or dead states
+            # (tj not to idle ones either: there the prefilter may jump)
             if last < 0:
                 it.__setstate__(i)  # type: ignore[attr-defined]
                 try:
-                    ta = s.ta
-                    for ch in it:
-                        s = ta[ch]
+                    if jumper is not None and i > mark:
+                        tj = s.tj
+                        for ch in it:
+                            s = tj[ch]
+                            tj = s.tj
+                    else:
                         ta = s.ta
+                        for ch in it:
+                            s = ta[ch]
+                            ta = s.ta
                     i = n
                     break
                 except KeyError:
@@ -262,6 +320,15 @@ class LazyDFA:
                         return last
                 if s.dead:
                     return last
+                if s.idle and jumper is not None and i > mark and i < n:
+                    a, mark = jumper.jump(text, i)
+                    if a < 0:
+                        return -1  # no thread alive, no match pending, none ahead
+                    if a - i < _SHORT_JUMP:
+                        mark = max(mark, i + _PAUSE)
+                    if a > i:
+                        i = a
+                        s = self.start(self.context(text, i))
                 continue
             # phase B: a match was seen; extend it while threads are alive
             tb = s.tb

@@ -16,6 +16,9 @@ Two general mechanisms, neither of which looks at what a pattern "is":
    - *a single repeated class* ``C{k,}`` (possibly lazy, possibly in a
      group): an attempt either fails within ``k`` characters or consumes a
      run that the next attempt does not revisit, so the total is ``O(n * k)``.
+   - *a bounded prefix then a final class loop* ``B C{k,}``: the same
+     argument, each completed path of ``B`` running the loop once (see
+     :func:`safe_for_re`).
 
    Repetitions of nullable bodies are never delegated (``re`` and the Pike VM
    differ on empty iterations).  Tests check delegated and DFA answers agree.
@@ -31,13 +34,49 @@ import re as _re
 from typing import Any
 
 from . import ast as R
-from .charset import CharSet
+from .charset import MAX_CODE, CharSet, digit, space, word
 from .prog import Cap, Core, min_max_len, nullable
 
 _LIMIT_FLOOR = 256
 
 
-def _cls(cs: CharSet, is_bytes: bool) -> str:
+def _builtin_classes(is_bytes: bool, ascii: bool) -> list[tuple[str, CharSet]]:
+    """``re``'s class escapes and the exact sets they stand for under these flags.
+
+    ``\\w``, ``\\d`` and ``\\s`` are built from what ``re`` itself puts in
+    them (:mod:`re_engine.charset`), so equality with a pattern's set is exact.
+    """
+    uni = not (is_bytes or ascii)
+    w, d, s = word(uni), digit(uni), space(uni)
+    if not uni:
+        w = w.clip(0x7F)
+    top = 0xFF if is_bytes else MAX_CODE
+    out = [("\\w", w), ("\\d", d), ("\\s", s)]
+    out += [(e.upper(), c.complement(top)) for e, c in out]
+    return out
+
+
+def _cls_parts(cs: CharSet, builtins: list[tuple[str, CharSet]]) -> tuple[list[str], CharSet]:
+    """Escapes whose sets lie inside ``cs`` (largest first, none redundant), and the rest."""
+    chosen: list[str] = []
+    covered = CharSet()
+    for esc, bset in sorted(builtins, key=lambda t: -t[1].size()):
+        if bset.ranges and not bset.diff(cs) and bset.diff(covered):
+            chosen.append(esc)
+            covered = covered.union(bset)
+    return chosen, cs.diff(covered)
+
+
+def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
+    """A compact ``re`` class for exactly ``cs``.
+
+    Large Unicode sets (``\\w`` has hundreds of ranges) are written with
+    ``re``'s own escapes wherever the sets are provably equal, so ``re`` runs
+    its category opcodes instead of a long range list; a set may also be
+    written as the negation of its complement, whichever is shorter.
+    ``ascii`` must match the ``re.ASCII`` flag the result is compiled with.
+    """
+    top = 0xFF if is_bytes else MAX_CODE
     if not cs.ranges:
         return "[^\\x00-\\xff]" if is_bytes else "[^\\x00-\\U0010ffff]"
 
@@ -51,36 +90,61 @@ def _cls(cs: CharSet, is_bytes: bool) -> str:
     single = cs.single()
     if single is not None:
         return esc(single)
-    parts = []
-    for lo, hi in cs.ranges:
-        parts.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
-    return "[" + "".join(parts) + "]"
+
+    def body(parts: list[str], rest: CharSet) -> str:
+        out = list(parts)
+        for lo, hi in rest.ranges:
+            out.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
+        return "".join(out)
+
+    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else []
+    best = (len(cs.ranges), "[" + body([], cs) + "]")
+    if builtins:
+        parts, rest = _cls_parts(cs, builtins)
+        cost = len(parts) + len(rest.ranges)
+        if parts and cost < best[0]:
+            best = (cost, parts[0] if cost == 1 else "[" + body(parts, rest) + "]")
+        comp = cs.complement(top)
+        if comp.ranges:
+            parts, rest = _cls_parts(comp, builtins)
+            cost = len(parts) + len(rest.ranges) + 1
+            if cost < best[0]:
+                best = (cost, "[^" + body(parts, rest) + "]")
+    return best[1]
 
 
-_ASSERT_RE = {"bol": "(?m:^)", "eol": "(?m:$)", "bos": "\\A", "eos": "\\Z", "leol": "(?-m:$)",
-              "wordb": "\\b", "bow": "\\b(?=\\w)", "eow": "\\b(?<=\\w)"}
+_ASSERT_RE = {
+    "bol": "(?m:^)",
+    "eol": "(?m:$)",
+    "bos": "\\A",
+    "eos": "\\Z",
+    "leol": "(?-m:$)",
+    "wordb": "\\b",
+    "bow": "\\b(?=\\w)",
+    "eow": "\\b(?<=\\w)",
+}
 
 
 class _Untranslatable(Exception):
     pass
 
 
-def translate(c: Core, is_bytes: bool) -> str:
+def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
     """An ``re`` pattern equivalent to ``c`` (leftmost-first), or raise."""
     if isinstance(c, R.Set):
-        return _cls(c.cs, is_bytes)
+        return _cls(c.cs, is_bytes, ascii)
     if isinstance(c, R.Seq):
-        return "".join(_atom(x, is_bytes, in_seq=True) for x in c.items)
+        return "".join(_atom(x, is_bytes, ascii, in_seq=True) for x in c.items)
     if isinstance(c, R.Alt):
         if not c.items:
             return _cls(CharSet(), is_bytes)
-        return "|".join(translate(x, is_bytes) for x in c.items)
+        return "|".join(translate(x, is_bytes, ascii) for x in c.items)
     if isinstance(c, Cap):
-        return "(" + translate(c.node, is_bytes) + ")"
+        return "(" + translate(c.node, is_bytes, ascii) + ")"
     if isinstance(c, R.Repeat):
         if nullable(c.node):
             raise _Untranslatable("repetition of a nullable body")
-        body = _atom(c.node, is_bytes, in_seq=False)
+        body = _atom(c.node, is_bytes, ascii, in_seq=False)
         if c.max is None:
             q = "*" if c.min == 0 else "+" if c.min == 1 else f"{{{c.min},}}"
         elif c.min == c.max:
@@ -96,8 +160,8 @@ def translate(c: Core, is_bytes: bool) -> str:
     raise _Untranslatable(type(c).__name__)
 
 
-def _atom(c: Core, is_bytes: bool, in_seq: bool) -> str:
-    s = translate(c, is_bytes)
+def _atom(c: Core, is_bytes: bool, ascii: bool, in_seq: bool) -> str:
+    s = translate(c, is_bytes, ascii)
     if isinstance(c, (R.Set, Cap)):
         return s
     if isinstance(c, R.Seq) and in_seq:
@@ -146,15 +210,57 @@ def _single_class_loop(c: Core) -> bool:
     return isinstance(c, R.Repeat) and c.max is None and isinstance(c.node, R.Set)
 
 
+def _split_tail_loop(c: Core) -> tuple[list[Core], R.Repeat] | None:
+    """``c`` as ``B C{k,}``: the items before a final class loop, and the loop.
+
+    The loop must be the very last thing matched (only groups may close after
+    it); the items of ``B`` are returned in matching order.
+    """
+    if isinstance(c, Cap):
+        return _split_tail_loop(c.node)
+    if isinstance(c, R.Repeat):
+        if c.max is None and isinstance(c.node, R.Set):
+            return [], c
+        return None
+    if isinstance(c, R.Seq) and c.items:
+        sub = _split_tail_loop(c.items[-1])
+        if sub is None:
+            return None
+        return list(c.items[:-1]) + sub[0], sub[1]
+    return None
+
+
 def safe_for_re(c: Core) -> str | None:
-    """Why ``re`` is provably linear on ``c`` ("bounded"/"class-loop"), else None."""
+    """Why ``re`` is provably linear on ``c``, else None.
+
+    ``"class-loop"``: a single class loop; ``"bounded"``: see the module
+    docstring; ``"tail-loop"``: ``B C{k,}`` with ``B`` bounded and the loop
+    last.  For the latter, one attempt explores at most ``P_B`` paths of
+    ``B`` (each at most ``L_B`` characters); each path that completes runs
+    the loop once: it either fails within ``k`` characters, or consumes its
+    run (greedy) or ``k`` characters (lazy) and the pattern succeeds at once,
+    nothing being left to backtrack into.  A failing attempt thus costs at
+    most ``P_B * (L_B + 1 + k)`` steps and a successful one that plus the
+    match length, which the next attempt of a ``finditer`` starts after; with
+    the same limit as for bounded patterns the total is ``O(n * m)``.
+    """
     if _single_class_loop(c):
         return "class-loop"
-    _lo, hi = min_max_len(c)
-    if hi is None:
-        return None
     m = _size(c)
     limit = max(_LIMIT_FLOOR, 16 * m)
+    _lo, hi = min_max_len(c)
+    if hi is None:
+        split = _split_tail_loop(c)
+        if split is None:
+            return None
+        prefix, loop = split
+        b: Core = R.Seq(tuple(prefix))
+        _lo, hi = min_max_len(b)
+        if hi is None:
+            return None
+        if _paths(b, limit + 1) * (hi + 1 + loop.min) <= limit:
+            return "tail-loop"
+        return None
     p = _paths(c, limit + 1)
     if p * (hi + 1) <= limit:
         return "bounded"
@@ -183,12 +289,13 @@ def plan(pattern: Any) -> Delegate | None:
     if reason is None:
         return None
     try:
-        src = translate(core, pattern.is_bytes)
+        ascii = bool(pattern.is_bytes or pattern.flags & 256)
+        src = translate(core, pattern.is_bytes, ascii)
     except _Untranslatable:
         return None
     if _has_assert(core, "nwordb"):
         return None
-    flags = _re.ASCII if (pattern.is_bytes or pattern.flags & 256) else 0
+    flags = _re.ASCII if ascii else 0
     try:
         rx = _re.compile(src.encode("latin-1") if pattern.is_bytes else src, flags)
     except (_re.error, RecursionError, OverflowError):
@@ -259,3 +366,139 @@ class Skipper:
         assert self.rx is not None
         m = self.rx.search(text, pos)
         return -1 if m is None else m.start()
+
+
+# ------------------------------------------------------- required pieces
+
+# Characters assumed frequent in text: a literal made of them is a poor
+# prefilter.  Only a tie-breaker between required literals; never affects
+# results.
+_COMMON = frozenset(" \n\t.,;:'\"-etaoinshrdlucmfwypvbgkjqxzETAOINSHRDLUCMFWYPVBGKJQXZ0123456789")
+
+
+def _required(c: Core) -> list[tuple[str, Any]]:
+    """Pieces every match of ``c`` contains: ``("lit", codes)`` or ``("set", cs)``."""
+    if isinstance(c, R.Set):
+        single = c.cs.single()
+        return [("lit", [single])] if single is not None else [("set", c.cs)]
+    if isinstance(c, Cap):
+        return _required(c.node)
+    if isinstance(c, R.Repeat):
+        return _required(c.node) if c.min >= 1 else []
+    if isinstance(c, R.Seq):
+        out: list[tuple[str, Any]] = []
+        run: list[int] = []
+        for x in c.items:
+            single = x.cs.single() if isinstance(x, R.Set) else None
+            if single is not None:
+                run.append(single)
+                continue
+            if run:
+                out.append(("lit", run))
+                run = []
+            out.extend(_required(x))
+        if run:
+            out.append(("lit", run))
+        return out
+    return []  # an alternation (or an assertion) requires no one piece
+
+
+def _alphabet(c: Core) -> CharSet:
+    """Every character a match of ``c`` can contain."""
+    out = CharSet()
+    for x in _walk(c):
+        if isinstance(x, R.Set):
+            out = out.union(x.cs)
+    return out
+
+
+class Jumper:
+    """Where the lazy DFA may jump to when it holds no thread (prefiltering).
+
+    Let ``L`` be a piece every match contains (a literal, found with
+    ``str.find``, or a class, found with one ``re`` scan) and ``S`` the set
+    of all characters a match can contain.  From position ``i``, let ``p``
+    be the first occurrence of ``L`` at or after ``i``.  A match starting at
+    ``s >= i`` contains an occurrence of ``L`` at some ``q >= s >= i``, so
+    ``q >= p``.  Either ``s > p``, or all of ``s .. p`` lies inside the
+    match, hence in ``S``, and ``s`` is inside the run of ``S`` characters
+    that ends at ``p``.  So no match starts before ``a``, the start of that
+    run (or ``i``), nor
+    before the first character at or after ``a`` that can begin a match.
+    The DFA, when it has no live thread, may thus restart at that position.
+
+    Cost: the backward scan for ``a`` covers ``[max(i, a), p)``; the DFA does
+    not ask again until it is past ``p`` (:meth:`jump` returns ``p`` as the
+    mark), so backward scans cover disjoint stretches, as do the forward C
+    scans: linear in total, on top of the DFA's own linear scan.
+    """
+
+    def __init__(self, core: Core, is_bytes: bool, first: CharSet | None) -> None:
+        self.is_bytes = is_bytes
+        self.lit: Any = None
+        self.set_rx: _re.Pattern[Any] | None = None
+        self.run_rx: _re.Pattern[Any] | None = None
+        self.first: Skipper | None = None
+        top = 0xFF if is_bytes else MAX_CODE
+        if first is not None and first.size() <= top:
+            self.first = Skipper(first, is_bytes)
+        pieces = _required(core)
+        lits = [codes for kind, codes in pieces if kind == "lit"]
+        if lits:
+
+            def rank(codes: list[int]) -> tuple[int, int]:
+                return (len(codes), sum(chr(x) not in _COMMON for x in codes))
+
+            best = max(lits, key=rank)
+            s = "".join(map(chr, best))
+            self.lit = s.encode("latin-1") if is_bytes else s
+        else:
+            sets = [cs for kind, cs in pieces if kind == "set"]
+            if sets:
+                cs = min(sets, key=lambda x: x.size())
+                if first is None or cs.size() < first.size():
+                    src = _cls(cs, is_bytes)
+                    self.set_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+        if self.lit is not None or self.set_rx is not None:
+            src = _cls(_alphabet(core), is_bytes) + "*"
+            self.run_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+
+    @property
+    def useful(self) -> bool:
+        """Is there anything to jump with?"""
+        return self.run_rx is not None or self.first is not None
+
+    def _run_start(self, text: Any, p: int, lo: int) -> int:
+        """Start of the run of alphabet characters ending at ``p`` (not below ``lo``)."""
+        assert self.run_rx is not None
+        k = 16
+        while True:
+            a = max(lo, p - k)
+            m = self.run_rx.match(text[a:p][::-1])  # "C*": always matches
+            r = m.end() if m is not None else 0
+            if r < p - a or a == lo:
+                return p - r
+            k *= 4
+
+    def jump(self, text: Any, i: int) -> tuple[int, int]:
+        """``(a, mark)``: no match starts in ``[i, a)``; ``a = -1``: none at all.
+
+        The caller must not call again before it is past ``mark``.
+        """
+        if self.run_rx is not None:
+            if self.lit is not None:
+                p = text.find(self.lit, i)
+            else:
+                assert self.set_rx is not None
+                m = self.set_rx.search(text, i)
+                p = -1 if m is None else m.start()
+            if p < 0:
+                return -1, 0
+            a = self._run_start(text, p, i)
+        else:
+            a = p = i
+        if self.first is not None:
+            a = self.first.next(text, a)
+            if a < 0:
+                return -1, 0
+        return a, max(a, p)

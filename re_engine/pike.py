@@ -17,7 +17,9 @@ from .prog import ASSERT, CHAR, EDGE, FINALNL, JMP, NL, SAVE, SPLIT, WORD, Prog,
 Caps = tuple[int, ...]
 
 
-def context_fn(text: str | bytes, is_word: Callable[[int], bool]) -> Callable[[int, int], tuple[int, int]]:
+def context_fn(
+    text: str | bytes, is_word: Callable[[int], bool]
+) -> Callable[[int, int], tuple[int, int]]:
     """Return ``ctx(i, n)`` giving (behind, ahead) context bits at position ``i``.
 
     ``n`` is the effective end of text (``endpos``).
@@ -45,9 +47,18 @@ def context_fn(text: str | bytes, is_word: Callable[[int], bool]) -> Callable[[i
     return ctx
 
 
-def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
-         ctx: Callable[[int, int], tuple[int, int]], *, anchored: bool = True,
-         not_empty_at: int = -1, longest: bool = False) -> Caps | None:
+def pike(
+    prog: Prog,
+    text: str | bytes,
+    start: int,
+    end: int,
+    n: int,
+    ctx: Callable[[int, int], tuple[int, int]],
+    *,
+    anchored: bool = True,
+    not_empty_at: int = -1,
+    longest: bool = False,
+) -> Caps | None:
     """Run the VM on ``text[start:end]``; ``n`` is the effective text end.
 
     Returns the capture slots of the winning thread (slot ``2k``/``2k+1`` are
@@ -61,8 +72,15 @@ def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
     best: Caps | None = None
     empty: Caps = (-1,) * nslots
 
-    def add(lst: list[tuple[int, Caps]], pc0: int, caps0: Caps, pos: int, gen: int,
-            behind: int, ahead: int) -> bool:
+    def add(
+        lst: list[tuple[int, Caps]],
+        pc0: int,
+        caps0: Caps,
+        pos: int,
+        gen: int,
+        behind: int,
+        ahead: int,
+    ) -> bool:
         """Follow epsilons from pc0; append CHAR threads.  True if MATCH hit."""
         stack: list[tuple[int, Caps]] = [(pc0, caps0)]
         while stack:
@@ -84,7 +102,7 @@ def pike(prog: Prog, text: str | bytes, start: int, end: int, n: int,
                     continue
                 if o == SAVE:
                     k = arg[pc]
-                    caps = (*caps[:k], pos, *caps[k + 1:])
+                    caps = (*caps[:k], pos, *caps[k + 1 :])
                     pc = xs[pc]
                     continue
                 if o == ASSERT:

@@ -65,10 +65,20 @@ class _Walker:
     def dfas(self, key: Any, node: Core) -> tuple[LazyDFA, LazyDFA]:
         got: tuple[LazyDFA, LazyDFA] | None = self.cache.get(key)
         if got is None:
-            fwd = LazyDFA(compile_prog(node, self.is_bytes, 0, captures=False), "longest",
-                          False, self.is_word, max_states=500)
-            rev = LazyDFA(compile_prog(reverse(node), self.is_bytes, 0, captures=False),
-                          "longest", False, self.is_word, max_states=500)
+            fwd = LazyDFA(
+                compile_prog(node, self.is_bytes, 0, captures=False),
+                "longest",
+                False,
+                self.is_word,
+                max_states=500,
+            )
+            rev = LazyDFA(
+                compile_prog(reverse(node), self.is_bytes, 0, captures=False),
+                "longest",
+                False,
+                self.is_word,
+                max_states=500,
+            )
             got = (fwd, rev)
             self.cache[key] = got
         return got
@@ -120,7 +130,7 @@ class _Walker:
         if isinstance(c, R.Seq):
             items = c.items
             for i, it in enumerate(items[:-1]):
-                rest = R.Seq(items[i + 1:])
+                rest = R.Seq(items[i + 1 :])
                 ok = self.starts((id(c), i, "rest"), rest, p, q)
                 x = max(x for x in self.ends((id(c), i), it, p, q) if x in ok)
                 self.walk(it, p, x, slots)
@@ -157,8 +167,15 @@ class _Walker:
                 k += 1
 
 
-def submatches(core: Core, ngroups: int, text: Any, s0: int, e0: int,
-               is_word: Callable[[int], bool], cache: dict[Any, Any] | None = None) -> list[int]:
+def submatches(
+    core: Core,
+    ngroups: int,
+    text: Any,
+    s0: int,
+    e0: int,
+    is_word: Callable[[int], bool],
+    cache: dict[Any, Any] | None = None,
+) -> list[int]:
     """Capture slots for the POSIX parse of ``text[s0:e0]`` by ``core``."""
     slots = [-1] * (2 * (ngroups + 1))
     slots[0], slots[1] = s0, e0

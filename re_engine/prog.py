@@ -86,9 +86,18 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
     return Resolved(core, counter[0], names, sem, inner[0])
 
 
-_REV = {"bol": "eol", "eol": "bol", "bos": "eos", "eos": "bos", "bow": "eow",
-        "eow": "bow", "leol": "rleol", "rleol": "leol", "wordb": "wordb",
-        "nwordb": "nwordb"}
+_REV = {
+    "bol": "eol",
+    "eol": "bol",
+    "bos": "eos",
+    "eos": "bos",
+    "bow": "eow",
+    "eow": "bow",
+    "leol": "rleol",
+    "rleol": "leol",
+    "wordb": "wordb",
+    "nwordb": "nwordb",
+}
 
 
 def reverse(c: Core) -> Core:
@@ -157,8 +166,12 @@ CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH = range(6)
 # context bits, for the side already consumed ("behind") and the next char
 EDGE, NL, WORD, FINALNL = 1, 2, 4, 8
 
-ASSERT_CODES = {k: i for i, k in enumerate(
-    ["bol", "eol", "bos", "eos", "leol", "rleol", "bow", "eow", "wordb", "nwordb"])}
+ASSERT_CODES = {
+    k: i
+    for i, k in enumerate(
+        ["bol", "eol", "bos", "eos", "leol", "rleol", "bow", "eow", "wordb", "nwordb"]
+    )
+}
 
 
 def check_assert(code: int, behind: int, ahead: int) -> bool:
@@ -213,8 +226,9 @@ class Prog:
 
     def emit(self, op: int, arg: int = 0, x: int = -1, y: int = -1) -> int:
         if len(self.op) >= MAX_PROG:
-            raise TooLarge(f"compiled program exceeds {MAX_PROG} instructions "
-                           "(reduce counted repetitions)")
+            raise TooLarge(
+                f"compiled program exceeds {MAX_PROG} instructions (reduce counted repetitions)"
+            )
         self.op.append(op)
         self.arg.append(arg)
         self.x.append(x)

@@ -111,8 +111,9 @@ class _Parser:
             if r.take("?:"):
                 capture = False
             elif r.startswith("?"):
-                raise NotSupported("explicitly numbered group \\(?N: is not supported",
-                                   self.pattern, start)
+                raise NotSupported(
+                    "explicitly numbered group \\(?N: is not supported", self.pattern, start
+                )
             self.depth += 1
             if self.depth > 200:
                 raise self.err("groups nested too deeply (limit 200)", start)

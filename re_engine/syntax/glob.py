@@ -57,8 +57,11 @@ class _Parser:
                     while r.peek() == "*":
                         r.i += 1
                     if r.take("/"):
-                        comp = R.seq(R.Set(self.first_set(self.any1, True)),
-                                     R.Repeat(R.Set(self.any1), 0, None, True), R.char("/"))
+                        comp = R.seq(
+                            R.Set(self.first_set(self.any1, True)),
+                            R.Repeat(R.Set(self.any1), 0, None, True),
+                            R.char("/"),
+                        )
                         items.append(R.Repeat(comp, 0, None, True))
                         at_start = True
                         continue
@@ -73,8 +76,9 @@ class _Parser:
                     r.i += 1
                 body = R.Repeat(R.Set(self.any1), 0, None, True)
                 if self.period and at_start:
-                    items.append(R.Repeat(R.seq(R.Set(self.first_set(self.any1, True)), body),
-                                          0, 1, True))
+                    items.append(
+                        R.Repeat(R.seq(R.Set(self.first_set(self.any1, True)), body), 0, 1, True)
+                    )
                 else:
                     items.append(body)
                 at_start = False
@@ -97,7 +101,7 @@ class _Parser:
                 saved = self.at_start_initial
                 self.at_start_initial = at_start
                 while True:
-                    node, _ = self.seq(",}" )
+                    node, _ = self.seq(",}")
                     alts.append(node)
                     if r.eof():
                         raise ParseError("unterminated {", self.pattern, start)
@@ -135,8 +139,15 @@ class _Parser:
     at_start_initial: bool
 
 
-def parse(pattern: str, flags: int = 0, *, anchored: bool = True, pathname: bool = True,
-          period: bool = True, expand_braces: bool = True) -> R.Re:
+def parse(
+    pattern: str,
+    flags: int = 0,
+    *,
+    anchored: bool = True,
+    pathname: bool = True,
+    period: bool = True,
+    expand_braces: bool = True,
+) -> R.Re:
     """Parse a glob into a tree (see the module docstring for the options)."""
     p = _Parser(pattern, pathname, period, expand_braces)
     p.at_start_initial = True

@@ -22,7 +22,14 @@ from ..errors import NotSupported, ParseError
 from . import Flag, Reader
 
 _SIMPLE_ESCAPES = {
-    "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "e": 27,
+    "a": 7,
+    "b": 8,
+    "f": 12,
+    "n": 10,
+    "r": 13,
+    "t": 9,
+    "v": 11,
+    "e": 27,
 }
 
 
@@ -362,8 +369,13 @@ class PerlParser:
             return R.Assert("nwordb")
         if c.isdigit() and c != "0":
             # \1..\99 are backreferences unless three octal digits follow
-            if c in "01234567" and r.peek() in "01234567" and r.peek(1) in "01234567" \
-                    and r.peek() and r.peek(1):
+            if (
+                c in "01234567"
+                and r.peek() in "01234567"
+                and r.peek(1) in "01234567"
+                and r.peek()
+                and r.peek(1)
+            ):
                 v = int(c + r.next() + r.next(), 8)
                 if v > 0o377:
                     raise self.error(f"octal escape value \\{v:o} outside of range 0-0o377", start)

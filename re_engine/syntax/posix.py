@@ -18,8 +18,9 @@ from ..errors import NotSupported, ParseError
 from . import Flag, Reader
 
 
-def parse_bracket(r: Reader, pattern: str, start: int, newline_sensitive: bool,
-                  backslash_escapes: bool = False) -> CharSet:
+def parse_bracket(
+    r: Reader, pattern: str, start: int, newline_sensitive: bool, backslash_escapes: bool = False
+) -> CharSet:
     """Parse a bracket expression; ``r`` is just past the opening ``[``."""
     neg = r.take("^")
     acc: list[tuple[int, int]] = []
@@ -47,7 +48,7 @@ def parse_bracket(r: Reader, pattern: str, start: int, newline_sensitive: bool,
             continue
         if r.startswith("[.") or r.startswith("[="):
             kind = "collating element" if r.peek(1) == "." else "equivalence class"
-            raise NotSupported(f"{kind} {r.text[r.i:r.i + 2]}...] is not supported", pattern, pos)
+            raise NotSupported(f"{kind} {r.text[r.i : r.i + 2]}...] is not supported", pattern, pos)
         lo = ord(r.next())
         if backslash_escapes and lo == 92 and not r.eof():
             lo = ord(r.next())

@@ -68,8 +68,10 @@ def test_bytes_patterns() -> None:
 
 def test_pos_endpos() -> None:
     p = re_engine.compile(r"\bab")
-    assert p.search("xab ab", 1) is None or p.search("xab ab", 1).span() == re.compile(
-        r"\bab").search("xab ab", 1).span()
+    assert (
+        p.search("xab ab", 1) is None
+        or p.search("xab ab", 1).span() == re.compile(r"\bab").search("xab ab", 1).span()
+    )
     assert p.search("ab ab", 1).span() == (3, 5)
     assert re_engine.compile(r"b$").search("abc", 0, 2).span() == (1, 2)
     assert re_engine.compile(r"^a").search("ba", 1) is None
@@ -106,45 +108,52 @@ def test_combinators() -> None:
     assert [m["w"] for m in p.finditer("hi there_x 2b c")] == ["hi", "there_x", "c"]
     vowels = R.set("aeiou")
     assert re_engine.compile(R.rep1(R.diff(R.rg("a", "z"), vowels))).findall("strength") == [
-        "str", "ngth"]
+        "str",
+        "ngth",
+    ]
     assert re_engine.compile(R.rep1(R.compl(vowels, R.char(" ")))).findall("a bc") == ["bc"]
-    assert re_engine.compile(R.inter(R.rg("a", "m"), R.rg("k", "z"))).findall("akmz") == [
-        "k", "m"]
+    assert re_engine.compile(R.inter(R.rg("a", "m"), R.rg("k", "z"))).findall("akmz") == ["k", "m"]
     assert re_engine.compile(R.no_case(R.str("ab"))).findall("AB aB ab") == ["AB", "aB", "ab"]
     assert re_engine.compile(R.no_case(R.seq(R.char("a"), R.case(R.char("b"))))).findall(
-        "AB Ab ab") == ["Ab", "ab"]
-    assert re_engine.compile(R.non_greedy(R.seq(R.char("<"), R.rep(R.any),
-                                                R.char(">")))).findall("<a><b>") == ["<a>", "<b>"]
+        "AB Ab ab"
+    ) == ["Ab", "ab"]
+    assert re_engine.compile(R.non_greedy(R.seq(R.char("<"), R.rep(R.any), R.char(">")))).findall(
+        "<a><b>"
+    ) == ["<a>", "<b>"]
     assert re_engine.compile(R.repn(R.char("a"), 2, 3)).findall("aaaaaaa") == ["aaa", "aaa"]
     assert re_engine.compile(R.whole_string(R.opt(R.char("x")))).fullmatch("x")
     assert re_engine.compile(R.seq(R.char("a"), R.no_group(R.group(R.char("b"))))).groups == 0
     assert re_engine.compile(R.word(R.str("cat"))).findall("cat concat cat") == ["cat", "cat"]
-    assert re_engine.compile(R.longest(R.alt(R.char("a"), R.str("ab")))).search("ab").span() \
-        == (0, 2)
+    assert re_engine.compile(R.longest(R.alt(R.char("a"), R.str("ab")))).search("ab").span() == (
+        0,
+        2,
+    )
     assert re_engine.compile(R.shortest(R.rep1(R.char("a")))).search("aaa").span() == (0, 1)
-    assert re_engine.compile(R.first(R.alt(R.char("a"), R.str("ab")))).search("ab").span() \
-        == (0, 1)
+    assert re_engine.compile(R.first(R.alt(R.char("a"), R.str("ab")))).search("ab").span() == (0, 1)
     assert re_engine.compile(R.seq(R.bol, R.char("b"))).findall("a\nb") == ["b"]
     assert re_engine.compile(R.seq(R.char("a"), R.eol)).findall("a\na") == ["a", "a"]
 
 
-@pytest.mark.parametrize(("pattern", "pos", "cls"), [
-    (r"(a)\1", 3, NotSupported),
-    (r"a(?=b)", 1, NotSupported),
-    (r"(?<=a)b", 0, NotSupported),
-    (r"(?>a)", 0, NotSupported),
-    (r"a++", 2, NotSupported),
-    (r"(?P=x)", 0, NotSupported),
-    (r"(ab", 0, ParseError),
-    (r"ab)", 2, ParseError),
-    (r"[ab", 0, ParseError),
-    (r"*a", 0, ParseError),
-    (r"a**", 2, ParseError),
-    (r"a{3,2}", 2, ParseError),
-    (r"\q", 0, ParseError),
-    (r"(?P<1a>x)", 4, ParseError),
-    (r"[z-a]", 1, ParseError),
-])
+@pytest.mark.parametrize(
+    ("pattern", "pos", "cls"),
+    [
+        (r"(a)\1", 3, NotSupported),
+        (r"a(?=b)", 1, NotSupported),
+        (r"(?<=a)b", 0, NotSupported),
+        (r"(?>a)", 0, NotSupported),
+        (r"a++", 2, NotSupported),
+        (r"(?P=x)", 0, NotSupported),
+        (r"(ab", 0, ParseError),
+        (r"ab)", 2, ParseError),
+        (r"[ab", 0, ParseError),
+        (r"*a", 0, ParseError),
+        (r"a**", 2, ParseError),
+        (r"a{3,2}", 2, ParseError),
+        (r"\q", 0, ParseError),
+        (r"(?P<1a>x)", 4, ParseError),
+        (r"[z-a]", 1, ParseError),
+    ],
+)
 def test_errors_name_position(pattern: str, pos: int, cls: type) -> None:
     with pytest.raises(cls) as ei:
         re_engine.compile(pattern)
@@ -159,8 +168,24 @@ def test_regex_engine_escape_hatch() -> None:
 
 # ------------------------------------------------------------ differential
 
-ATOMS = ["a", "b", "c", ".", "[ab]", "[^a]", r"\w", r"\s", r"\d", "(?:)", "^", "$", r"\b",
-         r"\B", r"\A", r"\Z"]
+ATOMS = [
+    "a",
+    "b",
+    "c",
+    ".",
+    "[ab]",
+    "[^a]",
+    r"\w",
+    r"\s",
+    r"\d",
+    "(?:)",
+    "^",
+    "$",
+    r"\b",
+    r"\B",
+    r"\A",
+    r"\Z",
+]
 
 
 @st.composite
@@ -181,6 +206,7 @@ def patterns(draw: st.DrawFn, depth: int = 0) -> str:
 
 def _nullable_repeat(node: object) -> bool:
     from re_engine.prog import resolve
+
     core = resolve(node, False).core  # type: ignore[arg-type]
     stack = [core]
     while stack:
@@ -197,8 +223,7 @@ def _nullable_repeat(node: object) -> bool:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(patterns(), st.text(alphabet="abc 1\n", max_size=12),
-       st.sampled_from(["default", "dfa"]))
+@given(patterns(), st.text(alphabet="abc 1\n", max_size=12), st.sampled_from(["default", "dfa"]))
 def test_differential_against_re(pattern: str, text: str, engine: str) -> None:
     ours = re_engine.compile(pattern, engine=engine)
     # Python's re and a Pike VM legitimately differ on empty iterations of a

@@ -75,13 +75,15 @@ def test_brackets_and_classes() -> None:
 def test_errors() -> None:
     import pytest
 
-    for pat, pos, cls in [("[[.a.]]", 1, re_engine.NotSupported),
-                          ("[[=a=]]", 1, re_engine.NotSupported),
-                          ("(a)\\1", 3, re_engine.NotSupported),
-                          ("[[:nope:]]", 1, re_engine.ParseError),
-                          ("(ab", 0, re_engine.ParseError),
-                          ("a{2,1}", 1, re_engine.ParseError),
-                          ("*a", 0, re_engine.ParseError)]:
+    for pat, pos, cls in [
+        ("[[.a.]]", 1, re_engine.NotSupported),
+        ("[[=a=]]", 1, re_engine.NotSupported),
+        ("(a)\\1", 3, re_engine.NotSupported),
+        ("[[:nope:]]", 1, re_engine.ParseError),
+        ("(ab", 0, re_engine.ParseError),
+        ("a{2,1}", 1, re_engine.ParseError),
+        ("*a", 0, re_engine.ParseError),
+    ]:
         with pytest.raises(cls) as ei:
             re_engine.compile(pat, syntax="posix")
         assert ei.value.pos == pos, (pat, str(ei.value))

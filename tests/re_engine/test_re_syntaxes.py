@@ -41,9 +41,12 @@ def test_glob_brackets_braces_escapes() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["a", "b", ".", "/", "*", "?", "[ab]", "[!a]", "[a-c]"]),
-                max_size=6).map("".join),
-       st.text(alphabet="ab./c", max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", ".", "/", "*", "?", "[ab]", "[!a]", "[a-c]"]), max_size=6
+    ).map("".join),
+    st.text(alphabet="ab./c", max_size=8),
+)
 def test_glob_agrees_with_fnmatch(pattern: str, name: str) -> None:
     ours = glob(pattern, name, pathname=False, period=False)
     assert ours == fnmatch.fnmatchcase(name, pattern)
