@@ -506,8 +506,7 @@ class _Parser:
             return None
         if end - pos + 4 > limits.max_head:
             raise HeaderFieldsTooLarge(f"message head exceeds the limit of {limits.max_head} bytes")
-        first = buf.find(b"\r\n", pos)
-        if first - pos > limits.max_line:
+        if end - pos > limits.max_line and buf.find(b"\r\n", pos) - pos > limits.max_line:
             raise self._line_too_long()
         text = buf[pos : end + 2].decode("latin-1")
         self._pos = end + 4

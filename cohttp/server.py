@@ -435,12 +435,12 @@ class Server:
             body: _RequestBody | None = None
             if head.framing == NO_BODY:
                 parser.skip_empty_body()
-                request = Request(head.method, head.target, head.headers, b"",
-                                  version=head.version, remote=remote)
+                request = Request._received(head.method, head.target, head.headers, b"",
+                                            head.version, remote)
             else:
                 body = _RequestBody(self, conn, parser, head.expect_continue)
-                request = Request(head.method, head.target, head.headers, body,
-                                  version=head.version, remote=remote)
+                request = Request._received(head.method, head.target, head.headers, body,
+                                            head.version, remote)
             keep_alive = head.keep_alive and not self._closing
             if max_requests and served >= max_requests:
                 keep_alive = False
@@ -474,9 +474,11 @@ class Server:
                 not body.continue_sent
             ):
                 keep_alive = False  # the client was never asked for the body: close
-            conn.keep_alive = keep_alive
-            sent = await self._respond(conn, head, response, out)
-            keep_alive = conn.keep_alive
+            sent = self._respond_simple(head, response, out) if keep_alive else -1
+            if sent < 0:
+                conn.keep_alive = keep_alive
+                sent = await self._respond(conn, head, response, out)
+                keep_alive = conn.keep_alive
             pending += sent + 256
             if body is not None and not body.done and keep_alive:
                 if out:
@@ -500,6 +502,30 @@ class Server:
 
     # -- responses -------------------------------------------------------------------
 
+    def _respond_simple(self, head: RequestHead, response: Response,
+                        out: list[bytes]) -> int:
+        """Queue the common response in one formatting operation; -1 if it is not one.
+
+        Common: an in-memory body on a persistent HTTP/1.1 connection, a registry reason
+        phrase and no framing fields from the handler.
+        """
+        body = response.body
+        status = response.status
+        if (body.__class__ is not bytes or response._reason is not None
+                or head.method == "HEAD" or head.version != "HTTP/1.1" or status < 200
+                or status == 204 or status == 304 or self._server_line):
+            return -1
+        parts = []
+        for lname, name, value in response.headers._items:
+            if lname in _FRAMING_OUT:
+                return -1
+            parts.append(f"{name}: {value}\r\n")
+        assert isinstance(body, bytes)
+        out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
+            _STATUS_LINES[status], codec.date_line(), "".join(parts).encode("latin-1"),
+            len(body), body))
+        return len(body)
+
     async def _respond(self, conn: _Conn, head: RequestHead, response: Response,
                        out: list[bytes]) -> int:
         """Queue (or write) the response; return the number of body bytes sent.
@@ -512,22 +538,6 @@ class Server:
         body = response.body
         head_only = head.method == "HEAD"
         reason = response._reason
-        if (body.__class__ is bytes and reason is None and keep_alive and not head_only
-                and head.version == "HTTP/1.1" and 200 <= status < 600 and status != 204
-                and status != 304 and not self._server_line):
-            # The common case, in one formatting operation: an in-memory body on a
-            # persistent HTTP/1.1 connection, no framing fields from the handler.
-            parts = []
-            for lname, name, value in response.headers._items:
-                if lname in _FRAMING_OUT:
-                    break
-                parts.append(f"{name}: {value}\r\n")
-            else:
-                assert isinstance(body, bytes)
-                out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
-                    _STATUS_LINES[status], codec.date_line(),
-                    "".join(parts).encode("latin-1"), len(body), body))
-                return len(body)
         line = _STATUS_LINES.get(status) if reason is None else None
         if line is None:
             line = codec.status_line(status, "HTTP/1.1", reason)

@@ -185,6 +185,19 @@ class Request:
         self.version = version
         self.remote = remote
 
+    @classmethod
+    def _received(cls, method: str, target: str, headers: Headers, body: Body, version: str,
+                  remote: tuple[str, int] | None) -> Request:
+        """A request the server parsed (fields already validated): no conversions."""
+        r = cls.__new__(cls)
+        r.method = method
+        r.target = target
+        r.headers = headers
+        r.body = body
+        r.version = version
+        r.remote = remote
+        return r
+
     @property
     def path(self) -> str:
         """The target up to ``?`` (still percent-encoded)."""
