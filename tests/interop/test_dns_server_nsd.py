@@ -18,17 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dnslib
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import backends
 from dns import answer, wire
@@ -507,3 +512,59 @@ async def test_cache_hits_match_nsd_under_mixed_case(backend: backends.Backend,
                     data) - (11 if edns else 0)]
                 assert summary(ours) == summary(theirs), name
     assert answer.EDNS_PAYLOAD == 1232
+
+
+# ---------------------------------------------------------------------------- random queries
+
+ZONE_NAMES = sorted({line.split()[0] for line in DIFF_ZONE.splitlines()
+                     if line and not line[0].isspace() and not line.startswith(("$", "@"))})
+QTYPES = ["A", "AAAA", "MX", "NS", "TXT", "SOA", "CNAME", "DNAME", "DS", "SRV", "PTR", "ANY",
+          "CAA", "HINFO", "NAPTR", "TYPE65280"]
+
+
+@pytest.fixture(scope="module")
+def ours_served(nsd_primary: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Our server as ``python -m dns serve`` on the asyncio backend."""
+    zone = tmp_path_factory.mktemp("random") / "diff.test.zone"
+    zone.write_text(DIFF_ZONE)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=str(Path(__file__).resolve().parents[2]))
+    try:
+        deadline = time.monotonic() + 15
+        while _soa_serial(port, "diff.test.") is None:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("our server did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def _udp(port: int, data: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2)
+        s.sendto(data, ("127.0.0.1", port))
+        return s.recv(65535)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(owner=st.sampled_from(ZONE_NAMES), prefix=st.lists(st.sampled_from(["x", "www", "*", "a"]),
+                                                        max_size=2),
+       case=st.randoms(use_true_random=False), qtype=st.sampled_from(QTYPES),
+       edns=st.sampled_from([None, 512, 1232, 4096]), do=st.booleans(), rd=st.booleans())
+def test_random_queries_match_nsd(nsd_primary: int, ours_served: int, owner: str,
+                                  prefix: list[str], case: random.Random, qtype: str,
+                                  edns: int | None, do: bool, rd: bool) -> None:
+    """Hypothesis picks names (zone owners, with extra labels, in random case), types and
+    EDNS shapes; NSD and our server must agree on each."""
+    text = ".".join([*prefix, owner, "diff", "test", ""])
+    text = "".join(c.upper() if case.random() < 0.5 else c for c in text)
+    data = wire.build_query(wire.name_from_text(text), wire.type_from_text(qtype),
+                            msg_id=0x4321, edns_payload=edns, do=do and edns is not None, rd=rd)
+    theirs = summary(_udp(nsd_primary, data))
+    ours = summary(_udp(ours_served, data))
+    assert ours == theirs, f"{text} {qtype} edns={edns}:\n  nsd:  {theirs}\n  ours: {ours}"
