@@ -276,6 +276,9 @@ class Connection:
         self.recover = iss
         self.in_recovery = False
         self.ca_acked = 0
+        self.limited = 0  # RFC 3042 limited transmit: extra window on dupacks 1 and 2
+        self.retx_budget = 0  # dupacks expected before a retransmission counts as lost
+        self.dup_since_retx = 0
         # retransmission (RFC 6298)
         self.srtt: float | None = None
         self.rttvar = 0.0
@@ -484,7 +487,8 @@ class Connection:
             nxt = self.snd_nxt
             data_end = self.snd_buf_seq + len(sndbuf)
             unsent = data_end - nxt
-            wnd = self.snd_wnd if self.snd_wnd < self.cwnd else self.cwnd
+            cwnd = self.cwnd + self.limited
+            wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = una + wnd - nxt
             if unsent > 0:
                 n = min(unsent, mss, usable)
@@ -578,6 +582,7 @@ class Connection:
         if self.retries == 1 or not self.in_recovery:
             self.ssthresh = max(flight // 2, 2 * self.mss)
         self.cwnd = self.mss  # the loss window
+        self.limited = 0
         self.in_recovery = False
         self.dupacks = 0
         self.recover = self.snd_max  # RFC 6582 section 4
@@ -887,6 +892,7 @@ class Connection:
     def _new_ack(self, ack: int, seq: int, window: int) -> None:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
         acked = ack - self.snd_una
+        self.limited = 0
         data_end = self.snd_buf_seq + len(self.sndbuf)
         upto = ack if ack < data_end else data_end
         n = upto - self.snd_buf_seq
@@ -910,6 +916,7 @@ class Connection:
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
                 self._retransmit_first()
+                self._arm_retx_budget()
                 self.cwnd = max(self.cwnd - acked + (mss if acked >= mss else 0), mss)
                 self.rto_timer.start_in(self.rto)
         else:
@@ -938,21 +945,44 @@ class Connection:
             self.on_writable()
 
     def _dup_ack(self) -> None:
-        """RFC 5681 3.2 fast retransmit / fast recovery with RFC 6582's recover check."""
+        """RFC 5681 3.2 fast retransmit / fast recovery, RFC 3042 limited transmit, and
+        RFC 6582's recover check with its section 4.1 ACK heuristic."""
         self.dupacks += 1
         mss = self.mss
         if self.in_recovery:
             self.cwnd += mss  # inflate for each segment that has left the network
+            self.dup_since_retx += 1
+            if self.dup_since_retx > self.retx_budget:
+                # Every segment in flight when we retransmitted has produced its duplicate
+                # ACK and the hole is still there: the retransmission itself was lost (the
+                # inference RACK makes, RFC 8985 section 3). Send it again rather than wait
+                # for the retransmission timer.
+                self._retransmit_first()
+                self._arm_retx_budget()
             self._output()
-        elif self.dupacks == 3 and self.snd_una > self.recover:
+        elif self.dupacks < 3:
+            self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
+            self._output()
+        elif self.dupacks == 3:
+            # RFC 6582 4.1 would hold back when the ACK does not cover ``recover`` (after a
+            # timeout, to avoid a second fast retransmit caused by duplicates of a resent
+            # window). Our go-back-N jumps SND.NXT forward on every cumulative ACK, so it
+            # resends almost nothing the receiver holds; three duplicate ACKs here are a
+            # new loss, and waiting for another timeout instead costs far more.
             flight = self.snd_max - self.snd_una
             self.ssthresh = max(flight // 2, 2 * mss)
             self.recover = self.snd_max
             self.in_recovery = True
+            self.limited = 0
             self._retransmit_first()
+            self._arm_retx_budget()
             self.cwnd = self.ssthresh + 3 * mss
             self.rto_timer.start_in(self.rto)
             self._output()
+
+    def _arm_retx_budget(self) -> None:
+        self.retx_budget = (self.snd_max - self.snd_una) // self.mss + 3
+        self.dup_since_retx = 0
 
     def _deliver(self, data: bytes, fin: bool) -> None:
         """In-order text (and FIN): buffer it, pull what it unblocks from the out-of-order

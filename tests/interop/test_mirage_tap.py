@@ -208,9 +208,8 @@ def test_five_hundred_sequential_connections(ns: Namespace, stack: subprocess.Po
 
 def _curl_transfers(ns: Namespace, tmp: Path) -> None:
     need_tool("curl")
-    # download: the source server sends a known pattern; curl speaks raw TCP via telnet://
-    # is awkward, so download over HTTP from cohttp's static server when it exists and
-    # otherwise from the raw source port with a kernel socket.
+    # upload: curl POSTs 10 MB to cohttp on our stack, which answers the sha256 it saw;
+    # download: curl GETs 10 MB of a known pattern from it.
     blob = tmp / "blob.bin"
     blob.write_bytes(os.urandom(TEN_MB))
     want = hashlib.sha256(blob.read_bytes()).hexdigest()
@@ -227,7 +226,21 @@ def _curl_transfers(ns: Namespace, tmp: Path) -> None:
         timeout=150,
     )
     assert up.stdout.decode().split() == [str(TEN_MB), want]
-    down = ns.python(
+    down = ns.run(
+        "curl",
+        "-sS",
+        "--max-time",
+        "120",
+        "-o",
+        str(tmp / "down.bin"),
+        f"http://{ns.stack_ip}:8081/{TEN_MB}",
+        timeout=150,
+    )
+    assert down.returncode == 0
+    got = (tmp / "down.bin").read_bytes()
+    assert hashlib.sha256(got).hexdigest() == hashlib.sha256(pattern(TEN_MB)).hexdigest()
+    # and the raw TCP source, read by a kernel socket
+    raw = ns.python(
         f"""
         import hashlib, socket
         s = socket.create_connection(("{ns.stack_ip}", 9002), timeout=60)
@@ -239,7 +252,7 @@ def _curl_transfers(ns: Namespace, tmp: Path) -> None:
     """,
         timeout=150,
     )
-    assert down.split() == [str(TEN_MB), hashlib.sha256(pattern(TEN_MB)).hexdigest()]
+    assert raw.split() == [str(TEN_MB), hashlib.sha256(pattern(TEN_MB)).hexdigest()]
 
 
 def _static_download(ns: Namespace, tmp: Path) -> None:

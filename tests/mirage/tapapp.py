@@ -11,13 +11,15 @@ It prints ``ready`` once listening, then serves until killed:
 * TCP 9001 "echo": echoes until EOF;
 * TCP 9002 "source": reads a decimal byte count and a newline, sends that many bytes of
   a fixed pattern (``pattern(n)``), then closes;
-* HTTP 8081 (cohttp, when importable): ``POST /`` answers ``<n> <sha256>`` of the body.
+* HTTP 8081 (cohttp, when importable): ``POST /`` answers ``<n> <sha256>`` of the body;
+  ``GET /<n>`` sends ``pattern(n)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -66,6 +68,14 @@ async def source(flow: backends.Flow) -> None:
         pass
 
 
+async def _stream(count: int) -> AsyncIterator[bytes]:
+    block = pattern(CHUNK)
+    while count > 0:
+        piece = block[: min(count, len(block))]
+        yield piece
+        count -= len(piece)
+
+
 async def main(net: backends.Backend, http: bool) -> None:
     async with anyio.create_task_group() as tg:
         for port, handler in ((9000, sink), (9001, echo), (9002, source)):
@@ -79,6 +89,9 @@ async def main(net: backends.Backend, http: bool) -> None:
             else:
 
                 async def upload(request: Any) -> Any:
+                    if request.method == "GET":  # GET /<n>: n bytes of pattern()
+                        count = int(request.path.strip("/") or 0)
+                        return cohttp.Response(200, _stream(count), {"content-length": str(count)})
                     digest = hashlib.sha256()
                     total = 0
                     async for piece in request.body:
