@@ -246,7 +246,6 @@ class MirageListener:
         self._address = address
         self._waiter = _Waiter()
         listener.on_acceptable = self._waiter.wake
-        self._closed_event = anyio.Event()
 
     @property
     def address(self) -> Address:

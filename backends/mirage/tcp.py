@@ -545,7 +545,8 @@ class Connection:
 
     def _start_persist(self) -> None:
         delay = min(
-            max(self.rto, self.config.rto_min) * (1 << self.persist_backoff), self.config.rto_max
+            max(self.rto, self.config.rto_min) * (1 << min(self.persist_backoff, 12)),
+            self.config.rto_max,
         )
         self.persist_timer.start_in(delay)
 
@@ -608,8 +609,19 @@ class Connection:
             # An out-of-window segment: the peer must answer with an ACK showing its
             # window (RFC 9293 3.10.7.4 "If an incoming segment is not acceptable, an
             # acknowledgment should be sent in reply").
+            if self.orphaned and self.persist_backoff >= self.config.data_retries:
+                # RFC 9293 3.8.6.1 keeps probing a live application's connection forever;
+                # one the application closed must not be held open by a peer that never
+                # reads (Linux's tcp_orphan_retries does the same).
+                self._emit(self.snd_nxt, RST | ACK)
+                self._fail(
+                    Timeout(
+                        f"closed connection to {self.remote_text}: the peer's window stayed closed"
+                    )
+                )
+                return
             self._emit(self.snd_una - 1, ACK)
-            self.persist_backoff = min(self.persist_backoff + 1, 12)
+            self.persist_backoff += 1
             self._start_persist()
             return
         n = min(unsent, self.snd_wnd, self.mss)

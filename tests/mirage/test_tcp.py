@@ -288,3 +288,18 @@ def test_random_faults_never_corrupt_the_stream(seed: int) -> None:
     assert transfer(net, server, client, down) == down
     assert net.sched.errors == 0
     assert net.faulty is not None and net.faulty.stats["out"]["corrupted"] > 0
+
+
+def test_closed_connection_is_not_held_open_by_a_peer_that_never_reads() -> None:
+    net = Net(config_b=StackConfig(tcp=TcpConfig(rcvbuf=32 * 1024)))
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"z" * 200_000)
+    net.run(lambda: client.snd_wnd == 0 and client.persist_timer.running)
+    with net.sched:
+        client.close()  # orphaned with unsent data and a closed window
+    net.run(lambda: client.state == State.CLOSED, limit=3600)
+    assert isinstance(client.error, Timeout)
+    assert client.key not in net.a.tcp.connections
+    net.run(lambda: server.state == State.CLOSED)
+    assert isinstance(server.error, ConnectionReset)
