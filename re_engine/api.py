@@ -133,9 +133,12 @@ class Pattern(Generic[AnyStr]):
         self._ctx: dict[Any, int] = {}
         self._search_engine = _Engine(res, res.core, is_bytes, self.is_word)
         self._full_engine: _Engine | None = None
-        from .fast import plan
+        from .fast import SpanGroups, plan, span_groups
 
         self._fast = plan(self) if delegate else None
+        self._span_groups: SpanGroups | None = (
+            span_groups(self) if delegate and self._fast is None else None
+        )
 
     def __repr__(self) -> str:
         return f"re_engine.compile({self.pattern!r}, syntax={self.syntax!r})"
@@ -226,6 +229,11 @@ class Pattern(Generic[AnyStr]):
             from .posix import submatches
 
             return submatches(eng.core, self.groups, text, s0, e0, self.is_word, eng.posix_cache)
+        sg = self._span_groups
+        if sg is not None:
+            got = sg.slots(text, s0, e0)
+            if got is not None:
+                return got
         ctx = context_fn(text, self.is_word)
         caps = pike(
             eng.prog, text, s0, e0, len(text), ctx, anchored=True, not_empty_at=not_empty_at

@@ -18,6 +18,7 @@ match starts).
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from typing import Protocol
 
 from .prog import (
@@ -38,13 +39,15 @@ from .prog import (
 class Jump(Protocol):
     """Prefilter for an unanchored DFA (see :class:`re_engine.fast.Jumper`)."""
 
+    in_loop: bool  # worth calling whenever the DFA falls idle, not only at the start
+
     def jump(self, text: str | bytes, i: int) -> tuple[int, int]:
         """``(a, mark)``: no match starts in ``[i, a)`` (``a = -1``: none at all)."""
         ...
 
 
 # a jump shorter than this is not worth its call: pause jumping for a while
-_SHORT_JUMP = 16
+_SHORT_JUMP = 64
 _PAUSE = 256
 
 
@@ -297,11 +300,20 @@ class LazyDFA:
             if last < 0:
                 it.__setstate__(i)  # type: ignore[attr-defined]
                 try:
-                    if jumper is not None and i > mark:
+                    if jumper is not None and jumper.in_loop and i > mark:
                         tj = s.tj
                         for ch in it:
                             s = tj[ch]
                             tj = s.tj
+                    elif jumper is not None and jumper.in_loop:
+                        # jumping paused until past mark: run up to it, then re-decide
+                        stop = min(n, mark + 1)
+                        ta = s.ta
+                        for ch in islice(it, stop - i):
+                            s = ta[ch]
+                            ta = s.ta
+                        i = stop
+                        continue
                     else:
                         ta = s.ta
                         for ch in it:
@@ -320,7 +332,7 @@ class LazyDFA:
                         return last
                 if s.dead:
                     return last
-                if s.idle and jumper is not None and i > mark and i < n:
+                if s.idle and jumper is not None and jumper.in_loop and i > mark and i < n:
                     a, mark = jumper.jump(text, i)
                     if a < 0:
                         return -1  # no thread alive, no match pending, none ahead

@@ -279,15 +279,8 @@ class Delegate:
         return None if m is None else [x for span in m.regs for x in span]
 
 
-def plan(pattern: Any) -> Delegate | None:
-    """A :class:`Delegate` for ``pattern`` when safe, else ``None`` (use the DFA)."""
-    res = pattern._res
-    if res.sem != "first" or res.has_inner_sem:
-        return None
-    core = res.core
-    reason = safe_for_re(core)
-    if reason is None:
-        return None
+def _compile_re(pattern: Any, core: Core) -> _re.Pattern[Any] | None:
+    """``core`` as an equivalent compiled ``re`` pattern, or None."""
     try:
         ascii = bool(pattern.is_bytes or pattern.flags & 256)
         src = translate(core, pattern.is_bytes, ascii)
@@ -297,10 +290,118 @@ def plan(pattern: Any) -> Delegate | None:
         return None
     flags = _re.ASCII if ascii else 0
     try:
-        rx = _re.compile(src.encode("latin-1") if pattern.is_bytes else src, flags)
+        return _re.compile(src.encode("latin-1") if pattern.is_bytes else src, flags)
     except (_re.error, RecursionError, OverflowError):
         return None
-    return Delegate(rx, reason)
+
+
+def plan(pattern: Any) -> Delegate | None:
+    """A :class:`Delegate` for ``pattern`` when safe, else ``None`` (use the DFA)."""
+    res = pattern._res
+    if res.sem != "first" or res.has_inner_sem:
+        return None
+    reason = safe_for_re(res.core)
+    if reason is None:
+        return None
+    rx = _compile_re(pattern, res.core)
+    return None if rx is None else Delegate(rx, reason)
+
+
+# assertions that look only at the text left of their position: unaffected
+# when ``re`` is given ``endpos`` at the end of the match
+_LEFT_ASSERTS = frozenset({"bol", "bos"})
+_SPAN_BUDGET = 64
+
+
+def _loop_shape(c: Core, cap: int) -> tuple[int, int] | None:
+    """``(k, P)``: on ``w`` characters ``c`` has at most ``P * (w + 1) ** k`` paths.
+
+    ``k`` counts unbounded loops, each of a body with one path and no loop
+    (star height one); ``None`` for any other unbounded loop.
+    """
+    if isinstance(c, R.Set | R.Assert):
+        return 0, 1
+    if isinstance(c, Cap):
+        return _loop_shape(c.node, cap)
+    if isinstance(c, R.Seq | R.Alt):
+        k, p = 0, 1 if isinstance(c, R.Seq) else 0
+        for x in c.items:
+            sub = _loop_shape(x, cap)
+            if sub is None:
+                return None
+            if isinstance(c, R.Seq):
+                k, p = k + sub[0], min(cap, p * sub[1])
+            else:
+                k, p = max(k, sub[0]), min(cap, p + sub[1])
+        return k, max(p, 1)
+    if isinstance(c, R.Repeat):
+        sub = _loop_shape(c.node, cap)
+        if sub is None:
+            return None
+        kb, pb = sub
+        if c.max is None:
+            return (1, 1) if kb == 0 and pb == 1 else None
+        total = 0
+        for j in range(c.min, c.max + 1):
+            total = min(cap, total + min(cap, pb ** min(j, 64)))
+            if total >= cap:
+                break
+        return kb * c.max, max(total, 1)
+    return None
+
+
+class SpanGroups:
+    """Submatches of a known leftmost-first match span, by ``re`` on that span.
+
+    Given the span ``[s, e)`` of the leftmost-first match, the groups are
+    those of the first path (in priority order) from ``s`` that reaches the
+    end of the pattern; that path ends at ``e``, so it is also the first path
+    that ends exactly at ``e``: what ``rx.fullmatch(text, s, e)`` returns,
+    ``re`` exploring paths in the same priority order (nullable loop bodies,
+    where it differs, are never translated).  ``endpos = e`` hides the text
+    right of ``e``, so the pattern may only hold assertions that look left.
+
+    Cost: on ``w = e - s`` characters a backtracker follows at most
+    ``P * (w + 1) ** k`` paths (:func:`_loop_shape`), each ``O(w + m)`` steps.
+    ``re`` is used only while that is at most ``64 * m * (w + 1)`` paths,
+    i.e. within a constant factor of the Pike VM's ``O(m * (w + 1))`` per
+    span (``max_span`` is the largest such ``w``); longer spans go to the
+    Pike VM.  Spans of successive matches do not overlap: linear in total.
+    """
+
+    def __init__(self, rx: _re.Pattern[Any], max_span: float) -> None:
+        self.rx = rx
+        self.max_span = max_span
+
+    def slots(self, text: Any, s: int, e: int) -> list[int] | None:
+        """Slots of the match spanning ``[s, e)``, or None (use the Pike VM)."""
+        if e - s > self.max_span:
+            return None
+        rm = self.rx.fullmatch(text, s, e)
+        return None if rm is None else [x for sp in rm.regs for x in sp]
+
+
+def span_groups(pattern: Any) -> SpanGroups | None:
+    """A :class:`SpanGroups` for ``pattern`` when one is provably cheap, else None."""
+    res = pattern._res
+    if res.sem != "first" or res.has_inner_sem or not res.ngroups:
+        return None
+    core = res.core
+    if any(isinstance(x, R.Assert) and x.kind not in _LEFT_ASSERTS for x in _walk(core)):
+        return None
+    m = _size(core)
+    budget = _SPAN_BUDGET * m
+    shape = _loop_shape(core, budget + 1)
+    if shape is None:
+        return None
+    k, p = shape
+    if p > budget:
+        return None
+    max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
+    if max_span < 1:
+        return None
+    rx = _compile_re(pattern, core)
+    return None if rx is None else SpanGroups(rx, max_span)
 
 
 def _has_assert(c: Core, kind: str) -> bool:
@@ -462,6 +563,9 @@ class Jumper:
         if self.lit is not None or self.set_rx is not None:
             src = _cls(_alphabet(core), is_bytes) + "*"
             self.run_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+        # a first-character skip alone jumps too little to pay for a call each
+        # time the DFA falls idle: then jump only where a search starts
+        self.in_loop = self.run_rx is not None
 
     @property
     def useful(self) -> bool:
