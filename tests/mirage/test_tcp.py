@@ -303,3 +303,77 @@ def test_closed_connection_is_not_held_open_by_a_peer_that_never_reads() -> None
     assert client.key not in net.a.tcp.connections
     net.run(lambda: server.state == State.CLOSED)
     assert isinstance(server.error, ConnectionReset)
+
+
+def _drop_first(net: Net, flags_mask: int, *, count: int = 1) -> list[int]:
+    """Drop the first ``count`` TCP segments whose flags include ``flags_mask``."""
+    original = net.switch._transmit
+    dropped: list[int] = []
+
+    def maybe_drop(src: object, frame: bytes) -> None:
+        is_tcp = len(frame) >= 54 and frame[12:14] == b"\x08\x00" and frame[23] == 6
+        if is_tcp and len(dropped) < count:
+            flags = frame[14 + (frame[14] & 15) * 4 + 13]
+            if flags & flags_mask == flags_mask:
+                dropped.append(flags)
+                return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = maybe_drop  # type: ignore[method-assign]
+    return dropped
+
+
+@pytest.mark.parametrize(
+    ("what", "mask"),
+    [("syn", SYN), ("syn-ack", SYN | ACK), ("fin", tcp.FIN)],
+)
+def test_lost_control_segments_are_retransmitted(what: str, mask: int) -> None:
+    net = Net()
+    dropped = _drop_first(net, mask)
+    client, server = net.pair()
+    assert transfer(net, client, server, b"after a lost " + what.encode()) == (
+        b"after a lost " + what.encode()
+    )
+    assert dropped, f"no {what} was dropped"
+    assert client.state == State.FIN_WAIT_2 and server.state == State.CLOSE_WAIT
+
+
+def test_lost_handshake_ack_is_recovered_by_the_first_data_segment() -> None:
+    net = Net()
+    listener = net.b.tcp.listen(0, 80, 4)
+    original = net.switch._transmit
+    state = {"dropped": False}
+
+    def drop_bare_ack(src: object, frame: bytes) -> None:
+        # the client's third handshake segment: a bare ACK right after the SYN-ACK
+        if not state["dropped"] and len(frame) == 54 and src is net.switch.ports[0]:
+            state["dropped"] = True
+            return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = drop_bare_ack  # type: ignore[method-assign]
+    with net.sched:
+        client = net.a.tcp.connect(A_IP, B_IP, 80)
+    net.run(lambda: client.state == State.ESTABLISHED)
+    assert state["dropped"] and not listener.queue
+    with net.sched:
+        client.send(b"data completes the handshake")
+    net.run(lambda: bool(listener.queue))
+    server = listener.accept()
+    assert server is not None and server.recv(100) == b"data completes the handshake"
+
+
+def test_simultaneous_open() -> None:
+    net = Net()
+    net.a.tcp._isn = lambda key: 1000
+    net.b.tcp._isn = lambda key: 5000
+    with net.sched:
+        # both ends actively open the same 4-tuple at once (RFC 9293 figure 8)
+        a = tcp.Connection(net.a.tcp, (A_IP, 4000, B_IP, 5000), 1460, 1000)
+        b = tcp.Connection(net.b.tcp, (B_IP, 5000, A_IP, 4000), 1460, 5000)
+        for conn, layer in ((a, net.a.tcp), (b, net.b.tcp)):
+            layer.connections[conn.key] = conn
+            conn.state = State.SYN_SENT
+            conn._send_syn()
+    net.run(lambda: a.state == b.state == State.ESTABLISHED)
+    assert transfer(net, a, b, b"crossed SYNs") == b"crossed SYNs"
