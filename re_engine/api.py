@@ -24,6 +24,11 @@ from .prog import (
 )
 from .syntax import Flag
 
+# _prefer_dfa: sample size, and the literal density (one per this many
+# characters) below which the prefiltered DFA beats a guarded re search
+_SAMPLE = 1 << 16
+_DENSITY = 400
+
 SYNTAXES = ("perl", "posix", "posix_basic", "emacs", "glob", "str")
 
 
@@ -136,8 +141,9 @@ class Pattern(Generic[AnyStr]):
         from .fast import SpanGroups, plan, span_groups
 
         self._fast = plan(self) if delegate else None
+        fast = self._fast
         self._span_groups: SpanGroups | None = (
-            span_groups(self) if delegate and self._fast is None else None
+            span_groups(self) if delegate and (fast is None or fast.guarded) else None
         )
 
     def __repr__(self) -> str:
@@ -269,7 +275,7 @@ class Pattern(Generic[AnyStr]):
         fast = self._fast
         if fast is not None and not not_empty:
             rm = (
-                fast.rx.search
+                fast.search
                 if how == "search"
                 else fast.rx.match
                 if how == "match"
@@ -321,13 +327,33 @@ class Pattern(Generic[AnyStr]):
             text = bytes(text)
         pos = max(0, pos)
         fast = self._fast
+        if fast is not None and fast.guarded is not None and self._prefer_dfa(text, pos):
+            fast = None
         if fast is not None:
             idx = self._index_names
-            for rm in fast.rx.finditer(text, pos):
+            for rm in fast.finditer(text, pos):
                 yield Match(self, string, pos, end, [x for sp in rm.regs for x in sp], idx)
             return
         for slots in self._slot_iter(text, pos, end, want_groups):
             yield Match(self, string, pos, end, slots, self._index_names)
+
+    def _prefer_dfa(self, text: Any, pos: int) -> bool:
+        """For a guarded delegate: is the DFA with its literal prefilter faster here?
+
+        Both are linear and give the same matches.  The guarded ``re`` search
+        costs about the same per character whatever the text; the DFA with a
+        required-literal prefilter skips between occurrences of the literal at
+        ``str.find`` speed but pays a few microseconds per occurrence.  Count
+        the occurrences in a sample of the text (one C scan) and pick.
+        """
+        jumper = self._search_engine.jumper
+        if jumper is None or jumper.lit is None:
+            return False
+        span = min(len(text) - pos, _SAMPLE)
+        if span < _SAMPLE // 4:
+            return False
+        hits = text.count(jumper.lit, max(0, pos), max(0, pos) + span)
+        return bool(hits * _DENSITY < span)
 
     def _slot_iter(self, text: Any, pos: int, end: int, want_groups: bool) -> Iterator[list[int]]:
         """Slots of each successive non-overlapping match (the DFA path)."""
@@ -353,17 +379,24 @@ class Pattern(Generic[AnyStr]):
 
     def findall(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
         """All non-overlapping matches: strings, or group tuples as ``re`` does."""
-        if self._fast is not None:
+        fast = self._fast
+        if fast is not None and fast.guarded is None:
             self._check(string)
-            return self._fast.rx.findall(string, pos, len(string) if endpos is None else endpos)
+            return fast.rx.findall(string, pos, len(string) if endpos is None else endpos)
         self._check(string)
         n = len(string)
         end = n if endpos is None or endpos > n else max(0, endpos)
         text: Any = string[:end] if end < n else string
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
+        if fast is not None and self._prefer_dfa(text, pos):
+            fast = None
         g = self.groups
-        it = self._slot_iter(text, max(0, pos), end, g > 0)
+        it: Iterator[list[int]]
+        if fast is not None:
+            it = ([x for sp in m.regs for x in sp] for m in fast.finditer(text, max(0, pos)))
+        else:
+            it = self._slot_iter(text, max(0, pos), end, g > 0)
         if g == 0:
             return [string[sl[0] : sl[1]] for sl in it]
         empty = string[:0]
@@ -381,7 +414,7 @@ class Pattern(Generic[AnyStr]):
 
     def split(self, string: AnyStr, maxsplit: int = 0) -> list[AnyStr | None]:
         """Split ``string`` by the matches (captured groups are kept, as in ``re``)."""
-        if self._fast is not None:
+        if self._fast is not None and self._fast.guarded is None:
             self._check(string)
             return self._fast.rx.split(string, maxsplit)
         out: list[AnyStr | None] = []
@@ -402,7 +435,7 @@ class Pattern(Generic[AnyStr]):
         self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr, count: int = 0
     ) -> tuple[AnyStr, int]:
         """Like :meth:`sub`, also returning the number of replacements."""
-        if self._fast is not None and isinstance(repl, (str, bytes)):
+        if self._fast is not None and self._fast.guarded is None and isinstance(repl, (str, bytes)):
             self._check(string)
             _parse_template(repl, self)  # same errors as the DFA path
             res: tuple[AnyStr, int] = self._fast.rx.subn(repl, string, count)

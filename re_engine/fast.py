@@ -19,6 +19,10 @@ Two general mechanisms, neither of which looks at what a pattern "is":
    - *a bounded prefix then a final class loop* ``B C{k,}``: the same
      argument, each completed path of ``B`` running the loop once (see
      :func:`safe_for_re`).
+   - *a leading class loop then a bounded rest* ``C{k,} T``: quadratic in a
+     plain search (every start inside a long run of ``C`` rescans it), so it
+     is searched as ``(?<!C)C{k,} T`` plus an anchored try where the search
+     starts; :func:`lead_loop` proves the results equal and the cost linear.
 
    Repetitions of nullable bodies are never delegated (``re`` and the Pike VM
    differ on empty iterations).  Tests check delegated and DFA answers agree.
@@ -31,6 +35,7 @@ Two general mechanisms, neither of which looks at what a pattern "is":
 from __future__ import annotations
 
 import re as _re
+from collections.abc import Iterator
 from typing import Any
 
 from . import ast as R
@@ -234,8 +239,9 @@ def safe_for_re(c: Core) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
 
     ``"class-loop"``: a single class loop; ``"bounded"``: see the module
-    docstring; ``"tail-loop"``: ``B C{k,}`` with ``B`` bounded and the loop
-    last.  For the latter, one attempt explores at most ``P_B`` paths of
+    docstring; ``"lead-loop"``: ``C{k,} T``, searched with a guard (see
+    :func:`lead_loop` and :class:`Delegate`); ``"tail-loop"``: ``B C{k,}``
+    with ``B`` bounded and the loop last.  For the latter, one attempt explores at most ``P_B`` paths of
     ``B`` (each at most ``L_B`` characters); each path that completes runs
     the loop once: it either fails within ``k`` characters, or consumes its
     run (greedy) or ``k`` characters (lazy) and the pattern succeeds at once,
@@ -252,15 +258,15 @@ def safe_for_re(c: Core) -> str | None:
     if hi is None:
         split = _split_tail_loop(c)
         if split is None:
-            return None
+            return "lead-loop" if lead_loop(c, limit) is not None else None
         prefix, loop = split
         b: Core = R.Seq(tuple(prefix))
         _lo, hi = min_max_len(b)
         if hi is None:
-            return None
+            return "lead-loop" if lead_loop(c, limit) is not None else None
         if _paths(b, limit + 1) * (hi + 1 + loop.min) <= limit:
             return "tail-loop"
-        return None
+        return "lead-loop" if lead_loop(c, limit) is not None else None
     p = _paths(c, limit + 1)
     if p * (hi + 1) <= limit:
         return "bounded"
@@ -268,15 +274,112 @@ def safe_for_re(c: Core) -> str | None:
 
 
 class Delegate:
-    """Runs a verified-safe pattern on ``re``'s C matcher."""
+    """Runs a verified-safe pattern on ``re``'s C matcher.
 
-    def __init__(self, rx: _re.Pattern[Any], reason: str) -> None:
+    ``rx`` is the exact translation (used for ``match``/``fullmatch``, and for
+    ``search`` unless guarded).  For a ``"lead-loop"`` pattern ``C{k,} T``
+    (see :func:`lead_loop`), ``guarded`` is ``(?<!C)`` followed by ``rx``: it
+    never starts inside a run of ``C``, which keeps ``re``'s search linear.
+    Starting inside a run is only needed where a search itself starts, so
+    :meth:`search` and :meth:`finditer` try ``rx`` anchored there first.
+    """
+
+    def __init__(
+        self,
+        rx: _re.Pattern[Any],
+        reason: str,
+        guarded: _re.Pattern[Any] | None = None,
+        in_run: _re.Pattern[Any] | None = None,
+    ) -> None:
         self.rx = rx
         self.reason = reason
+        self.guarded = guarded
+        self.in_run = in_run
 
-    def search(self, text: Any, pos: int) -> list[int] | None:
-        m = self.rx.search(text, pos)
-        return None if m is None else [x for span in m.regs for x in span]
+    def search(self, text: Any, pos: int) -> _re.Match[Any] | None:
+        """The leftmost-first match at or after ``pos``."""
+        if self.guarded is None or self.in_run is None:
+            return self.rx.search(text, pos)
+        if 0 < pos <= len(text) and self.in_run.match(text, pos - 1):
+            m = self.rx.match(text, pos)
+            if m is not None:
+                return m
+        return self.guarded.search(text, pos)
+
+    def finditer(self, text: Any, pos: int) -> Iterator[_re.Match[Any]]:
+        """Successive non-overlapping matches, as ``re.finditer``."""
+        if self.guarded is None or self.in_run is None:
+            yield from self.rx.finditer(text, pos)
+            return
+        in_run = self.in_run.match
+        n = len(text)
+        while pos <= n:
+            if pos > 0 and in_run(text, pos - 1):
+                m = self.rx.match(text, pos)
+                if m is not None:
+                    yield m
+                    pos = m.end()  # never empty: lead-loop patterns are not nullable
+                    continue
+            for m in self.guarded.finditer(text, pos):
+                yield m
+                pos = m.end()
+                if in_run(text, pos - 1):
+                    break  # the next search starts inside a run: unguarded first
+            else:
+                return
+
+
+def lead_loop(c: Core, limit: int) -> CharSet | None:
+    """``C`` if ``c`` is ``C{k,} T``, with ``re``'s guarded search linear, else None.
+
+    ``T`` is bounded (``P_T * (L_T + 1) <= limit``) or a bounded ``B`` then a
+    final class loop ``D{j,}`` (``P_B * (L_B + 1 + j) <= limit``), and ``c``
+    is not nullable.  The loop may sit in groups, but nothing precedes it.
+
+    *Same results.*  Say a match starts at ``s > pos`` (``pos`` where the
+    search starts) with ``text[s-1]`` in ``C``; let ``r`` be the start of the
+    run of ``C`` through ``s - 1``, or ``pos`` if that is later.  The loop
+    from ``r`` can consume ``[r, s)`` and then all the loop consumed from
+    ``s``, after which ``T`` matches as it did (it only sees the text from
+    there on), so a match also starts at ``r < s``.  Hence the leftmost match
+    starts at ``pos`` or after a character not in ``C``: exactly the starts
+    that ``(?<!C)``, plus an anchored try at ``pos``, allow.
+
+    *Linear.*  A guarded attempt inside a run fails at once.  Allowed starts
+    after a non-``C`` character begin disjoint runs; an attempt there costs
+    ``O(run * limit)``: the loop takes the run and backtracks, trying ``T``
+    (and a final loop, which succeeds at once) at each length.  The anchored
+    try at a search's start ``pos`` inside a run: for the first search it is
+    one more run; in a ``finditer`` ``pos`` is the end of the previous match
+    from ``s`` in the same run, whose greedy loop stopped at the last position
+    ``j`` of the run where the rest matches; a match from ``pos > j`` would
+    need such a position after ``j`` in the same run, so the try fails after
+    scanning the rest of the run once (a lazy loop's scan instead stays
+    inside the match it finds).  Each run is so scanned O(1) times.
+    """
+    top = c
+    while isinstance(top, Cap):
+        top = top.node
+    if not isinstance(top, R.Seq) or len(top.items) < 2 or nullable(c):
+        return None
+    first = top.items[0]
+    while isinstance(first, Cap):
+        first = first.node
+    if not (isinstance(first, R.Repeat) and first.max is None and isinstance(first.node, R.Set)):
+        return None
+    rest: Core = R.Seq(top.items[1:])
+    if _bounded_cost(rest, 0, limit):
+        return first.node.cs
+    split = _split_tail_loop(rest)
+    if split is not None and _bounded_cost(R.Seq(tuple(split[0])), split[1].min, limit):
+        return first.node.cs
+    return None
+
+
+def _bounded_cost(c: Core, extra: int, limit: int) -> bool:
+    """Is ``c`` bounded with ``P * (L + 1 + extra) <= limit``?"""
+    _lo, hi = min_max_len(c)
+    return hi is not None and _paths(c, limit + 1) * (hi + 1 + extra) <= limit
 
 
 def _compile_re(pattern: Any, core: Core) -> _re.Pattern[Any] | None:
@@ -304,7 +407,24 @@ def plan(pattern: Any) -> Delegate | None:
     if reason is None:
         return None
     rx = _compile_re(pattern, res.core)
-    return None if rx is None else Delegate(rx, reason)
+    if rx is None:
+        return None
+    if reason != "lead-loop":
+        return Delegate(rx, reason)
+    cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * _size(res.core)))
+    assert cs is not None
+    ascii = bool(pattern.is_bytes or pattern.flags & 256)
+    cls = _cls(cs, pattern.is_bytes, ascii)
+    flags = _re.ASCII if ascii else 0
+    src = rx.pattern.decode("latin-1") if pattern.is_bytes else rx.pattern
+    srcs = ["(?<!" + cls + ")" + src, cls]
+    try:
+        guarded, in_run = (
+            _re.compile(x.encode("latin-1") if pattern.is_bytes else x, flags) for x in srcs
+        )
+    except (_re.error, RecursionError, OverflowError):
+        return None
+    return Delegate(rx, reason, guarded, in_run)
 
 
 # assertions that look only at the text left of their position: unaffected
