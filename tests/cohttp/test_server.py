@@ -373,3 +373,37 @@ async def test_body_error_swallowed_by_handler_still_closes(backend: backends.Ba
                      b"9\r\n123456789\r\n0\r\n\r\n" + GET, "POST", "GET")
         head, _ = await c.response()
         assert head.status == 413 and await c.at_eof()
+
+
+async def test_stalled_body_is_cut_at_the_body_deadline(backend: backends.Backend) -> None:
+    async with running(backend, Server(app, body_timeout=0.3)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab", "POST")
+        start = backend.now()
+        with backend.fail_after(3):
+            head, _ = await c.response()
+        assert head.status == 408 and await c.at_eof()
+        assert backend.now() - start >= 0.25
+
+
+async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
+        backend: backends.Backend) -> None:
+    async def huge(request: Request) -> Response:
+        async def gen():  # type: ignore[no-untyped-def]
+            block = b"z" * 65536
+            while True:
+                yield block
+        return Response(200, gen())
+
+    async with running(backend, Server(huge, write_timeout=0.3)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(GET)
+        await backend.sleep(0.7)  # never read: the server's writes block, then it gives up
+        with backend.fail_after(5):
+            total = 0
+            try:
+                while data := await c.flow.read():
+                    total += len(data)
+            except backends.NetworkError:
+                pass
+        assert total < 64 * 1024 * 1024  # it stopped; it did not stream forever
