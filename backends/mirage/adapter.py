@@ -15,7 +15,10 @@ Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
 * ``mtu=`` (default: the device's), ``mac="02:..."``, ``pcap="file.pcap"``,
   ``faults=Faults(...)`` (seeded loss/duplication/reordering/delay/corruption),
   ``tcp=TcpConfig(...)`` or the shortcuts ``nagle=``, ``rcvbuf=``, ``sndbuf=``,
-  ``time_wait=``, and ``host="asyncio" | "trio"``.
+  ``time_wait=``, ``rto_min=``, ``delayed_ack=``, and ``host="asyncio" | "trio"``.
+
+Host names: the stack has no system resolver. ``localhost`` means 127.0.0.1 (RFC 6761
+6.3); any other name raises :class:`~backends.errors.ResolutionError`. IPv4 only.
 """
 
 from __future__ import annotations
