@@ -485,7 +485,11 @@ class Server:
                     await self._write(conn, b"".join(out))
                     out.clear()
                     pending = 0
-                if not await body.drain(DRAIN_LIMIT):
+                try:
+                    drained = await body.drain(DRAIN_LIMIT)
+                except ProtocolError:
+                    drained = False  # already answered: just close, no second response
+                if not drained:
                     keep_alive = False
             self.requests_served += 1
             if cfg.access_log and access_log.isEnabledFor(logging.INFO):

@@ -407,3 +407,13 @@ async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
             except backends.NetworkError:
                 pass
         assert total < 64 * 1024 * 1024  # it stopped; it did not stream forever
+
+
+async def test_bad_unread_body_closes_without_a_second_answer(backend: backends.Backend) -> None:
+    async with running(backend, Server(app)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"zz\r\n", "POST")
+        head, body = await c.response()
+        assert head.status == 200 and body == b"Hello, world!"
+        assert await c.at_eof()
