@@ -44,6 +44,14 @@ SERVERS: dict[str, tuple[str, ...]] = {
     "hypercorn-asyncio": ("hypercorn",),
     "hypercorn-trio": ("hypercorn",),
 }
+BASELINES: dict[str, tuple[str, ...]] = {
+    # Not HTTP servers: fixed bytes per b"\r\n\r\n" seen, to show the ceilings.
+    "baseline-asyncio-protocol": (),  # a bare asyncio.Protocol: the loop's own ceiling
+    "baseline-flow-asyncio": (),  # the same through backends' Flow: the adapter's ceiling
+    "baseline-flow-trio": (),
+}
+_FIXED = (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\n"
+          + BODY)
 
 
 # -- the servers (run in a child process with --serve NAME --port P) --------------------
@@ -66,7 +74,36 @@ async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def serve(name: str, port: int) -> None:
     """Run server ``name`` on 127.0.0.1:``port`` until killed."""
-    if name.startswith("ours"):
+    if name == "baseline-asyncio-protocol":
+        import asyncio
+
+        class Fixed(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+
+            def data_received(self, data: bytes) -> None:
+                self.transport.write(_FIXED * data.count(b"\r\n\r\n"))
+
+        async def bare() -> None:
+            loop = asyncio.get_running_loop()
+            server = await loop.create_server(Fixed, "127.0.0.1", port)
+            await server.serve_forever()
+
+        asyncio.run(bare())
+    elif name.startswith("baseline-flow"):
+        sys.path.insert(0, ROOT)
+        import backends
+
+        async def fixed(flow: backends.Flow) -> None:
+            while data := await flow.read(65536):
+                await flow.write(_FIXED * data.count(b"\r\n\r\n"))
+
+        async def flows(net: backends.Backend) -> None:
+            listener = await net.tcp_listen("127.0.0.1", port)
+            await listener.serve(fixed)
+
+        backends.run(flows, backend=name.rsplit("-", 1)[1])
+    elif name.startswith("ours"):
         sys.path.insert(0, ROOT)
         import backends
         import cohttp
@@ -183,6 +220,8 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=50, help="wrk -c")
     p.add_argument("--threads", type=int, default=1, help="wrk -t")
     p.add_argument("--only", help="comma-separated subset of: " + ", ".join(SERVERS))
+    p.add_argument("--baselines", action="store_true",
+                   help="also measure " + ", ".join(BASELINES) + " (not HTTP servers)")
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     args = p.parse_args()
@@ -192,12 +231,15 @@ def main() -> int:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         print("needs wrk and taskset (apt-get install wrk util-linux)", file=sys.stderr)
         return 2
+    known = {**SERVERS, **BASELINES}
     names = args.only.split(",") if args.only else list(SERVERS)
+    if args.baselines:
+        names += [b for b in BASELINES if b not in names]
     runnable = []
     for name in names:
-        if name not in SERVERS:
-            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
-        missing = [m for m in SERVERS[name] if importlib.util.find_spec(m) is None]
+        if name not in known:
+            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)}")
+        missing = [m for m in known[name] if importlib.util.find_spec(m) is None]
         if missing:
             print(f"skip {name}: {', '.join(missing)} not installed (pip install -e '.[bench]')")
         else:
@@ -219,7 +261,10 @@ def main() -> int:
     print("\nratios (same run):")
     pairs = [("ours-asyncio", "uvicorn", 1.5), ("ours-asyncio-uvloop", "uvicorn", 1.5),
              ("ours-asyncio", "aiohttp", None), ("ours-asyncio", "hypercorn-asyncio", None),
-             ("ours-trio", "hypercorn-trio", 4.0)]
+             ("ours-trio", "hypercorn-trio", 4.0),
+             ("ours-asyncio", "baseline-flow-asyncio", None),
+             ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
+             ("ours-trio", "baseline-flow-trio", None)]
     for ours, peer, target in pairs:
         if ours in best and peer in best:
             ratio = best[ours]["rps"] / best[peer]["rps"]
