@@ -81,8 +81,7 @@ def _soa_serial(port: int, zone: str, timeout: float = 0.2) -> int | None:
 
 
 @contextlib.contextmanager
-def run_nsd(zone_conf: Callable[[str], str], port: int | None = None
-            ) -> Iterator[tuple[int, str]]:
+def run_nsd(zone_conf: Callable[[str], str], port: int | None = None) -> Iterator[tuple[int, str]]:
     """Run ``nsd -d`` on a free loopback port; ``zone_conf(scratch)`` gives its zone:
     clauses. Yields ``(port, scratch)``; stops NSD and removes the scratch directory."""
     need_tool("nsd", "nsd-checkconf")
@@ -114,8 +113,9 @@ remote-control:
     proc: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(["nsd-checkconf", conf], check=True, capture_output=True)
-        proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while True:
             probe = wire.build_query((b"probe",), wire.TYPE_A, msg_id=1)
@@ -163,8 +163,10 @@ def nsd_primary() -> Iterator[int]:
 
 def skip_mirage(net: backends.Backend) -> None:
     if net.name == "mirage":
-        pytest.skip("the mirage test stack is an in-memory switch: it cannot reach NSD or Knot "
-                    "on the kernel's loopback (test_dns_server_mirage.py covers mirage)")
+        pytest.skip(
+            "the mirage test stack is an in-memory switch: it cannot reach NSD or Knot "
+            "on the kernel's loopback (test_dns_server_mirage.py covers mirage)"
+        )
 
 
 # ---------------------------------------------------------------------------- the queries
@@ -186,7 +188,7 @@ QBODY = q("www.diff.test.", "A")[12:]
 def _two_opts() -> bytes:
     data = q("www.diff.test.", "A", edns_payload=1232)
     msg = wire.Message.parse(data)
-    return raw(0, 1, data[12:] + data[msg.opt_offset:], ar=2)
+    return raw(0, 1, data[12:] + data[msg.opt_offset :], ar=2)
 
 
 def _with_answer() -> bytes:
@@ -290,8 +292,11 @@ CASES: list[tuple[str, bytes, bool]] = [
     ("EDNS", q("www.diff.test.", "A", edns_payload=4096), False),
     ("EDNS DO", q("www.diff.test.", "A", edns_payload=1232, do=True), False),
     ("EDNS small payload", q("www.diff.test.", "A", edns_payload=100), False),
-    ("EDNS unknown option", q("www.diff.test.", "A", edns_payload=1232,
-                              options=[(65001, b"hello")]), False),
+    (
+        "EDNS unknown option",
+        q("www.diff.test.", "A", edns_payload=1232, options=[(65001, b"hello")]),
+        False,
+    ),
     ("EDNS NXDOMAIN", q("nope.diff.test.", "A", edns_payload=1232), False),
     ("EDNS referral", q("deleg.diff.test.", "A", edns_payload=1232), False),
     ("EDNS version 1", _edns_version(1), False),
@@ -335,8 +340,11 @@ def summary(data: bytes) -> object:
     opt_shape = [(rr.rclass, rr.ttl) for rr in opt]
 
     def section(rrs: list[dnslib.RR]) -> list[tuple[str, int, int, int, str]]:
-        return [(str(rr.rname).lower(), rr.rtype, rr.rclass, rr.ttl, str(rr.rdata).lower())
-                for rr in rrs if rr.rtype != dnslib.QTYPE.OPT]
+        return [
+            (str(rr.rname).lower(), rr.rtype, rr.rclass, rr.ttl, str(rr.rdata).lower())
+            for rr in rrs
+            if rr.rtype != dnslib.QTYPE.OPT
+        ]
 
     # Answer and authority in order (a CNAME chain's order matters); additional as a set.
     return {
@@ -388,8 +396,9 @@ async def test_differential_against_nsd(backend: backends.Backend, nsd_primary: 
             assert ours_again == ours, label
             if summary(ours) != summary(theirs):
                 mismatches.append((label, summary(theirs), summary(ours)))
-    assert not mismatches, "\n".join(f"{label}:\n  nsd:  {t}\n  ours: {o}"
-                                     for label, t, o in mismatches)
+    assert not mismatches, "\n".join(
+        f"{label}:\n  nsd:  {t}\n  ours: {o}" for label, t, o in mismatches
+    )
 
 
 async def test_dropped_like_nsd(backend: backends.Backend, nsd_primary: int) -> None:
@@ -431,10 +440,19 @@ ns.sub  A       127.0.0.3
 old     DNAME   www.sec.test.
 """
 
-SECONDARY_QUERIES = [("www.sec.test.", "A"), ("www.sec.test.", "AAAA"), ("alias.sec.test.", "A"),
-                     ("x.dyn.sec.test.", "TXT"), ("sec.test.", "MX"), ("sec.test.", "NS"),
-                     ("a.sub.sec.test.", "A"), ("x.old.sec.test.", "A"), ("nope.sec.test.", "A"),
-                     ("www.sec.test.", "MX"), ("sec.test.", "SOA")]
+SECONDARY_QUERIES = [
+    ("www.sec.test.", "A"),
+    ("www.sec.test.", "AAAA"),
+    ("alias.sec.test.", "A"),
+    ("x.dyn.sec.test.", "TXT"),
+    ("sec.test.", "MX"),
+    ("sec.test.", "NS"),
+    ("a.sub.sec.test.", "A"),
+    ("x.old.sec.test.", "A"),
+    ("nope.sec.test.", "A"),
+    ("www.sec.test.", "MX"),
+    ("sec.test.", "SOA"),
+]
 
 
 async def _wait_serial(net: backends.Backend, port: int, serial: int, scratch: str) -> None:
@@ -455,16 +473,18 @@ async def _compare(net: backends.Backend, ours: int, theirs: int) -> None:
         assert a == b, f"{name} {qtype}:\n  nsd:  {b}\n  ours: {a}"
 
 
-async def test_nsd_secondary_follows_notify_and_reload(backend: backends.Backend,
-                                                       tmp_path: object) -> None:
+async def test_nsd_secondary_follows_notify_and_reload(
+    backend: backends.Backend, tmp_path: object
+) -> None:
     skip_mirage(backend)
     need_tool("nsd", "nsd-checkconf")
     zonefile = os.path.join(str(tmp_path), "sec.test.zone")
     with open(zonefile, "w") as f:
         f.write(SECONDARY_ZONE.format(serial=2024010101, www="127.0.0.10"))
     nsd_port = free_port()
-    server = AuthServer([load_zone_file(zonefile)], allow_transfer=["127.0.0.0/8"],
-                        notify=[f"127.0.0.1:{nsd_port}"])
+    server = AuthServer(
+        [load_zone_file(zonefile)], allow_transfer=["127.0.0.0/8"], notify=[f"127.0.0.1:{nsd_port}"]
+    )
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
         our_port = udp[1]
 
@@ -490,36 +510,69 @@ async def test_nsd_secondary_follows_notify_and_reload(backend: backends.Backend
             assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])
             # Our NOTIFY for the new serial was acknowledged by NSD.
             with backend.fail_after(10):
-                while server.notify_acks.get((wire.name_key(wire.name_from_text("sec.test.")),
-                                              ("127.0.0.1", nsd_port))) != 2024010102:
+                while (
+                    server.notify_acks.get(
+                        (wire.name_key(wire.name_from_text("sec.test.")), ("127.0.0.1", nsd_port))
+                    )
+                    != 2024010102
+                ):
                     await backend.sleep(0.05)
 
 
-async def test_cache_hits_match_nsd_under_mixed_case(backend: backends.Backend,
-                                                     nsd_primary: int) -> None:
+async def test_cache_hits_match_nsd_under_mixed_case(
+    backend: backends.Backend, nsd_primary: int
+) -> None:
     """The prebuilt-response path copies each query's own question bytes: ask the same
     name in several cases (the first fills the cache) and compare with NSD each time."""
     skip_mirage(backend)
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
-        for name in ("www.diff.test.", "WWW.diff.test.", "wWw.DiFf.tEsT.", "x.DELEG.diff.test.",
-                     "Q.Wild.Diff.Test."):
+        for name in (
+            "www.diff.test.",
+            "WWW.diff.test.",
+            "wWw.DiFf.tEsT.",
+            "x.DELEG.diff.test.",
+            "Q.Wild.Diff.Test.",
+        ):
             for edns in (None, 1232):
                 data = q(name, "A", edns_payload=edns)
                 ours = await exchange(backend, udp[1], data, False)
                 theirs = await exchange(backend, nsd_primary, data, False)
-                assert ours[12:12 + len(data) - 12 - (11 if edns else 0)] == data[12:len(
-                    data) - (11 if edns else 0)]
+                assert (
+                    ours[12 : 12 + len(data) - 12 - (11 if edns else 0)]
+                    == data[12 : len(data) - (11 if edns else 0)]
+                )
                 assert summary(ours) == summary(theirs), name
     assert answer.EDNS_PAYLOAD == 1232
 
 
 # ---------------------------------------------------------------------------- random queries
 
-ZONE_NAMES = sorted({line.split()[0] for line in DIFF_ZONE.splitlines()
-                     if line and not line[0].isspace() and not line.startswith(("$", "@"))})
-QTYPES = ["A", "AAAA", "MX", "NS", "TXT", "SOA", "CNAME", "DNAME", "DS", "SRV", "PTR", "ANY",
-          "CAA", "HINFO", "NAPTR", "TYPE65280"]
+ZONE_NAMES = sorted(
+    {
+        line.split()[0]
+        for line in DIFF_ZONE.splitlines()
+        if line and not line[0].isspace() and not line.startswith(("$", "@"))
+    }
+)
+QTYPES = [
+    "A",
+    "AAAA",
+    "MX",
+    "NS",
+    "TXT",
+    "SOA",
+    "CNAME",
+    "DNAME",
+    "DS",
+    "SRV",
+    "PTR",
+    "ANY",
+    "CAA",
+    "HINFO",
+    "NAPTR",
+    "TYPE65280",
+]
 
 
 @pytest.fixture(scope="module")
@@ -528,9 +581,12 @@ def ours_served(nsd_primary: int, tmp_path_factory: pytest.TempPathFactory) -> I
     zone = tmp_path_factory.mktemp("random") / "diff.test.zone"
     zone.write_text(DIFF_ZONE)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dns", "serve", str(zone), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     try:
         deadline = time.monotonic() + 15
         while _soa_serial(port, "diff.test.") is None:
@@ -550,21 +606,63 @@ def _udp(port: int, data: bytes) -> bytes:
         return s.recv(65535)
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(owner=st.sampled_from(ZONE_NAMES), prefix=st.lists(st.sampled_from(["x", "www", "*", "a"]),
-                                                        max_size=2),
-       case=st.randoms(use_true_random=False), qtype=st.sampled_from(QTYPES),
-       edns=st.sampled_from([None, 512, 1232, 4096]), do=st.booleans(), rd=st.booleans())
-def test_random_queries_match_nsd(nsd_primary: int, ours_served: int, owner: str,
-                                  prefix: list[str], case: random.Random, qtype: str,
-                                  edns: int | None, do: bool, rd: bool) -> None:
+def _tcp(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(struct.pack("!H", len(data)) + data)
+        reply = b""
+        while len(reply) < 2 or len(reply) < 2 + struct.unpack("!H", reply[:2])[0]:
+            chunk = s.recv(65535)
+            assert chunk, "the server closed the connection before answering"
+            reply += chunk
+        return reply[2:]
+
+
+TC = 0x0200
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    owner=st.sampled_from(ZONE_NAMES),
+    prefix=st.lists(st.sampled_from(["x", "www", "*", "a"]), max_size=2),
+    case=st.randoms(use_true_random=False),
+    qtype=st.sampled_from(QTYPES),
+    edns=st.sampled_from([None, 512, 1232, 4096]),
+    do=st.booleans(),
+    rd=st.booleans(),
+)
+def test_random_queries_match_nsd(
+    nsd_primary: int,
+    ours_served: int,
+    owner: str,
+    prefix: list[str],
+    case: random.Random,
+    qtype: str,
+    edns: int | None,
+    do: bool,
+    rd: bool,
+) -> None:
     """Hypothesis picks names (zone owners, with extra labels, in random case), types and
     EDNS shapes; NSD and our server must agree on each."""
     text = ".".join([*prefix, owner, "diff", "test", ""])
     text = "".join(c.upper() if case.random() < 0.5 else c for c in text)
-    data = wire.build_query(wire.name_from_text(text), wire.type_from_text(qtype),
-                            msg_id=0x4321, edns_payload=edns, do=do and edns is not None, rd=rd)
-    theirs = summary(_udp(nsd_primary, data))
-    ours = summary(_udp(ours_served, data))
+    data = wire.build_query(
+        wire.name_from_text(text),
+        wire.type_from_text(qtype),
+        msg_id=0x4321,
+        edns_payload=edns,
+        do=do and edns is not None,
+        rd=rd,
+    )
+    their_reply, our_reply = _udp(nsd_primary, data), _udp(ours_served, data)
+    if their_reply[2] & our_reply[2] & (TC >> 8):
+        # Both truncated. RFC 2181 §9 lets a truncated reply carry the RRsets that fit
+        # (NSD) or none (ours: header and question only); a client asks again over TCP,
+        # so that is where the answers must agree.
+        question_end = data.index(b"\x00", 12) + 5  # the query's name is uncompressed
+        assert our_reply[4:10] == b"\x00\x01\x00\x00\x00\x00"  # QD=1, AN=NS=0
+        assert our_reply[12:question_end] == data[12:question_end]  # question echoed
+        their_reply, our_reply = _tcp(nsd_primary, data), _tcp(ours_served, data)
+    theirs, ours = summary(their_reply), summary(our_reply)
     assert ours == theirs, f"{text} {qtype} edns={edns}:\n  nsd:  {theirs}\n  ours: {ours}"
