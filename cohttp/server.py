@@ -201,7 +201,6 @@ class Server:
         self._conns: set[_Conn] = set()
         self._closing = False
         self._stopped: Any = None
-        self._all_done: Any = None
         self._server_line = (
             b"server: " + self.config.server_name.encode("latin-1") + b"\r\n"
             if self.config.server_name
@@ -319,7 +318,12 @@ class Server:
             await flow.close()
 
     async def serve_flow(self, net: Backend, flow: Flow) -> None:
-        """Serve HTTP on one connection until it closes (the caller closes ``flow``)."""
+        """Serve HTTP on one connection until it closes (the caller closes ``flow``).
+
+        For a flow accepted elsewhere (a custom listener, a tunnel). The deadlines are
+        enforced by the timer task of :meth:`serve_forever`: without it running, a
+        connection served this way has no timeouts.
+        """
         self._net = net
         conn = _Conn(flow)
         conn.deadline = _clock() + self.config.header_timeout
