@@ -123,7 +123,7 @@ class _RequestBody(IncomingBody):
     """The request body, read lazily from the connection when the handler asks."""
 
     __slots__ = ("_conn", "_done", "_parser", "_server", "continue_sent", "error",
-                 "expect_continue")
+                 "expect_continue", "flow_error")
 
     def __init__(self, server: Server, conn: _Conn, parser: RequestParser, expect: bool) -> None:
         super().__init__()
@@ -134,6 +134,7 @@ class _RequestBody(IncomingBody):
         self.expect_continue = expect
         self.continue_sent = False
         self.error: ProtocolError | None = None
+        self.flow_error: NetworkError | None = None
 
     async def _next(self) -> bytes | None:
         if self.error is not None:
@@ -157,10 +158,14 @@ class _RequestBody(IncomingBody):
                 self.trailers = ev.trailers
                 return None
             if ev is NEED_DATA:
-                if self.expect_continue and not self.continue_sent:
-                    self.continue_sent = True
-                    await self._server._write(self._conn, _CONTINUE)
-                await self._server._read_into(self._conn, parser, _BODY)
+                try:
+                    if self.expect_continue and not self.continue_sent:
+                        self.continue_sent = True
+                        await self._server._write(self._conn, _CONTINUE)
+                    await self._server._read_into(self._conn, parser, _BODY)
+                except NetworkError as exc:
+                    self.flow_error = exc
+                    raise
                 continue
             raise ProtocolError(f"unexpected {ev!r} in a request body")  # pragma: no cover
 
@@ -462,8 +467,13 @@ class Server:
                                         "not a Response")
                 except ProtocolError:
                     raise  # the request body broke the protocol: answered by serve_flow
-                except NetworkError:
-                    raise
+                except NetworkError as exc:
+                    if body is not None and body.flow_error is exc:
+                        raise  # our own connection failed while reading the body
+                    log.exception("handler failed for %s %s from %s", head.method,
+                                  head.target, remote)
+                    response = Response(500, b"internal server error\n",
+                                        [("content-type", "text/plain")])
                 except Exception:
                     log.exception("handler failed for %s %s from %s", head.method,
                                   head.target, remote)

@@ -417,3 +417,14 @@ async def test_bad_unread_body_closes_without_a_second_answer(backend: backends.
         head, body = await c.response()
         assert head.status == 200 and body == b"Hello, world!"
         assert await c.at_eof()
+
+
+async def test_handler_network_error_is_a_500(backend: backends.Backend) -> None:
+    async def upstream_down(request: Request) -> Response:
+        raise backends.ConnectionRefused(111, "upstream refused")
+
+    async with running(backend, Server(upstream_down)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(GET)
+        head, _ = await c.response()
+        assert head.status == 500 and head.keep_alive
