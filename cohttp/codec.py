@@ -439,7 +439,8 @@ class _Parser:
                 buf.clear()
             else:
                 del buf[: self._pos]
-            self._scan = max(0, self._scan - self._pos)
+            scan = self._scan - self._pos
+            self._scan = scan if scan > 0 else 0
             self._pos = 0
         buf += data
 
@@ -485,7 +486,8 @@ class _Parser:
         while buf.startswith(b"\r\n", pos):
             pos += 2
         self._pos = pos
-        end = buf.find(b"\r\n\r\n", max(pos, self._scan))
+        scan = self._scan
+        end = buf.find(b"\r\n\r\n", scan if scan > pos else pos)
         limits = self._limits
         if end == -1:
             size = len(buf) - pos
