@@ -192,6 +192,20 @@ async def test_access_log_in_combined_format(backend: backends.Backend,
     (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 3000 + b"\r\n\r\n", 431),
     (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
     (b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\nHost: t\n\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0x10\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400),
+    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"FFFFFFFFFFFFFFFFFFFF\r\n", 413),
+    (b"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150))
+     + b"\r\n", 431),
 ])
 async def test_protocol_errors_are_answered_then_closed(backend: backends.Backend, raw: bytes,
                                                         status: int) -> None:
