@@ -262,8 +262,7 @@ class Pattern(Generic[AnyStr]):
         n = len(text)
         if endpos is None or endpos > n:
             endpos = n
-        if pos < 0:
-            pos = 0
+        pos = min(max(pos, 0), n)  # as re: clamp to the string, then compare
         if endpos < 0:
             endpos = 0
         if pos > endpos:
@@ -325,7 +324,9 @@ class Pattern(Generic[AnyStr]):
         text: Any = string[:end] if end < n else string
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
-        pos = max(0, pos)
+        pos = min(max(pos, 0), n)
+        if pos > end:
+            return
         fast = self._fast
         if fast is not None and fast.guarded is not None and self._prefer_dfa(text, pos):
             fast = None
@@ -350,9 +351,7 @@ class Pattern(Generic[AnyStr]):
         if jumper is None or jumper.lit is None:
             return False
         span = min(len(text) - pos, _SAMPLE)
-        if span < _SAMPLE // 4:
-            return False
-        hits = text.count(jumper.lit, max(0, pos), max(0, pos) + span)
+        hits = text.count(jumper.lit, pos, pos + span)
         return bool(hits * _DENSITY < span)
 
     def _slot_iter(self, text: Any, pos: int, end: int, want_groups: bool) -> Iterator[list[int]]:
@@ -389,14 +388,17 @@ class Pattern(Generic[AnyStr]):
         text: Any = string[:end] if end < n else string
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
+        pos = min(max(pos, 0), n)
+        if pos > end:
+            return []
         if fast is not None and self._prefer_dfa(text, pos):
             fast = None
         g = self.groups
         it: Iterator[list[int]]
         if fast is not None:
-            it = ([x for sp in m.regs for x in sp] for m in fast.finditer(text, max(0, pos)))
+            it = ([x for sp in m.regs for x in sp] for m in fast.finditer(text, pos))
         else:
-            it = self._slot_iter(text, max(0, pos), end, g > 0)
+            it = self._slot_iter(text, pos, end, g > 0)
         if g == 0:
             return [string[sl[0] : sl[1]] for sl in it]
         empty = string[:0]
