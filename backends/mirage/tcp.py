@@ -972,10 +972,10 @@ class Connection:
                 self._retransmit_first()
                 self._arm_retx_budget()
             self._output()
-        elif self.dupacks < 3:
+        elif self.dupacks < self._dupthresh():
             self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
             self._output()
-        elif self.dupacks == 3:
+        else:
             # RFC 6582 4.1 would hold back when the ACK does not cover ``recover`` (after a
             # timeout, to avoid a second fast retransmit caused by duplicates of a resent
             # window). Our go-back-N jumps SND.NXT forward on every cumulative ACK, so it
@@ -991,6 +991,19 @@ class Connection:
             self.cwnd = self.ssthresh + 3 * mss
             self.rto_timer.start_in(self.rto)
             self._output()
+
+    def _dupthresh(self) -> int:
+        """3, or fewer under RFC 5827 early retransmit: with under four segments
+        outstanding and nothing new that may be sent, one duplicate ACK fewer than the
+        segments outstanding is enough (section 3.1, the byte-based variant's count)."""
+        mss = self.mss
+        oseg = -(-(self.snd_max - self.snd_una) // mss)
+        if oseg >= 4:
+            return 3
+        unsent = self.snd_buf_seq + len(self.sndbuf) - self.snd_nxt
+        if unsent > 0 and self.snd_una + self.snd_wnd - self.snd_nxt >= min(unsent, mss):
+            return 3  # new data can still go out (and limited transmit sends it)
+        return max(1, oseg - 1)
 
     def _arm_retx_budget(self) -> None:
         self.retx_budget = (self.snd_max - self.snd_una) // self.mss + 3

@@ -377,3 +377,22 @@ def test_simultaneous_open() -> None:
             conn._send_syn()
     net.run(lambda: a.state == b.state == State.ESTABLISHED)
     assert transfer(net, a, b, b"crossed SYNs") == b"crossed SYNs"
+
+
+def test_early_retransmit_recovers_a_short_flight_without_timeout() -> None:
+    net = Net()
+    client, server = net.pair()
+    with net.sched:  # one round trip first, so the client knows the scaled window
+        client.send(b"w")
+    net.run(lambda: client.snd_una == client.snd_max)
+    assert server.recv(1) == b"w"
+    dropped = _drop_first(net, ACK)  # the next segment: the first of the two below
+    data = b"x" * 2920  # two full segments, then nothing more to send
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert dropped
+    # RFC 5827: one duplicate ACK was enough (2 segments outstanding, nothing new to send)
+    assert net.clock.time - start < client.config.rto_min
+    assert server.recv(10_000) == data
