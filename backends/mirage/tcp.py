@@ -818,6 +818,8 @@ class Connection:
                 return
             self._established_from_syn_received(seg, ack)
             state = self.state
+            if state == State.CLOSED:
+                return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
         if ack > self.snd_una:
             self._new_ack(ack, seq, window)
