@@ -98,6 +98,7 @@ class LazyDFA:
         self.flushes = 0
         self.is_str = not prog.is_bytes
         self.jumper: Jump | None = None
+        self.ctx_memo: dict[object, int] = {}
 
     # -- classes --------------------------------------------------------------
     def class_of(self, c: int, final: bool = False) -> int:
@@ -248,8 +249,15 @@ class LazyDFA:
         """Context bits of the character before position ``i``."""
         if i <= 0:
             return EDGE
-        c = self.code(text[i - 1])
-        return (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+        ch = text[i - 1]
+        b = self.ctx_memo.get(ch)
+        if b is None:
+            c = self.code(ch)
+            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+            if len(self.ctx_memo) > 4096:
+                self.ctx_memo.clear()
+            self.ctx_memo[ch] = b
+        return b
 
     # -- scans ----------------------------------------------------------------
     def forward(

@@ -290,17 +290,35 @@ class Delegate:
         reason: str,
         guarded: _re.Pattern[Any] | None = None,
         in_run: _re.Pattern[Any] | None = None,
+        lead_min: int = 0,
     ) -> None:
         self.rx = rx
         self.reason = reason
         self.guarded = guarded
         self.in_run = in_run
+        self.lead_min = lead_min  # k of the leading C{k,}
+
+    def _unguarded_at(self, text: Any, pos: int) -> bool:
+        """Must a search from ``pos`` try ``rx`` anchored at ``pos`` first?
+
+        Only if ``pos`` is inside a run of ``C`` (the guard would refuse it)
+        and, for ``k >= 1``, a match can start there at all (``text[pos]`` in
+        ``C``).  Otherwise the run through ``pos - 1`` ends before ``pos``, and
+        every later start the guard refuses is covered by an earlier allowed
+        one, as in :func:`lead_loop`.
+        """
+        assert self.in_run is not None
+        return (
+            0 < pos <= len(text)
+            and self.in_run.match(text, pos - 1) is not None
+            and (self.lead_min == 0 or self.in_run.match(text, pos) is not None)
+        )
 
     def search(self, text: Any, pos: int) -> _re.Match[Any] | None:
         """The leftmost-first match at or after ``pos``."""
         if self.guarded is None or self.in_run is None:
             return self.rx.search(text, pos)
-        if 0 < pos <= len(text) and self.in_run.match(text, pos - 1):
+        if self._unguarded_at(text, pos):
             m = self.rx.match(text, pos)
             if m is not None:
                 return m
@@ -311,10 +329,10 @@ class Delegate:
         if self.guarded is None or self.in_run is None:
             yield from self.rx.finditer(text, pos)
             return
-        in_run = self.in_run.match
+        unguarded_at = self._unguarded_at
         n = len(text)
         while pos <= n:
-            if pos > 0 and in_run(text, pos - 1):
+            if unguarded_at(text, pos):
                 m = self.rx.match(text, pos)
                 if m is not None:
                     yield m
@@ -323,7 +341,7 @@ class Delegate:
             for m in self.guarded.finditer(text, pos):
                 yield m
                 pos = m.end()
-                if in_run(text, pos - 1):
+                if unguarded_at(text, pos):
                     break  # the next search starts inside a run: unguarded first
             else:
                 return
@@ -413,6 +431,9 @@ def plan(pattern: Any) -> Delegate | None:
         return Delegate(rx, reason)
     cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * _size(res.core)))
     assert cs is not None
+    lead = res.core
+    while not isinstance(lead, R.Repeat):
+        lead = lead.items[0] if isinstance(lead, R.Seq) else lead.node
     ascii = bool(pattern.is_bytes or pattern.flags & 256)
     cls = _cls(cs, pattern.is_bytes, ascii)
     flags = _re.ASCII if ascii else 0
@@ -424,7 +445,7 @@ def plan(pattern: Any) -> Delegate | None:
         )
     except (_re.error, RecursionError, OverflowError):
         return None
-    return Delegate(rx, reason, guarded, in_run)
+    return Delegate(rx, reason, guarded, in_run, lead.min)
 
 
 # assertions that look only at the text left of their position: unaffected
@@ -624,6 +645,18 @@ def _required(c: Core) -> list[tuple[str, Any]]:
     return []  # an alternation (or an assertion) requires no one piece
 
 
+def _anchored_at_start(c: Core) -> bool:
+    """Does every match of ``c`` begin with a start-of-text assertion?"""
+    while isinstance(c, Cap | R.Seq):
+        if isinstance(c, Cap):
+            c = c.node
+        elif not c.items:
+            return False
+        else:
+            c = c.items[0]
+    return isinstance(c, R.Assert) and c.kind == "bos"
+
+
 def _alphabet(c: Core) -> CharSet:
     """Every character a match of ``c`` can contain."""
     out = CharSet()
@@ -660,10 +693,13 @@ class Jumper:
         self.set_rx: _re.Pattern[Any] | None = None
         self.run_rx: _re.Pattern[Any] | None = None
         self.first: Skipper | None = None
+        self.skip_first = True
         top = 0xFF if is_bytes else MAX_CODE
         if first is not None and first.size() <= top:
             self.first = Skipper(first, is_bytes)
-        pieces = _required(core)
+        # a match anchored at the start of the text needs no prefilter: a
+        # scan for the literal could only cost more than the DFA, which dies
+        pieces = [] if _anchored_at_start(core) else _required(core)
         lits = [codes for kind, codes in pieces if kind == "lit"]
         if lits:
 
@@ -681,8 +717,12 @@ class Jumper:
                     src = _cls(cs, is_bytes)
                     self.set_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
         if self.lit is not None or self.set_rx is not None:
-            src = _cls(_alphabet(core), is_bytes) + "*"
+            alphabet = _alphabet(core)
+            src = _cls(alphabet, is_bytes) + "*"
             self.run_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+            # a run of the alphabet that starts at or before the piece starts
+            # with a character the match may begin with: no further skip
+            self.skip_first = first is not None and bool(alphabet.diff(first))
         # a first-character skip alone jumps too little to pay for a call each
         # time the DFA falls idle: then jump only where a search starts
         self.in_loop = self.run_rx is not None
@@ -721,7 +761,7 @@ class Jumper:
             a = self._run_start(text, p, i)
         else:
             a = p = i
-        if self.first is not None:
+        if self.first is not None and self.skip_first:
             a = self.first.next(text, a)
             if a < 0:
                 return -1, 0

@@ -135,13 +135,13 @@ def _check(pattern: str, text: str, pos: int) -> None:
             assert h.span() == k.span() and h.groups() == k.groups()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shaped(), TEXT, st.integers(0, 8))
 def test_shaped_patterns_agree_with_re(pattern: str, text: str, pos: int) -> None:
     _check(pattern, text, pos)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shaped(),
     st.lists(st.sampled_from(["aab", "ab@ab", "ba", "c1", " ", "\n", "abab@a"]), max_size=12).map(
