@@ -9,12 +9,11 @@ and its scratch directory are removed at the end, also on failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import need_root, need_tool
 from tests.interop.test_dns_resolver_nsd import BIG_TXT_COUNT, ZONES
+from tests.peers import run_nsd
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
@@ -39,8 +39,7 @@ def namespace() -> Iterator[tuple[str, str]]:
     need_tool("ip", "nsd", "dig")
     ns = f"mprsv{os.getpid() % 100000}"
     prefix = f"10.77.{random.randrange(1, 250)}"
-    scratch = tempfile.mkdtemp(prefix="nsd-mirage-")
-    proc: subprocess.Popen[bytes] | None = None
+    stack = contextlib.ExitStack()
     created = False
     try:
         try:
@@ -52,61 +51,66 @@ def namespace() -> Iterator[tuple[str, str]]:
         sh("ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
         sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{prefix}.1/24", "dev", "tap0")
         sh("ip", "netns", "exec", ns, "ip", "link", "set", "tap0", "up")
-        zone_conf = []
-        for origin, text in ZONES.items():
-            with open(os.path.join(scratch, f"{origin}.zone"), "w") as f:
-                f.write(text)
-            zone_conf.append(f"zone:\n  name: {origin}\n  zonefile: {origin}.zone\n")
-        conf = os.path.join(scratch, "nsd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-  ip-address: {prefix}.1@{PORT}
-  port: {PORT}
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "{scratch}"
-  zonelistfile: "{scratch}/zone.list"
-  xfrdfile: "{scratch}/xfrd.state"
-  xfrdir: "{scratch}"
-  pidfile: "{scratch}/nsd.pid"
-  logfile: "{scratch}/nsd.log"
-  server-count: 1
-  do-ip6: no
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-""" + "".join(zone_conf))
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, "nsd", "-d", "-c", conf],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nsd = stack.enter_context(
+            run_nsd(
+                ZONES,
+                port=PORT,
+                address=f"{prefix}.1",
+                command_prefix=["ip", "netns", "exec", ns],
+                wait=False,
+            )
+        )
         for _ in range(50):
-            out = sh("ip", "netns", "exec", ns, "dig", "+short", "+time=1", "+tries=1",
-                     f"@{prefix}.1", "-p", str(PORT), "www.example.test", check=False)
+            out = sh(
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "dig",
+                "+short",
+                "+time=1",
+                "+tries=1",
+                f"@{prefix}.1",
+                "-p",
+                str(PORT),
+                "www.example.test",
+                check=False,
+            )
             if out.stdout.strip() == "192.0.2.10":
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError("NSD in the namespace did not answer")
+            raise RuntimeError(f"NSD in the namespace did not answer: {nsd.log()}")
         yield ns, prefix
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stack.close()  # NSD first, then the namespace it ran in
         if created:
             sh("ip", "netns", "del", ns, check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def query(ns: str, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return sh("ip", "netns", "exec", ns, sys.executable, "-m", "dns", "query", *args,
-              f"@{prefix}.1", "-p", str(PORT), "+time=2", "--backend", "mirage",
-              "--tap", "tap0", "--ip", f"{prefix}.2/24", check=False)
+    return sh(
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        sys.executable,
+        "-m",
+        "dns",
+        "query",
+        *args,
+        f"@{prefix}.1",
+        "-p",
+        str(PORT),
+        "+time=2",
+        "--backend",
+        "mirage",
+        "--tap",
+        "tap0",
+        "--ip",
+        f"{prefix}.2/24",
+        check=False,
+    )
 
 
 def test_udp_answer_through_our_stack(namespace: tuple[str, str]) -> None:

@@ -7,14 +7,6 @@ when the Debian package is missing.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,7 +14,7 @@ import pytest
 import backends
 from dns import records as rd
 from dns.resolver import NoData, NXDomain, Resolver
-from tests.conftest import need_tool
+from tests.peers import run_knot, run_nsd
 
 pytestmark = pytest.mark.interop
 
@@ -73,165 +65,21 @@ ZONES = {
 }
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (checked, then released)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no free port")
-
-
-def wait_until_answering(port: int, deadline: float = 10.0) -> None:
-    """Poll with a tiny raw query until the server answers on UDP (or raise)."""
-    query = bytes.fromhex("abcd01000001000000000000") + b"\x07example\x04test\x00\x00\x06\x00\x01"
-    end = time.monotonic() + deadline
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.1)
-        while time.monotonic() < end:
-            s.sendto(query, ("127.0.0.1", port))
-            try:
-                data = s.recv(4096)
-            except OSError:
-                continue
-            if data[:2] == b"\xab\xcd":
-                return
-    raise RuntimeError(f"server on port {port} did not answer within {deadline}s")
-
-
-@contextlib.contextmanager
-def run_nsd(zones: dict[str, str]) -> Iterator[int]:
-    """Start NSD on a free loopback port serving ``zones``; yield the port."""
-    need_tool("nsd", "nsd-checkconf")
-    scratch = tempfile.mkdtemp(prefix="nsd-resolver-")
-    port = free_port()
-    zone_conf = []
-    for origin, text in zones.items():
-        with open(os.path.join(scratch, f"{origin}.zone"), "w") as f:
-            f.write(text)
-        zone_conf.append(f"zone:\n  name: {origin}\n  zonefile: {origin}.zone\n")
-    conf = os.path.join(scratch, "nsd.conf")
-    with open(conf, "w") as f:
-        f.write(
-            f"""server:
-  ip-address: 127.0.0.1@{port}
-  port: {port}
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "{scratch}"
-  zonelistfile: "{scratch}/zone.list"
-  xfrdfile: "{scratch}/xfrd.state"
-  xfrdir: "{scratch}"
-  pidfile: "{scratch}/nsd.pid"
-  logfile: "{scratch}/nsd.log"
-  server-count: 1
-  do-ip6: no
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-  verbosity: 1
-remote-control:
-  control-enable: no
-"""
-            + "".join(zone_conf)
-        )
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        subprocess.run(["nsd-checkconf", conf], check=True, capture_output=True)
-        proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        try:
-            wait_until_answering(port)
-        except RuntimeError:
-            log_path = os.path.join(scratch, "nsd.log")
-            log = ""
-            if os.path.exists(log_path):
-                with open(log_path) as f:
-                    log = f.read()
-            raise RuntimeError(f"nsd did not start: {log[-2000:]}") from None
-        yield port
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def run_knot(zones: dict[str, str]) -> Iterator[int]:
-    """Start knotd on a free loopback port serving ``zones``; yield the port."""
-    need_tool("knotd")
-    scratch = tempfile.mkdtemp(prefix="knot-resolver-")
-    port = free_port()
-    zone_conf = []
-    for origin, text in zones.items():
-        with open(os.path.join(scratch, f"{origin}.zone"), "w") as f:
-            f.write(text)
-        zone_conf.append(f"  - domain: {origin}\n    file: {scratch}/{origin}.zone\n")
-    conf = os.path.join(scratch, "knot.conf")
-    with open(conf, "w") as f:
-        f.write(
-            f"""server:
-    rundir: "{scratch}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{scratch}"
-log:
-  - target: stderr
-    any: error
-template:
-  - id: default
-    storage: "{scratch}"
-    zonefile-sync: -1
-    journal-content: none
-zone:
-"""
-            + "".join(zone_conf)
-        )
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        wait_until_answering(port)
-        yield port
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 @pytest.fixture(scope="module", params=["nsd", "knot"])
 def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
     """A real authoritative server (NSD, then Knot) on a loopback port."""
     runner = run_nsd if request.param == "nsd" else run_knot
-    with runner(ZONES) as port:
-        yield port
+    with runner(ZONES) as peer:
+        yield peer.port
 
 
 def kernel_only(net: backends.Backend) -> None:
     """Skip on the mirage backend: its in-memory stack cannot reach the kernel's loopback."""
     if net.name == "mirage":
-        pytest.skip("NSD/Knot listen on the kernel's loopback, which the in-memory mirage "
-                    "stack cannot reach (the fake-server tests in tests/dns cover mirage)")
+        pytest.skip(
+            "NSD/Knot listen on the kernel's loopback, which the in-memory mirage "
+            "stack cannot reach (the fake-server tests in tests/dns cover mirage)"
+        )
 
 
 def make(net: backends.Backend, port: int, **kw: object) -> Resolver:
@@ -271,7 +119,9 @@ async def test_cname_chain_in_zone_and_across_zones(
     ans = await r.resolve("alias2.example.test.", "A")
     assert ans.canonical_name == "www.example.test."
     assert [c.rdata.to_text() for c in ans.cname_chain] == [
-        "alias.example.test.", "www.example.test."]
+        "alias.example.test.",
+        "www.example.test.",
+    ]
     assert ans.addresses == ["192.0.2.10"]
     # The target lives in another zone: the server stops at the CNAME, we ask again.
     out = await r.resolve("outside.example.test.", "A")
@@ -287,9 +137,10 @@ async def test_cname_chain_in_zone_and_across_zones(
 async def test_typed_records(backend: backends.Backend, server_port: int) -> None:
     r = make(backend, server_port)
     mx = await r.resolve("mail.example.test.", "MX")
-    assert sorted((m.preference, m.exchange) for m in mx.rdatas
-                  if isinstance(m, rd.MXRecord)) == [
-        (10, "mx1.example.test."), (20, "mx2.other.test.")]
+    assert sorted((m.preference, m.exchange) for m in mx.rdatas if isinstance(m, rd.MXRecord)) == [
+        (10, "mx1.example.test."),
+        (20, "mx2.other.test."),
+    ]
     txt = await r.resolve("txt.example.test.", "TXT")
     (t,) = txt.rdatas
     assert isinstance(t, rd.TXTRecord)
@@ -318,14 +169,13 @@ async def test_truncated_answer_retried_over_tcp(
     assert len(await r2.resolve("big.example.test.", "TXT")) == BIG_TXT_COUNT
 
 
-async def test_failover_from_a_silent_server(
-    backend: backends.Backend, server_port: int
-) -> None:
+async def test_failover_from_a_silent_server(backend: backends.Backend, server_port: int) -> None:
     kernel_only(backend)
     silent = await backend.udp_bind("127.0.0.1", 0)
     try:
-        r = Resolver(backend, [silent.address, ("127.0.0.1", server_port)],
-                     timeout=0.2, hosts=False)
+        r = Resolver(
+            backend, [silent.address, ("127.0.0.1", server_port)], timeout=0.2, hosts=False
+        )
         ans = await r.resolve("www.example.test.", "A")
         assert ans.addresses == ["192.0.2.10"]
         assert ans.response is not None and ans.response.server == ("127.0.0.1", server_port)

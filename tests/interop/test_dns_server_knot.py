@@ -21,13 +21,7 @@ the SOA); qtype 0 (Knot: NOTIMP).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -44,85 +38,52 @@ from tests.interop.test_dns_server_nsd import (
     SECONDARY_ZONE,
     _soa_serial,
     exchange,
-    free_port,
     q,
     skip_mirage,
     summary,
 )
+from tests.peers import free_port, run_knot
 
 pytestmark = pytest.mark.interop
 
 KNOT_POLICY = {
-    "QDCOUNT 0", "QDCOUNT 2", "answer in query", "forward pointer", "pointer loop",
-    "reserved label type", "truncated question", "question without type", "opcode IQUERY",
-    "opcode STATUS", "opcode 3", "opcode UPDATE", "NOTIFY to primary", "trailing garbage",
-    "two OPT", "ANY apex", "qtype 0",
+    "QDCOUNT 0",
+    "QDCOUNT 2",
+    "answer in query",
+    "forward pointer",
+    "pointer loop",
+    "reserved label type",
+    "truncated question",
+    "question without type",
+    "opcode IQUERY",
+    "opcode STATUS",
+    "opcode 3",
+    "opcode UPDATE",
+    "NOTIFY to primary",
+    "trailing garbage",
+    "two OPT",
+    "ANY apex",
+    "qtype 0",
 }
-
-
-@contextlib.contextmanager
-def run_knot() -> Iterator[int]:
-    need_tool("knotd")
-    scratch = tempfile.mkdtemp(prefix="knot-dns-server-")
-    port = free_port()
-    zonefile = os.path.join(scratch, "diff.test.zone")
-    with open(zonefile, "w") as f:
-        f.write(DIFF_ZONE)
-    conf = os.path.join(scratch, "knot.conf")
-    with open(conf, "w") as f:
-        f.write(f"""server:
-    rundir: "{scratch}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{scratch}"
-log:
-  - target: stderr
-    any: error
-template:
-  - id: default
-    storage: "{scratch}"
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: diff.test
-    file: "{zonefile}"
-""")
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while _soa_serial(port, "diff.test.") is None:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("knotd did not start")
-            time.sleep(0.05)
-        yield port
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def knot() -> Iterator[int]:
-    with run_knot() as port:
-        yield port
+    with run_knot({"diff.test.": DIFF_ZONE}) as peer:
+        yield peer.port
 
 
 def semantic(data: bytes) -> object:
     s = summary(data)
     if not isinstance(s, dict):
         return s
-    return {"flags": s["flags"], "question": s["question"], "answer": sorted(s["answer"]),
-            "authority": sorted(s["authority"]), "opt": s["opt"]}
+    return {
+        "flags": s["flags"],
+        "question": s["question"],
+        "answer": sorted(s["answer"]),
+        "authority": sorted(s["authority"]),
+        "opt": s["opt"],
+    }
 
 
 async def test_differential_against_knot(backend: backends.Backend, knot: int) -> None:
@@ -137,12 +98,14 @@ async def test_differential_against_knot(backend: backends.Backend, knot: int) -
             ours = semantic(await exchange(backend, udp[1], data, tcp))
             if ours != theirs:
                 mismatches.append((label, theirs, ours))
-    assert not mismatches, "\n".join(f"{label}:\n  knot: {t}\n  ours: {o}"
-                                     for label, t, o in mismatches)
+    assert not mismatches, "\n".join(
+        f"{label}:\n  knot: {t}\n  ours: {o}" for label, t, o in mismatches
+    )
 
 
-async def test_knot_secondary_follows_notify_and_reload(backend: backends.Backend,
-                                                        tmp_path: object) -> None:
+async def test_knot_secondary_follows_notify_and_reload(
+    backend: backends.Backend, tmp_path: object
+) -> None:
     """Knot configured as our secondary transfers the zone, answers as we do, and picks up
     a reload announced by NOTIFY."""
     skip_mirage(backend)
@@ -151,44 +114,23 @@ async def test_knot_secondary_follows_notify_and_reload(backend: backends.Backen
     with open(zonefile, "w") as f:
         f.write(SECONDARY_ZONE.format(serial=2024010101, www="127.0.0.10"))
     knot_port = free_port()
-    server = AuthServer([load_zone_file(zonefile)], allow_transfer=["127.0.0.0/8"],
-                        notify=[f"127.0.0.1:{knot_port}"], notify_timeout=0.5)
-    scratch = tempfile.mkdtemp(prefix="knot-secondary-")
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
-            conf = os.path.join(scratch, "knot.conf")
-            with open(conf, "w") as f:
-                f.write(f"""server:
-    rundir: "{scratch}"
-    listen: 127.0.0.1@{knot_port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{scratch}"
-log:
-  - target: stderr
-    any: error
-remote:
+    server = AuthServer(
+        [load_zone_file(zonefile)],
+        allow_transfer=["127.0.0.0/8"],
+        notify=[f"127.0.0.1:{knot_port}"],
+        notify_timeout=0.5,
+    )
+    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+        secondary = f"""remote:
   - id: primary
     address: 127.0.0.1@{udp[1]}
 acl:
   - id: notify_from_primary
     address: 127.0.0.1
     action: notify
-template:
-  - id: default
-    storage: "{scratch}"
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: sec.test
-    master: primary
-    acl: notify_from_primary
-""")
-            proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+"""
+        zone = "  - domain: sec.test\n    master: primary\n    acl: notify_from_primary\n"
+        with run_knot(sections=secondary, zone_entries=zone, port=knot_port):
 
             async def wait_serial(serial: int) -> None:
                 deadline = backend.now() + 20
@@ -214,12 +156,3 @@ zone:
             await compare()
             reply = await exchange(backend, knot_port, q("www.sec.test.", "A"), False)
             assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)

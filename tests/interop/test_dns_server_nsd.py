@@ -16,18 +16,14 @@ the asyncio and trio backends.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import dnslib
@@ -41,23 +37,9 @@ from dns.server import AuthServer
 from dns.zone import load_zone_file, parse_zone_text
 from tests.conftest import need_tool
 from tests.dns.test_server_answers import DIFF_ZONE
+from tests.peers import Peer, free_port, run_nsd
 
 pytestmark = pytest.mark.interop
-
-
-def free_port() -> int:
-    """A loopback port free for both UDP and TCP right now."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free loopback port")
 
 
 def _soa_serial(port: int, zone: str, timeout: float = 0.2) -> int | None:
@@ -80,85 +62,10 @@ def _soa_serial(port: int, zone: str, timeout: float = 0.2) -> int | None:
     return int(struct.unpack_from("!I", data, rr.end - 20)[0])
 
 
-@contextlib.contextmanager
-def run_nsd(zone_conf: Callable[[str], str], port: int | None = None) -> Iterator[tuple[int, str]]:
-    """Run ``nsd -d`` on a free loopback port; ``zone_conf(scratch)`` gives its zone:
-    clauses. Yields ``(port, scratch)``; stops NSD and removes the scratch directory."""
-    need_tool("nsd", "nsd-checkconf")
-    scratch = tempfile.mkdtemp(prefix="nsd-dns-server-")
-    port = port or free_port()
-    conf = os.path.join(scratch, "nsd.conf")
-    with open(conf, "w") as f:
-        f.write(f"""server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{scratch}"
-    zonelistfile: "{scratch}/zone.list"
-    xfrdfile: "{scratch}/xfrd.state"
-    xfrdir: "{scratch}"
-    pidfile: "{scratch}/nsd.pid"
-    logfile: "{scratch}/nsd.log"
-    server-count: 1
-    do-ip6: no
-    minimal-responses: yes
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-    verbosity: 2
-remote-control:
-    control-enable: no
-{zone_conf(scratch)}""")
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        subprocess.run(["nsd-checkconf", conf], check=True, capture_output=True)
-        proc = subprocess.Popen(
-            ["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            probe = wire.build_query((b"probe",), wire.TYPE_A, msg_id=1)
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(0.1)
-                s.sendto(probe, ("127.0.0.1", port))
-                with contextlib.suppress(OSError):
-                    if s.recv(512)[:2] == b"\x00\x01":
-                        break
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"nsd did not start: {_log(scratch)}")
-        yield port, scratch
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _log(scratch: str) -> str:
-    path = os.path.join(scratch, "nsd.log")
-    if not os.path.exists(path):
-        return "(no log)"
-    with open(path) as f:
-        return f.read()[-3000:]
-
-
 @pytest.fixture(scope="module")
 def nsd_primary() -> Iterator[int]:
-    def conf(scratch: str) -> str:
-        with open(os.path.join(scratch, "diff.test.zone"), "w") as f:
-            f.write(DIFF_ZONE)
-        return f"""zone:
-    name: diff.test
-    zonefile: "{scratch}/diff.test.zone"
-"""
-
-    with run_nsd(conf) as (port, _):
-        yield port
+    with run_nsd({"diff.test.": DIFF_ZONE}) as nsd:
+        yield nsd.port
 
 
 def skip_mirage(net: backends.Backend) -> None:
@@ -455,14 +362,14 @@ SECONDARY_QUERIES = [
 ]
 
 
-async def _wait_serial(net: backends.Backend, port: int, serial: int, scratch: str) -> None:
+async def _wait_serial(net: backends.Backend, port: int, serial: int, peer: Peer) -> None:
     deadline = net.now() + 20
     while net.now() < deadline:
         got = await net.run_in_thread(_soa_serial, port, "sec.test.")
         if got == serial:
             return
         await net.sleep(0.1)
-    raise AssertionError(f"NSD never served serial {serial}; its log:\n{_log(scratch)}")
+    raise AssertionError(f"NSD never served serial {serial}; its log:\n{peer.log()}")
 
 
 async def _compare(net: backends.Backend, ours: int, theirs: int) -> None:
@@ -496,15 +403,15 @@ async def test_nsd_secondary_follows_notify_and_reload(
     allow-notify: 127.0.0.1 NOKEY
 """
 
-        with run_nsd(conf, nsd_port) as (_, scratch):
-            await _wait_serial(backend, nsd_port, 2024010101, scratch)
+        with run_nsd(zone_conf=conf, port=nsd_port) as nsd:
+            await _wait_serial(backend, nsd_port, 2024010101, nsd)
             await _compare(backend, our_port, nsd_port)
             # A new serial: reload (atomically), NOTIFY, NSD transfers again.
             with open(zonefile, "w") as f:
                 f.write(SECONDARY_ZONE.format(serial=2024010102, www="127.0.0.11"))
             changed = await server.reload()
             assert [z.serial for z in changed] == [2024010102]
-            await _wait_serial(backend, nsd_port, 2024010102, scratch)
+            await _wait_serial(backend, nsd_port, 2024010102, nsd)
             await _compare(backend, our_port, nsd_port)
             reply = await exchange(backend, nsd_port, q("www.sec.test.", "A"), False)
             assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])

@@ -1,0 +1,284 @@
+"""Real DNS peers for tests and benchmarks: NSD and Knot on loopback (or in a namespace).
+
+One place that knows how to configure, start, wait for and stop them (the recipe in
+shared/notes/peers-and-tools.md: no root defaults, RRL off, minimal responses, every file in
+a scratch directory that is removed afterwards, also on failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from tests.conftest import need_tool
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP on ``host`` right now (checked, then released)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError(f"no port free for both UDP and TCP on {host}")
+
+
+def soa_query(zone: str, msg_id: int = 0x4242) -> bytes:
+    """A minimal, uncompressed SOA query for ``zone`` (no RD, no EDNS)."""
+    labels = [label for label in zone.rstrip(".").split(".") if label]
+    qname = b"".join(bytes([len(label)]) + label.encode() for label in labels) + b"\x00"
+    return struct.pack("!HHHHHH", msg_id, 0, 1, 0, 0, 0) + qname + b"\x00\x06\x00\x01"
+
+
+def answers(
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    tcp: bool = False,
+    zone: str | None = None,
+    timeout: float = 0.3,
+) -> bool:
+    """Whether a DNS server on ``host:port`` answers: with ``zone``, an authoritative
+    NOERROR for its SOA (the zone is loaded); without, any reply carrying our ID."""
+    query = soa_query(zone or "probe.")
+    try:
+        if tcp:
+            with socket.create_connection((host, port), timeout=timeout) as conn:
+                conn.sendall(struct.pack("!H", len(query)) + query)
+                reply = conn.recv(4096)[2:]
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.settimeout(timeout)
+                udp.sendto(query, (host, port))
+                reply = udp.recv(4096)
+    except OSError:
+        return False
+    if len(reply) < 12 or reply[:2] != query[:2]:
+        return False
+    if zone is None:
+        return True
+    aa, rcode = reply[2] & 0x04, reply[3] & 0x0F
+    return bool(aa) and rcode == 0
+
+
+def wait_until_answering(
+    port: int,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    tcp: bool = False,
+    zone: str | None = None,
+    deadline: float = 10.0,
+    what: str = "server",
+    log: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll until a server answers on ``port`` (for ``zone``, authoritatively); raise with
+    its log if it dies or times out."""
+    end = time.monotonic() + deadline
+    while not answers(port, host=host, tcp=tcp, zone=zone):
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}: {log()}")
+        if time.monotonic() > end:
+            raise RuntimeError(f"{what} did not answer on {host}:{port} in {deadline}s: {log()}")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after five seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def write_zones(scratch: str, zones: Mapping[str, str]) -> dict[str, str]:
+    """Write each ``origin: text`` to ``scratch/origin.zone``; return origin -> path."""
+    paths = {}
+    for origin, text in zones.items():
+        path = os.path.join(scratch, f"{origin.rstrip('.')}.zone")
+        with open(path, "w") as f:
+            f.write(text)
+        paths[origin] = path
+    return paths
+
+
+def nsd_zone_clauses(paths: Mapping[str, str]) -> str:
+    """NSD ``zone:`` clauses for origin -> zone file path."""
+    return "".join(
+        f'zone:\n    name: {origin}\n    zonefile: "{path}"\n' for origin, path in paths.items()
+    )
+
+
+def nsd_conf(
+    scratch: str, port: int, zone_clauses: str, *, address: str = "127.0.0.1", verbosity: int = 1
+) -> str:
+    """Write an NSD configuration for a loopback port with no root defaults; return its path.
+
+    RRL is off (Debian's default drops most of a benchmark from one source address), and
+    responses are minimal, as the differential tests expect.
+    """
+    path = os.path.join(scratch, "nsd.conf")
+    with open(path, "w") as f:
+        f.write(f"""server:
+    ip-address: {address}@{port}
+    port: {port}
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "{scratch}"
+    zonelistfile: "{scratch}/zone.list"
+    xfrdfile: "{scratch}/xfrd.state"
+    xfrdir: "{scratch}"
+    pidfile: "{scratch}/nsd.pid"
+    logfile: "{scratch}/nsd.log"
+    server-count: 1
+    do-ip6: no
+    minimal-responses: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+    verbosity: {verbosity}
+remote-control:
+    control-enable: no
+{zone_clauses}""")
+    return path
+
+
+@dataclass
+class Peer:
+    """A running peer: where it answers and its scratch directory."""
+
+    port: int
+    scratch: str
+    address: str = "127.0.0.1"
+
+    def log(self) -> str:
+        """The tail of the peer's log file, for error messages."""
+        for name in ("nsd.log", "knot.log"):
+            path = os.path.join(self.scratch, name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    return f.read()[-3000:]
+        return "(no log)"
+
+
+@contextlib.contextmanager
+def run_nsd(
+    zones: Mapping[str, str] | None = None,
+    *,
+    zone_conf: Callable[[str], str] | None = None,
+    port: int | None = None,
+    address: str = "127.0.0.1",
+    command_prefix: Sequence[str] = (),
+    wait: bool = True,
+) -> Iterator[Peer]:
+    """Run ``nsd -d`` serving ``zones`` (origin -> text) and/or the ``zone:`` clauses that
+    ``zone_conf(scratch)`` returns; yield the :class:`Peer` once it answers (for the first
+    of ``zones``, authoritatively); stop it and remove its scratch directory on exit.
+    ``command_prefix`` runs it elsewhere (``taskset -c 0``, ``ip netns exec NS``: then pass
+    ``wait=False`` and check readiness from inside the namespace)."""
+    need_tool("nsd", "nsd-checkconf")
+    scratch = tempfile.mkdtemp(prefix="mirage-py-nsd-")
+    peer = Peer(port or free_port(), scratch, address)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        clauses = nsd_zone_clauses(write_zones(scratch, zones or {}))
+        if zone_conf is not None:
+            clauses += zone_conf(scratch)
+        conf = nsd_conf(scratch, peer.port, clauses, address=address)
+        checked = subprocess.run(["nsd-checkconf", conf], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise RuntimeError(f"nsd-checkconf refused the configuration: {checked.stderr}")
+        proc = subprocess.Popen(
+            [*command_prefix, "nsd", "-d", "-c", conf],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if wait:
+            wait_until_answering(
+                peer.port,
+                proc,
+                host=address,
+                what="nsd",
+                log=peer.log,
+                zone=next(iter(zones), None) if zones else None,
+            )
+        yield peer
+    finally:
+        stop(proc)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_knot(
+    zones: Mapping[str, str] | None = None,
+    *,
+    sections: str = "",
+    zone_entries: str = "",
+    port: int | None = None,
+) -> Iterator[Peer]:
+    """Run ``knotd`` serving ``zones`` (origin -> text) on a loopback port; yield the
+    :class:`Peer` once it answers (for the first of ``zones``, authoritatively); stop it and
+    remove its scratch directory on exit. ``sections`` adds top-level configuration (e.g.
+    ``remote:`` and ``acl:`` for a secondary) and ``zone_entries`` more ``zone:`` items."""
+    need_tool("knotd")
+    scratch = tempfile.mkdtemp(prefix="mirage-py-knot-")
+    peer = Peer(port or free_port(), scratch)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        paths = write_zones(scratch, zones or {})
+        entries = (
+            "".join(f'  - domain: {origin}\n    file: "{path}"\n' for origin, path in paths.items())
+            + zone_entries
+        )
+        conf = os.path.join(scratch, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+    rundir: "{scratch}"
+    listen: 127.0.0.1@{peer.port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{scratch}"
+log:
+  - target: "{scratch}/knot.log"
+    any: info
+{sections}template:
+  - id: default
+    storage: "{scratch}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+{entries}""")
+        proc = subprocess.Popen(
+            ["knotd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until_answering(
+            peer.port,
+            proc,
+            what="knotd",
+            log=peer.log,
+            zone=next(iter(zones), None) if zones else None,
+        )
+        yield peer
+    finally:
+        stop(proc)
+        shutil.rmtree(scratch, ignore_errors=True)
