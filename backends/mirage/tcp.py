@@ -117,6 +117,9 @@ class TcpConfig:
     """How long a closed (orphaned) connection waits for the peer's FIN."""
     max_half_open: int = 1024
     """SYN-RECEIVED connections over all listeners (RFC 4987 section 3: bound them)."""
+    max_time_wait: int = 16384
+    """TIME-WAIT connections kept; past it the oldest ends early (Linux's
+    tcp_max_tw_buckets does the same), so a busy server's memory stays bounded."""
     challenge_ack_limit: int = 1000
     """Challenge ACKs a second (RFC 5961 section 7)."""
     initial_window_segments: int = 10
@@ -640,7 +643,9 @@ class Connection:
         self.state = State.TIME_WAIT
         self.rto_timer.stop()
         self.persist_timer.stop()
+        self.delack_timer.stop()
         self.wait_timer.start_in(self.config.time_wait)
+        self.tcp._time_wait_entered(self)
 
     # -- teardown -------------------------------------------------------------------------
 
@@ -1152,6 +1157,7 @@ class Tcp:
         self.listeners: dict[tuple[int, int], Listener] = {}
         self.half_open = 0
         self._ack_now: set[Connection] = set()
+        self._time_wait: dict[Connection, None] = {}  # insertion order: oldest first
         self._secret = os.urandom(16)
         self._isn = isn or self._rfc6528_isn
         self._challenges = 0
@@ -1180,6 +1186,13 @@ class Tcp:
         if self.connections.get(conn.key) is conn:
             del self.connections[conn.key]
         self._ack_now.discard(conn)
+        self._time_wait.pop(conn, None)
+
+    def _time_wait_entered(self, conn: Connection) -> None:
+        waiting = self._time_wait
+        waiting[conn] = None
+        while len(waiting) > self.config.max_time_wait:
+            next(iter(waiting))._destroy()  # _forget removes it from the dict
 
     # -- sockets --------------------------------------------------------------------------
 

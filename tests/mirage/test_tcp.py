@@ -396,3 +396,20 @@ def test_early_retransmit_recovers_a_short_flight_without_timeout() -> None:
     # RFC 5827: one duplicate ACK was enough (2 segments outstanding, nothing new to send)
     assert net.clock.time - start < client.config.rto_min
     assert server.recv(10_000) == data
+
+
+def test_time_wait_connections_are_bounded() -> None:
+    net = Net(config_a=StackConfig(tcp=TcpConfig(max_time_wait=3)))
+    listener = net.b.tcp.listen(0, 80, 16)
+    for _ in range(6):
+        with net.sched:
+            client = net.a.tcp.connect(A_IP, B_IP, 80)
+        net.run(lambda: bool(listener.queue))
+        server = listener.accept()
+        assert server is not None
+        with net.sched:
+            client.close()  # the active closer ends in TIME-WAIT
+            server.close()
+        net.run(lambda client=client: client.state in (State.TIME_WAIT, State.CLOSED))
+    waiting = [c for c in net.a.tcp.connections.values() if c.state == State.TIME_WAIT]
+    assert len(waiting) == 3
