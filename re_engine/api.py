@@ -395,6 +395,8 @@ class Pattern(Generic[AnyStr]):
             fast = None
         g = self.groups
         it: Iterator[list[int]]
+        if fast is not None and g == 0 and text is string:
+            return [m.group() for m in fast.finditer(text, pos)]
         if fast is not None:
             it = ([x for sp in m.regs for x in sp] for m in fast.finditer(text, pos))
         else:

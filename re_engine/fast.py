@@ -1,11 +1,12 @@
 """Doing the scanning in C without giving up the linear-time guarantee.
 
-Two general mechanisms, neither of which looks at what a pattern "is":
+General mechanisms, none of which looks at what a pattern "is":
 
 1. **Verified-safe delegation to** :mod:`re`.  A leftmost-first pattern is
-   translated to an exactly equivalent ``re`` pattern (explicit character
-   classes, no flags that change meaning) and handed to ``re``'s C matcher
-   only when a static bound proves the backtracker linear:
+   translated to an exactly equivalent ``re`` pattern (character classes
+   written with ``re``'s own ``\\w``/``\\d``/``\\s`` wherever the sets are
+   provably equal, no flags that change meaning) and handed to ``re``'s C
+   matcher only when a static bound proves the backtracker linear:
 
    - *bounded patterns*: every match is at most ``L`` characters long and the
      number of distinct paths through the pattern is at most ``P``; one match
@@ -27,9 +28,18 @@ Two general mechanisms, neither of which looks at what a pattern "is":
    Repetitions of nullable bodies are never delegated (``re`` and the Pike VM
    differ on empty iterations).  Tests check delegated and DFA answers agree.
 
-2. **First-character skipping**: for the DFA, the set of characters that can
-   begin a match is compiled to a one-class ``re`` (or ``str.find`` for a
-   single character); one C scan jumps to the next candidate start.
+2. **Prefilter jumps for the DFA** (:class:`Jumper`): a literal (or class)
+   that every match contains is found with ``str.find`` (or one ``re``
+   scan), and the DFA, whenever it holds no thread, restarts at the run of
+   pattern characters around it; the set of characters that can begin a
+   match is skipped to in the same way.  Linear: the scans cover disjoint
+   stretches of the text.
+
+3. **Submatches by** ``re`` **on a known span** (:class:`SpanGroups`): once
+   the DFA has the bounds of a leftmost-first match, ``re.fullmatch`` on
+   exactly that span gives the same groups as the Pike VM, used while the
+   span is short enough that the backtracker's path count is provably
+   within a constant factor of the Pike VM's work.
 """
 
 from __future__ import annotations
@@ -297,6 +307,7 @@ class Delegate:
         self.guarded = guarded
         self.in_run = in_run
         self.lead_min = lead_min  # k of the leading C{k,}
+        self._memo: dict[Any, bool] = {}
 
     def _unguarded_at(self, text: Any, pos: int) -> bool:
         """Must a search from ``pos`` try ``rx`` anchored at ``pos`` first?
@@ -307,12 +318,23 @@ class Delegate:
         every later start the guard refuses is covered by an earlier allowed
         one, as in :func:`lead_loop`.
         """
-        assert self.in_run is not None
         return (
             0 < pos <= len(text)
-            and self.in_run.match(text, pos - 1) is not None
-            and (self.lead_min == 0 or self.in_run.match(text, pos) is not None)
+            and self._in(text, pos - 1)
+            and (self.lead_min == 0 or (pos < len(text) and self._in(text, pos)))
         )
+
+    def _in(self, text: Any, i: int) -> bool:
+        """Is ``text[i]`` in ``C``?  (Memoised per character.)"""
+        ch = text[i]
+        r = self._memo.get(ch)
+        if r is None:
+            assert self.in_run is not None
+            r = self.in_run.match(text, i) is not None
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            self._memo[ch] = r
+        return r
 
     def search(self, text: Any, pos: int) -> _re.Match[Any] | None:
         """The leftmost-first match at or after ``pos``."""
