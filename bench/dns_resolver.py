@@ -26,22 +26,27 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
 PEER_VENV = ROOT / "bench" / ".venv-dnspython"
 
 
 def expected_address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+def pin(core: int) -> list[str]:
+    """``taskset -c CORE`` where taskset and that core exist, else nothing."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core)]
+    return []
 
 
 def zone_text(n: int) -> str:
@@ -54,57 +59,6 @@ def zone_text(n: int) -> str:
     ]
     lines += [f"h{i:05d} IN A {expected_address(i)}" for i in range(n)]
     return "\n".join(lines) + "\n"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_nsd(scratch: str, n: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    with open(os.path.join(scratch, "bench.zone"), "w") as f:
-        f.write(zone_text(n))
-    conf = os.path.join(scratch, "nsd.conf")
-    with open(conf, "w") as f:
-        f.write(f"""server:
-  ip-address: 127.0.0.1@{port}
-  port: {port}
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "{scratch}"
-  zonelistfile: "{scratch}/zone.list"
-  xfrdfile: "{scratch}/xfrd.state"
-  xfrdir: "{scratch}"
-  pidfile: "{scratch}/nsd.pid"
-  logfile: "{scratch}/nsd.log"
-  server-count: 1
-  do-ip6: no
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: bench.test
-  zonefile: bench.zone
-""")
-    proc = subprocess.Popen(["taskset", "-c", "0", "nsd", "-d", "-c", conf],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    query = bytes.fromhex("abcd01000001000000000000") + b"\x05bench\x04test\x00\x00\x06\x00\x01"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.2)
-        for _ in range(100):
-            s.sendto(query, ("127.0.0.1", port))
-            try:
-                if s.recv(512)[:2] == b"\xab\xcd":
-                    return proc, port
-            except OSError:
-                pass
-    proc.kill()
-    raise SystemExit("nsd did not start")
 
 
 # -- workers (run in a subprocess; print one JSON line) -----------------------------------
@@ -182,8 +136,9 @@ def worker_aiodns(port: int, n: int, conc: int) -> dict[str, Any]:
     names = [f"h{i:05d}.bench.test" for i in range(n)]
 
     async def main() -> dict[str, Any]:
-        r = aiodns.DNSResolver(nameservers=["127.0.0.1"], udp_port=port, tcp_port=port,
-                               timeout=2.0, tries=2)
+        r = aiodns.DNSResolver(
+            nameservers=["127.0.0.1"], udp_port=port, tcp_port=port, timeout=2.0, tries=2
+        )
         it = iter(enumerate(names))
         bad = 0
 
@@ -209,14 +164,22 @@ def ensure_peer_venv() -> tuple[Path, bool, bool]:
     py = PEER_VENV / "bin" / "python"
     if not py.exists():
         print(f"creating {PEER_VENV} (dnspython, aiodns) ...", flush=True)
-        subprocess.run([sys.executable if sys.prefix == sys.base_prefix else "python3",
-                        "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run(
+            [
+                sys.executable if sys.prefix == sys.base_prefix else "python3",
+                "-m",
+                "venv",
+                str(PEER_VENV),
+            ],
+            check=True,
+        )
         subprocess.run([str(py), "-m", "pip", "install", "-q", "dnspython"], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "aiodns"], check=False)
 
     def has(module: str) -> bool:
-        return subprocess.run([str(py), "-c", f"import {module}"],
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run([str(py), "-c", f"import {module}"], capture_output=True).returncode == 0
+        )
 
     if not has("uvloop"):
         subprocess.run([str(py), "-m", "pip", "install", "-q", "uvloop"], check=False)
@@ -224,11 +187,23 @@ def ensure_peer_venv() -> tuple[Path, bool, bool]:
 
 
 def run_worker(python: str, kind: str, port: int, n: int, conc: int) -> dict[str, Any]:
-    cmd = ["taskset", "-c", "1", python, str(Path(__file__).resolve()), "--worker", kind,
-           "--port", str(port), "--names", str(n), "--concurrency", str(conc)]
+    cmd = [
+        "taskset",
+        "-c",
+        "1",
+        python,
+        str(Path(__file__).resolve()),
+        "--worker",
+        kind,
+        "--port",
+        str(port),
+        "--names",
+        str(n),
+        "--concurrency",
+        str(conc),
+    ]
     env = dict(os.environ, PYTHONPATH="")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/",
-                          timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/", timeout=600)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} worker failed:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -246,13 +221,15 @@ def main() -> None:
 
     if args.worker:
         if args.worker in ("dnspython", "dnspython+uvloop"):
-            result = worker_dnspython(args.port, args.names, args.concurrency,
-                                      uvloop=args.worker.endswith("uvloop"))
+            result = worker_dnspython(
+                args.port, args.names, args.concurrency, uvloop=args.worker.endswith("uvloop")
+            )
         elif args.worker == "aiodns":
             result = worker_aiodns(args.port, args.names, args.concurrency)
         else:
-            result = worker_ours(args.port, args.names, args.concurrency,
-                                 args.worker.removeprefix("ours-"))
+            result = worker_ours(
+                args.port, args.names, args.concurrency, args.worker.removeprefix("ours-")
+            )
         print(json.dumps(result))
         return
 
@@ -269,12 +246,20 @@ def main() -> None:
     if has_aiodns:
         kinds.append(("aiodns", str(peer_python)))
 
-    scratch = tempfile.mkdtemp(prefix="bench-dns-resolver-")
-    proc, port = start_nsd(scratch, args.names)
+    # Only here, in the parent: workers run in dnspython's virtualenv, where our ``dns``
+    # on sys.path would shadow dnspython's.
+    sys.path.insert(0, str(ROOT))
+    from tests.peers import run_nsd
+
     rates: dict[str, list[float]] = {k: [] for k, _ in kinds}
-    try:
-        print(f"NSD on 127.0.0.1:{port}, {args.names} names, concurrency "
-              f"{args.concurrency}, {args.rounds} rounds (median reported)", flush=True)
+    # NSD pinned to CPU 0; the workers pin themselves to CPU 1.
+    with run_nsd({"bench.test.": zone_text(args.names)}, command_prefix=pin(0)) as nsd:
+        port = nsd.port
+        print(
+            f"NSD on 127.0.0.1:{port}, {args.names} names, concurrency "
+            f"{args.concurrency}, {args.rounds} rounds (median reported)",
+            flush=True,
+        )
         for rnd in range(args.rounds):
             for kind, python in kinds:
                 res = run_worker(python, kind, port, args.names, args.concurrency)
@@ -282,13 +267,7 @@ def main() -> None:
                     raise SystemExit(f"{kind}: {res['bad']} wrong answers")
                 rates[kind].append(res["qps"])
                 print(f"  round {rnd + 1} {kind:22s} {res['qps']:9.0f} q/s", flush=True)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(scratch, ignore_errors=True)
+
     base = statistics.median(rates["dnspython"])
     print(f"\n{'implementation':24s} {'queries/s':>10s} {'vs dnspython':>13s}")
     for kind, _ in kinds:

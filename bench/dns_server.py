@@ -25,17 +25,23 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.peers import (  # noqa: E402
+    free_port,
+    nsd_conf,
+    nsd_zone_clauses,
+    stop,
+    wait_until_answering,
+)
+
 ZONE = os.path.join(ROOT, "examples", "zones", "ocaml.test.zone")
 ORIGIN = "ocaml.test"
 
@@ -73,38 +79,6 @@ ns.infra.ocaml.test A
 """
 
 
-def free_port() -> int:
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
-
-
-PROBE = (struct.pack("!HHHHHH", 0x4242, 0, 1, 0, 0, 0)
-         + b"".join(bytes([len(p)]) + p.encode() for p in ORIGIN.split(".")) + b"\x00\x00\x06\x00\x01")
-
-
-def answers(port: int, tcp: bool) -> bool:
-    try:
-        if tcp:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.3) as c:
-                c.sendall(struct.pack("!H", len(PROBE)) + PROBE)
-                return c.recv(4096)[2:4] == PROBE[:2]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.3)
-            s.sendto(PROBE, ("127.0.0.1", port))
-            return s.recv(4096)[:2] == PROBE[:2]
-    except OSError:
-        return False
-
-
 def pin(core: int) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) > core:
         return ["taskset", "-c", str(core)]
@@ -121,77 +95,72 @@ class Server:
 
 
 @contextlib.contextmanager
-def started(name: str, commands: list[tuple[list[str], int, bool]], ours: bool
-            ) -> Iterator[Server]:
+def started(name: str, commands: list[tuple[list[str], int, bool]], ours: bool) -> Iterator[Server]:
     """Start each command (pinned to core 0); wait until each answers on its port."""
     server = Server(name, ours)
     try:
         for argv, port, tcp in commands:
-            proc = subprocess.Popen([*pin(0), *argv], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, cwd=ROOT)
+            proc = subprocess.Popen(
+                [*pin(0), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+            )
             server.procs.append(proc)
-            deadline = time.monotonic() + 15
-            while not answers(port, tcp):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"{name} did not start ({' '.join(argv)})")
-                time.sleep(0.1)
+            wait_until_answering(port, proc, tcp=tcp, deadline=15, what=name)
         yield server
     finally:
         for proc in server.procs:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
-def ours(backend: str, uvloop: bool = False) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
+def ours(
+    backend: str, uvloop: bool = False
+) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
     port = free_port()
-    argv = [sys.executable, "-m", "dns", "serve", ZONE, "--port", str(port), "--backend",
-            backend, *(["--uvloop"] if uvloop else [])]
+    argv = [
+        sys.executable,
+        "-m",
+        "dns",
+        "serve",
+        ZONE,
+        "--port",
+        str(port),
+        "--backend",
+        backend,
+        *(["--uvloop"] if uvloop else []),
+    ]
     label = f"ours ({backend}{'+uvloop' if uvloop else ''})"
     return label, [(argv, port, False)], port, port
 
 
 def nsd_config(scratch: str, port: int) -> str:
-    conf = os.path.join(scratch, "nsd.conf")
-    with open(conf, "w") as f:
-        f.write(f"""server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{scratch}"
-    zonelistfile: "{scratch}/zone.list"
-    xfrdfile: "{scratch}/xfrd.state"
-    xfrdir: "{scratch}"
-    pidfile: "{scratch}/nsd.pid"
-    logfile: "{scratch}/nsd.log"
-    server-count: 1
-    do-ip6: no
-    minimal-responses: yes
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-    verbosity: 0
-remote-control:
-    control-enable: no
-zone:
-    name: {ORIGIN}
-    zonefile: "{ZONE}"
-""")
-    return conf
+    """NSD serving the demo zone on ``port`` (RRL off: it would drop most of the load)."""
+    return nsd_conf(scratch, port, nsd_zone_clauses({ORIGIN: ZONE}), verbosity=0)
 
 
 _NUM = r"([0-9.]+)"
 
 
-def dnsperf(port: int, queries: str, seconds: float, clients: int, tcp: bool
-            ) -> tuple[float, int, int]:
+def dnsperf(
+    port: int, queries: str, seconds: float, clients: int, tcp: bool
+) -> tuple[float, int, int]:
     """Run dnsperf (pinned to core 1); return (qps, completed, lost)."""
-    argv = [*pin(1), "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l",
-            str(seconds), "-c", str(clients), "-Q", "1000000", "-t", "2"]
+    argv = [
+        *pin(1),
+        "dnsperf",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-d",
+        queries,
+        "-l",
+        str(seconds),
+        "-c",
+        str(clients),
+        "-Q",
+        "1000000",
+        "-t",
+        "2",
+    ]
     if tcp:
         argv += ["-m", "tcp"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
@@ -227,25 +196,51 @@ def main() -> int:
         specs.append((label, cmds, up, tp, True))
     if shutil.which("nsd"):
         port = free_port()
-        specs.append(("NSD", [(["nsd", "-d", "-c", nsd_config(scratch, port)], port, False)],
-                      port, port, False))
+        specs.append(
+            (
+                "NSD",
+                [(["nsd", "-d", "-c", nsd_config(scratch, port)], port, False)],
+                port,
+                port,
+                False,
+            )
+        )
     else:
         print("note: nsd not installed; skipping NSD")
     if importlib.util.find_spec("dnslib") is not None:
         up, tp = free_port(), free_port()
-        base = [sys.executable, "-m", "dnslib.zoneresolver", "--zone", ZONE, "--address",
-                "127.0.0.1", "--log=-request,-reply,-truncated,-error"]
-        specs.append(("dnslib", [([*base, "--port", str(up)], up, False),
-                                 ([*base, "--port", str(tp), "--tcp"], tp, True)],
-                      up, tp, False))
+        base = [
+            sys.executable,
+            "-m",
+            "dnslib.zoneresolver",
+            "--zone",
+            ZONE,
+            "--address",
+            "127.0.0.1",
+            "--log=-request,-reply,-truncated,-error",
+        ]
+        specs.append(
+            (
+                "dnslib",
+                [
+                    ([*base, "--port", str(up)], up, False),
+                    ([*base, "--port", str(tp), "--tcp"], tp, True),
+                ],
+                up,
+                tp,
+                False,
+            )
+        )
     if args.only:
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         specs = [s for s in specs if any(w in s[0].lower() for w in wanted)]
     transports = ["udp"] if args.no_tcp else ["udp", "tcp"]
     best: dict[tuple[str, str], tuple[float, int, int]] = {}
-    print(f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
-          f"{args.seconds:g}s per run, {args.rounds} round(s); servers on core 0, "
-          f"dnsperf on core 1")
+    print(
+        f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
+        f"{args.seconds:g}s per run, {args.rounds} round(s); servers on core 0, "
+        f"dnsperf on core 1"
+    )
     try:
         with contextlib.ExitStack() as stack:
             servers = []
@@ -262,10 +257,11 @@ def main() -> int:
                     for server in servers:
                         tcp = transport == "tcp"
                         port = server.tcp_port if tcp else server.udp_port
-                        qps, done, lost = dnsperf(port, queries, args.seconds, args.clients,
-                                                  tcp)
-                        print(f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
-                              f"{lost:7d} lost / {done + lost}")
+                        qps, done, lost = dnsperf(port, queries, args.seconds, args.clients, tcp)
+                        print(
+                            f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
+                            f"{lost:7d} lost / {done + lost}"
+                        )
                         key = (server.name, transport)
                         prev = best.get(key)
                         total_lost = lost + (prev[2] if prev else 0)
