@@ -3,8 +3,9 @@
 Every server answers ``GET /`` with the same 13-byte body (``Hello, world!``, text/plain)
 and no access log. Each runs in its own process pinned to one core (``taskset -c 0``);
 wrk runs pinned to the other (``taskset -c 1``). Servers are measured in rounds,
-alternating A B C ... A B C, because absolute rates drift between runs on a shared
-machine; the best round of each is kept and ratios are taken within this run.
+alternating A B C ... C B A, because absolute rates drift between runs on a shared
+machine; ratios are taken per round (servers measured seconds apart) and the median of
+those is reported, next to each server's best round.
 
     .venv/bin/python bench/http_server.py                  # all servers, 2 rounds of 5 s
     .venv/bin/python bench/http_server.py --duration 3 --rounds 1 --connections 100
@@ -24,6 +25,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -35,13 +37,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 SERVERS: dict[str, tuple[str, ...]] = {
-    # name: required importable modules
+    # name: required importable modules; compared pairs sit next to each other
     "ours-asyncio": (),
-    "ours-asyncio-uvloop": ("uvloop",),
-    "ours-trio": (),
     "uvicorn": ("uvicorn", "httptools", "uvloop"),
+    "ours-asyncio-uvloop": ("uvloop",),
     "aiohttp": ("aiohttp",),
     "hypercorn-asyncio": ("hypercorn",),
+    "ours-trio": (),
     "hypercorn-trio": ("hypercorn",),
 }
 BASELINES: dict[str, tuple[str, ...]] = {
@@ -248,7 +250,8 @@ def main() -> int:
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, server on core "
           f"{args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)")
     for rnd in range(args.rounds):
-        for name in runnable:
+        # Alternate the order each round so no server always runs first or last.
+        for name in (runnable if rnd % 2 == 0 else runnable[::-1]):
             with _running(name, args.server_core) as port:
                 r = _wrk(port, args.load_core, args.connections, args.duration, args.threads)
             results[name].append(r)
@@ -258,7 +261,8 @@ def main() -> int:
     print("\nbest of rounds:")
     for name, r in sorted(best.items(), key=lambda kv: -kv[1]["rps"]):
         print(f"  {name:<22} {r['rps']:>10.0f} req/s")
-    print("\nratios (same run):")
+    print("\nratios, median of the per-round ratios (each round measures both servers within"
+          " seconds of each other), with their range:")
     pairs = [("ours-asyncio", "uvicorn", 1.5), ("ours-asyncio-uvloop", "uvicorn", 1.5),
              ("ours-asyncio", "aiohttp", None), ("ours-asyncio", "hypercorn-asyncio", None),
              ("ours-trio", "hypercorn-trio", 4.0),
@@ -266,11 +270,13 @@ def main() -> int:
              ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
              ("ours-trio", "baseline-flow-trio", None)]
     for ours, peer, target in pairs:
-        if ours in best and peer in best:
-            ratio = best[ours]["rps"] / best[peer]["rps"]
+        if results.get(ours) and results.get(peer):
+            ratios = sorted(a["rps"] / b["rps"] for a, b in zip(results[ours], results[peer],
+                                                               strict=False))
+            ratio = statistics.median(ratios)
             goal = f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})" \
                 if target else ""
-            print(f"  {ours} / {peer}: {ratio:.2f}x{goal}")
+            print(f"  {ours} / {peer}: {ratio:.2f}x [{ratios[0]:.2f}..{ratios[-1]:.2f}]{goal}")
     return 0
 
 
