@@ -138,12 +138,15 @@ class Pattern(Generic[AnyStr]):
         self._ctx: dict[Any, int] = {}
         self._search_engine = _Engine(res, res.core, is_bytes, self.is_word)
         self._full_engine: _Engine | None = None
-        from .fast import SpanGroups, plan, span_groups
+        from .fast import SpanGroups, literal_of, plan, span_groups
 
         self._fast = plan(self) if delegate else None
         fast = self._fast
         self._span_groups: SpanGroups | None = (
             span_groups(self) if delegate and (fast is None or fast.guarded) else None
+        )
+        self._literal: Any = (
+            literal_of(res.core, is_bytes) if delegate and res.sem == "first" else None
         )
 
     def __repr__(self) -> str:
@@ -378,6 +381,12 @@ class Pattern(Generic[AnyStr]):
 
     def findall(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
         """All non-overlapping matches: strings, or group tuples as ``re`` does."""
+        lit = self._literal
+        if lit is not None and type(string) is type(lit):
+            n = len(string)
+            end = n if endpos is None or endpos > n else max(0, endpos)
+            pos = min(max(pos, 0), n)
+            return [lit] * string.count(lit, pos, end) if pos <= end else []
         fast = self._fast
         if fast is not None and fast.guarded is None:
             self._check(string)

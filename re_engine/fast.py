@@ -667,6 +667,25 @@ def _required(c: Core) -> list[tuple[str, Any]]:
     return []  # an alternation (or an assertion) requires no one piece
 
 
+def literal_of(c: Core, is_bytes: bool) -> Any:
+    """The string ``c`` matches if it is a plain literal (no groups, no assertions), else None.
+
+    ``findall`` of a non-empty literal is then ``str.count`` copies of it:
+    both take the non-overlapping occurrences from left to right.
+    """
+    items = c.items if isinstance(c, R.Seq) else (c,)
+    codes: list[int] = []
+    for x in items:
+        single = x.cs.single() if isinstance(x, R.Set) else None
+        if single is None:
+            return None
+        codes.append(single)
+    if not codes:
+        return None
+    s = "".join(map(chr, codes))
+    return s.encode("latin-1") if is_bytes else s
+
+
 def _anchored_at_start(c: Core) -> bool:
     """Does every match of ``c`` begin with a start-of-text assertion?"""
     while isinstance(c, Cap | R.Seq):

@@ -224,3 +224,21 @@ def test_fast_paths_stay_linear(pattern: str, make: Callable[[int], str], engine
     t1 = _time(lambda: (p.findall(small), p.search(small)))
     t4 = _time(lambda: (p.findall(big), p.search(big)))
     assert t4 < 8 * t1 + 0.02, (pattern, engine, t1, t4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(alphabet="ab", min_size=1, max_size=4),
+    st.text(alphabet="ab ", max_size=30),
+    st.integers(-2, 32),
+    st.one_of(st.none(), st.integers(-2, 32)),
+)
+def test_literal_findall_is_a_count(lit: str, text: str, pos: int, endpos: int | None) -> None:
+    ours = re_engine.compile(lit)
+    assert ours._literal == lit
+    args = (pos,) if endpos is None else (pos, endpos)
+    assert ours.findall(text, *args) == re.compile(lit).findall(text, *args)
+    bpat = re_engine.compile(lit.encode())
+    assert bpat.findall(text.encode(), *args) == re.compile(lit.encode()).findall(
+        text.encode(), *args
+    )
