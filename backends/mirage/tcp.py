@@ -22,6 +22,7 @@ What is implemented, with the rule each piece follows:
 
 from __future__ import annotations
 
+import bisect
 import enum
 import hashlib
 import os
@@ -124,22 +125,63 @@ class TcpConfig:
     """Challenge ACKs a second (RFC 5961 section 7)."""
     initial_window_segments: int = 10
     """Initial congestion window in segments (RFC 6928)."""
+    sack: bool = True
+    """Selective acknowledgments (RFC 2018), offered and used when the peer agrees."""
 
 
 # -- wire format ---------------------------------------------------------------------------
 
 
-def syn_options(mss: int, wscale: int | None) -> bytes:
-    """MSS (kind 2, RFC 9293 3.2) and, if offered, window scale (kind 3, RFC 7323 2.2)."""
+def syn_options(mss: int, wscale: int | None, sack: bool = False) -> bytes:
+    """MSS (kind 2, RFC 9293 3.2), window scale if offered (kind 3, RFC 7323 2.2) and
+    SACK-permitted if offered (kind 4, RFC 2018 section 2), padded with NOPs."""
     out = b"\x02\x04" + mss.to_bytes(2, "big")
     if wscale is not None:
         out += b"\x01\x03\x03" + bytes([wscale])
+    if sack:
+        out += b"\x01\x01\x04\x02"
     return out
 
 
-def parse_options(opts: memoryview) -> tuple[int | None, int | None]:
-    """``(mss, wscale)`` from a SYN's options; malformed options end the scan."""
+def sack_option(blocks: list[tuple[int, int]]) -> bytes:
+    """A SACK option (kind 5, RFC 2018 section 3) for up to four blocks, NOP-aligned."""
+    out = bytearray(b"\x01\x01\x05")
+    out.append(2 + 8 * len(blocks))
+    for left, right in blocks:
+        out += (left & MASK).to_bytes(4, "big") + (right & MASK).to_bytes(4, "big")
+    return bytes(out)
+
+
+def parse_sack(opts: memoryview) -> list[tuple[int, int]]:
+    """The (32-bit) blocks of a SACK option, or none; malformed options end the scan."""
+    i, n = 0, len(opts)
+    while i < n:
+        kind = opts[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= n:
+            break
+        length = opts[i + 1]
+        if length < 2 or i + length > n:
+            break
+        if kind == 5 and length >= 10 and (length - 2) % 8 == 0:
+            raw = bytes(opts[i + 2 : i + length])
+            return [
+                (int.from_bytes(raw[j : j + 4], "big"), int.from_bytes(raw[j + 4 : j + 8], "big"))
+                for j in range(0, len(raw), 8)
+            ]
+        i += length
+    return []
+
+
+def parse_options(opts: memoryview) -> tuple[int | None, int | None, bool]:
+    """``(mss, wscale, sack_permitted)`` from a SYN's options; malformed options end the
+    scan."""
     mss = wscale = None
+    sack = False
     i, n = 0, len(opts)
     while i < n:
         kind = opts[i]
@@ -157,8 +199,10 @@ def parse_options(opts: memoryview) -> tuple[int | None, int | None]:
             mss = (opts[i + 2] << 8) | opts[i + 3]
         elif kind == 3 and length == 3:
             wscale = min(opts[i + 2], 14)  # RFC 7323 2.3: larger shifts are treated as 14
+        elif kind == 4 and length == 2:
+            sack = True
         i += length
-    return mss, wscale
+    return mss, wscale, sack
 
 
 def segment(
@@ -267,6 +311,12 @@ class Connection:
         self.rcv_adv = 0  # right edge of the last window advertised
         self.rcv_wscale = 0
         self.offer_wscale: int | None = tcp.rcv_wscale
+        self.offer_sack = cfg.sack
+        self.sack_ok = False
+        self.ooo_ranges: list[list[int]] = []  # merged [start, end) of ooo, sorted
+        self.ooo_latest = 0  # start of the most recent out-of-order segment
+        self.sacked: list[list[int]] = []  # the scoreboard: SACKed [start, end), sorted
+        self.high_rxt = 0  # RFC 6675 HighRxt: end of the last hole retransmitted
         self.rcv_chunks: deque[bytes] = deque()
         self.rcv_buffered = 0
         self.rcv_eof = False  # peer's FIN received (and everything before it)
@@ -467,11 +517,35 @@ class Connection:
         )
 
     def _send_ack(self) -> None:
-        self._emit(self.snd_nxt, ACK)
+        if self.ooo_ranges and self.sack_ok:
+            self._emit(self.snd_nxt, ACK, options=sack_option(self._sack_blocks()))
+        else:
+            self._emit(self.snd_nxt, ACK)
+
+    def _sack_blocks(self) -> list[tuple[int, int]]:
+        """Up to four blocks, the one holding the latest segment first (RFC 2018 4)."""
+        ranges = self.ooo_ranges
+        latest = self.ooo_latest
+        first = None
+        for r in ranges:
+            if r[0] <= latest < r[1]:
+                first = r
+                break
+        blocks = [(first[0], first[1])] if first is not None else []
+        for r in reversed(ranges):
+            if len(blocks) == 4:
+                break
+            if r is not first:
+                blocks.append((r[0], r[1]))
+        return blocks
 
     def _send_syn(self) -> None:
         flags = SYN | (ACK if self.state == State.SYN_RECEIVED else 0)
-        self._emit(self.iss, flags, options=syn_options(self.local_mss, self.offer_wscale))
+        self._emit(
+            self.iss,
+            flags,
+            options=syn_options(self.local_mss, self.offer_wscale, self.offer_sack),
+        )
         if self.snd_nxt == self.iss:
             self.snd_nxt = self.iss + 1
             self.snd_max = max(self.snd_max, self.snd_nxt)
@@ -491,6 +565,11 @@ class Connection:
             data_end = self.snd_buf_seq + len(sndbuf)
             unsent = data_end - nxt
             cwnd = self.cwnd + self.limited
+            if self.in_recovery and self.sack_ok:
+                # RFC 6675 5: send while cwnd exceeds the pipe, the data in flight; SACKed
+                # data has left the network (holes still count, conservatively)
+                for left, right in self.sacked:
+                    cwnd += right - left
             wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = una + wnd - nxt
             if unsent > 0:
@@ -587,6 +666,8 @@ class Connection:
             self.ssthresh = max(flight // 2, 2 * self.mss)
         self.cwnd = self.mss  # the loss window
         self.limited = 0
+        self.sacked.clear()  # RFC 2018 8: after a timeout, forget what was SACKed
+        self.high_rxt = 0
         self.in_recovery = False
         self.dupacks = 0
         self.recover = self.snd_max  # RFC 6582 section 4
@@ -674,7 +755,10 @@ class Connection:
     # -- input ----------------------------------------------------------------------------
 
     def _take_syn_options(self, seg: Segment) -> None:
-        mss, wscale = parse_options(seg.options)
+        mss, wscale, sack = parse_options(seg.options)
+        self.sack_ok = sack and self.offer_sack
+        if self.state == State.SYN_RECEIVED:
+            self.offer_sack = self.sack_ok  # RFC 2018 2: only answer an offer
         self.mss = max(64, min(mss if mss is not None else DEFAULT_MSS, self.local_mss))
         if wscale is not None and self.offer_wscale is not None:
             self.snd_wscale = wscale
@@ -826,6 +910,7 @@ class Connection:
             if state == State.CLOSED:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
+        new_sack = bool(self.sack_ok and len(seg.options) and self._take_sack(seg.options))
         if ack > self.snd_una:
             self._new_ack(ack, seq, window)
         else:
@@ -833,7 +918,9 @@ class Connection:
                 ack == self.snd_una
                 and plen == 0
                 and not fin
-                and window == self.snd_wnd
+                # RFC 5681 2 (e): the window is unchanged; an ACK that SACKs new data
+                # counts whatever its window (RFC 6675: SACK information is the signal)
+                and (window == self.snd_wnd or new_sack)
                 and self.snd_max > self.snd_una
             ):
                 self._dup_ack()
@@ -875,6 +962,70 @@ class Connection:
                 self._deliver(bytes(payload) if plen else b"", fin)
             else:
                 self._queue_out_of_order(seq, bytes(payload), fin)
+
+    def _take_sack(self, options: memoryview) -> bool:
+        """Merge a SACK option's blocks into the scoreboard; True if it grew (RFC 2018 3,
+        blocks outside SND.UNA..SND.MAX are ignored)."""
+        blocks = parse_sack(options)
+        if not blocks:
+            return False
+        una = self.snd_una
+        high = self.snd_max
+        sacked = self.sacked
+        grew = False
+        for left32, right32 in blocks:
+            left = unwrap(left32, una)
+            right = unwrap(right32, una)
+            if not una <= left < right <= high:
+                continue
+            i = bisect.bisect_left(sacked, [left, left])
+            if i > 0 and sacked[i - 1][1] >= left:
+                i -= 1
+            j = i
+            start, end = left, right
+            covered = 0
+            while j < len(sacked) and sacked[j][0] <= end:
+                covered += sacked[j][1] - sacked[j][0]
+                start = min(start, sacked[j][0])
+                end = max(end, sacked[j][1])
+                j += 1
+            if end - start > covered:
+                grew = True
+            sacked[i:j] = [[start, end]]
+        return grew
+
+    def _sack_retransmit(self) -> bool:
+        """RFC 6675 NextSeg rule 1, one segment: the first hole above HighRxt that has
+        at least DupThresh segments SACKed above it (IsLost). True if one was sent."""
+        sacked = self.sacked
+        mss = self.mss
+        start = max(self.high_rxt, self.snd_una)
+        above = 0
+        for left, right in sacked:
+            if right > start:
+                above += right - max(left, start)
+        for left, right in sacked:
+            if right <= start:
+                continue
+            if left > start:
+                if above <= 2 * mss:
+                    return False
+                n = min(mss, left - start)
+                off = start - self.snd_buf_seq
+                self.rtt_seq = None  # Karn (RFC 6298 3)
+                self._emit(start, ACK, self.sndbuf[off : off + n])
+                self.high_rxt = start + n
+                return True
+            above -= right - start
+            start = right
+        return False
+
+    def _first_hole_lost(self) -> bool:
+        """RFC 6675 IsLost(SND.UNA): DupThresh segments' worth SACKed above it."""
+        sacked = self.sacked
+        if not sacked:
+            return False
+        return sum(r - left for left, r in sacked) > 2 * self.mss
 
     def _established_from_syn_received(self, seg: Segment, ack: int) -> None:
         self.state = State.ESTABLISHED
@@ -921,6 +1072,11 @@ class Connection:
         self.snd_una = ack
         if self.snd_nxt < ack:
             self.snd_nxt = ack
+        sacked = self.sacked
+        while sacked and sacked[0][1] <= ack:
+            del sacked[0]
+        if sacked and sacked[0][0] < ack:
+            sacked[0][0] = ack
         self.retries = 0
         self.persist_backoff = 0
         if self.rtt_seq is not None and ack >= self.rtt_seq:
@@ -934,9 +1090,14 @@ class Connection:
                 self.in_recovery = False
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
-                self._retransmit_first()
+                if self.snd_una >= self.high_rxt:
+                    self._retransmit_first()
+                    self.high_rxt = self.snd_una + self.mss
+                else:
+                    self._sack_retransmit()
                 self._arm_retx_budget()
-                self.cwnd = max(self.cwnd - acked + (mss if acked >= mss else 0), mss)
+                if not self.sack_ok:  # RFC 6582 step 4 deflation; RFC 6675 keeps cwnd
+                    self.cwnd = max(self.cwnd - acked + (mss if acked >= mss else 0), mss)
                 self.rto_timer.start_in(self.rto)
         else:
             self.dupacks = 0
@@ -969,7 +1130,8 @@ class Connection:
         self.dupacks += 1
         mss = self.mss
         if self.in_recovery:
-            self.cwnd += mss  # inflate for each segment that has left the network
+            if not self.sack_ok:
+                self.cwnd += mss  # inflate for each segment that has left the network
             self.dup_since_retx += 1
             if self.dup_since_retx > self.retx_budget:
                 # Every segment in flight when we retransmitted has produced its duplicate
@@ -978,8 +1140,10 @@ class Connection:
                 # for the retransmission timer.
                 self._retransmit_first()
                 self._arm_retx_budget()
+            elif self.sacked:
+                self._sack_retransmit()
             self._output()
-        elif self.dupacks < self._dupthresh():
+        elif self.dupacks < self._dupthresh() and not self._first_hole_lost():
             self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
             self._output()
         else:
@@ -994,8 +1158,11 @@ class Connection:
             self.in_recovery = True
             self.limited = 0
             self._retransmit_first()
+            self.high_rxt = self.snd_una + mss
             self._arm_retx_budget()
-            self.cwnd = self.ssthresh + 3 * mss
+            # NewReno inflates by the three segments that left; with SACK the pipe
+            # estimate accounts for them instead (RFC 6675 5, step 4)
+            self.cwnd = self.ssthresh if self.sack_ok else self.ssthresh + 3 * mss
             self.rto_timer.start_in(self.rto)
             self._output()
 
@@ -1027,6 +1194,11 @@ class Connection:
             self.unacked_bytes += len(data)
         if self.ooo and self._pull_out_of_order():
             fin = True
+        ranges = self.ooo_ranges
+        while ranges and ranges[0][1] <= self.rcv_nxt:
+            del ranges[0]
+        if not self.ooo:
+            ranges.clear()
         if fin:
             self._fin_received()
             self._send_ack()  # ACK a FIN at once
@@ -1064,7 +1236,22 @@ class Connection:
         old = self.ooo.get(seq)
         if old is None or len(old[0]) < len(data) or (fin and not old[1]):
             self.ooo[seq] = (data, fin)
+        if data:
+            self._add_ooo_range(seq, seq + len(data))
         self._send_ack()
+
+    def _add_ooo_range(self, start: int, end: int) -> None:
+        self.ooo_latest = start
+        ranges = self.ooo_ranges
+        i = bisect.bisect_left(ranges, [start, start])
+        if i > 0 and ranges[i - 1][1] >= start:
+            i -= 1
+        j = i
+        while j < len(ranges) and ranges[j][0] <= end:
+            start = min(start, ranges[j][0])
+            end = max(end, ranges[j][1])
+            j += 1
+        ranges[i:j] = [[start, end]]
 
     def _fin_received(self) -> None:
         """RFC 9293 3.10.7.4, eighth: the FIN bit."""
