@@ -11,9 +11,11 @@ What is implemented, with the rule each piece follows:
   RFC 7323 2.4) and avoids silly windows on both sides (RFC 9293 3.8.6.2.1 and .2.2);
 * window scaling and the MSS option (RFC 7323 section 2, RFC 9293 3.7.1);
 * out-of-order reassembly; retransmission with RTO per RFC 6298 (Karn's rule);
-  fast retransmit and NewReno recovery (RFC 5681, RFC 6582); zero-window probes
-  (RFC 9293 3.8.6.1); Nagle, switchable (RFC 9293 3.7.4); delayed ACK that ACKs at least
-  every second full segment (RFC 5681 4.2, RFC 9293 3.8.6.3);
+  fast retransmit and NewReno recovery (RFC 5681, RFC 6582), limited transmit
+  (RFC 3042), early retransmit (RFC 5827); selective acknowledgments (RFC 2018) with
+  scoreboard-driven recovery (after RFC 6675); zero-window probes (RFC 9293 3.8.6.1);
+  Nagle, switchable (RFC 9293 3.7.4); delayed ACK that ACKs at least every second full
+  segment (RFC 5681 4.2, RFC 9293 3.8.6.3), coalesced to the end of each input batch;
 * FIN, half-close and every close state, TIME-WAIT (RFC 9293 3.6), RST processing with
   the RFC 5961 checks (challenge ACKs, rate limited);
 * initial sequence numbers per RFC 6528, ephemeral ports per RFC 6056/6335 with a scan
