@@ -2,6 +2,7 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
+                                           [--loss 5]
 
 The TAP part needs root: it makes a network namespace ``mpy-bench-<pid>`` with ``tap0``
 (kernel 10.77.250.1/24, our stack 10.77.250.2/24 in a subprocess), and deletes it at the
@@ -130,7 +131,8 @@ def switch_run(size: int, mtu: int, host: str) -> Result:
 class TapBench:
     """A namespace with tap0 and the tapapp servers on our stack."""
 
-    def __init__(self, mtu: int) -> None:
+    def __init__(self, mtu: int, loss: int = 0) -> None:
+        self.loss = loss
         self.ns = f"mpy-bench-{os.getpid()}-{mtu}"
         self.kernel_ip = "10.77.250.1"
         self.stack_ip = "10.77.250.2"
@@ -153,6 +155,20 @@ class TapBench:
                 "ip link set tap0 up",
             ):
                 self.sh(*cmd.split())
+            if self.loss:
+                # random loss both ways, by nftables inside the namespace (no netem here)
+                rule = f"numgen random mod 100 < {self.loss} drop;"
+                self.sh(
+                    "nft",
+                    "-f",
+                    "-",
+                    input=(
+                        "table inet mpybench {\n"
+                        f" chain in {{ type filter hook input priority 0; {rule} }}\n"
+                        f" chain out {{ type filter hook output priority 0; {rule} }}\n"
+                        "}\n"
+                    ).encode(),
+                )
             self.proc = subprocess.Popen(
                 [
                     "ip",
@@ -241,6 +257,12 @@ def main() -> int:
         "--mtu", type=int, action="append", help="TAP MTUs to test (default: 1500 and 9000)"
     )
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
+    p.add_argument(
+        "--loss",
+        type=int,
+        default=0,
+        help="also run the TAP rows with this %% loss each way (nftables)",
+    )
     args = p.parse_args()
     size = int(args.size * 1e6)
     mtus = args.mtu or [1500, 9000]
@@ -273,6 +295,20 @@ def main() -> int:
                 _repeat(lambda: bench.download(size), args.runs),
                 size,
             )
+    if args.loss:
+        print(f"mirage over TAP with {args.loss}% loss each way (nftables in the namespace):")
+        for mtu in mtus:
+            with TapBench(mtu, args.loss) as bench:
+                _row(
+                    f"upload   kernel -> mirage, MTU {mtu}, {args.loss}% loss",
+                    _repeat(lambda: bench.upload(size), args.runs),
+                    size,
+                )
+                _row(
+                    f"download mirage -> kernel, MTU {mtu}, {args.loss}% loss",
+                    _repeat(lambda: bench.download(size), args.runs),
+                    size,
+                )
     print(
         "reference (measured earlier on this machine, not in this run): PyTCP 2.7.6 "
         "0.54 MB/s receiving, 1.06 MB/s sending"
