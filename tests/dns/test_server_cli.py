@@ -16,7 +16,7 @@ import pytest
 from dns import wire
 from dns.__main__ import main as cli
 from tests.dns.test_server_answers import DIFF_ZONE
-from tests.dns.test_server_fuzz import _free_port
+from tests.peers import free_port
 
 ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -47,7 +47,7 @@ def test_serve_reloads_on_sighup(tmp_path: Path, backend: str) -> None:
     zone = tmp_path / "diff.test.zone"
     zone.write_text(DIFF_ZONE)
     log = tmp_path / "serve.log"
-    port = _free_port()
+    port = free_port()
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
                                  str(port), "--backend", backend], stdout=subprocess.DEVNULL,

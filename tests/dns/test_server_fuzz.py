@@ -18,22 +18,9 @@ from hypothesis import strategies as st
 
 from dns import wire
 from tests.dns.test_server_answers import DIFF_ZONE
+from tests.peers import free_port
 
 VALID = wire.build_query(wire.name_from_text("www.diff.test."), wire.TYPE_A, msg_id=0xBEEF)
-
-
-def _free_port() -> int:
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def alive(port: int, timeout: float = 3.0) -> bool:
@@ -59,7 +46,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     zone = tmp_path_factory.mktemp("fuzz") / "diff.test.zone"
     zone.write_text(DIFF_ZONE)
     log = zone.with_name("server.log")
-    port = _free_port()
+    port = free_port()
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
                                  str(port), "--backend", request.param, "--tcp-idle", "1"],

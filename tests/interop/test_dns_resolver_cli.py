@@ -12,15 +12,16 @@ import pytest
 
 from dns.query_cli import main
 from tests.conftest import need_tool
-from tests.interop.test_dns_resolver_nsd import ZONES, run_nsd
+from tests.interop.test_dns_resolver_nsd import ZONES
+from tests.peers import run_nsd
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture(scope="module")
 def nsd_port() -> Iterator[int]:
-    with run_nsd(ZONES) as port:
-        yield port
+    with run_nsd(ZONES) as nsd:
+        yield nsd.port
 
 
 def sections(text: str) -> dict[str, list[str]]:
