@@ -346,6 +346,9 @@ class Connection:
         self.persist_timer = sched.timer(self._on_persist)
         self.persist_backoff = 0
         self.wait_timer = sched.timer(self._on_wait_timeout)  # TIME-WAIT and FIN-WAIT-2
+        self.tlp_timer = sched.timer(self._on_tlp)  # tail loss probe (RFC 8985 7)
+        self.tlp_out = False
+        self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
         # application callbacks
         self.on_readable: Callable[[], None] | None = None
         self.on_writable: Callable[[], None] | None = None
@@ -555,6 +558,61 @@ class Connection:
             self.rto_timer.start_in(self.rto)
 
     def _output(self) -> None:
+        """Send what the windows allow, then (re)arm the tail loss probe."""
+        self._send_new()
+        if self.sack_ok:
+            self._arm_tlp()
+
+    def _arm_tlp(self) -> None:
+        """Schedule a probe for 2*SRTT after the last send or ACK (RFC 8985 7.2), or
+        200 ms more when under two full segments are out (the peer may delay its ACK);
+        never later than the retransmission timer."""
+        if self.tlp_out or self.srtt is None or self.snd_max <= self.snd_una:
+            self.tlp_timer.stop()
+            return
+        pto = max(2 * self.srtt, 0.01)
+        if self.snd_max - self.snd_una < 2 * self.mss:
+            pto += 0.2  # WCDelAckT
+        deadline = self.rto_timer.deadline
+        now = self.sched.now()
+        if deadline is None or now + pto >= deadline:
+            self.tlp_timer.stop()
+            return
+        self.tlp_timer.start(now + pto)
+
+    def _on_tlp(self) -> None:
+        """No ACK for a PTO: send one new segment, or resend the last one, so that the
+        peer's ACK (with SACK blocks) reveals a tail loss (RFC 8985 7.3)."""
+        if self.state not in _SEND_DATA or self.snd_max <= self.snd_una or self.tlp_out:
+            return
+        self.tlp_out = True
+        mss = self.mss
+        data_end = self.snd_buf_seq + len(self.sndbuf)
+        unsent = data_end - self.snd_nxt
+        if unsent > 0 and self.snd_una + self.snd_wnd - self.snd_nxt >= min(unsent, mss):
+            n = min(unsent, mss)
+            off = self.snd_nxt - self.snd_buf_seq
+            flags = ACK | PSH if n == unsent else ACK
+            if n == unsent and self.fin_queued:
+                flags |= FIN
+            self._emit(self.snd_nxt, flags, self.sndbuf[off : off + n])
+            self.snd_nxt += n + (1 if flags & FIN else 0)
+            self.snd_max = max(self.snd_max, self.snd_nxt)
+        else:
+            end = min(self.snd_max, data_end)
+            seq = max(self.snd_una, end - mss)
+            self.rtt_seq = None  # Karn (RFC 6298 3)
+            if end > seq:
+                off = seq - self.snd_buf_seq
+                flags = ACK
+                if self.fin_queued and end == data_end and self.snd_max > data_end:
+                    flags |= FIN
+                self._emit(seq, flags, self.sndbuf[off : off + end - seq])
+            elif self.fin_queued and self.snd_max > data_end:
+                self._emit(data_end, FIN | ACK)
+        self.rto_timer.start_in(self.rto)  # RFC 8985 7.3: re-arm the RTO after a probe
+
+    def _send_new(self) -> None:
         """Send what the windows allow (RFC 9293 3.8.6.2.1 sender SWS avoidance, 3.7.4
         Nagle), then the FIN once all data is out."""
         if self.state not in _SEND_DATA:
@@ -619,6 +677,7 @@ class Connection:
         off = una - self.snd_buf_seq
         n = min(self.mss, len(self.sndbuf) - off)
         self.rtt_seq = None  # Karn: never time a retransmitted segment (RFC 6298 3)
+        self.retx_mark = self.snd_max
         if n > 0:
             flags = ACK
             if self.fin_queued and off + n == len(self.sndbuf):
@@ -670,6 +729,8 @@ class Connection:
         self.limited = 0
         self.sacked.clear()  # RFC 2018 8: after a timeout, forget what was SACKed
         self.high_rxt = 0
+        self.tlp_out = False
+        self.retx_mark = 0
         self.in_recovery = False
         self.dupacks = 0
         self.recover = self.snd_max  # RFC 6582 section 4
@@ -727,6 +788,7 @@ class Connection:
         self.rto_timer.stop()
         self.persist_timer.stop()
         self.delack_timer.stop()
+        self.tlp_timer.stop()
         self.wait_timer.start_in(self.config.time_wait)
         self.tcp._time_wait_entered(self)
 
@@ -742,7 +804,13 @@ class Connection:
             self.listener.half_open -= 1
             self.tcp.half_open -= 1
         self.state = State.CLOSED
-        for t in (self.rto_timer, self.delack_timer, self.persist_timer, self.wait_timer):
+        for t in (
+            self.rto_timer,
+            self.delack_timer,
+            self.persist_timer,
+            self.wait_timer,
+            self.tlp_timer,
+        ):
             t.stop()
         self.tcp._forget(self)
         self.ooo.clear()
@@ -913,6 +981,8 @@ class Connection:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
         new_sack = bool(self.sack_ok and len(seg.options) and self._take_sack(seg.options))
+        if new_sack:
+            self.tlp_out = False
         if ack > self.snd_una:
             self._new_ack(ack, seq, window)
         else:
@@ -1065,6 +1135,8 @@ class Connection:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
         acked = ack - self.snd_una
         self.limited = 0
+        self.tlp_out = False
+        self.retx_mark = 0
         data_end = self.snd_buf_seq + len(self.sndbuf)
         upto = ack if ack < data_end else data_end
         n = upto - self.snd_buf_seq
@@ -1135,7 +1207,18 @@ class Connection:
             if not self.sack_ok:
                 self.cwnd += mss  # inflate for each segment that has left the network
             self.dup_since_retx += 1
-            if self.dup_since_retx > self.retx_budget:
+            if (
+                self.sack_ok
+                and self.retx_mark
+                and self.sacked
+                and (self.sacked[-1][1] > self.retx_mark)
+            ):
+                # Data sent after our retransmission of SND.UNA has been SACKed while
+                # SND.UNA has not moved: the retransmission was lost (RFC 8985 6.2's
+                # rule, by send order). Resend it now.
+                self._retransmit_first()
+                self._arm_retx_budget()
+            elif self.dup_since_retx > self.retx_budget:
                 # Every segment in flight when we retransmitted has produced its duplicate
                 # ACK and the hole is still there: the retransmission itself was lost (the
                 # inference RACK makes, RFC 8985 section 3). Send it again rather than wait

@@ -516,3 +516,62 @@ def test_sack_repairs_several_losses_sooner_than_newreno() -> None:
     newreno = _repair_span(False)
     assert newreno >= 0.04 - 1e-9  # two more round trips after the first retransmission
     assert with_sack + 0.02 <= newreno + 1e-9
+
+
+def _warm_net(delay: float = 0.01) -> tuple[Net, tcp.Connection, tcp.Connection]:
+    """Two stacks with a 2*delay round trip and an RTT sample already taken."""
+    net = Net(faults_a=Faults(delay=delay))
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"w")
+    net.run(lambda: client.snd_una == client.snd_max)
+    assert server.recv(1) == b"w" and client.srtt is not None
+    return net, client, server
+
+
+def _drop_seq(net: Net, nth_data: int, times: int) -> list[float]:
+    """Drop a's ``nth_data`` data segment, and its retransmissions, ``times`` times."""
+    original = net.switch._transmit
+    state = {"count": 0, "seq": -1}
+    dropped: list[float] = []
+
+    def maybe_drop(src: object, frame: bytes) -> None:
+        if src is net.switch.ports[0] and len(frame) > 154:
+            seq = int.from_bytes(frame[38:42], "big")
+            if state["count"] == nth_data:
+                state["seq"] = seq
+            state["count"] += 1
+            if seq == state["seq"] and len(dropped) < times:
+                dropped.append(net.clock.time)
+                return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = maybe_drop  # type: ignore[method-assign]
+    return dropped
+
+
+def test_tail_loss_probe_avoids_the_retransmission_timeout() -> None:
+    net, client, server = _warm_net()
+    _drop_data_segments(net, {3, 4})  # the last two of five: no duplicate ACKs follow
+    data = random.Random(6).randbytes(1460 * 5)
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    # a probe after 2*SRTT (RFC 8985 7) instead of a 200 ms RTO
+    assert net.clock.time - start < client.config.rto_min
+    assert client.rto == pytest.approx(client.config.rto_min)  # never backed off
+    assert server.recv(1 << 20) == data
+
+
+def test_a_lost_retransmission_is_repaired_without_timeout() -> None:
+    # Detected by SACK blocks covering data sent after the retransmission (alone enough
+    # here), by the duplicate-ACK budget, or by a tail loss probe.
+    net, client, server = _warm_net()
+    dropped = _drop_seq(net, 2, times=2)  # segment 2 and its first retransmission
+    data = random.Random(7).randbytes(1460 * 60)
+    start = net.clock.time
+    assert transfer(net, client, server, data) == data
+    assert len(dropped) == 2
+    assert dropped[1] - start < client.config.rto_min
+    assert net.clock.time - start < client.config.rto_min  # no timeout at all
