@@ -13,7 +13,8 @@ What is implemented, with the rule each piece follows:
 * out-of-order reassembly; retransmission with RTO per RFC 6298 (Karn's rule);
   fast retransmit and NewReno recovery (RFC 5681, RFC 6582), limited transmit
   (RFC 3042), early retransmit (RFC 5827); selective acknowledgments (RFC 2018) with
-  scoreboard-driven recovery (after RFC 6675); zero-window probes (RFC 9293 3.8.6.1);
+  scoreboard-driven recovery (after RFC 6675), tail loss probes and SACK-based detection
+  of lost retransmissions (after RFC 8985); zero-window probes (RFC 9293 3.8.6.1);
   Nagle, switchable (RFC 9293 3.7.4); delayed ACK that ACKs at least every second full
   segment (RFC 5681 4.2, RFC 9293 3.8.6.3), coalesced to the end of each input batch;
 * FIN, half-close and every close state, TIME-WAIT (RFC 9293 3.6), RST processing with
