@@ -229,6 +229,12 @@ _ORIGIN_FORM = re.compile(
     "/" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
     + r"(?:\?" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?") + ")?"
 ).fullmatch
+_ORIGIN_REQUEST_LINE = re.compile(
+    rf"({_TOKEN}) (/"
+    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
+    + r"(?:\?" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?") + r")?"
+    + r") HTTP/1\.([0-9])"
+).fullmatch
 _ABSOLUTE_FORM = re.compile(
     r"[A-Za-z][A-Za-z0-9+.\-]*://" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]")
 ).fullmatch
@@ -671,7 +677,16 @@ class RequestParser(_Parser):
     ('/', EndOfMessage(trailers=Headers([])))
     """
 
-    __slots__ = ()
+    __slots__ = ("_memo", "_memo_block", "_memo_http11")
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits)
+        # The header section of the last request and what it decided: a client on a
+        # keep-alive connection usually sends the same fields again, and then only the
+        # request line needs checking.
+        self._memo_block: str | None = None
+        self._memo_http11 = True
+        self._memo: tuple[int, int | None, bool, bool, str | None] = (0, None, True, False, None)
 
     def _line_too_long(self) -> ProtocolError:
         return URITooLong(f"request line longer than {self._limits.max_line} bytes")
@@ -692,6 +707,28 @@ class RequestParser(_Parser):
         return head
 
     def _parse_head(self, text: str) -> RequestHead:
+        line, _, block = text.partition("\r\n")
+        if block == self._memo_block:
+            m = _ORIGIN_REQUEST_LINE(line)
+            if m is not None:
+                method, target, minor = m.groups()
+                http11 = minor != "0"
+                if http11 is self._memo_http11 and method != "CONNECT":
+                    framing, length, keep_alive, expect_continue, expect = self._memo
+                    return RequestHead(
+                        method,
+                        target,
+                        HTTP_1_1 if http11 else HTTP_1_0,
+                        Headers._lazy(block) if block else Headers._trusted([]),
+                        framing,
+                        length,
+                        keep_alive,
+                        expect_continue,
+                        expect,
+                    )
+        return self._parse_head_fully(text)
+
+    def _parse_head_fully(self, text: str) -> RequestHead:
         m = _REQUEST_HEAD(text)
         if m is None:
             raise _diagnose_head(text, request=True)
@@ -780,6 +817,9 @@ class RequestParser(_Parser):
             framing = LENGTH
         else:
             expect_continue = False
+        self._memo_block = block
+        self._memo_http11 = http11
+        self._memo = (framing, length, keep_alive, expect_continue, expect)
         return RequestHead(
             method,
             target,

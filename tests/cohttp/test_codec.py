@@ -417,3 +417,37 @@ def test_skip_empty_body() -> None:
         p.skip_empty_body()
         p.next_event()
         p.skip_empty_body()
+
+
+def test_repeated_header_section_is_still_checked_per_request() -> None:
+    # The parser remembers the last header section; the request line is checked anew.
+    fields = ["Host: a", "Content-Length: 2"]
+    p = RequestParser()
+    p.feed(req("POST /1 HTTP/1.1", *fields, body=b"xy") + req("PUT /2?q HTTP/1.1", *fields,
+                                                               body=b"zw"))
+    evs = [p.next_event() for _ in range(6)]
+    heads = [e for e in evs if isinstance(e, RequestHead)]
+    assert [(h.method, h.target, h.content_length) for h in heads] == [
+        ("POST", "/1", 2), ("PUT", "/2?q", 2)]
+    assert heads[1].headers.items() == [("Host", "a"), ("Content-Length", "2")]
+    assert [e.data for e in evs if isinstance(e, Data)] == [b"xy", b"zw"]
+    # Same fields, but a bad target, another version or CONNECT: full checks apply.
+    for line, status in [("GET /a b HTTP/1.1", 400), ("GET /%zz HTTP/1.1", 400),
+                         ("GET / HTTP/2.0", 505), ("CONNECT /x HTTP/1.1", 400)]:
+        p2 = RequestParser()
+        p2.feed(req("GET / HTTP/1.1", "Host: a"))
+        p2.next_event()
+        p2.next_event()
+        p2.feed(req(line, "Host: a"))
+        with pytest.raises(ProtocolError) as info:
+            p2.next_event()
+        assert info.value.status == status
+    # HTTP/1.0 after HTTP/1.1 with the same fields: keep-alive differs.
+    p3 = RequestParser()
+    p3.feed(req("GET / HTTP/1.1", "Host: a") + req("GET / HTTP/1.0", "Host: a"))
+    first = p3.next_event()
+    p3.next_event()
+    second = p3.next_event()
+    assert isinstance(first, RequestHead) and first.keep_alive
+    assert isinstance(second, RequestHead) and not second.keep_alive
+    assert second.version == "HTTP/1.0"
