@@ -534,14 +534,20 @@ class Server:
                 or status == 204 or status == 304 or self._server_line):
             return -1
         parts = []
-        for lname, name, value in response.headers._items:
-            if lname in _FRAMING_OUT:
+        lines = _FIELD_LINES
+        for item in response.headers._items:
+            if item[0] in _FRAMING_OUT:
                 return -1
-            parts.append(f"{name}: {value}\r\n")
+            line = lines.get(item)
+            if line is None:
+                line = f"{item[1]}: {item[2]}\r\n".encode("latin-1")
+                if len(lines) >= 4096:
+                    lines.clear()
+                lines[item] = line
+            parts.append(line)
         assert isinstance(body, bytes)
         out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
-            _STATUS_LINES[status], codec.date_line(), "".join(parts).encode("latin-1"),
-            len(body), body))
+            _STATUS_LINES[status], codec.date_line(), b"".join(parts), len(body), body))
         return len(body)
 
     async def _respond(self, conn: _Conn, head: RequestHead, response: Response,
@@ -741,6 +747,8 @@ class Server:
                         agent)
 
 
+_FIELD_LINES: dict[tuple[str, str, str], bytes] = {}
+"""Encoded ``name: value\r\n`` lines of recently sent (validated) fields."""
 _SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
 _STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
 
