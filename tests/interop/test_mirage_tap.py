@@ -375,3 +375,24 @@ def test_dns_serve_cli_on_mirage(ns: Namespace) -> None:
             assert "served by the mirage stack" in out.stdout.decode()
         finally:
             _stop(proc)
+
+
+def test_udp_to_a_closed_port_gets_icmp_port_unreachable(
+    ns: Namespace, stack: subprocess.Popen[bytes]
+) -> None:
+    # the kernel turns our ICMP port unreachable into ECONNREFUSED on a connected socket
+    out = ns.python(
+        f"""
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(5)
+        s.connect(("{ns.stack_ip}", 9))
+        s.send(b"anyone there?")
+        try:
+            s.recv(100)
+            print("answered")
+        except ConnectionRefusedError:
+            print("refused")
+    """
+    )
+    assert out.strip() == "refused"
