@@ -45,7 +45,7 @@ ADAPTERS: dict[str, str] = {
     "trio": "backends.trio_backend",
     "mirage": "backends.mirage.adapter",
 }
-"""Backend name -> module providing ``open_backend(**options)`` and ``HOST_LOOP``."""
+"""Backend name -> module providing ``open_backend(**options)`` and ``host_loop(**options)``."""
 
 
 def available() -> list[str]:

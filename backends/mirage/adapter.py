@@ -58,6 +58,9 @@ from .tcp import Connection, State, TcpConfig
 from .tcp import Listener as TcpListener
 from .udp import MAX_PAYLOAD as UDP_MAX_PAYLOAD
 
+YIELD_EVERY = 16
+"""Datagrams ``recv`` returns from its queue without waiting before it yields once."""
+
 log = logging.getLogger("backends")
 
 CONFORMANT = True
@@ -323,6 +326,7 @@ class MirageDatagram:
         self._sock = sock
         self._address = address
         self._waiter = _Waiter()
+        self._quick = 0
         sock.on_readable = self._waiter.wake
 
     @property
@@ -339,9 +343,16 @@ class MirageDatagram:
         while True:
             if sock.queue:
                 data, (ip, port) = sock.queue.popleft()
+                # Datagrams already queued are returned without waiting; every
+                # YIELD_EVERY of them, yield once so a flood cannot starve other tasks.
+                self._quick += 1
+                if self._quick >= YIELD_EVERY:
+                    self._quick = 0
+                    await anyio.lowlevel.checkpoint()
                 return data, (ipv4.int_to_ip(ip), port)
             if sock.closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
+            self._quick = 0
             await self._waiter.wait()
 
     async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:

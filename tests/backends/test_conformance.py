@@ -448,3 +448,31 @@ async def test_udp_bind_twice_is_address_in_use(backend: Backend) -> None:
     async with await backend.udp_bind(HOST, 0) as endpoint:
         with pytest.raises(backends.AddressInUse):
             await backend.udp_bind(HOST, endpoint.address[1])
+
+
+async def test_udp_receiver_with_data_always_waiting_still_yields(backend: Backend) -> None:
+    """A flooded endpoint must not starve the other tasks of its loop."""
+    async with await backend.udp_bind(HOST, 0) as a, await backend.udp_bind(HOST, 0) as b:
+        for i in range(100):
+            await a.send(b"%d" % i, b.address)
+        await backend.sleep(0.05)  # let them all land in b's receive buffer
+        ticks = 0
+        received = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await backend.sleep(0)
+
+        with backend.fail_after(5):
+            async with backend.task_group() as tg:
+                tg.start_soon(ticker)
+                await backend.sleep(0)
+                start_ticks = ticks
+                for _ in range(100):
+                    await b.recv()
+                    received += 1
+                tg.cancel_scope.cancel()
+        assert received == 100
+        assert ticks > start_ticks, "recv never yielded while datagrams were waiting"
