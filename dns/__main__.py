@@ -33,28 +33,47 @@ log = logging.getLogger("dns")
 
 
 def _serve_parser(sub: Any) -> None:
-    p = sub.add_parser("serve", help="serve zone files (UDP and TCP)",
-                       description="Serve the given master files authoritatively.")
+    p = sub.add_parser(
+        "serve",
+        help="serve zone files (UDP and TCP)",
+        description="Serve the given master files authoritatively.",
+    )
     p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
-    p.add_argument("--host", default=None,
-                   help="address to listen on (default 127.0.0.1, or --ip's for mirage)")
+    p.add_argument(
+        "--host",
+        default=None,
+        help="address to listen on (default 127.0.0.1, or --ip's for mirage)",
+    )
     p.add_argument("--port", type=int, default=5353, help="UDP and TCP port (default 5353)")
     p.add_argument("--backend", default="asyncio", choices=["asyncio", "trio", "mirage"])
     p.add_argument("--uvloop", action="store_true", help="run asyncio on uvloop")
     p.add_argument("--tap", help="mirage: the TAP device")
     p.add_argument("--ip", help="mirage: our address, ADDR/PREFIX")
     p.add_argument("--gateway", help="mirage: the default gateway")
-    p.add_argument("--notify", action="append", default=[], metavar="HOST[:PORT]",
-                   help="send NOTIFY to this secondary on start and reload (repeatable)")
-    p.add_argument("--allow-axfr", action="append", default=[], metavar="NET",
-                   help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)")
+    p.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="send NOTIFY to this secondary on start and reload (repeatable)",
+    )
+    p.add_argument(
+        "--allow-axfr",
+        action="append",
+        default=[],
+        metavar="NET",
+        help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)",
+    )
     p.add_argument("--tcp-idle", type=float, default=10.0, help="TCP idle timeout, seconds")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
 def _check_parser(sub: Any) -> None:
-    p = sub.add_parser("check", help="check zone files",
-                       description="Load and validate master files; print a summary.")
+    p = sub.add_parser(
+        "check",
+        help="check zone files",
+        description="Load and validate master files; print a summary.",
+    )
     p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
     p.add_argument("--origin", help="the zone's origin (default: $ORIGIN / the SOA owner)")
 
@@ -69,22 +88,30 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        print(f"{path}: zone {wire.name_to_text(zone.origin)} serial {zone.serial}, "
-              f"{zone.record_count()} records, {len(zone.nodes)} names, "
-              f"{len(zone.cuts)} delegations: OK")
+        print(
+            f"{path}: zone {wire.name_to_text(zone.origin)} serial {zone.serial}, "
+            f"{zone.record_count()} records, {len(zone.nodes)} names, "
+            f"{len(zone.cuts)} delegations: OK"
+        )
     return status
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the zones and serve until interrupted."""
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     try:
         zones = [load_zone_file(p) for p in args.zonefiles]
         for target in args.notify:
             parse_hostport(target)
-        server = AuthServer(zones, allow_transfer=args.allow_axfr, notify=args.notify,
-                            tcp_idle_timeout=args.tcp_idle)
+        server = AuthServer(
+            zones,
+            allow_transfer=args.allow_axfr,
+            notify=args.notify,
+            tcp_idle_timeout=args.tcp_idle,
+        )
     except ZoneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -98,8 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or "127.0.0.1"
     if args.backend == "mirage":
         if not (args.tap and args.ip):
-            print("error: --backend mirage needs --tap NAME and --ip ADDR/PREFIX",
-                  file=sys.stderr)
+            print("error: --backend mirage needs --tap NAME and --ip ADDR/PREFIX", file=sys.stderr)
             return 2
         options = {"tap": args.tap, "ip": args.ip}
         if args.gateway:
@@ -129,10 +155,20 @@ async def _announce(server: AuthServer, ready: Any) -> None:
     assert server.udp_address is not None
     host, port = server.udp_address
     for zone in server.zones:
-        log.info("zone %s serial %d: %d records", wire.name_to_text(zone.origin),
-                 zone.serial, zone.record_count())
-    log.info("answering on %s port %d (UDP and TCP); try: dig @%s -p %d %s SOA",
-             host, port, host, port, wire.name_to_text(server.zones[0].origin))
+        log.info(
+            "zone %s serial %d: %d records",
+            wire.name_to_text(zone.origin),
+            zone.serial,
+            zone.record_count(),
+        )
+    log.info(
+        "answering on %s port %d (UDP and TCP); try: dig @%s -p %d %s SOA",
+        host,
+        port,
+        host,
+        port,
+        wire.name_to_text(server.zones[0].origin),
+    )
 
 
 async def _reload_on_sighup(server: AuthServer) -> None:
@@ -157,8 +193,11 @@ def cmd_query(argv: list[str]) -> int:
     except ModuleNotFoundError as exc:
         if exc.name != "dns.query_cli":
             raise
-        print("error: 'python -m dns query' needs dns.query_cli (the stub resolver's client), "
-              "which is not installed in this tree yet", file=sys.stderr)
+        print(
+            "error: 'python -m dns query' needs dns.query_cli (the stub resolver's client), "
+            "which is not installed in this tree yet",
+            file=sys.stderr,
+        )
         return 2
     result: int = module.main(argv)
     return result
@@ -169,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "query":
         return cmd_query(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m dns", description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dns", description=(__doc__ or "").split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _check_parser(sub)

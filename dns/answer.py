@@ -83,8 +83,10 @@ def parse_query(data: bytes) -> Query:
     msg = wire.Message.parse(data)
     opcode = msg.opcode
     if opcode != wire.OPCODE_QUERY:
-        raise QueryError(wire.RCODE_NOTIMP if opcode != wire.OPCODE_NOTIFY
-                         else wire.RCODE_REFUSED, f"opcode {opcode}")
+        raise QueryError(
+            wire.RCODE_NOTIMP if opcode != wire.OPCODE_NOTIFY else wire.RCODE_REFUSED,
+            f"opcode {opcode}",
+        )
     if len(msg.question) != 1:
         raise QueryError(wire.RCODE_FORMERR, f"{len(msg.question)} questions")
     q = msg.question[0]
@@ -105,12 +107,19 @@ def parse_query(data: bytes) -> Query:
     elif msg.authority:
         raise QueryError(wire.RCODE_FORMERR, "records in the authority section of a query")
     if msg.additional:
-        raise QueryError(wire.RCODE_FORMERR, "records other than OPT in the additional "
-                         "section")
+        raise QueryError(wire.RCODE_FORMERR, "records other than OPT in the additional section")
     # The question as sent (its name cannot be compressed: nothing precedes it).
     qend = wire.HEADER_SIZE + len(wire.encode_name(q.name)) + 4
-    return Query(msg.id, msg.flags, q.name, q.qtype, q.qclass, data[wire.HEADER_SIZE:qend],
-                 msg.edns, serial)
+    return Query(
+        msg.id,
+        msg.flags,
+        q.name,
+        q.qtype,
+        q.qclass,
+        data[wire.HEADER_SIZE : qend],
+        msg.edns,
+        serial,
+    )
 
 
 def header_only(data: bytes, rcode: int) -> bytes:
@@ -202,14 +211,15 @@ def _add_addresses(zone: Zone, result: Result, ns: RRset, *, glue_cut: Key | Non
             if rrset is not None:
                 if glue_cut is not None and _below(key_of(target), glue_cut):
                     result.required_additional += 1
-                    result.additional.items.insert(result.required_additional - 1,
-                                                   (rrset.name, rrset, rrset.ttl))
+                    result.additional.items.insert(
+                        result.required_additional - 1, (rrset.name, rrset, rrset.ttl)
+                    )
                 else:
                     result.additional.add(rrset.name, rrset)
 
 
 def _below(k: Key, parent: Key) -> bool:
-    return len(k) >= len(parent) and k[len(k) - len(parent):] == parent
+    return len(k) >= len(parent) and k[len(k) - len(parent) :] == parent
 
 
 def _referral(zone: Zone, result: Result, cut: Node) -> None:
@@ -254,7 +264,7 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
     n = len(k)
     closest = depth
     for i in range(depth, n + 1):
-        sub = k[n - i:]
+        sub = k[n - i :]
         node = nodes.get(sub)
         if node is None:
             break
@@ -272,7 +282,7 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
             return None
         return _exact(zone, result, name, node, qtype, sub == zone.origin_key, name)
     # No node for the name: RFC 4592 wildcard at the closest encloser, or NXDOMAIN.
-    encloser = k[n - closest:]
+    encloser = k[n - closest :]
     wild = nodes.get((b"*", *encloser))
     if wild is not None:
         return _exact(zone, result, name, wild, qtype, False, name)
@@ -280,8 +290,9 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
     return None
 
 
-def _exact(zone: Zone, result: Result, name: Name, node: Node, qtype: int, at_apex: bool,
-           owner: Name) -> Name | None:
+def _exact(
+    zone: Zone, result: Result, name: Name, node: Node, qtype: int, at_apex: bool, owner: Name
+) -> Name | None:
     rrsets = node.rrsets
     if qtype == wire.TYPE_ANY:
         rrset = _any_rrset(zone, node, at_apex) if rrsets else None
@@ -307,7 +318,7 @@ def _exact(zone: Zone, result: Result, name: Name, node: Node, qtype: int, at_ap
 def _dname(result: Result, name: Name, node: Node, dname: RRset) -> Name | None:
     result.answer.add(dname.name, dname)
     target = _target(dname)
-    prefix = name[:len(name) - len(node.name)]
+    prefix = name[: len(name) - len(node.name)]
     new = prefix + target
     if sum(len(label) + 1 for label in new) + 1 > wire.MAX_NAME:
         result.rcode = wire.RCODE_YXDOMAIN
@@ -323,8 +334,10 @@ def _dname(result: Result, name: Name, node: Node, dname: RRset) -> Name | None:
 def write_sections(builder: wire.MessageBuilder, result: Result) -> bool:
     """Add the result's RRsets; returns False when answer/authority (or required glue) did
     not fit (the caller then truncates)."""
-    for section, items in ((wire.SECTION_ANSWER, result.answer.items),
-                           (wire.SECTION_AUTHORITY, result.authority.items)):
+    for section, items in (
+        (wire.SECTION_ANSWER, result.answer.items),
+        (wire.SECTION_AUTHORITY, result.authority.items),
+    ):
         for owner, rrset, ttl in items:
             if not _write_rrset(builder, section, owner, rrset, ttl):
                 return False
@@ -334,8 +347,9 @@ def write_sections(builder: wire.MessageBuilder, result: Result) -> bool:
     return True
 
 
-def _write_rrset(builder: wire.MessageBuilder, section: int, owner: Name, rrset: RRset,
-                 ttl: int) -> bool:
+def _write_rrset(
+    builder: wire.MessageBuilder, section: int, owner: Name, rrset: RRset, ttl: int
+) -> bool:
     mark = builder.mark()
     rtype = rrset.rtype
     try:
@@ -365,8 +379,12 @@ def _opt_with_options(data: bytes) -> int:
             return -1
         pos += length + 1
     qend = pos + 5
-    if (qend + 11 > n or data[qend] != 0 or data[qend + 1:qend + 3] != b"\x00\x29"
-            or data[qend + 5:qend + 7] != b"\x00\x00"):
+    if (
+        qend + 11 > n
+        or data[qend] != 0
+        or data[qend + 1 : qend + 3] != b"\x00\x29"
+        or data[qend + 5 : qend + 7] != b"\x00\x00"
+    ):
         return -1
     end = qend + 11 + ((data[qend + 9] << 8) | data[qend + 10])
     if end != n:
@@ -396,8 +414,11 @@ def _shape(edns: wire.Edns | None, tcp: bool) -> tuple[int, int]:
         limit = UDP_NO_EDNS
     else:
         limit = min(max(edns.payload, UDP_NO_EDNS), EDNS_PAYLOAD)
-    shape = (1 if edns is not None else 0) | (2 if edns is not None and edns.do else 0) | (
-        4 if tcp else 0)
+    shape = (
+        (1 if edns is not None else 0)
+        | (2 if edns is not None and edns.do else 0)
+        | (4 if tcp else 0)
+    )
     return limit, shape
 
 
@@ -433,7 +454,7 @@ class Authority:
         for depth in self._depths:
             if depth > n:
                 continue
-            zone = self.zones.get(k[n - depth:])
+            zone = self.zones.get(k[n - depth :])
             if zone is None:
                 continue
             if found is None:
@@ -459,8 +480,13 @@ class Authority:
             qend = n
             shape = 4 if tcp else 0
         elif data[4:12] == b"\x00\x01\x00\x00\x00\x00\x00\x01":
-            if (n > 28 and data[n - 11] == 0 and data[n - 10:n - 8] == b"\x00\x29"
-                    and data[n - 7:n - 5] == b"\x00\x00" and data[n - 2:] == b"\x00\x00"):
+            if (
+                n > 28
+                and data[n - 11] == 0
+                and data[n - 10 : n - 8] == b"\x00\x29"
+                and data[n - 7 : n - 5] == b"\x00\x00"
+                and data[n - 2 :] == b"\x00\x00"
+            ):
                 qend = n - 11  # a trailing OPT without options, version 0
             else:
                 qend = _opt_with_options(data)
@@ -479,12 +505,16 @@ class Authority:
         flags = data[2]
         if flags & 0xF8:  # QR or an opcode other than QUERY
             return self._slow(data, tcp)
-        key = data[12:qend - 4].lower() + data[qend - 4:qend] + shape.to_bytes(3, "big")
+        key = data[12 : qend - 4].lower() + data[qend - 4 : qend] + shape.to_bytes(3, "big")
         cached = self._cache.get(key)
         if cached is None:
             return self._slow(data, tcp)
-        return (data[:2] + cached.headers[(flags & 1) | ((data[3] >> 3) & 2)]
-                + data[12:qend] + cached.tail)
+        return (
+            data[:2]
+            + cached.headers[(flags & 1) | ((data[3] >> 3) & 2)]
+            + data[12:qend]
+            + cached.tail
+        )
 
     # -- everything else
 
@@ -515,8 +545,11 @@ class Authority:
         limit, shape = _shape(query.edns, tcp)
         if shape & 1:
             shape |= limit << 3
-        key = (wire.name_key(query.qname) + struct.pack("!HH", query.qtype, query.qclass)
-               + shape.to_bytes(3, "big"))
+        key = (
+            wire.name_key(query.qname)
+            + struct.pack("!HH", query.qtype, query.qclass)
+            + shape.to_bytes(3, "big")
+        )
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
         qlen = len(query.question)
@@ -526,8 +559,9 @@ class Authority:
             _U16.pack(flags | (wire.RD if v & 1 else 0) | (wire.CD if v & 2 else 0)) + counts
             for v in range(4)
         )
-        self._cache[key] = Cached((headers[0], headers[1], headers[2], headers[3]),
-                                  response[12 + qlen:])
+        self._cache[key] = Cached(
+            (headers[0], headers[1], headers[2], headers[3]), response[12 + qlen :]
+        )
 
     def transfer_refusal(self, query: Query, tcp: bool) -> bytes:
         """AXFR/IXFR over UDP: AXFR is NOTIMP (as NSD); IXFR gets the current SOA (RFC 1995
@@ -535,8 +569,9 @@ class Authority:
         serve, REFUSED outside our zones."""
         zone = self.find_zone(query.qname)
         if zone is None or key_of(query.qname) != zone.origin_key:
-            return self._simple(query, wire.RCODE_REFUSED if zone is None
-                                else wire.RCODE_NOTAUTH, aa=False)
+            return self._simple(
+                query, wire.RCODE_REFUSED if zone is None else wire.RCODE_NOTAUTH, aa=False
+            )
         if tcp:
             return self._simple(query, wire.RCODE_REFUSED, aa=False)
         if query.qtype == wire.TYPE_AXFR:
@@ -566,7 +601,7 @@ class Authority:
     def build(self, query: Query, result: Result, tcp: bool) -> bytes:
         """Write ``result`` as the response to ``query`` (truncating to fit)."""
         limit, _ = _shape(query.edns, tcp)
-        flags = (wire.QR | (query.flags & _FLAG_COPY) | (wire.AA if result.aa else 0))
+        flags = wire.QR | (query.flags & _FLAG_COPY) | (wire.AA if result.aa else 0)
         b = wire.MessageBuilder(query.id, flags, max_size=limit)
         b.rcode = result.rcode
         if query.edns is not None:

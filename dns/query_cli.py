@@ -186,8 +186,15 @@ def _plus_option(opts: Options, option: str) -> None:
 
 
 def _flags_text(message: wire.Message) -> str:
-    names = [("qr", message.qr), ("aa", message.aa), ("tc", message.tc), ("rd", message.rd),
-             ("ra", message.ra), ("ad", message.ad), ("cd", message.cd)]
+    names = [
+        ("qr", message.qr),
+        ("aa", message.aa),
+        ("tc", message.tc),
+        ("rd", message.rd),
+        ("ra", message.ra),
+        ("ad", message.ad),
+        ("cd", message.cd),
+    ]
     return " ".join(n for n, on in names if on)
 
 
@@ -220,8 +227,10 @@ def format_response(response: Response, opts: Options, started_wall: float) -> s
             out.append(f"; OPTION {code}: {data.hex()}")
     out.append(";; QUESTION SECTION:")
     for q in m.question:
-        out.append(f";{wire.name_to_text(q.name)}\t\t{wire.class_to_text(q.qclass)}\t"
-                   f"{wire.type_to_text(q.qtype)}")
+        out.append(
+            f";{wire.name_to_text(q.name)}\t\t{wire.class_to_text(q.qclass)}\t"
+            f"{wire.type_to_text(q.qtype)}"
+        )
     out.append("")
     _section(out, "ANSWER", response.answer)
     _section(out, "AUTHORITY", response.authority)
@@ -243,8 +252,11 @@ def _short(recs: list[Record]) -> str:
 
 
 async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
-    resolver_opts: dict[str, object] = {
-        "timeout": opts.timeout, "attempts": opts.tries, "edns": opts.edns, "tcp": opts.tcp,
+    resolver_opts: dict[str, Any] = {
+        "timeout": opts.timeout,
+        "attempts": opts.tries,
+        "edns": opts.edns,
+        "tcp": opts.tcp,
         "hosts": False,
     }
     if opts.server is not None:
@@ -253,20 +265,25 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
             system = Resolver(net)
             found = await system.lookup_address(server, opts.port, family=opts.family)
             server = found[0][0]
-        resolver = Resolver(net, [(server, opts.port)], **resolver_opts)  # type: ignore[arg-type]
+        resolver = Resolver(net, [(server, opts.port)], **resolver_opts)
     else:
-        resolver = Resolver(net, **resolver_opts)  # type: ignore[arg-type]
+        resolver = Resolver(net, **resolver_opts)
         await resolver.configure()
         if opts.port != 53:
-            resolver = Resolver(net, [(h, opts.port) for h, _ in resolver.nameservers],
-                                search=resolver.search, ndots=resolver.ndots,
-                                **resolver_opts)  # type: ignore[arg-type]
+            resolver = Resolver(
+                net,
+                [(h, opts.port) for h, _ in resolver.nameservers],
+                search=resolver.search,
+                ndots=resolver.ndots,
+                **resolver_opts,
+            )
     started = time.time()
     if opts.search:
         return await _run_search(resolver, opts, out)
     try:
-        response = await resolver.query(opts.name, opts.rtype, rclass=opts.rclass,
-                                        recursion=opts.recurse, tcp=opts.tcp)
+        response = await resolver.query(
+            opts.name, opts.rtype, rclass=opts.rclass, recursion=opts.recurse, tcp=opts.tcp
+        )
     except ResolverTimeout as exc:
         out.write(f";; communications error: {exc}\n;; no servers could be reached\n")
         return 9
@@ -332,8 +349,9 @@ def main(argv: list[str]) -> int:
         return 1 if str(exc) else 0
     out = sys.stdout
     try:
-        return backends.run(lambda net: _run(net, opts, out), backend=opts.backend,
-                            **opts.backend_options)
+        return backends.run(
+            lambda net: _run(net, opts, out), backend=opts.backend, **opts.backend_options
+        )
     except (ValueError, TypeError) as exc:
         sys.stderr.write(f"dns query: {exc}\n")
         return 10

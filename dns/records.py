@@ -339,9 +339,7 @@ class SRVRecord(Rdata):
         return f"{self.priority} {self.weight} {self.port} {self.target}"
 
     def to_wire(self) -> bytes:
-        return struct.pack("!HHH", self.priority, self.weight, self.port) + _name_wire(
-            self.target
-        )
+        return struct.pack("!HHH", self.priority, self.weight, self.port) + _name_wire(self.target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,8 +373,15 @@ class CAARecord(Rdata):
 
 
 SVC_KEYS: dict[int, str] = {
-    0: "mandatory", 1: "alpn", 2: "no-default-alpn", 3: "port", 4: "ipv4hint",
-    5: "ech", 6: "ipv6hint", 7: "dohpath", 8: "ohttp",
+    0: "mandatory",
+    1: "alpn",
+    2: "no-default-alpn",
+    3: "port",
+    4: "ipv4hint",
+    5: "ech",
+    6: "ipv6hint",
+    7: "dohpath",
+    8: "ohttp",
 }
 
 
@@ -530,8 +535,19 @@ class Generic(Rdata):
 RDATA_CLASSES: dict[int, type[Rdata]] = {
     cls.rtype: cls
     for cls in (
-        ARecord, AAAARecord, NSRecord, CNAMERecord, PTRRecord, DNAMERecord, MXRecord,
-        TXTRecord, SOARecord, SRVRecord, CAARecord, SVCBRecord, HTTPSRecord,
+        ARecord,
+        AAAARecord,
+        NSRecord,
+        CNAMERecord,
+        PTRRecord,
+        DNAMERecord,
+        MXRecord,
+        TXTRecord,
+        SOARecord,
+        SRVRecord,
+        CAARecord,
+        SVCBRecord,
+        HTTPSRecord,
     )
 }
 

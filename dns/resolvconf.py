@@ -185,9 +185,7 @@ def parse_resolv_conf(
     return replace(conf, ignored=tuple(ignored))
 
 
-def load_resolv_conf(
-    path: str = DEFAULT_PATH, env: Mapping[str, str] | None = None
-) -> ResolvConf:
+def load_resolv_conf(path: str = DEFAULT_PATH, env: Mapping[str, str] | None = None) -> ResolvConf:
     """Read and parse ``path`` (blocking; run it in a thread from async code).
 
     A missing file gives the defaults (local host as the server), as glibc does; ``env``

@@ -102,7 +102,10 @@ class NXDomain(DNSError):
     """
 
     def __init__(
-        self, name: str, negative_ttl: int, response: Response | None = None,
+        self,
+        name: str,
+        negative_ttl: int,
+        response: Response | None = None,
         canonical_name: str | None = None,
     ) -> None:
         super().__init__(f"{name}: no such domain (NXDOMAIN)")
@@ -119,7 +122,11 @@ class NoData(DNSError):
     """
 
     def __init__(
-        self, name: str, rtype: int, negative_ttl: int, response: Response | None = None,
+        self,
+        name: str,
+        rtype: int,
+        negative_ttl: int,
+        response: Response | None = None,
         canonical_name: str | None = None,
     ) -> None:
         super().__init__(f"{name}: no {wire.type_to_text(rtype)} records (NODATA)")
@@ -187,7 +194,10 @@ def _to_record(rr: wire.RR, texts: dict[wire.Name, str] | None = None) -> Record
             found = texts[rr.name] = wire.name_to_text(rr.name)
         owner = found
     return Record(
-        owner, rr.rtype, rr.rclass, rr.ttl,
+        owner,
+        rr.rtype,
+        rr.rclass,
+        rr.ttl,
         rd.parse_rdata(rr.rtype, rr.message, rr.rdata_offset, rr.rdata_length),
     )
 
@@ -203,7 +213,11 @@ class Response:
     __slots__ = ("_sections", "elapsed", "message", "query_size", "server", "transport")
 
     def __init__(
-        self, message: wire.Message, server: Address, transport: str, elapsed: float,
+        self,
+        message: wire.Message,
+        server: Address,
+        transport: str,
+        elapsed: float,
         query_size: int = 0,
     ) -> None:
         self.message = message
@@ -247,7 +261,9 @@ class Response:
         return self._section(2)
 
     def __repr__(self) -> str:
-        return f"<Response from {self.server[0]}#{self.server[1]} ({self.transport}) {self.message!r}>"
+        return (
+            f"<Response from {self.server[0]}#{self.server[1]} ({self.transport}) {self.message!r}>"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +298,7 @@ class Answer:
     def addresses(self) -> list[str]:
         """For A/AAAA answers, the addresses as text."""
         return [
-            r.rdata.address
-            for r in self.records
-            if isinstance(r.rdata, rd.ARecord | rd.AAAARecord)
+            r.rdata.address for r in self.records if isinstance(r.rdata, rd.ARecord | rd.AAAARecord)
         ]
 
 
@@ -592,7 +606,12 @@ class Resolver:
         )
 
     async def _exchange(
-        self, qname: wire.Name, qtype: int, qclass: int, rd_flag: bool, tcp: bool,
+        self,
+        qname: wire.Name,
+        qtype: int,
+        qclass: int,
+        rd_flag: bool,
+        tcp: bool,
         any_rcode: bool,
     ) -> Response:
         net = self.net
@@ -614,8 +633,14 @@ class Resolver:
                     raise ResolverTimeout(wire.name_to_text(qname), self.lifetime, errors)
                 try:
                     response = await self._ask(
-                        server, qname, qtype, qclass, rd_flag, tcp,
-                        min(self.timeout, remaining), now,
+                        server,
+                        qname,
+                        qtype,
+                        qclass,
+                        rd_flag,
+                        tcp,
+                        min(self.timeout, remaining),
+                        now,
                     )
                 except (NetworkError, wire.WireError) as exc:
                     errors.append(f"{server.host}#{server.port}: {exc}")
@@ -634,8 +659,15 @@ class Resolver:
         raise ServerFailure(text, errors)
 
     async def _ask(
-        self, server: _Server, qname: wire.Name, qtype: int, qclass: int, rd_flag: bool,
-        tcp: bool, timeout: float, started: float,
+        self,
+        server: _Server,
+        qname: wire.Name,
+        qtype: int,
+        qclass: int,
+        rd_flag: bool,
+        tcp: bool,
+        timeout: float,
+        started: float,
     ) -> Response | None:
         """One try at one server: UDP (then TCP on TC=1), or TCP. None on timeout."""
         use_edns = self.edns and server.edns
@@ -655,12 +687,24 @@ class Resolver:
         return response
 
     async def _ask_once(
-        self, server: _Server, qname: wire.Name, qtype: int, qclass: int, rd_flag: bool,
-        tcp: bool, timeout: float, use_edns: bool, started: float,
+        self,
+        server: _Server,
+        qname: wire.Name,
+        qtype: int,
+        qclass: int,
+        rd_flag: bool,
+        tcp: bool,
+        timeout: float,
+        use_edns: bool,
+        started: float,
     ) -> Response | None:
         qid = secrets.randbits(16)
         query = wire.build_query(
-            qname, qtype, msg_id=qid, qclass=qclass, rd=rd_flag,
+            qname,
+            qtype,
+            msg_id=qid,
+            qclass=qclass,
+            rd=rd_flag,
             edns_payload=self.edns_payload if use_edns else None,
         )
         # The question as sent: the query minus its header and (11-byte, option-less) OPT.
@@ -671,8 +715,9 @@ class Resolver:
                 return (
                     None
                     if response is None
-                    else Response(response, server.address, "udp",
-                                  self.net.now() - started, len(query))
+                    else Response(
+                        response, server.address, "udp", self.net.now() - started, len(query)
+                    )
                 )
             qid = secrets.randbits(16)
             query = _U16.pack(qid) + query[2:]
@@ -722,9 +767,7 @@ class Resolver:
 
     # -- resolution with search list and CNAME chains
 
-    async def resolve(
-        self, name: str, rtype: int | str = "A", *, search: bool = True
-    ) -> Answer:
+    async def resolve(self, name: str, rtype: int | str = "A", *, search: bool = True) -> Answer:
         """Resolve ``name``/``rtype`` (class IN) through the search list and CNAMEs.
 
         Returns an :class:`Answer`; raises :class:`NXDomain`, :class:`NoData`,
@@ -757,14 +800,27 @@ class Resolver:
                     if value.nxdomain:
                         raise NXDomain(name, remaining, None, value.canonical_name)
                     raise NoData(name, qtype, remaining, None, value.canonical_name)
-                return Answer(value.name, value.rtype, value.canonical_name, value.records,
-                              value.cname_chain, remaining, None, True)
+                return Answer(
+                    value.name,
+                    value.rtype,
+                    value.canonical_name,
+                    value.records,
+                    value.cname_chain,
+                    remaining,
+                    None,
+                    True,
+                )
         try:
             answer = await self._chase(name, qtype)
         except (NXDomain, NoData) as exc:
             if cache is not None and key is not None and exc.negative_ttl > 0:
-                cache.put(key, _Negative(isinstance(exc, NXDomain), exc.canonical_name),
-                          exc.negative_ttl, self.net.now(), negative=True)
+                cache.put(
+                    key,
+                    _Negative(isinstance(exc, NXDomain), exc.canonical_name),
+                    exc.negative_ttl,
+                    self.net.now(),
+                    negative=True,
+                )
             raise
         if cache is not None and key is not None:
             cache.put(key, answer, answer.ttl, self.net.now())
@@ -775,9 +831,7 @@ class Resolver:
         current = qname
         chain: list[wire.RR] = []
         for _ in range(MAX_CNAME_HOPS):
-            response = await self._exchange(
-                current, qtype, wire.CLASS_IN, True, self.tcp, False
-            )
+            response = await self._exchange(current, qtype, wire.CLASS_IN, True, self.tcp, False)
             message = response.message
             hops, final, matches = _follow(message, current, qtype, MAX_CNAME_HOPS - len(chain))
             chain.extend(hops)
@@ -853,8 +907,12 @@ class Resolver:
         for cand in candidates:
             results: list[Answer | DNSError | None] = [None] * len(types)
 
-            async def one(i: int, qtype: int, cand: str = cand,
-                          results: list[Answer | DNSError | None] = results) -> None:
+            async def one(
+                i: int,
+                qtype: int,
+                cand: str = cand,
+                results: list[Answer | DNSError | None] = results,
+            ) -> None:
                 try:
                     results[i] = await self._resolve_one(cand, qtype)
                 except DNSError as exc:
@@ -975,16 +1033,21 @@ def _follow(
     while True:
         # Exact tuple equality first (the usual case), the canonical key otherwise.
         matches = [
-            rr for rr in answer
-            if rr.rtype == qtype and rr.rclass == wire.CLASS_IN
+            rr
+            for rr in answer
+            if rr.rtype == qtype
+            and rr.rclass == wire.CLASS_IN
             and (rr.name == current or name_key(rr.name) == target)
         ]
         if matches or qtype == wire.TYPE_CNAME or len(chain) >= max_hops:
             return chain, current, matches
         cname = next(
-            (rr for rr in answer
-             if rr.rtype == wire.TYPE_CNAME
-             and (rr.name == current or name_key(rr.name) == target)),
+            (
+                rr
+                for rr in answer
+                if rr.rtype == wire.TYPE_CNAME
+                and (rr.name == current or name_key(rr.name) == target)
+            ),
             None,
         )
         if cname is None:

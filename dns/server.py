@@ -170,8 +170,14 @@ class AuthServer:
 
     # -- running
 
-    async def serve(self, net: backends.Backend, host: str = "127.0.0.1", port: int = 53,
-                    *, ready: backends.interface.Event | None = None) -> None:
+    async def serve(
+        self,
+        net: backends.Backend,
+        host: str = "127.0.0.1",
+        port: int = 53,
+        *,
+        ready: backends.interface.Event | None = None,
+    ) -> None:
         """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
         the same for both; see :attr:`udp_address`). ``ready`` is set once bound."""
         udp, listener = await self._bind(net, host, port)
@@ -192,8 +198,9 @@ class AuthServer:
             await udp.close()
             await listener.close()
 
-    async def _bind(self, net: backends.Backend, host: str, port: int
-                    ) -> tuple[backends.DatagramEndpoint, backends.Listener]:
+    async def _bind(
+        self, net: backends.Backend, host: str, port: int
+    ) -> tuple[backends.DatagramEndpoint, backends.Listener]:
         for _attempt in range(20):
             udp = await net.udp_bind(host, port)
             try:
@@ -214,8 +221,9 @@ class AuthServer:
             self._stopped.set()
 
     @contextlib.asynccontextmanager
-    async def running(self, net: backends.Backend, host: str = "127.0.0.1", port: int = 0
-                      ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
+    async def running(
+        self, net: backends.Backend, host: str = "127.0.0.1", port: int = 0
+    ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
         """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit."""
         ready = net.event()
         async with net.task_group() as tg:
@@ -227,8 +235,9 @@ class AuthServer:
             finally:
                 self.stop()
 
-    async def _serve_ready(self, net: backends.Backend, host: str, port: int,
-                           ready: backends.interface.Event) -> None:
+    async def _serve_ready(
+        self, net: backends.Backend, host: str, port: int, ready: backends.interface.Event
+    ) -> None:
         await self.serve(net, host, port, ready=ready)
 
     # -- UDP
@@ -292,7 +301,7 @@ class AuthServer:
                 end = pos + 2 + length
                 if end > n:
                     break
-                msg = buf[pos + 2:end]
+                msg = buf[pos + 2 : end]
                 pos = end
                 if length < wire.HEADER_SIZE:
                     if out:
@@ -344,19 +353,32 @@ class AuthServer:
             await self._send(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
             return
         if not self._transfer_allowed(flow.remote):
-            log.info("refused %s of %s to %s", wire.type_to_text(query.qtype),
-                     wire.name_to_text(zone.origin), flow.remote[0])
-            await self._send(flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False),
-                                                  True))
+            log.info(
+                "refused %s of %s to %s",
+                wire.type_to_text(query.qtype),
+                wire.name_to_text(zone.origin),
+                flow.remote[0],
+            )
+            await self._send(
+                flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), True)
+            )
             return
-        if (query.qtype == wire.TYPE_IXFR and query.ixfr_serial is not None
-                and not serial_lt(query.ixfr_serial, zone.serial)):
+        if (
+            query.qtype == wire.TYPE_IXFR
+            and query.ixfr_serial is not None
+            and not serial_lt(query.ixfr_serial, zone.serial)
+        ):
             result = Result()
             result.answer.add(zone.origin, zone.soa)
             await self._send(flow, authority.build(query, result, True))
             return
-        log.info("%s of %s serial %d to %s", wire.type_to_text(query.qtype),
-                 wire.name_to_text(zone.origin), zone.serial, flow.remote[0])
+        log.info(
+            "%s of %s serial %d to %s",
+            wire.type_to_text(query.qtype),
+            wire.name_to_text(zone.origin),
+            zone.serial,
+            flow.remote[0],
+        )
         for message in axfr_messages(zone, query):
             await self._send(flow, message)
 
@@ -386,16 +408,26 @@ class AuthServer:
                 if self._notifying.get(key) is scope:
                     del self._notifying[key]
 
-    async def _notify_until_acked(self, net: backends.Backend, zone: Zone,
-                                  target: tuple[str, int], key: tuple[bytes, tuple[str, int]]
-                                  ) -> None:
+    async def _notify_until_acked(
+        self,
+        net: backends.Backend,
+        zone: Zone,
+        target: tuple[str, int],
+        key: tuple[bytes, tuple[str, int]],
+    ) -> None:
         host, port = target
         bind = "::" if ":" in host else "0.0.0.0"
         msg_id = random.getrandbits(16)
         b = wire.MessageBuilder(msg_id, wire.make_flags(opcode=wire.OPCODE_NOTIFY, aa=True))
         b.add_question(zone.origin, wire.TYPE_SOA)
-        b.add_rr(wire.SECTION_ANSWER, zone.origin, wire.TYPE_SOA, wire.CLASS_IN, zone.soa.ttl,
-                 zone.soa.rdatas[0])
+        b.add_rr(
+            wire.SECTION_ANSWER,
+            zone.origin,
+            wire.TYPE_SOA,
+            wire.CLASS_IN,
+            zone.soa.ttl,
+            zone.soa.rdatas[0],
+        )
         message = b.finish()
         try:
             endpoint = await net.udp_bind(bind, 0)
@@ -415,19 +447,32 @@ class AuthServer:
                         if len(data) < 12:
                             continue
                         rid, flags = struct.unpack_from("!HH", data)
-                        if (rid == msg_id and flags & wire.QR
-                                and (flags & wire.OPCODE_MASK) >> 11 == wire.OPCODE_NOTIFY):
+                        if (
+                            rid == msg_id
+                            and flags & wire.QR
+                            and (flags & wire.OPCODE_MASK) >> 11 == wire.OPCODE_NOTIFY
+                        ):
                             rcode = flags & 0xF
-                            log.info("NOTIFY %s serial %d to %s:%d: %s",
-                                     wire.name_to_text(zone.origin), zone.serial, host, port,
-                                     wire.rcode_to_text(rcode))
+                            log.info(
+                                "NOTIFY %s serial %d to %s:%d: %s",
+                                wire.name_to_text(zone.origin),
+                                zone.serial,
+                                host,
+                                port,
+                                wire.rcode_to_text(rcode),
+                            )
                             acked = self.notify_acks.get(key)
                             if acked is None or not serial_lt(zone.serial, acked):
                                 self.notify_acks[key] = zone.serial
                             return
                 delay *= 2
-            log.warning("NOTIFY %s to %s:%d: no answer after %d tries",
-                        wire.name_to_text(zone.origin), host, port, self.notify_retries)
+            log.warning(
+                "NOTIFY %s to %s:%d: no answer after %d tries",
+                wire.name_to_text(zone.origin),
+                host,
+                port,
+                self.notify_retries,
+            )
         finally:
             await endpoint.close()
 
@@ -437,8 +482,10 @@ def _check_distinct(zones: Sequence[Zone]) -> None:
     for zone in zones:
         other = seen.get(zone.origin_key)
         if other is not None:
-            raise ValueError(f"zone {wire.name_to_text(zone.origin)} is given twice "
-                             f"({other.source or 'text'} and {zone.source or 'text'})")
+            raise ValueError(
+                f"zone {wire.name_to_text(zone.origin)} is given twice "
+                f"({other.source or 'text'} and {zone.source or 'text'})"
+            )
         seen[zone.origin_key] = zone
 
 
@@ -463,13 +510,15 @@ def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> It
     for rrset, rd in records:
         parts = rdata_parts_cached(rrset.rtype, rd)
         try:
-            builder.add_rr(wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN,
-                           rrset.ttl, parts)
+            builder.add_rr(
+                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
+            )
         except wire.Overflow:
             yield builder.finish()
             builder = wire.MessageBuilder(query.id, flags, max_size=65535)
-            builder.add_rr(wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN,
-                           rrset.ttl, parts)
+            builder.add_rr(
+                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
+            )
             builder.max_size = size
     yield builder.finish()
 

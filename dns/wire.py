@@ -174,15 +174,29 @@ TYPE_NAMES[TYPE_ANY] = "ANY"
 TYPE_VALUES: dict[str, int] = {v: k for k, v in TYPE_NAMES.items()}
 """Mnemonic (upper case) -> type code."""
 
-CLASS_NAMES: dict[int, str] = {CLASS_IN: "IN", CLASS_CH: "CH", CLASS_HS: "HS",
-                               CLASS_NONE: "NONE", CLASS_ANY: "ANY"}
+CLASS_NAMES: dict[int, str] = {
+    CLASS_IN: "IN",
+    CLASS_CH: "CH",
+    CLASS_HS: "HS",
+    CLASS_NONE: "NONE",
+    CLASS_ANY: "ANY",
+}
 CLASS_VALUES: dict[str, int] = {v: k for k, v in CLASS_NAMES.items()}
 RCODE_NAMES: dict[int, str] = {
-    0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-    6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS",
+    0: "NOERROR",
+    1: "FORMERR",
+    2: "SERVFAIL",
+    3: "NXDOMAIN",
+    4: "NOTIMP",
+    5: "REFUSED",
+    6: "YXDOMAIN",
+    7: "YXRRSET",
+    8: "NXRRSET",
+    9: "NOTAUTH",
+    10: "NOTZONE",
+    16: "BADVERS",
 }
-OPCODE_NAMES: dict[int, str] = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY",
-                                5: "UPDATE"}
+OPCODE_NAMES: dict[int, str] = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE"}
 
 SECTION_QUESTION = 0
 SECTION_ANSWER = 1
@@ -192,8 +206,19 @@ SECTION_ADDITIONAL = 3
 # Types whose rdata names may be compressed on the wire (RFC 3597 §4: only those of
 # RFC 1035), with the layout of their rdata.
 COMPRESSIBLE_RDATA_TYPES = frozenset(
-    {TYPE_NS, TYPE_MD, TYPE_MF, TYPE_CNAME, TYPE_SOA, TYPE_MB, TYPE_MG, TYPE_MR,
-     TYPE_PTR, TYPE_MINFO, TYPE_MX}
+    {
+        TYPE_NS,
+        TYPE_MD,
+        TYPE_MF,
+        TYPE_CNAME,
+        TYPE_SOA,
+        TYPE_MB,
+        TYPE_MG,
+        TYPE_MR,
+        TYPE_PTR,
+        TYPE_MINFO,
+        TYPE_MX,
+    }
 )
 
 
@@ -451,7 +476,7 @@ def name_from_text(text: str, origin: Name | None = None) -> Name:
                 raise BadName(f"dangling backslash in {text!r}")
             nxt = data[i + 1]
             if 0x30 <= nxt <= 0x39:
-                digits = data[i + 1:i + 4]
+                digits = data[i + 1 : i + 4]
                 if len(digits) != 3 or not digits.isdigit():
                     raise BadName(f"bad \\DDD escape in {text!r}")
                 value = int(digits)
@@ -542,7 +567,11 @@ def parse_header(data: bytes) -> Header:
 
 
 def pack_header(
-    msg_id: int, flags: int, qdcount: int = 0, ancount: int = 0, nscount: int = 0,
+    msg_id: int,
+    flags: int,
+    qdcount: int = 0,
+    ancount: int = 0,
+    nscount: int = 0,
     arcount: int = 0,
 ) -> bytes:
     """The 12-byte header."""
@@ -550,14 +579,28 @@ def pack_header(
 
 
 def make_flags(
-    *, qr: bool = False, opcode: int = 0, aa: bool = False, tc: bool = False,
-    rd: bool = False, ra: bool = False, ad: bool = False, cd: bool = False, rcode: int = 0,
+    *,
+    qr: bool = False,
+    opcode: int = 0,
+    aa: bool = False,
+    tc: bool = False,
+    rd: bool = False,
+    ra: bool = False,
+    ad: bool = False,
+    cd: bool = False,
+    rcode: int = 0,
 ) -> int:
     """Assemble a flags word from its fields (``rcode`` only its low 4 bits)."""
     return (
-        (QR if qr else 0) | ((opcode & 0xF) << OPCODE_SHIFT) | (AA if aa else 0)
-        | (TC if tc else 0) | (RD if rd else 0) | (RA if ra else 0) | (AD if ad else 0)
-        | (CD if cd else 0) | (rcode & RCODE_MASK)
+        (QR if qr else 0)
+        | ((opcode & 0xF) << OPCODE_SHIFT)
+        | (AA if aa else 0)
+        | (TC if tc else 0)
+        | (RD if rd else 0)
+        | (RA if ra else 0)
+        | (AD if ad else 0)
+        | (CD if cd else 0)
+        | (rcode & RCODE_MASK)
     )
 
 
@@ -600,7 +643,7 @@ class RR(NamedTuple):
     @property
     def rdata(self) -> bytes:
         """The raw rdata bytes (compressed names inside it left as they are)."""
-        return self.message[self.rdata_offset:self.rdata_offset + self.rdata_length]
+        return self.message[self.rdata_offset : self.rdata_offset + self.rdata_length]
 
     @property
     def end(self) -> int:
@@ -643,10 +686,16 @@ def _parse_edns(message: bytes, rr: RR) -> Edns:
         pos += 4
         if pos + olen > end:
             raise BadOpt(f"EDNS option {code} of {olen} bytes overruns the OPT rdata")
-        options.append((code, message[pos:pos + olen]))
+        options.append((code, message[pos : pos + olen]))
         pos += olen
-    return Edns(rr.rclass, (ttl >> 24) & 0xFF, (ttl >> 16) & 0xFF, bool(flags & EDNS_DO),
-                flags, tuple(options))
+    return Edns(
+        rr.rclass,
+        (ttl >> 24) & 0xFF,
+        (ttl >> 16) & 0xFF,
+        bool(flags & EDNS_DO),
+        flags,
+        tuple(options),
+    )
 
 
 def _parse_rr(message: bytes, pos: int) -> RR:
@@ -669,12 +718,28 @@ class Message:
     (the raw bytes), ``opt_offset`` (where the OPT record starts, or -1).
     """
 
-    __slots__ = ("additional", "answer", "authority", "data", "edns", "flags", "id",
-                 "opt_offset", "question")
+    __slots__ = (
+        "additional",
+        "answer",
+        "authority",
+        "data",
+        "edns",
+        "flags",
+        "id",
+        "opt_offset",
+        "question",
+    )
 
     def __init__(
-        self, msg_id: int, flags: int, question: list[Question], answer: list[RR],
-        authority: list[RR], additional: list[RR], edns: Edns | None, data: bytes,
+        self,
+        msg_id: int,
+        flags: int,
+        question: list[Question],
+        answer: list[RR],
+        authority: list[RR],
+        additional: list[RR],
+        edns: Edns | None,
+        data: bytes,
         opt_offset: int = -1,
     ) -> None:
         self.id = msg_id
@@ -719,8 +784,7 @@ class Message:
                 pos = rr.end
                 if rr.rtype == TYPE_OPT:
                     if index != 2:
-                        raise BadOpt(f"OPT record in the {('answer', 'authority')[index]} "
-                                     "section")
+                        raise BadOpt(f"OPT record in the {('answer', 'authority')[index]} section")
                     if edns is not None:
                         raise DuplicateOpt("more than one OPT record")
                     edns = _parse_edns(data, rr)
@@ -729,8 +793,9 @@ class Message:
                 records.append(rr)
         if strict and pos != length:
             raise TrailingData(f"{length - pos} bytes after the last record")
-        return cls(msg_id, flags, questions, sections[0], sections[1], sections[2], edns,
-                   data, opt_offset)
+        return cls(
+            msg_id, flags, questions, sections[0], sections[1], sections[2], edns, data, opt_offset
+        )
 
     @property
     def opcode(self) -> int:
@@ -759,10 +824,12 @@ class Message:
 
     def __repr__(self) -> str:
         q = ", ".join(q.to_text() for q in self.question)
-        return (f"<Message id={self.id} {OPCODE_NAMES.get(self.opcode, self.opcode)} "
-                f"{rcode_to_text(self.rcode)} flags=0x{self.flags:04x} q=[{q}] "
-                f"an={len(self.answer)} ns={len(self.authority)} ar={len(self.additional)}"
-                f"{' edns' if self.edns else ''}>")
+        return (
+            f"<Message id={self.id} {OPCODE_NAMES.get(self.opcode, self.opcode)} "
+            f"{rcode_to_text(self.rcode)} flags=0x{self.flags:04x} q=[{q}] "
+            f"an={len(self.answer)} ns={len(self.authority)} ar={len(self.additional)}"
+            f"{' edns' if self.edns else ''}>"
+        )
 
 
 # ---------------------------------------------------------------------------- builder
@@ -825,8 +892,13 @@ class MessageBuilder:
         return self._counts[0], self._counts[1], self._counts[2], self._counts[3]
 
     def set_edns(
-        self, payload: int = 1232, *, version: int = 0, do: bool = False,
-        options: Iterable[tuple[int, bytes]] = (), flags: int | None = None,
+        self,
+        payload: int = 1232,
+        *,
+        version: int = 0,
+        do: bool = False,
+        options: Iterable[tuple[int, bytes]] = (),
+        flags: int | None = None,
     ) -> None:
         """Append an OPT record at :meth:`finish` (its size is reserved now)."""
         fl = (EDNS_DO if do else 0) if flags is None else flags
@@ -929,7 +1001,12 @@ class MessageBuilder:
         self._check(mark)
 
     def add_rr(
-        self, section: int, name: Name, rtype: int, rclass: int, ttl: int,
+        self,
+        section: int,
+        name: Name,
+        rtype: int,
+        rclass: int,
+        ttl: int,
         rdata: bytes | Sequence[RdataPart],
     ) -> None:
         """Add one record. ``rdata`` is raw bytes, or a sequence of parts where a tuple is a
@@ -980,15 +1057,31 @@ class MessageBuilder:
             opts = b"".join(_QFIXED.pack(code, len(d)) + d for code, d in e.options)
             tail = b"\x00" + _RR_FIXED.pack(TYPE_OPT, e.payload & 0xFFFF, ttl, len(opts)) + opts
             arcount += 1
-        _HEADER.pack_into(self._buf, 0, self.id & 0xFFFF, flags & 0xFFFF, self._counts[0],
-                          self._counts[1], self._counts[2], arcount)
+        _HEADER.pack_into(
+            self._buf,
+            0,
+            self.id & 0xFFFF,
+            flags & 0xFFFF,
+            self._counts[0],
+            self._counts[1],
+            self._counts[2],
+            arcount,
+        )
         return bytes(self._buf) + tail
 
 
 def build_query(
-    name: Name, qtype: int, *, msg_id: int = 0, qclass: int = CLASS_IN, rd: bool = True,
-    cd: bool = False, ad: bool = False, opcode: int = OPCODE_QUERY,
-    edns_payload: int | None = None, do: bool = False,
+    name: Name,
+    qtype: int,
+    *,
+    msg_id: int = 0,
+    qclass: int = CLASS_IN,
+    rd: bool = True,
+    cd: bool = False,
+    ad: bool = False,
+    opcode: int = OPCODE_QUERY,
+    edns_payload: int | None = None,
+    do: bool = False,
     options: Iterable[tuple[int, bytes]] = (),
 ) -> bytes:
     """A query for ``name``/``qtype``; EDNS (with ``do`` and ``options``) when

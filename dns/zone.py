@@ -67,8 +67,10 @@ class RRset:
     rdatas: list[bytes] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return (f"RRset({wire.name_to_text(self.name)} {self.ttl} "
-                f"{wire.type_to_text(self.rtype)} x{len(self.rdatas)})")
+        return (
+            f"RRset({wire.name_to_text(self.name)} {self.ttl} "
+            f"{wire.type_to_text(self.rtype)} x{len(self.rdatas)})"
+        )
 
 
 @dataclass(slots=True)
@@ -109,8 +111,9 @@ class Zone:
     and MINIMUM, RFC 2308), ``files`` (the files read, for reload).
     """
 
-    def __init__(self, origin: Name, records: list[Record], files: list[str],
-                 source: str | None = None) -> None:
+    def __init__(
+        self, origin: Name, records: list[Record], files: list[str], source: str | None = None
+    ) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
         self.files = files
@@ -133,13 +136,19 @@ class Zone:
         where: dict[tuple[Key, int], tuple[str, int]] = {}
         for rec in records:
             k = key_of(rec.name)
-            if len(k) < depth or k[len(k) - depth:] != origin_key:
+            if len(k) < depth or k[len(k) - depth :] != origin_key:
                 raise ZoneError(
                     f"{wire.name_to_text(rec.name)} is outside the zone "
-                    f"{wire.name_to_text(self.origin)}", rec.filename, rec.line)
+                    f"{wire.name_to_text(self.origin)}",
+                    rec.filename,
+                    rec.line,
+                )
             if any(label == b"*" for label in k[1:]):
-                raise ZoneError(f"'*' is only a wildcard as the leftmost label: "
-                                f"{wire.name_to_text(rec.name)}", rec.filename, rec.line)
+                raise ZoneError(
+                    f"'*' is only a wildcard as the leftmost label: {wire.name_to_text(rec.name)}",
+                    rec.filename,
+                    rec.line,
+                )
             node = self.nodes.get(k)
             if node is None:
                 node = self.nodes[k] = Node(rec.name)
@@ -149,8 +158,14 @@ class Zone:
                 where[(k, rec.rtype)] = (rec.filename, rec.line)
                 continue
             if rec.ttl != rrset.ttl:
-                log.warning("%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); "
-                            "using %d", rec.filename, rec.line, rec.ttl, rrset.ttl, rrset.ttl)
+                log.warning(
+                    "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
+                    rec.filename,
+                    rec.line,
+                    rec.ttl,
+                    rrset.ttl,
+                    rrset.ttl,
+                )
             if rec.rdata not in rrset.rdatas:
                 rrset.rdatas.append(rec.rdata)
 
@@ -160,51 +175,62 @@ class Zone:
         apex = self.nodes.get(origin_key)
         first = (records[0].filename, records[0].line) if records else ("<zone>", 0)
         if apex is None or wire.TYPE_SOA not in apex.rrsets:
-            raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}",
-                            *first)
+            raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}", *first)
         if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
-            raise ZoneError("more than one SOA record at the apex",
-                            *at(origin_key, wire.TYPE_SOA))
+            raise ZoneError("more than one SOA record at the apex", *at(origin_key, wire.TYPE_SOA))
         if wire.TYPE_NS not in apex.rrsets:
-            raise ZoneError(f"no NS records at the apex {wire.name_to_text(self.origin)}",
-                            *at(origin_key, wire.TYPE_SOA))
+            raise ZoneError(
+                f"no NS records at the apex {wire.name_to_text(self.origin)}",
+                *at(origin_key, wire.TYPE_SOA),
+            )
         dnames: set[Key] = set()
         for k, node in self.nodes.items():
             types = node.rrsets.keys()
             if wire.TYPE_SOA in types and k != origin_key:
-                raise ZoneError(f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
-                                *at(k, wire.TYPE_SOA))
+                raise ZoneError(
+                    f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
+                    *at(k, wire.TYPE_SOA),
+                )
             if wire.TYPE_CNAME in types:
                 others = [t for t in types if t not in _CNAME_COMPANIONS]
                 if others:
                     raise ZoneError(
                         f"CNAME at {wire.name_to_text(node.name)} beside other data "
                         f"({', '.join(wire.type_to_text(t) for t in others)})",
-                        *at(k, wire.TYPE_CNAME))
+                        *at(k, wire.TYPE_CNAME),
+                    )
                 if len(node.rrsets[wire.TYPE_CNAME].rdatas) > 1:
-                    raise ZoneError(f"more than one CNAME at {wire.name_to_text(node.name)}",
-                                    *at(k, wire.TYPE_CNAME))
+                    raise ZoneError(
+                        f"more than one CNAME at {wire.name_to_text(node.name)}",
+                        *at(k, wire.TYPE_CNAME),
+                    )
             if wire.TYPE_DNAME in types:
                 if len(node.rrsets[wire.TYPE_DNAME].rdatas) > 1:
-                    raise ZoneError(f"more than one DNAME at {wire.name_to_text(node.name)}",
-                                    *at(k, wire.TYPE_DNAME))
+                    raise ZoneError(
+                        f"more than one DNAME at {wire.name_to_text(node.name)}",
+                        *at(k, wire.TYPE_DNAME),
+                    )
                 dnames.add(k)
             if k and k[0] == b"*" and (wire.TYPE_NS in types or wire.TYPE_DNAME in types):
                 bad = wire.TYPE_NS if wire.TYPE_NS in types else wire.TYPE_DNAME
-                raise ZoneError(f"{wire.type_to_text(bad)} at the wildcard "
-                                f"{wire.name_to_text(node.name)} (RFC 4592 §4)", *at(k, bad))
+                raise ZoneError(
+                    f"{wire.type_to_text(bad)} at the wildcard "
+                    f"{wire.name_to_text(node.name)} (RFC 4592 §4)",
+                    *at(k, bad),
+                )
             if k != origin_key and wire.TYPE_NS in types:
                 self.cuts.add(k)
         # Data below a DNAME, or below / beside a zone cut other than glue.
         for k, node in self.nodes.items():
             for j in range(depth, len(k)):
-                anc = k[len(k) - j:]
+                anc = k[len(k) - j :]
                 if anc in dnames:
                     first_type = next(iter(node.rrsets))
                     raise ZoneError(
                         f"{wire.name_to_text(node.name)} is below the DNAME at "
                         f"{wire.name_to_text(self.nodes[anc].name)} (RFC 6672 §2.4)",
-                        *at(k, first_type))
+                        *at(k, first_type),
+                    )
             cut = self._cut_above_or_at(k)
             if cut is None:
                 continue
@@ -215,20 +241,22 @@ class Zone:
                         f"{wire.type_to_text(rtype)} at {wire.name_to_text(node.name)} is "
                         f"{'at' if cut == k else 'below'} the zone cut "
                         f"{wire.name_to_text(self.nodes[cut].name)}: only NS, DS and address "
-                        f"glue belong there", *at(k, rtype))
+                        f"glue belong there",
+                        *at(k, rtype),
+                    )
         # Empty non-terminals.
         for k in list(self.nodes):
             for j in range(depth + 1, len(k)):
-                anc = k[len(k) - j:]
+                anc = k[len(k) - j :]
                 if anc not in self.nodes:
                     owner = self.nodes[k].name
-                    self.nodes[anc] = Node(owner[len(owner) - j:])
+                    self.nodes[anc] = Node(owner[len(owner) - j :])
 
     def _cut_above_or_at(self, k: Key) -> Key | None:
         """The highest zone cut at or above ``k`` (below the apex), if any."""
         depth = len(self.origin_key)
         for j in range(depth + 1, len(k) + 1):
-            anc = k[len(k) - j:]
+            anc = k[len(k) - j :]
             if anc in self.cuts:
                 return anc
         return None
@@ -266,8 +294,10 @@ class Zone:
         return sum(len(rs.rdatas) for node in self.nodes.values() for rs in node.rrsets.values())
 
     def __repr__(self) -> str:
-        return (f"<Zone {wire.name_to_text(self.origin)} serial={self.serial} "
-                f"names={len(self.nodes)} records={self.record_count()}>")
+        return (
+            f"<Zone {wire.name_to_text(self.origin)} serial={self.serial} "
+            f"names={len(self.nodes)} records={self.record_count()}>"
+        )
 
 
 _DNSSEC_TYPES = frozenset({wire.TYPE_RRSIG, wire.TYPE_NSEC, wire.TYPE_NSEC3})
@@ -334,7 +364,7 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
                 buf = []
                 while j < n and line[j] != '"':
                     if line[j] == "\\" and j + 1 < n:
-                        buf.append(line[j:j + 2])
+                        buf.append(line[j : j + 2])
                         j += 2
                         continue
                     buf.append(line[j])
@@ -348,7 +378,7 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
             word = []
             while j < n and line[j] not in " \t;()":
                 if line[j] == "\\" and j + 1 < n:
-                    word.append(line[j:j + 2])
+                    word.append(line[j : j + 2])
                     j += 2
                     continue
                 if line[j] == '"':
@@ -356,7 +386,7 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
                     end = line.find('"', j + 1)
                     if end < 0:
                         raise ZoneError("unterminated quoted string", filename, line_no)
-                    word.append(line[j + 1:end])
+                    word.append(line[j + 1 : end])
                     j = end + 1
                     continue
                 word.append(line[j])
@@ -410,7 +440,7 @@ def unescape(text: str) -> bytes:
     while i < len(data):
         c = data[i]
         if c == 0x5C and i + 1 < len(data):
-            digits = data[i + 1:i + 4]
+            digits = data[i + 1 : i + 4]
             if len(digits) == 3 and digits.isdigit():
                 value = int(digits)
                 if value > 255:
@@ -507,8 +537,12 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
         return _u16(tokens[0].text) + name(tokens[1])
     if rtype == t.TYPE_SOA:
         _need(tokens, 7, "SOA")
-        return (name(tokens[0]) + name(tokens[1]) + _U32.pack(int(tokens[2].text))
-                + b"".join(_u32(tok.text) for tok in tokens[3:]))
+        return (
+            name(tokens[0])
+            + name(tokens[1])
+            + _U32.pack(int(tokens[2].text))
+            + b"".join(_u32(tok.text) for tok in tokens[3:])
+        )
     if rtype in (t.TYPE_TXT, t.TYPE_SPF):
         if not tokens:
             raise ValueError("TXT needs at least one string")
@@ -524,8 +558,14 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
         return b"".join(_u16(tok.text) for tok in tokens[:3]) + name(tokens[3])
     if rtype == t.TYPE_NAPTR:
         _need(tokens, 6, "NAPTR")
-        return (_u16(tokens[0].text) + _u16(tokens[1].text) + _charstring(tokens[2])
-                + _charstring(tokens[3]) + _charstring(tokens[4]) + name(tokens[5]))
+        return (
+            _u16(tokens[0].text)
+            + _u16(tokens[1].text)
+            + _charstring(tokens[2])
+            + _charstring(tokens[3])
+            + _charstring(tokens[4])
+            + name(tokens[5])
+        )
     if rtype == t.TYPE_CAA:
         _need(tokens, 3, "CAA")
         tag = tokens[1].text.encode("ascii")
@@ -539,25 +579,31 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
     if rtype in (t.TYPE_DS, t.TYPE_CDS):
         if len(tokens) < 4:
             raise ValueError("DS takes key tag, algorithm, digest type and digest")
-        return (_u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
-                + _hex(tokens[3:]))
+        return _u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _hex(tokens[3:])
     if rtype in (t.TYPE_TLSA, t.TYPE_SMIMEA):
         if len(tokens) < 4:
             raise ValueError("TLSA takes usage, selector, matching type and data")
-        return (_u8(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
-                + _hex(tokens[3:]))
+        return _u8(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _hex(tokens[3:])
     if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY):
         if len(tokens) < 4:
             raise ValueError("DNSKEY takes flags, protocol, algorithm and key")
-        return (_u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text)
-                + _b64(tokens[3:]))
+        return _u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _b64(tokens[3:])
     return _dnslib_rdata(rtype, tokens, origin)
 
 
-_SINGLE_NAME_TYPES = frozenset({
-    wire.TYPE_NS, wire.TYPE_CNAME, wire.TYPE_PTR, wire.TYPE_DNAME, wire.TYPE_MB,
-    wire.TYPE_MD, wire.TYPE_MF, wire.TYPE_MG, wire.TYPE_MR,
-})
+_SINGLE_NAME_TYPES = frozenset(
+    {
+        wire.TYPE_NS,
+        wire.TYPE_CNAME,
+        wire.TYPE_PTR,
+        wire.TYPE_DNAME,
+        wire.TYPE_MB,
+        wire.TYPE_MD,
+        wire.TYPE_MF,
+        wire.TYPE_MG,
+        wire.TYPE_MR,
+    }
+)
 
 
 def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
@@ -566,8 +612,9 @@ def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes
     mnemonic = wire.type_to_text(rtype)
     cls: Any = dnslib.RDMAP.get(mnemonic)
     if cls is None:
-        raise ValueError(f"no presentation format known for {mnemonic}; write it as "
-                         f"RFC 3597 '\\# LENGTH HEX'")
+        raise ValueError(
+            f"no presentation format known for {mnemonic}; write it as RFC 3597 '\\# LENGTH HEX'"
+        )
     dl_origin = dnslib.DNSLabel(wire.name_to_text(origin)) if origin is not None else None
     try:
         rd = cls.fromZone([tok.text for tok in tokens], dl_origin)
@@ -590,8 +637,7 @@ class _Parser:
         self.records: list[Record] = []
         self.files: list[str] = []
 
-    def parse(self, text: str, filename: str, depth: int = 0,
-              stack: tuple[str, ...] = ()) -> None:
+    def parse(self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()) -> None:
         for entry in tokenize(text, filename):
             try:
                 self._entry(entry, filename, depth, stack)
@@ -625,8 +671,9 @@ class _Parser:
         pos = 0
         if entry.blank_owner:
             if self.last_owner is None:
-                raise ZoneError("a record without an owner before any owner was given",
-                                filename, entry.line)
+                raise ZoneError(
+                    "a record without an owner before any owner was given", filename, entry.line
+                )
             owner = self.last_owner
         else:
             owner = self._name(first)
@@ -639,8 +686,9 @@ class _Parser:
             upper = word.upper()
             if ttl is None and _looks_like_ttl(word):
                 ttl = parse_ttl(word)
-            elif rclass is None and (upper in wire.CLASS_VALUES or (
-                    upper.startswith("CLASS") and upper[5:].isdigit())):
+            elif rclass is None and (
+                upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:].isdigit())
+            ):
                 rclass = wire.class_from_text(word)
             else:
                 try:
@@ -653,19 +701,28 @@ class _Parser:
         if rtype is None:
             raise ZoneError("record without a type", filename, entry.line)
         if rclass is not None and rclass != wire.CLASS_IN:
-            raise ZoneError(f"class {wire.class_to_text(rclass)}: only IN is served",
-                            filename, entry.line)
-        if rtype in (wire.TYPE_OPT, wire.TYPE_AXFR, wire.TYPE_IXFR, wire.TYPE_ANY,
-                     wire.TYPE_MAILA, wire.TYPE_MAILB, wire.TYPE_TSIG, wire.TYPE_TKEY):
-            raise ZoneError(f"{wire.type_to_text(rtype)} is not a type a zone can hold",
-                            filename, entry.line)
+            raise ZoneError(
+                f"class {wire.class_to_text(rclass)}: only IN is served", filename, entry.line
+            )
+        if rtype in (
+            wire.TYPE_OPT,
+            wire.TYPE_AXFR,
+            wire.TYPE_IXFR,
+            wire.TYPE_ANY,
+            wire.TYPE_MAILA,
+            wire.TYPE_MAILB,
+            wire.TYPE_TSIG,
+            wire.TYPE_TKEY,
+        ):
+            raise ZoneError(
+                f"{wire.type_to_text(rtype)} is not a type a zone can hold", filename, entry.line
+            )
         if ttl is None:
             ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
         if ttl is None and rtype == wire.TYPE_SOA and len(tokens) - pos == 7:
             ttl = parse_ttl(tokens[-1].text)
         if ttl is None:
-            raise ZoneError("no TTL for this record and no $TTL before it", filename,
-                            entry.line)
+            raise ZoneError("no TTL for this record and no $TTL before it", filename, entry.line)
         if ttl > MAX_TTL:
             ttl = 0  # RFC 2181 §8
         rdata = encode_rdata(rtype, tokens[pos:], self.origin)
@@ -675,8 +732,9 @@ class _Parser:
         self.last_ttl = ttl
         self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
 
-    def _include(self, tokens: list[Token], filename: str, line: int, depth: int,
-                 stack: tuple[str, ...]) -> None:
+    def _include(
+        self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
+    ) -> None:
         if len(tokens) not in (2, 3):
             raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
         if depth >= MAX_INCLUDE_DEPTH:
@@ -691,8 +749,7 @@ class _Parser:
         except OSError as exc:
             raise ZoneError(f"$INCLUDE {tokens[1].text}: {exc.strerror}", filename, line)
         except UnicodeDecodeError as exc:
-            raise ZoneError(f"$INCLUDE {tokens[1].text}: not UTF-8 ({exc.reason})", filename,
-                            line)
+            raise ZoneError(f"$INCLUDE {tokens[1].text}: not UTF-8 ({exc.reason})", filename, line)
         saved_origin, saved_owner = self.origin, self.last_owner
         if len(tokens) == 3:
             self.origin = self._name(tokens[2].text)
@@ -709,8 +766,13 @@ def _origin_of(origin: str | Name | None) -> Name | None:
     return wire.name_from_text(text)
 
 
-def parse_zone_text(text: str, origin: str | Name | None = None, *,
-                    filename: str = "<zone>", default_ttl: int | None = None) -> Zone:
+def parse_zone_text(
+    text: str,
+    origin: str | Name | None = None,
+    *,
+    filename: str = "<zone>",
+    default_ttl: int | None = None,
+) -> Zone:
     """Parse and validate master-file ``text``.
 
     ``origin`` (text or :data:`~dns.wire.Name`) is the initial ``$ORIGIN`` and the zone's
@@ -726,8 +788,12 @@ def parse_zone_text(text: str, origin: str | Name | None = None, *,
         if not soas:
             raise ZoneError("no SOA record, and no origin given", filename, 0)
         apex = soas[0].name
-    return Zone(apex, parser.records, parser.files,
-                source=filename if not filename.startswith("<") else None)
+    return Zone(
+        apex,
+        parser.records,
+        parser.files,
+        source=filename if not filename.startswith("<") else None,
+    )
 
 
 def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:

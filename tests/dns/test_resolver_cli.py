@@ -17,8 +17,23 @@ from dns.query_cli import UsageError, main, parse_args
 
 
 def test_parse_args() -> None:
-    o = parse_args(["example.com", "mx", "@192.0.2.1", "-p", "5353", "+tcp", "+short",
-                    "+norec", "+noedns", "+time=0.5", "+tries=3", "--backend", "trio"])
+    o = parse_args(
+        [
+            "example.com",
+            "mx",
+            "@192.0.2.1",
+            "-p",
+            "5353",
+            "+tcp",
+            "+short",
+            "+norec",
+            "+noedns",
+            "+time=0.5",
+            "+tries=3",
+            "--backend",
+            "trio",
+        ]
+    )
     assert (o.name, o.rtype, o.server, o.port) == ("example.com", wire.TYPE_MX, "192.0.2.1", 5353)
     assert o.tcp and o.short and not o.recurse and not o.edns
     assert (o.timeout, o.tries, o.backend) == (0.5, 3, "trio")
@@ -65,8 +80,14 @@ def one_shot_server(answer: bool) -> Iterator[int]:
         q = wire.Message.parse(data)
         b = wire.MessageBuilder(q.id, wire.make_flags(qr=True, aa=True, rd=q.rd))
         b.add_question(q.question[0].name, q.question[0].qtype)
-        b.add_rr(wire.SECTION_ANSWER, q.question[0].name, wire.TYPE_A, wire.CLASS_IN, 42,
-                 bytes([192, 0, 2, 42]))
+        b.add_rr(
+            wire.SECTION_ANSWER,
+            q.question[0].name,
+            wire.TYPE_A,
+            wire.CLASS_IN,
+            42,
+            bytes([192, 0, 2, 42]),
+        )
         sock.sendto(b.finish(), client)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -81,8 +102,7 @@ def one_shot_server(answer: bool) -> Iterator[int]:
 @pytest.mark.parametrize("backend_name", ["asyncio", "trio"])
 def test_full_and_short_output(backend_name: str, capsys: pytest.CaptureFixture[str]) -> None:
     for port in one_shot_server(True):
-        assert main(["host.example", "@127.0.0.1", "-p", str(port),
-                     "--backend", backend_name]) == 0
+        assert main(["host.example", "@127.0.0.1", "-p", str(port), "--backend", backend_name]) == 0
     out = capsys.readouterr().out
     assert ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: " in out
     assert ";; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0" in out
@@ -96,8 +116,7 @@ def test_full_and_short_output(backend_name: str, capsys: pytest.CaptureFixture[
 
 def test_no_answer_exits_9(capsys: pytest.CaptureFixture[str]) -> None:
     for port in one_shot_server(False):
-        assert main(["host.example", "@127.0.0.1", "-p", str(port), "+time=0.1",
-                     "+tries=1"]) == 9
+        assert main(["host.example", "@127.0.0.1", "-p", str(port), "+time=0.1", "+tries=1"]) == 9
     assert "no servers could be reached" in capsys.readouterr().out
 
 
@@ -107,8 +126,19 @@ def test_unknown_backend_exits_10(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_backend_options(capsys: pytest.CaptureFixture[str]) -> None:
-    o = parse_args(["a.example", "--backend", "mirage", "--tap", "tap9", "--ip", "10.9.0.2/24",
-                    "--gateway", "10.9.0.1"])
+    o = parse_args(
+        [
+            "a.example",
+            "--backend",
+            "mirage",
+            "--tap",
+            "tap9",
+            "--ip",
+            "10.9.0.2/24",
+            "--gateway",
+            "10.9.0.1",
+        ]
+    )
     assert o.backend_options == {"tap": "tap9", "ip": "10.9.0.2/24", "gateway": "10.9.0.1"}
     # Options the chosen backend does not take are reported, not a traceback.
     assert main(["a.example", "@127.0.0.1", "--tap", "tap9"]) == 10

@@ -38,8 +38,11 @@ def test_resolv_conf_fields() -> None:
 
 
 def test_domain_after_search_wins_and_caps() -> None:
-    conf = parse_resolv_conf("search a.example b.example\ndomain c.example\n"
-                             "options ndots:99 timeout:99 attempts:99 use-vc\n", {})
+    conf = parse_resolv_conf(
+        "search a.example b.example\ndomain c.example\n"
+        "options ndots:99 timeout:99 attempts:99 use-vc\n",
+        {},
+    )
     assert conf.search == ("c.example",)
     assert (conf.ndots, conf.timeout, conf.attempts, conf.use_vc) == (15, 30.0, 5, True)
 
@@ -92,33 +95,47 @@ def test_hosts_file() -> None:
 @pytest.mark.parametrize(
     ("name", "search", "ndots", "expected"),
     [
-        ("host", ["a.example", "b.example"], 1,
-         ["host.a.example.", "host.b.example.", "host."]),
+        ("host", ["a.example", "b.example"], 1, ["host.a.example.", "host.b.example.", "host."]),
         ("www.example.com", ["a.example"], 1, ["www.example.com.", "www.example.com.a.example."]),
         ("www.example.com.", ["a.example"], 1, ["www.example.com."]),
-        ("db.svc", ["ns.cluster.local", "cluster.local"], 5,
-         ["db.svc.ns.cluster.local.", "db.svc.cluster.local.", "db.svc."]),
+        (
+            "db.svc",
+            ["ns.cluster.local", "cluster.local"],
+            5,
+            ["db.svc.ns.cluster.local.", "db.svc.cluster.local.", "db.svc."],
+        ),
         ("host", [], 1, ["host."]),
         ("host", ["A.example", "a.example."], 1, ["host.A.example.", "host."]),
     ],
 )
-def test_search_candidates(name: str, search: list[str], ndots: int,
-                           expected: list[str]) -> None:
+def test_search_candidates(name: str, search: list[str], ndots: int, expected: list[str]) -> None:
     assert search_candidates(name, search, ndots) == expected
 
 
 def test_rfc6724_order() -> None:
-    got = sort_addresses([
-        "192.0.2.1", "2002:c000:201::1", "2001:0:53aa:64c::1", "fd00::1", "2001:db8::1",
-        "::1", "127.0.0.1", "fe80::1", "10.0.0.1",
-    ])
+    got = sort_addresses(
+        [
+            "192.0.2.1",
+            "2002:c000:201::1",
+            "2001:0:53aa:64c::1",
+            "fd00::1",
+            "2001:db8::1",
+            "::1",
+            "127.0.0.1",
+            "fe80::1",
+            "10.0.0.1",
+        ]
+    )
     assert got == [
-        "::1",                     # precedence 50
-        "fe80::1", "2001:db8::1",  # 40: link-local scope before global
-        "127.0.0.1", "192.0.2.1", "10.0.0.1",  # 35 (IPv4): loopback scope first, then order
-        "2002:c000:201::1",        # 30 (6to4)
-        "2001:0:53aa:64c::1",      # 5 (Teredo)
-        "fd00::1",                 # 3 (ULA)
+        "::1",  # precedence 50
+        "fe80::1",
+        "2001:db8::1",  # 40: link-local scope before global
+        "127.0.0.1",
+        "192.0.2.1",
+        "10.0.0.1",  # 35 (IPv4): loopback scope first, then order
+        "2002:c000:201::1",  # 30 (6to4)
+        "2001:0:53aa:64c::1",  # 5 (Teredo)
+        "fd00::1",  # 3 (ULA)
     ]
 
 

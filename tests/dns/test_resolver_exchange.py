@@ -18,8 +18,7 @@ from dns import wire
 from dns.hosts import Hosts
 from dns.resolver import NoData, NXDomain, Resolver, ResolverTimeout, ServerFailure
 
-Handler = Callable[[wire.Message, backends.Address, backends.DatagramEndpoint],
-                   Awaitable[None]]
+Handler = Callable[[wire.Message, backends.Address, backends.DatagramEndpoint], Awaitable[None]]
 
 
 def reply(
@@ -42,14 +41,22 @@ def reply(
     name = q.name if qname is None else wire.name_from_text(qname)
     b.add_question(name, q.qtype if qtype is None else qtype, q.qclass)
     for owner, rtype, rdata in answers:
-        b.add_rr(wire.SECTION_ANSWER, wire.name_from_text(owner), rtype, wire.CLASS_IN, 300,
-                 rdata)
+        b.add_rr(wire.SECTION_ANSWER, wire.name_from_text(owner), rtype, wire.CLASS_IN, 300, rdata)
     if soa_minimum is not None:
-        soa = (wire.encode_name(wire.name_from_text("ns.test."))
-               + wire.encode_name(wire.name_from_text("host.test."))
-               + (1).to_bytes(4, "big") * 4 + soa_minimum.to_bytes(4, "big"))
-        b.add_rr(wire.SECTION_AUTHORITY, wire.name_from_text("test."), wire.TYPE_SOA,
-                 wire.CLASS_IN, 600, soa)
+        soa = (
+            wire.encode_name(wire.name_from_text("ns.test."))
+            + wire.encode_name(wire.name_from_text("host.test."))
+            + (1).to_bytes(4, "big") * 4
+            + soa_minimum.to_bytes(4, "big")
+        )
+        b.add_rr(
+            wire.SECTION_AUTHORITY,
+            wire.name_from_text("test."),
+            wire.TYPE_SOA,
+            wire.CLASS_IN,
+            600,
+            soa,
+        )
     return b.finish()
 
 
@@ -94,10 +101,13 @@ async def serve(
 
 
 def answer_with(addr: str) -> Handler:
-    async def handler(q: wire.Message, client: backends.Address,
-                      ep: backends.DatagramEndpoint) -> None:
-        await ep.send(reply(q, answers=[(wire.name_to_text(q.question[0].name), 1,
-                                         a_rdata(addr))]), client)
+    async def handler(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
+        await ep.send(
+            reply(q, answers=[(wire.name_to_text(q.question[0].name), 1, a_rdata(addr))]), client
+        )
+
     return handler
 
 
@@ -107,8 +117,9 @@ async def test_spoofed_answers_are_ignored(backend: backends.Backend) -> None:
     other = await backend.udp_bind("127.0.0.1", 0)
     other_address: list[backends.DatagramEndpoint] = []  # 127.0.0.2, the server's port
 
-    async def spoofer(q: wire.Message, client: backends.Address,
-                      ep: backends.DatagramEndpoint) -> None:
+    async def spoofer(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         name = wire.name_to_text(q.question[0].name)
 
         def ans(addr: str, **kw: object) -> bytes:
@@ -167,15 +178,15 @@ async def test_failover_silent_first_server_and_timeouts(backend: backends.Backe
         assert ans.addresses == ["192.0.2.2"]
         assert len(silent.queries) == 1 and len(good.queries) == 1
 
-        only_silent = Resolver(backend, [silent.address], timeout=0.05, attempts=3,
-                               hosts=False)
+        only_silent = Resolver(backend, [silent.address], timeout=0.05, attempts=3, hosts=False)
         with pytest.raises(ResolverTimeout) as exc:
             await only_silent.resolve("www.example.test.", "A")
         assert isinstance(exc.value, backends.Timeout)
         assert len(silent.queries) == 1 + 3  # one try per attempt
 
-        bounded = Resolver(backend, [silent.address], timeout=0.05, attempts=5,
-                           lifetime=0.01, hosts=False)
+        bounded = Resolver(
+            backend, [silent.address], timeout=0.05, attempts=5, lifetime=0.01, hosts=False
+        )
         with pytest.raises(ResolverTimeout):
             await bounded.resolve("www.example.test.", "A")
         assert len(silent.queries) == 1 + 3 + 1  # the lifetime cut the retries short
@@ -184,8 +195,9 @@ async def test_failover_silent_first_server_and_timeouts(backend: backends.Backe
 
 
 async def test_servfail_moves_to_next_server(backend: backends.Backend) -> None:
-    async def failing(q: wire.Message, client: backends.Address,
-                      ep: backends.DatagramEndpoint) -> None:
+    async def failing(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         await ep.send(reply(q, rcode=wire.RCODE_SERVFAIL), client)
 
     async with backend.task_group() as tg:
@@ -204,8 +216,9 @@ async def test_servfail_moves_to_next_server(backend: backends.Backend) -> None:
 
 
 async def test_edns_formerr_falls_back_to_plain_dns(backend: backends.Backend) -> None:
-    async def old_server(q: wire.Message, client: backends.Address,
-                         ep: backends.DatagramEndpoint) -> None:
+    async def old_server(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         if q.edns is not None:
             await ep.send(reply(q, rcode=wire.RCODE_FORMERR), client)
         else:
@@ -226,8 +239,7 @@ async def test_rotate_spreads_queries(backend: backends.Backend) -> None:
     async with backend.task_group() as tg:
         one = await serve(backend, tg, answer_with("192.0.2.11"))
         two = await serve(backend, tg, answer_with("192.0.2.12"))
-        r = Resolver(backend, [one.address, two.address], rotate=True, timeout=0.5,
-                     hosts=False)
+        r = Resolver(backend, [one.address, two.address], rotate=True, timeout=0.5, hosts=False)
         got = [(await r.resolve(f"h{i}.test.", "A")).addresses[0] for i in range(4)]
         assert got == ["192.0.2.11", "192.0.2.12", "192.0.2.11", "192.0.2.12"]
         plain = Resolver(backend, [one.address, two.address], timeout=0.5, hosts=False)
@@ -238,8 +250,9 @@ async def test_rotate_spreads_queries(backend: backends.Backend) -> None:
 
 
 async def test_negative_answers_and_cache(backend: backends.Backend) -> None:
-    async def negative(q: wire.Message, client: backends.Address,
-                       ep: backends.DatagramEndpoint) -> None:
+    async def negative(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         name = wire.name_to_text(q.question[0].name)
         rcode = wire.RCODE_NXDOMAIN if name.startswith("nx") else wire.RCODE_NOERROR
         await ep.send(reply(q, rcode=rcode, soa_minimum=45), client)
@@ -287,14 +300,14 @@ async def test_configuration_read_from_a_resolv_conf_file(
         server = await serve(backend, tg, answer_with("192.0.2.44"))
         path = tmp_path / "resolv.conf"
         path.write_text("nameserver 127.0.0.1\nsearch file.test\noptions timeout:1\n")
-        r = Resolver(backend, port=server.address[1], resolv_conf=str(path),
-                     hosts=Hosts.parse(""))
+        r = Resolver(backend, port=server.address[1], resolv_conf=str(path), hosts=Hosts.parse(""))
         ans = await r.resolve("www.a", "A")  # 1 dot < ndots 3: search domain first
         assert ans.name == "www.a.env.test."
         assert r.nameservers == [("127.0.0.1", server.address[1])]
         assert (r.ndots, r.attempts, r.timeout, r.search) == (3, 1, 1.0, ("env.test",))
         assert [wire.name_to_text(q.question[0].name) for q, _ in server.queries] == [
-            "www.a.env.test."]
+            "www.a.env.test."
+        ]
         await server.endpoint.close()  # type: ignore[union-attr]
 
 
@@ -304,8 +317,9 @@ async def test_truncated_udp_answer_is_asked_again_over_tcp(backend: backends.Ba
     addrs = [f"192.0.2.{i}" for i in range(1, 61)]
     wrong_id = False
 
-    async def truncating(q: wire.Message, client: backends.Address,
-                         ep: backends.DatagramEndpoint) -> None:
+    async def truncating(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         b = wire.MessageBuilder(q.id, wire.make_flags(qr=True, aa=True, tc=True, rd=q.rd))
         b.add_question(q.question[0].name, q.question[0].qtype)
         await ep.send(b.finish(), client)
@@ -319,8 +333,9 @@ async def test_truncated_udp_answer_is_asked_again_over_tcp(backend: backends.Ba
             data += chunk
         q = wire.Message.parse(data[2:])
         name = wire.name_to_text(q.question[0].name)
-        out = reply(q, answers=[(name, 1, a_rdata(a)) for a in addrs],
-                    msg_id=q.id ^ 1 if wrong_id else None)
+        out = reply(
+            q, answers=[(name, 1, a_rdata(a)) for a in addrs], msg_id=q.id ^ 1 if wrong_id else None
+        )
         await flow.write(len(out).to_bytes(2, "big") + out)
 
     async with backend.task_group() as tg:
@@ -348,8 +363,9 @@ async def test_default_resolver_is_shared_per_backend(backend: backends.Backend)
 
 
 async def test_malformed_record_is_a_server_failure(backend: backends.Backend) -> None:
-    async def broken(q: wire.Message, client: backends.Address,
-                     ep: backends.DatagramEndpoint) -> None:
+    async def broken(
+        q: wire.Message, client: backends.Address, ep: backends.DatagramEndpoint
+    ) -> None:
         name = wire.name_to_text(q.question[0].name)
         await ep.send(reply(q, answers=[(name, 1, b"\x01\x02\x03")]), client)  # 3-byte A
 

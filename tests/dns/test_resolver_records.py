@@ -35,8 +35,16 @@ def test_compressed_names_in_rdata() -> None:
     mx = parse(rr)
     assert mx == rd.MXRecord(10, "mail.example.test.")
     assert mx.to_text() == "10 mail.example.test."
-    soa = parse(in_message(wire.TYPE_SOA, [n("ns1.example.test."), n("hostmaster.example.test."),
-                                           struct.pack("!IIIII", 7, 3600, 900, 604800, 60)]))
+    soa = parse(
+        in_message(
+            wire.TYPE_SOA,
+            [
+                n("ns1.example.test."),
+                n("hostmaster.example.test."),
+                struct.pack("!IIIII", 7, 3600, 900, 604800, 60),
+            ],
+        )
+    )
     assert soa.to_text() == "ns1.example.test. hostmaster.example.test. 7 3600 900 604800 60"
     cname = parse(in_message(wire.TYPE_CNAME, [n("www.example.test.")]))
     assert cname == rd.CNAMERecord("www.example.test.")
@@ -51,18 +59,36 @@ def test_compressed_names_in_rdata() -> None:
         (rd.PTRRecord("host.example."), "host.example."),
         (rd.DNAMERecord("new.example."), "new.example."),
         (rd.MXRecord(5, "."), "5 ."),
-        (rd.TXTRecord((b'say "hi"', b"back\\slash", b"\x00\xff", b"")),
-         '"say \\"hi\\"" "back\\\\slash" "\\000\\255" ""'),
+        (
+            rd.TXTRecord((b'say "hi"', b"back\\slash", b"\x00\xff", b"")),
+            '"say \\"hi\\"" "back\\\\slash" "\\000\\255" ""',
+        ),
         (rd.SOARecord("a.", "b.c.", 1, 2, 3, 4, 5), "a. b.c. 1 2 3 4 5"),
         (rd.SRVRecord(0, 100, 443, "srv.example."), "0 100 443 srv.example."),
         (rd.CAARecord(128, "issuewild", b";"), '128 issuewild ";"'),
         (rd.SVCBRecord(0, "alias.example.", ()), "0 alias.example."),
-        (rd.HTTPSRecord(1, ".", ((1, b"\x02h2\x02h3"), (3, b"\x01\xbb"),
-                                 (4, bytes([192, 0, 2, 1, 192, 0, 2, 2])))),
-         '1 . alpn="h2,h3" port=443 ipv4hint=192.0.2.1,192.0.2.2'),
-        (rd.HTTPSRecord(2, "svc.example.", ((0, b"\x00\x01"), (1, b"\x02h2"), (2, b""),
-                                             (6, bytes(15) + b"\x01"), (5, b"\x01\x02"))),
-         None),
+        (
+            rd.HTTPSRecord(
+                1,
+                ".",
+                ((1, b"\x02h2\x02h3"), (3, b"\x01\xbb"), (4, bytes([192, 0, 2, 1, 192, 0, 2, 2]))),
+            ),
+            '1 . alpn="h2,h3" port=443 ipv4hint=192.0.2.1,192.0.2.2',
+        ),
+        (
+            rd.HTTPSRecord(
+                2,
+                "svc.example.",
+                (
+                    (0, b"\x00\x01"),
+                    (1, b"\x02h2"),
+                    (2, b""),
+                    (6, bytes(15) + b"\x01"),
+                    (5, b"\x01\x02"),
+                ),
+            ),
+            None,
+        ),
         (rd.Generic(65280, b"\x01\x02"), "\\# 2 0102"),
     ],
 )
@@ -81,24 +107,32 @@ def test_text_and_wire_round_trip(record: rd.Rdata, text: str | None) -> None:
 
 def test_agrees_with_dnslib_packing() -> None:
     """dnslib (a runtime dependency) packs a response; we parse every record of it."""
-    reply = dnslib.DNSRecord(dnslib.DNSHeader(id=9, qr=1, aa=1),
-                             q=dnslib.DNSQuestion("example.test", dnslib.QTYPE.ANY))
-    reply.add_answer(*dnslib.RR.fromZone(
-        "example.test. 60 IN A 192.0.2.7\n"
-        "example.test. 60 IN AAAA 2001:db8::7\n"
-        "example.test. 60 IN MX 10 mx.example.test.\n"
-        'example.test. 60 IN TXT "v=spf1 -all"\n'
-        "example.test. 60 IN SOA ns.example.test. root.example.test. 9 1 2 3 4\n"
-        "_x._tcp.example.test. 60 IN SRV 1 2 3 t.example.test.\n"
-        "example.test. 60 IN NS ns.example.test.\n"
-        '_c.example.test. 60 IN CAA 0 issue "ca.example"\n'
-    ))
+    reply = dnslib.DNSRecord(
+        dnslib.DNSHeader(id=9, qr=1, aa=1), q=dnslib.DNSQuestion("example.test", dnslib.QTYPE.ANY)
+    )
+    reply.add_answer(
+        *dnslib.RR.fromZone(
+            "example.test. 60 IN A 192.0.2.7\n"
+            "example.test. 60 IN AAAA 2001:db8::7\n"
+            "example.test. 60 IN MX 10 mx.example.test.\n"
+            'example.test. 60 IN TXT "v=spf1 -all"\n'
+            "example.test. 60 IN SOA ns.example.test. root.example.test. 9 1 2 3 4\n"
+            "_x._tcp.example.test. 60 IN SRV 1 2 3 t.example.test.\n"
+            "example.test. 60 IN NS ns.example.test.\n"
+            '_c.example.test. 60 IN CAA 0 issue "ca.example"\n'
+        )
+    )
     msg = wire.Message.parse(reply.pack())
     texts = [parse(rr).to_text() for rr in msg.answer]
     assert texts == [
-        "192.0.2.7", "2001:db8::7", "10 mx.example.test.", '"v=spf1 -all"',
-        "ns.example.test. root.example.test. 9 1 2 3 4", "1 2 3 t.example.test.",
-        "ns.example.test.", '0 issue "ca.example"',
+        "192.0.2.7",
+        "2001:db8::7",
+        "10 mx.example.test.",
+        '"v=spf1 -all"',
+        "ns.example.test. root.example.test. 9 1 2 3 4",
+        "1 2 3 t.example.test.",
+        "ns.example.test.",
+        '0 issue "ca.example"',
     ]
 
 

@@ -76,8 +76,9 @@ def auth() -> answer.Authority:
     return answer.Authority([parse_zone_text(DIFF_ZONE)])
 
 
-def ask(auth: answer.Authority, name: str, qtype: str | int, *, tcp: bool = False,
-        **kw: object) -> dnslib.DNSRecord:
+def ask(
+    auth: answer.Authority, name: str, qtype: str | int, *, tcp: bool = False, **kw: object
+) -> dnslib.DNSRecord:
     rtype = qtype if isinstance(qtype, int) else wire.type_from_text(qtype)
     q = wire.build_query(wire.name_from_text(name), rtype, msg_id=4242, **kw)  # type: ignore[arg-type]
     data = auth.answer(q, tcp=tcp)
@@ -91,8 +92,11 @@ def ask(auth: answer.Authority, name: str, qtype: str | int, *, tcp: bool = Fals
 
 
 def rrs(section: list[dnslib.RR]) -> set[tuple[str, str, int, str]]:
-    return {(str(r.rname).lower(), dnslib.QTYPE.get(r.rtype), r.ttl, str(r.rdata).lower())
-            for r in section if r.rtype != dnslib.QTYPE.OPT}
+    return {
+        (str(r.rname).lower(), dnslib.QTYPE.get(r.rtype), r.ttl, str(r.rdata).lower())
+        for r in section
+        if r.rtype != dnslib.QTYPE.OPT
+    }
 
 
 def rcode(reply: dnslib.DNSRecord) -> str:
@@ -131,8 +135,12 @@ def test_empty_non_terminals_exist(auth: answer.Authority) -> None:
 
 def test_cname_chains_within_the_zone(auth: answer.Authority) -> None:
     r = ask(auth, "chain1.diff.test.", "A")
-    assert [str(x.rname) for x in r.rr] == ["chain1.diff.test.", "chain2.diff.test.",
-                                            "chain3.diff.test.", "www.diff.test.",]
+    assert [str(x.rname) for x in r.rr] == [
+        "chain1.diff.test.",
+        "chain2.diff.test.",
+        "chain3.diff.test.",
+        "www.diff.test.",
+    ]
     r = ask(auth, "outside.diff.test.", "A")
     assert len(r.rr) == 1 and rcode(r) == "NOERROR" and not r.auth
     r = ask(auth, "dangling.diff.test.", "A")
@@ -190,7 +198,8 @@ def test_wildcards_rfc4592(auth: answer.Authority) -> None:
     # An existing name is not synthesised, and neither is anything under an ENT that
     # is the closest encloser (deep.wild has no wildcard child).
     assert rrs(ask(auth, "exists.wild.diff.test.", "A").rr) == {
-        ("exists.wild.diff.test.", "A", 300, "192.0.2.7")}
+        ("exists.wild.diff.test.", "A", 300, "192.0.2.7")
+    }
     r = ask(auth, "x.deep.wild.diff.test.", "A")
     assert rcode(r) == "NXDOMAIN"
     r = ask(auth, "deep.wild.diff.test.", "A")
@@ -211,8 +220,10 @@ def test_wildcard_cname_is_synthesised_and_chased(auth: answer.Authority) -> Non
 def test_dname_rfc6672(auth: answer.Authority) -> None:
     r = ask(auth, "host.old.diff.test.", "A")
     assert [(str(x.rname), dnslib.QTYPE.get(x.rtype)) for x in r.rr] == [
-        ("old.diff.test.", "DNAME"), ("host.old.diff.test.", "CNAME"),
-        ("host.new.diff.test.", "A")]
+        ("old.diff.test.", "DNAME"),
+        ("host.old.diff.test.", "CNAME"),
+        ("host.new.diff.test.", "A"),
+    ]
     assert str(r.rr[1].rdata) == "host.new.diff.test." and r.rr[1].ttl == 300
     r = ask(auth, "x.ext.diff.test.", "A")
     assert len(r.rr) == 2 and str(r.rr[1].rdata) == "x.example.net."
@@ -239,8 +250,10 @@ def test_any_is_answered_minimally(auth: answer.Authority) -> None:
 
 def test_apex_ns_gets_addresses_mx_does_not(auth: answer.Authority) -> None:
     r = ask(auth, "diff.test.", "NS")
-    assert len(r.rr) == 2 and rrs(r.ar) == {("ns1.diff.test.", "A", 300, "192.0.2.1"),
-                                            ("ns1.diff.test.", "AAAA", 300, "2001:db8::1")}
+    assert len(r.rr) == 2 and rrs(r.ar) == {
+        ("ns1.diff.test.", "A", 300, "192.0.2.1"),
+        ("ns1.diff.test.", "AAAA", 300, "2001:db8::1"),
+    }
     assert not ask(auth, "diff.test.", "MX").ar
 
 
@@ -249,15 +262,16 @@ def test_question_echoed_byte_exact_0x20(auth: answer.Authority) -> None:
         q = wire.build_query(wire.name_from_text(name), wire.TYPE_A, msg_id=7)
         for _ in range(2):
             r = auth.answer(q)
-            assert r is not None and r[12:len(q)] == q[12:]
+            assert r is not None and r[12 : len(q)] == q[12:]
             assert wire.Message.parse(r).answer[0].rdata == bytes([192, 0, 2, 3])
 
 
 def test_flags_rd_cd_copied_ad_ra_clear(auth: answer.Authority) -> None:
     for rd in (False, True):
         for cd in (False, True):
-            q = wire.build_query(wire.name_from_text("www.diff.test."), wire.TYPE_A,
-                                 msg_id=1, rd=rd, cd=cd, ad=True)
+            q = wire.build_query(
+                wire.name_from_text("www.diff.test."), wire.TYPE_A, msg_id=1, rd=rd, cd=cd, ad=True
+            )
             for _ in range(2):
                 r = wire.Message.parse(auth.answer(q) or b"")
                 assert (r.rd, r.cd, r.ad, r.ra, r.aa, r.qr) == (rd, cd, False, False, True, True)
@@ -267,8 +281,10 @@ def test_edns(auth: answer.Authority) -> None:
     name = wire.name_from_text("www.diff.test.")
     r = wire.Message.parse(auth.answer(wire.build_query(name, 1)) or b"")
     assert r.edns is None
-    r = wire.Message.parse(auth.answer(wire.build_query(name, 1, edns_payload=4096, do=True,
-                                                        options=[(65001, b"?")])) or b"")
+    r = wire.Message.parse(
+        auth.answer(wire.build_query(name, 1, edns_payload=4096, do=True, options=[(65001, b"?")]))
+        or b""
+    )
     assert r.edns is not None and r.edns.payload == answer.EDNS_PAYLOAD and r.edns.do
     assert r.edns.options == ()
     b = wire.MessageBuilder(9, wire.RD)
@@ -283,8 +299,9 @@ def test_truncation_keeps_header_and_question(auth: answer.Authority) -> None:
     name = wire.name_from_text("big.diff.test.")
     r = wire.Message.parse(auth.answer(wire.build_query(name, wire.TYPE_TXT)) or b"")
     assert r.tc and r.aa and len(r.question) == 1 and not r.answer and r.edns is None
-    r = wire.Message.parse(auth.answer(wire.build_query(name, wire.TYPE_TXT,
-                                                        edns_payload=100)) or b"")
+    r = wire.Message.parse(
+        auth.answer(wire.build_query(name, wire.TYPE_TXT, edns_payload=100)) or b""
+    )
     assert r.tc and r.edns is not None  # 100 is raised to the 512 floor: still too small
     data = auth.answer(wire.build_query(name, wire.TYPE_TXT, edns_payload=4096)) or b""
     r = wire.Message.parse(data)
@@ -308,11 +325,15 @@ def test_malformed_queries(auth: answer.Authority) -> None:
     b.add_question(wire.name_from_text("www.diff.test."), 1)
     b.add_rr(wire.SECTION_ANSWER, (b"x",), 1, 1, 0, b"1234")
     assert header(auth.answer(b.finish()))[1] == formerr
-    for bad in (b"\xc0\x0e\x00\x00\x01\x00\x01", b"\x41abc\x00\x00\x01\x00\x01",
-                b"\x03ww", b"\x3f" + b"a" * 10):
+    for bad in (
+        b"\xc0\x0e\x00\x00\x01\x00\x01",
+        b"\x41abc\x00\x00\x01\x00\x01",
+        b"\x03ww",
+        b"\x3f" + b"a" * 10,
+    ):
         assert header(auth.answer(wire.pack_header(77, wire.RD, 1) + bad))[1] == formerr
     m = wire.Message.parse(wire.build_query((b"www", b"diff", b"test"), 1, edns_payload=1232))
-    opt = m.data[m.opt_offset:]
+    opt = m.data[m.opt_offset :]
     two = bytearray(m.data)
     two[11] = 2
     assert header(auth.answer(bytes(two) + opt))[1] == formerr
@@ -333,8 +354,9 @@ def test_transfers_over_udp(auth: answer.Authority) -> None:
     assert r.rcode == wire.RCODE_NOTIMP and len(r.question) == 1
     b = wire.MessageBuilder(5, 0)
     b.add_question(apex, wire.TYPE_IXFR)
-    b.add_rr(wire.SECTION_AUTHORITY, apex, wire.TYPE_SOA, 1, 0,
-             wire.encode_name(apex) * 2 + bytes(20))
+    b.add_rr(
+        wire.SECTION_AUTHORITY, apex, wire.TYPE_SOA, 1, 0, wire.encode_name(apex) * 2 + bytes(20)
+    )
     r = wire.Message.parse(auth.answer(b.finish()) or b"")
     assert r.rcode == 0 and [a.rtype for a in r.answer] == [wire.TYPE_SOA]
     with pytest.raises(answer.TransferRequested):
@@ -362,16 +384,39 @@ def test_cache_is_bounded_and_reset_on_zone_swap() -> None:
     assert r.answer[0].rdata == bytes([192, 0, 2, 33])
 
 
-NAMES = st.sampled_from(["www", "nope", "alias", "x.wild", "deleg", "a.deleg", "old", "x.old",
-                         "big", "ent", "chain1", "loop1", "*.wild", "WwW", ""])
+NAMES = st.sampled_from(
+    [
+        "www",
+        "nope",
+        "alias",
+        "x.wild",
+        "deleg",
+        "a.deleg",
+        "old",
+        "x.old",
+        "big",
+        "ent",
+        "chain1",
+        "loop1",
+        "*.wild",
+        "WwW",
+        "",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=NAMES, qtype=st.integers(0, 300), edns=st.none() | st.integers(0, 5000),
-       do=st.booleans(), flags=st.integers(0, 0xFFFF), tcp=st.booleans())
-def test_any_query_gets_a_well_formed_answer(auth: answer.Authority, name: str, qtype: int,
-                                             edns: int | None, do: bool, flags: int,
-                                             tcp: bool) -> None:
+@given(
+    name=NAMES,
+    qtype=st.integers(0, 300),
+    edns=st.none() | st.integers(0, 5000),
+    do=st.booleans(),
+    flags=st.integers(0, 0xFFFF),
+    tcp=st.booleans(),
+)
+def test_any_query_gets_a_well_formed_answer(
+    auth: answer.Authority, name: str, qtype: int, edns: int | None, do: bool, flags: int, tcp: bool
+) -> None:
     qname = wire.name_from_text(f"{name}.diff.test." if name else "diff.test.")
     q = bytearray(wire.build_query(qname, qtype, msg_id=3, edns_payload=edns, do=do))
     q[2:4] = (flags & ~0x8000 & ~0x7800).to_bytes(2, "big")
@@ -419,8 +464,9 @@ www      CNAME www.diff.test.
 
 
 def test_several_zones_parent_and_child() -> None:
-    auth = answer.Authority([parse_zone_text(DIFF_ZONE), parse_zone_text(CHILD_ZONE),
-                             parse_zone_text(OTHER_ZONE)])
+    auth = answer.Authority(
+        [parse_zone_text(DIFF_ZONE), parse_zone_text(CHILD_ZONE), parse_zone_text(OTHER_ZONE)]
+    )
     # The child answers for its own names, authoritatively.
     r = ask(auth, "www.deleg.diff.test.", "A")
     assert r.header.aa == 1 and rrs(r.rr) == {("www.deleg.diff.test.", "A", 60, "192.0.2.11")}
@@ -440,8 +486,10 @@ def test_several_zones_parent_and_child() -> None:
 def test_glue_that_does_not_fit_sets_tc_rfc9471() -> None:
     """All in-domain glue or TC (RFC 9471); NSD 4.6 drops the glue that does not fit
     silently, which RFC 9471 since forbids."""
-    lines = [f"half NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\n"
-             f"ns{i}.half AAAA 2001:db8::{i + 50:x}" for i in range(8)]
+    lines = [
+        f"half NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\nns{i}.half AAAA 2001:db8::{i + 50:x}"
+        for i in range(8)
+    ]
     auth = answer.Authority([parse_zone_text(DIFF_ZONE + "\n".join(lines) + "\n")])
     name = wire.name_from_text("x.half.diff.test.")
     r = wire.Message.parse(auth.answer(wire.build_query(name, wire.TYPE_A)) or b"")
@@ -450,9 +498,12 @@ def test_glue_that_does_not_fit_sets_tc_rfc9471() -> None:
     r = wire.Message.parse(data)
     assert not r.tc and len(r.authority) == 8 and len(r.additional) == 16
     # Addresses of out-of-bailiwick name servers are optional: no TC when they do not fit.
-    extra = "".join(f"out NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\n"
-                    f"ns{i}.half AAAA 2001:db8::{i + 50:x}\n" for i in range(8))
+    extra = "".join(
+        f"out NS ns{i}.half\nns{i}.half A 192.0.2.{i + 50}\nns{i}.half AAAA 2001:db8::{i + 50:x}\n"
+        for i in range(8)
+    )
     auth = answer.Authority([parse_zone_text(DIFF_ZONE + extra)])
-    r = wire.Message.parse(auth.answer(wire.build_query(
-        wire.name_from_text("x.out.diff.test."), wire.TYPE_A)) or b"")
+    r = wire.Message.parse(
+        auth.answer(wire.build_query(wire.name_from_text("x.out.diff.test."), wire.TYPE_A)) or b""
+    )
     assert not r.tc and len(r.authority) == 8 and 0 < len(r.additional) < 16

@@ -49,13 +49,27 @@ def test_serve_reloads_on_sighup(tmp_path: Path, backend: str) -> None:
     log = tmp_path / "serve.log"
     port = free_port()
     with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
-                                 str(port), "--backend", backend], stdout=subprocess.DEVNULL,
-                                stderr=err, cwd=ROOT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dns",
+                "serve",
+                str(zone),
+                "--port",
+                str(port),
+                "--backend",
+                backend,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=ROOT,
+        )
     try:
         wait_for(port, bytes([192, 0, 2, 3]))
-        zone.write_text(DIFF_ZONE.replace("192.0.2.3", "192.0.2.42").replace(
-            "2024010101", "2024010102"))
+        zone.write_text(
+            DIFF_ZONE.replace("192.0.2.3", "192.0.2.42").replace("2024010101", "2024010102")
+        )
         proc.send_signal(signal.SIGHUP)
         wait_for(port, bytes([192, 0, 2, 42]))
         # A broken file: the old zone stays in service and the error names file and line.
@@ -86,8 +100,9 @@ def test_serve_mirage_needs_a_device(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "--tap" in capsys.readouterr().err
 
 
-def test_query_is_handed_to_the_resolver_client(monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_is_handed_to_the_resolver_client(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     seen: list[list[str]] = []
 
     def fake_main(argv: list[str]) -> int:

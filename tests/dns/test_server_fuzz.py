@@ -41,17 +41,32 @@ def alive(port: int, timeout: float = 3.0) -> bool:
 
 
 @pytest.fixture(scope="module", params=["asyncio", "trio"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[int]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
     zone = tmp_path_factory.mktemp("fuzz") / "diff.test.zone"
     zone.write_text(DIFF_ZONE)
     log = zone.with_name("server.log")
     port = free_port()
     with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "dns", "serve", str(zone), "--port",
-                                 str(port), "--backend", request.param, "--tcp-idle", "1"],
-                                stdout=subprocess.DEVNULL, stderr=err,
-                                cwd=str(Path(__file__).resolve().parents[2]))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dns",
+                "serve",
+                str(zone),
+                "--port",
+                str(port),
+                "--backend",
+                request.param,
+                "--tcp-idle",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=str(Path(__file__).resolve().parents[2]),
+        )
     try:
         if not alive(port, timeout=15):
             raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
@@ -79,18 +94,35 @@ def mutate(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 PACKETS = st.one_of(
     st.binary(max_size=600),
     st.builds(lambda h, b: h + b, st.binary(min_size=12, max_size=12), st.binary(max_size=80)),
-    st.builds(mutate, st.just(VALID), st.lists(st.tuples(st.integers(0, 200),
-                                                         st.integers(0, 255)), max_size=6)),
-    st.builds(lambda n, body: wire.pack_header(7, 0, *n) + body,
-              st.tuples(*[st.integers(0, 0xFFFF)] * 4),
-              st.lists(st.sampled_from([b"\xc0\x0c", b"\x3fabc", b"\x00", b"\x00\x29",
-                                        b"\x01a", b"\xff", b"\x00\x01\x00\x01"]),
-                       max_size=20).map(b"".join)),
+    st.builds(
+        mutate,
+        st.just(VALID),
+        st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6),
+    ),
+    st.builds(
+        lambda n, body: wire.pack_header(7, 0, *n) + body,
+        st.tuples(*[st.integers(0, 0xFFFF)] * 4),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"\xc0\x0c",
+                    b"\x3fabc",
+                    b"\x00",
+                    b"\x00\x29",
+                    b"\x01a",
+                    b"\xff",
+                    b"\x00\x01\x00\x01",
+                ]
+            ),
+            max_size=20,
+        ).map(b"".join),
+    ),
 )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(packets=st.lists(PACKETS, min_size=1, max_size=8))
 def test_udp_fuzz_keeps_server_answering(served: int, packets: list[bytes]) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -100,13 +132,21 @@ def test_udp_fuzz_keeps_server_answering(served: int, packets: list[bytes]) -> N
     assert alive(served)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(stream=st.lists(st.one_of(PACKETS.map(lambda p: struct.pack("!H", len(p)) + p),
-                                 st.binary(max_size=50)), min_size=1, max_size=5))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    stream=st.lists(
+        st.one_of(PACKETS.map(lambda p: struct.pack("!H", len(p)) + p), st.binary(max_size=50)),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_tcp_fuzz_keeps_server_answering(served: int, stream: list[bytes]) -> None:
-    with socket.create_connection(("127.0.0.1", served), timeout=2) as c, \
-            contextlib.suppress(OSError):
+    with (
+        socket.create_connection(("127.0.0.1", served), timeout=2) as c,
+        contextlib.suppress(OSError),
+    ):
         c.sendall(b"".join(stream))
         c.shutdown(socket.SHUT_WR)
         while c.recv(65536):

@@ -49,7 +49,7 @@ class Reader:
             if len(self.buf) >= 2:
                 n = struct.unpack_from("!H", self.buf)[0]
                 if len(self.buf) >= 2 + n:
-                    msg, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
+                    msg, self.buf = self.buf[2 : 2 + n], self.buf[2 + n :]
                     return msg
             chunk = await self.flow.read()
             if not chunk:
@@ -84,16 +84,27 @@ async def test_tcp_split_prefix_many_queries_and_pipelining(backend: backends.Ba
             # One query dribbled a byte at a time: the length prefix is split across reads.
             data = framed(query("www.diff.test.", msg_id=1))
             for i in range(len(data)):
-                await flow.write(data[i:i + 1])
+                await flow.write(data[i : i + 1])
                 await backend.sleep(0.001)
             with backend.fail_after(5):
                 first = await reader.message()
             assert first is not None and wire.Message.parse(first).id == 1
             # Twenty pipelined queries in one write, then the answers, in order.
-            names = ["www", "nope", "alias", "x.wild", "deleg", "old", "x.old", "ent", "big",
-                     "chain1"] * 2
-            batch = b"".join(framed(query(f"{n}.diff.test.", msg_id=100 + i))
-                             for i, n in enumerate(names))
+            names = [
+                "www",
+                "nope",
+                "alias",
+                "x.wild",
+                "deleg",
+                "old",
+                "x.old",
+                "ent",
+                "big",
+                "chain1",
+            ] * 2
+            batch = b"".join(
+                framed(query(f"{n}.diff.test.", msg_id=100 + i)) for i, n in enumerate(names)
+            )
             await flow.write(batch)
             with backend.fail_after(5):
                 for i in range(len(names)):
@@ -101,7 +112,8 @@ async def test_tcp_split_prefix_many_queries_and_pipelining(backend: backends.Ba
                     assert reply is not None and wire.Message.parse(reply).id == 100 + i
             # A message split across two writes with another after it.
             two = framed(query("www.diff.test.", msg_id=7)) + framed(
-                query("mail.diff.test.", msg_id=8))
+                query("mail.diff.test.", msg_id=8)
+            )
             await flow.write(two[:5])
             await backend.sleep(0.01)
             await flow.write(two[5:])
@@ -165,8 +177,9 @@ def transfer_records(messages: list[bytes]) -> list[tuple[str, int, str]]:
     for m in messages:
         msg = wire.Message.parse(m)
         assert msg.rcode == 0 and msg.aa
-        out += [(str(rr.rname).lower(), rr.rtype, str(rr.rdata))
-                for rr in dnslib.DNSRecord.parse(m).rr]
+        out += [
+            (str(rr.rname).lower(), rr.rtype, str(rr.rdata)) for rr in dnslib.DNSRecord.parse(m).rr
+        ]
     return out
 
 
@@ -203,16 +216,24 @@ def ixfr(serial: int) -> bytes:
     apex = wire.name_from_text("diff.test.")
     b = wire.MessageBuilder(5, 0)
     b.add_question(apex, wire.TYPE_IXFR)
-    b.add_rr(wire.SECTION_AUTHORITY, apex, wire.TYPE_SOA, 1, 0,
-             wire.encode_name(apex) * 2 + struct.pack("!5I", serial, 0, 0, 0, 0))
+    b.add_rr(
+        wire.SECTION_AUTHORITY,
+        apex,
+        wire.TYPE_SOA,
+        1,
+        0,
+        wire.encode_name(apex) * 2 + struct.pack("!5I", serial, 0, 0, 0, 0),
+    )
     return b.finish()
 
 
 async def test_axfr_ixfr_and_acl(backend: backends.Backend) -> None:
     zone = parse_zone_text(DIFF_ZONE)
     expected = zone_records(zone)
-    async with AuthServer([zone], allow_transfer=["127.0.0.0/8"]).running(
-            backend, LOCAL, 0) as (_udp, tcp):
+    async with AuthServer([zone], allow_transfer=["127.0.0.0/8"]).running(backend, LOCAL, 0) as (
+        _udp,
+        tcp,
+    ):
         messages = await read_transfer(backend, tcp[1], query("diff.test.", wire.TYPE_AXFR))
         records = transfer_records(messages)
         assert records[0][1] == records[-1][1] == wire.TYPE_SOA
@@ -228,8 +249,10 @@ async def test_axfr_ixfr_and_acl(backend: backends.Backend) -> None:
         # Not a zone we serve.
         [m] = await read_transfer(backend, tcp[1], query("other.test.", wire.TYPE_AXFR))
         assert wire.Message.parse(m).rcode == wire.RCODE_NOTAUTH
-    async with AuthServer([zone], allow_transfer=["10.0.0.0/8"]).running(
-            backend, LOCAL, 0) as (_udp, tcp):
+    async with AuthServer([zone], allow_transfer=["10.0.0.0/8"]).running(backend, LOCAL, 0) as (
+        _udp,
+        tcp,
+    ):
         [m] = await read_transfer(backend, tcp[1], query("diff.test.", wire.TYPE_AXFR))
         assert wire.Message.parse(m).rcode == wire.RCODE_REFUSED
 
@@ -237,8 +260,10 @@ async def test_axfr_ixfr_and_acl(backend: backends.Backend) -> None:
 async def test_axfr_of_a_large_zone_spans_messages(backend: backends.Backend) -> None:
     text = DIFF_ZONE + "\n".join(f"h{i} A 10.0.{i // 256}.{i % 256}" for i in range(3000))
     zone = parse_zone_text(text)
-    async with AuthServer([zone], allow_transfer=["127.0.0.1/32"]).running(
-            backend, LOCAL, 0) as (_udp, tcp):
+    async with AuthServer([zone], allow_transfer=["127.0.0.1/32"]).running(backend, LOCAL, 0) as (
+        _udp,
+        tcp,
+    ):
         messages = await read_transfer(backend, tcp[1], query("diff.test.", wire.TYPE_AXFR))
     assert len(messages) > 2
     assert all(len(m) <= 16384 for m in messages)
@@ -256,14 +281,14 @@ async def test_notify_retransmitted_until_acknowledged(backend: backends.Backend
             assert first == again and source == source2
             msg = wire.Message.parse(first)
             assert msg.opcode == wire.OPCODE_NOTIFY and msg.aa and not msg.qr
-            assert msg.question == [wire.Question(wire.name_from_text("diff.test."),
-                                                  wire.TYPE_SOA, wire.CLASS_IN)]
+            assert msg.question == [
+                wire.Question(wire.name_from_text("diff.test."), wire.TYPE_SOA, wire.CLASS_IN)
+            ]
             assert msg.answer[0].rtype == wire.TYPE_SOA
             reply = bytearray(first[:12])
             reply[2] |= 0x80
             await secondary.send(bytes(reply), source)
-            key = (wire.name_key(wire.name_from_text("diff.test.")),
-                   (LOCAL, secondary.address[1]))
+            key = (wire.name_key(wire.name_from_text("diff.test.")), (LOCAL, secondary.address[1]))
             with backend.fail_after(5):
                 while server.notify_acks.get(key) != 2024010101:
                     await backend.sleep(0.01)
@@ -281,8 +306,9 @@ async def test_reload_is_atomic(backend: backends.Backend, tmp_path: object) -> 
         www = query("www.diff.test.")
         assert (await udp_ask(backend, port, www)).answer[0].rdata == bytes([192, 0, 2, 3])
         with open(path, "w") as f:
-            f.write(DIFF_ZONE.replace("192.0.2.3", "192.0.2.99").replace(
-                "2024010101", "2024010102"))
+            f.write(
+                DIFF_ZONE.replace("192.0.2.3", "192.0.2.99").replace("2024010101", "2024010102")
+            )
         changed = await server.reload()
         assert [z.serial for z in changed] == [2024010102]
         assert (await udp_ask(backend, port, www)).answer[0].rdata == bytes([192, 0, 2, 99])
@@ -299,10 +325,15 @@ async def test_many_clients_and_garbage_do_not_stop_answers(backend: backends.Ba
     async with diff_server().running(backend, LOCAL, 0) as (udp, _tcp):
         ep = await backend.udp_bind(LOCAL, 0)
         try:
-            garbage = [b"", b"\x00", b"\xff" * 12, b"\x00\x01" + b"\xff" * 30,
-                       wire.pack_header(1, 0, 1) + b"\xc0\x0c" * 20,
-                       wire.pack_header(1, 0, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF),
-                       query("www.diff.test.")[:-1]]
+            garbage = [
+                b"",
+                b"\x00",
+                b"\xff" * 12,
+                b"\x00\x01" + b"\xff" * 30,
+                wire.pack_header(1, 0, 1) + b"\xc0\x0c" * 20,
+                wire.pack_header(1, 0, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF),
+                query("www.diff.test.")[:-1],
+            ]
             for g in garbage * 5:
                 await ep.send(g, (LOCAL, udp[1]))
             for i in range(50):
@@ -350,8 +381,7 @@ async def test_newer_notify_supersedes_a_retrying_one(backend: backends.Backend)
             with backend.fail_after(5):
                 first, _ = await secondary.recv()
             assert notify_serial(first) == 2024010101  # left unanswered: it retries
-            server.replace_zones([parse_zone_text(DIFF_ZONE.replace("2024010101",
-                                                                    "2024010102"))])
+            server.replace_zones([parse_zone_text(DIFF_ZONE.replace("2024010101", "2024010102"))])
             with backend.fail_after(5):
                 while True:
                     data, source = await secondary.recv()

@@ -108,8 +108,7 @@ def test_builder_round_trip_against_dnslib(names: list[wire.Name], qid: int) -> 
     b = wire.MessageBuilder(qid, wire.QR | wire.AA)
     b.add_question(names[0], wire.TYPE_MX)
     for n in names[1:]:
-        b.add_rr(wire.SECTION_ANSWER, names[0], wire.TYPE_MX, wire.CLASS_IN, 60,
-                 [b"\x00\x05", n])
+        b.add_rr(wire.SECTION_ANSWER, names[0], wire.TYPE_MX, wire.CLASS_IN, 60, [b"\x00\x05", n])
     for n in names[1:]:
         b.add_rr(wire.SECTION_AUTHORITY, n, wire.TYPE_NS, wire.CLASS_IN, 60, [names[0]])
     data = b.finish()
@@ -129,8 +128,11 @@ def test_builder_round_trip_against_dnslib(names: list[wire.Name], qid: int) -> 
 
 
 @settings(max_examples=200, deadline=None)
-@given(names=st.lists(st.lists(st.binary(min_size=1, max_size=63), max_size=3).map(tuple),
-                      min_size=1, max_size=6))
+@given(
+    names=st.lists(
+        st.lists(st.binary(min_size=1, max_size=63), max_size=3).map(tuple), min_size=1, max_size=6
+    )
+)
 def test_binary_labels_round_trip(names: list[wire.Name]) -> None:
     b = wire.MessageBuilder(1, 0)
     for n in names:
@@ -158,23 +160,29 @@ def test_builder_overflow_and_rollback() -> None:
 
 
 def test_edns_parse_and_errors() -> None:
-    q = wire.build_query((b"a",), wire.TYPE_A, msg_id=9, edns_payload=4096, do=True,
-                         options=[(10, b"12345678"), (65001, b"")])
+    q = wire.build_query(
+        (b"a",),
+        wire.TYPE_A,
+        msg_id=9,
+        edns_payload=4096,
+        do=True,
+        options=[(10, b"12345678"), (65001, b"")],
+    )
     msg = wire.Message.parse(q)
     assert msg.edns == wire.Edns(4096, 0, 0, True, 0x8000, ((10, b"12345678"), (65001, b"")))
     assert msg.additional == [] and msg.opt_offset > 12
-    opt = q[msg.opt_offset:]
+    opt = q[msg.opt_offset :]
     hdr = bytearray(q[:12])
     hdr[11] = 2
     with pytest.raises(wire.DuplicateOpt):
         wire.Message.parse(bytes(hdr) + q[12:] + opt)
     bad_owner = b"\x01a\x00" + opt[1:]
     with pytest.raises(wire.BadOpt):
-        wire.Message.parse(q[:msg.opt_offset] + bad_owner)
+        wire.Message.parse(q[: msg.opt_offset] + bad_owner)
     truncated_opt = bytearray(opt)
     truncated_opt[10] = 20  # rdlength 20 with 12 bytes of options: overruns the message
     with pytest.raises(wire.TruncatedMessage):
-        wire.Message.parse(q[:msg.opt_offset] + bytes(truncated_opt))
+        wire.Message.parse(q[: msg.opt_offset] + bytes(truncated_opt))
     b = wire.MessageBuilder(1, wire.QR)
     b.set_edns(1232)
     b.rcode = wire.RCODE_BADVERS
@@ -214,9 +222,10 @@ def test_parse_random_bytes_only_raises_wire_errors(data: bytes) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=40), st.integers(0, 40))
 def test_mutated_query_only_raises_wire_errors(noise: bytes, at: int) -> None:
-    q = bytearray(wire.build_query(wire.name_from_text("www.example.com."), wire.TYPE_A,
-                                   edns_payload=1232))
-    q[at % len(q):at % len(q) + len(noise)] = noise
+    q = bytearray(
+        wire.build_query(wire.name_from_text("www.example.com."), wire.TYPE_A, edns_payload=1232)
+    )
+    q[at % len(q) : at % len(q) + len(noise)] = noise
     try:
         msg = wire.Message.parse(bytes(q))
     except wire.WireError:

@@ -38,17 +38,19 @@ def records(zone_text: str, origin: str | None = None) -> dict[tuple[str, str], 
         for rd in rs.rdatas:
             if not rd:
                 continue  # dnslib cannot read empty rdata back
-            rr = dnslib.RR(wire.name_to_text(rs.name), rs.rtype, ttl=rs.ttl,
-                           rdata=dnslib.RD(rd))
+            rr = dnslib.RR(wire.name_to_text(rs.name), rs.rtype, ttl=rs.ttl, rdata=dnslib.RD(rd))
             packed = dnslib.DNSRecord(rr=[rr]).pack()
             text = str(dnslib.DNSRecord.parse(packed).rr[0].rdata)
-            out.setdefault((wire.name_to_text(rs.name), wire.type_to_text(rs.rtype)),
-                           []).append(f"{rs.ttl} {text}")
+            out.setdefault((wire.name_to_text(rs.name), wire.type_to_text(rs.rtype)), []).append(
+                f"{rs.ttl} {text}"
+            )
     return out
 
 
 def test_directives_and_syntax() -> None:
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 www          300 IN A 192.0.2.10   ; TTL then class
              IN 600 AAAA 2001:db8::10 ; blank owner: www again, class then TTL
 txt          TXT "a; not a comment" "quote \\" inside" unquoted\\ word
@@ -63,15 +65,18 @@ host         A 192.0.2.5
 $TTL 1d2h
 other        A 192.0.2.6
 """
+    )
     r = records(text)
     assert r[("example.test.", "SOA")] == [
-        "3600 ns1.example.test. hostmaster.example.test. 42 7200 1800 1209600 300"]
+        "3600 ns1.example.test. hostmaster.example.test. 42 7200 1800 1209600 300"
+    ]
     assert r[("www.example.test.", "A")] == ["300 192.0.2.10"]
     assert r[("www.example.test.", "AAAA")] == ["600 2001:db8::10"]
     txt = parse_zone_text(text).node(wire.name_from_text("txt.example.test."))
     assert txt is not None
     assert txt.rrsets[wire.TYPE_TXT].rdatas == [
-        b'\x10a; not a comment\x0equote " inside\x0dunquoted word']
+        b'\x10a; not a comment\x0equote " inside\x0dunquoted word'
+    ]
     assert r[("multi.example.test.", "MX")] == ["3600 10 mail.example.test."]
     assert r[("example.test.", "MX")] == ["3600 20 mail.example.test."]
     assert ("esc\\.dot.example.test.", "A") in r
@@ -81,7 +86,9 @@ other        A 192.0.2.6
 
 
 def test_rfc3597_and_dname_and_more_types() -> None:
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 unk    TYPE65280 \\# 3 abcdef
 empty  TYPE65281 \\# 0
 a3597  A \\# 4 C0000201
@@ -97,6 +104,7 @@ rp     RP hostmaster.example.test. txt
 svc    HTTPS 1 . alpn="h2,h3" port=8443
 loc    LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m
 """
+    )
     zone = parse_zone_text(text)
     node = zone.node(wire.name_from_text("unk.example.test."))
     assert node is not None and node.rrsets[65280].rdatas == [b"\xab\xcd\xef"]
@@ -116,7 +124,9 @@ loc    LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m
 
 def test_agrees_with_dnslib_parser() -> None:
     """Where dnslib's own zone parser works, it reads the same records as ours."""
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 www    300 IN A 192.0.2.10
 www    IN AAAA 2001:db8::10
 mail   MX 10 www
@@ -125,6 +135,7 @@ alias  CNAME www
 srv    SRV 0 5 5060 www.example.test.
 ptr    PTR www.example.test.
 """
+    )
     # (dnslib compresses the SOA's names against each other, and leaves SRV targets
     # relative: the SOA is left out and the SRV target written absolute.)
     ours = set()
@@ -149,13 +160,19 @@ def test_include_with_origin_and_relative_path(tmp_path: Path) -> None:
     (tmp_path / "inc" / "hosts.zone").write_text("h1 A 192.0.2.1\nh2 A 192.0.2.2\n")
     (tmp_path / "inc" / "more.zone").write_text("$INCLUDE hosts.zone\n")
     main = tmp_path / "example.zone"
-    main.write_text(HEAD + "$INCLUDE inc/hosts.zone lab.example.test.\n"
-                    "after A 192.0.2.9\n$INCLUDE inc/more.zone\n")
+    main.write_text(
+        HEAD + "$INCLUDE inc/hosts.zone lab.example.test.\n"
+        "after A 192.0.2.9\n$INCLUDE inc/more.zone\n"
+    )
     zone = load_zone_file(str(main))
     names = {wire.name_to_text(rs.name) for rs in zone.rrsets()}
     # The include's origin does not leak: 'after' is relative to example.test. again.
-    assert {"h1.lab.example.test.", "h2.lab.example.test.", "after.example.test.",
-            "h1.example.test."} <= names
+    assert {
+        "h1.lab.example.test.",
+        "h2.lab.example.test.",
+        "after.example.test.",
+        "h1.example.test.",
+    } <= names
     assert os.path.join(str(tmp_path), "inc", "hosts.zone") in zone.files
 
 
@@ -183,7 +200,7 @@ def test_include_errors_name_file_and_line(tmp_path: Path) -> None:
         ("sub SOA ns1 h 1 2 3 4 5\n", 7, "SOA record at sub.example.test., not at the apex"),
         ("old DNAME new\nx.old A 192.0.2.1\n", 8, "below the DNAME at old"),
         ("www.example.org. A 192.0.2.1\n", 7, "outside the zone"),
-        ("sub NS ns.sub\nsub TXT \"x\"\n", 8, "TXT at sub.example.test. is at the zone cut"),
+        ('sub NS ns.sub\nsub TXT "x"\n', 8, "TXT at sub.example.test. is at the zone cut"),
         ("sub NS ns.sub\nx.sub MX 1 a\n", 8, "MX at x.sub.example.test. is below the zone cut"),
         ("*.w NS ns1\n", 7, "NS at the wildcard"),
         ("a.*.w A 192.0.2.1\n", 7, "only a wildcard as the leftmost"),
@@ -226,13 +243,16 @@ def test_missing_soa_ns_ttl_origin() -> None:
     zone = parse_zone_text("$ORIGIN x.test.\n@ SOA a b 1 2 3 4 5\n@ NS a\na A 192.0.2.1\n")
     assert zone.soa.ttl == 5 and zone.negative_ttl == 5
     # Without an origin argument, the apex is the SOA's owner.
-    assert parse_zone_text("x.test. 5 SOA a.x.test. b.x.test. 1 2 3 4 5\n"
-                           "x.test. 5 NS a.x.test.\n").origin == (b"x", b"test")
+    assert parse_zone_text(
+        "x.test. 5 SOA a.x.test. b.x.test. 1 2 3 4 5\nx.test. 5 NS a.x.test.\n"
+    ).origin == (b"x", b"test")
 
 
 def test_zone_model() -> None:
-    zone = parse_zone_text(HEAD + "a.b.c A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.2\n"
-                           "www A 192.0.2.3\nwww A 192.0.2.3\nwww 60 A 192.0.2.4\n")
+    zone = parse_zone_text(
+        HEAD + "a.b.c A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.2\n"
+        "www A 192.0.2.3\nwww A 192.0.2.3\nwww 60 A 192.0.2.4\n"
+    )
     assert zone.serial == 42 and zone.negative_ttl == 300
     assert zone.cuts == {(b"sub", b"example", b"test")}
     ent = zone.node(wire.name_from_text("B.C.example.test."))
@@ -279,8 +299,9 @@ def test_garbage_text_raises_only_zone_errors(text: str) -> None:
 
 
 def test_demo_zone_loads() -> None:
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "zones",
-                        "ocaml.test.zone")
+    path = os.path.join(
+        os.path.dirname(__file__), "..", "..", "examples", "zones", "ocaml.test.zone"
+    )
     zone = load_zone_file(path)
     assert wire.name_to_text(zone.origin) == "ocaml.test."
     assert (b"infra", b"ocaml", b"test") in zone.cuts
@@ -290,7 +311,7 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     good = tmp_path / "good.zone"
     good.write_text(HEAD + "www A 192.0.2.1\n")
     bad = tmp_path / "bad.zone"
-    bad.write_text(HEAD + "www CNAME ns1\nwww TXT \"x\"\n")
+    bad.write_text(HEAD + 'www CNAME ns1\nwww TXT "x"\n')
     assert cli(["check", str(good)]) == 0
     out = capsys.readouterr().out
     assert "zone example.test. serial 42" in out and "OK" in out

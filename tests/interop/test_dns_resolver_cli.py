@@ -70,9 +70,13 @@ def test_sections_match_dig(
     assert main([*args, *common]) == 0
     ours = capsys.readouterr().out
     dig_args = [a if a != "+tcp" else "+vc" for a in args]
-    theirs = subprocess.run(["dig", *dig_args, *common, "+nocookie", "+edns=0",
-                             "+bufsize=1232"], capture_output=True, text=True,
-                            timeout=10, check=True).stdout
+    theirs = subprocess.run(
+        ["dig", *dig_args, *common, "+nocookie", "+edns=0", "+bufsize=1232"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
     ours_s, theirs_s = sections(ours), sections(theirs)
     assert ours_s == theirs_s
     assert "ANSWER" in ours_s or ours_s["STATUS"] != ["NOERROR"] or "AUTHORITY" in ours_s
@@ -84,8 +88,9 @@ def test_short_output(nsd_port: int, capsys: pytest.CaptureFixture[str]) -> None
     for args in (["alias2.example.test", "+short"], ["mail.example.test", "MX", "+short"]):
         assert main([*args, *common]) == 0
         ours = capsys.readouterr().out
-        theirs = subprocess.run(["dig", *args, *common], capture_output=True, text=True,
-                                timeout=10, check=True).stdout
+        theirs = subprocess.run(
+            ["dig", *args, *common], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
         assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
 
 
@@ -94,9 +99,23 @@ def test_module_entry_point(nsd_port: int) -> None:
     if importlib.util.find_spec("dns.__main__") is None:
         pytest.skip("dns/__main__.py is not on main yet")
     proc = subprocess.run(
-        [sys.executable, "-m", "dns", "query", "www.example.test", "AAAA", "@127.0.0.1",
-         "-p", str(nsd_port), "+short", "--backend", "trio"],
-        capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "dns",
+            "query",
+            "www.example.test",
+            "AAAA",
+            "@127.0.0.1",
+            "-p",
+            str(nsd_port),
+            "+short",
+            "--backend",
+            "trio",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "2001:db8::10\n"

@@ -48,10 +48,31 @@ def mirage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         sh("ip", "netns", "exec", ns, "ip", "link", "set", "tap0", "up")
         with open(log, "wb") as err:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns, sys.executable, "-m", "dns", "serve", str(zone),
-                 "--backend", "mirage", "--tap", "tap0", "--ip", f"{subnet}.2/24",
-                 "--port", "53", "--allow-axfr", f"{subnet}.0/24"],
-                stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    sys.executable,
+                    "-m",
+                    "dns",
+                    "serve",
+                    str(zone),
+                    "--backend",
+                    "mirage",
+                    "--tap",
+                    "tap0",
+                    "--ip",
+                    f"{subnet}.2/24",
+                    "--port",
+                    "53",
+                    "--allow-axfr",
+                    f"{subnet}.0/24",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                cwd=ROOT,
+            )
         server = f"{subnet}.2"
         deadline = time.monotonic() + 20
         while dig(ns, server, "diff.test.", "SOA", "+short") == "":
@@ -71,9 +92,12 @@ def mirage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 def dig(ns: str, server: str, *args: str) -> str:
-    out = subprocess.run(["ip", "netns", "exec", ns, "dig", f"@{server}", "+time=2",
-                          "+tries=2", "+norec", *args], capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "dig", f"@{server}", "+time=2", "+tries=2", "+norec", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return out.stdout.strip()
 
 
@@ -81,7 +105,9 @@ def test_udp_answers_over_tap(mirage_server: tuple[str, str]) -> None:
     ns, server = mirage_server
     assert dig(ns, server, "www.diff.test.", "A", "+short") == "192.0.2.3"
     assert dig(ns, server, "alias.diff.test.", "A", "+short").splitlines() == [
-        "www.diff.test.", "192.0.2.3"]
+        "www.diff.test.",
+        "192.0.2.3",
+    ]
     full = dig(ns, server, "nope.diff.test.", "A")
     assert "status: NXDOMAIN" in full and "flags: qr aa;" in full
     referral = dig(ns, server, "www.deleg.diff.test.", "A")
