@@ -216,7 +216,7 @@ def get(args: argparse.Namespace) -> int:
             else:
                 out = sys.stdout.buffer
             try:
-                async for piece in r.body:  # type: ignore[union-attr]
+                async for piece in r.aiter_bytes():
                     out.write(piece)
                     if progress:
                         progress.update(len(piece))

@@ -129,6 +129,19 @@ class ClientResponse(Response):
         """The body parsed as JSON."""
         return _json.loads(self.content)
 
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Iterate over the body as it arrives (for :meth:`Client.stream`)."""
+        body = self.body
+        if not isinstance(body, IncomingBody):
+            raise RuntimeError("this response's body is not a stream")
+        return body.__aiter__()
+
+    @property
+    def trailers(self) -> Headers:
+        """Trailer fields of a chunked body (empty until the body has been read)."""
+        body = self.body
+        return body.trailers if isinstance(body, IncomingBody) else Headers()
+
     async def aclose(self) -> None:
         """Release the connection (closing it if the body was not read to the end)."""
         body = self.body

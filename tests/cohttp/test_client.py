@@ -92,7 +92,7 @@ async def test_streamed_download(backend: backends.Backend) -> None:
         sizes = []
         async with client.stream("GET", f"http://{host}:{port}/big") as r:
             assert r.headers["transfer-encoding"] == "chunked"
-            async for piece in r.body:  # type: ignore[union-attr]
+            async for piece in r.aiter_bytes():
                 sizes.append(len(piece))
         assert sum(sizes) == 64 * 16384
         r2 = await client.get(f"http://{host}:{port}/")  # the connection went back to the pool
