@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -99,8 +100,11 @@ def serve(name: str, port: int) -> None:
         import backends
 
         async def fixed(flow: backends.Flow) -> None:
-            while data := await flow.read(65536):
-                await flow.write(_FIXED * data.count(b"\r\n\r\n"))
+            try:
+                while data := await flow.read(65536):
+                    await flow.write(_FIXED * data.count(b"\r\n\r\n"))
+            except backends.NetworkError:
+                pass  # wrk resets its connections at the end
 
         async def flows(net: backends.Backend) -> None:
             listener = await net.tcp_listen("127.0.0.1", port)
@@ -196,9 +200,15 @@ def _running(name: str, core: str) -> Iterator[tuple[int, int]]:
     port = _free_port()
     cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__), "--serve", name,
            "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        _wait_ready(port, proc)
+        try:
+            _wait_ready(port, proc)
+        except RuntimeError as exc:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{name}: {exc}\n{tail}") from None
         yield port, proc.pid
     finally:
         proc.terminate()
@@ -207,6 +217,7 @@ def _running(name: str, core: str) -> Iterator[tuple[int, int]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def _wrk(port: int, core: str, connections: int, duration: float, threads: int) -> dict[str, float]:
