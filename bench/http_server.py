@@ -55,8 +55,7 @@ BASELINES: dict[str, tuple[str, ...]] = {
     "baseline-flow-asyncio": (),  # the same through backends' Flow: the adapter's ceiling
     "baseline-flow-trio": (),
 }
-_FIXED = (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\n"
-          + BODY)
+_FIXED = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\n" + BODY
 
 
 # -- the servers (run in a child process with --serve NAME --port P) --------------------
@@ -71,9 +70,13 @@ async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"),
-                            (b"content-length", b"%d" % len(BODY))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(BODY))],
+        }
+    )
     await send({"type": "http.response.body", "body": BODY})
 
 
@@ -128,8 +131,16 @@ def serve(name: str, port: int) -> None:
     elif name == "uvicorn":
         import uvicorn
 
-        uvicorn.run(_asgi_app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                    log_level="warning", access_log=False, lifespan="off")
+        uvicorn.run(
+            _asgi_app,
+            host="127.0.0.1",
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
     elif name == "aiohttp":
         from aiohttp import web
 
@@ -198,8 +209,17 @@ def _cpu_seconds(pid: int) -> float:
 @contextlib.contextmanager
 def _running(name: str, core: str) -> Iterator[tuple[int, int]]:
     port = _free_port()
-    cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__), "--serve", name,
-           "--port", str(port)]
+    cmd = [
+        "taskset",
+        "-c",
+        core,
+        sys.executable,
+        os.path.abspath(__file__),
+        "--serve",
+        name,
+        "--port",
+        str(port),
+    ]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -221,8 +241,18 @@ def _running(name: str, core: str) -> Iterator[tuple[int, int]]:
 
 
 def _wrk(port: int, core: str, connections: int, duration: float, threads: int) -> dict[str, float]:
-    cmd = ["taskset", "-c", core, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s",
-           "--timeout", "10s", f"http://127.0.0.1:{port}/"]
+    cmd = [
+        "taskset",
+        "-c",
+        core,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "10s",
+        f"http://127.0.0.1:{port}/",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -231,8 +261,12 @@ def _wrk(port: int, core: str, connections: int, duration: float, threads: int) 
     if m:
         errors = sum(int(x) for x in m.groups())
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "requests": total, "errors": errors,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0}
+    return {
+        "rps": rps,
+        "requests": total,
+        "errors": errors,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
 
 
 def main() -> int:
@@ -244,8 +278,11 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=50, help="wrk -c")
     p.add_argument("--threads", type=int, default=1, help="wrk -t")
     p.add_argument("--only", help="comma-separated subset of: " + ", ".join(SERVERS))
-    p.add_argument("--baselines", action="store_true",
-                   help="also measure " + ", ".join(BASELINES) + " (not HTTP servers)")
+    p.add_argument(
+        "--baselines",
+        action="store_true",
+        help="also measure " + ", ".join(BASELINES) + " (not HTTP servers)",
+    )
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     args = p.parse_args()
@@ -269,50 +306,70 @@ def main() -> int:
         else:
             runnable.append(name)
     results: dict[str, list[dict[str, float]]] = {n: [] for n in runnable}
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, server on core "
-          f"{args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)")
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, server on core "
+        f"{args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)"
+    )
     for rnd in range(args.rounds):
         # Alternate the order each round so no server always runs first or last.
-        for name in (runnable if rnd % 2 == 0 else runnable[::-1]):
+        for name in runnable if rnd % 2 == 0 else runnable[::-1]:
             with _running(name, args.server_core) as (port, pid):
                 cpu0 = _cpu_seconds(pid)
                 r = _wrk(port, args.load_core, args.connections, args.duration, args.threads)
                 r["cpu"] = _cpu_seconds(pid) - cpu0
             r["per_cpu"] = r["requests"] / r["cpu"] if r["cpu"] > 0 else 0.0
             results[name].append(r)
-            print(f"  round {rnd + 1} {name:<26} {r['rps']:>8.0f} req/s  "
-                  f"{r['per_cpu']:>8.0f} req/CPU-s ({r['cpu']:.2f} s CPU)  "
-                  f"errors {r['errors']:.0f}  non-2xx {r['non2xx']:.0f}", flush=True)
+            print(
+                f"  round {rnd + 1} {name:<26} {r['rps']:>8.0f} req/s  "
+                f"{r['per_cpu']:>8.0f} req/CPU-s ({r['cpu']:.2f} s CPU)  "
+                f"errors {r['errors']:.0f}  non-2xx {r['non2xx']:.0f}",
+                flush=True,
+            )
     best = {n: max(rs, key=lambda r: r["rps"]) for n, rs in results.items() if rs}
-    print("\nrequests per CPU-second of the server process, best round: the rate it would"
-          " sustain on a core of its own.\n(Other load on the machine only ever adds CPU time"
-          " per request, so the best round is the estimate, as timeit takes the minimum.)")
+    print(
+        "\nrequests per CPU-second of the server process, best round: the rate it would"
+        " sustain on a core of its own.\n(Other load on the machine only ever adds CPU time"
+        " per request, so the best round is the estimate, as timeit takes the minimum.)"
+    )
     per_cpu = {n: max(r["per_cpu"] for r in rs) for n, rs in results.items() if rs}
     for name, value in sorted(per_cpu.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<26} {value:>10.0f} req/CPU-s")
     print("\nbest of rounds:")
     for name, r in sorted(best.items(), key=lambda kv: -kv[1]["rps"]):
         print(f"  {name:<26} {r['rps']:>10.0f} req/s")
-    print("\nratios, median of the per-round ratios (each round measures both servers within"
-          " seconds of each other), with their range:")
-    pairs = [("ours-asyncio", "uvicorn", 1.5), ("ours-asyncio-uvloop", "uvicorn", 1.5),
-             ("ours-asyncio", "aiohttp", None), ("ours-asyncio", "hypercorn-asyncio", None),
-             ("ours-trio", "hypercorn-trio", 4.0),
-             ("ours-asyncio", "baseline-flow-asyncio", None),
-             ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
-             ("ours-trio", "baseline-flow-trio", None)]
+    print(
+        "\nratios, median of the per-round ratios (each round measures both servers within"
+        " seconds of each other), with their range:"
+    )
+    pairs = [
+        ("ours-asyncio", "uvicorn", 1.5),
+        ("ours-asyncio-uvloop", "uvicorn", 1.5),
+        ("ours-asyncio", "aiohttp", None),
+        ("ours-asyncio", "hypercorn-asyncio", None),
+        ("ours-trio", "hypercorn-trio", 4.0),
+        ("ours-asyncio", "baseline-flow-asyncio", None),
+        ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
+        ("ours-trio", "baseline-flow-trio", None),
+    ]
     for ours, peer, target in pairs:
         if per_cpu.get(ours) and per_cpu.get(peer):
             ratio = per_cpu[ours] / per_cpu[peer]
-            goal = f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})" \
-                if target else ""
+            goal = (
+                f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
+                if target
+                else ""
+            )
             print(f"  per CPU-second: {ours} / {peer}: {ratio:.2f}x{goal}")
         if results.get(ours) and results.get(peer):
-            ratios = sorted(a["rps"] / b["rps"] for a, b in zip(results[ours], results[peer],
-                                                               strict=False))
+            ratios = sorted(
+                a["rps"] / b["rps"] for a, b in zip(results[ours], results[peer], strict=False)
+            )
             ratio = statistics.median(ratios)
-            goal = f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})" \
-                if target else ""
+            goal = (
+                f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
+                if target
+                else ""
+            )
             print(f"  {ours} / {peer}: {ratio:.2f}x [{ratios[0]:.2f}..{ratios[-1]:.2f}]{goal}")
     return 0
 

@@ -50,8 +50,9 @@ class ASGIHandler:
     application's request tasks run in, and drives the lifespan protocol).
     """
 
-    def __init__(self, app: ASGIApp, net: Backend, *, root_path: str = "",
-                 lifespan: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, net: Backend, *, root_path: str = "", lifespan: bool = True
+    ) -> None:
         self.app = app
         self.net = net
         self.root_path = root_path
@@ -70,8 +71,12 @@ class ASGIHandler:
             await self._startup()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         tg = self._tg
         assert tg is not None
         try:
@@ -88,8 +93,11 @@ class ASGIHandler:
         to_app, app_inbox = anyio.create_memory_object_stream[Message](4)
         app_outbox, from_app = anyio.create_memory_object_stream[Message](4)
         self._lifespan_send, self._lifespan_recv = to_app, from_app
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
-                 "state": self.state}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
 
         async def run() -> None:
             try:
@@ -140,8 +148,9 @@ class ASGIHandler:
             "raw_path": raw,
             "query_string": request.query.encode("latin-1"),
             "root_path": self.root_path,
-            "headers": [(n.lower().encode("latin-1"), v.encode("latin-1"))
-                        for n, v in request.headers],
+            "headers": [
+                (n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in request.headers
+            ],
             "client": list(request.remote) if request.remote else None,
             "server": None,
             "state": dict(self.state),
@@ -181,8 +190,12 @@ class ASGIHandler:
             disconnected.set()
             inbox.close()
             raise ASGIError(f"expected http.response.start, got {start.get('type')!r}")
-        headers = Headers([(bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
-                           for n, v in start.get("headers", [])])
+        headers = Headers(
+            [
+                (bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
+                for n, v in start.get("headers", [])
+            ]
+        )
         status = int(start["status"])
         first = await _next_body(inbox)
         if first is None or not first[1]:

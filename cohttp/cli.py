@@ -31,15 +31,25 @@ from .static import StaticFiles, VirtualHosts
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cohttp",
-                                description="HTTP/1.1 server and client over any backend.")
+    p = argparse.ArgumentParser(
+        prog="python -m cohttp", description="HTTP/1.1 server and client over any backend."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="serve static files (with virtual hosts)")
-    s.add_argument("root", nargs="?", default=".",
-                   help="document root for hosts without a --vhost (default: .)")
-    s.add_argument("--vhost", action="append", default=[], metavar="HOST=DIR",
-                   help="serve DIR for Host HOST (repeatable)")
+    s.add_argument(
+        "root",
+        nargs="?",
+        default=".",
+        help="document root for hosts without a --vhost (default: .)",
+    )
+    s.add_argument(
+        "--vhost",
+        action="append",
+        default=[],
+        metavar="HOST=DIR",
+        help="serve DIR for Host HOST (repeatable)",
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on")
     s.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
@@ -65,8 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _backend_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="asyncio", choices=["asyncio", "trio", "mirage"],
-                   help="IO backend (default asyncio)")
+    p.add_argument(
+        "--backend",
+        default="asyncio",
+        choices=["asyncio", "trio", "mirage"],
+        help="IO backend (default asyncio)",
+    )
     p.add_argument("--uvloop", action="store_true", help="asyncio backend on uvloop")
 
 
@@ -211,8 +225,7 @@ def get(args: argparse.Namespace) -> int:
                 out = open(args.output, "wb")  # noqa: SIM115 - closed below
                 if sys.stderr.isatty():
                     length = r.headers.get("content-length")
-                    progress = _Progress(int(length) if length and length.isdigit()
-                                         else None)
+                    progress = _Progress(int(length) if length and length.isdigit() else None)
             else:
                 out = sys.stdout.buffer
             try:

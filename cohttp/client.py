@@ -96,8 +96,7 @@ class ClientResponse(Response):
     __slots__ = ("_content", "history", "url")
 
     def __init__(self, head: ResponseHead, body: IncomingBody, url: str) -> None:
-        super().__init__(head.status, body, head.headers, reason=head.reason,
-                         version=head.version)
+        super().__init__(head.status, body, head.headers, reason=head.reason, version=head.version)
         self.url = url
         self.history: list[ClientResponse] = []
         self._content: bytes | None = None
@@ -331,8 +330,16 @@ class Client:
 
     # -- machinery -------------------------------------------------------------------
 
-    async def _send(self, method: str, url: str, headers: HeadersArg, body: Body, json: Any,
-                    timeout: Any, follow: bool | None) -> ClientResponse:
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: HeadersArg,
+        body: Body,
+        json: Any,
+        timeout: Any,
+        follow: bool | None,
+    ) -> ClientResponse:
         if self._closed:
             raise ClientError("this client is closed")
         if timeout is ...:
@@ -354,8 +361,9 @@ class Client:
             await response.aclose()
             history.append(response)
             if len(history) > self.max_redirects:
-                raise TooManyRedirects(f"more than {self.max_redirects} redirects, last to "
-                                       f"{location!r}")
+                raise TooManyRedirects(
+                    f"more than {self.max_redirects} redirects, last to {location!r}"
+                )
             try:
                 target = str(resolve(url, location))
             except UriError as exc:
@@ -367,15 +375,15 @@ class Client:
                 for name in ("content-length", "transfer-encoding", "content-type"):
                     extra.remove(name)
             elif body is not None and _bytes_of(body) is None and not isinstance(body, FileBody):
-                raise ClientError(f"cannot repeat a streamed body for a {response.status} "
-                                  "redirect")
+                raise ClientError(f"cannot repeat a streamed body for a {response.status} redirect")
             if _origin(target) != _origin(url):
                 extra.remove("authorization")
                 extra.remove("cookie")
             url = target
 
-    async def _one(self, method: str, url: str, headers: Headers, body: Body,
-                   timeout: float | None) -> ClientResponse:
+    async def _one(
+        self, method: str, url: str, headers: Headers, body: Body, timeout: float | None
+    ) -> ClientResponse:
         scheme, host, port, target, host_field = _split_url(url)
         del scheme
         h = self.headers.copy()
@@ -399,13 +407,15 @@ class Client:
         for attempt in (0, 1):
             conn, reused = await self._acquire(key, timeout)
             try:
-                response_head = await self._exchange(conn, method, head_bytes, body, data,
-                                                     expect, timeout, h)
+                response_head = await self._exchange(
+                    conn, method, head_bytes, body, data, expect, timeout, h
+                )
             except (NetworkError, _StaleConnection) as exc:
                 conn.reusable = False
                 await self._release(conn)
                 stale = isinstance(exc, _StaleConnection) or (
-                    reused and not isinstance(exc, Timeout))
+                    reused and not isinstance(exc, Timeout)
+                )
                 if attempt == 0 and reused and stale and replayable:
                     continue  # the server closed an idle pooled connection: retry fresh
                 if isinstance(exc, _StaleConnection):
@@ -414,25 +424,33 @@ class Client:
             except codec.ProtocolError as exc:
                 conn.reusable = False
                 await self._release(conn)
-                raise RemoteProtocolError(f"bad response from {host}:{port}: "
-                                          f"{exc.message}") from exc
+                raise RemoteProtocolError(
+                    f"bad response from {host}:{port}: {exc.message}"
+                ) from exc
             except BaseException:
                 conn.reusable = False
                 await self._release(conn)
                 raise
             if not response_head.keep_alive:
                 conn.reusable = False
-            incoming = _ResponseBody(self, conn, timeout,
-                                     empty=response_head.framing == NO_BODY)
+            incoming = _ResponseBody(self, conn, timeout, empty=response_head.framing == NO_BODY)
             if response_head.framing == NO_BODY:
                 incoming._done = True
                 await incoming.release()
             return ClientResponse(response_head, incoming, url)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _exchange(self, conn: _Conn, method: str, head_bytes: bytes, body: Body,
-                        data: bytes | None, expect: bool, timeout: float | None,
-                        headers: Headers) -> ResponseHead:
+    async def _exchange(
+        self,
+        conn: _Conn,
+        method: str,
+        head_bytes: bytes,
+        body: Body,
+        data: bytes | None,
+        expect: bool,
+        timeout: float | None,
+        headers: Headers,
+    ) -> ResponseHead:
         parser = conn.parser
         parser.expect(method)
         chunked = headers.get("transfer-encoding") == "chunked"
@@ -461,8 +479,7 @@ class Client:
                 raise RemoteProtocolError("the server closed the connection mid-response")
             raise
 
-    async def _send_body(self, conn: _Conn, body: Body, data: bytes | None,
-                         chunked: bool) -> None:
+    async def _send_body(self, conn: _Conn, body: Body, data: bytes | None, chunked: bool) -> None:
         flow = conn.flow
         if data is not None:
             if data:
@@ -489,8 +506,9 @@ class Client:
         if chunked:
             await flow.write(codec.LAST_CHUNK)
 
-    async def _next_head(self, conn: _Conn, timeout: float | None,
-                         interim_ok: bool) -> ResponseHead:
+    async def _next_head(
+        self, conn: _Conn, timeout: float | None, interim_ok: bool
+    ) -> ResponseHead:
         parser = conn.parser
         with self.net.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
             while True:
@@ -503,8 +521,9 @@ class Client:
                         parser.feed_eof()
                     continue
                 if ev is PEER_CLOSED:
-                    raise _StaleConnection(RemoteProtocolError(
-                        "the server closed the connection without responding"))
+                    raise _StaleConnection(
+                        RemoteProtocolError("the server closed the connection without responding")
+                    )
                 if isinstance(ev, ResponseHead):
                     if ev.status < 200:
                         if ev.status == 101:
@@ -570,8 +589,9 @@ def _split_url(url: str) -> tuple[str, str, int, str, str]:
     scheme = (u.scheme or "").lower()
     if scheme != "http":
         if scheme == "https":
-            raise InvalidURL(f"{url!r}: https needs TLS, which the IO interface does not "
-                             "provide; use http")
+            raise InvalidURL(
+                f"{url!r}: https needs TLS, which the IO interface does not provide; use http"
+            )
         raise InvalidURL(f"{url!r}: only absolute http URLs can be requested")
     host = u.host
     if not host:

@@ -226,13 +226,18 @@ _FIELD_BLOCK = re.compile(_FIELD_LINES).fullmatch
 
 _PCT_OR = r"(?:[{chars}]+|%[0-9A-Fa-f]{{2}})*"
 _ORIGIN_FORM = re.compile(
-    "/" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
-    + r"(?:\?" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?") + ")?"
+    "/"
+    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
+    + r"(?:\?"
+    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?")
+    + ")?"
 ).fullmatch
 _ORIGIN_REQUEST_LINE = re.compile(
     rf"({_TOKEN}) (/"
     + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
-    + r"(?:\?" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?") + r")?"
+    + r"(?:\?"
+    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?")
+    + r")?"
     + r") HTTP/1\.([0-9])"
 ).fullmatch
 _ABSOLUTE_FORM = re.compile(
@@ -370,9 +375,7 @@ def _transfer_codings(values: list[str]) -> list[str]:
 def _check_chunked_final(codings: list[str]) -> None:
     """Raise unless ``codings`` is exactly ``chunked`` (what this codec can decode)."""
     if codings[-1] != "chunked":
-        raise BadRequest(
-            f"Transfer-Encoding must end in chunked, got {', '.join(codings)!r}"
-        )
+        raise BadRequest(f"Transfer-Encoding must end in chunked, got {', '.join(codings)!r}")
     if codings.count("chunked") > 1:
         raise BadRequest("chunked applied more than once in Transfer-Encoding")
     if len(codings) > 1:
@@ -762,8 +765,12 @@ class RequestParser(_Parser):
                     f"{count} header fields, more than the limit of {self._limits.max_headers}"
                 )
             low = block.lower()
-            if ("content-length" in low or "transfer-encoding" in low
-                    or "connection" in low or "expect" in low):
+            if (
+                "content-length" in low
+                or "transfer-encoding" in low
+                or "connection" in low
+                or "expect" in low
+            ):
                 specials: list[tuple[str, str]] = []
                 items = _parse_fields(block, self._limits, specials)
                 headers = Headers._trusted(items)

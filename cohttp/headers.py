@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import overload
 
 TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-FIELD_VALUE_RE = re.compile(r"(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?")
+FIELD_VALUE_RE = re.compile(
+    r"(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?"
+)
 
 _token_ok = TOKEN_RE.fullmatch
 _value_ok = FIELD_VALUE_RE.fullmatch
@@ -50,7 +52,6 @@ def check_value(name: str, value: str) -> str:
             raise InvalidHeader(f"value of header {name!r} is not Latin-1: {value!r}")
         raise InvalidHeader(f"value of header {name!r} contains a control character: {value!r}")
     return value
-
 
 
 _VALID: dict[tuple[str, str], tuple[str, str, str]] = {}

@@ -122,8 +122,16 @@ class _Conn:
 class _RequestBody(IncomingBody):
     """The request body, read lazily from the connection when the handler asks."""
 
-    __slots__ = ("_conn", "_done", "_parser", "_server", "continue_sent", "error",
-                 "expect_continue", "flow_error")
+    __slots__ = (
+        "_conn",
+        "_done",
+        "_parser",
+        "_server",
+        "continue_sent",
+        "error",
+        "expect_continue",
+        "flow_error",
+    )
 
     def __init__(self, server: Server, conn: _Conn, parser: RequestParser, expect: bool) -> None:
         super().__init__()
@@ -216,8 +224,9 @@ class Server:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def listen(self, net: Backend, host: str = "127.0.0.1", port: int = 8080,
-                     *, backlog: int = 1024) -> tuple[str, int]:
+    async def listen(
+        self, net: Backend, host: str = "127.0.0.1", port: int = 8080, *, backlog: int = 1024
+    ) -> tuple[str, int]:
         """Bind and listen; return the bound ``(host, port)`` (port 0 picks a free one)."""
         if self._listener is not None:
             raise RuntimeError("this server is already listening")
@@ -374,7 +383,8 @@ class Server:
                     raise _Expired
                 if conn.phase != _IDLE:
                     conn.deadline = _clock() + (
-                        cfg.idle_timeout if conn.served else cfg.header_timeout)
+                        cfg.idle_timeout if conn.served else cfg.header_timeout
+                    )
                     conn.phase = _IDLE
             elif conn.phase != _HEAD:
                 conn.deadline = _clock() + cfg.header_timeout
@@ -444,18 +454,22 @@ class Server:
             body: _RequestBody | None = None
             if head.framing == NO_BODY:
                 parser.skip_empty_body()
-                request = Request._received(head.method, head.target, head.headers, b"",
-                                            head.version, remote)
+                request = Request._received(
+                    head.method, head.target, head.headers, b"", head.version, remote
+                )
             else:
                 body = _RequestBody(self, conn, parser, head.expect_continue)
-                request = Request._received(head.method, head.target, head.headers, body,
-                                            head.version, remote)
+                request = Request._received(
+                    head.method, head.target, head.headers, body, head.version, remote
+                )
             keep_alive = head.keep_alive and not self._closing
             if max_requests and served >= max_requests:
                 keep_alive = False
             expect = head.expect
-            if expect is not None and expect.lower() != "100-continue" and (
-                head.version == "HTTP/1.1"
+            if (
+                expect is not None
+                and expect.lower() != "100-continue"
+                and (head.version == "HTTP/1.1")
             ):
                 response = Response(417, b"unsupported expectation\n")
                 keep_alive = False
@@ -463,29 +477,37 @@ class Server:
                 try:
                     response = await self.handler(request)
                     if not isinstance(response, Response):
-                        raise TypeError(f"handler returned {type(response).__name__}, "
-                                        "not a Response")
+                        raise TypeError(
+                            f"handler returned {type(response).__name__}, not a Response"
+                        )
                 except ProtocolError:
                     raise  # the request body broke the protocol: answered by serve_flow
                 except NetworkError as exc:
                     if body is not None and body.flow_error is exc:
                         raise  # our own connection failed while reading the body
-                    log.exception("handler failed for %s %s from %s", head.method,
-                                  head.target, remote)
-                    response = Response(500, b"internal server error\n",
-                                        [("content-type", "text/plain")])
+                    log.exception(
+                        "handler failed for %s %s from %s", head.method, head.target, remote
+                    )
+                    response = Response(
+                        500, b"internal server error\n", [("content-type", "text/plain")]
+                    )
                 except Exception:
-                    log.exception("handler failed for %s %s from %s", head.method,
-                                  head.target, remote)
-                    response = Response(500, b"internal server error\n",
-                                        [("content-type", "text/plain")])
+                    log.exception(
+                        "handler failed for %s %s from %s", head.method, head.target, remote
+                    )
+                    response = Response(
+                        500, b"internal server error\n", [("content-type", "text/plain")]
+                    )
             conn.phase = _BUSY
             if body is not None and body.error is not None:
                 raise body.error  # even if the handler caught it: answer it and close
             if self._closing:
                 keep_alive = False
-            if body is not None and not body.done and body.expect_continue and (
-                not body.continue_sent
+            if (
+                body is not None
+                and not body.done
+                and body.expect_continue
+                and (not body.continue_sent)
             ):
                 keep_alive = False  # the client was never asked for the body: close
             sent = self._respond_simple(head, response, out) if keep_alive else -1
@@ -520,8 +542,7 @@ class Server:
 
     # -- responses -------------------------------------------------------------------
 
-    def _respond_simple(self, head: RequestHead, response: Response,
-                        out: list[bytes]) -> int:
+    def _respond_simple(self, head: RequestHead, response: Response, out: list[bytes]) -> int:
         """Queue the common response in one formatting operation; -1 if it is not one.
 
         Common: an in-memory body on a persistent HTTP/1.1 connection, a registry reason
@@ -529,9 +550,16 @@ class Server:
         """
         body = response.body
         status = response.status
-        if (body.__class__ is not bytes or response._reason is not None
-                or head.method == "HEAD" or head.version != "HTTP/1.1" or status < 200
-                or status == 204 or status == 304 or self._server_line):
+        if (
+            body.__class__ is not bytes
+            or response._reason is not None
+            or head.method == "HEAD"
+            or head.version != "HTTP/1.1"
+            or status < 200
+            or status == 204
+            or status == 304
+            or self._server_line
+        ):
             return -1
         parts = []
         lines = _FIELD_LINES
@@ -546,12 +574,15 @@ class Server:
                 lines[item] = line
             parts.append(line)
         assert isinstance(body, bytes)
-        out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
-            _STATUS_LINES[status], codec.date_line(), b"".join(parts), len(body), body))
+        out.append(
+            b"%s%s%scontent-length: %d\r\n\r\n%s"
+            % (_STATUS_LINES[status], codec.date_line(), b"".join(parts), len(body), body)
+        )
         return len(body)
 
-    async def _respond(self, conn: _Conn, head: RequestHead, response: Response,
-                       out: list[bytes]) -> int:
+    async def _respond(
+        self, conn: _Conn, head: RequestHead, response: Response, out: list[bytes]
+    ) -> int:
         """Queue (or write) the response; return the number of body bytes sent.
 
         ``conn.keep_alive`` says whether the connection stays open; a handler's
@@ -587,8 +618,14 @@ class Server:
             user_lines.append(f"{name}: {value}\r\n")
         if user_lines:
             lines.append("".join(user_lines).encode("latin-1"))
-        if (keep_alive and declared is None and head.version == "HTTP/1.0" and not head_only
-                and body is not None and not isinstance(body, _SIZED_BODIES)):
+        if (
+            keep_alive
+            and declared is None
+            and head.version == "HTTP/1.0"
+            and not head_only
+            and body is not None
+            and not isinstance(body, _SIZED_BODIES)
+        ):
             keep_alive = conn.keep_alive = False  # delimited by closing the connection
         if head.version == "HTTP/1.0" and keep_alive:
             lines.append(b"connection: keep-alive\r\n")
@@ -656,8 +693,7 @@ class Server:
                     continue
                 total += len(piece)
                 if declared is not None and total > declared:
-                    raise ValueError(f"streamed body is longer than its Content-Length "
-                                     f"{declared}")
+                    raise ValueError(f"streamed body is longer than its Content-Length {declared}")
                 await self._write(conn, codec.encode_chunk(piece) if chunked else bytes(piece))
         except NetworkError:
             raise
@@ -666,8 +702,9 @@ class Server:
             conn.flow.abort()
             raise _Expired from None
         if declared is not None and total != declared:
-            log.error("streamed body of %d bytes is shorter than its Content-Length %d",
-                      total, declared)
+            log.error(
+                "streamed body of %d bytes is shorter than its Content-Length %d", total, declared
+            )
             conn.flow.abort()
             raise _Expired
         if chunked:
@@ -678,8 +715,7 @@ class Server:
             raise _Expired  # close to end an HTTP/1.0 body
         return total
 
-    async def _send_file(self, conn: _Conn, body: FileBody, length: int,
-                         out: list[bytes]) -> int:
+    async def _send_file(self, conn: _Conn, body: FileBody, length: int, out: list[bytes]) -> int:
         net = self._net
         assert net is not None
         f = await net.run_in_thread(_open_binary, body.path)
@@ -711,9 +747,14 @@ class Server:
 
     def _error_bytes(self, status: int, message: str) -> bytes:
         body = (message + "\n").encode("utf-8", "replace")
-        return (codec.status_line(status) + codec.date_line() + self._server_line
-                + b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
-                + b"content-length: %d\r\n\r\n" % len(body) + body)
+        return (
+            codec.status_line(status)
+            + codec.date_line()
+            + self._server_line
+            + b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+            + b"content-length: %d\r\n\r\n" % len(body)
+            + body
+        )
 
     async def _send_error(self, conn: _Conn, status: int, message: str) -> None:
         """Answer a protocol error, then close gracefully (so the peer sees the answer)."""
@@ -734,17 +775,29 @@ class Server:
         except NetworkError:
             pass
 
-    def _log_access(self, remote: tuple[str, int], head: RequestHead, status: int,
-                    size: int) -> None:
+    def _log_access(
+        self, remote: tuple[str, int], head: RequestHead, status: int, size: int
+    ) -> None:
         t = time.gmtime()
-        stamp = (f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
-                 f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
+        stamp = (
+            f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+        )
         h = head.headers
         referer = h.get("referer", "-").replace('"', "%22")
         agent = h.get("user-agent", "-").replace('"', "%22")
-        access_log.info('%s - - [%s] "%s %s %s" %d %s "%s" "%s"', remote[0], stamp, head.method,
-                        head.target, head.version, status, size if size else "-", referer,
-                        agent)
+        access_log.info(
+            '%s - - [%s] "%s %s %s" %d %s "%s" "%s"',
+            remote[0],
+            stamp,
+            head.method,
+            head.target,
+            head.version,
+            status,
+            size if size else "-",
+            referer,
+            agent,
+        )
 
 
 _FIELD_LINES: dict[tuple[str, str, str], bytes] = {}

@@ -36,8 +36,14 @@ from .server import Handler
 from .types import FileBody, Request, Response
 
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
-_EXTRA_TYPES = {".md": "text/markdown", ".ml": "text/x-ocaml", ".mli": "text/x-ocaml",
-                ".opam": "text/plain", ".webp": "image/webp", ".wasm": "application/wasm"}
+_EXTRA_TYPES = {
+    ".md": "text/markdown",
+    ".ml": "text/x-ocaml",
+    ".mli": "text/x-ocaml",
+    ".opam": "text/plain",
+    ".webp": "image/webp",
+    ".wasm": "application/wasm",
+}
 
 
 def content_type(path: str) -> str:
@@ -165,8 +171,7 @@ class StaticFiles:
     def respond(self, request: Request) -> Response:
         """The response for ``request`` (synchronous: only ``stat`` and ``listdir``)."""
         if request.method not in ("GET", "HEAD"):
-            return _error(405, f"method {request.method} not allowed",
-                          [("allow", "GET, HEAD")])
+            return _error(405, f"method {request.method} not allowed", [("allow", "GET, HEAD")])
         resolved = self.resolve(request.path)
         if isinstance(resolved, Response):
             return resolved
@@ -190,7 +195,8 @@ class StaticFiles:
                 except OSError:
                     continue
                 if _stat.S_ISREG(ist.st_mode) and os.path.realpath(index_path).startswith(
-                        self.root + os.sep):
+                    self.root + os.sep
+                ):
                     return self._file(request, index_path, ist)
             if self.listing:
                 return self._listing(request, real, segments)
@@ -201,12 +207,14 @@ class StaticFiles:
 
     def _file(self, request: Request, path: str, st: os.stat_result) -> Response:
         etag = _etag(st)
-        headers = Headers([
-            ("content-type", content_type(path)),
-            ("etag", etag),
-            ("last-modified", formatdate(st.st_mtime, usegmt=True)),
-            ("accept-ranges", "bytes"),
-        ])
+        headers = Headers(
+            [
+                ("content-type", content_type(path)),
+                ("etag", etag),
+                ("last-modified", formatdate(st.st_mtime, usegmt=True)),
+                ("accept-ranges", "bytes"),
+            ]
+        )
         if self.cache_control:
             headers.add("cache-control", self.cache_control)
         h = request.headers
@@ -263,9 +271,12 @@ class StaticFiles:
             label = html.escape(name) + ("/" if is_dir else "")
             size = "" if is_dir else f" <small>({st.st_size} bytes)</small>"
             rows.append(f'<li><a href="{href}">{label}</a>{size}</li>')
-        body = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}"
-                f"</title></head>\n<body><h1>Index of {title}</h1>\n<ul>\n"
-                + "\n".join(rows) + "\n</ul>\n</body></html>\n")
+        body = (
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Index of {title}'
+            f"</title></head>\n<body><h1>Index of {title}</h1>\n<ul>\n"
+            + "\n".join(rows)
+            + "\n</ul>\n</body></html>\n"
+        )
         return Response.html(body)
 
 

@@ -186,8 +186,15 @@ class Request:
         self.remote = remote
 
     @classmethod
-    def _received(cls, method: str, target: str, headers: Headers, body: Body, version: str,
-                  remote: tuple[str, int] | None) -> Request:
+    def _received(
+        cls,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: Body,
+        version: str,
+        remote: tuple[str, int] | None,
+    ) -> Request:
         """A request the server parsed (fields already validated): no conversions."""
         r = cls.__new__(cls)
         r.method = method

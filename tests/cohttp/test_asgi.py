@@ -32,9 +32,16 @@ def make_app(events: list[str]) -> Any:
                 body += message["body"]
                 if not message["more_body"]:
                     break
-            await send({"type": "http.response.start", "status": 201,
-                        "headers": [(b"x-path", scope["raw_path"]),
-                                    (b"x-query", scope["query_string"])]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 201,
+                    "headers": [
+                        (b"x-path", scope["raw_path"]),
+                        (b"x-query", scope["query_string"]),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         elif scope["path"] == "/stream":
             await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -45,9 +52,15 @@ def make_app(events: list[str]) -> Any:
             raise RuntimeError("app bug")
         else:
             text = f"{scope['method']} {scope['path']} {scope['state'].get('greeting')}"
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/plain")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
             await send({"type": "http.response.body", "body": text.encode()})
+
     return app
 
 

@@ -26,9 +26,24 @@ def served(tmp_path: Path) -> tuple[str, subprocess.Popen[str]]:
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "file.txt").write_text("default file\n" * 1000)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cohttp", "serve", str(tmp_path / "d"), "--port", "0",
-         "--vhost", f"a.test={tmp_path / 'a'}", "--backend", "trio"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "cohttp",
+            "serve",
+            str(tmp_path / "d"),
+            "--port",
+            "0",
+            "--vhost",
+            f"a.test={tmp_path / 'a'}",
+            "--backend",
+            "trio",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -39,8 +54,9 @@ def served(tmp_path: Path) -> tuple[str, subprocess.Popen[str]]:
         proc.wait()
 
 
-def test_serve_and_get(served: tuple[str, subprocess.Popen[str]], tmp_path: Path,
-                       capfd: pytest.CaptureFixture[str]) -> None:
+def test_serve_and_get(
+    served: tuple[str, subprocess.Popen[str]], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     base, proc = served
     assert cli.main(["get", base + "/file.txt", "-o", str(tmp_path / "out.txt")]) == 0
     assert (tmp_path / "out.txt").read_text() == "default file\n" * 1000

@@ -16,8 +16,14 @@ def make_app(net: backends.Backend, stats: dict[str, int]) -> object:
         path = request.path
         if path == "/echo":
             body = await request.read()
-            return Response(200, body, {"x-te": request.headers.get("transfer-encoding", "-"),
-                                        "x-expect": request.headers.get("expect", "-")})
+            return Response(
+                200,
+                body,
+                {
+                    "x-te": request.headers.get("transfer-encoding", "-"),
+                    "x-expect": request.headers.get("expect", "-"),
+                },
+            )
         if path == "/slow":
             stats["active"] = stats.get("active", 0) + 1
             stats["peak"] = max(stats.get("peak", 0), stats["active"])
@@ -28,9 +34,11 @@ def make_app(net: backends.Backend, stats: dict[str, int]) -> object:
             await net.sleep(0.6)
             return Response(200, b"late")
         if path == "/big":
+
             async def gen():  # type: ignore[no-untyped-def]
                 for i in range(64):
                     yield bytes([65 + i % 26]) * 16384
+
             return Response(200, gen())
         if path.startswith("/redirect/"):
             n = int(path.rsplit("/", 1)[1])
@@ -47,6 +55,7 @@ def make_app(net: backends.Backend, stats: dict[str, int]) -> object:
         if path == "/json":
             return Response.json({"got": await request.json()})
         return Response(200, b"hello " + request.headers.get("user-agent", "").encode())
+
     return app
 
 
@@ -81,8 +90,9 @@ async def test_post_bytes_json_and_streamed_upload(backend: backends.Backend) ->
 
         r = await client.put(base + "/echo", body=pieces())
         assert r.content == b"0,1,2,3,4,5,6,7,8,9," and r.headers["x-te"] == "chunked"
-        r = await client.put(base + "/echo", body=b"x" * 200_000,
-                             headers={"expect": "100-continue"})
+        r = await client.put(
+            base + "/echo", body=b"x" * 200_000, headers={"expect": "100-continue"}
+        )
         assert r.content == b"x" * 200_000 and r.headers["x-expect"] == "100-continue"
 
 
@@ -148,8 +158,12 @@ async def test_stale_pooled_connection_is_retried(backend: backends.Backend) -> 
 
 async def test_bad_urls(backend: backends.Backend) -> None:
     async with Client(backend) as c:
-        for url, match in [("https://a.test/", "TLS"), ("/relative", "absolute http"),
-                           ("http://", "no host"), ("http://a b/", "invalid URL")]:
+        for url, match in [
+            ("https://a.test/", "TLS"),
+            ("/relative", "absolute http"),
+            ("http://", "no host"),
+            ("http://a b/", "invalid URL"),
+        ]:
             with pytest.raises(InvalidURL, match=match):
                 await c.get(url)
 

@@ -38,8 +38,14 @@ def events(data: bytes, *, eof: bool = False, limits: Limits | None = None) -> l
         out.append(ev)
 
 
-def reject(data: bytes, status: int = 400, *, match: str = "", limits: Limits | None = None,
-           eof: bool = False) -> ProtocolError:
+def reject(
+    data: bytes,
+    status: int = 400,
+    *,
+    match: str = "",
+    limits: Limits | None = None,
+    eof: bool = False,
+) -> ProtocolError:
     with pytest.raises(ProtocolError) as info:
         events(data, eof=eof, limits=limits)
     assert info.value.status == status, info.value
@@ -83,7 +89,7 @@ def test_content_length_body_split_across_feeds() -> None:
 
 def test_chunked_body_with_extensions_and_trailers_kept_apart() -> None:
     data = req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + (
-        b"5;name=value;q=\"x y\"\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Sum: 15\r\n\r\n"
+        b'5;name=value;q="x y"\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Sum: 15\r\n\r\n'
     )
     evs = events(data)
     head = evs[0]
@@ -103,11 +109,17 @@ def test_pipelined_requests_come_out_in_order() -> None:
 def test_http10_keep_alive_and_close() -> None:
     (h10,) = [e for e in events(req("GET / HTTP/1.0")) if isinstance(e, RequestHead)]
     assert h10.version == "HTTP/1.0" and not h10.keep_alive
-    (h10ka,) = [e for e in events(req("GET / HTTP/1.0", "Connection: Keep-Alive"))
-                if isinstance(e, RequestHead)]
+    (h10ka,) = [
+        e
+        for e in events(req("GET / HTTP/1.0", "Connection: Keep-Alive"))
+        if isinstance(e, RequestHead)
+    ]
     assert h10ka.keep_alive
-    (h11c,) = [e for e in events(req("GET / HTTP/1.1", "Host: a", "Connection: close"))
-               if isinstance(e, RequestHead)]
+    (h11c,) = [
+        e
+        for e in events(req("GET / HTTP/1.1", "Host: a", "Connection: close"))
+        if isinstance(e, RequestHead)
+    ]
     assert not h11c.keep_alive
 
 
@@ -192,8 +204,10 @@ def test_content_length_digits_only(value: str) -> None:
 
 
 def test_content_length_conflicts() -> None:
-    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", "Content-Length: 6"),
-           match="Content-Length fields")
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", "Content-Length: 6"),
+        match="Content-Length fields",
+    )
     reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5, 6"), match="digits only")
 
 
@@ -203,8 +217,10 @@ def test_content_length_overflow_is_413() -> None:
 
 def test_transfer_encoding_must_end_in_chunked() -> None:
     reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip"), match="end in chunked")
-    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, gzip"),
-           match="end in chunked")
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, gzip"),
+        match="end in chunked",
+    )
 
 
 def test_unknown_coding_before_chunked_is_501() -> None:
@@ -212,13 +228,17 @@ def test_unknown_coding_before_chunked_is_501() -> None:
 
 
 def test_chunked_twice() -> None:
-    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, chunked"),
-           match="more than once")
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked, chunked"),
+        match="more than once",
+    )
 
 
 def test_te_and_cl_together_rejected() -> None:
-    reject(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Content-Length: 3"),
-           match="both Transfer-Encoding and Content-Length")
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Content-Length: 3"),
+        match="both Transfer-Encoding and Content-Length",
+    )
 
 
 def test_te_on_http10_rejected() -> None:
@@ -264,7 +284,7 @@ def test_unsupported_version_505() -> None:
     reject(req("GET / HTTP/2.0", "Host: a"), 505)
 
 
-@pytest.mark.parametrize("target", ["/a\"b", "/<x>", "/%zz", "/a#frag", "/{}", "/a|b", "/\\"])
+@pytest.mark.parametrize("target", ['/a"b', "/<x>", "/%zz", "/a#frag", "/{}", "/a|b", "/\\"])
 def test_invalid_request_target(target: str) -> None:
     reject(req(f"GET {target} HTTP/1.1", "Host: a"), match="target")
 
@@ -298,10 +318,14 @@ def test_header_count_limit_431() -> None:
 
 
 def test_body_limit_413() -> None:
-    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 101"), 413,
-           limits=Limits(max_body=100))
-    reject(chunked(b"40\r\n" + b"x" * 64 + b"\r\n40\r\n" + b"x" * 64 + b"\r\n0\r\n\r\n"), 413,
-           limits=Limits(max_body=100))
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Content-Length: 101"), 413, limits=Limits(max_body=100)
+    )
+    reject(
+        chunked(b"40\r\n" + b"x" * 64 + b"\r\n40\r\n" + b"x" * 64 + b"\r\n0\r\n\r\n"),
+        413,
+        limits=Limits(max_body=100),
+    )
 
 
 def test_limits_validate() -> None:
@@ -323,8 +347,9 @@ def test_slow_head_is_not_quadratic_and_completes() -> None:
 
 def test_eof_mid_head_mid_body_mid_chunk() -> None:
     reject(b"GET / HTTP/1.1\r\nHo", eof=True, match="closed")
-    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", body=b"ab"), eof=True,
-           match="closed")
+    reject(
+        req("POST / HTTP/1.1", "Host: a", "Content-Length: 5", body=b"ab"), eof=True, match="closed"
+    )
     reject(chunked(b"5\r\nab"), eof=True, match="closed")
 
 
@@ -371,8 +396,11 @@ def test_interim_then_final_response() -> None:
 
 
 def test_response_rules() -> None:
-    for bad in (b"HTTP/1.1 20 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
-                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"):
+    for bad in (
+        b"HTTP/1.1 20 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+    ):
         with pytest.raises(ProtocolError):
             response_events(bad)
 
@@ -383,7 +411,8 @@ def test_response_rules() -> None:
 def test_encoders() -> None:
     h = Headers([("Content-Type", "text/plain")])
     assert codec.encode_response_head(404, h) == (
-        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n")
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n"
+    )
     assert codec.encode_response_head(299, Headers()) == b"HTTP/1.1 299 Success\r\n\r\n"
     assert codec.encode_request_head("GET", "/", h).startswith(b"GET / HTTP/1.1\r\n")
     assert codec.encode_chunk(b"x" * 26) == b"1a\r\n" + b"x" * 26 + b"\r\n"
@@ -398,8 +427,11 @@ def test_encoders() -> None:
 
 def test_round_trip_through_our_own_parser() -> None:
     h = Headers([("Host", "a"), ("Transfer-Encoding", "chunked")])
-    wire = (codec.encode_request_head("POST", "/x", h) + codec.encode_chunk(b"abc")
-            + codec.encode_last_chunk(Headers([("T", "v")])))
+    wire = (
+        codec.encode_request_head("POST", "/x", h)
+        + codec.encode_chunk(b"abc")
+        + codec.encode_last_chunk(Headers([("T", "v")]))
+    )
     evs = events(wire)
     assert isinstance(evs[0], RequestHead) and evs[1] == Data(b"abc")
     assert isinstance(evs[2], EndOfMessage) and evs[2].trailers["t"] == "v"
@@ -423,17 +455,24 @@ def test_repeated_header_section_is_still_checked_per_request() -> None:
     # The parser remembers the last header section; the request line is checked anew.
     fields = ["Host: a", "Content-Length: 2"]
     p = RequestParser()
-    p.feed(req("POST /1 HTTP/1.1", *fields, body=b"xy") + req("PUT /2?q HTTP/1.1", *fields,
-                                                               body=b"zw"))
+    p.feed(
+        req("POST /1 HTTP/1.1", *fields, body=b"xy") + req("PUT /2?q HTTP/1.1", *fields, body=b"zw")
+    )
     evs = [p.next_event() for _ in range(6)]
     heads = [e for e in evs if isinstance(e, RequestHead)]
     assert [(h.method, h.target, h.content_length) for h in heads] == [
-        ("POST", "/1", 2), ("PUT", "/2?q", 2)]
+        ("POST", "/1", 2),
+        ("PUT", "/2?q", 2),
+    ]
     assert heads[1].headers.items() == [("Host", "a"), ("Content-Length", "2")]
     assert [e.data for e in evs if isinstance(e, Data)] == [b"xy", b"zw"]
     # Same fields, but a bad target, another version or CONNECT: full checks apply.
-    for line, status in [("GET /a b HTTP/1.1", 400), ("GET /%zz HTTP/1.1", 400),
-                         ("GET / HTTP/2.0", 505), ("CONNECT /x HTTP/1.1", 400)]:
+    for line, status in [
+        ("GET /a b HTTP/1.1", 400),
+        ("GET /%zz HTTP/1.1", 400),
+        ("GET / HTTP/2.0", 505),
+        ("CONNECT /x HTTP/1.1", 400),
+    ]:
         p2 = RequestParser()
         p2.feed(req("GET / HTTP/1.1", "Host: a"))
         p2.next_event()

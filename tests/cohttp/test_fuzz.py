@@ -72,8 +72,10 @@ def test_arbitrary_bytes(data: bytes, cuts: list[int]) -> None:
     drive(response, data, cuts)
 
 
-@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
-       st.lists(st.integers(0, 400), max_size=5))
+@given(
+    st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
+    st.lists(st.integers(0, 400), max_size=5),
+)
 @settings(max_examples=400, deadline=None)
 def test_mutated_messages(edits: list[tuple[int, bytes]], cuts: list[int]) -> None:
     data = bytearray(VALID)
@@ -93,8 +95,10 @@ async def test_server_survives_garbage(backend: backends.Backend) -> None:
 
     rng = random.Random(5)
     blobs = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(8)]
-    blobs += [VALID[: rng.randrange(len(VALID))] + bytes(rng.randrange(256) for _ in range(20))
-              for _ in range(8)]
+    blobs += [
+        VALID[: rng.randrange(len(VALID))] + bytes(rng.randrange(256) for _ in range(20))
+        for _ in range(8)
+    ]
     async with running(backend, Server(app, limits=LIMITS, header_timeout=0.5)) as addr:
         for blob in blobs:
             c = await RawClient.connect(backend, addr)

@@ -46,9 +46,14 @@ def ours(data: bytes) -> Parsed | None:
                 body += ev.data
             elif isinstance(ev, EndOfMessage):
                 assert head is not None
-                return (head.method, head.target, head.version[5:],
-                        [(k.lower(), v) for k, v in head.headers], body,
-                        [(k.lower(), v) for k, v in ev.trailers])
+                return (
+                    head.method,
+                    head.target,
+                    head.version[5:],
+                    [(k.lower(), v) for k, v in head.headers],
+                    body,
+                    [(k.lower(), v) for k, v in ev.trailers],
+                )
             else:
                 assert ev is NEED_DATA or ev is PEER_CLOSED
                 return None
@@ -71,11 +76,14 @@ def oracle(data: bytes) -> Parsed | None:
                 body += ev.data
             elif isinstance(ev, h11.EndOfMessage):
                 assert req is not None
-                return (req.method.decode("latin-1"), req.target.decode("latin-1"),
-                        req.http_version.decode(),
-                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers],
-                        body,
-                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in ev.headers])
+                return (
+                    req.method.decode("latin-1"),
+                    req.target.decode("latin-1"),
+                    req.http_version.decode(),
+                    [(k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers],
+                    body,
+                    [(k.decode("latin-1"), v.decode("latin-1")) for k, v in ev.headers],
+                )
             else:
                 return None
     except h11.RemoteProtocolError:
@@ -87,15 +95,29 @@ def oracle(data: bytes) -> Parsed | None:
 TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 token = st.text(TCHAR, min_size=1, max_size=12)
 PCHAR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
-path = st.builds(lambda a, q: "/" + a + (("?" + q) if q is not None else ""),
-                 st.text(PCHAR, max_size=20), st.none() | st.text(PCHAR + "?", max_size=10))
+path = st.builds(
+    lambda a, q: "/" + a + (("?" + q) if q is not None else ""),
+    st.text(PCHAR, max_size=20),
+    st.none() | st.text(PCHAR + "?", max_size=10),
+)
 VCHAR = "".join(chr(c) for c in range(0x21, 0x7F)) + "\xa0\xe9\xff"
 field_value = st.builds(
     lambda a, mid, b: (a + mid + b) if a or b else "",
-    st.text(VCHAR, max_size=6), st.text(VCHAR + " \t", max_size=10), st.text(VCHAR, max_size=6))
+    st.text(VCHAR, max_size=6),
+    st.text(VCHAR + " \t", max_size=10),
+    st.text(VCHAR, max_size=6),
+)
 ows = st.sampled_from(["", " ", "  ", "\t", " \t"])
-FRAMING_NAMES = {"host", "content-length", "transfer-encoding", "connection", "expect",
-                 "upgrade", "te", "trailer"}
+FRAMING_NAMES = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "expect",
+    "upgrade",
+    "te",
+    "trailer",
+}
 extra_field = st.tuples(token.filter(lambda n: n.lower() not in FRAMING_NAMES), field_value)
 
 
@@ -142,17 +164,25 @@ class Message:
 @st.composite
 def messages(draw: st.DrawFn) -> Message:
     version = draw(st.sampled_from(["1.1", "1.1", "1.0"]))
-    framing = draw(st.sampled_from(["none", "length", "chunked"] if version == "1.1"
-                                   else ["none", "length"]))
+    framing = draw(
+        st.sampled_from(["none", "length", "chunked"] if version == "1.1" else ["none", "length"])
+    )
     body = draw(st.binary(max_size=64)) if framing != "none" else b""
     return Message(
         method=draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]) | token),
         target=draw(path),
         version=version,
         host=draw(st.sampled_from(["a.test", "127.0.0.1:8080", "[::1]:80", "x-y.z"]))
-        if version == "1.1" else draw(st.none() | st.just("h.test")),
-        fields=draw(st.lists(st.tuples(token.filter(lambda n: n.lower() not in FRAMING_NAMES),
-                                       ows, field_value, ows), max_size=6)),
+        if version == "1.1"
+        else draw(st.none() | st.just("h.test")),
+        fields=draw(
+            st.lists(
+                st.tuples(
+                    token.filter(lambda n: n.lower() not in FRAMING_NAMES), ows, field_value, ows
+                ),
+                max_size=6,
+            )
+        ),
         framing=framing,
         body=body,
         chunks=draw(st.lists(st.integers(1, 20), max_size=4)),
@@ -185,7 +215,8 @@ BOTH_REJECT = {
     "second Host": lambda d: _insert_field_line(d, b"Host: other.test"),
     "CL not digits": lambda d: _insert_field_line(d, b"Content-Length: +1"),
     "CL conflict": lambda d: _insert_field_line(
-        _insert_field_line(d, b"Content-Length: 1"), b"Content-Length: 2"),
+        _insert_field_line(d, b"Content-Length: 1"), b"Content-Length: 2"
+    ),
     "TE not chunked": lambda d: _insert_field_line(d, b"Transfer-Encoding: gzip"),
     "double space in request line": lambda d: d.replace(b" ", b"  ", 1),
     "lowercase version": lambda d: d.replace(b"HTTP/", b"http/", 1),
@@ -220,7 +251,7 @@ STRICTER_THAN_H11 = {
     # RFC 9112 2.2: we accept CRLF only as a line terminator (h11 takes a bare LF).
     "bare LF line ends": b"GET / HTTP/1.1\nHost: a\n\n",
     # RFC 9112 3.2 / RFC 3986: the request target and Host must be URI syntax.
-    "target with a quote": b"GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n",
+    "target with a quote": b'GET /a"b HTTP/1.1\r\nHost: a\r\n\r\n',
     "target with braces": b"GET /{x} HTTP/1.1\r\nHost: a\r\n\r\n",
     "target with a fragment": b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n",
     "bad percent escape": b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -320,8 +351,9 @@ def oracle_response(data: bytes, method: str) -> tuple[int, list[tuple[str, str]
     st.sampled_from(["GET", "HEAD", "POST"]),
 )
 @SETTINGS
-def test_responses_agree(status: int, reason: str, fields: list[tuple[str, str]], framing: str,
-                         body: bytes, method: str) -> None:
+def test_responses_agree(
+    status: int, reason: str, fields: list[tuple[str, str]], framing: str, body: bytes, method: str
+) -> None:
     lines = [f"HTTP/1.1 {status} {reason}"] + [f"{n}: {v}" for n, v in fields]
     if framing == "length":
         lines.append(f"Content-Length: {len(body)}")
@@ -354,20 +386,29 @@ def ours_all(data: bytes) -> list[Parsed] | None:
                 body += ev.data
             elif isinstance(ev, EndOfMessage):
                 assert head is not None
-                out.append((head.method, head.target, head.version[5:],
-                            [(k.lower(), v) for k, v in head.headers], body,
-                            [(k.lower(), v) for k, v in ev.trailers]))
+                out.append(
+                    (
+                        head.method,
+                        head.target,
+                        head.version[5:],
+                        [(k.lower(), v) for k, v in head.headers],
+                        body,
+                        [(k.lower(), v) for k, v in ev.trailers],
+                    )
+                )
             else:
                 return out
     except ProtocolError:
         return None
 
 
-@given(messages(), st.sampled_from(["GET", "POST", "DELETE"]), path,
-       st.sampled_from(["1.1", "1.0"]))
+@given(
+    messages(), st.sampled_from(["GET", "POST", "DELETE"]), path, st.sampled_from(["1.1", "1.0"])
+)
 @SETTINGS
-def test_pipelined_messages_with_repeated_fields(msg: Message, method: str, target: str,
-                                                 version: str) -> None:
+def test_pipelined_messages_with_repeated_fields(
+    msg: Message, method: str, target: str, version: str
+) -> None:
     first = msg.encode()
     if msg.framing == "chunked" and version == "1.0":
         version = "1.1"

@@ -12,8 +12,11 @@ def test_case_insensitive_multimap_keeps_order() -> None:
     h = Headers([("Set-Cookie", "a=1"), ("Content-Type", "text/html")])
     h.add("set-cookie", "b=2")
     assert h["SET-COOKIE"] == "a=1" and h.get_all("Set-Cookie") == ["a=1", "b=2"]
-    assert h.items() == [("Set-Cookie", "a=1"), ("Content-Type", "text/html"),
-                         ("set-cookie", "b=2")]
+    assert h.items() == [
+        ("Set-Cookie", "a=1"),
+        ("Content-Type", "text/html"),
+        ("set-cookie", "b=2"),
+    ]
     assert "content-type" in h and "x" not in h and h.get("x") is None
     h.set("SET-COOKIE", "c=3")
     assert h.items() == [("SET-COOKIE", "c=3"), ("Content-Type", "text/html")]
@@ -29,15 +32,18 @@ def test_get_list_splits_commas() -> None:
     assert h.get_list("connection") == ["keep-alive", "Upgrade", "close"]
 
 
-@pytest.mark.parametrize(("name", "value", "match"), [
-    ("X", "a\r\nInjected: 1", "CR or LF"),
-    ("X", "a\x00", "NUL"),
-    ("X", " padded", "whitespace"),
-    ("X", "\u20ac", "Latin-1"),
-    ("X", "a\x07", "control"),
-    ("Bad Name", "v", "token"),
-    ("", "v", "token"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("X", "a\r\nInjected: 1", "CR or LF"),
+        ("X", "a\x00", "NUL"),
+        ("X", " padded", "whitespace"),
+        ("X", "\u20ac", "Latin-1"),
+        ("X", "a\x07", "control"),
+        ("Bad Name", "v", "token"),
+        ("", "v", "token"),
+    ],
+)
 def test_validation_names_the_problem(name: str, value: str, match: str) -> None:
     with pytest.raises(InvalidHeader, match=match):
         Headers([(name, value)])

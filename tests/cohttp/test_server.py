@@ -21,9 +21,11 @@ async def app(request: Request) -> Response:
         data = await request.read()
         return Response(200, data, {"x-method": request.method})
     if path == "/stream":
+
         async def pieces():  # type: ignore[no-untyped-def]
             for i in range(3):
                 yield b"piece %d\n" % i
+
         return Response(200, pieces(), {"content-type": "text/plain"})
     if path == "/boom":
         raise RuntimeError("handler exploded")
@@ -76,13 +78,18 @@ async def test_pipelined_requests_answered_in_order(backend: backends.Backend) -
 async def test_chunked_upload_and_chunked_streaming_response(backend: backends.Backend) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"POST /trailers HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n", "POST")
+        await c.send(
+            b"POST /trailers HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n",
+            "POST",
+        )
         head, body = await c.response()
         assert body == b"abcde|5"
         await c.send(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
         head, body = await c.response()
-        assert head.headers["transfer-encoding"] == "chunked" and "content-length" not in head.headers
+        assert (
+            head.headers["transfer-encoding"] == "chunked" and "content-length" not in head.headers
+        )
         assert body == b"piece 0\npiece 1\npiece 2\n"
         await c.close()
 
@@ -106,16 +113,19 @@ async def test_http10_streaming_is_close_delimited(backend: backends.Backend) ->
 async def test_expect_100_continue(backend: backends.Backend) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     b"Content-Length: 5\r\n\r\n", "PUT")
+        await c.send(
+            b"PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+            "PUT",
+        )
         interim = await c.interim()
         assert interim.status == 100
         await c.flow.write(b"hello")
         head, body = await c.response()
         assert head.status == 200 and body == b"hello"
         # A handler that never reads the body: no 100, final answer, then close.
-        await c.send(b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     b"Content-Length: 5\r\n\r\n", "PUT")
+        await c.send(
+            b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "PUT"
+        )
         head, body = await c.response()
         assert head.status == 200 and head.headers["connection"] == "close"
         assert await c.at_eof()
@@ -148,14 +158,16 @@ async def test_head_and_bodiless_statuses(backend: backends.Backend) -> None:
 async def test_unread_body_is_drained_and_connection_kept(backend: backends.Backend) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd" + GET,
-                     "POST", "GET")
+        await c.send(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd" + GET, "POST", "GET"
+        )
         assert (await c.response())[1] == b"Hello, world!"
         assert (await c.response())[1] == b"Hello, world!"
 
 
-async def test_handler_exception_is_500_and_logged(backend: backends.Backend,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_handler_exception_is_500_and_logged(
+    backend: backends.Backend, caplog: pytest.LogCaptureFixture
+) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
         with caplog.at_level(logging.ERROR, logger="cohttp.server"):
@@ -167,48 +179,69 @@ async def test_handler_exception_is_500_and_logged(backend: backends.Backend,
         assert (await c.response())[0].status == 200
 
 
-async def test_access_log_in_combined_format(backend: backends.Backend,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_access_log_in_combined_format(
+    backend: backends.Backend, caplog: pytest.LogCaptureFixture
+) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
         with caplog.at_level(logging.INFO, logger="cohttp.access"):
-            await c.send(b"GET /?q=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\n"
-                         b"User-Agent: tester/1.0\r\n\r\n")
+            await c.send(
+                b"GET /?q=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\n"
+                b"User-Agent: tester/1.0\r\n\r\n"
+            )
             await c.response()
         lines = [r.getMessage() for r in caplog.records if r.name == "cohttp.access"]
         assert len(lines) == 1
         import re
-        assert re.fullmatch(r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
-                            r'"GET /\?q=1 HTTP/1\.1" 200 13 "http://r/" "tester/1\.0"', lines[0])
+
+        assert re.fullmatch(
+            r"127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "
+            r'"GET /\?q=1 HTTP/1\.1" 200 13 "http://r/" "tester/1\.0"',
+            lines[0],
+        )
 
 
-@pytest.mark.parametrize(("raw", "status"), [
-    (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
-    (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n", 413),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 3000 + b"\r\n\r\n", 431),
-    (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
-    (b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\nHost: t\n\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0x10\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
-    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-     b"FFFFFFFFFFFFFFFFFFFF\r\n", 413),
-    (b"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150))
-     + b"\r\n", 431),
-])
-async def test_protocol_errors_are_answered_then_closed(backend: backends.Backend, raw: bytes,
-                                                        status: int) -> None:
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            400,
+        ),
+        (b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n", 413),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 3000 + b"\r\n\r\n", 431),
+        (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        (b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\nHost: t\n\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0x10\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"FFFFFFFFFFFFFFFFFFFF\r\n",
+            413,
+        ),
+        (b"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        (
+            b"GET / HTTP/1.1\r\nHost: t\r\n"
+            + b"".join(b"X-%d: v\r\n" % i for i in range(150))
+            + b"\r\n",
+            431,
+        ),
+    ],
+)
+async def test_protocol_errors_are_answered_then_closed(
+    backend: backends.Backend, raw: bytes, status: int
+) -> None:
     limits = Limits(max_body=100, max_head=2048, max_line=1024)
     async with running(backend, Server(app, limits=limits)) as addr:
         c = await RawClient.connect(backend, addr)
@@ -224,8 +257,11 @@ async def test_protocol_errors_are_answered_then_closed(backend: backends.Backen
 async def test_chunked_body_over_limit_is_413(backend: backends.Backend) -> None:
     async with running(backend, Server(app, limits=Limits(max_body=10))) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", "POST")
+        await c.send(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
+            "POST",
+        )
         head, _ = await c.response()
         assert head.status == 413 and await c.at_eof()
 
@@ -253,7 +289,8 @@ async def test_slowloris_is_cut_at_the_deadline(backend: backends.Backend) -> No
 
 
 async def test_trickling_head_is_cut_even_though_bytes_keep_coming(
-        backend: backends.Backend) -> None:
+    backend: backends.Backend,
+) -> None:
     async with running(backend, Server(app, header_timeout=0.3)) as addr:
         slow = await RawClient.connect(backend, addr)
         closed = False
@@ -351,6 +388,7 @@ async def test_large_body_streams_with_backpressure(backend: backends.Backend) -
             block = b"x" * 65536
             for _ in range(size // 65536):
                 yield block
+
         return Response(200, gen(), {"content-length": str(size)})
 
     async with running(backend, Server(big)) as addr:
@@ -383,8 +421,12 @@ async def test_body_error_swallowed_by_handler_still_closes(backend: backends.Ba
 
     async with running(backend, Server(careless, limits=Limits(max_body=4))) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"9\r\n123456789\r\n0\r\n\r\n" + GET, "POST", "GET")
+        await c.send(
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"9\r\n123456789\r\n0\r\n\r\n" + GET,
+            "POST",
+            "GET",
+        )
         head, _ = await c.response()
         assert head.status == 413 and await c.at_eof()
 
@@ -401,12 +443,14 @@ async def test_stalled_body_is_cut_at_the_body_deadline(backend: backends.Backen
 
 
 async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
-        backend: backends.Backend) -> None:
+    backend: backends.Backend,
+) -> None:
     async def huge(request: Request) -> Response:
         async def gen():  # type: ignore[no-untyped-def]
             block = b"z" * 65536
             while True:
                 yield block
+
         return Response(200, gen())
 
     async with running(backend, Server(huge, write_timeout=0.3)) as addr:
@@ -426,8 +470,9 @@ async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
 async def test_bad_unread_body_closes_without_a_second_answer(backend: backends.Backend) -> None:
     async with running(backend, Server(app)) as addr:
         c = await RawClient.connect(backend, addr)
-        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"zz\r\n", "POST")
+        await c.send(
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "POST"
+        )
         head, body = await c.response()
         assert head.status == 200 and body == b"Hello, world!"
         assert await c.at_eof()

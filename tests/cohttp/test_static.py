@@ -73,11 +73,21 @@ def test_directory_redirect_and_listing(site: Path) -> None:
     assert (call(StaticFiles(site, listing=False), get("/docs/"))).status == 404
 
 
-@pytest.mark.parametrize("path", [
-    "/../secret.txt", "/docs/../../secret.txt", "/%2e%2e/secret.txt", "/docs/%2E%2E/%2e%2E/x",
-    "/..%2fsecret.txt", "/docs%2f..%2f..%2fsecret.txt", "/escape.txt", "/escape-dir/secret.txt",
-    "/a%00b", "/%5c..%5csecret.txt",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/docs/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/docs/%2E%2E/%2e%2E/x",
+        "/..%2fsecret.txt",
+        "/docs%2f..%2f..%2fsecret.txt",
+        "/escape.txt",
+        "/escape-dir/secret.txt",
+        "/a%00b",
+        "/%5c..%5csecret.txt",
+    ],
+)
 def test_no_path_traversal(site: Path, path: str) -> None:
     r = StaticFiles(site).respond(get(path))
     assert r.status in (400, 404)
@@ -108,12 +118,14 @@ def test_conditionals(site: Path) -> None:
     assert (call(s, get("/style.css", if_none_match="*"))).status == 304
     assert (call(s, get("/style.css", if_none_match='"other"'))).status == 200
     assert (call(s, get("/style.css", if_modified_since=modified))).status == 304
-    assert (call(s, get("/style.css",
-                        if_modified_since="Mon, 01 Jan 2001 00:00:00 GMT"))).status == 200
+    assert (
+        call(s, get("/style.css", if_modified_since="Mon, 01 Jan 2001 00:00:00 GMT"))
+    ).status == 200
     assert (call(s, get("/style.css", if_modified_since="garbage"))).status == 200
     # If-None-Match takes precedence over If-Modified-Since.
-    assert (call(s, get("/style.css", if_none_match='"other"',
-                        if_modified_since=modified))).status == 200
+    assert (
+        call(s, get("/style.css", if_none_match='"other"', if_modified_since=modified))
+    ).status == 200
 
 
 def test_parse_range() -> None:

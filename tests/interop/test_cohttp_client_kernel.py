@@ -91,7 +91,10 @@ def fixed(answer: bytes, close: bool = False) -> Responder:
 
 async def test_content_length_keep_alive(net: backends.Backend) -> None:
     with kernel_server(fixed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")) as (
-            host, port, accepted):
+        host,
+        port,
+        accepted,
+    ):
         async with Client(net) as client:
             for _ in range(3):
                 r = await client.get(f"http://{host}:{port}/x")
@@ -100,8 +103,10 @@ async def test_content_length_keep_alive(net: backends.Backend) -> None:
 
 
 async def test_chunked_with_trailers(net: backends.Backend) -> None:
-    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-              b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Checksum: 42\r\n\r\n")
+    answer = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Checksum: 42\r\n\r\n"
+    )
     with kernel_server(fixed(answer)) as (host, port, _):
         async with Client(net) as client, client.stream("GET", f"http://{host}:{port}/") as r:
             assert await r.read() == b"Wikipedia"
@@ -110,7 +115,10 @@ async def test_chunked_with_trailers(net: backends.Backend) -> None:
 
 async def test_close_delimited_and_http10(net: backends.Backend) -> None:
     with kernel_server(fixed(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", close=True)) as (
-            host, port, accepted):
+        host,
+        port,
+        accepted,
+    ):
         async with Client(net) as client:
             for _ in range(2):
                 r = await client.get(f"http://{host}:{port}/")
@@ -135,8 +143,9 @@ async def test_request_bytes_on_the_wire(net: backends.Backend) -> None:
 
     with kernel_server(record) as (host, port, _):
         async with Client(net, headers={"x-default": "1"}) as client:
-            await client.post(f"http://{host}:{port}/p?q=1", body=b"abc",
-                              headers={"content-type": "text/plain"})
+            await client.post(
+                f"http://{host}:{port}/p?q=1", body=b"abc", headers={"content-type": "text/plain"}
+            )
     head, _, body = seen[0].partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     assert lines[0] == b"POST /p?q=1 HTTP/1.1" and body == b"abc"
@@ -148,7 +157,10 @@ async def test_request_bytes_on_the_wire(net: backends.Backend) -> None:
 async def test_server_closing_idle_connection_is_retried(net: backends.Backend) -> None:
     # Answers, then closes without saying so: the pooled connection is stale next time.
     with kernel_server(fixed(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", close=True)) as (
-            host, port, accepted):
+        host,
+        port,
+        accepted,
+    ):
         async with Client(net) as client:
             assert (await client.get(f"http://{host}:{port}/")).content == b"ok"
             await net.sleep(0.05)

@@ -35,10 +35,14 @@ def make_app(root: Path) -> object:
     async def app(request: Request) -> Response:
         if request.path == "/echo":
             data = await request.read()
-            return Response(200, data, {
-                "x-te": request.headers.get("transfer-encoding", "-"),
-                "x-length": str(len(data)),
-            })
+            return Response(
+                200,
+                data,
+                {
+                    "x-te": request.headers.get("transfer-encoding", "-"),
+                    "x-length": str(len(data)),
+                },
+            )
         return await static(request)
 
     return app
@@ -46,8 +50,10 @@ def make_app(root: Path) -> object:
 
 async def curl(net: backends.Backend, *args: str) -> subprocess.CompletedProcess[bytes]:
     return await net.run_in_thread(
-        lambda: subprocess.run(["curl", "-sS", "--max-time", "20", *args],
-                               capture_output=True, timeout=30))
+        lambda: subprocess.run(
+            ["curl", "-sS", "--max-time", "20", *args], capture_output=True, timeout=30
+        )
+    )
 
 
 @pytest.fixture
@@ -72,8 +78,15 @@ async def test_curl_keep_alive_reuse(net: backends.Backend, site: Path) -> None:
 async def test_curl_chunked_upload(net: backends.Backend, site: Path) -> None:
     need_tool("curl")
     async with running(net, Server(make_app(site))) as (host, port):  # type: ignore[arg-type]
-        r = await curl(net, "-i", "-H", "Transfer-Encoding: chunked", "--data-binary",
-                       f"@{site / 'upload.bin'}", f"http://{host}:{port}/echo")
+        r = await curl(
+            net,
+            "-i",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            f"@{site / 'upload.bin'}",
+            f"http://{host}:{port}/echo",
+        )
         assert r.returncode == 0, r.stderr
         head, _, body = r.stdout.partition(b"\r\n\r\n")
         assert b"x-te: chunked" in head and body == (site / "upload.bin").read_bytes()
@@ -82,8 +95,15 @@ async def test_curl_chunked_upload(net: backends.Backend, site: Path) -> None:
 async def test_curl_expect_100_continue(net: backends.Backend, site: Path) -> None:
     need_tool("curl")
     async with running(net, Server(make_app(site))) as (host, port):  # type: ignore[arg-type]
-        r = await curl(net, "-v", "-H", "Expect: 100-continue", "--data-binary",
-                       f"@{site / 'upload.bin'}", f"http://{host}:{port}/echo")
+        r = await curl(
+            net,
+            "-v",
+            "-H",
+            "Expect: 100-continue",
+            "--data-binary",
+            f"@{site / 'upload.bin'}",
+            f"http://{host}:{port}/echo",
+        )
         assert r.returncode == 0, r.stderr
         assert b"< HTTP/1.1 100 Continue" in r.stderr
         assert r.stdout == (site / "upload.bin").read_bytes()
@@ -124,7 +144,8 @@ async def test_httpx_client(net: backends.Backend, site: Path) -> None:
 
             r = await client.post("/echo", content=gen())
             assert r.headers["x-te"] == "chunked" and r.content == b"".join(
-                b"%03d" % i for i in range(100))
+                b"%03d" % i for i in range(100)
+            )
             r = await client.get("/data.bin", headers={"range": "bytes=0-3"})
             assert r.status_code == 206 and r.content == b"\x00\x01\x02\x03"
             etag = r.headers["etag"]

@@ -35,9 +35,14 @@ async def test_wrk_1000_connections_and_a_slowloris(backend: backends.Backend) -
         result = {}
 
         async def load() -> None:
-            proc = await backend.run_in_thread(lambda: subprocess.run(
-                ["wrk", "-t2", "-c1000", "-d3s", "--timeout", "10s", f"http://{host}:{port}/"],
-                capture_output=True, text=True, timeout=60))
+            proc = await backend.run_in_thread(
+                lambda: subprocess.run(
+                    ["wrk", "-t2", "-c1000", "-d3s", "--timeout", "10s", f"http://{host}:{port}/"],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+            )
             result["out"] = proc.stdout + proc.stderr
 
         async with backend.task_group() as tg:
