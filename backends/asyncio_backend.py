@@ -503,6 +503,7 @@ class AsyncioBackend(AnyioRuntime):
     """The asyncio :class:`backends.interface.Backend` (the running loop's sockets)."""
 
     name = "asyncio"
+    resolves_names = True
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -290,6 +290,11 @@ class Backend(Stack, Runtime, Protocol):
     name: str
     """``"asyncio"``, ``"trio"`` or ``"mirage"``."""
 
+    resolves_names: bool
+    """Whether ``tcp_connect``/``udp_bind`` accept host names (through the system's
+    resolver). False on mirage, which has none: protocol code resolves names there with
+    :mod:`dns.resolver` (cohttp's client does) and passes addresses."""
+
     async def aclose(self) -> None:
         """Release what the backend holds (the mirage stack's device, for instance)."""
         ...

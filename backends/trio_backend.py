@@ -381,6 +381,7 @@ class TrioBackend(AnyioRuntime):
     """The trio :class:`backends.interface.Backend`."""
 
     name = "trio"
+    resolves_names = True
 
     async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> TrioListener:
         family, _, _, _, sockaddr = (await _resolve(host, port, socket.SOCK_STREAM, passive=True))[

@@ -21,14 +21,15 @@ spoken (the IO interface has no TLS).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json as _json
 from collections.abc import AsyncIterable, AsyncIterator
 from types import EllipsisType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import anyio
 
-from backends import Backend, Flow, NetworkError, Timeout
+from backends import Backend, Flow, NetworkError, ResolutionError, Timeout
 from uri import Uri, UriError, resolve
 
 from . import codec
@@ -211,6 +212,22 @@ class _ResponseBody(IncomingBody):
             await self._client._release(conn)
 
 
+class AddressResolver(Protocol):
+    """What :class:`Client` needs to resolve names on a backend without a resolver."""
+
+    async def lookup_address(self, host: str, port: int = 0) -> list[tuple[str, int]]:
+        """``[(address, port), ...]`` for ``host``, best first."""
+        ...
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class Client:
     """An HTTP/1.1 client with a keep-alive connection pool.
 
@@ -218,6 +235,13 @@ class Client:
     (seconds, ``None`` for none) bounds connecting plus receiving the response head, and
     each read of the body; ``limits`` bounds what a server may send (no body limit by
     default). ``headers`` are sent with every request.
+
+    Host names are resolved with ``resolver`` when one is given: any object with ``await
+    resolver.lookup_address(host, port) -> [(address, port), ...]``, such as a
+    :class:`dns.resolver.Resolver`; each address is tried in the order given. Without
+    one, a backend whose ``tcp_connect`` resolves names (asyncio, trio: the system's
+    resolver) gets them as they are, and one that cannot (mirage, our own stack) uses its
+    shared, system-configured :func:`dns.resolver.default_resolver`.
     """
 
     def __init__(
@@ -230,10 +254,12 @@ class Client:
         max_redirects: int = 5,
         headers: HeadersArg = None,
         limits: Limits | None = None,
+        resolver: AddressResolver | None = None,
     ) -> None:
         if max_per_host < 1:
             raise ValueError("max_per_host must be at least 1")
         self.net = net
+        self.resolver = resolver
         self.max_per_host = max_per_host
         self.timeout = timeout
         self.follow_redirects = follow_redirects
@@ -554,12 +580,30 @@ class Client:
                 if conn.parser.buffered == 0:
                     return conn, True
                 await conn.flow.close()  # unsolicited bytes: out of step, drop it
-            flow = await self.net.tcp_connect(key[0], key[1], timeout=timeout)
+            flow = await self._connect(key[0], key[1], timeout)
             self.connections_opened += 1
             return _Conn(flow, key, self.limits), False
         except BaseException:
             pool.slots.release()
             raise
+
+    async def _connect(self, host: str, port: int, timeout: float | None) -> Flow:
+        """Open a connection to ``host:port``, resolving the name here if the backend can't."""
+        net = self.net
+        if _is_ip_literal(host) or (self.resolver is None and net.resolves_names):
+            return await net.tcp_connect(host, port, timeout=timeout)
+        resolver = self.resolver
+        if resolver is None:
+            from dns.resolver import default_resolver  # only backends without a resolver
+
+            resolver = self.resolver = default_resolver(net)
+        last: NetworkError | None = None
+        for address, address_port in await resolver.lookup_address(host, port):
+            try:
+                return await net.tcp_connect(address, address_port, timeout=timeout)
+            except NetworkError as exc:
+                last = exc
+        raise last or ResolutionError(f"{host!r} has no address")
 
     async def _release(self, conn: _Conn) -> None:
         pool = self._pools[conn.key]

@@ -397,6 +397,7 @@ class MirageBackend(AnyioRuntime):
     """The mirage :class:`backends.interface.Backend`: our stack, hosted by anyio."""
 
     name = "mirage"
+    resolves_names = False
 
     def __init__(self, stack: Stack, tap: TapDevice | None = None) -> None:
         self.stack = stack
