@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST=DIR",
         help="serve DIR for Host HOST (repeatable)",
     )
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    s.add_argument(
+        "--host", help="address to listen on (default 127.0.0.1, or --ip's address on mirage)"
+    )
     s.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
@@ -121,7 +123,8 @@ def serve(args: argparse.Namespace) -> int:
         raise SystemExit("--tap/--ip/--gateway only apply to --backend mirage")
 
     async def main(net: backends.Backend) -> None:
-        host, port = await server.listen(net, args.host, args.port)
+        listen_on = args.host or (args.ip.split("/")[0] if args.ip else "127.0.0.1")
+        host, port = await server.listen(net, listen_on, args.port)
         shown = f"[{host}]" if ":" in host else host
         print(f"serving on http://{shown}:{port}/ ({net.name})", flush=True)
         for name, site in hosts.items():
