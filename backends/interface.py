@@ -104,8 +104,11 @@ class Listener(Protocol):
         """Accept forever, running ``handler(flow)`` in its own task for each connection.
 
         The flow is closed when the handler returns. An exception from a handler is logged
-        (logger ``backends``) and does not stop the listener. Returns when the listener is
-        closed; cancelling ``serve`` cancels the handlers still running.
+        (logger ``backends``) and does not stop the listener. When the listener is closed,
+        or ``serve`` is cancelled, the handlers still running are cancelled and ``serve``
+        returns once they have finished. For a graceful shutdown that lets them complete,
+        iterate over the listener and run the handlers in a task group of your own (as
+        :class:`cohttp.Server` does).
         """
         ...
 
