@@ -476,3 +476,28 @@ async def test_udp_receiver_with_data_always_waiting_still_yields(backend: Backe
                 tg.cancel_scope.cancel()
         assert received == 100
         assert ticks > start_ticks, "recv never yielded while datagrams were waiting"
+
+
+async def test_closing_the_listener_ends_serve_and_cancels_handlers(backend: Backend) -> None:
+    listener = await backend.tcp_listen(HOST, 0)
+    started = backend.event()
+    cancelled: list[bool] = []
+
+    async def handler(flow: Flow) -> None:
+        started.set()
+        try:
+            await backend.sleep(3600)
+        except BaseException:
+            cancelled.append(True)
+            raise
+
+    with backend.fail_after(5):
+        async with backend.task_group() as tg:
+            tg.start_soon(listener.serve, handler)
+            client = await backend.tcp_connect(*listener.address)
+            await started.wait()
+            await listener.close()  # serve returns: the task group can exit
+    assert cancelled == [True]
+    with backend.fail_after(5):
+        assert await client.read() == b""  # serve closed the handler's flow
+    await client.close()
