@@ -18,9 +18,9 @@ import errno
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
 from typing import Any, cast
 
+from ._common import AcceptLoop, Closing, run_handler
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
@@ -41,7 +41,7 @@ READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
 
 
-class AsyncioFlow(asyncio.Protocol):
+class AsyncioFlow(asyncio.Protocol, Closing):
     """One TCP connection; see :class:`backends.interface.Flow` for the contract."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -232,19 +232,8 @@ class AsyncioFlow(asyncio.Protocol):
         self._wake_reader()
         self._wake_writer()
 
-    async def __aenter__(self) -> AsyncioFlow:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class AsyncioListener:
+class AsyncioListener(AcceptLoop):
     """A listening TCP server; see :class:`backends.interface.Listener`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, backlog: int) -> None:
@@ -266,7 +255,7 @@ class AsyncioListener:
 
     def _connected(self, flow: AsyncioFlow) -> None:
         if self._handler is not None:
-            task = self._loop.create_task(self._run_handler(self._handler, flow))
+            task = self._loop.create_task(run_handler(self._handler, flow))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
@@ -295,21 +284,13 @@ class AsyncioListener:
             finally:
                 self._accept_waiter = None
 
-    async def __aiter__(self) -> AsyncIterator[Flow]:
-        while True:
-            try:
-                flow = await self.accept()
-            except ClosedFlow:
-                return
-            yield flow
-
     async def serve(self, handler: Handler) -> None:
         if self._handler is not None:
             raise RuntimeError("serve() is already running on this listener")
         self._handler = handler
         while self._pending:
             flow = self._pending.popleft()
-            task = self._loop.create_task(self._run_handler(handler, flow))
+            task = self._loop.create_task(run_handler(handler, flow))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         try:
@@ -321,17 +302,6 @@ class AsyncioListener:
                 task.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-
-    @staticmethod
-    async def _run_handler(handler: Handler, flow: AsyncioFlow) -> None:
-        try:
-            await handler(flow)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("connection handler failed for %s", flow.remote)
-        finally:
-            await flow.close()
 
     async def close(self) -> None:
         if self._closed:
@@ -346,19 +316,8 @@ class AsyncioListener:
             waiter.set_result(None)
         self._closed_event.set()
 
-    async def __aenter__(self) -> AsyncioListener:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class AsyncioDatagram:
+class AsyncioDatagram(Closing):
     """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`.
 
     A plain non-blocking socket rather than an asyncio datagram transport: ``recv`` and
@@ -486,17 +445,6 @@ class AsyncioDatagram:
         self._readers.clear()
         self._writers.clear()
         self._sock.close()
-
-    async def __aenter__(self) -> AsyncioDatagram:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class AsyncioBackend(AnyioRuntime):

@@ -21,11 +21,11 @@ import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
 import trio
 
+from ._common import AcceptLoop, Closing
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
@@ -37,7 +37,7 @@ from ._sockutil import (
     translate,
 )
 from .errors import ClosedFlow, NetworkError, Timeout
-from .interface import Address, Backend, Handler
+from .interface import Address, Backend
 
 log = logging.getLogger("backends")
 
@@ -64,7 +64,7 @@ async def _resolve(host: str, port: int, socktype: int, *, passive: bool = False
     return infos
 
 
-class _Paced:
+class _Paced(Closing):
     """The shared discipline: check cancellation, yield every YIELD_EVERY quick ops."""
 
     __slots__ = ("_closed", "_quick", "_sock")
@@ -197,19 +197,8 @@ class TrioFlow(_Paced):
     def abort(self) -> None:
         self._close_socket(rst=True)
 
-    async def __aenter__(self) -> TrioFlow:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class TrioListener(_Paced):
+class TrioListener(_Paced, AcceptLoop):
     """A listening TCP socket; see :class:`backends.interface.Listener`."""
 
     __slots__ = ("_address",)
@@ -246,48 +235,9 @@ class TrioListener(_Paced):
             await self._pace()
             return TrioFlow(conn)
 
-    async def __aiter__(self) -> AsyncIterator[TrioFlow]:
-        while True:
-            try:
-                flow = await self.accept()
-            except ClosedFlow:
-                return
-            yield flow
-
-    async def serve(self, handler: Handler) -> None:
-        async with trio.open_nursery() as nursery:
-            while True:
-                try:
-                    flow = await self.accept()
-                except ClosedFlow:
-                    break
-                nursery.start_soon(self._run_handler, handler, flow)
-            nursery.cancel_scope.cancel()
-
-    @staticmethod
-    async def _run_handler(handler: Handler, flow: TrioFlow) -> None:
-        try:
-            await handler(flow)
-        except Exception:
-            log.exception("connection handler failed for %s", flow.remote)
-        finally:
-            with trio.CancelScope(shield=True):
-                await flow.close()
-
     async def close(self) -> None:
         self._close_socket()
         await trio.lowlevel.checkpoint_if_cancelled()
-
-    async def __aenter__(self) -> TrioListener:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class TrioDatagram(_Paced):
@@ -346,17 +296,6 @@ class TrioDatagram(_Paced):
     async def close(self) -> None:
         self._close_socket()
         await trio.lowlevel.checkpoint_if_cancelled()
-
-    async def __aenter__(self) -> TrioDatagram:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def _connect_one(family: int, sockaddr: Any) -> socket.socket:

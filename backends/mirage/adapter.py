@@ -30,12 +30,12 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
 import anyio
 import anyio.abc
 
+from .._common import AcceptLoop, Closing
 from .._runtime import AnyioRuntime
 from ..errors import (
     AddressUnavailable,
@@ -46,7 +46,7 @@ from ..errors import (
     ResolutionError,
     Timeout,
 )
-from ..interface import Address, Backend, Handler
+from ..interface import Address, Backend
 from . import ipv4
 from .ethernet import parse_mac
 from .faults import Faults, FaultyNetif
@@ -130,7 +130,7 @@ class _Waiter:
         await ev.wait()
 
 
-class MirageFlow:
+class MirageFlow(Closing):
     """One TCP connection of the mirage stack; see :class:`backends.interface.Flow`."""
 
     def __init__(self, backend: MirageBackend, conn: Connection) -> None:
@@ -225,17 +225,6 @@ class MirageFlow:
         self._readers.wake()
         self._writers.wake()
 
-    async def __aenter__(self) -> MirageFlow:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
 
 def _fresh(error: NetworkError) -> NetworkError:
     """A new exception of the same kind (one instance must not be raised twice)."""
@@ -243,7 +232,7 @@ def _fresh(error: NetworkError) -> NetworkError:
     return new
 
 
-class MirageListener:
+class MirageListener(AcceptLoop):
     """A listening TCP port of the mirage stack; see :class:`backends.interface.Listener`."""
 
     def __init__(self, backend: MirageBackend, listener: TcpListener, address: Address) -> None:
@@ -269,34 +258,6 @@ class MirageListener:
                 raise ClosedFlow("accept on a closed listener")
             await self._waiter.wait()
 
-    async def __aiter__(self) -> AsyncIterator[MirageFlow]:
-        while True:
-            try:
-                flow = await self.accept()
-            except ClosedFlow:
-                return
-            yield flow
-
-    async def serve(self, handler: Handler) -> None:
-        async with anyio.create_task_group() as tg:
-            while True:
-                try:
-                    flow = await self.accept()
-                except ClosedFlow:
-                    break
-                tg.start_soon(self._run_handler, handler, flow)
-            tg.cancel_scope.cancel()
-
-    @staticmethod
-    async def _run_handler(handler: Handler, flow: MirageFlow) -> None:
-        try:
-            await handler(flow)
-        except Exception:
-            log.exception("connection handler failed for %s", flow.remote)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await flow.close()
-
     async def close(self) -> None:
         if self._listener.closed:
             return
@@ -304,19 +265,8 @@ class MirageListener:
             self._listener.close()
         self._waiter.wake()
 
-    async def __aenter__(self) -> MirageListener:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class MirageDatagram:
+class MirageDatagram(Closing):
     """A UDP endpoint of the mirage stack; see :class:`backends.interface.DatagramEndpoint`."""
 
     max_datagram_size = UDP_MAX_PAYLOAD
@@ -380,17 +330,6 @@ class MirageDatagram:
         with self._backend.sched:
             self._sock.close()
         self._waiter.wake()
-
-    async def __aenter__(self) -> MirageDatagram:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class MirageBackend(AnyioRuntime):
