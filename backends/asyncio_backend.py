@@ -20,6 +20,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
+from ._chunks import take
 from ._common import AcceptLoop, Closing, run_handler
 from ._runtime import AnyioRuntime
 from ._sockutil import (
@@ -149,27 +150,7 @@ class AsyncioFlow(asyncio.Protocol, Closing):
                 self._read_waiter = None
 
     def _take(self, max_bytes: int) -> bytes:
-        chunks = self._chunks
-        first = chunks[0]
-        if len(first) <= max_bytes:
-            chunks.popleft()
-            data = first
-            if len(first) < max_bytes and chunks:
-                parts = [first]
-                room = max_bytes - len(first)
-                while chunks and room > 0:
-                    nxt = chunks[0]
-                    if len(nxt) <= room:
-                        parts.append(chunks.popleft())
-                        room -= len(nxt)
-                    else:
-                        parts.append(nxt[:room])
-                        chunks[0] = nxt[room:]
-                        room = 0
-                data = b"".join(parts)
-        else:
-            data = first[:max_bytes]
-            chunks[0] = first[max_bytes:]
+        data = take(self._chunks, max_bytes)
         self._buffered -= len(data)
         if self._paused_reading and self._buffered <= READ_LOW_WATER and self._transport:
             self._paused_reading = False

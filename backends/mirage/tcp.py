@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backends._chunks import take
 from backends.errors import (
     AddressInUse,
     AddressUnavailable,
@@ -394,27 +395,7 @@ class Connection:
         chunks = self.rcv_chunks
         if not chunks:
             return b"" if self.rcv_eof else None
-        first = chunks[0]
-        if len(first) <= max_bytes:
-            chunks.popleft()
-            if len(first) < max_bytes and chunks:
-                parts = [first]
-                room = max_bytes - len(first)
-                while chunks and room > 0:
-                    nxt = chunks[0]
-                    if len(nxt) <= room:
-                        parts.append(chunks.popleft())
-                        room -= len(nxt)
-                    else:
-                        parts.append(nxt[:room])
-                        chunks[0] = nxt[room:]
-                        room = 0
-                data = b"".join(parts)
-            else:
-                data = first
-        else:
-            data = first[:max_bytes]
-            chunks[0] = first[max_bytes:]
+        data = take(chunks, max_bytes)
         self.rcv_buffered -= len(data)
         self._maybe_window_update()
         return data
