@@ -14,6 +14,7 @@ import inspect
 import os
 import shutil
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -42,16 +43,22 @@ def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+UVLOOP = "asyncio+uvloop"
+"""A backend name for tests only: the asyncio adapter on a uvloop loop."""
+
+
 @pytest.fixture
-def anyio_backend(backend_name: str) -> str:
+def anyio_backend(backend_name: str) -> Any:
     """The host loop anyio's plugin runs the test on (mirage is hosted on asyncio)."""
+    if backend_name == UVLOOP:
+        return ("asyncio", {"use_uvloop": True})
     return backends.host_loop(backend_name)
 
 
 @pytest.fixture
-async def backend(backend_name: str, anyio_backend: str) -> AsyncIterator[backends.Backend]:
+async def backend(backend_name: str, anyio_backend: Any) -> AsyncIterator[backends.Backend]:
     """A fresh :class:`backends.Backend` of each kind, closed after the test."""
-    async with backends.open_backend(backend_name) as net:
+    async with backends.open_backend("asyncio" if backend_name == UVLOOP else backend_name) as net:
         yield net
 
 
