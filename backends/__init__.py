@@ -48,18 +48,6 @@ ADAPTERS: dict[str, str] = {
 """Backend name -> module providing ``open_backend(**options)`` and ``host_loop(**options)``."""
 
 
-def available() -> list[str]:
-    """Names of the backends whose adapter module can be imported here."""
-    names = []
-    for name, module in ADAPTERS.items():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            continue
-        names.append(name)
-    return names
-
-
 def _adapter(name: str) -> Any:
     if name not in ADAPTERS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(ADAPTERS)}")
@@ -128,7 +116,6 @@ __all__ = [
     "NetworkError",
     "ResolutionError",
     "Timeout",
-    "available",
     "host_loop",
     "open_backend",
     "run",

@@ -21,7 +21,6 @@ spoken (the IO interface has no TLS).
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json as _json
 from collections.abc import AsyncIterable, AsyncIterator
 from types import EllipsisType
@@ -218,14 +217,6 @@ class AddressResolver(Protocol):
     async def lookup_address(self, host: str, port: int = 0) -> list[tuple[str, int]]:
         """``[(address, port), ...]`` for ``host``, best first."""
         ...
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class Client:
@@ -590,7 +581,7 @@ class Client:
     async def _connect(self, host: str, port: int, timeout: float | None) -> Flow:
         """Open a connection to ``host:port``, resolving the name here if the backend can't."""
         net = self.net
-        if _is_ip_literal(host) or (self.resolver is None and net.resolves_names):
+        if self.resolver is None and net.resolves_names:
             return await net.tcp_connect(host, port, timeout=timeout)
         resolver = self.resolver
         if resolver is None:
