@@ -42,13 +42,6 @@ def expected_address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
-def pin(core: int) -> list[str]:
-    """``taskset -c CORE`` where taskset and that core exist, else nothing."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
-        return ["taskset", "-c", str(core)]
-    return []
-
-
 def zone_text(n: int) -> str:
     lines = [
         "$ORIGIN bench.test.",
@@ -249,7 +242,7 @@ def main() -> None:
     # Only here, in the parent: workers run in dnspython's virtualenv, where our ``dns``
     # on sys.path would shadow dnspython's.
     sys.path.insert(0, str(ROOT))
-    from tests.peers import run_nsd
+    from tests.peers import pin, run_nsd
 
     rates: dict[str, list[float]] = {k: [] for k, _ in kinds}
     # NSD pinned to CPU 0; the workers pin themselves to CPU 1.

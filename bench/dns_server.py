@@ -38,6 +38,7 @@ from tests.peers import (  # noqa: E402
     free_port,
     nsd_conf,
     nsd_zone_clauses,
+    pin,
     stop,
     wait_until_answering,
 )
@@ -77,12 +78,6 @@ staging.ocaml.test MX
 bactrian.infra.ocaml.test A
 ns.infra.ocaml.test A
 """
-
-
-def pin(core: int) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
-        return ["taskset", "-c", str(core)]
-    return []
 
 
 @dataclass

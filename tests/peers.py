@@ -22,6 +22,13 @@ from dataclasses import dataclass
 from tests.conftest import need_tool
 
 
+def pin(core: int) -> list[str]:
+    """``taskset -c CORE`` to run a command on one CPU, where taskset and that core exist."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free for both UDP and TCP on ``host`` right now (checked, then released)."""
     for _ in range(100):

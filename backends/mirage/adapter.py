@@ -37,11 +37,11 @@ import anyio.abc
 
 from .._common import AcceptLoop, Closing
 from .._runtime import AnyioRuntime
+from .._sockutil import check_datagram_size
 from ..errors import (
     AddressUnavailable,
     ClosedFlow,
     ConnectionReset,
-    MessageTooLarge,
     NetworkError,
     ResolutionError,
     Timeout,
@@ -309,11 +309,7 @@ class MirageDatagram(Closing):
         sock = self._sock
         if sock.closed:
             raise ClosedFlow("send on a closed datagram endpoint")
-        if len(data) > UDP_MAX_PAYLOAD:
-            raise MessageTooLarge(
-                errno.EMSGSIZE,
-                f"datagram of {len(data)} bytes exceeds the {UDP_MAX_PAYLOAD}-byte UDP limit",
-            )
+        check_datagram_size(len(data), UDP_MAX_PAYLOAD)
         host, port = address
         dst = _parse_host(host, passive=False)
         if not 0 < port < 65536:
