@@ -542,6 +542,24 @@ class _Parser:
         else:
             self._state = _END
 
+    def next_event(self) -> Event:
+        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
+        if self._state != _HEAD:
+            return self._body_event()
+        if self._pos == len(self._buf) and not self._eof:
+            return NEED_DATA
+        text = self._find_head()
+        if text is None:
+            if self._eof and self.buffered == 0:
+                return PEER_CLOSED
+            return NEED_DATA
+        head = self._parse_head(text)
+        self._start_body(head.framing, head.content_length)
+        return head
+
+    def _parse_head(self, text: str) -> RequestHead | ResponseHead:
+        raise NotImplementedError
+
     def _body_event(self) -> Event:
         state = self._state
         if state == _END:
@@ -693,21 +711,6 @@ class RequestParser(_Parser):
 
     def _line_too_long(self) -> ProtocolError:
         return URITooLong(f"request line longer than {self._limits.max_line} bytes")
-
-    def next_event(self) -> Event:
-        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
-        if self._state != _HEAD:
-            return self._body_event()
-        if self._pos == len(self._buf) and not self._eof:
-            return NEED_DATA
-        text = self._find_head()
-        if text is None:
-            if self._eof and self.buffered == 0:
-                return PEER_CLOSED
-            return NEED_DATA
-        head = self._parse_head(text)
-        self._start_body(head.framing, head.content_length)
-        return head
 
     def _parse_head(self, text: str) -> RequestHead:
         line, _, block = text.partition("\r\n")
@@ -875,19 +878,6 @@ class ResponseParser(_Parser):
 
     def _line_too_long(self) -> ProtocolError:
         return BadRequest(f"status line longer than {self._limits.max_line} bytes")
-
-    def next_event(self) -> Event:
-        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
-        if self._state != _HEAD:
-            return self._body_event()
-        text = self._find_head()
-        if text is None:
-            if self._eof and self.buffered == 0:
-                return PEER_CLOSED
-            return NEED_DATA
-        head = self._parse_head(text)
-        self._start_body(head.framing, head.content_length)
-        return head
 
     def _parse_head(self, text: str) -> ResponseHead:
         m = _RESPONSE_HEAD(text)
