@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import anyio
 
 import backends
+from backends.cli import add_backend_arguments, device_options, listen_host
 
 from .client import Client, ClientError
 from .codec import Limits, ProtocolError
@@ -57,10 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
     s.add_argument("--max-body", type=int, default=16 * 1024 * 1024, help="request body limit")
-    _backend_options(s)
-    s.add_argument("--tap", help="mirage: the TAP device")
-    s.add_argument("--ip", help="mirage: our address, A.B.C.D/PREFIX")
-    s.add_argument("--gateway", help="mirage: the default gateway")
+    add_backend_arguments(s, uvloop=True)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")
@@ -72,18 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-v", "--verbose", action="store_true", help="show the heads on stderr")
     g.add_argument("-f", "--fail", action="store_true", help="exit 22 on a 4xx/5xx status")
     g.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
-    _backend_options(g)
+    add_backend_arguments(g, uvloop=True, device=False)
     return p
-
-
-def _backend_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--backend",
-        default="asyncio",
-        choices=["asyncio", "trio", "mirage"],
-        help="IO backend (default asyncio)",
-    )
-    p.add_argument("--uvloop", action="store_true", help="asyncio backend on uvloop")
 
 
 def _run(args: argparse.Namespace, main: Any, **options: Any) -> Any:
@@ -111,20 +99,12 @@ def serve(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     config = ServerConfig(limits=Limits(max_body=args.max_body), access_log=not args.quiet)
     server = Server(handler, config)
-    options: dict[str, Any] = {}
-    if args.backend == "mirage":
-        if args.tap:
-            options["tap"] = args.tap
-        if args.ip:
-            options["ip"] = args.ip
-        if args.gateway:
-            options["gateway"] = args.gateway
-    elif args.tap or args.ip or args.gateway:
+    options = device_options(args)
+    if options and args.backend != "mirage":
         raise SystemExit("--tap/--ip/--gateway only apply to --backend mirage")
 
     async def main(net: backends.Backend) -> None:
-        listen_on = args.host or (args.ip.split("/")[0] if args.ip else "127.0.0.1")
-        host, port = await server.listen(net, listen_on, args.port)
+        host, port = await server.listen(net, listen_host(args), args.port)
         shown = f"[{host}]" if ":" in host else host
         print(f"serving on http://{shown}:{port}/ ({net.name})", flush=True)
         for name, site in hosts.items():

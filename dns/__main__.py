@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 import backends
+from backends.cli import add_backend_arguments, device_options, listen_host
 
 from . import wire
 from .server import AuthServer, parse_hostport
@@ -45,11 +46,7 @@ def _serve_parser(sub: Any) -> None:
         help="address to listen on (default 127.0.0.1, or --ip's for mirage)",
     )
     p.add_argument("--port", type=int, default=5353, help="UDP and TCP port (default 5353)")
-    p.add_argument("--backend", default="asyncio", choices=["asyncio", "trio", "mirage"])
-    p.add_argument("--uvloop", action="store_true", help="run asyncio on uvloop")
-    p.add_argument("--tap", help="mirage: the TAP device")
-    p.add_argument("--ip", help="mirage: our address, ADDR/PREFIX")
-    p.add_argument("--gateway", help="mirage: the default gateway")
+    add_backend_arguments(p, uvloop=True)
     p.add_argument(
         "--notify",
         action="append",
@@ -122,15 +119,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("error: --uvloop needs uvloop (pip install 'mirage-py[uvloop]')", file=sys.stderr)
         return 2
     options: dict[str, Any] = {}
-    host = args.host or "127.0.0.1"
     if args.backend == "mirage":
         if not (args.tap and args.ip):
             print("error: --backend mirage needs --tap NAME and --ip ADDR/PREFIX", file=sys.stderr)
             return 2
-        options = {"tap": args.tap, "ip": args.ip}
-        if args.gateway:
-            options["gateway"] = args.gateway
-        host = args.host or args.ip.split("/")[0]
+        options = device_options(args)
+    host = listen_host(args) if args.backend == "mirage" else args.host or "127.0.0.1"
 
     async def main(net: backends.Backend) -> None:
         async with net.task_group() as tg:

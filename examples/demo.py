@@ -17,13 +17,13 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backends  # noqa: E402
 import cohttp  # noqa: E402
+from backends.cli import add_backend_arguments, device_options  # noqa: E402
 from cohttp.client import Client  # noqa: E402
 from cohttp.static import VirtualHosts  # noqa: E402
 from dns.resolver import Resolver  # noqa: E402
@@ -85,22 +85,15 @@ def announce(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="asyncio", choices=sorted(backends.ADAPTERS))
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--http-port", type=int, default=8080, help="0: any free port")
     parser.add_argument("--dns-port", type=int, default=5353, help="0: any free port")
     parser.add_argument("--check", action="store_true", help="check the services and exit")
-    parser.add_argument("--tap", help="mirage backend: TAP device name")
-    parser.add_argument("--ip", help="mirage backend: our address, A.B.C.D/PREFIX")
-    parser.add_argument("--gateway", help="mirage backend: default gateway")
+    add_backend_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    options: dict[str, Any] = {}
-    if args.backend == "mirage":
-        options = {
-            k: v for k, v in {"tap": args.tap, "ip": args.ip, "gateway": args.gateway}.items() if v
-        }
+    options = device_options(args) if args.backend == "mirage" else {}
 
     hosts, default = site_roots()
     zone = load_zone_file(str(ZONE))

@@ -1,0 +1,44 @@
+"""Command-line plumbing shared by the commands that serve: which backend, on which device."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import ADAPTERS
+
+DEVICE_OPTIONS = ("tap", "ip", "gateway")
+"""The mirage adapter's device options, as command-line ``--tap/--ip/--gateway``."""
+
+
+def add_backend_arguments(
+    parser: argparse.ArgumentParser, *, uvloop: bool = False, device: bool = True
+) -> None:
+    """Add ``--backend``, ``--uvloop`` (when asked) and mirage's ``--tap/--ip/--gateway``
+    (unless ``device=False``)."""
+    parser.add_argument(
+        "--backend",
+        default="asyncio",
+        choices=sorted(ADAPTERS),
+        help="IO backend (default asyncio)",
+    )
+    if uvloop:
+        parser.add_argument("--uvloop", action="store_true", help="asyncio backend on uvloop")
+    if device:
+        parser.add_argument("--tap", help="mirage: the TAP device")
+        parser.add_argument("--ip", help="mirage: our address, A.B.C.D/PREFIX")
+        parser.add_argument("--gateway", help="mirage: the default gateway")
+
+
+def device_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--tap/--ip/--gateway`` that were given, as adapter options."""
+    return {name: value for name in DEVICE_OPTIONS if (value := getattr(args, name, None))}
+
+
+def listen_host(args: argparse.Namespace) -> str:
+    """``--host`` if given, else the address of ``--ip`` (mirage), else 127.0.0.1."""
+    host: str | None = getattr(args, "host", None)
+    if host:
+        return host
+    ip: str | None = getattr(args, "ip", None)
+    return ip.split("/")[0] if ip else "127.0.0.1"
