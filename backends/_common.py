@@ -14,6 +14,10 @@ from .interface import Flow, Handler
 
 log = logging.getLogger("backends")
 
+YIELD_EVERY = 16
+"""Operations an endpoint completes without waiting before it yields to its loop once, so
+a socket whose data is always ready cannot starve other tasks (or hold up deadlines)."""
+
 
 class Closing:
     """``async with`` for anything with an async ``close()``: closes on the way out."""

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from ._chunks import take
-from ._common import AcceptLoop, Closing, run_handler
+from ._common import YIELD_EVERY, AcceptLoop, Closing, run_handler
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
@@ -311,8 +311,6 @@ class AsyncioDatagram(Closing):
     flood on one endpoint cannot starve other tasks or delay cancellation.
     """
 
-    YIELD_EVERY = 16
-
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self._loop = loop
         self._sock = sock
@@ -334,7 +332,7 @@ class AsyncioDatagram(Closing):
 
     async def _pace(self) -> None:
         self._unyielded += 1
-        if self._unyielded >= self.YIELD_EVERY:
+        if self._unyielded >= YIELD_EVERY:
             self._unyielded = 0
             await asyncio.sleep(0)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import trio
 
-from ._common import AcceptLoop, Closing
+from ._common import YIELD_EVERY, AcceptLoop, Closing
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
@@ -41,8 +41,6 @@ from .interface import Address, Backend
 
 log = logging.getLogger("backends")
 
-YIELD_EVERY = 16
-"""Operations that completed without waiting before one yields to the scheduler."""
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
 _ICMP_ERRORS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)

@@ -35,7 +35,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from .._common import AcceptLoop, Closing
+from .._common import YIELD_EVERY, AcceptLoop, Closing
 from .._runtime import AnyioRuntime
 from .._sockutil import check_datagram_size
 from ..errors import (
@@ -57,9 +57,6 @@ from .stack import Stack, StackConfig, UdpSocket
 from .tcp import Connection, State, TcpConfig
 from .tcp import Listener as TcpListener
 from .udp import MAX_PAYLOAD as UDP_MAX_PAYLOAD
-
-YIELD_EVERY = 16
-"""Datagrams ``recv`` returns from its queue without waiting before it yields once."""
 
 log = logging.getLogger("backends")
 
