@@ -1,8 +1,8 @@
 """The asyncio adapter: kernel sockets through asyncio's Protocol/transport layer.
 
-Built for speed: a flow *is* its ``asyncio.Protocol``, so received data goes from
-``data_received`` to the reader with no queue, no StreamReader and, when one read takes
-all that is buffered, no copy. Backpressure both ways uses the transport's flow control:
+Built for speed: a flow *is* its ``asyncio.BufferedProtocol``, so received data goes from
+the transport's ``recv_into`` (into the thread's one :func:`receive_buffer`) to the reader
+with one copy, no StreamReader and no queue beyond a deque of what arrived. Backpressure both ways uses the transport's flow control:
 reading is paused above :data:`READ_HIGH_WATER` buffered bytes, and ``write`` waits while
 the transport has more than :data:`WRITE_HIGH_WATER` bytes unsent.
 
@@ -29,6 +29,7 @@ from ._sockutil import (
     address_of,
     check_datagram_size,
     ip_literal,
+    receive_buffer,
     set_linger_rst,
     translate,
 )
@@ -42,11 +43,12 @@ READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
 
 
-class AsyncioFlow(asyncio.Protocol, Closing):
+class AsyncioFlow(asyncio.BufferedProtocol, Closing):
     """One TCP connection; see :class:`backends.interface.Flow` for the contract."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._receive_buffer = receive_buffer()  # the transport recv_into's this
         self._transport: asyncio.Transport | None = None
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
@@ -76,15 +78,22 @@ class AsyncioFlow(asyncio.Protocol, Closing):
         if self._on_connect is not None:
             self._on_connect(self)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._receive_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = bytes(self._receive_buffer[:nbytes])
         self._chunks.append(data)
-        self._buffered += len(data)
-        if self._buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
+        buffered = self._buffered + len(data)
+        self._buffered = buffered
+        if buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
             self._paused_reading = True
             self._transport.pause_reading()
         waiter = self._read_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self._read_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -136,13 +145,19 @@ class AsyncioFlow(asyncio.Protocol, Closing):
         while True:
             if self._closed:
                 raise ClosedFlow("read on a closed flow")
-            if self._chunks:
+            chunks = self._chunks
+            if chunks:
+                # The common case inline: one chunk buffered, and it fits.
+                if len(chunks) == 1 and len(chunks[0]) <= max_bytes and not self._paused_reading:
+                    data = chunks.popleft()
+                    self._buffered = 0
+                    return data
                 return self._take(max_bytes)
             if self._error is not None:
                 raise self._error
             if self._eof:
                 return b""
-            waiter = self._loop.create_future()
+            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
             self._read_waiter = waiter
             try:
                 await waiter
@@ -314,6 +329,7 @@ class AsyncioDatagram(Closing):
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self._loop = loop
         self._sock = sock
+        self._receive_buffer = receive_buffer()
         self._fd = sock.fileno()
         self._closed = False
         self._address: Address = address_of(sock.getsockname())
@@ -379,7 +395,7 @@ class AsyncioDatagram(Closing):
             if self._closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             try:
-                data, addr = self._sock.recvfrom(65536)
+                nbytes, addr = self._sock.recvfrom_into(self._receive_buffer)
             except (BlockingIOError, InterruptedError):
                 await self._wait(writable=False)
                 continue
@@ -390,6 +406,7 @@ class AsyncioDatagram(Closing):
                 if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
                     continue
                 raise translate(exc, "recv") from exc
+            data = bytes(self._receive_buffer[:nbytes])
             await self._pace()
             return data, address_of(addr)
 

@@ -33,6 +33,7 @@ from ._sockutil import (
     address_of,
     check_datagram_size,
     ip_literal,
+    receive_buffer,
     set_linger_rst,
     translate,
 )
@@ -65,11 +66,12 @@ async def _resolve(host: str, port: int, socktype: int, *, passive: bool = False
 class _Paced(Closing):
     """The shared discipline: check cancellation, yield every YIELD_EVERY quick ops."""
 
-    __slots__ = ("_closed", "_quick", "_sock")
+    __slots__ = ("_closed", "_quick", "_receive_buffer", "_sock")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self._sock = sock
+        self._receive_buffer = receive_buffer()
         self._closed = False
         self._quick = 0
 
@@ -137,7 +139,8 @@ class TrioFlow(_Paced):
                 await self._pace()
                 return b""
             try:
-                data = self._sock.recv(max_bytes)
+                buffer = self._receive_buffer
+                nbytes = self._sock.recv_into(buffer, min(max_bytes, len(buffer)))
             except _WOULD_BLOCK:
                 await self._wait_readable()
                 continue
@@ -145,8 +148,9 @@ class TrioFlow(_Paced):
                 if self._closed:
                     raise ClosedFlow("flow closed while reading") from exc
                 raise translate(exc, "read") from exc
-            if not data:
+            if not nbytes:
                 self._eof = True
+            data = bytes(buffer[:nbytes])  # before any yield: the buffer is shared
             await self._pace()
             return data
 
@@ -260,7 +264,7 @@ class TrioDatagram(_Paced):
             if self._closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             try:
-                data, addr = self._sock.recvfrom(65536)
+                nbytes, addr = self._sock.recvfrom_into(self._receive_buffer)
             except _WOULD_BLOCK:
                 await self._wait_readable()
                 continue
@@ -270,6 +274,7 @@ class TrioDatagram(_Paced):
                 if exc.errno in _ICMP_ERRORS:
                     continue  # an ICMP error for an earlier send: UDP ignores it
                 raise translate(exc, "recv") from exc
+            data = bytes(self._receive_buffer[:nbytes])
             await self._pace()
             return data, address_of(addr)
 
