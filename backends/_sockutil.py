@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import socket
 import struct
@@ -53,8 +54,12 @@ def address_of(sockaddr: Any) -> Address:
     return (str(sockaddr[0]), int(sockaddr[1]))
 
 
+@functools.lru_cache(maxsize=1024)
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address if ``host`` is an IP literal (no resolution needed), else None."""
+    """The address if ``host`` is an IP literal (no resolution needed), else None.
+
+    Cached: a resolver binds ``0.0.0.0`` for every query, and parsing costs microseconds.
+    """
     try:
         return ipaddress.ip_address(host)
     except ValueError:
