@@ -22,7 +22,7 @@ What it does, and how:
   file is read. ``/etc/hosts`` is consulted first for address and reverse lookups
   (``hosts=False`` turns that off, or pass a :class:`~dns.hosts.Hosts`).
 * **Anti-spoofing**: each UDP query goes out from a fresh socket bound to port 0 (a random
-  ephemeral port) with a 16-bit ID from :mod:`secrets`. A datagram is accepted only if it
+  ephemeral port) with a 16-bit ID from the OS CSPRNG (:func:`os.urandom`). A datagram is accepted only if it
   comes from the server's address and port, carries the ID, has QR set and echoes the
   question (name compared case-insensitively, type and class exactly); anything else is
   dropped and waiting continues until the per-try timeout.
@@ -49,7 +49,7 @@ Errors all derive from :class:`backends.errors.ResolutionError`, so one ``except
 from __future__ import annotations
 
 import ipaddress
-import secrets
+import os
 import struct
 import weakref
 from collections.abc import Iterator, Sequence
@@ -309,6 +309,30 @@ class _Negative:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+class _QueryIds:
+    """16-bit query IDs from the OS CSPRNG, drawn 2,048 at a time.
+
+    ``os.urandom`` is a system call; one per query costs more than the rest of building it.
+    The IDs are as unpredictable either way: they are the kernel's random bytes, handed
+    out once each (and dropped in a forked child, which must not repeat its parent's).
+    """
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+
+    def __call__(self) -> int:
+        ids = self._ids
+        if not ids:
+            ids.extend(memoryview(os.urandom(4096)).cast("H"))
+        return ids.pop()
+
+
+_query_id = _QueryIds()
+os.register_at_fork(after_in_child=_query_id._ids.clear)  # a child must not reuse them
 
 
 def _absolute(name: str) -> str:
@@ -698,7 +722,7 @@ class Resolver:
         use_edns: bool,
         started: float,
     ) -> Response | None:
-        qid = secrets.randbits(16)
+        qid = _query_id()
         query = wire.build_query(
             qname,
             qtype,
@@ -719,7 +743,7 @@ class Resolver:
                         response, server.address, "udp", self.net.now() - started, len(query)
                     )
                 )
-            qid = secrets.randbits(16)
+            qid = _query_id()
             query = _U16.pack(qid) + query[2:]
         message = await self._tcp(server, query, qid, question, timeout)
         if message is None:

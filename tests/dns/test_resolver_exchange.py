@@ -403,3 +403,31 @@ async def test_localhost_is_never_asked(backend: backends.Backend) -> None:
         assert await r.lookup_address("app.LOCALHOST.", 80, family=4) == [("127.0.0.1", 80)]
         assert silent.queries == []
         await silent.endpoint.close()  # type: ignore[union-attr]
+
+
+def test_query_ids_come_from_the_os_csprng_once_each() -> None:
+    from dns.resolver import _QueryIds
+
+    ids = _QueryIds()
+    drawn = [ids() for _ in range(4096)]  # two refills of 2,048
+    assert all(0 <= i <= 0xFFFF for i in drawn)
+    # 4,096 draws from 65,536 values: uniform random gives ~3,970 distinct; a stuck or
+    # repeating source gives far fewer.
+    assert len(set(drawn)) > 3800
+
+
+def test_query_ids_are_not_shared_with_a_forked_child() -> None:
+    import os
+
+    from dns.resolver import _query_id
+
+    _query_id()  # make sure the pool is filled
+    left = list(_query_id._ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report how many of the parent's IDs it still holds
+        os.write(write, str(len(_query_id._ids)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"0"
+    assert _query_id._ids == left
