@@ -59,7 +59,7 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
         self._error: NetworkError | None = None
         self._closed = False
         self._write_shut = False
-        self._read_waiter: asyncio.Future[None] | None = None
+        self._read_waiter: asyncio.Future[bytes] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_reading = False
         self._paused_writing = False
@@ -86,17 +86,20 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
 
     def buffer_updated(self, nbytes: int) -> None:
         data = bytes(self._receive_buffer[:nbytes])
+        waiter = self._read_waiter
+        if waiter is not None:
+            self._read_waiter = None
+            if not waiter.done() and not self._chunks:
+                waiter.set_result(data)  # straight to the parked reader, no queue
+                return
         self._chunks.append(data)
         buffered = self._buffered + len(data)
         self._buffered = buffered
         if buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
             self._paused_reading = True
             self._transport.pause_reading()
-        waiter = self._read_waiter
-        if waiter is not None:
-            self._read_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(b"")
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -125,7 +128,7 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
     def _wake_reader(self) -> None:
         waiter = self._read_waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            waiter.set_result(b"")
 
     def _wake_writer(self) -> None:
         waiter = self._drain_waiter
@@ -160,12 +163,27 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
                 raise self._error
             if self._eof:
                 return b""
-            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
+            # Woken with the bytes that arrived (buffer_updated hands them over), or with
+            # b"" to look again (more data queued, EOF, an error, close).
+            waiter: asyncio.Future[bytes] = asyncio.Future(loop=self._loop)
             self._read_waiter = waiter
             try:
-                await waiter
+                data = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.result():
+                    # Cancelled after the bytes were handed over: keep them for the next read.
+                    kept = waiter.result()
+                    self._chunks.appendleft(kept)
+                    self._buffered += len(kept)
+                raise
             finally:
                 self._read_waiter = None
+            if data:
+                if len(data) <= max_bytes:
+                    return data
+                self._chunks.appendleft(data[max_bytes:])
+                self._buffered += len(data) - max_bytes
+                return data[:max_bytes]
 
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)

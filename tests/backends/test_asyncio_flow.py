@@ -1,0 +1,57 @@
+"""The asyncio adapter's read path, where bytes go straight to a parked reader."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import backends
+from backends.asyncio_backend import AsyncioFlow
+
+
+async def _pair(net: backends.Backend) -> tuple[backends.Listener, AsyncioFlow, backends.Flow]:
+    listener = await net.tcp_listen("127.0.0.1", 0)
+    client = await net.tcp_connect(*listener.address)
+    server = await listener.accept()
+    assert isinstance(client, AsyncioFlow)
+    return listener, client, server
+
+
+def test_bytes_handed_to_a_reader_cancelled_before_it_ran_are_kept() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        reader = asyncio.ensure_future(client.read())
+        await asyncio.sleep(0)  # the reader parks
+        assert client._read_waiter is not None
+        # The transport delivers bytes and, in the same loop pass, the reader is cancelled.
+        client._receive_buffer[:5] = b"hello"
+        client.buffer_updated(5)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert await client.read() == b"hello"
+        await client.close()
+        await server.close()
+        await listener.close()
+
+    backends.run(main, backend="asyncio")
+
+
+def test_a_handed_over_chunk_larger_than_the_read_is_split_in_order() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        reader = asyncio.ensure_future(client.read(3))
+        await asyncio.sleep(0)
+        await server.write(b"abcdef")
+        await server.write(b"ghi")
+        assert await reader == b"abc"
+        got = b""
+        while len(got) < 6:
+            got += await client.read(100)
+        assert got == b"defghi"
+        await client.close()
+        await server.close()
+        await listener.close()
+
+    backends.run(main, backend="asyncio")
