@@ -561,22 +561,25 @@ class Server:
             or self._server_line
         ):
             return -1
-        parts = []
-        lines = _FIELD_LINES
-        for item in response.headers._items:
-            if item[0] in _FRAMING_OUT:
-                return -1
-            line = lines.get(item)
-            if line is None:
-                line = f"{item[1]}: {item[2]}\r\n".encode("latin-1")
-                if len(lines) >= 4096:
-                    lines.clear()
-                lines[item] = line
-            parts.append(line)
+        items = response.headers._items
+        key = tuple(items)
+        block = _FIELD_BLOCKS.get(key, _UNSEEN)
+        if block is _UNSEEN:
+            if any(item[0] in _FRAMING_OUT for item in items):
+                block = None
+            else:
+                block = "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode(
+                    "latin-1"
+                )
+            if len(_FIELD_BLOCKS) >= 4096:
+                _FIELD_BLOCKS.clear()
+            _FIELD_BLOCKS[key] = block
+        if block is None:
+            return -1  # the handler set framing fields: the general path decides
         assert isinstance(body, bytes)
         out.append(
             b"%s%s%scontent-length: %d\r\n\r\n%s"
-            % (_STATUS_LINES[status], codec.date_line(), b"".join(parts), len(body), body)
+            % (_STATUS_LINES[status], codec.date_line(), block, len(body), body)
         )
         return len(body)
 
@@ -800,8 +803,11 @@ class Server:
         )
 
 
-_FIELD_LINES: dict[tuple[str, str, str], bytes] = {}
-"""Encoded ``name: value\r\n`` lines of recently sent (validated) fields."""
+_FIELD_BLOCKS: dict[tuple[tuple[str, str, str], ...], bytes | None] = {}
+"""Encoded field lines of recently sent (validated) header sets; None: has framing fields.
+
+Handlers mostly answer with the same few header sets, so each is encoded once."""
+_UNSEEN = b"<unseen>"
 _SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
 _STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
 
