@@ -334,6 +334,11 @@ class AsyncioListener(AcceptLoop):
         self._closed_event.set()
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class AsyncioDatagram(Closing):
     """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`.
 
@@ -373,7 +378,7 @@ class AsyncioDatagram(Closing):
             self._unyielded = 0
             await asyncio.sleep(0)
 
-    async def _wait(self, writable: bool) -> None:
+    async def _wait(self, writable: bool, deadline: float | None = None) -> None:
         # The readiness callback stays registered between waits (a request/response
         # exchange would otherwise pay two epoll_ctl calls per datagram); it unregisters
         # itself when it fires with nobody waiting.
@@ -388,11 +393,14 @@ class AsyncioDatagram(Closing):
                 self._reader_registered = True
         waiter = self._loop.create_future()
         waiters.append(waiter)
+        timer = None if deadline is None else self._loop.call_at(deadline, _wake, waiter)
         try:
             await waiter
         finally:
             if waiter in waiters:
                 waiters.remove(waiter)
+            if timer is not None:
+                timer.cancel()
         self._unyielded = 0
 
     def _ready(self, writable: bool) -> None:
@@ -411,14 +419,17 @@ class AsyncioDatagram(Closing):
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def recv(self) -> tuple[bytes, Address]:
+    async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
+        deadline = None if timeout is None else self._loop.time() + timeout
         while True:
             if self._closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             try:
                 nbytes, addr = self._sock.recvfrom_into(self._receive_buffer)
             except (BlockingIOError, InterruptedError):
-                await self._wait(writable=False)
+                if deadline is not None and self._loop.time() >= deadline:
+                    raise Timeout(f"no datagram within {timeout:g}s") from None
+                await self._wait(False, deadline)
                 continue
             except OSError as exc:
                 if self._closed:

@@ -138,8 +138,13 @@ class DatagramEndpoint(Protocol):
     max_datagram_size: int
     """The largest payload :meth:`send` accepts (65507 for UDP over IPv4)."""
 
-    async def recv(self) -> tuple[bytes, Address]:
-        """Wait for the next datagram and return it with its source address."""
+    async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
+        """Wait for the next datagram and return it with its source address.
+
+        With ``timeout``, :class:`~backends.errors.Timeout` if none arrives within that many
+        seconds: a per-call deadline, as ``tcp_connect`` has, cheaper than a cancel scope
+        for a request/response exchange (a DNS query waits on one per try).
+        """
         ...
 
     async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:

@@ -258,15 +258,22 @@ class TrioDatagram(_Paced):
     def address(self) -> Address:
         return self._address
 
-    async def recv(self) -> tuple[bytes, Address]:
+    async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
         await trio.lowlevel.checkpoint_if_cancelled()
+        deadline = None if timeout is None else trio.current_time() + timeout
         while True:
             if self._closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             try:
                 nbytes, addr = self._sock.recvfrom_into(self._receive_buffer)
             except _WOULD_BLOCK:
-                await self._wait_readable()
+                if deadline is None:
+                    await self._wait_readable()
+                elif trio.current_time() >= deadline:
+                    raise Timeout(f"no datagram within {timeout:g}s") from None
+                else:
+                    with trio.move_on_at(deadline):
+                        await self._wait_readable()
                 continue
             except OSError as exc:
                 if self._closed:

@@ -757,15 +757,17 @@ class Resolver:
         endpoint = await net.udp_bind(server.wildcard, 0)
         try:
             await endpoint.send(query, server.address)
-            with net.move_on_after(timeout):
-                while True:
-                    data, source = await endpoint.recv()
-                    if not server.matches(source):
-                        continue
-                    message = _accept(data, qid, question)
-                    if message is not None:
-                        return message
-            return None
+            deadline = net.now() + timeout
+            while True:  # until the answer, or the deadline (spoofed datagrams do not reset it)
+                try:
+                    data, source = await endpoint.recv(timeout=deadline - net.now())
+                except Timeout:
+                    return None
+                if not server.matches(source):
+                    continue
+                message = _accept(data, qid, question)
+                if message is not None:
+                    return message
         finally:
             await endpoint.close()
 

@@ -285,8 +285,9 @@ class MirageDatagram(Closing):
         """Datagrams dropped because ``recv`` fell behind the queue limit."""
         return self._sock.dropped
 
-    async def recv(self) -> tuple[bytes, Address]:
+    async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
         sock = self._sock
+        deadline = None if timeout is None else anyio.current_time() + timeout
         while True:
             if sock.queue:
                 data, (ip, port) = sock.queue.popleft()
@@ -300,7 +301,14 @@ class MirageDatagram(Closing):
             if sock.closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             self._quick = 0
-            await self._waiter.wait()
+            if deadline is None:
+                await self._waiter.wait()
+                continue
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                raise Timeout(f"no datagram within {timeout:g}s")
+            with anyio.move_on_after(remaining):
+                await self._waiter.wait()
 
     async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
         sock = self._sock

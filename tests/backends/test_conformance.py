@@ -406,6 +406,30 @@ async def test_udp_round_trip(backend: Backend) -> None:
                 assert await client.recv() == (data.upper(), server.address)
 
 
+async def test_udp_recv_timeout(backend: Backend) -> None:
+    async with await backend.udp_bind(HOST, 0) as a, await backend.udp_bind(HOST, 0) as b:
+        with backend.fail_after(5):
+            start = backend.now()
+            with pytest.raises(backends.Timeout):
+                await a.recv(timeout=0.05)
+            assert 0.05 <= backend.now() - start < 2
+            # A datagram already waiting, or arriving before the deadline, is returned.
+            await b.send(b"one", a.address)
+            assert await a.recv(timeout=2) == (b"one", b.address)
+
+            async def later() -> None:
+                await backend.sleep(0.05)
+                await b.send(b"two", a.address)
+
+            async with backend.task_group() as tg:
+                tg.start_soon(later)
+                assert await a.recv(timeout=2) == (b"two", b.address)
+            # The timer of an answered recv does not fire into the next one.
+            await backend.sleep(0.1)
+            await b.send(b"three", a.address)
+            assert await a.recv() == (b"three", b.address)
+
+
 async def test_udp_datagram_sizes(backend: Backend) -> None:
     async with await backend.udp_bind(HOST, 0) as a, await backend.udp_bind(HOST, 0) as b:
         limit = a.max_datagram_size
