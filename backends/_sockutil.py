@@ -103,6 +103,23 @@ def translate(exc: OSError, what: str) -> NetworkError:
     return NetworkError(code, message) if code is not None else NetworkError(message)
 
 
+_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
+
+
+def bind_udp(family: int, sockaddr: Any, host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to ``sockaddr`` (errors translated, named by
+    ``host:port``). Created non-blocking where the OS allows: one system call fewer."""
+    sock = socket.socket(family, socket.SOCK_DGRAM | _SOCK_NONBLOCK)
+    try:
+        if not _SOCK_NONBLOCK:
+            sock.setblocking(False)
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise translate(exc, f"bind udp {host}:{port}") from exc
+    return sock
+
+
 def check_datagram_size(data_len: int, limit: int) -> None:
     """Raise :class:`MessageTooLarge` for a payload UDP cannot carry."""
     if data_len > limit:

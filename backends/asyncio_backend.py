@@ -27,6 +27,7 @@ from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
     UDP_MAX_PAYLOAD_V6,
     address_of,
+    bind_udp,
     check_datagram_size,
     ip_literal,
     receive_buffer,
@@ -42,8 +43,11 @@ READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
 
-_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
-_DGRAM_NONBLOCK = socket.SOCK_DGRAM | _SOCK_NONBLOCK  # one system call fewer on Linux
+
+def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
+    """Complete ``waiter`` with ``value``, unless there is none or it is already done."""
+    if waiter is not None and not waiter.done():
+        waiter.set_result(value)
 
 
 class AsyncioFlow(asyncio.BufferedProtocol, Closing):
@@ -87,19 +91,17 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
     def buffer_updated(self, nbytes: int) -> None:
         data = bytes(self._receive_buffer[:nbytes])
         waiter = self._read_waiter
-        if waiter is not None:
-            self._read_waiter = None
-            if not waiter.done() and not self._chunks:
-                waiter.set_result(data)  # straight to the parked reader, no queue
-                return
+        self._read_waiter = None
+        if waiter is not None and not waiter.done() and not self._chunks:
+            waiter.set_result(data)  # straight to the parked reader, no queue
+            return
         self._chunks.append(data)
         buffered = self._buffered + len(data)
         self._buffered = buffered
         if buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
             self._paused_reading = True
             self._transport.pause_reading()
-        if waiter is not None and not waiter.done():
-            waiter.set_result(b"")
+        _wake(waiter, b"")
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -126,14 +128,10 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
         self._wake_writer()
 
     def _wake_reader(self) -> None:
-        waiter = self._read_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(b"")
+        _wake(self._read_waiter, b"")
 
     def _wake_writer(self) -> None:
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        _wake(self._drain_waiter)
 
     # -- Flow ------------------------------------------------------------------------
 
@@ -280,9 +278,7 @@ class AsyncioListener(AcceptLoop):
             flow.abort()  # nobody is accepting: refuse rather than queue without bound
             return
         self._pending.append(flow)
-        waiter = self._accept_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        _wake(self._accept_waiter)
 
     @property
     def address(self) -> Address:
@@ -328,15 +324,8 @@ class AsyncioListener(AcceptLoop):
             self._server.close()
         while self._pending:
             self._pending.popleft().abort()
-        waiter = self._accept_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        _wake(self._accept_waiter)
         self._closed_event.set()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class AsyncioDatagram(Closing):
@@ -416,8 +405,7 @@ class AsyncioDatagram(Closing):
         woken = waiters[:]
         waiters.clear()
         for waiter in woken:
-            if not waiter.done():
-                waiter.set_result(None)
+            _wake(waiter)
 
     async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
         deadline = None if timeout is None else self._loop.time() + timeout
@@ -468,8 +456,7 @@ class AsyncioDatagram(Closing):
         if self._writer_registered:
             self._loop.remove_writer(self._fd)
         for waiter in self._readers + self._writers:
-            if not waiter.done():
-                waiter.set_result(None)
+            _wake(waiter)
         self._readers.clear()
         self._writers.clear()
         self._sock.close()
@@ -533,15 +520,7 @@ class AsyncioBackend(AnyioRuntime):
             except OSError as exc:
                 raise translate(exc, f"resolve {host!r}") from exc
             family, _, _, _, sockaddr = infos[0]
-        sock = socket.socket(family, _DGRAM_NONBLOCK)
-        try:
-            if not _SOCK_NONBLOCK:
-                sock.setblocking(False)
-            sock.bind(sockaddr)
-        except OSError as exc:
-            sock.close()
-            raise translate(exc, f"bind udp {host}:{port}") from exc
-        return AsyncioDatagram(self._loop, sock, family)
+        return AsyncioDatagram(self._loop, bind_udp(family, sockaddr, host, port), family)
 
     async def aclose(self) -> None:
         return None

@@ -31,6 +31,7 @@ from ._sockutil import (
     UDP_MAX_PAYLOAD_V4,
     UDP_MAX_PAYLOAD_V6,
     address_of,
+    bind_udp,
     check_datagram_size,
     ip_literal,
     receive_buffer,
@@ -375,12 +376,7 @@ class TrioBackend(AnyioRuntime):
 
     async def udp_bind(self, host: str, port: int) -> TrioDatagram:
         family, _, _, _, sockaddr = (await _resolve(host, port, socket.SOCK_DGRAM, passive=True))[0]
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            sock.bind(sockaddr)
-        except OSError as exc:
-            sock.close()
-            raise translate(exc, f"bind udp {host}:{port}") from exc
+        sock = bind_udp(family, sockaddr, host, port)
         await trio.lowlevel.checkpoint()
         return TrioDatagram(sock, family)
 
