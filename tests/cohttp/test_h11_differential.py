@@ -31,6 +31,18 @@ Parsed = tuple[str, str, str, list[tuple[str, str]], bytes, list[tuple[str, str]
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def _parsed(head: RequestHead, body: bytes, end: EndOfMessage) -> Parsed:
+    """One message as :data:`Parsed` (field names lowercased, version without ``HTTP/``)."""
+    return (
+        head.method,
+        head.target,
+        head.version[5:],
+        [(k.lower(), v) for k, v in head.headers],
+        body,
+        [(k.lower(), v) for k, v in end.trailers],
+    )
+
+
 def ours(data: bytes) -> Parsed | None:
     p = RequestParser()
     p.feed(data)
@@ -46,14 +58,7 @@ def ours(data: bytes) -> Parsed | None:
                 body += ev.data
             elif isinstance(ev, EndOfMessage):
                 assert head is not None
-                return (
-                    head.method,
-                    head.target,
-                    head.version[5:],
-                    [(k.lower(), v) for k, v in head.headers],
-                    body,
-                    [(k.lower(), v) for k, v in ev.trailers],
-                )
+                return _parsed(head, body, ev)
             else:
                 assert ev is NEED_DATA or ev is PEER_CLOSED
                 return None
@@ -386,16 +391,7 @@ def ours_all(data: bytes) -> list[Parsed] | None:
                 body += ev.data
             elif isinstance(ev, EndOfMessage):
                 assert head is not None
-                out.append(
-                    (
-                        head.method,
-                        head.target,
-                        head.version[5:],
-                        [(k.lower(), v) for k, v in head.headers],
-                        body,
-                        [(k.lower(), v) for k, v in ev.trailers],
-                    )
-                )
+                out.append(_parsed(head, body, ev))
             else:
                 return out
     except ProtocolError:
