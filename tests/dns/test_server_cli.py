@@ -21,6 +21,21 @@ from tests.peers import free_port
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
+def spawn_serve(
+    zone: Path, port: int, backend: str, log: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m dns serve ZONE --port PORT --backend BACKEND [EXTRA...]`` from the
+    repository root, its stderr going to ``log``."""
+    argv = [sys.executable, "-m", "dns", "serve", str(zone), "--port", str(port)]
+    with open(log, "wb") as err:
+        return subprocess.Popen(
+            [*argv, "--backend", backend, *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=ROOT,
+        )
+
+
 def www_address(port: int) -> bytes | None:
     q = wire.build_query(wire.name_from_text("www.diff.test."), wire.TYPE_A, msg_id=99)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -48,23 +63,7 @@ def test_serve_reloads_on_sighup(tmp_path: Path, backend: str) -> None:
     zone.write_text(DIFF_ZONE)
     log = tmp_path / "serve.log"
     port = free_port()
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dns",
-                "serve",
-                str(zone),
-                "--port",
-                str(port),
-                "--backend",
-                backend,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            cwd=ROOT,
-        )
+    proc = spawn_serve(zone, port, backend, log)
     try:
         wait_for(port, bytes([192, 0, 2, 3]))
         zone.write_text(

@@ -7,10 +7,8 @@ import contextlib
 import socket
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +16,7 @@ from hypothesis import strategies as st
 
 from dns import wire
 from tests.dns.test_server_answers import DIFF_ZONE
+from tests.dns.test_server_cli import spawn_serve
 from tests.peers import free_port
 
 VALID = wire.build_query(wire.name_from_text("www.diff.test."), wire.TYPE_A, msg_id=0xBEEF)
@@ -48,25 +47,7 @@ def served(
     zone.write_text(DIFF_ZONE)
     log = zone.with_name("server.log")
     port = free_port()
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dns",
-                "serve",
-                str(zone),
-                "--port",
-                str(port),
-                "--backend",
-                request.param,
-                "--tcp-idle",
-                "1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            cwd=str(Path(__file__).resolve().parents[2]),
-        )
+    proc = spawn_serve(zone, port, request.param, log, "--tcp-idle", "1")
     try:
         if not alive(port, timeout=15):
             raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
