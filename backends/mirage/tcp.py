@@ -978,8 +978,8 @@ class Connection:
                 and self.snd_max > self.snd_una
             ):
                 self._dup_ack()
-            if self.snd_wl1 < seq or (self.snd_wl1 == seq and self.snd_wl2 <= ack):
-                self._update_window(seq, ack, window)
+            if self._update_window(seq, ack, window):
+                self._output()
         if self.state == State.CLOSED:
             return
         if self.fin_queued and not self.fin_acked and ack > self.snd_buf_seq + len(self.sndbuf):
@@ -1100,7 +1100,11 @@ class Connection:
         elif self.on_established is not None:
             self.on_established()
 
-    def _update_window(self, seq: int, ack: int, window: int) -> None:
+    def _update_window(self, seq: int, ack: int, window: int) -> bool:
+        """RFC 9293 3.10.7.4: take the send window from a segment newer than the last
+        update (by SND.WL1/SND.WL2). True if it grew."""
+        if not (self.snd_wl1 < seq or (self.snd_wl1 == seq and self.snd_wl2 <= ack)):
+            return False
         opened = window > self.snd_wnd
         self.snd_wnd = window
         self.snd_wl1 = seq
@@ -1110,8 +1114,7 @@ class Connection:
         if window > 0 and self.persist_timer.running:
             self.persist_timer.stop()
             self.persist_backoff = 0
-        if opened:
-            self._output()
+        return opened
 
     def _new_ack(self, ack: int, seq: int, window: int) -> None:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
@@ -1168,14 +1171,7 @@ class Connection:
             self.rto_timer.stop()  # RFC 6298 5.2
         elif not self.in_recovery:
             self.rto_timer.start_in(self.rto)  # RFC 6298 5.3
-        if self.snd_wl1 < seq or (self.snd_wl1 == seq and self.snd_wl2 <= ack):
-            self.snd_wnd = window
-            self.snd_wl1 = seq
-            self.snd_wl2 = ack
-            if window > self.max_snd_wnd:
-                self.max_snd_wnd = window
-            if window > 0 and self.persist_timer.running:
-                self.persist_timer.stop()
+        self._update_window(seq, ack, window)  # (persist_backoff is already 0 here)
         self._output()
         if n > 0 and self.on_writable is not None:
             self.on_writable()
