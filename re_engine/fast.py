@@ -550,7 +550,7 @@ def span_groups(pattern: Any) -> SpanGroups | None:
     if res.sem != "first" or res.has_inner_sem or not res.ngroups:
         return None
     core = res.core
-    if any(isinstance(x, R.Assert) and x.kind not in _LEFT_ASSERTS for x in _walk(core)):
+    if any(isinstance(x, R.Assert) and x.kind not in _LEFT_ASSERTS for x in R.walk(core)):
         return None
     m = _size(core)
     budget = _SPAN_BUDGET * m
@@ -568,20 +568,7 @@ def span_groups(pattern: Any) -> SpanGroups | None:
 
 
 def _has_assert(c: Core, kind: str) -> bool:
-    return any(isinstance(x, R.Assert) and x.kind == kind for x in _walk(c))
-
-
-def _walk(c: Core) -> list[Core]:
-    out: list[Core] = []
-    stack: list[Core] = [c]
-    while stack:
-        x = stack.pop()
-        out.append(x)
-        if isinstance(x, R.Seq | R.Alt):
-            stack.extend(x.items)
-        elif isinstance(x, Cap | R.Repeat):
-            stack.append(x.node)
-    return out
+    return any(isinstance(x, R.Assert) and x.kind == kind for x in R.walk(c))
 
 
 def first_set(c: Core) -> CharSet | None:
@@ -701,7 +688,7 @@ def _anchored_at_start(c: Core) -> bool:
 def _alphabet(c: Core) -> CharSet:
     """Every character a match of ``c`` can contain."""
     out = CharSet()
-    for x in _walk(c):
+    for x in R.walk(c):
         if isinstance(x, R.Set):
             out = out.union(x.cs)
     return out
