@@ -481,9 +481,7 @@ class SVCBRecord(Rdata):
                 parts.append("no-default-alpn")
                 continue
             text = _svc_value_text(key, value)
-            if key in (0, 3, 4, 6):
-                parts.append(f"{_svc_key(key)}={text}")
-            elif key == 5:
+            if key == 5:
                 parts.append(f'ech="{text}"')
             else:
                 parts.append(f"{_svc_key(key)}={text}")
