@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -121,9 +121,9 @@ def parse_args(argv: Sequence[str]) -> Options:
     for word in positional:
         if not opts.name:
             opts.name = word
-        elif not type_given and _is_type(word):
+        elif not type_given and _parses(wire.type_from_text, word):
             opts.rtype, type_given = _type(word), True
-        elif _is_class(word):
+        elif _parses(wire.class_from_text, word):
             opts.rclass = wire.class_from_text(word)
         else:
             raise UsageError(f"unexpected argument {word!r}")
@@ -132,17 +132,10 @@ def parse_args(argv: Sequence[str]) -> Options:
     return opts
 
 
-def _is_type(word: str) -> bool:
+def _parses(parse: Callable[[str], int], word: str) -> bool:
+    """Whether ``parse`` (``wire.type_from_text`` or ``wire.class_from_text``) takes ``word``."""
     try:
-        wire.type_from_text(word)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_class(word: str) -> bool:
-    try:
-        wire.class_from_text(word)
+        parse(word)
     except ValueError:
         return False
     return True
