@@ -18,6 +18,14 @@ from .posix import parse_bracket
 
 _WORD = posix_class("word") or CharSet()
 _SPACE = CharSet(((9, 13), (32, 32)))
+_ASSERTS: dict[str, R.AssertKind] = {
+    "b": "wordb",
+    "B": "nwordb",
+    "<": "bow",
+    ">": "eow",
+    "`": "bos",
+    "'": "eos",
+}
 
 
 class _Parser:
@@ -137,18 +145,9 @@ class _Parser:
             else:
                 raise NotSupported(f"syntax class \\{d}{k} is not supported", self.pattern, start)
             return R.Set(cs if d == "s" else cs.complement())
-        if d == "b":
-            return R.Assert("wordb")
-        if d == "B":
-            return R.Assert("nwordb")
-        if d == "<":
-            return R.Assert("bow")
-        if d == ">":
-            return R.Assert("eow")
-        if d == "`":
-            return R.Assert("bos")
-        if d == "'":
-            return R.Assert("eos")
+        kind = _ASSERTS.get(d)
+        if kind is not None:
+            return R.Assert(kind)
         if d.isdigit():
             raise NotSupported("back-reference is not supported", self.pattern, start)
         if d in "cC_=":
