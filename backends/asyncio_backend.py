@@ -149,13 +149,7 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
         while True:
             if self._closed:
                 raise ClosedFlow("read on a closed flow")
-            chunks = self._chunks
-            if chunks:
-                # The common case inline: one chunk buffered, and it fits.
-                if len(chunks) == 1 and len(chunks[0]) <= max_bytes and not self._paused_reading:
-                    data = chunks.popleft()
-                    self._buffered = 0
-                    return data
+            if self._chunks:
                 return self._take(max_bytes)
             if self._error is not None:
                 raise self._error
