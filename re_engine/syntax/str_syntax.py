@@ -38,15 +38,13 @@ class _Parser:
         r = self.r
         items: list[R.Re] = []
         while not r.eof() and not r.startswith("\\|") and not r.startswith("\\)"):
-            start = r.i
             atom = self.atom()
-            while r.peek() in ("*", "+", "?") and r.peek():
+            while r.peek() in ("*", "+", "?"):
                 c = r.next()
                 if isinstance(atom, R.Assert):
                     raise ParseError(f"{c!r} after an anchor", self.pattern, r.i - 1)
                 lo, hi = {"*": (0, None), "+": (1, None), "?": (0, 1)}[c]
                 atom = R.Repeat(atom, lo, hi, True)
-            del start
             items.append(atom)
         return R.seq(*items) if len(items) != 1 else items[0]
 
@@ -114,4 +112,3 @@ def parse(pattern: str, flags: int = 0) -> R.Re:
 
 
 __all__ = ["parse"]
-_ = NEWLINE
