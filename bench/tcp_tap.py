@@ -14,6 +14,7 @@ whole benchmark process: both ends).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.peers import tap_namespace  # noqa: E402
 
 Result = tuple[float, float]  # (MB/s, cpu seconds)
 
@@ -138,6 +140,7 @@ class TapBench:
         self.stack_ip = "10.77.250.2"
         self.mtu = mtu
         self.proc: subprocess.Popen[bytes] | None = None
+        self._namespace = contextlib.ExitStack()
 
     def sh(self, *argv: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -145,16 +148,8 @@ class TapBench:
         )  # type: ignore[call-overload]
 
     def __enter__(self) -> TapBench:
-        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        self._namespace.enter_context(tap_namespace(self.ns, f"{self.kernel_ip}/24", mtu=self.mtu))
         try:
-            for cmd in (
-                "ip link set lo up",
-                "ip tuntap add dev tap0 mode tap",
-                f"ip link set tap0 mtu {self.mtu}",
-                f"ip addr add {self.kernel_ip}/24 dev tap0",
-                "ip link set tap0 up",
-            ):
-                self.sh(*cmd.split())
             if self.loss:
                 # random loss both ways, by nftables inside the namespace (no netem here)
                 rule = f"numgen random mod 100 < {self.loss} drop;"
@@ -200,7 +195,7 @@ class TapBench:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", self.ns], check=False)
+        self._namespace.close()
 
     def _stack_cpu(self) -> float:
         # the python child of `ip netns exec` (exec'd in place: same pid)

@@ -168,6 +168,30 @@ remote-control:
     return path
 
 
+@contextlib.contextmanager
+def tap_namespace(name: str, kernel_cidr: str, *, mtu: int | None = None) -> Iterator[str]:
+    """A network namespace ``name`` with ``lo`` up and a TAP device ``tap0`` holding
+    ``kernel_cidr`` (the kernel's side; a mirage stack opens tap0 from inside the
+    namespace), deleted again at exit. Needs root; a failing ``ip`` command raises
+    :class:`subprocess.CalledProcessError`, the namespace already made is deleted."""
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, text=True)
+    try:
+        commands = ["ip link set lo up", "ip tuntap add dev tap0 mode tap"]
+        if mtu is not None:
+            commands.append(f"ip link set tap0 mtu {mtu}")
+        commands += [f"ip addr add {kernel_cidr} dev tap0", "ip link set tap0 up"]
+        for command in commands:
+            subprocess.run(
+                ["ip", "netns", "exec", name, *command.split()],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
 @dataclass
 class Peer:
     """A running peer: where it answers and its scratch directory."""

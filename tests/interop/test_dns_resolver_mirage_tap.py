@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import need_root, need_tool
 from tests.interop.test_dns_resolver_nsd import BIG_TXT_COUNT, ZONES
-from tests.peers import run_nsd
+from tests.peers import run_nsd, tap_namespace
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
@@ -39,18 +39,13 @@ def namespace() -> Iterator[tuple[str, str]]:
     need_tool("ip", "nsd", "dig")
     ns = f"mprsv{os.getpid() % 100000}"
     prefix = f"10.77.{random.randrange(1, 250)}"
-    stack = contextlib.ExitStack()
-    created = False
-    try:
+    with contextlib.ExitStack() as stack:
         try:
-            sh("ip", "netns", "add", ns)
+            stack.enter_context(tap_namespace(ns, f"{prefix}.1/24"))
         except subprocess.CalledProcessError as exc:
+            if exc.cmd[:3] != ["ip", "netns", "add"]:
+                raise
             pytest.skip(f"cannot make a network namespace here: {exc.stderr.strip()}")
-        created = True
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-        sh("ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
-        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{prefix}.1/24", "dev", "tap0")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "tap0", "up")
         nsd = stack.enter_context(
             run_nsd(
                 ZONES,
@@ -81,11 +76,7 @@ def namespace() -> Iterator[tuple[str, str]]:
             time.sleep(0.1)
         else:
             raise RuntimeError(f"NSD in the namespace did not answer: {nsd.log()}")
-        yield ns, prefix
-    finally:
-        stack.close()  # NSD first, then the namespace it ran in
-        if created:
-            sh("ip", "netns", "del", ns, check=False)
+        yield ns, prefix  # closing: NSD first, then the namespace it ran in
 
 
 def query(ns: str, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:

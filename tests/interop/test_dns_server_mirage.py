@@ -20,14 +20,11 @@ import pytest
 from dns.zone import parse_zone_text
 from tests.conftest import need_root, need_tool
 from tests.dns.test_server_answers import DIFF_ZONE
+from tests.peers import stop, tap_namespace
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
 ROOT = str(Path(__file__).resolve().parents[2])
-
-
-def sh(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -40,55 +37,44 @@ def mirage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     zone.write_text(DIFF_ZONE)
     log = zone.with_name("serve.log")
     proc: subprocess.Popen[bytes] | None = None
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-        sh("ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
-        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{subnet}.1/24", "dev", "tap0")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "tap0", "up")
-        with open(log, "wb") as err:
-            proc = subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    ns,
-                    sys.executable,
-                    "-m",
-                    "dns",
-                    "serve",
-                    str(zone),
-                    "--backend",
-                    "mirage",
-                    "--tap",
-                    "tap0",
-                    "--ip",
-                    f"{subnet}.2/24",
-                    "--port",
-                    "53",
-                    "--allow-axfr",
-                    f"{subnet}.0/24",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                cwd=ROOT,
-            )
-        server = f"{subnet}.2"
-        deadline = time.monotonic() + 20
-        while dig(ns, server, "diff.test.", "SOA", "+short") == "":
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"server did not come up: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield ns, server
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    with tap_namespace(ns, f"{subnet}.1/24"):
+        try:
+            with open(log, "wb") as err:
+                proc = subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        ns,
+                        sys.executable,
+                        "-m",
+                        "dns",
+                        "serve",
+                        str(zone),
+                        "--backend",
+                        "mirage",
+                        "--tap",
+                        "tap0",
+                        "--ip",
+                        f"{subnet}.2/24",
+                        "--port",
+                        "53",
+                        "--allow-axfr",
+                        f"{subnet}.0/24",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    cwd=ROOT,
+                )
+            server = f"{subnet}.2"
+            deadline = time.monotonic() + 20
+            while dig(ns, server, "diff.test.", "SOA", "+short") == "":
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"server did not come up: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+            yield ns, server
+        finally:
+            stop(proc)
 
 
 def dig(ns: str, server: str, *args: str) -> str:

@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import need_root, need_tool
 from tests.mirage.tapapp import pattern
+from tests.peers import tap_namespace
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
@@ -97,19 +98,8 @@ def ns() -> Iterator[Namespace]:
     name = f"mpy-{os.getpid()}-{_counter}"
     subnet = f"10.77.{(os.getpid() + _counter) % 200 + 20}"
     space = Namespace(name, f"{subnet}.1", f"{subnet}.2")
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        for cmd in (
-            "ip link set lo up",
-            "ip tuntap add dev tap0 mode tap",
-            "ip link set tap0 mtu 1500",
-            f"ip addr add {space.kernel_ip}/24 dev tap0",
-            "ip link set tap0 up",
-        ):
-            space.run(*cmd.split())
+    with tap_namespace(name, f"{space.kernel_ip}/24", mtu=1500):
         yield space
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture
