@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .. import ast as R
 from ..charset import NEWLINE, CharSet, posix_class
-from ..errors import NotSupported, ParseError
-from . import Flag, Reader
+from ..errors import NotSupported
+from . import BackslashParser
 from .posix import parse_bracket
 
 _WORD = posix_class("word") or CharSet()
@@ -28,28 +28,7 @@ _ASSERTS: dict[str, R.AssertKind] = {
 }
 
 
-class _Parser:
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.r = Reader(pattern)
-        self.pattern = pattern
-        self.icase = bool(flags & Flag.IGNORECASE)
-        self.depth = 0
-
-    def err(self, msg: str, pos: int) -> ParseError:
-        return ParseError(msg, self.pattern, pos)
-
-    def parse(self) -> R.Re:
-        node = self.alt()
-        if not self.r.eof():
-            raise self.err("unmatched \\)", self.r.i)
-        return R.Case(True, node) if self.icase else node
-
-    def alt(self) -> R.Re:
-        items = [self.concat()]
-        while self.r.take("\\|"):
-            items.append(self.concat())
-        return items[0] if len(items) == 1 else R.Alt(tuple(items))
-
+class _Parser(BackslashParser):
     def concat(self) -> R.Re:
         r = self.r
         items: list[R.Re] = []
@@ -122,13 +101,7 @@ class _Parser:
                 raise NotSupported(
                     "explicitly numbered group \\(?N: is not supported", self.pattern, start
                 )
-            self.depth += 1
-            if self.depth > 200:
-                raise self.err("groups nested too deeply (limit 200)", start)
-            body = self.alt()
-            self.depth -= 1
-            if not r.take("\\)"):
-                raise self.err("unmatched \\(", start)
+            body = self.group_body(start)
             return R.Group(body) if capture else body
         if d == "w":
             return R.Set(_WORD)

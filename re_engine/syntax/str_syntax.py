@@ -12,28 +12,10 @@ from __future__ import annotations
 from .. import ast as R
 from ..charset import NEWLINE, CharSet
 from ..errors import NotSupported, ParseError
-from . import Flag, Reader
+from . import BackslashParser
 
 
-class _Parser:
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.r = Reader(pattern)
-        self.pattern = pattern
-        self.icase = bool(flags & Flag.IGNORECASE)
-        self.depth = 0
-
-    def parse(self) -> R.Re:
-        node = self.alt()
-        if not self.r.eof():
-            raise ParseError("unmatched \\)", self.pattern, self.r.i)
-        return R.Case(True, node) if self.icase else node
-
-    def alt(self) -> R.Re:
-        items = [self.concat()]
-        while self.r.take("\\|"):
-            items.append(self.concat())
-        return items[0] if len(items) == 1 else R.Alt(tuple(items))
-
+class _Parser(BackslashParser):
     def concat(self) -> R.Re:
         r = self.r
         items: list[R.Re] = []
@@ -68,14 +50,7 @@ class _Parser:
             raise ParseError("trailing backslash", self.pattern, start)
         d = r.next()
         if d == "(":
-            self.depth += 1
-            if self.depth > 200:
-                raise ParseError("groups nested too deeply (limit 200)", self.pattern, start)
-            body = self.alt()
-            self.depth -= 1
-            if not r.take("\\)"):
-                raise ParseError("unmatched \\(", self.pattern, start)
-            return R.Group(body)
+            return R.Group(self.group_body(start))
         if d == "b":
             return R.Assert("wordb")
         if d.isdigit():
