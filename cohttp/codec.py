@@ -404,6 +404,7 @@ _BODY_EOF = 6
 _END = 7
 
 _NO_TRAILERS = Headers._trusted([])
+_new_headers = object.__new__
 _EMPTY_END = EndOfMessage(_NO_TRAILERS)  # shared: its trailers are empty and never mutated
 
 
@@ -548,6 +549,9 @@ class _Parser:
             return self._body_event()
         if self._pos == len(self._buf) and not self._eof:
             return NEED_DATA
+        repeated = self._repeated_head()
+        if repeated is not None:
+            return repeated
         text = self._find_head()
         if text is None:
             if self._eof and self.buffered == 0:
@@ -556,6 +560,10 @@ class _Parser:
         head = self._parse_head(text)
         self._start_body(head.framing, head.content_length)
         return head
+
+    def _repeated_head(self) -> RequestHead | None:
+        """A head parsed by a shortcut the subclass knows, or None (and nothing consumed)."""
+        return None
 
     def _parse_head(self, text: str) -> RequestHead | ResponseHead:
         raise NotImplementedError
@@ -698,43 +706,73 @@ class RequestParser(_Parser):
     ('/', EndOfMessage(trailers=Headers([])))
     """
 
-    __slots__ = ("_memo", "_memo_block", "_memo_http11")
+    __slots__ = ("_memo", "_memo_block", "_memo_tail")
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(limits)
-        # The header section of the last request and what it decided: a client on a
-        # keep-alive connection usually sends the same fields again, and then only the
-        # request line needs checking.
-        self._memo_block: str | None = None
-        self._memo_http11 = True
-        self._memo: tuple[int, int | None, bool, bool, str | None] = (0, None, True, False, None)
+        # The header section of the last request and what it decided. A client on a
+        # keep-alive connection usually sends the same fields again; then only the new
+        # request line needs checking (see next_event).
+        self._memo_block = ""
+        self._memo_tail: bytes | None = None  # the block's bytes and the empty line
+        self._memo: tuple[bool, int, int | None, bool, bool, str | None] = (
+            True,
+            NO_BODY,
+            None,
+            True,
+            False,
+            None,
+        )
 
     def _line_too_long(self) -> ProtocolError:
         return URITooLong(f"request line longer than {self._limits.max_line} bytes")
 
-    def _parse_head(self, text: str) -> RequestHead:
-        line, _, block = text.partition("\r\n")
-        if block == self._memo_block:
-            m = _ORIGIN_REQUEST_LINE(line)
-            if m is not None:
-                method, target, minor = m.groups()
-                http11 = minor != "0"
-                if http11 is self._memo_http11 and method != "CONNECT":
-                    framing, length, keep_alive, expect_continue, expect = self._memo
-                    return RequestHead(
-                        method,
-                        target,
-                        HTTP_1_1 if http11 else HTTP_1_0,
-                        Headers._lazy(block) if block else Headers._trusted([]),
-                        framing,
-                        length,
-                        keep_alive,
-                        expect_continue,
-                        expect,
-                    )
-        return self._parse_head_fully(text)
+    def _repeated_head(self) -> RequestHead | None:
+        # An origin-form request line followed by exactly the header section of the
+        # previous request, which was validated then: only the line needs checking. The
+        # block holds only non-empty field lines, so the empty line after it is the first
+        # CRLF CRLF, and this finds the very head the general path would.
+        tail = self._memo_tail
+        if tail is None:
+            return None
+        buf = self._buf
+        pos = self._pos
+        limits = self._limits
+        eol = buf.find(b"\r\n", pos, pos + limits.max_line + 2)
+        if eol <= pos or not buf.startswith(tail, eol + 2):
+            return None
+        end = eol + 2 + len(tail)
+        m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
+        if m is None or end - pos > limits.max_head:
+            return None
+        method, target, minor = m.groups()
+        http11, framing, length, keep_alive, expect_continue, expect = self._memo
+        if (minor != "0") is not http11 or method == "CONNECT":
+            return None
+        self._pos = self._scan = end
+        if framing == NO_BODY:
+            self._state = _END
+        else:
+            self._start_body(framing, length)
+        block = self._memo_block
+        if block:
+            headers = _new_headers(Headers)
+            headers._raw = block  # split on first use (Headers._lazy, inlined)
+        else:
+            headers = Headers._trusted([])
+        return RequestHead(
+            method,
+            target,
+            HTTP_1_1 if http11 else HTTP_1_0,
+            headers,
+            framing,
+            length,
+            keep_alive,
+            expect_continue,
+            expect,
+        )
 
-    def _parse_head_fully(self, text: str) -> RequestHead:
+    def _parse_head(self, text: str) -> RequestHead:
         m = _REQUEST_HEAD(text)
         if m is None:
             raise _diagnose_head(text, request=True)
@@ -828,8 +866,8 @@ class RequestParser(_Parser):
         else:
             expect_continue = False
         self._memo_block = block
-        self._memo_http11 = http11
-        self._memo = (framing, length, keep_alive, expect_continue, expect)
+        self._memo_tail = block.encode("latin-1") + b"\r\n"
+        self._memo = (http11, framing, length, keep_alive, expect_continue, expect)
         return RequestHead(
             method,
             target,

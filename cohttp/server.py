@@ -38,13 +38,13 @@ from .codec import (
     LAST_CHUNK,
     NEED_DATA,
     NO_BODY,
-    PEER_CLOSED,
     Data,
     EndOfMessage,
     Limits,
     ProtocolError,
     RequestHead,
     RequestParser,
+    date_line,
 )
 from .types import FileBody, IncomingBody, Request, Response
 
@@ -406,169 +406,172 @@ class Server:
         conn.phase, conn.deadline = previous, saved
 
     async def _run(self, net: Backend, conn: _Conn, parser: RequestParser) -> None:
+        """Serve requests in order until the connection ends.
+
+        Responses are queued in ``out`` and written when the parser needs more bytes, so a
+        pipelined batch goes out in one write. The common request (its head complete in
+        one read, no body, nothing after it) costs one parse, the handler, one write and
+        one read.
+        """
         out: list[bytes] = []
         pending = 0
         served = 0
         cfg = self.config
         max_requests = cfg.max_requests
+        access_logging = cfg.access_log
         flow = conn.flow
         remote = flow.remote
         write_timeout = cfg.write_timeout
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
+        next_event = parser.next_event
         while True:
-            ev = parser.next_event()
-            if ev is NEED_DATA:
-                if out:
-                    # (self._write, inlined: this is the path every request takes)
-                    conn.phase = _WRITE
-                    conn.deadline = _clock() + write_timeout
-                    await flow.write(b"".join(out) if len(out) > 1 else out[0])
-                    out.clear()
-                    pending = 0
-                # (self._read_into for a head, inlined)
-                if parser.buffered == 0:
-                    if self._closing:
-                        raise _Expired
-                    if conn.phase != _IDLE:
-                        conn.deadline = _clock() + (idle_timeout if served else header_timeout)
-                        conn.phase = _IDLE
-                elif conn.phase != _HEAD:
-                    conn.deadline = _clock() + header_timeout
-                    conn.phase = _HEAD
-                data = await flow.read(READ_SIZE)
-                if data:
-                    parser.feed(data)
+            ev = next_event()
+            if isinstance(ev, RequestHead):
+                head = ev
+                conn.phase = _BUSY
+                served += 1
+                conn.served = served
+                body: _RequestBody | None = None
+                request = _new_request(Request)  # fields already validated: no conversions
+                request.method = head.method
+                request.target = head.target
+                request.headers = head.headers
+                request.version = head.version
+                request.remote = remote
+                if head.framing == NO_BODY:
+                    parser.skip_empty_body()
+                    request.body = b""
                 else:
-                    parser.feed_eof()
-                continue
-            if ev is PEER_CLOSED:
-                if out:
-                    await self._write(conn, b"".join(out))
-                return
-            assert isinstance(ev, RequestHead)
-            head = ev
-            conn.phase = _BUSY
-            served += 1
-            conn.served = served
-            body: _RequestBody | None = None
-            if head.framing == NO_BODY:
-                parser.skip_empty_body()
-                request = Request._received(
-                    head.method, head.target, head.headers, b"", head.version, remote
-                )
-            else:
-                body = _RequestBody(self, conn, parser, head.expect_continue)
-                request = Request._received(
-                    head.method, head.target, head.headers, body, head.version, remote
-                )
-            keep_alive = head.keep_alive and not self._closing
-            if max_requests and served >= max_requests:
-                keep_alive = False
-            expect = head.expect
-            if (
-                expect is not None
-                and expect.lower() != "100-continue"
-                and (head.version == "HTTP/1.1")
-            ):
-                response = Response(417, b"unsupported expectation\n")
-                keep_alive = False
-            else:
-                try:
-                    response = await self.handler(request)
-                    if not isinstance(response, Response):
-                        raise TypeError(
-                            f"handler returned {type(response).__name__}, not a Response"
+                    request.body = body = _RequestBody(self, conn, parser, head.expect_continue)
+                keep_alive = head.keep_alive and not self._closing
+                if max_requests and served >= max_requests:
+                    keep_alive = False
+                expect = head.expect
+                if (
+                    expect is not None
+                    and expect.lower() != "100-continue"
+                    and head.version == "HTTP/1.1"
+                ):
+                    response = Response(417, b"unsupported expectation\n")
+                    keep_alive = False
+                else:
+                    try:
+                        response = await self.handler(request)
+                        if response.__class__ is not Response and not isinstance(
+                            response, Response
+                        ):
+                            raise TypeError(
+                                f"handler returned {type(response).__name__}, not a Response"
+                            )
+                    except ProtocolError:
+                        raise  # the request body broke the protocol: answered by serve_flow
+                    except Exception as exc:
+                        if (
+                            isinstance(exc, NetworkError)
+                            and body is not None
+                            and body.flow_error is exc
+                        ):
+                            raise  # our own connection failed while reading the body
+                        log.exception(
+                            "handler failed for %s %s from %s", head.method, head.target, remote
                         )
-                except ProtocolError:
-                    raise  # the request body broke the protocol: answered by serve_flow
-                except NetworkError as exc:
-                    if body is not None and body.flow_error is exc:
-                        raise  # our own connection failed while reading the body
-                    log.exception(
-                        "handler failed for %s %s from %s", head.method, head.target, remote
-                    )
-                    response = Response(
-                        500, b"internal server error\n", [("content-type", "text/plain")]
-                    )
-                except Exception:
-                    log.exception(
-                        "handler failed for %s %s from %s", head.method, head.target, remote
-                    )
-                    response = Response(
-                        500, b"internal server error\n", [("content-type", "text/plain")]
-                    )
-            conn.phase = _BUSY
-            if body is not None and body.error is not None:
-                raise body.error  # even if the handler caught it: answer it and close
-            if self._closing:
-                keep_alive = False
-            if (
-                body is not None
-                and not body.done
-                and body.expect_continue
-                and (not body.continue_sent)
-            ):
-                keep_alive = False  # the client was never asked for the body: close
-            sent = self._respond_simple(head, response, out) if keep_alive else -1
-            if sent < 0:
-                conn.keep_alive = keep_alive
-                sent = await self._respond(conn, head, response, out)
-                keep_alive = conn.keep_alive
-            pending += sent + 256
-            if body is not None and not body.done and keep_alive:
-                if out:
+                        response = Response(
+                            500, b"internal server error\n", [("content-type", "text/plain")]
+                        )
+                conn.phase = _BUSY
+                if self._closing:
+                    keep_alive = False
+                if body is not None:
+                    if body.error is not None:
+                        raise body.error  # even if the handler caught it: answer it and close
+                    if not body.done and body.expect_continue and not body.continue_sent:
+                        keep_alive = False  # the client was never asked for the body: close
+                sent = self._respond_simple(head, response, out) if keep_alive else -1
+                if sent < 0:
+                    conn.keep_alive = keep_alive
+                    sent = await self._respond(conn, head, response, out)
+                    keep_alive = conn.keep_alive
+                pending += sent + 256
+                if body is not None and not body.done and keep_alive:
+                    if out:
+                        await self._write(conn, b"".join(out))
+                        out.clear()
+                        pending = 0
+                    try:
+                        drained = await body.drain(DRAIN_LIMIT)
+                    except ProtocolError:
+                        drained = False  # already answered: just close, no second response
+                    if not drained:
+                        keep_alive = False
+                self.requests_served += 1
+                if access_logging and access_log.isEnabledFor(logging.INFO):
+                    self._log_access(remote, head, response.status, sent)
+                if not keep_alive:
+                    if out:
+                        await self._write(conn, b"".join(out))
+                    return
+                if pending >= FLUSH_AT:
                     await self._write(conn, b"".join(out))
                     out.clear()
                     pending = 0
-                try:
-                    drained = await body.drain(DRAIN_LIMIT)
-                except ProtocolError:
-                    drained = False  # already answered: just close, no second response
-                if not drained:
-                    keep_alive = False
-            self.requests_served += 1
-            if cfg.access_log and access_log.isEnabledFor(logging.INFO):
-                self._log_access(remote, head, response.status, sent)
-            if not keep_alive:
+                conn.phase = _BUSY
+                if parser.buffered:
+                    continue  # a pipelined request is already here: answer it first
+                idle = True
+            elif ev is NEED_DATA:
+                idle = parser.buffered == 0
+            else:  # PEER_CLOSED
                 if out:
                     await self._write(conn, b"".join(out))
                 return
-            if pending >= FLUSH_AT:
-                await self._write(conn, b"".join(out))
+            # Send what is queued, then read (self._write and self._read_into, inlined).
+            if out:
+                conn.phase = _WRITE
+                conn.deadline = _clock() + write_timeout
+                await flow.write(b"".join(out) if len(out) > 1 else out[0])
                 out.clear()
                 pending = 0
-            conn.phase = _BUSY
+            if idle:
+                if self._closing:
+                    raise _Expired
+                if conn.phase != _IDLE:
+                    conn.deadline = _clock() + (idle_timeout if served else header_timeout)
+                    conn.phase = _IDLE
+            elif conn.phase != _HEAD:
+                conn.deadline = _clock() + header_timeout
+                conn.phase = _HEAD
+            data = await flow.read(READ_SIZE)
+            if data:
+                parser.feed(data)
+            else:
+                parser.feed_eof()
 
     # -- responses -------------------------------------------------------------------
 
     def _respond_simple(self, head: RequestHead, response: Response, out: list[bytes]) -> int:
         """Queue the common response in one formatting operation; -1 if it is not one.
 
-        Common: an in-memory body on a persistent HTTP/1.1 connection, a registry reason
-        phrase and no framing fields from the handler.
+        Common: an in-memory body on a persistent HTTP/1.1 connection, a status that has
+        a body, a registry reason phrase and no framing fields from the handler.
         """
         body = response.body
-        status = response.status
+        line = _BODY_STATUS_LINES.get(response.status)
         if (
-            body.__class__ is not bytes
+            line is None
+            or body.__class__ is not bytes
             or response._reason is not None
-            or head.method == "HEAD"
             or head.version != "HTTP/1.1"
-            or status < 200
-            or status == 204
-            or status == 304
-            or self._server_line
+            or head.method == "HEAD"
         ):
             return -1
-        items = response.headers._items
-        key = tuple(items)
+        key = tuple(response.headers._items)
         block = _FIELD_BLOCKS.get(key, _UNSEEN)
         if block is _UNSEEN:
-            if any(item[0] in _FRAMING_OUT for item in items):
+            if any(item[0] in _FRAMING_OUT for item in key):
                 block = None
             else:
-                block = "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode(
+                block = "".join([f"{name}: {value}\r\n" for _, name, value in key]).encode(
                     "latin-1"
                 )
             if len(_FIELD_BLOCKS) >= 4096:
@@ -578,8 +581,8 @@ class Server:
             return -1  # the handler set framing fields: the general path decides
         assert isinstance(body, bytes)
         out.append(
-            b"%s%s%scontent-length: %d\r\n\r\n%s"
-            % (_STATUS_LINES[status], codec.date_line(), block, len(body), body)
+            b"%s%s%s%scontent-length: %d\r\n\r\n%s"
+            % (line, date_line(), self._server_line, block, len(body), body)
         )
         return len(body)
 
@@ -599,7 +602,7 @@ class Server:
         line = _STATUS_LINES.get(status) if reason is None else None
         if line is None:
             line = codec.status_line(status, "HTTP/1.1", reason)
-        lines = [line, codec.date_line()]
+        lines = [line, date_line()]
         if self._server_line:
             lines.append(self._server_line)
         declared: int | None = None
@@ -752,7 +755,7 @@ class Server:
         body = (message + "\n").encode("utf-8", "replace")
         return (
             codec.status_line(status)
-            + codec.date_line()
+            + date_line()
             + self._server_line
             + b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
             + b"content-length: %d\r\n\r\n" % len(body)
@@ -808,8 +811,13 @@ _FIELD_BLOCKS: dict[tuple[tuple[str, str, str], ...], bytes | None] = {}
 
 Handlers mostly answer with the same few header sets, so each is encoded once."""
 _UNSEEN = b"<unseen>"
+_new_request = object.__new__
 _SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
 _STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
+_BODY_STATUS_LINES = {
+    code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
+}
+"""Status lines of the codes whose responses carry a body (RFC 9110 6.4.1)."""
 
 
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:

@@ -185,26 +185,6 @@ class Request:
         self.version = version
         self.remote = remote
 
-    @classmethod
-    def _received(
-        cls,
-        method: str,
-        target: str,
-        headers: Headers,
-        body: Body,
-        version: str,
-        remote: tuple[str, int] | None,
-    ) -> Request:
-        """A request the server parsed (fields already validated): no conversions."""
-        r = cls.__new__(cls)
-        r.method = method
-        r.target = target
-        r.headers = headers
-        r.body = body
-        r.version = version
-        r.remote = remote
-        return r
-
     @property
     def path(self) -> str:
         """The target up to ``?`` (still percent-encoded)."""
@@ -264,7 +244,8 @@ class Response:
             raise ValueError(f"status must be an int in 100..599, got {status!r}")
         self.status = status
         self.body: Body = body
-        self.headers = _headers(headers)
+        # (_headers, inlined: every handler's response comes through here)
+        self.headers = headers if headers.__class__ is Headers else Headers(headers)
         self._reason = reason
         self.version = version
 

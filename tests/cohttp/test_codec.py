@@ -490,3 +490,34 @@ def test_repeated_header_section_is_still_checked_per_request() -> None:
     assert isinstance(first, RequestHead) and first.keep_alive
     assert isinstance(second, RequestHead) and not second.keep_alive
     assert second.version == "HTTP/1.0"
+
+
+def test_repeated_header_section_keeps_the_limits_and_the_head_boundary() -> None:
+    fields = ["Host: a", "X-Pad: " + "p" * 150]
+    # The same fields after a longer request line: the whole head is over max_head.
+    p = RequestParser(Limits(max_head=200))
+    p.feed(req("GET / HTTP/1.1", *fields))
+    assert isinstance(p.next_event(), RequestHead)
+    p.skip_empty_body()
+    p.feed(req("GET /" + "a" * 40 + " HTTP/1.1", *fields))
+    with pytest.raises(ProtocolError) as info:
+        p.next_event()
+    assert info.value.status == 431
+    # A head that arrives in pieces, and empty lines before the next request line.
+    p = RequestParser()
+    p.feed(req("GET / HTTP/1.1", "Host: a"))
+    p.next_event()
+    p.skip_empty_body()
+    second = b"\r\n" + req("GET /b HTTP/1.1", "Host: a")
+    for i in range(len(second) - 1):
+        p.feed(second[i : i + 1])
+        assert p.next_event() is codec.NEED_DATA
+    p.feed(second[-1:])
+    head = p.next_event()
+    assert isinstance(head, RequestHead) and head.target == "/b"
+    # The fields are the same text but then a body starts: still the old framing.
+    p.skip_empty_body()
+    p.feed(req("GET /c HTTP/1.1", "Host: a") + b"GET /d")
+    third = p.next_event()
+    assert isinstance(third, RequestHead) and third.target == "/c"
+    assert third.headers.items() == [("Host", "a")]
