@@ -1,17 +1,21 @@
 """Benchmark: our HTTP server against uvicorn, aiohttp and hypercorn, in one run.
 
 Every server answers ``GET /`` with the same 13-byte body (``Hello, world!``, text/plain)
-and no access log. Two figures per server: requests per second under wrk, and requests
-per CPU-second of the server process (its CPU time read from /proc), which is far steadier
-on a shared machine than wall-clock rates. Each runs in its own process pinned to one core (``taskset -c 0``);
-wrk runs pinned to the other (``taskset -c 1``). Servers are measured in rounds,
-alternating A B C ... C B A, because absolute rates drift between runs on a shared
-machine; ratios are taken per round (servers measured seconds apart) and the median of
-those is reported, next to each server's best round.
+and no access log. All of them are started at once, each in its own process pinned to one
+core (``taskset -c 0``), and stay up for the whole run; wrk, pinned to the other core
+(``taskset -c 1``), loads one at a time for a short slice (``--duration``, 1 s), going
+round the servers A B C ... then C B A ..., ``--rounds`` times.
 
-    .venv/bin/python bench/http_server.py                  # all servers, 2 rounds of 5 s
-    .venv/bin/python bench/http_server.py --duration 3 --rounds 1 --connections 100
-    .venv/bin/python bench/http_server.py --only ours-asyncio,uvicorn
+Why slices and medians: on this kind of shared virtual machine the core's speed swings by
+up to 1.7x within seconds (a pure-Python loop alone shows it), so one long measurement per
+server compares machine states, not servers. A ratio is taken for each round between two
+servers measured back to back, and the median of those ratios is reported with its
+quartiles; the per-server rates are medians too. Requests per CPU-second of the server
+process (its CPU time read from /proc) are printed beside them.
+
+    .venv/bin/python bench/http_server.py                  # all servers, 10 rounds of 1 s
+    .venv/bin/python bench/http_server.py --rounds 20 --only ours-asyncio,uvicorn
+    .venv/bin/python bench/http_server.py --duration 2 --connections 100
 
 Peers come from the ``bench`` extra (``pip install -e '.[bench]'``); a missing one is
 skipped with a note. Targets (issue 5): ours-asyncio >= 1.5x uvicorn, ours-trio >= 4x
@@ -207,37 +211,35 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def _running(name: str, core: str) -> Iterator[tuple[int, int]]:
-    port = _free_port()
-    cmd = [
-        "taskset",
-        "-c",
-        core,
-        sys.executable,
-        os.path.abspath(__file__),
-        "--serve",
-        name,
-        "--port",
-        str(port),
-    ]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start every server in ``names`` pinned to ``core``; yield name -> (port, pid)."""
+    procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     try:
-        try:
-            _wait_ready(port, proc)
-        except RuntimeError as exc:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"{name}: {exc}\n{tail}") from None
-        yield port, proc.pid
+        for name in names:
+            port = _free_port()
+            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
+            cmd += ["--serve", name, "--port", str(port)]
+            log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+            procs[name] = (port, proc, log)
+        for name, (port, proc, log) in procs.items():
+            try:
+                _wait_ready(port, proc)
+            except RuntimeError as exc:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{name}: {exc}\n{tail}") from None
+        yield {name: (port, proc.pid) for name, (port, proc, _) in procs.items()}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        for _, proc, _log in procs.values():
+            proc.terminate()
+        for _, proc, log in procs.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
 
 
 def _wrk(port: int, core: str, connections: int, duration: float, threads: int) -> dict[str, float]:
@@ -269,12 +271,32 @@ def _wrk(port: int, core: str, connections: int, duration: float, threads: int) 
     }
 
 
+PAIRS: list[tuple[str, str, float | None]] = [
+    # (ours, peer, target ratio)
+    ("ours-asyncio", "uvicorn", 1.5),
+    ("ours-asyncio-uvloop", "uvicorn", 1.5),
+    ("ours-asyncio", "aiohttp", None),
+    ("ours-asyncio", "hypercorn-asyncio", None),
+    ("ours-trio", "hypercorn-trio", 4.0),
+    ("ours-asyncio", "baseline-flow-asyncio", None),
+    ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
+    ("ours-trio", "baseline-flow-trio", None),
+]
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--serve", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    p.add_argument("--rounds", type=int, default=2, help="alternating rounds per server")
+    p.add_argument("--duration", type=float, default=1.0, help="seconds per slice (wrk -d)")
+    p.add_argument("--rounds", type=int, default=10, help="slices per server")
     p.add_argument("--connections", type=int, default=50, help="wrk -c")
     p.add_argument("--threads", type=int, default=1, help="wrk -t")
     p.add_argument("--only", help="comma-separated subset of: " + ", ".join(SERVERS))
@@ -307,70 +329,55 @@ def main() -> int:
             runnable.append(name)
     results: dict[str, list[dict[str, float]]] = {n: [] for n in runnable}
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, server on core "
-        f"{args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)"
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per slice, servers on"
+        f" core {args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)"
     )
-    for rnd in range(args.rounds):
-        # Alternate the order each round so no server always runs first or last.
-        for name in runnable if rnd % 2 == 0 else runnable[::-1]:
-            with _running(name, args.server_core) as (port, pid):
+    with _running(runnable, args.server_core) as running:
+        for rnd in range(args.rounds):
+            # Alternate the order each round so no server always runs first or last.
+            line = []
+            for name in runnable if rnd % 2 == 0 else runnable[::-1]:
+                port, pid = running[name]
                 cpu0 = _cpu_seconds(pid)
                 r = _wrk(port, args.load_core, args.connections, args.duration, args.threads)
                 r["cpu"] = _cpu_seconds(pid) - cpu0
-            r["per_cpu"] = r["requests"] / r["cpu"] if r["cpu"] > 0 else 0.0
-            results[name].append(r)
-            print(
-                f"  round {rnd + 1} {name:<26} {r['rps']:>8.0f} req/s  "
-                f"{r['per_cpu']:>8.0f} req/CPU-s ({r['cpu']:.2f} s CPU)  "
-                f"errors {r['errors']:.0f}  non-2xx {r['non2xx']:.0f}",
-                flush=True,
-            )
-    best = {n: max(rs, key=lambda r: r["rps"]) for n, rs in results.items() if rs}
+                r["per_cpu"] = r["requests"] / r["cpu"] if r["cpu"] > 0 else 0.0
+                results[name].append(r)
+                bad = f" errors {r['errors']:.0f}" if r["errors"] else ""
+                bad += f" non-2xx {r['non2xx']:.0f}" if r["non2xx"] else ""
+                line.append(f"{name} {r['rps'] / 1000:.1f}k{bad}")
+            print(f"  round {rnd + 1:>2}: " + ", ".join(line), flush=True)
+
+    print("\nper server, median of the slices [quartiles]:")
+    for name in sorted(runnable, key=lambda n: -statistics.median(r["rps"] for r in results[n])):
+        rs = results[name]
+        q1, q2, q3 = _quartiles([r["rps"] for r in rs])
+        per_cpu = statistics.median(r["per_cpu"] for r in rs)
+        errors = sum(r["errors"] for r in rs)
+        non2xx = sum(r["non2xx"] for r in rs)
+        print(
+            f"  {name:<26} {q2:>8.0f} req/s [{q1:.0f}..{q3:.0f}]  {per_cpu:>8.0f} req/CPU-s"
+            f"  errors {errors:.0f}  non-2xx {non2xx:.0f}"
+        )
     print(
-        "\nrequests per CPU-second of the server process, best round: the rate it would"
-        " sustain on a core of its own.\n(Other load on the machine only ever adds CPU time"
-        " per request, so the best round is the estimate, as timeit takes the minimum.)"
+        "\nratios: the median of the per-round ratios (the two servers measured back to back)"
+        " [quartiles]:"
     )
-    per_cpu = {n: max(r["per_cpu"] for r in rs) for n, rs in results.items() if rs}
-    for name, value in sorted(per_cpu.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<26} {value:>10.0f} req/CPU-s")
-    print("\nbest of rounds:")
-    for name, r in sorted(best.items(), key=lambda kv: -kv[1]["rps"]):
-        print(f"  {name:<26} {r['rps']:>10.0f} req/s")
-    print(
-        "\nratios, median of the per-round ratios (each round measures both servers within"
-        " seconds of each other), with their range:"
-    )
-    pairs = [
-        ("ours-asyncio", "uvicorn", 1.5),
-        ("ours-asyncio-uvloop", "uvicorn", 1.5),
-        ("ours-asyncio", "aiohttp", None),
-        ("ours-asyncio", "hypercorn-asyncio", None),
-        ("ours-trio", "hypercorn-trio", 4.0),
-        ("ours-asyncio", "baseline-flow-asyncio", None),
-        ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
-        ("ours-trio", "baseline-flow-trio", None),
-    ]
-    for ours, peer, target in pairs:
-        if per_cpu.get(ours) and per_cpu.get(peer):
-            ratio = per_cpu[ours] / per_cpu[peer]
-            goal = (
-                f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
-                if target
-                else ""
-            )
-            print(f"  per CPU-second: {ours} / {peer}: {ratio:.2f}x{goal}")
-        if results.get(ours) and results.get(peer):
-            ratios = sorted(
-                a["rps"] / b["rps"] for a, b in zip(results[ours], results[peer], strict=False)
-            )
-            ratio = statistics.median(ratios)
-            goal = (
-                f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
-                if target
-                else ""
-            )
-            print(f"  {ours} / {peer}: {ratio:.2f}x [{ratios[0]:.2f}..{ratios[-1]:.2f}]{goal}")
+    for ours, peer, target in PAIRS:
+        if not (results.get(ours) and results.get(peer)):
+            continue
+        pairs = list(zip(results[ours], results[peer], strict=True))
+        q1, ratio, q3 = _quartiles([a["rps"] / b["rps"] for a, b in pairs])
+        cpu_ratio = statistics.median(a["per_cpu"] / b["per_cpu"] for a, b in pairs)
+        goal = (
+            f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
+            if target
+            else ""
+        )
+        print(
+            f"  {ours} / {peer}: {ratio:.2f}x [{q1:.2f}..{q3:.2f}],"
+            f" per CPU-second {cpu_ratio:.2f}x{goal}"
+        )
     return 0
 
 
