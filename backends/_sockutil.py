@@ -106,6 +106,41 @@ def translate(exc: OSError, what: str) -> NetworkError:
 _SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
 
 
+def literal_addrinfo(host: str, port: int, socktype: int) -> list[Any] | None:
+    """A getaddrinfo-shaped answer for an IP literal (no resolver call), else None."""
+    literal = ip_literal(host)
+    if literal is None:
+        return None
+    family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+    return [(family, socktype, 0, "", (host, port))]
+
+
+def check_resolved(infos: list[Any], host: str) -> list[Any]:
+    """``infos``, or :class:`ResolutionError` when the resolver gave no address."""
+    if not infos:
+        raise translate(socket.gaierror(f"no address for {host!r}"), f"resolve {host!r}")
+    return infos
+
+
+def listen_tcp(family: int, sockaddr: Any, host: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking listening TCP socket on ``sockaddr`` (errors translated, named by
+    ``host:port``). SO_REUSEADDR, so a restarted server can bind while old connections
+    linger in TIME_WAIT; IPv6 sockets are IPv6-only, so ``::`` does not also claim IPv4."""
+    sock = socket.socket(family, socket.SOCK_STREAM | _SOCK_NONBLOCK)
+    try:
+        if not _SOCK_NONBLOCK:
+            sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(sockaddr)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise translate(exc, f"listen on {host}:{port}") from exc
+    return sock
+
+
 def bind_udp(family: int, sockaddr: Any, host: str, port: int) -> socket.socket:
     """A non-blocking UDP socket bound to ``sockaddr`` (errors translated, named by
     ``host:port``). Created non-blocking where the OS allows: one system call fewer."""

@@ -1,10 +1,15 @@
-"""The asyncio adapter: kernel sockets through asyncio's Protocol/transport layer.
+"""The asyncio adapter: plain non-blocking sockets driven by the loop's readiness callbacks.
 
-Built for speed: a flow *is* its ``asyncio.BufferedProtocol``, so received data goes from
-the transport's ``recv_into`` (into the thread's one :func:`receive_buffer`) to the reader
-with one copy, no StreamReader and no queue beyond a deque of what arrived. Backpressure both ways uses the transport's flow control:
-reading is paused above :data:`READ_HIGH_WATER` buffered bytes, and ``write`` waits while
-the transport has more than :data:`WRITE_HIGH_WATER` bytes unsent.
+No transports or protocols in between: a flow registers its socket with the loop
+(``add_reader``) and the loop calls it back when bytes arrive. It receives them into the
+thread's one buffer (:func:`receive_buffer`), copies out what arrived, and hands that
+straight to a reader parked in ``read`` (no queue), or queues it. ``write`` calls ``send``
+at once; whatever the kernel does not take waits in a queue that ``add_writer``'s callback
+drains. Per request/response exchange that is one callback and one system call each way.
+
+Backpressure both ways: reading pauses (``remove_reader``) above :data:`READ_HIGH_WATER`
+queued bytes and resumes below :data:`READ_LOW_WATER`; ``write`` waits while more than
+:data:`WRITE_HIGH_WATER` bytes are unsent, until no more than :data:`WRITE_LOW_WATER` are.
 
 Runs on uvloop as well (``backends.run(main, "asyncio", uvloop=True)``).
 """
@@ -17,8 +22,8 @@ import contextlib
 import errno
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ._chunks import take
 from ._common import YIELD_EVERY, AcceptLoop, Closing, run_handler
@@ -29,12 +34,14 @@ from ._sockutil import (
     address_of,
     bind_udp,
     check_datagram_size,
-    ip_literal,
+    check_resolved,
+    listen_tcp,
+    literal_addrinfo,
     receive_buffer,
     set_linger_rst,
     translate,
 )
-from .errors import ClosedFlow, ConnectionReset, NetworkError, Timeout
+from .errors import ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, Flow, Handler
 
 log = logging.getLogger("backends")
@@ -42,6 +49,12 @@ log = logging.getLogger("backends")
 READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
+WRITE_LOW_WATER = 16 * 1024
+ACCEPT_BATCH = 64
+"""Connections one readiness callback accepts before other callbacks get a turn."""
+
+_WOULD_BLOCK = (BlockingIOError, InterruptedError)
+_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
 
 
 def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
@@ -50,88 +63,141 @@ def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
         waiter.set_result(value)
 
 
-class AsyncioFlow(asyncio.BufferedProtocol, Closing):
-    """One TCP connection; see :class:`backends.interface.Flow` for the contract."""
+class AsyncioFlow(Closing):
+    """One TCP connection; see :class:`backends.interface.Flow` for the contract.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    ``_closed``: the user closed or aborted the flow (no more reads or writes); the socket
+    itself stays open after a graceful ``close`` until the queued bytes are sent.
+    """
+
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_closed",
+        "_drain_waiter",
+        "_eof",
+        "_error",
+        "_fd",
+        "_local",
+        "_loop",
+        "_read_paused",
+        "_read_waiter",
+        "_reading",
+        "_receive_buffer",
+        "_remote",
+        "_sock",
+        "_unsent",
+        "_write_shut",
+        "_writing",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self._loop = loop
-        self._receive_buffer = receive_buffer()  # the transport recv_into's this
-        self._transport: asyncio.Transport | None = None
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._receive_buffer = receive_buffer()
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
+        self._unsent = bytearray()
         self._eof = False
         self._error: NetworkError | None = None
         self._closed = False
         self._write_shut = False
         self._read_waiter: asyncio.Future[bytes] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._paused_reading = False
-        self._paused_writing = False
-        self._lost = False
-        self._local: Address = ("", 0)
-        self._remote: Address = ("", 0)
-        self._on_connect: Callable[[AsyncioFlow], None] | None = None
+        self._read_paused = False
+        self._writing = False
+        self._local = address_of(sock.getsockname())
+        try:
+            self._remote = address_of(sock.getpeername())
+        except OSError:
+            self._remote = ("", 0)
+        loop.add_reader(self._fd, self._on_readable)
+        self._reading = True
 
-    # -- asyncio.Protocol callbacks -------------------------------------------------
+    # -- the loop's callbacks -------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            self._local = address_of(sock.getsockname())
-            with contextlib.suppress(OSError):
-                self._remote = address_of(sock.getpeername())
-        if self._on_connect is not None:
-            self._on_connect(self)
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self._receive_buffer
-
-    def buffer_updated(self, nbytes: int) -> None:
-        data = bytes(self._receive_buffer[:nbytes])
+    def _on_readable(self) -> None:
+        try:
+            nbytes = self._sock.recv_into(self._receive_buffer)
+        except _WOULD_BLOCK:
+            return
+        except OSError as exc:
+            self._fail(translate(exc, "connection lost"))
+            return
         waiter = self._read_waiter
+        if not nbytes:
+            self._eof = True
+            self._stop_reading()
+            _wake(waiter, b"")
+            return
+        data = bytes(self._receive_buffer[:nbytes])  # before anything else: shared buffer
         self._read_waiter = None
         if waiter is not None and not waiter.done() and not self._chunks:
             waiter.set_result(data)  # straight to the parked reader, no queue
             return
         self._chunks.append(data)
-        buffered = self._buffered + len(data)
-        self._buffered = buffered
-        if buffered > READ_HIGH_WATER and not self._paused_reading and self._transport:
-            self._paused_reading = True
-            self._transport.pause_reading()
+        self._buffered += nbytes
+        if self._buffered > READ_HIGH_WATER:
+            self._read_paused = True
+            self._stop_reading()
         _wake(waiter, b"")
 
-    def eof_received(self) -> bool:
+    def _on_writable(self) -> None:
+        unsent = self._unsent
+        try:
+            sent = self._sock.send(unsent)
+        except _WOULD_BLOCK:
+            return
+        except OSError as exc:
+            self._fail(translate(exc, "write"))
+            return
+        del unsent[:sent]
+        if len(unsent) <= WRITE_LOW_WATER:
+            _wake(self._drain_waiter)
+        if not unsent:
+            self._stop_writing()
+            if self._closed:
+                self._close_socket()  # a graceful close waited for these bytes
+            elif self._write_shut:
+                self._shutdown_socket()
+
+    # -- state changes ----------------------------------------------------------------
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._loop.remove_reader(self._fd)
+
+    def _stop_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._fd)
+
+    def _fail(self, error: NetworkError) -> None:
+        """The connection broke: stop both directions, wake everyone waiting."""
+        if self._error is None:
+            self._error = error
         self._eof = True
-        self._wake_reader()
-        return True  # keep the transport open: we may still write (half-close)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        if exc is not None and self._error is None:
-            self._error = (
-                translate(exc, "connection lost")
-                if isinstance(exc, OSError)
-                else ConnectionReset(errno.ECONNRESET, f"connection lost: {exc}")
-            )
-        self._eof = True
-        self._wake_reader()
-        self._wake_writer()
-
-    def pause_writing(self) -> None:
-        self._paused_writing = True
-
-    def resume_writing(self) -> None:
-        self._paused_writing = False
-        self._wake_writer()
-
-    def _wake_reader(self) -> None:
+        self._unsent.clear()
+        self._stop_reading()
+        self._stop_writing()
+        if self._closed:
+            self._close_socket()
         _wake(self._read_waiter, b"")
-
-    def _wake_writer(self) -> None:
         _wake(self._drain_waiter)
+
+    def _shutdown_socket(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN:  # already reset: reads will report it
+                self._fail(translate(exc, "shutdown_write"))
+
+    def _close_socket(self) -> None:
+        self._stop_reading()
+        self._stop_writing()
+        self._sock.close()
 
     # -- Flow ------------------------------------------------------------------------
 
@@ -155,7 +221,7 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
                 raise self._error
             if self._eof:
                 return b""
-            # Woken with the bytes that arrived (buffer_updated hands them over), or with
+            # Woken with the bytes that arrived (_on_readable hands them over), or with
             # b"" to look again (more data queued, EOF, an error, close).
             waiter: asyncio.Future[bytes] = asyncio.Future(loop=self._loop)
             self._read_waiter = waiter
@@ -180,9 +246,11 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)
         self._buffered -= len(data)
-        if self._paused_reading and self._buffered <= READ_LOW_WATER and self._transport:
-            self._paused_reading = False
-            self._transport.resume_reading()
+        if self._read_paused and self._buffered <= READ_LOW_WATER:
+            self._read_paused = False
+            if not self._eof and not self._closed:
+                self._loop.add_reader(self._fd, self._on_readable)
+                self._reading = True
         return data
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -192,21 +260,34 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
             raise ClosedFlow("write after shutdown_write")
         if self._error is not None:
             raise self._error
-        transport = self._transport
-        if transport is None or self._lost or transport.is_closing():
-            raise ConnectionReset(errno.EPIPE, "write on a connection the peer closed")
-        transport.write(data)
-        while self._paused_writing:
-            if self._lost:
-                raise self._error or ConnectionReset(errno.EPIPE, "connection lost while writing")
-            waiter = self._loop.create_future()
+        unsent = self._unsent
+        if not unsent:
+            try:
+                sent = self._sock.send(data)
+            except _WOULD_BLOCK:
+                sent = 0
+            except OSError as exc:
+                error = translate(exc, "write")
+                self._fail(error)
+                raise error from exc
+            if sent == len(data):
+                return
+            unsent += memoryview(data).cast("B")[sent:]
+            self._writing = True
+            self._loop.add_writer(self._fd, self._on_writable)
+        else:
+            unsent += data
+        while len(unsent) > WRITE_HIGH_WATER:
+            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
             self._drain_waiter = waiter
             try:
                 await waiter
             finally:
                 self._drain_waiter = None
-        if self._error is not None:
-            raise self._error
+            if self._closed:
+                raise ClosedFlow("flow closed while writing")
+            if self._error is not None:
+                raise self._error
 
     async def shutdown_write(self) -> None:
         if self._closed:
@@ -214,41 +295,45 @@ class AsyncioFlow(asyncio.BufferedProtocol, Closing):
         if self._write_shut:
             return
         self._write_shut = True
-        transport = self._transport
-        if transport is not None and not transport.is_closing() and transport.can_write_eof():
-            try:
-                transport.write_eof()
-            except OSError as exc:
-                raise translate(exc, "shutdown_write") from exc
+        if not self._unsent and self._error is None:
+            self._shutdown_socket()  # else after the queued bytes (_on_writable)
+            if self._error is not None:
+                raise self._error
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._transport is not None:
-            self._transport.close()
-        self._wake_reader()
-        self._wake_writer()
+        self._stop_reading()
+        if not self._unsent:
+            self._close_socket()  # else once the queued bytes are sent (_on_writable)
+        _wake(self._read_waiter, b"")
+        _wake(self._drain_waiter)
 
     def abort(self) -> None:
         self._closed = True
-        transport = self._transport
-        if transport is not None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                set_linger_rst(sock)
-            transport.abort()
-        self._wake_reader()
-        self._wake_writer()
+        self._unsent.clear()
+        if self._sock.fileno() >= 0:  # not closed yet (or still sending after close)
+            set_linger_rst(self._sock)
+            self._close_socket()
+        _wake(self._read_waiter, b"")
+        _wake(self._drain_waiter)
 
 
 class AsyncioListener(AcceptLoop):
-    """A listening TCP server; see :class:`backends.interface.Listener`."""
+    """A listening TCP socket; see :class:`backends.interface.Listener`.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, backlog: int) -> None:
+    The loop calls it back when connections wait in the kernel's queue. With a handler
+    (:meth:`serve`), each accepted flow gets a task at once; otherwise flows queue for
+    :meth:`accept`, and accepting pauses once ``backlog`` of them wait (the kernel's own
+    queue then holds the rest).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, backlog: int) -> None:
         self._loop = loop
-        self._server: asyncio.Server | None = None
-        self._address: Address = ("", 0)
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._address: Address = address_of(sock.getsockname())
         self._pending: collections.deque[AsyncioFlow] = collections.deque()
         self._backlog = backlog
         self._accept_waiter: asyncio.Future[None] | None = None
@@ -256,23 +341,51 @@ class AsyncioListener(AcceptLoop):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._closed_event = asyncio.Event()
+        self._accepting = False
+        self._start_accepting()
 
-    def _protocol_factory(self) -> AsyncioFlow:
-        flow = AsyncioFlow(self._loop)
-        flow._on_connect = self._connected
-        return flow
+    def _start_accepting(self) -> None:
+        if not self._accepting and not self._closed:
+            self._accepting = True
+            self._loop.add_reader(self._fd, self._on_acceptable)
 
-    def _connected(self, flow: AsyncioFlow) -> None:
-        if self._handler is not None:
-            task = self._loop.create_task(run_handler(self._handler, flow))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        if len(self._pending) >= self._backlog:
-            flow.abort()  # nobody is accepting: refuse rather than queue without bound
-            return
-        self._pending.append(flow)
-        _wake(self._accept_waiter)
+    def _stop_accepting(self) -> None:
+        if self._accepting:
+            self._accepting = False
+            self._loop.remove_reader(self._fd)
+
+    def _on_acceptable(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _ = self._sock.accept()
+            except _WOULD_BLOCK:
+                return
+            except OSError as exc:
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
+                    continue  # the client gave up while queued
+                # Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS...): back off a
+                # little rather than spin on a socket that stays readable.
+                log.warning("accept on %s: %s; retrying shortly", self._address, exc)
+                self._stop_accepting()
+                self._loop.call_later(0.05, self._start_accepting)
+                return
+            try:
+                conn.setblocking(False)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                flow = AsyncioFlow(self._loop, conn)
+            except OSError:
+                conn.close()  # reset before we could look at it
+                continue
+            if self._handler is not None:
+                task = self._loop.create_task(run_handler(self._handler, flow))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                continue
+            self._pending.append(flow)
+            _wake(self._accept_waiter)
+            if len(self._pending) >= self._backlog:
+                self._stop_accepting()
+                return
 
     @property
     def address(self) -> Address:
@@ -281,7 +394,9 @@ class AsyncioListener(AcceptLoop):
     async def accept(self) -> Flow:
         while True:
             if self._pending:
-                return self._pending.popleft()
+                flow = self._pending.popleft()
+                self._start_accepting()
+                return flow
             if self._closed:
                 raise ClosedFlow("accept on a closed listener")
             waiter = self._loop.create_future()
@@ -300,6 +415,7 @@ class AsyncioListener(AcceptLoop):
             task = self._loop.create_task(run_handler(handler, flow))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        self._start_accepting()
         try:
             await self._closed_event.wait()
         finally:
@@ -314,8 +430,8 @@ class AsyncioListener(AcceptLoop):
         if self._closed:
             return
         self._closed = True
-        if self._server is not None:
-            self._server.close()
+        self._stop_accepting()
+        self._sock.close()
         while self._pending:
             self._pending.popleft().abort()
         _wake(self._accept_waiter)
@@ -469,51 +585,58 @@ class AsyncioBackend(AnyioRuntime):
         # anyio's clock on asyncio (what its deadlines use), without anyio's backend lookup
         return self._loop.time()
 
-    async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> AsyncioListener:
-        listener = AsyncioListener(self._loop, backlog)
+    async def _resolve(
+        self, host: str, port: int, socktype: int, *, passive: bool = False
+    ) -> list[Any]:
+        """getaddrinfo results; IP literals are answered without the resolver thread."""
+        literal = literal_addrinfo(host, port, socktype)
+        if literal is not None:
+            return literal
+        flags = socket.AI_PASSIVE if passive else 0
         try:
-            server = await self._loop.create_server(
-                listener._protocol_factory, host, port, backlog=backlog, reuse_address=True
-            )
+            infos = await self._loop.getaddrinfo(host, port, type=socktype, flags=flags)
         except OSError as exc:
-            raise translate(exc, f"listen on {host}:{port}") from exc
-        listener._server = server
-        listener._address = address_of(server.sockets[0].getsockname())
-        return listener
+            raise translate(exc, f"resolve {host!r}") from exc
+        return check_resolved(infos, host)
+
+    async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> AsyncioListener:
+        infos = await self._resolve(host, port, socket.SOCK_STREAM, passive=True)
+        family, _, _, _, sockaddr = infos[0]
+        sock = listen_tcp(family, sockaddr, host, port, backlog)
+        return AsyncioListener(self._loop, sock, backlog)
 
     async def tcp_connect(
         self, host: str, port: int, *, timeout: float | None = None
     ) -> AsyncioFlow:
-        loop = self._loop
-
-        def factory() -> AsyncioFlow:
-            return AsyncioFlow(loop)
-
         try:
-            if timeout is None:
-                _, flow = await loop.create_connection(factory, host, port)
-            else:
-                async with asyncio.timeout(timeout):
-                    _, flow = await loop.create_connection(factory, host, port)
+            async with asyncio.timeout(timeout):
+                last: NetworkError | None = None
+                for family, _, _, _, sockaddr in await self._resolve(
+                    host, port, socket.SOCK_STREAM
+                ):
+                    sock = socket.socket(family, socket.SOCK_STREAM | _SOCK_NONBLOCK)
+                    try:
+                        if not _SOCK_NONBLOCK:
+                            sock.setblocking(False)
+                        await self._loop.sock_connect(sock, sockaddr)
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        return AsyncioFlow(self._loop, sock)
+                    except OSError as exc:
+                        sock.close()
+                        last = translate(exc, f"connect to {host}:{port}")
+                    except BaseException:
+                        sock.close()
+                        raise
+                assert last is not None
+                raise last
         except TimeoutError as exc:
+            if isinstance(exc, NetworkError):
+                raise
             raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from exc
-        except OSError as exc:
-            raise translate(exc, f"connect to {host}:{port}") from exc
-        return flow
 
     async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:
-        literal = ip_literal(host)
-        if literal is not None:
-            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
-            sockaddr: Any = (host, port)
-        else:
-            try:
-                infos = await self._loop.getaddrinfo(
-                    host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
-                )
-            except OSError as exc:
-                raise translate(exc, f"resolve {host!r}") from exc
-            family, _, _, _, sockaddr = infos[0]
+        infos = await self._resolve(host, port, socket.SOCK_DGRAM, passive=True)
+        family, _, _, _, sockaddr = infos[0]
         return AsyncioDatagram(self._loop, bind_udp(family, sockaddr, host, port), family)
 
     async def aclose(self) -> None:

@@ -33,7 +33,9 @@ from ._sockutil import (
     address_of,
     bind_udp,
     check_datagram_size,
-    ip_literal,
+    check_resolved,
+    listen_tcp,
+    literal_addrinfo,
     receive_buffer,
     set_linger_rst,
     translate,
@@ -50,18 +52,15 @@ _ICMP_ERRORS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
 
 async def _resolve(host: str, port: int, socktype: int, *, passive: bool = False) -> list[Any]:
     """getaddrinfo results; IP literals are answered without a thread hop."""
-    literal = ip_literal(host)
+    literal = literal_addrinfo(host, port, socktype)
     if literal is not None:
-        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
-        return [(family, socktype, 0, "", (host, port))]
+        return literal
     flags = socket.AI_PASSIVE if passive else 0
     try:
         infos = await trio.socket.getaddrinfo(host, port, type=socktype, flags=flags)
     except OSError as exc:
         raise translate(exc, f"resolve {host!r}") from exc
-    if not infos:
-        raise translate(socket.gaierror(f"no address for {host!r}"), f"resolve {host!r}")
-    return infos
+    return check_resolved(infos, host)
 
 
 class _Paced(Closing):
@@ -346,16 +345,7 @@ class TrioBackend(AnyioRuntime):
         family, _, _, _, sockaddr = (await _resolve(host, port, socket.SOCK_STREAM, passive=True))[
             0
         ]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(sockaddr)
-            sock.listen(backlog)
-        except OSError as exc:
-            sock.close()
-            raise translate(exc, f"listen on {host}:{port}") from exc
+        sock = listen_tcp(family, sockaddr, host, port, backlog)
         await trio.lowlevel.checkpoint()
         return TrioListener(sock)
 

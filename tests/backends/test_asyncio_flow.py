@@ -24,9 +24,12 @@ def test_bytes_handed_to_a_reader_cancelled_before_it_ran_are_kept() -> None:
         reader = asyncio.ensure_future(client.read())
         await asyncio.sleep(0)  # the reader parks
         assert client._read_waiter is not None
-        # The transport delivers bytes and, in the same loop pass, the reader is cancelled.
-        client._receive_buffer[:5] = b"hello"
-        client.buffer_updated(5)
+        # Bytes arrive (on loopback they are in the client's socket once send returns),
+        # the loop's readiness callback hands them over, and in the same loop pass the
+        # reader is cancelled.
+        await server.write(b"hello")
+        client._on_readable()
+        assert client._read_waiter is None and not client._chunks
         reader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reader
