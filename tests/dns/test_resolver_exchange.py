@@ -92,10 +92,14 @@ class FakeServer:
 
 
 async def serve(
-    net: backends.Backend, tg: backends.interface.TaskGroup, handler: Handler | None
+    net: backends.Backend,
+    tg: backends.interface.TaskGroup,
+    handler: Handler | None,
+    *,
+    port: int = 0,
 ) -> FakeServer:
     server = FakeServer(net, handler)
-    server.endpoint = await net.udp_bind("127.0.0.1", 0)
+    server.endpoint = await net.udp_bind("127.0.0.1", port)
     tg.start_soon(server.run)
     return server
 
@@ -339,8 +343,10 @@ async def test_truncated_udp_answer_is_asked_again_over_tcp(backend: backends.Ba
         await flow.write(len(out).to_bytes(2, "big") + out)
 
     async with backend.task_group() as tg:
-        server = await serve(backend, tg, truncating)
-        listener = await backend.tcp_listen("127.0.0.1", server.address[1])
+        # TCP first: its free port is rarely taken for UDP, whereas a UDP port's number is
+        # often some TCP connection's ephemeral port on a busy machine.
+        listener = await backend.tcp_listen("127.0.0.1", 0)
+        server = await serve(backend, tg, truncating, port=listener.address[1])
         tg.start_soon(listener.serve, tcp_answer)
         r = Resolver(backend, [server.address], timeout=1.0, attempts=1, hosts=False)
         ans = await r.resolve("many.test.", "A")
