@@ -425,7 +425,10 @@ class _Parser:
 
     def __init__(self, limits: Limits | None = None) -> None:
         self._limits = limits or Limits()
-        self._buf = bytearray()
+        # What arrived and is not yet consumed starts at _pos. Usually every read holds
+        # whole messages, so the buffer is just the bytes of the last read (no copy); it
+        # becomes a bytearray only while a message spans reads.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self._scan = 0  # where the search for the end of the head resumes
         self._state = _HEAD
@@ -444,15 +447,23 @@ class _Parser:
         if self._eof:
             raise RuntimeError("feed() after feed_eof()")
         buf = self._buf
-        if self._pos:
-            if self._pos >= len(buf):
-                buf.clear()
-            else:
-                del buf[: self._pos]
-            scan = self._scan - self._pos
-            self._scan = scan if scan > 0 else 0
-            self._pos = 0
-        buf += data
+        pos = self._pos
+        if pos >= len(buf):  # all consumed: the new bytes are the buffer
+            self._buf = data if data.__class__ is bytes else bytes(data)
+            self._pos = self._scan = 0
+            return
+        if buf.__class__ is bytes:
+            grown = bytearray(buf[pos:])
+        else:
+            assert isinstance(buf, bytearray)
+            grown = buf
+            if pos:
+                del grown[:pos]
+        grown += data
+        self._buf = grown
+        scan = self._scan - pos
+        self._scan = scan if scan > 0 else 0
+        self._pos = 0
 
     def feed_eof(self) -> None:
         """Record that the peer finished sending (read returned EOF)."""
@@ -481,7 +492,7 @@ class _Parser:
     def take_buffered(self) -> bytes:
         """Remove and return every buffered byte (for a protocol upgrade or tunnel)."""
         data = bytes(self._buf[self._pos :])
-        self._buf.clear()
+        self._buf = b""
         self._pos = 0
         self._scan = 0
         return data
@@ -997,17 +1008,18 @@ def status_line(status: int, version: str = HTTP_1_1, reason: str | None = None)
     return f"{version} {status} {reason}\r\n".encode("latin-1")
 
 
-_date_second = -1
+_date_until = -1.0  # the line below holds until this time (the next whole second)
 _date_line = b""
 
 
 def date_line() -> bytes:
     """``b"date: <IMF-fixdate>\\r\\n"`` for now, recomputed at most once a second."""
-    global _date_second, _date_line
-    now = int(time.time())
-    if now != _date_second:
-        _date_line = b"date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
-        _date_second = now
+    global _date_until, _date_line
+    now = time.time()
+    if now >= _date_until:
+        second = int(now)
+        _date_line = b"date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+        _date_until = second + 1.0
     return _date_line
 
 

@@ -444,7 +444,7 @@ class Server:
                     request.body = b""
                 else:
                     request.body = body = _RequestBody(self, conn, parser, head.expect_continue)
-                keep_alive = head.keep_alive and not self._closing
+                keep_alive = head.keep_alive
                 if max_requests and served >= max_requests:
                     keep_alive = False
                 expect = head.expect
@@ -515,7 +515,6 @@ class Server:
                     await self._write(conn, b"".join(out))
                     out.clear()
                     pending = 0
-                conn.phase = _BUSY
                 if parser.buffered:
                     continue  # a pipelined request is already here: answer it first
                 idle = True
