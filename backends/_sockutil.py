@@ -106,6 +106,23 @@ def translate(exc: OSError, what: str) -> NetworkError:
 _SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
 
 
+def nonblocking_socket(family: int, socktype: int) -> socket.socket:
+    """A new non-blocking socket, created so where the OS allows (one system call fewer)."""
+    sock = socket.socket(family, socktype | _SOCK_NONBLOCK)
+    if not _SOCK_NONBLOCK:
+        sock.setblocking(False)
+    return sock
+
+
+def connection_addresses(sock: socket.socket) -> tuple[Address, Address]:
+    """``(local, remote)`` of a connected socket; remote is ``("", 0)`` if the peer left."""
+    local = address_of(sock.getsockname())
+    try:
+        return local, address_of(sock.getpeername())
+    except OSError:
+        return local, ("", 0)
+
+
 def literal_addrinfo(host: str, port: int, socktype: int) -> list[Any] | None:
     """A getaddrinfo-shaped answer for an IP literal (no resolver call), else None."""
     literal = ip_literal(host)
@@ -126,10 +143,8 @@ def listen_tcp(family: int, sockaddr: Any, host: str, port: int, backlog: int) -
     """A non-blocking listening TCP socket on ``sockaddr`` (errors translated, named by
     ``host:port``). SO_REUSEADDR, so a restarted server can bind while old connections
     linger in TIME_WAIT; IPv6 sockets are IPv6-only, so ``::`` does not also claim IPv4."""
-    sock = socket.socket(family, socket.SOCK_STREAM | _SOCK_NONBLOCK)
+    sock = nonblocking_socket(family, socket.SOCK_STREAM)
     try:
-        if not _SOCK_NONBLOCK:
-            sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -143,11 +158,9 @@ def listen_tcp(family: int, sockaddr: Any, host: str, port: int, backlog: int) -
 
 def bind_udp(family: int, sockaddr: Any, host: str, port: int) -> socket.socket:
     """A non-blocking UDP socket bound to ``sockaddr`` (errors translated, named by
-    ``host:port``). Created non-blocking where the OS allows: one system call fewer."""
-    sock = socket.socket(family, socket.SOCK_DGRAM | _SOCK_NONBLOCK)
+    ``host:port``)."""
+    sock = nonblocking_socket(family, socket.SOCK_DGRAM)
     try:
-        if not _SOCK_NONBLOCK:
-            sock.setblocking(False)
         sock.bind(sockaddr)
     except OSError as exc:
         sock.close()

@@ -35,8 +35,10 @@ from ._sockutil import (
     bind_udp,
     check_datagram_size,
     check_resolved,
+    connection_addresses,
     listen_tcp,
     literal_addrinfo,
+    nonblocking_socket,
     receive_buffer,
     set_linger_rst,
     translate,
@@ -54,7 +56,6 @@ ACCEPT_BATCH = 64
 """Connections one readiness callback accepts before other callbacks get a turn."""
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
-_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
 
 
 def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
@@ -107,11 +108,7 @@ class AsyncioFlow(Closing):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
         self._writing = False
-        self._local = address_of(sock.getsockname())
-        try:
-            self._remote = address_of(sock.getpeername())
-        except OSError:
-            self._remote = ("", 0)
+        self._local, self._remote = connection_addresses(sock)
         loop.add_reader(self._fd, self._on_readable)
         self._reading = True
 
@@ -614,10 +611,8 @@ class AsyncioBackend(AnyioRuntime):
                 for family, _, _, _, sockaddr in await self._resolve(
                     host, port, socket.SOCK_STREAM
                 ):
-                    sock = socket.socket(family, socket.SOCK_STREAM | _SOCK_NONBLOCK)
+                    sock = nonblocking_socket(family, socket.SOCK_STREAM)
                     try:
-                        if not _SOCK_NONBLOCK:
-                            sock.setblocking(False)
                         await self._loop.sock_connect(sock, sockaddr)
                         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         return AsyncioFlow(self._loop, sock)

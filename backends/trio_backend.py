@@ -34,6 +34,7 @@ from ._sockutil import (
     bind_udp,
     check_datagram_size,
     check_resolved,
+    connection_addresses,
     listen_tcp,
     literal_addrinfo,
     receive_buffer,
@@ -114,11 +115,7 @@ class TrioFlow(_Paced):
         super().__init__(sock)
         self._eof = False
         self._write_shut = False
-        self._local = address_of(sock.getsockname())
-        try:
-            self._remote = address_of(sock.getpeername())
-        except OSError:
-            self._remote = ("", 0)
+        self._local, self._remote = connection_addresses(sock)
 
     @property
     def local(self) -> Address:
