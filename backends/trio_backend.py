@@ -37,6 +37,7 @@ from ._sockutil import (
     connection_addresses,
     listen_tcp,
     literal_addrinfo,
+    nonblocking_socket,
     receive_buffer,
     set_linger_rst,
     translate,
@@ -306,9 +307,8 @@ class TrioDatagram(_Paced):
 
 
 async def _connect_one(family: int, sockaddr: Any) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = nonblocking_socket(family, socket.SOCK_STREAM)
     try:
-        sock.setblocking(False)
         err = sock.connect_ex(sockaddr)
         if err in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
             await trio.lowlevel.wait_writable(sock)
