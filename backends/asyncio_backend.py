@@ -267,7 +267,7 @@ class AsyncioFlow(Closing):
                 error = translate(exc, "write")
                 self._fail(error)
                 raise error from exc
-            if sent == len(data):
+            if sent == (len(data) if data.__class__ is bytes else memoryview(data).nbytes):
                 return
             unsent += memoryview(data).cast("B")[sent:]
             self._writing = True
@@ -624,9 +624,7 @@ class AsyncioBackend(AnyioRuntime):
                         raise
                 assert last is not None
                 raise last
-        except TimeoutError as exc:
-            if isinstance(exc, NetworkError):
-                raise
+        except TimeoutError as exc:  # asyncio.timeout's, at the deadline
             raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from exc
 
     async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:

@@ -7,6 +7,7 @@ itself conformant) mirage. The contract being checked is the docstring of
 
 from __future__ import annotations
 
+import array
 import hashlib
 import os
 import socket
@@ -60,6 +61,31 @@ async def test_echo_round_trips(backend: Backend) -> None:
                     received += chunk
                 assert received == message
         tg.cancel_scope.cancel()
+
+
+async def test_write_takes_any_bytes_like_object(backend: Backend) -> None:
+    """bytes, bytearray, and memoryviews of any format: every byte arrives, in order."""
+    wide = array.array("i", range(100_000))  # 400,000 bytes, 4 to an item
+    pieces = [b"head", bytearray(b"mid"), memoryview(wide), memoryview(b"tail")]
+    expected = b"head" + b"mid" + wide.tobytes() + b"tail"
+    async with await backend.tcp_listen(HOST, 0) as listener:
+        client = await backend.tcp_connect(*listener.address)
+        server = await listener.accept()
+        received = b""
+        async with backend.task_group() as tg:
+
+            async def send() -> None:
+                for piece in pieces:
+                    await client.write(piece)
+                await client.shutdown_write()
+
+            tg.start_soon(send)
+            with backend.fail_after(30):
+                while chunk := await server.read(1 << 20):
+                    received += chunk
+        assert received == expected
+        await client.close()
+        await server.close()
 
 
 @pytest.mark.parametrize("direction", ["upload", "download"])
