@@ -8,6 +8,7 @@ and :data:`LENIENT_WHERE_RFC_ALLOWS`, each checked by its own test below.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import h11
@@ -416,3 +417,42 @@ def test_pipelined_messages_with_repeated_fields(
     assert None not in single
     assert ours_all(first + second) == single
     assert single[1] == oracle(second)
+
+
+def ours_in_pieces(data: bytes, cuts: list[int]) -> list[Parsed] | None:
+    """:func:`ours_all`, but ``data`` arrives cut at ``cuts``; events drained after each."""
+    p = RequestParser()
+    out: list[Parsed] = []
+    head: RequestHead | None = None
+    body = b""
+    edges = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    try:
+        for start, end in itertools.pairwise(edges):
+            p.feed(bytearray(data[start:end]) if start % 2 else data[start:end])
+            while (ev := p.next_event()) is not NEED_DATA:
+                if isinstance(ev, RequestHead):
+                    head, body = ev, b""
+                elif isinstance(ev, Data):
+                    body += ev.data
+                elif isinstance(ev, EndOfMessage):
+                    assert head is not None
+                    out.append(_parsed(head, body, ev))
+        p.feed_eof()
+        assert p.next_event() is PEER_CLOSED
+    except ProtocolError:
+        return None
+    return out
+
+
+@given(messages(), messages(), st.lists(st.integers(min_value=0), max_size=12))
+@SETTINGS
+def test_bytes_arriving_in_any_pieces_parse_the_same(
+    first: Message, second: Message, cuts: list[int]
+) -> None:
+    # However a stream is cut into reads (bytes or bytearray, the buffer kept or grown),
+    # the parser sees the same messages as when it all arrives at once.
+    data = first.encode() + second.encode() + first.encode()
+    whole = ours_all(data)
+    if whole is None or len(whole) < 3:
+        return  # a message the parser rejects, or one that runs to EOF: covered above
+    assert ours_in_pieces(data, cuts) == whole
