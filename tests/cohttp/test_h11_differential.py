@@ -375,17 +375,17 @@ def test_responses_agree(
     assert ours_response(wire, method) == oracle_response(wire, method)
 
 
-def ours_all(data: bytes) -> list[Parsed] | None:
-    """Every message parsed from ``data`` by one parser (pipelined)."""
+def ours_all(data: bytes, cuts: list[int] | None = None) -> list[Parsed] | None:
+    """Every message parsed from ``data`` by one parser (pipelined); with ``cuts``, the
+    bytes arrive in pieces cut there (alternately bytes and bytearray), each drained."""
     p = RequestParser()
-    p.feed(data)
-    p.feed_eof()
     out: list[Parsed] = []
     head: RequestHead | None = None
     body = b""
-    try:
-        while True:
-            ev = p.next_event()
+
+    def drain() -> None:
+        nonlocal head, body
+        while (ev := p.next_event()) is not NEED_DATA and ev is not PEER_CLOSED:
             if isinstance(ev, RequestHead):
                 head, body = ev, b""
             elif isinstance(ev, Data):
@@ -393,10 +393,17 @@ def ours_all(data: bytes) -> list[Parsed] | None:
             elif isinstance(ev, EndOfMessage):
                 assert head is not None
                 out.append(_parsed(head, body, ev))
-            else:
-                return out
+
+    edges = [0, *sorted(c % (len(data) + 1) for c in cuts or []), len(data)]
+    try:
+        for start, end in itertools.pairwise(edges):
+            p.feed(bytearray(data[start:end]) if start % 2 else data[start:end])
+            drain()
+        p.feed_eof()
+        drain()
     except ProtocolError:
         return None
+    return out
 
 
 @given(
@@ -419,31 +426,6 @@ def test_pipelined_messages_with_repeated_fields(
     assert single[1] == oracle(second)
 
 
-def ours_in_pieces(data: bytes, cuts: list[int]) -> list[Parsed] | None:
-    """:func:`ours_all`, but ``data`` arrives cut at ``cuts``; events drained after each."""
-    p = RequestParser()
-    out: list[Parsed] = []
-    head: RequestHead | None = None
-    body = b""
-    edges = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
-    try:
-        for start, end in itertools.pairwise(edges):
-            p.feed(bytearray(data[start:end]) if start % 2 else data[start:end])
-            while (ev := p.next_event()) is not NEED_DATA:
-                if isinstance(ev, RequestHead):
-                    head, body = ev, b""
-                elif isinstance(ev, Data):
-                    body += ev.data
-                elif isinstance(ev, EndOfMessage):
-                    assert head is not None
-                    out.append(_parsed(head, body, ev))
-        p.feed_eof()
-        assert p.next_event() is PEER_CLOSED
-    except ProtocolError:
-        return None
-    return out
-
-
 @given(messages(), messages(), st.lists(st.integers(min_value=0), max_size=12))
 @SETTINGS
 def test_bytes_arriving_in_any_pieces_parse_the_same(
@@ -455,4 +437,4 @@ def test_bytes_arriving_in_any_pieces_parse_the_same(
     whole = ours_all(data)
     if whole is None or len(whole) < 3:
         return  # a message the parser rejects, or one that runs to EOF: covered above
-    assert ours_in_pieces(data, cuts) == whole
+    assert ours_all(data, cuts) == whole
