@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import struct
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .errors import (
@@ -123,17 +124,25 @@ def connection_addresses(sock: socket.socket) -> tuple[Address, Address]:
         return local, ("", 0)
 
 
-def literal_addrinfo(host: str, port: int, socktype: int) -> list[Any] | None:
-    """A getaddrinfo-shaped answer for an IP literal (no resolver call), else None."""
+async def resolve(
+    getaddrinfo: Callable[..., Awaitable[list[Any]]],
+    host: str,
+    port: int,
+    socktype: int,
+    *,
+    passive: bool = False,
+) -> list[Any]:
+    """getaddrinfo results through the adapter's own ``getaddrinfo`` (errors translated);
+    an IP literal is answered at once, without the resolver thread."""
     literal = ip_literal(host)
-    if literal is None:
-        return None
-    family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
-    return [(family, socktype, 0, "", (host, port))]
-
-
-def check_resolved(infos: list[Any], host: str) -> list[Any]:
-    """``infos``, or :class:`ResolutionError` when the resolver gave no address."""
+    if literal is not None:
+        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        return [(family, socktype, 0, "", (host, port))]
+    flags = socket.AI_PASSIVE if passive else 0
+    try:
+        infos = await getaddrinfo(host, port, type=socktype, flags=flags)
+    except OSError as exc:
+        raise translate(exc, f"resolve {host!r}") from exc
     if not infos:
         raise translate(socket.gaierror(f"no address for {host!r}"), f"resolve {host!r}")
     return infos

@@ -34,12 +34,11 @@ from ._sockutil import (
     address_of,
     bind_udp,
     check_datagram_size,
-    check_resolved,
     connection_addresses,
     listen_tcp,
-    literal_addrinfo,
     nonblocking_socket,
     receive_buffer,
+    resolve,
     set_linger_rst,
     translate,
 )
@@ -582,22 +581,8 @@ class AsyncioBackend(AnyioRuntime):
         # anyio's clock on asyncio (what its deadlines use), without anyio's backend lookup
         return self._loop.time()
 
-    async def _resolve(
-        self, host: str, port: int, socktype: int, *, passive: bool = False
-    ) -> list[Any]:
-        """getaddrinfo results; IP literals are answered without the resolver thread."""
-        literal = literal_addrinfo(host, port, socktype)
-        if literal is not None:
-            return literal
-        flags = socket.AI_PASSIVE if passive else 0
-        try:
-            infos = await self._loop.getaddrinfo(host, port, type=socktype, flags=flags)
-        except OSError as exc:
-            raise translate(exc, f"resolve {host!r}") from exc
-        return check_resolved(infos, host)
-
     async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> AsyncioListener:
-        infos = await self._resolve(host, port, socket.SOCK_STREAM, passive=True)
+        infos = await resolve(self._loop.getaddrinfo, host, port, socket.SOCK_STREAM, passive=True)
         family, _, _, _, sockaddr = infos[0]
         sock = listen_tcp(family, sockaddr, host, port, backlog)
         return AsyncioListener(self._loop, sock, backlog)
@@ -608,8 +593,8 @@ class AsyncioBackend(AnyioRuntime):
         try:
             async with asyncio.timeout(timeout):
                 last: NetworkError | None = None
-                for family, _, _, _, sockaddr in await self._resolve(
-                    host, port, socket.SOCK_STREAM
+                for family, _, _, _, sockaddr in await resolve(
+                    self._loop.getaddrinfo, host, port, socket.SOCK_STREAM
                 ):
                     sock = nonblocking_socket(family, socket.SOCK_STREAM)
                     try:
@@ -628,7 +613,7 @@ class AsyncioBackend(AnyioRuntime):
             raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from exc
 
     async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:
-        infos = await self._resolve(host, port, socket.SOCK_DGRAM, passive=True)
+        infos = await resolve(self._loop.getaddrinfo, host, port, socket.SOCK_DGRAM, passive=True)
         family, _, _, _, sockaddr = infos[0]
         return AsyncioDatagram(self._loop, bind_udp(family, sockaddr, host, port), family)
 

@@ -33,12 +33,11 @@ from ._sockutil import (
     address_of,
     bind_udp,
     check_datagram_size,
-    check_resolved,
     connection_addresses,
     listen_tcp,
-    literal_addrinfo,
     nonblocking_socket,
     receive_buffer,
+    resolve,
     set_linger_rst,
     translate,
 )
@@ -50,19 +49,6 @@ log = logging.getLogger("backends")
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
 _ICMP_ERRORS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
-
-
-async def _resolve(host: str, port: int, socktype: int, *, passive: bool = False) -> list[Any]:
-    """getaddrinfo results; IP literals are answered without a thread hop."""
-    literal = literal_addrinfo(host, port, socktype)
-    if literal is not None:
-        return literal
-    flags = socket.AI_PASSIVE if passive else 0
-    try:
-        infos = await trio.socket.getaddrinfo(host, port, type=socktype, flags=flags)
-    except OSError as exc:
-        raise translate(exc, f"resolve {host!r}") from exc
-    return check_resolved(infos, host)
 
 
 class _Paced(Closing):
@@ -339,9 +325,9 @@ class TrioBackend(AnyioRuntime):
         return trio.move_on_at(trio.current_time() + seconds)
 
     async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> TrioListener:
-        family, _, _, _, sockaddr = (await _resolve(host, port, socket.SOCK_STREAM, passive=True))[
-            0
-        ]
+        family, _, _, _, sockaddr = (
+            await resolve(trio.socket.getaddrinfo, host, port, socket.SOCK_STREAM, passive=True)
+        )[0]
         sock = listen_tcp(family, sockaddr, host, port, backlog)
         await trio.lowlevel.checkpoint()
         return TrioListener(sock)
@@ -349,7 +335,9 @@ class TrioBackend(AnyioRuntime):
     async def tcp_connect(self, host: str, port: int, *, timeout: float | None = None) -> TrioFlow:
         with trio.move_on_after(timeout if timeout is not None else float("inf")) as scope:
             last: NetworkError | None = None
-            for family, _, _, _, sockaddr in await _resolve(host, port, socket.SOCK_STREAM):
+            for family, _, _, _, sockaddr in await resolve(
+                trio.socket.getaddrinfo, host, port, socket.SOCK_STREAM
+            ):
                 try:
                     sock = await _connect_one(family, sockaddr)
                 except OSError as exc:
@@ -362,7 +350,9 @@ class TrioBackend(AnyioRuntime):
         raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s")
 
     async def udp_bind(self, host: str, port: int) -> TrioDatagram:
-        family, _, _, _, sockaddr = (await _resolve(host, port, socket.SOCK_DGRAM, passive=True))[0]
+        family, _, _, _, sockaddr = (
+            await resolve(trio.socket.getaddrinfo, host, port, socket.SOCK_DGRAM, passive=True)
+        )[0]
         sock = bind_udp(family, sockaddr, host, port)
         await trio.lowlevel.checkpoint()
         return TrioDatagram(sock, family)
