@@ -404,7 +404,6 @@ _BODY_EOF = 6
 _END = 7
 
 _NO_TRAILERS = Headers._trusted([])
-_new_headers = object.__new__
 _EMPTY_END = EndOfMessage(_NO_TRAILERS)  # shared: its trailers are empty and never mutated
 
 
@@ -723,7 +722,7 @@ class RequestParser(_Parser):
         super().__init__(limits)
         # The header section of the last request and what it decided. A client on a
         # keep-alive connection usually sends the same fields again; then only the new
-        # request line needs checking (see next_event).
+        # request line needs checking (see _repeated_head).
         self._memo_block = ""
         self._memo_tail: bytes | None = None  # the block's bytes and the empty line
         self._memo: tuple[bool, int, int | None, bool, bool, str | None] = (
@@ -766,16 +765,11 @@ class RequestParser(_Parser):
         else:
             self._start_body(framing, length)
         block = self._memo_block
-        if block:
-            headers = _new_headers(Headers)
-            headers._raw = block  # split on first use (Headers._lazy, inlined)
-        else:
-            headers = Headers._trusted([])
         return RequestHead(
             method,
             target,
             HTTP_1_1 if http11 else HTTP_1_0,
-            headers,
+            Headers._lazy(block) if block else Headers._trusted([]),
             framing,
             length,
             keep_alive,

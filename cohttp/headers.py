@@ -59,6 +59,10 @@ _VALID: dict[tuple[str, str], tuple[str, str, str]] = {}
 _VALID_MAX = 4096
 
 
+_new = object.__new__
+"""Allocates a Headers without running __init__ (cheaper than ``cls.__new__(cls)``)."""
+
+
 class Headers:
     """An ordered multi-map of header fields with case-insensitive names.
 
@@ -109,7 +113,7 @@ class Headers:
     @classmethod
     def _lazy(cls, block: str) -> Headers:
         """Wrap a field block the parser has validated; split it only when first used."""
-        h = cls.__new__(cls)
+        h = _new(cls)
         h._raw = block
         return h
 
@@ -131,7 +135,7 @@ class Headers:
     @classmethod
     def _trusted(cls, items: list[tuple[str, str, str]]) -> Headers:
         """Wrap already validated ``(lower, name, value)`` triples (the parser's fast path)."""
-        h = cls.__new__(cls)
+        h = _new(cls)
         h._items = items
         return h
 

@@ -244,8 +244,7 @@ class Response:
             raise ValueError(f"status must be an int in 100..599, got {status!r}")
         self.status = status
         self.body: Body = body
-        # (_headers, inlined: every handler's response comes through here)
-        self.headers = headers if headers.__class__ is Headers else Headers(headers)
+        self.headers = _headers(headers)
         self._reason = reason
         self.version = version
 
