@@ -80,7 +80,6 @@ class AsyncioFlow(Closing):
         "_fd",
         "_local",
         "_loop",
-        "_read_paused",
         "_read_waiter",
         "_reading",
         "_receive_buffer",
@@ -105,7 +104,6 @@ class AsyncioFlow(Closing):
         self._write_shut = False
         self._read_waiter: asyncio.Future[bytes] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._read_paused = False
         self._writing = False
         self._local, self._remote = connection_addresses(sock)
         loop.add_reader(self._fd, self._on_readable)
@@ -135,8 +133,7 @@ class AsyncioFlow(Closing):
         self._chunks.append(data)
         self._buffered += nbytes
         if self._buffered > READ_HIGH_WATER:
-            self._read_paused = True
-            self._stop_reading()
+            self._stop_reading()  # paused: _take resumes below READ_LOW_WATER
         _wake(waiter, b"")
 
     def _on_writable(self) -> None:
@@ -242,11 +239,14 @@ class AsyncioFlow(Closing):
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)
         self._buffered -= len(data)
-        if self._read_paused and self._buffered <= READ_LOW_WATER:
-            self._read_paused = False
-            if not self._eof and not self._closed:
-                self._loop.add_reader(self._fd, self._on_readable)
-                self._reading = True
+        if (
+            not self._reading  # paused, or stopped for good by EOF, an error or close
+            and self._buffered <= READ_LOW_WATER
+            and not self._eof
+            and not self._closed
+        ):
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._reading = True
         return data
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -373,15 +373,18 @@ class AsyncioListener(AcceptLoop):
                 conn.close()  # reset before we could look at it
                 continue
             if self._handler is not None:
-                task = self._loop.create_task(run_handler(self._handler, flow))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._handler, flow)
                 continue
             self._pending.append(flow)
             _wake(self._accept_waiter)
             if len(self._pending) >= self._backlog:
                 self._stop_accepting()
                 return
+
+    def _spawn(self, handler: Handler, flow: AsyncioFlow) -> None:
+        task = self._loop.create_task(run_handler(handler, flow))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def address(self) -> Address:
@@ -407,10 +410,7 @@ class AsyncioListener(AcceptLoop):
             raise RuntimeError("serve() is already running on this listener")
         self._handler = handler
         while self._pending:
-            flow = self._pending.popleft()
-            task = self._loop.create_task(run_handler(handler, flow))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(handler, self._pending.popleft())
         self._start_accepting()
         try:
             await self._closed_event.wait()
