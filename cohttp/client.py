@@ -20,6 +20,7 @@ spoken (the IO interface has no TLS).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json as _json
 from collections.abc import AsyncIterable, AsyncIterator
@@ -29,7 +30,7 @@ from typing import Any, BinaryIO, Protocol
 import anyio
 
 from backends import Backend, Flow, NetworkError, ResolutionError, Timeout
-from uri import Uri, UriError, resolve
+from uri import Uri, UriError, pct_decode_bytes, resolve
 
 from . import codec
 from .codec import (
@@ -38,6 +39,7 @@ from .codec import (
     PEER_CLOSED,
     Data,
     EndOfMessage,
+    Event,
     Limits,
     ResponseHead,
     ResponseParser,
@@ -52,11 +54,20 @@ CONTINUE_WAIT = 1.0
 
 
 class ClientError(Exception):
-    """Base class of the client's own errors (network errors come from :mod:`backends`)."""
+    """Base class of the client's own errors (network errors come from :mod:`backends`).
+
+    Whatever a server sends, the client raises only this family or a
+    :class:`backends.NetworkError` (refused, reset, :class:`backends.Timeout`, a name that
+    does not resolve).
+    """
 
 
 class InvalidURL(ClientError, ValueError):
-    """The URL cannot be requested (not absolute, no host, not ``http``...)."""
+    """The URL cannot be requested (not absolute, no host, port 0...)."""
+
+
+class UnsupportedProtocol(InvalidURL):
+    """The URL's scheme is not ``http`` (``https`` needs TLS, which the client lacks)."""
 
 
 class TooManyRedirects(ClientError):
@@ -64,7 +75,12 @@ class TooManyRedirects(ClientError):
 
 
 class RemoteProtocolError(ClientError):
-    """The server's answer broke HTTP/1.1 (wraps the codec's :class:`ProtocolError`)."""
+    """The server's answer broke HTTP/1.1 (wraps the codec's :class:`ProtocolError`), or
+    carried a value the client cannot use (a status outside 100..599, a bad Location)."""
+
+
+class DecodingError(RemoteProtocolError, ValueError):
+    """The body is not what :meth:`ClientResponse.json` was asked to decode."""
 
 
 class _Conn:
@@ -116,17 +132,24 @@ class ClientResponse(Response):
 
     @property
     def text(self) -> str:  # type: ignore[override]
-        """The body decoded (charset from Content-Type, else UTF-8)."""
+        """The body decoded (charset from Content-Type if Python knows it as a text
+        encoding, else UTF-8); undecodable bytes become U+FFFD."""
         charset = "utf-8"
         for part in self.headers.get("content-type", "").split(";")[1:]:
             k, _, v = part.strip().partition("=")
             if k.lower() == "charset" and v:
                 charset = v.strip('"')
-        return self.content.decode(charset, "replace")
+        try:
+            return self.content.decode(charset, "replace")
+        except (LookupError, ValueError):  # unknown, not a text encoding, or rejects "replace"
+            return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:  # type: ignore[override]
-        """The body parsed as JSON."""
-        return _json.loads(self.content)
+        """The body parsed as JSON; :class:`DecodingError` if it is not JSON."""
+        try:
+            return _json.loads(self.content)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, nesting
+            raise DecodingError(f"the body is not JSON: {exc}") from None
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """Iterate over the body as it arrives (for :meth:`Client.stream`)."""
@@ -178,25 +201,16 @@ class _ResponseBody(IncomingBody):
             if self._conn is not None:
                 await self.release()
             return None
-        parser = conn.parser
         try:
-            while True:
-                ev = parser.next_event()
-                if isinstance(ev, Data):
-                    return ev.data
-                if isinstance(ev, EndOfMessage):
-                    self.trailers = ev.trailers
-                    self._done = True
-                    await self.release()
-                    return None
-                if ev is NEED_DATA:
-                    await self._client._read(conn, self._timeout)
-                    continue
-                raise RemoteProtocolError(f"unexpected {ev!r} inside a response body")
-        except codec.ProtocolError as exc:
-            conn.reusable = False
-            await self.release()
-            raise RemoteProtocolError(f"bad response body: {exc.message}") from exc
+            ev = await self._client._event(conn, self._timeout)
+            if isinstance(ev, Data):
+                return ev.data
+            if isinstance(ev, EndOfMessage):
+                self.trailers = ev.trailers
+                self._done = True
+                await self.release()
+                return None
+            raise RemoteProtocolError(f"unexpected {ev!r} inside a response body")
         except BaseException:
             conn.reusable = False
             await self.release()
@@ -368,9 +382,13 @@ class Client:
                 raise TypeError("give body= or json=, not both")
             body = _json.dumps(json).encode("utf-8")
             extra.setdefault("content-type", "application/json")
+        basic = _basic_credentials(url)
+        if basic is not None:
+            extra.setdefault("authorization", basic)
         history: list[ClientResponse] = []
+        credentials = True  # until a hop leaves the first URL's origin
         while True:
-            response = await self._one(method, url, extra, body, timeout)
+            response = await self._one(method, url, extra, body, timeout, credentials)
             location = response.headers.get("location")
             if not follow or response.status not in (301, 302, 303, 307, 308) or not location:
                 response.history = history
@@ -379,33 +397,45 @@ class Client:
             history.append(response)
             if len(history) > self.max_redirects:
                 raise TooManyRedirects(
-                    f"more than {self.max_redirects} redirects, last to {location!r}"
+                    f"more than {self.max_redirects} redirects, last to {location[:200]!r}"
                 )
             try:
                 target = str(resolve(url, location))
             except UriError as exc:
-                raise RemoteProtocolError(f"bad Location {location!r}: {exc}") from exc
+                raise RemoteProtocolError(f"bad Location {location[:200]!r}: {exc}") from exc
+            # RFC 9110 15.4.4: after a 303 the user agent retrieves with GET (or HEAD);
+            # 15.4.2/15.4.3: after a 301/302 it may turn a POST into a GET, as browsers do.
+            # 307 and 308 repeat the method and the body.
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 if method != "HEAD":
                     method = "GET"
                 body = None
-                for name in ("content-length", "transfer-encoding", "content-type"):
+                for name in ("content-length", "transfer-encoding", "content-type", "expect"):
                     extra.remove(name)
             elif body is not None and _bytes_of(body) is None and not isinstance(body, FileBody):
                 raise ClientError(f"cannot repeat a streamed body for a {response.status} redirect")
-            if _origin(target) != _origin(url):
-                extra.remove("authorization")
-                extra.remove("cookie")
+            if not same_origin(url, target):
+                credentials = False
+                extra.remove("host")  # a Host set for the first origin does not follow either
             url = target
 
     async def _one(
-        self, method: str, url: str, headers: Headers, body: Body, timeout: float | None
+        self,
+        method: str,
+        url: str,
+        headers: Headers,
+        body: Body,
+        timeout: float | None,
+        credentials: bool,
     ) -> ClientResponse:
         scheme, host, port, target, host_field = _split_url(url)
         del scheme
         h = self.headers.copy()
         for name, value in headers:
             h.set(name, value)
+        if not credentials:
+            for name in CREDENTIAL_FIELDS:
+                h.remove(name)
         if "host" not in headers:
             h.set("host", host_field)
         data = _bytes_of(body)
@@ -438,12 +468,6 @@ class Client:
                 if isinstance(exc, _StaleConnection):
                     raise exc.error from None
                 raise
-            except codec.ProtocolError as exc:
-                conn.reusable = False
-                await self._release(conn)
-                raise RemoteProtocolError(
-                    f"bad response from {host}:{port}: {exc.message}"
-                ) from exc
             except BaseException:
                 conn.reusable = False
                 await self._release(conn)
@@ -529,14 +553,7 @@ class Client:
         parser = conn.parser
         with self.net.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
             while True:
-                ev = parser.next_event()
-                if ev is NEED_DATA:
-                    data = await conn.flow.read(READ_SIZE)
-                    if data:
-                        parser.feed(data)
-                    else:
-                        parser.feed_eof()
-                    continue
+                ev = await self._event(conn, None)  # the whole head within one deadline
                 if ev is PEER_CLOSED:
                     raise _StaleConnection(
                         RemoteProtocolError("the server closed the connection without responding")
@@ -552,13 +569,32 @@ class Client:
                     return ev
                 raise RemoteProtocolError(f"unexpected {ev!r} before a response head")
 
-    async def _read(self, conn: _Conn, timeout: float | None) -> None:
-        with self.net.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
-            data = await conn.flow.read(READ_SIZE)
-        if data:
-            conn.parser.feed(data)
-        else:
-            conn.parser.feed_eof()
+    async def _event(self, conn: _Conn, timeout: float | None) -> Event:
+        """The next event of ``conn``'s response, reading as needed (each read within
+        ``timeout``): the one place where the server's bytes become values, so whatever
+        they are, only :class:`RemoteProtocolError` (or a network error) comes out."""
+        parser = conn.parser
+        try:
+            while (ev := parser.next_event()) is NEED_DATA:
+                with (
+                    self.net.fail_after(timeout)
+                    if timeout is not None
+                    else contextlib.nullcontext()
+                ):
+                    data = await conn.flow.read(READ_SIZE)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.feed_eof()
+        except codec.ProtocolError as exc:
+            conn.reusable = False
+            host, port = conn.key
+            raise RemoteProtocolError(f"bad response from {host}:{port}: {exc.message}") from exc
+        if isinstance(ev, ResponseHead) and ev.status > 599:
+            # RFC 9110 15: a status code is three digits, 100..599 (the codec checks < 100)
+            conn.reusable = False
+            raise RemoteProtocolError(f"status code {ev.status} is outside 100..599")
+        return ev
 
     async def _acquire(self, key: tuple[str, int], timeout: float | None) -> tuple[_Conn, bool]:
         pool = self._pools.get(key)
@@ -581,6 +617,10 @@ class Client:
     async def _connect(self, host: str, port: int, timeout: float | None) -> Flow:
         """Open a connection to ``host:port``, resolving the name here if the backend can't."""
         net = self.net
+        name = host.lower().rstrip(".")
+        if name == "invalid" or name.endswith(".invalid"):
+            # RFC 6761 6.4: resolution APIs return a negative answer for these at once
+            raise ResolutionError(f"{host!r} is under .invalid, which never resolves")
         if self.resolver is None and net.resolves_names:
             return await net.tcp_connect(host, port, timeout=timeout)
         resolver = self.resolver
@@ -624,29 +664,69 @@ def _split_url(url: str) -> tuple[str, str, int, str, str]:
     scheme = (u.scheme or "").lower()
     if scheme != "http":
         if scheme == "https":
-            raise InvalidURL(
+            raise UnsupportedProtocol(
                 f"{url!r}: https needs TLS, which the IO interface does not provide; use http"
             )
+        if scheme:
+            raise UnsupportedProtocol(f"{url!r}: only http URLs can be requested, not {scheme}")
         raise InvalidURL(f"{url!r}: only absolute http URLs can be requested")
     host = u.host
     if not host:
         raise InvalidURL(f"{url!r} has no host")
-    port = u.port_or_default or 80
+    port = u.port_or_default
+    if not port:
+        raise InvalidURL(f"{url!r}: port 0 cannot be connected to")
     raw_host = u.raw_host or host
     host_field = raw_host if u.port is None or port == 80 else f"{raw_host}:{port}"
     return scheme, host, port, u.request_target, host_field
 
 
-def _origin(url: str) -> tuple[str, str, int]:
-    scheme, host, port, _, _ = _split_url(url)
-    return scheme, host, port
+CREDENTIAL_FIELDS = ("authorization", "cookie", "proxy-authorization")
+"""Fields that carry credentials: never sent past a redirect to another origin."""
+
+
+def same_origin(a: str, b: str) -> bool:
+    """True if absolute URLs ``a`` and ``b`` have the same origin (RFC 6454 4, 5): the same
+    scheme, host (case-insensitively) and port, a missing port counting as the scheme's
+    default. The client decides with this alone whether credentials follow a redirect
+    (client defaults, per-request fields and URL userinfo alike), as httpx and requests do;
+    an https URL and its http downgrade are different origins."""
+    origin = _origin(a)
+    return origin is not None and origin == _origin(b)  # an opaque origin equals nothing
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        u = Uri.parse(url)
+        port = u.port_or_default
+    except UriError:
+        return None
+    if u.scheme is None or u.host is None or port is None:
+        return None
+    return u.scheme, u.host.lower(), port
+
+
+def _basic_credentials(url: str) -> str | None:
+    """``Basic ...`` from the URL's userinfo (RFC 7617, UTF-8), or None without one."""
+    try:
+        raw = Uri.parse(url).raw_userinfo
+        if raw is None:
+            return None
+        user, _, password = raw.partition(":")
+        pair = pct_decode_bytes(user) + b":" + pct_decode_bytes(password)
+    except UriError:
+        return None  # _split_url reports the bad URL
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 __all__ = [
     "Client",
     "ClientError",
     "ClientResponse",
+    "DecodingError",
     "InvalidURL",
     "RemoteProtocolError",
     "TooManyRedirects",
+    "UnsupportedProtocol",
+    "same_origin",
 ]
