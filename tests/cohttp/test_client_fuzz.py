@@ -14,11 +14,18 @@ machine's own server.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backends
-from cohttp.client import Client, ClientError
+from cohttp.client import (
+    Client,
+    ClientError,
+    DecodingError,
+    RemoteProtocolError,
+    UnsupportedProtocol,
+)
 
 DEADLINE = 20.0
 """Seconds one example may take; the client's own timeout (2 s) ends every wait before."""
@@ -155,3 +162,29 @@ async def test_only_documented_exceptions_escape(
                     pass
         tg.cancel_scope.cancel()
     assert not scope.cancelled_caught, f"the client hung on {answer[:200]!r}"
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "match"),
+    [
+        (b"HTTP/1.1 600 Past\r\nContent-Length: 0\r\n\r\n", RemoteProtocolError, "600"),
+        (b"HTTP/1.1 999 \r\n\r\n", RemoteProtocolError, "outside 100..599"),
+        (b"HTTP/1.1 302 Found\r\nLocation: http://[::1\r\n\r\n", RemoteProtocolError, "Location"),
+        (b"HTTP/1.1 301 M\r\nLocation: http://h:99999/\r\n\r\n", RemoteProtocolError, "port"),
+        (b"HTTP/1.1 302 F\r\nLocation: ftp://h/\r\n\r\n", UnsupportedProtocol, "ftp"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n", RemoteProtocolError, "Content"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{", DecodingError, "not JSON"),
+    ],
+)
+async def test_named_bad_answers(
+    backend: backends.Backend, answer: bytes, error: type[Exception], match: str
+) -> None:
+    async def serve(flow: backends.Flow) -> None:
+        await _answer(flow, answer)
+
+    async with await backend.tcp_listen("127.0.0.1", 0) as listener, backend.task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        async with Client(backend, timeout=2.0, follow_redirects=True) as client:
+            with pytest.raises(error, match=match):
+                (await client.get("http://{}:{}/".format(*listener.address))).json()
+        tg.cancel_scope.cancel()
