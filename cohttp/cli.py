@@ -9,30 +9,88 @@
     python -m cohttp get http://127.0.0.1:8080/ -v
     python -m cohttp get -X POST -H 'content-type: text/plain' -d hello http://127.0.0.1:8080/
     python -m cohttp get -L -o page.html http://127.0.0.1:8080/docs
+
+A mistake or a failure prints one line on stderr and sets the exit status: ``serve`` exits
+1 (2 for a usage error, as argparse does); ``get`` exits with curl's code for the same
+failure (6 unresolvable host, 7 refused, 28 timeout, 23 output not writable, 26 ``-d @FILE``
+unreadable, 3 malformed URL...), so scripts written for curl read it the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import time
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import anyio
 
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from .client import Client, ClientError
-from .codec import Limits, ProtocolError
+from .client import (
+    Client,
+    ClientError,
+    InvalidURL,
+    RemoteProtocolError,
+    TooManyRedirects,
+    UnsupportedProtocol,
+)
+from .codec import Limits
+from .headers import Headers, InvalidHeader
 from .server import Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the problem), not the usage text too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+_ASCII_DIGITS = re.compile("[0-9]+")
+
+
+def _number(text: str, max_digits: int) -> int | None:
+    """``text`` as an int if it is 1 to ``max_digits`` ASCII digits, else None."""
+    if len(text) > max_digits or _ASCII_DIGITS.fullmatch(text) is None:
+        return None
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """A TCP port from the command line: 0..65535."""
+    port = _number(text, 5)
+    if port is None or port > 65535:
+        raise argparse.ArgumentTypeError(f"port must be a number in 0..65535, got {text!r}")
+    return port
+
+
+def _size_limit(text: str) -> int:
+    """A byte count from the command line (at most 18 digits)."""
+    size = _number(text, 18)
+    if size is None:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}")
+    return size
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds (``0.5``, ``30``)."""
+    try:
+        value = float(text) if len(text) <= 20 else -1.0
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _ArgumentParser(
         prog="python -m cohttp", description="HTTP/1.1 server and client over any backend."
     )
     sub = p.add_subparsers(dest="command", required=True)
@@ -54,10 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--host", help="address to listen on (default 127.0.0.1, or --ip's address on mirage)"
     )
-    s.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    s.add_argument("--port", type=_port, default=8080, help="port (0: any free port)")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
-    s.add_argument("--max-body", type=int, default=16 * 1024 * 1024, help="request body limit")
+    s.add_argument(
+        "--max-body", type=_size_limit, default=16 * 1024 * 1024, help="request body limit"
+    )
     add_backend_arguments(s, uvloop=True)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
@@ -69,16 +129,37 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-L", "--location", action="store_true", help="follow redirects")
     g.add_argument("-v", "--verbose", action="store_true", help="show the heads on stderr")
     g.add_argument("-f", "--fail", action="store_true", help="exit 22 on a 4xx/5xx status")
-    g.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    g.add_argument("--timeout", type=_seconds, default=30.0, help="seconds (default 30)")
     add_backend_arguments(g, uvloop=True, device=False)
     return p
 
 
 def _run(args: argparse.Namespace, main: Any, **options: Any) -> Any:
-    return backends.run(main, backend=args.backend, uvloop=args.uvloop, **options)
+    """``main`` on the chosen backend; a lone error that a backend's task group wrapped
+    (mirage hosts the program in one) comes out unwrapped, to be reported as itself."""
+    try:
+        return backends.run(main, backend=args.backend, uvloop=args.uvloop, **options)
+    except BaseExceptionGroup as group:
+        inner: BaseException = group
+        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+            inner = inner.exceptions[0]
+        if inner is group:
+            raise
+        raise inner from None
 
 
 # -- serve ----------------------------------------------------------------------------
+
+
+def _say(command: str, message: str) -> None:
+    """One line on stderr naming the problem (whitespace, newlines too, folded to spaces)."""
+    print(f"cohttp {command}: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _fail(command: str, message: str, code: int) -> NoReturn:
+    """End the command: :func:`_say` the problem and exit with ``code``."""
+    _say(command, message)
+    raise SystemExit(code)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -89,11 +170,11 @@ def serve(args: argparse.Namespace) -> int:
         for spec in args.vhost:
             name, eq, directory = spec.partition("=")
             if not eq or not name or not directory:
-                raise SystemExit(f"--vhost wants HOST=DIR, got {spec!r}")
+                _fail("serve", f"--vhost wants HOST=DIR, got {spec!r}", 2)
             hosts[name] = StaticFiles(directory, listing=listing)
         default = StaticFiles(args.root, listing=listing)
-    except NotADirectoryError as exc:
-        raise SystemExit(str(exc)) from None
+    except OSError as exc:  # NotADirectoryError names the root; others: permissions...
+        _fail("serve", str(exc), 1)
     handler = VirtualHosts(hosts, default=default) if hosts else default
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -101,7 +182,7 @@ def serve(args: argparse.Namespace) -> int:
     server = Server(handler, config)
     options = device_options(args)
     if options and args.backend != "mirage":
-        raise SystemExit("--tap/--ip/--gateway only apply to --backend mirage")
+        _fail("serve", "--tap/--ip/--gateway only apply to --backend mirage", 2)
 
     async def main(net: backends.Backend) -> None:
         host, port = await server.listen(net, listen_host(args), args.port)
@@ -119,6 +200,11 @@ def serve(args: argparse.Namespace) -> int:
         _run(args, main, **options)
     except KeyboardInterrupt:
         pass
+    except backends.AddressInUse:
+        _fail("serve", f"port {args.port} on {listen_host(args)} is already in use", 1)
+    except (backends.NetworkError, ValueError) as exc:  # no such address, a bad --ip...
+        detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        _fail("serve", f"cannot serve on {listen_host(args)} port {args.port}: {detail}", 1)
     return 0
 
 
@@ -171,23 +257,87 @@ def _size(n: int) -> str:
     return f"{n}B"  # pragma: no cover
 
 
+class _OutputError(Exception):
+    """The body could not be written where it was asked to go (curl's 23)."""
+
+
+_GET_FAILURES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (UnsupportedProtocol, 1, ""),
+    (InvalidURL, 3, ""),
+    (backends.Timeout, 28, "timed out"),  # a resolver's timeout too, as curl counts it
+    (backends.ResolutionError, 6, "could not resolve host"),
+    (backends.ConnectionRefused, 7, "connection refused"),
+    (backends.AddressUnavailable, 7, "could not connect"),
+    (backends.ConnectionReset, 56, "connection reset"),
+    (backends.NetworkError, 56, "network error"),
+    (TooManyRedirects, 47, ""),
+    (RemoteProtocolError, 8, ""),
+    (_OutputError, 23, ""),
+    (ClientError, 1, ""),
+)
+"""What each failure of ``get`` exits with: curl's code for it, and the words that name
+it when the exception's own message does not (network errors carry only the detail)."""
+
+
+def _read_data(spec: str) -> bytes:
+    """The ``-d`` body: the text itself, ``@FILE``'s bytes, or stdin for ``@-``."""
+    if spec == "@-":
+        return sys.stdin.buffer.read()
+    if not spec.startswith("@"):
+        return spec.encode("utf-8")
+    try:
+        with open(spec[1:], "rb") as f:
+            return f.read()
+    except OSError as exc:
+        _fail("get", f"(26) cannot read -d {spec}: {exc.strerror or exc}", 26)
+
+
+class _Output:
+    """Where the body goes (stdout or ``-o FILE``, opened when the response arrives, as
+    curl does); any failure to open or write is an :class:`_OutputError`."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.file: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        try:
+            if self.file is None:
+                self.file = open(self.path, "wb") if self.path else sys.stdout.buffer  # noqa: SIM115
+            self.file.write(data)
+        except OSError as exc:
+            raise _OutputError(f"cannot write {self._name}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        try:
+            if self.file is None:
+                self.write(b"")  # an empty body still creates the -o file
+            assert self.file is not None
+            if self.path:
+                self.file.close()
+            else:
+                self.file.flush()
+        except OSError as exc:
+            raise _OutputError(f"cannot write {self._name}: {exc.strerror or exc}") from None
+
+    @property
+    def _name(self) -> str:
+        return repr(self.path) if self.path else "to stdout"
+
+
 def get(args: argparse.Namespace) -> int:
     """Make one request; body to stdout or ``-o FILE``; heads on stderr with ``-v``."""
     headers = []
     for spec in args.header:
         name, colon, value = spec.partition(":")
         if not colon:
-            raise SystemExit(f"-H wants 'Name: value', got {spec!r}")
+            _fail("get", f"-H wants 'Name: value', got {spec!r}", 2)
         headers.append((name.strip(), value.strip()))
-    body: bytes | None = None
-    if args.data is not None:
-        if args.data == "@-":
-            body = sys.stdin.buffer.read()
-        elif args.data.startswith("@"):
-            with open(args.data[1:], "rb") as f:
-                body = f.read()
-        else:
-            body = args.data.encode("utf-8")
+    try:
+        Headers(headers)
+    except InvalidHeader as exc:
+        _fail("get", f"-H: {exc}", 2)
+    body = _read_data(args.data) if args.data is not None else None
     method = args.method or ("POST" if body is not None else "GET")
 
     async def main(net: backends.Backend) -> int:
@@ -202,34 +352,29 @@ def get(args: argparse.Namespace) -> int:
                 for old in r.history:
                     _show(old)
                 _show(r)
-            out: BinaryIO
+            out = _Output(args.output)
             progress = None
-            if args.output:
-                out = open(args.output, "wb")  # noqa: SIM115 - closed below
-                if sys.stderr.isatty():
-                    length = r.headers.get("content-length")
-                    progress = _Progress(int(length) if length and length.isdigit() else None)
-            else:
-                out = sys.stdout.buffer
-            try:
-                async for piece in r.aiter_bytes():
-                    out.write(piece)
-                    if progress:
-                        progress.update(len(piece))
+            if args.output and sys.stderr.isatty():
+                progress = _Progress(_number(r.headers.get("content-length", ""), 18))
+            async for piece in r.aiter_bytes():
+                out.write(piece)
                 if progress:
-                    progress.update(0, final=True)
-            finally:
-                if args.output:
-                    out.close()
-                else:
-                    out.flush()
+                    progress.update(len(piece))
+            out.close()
+            if progress:
+                progress.update(0, final=True)
             return 22 if args.fail and r.status >= 400 else 0
 
     try:
         code: int = _run(args, main)
-    except (ClientError, ProtocolError, backends.NetworkError, ValueError) as exc:
-        print(f"cohttp get: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 130
+    except (ClientError, _OutputError, backends.NetworkError) as exc:
+        kind, code, what = next(f for f in _GET_FAILURES if isinstance(exc, f[0]))
+        detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        if kind is backends.Timeout:
+            detail = f"no answer within {args.timeout:g} s"
+        _say("get", f"({code}) {what}: {detail}" if what else f"({code}) {detail}")
     return code
 
 
