@@ -51,3 +51,29 @@ def test_which_backends_resolve_names_themselves() -> None:
     assert backends.run(main, backend="asyncio") is True
     assert backends.run(main, backend="trio") is True
     assert backends.run(main, backend="mirage") is False
+
+
+class _Recorder:
+    """An address resolver that only notes what it was asked (and knows nothing)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def lookup_address(self, host: str, port: int = 0) -> list[tuple[str, int]]:
+        self.asked.append(host)
+        raise backends.ResolutionError(f"{host!r}: not in this test's table")
+
+
+@pytest.mark.parametrize("host", ["nothing.invalid", "a.b.INVALID.", "invalid"])
+async def test_invalid_names_fail_without_asking_anyone(
+    backend: backends.Backend, host: str
+) -> None:
+    """RFC 6761 6.4: names under .invalid get a negative answer at once, from the client
+    itself: no resolver (ours, or the system's through the backend) hears of them."""
+    recorder = _Recorder()
+    async with Client(backend, resolver=recorder) as client:
+        with pytest.raises(backends.ResolutionError, match="invalid"):
+            await client.get(f"http://{host}/")
+        with pytest.raises(backends.ResolutionError, match="not in this test"):
+            await client.get("http://valid.test/")
+    assert recorder.asked == ["valid.test"]
