@@ -14,8 +14,14 @@ A :class:`Client` keeps a pool of keep-alive connections per ``(host, port)`` wi
 on how many are open to one host at once; requests beyond it wait. Bodies go up and down
 streamed (chunked when their length is unknown), with ``Expect: 100-continue`` honoured.
 Redirects are followed only when asked (``follow_redirects=True``), at most
-``max_redirects`` times. URLs are parsed by :mod:`uri` (RFC 3986); only ``http`` is
-spoken (the IO interface has no TLS).
+``max_redirects`` times; credentials (Authorization, Cookie, Proxy-Authorization, whether
+given to the client, to the request or as the URL's userinfo) stop at the first hop to
+another origin (:func:`same_origin`). URLs are parsed by :mod:`uri` (RFC 3986); only
+``http`` is spoken (the IO interface has no TLS).
+
+Whatever a server sends, only :class:`ClientError` (and its subclasses) or a
+:class:`backends.NetworkError` comes out of the client: the server's bytes become values
+in one place, :meth:`Client._event`.
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ class RemoteProtocolError(ClientError):
     carried a value the client cannot use (a status outside 100..599, a bad Location)."""
 
 
-class DecodingError(RemoteProtocolError, ValueError):
+class DecodingError(ClientError, ValueError):
     """The body is not what :meth:`ClientResponse.json` was asked to decode."""
 
 
@@ -689,8 +695,9 @@ def same_origin(a: str, b: str) -> bool:
     """True if absolute URLs ``a`` and ``b`` have the same origin (RFC 6454 4, 5): the same
     scheme, host (case-insensitively) and port, a missing port counting as the scheme's
     default. The client decides with this alone whether credentials follow a redirect
-    (client defaults, per-request fields and URL userinfo alike), as httpx and requests do;
-    an https URL and its http downgrade are different origins."""
+    (client defaults, per-request fields and URL userinfo alike; RFC 9110 15.4 asks to
+    consider removing Authorization and Cookie), as httpx and requests do; an https URL
+    and its http downgrade are different origins."""
     origin = _origin(a)
     return origin is not None and origin == _origin(b)  # an opaque origin equals nothing
 
