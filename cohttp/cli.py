@@ -39,7 +39,7 @@ from .client import (
     TooManyRedirects,
     UnsupportedProtocol,
 )
-from .codec import Limits
+from .codec import _TOKEN, Limits
 from .headers import Headers, InvalidHeader
 from .server import Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
@@ -76,6 +76,13 @@ def _size_limit(text: str) -> int:
     if size is None:
         raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}")
     return size
+
+
+def _method(text: str) -> str:
+    """A request method: a token (RFC 9110 9.1, 5.6.2)."""
+    if re.fullmatch(_TOKEN, text) is None:
+        raise argparse.ArgumentTypeError(f"a method is a token such as GET, got {text!r}")
+    return text
 
 
 def _seconds(text: str) -> float:
@@ -122,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")
-    g.add_argument("-X", "--request", dest="method", default=None, help="method (default GET)")
+    g.add_argument(
+        "-X", "--request", dest="method", type=_method, help="method (default GET, or POST with -d)"
+    )
     g.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
     g.add_argument("-d", "--data", help="request body; @FILE reads a file, @- stdin")
     g.add_argument("-o", "--output", help="write the body to FILE")

@@ -145,6 +145,8 @@ def test_get_names_local_mistakes_with_curls_codes(tmp_path: Path, closed_port: 
     assert code == 2 and "-H" in err
     code, err = cohttp("get", "-H", "bad name: x", url)
     assert code == 2 and "bad name" in err
+    code, err = cohttp("get", "-X", "GE T", url)
+    assert code == 2 and "method" in err
     code, err = cohttp("get", "--timeout", "soon", url)
     assert code == 2 and "--timeout" in err
     # the output file is opened when the body arrives, as curl does: a refused connection

@@ -116,11 +116,13 @@ _answers = st.one_of(
 )
 
 
-async def _answer(flow: backends.Flow, answer: bytes) -> None:
-    """Read the request's first bytes, send ``answer``, close."""
+async def _answer(flow: backends.Flow, answer: bytes, cut: int = 0) -> None:
+    """Read the request's first bytes, send ``answer`` (in two writes, split at ``cut``),
+    close."""
     try:
         await flow.read()
-        await flow.write(answer)
+        await flow.write(answer[:cut])
+        await flow.write(answer[cut:])
     except backends.NetworkError:
         pass
     await flow.close()
@@ -139,17 +141,17 @@ async def _exercise(client: Client, url: str, follow: bool) -> None:
         s.trailers  # noqa: B018
 
 
-@given(answer=_answers, follow=st.booleans())
+@given(answer=_answers, follow=st.booleans(), cut=st.integers(0, 3000))
 @settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 async def test_only_documented_exceptions_escape(
-    backend: backends.Backend, answer: bytes, follow: bool
+    backend: backends.Backend, answer: bytes, follow: bool, cut: int
 ) -> None:
     async def serve(flow: backends.Flow) -> None:
-        await _answer(flow, answer)
+        await _answer(flow, answer, cut)
 
     async with await backend.tcp_listen("127.0.0.1", 0) as listener, backend.task_group() as tg:
         tg.start_soon(listener.serve, serve)
