@@ -49,7 +49,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the problem), not the usage text too."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 _ASCII_DIGITS = re.compile("[0-9]+")
