@@ -8,7 +8,6 @@ from typing import Any
 
 from . import _grammar as G
 from ._errors import UriError
-from ._idna import idna_encode
 from ._pct import (
     decode_view,
     encoder,
@@ -18,6 +17,7 @@ from ._pct import (
     pct_encode,
 )
 from ._query import Query, QueryInput, encode_pairs
+from .idna import to_ascii
 
 _MATCH = G.URI_REFERENCE.match
 _ORIGIN_MATCH = G.ORIGIN_FORM.match
@@ -353,7 +353,8 @@ class Uri:
         An IPv6 address may be given with or without brackets, and with a zone as
         ``addr%zone``; an IPv4 address or a reg-name as it is. A reg-name is
         percent-encoded (RFC 3986 §3.2.2) unless ``idna=True``, which writes a
-        Unicode name as its IDNA A-label (see :func:`uri.idna_encode`).
+        Unicode name as its IDNA A-label (UTS #46 ToASCII with the flags of WHATWG URL
+        hosts: see :func:`uri.idna.to_ascii`).
         """
         if host is None:
             return self._replace(userinfo=None, host=None, port=None)
@@ -606,8 +607,16 @@ def _host_from_value(host: str, *, encoded: bool, idna: bool) -> str:
     if encoded:
         return _check(host, G.REG_NAME_RE, "host")
     if idna:
-        return idna_encode(host)
+        return _idna_host(host)
     return _enc_host(host)
+
+
+def _idna_host(host: str) -> str:
+    """A reg-name as its A-label form, by UTS #46 ToASCII with the flags WHATWG URL uses
+    for hosts (no hyphen, STD3 or DNS length rules: ``r3---sn-x.example`` and ``_dmarc``
+    labels exist), then checked against the RFC 3986 reg-name grammar."""
+    a = to_ascii(host, check_hyphens=False, use_std3_ascii_rules=False, verify_dns_length=False)
+    return _check(a, G.REG_NAME_RE, "host")
 
 
 # ---------------------------------------------------------------------- errors
