@@ -8,6 +8,7 @@ from typing import Any
 
 from . import _grammar as G
 from ._errors import UriError
+from ._iri import decode_for_iri, host_for_iri, idna_host, iri_to_uri_text
 from ._pct import (
     decode_view,
     encoder,
@@ -17,7 +18,6 @@ from ._pct import (
     pct_encode,
 )
 from ._query import Query, QueryInput, encode_pairs
-from .idna import to_ascii
 
 _MATCH = G.URI_REFERENCE.match
 _ORIGIN_MATCH = G.ORIGIN_FORM.match
@@ -88,6 +88,19 @@ class Uri:
         u._scheme = u._userinfo = u._host = u._port = u._fragment = None
         u._path, u._query = m.groups()
         return u
+
+    @staticmethod
+    def from_iri(text: str) -> Uri:
+        """The URI of an IRI (RFC 3987 §3.1): a non-ASCII host name as its IDNA A-labels
+        (UTS #46 ToASCII, as :meth:`with_host` with ``idna=True``), every other non-ASCII
+        character as the escapes of its UTF-8 octets; the result is then parsed strictly.
+
+        ``Uri.from_iri("http://例え.jp/引き")`` is ``Uri('http://xn--r8jz45g.jp/%E5%BC%95%E3%81%8D')``.
+        Characters that RFC 3987 keeps out of IRIs (bidi formatting characters,
+        noncharacters, private use outside the query) raise :class:`UriError`. ``Uri.parse``
+        itself stays strict: it never converts.
+        """
+        return parse(text if text.isascii() else iri_to_uri_text(text))
 
     @staticmethod
     def from_parts(
@@ -210,6 +223,27 @@ class Uri:
                 return h  # IPvFuture keeps its brackets: it is not a name nor an address
             return addr + "%" + decode_view(zone) if sep else inner
         return decode_view(h)
+
+    @property
+    def hostname(self) -> str | None:
+        """The host as urllib's ``hostname``: lowercased, an IP-literal without its brackets
+        (and an IPv6 zone as ``%zone``, decoded, its case kept); escapes in a reg-name are
+        kept (``host`` decodes them). ``None`` when there is no host."""
+        h = self._host
+        if h is None:
+            return None
+        if h[:1] != "[":
+            return h.lower() if "%" not in h else normalize_reg_name(h)
+        inner = h[1:-1]
+        addr, sep, zone = inner.partition("%25")
+        return addr.lower() + "%" + decode_view(zone) if sep else inner.lower()
+
+    @property
+    def netloc(self) -> str:
+        """The authority as written (``userinfo@host:port``), ``""`` when there is none:
+        urllib's ``netloc`` (see :attr:`raw_authority` to tell absent from empty)."""
+        a = self.raw_authority
+        return "" if a is None else a
 
     @property
     def host_kind(self) -> str | None:
@@ -424,6 +458,29 @@ class Uri:
         raw = pair if not q else q + "&" + pair
         return self._replace(query=raw)
 
+    def to_iri(self) -> str:
+        """This URI as an IRI for display (RFC 3987 §3.2): the escapes that are the UTF-8
+        of a character IRIs allow (not ASCII, not a bidi formatting character) decoded in
+        userinfo, path, query and fragment; a host's A-labels as Unicode when UTS #46
+        maps them back to the same text. ``Uri.from_iri(u.to_iri()) == u`` when ``u``
+        writes its escapes in uppercase hex (RFC 3986 §2.1)."""
+        parts = []
+        if self._scheme is not None:
+            parts.append(self._scheme + ":")
+        if self._host is not None:
+            parts.append("//")
+            if self._userinfo is not None:
+                parts.append(decode_for_iri(self._userinfo) + "@")
+            parts.append(self._host if self._host[:1] == "[" else host_for_iri(self._host))
+            if self._port is not None:
+                parts.append(":" + self._port)
+        parts.append(decode_for_iri(self._path))
+        if self._query is not None:
+            parts.append("?" + decode_for_iri(self._query, private_ok=True))
+        if self._fragment is not None:
+            parts.append("#" + decode_for_iri(self._fragment))
+        return "".join(parts)
+
     # ------------------------------------------------------------------ RFC 3986 §5, §6
     def resolve(self, ref: Uri | str) -> Uri:
         """Resolve ``ref`` against this URI as base (RFC 3986 §5.2)."""
@@ -607,16 +664,8 @@ def _host_from_value(host: str, *, encoded: bool, idna: bool) -> str:
     if encoded:
         return _check(host, G.REG_NAME_RE, "host")
     if idna:
-        return _idna_host(host)
+        return idna_host(host)
     return _enc_host(host)
-
-
-def _idna_host(host: str) -> str:
-    """A reg-name as its A-label form, by UTS #46 ToASCII with the flags WHATWG URL uses
-    for hosts (no hyphen, STD3 or DNS length rules: ``r3---sn-x.example`` and ``_dmarc``
-    labels exist), then checked against the RFC 3986 reg-name grammar."""
-    a = to_ascii(host, check_hyphens=False, use_std3_ascii_rules=False, verify_dns_length=False)
-    return _check(a, G.REG_NAME_RE, "host")
 
 
 # ---------------------------------------------------------------------- errors

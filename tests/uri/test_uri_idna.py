@@ -22,7 +22,7 @@ def _unescape(s: str) -> str:
 
 
 def _status(s: str) -> list[str]:
-    return s.strip("[]").split()
+    return re.split(r"[,\s]+", s.strip("[]").strip()) if s.strip("[] ") else []
 
 
 def load_cases() -> list[
