@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _grammar as G
 from ._errors import UriError
@@ -41,26 +41,31 @@ class Uri:
     decoded views, computed only when asked.
     """
 
-    __slots__ = (
-        "_fragment",
-        "_host",
-        "_path",
-        "_port",
-        "_q",
-        "_query",
-        "_scheme",
-        "_text",
-        "_userinfo",
-    )
-    _text: str
-    _scheme: str | None
-    _userinfo: str | None
-    _host: str | None
-    _port: str | None
-    _path: str
-    _query: str | None
-    _fragment: str | None
+    # The components live in ``_g``: the parser's match object itself (so that parsing
+    # builds nothing but the match), or a tuple indexed the same way when built from parts:
+    # 0 text, 1 scheme, 2 userinfo, 3 host, 4 port, 5 path, 6 query, 7 fragment.
+    __slots__ = ("_g", "_q")
+    _g: re.Match[str] | tuple[Any, ...]
     _q: Query
+
+    if TYPE_CHECKING:
+        _text: str
+        _scheme: str | None
+        _userinfo: str | None
+        _host: str | None
+        _port: str | None
+        _path: str
+        _query: str | None
+        _fragment: str | None
+    else:
+        _text = property(lambda self: self._g[0])
+        _scheme = property(lambda self: self._g[1])
+        _userinfo = property(lambda self: self._g[2])
+        _host = property(lambda self: self._g[3])
+        _port = property(lambda self: self._g[4])
+        _path = property(lambda self: self._g[5])
+        _query = property(lambda self: self._g[6])
+        _fragment = property(lambda self: self._g[7])
 
     def __new__(cls, text: str) -> Uri:
         return parse(text)
@@ -84,9 +89,7 @@ class Uri:
                 raise UriError("path", 0, "an origin-form target starts with '/'", target)
             raise _diagnose(target)
         u = _new(Uri)
-        u._text = target
-        u._scheme = u._userinfo = u._host = u._port = u._fragment = None
-        u._path, u._query = m.groups()
+        u._g = m
         return u
 
     @staticmethod
@@ -552,22 +555,12 @@ def parse(text: str) -> Uri:
     m = _MATCH(text)
     if m is None:
         raise _diagnose(text)
-    scheme, userinfo, host, port, path, query, fragment = m.groups()
-    if host is None:
-        if path[:2] == "//" or (scheme is None and ":" in path.partition("/")[0]):
-            raise _diagnose(text)
-    elif port and len(port) > 4 and _port_value(port) > 65535:
-        raise UriError("port", m.start(4), "port is over 65535", text)
     u = _new(Uri)
-    u._text = text
-    u._scheme = scheme
-    u._userinfo = userinfo
-    u._host = host
-    u._port = port
-    u._path = path
-    u._query = query
-    u._fragment = fragment
+    u._g = m
     return u
+
+
+Uri.parse = staticmethod(parse)  # type: ignore[method-assign]  # one call, not two
 
 
 def _port_value(port: str) -> int:
@@ -621,14 +614,7 @@ def _make(
         parts.append("#")
         parts.append(fragment)
     u = _new(Uri)
-    u._text = "".join(parts)
-    u._scheme = scheme
-    u._userinfo = userinfo
-    u._host = host
-    u._port = port
-    u._path = path
-    u._query = query
-    u._fragment = fragment
+    u._g = ("".join(parts), scheme, userinfo, host, port, path, query, fragment)
     return u
 
 
