@@ -424,7 +424,10 @@ def to_ascii(
             if not label.isascii():
                 if verify_dns_length and len(label) > 63:  # its A-label would be longer
                     raise _Fail("A4_2", f"label {label!r} is over 63 octets")
-                label = "xn--" + punycode_encode(label)
+                try:
+                    label = "xn--" + punycode_encode(label)
+                except ValueError as e:  # over MAX_PUNYCODE
+                    raise _Fail("A3", f"label {label[:20]!r}... cannot be encoded: {e}")
             out.append(label)
         if verify_dns_length:
             body = out[:-1] if len(out) > 1 and out[-1] == "" else out

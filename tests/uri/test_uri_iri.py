@@ -45,6 +45,7 @@ def test_from_iri_maps_the_host_by_idna_and_the_rest_by_utf8_escapes():
         ("http://a b/é", "host"),  # the strict parser has the last word
         ("http://ü<.com/", "host"),  # IDNA (as WHATWG) lets '<' through: RFC 3986 does not
         ("http://\u05d0.1/", "host"),  # the Bidi rule
+        ("http://" + "ü" * 2000 + "/", "host"),  # too long to encode (no DNS length rule here)
     ],
 )
 def test_from_iri_refuses(iri, component):
