@@ -175,3 +175,10 @@ def test_agrees_with_the_idna_package():
     idna = pytest.importorskip("idna")
     for name in ["bücher.example", "münchen.de", "例え.テスト", "ουτοπία.δπθ.gr", "faß.de"]:
         assert to_ascii(name) == idna.encode(name, uts46=True).decode()
+
+
+def test_the_tables_are_what_the_generator_makes():
+    from uri import _gen_idna
+
+    committed = (Path(_gen_idna.__file__).with_name("_idna_data.py")).read_text(encoding="utf-8")
+    assert _gen_idna.generate(DATA) == committed
