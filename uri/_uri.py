@@ -688,7 +688,7 @@ def _describe(text: str, pos: int) -> str:
     if c.isspace():
         return f"whitespace U+{o:04X} not allowed"
     if o > 0x7F:
-        return f"non-ASCII character {c!r} (U+{o:04X}) not allowed; percent-encode it"
+        return f"non-ASCII character {c!r} (U+{o:04X}) not allowed (an IRI: see Uri.from_iri)"
     if c in "[]":
         return f"{c!r} is only allowed around an IP-literal host"
     return f"character {c!r} not allowed here"

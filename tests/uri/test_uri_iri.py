@@ -148,3 +148,9 @@ def test_query_is_a_multimap():
     assert q.to_dict() == {"a": ["1", "3"], "b": ["2"], "c": [""]}
     assert list(q) == urllib.parse.parse_qsl("a=1&b=2&a=3&c", keep_blank_values=True)
     assert q == Query([("a", "1"), ("b", "2"), ("a", "3"), ("c", "")])
+
+
+def test_the_strict_parser_points_to_from_iri():
+    with pytest.raises(UriError, match=r"non-ASCII character '例' \(U\+4F8B\).*Uri.from_iri") as e:
+        Uri("http://例え.jp/")
+    assert (e.value.component, e.value.position) == ("host", 7)
