@@ -8,8 +8,8 @@
 'http://user@example.com:8080/d%20e?x=1&y=2#top'
 """
 
+from . import idna
 from ._errors import UriError
-from ._idna import idna_decode, idna_encode
 from ._pct import pct_decode, pct_decode_bytes, pct_encode
 from ._query import Query, encode_pairs
 from ._uri import Uri, normalize, parse, relative_to, remove_dot_segments, resolve
@@ -19,8 +19,7 @@ __all__ = [
     "Uri",
     "UriError",
     "encode_pairs",
-    "idna_decode",
-    "idna_encode",
+    "idna",
     "normalize",
     "parse",
     "pct_decode",

@@ -72,20 +72,27 @@ PATH = run(PATH_CLS)  # any of the five path shapes; the shape is checked by the
 QUERY = run(QUERY_CLS)
 FRAGMENT = run(FRAGMENT_CLS)
 
+#: a port of at most 65535, leading zeros allowed (RFC 3986 allows any digits; a port
+#: beyond what TCP and UDP can use is refused here, and explained by the diagnosis)
+PORT_16 = r"0*+(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?"
+
 #: URI-reference, one match.  Groups: scheme, userinfo, host, port, path, query, fragment.
-#: Two shape rules are left to the caller (cheaper in Python than in the pattern):
-#: without an authority the path must not start with "//", and without a scheme too its
-#: first segment must not contain ":".
+#: The path's shape rules are conditions on the groups: without an authority (group 3) the
+#: path does not start with "//", and without a scheme (group 1) either its first segment
+#: holds no ":" (§4.2).
 URI_REFERENCE = re.compile(
     rf"(?:({SCHEME}):)?"
-    rf"(?://(?:({USERINFO})@)?({HOST})(?::({PORT}))?(?=[/?#]|\Z))?"
+    rf"(?://(?:({USERINFO})@)?({HOST})(?::({PORT_16}))?(?=[/?#]|\Z))?"
+    r"(?(3)|(?!//)(?(1)|(?![^/?#:]*+:)))"
     rf"({PATH})"
     rf"(?:\?({QUERY}))?"
     rf"(?:#({FRAGMENT}))?\Z"
 )
 
 #: origin-form request target (RFC 9112 §3.2.1): absolute-path [ "?" query ]
-ORIGIN_FORM = re.compile(rf"(/{PATH})(?:\?({QUERY}))?\Z")
+#: Its groups are numbered as URI_REFERENCE's (path 5, query 6): the others are in a
+#: branch that cannot match, so they are None.
+ORIGIN_FORM = re.compile(rf"(?:(?!)()()()())?(/{PATH})(?:\?({QUERY}))?(?:(?!)())?\Z")
 
 # component validators (full match)
 SCHEME_RE = re.compile(rf"{SCHEME}\Z")

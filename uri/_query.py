@@ -23,7 +23,9 @@ class Query:
     skipped. ``+`` is a literal plus unless the query is parsed as a form.
 
     Iterating gives the pairs; ``q[key]``, ``q.get(key)`` and ``key in q`` look at the
-    first pair with that key; ``q.getall(key)`` gives every value of the key.
+    first pair with that key; ``q.getall(key)`` gives every value of the key. So
+    ``dict(q)`` keeps the first value of each key (as ``dict()`` of a yarl query does);
+    ``q.to_dict()`` keeps them all, as lists (as ``urllib.parse.parse_qs`` does).
     """
 
     __slots__ = ("_pairs",)

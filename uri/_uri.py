@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _grammar as G
 from ._errors import UriError
-from ._idna import idna_encode
+from ._iri import decode_for_iri, host_for_iri, idna_host, iri_to_uri_text
 from ._pct import (
     decode_view,
     encoder,
@@ -41,26 +41,31 @@ class Uri:
     decoded views, computed only when asked.
     """
 
-    __slots__ = (
-        "_fragment",
-        "_host",
-        "_path",
-        "_port",
-        "_q",
-        "_query",
-        "_scheme",
-        "_text",
-        "_userinfo",
-    )
-    _text: str
-    _scheme: str | None
-    _userinfo: str | None
-    _host: str | None
-    _port: str | None
-    _path: str
-    _query: str | None
-    _fragment: str | None
+    # The components live in ``_g``: the parser's match object itself (so that parsing
+    # builds nothing but the match), or a tuple indexed the same way when built from parts:
+    # 0 text, 1 scheme, 2 userinfo, 3 host, 4 port, 5 path, 6 query, 7 fragment.
+    __slots__ = ("_g", "_q")
+    _g: re.Match[str] | tuple[Any, ...]
     _q: Query
+
+    if TYPE_CHECKING:
+        _text: str
+        _scheme: str | None
+        _userinfo: str | None
+        _host: str | None
+        _port: str | None
+        _path: str
+        _query: str | None
+        _fragment: str | None
+    else:
+        _text = property(lambda self: self._g[0])
+        _scheme = property(lambda self: self._g[1])
+        _userinfo = property(lambda self: self._g[2])
+        _host = property(lambda self: self._g[3])
+        _port = property(lambda self: self._g[4])
+        _path = property(lambda self: self._g[5])
+        _query = property(lambda self: self._g[6])
+        _fragment = property(lambda self: self._g[7])
 
     def __new__(cls, text: str) -> Uri:
         return parse(text)
@@ -84,10 +89,21 @@ class Uri:
                 raise UriError("path", 0, "an origin-form target starts with '/'", target)
             raise _diagnose(target)
         u = _new(Uri)
-        u._text = target
-        u._scheme = u._userinfo = u._host = u._port = u._fragment = None
-        u._path, u._query = m.groups()
+        u._g = m
         return u
+
+    @staticmethod
+    def from_iri(text: str) -> Uri:
+        """The URI of an IRI (RFC 3987 §3.1): a non-ASCII host name as its IDNA A-labels
+        (UTS #46 ToASCII, as :meth:`with_host` with ``idna=True``), every other non-ASCII
+        character as the escapes of its UTF-8 octets; the result is then parsed strictly.
+
+        ``Uri.from_iri("http://例え.jp/引き")`` is ``Uri('http://xn--r8jz45g.jp/%E5%BC%95%E3%81%8D')``.
+        Characters that RFC 3987 keeps out of IRIs (bidi formatting characters,
+        noncharacters, private use outside the query) raise :class:`UriError`. ``Uri.parse``
+        itself stays strict: it never converts.
+        """
+        return parse(text if text.isascii() else iri_to_uri_text(text))
 
     @staticmethod
     def from_parts(
@@ -210,6 +226,27 @@ class Uri:
                 return h  # IPvFuture keeps its brackets: it is not a name nor an address
             return addr + "%" + decode_view(zone) if sep else inner
         return decode_view(h)
+
+    @property
+    def hostname(self) -> str | None:
+        """The host as urllib's ``hostname``: lowercased, an IP-literal without its brackets
+        (and an IPv6 zone as ``%zone``, decoded, its case kept); escapes in a reg-name are
+        kept (``host`` decodes them). ``None`` when there is no host."""
+        h = self._host
+        if h is None:
+            return None
+        if h[:1] != "[":
+            return h.lower() if "%" not in h else normalize_reg_name(h)
+        inner = h[1:-1]
+        addr, sep, zone = inner.partition("%25")
+        return addr.lower() + "%" + decode_view(zone) if sep else inner.lower()
+
+    @property
+    def netloc(self) -> str:
+        """The authority as written (``userinfo@host:port``), ``""`` when there is none:
+        urllib's ``netloc`` (see :attr:`raw_authority` to tell absent from empty)."""
+        a = self.raw_authority
+        return "" if a is None else a
 
     @property
     def host_kind(self) -> str | None:
@@ -353,7 +390,8 @@ class Uri:
         An IPv6 address may be given with or without brackets, and with a zone as
         ``addr%zone``; an IPv4 address or a reg-name as it is. A reg-name is
         percent-encoded (RFC 3986 §3.2.2) unless ``idna=True``, which writes a
-        Unicode name as its IDNA A-label (see :func:`uri.idna_encode`).
+        Unicode name as its IDNA A-label (UTS #46 ToASCII with the flags of WHATWG URL
+        hosts: see :func:`uri.idna.to_ascii`).
         """
         if host is None:
             return self._replace(userinfo=None, host=None, port=None)
@@ -422,6 +460,29 @@ class Uri:
         q = self._query
         raw = pair if not q else q + "&" + pair
         return self._replace(query=raw)
+
+    def to_iri(self) -> str:
+        """This URI as an IRI for display (RFC 3987 §3.2): the escapes that are the UTF-8
+        of a character IRIs allow (not ASCII, not a bidi formatting character) decoded in
+        userinfo, path, query and fragment; a host's A-labels as Unicode when UTS #46
+        maps them back to the same text. ``Uri.from_iri(u.to_iri()) == u`` when ``u``
+        writes its escapes in uppercase hex (RFC 3986 §2.1)."""
+        parts = []
+        if self._scheme is not None:
+            parts.append(self._scheme + ":")
+        if self._host is not None:
+            parts.append("//")
+            if self._userinfo is not None:
+                parts.append(decode_for_iri(self._userinfo) + "@")
+            parts.append(self._host if self._host[:1] == "[" else host_for_iri(self._host))
+            if self._port is not None:
+                parts.append(":" + self._port)
+        parts.append(decode_for_iri(self._path))
+        if self._query is not None:
+            parts.append("?" + decode_for_iri(self._query, private_ok=True))
+        if self._fragment is not None:
+            parts.append("#" + decode_for_iri(self._fragment))
+        return "".join(parts)
 
     # ------------------------------------------------------------------ RFC 3986 §5, §6
     def resolve(self, ref: Uri | str) -> Uri:
@@ -494,22 +555,12 @@ def parse(text: str) -> Uri:
     m = _MATCH(text)
     if m is None:
         raise _diagnose(text)
-    scheme, userinfo, host, port, path, query, fragment = m.groups()
-    if host is None:
-        if path[:2] == "//" or (scheme is None and ":" in path.partition("/")[0]):
-            raise _diagnose(text)
-    elif port and len(port) > 4 and _port_value(port) > 65535:
-        raise UriError("port", m.start(4), "port is over 65535", text)
     u = _new(Uri)
-    u._text = text
-    u._scheme = scheme
-    u._userinfo = userinfo
-    u._host = host
-    u._port = port
-    u._path = path
-    u._query = query
-    u._fragment = fragment
+    u._g = m
     return u
+
+
+Uri.parse = staticmethod(parse)  # type: ignore[method-assign]  # one call, not two
 
 
 def _port_value(port: str) -> int:
@@ -563,14 +614,7 @@ def _make(
         parts.append("#")
         parts.append(fragment)
     u = _new(Uri)
-    u._text = "".join(parts)
-    u._scheme = scheme
-    u._userinfo = userinfo
-    u._host = host
-    u._port = port
-    u._path = path
-    u._query = query
-    u._fragment = fragment
+    u._g = ("".join(parts), scheme, userinfo, host, port, path, query, fragment)
     return u
 
 
@@ -606,7 +650,7 @@ def _host_from_value(host: str, *, encoded: bool, idna: bool) -> str:
     if encoded:
         return _check(host, G.REG_NAME_RE, "host")
     if idna:
-        return idna_encode(host)
+        return idna_host(host)
     return _enc_host(host)
 
 
@@ -644,7 +688,7 @@ def _describe(text: str, pos: int) -> str:
     if c.isspace():
         return f"whitespace U+{o:04X} not allowed"
     if o > 0x7F:
-        return f"non-ASCII character {c!r} (U+{o:04X}) not allowed; percent-encode it"
+        return f"non-ASCII character {c!r} (U+{o:04X}) not allowed (an IRI: see Uri.from_iri)"
     if c in "[]":
         return f"{c!r} is only allowed around an IP-literal host"
     return f"character {c!r} not allowed here"

@@ -13,8 +13,6 @@ from uri import (
     Query,
     Uri,
     UriError,
-    idna_decode,
-    idna_encode,
     normalize,
     pct_decode,
     pct_encode,
@@ -199,31 +197,6 @@ def test_pct_functions():
     assert pct_decode("%G1", strict=False) == "%G1"
     with pytest.raises(ValueError):
         pct_encode("x", "nope")
-
-
-def test_idna():
-    assert idna_encode("bücher.example") == "xn--bcher-kva.example"
-    assert idna_encode("BÜCHER.Example.") == "xn--bcher-kva.example."
-    assert idna_encode("faß.de") == "xn--fa-hia.de"  # non-transitional: ß kept
-    assert idna_encode("例え。テスト") == "xn--r8jz45g.xn--zckzah"
-    assert idna_encode("example.com") == "example.com"
-    assert idna_decode("xn--bcher-kva.example") == "bücher.example"
-    assert idna_decode("XN--BCHER-KVA.example") == "bücher.example"
-    assert idna_decode(idna_encode("ουτοπία.δπθ.gr")) == "ουτοπία.δπθ.gr"
-    for bad in ("a..b", "-a.com", "a-.com", "ab--c.com".replace("ab", "üb"), "a b.com", "x" * 64):
-        with pytest.raises(UriError):
-            idna_encode(bad)
-    for bad in ("xn--.com", "xn--a.com", "xn--ascii-.com", "a" * 64):
-        with pytest.raises(UriError):
-            idna_decode(bad)
-    with pytest.raises(UriError):
-        idna_encode(".".join(["a" * 63] * 5))  # over 253 octets
-
-
-def test_idna_agrees_with_the_idna_package():
-    idna = pytest.importorskip("idna")
-    for name in ["bücher.example", "münchen.de", "例え.テスト", "ουτοπία.δπθ.gr", "faß.de"]:
-        assert idna_encode(name) == idna.encode(name, uts46=True).decode()
 
 
 @pytest.mark.parametrize(
