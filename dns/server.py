@@ -72,13 +72,16 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
-    """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``."""
+    """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``;
+    ``ValueError`` for a port that is not 0..65535 in ASCII digits."""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
+        if rest.startswith(":"):
+            return host, wire.parse_decimal(rest[1:], 0xFFFF, "port")
+        return host, default_port
     if text.count(":") == 1:
         host, _, port = text.partition(":")
-        return host, int(port)
+        return host, wire.parse_decimal(port, 0xFFFF, "port")
     return text, default_port
 
 

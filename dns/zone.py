@@ -24,7 +24,6 @@ import binascii
 import ipaddress
 import logging
 import os
-import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -401,33 +400,42 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
 
 # ---------------------------------------------------------------------------- values
 
-_TTL_RE = re.compile(r"(\d+)([wdhms]?)", re.IGNORECASE)
-_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DIGITS = frozenset("0123456789")
+_TTL_CHARS = _DIGITS | frozenset("wdhmsWDHMS")
+MAX_U32 = 0xFFFFFFFF
 
 
 def parse_ttl(text: str) -> int:
-    """``"3600"`` or ``"1h30m"`` -> seconds; ``ValueError`` otherwise."""
-    if text.isdigit():
-        value = int(text)
-    else:
-        pos = 0
-        value = 0
-        if not text or not text[0].isdigit():
-            raise ValueError(f"bad TTL {text!r}")
-        for m in _TTL_RE.finditer(text):
-            if m.start() != pos or (not m.group(2) and m.end() != len(text)):
-                raise ValueError(f"bad TTL {text!r}")
-            value += int(m.group(1)) * _TTL_UNITS[m.group(2).lower()]
-            pos = m.end()
-        if pos != len(text):
-            raise ValueError(f"bad TTL {text!r}")
-    if value > 0xFFFFFFFF:
+    """``"3600"`` or ``"1h30m"`` (BIND's units, any case; a bare number last) -> seconds;
+    ``ValueError`` otherwise. ASCII digits only, each number of bounded length."""
+    value = 0
+    pos = 0
+    n = len(text)
+    if not n:
+        raise ValueError("empty TTL")
+    while pos < n:
+        end = pos
+        while end < n and text[end] in _DIGITS:
+            end += 1
+        if end == pos:
+            raise ValueError(f"bad TTL {text[:30]!r}")
+        number = wire.parse_decimal(text[pos:end], MAX_U32, "TTL")
+        if end == n:
+            value += number
+            break
+        unit = _TTL_UNITS.get(text[end].lower())
+        if unit is None:
+            raise ValueError(f"bad TTL {text[:30]!r}")
+        value += number * unit
+        pos = end + 1
+    if value > MAX_U32:
         raise ValueError(f"TTL {text!r} is over 2^32-1")
     return value
 
 
 def _looks_like_ttl(text: str) -> bool:
-    return bool(text) and text[0].isdigit() and all(c.isdigit() or c in "wdhmsWDHMS" for c in text)
+    return bool(text) and text[0] in _DIGITS and all(c in _TTL_CHARS for c in text)
 
 
 def unescape(text: str) -> bytes:
@@ -440,11 +448,8 @@ def unescape(text: str) -> bytes:
     while i < len(data):
         c = data[i]
         if c == 0x5C and i + 1 < len(data):
-            digits = data[i + 1 : i + 4]
-            if len(digits) == 3 and digits.isdigit():
-                value = int(digits)
-                if value > 255:
-                    raise ValueError(f"escape \\{digits.decode()} is over 255")
+            value = wire.escape_value(data, i + 1)
+            if value is not None:
                 out.append(value)
                 i += 4
             else:
@@ -463,18 +468,12 @@ def _charstring(token: Token) -> bytes:
     return bytes((len(raw),)) + raw
 
 
-def _u8(text: str) -> bytes:
-    value = int(text)
-    if not 0 <= value <= 0xFF:
-        raise ValueError(f"{text} is not an 8-bit value")
-    return bytes((value,))
+def _u8(text: str, what: str) -> bytes:
+    return bytes((wire.parse_decimal(text, 0xFF, what),))
 
 
-def _u16(text: str) -> bytes:
-    value = int(text)
-    if not 0 <= value <= 0xFFFF:
-        raise ValueError(f"{text} is not a 16-bit value")
-    return _U16.pack(value)
+def _u16(text: str, what: str) -> bytes:
+    return _U16.pack(wire.parse_decimal(text, 0xFFFF, what))
 
 
 def _u32(text: str) -> bytes:
@@ -511,9 +510,9 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
     Raises ``ValueError`` (or a :class:`dns.wire.WireError`) naming what is wrong.
     """
     if tokens and tokens[0].text == "\\#" and not tokens[0].quoted:
-        if len(tokens) < 2 or not tokens[1].text.isdigit():
+        if len(tokens) < 2:
             raise ValueError("RFC 3597 rdata needs '\\# LENGTH HEX'")
-        length = int(tokens[1].text)
+        length = wire.parse_decimal(tokens[1].text, 0xFFFF, "RFC 3597 length")
         data = _hex(tokens[2:]) if len(tokens) > 2 else b""
         if len(data) != length:
             raise ValueError(f"RFC 3597 rdata says {length} bytes but has {len(data)}")
@@ -534,13 +533,13 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
         return name(tokens[0])
     if rtype in (t.TYPE_MX, t.TYPE_KX, t.TYPE_AFSDB, 21):  # 21 = RT
         _need(tokens, 2, wire.type_to_text(rtype))
-        return _u16(tokens[0].text) + name(tokens[1])
+        return _u16(tokens[0].text, f"{wire.type_to_text(rtype)} preference") + name(tokens[1])
     if rtype == t.TYPE_SOA:
         _need(tokens, 7, "SOA")
         return (
             name(tokens[0])
             + name(tokens[1])
-            + _U32.pack(int(tokens[2].text))
+            + _U32.pack(wire.parse_decimal(tokens[2].text, MAX_U32, "SOA serial"))
             + b"".join(_u32(tok.text) for tok in tokens[3:])
         )
     if rtype in (t.TYPE_TXT, t.TYPE_SPF):
@@ -555,12 +554,17 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
         return name(tokens[0]) + name(tokens[1])
     if rtype == t.TYPE_SRV:
         _need(tokens, 4, "SRV")
-        return b"".join(_u16(tok.text) for tok in tokens[:3]) + name(tokens[3])
+        return (
+            _u16(tokens[0].text, "SRV priority")
+            + _u16(tokens[1].text, "SRV weight")
+            + _u16(tokens[2].text, "SRV port")
+            + name(tokens[3])
+        )
     if rtype == t.TYPE_NAPTR:
         _need(tokens, 6, "NAPTR")
         return (
-            _u16(tokens[0].text)
-            + _u16(tokens[1].text)
+            _u16(tokens[0].text, "NAPTR order")
+            + _u16(tokens[1].text, "NAPTR preference")
             + _charstring(tokens[2])
             + _charstring(tokens[3])
             + _charstring(tokens[4])
@@ -571,23 +575,44 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
         tag = tokens[1].text.encode("ascii")
         if not tag or len(tag) > 255 or not tag.isalnum():
             raise ValueError(f"bad CAA tag {tokens[1].text!r}")
-        return _u8(tokens[0].text) + bytes((len(tag),)) + tag + unescape(tokens[2].text)
+        return (
+            _u8(tokens[0].text, "CAA flags") + bytes((len(tag),)) + tag + unescape(tokens[2].text)
+        )
     if rtype == t.TYPE_SSHFP:
         if len(tokens) < 3:
             raise ValueError("SSHFP takes algorithm, type and fingerprint")
-        return _u8(tokens[0].text) + _u8(tokens[1].text) + _hex(tokens[2:])
+        return (
+            _u8(tokens[0].text, "SSHFP algorithm")
+            + _u8(tokens[1].text, "SSHFP type")
+            + _hex(tokens[2:])
+        )
     if rtype in (t.TYPE_DS, t.TYPE_CDS):
         if len(tokens) < 4:
             raise ValueError("DS takes key tag, algorithm, digest type and digest")
-        return _u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _hex(tokens[3:])
+        return (
+            _u16(tokens[0].text, "DS key tag")
+            + _u8(tokens[1].text, "DS algorithm")
+            + _u8(tokens[2].text, "DS digest type")
+            + _hex(tokens[3:])
+        )
     if rtype in (t.TYPE_TLSA, t.TYPE_SMIMEA):
         if len(tokens) < 4:
             raise ValueError("TLSA takes usage, selector, matching type and data")
-        return _u8(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _hex(tokens[3:])
+        return (
+            _u8(tokens[0].text, "TLSA usage")
+            + _u8(tokens[1].text, "TLSA selector")
+            + _u8(tokens[2].text, "TLSA matching type")
+            + _hex(tokens[3:])
+        )
     if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY):
         if len(tokens) < 4:
             raise ValueError("DNSKEY takes flags, protocol, algorithm and key")
-        return _u16(tokens[0].text) + _u8(tokens[1].text) + _u8(tokens[2].text) + _b64(tokens[3:])
+        return (
+            _u16(tokens[0].text, "DNSKEY flags")
+            + _u8(tokens[1].text, "DNSKEY protocol")
+            + _u8(tokens[2].text, "DNSKEY algorithm")
+            + _b64(tokens[3:])
+        )
     return _dnslib_rdata(rtype, tokens, origin)
 
 
@@ -615,6 +640,9 @@ def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes
         raise ValueError(
             f"no presentation format known for {mnemonic}; write it as RFC 3597 '\\# LENGTH HEX'"
         )
+    for tok in tokens:
+        if not tok.text.isascii():
+            raise ValueError(f"non-ASCII text {tok.text[:30]!r} in {mnemonic} rdata")
     dl_origin = dnslib.DNSLabel(wire.name_to_text(origin)) if origin is not None else None
     try:
         rd = cls.fromZone([tok.text for tok in tokens], dl_origin)
@@ -687,14 +715,14 @@ class _Parser:
             if ttl is None and _looks_like_ttl(word):
                 ttl = parse_ttl(word)
             elif rclass is None and (
-                upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:].isdigit())
+                upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:6] in _DIGITS)
             ):
                 rclass = wire.class_from_text(word)
             else:
                 try:
                     rtype = wire.type_from_text(word)
-                except ValueError:
-                    raise ZoneError(f"unknown record type {word!r}", filename, entry.line)
+                except ValueError as exc:
+                    raise ZoneError(str(exc), filename, entry.line) from None
                 pos += 1
                 break
             pos += 1
