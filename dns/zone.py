@@ -8,8 +8,11 @@ owner meaning the previous one, TTL and class in either order, TTLs with units (
 encoded here; the rarer ones (RRSIG, NSEC, LOC, HTTPS, ...) through dnslib.
 
 Validation at load (each a :class:`ZoneError` naming file and line): exactly one SOA, at the
-apex; NS at the apex; no CNAME beside other data; no data below a DNAME; no data outside
-the origin; only address glue at or below a zone cut; wildcards without NS or DNAME.
+apex; NS at the apex; no CNAME beside other data; no data below a DNAME; only address glue
+at or below a zone cut; wildcards without NS or DNAME. Data outside the origin is left out
+with a warning, as BIND does. ``$GENERATE`` (BIND's, also Knot's) makes records from a
+range; ``*`` is a wildcard only as the leftmost label, elsewhere an ordinary label
+(RFC 4592 §2.1.1).
 
 Usage::
 
@@ -136,18 +139,15 @@ class Zone:
         for rec in records:
             k = key_of(rec.name)
             if len(k) < depth or k[len(k) - depth :] != origin_key:
-                raise ZoneError(
-                    f"{wire.name_to_text(rec.name)} is outside the zone "
-                    f"{wire.name_to_text(self.origin)}",
+                # As BIND does (named-checkzone loads such a zone): warn and leave it out.
+                log.warning(
+                    "%s:%d: ignoring %s: it is outside the zone %s",
                     rec.filename,
                     rec.line,
+                    wire.name_to_text(rec.name),
+                    wire.name_to_text(self.origin),
                 )
-            if any(label == b"*" for label in k[1:]):
-                raise ZoneError(
-                    f"'*' is only a wildcard as the leftmost label: {wire.name_to_text(rec.name)}",
-                    rec.filename,
-                    rec.line,
-                )
+                continue
             node = self.nodes.get(k)
             if node is None:
                 node = self.nodes[k] = Node(rec.name)
@@ -653,6 +653,124 @@ def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes
     return bytes(buf.data)
 
 
+# ---------------------------------------------------------------------------- $GENERATE
+
+MAX_GENERATE = 65536
+"""The most records one ``$GENERATE`` line may make."""
+_GENERATE_MAX_VALUE = 0x7FFFFFFF
+_GENERATE_MAX_WIDTH = 255
+_HEX = "0123456789abcdef"
+
+
+def generate_range(text: str) -> range:
+    """``"start-stop[/step]"`` of ``$GENERATE`` as a :class:`range`; ``ValueError`` if
+    malformed, backwards or over :data:`MAX_GENERATE` values."""
+    bounds, slash, step_text = text.partition("/")
+    start_text, dash, stop_text = bounds.partition("-")
+    if not dash:
+        raise ValueError(f"$GENERATE range {text[:30]!r} is not start-stop[/step]")
+    start = wire.parse_decimal(start_text, _GENERATE_MAX_VALUE, "$GENERATE start")
+    stop = wire.parse_decimal(stop_text, _GENERATE_MAX_VALUE, "$GENERATE stop")
+    step = wire.parse_decimal(step_text, _GENERATE_MAX_VALUE, "$GENERATE step") if slash else 1
+    if stop < start or step == 0:
+        raise ValueError(f"$GENERATE range {text} is empty (stop before start, or step 0)")
+    values = range(start, stop + 1, step)
+    if len(values) > MAX_GENERATE:
+        raise ValueError(f"$GENERATE range {text} makes {len(values)} records (max {MAX_GENERATE})")
+    return values
+
+
+def generate_text(template: str, value: int) -> str:
+    """``template`` with each ``$`` replaced by ``value`` and ``${offset[,width[,base]]}`` by
+    ``value + offset`` in base ``d``, ``o``, ``x``, ``X`` or nibbles (``n``, ``N``: hex digits
+    least significant first, dot-separated, as in reverse IPv6 names), zero-padded to
+    ``width`` characters. ``$$`` is a literal ``$``; ``\\X`` escapes are kept for the name or
+    rdata parser."""
+    out: list[str] = []
+    i = 0
+    n = len(template)
+    while i < n:
+        c = template[i]
+        if c == "\\" and i + 1 < n:
+            out.append(template[i : i + 2])
+            i += 2
+        elif c != "$":
+            out.append(c)
+            i += 1
+        elif template.startswith("$$", i):
+            out.append("\\$")
+            i += 2
+        elif template.startswith("${", i):
+            end = template.find("}", i)
+            if end < 0:
+                raise ValueError(f"$GENERATE: '${{' without '}}' in {template[:40]!r}")
+            out.append(_generate_modifier(template[i + 2 : end], value))
+            i = end + 1
+        else:
+            out.append(str(value))
+            i += 1
+    return "".join(out)
+
+
+def _generate_modifier(spec: str, value: int) -> str:
+    parts = spec.split(",")
+    if len(parts) > 3:
+        raise ValueError(f"$GENERATE: bad modifier ${{{spec[:30]}}}")
+    offset_text = parts[0]
+    sign = -1 if offset_text.startswith("-") else 1
+    offset = sign * wire.parse_decimal(
+        offset_text.lstrip("+-") if offset_text[:1] in "+-" else offset_text,
+        _GENERATE_MAX_VALUE,
+        "$GENERATE offset",
+    )
+    width = (
+        wire.parse_decimal(parts[1], _GENERATE_MAX_WIDTH, "$GENERATE width")
+        if len(parts) > 1
+        else 0
+    )
+    base = parts[2] if len(parts) > 2 else "d"
+    number = value + offset
+    if number < 0:
+        raise ValueError(f"$GENERATE: {value}{offset:+d} is negative")
+    if base == "d":
+        return f"{number:0{width}d}"
+    if base in ("o", "x", "X"):
+        return format(number, f"0{width}{base}")
+    if base in ("n", "N"):
+        return _nibbles(number, width, base == "N")
+    raise ValueError(f"$GENERATE: base {base[:10]!r} is not one of d, o, x, X, n, N")
+
+
+def _nibbles(number: int, width: int, upper: bool) -> str:
+    """Hex digits least significant first, each followed by a dot while more digits or
+    padding follow, until ``number`` is spent and ``width`` characters are written."""
+    out: list[str] = []
+    while True:
+        digit = _HEX[number & 0xF]
+        out.append(digit.upper() if upper else digit)
+        number >>= 4
+        width = max(width - 1, 0)
+        if width or number:
+            out.append(".")
+            width = max(width - 1, 0)
+        if not (number or width):
+            return "".join(out)
+
+
+_NOT_ZONE_TYPES = frozenset(
+    {
+        wire.TYPE_OPT,
+        wire.TYPE_AXFR,
+        wire.TYPE_IXFR,
+        wire.TYPE_ANY,
+        wire.TYPE_MAILA,
+        wire.TYPE_MAILB,
+        wire.TYPE_TSIG,
+        wire.TYPE_TKEY,
+    }
+)
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -695,17 +813,31 @@ class _Parser:
             if directive == "$INCLUDE":
                 self._include(tokens, filename, entry.line, depth, stack)
                 return
+            if directive == "$GENERATE":
+                self._generate(tokens, filename, entry.line)
+                return
             raise ZoneError(f"unknown directive {first}", filename, entry.line)
-        pos = 0
         if entry.blank_owner:
             if self.last_owner is None:
                 raise ZoneError(
                     "a record without an owner before any owner was given", filename, entry.line
                 )
             owner = self.last_owner
+            pos = 0
         else:
             owner = self._name(first)
             pos = 1
+        ttl, rtype, pos = self._fields(tokens, pos, filename, entry.line)
+        rdata = self._rdata(rtype, tokens[pos:], filename, entry.line)
+        self.last_owner = owner
+        self.last_ttl = ttl
+        self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
+
+    def _fields(
+        self, tokens: list[Token], pos: int, filename: str, line: int
+    ) -> tuple[int, int, int]:
+        """The ``[ttl] [class] type`` of a record from ``tokens[pos]`` on (either order of
+        TTL and class): ``(ttl, type, position of the rdata)``."""
         ttl: int | None = None
         rclass: int | None = None
         rtype: int | None = None
@@ -722,43 +854,63 @@ class _Parser:
                 try:
                     rtype = wire.type_from_text(word)
                 except ValueError as exc:
-                    raise ZoneError(str(exc), filename, entry.line) from None
+                    raise ZoneError(str(exc), filename, line) from None
                 pos += 1
                 break
             pos += 1
         if rtype is None:
-            raise ZoneError("record without a type", filename, entry.line)
+            raise ZoneError("record without a type", filename, line)
         if rclass is not None and rclass != wire.CLASS_IN:
             raise ZoneError(
-                f"class {wire.class_to_text(rclass)}: only IN is served", filename, entry.line
+                f"class {wire.class_to_text(rclass)}: only IN is served", filename, line
             )
-        if rtype in (
-            wire.TYPE_OPT,
-            wire.TYPE_AXFR,
-            wire.TYPE_IXFR,
-            wire.TYPE_ANY,
-            wire.TYPE_MAILA,
-            wire.TYPE_MAILB,
-            wire.TYPE_TSIG,
-            wire.TYPE_TKEY,
-        ):
+        if rtype in _NOT_ZONE_TYPES:
             raise ZoneError(
-                f"{wire.type_to_text(rtype)} is not a type a zone can hold", filename, entry.line
+                f"{wire.type_to_text(rtype)} is not a type a zone can hold", filename, line
             )
         if ttl is None:
             ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
         if ttl is None and rtype == wire.TYPE_SOA and len(tokens) - pos == 7:
             ttl = parse_ttl(tokens[-1].text)
         if ttl is None:
-            raise ZoneError("no TTL for this record and no $TTL before it", filename, entry.line)
+            raise ZoneError("no TTL for this record and no $TTL before it", filename, line)
         if ttl > MAX_TTL:
             ttl = 0  # RFC 2181 §8
-        rdata = encode_rdata(rtype, tokens[pos:], self.origin)
+        return ttl, rtype, pos
+
+    def _rdata(self, rtype: int, tokens: list[Token], filename: str, line: int) -> bytes:
+        rdata = encode_rdata(rtype, tokens, self.origin)
         if len(rdata) > 0xFFFF:
-            raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, entry.line)
-        self.last_owner = owner
-        self.last_ttl = ttl
-        self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
+            raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, line)
+        return rdata
+
+    def _generate(self, tokens: list[Token], filename: str, line: int) -> None:
+        """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`` (BIND, Knot): one
+        record per value, ``$`` in ``lhs`` and ``rhs`` replaced (see :func:`generate_text`).
+        The owner for a following blank-owner line stays the last explicit one."""
+        if len(tokens) < 5:
+            raise ZoneError(
+                "$GENERATE takes a range, an owner, [ttl] [class], a type and rdata",
+                filename,
+                line,
+            )
+        values = generate_range(tokens[1].text)
+        lhs = tokens[2].text
+        ttl, rtype, pos = self._fields(tokens, 3, filename, line)
+        if len(tokens) - pos != 1:
+            raise ZoneError(
+                "$GENERATE takes one rdata word (quote it if it has spaces)", filename, line
+            )
+        rhs = tokens[pos].text
+        for value in values:
+            owner = self._name(generate_text(lhs, value))
+            rdata_tokens = [
+                tok
+                for entry in tokenize(generate_text(rhs, value), filename)
+                for tok in entry.tokens
+            ]
+            rdata = self._rdata(rtype, rdata_tokens, filename, line)
+            self.records.append(Record(owner, rtype, ttl, rdata, filename, line))
 
     def _include(
         self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
