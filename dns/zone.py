@@ -28,11 +28,11 @@ import ipaddress
 import logging
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import wire
+from . import records, wire
 from .wire import Name
 
 log = logging.getLogger("dns.zone")
@@ -531,7 +531,7 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
     if rtype in _SINGLE_NAME_TYPES:
         _need(tokens, 1, wire.type_to_text(rtype))
         return name(tokens[0])
-    if rtype in (t.TYPE_MX, t.TYPE_KX, t.TYPE_AFSDB, 21):  # 21 = RT
+    if rtype in (t.TYPE_MX, t.TYPE_KX, t.TYPE_AFSDB, t.TYPE_RT):
         _need(tokens, 2, wire.type_to_text(rtype))
         return _u16(tokens[0].text, f"{wire.type_to_text(rtype)} preference") + name(tokens[1])
     if rtype == t.TYPE_SOA:
@@ -613,7 +613,128 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
             + _u8(tokens[2].text, "DNSKEY algorithm")
             + _b64(tokens[3:])
         )
+    if rtype in (t.TYPE_SVCB, t.TYPE_HTTPS):
+        return _svcb(tokens, name)
     return _dnslib_rdata(rtype, tokens, origin)
+
+
+_SVC_KEYS = {
+    "mandatory": 0,
+    "alpn": 1,
+    "no-default-alpn": 2,
+    "port": 3,
+    "ipv4hint": 4,
+    "ech": 5,
+    "ipv6hint": 6,
+    "dohpath": 7,
+    "ohttp": 8,
+}
+"""SvcParamKeys with names (RFC 9460 §14.3.2; dohpath RFC 9461, ohttp RFC 9540)."""
+_SVC_FLAGS = frozenset({2, 8})
+"""Keys that take no value."""
+
+
+def _svc_key(text: str) -> int:
+    """A SvcParamKey's number from its name or ``keyNNNNN`` (lowercase, no leading zeros)."""
+    key = _SVC_KEYS.get(text)
+    if key is not None:
+        return key
+    digits = text[3:] if text.startswith("key") else ""
+    if not digits or (digits[0] == "0" and len(digits) > 1):
+        raise ValueError(f"unknown SvcParamKey {text[:30]!r}")
+    return wire.parse_decimal(digits, 0xFFFF, "SvcParamKey number")
+
+
+def _value_list(value: bytes) -> list[bytes]:
+    """A comma-separated list whose items may hold ``\\,`` and ``\\\\`` (RFC 9460 A.1),
+    after the character-string escapes were resolved; empty items are an error."""
+    items: list[bytes] = []
+    item = bytearray()
+    i = 0
+    while i < len(value):
+        c = value[i]
+        if c == 0x5C and i + 1 < len(value):
+            item.append(value[i + 1])
+            i += 2
+            continue
+        if c == 0x2C:
+            items.append(bytes(item))
+            item = bytearray()
+        else:
+            item.append(c)
+        i += 1
+    items.append(bytes(item))
+    if not all(items):
+        raise ValueError("empty item in a comma-separated SvcParam value")
+    return items
+
+
+def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
+    """The wire value of one SvcParam given by name (``keyNNNNN`` values are taken as
+    they are) from its presentation value, escapes resolved."""
+    if key_text not in _SVC_KEYS:
+        return value or b""
+    if key in _SVC_FLAGS:
+        if value is not None:
+            raise ValueError(f"SvcParam {key_text} takes no value")
+        return b""
+    if value is None:
+        if key != 5:
+            raise ValueError(f"SvcParam {key_text} needs a value")
+        return b""
+    if key == 0:
+        keys = [_svc_key(item.decode("ascii")) for item in _value_list(value)]
+        if 0 in keys or len(set(keys)) != len(keys):
+            raise ValueError("mandatory lists itself or a key twice")
+        return b"".join(_U16.pack(k) for k in sorted(keys))
+    if key == 1:
+        out = b""
+        for item in _value_list(value):
+            if len(item) > 255:
+                raise ValueError(f"alpn id of {len(item)} bytes (max 255)")
+            out += bytes((len(item),)) + item
+        return out
+    if key == 3:
+        return _U16.pack(wire.parse_decimal(value.decode("ascii"), 0xFFFF, "SVCB port"))
+    if key == 4:
+        return b"".join(ipaddress.IPv4Address(v.decode("ascii")).packed for v in _value_list(value))
+    if key == 6:
+        return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
+    if key == 5:
+        return _b64([Token(value.decode("ascii"))]) if value else b""
+    # dohpath (RFC 9461): a URI template, UTF-8.
+    if not value:
+        raise ValueError("dohpath needs a URI template")
+    value.decode("utf-8")
+    return value
+
+
+def _svcb(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    """SVCB and HTTPS rdata from presentation format (RFC 9460 §2.1): priority, target,
+    then ``key[=value]`` SvcParams in any order, sent sorted by key."""
+    if len(tokens) < 2:
+        raise ValueError("SVCB takes a priority, a target name and SvcParams")
+    priority = wire.parse_decimal(tokens[0].text, 0xFFFF, "SVCB priority")
+    params: dict[int, bytes] = {}
+    for tok in tokens[2:]:
+        if tok.quoted:
+            raise ValueError(f"SvcParam {tok.text[:30]!r} is quoted whole; quote only its value")
+        key_text, eq, value_text = tok.text.partition("=")
+        key = _svc_key(key_text)
+        if key in params:
+            raise ValueError(f"SvcParam {key_text} given twice")
+        params[key] = _svc_value(key_text, key, unescape(value_text) if eq else None)
+    if 0 in params:
+        for k in struct.unpack(f"!{len(params[0]) // 2}H", params[0]):
+            if k not in params:
+                raise ValueError(f"mandatory lists key{k}, which is not given")
+    if 2 in params and 1 not in params:
+        raise ValueError("no-default-alpn without alpn (RFC 9460 §7.1.1)")
+    out = _U16.pack(priority) + name(tokens[1])
+    for key in sorted(params):
+        out += _U16.pack(key) + _U16.pack(len(params[key])) + params[key]
+    records.SVCBRecord.parse(out, 0, len(out))  # each known key's value well formed
+    return out
 
 
 _SINGLE_NAME_TYPES = frozenset(
@@ -684,9 +805,11 @@ def generate_text(template: str, value: int) -> str:
     """``template`` with each ``$`` replaced by ``value`` and ``${offset[,width[,base]]}`` by
     ``value + offset`` in base ``d``, ``o``, ``x``, ``X`` or nibbles (``n``, ``N``: hex digits
     least significant first, dot-separated, as in reverse IPv6 names), zero-padded to
-    ``width`` characters. ``$$`` is a literal ``$``; ``\\X`` escapes are kept for the name or
+    ``width`` characters. As in BIND, a modifier stays in force for the bare ``$`` after it
+    in the same template. ``$$`` is a literal ``$``; ``\\X`` escapes are kept for the name or
     rdata parser."""
     out: list[str] = []
+    offset, width, base = 0, 0, "d"
     i = 0
     n = len(template)
     while i < n:
@@ -694,51 +817,51 @@ def generate_text(template: str, value: int) -> str:
         if c == "\\" and i + 1 < n:
             out.append(template[i : i + 2])
             i += 2
-        elif c != "$":
+            continue
+        if c != "$":
             out.append(c)
             i += 1
-        elif template.startswith("$$", i):
+            continue
+        if template.startswith("$$", i):
             out.append("\\$")
             i += 2
-        elif template.startswith("${", i):
+            continue
+        i += 1
+        if template.startswith("{", i):
             end = template.find("}", i)
             if end < 0:
                 raise ValueError(f"$GENERATE: '${{' without '}}' in {template[:40]!r}")
-            out.append(_generate_modifier(template[i + 2 : end], value))
+            offset, width, base = _generate_modifier(template[i + 1 : end])
             i = end + 1
-        else:
-            out.append(str(value))
-            i += 1
+        out.append(_generate_number(value + offset, width, base))
     return "".join(out)
 
 
-def _generate_modifier(spec: str, value: int) -> str:
+def _generate_modifier(spec: str) -> tuple[int, int, str]:
+    """``offset[,width[,base]]`` -> ``(offset, width, base)``."""
     parts = spec.split(",")
     if len(parts) > 3:
         raise ValueError(f"$GENERATE: bad modifier ${{{spec[:30]}}}")
     offset_text = parts[0]
     sign = -1 if offset_text.startswith("-") else 1
-    offset = sign * wire.parse_decimal(
-        offset_text.lstrip("+-") if offset_text[:1] in "+-" else offset_text,
-        _GENERATE_MAX_VALUE,
-        "$GENERATE offset",
-    )
-    width = (
-        wire.parse_decimal(parts[1], _GENERATE_MAX_WIDTH, "$GENERATE width")
-        if len(parts) > 1
-        else 0
-    )
+    if offset_text[:1] in ("-", "+"):
+        offset_text = offset_text[1:]
+    offset = sign * wire.parse_decimal(offset_text, _GENERATE_MAX_VALUE, "$GENERATE offset")
+    width = 0
+    if len(parts) > 1:
+        width = wire.parse_decimal(parts[1], _GENERATE_MAX_WIDTH, "$GENERATE width")
     base = parts[2] if len(parts) > 2 else "d"
-    number = value + offset
+    if base not in ("d", "o", "x", "X", "n", "N"):
+        raise ValueError(f"$GENERATE: base {base[:10]!r} is not one of d, o, x, X, n, N")
+    return offset, width, base
+
+
+def _generate_number(number: int, width: int, base: str) -> str:
     if number < 0:
-        raise ValueError(f"$GENERATE: {value}{offset:+d} is negative")
-    if base == "d":
-        return f"{number:0{width}d}"
-    if base in ("o", "x", "X"):
-        return format(number, f"0{width}{base}")
+        raise ValueError(f"$GENERATE: an offset makes the value {number}, below 0")
     if base in ("n", "N"):
         return _nibbles(number, width, base == "N")
-    raise ValueError(f"$GENERATE: base {base[:10]!r} is not one of d, o, x, X, n, N")
+    return format(number, f"0{width}{base}")
 
 
 def _nibbles(number: int, width: int, upper: bool) -> str:

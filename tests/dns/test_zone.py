@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dns import wire
 from dns.__main__ import main as cli
+from dns.records import SVCBRecord
 from dns.zone import (
     ZoneError,
     load_zone_file,
@@ -316,3 +317,20 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert cli(["check", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:7: CNAME at www.example.test. beside other data (TXT)" in err
+
+
+def test_svcb_alpn_escapes_round_trip_as_bind_prints_them() -> None:
+    # RFC 9460 Appendix A.1: a comma or backslash inside an alpn id is escaped at the list
+    # level and again at the character-string level; BIND prints "f\\\\oo\\,bar,h2".
+    zone = parse_zone_text(
+        "$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+        'x SVCB 16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"\n'
+    )
+    rdata = zone.nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_SVCB].rdatas[0]
+    text = SVCBRecord.parse(rdata, 0, len(rdata)).to_text()
+    assert text == '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"'
+    again = parse_zone_text(
+        f"$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nx SVCB {text}\n"
+    )
+    assert again.nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_SVCB].rdatas == [rdata]
+    assert b"\x08f\\oo,bar\x02h2" in rdata
