@@ -330,8 +330,9 @@ class AuthServer:
                 if buf:
                     log.debug("tcp client %s: query not complete in time", flow.remote)
                 return  # EOF, idle, or a query that did not arrive whole in time
+            now = net.now()
             if not buf:
-                message_deadline = net.now() + self.tcp_message_timeout
+                message_deadline = now + self.tcp_message_timeout
             buf = buf + chunk if buf else chunk
             out: list[bytes] = []
             pos = 0
@@ -343,7 +344,7 @@ class AuthServer:
                     break
                 msg = buf[pos + 2 : end]
                 pos = end
-                conn.progress_at = net.now()
+                conn.progress_at = now
                 if length < wire.HEADER_SIZE:
                     if out:
                         await self._write(flow, b"".join(out))
@@ -364,7 +365,7 @@ class AuthServer:
             if pos:
                 buf = buf[pos:]
                 # The next query's first byte came with this read.
-                message_deadline = net.now() + self.tcp_message_timeout
+                message_deadline = now + self.tcp_message_timeout
             if out:
                 await self._write(flow, out[0] if len(out) == 1 else b"".join(out))
 
