@@ -10,7 +10,7 @@ from typing import cast
 import backends
 from dns import wire
 from dns.server import AuthServer, TcpConnection, shed_choice
-from tests.dns.test_server_net import LOCAL, Reader, diff_server, framed, query
+from tests.dns.test_server_net import LOCAL, Reader, diff_server, framed, query, udp_ask
 
 DRIPPERS = 300
 DRIP_INTERVAL = 0.3
@@ -140,3 +140,42 @@ def test_connection_limits_are_configurable() -> None:
         0.25,
         4,
     )
+
+
+async def test_a_trickling_reader_cannot_stretch_the_write_deadline(
+    backend: backends.Backend,
+) -> None:
+    # The write deadline is fixed when the write starts: reading a few bytes now and then
+    # (which lets the write make progress) does not move it. Guards the existing rule.
+    server = diff_server(tcp_idle_timeout=0.5)
+    async with server.running(backend, LOCAL, 0) as (udp, tcp):
+        flow = await backend.tcp_connect(LOCAL, tcp[1])
+        one = framed(query("big.diff.test.", wire.TYPE_TXT))
+        read = 0
+
+        async def trickle() -> None:
+            nonlocal read
+            try:
+                while True:
+                    data = await flow.read(64)
+                    if not data:
+                        return
+                    read += len(data)
+                    await backend.sleep(0.02)
+            except backends.NetworkError:
+                return
+
+        try:
+            async with backend.task_group() as tg:
+                tg.start_soon(trickle)
+                with backend.move_on_after(5):
+                    for _ in range(200):  # ~22 MB of answers, read at ~3 KB/s
+                        await flow.write(one * 100)
+                with backend.fail_after(10):
+                    while server.tcp_count:
+                        await backend.sleep(0.05)
+                tg.cancel_scope.cancel()
+        finally:
+            flow.abort()
+        assert read > 0
+        assert (await udp_ask(backend, udp[1], query("www.diff.test."))).answer
