@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import ipaddress
 import logging
 import os
@@ -591,8 +592,8 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
             raise ValueError("DS takes key tag, algorithm, digest type and digest")
         return (
             _u16(tokens[0].text, "DS key tag")
-            + _u8(tokens[1].text, "DS algorithm")
-            + _u8(tokens[2].text, "DS digest type")
+            + _mnemonic(tokens[1].text, _ALGORITHMS, "DS algorithm")
+            + _mnemonic(tokens[2].text, _DIGESTS, "DS digest type")
             + _hex(tokens[3:])
         )
     if rtype in (t.TYPE_TLSA, t.TYPE_SMIMEA):
@@ -604,18 +605,209 @@ def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
             + _u8(tokens[2].text, "TLSA matching type")
             + _hex(tokens[3:])
         )
-    if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY):
+    if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY, t.TYPE_KEY):
         if len(tokens) < 4:
             raise ValueError("DNSKEY takes flags, protocol, algorithm and key")
         return (
             _u16(tokens[0].text, "DNSKEY flags")
             + _u8(tokens[1].text, "DNSKEY protocol")
-            + _u8(tokens[2].text, "DNSKEY algorithm")
+            + _mnemonic(tokens[2].text, _ALGORITHMS, "DNSKEY algorithm")
             + _b64(tokens[3:])
         )
+    encoder = _DNSSEC_AND_MORE.get(rtype)
+    if encoder is not None:
+        return encoder(tokens, name)
     if rtype in (t.TYPE_SVCB, t.TYPE_HTTPS):
         return _svcb(tokens, name)
     return _dnslib_rdata(rtype, tokens, origin)
+
+
+# DNSSEC algorithm and digest mnemonics (RFC 4034 A.1, RFC 8624; RFC 4509, RFC 6605).
+_ALGORITHMS = {
+    "RSAMD5": 1,
+    "DH": 2,
+    "DSA": 3,
+    "RSASHA1": 5,
+    "DSA-NSEC3-SHA1": 6,
+    "RSASHA1-NSEC3-SHA1": 7,
+    "RSASHA256": 8,
+    "RSASHA512": 10,
+    "ECC-GOST": 12,
+    "ECDSAP256SHA256": 13,
+    "ECDSAP384SHA384": 14,
+    "ED25519": 15,
+    "ED448": 16,
+    "INDIRECT": 252,
+    "PRIVATEDNS": 253,
+    "PRIVATEOID": 254,
+}
+_DIGESTS = {"SHA-1": 1, "SHA-256": 2, "GOST": 3, "SHA-384": 4}
+_CERT_TYPES = {
+    "PKIX": 1,
+    "SPKI": 2,
+    "PGP": 3,
+    "IPKIX": 4,
+    "ISPKI": 5,
+    "IPGP": 6,
+    "ACPKIX": 7,
+    "IACPKIX": 8,
+    "URI": 253,
+    "OID": 254,
+}
+
+
+def _mnemonic(text: str, table: dict[str, int], what: str, limit: int = 0xFF) -> bytes:
+    """A number given as a mnemonic of ``table`` (any case) or in decimal, packed in one
+    byte (two when ``limit`` is over 255)."""
+    value = table.get(text.upper())
+    if value is None:
+        value = wire.parse_decimal(text, limit, what)
+    return _U16.pack(value) if limit > 0xFF else bytes((value,))
+
+
+def _type_bitmap(tokens: list[Token]) -> bytes:
+    """Type mnemonics as the window blocks of RFC 4034 §4.1.2 (NSEC, NSEC3, CSYNC)."""
+    windows: dict[int, bytearray] = {}
+    for tok in tokens:
+        rtype = wire.type_from_text(tok.text)
+        bits = windows.setdefault(rtype >> 8, bytearray(32))
+        bits[(rtype & 0xFF) >> 3] |= 0x80 >> (rtype & 7)
+    out = bytearray()
+    for window in sorted(windows):
+        bits = windows[window].rstrip(b"\x00")
+        out += bytes((window, len(bits))) + bits
+    return bytes(out)
+
+
+def _salt(text: str) -> bytes:
+    salt = b"" if text == "-" else _hex([Token(text)])
+    if len(salt) > 255:
+        raise ValueError(f"NSEC3 salt of {len(salt)} bytes (max 255)")
+    return bytes((len(salt),)) + salt
+
+
+def _time(text: str, what: str) -> bytes:
+    """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, taken modulo 2^32 as RFC 4034 §3.2 says) or
+    seconds since 1970 in decimal."""
+    if len(text) != 14:
+        return _U32.pack(wire.parse_decimal(text, MAX_U32, what))
+    year, month, day, hour, minute, second = (
+        wire.parse_decimal(text[a:b], 9999, what)
+        for a, b in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))
+    )
+    try:
+        when = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC)
+    except ValueError:
+        raise ValueError(f"{what} {text} is not a date and time") from None
+    return _U32.pack(int(when.timestamp()) & MAX_U32)
+
+
+def _rrsig(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if len(tokens) < 9:
+        raise ValueError(
+            "RRSIG takes type, algorithm, labels, TTL, expiration, inception, key tag, "
+            "signer and signature"
+        )
+    return (
+        _U16.pack(wire.type_from_text(tokens[0].text))
+        + _mnemonic(tokens[1].text, _ALGORITHMS, "RRSIG algorithm")
+        + _u8(tokens[2].text, "RRSIG labels")
+        + _U32.pack(wire.parse_decimal(tokens[3].text, MAX_U32, "RRSIG original TTL"))
+        + _time(tokens[4].text, "RRSIG expiration")
+        + _time(tokens[5].text, "RRSIG inception")
+        + _u16(tokens[6].text, "RRSIG key tag")
+        + name(tokens[7])
+        + _b64(tokens[8:])
+    )
+
+
+def _nsec(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if not tokens:
+        raise ValueError("NSEC takes the next name and types")
+    return name(tokens[0]) + _type_bitmap(tokens[1:])
+
+
+def _nsec3(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if len(tokens) < 5:
+        raise ValueError("NSEC3 takes algorithm, flags, iterations, salt, next hash and types")
+    text = tokens[4].text.upper()
+    try:
+        hashed = base64.b32hexdecode(text + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"bad base32hex {tokens[4].text[:40]!r}") from None
+    if not 1 <= len(hashed) <= 255:
+        raise ValueError(f"NSEC3 next hash of {len(hashed)} bytes")
+    return _nsec3param(tokens[:4], name) + bytes((len(hashed),)) + hashed + _type_bitmap(tokens[5:])
+
+
+def _nsec3param(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    _need(tokens, 4, "NSEC3PARAM")
+    return (
+        _u8(tokens[0].text, "NSEC3 algorithm")
+        + _u8(tokens[1].text, "NSEC3 flags")
+        + _u16(tokens[2].text, "NSEC3 iterations")
+        + _salt(tokens[3].text)
+    )
+
+
+def _uri(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    _need(tokens, 3, "URI")
+    return (
+        _u16(tokens[0].text, "URI priority")
+        + _u16(tokens[1].text, "URI weight")
+        + unescape(tokens[2].text)
+    )
+
+
+def _zonemd(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if len(tokens) < 4:
+        raise ValueError("ZONEMD takes serial, scheme, hash algorithm and digest")
+    return (
+        _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, "ZONEMD serial"))
+        + _u8(tokens[1].text, "ZONEMD scheme")
+        + _u8(tokens[2].text, "ZONEMD hash algorithm")
+        + _hex(tokens[3:])
+    )
+
+
+def _csync(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if len(tokens) < 2:
+        raise ValueError("CSYNC takes serial, flags and types")
+    return (
+        _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, "CSYNC serial"))
+        + _u16(tokens[1].text, "CSYNC flags")
+        + _type_bitmap(tokens[2:])
+    )
+
+
+def _cert(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    if len(tokens) < 4:
+        raise ValueError("CERT takes type, key tag, algorithm and certificate")
+    return (
+        _mnemonic(tokens[0].text, _CERT_TYPES, "CERT type", 0xFFFF)
+        + _u16(tokens[1].text, "CERT key tag")
+        + _mnemonic(tokens[2].text, _ALGORITHMS, "CERT algorithm")
+        + _b64(tokens[3:])
+    )
+
+
+def _base64_only(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
+    return _b64(tokens)
+
+
+_DNSSEC_AND_MORE: dict[int, Callable[[list[Token], Callable[[Token], bytes]], bytes]] = {
+    wire.TYPE_RRSIG: _rrsig,
+    wire.TYPE_NSEC: _nsec,
+    wire.TYPE_NSEC3: _nsec3,
+    wire.TYPE_NSEC3PARAM: _nsec3param,
+    wire.TYPE_URI: _uri,
+    wire.TYPE_ZONEMD: _zonemd,
+    wire.TYPE_CSYNC: _csync,
+    wire.TYPE_CERT: _cert,
+    wire.TYPE_OPENPGPKEY: _base64_only,
+    wire.TYPE_DHCID: _base64_only,
+}
+"""Presentation formats of DNSSEC and newer types, by type."""
 
 
 _SVC_KEYS = {
