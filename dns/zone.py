@@ -8,11 +8,11 @@ owner meaning the previous one, TTL and class in either order, TTLs with units (
 encoded here; the rarer ones (RRSIG, NSEC, LOC, HTTPS, ...) through dnslib.
 
 Validation at load (each a :class:`ZoneError` naming file and line): exactly one SOA, at the
-apex; NS at the apex; no CNAME beside other data; no data below a DNAME; only address glue
-at or below a zone cut; wildcards without NS or DNAME. Data outside the origin is left out
-with a warning, as BIND does. ``$GENERATE`` (BIND's, also Knot's) makes records from a
-range; ``*`` is a wildcard only as the leftmost label, elsewhere an ordinary label
-(RFC 4592 §2.1.1).
+apex; NS at the apex; no CNAME beside other data; no NS at a wildcard. As BIND does, data
+outside the origin is left out with a warning, and data below a DNAME or at or below a zone
+cut (other than glue and DS) loads with a warning but is never answered from (occluded).
+``$GENERATE`` (BIND's, also Knot's) makes records from a range; ``*`` is a wildcard only as
+the leftmost label, elsewhere an ordinary label (RFC 4592 §2.1.1).
 
 Usage::
 
@@ -211,38 +211,40 @@ class Zone:
                         *at(k, wire.TYPE_DNAME),
                     )
                 dnames.add(k)
-            if k and k[0] == b"*" and (wire.TYPE_NS in types or wire.TYPE_DNAME in types):
-                bad = wire.TYPE_NS if wire.TYPE_NS in types else wire.TYPE_DNAME
+            if k and k[0] == b"*" and wire.TYPE_NS in types:
                 raise ZoneError(
-                    f"{wire.type_to_text(bad)} at the wildcard "
-                    f"{wire.name_to_text(node.name)} (RFC 4592 §4)",
-                    *at(k, bad),
+                    f"NS at the wildcard {wire.name_to_text(node.name)} (RFC 4592 §4.2)",
+                    *at(k, wire.TYPE_NS),
                 )
             if k != origin_key and wire.TYPE_NS in types:
                 self.cuts.add(k)
-        # Data below a DNAME, or below / beside a zone cut other than glue.
+        # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
+        # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
+        # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
         for k, node in self.nodes.items():
             for j in range(depth, len(k)):
                 anc = k[len(k) - j :]
-                if anc in dnames:
-                    first_type = next(iter(node.rrsets))
-                    raise ZoneError(
-                        f"{wire.name_to_text(node.name)} is below the DNAME at "
-                        f"{wire.name_to_text(self.nodes[anc].name)} (RFC 6672 §2.4)",
-                        *at(k, first_type),
+                if anc in dnames and node.rrsets:
+                    log.warning(
+                        "%s:%d: %s is below the DNAME at %s: occluded, never answered from",
+                        *at(k, next(iter(node.rrsets))),
+                        wire.name_to_text(node.name),
+                        wire.name_to_text(self.nodes[anc].name),
                     )
+                    break
             cut = self._cut_above_or_at(k)
             if cut is None:
                 continue
             allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
             for rtype in node.rrsets:
                 if rtype not in allowed:
-                    raise ZoneError(
-                        f"{wire.type_to_text(rtype)} at {wire.name_to_text(node.name)} is "
-                        f"{'at' if cut == k else 'below'} the zone cut "
-                        f"{wire.name_to_text(self.nodes[cut].name)}: only NS, DS and address "
-                        f"glue belong there",
+                    log.warning(
+                        "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
                         *at(k, rtype),
+                        wire.type_to_text(rtype),
+                        wire.name_to_text(node.name),
+                        "at" if cut == k else "below",
+                        wire.name_to_text(self.nodes[cut].name),
                     )
         # Empty non-terminals.
         for k in list(self.nodes):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dns import wire
 from dns.__main__ import main as cli
+from dns.answer import lookup
 from dns.records import SVCBRecord
 from dns.zone import (
     ZoneError,
@@ -199,9 +200,6 @@ def test_include_errors_name_file_and_line(tmp_path: Path) -> None:
         ("www CNAME ns1\nwww CNAME mail\n", 7, "more than one CNAME"),
         ("@ SOA ns1 h 1 2 3 4 5\n", 3, "more than one SOA"),
         ("sub SOA ns1 h 1 2 3 4 5\n", 7, "SOA record at sub.example.test., not at the apex"),
-        ("old DNAME new\nx.old A 192.0.2.1\n", 8, "below the DNAME at old"),
-        ('sub NS ns.sub\nsub TXT "x"\n', 8, "TXT at sub.example.test. is at the zone cut"),
-        ("sub NS ns.sub\nx.sub MX 1 a\n", 8, "MX at x.sub.example.test. is below the zone cut"),
         ("*.w NS ns1\n", 7, "NS at the wildcard"),
         ("www BOGUS x\n", 7, "unknown record type 'BOGUS'"),
         ("www A 192.0.2\n", 7, "192.0.2"),
@@ -334,3 +332,29 @@ def test_svcb_alpn_escapes_round_trip_as_bind_prints_them() -> None:
     )
     assert again.nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_SVCB].rdatas == [rdata]
     assert b"\x08f\\oo,bar\x02h2" in rdata
+
+
+def test_occluded_data_loads_but_is_never_answered_from(caplog: pytest.LogCaptureFixture) -> None:
+    # BIND and NSD load data below a DNAME or at/below a zone cut; it is occluded.
+    zone = parse_zone_text(
+        HEAD + 'old DNAME new.example.\nx.old A 192.0.2.1\nsub NS ns.sub\nsub TXT "x"\n'
+        "ns.sub A 192.0.2.53\nx.sub MX 1 a\n"
+    )
+    assert (
+        "below the DNAME" in caplog.text
+        and "TXT at sub.example.test. is at the zone cut" in caplog.text
+    )
+    assert "MX at x.sub.example.test. is below the zone cut" in caplog.text
+    name = wire.name_from_text
+    below_dname = lookup(zone, name("x.old.example.test."), wire.TYPE_A)
+    assert [wire.type_to_text(rs.rtype) for _, rs, _ in below_dname.answer.items] == [
+        "DNAME",
+        "CNAME",
+    ]
+    for qname, qtype in (
+        ("sub.example.test.", wire.TYPE_TXT),
+        ("x.sub.example.test.", wire.TYPE_MX),
+    ):
+        referral = lookup(zone, name(qname), qtype)
+        assert not referral.answer.items and not referral.aa
+        assert [rs.rtype for _, rs, _ in referral.authority.items] == [wire.TYPE_NS]
