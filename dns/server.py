@@ -21,7 +21,9 @@ or, to learn the bound ports (port 0 picks a free one) and stop when done::
 The answering itself is :class:`dns.answer.Authority` (sans-IO). Here: the UDP loop (one
 task; nothing a client sends can raise out of it), TCP per RFC 7766 (length prefixes split
 across reads, any number of queries per connection, pipelined queries answered in order
-as they complete, an idle timeout, a connection limit), zone transfers (AXFR over TCP for
+as they complete, an idle timeout between queries and a deadline for each query from its
+first byte, a connection limit past which the connection longest without a query is shed),
+zone transfers (AXFR over TCP for
 addresses in ``allow_transfer``; IXFR answered with one SOA when the client is current,
 else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets on start and on every reload that
 changes a serial (retransmitted until acknowledged, RFC 1996), and :meth:`reload`
@@ -364,10 +366,12 @@ class AuthServer:
                     out.append(_U16.pack(len(response)) + response)
             if pos:
                 buf = buf[pos:]
-                # The next query's first byte came with this read.
-                message_deadline = now + self.tcp_message_timeout
             if out:
                 await self._write(flow, out[0] if len(out) == 1 else b"".join(out))
+            if pos and buf:
+                # The next query's first bytes came with this read; its time runs from when
+                # the answers before it are out (writing them has its own deadline).
+                message_deadline = net.now() + self.tcp_message_timeout
 
     async def _write(self, flow: backends.Flow, data: bytes) -> None:
         """Write, giving up (and dropping the client) if it stops reading for longer than
