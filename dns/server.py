@@ -24,9 +24,10 @@ across reads, any number of queries per connection, pipelined queries answered i
 as they complete, an idle timeout between queries and a deadline for each query from its
 first byte, a connection limit past which the connection longest without a query is shed),
 zone transfers (AXFR over TCP for addresses in ``allow_transfer``; IXFR answered with one
-SOA when the client is current, else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets on start and on every reload that
-changes a serial (retransmitted until acknowledged, RFC 1996), and :meth:`reload`
-(atomic: a zone that fails to load keeps the old set in service).
+SOA when the client is current, else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets
+on start and on every reload that changes a serial (retransmitted until acknowledged,
+RFC 1996), and :meth:`reload` (atomic: a zone that fails to load keeps the old set in
+service).
 """
 
 from __future__ import annotations
