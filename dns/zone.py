@@ -917,17 +917,20 @@ def _svcb(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
         key = _svc_key(key_text)
         if key in params:
             raise ValueError(f"SvcParam {key_text} given twice")
-        params[key] = _svc_value(key_text, key, unescape(value_text) if eq else None)
+        value = _svc_value(key_text, key, unescape(value_text) if eq else None)
+        if len(value) > 0xFFFF:
+            raise ValueError(f"SvcParam {key_text} value of {len(value)} bytes (max 65535)")
+        params[key] = value
+    out = _U16.pack(priority) + name(tokens[1])
+    for key in sorted(params):
+        out += _U16.pack(key) + _U16.pack(len(params[key])) + params[key]
+    records.SVCBRecord.parse(out, 0, len(out))  # each known key's value well formed
     if 0 in params:
         for k in struct.unpack(f"!{len(params[0]) // 2}H", params[0]):
             if k not in params:
                 raise ValueError(f"mandatory lists key{k}, which is not given")
     if 2 in params and 1 not in params:
         raise ValueError("no-default-alpn without alpn (RFC 9460 §7.1.1)")
-    out = _U16.pack(priority) + name(tokens[1])
-    for key in sorted(params):
-        out += _U16.pack(key) + _U16.pack(len(params[key])) + params[key]
-    records.SVCBRecord.parse(out, 0, len(out))  # each known key's value well formed
     return out
 
 
