@@ -358,3 +358,12 @@ def test_occluded_data_loads_but_is_never_answered_from(caplog: pytest.LogCaptur
         referral = lookup(zone, name(qname), qtype)
         assert not referral.answer.items and not referral.aa
         assert [rs.rtype for _, rs, _ in referral.authority.items] == [wire.TYPE_NS]
+
+
+def test_svcb_ohttp_is_a_flag_key() -> None:
+    # RFC 9540 (ohttp, key 8) takes no value; BIND 9.18 does not know it yet.
+    text = "$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nx HTTPS 1 . alpn=h2 ohttp\n"
+    rdata = parse_zone_text(text).nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_HTTPS].rdatas[0]
+    assert rdata.endswith(b"\x00\x01\x00\x03\x02h2\x00\x08\x00\x00")
+    with pytest.raises(ZoneError, match="ohttp takes no value"):
+        parse_zone_text(text.replace("ohttp", "ohttp=1"))
