@@ -390,11 +390,10 @@ def _svc_key(key: int) -> str:
 
 
 def _alpn_text(ids: list[bytes]) -> str:
-    parts = []
-    for i in ids:
-        s = _quote(i)[1:-1].replace(",", "\\\\,")
-        parts.append(s)
-    return '"' + ",".join(parts) + '"'
+    """The alpn value-list (RFC 9460 A.1): ``\\`` and ``,`` inside an id escaped with a
+    backslash, then the whole list as one character-string (escaped again)."""
+    items = (i.replace(b"\\", b"\\\\").replace(b",", b"\\,") for i in ids)
+    return _quote(b",".join(items))
 
 
 def _svc_value_text(key: int, value: bytes) -> str:

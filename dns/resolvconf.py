@@ -24,6 +24,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from . import wire
+
 MAXNS = 3
 """How many ``nameserver`` lines are used (glibc's MAXNS)."""
 
@@ -74,10 +76,8 @@ def _clean_domain(domain: str) -> str | None:
 
 def _int_option(value: str, cap: int) -> int | None:
     try:
-        number = int(value)
+        number = wire.parse_decimal(value, 10**wire.MAX_DECIMAL_DIGITS)
     except ValueError:
-        return None
-    if number < 0:
         return None
     return min(number, cap)
 

@@ -21,11 +21,13 @@ or, to learn the bound ports (port 0 picks a free one) and stop when done::
 The answering itself is :class:`dns.answer.Authority` (sans-IO). Here: the UDP loop (one
 task; nothing a client sends can raise out of it), TCP per RFC 7766 (length prefixes split
 across reads, any number of queries per connection, pipelined queries answered in order
-as they complete, an idle timeout, a connection limit), zone transfers (AXFR over TCP for
-addresses in ``allow_transfer``; IXFR answered with one SOA when the client is current,
-else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets on start and on every reload that
-changes a serial (retransmitted until acknowledged, RFC 1996), and :meth:`reload`
-(atomic: a zone that fails to load keeps the old set in service).
+as they complete, an idle timeout between queries and a deadline for each query from its
+first byte, a connection limit past which the connection longest without a query is shed),
+zone transfers (AXFR over TCP for addresses in ``allow_transfer``; IXFR answered with one
+SOA when the client is current, else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets
+on start and on every reload that changes a serial (retransmitted until acknowledged,
+RFC 1996), and :meth:`reload` (atomic: a zone that fails to load keeps the old set in
+service).
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ log = logging.getLogger("dns.server")
 
 TCP_IDLE_TIMEOUT = 10.0
 """Seconds a TCP connection may stay silent between queries (RFC 7766 §6.2.3)."""
+TCP_MESSAGE_TIMEOUT = 2.0
+"""Seconds a query may take from its first byte to its last (RFC 7766 §6.2.3; Knot's
+tcp-io-timeout): a client that trickles bytes cannot stretch it."""
 MAX_TCP_CONNECTIONS = 256
-"""Concurrent TCP connections; past it new ones are closed at once."""
+"""Concurrent TCP connections; past it the one that has gone longest without sending a
+whole query is shed to make room."""
 AXFR_MESSAGE_SIZE = 16384
 """Target size of each AXFR message."""
 NOTIFY_RETRIES = 5
@@ -68,13 +74,16 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
-    """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``."""
+    """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``;
+    ``ValueError`` for a port that is not 0..65535 in ASCII digits."""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
+        if rest.startswith(":"):
+            return host, wire.parse_decimal(rest[1:], 0xFFFF, "port")
+        return host, default_port
     if text.count(":") == 1:
         host, _, port = text.partition(":")
-        return host, int(port)
+        return host, wire.parse_decimal(port, 0xFFFF, "port")
     return text, default_port
 
 
@@ -85,8 +94,11 @@ class AuthServer:
     (``"host[:port]"`` or ``(host, port)``) told of each new serial, retransmitting after
     ``notify_timeout`` seconds (doubling) up to ``notify_retries`` times. :meth:`reload`
     reads each zone's own source file again (zones parsed from text are kept as they are).
-    TCP connections idle for ``tcp_idle_timeout`` seconds are closed; past
-    ``max_tcp_connections`` new ones are refused.
+    TCP connections idle for ``tcp_idle_timeout`` seconds between queries, or that take
+    over ``tcp_message_timeout`` seconds to deliver one query once its first byte came,
+    are closed. When ``max_tcp_connections`` are open, a new one takes the slot of the
+    connection that has gone longest without delivering a whole query (see
+    :func:`shed_choice`).
     """
 
     def __init__(
@@ -96,6 +108,7 @@ class AuthServer:
         allow_transfer: Iterable[str | Network] = (),
         notify: Iterable[str | tuple[str, int]] = (),
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
+        tcp_message_timeout: float = TCP_MESSAGE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
         notify_timeout: float = NOTIFY_TIMEOUT,
         notify_retries: int = NOTIFY_RETRIES,
@@ -111,6 +124,7 @@ class AuthServer:
             parse_hostport(t) if isinstance(t, str) else t for t in notify
         ]
         self.tcp_idle_timeout = tcp_idle_timeout
+        self.tcp_message_timeout = tcp_message_timeout
         self.max_tcp_connections = max_tcp_connections
         self.notify_timeout = notify_timeout
         self.notify_retries = notify_retries
@@ -118,7 +132,7 @@ class AuthServer:
         self.tcp_address: backends.Address | None = None
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
         """(zone key, target) -> the serial the target acknowledged last."""
-        self._tcp_count = 0
+        self._tcp_connections: set[TcpConnection] = set()
         self._notifying: dict[tuple[bytes, tuple[str, int]], backends.interface.CancelScope] = {}
         self._net: backends.Backend | None = None
         self._tg: backends.interface.TaskGroup | None = None
@@ -266,32 +280,61 @@ class AuthServer:
 
     # -- TCP
 
+    @property
+    def tcp_count(self) -> int:
+        """The TCP connections holding a slot now."""
+        return len(self._tcp_connections)
+
     async def _tcp_handler(self, flow: backends.Flow) -> None:
-        if self._tcp_count >= self.max_tcp_connections:
-            flow.abort()
-            return
-        self._tcp_count += 1
+        assert self._net is not None
+        net = self._net
+        connections = self._tcp_connections
+        if len(connections) >= self.max_tcp_connections:
+            victim = shed_choice(connections)
+            if victim is None:
+                flow.abort()
+                return
+            log.debug("tcp slots full: shedding %s for %s", victim.flow.remote, flow.remote)
+            connections.discard(victim)
+            victim.shed()
+        conn = TcpConnection(flow, net.now())
+        connections.add(conn)
         try:
-            await self._tcp_session(flow)
+            with net.move_on_after(math.inf) as scope:
+                conn.scope = scope
+                await self._tcp_session(flow, conn)
+            if scope.cancelled_caught:
+                flow.abort()
         except _Stalled:
             log.debug("tcp client %s stopped reading; dropped", flow.remote)
             flow.abort()
         except backends.NetworkError as exc:
             log.debug("tcp connection from %s: %s", flow.remote, exc)
         finally:
-            self._tcp_count -= 1
+            connections.discard(conn)
 
-    async def _tcp_session(self, flow: backends.Flow) -> None:
+    async def _tcp_session(self, flow: backends.Flow, conn: TcpConnection) -> None:
         assert self._net is not None
         net = self._net
         answer = self.authority.answer
         buf = b""
+        message_deadline = 0.0
         while True:
+            # Between queries the idle timeout applies; once a query's first byte is in,
+            # the rest must come by a deadline fixed then (RFC 7766 §6.2.3), so trickling
+            # bytes cannot hold the connection.
+            timeout = message_deadline - net.now() if buf else self.tcp_idle_timeout
             chunk = b""
-            with net.move_on_after(self.tcp_idle_timeout):
-                chunk = await flow.read(65536)
+            if timeout > 0:
+                with net.move_on_after(timeout):
+                    chunk = await flow.read(65536)
             if not chunk:
-                return  # EOF or idle
+                if buf:
+                    log.debug("tcp client %s: query not complete in time", flow.remote)
+                return  # EOF, idle, or a query that did not arrive whole in time
+            now = net.now()
+            if not buf:
+                message_deadline = now + self.tcp_message_timeout
             buf = buf + chunk if buf else chunk
             out: list[bytes] = []
             pos = 0
@@ -303,6 +346,7 @@ class AuthServer:
                     break
                 msg = buf[pos + 2 : end]
                 pos = end
+                conn.progress_at = now
                 if length < wire.HEADER_SIZE:
                     if out:
                         await self._write(flow, b"".join(out))
@@ -320,9 +364,14 @@ class AuthServer:
                     continue
                 if response is not None:
                     out.append(_U16.pack(len(response)) + response)
-            buf = buf[pos:]
+            if pos:
+                buf = buf[pos:]
             if out:
                 await self._write(flow, out[0] if len(out) == 1 else b"".join(out))
+            if pos and buf:
+                # The next query's first bytes came with this read; its time runs from when
+                # the answers before it are out (writing them has its own deadline).
+                message_deadline = net.now() + self.tcp_message_timeout
 
     async def _write(self, flow: backends.Flow, data: bytes) -> None:
         """Write, giving up (and dropping the client) if it stops reading for longer than
@@ -489,6 +538,43 @@ def _check_distinct(zones: Sequence[Zone]) -> None:
         seen[zone.origin_key] = zone
 
 
+class TcpConnection:
+    """A TCP connection holding one of the server's slots.
+
+    ``progress_at`` is when it was accepted or last delivered a whole query: the
+    measure :func:`shed_choice` ranks by.
+    """
+
+    __slots__ = ("flow", "progress_at", "scope")
+
+    def __init__(self, flow: backends.Flow, now: float) -> None:
+        self.flow = flow
+        self.progress_at = now
+        self.scope: backends.interface.CancelScope | None = None
+
+    def shed(self) -> None:
+        """End this connection's session (it aborts the flow on the way out)."""
+        if self.scope is not None:
+            self.scope.cancel()
+        else:
+            self.flow.abort()
+
+
+def shed_choice(connections: Iterable[TcpConnection]) -> TcpConnection | None:
+    """The connection to close when every slot is taken and another client arrives.
+
+    The one that has gone longest without delivering a whole query: a connection idle since
+    its last answer, or one trickling a query that never completes, loses its slot before
+    one that is asking questions. A newcomer is accepted, so slow clients can hold slots
+    only for as long as no one else needs them. ``None`` when there is nothing to shed.
+    """
+    return min(connections, key=_progress_at, default=None)
+
+
+def _progress_at(conn: TcpConnection) -> float:
+    return conn.progress_at
+
+
 class _Stalled(Exception):
     """A TCP client stopped reading for longer than the idle timeout."""
 
@@ -532,9 +618,12 @@ def load_zones(paths: Iterable[str]) -> list[Zone]:
 __all__ = [
     "MAX_TCP_CONNECTIONS",
     "TCP_IDLE_TIMEOUT",
+    "TCP_MESSAGE_TIMEOUT",
     "AuthServer",
+    "TcpConnection",
     "ZoneError",
     "axfr_messages",
     "load_zones",
     "parse_hostport",
+    "shed_choice",
 ]

@@ -123,6 +123,7 @@ TYPE_MX = 15
 TYPE_TXT = 16
 TYPE_RP = 17
 TYPE_AFSDB = 18
+TYPE_RT = 21
 TYPE_SIG = 24
 TYPE_KEY = 25
 TYPE_AAAA = 28
@@ -222,6 +223,41 @@ COMPRESSIBLE_RDATA_TYPES = frozenset(
 )
 
 
+# ---------------------------------------------------------------------------- numbers
+
+_ASCII_DIGITS = "0123456789"
+MAX_DECIMAL_DIGITS = 20
+"""The longest run of digits :func:`parse_decimal` reads (leading zeros included)."""
+
+
+def parse_decimal(text: str, maximum: int, what: str = "number") -> int:
+    """``text`` as a decimal number from 0 to ``maximum``; ``ValueError`` naming ``what``
+    otherwise.
+
+    Only ASCII digits, at most :data:`MAX_DECIMAL_DIGITS` of them: ``str.isdigit()`` and
+    ``int()`` also take ``'²'``, ``'٣'`` or ``'１'``, and numbers of any length. Every number
+    from a peer or a file goes through here.
+    """
+    if not text or len(text) > MAX_DECIMAL_DIGITS or text.strip(_ASCII_DIGITS):
+        raise ValueError(f"{what} {text[:30]!r} is not a decimal number")
+    value = int(text)
+    if value > maximum:
+        raise ValueError(f"{what} {text} is over {maximum}")
+    return value
+
+
+def escape_value(data: bytes, pos: int) -> int | None:
+    """The byte of a ``\\DDD`` escape whose digits start at ``data[pos]`` (RFC 1035 §5.1),
+    ``None`` when no three ASCII digits are there; ``ValueError`` when over 255."""
+    digits = data[pos : pos + 3]
+    if len(digits) != 3 or digits.strip(b"0123456789"):
+        return None
+    value = (digits[0] - 48) * 100 + (digits[1] - 48) * 10 + digits[2] - 48
+    if value > 255:
+        raise ValueError(f"escape \\{digits.decode()} is over 255")
+    return value
+
+
 def type_to_text(rtype: int) -> str:
     """``1 -> "A"``; unknown codes as ``"TYPE65280"`` (RFC 3597)."""
     return TYPE_NAMES.get(rtype) or f"TYPE{rtype}"
@@ -233,11 +269,9 @@ def type_from_text(text: str) -> int:
     value = TYPE_VALUES.get(upper)
     if value is not None:
         return value
-    if upper.startswith("TYPE") and upper[4:].isdigit():
-        number = int(upper[4:])
-        if 0 <= number <= 0xFFFF:
-            return number
-    raise ValueError(f"unknown record type {text!r}")
+    if upper.startswith("TYPE"):
+        return parse_decimal(upper[4:], 0xFFFF, "type number")
+    raise ValueError(f"unknown record type {text[:30]!r}")
 
 
 def class_to_text(rclass: int) -> str:
@@ -251,11 +285,9 @@ def class_from_text(text: str) -> int:
     value = CLASS_VALUES.get(upper)
     if value is not None:
         return value
-    if upper.startswith("CLASS") and upper[5:].isdigit():
-        number = int(upper[5:])
-        if 0 <= number <= 0xFFFF:
-            return number
-    raise ValueError(f"unknown class {text!r}")
+    if upper.startswith("CLASS"):
+        return parse_decimal(upper[5:], 0xFFFF, "class number")
+    raise ValueError(f"unknown class {text[:30]!r}")
 
 
 def rcode_to_text(rcode: int) -> str:
@@ -476,12 +508,12 @@ def name_from_text(text: str, origin: Name | None = None) -> Name:
                 raise BadName(f"dangling backslash in {text!r}")
             nxt = data[i + 1]
             if 0x30 <= nxt <= 0x39:
-                digits = data[i + 1 : i + 4]
-                if len(digits) != 3 or not digits.isdigit():
+                try:
+                    value = escape_value(data, i + 1)
+                except ValueError:
+                    raise BadName(f"\\DDD escape over 255 in {text!r}") from None
+                if value is None:
                     raise BadName(f"bad \\DDD escape in {text!r}")
-                value = int(digits)
-                if value > 255:
-                    raise BadName(f"\\DDD escape over 255 in {text!r}")
                 current.append(value)
                 i += 4
             else:
@@ -1099,6 +1131,7 @@ __all__ = [
     "CD",
     "CLASS_ANY",
     "CLASS_IN",
+    "MAX_DECIMAL_DIGITS",
     "MAX_LABEL",
     "MAX_NAME",
     "MAX_POINTERS",
@@ -1131,6 +1164,7 @@ __all__ = [
     "class_to_text",
     "decode_name",
     "encode_name",
+    "escape_value",
     "is_subdomain",
     "label_to_text",
     "make_flags",
@@ -1139,6 +1173,7 @@ __all__ = [
     "name_lower",
     "name_to_text",
     "pack_header",
+    "parse_decimal",
     "parse_header",
     "rcode_to_text",
     "skip_name",

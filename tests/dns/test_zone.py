@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from dns import wire
 from dns.__main__ import main as cli
+from dns.answer import lookup
+from dns.records import SVCBRecord
 from dns.zone import (
     ZoneError,
     load_zone_file,
@@ -198,23 +200,18 @@ def test_include_errors_name_file_and_line(tmp_path: Path) -> None:
         ("www CNAME ns1\nwww CNAME mail\n", 7, "more than one CNAME"),
         ("@ SOA ns1 h 1 2 3 4 5\n", 3, "more than one SOA"),
         ("sub SOA ns1 h 1 2 3 4 5\n", 7, "SOA record at sub.example.test., not at the apex"),
-        ("old DNAME new\nx.old A 192.0.2.1\n", 8, "below the DNAME at old"),
-        ("www.example.org. A 192.0.2.1\n", 7, "outside the zone"),
-        ('sub NS ns.sub\nsub TXT "x"\n', 8, "TXT at sub.example.test. is at the zone cut"),
-        ("sub NS ns.sub\nx.sub MX 1 a\n", 8, "MX at x.sub.example.test. is below the zone cut"),
         ("*.w NS ns1\n", 7, "NS at the wildcard"),
-        ("a.*.w A 192.0.2.1\n", 7, "only a wildcard as the leftmost"),
         ("www BOGUS x\n", 7, "unknown record type 'BOGUS'"),
         ("www A 192.0.2\n", 7, "192.0.2"),
         ("www A 1.2.3.4 5.6.7.8\n", 7, "A takes 1 field"),
-        ("www MX 70000 mail\n", 7, "not a 16-bit value"),
+        ("www MX 70000 mail\n", 7, "MX preference 70000 is over 65535"),
         ("www CH A 192.0.2.1\n", 7, "only IN is served"),
         ("www 1x A 192.0.2.1\n", 7, "unknown record type '1x'"),
         ("www ( A 192.0.2.1\n", 7, "unbalanced"),
         ("www A 192.0.2.1 )\n", 7, "')' without '('"),
         ('www TXT "open\n', 7, "unterminated quoted string"),
         (f'www TXT "{"x" * 256}"\n', 7, "256 bytes"),
-        ("www TYPE99999 \\# 0\n", 7, "unknown record type"),
+        ("www TYPE99999 \\# 0\n", 7, "type number 99999 is over 65535"),
         ("www TYPE65280 \\# 3 abcd\n", 7, "says 3 bytes but has 2"),
         (f"{'a' * 64} A 192.0.2.1\n", 7, "label of 64 octets"),
         ("$FOO bar\n", 7, "unknown directive"),
@@ -318,3 +315,55 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert cli(["check", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:7: CNAME at www.example.test. beside other data (TXT)" in err
+
+
+def test_svcb_alpn_escapes_round_trip_as_bind_prints_them() -> None:
+    # RFC 9460 Appendix A.1: a comma or backslash inside an alpn id is escaped at the list
+    # level and again at the character-string level; BIND prints "f\\\\oo\\,bar,h2".
+    zone = parse_zone_text(
+        "$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+        'x SVCB 16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"\n'
+    )
+    rdata = zone.nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_SVCB].rdatas[0]
+    text = SVCBRecord.parse(rdata, 0, len(rdata)).to_text()
+    assert text == '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"'
+    again = parse_zone_text(
+        f"$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nx SVCB {text}\n"
+    )
+    assert again.nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_SVCB].rdatas == [rdata]
+    assert b"\x08f\\oo,bar\x02h2" in rdata
+
+
+def test_occluded_data_loads_but_is_never_answered_from(caplog: pytest.LogCaptureFixture) -> None:
+    # BIND and NSD load data below a DNAME or at/below a zone cut; it is occluded.
+    zone = parse_zone_text(
+        HEAD + 'old DNAME new.example.\nx.old A 192.0.2.1\nsub NS ns.sub\nsub TXT "x"\n'
+        "ns.sub A 192.0.2.53\nx.sub MX 1 a\n"
+    )
+    assert (
+        "below the DNAME" in caplog.text
+        and "TXT at sub.example.test. is at the zone cut" in caplog.text
+    )
+    assert "MX at x.sub.example.test. is below the zone cut" in caplog.text
+    name = wire.name_from_text
+    below_dname = lookup(zone, name("x.old.example.test."), wire.TYPE_A)
+    assert [wire.type_to_text(rs.rtype) for _, rs, _ in below_dname.answer.items] == [
+        "DNAME",
+        "CNAME",
+    ]
+    for qname, qtype in (
+        ("sub.example.test.", wire.TYPE_TXT),
+        ("x.sub.example.test.", wire.TYPE_MX),
+    ):
+        referral = lookup(zone, name(qname), qtype)
+        assert not referral.answer.items and not referral.aa
+        assert [rs.rtype for _, rs, _ in referral.authority.items] == [wire.TYPE_NS]
+
+
+def test_svcb_ohttp_is_a_flag_key() -> None:
+    # RFC 9540 (ohttp, key 8) takes no value; BIND 9.18 does not know it yet.
+    text = "$ORIGIN s.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nx HTTPS 1 . alpn=h2 ohttp\n"
+    rdata = parse_zone_text(text).nodes[(b"x", b"s", b"test")].rrsets[wire.TYPE_HTTPS].rdatas[0]
+    assert rdata.endswith(b"\x00\x01\x00\x03\x02h2\x00\x08\x00\x00")
+    with pytest.raises(ZoneError, match="ohttp takes no value"):
+        parse_zone_text(text.replace("ohttp", "ohttp=1"))
