@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json as _json
+import math
 from collections.abc import AsyncIterable, AsyncIterator
 from types import EllipsisType
 from typing import Any, BinaryIO, Protocol
@@ -184,13 +185,23 @@ class ClientResponse(Response):
 
 
 class _ResponseBody(IncomingBody):
-    __slots__ = ("_client", "_conn", "_done", "_timeout")
+    """A response body read under a deadline that a trickling server cannot stretch.
+
+    Each read waits at most ``timeout``; on top of that the body as a whole must arrive
+    by a deadline that starts ``timeout`` after the head and grows only with the bytes
+    received, at ``min_rate`` bytes per second (curl's ``--speed-limit``, nginx's and
+    Apache's minimum-rate rule): a server that sends one byte every few seconds is cut
+    off about ``timeout`` seconds in, however long it keeps dripping.
+    """
+
+    __slots__ = ("_client", "_conn", "_deadline", "_done", "_timeout")
 
     def __init__(self, client: Client, conn: _Conn, timeout: float | None, empty: bool) -> None:
         super().__init__()
         self._client = client
         self._conn: _Conn | None = conn
         self._timeout = timeout
+        self._deadline = math.inf if timeout is None else client.net.now() + timeout
         self._done = False
         if empty:
             self._finish_empty()
@@ -208,8 +219,13 @@ class _ResponseBody(IncomingBody):
                 await self.release()
             return None
         try:
-            ev = await self._client._event(conn, self._timeout)
+            client = self._client
+            timeout = self._timeout
+            if timeout is not None:
+                timeout = max(0.0, min(timeout, self._deadline - client.net.now()))
+            ev = await client._event(conn, timeout)
             if isinstance(ev, Data):
+                self._deadline += len(ev.data) / client.min_body_rate
                 return ev.data
             if isinstance(ev, EndOfMessage):
                 self.trailers = ev.trailers
@@ -244,7 +260,9 @@ class Client:
 
     ``max_per_host`` caps simultaneous connections to one ``(host, port)``; ``timeout``
     (seconds, ``None`` for none) bounds connecting plus receiving the response head, and
-    each read of the body; ``limits`` bounds what a server may send (no body limit by
+    each read of the body; the body as a whole must also keep up ``min_body_rate`` bytes
+    per second after its first ``timeout`` seconds, so a server cannot hold a request open
+    by trickling bytes; ``limits`` bounds what a server may send (no body limit by
     default). ``headers`` are sent with every request.
 
     Host names are resolved with ``resolver`` when one is given: any object with ``await
@@ -266,9 +284,13 @@ class Client:
         headers: HeadersArg = None,
         limits: Limits | None = None,
         resolver: AddressResolver | None = None,
+        min_body_rate: float = 1024.0,
     ) -> None:
         if max_per_host < 1:
             raise ValueError("max_per_host must be at least 1")
+        if not min_body_rate > 0:
+            raise ValueError("min_body_rate must be positive")
+        self.min_body_rate = min_body_rate
         self.net = net
         self.resolver = resolver
         self.max_per_host = max_per_host

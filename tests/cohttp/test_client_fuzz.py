@@ -190,3 +190,29 @@ async def test_named_bad_answers(
             with pytest.raises(error, match=match):
                 (await client.get("http://{}:{}/".format(*listener.address))).json()
         tg.cancel_scope.cancel()
+
+
+async def test_a_trickled_body_cannot_hold_the_client(backend: backends.Backend) -> None:
+    """A server that drips one body byte every 0.1 s resets each read's timeout, yet the
+    body as a whole is cut about ``timeout`` seconds in (the minimum-rate deadline)."""
+
+    async def drip(flow: backends.Flow) -> None:
+        try:
+            await flow.read(65536)
+            await flow.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(1000):  # bounded: 100 s at most, the test ends long before
+                await flow.write(b"x")
+                await backend.sleep(0.1)
+        except backends.NetworkError:
+            pass
+
+    async with await backend.tcp_listen("127.0.0.1", 0) as listener, backend.task_group() as tg:
+        tg.start_soon(listener.serve, drip)
+        host, port = listener.address
+        start = backend.now()
+        async with Client(backend, timeout=1.0) as client:
+            with pytest.raises(backends.Timeout):
+                await client.get(f"http://{host}:{port}/")
+        elapsed = backend.now() - start
+        tg.cancel_scope.cancel()
+    assert elapsed < 5.0, f"a dripping body held the client for {elapsed:.1f} s"
