@@ -72,14 +72,23 @@ def _clean_domain(domain: str) -> str | None:
     return domain
 
 
+def parse_decimal(text: str, maximum: int) -> int | None:
+    """``text`` as an unsigned decimal number no larger than ``maximum``, or None.
+
+    Only ASCII digits, and no more of them than ``maximum`` has: no sign, spaces,
+    underscores or other scripts' digits (``str.isdigit`` and ``int`` take '²', '٣' and
+    '1_0'), and no input long enough to make ``int`` work hard. Used for every number typed
+    in configuration and on command lines.
+    """
+    if not 0 < len(text) <= len(str(maximum)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
 def _int_option(value: str, cap: int) -> int | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    if number < 0:
-        return None
-    return min(number, cap)
+    number = parse_decimal(value, 999_999_999)
+    return None if number is None else min(number, cap)
 
 
 def _apply_options(conf: ResolvConf, words: list[str], ignored: list[str]) -> ResolvConf:
@@ -211,5 +220,6 @@ __all__ = [
     "ResolvConfError",
     "default_search",
     "load_resolv_conf",
+    "parse_decimal",
     "parse_resolv_conf",
 ]

@@ -55,7 +55,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from backends.errors import NetworkError, ResolutionError, Timeout
+from backends.errors import ConnectionRefused, NetworkError, ResolutionError, Timeout
 from backends.interface import Address, Backend, Flow
 
 from . import records as rd
@@ -666,6 +666,9 @@ class Resolver:
                         min(self.timeout, remaining),
                         now,
                     )
+                except ConnectionRefused:  # nothing listens there (TCP RST, or ICMP over UDP)
+                    errors.append(f"{server.host}#{server.port}: connection refused")
+                    continue
                 except (NetworkError, wire.WireError) as exc:
                     errors.append(f"{server.host}#{server.port}: {exc}")
                     continue
