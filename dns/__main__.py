@@ -34,7 +34,7 @@ from backends.cli import add_backend_arguments, device_options, listen_host
 
 from . import wire
 from .resolvconf import parse_decimal
-from .server import AuthServer
+from .server import AuthServer, parse_hostport
 from .zone import ZoneError, load_zone_file
 
 log = logging.getLogger("dns")
@@ -68,16 +68,14 @@ def _seconds(text: str) -> float:
 
 def _notify_target(text: str) -> str:
     """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535."""
-    host, port = text, "53"
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ("53" if not rest else "")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
+    try:
+        host, port = parse_hostport(text)
+    except ValueError:
+        host, port = text, 0
     if not host:
         raise argparse.ArgumentTypeError(f"{text!r} names no host")
-    if not parse_decimal(port, 65535):
-        raise argparse.ArgumentTypeError(f"{text!r}: {port!r} is not a port (1 to 65535)")
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: not HOST[:PORT] with a port 1 to 65535")
     return text
 
 

@@ -79,8 +79,8 @@ def test_a_port_that_is_not_one(zone: Path, port: str, capsys: pytest.CaptureFix
     ("option", "value", "problem"),
     [
         ("--allow-axfr", "10.0.0.0/99", "does not appear to be an IPv4 or IPv6 network"),
-        ("--notify", "127.0.0.1:99999", "'99999' is not a port (1 to 65535)"),
-        ("--notify", "[::1]:x", "'x' is not a port"),
+        ("--notify", "127.0.0.1:99999", "not HOST[:PORT] with a port 1 to 65535"),
+        ("--notify", "[::1]:x", "not HOST[:PORT] with a port"),
         ("--notify", ":53", "names no host"),
         ("--tcp-idle", "nan", "is not a positive number of seconds"),
         ("--tcp-idle", "-1", "is not a positive number of seconds"),
