@@ -487,8 +487,7 @@ async def _run_search(resolver: Resolver, opts: Options, out: TextIO) -> int:
             out.write(f";; {exc} (negative TTL {exc.negative_ttl})\n")
         return 0
     except ResolverTimeout as exc:
-        out.write(f";; communications error: {exc}\n")
-        return 9
+        return _no_servers(exc.errors, str(exc), out)
     except DNSError as exc:
         out.write(f";; {exc}\n")
         return 9
