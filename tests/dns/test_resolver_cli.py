@@ -7,6 +7,8 @@ subprocess. Every exit status is dig's for the same mistake (checked against dig
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -172,11 +174,11 @@ def test_connection_refused_over_udp_is_reported_at_once(
     assert f";; communications error to 127.0.0.1#{port}: connection refused" in out
 
 
-@pytest.fixture(scope="module")
-def ocaml_server() -> Iterator[int]:
-    """``python -m dns serve`` with the example zone, AXFR allowed from loopback."""
+@contextlib.contextmanager
+def serving(zone: Path) -> Iterator[int]:
+    """``python -m dns serve ZONE`` on a free port, AXFR allowed from loopback."""
     port = free_port()
-    serve = [sys.executable, "-m", "dns", "serve", str(ZONE), "--port", str(port)]
+    serve = [sys.executable, "-m", "dns", "serve", str(zone), "--port", str(port)]
     proc = subprocess.Popen(
         [*serve, "--allow-axfr", "127.0.0.0/8"],
         cwd=ROOT,
@@ -184,10 +186,18 @@ def ocaml_server() -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until_answering(port, proc, zone="ocaml.test.", deadline=30)
+        origin = wire.name_to_text(load_zone_file(str(zone)).origin)
+        wait_until_answering(port, proc, zone=origin, deadline=30)
         yield port
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def ocaml_server() -> Iterator[int]:
+    """The example zone, served."""
+    with serving(ZONE) as port:
+        yield port
 
 
 @pytest.mark.parametrize("backend_name", ["asyncio", "trio"])
@@ -299,3 +309,26 @@ def test_backend_options(capsys: pytest.CaptureFixture[str]) -> None:
     # Options the chosen backend does not take are reported, not a traceback.
     assert main(["a.example", "@127.0.0.1", "--tap", "tap9"]) == 10
     assert "no options" in capsys.readouterr().err
+
+
+def test_axfr_of_many_messages_ends_at_the_closing_soa(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A zone too big for one message: every message is read, each record printed once,
+    and the transfer ends at the SOA that closes it (RFC 5936 section 2.2)."""
+    zone = tmp_path / "big.test.zone"
+    lines = ["$ORIGIN big.test.", "$TTL 300", "@ SOA ns1 admin 7 3600 900 604800 120", "@ NS ns1"]
+    lines.append("ns1 A 192.0.2.1")
+    lines.extend(f'host{i} TXT "{"x" * 60} {i}"' for i in range(1500))
+    zone.write_text("\n".join(lines) + "\n")
+    with serving(zone) as port:
+        assert main(["big.test", "AXFR", "@127.0.0.1", "-p", str(port), "+short"]) == 0
+        short = capsys.readouterr().out.splitlines()
+        assert main(["big.test", "AXFR", "@127.0.0.1", "-p", str(port)]) == 0
+        full = capsys.readouterr().out
+    assert len(short) == 1500 + 4  # the SOA twice, NS, A and every TXT
+    assert sorted(set(short)) == sorted(short[1:])  # only the closing SOA repeats
+    assert short[0] == short[-1] == "ns1.big.test. admin.big.test. 7 3600 900 604800 120"
+    summary = re.search(r"^;; XFR size: (\d+) records \(messages (\d+), bytes", full, re.M)
+    assert summary is not None, full
+    assert int(summary.group(1)) == 1504 and int(summary.group(2)) > 1
