@@ -79,6 +79,15 @@ def _notify_target(text: str) -> str:
     return text
 
 
+def _domain(text: str) -> str:
+    """An argparse type: a domain name that can be put on the wire."""
+    try:
+        wire.name_from_text(text if text.endswith(".") else text + ".")
+    except wire.WireError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a domain name: {exc}") from None
+    return text
+
+
 def _network(text: str) -> str:
     """An argparse type: an IP network such as ``127.0.0.0/8``."""
     try:
@@ -129,7 +138,9 @@ def _check_parser(sub: Any) -> None:
         description="Load and validate master files; print a summary.",
     )
     p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
-    p.add_argument("--origin", help="the zone's origin (default: $ORIGIN / the SOA owner)")
+    p.add_argument(
+        "--origin", type=_domain, help="the zone's origin (default: $ORIGIN / the SOA owner)"
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:

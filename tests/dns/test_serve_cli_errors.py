@@ -96,6 +96,15 @@ def test_bad_options(
     assert err.count("\n") == 1 and problem in err, err
 
 
+@pytest.mark.parametrize("origin", ["a..b", "x" * 64 + ".test"])
+def test_check_with_an_origin_that_is_not_a_name(
+    zone: Path, origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = run(["check", str(zone), "--origin", origin], capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and f"argument --origin: {origin!r} is not a domain name" in err
+
+
 def test_a_missing_zone_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.zone"
     for command in ("serve", "check"):
