@@ -9,6 +9,11 @@
     python -m dns query ...          (the stub resolver's client: dns.query_cli)
 
 ``serve`` reloads its zone files on SIGHUP (atomically: a bad file keeps the old zones).
+
+A mistake gets one line naming it, never a traceback: exit status 2 for a bad command line
+(an unknown option, a port over 65535, a bad network or NOTIFY target), 1 for a zone file
+that is missing, unreadable or does not load (``file:line: reason``) and for an address the
+server cannot listen on (the port is in use, the address is not this host's).
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import ipaddress
 import logging
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 
@@ -27,10 +33,68 @@ import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
 from . import wire
+from .resolvconf import parse_decimal
 from .server import AuthServer, parse_hostport
 from .zone import ZoneError, load_zone_file
 
 log = logging.getLogger("dns")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (``prog: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    """An argparse type: a port number, ASCII digits only, 0 to 65535."""
+    port = parse_decimal(text, 65535)
+    if port is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _notify_target(text: str) -> str:
+    """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535."""
+    try:
+        host, port = parse_hostport(text)
+    except ValueError:
+        host, port = text, 0
+    if not host:
+        raise argparse.ArgumentTypeError(f"{text!r} names no host")
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: not HOST[:PORT] with a port 1 to 65535")
+    return text
+
+
+def _domain(text: str) -> str:
+    """An argparse type: a domain name that can be put on the wire."""
+    try:
+        wire.name_from_text(text if text.endswith(".") else text + ".")
+    except wire.WireError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a domain name: {exc}") from None
+    return text
+
+
+def _network(text: str) -> str:
+    """An argparse type: an IP network such as ``127.0.0.0/8``."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _serve_parser(sub: Any) -> None:
@@ -45,12 +109,13 @@ def _serve_parser(sub: Any) -> None:
         default=None,
         help="address to listen on (default 127.0.0.1, or --ip's for mirage)",
     )
-    p.add_argument("--port", type=int, default=5353, help="UDP and TCP port (default 5353)")
+    p.add_argument("--port", type=_port, default=5353, help="UDP and TCP port (default 5353)")
     add_backend_arguments(p, uvloop=True)
     p.add_argument(
         "--notify",
         action="append",
         default=[],
+        type=_notify_target,
         metavar="HOST[:PORT]",
         help="send NOTIFY to this secondary on start and reload (repeatable)",
     )
@@ -58,10 +123,11 @@ def _serve_parser(sub: Any) -> None:
         "--allow-axfr",
         action="append",
         default=[],
+        type=_network,
         metavar="NET",
         help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)",
     )
-    p.add_argument("--tcp-idle", type=float, default=10.0, help="TCP idle timeout, seconds")
+    p.add_argument("--tcp-idle", type=_seconds, default=10.0, help="TCP idle timeout, seconds")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -72,7 +138,9 @@ def _check_parser(sub: Any) -> None:
         description="Load and validate master files; print a summary.",
     )
     p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
-    p.add_argument("--origin", help="the zone's origin (default: $ORIGIN / the SOA owner)")
+    p.add_argument(
+        "--origin", type=_domain, help="the zone's origin (default: $ORIGIN / the SOA owner)"
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -101,8 +169,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         zones = [load_zone_file(p) for p in args.zonefiles]
-        for target in args.notify:
-            parse_hostport(target)
         server = AuthServer(
             zones,
             allow_transfer=args.allow_axfr,
@@ -136,12 +202,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         backends.run(main, args.backend, uvloop=args.uvloop, **options)
-    except KeyboardInterrupt:
-        pass
-    except backends.NetworkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (BaseExceptionGroup, OSError, KeyboardInterrupt) as exc:
+        problem = _first(exc)
+        if isinstance(problem, KeyboardInterrupt):
+            return 0
+        if not isinstance(problem, OSError):  # a bug, not a user's mistake: show it all
+            raise
+        print(f"error: {_listen_problem(problem, host, args.port)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _first(exc: BaseException) -> BaseException:
+    """``exc``, or the first exception in it when task groups wrapped it in groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _listen_problem(exc: OSError, host: str, port: int) -> str:
+    """One line for a failure to serve (bind, or open the TAP device): what, and why."""
+    if isinstance(exc, backends.AddressInUse):
+        return f"cannot listen on {host} port {port}: the port is in use (UDP or TCP)"
+    if isinstance(exc, backends.AddressUnavailable):
+        return f"cannot listen on {host} port {port}: not an address of this host"
+    return str(exc)
 
 
 async def _announce(server: AuthServer, ready: Any) -> None:
@@ -202,10 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "query":
         return cmd_query(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="python -m dns", description=(__doc__ or "").split("\n")[0]
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m dns", description=(__doc__ or "").split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _serve_parser(sub)
     _check_parser(sub)
     sub.add_parser("query", help="send a query (the stub resolver's client)", add_help=False)

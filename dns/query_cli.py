@@ -15,13 +15,22 @@ otherwise exactly one question is sent, as dig does. On ``--backend mirage`` wit
 ``--tap`` the stack sits alone on a private in-memory switch and reaches only itself; with
 ``--tap``/``--ip`` it queries through a TAP device.
 
-Exit status: 0 when a response arrived (whatever its RCODE, like dig), 9 when no server
-answered, 1 for a usage error, 10 for a failure to use the chosen backend.
+AXFR and IXFR (``IXFR=SERIAL``) go over TCP by themselves and read every message of the
+transfer, as dig does.
+
+Exit status, as dig's: 0 when a response arrived (whatever its RCODE), 9 when no server
+answered (each failure printed as ``;; communications error to HOST#PORT: REASON``), 1 for
+a usage error (unknown option, bad port), 10 for input dig cannot use either (a name that
+is not legal, an unparsable ``+time``/``+tries``/serial, a server name that does not
+resolve) and for a failure to use the chosen backend. Never a traceback.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
+import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +41,18 @@ import backends
 
 from . import records as rd
 from . import wire
-from .resolver import DNSError, NoData, NXDomain, Record, Resolver, ResolverTimeout, Response
+from .resolvconf import parse_decimal
+from .resolver import (
+    DNSError,
+    NoData,
+    NXDomain,
+    Record,
+    Resolver,
+    ResolverTimeout,
+    Response,
+    ServerFailure,
+)
+from .zone import serial_gt
 
 USAGE = """\
 usage: python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
@@ -43,7 +63,12 @@ usage: python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4
 
 
 class UsageError(ValueError):
-    """A bad command line; the message says what is wrong."""
+    """A bad command line (dig's exit status 1); the message says what is wrong."""
+
+
+class InputError(ValueError):
+    """A command line dig parses but cannot use (its exit status 10): a name that is not
+    legal, a ``+time``/``+tries``/serial that is not a number."""
 
 
 @dataclass
@@ -64,6 +89,7 @@ class Options:
     tries: int = 2
     backend: str = "asyncio"
     family: int | None = None
+    serial: int = 0
     backend_options: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
 
@@ -81,14 +107,15 @@ def parse_args(argv: Sequence[str]) -> Options:
             opts.server = arg[1:]
         elif arg == "-p":
             value = next(it, None)
-            if value is None or not value.isdigit() or not 0 < int(value) < 65536:
-                raise UsageError(f"-p needs a port number, got {value!r}")
-            opts.port = int(value)
+            port = None if value is None else parse_decimal(value, 65535)
+            if not port:
+                raise UsageError(f"-p needs a port number (1 to 65535), got {value!r}")
+            opts.port = port
         elif arg == "-t":
             value = next(it, None)
             if value is None:
                 raise UsageError("-t needs a record type")
-            opts.rtype, type_given = _type(value), True
+            type_given = _set_type(opts, value, warn=True) or type_given
         elif arg == "-x":
             value = next(it, None)
             if value is None:
@@ -121,14 +148,20 @@ def parse_args(argv: Sequence[str]) -> Options:
     for word in positional:
         if not opts.name:
             opts.name = word
-        elif not type_given and _parses(wire.type_from_text, word):
-            opts.rtype, type_given = _type(word), True
+        elif not type_given and _set_type(opts, word, warn=False):
+            type_given = True
         elif _parses(wire.class_from_text, word):
             opts.rclass = wire.class_from_text(word)
         else:
             raise UsageError(f"unexpected argument {word!r}")
     if not opts.name:
         raise UsageError("no name to look up")
+    try:
+        wire.name_from_text(opts.name if opts.name.endswith(".") else opts.name + ".")
+    except wire.WireError as exc:
+        raise InputError(f"{opts.name!r} is not a legal name ({exc})") from None
+    if opts.rtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
+        opts.tcp = True  # zone transfers are TCP only (RFC 5936 section 4.2, RFC 1995)
     return opts
 
 
@@ -141,11 +174,31 @@ def _parses(parse: Callable[[str], int], word: str) -> bool:
     return True
 
 
-def _type(word: str) -> int:
+_IXFR = re.compile(r"ixfr=(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _set_type(opts: Options, word: str, *, warn: bool) -> bool:
+    """Set the query type from ``word`` (``MX``, ``TYPE65280``, ``IXFR=SERIAL``); whether
+    it was one. With ``warn`` (``-t``), an unknown type is reported and ignored, as dig
+    does."""
+    ixfr = _IXFR.fullmatch(word)
+    if ixfr is not None:
+        serial = parse_decimal(ixfr.group(1), 0xFFFFFFFF)
+        if serial is None:
+            raise InputError(f"invalid serial number {ixfr.group(1)!r}: not a valid number")
+        opts.rtype, opts.serial = wire.TYPE_IXFR, serial
+        return True
     try:
-        return wire.type_from_text(word)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        opts.rtype = wire.type_from_text(word)
+    except ValueError:
+        if warn:
+            sys.stderr.write(f";; Warning, ignoring invalid type {word}\n")
+        return False
+    return True
+
+
+_SECONDS = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
+"""``+time``'s value: whole seconds as dig takes them, or (our extension) a fraction."""
 
 
 def _plus_option(opts: Options, option: str) -> None:
@@ -162,15 +215,15 @@ def _plus_option(opts: Options, option: str) -> None:
         opts.edns = not negated
     elif base == "search":
         opts.search = not negated
-    elif base == "time" and value:
-        try:
-            opts.timeout = float(value)
-        except ValueError:
-            raise UsageError(f"+time needs seconds, got {value!r}") from None
-        if opts.timeout <= 0:
-            raise UsageError("+time must be positive")
-    elif base in ("tries", "retry") and value.isdigit():
-        opts.tries = max(1, int(value) + (1 if base == "retry" else 0))
+    elif base == "time" and not negated:
+        if _SECONDS.fullmatch(value) is None:
+            raise InputError(f"invalid timeout {value!r}: not a valid number of seconds")
+        opts.timeout = float(value) or 1.0  # dig takes +time=0 as one second
+    elif base in ("tries", "retry") and not negated:
+        number = parse_decimal(value, 255)
+        if number is None:
+            raise InputError(f"invalid {base} {value!r}: not a valid number")
+        opts.tries = max(1, number + (1 if base == "retry" else 0))
     else:
         raise UsageError(f"unknown option +{option}")
 
@@ -253,15 +306,24 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         "hosts": False,
     }
     if opts.server is not None:
-        server = opts.server
-        if _literal(server) is None:
-            system = Resolver(net)
-            found = await system.lookup_address(server, opts.port, family=opts.family)
+        server = _literal(opts.server)
+        if server is None:
+            try:
+                found = await Resolver(net).lookup_address(
+                    opts.server, opts.port, family=opts.family
+                )
+            except (DNSError, ValueError) as exc:
+                sys.stderr.write(f"dns query: couldn't get address for {opts.server!r}: {exc}\n")
+                return 10
             server = found[0][0]
         resolver = Resolver(net, [(server, opts.port)], **resolver_opts)
     else:
         resolver = Resolver(net, **resolver_opts)
-        await resolver.configure()
+        try:
+            await resolver.configure()
+        except ValueError as exc:  # an unreadable resolv.conf, or one without servers
+            sys.stderr.write(f"dns query: {exc}\n")
+            return 10
         if opts.port != 53:
             resolver = Resolver(
                 net,
@@ -271,35 +333,150 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
                 **resolver_opts,
             )
     started = time.time()
+    if opts.rtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
+        return await _run_transfer(net, resolver.nameservers, opts, out)
     if opts.search:
         return await _run_search(resolver, opts, out)
     try:
         response = await resolver.query(
             opts.name, opts.rtype, rclass=opts.rclass, recursion=opts.recurse, tcp=opts.tcp
         )
-    except ResolverTimeout as exc:
-        out.write(f";; communications error: {exc}\n;; no servers could be reached\n")
-        return 9
+    except (ResolverTimeout, ServerFailure) as exc:
+        return _no_servers(exc.errors, str(exc), out)
     except DNSError as exc:
         out.write(f";; {exc}\n")
         return 9
-    except rd.RdataError as exc:
-        out.write(f";; bad record in the response: {exc}\n")
-        return 10
     try:
         if opts.short:
             out.write(_short(response.answer))
             return 0
-        servers = resolver.nameservers
-        out.write(f"\n; <<>> mirage-py dns query <<>> {' '.join(opts.argv)}\n")
-        if opts.server is not None:
-            out.write(f"; ({len(servers)} server found)\n")
-        out.write(";; global options: +cmd\n;; Got answer:\n")
+        _banner(resolver.nameservers, opts, out)
+        out.write(";; Got answer:\n")
         out.write(format_response(response, opts, started) + "\n")
     except rd.RdataError as exc:
         out.write(f";; bad record in the response: {exc}\n")
         return 10
     return 0
+
+
+def _banner(servers: Sequence[object], opts: Options, out: TextIO) -> None:
+    out.write(f"\n; <<>> mirage-py dns query <<>> {' '.join(opts.argv)}\n")
+    if opts.server is not None:
+        out.write(f"; ({len(servers)} server found)\n")
+    out.write(";; global options: +cmd\n")
+
+
+def _no_servers(errors: Sequence[str], summary: str, out: TextIO) -> int:
+    """dig's report when no server answered: one line per failed try, then the verdict."""
+    for error in errors:
+        out.write(f";; communications error to {error}\n")
+    if not errors:
+        out.write(f";; communications error: {summary}\n")
+    out.write(";; no servers could be reached\n")
+    return 9
+
+
+async def _run_transfer(
+    net: backends.Backend, servers: Sequence[tuple[str, int]], opts: Options, out: TextIO
+) -> int:
+    """AXFR or IXFR over TCP from the first server that takes the connection."""
+    errors: list[str] = []
+    for host, port in servers:
+        for _ in range(opts.tries):
+            started = time.time()
+            try:
+                return await _transfer(net, (host, port), opts, out, started)
+            except backends.ConnectionRefused:
+                errors.append(f"{host}#{port}: connection refused")
+            except (backends.NetworkError, wire.WireError, rd.RdataError) as exc:
+                errors.append(f"{host}#{port}: {exc}")
+                break
+    return _no_servers(errors, "no servers", out)
+
+
+async def _transfer(
+    net: backends.Backend, server: tuple[str, int], opts: Options, out: TextIO, started: float
+) -> int:
+    """Send the transfer query and print every record until the closing SOA.
+
+    Each message must arrive whole within ``+time`` seconds of the one before (a server
+    that trickles bytes cannot stretch that); the transfer ends at the SOA that closes it
+    (RFC 5936 section 2.2: the zone's SOA again; RFC 1995: the newest SOA a third time in
+    an incremental answer, a second time in an AXFR-style one, or alone when up to date).
+    """
+    qname = wire.name_from_text(opts.name if opts.name.endswith(".") else opts.name + ".")
+    qid = int.from_bytes(os.urandom(2), "big")
+    builder = wire.MessageBuilder(qid, wire.make_flags(rd=False))
+    builder.add_question(qname, opts.rtype, opts.rclass)
+    if opts.rtype == wire.TYPE_IXFR:
+        soa = b"\0\0" + struct.pack("!5I", opts.serial, 0, 0, 0, 0)
+        builder.add_rr(wire.SECTION_AUTHORITY, qname, wire.TYPE_SOA, opts.rclass, 0, soa)
+    query = builder.finish()
+    clock = net.now()
+    flow = await net.tcp_connect(server[0], server[1], timeout=opts.timeout)
+    if not opts.short:
+        _banner([server], opts, out)
+    records = messages = size = 0
+    newest: int | None = None
+    closing = 2
+    async with flow:
+        await flow.write(struct.pack("!H", len(query)) + query)
+        while True:
+            with net.move_on_after(opts.timeout) as scope:
+                data = await _read_message(flow)
+            if scope.cancelled_caught:
+                raise backends.Timeout("timed out")
+            message = wire.Message.parse(data)
+            if message.id != qid or not message.qr:
+                raise wire.WireError("a message that does not answer the transfer query")
+            if message.rcode != wire.RCODE_NOERROR:
+                out.write(f"; Transfer failed: {wire.rcode_to_text(message.rcode)}.\n")
+                return 0
+            messages += 1
+            size += len(data)
+            response = Response(message, server, "tcp", net.now() - clock)
+            for record in response.answer:
+                records += 1
+                out.write(_short([record]) if opts.short else record.to_text() + "\n")
+                if not isinstance(record.rdata, rd.SOARecord):
+                    continue
+                if newest is None:
+                    newest = record.rdata.serial
+                elif records == 2 and opts.rtype == wire.TYPE_IXFR:
+                    closing = 3  # an incremental answer: the newest SOA opens the last diff too
+                elif record.rdata.serial == newest:
+                    closing -= 1
+                    if closing == 1:
+                        break
+            if newest is None:
+                raise wire.WireError("the transfer does not start with an SOA record")
+            if closing == 1 or (
+                opts.rtype == wire.TYPE_IXFR and records == 1 and not serial_gt(newest, opts.serial)
+            ):
+                break  # RFC 1995 section 4: the client is current, one SOA says so
+    if not opts.short:
+        out.write(f";; Query time: {round((net.now() - clock) * 1000)} msec\n")
+        out.write(f";; SERVER: {server[0]}#{server[1]}({server[0]}) (TCP)\n")
+        out.write(f";; WHEN: {time.strftime('%a %b %d %H:%M:%S %Z %Y', time.localtime(started))}\n")
+        out.write(f";; XFR size: {records} records (messages {messages}, bytes {size})\n\n")
+    return 0
+
+
+async def _read_message(flow: backends.Flow) -> bytes:
+    """One length-prefixed DNS message from a TCP flow (RFC 1035 section 4.2.2)."""
+    buffer = b""
+    need = 2
+    length: int | None = None
+    while True:
+        while len(buffer) < need:
+            chunk = await flow.read(need - len(buffer))
+            if not chunk:
+                raise backends.ConnectionReset(f"connection closed after {len(buffer)} bytes")
+            buffer += chunk
+        if length is not None:
+            return buffer[2:]
+        length = struct.unpack("!H", buffer)[0]
+        need = 2 + length
 
 
 async def _run_search(resolver: Resolver, opts: Options, out: TextIO) -> int:
@@ -310,8 +487,7 @@ async def _run_search(resolver: Resolver, opts: Options, out: TextIO) -> int:
             out.write(f";; {exc} (negative TTL {exc.negative_ttl})\n")
         return 0
     except ResolverTimeout as exc:
-        out.write(f";; communications error: {exc}\n")
-        return 9
+        return _no_servers(exc.errors, str(exc), out)
     except DNSError as exc:
         out.write(f";; {exc}\n")
         return 9
@@ -332,7 +508,8 @@ def _literal(host: str) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    """Run ``python -m dns query`` with ``argv`` (the words after ``query``)."""
+    """Run ``python -m dns query`` with ``argv`` (the words after ``query``); returns dig's
+    exit status (see the module's documentation)."""
     try:
         opts = parse_args(argv)
     except UsageError as exc:
@@ -340,12 +517,17 @@ def main(argv: list[str]) -> int:
             sys.stderr.write(f"dns query: {exc}\n")
         sys.stderr.write(USAGE)
         return 1 if str(exc) else 0
+    except InputError as exc:
+        sys.stderr.write(f"dns query: {exc}\n")
+        return 10
     out = sys.stdout
     try:
         return backends.run(
             lambda net: _run(net, opts, out), backend=opts.backend, **opts.backend_options
         )
-    except (ValueError, TypeError) as exc:
+    except KeyboardInterrupt:
+        return 130  # as a shell reports SIGINT
+    except (ValueError, TypeError, OSError) as exc:  # the backend could not start or bind
         sys.stderr.write(f"dns query: {exc}\n")
         return 10
 

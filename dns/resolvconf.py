@@ -74,12 +74,19 @@ def _clean_domain(domain: str) -> str | None:
     return domain
 
 
-def _int_option(value: str, cap: int) -> int | None:
+def parse_decimal(text: str, maximum: int) -> int | None:
+    """``text`` as an unsigned decimal number no larger than ``maximum``, or None: the
+    command-line and configuration face of :func:`dns.wire.parse_decimal` (ASCII digits
+    only, length-limited), for callers that report the problem in their own words."""
     try:
-        number = wire.parse_decimal(value, 10**wire.MAX_DECIMAL_DIGITS)
+        return wire.parse_decimal(text, maximum)
     except ValueError:
         return None
-    return min(number, cap)
+
+
+def _int_option(value: str, cap: int) -> int | None:
+    number = parse_decimal(value, 10**wire.MAX_DECIMAL_DIGITS)
+    return None if number is None else min(number, cap)
 
 
 def _apply_options(conf: ResolvConf, words: list[str], ignored: list[str]) -> ResolvConf:
@@ -211,5 +218,6 @@ __all__ = [
     "ResolvConfError",
     "default_search",
     "load_resolv_conf",
+    "parse_decimal",
     "parse_resolv_conf",
 ]

@@ -54,8 +54,9 @@ import struct
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
-from backends.errors import NetworkError, ResolutionError, Timeout
+from backends.errors import ConnectionRefused, NetworkError, ResolutionError, Timeout
 from backends.interface import Address, Backend, Flow
 
 from . import records as rd
@@ -266,12 +267,18 @@ class Response:
         )
 
 
+R = TypeVar("R", bound=rd.Rdata, covariant=True)
+"""The RDATA class of an :class:`Answer`'s records (``rd.MXRecord`` for an MX answer)."""
+
+
 @dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Generic[R]):
     """A positive answer: the records of ``rtype`` at the end of the CNAME chain.
 
-    Iterating gives the typed RDATA (:mod:`dns.records` instances). ``ttl`` is the
-    smallest TTL of the chain and the records (what is left of it when from the cache).
+    Iterating gives the typed RDATA (:mod:`dns.records` instances): for a type given as a
+    literal, ``Resolver.resolve`` tells the type checker which class, so
+    ``for mx in await r.resolve(name, "MX"): mx.exchange`` checks. ``ttl`` is the smallest
+    TTL of the chain and the records (what is left of it when from the cache).
     """
 
     name: str
@@ -283,16 +290,16 @@ class Answer:
     response: Response | None = field(default=None, compare=False)
     from_cache: bool = False
 
-    def __iter__(self) -> Iterator[rd.Rdata]:
-        return (r.rdata for r in self.records)
+    def __iter__(self) -> Iterator[R]:
+        return (cast(R, r.rdata) for r in self.records)
 
     def __len__(self) -> int:
         return len(self.records)
 
     @property
-    def rdatas(self) -> list[rd.Rdata]:
+    def rdatas(self) -> list[R]:
         """The typed RDATA of every record."""
-        return [r.rdata for r in self.records]
+        return [cast(R, r.rdata) for r in self.records]
 
     @property
     def addresses(self) -> list[str]:
@@ -527,7 +534,7 @@ class Resolver:
         edns_payload: int = EDNS_PAYLOAD,
         tcp: bool | None = None,
         hosts: bool | Hosts = True,
-        cache: bool | Cache[Answer | _Negative] | None = None,
+        cache: bool | Cache[Answer[rd.Rdata] | _Negative] | None = None,
         resolv_conf: str = RESOLV_CONF_PATH,
     ) -> None:
         self.net = net
@@ -546,7 +553,7 @@ class Resolver:
         self._hosts_setting = hosts
         self._hosts: Hosts | None = hosts if isinstance(hosts, Hosts) else None
         if cache is True:
-            self.cache: Cache[Answer | _Negative] | None = Cache()
+            self.cache: Cache[Answer[rd.Rdata] | _Negative] | None = Cache()
         elif cache is False or cache is None:
             self.cache = None
         else:
@@ -666,6 +673,9 @@ class Resolver:
                         min(self.timeout, remaining),
                         now,
                     )
+                except ConnectionRefused:  # nothing listens there (TCP RST, or ICMP over UDP)
+                    errors.append(f"{server.host}#{server.port}: connection refused")
+                    continue
                 except (NetworkError, wire.WireError) as exc:
                     errors.append(f"{server.host}#{server.port}: {exc}")
                     continue
@@ -793,7 +803,65 @@ class Resolver:
 
     # -- resolution with search list and CNAME chains
 
-    async def resolve(self, name: str, rtype: int | str = "A", *, search: bool = True) -> Answer:
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["A", "a"] = ..., *, search: bool = ...
+    ) -> Answer[rd.ARecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["AAAA", "aaaa"], *, search: bool = ...
+    ) -> Answer[rd.AAAARecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["MX", "mx"], *, search: bool = ...
+    ) -> Answer[rd.MXRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["NS", "ns"], *, search: bool = ...
+    ) -> Answer[rd.NSRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["CNAME", "cname"], *, search: bool = ...
+    ) -> Answer[rd.CNAMERecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["PTR", "ptr"], *, search: bool = ...
+    ) -> Answer[rd.PTRRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["DNAME", "dname"], *, search: bool = ...
+    ) -> Answer[rd.DNAMERecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["TXT", "txt"], *, search: bool = ...
+    ) -> Answer[rd.TXTRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["SOA", "soa"], *, search: bool = ...
+    ) -> Answer[rd.SOARecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["SRV", "srv"], *, search: bool = ...
+    ) -> Answer[rd.SRVRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["CAA", "caa"], *, search: bool = ...
+    ) -> Answer[rd.CAARecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["SVCB", "svcb"], *, search: bool = ...
+    ) -> Answer[rd.SVCBRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: Literal["HTTPS", "https"], *, search: bool = ...
+    ) -> Answer[rd.HTTPSRecord]: ...
+    @overload
+    async def resolve(
+        self, name: str, rtype: int | str, *, search: bool = ...
+    ) -> Answer[rd.Rdata]: ...
+    async def resolve(
+        self, name: str, rtype: int | str = "A", *, search: bool = True
+    ) -> Answer[Any]:
         """Resolve ``name``/``rtype`` (class IN) through the search list and CNAMEs.
 
         Returns an :class:`Answer`; raises :class:`NXDomain`, :class:`NoData`,
@@ -815,7 +883,7 @@ class Resolver:
                 outcomes.append(exc)
         raise _search_error(outcomes, first_as_is)
 
-    async def _resolve_one(self, name: str, qtype: int) -> Answer:
+    async def _resolve_one(self, name: str, qtype: int) -> Answer[rd.Rdata]:
         cache = self.cache
         key = Cache.key(name, qtype) if cache is not None else None
         if cache is not None and key is not None:
@@ -852,7 +920,7 @@ class Resolver:
             cache.put(key, answer, answer.ttl, self.net.now())
         return answer
 
-    async def _chase(self, name: str, qtype: int) -> Answer:
+    async def _chase(self, name: str, qtype: int) -> Answer[rd.Rdata]:
         qname = _to_name(name)
         current = qname
         chain: list[wire.RR] = []
@@ -919,7 +987,7 @@ class Resolver:
         addresses = [a for ans in answers for a in ans.addresses]
         return [(a, port) for a in sort_addresses(addresses)]
 
-    async def _resolve_types(self, name: str, types: list[int]) -> list[Answer]:
+    async def _resolve_types(self, name: str, types: list[int]) -> list[Answer[rd.Rdata]]:
         """Resolve several types for the same name, candidate by candidate (as glibc
         sends A and AAAA together): the first search candidate with any data wins."""
         if len(types) == 1:
@@ -931,13 +999,13 @@ class Resolver:
         first_as_is = candidates[0] == name + "." and name.count(".") >= self.ndots
         outcomes: list[DNSError] = []
         for cand in candidates:
-            results: list[Answer | DNSError | None] = [None] * len(types)
+            results: list[Answer[rd.Rdata] | DNSError | None] = [None] * len(types)
 
             async def one(
                 i: int,
                 qtype: int,
                 cand: str = cand,
-                results: list[Answer | DNSError | None] = results,
+                results: list[Answer[rd.Rdata] | DNSError | None] = results,
             ) -> None:
                 try:
                     results[i] = await self._resolve_one(cand, qtype)

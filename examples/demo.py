@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -68,18 +69,20 @@ async def self_check(net: backends.Backend, dns_port: int, http_port: int) -> No
 def announce(
     backend: str, host: str, dns_port: int, http_port: int, hosts: dict[str, Path], origin: object
 ) -> None:
-    """Print where the services are and what to try."""
+    """Print where the services are and commands to try, each runnable as printed in a
+    fresh shell from any directory (this interpreter's absolute path, the real ports)."""
+    python = shlex.quote(sys.executable)
     print(f"mirage-py demo: the ocaml.test host, on the {backend} backend\n")
     print(f"DNS  {host}:{dns_port} (UDP and TCP), zone {origin}")
     print(f"  dig @{host} -p {dns_port} www.ocaml.test")
     print(f"  dig @{host} -p {dns_port} ocaml.test MX +tcp")
-    print(f"  dig @{host} -p {dns_port} anything.pkg.ocaml.test     (wildcard)")
-    print(f"  dig @{host} -p {dns_port} nothere.ocaml.test          (NXDOMAIN)")
-    print(f"  python -m dns query opam.ocaml.test @{host} -p {dns_port}")
+    print(f"  dig @{host} -p {dns_port} anything.pkg.ocaml.test     # a wildcard")
+    print(f"  dig @{host} -p {dns_port} nothere.ocaml.test          # NXDOMAIN")
+    print(f"  {python} -m dns query opam.ocaml.test @{host} -p {dns_port}")
     print(f"\nHTTP {host}:{http_port}, one site per Host:")
     for name in hosts:
         print(f"  curl --resolve {name}:{http_port}:{host} http://{name}:{http_port}/")
-    print(f"  python -m cohttp get http://{host}:{http_port}/ -H 'Host: opam.ocaml.test'")
+    print(f"  {python} -m cohttp get http://{host}:{http_port}/ -H 'Host: opam.ocaml.test'")
     sys.stdout.flush()
 
 
