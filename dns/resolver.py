@@ -488,10 +488,12 @@ def _parse_server(spec: str | tuple[str, int], port: int) -> _Server:
     text = spec.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        return _Server(host, int(rest[1:]) if rest.startswith(":") else port)
+        return _Server(
+            host, wire.parse_decimal(rest[1:], 0xFFFF, "port") if rest.startswith(":") else port
+        )
     if text.count(":") == 1:
         host, _, p = text.partition(":")
-        return _Server(host, int(p))
+        return _Server(host, wire.parse_decimal(p, 0xFFFF, "port"))
     return _Server(text, port)
 
 

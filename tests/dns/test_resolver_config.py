@@ -159,3 +159,13 @@ def test_cache_ttl_lru_and_negative_cap() -> None:
     assert cache.purge(5.0) == 1
     with pytest.raises(ValueError, match="max_entries"):
         Cache(0)
+
+
+@pytest.mark.parametrize(
+    "spec", ["127.0.0.1:٣", "127.0.0.1:²", "[::1]:99999", "[::1]:" + "9" * 5000]
+)
+def test_name_server_ports_are_ascii_digits_with_a_limit(spec: str) -> None:
+    from dns.resolver import Resolver
+
+    with pytest.raises(ValueError, match="port"):
+        Resolver(nameservers=[spec])
