@@ -7,10 +7,11 @@ import tempfile
 
 import pytest
 
+import backends
 from dns.cache import Cache
 from dns.hosts import Hosts
 from dns.resolvconf import ResolvConf, default_search, load_resolv_conf, parse_resolv_conf
-from dns.resolver import search_candidates, sort_addresses
+from dns.resolver import Resolver, search_candidates, sort_addresses
 
 RESOLV_CONF = """\
 # comment
@@ -164,8 +165,8 @@ def test_cache_ttl_lru_and_negative_cap() -> None:
 @pytest.mark.parametrize(
     "spec", ["127.0.0.1:٣", "127.0.0.1:²", "[::1]:99999", "[::1]:" + "9" * 5000]
 )
-def test_name_server_ports_are_ascii_digits_with_a_limit(spec: str) -> None:
-    from dns.resolver import Resolver
-
+async def test_name_server_ports_are_ascii_digits_with_a_limit(
+    backend: backends.Backend, spec: str
+) -> None:
     with pytest.raises(ValueError, match="port"):
-        Resolver(nameservers=[spec])
+        Resolver(backend, [spec])
