@@ -157,8 +157,9 @@ def test_malformed_extensions_are_400() -> None:
 # -- permessage-deflate negotiation ----------------------------------------------------
 
 
-def accept(offer: str, options: DeflateOptions = DeflateOptions()) -> tuple[DeflateParams, str]:
-    accepted = server_handshake("GET", request(Sec_WebSocket_Extensions=offer), deflate=options)
+def accept(offer: str, options: DeflateOptions | None = None) -> tuple[DeflateParams, str]:
+    fields = request(Sec_WebSocket_Extensions=offer)
+    accepted = server_handshake("GET", fields, deflate=options or DeflateOptions())
     assert accepted.deflate is not None
     return accepted.deflate, accepted.headers[-1][1]
 
