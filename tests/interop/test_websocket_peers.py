@@ -248,9 +248,13 @@ async def test_our_client_their_server(
         assert await ws.receive() == "héllo ✓"
         await ws.send_bytes(b"\x00\xff" * 10)
         assert await ws.receive() == b"\x00\xff" * 10
-        for event in _fragments():
+        first, *rest = _fragments()
+        await ws.send(first)
+        between = await ws.ping(b"between")  # a control frame inside a (compressed) message
+        for event in rest:
             await ws.send(event)
         assert await ws.receive() == "fragmented text"
+        assert between.is_set()
         big = bytes(range(256)) * (BIG // 256)
         await ws.send_bytes(big)
         assert await ws.receive() == big
