@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from backends.errors import NetworkError, Timeout
 from backends.interface import Event as RuntimeEvent
@@ -288,24 +289,25 @@ class WebSocket:
                     return
         except NetworkError as exc:
             self.flow.abort()
-            self._closed = ConnectionClosed(ABNORMAL, f"connection lost: {exc}")
-            raise self._closed from None
+            self._lost(f"connection lost: {exc}")
         if not data:
             await self.flow.close()
-            self._closed = ConnectionClosed(ABNORMAL, "the peer closed without a Close frame")
-            raise self._closed
+            self._lost("the peer closed without a Close frame")
         self._conn.receive_data(data)
         if self._ping_due is not None and self._config.ping_interval is not None:
             self._ping_due = rt.now() + self._config.ping_interval
+
+    def _lost(self, reason: str) -> NoReturn:
+        """The transport ended without a closing handshake (1006, section 7.1.5)."""
+        self._closed = ConnectionClosed(ABNORMAL, reason)
+        self._close_seen.set()
+        raise self._closed
 
     async def _timer(self) -> None:
         now = self._rt.now()
         if self._close_deadline is not None and now >= self._close_deadline:
             self.flow.abort()
-            self._closed = ConnectionClosed(
-                ABNORMAL, "the peer did not finish the closing handshake"
-            )
-            raise self._closed
+            self._lost("the peer did not finish the closing handshake")
         if self._message_deadline is not None and now >= self._message_deadline:
             await self._fail(1008, "message not received within the time limit")
         if self._pong_deadline is not None and now >= self._pong_deadline:
