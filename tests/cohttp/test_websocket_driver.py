@@ -288,3 +288,23 @@ async def test_one_receiver_at_a_time(backend: backends.Backend) -> None:
                 await ws.receive()
             await ws.send_text("bye")
             await ws.close()
+
+
+async def test_write_deadline_against_a_peer_that_never_reads(backend: backends.Backend) -> None:
+    result: Result = {}
+
+    async def flood(ws: WebSocket) -> None:
+        for _ in range(10_000):  # bounded: 10 GB, far past any socket buffer
+            await ws.send_bytes(bytes(1 << 20))
+
+    config = Config(ping_interval=None, write_timeout=0.5, max_message_size=2 << 20)
+    async with serving(backend, flood, config, result=result) as port:
+        flow, _ = await raw_client(backend, port)  # and never reads again
+        for _ in range(600):
+            if "closed" in result:
+                break
+            await backend.sleep(0.05)
+        flow.abort()
+    closed = result["closed"]
+    assert isinstance(closed, ConnectionClosed) and closed.code == 1006
+    assert "write failed" in closed.reason
