@@ -284,6 +284,8 @@ class WebSocket:
             if self._ping_payload is not None and event.payload == self._ping_payload:
                 self._ping_payload = None
                 self._pong_deadline = None
+                if self._config.ping_interval is not None:
+                    self._ping_due = self._rt.now() + self._config.ping_interval
         elif isinstance(event, Close):
             self._close_seen.set()
             if self._conn.state is State.REMOTE_CLOSING:

@@ -354,6 +354,11 @@ class Connection:
         if final:
             self._msg_opcode = 0
         if kind == TEXT:
+            if opcode and final:  # a message in one frame: no state to carry over
+                try:
+                    return Text(payload.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise ProtocolError(1007, f"text message is not UTF-8: {exc.reason}") from None
             try:
                 text = self._utf8.decode(payload, final)
             except UnicodeDecodeError as exc:

@@ -308,3 +308,25 @@ async def test_write_deadline_against_a_peer_that_never_reads(backend: backends.
     closed = result["closed"]
     assert isinstance(closed, ConnectionClosed) and closed.code == 1006
     assert "write failed" in closed.reason
+
+
+async def test_keepalive_pings_repeat_while_answered(backend: backends.Backend) -> None:
+    from cohttp.ws import Connection, Ping, Pong, Role
+
+    result: Result = {}
+    config = Config(ping_interval=0.1, ping_timeout=5.0, close_timeout=1.0)
+    async with serving(backend, receive_forever, config, result=result) as port:
+        flow, rest = await raw_client(backend, port)
+        conn = Connection(Role.CLIENT)
+        conn.receive_data(rest)
+        pings = 0
+        with backend.move_on_after(1.5):
+            while True:
+                while (event := conn.next_event()) is not None:
+                    if isinstance(event, Ping):
+                        pings += 1
+                        await flow.write(conn.send(Pong(event.payload)))
+                conn.receive_data(await flow.read())
+        await flow.close()
+    assert pings >= 3  # one every 0.1 s when answered: 1.5 s leaves a wide margin
+    assert "closed" not in result or result["closed"].code == 1006  # type: ignore[attr-defined]
