@@ -9,8 +9,11 @@ servers A B C ... then C B A ..., ``--rounds`` times. The client is our own sans
 asyncio streams, the same for every server.
 
 Reported: messages per second per server and size, median of the slices with quartiles,
-and the median of the per-round ratios to ``websockets`` (measured back to back). On a
-shared, noisy machine only the ratios mean much.
+and the median of the per-round ratios to ``websockets`` (measured back to back), with the
+messages per CPU-second of the server process (from /proc): when the Python load
+generator, not the server, is the bottleneck (small messages), the rates come out alike and
+only the CPU figure tells the servers apart. On a shared, noisy machine only ratios mean
+much.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
     .venv/bin/python bench/websocket.py --rounds 10 --only ours-asyncio,websockets
@@ -166,6 +169,13 @@ async def _load(
     return sum(counts) / (time.monotonic() - start)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -184,7 +194,7 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0)
 
 
 @contextlib.contextmanager
-def _running(names: list[str], core: str) -> Iterator[dict[str, int]]:
+def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     ports: dict[str, int] = {}
     try:
@@ -195,7 +205,7 @@ def _running(names: list[str], core: str) -> Iterator[dict[str, int]]:
             ports[name] = port
         for name in names:
             _wait_ready(ports[name], procs[name])
-        yield ports
+        yield {name: (ports[name], procs[name].pid) for name in names}
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -245,20 +255,31 @@ def main() -> int:
         "NOTE: the machine's 2 cores are shared with other jobs: absolute numbers are noisy."
     )
     results: dict[tuple[str, str], list[float]] = {}
-    with _running(runnable, "0") as ports:
+    per_cpu: dict[tuple[str, str], list[float]] = {}
+    with _running(runnable, "0") as servers:
         for size_name, message in SIZES.items():
             for r in range(args.rounds):
                 order = runnable if r % 2 == 0 else runnable[::-1]
                 for name in order:
+                    port, pid = servers[name]
+                    cpu = _cpu_seconds(pid)
+                    start = time.monotonic()
                     rate = asyncio.run(
-                        _load(ports[name], message, args.connections, args.window, args.duration)
+                        _load(port, message, args.connections, args.window, args.duration)
                     )
+                    used = _cpu_seconds(pid) - cpu
                     results.setdefault((name, size_name), []).append(rate)
+                    messages = rate * (time.monotonic() - start)
+                    per_cpu.setdefault((name, size_name), []).append(messages / max(used, 0.01))
     for size_name in SIZES:
-        print(f"\n{size_name}: messages/s, median of the slices [quartiles]")
+        print(
+            f"\n{size_name}: messages/s, median of the slices [quartiles];"
+            " messages per CPU-second of the server"
+        )
         for name in runnable:
             q1, q2, q3 = _quartiles(results[(name, size_name)])
-            print(f"  {name:20} {q2:10.0f}  [{q1:.0f} .. {q3:.0f}]")
+            cpu = statistics.median(per_cpu[(name, size_name)])
+            print(f"  {name:20} {q2:10.0f}  [{q1:.0f} .. {q3:.0f}]   {cpu:10.0f} per CPU-s")
         for base in ("websockets", "uvicorn-websockets"):
             if base not in runnable:
                 continue

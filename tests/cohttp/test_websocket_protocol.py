@@ -124,7 +124,10 @@ def test_client_masks_with_a_fresh_key_each_frame() -> None:
     assert len(keys) > 1
 
 
-@given(st.binary(min_size=4, max_size=4), st.binary(max_size=300))
+@given(
+    st.binary(min_size=4, max_size=4),
+    st.binary(max_size=300) | st.binary(min_size=2040, max_size=5000),
+)
 def test_mask_is_bytewise_xor(key: bytes, data: bytes) -> None:
     assert mask(key, data) == bytes(b ^ key[i % 4] for i, b in enumerate(data))
     assert mask(key, mask(key, data)) == data
