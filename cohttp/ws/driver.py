@@ -126,7 +126,7 @@ class Config:
     write_timeout: float = 30.0
     close_timeout: float = 10.0
     ping_interval: float | None = 20.0
-    """Send a keepalive ping after this long without hearing from the peer; None: never."""
+    """Send a keepalive ping this long after the last pong (or the start); None: never."""
     ping_timeout: float = 20.0
     max_head: int = 16384
     """The largest HTTP head :func:`accept_flow` and :func:`connect` read."""
@@ -178,6 +178,7 @@ class WebSocket:
         self._close_seen: RuntimeEvent = runtime.event()
         now = runtime.now()
         self._ping_due = None if config.ping_interval is None else now + config.ping_interval
+        self._quick = 0
         self._ping_payload: bytes | None = None
         self._pings: dict[bytes, RuntimeEvent] = {}
         self._pong_deadline: float | None = None
@@ -249,9 +250,16 @@ class WebSocket:
         if self._receiving:
             raise RuntimeError("another task is already receiving on this WebSocket")
         self._receiving = True
+        conn = self._conn
         try:
             while True:
-                event = await self._next_event()
+                try:
+                    event = conn.next_event()
+                except ProtocolError as exc:
+                    await self._fail(exc.code, exc.reason)
+                if event is None:
+                    await self._fill()
+                    continue
                 cls = event.__class__
                 if cls is Text or cls is Bytes:
                     self._message_deadline = None
@@ -323,10 +331,42 @@ class WebSocket:
             await self._fill()
 
     async def _fill(self) -> None:
-        rt = self._rt
-        now = rt.now()
+        """Read once from the peer, under the nearest deadline when the read must wait."""
+        try:
+            started = _started(self.flow.read(65536))
+            if isinstance(started, _Pending):
+                deadline = self._deadline()
+                if deadline is None:
+                    data = await started
+                else:
+                    data = b""
+                    with self._rt.move_on_after(max(deadline - self._rt.now(), 0.0)) as scope:
+                        data = await started
+                    if scope.cancelled_caught:
+                        await self._timer()
+                        return
+            else:
+                data = started
+                # Reads that never wait never reach a scope: look at the clock now and
+                # then, so a peer that keeps us busy cannot starve the timers.
+                self._quick += 1
+                if self._quick >= 32:
+                    self._quick = 0
+                    deadline = self._deadline()
+                    if deadline is not None and self._rt.now() >= deadline:
+                        await self._timer()
+        except NetworkError as exc:
+            self.flow.abort()
+            self._lost(f"connection lost: {exc}")
+        if not data:
+            await self.flow.close()
+            self._lost("the peer closed without a Close frame")
+        self._conn.receive_data(data)
+
+    def _deadline(self) -> float | None:
+        """The nearest deadline; a message's starts when it is first seen incomplete."""
         if self._conn.receiving and self._message_deadline is None:
-            self._message_deadline = now + self._config.message_timeout
+            self._message_deadline = self._rt.now() + self._config.message_timeout
         deadline: float | None = None
         for d in (
             self._message_deadline,
@@ -336,28 +376,7 @@ class WebSocket:
         ):
             if d is not None and (deadline is None or d < deadline):
                 deadline = d
-        try:
-            started = _started(self.flow.read(65536))
-            if not isinstance(started, _Pending):
-                data = started
-            elif deadline is None:
-                data = await started
-            else:
-                data = b""
-                with rt.move_on_after(max(deadline - now, 0.0)) as scope:
-                    data = await started
-                if scope.cancelled_caught:
-                    await self._timer()
-                    return
-        except NetworkError as exc:
-            self.flow.abort()
-            self._lost(f"connection lost: {exc}")
-        if not data:
-            await self.flow.close()
-            self._lost("the peer closed without a Close frame")
-        self._conn.receive_data(data)
-        if self._ping_due is not None and self._config.ping_interval is not None:
-            self._ping_due = rt.now() + self._config.ping_interval
+        return deadline
 
     def _lost(self, reason: str) -> NoReturn:
         """The transport ended without a closing handshake (1006, section 7.1.5)."""

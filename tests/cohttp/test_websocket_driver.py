@@ -330,3 +330,26 @@ async def test_keepalive_pings_repeat_while_answered(backend: backends.Backend) 
         await flow.close()
     assert pings >= 3  # one every 0.1 s when answered: 1.5 s leaves a wide margin
     assert "closed" not in result or result["closed"].code == 1006  # type: ignore[attr-defined]
+
+
+async def test_a_flooding_peer_cannot_hold_close_open(backend: backends.Backend) -> None:
+    done: Result = {}
+
+    async def handler(ws: WebSocket) -> None:
+        await ws.close(1000)  # the peer floods pongs and never sends its Close
+        done["closed"] = True
+
+    config = Config(ping_interval=None, close_timeout=0.3)
+    async with serving(backend, handler, config) as port:
+        flow, _ = await raw_client(backend, port)
+        burst = masked(0x8A, b"flood") * 2000
+        with backend.move_on_after(60):
+            for _ in range(10_000):  # bounded
+                if done:
+                    break
+                try:
+                    await flow.write(burst)
+                except backends.NetworkError:
+                    break
+        flow.abort()
+    assert done == {"closed": True}
