@@ -24,6 +24,7 @@ late. Every wait on the peer has a deadline it cannot extend: the handshake
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Collection, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ from .protocol import (
 )
 
 T = TypeVar("T")
+
+log = logging.getLogger("cohttp.ws")
 
 
 class _Pending(Generic[T]):
@@ -495,6 +498,7 @@ async def accept(
             origins=origins,
         )
     except HandshakeError as err:
+        log.info("refused a WebSocket handshake from %s: %d %s", flow.remote, err.status, err)
         with runtime.move_on_after(config.write_timeout):
             await _write_answer(flow, err.status, err.headers, (err.message + "\n").encode())
         raise

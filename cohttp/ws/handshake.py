@@ -50,7 +50,8 @@ class HandshakeError(WebSocketError):
 
     On the server side ``status`` is the answer to send (400 malformed, 403 origin refused,
     426 a version or upgrade we cannot do) with ``headers``; on the client side it is the
-    status the server answered with (``101`` when that answer was itself invalid).
+    status the server answered with (``101`` when that answer was itself invalid, ``0``
+    when there was no valid HTTP answer at all).
     """
 
     def __init__(self, message: str, status: int, headers: Sequence[tuple[str, str]] = ()) -> None:
