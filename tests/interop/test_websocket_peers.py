@@ -33,13 +33,14 @@ from websockets.exceptions import InvalidStatus  # noqa: E402
 from websockets.sync.client import connect as peer_connect  # noqa: E402
 from websockets.sync.server import serve as peer_serve  # noqa: E402
 
-KERNEL_BACKENDS = [name for name in BACKEND_NAMES if name != "mirage"]
 
-
-@pytest.fixture(params=KERNEL_BACKENDS)
+@pytest.fixture(params=BACKEND_NAMES)
 def backend_name(request: pytest.FixtureRequest) -> str:
-    """The peer uses kernel sockets, which the mirage stack's in-memory switch cannot reach
-    (mirage gets our client against our server in tests/cohttp/test_websocket_driver.py)."""
+    if request.param == "mirage":
+        pytest.skip(
+            "the in-memory mirage switch is not reachable from kernel sockets"
+            " (tests/cohttp/test_websocket_driver.py runs our client and server on mirage)"
+        )
     return str(request.param)
 
 
@@ -290,3 +291,92 @@ async def test_our_client_close_codes_both_ways(
             await ws.close(code, "bye")
             assert ws._conn.close_received is not None
             assert ws._conn.close_received.code == code  # websockets echoes the code
+
+
+TUNED = [
+    # (what our side asks for, what the websockets peer asks for)
+    (
+        DeflateOptions(server_no_context_takeover=True, client_max_window_bits=9),
+        {"client_no_context_takeover": True, "server_max_window_bits": 10},
+    ),
+    (
+        DeflateOptions(client_no_context_takeover=True, server_max_window_bits=8),
+        {"server_no_context_takeover": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), TUNED, ids=["takeover-off-bits", "bits-8"])
+async def test_deflate_parameters_their_client_our_server(
+    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+) -> None:
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+
+    async with our_server(backend, echo, ours) as port:
+
+        def client() -> tuple[str | None, list[Any]]:
+            factory = ClientPerMessageDeflateFactory(**theirs)
+            text = "compressible text, " * 200
+            with peer_connect(
+                f"ws://127.0.0.1:{port}/", extensions=[factory], compression=None
+            ) as ws:
+                echoed = []
+                for message in (text, text.encode(), text):  # the window carries over, or not
+                    ws.send(message)
+                    echoed.append(ws.recv(timeout=10) == message)
+                return ws.response.headers.get("Sec-WebSocket-Extensions"), echoed
+
+        agreed, echoed = await backend.run_in_thread(client)
+    assert agreed is not None and agreed.startswith("permessage-deflate")
+    expected = {"server_no_context_takeover", "client_no_context_takeover"}
+    expected.add("server_max_window_bits=10" if "server_max_window_bits" in theirs else "")
+    expected.add("server_max_window_bits=8" if ours.server_max_window_bits == 8 else "")
+    assert expected - {""} <= {p.strip() for p in agreed.split(";")}
+    assert echoed == [True, True, True]
+
+
+TUNED_CLIENT = [
+    TUNED[0],
+    # websockets declines server_max_window_bits=8 (zlib cannot compress with it); 9 it takes
+    (
+        DeflateOptions(client_no_context_takeover=True, server_max_window_bits=9),
+        {"server_no_context_takeover": True, "client_max_window_bits": 9},
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), TUNED_CLIENT, ids=["takeover-off-bits", "bits-9"])
+async def test_deflate_parameters_our_client_their_server(
+    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+) -> None:
+    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+
+    def handler(ws: Any) -> None:
+        with contextlib.suppress(PeerClosed):
+            for message in ws:
+                ws.send(message)
+
+    server = peer_serve(
+        handler,
+        "127.0.0.1",
+        0,
+        extensions=[ServerPerMessageDeflateFactory(**theirs)],
+        compression=None,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.socket.getsockname()[1]
+        ws = await _connect(backend, port, ours)
+        assert ws._conn._compressor is not None  # negotiated
+        text = "compressible text, " * 200
+        for message in (text, text.encode(), text):
+            if isinstance(message, str):
+                await ws.send_text(message)
+            else:
+                await ws.send_bytes(message)
+            assert await ws.receive() == message
+        await ws.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
