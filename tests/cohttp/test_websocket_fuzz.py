@@ -20,6 +20,7 @@ from cohttp.ws import (
     ProtocolError,
     Role,
     Text,
+    accept_key,
     server_handshake,
 )
 from cohttp.ws.handshake import client_handshake
@@ -90,9 +91,14 @@ def test_handshake_raises_only_handshake_errors(fields: list[tuple[str, str]], m
     for name, value in fields:
         base[name] = value
     try:
-        server_handshake(method, list(base.items()), subprotocols=["chat"])
+        accepted = server_handshake(method, list(base.items()), subprotocols=["chat"])
     except HandshakeError as exc:
         assert exc.status in (400, 403, 426)
+    else:
+        assert accepted.headers[2] == (
+            "Sec-WebSocket-Accept",
+            accept_key(base["Sec-WebSocket-Key"].strip(" \t")),
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -109,7 +115,8 @@ def test_decoder_raises_only_decoding_errors(
     for data in (garbage, body[:cut] + suffix, body + suffix, gzip.compress(garbage)):
         decoder = Decoder(coding, 1000)
         try:
-            decoder.feed(data)
+            out = decoder.feed(data)
             decoder.finish()
         except DecodingError:
-            pass
+            continue
+        assert len(out) <= 1000
