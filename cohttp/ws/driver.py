@@ -229,6 +229,8 @@ class WebSocket:
             await waiter.wait()
         self._writing = True
         try:
+            if self._closed is not None:  # closed while this task waited its turn
+                raise self._closed
             data = self._conn.send(event)
             pending = _started(self.flow.write(data))
             if isinstance(pending, _Pending):
@@ -241,8 +243,10 @@ class WebSocket:
             raise self._closed from None
         finally:
             self._writing = False
-            if self._write_waiters:
-                self._write_waiters.pop(0).set()
+            if self._write_waiters:  # wake them all: one may have been cancelled meanwhile
+                waiters, self._write_waiters = self._write_waiters, []
+                for waiter in waiters:
+                    waiter.set()
 
     # -- receiving ---------------------------------------------------------------------
 

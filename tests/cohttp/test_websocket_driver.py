@@ -353,3 +353,27 @@ async def test_a_flooding_peer_cannot_hold_close_open(backend: backends.Backend)
                     break
         flow.abort()
     assert done == {"closed": True}
+
+
+async def test_concurrent_senders_keep_messages_whole(backend: backends.Backend) -> None:
+    got: list[object] = []
+
+    async def collect(ws: WebSocket) -> None:
+        for _ in range(60):
+            got.append(await ws.receive())
+        await ws.close()
+
+    async with serving(backend, collect, deflate=DeflateOptions()) as port:
+        flow = await backend.tcp_connect("127.0.0.1", port, timeout=5)
+        ws = await connect(flow, backend, f"127.0.0.1:{port}", config=QUICK)
+
+        async def sender(tag: str) -> None:
+            for i in range(20):
+                await ws.send_text(f"{tag}{i}:" + tag * 50_000)  # big: writes must wait
+
+        async with backend.task_group() as tg:
+            for tag in "abc":
+                tg.start_soon(sender, tag)
+        with contextlib.suppress(ConnectionClosed):
+            await ws.receive()
+    assert sorted(got) == sorted(f"{t}{i}:" + t * 50_000 for t in "abc" for i in range(20))
