@@ -1,0 +1,308 @@
+"""Benchmark: WebSocket echo, our server against websockets' own and uvicorn's, in one run.
+
+Each server echoes every message back, compression off (the codec is measured, not
+zlib). All servers start at once, each in its own process pinned to one core
+(``taskset -c 0``), and stay up; the load generator runs in this process on the other core:
+``--connections`` clients, each keeping ``--window`` messages in flight, send messages of
+each size (small: 16 bytes of text; large: 64 KiB binary) for a short slice, going round the
+servers A B C ... then C B A ..., ``--rounds`` times. The client is our own sans-IO codec over
+asyncio streams, the same for every server.
+
+Reported: messages per second per server and size, median of the slices with quartiles,
+and the median of the per-round ratios to ``websockets`` (measured back to back), with the
+messages per CPU-second of the server process (from /proc): when the Python load
+generator, not the server, is the bottleneck (small messages), the rates come out alike and
+only the CPU figure tells the servers apart. On a shared, noisy machine only ratios mean
+much.
+
+    .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
+    .venv/bin/python bench/websocket.py --rounds 10 --only ours-asyncio,websockets
+
+Peers: ``websockets`` (bench extra) and ``uvicorn`` with it, skipped with a note when
+missing. Target (issue 14): ours >= 2x uvicorn with websockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+SERVERS: dict[str, tuple[str, ...]] = {
+    "ours-asyncio": (),
+    "ours-trio": (),
+    "websockets": ("websockets",),
+    "uvicorn-websockets": ("uvicorn", "websockets"),
+}
+SIZES = {"16 B text": ("x" * 16), "64 KiB binary": bytes(range(256)) * 256}
+
+
+def serve(name: str, port: int) -> None:
+    """Run one server until killed (in a child process)."""
+    if name.startswith("ours-"):
+        import backends
+        from cohttp.ws import Config, ConnectionClosed, HandshakeError, accept_flow
+
+        config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=None)
+
+        async def on_flow(flow: backends.Flow, net: backends.Backend) -> None:
+            try:
+                ws, _ = await accept_flow(flow, net, deflate=None, config=config)
+            except HandshakeError:
+                return
+            try:
+                while True:
+                    message = await ws.receive()
+                    if isinstance(message, str):
+                        await ws.send_text(message)
+                    else:
+                        await ws.send_bytes(message)
+            except ConnectionClosed:
+                pass
+
+        async def main(net: backends.Backend) -> None:
+            async with await net.tcp_listen("127.0.0.1", port) as listener:
+                await listener.serve(lambda flow: on_flow(flow, net))
+
+        backends.run(main, backend=name.removeprefix("ours-"))
+    elif name == "websockets":
+        import logging
+
+        from websockets.asyncio.server import serve as ws_serve
+
+        # The load generator drops its connections at the end of a slice: not news.
+        logging.getLogger("websockets").setLevel(logging.CRITICAL)
+
+        async def echo(ws: Any) -> None:
+            async for message in ws:
+                await ws.send(message)
+
+        async def run() -> None:
+            async with ws_serve(echo, "127.0.0.1", port, compression=None, max_size=1 << 20):
+                await asyncio.Future()
+
+        asyncio.run(run())
+    elif name == "uvicorn-websockets":
+        import uvicorn
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] != "websocket":
+                return
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            while True:
+                event = await receive()
+                if event["type"] != "websocket.receive":
+                    return
+                if event.get("text") is not None:
+                    await send({"type": "websocket.send", "text": event["text"]})
+                else:
+                    await send({"type": "websocket.send", "bytes": event["bytes"]})
+
+        uvicorn.run(
+            app,
+            host="127.0.0.1",
+            port=port,
+            ws="websockets",
+            ws_per_message_deflate=False,
+            ws_max_size=1 << 20,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    else:
+        raise SystemExit(f"unknown server {name}")
+
+
+# -- load ------------------------------------------------------------------------------
+
+
+async def _client(port: int, message: str | bytes, window: int, until: float) -> int:
+    from cohttp.codec import encode_request_head
+    from cohttp.headers import Headers
+    from cohttp.ws import Bytes, Close, Connection, Role, Text, client_handshake
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    hs = client_handshake(f"127.0.0.1:{port}", deflate=None)
+    writer.write(encode_request_head("GET", "/", Headers(hs.headers)))
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"handshake refused: {head[:40]!r}")
+    conn = Connection(Role.CLIENT, max_message_size=1 << 21, max_frame_size=1 << 21)
+    event = Text(message) if isinstance(message, str) else Bytes(message)
+    frame = conn.send(event)  # the same frame (and mask key) each time: the client is not measured
+    done = 0
+    writer.write(frame * window)
+    while time.monotonic() < until:
+        data = await reader.read(1 << 18)
+        if not data:
+            raise RuntimeError("server closed")
+        conn.receive_data(data)
+        got = 0
+        while conn.next_event() is not None:
+            got += 1
+        if got:
+            done += got
+            writer.write(frame * got)
+    writer.write(conn.send(Close(1000)))
+    writer.close()
+    return done
+
+
+async def _load(
+    port: int, message: str | bytes, connections: int, window: int, duration: float
+) -> float:
+    start = time.monotonic()
+    until = start + duration
+    counts = await asyncio.gather(
+        *(_client(port, message, window, until) for _ in range(connections))
+    )
+    return sum(counts) / (time.monotonic() - start)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+@contextlib.contextmanager
+def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    ports: dict[str, int] = {}
+    try:
+        for name in names:
+            port = _free_port()
+            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
+            procs[name] = subprocess.Popen([*cmd, "--serve", name, "--port", str(port)])
+            ports[name] = port
+        for name in names:
+            _wait_ready(ports[name], procs[name])
+        yield {name: (ports[name], procs[name].pid) for name in names}
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return (values[0], values[0], values[0])
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=1.0)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--only", help="comma-separated server names")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return 0
+    if shutil.which("taskset") is None:
+        print("needs taskset (util-linux)", file=sys.stderr)
+        return 1
+    wanted = args.only.split(",") if args.only else list(SERVERS)
+    runnable = []
+    for name in wanted:
+        missing = [m for m in SERVERS[name] if importlib.util.find_spec(m) is None]
+        if missing:
+            print(f"skipping {name}: needs {', '.join(missing)}")
+        else:
+            runnable.append(name)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {1})
+    print(
+        f"{len(runnable)} servers on core 0, load on core 1; {args.connections} connections x "
+        f"{args.window} in flight; {args.rounds} rounds of {args.duration} s per size.\n"
+        "NOTE: the machine's 2 cores are shared with other jobs: absolute numbers are noisy."
+    )
+    results: dict[tuple[str, str], list[float]] = {}
+    per_cpu: dict[tuple[str, str], list[float]] = {}
+    with _running(runnable, "0") as servers:
+        for name in runnable:  # a warm-up slice each, not counted
+            asyncio.run(_load(servers[name][0], "warm-up", args.connections, args.window, 0.3))
+        for size_name, message in SIZES.items():
+            for r in range(args.rounds):
+                order = runnable if r % 2 == 0 else runnable[::-1]
+                for name in order:
+                    port, pid = servers[name]
+                    cpu = _cpu_seconds(pid)
+                    start = time.monotonic()
+                    rate = asyncio.run(
+                        _load(port, message, args.connections, args.window, args.duration)
+                    )
+                    used = _cpu_seconds(pid) - cpu
+                    results.setdefault((name, size_name), []).append(rate)
+                    messages = rate * (time.monotonic() - start)
+                    per_cpu.setdefault((name, size_name), []).append(messages / max(used, 0.01))
+    for size_name in SIZES:
+        print(
+            f"\n{size_name}: messages/s, median of the slices [quartiles];"
+            " messages per CPU-second of the server"
+        )
+        for name in runnable:
+            q1, q2, q3 = _quartiles(results[(name, size_name)])
+            cpu = statistics.median(per_cpu[(name, size_name)])
+            print(f"  {name:20} {q2:10.0f}  [{q1:.0f} .. {q3:.0f}]   {cpu:10.0f} per CPU-s")
+        for base in ("websockets", "uvicorn-websockets"):
+            if base not in runnable:
+                continue
+            for name in runnable:
+                if not name.startswith("ours-"):
+                    continue
+                ratios = [
+                    a / b
+                    for a, b in zip(
+                        results[(name, size_name)], results[(base, size_name)], strict=True
+                    )
+                ]
+                q1, q2, q3 = _quartiles(ratios)
+                print(f"  {name} / {base}: {q2:.2f}x  [{q1:.2f} .. {q3:.2f}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,559 @@
+"""HTTP content codings: negotiation, a response policy, streaming compression, bounded decoding.
+
+Pure functions and small classes, no IO; the server, the static file server and the client
+call them (RFC 9110 section 8.4 and 12.5.3):
+
+* Server side, per response: :meth:`Policy.decide` looks at the request's Accept-Encoding
+  and Range, and the response's status and fields, and returns a :class:`Decision`;
+  :meth:`Decision.apply` then sets Content-Encoding, adds ``Vary: Accept-Encoding`` and
+  weakens a strong ETag, and :func:`compress_bytes`, :func:`compress_iter` or
+  :func:`compress_aiter` compress the body (streaming bodies compress as they stream).
+  Remove Content-Length when the body is compressed on the fly (or recompute it)::
+
+      decision = policy.decide(request.headers, response.status, response.headers, size)
+      if decision.coding is not None:
+          body = compress_bytes(decision.coding, body)
+      decision.apply(response.headers)
+
+* Client side: :class:`Decoder` undoes a response's Content-Encoding (stacked values
+  included) with a limit on the decoded size: past ``max_size`` it raises
+  :class:`DecodedTooLarge` having produced at most that many bytes (a 1 KB body that
+  inflates to 1 GB costs ``max_size`` bytes, not 1 GB).
+
+gzip and deflate come from the standard library; ``br`` and ``zstd`` are offered when
+the optional ``brotli`` / ``zstandard`` packages are importable (extras ``brotli`` and
+``zstd``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .headers import Headers
+
+
+def _optional(module: str) -> Any:
+    """An optional extra's module, or None where it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+
+
+_brotli = _optional("brotli")  # extra "brotli"
+_zstd = _optional("zstandard")  # extra "zstd"
+
+AVAILABLE: tuple[str, ...] = tuple(
+    c for c, ok in (("zstd", _zstd), ("br", _brotli), ("gzip", True), ("deflate", True)) if ok
+)
+"""The codings this process can produce and decode, in the server's order of preference."""
+
+_ALIASES = {"x-gzip": "gzip"}  # RFC 9110 8.4.1.3
+
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+"""RFC 9110 12.4.2: ``qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )``;
+ASCII digits only, at most three decimals."""
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")
+
+
+def parse_qvalue(text: str) -> int | None:
+    """A qvalue in thousandths (``"0.5"`` → 500), or None if it is not one."""
+    if _QVALUE.fullmatch(text) is None:
+        return None
+    whole, _, decimals = text.partition(".")
+    return int(whole) * 1000 + int((decimals + "000")[:3])
+
+
+def parse_accept_encoding(values: str | Iterable[str]) -> dict[str, int]:
+    """Accept-Encoding (RFC 9110 12.5.3) as ``{coding: q in thousandths}``.
+
+    Codings are lowercased (``x-gzip`` is ``gzip``); ``*`` and ``identity`` appear as
+    given. An element that is not ``token [; q=qvalue]`` is ignored, so a malformed
+    element never makes a coding acceptable; a repeated coding keeps its first weight.
+    """
+    if isinstance(values, str):
+        values = [values]
+    out: dict[str, int] = {}
+    for value in values:
+        for element in value.split(","):
+            name, *params = (p.strip(" \t") for p in element.split(";"))
+            if not name:
+                continue
+            if _TOKEN.fullmatch(name) is None:
+                continue
+            q: int | None = 1000
+            for param in params:
+                key, eq, val = param.partition("=")
+                if key.strip(" \t").lower() == "q" and eq:
+                    q = parse_qvalue(val.strip(" \t"))
+                else:
+                    q = None  # Accept-Encoding has no other parameters
+                if q is None:
+                    break
+            if q is None:
+                continue
+            coding = name.lower()
+            out.setdefault(_ALIASES.get(coding, coding), q)
+    return out
+
+
+def choose_encoding(
+    accept: str | Iterable[str] | None, available: Iterable[str] = AVAILABLE
+) -> str | None:
+    """The coding to answer with, or None for none (identity).
+
+    Without Accept-Encoding no coding is used (RFC 9110 12.5.3 allows any, but a client
+    that did not ask may not decode). Among ``available`` the highest q wins, ties going
+    to the order of ``available``; ``*`` stands for every coding not named; q=0 excludes.
+    An implicit identity never beats a listed coding; an explicit ``identity;q=X`` beats
+    codings with a lower q. When everything is excluded, including identity
+    (``identity;q=0`` or ``*;q=0``), the answer is still None: the RFC's advice is then an
+    unencoded response (12.5.3), which the caller may turn into a 406 instead.
+    """
+    if accept is None:
+        return None
+    weights = parse_accept_encoding(accept)
+    star = weights.get("*")
+    best: str | None = None
+    best_q = 0
+    for coding in available:
+        q = weights.get(coding, star if star is not None else 0)
+        if q > best_q:
+            best, best_q = coding, q
+    if best is not None and "identity" in weights and weights["identity"] > best_q:
+        return None
+    return best
+
+
+# -- policy ----------------------------------------------------------------------------
+
+COMPRESSIBLE_TYPES = frozenset(
+    {
+        "text/*",
+        "application/json",
+        "application/*+json",
+        "application/javascript",
+        "application/xml",
+        "application/*+xml",
+        "application/wasm",
+        "image/svg+xml",
+        "image/x-icon",
+        "font/ttf",
+        "font/otf",
+    }
+)
+"""Media types worth compressing; ``type/*`` and ``type/*+suffix`` are patterns."""
+
+
+def _type_matches(media_type: str, patterns: frozenset[str]) -> bool:
+    if media_type in patterns:
+        return True
+    main, _, sub = media_type.partition("/")
+    if f"{main}/*" in patterns:
+        return True
+    _, plus, suffix = sub.rpartition("+")
+    return bool(plus) and f"{main}/*+{suffix}" in patterns
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What :meth:`Policy.decide` concluded for one response."""
+
+    coding: str | None
+    """The coding to apply, or None."""
+    vary: bool
+    """Whether the outcome depended on Accept-Encoding (then caches must know: Vary)."""
+
+    def apply(self, headers: Headers) -> None:
+        """Set the response fields: Content-Encoding, Vary, a weak ETag (RFC 9110 8.8.3).
+
+        Content-Length is left alone: remove or recompute it when the body is compressed.
+        """
+        if self.vary:
+            add_vary(headers, "Accept-Encoding")
+        if self.coding is None:
+            return
+        headers.set("Content-Encoding", self.coding)
+        etag = headers.get("ETag")
+        if etag is not None and etag.startswith('"'):
+            headers.set("ETag", "W/" + etag)  # another representation: not byte-identical
+
+
+def add_vary(headers: Headers, name: str) -> None:
+    """Add ``name`` to the Vary field unless it is there already or Vary is ``*``."""
+    present = [
+        v.strip(" \t").lower() for value in headers.get_all("Vary") for v in value.split(",")
+    ]
+    if "*" in present or name.lower() in present:
+        return
+    headers.add("Vary", name)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """When a response gets compressed.
+
+    Never for a body under ``min_size`` bytes (when the size is known), a media type
+    outside ``content_types``, a status without content or a partial one (206, or any
+    response with Content-Range: ranges count bytes of the unencoded representation), a
+    response that already has a Content-Encoding (never twice), or
+    ``Cache-Control: no-transform`` (RFC 9111 5.2.2.6).
+    """
+
+    min_size: int = 256
+    content_types: frozenset[str] = COMPRESSIBLE_TYPES
+    codings: tuple[str, ...] = AVAILABLE
+
+    def decide(
+        self,
+        request_headers: Headers,
+        status: int,
+        response_headers: Headers,
+        size: int | None = None,
+    ) -> Decision:
+        """Decide for one response; ``size`` is the body's length when known."""
+        if status < 200 or status in (204, 206, 304) or "content-range" in response_headers:
+            return Decision(None, False)
+        encoding = response_headers.get("Content-Encoding")
+        if encoding is not None and encoding.strip(" \t").lower() != "identity":
+            return Decision(None, False)
+        cache_control = response_headers.get_list("Cache-Control")
+        if any(d.strip(" \t").lower() == "no-transform" for d in cache_control):
+            return Decision(None, False)
+        media_type = (response_headers.get("Content-Type") or "").split(";")[0].strip(" \t")
+        if not _type_matches(media_type.lower(), self.content_types):
+            return Decision(None, False)
+        if size is not None and size < self.min_size:
+            return Decision(None, False)
+        accept = request_headers.get_all("Accept-Encoding")
+        return Decision(choose_encoding(accept or None, self.codings), True)
+
+
+# -- compressing -----------------------------------------------------------------------
+
+
+class Encoder(Protocol):
+    """A streaming compressor: feed chunks, then finish."""
+
+    def compress(self, data: bytes) -> bytes:
+        """Compress a chunk; may return b"" while the coder buffers."""
+        ...
+
+    def flush(self) -> bytes:
+        """Everything so far, decodable now (for streamed responses)."""
+        ...
+
+    def finish(self) -> bytes:
+        """The end of the stream."""
+        ...
+
+
+class _ZlibEncoder:
+    __slots__ = ("_z",)
+
+    def __init__(self, wbits: int, level: int) -> None:
+        self._z = zlib.compressobj(level, zlib.DEFLATED, wbits)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._z.compress(data)
+
+    def flush(self) -> bytes:
+        return self._z.flush(zlib.Z_SYNC_FLUSH)
+
+    def finish(self) -> bytes:
+        return self._z.flush(zlib.Z_FINISH)
+
+
+class _BrotliEncoder:
+    __slots__ = ("_c",)
+
+    def __init__(self, level: int) -> None:
+        assert _brotli is not None
+        self._c = _brotli.Compressor(quality=level)
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(self._c.process(data))
+
+    def flush(self) -> bytes:
+        return bytes(self._c.flush())
+
+    def finish(self) -> bytes:
+        return bytes(self._c.finish())
+
+
+class _ZstdEncoder:
+    __slots__ = ("_c",)
+
+    def __init__(self, level: int) -> None:
+        assert _zstd is not None
+        self._c = _zstd.ZstdCompressor(level=level).compressobj()
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(self._c.compress(data))
+
+    def flush(self) -> bytes:
+        assert _zstd is not None
+        return bytes(self._c.flush(_zstd.COMPRESSOBJ_FLUSH_BLOCK))
+
+    def finish(self) -> bytes:
+        return bytes(self._c.flush())
+
+
+_DEFAULT_LEVELS = {"gzip": 6, "deflate": 6, "br": 4, "zstd": 3}
+
+
+def encoder(coding: str, level: int | None = None) -> Encoder:
+    """A streaming compressor for ``coding`` (one of :data:`AVAILABLE`)."""
+    if coding not in AVAILABLE:
+        raise ValueError(f"cannot compress with {coding!r}; available: {', '.join(AVAILABLE)}")
+    lvl = _DEFAULT_LEVELS[coding] if level is None else level
+    if coding == "gzip":
+        return _ZlibEncoder(16 + 15, lvl)
+    if coding == "deflate":
+        return _ZlibEncoder(15, lvl)  # RFC 9110 8.4.1.2: the zlib format, not raw deflate
+    if coding == "br":
+        return _BrotliEncoder(lvl)
+    return _ZstdEncoder(lvl)
+
+
+def compress_bytes(coding: str, data: bytes, level: int | None = None) -> bytes:
+    """The whole body compressed at once."""
+    enc = encoder(coding, level)
+    return enc.compress(data) + enc.finish()
+
+
+def compress_iter(
+    coding: str, chunks: Iterable[bytes], *, level: int | None = None, flush: bool = True
+) -> Iterator[bytes]:
+    """Compress a body as it is produced; with ``flush``, each chunk is sent decodable."""
+    enc = encoder(coding, level)
+    for chunk in chunks:
+        out = enc.compress(chunk) + (enc.flush() if flush else b"")
+        if out:
+            yield out
+    yield enc.finish()
+
+
+async def compress_aiter(
+    coding: str, chunks: AsyncIterable[bytes], *, level: int | None = None, flush: bool = True
+) -> AsyncIterator[bytes]:
+    """:func:`compress_iter` for an asynchronous body."""
+    enc = encoder(coding, level)
+    async for chunk in chunks:
+        out = enc.compress(chunk) + (enc.flush() if flush else b"")
+        if out:
+            yield out
+    yield enc.finish()
+
+
+# -- decoding --------------------------------------------------------------------------
+
+
+class DecodingError(ValueError):
+    """A Content-Encoding that cannot be undone: unknown, corrupt or truncated."""
+
+
+class DecodedTooLarge(DecodingError):
+    """Decoding would produce more than the limit; at most the limit was produced."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the decoded body exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+
+class _Stage(Protocol):
+    def feed(self, data: bytes, limit: int) -> bytes: ...
+
+    def finish(self) -> None: ...
+
+
+class _ZlibStage:
+    """gzip (members in sequence, RFC 1952 2.2) or deflate (zlib format; raw deflate, as
+    some servers wrongly send, is recognised by its missing header)."""
+
+    __slots__ = ("_gzip", "_z")
+
+    def __init__(self, gzip: bool) -> None:
+        self._gzip = gzip
+        self._z: Any = None
+
+    def _new(self, first: bytes) -> Any:
+        if self._gzip:
+            return zlib.decompressobj(16 + 15)
+        zlib_header = (
+            len(first) >= 2 and (first[0] & 0x0F) == 8 and (first[0] << 8 | first[1]) % 31 == 0
+        )
+        return zlib.decompressobj(15 if zlib_header else -15)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        out = b""
+        while data:
+            z = self._z
+            if z is None:
+                z = self._z = self._new(data)
+            try:
+                chunk = z.decompress(data, limit - len(out) + 1)
+            except zlib.error as exc:
+                raise DecodingError(f"corrupt {'gzip' if self._gzip else 'deflate'} data: {exc}")
+            out += chunk
+            if len(out) > limit:
+                raise DecodedTooLarge(limit)
+            if z.eof:
+                data = z.unused_data
+                self._z = None
+                if not self._gzip and data:
+                    raise DecodingError("data after the end of the deflate stream")
+            else:
+                data = b""
+        return out
+
+    def finish(self) -> None:
+        if self._z is not None:
+            raise DecodingError(f"truncated {'gzip' if self._gzip else 'deflate'} data")
+
+
+class _BrotliStage:
+    __slots__ = ("_d", "_started")
+
+    def __init__(self) -> None:
+        assert _brotli is not None
+        self._d = _brotli.Decompressor()
+        self._started = False
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        assert _brotli is not None
+        self._started = True
+        try:
+            out = bytes(self._d.process(data, output_buffer_limit=limit + 1))
+            while len(out) <= limit and not self._d.can_accept_more_data():
+                out += bytes(self._d.process(b"", output_buffer_limit=limit - len(out) + 1))
+        except _brotli.error as exc:
+            raise DecodingError(f"corrupt br data: {exc}") from None
+        if len(out) > limit:
+            raise DecodedTooLarge(limit)
+        return out
+
+    def finish(self) -> None:
+        if not self._d.is_finished():
+            raise DecodingError("truncated br data")
+
+
+class _ZstdStage:
+    """zstandard's decompressobj has no output bound, so input goes in slices small
+    enough that their output cannot pass the limit: one byte of input yields at most one
+    128 KiB block, so the limit may be passed by at most that much before the error."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self) -> None:
+        assert _zstd is not None
+        self._d: Any = _zstd.ZstdDecompressor().decompressobj()
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        assert _zstd is not None
+        out = bytearray()
+        view = memoryview(data)
+        pos = 0
+        while pos < len(view):
+            if self._d.eof:  # another frame follows (RFC 8878 allows concatenation)
+                self._d = _zstd.ZstdDecompressor().decompressobj()
+            step = max(1, (limit - len(out)) >> 17)
+            try:
+                out += self._d.decompress(view[pos : pos + step])
+            except _zstd.ZstdError as exc:
+                raise DecodingError(f"corrupt zstd data: {exc}") from None
+            pos += step
+            if len(out) > limit:
+                raise DecodedTooLarge(limit)
+        return bytes(out)
+
+    def finish(self) -> None:
+        if not self._d.eof:
+            raise DecodingError("truncated zstd data")
+
+
+def _stage(coding: str) -> _Stage:
+    if coding in ("gzip", "x-gzip"):
+        return _ZlibStage(True)
+    if coding == "deflate":
+        return _ZlibStage(False)
+    if coding == "br" and _brotli is not None:
+        return _BrotliStage()
+    if coding == "zstd" and _zstd is not None:
+        return _ZstdStage()
+    raise DecodingError(f"unsupported content coding {coding!r}")
+
+
+def parse_content_encoding(values: str | Iterable[str]) -> list[str]:
+    """The codings of Content-Encoding in the order they were applied (RFC 9110 8.4)."""
+    if isinstance(values, str):
+        values = [values]
+    codings = [c.strip(" \t").lower() for v in values for c in v.split(",")]
+    return [c for c in codings if c and c != "identity"]
+
+
+class Decoder:
+    """Undo a response's Content-Encoding incrementally, with a limit on the output.
+
+    ``content_encoding`` is the field's value(s); stacked codings (``gzip, br``: gzip
+    applied first) are undone last-first. Each :meth:`feed` returns decoded bytes; the
+    total never exceeds ``max_size`` (:class:`DecodedTooLarge` instead), and neither does
+    any intermediate stage. :meth:`finish` checks the streams ended.
+    """
+
+    __slots__ = ("_produced", "_stages", "max_size")
+
+    def __init__(self, content_encoding: str | Iterable[str], max_size: int) -> None:
+        self.max_size = max_size
+        self._stages = [_stage(c) for c in reversed(parse_content_encoding(content_encoding))]
+        self._produced = 0
+
+    def feed(self, data: bytes) -> bytes:
+        """Decode the next piece of the body."""
+        last = len(self._stages) - 1
+        for i, stage in enumerate(self._stages):
+            if not data:
+                return b""
+            data = stage.feed(data, self.max_size - (self._produced if i == last else 0))
+        self._produced += len(data)
+        return data
+
+    def finish(self) -> None:
+        """End of the body; :class:`DecodingError` if a stream was cut short."""
+        for stage in self._stages:
+            stage.finish()
+
+
+def decode_bytes(content_encoding: str | Iterable[str], data: bytes, max_size: int) -> bytes:
+    """A whole body decoded at once, at most ``max_size`` bytes."""
+    dec = Decoder(content_encoding, max_size)
+    out = dec.feed(data)
+    dec.finish()
+    return out
+
+
+__all__ = [
+    "AVAILABLE",
+    "COMPRESSIBLE_TYPES",
+    "Decision",
+    "DecodedTooLarge",
+    "Decoder",
+    "DecodingError",
+    "Encoder",
+    "Policy",
+    "add_vary",
+    "choose_encoding",
+    "compress_aiter",
+    "compress_bytes",
+    "compress_iter",
+    "decode_bytes",
+    "encoder",
+    "parse_accept_encoding",
+    "parse_content_encoding",
+    "parse_qvalue",
+]

@@ -1,0 +1,382 @@
+"""Interop with the `websockets` library on loopback, on every backend.
+
+Its client against our server (a bare listener whose handler hands each flow to
+:func:`cohttp.ws.accept_flow`), and our client against its server. The peer runs in a
+worker thread (its synchronous API), so our side runs on asyncio and trio alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+
+import backends
+from cohttp.ws import (
+    Config,
+    ConnectionClosed,
+    DeflateOptions,
+    HandshakeError,
+    WebSocket,
+    accept_flow,
+    connect,
+)
+from cohttp.ws.protocol import _WIRE_CODES
+from tests.conftest import BACKEND_NAMES
+
+websockets = pytest.importorskip("websockets", reason="needs the websockets library (test extra)")
+from websockets.exceptions import ConnectionClosed as PeerClosed  # noqa: E402
+from websockets.exceptions import InvalidStatus  # noqa: E402
+from websockets.sync.client import connect as peer_connect  # noqa: E402
+from websockets.sync.server import serve as peer_serve  # noqa: E402
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    if request.param == "mirage":
+        pytest.skip(
+            "the in-memory mirage switch is not reachable from kernel sockets"
+            " (tests/cohttp/test_websocket_driver.py runs our client and server on mirage)"
+        )
+    return str(request.param)
+
+
+BIG = 16 * 1024 * 1024
+LIMITS = Config(max_frame_size=2 * BIG, max_message_size=2 * BIG, ping_interval=None)
+CODES = sorted(_WIRE_CODES | {3000, 3999, 4000, 4999})
+DEFLATE = [None, DeflateOptions()]
+IDS = ["plain", "deflate"]
+
+
+@contextlib.asynccontextmanager
+async def our_server(
+    net: backends.Backend,
+    handler: Callable[[WebSocket], Awaitable[None]],
+    deflate: DeflateOptions | None,
+) -> AsyncIterator[int]:
+    """Our WebSocket server on a bare listener; yields its port."""
+    listener = await net.tcp_listen("127.0.0.1", 0)
+
+    async def on_flow(flow: backends.Flow) -> None:
+        try:
+            ws, _target = await accept_flow(flow, net, deflate=deflate, config=LIMITS)
+        except HandshakeError:
+            return
+        await handler(ws)
+
+    async with net.task_group() as tg:
+        tg.start_soon(listener.serve, on_flow)
+        try:
+            yield listener.address[1]
+        finally:
+            await listener.close()
+            tg.cancel_scope.cancel()
+
+
+async def echo(ws: WebSocket) -> None:
+    """Echo each message; ``close <code>`` makes the server close with that code."""
+    try:
+        async for message in ws:
+            if isinstance(message, str) and message.startswith("close "):
+                code = int(message[6:])
+                await ws.close(code, f"as asked {code}")
+                return
+            if isinstance(message, str):
+                await ws.send_text(message)
+            else:
+                await ws.send_bytes(message)
+    except ConnectionClosed:
+        pass
+
+
+def _compression(deflate: DeflateOptions | None) -> Any:
+    return "deflate" if deflate is not None else None
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_their_client_our_server_messages(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    async with our_server(backend, echo, deflate) as port:
+
+        def client() -> list[Any]:
+            got: list[Any] = []
+            with peer_connect(
+                f"ws://127.0.0.1:{port}/x",
+                compression=_compression(deflate),
+                max_size=2 * BIG,
+                open_timeout=10,
+            ) as ws:
+                got.append(ws.response.headers.get("Sec-WebSocket-Extensions"))
+                ws.send("héllo ✓")
+                got.append(ws.recv(timeout=10))
+                ws.send(b"\x00\xff" * 10)
+                got.append(ws.recv(timeout=10))
+                ws.send(["frag", "mented ", "text"])  # a fragmented message
+                got.append(ws.recv(timeout=10))
+                ws.send([b"a" * 70000, b"b"])
+                got.append(ws.recv(timeout=10))
+                big = bytes(range(256)) * (BIG // 256)
+                ws.send(big)
+                got.append(ws.recv(timeout=30) == big)
+                got.append(ws.ping(b"pp").wait(timeout=10))
+            return got
+
+        got = await backend.run_in_thread(client)
+    negotiated, *rest = got
+    assert (negotiated is not None) is (deflate is not None)
+    assert rest == ["héllo ✓", b"\x00\xff" * 10, "fragmented text", b"a" * 70000 + b"b", True, True]
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_their_client_our_server_close_codes(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    seen: list[tuple[int, str]] = []
+
+    async def record(ws: WebSocket) -> None:
+        try:
+            while True:
+                await ws.receive()
+        except ConnectionClosed as exc:
+            seen.append((exc.code, exc.reason))
+
+    async with our_server(backend, record, deflate) as port:
+
+        def client() -> list[int | None]:
+            echoed = []
+            for code in CODES:
+                with peer_connect(
+                    f"ws://127.0.0.1:{port}/", compression=_compression(deflate)
+                ) as ws:
+                    ws.close(code, f"r{code}")
+                    rcvd = ws.protocol.close_rcvd
+                    echoed.append(rcvd.code if rcvd is not None else None)
+            return echoed
+
+        echoed = await backend.run_in_thread(client)
+        for _ in range(100):  # the last handler may still be finishing
+            if len(seen) == len(CODES):
+                break
+            await backend.sleep(0.05)
+    assert seen == [(code, f"r{code}") for code in CODES]
+    assert echoed == CODES  # section 5.5.1: the Close is echoed with its code
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_our_server_closes_with_each_code(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    async with our_server(backend, echo, deflate) as port:
+
+        def client() -> list[tuple[int, str]]:
+            got = []
+            for code in CODES:
+                with peer_connect(
+                    f"ws://127.0.0.1:{port}/", compression=_compression(deflate)
+                ) as ws:
+                    ws.send(f"close {code}")
+                    with pytest.raises(PeerClosed) as info:
+                        ws.recv(timeout=10)
+                    rcvd = info.value.rcvd
+                    assert rcvd is not None
+                    got.append((rcvd.code, rcvd.reason))
+            return got
+
+        got = await backend.run_in_thread(client)
+    assert got == [(code, f"as asked {code}") for code in CODES]
+
+
+async def test_their_client_gets_426_for_another_version(backend: backends.Backend) -> None:
+    async with our_server(backend, echo, None) as port:
+
+        def client() -> int:
+            with pytest.raises(InvalidStatus) as info:
+                peer_connect(
+                    f"ws://127.0.0.1:{port}/",
+                    additional_headers={"Sec-WebSocket-Version": "8"},
+                    open_timeout=10,
+                )
+            return int(info.value.response.status_code)
+
+        # websockets sends its own version field too: two fields, not "13" alone: refused.
+        assert await backend.run_in_thread(client) == 426
+
+
+@contextlib.contextmanager
+def their_server(deflate: DeflateOptions | None) -> Iterator[int]:
+    """websockets' threaded server: echoes, ``close <code>`` closes with that code."""
+
+    def handler(ws: Any) -> None:
+        try:
+            for message in ws:
+                if isinstance(message, str) and message.startswith("close "):
+                    code = int(message[6:])
+                    ws.close(code, f"as asked {code}")
+                    return
+                ws.send(message)
+        except PeerClosed:
+            pass
+
+    server = peer_serve(
+        handler, "127.0.0.1", 0, compression=_compression(deflate), max_size=2 * BIG
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1]
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+async def _connect(net: backends.Backend, port: int, deflate: DeflateOptions | None) -> WebSocket:
+    flow = await net.tcp_connect("127.0.0.1", port, timeout=10)
+    return await connect(flow, net, f"127.0.0.1:{port}", "/", deflate=deflate, config=LIMITS)
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_our_client_their_server(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    with their_server(deflate) as port:
+        ws = await _connect(backend, port, deflate)
+        assert (ws._conn._compressor is not None) is (deflate is not None)
+        await ws.send_text("héllo ✓")
+        assert await ws.receive() == "héllo ✓"
+        await ws.send_bytes(b"\x00\xff" * 10)
+        assert await ws.receive() == b"\x00\xff" * 10
+        first, *rest = _fragments()
+        await ws.send(first)
+        between = await ws.ping(b"between")  # a control frame inside a (compressed) message
+        for event in rest:
+            await ws.send(event)
+        assert await ws.receive() == "fragmented text"
+        assert between.is_set()
+        big = bytes(range(256)) * (BIG // 256)
+        await ws.send_bytes(big)
+        assert await ws.receive() == big
+        pong = await ws.ping(b"pp")
+        await ws.send_text("after ping")
+        assert await ws.receive() == "after ping"  # the pong came before the echo
+        assert pong.is_set()
+        await ws.close()
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.receive()
+        assert info.value.code == 1000
+
+
+def _fragments() -> list[Any]:
+    from cohttp.ws import Text
+
+    return [Text("frag", final=False), Text("mented ", final=False), Text("text")]
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_our_client_close_codes_both_ways(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    with their_server(deflate) as port:
+        for code in CODES:
+            ws = await _connect(backend, port, deflate)
+            await ws.send_text(f"close {code}")
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.receive()
+            assert (info.value.code, info.value.reason) == (code, f"as asked {code}")
+        for code in CODES:
+            ws = await _connect(backend, port, deflate)
+            await ws.close(code, "bye")
+            assert ws._conn.close_received is not None
+            assert ws._conn.close_received.code == code  # websockets echoes the code
+
+
+TUNED = [
+    # (what our side asks for, what the websockets peer asks for)
+    (
+        DeflateOptions(server_no_context_takeover=True, client_max_window_bits=9),
+        {"client_no_context_takeover": True, "server_max_window_bits": 10},
+    ),
+    (
+        DeflateOptions(client_no_context_takeover=True, server_max_window_bits=8),
+        {"server_no_context_takeover": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), TUNED, ids=["takeover-off-bits", "bits-8"])
+async def test_deflate_parameters_their_client_our_server(
+    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+) -> None:
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+
+    async with our_server(backend, echo, ours) as port:
+
+        def client() -> tuple[str | None, list[Any]]:
+            factory = ClientPerMessageDeflateFactory(**theirs)
+            text = "compressible text, " * 200
+            with peer_connect(
+                f"ws://127.0.0.1:{port}/", extensions=[factory], compression=None
+            ) as ws:
+                echoed = []
+                for message in (text, text.encode(), text):  # the window carries over, or not
+                    ws.send(message)
+                    echoed.append(ws.recv(timeout=10) == message)
+                return ws.response.headers.get("Sec-WebSocket-Extensions"), echoed
+
+        agreed, echoed = await backend.run_in_thread(client)
+    assert agreed is not None and agreed.startswith("permessage-deflate")
+    expected = {"server_no_context_takeover", "client_no_context_takeover"}
+    expected.add("server_max_window_bits=10" if "server_max_window_bits" in theirs else "")
+    expected.add("server_max_window_bits=8" if ours.server_max_window_bits == 8 else "")
+    assert expected - {""} <= {p.strip() for p in agreed.split(";")}
+    assert echoed == [True, True, True]
+
+
+TUNED_CLIENT = [
+    TUNED[0],
+    # websockets declines server_max_window_bits=8 (zlib cannot compress with it); 9 it takes
+    (
+        DeflateOptions(client_no_context_takeover=True, server_max_window_bits=9),
+        {"server_no_context_takeover": True, "client_max_window_bits": 9},
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), TUNED_CLIENT, ids=["takeover-off-bits", "bits-9"])
+async def test_deflate_parameters_our_client_their_server(
+    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+) -> None:
+    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+
+    def handler(ws: Any) -> None:
+        with contextlib.suppress(PeerClosed):
+            for message in ws:
+                ws.send(message)
+
+    server = peer_serve(
+        handler,
+        "127.0.0.1",
+        0,
+        extensions=[ServerPerMessageDeflateFactory(**theirs)],
+        compression=None,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.socket.getsockname()[1]
+        ws = await _connect(backend, port, ours)
+        assert ws._conn._compressor is not None  # negotiated
+        text = "compressible text, " * 200
+        for message in (text, text.encode(), text):
+            if isinstance(message, str):
+                await ws.send_text(message)
+            else:
+                await ws.send_bytes(message)
+            assert await ws.receive() == message
+        await ws.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
