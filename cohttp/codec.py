@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Final
 
@@ -258,6 +259,16 @@ _VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
 _REASON = re.compile(_FIELD_VALUE).fullmatch
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]++").fullmatch
 
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"([0-9]{2}):([0-9]{2}):([0-9]{2})"
+# RFC 9110 5.6.7: IMF-fixdate, and the two obsolete forms a recipient must also accept
+_IMF_FIXDATE = re.compile(rf"{_DAY}, ([0-9]{{2}}) {_MONTH} ([0-9]{{4}}) {_TIME} GMT").fullmatch
+_RFC850_DATE = re.compile(
+    rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, ([0-9]{{2}})-{_MONTH}-([0-9]{{2}}) {_TIME} GMT"
+).fullmatch
+_ASCTIME_DATE = re.compile(rf"{_DAY} {_MONTH} ([0-9 ][0-9]) {_TIME} ([0-9]{{4}})").fullmatch
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DIGITS = re.compile(r"[0-9]++").fullmatch  # ASCII only: str.isdigit() also takes "²"
 _HEXDIGITS = re.compile(r"[0-9A-Fa-f]++").fullmatch
 
@@ -1029,6 +1040,39 @@ def status_line(status: int, version: str = HTTP_1_1, reason: str | None = None)
     return f"{version} {status} {reason}\r\n".encode("latin-1")
 
 
+def parse_http_date(text: str) -> float | None:
+    """An HTTP-date (RFC 9110 5.6.7) as a POSIX timestamp, or None if it is not one.
+
+    IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) and the obsolete rfc850-date and
+    asctime-date forms, which recipients must accept; a two-digit year is the one in the
+    past 50 years or next 49 (RFC 9110 5.6.7). Anything else, or an impossible date, is
+    None: the caller ignores the field.
+    """
+    text = text.strip(" \t")
+    m = _IMF_FIXDATE(text)
+    if m is not None:
+        day, month, year, hh, mm, ss = m.groups()
+    elif (m := _RFC850_DATE(text)) is not None:
+        day, month, yy, hh, mm, ss = m.groups()
+        now = time.gmtime().tm_year
+        full = now - now % 100 + int(yy)
+        year = str(full - 100 if full > now + 50 else full)
+    elif (m := _ASCTIME_DATE(text)) is not None:
+        month, day, hh, mm, ss, year = m.groups()
+        day = day.replace(" ", "0")
+    else:
+        return None
+    fields = [parse_number(n, 4) for n in (year, day, hh, mm, ss)]
+    if None in fields:  # pragma: no cover - the patterns only let digits through
+        return None
+    y, d, h, mi, s = (n for n in fields if n is not None)
+    try:
+        when = datetime(y, _MONTHS.index(month) + 1, d, h, mi, min(s, 59), tzinfo=UTC)
+    except ValueError:
+        return None
+    return when.timestamp()
+
+
 _date_until = -1.0  # the line below holds until this time (the next whole second)
 _date_line = b""
 
@@ -1114,6 +1158,7 @@ __all__ = [
     "encode_last_chunk",
     "encode_request_head",
     "encode_response_head",
+    "parse_http_date",
     "parse_number",
     "status_line",
 ]

@@ -609,9 +609,9 @@ class Server:
         for lname, name, value in response.headers._items:
             if lname in _FRAMING_OUT:
                 if lname == "content-length":
-                    if not value.isdigit():
-                        raise ValueError(f"response Content-Length {value!r} is not digits")
-                    declared = int(value)
+                    declared = codec.parse_number(value)
+                    if declared is None:
+                        raise ValueError(f"response Content-Length {value!r} is not 1 to 18 digits")
                 elif lname == "connection":
                     if "close" in value.lower():
                         keep_alive = conn.keep_alive = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -140,6 +141,43 @@ def test_parse_range() -> None:
     assert parse_range("items=0-1", 100) is None
     assert parse_range("bytes=0-1,5-6", 100) is None
     assert parse_range("bytes=x-1", 100) is None
+
+
+BAD_NUMBERS = ["\xb2", "\u0663", "1\xb2", "\uff11", "9" * 5000, "0" * 5000 + "1", "+1", "1_0"]
+"""Unicode digits (str.isdigit() says yes) and numbers too long for int()."""
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_parse_range_ignores_non_ascii_and_overlong_numbers(bad: str) -> None:
+    # RFC 9110 14.2: an invalid Range is ignored; never a ValueError (a 500) from int()
+    for spec in (f"bytes={bad}-3", f"bytes=0-{bad}", f"bytes=-{bad}", f"bytes={bad}-"):
+        assert parse_range(spec, 100) is None, spec
+
+
+async def test_bad_numbers_in_range_and_dates_get_the_whole_file(
+    backend: backends.Backend, site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = bytes(range(256)) * 4
+    fields = [f"Range: bytes={b}-3" for b in BAD_NUMBERS]
+    fields += [f"Range: bytes=0-{b}" for b in BAD_NUMBERS] + [
+        f"Range: bytes=-{b}" for b in BAD_NUMBERS
+    ]
+    fields += [
+        "If-Modified-Since: Sun, \u0660\u0666 Nov 2094 08:49:37 GMT",
+        "If-Modified-Since: Sun, 06 Nov " + "9" * 5000 + " 08:49:37 GMT",
+    ]
+    async with running(backend, Server(StaticFiles(site))) as addr:
+        c = await RawClient.connect(backend, addr)
+        for field in fields:
+            line = f"GET /data.bin HTTP/1.1\r\nHost: t\r\n{field}\r\n\r\n"
+            try:  # one byte per character where it can, as the server decodes it
+                await c.send(line.encode("latin-1"))
+            except UnicodeEncodeError:
+                await c.send(line.encode("utf-8"))
+            head, body = await c.response()
+            assert (head.status, body) == (200, whole), field[:40]
+        await c.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_ranges(site: Path) -> None:
