@@ -934,6 +934,30 @@ def _check_other_target(method: str, target: str) -> None:
             raise BadRequest("asterisk-form request target is only allowed with OPTIONS")
     elif _ABSOLUTE_FORM(target) is None:
         raise BadRequest(f"invalid request target {target[:80]!r}")
+    else:
+        authority = absolute_form_parts(target)[0]
+        if "@" in authority:
+            raise BadRequest("userinfo in the request target is refused (RFC 9110 4.2.4)")
+        if _HOST_VALUE(authority) is None or authority[:1] in ("", ":"):
+            raise BadRequest(f"invalid authority {authority[:80]!r} in the request target")
+
+
+def absolute_form_parts(target: str) -> tuple[str, str]:
+    """Split an absolute-form request target into its authority and the origin-form rest.
+
+    ``"http://a.test:8080/x?y"`` gives ``("a.test:8080", "/x?y")``; an empty path becomes
+    ``"/"`` (RFC 9112 3.2.1). A server routes such a request by this authority and
+    ignores the Host field (RFC 9112 3.2.2). The target must be absolute-form (it has
+    ``"://"``): check :attr:`RequestHead.target` with ``target[:1] != "/"`` first.
+    """
+    rest = target[target.find("://") + 3 :]
+    end = len(rest)
+    for sep in "/?":
+        i = rest.find(sep, 0, end)
+        if i >= 0:
+            end = i
+    path = rest[end:]
+    return rest[:end], path if path[:1] == "/" else "/" + path
 
 
 _NO_BODY_STATUS = frozenset((204, 304))
@@ -1153,6 +1177,7 @@ __all__ = [
     "URITooLong",
     "UnsupportedTransferCoding",
     "UnsupportedVersion",
+    "absolute_form_parts",
     "date_line",
     "encode_chunk",
     "encode_last_chunk",

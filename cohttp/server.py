@@ -115,6 +115,7 @@ class _Conn:
         "expired",
         "flow",
         "keep_alive",
+        "out",
         "phase",
         "scope",
         "served",
@@ -124,6 +125,7 @@ class _Conn:
         self.flow = flow
         self.deadline = math.inf
         self.body_deadline = math.inf  # set once per request body, when first asked for
+        self.out: list[bytes] = []  # responses queued to go out in one write
         self.phase = _IDLE
         self.expired = False
         self.served = 0
@@ -184,6 +186,9 @@ class _RequestBody(IncomingBody):
                 return None
             if ev is NEED_DATA:
                 try:
+                    if conn.out:  # answers to earlier pipelined requests go out first
+                        await self._server._write(conn, b"".join(conn.out))
+                        conn.out.clear()
                     if self.expect_continue and not self.continue_sent:
                         self.continue_sent = True
                         await self._server._write(conn, _CONTINUE)
@@ -421,7 +426,7 @@ class Server:
         one read, no body, nothing after it) costs one parse, the handler, one write and
         one read.
         """
-        out: list[bytes] = []
+        out = conn.out
         pending = 0
         served = 0
         cfg = self.config

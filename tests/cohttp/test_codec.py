@@ -382,6 +382,16 @@ def test_target_forms() -> None:
     reject(req("CONNECT /x HTTP/1.1", "Host: a"), match="authority-form")
 
 
+def test_absolute_form_authority_rules() -> None:
+    # RFC 9110 4.2.1: no empty host in an http URI; 4.2.4: userinfo is an error
+    for target in ("http:///x", "http://:80/x", "http://u:p@a.test/", "http://a b/"):
+        reject(req(f"GET {target} HTTP/1.1", "Host: a"))
+    reject(req("GET http://a.test:\xb2/ HTTP/1.1", "Host: a"), match="non-ASCII")
+    assert codec.absolute_form_parts("http://a.test:8080/x?y") == ("a.test:8080", "/x?y")
+    assert codec.absolute_form_parts("http://[::1]?y") == ("[::1]", "/?y")
+    assert codec.absolute_form_parts("https://a.test") == ("a.test", "/")
+
+
 # -- limits ---------------------------------------------------------------------------
 
 

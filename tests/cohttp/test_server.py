@@ -509,6 +509,45 @@ async def test_handler_work_after_the_body_is_not_under_the_body_deadline(
         assert (head.status, body) == (200, b"ok")
 
 
+@pytest.mark.parametrize(
+    ("third", "rest", "answer"),
+    [
+        (b"GET / HTTP/1.1\r\nHo", b"st: t\r\n\r\n", b"Hello, world!"),  # half a head
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab", b"cd", b"abcd"),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+            b"abcd",
+            b"abcd",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+            b"0\r\n\r\n",
+            b"ab",
+        ),
+    ],
+    ids=["half-head", "half-body", "expect-continue", "half-chunked"],
+)
+async def test_pipelined_responses_go_out_before_an_incomplete_next_request(
+    backend: backends.Backend, third: bytes, rest: bytes, answer: bytes
+) -> None:
+    # The client waits for the first two answers before it sends the rest of the third
+    # request (RFC 9112 9.3.2: responses in order, and nothing holds back a finished one).
+    async with running(backend, Server(app)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(GET + b"GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\n" + third, "GET", "GET")
+        with backend.fail_after(3):
+            first, body = await c.response()
+            assert (first.status, body) == (200, b"Hello, world!")
+            second, _ = await c.response()
+            assert second.status == 204
+            c.parser.expect(third.split(b" ")[0].decode())
+            if b"100-continue" in third:
+                assert (await c.interim()).status == 100  # after the two answers, not before
+            await c.flow.write(rest)
+            last, body = await c.response()
+        assert (last.status, body) == (200, answer)
+
+
 async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
     backend: backends.Backend,
 ) -> None:
