@@ -990,7 +990,7 @@ class ResponseParser(_Parser):
             raise _diagnose_head(text, request=False)
         major, minor, code, reason, block = m.groups()
         version = _version(major, minor)
-        status = int(code)  # three ASCII digits: the pattern says so
+        status = parse_number(code, 3) or 0
         if not 100 <= status <= 599:
             raise BadRequest(f"status code {code} is outside 100..599 (RFC 9110 15)")
         specials: list[tuple[str, str]] = []
@@ -1079,20 +1079,18 @@ def parse_http_date(text: str) -> float | None:
     elif (m := _RFC850_DATE(text)) is not None:
         day, month, yy, hh, mm, ss = m.groups()
         now = time.gmtime().tm_year
-        full = now - now % 100 + int(yy)
+        full = now - now % 100 + (parse_number(yy, 2) or 0)
         year = str(full - 100 if full > now + 50 else full)
     elif (m := _ASCTIME_DATE(text)) is not None:
         month, day, hh, mm, ss, year = m.groups()
         day = day.replace(" ", "0")
     else:
         return None
-    fields = [parse_number(n, 4) for n in (year, day, hh, mm, ss)]
-    if None in fields:  # pragma: no cover - the patterns only let digits through
-        return None
-    y, d, h, mi, s = (n for n in fields if n is not None)
+    # the patterns let only ASCII digits through; "or 0" just satisfies the types
+    y, d, h, mi, s = (parse_number(n, 4) or 0 for n in (year, day, hh, mm, ss))
     try:
         when = datetime(y, _MONTHS.index(month) + 1, d, h, mi, min(s, 59), tzinfo=UTC)
-    except ValueError:
+    except ValueError:  # 31 Feb, hour 25, year 0, ...
         return None
     return when.timestamp()
 
