@@ -544,8 +544,11 @@ class _Parser:
         while buf.startswith(b"\r\n", pos):
             pos += 2
         self._pos = pos
-        scan = self._scan
-        end = buf.find(b"\r\n\r\n", scan if scan > pos else pos)
+        # Bytes before _scan were searched by earlier calls (it stays 3 bytes behind the
+        # end, so a pattern cut by a read is still found): a head trickling in one byte
+        # per read costs linear time, not quadratic.
+        scan = self._scan if self._scan > pos else pos
+        end = buf.find(b"\r\n\r\n", scan)
         limits = self._limits
         if end == -1:
             size = len(buf) - pos
@@ -557,7 +560,7 @@ class _Parser:
                 raise HeaderFieldsTooLarge(
                     f"message head exceeds the limit of {limits.max_head} bytes"
                 )
-            if buf.find(b"\n\n", pos) != -1 or buf.find(b"\n\r\n", pos) != -1:
+            if buf.find(b"\n\n", scan) != -1 or buf.find(b"\n\r\n", scan) != -1:
                 raise BadRequest("bare LF in the message head (lines must end in CRLF)")
             if self._eof:
                 if size == 0:
@@ -721,8 +724,9 @@ class _Parser:
                 self._state = _HEAD
                 return EndOfMessage(_NO_TRAILERS)
             limits = self._limits
-            end = buf.find(b"\r\n\r\n", pos)
+            end = buf.find(b"\r\n\r\n", self._scan if self._scan > pos else pos)
             if end == -1:
+                self._scan = max(pos, len(buf) - 3)  # searched already, as in _find_head
                 if len(buf) - pos > limits.max_head:
                     raise HeaderFieldsTooLarge(
                         f"trailer section exceeds the limit of {limits.max_head} bytes"
@@ -740,7 +744,7 @@ class _Parser:
             if _FIELD_BLOCK(text) is None:
                 raise _diagnose_fields(_split_lines(text), "trailer")
             items = _parse_fields(text, limits, None)
-            self._pos = end + 4
+            self._pos = self._scan = end + 4
             self._state = _HEAD
             return EndOfMessage(Headers._trusted(items))
 

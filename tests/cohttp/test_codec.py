@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cohttp import codec
@@ -434,6 +436,35 @@ def test_slow_head_is_not_quadratic_and_completes() -> None:
         p.feed(bytes([b]))
         ev = p.next_event()
     assert isinstance(ev, RequestHead) and len(ev.headers) == 51
+
+
+def _trickle_cpu(n: int, trailer: bool) -> float:
+    field = "X-A: " + "b" * n
+    if trailer:
+        data = chunked(b"0\r\n" + field.encode() + b"\r\n\r\n")
+    else:
+        data = req("GET / HTTP/1.1", "Host: a", field)
+    best = float("inf")
+    for _ in range(3):
+        p = RequestParser()
+        seen = []
+        start = time.thread_time()
+        for i in range(len(data)):
+            p.feed(data[i : i + 1])
+            while (ev := p.next_event()) is not NEED_DATA:
+                seen.append(ev)
+        best = min(best, time.thread_time() - start)
+        assert isinstance(seen[-1], EndOfMessage)
+    return best
+
+
+@pytest.mark.parametrize("trailer", [False, True], ids=["head", "trailers"])
+def test_head_trickled_one_byte_per_read_costs_linear_time(trailer: bool) -> None:
+    # Each read used to search the whole buffered head (or trailer section) again: a
+    # 64 KiB head sent one byte per segment cost seconds of CPU. Growth, not speed: 4x
+    # the bytes must cost about 4x the CPU time (quadratic: 16x).
+    small, large = _trickle_cpu(6000, trailer), _trickle_cpu(24000, trailer)
+    assert large < 8 * small, (small, large)
 
 
 # -- EOF in the middle ------------------------------------------------------------------
