@@ -2,9 +2,9 @@
 
 The patterns are not listed by hand: every compiled ``re.Pattern`` reachable from a module
 of ``cohttp``, ``dns``, ``uri`` or ``backends`` is collected (a module global, an item of a
-dict, list, tuple or set global, or a bound ``match``/``fullmatch``/``search`` method of a
-pattern kept as a global), so a pattern added tomorrow is checked without anyone
-remembering to. A second test makes sure patterns are kept where the first one looks: no
+dict, list, tuple or set global, a class attribute, or a bound ``match``, ``fullmatch``
+or ``search`` method of a pattern kept there), so a pattern added tomorrow is checked
+without anyone remembering to. A second test makes sure patterns are kept where the first one looks: no
 ``re.search(r"...", text)`` calls and no ``re.compile`` inside functions.
 
 Adversarial inputs are built from each pattern's own syntax tree (``re._parser``): for every
@@ -98,6 +98,14 @@ def _candidates(value: Any, depth: int = 0) -> Iterator[Any]:
             yield from _candidates(item, depth + 1)
 
 
+def _globals(module: Any) -> Iterator[tuple[str, Any]]:
+    """The module's globals, and the attributes of the classes it defines."""
+    for name, value in vars(module).items():
+        yield name, value
+        if isinstance(value, type) and value.__module__ == module.__name__:
+            yield from vars(value).items()
+
+
 def _collect() -> list[Found]:
     found: dict[tuple[object, int, str], Found] = {}
     for module in _modules():
@@ -105,7 +113,7 @@ def _collect() -> list[Found]:
             source = inspect.getsource(module)
         except (OSError, TypeError):
             source = ""
-        for name, value in vars(module).items():
+        for name, value in _globals(module):
             for item in _candidates(value):
                 methods: tuple[str, ...] = ()
                 if isinstance(item, re.Pattern):
