@@ -135,9 +135,20 @@ class ASGIHandler:
     # -- requests --------------------------------------------------------------------
 
     def scope_for(self, request: Request) -> Scope:
-        """The ASGI ``http`` scope of ``request``."""
+        """The ASGI ``http`` scope of ``request``.
+
+        For an absolute-form target the ``host`` header carries the target's authority,
+        which is what a server routes by (RFC 9112 3.2.2); the path is the target's path.
+        """
         path = request.path
         raw = path.encode("latin-1")
+        host = request.host
+        headers = []
+        for name, value in request.headers:
+            lname = name.lower()
+            headers.append(
+                (lname.encode("latin-1"), (host if lname == "host" else value).encode("latin-1"))
+            )
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -148,9 +159,7 @@ class ASGIHandler:
             "raw_path": raw,
             "query_string": request.query.encode("latin-1"),
             "root_path": self.root_path,
-            "headers": [
-                (n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in request.headers
-            ],
+            "headers": headers,
             "client": list(request.remote) if request.remote else None,
             "server": None,
             "state": dict(self.state),

@@ -31,8 +31,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Final
+
+from uri import _grammar
 
 from .headers import Headers
 from .status import reason_phrase
@@ -214,46 +217,81 @@ Event = RequestHead | ResponseHead | Data | EndOfMessage | _Sentinel
 # Grammar
 # ---------------------------------------------------------------------------------------
 
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_FIELD_LINES = rf"((?:{_TOKEN}:[\t\x20-\x7e\x80-\xff]*\r\n)*)"
+# Every pattern here is linear in its input, also when it fails: each position can be
+# matched in one way only (possessive repeats, the "unrolled loop" of uri._grammar for
+# percent-encoded runs). tests/test_linear_patterns.py checks every compiled pattern.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
+_FIELD_VALUE = r"[\t\x20-\x7e\x80-\xff]*+"
+_FIELD_LINES = rf"((?:{_TOKEN}:{_FIELD_VALUE}\r\n)*+)"
 _REQUEST_HEAD = re.compile(
-    rf"({_TOKEN}) ([^\x00-\x20\x7f-\xff]+) HTTP/([0-9])\.([0-9])\r\n{_FIELD_LINES}"
+    rf"({_TOKEN}) ([^\x00-\x20\x7f-\xff]++) HTTP/([0-9])\.([0-9])\r\n{_FIELD_LINES}"
 ).fullmatch
 _RESPONSE_HEAD = re.compile(
-    rf"HTTP/([0-9])\.([0-9]) ([0-9]{{3}})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n{_FIELD_LINES}"
+    rf"HTTP/([0-9])\.([0-9]) ([0-9]{{3}})(?: ({_FIELD_VALUE}))?\r\n{_FIELD_LINES}"
 ).fullmatch
 _FIELD_BLOCK = re.compile(_FIELD_LINES).fullmatch
 
-_PCT_OR = r"(?:[{chars}]+|%[0-9A-Fa-f]{{2}})*"
-_ORIGIN_FORM = re.compile(
-    "/"
-    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
-    + r"(?:\?"
-    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?")
-    + ")?"
-).fullmatch
-_ORIGIN_REQUEST_LINE = re.compile(
-    rf"({_TOKEN}) (/"
-    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/")
-    + r"(?:\?"
-    + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?")
-    + r")?"
-    + r") HTTP/1\.([0-9])"
-).fullmatch
+# RFC 9112 3.2.1 origin-form = absolute-path [ "?" query ] (RFC 3986 grammar)
+_ORIGIN = rf"/{_grammar.PATH}(?:\?{_grammar.QUERY})?"
+_ORIGIN_FORM = re.compile(_ORIGIN).fullmatch
+_ORIGIN_REQUEST_LINE = re.compile(rf"({_TOKEN}) ({_ORIGIN}) HTTP/1\.([0-9])").fullmatch
+# RFC 9112 3.2.2 absolute-form: scheme "://" and then URI characters; the authority is
+# taken apart by uri.Uri where it is used (routing).
 _ABSOLUTE_FORM = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.\-]*://" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]")
+    r"[A-Za-z][A-Za-z0-9+.\-]*+://" + _grammar.run(_grammar.QUERY_CLS + r"\[\]")
 ).fullmatch
-_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|" + _PCT_OR.format(chars=r"A-Za-z0-9\-._~!$&'()*+,;=") + ")"
-_HOST_VALUE = re.compile(rf"{_HOST}(?::[0-9]*)?").fullmatch
-_SIMPLE_HOST = re.compile(r"[A-Za-z0-9.\-]*(?::[0-9]*)?").fullmatch
-_AUTHORITY_FORM = re.compile(rf"{_HOST}:[0-9]+").fullmatch
-_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}").fullmatch
+_HOST = rf"(?:\[[0-9A-Fa-f:.]++\]|{_grammar.REG_NAME})"
+_HOST_VALUE = re.compile(rf"{_HOST}(?::[0-9]*+)?").fullmatch
+_SIMPLE_HOST = re.compile(r"[A-Za-z0-9.\-]*+(?::[0-9]*+)?").fullmatch
+_AUTHORITY_FORM = re.compile(rf"{_HOST}:[0-9]++").fullmatch
 _CHUNK_EXT = re.compile(
-    rb"(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-    rb"(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|\"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*\"))?)*"
-    rb"[ \t]*"
+    rb"(?:[ \t]*+;[ \t]*+[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
+    rb"(?:[ \t]*+=[ \t]*+(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
+    rb"|\"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*+\"))?+)*+"
+    rb"[ \t]*+"
 ).fullmatch
-_HEX = re.compile(rb"[0-9A-Fa-f]+").match
+_HEX = re.compile(rb"[0-9A-Fa-f]++").match
+_TOKEN_OK = re.compile(_TOKEN).fullmatch
+_TARGET_CHARS = re.compile(r"[^\x00-\x20\x7f-\xff]++").fullmatch
+_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]").fullmatch
+_STATUS_LINE = re.compile(rf"HTTP/[0-9]\.[0-9] [0-9]{{3}}(?: {_FIELD_VALUE})?").fullmatch
+_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
+_REASON = re.compile(_FIELD_VALUE).fullmatch
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]++").fullmatch
+
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"([0-9]{2}):([0-9]{2}):([0-9]{2})"
+# RFC 9110 5.6.7: IMF-fixdate, and the two obsolete forms a recipient must also accept
+_IMF_FIXDATE = re.compile(rf"{_DAY}, ([0-9]{{2}}) {_MONTH} ([0-9]{{4}}) {_TIME} GMT").fullmatch
+_RFC850_DATE = re.compile(
+    rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, ([0-9]{{2}})-{_MONTH}-([0-9]{{2}}) {_TIME} GMT"
+).fullmatch
+_ASCTIME_DATE = re.compile(rf"{_DAY} {_MONTH} ([0-9 ][0-9]) {_TIME} ([0-9]{{4}})").fullmatch
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DIGITS = re.compile(r"[0-9]++").fullmatch  # ASCII only: str.isdigit() also takes "²"
+_HEXDIGITS = re.compile(r"[0-9A-Fa-f]++").fullmatch
+
+
+def parse_number(text: str | bytes, max_digits: int = 18, *, base: int = 10) -> int | None:
+    """``text`` as a non-negative integer, or None unless it is 1 to ``max_digits`` digits.
+
+    The one number parser for anything a peer (or a file) wrote: HTTP numbers are
+    ``1*DIGIT`` (RFC 9110 5.6.1 via RFC 5234 B.1: ASCII "0"-"9" only) or ``1*HEXDIG`` for
+    chunk sizes (``base=16``, RFC 9112 7.1). Unicode digits, signs, spaces, underscores and
+    more than ``max_digits`` characters are all refused, so ``int()`` never sees them.
+
+    >>> parse_number("42"), parse_number("\u00b2"), parse_number("9" * 5000), parse_number("ff", base=16)
+    (42, None, None, 255)
+    """
+    if len(text) > max_digits:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    if (_HEXDIGITS if base == 16 else _DIGITS)(text) is None:
+        return None
+    return int(text, base)
+
 
 _FRAMING_FIELDS = frozenset(("content-length", "transfer-encoding", "host", "connection", "expect"))
 
@@ -270,7 +308,7 @@ def _diagnose_fields(lines: list[str], what: str) -> ProtocolError:
             return BadRequest(f"empty {what} field name")
         if name != name.rstrip(" \t"):
             return BadRequest(f"whitespace between {what} field name {name.strip()!r} and colon")
-        if re.fullmatch(_TOKEN, name) is None:
+        if _TOKEN_OK(name) is None:
             return BadRequest(f"invalid {what} field name {name[:60]!r}")
         if "\x00" in value:
             return BadRequest(f"NUL in the value of {what} field {name!r}")
@@ -278,7 +316,7 @@ def _diagnose_fields(lines: list[str], what: str) -> ProtocolError:
             return BadRequest(f"bare CR in the value of {what} field {name!r}")
         if "\n" in value:
             return BadRequest(f"bare LF in the value of {what} field {name!r}")
-        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+        if _VALUE_CONTROL(value):
             return BadRequest(f"control character in the value of {what} field {name!r}")
     return BadRequest(f"malformed {what} section")
 
@@ -305,13 +343,13 @@ def _diagnose_head(text: str, request: bool) -> ProtocolError:
                 f"malformed request line {start[:80]!r}: want METHOD SP target SP HTTP/x.y"
             )
         method, target, version = parts
-        if re.fullmatch(_TOKEN, method) is None:
+        if _TOKEN_OK(method) is None:
             return BadRequest(f"invalid method {method[:40]!r}")
-        if re.fullmatch(r"[^\x00-\x20\x7f-\xff]+", target) is None:
+        if _TARGET_CHARS(target) is None:
             return BadRequest("request target contains a control, space or non-ASCII octet")
-        if re.fullmatch(r"HTTP/[0-9]\.[0-9]", version) is None:
+        if _VERSION(version) is None:
             return BadRequest(f"invalid HTTP version {version[:20]!r}")
-    elif re.fullmatch(r"HTTP/[0-9]\.[0-9] [0-9]{3}(?: [\t\x20-\x7e\x80-\xff]*)?", start) is None:
+    elif _STATUS_LINE(start) is None:
         return BadRequest(f"malformed status line {start[:80]!r}")
     return _diagnose_fields(lines[1:], "header")
 
@@ -344,11 +382,11 @@ def _content_length(values: list[str], limits: Limits) -> int:
     if len(values) > 1:
         raise BadRequest(f"{len(values)} Content-Length fields (only one is allowed)")
     value = values[0]
-    if _CONTENT_LENGTH(value) is None:
-        if re.fullmatch(r"[0-9]+", value):
-            raise ContentTooLarge(f"Content-Length {value[:30]} is too large")
-        raise BadRequest(f"Content-Length must be digits only, got {value[:40]!r}")
-    length = int(value)
+    length = parse_number(value)
+    if length is None:
+        if _DIGITS(value):
+            raise ContentTooLarge(f"Content-Length {value[:30]}... is too large")
+        raise BadRequest(f"Content-Length must be ASCII digits only, got {value[:40]!r}")
     if limits.max_body is not None and length > limits.max_body:
         raise ContentTooLarge(
             f"Content-Length {length} exceeds the body limit of {limits.max_body} bytes"
@@ -364,7 +402,7 @@ def _transfer_codings(values: list[str]) -> list[str]:
             if not element:
                 continue
             coding = element.split(";", 1)[0].strip(" \t").lower()
-            if re.fullmatch(_TOKEN, coding) is None:
+            if _TOKEN_OK(coding) is None:
                 raise BadRequest(f"invalid transfer coding {element[:40]!r}")
             codings.append(coding)
     if not codings:
@@ -506,8 +544,11 @@ class _Parser:
         while buf.startswith(b"\r\n", pos):
             pos += 2
         self._pos = pos
-        scan = self._scan
-        end = buf.find(b"\r\n\r\n", scan if scan > pos else pos)
+        # Bytes before _scan were searched by earlier calls (it stays 3 bytes behind the
+        # end, so a pattern cut by a read is still found): a head trickling in one byte
+        # per read costs linear time, not quadratic.
+        scan = self._scan if self._scan > pos else pos
+        end = buf.find(b"\r\n\r\n", scan)
         limits = self._limits
         if end == -1:
             size = len(buf) - pos
@@ -519,7 +560,7 @@ class _Parser:
                 raise HeaderFieldsTooLarge(
                     f"message head exceeds the limit of {limits.max_head} bytes"
                 )
-            if buf.find(b"\n\n", pos) != -1 or buf.find(b"\n\r\n", pos) != -1:
+            if buf.find(b"\n\n", scan) != -1 or buf.find(b"\n\r\n", scan) != -1:
                 raise BadRequest("bare LF in the message head (lines must end in CRLF)")
             if self._eof:
                 if size == 0:
@@ -636,14 +677,14 @@ class _Parser:
                 m = _HEX(line)
                 if m is None:
                     raise BadRequest(f"chunk size must be hexadecimal, got {line[:20]!r}")
-                digits = m.group().lstrip(b"0")
-                if len(digits) > 15:
+                digits = m.group().lstrip(b"0") or b"0"
+                size = parse_number(digits, 15, base=16)
+                if size is None:
                     raise ContentTooLarge(f"chunk size {m.group()[:24]!r} overflows")
                 if _CHUNK_EXT(line, m.end()) is None:
                     if b"\r" in line or b"\n" in line:
                         raise BadRequest("bare CR or LF in a chunk-size line")
                     raise BadRequest(f"malformed chunk extension in {line[:60]!r}")
-                size = int(digits, 16) if digits else 0
                 self._pos = end + 2
                 if size == 0:
                     self._state = _TRAILERS
@@ -683,8 +724,9 @@ class _Parser:
                 self._state = _HEAD
                 return EndOfMessage(_NO_TRAILERS)
             limits = self._limits
-            end = buf.find(b"\r\n\r\n", pos)
+            end = buf.find(b"\r\n\r\n", self._scan if self._scan > pos else pos)
             if end == -1:
+                self._scan = max(pos, len(buf) - 3)  # searched already, as in _find_head
                 if len(buf) - pos > limits.max_head:
                     raise HeaderFieldsTooLarge(
                         f"trailer section exceeds the limit of {limits.max_head} bytes"
@@ -702,7 +744,7 @@ class _Parser:
             if _FIELD_BLOCK(text) is None:
                 raise _diagnose_fields(_split_lines(text), "trailer")
             items = _parse_fields(text, limits, None)
-            self._pos = end + 4
+            self._pos = self._scan = end + 4
             self._state = _HEAD
             return EndOfMessage(Headers._trusted(items))
 
@@ -896,6 +938,30 @@ def _check_other_target(method: str, target: str) -> None:
             raise BadRequest("asterisk-form request target is only allowed with OPTIONS")
     elif _ABSOLUTE_FORM(target) is None:
         raise BadRequest(f"invalid request target {target[:80]!r}")
+    else:
+        authority = absolute_form_parts(target)[0]
+        if "@" in authority:
+            raise BadRequest("userinfo in the request target is refused (RFC 9110 4.2.4)")
+        if _HOST_VALUE(authority) is None or authority[:1] in ("", ":"):
+            raise BadRequest(f"invalid authority {authority[:80]!r} in the request target")
+
+
+def absolute_form_parts(target: str) -> tuple[str, str]:
+    """Split an absolute-form request target into its authority and the origin-form rest.
+
+    ``"http://a.test:8080/x?y"`` gives ``("a.test:8080", "/x?y")``; an empty path becomes
+    ``"/"`` (RFC 9112 3.2.1). A server routes such a request by this authority and
+    ignores the Host field (RFC 9112 3.2.2). The target must be absolute-form (it has
+    ``"://"``): check :attr:`RequestHead.target` with ``target[:1] != "/"`` first.
+    """
+    rest = target[target.find("://") + 3 :]
+    end = len(rest)
+    for sep in "/?":
+        i = rest.find(sep, 0, end)
+        if i >= 0:
+            end = i
+    path = rest[end:]
+    return rest[:end], path if path[:1] == "/" else "/" + path
 
 
 _NO_BODY_STATUS = frozenset((204, 304))
@@ -928,9 +994,9 @@ class ResponseParser(_Parser):
             raise _diagnose_head(text, request=False)
         major, minor, code, reason, block = m.groups()
         version = _version(major, minor)
-        status = int(code)
-        if status < 100:
-            raise BadRequest(f"status code {code} is below 100")
+        status = parse_number(code, 3) or 0
+        if not 100 <= status <= 599:
+            raise BadRequest(f"status code {code} is outside 100..599 (RFC 9110 15)")
         specials: list[tuple[str, str]] = []
         items = _parse_fields(block, self._limits, specials)
         headers = Headers._trusted(items)
@@ -995,11 +1061,42 @@ def status_line(status: int, version: str = HTTP_1_1, reason: str | None = None)
             line = f"{version} {status} {reason_phrase(status)}\r\n".encode("latin-1")
             _STATUS_LINES[key] = line
         return line
-    if re.fullmatch(r"[\t\x20-\x7e\x80-\xff]*", reason) is None:
+    if _REASON(reason) is None:
         raise ValueError(f"reason phrase {reason!r} contains CR, LF or a control character")
     if not 100 <= status <= 599:
         raise ValueError(f"status code {status} is outside 100..599")
     return f"{version} {status} {reason}\r\n".encode("latin-1")
+
+
+def parse_http_date(text: str) -> float | None:
+    """An HTTP-date (RFC 9110 5.6.7) as a POSIX timestamp, or None if it is not one.
+
+    IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) and the obsolete rfc850-date and
+    asctime-date forms, which recipients must accept; a two-digit year is the one in the
+    past 50 years or next 49 (RFC 9110 5.6.7). Anything else, or an impossible date, is
+    None: the caller ignores the field.
+    """
+    text = text.strip(" \t")
+    m = _IMF_FIXDATE(text)
+    if m is not None:
+        day, month, year, hh, mm, ss = m.groups()
+    elif (m := _RFC850_DATE(text)) is not None:
+        day, month, yy, hh, mm, ss = m.groups()
+        now = time.gmtime().tm_year
+        full = now - now % 100 + (parse_number(yy, 2) or 0)
+        year = str(full - 100 if full > now + 50 else full)
+    elif (m := _ASCTIME_DATE(text)) is not None:
+        month, day, hh, mm, ss, year = m.groups()
+        day = day.replace(" ", "0")
+    else:
+        return None
+    # the patterns let only ASCII digits through; "or 0" just satisfies the types
+    y, d, h, mi, s = (parse_number(n, 4) or 0 for n in (year, day, hh, mm, ss))
+    try:
+        when = datetime(y, _MONTHS.index(month) + 1, d, h, mi, min(s, 59), tzinfo=UTC)
+    except ValueError:  # 31 Feb, hour 25, year 0, ...
+        return None
+    return when.timestamp()
 
 
 _date_until = -1.0  # the line below holds until this time (the next whole second)
@@ -1030,9 +1127,9 @@ def encode_response_head(
 
 def encode_request_head(method: str, target: str, headers: Headers) -> bytes:
     """The request line (HTTP/1.1), ``headers`` and the empty line."""
-    if re.fullmatch(_TOKEN, method) is None:
+    if _TOKEN_OK(method) is None:
         raise ValueError(f"invalid method {method!r}")
-    if re.fullmatch(r"[\x21-\x7e]+", target) is None:
+    if _VISIBLE_ASCII(target) is None:
         raise ValueError(f"request target {target!r} must be non-empty visible ASCII")
     return f"{method} {target} HTTP/1.1\r\n".encode("ascii") + headers.encode() + b"\r\n"
 
@@ -1082,10 +1179,13 @@ __all__ = [
     "URITooLong",
     "UnsupportedTransferCoding",
     "UnsupportedVersion",
+    "absolute_form_parts",
     "date_line",
     "encode_chunk",
     "encode_last_chunk",
     "encode_request_head",
     "encode_response_head",
+    "parse_http_date",
+    "parse_number",
     "status_line",
 ]

@@ -70,7 +70,9 @@ class ServerConfig:
 
     ``header_timeout``: to receive a whole request head, from its first byte (and, on a new
     connection, from the accept); a slowloris client is answered 408 and disconnected.
-    ``body_timeout``: to receive a request body once the handler asks for it.
+    ``body_timeout``: to receive a whole request body, from when the handler first asks
+    for it; bytes trickling in do not extend it, nor does draining an unread rest after
+    the response.
     ``idle_timeout``: how long a keep-alive connection may wait for its next request.
     ``write_timeout``: how long one write may block on a peer that does not read.
     ``max_requests``: requests served on one connection before it is closed (0: no limit).
@@ -99,7 +101,7 @@ class _Expired(Exception):
     """A connection's deadline passed while it waited on its peer."""
 
 
-_IDLE, _HEAD, _BODY, _WRITE, _BUSY = range(5)
+_IDLE, _HEAD, _BODY, _WRITE, _BUSY, _DRAIN = range(6)
 _clock = time.monotonic
 """Deadlines use the OS monotonic clock: cheap, and the same whatever the backend."""
 
@@ -107,11 +109,23 @@ _clock = time.monotonic
 class _Conn:
     """Per-connection state the timer task inspects."""
 
-    __slots__ = ("deadline", "expired", "flow", "keep_alive", "phase", "scope", "served")
+    __slots__ = (
+        "body_deadline",
+        "deadline",
+        "expired",
+        "flow",
+        "keep_alive",
+        "out",
+        "phase",
+        "scope",
+        "served",
+    )
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.deadline = math.inf
+        self.body_deadline = math.inf  # set once per request body, when first asked for
+        self.out: list[bytes] = []  # responses queued to go out in one write
         self.phase = _IDLE
         self.expired = False
         self.served = 0
@@ -128,6 +142,7 @@ class _RequestBody(IncomingBody):
         "_parser",
         "_server",
         "continue_sent",
+        "draining",
         "error",
         "expect_continue",
         "flow_error",
@@ -141,6 +156,7 @@ class _RequestBody(IncomingBody):
         self._done = False
         self.expect_continue = expect
         self.continue_sent = False
+        self.draining = False  # reading only to discard, after the response went out
         self.error: ProtocolError | None = None
         self.flow_error: NetworkError | None = None
 
@@ -157,6 +173,9 @@ class _RequestBody(IncomingBody):
 
     async def _next_piece(self) -> bytes | None:
         parser = self._parser
+        conn = self._conn
+        if conn.body_deadline == math.inf:  # the handler asks for the body: its clock starts
+            conn.body_deadline = _clock() + self._server.config.body_timeout
         while True:
             ev = parser.next_event()
             if ev.__class__ is Data:
@@ -167,10 +186,13 @@ class _RequestBody(IncomingBody):
                 return None
             if ev is NEED_DATA:
                 try:
+                    if conn.out:  # answers to earlier pipelined requests go out first
+                        await self._server._write(conn, b"".join(conn.out))
+                        conn.out.clear()
                     if self.expect_continue and not self.continue_sent:
                         self.continue_sent = True
-                        await self._server._write(self._conn, _CONTINUE)
-                    await self._server._read_into(self._conn, parser, _BODY)
+                        await self._server._write(conn, _CONTINUE)
+                    await self._server._read_body(conn, parser, self.draining)
                 except NetworkError as exc:
                     self.flow_error = exc
                     raise
@@ -185,6 +207,7 @@ class _RequestBody(IncomingBody):
     async def drain(self, limit: int) -> bool:
         """Read and discard the rest of the body, up to ``limit`` bytes; True if it ended."""
         self._consumed = True
+        self.draining = True
         total = 0
         while (piece := await self._next()) is not None:
             total += len(piece)
@@ -360,7 +383,7 @@ class Server:
             self._conns.discard(conn)
 
     async def _on_expired(self, net: Backend, conn: _Conn, parser: RequestParser) -> None:
-        if conn.phase in (_HEAD, _BODY) and not self._closing:
+        if conn.phase in (_HEAD, _BODY) and not self._closing:  # not _DRAIN: answered already
             with net.move_on_after(1.0):
                 try:
                     await conn.flow.write(self._error_bytes(408, "request not received in time"))
@@ -370,29 +393,19 @@ class Server:
         elif conn.phase == _WRITE:
             conn.flow.abort()
 
-    async def _read_into(self, conn: _Conn, parser: RequestParser, phase: int) -> None:
-        """Read once from the peer into ``parser``, under the connection's deadline.
+    async def _read_body(self, conn: _Conn, parser: RequestParser, draining: bool) -> None:
+        """Read once from the peer into ``parser``, under the request body's deadline.
 
-        The deadline is (re)set only when the connection changes phase: a head's deadline
-        runs from its first byte however slowly the rest trickles in.
+        The deadline is set once, when the handler first asks for the body (or the server
+        drains a body the handler left alone), and holds until the body ends: it is not
+        moved by bytes trickling in, by the handler pausing between reads, nor by draining
+        what the handler left unread (a head's deadline works the same way). It is
+        enforced while a read waits; the handler's own work in between is not timed.
         """
-        cfg = self.config
-        if phase == _HEAD:
-            if parser.buffered == 0:
-                if self._closing:
-                    raise _Expired
-                if conn.phase != _IDLE:
-                    conn.deadline = _clock() + (
-                        cfg.idle_timeout if conn.served else cfg.header_timeout
-                    )
-                    conn.phase = _IDLE
-            elif conn.phase != _HEAD:
-                conn.deadline = _clock() + cfg.header_timeout
-                conn.phase = _HEAD
-        elif conn.phase != _BODY:
-            conn.deadline = _clock() + cfg.body_timeout
-            conn.phase = _BODY
+        conn.deadline = conn.body_deadline
+        conn.phase = _DRAIN if draining else _BODY
         data = await conn.flow.read(READ_SIZE)
+        conn.phase = _BUSY  # the handler's own time between reads is not the peer's fault
         if data:
             parser.feed(data)
         else:
@@ -413,7 +426,7 @@ class Server:
         one read, no body, nothing after it) costs one parse, the handler, one write and
         one read.
         """
-        out: list[bytes] = []
+        out = conn.out
         pending = 0
         served = 0
         cfg = self.config
@@ -444,6 +457,7 @@ class Server:
                     request.body = b""
                 else:
                     request.body = body = _RequestBody(self, conn, parser, head.expect_continue)
+                    conn.body_deadline = math.inf
                 keep_alive = head.keep_alive
                 if max_requests and served >= max_requests:
                     keep_alive = False
@@ -524,7 +538,7 @@ class Server:
                 if out:
                     await self._write(conn, b"".join(out))
                 return
-            # Send what is queued, then read (self._write and self._read_into, inlined).
+            # Send what is queued, then read (self._write, inlined).
             if out:
                 conn.phase = _WRITE
                 conn.deadline = _clock() + write_timeout
@@ -609,9 +623,9 @@ class Server:
         for lname, name, value in response.headers._items:
             if lname in _FRAMING_OUT:
                 if lname == "content-length":
-                    if not value.isdigit():
-                        raise ValueError(f"response Content-Length {value!r} is not digits")
-                    declared = int(value)
+                    declared = codec.parse_number(value)
+                    if declared is None:
+                        raise ValueError(f"response Content-Length {value!r} is not 1 to 18 digits")
                 elif lname == "connection":
                     if "close" in value.lower():
                         keep_alive = conn.keep_alive = False

@@ -25,12 +25,14 @@ import html
 import mimetypes
 import os
 import stat as _stat
+import time
 from collections.abc import Iterable, Mapping
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 
 from uri import UriError, pct_decode_bytes, pct_encode
 
+from .codec import parse_http_date, parse_number
 from .headers import Headers
 from .server import Handler
 from .types import FileBody, Request, Response
@@ -75,13 +77,15 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 def _not_modified_since(header: str, mtime: float) -> bool:
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
-        return False  # an invalid date is ignored (RFC 9110 13.1.3)
-    if when.tzinfo is None:
+    """Whether If-Modified-Since ``header`` says the client's copy is current.
+
+    RFC 9110 13.1.3: an invalid date is ignored, and so is a date later than the
+    server's clock (the client's clock is wrong, its copy may be stale).
+    """
+    when = parse_http_date(header)
+    if when is None or when > time.time():
         return False
-    return int(mtime) <= when.timestamp()
+    return int(mtime) <= when
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
@@ -97,18 +101,21 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     if not dash:
         return None
     first_s, last_s = first_s.strip(), last_s.strip()
-    if (first_s and not first_s.isdigit()) or (last_s and not last_s.isdigit()):
+    # 1*DIGIT, ASCII only and at most 18 of them; anything else makes the range-spec
+    # invalid, and an invalid Range is ignored (RFC 9110 14.2): the whole file, 200.
+    first = parse_number(first_s) if first_s else -1
+    last = parse_number(last_s) if last_s else -1
+    if first is None or last is None:
         return None
-    if not first_s:
-        if not last_s:
+    if first < 0:
+        if last < 0:
             return None
-        suffix = int(last_s)
-        if suffix == 0 or size == 0:
+        if last == 0 or size == 0:
             return "unsatisfiable"
-        return max(0, size - suffix), size - 1
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last_s and last < first:
+        return max(0, size - last), size - 1
+    if last < 0:
+        last = size - 1
+    elif last < first:
         return None  # invalid range-spec: ignore the header
     if first >= size:
         return "unsatisfiable"

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .codec import absolute_form_parts
 from .headers import Headers
 from .status import reason_phrase
 
@@ -162,8 +163,10 @@ class Request:
     """An HTTP request: what a server handler receives and what a client sends.
 
     ``target`` is the request target as sent (``/path?query``); :attr:`path` and
-    :attr:`query` split it. On a server, ``body`` is an :class:`IncomingBody` and
-    ``remote`` the peer's address.
+    :attr:`query` split it. An absolute-form target (``http://host/path?query``, which a
+    server must accept, RFC 9112 3.2.2) is split the same way, and then :attr:`host` is
+    its authority. On a server, ``body`` is an :class:`IncomingBody` and ``remote`` the
+    peer's address.
     """
 
     __slots__ = ("body", "headers", "method", "remote", "target", "version")
@@ -187,20 +190,36 @@ class Request:
 
     @property
     def path(self) -> str:
-        """The target up to ``?`` (still percent-encoded)."""
-        q = self.target.find("?")
-        return self.target if q < 0 else self.target[:q]
+        """The target up to ``?`` (still percent-encoded; ``/`` first in every form but
+        ``*`` and CONNECT's authority-form)."""
+        target = self._origin_form()
+        q = target.find("?")
+        return target if q < 0 else target[:q]
 
     @property
     def query(self) -> str:
         """The target after ``?`` (empty if none)."""
-        q = self.target.find("?")
-        return "" if q < 0 else self.target[q + 1 :]
+        target = self._origin_form()
+        q = target.find("?")
+        return "" if q < 0 else target[q + 1 :]
 
     @property
     def host(self) -> str:
-        """The Host field's value (empty if absent)."""
+        """The host to route by, with its port if any (empty if none was sent).
+
+        The Host field's value, except for an absolute-form target: then its authority,
+        and the Host field is ignored (RFC 9112 3.2.2).
+        """
+        target = self.target
+        if target[:1] != "/" and "://" in target:
+            return absolute_form_parts(target)[0]
         return self.headers.get("host", "")
+
+    def _origin_form(self) -> str:
+        target = self.target
+        if target[:1] != "/" and "://" in target:
+            return absolute_form_parts(target)[1]
+        return target
 
     async def read(self) -> bytes:
         """The whole body as bytes."""

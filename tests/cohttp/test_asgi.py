@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import backends
-from cohttp import Server
+from cohttp import Request, Server
 from cohttp.asgi import ASGIHandler
 from cohttp.client import Client
 
@@ -101,3 +101,14 @@ async def test_app_without_lifespan(backend: backends.Backend) -> None:
         Client(backend) as c,
     ):
         assert (await c.get(f"http://{host}:{port}/")).status == 204
+
+
+def test_scope_of_an_absolute_form_target(backend: backends.Backend) -> None:
+    # RFC 9112 3.2.2: the target's authority, not the Host field, names the host
+    handler = ASGIHandler(make_app([]), backend)
+    request = Request("GET", "http://a.test:8080/x%20y?q=1", [("Host", "b.test")])
+    scope = handler.scope_for(request)
+    assert (scope["path"], scope["raw_path"], scope["query_string"]) == ("/x y", b"/x%20y", b"q=1")
+    assert scope["headers"] == [(b"host", b"a.test:8080")]
+    plain = handler.scope_for(Request("GET", "/", [("Host", "b.test"), ("X-A", "1")]))
+    assert plain["headers"] == [(b"host", b"b.test"), (b"x-a", b"1")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cohttp import codec
@@ -53,8 +55,16 @@ def reject(
     return info.value
 
 
+def wire(text: str) -> bytes:
+    """Latin-1 where it can (one byte per character, as the parser decodes), else UTF-8."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 def req(*lines: str, body: bytes = b"") -> bytes:
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return wire("\r\n".join(lines) + "\r\n\r\n") + body
 
 
 # -- the happy path ------------------------------------------------------------------
@@ -259,6 +269,82 @@ def test_chunk_size_overflow_guard() -> None:
     reject(chunked(b"10000\r\n"), 413, limits=Limits(max_body=100))
 
 
+# -- numbers: ASCII digits only, and never too many (issue 12, item 4) ------------------
+
+UNICODE_DIGITS = ["\xb2", "\u0663", "1\xb2", "\uff11", "\u0660" * 3]
+"""Characters str.isdigit() accepts (superscript two, Arabic-Indic three, fullwidth one)."""
+
+
+@pytest.mark.parametrize("text", [*UNICODE_DIGITS, "", "+1", "-1", " 1", "1_0", "1.0", "0x1"])
+def test_parse_number_takes_ascii_digits_only(text: str) -> None:
+    assert codec.parse_number(text) is None
+    assert codec.parse_number(text.encode("utf-8")) is None
+
+
+def test_parse_number_limits_the_length() -> None:
+    assert codec.parse_number("9" * 18) == 10**18 - 1
+    assert codec.parse_number("9" * 19) is None
+    assert codec.parse_number("9" * 5000) is None  # never reaches int()
+    assert codec.parse_number("0" * 5000 + "1") is None
+    assert codec.parse_number("fF", base=16) == 255 and codec.parse_number("g", base=16) is None
+
+
+@pytest.mark.parametrize("value", UNICODE_DIGITS)
+def test_content_length_unicode_digits(value: str) -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", f"Content-Length: {value}"), match="ASCII digits")
+
+
+def test_content_length_5000_digits_is_413() -> None:
+    reject(req("POST / HTTP/1.1", "Host: a", "Content-Length: " + "9" * 5000), 413)
+
+
+def test_chunk_size_non_ascii_and_5000_digits() -> None:
+    for size in ("\xb2", "\u0663", "1\xb2"):
+        reject(chunked(wire(size) + b"\r\nx\r\n0\r\n\r\n"))
+    reject(chunked(b"f" * 5000 + b"\r\n"), 413, limits=Limits(max_chunk_line=8192))
+    # leading zeros do not count: the size is 1
+    evs = events(chunked(b"0" * 4000 + b"1\r\nx\r\n0\r\n\r\n"))
+    assert Data(b"x") in evs
+
+
+@pytest.mark.parametrize("port", [*UNICODE_DIGITS, "x"])
+def test_host_port_ascii_digits_only(port: str) -> None:
+    reject(req("GET / HTTP/1.1", f"Host: a:{port}"), match="invalid Host")
+
+
+@pytest.mark.parametrize("code", ["\xb2\xb2\xb2", "2\u0660\u0660", "600", "999", "000", "9" * 5000])
+def test_status_code_three_ascii_digits_in_100_to_599(code: str) -> None:
+    with pytest.raises(ProtocolError):
+        response_events(wire(f"HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sun, 06 Nov 1994 08:49:37 GMT",  # IMF-fixdate
+        "Sunday, 06-Nov-94 08:49:37 GMT",  # rfc850-date
+        "Sun Nov  6 08:49:37 1994",  # asctime-date
+    ],
+)
+def test_http_date_three_forms(text: str) -> None:
+    assert codec.parse_http_date(text) == 784111777.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sun, \u0660\u0666 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov \xb9\xb9\xb9\xb9 08:49:37 GMT",
+        "Sun, 06 Nov " + "1" * 5000 + " 08:49:37 GMT",
+        "Sun, 31 Feb 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 +0000",
+        "garbage",
+    ],
+)
+def test_http_date_refuses_everything_else(text: str) -> None:
+    assert codec.parse_http_date(text) is None
+
+
 def test_chunk_data_must_end_in_crlf() -> None:
     reject(chunked(b"3\r\nabcX\r\n0\r\n\r\n"), match="CRLF")
 
@@ -296,6 +382,16 @@ def test_target_forms() -> None:
         assert isinstance(evs[0], RequestHead) and evs[0].target == target
     reject(req("GET * HTTP/1.1", "Host: a"), match="asterisk")
     reject(req("CONNECT /x HTTP/1.1", "Host: a"), match="authority-form")
+
+
+def test_absolute_form_authority_rules() -> None:
+    # RFC 9110 4.2.1: no empty host in an http URI; 4.2.4: userinfo is an error
+    for target in ("http:///x", "http://:80/x", "http://u:p@a.test/", "http://a b/"):
+        reject(req(f"GET {target} HTTP/1.1", "Host: a"))
+    reject(req("GET http://a.test:\xb2/ HTTP/1.1", "Host: a"), match="non-ASCII")
+    assert codec.absolute_form_parts("http://a.test:8080/x?y") == ("a.test:8080", "/x?y")
+    assert codec.absolute_form_parts("http://[::1]?y") == ("[::1]", "/?y")
+    assert codec.absolute_form_parts("https://a.test") == ("a.test", "/")
 
 
 # -- limits ---------------------------------------------------------------------------
@@ -340,6 +436,35 @@ def test_slow_head_is_not_quadratic_and_completes() -> None:
         p.feed(bytes([b]))
         ev = p.next_event()
     assert isinstance(ev, RequestHead) and len(ev.headers) == 51
+
+
+def _trickle_cpu(n: int, trailer: bool) -> float:
+    field = "X-A: " + "b" * n
+    if trailer:
+        data = chunked(b"0\r\n" + field.encode() + b"\r\n\r\n")
+    else:
+        data = req("GET / HTTP/1.1", "Host: a", field)
+    best = float("inf")
+    for _ in range(3):
+        p = RequestParser()
+        seen = []
+        start = time.thread_time()
+        for i in range(len(data)):
+            p.feed(data[i : i + 1])
+            while (ev := p.next_event()) is not NEED_DATA:
+                seen.append(ev)
+        best = min(best, time.thread_time() - start)
+        assert isinstance(seen[-1], EndOfMessage)
+    return best
+
+
+@pytest.mark.parametrize("trailer", [False, True], ids=["head", "trailers"])
+def test_head_trickled_one_byte_per_read_costs_linear_time(trailer: bool) -> None:
+    # Each read used to search the whole buffered head (or trailer section) again: a
+    # 64 KiB head sent one byte per segment cost seconds of CPU. Growth, not speed: 4x
+    # the bytes must cost about 4x the CPU time (quadratic: 16x).
+    small, large = _trickle_cpu(6000, trailer), _trickle_cpu(24000, trailer)
+    assert large < 8 * small, (small, large)
 
 
 # -- EOF in the middle ------------------------------------------------------------------

@@ -8,6 +8,7 @@ a 4xx/5xx (or close) and keep serving everyone else.
 from __future__ import annotations
 
 import random
+import signal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,6 +83,100 @@ def test_mutated_messages(edits: list[tuple[int, bytes]], cuts: list[int]) -> No
     for pos, replacement in edits:
         data[pos : pos + 1] = replacement
     drive(RequestParser(LIMITS), bytes(data), cuts)
+
+
+# -- long inputs: kilobytes, built to hit the grammar's repeats -----------------------
+
+URI_CHARS = "aZ09-._~!$&'()*+,;=:@/?%AF[]"
+ODD_CHARS = '\x00\x01\t "\\\x7f\x80\xb2\xff'
+
+
+def long_text(alphabet: str) -> st.SearchStrategy[str]:
+    """Kilobytes: a short unit repeated up to 4,000 times and an odd character after it
+    (the shape that makes a backtracking pattern explode), or plain random text."""
+    unit = st.text(alphabet, min_size=1, max_size=6)
+    odd = st.sampled_from(["", *ODD_CHARS, *alphabet])
+    repeated = st.builds(lambda u, k, t: u * k + t, unit, st.integers(1, 4000), odd)
+    return st.one_of(repeated, st.text(alphabet + ODD_CHARS, max_size=3000))
+
+
+CPU_BOUND = 2.0
+"""Seconds of CPU one parse of a few kilobytes may take: ample for a linear parser."""
+
+
+class _Runaway(Exception):
+    pass
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Runaway
+
+
+def timed_drive(parser: RequestParser | ResponseParser, data: bytes) -> None:
+    """drive(), and the parse must take bounded CPU time (no backtracking blow-up).
+
+    A virtual-time alarm interrupts a runaway regex (the re module checks for signals
+    while it backtracks), so the failure is reported instead of hanging the suite.
+    """
+    previous = signal.signal(signal.SIGVTALRM, _interrupt)
+    signal.setitimer(signal.ITIMER_VIRTUAL, CPU_BOUND)
+    try:
+        drive(parser, data, [len(data) // 2])
+    except _Runaway:
+        raise AssertionError(f"more than {CPU_BOUND} s of CPU for {len(data)} bytes") from None
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def latin1(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+@given(
+    st.sampled_from(["GET", "POST", "OPTIONS", "CONNECT", "G" * 200]),
+    st.one_of(
+        long_text(URI_CHARS).map(lambda t: "/" + t),  # origin-form
+        long_text(URI_CHARS).map(lambda t: "http://" + t),  # absolute-form
+        long_text(URI_CHARS),  # authority-form and others
+    ),
+    long_text(URI_CHARS + "[]:"),  # Host
+)
+@settings(max_examples=150, deadline=None)
+def test_long_request_lines_and_hosts(method: str, target: str, host: str) -> None:
+    data = latin1(f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+    timed_drive(RequestParser(), data)
+
+
+FIELD_CHARS = "aZ09!#$%&'*+-.^_`|~:;=,\"() \t"
+
+
+@given(
+    st.lists(st.tuples(long_text(FIELD_CHARS), long_text(FIELD_CHARS)), max_size=120),
+    st.booleans(),
+)
+@settings(max_examples=100, deadline=None)
+def test_long_and_many_header_fields(fields: list[tuple[str, str]], trailers: bool) -> None:
+    block = "".join(f"{name[:200]}: {value}\r\n" for name, value in fields)
+    if trailers:
+        data = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + block
+    else:
+        data = "GET / HTTP/1.1\r\nHost: a\r\n" + block
+    timed_drive(RequestParser(), latin1(data + "\r\n"))
+    response = ResponseParser()
+    response.expect("GET")
+    timed_drive(
+        response,
+        latin1("HTTP/1.1 200 " + (fields[0][1] if fields else "") + "\r\n" + block + "\r\n"),
+    )
+
+
+@given(long_text(FIELD_CHARS), st.sampled_from(["1", "0" * 3000 + "1", "f" * 40, ""]))
+@settings(max_examples=100, deadline=None)
+def test_long_chunk_extensions_and_sizes(extension: str, size: str) -> None:
+    head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    data = latin1(head + f"{size};{extension}\r\nx\r\n0\r\n\r\n")
+    timed_drive(RequestParser(Limits(max_chunk_line=16384)), data)
 
 
 def test_unmutated_message_parses() -> None:

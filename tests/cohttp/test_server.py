@@ -442,6 +442,112 @@ async def test_stalled_body_is_cut_at_the_body_deadline(backend: backends.Backen
         assert backend.now() - start >= 0.25
 
 
+async def dripping_app(request: Request) -> Response:
+    if request.path == "/part":  # one piece, some work, and an answer: the rest is drained
+        async for _ in request.body:  # type: ignore[union-attr]
+            break
+        await request_net.sleep(0.9)
+        return Response(200, b"part")
+    if request.path == "/ignore":
+        return Response(200, b"ignored")
+    return Response(200, await request.read())
+
+
+DRIP_HEAD = b"POST %s HTTP/1.1\r\nHost: t\r\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "drip"),
+    [
+        (b"", b"X-Drip: %d\r\n"),  # the head itself
+        (b"Content-Length: 1000\r\n\r\n", b"x"),
+        (b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n"),
+    ],
+    ids=["head", "length", "chunked"],
+)
+@pytest.mark.parametrize("path", [b"/read", b"/part", b"/ignore"])
+async def test_dripping_client_is_cut_a_deadline_after_its_first_byte(
+    backend: backends.Backend, head: bytes, drip: bytes, path: bytes
+) -> None:
+    # One byte (or line) every 50 ms: every read gets something, and none of them may
+    # move the deadline, whatever the handler does with the body (issue 12, item 3).
+    timeout = 1.0
+    server = Server(dripping_app, header_timeout=timeout, body_timeout=timeout)
+    async with running(backend, server) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(DRIP_HEAD % path + head, "POST")
+        start = backend.now()
+        cut = None
+        with backend.fail_after(10):
+            try:
+                for i in range(200):
+                    await c.flow.write(drip % i if b"%d" in drip else drip)
+                    await backend.sleep(0.05)
+            except backends.NetworkError:
+                cut = backend.now() - start
+        assert cut is not None, "the server never cut the dripping client"
+        # timer tick <= timeout / 4, and generous room for a loaded machine; two
+        # deadlines in a row (the old drain after /part) would take >= 1.9 s
+        assert timeout <= cut + 0.1 and cut < 1.7, cut
+
+
+async def test_handler_work_after_the_body_is_not_under_the_body_deadline(
+    backend: backends.Backend,
+) -> None:
+    async def slow_after_body(request: Request) -> Response:
+        data = await request.read()
+        await request_net.sleep(0.8)  # longer than body_timeout: the body is all here
+        return Response(200, data)
+
+    async with running(backend, Server(slow_after_body, body_timeout=0.3)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n", "POST")
+        await backend.sleep(0.1)  # the body comes in a read of its own
+        await c.flow.write(b"ok")
+        with backend.fail_after(5):
+            head, body = await c.response()
+        assert (head.status, body) == (200, b"ok")
+
+
+@pytest.mark.parametrize(
+    ("third", "rest", "answer"),
+    [
+        (b"GET / HTTP/1.1\r\nHo", b"st: t\r\n\r\n", b"Hello, world!"),  # half a head
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab", b"cd", b"abcd"),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+            b"abcd",
+            b"abcd",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+            b"0\r\n\r\n",
+            b"ab",
+        ),
+    ],
+    ids=["half-head", "half-body", "expect-continue", "half-chunked"],
+)
+async def test_pipelined_responses_go_out_before_an_incomplete_next_request(
+    backend: backends.Backend, third: bytes, rest: bytes, answer: bytes
+) -> None:
+    # The client waits for the first two answers before it sends the rest of the third
+    # request (RFC 9112 9.3.2: responses in order, and nothing holds back a finished one).
+    async with running(backend, Server(app)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(GET + b"GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\n" + third, "GET", "GET")
+        with backend.fail_after(3):
+            first, body = await c.response()
+            assert (first.status, body) == (200, b"Hello, world!")
+            second, _ = await c.response()
+            assert second.status == 204
+            c.parser.expect(third.split(b" ")[0].decode())
+            if b"100-continue" in third:
+                assert (await c.interim()).status == 100  # after the two answers, not before
+            await c.flow.write(rest)
+            last, body = await c.response()
+        assert (last.status, body) == (200, answer)
+
+
 async def test_reader_that_never_reads_is_cut_at_the_write_deadline(
     backend: backends.Backend,
 ) -> None:

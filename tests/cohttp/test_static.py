@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
+from email.utils import formatdate
 from pathlib import Path
 
 import anyio
@@ -122,6 +125,12 @@ def test_conditionals(site: Path) -> None:
         call(s, get("/style.css", if_modified_since="Mon, 01 Jan 2001 00:00:00 GMT"))
     ).status == 200
     assert (call(s, get("/style.css", if_modified_since="garbage"))).status == 200
+    # RFC 9110 13.1.3: a date later than the server's clock is ignored, not a 304
+    future = formatdate(time.time() + 86400, usegmt=True)
+    assert (call(s, get("/style.css", if_modified_since=future))).status == 200
+    # the obsolete forms count (RFC 9110 5.6.7)
+    for old in ("Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"):
+        assert (call(s, get("/style.css", if_modified_since=old))).status == 200
     # If-None-Match takes precedence over If-Modified-Since.
     assert (
         call(s, get("/style.css", if_none_match='"other"', if_modified_since=modified))
@@ -140,6 +149,43 @@ def test_parse_range() -> None:
     assert parse_range("items=0-1", 100) is None
     assert parse_range("bytes=0-1,5-6", 100) is None
     assert parse_range("bytes=x-1", 100) is None
+
+
+BAD_NUMBERS = ["\xb2", "\u0663", "1\xb2", "\uff11", "9" * 5000, "0" * 5000 + "1", "+1", "1_0"]
+"""Unicode digits (str.isdigit() says yes) and numbers too long for int()."""
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_parse_range_ignores_non_ascii_and_overlong_numbers(bad: str) -> None:
+    # RFC 9110 14.2: an invalid Range is ignored; never a ValueError (a 500) from int()
+    for spec in (f"bytes={bad}-3", f"bytes=0-{bad}", f"bytes=-{bad}", f"bytes={bad}-"):
+        assert parse_range(spec, 100) is None, spec
+
+
+async def test_bad_numbers_in_range_and_dates_get_the_whole_file(
+    backend: backends.Backend, site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = bytes(range(256)) * 4
+    fields = [f"Range: bytes={b}-3" for b in BAD_NUMBERS]
+    fields += [f"Range: bytes=0-{b}" for b in BAD_NUMBERS] + [
+        f"Range: bytes=-{b}" for b in BAD_NUMBERS
+    ]
+    fields += [
+        "If-Modified-Since: Sun, \u0660\u0666 Nov 2094 08:49:37 GMT",
+        "If-Modified-Since: Sun, 06 Nov " + "9" * 5000 + " 08:49:37 GMT",
+    ]
+    async with running(backend, Server(StaticFiles(site))) as addr:
+        c = await RawClient.connect(backend, addr)
+        for field in fields:
+            line = f"GET /data.bin HTTP/1.1\r\nHost: t\r\n{field}\r\n\r\n"
+            try:  # one byte per character where it can, as the server decodes it
+                await c.send(line.encode("latin-1"))
+            except UnicodeEncodeError:
+                await c.send(line.encode("utf-8"))
+            head, body = await c.response()
+            assert (head.status, body) == (200, whole), field[:40]
+        await c.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_ranges(site: Path) -> None:
@@ -168,6 +214,38 @@ def test_virtual_hosts(site: Path, tmp_path: Path) -> None:
     assert (call(vh2, Request("GET", "/", [("host", "[::1]:80")]))).status == 200
     with pytest.raises(NotADirectoryError):
         StaticFiles(site / "index.html")
+
+
+async def test_absolute_form_target_picks_the_virtual_host(
+    backend: backends.Backend, site: Path, tmp_path: Path
+) -> None:
+    # RFC 9112 3.2.2: a server MUST accept absolute-form, route by its authority and
+    # ignore the Host field's value.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "index.html").write_text("other site\n")
+    vh = VirtualHosts({"www.example.test": site, "other.example.test": other})
+    async with running(backend, Server(vh)) as addr:
+        c = await RawClient.connect(backend, addr)
+        for target, host, expected in [
+            (b"http://other.example.test/", b"www.example.test", b"other site\n"),
+            (b"http://OTHER.example.test:8080?x=1", b"www.example.test", b"other site\n"),
+            (b"http://www.example.test/style.css", b"other.example.test", b"body{}\n"),
+            (b"/style.css", b"www.example.test", b"body{}\n"),
+        ]:
+            await c.send(b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            head, body = await c.response()
+            assert (head.status, body) == (200, expected), target
+        await c.send(b"GET http://nobody.test/ HTTP/1.1\r\nHost: www.example.test\r\n\r\n")
+        assert (await c.response())[0].status == 404
+        await c.close()
+
+
+def test_request_of_an_absolute_form_target() -> None:
+    r = Request("GET", "http://a.test:8080/x%20y?q=1", [("host", "b.test")])
+    assert (r.host, r.path, r.query) == ("a.test:8080", "/x%20y", "q=1")
+    r = Request("OPTIONS", "*", [("host", "b.test")])
+    assert (r.host, r.path, r.query) == ("b.test", "*", "")
 
 
 async def test_served_over_the_network(backend: backends.Backend, site: Path) -> None:
