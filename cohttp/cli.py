@@ -39,7 +39,7 @@ from .client import (
     TooManyRedirects,
     UnsupportedProtocol,
 )
-from .codec import _TOKEN, Limits
+from .codec import Limits, is_token
 from .headers import Headers, InvalidHeader
 from .server import Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
@@ -80,7 +80,7 @@ def _size_limit(text: str) -> int:
 
 def _method(text: str) -> str:
     """A request method: a token (RFC 9110 9.1, 5.6.2)."""
-    if re.fullmatch(_TOKEN, text) is None:
+    if not is_token(text):
         raise argparse.ArgumentTypeError(f"a method is a token such as GET, got {text!r}")
     return text
 

@@ -252,6 +252,13 @@ _CHUNK_EXT = re.compile(
 ).fullmatch
 _HEX = re.compile(rb"[0-9A-Fa-f]++").match
 _TOKEN_OK = re.compile(_TOKEN).fullmatch
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` is a token (RFC 9110 §5.6.2): a method, a field name, a coding."""
+    return _TOKEN_OK(text) is not None
+
+
 _TARGET_CHARS = re.compile(r"[^\x00-\x20\x7f-\xff]++").fullmatch
 _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]").fullmatch
 _STATUS_LINE = re.compile(rf"HTTP/[0-9]\.[0-9] [0-9]{{3}}(?: {_FIELD_VALUE})?").fullmatch

@@ -43,12 +43,13 @@ JOINING_TYPES = "LDRT"  # the Joining_Type values the CONTEXTJ rule asks about
 _ROW = re.compile(
     r"([0-9A-F]{4,6})(?:\.\.([0-9A-F]{4,6}))?\s*;\s*([^;#]*?)\s*(?:;\s*([^;#]*?)\s*)?(?:;[^#]*)?(?:#|$)"
 )
+_VERSION = re.compile(r"-([0-9]+\.[0-9]+\.[0-9]+)\.txt|Version: ([0-9]+\.[0-9]+\.[0-9]+)")
 
 
 def _rows(path: Path) -> Iterator[tuple[int, int, str, str]]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         text = f.read()
-    version = re.search(r"-(\d+\.\d+\.\d+)\.txt|Version: (\d+\.\d+\.\d+)", text)
+    version = _VERSION.search(text)
     found = version and (version.group(1) or version.group(2))
     if found != unicodedata.unidata_version:
         raise SystemExit(
