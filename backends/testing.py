@@ -84,9 +84,7 @@ def tls_pairs(
 
         async with runtime.task_group() as tg:
             tg.start_soon(server)
-            wrapped["a"] = await tls.wrap_client(
-                a, client_context, server_hostname=server_hostname
-            )
+            wrapped["a"] = await tls.wrap_client(a, client_context, server_hostname=server_hostname)
         return wrapped["a"], wrapped["b"]
 
     return make
@@ -150,7 +148,12 @@ async def check_round_trips(pairs: PairFactory, runtime: Runtime) -> None:
 async def check_write_takes_any_bytes_like_object(pairs: PairFactory, runtime: Runtime) -> None:
     """bytes, bytearray, and memoryviews of any format: every byte arrives, in order."""
     wide = array.array("i", range(100_000))  # 400,000 bytes, 4 to an item
-    pieces = [b"head", bytearray(b"mid"), memoryview(wide), memoryview(b"tail")]
+    pieces: list[bytes | bytearray | memoryview] = [
+        b"head",
+        bytearray(b"mid"),
+        memoryview(wide),
+        memoryview(b"tail"),
+    ]
     expected = b"head" + b"mid" + wide.tobytes() + b"tail"
     async with _pair(pairs) as (a, b):
         received: list[bytes] = []
@@ -312,7 +315,7 @@ async def check_close(pairs: PairFactory, runtime: Runtime) -> None:
 async def check_close_wakes_every_waiter(pairs: PairFactory, runtime: Runtime) -> None:
     """A task blocked in ``read`` and one blocked in ``write`` both get ``ClosedFlow`` when
     a third closes the flow."""
-    async with _pair(pairs) as (a, b):
+    async with _pair(pairs) as (a, _):
         outcome: list[str] = []
 
         async def reader() -> None:
@@ -404,9 +407,9 @@ async def check_fail_after_on_read(pairs: PairFactory, runtime: Runtime) -> None
             assert await _read_exactly(a, 17) == b"after the timeout"
 
 
-async def _read_under_deadline(flow: Flow, runtime: Runtime, seconds: float) -> bytes:
+async def _read_under_deadline(flow: Flow, runtime: Runtime, seconds: float) -> None:
     with runtime.fail_after(seconds):
-        return await flow.read()
+        await flow.read()
 
 
 async def check_move_on_after(pairs: PairFactory, runtime: Runtime) -> None:
