@@ -352,7 +352,10 @@ class TLSFlow(Closing):
         except ssl.SSLError as exc:
             error = translate(exc, self._peer)
             with anyio.move_on_after(CLOSE_NOTIFY_TIMEOUT, shield=True):
-                await self._flush()  # the alert tells the peer why
+                try:
+                    await self._flush()  # the alert tells the peer why
+                except NetworkError:
+                    pass  # the peer is gone already
                 await self._transport.close()
             raise error from None
         except BaseException:
