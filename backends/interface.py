@@ -25,9 +25,11 @@ which ``tests/backends`` runs on every adapter and on TLS over each):
 * Errors are those of :mod:`backends.errors`, whatever the backend.
 * Cancellation and deadlines (``move_on_after``, ``fail_after``) are level-triggered and
   behave the same on every backend: a cancelled ``read`` or ``write`` leaves the flow usable.
-  A cancelled ``read`` loses no bytes. A cancelled ``write`` may have sent part of its data;
-  the rest stays queued and goes out before the next ``write`` or ``shutdown_write`` (so a
-  layer above, such as TLS, never sees a torn record); ``close`` may drop it.
+  A cancelled ``read`` loses no bytes. A cancelled ``write`` has sent a prefix of its data,
+  and the next write's bytes follow that prefix directly. The adapters send all of it: the
+  rest stays queued and goes out before the next ``write`` or ``shutdown_write`` (which may
+  wait for room to send it), so a layer above, such as TLS, never leaves a torn record; a
+  TLS flow sends the records it had encrypted. ``close`` may drop what is still queued.
 """
 
 from __future__ import annotations
