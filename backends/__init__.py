@@ -28,6 +28,8 @@ import anyio
 from .errors import (
     AddressInUse,
     AddressUnavailable,
+    BusyFlow,
+    CertificateError,
     ClosedFlow,
     ConnectionRefused,
     ConnectionReset,
@@ -35,6 +37,8 @@ from .errors import (
     NetworkError,
     ResolutionError,
     Timeout,
+    TLSError,
+    TLSTruncated,
 )
 from .interface import Address, Backend, DatagramEndpoint, Flow, Listener
 
@@ -106,6 +110,8 @@ __all__ = [
     "AddressInUse",
     "AddressUnavailable",
     "Backend",
+    "BusyFlow",
+    "CertificateError",
     "ClosedFlow",
     "ConnectionRefused",
     "ConnectionReset",
@@ -115,6 +121,8 @@ __all__ = [
     "MessageTooLarge",
     "NetworkError",
     "ResolutionError",
+    "TLSError",
+    "TLSTruncated",
     "Timeout",
     "host_loop",
     "open_backend",

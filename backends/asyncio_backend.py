@@ -42,7 +42,7 @@ from ._sockutil import (
     set_linger_rst,
     translate,
 )
-from .errors import ClosedFlow, NetworkError, Timeout
+from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, Flow, Handler
 
 log = logging.getLogger("backends")
@@ -205,6 +205,8 @@ class AsyncioFlow(Closing):
     async def read(self, max_bytes: int = 65536) -> bytes:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
+        if self._read_waiter is not None:
+            raise BusyFlow("another task is already reading this flow")
         while True:
             if self._closed:
                 raise ClosedFlow("read on a closed flow")
@@ -250,6 +252,8 @@ class AsyncioFlow(Closing):
         return data
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._drain_waiter is not None:
+            raise BusyFlow("another task is already writing this flow")
         if self._closed:
             raise ClosedFlow("write on a closed flow")
         if self._write_shut:

@@ -29,6 +29,26 @@ class Timeout(NetworkError, TimeoutError):
     """A deadline passed: a connect timeout, or the body of ``Runtime.fail_after``."""
 
 
+class BusyFlow(NetworkError):
+    """A second task tried to read (or write) a flow while another task is reading (writing).
+
+    A flow has one reader and one writer at a time: two readers would each get an arbitrary
+    part of the stream, two writers would interleave their bytes.
+    """
+
+
+class TLSError(NetworkError):
+    """A TLS handshake or record failed: the message names the peer and the reason."""
+
+
+class CertificateError(TLSError):
+    """The peer's certificate was refused: expired, issued for another name, unknown CA."""
+
+
+class TLSTruncated(TLSError, ConnectionResetError):
+    """The TCP stream ended without TLS's close_notify: the data may have been truncated."""
+
+
 class AddressInUse(NetworkError):
     """Binding failed because the address and port are already taken."""
 
@@ -48,11 +68,15 @@ class ResolutionError(NetworkError):
 __all__ = [
     "AddressInUse",
     "AddressUnavailable",
+    "BusyFlow",
+    "CertificateError",
     "ClosedFlow",
     "ConnectionRefused",
     "ConnectionReset",
     "MessageTooLarge",
     "NetworkError",
     "ResolutionError",
+    "TLSError",
+    "TLSTruncated",
     "Timeout",
 ]

@@ -4,7 +4,8 @@ Protocol code (cohttp, dns) is written once against these types, the way a Mirag
 library is a functor over an IO module. It receives a :class:`Backend` and uses only what
 is declared here; it never imports asyncio, trio or socket.
 
-Semantics every adapter guarantees (checked by ``tests/backends``, the conformance suite):
+Semantics every adapter guarantees (checked by the conformance kit, :mod:`backends.testing`,
+which ``tests/backends`` runs on every adapter and on TLS over each):
 
 * ``Flow.read(n)`` returns between 1 and ``n`` bytes, or ``b""`` once, and only once the
   peer has finished sending (EOF). Reading again after EOF keeps returning ``b""``.
@@ -16,11 +17,19 @@ Semantics every adapter guarantees (checked by ``tests/backends``, the conforman
   writes after it raise :class:`~backends.errors.ClosedFlow`, and a read blocked in another
   task is woken with ``ClosedFlow``.
 * ``Flow.abort()`` closes at once and makes the peer see a reset (RST), not an EOF.
+* One reader and one writer at a time: a task that calls ``read`` (``write``) while another
+  task waits in ``read`` (``write``) on the same flow gets :class:`~backends.errors.BusyFlow`,
+  and the waiting task is not disturbed. ``close`` wakes every waiting task with
+  ``ClosedFlow``.
 * Listening or binding on port 0 picks a free port, reported by ``.address``.
 * Errors are those of :mod:`backends.errors`, whatever the backend.
 * Cancellation and deadlines (``move_on_after``, ``fail_after``) are level-triggered and
-  behave the same on every backend: a cancelled ``read`` or ``write`` leaves the flow usable
-  (for ``write``, some prefix of the data may have been sent).
+  behave the same on every backend: a cancelled ``read`` or ``write`` leaves the flow usable.
+  A cancelled ``read`` loses no bytes. A cancelled ``write`` has sent a prefix of its data,
+  and the next write's bytes follow that prefix directly. The adapters send all of it: the
+  rest stays queued and goes out before the next ``write`` or ``shutdown_write`` (which may
+  wait for room to send it), so a layer above, such as TLS, never leaves a torn record; a
+  TLS flow sends the records it had encrypted. ``close`` may drop what is still queued.
 """
 
 from __future__ import annotations

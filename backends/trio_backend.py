@@ -41,7 +41,7 @@ from ._sockutil import (
     set_linger_rst,
     translate,
 )
-from .errors import ClosedFlow, NetworkError, Timeout
+from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, CancelScope
 
 log = logging.getLogger("backends")
@@ -75,6 +75,8 @@ class _Paced(Closing):
             await trio.lowlevel.wait_readable(self._sock)
         except trio.ClosedResourceError:
             raise ClosedFlow("closed while waiting to read") from None
+        except trio.BusyResourceError:
+            raise BusyFlow("another task is already reading this socket") from None
 
     async def _wait_writable(self) -> None:
         self._quick = 0
@@ -82,6 +84,8 @@ class _Paced(Closing):
             await trio.lowlevel.wait_writable(self._sock)
         except trio.ClosedResourceError:
             raise ClosedFlow("closed while waiting to write") from None
+        except trio.BusyResourceError:
+            raise BusyFlow("another task is already writing this socket") from None
 
     def _close_socket(self, rst: bool = False) -> None:
         if self._closed:
@@ -94,14 +98,24 @@ class _Paced(Closing):
 
 
 class TrioFlow(_Paced):
-    """One TCP connection; see :class:`backends.interface.Flow`."""
+    """One TCP connection; see :class:`backends.interface.Flow`.
 
-    __slots__ = ("_eof", "_local", "_remote", "_write_shut")
+    ``_reading``/``_writing``: a task waits in ``read`` (``write``) for the socket; another
+    one is refused with :class:`BusyFlow` before it touches the socket (a second writer's
+    bytes would land inside the first one's). ``_unsent``: what a cancelled ``write`` had
+    not handed to the kernel yet; the next ``write`` or ``shutdown_write`` sends it first,
+    so the stream has no hole.
+    """
+
+    __slots__ = ("_eof", "_local", "_reading", "_remote", "_unsent", "_write_shut", "_writing")
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self._eof = False
         self._write_shut = False
+        self._reading = False
+        self._writing = False
+        self._unsent = b""
         self._local, self._remote = connection_addresses(sock)
 
     @property
@@ -115,6 +129,8 @@ class TrioFlow(_Paced):
     async def read(self, max_bytes: int = 65536) -> bytes:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
+        if self._reading:
+            raise BusyFlow("another task is already reading this flow")
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self._closed:
@@ -126,7 +142,11 @@ class TrioFlow(_Paced):
                 buffer = self._receive_buffer
                 nbytes = self._sock.recv_into(buffer, min(max_bytes, len(buffer)))
             except _WOULD_BLOCK:
-                await self._wait_readable()
+                self._reading = True
+                try:
+                    await self._wait_readable()
+                finally:
+                    self._reading = False
                 continue
             except OSError as exc:
                 if self._closed:
@@ -139,19 +159,31 @@ class TrioFlow(_Paced):
             return data
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._writing:
+            raise BusyFlow("another task is already writing this flow")
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closed:
             raise ClosedFlow("write on a closed flow")
         if self._write_shut:
             raise ClosedFlow("write after shutdown_write")
-        with memoryview(data) as view:
+        if self._unsent:
+            data, self._unsent = self._unsent + memoryview(data).cast("B"), b""
+        with memoryview(data) as raw:
+            view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
             total = len(view)
             sent = 0
             while True:
                 try:
                     sent += self._sock.send(view[sent:] if sent else view)
                 except _WOULD_BLOCK:
-                    await self._wait_writable()
+                    self._writing = True
+                    try:
+                        await self._wait_writable()
+                    except trio.Cancelled:
+                        self._unsent = view[sent:].tobytes()
+                        raise
+                    finally:
+                        self._writing = False
                     if self._closed:
                         raise ClosedFlow("flow closed while writing") from None
                     continue
@@ -169,6 +201,8 @@ class TrioFlow(_Paced):
             raise ClosedFlow("shutdown_write on a closed flow")
         if self._write_shut:
             return
+        if self._unsent:
+            await self.write(b"")
         self._write_shut = True
         try:
             self._sock.shutdown(socket.SHUT_WR)

@@ -40,6 +40,7 @@ from .._runtime import AnyioRuntime
 from .._sockutil import check_datagram_size
 from ..errors import (
     AddressUnavailable,
+    BusyFlow,
     ClosedFlow,
     ConnectionReset,
     NetworkError,
@@ -128,13 +129,22 @@ class _Waiter:
 
 
 class MirageFlow(Closing):
-    """One TCP connection of the mirage stack; see :class:`backends.interface.Flow`."""
+    """One TCP connection of the mirage stack; see :class:`backends.interface.Flow`.
+
+    ``_reading``/``_writing``: a task waits for data (room) in ``read`` (``write``); a
+    second one is refused with :class:`BusyFlow`. ``_unsent``: what a cancelled ``write``
+    had not handed to the stack yet; the next ``write`` or ``shutdown_write`` sends it
+    first, so the stream has no hole.
+    """
 
     def __init__(self, backend: MirageBackend, conn: Connection) -> None:
         self._backend = backend
         self._sched = backend.sched
         self._conn = conn
         self._closed = False
+        self._reading = False
+        self._writing = False
+        self._unsent = b""
         self._readers = _Waiter()
         self._writers = _Waiter()
         conn.on_readable = self._readers.wake
@@ -159,6 +169,8 @@ class MirageFlow(Closing):
     async def read(self, max_bytes: int = 65536) -> bytes:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
+        if self._reading:
+            raise BusyFlow("another task is already reading this flow")
         conn = self._conn
         while True:
             if self._closed:
@@ -171,11 +183,19 @@ class MirageFlow(Closing):
                 return data
             if conn.error is not None:
                 raise _fresh(conn.error)
-            await self._readers.wait()
+            self._reading = True
+            try:
+                await self._readers.wait()
+            finally:
+                self._reading = False
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._writing:
+            raise BusyFlow("another task is already writing this flow")
         conn = self._conn
         sched = self._sched
+        if self._unsent and not self._closed:
+            data, self._unsent = self._unsent + memoryview(data).cast("B"), b""
         with memoryview(data) as raw:
             view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
             total = len(view)
@@ -195,11 +215,20 @@ class MirageFlow(Closing):
                     continue
                 if offset >= total:
                     return
-                await self._writers.wait()
+                self._writing = True
+                try:
+                    await self._writers.wait()
+                except anyio.get_cancelled_exc_class():
+                    self._unsent = view[offset:].tobytes()
+                    raise
+                finally:
+                    self._writing = False
 
     async def shutdown_write(self) -> None:
         if self._closed:
             raise ClosedFlow("shutdown_write on a closed flow")
+        if self._unsent:
+            await self.write(b"")
         with self._sched:
             self._conn.shutdown()
         await anyio.lowlevel.checkpoint()

@@ -1,5 +1,6 @@
-"""The shared conformance suite (tests/backends) once more, with the mirage stack hosted on
-trio (``host="trio"``) instead of asyncio: the same stack, the other host loop."""
+"""The shared conformance suite (tests/backends), plain and under TLS, once more with the
+mirage stack hosted on trio (``host="trio"``) instead of asyncio: the same stack, the other
+host loop."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 import backends
 from tests.backends.test_conformance import *  # noqa: F403 - re-collect every test here
+from tests.backends.test_tls_conformance import *  # noqa: F403 - and TLS over it
 
 
 @pytest.fixture
