@@ -275,7 +275,10 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
                 return None
             dname = node.rrsets.get(wire.TYPE_DNAME)
             if dname is not None:
-                return _dname(result, name, node, dname)
+                new = _dname(result, name, node, dname)
+                # RFC 1034 4.3.2 step 3a, RFC 6672 3.2: the synthesised CNAME is itself the
+                # answer to a CNAME question; only other types follow it
+                return None if qtype == wire.TYPE_CNAME else new
             continue
         if sub in zone.cuts and qtype != wire.TYPE_DS:
             _referral(zone, result, node)

@@ -177,6 +177,7 @@ CASES: list[tuple[str, bytes, bool]] = [
     ("DNAME in zone", q("host.old.diff.test.", "A"), False),
     ("DNAME in zone NXDOMAIN", q("x.old.diff.test.", "A"), False),
     ("DNAME two labels", q("x.y.old.diff.test.", "TXT"), False),
+    ("DNAME synthesised CNAME asked for", q("x.old.diff.test.", "CNAME"), False),
     ("DNAME out of zone", q("x.ext.diff.test.", "A"), False),
     ("DNAME owner", q("old.diff.test.", "DNAME"), False),
     ("DNAME owner other type", q("old.diff.test.", "A"), False),
