@@ -177,6 +177,28 @@ def bind_udp(family: int, sockaddr: Any, host: str, port: int) -> socket.socket:
     return sock
 
 
+ICMP_ERRORS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
+"""What an ICMP error for an earlier datagram surfaces as on a UDP socket: an unconnected
+endpoint ignores them, a connected one (``udp_connect``) reports them."""
+
+
+def udp_recv_context(peer: Any) -> str:
+    """How a failed UDP receive is named: by the connected peer, when there is one."""
+    return "recv" if peer is None else f"udp {peer[0]}:{peer[1]}: port unreachable"
+
+
+def connect_udp(family: int, sockaddr: Any, host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket connected to ``sockaddr`` (an implicit bind to a free
+    local port; the kernel then filters datagrams by peer and reports ICMP errors)."""
+    sock = nonblocking_socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.connect(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise translate(exc, f"connect udp {host}:{port}") from exc
+    return sock
+
+
 def check_datagram_size(data_len: int, limit: int) -> None:
     """Raise :class:`MessageTooLarge` for a payload UDP cannot carry."""
     if data_len > limit:

@@ -29,11 +29,13 @@ from ._chunks import take
 from ._common import YIELD_EVERY, AcceptLoop, Closing, run_handler
 from ._runtime import AnyioRuntime
 from ._sockutil import (
+    ICMP_ERRORS,
     UDP_MAX_PAYLOAD_V4,
     UDP_MAX_PAYLOAD_V6,
     address_of,
     bind_udp,
     check_datagram_size,
+    connect_udp,
     connection_addresses,
     listen_tcp,
     nonblocking_socket,
@@ -41,6 +43,7 @@ from ._sockutil import (
     resolve,
     set_linger_rst,
     translate,
+    udp_recv_context,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, Flow, Handler
@@ -451,9 +454,16 @@ class AsyncioDatagram(Closing):
     flood on one endpoint cannot starve other tasks or delay cancellation.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, family: int) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        family: int,
+        peer: Address | None = None,
+    ) -> None:
         self._loop = loop
         self._sock = sock
+        self._peer = peer
         self._receive_buffer = receive_buffer()
         self._fd = sock.fileno()
         self._closed = False
@@ -532,10 +542,11 @@ class AsyncioDatagram(Closing):
             except OSError as exc:
                 if self._closed:
                     raise ClosedFlow("endpoint closed while receiving") from exc
-                # An ICMP error (port unreachable...) for an earlier send: UDP ignores it.
-                if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                # An ICMP error (port unreachable...) for an earlier send: an unconnected
+                # endpoint ignores it, a connected one reports it (udp_connect).
+                if exc.errno in ICMP_ERRORS and self._peer is None:
                     continue
-                raise translate(exc, "recv") from exc
+                raise translate(exc, udp_recv_context(self._peer)) from exc
             data = bytes(self._receive_buffer[:nbytes])
             await self._pace()
             return data, address_of(addr)
@@ -551,7 +562,7 @@ class AsyncioDatagram(Closing):
                 await self._wait(writable=True)
                 continue
             except OSError as exc:
-                if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                if exc.errno in ICMP_ERRORS and self._peer is None:
                     return  # an ICMP error from an earlier datagram surfaced here: not ours
                 raise translate(exc, f"send to {address[0]}:{address[1]}") from exc
             await self._pace()
@@ -620,6 +631,12 @@ class AsyncioBackend(AnyioRuntime):
         infos = await resolve(self._loop.getaddrinfo, host, port, socket.SOCK_DGRAM, passive=True)
         family, _, _, _, sockaddr = infos[0]
         return AsyncioDatagram(self._loop, bind_udp(family, sockaddr, host, port), family)
+
+    async def udp_connect(self, host: str, port: int) -> AsyncioDatagram:
+        infos = await resolve(self._loop.getaddrinfo, host, port, socket.SOCK_DGRAM)
+        family, _, _, _, sockaddr = infos[0]
+        sock = connect_udp(family, sockaddr, host, port)
+        return AsyncioDatagram(self._loop, sock, family, address_of(sock.getpeername()))
 
     async def aclose(self) -> None:
         return None

@@ -295,6 +295,20 @@ class Stack(Protocol):
         """Bind a UDP endpoint on ``host:port`` (port 0: any free port)."""
         ...
 
+    async def udp_connect(self, host: str, port: int) -> DatagramEndpoint:
+        """A UDP endpoint on a free local port, connected to ``host:port``: for a client
+        exchanging datagrams with one peer (a DNS query, for instance).
+
+        ``recv`` returns only that peer's datagrams, and raises
+        :class:`~backends.errors.ConnectionRefused` when the peer's host answered an
+        earlier datagram with ICMP port unreachable (RFC 1122 4.1.3.3: UDP passes ICMP
+        errors up to the application), so a client learns at once that nothing listens
+        there instead of waiting out its timeout. ``send`` takes the peer's address as
+        ``udp_bind``'s endpoints do. An unconnected endpoint (``udp_bind``) ignores ICMP
+        errors: with many peers, one unreachable client must not disturb a server.
+        """
+        ...
+
 
 @runtime_checkable
 class Backend(Stack, Runtime, Protocol):

@@ -695,6 +695,37 @@ async def check_udp_bind_twice_is_address_in_use(net: Backend) -> None:
         await _raises(AddressInUse, net.udp_bind(HOST, endpoint.address[1]))
 
 
+async def check_udp_connect_hears_only_its_peer(net: Backend) -> None:
+    """A connected endpoint exchanges datagrams with its peer, and a datagram from anyone
+    else never reaches its ``recv`` (sent before the answer, so it would come first)."""
+    async with (
+        await net.udp_bind(HOST, 0) as server,
+        await net.udp_bind(HOST, 0) as other,
+        await net.udp_connect(*server.address) as client,
+    ):
+        with net.fail_after(5):
+            await client.send(b"query", server.address)
+            data, source = await server.recv()
+            assert (data, source) == (b"query", client.address)
+            await other.send(b"spoofed", client.address)
+            await server.send(b"answer", source)
+            assert await client.recv() == (b"answer", server.address)
+
+
+async def check_udp_connect_reports_a_refused_port(net: Backend) -> None:
+    """A connected endpoint learns at once that nothing listens at its peer: the ICMP port
+    unreachable makes ``recv`` raise ``ConnectionRefused`` long before its timeout, and
+    the endpoint can still be closed cleanly."""
+    async with await net.udp_bind(HOST, 0) as probe:
+        port = probe.address[1]  # free again once the probe is closed
+    async with await net.udp_connect(HOST, port) as client:
+        with net.fail_after(5):
+            start = net.now()
+            await client.send(b"anyone there?", (HOST, port))
+            await _raises(ConnectionRefused, client.recv(timeout=4))
+            assert net.now() - start < 2
+
+
 async def check_udp_flood_still_yields(net: Backend) -> None:
     """An endpoint with datagrams always waiting does not starve the other tasks."""
     async with await net.udp_bind(HOST, 0) as a, await net.udp_bind(HOST, 0) as b:
@@ -737,6 +768,8 @@ STACK_CHECKS: list[Callable[[Backend], Awaitable[None]]] = [
     check_udp_datagram_sizes,
     check_udp_close,
     check_udp_bind_twice_is_address_in_use,
+    check_udp_connect_hears_only_its_peer,
+    check_udp_connect_reports_a_refused_port,
     check_udp_flood_still_yields,
 ]
 """Every listener, connect and UDP property, each called as ``await check(backend)``."""

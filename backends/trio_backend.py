@@ -28,11 +28,13 @@ import trio
 from ._common import YIELD_EVERY, AcceptLoop, Closing
 from ._runtime import AnyioRuntime
 from ._sockutil import (
+    ICMP_ERRORS,
     UDP_MAX_PAYLOAD_V4,
     UDP_MAX_PAYLOAD_V6,
     address_of,
     bind_udp,
     check_datagram_size,
+    connect_udp,
     connection_addresses,
     listen_tcp,
     nonblocking_socket,
@@ -40,6 +42,7 @@ from ._sockutil import (
     resolve,
     set_linger_rst,
     translate,
+    udp_recv_context,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, CancelScope
@@ -48,7 +51,6 @@ log = logging.getLogger("backends")
 
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
-_ICMP_ERRORS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
 
 
 class _Paced(Closing):
@@ -263,11 +265,12 @@ class TrioListener(_Paced, AcceptLoop):
 class TrioDatagram(_Paced):
     """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`."""
 
-    __slots__ = ("_address", "max_datagram_size")
+    __slots__ = ("_address", "_peer", "max_datagram_size")
 
-    def __init__(self, sock: socket.socket, family: int) -> None:
+    def __init__(self, sock: socket.socket, family: int, peer: Address | None = None) -> None:
         super().__init__(sock)
         self._address = address_of(sock.getsockname())
+        self._peer = peer
         self.max_datagram_size = (
             UDP_MAX_PAYLOAD_V6 if family == socket.AF_INET6 else UDP_MAX_PAYLOAD_V4
         )
@@ -296,9 +299,9 @@ class TrioDatagram(_Paced):
             except OSError as exc:
                 if self._closed:
                     raise ClosedFlow("endpoint closed while receiving") from exc
-                if exc.errno in _ICMP_ERRORS:
-                    continue  # an ICMP error for an earlier send: UDP ignores it
-                raise translate(exc, "recv") from exc
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # an ICMP error for an earlier send: unconnected UDP ignores it
+                raise translate(exc, udp_recv_context(self._peer)) from exc
             data = bytes(self._receive_buffer[:nbytes])
             await self._pace()
             return data, address_of(addr)
@@ -315,7 +318,7 @@ class TrioDatagram(_Paced):
                 await self._wait_writable()
                 continue
             except OSError as exc:
-                if exc.errno in _ICMP_ERRORS:
+                if exc.errno in ICMP_ERRORS and self._peer is None:
                     break  # an ICMP error from an earlier datagram surfaced here
                 raise translate(exc, f"send to {address[0]}:{address[1]}") from exc
             break
@@ -390,6 +393,14 @@ class TrioBackend(AnyioRuntime):
         sock = bind_udp(family, sockaddr, host, port)
         await trio.lowlevel.checkpoint()
         return TrioDatagram(sock, family)
+
+    async def udp_connect(self, host: str, port: int) -> TrioDatagram:
+        family, _, _, _, sockaddr = (
+            await resolve(trio.socket.getaddrinfo, host, port, socket.SOCK_DGRAM)
+        )[0]
+        sock = connect_udp(family, sockaddr, host, port)
+        await trio.lowlevel.checkpoint()
+        return TrioDatagram(sock, family, address_of(sock.getpeername()))
 
     async def aclose(self) -> None:
         return None

@@ -459,14 +459,13 @@ def _negative_ttl(message: wire.Message) -> int:
 
 
 class _Server:
-    __slots__ = ("address", "edns", "host", "port", "wildcard")
+    __slots__ = ("address", "edns", "host", "port")
 
     def __init__(self, host: str, port: int) -> None:
         ip = ipaddress.ip_address(host.split("%", 1)[0])
         self.host = str(ip) + (host[host.index("%") :] if "%" in host else "")
         self.port = port
         self.address: Address = (self.host, port)
-        self.wildcard = "0.0.0.0" if ip.version == 4 else "::"
         self.edns = True
 
     def matches(self, source: Address) -> bool:
@@ -766,7 +765,9 @@ class Resolver:
         self, server: _Server, query: bytes, qid: int, question: bytes, timeout: float
     ) -> wire.Message | None:
         net = self.net
-        endpoint = await net.udp_bind(server.wildcard, 0)
+        # connected: the kernel (or our stack) filters other sources, and a port where
+        # nothing listens raises ConnectionRefused at once (ICMP), as dig reports it
+        endpoint = await net.udp_connect(server.host, server.port)
         try:
             await endpoint.send(query, server.address)
             deadline = net.now() + timeout

@@ -42,6 +42,7 @@ from ..errors import (
     AddressUnavailable,
     BusyFlow,
     ClosedFlow,
+    ConnectionRefused,
     ConnectionReset,
     NetworkError,
     ResolutionError,
@@ -318,6 +319,14 @@ class MirageDatagram(Closing):
         sock = self._sock
         deadline = None if timeout is None else anyio.current_time() + timeout
         while True:
+            if sock.refused:  # only a connected endpoint (udp_connect) is ever refused
+                sock.refused = False
+                assert sock.peer is not None
+                ip, port = sock.peer
+                raise ConnectionRefused(
+                    errno.ECONNREFUSED,
+                    f"udp {ipv4.int_to_ip(ip)}:{port}: port unreachable: Connection refused",
+                )
             if sock.queue:
                 data, (ip, port) = sock.queue.popleft()
                 # Datagrams already queued are returned without waiting; every
@@ -434,6 +443,18 @@ class MirageBackend(AnyioRuntime):
         sock = self.stack.udp_bind(ip, port)
         await anyio.lowlevel.checkpoint()
         return MirageDatagram(self, sock, (ipv4.int_to_ip(ip), sock.port))
+
+    async def udp_connect(self, host: str, port: int) -> MirageDatagram:
+        self._check_open()
+        dst = _parse_host(host, passive=False)
+        if not 0 < port < 65536:
+            raise ValueError(f"bad UDP port {port}")
+        self.stack.check_route(dst)
+        src = self.stack.source_for(dst)
+        sock = self.stack.udp_bind(src, 0)
+        sock.peer = (dst, port)
+        await anyio.lowlevel.checkpoint()
+        return MirageDatagram(self, sock, (ipv4.int_to_ip(src), sock.port))
 
     def _check_open(self) -> None:
         if self._closed:

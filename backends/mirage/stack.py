@@ -54,6 +54,10 @@ class UdpSocket:
         self.dropped = 0
         self.closed = False
         self.on_readable: Callable[[], None] | None = None
+        self.peer: tuple[int, int] | None = None
+        """``(ip, port)`` of a connected endpoint: only its datagrams are queued, and an
+        ICMP port unreachable from it sets :attr:`refused` (RFC 1122 4.1.3.3)."""
+        self.refused = False
 
     def send(self, payload: bytes, dst: int, dport: int) -> None:
         """Send one datagram (fragmented by IP if it exceeds the MTU)."""
@@ -261,6 +265,8 @@ class Stack:
                     pkt.dst, pkt.src, ipv4.PROTO_ICMP, icmp.port_unreachable(pkt.header, payload)
                 )
             return
+        if sock.peer is not None and sock.peer != (pkt.src, sport):
+            return  # a connected endpoint hears only its peer
         if len(sock.queue) >= sock.limit:
             sock.dropped += 1
             return
@@ -269,12 +275,33 @@ class Stack:
             sock.on_readable()
 
     def _icmp_input(self, pkt: ipv4.Packet, payload: memoryview, broadcast: bool) -> None:
-        kind, _code, rest = icmp.parse(payload)
+        kind, code, rest = icmp.parse(payload)
         if kind == icmp.ECHO_REQUEST and not broadcast:
             # RFC 1122 3.2.2.6: every host answers echo requests
             self.counters["echo"] += 1
             self.ip_output(pkt.dst, pkt.src, ipv4.PROTO_ICMP, icmp.echo_reply(rest))
-        # Errors (unreachable, ...) are soft errors for TCP (RFC 5461) and UDP here.
+        elif kind == icmp.DEST_UNREACHABLE and code == icmp.CODE_PORT_UNREACHABLE:
+            self._udp_unreachable(rest[4:])
+        # Other errors are soft errors for TCP (RFC 5461) and ignored by unconnected UDP.
+
+    def _udp_unreachable(self, original: memoryview) -> None:
+        """A port unreachable quoting one of our UDP datagrams (RFC 792: the original IP
+        header and the first 8 bytes of its payload) reaches the connected endpoint that
+        sent it (RFC 1122 4.1.3.3); unconnected endpoints ignore it."""
+        if len(original) < 20:
+            return
+        header_len = (original[0] & 0x0F) * 4
+        if original[9] != ipv4.PROTO_UDP or len(original) < header_len + 4 or header_len < 20:
+            return
+        src = int.from_bytes(original[12:16], "big")
+        dst = int.from_bytes(original[16:20], "big")
+        sport = int.from_bytes(original[header_len : header_len + 2], "big")
+        dport = int.from_bytes(original[header_len + 2 : header_len + 4], "big")
+        sock = self.udp_sockets.get((src, sport)) or self.udp_sockets.get((0, sport))
+        if sock is not None and sock.peer == (dst, dport):
+            sock.refused = True
+            if sock.on_readable is not None:
+                sock.on_readable()
 
     # -- sockets --------------------------------------------------------------------------
 

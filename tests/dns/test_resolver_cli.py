@@ -156,11 +156,6 @@ def test_connection_refused_over_tcp_is_reported_at_once(
     assert out.endswith(";; no servers could be reached\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the backends' UDP endpoints are unconnected and drop ICMP port unreachable "
-    "(ECONNREFUSED), so the resolver can only time out; needs a backend change",
-)
 def test_connection_refused_over_udp_is_reported_at_once(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
