@@ -188,6 +188,7 @@ def check_loop(fresh: int, depth: int) -> tuple[bool, int]:
         return False, fresh
     return True, NOT_FRESH if fresh == depth else fresh
 
+
 # context bits, for the side already consumed ("behind") and the next char
 EDGE, NL, WORD, FINALNL = 1, 2, 4, 8
 
