@@ -357,16 +357,21 @@ class Grep:
         if pat is None or not text:
             return
         last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
+        # any match will do, no need for its bounds: the end of the leftmost
+        # one (a match never spans lines) says which line matches
+        fast = pat._fast
+        dfa = pat._search_engine.dfa("unanch")
         pos = 0
         while pos <= last:
-            m = pat._exec(text, pos, None, "search", want_groups=False)
-            if m is None:
+            if fast is not None:
+                m = fast.search(text, pos)
+                e = -1 if m is None else m.end()
+            else:
+                e = dfa.forward(text, pos, pat._behind(text, pos))
+            if e < 0 or e > last:
                 return
-            s = m.start()
-            if s > last:
-                return
-            ls = text.rfind("\n", 0, s) + 1
-            le = text.find("\n", s)
+            ls = text.rfind("\n", 0, e) + 1
+            le = text.find("\n", e)
             le = len(text) if le < 0 else le
             yield ls, le
             pos = le + 1
