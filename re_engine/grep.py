@@ -559,14 +559,30 @@ class Grep:
                 yield f, None
 
     def walk(self, top: str, strip: bool) -> Iterator[tuple[str, str | None]]:
-        """Files under ``top``, in name order (``-R``: through symbolic links)."""
-        try:
-            names = sorted(os.listdir(top))
-        except OSError as e:
-            yield top, e.strerror or str(e)
-            return
-        for n in names:
-            path = n if strip and top == "." else os.path.join(top, n)
+        """Files under ``top``, depth first in name order (``-R``: through symbolic
+        links; a link back to a directory being walked is skipped with a warning)."""
+        st = os.stat(top)
+        # one entry per directory being walked: its identity and its remaining names
+        stack: list[tuple[tuple[int, int], str, Iterator[str]]] = []
+
+        def enter(d: str, st: os.stat_result) -> str | None:
+            try:
+                names = sorted(os.listdir(d))
+            except OSError as e:
+                return e.strerror or str(e)
+            stack.append(((st.st_dev, st.st_ino), d, iter(names)))
+            return None
+
+        problem = enter(top, st)
+        if problem is not None:
+            yield top, problem
+        while stack:
+            _, d, names = stack[-1]
+            n = next(names, None)
+            if n is None:
+                stack.pop()
+                continue
+            path = n if strip and d == "." else os.path.join(d, n)
             try:
                 st = os.lstat(path)
                 if stat.S_ISLNK(st.st_mode):
@@ -577,7 +593,13 @@ class Grep:
                 yield path, e.strerror or str(e)
                 continue
             if stat.S_ISDIR(st.st_mode):
-                yield from self.walk(path, False)
+                if any(ident == (st.st_dev, st.st_ino) for ident, _, _ in stack):
+                    if not self.opts.silent:
+                        self.err.write(f"grep: {path}: warning: recursive directory loop\n")
+                    continue
+                problem = enter(path, st)
+                if problem is not None:
+                    yield path, problem
             elif stat.S_ISREG(st.st_mode) and self.wanted(path, False):
                 yield path, None
 

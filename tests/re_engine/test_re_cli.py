@@ -83,3 +83,22 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stdout == b"" and bad.stderr.count(b"\n") == 1
     assert b"Traceback" not in bad.stderr
     assert entry(["frobnicate"]) == 2
+
+
+def test_recursion_survives_loops_and_depth(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("hit\n")
+    (tmp_path / "d" / "up").symlink_to("..")
+    deep = tmp_path / "deep"
+    p = deep
+    p.mkdir()
+    for _ in range(1200):  # deeper than Python's recursion limit
+        p = p / "x"
+        p.mkdir()
+    (p / "g").write_text("hit\n")
+    rc, out, err = grep("-R", "-c", "hit", str(tmp_path))
+    assert rc == 0
+    assert out.splitlines() == [f"{tmp_path / 'd' / 'f'}:1", f"{p / 'g'}:1"]
+    assert err == f"grep: {tmp_path / 'd' / 'up'}: warning: recursive directory loop\n"
+    rc, out, err = grep("-r", "-l", "hit", str(tmp_path))  # -r skips links found inside
+    assert (rc, err) == (0, "") and len(out.splitlines()) == 2
