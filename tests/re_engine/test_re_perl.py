@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -271,12 +272,22 @@ def looping(draw: st.DrawFn, depth: int = 0) -> str:
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(looping(), st.text(alphabet="ab", max_size=6), st.sampled_from(["default", "dfa"]))
+@given(
+    looping(),
+    st.text(alphabet="ab", max_size=6),
+    st.sampled_from(["default", "dfa"]),
+    st.booleans(),
+)
 def test_nested_loops_and_empty_alternatives_against_re(
-    pattern: str, text: str, engine: str
+    pattern: str, text: str, engine: str, as_bytes: bool
 ) -> None:
-    ours = re_engine.compile(pattern, engine=engine)
-    ref = re.compile(pattern)
+    if as_bytes:
+        ours: Any = re_engine.compile(pattern.encode(), engine=engine)
+        ref: Any = re.compile(pattern.encode())
+        data: Any = text.encode()
+    else:
+        ours, ref, data = re_engine.compile(pattern, engine=engine), re.compile(pattern), text
+    text = data
     for meth in ("search", "match", "fullmatch"):
         m, r = getattr(ours, meth)(text), getattr(ref, meth)(text)
         assert (m is None) == (r is None), meth
@@ -287,4 +298,5 @@ def test_nested_loops_and_empty_alternatives_against_re(
     ]
     assert ours.findall(text) == ref.findall(text)
     assert ours.split(text) == ref.split(text)
-    assert ours.subn("<\\g<0>>", text) == ref.subn("<\\g<0>>", text)
+    repl = b"<\\g<0>>" if as_bytes else "<\\g<0>>"
+    assert ours.subn(repl, text) == ref.subn(repl, text)

@@ -245,13 +245,18 @@ def _rep(
     return out
 
 
-def reference(pattern: str, text: str) -> list[tuple[int, int]] | None:
+def reference(
+    pattern: str, text: str, pos: int = 0, not_empty: bool = False
+) -> list[tuple[int, int]] | None:
+    """The leftmost-longest match at or after ``pos`` (``not_empty``: none empty at ``pos``)."""
     p = re_engine.compile(pattern, syntax="posix")
     core = resolve(p.node, False, "longest").core
     memo: dict[Any, list[Parse]] = {}
     n = len(text)
-    for s in range(n + 1):
+    for s in range(pos, n + 1):
         for e in range(n, s - 1, -1):
+            if not_empty and s == e == pos:
+                continue
             found = _parses(core, text, s, e, memo)
             if found:
                 _key, caps = max(found, key=lambda kc: kc[0])
@@ -277,3 +282,14 @@ def ere_loops(draw: st.DrawFn, depth: int = 0) -> str:
 @given(ere_loops(), st.text(alphabet="ab", max_size=5))
 def test_submatches_agree_with_the_reference(pattern: str, text: str) -> None:
     assert spans(pattern, text) == reference(pattern, text)
+    # successive matches too (finditer, sub and split share this path)
+    expected: list[list[tuple[int, int]]] = []
+    pos, not_empty = 0, False
+    while pos <= len(text):
+        got = reference(pattern, text, pos, not_empty)
+        if got is None:
+            break
+        expected.append(got)
+        pos, not_empty = got[0][1], got[0][0] == got[0][1]
+    p = re_engine.compile(pattern, syntax="posix")
+    assert [[m.span(i) for i in range(p.groups + 1)] for m in p.finditer(text)] == expected
