@@ -344,6 +344,7 @@ class Grep:
     stdin: IO[bytes]
     error: bool = False
     selected: bool = False
+    literal: str | None = None  # -F with one plain string: lines found with str.find
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -361,9 +362,12 @@ class Grep:
         # one (a match never spans lines) says which line matches
         fast = pat._fast
         dfa = pat._search_engine.dfa("unanch")
+        lit = self.literal
         pos = 0
         while pos <= last:
-            if fast is not None:
+            if lit is not None:
+                e = text.find(lit, pos)
+            elif fast is not None:
                 m = fast.search(text, pos)
                 e = -1 if m is None else m.end()
             else:
@@ -658,6 +662,10 @@ def main(
         err.write(f"grep: {e}\n")
         return 2
     g = Grep(opts, pattern, group, _Out(stdout, opts), err, stdin)
+    if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
+        lit = opts.patterns[0]
+        if lit and not opts.line and not any("\ud800" <= c <= "\udfff" for c in lit):
+            g.literal = lit
     try:
         return g.run()
     finally:
