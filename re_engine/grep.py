@@ -428,6 +428,7 @@ class Grep:
         quiet = o.quiet or o.count or o.listing is not None
         f = _File(text, shown)
         count = 0
+        prev_end = -2  # end of the last selected line
         for ls, le in self.selected_lines(text):
             count += 1
             self.selected = True
@@ -440,6 +441,13 @@ class Grep:
             if binary:  # nothing printed, yet it counts as output for the next --
                 self.out.used = f.held = True
                 break
+            if o.invert and ls == prev_end + 1:
+                # as grep, a run of selected lines (-v) is one group: no
+                # context or separator between them, even after a held line
+                self.prline(f, ls, le, ":")
+                prev_end = le
+                continue
+            prev_end = le
             self.prpending(f, ls)
             # before-context: at most -B lines, none printed already
             p = ls
@@ -476,9 +484,11 @@ class Grep:
         take the same line again, using up the context.
         """
         text = f.text
-        while f.pending > 0:
+        if f.pending > 0 and f.lastout is None:
             # nothing printed yet (the selected line was held back): grep
-            # starts again from the top of the file
+            # takes the top of the file as the last output
+            f.lastout = 0
+        while f.pending > 0:
             start = f.lastout or 0
             if start >= lim or start == len(text):
                 break
