@@ -205,7 +205,19 @@ def _from_re_class(cls: str) -> CharSet:
 
 @lru_cache(maxsize=1)
 def _all_chars() -> str:
-    return "".join(map(chr, range(MAX_CODE + 1)))
+    """Every code point in order, built as UTF-32 with C-speed slice copies."""
+    planes = (MAX_CODE + 1) >> 16
+    low = bytes(range(256)) * 256  # the low byte cycles fastest
+    mid = bytearray(65536)
+    for b in range(256):
+        mid[b << 8 : (b + 1) << 8] = bytes([b]) * 256
+    buf = bytearray(4 * (MAX_CODE + 1))
+    for p in range(planes):
+        block = memoryview(buf)[p << 18 : (p + 1) << 18]
+        block[0::4] = low
+        block[1::4] = mid
+        block[2::4] = bytes([p]) * 65536
+    return buf.decode("utf-32-le", "surrogatepass")
 
 
 def word(unicode: bool = True) -> CharSet:

@@ -24,15 +24,20 @@ from typing import Protocol
 from .prog import (
     ASSERT,
     CHAR,
+    CHECK,
     EDGE,
+    ENTER,
     FINALNL,
     JMP,
     NL,
+    NOT_FRESH,
     SAVE,
     SPLIT,
     WORD,
     Prog,
     check_assert,
+    check_loop,
+    enter_loop,
 )
 
 
@@ -161,18 +166,27 @@ class LazyDFA:
         roots = list(s.kernel)
         if s.active:
             roots.append(prog.start)
+        # a path is (pc, freshness): see Prog; threads that differ only in
+        # freshness meet again as one CHAR pc, whose future ignores it
+        npc = len(op)
+        chars: set[int] = set()
         for root in roots:
-            stack = [root]
+            stack = [(root, NOT_FRESH)]
             while stack:
-                pc = stack.pop()
-                while pc not in seen:
-                    seen.add(pc)
+                pc, fresh = stack.pop()
+                while True:
+                    key = pc if fresh == NOT_FRESH else pc + (fresh + 1) * npc
+                    if key in seen:
+                        break
+                    seen.add(key)
                     o = op[pc]
                     if o == CHAR:
-                        out.append(pc)
+                        if pc not in chars:
+                            chars.add(pc)
+                            out.append(pc)
                         break
                     if o == SPLIT:
-                        stack.append(ys[pc])
+                        stack.append((ys[pc], fresh))
                         pc = xs[pc]
                     elif o in (JMP, SAVE):
                         pc = xs[pc]
@@ -180,6 +194,12 @@ class LazyDFA:
                         if not check_assert(arg[pc], behind, ahead):
                             break
                         pc = xs[pc]
+                    elif o == ENTER:
+                        fresh = enter_loop(fresh, arg[pc])
+                        pc = xs[pc]
+                    elif o == CHECK:
+                        empty, fresh = check_loop(fresh, arg[pc])
+                        pc = ys[pc] if empty else xs[pc]
                     else:  # MATCH
                         matched = True
                         if not self.longest:

@@ -25,8 +25,9 @@ General mechanisms, none of which looks at what a pattern "is":
      is searched as ``(?<!C)C{k,} T`` plus an anchored try where the search
      starts; :func:`lead_loop` proves the results equal and the cost linear.
 
-   Repetitions of nullable bodies are never delegated (``re`` and the Pike VM
-   differ on empty iterations).  Tests check delegated and DFA answers agree.
+   An optional iteration that matches nothing ends its loop in ``re`` as in
+   our engines (see :class:`re_engine.prog.Prog`), so nullable loop bodies
+   translate as they are.  Tests check delegated and DFA answers agree.
 
 2. **Prefilter jumps for the DFA** (:class:`Jumper`): a literal (or class)
    that every match contains is found with ``str.find`` (or one ``re``
@@ -157,8 +158,6 @@ def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
     if isinstance(c, Cap):
         return "(" + translate(c.node, is_bytes, ascii) + ")"
     if isinstance(c, R.Repeat):
-        if nullable(c.node):
-            raise _Untranslatable("repetition of a nullable body")
         body = _atom(c.node, is_bytes, ascii, in_seq=False)
         if c.max is None:
             q = "*" if c.min == 0 else "+" if c.min == 1 else f"{{{c.min},}}"
@@ -520,8 +519,7 @@ class SpanGroups:
     those of the first path (in priority order) from ``s`` that reaches the
     end of the pattern; that path ends at ``e``, so it is also the first path
     that ends exactly at ``e``: what ``rx.fullmatch(text, s, e)`` returns,
-    ``re`` exploring paths in the same priority order (nullable loop bodies,
-    where it differs, are never translated).  ``endpos = e`` hides the text
+    ``re`` exploring paths in the same priority order.  ``endpos = e`` hides the text
     right of ``e``, so the pattern may only hold assertions that look left.
 
     Cost: on ``w = e - s`` characters a backtracker follows at most

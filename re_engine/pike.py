@@ -12,7 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .prog import ASSERT, CHAR, EDGE, FINALNL, JMP, NL, SAVE, SPLIT, WORD, Prog, check_assert
+from .prog import (
+    ASSERT,
+    CHAR,
+    CHECK,
+    EDGE,
+    ENTER,
+    FINALNL,
+    JMP,
+    NL,
+    NOT_FRESH,
+    SAVE,
+    SPLIT,
+    WORD,
+    Prog,
+    check_assert,
+    check_loop,
+    enter_loop,
+)
 
 Caps = tuple[int, ...]
 
@@ -72,6 +89,9 @@ def pike(
     best: Caps | None = None
     empty: Caps = (-1,) * nslots
 
+    npc = len(op)
+    fresh_mark: dict[int, int] = {}  # (pc, freshness) keys of fresh paths -> gen
+
     def add(
         lst: list[tuple[int, Caps]],
         pc0: int,
@@ -81,20 +101,31 @@ def pike(
         behind: int,
         ahead: int,
     ) -> bool:
-        """Follow epsilons from pc0; append CHAR threads.  True if MATCH hit."""
-        stack: list[tuple[int, Caps]] = [(pc0, caps0)]
+        """Follow epsilons from pc0; append CHAR threads.  True if MATCH hit.
+
+        A path is (pc, freshness) (see :class:`~re_engine.prog.Prog`): the
+        first thread to reach one wins it, as the first reaches a pc in the
+        textbook VM.  CHAR threads are kept once per pc.
+        """
+        stack: list[tuple[int, Caps, int]] = [(pc0, caps0, NOT_FRESH)]
         while stack:
-            pc, caps = stack.pop()
+            pc, caps, fresh = stack.pop()
             while True:
-                if mark[pc] == gen:
-                    break
-                mark[pc] = gen
                 o = op[pc]
+                if fresh == NOT_FRESH or o == CHAR:
+                    if mark[pc] == gen:
+                        break
+                    mark[pc] = gen
+                else:
+                    key = pc + (fresh + 1) * npc
+                    if fresh_mark.get(key) == gen:
+                        break
+                    fresh_mark[key] = gen
                 if o == CHAR:
                     lst.append((pc, caps))
                     break
                 if o == SPLIT:
-                    stack.append((ys[pc], caps))
+                    stack.append((ys[pc], caps, fresh))
                     pc = xs[pc]
                     continue
                 if o == JMP:
@@ -110,6 +141,14 @@ def pike(
                         pc = xs[pc]
                         continue
                     break
+                if o == ENTER:
+                    fresh = enter_loop(fresh, arg[pc])
+                    pc = xs[pc]
+                    continue
+                if o == CHECK:
+                    empty, fresh = check_loop(fresh, arg[pc])
+                    pc = ys[pc] if empty else xs[pc]
+                    continue
                 # MATCH
                 if pos == not_empty_at and caps[0] == pos:
                     break

@@ -25,6 +25,11 @@ from .dfa import LazyDFA
 from .prog import EDGE, FINALNL, NL, WORD, Cap, Core, compile_prog, nullable, reverse
 
 
+def _caps_in(c: Core) -> list[int]:
+    """Indices of the capturing groups inside ``c``."""
+    return [x.index for x in R.walk(c) if isinstance(x, Cap)]
+
+
 def _has_cap(c: Core) -> bool:
     if isinstance(c, Cap):
         return True
@@ -150,7 +155,7 @@ class _Walker:
             while True:
                 if p == q:
                     if k < c.min or (k == 0 and nullable(body)):
-                        self.walk(body, p, p, slots)
+                        self.iteration(c, p, p, slots)
                     return
                 lo = max(c.min - k - 1, 0)
                 hi = None if c.max is None else c.max - k - 1
@@ -159,12 +164,23 @@ class _Walker:
                 cands = [x for x in self.ends((id(c), "body"), body, p, q) if x > p and x in ok]
                 if not cands:
                     # only empty iterations remain possible
-                    self.walk(body, p, p, slots)
+                    self.iteration(c, p, p, slots)
                     return
                 x = max(cands)
-                self.walk(body, p, x, slots)
+                self.iteration(c, p, x, slots)
                 p = x
                 k += 1
+
+    def iteration(self, c: R.Repeat, p: int, q: int, slots: list[int]) -> None:
+        """Walk one iteration of ``c`` over ``[p, q)``.
+
+        The groups inside a repeated subexpression report its last iteration
+        only (XBD 9.3.6: a subexpression that did not take part in that
+        iteration is unset, whatever earlier iterations matched).
+        """
+        for g in _caps_in(c.node):
+            slots[2 * g] = slots[2 * g + 1] = -1
+        self.walk(c.node, p, q, slots)
 
 
 def submatches(

@@ -161,7 +161,33 @@ def min_max_len(c: Core) -> tuple[int, int | None]:
 
 # -------------------------------------------------------------- NFA program
 
-CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH = range(6)
+CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH, ENTER, CHECK = range(8)
+
+NOT_FRESH = 1 << 20
+"""The freshness of a path on which no loop iteration has begun at the current position."""
+
+
+def enter_loop(fresh: int, depth: int) -> int:
+    """Freshness after ``ENTER depth``: an iteration of that loop begins here.
+
+    A path's freshness is the nesting depth of the outermost loop whose
+    current iteration began at the current position (``NOT_FRESH``: none).
+    Every loop nested in a fresh iteration is fresh too, so one number says
+    which loops on the path are: those at that depth or deeper.
+    """
+    return min(fresh, depth)
+
+
+def check_loop(fresh: int, depth: int) -> tuple[bool, int]:
+    """At ``CHECK depth`` (an iteration ends): was it empty, and the freshness after leaving.
+
+    An empty optional iteration ends its loop, as in Perl and ``re``: the
+    path goes on after the loop instead of starting another iteration.
+    """
+    if fresh > depth:
+        return False, fresh
+    return True, NOT_FRESH if fresh == depth else fresh
+
 
 # context bits, for the side already consumed ("behind") and the next char
 EDGE, NL, WORD, FINALNL = 1, 2, 4, 8
@@ -205,9 +231,20 @@ MAX_PROG = 50_000
 class Prog:
     """A Thompson NFA in flat arrays.
 
-    ``op[pc]`` is one of CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH; ``arg[pc]`` the
-    set index (CHAR), slot (SAVE) or assertion code (ASSERT); ``x[pc]``/``y[pc]``
-    the successors (SPLIT prefers ``x``).
+    ``op[pc]`` is one of CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH, ENTER, CHECK;
+    ``arg[pc]`` the set index (CHAR), slot (SAVE), assertion code (ASSERT) or
+    loop depth (ENTER, CHECK); ``x[pc]``/``y[pc]`` the successors (SPLIT
+    prefers ``x``).
+
+    ENTER and CHECK bracket each optional iteration of a loop whose body can
+    match the empty string (Perl's rule, also ``re``'s and RE2's: an optional
+    iteration that matched nothing ends the loop).  ENTER marks the path
+    "fresh" at that loop's depth (:func:`enter_loop`); CHECK continues to
+    ``x`` (the next iteration) when the iteration consumed characters and to
+    ``y`` (after the loop) when it did not (:func:`check_loop`).  A path's
+    future depends on its pc and its freshness, so the Pike VM and the DFA
+    deduplicate threads by both; there are at most ``depth + 1`` freshness
+    values per pc, which keeps every scan linear.
     """
 
     def __init__(self, is_bytes: bool) -> None:
@@ -318,15 +355,42 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
             return gen_repeat(c)
         raise ReError(f"cannot compile {c!r}")
 
+    depth = [0]  # ENTER/CHECK loops enclosing the code being generated
+
+    def gen_iteration(body: Core, checked: bool) -> tuple[int, list[tuple[int, str]], int]:
+        """One optional iteration: (entry, exits, CHECK pc or -1).
+
+        ``checked`` iterations of a nullable body are bracketed by ENTER and
+        CHECK; the CHECK's ``x`` is left for the caller (the next iteration),
+        its ``y`` (empty iteration: leave the loop) is among the exits.
+        """
+        if not (checked and nullable(body)):
+            e, outs = gen(body)
+            return e, outs, -1
+        d = depth[0]
+        a = p.emit(ENTER, d)
+        depth[0] += 1
+        e, outs = gen(body)
+        depth[0] -= 1
+        p.x[a] = e
+        chk = p.emit(CHECK, d)
+        patch(outs, chk)
+        return a, [(chk, "y")], chk
+
     def gen_star(body: Core, greedy: bool) -> tuple[int, list[tuple[int, str]]]:
         s = p.emit(SPLIT)
-        e, outs = gen(body)
-        patch(outs, s)
+        e, outs, chk = gen_iteration(body, True)
+        if chk >= 0:
+            p.x[chk] = s
+            exits = outs
+        else:
+            patch(outs, s)
+            exits = []
         if greedy:
             p.x[s] = e
-            return s, [(s, "y")]
+            return s, [(s, "y"), *exits]
         p.y[s] = e
-        return s, [(s, "x")]
+        return s, [(s, "x"), *exits]
 
     def gen_opt(body: Core, greedy: bool) -> tuple[int, list[tuple[int, str]]]:
         s = p.emit(SPLIT)
@@ -348,22 +412,28 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
             # nested optionals: (x(x(x)?)?)? keeps priorities right
             k = c.max - c.min
             if k > 0:
-                opt_entries: list[tuple[int, list[tuple[int, str]]]] = []
-                for _ in range(k):
+                opt_entries: list[tuple[int, list[tuple[int, str]], int]] = []
+                for i in range(k):
                     s = p.emit(SPLIT)
-                    e, outs = gen(c.node)
-                    opt_entries.append((s, outs))
+                    # the last iteration needs no CHECK: after it the loop ends anyway
+                    e, outs, chk = gen_iteration(c.node, i + 1 < k)
+                    opt_entries.append((s, outs, chk))
                     if greedy:
                         p.x[s] = e
                     else:
                         p.y[s] = e
                 # chain: each body's exit goes to the next split; skipping
-                # exits jump to the end
+                # exits (and empty iterations) jump to the end
                 skip_holes: list[tuple[int, str]] = []
-                for i, (s, outs) in enumerate(opt_entries):
+                for i, (s, outs, chk) in enumerate(opt_entries):
                     skip_holes.append((s, "y" if greedy else "x"))
                     if i + 1 < len(opt_entries):
-                        patch(outs, opt_entries[i + 1][0])
+                        nxt = opt_entries[i + 1][0]
+                        if chk >= 0:
+                            p.x[chk] = nxt
+                            skip_holes.extend(outs)
+                        else:
+                            patch(outs, nxt)
                     else:
                         skip_holes.extend(outs)
                 parts.append((opt_entries[0][0], skip_holes))

@@ -4,6 +4,7 @@ ERE: ``. [] ^ $ ( ) | * + ? {n,m}`` and ``\\`` quoting; BRE: ``\\( \\) \\{n,m\\}
 with ``*``, plus the GNU ``\\+ \\? \\|``.  Bracket expressions take ranges and
 classes ``[:alpha:]``; collating elements ``[.x.]`` and equivalence classes
 ``[=x=]`` are refused (:class:`NotSupported`), as are back-references.
+GNU's escapes ``\\w \\W \\s \\S \\b \\B \\< \\> \\` \\'`` have their glibc meanings.
 
 Semantics are leftmost-longest with POSIX subgroup rules.  With
 ``Flag.MULTILINE`` (REG_NEWLINE) ``.`` and ``[^...]`` do not match newline and
@@ -13,7 +14,7 @@ Semantics are leftmost-longest with POSIX subgroup rules.  With
 from __future__ import annotations
 
 from .. import ast as R
-from ..charset import ANY, NEWLINE, CharSet, posix_class
+from ..charset import ANY, NEWLINE, CharSet, posix_class, space, word
 from ..errors import NotSupported, ParseError
 from . import Flag, Reader
 
@@ -180,7 +181,8 @@ class _Parser:
                 raise self.err(f"unmatched \\{d}", start)
             if d.isdigit() and d != "0":
                 raise NotSupported("back-reference is not supported", self.pattern, start)
-            return R.Set(CharSet.of_char(ord(d)))
+            gnu = self.gnu_escape(d)
+            return gnu if gnu is not None else R.Set(CharSet.of_char(ord(d)))
         if c == "[":
             return R.Set(parse_bracket(r, self.pattern, start, self.nl))
         if c == ".":
@@ -198,6 +200,21 @@ class _Parser:
         if not self.ext and c == "*" and first:
             return R.Set(CharSet.of_char(42))
         return R.Set(CharSet.of_char(ord(c)))
+
+    def gnu_escape(self, d: str) -> R.Re | None:
+        """GNU's escapes (glibc regcomp, GNU grep), undefined in POSIX: ``\\w \\W \\s
+        \\S`` (word and space characters and their complements), ``\\b \\B \\< \\>``
+        (word boundaries) and ``\\` \\'`` (start and end of the text)."""
+        if d in "wWsS":
+            cs = word() if d in "wW" else space()
+            if d.isupper():
+                cs = cs.complement()
+                if self.nl:
+                    cs = cs.diff(NEWLINE)
+            return R.Set(cs)
+        kind = {"b": "wordb", "B": "nwordb", "<": "bow", ">": "eow", "`": "bos", "'": "eos"}
+        k = kind.get(d)
+        return R.Assert(k) if k is not None else None  # type: ignore[arg-type]
 
     def group(self, start: int) -> R.Re:
         self.depth += 1

@@ -1,0 +1,682 @@
+"""``python -m re_engine grep``: GNU grep's common options and meanings, on re_engine.
+
+Patterns are BRE (``-G``, the default), ERE (``-E``), Perl (``-P``) or fixed
+strings (``-F``), several with ``-e``/``-f``; a line is selected when any of
+them matches it.  Input is read as bytes and matched as UTF-8, as GNU grep does
+in a UTF-8 locale: bytes that are not UTF-8 match nothing, and a selected line
+holding such bytes is not printed ("binary file matches" follows on standard
+error instead); a file with a NUL byte is binary, its lines are never printed.
+``-a`` prints everything.  Exit status as grep's: 0 if a line was selected, 1
+if none, 2 on an error (a bad pattern, an unreadable file) unless ``-q``
+already found a match.
+
+Each file is searched as one buffer, not line by line: the pattern is first
+confined to a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z``
+hold at line ends), so a match never spans lines and the DFA and its
+prefilters run over the whole text at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
+
+from . import ast as R
+from .api import Pattern, _parse, compile
+from .charset import NEWLINE, CharSet, word
+from .errors import ReError
+from .syntax import Flag
+
+# invalid UTF-8 bytes decode to these lone surrogates (errors="surrogateescape")
+_RAW_BYTES = CharSet.of_range(0xDC80, 0xDCFF)
+_NOT_IN_LINE = NEWLINE.union(_RAW_BYTES)
+_STDIN = "(standard input)"
+_SYNTAX = {"G": "posix_basic", "E": "posix", "P": "perl", "F": "fixed"}
+
+# GNU grep's default GREP_COLORS: ms=01;31 fn=35 ln=32 se=36
+_SGR_MATCH, _SGR_FILE, _SGR_LINE, _SGR_SEP = "01;31", "35", "32", "36"
+
+
+class UsageError(Exception):
+    """A mistake on the command line (grep's exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _context(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"{text}: invalid context length argument")
+    return int(text)
+
+
+class _Filter(argparse.Action):
+    def __call__(self, parser: Any, ns: Any, values: Any, option: str | None = None) -> None:
+        ns.filters = [*ns.filters, (self.dest == "include", values)]
+
+
+def _parser() -> _Parser:
+    ap = _Parser(
+        prog="python -m re_engine grep",
+        usage="%(prog)s [OPTION]... PATTERNS [FILE]...",
+        description="Search for PATTERNS in each FILE (linear-time regular expressions).",
+        add_help=False,  # -h is --no-filename, as in grep
+    )
+    add = ap.add_argument
+    add("--help", action="help", help="show this help and exit")
+    for flag, long, name in [
+        ("-G", "--basic-regexp", "BRE (the default)"),
+        ("-E", "--extended-regexp", "ERE"),
+        ("-P", "--perl-regexp", "Perl (Python re) syntax"),
+        ("-F", "--fixed-strings", "fixed strings"),
+    ]:
+        add(flag, long, dest="syntax", action="store_const", const=_SYNTAX[flag[1]], help=name)
+    add("--syntax", dest="syntax", help="any re_engine syntax (perl, posix, glob, ...)")
+    add("-e", "--regexp", dest="patterns", action="append", default=[], metavar="PATTERNS")
+    add("-f", "--file", dest="pattern_files", action="append", default=[], metavar="FILE")
+    add("-i", "-y", "--ignore-case", dest="icase", action="store_true")
+    add("--no-ignore-case", dest="icase", action="store_false")
+    add("-v", "--invert-match", action="store_true")
+    add("-w", "--word-regexp", action="store_true")
+    add("-x", "--line-regexp", action="store_true")
+    add("-c", "--count", action="store_true")
+    add("-l", "--files-with-matches", dest="list", action="store_const", const="with")
+    add("-L", "--files-without-match", dest="list", action="store_const", const="without")
+    add("-n", "--line-number", action="store_true")
+    add("-H", "--with-filename", dest="filenames", action="store_const", const=True)
+    add("-h", "--no-filename", dest="filenames", action="store_const", const=False)
+    add("-o", "--only-matching", action="store_true")
+    add("-q", "--quiet", "--silent", action="store_true")
+    add("-s", "--no-messages", action="store_true")
+    add("-r", "--recursive", dest="recursive", action="store_const", const="r")
+    add("-R", "--dereference-recursive", dest="recursive", action="store_const", const="R")
+    add("--include", dest="include", action=_Filter, metavar="GLOB")
+    add("--exclude", dest="exclude", action=_Filter, metavar="GLOB")
+    add("-A", "--after-context", dest="after", type=_context, metavar="NUM")
+    add("-B", "--before-context", dest="before", type=_context, metavar="NUM")
+    add("-C", "--context", dest="context", type=_context, metavar="NUM")
+    add("--color", "--colour", nargs="?", const="auto", default="never", metavar="WHEN")
+    add("-a", "--text", action="store_true")
+    add("args", nargs="*", metavar="PATTERNS [FILE]")
+    ap.set_defaults(filters=[], syntax="posix_basic")
+    return ap
+
+
+_WITH_ARGUMENT = frozenset(
+    [
+        "-e",
+        "-f",
+        "-A",
+        "-B",
+        "-C",
+        "--regexp",
+        "--file",
+        "--after-context",
+        "--before-context",
+        "--context",
+        "--include",
+        "--exclude",
+        "--syntax",
+    ]
+)
+
+
+def _glue(argv: Sequence[str]) -> list[str]:
+    """Attach option arguments that start with '-' (``-e -x``), which argparse refuses."""
+    out: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a == "--":
+            out.append(a)
+            out.extend(it)
+            break
+        if a in _WITH_ARGUMENT:
+            nxt = next(it, None)
+            if nxt is None:
+                raise UsageError(f"option requires an argument -- '{a.lstrip('-')}'")
+            if nxt.startswith("-"):
+                out.append(f"{a}={nxt}" if a.startswith("--") else a + nxt)
+            else:
+                out += [a, nxt]
+        else:
+            out.append(a)
+    return out
+
+
+@dataclass
+class Options:
+    """The parsed command line."""
+
+    patterns: list[str]
+    syntax: str
+    files: list[str]
+    icase: bool = False
+    invert: bool = False
+    word: bool = False
+    line: bool = False
+    count: bool = False
+    listing: str | None = None
+    number: bool = False
+    filenames: bool | None = None
+    only: bool = False
+    quiet: bool = False
+    silent: bool = False
+    recursive: str | None = None
+    filters: list[tuple[bool, str]] = field(default_factory=list)
+    before: int = 0
+    after: int = 0
+    context: bool = False  # -A, -B or -C given (even 0): groups are separated by --
+    color: bool = False
+    text: bool = False
+
+
+def parse_args(argv: Sequence[str], stdin: IO[bytes], isatty: bool) -> Options:
+    """The :class:`Options` of a command line; :class:`UsageError` on a mistake."""
+    a = _parser().parse_intermixed_args(_glue(argv))
+    args: list[str] = list(a.args)
+    patterns: list[str] = []
+    for p in a.patterns:
+        patterns.extend(p.split("\n"))
+    for name in a.pattern_files:
+        try:
+            data = stdin.read() if name == "-" else _read(name)
+        except OSError as e:
+            raise UsageError(f"{name}: {e.strerror}") from None
+        lines = data.decode("utf-8", "surrogateescape").split("\n")
+        patterns.extend(lines[:-1] if lines[-1] == "" else lines)
+    if not a.patterns and not a.pattern_files:
+        if not args:
+            raise UsageError("no pattern given (usage: grep [OPTION]... PATTERNS [FILE]...)")
+        patterns = args.pop(0).split("\n")
+    color = {"always": True, "yes": True, "force": True, "never": False, "no": False}
+    color.update({"none": False, "auto": None, "tty": None, "if-tty": None})  # type: ignore[dict-item]
+    if a.color not in color:
+        raise UsageError(f"invalid argument '{a.color}' for '--color'")
+    want = color[a.color]
+    if want is None:
+        want = isatty and os.environ.get("TERM", "dumb") != "dumb"
+    ctx = a.context or 0
+    return Options(
+        patterns=patterns,
+        syntax=a.syntax,
+        files=args,
+        icase=a.icase,
+        invert=a.invert_match,
+        word=a.word_regexp,
+        line=a.line_regexp,
+        count=a.count and a.list is None and not a.quiet,  # -q, -l, -L win over -c
+        listing=None if a.quiet else a.list,
+        number=a.line_number,
+        filenames=a.filenames,
+        only=a.only_matching,
+        quiet=a.quiet,
+        silent=a.no_messages,
+        recursive=a.recursive,
+        filters=a.filters,
+        before=a.before if a.before is not None else ctx,
+        after=a.after if a.after is not None else ctx,
+        context=any(x is not None for x in (a.after, a.before, a.context)),
+        color=want,
+        text=a.text,
+    )
+
+
+def _read(name: str) -> bytes:
+    with open(name, "rb") as fh:
+        return fh.read()
+
+
+# ------------------------------------------------------------------ pattern
+
+
+def _in_line(n: R.Re) -> R.Re:
+    """``n`` confined to one line: no set holds a newline (nor a raw byte), and
+    the text anchors (``^ $ \\A \\Z``) hold at the ends of each line."""
+    if isinstance(n, R.Set):
+        return R.Set(n.cs.diff(_NOT_IN_LINE))
+    if isinstance(n, R.Assert):
+        kind = {"bos": "bol", "eos": "eol", "leol": "eol"}.get(n.kind, n.kind)
+        return R.Assert(kind)  # type: ignore[arg-type]
+    if isinstance(n, (R.Seq, R.Alt)):
+        return replace(n, items=tuple(_in_line(x) for x in n.items))
+    return replace(n, node=_in_line(n.node))
+
+
+def build(opts: Options) -> tuple[Pattern[str] | None, int]:
+    """The compiled line pattern and the group whose span is the match (0 or 1).
+
+    ``None``: no pattern at all (``-f /dev/null``), which matches nothing.
+    """
+    if not opts.patterns:
+        return None, 0
+    syntax = opts.syntax
+    flags = Flag.IGNORECASE if opts.icase else 0
+    if syntax == "perl" and len(opts.patterns) > 1:
+        raise ReError("the -P option only supports a single pattern")
+    nodes: list[R.Re] = []
+    for p in opts.patterns:
+        if syntax == "fixed":
+            node = R.str_(p)
+            nodes.append(R.no_case(node) if opts.icase else node)
+        else:
+            kw: dict[str, Any] = {"anchored": False} if syntax == "glob" else {}
+            node = _parse(p, syntax, flags, False, kw)
+            while isinstance(node, R.Sem):  # the semantics are the command's, below
+                node = node.node
+            nodes.append(node)
+    body = _in_line(R.alt(*nodes))
+    group = 0
+    if opts.line:
+        body, group = R.seq(R.bol, R.group(body), R.eol), 1
+    elif opts.word:
+        # the match must neither follow nor precede a word character
+        edge = R.Set(word().complement().diff(NEWLINE))  # bytes not in UTF-8 are not words
+        body, group = R.seq(R.alt(R.bol, edge), R.group(body), R.alt(R.eol, edge)), 1
+    sem = "perl" if syntax in ("perl", "emacs", "glob", "str") else "posix"
+    return compile(body, syntax=sem), group
+
+
+# ------------------------------------------------------------------- search
+
+
+@dataclass
+class _Out:
+    """Writes grep's output lines, colored or not, and the context separators."""
+
+    stream: IO[bytes]
+    opts: Options
+    used: bool = False  # some group was output (or held back): the next gets a --
+
+    def sgr(self, code: str, text: str) -> str:
+        return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
+
+    def write(self, text: str) -> None:
+        self.stream.write(text.encode("utf-8", "surrogateescape"))
+
+    def head(self, name: str | None, lineno: int, sep: str) -> str:
+        out = ""
+        if name is not None:
+            out += self.sgr(_SGR_FILE, name) + self.sgr(_SGR_SEP, sep)
+        if self.opts.number:
+            out += self.sgr(_SGR_LINE, str(lineno)) + self.sgr(_SGR_SEP, sep)
+        return out
+
+
+@dataclass
+class _File:
+    """The output state of one file, as grep keeps it."""
+
+    text: str
+    shown: str | None  # the name printed before lines, if any
+    lastout: int | None = None  # just past the last line printed
+    pending: int = 0  # after-context lines still to print
+    held: bool = False  # a line was held back as binary
+    _pos: int = 0
+    _no: int = 1
+
+    def lineno(self, pos: int) -> int:
+        """Line number of the line starting at ``pos`` (cheap for nearby calls)."""
+        if pos >= self._pos:
+            self._no += self.text.count("\n", self._pos, pos)
+        else:
+            self._no -= self.text.count("\n", pos, self._pos)
+        self._pos = pos
+        return self._no
+
+
+@dataclass
+class Grep:
+    """One run of grep over its operands."""
+
+    opts: Options
+    pattern: Pattern[str] | None
+    group: int
+    out: _Out
+    err: IO[str]
+    stdin: IO[bytes]
+    error: bool = False
+    selected: bool = False
+    literal: str | None = None  # -F with one plain string: lines found with str.find
+
+    def complain(self, msg: str) -> None:
+        self.error = True
+        if not self.opts.silent:
+            self.err.write(f"grep: {msg}\n")
+
+    # -- lines ----------------------------------------------------------------
+    def matching_lines(self, text: str) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line the pattern matches, in order (end: its newline)."""
+        pat = self.pattern
+        if pat is None or not text:
+            return
+        last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
+        # any match will do, no need for its bounds: the end of the leftmost
+        # one (a match never spans lines) says which line matches
+        fast = pat._fast
+        dfa = pat._search_engine.dfa("unanch")
+        lit = self.literal
+        pos = 0
+        while pos <= last:
+            if lit is not None:
+                e = text.find(lit, pos)
+            elif fast is not None:
+                m = fast.search(text, pos)
+                e = -1 if m is None else m.end()
+            else:
+                e = dfa.forward(text, pos, pat._behind(text, pos))
+            if e < 0 or e > last:
+                return
+            ls = text.rfind("\n", 0, e) + 1
+            le = text.find("\n", e)
+            le = len(text) if le < 0 else le
+            yield ls, le
+            pos = le + 1
+
+    def selected_lines(self, text: str) -> Iterator[tuple[int, int]]:
+        """Lines selected: those matching, or with ``-v`` those not matching."""
+        if not self.opts.invert:
+            yield from self.matching_lines(text)
+            return
+        if not text:
+            return
+        pos = 0
+        n = len(text)
+        last = n - 1 if text.endswith("\n") else n
+        for ls, le in [*self.matching_lines(text), (last + 1, last + 1)]:
+            while pos < ls:
+                e = text.find("\n", pos, ls)
+                e = ls - 1 if e < 0 else e
+                yield pos, e
+                pos = e + 1
+            pos = le + 1
+
+    def matches_in(self, line: str) -> Iterator[tuple[int, int]]:
+        """Spans of the non-empty matches in one line (``-o``, color)."""
+        pat = self.pattern
+        if pat is None:
+            return
+        g = self.group
+        pos = 0
+        n = len(line)
+        while pos <= n:
+            m = pat.search(line, pos)
+            if m is None:
+                return
+            s, e = m.span(g)
+            if e > s:
+                yield s, e
+                pos = e
+            else:
+                pos = max(pos, m.end()) + 1
+
+    # -- one file -------------------------------------------------------------
+    def search(self, name: str, data: bytes, shown: str | None) -> int:
+        """Search one file's bytes; return the number of selected lines."""
+        o = self.opts
+        binary = not o.text and b"\0" in data
+        if binary:
+            data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
+        text = data.decode("utf-8", "surrogateescape")
+        quiet = o.quiet or o.count or o.listing is not None
+        f = _File(text, shown)
+        count = 0
+        prev_end = -2  # end of the last selected line
+        for ls, le in self.selected_lines(text):
+            count += 1
+            self.selected = True
+            if o.quiet:
+                raise _Quit
+            if o.listing is not None:
+                break
+            if quiet:
+                continue
+            if binary:  # nothing printed, yet it counts as output for the next --
+                self.out.used = f.held = True
+                break
+            if o.invert and ls == prev_end + 1:
+                # as grep, a run of selected lines (-v) is one group: no
+                # context or separator between them, even after a held line
+                self.prline(f, ls, le, ":")
+                prev_end = le
+                continue
+            prev_end = le
+            self.prpending(f, ls)
+            # before-context: at most -B lines, none printed already
+            p = ls
+            floor = 0 if f.lastout is None else f.lastout
+            for _ in range(o.before):
+                if p <= floor:
+                    break
+                p = text.rfind("\n", 0, p - 1) + 1
+            if o.context and self.out.used and p != f.lastout:
+                self.out.write(self.out.sgr(_SGR_SEP, "--") + "\n")
+            while p < ls:
+                e = text.find("\n", p)
+                self.prline(f, p, e, "-")
+                p = e + 1
+            self.prline(f, ls, le, ":")
+            f.pending = o.after
+            self.out.used = True
+        if not quiet:
+            self.prpending(f, len(text))
+        if o.count:
+            head = "" if shown is None else self.out.sgr(_SGR_FILE, shown)
+            head += self.out.sgr(_SGR_SEP, ":") if shown is not None else ""
+            self.out.write(f"{head}{count}\n")
+        if o.listing is not None and (count > 0) == (o.listing == "with"):
+            self.out.write(self.out.sgr(_SGR_FILE, name) + "\n")
+        if f.held and not quiet:
+            self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def prpending(self, f: _File, lim: int) -> None:
+        """After-context: lines from the last one printed, up to ``lim``.
+
+        As in grep, a line held back (binary) is not passed: the next tries
+        take the same line again, using up the context.
+        """
+        text = f.text
+        if f.pending > 0 and f.lastout is None:
+            # nothing printed yet (the selected line was held back): grep
+            # takes the top of the file as the last output
+            f.lastout = 0
+        while f.pending > 0:
+            start = f.lastout or 0
+            if start >= lim or start == len(text):
+                break
+            e = text.find("\n", start)
+            e = len(text) if e < 0 else e
+            f.pending -= 1
+            self.prline(f, start, e, "-")
+
+    def prline(self, f: _File, start: int, end: int, sep: str) -> None:
+        """Print the line ``text[start:end]`` (or its matches, ``-o``).
+
+        A line (with ``-o``: a match) holding bytes that are not UTF-8 is
+        held back, unless ``-a``: the file is then reported as binary.
+        """
+        o = self.opts
+        line = f.text[start:end]
+        head = self.out.head(f.shown, f.lineno(start), sep)
+        # matches are marked in selected lines, or with -v in context lines
+        marked = (sep == ":") != o.invert
+        if o.only:
+            if marked:
+                for s, e in self.matches_in(line):
+                    piece = line[s:e]
+                    if not o.text and _has_raw(piece):
+                        f.held = True
+                        return
+                    self.out.write(head + self.color(piece) + "\n")
+            f.lastout = end + 1
+            return
+        if not o.text and _has_raw(line):
+            f.held = True
+            return
+        body = line
+        if o.color and marked:
+            parts: list[str] = []
+            last = 0
+            for s, e in self.matches_in(line):
+                parts += [line[last:s], self.color(line[s:e])]
+                last = e
+            body = "".join(parts) + line[last:]
+        self.out.write(head + body + "\n")
+        f.lastout = end + 1
+
+    def color(self, text: str) -> str:
+        return self.out.sgr(_SGR_MATCH, text)
+
+    # -- operands -------------------------------------------------------------
+    def wanted(self, path: str, command_line: bool) -> bool:
+        """``--include``/``--exclude``: the last matching option decides; with none
+        matching, a file is searched unless the first option is ``--include``."""
+        filters = self.opts.filters
+        if not filters:
+            return True
+        names = [os.path.basename(path)]
+        if command_line:  # any suffix of the name that starts after a slash
+            names = [path] + [path[i + 1 :] for i, c in enumerate(path) if c == "/"]
+        verdict = not filters[0][0]
+        for include, glob in filters:
+            if any(fnmatch.fnmatchcase(n, glob) for n in names):
+                verdict = include
+        return verdict
+
+    def operands(self) -> Iterator[tuple[str, str | None]]:
+        """``(path, None)`` for each file to search, ``(path, error)`` for a failure."""
+        o = self.opts
+        files = o.files or (["."] if o.recursive else ["-"])
+        for f in files:
+            if f == "-":
+                yield f, None
+                continue
+            try:
+                st = os.stat(f)
+            except OSError as e:
+                yield f, e.strerror or str(e)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if not o.recursive:
+                    yield f, "Is a directory"
+                    continue
+                yield from self.walk(f, strip=not o.files)
+            elif self.wanted(f, True):
+                yield f, None
+
+    def walk(self, top: str, strip: bool) -> Iterator[tuple[str, str | None]]:
+        """Files under ``top``, depth first in name order (``-R``: through symbolic
+        links; a link back to a directory being walked is skipped with a warning)."""
+        st = os.stat(top)
+        # one entry per directory being walked: its identity and its remaining names
+        stack: list[tuple[tuple[int, int], str, Iterator[str]]] = []
+
+        def enter(d: str, st: os.stat_result) -> str | None:
+            try:
+                names = sorted(os.listdir(d))
+            except OSError as e:
+                return e.strerror or str(e)
+            stack.append(((st.st_dev, st.st_ino), d, iter(names)))
+            return None
+
+        problem = enter(top, st)
+        if problem is not None:
+            yield top, problem
+        while stack:
+            _, d, names = stack[-1]
+            n = next(names, None)
+            if n is None:
+                stack.pop()
+                continue
+            path = n if strip and d == "." else os.path.join(d, n)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    if self.opts.recursive != "R":
+                        continue
+                    st = os.stat(path)
+            except OSError as e:
+                yield path, e.strerror or str(e)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if any(ident == (st.st_dev, st.st_ino) for ident, _, _ in stack):
+                    if not self.opts.silent:
+                        self.err.write(f"grep: {path}: warning: recursive directory loop\n")
+                    continue
+                problem = enter(path, st)
+                if problem is not None:
+                    yield path, problem
+            elif stat.S_ISREG(st.st_mode) and self.wanted(path, False):
+                yield path, None
+
+    def run(self) -> int:
+        o = self.opts
+        # as grep: when no line can be selected, no file is even opened
+        # ("-f /dev/null", or -v with only empty patterns)
+        hopeless = not o.invert if not o.patterns else o.invert and not any(o.patterns)
+        if hopeless and not (o.patterns and (o.line or o.word)) and o.listing != "without":
+            return 1
+        multi = len(o.files) > 1 or (
+            o.recursive is not None and any(f == "." or os.path.isdir(f) for f in o.files or ["."])
+        )
+        show = multi if o.filenames is None else o.filenames
+        try:
+            for path, problem in self.operands():
+                if problem is not None:
+                    self.complain(f"{path}: {problem}")
+                    continue
+                name = _STDIN if path == "-" else path
+                try:
+                    data = self.stdin.read() if path == "-" else _read(path)
+                except OSError as e:
+                    self.complain(f"{path}: {e.strerror}")
+                    continue
+                self.search(name, data, name if show else None)
+        except _Quit:
+            return 0
+        if self.error:
+            return 2
+        return 0 if self.selected else 1
+
+
+class _Quit(Exception):
+    """``-q`` found a match: stop at once."""
+
+
+def _has_raw(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text) if not text.isascii() else False
+
+
+def main(
+    argv: Sequence[str],
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run grep with ``argv`` (the arguments after ``grep``); return its exit status."""
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    stdout = stdout if stdout is not None else sys.stdout.buffer
+    err = stderr if stderr is not None else sys.stderr
+    try:
+        opts = parse_args(argv, stdin, stdout.isatty())
+        pattern, group = build(opts)
+    except (UsageError, ReError) as e:
+        err.write(f"grep: {e}\n")
+        return 2
+    g = Grep(opts, pattern, group, _Out(stdout, opts), err, stdin)
+    if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
+        lit = opts.patterns[0]
+        if lit and not opts.line and not any("\ud800" <= c <= "\udfff" for c in lit):
+            g.literal = lit
+    try:
+        return g.run()
+    finally:
+        stdout.flush()
