@@ -3,7 +3,8 @@
 ::
 
     python -m dns serve examples/zones/ocaml.test.zone --port 5353 [--backend trio]
-        [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8]
+        [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8 | key:NAME]
+        [--key [ALG:]NAME:SECRET ...]
         [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
     python -m dns check examples/zones/ocaml.test.zone
     python -m dns query ...          (the stub resolver's client: dns.query_cli)
@@ -32,7 +33,7 @@ import anyio
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import wire
+from . import tsig, wire
 from .resolvconf import parse_decimal
 from .server import AuthServer, parse_hostport
 from .zone import ZoneError, load_zone_file
@@ -89,12 +90,23 @@ def _domain(text: str) -> str:
 
 
 def _network(text: str) -> str:
-    """An argparse type: an IP network such as ``127.0.0.0/8``."""
+    """An argparse type: an IP network such as ``127.0.0.0/8``, or ``key:NAME`` (a TSIG key
+    given with ``--key``)."""
+    if text.lower().startswith("key:"):
+        return "key:" + _domain(text[4:])
     try:
         ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _key(text: str) -> tsig.Key:
+    """An argparse type: a TSIG key in dig's ``-y`` form, ``[ALG:]NAME:SECRET``."""
+    try:
+        return tsig.parse_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve_parser(sub: Any) -> None:
@@ -124,8 +136,16 @@ def _serve_parser(sub: Any) -> None:
         action="append",
         default=[],
         type=_network,
-        metavar="NET",
-        help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)",
+        metavar="NET|key:NAME",
+        help="allow AXFR/IXFR from this network (127.0.0.0/8) or signed with this key (repeatable)",
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        type=_key,
+        metavar="[ALG:]NAME:SECRET",
+        help="a TSIG key (dig's -y form; ALG hmac-sha256 by default; repeatable)",
     )
     p.add_argument("--tcp-idle", type=_seconds, default=10.0, help="TCP idle timeout, seconds")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -172,6 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = AuthServer(
             zones,
             allow_transfer=args.allow_axfr,
+            keys=args.key,
             notify=args.notify,
             tcp_idle_timeout=args.tcp_idle,
         )

@@ -38,11 +38,12 @@ import logging
 import math
 import random
 import struct
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 
 import backends
 
-from . import wire
+from . import tsig, wire
 from .answer import (
     Authority,
     Query,
@@ -73,6 +74,62 @@ _U16 = struct.Struct("!H")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class Acl:
+    """Who may do something (transfer a zone, update it): networks (``"127.0.0.0/8"``) and
+    TSIG keys (``"key:NAME"``); a request is allowed when its source address is in one of
+    the networks or it is signed with one of the keys (verified before this is asked)."""
+
+    def __init__(self, entries: Iterable[str | Network] = ()) -> None:
+        self.networks: list[Network] = []
+        self.keys: set[bytes] = set()
+        for entry in entries:
+            if isinstance(entry, str) and entry.lower().startswith("key:"):
+                name = entry[4:]
+                if not name:
+                    raise ValueError(f"{entry!r}: a key name is needed after 'key:'")
+                self.keys.add(wire.name_key(wire.name_from_text(name.rstrip(".") + ".")))
+            elif isinstance(entry, str):
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            else:
+                self.networks.append(entry)
+
+    def allows(self, address: backends.Address, key: tsig.Key | None) -> bool:
+        """Whether a request from ``address`` signed with ``key`` (``None``: unsigned) may."""
+        if key is not None and key.key in self.keys:
+            return True
+        try:
+            ip = ipaddress.ip_address(address[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks or self.keys)
+
+
+class _SignedTransfer(TransferRequested):
+    """A zone transfer asked for in a request whose TSIG verified: the answer is signed."""
+
+    def __init__(self, request: TransferRequested, signed: tsig.Signed) -> None:
+        super().__init__(request.query)
+        self.signed = signed
+
+
+def _plain(data: bytes) -> bool:
+    """Whether ``data`` surely carries no TSIG: no additional record, or only an OPT record
+    without options at its end (what nearly every query looks like)."""
+    if data[10:12] == b"\x00\x00":
+        return True
+    n = len(data)
+    return (
+        data[10:12] == b"\x00\x01"
+        and n > 28
+        and data[n - 11] == 0
+        and data[n - 10 : n - 8] == b"\x00\x29"
+        and data[n - 2 :] == b"\x00\x00"
+    )
+
+
 def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
     """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``;
     ``ValueError`` for a port that is not 0..65535 in ASCII digits."""
@@ -90,7 +147,9 @@ def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
 class AuthServer:
     """An authoritative server for ``zones``.
 
-    ``allow_transfer``: networks (``"127.0.0.0/8"``) allowed AXFR/IXFR; ``notify``: secondaries
+    ``allow_transfer``: networks (``"127.0.0.0/8"``) and TSIG keys (``"key:NAME"``) allowed
+    AXFR/IXFR; ``keys``: the TSIG keys (:class:`dns.tsig.Key`) requests may be signed with
+    (a signed request is verified and answered signed, RFC 8945); ``notify``: secondaries
     (``"host[:port]"`` or ``(host, port)``) told of each new serial, retransmitting after
     ``notify_timeout`` seconds (doubling) up to ``notify_retries`` times. :meth:`reload`
     reads each zone's own source file again (zones parsed from text are kept as they are).
@@ -107,6 +166,7 @@ class AuthServer:
         *,
         allow_transfer: Iterable[str | Network] = (),
         notify: Iterable[str | tuple[str, int]] = (),
+        keys: Iterable[tsig.Key] = (),
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
         tcp_message_timeout: float = TCP_MESSAGE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
@@ -116,10 +176,8 @@ class AuthServer:
         zone_list = list(zones)
         _check_distinct(zone_list)
         self.authority = Authority(zone_list)
-        self.allow_transfer: list[Network] = [
-            n if not isinstance(n, str) else ipaddress.ip_network(n, strict=False)
-            for n in allow_transfer
-        ]
+        self.allow_transfer = Acl(allow_transfer)
+        self.keyring = tsig.Keyring(keys)
         self.notify_targets: list[tuple[str, int]] = [
             parse_hostport(t) if isinstance(t, str) else t for t in notify
         ]
@@ -256,8 +314,29 @@ class AuthServer:
 
     # -- UDP
 
+    def _answer_signed(self, data: bytes, tcp: bool) -> bytes | None:
+        """Answer a query that may carry a TSIG: verified, answered, the answer signed; a
+        TSIG that fails is answered with its error. Raises :class:`TransferRequested`."""
+        try:
+            signed = tsig.verify_request(data, self.keyring, now=time.time())
+        except tsig.TsigError as exc:
+            log.info("TSIG: %s", exc)
+            return exc.response
+        except wire.WireError:
+            return self.authority.answer(data, tcp)  # malformed: its FORMERR
+        if signed is None:
+            return self.authority.answer(data, tcp)
+        try:
+            response = self.authority.answer(signed.message, tcp)
+        except TransferRequested as request:
+            raise _SignedTransfer(request, signed) from None
+        if response is None:
+            return None
+        return signed.sign_response(response, now=time.time())
+
     async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
         answer = self.authority.answer
+        answer_signed = self._answer_signed
         recv = udp.recv
         send = udp.send
         while True:
@@ -266,7 +345,7 @@ class AuthServer:
             except backends.ClosedFlow:
                 return
             try:
-                response = answer(data)
+                response = answer(data) if _plain(data) else answer_signed(data, False)
             except Exception:  # a bug must not stop the server answering others
                 log.exception("answering %r from %s failed", data[:64], addr)
                 continue
@@ -317,6 +396,7 @@ class AuthServer:
         assert self._net is not None
         net = self._net
         answer = self.authority.answer
+        answer_signed = self._answer_signed
         buf = b""
         message_deadline = 0.0
         while True:
@@ -352,12 +432,13 @@ class AuthServer:
                         await self._write(flow, b"".join(out))
                     return  # not even a header: the stream cannot be trusted
                 try:
-                    response = answer(msg, tcp=True)
+                    response = answer(msg, True) if _plain(msg) else answer_signed(msg, True)
                 except TransferRequested as request:
                     if out:
                         await self._write(flow, b"".join(out))
                         out = []
-                    await self._transfer(flow, request.query)
+                    signed = request.signed if isinstance(request, _SignedTransfer) else None
+                    await self._transfer(flow, request.query, signed)
                     continue
                 except Exception:
                     log.exception("answering %r over TCP failed", msg[:64])
@@ -387,30 +468,30 @@ class AuthServer:
 
     # -- zone transfers
 
-    def _transfer_allowed(self, address: backends.Address) -> bool:
-        try:
-            ip = ipaddress.ip_address(address[0])
-        except ValueError:
-            return False
-        return any(ip in net for net in self.allow_transfer)
+    async def _transfer(
+        self, flow: backends.Flow, query: Query, signed: tsig.Signed | None = None
+    ) -> None:
+        signer = signed.stream() if signed is not None else None
 
-    async def _transfer(self, flow: backends.Flow, query: Query) -> None:
+        async def send(message: bytes) -> None:
+            if signer is not None:
+                message = signer.sign(message, now=time.time())
+            await self._send(flow, message)
+
         authority = self.authority
         zone = authority.zones.get(tuple(label.lower() for label in query.qname))
         if zone is None or query.qclass != wire.CLASS_IN:
             rcode = wire.RCODE_NOTAUTH if zone is None else wire.RCODE_REFUSED
-            await self._send(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
+            await send(authority.build(query, Result(rcode=rcode, aa=False), True))
             return
-        if not self._transfer_allowed(flow.remote):
+        if not self.allow_transfer.allows(flow.remote, signed.key if signed else None):
             log.info(
                 "refused %s of %s to %s",
                 wire.type_to_text(query.qtype),
                 wire.name_to_text(zone.origin),
                 flow.remote[0],
             )
-            await self._send(
-                flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), True)
-            )
+            await send(authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), True))
             return
         if (
             query.qtype == wire.TYPE_IXFR
@@ -419,7 +500,7 @@ class AuthServer:
         ):
             result = Result()
             result.answer.add(zone.origin, zone.soa)
-            await self._send(flow, authority.build(query, result, True))
+            await send(authority.build(query, result, True))
             return
         log.info(
             "%s of %s serial %d to %s",
@@ -429,7 +510,7 @@ class AuthServer:
             flow.remote[0],
         )
         for message in axfr_messages(zone, query):
-            await self._send(flow, message)
+            await send(message)
 
     # -- NOTIFY
 
@@ -619,6 +700,7 @@ __all__ = [
     "MAX_TCP_CONNECTIONS",
     "TCP_IDLE_TIMEOUT",
     "TCP_MESSAGE_TIMEOUT",
+    "Acl",
     "AuthServer",
     "TcpConnection",
     "ZoneError",
