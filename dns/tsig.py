@@ -38,6 +38,8 @@ BADKEY = 17
 BADTIME = 18
 BADTRUNC = 22
 FUDGE = 300
+EDNS_PAYLOAD = 1232
+"""The UDP payload size our error replies advertise in their OPT record."""
 """Seconds of clock difference allowed (RFC 8945 §10 recommends 300)."""
 
 ERROR_NAMES = {0: "NOERROR", BADSIG: "BADSIG", BADKEY: "BADKEY", BADTIME: "BADTIME", 22: "BADTRUNC"}
@@ -458,26 +460,23 @@ def _header_only(data: bytes, rcode: int) -> bytes:
     return wire.pack_header(qid, flags)
 
 
-def _question_end(data: bytes) -> tuple[int, int]:
-    qdcount = _U16.unpack_from(data, 4)[0]
-    pos = wire.HEADER_SIZE
-    for _ in range(qdcount):
-        pos = wire.skip_name(data, pos) + 4
-    return qdcount, pos
-
-
 def error_response(
     data: bytes, record: Record, error: TsigError, key: Key | None, *, now: float
 ) -> bytes:
-    """The reply to a request whose TSIG failed (RFC 8945 §5.2): the question, the rcode
-    (NOTAUTH, or FORMERR for a malformed record), a TSIG carrying the error; its MAC empty
-    (BADKEY, BADSIG), or a real one with our time in Other Data (BADTIME)."""
+    """The reply to a request whose TSIG failed (RFC 8945 §5.2), shaped as NSD's: the rcode
+    (NOTAUTH, or FORMERR for a malformed record), no question, an OPT record if the request
+    had one, a TSIG carrying the error; its MAC empty (BADKEY, BADSIG), or a real one with
+    our time in Other Data (BADTIME)."""
     if error.rcode == wire.RCODE_FORMERR:
         return _header_only(data, wire.RCODE_FORMERR)
     qid, qflags = struct.unpack_from("!HH", data, 0)
-    qdcount, qend = _question_end(data)
     flags = wire.QR | (qflags & (wire.OPCODE_MASK | wire.RD)) | error.rcode
-    message = wire.pack_header(qid, flags, qdcount) + data[wire.HEADER_SIZE : qend]
+    try:
+        has_opt = wire.Message.parse(_strip(data, record)).edns is not None
+    except wire.WireError:
+        has_opt = False
+    opt = b"\x00" + _FIXED.pack(wire.TYPE_OPT, EDNS_PAYLOAD, 0, 0) if has_opt else b""
+    message = wire.pack_header(qid, flags, 0, 0, 0, 1 if has_opt else 0) + opt
     reply_key = key if key is not None else Key(record.key_name, record.algorithm_text, b"")
     if error.error == BADTIME and key is not None:
         ours = int(now)
