@@ -34,24 +34,29 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import logging
 import math
 import random
 import struct
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 
 import backends
 
 from . import tsig, wire
 from .answer import (
+    EDNS_PAYLOAD,
     Authority,
     Query,
+    QueryError,
     Result,
     TransferRequested,
+    parse_query,
     rdata_parts_cached,
 )
-from .zone import Zone, ZoneError, load_zone_file, serial_lt
+from .journal import Journal, Rec, diff_zones, ixfr_records, zone_records
+from .zone import Key, Zone, ZoneError, key_of, load_zone_file, serial_gt, serial_lt
 
 log = logging.getLogger("dns.server")
 
@@ -116,8 +121,13 @@ class _SignedTransfer(TransferRequested):
 
 
 def _plain(data: bytes) -> bool:
-    """Whether ``data`` surely carries no TSIG: no additional record, or only an OPT record
-    without options at its end (what nearly every query looks like)."""
+    """Whether ``data`` is surely a plain query for :class:`Authority` alone: opcode QUERY,
+    nothing in the authority section (IXFR has its SOA there), and no additional record or
+    only an OPT record without options at its end (no TSIG): what nearly every query is."""
+    if len(data) < wire.HEADER_SIZE:
+        return True  # not even a header: Authority drops it
+    if data[2] & 0x78 or data[8:10] != b"\x00\x00":
+        return False
     if data[10:12] == b"\x00\x00":
         return True
     n = len(data)
@@ -167,6 +177,8 @@ class AuthServer:
         allow_transfer: Iterable[str | Network] = (),
         notify: Iterable[str | tuple[str, int]] = (),
         keys: Iterable[tsig.Key] = (),
+        journal: bool = True,
+        journal_paths: Mapping[str, str] | None = None,
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
         tcp_message_timeout: float = TCP_MESSAGE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
@@ -175,6 +187,20 @@ class AuthServer:
     ) -> None:
         zone_list = list(zones)
         _check_distinct(zone_list)
+        self.journals: dict[Key, Journal] = {}
+        paths = {
+            key_of(wire.name_from_text(o if o.endswith(".") else o + ".")): p
+            for o, p in (journal_paths or {}).items()
+        }
+        file_serials: dict[Key, int] = {}
+        for i, zone in enumerate(zone_list):
+            file_serials[zone.origin_key] = zone.serial
+            path = paths.get(zone.origin_key)
+            if path is None and journal and zone.source is not None:
+                path = zone.source + ".jnl"
+            journal_ = Journal.open(path)
+            self.journals[zone.origin_key] = journal_
+            zone_list[i] = journal_.replay(zone)
         self.authority = Authority(zone_list)
         self.allow_transfer = Acl(allow_transfer)
         self.keyring = tsig.Keyring(keys)
@@ -197,6 +223,8 @@ class AuthServer:
         self._stopped: backends.interface.Event | None = None
         self._serving: backends.interface.Event | None = None
         self._sources = {z.origin_key: (z.source, z.origin) for z in zone_list}
+        self._file_serials = file_serials
+        """The serial each zone file had when last read (replayed updates come after)."""
 
     # -- zones
 
@@ -207,21 +235,40 @@ class AuthServer:
 
     def load(self) -> list[Zone]:
         """Read every zone's file again (blocking); raises :class:`ZoneError` on the first
-        bad one."""
+        bad one. A file whose serial is the one it had when last read keeps the zone in
+        service as it is (with the changes updates made since)."""
         zones = []
         for key, (source, origin) in self._sources.items():
+            current = self.authority.zones[key]
             if source is None:
-                zones.append(self.authority.zones[key])
+                zones.append(current)
                 continue
-            zones.append(load_zone_file(source, origin))
+            zone = load_zone_file(source, origin)
+            if zone.serial == self._file_serials.get(key):
+                zone = current
+            zones.append(zone)
         return zones
 
     def replace_zones(self, zones: Iterable[Zone]) -> list[Zone]:
-        """Serve ``zones`` from now on, atomically; returns the zones whose serial changed
-        (new ones included) and sends NOTIFY for them when serving."""
+        """Serve ``zones`` (as read from their files) from now on, atomically; returns the
+        zones whose serial changed (new ones included) and sends NOTIFY for them when
+        serving. A zone whose serial went up has the difference recorded in its journal,
+        so IXFR can send just that."""
         new = list(zones)
         _check_distinct(new)
-        old = {k: z.serial for k, z in self.authority.zones.items()}
+        previous = self.authority.zones
+        old = {k: z.serial for k, z in previous.items()}
+        for zone in new:
+            before = previous.get(zone.origin_key)
+            if zone.source is not None and before is not zone:
+                self._file_serials[zone.origin_key] = zone.serial
+            journal_ = self.journals.get(zone.origin_key)
+            if journal_ is None:
+                journal_ = self.journals[zone.origin_key] = Journal.open(
+                    zone.source + ".jnl" if zone.source is not None else None
+                )
+            if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
+                journal_.append(diff_zones(before, zone))
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]
@@ -314,25 +361,65 @@ class AuthServer:
 
     # -- UDP
 
-    def _answer_signed(self, data: bytes, tcp: bool) -> bytes | None:
-        """Answer a query that may carry a TSIG: verified, answered, the answer signed; a
-        TSIG that fails is answered with its error. Raises :class:`TransferRequested`."""
+    def _answer_signed(
+        self, data: bytes, tcp: bool, remote: backends.Address = ("", 0)
+    ) -> bytes | None:
+        """Answer what is not a plain query (see :func:`_plain`): a TSIG verified (the
+        answer then signed; one that fails answered with its error), IXFR over UDP from the
+        journal, the rest by :class:`Authority`. Raises :class:`TransferRequested`."""
         try:
             signed = tsig.verify_request(data, self.keyring, now=time.time())
         except tsig.TsigError as exc:
-            log.info("TSIG: %s", exc)
+            log.info("TSIG from %s: %s", remote[0], exc)
             return exc.response
         except wire.WireError:
             return self.authority.answer(data, tcp)  # malformed: its FORMERR
-        if signed is None:
-            return self.authority.answer(data, tcp)
-        try:
-            response = self.authority.answer(signed.message, tcp)
-        except TransferRequested as request:
-            raise _SignedTransfer(request, signed) from None
+        message = data if signed is None else signed.message
+        response = None
+        if not tcp and message[8:10] != b"\x00\x00":
+            response = self._udp_ixfr(message, remote, signed)
         if response is None:
-            return None
+            try:
+                response = self.authority.answer(message, tcp)
+            except TransferRequested as request:
+                if signed is None:
+                    raise
+                raise _SignedTransfer(request, signed) from None
+        if response is None or signed is None:
+            return response
         return signed.sign_response(response, now=time.time())
+
+    def _udp_ixfr(
+        self, data: bytes, remote: backends.Address, signed: tsig.Signed | None
+    ) -> bytes | None:
+        """IXFR over UDP (RFC 1995 §2): the differences since the client's serial when the
+        journal has them and they fit in one datagram, else the current SOA alone (the
+        client then asks over TCP). ``None`` when ``data`` is not such a query."""
+        try:
+            query = parse_query(data)
+        except (QueryError, wire.WireError):
+            return None
+        zone = self.authority.zones.get(key_of(query.qname))
+        if query.qtype != wire.TYPE_IXFR or zone is None or query.qclass != wire.CLASS_IN:
+            return None
+        if not self.allow_transfer.allows(remote, signed.key if signed else None):
+            return self.authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), False)
+        assert query.ixfr_serial is not None
+        diffs = None
+        if serial_lt(query.ixfr_serial, zone.serial):
+            diffs = self.journals[zone.origin_key].chain(query.ixfr_serial, zone.serial)
+        if diffs is not None:
+            limit = (
+                max(min(query.edns.payload, EDNS_PAYLOAD), 512) if query.edns is not None else 512
+            )
+            messages = list(
+                transfer_messages(ixfr_records(zone, diffs), query, size=limit, split=False)
+            )
+            if len(messages) == 1:
+                return messages[0]
+        result = Result()
+        result.answer.add(zone.origin, zone.soa)
+        return self.authority.build(query, result, False)
 
     async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
         answer = self.authority.answer
@@ -345,7 +432,7 @@ class AuthServer:
             except backends.ClosedFlow:
                 return
             try:
-                response = answer(data) if _plain(data) else answer_signed(data, False)
+                response = answer(data) if _plain(data) else answer_signed(data, False, addr)
             except Exception:  # a bug must not stop the server answering others
                 log.exception("answering %r from %s failed", data[:64], addr)
                 continue
@@ -502,14 +589,26 @@ class AuthServer:
             result.answer.add(zone.origin, zone.soa)
             await send(authority.build(query, result, True))
             return
+        diffs = None
+        if query.qtype == wire.TYPE_IXFR and query.ixfr_serial is not None:
+            diffs = self.journals[zone.origin_key].chain(query.ixfr_serial, zone.serial)
         log.info(
-            "%s of %s serial %d to %s",
+            "%s of %s serial %d to %s%s",
             wire.type_to_text(query.qtype),
             wire.name_to_text(zone.origin),
             zone.serial,
             flow.remote[0],
+            f": {len(diffs)} change(s) since {query.ixfr_serial}"
+            if diffs is not None
+            else " (whole zone)"
+            if query.qtype == wire.TYPE_IXFR
+            else "",
         )
-        for message in axfr_messages(zone, query):
+        if diffs is not None:
+            messages = transfer_messages(ixfr_records(zone, diffs), query)
+        else:
+            messages = axfr_messages(zone, query)
+        for message in messages:
             await send(message)
 
     # -- NOTIFY
@@ -663,29 +762,32 @@ class _Stalled(Exception):
 def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> Iterator[bytes]:
     """The messages of a full transfer of ``zone`` (RFC 5936): the SOA, every RRset (glue
     included), the SOA again; the question in the first message only."""
+    records = zone_records(zone)
+    closing = (zone.origin, wire.TYPE_SOA, zone.soa.ttl, zone.soa.rdatas[0])
+    return transfer_messages(itertools.chain(records, (closing,)), query, size)
+
+
+def transfer_messages(
+    records: Iterable[Rec], query: Query, size: int = AXFR_MESSAGE_SIZE, *, split: bool = True
+) -> Iterator[bytes]:
+    """``records`` as the answer of a zone transfer: as many messages of about ``size``
+    bytes as they need (each over it holds one record alone), the question in the first
+    only. With ``split=False``, a record that does not fit in the first message ends it:
+    the caller sees a second message and knows the whole does not fit (IXFR over UDP)."""
     flags = wire.QR | wire.AA | (query.flags & wire.RD)
-
-    def fresh(first: bool) -> wire.MessageBuilder:
-        b = wire.MessageBuilder(query.id, flags, max_size=size)
-        if first:
-            b.add_raw_question(query.question)
-        return b
-
-    builder = fresh(True)
-    records = [(rrset, rd) for rrset in zone.rrsets() for rd in rrset.rdatas]
-    records.append((zone.soa, zone.soa.rdatas[0]))
-    for rrset, rd in records:
-        parts = rdata_parts_cached(rrset.rtype, rd)
+    builder = wire.MessageBuilder(query.id, flags, max_size=size)
+    builder.add_raw_question(query.question)
+    for name, rtype, ttl, rdata in records:
+        parts = rdata_parts_cached(rtype, rdata)
         try:
-            builder.add_rr(
-                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
-            )
+            builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
         except wire.Overflow:
             yield builder.finish()
+            if not split:
+                yield b""
+                return
             builder = wire.MessageBuilder(query.id, flags, max_size=65535)
-            builder.add_rr(
-                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
-            )
+            builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
             builder.max_size = size
     yield builder.finish()
 
@@ -708,4 +810,5 @@ __all__ = [
     "load_zones",
     "parse_hostport",
     "shed_choice",
+    "transfer_messages",
 ]
