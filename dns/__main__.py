@@ -4,7 +4,7 @@
 
     python -m dns serve examples/zones/ocaml.test.zone --port 5353 [--backend trio]
         [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8 | key:NAME]
-        [--key [ALG:]NAME:SECRET ...]
+        [--key [ALG:]NAME:SECRET ...] [--allow-update key:NAME | NET] [--journal FILE]
         [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
     python -m dns check examples/zones/ocaml.test.zone
     python -m dns query ...          (the stub resolver's client: dns.query_cli)
@@ -140,6 +140,21 @@ def _serve_parser(sub: Any) -> None:
         help="allow AXFR/IXFR from this network (127.0.0.0/8) or signed with this key (repeatable)",
     )
     p.add_argument(
+        "--allow-update",
+        action="append",
+        default=[],
+        type=_network,
+        metavar="NET|key:NAME",
+        help="accept dynamic UPDATE (RFC 2136) signed with this key or from this network "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="the journal of changes (IXFR, UPDATE) for the one zone served "
+        "(default: the zone file's name + .jnl)",
+    )
+    p.add_argument(
         "--key",
         action="append",
         default=[],
@@ -189,15 +204,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         zones = [load_zone_file(p) for p in args.zonefiles]
+        if args.journal is not None and len(zones) != 1:
+            print("error: --journal goes with exactly one zone file", file=sys.stderr)
+            return 2
+        journals = {wire.name_to_text(zones[0].origin): args.journal} if args.journal else {}
         server = AuthServer(
             zones,
             allow_transfer=args.allow_axfr,
+            allow_update=args.allow_update,
+            journal_paths=journals,
             keys=args.key,
             notify=args.notify,
             tcp_idle_timeout=args.tcp_idle,
         )
     except ZoneError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a journal that cannot be read
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

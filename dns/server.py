@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 
 import backends
 
-from . import tsig, wire
+from . import tsig, update, wire
 from .answer import (
     EDNS_PAYLOAD,
     Authority,
@@ -52,6 +52,7 @@ from .answer import (
     QueryError,
     Result,
     TransferRequested,
+    header_only,
     parse_query,
     rdata_parts_cached,
 )
@@ -86,13 +87,14 @@ class Acl:
 
     def __init__(self, entries: Iterable[str | Network] = ()) -> None:
         self.networks: list[Network] = []
-        self.keys: set[bytes] = set()
+        self.keys: dict[bytes, str] = {}
+        """Canonical key name -> the name as given."""
         for entry in entries:
             if isinstance(entry, str) and entry.lower().startswith("key:"):
                 name = entry[4:]
                 if not name:
                     raise ValueError(f"{entry!r}: a key name is needed after 'key:'")
-                self.keys.add(wire.name_key(wire.name_from_text(name.rstrip(".") + ".")))
+                self.keys[wire.name_key(wire.name_from_text(name.rstrip(".") + "."))] = name
             elif isinstance(entry, str):
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             else:
@@ -177,6 +179,7 @@ class AuthServer:
         allow_transfer: Iterable[str | Network] = (),
         notify: Iterable[str | tuple[str, int]] = (),
         keys: Iterable[tsig.Key] = (),
+        allow_update: Iterable[str | Network] = (),
         journal: bool = True,
         journal_paths: Mapping[str, str] | None = None,
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
@@ -204,6 +207,11 @@ class AuthServer:
         self.authority = Authority(zone_list)
         self.allow_transfer = Acl(allow_transfer)
         self.keyring = tsig.Keyring(keys)
+        self.allow_update = Acl(allow_update)
+        for what, acl in (("transfer", self.allow_transfer), ("update", self.allow_update)):
+            for canonical, name in acl.keys.items():
+                if not any(k.key == canonical for k in self.keyring):
+                    raise ValueError(f"allow-{what} names key {name}, which is not given")
         self.notify_targets: list[tuple[str, int]] = [
             parse_hostport(t) if isinstance(t, str) else t for t in notify
         ]
@@ -376,7 +384,9 @@ class AuthServer:
             return self.authority.answer(data, tcp)  # malformed: its FORMERR
         message = data if signed is None else signed.message
         response = None
-        if not tcp and message[8:10] != b"\x00\x00":
+        if (message[2] & 0x78) >> 3 == wire.OPCODE_UPDATE and not message[2] & 0x80:
+            response = self._update(message, remote, signed)
+        elif not tcp and message[8:10] != b"\x00\x00":
             response = self._udp_ixfr(message, remote, signed)
         if response is None:
             try:
@@ -388,6 +398,55 @@ class AuthServer:
         if response is None or signed is None:
             return response
         return signed.sign_response(response, now=time.time())
+
+    def _update(self, data: bytes, remote: backends.Address, signed: tsig.Signed | None) -> bytes:
+        """Apply a dynamic UPDATE (RFC 2136) from ``remote``: authorised by
+        ``allow_update`` (a network, or the key it is signed with), the difference in the
+        journal on disk before the reply says NOERROR, NOTIFY sent for the new serial."""
+        try:
+            request = update.parse_update(data)
+        except update.UpdateError as exc:
+            log.info("UPDATE from %s: %s", remote[0], exc)
+            return header_only(data, exc.rcode)
+        zone = self.authority.zones.get(key_of(request.zone))
+        if zone is None:
+            return update.reply(request, wire.RCODE_NOTAUTH)
+        name = wire.name_to_text(zone.origin)
+        key = signed.key if signed is not None else None
+        if not self.allow_update.allows(remote, key):
+            log.info(
+                "refused UPDATE of %s from %s%s",
+                name,
+                remote[0],
+                f" (key {key.text_name})" if key else " (unsigned)",
+            )
+            return update.reply(request, wire.RCODE_REFUSED)
+        try:
+            outcome = update.apply_update(zone, request)
+        except update.UpdateError as exc:
+            log.info("UPDATE of %s from %s: %s", name, remote[0], exc)
+            return update.reply(request, exc.rcode)
+        if outcome is None:
+            return update.reply(request, wire.RCODE_NOERROR)
+        new_zone, diff = outcome
+        try:
+            self.journals[zone.origin_key].append(diff)
+        except OSError as exc:
+            log.error("UPDATE of %s: cannot write the journal: %s", name, exc)
+            return update.reply(request, wire.RCODE_SERVFAIL)
+        zones = dict(self.authority.zones)
+        zones[zone.origin_key] = new_zone
+        self.authority.set_zones(zones.values())
+        log.info(
+            "UPDATE of %s from %s: serial %d, %d removed, %d added",
+            name,
+            remote[0],
+            new_zone.serial,
+            len(diff.removed),
+            len(diff.added),
+        )
+        self._notify_all([new_zone])
+        return update.reply(request, wire.RCODE_NOERROR)
 
     def _udp_ixfr(
         self, data: bytes, remote: backends.Address, signed: tsig.Signed | None
@@ -519,7 +578,9 @@ class AuthServer:
                         await self._write(flow, b"".join(out))
                     return  # not even a header: the stream cannot be trusted
                 try:
-                    response = answer(msg, True) if _plain(msg) else answer_signed(msg, True)
+                    response = (
+                        answer(msg, True) if _plain(msg) else answer_signed(msg, True, flow.remote)
+                    )
                 except TransferRequested as request:
                     if out:
                         await self._write(flow, b"".join(out))
