@@ -41,6 +41,7 @@ import random
 import struct
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import backends
 
@@ -114,6 +115,21 @@ class Acl:
         return bool(self.networks or self.keys)
 
 
+@dataclass(frozen=True)
+class ZonePolicy:
+    """What one zone allows where it differs from the server's defaults (``None``: the
+    server's): ``allow_transfer``, ``allow_update`` (networks and ``key:NAME``) and
+    ``notify`` (``host[:port]``)."""
+
+    allow_transfer: Sequence[str] | None = None
+    allow_update: Sequence[str] | None = None
+    notify: Sequence[str] | None = None
+
+
+def _origin_key(origin: str) -> Key:
+    return key_of(wire.name_from_text(origin if origin.endswith(".") else origin + "."))
+
+
 class _SignedTransfer(TransferRequested):
     """A zone transfer asked for in a request whose TSIG verified: the answer is signed."""
 
@@ -182,6 +198,7 @@ class AuthServer:
         allow_update: Iterable[str | Network] = (),
         journal: bool = True,
         journal_paths: Mapping[str, str] | None = None,
+        policies: Mapping[str, ZonePolicy] | None = None,
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
         tcp_message_timeout: float = TCP_MESSAGE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
@@ -190,31 +207,23 @@ class AuthServer:
     ) -> None:
         zone_list = list(zones)
         _check_distinct(zone_list)
+        self._journal_default = journal
+        self.configure(
+            keys=keys,
+            allow_transfer=allow_transfer,
+            allow_update=allow_update,
+            notify=notify,
+            policies=policies,
+            journal_paths=journal_paths,
+        )
         self.journals: dict[Key, Journal] = {}
-        paths = {
-            key_of(wire.name_from_text(o if o.endswith(".") else o + ".")): p
-            for o, p in (journal_paths or {}).items()
-        }
         file_serials: dict[Key, int] = {}
         for i, zone in enumerate(zone_list):
             file_serials[zone.origin_key] = zone.serial
-            path = paths.get(zone.origin_key)
-            if path is None and journal and zone.source is not None:
-                path = zone.source + ".jnl"
-            journal_ = Journal.open(path)
+            journal_ = Journal.open(self._journal_path(zone))
             self.journals[zone.origin_key] = journal_
             zone_list[i] = journal_.replay(zone)
         self.authority = Authority(zone_list)
-        self.allow_transfer = Acl(allow_transfer)
-        self.keyring = tsig.Keyring(keys)
-        self.allow_update = Acl(allow_update)
-        for what, acl in (("transfer", self.allow_transfer), ("update", self.allow_update)):
-            for canonical, name in acl.keys.items():
-                if not any(k.key == canonical for k in self.keyring):
-                    raise ValueError(f"allow-{what} names key {name}, which is not given")
-        self.notify_targets: list[tuple[str, int]] = [
-            parse_hostport(t) if isinstance(t, str) else t for t in notify
-        ]
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_message_timeout = tcp_message_timeout
         self.max_tcp_connections = max_tcp_connections
@@ -234,6 +243,69 @@ class AuthServer:
         self._file_serials = file_serials
         """The serial each zone file had when last read (replayed updates come after)."""
 
+    # -- configuration
+
+    def configure(
+        self,
+        *,
+        keys: Iterable[tsig.Key] = (),
+        allow_transfer: Iterable[str | Network] = (),
+        allow_update: Iterable[str | Network] = (),
+        notify: Iterable[str | tuple[str, int]] = (),
+        policies: Mapping[str, ZonePolicy] | None = None,
+        journal_paths: Mapping[str, str] | None = None,
+    ) -> None:
+        """Set the keys, the server-wide ACLs and NOTIFY targets, each zone's own (origin
+        -> :class:`ZonePolicy`) and journal files (origin -> path), all at once;
+        ``ValueError`` (nothing changed) when an ACL names a key that is not given."""
+        keyring = tsig.Keyring(keys)
+        transfer, updates = Acl(allow_transfer), Acl(allow_update)
+        targets = [parse_hostport(t) if isinstance(t, str) else t for t in notify]
+        per_zone: dict[Key, tuple[Acl, Acl, list[tuple[str, int]]]] = {}
+        for origin, policy in (policies or {}).items():
+            per_zone[_origin_key(origin)] = (
+                Acl(policy.allow_transfer) if policy.allow_transfer is not None else transfer,
+                Acl(policy.allow_update) if policy.allow_update is not None else updates,
+                [parse_hostport(t) for t in policy.notify]
+                if policy.notify is not None
+                else targets,
+            )
+        for what, acl in [("transfer", transfer), ("update", updates)] + [
+            (f"{w} of {wire.name_to_text(k)}", acl)
+            for k, (t, u, _) in per_zone.items()
+            for w, acl in (("transfer", t), ("update", u))
+        ]:
+            for canonical, name in acl.keys.items():
+                if not any(k.key == canonical for k in keyring):
+                    raise ValueError(f"allow-{what} names key {name}, which is not given")
+        self.keyring = keyring
+        self.allow_transfer = transfer
+        self.allow_update = updates
+        self.notify_targets: list[tuple[str, int]] = targets
+        self._per_zone = per_zone
+        self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
+
+    def _journal_path(self, zone: Zone) -> str | None:
+        path = self._journal_paths.get(zone.origin_key)
+        if path is None and self._journal_default and zone.source is not None:
+            path = zone.source + ".jnl"
+        return path
+
+    def transfer_acl(self, zone: Zone) -> Acl:
+        """Who may transfer ``zone``."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[0] if policy is not None else self.allow_transfer
+
+    def update_acl(self, zone: Zone) -> Acl:
+        """Who may update ``zone``."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[1] if policy is not None else self.allow_update
+
+    def notify_targets_of(self, zone: Zone) -> list[tuple[str, int]]:
+        """The secondaries told of ``zone``'s new serials."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[2] if policy is not None else self.notify_targets
+
     # -- zones
 
     @property
@@ -251,11 +323,17 @@ class AuthServer:
             if source is None:
                 zones.append(current)
                 continue
-            zone = load_zone_file(source, origin)
-            if zone.serial == self._file_serials.get(key):
-                zone = current
-            zones.append(zone)
+            zones.append(self.fresh_or_current(load_zone_file(source, origin)))
         return zones
+
+    def fresh_or_current(self, zone: Zone) -> Zone:
+        """``zone`` as just read from its file, or the zone in service when the file's
+        serial is the one it had when last read (the served zone holds the updates made
+        since)."""
+        current = self.authority.zones.get(zone.origin_key)
+        if current is not None and zone.serial == self._file_serials.get(zone.origin_key):
+            return current
+        return zone
 
     def replace_zones(self, zones: Iterable[Zone]) -> list[Zone]:
         """Serve ``zones`` (as read from their files) from now on, atomically; returns the
@@ -266,15 +344,14 @@ class AuthServer:
         _check_distinct(new)
         previous = self.authority.zones
         old = {k: z.serial for k, z in previous.items()}
-        for zone in new:
+        for i, zone in enumerate(new):
             before = previous.get(zone.origin_key)
             if zone.source is not None and before is not zone:
                 self._file_serials[zone.origin_key] = zone.serial
             journal_ = self.journals.get(zone.origin_key)
             if journal_ is None:
-                journal_ = self.journals[zone.origin_key] = Journal.open(
-                    zone.source + ".jnl" if zone.source is not None else None
-                )
+                journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
+                zone = new[i] = journal_.replay(zone)
             if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
                 journal_.append(diff_zones(before, zone))
         self.authority.set_zones(new)
@@ -304,17 +381,26 @@ class AuthServer:
         port: int = 53,
         *,
         ready: backends.interface.Event | None = None,
+        also: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
-        the same for both; see :attr:`udp_address`). ``ready`` is set once bound."""
-        udp, listener = await self._bind(net, host, port)
-        self._net = net
-        self._stopped = net.event()
+        the same for both; see :attr:`udp_address`), and on each ``(host, port)`` of
+        ``also``. ``ready`` is set once bound."""
+        bound: list[tuple[backends.DatagramEndpoint, backends.Listener]] = []
         try:
+            udp_address = tcp_address = None
+            for h, p in [(host, port), *also]:
+                bound.append(await self._bind(net, h, p))
+                udp_address = udp_address or self.udp_address
+                tcp_address = tcp_address or self.tcp_address
+            self.udp_address, self.tcp_address = udp_address, tcp_address
+            self._net = net
+            self._stopped = net.event()
             async with net.task_group() as tg:
                 self._tg = tg
-                tg.start_soon(self._udp_loop, udp)
-                tg.start_soon(listener.serve, self._tcp_handler)
+                for udp, listener in bound:
+                    tg.start_soon(self._udp_loop, udp)
+                    tg.start_soon(listener.serve, self._tcp_handler)
                 self._notify_all(self.zones)
                 if ready is not None:
                     ready.set()
@@ -322,8 +408,9 @@ class AuthServer:
                 tg.cancel_scope.cancel()
         finally:
             self._tg = None
-            await udp.close()
-            await listener.close()
+            for udp, listener in bound:
+                await udp.close()
+                await listener.close()
 
     async def _bind(
         self, net: backends.Backend, host: str, port: int
@@ -413,7 +500,7 @@ class AuthServer:
             return update.reply(request, wire.RCODE_NOTAUTH)
         name = wire.name_to_text(zone.origin)
         key = signed.key if signed is not None else None
-        if not self.allow_update.allows(remote, key):
+        if not self.update_acl(zone).allows(remote, key):
             log.info(
                 "refused UPDATE of %s from %s%s",
                 name,
@@ -461,7 +548,7 @@ class AuthServer:
         zone = self.authority.zones.get(key_of(query.qname))
         if query.qtype != wire.TYPE_IXFR or zone is None or query.qclass != wire.CLASS_IN:
             return None
-        if not self.allow_transfer.allows(remote, signed.key if signed else None):
+        if not self.transfer_acl(zone).allows(remote, signed.key if signed else None):
             return self.authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), False)
         assert query.ixfr_serial is not None
         diffs = None
@@ -632,7 +719,7 @@ class AuthServer:
             rcode = wire.RCODE_NOTAUTH if zone is None else wire.RCODE_REFUSED
             await send(authority.build(query, Result(rcode=rcode, aa=False), True))
             return
-        if not self.allow_transfer.allows(flow.remote, signed.key if signed else None):
+        if not self.transfer_acl(zone).allows(flow.remote, signed.key if signed else None):
             log.info(
                 "refused %s of %s to %s",
                 wire.type_to_text(query.qtype),
@@ -678,7 +765,7 @@ class AuthServer:
         if self._tg is None or self._net is None:
             return
         for zone in zones:
-            for target in self.notify_targets:
+            for target in self.notify_targets_of(zone):
                 self._tg.start_soon(self._notify, self._net, zone, target)
 
     async def _notify(self, net: backends.Backend, zone: Zone, target: tuple[str, int]) -> None:
@@ -867,6 +954,7 @@ __all__ = [
     "AuthServer",
     "TcpConnection",
     "ZoneError",
+    "ZonePolicy",
     "axfr_messages",
     "load_zones",
     "parse_hostport",
