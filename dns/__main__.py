@@ -37,7 +37,15 @@ import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
 from . import tsig, wire
-from .config import Config, ConfigError, load_config, load_zones, server_settings
+from .config import (
+    Config,
+    ConfigError,
+    catalog_key,
+    load_config,
+    load_zones,
+    server_settings,
+    with_catalog,
+)
 from .resolvconf import parse_decimal
 from .server import AuthServer, parse_hostport
 from .zone import Zone, ZoneError, load_zone_file
@@ -262,6 +270,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "keys": args.key,
                 "notify": args.notify,
             }
+        if config is not None:
+            zones = with_catalog(config, zones)
         server = AuthServer(zones, tcp_idle_timeout=args.tcp_idle, **settings)
     except ZoneError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -374,7 +384,10 @@ async def _reload_config(server: AuthServer, old: Config) -> list[Zone]:
     if config.listen != old.listen:
         log.warning("the listen addresses changed: they take effect on restart only")
     server.configure(**server_settings(config, zones))
-    return server.replace_zones([server.fresh_or_current(z) for z in zones])
+    key = catalog_key(config)
+    previous = server.authority.zones.get(key) if key is not None else None
+    zones = with_catalog(config, [server.fresh_or_current(z) for z in zones], previous)
+    return server.replace_zones(zones)
 
 
 def cmd_query(argv: list[str]) -> int:

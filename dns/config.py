@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import tsig, wire
+from .catalog import catalog_zone
 from .server import ZonePolicy, parse_hostport
-from .zone import Zone, load_zone_file
+from .zone import Zone, key_of, load_zone_file
 
 
 class ConfigError(Exception):
@@ -285,6 +286,22 @@ def load_zones(config: Config) -> list[Zone]:
     return [load_zone_file(z.file, z.origin) for z in config.zones]
 
 
+def with_catalog(config: Config, zones: list[Zone], previous: Zone | None = None) -> list[Zone]:
+    """``zones``, and their catalog zone (RFC 9432) when ``config`` has one; ``previous``
+    is the catalog in service, kept when the members did not change."""
+    if config.catalog is None:
+        return zones
+    name = wire.name_from_text(config.catalog.name.rstrip(".") + ".")
+    return [*zones, catalog_zone(name, [z.origin for z in zones], previous)]
+
+
+def catalog_key(config: Config) -> tuple[bytes, ...] | None:
+    """The lookup key of ``config``'s catalog zone, if it has one."""
+    if config.catalog is None:
+        return None
+    return key_of(wire.name_from_text(config.catalog.name.rstrip(".") + "."))
+
+
 def server_settings(config: Config, zones: list[Zone]) -> dict[str, Any]:
     """The keyword arguments of :meth:`AuthServer.configure` (and of the constructor) for
     ``config`` whose zones, loaded, are ``zones`` (in the same order)."""
@@ -297,6 +314,10 @@ def server_settings(config: Config, zones: list[Zone]) -> dict[str, Any]:
         )
         if zone_config.journal is not None:
             journals[origin] = zone_config.journal
+    if config.catalog is not None:
+        policies[config.catalog.name] = ZonePolicy(
+            config.catalog.allow_transfer, [], config.catalog.notify
+        )
     return {
         "keys": config.keys,
         "allow_transfer": config.allow_transfer,
@@ -312,7 +333,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "ZoneConfig",
+    "catalog_key",
     "load_config",
     "load_zones",
     "server_settings",
+    "with_catalog",
 ]

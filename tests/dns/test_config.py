@@ -203,3 +203,26 @@ def test_serve_config_listeners_acls_and_sighup(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_catalog_zone_rfc_9432() -> None:
+    """Version 2, one PTR per member under zones., labels stable, the serial moving only
+    when the members change (and always forward, RFC 1982)."""
+    from dns.catalog import catalog_zone, member_label, members
+
+    name = wire.name_from_text("catalog.invalid.")
+    a, b = wire.name_from_text("a.test."), wire.name_from_text("B.test.")
+    first = catalog_zone(name, [a, b], clock=lambda: 1000.0)
+    version_node = first.node(wire.name_from_text("version.catalog.invalid."))
+    assert version_node is not None and version_node.rrsets[wire.TYPE_TXT].rdatas == [b"\x012"]
+    assert members(first) == {(b"a", b"test"), (b"b", b"test")}
+    label = member_label(a)
+    node = first.node((label, b"zones", *name))
+    assert node is not None and node.rrsets[wire.TYPE_PTR].rdatas == [wire.encode_name(a)]
+    assert member_label(wire.name_from_text("A.TEST.")) == label  # case does not matter
+    assert first.serial == 1000
+    assert catalog_zone(name, [b, a], first, clock=lambda: 5000.0) is first  # same members
+    second = catalog_zone(name, [a], first, clock=lambda: 900.0)  # clock went back
+    assert second.serial == 1001 and members(second) == {(b"a", b"test")}
+    # The catalog is not its own member.
+    assert members(catalog_zone(name, [a, name])) == {(b"a", b"test")}

@@ -7,7 +7,12 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import signal
+import socket
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +22,7 @@ from dns.server import AuthServer
 from dns.zone import load_zone_file
 from tests.conftest import need_tool
 from tests.interop.test_dns_server_nsd import SECONDARY_ZONE, _soa_serial, skip_mirage
-from tests.peers import free_port, run_knot, run_nsd
+from tests.peers import free_port, run_knot, run_nsd, stop, wait_until_answering
 
 XFR_SECRET = base64.b64encode(b"fleet-transfer-secret-0123456789").decode()
 UPD_SECRET = base64.b64encode(b"fleet-update-secret-012345678901").decode()
@@ -27,8 +32,6 @@ SERIAL = 2024010101
 
 
 def _a(port: int, name: str) -> list[bytes]:
-    import socket
-
     q = wire.build_query(wire.name_from_text(name), wire.TYPE_A, msg_id=11)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.3)
@@ -125,3 +128,76 @@ async def test_nsd_and_knot_follow_updates_over_ixfr_with_tsig(
     assert len(incremental) >= 4, [r.getMessage() for r in caplog.records]
     refused = [r for r in caplog.records if r.getMessage().startswith("refused")]
     assert not refused
+
+
+MEMBER = """$ORIGIN {origin}
+$TTL 300
+@ SOA ns admin 1 3600 600 86400 60
+  NS ns
+ns A 127.0.0.1
+www A {address}
+"""
+
+
+def test_knot_follows_the_catalog(tmp_path: object) -> None:
+    """``dns serve --config`` with a [catalog]: Knot, a catalog consumer, adds the member
+    zones by itself; after a SIGHUP that drops one zone and adds another, it follows."""
+    need_tool("knotd")
+    root = str(Path(__file__).resolve().parents[2])
+    scratch = Path(str(tmp_path))
+    for i, origin in enumerate(("a.test.", "b.test.", "c.test.")):
+        (scratch / f"{origin}zone").write_text(MEMBER.format(origin=origin, address=f"10.9.9.{i}"))
+    ours, knot_port = free_port(), free_port()
+
+    def config(zones: list[str]) -> str:
+        entries = "".join(f'[[zone]]\nfile = "{z}zone"\n\n' for z in zones)
+        return (
+            f'listen = ["127.0.0.1:{ours}"]\nallow-transfer = ["127.0.0.0/8"]\n'
+            f'notify = ["127.0.0.1:{knot_port}"]\n\n{entries}'
+            '[catalog]\nname = "catalog.invalid"\n'
+        )
+
+    conf = scratch / "server.toml"
+    conf.write_text(config(["a.test.", "b.test."]))
+    log = scratch / "serve.log"
+    sections = (
+        f"remote:\n  - id: primary\n    address: 127.0.0.1@{ours}\n"
+        "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
+        "template:\n  - id: member\n    master: primary\n    acl: notify_from_primary\n"
+        f'    storage: "{scratch}"\n    zonefile-sync: -1\n    journal-content: none\n'
+    )
+    catalog = (
+        "  - domain: catalog.invalid\n    master: primary\n    acl: notify_from_primary\n"
+        "    catalog-role: interpret\n    catalog-template: member\n"
+    )
+    proc = None
+    try:
+        with open(log, "wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dns", "serve", "--config", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                cwd=root,
+            )
+        wait_until_answering(ours, proc, zone="catalog.invalid.", what="dns serve", deadline=30)
+        with run_knot(sections=sections, zone_entries=catalog, port=knot_port) as knot:
+
+            def wait(served: set[str], gone: set[str]) -> None:
+                deadline = time.monotonic() + 40
+                while True:
+                    have = {z for z in served | gone if _soa_serial(knot_port, z) is not None}
+                    if have == served:
+                        return
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            f"Knot serves {sorted(have)}, wanted {sorted(served)}:\n"
+                            f"{knot.log()}\nours:\n{log.read_text()[-2000:]}"
+                        )
+                    time.sleep(0.2)
+
+            wait({"a.test.", "b.test."}, {"c.test."})
+            conf.write_text(config(["a.test.", "c.test."]))
+            proc.send_signal(signal.SIGHUP)
+            wait({"a.test.", "c.test."}, {"b.test."})
+    finally:
+        stop(proc)
