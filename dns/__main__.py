@@ -47,7 +47,7 @@ from .config import (
     with_catalog,
 )
 from .resolvconf import parse_decimal
-from .server import AuthServer, parse_hostport
+from .server import AuthServer, parse_hostport, split_notify_target
 from .zone import Zone, ZoneError, load_zone_file
 
 log = logging.getLogger("dns")
@@ -80,9 +80,13 @@ def _seconds(text: str) -> float:
 
 
 def _notify_target(text: str) -> str:
-    """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535."""
+    """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535, then
+    optionally `` key:NAME`` (the NOTIFY signed with that key, given with ``--key``)."""
+    address, key_name = split_notify_target(text)
+    if key_name is not None:
+        _domain(key_name)
     try:
-        host, port = parse_hostport(text)
+        host, port = parse_hostport(address)
     except ValueError:
         host, port = text, 0
     if not host:
@@ -146,8 +150,9 @@ def _serve_parser(sub: Any) -> None:
         action="append",
         default=[],
         type=_notify_target,
-        metavar="HOST[:PORT]",
-        help="send NOTIFY to this secondary on start and reload (repeatable)",
+        metavar="HOST[:PORT][ key:NAME]",
+        help="send NOTIFY to this secondary on start, reload and update, signed with the "
+        "key if one is named (repeatable)",
     )
     p.add_argument(
         "--allow-axfr",

@@ -16,7 +16,7 @@
     journal = "example.test.jnl"                   # default: the zone file's name + .jnl
     allow-transfer = ["key:xfr.key"]               # this zone's own, instead of the defaults
     allow-update = ["key:xfr.key"]
-    notify = ["127.0.0.1:5300"]
+    notify = ["127.0.0.1:5300 key:xfr.key"]      # NOTIFY signed with that key
 
     [catalog]                                      # RFC 9432: a catalog of the zones
     name = "catalog.invalid"
@@ -38,7 +38,7 @@ from typing import Any
 
 from . import tsig, wire
 from .catalog import catalog_zone
-from .server import ZonePolicy, parse_hostport
+from .server import ZonePolicy, parse_hostport, split_notify_target
 from .zone import Zone, key_of, load_zone_file
 
 
@@ -154,17 +154,23 @@ class _Checker:
                 self.problem(f"{where}[{i}]", f"{entry!r} is not a network or key:NAME")
         return entries
 
-    def targets(self, where: str, value: Any) -> list[str] | None:
+    def targets(self, where: str, value: Any, keys: set[bytes]) -> list[str] | None:
         entries = self.strings(where, value)
         if entries is None:
             return None
         for i, entry in enumerate(entries):
+            address, key_name = split_notify_target(entry)
             try:
-                host, port = parse_hostport(entry)
+                host, port = parse_hostport(address)
             except ValueError:
                 host, port = "", 0
             if not host or not 0 < port < 65536:
-                self.problem(f"{where}[{i}]", f"{entry!r} is not HOST[:PORT] (port 1 to 65535)")
+                self.problem(
+                    f"{where}[{i}]",
+                    f"{entry!r} is not HOST[:PORT] (port 1 to 65535) [key:NAME]",
+                )
+            if key_name is not None:
+                self.acl(f"{where}[{i}]", ["key:" + key_name], keys)
         return entries
 
     def file(self, where: str, value: Any) -> str | None:
@@ -233,7 +239,7 @@ def load_config(path: str) -> Config:
         config.keys.append(key)
     config.allow_transfer = check.acl("allow-transfer", data.get("allow-transfer", []), names) or []
     config.allow_update = check.acl("allow-update", data.get("allow-update", []), names) or []
-    config.notify = check.targets("notify", data.get("notify", [])) or []
+    config.notify = check.targets("notify", data.get("notify", []), names) or []
     zones = data.get("zone", [])
     if not isinstance(zones, list) or not zones:
         check.problem("zone", "expected one [[zone]] table or more")
@@ -257,7 +263,7 @@ def load_config(path: str) -> Config:
         if "allow-update" in table:
             zone.allow_update = check.acl(f"{where}.allow-update", table["allow-update"], names)
         if "notify" in table:
-            zone.notify = check.targets(f"{where}.notify", table["notify"])
+            zone.notify = check.targets(f"{where}.notify", table["notify"], names)
         if zone_file is not None:
             config.zones.append(zone)
     if "catalog" in data:
@@ -274,7 +280,7 @@ def load_config(path: str) -> Config:
                         "catalog.allow-transfer", table["allow-transfer"], names
                     )
                 if "notify" in table:
-                    config.catalog.notify = check.targets("catalog.notify", table["notify"])
+                    config.catalog.notify = check.targets("catalog.notify", table["notify"], names)
     if check.problems:
         raise ConfigError(check.problems)
     return config

@@ -158,6 +158,13 @@ def _plain(data: bytes) -> bool:
     )
 
 
+def split_notify_target(text: str) -> tuple[str, str | None]:
+    """``"HOST[:PORT] key:NAME"`` -> ``("HOST[:PORT]", "NAME")`` (NOTIFY signed with that
+    TSIG key); without the key part, ``(text, None)``."""
+    address, sep, key_name = text.strip().partition(" key:")
+    return address.strip(), key_name.strip() if sep else None
+
+
 def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
     """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``;
     ``ValueError`` for a port that is not 0..65535 in ASCII digits."""
@@ -260,15 +267,27 @@ class AuthServer:
         ``ValueError`` (nothing changed) when an ACL names a key that is not given."""
         keyring = tsig.Keyring(keys)
         transfer, updates = Acl(allow_transfer), Acl(allow_update)
-        targets = [parse_hostport(t) if isinstance(t, str) else t for t in notify]
+        notify_keys: dict[tuple[str, int], tsig.Key] = {}
+
+        def target(spec: str | tuple[str, int]) -> tuple[str, int]:
+            if not isinstance(spec, str):
+                return spec
+            address, key_name = split_notify_target(spec)
+            where = parse_hostport(address)
+            if key_name is not None:
+                found = keyring.get(wire.name_from_text(key_name.rstrip(".") + "."))
+                if found is None:
+                    raise ValueError(f"notify target {spec!r} names key {key_name}, not given")
+                notify_keys[where] = found
+            return where
+
+        targets = [target(t) for t in notify]
         per_zone: dict[Key, tuple[Acl, Acl, list[tuple[str, int]]]] = {}
         for origin, policy in (policies or {}).items():
             per_zone[_origin_key(origin)] = (
                 Acl(policy.allow_transfer) if policy.allow_transfer is not None else transfer,
                 Acl(policy.allow_update) if policy.allow_update is not None else updates,
-                [parse_hostport(t) for t in policy.notify]
-                if policy.notify is not None
-                else targets,
+                [target(t) for t in policy.notify] if policy.notify is not None else targets,
             )
         for what, acl in [("transfer", transfer), ("update", updates)] + [
             (f"{w} of {wire.name_to_text(k)}", acl)
@@ -283,6 +302,7 @@ class AuthServer:
         self.allow_update = updates
         self.notify_targets: list[tuple[str, int]] = targets
         self._per_zone = per_zone
+        self._notify_keys = notify_keys
         self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
 
     def _journal_path(self, zone: Zone) -> str | None:
@@ -806,6 +826,11 @@ class AuthServer:
             zone.soa.rdatas[0],
         )
         message = b.finish()
+        notify_key = self._notify_keys.get(target)
+        verifier = None
+        if notify_key is not None:
+            message, mac = tsig.sign_request(message, notify_key, now=time.time())
+            verifier = tsig.ResponseVerifier(notify_key, mac)
         try:
             endpoint = await net.udp_bind(bind, 0)
         except backends.NetworkError as exc:
@@ -830,13 +855,21 @@ class AuthServer:
                             and (flags & wire.OPCODE_MASK) >> 11 == wire.OPCODE_NOTIFY
                         ):
                             rcode = flags & 0xF
+                            signature = ""
+                            if verifier is not None:
+                                try:
+                                    verifier.verify(data, now=time.time())
+                                    signature = " (TSIG verified)"
+                                except (tsig.TsigError, wire.WireError) as exc:
+                                    signature = f" (TSIG: {exc})"
                             log.info(
-                                "NOTIFY %s serial %d to %s:%d: %s",
+                                "NOTIFY %s serial %d to %s:%d: %s%s",
                                 wire.name_to_text(zone.origin),
                                 zone.serial,
                                 host,
                                 port,
                                 wire.rcode_to_text(rcode),
+                                signature,
                             )
                             acked = self.notify_acks.get(key)
                             if acked is None or not serial_lt(zone.serial, acked):
@@ -959,5 +992,6 @@ __all__ = [
     "load_zones",
     "parse_hostport",
     "shed_choice",
+    "split_notify_target",
     "transfer_messages",
 ]

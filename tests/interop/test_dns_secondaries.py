@@ -1,6 +1,7 @@
 """The fleet: our server as a hidden primary, NSD and Knot as its secondaries, transfers
 over IXFR signed with TSIG (the ACL takes nothing unsigned), following dynamic updates made
-with ``nsupdate -y``: after each update, NOTIFY, and both secondaries answer the change."""
+with ``nsupdate -y``: after each update, NOTIFY (signed too), and both secondaries answer
+the change. And Knot as a catalog consumer (RFC 9432) following our catalog zone."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ async def test_nsd_and_knot_follow_updates_over_ixfr_with_tsig(
         keys=[XFR, UPD],
         allow_transfer=["key:xfr.key"],
         allow_update=["key:upd.key"],
-        notify=[f"127.0.0.1:{nsd_port}", f"127.0.0.1:{knot_port}"],
+        notify=[f"127.0.0.1:{nsd_port} key:xfr.key", f"127.0.0.1:{knot_port} key:xfr.key"],
         notify_timeout=0.5,
     )
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
@@ -80,13 +81,14 @@ async def test_nsd_and_knot_follow_updates_over_ixfr_with_tsig(
                 f'key:\n    name: xfr.key\n    algorithm: hmac-sha256\n    secret: "{XFR_SECRET}"\n'
                 f'zone:\n    name: sec.test\n    zonefile: "{scratch}/sec.test.zone"\n'
                 f"    request-xfr: 127.0.0.1@{ours} xfr.key\n"
-                "    allow-notify: 127.0.0.1 NOKEY\n"
+                "    allow-notify: 127.0.0.1 xfr.key\n"
             )
 
         knot_sections = (
             f"key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {XFR_SECRET}\n"
             f"remote:\n  - id: primary\n    address: 127.0.0.1@{ours}\n    key: xfr.key\n"
             "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
+            "    key: xfr.key\n"
         )
         knot_zone = "  - domain: sec.test\n    master: primary\n    acl: notify_from_primary\n"
         with (
@@ -128,6 +130,9 @@ async def test_nsd_and_knot_follow_updates_over_ixfr_with_tsig(
     assert len(incremental) >= 4, [r.getMessage() for r in caplog.records]
     refused = [r for r in caplog.records if r.getMessage().startswith("refused")]
     assert not refused
+    # Each NOTIFY went signed, and each secondary's answer verified.
+    notified = [r.getMessage() for r in caplog.records if r.getMessage().startswith("NOTIFY")]
+    assert notified and all(m.endswith("NOERROR (TSIG verified)") for m in notified), notified
 
 
 MEMBER = """$ORIGIN {origin}
