@@ -302,6 +302,8 @@ class AuthServer:
         self.allow_update = updates
         self.notify_targets: list[tuple[str, int]] = targets
         self._per_zone = per_zone
+        self._updates = bool(updates) or any(u for _, u, _ in per_zone.values())
+        """Whether any zone takes UPDATE; if none does, UPDATE is NOTIMP, as NSD answers."""
         self._notify_keys = notify_keys
         self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
 
@@ -491,7 +493,11 @@ class AuthServer:
             return self.authority.answer(data, tcp)  # malformed: its FORMERR
         message = data if signed is None else signed.message
         response = None
-        if (message[2] & 0x78) >> 3 == wire.OPCODE_UPDATE and not message[2] & 0x80:
+        if (
+            self._updates
+            and (message[2] & 0x78) >> 3 == wire.OPCODE_UPDATE
+            and not message[2] & 0x80
+        ):
             response = self._update(message, remote, signed)
         elif not tcp and message[8:10] != b"\x00\x00":
             response = self._udp_ixfr(message, remote, signed)
