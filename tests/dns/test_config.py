@@ -226,3 +226,50 @@ def test_catalog_zone_rfc_9432() -> None:
     assert second.serial == 1001 and members(second) == {(b"a", b"test")}
     # The catalog is not its own member.
     assert members(catalog_zone(name, [a, name])) == {(b"a", b"test")}
+
+
+def test_serve_command_line_errors_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one-zone command line: --key, --allow-axfr/--allow-update key:NAME, --journal;
+    each mistake one line, exit status 2, before anything is served."""
+    zone = tmp_path / "diff.test.zone"
+    zone.write_text(version(SERIAL))
+    other = tmp_path / "other.test.zone"
+    other.write_text(OTHER_ZONE)
+    good_key = f"xfr.key:{SECRET}"
+    for argv, says in [
+        (["--allow-update", "key:nobody", "--key", good_key], "names key nobody"),
+        (["--allow-axfr", "key:nobody"], "names key nobody"),
+        (["--key", "xfr.key:not base64!"], "not base64"),
+        (["--key", f"hmac-md5:xfr.key:{SECRET}"], "unknown TSIG algorithm"),
+        (["--allow-update", "key:a..b"], "not a domain name"),
+        (["--notify", "127.0.0.1:53 key:nobody", "--key", good_key], "names key nobody"),
+        (["--journal", str(tmp_path / "j"), str(other)], "exactly one zone file"),
+    ]:
+        files = [a for a in argv if a.endswith(".zone")]
+        options = [a for a in argv if a not in files]
+        try:
+            status = cli(["serve", str(zone), *files, "--port", "0", *options])
+        except SystemExit as exc:  # argparse's own exit, for a bad option value
+            status = int(exc.code or 0)
+        err = capsys.readouterr().err
+        assert status == 2, (argv, err)
+        assert says in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+
+
+def test_journal_path_given(tmp_path: Path) -> None:
+    """--journal FILE (journal_paths) puts the journal there instead of beside the zone."""
+    from dns.server import AuthServer
+    from dns.zone import load_zone_file
+
+    zone = tmp_path / "diff.test.zone"
+    zone.write_text(version(SERIAL))
+    elsewhere = tmp_path / "journals" / "diff.jnl"
+    elsewhere.parent.mkdir()
+    server = AuthServer([load_zone_file(str(zone))], journal_paths={"diff.test": str(elsewhere)})
+    zone.write_text(version(SERIAL + 1, "x A 10.0.0.1\n"))
+    server.replace_zones(server.load())
+    assert elsewhere.exists() and not (tmp_path / "diff.test.zone.jnl").exists()
+    again = AuthServer([load_zone_file(str(zone))], journal_paths={"diff.test.": str(elsewhere)})
+    assert again.journals[again.zones[0].origin_key].chain(SERIAL, SERIAL + 1) is not None
