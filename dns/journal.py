@@ -216,14 +216,14 @@ class Journal:
         return self.diffs[-1].new_serial if self.diffs else None
 
     def append(self, diff: Diff) -> None:
-        """Add ``diff``; on disk (written and fsynced) when this returns."""
-        self.diffs.append(diff)
+        """Add ``diff``; on disk (written and fsynced) when this returns. On ``OSError``
+        the journal is as it was."""
         if self.path is None:
+            self.diffs.append(diff)
             return
-        payload = diff.to_bytes()
-        entry = _ENTRY.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
-        if self._size + len(entry) > self.max_bytes and len(self.diffs) > 1:
-            self._compact()
+        entry = _entry(diff)
+        if self._size + len(entry) > self.max_bytes and self.diffs:
+            self._rewrite([*self.diffs[len(self.diffs) // 2 :], diff])
             return
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
@@ -231,17 +231,14 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
+        self.diffs.append(diff)
         self._size += len(entry)
 
-    def _compact(self) -> None:
-        """Keep the newest half of the entries: written beside, fsynced, renamed over."""
+    def _rewrite(self, diffs: list[Diff]) -> None:
+        """Replace the file with ``diffs`` (the oldest half dropped): written beside,
+        fsynced, renamed over."""
         assert self.path is not None
-        self.diffs = self.diffs[len(self.diffs) // 2 :]
-        blobs = []
-        for diff in self.diffs:
-            payload = diff.to_bytes()
-            blobs.append(_ENTRY.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload)
-        data = b"".join(blobs)
+        data = b"".join(_entry(d) for d in diffs)
         tmp = self.path + ".new"
         with open(tmp, "wb") as f:
             f.write(data)
@@ -249,6 +246,7 @@ class Journal:
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
         _fsync_dir(self.path)
+        self.diffs = diffs
         self._size = len(data)
 
     def chain(self, serial: int, current: int) -> list[Diff] | None:
@@ -285,6 +283,11 @@ class Journal:
             zone.serial,
         )
         return zone
+
+
+def _entry(diff: Diff) -> bytes:
+    payload = diff.to_bytes()
+    return _ENTRY.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 
 def _read_entry(data: bytes, pos: int) -> tuple[Diff, int] | None:

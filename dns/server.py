@@ -375,7 +375,12 @@ class AuthServer:
                 journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
                 zone = new[i] = journal_.replay(zone)
             if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
-                journal_.append(diff_zones(before, zone))
+                try:
+                    journal_.append(diff_zones(before, zone))
+                except OSError as exc:  # IXFR across this change falls back to AXFR
+                    log.error(
+                        "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
+                    )
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]

@@ -237,3 +237,26 @@ async def test_nsupdate_signed_then_ixfr_and_notify(
     again = AuthServer([load_zone_file(str(zone_file))])
     assert again.zones[0].serial == SERIAL + 1
     assert any(wire.name_to_text(n) == "added.diff.test." for n, *_ in zone_records(again.zones[0]))
+
+
+async def test_update_not_on_disk_is_servfail_and_not_applied(
+    tmp_path: Path, backend: backends.Backend
+) -> None:
+    """The journal cannot be written (its directory is gone): SERVFAIL, the zone unchanged,
+    the journal as it was; an unauthorised source is REFUSED."""
+    zone = parse_zone_text(version(SERIAL))
+    server = AuthServer(
+        [zone],
+        allow_update=["127.0.0.1/32"],
+        journal_paths={"diff.test": str(tmp_path / "missing" / "diff.jnl")},
+    )
+    add = [("new.diff.test.", wire.TYPE_A, IN, 300, a("192.0.2.50"))]
+    async with server.running(backend, LOCAL, 0) as (udp, _tcp):
+        reply = await udp_ask(backend, udp[1], message(updates=add))
+        assert reply.rcode == wire.RCODE_SERVFAIL and reply.opcode == wire.OPCODE_UPDATE
+        assert server.zones[0] is zone and not server.journals[zone.origin_key].diffs
+        assert not (await udp_ask(backend, udp[1], query("new.diff.test."))).answer
+    other = AuthServer([zone], allow_update=["10.0.0.0/8"])
+    async with other.running(backend, LOCAL, 0) as (udp, _tcp):
+        reply = await udp_ask(backend, udp[1], message(updates=add))
+        assert reply.rcode == wire.RCODE_REFUSED and other.zones[0] is zone
