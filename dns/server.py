@@ -1,4 +1,5 @@
-"""The authoritative DNS server: UDP and TCP over any backend, AXFR/IXFR, NOTIFY, reload.
+"""The authoritative DNS server: UDP and TCP over any backend, AXFR/IXFR, NOTIFY, UPDATE,
+TSIG, reload.
 
 Written once over the IO interface (:mod:`backends`)::
 
@@ -23,11 +24,17 @@ task; nothing a client sends can raise out of it), TCP per RFC 7766 (length pref
 across reads, any number of queries per connection, pipelined queries answered in order
 as they complete, an idle timeout between queries and a deadline for each query from its
 first byte, a connection limit past which the connection longest without a query is shed),
-zone transfers (AXFR over TCP for addresses in ``allow_transfer``; IXFR answered with one
-SOA when the client is current, else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets
-on start and on every reload that changes a serial (retransmitted until acknowledged,
-RFC 1996), and :meth:`reload` (atomic: a zone that fails to load keeps the old set in
-service).
+zone transfers (AXFR over TCP for the networks and TSIG keys in ``allow_transfer``; IXFR
+from each zone's :class:`dns.journal.Journal`: one SOA when the client is current, the
+differences since its serial when the journal reaches back, else AXFR-style, RFC 1995; over
+UDP the differences only when they fit in one datagram), TSIG on all of it (RFC 8945,
+:mod:`dns.tsig`: signed requests verified and answered signed, failures answered as NSD
+answers them), dynamic UPDATE for ``allow_update`` (RFC 2136, :mod:`dns.update`; the change
+is on disk in the journal before it is acknowledged), NOTIFY to ``notify`` targets on start
+and on every change of serial (retransmitted until acknowledged, RFC 1996; signed when the
+target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps the old set
+in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
+:mod:`dns.config`.
 """
 
 from __future__ import annotations
@@ -483,7 +490,7 @@ class AuthServer:
 
     # -- UDP
 
-    def _answer_signed(
+    def _answer_other(
         self, data: bytes, tcp: bool, remote: backends.Address = ("", 0)
     ) -> bytes | None:
         """Answer what is not a plain query (see :func:`_plain`): a TSIG verified (the
@@ -590,7 +597,7 @@ class AuthServer:
                 max(min(query.edns.payload, EDNS_PAYLOAD), 512) if query.edns is not None else 512
             )
             messages = list(
-                transfer_messages(ixfr_records(zone, diffs), query, size=limit, split=False)
+                itertools.islice(transfer_messages(ixfr_records(zone, diffs), query, limit), 2)
             )
             if len(messages) == 1:
                 return messages[0]
@@ -600,7 +607,7 @@ class AuthServer:
 
     async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
         answer = self.authority.answer
-        answer_signed = self._answer_signed
+        answer_other = self._answer_other
         recv = udp.recv
         send = udp.send
         while True:
@@ -609,7 +616,7 @@ class AuthServer:
             except backends.ClosedFlow:
                 return
             try:
-                response = answer(data) if _plain(data) else answer_signed(data, False, addr)
+                response = answer(data) if _plain(data) else answer_other(data, False, addr)
             except Exception:  # a bug must not stop the server answering others
                 log.exception("answering %r from %s failed", data[:64], addr)
                 continue
@@ -660,7 +667,7 @@ class AuthServer:
         assert self._net is not None
         net = self._net
         answer = self.authority.answer
-        answer_signed = self._answer_signed
+        answer_other = self._answer_other
         buf = b""
         message_deadline = 0.0
         while True:
@@ -697,7 +704,7 @@ class AuthServer:
                     return  # not even a header: the stream cannot be trusted
                 try:
                     response = (
-                        answer(msg, True) if _plain(msg) else answer_signed(msg, True, flow.remote)
+                        answer(msg, True) if _plain(msg) else answer_other(msg, True, flow.remote)
                     )
                 except TransferRequested as request:
                     if out:
@@ -960,12 +967,11 @@ def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> It
 
 
 def transfer_messages(
-    records: Iterable[Rec], query: Query, size: int = AXFR_MESSAGE_SIZE, *, split: bool = True
+    records: Iterable[Rec], query: Query, size: int = AXFR_MESSAGE_SIZE
 ) -> Iterator[bytes]:
     """``records`` as the answer of a zone transfer: as many messages of about ``size``
     bytes as they need (each over it holds one record alone), the question in the first
-    only. With ``split=False``, a record that does not fit in the first message ends it:
-    the caller sees a second message and knows the whole does not fit (IXFR over UDP)."""
+    only; made as they are taken."""
     flags = wire.QR | wire.AA | (query.flags & wire.RD)
     builder = wire.MessageBuilder(query.id, flags, max_size=size)
     builder.add_raw_question(query.question)
@@ -975,9 +981,6 @@ def transfer_messages(
             builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
         except wire.Overflow:
             yield builder.finish()
-            if not split:
-                yield b""
-                return
             builder = wire.MessageBuilder(query.id, flags, max_size=65535)
             builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
             builder.max_size = size
