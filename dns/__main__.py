@@ -3,12 +3,16 @@
 ::
 
     python -m dns serve examples/zones/ocaml.test.zone --port 5353 [--backend trio]
-        [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8]
+        [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8 | key:NAME]
+        [--key [ALG:]NAME:SECRET ...] [--allow-update key:NAME | NET] [--journal FILE]
         [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
+    python -m dns serve --config server.toml        (zones, listeners, keys, ACLs: dns.config)
     python -m dns check examples/zones/ocaml.test.zone
+    python -m dns check --config server.toml
     python -m dns query ...          (the stub resolver's client: dns.query_cli)
 
-``serve`` reloads its zone files on SIGHUP (atomically: a bad file keeps the old zones).
+``serve`` reloads its zone files on SIGHUP (atomically: a bad file keeps the old zones),
+and with ``--config`` the configuration with them (its listeners stay as they were).
 
 A mistake gets one line naming it, never a traceback: exit status 2 for a bad command line
 (an unknown option, a port over 65535, a bad network or NOTIFY target), 1 for a zone file
@@ -32,10 +36,19 @@ import anyio
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import wire
+from . import tsig, wire
+from .config import (
+    Config,
+    ConfigError,
+    catalog_key,
+    load_config,
+    load_zones,
+    server_settings,
+    with_catalog,
+)
 from .resolvconf import parse_decimal
-from .server import AuthServer, parse_hostport
-from .zone import ZoneError, load_zone_file
+from .server import AuthServer, parse_hostport, split_notify_target
+from .zone import Zone, ZoneError, load_zone_file
 
 log = logging.getLogger("dns")
 
@@ -67,9 +80,13 @@ def _seconds(text: str) -> float:
 
 
 def _notify_target(text: str) -> str:
-    """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535."""
+    """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535, then
+    optionally `` key:NAME`` (the NOTIFY signed with that key, given with ``--key``)."""
+    address, key_name = split_notify_target(text)
+    if key_name is not None:
+        _domain(key_name)
     try:
-        host, port = parse_hostport(text)
+        host, port = parse_hostport(address)
     except ValueError:
         host, port = text, 0
     if not host:
@@ -89,12 +106,23 @@ def _domain(text: str) -> str:
 
 
 def _network(text: str) -> str:
-    """An argparse type: an IP network such as ``127.0.0.0/8``."""
+    """An argparse type: an IP network such as ``127.0.0.0/8``, or ``key:NAME`` (a TSIG key
+    given with ``--key``)."""
+    if text.lower().startswith("key:"):
+        return "key:" + _domain(text[4:])
     try:
         ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _key(text: str) -> tsig.Key:
+    """An argparse type: a TSIG key in dig's ``-y`` form, ``[ALG:]NAME:SECRET``."""
+    try:
+        return tsig.parse_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve_parser(sub: Any) -> None:
@@ -103,7 +131,13 @@ def _serve_parser(sub: Any) -> None:
         help="serve zone files (UDP and TCP)",
         description="Serve the given master files authoritatively.",
     )
-    p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
+    p.add_argument("zonefiles", nargs="*", metavar="ZONEFILE")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML configuration (zones, listeners, keys, ACLs, NOTIFY; see dns.config) "
+        "instead of zone files and options",
+    )
     p.add_argument(
         "--host",
         default=None,
@@ -116,16 +150,40 @@ def _serve_parser(sub: Any) -> None:
         action="append",
         default=[],
         type=_notify_target,
-        metavar="HOST[:PORT]",
-        help="send NOTIFY to this secondary on start and reload (repeatable)",
+        metavar="HOST[:PORT][ key:NAME]",
+        help="send NOTIFY to this secondary on start, reload and update, signed with the "
+        "key if one is named (repeatable)",
     )
     p.add_argument(
         "--allow-axfr",
         action="append",
         default=[],
         type=_network,
-        metavar="NET",
-        help="allow AXFR/IXFR from this network, e.g. 127.0.0.0/8 (repeatable)",
+        metavar="NET|key:NAME",
+        help="allow AXFR/IXFR from this network (127.0.0.0/8) or signed with this key (repeatable)",
+    )
+    p.add_argument(
+        "--allow-update",
+        action="append",
+        default=[],
+        type=_network,
+        metavar="NET|key:NAME",
+        help="accept dynamic UPDATE (RFC 2136) signed with this key or from this network "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="the journal of changes (IXFR, UPDATE) for the one zone served "
+        "(default: the zone file's name + .jnl)",
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        type=_key,
+        metavar="[ALG:]NAME:SECRET",
+        help="a TSIG key (dig's -y form; ALG hmac-sha256 by default; repeatable)",
     )
     p.add_argument("--tcp-idle", type=_seconds, default=10.0, help="TCP idle timeout, seconds")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -137,18 +195,47 @@ def _check_parser(sub: Any) -> None:
         help="check zone files",
         description="Load and validate master files; print a summary.",
     )
-    p.add_argument("zonefiles", nargs="+", metavar="ZONEFILE")
+    p.add_argument("zonefiles", nargs="*", metavar="ZONEFILE")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="check this TOML configuration and the zones it names (one line per problem)",
+    )
     p.add_argument(
         "--origin", type=_domain, help="the zone's origin (default: $ORIGIN / the SOA owner)"
     )
 
 
+def _zone_sources(args: argparse.Namespace) -> list[tuple[str, str | None]] | int:
+    """(file, origin) of each zone to load, from the command line or ``--config``; or the
+    exit status after printing why there are none."""
+    if args.config is None:
+        if not args.zonefiles:
+            print("error: give zone files or --config FILE", file=sys.stderr)
+            return 2
+        return [(path, getattr(args, "origin", None)) for path in args.zonefiles]
+    if args.zonefiles:
+        print("error: give zone files or --config FILE, not both", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    args.loaded_config = config
+    return [(z.file, z.origin) for z in config.zones]
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Load each file; print a summary or the error (``file:line: message``)."""
+    sources = _zone_sources(args)
+    if isinstance(sources, int):
+        return sources
     status = 0
-    for path in args.zonefiles:
+    for path, origin in sources:
         try:
-            zone = load_zone_file(path, args.origin)
+            zone = load_zone_file(path, origin)
         except ZoneError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
@@ -167,16 +254,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    sources = _zone_sources(args)
+    if isinstance(sources, int):
+        return sources
+    config: Config | None = getattr(args, "loaded_config", None)
     try:
-        zones = [load_zone_file(p) for p in args.zonefiles]
-        server = AuthServer(
-            zones,
-            allow_transfer=args.allow_axfr,
-            notify=args.notify,
-            tcp_idle_timeout=args.tcp_idle,
-        )
+        zones = [load_zone_file(path, origin) for path, origin in sources]
+        if config is not None:
+            settings = server_settings(config, zones)
+        else:
+            if args.journal is not None and len(zones) != 1:
+                print("error: --journal goes with exactly one zone file", file=sys.stderr)
+                return 2
+            settings = {
+                "allow_transfer": args.allow_axfr,
+                "allow_update": args.allow_update,
+                "journal_paths": (
+                    {wire.name_to_text(zones[0].origin): args.journal} if args.journal else {}
+                ),
+                "keys": args.key,
+                "notify": args.notify,
+            }
+        if config is not None:
+            zones = with_catalog(config, zones)
+        server = AuthServer(zones, tcp_idle_timeout=args.tcp_idle, **settings)
     except ZoneError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a journal that cannot be read
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -191,13 +297,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         options = device_options(args)
     host = listen_host(args) if args.backend == "mirage" else args.host or "127.0.0.1"
+    port = args.port
+    also: list[tuple[str, int]] = []
+    if config is not None:
+        (host, port), *also = config.listen
 
     async def main(net: backends.Backend) -> None:
         async with net.task_group() as tg:
-            tg.start_soon(_reload_on_sighup, server)
+            tg.start_soon(_reload_on_sighup, server, config)
             ready = net.event()
             tg.start_soon(_announce, server, ready)
-            await server.serve(net, host, args.port, ready=ready)
+            await server.serve(net, host, port, ready=ready, also=also)
             tg.cancel_scope.cancel()
 
     try:
@@ -208,7 +318,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 0
         if not isinstance(problem, OSError):  # a bug, not a user's mistake: show it all
             raise
-        print(f"error: {_listen_problem(problem, host, args.port)}", file=sys.stderr)
+        print(f"error: {_listen_problem(problem, host, port)}", file=sys.stderr)
         return 1
     return 0
 
@@ -250,7 +360,7 @@ async def _announce(server: AuthServer, ready: Any) -> None:
     )
 
 
-async def _reload_on_sighup(server: AuthServer) -> None:
+async def _reload_on_sighup(server: AuthServer, config: Config | None) -> None:
     try:
         receiver = anyio.open_signal_receiver(signal.SIGHUP)
     except (NotImplementedError, AttributeError):  # no SIGHUP here
@@ -258,11 +368,31 @@ async def _reload_on_sighup(server: AuthServer) -> None:
     with receiver as signals:
         async for _ in signals:
             try:
-                changed = await server.reload()
-            except ZoneError as exc:
+                if config is None:
+                    changed = await server.reload()
+                else:
+                    changed = await _reload_config(server, config)
+            except ConfigError as exc:
+                log.error("reload failed, keeping the old configuration: %s", exc)
+                continue
+            except (ZoneError, OSError, ValueError) as exc:
                 log.error("reload failed, keeping the old zones: %s", exc)
                 continue
             log.info("reloaded; %d zone(s) changed", len(changed))
+
+
+async def _reload_config(server: AuthServer, old: Config) -> list[Zone]:
+    """Read the configuration and its zones again (in a thread) and put both in service
+    together; raises (keeping everything as it was) when either has a problem."""
+    config = await anyio.to_thread.run_sync(load_config, old.path)
+    zones = await anyio.to_thread.run_sync(load_zones, config)
+    if config.listen != old.listen:
+        log.warning("the listen addresses changed: they take effect on restart only")
+    server.configure(**server_settings(config, zones))
+    key = catalog_key(config)
+    previous = server.authority.zones.get(key) if key is not None else None
+    zones = with_catalog(config, [server.fresh_or_current(z) for z in zones], previous)
+    return server.replace_zones(zones)
 
 
 def cmd_query(argv: list[str]) -> int:

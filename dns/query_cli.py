@@ -4,6 +4,7 @@ Usage::
 
     python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                         [+tcp] [+short] [+norec] [+noedns] [+search] [+time=S] [+tries=N]
+                        [-y [ALG:]NAME:SECRET | +tsig=[ALG:]NAME:SECRET]
                         [--backend asyncio|trio|mirage [--tap DEV --ip ADDR/LEN
                          [--gateway ADDR]]]
 
@@ -17,6 +18,10 @@ otherwise exactly one question is sent, as dig does. On ``--backend mirage`` wit
 
 AXFR and IXFR (``IXFR=SERIAL``) go over TCP by themselves and read every message of the
 transfer, as dig does.
+
+``-y`` signs the query with a TSIG key (RFC 8945; dig's form, ALG hmac-sha256 by default)
+and verifies the response, every message of a transfer too; a response that does not verify
+is printed after ``;; Couldn't verify signature: REASON`` (a transfer stops there), as dig.
 
 Exit status, as dig's: 0 when a response arrived (whatever its RCODE), 9 when no server
 answered (each failure printed as ``;; communications error to HOST#PORT: REASON``), 1 for
@@ -40,7 +45,7 @@ from typing import Any, TextIO
 import backends
 
 from . import records as rd
-from . import wire
+from . import tsig, wire
 from .resolvconf import parse_decimal
 from .resolver import (
     DNSError,
@@ -57,7 +62,8 @@ from .zone import serial_gt
 USAGE = """\
 usage: python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                            [+tcp] [+short] [+norec] [+noedns] [+search]
-                           [+time=SECONDS] [+tries=N] [--backend NAME]
+                           [+time=SECONDS] [+tries=N] [-y [ALG:]NAME:SECRET]
+                           [--backend NAME]
                            [--tap DEV --ip ADDR/PREFIX [--gateway ADDR]]  (mirage)
 """
 
@@ -90,6 +96,7 @@ class Options:
     backend: str = "asyncio"
     family: int | None = None
     serial: int = 0
+    key: tsig.Key | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
 
@@ -125,6 +132,11 @@ def parse_args(argv: Sequence[str]) -> Options:
             except ValueError:
                 raise UsageError(f"-x: {value!r} is not an IP address") from None
             opts.name, opts.rtype, type_given = ip.reverse_pointer + ".", wire.TYPE_PTR, True
+        elif arg == "-y":
+            value = next(it, None)
+            if value is None:
+                raise UsageError("-y needs a key: [ALG:]NAME:SECRET")
+            opts.key = _tsig_key(value)
         elif arg in ("-4", "-6"):
             opts.family = int(arg[1])
         elif arg == "--backend":
@@ -163,6 +175,13 @@ def parse_args(argv: Sequence[str]) -> Options:
     if opts.rtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
         opts.tcp = True  # zone transfers are TCP only (RFC 5936 section 4.2, RFC 1995)
     return opts
+
+
+def _tsig_key(text: str) -> tsig.Key:
+    try:
+        return tsig.parse_key(text)
+    except ValueError as exc:
+        raise UsageError(f"-y: {exc}") from None
 
 
 def _parses(parse: Callable[[str], int], word: str) -> bool:
@@ -215,6 +234,8 @@ def _plus_option(opts: Options, option: str) -> None:
         opts.edns = not negated
     elif base == "search":
         opts.search = not negated
+    elif base == "tsig" and not negated:
+        opts.key = _tsig_key(value)
     elif base == "time" and not negated:
         if _SECONDS.fullmatch(value) is None:
             raise InputError(f"invalid timeout {value!r}: not a valid number of seconds")
@@ -304,6 +325,7 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         "edns": opts.edns,
         "tcp": opts.tcp,
         "hosts": False,
+        "key": opts.key,
     }
     if opts.server is not None:
         server = _literal(opts.server)
@@ -350,6 +372,8 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         if opts.short:
             out.write(_short(response.answer))
             return 0
+        if response.tsig_error is not None:
+            out.write(f";; Couldn't verify signature: {response.tsig_error}\n")
         _banner(resolver.nameservers, opts, out)
         out.write(";; Got answer:\n")
         out.write(format_response(response, opts, started) + "\n")
@@ -412,6 +436,10 @@ async def _transfer(
         soa = b"\0\0" + struct.pack("!5I", opts.serial, 0, 0, 0, 0)
         builder.add_rr(wire.SECTION_AUTHORITY, qname, wire.TYPE_SOA, opts.rclass, 0, soa)
     query = builder.finish()
+    verifier: tsig.ResponseVerifier | None = None
+    if opts.key is not None:
+        query, mac = tsig.sign_request(query, opts.key, now=time.time())
+        verifier = tsig.ResponseVerifier(opts.key, mac)
     clock = net.now()
     flow = await net.tcp_connect(server[0], server[1], timeout=opts.timeout)
     if not opts.short:
@@ -426,6 +454,12 @@ async def _transfer(
                 data = await _read_message(flow)
             if scope.cancelled_caught:
                 raise backends.Timeout("timed out")
+            if verifier is not None:
+                try:
+                    data = verifier.verify(data, now=time.time())
+                except tsig.TsigError as exc:
+                    out.write(f";; Couldn't verify signature: {exc}\n; Transfer failed.\n")
+                    return 0
             message = wire.Message.parse(data)
             if message.id != qid or not message.qr:
                 raise wire.WireError("a message that does not answer the transfer query")
@@ -454,6 +488,12 @@ async def _transfer(
                 opts.rtype == wire.TYPE_IXFR and records == 1 and not serial_gt(newest, opts.serial)
             ):
                 break  # RFC 1995 section 4: the client is current, one SOA says so
+    if verifier is not None:
+        try:
+            verifier.finish()
+        except tsig.TsigError as exc:
+            out.write(f";; Couldn't verify signature: {exc}\n; Transfer failed.\n")
+            return 0
     if not opts.short:
         out.write(f";; Query time: {round((net.now() - clock) * 1000)} msec\n")
         out.write(f";; SERVER: {server[0]}#{server[1]}({server[0]}) (TCP)\n")

@@ -51,6 +51,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ from backends.errors import ConnectionRefused, NetworkError, ResolutionError, Ti
 from backends.interface import Address, Backend, Flow
 
 from . import records as rd
-from . import wire
+from . import tsig, wire
 from .cache import Cache
 from .hosts import Hosts
 from .resolvconf import DEFAULT_PATH as RESOLV_CONF_PATH
@@ -74,7 +75,14 @@ MAX_CNAME_HOPS = 16
 _ANSWER_RCODES = (wire.RCODE_NOERROR, wire.RCODE_NXDOMAIN)
 """RCODEs that answer the question; others (SERVFAIL, REFUSED, ...) try the next server."""
 _EMPTY_QUESTION_OK = frozenset(
-    (wire.RCODE_FORMERR, wire.RCODE_SERVFAIL, wire.RCODE_NOTIMP, wire.RCODE_REFUSED)
+    # NOTAUTH: NSD answers a TSIG failure without the question (RFC 8945 §5.2).
+    (
+        wire.RCODE_FORMERR,
+        wire.RCODE_SERVFAIL,
+        wire.RCODE_NOTIMP,
+        wire.RCODE_REFUSED,
+        wire.RCODE_NOTAUTH,
+    )
 )
 _LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _U16 = struct.Struct("!H")
@@ -211,7 +219,16 @@ class Response:
     :class:`~dns.records.RdataError` there).
     """
 
-    __slots__ = ("_sections", "elapsed", "message", "query_size", "server", "transport")
+    __slots__ = (
+        "_sections",
+        "elapsed",
+        "message",
+        "query_size",
+        "server",
+        "transport",
+        "tsig_error",
+        "tsig_signed",
+    )
 
     def __init__(
         self,
@@ -226,6 +243,10 @@ class Response:
         self.transport = transport
         self.elapsed = elapsed
         self.query_size = query_size
+        self.tsig_signed = False
+        """Whether the response carried a TSIG that verified (its record is removed)."""
+        self.tsig_error: str | None = None
+        """With a resolver ``key``: why the response's TSIG did not verify, else None."""
         self._sections: list[list[Record] | None] = [None, None, None]
 
     @property
@@ -516,6 +537,10 @@ class Resolver:
         hosts: consult /etc/hosts first (True), not (False), or this :class:`Hosts`.
         cache: True for a default :class:`Cache`, or a cache instance; default none.
         resolv_conf: the path read when neither ``nameservers`` nor ``config`` is given.
+        key: a :class:`~dns.tsig.Key` to sign each query with (RFC 8945); each response's
+            TSIG is then verified. :meth:`query` returns a response that does not verify
+            with :attr:`Response.tsig_error` saying why (as dig prints it); everything else
+            takes only verified responses.
     """
 
     def __init__(
@@ -537,8 +562,10 @@ class Resolver:
         hosts: bool | Hosts = True,
         cache: bool | Cache[Answer[rd.Rdata] | _Negative] | None = None,
         resolv_conf: str = RESOLV_CONF_PATH,
+        key: tsig.Key | None = None,
     ) -> None:
         self.net = net
+        self.key = key
         self._explicit_servers = list(nameservers) if nameservers is not None else None
         self._port = port
         self._o_search = tuple(search) if search is not None else None
@@ -685,6 +712,9 @@ class Resolver:
                     errors.append(f"{server.host}#{server.port}: timed out")
                     continue
                 rcode = response.message.rcode
+                if response.tsig_error is not None and not any_rcode:
+                    errors.append(f"{server.host}#{server.port}: TSIG: {response.tsig_error}")
+                    continue
                 if any_rcode or rcode in _ANSWER_RCODES:
                     return response
                 errors.append(f"{server.host}#{server.port}: {wire.rcode_to_text(rcode)}")
@@ -744,22 +774,51 @@ class Resolver:
         )
         # The question as sent: the query minus its header and (11-byte, option-less) OPT.
         question = query[wire.HEADER_SIZE : len(query) - 11 if use_edns else len(query)]
+        unsigned = query
         if not tcp:
+            query, mac = self._sign(unsigned)
             response = await self._udp(server, query, qid, question, timeout)
             if response is None or not response.tc:
                 return (
                     None
                     if response is None
-                    else Response(
-                        response, server.address, "udp", self.net.now() - started, len(query)
+                    else self._verified(
+                        Response(
+                            response, server.address, "udp", self.net.now() - started, len(query)
+                        ),
+                        mac,
                     )
                 )
             qid = _query_id()
-            query = _U16.pack(qid) + query[2:]
+            unsigned = _U16.pack(qid) + unsigned[2:]
+        query, mac = self._sign(unsigned)
         message = await self._tcp(server, query, qid, question, timeout)
         if message is None:
             return None
-        return Response(message, server.address, "tcp", self.net.now() - started, len(query))
+        return self._verified(
+            Response(message, server.address, "tcp", self.net.now() - started, len(query)), mac
+        )
+
+    def _sign(self, query: bytes) -> tuple[bytes, bytes]:
+        """The query signed with :attr:`key` and its MAC (unchanged and no MAC without)."""
+        if self.key is None:
+            return query, b""
+        return tsig.sign_request(query, self.key, now=time.time())
+
+    def _verified(self, response: Response, mac: bytes) -> Response:
+        """Check the response's TSIG against the query's ``mac``; strip it when it verifies,
+        else say why in :attr:`Response.tsig_error`."""
+        if self.key is None:
+            return response
+        try:
+            data = tsig.ResponseVerifier(self.key, mac).verify(
+                response.message.data, now=time.time()
+            )
+            response.message = wire.Message.parse(data)
+            response.tsig_signed = True
+        except (tsig.TsigError, wire.WireError) as exc:
+            response.tsig_error = str(exc)
+        return response
 
     async def _udp(
         self, server: _Server, query: bytes, qid: int, question: bytes, timeout: float

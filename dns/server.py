@@ -1,4 +1,5 @@
-"""The authoritative DNS server: UDP and TCP over any backend, AXFR/IXFR, NOTIFY, reload.
+"""The authoritative DNS server: UDP and TCP over any backend, AXFR/IXFR, NOTIFY, UPDATE,
+TSIG, reload.
 
 Written once over the IO interface (:mod:`backends`)::
 
@@ -23,34 +24,48 @@ task; nothing a client sends can raise out of it), TCP per RFC 7766 (length pref
 across reads, any number of queries per connection, pipelined queries answered in order
 as they complete, an idle timeout between queries and a deadline for each query from its
 first byte, a connection limit past which the connection longest without a query is shed),
-zone transfers (AXFR over TCP for addresses in ``allow_transfer``; IXFR answered with one
-SOA when the client is current, else AXFR-style, RFC 1995), NOTIFY to ``notify`` targets
-on start and on every reload that changes a serial (retransmitted until acknowledged,
-RFC 1996), and :meth:`reload` (atomic: a zone that fails to load keeps the old set in
-service).
+zone transfers (AXFR over TCP for the networks and TSIG keys in ``allow_transfer``; IXFR
+from each zone's :class:`dns.journal.Journal`: one SOA when the client is current, the
+differences since its serial when the journal reaches back, else AXFR-style, RFC 1995; over
+UDP the differences only when they fit in one datagram), TSIG on all of it (RFC 8945,
+:mod:`dns.tsig`: signed requests verified and answered signed, failures answered as NSD
+answers them), dynamic UPDATE for ``allow_update`` (RFC 2136, :mod:`dns.update`; the change
+is on disk in the journal before it is acknowledged), NOTIFY to ``notify`` targets on start
+and on every change of serial (retransmitted until acknowledged, RFC 1996; signed when the
+target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps the old set
+in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
+:mod:`dns.config`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import logging
 import math
 import random
 import struct
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import backends
 
-from . import wire
+from . import tsig, update, wire
 from .answer import (
+    EDNS_PAYLOAD,
     Authority,
     Query,
+    QueryError,
     Result,
     TransferRequested,
+    header_only,
+    parse_query,
     rdata_parts_cached,
 )
-from .zone import Zone, ZoneError, load_zone_file, serial_lt
+from .journal import Journal, Rec, diff_zones, ixfr_records, zone_records
+from .zone import Key, Zone, ZoneError, key_of, load_zone_file, serial_gt, serial_lt
 
 log = logging.getLogger("dns.server")
 
@@ -73,6 +88,90 @@ _U16 = struct.Struct("!H")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class Acl:
+    """Who may do something (transfer a zone, update it): networks (``"127.0.0.0/8"``) and
+    TSIG keys (``"key:NAME"``); a request is allowed when its source address is in one of
+    the networks or it is signed with one of the keys (verified before this is asked)."""
+
+    def __init__(self, entries: Iterable[str | Network] = ()) -> None:
+        self.networks: list[Network] = []
+        self.keys: dict[bytes, str] = {}
+        """Canonical key name -> the name as given."""
+        for entry in entries:
+            if isinstance(entry, str) and entry.lower().startswith("key:"):
+                name = entry[4:]
+                if not name:
+                    raise ValueError(f"{entry!r}: a key name is needed after 'key:'")
+                self.keys[wire.name_key(wire.name_from_text(name.rstrip(".") + "."))] = name
+            elif isinstance(entry, str):
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            else:
+                self.networks.append(entry)
+
+    def allows(self, address: backends.Address, key: tsig.Key | None) -> bool:
+        """Whether a request from ``address`` signed with ``key`` (``None``: unsigned) may."""
+        if key is not None and key.key in self.keys:
+            return True
+        try:
+            ip = ipaddress.ip_address(address[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks or self.keys)
+
+
+@dataclass(frozen=True)
+class ZonePolicy:
+    """What one zone allows where it differs from the server's defaults (``None``: the
+    server's): ``allow_transfer``, ``allow_update`` (networks and ``key:NAME``) and
+    ``notify`` (``host[:port]``)."""
+
+    allow_transfer: Sequence[str] | None = None
+    allow_update: Sequence[str] | None = None
+    notify: Sequence[str] | None = None
+
+
+def _origin_key(origin: str) -> Key:
+    return key_of(wire.name_from_text(origin if origin.endswith(".") else origin + "."))
+
+
+class _SignedTransfer(TransferRequested):
+    """A zone transfer asked for in a request whose TSIG verified: the answer is signed."""
+
+    def __init__(self, request: TransferRequested, signed: tsig.Signed) -> None:
+        super().__init__(request.query)
+        self.signed = signed
+
+
+def _plain(data: bytes) -> bool:
+    """Whether ``data`` is surely a plain query for :class:`Authority` alone: opcode QUERY,
+    nothing in the authority section (IXFR has its SOA there), and no additional record or
+    only an OPT record without options at its end (no TSIG): what nearly every query is."""
+    if len(data) < wire.HEADER_SIZE:
+        return True  # not even a header: Authority drops it
+    if data[2] & 0x78 or data[8:10] != b"\x00\x00":
+        return False
+    if data[10:12] == b"\x00\x00":
+        return True
+    n = len(data)
+    return (
+        data[10:12] == b"\x00\x01"
+        and n > 28
+        and data[n - 11] == 0
+        and data[n - 10 : n - 8] == b"\x00\x29"
+        and data[n - 2 :] == b"\x00\x00"
+    )
+
+
+def split_notify_target(text: str) -> tuple[str, str | None]:
+    """``"HOST[:PORT] key:NAME"`` -> ``("HOST[:PORT]", "NAME")`` (NOTIFY signed with that
+    TSIG key); without the key part, ``(text, None)``."""
+    address, sep, key_name = text.strip().partition(" key:")
+    return address.strip(), key_name.strip() if sep else None
+
+
 def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
     """``"127.0.0.1"``, ``"127.0.0.1:5300"``, ``"[::1]:5300"`` or ``"::1"`` -> ``(host, port)``;
     ``ValueError`` for a port that is not 0..65535 in ASCII digits."""
@@ -90,7 +189,9 @@ def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
 class AuthServer:
     """An authoritative server for ``zones``.
 
-    ``allow_transfer``: networks (``"127.0.0.0/8"``) allowed AXFR/IXFR; ``notify``: secondaries
+    ``allow_transfer``: networks (``"127.0.0.0/8"``) and TSIG keys (``"key:NAME"``) allowed
+    AXFR/IXFR; ``keys``: the TSIG keys (:class:`dns.tsig.Key`) requests may be signed with
+    (a signed request is verified and answered signed, RFC 8945); ``notify``: secondaries
     (``"host[:port]"`` or ``(host, port)``) told of each new serial, retransmitting after
     ``notify_timeout`` seconds (doubling) up to ``notify_retries`` times. :meth:`reload`
     reads each zone's own source file again (zones parsed from text are kept as they are).
@@ -107,6 +208,11 @@ class AuthServer:
         *,
         allow_transfer: Iterable[str | Network] = (),
         notify: Iterable[str | tuple[str, int]] = (),
+        keys: Iterable[tsig.Key] = (),
+        allow_update: Iterable[str | Network] = (),
+        journal: bool = True,
+        journal_paths: Mapping[str, str] | None = None,
+        policies: Mapping[str, ZonePolicy] | None = None,
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
         tcp_message_timeout: float = TCP_MESSAGE_TIMEOUT,
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
@@ -115,14 +221,23 @@ class AuthServer:
     ) -> None:
         zone_list = list(zones)
         _check_distinct(zone_list)
+        self._journal_default = journal
+        self.configure(
+            keys=keys,
+            allow_transfer=allow_transfer,
+            allow_update=allow_update,
+            notify=notify,
+            policies=policies,
+            journal_paths=journal_paths,
+        )
+        self.journals: dict[Key, Journal] = {}
+        file_serials: dict[Key, int] = {}
+        for i, zone in enumerate(zone_list):
+            file_serials[zone.origin_key] = zone.serial
+            journal_ = Journal.open(self._journal_path(zone))
+            self.journals[zone.origin_key] = journal_
+            zone_list[i] = journal_.replay(zone)
         self.authority = Authority(zone_list)
-        self.allow_transfer: list[Network] = [
-            n if not isinstance(n, str) else ipaddress.ip_network(n, strict=False)
-            for n in allow_transfer
-        ]
-        self.notify_targets: list[tuple[str, int]] = [
-            parse_hostport(t) if isinstance(t, str) else t for t in notify
-        ]
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_message_timeout = tcp_message_timeout
         self.max_tcp_connections = max_tcp_connections
@@ -139,6 +254,86 @@ class AuthServer:
         self._stopped: backends.interface.Event | None = None
         self._serving: backends.interface.Event | None = None
         self._sources = {z.origin_key: (z.source, z.origin) for z in zone_list}
+        self._file_serials = file_serials
+        """The serial each zone file had when last read (replayed updates come after)."""
+
+    # -- configuration
+
+    def configure(
+        self,
+        *,
+        keys: Iterable[tsig.Key] = (),
+        allow_transfer: Iterable[str | Network] = (),
+        allow_update: Iterable[str | Network] = (),
+        notify: Iterable[str | tuple[str, int]] = (),
+        policies: Mapping[str, ZonePolicy] | None = None,
+        journal_paths: Mapping[str, str] | None = None,
+    ) -> None:
+        """Set the keys, the server-wide ACLs and NOTIFY targets, each zone's own (origin
+        -> :class:`ZonePolicy`) and journal files (origin -> path), all at once;
+        ``ValueError`` (nothing changed) when an ACL names a key that is not given."""
+        keyring = tsig.Keyring(keys)
+        transfer, updates = Acl(allow_transfer), Acl(allow_update)
+        notify_keys: dict[tuple[str, int], tsig.Key] = {}
+
+        def target(spec: str | tuple[str, int]) -> tuple[str, int]:
+            if not isinstance(spec, str):
+                return spec
+            address, key_name = split_notify_target(spec)
+            where = parse_hostport(address)
+            if key_name is not None:
+                found = keyring.get(wire.name_from_text(key_name.rstrip(".") + "."))
+                if found is None:
+                    raise ValueError(f"notify target {spec!r} names key {key_name}, not given")
+                notify_keys[where] = found
+            return where
+
+        targets = [target(t) for t in notify]
+        per_zone: dict[Key, tuple[Acl, Acl, list[tuple[str, int]]]] = {}
+        for origin, policy in (policies or {}).items():
+            per_zone[_origin_key(origin)] = (
+                Acl(policy.allow_transfer) if policy.allow_transfer is not None else transfer,
+                Acl(policy.allow_update) if policy.allow_update is not None else updates,
+                [target(t) for t in policy.notify] if policy.notify is not None else targets,
+            )
+        for what, acl in [("transfer", transfer), ("update", updates)] + [
+            (f"{w} of {wire.name_to_text(k)}", acl)
+            for k, (t, u, _) in per_zone.items()
+            for w, acl in (("transfer", t), ("update", u))
+        ]:
+            for canonical, name in acl.keys.items():
+                if not any(k.key == canonical for k in keyring):
+                    raise ValueError(f"allow-{what} names key {name}, which is not given")
+        self.keyring = keyring
+        self.allow_transfer = transfer
+        self.allow_update = updates
+        self.notify_targets: list[tuple[str, int]] = targets
+        self._per_zone = per_zone
+        self._updates = bool(updates) or any(u for _, u, _ in per_zone.values())
+        """Whether any zone takes UPDATE; if none does, UPDATE is NOTIMP, as NSD answers."""
+        self._notify_keys = notify_keys
+        self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
+
+    def _journal_path(self, zone: Zone) -> str | None:
+        path = self._journal_paths.get(zone.origin_key)
+        if path is None and self._journal_default and zone.source is not None:
+            path = zone.source + ".jnl"
+        return path
+
+    def transfer_acl(self, zone: Zone) -> Acl:
+        """Who may transfer ``zone``."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[0] if policy is not None else self.allow_transfer
+
+    def update_acl(self, zone: Zone) -> Acl:
+        """Who may update ``zone``."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[1] if policy is not None else self.allow_update
+
+    def notify_targets_of(self, zone: Zone) -> list[tuple[str, int]]:
+        """The secondaries told of ``zone``'s new serials."""
+        policy = self._per_zone.get(zone.origin_key)
+        return policy[2] if policy is not None else self.notify_targets
 
     # -- zones
 
@@ -149,21 +344,50 @@ class AuthServer:
 
     def load(self) -> list[Zone]:
         """Read every zone's file again (blocking); raises :class:`ZoneError` on the first
-        bad one."""
+        bad one. A file whose serial is the one it had when last read keeps the zone in
+        service as it is (with the changes updates made since)."""
         zones = []
         for key, (source, origin) in self._sources.items():
+            current = self.authority.zones[key]
             if source is None:
-                zones.append(self.authority.zones[key])
+                zones.append(current)
                 continue
-            zones.append(load_zone_file(source, origin))
+            zones.append(self.fresh_or_current(load_zone_file(source, origin)))
         return zones
 
+    def fresh_or_current(self, zone: Zone) -> Zone:
+        """``zone`` as just read from its file, or the zone in service when the file's
+        serial is the one it had when last read (the served zone holds the updates made
+        since)."""
+        current = self.authority.zones.get(zone.origin_key)
+        if current is not None and zone.serial == self._file_serials.get(zone.origin_key):
+            return current
+        return zone
+
     def replace_zones(self, zones: Iterable[Zone]) -> list[Zone]:
-        """Serve ``zones`` from now on, atomically; returns the zones whose serial changed
-        (new ones included) and sends NOTIFY for them when serving."""
+        """Serve ``zones`` (as read from their files) from now on, atomically; returns the
+        zones whose serial changed (new ones included) and sends NOTIFY for them when
+        serving. A zone whose serial went up has the difference recorded in its journal,
+        so IXFR can send just that."""
         new = list(zones)
         _check_distinct(new)
-        old = {k: z.serial for k, z in self.authority.zones.items()}
+        previous = self.authority.zones
+        old = {k: z.serial for k, z in previous.items()}
+        for i, zone in enumerate(new):
+            before = previous.get(zone.origin_key)
+            if zone.source is not None and before is not zone:
+                self._file_serials[zone.origin_key] = zone.serial
+            journal_ = self.journals.get(zone.origin_key)
+            if journal_ is None:
+                journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
+                zone = new[i] = journal_.replay(zone)
+            if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
+                try:
+                    journal_.append(diff_zones(before, zone))
+                except OSError as exc:  # IXFR across this change falls back to AXFR
+                    log.error(
+                        "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
+                    )
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]
@@ -191,17 +415,26 @@ class AuthServer:
         port: int = 53,
         *,
         ready: backends.interface.Event | None = None,
+        also: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
-        the same for both; see :attr:`udp_address`). ``ready`` is set once bound."""
-        udp, listener = await self._bind(net, host, port)
-        self._net = net
-        self._stopped = net.event()
+        the same for both; see :attr:`udp_address`), and on each ``(host, port)`` of
+        ``also``. ``ready`` is set once bound."""
+        bound: list[tuple[backends.DatagramEndpoint, backends.Listener]] = []
         try:
+            udp_address = tcp_address = None
+            for h, p in [(host, port), *also]:
+                bound.append(await self._bind(net, h, p))
+                udp_address = udp_address or self.udp_address
+                tcp_address = tcp_address or self.tcp_address
+            self.udp_address, self.tcp_address = udp_address, tcp_address
+            self._net = net
+            self._stopped = net.event()
             async with net.task_group() as tg:
                 self._tg = tg
-                tg.start_soon(self._udp_loop, udp)
-                tg.start_soon(listener.serve, self._tcp_handler)
+                for udp, listener in bound:
+                    tg.start_soon(self._udp_loop, udp)
+                    tg.start_soon(listener.serve, self._tcp_handler)
                 self._notify_all(self.zones)
                 if ready is not None:
                     ready.set()
@@ -209,8 +442,9 @@ class AuthServer:
                 tg.cancel_scope.cancel()
         finally:
             self._tg = None
-            await udp.close()
-            await listener.close()
+            for udp, listener in bound:
+                await udp.close()
+                await listener.close()
 
     async def _bind(
         self, net: backends.Backend, host: str, port: int
@@ -256,8 +490,124 @@ class AuthServer:
 
     # -- UDP
 
+    def _answer_other(
+        self, data: bytes, tcp: bool, remote: backends.Address = ("", 0)
+    ) -> bytes | None:
+        """Answer what is not a plain query (see :func:`_plain`): a TSIG verified (the
+        answer then signed; one that fails answered with its error), IXFR over UDP from the
+        journal, the rest by :class:`Authority`. Raises :class:`TransferRequested`."""
+        try:
+            signed = tsig.verify_request(data, self.keyring, now=time.time())
+        except tsig.TsigError as exc:
+            log.info("TSIG from %s: %s", remote[0], exc)
+            return exc.response
+        except wire.WireError:
+            return self.authority.answer(data, tcp)  # malformed: its FORMERR
+        message = data if signed is None else signed.message
+        response = None
+        if (
+            self._updates
+            and (message[2] & 0x78) >> 3 == wire.OPCODE_UPDATE
+            and not message[2] & 0x80
+        ):
+            response = self._update(message, remote, signed)
+        elif not tcp and message[8:10] != b"\x00\x00":
+            response = self._udp_ixfr(message, remote, signed)
+        if response is None:
+            try:
+                response = self.authority.answer(message, tcp)
+            except TransferRequested as request:
+                if signed is None:
+                    raise
+                raise _SignedTransfer(request, signed) from None
+        if response is None or signed is None:
+            return response
+        return signed.sign_response(response, now=time.time())
+
+    def _update(self, data: bytes, remote: backends.Address, signed: tsig.Signed | None) -> bytes:
+        """Apply a dynamic UPDATE (RFC 2136) from ``remote``: authorised by
+        ``allow_update`` (a network, or the key it is signed with), the difference in the
+        journal on disk before the reply says NOERROR, NOTIFY sent for the new serial."""
+        try:
+            request = update.parse_update(data)
+        except update.UpdateError as exc:
+            log.info("UPDATE from %s: %s", remote[0], exc)
+            return header_only(data, exc.rcode)
+        zone = self.authority.zones.get(key_of(request.zone))
+        if zone is None:
+            return update.reply(request, wire.RCODE_NOTAUTH)
+        name = wire.name_to_text(zone.origin)
+        key = signed.key if signed is not None else None
+        if not self.update_acl(zone).allows(remote, key):
+            log.info(
+                "refused UPDATE of %s from %s%s",
+                name,
+                remote[0],
+                f" (key {key.text_name})" if key else " (unsigned)",
+            )
+            return update.reply(request, wire.RCODE_REFUSED)
+        try:
+            outcome = update.apply_update(zone, request)
+        except update.UpdateError as exc:
+            log.info("UPDATE of %s from %s: %s", name, remote[0], exc)
+            return update.reply(request, exc.rcode)
+        if outcome is None:
+            return update.reply(request, wire.RCODE_NOERROR)
+        new_zone, diff = outcome
+        try:
+            self.journals[zone.origin_key].append(diff)
+        except OSError as exc:
+            log.error("UPDATE of %s: cannot write the journal: %s", name, exc)
+            return update.reply(request, wire.RCODE_SERVFAIL)
+        zones = dict(self.authority.zones)
+        zones[zone.origin_key] = new_zone
+        self.authority.set_zones(zones.values())
+        log.info(
+            "UPDATE of %s from %s: serial %d, %d removed, %d added",
+            name,
+            remote[0],
+            new_zone.serial,
+            len(diff.removed),
+            len(diff.added),
+        )
+        self._notify_all([new_zone])
+        return update.reply(request, wire.RCODE_NOERROR)
+
+    def _udp_ixfr(
+        self, data: bytes, remote: backends.Address, signed: tsig.Signed | None
+    ) -> bytes | None:
+        """IXFR over UDP (RFC 1995 §2): the differences since the client's serial when the
+        journal has them and they fit in one datagram, else the current SOA alone (the
+        client then asks over TCP). ``None`` when ``data`` is not such a query."""
+        try:
+            query = parse_query(data)
+        except (QueryError, wire.WireError):
+            return None
+        zone = self.authority.zones.get(key_of(query.qname))
+        if query.qtype != wire.TYPE_IXFR or zone is None or query.qclass != wire.CLASS_IN:
+            return None
+        if not self.transfer_acl(zone).allows(remote, signed.key if signed else None):
+            return self.authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), False)
+        assert query.ixfr_serial is not None
+        diffs = None
+        if serial_lt(query.ixfr_serial, zone.serial):
+            diffs = self.journals[zone.origin_key].chain(query.ixfr_serial, zone.serial)
+        if diffs is not None:
+            limit = (
+                max(min(query.edns.payload, EDNS_PAYLOAD), 512) if query.edns is not None else 512
+            )
+            messages = list(
+                itertools.islice(transfer_messages(ixfr_records(zone, diffs), query, limit), 2)
+            )
+            if len(messages) == 1:
+                return messages[0]
+        result = Result()
+        result.answer.add(zone.origin, zone.soa)
+        return self.authority.build(query, result, False)
+
     async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
         answer = self.authority.answer
+        answer_other = self._answer_other
         recv = udp.recv
         send = udp.send
         while True:
@@ -266,7 +616,7 @@ class AuthServer:
             except backends.ClosedFlow:
                 return
             try:
-                response = answer(data)
+                response = answer(data) if _plain(data) else answer_other(data, False, addr)
             except Exception:  # a bug must not stop the server answering others
                 log.exception("answering %r from %s failed", data[:64], addr)
                 continue
@@ -317,6 +667,7 @@ class AuthServer:
         assert self._net is not None
         net = self._net
         answer = self.authority.answer
+        answer_other = self._answer_other
         buf = b""
         message_deadline = 0.0
         while True:
@@ -352,12 +703,15 @@ class AuthServer:
                         await self._write(flow, b"".join(out))
                     return  # not even a header: the stream cannot be trusted
                 try:
-                    response = answer(msg, tcp=True)
+                    response = (
+                        answer(msg, True) if _plain(msg) else answer_other(msg, True, flow.remote)
+                    )
                 except TransferRequested as request:
                     if out:
                         await self._write(flow, b"".join(out))
                         out = []
-                    await self._transfer(flow, request.query)
+                    signed = request.signed if isinstance(request, _SignedTransfer) else None
+                    await self._transfer(flow, request.query, signed)
                     continue
                 except Exception:
                     log.exception("answering %r over TCP failed", msg[:64])
@@ -387,30 +741,30 @@ class AuthServer:
 
     # -- zone transfers
 
-    def _transfer_allowed(self, address: backends.Address) -> bool:
-        try:
-            ip = ipaddress.ip_address(address[0])
-        except ValueError:
-            return False
-        return any(ip in net for net in self.allow_transfer)
+    async def _transfer(
+        self, flow: backends.Flow, query: Query, signed: tsig.Signed | None = None
+    ) -> None:
+        signer = signed.stream() if signed is not None else None
 
-    async def _transfer(self, flow: backends.Flow, query: Query) -> None:
+        async def send(message: bytes) -> None:
+            if signer is not None:
+                message = signer.sign(message, now=time.time())
+            await self._send(flow, message)
+
         authority = self.authority
         zone = authority.zones.get(tuple(label.lower() for label in query.qname))
         if zone is None or query.qclass != wire.CLASS_IN:
             rcode = wire.RCODE_NOTAUTH if zone is None else wire.RCODE_REFUSED
-            await self._send(flow, authority.build(query, Result(rcode=rcode, aa=False), True))
+            await send(authority.build(query, Result(rcode=rcode, aa=False), True))
             return
-        if not self._transfer_allowed(flow.remote):
+        if not self.transfer_acl(zone).allows(flow.remote, signed.key if signed else None):
             log.info(
                 "refused %s of %s to %s",
                 wire.type_to_text(query.qtype),
                 wire.name_to_text(zone.origin),
                 flow.remote[0],
             )
-            await self._send(
-                flow, authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), True)
-            )
+            await send(authority.build(query, Result(rcode=wire.RCODE_REFUSED, aa=False), True))
             return
         if (
             query.qtype == wire.TYPE_IXFR
@@ -419,17 +773,29 @@ class AuthServer:
         ):
             result = Result()
             result.answer.add(zone.origin, zone.soa)
-            await self._send(flow, authority.build(query, result, True))
+            await send(authority.build(query, result, True))
             return
+        diffs = None
+        if query.qtype == wire.TYPE_IXFR and query.ixfr_serial is not None:
+            diffs = self.journals[zone.origin_key].chain(query.ixfr_serial, zone.serial)
         log.info(
-            "%s of %s serial %d to %s",
+            "%s of %s serial %d to %s%s",
             wire.type_to_text(query.qtype),
             wire.name_to_text(zone.origin),
             zone.serial,
             flow.remote[0],
+            f": {len(diffs)} change(s) since {query.ixfr_serial}"
+            if diffs is not None
+            else " (whole zone)"
+            if query.qtype == wire.TYPE_IXFR
+            else "",
         )
-        for message in axfr_messages(zone, query):
-            await self._send(flow, message)
+        if diffs is not None:
+            messages = transfer_messages(ixfr_records(zone, diffs), query)
+        else:
+            messages = axfr_messages(zone, query)
+        for message in messages:
+            await send(message)
 
     # -- NOTIFY
 
@@ -437,7 +803,7 @@ class AuthServer:
         if self._tg is None or self._net is None:
             return
         for zone in zones:
-            for target in self.notify_targets:
+            for target in self.notify_targets_of(zone):
                 self._tg.start_soon(self._notify, self._net, zone, target)
 
     async def _notify(self, net: backends.Backend, zone: Zone, target: tuple[str, int]) -> None:
@@ -478,6 +844,11 @@ class AuthServer:
             zone.soa.rdatas[0],
         )
         message = b.finish()
+        notify_key = self._notify_keys.get(target)
+        verifier = None
+        if notify_key is not None:
+            message, mac = tsig.sign_request(message, notify_key, now=time.time())
+            verifier = tsig.ResponseVerifier(notify_key, mac)
         try:
             endpoint = await net.udp_bind(bind, 0)
         except backends.NetworkError as exc:
@@ -502,13 +873,21 @@ class AuthServer:
                             and (flags & wire.OPCODE_MASK) >> 11 == wire.OPCODE_NOTIFY
                         ):
                             rcode = flags & 0xF
+                            signature = ""
+                            if verifier is not None:
+                                try:
+                                    verifier.verify(data, now=time.time())
+                                    signature = " (TSIG verified)"
+                                except (tsig.TsigError, wire.WireError) as exc:
+                                    signature = f" (TSIG: {exc})"
                             log.info(
-                                "NOTIFY %s serial %d to %s:%d: %s",
+                                "NOTIFY %s serial %d to %s:%d: %s%s",
                                 wire.name_to_text(zone.origin),
                                 zone.serial,
                                 host,
                                 port,
                                 wire.rcode_to_text(rcode),
+                                signature,
                             )
                             acked = self.notify_acks.get(key)
                             if acked is None or not serial_lt(zone.serial, acked):
@@ -582,29 +961,28 @@ class _Stalled(Exception):
 def axfr_messages(zone: Zone, query: Query, size: int = AXFR_MESSAGE_SIZE) -> Iterator[bytes]:
     """The messages of a full transfer of ``zone`` (RFC 5936): the SOA, every RRset (glue
     included), the SOA again; the question in the first message only."""
+    records = zone_records(zone)
+    closing = (zone.origin, wire.TYPE_SOA, zone.soa.ttl, zone.soa.rdatas[0])
+    return transfer_messages(itertools.chain(records, (closing,)), query, size)
+
+
+def transfer_messages(
+    records: Iterable[Rec], query: Query, size: int = AXFR_MESSAGE_SIZE
+) -> Iterator[bytes]:
+    """``records`` as the answer of a zone transfer: as many messages of about ``size``
+    bytes as they need (each over it holds one record alone), the question in the first
+    only; made as they are taken."""
     flags = wire.QR | wire.AA | (query.flags & wire.RD)
-
-    def fresh(first: bool) -> wire.MessageBuilder:
-        b = wire.MessageBuilder(query.id, flags, max_size=size)
-        if first:
-            b.add_raw_question(query.question)
-        return b
-
-    builder = fresh(True)
-    records = [(rrset, rd) for rrset in zone.rrsets() for rd in rrset.rdatas]
-    records.append((zone.soa, zone.soa.rdatas[0]))
-    for rrset, rd in records:
-        parts = rdata_parts_cached(rrset.rtype, rd)
+    builder = wire.MessageBuilder(query.id, flags, max_size=size)
+    builder.add_raw_question(query.question)
+    for name, rtype, ttl, rdata in records:
+        parts = rdata_parts_cached(rtype, rdata)
         try:
-            builder.add_rr(
-                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
-            )
+            builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
         except wire.Overflow:
             yield builder.finish()
             builder = wire.MessageBuilder(query.id, flags, max_size=65535)
-            builder.add_rr(
-                wire.SECTION_ANSWER, rrset.name, rrset.rtype, wire.CLASS_IN, rrset.ttl, parts
-            )
+            builder.add_rr(wire.SECTION_ANSWER, name, rtype, wire.CLASS_IN, ttl, parts)
             builder.max_size = size
     yield builder.finish()
 
@@ -619,11 +997,15 @@ __all__ = [
     "MAX_TCP_CONNECTIONS",
     "TCP_IDLE_TIMEOUT",
     "TCP_MESSAGE_TIMEOUT",
+    "Acl",
     "AuthServer",
     "TcpConnection",
     "ZoneError",
+    "ZonePolicy",
     "axfr_messages",
     "load_zones",
     "parse_hostport",
     "shed_choice",
+    "split_notify_target",
+    "transfer_messages",
 ]
