@@ -69,7 +69,7 @@ def test_zero_window_then_probe_then_resume() -> None:
     # nobody reads: the window closes, the client keeps probing instead of giving up
     net.clock.run(net.sched, lambda: False, limit=30.0)
     assert client.snd_wnd == 0 and client.state == State.ESTABLISHED
-    assert client.persist_timer.running
+    assert client.timers.persist.running
     got = bytearray()
     while len(got) < sent:
         with net.sched:
@@ -219,8 +219,8 @@ def test_ports_in_use_and_ephemeral_exhaustion(monkeypatch: pytest.MonkeyPatch) 
     net.b.tcp.listen(0, 80, 1)
     with pytest.raises(AddressInUse):
         net.b.tcp.listen(B_IP, 80, 1)
-    monkeypatch.setattr(tcp, "EPHEMERAL_LOW", 60000)
-    monkeypatch.setattr(tcp, "EPHEMERAL_HIGH", 60003)
+    monkeypatch.setattr(tcp.layer, "EPHEMERAL_LOW", 60000)
+    monkeypatch.setattr(tcp.layer, "EPHEMERAL_HIGH", 60003)
     ports = set()
     with net.sched:
         for _ in range(4):
@@ -246,9 +246,9 @@ def test_fast_retransmit_recovers_a_single_loss_without_timeout() -> None:
     net.switch._transmit = drop_one  # type: ignore[method-assign]
     start = net.clock.time
     assert transfer(net, client, server, data) == data
-    assert dropped and client.rto_timer is not None
+    assert dropped and client.timers.rto is not None
     assert net.clock.time - start < client.config.rto_min  # no retransmission timeout
-    assert client.ssthresh < 1 << 30  # fast recovery happened (RFC 5681 3.2)
+    assert client.cc.ssthresh < 1 << 30  # fast recovery happened (RFC 5681 3.2)
 
 
 def test_nagle_holds_small_segments_until_acked() -> None:
@@ -271,7 +271,7 @@ def test_delayed_ack_fires_for_a_lone_small_segment() -> None:
     client, server = net.pair()
     with net.sched:
         client.send(b"ping")
-    assert server.rcv_buffered == 4 and server.delack_timer.running
+    assert server.rcv_buffered == 4 and server.timers.delack.running
     assert client.snd_una < client.snd_nxt
     net.run(lambda: client.snd_una == client.snd_nxt)
     assert net.clock.time - 1000 >= server.config.delayed_ack - 1e-9
@@ -295,7 +295,7 @@ def test_closed_connection_is_not_held_open_by_a_peer_that_never_reads() -> None
     client, server = net.pair()
     with net.sched:
         client.send(b"z" * 200_000)
-    net.run(lambda: client.snd_wnd == 0 and client.persist_timer.running)
+    net.run(lambda: client.snd_wnd == 0 and client.timers.persist.running)
     with net.sched:
         client.close()  # orphaned with unsent data and a closed window
     net.run(lambda: client.state == State.CLOSED, limit=3600)
@@ -454,7 +454,7 @@ def test_sack_blocks_describe_what_arrived_beyond_a_hole() -> None:
     assert client.sack_ok and server.sack_ok
     _drop_data_segments(net, {0})
     acks = _capture_from(net, 1)
-    una = client.snd_buf_seq & tcp.MASK
+    una = client.sndbuf.seq & tcp.MASK
     with net.sched:
         client.send(b"s" * 1460 * 4)
     sacked = [tcp.parse(B_IP, A_IP, memoryview(f)[34:]) for f in acks]
@@ -525,7 +525,7 @@ def _warm_net(delay: float = 0.01) -> tuple[Net, tcp.Connection, tcp.Connection]
     with net.sched:
         client.send(b"w")
     net.run(lambda: client.snd_una == client.snd_max)
-    assert server.recv(1) == b"w" and client.srtt is not None
+    assert server.recv(1) == b"w" and client.rtt.srtt is not None
     return net, client, server
 
 
@@ -560,7 +560,7 @@ def test_tail_loss_probe_avoids_the_retransmission_timeout() -> None:
     net.run(lambda: server.rcv_buffered == len(data))
     # a probe after 2*SRTT (RFC 8985 7) instead of a 200 ms RTO
     assert net.clock.time - start < client.config.rto_min
-    assert client.rto == pytest.approx(client.config.rto_min)  # never backed off
+    assert client.rtt.rto == pytest.approx(client.config.rto_min)  # never backed off
     assert server.recv(1 << 20) == data
 
 
