@@ -575,3 +575,33 @@ def test_a_lost_retransmission_is_repaired_without_timeout() -> None:
     assert len(dropped) == 2
     assert dropped[1] - start < client.config.rto_min
     assert net.clock.time - start < client.config.rto_min  # no timeout at all
+
+
+def test_tail_loss_probe_is_answered_at_once_by_a_delaying_receiver() -> None:
+    """The peer's ACKs of a whole window are lost while more data waits on cwnd. The
+    probe resends the last segment, which the receiver must answer at once (RFC 9293
+    3.10.7.4), rather than a new one whose ACK it may delay (RFC 5681 4.2)."""
+    net, client, server = _warm_net()
+    original = net.switch._transmit
+    a_data = [0]
+
+    def lose_acks(src: object, frame: bytes) -> None:
+        if src is net.switch.ports[0] and len(frame) > 154:
+            a_data[0] += 1
+        elif src is net.switch.ports[1] and a_data[0] <= 10:
+            return  # every ACK of the first window
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = lose_acks  # type: ignore[method-assign]
+    assert client.cc.cwnd < 11 * 1460  # ten segments go out, five wait
+    data = random.Random(8).randbytes(1460 * 15)
+    srtt = client.rtt.srtt
+    assert srtt is not None
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    # the probe after 2*SRTT, its answer one RTT later, the rest one more RTT: well under
+    # the receiver's delayed-ACK time on top
+    assert net.clock.time - start < 2 * srtt + 2 * 0.02 + server.config.delayed_ack / 2
+    assert server.recv(1 << 20) == data

@@ -315,34 +315,31 @@ class Connection:
         timers.tlp.start(now + pto)
 
     def _on_tlp(self) -> None:
-        """No ACK for a PTO: send one new segment, or resend the last one, so that the
-        peer's ACK (with SACK blocks) reveals a tail loss (RFC 8985 7.3)."""
+        """No ACK for a PTO: resend the last segment sent, so that the peer's ACK (with
+        SACK blocks) reveals a tail loss (RFC 8985 7.3).
+
+        RFC 8985 7.3 prefers a new segment when one may be sent. A receiver that delays
+        ACKs holds the ACK of one lone new segment for its delayed-ACK time (Linux: 40 ms;
+        RFC 5681 4.2 allows up to 500 ms), which is what happens whenever the peer's last
+        ACK of a window was lost. A segment the receiver already holds is not acceptable
+        and must be answered at once (RFC 9293 3.10.7.4; RFC 5681 4.2 for out-of-order
+        segments), and if it was the one lost, the probe repairs it. So the probe is
+        always the last segment (the rule's own choice when no new one may be sent)."""
         if self.state not in SEND_DATA or self.snd_max <= self.snd_una or self.tlp_out:
             return
         self.tlp_out = True
-        mss = self.mss
         sb = self.sndbuf
         data_end = sb.end
-        unsent = data_end - self.snd_nxt
-        if unsent > 0 and self.snd_una + self.snd_wnd - self.snd_nxt >= min(unsent, mss):
-            n = min(unsent, mss)
-            flags = ACK | PSH if n == unsent else ACK
-            if n == unsent and self.fin_queued:
+        end = min(self.snd_max, data_end)
+        seq = max(self.snd_una, end - self.mss)
+        self.rtt.cancel()  # Karn (RFC 6298 3)
+        if end > seq:
+            flags = ACK
+            if self.fin_queued and end == data_end and self.snd_max > data_end:
                 flags |= FIN
-            self._emit(self.snd_nxt, flags, sb.slice(self.snd_nxt, n))
-            self.snd_nxt += n + (1 if flags & FIN else 0)
-            self.snd_max = max(self.snd_max, self.snd_nxt)
-        else:
-            end = min(self.snd_max, data_end)
-            seq = max(self.snd_una, end - mss)
-            self.rtt.cancel()  # Karn (RFC 6298 3)
-            if end > seq:
-                flags = ACK
-                if self.fin_queued and end == data_end and self.snd_max > data_end:
-                    flags |= FIN
-                self._emit(seq, flags, sb.slice(seq, end - seq))
-            elif self.fin_queued and self.snd_max > data_end:
-                self._emit(data_end, FIN | ACK)
+            self._emit(seq, flags, sb.slice(seq, end - seq))
+        elif self.fin_queued and self.snd_max > data_end:
+            self._emit(data_end, FIN | ACK)
         self.timers.rto.start_in(self.rtt.rto)  # RFC 8985 7.3: re-arm the RTO after a probe
 
     def _send_new(self) -> None:
