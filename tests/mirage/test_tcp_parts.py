@@ -273,3 +273,13 @@ def test_cubic_transfers_intact_under_loss() -> None:
     data = random.Random(4).randbytes(2_000_000)
     assert transfer(net, client, server, data, limit=600.0) == data
     assert transfer(net, server, client, data, limit=600.0) == data
+
+
+def test_many_samples_per_rtt_weigh_less() -> None:
+    """RFC 7323 appendix G: with a sample per ACK, alpha and beta are divided by the
+    samples expected in one round trip."""
+    rtt = RttEstimator(1.0, 0.2, 60.0)
+    rtt.sample(0.1)
+    rtt.sample(0.2, per_rtt=4)
+    assert rtt.srtt == pytest.approx(0.1 + (0.2 - 0.1) / 32)
+    assert rtt.rttvar == pytest.approx((1 - 1 / 16) * 0.05 + 0.1 / 16)

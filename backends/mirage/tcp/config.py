@@ -76,6 +76,9 @@ class TcpConfig:
     """Initial congestion window in segments (RFC 6928)."""
     sack: bool = True
     """Selective acknowledgments (RFC 2018), offered and used when the peer agrees."""
+    timestamps: bool = True
+    """TCP timestamps (RFC 7323 3), offered and used when the peer agrees: an RTT sample
+    from every ACK of new data (section 4) and PAWS (section 5)."""
     congestion: str = "newreno"
     """The congestion controller: ``"newreno"`` (RFC 5681, RFC 6582) or ``"cubic"``
     (RFC 9438)."""

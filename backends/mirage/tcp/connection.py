@@ -15,6 +15,8 @@ What the state machine does, with the rule each piece follows:
   RFC 8985); zero-window probes (RFC 9293 3.8.6.1); Nagle, switchable (RFC 9293 3.7.4);
   delayed ACK that ACKs at least every second full segment (RFC 5681 4.2, RFC 9293
   3.8.6.3), coalesced to the end of each input batch;
+* timestamps (RFC 7323): an RTT sample from every ACK of new data (section 4, with
+  appendix G's weights) and PAWS (section 5.3);
 * FIN, half-close and every close state, TIME-WAIT (RFC 9293 3.6), RST processing with
   the RFC 5961 checks (challenge ACKs, rate limited).
 
@@ -23,6 +25,7 @@ Sequence variables are unwrapped integers (:mod:`.seq`).
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -32,16 +35,27 @@ from backends.errors import ConnectionRefused, ConnectionReset, NetworkError, Ti
 
 from .config import CAN_SEND, DEFAULT_MSS, RECV_DATA, SEND_DATA, State
 from .congestion import controller
-from .options import parse_options, parse_sack, sack_option, syn_options
+from .options import (
+    TIMESTAMP_LEN,
+    parse_options,
+    parse_sack,
+    parse_timestamp,
+    sack_option,
+    syn_options,
+    timestamp_option,
+)
 from .reassembly import Reassembly
 from .rtt import RttEstimator
 from .sendbuf import Scoreboard, SendBuffer
-from .seq import unwrap
+from .seq import MASK, le, lt, unwrap
 from .timers import ConnectionTimers, persist_delay, probe_timeout
 from .wire import ACK, FIN, PSH, RST, SYN, Segment, segment
 
 if TYPE_CHECKING:
     from .layer import Key, Listener, Tcp
+
+PAWS_IDLE = 24 * 86400.0
+"""RFC 7323 5.5: after this long idle, TS.Recent is too old to judge a segment by."""
 
 
 class Connection:
@@ -89,6 +103,14 @@ class Connection:
         self.offer_wscale: int | None = tcp.rcv_wscale
         self.offer_sack = cfg.sack
         self.sack_ok = False
+        # timestamps (RFC 7323): our clock is milliseconds plus a per-connection offset
+        self.offer_ts = cfg.timestamps
+        self.ts_ok = False
+        self.ts_offset = int.from_bytes(os.urandom(4), "big")
+        self.ts_recent = 0  # RFC 7323 4.3: the TSval to echo
+        self.ts_recent_at = 0.0  # when TS.Recent was last set (RFC 7323 5.5)
+        self.last_ack_sent = 0  # RFC 7323 4.3: RCV.NXT in the last ACK sent
+        self.paws_rejected = 0
         self.reasm = Reassembly(cfg.rcvbuf)
         self.scoreboard = Scoreboard()
         self.rcv_chunks: deque[bytes] = deque()
@@ -251,7 +273,11 @@ class Connection:
     ) -> None:
         window = self._window_field(bool(flags & SYN))
         tcp = self.tcp
+        if self.ts_ok and not flags & (RST | SYN):
+            # RFC 7323 3.2: in every non-RST segment once negotiated (a SYN has its own)
+            options = timestamp_option(self._ts_now(), self.ts_recent) + options
         if flags & ACK:
+            self.last_ack_sent = self.rcv_nxt
             self.unacked_bytes = 0
             self.timers.delack.stop()
             tcp._ack_now.discard(self)
@@ -273,18 +299,27 @@ class Connection:
             ),
         )
 
+    def _ts_now(self) -> int:
+        """Our TSval: a 1 ms clock (RFC 7323 5.4) from a random per-connection offset."""
+        return (int(self.sched.now() * 1000) + self.ts_offset) & MASK
+
     def _send_ack(self) -> None:
         if self.sack_ok and self.reasm.ranges:
-            self._emit(self.snd_nxt, ACK, options=sack_option(self.reasm.sack_blocks()))
+            blocks = self.reasm.sack_blocks()
+            if self.ts_ok:
+                del blocks[3:]  # RFC 2018 3: three blocks fit beside a timestamp
+            self._emit(self.snd_nxt, ACK, options=sack_option(blocks))
         else:
             self._emit(self.snd_nxt, ACK)
 
     def _send_syn(self) -> None:
         flags = SYN | (ACK if self.state == State.SYN_RECEIVED else 0)
+        # RFC 7323 3.2: TSecr is zero in a SYN; a SYN-ACK echoes the SYN's TSval
+        ts = (self._ts_now(), self.ts_recent) if self.offer_ts else None
         self._emit(
             self.iss,
             flags,
-            options=syn_options(self.local_mss, self.offer_wscale, self.offer_sack),
+            options=syn_options(self.local_mss, self.offer_wscale, self.offer_sack, ts),
         )
         if self.snd_nxt == self.iss:
             self.snd_nxt = self.iss + 1
@@ -387,7 +422,8 @@ class Connection:
                 nxt += n + (1 if flags & FIN else 0)
                 self.snd_nxt = nxt
                 if nxt > self.snd_max:
-                    if self.rtt.timed_seq is None:  # time one segment per RTT (RFC 6298 3)
+                    if self.rtt.timed_seq is None and not self.ts_ok:
+                        # time one segment per RTT (RFC 6298 3)
                         self.rtt.start(nxt, self.sched.now())
                     self.snd_max = nxt
                 if not rto_timer.running:
@@ -546,11 +582,19 @@ class Connection:
     # -- input ----------------------------------------------------------------------------
 
     def _take_syn_options(self, seg: Segment) -> None:
-        mss, wscale, sack, _ts = parse_options(seg.options)
+        mss, wscale, sack, ts = parse_options(seg.options)
         self.sack_ok = sack and self.offer_sack
+        self.ts_ok = ts is not None and self.offer_ts
         if self.state == State.SYN_RECEIVED:
             self.offer_sack = self.sack_ok  # RFC 2018 2: only answer an offer
+            self.offer_ts = self.ts_ok  # RFC 7323 3.2: likewise
+        if ts is not None and self.ts_ok:
+            self.ts_recent = ts[0]
+            self.ts_recent_at = self.sched.now()
         self.mss = max(64, min(mss if mss is not None else DEFAULT_MSS, self.local_mss))
+        if self.ts_ok:
+            # RFC 9293 3.7.1: the MSS counts no options; each segment now carries one
+            self.mss -= TIMESTAMP_LEN
         if wscale is not None and self.offer_wscale is not None:
             self.snd_wscale = wscale
             self.rcv_wscale = self.offer_wscale
@@ -613,6 +657,17 @@ class Connection:
         wnd = self.rcv_adv - rcv_nxt
         if wnd < 0:
             wnd = 0
+        ts = parse_timestamp(seg.options) if self.ts_ok and len(seg.options) else None
+        if (
+            ts is not None
+            and not flags & RST
+            and lt(ts[0], self.ts_recent)
+            and self.sched.now() - self.ts_recent_at < PAWS_IDLE
+        ):
+            # RFC 7323 5.3 R1 (PAWS): an old duplicate; ACK and drop it
+            self.paws_rejected += 1
+            self._send_ack()
+            return
 
         # first: sequence number acceptability
         if seg_len == 0:
@@ -657,6 +712,12 @@ class Connection:
             self.tcp.challenge_ack(self)
             return
 
+        # RFC 7323 5.3 R3: remember the TSval to echo, from a segment that is not beyond
+        # what we last acknowledged (so a delayed ACK echoes the earliest segment)
+        if ts is not None and seq <= self.last_ack_sent and le(self.ts_recent, ts[0]):
+            self.ts_recent = ts[0]
+            self.ts_recent_at = self.sched.now()
+
         # trim to the window (text before RCV.NXT, text beyond the right edge)
         if seq < rcv_nxt:
             cut = rcv_nxt - seq
@@ -696,7 +757,7 @@ class Connection:
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:
-            self._new_ack(ack, seq, window)
+            self._new_ack(ack, seq, window, ts[1] if ts is not None else 0)
         else:
             if (
                 ack == self.snd_una
@@ -793,7 +854,7 @@ class Connection:
             self.persist_backoff = 0
         return opened
 
-    def _new_ack(self, ack: int, seq: int, window: int) -> None:
+    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int = 0) -> None:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
         acked = ack - self.snd_una
         self.limited = 0
@@ -810,8 +871,14 @@ class Connection:
         self.persist_backoff = 0
         now = self.sched.now()
         rtt = self.rtt
-        rtt.acked(ack, now)
         mss = self.mss
+        if self.ts_ok:
+            if tsecr:  # RFC 7323 4.2: every ACK of new data, retransmitted or not
+                r = ((self._ts_now() - tsecr) & MASK) / 1000
+                if r < rtt.rto_max:
+                    rtt.sample(r, max(1, -(-(self.snd_max - self.snd_una + acked) // (2 * mss))))
+        else:
+            rtt.acked(ack, now)
         cc = self.cc
         rto_timer = self.timers.rto
         if self.in_recovery:

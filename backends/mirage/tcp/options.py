@@ -24,6 +24,9 @@ KIND_TIMESTAMP = 8
 MAX_WSCALE = 14
 """RFC 7323 2.3: a larger shift is read as 14."""
 
+TIMESTAMP_LEN = 12
+"""Bytes a NOP-aligned timestamps option takes in every segment (RFC 7323 appendix A)."""
+
 _TS_ALIGNED = b"\x01\x01\x08\x0a"
 """NOP, NOP, then kind 8 length 10: the layout RFC 7323 appendix A recommends."""
 _TS = struct.Struct("!II")

@@ -19,16 +19,22 @@ class RttEstimator:
         """The sequence number whose acknowledgment ends the current measurement."""
         self.timed_at = 0.0
 
-    def sample(self, r: float) -> None:
+    def sample(self, r: float, per_rtt: int = 1) -> None:
         """Take one measurement: RFC 6298 2.2/2.3 (alpha 1/8, beta 1/4, K 4, G ~ 1 ms),
-        then the 2.4 minimum and 2.5 maximum."""
+        then the 2.4 minimum and 2.5 maximum.
+
+        ``per_rtt`` is how many samples to expect in one round trip; with timestamps every
+        ACK gives one, and RFC 7323 appendix G divides alpha and beta by that count so the
+        estimator's memory still spans a few round trips."""
         srtt = self.srtt
         if srtt is None:
             srtt = self.srtt = r
             self.rttvar = r / 2
         else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(srtt - r)
-            srtt = self.srtt = 0.875 * srtt + 0.125 * r
+            beta = 0.25 / per_rtt
+            alpha = 0.125 / per_rtt
+            self.rttvar = (1 - beta) * self.rttvar + beta * abs(srtt - r)
+            srtt = self.srtt = (1 - alpha) * srtt + alpha * r
         self.rto = min(max(srtt + max(0.001, 4 * self.rttvar), self.rto_min), self.rto_max)
 
     def back_off(self) -> None:
