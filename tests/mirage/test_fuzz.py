@@ -49,8 +49,7 @@ def _fix_checksums(frame: bytes) -> bytes:
         return frame
     seg = bytearray(pkt.payload)
     seg[16:18] = b"\x00\x00"
-    total = checksum.partial(tcp.IPV4.pseudo_header(pkt.src, pkt.dst, len(seg)))
-    total += checksum.partial(seg)
+    total = tcp.IPV4.pseudo_sum(pkt.src, pkt.dst, len(seg)) + checksum.partial(seg)
     seg[16:18] = checksum.finish(total).to_bytes(2, "big")
     return frame[:14] + bytes(pkt.header) + bytes(seg)
 

@@ -4,11 +4,12 @@ address family, reassembly, the scoreboard, the RTT estimator, congestion contro
 from __future__ import annotations
 
 import random
+import struct
 from collections import deque
 
 import pytest
 
-from backends.mirage import tcp
+from backends.mirage import checksum, tcp
 from backends.mirage.errors import PacketError
 from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import seq
@@ -91,6 +92,18 @@ def test_segments_checksum_over_the_family_pseudo_header(family: tcp.Family) -> 
     assert bytes(got.payload) == b"hello" and (got.seq, got.ack) == (1, 2)
     with pytest.raises(PacketError, match="checksum"):
         tcp.parse(src, dst + 1, memoryview(raw), family)
+
+
+def test_pseudo_header_sums_match_the_bytes_they_stand_for() -> None:
+    rng = random.Random(5)
+    for _ in range(200):
+        length = rng.randrange(20, 65536)
+        s4, d4 = rng.getrandbits(32), rng.getrandbits(32)
+        raw4 = struct.pack("!IIBBH", s4, d4, 0, 6, length)  # RFC 9293 3.1
+        assert tcp.IPV4.pseudo_sum(s4, d4, length) == checksum.partial(raw4)
+        s6, d6 = rng.getrandbits(128), rng.getrandbits(128)
+        raw6 = s6.to_bytes(16, "big") + d6.to_bytes(16, "big") + struct.pack("!I3xB", length, 6)
+        assert tcp.IPV6.pseudo_sum(s6, d6, length) == checksum.partial(raw6)  # RFC 8200 8.1
 
 
 def test_ipv6_endpoint_text_is_bracketed() -> None:

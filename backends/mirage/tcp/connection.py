@@ -47,7 +47,7 @@ from .options import (
 from .reassembly import Reassembly
 from .rtt import RttEstimator
 from .sendbuf import Scoreboard, SendBuffer
-from .seq import MASK, le, lt, unwrap
+from .seq import HALF, MASK, unwrap
 from .timers import ConnectionTimers, persist_delay, probe_timeout
 from .wire import ACK, FIN, PSH, RST, SYN, Segment, segment
 
@@ -108,7 +108,9 @@ class Connection:
         self.ts_ok = False
         self.ts_offset = int.from_bytes(os.urandom(4), "big")
         self.ts_recent = 0  # RFC 7323 4.3: the TSval to echo
-        self.ts_recent_at = 0.0  # when TS.Recent was last set (RFC 7323 5.5)
+        self.ts_recent_at = 0.0
+        """When TS.Recent was last echoed: the RFC 7323 5.5 idle test reads it (our ACK
+        follows each update within the delayed-ACK time, so this is when it was set)."""
         self.last_ack_sent = 0  # RFC 7323 4.3: RCV.NXT in the last ACK sent
         self.paws_rejected = 0
         self.reasm = Reassembly(cfg.rcvbuf)
@@ -269,13 +271,22 @@ class Connection:
         return field
 
     def _emit(
-        self, seq: int, flags: int, payload: bytes | bytearray = b"", options: bytes = b""
+        self,
+        seq: int,
+        flags: int,
+        payload: bytes | bytearray = b"",
+        options: bytes = b"",
+        now: float | None = None,
     ) -> None:
+        """Send one segment; ``now`` saves a clock read when the caller has one."""
         window = self._window_field(bool(flags & SYN))
         tcp = self.tcp
         if self.ts_ok and not flags & (RST | SYN):
             # RFC 7323 3.2: in every non-RST segment once negotiated (a SYN has its own)
-            options = timestamp_option(self._ts_now(), self.ts_recent) + options
+            if now is None:
+                now = self.sched.now()
+            options = timestamp_option(self._ts_now(now), self.ts_recent) + options
+            self.ts_recent_at = now
         if flags & ACK:
             self.last_ack_sent = self.rcv_nxt
             self.unacked_bytes = 0
@@ -299,18 +310,20 @@ class Connection:
             ),
         )
 
-    def _ts_now(self) -> int:
+    def _ts_now(self, now: float | None = None) -> int:
         """Our TSval: a 1 ms clock (RFC 7323 5.4) from a random per-connection offset."""
-        return (int(self.sched.now() * 1000) + self.ts_offset) & MASK
+        if now is None:
+            now = self.sched.now()
+        return (int(now * 1000) + self.ts_offset) & MASK
 
-    def _send_ack(self) -> None:
+    def _send_ack(self, now: float | None = None) -> None:
         if self.sack_ok and self.reasm.ranges:
             blocks = self.reasm.sack_blocks()
             if self.ts_ok:
                 del blocks[3:]  # RFC 2018 3: three blocks fit beside a timestamp
-            self._emit(self.snd_nxt, ACK, options=sack_option(blocks))
+            self._emit(self.snd_nxt, ACK, options=sack_option(blocks), now=now)
         else:
-            self._emit(self.snd_nxt, ACK)
+            self._emit(self.snd_nxt, ACK, now=now)
 
     def _send_syn(self) -> None:
         flags = SYN | (ACK if self.state == State.SYN_RECEIVED else 0)
@@ -327,13 +340,15 @@ class Connection:
         if not self.timers.rto.running:
             self.timers.rto.start_in(self.rtt.rto)
 
-    def _output(self) -> None:
+    def _output(self, now: float | None = None) -> None:
         """Send what the windows allow, then (re)arm the tail loss probe."""
-        self._send_new()
+        if now is None:
+            now = self.sched.now()
+        self._send_new(now)
         if self.sack_ok:
-            self._arm_tlp()
+            self._arm_tlp(now)
 
-    def _arm_tlp(self) -> None:
+    def _arm_tlp(self, now: float) -> None:
         """Schedule a probe a PTO after the last send or ACK (RFC 8985 7.2), never later
         than the retransmission timer."""
         timers = self.timers
@@ -343,7 +358,6 @@ class Connection:
             return
         pto = probe_timeout(srtt, self.snd_max - self.snd_una, self.mss)
         deadline = timers.rto.deadline
-        now = self.sched.now()
         if deadline is None or now + pto >= deadline:
             timers.tlp.stop()
             return
@@ -377,7 +391,7 @@ class Connection:
             self._emit(data_end, FIN | ACK)
         self.timers.rto.start_in(self.rtt.rto)  # RFC 8985 7.3: re-arm the RTO after a probe
 
-    def _send_new(self) -> None:
+    def _send_new(self, now: float) -> None:
         """Send what the windows allow (RFC 9293 3.8.6.2.1 sender SWS avoidance, 3.7.4
         Nagle), then the FIN once all data is out."""
         if self.state not in SEND_DATA:
@@ -418,24 +432,24 @@ class Connection:
                 flags = ACK | PSH if last else ACK
                 if last and self.fin_queued:
                     flags |= FIN
-                self._emit(nxt, flags, buf[off : off + n])
+                self._emit(nxt, flags, buf[off : off + n], now=now)
                 nxt += n + (1 if flags & FIN else 0)
                 self.snd_nxt = nxt
                 if nxt > self.snd_max:
                     if self.rtt.timed_seq is None and not self.ts_ok:
                         # time one segment per RTT (RFC 6298 3)
-                        self.rtt.start(nxt, self.sched.now())
+                        self.rtt.start(nxt, now)
                     self.snd_max = nxt
                 if not rto_timer.running:
-                    rto_timer.start_in(self.rtt.rto)  # RFC 6298 5.1
+                    rto_timer.start(now + self.rtt.rto)  # RFC 6298 5.1
                 continue
             if self.fin_queued and nxt == data_end:
-                self._emit(nxt, FIN | ACK)
+                self._emit(nxt, FIN | ACK, now=now)
                 self.snd_nxt = nxt + 1
                 if self.snd_nxt > self.snd_max:
                     self.snd_max = self.snd_nxt
                 if not rto_timer.running:
-                    rto_timer.start_in(self.rtt.rto)
+                    rto_timer.start(now + self.rtt.rto)
             return
 
     def _retransmit_first(self) -> None:
@@ -661,7 +675,7 @@ class Connection:
         if (
             ts is not None
             and not flags & RST
-            and lt(ts[0], self.ts_recent)
+            and 0 < ((self.ts_recent - ts[0]) & MASK) < HALF  # TSval < TS.Recent, mod 2**32
             and self.sched.now() - self.ts_recent_at < PAWS_IDLE
         ):
             # RFC 7323 5.3 R1 (PAWS): an old duplicate; ACK and drop it
@@ -714,9 +728,12 @@ class Connection:
 
         # RFC 7323 5.3 R3: remember the TSval to echo, from a segment that is not beyond
         # what we last acknowledged (so a delayed ACK echoes the earliest segment)
-        if ts is not None and seq <= self.last_ack_sent and le(self.ts_recent, ts[0]):
+        if (
+            ts is not None
+            and seq <= self.last_ack_sent
+            and ((ts[0] - self.ts_recent) & MASK) < HALF
+        ):
             self.ts_recent = ts[0]
-            self.ts_recent_at = self.sched.now()
 
         # trim to the window (text before RCV.NXT, text beyond the right edge)
         if seq < rcv_nxt:
@@ -751,7 +768,7 @@ class Connection:
         window = seg.window << self.snd_wscale
         new_sack = bool(
             self.sack_ok
-            and len(seg.options)
+            and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0)
             and self.scoreboard.update(parse_sack(seg.options), self.snd_una, self.snd_max)
         )
         if new_sack:
@@ -854,8 +871,9 @@ class Connection:
             self.persist_backoff = 0
         return opened
 
-    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int = 0) -> None:
+    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int) -> None:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
+        now = self.sched.now()
         acked = ack - self.snd_una
         self.limited = 0
         self.tlp_out = False
@@ -869,12 +887,11 @@ class Connection:
             board.acked(ack)
         self.retries = 0
         self.persist_backoff = 0
-        now = self.sched.now()
         rtt = self.rtt
         mss = self.mss
         if self.ts_ok:
             if tsecr:  # RFC 7323 4.2: every ACK of new data, retransmitted or not
-                r = ((self._ts_now() - tsecr) & MASK) / 1000
+                r = ((self._ts_now(now) - tsecr) & MASK) / 1000
                 if r < rtt.rto_max:
                     rtt.sample(r, max(1, -(-(self.snd_max - self.snd_una + acked) // (2 * mss))))
         else:
@@ -896,16 +913,16 @@ class Connection:
                 self._arm_retx_budget()
                 if not self.sack_ok:  # RFC 6582 step 4 deflation; RFC 6675 keeps cwnd
                     cc.cwnd = max(cc.cwnd - acked + (mss if acked >= mss else 0), mss)
-                rto_timer.start_in(rtt.rto)
+                rto_timer.start(now + rtt.rto)
         else:
             self.dupacks = 0
             cc.on_ack(acked, mss, now, rtt.srtt)
         if self.snd_una >= self.snd_max:
             rto_timer.stop()  # RFC 6298 5.2
         elif not self.in_recovery:
-            rto_timer.start_in(rtt.rto)  # RFC 6298 5.3
+            rto_timer.start(now + rtt.rto)  # RFC 6298 5.3
         self._update_window(seq, ack, window)  # (persist_backoff is already 0 here)
-        self._output()
+        self._output(now)
         if n > 0 and self.on_writable is not None:
             self.on_writable()
 

@@ -10,13 +10,12 @@ inside one.
 from __future__ import annotations
 
 import ipaddress
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..ipv4 import PROTO_TCP, int_to_ip
 
-_PSEUDO4 = struct.Struct("!IIHH")
+_FOLD = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +25,9 @@ class Family:
     name: str
     address_bits: int
     """Addresses are integers below ``2**address_bits``."""
-    pseudo_header: Callable[[int, int, int], bytes]
-    """``pseudo_header(src, dst, tcp_length)``: the bytes the checksum covers first."""
+    pseudo_sum: Callable[[int, int, int], int]
+    """``pseudo_sum(src, dst, tcp_length)``: the pseudo-header's one's complement sum,
+    mod 0xFFFF, as :func:`backends.mirage.checksum.partial` would give for its bytes."""
     format: Callable[[int], str]
     """An address as text, for ``repr`` and error messages."""
     bracket: bool = False
@@ -39,22 +39,18 @@ class Family:
         return f"[{text}]:{port}" if self.bracket else f"{text}:{port}"
 
 
-def _ipv4_pseudo(src: int, dst: int, length: int) -> bytes:
-    """RFC 9293 3.1: source, destination, zero, protocol, TCP length."""
-    return _PSEUDO4.pack(src, dst, PROTO_TCP, length)
-
-
-def _ipv6_pseudo(src: int, dst: int, length: int) -> bytes:
-    """RFC 8200 8.1: source, destination, upper-layer length (32 bits), 3 zero bytes and
-    the next header."""
-    return (
-        src.to_bytes(16, "big") + dst.to_bytes(16, "big") + struct.pack("!IxxxB", length, PROTO_TCP)
-    )
+def _pseudo_sum(src: int, dst: int, length: int) -> int:
+    """Both pseudo-headers (RFC 9293 3.1: source, destination, zero, protocol, 16-bit TCP
+    length; RFC 8200 8.1: source, destination, 32-bit length, three zero bytes, next
+    header) place every field on a 16-bit boundary. Since 2**16 = 1 (mod 0xFFFF), the
+    sum of the big-endian words is the sum of the fields themselves, mod 0xFFFF: no bytes
+    need be built."""
+    return (src + dst + length + PROTO_TCP) % _FOLD
 
 
 def _ipv6_text(value: int) -> str:
     return str(ipaddress.IPv6Address(value))
 
 
-IPV4 = Family("IPv4", 32, _ipv4_pseudo, int_to_ip)
-IPV6 = Family("IPv6", 128, _ipv6_pseudo, _ipv6_text, bracket=True)
+IPV4 = Family("IPv4", 32, _pseudo_sum, int_to_ip)
+IPV6 = Family("IPv6", 128, _pseudo_sum, _ipv6_text, bracket=True)

@@ -27,9 +27,10 @@ MAX_WSCALE = 14
 TIMESTAMP_LEN = 12
 """Bytes a NOP-aligned timestamps option takes in every segment (RFC 7323 appendix A)."""
 
-_TS_ALIGNED = b"\x01\x01\x08\x0a"
-"""NOP, NOP, then kind 8 length 10: the layout RFC 7323 appendix A recommends."""
 _TS = struct.Struct("!II")
+_TS_FULL = struct.Struct("!III")
+_TS_HEAD = 0x0101080A
+"""NOP, NOP, kind 8, length 10: the layout RFC 7323 appendix A recommends, as one word."""
 
 
 class SynOptions(NamedTuple):
@@ -95,8 +96,10 @@ def parse_timestamp(opts: memoryview) -> tuple[int, int] | None:
 
     The layout every common stack sends (NOP, NOP, kind 8 first) is read without a scan.
     """
-    if len(opts) >= 12 and opts[:4] == _TS_ALIGNED:
-        return _TS.unpack_from(opts, 4)
+    if len(opts) >= 12:
+        head, tsval, tsecr = _TS_FULL.unpack_from(opts)
+        if head == _TS_HEAD:
+            return tsval, tsecr
     for kind, i, length in _scan(opts):
         if kind == KIND_TIMESTAMP and length == 10:
             return _TS.unpack_from(opts, i + 2)
@@ -120,7 +123,7 @@ def syn_options(
 
 def timestamp_option(tsval: int, tsecr: int) -> bytes:
     """The timestamps option, NOP-aligned (RFC 7323 appendix A)."""
-    return _TS_ALIGNED + _TS.pack(tsval & MASK, tsecr & MASK)
+    return _TS_FULL.pack(_TS_HEAD, tsval & MASK, tsecr & MASK)
 
 
 def sack_option(blocks: list[tuple[int, int]]) -> bytes:

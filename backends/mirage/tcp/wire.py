@@ -38,7 +38,7 @@ def segment(
     offset = (HEADER_LEN + len(options)) // 4
     head = _HEADER.pack(sport, dport, seq & MASK, ack & MASK, offset << 4, flags, window, 0, 0)
     head += options
-    total = checksum.partial(family.pseudo_header(src, dst, len(head) + len(payload)) + head)
+    total = family.pseudo_sum(src, dst, len(head) + len(payload)) + checksum.partial(head)
     if payload:
         total += checksum.partial(payload)
     csum = checksum.finish(total)
@@ -67,7 +67,7 @@ def parse(src: int, dst: int, data: memoryview, family: Family = IPV4) -> Segmen
     hlen = (off >> 4) * 4
     if hlen < HEADER_LEN or hlen > len(data):
         raise PacketError(f"tcp: data offset {hlen} with {len(data)} bytes")
-    total = checksum.partial(family.pseudo_header(src, dst, len(data))) + checksum.partial(data)
+    total = family.pseudo_sum(src, dst, len(data)) + checksum.partial(data)
     if not checksum.verify(total):
         raise PacketError("tcp: bad checksum")
     return Segment(sport, dport, seq, ack, flags, window, data[HEADER_LEN:hlen], data[hlen:])
