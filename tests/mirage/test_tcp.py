@@ -708,3 +708,22 @@ def test_rtt_samples_come_from_timestamps_on_every_ack(timestamps: bool) -> None
         assert all(0.019 <= r <= 0.07 for r in samples)  # ms ticks, delayed ACKs
     else:
         assert 1 <= len(samples) <= 8  # a handful of round trips
+
+
+def test_rescue_retransmission_repairs_the_tail_within_the_same_round_trip() -> None:
+    """RFC 6675 NextSeg rule 4: with the first and the last segment of a window lost and
+    nothing new to send, the last one (no SACK above it, so never "lost") is resent
+    together with the first, not one round trip later after a partial ACK."""
+    net, client, server = _warm_net()
+    dropped = _drop_data_segments(net, {1, 9})
+    sent = _capture_from(net, 0)
+    data = random.Random(10).randbytes(client.mss * 10)
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert dropped == [1, 9] and server.recv(1 << 20) == data
+    # the window there (10 ms), the SACKs back (10 ms), both repairs there (10 ms); a
+    # repair of the tail after the partial ACK would take another round trip (20 ms)
+    assert net.clock.time - start < 0.04
+    assert len(sent) == 12  # ten segments and two retransmissions, no probe

@@ -296,3 +296,37 @@ def test_many_samples_per_rtt_weigh_less() -> None:
     rtt.sample(0.2, per_rtt=4)
     assert rtt.srtt == pytest.approx(0.1 + (0.2 - 0.1) / 32)
     assert rtt.rttvar == pytest.approx((1 - 1 / 16) * 0.05 + 0.1 / 16)
+
+
+def test_pipe_counts_what_is_still_in_the_network() -> None:
+    """RFC 6675 SetPipe(): unSACKed octets not lost count once, retransmitted ones once
+    more; SACKed and lost octets are out of the network."""
+    board = Scoreboard()
+    una, high = 0, 10 * MSS
+    assert board.pipe(una, high, MSS) == 10 * MSS  # nothing SACKed: the whole flight
+    # segments 2, 4 and 6 SACKed: the holes below segment 2 (0..2) are lost (3 blocks
+    # above), the holes 3 and 5 are not; 7..9 unSACKed and not lost
+    for k in (2, 4, 6):
+        board.update([(k * MSS, (k + 1) * MSS)], una, high)
+    assert board.lost_below(MSS) == 2 * MSS
+    assert board.pipe(una, high, MSS) == (1 + 1 + 3) * MSS
+    board.high_rxt = MSS  # segment 0 retransmitted: in the network again
+    assert board.pipe(una, high, MSS) == (1 + 1 + 3 + 1) * MSS
+    board.high_rxt = 4 * MSS  # ... and segments 1 and 3 (3 was not lost: counts twice)
+    assert board.pipe(una, high, MSS) == (1 + 1 + 3 + 2 + 1) * MSS
+
+
+def test_nextseg_rules_one_three_and_four() -> None:
+    board = Scoreboard()
+    una, high = 0, 8 * MSS
+    board.update([(2 * MSS, 3 * MSS), (5 * MSS, 6 * MSS)], una, high)
+    assert board.next_hole(una, MSS) is None  # rule 1: nothing IsLost yet
+    assert board.next_hole(una, MSS, lost_only=False) == (0, MSS)  # rule 3
+    board.high_rxt = 3 * MSS
+    assert board.next_hole(una, MSS, lost_only=False) == (3 * MSS, MSS)
+    board.high_rxt = 5 * MSS
+    assert board.next_hole(una, MSS, lost_only=False) is None  # nothing SACKed above 6
+    # rule 4: the highest unSACKed segment below SND.MAX
+    assert board.rescue(una, high, MSS) == (7 * MSS, MSS)
+    board.update([(6 * MSS, 8 * MSS)], una, high)
+    assert board.rescue(una, high, MSS) == (4 * MSS, MSS)  # below the top SACKed block

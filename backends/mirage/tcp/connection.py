@@ -129,6 +129,7 @@ class Connection:
         self.dup_since_retx = 0
         self.tlp_out = False
         self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
+        self.rescue_rxt: int | None = None  # RFC 6675 RescueRxt
         # retransmission (RFC 6298)
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
         self.retries = 0
@@ -344,9 +345,48 @@ class Connection:
         """Send what the windows allow, then (re)arm the tail loss probe."""
         if now is None:
             now = self.sched.now()
-        self._send_new(now)
+        if self.in_recovery and self.sack_ok:
+            self._recovery_send(now)
+        else:
+            self._send_new(now)
         if self.sack_ok:
             self._arm_tlp(now)
+
+    def _recovery_send(self, now: float) -> None:
+        """RFC 6675 5 steps (C) and 5.1: while cwnd exceeds the pipe by an SMSS, send the
+        segment NextSeg() picks: a lost hole (rule 1), new data (rule 2), a hole with
+        SACKed data above it (rule 3), or once per recovery the rescue retransmission of
+        the highest unSACKed segment (rule 4)."""
+        if self.state not in SEND_DATA:
+            return
+        board = self.scoreboard
+        mss = self.mss
+        cc = self.cc
+        while True:
+            una = self.snd_una
+            high = self.snd_max
+            if cc.cwnd - board.pipe(una, high, mss) < mss:
+                return
+            rescue = False
+            hole = board.next_hole(una, mss)
+            if hole is None:
+                if self._send_new(now, one=True):
+                    continue
+                hole = board.next_hole(una, mss, lost_only=False)
+            if hole is None:
+                if self.rescue_rxt is not None and una <= self.rescue_rxt:
+                    return
+                hole = board.rescue(una, high, mss)
+                if hole is None:
+                    return
+                self.rescue_rxt = self.recover  # RescueRxt = RecoveryPoint
+                rescue = True
+            seq, n = hole
+            self._retransmit(seq, n, now)
+            if not rescue and seq + n > board.high_rxt:  # rule 4 leaves HighRxt alone
+                board.high_rxt = seq + n
+            elif rescue:
+                return
 
     def _arm_tlp(self, now: float) -> None:
         """Schedule a probe a PTO after the last send or ACK (RFC 8985 7.2), never later
@@ -391,11 +431,13 @@ class Connection:
             self._emit(data_end, FIN | ACK)
         self.timers.rto.start_in(self.rtt.rto)  # RFC 8985 7.3: re-arm the RTO after a probe
 
-    def _send_new(self, now: float) -> None:
+    def _send_new(self, now: float, one: bool = False) -> bool:
         """Send what the windows allow (RFC 9293 3.8.6.2.1 sender SWS avoidance, 3.7.4
-        Nagle), then the FIN once all data is out."""
+        Nagle), then the FIN once all data is out. With ``one``, send at most one segment
+        and leave the congestion window to the caller (RFC 6675 NextSeg rule 2); True if
+        a segment went out."""
         if self.state not in SEND_DATA:
-            return
+            return False
         mss = self.mss
         sb = self.sndbuf
         buf = sb.data
@@ -406,11 +448,7 @@ class Connection:
             nxt = self.snd_nxt
             data_end = sb.seq + len(buf)
             unsent = data_end - nxt
-            cwnd = cc.cwnd + self.limited
-            if self.in_recovery and self.sack_ok:
-                # RFC 6675 5: send while cwnd exceeds the pipe, the data in flight; SACKed
-                # data has left the network (holes still count, conservatively)
-                cwnd += self.scoreboard.sacked_bytes()
+            cwnd = self.snd_wnd if one else cc.cwnd + self.limited
             wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = una + wnd - nxt
             if unsent > 0:
@@ -418,7 +456,7 @@ class Connection:
                 if n <= 0:
                     if nxt == una and not self.timers.persist.running:
                         self._start_persist()
-                    return
+                    return False
                 if not (
                     n == mss
                     or (n == unsent and (not self.config.nagle or nxt == una))
@@ -426,7 +464,7 @@ class Connection:
                 ):
                     if nxt == una and not self.timers.persist.running:
                         self._start_persist()  # RFC 9293 3.8.6.2.1: the override timeout
-                    return
+                    return False
                 off = nxt - sb.seq
                 last = n == unsent
                 flags = ACK | PSH if last else ACK
@@ -442,6 +480,8 @@ class Connection:
                     self.snd_max = nxt
                 if not rto_timer.running:
                     rto_timer.start(now + self.rtt.rto)  # RFC 6298 5.1
+                if one:
+                    return True
                 continue
             if self.fin_queued and nxt == data_end:
                 self._emit(nxt, FIN | ACK, now=now)
@@ -450,7 +490,19 @@ class Connection:
                     self.snd_max = self.snd_nxt
                 if not rto_timer.running:
                     rto_timer.start(now + self.rtt.rto)
-            return
+                return True
+            return False
+
+    def _retransmit(self, seq: int, n: int, now: float) -> None:
+        """Resend ``n`` bytes from ``seq`` (with the FIN if they end the data)."""
+        sb = self.sndbuf
+        self.rtt.cancel()  # Karn (RFC 6298 3)
+        if seq == self.snd_una:
+            self.retx_mark = self.snd_max
+        flags = ACK
+        if self.fin_queued and seq + n == sb.end and self.snd_max > sb.end:
+            flags |= FIN
+        self._emit(seq, flags, sb.slice(seq, n), now=now)
 
     def _retransmit_first(self) -> None:
         """Resend the segment at SND.UNA (fast retransmit, partial ACKs)."""
@@ -825,19 +877,6 @@ class Connection:
             else:
                 self._queue_out_of_order(seq, bytes(payload), fin)
 
-    def _sack_retransmit(self) -> bool:
-        """RFC 6675 NextSeg rule 1, one segment: the first hole above HighRxt that has
-        at least DupThresh segments SACKed above it (IsLost). True if one was sent."""
-        board = self.scoreboard
-        hole = board.next_hole(self.snd_una, self.mss)
-        if hole is None:
-            return False
-        start, n = hole
-        self.rtt.cancel()  # Karn (RFC 6298 3)
-        self._emit(start, ACK, self.sndbuf.slice(start, n))
-        board.high_rxt = start + n
-        return True
-
     def _established_from_syn_received(self, seg: Segment, ack: int) -> None:
         self.state = State.ESTABLISHED
         self.timers.rto.stop()
@@ -906,10 +945,10 @@ class Connection:
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
                 if self.snd_una >= board.high_rxt:
+                    # the segment at the new SND.UNA was lost too (RFC 6582 3.2 step 4);
+                    # with SACK, NextSeg() (in _output) picks any further holes
                     self._retransmit_first()
                     board.high_rxt = self.snd_una + self.mss
-                else:
-                    self._sack_retransmit()
                 self._arm_retx_budget()
                 if not self.sack_ok:  # RFC 6582 step 4 deflation; RFC 6675 keeps cwnd
                     cc.cwnd = max(cc.cwnd - acked + (mss if acked >= mss else 0), mss)
@@ -950,8 +989,6 @@ class Connection:
                 # for the retransmission timer.
                 self._retransmit_first()
                 self._arm_retx_budget()
-            elif board.blocks:
-                self._sack_retransmit()
             self._output()
         elif self.dupacks < self._dupthresh() and not board.first_hole_lost(mss):
             self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
@@ -965,6 +1002,7 @@ class Connection:
             cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
             self.recover = self.snd_max
             self.in_recovery = True
+            self.rescue_rxt = None
             self.limited = 0
             self._retransmit_first()
             board.high_rxt = self.snd_una + mss

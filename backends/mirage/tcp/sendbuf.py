@@ -9,6 +9,9 @@ import bisect
 
 from .seq import unwrap
 
+DUPTHRESH = 3
+"""RFC 6675 2 / RFC 5681 3.2: duplicate ACKs (or SACKed segments) that signal a loss."""
+
 
 class SendBuffer:
     """Data queued by the application and not yet acknowledged, from sequence ``seq``."""
@@ -101,28 +104,67 @@ class Scoreboard:
         """The right edge of the highest block (0 if none)."""
         return self.blocks[-1][1] if self.blocks else 0
 
-    def first_hole_lost(self, mss: int) -> bool:
-        """RFC 6675 IsLost(SND.UNA): more than (DupThresh - 1) * SMSS bytes SACKed above."""
-        return bool(self.blocks) and self.sacked_bytes() > 2 * mss
-
-    def next_hole(self, una: int, mss: int) -> tuple[int, int] | None:
-        """RFC 6675 NextSeg rule 1: ``(seq, length)`` of the first hole above HighRxt with
-        more than DupThresh - 1 segments' worth SACKed above it (IsLost), at most one MSS."""
-        start = max(self.high_rxt, una)
+    def lost_below(self, mss: int) -> int:
+        """The sequence number below which every unSACKed octet IsLost (RFC 6675 4):
+        DupThresh discontiguous SACKed blocks lie above it, or more than
+        (DupThresh - 1) * SMSS SACKed bytes. 0 when nothing is lost yet."""
         above = 0
-        for left, right in self.blocks:
+        for count, (left, right) in enumerate(reversed(self.blocks), 1):
+            above += right - left
+            if count >= DUPTHRESH or above > (DUPTHRESH - 1) * mss:
+                return left
+        return 0
+
+    def first_hole_lost(self, mss: int) -> bool:
+        """RFC 6675 IsLost(SND.UNA)."""
+        return bool(self.blocks) and self.lost_below(mss) > 0
+
+    def pipe(self, una: int, high: int, mss: int) -> int:
+        """RFC 6675 SetPipe(): the octets still in the network between SND.UNA and
+        SND.MAX (``high``): each unSACKed octet not deemed lost counts once, and each one
+        retransmitted (below HighRxt) once more."""
+        lost = self.lost_below(mss)
+        rxt = self.high_rxt
+        total = 0
+        start = una
+        for left, right in [*self.blocks, [high, high]]:
+            if left > start:  # the unSACKed range [start, left)
+                total += left - max(start, min(left, lost))
+                if rxt > start:
+                    total += min(left, rxt) - start
             if right > start:
-                above += right - max(left, start)
-        for left, right in self.blocks:
-            if right <= start:
-                continue
+                start = right
+        return total
+
+    def next_hole(self, una: int, mss: int, *, lost_only: bool = True) -> tuple[int, int] | None:
+        """RFC 6675 NextSeg(): ``(seq, length)`` of at most one SMSS from the first
+        unSACKed octet above HighRxt that is lost (rule 1), or, with ``lost_only`` False,
+        that merely has SACKed data above it (rule 3)."""
+        blocks = self.blocks
+        if not blocks:
+            return None
+        limit = self.lost_below(mss) if lost_only else blocks[-1][0]
+        start = max(self.high_rxt, una)
+        for left, right in blocks:
+            if start >= limit:
+                return None
             if left > start:
-                if above <= 2 * mss:
-                    return None
                 return start, min(mss, left - start)
-            above -= right - start
-            start = right
+            if right > start:
+                start = right
         return None
+
+    def rescue(self, una: int, high: int, mss: int) -> tuple[int, int] | None:
+        """RFC 6675 NextSeg() rule 4: one segment that ends at the highest unSACKed
+        octet below SND.MAX (``high``), or None if everything there is SACKed."""
+        end = high
+        for left, right in reversed(self.blocks):
+            if right < end:
+                break
+            end = min(end, left)
+        if end <= una:
+            return None
+        return max(una, end - mss), min(mss, end - una)
 
     def clear(self) -> None:
         """RFC 2018 8 / RFC 6675 5.1: after a timeout, forget what was SACKed."""
