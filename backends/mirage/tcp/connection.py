@@ -113,7 +113,9 @@ class Connection:
         follows each update within the delayed-ACK time, so this is when it was set)."""
         self.last_ack_sent = 0  # RFC 7323 4.3: RCV.NXT in the last ACK sent
         self.paws_rejected = 0
-        self.reasm = Reassembly(cfg.rcvbuf)
+        # the window bounds what is held to rcvbuf; twice that (with the per-segment
+        # charge) leaves room for a legitimate window of small segments
+        self.reasm = Reassembly(2 * cfg.rcvbuf)
         self.scoreboard = Scoreboard()
         self.rcv_chunks: deque[bytes] = deque()
         self.rcv_buffered = 0
