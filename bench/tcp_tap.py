@@ -2,7 +2,7 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
-                                           [--loss 5]
+                                           [--loss 5] [--congestion cubic]
 
 The TAP part needs root: it makes a network namespace ``mpy-bench-<pid>`` with ``tap0``
 (kernel 10.77.250.1/24, our stack 10.77.250.2/24 in a subprocess), and deletes it at the
@@ -133,8 +133,9 @@ def switch_run(size: int, mtu: int, host: str) -> Result:
 class TapBench:
     """A namespace with tap0 and the tapapp servers on our stack."""
 
-    def __init__(self, mtu: int, loss: int = 0) -> None:
+    def __init__(self, mtu: int, loss: int = 0, congestion: str = "newreno") -> None:
         self.loss = loss
+        self.congestion = congestion
         self.ns = f"mpy-bench-{os.getpid()}-{mtu}"
         self.kernel_ip = "10.77.250.1"
         self.stack_ip = "10.77.250.2"
@@ -178,6 +179,8 @@ class TapBench:
                     "--ip",
                     f"{self.stack_ip}/24",
                     "--no-http",
+                    "--congestion",
+                    self.congestion,
                 ],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
@@ -253,6 +256,12 @@ def main() -> int:
     )
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument(
+        "--congestion",
+        default="newreno",
+        choices=["newreno", "cubic"],
+        help="the stack's congestion control in the TAP rows (RFC 5681/6582 or RFC 9438)",
+    )
+    p.add_argument(
         "--loss",
         type=int,
         default=0,
@@ -279,7 +288,7 @@ def main() -> int:
         return 0
     print("mirage over TAP against the Linux kernel (kernel client in a namespace):")
     for mtu in mtus:
-        with TapBench(mtu) as bench:
+        with TapBench(mtu, congestion=args.congestion) as bench:
             _row(
                 f"upload   kernel -> mirage, MTU {mtu}",
                 _repeat(lambda: bench.upload(size), args.runs),
@@ -293,7 +302,7 @@ def main() -> int:
     if args.loss:
         print(f"mirage over TAP with {args.loss}% loss each way (nftables in the namespace):")
         for mtu in mtus:
-            with TapBench(mtu, args.loss) as bench:
+            with TapBench(mtu, args.loss, args.congestion) as bench:
                 _row(
                     f"upload   kernel -> mirage, MTU {mtu}, {args.loss}% loss",
                     _repeat(lambda: bench.upload(size), args.runs),

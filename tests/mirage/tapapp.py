@@ -3,6 +3,7 @@
 Run inside a network namespace that holds the TAP device::
 
     python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--mtu N] [--host trio]
+                                  [--congestion cubic]
 
 It prints ``ready`` once listening, then serves until killed:
 
@@ -25,6 +26,7 @@ from typing import Any
 import anyio
 
 import backends
+from backends.mirage.tcp import TcpConfig
 
 CHUNK = 1 << 16
 
@@ -112,10 +114,12 @@ def cli() -> None:
     p.add_argument("--mtu", type=int)
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
+    p.add_argument("--congestion", default="newreno", choices=["newreno", "cubic"])
     args = p.parse_args()
     options: dict[str, Any] = {"tap": args.tap, "ip": args.ip, "host": args.host}
     if args.mtu:
         options["mtu"] = args.mtu
+    options["tcp"] = TcpConfig(congestion=args.congestion)
     backends.run(lambda net: main(net, not args.no_http), "mirage", **options)
 
 

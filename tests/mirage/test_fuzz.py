@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from backends.mirage import ipv4, tcp
+from backends.mirage import checksum, ipv4, tcp
 from backends.mirage.stack import Stack
 
 from .harness import Net, transfer
@@ -49,10 +49,8 @@ def _fix_checksums(frame: bytes) -> bytes:
         return frame
     seg = bytearray(pkt.payload)
     seg[16:18] = b"\x00\x00"
-    total = tcp.checksum.partial(
-        tcp._PSEUDO.pack(pkt.src, pkt.dst, ipv4.PROTO_TCP, len(seg))
-    ) + tcp.checksum.partial(seg)
-    seg[16:18] = tcp.checksum.finish(total).to_bytes(2, "big")
+    total = tcp.IPV4.pseudo_sum(pkt.src, pkt.dst, len(seg)) + checksum.partial(seg)
+    seg[16:18] = checksum.finish(total).to_bytes(2, "big")
     return frame[:14] + bytes(pkt.header) + bytes(seg)
 
 

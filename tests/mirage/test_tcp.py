@@ -18,6 +18,7 @@ from backends.mirage import tcp
 from backends.mirage.faults import Faults
 from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import ACK, RST, SYN, State, TcpConfig
+from backends.mirage.tcp.rtt import RttEstimator
 
 from .harness import A_IP, B_IP, Net, transfer
 
@@ -26,7 +27,7 @@ def test_handshake_negotiates_mss_and_window_scale() -> None:
     net = Net()
     client, server = net.pair()
     assert client.state == server.state == State.ESTABLISHED
-    assert client.mss == server.mss == 1460  # MTU 1500 - 40
+    assert client.mss == server.mss == 1448  # MTU 1500 - 40, less a timestamp (RFC 7323)
     ws = net.a.tcp.rcv_wscale
     assert ws > 0 and client.snd_wscale == ws and server.rcv_wscale == ws
     # the receive window offered is the whole (scaled) buffer, not 64 KiB
@@ -69,7 +70,7 @@ def test_zero_window_then_probe_then_resume() -> None:
     # nobody reads: the window closes, the client keeps probing instead of giving up
     net.clock.run(net.sched, lambda: False, limit=30.0)
     assert client.snd_wnd == 0 and client.state == State.ESTABLISHED
-    assert client.persist_timer.running
+    assert client.timers.persist.running
     got = bytearray()
     while len(got) < sent:
         with net.sched:
@@ -219,8 +220,8 @@ def test_ports_in_use_and_ephemeral_exhaustion(monkeypatch: pytest.MonkeyPatch) 
     net.b.tcp.listen(0, 80, 1)
     with pytest.raises(AddressInUse):
         net.b.tcp.listen(B_IP, 80, 1)
-    monkeypatch.setattr(tcp, "EPHEMERAL_LOW", 60000)
-    monkeypatch.setattr(tcp, "EPHEMERAL_HIGH", 60003)
+    monkeypatch.setattr(tcp.layer, "EPHEMERAL_LOW", 60000)
+    monkeypatch.setattr(tcp.layer, "EPHEMERAL_HIGH", 60003)
     ports = set()
     with net.sched:
         for _ in range(4):
@@ -246,9 +247,9 @@ def test_fast_retransmit_recovers_a_single_loss_without_timeout() -> None:
     net.switch._transmit = drop_one  # type: ignore[method-assign]
     start = net.clock.time
     assert transfer(net, client, server, data) == data
-    assert dropped and client.rto_timer is not None
+    assert dropped and client.timers.rto is not None
     assert net.clock.time - start < client.config.rto_min  # no retransmission timeout
-    assert client.ssthresh < 1 << 30  # fast recovery happened (RFC 5681 3.2)
+    assert client.cc.ssthresh < 1 << 30  # fast recovery happened (RFC 5681 3.2)
 
 
 def test_nagle_holds_small_segments_until_acked() -> None:
@@ -271,7 +272,7 @@ def test_delayed_ack_fires_for_a_lone_small_segment() -> None:
     client, server = net.pair()
     with net.sched:
         client.send(b"ping")
-    assert server.rcv_buffered == 4 and server.delack_timer.running
+    assert server.rcv_buffered == 4 and server.timers.delack.running
     assert client.snd_una < client.snd_nxt
     net.run(lambda: client.snd_una == client.snd_nxt)
     assert net.clock.time - 1000 >= server.config.delayed_ack - 1e-9
@@ -295,7 +296,7 @@ def test_closed_connection_is_not_held_open_by_a_peer_that_never_reads() -> None
     client, server = net.pair()
     with net.sched:
         client.send(b"z" * 200_000)
-    net.run(lambda: client.snd_wnd == 0 and client.persist_timer.running)
+    net.run(lambda: client.snd_wnd == 0 and client.timers.persist.running)
     with net.sched:
         client.close()  # orphaned with unsent data and a closed window
     net.run(lambda: client.state == State.CLOSED, limit=3600)
@@ -346,7 +347,8 @@ def test_lost_handshake_ack_is_recovered_by_the_first_data_segment() -> None:
 
     def drop_bare_ack(src: object, frame: bytes) -> None:
         # the client's third handshake segment: a bare ACK right after the SYN-ACK
-        if not state["dropped"] and len(frame) == 54 and src is net.switch.ports[0]:
+        bare = len(frame) == 54 + 12  # headers and a timestamps option (RFC 7323)
+        if not state["dropped"] and bare and src is net.switch.ports[0]:
             state["dropped"] = True
             return
         original(src, frame)  # type: ignore[arg-type]
@@ -454,16 +456,18 @@ def test_sack_blocks_describe_what_arrived_beyond_a_hole() -> None:
     assert client.sack_ok and server.sack_ok
     _drop_data_segments(net, {0})
     acks = _capture_from(net, 1)
-    una = client.snd_buf_seq & tcp.MASK
+    una = client.sndbuf.seq & tcp.MASK
+    mss = client.mss
     with net.sched:
-        client.send(b"s" * 1460 * 4)
+        client.send(b"s" * mss * 4)
     sacked = [tcp.parse(B_IP, A_IP, memoryview(f)[34:]) for f in acks]
-    blocks = [tcp.parse_sack(seg.options) for seg in sacked if len(seg.options)]
+    blocks = [tcp.parse_sack(seg.options) for seg in sacked]
+    blocks = [b for b in blocks if b]
     assert blocks, "no SACK option in the receiver's duplicate ACKs"
     # RFC 2018 4: the first block covers the most recent segment; the hole is segment 0
-    assert blocks[0] == [((una + 1460) & tcp.MASK, (una + 2920) & tcp.MASK)]
-    assert blocks[-1][0] == ((una + 1460) & tcp.MASK, (una + 4 * 1460) & tcp.MASK)
-    net.run(lambda: server.rcv_buffered == 4 * 1460)
+    assert blocks[0] == [((una + mss) & tcp.MASK, (una + 2 * mss) & tcp.MASK)]
+    assert blocks[-1][0] == ((una + mss) & tcp.MASK, (una + 4 * mss) & tcp.MASK)
+    net.run(lambda: server.rcv_buffered == 4 * mss)
 
 
 def test_sack_is_only_used_when_both_sides_offer_it() -> None:
@@ -475,7 +479,9 @@ def test_sack_is_only_used_when_both_sides_offer_it() -> None:
     with net.sched:
         client.send(b"s" * 1460 * 4)
     net.run(lambda: server.rcv_buffered == 4 * 1460)
-    assert all(len(tcp.parse(B_IP, A_IP, memoryview(f)[34:]).options) == 0 for f in acks)
+    assert all(
+        tcp.parse_sack(tcp.parse(B_IP, A_IP, memoryview(f)[34:]).options) == [] for f in acks
+    )
 
 
 def _repair_span(sack: bool) -> float:
@@ -525,7 +531,7 @@ def _warm_net(delay: float = 0.01) -> tuple[Net, tcp.Connection, tcp.Connection]
     with net.sched:
         client.send(b"w")
     net.run(lambda: client.snd_una == client.snd_max)
-    assert server.recv(1) == b"w" and client.srtt is not None
+    assert server.recv(1) == b"w" and client.rtt.srtt is not None
     return net, client, server
 
 
@@ -553,14 +559,14 @@ def _drop_seq(net: Net, nth_data: int, times: int) -> list[float]:
 def test_tail_loss_probe_avoids_the_retransmission_timeout() -> None:
     net, client, server = _warm_net()
     _drop_data_segments(net, {3, 4})  # the last two of five: no duplicate ACKs follow
-    data = random.Random(6).randbytes(1460 * 5)
+    data = random.Random(6).randbytes(client.mss * 5)
     start = net.clock.time
     with net.sched:
         client.send(data)
     net.run(lambda: server.rcv_buffered == len(data))
     # a probe after 2*SRTT (RFC 8985 7) instead of a 200 ms RTO
     assert net.clock.time - start < client.config.rto_min
-    assert client.rto == pytest.approx(client.config.rto_min)  # never backed off
+    assert client.rtt.rto == pytest.approx(client.config.rto_min)  # never backed off
     assert server.recv(1 << 20) == data
 
 
@@ -575,3 +581,149 @@ def test_a_lost_retransmission_is_repaired_without_timeout() -> None:
     assert len(dropped) == 2
     assert dropped[1] - start < client.config.rto_min
     assert net.clock.time - start < client.config.rto_min  # no timeout at all
+
+
+def test_tail_loss_probe_is_answered_at_once_by_a_delaying_receiver() -> None:
+    """The peer's ACKs of a whole window are lost while more data waits on cwnd. The
+    probe resends the last segment, which the receiver must answer at once (RFC 9293
+    3.10.7.4), rather than a new one whose ACK it may delay (RFC 5681 4.2)."""
+    net, client, server = _warm_net()
+    original = net.switch._transmit
+    a_data = [0]
+
+    def lose_acks(src: object, frame: bytes) -> None:
+        if src is net.switch.ports[0] and len(frame) > 154:
+            a_data[0] += 1
+        elif src is net.switch.ports[1] and a_data[0] <= 10:
+            return  # every ACK of the first window
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = lose_acks  # type: ignore[method-assign]
+    assert client.cc.cwnd < 11 * 1460  # ten segments go out, five wait
+    data = random.Random(8).randbytes(1460 * 15)
+    srtt = client.rtt.srtt
+    assert srtt is not None
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    # the probe after 2*SRTT, its answer one RTT later, the rest one more RTT: well under
+    # the receiver's delayed-ACK time on top
+    assert net.clock.time - start < 2 * srtt + 2 * 0.02 + server.config.delayed_ack / 2
+    assert server.recv(1 << 20) == data
+
+
+# -- timestamps (RFC 7323) ---------------------------------------------------------------
+
+
+def _tcp_options(frames: list[bytes]) -> list[memoryview]:
+    """The TCP options of the IPv4 TCP frames among ``frames``."""
+    return [
+        tcp.parse(
+            int.from_bytes(f[26:30], "big"), int.from_bytes(f[30:34], "big"), memoryview(f)[34:]
+        ).options
+        for f in frames
+        if f[12:14] == b"\x08\x00" and f[23] == 6
+    ]
+
+
+class _CountingRtt(RttEstimator):
+    __slots__ = ("samples",)
+
+    def __init__(self) -> None:
+        super().__init__(1.0, 0.2, 60.0)
+        self.samples: list[float] = []
+
+    def sample(self, r: float, per_rtt: int = 1) -> None:
+        self.samples.append(r)
+        super().sample(r, per_rtt)
+
+
+def test_timestamps_are_negotiated_and_carried_in_every_segment() -> None:
+    net = Net()
+    sent_by_b = _capture_from(net, 1)
+    client, server = net.pair()
+    assert client.ts_ok and server.ts_ok and client.mss == 1448
+    with net.sched:
+        client.send(b"x" * 5000)
+    net.run(lambda: server.rcv_buffered == 5000)
+    stamps = [tcp.parse_timestamp(opts) for opts in _tcp_options(sent_by_b)]
+    assert len(stamps) >= 2 and all(s is not None for s in stamps)  # SYN-ACK, ACK
+    # only answered when offered (RFC 7323 3.2): no option at all from the other side
+    off = StackConfig(tcp=TcpConfig(timestamps=False))
+    net = Net(config_b=off)
+    sent_by_b = _capture_from(net, 1)
+    client, server = net.pair()
+    assert not client.ts_ok and not server.ts_ok and client.mss == 1460
+    assert all(tcp.parse_timestamp(opts) is None for opts in _tcp_options(sent_by_b))
+
+
+def test_paws_drops_a_segment_with_an_old_timestamp() -> None:
+    """RFC 7323 5.3 R1: a segment whose TSval is older than TS.Recent is an old duplicate,
+    acknowledged and dropped, even though its sequence number is acceptable."""
+    net = Net()
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"first")
+    net.run(lambda: server.rcv_buffered == 5)
+    recent = server.ts_recent
+    acks_before = net.b.counters["frames_out"]
+    opts = tcp.options.timestamp_option(recent - 1000, 0)
+    seg = tcp.segment(
+        A_IP, B_IP, client.lport, 80, client.snd_nxt, client.rcv_nxt, tcp.ACK, 1000, b"old", opts
+    )
+    with net.sched:
+        net.a.ip_output(A_IP, B_IP, 6, seg)
+    net.run(lambda: net.sched.idle)
+    assert server.rcv_buffered == 5 and server.paws_rejected == 1
+    assert net.b.counters["frames_out"] == acks_before + 1  # the ACK in reply
+    # the same segment with a current timestamp is taken
+    opts = tcp.options.timestamp_option(recent + 1, 0)
+    seg = tcp.segment(
+        A_IP, B_IP, client.lport, 80, client.snd_nxt, client.rcv_nxt, tcp.ACK, 1000, b"new", opts
+    )
+    with net.sched:
+        net.a.ip_output(A_IP, B_IP, 6, seg)
+    net.run(lambda: server.rcv_buffered == 8)
+    assert server.recv(100) == b"firstnew" and server.ts_recent == (recent + 1) & tcp.MASK
+
+
+@pytest.mark.parametrize("timestamps", [True, False])
+def test_rtt_samples_come_from_timestamps_on_every_ack(timestamps: bool) -> None:
+    """RFC 7323 4: with timestamps every ACK of new data is a sample, retransmissions
+    included; without them, one timed segment per round trip (RFC 6298 3)."""
+    cfg = StackConfig(tcp=TcpConfig(timestamps=timestamps))
+    # the jitter spreads arrivals over separate batches, so the receiver ACKs every
+    # second segment rather than once per burst
+    net = Net(faults_a=Faults(delay=0.01, jitter=0.0005, seed=2), config_a=cfg, config_b=cfg)
+    client, server = net.pair()
+    client.rtt = counting = _CountingRtt()
+    samples = counting.samples
+    data = random.Random(9).randbytes(client.mss * 40)
+    assert transfer(net, client, server, data) == data
+    srtt = client.rtt.srtt
+    assert srtt is not None and 0.019 <= srtt <= 0.03  # 20 ms there and back, ms ticks
+    if timestamps:
+        assert len(samples) >= 10  # about one per two segments
+        assert all(0.019 <= r <= 0.07 for r in samples)  # ms ticks, delayed ACKs
+    else:
+        assert 1 <= len(samples) <= 8  # a handful of round trips
+
+
+def test_rescue_retransmission_repairs_the_tail_within_the_same_round_trip() -> None:
+    """RFC 6675 NextSeg rule 4: with the first and the last segment of a window lost and
+    nothing new to send, the last one (no SACK above it, so never "lost") is resent
+    together with the first, not one round trip later after a partial ACK."""
+    net, client, server = _warm_net()
+    dropped = _drop_data_segments(net, {1, 9})
+    sent = _capture_from(net, 0)
+    data = random.Random(10).randbytes(client.mss * 10)
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert dropped == [1, 9] and server.recv(1 << 20) == data
+    # the window there (10 ms), the SACKs back (10 ms), both repairs there (10 ms); a
+    # repair of the tail after the partial ACK would take another round trip (20 ms)
+    assert net.clock.time - start < 0.04
+    assert len(sent) == 12  # ten segments and two retransmissions, no probe

@@ -1,0 +1,64 @@
+"""A connection's timers and the rules that set their delays.
+
+Five one-shot timers on the stack's scheduler: retransmission (RFC 6298), delayed ACK
+(RFC 9293 3.8.6.3), persist (zero-window probes, RFC 9293 3.8.6.1), the TIME-WAIT and
+FIN-WAIT-2 wait (RFC 9293 3.6), and the tail loss probe (RFC 8985 section 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..sched import Scheduler, Timer
+
+WC_DEL_ACK = 0.2
+"""RFC 8985 7.2 WCDelAckT: the worst-case delayed-ACK time a probe allows for."""
+
+
+class ConnectionTimers:
+    """The five timers of one connection."""
+
+    __slots__ = ("delack", "persist", "rto", "tlp", "wait")
+
+    def __init__(
+        self,
+        sched: Scheduler,
+        *,
+        rto: Callable[[], None],
+        delack: Callable[[], None],
+        persist: Callable[[], None],
+        wait: Callable[[], None],
+        tlp: Callable[[], None],
+    ) -> None:
+        self.rto: Timer = sched.timer(rto)
+        self.delack: Timer = sched.timer(delack)
+        self.persist: Timer = sched.timer(persist)
+        self.wait: Timer = sched.timer(wait)
+        self.tlp: Timer = sched.timer(tlp)
+
+    def stop_sending(self) -> None:
+        """Stop all but the wait timer (entering TIME-WAIT)."""
+        self.rto.stop()
+        self.persist.stop()
+        self.delack.stop()
+        self.tlp.stop()
+
+    def stop_all(self) -> None:
+        """Stop every timer (the connection is gone)."""
+        self.stop_sending()
+        self.wait.stop()
+
+
+def persist_delay(rto: float, backoff: int, rto_min: float, rto_max: float) -> float:
+    """The persist interval: the RTO, doubled per unanswered probe, capped (RFC 9293
+    3.8.6.1 and RFC 1122 4.2.2.17 ask for exponential backoff)."""
+    return min(max(rto, rto_min) * (1 << min(backoff, 12)), rto_max)
+
+
+def probe_timeout(srtt: float, flight: int, mss: int) -> float:
+    """RFC 8985 7.2: PTO = 2*SRTT, plus WCDelAckT when under two full segments are out
+    (the peer may be delaying its ACK)."""
+    pto = max(2 * srtt, 0.01)
+    if flight < 2 * mss:
+        pto += WC_DEL_ACK
+    return pto
