@@ -117,6 +117,7 @@ class Pattern(Generic[AnyStr]):
         node: R.Re,
         is_bytes: bool,
         delegate: bool = True,
+        word_set: CharSet | None = None,
     ) -> None:
         self.pattern = pattern
         self.syntax = syntax
@@ -130,9 +131,12 @@ class Pattern(Generic[AnyStr]):
         self.groupindex = dict(res.names)
         self._index_names = {v: k for k, v in res.names.items()}
         ascii_word = is_bytes or bool(flags & Flag.ASCII)
-        wset = word(not ascii_word)
-        if ascii_word:
-            wset = wset.clip(0x7F)
+        if word_set is not None:  # the caller's word characters (\b \B \< \>)
+            wset = word_set
+        else:
+            wset = word(not ascii_word)
+            if ascii_word:
+                wset = wset.clip(0x7F)
         self._wset: CharSet = wset
         self.is_word: Callable[[int], bool] = wset.__contains__
         self._ctx: dict[Any, int] = {}

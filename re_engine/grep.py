@@ -281,7 +281,13 @@ def build(opts: Options) -> tuple[Pattern[str] | None, int]:
         edge = R.Set(word().complement().diff(NEWLINE))  # bytes not in UTF-8 are not words
         body, group = R.seq(R.alt(R.bol, edge), R.group(body), R.alt(R.eol, edge)), 1
     sem = "perl" if syntax in ("perl", "emacs", "glob", "str") else "posix"
-    return compile(body, syntax=sem), group
+    kinds = {"wordb", "nwordb", "bow", "eow"}
+    if not any(isinstance(x, R.Assert) and x.kind in kinds for x in R.walk(body)):
+        return compile(body, syntax=sem), group
+    # as GNU grep, a byte that is not UTF-8 counts as a word character for
+    # \b \B \< \> (not for -w); re knows nothing of that: no delegation
+    words = word().union(_RAW_BYTES)
+    return Pattern(body, sem, 0, body, False, delegate=False, word_set=words), group
 
 
 # ------------------------------------------------------------------- search

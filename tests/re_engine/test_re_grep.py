@@ -172,6 +172,9 @@ def test_agrees_with_gnu_grep(data: st.DataObject) -> None:
     # and another: where a line held back as binary meets context lines, GNU
     # takes its buffer's start as the last output, and an unterminated last
     # line is searched in a buffer of its own
+    # GNU grep before 3.10 runs -P without PCRE2_UCP: its -w word characters
+    # are ASCII there, Unicode in ours (and in later GNU greps)
+    assume(not ("-P" in argv and "-w" in argv))
     context = any(a.startswith(("-A", "-B", "-C")) for a in argv)
     held = any(b"\xff" in t and not t.endswith(b"\n") for t in [*tree.values(), stdin])
     assume(not (context and held))
