@@ -29,7 +29,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import wire
+from . import rdtypes, wire
 from .wire import Name, RdataPart
 from .zone import Key, Node, RRset, Zone, key_of
 
@@ -156,20 +156,8 @@ class Result:
     """How many leading additional RRsets are in-bailiwick glue (TC if they do not fit)."""
 
 
-def rdata_parts(rtype: int, rdata: bytes) -> Sequence[RdataPart]:
-    """Split the rdata of an RFC 1035 type into raw bytes and compressible names."""
-    if rtype not in wire.COMPRESSIBLE_RDATA_TYPES:
-        return (rdata,)
-    if rtype == wire.TYPE_MX:
-        return (rdata[:2], wire.wire_to_name(rdata[2:]))
-    if rtype == wire.TYPE_SOA:
-        mname, pos = wire.decode_name(rdata, 0, min_pointer_offset=0)
-        rname, pos = wire.decode_name(rdata, pos, min_pointer_offset=0)
-        return (mname, rname, rdata[pos:])
-    if rtype == wire.TYPE_MINFO:
-        first, pos = wire.decode_name(rdata, 0, min_pointer_offset=0)
-        return (first, wire.wire_to_name(rdata[pos:]))
-    return (wire.wire_to_name(rdata),)
+rdata_parts = rdtypes.parts
+"""Split rdata into raw bytes and compressible names (the type's class decides)."""
 
 
 _PARTS: dict[tuple[int, bytes], Sequence[RdataPart]] = {}
