@@ -503,6 +503,10 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
+_OCTETS = {str(i): i for i in range(256)}
+"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+
+
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -512,8 +516,13 @@ class Address(Field):
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
 
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
+        text = tokens[0].text
+        if self.size == 4:  # the common case, without ipaddress's generality
+            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
+            if len(octets) == 4 and -1 not in octets:
+                return bytes(octets)
         try:
-            return self.kind(tokens[0].text).packed
+            return self.kind(text).packed
         except ValueError as exc:
             raise RdataTextError(str(exc)) from None
 

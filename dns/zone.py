@@ -330,6 +330,12 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
             tokens = []
             start_line = line_no
             blank_owner = bool(line) and line[0] in " \t"
+        if not ('"' in line or "(" in line or ")" in line or ";" in line or "\\" in line):
+            # The common line: words between blanks, nothing to group or escape.
+            tokens.extend(Token(w) for w in line.replace("\t", " ").split(" ") if w)
+            if depth == 0 and tokens:
+                yield Entry(start_line, blank_owner, tokens)
+            continue
         i = 0
         n = len(line)
         while i < n:
