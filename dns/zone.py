@@ -133,8 +133,15 @@ class Zone:
         origin_key = self.origin_key
         depth = len(origin_key)
         where: dict[tuple[Key, int], tuple[str, int]] = {}
+        # One copy of each label and key: names share the origin's labels, and a name
+        # already in lowercase is its own key.
+        labels: dict[bytes, bytes] = {label: label for label in origin_key}
+        keys: dict[Name, Key] = {}
         for rec in records:
-            k = key_of(rec.name)
+            k = keys.get(rec.name)
+            if k is None:
+                k = tuple([labels.setdefault(lab, lab) for lab in key_of(rec.name)])
+                keys[rec.name] = k
             if len(k) < depth or k[len(k) - depth :] != origin_key:
                 # As BIND does (named-checkzone loads such a zone): warn and leave it out.
                 log.warning(
@@ -147,10 +154,10 @@ class Zone:
                 continue
             node = self.nodes.get(k)
             if node is None:
-                node = self.nodes[k] = Node(rec.name)
+                node = self.nodes[k] = Node(k if k == rec.name else rec.name)
             rrset = node.rrsets.get(rec.rtype)
             if rrset is None:
-                node.rrsets[rec.rtype] = RRset(rec.name, rec.rtype, rec.ttl, [rec.rdata])
+                node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
                 where[(k, rec.rtype)] = (rec.filename, rec.line)
                 continue
             if rec.ttl != rrset.ttl:
@@ -323,7 +330,14 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
     start_line = 0
     blank_owner = False
     line_no = 0
-    for raw_line in text.split("\n"):
+    pos = 0
+    size = len(text)
+    while pos <= size:  # the lines one at a time: a list of them all is as big as the text
+        end = text.find("\n", pos)
+        if end < 0:
+            end = size
+        raw_line = text[pos:end]
+        pos = end + 1
         line_no += 1
         line = raw_line.rstrip("\r")
         if depth == 0:
