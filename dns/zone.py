@@ -22,6 +22,9 @@ Usage::
 
 from __future__ import annotations
 
+import base64
+import bisect
+import hashlib
 import logging
 import os
 import struct
@@ -74,10 +77,15 @@ class RRset:
 
 @dataclass(slots=True)
 class Node:
-    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty)."""
+    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty).
+
+    ``rrsets[RRSIG]`` holds every signature at the name; ``sigs`` the same signatures by
+    the type they cover, each set with the TTL its records were given (RFC 4034 §3: the
+    TTL of the RRset they cover, which differs between types)."""
 
     name: Name
     rrsets: dict[int, RRset] = field(default_factory=dict)
+    sigs: dict[int, RRset] = field(default_factory=dict)
 
 
 Key = tuple[bytes, ...]
@@ -155,12 +163,19 @@ class Zone:
             node = self.nodes.get(k)
             if node is None:
                 node = self.nodes[k] = Node(k if k == rec.name else rec.name)
+            if rec.rtype == wire.TYPE_RRSIG and len(rec.rdata) >= 2:
+                covered = _U16.unpack_from(rec.rdata)[0]
+                sigs = node.sigs.get(covered)
+                if sigs is None:
+                    node.sigs[covered] = RRset(node.name, wire.TYPE_RRSIG, rec.ttl, [rec.rdata])
+                elif rec.rdata not in sigs.rdatas:
+                    sigs.rdatas.append(rec.rdata)
             rrset = node.rrsets.get(rec.rtype)
             if rrset is None:
                 node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
                 where[(k, rec.rtype)] = (rec.filename, rec.line)
                 continue
-            if rec.ttl != rrset.ttl:
+            if rec.ttl != rrset.ttl and rec.rtype != wire.TYPE_RRSIG:
                 log.warning(
                     "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
                     rec.filename,
@@ -286,13 +301,89 @@ class Zone:
 
     def rrsets(self) -> Iterator[RRset]:
         """Every RRset (SOA first, then the rest in name order), glue included: what AXFR
-        sends between the two SOAs, without the closing one."""
+        sends between the two SOAs, without the closing one. Signatures come as one RRset
+        per covered type."""
         yield self.soa
         for k in sorted(self.nodes, key=lambda key: key[::-1]):
-            for rtype, rrset in self.nodes[k].rrsets.items():
+            node = self.nodes[k]
+            for rtype, rrset in node.rrsets.items():
                 if k == self.origin_key and rtype == wire.TYPE_SOA:
                     continue
-                yield rrset
+                if rtype == wire.TYPE_RRSIG:
+                    yield from node.sigs.values()  # each with its own TTL
+                else:
+                    yield rrset
+
+    # -- DNSSEC (pre-signed zones): the NSEC and NSEC3 chains
+
+    def nsec_covering(self, k: Key) -> Node | None:
+        """The node whose NSEC matches or covers the name ``k``: the last NSEC owner at or
+        before it in canonical order (RFC 4034 §6.1), wrapping to the last one."""
+        index = self._nsec_index()
+        if not index:
+            return None
+        at = bisect.bisect_right(index, k[::-1]) - 1
+        return self.nodes[index[at][::-1]]
+
+    def _nsec_index(self) -> list[Key]:
+        index: list[Key] | None = getattr(self, "_nsec_keys", None)
+        if index is None:
+            index = sorted(k[::-1] for k, n in self.nodes.items() if wire.TYPE_NSEC in n.rrsets)
+            self._nsec_keys = index
+        return index
+
+    def nsec3_params(self) -> tuple[int, bytes] | None:
+        """``(iterations, salt)`` of the apex NSEC3PARAM with hash algorithm 1 (SHA-1)."""
+        apex = self.nodes[self.origin_key].rrsets.get(wire.TYPE_NSEC3PARAM)
+        if apex is None:
+            return None
+        for rd in apex.rdatas:
+            if len(rd) >= 5 and rd[0] == 1 and len(rd) == 5 + rd[4]:
+                return _U16.unpack_from(rd, 2)[0], rd[5:]
+        return None
+
+    def nsec3_hash(self, k: Key) -> bytes:
+        """RFC 5155 §5: the iterated SHA-1 of the name's canonical wire form."""
+        params = self.nsec3_params()
+        assert params is not None
+        iterations, salt = params
+        digest = hashlib.sha1(wire.encode_name(k) + salt).digest()
+        for _ in range(iterations):
+            digest = hashlib.sha1(digest + salt).digest()
+        return digest
+
+    def _nsec3_index(self) -> tuple[list[bytes], list[Key]]:
+        index: tuple[list[bytes], list[Key]] | None = getattr(self, "_nsec3", None)
+        if index is None:
+            pairs = []
+            for k, node in self.nodes.items():
+                if wire.TYPE_NSEC3 in node.rrsets and len(k) == len(self.origin_key) + 1:
+                    try:
+                        hashed = base64.b32hexdecode(k[0].upper())
+                    except ValueError:
+                        continue
+                    pairs.append((hashed, k))
+            pairs.sort()
+            index = ([h for h, _ in pairs], [k for _, k in pairs])
+            self._nsec3 = index
+        return index
+
+    def nsec3_matching(self, k: Key) -> Node | None:
+        """The NSEC3 node whose hashed owner is the hash of ``k``, if any."""
+        hashes, keys = self._nsec3_index()
+        digest = self.nsec3_hash(k)
+        at = bisect.bisect_left(hashes, digest)
+        if at < len(hashes) and hashes[at] == digest:
+            return self.nodes[keys[at]]
+        return None
+
+    def nsec3_covering(self, k: Key) -> Node | None:
+        """The NSEC3 node whose hash interval covers the hash of ``k`` (wrapping)."""
+        hashes, keys = self._nsec3_index()
+        if not hashes:
+            return None
+        at = bisect.bisect_left(hashes, self.nsec3_hash(k)) - 1
+        return self.nodes[keys[at]]
 
     def record_count(self) -> int:
         """The number of records (not RRsets)."""
