@@ -25,10 +25,11 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import itertools
 import logging
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from . import rdtypes, wire
@@ -119,7 +120,7 @@ class Zone:
     """
 
     def __init__(
-        self, origin: Name, records: list[Record], files: list[str], source: str | None = None
+        self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
@@ -137,19 +138,23 @@ class Zone:
 
     # -- building and validation
 
-    def _build(self, records: list[Record]) -> None:
+    def _build(self, records: Iterable[Record]) -> None:
         origin_key = self.origin_key
         depth = len(origin_key)
         where: dict[tuple[Key, int], tuple[str, int]] = {}
-        # One copy of each label and key: names share the origin's labels, and a name
-        # already in lowercase is its own key.
+        # One copy of each label: names share the origin's labels, and a name already in
+        # lowercase is its own key.
         labels: dict[bytes, bytes] = {label: label for label in origin_key}
-        keys: dict[Name, Key] = {}
+        last: tuple[Name, Key] = ((), ())
+        first = ("<zone>", 0)
         for rec in records:
-            k = keys.get(rec.name)
-            if k is None:
+            if not first[1]:
+                first = (rec.filename, rec.line)
+            if rec.name is last[0]:  # a blank owner: the previous record's name
+                k = last[1]
+            else:
                 k = tuple([labels.setdefault(lab, lab) for lab in key_of(rec.name)])
-                keys[rec.name] = k
+                last = (rec.name, k)
             if len(k) < depth or k[len(k) - depth :] != origin_key:
                 # As BIND does (named-checkzone loads such a zone): warn and leave it out.
                 log.warning(
@@ -173,7 +178,8 @@ class Zone:
             rrset = node.rrsets.get(rec.rtype)
             if rrset is None:
                 node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
-                where[(k, rec.rtype)] = (rec.filename, rec.line)
+                if rec.rtype in _LOCATED_TYPES:
+                    where[(k, rec.rtype)] = (rec.filename, rec.line)
                 continue
             if rec.ttl != rrset.ttl and rec.rtype != wire.TYPE_RRSIG:
                 log.warning(
@@ -188,10 +194,9 @@ class Zone:
                 rrset.rdatas.append(rec.rdata)
 
         def at(k: Key, rtype: int) -> tuple[str, int]:
-            return where.get((k, rtype), (records[0].filename if records else "<zone>", 0))
+            return where.get((k, rtype), (first[0], 0))
 
         apex = self.nodes.get(origin_key)
-        first = (records[0].filename, records[0].line) if records else ("<zone>", 0)
         if apex is None or wire.TYPE_SOA not in apex.rrsets:
             raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}", *first)
         if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
@@ -397,6 +402,9 @@ class Zone:
 
 
 _DNSSEC_TYPES = frozenset({wire.TYPE_RRSIG, wire.TYPE_NSEC, wire.TYPE_NSEC3})
+_LOCATED_TYPES = frozenset({wire.TYPE_SOA, wire.TYPE_NS, wire.TYPE_CNAME, wire.TYPE_DNAME})
+"""Types whose file and line the load keeps for its errors (others are named by owner and
+type; keeping a position per RRset would cost more than the RRsets of a big zone)."""
 _CNAME_COMPANIONS = frozenset({wire.TYPE_CNAME}) | _DNSSEC_TYPES
 _GLUE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA})
 _CUT_TYPES = frozenset({wire.TYPE_NS, wire.TYPE_DS}) | _DNSSEC_TYPES
@@ -644,13 +652,16 @@ class _Parser:
         self.default_ttl = default_ttl
         self.last_ttl: int | None = None
         self.last_owner: Name | None = None
-        self.records: list[Record] = []
         self.files: list[str] = []
 
-    def parse(self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()) -> None:
+    def parse(
+        self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()
+    ) -> Iterator[Record]:
+        """The records of ``text`` as they are read (a zone is built from them without a
+        list of them all)."""
         for entry in tokenize(text, filename):
             try:
-                self._entry(entry, filename, depth, stack)
+                yield from self._entry(entry, filename, depth, stack)
             except ZoneError:
                 raise
             except (ValueError, UnicodeError) as exc:
@@ -659,7 +670,9 @@ class _Parser:
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
-    def _entry(self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]) -> None:
+    def _entry(
+        self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]
+    ) -> Iterator[Record]:
         tokens = entry.tokens
         first = tokens[0].text
         if not entry.blank_owner and first.startswith("$") and not tokens[0].quoted:
@@ -675,10 +688,10 @@ class _Parser:
                 self.default_ttl = parse_ttl(tokens[1].text)
                 return
             if directive == "$INCLUDE":
-                self._include(tokens, filename, entry.line, depth, stack)
+                yield from self._include(tokens, filename, entry.line, depth, stack)
                 return
             if directive == "$GENERATE":
-                self._generate(tokens, filename, entry.line)
+                yield from self._generate(tokens, filename, entry.line)
                 return
             raise ZoneError(f"unknown directive {first}", filename, entry.line)
         if entry.blank_owner:
@@ -695,7 +708,7 @@ class _Parser:
         rdata = self._rdata(rtype, tokens[pos:], filename, entry.line)
         self.last_owner = owner
         self.last_ttl = ttl
-        self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
+        yield Record(owner, rtype, ttl, rdata, filename, entry.line)
 
     def _fields(
         self, tokens: list[Token], pos: int, filename: str, line: int
@@ -748,7 +761,7 @@ class _Parser:
             raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, line)
         return rdata
 
-    def _generate(self, tokens: list[Token], filename: str, line: int) -> None:
+    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[Record]:
         """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`` (BIND, Knot): one
         record per value, ``$`` in ``lhs`` and ``rhs`` replaced (see :func:`generate_text`).
         The owner for a following blank-owner line stays the last explicit one."""
@@ -774,11 +787,11 @@ class _Parser:
                 for tok in entry.tokens
             ]
             rdata = self._rdata(rtype, rdata_tokens, filename, line)
-            self.records.append(Record(owner, rtype, ttl, rdata, filename, line))
+            yield Record(owner, rtype, ttl, rdata, filename, line)
 
     def _include(
         self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
-    ) -> None:
+    ) -> Iterator[Record]:
         if len(tokens) not in (2, 3):
             raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
         if depth >= MAX_INCLUDE_DEPTH:
@@ -798,7 +811,7 @@ class _Parser:
         if len(tokens) == 3:
             self.origin = self._name(tokens[2].text)
         self.files.append(path)
-        self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
+        yield from self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
         # RFC 1035 §5.1: the origin (and owner) revert after the included file.
         self.origin, self.last_owner = saved_origin, saved_owner
 
@@ -825,16 +838,22 @@ def parse_zone_text(
     start = _origin_of(origin)
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
-    parser.parse(text, filename, 0, (os.path.abspath(filename),))
+    records: Iterable[Record] = parser.parse(text, filename, 0, (os.path.abspath(filename),))
     apex = start
     if apex is None:
-        soas = [r for r in parser.records if r.rtype == wire.TYPE_SOA]
-        if not soas:
+        # The apex is the owner of the first SOA: read up to it, then go on from there.
+        head = []
+        for rec in records:
+            head.append(rec)
+            if rec.rtype == wire.TYPE_SOA:
+                apex = rec.name
+                break
+        if apex is None:
             raise ZoneError("no SOA record, and no origin given", filename, 0)
-        apex = soas[0].name
+        records = itertools.chain(head, records)
     return Zone(
         apex,
-        parser.records,
+        records,
         parser.files,
         source=filename if not filename.startswith("<") else None,
     )
