@@ -312,7 +312,7 @@ def _signed(zone: Zone, items: list[tuple[Name, RRset, int]]) -> list[tuple[Name
         if rrset.rtype == wire.TYPE_RRSIG:
             continue
         node = zone.nodes.get(key_of(rrset.name))
-        sigs = node.sigs.get(rrset.rtype) if node is not None else None
+        sigs = node.sigs.get(rrset.rtype) if node is not None and node.sigs else None
         if sigs is not None and sigs is not rrset:
             out.append((owner, sigs, min(sigs.ttl, ttl) if rrset is zone.soa else sigs.ttl))
     return out
@@ -339,7 +339,8 @@ def lookup(zone: Zone, qname: Name, qtype: int, dnssec: bool = False) -> Result:
     """Answer ``qname``/``qtype`` from ``zone`` (which contains ``qname``); with
     ``dnssec`` (the DO bit), with the zone's signatures and denial proofs."""
     # As NSD: only a signed zone (a signature over the apex SOA) gets DNSSEC processing.
-    result = Result(dnssec=dnssec and wire.TYPE_SOA in zone.nodes[zone.origin_key].sigs)
+    apex_sigs = zone.nodes[zone.origin_key].sigs
+    result = Result(dnssec=dnssec and apex_sigs is not None and wire.TYPE_SOA in apex_sigs)
     visited: set[Key] = set()
     name = qname
     for _ in range(MAX_CHAIN + 1):
@@ -403,7 +404,7 @@ def _exact(
 ) -> Name | None:
     rrsets = node.rrsets
     result.nodata = False
-    if qtype == wire.TYPE_RRSIG and result.dnssec and node.sigs:
+    if qtype == wire.TYPE_RRSIG and result.dnssec and node.sigs is not None:
         for sigs in node.sigs.values():
             result.answer.add(owner, sigs)
         return None

@@ -82,11 +82,12 @@ class Node:
 
     ``rrsets[RRSIG]`` holds every signature at the name; ``sigs`` the same signatures by
     the type they cover, each set with the TTL its records were given (RFC 4034 §3: the
-    TTL of the RRset they cover, which differs between types)."""
+    TTL of the RRset they cover, which differs between types); ``None`` when there are
+    none (no empty dict per name of an unsigned zone)."""
 
     name: Name
     rrsets: dict[int, RRset] = field(default_factory=dict)
-    sigs: dict[int, RRset] = field(default_factory=dict)
+    sigs: dict[int, RRset] | None = None
 
 
 Key = tuple[bytes, ...]
@@ -170,6 +171,8 @@ class Zone:
                 node = self.nodes[k] = Node(k if k == rec.name else rec.name)
             if rec.rtype == wire.TYPE_RRSIG and len(rec.rdata) >= 2:
                 covered = _U16.unpack_from(rec.rdata)[0]
+                if node.sigs is None:
+                    node.sigs = {}
                 sigs = node.sigs.get(covered)
                 if sigs is None:
                     node.sigs[covered] = RRset(node.name, wire.TYPE_RRSIG, rec.ttl, [rec.rdata])
@@ -314,7 +317,7 @@ class Zone:
             for rtype, rrset in node.rrsets.items():
                 if k == self.origin_key and rtype == wire.TYPE_SOA:
                     continue
-                if rtype == wire.TYPE_RRSIG:
+                if rtype == wire.TYPE_RRSIG and node.sigs is not None:
                     yield from node.sigs.values()  # each with its own TTL
                 else:
                     yield rrset
