@@ -28,6 +28,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -514,11 +515,12 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
 # ---------------------------------------------------------------------------- values
 
 _DIGITS = frozenset("0123456789")
-_TTL_CHARS = _DIGITS | frozenset("wdhmsWDHMS")
+_TTL_WORD = re.compile(r"[0-9][0-9wdhmsWDHMS]*+")
+"""A word that is a TTL rather than a class or type (one possessive run: linear)."""
 
 
 def _looks_like_ttl(text: str) -> bool:
-    return bool(text) and text[0] in _DIGITS and all(c in _TTL_CHARS for c in text)
+    return _TTL_WORD.fullmatch(text) is not None
 
 
 encode_rdata = rdtypes.from_text
