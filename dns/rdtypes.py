@@ -558,9 +558,13 @@ class RdataType:
     rtype: ClassVar[int] = 0
     fields: ClassVar[tuple[Field, ...]] = ()
     compressible: ClassVar[bool] = False
-    """Names in the RDATA may be compressed on the wire (RFC 1035 types, RFC 3597 §4)."""
+    """Names in the RDATA may be compressed on the wire: the RFC 1035 types of
+    :data:`dns.wire.COMPRESSIBLE_RDATA_TYPES` (RFC 3597 §4); set for each class."""
     lowercase: ClassVar[bool] = False
     """Names in the RDATA are lowercased in the canonical form (RFC 4034 §6.2, RFC 6840)."""
+
+    def __init_subclass__(cls) -> None:
+        cls.compressible = cls.rtype in wire.COMPRESSIBLE_RDATA_TYPES
 
     @classmethod
     def mnemonic(cls) -> str:
@@ -671,7 +675,6 @@ class AAAA(RdataType):
 
 
 class _OneName(RdataType):
-    compressible = True
     lowercase = True
     fields = _fields(DomainName("target name"))
 
@@ -728,14 +731,12 @@ class DNAME(_OneName):
     """Redirection of a subtree (RFC 6672); its target is not compressed (RFC 6672 §2.5)."""
 
     rtype = wire.TYPE_DNAME
-    compressible = False
 
 
 class SOA(RdataType):
     """Start of authority (RFC 1035 §3.3.13); timers read with units."""
 
     rtype = wire.TYPE_SOA
-    compressible = True
     lowercase = True
     fields = _fields(
         DomainName("primary name server"),
@@ -752,7 +753,6 @@ class MINFO(RdataType):
     """Mailbox information (RFC 1035 §3.3.7)."""
 
     rtype = wire.TYPE_MINFO
-    compressible = True
     lowercase = True
     fields = _fields(DomainName("responsible mailbox"), DomainName("error mailbox"))
 
@@ -761,7 +761,6 @@ class MX(RdataType):
     """Mail exchange (RFC 1035 §3.3.9)."""
 
     rtype = wire.TYPE_MX
-    compressible = True
     lowercase = True
     fields = _fields(U16("preference"), DomainName("exchange"))
 

@@ -204,6 +204,25 @@ SECTION_ANSWER = 1
 SECTION_AUTHORITY = 2
 SECTION_ADDITIONAL = 3
 
+# Types whose rdata names may be compressed on the wire (RFC 3597 §4: only those of
+# RFC 1035), with the layout of their rdata.
+COMPRESSIBLE_RDATA_TYPES = frozenset(
+    {
+        TYPE_NS,
+        TYPE_MD,
+        TYPE_MF,
+        TYPE_CNAME,
+        TYPE_SOA,
+        TYPE_MB,
+        TYPE_MG,
+        TYPE_MR,
+        TYPE_PTR,
+        TYPE_MINFO,
+        TYPE_MX,
+    }
+)
+
+
 # ---------------------------------------------------------------------------- numbers
 
 _ASCII_DIGITS = "0123456789"
@@ -1037,7 +1056,7 @@ class MessageBuilder:
     ) -> None:
         """Add one record. ``rdata`` is raw bytes, or a sequence of parts where a tuple is a
         :data:`Name` written compressed (only do that for RFC 1035 types, see
-        :attr:`dns.rdtypes.RdataType.compressible`). Raises :class:`Overflow` if it does not fit."""
+        :data:`COMPRESSIBLE_RDATA_TYPES`). Raises :class:`Overflow` if it does not fit."""
         mark = self.mark()
         self._enter(section)
         buf = self._buf
