@@ -249,7 +249,7 @@ class Zone:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
         for k, node in self.nodes.items():
-            for j in range(depth, len(k)):
+            for j in range(depth, len(k) if dnames else 0):
                 anc = k[len(k) - j :]
                 if anc in dnames and node.rrsets:
                     log.warning(
@@ -259,7 +259,7 @@ class Zone:
                         wire.name_to_text(self.nodes[anc].name),
                     )
                     break
-            cut = self._cut_above_or_at(k)
+            cut = self._cut_above_or_at(k) if self.cuts else None
             if cut is None:
                 continue
             allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
