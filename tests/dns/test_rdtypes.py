@@ -7,8 +7,11 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dns import rdtypes, records, wire
+from dns.rdtypes import Token
 from dns.zone import load_zone_file, parse_zone_text, tokenize
 
 ZONES = pathlib.Path(__file__).parent / "zones"
@@ -171,3 +174,59 @@ def test_bad_text_names_the_field(rtype: int, text: str, problem: str) -> None:
     with pytest.raises(ValueError) as caught:
         rdata(rtype, text)
     assert problem in str(caught.value)
+
+
+WORDS = st.sampled_from(
+    [
+        "0",
+        "1",
+        "65535",
+        "65536",
+        "-",
+        "N",
+        "S",
+        "E",
+        "W",
+        "1m",
+        "10.5",
+        "a",
+        "a.b.",
+        ".",
+        "@",
+        "\\#",
+        "AAAA",
+        "A",
+        "RRSIG",
+        "TYPE65534",
+        "20300101000000",
+        "AwEAAQ==",
+        "ab",
+        "zz",
+        "h2",
+        "alpn=h2",
+        "port=1",
+        "key7=x",
+        "²",
+        "",
+        "1.2.3.4",
+        "::1",
+        "\\046",
+        '"q"',
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rtype=st.sampled_from(sorted(rdtypes.TYPES)), words=st.lists(WORDS, max_size=10))
+def test_any_words_give_rdata_or_a_value_error(rtype: int, words: list[str]) -> None:
+    """Whatever the words, a type's class gives bytes or a ValueError naming the problem;
+    bytes it gives print as text that reads back to the same bytes."""
+    tokens = [Token(w) for w in words]
+    try:
+        data = rdtypes.from_text(rtype, tokens, wire.ROOT)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    text = rdtypes.to_text(rtype, data)
+    (entry,) = tokenize(f"x {text}\n")
+    assert rdtypes.from_text(rtype, entry.tokens[1:], wire.ROOT) == data
