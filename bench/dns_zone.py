@@ -60,8 +60,9 @@ def generate(path: str, records: int) -> int:
     return written
 
 
-def measure(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one run of ``argv`` (which must succeed)."""
+def measure(argv: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (bytes) of one run of
+    ``argv`` (which must succeed). On a shared machine the CPU time is the steadier one."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -70,7 +71,7 @@ def measure(argv: list[str]) -> tuple[float, int]:
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err[-500:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 def main() -> None:
@@ -90,25 +91,30 @@ def main() -> None:
             runners["nsd-checkzone"] = [nsd, ORIGIN, path]
         else:
             print("nsd-checkzone not found (Debian package nsd): ours only")
-        results: dict[str, list[tuple[float, int]]] = {name: [] for name in runners}
+        results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in runners}
         for round_no in range(args.rounds):
             for name, argv in runners.items():
-                seconds, rss = measure(argv)
-                results[name].append((seconds, rss))
-                print(f"round {round_no + 1} {name:14} {seconds:7.2f} s {rss / 2**20:8.0f} MiB")
-        medians = {
+                wall, cpu, rss = measure(argv)
+                results[name].append((wall, cpu, rss))
+                print(
+                    f"round {round_no + 1} {name:14} {wall:7.2f} s wall {cpu:7.2f} s CPU "
+                    f"{rss / 2**20:8.0f} MiB"
+                )
+        medians: dict[str, tuple[float, float, float]] = {
             name: (
-                statistics.median(s for s, _ in runs),
-                statistics.median(r for _, r in runs),
+                statistics.median(run[0] for run in runs),
+                statistics.median(run[1] for run in runs),
+                statistics.median(run[2] for run in runs),
             )
             for name, runs in results.items()
         }
-        for name, (seconds, rss) in medians.items():
-            print(f"median {name:14} {seconds:7.2f} s {rss / 2**20:8.0f} MiB")
+        for name, (wall, cpu, rss) in medians.items():
+            print(f"median {name:14} {wall:7.2f} s wall {cpu:7.2f} s CPU {rss / 2**20:8.0f} MiB")
         if "nsd-checkzone" in medians:
-            (ts, rs), (tn, rn) = medians["ours"], medians["nsd-checkzone"]
+            (ws, cs, rs), (wn, cn, rn) = medians["ours"], medians["nsd-checkzone"]
             print(
-                f"ours / nsd-checkzone: time {ts / tn:.2f}x (goal <= 5), memory {rs / rn:.2f}x (goal <= 2)"
+                f"ours / nsd-checkzone: wall {ws / wn:.2f}x, CPU {cs / cn:.2f}x (goal <= 5), "
+                f"peak memory {rs / rn:.2f}x (goal <= 2)"
             )
     finally:
         if args.keep:
