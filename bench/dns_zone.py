@@ -108,8 +108,8 @@ def main() -> None:
             )
             for name, runs in results.items()
         }
-        for name, (wall, cpu, rss) in medians.items():
-            print(f"median {name:14} {wall:7.2f} s wall {cpu:7.2f} s CPU {rss / 2**20:8.0f} MiB")
+        for name, (mwall, mcpu, mrss) in medians.items():
+            print(f"median {name:14} {mwall:7.2f} s wall {mcpu:7.2f} s CPU {mrss / 2**20:8.0f} MiB")
         if "nsd-checkzone" in medians:
             (ws, cs, rs), (wn, cn, rn) = medians["ours"], medians["nsd-checkzone"]
             print(
