@@ -11,6 +11,11 @@ serve``); NSD (``nsd -d``, one server process, RRL off, minimal-responses); dnsl
 ``zoneresolver`` (its threaded server; one process for UDP and one for TCP, logging off).
 
     python bench/dns_server.py [--seconds 5] [--rounds 2] [--clients 8] [--only NAME,...]
+                               [--dnssec]
+
+``--dnssec`` signs the zone first (dnssec-keygen and dnssec-signzone, ECDSA P-256, NSEC,
+in the scratch directory) and sends every query with the DO bit (dnsperf ``-D``): signed
+answers with their proofs, ours against NSD (dnslib is left out: it serves no DNSSEC).
 
 Prints qps and lost queries per server and transport (best round), then the ratios of each
 of ours to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
@@ -106,8 +111,29 @@ def started(name: str, commands: list[tuple[list[str], int, bool]], ours: bool) 
             stop(proc)
 
 
+def sign_zone(scratch: str) -> str:
+    """The demo zone signed in ``scratch`` (a KSK and a ZSK made there); its path."""
+    for extra in ([], ["-f", "KSK"]):
+        subprocess.run(
+            ["dnssec-keygen", "-q", "-K", scratch, "-a", "ECDSAP256SHA256", *extra, ORIGIN],
+            check=True,
+            capture_output=True,
+            cwd=scratch,
+        )
+    signed = os.path.join(scratch, "ocaml.test.zone.signed")
+    unsigned = os.path.join(scratch, "ocaml.test.zone")
+    shutil.copy(ZONE, unsigned)
+    subprocess.run(
+        ["dnssec-signzone", "-q", "-K", scratch, "-S", "-o", ORIGIN, "-f", signed, unsigned],
+        check=True,
+        capture_output=True,
+        cwd=scratch,
+    )
+    return signed
+
+
 def ours(
-    backend: str, uvloop: bool = False
+    backend: str, uvloop: bool = False, zone: str = ZONE
 ) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
     port = free_port()
     argv = [
@@ -115,7 +141,7 @@ def ours(
         "-m",
         "dns",
         "serve",
-        ZONE,
+        zone,
         "--port",
         str(port),
         "--backend",
@@ -126,16 +152,16 @@ def ours(
     return label, [(argv, port, False)], port, port
 
 
-def nsd_config(scratch: str, port: int) -> str:
+def nsd_config(scratch: str, port: int, zone: str = ZONE) -> str:
     """NSD serving the demo zone on ``port`` (RRL off: it would drop most of the load)."""
-    return nsd_conf(scratch, port, nsd_zone_clauses({ORIGIN: ZONE}), verbosity=0)
+    return nsd_conf(scratch, port, nsd_zone_clauses({ORIGIN: zone}), verbosity=0)
 
 
 _NUM = r"([0-9.]+)"
 
 
 def dnsperf(
-    port: int, queries: str, seconds: float, clients: int, tcp: bool
+    port: int, queries: str, seconds: float, clients: int, tcp: bool, do: bool = False
 ) -> tuple[float, int, int]:
     """Run dnsperf (pinned to core 1); return (qps, completed, lost)."""
     argv = [
@@ -158,6 +184,8 @@ def dnsperf(
     ]
     if tcp:
         argv += ["-m", "tcp"]
+    if do:
+        argv += ["-D"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
     qps = re.search(r"Queries per second:\s+" + _NUM, out)
     completed = re.search(r"Queries completed:\s+(\d+)", out)
@@ -174,6 +202,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
     parser.add_argument("--no-tcp", action="store_true")
+    parser.add_argument("--dnssec", action="store_true", help="signed zone, DO queries")
     args = parser.parse_args()
     if shutil.which("dnsperf") is None:
         print("dnsperf is not installed (Debian: apt-get install dnsperf)", file=sys.stderr)
@@ -182,19 +211,25 @@ def main() -> int:
     queries = os.path.join(scratch, "queries.txt")
     with open(queries, "w") as f:
         f.write(QUERIES)
+    zone = ZONE
+    if args.dnssec:
+        if shutil.which("dnssec-signzone") is None:
+            print("dnssec-signzone is not installed (Debian: bind9-utils)", file=sys.stderr)
+            return 2
+        zone = sign_zone(scratch)
     specs: list[tuple[str, list[tuple[list[str], int, bool]], int, int, bool]] = []
     for backend, uv in (("asyncio", False), ("asyncio", True), ("trio", False)):
         if uv and importlib.util.find_spec("uvloop") is None:
             print("note: uvloop not installed; skipping ours (asyncio+uvloop)")
             continue
-        label, cmds, up, tp = ours(backend, uv)
+        label, cmds, up, tp = ours(backend, uv, zone)
         specs.append((label, cmds, up, tp, True))
     if shutil.which("nsd"):
         port = free_port()
         specs.append(
             (
                 "NSD",
-                [(["nsd", "-d", "-c", nsd_config(scratch, port)], port, False)],
+                [(["nsd", "-d", "-c", nsd_config(scratch, port, zone)], port, False)],
                 port,
                 port,
                 False,
@@ -202,7 +237,7 @@ def main() -> int:
         )
     else:
         print("note: nsd not installed; skipping NSD")
-    if importlib.util.find_spec("dnslib") is not None:
+    if importlib.util.find_spec("dnslib") is not None and not args.dnssec:
         up, tp = free_port(), free_port()
         base = [
             sys.executable,
@@ -252,7 +287,9 @@ def main() -> int:
                     for server in servers:
                         tcp = transport == "tcp"
                         port = server.tcp_port if tcp else server.udp_port
-                        qps, done, lost = dnsperf(port, queries, args.seconds, args.clients, tcp)
+                        qps, done, lost = dnsperf(
+                            port, queries, args.seconds, args.clients, tcp, args.dnssec
+                        )
                         print(
                             f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
                             f"{lost:7d} lost / {done + lost}"

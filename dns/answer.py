@@ -29,7 +29,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import wire
+from . import rdtypes, wire
 from .wire import Name, RdataPart
 from .zone import Key, Node, RRset, Zone, key_of
 
@@ -154,22 +154,14 @@ class Result:
     additional: Section = field(default_factory=Section)
     required_additional: int = 0
     """How many leading additional RRsets are in-bailiwick glue (TC if they do not fit)."""
+    dnssec: bool = False
+    """The query had DO: add signatures and denial proofs (RFC 4035 §3.1)."""
+    nodata: bool = False
+    """The last step found the name but not the type."""
 
 
-def rdata_parts(rtype: int, rdata: bytes) -> Sequence[RdataPart]:
-    """Split the rdata of an RFC 1035 type into raw bytes and compressible names."""
-    if rtype not in wire.COMPRESSIBLE_RDATA_TYPES:
-        return (rdata,)
-    if rtype == wire.TYPE_MX:
-        return (rdata[:2], wire.wire_to_name(rdata[2:]))
-    if rtype == wire.TYPE_SOA:
-        mname, pos = wire.decode_name(rdata, 0, min_pointer_offset=0)
-        rname, pos = wire.decode_name(rdata, pos, min_pointer_offset=0)
-        return (mname, rname, rdata[pos:])
-    if rtype == wire.TYPE_MINFO:
-        first, pos = wire.decode_name(rdata, 0, min_pointer_offset=0)
-        return (first, wire.wire_to_name(rdata[pos:]))
-    return (wire.wire_to_name(rdata),)
+rdata_parts = rdtypes.parts
+"""Split rdata into raw bytes and compressible names (the type's class decides)."""
 
 
 _PARTS: dict[tuple[int, bytes], Sequence[RdataPart]] = {}
@@ -227,7 +219,111 @@ def _referral(zone: Zone, result: Result, cut: Node) -> None:
     if not result.answer.items:
         result.aa = False
     result.authority.add(ns.name, ns)
+    if result.dnssec:
+        # RFC 4035 §3.1.4: the DS set, or the proof that there is none.
+        ds = cut.rrsets.get(wire.TYPE_DS)
+        if ds is not None:
+            result.authority.add(ds.name, ds)
+        else:
+            _deny_type(zone, result, key_of(cut.name), wire.TYPE_DS)
     _add_addresses(zone, result, ns, glue_cut=key_of(ns.name))
+
+
+# ---------------------------------------------------------------------------- DNSSEC
+
+
+def _proof(result: Result, node: Node | None, rtype: int) -> None:
+    """Add ``node``'s NSEC or NSEC3 to the authority section, once."""
+    if node is None:
+        return
+    rrset = node.rrsets.get(rtype)
+    if rrset is None or any(item[1] is rrset for item in result.authority.items):
+        return
+    result.authority.add(rrset.name, rrset)
+
+
+def _next_closer(k: Key, encloser: Key) -> Key:
+    return k[len(k) - len(encloser) - 1 :]
+
+
+def _closest_encloser_proof(zone: Zone, result: Result, k: Key, encloser: Key) -> None:
+    """RFC 5155 §7.2.1: the NSEC3 matching the closest encloser and the one covering the
+    next closer name."""
+    _proof(result, zone.nsec3_matching(encloser), wire.TYPE_NSEC3)
+    _proof(result, zone.nsec3_covering(_next_closer(k, encloser)), wire.TYPE_NSEC3)
+
+
+def _closest_provable_encloser(zone: Zone, k: Key) -> Key:
+    """The longest ancestor of ``k`` (at or below the apex) with a matching NSEC3."""
+    depth = len(zone.origin_key)
+    for i in range(len(k) - 1, depth - 1, -1):
+        anc = k[len(k) - i :]
+        if zone.nsec3_matching(anc) is not None:
+            return anc
+    return zone.origin_key
+
+
+def _deny_name(zone: Zone, result: Result, k: Key, encloser: Key) -> None:
+    """NXDOMAIN: no such name and no wildcard at its closest encloser (RFC 4035 §3.1.3.2,
+    RFC 5155 §7.2.2)."""
+    if zone.nsec3_params() is not None:
+        _closest_encloser_proof(zone, result, k, encloser)
+        _proof(result, zone.nsec3_covering((b"*", *encloser)), wire.TYPE_NSEC3)
+        return
+    _proof(result, zone.nsec_covering(k), wire.TYPE_NSEC)
+    _proof(result, zone.nsec_covering((b"*", *encloser)), wire.TYPE_NSEC)
+
+
+def _deny_type(zone: Zone, result: Result, k: Key, qtype: int) -> None:
+    """NODATA at an existing name (RFC 4035 §3.1.3.1, RFC 5155 §7.2.3 and, for DS under
+    opt-out, §7.2.4)."""
+    if zone.nsec3_params() is not None:
+        match = zone.nsec3_matching(k)
+        if match is not None:
+            _proof(result, match, wire.TYPE_NSEC3)
+        elif qtype == wire.TYPE_DS:
+            _closest_encloser_proof(zone, result, k, _closest_provable_encloser(zone, k))
+        return
+    _proof(result, zone.nsec_covering(k), wire.TYPE_NSEC)
+
+
+def _deny_wildcard(zone: Zone, result: Result, k: Key, encloser: Key) -> None:
+    """A wildcard answer (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6: no exact match) or NODATA
+    from a wildcard (§3.1.3.4, §7.2.5: no exact match, and the wildcard lacks the type)."""
+    wildcard = (b"*", *encloser)
+    if zone.nsec3_params() is not None:
+        if result.nodata:
+            _proof(result, zone.nsec3_matching(encloser), wire.TYPE_NSEC3)
+        _proof(result, zone.nsec3_covering(_next_closer(k, encloser)), wire.TYPE_NSEC3)
+        if result.nodata:
+            _proof(result, zone.nsec3_matching(wildcard), wire.TYPE_NSEC3)
+        return
+    _proof(result, zone.nsec_covering(k), wire.TYPE_NSEC)
+    if result.nodata:
+        _proof(result, zone.nsec_covering(wildcard), wire.TYPE_NSEC)
+
+
+def _signed(zone: Zone, items: list[tuple[Name, RRset, int]]) -> list[tuple[Name, RRset, int]]:
+    """``items`` with the signatures of each RRset after it (RFC 4035 §3.1.1), from the
+    node that holds the RRset, each with its own TTL (RFC 4034 §3)."""
+    out = []
+    for owner, rrset, ttl in items:
+        out.append((owner, rrset, ttl))
+        if rrset.rtype == wire.TYPE_RRSIG:
+            continue
+        node = zone.nodes.get(key_of(rrset.name))
+        sigs = node.sigs.get(rrset.rtype) if node is not None and node.sigs else None
+        if sigs is not None and sigs is not rrset:
+            out.append((owner, sigs, min(sigs.ttl, ttl) if rrset is zone.soa else sigs.ttl))
+    return out
+
+
+def _sign(zone: Zone, result: Result) -> None:
+    result.answer.items = _signed(zone, result.answer.items)
+    result.authority.items = _signed(zone, result.authority.items)
+    glue = result.additional.items[: result.required_additional]
+    rest = result.additional.items[result.required_additional :]
+    result.additional.items = glue + _signed(zone, rest)
 
 
 def _any_rrset(zone: Zone, node: Node, at_apex: bool) -> RRset | None:
@@ -239,9 +335,12 @@ def _any_rrset(zone: Zone, node: Node, at_apex: bool) -> RRset | None:
     return node.rrsets[min(candidates)]
 
 
-def lookup(zone: Zone, qname: Name, qtype: int) -> Result:
-    """Answer ``qname``/``qtype`` from ``zone`` (which contains ``qname``)."""
-    result = Result()
+def lookup(zone: Zone, qname: Name, qtype: int, dnssec: bool = False) -> Result:
+    """Answer ``qname``/``qtype`` from ``zone`` (which contains ``qname``); with
+    ``dnssec`` (the DO bit), with the zone's signatures and denial proofs."""
+    # As NSD: only a signed zone (a signature over the apex SOA) gets DNSSEC processing.
+    apex_sigs = zone.nodes[zone.origin_key].sigs
+    result = Result(dnssec=dnssec and apex_sigs is not None and wire.TYPE_SOA in apex_sigs)
     visited: set[Key] = set()
     name = qname
     for _ in range(MAX_CHAIN + 1):
@@ -249,11 +348,13 @@ def lookup(zone: Zone, qname: Name, qtype: int) -> Result:
         visited.add(k)
         nxt = _step(zone, result, name, k, qtype)
         if nxt is None:
-            return result
+            break
         nk = key_of(nxt)
         if nk in visited or not _below(nk, zone.origin_key):
-            return result
+            break
         name = nxt
+    if result.dnssec:
+        _sign(zone, result)
     return result
 
 
@@ -283,13 +384,21 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
         if sub in zone.cuts and qtype != wire.TYPE_DS:
             _referral(zone, result, node)
             return None
-        return _exact(zone, result, name, node, qtype, sub == zone.origin_key, name)
+        nxt = _exact(zone, result, name, node, qtype, sub == zone.origin_key, name)
+        if result.nodata and result.dnssec:
+            _deny_type(zone, result, sub, qtype)
+        return nxt
     # No node for the name: RFC 4592 wildcard at the closest encloser, or NXDOMAIN.
     encloser = k[n - closest :]
     wild = nodes.get((b"*", *encloser))
     if wild is not None:
-        return _exact(zone, result, name, wild, qtype, False, name)
+        nxt = _exact(zone, result, name, wild, qtype, False, name)
+        if result.dnssec:
+            _deny_wildcard(zone, result, k, encloser)
+        return nxt
     _negative(zone, result, wire.RCODE_NXDOMAIN)
+    if result.dnssec:
+        _deny_name(zone, result, k, encloser)
     return None
 
 
@@ -297,6 +406,11 @@ def _exact(
     zone: Zone, result: Result, name: Name, node: Node, qtype: int, at_apex: bool, owner: Name
 ) -> Name | None:
     rrsets = node.rrsets
+    result.nodata = False
+    if qtype == wire.TYPE_RRSIG and result.dnssec and node.sigs is not None:
+        for sigs in node.sigs.values():
+            result.answer.add(owner, sigs)
+        return None
     if qtype == wire.TYPE_ANY:
         rrset = _any_rrset(zone, node, at_apex) if rrsets else None
         if rrset is None:
@@ -315,6 +429,7 @@ def _exact(
         result.answer.add(owner, cname)
         return _target(cname)
     _negative(zone, result, wire.RCODE_NOERROR)
+    result.nodata = True
     return None
 
 
@@ -598,7 +713,8 @@ class Authority:
         zone = self.find_zone(query.qname, query.qtype)
         if zone is None:
             return self._simple(query, wire.RCODE_REFUSED, aa=False), True
-        result = lookup(zone, query.qname, query.qtype)
+        dnssec = edns is not None and edns.do
+        result = lookup(zone, query.qname, query.qtype, dnssec)
         return self.build(query, result, tcp), True
 
     def build(self, query: Query, result: Result, tcp: bool) -> bytes:

@@ -5,24 +5,25 @@ compressed names inside the RDATA can be followed, through :func:`dns.wire.decod
 the offset where the RDATA starts and its length. Parsing is strict: an RDATA that is too
 short, too long or malformed raises :class:`RdataError` naming the type and the problem.
 
-``to_text()`` gives the presentation format dig prints; ``to_wire()`` gives the RDATA bytes
-with names uncompressed (RFC 3597 forbids compressing names in newer types, and it is
-always allowed not to compress).
+``to_wire()`` gives the RDATA bytes with names uncompressed (RFC 3597 forbids compressing
+names in newer types, and it is always allowed not to compress); ``to_text()`` the
+presentation format dig prints, written by the type's class in :mod:`dns.rdtypes` (which
+owns each type's layout: text, wire, compression, canonical form).
 
-Types: A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT, SOA, SRV, CAA, SVCB and HTTPS (SvcParams
-decoded for the registered keys, others kept raw); anything else is :class:`Generic`
-(RFC 3597 ``\\# LEN HEX``). :func:`parse_rdata` picks the class by type code.
+Typed values: A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT, SOA, SRV, CAA, SVCB and HTTPS
+(SvcParams decoded for the registered keys, others kept raw); any other type is
+:class:`Generic`: its bytes, checked against and printed by its :mod:`dns.rdtypes` class
+(RFC 3597 ``\\# LEN HEX`` for unknown types). :func:`parse_rdata` picks the class.
 """
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import wire
+from . import rdtypes, wire
 
 
 class RdataError(ValueError):
@@ -79,21 +80,6 @@ def _exact(rtype: str, got: int, want: int) -> None:
         raise RdataError(f"{rtype}: RDATA is {got} bytes, expected {want}")
 
 
-def _quote(data: bytes) -> str:
-    """A character-string in presentation format: quoted, ``"`` and ``\\`` escaped,
-    non-printable bytes as ``\\DDD``."""
-    out = ['"']
-    for b in data:
-        if b == 0x22 or b == 0x5C:
-            out.append("\\" + chr(b))
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        else:
-            out.append(f"\\{b:03d}")
-    out.append('"')
-    return "".join(out)
-
-
 def _character_strings(message: bytes, offset: int, end: int, rtype: str) -> list[bytes]:
     strings = []
     pos = offset
@@ -117,13 +103,14 @@ class Rdata:
         """Parse the RDATA of ``length`` bytes at ``offset`` in ``message``."""
         raise NotImplementedError
 
-    def to_text(self) -> str:
-        """The presentation format (as dig prints it)."""
-        raise NotImplementedError
-
     def to_wire(self) -> bytes:
         """The RDATA bytes (names uncompressed)."""
         raise NotImplementedError
+
+    def to_text(self) -> str:
+        """The presentation format, as dig prints it (the type's class in
+        :mod:`dns.rdtypes` writes it)."""
+        return rdtypes.to_text(self.rtype, self.to_wire())
 
     def __str__(self) -> str:
         return self.to_text()
@@ -141,9 +128,6 @@ class ARecord(Rdata):
         _exact("A", length, 4)
         return cls(".".join(str(b) for b in message[offset : offset + 4]))
 
-    def to_text(self) -> str:
-        return self.address
-
     def to_wire(self) -> bytes:
         return ipaddress.IPv4Address(self.address).packed
 
@@ -159,9 +143,6 @@ class AAAARecord(Rdata):
     def parse(cls, message: bytes, offset: int, length: int) -> AAAARecord:
         _exact("AAAA", length, 16)
         return cls(str(ipaddress.IPv6Address(bytes(message[offset : offset + 16]))))
-
-    def to_text(self) -> str:
-        return self.address
 
     def to_wire(self) -> bytes:
         return ipaddress.IPv6Address(self.address).packed
@@ -179,9 +160,6 @@ class _SingleName(Rdata):
         if after != end:
             raise RdataError(f"{cls.type_name}: {end - after} bytes after the name")
         return cls(name)
-
-    def to_text(self) -> str:
-        return self.target
 
     def to_wire(self) -> bytes:
         return _name_wire(self.target)
@@ -238,9 +216,6 @@ class MXRecord(Rdata):
             raise RdataError(f"MX: {end - after} bytes after the exchange name")
         return cls(pref, name)
 
-    def to_text(self) -> str:
-        return f"{self.preference} {self.exchange}"
-
     def to_wire(self) -> bytes:
         return struct.pack("!H", self.preference) + _name_wire(self.exchange)
 
@@ -262,9 +237,6 @@ class TXTRecord(Rdata):
     def text(self) -> str:
         """The strings joined, decoded as UTF-8 (invalid bytes replaced)."""
         return b"".join(self.strings).decode("utf-8", "replace")
-
-    def to_text(self) -> str:
-        return " ".join(_quote(s) for s in self.strings)
 
     def to_wire(self) -> bytes:
         out = bytearray()
@@ -298,12 +270,6 @@ class SOARecord(Rdata):
             raise RdataError(f"SOA: {end - pos} bytes after the names, expected 20")
         return cls(mname, rname, *struct.unpack_from("!IIIII", message, pos))
 
-    def to_text(self) -> str:
-        return (
-            f"{self.mname} {self.rname} {self.serial} {self.refresh} "
-            f"{self.retry} {self.expire} {self.minimum}"
-        )
-
     def to_wire(self) -> bytes:
         return (
             _name_wire(self.mname)
@@ -335,9 +301,6 @@ class SRVRecord(Rdata):
             raise RdataError(f"SRV: {end - after} bytes after the target name")
         return cls(prio, weight, port, name)
 
-    def to_text(self) -> str:
-        return f"{self.priority} {self.weight} {self.port} {self.target}"
-
     def to_wire(self) -> bytes:
         return struct.pack("!HHH", self.priority, self.weight, self.port) + _name_wire(self.target)
 
@@ -364,69 +327,12 @@ class CAARecord(Rdata):
         value = bytes(message[offset + 2 + taglen : offset + length])
         return cls(flags, tag.decode("ascii"), value)
 
-    def to_text(self) -> str:
-        return f"{self.flags} {self.tag} {_quote(self.value)}"
-
     def to_wire(self) -> bytes:
         tag = self.tag.encode("ascii")
         return bytes([self.flags, len(tag)]) + tag + self.value
 
 
-SVC_KEYS: dict[int, str] = {
-    0: "mandatory",
-    1: "alpn",
-    2: "no-default-alpn",
-    3: "port",
-    4: "ipv4hint",
-    5: "ech",
-    6: "ipv6hint",
-    7: "dohpath",
-    8: "ohttp",
-}
-
-
-def _svc_key(key: int) -> str:
-    return SVC_KEYS.get(key, f"key{key}")
-
-
-def _alpn_text(ids: list[bytes]) -> str:
-    """The alpn value-list (RFC 9460 A.1): ``\\`` and ``,`` inside an id escaped with a
-    backslash, then the whole list as one character-string (escaped again)."""
-    items = (i.replace(b"\\", b"\\\\").replace(b",", b"\\,") for i in ids)
-    return _quote(b",".join(items))
-
-
-def _svc_value_text(key: int, value: bytes) -> str:
-    """A SvcParam value in presentation format; raises RdataError if malformed."""
-    if key == 0:
-        if len(value) % 2 or not value:
-            raise RdataError("SVCB: mandatory list length is not a positive multiple of 2")
-        keys = struct.unpack(f"!{len(value) // 2}H", value)
-        return ",".join(_svc_key(k) for k in keys)
-    if key == 1:
-        ids = _character_strings(value, 0, len(value), "SVCB alpn")
-        if not ids or any(not i for i in ids):
-            raise RdataError("SVCB: alpn has an empty protocol id")
-        return _alpn_text(ids)
-    if key == 3:
-        if len(value) != 2:
-            raise RdataError(f"SVCB: port value is {len(value)} bytes, expected 2")
-        return str(struct.unpack("!H", value)[0])
-    if key == 4:
-        if not value or len(value) % 4:
-            raise RdataError("SVCB: ipv4hint length is not a positive multiple of 4")
-        return ",".join(
-            str(ipaddress.IPv4Address(value[i : i + 4])) for i in range(0, len(value), 4)
-        )
-    if key == 6:
-        if not value or len(value) % 16:
-            raise RdataError("SVCB: ipv6hint length is not a positive multiple of 16")
-        return ",".join(
-            str(ipaddress.IPv6Address(value[i : i + 16])) for i in range(0, len(value), 16)
-        )
-    if key == 5:
-        return base64.b64encode(value).decode("ascii")
-    return _quote(value)
+SVC_KEYS = rdtypes.SVC_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,38 +359,11 @@ class SVCBRecord(Rdata):
         # RFC 9460: the target name is never compressed; decode it without following
         # pointers beyond what decode_name permits, then insist it ends inside the RDATA.
         target, pos = _name_at(message, offset + 2, end, tn)
-        params: list[tuple[int, bytes]] = []
-        last = -1
-        while pos < end:
-            if pos + 4 > end:
-                raise RdataError(f"{tn}: truncated SvcParam header")
-            key, vlen = struct.unpack_from("!HH", message, pos)
-            pos += 4
-            if pos + vlen > end:
-                raise RdataError(f"{tn}: SvcParam {_svc_key(key)} runs past the RDATA")
-            if key <= last:
-                raise RdataError(f"{tn}: SvcParam keys not in strictly increasing order")
-            last = key
-            value = bytes(message[pos : pos + vlen])
-            if key == 2 and vlen:
-                raise RdataError(f"{tn}: no-default-alpn must have an empty value")
-            _svc_value_text(key, value)  # validate
-            params.append((key, value))
-            pos += vlen
+        try:
+            params = rdtypes.svc_params(message, pos, end, tn)
+        except rdtypes.RdataWireError as exc:
+            raise RdataError(str(exc)) from None
         return cls(prio, target, tuple(params))
-
-    def to_text(self) -> str:
-        parts = [str(self.priority), self.target]
-        for key, value in self.params:
-            if key == 2 and not value:
-                parts.append("no-default-alpn")
-                continue
-            text = _svc_value_text(key, value)
-            if key == 5:
-                parts.append(f'ech="{text}"')
-            else:
-                parts.append(f"{_svc_key(key)}={text}")
-        return " ".join(parts)
 
     def to_wire(self) -> bytes:
         out = bytearray(struct.pack("!H", self.priority))
@@ -505,7 +384,8 @@ class HTTPSRecord(SVCBRecord):
 
 @dataclass(frozen=True, slots=True)
 class Generic(Rdata):
-    """RDATA of a type without a class here, kept raw (RFC 3597 presentation)."""
+    """RDATA of a type without a typed class here: the bytes, names uncompressed, printed
+    by the type's class in :mod:`dns.rdtypes` (RFC 3597 form for unknown types)."""
 
     type_code: int
     data: bytes
@@ -517,13 +397,15 @@ class Generic(Rdata):
 
     @classmethod
     def parse_typed(cls, rtype: int, message: bytes, offset: int, length: int) -> Generic:
-        """Like :meth:`parse`, remembering the type code."""
-        return cls(rtype, bytes(message[offset : offset + length]))
+        """Like :meth:`parse`, remembering the type code; names in the RDATA of types with
+        a layout in :mod:`dns.rdtypes` are uncompressed and the layout checked."""
+        try:
+            return cls(rtype, rdtypes.expand(rtype, message, offset, length))
+        except rdtypes.RdataWireError as exc:
+            raise RdataError(f"{type_to_text(rtype)}: {exc}") from None
 
     def to_text(self) -> str:
-        if not self.data:
-            return "\\# 0"
-        return f"\\# {len(self.data)} {self.data.hex().upper()}"
+        return rdtypes.to_text(self.type_code, self.data)
 
     def to_wire(self) -> bytes:
         return self.data

@@ -496,10 +496,17 @@ def name_from_text(text: str, origin: Name | None = None) -> Name:
     if not text:
         raise BadName("empty name")
     labels: list[bytes] = []
+    data = text.encode("utf-8")
+    if b"\\" not in data and b".." not in data and data[0] != 0x2E:
+        # Nothing escaped and no empty label: the labels are what is between the dots.
+        labels = data.split(b".")
+        absolute = not labels[-1]
+        if absolute:
+            labels.pop()
+        return _checked_name(labels, absolute, origin, text)
     current = bytearray()
     absolute = False
     i = 0
-    data = text.encode("utf-8")
     n = len(data)
     while i < n:
         c = data[i]
@@ -533,6 +540,12 @@ def name_from_text(text: str, origin: Name | None = None) -> Name:
         i += 1
     if current:
         labels.append(bytes(current))
+    return _checked_name(labels, absolute, origin, text)
+
+
+def _checked_name(labels: list[bytes], absolute: bool, origin: Name | None, text: str) -> Name:
+    """The name of ``labels`` (with ``origin`` appended unless ``absolute``), its label and
+    name lengths checked (RFC 1035 §2.3.4)."""
     name: Name = tuple(labels)
     if not absolute:
         if origin is None:

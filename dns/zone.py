@@ -1,11 +1,11 @@
 """Zones: RFC 1035 master files in, validated, lookup-ready zones out.
 
-The master-file reader is our own (dnslib's has no ``$INCLUDE`` and cannot parse DNAME):
+The master-file reader is our own:
 ``$ORIGIN``, ``$TTL``, ``$INCLUDE file [origin]`` (paths relative to the including file),
 parentheses across lines, quoted strings, ``;`` comments, relative names and ``@``, a blank
 owner meaning the previous one, TTL and class in either order, TTLs with units (``1h30m``),
-``TYPEnnn``/``CLASSnnn`` and RFC 3597 ``\\# len hex`` rdata for any type. Common types are
-encoded here; the rarer ones (RRSIG, NSEC, LOC, HTTPS, ...) through dnslib.
+``TYPEnnn``/``CLASSnnn`` and RFC 3597 ``\\# len hex`` rdata for any type; each type's
+presentation format is read by its class in :mod:`dns.rdtypes`.
 
 Validation at load (each a :class:`ZoneError` naming file and line): exactly one SOA, at the
 apex; NS at the apex; no CNAME beside other data; no NS at a wildcard. As BIND does, data
@@ -23,17 +23,18 @@ Usage::
 from __future__ import annotations
 
 import base64
-import binascii
-import datetime
-import ipaddress
+import bisect
+import hashlib
+import itertools
 import logging
 import os
+import re
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from . import records, wire
+from . import rdtypes, wire
+from .rdtypes import Token, parse_ttl
 from .wire import Name
 
 log = logging.getLogger("dns.zone")
@@ -78,10 +79,16 @@ class RRset:
 
 @dataclass(slots=True)
 class Node:
-    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty)."""
+    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty).
+
+    ``rrsets[RRSIG]`` holds every signature at the name; ``sigs`` the same signatures by
+    the type they cover, each set with the TTL its records were given (RFC 4034 §3: the
+    TTL of the RRset they cover, which differs between types); ``None`` when there are
+    none (no empty dict per name of an unsigned zone)."""
 
     name: Name
     rrsets: dict[int, RRset] = field(default_factory=dict)
+    sigs: dict[int, RRset] | None = None
 
 
 Key = tuple[bytes, ...]
@@ -115,7 +122,7 @@ class Zone:
     """
 
     def __init__(
-        self, origin: Name, records: list[Record], files: list[str], source: str | None = None
+        self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
@@ -133,12 +140,23 @@ class Zone:
 
     # -- building and validation
 
-    def _build(self, records: list[Record]) -> None:
+    def _build(self, records: Iterable[Record]) -> None:
         origin_key = self.origin_key
         depth = len(origin_key)
         where: dict[tuple[Key, int], tuple[str, int]] = {}
+        # One copy of each label: names share the origin's labels, and a name already in
+        # lowercase is its own key.
+        labels: dict[bytes, bytes] = {label: label for label in origin_key}
+        last: tuple[Name, Key] = ((), ())
+        first = ("<zone>", 0)
         for rec in records:
-            k = key_of(rec.name)
+            if not first[1]:
+                first = (rec.filename, rec.line)
+            if rec.name is last[0]:  # a blank owner: the previous record's name
+                k = last[1]
+            else:
+                k = tuple([labels.setdefault(lab, lab) for lab in key_of(rec.name)])
+                last = (rec.name, k)
             if len(k) < depth or k[len(k) - depth :] != origin_key:
                 # As BIND does (named-checkzone loads such a zone): warn and leave it out.
                 log.warning(
@@ -151,13 +169,23 @@ class Zone:
                 continue
             node = self.nodes.get(k)
             if node is None:
-                node = self.nodes[k] = Node(rec.name)
+                node = self.nodes[k] = Node(k if k == rec.name else rec.name)
+            if rec.rtype == wire.TYPE_RRSIG and len(rec.rdata) >= 2:
+                covered = _U16.unpack_from(rec.rdata)[0]
+                if node.sigs is None:
+                    node.sigs = {}
+                sigs = node.sigs.get(covered)
+                if sigs is None:
+                    node.sigs[covered] = RRset(node.name, wire.TYPE_RRSIG, rec.ttl, [rec.rdata])
+                elif rec.rdata not in sigs.rdatas:
+                    sigs.rdatas.append(rec.rdata)
             rrset = node.rrsets.get(rec.rtype)
             if rrset is None:
-                node.rrsets[rec.rtype] = RRset(rec.name, rec.rtype, rec.ttl, [rec.rdata])
-                where[(k, rec.rtype)] = (rec.filename, rec.line)
+                node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
+                if rec.rtype in _LOCATED_TYPES:
+                    where[(k, rec.rtype)] = (rec.filename, rec.line)
                 continue
-            if rec.ttl != rrset.ttl:
+            if rec.ttl != rrset.ttl and rec.rtype != wire.TYPE_RRSIG:
                 log.warning(
                     "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
                     rec.filename,
@@ -170,10 +198,9 @@ class Zone:
                 rrset.rdatas.append(rec.rdata)
 
         def at(k: Key, rtype: int) -> tuple[str, int]:
-            return where.get((k, rtype), (records[0].filename if records else "<zone>", 0))
+            return where.get((k, rtype), (first[0], 0))
 
         apex = self.nodes.get(origin_key)
-        first = (records[0].filename, records[0].line) if records else ("<zone>", 0)
         if apex is None or wire.TYPE_SOA not in apex.rrsets:
             raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}", *first)
         if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
@@ -222,7 +249,7 @@ class Zone:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
         for k, node in self.nodes.items():
-            for j in range(depth, len(k)):
+            for j in range(depth, len(k) if dnames else 0):
                 anc = k[len(k) - j :]
                 if anc in dnames and node.rrsets:
                     log.warning(
@@ -232,7 +259,7 @@ class Zone:
                         wire.name_to_text(self.nodes[anc].name),
                     )
                     break
-            cut = self._cut_above_or_at(k)
+            cut = self._cut_above_or_at(k) if self.cuts else None
             if cut is None:
                 continue
             allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
@@ -283,13 +310,89 @@ class Zone:
 
     def rrsets(self) -> Iterator[RRset]:
         """Every RRset (SOA first, then the rest in name order), glue included: what AXFR
-        sends between the two SOAs, without the closing one."""
+        sends between the two SOAs, without the closing one. Signatures come as one RRset
+        per covered type."""
         yield self.soa
         for k in sorted(self.nodes, key=lambda key: key[::-1]):
-            for rtype, rrset in self.nodes[k].rrsets.items():
+            node = self.nodes[k]
+            for rtype, rrset in node.rrsets.items():
                 if k == self.origin_key and rtype == wire.TYPE_SOA:
                     continue
-                yield rrset
+                if rtype == wire.TYPE_RRSIG and node.sigs is not None:
+                    yield from node.sigs.values()  # each with its own TTL
+                else:
+                    yield rrset
+
+    # -- DNSSEC (pre-signed zones): the NSEC and NSEC3 chains
+
+    def nsec_covering(self, k: Key) -> Node | None:
+        """The node whose NSEC matches or covers the name ``k``: the last NSEC owner at or
+        before it in canonical order (RFC 4034 §6.1), wrapping to the last one."""
+        index = self._nsec_index()
+        if not index:
+            return None
+        at = bisect.bisect_right(index, k[::-1]) - 1
+        return self.nodes[index[at][::-1]]
+
+    def _nsec_index(self) -> list[Key]:
+        index: list[Key] | None = getattr(self, "_nsec_keys", None)
+        if index is None:
+            index = sorted(k[::-1] for k, n in self.nodes.items() if wire.TYPE_NSEC in n.rrsets)
+            self._nsec_keys = index
+        return index
+
+    def nsec3_params(self) -> tuple[int, bytes] | None:
+        """``(iterations, salt)`` of the apex NSEC3PARAM with hash algorithm 1 (SHA-1)."""
+        apex = self.nodes[self.origin_key].rrsets.get(wire.TYPE_NSEC3PARAM)
+        if apex is None:
+            return None
+        for rd in apex.rdatas:
+            if len(rd) >= 5 and rd[0] == 1 and len(rd) == 5 + rd[4]:
+                return _U16.unpack_from(rd, 2)[0], rd[5:]
+        return None
+
+    def nsec3_hash(self, k: Key) -> bytes:
+        """RFC 5155 §5: the iterated SHA-1 of the name's canonical wire form."""
+        params = self.nsec3_params()
+        assert params is not None
+        iterations, salt = params
+        digest = hashlib.sha1(wire.encode_name(k) + salt).digest()
+        for _ in range(iterations):
+            digest = hashlib.sha1(digest + salt).digest()
+        return digest
+
+    def _nsec3_index(self) -> tuple[list[bytes], list[Key]]:
+        index: tuple[list[bytes], list[Key]] | None = getattr(self, "_nsec3", None)
+        if index is None:
+            pairs = []
+            for k, node in self.nodes.items():
+                if wire.TYPE_NSEC3 in node.rrsets and len(k) == len(self.origin_key) + 1:
+                    try:
+                        hashed = base64.b32hexdecode(k[0].upper())
+                    except ValueError:
+                        continue
+                    pairs.append((hashed, k))
+            pairs.sort()
+            index = ([h for h, _ in pairs], [k for _, k in pairs])
+            self._nsec3 = index
+        return index
+
+    def nsec3_matching(self, k: Key) -> Node | None:
+        """The NSEC3 node whose hashed owner is the hash of ``k``, if any."""
+        hashes, keys = self._nsec3_index()
+        digest = self.nsec3_hash(k)
+        at = bisect.bisect_left(hashes, digest)
+        if at < len(hashes) and hashes[at] == digest:
+            return self.nodes[keys[at]]
+        return None
+
+    def nsec3_covering(self, k: Key) -> Node | None:
+        """The NSEC3 node whose hash interval covers the hash of ``k`` (wrapping)."""
+        hashes, keys = self._nsec3_index()
+        if not hashes:
+            return None
+        at = bisect.bisect_left(hashes, self.nsec3_hash(k)) - 1
+        return self.nodes[keys[at]]
 
     def record_count(self) -> int:
         """The number of records (not RRsets)."""
@@ -303,20 +406,15 @@ class Zone:
 
 
 _DNSSEC_TYPES = frozenset({wire.TYPE_RRSIG, wire.TYPE_NSEC, wire.TYPE_NSEC3})
+_LOCATED_TYPES = frozenset({wire.TYPE_SOA, wire.TYPE_NS, wire.TYPE_CNAME, wire.TYPE_DNAME})
+"""Types whose file and line the load keeps for its errors (others are named by owner and
+type; keeping a position per RRset would cost more than the RRsets of a big zone)."""
 _CNAME_COMPANIONS = frozenset({wire.TYPE_CNAME}) | _DNSSEC_TYPES
 _GLUE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA})
 _CUT_TYPES = frozenset({wire.TYPE_NS, wire.TYPE_DS}) | _DNSSEC_TYPES
 
 
 # ---------------------------------------------------------------------------- tokenizer
-
-
-@dataclass(slots=True)
-class Token:
-    """A word of a master file: ``text`` (escapes kept, quotes removed), ``quoted``."""
-
-    text: str
-    quoted: bool = False
 
 
 @dataclass(slots=True)
@@ -335,13 +433,26 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
     start_line = 0
     blank_owner = False
     line_no = 0
-    for raw_line in text.split("\n"):
+    pos = 0
+    size = len(text)
+    while pos <= size:  # the lines one at a time: a list of them all is as big as the text
+        end = text.find("\n", pos)
+        if end < 0:
+            end = size
+        raw_line = text[pos:end]
+        pos = end + 1
         line_no += 1
         line = raw_line.rstrip("\r")
         if depth == 0:
             tokens = []
             start_line = line_no
             blank_owner = bool(line) and line[0] in " \t"
+        if not ('"' in line or "(" in line or ")" in line or ";" in line or "\\" in line):
+            # The common line: words between blanks, nothing to group or escape.
+            tokens.extend(Token(w) for w in line.replace("\t", " ").split(" ") if w)
+            if depth == 0 and tokens:
+                yield Entry(start_line, blank_owner, tokens)
+            continue
         i = 0
         n = len(line)
         while i < n:
@@ -403,572 +514,18 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
 
 # ---------------------------------------------------------------------------- values
 
-_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DIGITS = frozenset("0123456789")
-_TTL_CHARS = _DIGITS | frozenset("wdhmsWDHMS")
-MAX_U32 = 0xFFFFFFFF
-
-
-def parse_ttl(text: str) -> int:
-    """``"3600"`` or ``"1h30m"`` (BIND's units, any case; a bare number last) -> seconds;
-    ``ValueError`` otherwise. ASCII digits only, each number of bounded length."""
-    value = 0
-    pos = 0
-    n = len(text)
-    if not n:
-        raise ValueError("empty TTL")
-    while pos < n:
-        end = pos
-        while end < n and text[end] in _DIGITS:
-            end += 1
-        if end == pos:
-            raise ValueError(f"bad TTL {text[:30]!r}")
-        number = wire.parse_decimal(text[pos:end], MAX_U32, "TTL")
-        if end == n:
-            value += number
-            break
-        unit = _TTL_UNITS.get(text[end].lower())
-        if unit is None:
-            raise ValueError(f"bad TTL {text[:30]!r}")
-        value += number * unit
-        pos = end + 1
-    if value > MAX_U32:
-        raise ValueError(f"TTL {text!r} is over 2^32-1")
-    return value
+_TTL_WORD = re.compile(r"[0-9][0-9wdhmsWDHMS]*+")
+"""A word that is a TTL rather than a class or type (one possessive run: linear)."""
 
 
 def _looks_like_ttl(text: str) -> bool:
-    return bool(text) and text[0] in _DIGITS and all(c in _TTL_CHARS for c in text)
+    return _TTL_WORD.fullmatch(text) is not None
 
 
-def unescape(text: str) -> bytes:
-    """Character-string contents: ``\\X`` and ``\\DDD`` escapes resolved, UTF-8 otherwise."""
-    data = text.encode("utf-8")
-    if b"\\" not in data:
-        return data
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        c = data[i]
-        if c == 0x5C and i + 1 < len(data):
-            value = wire.escape_value(data, i + 1)
-            if value is not None:
-                out.append(value)
-                i += 4
-            else:
-                out.append(data[i + 1])
-                i += 2
-            continue
-        out.append(c)
-        i += 1
-    return bytes(out)
-
-
-def _charstring(token: Token) -> bytes:
-    raw = unescape(token.text)
-    if len(raw) > 255:
-        raise ValueError(f"character string of {len(raw)} bytes (max 255)")
-    return bytes((len(raw),)) + raw
-
-
-def _u8(text: str, what: str) -> bytes:
-    return bytes((wire.parse_decimal(text, 0xFF, what),))
-
-
-def _u16(text: str, what: str) -> bytes:
-    return _U16.pack(wire.parse_decimal(text, 0xFFFF, what))
-
-
-def _u32(text: str) -> bytes:
-    value = parse_ttl(text)
-    return _U32.pack(value)
-
-
-def _hex(tokens: list[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
-    if text == "-":
-        return b""
-    try:
-        return binascii.unhexlify(text)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"bad hex {text!r}") from exc
-
-
-def _b64(tokens: list[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"bad base64 {text[:30]!r}") from exc
-
-
-def _need(tokens: list[Token], count: int, what: str) -> None:
-    if len(tokens) != count:
-        raise ValueError(f"{what} takes {count} field{'s' * (count != 1)}, got {len(tokens)}")
-
-
-def encode_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
-    """The uncompressed wire rdata of one record given in presentation format.
-
-    Raises ``ValueError`` (or a :class:`dns.wire.WireError`) naming what is wrong.
-    """
-    if tokens and tokens[0].text == "\\#" and not tokens[0].quoted:
-        if len(tokens) < 2:
-            raise ValueError("RFC 3597 rdata needs '\\# LENGTH HEX'")
-        length = wire.parse_decimal(tokens[1].text, 0xFFFF, "RFC 3597 length")
-        data = _hex(tokens[2:]) if len(tokens) > 2 else b""
-        if len(data) != length:
-            raise ValueError(f"RFC 3597 rdata says {length} bytes but has {len(data)}")
-        return data
-
-    def name(tok: Token) -> bytes:
-        return wire.encode_name(wire.name_from_text(tok.text, origin))
-
-    t = wire
-    if rtype == t.TYPE_A:
-        _need(tokens, 1, "A")
-        return ipaddress.IPv4Address(tokens[0].text).packed
-    if rtype == t.TYPE_AAAA:
-        _need(tokens, 1, "AAAA")
-        return ipaddress.IPv6Address(tokens[0].text).packed
-    if rtype in _SINGLE_NAME_TYPES:
-        _need(tokens, 1, wire.type_to_text(rtype))
-        return name(tokens[0])
-    if rtype in (t.TYPE_MX, t.TYPE_KX, t.TYPE_AFSDB, t.TYPE_RT):
-        _need(tokens, 2, wire.type_to_text(rtype))
-        return _u16(tokens[0].text, f"{wire.type_to_text(rtype)} preference") + name(tokens[1])
-    if rtype == t.TYPE_SOA:
-        _need(tokens, 7, "SOA")
-        return (
-            name(tokens[0])
-            + name(tokens[1])
-            + _U32.pack(wire.parse_decimal(tokens[2].text, MAX_U32, "SOA serial"))
-            + b"".join(_u32(tok.text) for tok in tokens[3:])
-        )
-    if rtype in (t.TYPE_TXT, t.TYPE_SPF):
-        if not tokens:
-            raise ValueError("TXT needs at least one string")
-        return b"".join(_charstring(tok) for tok in tokens)
-    if rtype == t.TYPE_HINFO:
-        _need(tokens, 2, "HINFO")
-        return _charstring(tokens[0]) + _charstring(tokens[1])
-    if rtype in (t.TYPE_MINFO, t.TYPE_RP):
-        _need(tokens, 2, wire.type_to_text(rtype))
-        return name(tokens[0]) + name(tokens[1])
-    if rtype == t.TYPE_SRV:
-        _need(tokens, 4, "SRV")
-        return (
-            _u16(tokens[0].text, "SRV priority")
-            + _u16(tokens[1].text, "SRV weight")
-            + _u16(tokens[2].text, "SRV port")
-            + name(tokens[3])
-        )
-    if rtype == t.TYPE_NAPTR:
-        _need(tokens, 6, "NAPTR")
-        return (
-            _u16(tokens[0].text, "NAPTR order")
-            + _u16(tokens[1].text, "NAPTR preference")
-            + _charstring(tokens[2])
-            + _charstring(tokens[3])
-            + _charstring(tokens[4])
-            + name(tokens[5])
-        )
-    if rtype == t.TYPE_CAA:
-        _need(tokens, 3, "CAA")
-        tag = tokens[1].text.encode("ascii")
-        if not tag or len(tag) > 255 or not tag.isalnum():
-            raise ValueError(f"bad CAA tag {tokens[1].text!r}")
-        return (
-            _u8(tokens[0].text, "CAA flags") + bytes((len(tag),)) + tag + unescape(tokens[2].text)
-        )
-    if rtype == t.TYPE_SSHFP:
-        if len(tokens) < 3:
-            raise ValueError("SSHFP takes algorithm, type and fingerprint")
-        return (
-            _u8(tokens[0].text, "SSHFP algorithm")
-            + _u8(tokens[1].text, "SSHFP type")
-            + _hex(tokens[2:])
-        )
-    if rtype in (t.TYPE_DS, t.TYPE_CDS):
-        if len(tokens) < 4:
-            raise ValueError("DS takes key tag, algorithm, digest type and digest")
-        return (
-            _u16(tokens[0].text, "DS key tag")
-            + _mnemonic(tokens[1].text, _ALGORITHMS, "DS algorithm")
-            + _mnemonic(tokens[2].text, _DIGESTS, "DS digest type")
-            + _hex(tokens[3:])
-        )
-    if rtype in (t.TYPE_TLSA, t.TYPE_SMIMEA):
-        if len(tokens) < 4:
-            raise ValueError("TLSA takes usage, selector, matching type and data")
-        return (
-            _u8(tokens[0].text, "TLSA usage")
-            + _u8(tokens[1].text, "TLSA selector")
-            + _u8(tokens[2].text, "TLSA matching type")
-            + _hex(tokens[3:])
-        )
-    if rtype in (t.TYPE_DNSKEY, t.TYPE_CDNSKEY, t.TYPE_KEY):
-        if len(tokens) < 4:
-            raise ValueError("DNSKEY takes flags, protocol, algorithm and key")
-        return (
-            _u16(tokens[0].text, "DNSKEY flags")
-            + _u8(tokens[1].text, "DNSKEY protocol")
-            + _mnemonic(tokens[2].text, _ALGORITHMS, "DNSKEY algorithm")
-            + _b64(tokens[3:])
-        )
-    encoder = _DNSSEC_AND_MORE.get(rtype)
-    if encoder is not None:
-        return encoder(tokens, name)
-    if rtype in (t.TYPE_SVCB, t.TYPE_HTTPS):
-        return _svcb(tokens, name)
-    return _dnslib_rdata(rtype, tokens, origin)
-
-
-# DNSSEC algorithm and digest mnemonics (RFC 4034 A.1, RFC 8624; RFC 4509, RFC 6605).
-_ALGORITHMS = {
-    "RSAMD5": 1,
-    "DH": 2,
-    "DSA": 3,
-    "RSASHA1": 5,
-    "DSA-NSEC3-SHA1": 6,
-    "RSASHA1-NSEC3-SHA1": 7,
-    "RSASHA256": 8,
-    "RSASHA512": 10,
-    "ECC-GOST": 12,
-    "ECDSAP256SHA256": 13,
-    "ECDSAP384SHA384": 14,
-    "ED25519": 15,
-    "ED448": 16,
-    "INDIRECT": 252,
-    "PRIVATEDNS": 253,
-    "PRIVATEOID": 254,
-}
-_DIGESTS = {"SHA-1": 1, "SHA-256": 2, "GOST": 3, "SHA-384": 4}
-_CERT_TYPES = {
-    "PKIX": 1,
-    "SPKI": 2,
-    "PGP": 3,
-    "IPKIX": 4,
-    "ISPKI": 5,
-    "IPGP": 6,
-    "ACPKIX": 7,
-    "IACPKIX": 8,
-    "URI": 253,
-    "OID": 254,
-}
-
-
-def _mnemonic(text: str, table: dict[str, int], what: str, limit: int = 0xFF) -> bytes:
-    """A number given as a mnemonic of ``table`` (any case) or in decimal, packed in one
-    byte (two when ``limit`` is over 255)."""
-    value = table.get(text.upper())
-    if value is None:
-        value = wire.parse_decimal(text, limit, what)
-    return _U16.pack(value) if limit > 0xFF else bytes((value,))
-
-
-def _type_bitmap(tokens: list[Token]) -> bytes:
-    """Type mnemonics as the window blocks of RFC 4034 §4.1.2 (NSEC, NSEC3, CSYNC)."""
-    windows: dict[int, bytearray] = {}
-    for tok in tokens:
-        rtype = wire.type_from_text(tok.text)
-        bits = windows.setdefault(rtype >> 8, bytearray(32))
-        bits[(rtype & 0xFF) >> 3] |= 0x80 >> (rtype & 7)
-    out = bytearray()
-    for window in sorted(windows):
-        bits = windows[window].rstrip(b"\x00")
-        out += bytes((window, len(bits))) + bits
-    return bytes(out)
-
-
-def _salt(text: str) -> bytes:
-    salt = b"" if text == "-" else _hex([Token(text)])
-    if len(salt) > 255:
-        raise ValueError(f"NSEC3 salt of {len(salt)} bytes (max 255)")
-    return bytes((len(salt),)) + salt
-
-
-def _time(text: str, what: str) -> bytes:
-    """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, taken modulo 2^32 as RFC 4034 §3.2 says) or
-    seconds since 1970 in decimal."""
-    if len(text) != 14:
-        return _U32.pack(wire.parse_decimal(text, MAX_U32, what))
-    year, month, day, hour, minute, second = (
-        wire.parse_decimal(text[a:b], 9999, what)
-        for a, b in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))
-    )
-    try:
-        when = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC)
-    except ValueError:
-        raise ValueError(f"{what} {text} is not a date and time") from None
-    return _U32.pack(int(when.timestamp()) & MAX_U32)
-
-
-def _rrsig(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if len(tokens) < 9:
-        raise ValueError(
-            "RRSIG takes type, algorithm, labels, TTL, expiration, inception, key tag, "
-            "signer and signature"
-        )
-    return (
-        _U16.pack(wire.type_from_text(tokens[0].text))
-        + _mnemonic(tokens[1].text, _ALGORITHMS, "RRSIG algorithm")
-        + _u8(tokens[2].text, "RRSIG labels")
-        + _U32.pack(wire.parse_decimal(tokens[3].text, MAX_U32, "RRSIG original TTL"))
-        + _time(tokens[4].text, "RRSIG expiration")
-        + _time(tokens[5].text, "RRSIG inception")
-        + _u16(tokens[6].text, "RRSIG key tag")
-        + name(tokens[7])
-        + _b64(tokens[8:])
-    )
-
-
-def _nsec(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if not tokens:
-        raise ValueError("NSEC takes the next name and types")
-    return name(tokens[0]) + _type_bitmap(tokens[1:])
-
-
-def _nsec3(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if len(tokens) < 5:
-        raise ValueError("NSEC3 takes algorithm, flags, iterations, salt, next hash and types")
-    text = tokens[4].text.upper()
-    try:
-        hashed = base64.b32hexdecode(text + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError):
-        raise ValueError(f"bad base32hex {tokens[4].text[:40]!r}") from None
-    if not 1 <= len(hashed) <= 255:
-        raise ValueError(f"NSEC3 next hash of {len(hashed)} bytes")
-    return _nsec3param(tokens[:4], name) + bytes((len(hashed),)) + hashed + _type_bitmap(tokens[5:])
-
-
-def _nsec3param(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    _need(tokens, 4, "NSEC3PARAM")
-    return (
-        _u8(tokens[0].text, "NSEC3 algorithm")
-        + _u8(tokens[1].text, "NSEC3 flags")
-        + _u16(tokens[2].text, "NSEC3 iterations")
-        + _salt(tokens[3].text)
-    )
-
-
-def _uri(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    _need(tokens, 3, "URI")
-    return (
-        _u16(tokens[0].text, "URI priority")
-        + _u16(tokens[1].text, "URI weight")
-        + unescape(tokens[2].text)
-    )
-
-
-def _zonemd(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if len(tokens) < 4:
-        raise ValueError("ZONEMD takes serial, scheme, hash algorithm and digest")
-    return (
-        _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, "ZONEMD serial"))
-        + _u8(tokens[1].text, "ZONEMD scheme")
-        + _u8(tokens[2].text, "ZONEMD hash algorithm")
-        + _hex(tokens[3:])
-    )
-
-
-def _csync(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if len(tokens) < 2:
-        raise ValueError("CSYNC takes serial, flags and types")
-    return (
-        _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, "CSYNC serial"))
-        + _u16(tokens[1].text, "CSYNC flags")
-        + _type_bitmap(tokens[2:])
-    )
-
-
-def _cert(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    if len(tokens) < 4:
-        raise ValueError("CERT takes type, key tag, algorithm and certificate")
-    return (
-        _mnemonic(tokens[0].text, _CERT_TYPES, "CERT type", 0xFFFF)
-        + _u16(tokens[1].text, "CERT key tag")
-        + _mnemonic(tokens[2].text, _ALGORITHMS, "CERT algorithm")
-        + _b64(tokens[3:])
-    )
-
-
-def _base64_only(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    return _b64(tokens)
-
-
-_DNSSEC_AND_MORE: dict[int, Callable[[list[Token], Callable[[Token], bytes]], bytes]] = {
-    wire.TYPE_RRSIG: _rrsig,
-    wire.TYPE_NSEC: _nsec,
-    wire.TYPE_NSEC3: _nsec3,
-    wire.TYPE_NSEC3PARAM: _nsec3param,
-    wire.TYPE_URI: _uri,
-    wire.TYPE_ZONEMD: _zonemd,
-    wire.TYPE_CSYNC: _csync,
-    wire.TYPE_CERT: _cert,
-    wire.TYPE_OPENPGPKEY: _base64_only,
-    wire.TYPE_DHCID: _base64_only,
-}
-"""Presentation formats of DNSSEC and newer types, by type."""
-
-
-_SVC_KEYS = {
-    "mandatory": 0,
-    "alpn": 1,
-    "no-default-alpn": 2,
-    "port": 3,
-    "ipv4hint": 4,
-    "ech": 5,
-    "ipv6hint": 6,
-    "dohpath": 7,
-    "ohttp": 8,
-}
-"""SvcParamKeys with names (RFC 9460 §14.3.2; dohpath RFC 9461, ohttp RFC 9540)."""
-_SVC_FLAGS = frozenset({2, 8})
-"""Keys that take no value."""
-
-
-def _svc_key(text: str) -> int:
-    """A SvcParamKey's number from its name or ``keyNNNNN`` (lowercase, no leading zeros)."""
-    key = _SVC_KEYS.get(text)
-    if key is not None:
-        return key
-    digits = text[3:] if text.startswith("key") else ""
-    if not digits or (digits[0] == "0" and len(digits) > 1):
-        raise ValueError(f"unknown SvcParamKey {text[:30]!r}")
-    return wire.parse_decimal(digits, 0xFFFF, "SvcParamKey number")
-
-
-def _value_list(value: bytes) -> list[bytes]:
-    """A comma-separated list whose items may hold ``\\,`` and ``\\\\`` (RFC 9460 A.1),
-    after the character-string escapes were resolved; empty items are an error."""
-    items: list[bytes] = []
-    item = bytearray()
-    i = 0
-    while i < len(value):
-        c = value[i]
-        if c == 0x5C and i + 1 < len(value):
-            item.append(value[i + 1])
-            i += 2
-            continue
-        if c == 0x2C:
-            items.append(bytes(item))
-            item = bytearray()
-        else:
-            item.append(c)
-        i += 1
-    items.append(bytes(item))
-    if not all(items):
-        raise ValueError("empty item in a comma-separated SvcParam value")
-    return items
-
-
-def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
-    """The wire value of one SvcParam given by name (``keyNNNNN`` values are taken as
-    they are) from its presentation value, escapes resolved."""
-    if key_text not in _SVC_KEYS:
-        return value or b""
-    if key in _SVC_FLAGS:
-        if value is not None:
-            raise ValueError(f"SvcParam {key_text} takes no value")
-        return b""
-    if value is None:
-        if key != 5:
-            raise ValueError(f"SvcParam {key_text} needs a value")
-        return b""
-    if key == 0:
-        keys = [_svc_key(item.decode("ascii")) for item in _value_list(value)]
-        if 0 in keys or len(set(keys)) != len(keys):
-            raise ValueError("mandatory lists itself or a key twice")
-        return b"".join(_U16.pack(k) for k in sorted(keys))
-    if key == 1:
-        out = b""
-        for item in _value_list(value):
-            if len(item) > 255:
-                raise ValueError(f"alpn id of {len(item)} bytes (max 255)")
-            out += bytes((len(item),)) + item
-        return out
-    if key == 3:
-        return _U16.pack(wire.parse_decimal(value.decode("ascii"), 0xFFFF, "SVCB port"))
-    if key == 4:
-        return b"".join(ipaddress.IPv4Address(v.decode("ascii")).packed for v in _value_list(value))
-    if key == 6:
-        return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
-    if key == 5:
-        return _b64([Token(value.decode("ascii"))]) if value else b""
-    # dohpath (RFC 9461): a URI template, UTF-8.
-    if not value:
-        raise ValueError("dohpath needs a URI template")
-    value.decode("utf-8")
-    return value
-
-
-def _svcb(tokens: list[Token], name: Callable[[Token], bytes]) -> bytes:
-    """SVCB and HTTPS rdata from presentation format (RFC 9460 §2.1): priority, target,
-    then ``key[=value]`` SvcParams in any order, sent sorted by key."""
-    if len(tokens) < 2:
-        raise ValueError("SVCB takes a priority, a target name and SvcParams")
-    priority = wire.parse_decimal(tokens[0].text, 0xFFFF, "SVCB priority")
-    params: dict[int, bytes] = {}
-    for tok in tokens[2:]:
-        if tok.quoted:
-            raise ValueError(f"SvcParam {tok.text[:30]!r} is quoted whole; quote only its value")
-        key_text, eq, value_text = tok.text.partition("=")
-        key = _svc_key(key_text)
-        if key in params:
-            raise ValueError(f"SvcParam {key_text} given twice")
-        value = _svc_value(key_text, key, unescape(value_text) if eq else None)
-        if len(value) > 0xFFFF:
-            raise ValueError(f"SvcParam {key_text} value of {len(value)} bytes (max 65535)")
-        params[key] = value
-    out = _U16.pack(priority) + name(tokens[1])
-    for key in sorted(params):
-        out += _U16.pack(key) + _U16.pack(len(params[key])) + params[key]
-    records.SVCBRecord.parse(out, 0, len(out))  # each known key's value well formed
-    if 0 in params:
-        for k in struct.unpack(f"!{len(params[0]) // 2}H", params[0]):
-            if k not in params:
-                raise ValueError(f"mandatory lists key{k}, which is not given")
-    if 2 in params and 1 not in params:
-        raise ValueError("no-default-alpn without alpn (RFC 9460 §7.1.1)")
-    return out
-
-
-_SINGLE_NAME_TYPES = frozenset(
-    {
-        wire.TYPE_NS,
-        wire.TYPE_CNAME,
-        wire.TYPE_PTR,
-        wire.TYPE_DNAME,
-        wire.TYPE_MB,
-        wire.TYPE_MD,
-        wire.TYPE_MF,
-        wire.TYPE_MG,
-        wire.TYPE_MR,
-    }
-)
-
-
-def _dnslib_rdata(rtype: int, tokens: list[Token], origin: Name | None) -> bytes:
-    import dnslib
-
-    mnemonic = wire.type_to_text(rtype)
-    cls: Any = dnslib.RDMAP.get(mnemonic)
-    if cls is None:
-        raise ValueError(
-            f"no presentation format known for {mnemonic}; write it as RFC 3597 '\\# LENGTH HEX'"
-        )
-    for tok in tokens:
-        if not tok.text.isascii():
-            raise ValueError(f"non-ASCII text {tok.text[:30]!r} in {mnemonic} rdata")
-    dl_origin = dnslib.DNSLabel(wire.name_to_text(origin)) if origin is not None else None
-    try:
-        rd = cls.fromZone([tok.text for tok in tokens], dl_origin)
-        buf = dnslib.DNSBuffer()
-        rd.pack(buf)
-    except Exception as exc:
-        raise ValueError(f"bad {mnemonic} rdata: {exc}") from exc
-    return bytes(buf.data)
+encode_rdata = rdtypes.from_text
+"""The uncompressed wire rdata of one record given in presentation format (see
+dns.rdtypes: one class per type); ``ValueError`` naming what is wrong."""
 
 
 # ---------------------------------------------------------------------------- $GENERATE
@@ -1100,13 +657,16 @@ class _Parser:
         self.default_ttl = default_ttl
         self.last_ttl: int | None = None
         self.last_owner: Name | None = None
-        self.records: list[Record] = []
         self.files: list[str] = []
 
-    def parse(self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()) -> None:
+    def parse(
+        self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()
+    ) -> Iterator[Record]:
+        """The records of ``text`` as they are read (a zone is built from them without a
+        list of them all)."""
         for entry in tokenize(text, filename):
             try:
-                self._entry(entry, filename, depth, stack)
+                yield from self._entry(entry, filename, depth, stack)
             except ZoneError:
                 raise
             except (ValueError, UnicodeError) as exc:
@@ -1115,7 +675,9 @@ class _Parser:
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
-    def _entry(self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]) -> None:
+    def _entry(
+        self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]
+    ) -> Iterator[Record]:
         tokens = entry.tokens
         first = tokens[0].text
         if not entry.blank_owner and first.startswith("$") and not tokens[0].quoted:
@@ -1131,10 +693,10 @@ class _Parser:
                 self.default_ttl = parse_ttl(tokens[1].text)
                 return
             if directive == "$INCLUDE":
-                self._include(tokens, filename, entry.line, depth, stack)
+                yield from self._include(tokens, filename, entry.line, depth, stack)
                 return
             if directive == "$GENERATE":
-                self._generate(tokens, filename, entry.line)
+                yield from self._generate(tokens, filename, entry.line)
                 return
             raise ZoneError(f"unknown directive {first}", filename, entry.line)
         if entry.blank_owner:
@@ -1151,7 +713,7 @@ class _Parser:
         rdata = self._rdata(rtype, tokens[pos:], filename, entry.line)
         self.last_owner = owner
         self.last_ttl = ttl
-        self.records.append(Record(owner, rtype, ttl, rdata, filename, entry.line))
+        yield Record(owner, rtype, ttl, rdata, filename, entry.line)
 
     def _fields(
         self, tokens: list[Token], pos: int, filename: str, line: int
@@ -1204,7 +766,7 @@ class _Parser:
             raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, line)
         return rdata
 
-    def _generate(self, tokens: list[Token], filename: str, line: int) -> None:
+    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[Record]:
         """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`` (BIND, Knot): one
         record per value, ``$`` in ``lhs`` and ``rhs`` replaced (see :func:`generate_text`).
         The owner for a following blank-owner line stays the last explicit one."""
@@ -1230,11 +792,11 @@ class _Parser:
                 for tok in entry.tokens
             ]
             rdata = self._rdata(rtype, rdata_tokens, filename, line)
-            self.records.append(Record(owner, rtype, ttl, rdata, filename, line))
+            yield Record(owner, rtype, ttl, rdata, filename, line)
 
     def _include(
         self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
-    ) -> None:
+    ) -> Iterator[Record]:
         if len(tokens) not in (2, 3):
             raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
         if depth >= MAX_INCLUDE_DEPTH:
@@ -1254,7 +816,7 @@ class _Parser:
         if len(tokens) == 3:
             self.origin = self._name(tokens[2].text)
         self.files.append(path)
-        self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
+        yield from self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
         # RFC 1035 §5.1: the origin (and owner) revert after the included file.
         self.origin, self.last_owner = saved_origin, saved_owner
 
@@ -1281,16 +843,22 @@ def parse_zone_text(
     start = _origin_of(origin)
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
-    parser.parse(text, filename, 0, (os.path.abspath(filename),))
+    records: Iterable[Record] = parser.parse(text, filename, 0, (os.path.abspath(filename),))
     apex = start
     if apex is None:
-        soas = [r for r in parser.records if r.rtype == wire.TYPE_SOA]
-        if not soas:
+        # The apex is the owner of the first SOA: read up to it, then go on from there.
+        head = []
+        for rec in records:
+            head.append(rec)
+            if rec.rtype == wire.TYPE_SOA:
+                apex = rec.name
+                break
+        if apex is None:
             raise ZoneError("no SOA record, and no origin given", filename, 0)
-        apex = soas[0].name
+        records = itertools.chain(head, records)
     return Zone(
         apex,
-        parser.records,
+        records,
         parser.files,
         source=filename if not filename.startswith("<") else None,
     )
