@@ -744,18 +744,19 @@ class AuthServer:
             await self._doh.serve_flow(self._net, flow)
 
     def _answer_any(self, data: bytes, tcp: bool) -> bytes | None:
-        """What :meth:`_tcp_session` answers one message with (transfers refused: they
-        do not fit one HTTP response)."""
+        """What :meth:`_tcp_session` answers one message with, padded (transfers refused:
+        they do not fit one HTTP response)."""
         try:
-            return (
+            response = (
                 self.authority.answer(data, tcp)
                 if _plain(data)
                 else self._answer_other(data, tcp, ("", 0))
             )
         except TransferRequested as request:
-            return self.authority.build(
+            response = self.authority.build(
                 request.query, Result(rcode=wire.RCODE_REFUSED, aa=False), True
             )
+        return None if response is None else dot.pad(response, dot.RESPONSE_BLOCK)
 
     async def _tcp_session(
         self, flow: backends.Flow, conn: TcpConnection, padded: bool = False
