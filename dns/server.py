@@ -511,12 +511,20 @@ class AuthServer:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, net: backends.Backend, host: str = "127.0.0.1", port: int = 0
+        self,
+        net: backends.Backend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        tls: Sequence[tuple[str, int]] = (),
+        https: Sequence[tuple[str, int]] = (),
     ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
-        """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit."""
+        """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit.
+        ``tls_context``, ``tls`` and ``https`` as for :meth:`serve`."""
         ready = net.event()
         async with net.task_group() as tg:
-            tg.start_soon(self._serve_ready, net, host, port, ready)
+            tg.start_soon(self._serve_ready, net, host, port, ready, tls_context, tls, https)
             await ready.wait()
             assert self.udp_address is not None and self.tcp_address is not None
             try:
@@ -525,9 +533,18 @@ class AuthServer:
                 self.stop()
 
     async def _serve_ready(
-        self, net: backends.Backend, host: str, port: int, ready: backends.interface.Event
+        self,
+        net: backends.Backend,
+        host: str,
+        port: int,
+        ready: backends.interface.Event,
+        tls_context: ssl.SSLContext | None,
+        tls: Sequence[tuple[str, int]],
+        https: Sequence[tuple[str, int]],
     ) -> None:
-        await self.serve(net, host, port, ready=ready)
+        await self.serve(
+            net, host, port, ready=ready, tls_context=tls_context, tls=tls, https=https
+        )
 
     # -- UDP
 
