@@ -35,6 +35,12 @@ and on every change of serial (retransmitted until acknowledged, RFC 1996; signe
 target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps the old set
 in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
 :mod:`dns.config`.
+
+With a TLS context, the same answers over TLS (RFC 7858; :mod:`dns.dot`: the TCP session
+above over a :class:`backends.tls.TLSFlow`, the handshake under the whole-message deadline,
+responses padded to 468-byte blocks per RFC 8467) and over HTTPS (RFC 8484; :mod:`dns.doh`,
+served by :class:`cohttp.Server` on each TLS flow, each connection bounded by
+:data:`HTTPS_LIFETIME`). Both hold the same connection slots as TCP.
 """
 
 from __future__ import annotations
