@@ -26,6 +26,7 @@ async def https(
     ca, chain = certificates
     server = AuthServer([parse_zone_text(ZONE, "example.test.")])
     context = dot.server_context(chain)
+    server.https_lifetime = 1.0
     async with server.running(backend, tls_context=context, https=[("127.0.0.1", 0)]):
         assert server.https_address is not None
         yield server.https_address, ca
@@ -121,6 +122,25 @@ async def test_bad_posts(backend: backends.Backend, https: tuple[backends.Addres
     assert status == 413
     status, _, _ = await ask(backend, https, "PUT /dns-query HTTP/1.1\ncontent-length: 0\n")
     assert status == 405
+
+
+async def test_a_trickled_request_cannot_hold_the_connection(
+    backend: backends.Backend, https: tuple[backends.Address, str]
+) -> None:
+    address, ca = https
+    context = backends.tls.client_context(cafile=ca, alpn=["http/1.1"])
+    flow = await backends.tls.connect(backend, *address, context=context, server_hostname=HOSTNAME)
+    ended = False
+    try:
+        with backend.fail_after(8):
+            for byte in b"GET /dns-query?dns=AAAAAAAAAAAAAAAA HTTP/1.1\r\nhost: x\r\n":
+                await flow.write(bytes([byte]))  # one byte per 0.1 s: 5 s in all
+                await backend.sleep(0.1)
+    except backends.NetworkError:
+        ended = True  # the server ended the connection (the lifetime is 1 s)
+    finally:
+        flow.abort()
+    assert ended
 
 
 def test_max_age_follows_rfc_8484_5_1() -> None:
