@@ -11,6 +11,11 @@ serve``); NSD (``nsd -d``, one server process, RRL off, minimal-responses); dnsl
 ``zoneresolver`` (its threaded server; one process for UDP and one for TCP, logging off).
 
     python bench/dns_server.py [--seconds 5] [--rounds 2] [--clients 8] [--only NAME,...]
+                               [--dot]
+
+``--dot`` adds DNS over TLS (RFC 7858, ``dnsperf -m dot``) for our servers, with a
+certificate made by ``openssl req`` for the run; the peers here are not set up for it, so
+the figure to read is ours over TLS against ours over TCP.
 
 Prints qps and lost queries per server and transport (best round), then the ratios of each
 of ours to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
@@ -107,8 +112,9 @@ def started(name: str, commands: list[tuple[list[str], int, bool]], ours: bool) 
 
 
 def ours(
-    backend: str, uvloop: bool = False
+    backend: str, uvloop: bool = False, tls: tuple[str, str, int] | None = None
 ) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
+    """Our server; with ``tls`` = (certfile, keyfile, port), DNS over TLS there too."""
     port = free_port()
     argv = [
         sys.executable,
@@ -121,6 +127,11 @@ def ours(
         "--backend",
         backend,
         *(["--uvloop"] if uvloop else []),
+        *(
+            ["--tls-port", str(tls[2]), "--ssl-certfile", tls[0], "--ssl-keyfile", tls[1]]
+            if tls is not None
+            else []
+        ),
     ]
     label = f"ours ({backend}{'+uvloop' if uvloop else ''})"
     return label, [(argv, port, False)], port, port
@@ -135,7 +146,7 @@ _NUM = r"([0-9.]+)"
 
 
 def dnsperf(
-    port: int, queries: str, seconds: float, clients: int, tcp: bool
+    port: int, queries: str, seconds: float, clients: int, mode: str
 ) -> tuple[float, int, int]:
     """Run dnsperf (pinned to core 1); return (qps, completed, lost)."""
     argv = [
@@ -156,8 +167,8 @@ def dnsperf(
         "-t",
         "2",
     ]
-    if tcp:
-        argv += ["-m", "tcp"]
+    if mode != "udp":
+        argv += ["-m", mode]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
     qps = re.search(r"Queries per second:\s+" + _NUM, out)
     completed = re.search(r"Queries completed:\s+(\d+)", out)
@@ -174,6 +185,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
     parser.add_argument("--no-tcp", action="store_true")
+    parser.add_argument("--dot", action="store_true", help="also DNS over TLS (ours only)")
     args = parser.parse_args()
     if shutil.which("dnsperf") is None:
         print("dnsperf is not installed (Debian: apt-get install dnsperf)", file=sys.stderr)
@@ -183,12 +195,28 @@ def main() -> int:
     with open(queries, "w") as f:
         f.write(QUERIES)
     specs: list[tuple[str, list[tuple[list[str], int, bool]], int, int, bool]] = []
+    dot_ports: dict[str, int] = {}
+    cert = keyfile = ""
+    if args.dot:
+        cert, keyfile = os.path.join(scratch, "cert.pem"), os.path.join(scratch, "key.pem")
+        subprocess.run(
+            [
+                *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+                *("ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=bench"),
+                *("-keyout", keyfile, "-out", cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
     for backend, uv in (("asyncio", False), ("asyncio", True), ("trio", False)):
         if uv and importlib.util.find_spec("uvloop") is None:
             print("note: uvloop not installed; skipping ours (asyncio+uvloop)")
             continue
-        label, cmds, up, tp = ours(backend, uv)
+        tls = (cert, keyfile, free_port()) if args.dot else None
+        label, cmds, up, tp = ours(backend, uv, tls)
         specs.append((label, cmds, up, tp, True))
+        if tls is not None:
+            dot_ports[label] = tls[2]
     if shutil.which("nsd"):
         port = free_port()
         specs.append(
@@ -230,6 +258,8 @@ def main() -> int:
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         specs = [s for s in specs if any(w in s[0].lower() for w in wanted)]
     transports = ["udp"] if args.no_tcp else ["udp", "tcp"]
+    if args.dot:
+        transports.append("dot")
     best: dict[tuple[str, str], tuple[float, int, int]] = {}
     print(
         f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
@@ -250,9 +280,16 @@ def main() -> int:
             for r in range(args.rounds):
                 for transport in transports:
                     for server in servers:
-                        tcp = transport == "tcp"
-                        port = server.tcp_port if tcp else server.udp_port
-                        qps, done, lost = dnsperf(port, queries, args.seconds, args.clients, tcp)
+                        port = {
+                            "udp": server.udp_port,
+                            "tcp": server.tcp_port,
+                            "dot": dot_ports.get(server.name, 0),
+                        }[transport]
+                        if not port:
+                            continue
+                        qps, done, lost = dnsperf(
+                            port, queries, args.seconds, args.clients, transport
+                        )
                         print(
                             f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
                             f"{lost:7d} lost / {done + lost}"
@@ -286,6 +323,9 @@ def main() -> int:
                 theirs = best.get((peer, t), (0.0, 0, 0))[0]
                 if theirs:
                     parts.append(f"{t.upper()} {mine / theirs:5.2f}x {peer}")
+        if args.dot and best.get((name, "tcp")):
+            over = best.get((name, "dot"), (0.0, 0, 0))[0] / best[(name, "tcp")][0]
+            parts.append(f"DoT {over:5.2f}x its TCP")
         print(f"{name:24} " + ", ".join(parts))
     return 0
 
