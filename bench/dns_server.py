@@ -11,11 +11,15 @@ serve``); NSD (``nsd -d``, one server process, RRL off, minimal-responses); dnsl
 ``zoneresolver`` (its threaded server; one process for UDP and one for TCP, logging off).
 
     python bench/dns_server.py [--seconds 5] [--rounds 2] [--clients 8] [--only NAME,...]
-                               [--dnssec]
+                               [--dnssec] [--dot]
 
 ``--dnssec`` signs the zone first (dnssec-keygen and dnssec-signzone, ECDSA P-256, NSEC,
 in the scratch directory) and sends every query with the DO bit (dnsperf ``-D``): signed
 answers with their proofs, ours against NSD (dnslib is left out: it serves no DNSSEC).
+
+``--dot`` adds DNS over TLS (RFC 7858, ``dnsperf -m dot``) for our servers, with a
+certificate made by ``openssl req`` for the run; the peers here are not set up for it, so
+the figure to read is ours over TLS against ours over TCP.
 
 Prints qps and lost queries per server and transport (best round), then the ratios of each
 of ours to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
@@ -133,8 +137,12 @@ def sign_zone(scratch: str) -> str:
 
 
 def ours(
-    backend: str, uvloop: bool = False, zone: str = ZONE
+    backend: str,
+    uvloop: bool = False,
+    zone: str = ZONE,
+    tls: tuple[str, str, int] | None = None,
 ) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
+    """Our server; with ``tls`` = (certfile, keyfile, port), DNS over TLS there too."""
     port = free_port()
     argv = [
         sys.executable,
@@ -147,6 +155,11 @@ def ours(
         "--backend",
         backend,
         *(["--uvloop"] if uvloop else []),
+        *(
+            ["--tls-port", str(tls[2]), "--ssl-certfile", tls[0], "--ssl-keyfile", tls[1]]
+            if tls is not None
+            else []
+        ),
     ]
     label = f"ours ({backend}{'+uvloop' if uvloop else ''})"
     return label, [(argv, port, False)], port, port
@@ -161,7 +174,7 @@ _NUM = r"([0-9.]+)"
 
 
 def dnsperf(
-    port: int, queries: str, seconds: float, clients: int, tcp: bool, do: bool = False
+    port: int, queries: str, seconds: float, clients: int, mode: str, do: bool = False
 ) -> tuple[float, int, int]:
     """Run dnsperf (pinned to core 1); return (qps, completed, lost)."""
     argv = [
@@ -182,8 +195,8 @@ def dnsperf(
         "-t",
         "2",
     ]
-    if tcp:
-        argv += ["-m", "tcp"]
+    if mode != "udp":
+        argv += ["-m", mode]
     if do:
         argv += ["-D"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
@@ -203,6 +216,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
     parser.add_argument("--no-tcp", action="store_true")
     parser.add_argument("--dnssec", action="store_true", help="signed zone, DO queries")
+    parser.add_argument("--dot", action="store_true", help="also DNS over TLS (ours only)")
     args = parser.parse_args()
     if shutil.which("dnsperf") is None:
         print("dnsperf is not installed (Debian: apt-get install dnsperf)", file=sys.stderr)
@@ -218,12 +232,28 @@ def main() -> int:
             return 2
         zone = sign_zone(scratch)
     specs: list[tuple[str, list[tuple[list[str], int, bool]], int, int, bool]] = []
+    dot_ports: dict[str, int] = {}
+    cert = keyfile = ""
+    if args.dot:
+        cert, keyfile = os.path.join(scratch, "cert.pem"), os.path.join(scratch, "key.pem")
+        subprocess.run(
+            [
+                *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+                *("ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=bench"),
+                *("-keyout", keyfile, "-out", cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
     for backend, uv in (("asyncio", False), ("asyncio", True), ("trio", False)):
         if uv and importlib.util.find_spec("uvloop") is None:
             print("note: uvloop not installed; skipping ours (asyncio+uvloop)")
             continue
-        label, cmds, up, tp = ours(backend, uv, zone)
+        tls = (cert, keyfile, free_port()) if args.dot else None
+        label, cmds, up, tp = ours(backend, uv, zone, tls)
         specs.append((label, cmds, up, tp, True))
+        if tls is not None:
+            dot_ports[label] = tls[2]
     if shutil.which("nsd"):
         port = free_port()
         specs.append(
@@ -265,6 +295,8 @@ def main() -> int:
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         specs = [s for s in specs if any(w in s[0].lower() for w in wanted)]
     transports = ["udp"] if args.no_tcp else ["udp", "tcp"]
+    if args.dot:
+        transports.append("dot")
     best: dict[tuple[str, str], tuple[float, int, int]] = {}
     print(
         f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
@@ -285,10 +317,15 @@ def main() -> int:
             for r in range(args.rounds):
                 for transport in transports:
                     for server in servers:
-                        tcp = transport == "tcp"
-                        port = server.tcp_port if tcp else server.udp_port
+                        port = {
+                            "udp": server.udp_port,
+                            "tcp": server.tcp_port,
+                            "dot": dot_ports.get(server.name, 0),
+                        }[transport]
+                        if not port:
+                            continue
                         qps, done, lost = dnsperf(
-                            port, queries, args.seconds, args.clients, tcp, args.dnssec
+                            port, queries, args.seconds, args.clients, transport, args.dnssec
                         )
                         print(
                             f"  round {r + 1} {transport} {server.name:22} {qps:10,.0f} qps "
@@ -323,6 +360,9 @@ def main() -> int:
                 theirs = best.get((peer, t), (0.0, 0, 0))[0]
                 if theirs:
                     parts.append(f"{t.upper()} {mine / theirs:5.2f}x {peer}")
+        if args.dot and best.get((name, "tcp")):
+            over = best.get((name, "dot"), (0.0, 0, 0))[0] / best[(name, "tcp")][0]
+            parts.append(f"DoT {over:5.2f}x its TCP")
         print(f"{name:24} " + ", ".join(parts))
     return 0
 

@@ -6,6 +6,7 @@
         [--notify 127.0.0.1:5300] [--allow-axfr 127.0.0.0/8 | key:NAME]
         [--key [ALG:]NAME:SECRET ...] [--allow-update key:NAME | NET] [--journal FILE]
         [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
+        [--tls-port 853] [--https-port 443] --ssl-certfile cert.pem --ssl-keyfile key.pem
     python -m dns serve --config server.toml        (zones, listeners, keys, ACLs: dns.config)
     python -m dns check examples/zones/ocaml.test.zone
     python -m dns check --config server.toml
@@ -28,6 +29,7 @@ import importlib.util
 import ipaddress
 import logging
 import signal
+import ssl
 import sys
 from typing import Any, NoReturn
 
@@ -36,7 +38,7 @@ import anyio
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import tsig, wire
+from . import dot, tsig, wire
 from .config import (
     Config,
     ConfigError,
@@ -186,6 +188,16 @@ def _serve_parser(sub: Any) -> None:
         help="a TSIG key (dig's -y form; ALG hmac-sha256 by default; repeatable)",
     )
     p.add_argument("--tcp-idle", type=_seconds, default=10.0, help="TCP idle timeout, seconds")
+    p.add_argument("--tls-port", type=_port, help="serve DNS over TLS (RFC 7858) on this port too")
+    p.add_argument(
+        "--https-port",
+        type=_port,
+        help="serve DNS over HTTPS (RFC 8484, at /dns-query) on this port too",
+    )
+    p.add_argument("--ssl-certfile", metavar="FILE", help="TLS certificate chain (PEM)")
+    p.add_argument(
+        "--ssl-keyfile", metavar="FILE", help="its private key (PEM; default: in the certfile)"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -301,13 +313,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     also: list[tuple[str, int]] = []
     if config is not None:
         (host, port), *also = config.listen
+    tls_context = None
+    if args.tls_port is not None or args.https_port is not None:
+        if args.ssl_certfile is None:
+            print("error: --tls-port and --https-port need --ssl-certfile", file=sys.stderr)
+            return 2
+        try:
+            tls_context = dot.server_context(args.ssl_certfile, args.ssl_keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"error: cannot load the certificate {args.ssl_certfile}: {exc}", file=sys.stderr)
+            return 1
+    tls = [(host, args.tls_port)] if args.tls_port is not None else []
+    https = [(host, args.https_port)] if args.https_port is not None else []
 
     async def main(net: backends.Backend) -> None:
         async with net.task_group() as tg:
             tg.start_soon(_reload_on_sighup, server, config)
             ready = net.event()
             tg.start_soon(_announce, server, ready)
-            await server.serve(net, host, port, ready=ready, also=also)
+            await server.serve(
+                net,
+                host,
+                port,
+                ready=ready,
+                also=also,
+                tls_context=tls_context,
+                tls=tls,
+                https=https,
+            )
             tg.cancel_scope.cancel()
 
     try:
@@ -358,6 +391,10 @@ async def _announce(server: AuthServer, ready: Any) -> None:
         port,
         wire.name_to_text(server.zones[0].origin),
     )
+    if server.tls_address is not None:
+        log.info("DNS over TLS on %s port %d", *server.tls_address)
+    if server.https_address is not None:
+        log.info("DNS over HTTPS on https://%s:%d/dns-query", *server.https_address)
 
 
 async def _reload_on_sighup(server: AuthServer, config: Config | None) -> None:

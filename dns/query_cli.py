@@ -5,6 +5,7 @@ Usage::
     python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                         [+tcp] [+short] [+norec] [+noedns] [+search] [+time=S] [+tries=N]
                         [-y [ALG:]NAME:SECRET | +tsig=[ALG:]NAME:SECRET]
+                        [+tls] [+tls-ca=FILE] [+tls-hostname=NAME] [+https[=/PATH]]
                         [--backend asyncio|trio|mirage [--tap DEV --ip ADDR/LEN
                          [--gateway ADDR]]]
 
@@ -15,6 +16,12 @@ time, server, size) so it reads like dig's; ``+short`` prints only the answer RD
 otherwise exactly one question is sent, as dig does. On ``--backend mirage`` without
 ``--tap`` the stack sits alone on a private in-memory switch and reaches only itself; with
 ``--tap``/``--ip`` it queries through a TAP device.
+
+``+tls`` asks over TLS (RFC 7858, port 853 unless ``-p``), ``+https`` over HTTPS (RFC
+8484, POST to ``/dns-query`` or the path given, port 443 unless ``-p``), as kdig spells
+them: the certificate is verified against ``+tls-ca=FILE`` (or the system's CAs) for the
+name ``+tls-hostname=NAME`` (or the server's address); a certificate that does not verify
+is a communications error naming the reason, never a fall-back to clear text.
 
 AXFR and IXFR (``IXFR=SERIAL``) go over TCP by themselves and read every message of the
 transfer, as dig does.
@@ -63,6 +70,7 @@ USAGE = """\
 usage: python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
                            [+tcp] [+short] [+norec] [+noedns] [+search]
                            [+time=SECONDS] [+tries=N] [-y [ALG:]NAME:SECRET]
+                           [+tls] [+tls-ca=FILE] [+tls-hostname=NAME] [+https[=/PATH]]
                            [--backend NAME]
                            [--tap DEV --ip ADDR/PREFIX [--gateway ADDR]]  (mirage)
 """
@@ -86,7 +94,12 @@ class Options:
     rclass: int = wire.CLASS_IN
     server: str | None = None
     port: int = 53
+    port_given: bool = False
     tcp: bool = False
+    tls: bool = False
+    tls_ca: str | None = None
+    tls_hostname: str | None = None
+    https: str | None = None
     short: bool = False
     recurse: bool = True
     edns: bool = True
@@ -118,6 +131,7 @@ def parse_args(argv: Sequence[str]) -> Options:
             if not port:
                 raise UsageError(f"-p needs a port number (1 to 65535), got {value!r}")
             opts.port = port
+            opts.port_given = True
         elif arg == "-t":
             value = next(it, None)
             if value is None:
@@ -226,6 +240,21 @@ def _plus_option(opts: Options, option: str) -> None:
     base = key[2:] if negated else key
     if base in ("tcp", "vc"):
         opts.tcp = not negated
+    elif base == "tls" and not value:
+        opts.tls = not negated
+    elif base == "tls-ca" and not negated:
+        opts.tls, opts.tls_ca = True, value or None
+    elif base == "tls-hostname" and not negated:
+        if not value:
+            raise UsageError("+tls-hostname needs a name")
+        opts.tls, opts.tls_hostname = True, value
+    elif base == "https":
+        if negated:
+            opts.https = None
+        elif value and not value.startswith("/"):
+            raise UsageError(f"+https={value}: the path must start with /")
+        else:
+            opts.https = value or "/dns-query"
     elif base == "short":
         opts.short = not negated
     elif base in ("rec", "recurse"):
@@ -327,6 +356,11 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         "hosts": False,
         "key": opts.key,
     }
+    if opts.tls or opts.https is not None:
+        resolver_opts.update(tls=True, tls_ca=opts.tls_ca, tls_hostname=opts.tls_hostname)
+        resolver_opts["https"] = opts.https
+        if not opts.port_given:
+            opts.port = 443 if opts.https is not None else 853
     if opts.server is not None:
         server = _literal(opts.server)
         if server is None:
@@ -357,9 +391,9 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
     started = time.time()
     if opts.rtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
         return await _run_transfer(net, resolver.nameservers, opts, out)
-    if opts.search:
-        return await _run_search(resolver, opts, out)
     try:
+        if opts.search:
+            return await _run_search(resolver, opts, out)
         response = await resolver.query(
             opts.name, opts.rtype, rclass=opts.rclass, recursion=opts.recurse, tcp=opts.tcp
         )
@@ -368,6 +402,8 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
     except DNSError as exc:
         out.write(f";; {exc}\n")
         return 9
+    finally:
+        await resolver.aclose()
     try:
         if opts.short:
             out.write(_short(response.answer))

@@ -30,6 +30,12 @@ What it does, and how:
   query bounded by ``lifetime``; ``rotate`` starts each query at the next server. SERVFAIL,
   REFUSED and NOTIMP move on to the next server; NOERROR and NXDOMAIN are answers.
 * **TCP** when the answer has TC=1 (or ``tcp=True``/``options use-vc``).
+* **DNS over TLS** (RFC 7858, ``tls=True``, port 853 by default) and **over HTTPS** (RFC
+  8484, ``https="/dns-query"``, port 443, POST): the server's certificate verified against
+  ``tls_ca`` or the system store for ``tls_hostname`` (RFC 8310 §5, the strict profile:
+  no fall-back to clear text), connections kept and reused across queries (RFC 7858 §3.4,
+  :class:`dns.dot.TlsPool`; :meth:`Resolver.aclose` closes them), queries padded to
+  128-byte blocks (RFC 8467).
 * **EDNS0** with a 1232-byte payload by default; a server that answers FORMERR to a query
   with an OPT record is asked again without one, and remembered as EDNS-less.
 * **Search list and ndots** as glibc's ``res_search``: a name with at least ``ndots``
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import struct
 import time
 import weakref
@@ -57,11 +64,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
+from backends import tls as backends_tls
 from backends.errors import ConnectionRefused, NetworkError, ResolutionError, Timeout
 from backends.interface import Address, Backend, Flow
 
+from . import doh, dot, tsig, wire
 from . import records as rd
-from . import tsig, wire
 from .cache import Cache
 from .hosts import Hosts
 from .resolvconf import DEFAULT_PATH as RESOLV_CONF_PATH
@@ -541,6 +549,12 @@ class Resolver:
             TSIG is then verified. :meth:`query` returns a response that does not verify
             with :attr:`Response.tsig_error` saying why (as dig prints it); everything else
             takes only verified responses.
+        tls: ask over TLS (RFC 7858): True for a context verifying against ``tls_ca`` (or
+            the system's CAs), or an :class:`ssl.SSLContext` of your own.
+        tls_ca: the CA file server certificates are verified against.
+        tls_hostname: the name the server certificate must carry (default: its address).
+        https: ask over HTTPS (RFC 8484) at this path, e.g. ``"/dns-query"``.
+        The default ``port`` is 853 with ``tls``, 443 with ``https``, else 53.
     """
 
     def __init__(
@@ -548,7 +562,7 @@ class Resolver:
         net: Backend,
         nameservers: Sequence[str | tuple[str, int]] | None = None,
         *,
-        port: int = 53,
+        port: int | None = None,
         config: ResolvConf | None = None,
         search: Sequence[str] | None = None,
         ndots: int | None = None,
@@ -563,10 +577,30 @@ class Resolver:
         cache: bool | Cache[Answer[rd.Rdata] | _Negative] | None = None,
         resolv_conf: str = RESOLV_CONF_PATH,
         key: tsig.Key | None = None,
+        tls: bool | ssl.SSLContext = False,
+        tls_ca: str | None = None,
+        tls_hostname: str | None = None,
+        https: str | None = None,
     ) -> None:
         self.net = net
         self.key = key
         self._explicit_servers = list(nameservers) if nameservers is not None else None
+        self.https = https
+        """The DoH path, or None."""
+        self.transport = "https" if https is not None else "tls" if tls is not False else None
+        """``"tls"``, ``"https"``, or None for UDP and TCP."""
+        self.pool: dot.TlsPool | None = None
+        """The kept TLS connections (with ``tls`` or ``https``)."""
+        if self.transport is not None:
+            if isinstance(tls, ssl.SSLContext):
+                context = tls
+            else:
+                context = backends_tls.client_context(
+                    cafile=tls_ca, alpn=["http/1.1"] if https is not None else [dot.DOT_ALPN]
+                )
+            self.pool = dot.TlsPool(net, context, tls_hostname)
+        if port is None:
+            port = {"tls": dot.DOT_PORT, "https": 443}.get(self.transport or "", 53)
         self._port = port
         self._o_search = tuple(search) if search is not None else None
         self._o_ndots = ndots
@@ -775,6 +809,18 @@ class Resolver:
         # The question as sent: the query minus its header and (11-byte, option-less) OPT.
         question = query[wire.HEADER_SIZE : len(query) - 11 if use_edns else len(query)]
         unsigned = query
+        if self.pool is not None:
+            query, mac = self._sign(dot.pad(unsigned, dot.QUERY_BLOCK))
+            message = await self._secure(self.pool, server, query, qid, question, timeout)
+            if message is None:
+                return None
+            assert self.transport is not None
+            return self._verified(
+                Response(
+                    message, server.address, self.transport, self.net.now() - started, len(query)
+                ),
+                mac,
+            )
         if not tcp:
             query, mac = self._sign(unsigned)
             response = await self._udp(server, query, qid, question, timeout)
@@ -862,6 +908,59 @@ class Resolver:
                 )
             return message
         return None
+
+    async def _secure(
+        self,
+        pool: dot.TlsPool,
+        server: _Server,
+        query: bytes,
+        qid: int,
+        question: bytes,
+        timeout: float,
+    ) -> wire.Message | None:
+        """One exchange over TLS or HTTPS on a kept connection (or a new one: once more
+        on a new one when a kept one turns out closed by the server, RFC 7858 §3.4)."""
+        net = self.net
+        with net.move_on_after(timeout):
+            for _ in range(2):
+                flow, reused = await pool.take(server.host, server.port, timeout)
+                kept = False
+                try:
+                    if self.https is not None:
+                        name = pool.hostname or server.host
+                        data, kept = await doh.exchange(flow, name, self.https, query)
+                    else:
+                        await flow.write(_U16.pack(len(query)) + query)
+                        data = await _read_message(flow)
+                        kept = data is not None
+                except NetworkError:
+                    if not reused:
+                        raise
+                    data = None
+                finally:
+                    if kept:
+                        pool.give(server.host, server.port, flow)
+                    else:
+                        flow.abort()
+                if data is None:
+                    if reused:
+                        continue
+                    raise _BadResponse(
+                        f"{server.host}#{server.port} closed the connection without answering"
+                    )
+                message = _accept(data, qid, question)
+                if message is None:
+                    raise _BadResponse(
+                        f"{self.transport} response from {server.host}#{server.port} "
+                        "does not match the query"
+                    )
+                return message
+        return None
+
+    async def aclose(self) -> None:
+        """Close the TLS connections kept for reuse (``tls`` or ``https``)."""
+        if self.pool is not None:
+            await self.pool.aclose()
 
     # -- resolution with search list and CNAME chains
 
@@ -1214,6 +1313,16 @@ def _follow(
         if target in seen:  # a CNAME loop
             return chain, current, []
         seen.add(target)
+
+
+async def _read_message(flow: Flow) -> bytes | None:
+    """One length-prefixed message; None when the flow ends before its first byte."""
+    first = await flow.read(2)
+    if not first:
+        return None
+    prefix = first if len(first) == 2 else first + await _read_exactly(flow, 1)
+    (length,) = _U16.unpack(prefix)
+    return await _read_exactly(flow, length)
 
 
 async def _read_exactly(flow: Flow, n: int) -> bytes:

@@ -35,6 +35,12 @@ and on every change of serial (retransmitted until acknowledged, RFC 1996; signe
 target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps the old set
 in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
 :mod:`dns.config`.
+
+With a TLS context, the same answers over TLS (RFC 7858; :mod:`dns.dot`: the TCP session
+above over a :class:`backends.tls.TLSFlow`, the handshake under the whole-message deadline,
+responses padded to 468-byte blocks per RFC 8467) and over HTTPS (RFC 8484; :mod:`dns.doh`,
+served by :class:`cohttp.Server` on each TLS flow, each connection bounded by
+:data:`HTTPS_LIFETIME`). Both hold the same connection slots as TCP.
 """
 
 from __future__ import annotations
@@ -45,14 +51,25 @@ import itertools
 import logging
 import math
 import random
+import ssl
 import struct
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 
 import backends
+import backends.tls
+import cohttp
 
-from . import tsig, update, wire
+from . import doh, dot, tsig, update, wire
 from .answer import (
     EDNS_PAYLOAD,
     Authority,
@@ -77,6 +94,8 @@ tcp-io-timeout): a client that trickles bytes cannot stretch it."""
 MAX_TCP_CONNECTIONS = 256
 """Concurrent TCP connections; past it the one that has gone longest without sending a
 whole query is shed to make room."""
+HTTPS_LIFETIME = 120.0
+"""Seconds a DNS-over-HTTPS connection may stay open in all."""
 AXFR_MESSAGE_SIZE = 16384
 """Target size of each AXFR message."""
 NOTIFY_RETRIES = 5
@@ -245,6 +264,12 @@ class AuthServer:
         self.notify_retries = notify_retries
         self.udp_address: backends.Address | None = None
         self.tcp_address: backends.Address | None = None
+        self.tls_address: backends.Address | None = None
+        """Where DNS over TLS is served (the first address), once bound."""
+        self.https_address: backends.Address | None = None
+        """Where DNS over HTTPS is served (the first address), once bound."""
+        self.https_lifetime = HTTPS_LIFETIME
+        self._doh: cohttp.Server | None = None
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
         """(zone key, target) -> the serial the target acknowledged last."""
         self._tcp_connections: set[TcpConnection] = set()
@@ -416,11 +441,20 @@ class AuthServer:
         *,
         ready: backends.interface.Event | None = None,
         also: Sequence[tuple[str, int]] = (),
+        tls_context: ssl.SSLContext | None = None,
+        tls: Sequence[tuple[str, int]] = (),
+        https: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
         the same for both; see :attr:`udp_address`), and on each ``(host, port)`` of
-        ``also``. ``ready`` is set once bound."""
+        ``also``. With ``tls_context`` (see :func:`dns.dot.server_context`), DNS over TLS
+        (RFC 7858) on each address of ``tls`` and DNS over HTTPS (RFC 8484,
+        :mod:`dns.doh`) on each of ``https`` (see :attr:`tls_address`,
+        :attr:`https_address`). ``ready`` is set once bound."""
+        if (tls or https) and tls_context is None:
+            raise ValueError("DNS over TLS or HTTPS needs a TLS context (a certificate)")
         bound: list[tuple[backends.DatagramEndpoint, backends.Listener]] = []
+        secure: list[tuple[backends.Listener, bool]] = []
         try:
             udp_address = tcp_address = None
             for h, p in [(host, port), *also]:
@@ -428,6 +462,14 @@ class AuthServer:
                 udp_address = udp_address or self.udp_address
                 tcp_address = tcp_address or self.tcp_address
             self.udp_address, self.tcp_address = udp_address, tcp_address
+            for addresses, is_https in ((tls, False), (https, True)):
+                for h, p in addresses:
+                    listener = await net.tcp_listen(h, p)
+                    secure.append((listener, is_https))
+                    if is_https:
+                        self.https_address = self.https_address or listener.address
+                    else:
+                        self.tls_address = self.tls_address or listener.address
             self._net = net
             self._stopped = net.event()
             async with net.task_group() as tg:
@@ -435,6 +477,9 @@ class AuthServer:
                 for udp, listener in bound:
                     tg.start_soon(self._udp_loop, udp)
                     tg.start_soon(listener.serve, self._tcp_handler)
+                for listener, is_https in secure:
+                    assert tls_context is not None
+                    tg.start_soon(listener.serve, self._secure_handler(tls_context, is_https))
                 self._notify_all(self.zones)
                 if ready is not None:
                     ready.set()
@@ -444,6 +489,8 @@ class AuthServer:
             self._tg = None
             for udp, listener in bound:
                 await udp.close()
+                await listener.close()
+            for listener, _ in secure:
                 await listener.close()
 
     async def _bind(
@@ -470,12 +517,20 @@ class AuthServer:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, net: backends.Backend, host: str = "127.0.0.1", port: int = 0
+        self,
+        net: backends.Backend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        tls: Sequence[tuple[str, int]] = (),
+        https: Sequence[tuple[str, int]] = (),
     ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
-        """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit."""
+        """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit.
+        ``tls_context``, ``tls`` and ``https`` as for :meth:`serve`."""
         ready = net.event()
         async with net.task_group() as tg:
-            tg.start_soon(self._serve_ready, net, host, port, ready)
+            tg.start_soon(self._serve_ready, net, host, port, ready, tls_context, tls, https)
             await ready.wait()
             assert self.udp_address is not None and self.tcp_address is not None
             try:
@@ -484,9 +539,18 @@ class AuthServer:
                 self.stop()
 
     async def _serve_ready(
-        self, net: backends.Backend, host: str, port: int, ready: backends.interface.Event
+        self,
+        net: backends.Backend,
+        host: str,
+        port: int,
+        ready: backends.interface.Event,
+        tls_context: ssl.SSLContext | None,
+        tls: Sequence[tuple[str, int]],
+        https: Sequence[tuple[str, int]],
     ) -> None:
-        await self.serve(net, host, port, ready=ready)
+        await self.serve(
+            net, host, port, ready=ready, tls_context=tls_context, tls=tls, https=https
+        )
 
     # -- UDP
 
@@ -635,7 +699,19 @@ class AuthServer:
         """The TCP connections holding a slot now."""
         return len(self._tcp_connections)
 
-    async def _tcp_handler(self, flow: backends.Flow) -> None:
+    def _secure_handler(
+        self, context: ssl.SSLContext, https: bool
+    ) -> Callable[[backends.Flow], Awaitable[None]]:
+        async def handle(flow: backends.Flow) -> None:
+            await self._tcp_handler(flow, context, https)
+
+        return handle
+
+    async def _tcp_handler(
+        self, flow: backends.Flow, tls_context: ssl.SSLContext | None = None, https: bool = False
+    ) -> None:
+        """One connection: DNS over TCP, or over TLS (``tls_context``), or HTTPS. Each
+        holds one of the ``max_tcp_connections`` slots, its TLS handshake included."""
         assert self._net is not None
         net = self._net
         connections = self._tcp_connections
@@ -652,7 +728,20 @@ class AuthServer:
         try:
             with net.move_on_after(math.inf) as scope:
                 conn.scope = scope
-                await self._tcp_session(flow, conn)
+                if tls_context is None:
+                    await self._tcp_session(flow, conn)
+                else:
+                    # The handshake has the whole-message deadline: a client that trickles
+                    # it cannot hold the slot longer than one that trickles a query.
+                    flow = await backends.tls.wrap_server(
+                        flow, tls_context, handshake_timeout=self.tcp_message_timeout
+                    )
+                    conn.flow = flow
+                    if https:
+                        await self._https_session(flow)
+                    else:
+                        await self._tcp_session(flow, conn, padded=True)
+                    await flow.close()  # close_notify, bounded by backends.tls
             if scope.cancelled_caught:
                 flow.abort()
         except _Stalled:
@@ -663,7 +752,38 @@ class AuthServer:
         finally:
             connections.discard(conn)
 
-    async def _tcp_session(self, flow: backends.Flow, conn: TcpConnection) -> None:
+    async def _https_session(self, flow: backends.Flow) -> None:
+        """HTTP/1.1 over ``flow`` answering RFC 8484 requests (:mod:`dns.doh`), for at most
+        :attr:`https_lifetime` seconds in all (cohttp's per-request deadlines run only
+        under its own listener, so this bounds what a slow client can hold)."""
+        assert self._net is not None
+        if self._doh is None:
+            self._doh = cohttp.Server(
+                doh.DohHandler(self._answer_any),
+                limits=doh.SERVER_LIMITS,
+                access_log=False,
+            )
+        with self._net.move_on_after(self.https_lifetime):
+            await self._doh.serve_flow(self._net, flow)
+
+    def _answer_any(self, data: bytes, tcp: bool) -> bytes | None:
+        """What :meth:`_tcp_session` answers one message with, padded (transfers refused:
+        they do not fit one HTTP response)."""
+        try:
+            response = (
+                self.authority.answer(data, tcp)
+                if _plain(data)
+                else self._answer_other(data, tcp, ("", 0))
+            )
+        except TransferRequested as request:
+            response = self.authority.build(
+                request.query, Result(rcode=wire.RCODE_REFUSED, aa=False), True
+            )
+        return None if response is None else dot.pad(response, dot.RESPONSE_BLOCK)
+
+    async def _tcp_session(
+        self, flow: backends.Flow, conn: TcpConnection, padded: bool = False
+    ) -> None:
         assert self._net is not None
         net = self._net
         answer = self.authority.answer
@@ -717,6 +837,8 @@ class AuthServer:
                     log.exception("answering %r over TCP failed", msg[:64])
                     continue
                 if response is not None:
+                    if padded:
+                        response = dot.pad(response, dot.RESPONSE_BLOCK)
                     out.append(_U16.pack(len(response)) + response)
             if pos:
                 buf = buf[pos:]

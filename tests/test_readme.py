@@ -5,7 +5,7 @@
   ``mypy --strict`` as user code would.
 * ```` ```sh ```` blocks are each run as one bash script from the repository root with the
   virtualenv's ``bin`` first on ``PATH`` and ``set -e``, so every command must exit 0.
-  The ports 5353 and 8080 are replaced by free ones. A command ending in ``&`` starts a
+  The ports 5353, 8080 and 8853 are replaced by free ones. A command ending in ``&`` starts a
   server: the script waits until it answers (a DNS query, an HTTP GET) before going on.
   Two commands are long-running by nature and carry a marker comment saying so:
   ``make demo  # serves until Ctrl-C`` is started in the background with free ports and
@@ -194,8 +194,10 @@ def _commands(code: str) -> list[str]:
 def shell_script(block: Block, dns_port: int, http_port: int, netns: str) -> str:
     """The block as the bash script the test runs (see the module's documentation)."""
     lines = [_PRELUDE]
+    tls_port = free_port() if "8853" in block.code else 8853
     for command in _commands(block.code):
         command = command.replace("5353", str(dns_port)).replace("8080", str(http_port))
+        command = command.replace("8853", str(tls_port))
         if "ip netns" in command:
             command = re.sub(r"\bdemo\b", netns, command)
         code, _, comment = command.partition(" #")

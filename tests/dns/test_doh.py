@@ -1,0 +1,169 @@
+"""DNS over HTTPS (RFC 8484) requests at the edges: GET and POST parsing, the errors
+(400, 404, 405, 413, 415) and Cache-Control (RFC 8484 5.1), over real HTTPS to our server."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import AsyncIterator
+
+import pytest
+
+import backends
+import backends.tls
+from dns import doh, dot, wire
+from dns.server import AuthServer
+from dns.zone import parse_zone_text
+from tests.dns.test_dot import HOSTNAME, ZONE, certificates  # noqa: F401 (a fixture)
+
+trustme = pytest.importorskip("trustme")
+
+
+@pytest.fixture
+async def https(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> AsyncIterator[tuple[backends.Address, str]]:
+    ca, chain = certificates
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")])
+    context = dot.server_context(chain)
+    server.https_lifetime = 1.0
+    async with server.running(backend, tls_context=context, https=[("127.0.0.1", 0)]):
+        assert server.https_address is not None
+        yield server.https_address, ca
+
+
+async def ask(
+    net: backends.Backend, where: tuple[backends.Address, str], head: str, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one raw HTTP/1.1 request (``connection: close``) over TLS; the status, the
+    header fields and the body of the answer."""
+    address, ca = where
+    context = backends.tls.client_context(cafile=ca, alpn=["http/1.1"])
+    flow = await backends.tls.connect(net, *address, context=context, server_hostname=HOSTNAME)
+    try:
+        request = head.replace("\n", "\r\n") + f"host: {HOSTNAME}\r\nconnection: close\r\n\r\n"
+        await flow.write(request.encode() + body)
+        data = b""
+        with net.fail_after(10):
+            while chunk := await flow.read(65536):
+                data += chunk
+    finally:
+        await flow.close()
+    top, _, payload = data.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    fields = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), fields, payload
+
+
+def query(name: str, qtype: int = wire.TYPE_A) -> bytes:
+    return wire.build_query(wire.name_from_text(name), qtype, msg_id=0, edns_payload=1232)
+
+
+async def test_get_and_post_answer_with_the_smallest_ttl(
+    backend: backends.Backend, https: tuple[backends.Address, str]
+) -> None:
+    q = doh.encode_dns_param(query("ns1.example.test."))
+    status, fields, body = await ask(backend, https, f"GET /dns-query?dns={q} HTTP/1.1\n")
+    assert status == 200 and fields["content-type"] == doh.CONTENT_TYPE
+    assert fields["cache-control"] == "max-age=3600"
+    assert wire.Message.parse(body).answer[0].ttl == 3600
+    assert len(body) % dot.RESPONSE_BLOCK == 0  # padded (RFC 8467)
+    message = query("nope.example.test.")
+    status, fields, body = await ask(
+        backend,
+        https,
+        f"POST /dns-query HTTP/1.1\ncontent-type: application/dns-message\n"
+        f"content-length: {len(message)}\n",
+        message,
+    )
+    assert status == 200 and wire.Message.parse(body).rcode == wire.RCODE_NXDOMAIN
+    assert fields["cache-control"] == "max-age=300"  # min(SOA TTL, MINIMUM), RFC 2308 5
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "says"),
+    [
+        ("/dns-query?dns=AAAB%3D", 400, "base64url"),  # percent-encoded padding
+        ("/dns-query?dns=AAA=", 400, "base64url"),  # padding is refused (RFC 8484 4.1)
+        ("/dns-query?dns=A+B/", 400, "base64url"),  # the other alphabet
+        ("/dns-query?dns=AAAAA", 400, "length"),  # 5 characters decode to nothing whole
+        ("/dns-query?dns=AAAA", 400, "not even a header"),
+        ("/dns-query", 400, "dns parameter"),
+        ("/other?dns=AAAA", 404, "/dns-query"),
+    ],
+)
+async def test_bad_gets(
+    backend: backends.Backend,
+    https: tuple[backends.Address, str],
+    target: str,
+    status: int,
+    says: str,
+) -> None:
+    got, _, body = await ask(backend, https, f"GET {target} HTTP/1.1\n")
+    assert got == status and says in body.decode()
+
+
+async def test_bad_posts(backend: backends.Backend, https: tuple[backends.Address, str]) -> None:
+    message = query("www.example.test.")
+    status, _, body = await ask(
+        backend,
+        https,
+        f"POST /dns-query HTTP/1.1\ncontent-type: application/json\n"
+        f"content-length: {len(message)}\n",
+        message,
+    )
+    assert status == 415 and "application/dns-message" in body.decode()
+    big = 70000
+    status, _, _ = await ask(
+        backend,
+        https,
+        f"POST /dns-query HTTP/1.1\ncontent-type: application/dns-message\ncontent-length: {big}\n",
+    )
+    assert status == 413
+    status, _, _ = await ask(backend, https, "PUT /dns-query HTTP/1.1\ncontent-length: 0\n")
+    assert status == 405
+
+
+async def test_a_trickled_request_cannot_hold_the_connection(
+    backend: backends.Backend, https: tuple[backends.Address, str]
+) -> None:
+    address, ca = https
+    context = backends.tls.client_context(cafile=ca, alpn=["http/1.1"])
+    flow = await backends.tls.connect(backend, *address, context=context, server_hostname=HOSTNAME)
+    ended = False
+    try:
+        with backend.fail_after(8):
+            for byte in b"GET /dns-query?dns=AAAAAAAAAAAAAAAA HTTP/1.1\r\nhost: x\r\n":
+                await flow.write(bytes([byte]))  # one byte per 0.1 s: 5 s in all
+                await backend.sleep(0.1)
+    except backends.NetworkError:
+        ended = True  # the server ended the connection (the lifetime is 1 s)
+    finally:
+        flow.abort()
+    assert ended
+
+
+def test_max_age_follows_rfc_8484_5_1() -> None:
+    b = wire.MessageBuilder(0, wire.QR)
+    name = wire.name_from_text("a.test.")
+    b.add_question(name, wire.TYPE_A)
+    b.add_rr(wire.SECTION_ANSWER, name, wire.TYPE_A, wire.CLASS_IN, 70, b"\x01\x02\x03\x04")
+    b.add_rr(wire.SECTION_ANSWER, name, wire.TYPE_A, wire.CLASS_IN, 30, b"\x01\x02\x03\x05")
+    assert doh.max_age(b.finish()) == 30
+    empty = wire.MessageBuilder(0, wire.QR)
+    empty.add_question(name, wire.TYPE_A)
+    assert doh.max_age(empty.finish()) == 0
+    soa = wire.MessageBuilder(0, wire.QR)
+    soa.add_question(name, wire.TYPE_A)
+    rdata = b"\x00\x00" + struct.pack("!IIIII", 1, 2, 3, 4, 45)
+    soa.add_rr(wire.SECTION_AUTHORITY, name, wire.TYPE_SOA, wire.CLASS_IN, 100, rdata)
+    assert doh.max_age(soa.finish()) == 45
+
+
+def test_the_dns_parameter_round_trips() -> None:
+    for message in (b"", b"\xff", b"\xfb\xff", query("www.example.test.")):
+        text = doh.encode_dns_param(message)
+        assert "=" not in text and doh.decode_dns_param(text) == message
+    with pytest.raises(doh.DohError) as too_long:
+        doh.decode_dns_param("A" * 100_000)
+    assert too_long.value.status == 413
