@@ -95,9 +95,9 @@ def serve(name: str, port: int, root: str) -> None:
         from starlette.routing import Mount
         from starlette.staticfiles import StaticFiles
 
-        app = Starlette(routes=[Mount("/", StaticFiles(directory=root))])
+        asgi = Starlette(routes=[Mount("/", StaticFiles(directory=root))])
         uvicorn.run(
-            app,
+            asgi,
             host="127.0.0.1",
             port=port,
             loop="uvloop",
