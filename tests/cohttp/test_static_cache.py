@@ -307,9 +307,17 @@ def test_no_sibling_for_range_requests_nor_when_older_or_outside(compressed: Pat
 
 
 async def test_large_files_and_ranges_arrive_intact_on_every_backend(
-    backend: backends.Backend, backend_name: str, tmp_path: Path
+    backend: backends.Backend, backend_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same bytes whether the server used sendfile (asyncio, trio) or read+write."""
+    sendfile_calls: list[int] = []
+    real_sendfile = os.sendfile
+
+    def counting_sendfile(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        sendfile_calls.append(count)
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", counting_sendfile)
     data = os.urandom(3 << 20)
     (tmp_path / "big.bin").write_bytes(data)
     server = Server(StaticFiles(tmp_path), access_log=False)
@@ -332,3 +340,4 @@ async def test_large_files_and_ranges_arrive_intact_on_every_backend(
             assert [p for _, _, p in parts] == [data[:10], data[-10:]]
         finally:
             await client.flow.close()
+    assert bool(sendfile_calls) == (backend_name != "mirage")
