@@ -317,6 +317,14 @@ class StaticFiles:
     def _serve(self, request: Request, entry: CachedFile) -> Response:
         h = request.headers
         variant = entry.identity
+        for item in h._items:
+            if item[0] in _NEGOTIATING:
+                break
+        else:  # the common request: nothing conditional, no range, no codings offered
+            if variant.body is not None:
+                return Response(200, variant.body, Headers._trusted(list(variant.fields)))
+            body = FileBody(variant.path, 0, variant.size)
+            return Response(200, body, Headers._trusted(list(variant.fields)))
         range_header = h.get("range") if request.method == "GET" else None
         if entry.encoded and range_header is None:
             coding = choose_encoding(h.get("accept-encoding"), entry.encoded)
@@ -417,6 +425,10 @@ class StaticFiles:
         return Response.html(body)
 
 
+_NEGOTIATING = frozenset(
+    {"range", "if-range", "if-none-match", "if-modified-since", "accept-encoding"}
+)
+"""Request fields that can change which response a file gets."""
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
 """Precompressed sibling suffixes, in order of preference on equal q-values."""
 _clock = time.monotonic
