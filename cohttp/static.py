@@ -10,13 +10,16 @@
     server = cohttp.Server(site)
 
 :class:`StaticFiles` serves one document root: index files, an HTML directory listing,
-MIME types, ``Range`` (206/416), ``ETag`` with ``If-None-Match``, ``Last-Modified`` with
-``If-Modified-Since``, HEAD. Paths never escape the root: ``..`` segments (encoded or not),
-encoded slashes and NUL are refused, and a symbolic link whose target lies outside the root
-is answered 404 like a missing file.
+MIME types, ``Range`` (206, several ranges as multipart/byteranges, 416), ``If-Range``,
+``ETag`` with ``If-None-Match``, ``Last-Modified`` with ``If-Modified-Since``, HEAD, and
+precompressed ``.br``/``.gz`` siblings. Paths never escape the root: ``..`` segments
+(encoded or not), encoded slashes and NUL are refused, and a symbolic link whose target lies
+outside the root is answered 404 like a missing file.
 
-Files are sent as :class:`~cohttp.types.FileBody`, read in a worker thread by the server.
-Metadata (``stat``) is read on the event loop: it is one system call on a local disk.
+Small files are answered from memory (a bounded cache, checked against the disk at most
+once a second by default: see :class:`StaticFiles`); the others are sent as
+:class:`~cohttp.types.FileBody`, which the server sends with ``sendfile`` on kernel flows
+and reads in a worker thread elsewhere (mirage, TLS).
 """
 
 from __future__ import annotations
