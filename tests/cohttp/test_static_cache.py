@@ -341,3 +341,27 @@ async def test_large_files_and_ranges_arrive_intact_on_every_backend(
         finally:
             await client.flow.close()
     assert bool(sendfile_calls) == (backend_name != "mirage")
+
+
+async def test_a_peer_that_does_not_read_a_large_file_is_cut_off(
+    backend: backends.Backend, tmp_path: Path
+) -> None:
+    """sendfile (or the portable path) honours the server's write deadline."""
+    with open(tmp_path / "huge.bin", "wb") as f:
+        f.truncate(64 << 20)  # sparse: 64 MiB of zeros without the disk space
+    server = Server(StaticFiles(tmp_path), write_timeout=0.3, access_log=False)
+    async with running(backend, server) as address:
+        client = await RawClient.connect(backend, address)
+        try:
+            await client.send(b"GET /huge.bin HTTP/1.1\r\nhost: t\r\n\r\n")
+            await backend.sleep(0.7)  # never read: the server's sends block, then it gives up
+            total = 0
+            with backend.fail_after(10):
+                try:
+                    while data := await client.flow.read():
+                        total += len(data)
+                except backends.NetworkError:
+                    pass
+            assert total < 64 << 20  # it stopped before the end
+        finally:
+            await client.flow.close()
