@@ -501,6 +501,34 @@ async def check_sendfile_sends_what_the_portable_path_sends(
                 assert received[0] == expected, f"sendfile={use_sendfile}: bytes differ"
 
 
+async def check_sendfile_is_a_writer_and_close_wakes_it(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """A ``sendfile`` blocked on a peer that does not read is the flow's one writer: a
+    ``write`` meanwhile gets ``BusyFlow``; ``close`` wakes it with ``ClosedFlow``. (Flows
+    without the optional capability pass.)"""
+    with tempfile.TemporaryFile() as f:
+        f.truncate(64 << 20)  # sparse: more than any socket buffer holds
+        async with _pair(pairs) as (a, _b):
+            if not isinstance(a, SendfileFlow):
+                return
+            outcome: list[BaseException] = []
+
+            async def send() -> None:
+                try:
+                    await a.sendfile(f.fileno(), 0, 64 << 20)
+                except ClosedFlow as exc:
+                    outcome.append(exc)
+
+            with runtime.fail_after(10):
+                async with runtime.task_group() as tg:
+                    tg.start_soon(send)
+                    await runtime.sleep(0.2)  # the buffers fill; sendfile waits for room
+                    await _raises(BusyFlow, a.write(b"x"))
+                    await a.close()
+            assert len(outcome) == 1
+
+
 FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_round_trips,
     check_write_takes_any_bytes_like_object,
@@ -518,6 +546,7 @@ FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_move_on_after,
     check_cancelled_reads_leave_flows_usable,
     check_sendfile_sends_what_the_portable_path_sends,
+    check_sendfile_is_a_writer_and_close_wakes_it,
 ]
 """Every flow property, each called as ``await check(pairs, runtime)``."""
 
