@@ -21,6 +21,7 @@ import collections
 import contextlib
 import errno
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -291,6 +292,56 @@ class AsyncioFlow(Closing):
                 raise ClosedFlow("flow closed while writing")
             if self._error is not None:
                 raise self._error
+
+    async def sendfile(self, fd: int, offset: int, count: int) -> int:
+        """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``os.sendfile``.
+
+        The optional capability of kernel flows (see :class:`backends.interface.Flow`): the
+        bytes go from the page cache to the socket without a copy through Python. Returns
+        the number of bytes sent, less than ``count`` only if the file ended first.
+        """
+        if self._drain_waiter is not None:
+            raise BusyFlow("another task is already writing this flow")
+        if self._closed:
+            raise ClosedFlow("sendfile on a closed flow")
+        if self._write_shut:
+            raise ClosedFlow("sendfile after shutdown_write")
+        sent = 0
+        while True:
+            if self._error is not None:
+                raise self._error
+            if not self._unsent and sent < count:
+                try:
+                    n = os.sendfile(self._fd, fd, offset + sent, count - sent)
+                except _WOULD_BLOCK:
+                    n = -1
+                except OSError as exc:
+                    if exc.errno in (errno.EBADF, errno.EINVAL) and self._closed:
+                        raise ClosedFlow("flow closed while sending a file") from exc
+                    error = translate(exc, "sendfile")
+                    self._fail(error)
+                    raise error from exc
+                if n == 0:
+                    return sent  # the file is shorter than asked
+                if n > 0:
+                    sent += n
+                    continue
+            elif sent >= count:
+                return sent
+            # Wait for room: queued bytes first (_on_writable wakes us as they drain),
+            # then the socket's own buffer.
+            # With nothing queued, _on_writable only wakes us and stops watching.
+            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
+            self._drain_waiter = waiter
+            if not self._writing:
+                self._writing = True
+                self._loop.add_writer(self._fd, self._on_writable)
+            try:
+                await waiter
+            finally:
+                self._drain_waiter = None
+            if self._closed:
+                raise ClosedFlow("flow closed while sending a file")
 
     async def shutdown_write(self) -> None:
         if self._closed:

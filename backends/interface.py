@@ -30,6 +30,14 @@ which ``tests/backends`` runs on every adapter and on TLS over each):
   rest stays queued and goes out before the next ``write`` or ``shutdown_write`` (which may
   wait for room to send it), so a layer above, such as TLS, never leaves a torn record; a
   TLS flow sends the records it had encrypted. ``close`` may drop what is still queued.
+* Optional: a flow over a kernel TCP socket (asyncio and trio adapters) also has
+  ``sendfile(fd, offset, count)`` (:class:`SendfileFlow`), sending part of an open file
+  with ``os.sendfile``, without copying it through Python. Mirage and TLS flows do not have
+  it; callers test for it (``isinstance(flow, SendfileFlow)``) and fall back to ``read``
+  on the file and ``write``. It keeps the order of the stream (what earlier writes queued
+  goes first), blocks while the peer is slow as ``write`` does, and a cancelled
+  ``sendfile`` has sent a prefix of its range and nothing more, so a caller that gives
+  up on it must abort the flow (the rest of the range is not queued).
 """
 
 from __future__ import annotations
@@ -90,6 +98,18 @@ class Flow(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class SendfileFlow(Protocol):
+    """The optional capability of kernel flows: send part of a file with ``os.sendfile``."""
+
+    async def sendfile(self, fd: int, offset: int, count: int) -> int:
+        """Send ``count`` bytes of the open file ``fd`` starting at ``offset``.
+
+        Returns the number of bytes sent: ``count``, or fewer if the file ended first.
+        """
+        ...
 
 
 @runtime_checkable
@@ -341,6 +361,7 @@ __all__ = [
     "Handler",
     "Listener",
     "Runtime",
+    "SendfileFlow",
     "Stack",
     "TaskGroup",
 ]

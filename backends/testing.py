@@ -24,6 +24,7 @@ import hashlib
 import os
 import socket
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,7 +39,7 @@ from .errors import (
     MessageTooLarge,
     Timeout,
 )
-from .interface import Backend, Flow, Runtime, Stack
+from .interface import Backend, Flow, Runtime, SendfileFlow, Stack
 
 PairFactory = Callable[[], Awaitable[tuple[Flow, Flow]]]
 """Returns a fresh connected pair of flows ``(a, b)``: what ``a`` writes, ``b`` reads."""
@@ -443,6 +444,91 @@ async def check_cancelled_reads_leave_flows_usable(pairs: PairFactory, runtime: 
             b.abort()
 
 
+async def check_sendfile_sends_what_the_portable_path_sends(
+    pairs: PairFactory, runtime: Runtime, size: int = 3 << 20
+) -> None:
+    """A file range sent with the optional ``sendfile`` arrives as ``write`` would send it.
+
+    Between two writes, in stream order, while the peer reads (the range is larger than
+    the socket buffers, so ``sendfile`` waits for room); a range past the end of the file
+    sends what there is and says how much. Flows without the capability (mirage, TLS) are
+    checked on the portable path only: read the file, write the pieces.
+    """
+    content = os.urandom(size)
+    offset, count = 12345, size - 12345 - 999
+    with tempfile.TemporaryFile() as f:
+        f.write(content)
+        f.flush()
+        fd = f.fileno()
+
+        async def portable(flow: Flow, start: int, length: int) -> int:
+            sent = 0
+            while sent < length:
+                piece = os.pread(fd, min(256 * 1024, length - sent), start + sent)
+                if not piece:
+                    break
+                await flow.write(piece)
+                sent += len(piece)
+            return sent
+
+        async def send(flow: Flow, results: list[int], use_sendfile: bool) -> None:
+            await flow.write(b"head")
+            if use_sendfile:
+                assert isinstance(flow, SendfileFlow)
+                results.append(await flow.sendfile(fd, offset, count))
+                results.append(await flow.sendfile(fd, size - 10, 100))  # past the end
+            else:
+                results.append(await portable(flow, offset, count))
+                results.append(await portable(flow, size - 10, 100))
+            await flow.write(b"tail")
+            await flow.shutdown_write()
+
+        async def receive(flow: Flow, received: list[bytes]) -> None:
+            received.append(await _read_all(flow, 256 * 1024))
+
+        async with _pair(pairs) as (a, _):
+            paths = [False, True] if isinstance(a, SendfileFlow) else [False]
+        expected = b"head" + content[offset : offset + count] + content[-10:] + b"tail"
+        for use_sendfile in paths:
+            async with _pair(pairs) as (a, b):
+                results: list[int] = []
+                received: list[bytes] = []
+                with runtime.fail_after(60):
+                    async with runtime.task_group() as tg:
+                        tg.start_soon(send, a, results, use_sendfile)
+                        tg.start_soon(receive, b, received)
+                assert results == [count, 10], (use_sendfile, results)
+                assert received[0] == expected, f"sendfile={use_sendfile}: bytes differ"
+
+
+async def check_sendfile_is_a_writer_and_close_wakes_it(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """A ``sendfile`` blocked on a peer that does not read is the flow's one writer: a
+    ``write`` meanwhile gets ``BusyFlow``; ``close`` wakes it with ``ClosedFlow``. (Flows
+    without the optional capability pass.)"""
+    with tempfile.TemporaryFile() as f:
+        f.truncate(64 << 20)  # sparse: more than any socket buffer holds
+        async with _pair(pairs) as (a, _b):
+            if not isinstance(a, SendfileFlow):
+                return
+            outcome: list[BaseException] = []
+
+            async def send() -> None:
+                try:
+                    await a.sendfile(f.fileno(), 0, 64 << 20)
+                except ClosedFlow as exc:
+                    outcome.append(exc)
+
+            with runtime.fail_after(10):
+                async with runtime.task_group() as tg:
+                    tg.start_soon(send)
+                    await runtime.sleep(0.2)  # the buffers fill; sendfile waits for room
+                    await _raises(BusyFlow, a.write(b"x"))
+                    await a.close()
+            assert len(outcome) == 1
+
+
 FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_round_trips,
     check_write_takes_any_bytes_like_object,
@@ -459,6 +545,8 @@ FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_fail_after_on_read,
     check_move_on_after,
     check_cancelled_reads_leave_flows_usable,
+    check_sendfile_sends_what_the_portable_path_sends,
+    check_sendfile_is_a_writer_and_close_wakes_it,
 ]
 """Every flow property, each called as ``await check(pairs, runtime)``."""
 

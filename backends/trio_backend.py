@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -196,6 +197,45 @@ class TrioFlow(_Paced):
                 if sent >= total:
                     break
         await self._pace()
+
+    async def sendfile(self, fd: int, offset: int, count: int) -> int:
+        """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``os.sendfile``.
+
+        The optional capability of kernel flows (see :class:`backends.interface.Flow`).
+        Returns the number of bytes sent, less than ``count`` only if the file ended first.
+        """
+        if self._writing:
+            raise BusyFlow("another task is already writing this flow")
+        if self._unsent:
+            await self.write(b"")  # what a cancelled write left goes first
+        else:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closed:
+            raise ClosedFlow("sendfile on a closed flow")
+        if self._write_shut:
+            raise ClosedFlow("sendfile after shutdown_write")
+        sent = 0
+        while sent < count:
+            try:
+                n = os.sendfile(self._sock.fileno(), fd, offset + sent, count - sent)
+            except _WOULD_BLOCK:
+                self._writing = True
+                try:
+                    await self._wait_writable()
+                finally:
+                    self._writing = False
+                if self._closed:
+                    raise ClosedFlow("flow closed while sending a file") from None
+                continue
+            except OSError as exc:
+                if self._closed:
+                    raise ClosedFlow("flow closed while sending a file") from exc
+                raise translate(exc, "sendfile") from exc
+            if n == 0:
+                break  # the file is shorter than asked
+            sent += n
+        await self._pace()
+        return sent
 
     async def shutdown_write(self) -> None:
         await trio.lowlevel.checkpoint()

@@ -680,7 +680,9 @@ class Server:
         if isinstance(body, FileBody):
             net = self._net
             assert net is not None
-            length = await net.run_in_thread(body.resolved_length)
+            length = body.length
+            if length is None:
+                length = await net.run_in_thread(body.resolved_length)
             lines.append(b"content-length: %d\r\n\r\n" % length)
             out.append(b"".join(lines))
             if head_only:
@@ -739,6 +741,22 @@ class Server:
         assert net is not None
         f = await net.run_in_thread(_open_binary, body.path)
         try:
+            sendfile = getattr(conn.flow, "sendfile", None)  # kernel flows (SendfileFlow)
+            if sendfile is not None and length > FLUSH_AT:
+                await self._write(conn, b"".join(out))
+                out.clear()
+                sent, fd, previous, saved = 0, f.fileno(), conn.phase, conn.deadline
+                while sent < length:
+                    # Each piece has its own write deadline, as each write has.
+                    conn.phase, conn.deadline = _WRITE, _clock() + self.config.write_timeout
+                    n = await sendfile(fd, body.offset + sent, min(body.chunk_size, length - sent))
+                    if not n:
+                        log.error("file %s shrank while being sent", body.path)
+                        conn.flow.abort()
+                        raise _Expired
+                    sent += n
+                conn.phase, conn.deadline = previous, saved
+                return length
             if body.offset:
                 await net.run_in_thread(f.seek, body.offset)
             left = length

@@ -10,13 +10,16 @@
     server = cohttp.Server(site)
 
 :class:`StaticFiles` serves one document root: index files, an HTML directory listing,
-MIME types, ``Range`` (206/416), ``ETag`` with ``If-None-Match``, ``Last-Modified`` with
-``If-Modified-Since``, HEAD. Paths never escape the root: ``..`` segments (encoded or not),
-encoded slashes and NUL are refused, and a symbolic link whose target lies outside the root
-is answered 404 like a missing file.
+MIME types, ``Range`` (206, several ranges as multipart/byteranges, 416), ``If-Range``,
+``ETag`` with ``If-None-Match``, ``Last-Modified`` with ``If-Modified-Since``, HEAD, and
+precompressed ``.br``/``.gz`` siblings. Paths never escape the root: ``..`` segments
+(encoded or not), encoded slashes and NUL are refused, and a symbolic link whose target lies
+outside the root is answered 404 like a missing file.
 
-Files are sent as :class:`~cohttp.types.FileBody`, read in a worker thread by the server.
-Metadata (``stat``) is read on the event loop: it is one system call on a local disk.
+Small files are answered from memory (a bounded cache, checked against the disk at most
+once a second by default: see :class:`StaticFiles`); the others are sent as
+:class:`~cohttp.types.FileBody`, which the server sends with ``sendfile`` on kernel flows
+and reads in a worker thread elsewhere (mirage, TLS).
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ from __future__ import annotations
 import html
 import mimetypes
 import os
+import secrets
 import stat as _stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from email.utils import formatdate
 from pathlib import Path
 
 from uri import UriError, pct_decode_bytes, pct_encode
 
+from ._filecache import CachedFile, FileCache, Variant, file_key, read_small
 from .codec import parse_http_date, parse_number
+from .compression import choose_encoding
 from .headers import Headers
 from .server import Handler
 from .types import FileBody, Request, Response
@@ -64,10 +70,6 @@ def _error(status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -
     return Response(status, (message + "\n").encode("utf-8"), h)
 
 
-def _etag(st: os.stat_result) -> str:
-    return f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
-
-
 def _etag_matches(header: str, etag: str) -> bool:
     """Weak comparison of ``etag`` against an If-None-Match list (RFC 9110 13.1.2)."""
     if header.strip() == "*":
@@ -88,38 +90,58 @@ def _not_modified_since(header: str, mtime: float) -> bool:
     return int(mtime) <= when
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """Parse a single ``bytes`` range against a ``size``-byte representation.
+MAX_RANGES = 16
+"""Range specs accepted in one request; a header with more is ignored (RFC 9110 14.2)."""
 
-    Returns ``(first, last)`` (inclusive), ``None`` to ignore the header (not bytes, or
-    several ranges: the whole file is sent instead), or ``"unsatisfiable"`` (416).
+
+def parse_ranges(
+    header: str, size: int, max_ranges: int = MAX_RANGES
+) -> list[tuple[int, int]] | str | None:
+    """Parse a ``bytes`` Range header against a ``size``-byte representation.
+
+    Returns the ranges to send as ``(first, last)`` pairs (inclusive), sorted, with
+    overlapping and adjacent ones merged (RFC 9110 14.6 lets a server coalesce them);
+    ``None`` to ignore the header and send the whole representation (another unit, an
+    invalid range-spec, or more than ``max_ranges`` specs: RFC 9110 14.2's guard against
+    abuse); or ``"unsatisfiable"`` (416) when no spec overlaps the representation.
     """
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or not spec or "," in spec:
+    unit, _, range_set = header.partition("=")
+    if unit.strip().lower() != "bytes":
         return None
-    first_s, dash, last_s = spec.strip().partition("-")
-    if not dash:
+    specs = [spec for spec in range_set.split(",") if spec.strip(" \t")]  # 5.6.1: empties
+    if not specs or len(specs) > max_ranges:
         return None
-    first_s, last_s = first_s.strip(), last_s.strip()
-    # 1*DIGIT, ASCII only and at most 18 of them; anything else makes the range-spec
-    # invalid, and an invalid Range is ignored (RFC 9110 14.2): the whole file, 200.
-    first = parse_number(first_s) if first_s else -1
-    last = parse_number(last_s) if last_s else -1
-    if first is None or last is None:
-        return None
-    if first < 0:
-        if last < 0:
+    ranges: list[tuple[int, int]] = []
+    for spec in specs:
+        first_s, dash, last_s = spec.strip(" \t").partition("-")
+        if not dash:
             return None
-        if last == 0 or size == 0:
-            return "unsatisfiable"
-        return max(0, size - last), size - 1
-    if last < 0:
-        last = size - 1
-    elif last < first:
-        return None  # invalid range-spec: ignore the header
-    if first >= size:
+        # 1*DIGIT, ASCII only and at most 18 of them; anything else makes the range-spec
+        # invalid, and an invalid Range is ignored (RFC 9110 14.2): the whole file, 200.
+        first = parse_number(first_s) if first_s else -1
+        last = parse_number(last_s) if last_s else -1
+        if first is None or last is None:
+            return None
+        if first < 0:  # suffix-range: the last `last` bytes
+            if last < 0:
+                return None
+            if last > 0 and size > 0:
+                ranges.append((max(0, size - last), size - 1))
+        elif last >= 0 and last < first:
+            return None  # invalid range-spec: ignore the header
+        elif first < size:
+            ranges.append((first, size - 1 if last < 0 else min(last, size - 1)))
+    if not ranges:
         return "unsatisfiable"
-    return first, min(last, size - 1)
+    ranges.sort()
+    merged = [ranges[0]]
+    for first, last in ranges[1:]:
+        top_first, top_last = merged[-1]
+        if first <= top_last + 1:
+            merged[-1] = (top_first, max(top_last, last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 class StaticFiles:
@@ -127,6 +149,23 @@ class StaticFiles:
 
     ``index``: file names tried for a directory; ``listing``: an HTML listing when none
     exists (else 404); ``cache_control``: sent with every file (``None`` for none).
+
+    The cache (nginx's ``open_file_cache``): what a request path resolved to is remembered,
+    with the response fields prebuilt and, for files of at most ``cache_file_size`` bytes,
+    the bytes themselves (at most ``cache_entries`` paths and ``cache_bytes`` bytes, least
+    recently used first out). A hit makes no system call. An entry is checked again (the
+    path resolved, the file and its siblings stat'ed, the file re-read if its
+    ``(device, inode, size, mtime)`` changed) once ``revalidate`` seconds have passed since
+    its last check: a change on disk (rewritten, replaced, deleted, a symbolic link moved)
+    is seen within ``revalidate`` seconds (nginx's ``open_file_cache_valid``; 0: at every
+    request). A small file is read on the event loop when it is missed, as nginx reads
+    without aio; larger ones are sent by the server (``sendfile`` on kernel flows).
+
+    ``precompressed``: serve ``file.br`` or ``file.gz`` instead of ``file`` to a client
+    that accepts that coding (Accept-Encoding, by q-value; br first on a tie), when the
+    sibling is a regular file inside the root and not older than the file (nginx's
+    ``gzip_static``); never for a Range request. Responses for a file that has such a
+    sibling carry ``Vary: Accept-Encoding``.
     """
 
     def __init__(
@@ -136,6 +175,11 @@ class StaticFiles:
         index: Iterable[str] = ("index.html", "index.htm"),
         listing: bool = True,
         cache_control: str | None = "no-cache",
+        precompressed: bool = True,
+        revalidate: float = 1.0,
+        cache_entries: int = 1024,
+        cache_bytes: int = 16 << 20,
+        cache_file_size: int = 256 << 10,
     ) -> None:
         real = os.path.realpath(root)
         if not os.path.isdir(real):
@@ -144,6 +188,10 @@ class StaticFiles:
         self.index = tuple(index)
         self.listing = listing
         self.cache_control = cache_control
+        self.precompressed = precompressed
+        self.revalidate = revalidate
+        self.cache_file_size = cache_file_size
+        self.cache = FileCache(cache_entries, cache_bytes)
 
     async def __call__(self, request: Request) -> Response:
         """Serve ``request`` (the :data:`~cohttp.server.Handler` protocol)."""
@@ -169,17 +217,59 @@ class StaticFiles:
             if segment == "..":
                 return _error(404, "not found")  # no climbing, encoded or not
             segments.append(segment)
-        candidate = os.path.join(self.root, *segments)
-        real = os.path.realpath(candidate)
-        if real != self.root and not real.startswith(self.root + os.sep):
+        real = os.path.realpath(os.path.join(self.root, *segments))
+        if not self._inside(real):
             return _error(404, "not found")  # a symlink pointing out of the root
         return real, segments
 
+    def _inside(self, real: str) -> bool:
+        return real == self.root or real.startswith(self.root + os.sep)
+
     def respond(self, request: Request) -> Response:
-        """The response for ``request`` (synchronous: only ``stat`` and ``listdir``)."""
-        if request.method not in ("GET", "HEAD"):
-            return _error(405, f"method {request.method} not allowed", [("allow", "GET, HEAD")])
-        resolved = self.resolve(request.path)
+        """The response for ``request`` (synchronous: see the class's note on the cache)."""
+        method = request.method
+        if method != "GET" and method != "HEAD":
+            return _error(405, f"method {method} not allowed", [("allow", "GET, HEAD")])
+        path = request.path
+        entry = self.cache.get(path)
+        if entry is None or _clock() - entry.checked >= self.revalidate:
+            found = self._lookup(request, path, entry)
+            if isinstance(found, Response):
+                return found
+            entry = found
+        return self._serve(request, entry)
+
+    def _lookup(self, request: Request, path: str, old: CachedFile | None) -> CachedFile | Response:
+        """Resolve ``path`` afresh: the entry to serve (cached), or a response (not cached)."""
+        found = self._find(request, path)
+        if isinstance(found, Response):
+            self.cache.discard(path)
+            return found
+        real, st = found
+        siblings = self._siblings(real, st) if self.precompressed else []
+        now = _clock()
+        key = (file_key(st), *[(coding, file_key(s)) for coding, _, s in siblings])
+        if old is not None and old.key == key and old.identity.path == real:
+            old.checked = now
+            return old
+        fields = [("content-type", "content-type", content_type(real))]
+        fields.append(("last-modified", "last-modified", formatdate(st.st_mtime, usegmt=True)))
+        fields.append(("accept-ranges", "accept-ranges", "bytes"))
+        if self.cache_control:
+            fields.append(("cache-control", "cache-control", self.cache_control))
+        if siblings:
+            fields.append(("vary", "vary", "Accept-Encoding"))
+        identity = Variant(real, st, None, fields)
+        encoded = {coding: Variant(p, s, coding, fields) for coding, p, s in siblings}
+        for variant in (identity, *encoded.values()):
+            read_small(variant, self.cache_file_size)
+        entry = CachedFile(identity, encoded, st.st_mtime, now)
+        self.cache.put(path, entry)
+        return entry
+
+    def _find(self, request: Request, path: str) -> tuple[str, os.stat_result] | Response:
+        """The regular file ``path`` names (a directory's index file), or the response."""
+        resolved = self.resolve(path)
         if isinstance(resolved, Response):
             return resolved
         real, segments = resolved
@@ -192,8 +282,8 @@ class StaticFiles:
         except OSError as exc:
             return _error(500, f"cannot read the file: {exc.strerror}")
         if _stat.S_ISDIR(st.st_mode):
-            if not request.path.endswith("/"):
-                location = request.path + "/" + (f"?{request.query}" if request.query else "")
+            if not path.endswith("/"):
+                location = path + "/" + (f"?{request.query}" if request.query else "")
                 return Response(301, b"", {"location": location})
             for name in self.index:
                 index_path = os.path.join(real, name)
@@ -201,60 +291,111 @@ class StaticFiles:
                     ist = os.stat(index_path)
                 except OSError:
                     continue
-                if _stat.S_ISREG(ist.st_mode) and os.path.realpath(index_path).startswith(
-                    self.root + os.sep
-                ):
-                    return self._file(request, index_path, ist)
+                if _stat.S_ISREG(ist.st_mode) and self._inside(os.path.realpath(index_path)):
+                    return index_path, ist
             if self.listing:
                 return self._listing(request, real, segments)
             return _error(404, "not found")
         if not _stat.S_ISREG(st.st_mode):
             return _error(404, "not found")
-        return self._file(request, real, st)
+        return real, st
 
-    def _file(self, request: Request, path: str, st: os.stat_result) -> Response:
-        etag = _etag(st)
-        headers = Headers(
-            [
-                ("content-type", content_type(path)),
-                ("etag", etag),
-                ("last-modified", formatdate(st.st_mtime, usegmt=True)),
-                ("accept-ranges", "bytes"),
-            ]
-        )
-        if self.cache_control:
-            headers.add("cache-control", self.cache_control)
+    def _siblings(self, real: str, st: os.stat_result) -> list[tuple[str, str, os.stat_result]]:
+        """The precompressed siblings of ``real`` worth serving: (coding, path, stat)."""
+        found = []
+        for coding, suffix in _SIBLINGS:
+            sibling = real + suffix
+            try:
+                sst = os.stat(sibling)
+            except OSError:
+                continue
+            if (
+                _stat.S_ISREG(sst.st_mode)
+                and sst.st_mtime_ns >= st.st_mtime_ns  # not older than the file
+                and self._inside(os.path.realpath(sibling))
+            ):
+                found.append((coding, sibling, sst))
+        return found
+
+    def _serve(self, request: Request, entry: CachedFile) -> Response:
         h = request.headers
+        variant = entry.identity
+        for item in h._items:
+            if item[0] in _NEGOTIATING:
+                break
+        else:  # the common request: nothing conditional, no range, no codings offered
+            if variant.body is not None:
+                return Response(200, variant.body, Headers._trusted(list(variant.fields)))
+            body = FileBody(variant.path, 0, variant.size)
+            return Response(200, body, Headers._trusted(list(variant.fields)))
+        range_header = h.get("range") if request.method == "GET" else None
+        if entry.encoded and range_header is None:
+            coding = choose_encoding(h.get("accept-encoding"), entry.encoded)
+            if coding is not None:
+                variant = entry.encoded[coding]
         inm = h.get("if-none-match")
         if inm is not None:
-            if _etag_matches(inm, etag):
-                return Response(304, b"", headers)
+            if _etag_matches(inm, variant.etag):
+                return Response(304, b"", Headers._trusted(list(variant.fields)))
         else:
             ims = h.get("if-modified-since")
-            if ims is not None and _not_modified_since(ims, st.st_mtime):
-                return Response(304, b"", headers)
-        size = st.st_size
-        range_header = h.get("range")
-        if range_header is not None and request.method == "GET":
+            if ims is not None and _not_modified_since(ims, entry.mtime):
+                return Response(304, b"", Headers._trusted(list(variant.fields)))
+        if range_header is not None:
             if_range = h.get("if-range")
             honour = True
             if if_range is not None:
                 if if_range.startswith(('"', 'W/"')):
-                    honour = if_range == etag  # strong comparison (RFC 9110 13.1.5)
+                    honour = if_range == variant.etag  # strong comparison (RFC 9110 13.1.5)
                 else:
-                    honour = if_range == headers["last-modified"]
-            parsed = parse_range(range_header, size) if honour else None
-            if parsed == "unsatisfiable":
-                headers.add("content-range", f"bytes */{size}")
-                headers.set("content-type", "text/plain; charset=utf-8")
-                return Response(416, b"range not satisfiable\n", headers)
-            if isinstance(parsed, tuple):
-                first, last = parsed
-                headers.add("content-range", f"bytes {first}-{last}/{size}")
-                return Response(206, FileBody(path, first, last - first + 1), headers)
-        if size == 0:
-            return Response(200, b"", headers)
-        return Response(200, FileBody(path, 0, size), headers)
+                    honour = if_range == entry.last_modified
+            if honour:
+                ranges = parse_ranges(range_header, variant.size)
+                if ranges is not None:
+                    return self._partial(variant, ranges)
+        if variant.body is not None:
+            return Response(200, variant.body, Headers._trusted(list(variant.fields)))
+        return Response(
+            200, FileBody(variant.path, 0, variant.size), Headers._trusted(list(variant.fields))
+        )
+
+    def _partial(self, variant: Variant, ranges: list[tuple[int, int]] | str) -> Response:
+        """206 with one range or multipart/byteranges (RFC 9110 14.6), or 416."""
+        size = variant.size
+        headers = Headers._trusted(list(variant.fields))
+        if isinstance(ranges, str):
+            # RFC 9110 15.5.17: a 416 says the current length in Content-Range.
+            headers.set("content-type", "text/plain; charset=utf-8")
+            headers.add("content-range", f"bytes */{size}")
+            return Response(416, b"range not satisfiable\n", headers)
+        if len(ranges) == 1:
+            first, last = ranges[0]
+            headers.add("content-range", f"bytes {first}-{last}/{size}")
+            if variant.body is not None:
+                return Response(206, variant.body[first : last + 1], headers)
+            return Response(206, FileBody(variant.path, first, last - first + 1), headers)
+        boundary = secrets.token_hex(16)
+        ctype = headers["content-type"]
+        heads = [
+            (
+                f"--{boundary}\r\ncontent-type: {ctype}\r\n"
+                f"content-range: bytes {first}-{last}/{size}\r\n\r\n"
+            ).encode("latin-1")
+            for first, last in ranges
+        ]
+        tail = f"--{boundary}--\r\n".encode("latin-1")
+        headers.set("content-type", f"multipart/byteranges; boundary={boundary}")
+        if variant.body is not None:
+            body = variant.body
+            parts = []
+            for head, (first, last) in zip(heads, ranges, strict=True):
+                parts += [head, body[first : last + 1], b"\r\n"]
+            return Response(206, b"".join([*parts, tail]), headers)
+        length = sum(
+            len(hd) + last - first + 3 for hd, (first, last) in zip(heads, ranges, strict=True)
+        )
+        headers.set("content-length", str(length + len(tail)))
+        return Response(206, _multipart_from_disk(variant, heads, ranges, tail), headers)
 
     def _listing(self, request: Request, real: str, segments: list[str]) -> Response:
         try:
@@ -285,6 +426,43 @@ class StaticFiles:
             + "\n</ul>\n</body></html>\n"
         )
         return Response.html(body)
+
+
+_NEGOTIATING = frozenset(
+    {"range", "if-range", "if-none-match", "if-modified-since", "accept-encoding"}
+)
+"""Request fields that can change which response a file gets."""
+_SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
+"""Precompressed sibling suffixes, in order of preference on equal q-values."""
+_clock = time.monotonic
+_PIECE = 64 * 1024
+
+
+async def _multipart_from_disk(
+    variant: Variant, heads: list[bytes], ranges: list[tuple[int, int]], tail: bytes
+) -> AsyncIterator[bytes]:
+    """The parts of a multipart/byteranges body read from the file (too big to cache).
+
+    Read on the event loop in 64 KiB pieces (several ranges of a large file are rare: a
+    download manager's, not a page's); the file must still be the one the head described.
+    """
+    fd = os.open(variant.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if file_key(os.fstat(fd)) != variant.key:
+            raise OSError(f"{variant.path} changed while being sent")
+        for head, (first, last) in zip(heads, ranges, strict=True):
+            yield head
+            offset = first
+            while offset <= last:
+                piece = os.pread(fd, min(_PIECE, last + 1 - offset), offset)
+                if not piece:
+                    raise OSError(f"{variant.path} shrank while being sent")
+                offset += len(piece)
+                yield piece
+            yield b"\r\n"
+        yield tail
+    finally:
+        os.close(fd)
 
 
 class VirtualHosts:
@@ -326,4 +504,4 @@ def _as_handler(target: Handler | str | os.PathLike[str]) -> Handler:
     return target
 
 
-__all__ = ["StaticFiles", "VirtualHosts", "content_type", "parse_range"]
+__all__ = ["MAX_RANGES", "StaticFiles", "VirtualHosts", "content_type", "parse_ranges"]

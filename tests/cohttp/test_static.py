@@ -13,7 +13,7 @@ import pytest
 
 import backends
 from cohttp import FileBody, Request, Response, Server
-from cohttp.static import StaticFiles, VirtualHosts, content_type, parse_range
+from cohttp.static import StaticFiles, VirtualHosts, content_type, parse_ranges
 
 from .helpers import RawClient, running
 
@@ -56,7 +56,9 @@ def test_files_index_and_mime(site: Path) -> None:
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     r = call(s, get("/style.css"))
     assert r.headers["content-type"] == "text/css; charset=utf-8"
-    assert isinstance(r.body, FileBody)
+    assert r.body == b"body{}\n"  # small: from the cache's memory
+    big = call(StaticFiles(site, cache_file_size=100), get("/data.bin"))
+    assert isinstance(big.body, FileBody) and big.body.length == 1024  # large: from disk
     assert (call(s, get("/data.bin"))).headers["content-type"] == "application/octet-stream"
     assert (call(s, get("/inside-link.css"))).status == 200
     assert (call(s, get("/docs/a%20b.txt"))).status == 200
@@ -137,18 +139,29 @@ def test_conditionals(site: Path) -> None:
     ).status == 200
 
 
-def test_parse_range() -> None:
-    assert parse_range("bytes=0-9", 100) == (0, 9)
-    assert parse_range("bytes=90-", 100) == (90, 99)
-    assert parse_range("bytes=-10", 100) == (90, 99)
-    assert parse_range("bytes=-1000", 100) == (0, 99)
-    assert parse_range("bytes=50-1000", 100) == (50, 99)
-    assert parse_range("bytes=100-", 100) == "unsatisfiable"
-    assert parse_range("bytes=-0", 100) == "unsatisfiable"
-    assert parse_range("bytes=9-0", 100) is None
-    assert parse_range("items=0-1", 100) is None
-    assert parse_range("bytes=0-1,5-6", 100) is None
-    assert parse_range("bytes=x-1", 100) is None
+def test_parse_ranges() -> None:
+    assert parse_ranges("bytes=0-9", 100) == [(0, 9)]
+    assert parse_ranges("bytes=90-", 100) == [(90, 99)]
+    assert parse_ranges("bytes=-10", 100) == [(90, 99)]
+    assert parse_ranges("bytes=-1000", 100) == [(0, 99)]
+    assert parse_ranges("bytes=50-1000", 100) == [(50, 99)]
+    assert parse_ranges("bytes=100-", 100) == "unsatisfiable"
+    assert parse_ranges("bytes=-0", 100) == "unsatisfiable"
+    assert parse_ranges("bytes=9-0", 100) is None
+    assert parse_ranges("items=0-1", 100) is None
+    assert parse_ranges("bytes=x-1", 100) is None
+    # several ranges: sorted, overlapping and adjacent ones merged (RFC 9110 14.6)
+    assert parse_ranges("bytes=0-1,5-6", 100) == [(0, 1), (5, 6)]
+    assert parse_ranges("bytes=50-59, 0-9", 100) == [(0, 9), (50, 59)]
+    assert parse_ranges("bytes=0-9,5-20,21-30,-5", 100) == [(0, 30), (95, 99)]
+    assert parse_ranges("bytes=0-1,,5-6,", 100) == [(0, 1), (5, 6)]  # empty elements
+    # unsatisfiable specs are dropped while one remains (RFC 9110 14.1.2)
+    assert parse_ranges("bytes=200-300,0-0", 100) == [(0, 0)]
+    assert parse_ranges("bytes=200-300,-0", 100) == "unsatisfiable"
+    # one invalid spec makes the whole header ignored; so do too many specs (14.2)
+    assert parse_ranges("bytes=0-1,9-0", 100) is None
+    assert parse_ranges("bytes=" + ",".join(["0-0"] * 17), 100) is None
+    assert parse_ranges("bytes=" + ",".join(["0-0"] * 16), 100) == [(0, 0)]
 
 
 BAD_NUMBERS = ["\xb2", "\u0663", "1\xb2", "\uff11", "9" * 5000, "0" * 5000 + "1", "+1", "1_0"]
@@ -159,7 +172,7 @@ BAD_NUMBERS = ["\xb2", "\u0663", "1\xb2", "\uff11", "9" * 5000, "0" * 5000 + "1"
 def test_parse_range_ignores_non_ascii_and_overlong_numbers(bad: str) -> None:
     # RFC 9110 14.2: an invalid Range is ignored; never a ValueError (a 500) from int()
     for spec in (f"bytes={bad}-3", f"bytes=0-{bad}", f"bytes=-{bad}", f"bytes={bad}-"):
-        assert parse_range(spec, 100) is None, spec
+        assert parse_ranges(spec, 100) is None, spec
 
 
 async def test_bad_numbers_in_range_and_dates_get_the_whole_file(
