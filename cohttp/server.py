@@ -35,12 +35,12 @@ from backends.interface import CancelScope
 
 from . import codec
 from .codec import (
-    LAST_CHUNK,
     NEED_DATA,
     NO_BODY,
     Data,
     EndOfMessage,
     Limits,
+    LocalProtocolError,
     ProtocolError,
     RequestHead,
     RequestParser,
@@ -60,7 +60,6 @@ DRAIN_LIMIT = 1024 * 1024
 """Unread request body a server reads and discards to keep a connection; more: close."""
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_FRAMING_OUT = frozenset(("content-length", "transfer-encoding", "connection", "date"))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -501,8 +500,22 @@ class Server:
                         raise body.error  # even if the handler caught it: answer it and close
                     if not body.done and body.expect_continue and not body.continue_sent:
                         keep_alive = False  # the client was never asked for the body: close
-                sent = self._respond_simple(head, response, out) if keep_alive else -1
-                if sent < 0:
+                wire = (
+                    codec.encode_simple_response(
+                        head.method,
+                        head.version,
+                        response.status,
+                        response.headers,
+                        response.body,
+                        self._server_line,
+                    )
+                    if keep_alive and response.body.__class__ is bytes and response._reason is None
+                    else None
+                )
+                if wire is not None:
+                    out.append(wire)
+                    sent = len(response.body)  # type: ignore[arg-type]
+                else:
                     conn.keep_alive = keep_alive
                     sent = await self._respond(conn, head, response, out)
                     keep_alive = conn.keep_alive
@@ -562,103 +575,15 @@ class Server:
 
     # -- responses -------------------------------------------------------------------
 
-    def _respond_simple(self, head: RequestHead, response: Response, out: list[bytes]) -> int:
-        """Queue the common response in one formatting operation; -1 if it is not one.
-
-        Common: an in-memory body on a persistent HTTP/1.1 connection, a status that has
-        a body, a registry reason phrase and no framing fields from the handler.
-        """
-        body = response.body
-        line = _BODY_STATUS_LINES.get(response.status)
-        if (
-            line is None
-            or body.__class__ is not bytes
-            or response._reason is not None
-            or head.version != "HTTP/1.1"
-            or head.method == "HEAD"
-        ):
-            return -1
-        key = tuple(response.headers._items)
-        block = _FIELD_BLOCKS.get(key, _UNSEEN)
-        if block is _UNSEEN:
-            if any(item[0] in _FRAMING_OUT for item in key):
-                block = None
-            else:
-                block = "".join([f"{name}: {value}\r\n" for _, name, value in key]).encode(
-                    "latin-1"
-                )
-            if len(_FIELD_BLOCKS) >= 4096:
-                _FIELD_BLOCKS.clear()
-            _FIELD_BLOCKS[key] = block
-        if block is None:
-            return -1  # the handler set framing fields: the general path decides
-        assert isinstance(body, bytes)
-        out.append(
-            b"%s%s%s%scontent-length: %d\r\n\r\n%s"
-            % (line, date_line(), self._server_line, block, len(body), body)
-        )
-        return len(body)
-
     async def _respond(
         self, conn: _Conn, head: RequestHead, response: Response, out: list[bytes]
     ) -> int:
         """Queue (or write) the response; return the number of body bytes sent.
 
-        ``conn.keep_alive`` says whether the connection stays open; a handler's
-        ``Connection: close`` turns it off.
+        The codec frames it (:func:`codec.encode_response`); ``conn.keep_alive`` says
+        whether the connection stays open afterwards.
         """
-        keep_alive = conn.keep_alive
-        status = response.status
         body = response.body
-        head_only = head.method == "HEAD"
-        reason = response._reason
-        line = _STATUS_LINES.get(status) if reason is None else None
-        if line is None:
-            line = codec.status_line(status, "HTTP/1.1", reason)
-        lines = [line, date_line()]
-        if self._server_line:
-            lines.append(self._server_line)
-        declared: int | None = None
-        user_lines: list[str] = []
-        for lname, name, value in response.headers._items:
-            if lname in _FRAMING_OUT:
-                if lname == "content-length":
-                    declared = codec.parse_number(value)
-                    if declared is None:
-                        raise ValueError(f"response Content-Length {value!r} is not 1 to 18 digits")
-                elif lname == "connection":
-                    if "close" in value.lower():
-                        keep_alive = conn.keep_alive = False
-                    continue
-                elif lname == "date":
-                    lines[1] = b""
-                    user_lines.append(f"{name}: {value}\r\n")
-                continue
-            user_lines.append(f"{name}: {value}\r\n")
-        if user_lines:
-            lines.append("".join(user_lines).encode("latin-1"))
-        if (
-            keep_alive
-            and declared is None
-            and head.version == "HTTP/1.0"
-            and not head_only
-            and body is not None
-            and not isinstance(body, _SIZED_BODIES)
-        ):
-            keep_alive = conn.keep_alive = False  # delimited by closing the connection
-        if head.version == "HTTP/1.0" and keep_alive:
-            lines.append(b"connection: keep-alive\r\n")
-        elif not keep_alive:
-            lines.append(b"connection: close\r\n")
-
-        if status < 200 or status in (204, 304):
-            if status == 304 and declared is not None:
-                lines.append(b"content-length: %d\r\n" % declared)
-            lines.append(b"\r\n")
-            out.append(b"".join(lines))
-            await _close_body(body)
-            return 0
-
         data: bytes | None
         if body is None:
             data = b""
@@ -670,69 +595,60 @@ class Server:
             data = body.encode("utf-8")
         else:
             data = None
+        length: int | None = None
         if data is not None:
-            lines.append(b"content-length: %d\r\n\r\n" % len(data))
-            if not head_only:
-                lines.append(data)
-            out.append(b"".join(lines))
-            return 0 if head_only else len(data)
-
-        if isinstance(body, FileBody):
+            length = len(data)
+        elif isinstance(body, FileBody):
             net = self._net
             assert net is not None
             length = await net.run_in_thread(body.resolved_length)
-            lines.append(b"content-length: %d\r\n\r\n" % length)
-            out.append(b"".join(lines))
-            if head_only:
-                return 0
+        try:
+            head_bytes, writer, keep_alive = codec.encode_response(
+                head.method,
+                head.version,
+                response.status,
+                response.headers,
+                length=length,
+                reason=response._reason,
+                keep_alive=conn.keep_alive,
+                server_line=self._server_line,
+            )
+        except LocalProtocolError:
+            await _close_body(body)
+            raise
+        conn.keep_alive = keep_alive
+        if writer.framing == NO_BODY:
+            out.append(head_bytes)
+            if data is None and not isinstance(body, FileBody):
+                await _close_body(body)
+            return 0
+        if data is not None:
+            out.append(head_bytes + data)
+            return len(data)
+        out.append(head_bytes)
+        if isinstance(body, FileBody):
+            assert length is not None
             return await self._send_file(conn, body, length, out)
 
         assert isinstance(body, AsyncIterable)
-        if head_only:
-            if declared is not None:
-                lines.append(b"content-length: %d\r\n" % declared)
-            lines.append(b"\r\n")
-            out.append(b"".join(lines))
-            await _close_body(body)
-            return 0
-        chunked = declared is None and head.version == "HTTP/1.1"
-        if declared is not None:
-            lines.append(b"content-length: %d\r\n\r\n" % declared)
-        elif chunked:
-            lines.append(b"transfer-encoding: chunked\r\n\r\n")
-        else:
-            lines.append(b"\r\n")  # HTTP/1.0: delimited by closing the connection
-        out.append(b"".join(lines))
         await self._write(conn, b"".join(out))
         out.clear()
-        total = 0
         try:
             async for piece in body:
-                if not piece:
-                    continue
-                total += len(piece)
-                if declared is not None and total > declared:
-                    raise ValueError(f"streamed body is longer than its Content-Length {declared}")
-                await self._write(conn, codec.encode_chunk(piece) if chunked else bytes(piece))
+                if piece:
+                    await self._write(conn, writer.data(piece))
+            last = writer.end()
         except NetworkError:
             raise
         except Exception:
             log.exception("streaming the response body to %s failed", conn.flow.remote)
             conn.flow.abort()
             raise _Expired from None
-        if declared is not None and total != declared:
-            log.error(
-                "streamed body of %d bytes is shorter than its Content-Length %d", total, declared
-            )
-            conn.flow.abort()
-            raise _Expired
-        if chunked:
-            out.append(LAST_CHUNK)
-        elif declared is None:
-            await self._write(conn, b"".join(out))
-            out.clear()
+        if writer.closes:
             raise _Expired  # close to end an HTTP/1.0 body
-        return total
+        if last:
+            out.append(last)
+        return writer.sent
 
     async def _send_file(self, conn: _Conn, body: FileBody, length: int, out: list[bytes]) -> int:
         net = self._net
@@ -819,18 +735,7 @@ class Server:
         )
 
 
-_FIELD_BLOCKS: dict[tuple[tuple[str, str, str], ...], bytes | None] = {}
-"""Encoded field lines of recently sent (validated) header sets; None: has framing fields.
-
-Handlers mostly answer with the same few header sets, so each is encoded once."""
-_UNSEEN = b"<unseen>"
 _new_request = object.__new__
-_SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
-_STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
-_BODY_STATUS_LINES = {
-    code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
-}
-"""Status lines of the codes whose responses carry a body (RFC 9110 6.4.1)."""
 
 
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
