@@ -1136,8 +1136,8 @@ def encode_response(
             continue
         lines.append(f"{name}: {value}\r\n")
     http10 = version == HTTP_1_0
-    if length is None:
-        length = declared
+    if length is None or (method == "HEAD" and declared is not None):
+        length = declared  # a HEAD response declares the length a GET would have
     chunked = length is None and not http10
     framing = response_framing(method, status, length, chunked)
     body_length = length

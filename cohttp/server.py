@@ -46,6 +46,7 @@ from .codec import (
     RequestParser,
     date_line,
 )
+from .headers import Headers
 from .types import FileBody, IncomingBody, Request, Response
 
 log = logging.getLogger("cohttp.server")
@@ -213,6 +214,145 @@ class _RequestBody(IncomingBody):
             if total > limit:
                 return False
         return True
+
+
+class ResponseStream:
+    """Write a response yourself instead of returning it (what the ASGI bridge does).
+
+    A handler gets the stream as ``request.stream``, calls :meth:`respond` (a whole
+    response, one write) or :meth:`start`, :meth:`send`... :meth:`end` (a stream), and
+    returns :data:`STREAMED`. The codec frames it (:func:`codec.encode_response`), and holds
+    a declared Content-Length. The bytes go out at once, so a handler may keep working
+    after its response is complete (the connection reads its next request when the
+    handler returns). One stream per connection, reset for each request.
+    """
+
+    __slots__ = ("_conn", "_head", "_server", "_writer", "keep_alive", "sent", "status")
+
+    def __init__(self, server: Server, conn: _Conn) -> None:
+        self._server = server
+        self._conn = conn
+        self._head: RequestHead | None = None
+        self._writer: codec.BodyWriter | None = None
+        self.status = 0
+        """The status sent, 0 before :meth:`start` or :meth:`respond`."""
+        self.keep_alive = True
+        self.sent = -1
+        """Body bytes sent once the response is complete; -1 until then."""
+
+    def _reset(self, head: RequestHead) -> None:
+        self._head = head
+        self._writer = None
+        self.status = 0
+        self.keep_alive = head.keep_alive
+        self.sent = -1
+
+    @property
+    def started(self) -> bool:
+        """Whether the response head went out."""
+        return self.status != 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether the whole response went out."""
+        return self.sent >= 0
+
+    @property
+    def method(self) -> str:
+        """The request's method (HEAD responses have no body)."""
+        assert self._head is not None
+        return self._head.method
+
+    async def _flush(self, data: bytes) -> None:
+        out = self._conn.out
+        if out:  # answers to earlier pipelined requests go first
+            out.append(data)
+            data = b"".join(out)
+            out.clear()
+        await self._server._write(self._conn, data)
+
+    async def respond(
+        self, status: int, headers: Headers, body: bytes, *, reason: str | None = None
+    ) -> None:
+        """Send a whole response with an in-memory body."""
+        head = self._head
+        if head is None or self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        server = self._server
+        wire = (
+            codec.encode_simple_response(
+                head.method, head.version, status, headers, body, server._server_line
+            )
+            if self.keep_alive and reason is None
+            else None
+        )
+        if wire is None:
+            head_bytes, writer, self.keep_alive = codec.encode_response(
+                head.method,
+                head.version,
+                status,
+                headers,
+                length=len(body),
+                reason=reason,
+                keep_alive=self.keep_alive and not server._closing,
+                server_line=server._server_line,
+            )
+            wire = head_bytes + writer.data(body) + writer.end()
+        self.status = status
+        await self._flush(wire)
+        self.sent = 0 if head.method == "HEAD" else len(body)
+
+    async def start(
+        self,
+        status: int,
+        headers: Headers,
+        *,
+        length: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Send the head of a streamed response (``length``: the body's, when known)."""
+        head = self._head
+        if head is None or self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        server = self._server
+        head_bytes, self._writer, self.keep_alive = codec.encode_response(
+            head.method,
+            head.version,
+            status,
+            headers,
+            length=length,
+            reason=reason,
+            keep_alive=self.keep_alive and not server._closing,
+            server_line=server._server_line,
+        )
+        self.status = status
+        await self._flush(head_bytes)
+
+    async def send(self, data: bytes) -> None:
+        """Send a piece of the body."""
+        writer = self._writer
+        if writer is None or self.sent >= 0:
+            raise LocalProtocolError("send() outside a started, unfinished response")
+        if data:
+            wire = writer.data(data)
+            if wire:
+                await self._server._write(self._conn, wire)
+
+    async def end(self, trailers: Headers | None = None) -> None:
+        """End the body (a last chunk if chunked; a close-delimited body closes after)."""
+        writer = self._writer
+        if writer is None or self.sent >= 0:
+            raise LocalProtocolError("end() outside a started, unfinished response")
+        last = writer.end(trailers)
+        if last:
+            await self._server._write(self._conn, last)
+        if writer.closes:
+            self.keep_alive = False
+        self.sent = writer.sent
+
+
+STREAMED: Response = Response(200)
+"""What a handler returns when it wrote its response through ``request.stream``."""
 
 
 class Server:
@@ -437,6 +577,7 @@ class Server:
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
         next_event = parser.next_event
+        stream = ResponseStream(self, conn)
         while True:
             ev = next_event()
             if isinstance(ev, RequestHead):
@@ -451,6 +592,8 @@ class Server:
                 request.headers = head.headers
                 request.version = head.version
                 request.remote = remote
+                request.stream = stream
+                stream._reset(head)
                 if head.framing == NO_BODY:
                     parser.skip_empty_body()
                     request.body = b""
@@ -500,25 +643,41 @@ class Server:
                         raise body.error  # even if the handler caught it: answer it and close
                     if not body.done and body.expect_continue and not body.continue_sent:
                         keep_alive = False  # the client was never asked for the body: close
-                wire = (
-                    codec.encode_simple_response(
-                        head.method,
-                        head.version,
-                        response.status,
-                        response.headers,
-                        response.body,
-                        self._server_line,
-                    )
-                    if keep_alive and response.body.__class__ is bytes and response._reason is None
-                    else None
-                )
-                if wire is not None:
-                    out.append(wire)
-                    sent = len(response.body)  # type: ignore[arg-type]
+                if response is STREAMED or stream.status:
+                    if not stream.finished:  # the handler gave up on its response
+                        log.error(
+                            "handler left its response to %s %s unfinished",
+                            head.method,
+                            head.target,
+                        )
+                        conn.flow.abort()
+                        raise _Expired
+                    sent = stream.sent
+                    keep_alive = keep_alive and stream.keep_alive
+                    status = stream.status
                 else:
-                    conn.keep_alive = keep_alive
-                    sent = await self._respond(conn, head, response, out)
-                    keep_alive = conn.keep_alive
+                    status = response.status
+                    wire = (
+                        codec.encode_simple_response(
+                            head.method,
+                            head.version,
+                            status,
+                            response.headers,
+                            response.body,
+                            self._server_line,
+                        )
+                        if keep_alive
+                        and response.body.__class__ is bytes
+                        and response._reason is None
+                        else None
+                    )
+                    if wire is not None:
+                        out.append(wire)
+                        sent = len(response.body)  # type: ignore[arg-type]
+                    else:
+                        conn.keep_alive = keep_alive
+                        sent = await self._respond(conn, head, response, out)
+                        keep_alive = conn.keep_alive
                 pending += sent + 256
                 if body is not None and not body.done and keep_alive:
                     if out:
@@ -533,7 +692,7 @@ class Server:
                         keep_alive = False
                 self.requests_served += 1
                 if access_logging and access_log.isEnabledFor(logging.INFO):
-                    self._log_access(remote, head, response.status, sent)
+                    self._log_access(remote, head, status, sent)
                 if not keep_alive:
                     if out:
                         await self._write(conn, b"".join(out))
