@@ -107,6 +107,11 @@ class ASGIHandler:
             await tg.__aexit__(exc_type, exc, tb)
             self._tg = None
 
+    @property
+    def lifespan_supported(self) -> bool:
+        """Whether the app answered the lifespan start-up (after entering the handler)."""
+        return self._lifespan_supported
+
     # -- lifespan --------------------------------------------------------------------
 
     async def _startup(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -85,6 +86,13 @@ def _method(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    n = _number(text, 9)
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return n
+
+
 def _seconds(text: str) -> float:
     """A positive number of seconds (``0.5``, ``30``)."""
     try:
@@ -126,6 +134,50 @@ def _parser() -> argparse.ArgumentParser:
         "--max-body", type=_size_limit, default=16 * 1024 * 1024, help="request body limit"
     )
     add_backend_arguments(s, uvloop=True)
+
+    r = sub.add_parser(
+        "run",
+        help="serve an ASGI application (uvicorn's flags)",
+        description="Serve an ASGI application: python -m cohttp run module:app",
+    )
+    r.add_argument("app", help="the application, as module:attribute")
+    r.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    r.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
+    r.add_argument("--fd", type=_count, help="serve an inherited listening socket")
+    r.add_argument("--factory", action="store_true", help="app is a factory: call it")
+    r.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
+    r.add_argument("--reload", action="store_true", help="restart on .py changes (watchfiles)")
+    r.add_argument("--reload-dir", action="append", help="directory --reload watches")
+    r.add_argument("--root-path", default="", help="the scope's root_path (a mount prefix)")
+    r.add_argument(
+        "--proxy-headers", action="store_true", help="trust X-Forwarded-*/Forwarded from proxies"
+    )
+    r.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="comma-separated proxy addresses or networks to trust, * for any",
+    )
+    r.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+    r.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    r.add_argument(
+        "--limit-concurrency", type=_count, default=0, help="503 beyond N requests in flight"
+    )
+    r.add_argument(
+        "--limit-max-requests", type=_count, default=0, help="a worker exits after N requests"
+    )
+    r.add_argument("--timeout-keep-alive", type=_seconds, default=5.0, help="idle seconds")
+    r.add_argument(
+        "--timeout-graceful-shutdown",
+        type=_seconds,
+        default=30.0,
+        help="seconds in-flight requests get after SIGTERM",
+    )
+    r.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
+    add_backend_arguments(r, uvloop=True, device=False)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")
@@ -399,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "run":
+        from .run import run
+
+        return run(args)
     return get(args)
 
 

@@ -397,6 +397,16 @@ class Server:
         self._stopped = net.event()
         return self._listener.address
 
+    def adopt(self, net: Backend, listener: Listener) -> tuple[str, int]:
+        """Serve an already listening ``listener`` (a socket inherited from a supervisor,
+        ``--fd``) instead of calling :meth:`listen`; return its address."""
+        if self._listener is not None:
+            raise RuntimeError("this server is already listening")
+        self._net = net
+        self._listener = listener
+        self._stopped = net.event()
+        return listener.address
+
     @property
     def address(self) -> tuple[str, int]:
         """The bound address (after :meth:`listen`)."""
