@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
         "--host", help="address to listen on (default 127.0.0.1, or --ip's address on mirage)"
     )
     s.add_argument("--port", type=_port, default=8080, help="port (0: any free port)")
+    s.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
+    s.add_argument("--fd", type=_count, help="serve an inherited listening socket")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
     s.add_argument(
@@ -245,8 +247,28 @@ def serve(args: argparse.Namespace) -> int:
     if options and args.backend != "mirage":
         _fail("serve", "--tap/--ip/--gateway only apply to --backend mirage", 2)
 
+    if args.workers > 1:
+        if args.fd is not None or args.backend == "mirage":
+            _fail("serve", "--workers needs a kernel backend (asyncio or trio) and no --fd", 2)
+        from .run import supervise
+
+        return supervise(args, _serve_worker_argv)
+    sock = None
+    if args.fd is not None:
+        import socket
+
+        try:
+            sock = socket.socket(fileno=args.fd)
+        except OSError as exc:
+            _fail("serve", f"--fd {args.fd}: {exc.strerror or exc}", 1)
+
     async def main(net: backends.Backend) -> None:
-        host, port = await server.listen(net, listen_host(args), args.port)
+        if sock is not None:
+            from .run import adopt_socket
+
+            host, port = server.adopt(net, adopt_socket(net, sock))[:2]
+        else:
+            host, port = await server.listen(net, listen_host(args), args.port)
         shown = f"[{host}]" if ":" in host else host
         print(f"serving on http://{shown}:{port}/ ({net.name})", flush=True)
         for name, site in hosts.items():
@@ -267,6 +289,17 @@ def serve(args: argparse.Namespace) -> int:
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         _fail("serve", f"cannot serve on {listen_host(args)} port {args.port}: {detail}", 1)
     return 0
+
+
+def _serve_worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
+    """The command line of one ``serve --workers`` worker: the same options, on ``fd``."""
+    argv = [sys.executable, "-m", "cohttp", "serve", args.root, "--fd", str(fd)]
+    argv += ["--backend", args.backend, "--max-body", str(args.max_body)]
+    for spec in args.vhost:
+        argv += ["--vhost", spec]
+    argv += [flag for flag, on in (("--no-listing", args.no_listing), ("--quiet", args.quiet),
+                                   ("--uvloop", args.uvloop)) if on]  # fmt: skip
+    return argv
 
 
 async def _stop_on_signal(server: Server) -> None:

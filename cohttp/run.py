@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -283,7 +283,7 @@ def serve_app(args: argparse.Namespace, sock: socket.socket | None = None) -> in
 
     async def main(net: backends.Backend) -> None:
         if sock is not None:
-            listener = _adopt(net, sock)
+            listener = adopt_socket(net, sock)
             host, port = listener.address[:2]
         else:
             listener = None
@@ -350,7 +350,7 @@ async def _stop_when(event: Any, server: Server, grace: float) -> None:
     await server.shutdown(grace)
 
 
-def _adopt(net: backends.Backend, sock: socket.socket) -> Any:
+def adopt_socket(net: backends.Backend, sock: socket.socket) -> Any:
     """A backend listener over an inherited listening socket (asyncio and trio only: the
     mirage stack has no kernel sockets)."""
     sock.setblocking(False)
@@ -399,10 +399,14 @@ def _changes(directories: list[str], stop: threading.Event) -> Iterator[bool]:
         yield True
 
 
-def supervise(args: argparse.Namespace) -> int:
-    """Bind, run ``--workers`` processes on the socket, keep them running until a signal."""
-    workers = 1 if args.reload else args.workers
-    if args.reload:
+def supervise(
+    args: argparse.Namespace, worker_argv: Callable[[argparse.Namespace, int], list[str]]
+) -> int:
+    """Bind, run ``--workers`` processes (``worker_argv(args, fd)``) on the socket, keep them
+    running until SIGTERM/SIGINT, then stop them (``cohttp run`` and ``cohttp serve``)."""
+    reload = getattr(args, "reload", False)
+    workers = 1 if reload else args.workers
+    if reload:
         try:
             import watchfiles  # noqa: F401
         except ImportError:
@@ -423,14 +427,14 @@ def supervise(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if args.reload:
+    if reload:
 
         def watch() -> None:
             for _ in _changes(args.reload_dir or [os.getcwd()], stopping):
                 changed.set()
 
         threading.Thread(target=watch, daemon=True).start()
-    argv = _worker_argv(args, sock.fileno())
+    argv = worker_argv(args, sock.fileno())
     procs: list[subprocess.Popen[bytes]] = []
 
     def start() -> subprocess.Popen[bytes]:
@@ -442,7 +446,7 @@ def supervise(args: argparse.Namespace) -> int:
             if changed.is_set():
                 changed.clear()
                 log.info("a file changed: restarting the worker")
-                _stop_all(procs, args.timeout_graceful_shutdown)
+                _stop_all(procs, _grace(args))
                 procs = [start() for _ in range(workers)]
                 continue
             for i, proc in enumerate(procs):
@@ -452,9 +456,14 @@ def supervise(args: argparse.Namespace) -> int:
                     )
                     procs[i] = start()
     finally:
-        _stop_all(procs, args.timeout_graceful_shutdown)
+        _stop_all(procs, _grace(args))
         sock.close()
     return 0
+
+
+def _grace(args: argparse.Namespace) -> float:
+    grace: float = getattr(args, "timeout_graceful_shutdown", 10.0)
+    return grace
 
 
 def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
@@ -506,7 +515,7 @@ def run(args: argparse.Namespace) -> int:
         if args.backend == "mirage":
             _say("--workers and --reload need a kernel backend (asyncio or trio)")
             return 2
-        return supervise(args)
+        return supervise(args, _worker_argv)
     sock = None
     if args.fd is not None:
         try:
@@ -522,6 +531,7 @@ __all__ = [
     "Message",
     "ProxyHeaders",
     "TrustedHosts",
+    "adopt_socket",
     "import_app",
     "parse_forwarded",
     "run",

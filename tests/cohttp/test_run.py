@@ -349,3 +349,28 @@ def test_proxy_headers_only_from_trusted_peers(
     scope = {"type": "http", "client": (peer, 5000), "scheme": "http", "headers": headers}
     anyio.run(middleware, scope, None, None)
     assert (seen[0]["client"][0], seen[0]["scheme"]) == (client, scheme)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+@pytest.mark.timeout(120)
+def test_serve_with_workers(tmp_path: Any) -> None:
+    """cohttp serve --workers 2: two processes on one socket, both stopped by SIGTERM."""
+    (tmp_path / "hello.txt").write_bytes(b"hello from a worker\n")
+    port = _free_port()
+    argv = [sys.executable, "-m", "cohttp", "serve", str(tmp_path), "--port", str(port)]
+    with serving([*argv, "--workers", "2", "--quiet"], port) as supervisor:
+        deadline = time.monotonic() + 30
+        while len(_children(supervisor.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _children(supervisor.pid)
+        assert len(workers) == 2
+        for _ in range(6):
+            assert _get(port, "/hello.txt") == (200, b"hello from a worker\n")
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=40) == 0
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}")  # stopped and reaped by the supervisor
