@@ -374,3 +374,34 @@ def test_serve_with_workers(tmp_path: Any) -> None:
         assert supervisor.wait(timeout=40) == 0
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")  # stopped and reaped by the supervisor
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("watchfiles") is None,
+    reason="watchfiles not installed (pip install -e '.[reload]')",
+)
+@pytest.mark.timeout(120)
+def test_reload_restarts_on_a_change(tmp_path: Any) -> None:
+    source = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"VERSION"})
+"""
+    module = tmp_path / "reloadme.py"
+    module.write_text(source.replace("VERSION", "one"))
+    port = _free_port()
+    argv = cohttp_run("reloadme:app", port, "--reload", "--reload-dir", str(tmp_path))
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    with serving(argv, port, env):
+        assert _get(port, "/") == (200, b"one")
+        time.sleep(0.5)  # let the watcher start
+        module.write_text(source.replace("VERSION", "two"))
+        deadline = time.monotonic() + 60
+        seen = b""
+        while seen != b"two" and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                seen = _get(port, "/")[1]
+            time.sleep(0.2)
+        assert seen == b"two"
