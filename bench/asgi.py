@@ -49,7 +49,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "raw": {
         "app": "raw",
         "path": "/",
-        "pairs": [("ours-asyncio", "uvicorn", 1.5), ("ours-trio", "hypercorn-trio", 4.0)],
+        "pairs": [
+            ("ours-asyncio", "uvicorn", 1.5),
+            ("ours-trio", "hypercorn-trio", 4.0),
+            # the bridge's own cost: the same answer from a native cohttp handler
+            ("ours-asyncio", "ours-native", 0.0),
+        ],
     },
     "fastapi-get": {"app": "fastapi", "path": "/json", "pairs": [("ours-asyncio", "uvicorn", 1.2)]},
     "fastapi-post": {
@@ -64,6 +69,7 @@ NEEDS = {
     "hypercorn-trio": ("hypercorn",),
     "ours-asyncio": (),
     "ours-trio": (),
+    "ours-native": (),
 }
 
 
@@ -123,7 +129,18 @@ def serve(name: str, port: int) -> None:
     """Run ``server:app`` (``ours-asyncio:raw``, ``uvicorn:fastapi``, ...) until killed."""
     server, app_name = name.split(":")
     app = raw if app_name == "raw" else make_fastapi()
-    if server.startswith("ours"):
+    if server == "ours-native":
+        import backends
+        import cohttp
+
+        async def hello(request: cohttp.Request) -> cohttp.Response:
+            return cohttp.Response(200, BODY, [("content-type", "text/plain")])
+
+        async def native(net: backends.Backend) -> None:
+            await cohttp.Server(hello, access_log=False).serve(net, "127.0.0.1", port)
+
+        backends.run(native)
+    elif server.startswith("ours"):
         import backends
         from cohttp import Server
         from cohttp.asgi import ASGIHandler
@@ -240,10 +257,12 @@ def main() -> int:
                 continue
             pairs = list(zip(results[ours], results[peer], strict=True))
             q1, ratio, q3 = hs._quartiles([a["rps"] / b["rps"] for a, b in pairs])
+            cpu = statistics.median(a["per_cpu"] / b["per_cpu"] for a, b in pairs)
             verdict = "met" if ratio >= target else "NOT met"
+            goal = f" (target >= {target:g}x: {verdict})" if target else ""
             print(
-                f"  {scenario} {ours} / {peer}: {ratio:.2f}x [{q1:.2f}..{q3:.2f}]"
-                f" (target >= {target:g}x: {verdict})"
+                f"  {scenario} {ours} / {peer}: {ratio:.2f}x [{q1:.2f}..{q3:.2f}],"
+                f" per CPU-second {cpu:.2f}x{goal}"
             )
     return 0
 

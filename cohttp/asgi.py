@@ -17,7 +17,9 @@ connection. ``receive`` after the request body waits for the response's end and 
 reports ``http.disconnect`` (as uvicorn does); ``send`` on a broken connection raises
 :class:`OSError` (ASGI spec 2.4, so Starlette streams without a listener task). Lifespan
 ``startup``/``shutdown`` are sent when the handler is entered and left, unless the app
-does not support them. HTTP only (no WebSocket).
+does not support them. A WebSocket upgrade request runs the app in the ASGI
+``websocket`` scope over :mod:`cohttp.ws` (the server hands the connection over after the
+101); closing before accepting answers 403, as uvicorn does.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from backends import Backend
 from backends.interface import TaskGroup
 from uri import pct_decode_bytes
 
+from . import ws
 from .codec import parse_number
 from .headers import Headers
 from .server import STREAMED, ResponseStream
@@ -198,6 +201,9 @@ class ASGIHandler:
         stream = request.stream
         if stream is None:
             raise RuntimeError("ASGIHandler runs on cohttp.Server (request.stream is None)")
+        upgrade = stream.upgrade
+        if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
+            return await self._websocket(request, stream)
         exchange = _Exchange(self.net, request, stream)
         try:
             await self.app(self.scope_for(request), exchange.receive, exchange.send)
@@ -217,6 +223,30 @@ class ASGIHandler:
             else:
                 log.error("ASGI app returned without a response for %s", request.target)
             return Response(500, b"Internal Server Error", _ERROR_HEADERS)
+        return STREAMED
+
+    async def _websocket(self, request: Request, stream: ResponseStream) -> Response:
+        """Run the app for a WebSocket upgrade request (the ASGI ``websocket`` scope)."""
+        scope = self.scope_for(request)
+        del scope["method"]
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if self.scheme == "https" else "ws"
+        offered = request.headers.get("sec-websocket-protocol", "")
+        scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
+        session = _WebSocketSession(self.net, request, stream)
+        try:
+            await self.app(scope, session.receive, session.send)
+        except Exception:
+            log.exception("ASGI app failed on the WebSocket %s", request.target)
+            if session.ws is None and not stream.started:
+                await session.refuse(500)
+            elif session.ws is not None:
+                await session.ws.close(1011, "internal error")
+        else:
+            if session.ws is not None:
+                await session.ws.close()
+            elif not stream.started:
+                await session.refuse(403)  # neither accepted nor closed: refused
         return STREAMED
 
 
@@ -305,6 +335,90 @@ class _Exchange:
             self._raw = message.get("headers", ())
         else:
             raise ASGIError(f"unexpected ASGI message {kind!r} in an http scope")
+
+
+class _WebSocketSession:
+    """``receive`` and ``send`` of the ASGI ``websocket`` scope over :mod:`cohttp.ws`."""
+
+    __slots__ = ("_code", "_connected", "_denial", "_net", "_request", "_stream", "closed", "ws")
+
+    def __init__(self, net: Backend, request: Request, stream: ResponseStream) -> None:
+        self._net = net
+        self._request = request
+        self._stream = stream
+        self._connected = False
+        self._code = 1006  # the close code a disconnect reports once closed
+        self._denial: tuple[int, Any] = (403, ())
+        self.closed = False
+        self.ws: ws.WebSocket | None = None
+
+    async def refuse(self, status: int, headers: Any = (), body: bytes = b"") -> None:
+        """Answer the upgrade request with plain HTTP (ASGI: close before accept)."""
+        fields, _ = _response_headers([*headers, (b"connection", b"close")])
+        await self._stream.respond(status, fields, body)
+        self.closed = True
+
+    async def receive(self) -> Message:
+        if not self._connected:
+            self._connected = True
+            return {"type": "websocket.connect"}
+        sock = self.ws
+        if sock is None or self.closed:
+            return {"type": "websocket.disconnect", "code": self._code}
+        try:
+            data = await sock.receive()
+        except ws.ConnectionClosed as exc:
+            self.closed = True
+            self._code = exc.code
+            return {"type": "websocket.disconnect", "code": exc.code, "reason": exc.reason}
+        if data.__class__ is str:
+            return {"type": "websocket.receive", "text": data}
+        return {"type": "websocket.receive", "bytes": data}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        sock = self.ws
+        if kind == "websocket.send":
+            if sock is None:
+                raise ASGIError("websocket.send before websocket.accept")
+            text = message.get("text")
+            if text is not None:
+                await sock.send_text(text)
+            else:
+                await sock.send_bytes(message.get("bytes") or b"")
+        elif kind == "websocket.accept":
+            if sock is not None or self.closed:
+                raise ASGIError("websocket.accept after the handshake")
+            subprotocol = message.get("subprotocol")
+            flow, buffered = await self._stream.take_over()
+            request = self._request
+            try:
+                self.ws = await ws.accept(
+                    flow,
+                    self._net,
+                    request.method,
+                    request.headers,
+                    http_version=request.version,
+                    buffered=buffered,
+                    subprotocols=(subprotocol,) if subprotocol else (),
+                )
+            except ws.HandshakeError:  # answered (400/426) and logged by cohttp.ws
+                self.closed = True
+        elif kind == "websocket.close":
+            if sock is None:
+                if not self.closed:
+                    await self.refuse(403)
+            elif not self.closed:
+                self.closed = True
+                self._code = message.get("code", 1000)
+                await sock.close(self._code, message.get("reason") or "")
+        elif kind == "websocket.http.response.start":
+            self._denial = (message["status"], message.get("headers", ()))
+        elif kind == "websocket.http.response.body":
+            status, headers = self._denial
+            await self.refuse(status, headers, bytes(message.get("body", b"")))
+        else:
+            raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
 
 
 _HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}

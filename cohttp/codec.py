@@ -208,6 +208,12 @@ class RequestHead:
     expect_continue: bool
     expect: str | None = None
     """The raw Expect field value, if the request had one."""
+    upgrade: str | None = None
+    """The Upgrade field value when ``Connection`` lists ``upgrade`` (RFC 9110 7.8): the
+    client asks to switch protocols. A server that agrees answers 101 and takes the
+    connection over (with :meth:`RequestParser.take_buffered`); one that does not answers
+    the request as plain HTTP. A CONNECT request (``method``) asks for a tunnel the same
+    way (RFC 9110 9.3.6)."""
 
 
 @dataclass(slots=True)
@@ -326,7 +332,9 @@ def parse_number(text: str | bytes, max_digits: int = 18, *, base: int = 10) -> 
     return int(text, base)
 
 
-_FRAMING_FIELDS = frozenset(("content-length", "transfer-encoding", "host", "connection", "expect"))
+_FRAMING_FIELDS = frozenset(
+    ("content-length", "transfer-encoding", "host", "connection", "expect", "upgrade")
+)
 
 
 def _diagnose_fields(lines: list[str], what: str) -> ProtocolError:
@@ -876,6 +884,8 @@ class RequestParser(_Parser):
         keep_alive = http11
         expect_continue = False
         expect: str | None = None
+        upgrade: str | None = None
+        upgrade_listed = False
         headers: Headers
         if not block:
             headers = Headers._trusted([])
@@ -914,6 +924,10 @@ class RequestParser(_Parser):
                                 keep_alive = False
                             elif token == "keep-alive" and not http11:
                                 keep_alive = True
+                            elif token == "upgrade":
+                                upgrade_listed = True
+                    elif lname == "upgrade":
+                        upgrade = value
                     else:  # expect
                         expect = value
                         if http11 and value.lower() == "100-continue":
@@ -945,8 +959,10 @@ class RequestParser(_Parser):
             framing = LENGTH
         else:
             expect_continue = False
+        if not upgrade_listed:
+            upgrade = None  # an Upgrade field without Connection: upgrade asks nothing
         self._memo_block = block
-        self._memo_tail = block.encode("latin-1") + b"\r\n"
+        self._memo_tail = None if upgrade else block.encode("latin-1") + b"\r\n"
         self._memo = (http11, framing, length, keep_alive, expect_continue, expect)
         return RequestHead(
             method,
@@ -958,6 +974,7 @@ class RequestParser(_Parser):
             keep_alive,
             expect_continue,
             expect,
+            upgrade,
         )
 
 

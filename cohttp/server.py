@@ -227,11 +227,21 @@ class ResponseStream:
     handler returns). One stream per connection, reset for each request.
     """
 
-    __slots__ = ("_conn", "_head", "_server", "_writer", "keep_alive", "sent", "status")
+    __slots__ = (
+        "_conn",
+        "_head",
+        "_parser",
+        "_server",
+        "_writer",
+        "keep_alive",
+        "sent",
+        "status",
+    )
 
-    def __init__(self, server: Server, conn: _Conn) -> None:
+    def __init__(self, server: Server, conn: _Conn, parser: RequestParser) -> None:
         self._server = server
         self._conn = conn
+        self._parser = parser
         self._head: RequestHead | None = None
         self._writer: codec.BodyWriter | None = None
         self.status = 0
@@ -256,6 +266,13 @@ class ResponseStream:
     def finished(self) -> bool:
         """Whether the whole response went out."""
         return self.sent >= 0
+
+    @property
+    def upgrade(self) -> str | None:
+        """The protocol the client asks to switch to (``Upgrade`` with ``Connection:
+        upgrade``), else None; see :meth:`take_over`."""
+        assert self._head is not None
+        return self._head.upgrade
 
     @property
     def method(self) -> str:
@@ -349,6 +366,21 @@ class ResponseStream:
         if writer.closes:
             self.keep_alive = False
         self.sent = writer.sent
+
+    async def take_over(self, status: int = 101) -> tuple[Flow, bytes]:
+        """Hand the connection to another protocol: after a 101 (Upgrade, RFC 9110 7.8) or
+        a 2xx to CONNECT (RFC 9110 9.3.6) the bytes are no longer HTTP. Returns the flow
+        and the bytes already read past the request head; the handler writes the switch
+        answer itself (``cohttp.ws.accept`` does) or refuses without taking over. The
+        server reads no more requests and closes the flow when the handler returns."""
+        if self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        if self._conn.out:  # answers to earlier pipelined requests go first
+            await self._flush(b"")
+        self.status = status
+        self.keep_alive = False
+        self.sent = 0
+        return self._conn.flow, self._parser.take_buffered()
 
 
 STREAMED: Response = Response(200)
@@ -587,7 +619,7 @@ class Server:
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
         next_event = parser.next_event
-        stream = ResponseStream(self, conn)
+        stream = ResponseStream(self, conn, parser)
         while True:
             ev = next_event()
             if isinstance(ev, RequestHead):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import backends
-from cohttp import Request, Server
+from cohttp import Request, Server, ws
 from cohttp.asgi import ASGIHandler
 from cohttp.client import Client
 from cohttp.codec import ProtocolError
@@ -191,3 +191,60 @@ async def test_asgi_responses_are_framed_by_the_codec(backend: backends.Backend)
         with pytest.raises((EOFError, backends.NetworkError, ProtocolError)):
             await raw.response()  # a chunked body without its last chunk: incomplete
         await raw.flow.close()
+
+
+def ws_app(events: list[Any]) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan")
+        assert scope["type"] == "websocket"
+        events.append((scope["path"], scope["scheme"], scope["subprotocols"]))
+        assert (await receive())["type"] == "websocket.connect"
+        if scope["path"] == "/refuse":
+            await send({"type": "websocket.close"})
+            return
+        await send({"type": "websocket.accept", "subprotocol": "chat"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                events.append(message["code"])
+                return
+            if message.get("text") == "bye":
+                await send({"type": "websocket.close", "code": 4000, "reason": "asked"})
+                continue
+            if message.get("text") is not None:
+                await send({"type": "websocket.send", "text": "echo " + message["text"]})
+            else:
+                await send({"type": "websocket.send", "bytes": message["bytes"][::-1]})
+
+    return app
+
+
+async def test_asgi_websocket_scope(backend: backends.Backend) -> None:
+    """An upgrade request runs the app in the websocket scope through cohttp.ws; closing
+    before accepting is a 403; an HTTP request on the same server still works."""
+    events: list[Any] = []
+    async with (
+        ASGIHandler(ws_app(events), backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        flow = await backend.tcp_connect(*address)
+        sock = await ws.connect(flow, backend, "a", "/chat?x=1", subprotocols=["chat"])
+        assert sock.subprotocol == "chat"
+        await sock.send_text("hi")
+        assert await sock.receive() == "echo hi"
+        await sock.send_bytes(b"\x00\x01\x02" * 30000)
+        assert await sock.receive() == b"\x02\x01\x00" * 30000
+        await sock.send_text("bye")
+        with pytest.raises(ws.ConnectionClosed) as closed:
+            await sock.receive()
+        assert (closed.value.code, closed.value.reason) == (4000, "asked")
+        await flow.close()
+        flow = await backend.tcp_connect(*address)
+        with pytest.raises(ws.HandshakeError) as refused:
+            await ws.connect(flow, backend, "a", "/refuse")
+        assert refused.value.status == 403
+        await flow.close()
+    assert events[0] == ("/chat", "ws", ["chat"])
+    assert events[1] == 4000  # the close handshake the app started, seen as a disconnect
+    assert events[2] == ("/refuse", "ws", [])

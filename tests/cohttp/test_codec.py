@@ -746,3 +746,23 @@ def test_simple_response_is_the_general_one(fields: list[tuple[str, str]]) -> No
     assert codec.encode_simple_response("HEAD", "HTTP/1.1", 200, headers, body, b"") is None
     framed = Headers([*fields, ("Connection", "close")])
     assert codec.encode_simple_response("GET", "HTTP/1.1", 200, framed, body, b"") is None
+
+
+def test_an_upgrade_request_is_reported() -> None:
+    """RFC 9110 7.8: Upgrade counts only with Connection: upgrade; RequestHead.upgrade
+    says what the client asks to switch to, and nothing is memoised for it."""
+    p = codec.RequestParser()
+    asks = b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    p.feed(asks + b"\x81\x85frame")
+    head = p.next_event()
+    assert isinstance(head, codec.RequestHead) and head.upgrade == "websocket"
+    p.skip_empty_body()
+    assert p.take_buffered() == b"\x81\x85frame"  # the new protocol's bytes, handed over
+    p = codec.RequestParser()
+    plain = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"
+    p.feed(plain + plain)
+    first = p.next_event()
+    assert isinstance(first, codec.RequestHead) and first.upgrade is None
+    p.skip_empty_body()
+    second = p.next_event()
+    assert isinstance(second, codec.RequestHead) and second.upgrade is None

@@ -54,7 +54,8 @@ def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> It
     proc = subprocess.Popen(
         argv,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT, **(env or {})},
+        # one hash seed: Starlette builds Allow from a set, ordered by string hashes
+        env={**os.environ, "PYTHONPATH": ROOT, "PYTHONHASHSEED": "0", **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -145,6 +146,26 @@ def _exchange(port: int) -> list[tuple[int, str, list[tuple[str, str]], bytes]]:
     return out
 
 
+def _websocket_session(port: int) -> list[Any]:
+    """A FastAPI WebSocket route through the websockets library's client."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    seen: list[Any] = []
+    with connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["chat"], open_timeout=10) as c:  # type: ignore[list-item]
+        seen.append(c.subprotocol)
+        c.send("hello")
+        seen.append(c.recv(timeout=10))
+        c.send(b"\x00\x01" * 70000)
+        seen.append(c.recv(timeout=10) == b"\x01\x00" * 70000)
+        c.send("close")
+        try:
+            c.recv(timeout=10)
+        except ConnectionClosed as exc:
+            seen.append((exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else None)
+    return seen
+
+
 @needs_fastapi
 @needs_uvicorn
 @pytest.mark.timeout(240)
@@ -172,6 +193,10 @@ def test_same_answers_as_uvicorn(app: str) -> None:
         with serving(theirs, their_port), serving(ours, ours_port):
             expected = _exchange(their_port)
             got = _exchange(ours_port)
+            if app == "api" and importlib.util.find_spec("websockets") is not None:
+                their_ws = _websocket_session(their_port)
+                assert _websocket_session(ours_port) == their_ws
+                assert their_ws == ["chat", "echo hello /ws", True, (4001, "as asked")]
     finally:
         REQUESTS = saved
     assert len(got) == len(wanted)

@@ -12,7 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.applications import Starlette
@@ -129,6 +129,25 @@ async def scope(request: Request) -> dict[str, Any]:
         "server_port": s["server"][1] if s["server"] else None,
         "http_version": s["http_version"],
     }
+
+
+@api.websocket("/ws")
+async def websocket_echo(websocket: WebSocket) -> None:
+    await websocket.accept(subprotocol="chat" if websocket.scope["subprotocols"] else None)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") == "close":
+                await websocket.close(code=4001, reason="as asked")
+                return
+            if message.get("text") is not None:
+                await websocket.send_text(f"echo {message['text']} {websocket.url.path}")
+            else:
+                await websocket.send_bytes(message["bytes"][::-1])
+    except WebSocketDisconnect:
+        return
 
 
 async def star_home(request: Any) -> Response:
