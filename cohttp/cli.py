@@ -253,19 +253,12 @@ def serve(args: argparse.Namespace) -> int:
         from .run import supervise
 
         return supervise(args, _serve_worker_argv)
-    sock = None
-    if args.fd is not None:
-        import socket
-
-        try:
-            sock = socket.socket(fileno=args.fd)
-        except OSError as exc:
-            _fail("serve", f"--fd {args.fd}: {exc.strerror or exc}", 1)
 
     async def main(net: backends.Backend) -> None:
-        if sock is not None:
-            from .run import adopt_socket
+        if args.fd is not None:
+            from .run import adopt_socket, inherited_socket
 
+            sock = await inherited_socket(args.fd)
             host, port = server.adopt(net, adopt_socket(net, sock))[:2]
         else:
             host, port = await server.listen(net, listen_host(args), args.port)
@@ -285,9 +278,12 @@ def serve(args: argparse.Namespace) -> int:
         pass
     except backends.AddressInUse:
         _fail("serve", f"port {args.port} on {listen_host(args)} is already in use", 1)
-    except (backends.NetworkError, ValueError) as exc:  # no such address, a bad --ip...
+    except (OSError, ValueError) as exc:  # no such address, a bad --ip or --fd...
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        _fail("serve", f"cannot serve on {listen_host(args)} port {args.port}: {detail}", 1)
+        where = (
+            f"--fd {args.fd}" if args.fd is not None else f"{listen_host(args)} port {args.port}"
+        )
+        _fail("serve", f"cannot serve on {where}: {detail}", 1)
     return 0
 
 

@@ -28,7 +28,6 @@ import ipaddress
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
+import anyio.abc
 
 import backends
 from backends.cli import listen_host
@@ -265,7 +265,7 @@ class _Limited:
 # -- one worker -----------------------------------------------------------------------------
 
 
-def serve_app(args: argparse.Namespace, sock: socket.socket | None = None) -> int:
+def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
     """Serve ``args.app`` in this process until SIGTERM/SIGINT (or --limit-max-requests)."""
     try:
         app = import_app(args.app, factory=args.factory)
@@ -282,8 +282,8 @@ def serve_app(args: argparse.Namespace, sock: socket.socket | None = None) -> in
     )
 
     async def main(net: backends.Backend) -> None:
-        if sock is not None:
-            listener = adopt_socket(net, sock)
+        if fd is not None:
+            listener = adopt_socket(net, await inherited_socket(fd))
             host, port = listener.address[:2]
         else:
             listener = None
@@ -330,8 +330,9 @@ def serve_app(args: argparse.Namespace, sock: socket.socket | None = None) -> in
     except backends.AddressInUse:
         _say(f"port {args.port} on {listen_host(args)} is already in use")
         return 1
-    except backends.NetworkError as exc:
-        _say(f"cannot serve on {listen_host(args)} port {args.port}: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:  # NetworkError, an --fd that is not a socket...
+        where = f"--fd {fd}" if fd is not None else f"{listen_host(args)} port {args.port}"
+        _say(f"cannot serve on {where}: {getattr(exc, 'strerror', None) or exc}")
         return 1
     return 0
 
@@ -350,7 +351,7 @@ async def _stop_when(event: Any, server: Server, grace: float) -> None:
     await server.shutdown(grace)
 
 
-def adopt_socket(net: backends.Backend, sock: socket.socket) -> Any:
+def adopt_socket(net: backends.Backend, sock: Any) -> Any:
     """A backend listener over an inherited listening socket (asyncio and trio only: the
     mirage stack has no kernel sockets)."""
     sock.setblocking(False)
@@ -480,19 +481,32 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
             proc.wait()
 
 
-def _bind(args: argparse.Namespace) -> socket.socket:
-    host = listen_host(args)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, args.port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
+def _bind(args: argparse.Namespace) -> Any:
+    """The supervisor's listening socket, made through anyio (protocol packages import no
+    socket module; see tests/test_layering.py), inheritable by the workers."""
+
+    async def listen() -> Any:
+        multi = await anyio.create_tcp_listener(
+            local_host=listen_host(args), local_port=args.port, backlog=2048
+        )
+        first = multi.listeners[0]
+        return first, first.extra(anyio.abc.SocketAttribute.raw_socket)
+
+    wrapper, sock = anyio.run(listen)
+    _KEEP.append(wrapper)  # it owns the socket: closing it would close ours
     sock.set_inheritable(True)
     return sock
+
+
+_KEEP: list[Any] = []
+
+
+async def inherited_socket(fd: int) -> Any:
+    """The listening socket on file descriptor ``fd`` (``--fd``: inherited from a
+    supervisor, systemd or the like), through anyio."""
+    wrapper = await anyio.abc.SocketListener.from_socket(fd)
+    _KEEP.append(wrapper)
+    return wrapper.extra(anyio.abc.SocketAttribute.raw_socket)
 
 
 def _say(message: str) -> None:
@@ -516,14 +530,7 @@ def run(args: argparse.Namespace) -> int:
             _say("--workers and --reload need a kernel backend (asyncio or trio)")
             return 2
         return supervise(args, _worker_argv)
-    sock = None
-    if args.fd is not None:
-        try:
-            sock = socket.socket(fileno=args.fd)
-        except OSError as exc:
-            _say(f"--fd {args.fd}: {exc.strerror or exc}")
-            return 1
-    return serve_app(args, sock)
+    return serve_app(args, args.fd)
 
 
 __all__ = [

@@ -430,3 +430,17 @@ async def app(scope, receive, send):
                 seen = _get(port, "/")[1]
             time.sleep(0.2)
         assert seen == b"two"
+
+
+def test_an_fd_that_is_not_a_socket_is_one_line() -> None:
+    for command in (["run", f"{APPS}:star"], ["serve", ROOT]):
+        r = subprocess.run(
+            [sys.executable, "-m", "cohttp", *command, "--fd", "0"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert "--fd 0" in r.stderr or "socket" in r.stderr, r.stderr
