@@ -251,13 +251,16 @@ def test_workers_restart_and_drain_on_sigterm(tmp_path: Any) -> None:
             target=lambda: answer.append(_get(port, "/slow?seconds=2", timeout=30))
         )
         slow.start()
-        time.sleep(0.7)  # the request is in a worker now
+        deadline = time.monotonic() + 30
+        while "slow" not in journal.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the request is in a worker
         supervisor.send_signal(signal.SIGTERM)
         slow.join(40)
         assert answer == [(200, b'{"slept":2.0}')]
         assert supervisor.wait(timeout=40) == 0
     events = journal.read_text().split("\n")
     started = {line.split()[0] for line in events if line.endswith("startup")}
+    assert sum(line.endswith("slow") for line in events) == 1
     stopped = {line.split()[0] for line in events if line.endswith("shutdown")}
     assert str(victim) in started and str(victim) not in stopped  # killed: no shutdown
     assert len(started) == 3 and stopped == started - {str(victim)}
@@ -282,7 +285,9 @@ def test_one_process_features(tmp_path: Any) -> None:
         "--limit-max-requests",
         "5",
     )
-    with serving(argv, port) as proc:
+    journal = tmp_path / "slow.log"
+    with serving(argv, port, {"LIFESPAN_LOG": str(journal)}) as proc:
+        journal.unlink()  # written by the start-up: only the slow request's note counts
         status, body = _get(
             port,
             "/scope",
@@ -297,7 +302,9 @@ def test_one_process_features(tmp_path: Any) -> None:
         answer: list[Any] = []
         slow = threading.Thread(target=lambda: answer.append(_get(port, "/slow?seconds=2")))
         slow.start()
-        time.sleep(0.7)
+        deadline = time.monotonic() + 30
+        while not journal.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the slow request is in flight
         assert _get(port, "/pid") == (503, b"Service Unavailable")  # not counted
         slow.join(30)
         assert answer[0][0] == 200

@@ -115,6 +115,7 @@ async def pid() -> dict[str, int]:
 
 @api.get("/slow")
 async def slow(seconds: float = 1.0) -> dict[str, float]:
+    _note("slow")  # the request is in a worker now: a test may send its signal
     await asyncio.sleep(seconds)
     return {"slept": seconds}
 
