@@ -13,6 +13,13 @@
 
     backends.run(main, backend="trio")
 
+A driver: :mod:`cohttp.codec` parses the requests and frames the responses
+(:func:`~cohttp.codec.encode_response`); this module moves the bytes, keeps the deadlines
+and calls the handler. A handler returns a :class:`~cohttp.types.Response`, or writes its
+response itself through ``request.stream`` (a :class:`ResponseStream`: what the ASGI
+bridge does) and returns :data:`STREAMED`; :meth:`ResponseStream.take_over` hands the
+connection to another protocol after an Upgrade.
+
 One task per connection and no other task per request: a connection reads big chunks,
 parses every complete request in them, calls the handler for each in order and writes the
 responses of a pipelined batch in one ``write``. Deadlines (slowloris, keep-alive idle,
@@ -952,4 +959,4 @@ async def _close_body(body: object) -> None:
             log.exception("closing a response body failed")
 
 
-__all__ = ["Handler", "Server", "ServerConfig"]
+__all__ = ["STREAMED", "Handler", "ResponseStream", "Server", "ServerConfig"]
