@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -48,22 +49,40 @@ def _get(port: int, path: str, timeout: float = 5.0, **headers: str) -> tuple[in
     return r.status_code, r.content
 
 
+class Served:
+    """A server process and what it wrote on stderr (a file: a pipe nobody reads fills
+    up and blocks a server that logs every request)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Any) -> None:
+        self.proc = proc
+        self._log = log
+
+    def stderr(self) -> str:
+        self._log.seek(0)
+        return str(self._log.read().decode(errors="replace"))
+
+    def __getattr__(self, name: str) -> Any:  # pid, wait, send_signal, ...
+        return getattr(self.proc, name)
+
+
 @contextlib.contextmanager
 def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Any]:
     """Start a server process on ``port``, wait until it answers, stop it after."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         argv,
         cwd=ROOT,
         # one hash seed: Starlette builds Allow from a set, ordered by string hashes
         env={**os.environ, "PYTHONPATH": ROOT, "PYTHONHASHSEED": "0", **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    served = Served(proc, log)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"{argv} exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise AssertionError(f"{argv} exited: {served.stderr()[-2000:]}")
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", port), timeout=1),
@@ -71,7 +90,7 @@ def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> It
                 break
             assert time.monotonic() < deadline, f"{argv} did not listen in 60 s"
             time.sleep(0.1)
-        yield proc
+        yield served
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -80,7 +99,7 @@ def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> It
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        proc.stderr.close()  # type: ignore[union-attr]
+        log.close()
 
 
 def cohttp_run(app: str, port: int, *flags: str) -> list[str]:
@@ -185,14 +204,15 @@ def test_same_answers_as_uvicorn(app: str) -> None:
         "--log-level",
         "warning",
     ]
-    ours = cohttp_run(spec, ours_port, "--log-level", "warning")
+    ours = cohttp_run(spec, ours_port, "--no-access-log")
     global REQUESTS
     wanted = [r for r in REQUESTS if r[0] == app]
     saved, REQUESTS = REQUESTS, wanted
     try:
-        with serving(theirs, their_port), serving(ours, ours_port):
+        with serving(theirs, their_port), serving(ours, ours_port) as our_server:
             expected = _exchange(their_port)
             got = _exchange(ours_port)
+            assert '"GET ' not in our_server.stderr()  # --no-access-log
             if app == "api" and importlib.util.find_spec("websockets") is not None:
                 their_ws = _websocket_session(their_port)
                 assert _websocket_session(ours_port) == their_ws
@@ -311,6 +331,9 @@ def test_one_process_features(tmp_path: Any) -> None:
         assert _get(port, "/pid")[0] == 200
         assert _get(port, "/pid")[0] == 200  # the 5th counted (the 503 is not): the process ends
         assert proc.wait(timeout=30) == 0
+        log = proc.stderr()
+        assert '"GET /scope HTTP/1.1" 200' in log  # the access log, on by default
+        assert "--limit-max-requests reached" in log
 
 
 def test_a_bad_app_is_one_line() -> None:
