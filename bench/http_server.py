@@ -185,7 +185,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
     while time.monotonic() < deadline:
@@ -211,13 +211,16 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
-    """Start every server in ``names`` pinned to ``core``; yield name -> (port, pid)."""
+def _running(
+    names: list[str], core: str, script: str = __file__
+) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start every server in ``names`` pinned to ``core`` (``script --serve NAME --port P``);
+    yield name -> (port, pid)."""
     procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     try:
         for name in names:
             port = _free_port()
-            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
+            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(script)]
             cmd += ["--serve", name, "--port", str(port)]
             log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
@@ -242,7 +245,16 @@ def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]
             log.close()
 
 
-def _wrk(port: int, core: str, connections: int, duration: float, threads: int) -> dict[str, float]:
+def _wrk(
+    port: int,
+    core: str,
+    connections: int,
+    duration: float,
+    threads: int,
+    path: str = "/",
+    script: str | None = None,
+) -> dict[str, float]:
+    """One wrk slice against ``path`` (``script``: a wrk Lua script, for a POST)."""
     cmd = [
         "taskset",
         "-c",
@@ -253,7 +265,8 @@ def _wrk(port: int, core: str, connections: int, duration: float, threads: int) 
         f"-d{duration:g}s",
         "--timeout",
         "10s",
-        f"http://127.0.0.1:{port}/",
+        *(["-s", script] if script else []),
+        f"http://127.0.0.1:{port}{path}",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]

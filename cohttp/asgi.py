@@ -6,17 +6,26 @@
         async with cohttp.asgi.ASGIHandler(app, net) as handler:  # runs lifespan start-up
             await cohttp.Server(handler).serve(net, "127.0.0.1", 8000)
 
-Each request runs ``app(scope, receive, send)`` in a task of the handler's task group; the
-response head is returned to the server as soon as the app sends ``http.response.start``
-and the body is streamed from the app's ``http.response.body`` messages with backpressure
-(a small bounded channel). Lifespan ``startup``/``shutdown`` are sent when the handler is
-entered and left, unless the app does not support them. HTTP only (no WebSocket).
+Each request runs ``app(scope, receive, send)`` on the connection's own task: no task, no
+channel and no event per request. ``receive`` and ``send`` are plain coroutines over the
+server's :class:`~cohttp.server.ResponseStream`: an in-memory body (``more_body`` false in
+the first body message) goes out as one response in one write, a streamed one chunk by
+chunk with the connection's backpressure, and a Content-Length the app declares is held
+to. The response is on the wire as soon as its last body message is sent, so work the
+app does after it (Starlette's background tasks) only delays the next request on the same
+connection. ``receive`` after the request body waits for the response's end and then
+reports ``http.disconnect`` (as uvicorn does); ``send`` on a broken connection raises
+:class:`OSError` (ASGI spec 2.4, so Starlette streams without a listener task). Lifespan
+``startup``/``shutdown`` are sent when the handler is entered and left, unless the app
+does not support them. A WebSocket upgrade request runs the app in the ASGI
+``websocket`` scope over :mod:`cohttp.ws` (the server hands the connection over after the
+101); closing before accepting answers 403, as uvicorn does.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -27,8 +36,11 @@ from backends import Backend
 from backends.interface import TaskGroup
 from uri import pct_decode_bytes
 
+from . import ws
+from .codec import parse_number
 from .headers import Headers
-from .types import Request, Response, read_body
+from .server import STREAMED, ResponseStream
+from .types import IncomingBody, Request, Response, read_body
 
 log = logging.getLogger("cohttp.asgi")
 
@@ -51,12 +63,23 @@ class ASGIHandler:
     """
 
     def __init__(
-        self, app: ASGIApp, net: Backend, *, root_path: str = "", lifespan: bool = True
+        self,
+        app: ASGIApp,
+        net: Backend,
+        *,
+        root_path: str = "",
+        lifespan: bool = True,
+        server: tuple[str, int] | None = None,
+        scheme: str = "http",
     ) -> None:
         self.app = app
         self.net = net
         self.root_path = root_path
+        """The scope's ``root_path``: where the app is mounted behind a proxy."""
         self.lifespan = lifespan
+        self.server = server
+        """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
+        self.scheme = scheme
         self._tg: TaskGroup | None = None
         self._lifespan_send: MemoryObjectSendStream[Message] | None = None
         self._lifespan_recv: MemoryObjectReceiveStream[Message] | None = None
@@ -86,6 +109,11 @@ class ASGIHandler:
             tg.cancel_scope.cancel()
             await tg.__aexit__(exc_type, exc, tb)
             self._tg = None
+
+    @property
+    def lifespan_supported(self) -> bool:
+        """Whether the app answered the lifespan start-up (after entering the handler)."""
+        return self._lifespan_supported
 
     # -- lifespan --------------------------------------------------------------------
 
@@ -135,118 +163,315 @@ class ASGIHandler:
     # -- requests --------------------------------------------------------------------
 
     def scope_for(self, request: Request) -> Scope:
-        """The ASGI ``http`` scope of ``request``.
+        """The ASGI ``http`` scope of ``request``, filled as uvicorn fills it.
 
         For an absolute-form target the ``host`` header carries the target's authority,
         which is what a server routes by (RFC 9112 3.2.2); the path is the target's path.
         """
-        path = request.path
-        raw = path.encode("latin-1")
-        host = request.host
-        headers = []
-        for name, value in request.headers:
-            lname = name.lower()
-            headers.append(
-                (lname.encode("latin-1"), (host if lname == "host" else value).encode("latin-1"))
-            )
+        target = request.target
+        if target[:1] == "/":
+            q = target.find("?")
+            path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
+            headers = _request_headers(request.headers)
+        else:
+            path, query = request.path, request.query
+            host = request.host.encode("latin-1")
+            headers = [
+                (name, host if name == b"host" else value)
+                for name, value in _request_headers(request.headers)
+            ]
         return {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": request.version.removeprefix("HTTP/"),
+            "asgi": _ASGI_HTTP,
+            "http_version": "1.1" if request.version == "HTTP/1.1" else "1.0",
             "method": request.method,
-            "scheme": "http",
-            "path": _unquote(path),
-            "raw_path": raw,
-            "query_string": request.query.encode("latin-1"),
+            "scheme": self.scheme,
+            "path": _unquote(path) if "%" in path else path,
+            "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
             "root_path": self.root_path,
             "headers": headers,
-            "client": list(request.remote) if request.remote else None,
-            "server": None,
-            "state": dict(self.state),
+            "client": request.remote,
+            "server": self.server,
+            "state": self.state.copy(),
         }
 
     async def __call__(self, request: Request) -> Response:
-        """Run the app for ``request``; return once it has sent ``http.response.start``."""
-        tg = self._tg
-        if tg is None:
-            raise RuntimeError("use ASGIHandler as 'async with ASGIHandler(app, net)'")
-        outbox, inbox = anyio.create_memory_object_stream[Message](2)
-        disconnected = self.net.event()
-        body_iter = _request_messages(request)
-
-        async def receive() -> Message:
-            try:
-                return await body_iter.__anext__()
-            except StopAsyncIteration:
-                await disconnected.wait()
-                return {"type": "http.disconnect"}
-
-        async def run() -> None:
-            try:
-                await self.app(self.scope_for(request), receive, outbox.send)
-            except Exception:
-                log.exception("ASGI app failed for %s %s", request.method, request.target)
-            finally:
-                outbox.close()
-
-        tg.start_soon(run)
+        """Run the app for ``request`` on the caller's task; see the module documentation."""
+        stream = request.stream
+        if stream is None:
+            raise RuntimeError("ASGIHandler runs on cohttp.Server (request.stream is None)")
+        upgrade = stream.upgrade
+        if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
+            return await self._websocket(request, stream)
+        exchange = _Exchange(self.net, request, stream)
         try:
-            start = await inbox.receive()
-        except anyio.EndOfStream:
-            disconnected.set()
-            return Response(500, b"internal server error\n", [("content-type", "text/plain")])
-        if start.get("type") != "http.response.start":
-            disconnected.set()
-            inbox.close()
-            raise ASGIError(f"expected http.response.start, got {start.get('type')!r}")
-        headers = Headers(
-            [
-                (bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
-                for n, v in start.get("headers", [])
-            ]
-        )
-        status = int(start["status"])
-        first = await _next_body(inbox)
-        if first is None or not first[1]:
-            disconnected.set()
-            inbox.close()
-            return Response(status, first[0] if first else b"", headers)
+            await self.app(self.scope_for(request), exchange.receive, exchange.send)
+        except Exception:
+            if stream.finished:  # background work after the response failed
+                log.exception("ASGI app failed after responding to %s", request.target)
+                return STREAMED
+            log.exception("ASGI app failed for %s %s", request.method, request.target)
+            if stream.started:
+                raise  # the server cuts the connection: the response cannot be completed
+            return Response(500, b"Internal Server Error", _ERROR_HEADERS)
+        finally:
+            exchange.finish()
+        if not stream.started:
+            if exchange.status:
+                log.error("ASGI app returned without a response body for %s", request.target)
+            else:
+                log.error("ASGI app returned without a response for %s", request.target)
+            return Response(500, b"Internal Server Error", _ERROR_HEADERS)
+        return STREAMED
 
-        async def stream() -> AsyncIterator[bytes]:
+    async def _websocket(self, request: Request, stream: ResponseStream) -> Response:
+        """Run the app for a WebSocket upgrade request (the ASGI ``websocket`` scope)."""
+        scope = self.scope_for(request)
+        del scope["method"]
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if self.scheme == "https" else "ws"
+        offered = request.headers.get("sec-websocket-protocol", "")
+        scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
+        session = _WebSocketSession(self.net, request, stream)
+        try:
+            await self.app(scope, session.receive, session.send)
+        except Exception:
+            log.exception("ASGI app failed on the WebSocket %s", request.target)
+            if session.ws is None and not stream.started:
+                await session.refuse(500)
+            elif session.ws is not None:
+                await session.ws.close(1011, "internal error")
+        else:
+            if session.ws is not None:
+                await session.ws.close()
+            elif not stream.started:
+                await session.refuse(403)  # neither accepted nor closed: refused
+        return STREAMED
+
+
+_ASGI_HTTP = {"version": "3.0", "spec_version": "2.4"}
+_ERROR_HEADERS = Headers([("content-type", "text/plain; charset=utf-8")])
+_DISCONNECT: Message = {"type": "http.disconnect"}
+_WHOLE_BODY = 1 << 20
+"""A request body announced up to this size is given to the app in one message."""
+
+
+class _Exchange:
+    """``receive`` and ``send`` of one request: plain coroutines over the connection."""
+
+    __slots__ = ("_done", "_net", "_raw", "_request", "_stream", "_unread", "status")
+
+    def __init__(self, net: Backend, request: Request, stream: ResponseStream) -> None:
+        self._net = net
+        self._request = request
+        self._stream = stream
+        self._unread = True
+        self._done: Any = None  # an Event, made only if the app waits for a disconnect
+        self._raw: Any = ()
+        self.status = 0
+
+    def finish(self) -> None:
+        if self._done is not None:
+            self._done.set()
+
+    async def receive(self) -> Message:
+        body = self._request.body
+        if not self._unread or body is None:
+            if not self._stream.finished:  # a listener task: wait for the response's end
+                if self._done is None:
+                    self._done = self._net.event()
+                await self._done.wait()
+            return _DISCONNECT
+        if isinstance(body, IncomingBody):
+            length = parse_number(self._request.headers.get("content-length", "x"))
+            if length is not None and length <= _WHOLE_BODY:
+                self._unread = False
+                return {"type": "http.request", "body": await body.read(), "more_body": False}
+            piece = await body._next()
+            if piece is None:
+                self._unread = False
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": piece, "more_body": True}
+        self._unread = False
+        return {"type": "http.request", "body": await read_body(body), "more_body": False}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        stream = self._stream
+        if kind == "http.response.body":
+            if not self.status:
+                raise ASGIError("http.response.body before http.response.start")
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            if stream.started:
+                if stream.finished:
+                    raise ASGIError("http.response.body after the response ended")
+                await stream.send(body)
+                if not more:
+                    await stream.end()
+                    self.finish()
+                return
+            headers, declared = _response_headers(self._raw)
+            if more:
+                await stream.start(self.status, headers, length=declared)
+                await stream.send(body)
+                return
+            if declared is not None and declared != len(body):
+                if stream.method != "HEAD":
+                    raise ASGIError(f"body of {len(body)} bytes but Content-Length {declared}")
+                await stream.start(self.status, headers, length=declared)
+                await stream.end()
+            else:
+                await stream.respond(self.status, headers, bytes(body))
+            self.finish()
+        elif kind == "http.response.start":
+            if self.status:
+                raise ASGIError("http.response.start sent twice")
+            status = message["status"]
+            if status.__class__ is not int or not 100 <= status <= 599:
+                raise ASGIError(f"status {status!r} is not an int in 100..599")
+            self.status = status
+            self._raw = message.get("headers", ())
+        else:
+            raise ASGIError(f"unexpected ASGI message {kind!r} in an http scope")
+
+
+class _WebSocketSession:
+    """``receive`` and ``send`` of the ASGI ``websocket`` scope over :mod:`cohttp.ws`."""
+
+    __slots__ = ("_code", "_connected", "_denial", "_net", "_request", "_stream", "closed", "ws")
+
+    def __init__(self, net: Backend, request: Request, stream: ResponseStream) -> None:
+        self._net = net
+        self._request = request
+        self._stream = stream
+        self._connected = False
+        self._code = 1006  # the close code a disconnect reports once closed
+        self._denial: tuple[int, Any] = (403, ())
+        self.closed = False
+        self.ws: ws.WebSocket | None = None
+
+    async def refuse(self, status: int, headers: Any = (), body: bytes = b"") -> None:
+        """Answer the upgrade request with plain HTTP (ASGI: close before accept)."""
+        fields, _ = _response_headers([*headers, (b"connection", b"close")])
+        await self._stream.respond(status, fields, body)
+        self.closed = True
+
+    async def receive(self) -> Message:
+        if not self._connected:
+            self._connected = True
+            return {"type": "websocket.connect"}
+        sock = self.ws
+        if sock is None or self.closed:
+            return {"type": "websocket.disconnect", "code": self._code}
+        try:
+            data = await sock.receive()
+        except ws.ConnectionClosed as exc:
+            self.closed = True
+            self._code = exc.code
+            return {"type": "websocket.disconnect", "code": exc.code, "reason": exc.reason}
+        if data.__class__ is str:
+            return {"type": "websocket.receive", "text": data}
+        return {"type": "websocket.receive", "bytes": data}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        sock = self.ws
+        if kind == "websocket.send":
+            if sock is None:
+                raise ASGIError("websocket.send before websocket.accept")
+            text = message.get("text")
+            if text is not None:
+                await sock.send_text(text)
+            else:
+                await sock.send_bytes(message.get("bytes") or b"")
+        elif kind == "websocket.accept":
+            if sock is not None or self.closed:
+                raise ASGIError("websocket.accept after the handshake")
+            subprotocol = message.get("subprotocol")
+            flow, buffered = await self._stream.take_over()
+            request = self._request
             try:
-                assert first is not None
-                yield first[0]
-                while (piece := await _next_body(inbox)) is not None:
-                    yield piece[0]
-                    if not piece[1]:
-                        break
-            finally:
-                disconnected.set()
-                inbox.close()
+                self.ws = await ws.accept(
+                    flow,
+                    self._net,
+                    request.method,
+                    request.headers,
+                    http_version=request.version,
+                    buffered=buffered,
+                    subprotocols=(subprotocol,) if subprotocol else (),
+                )
+            except ws.HandshakeError:  # answered (400/426) and logged by cohttp.ws
+                self.closed = True
+        elif kind == "websocket.close":
+            if sock is None:
+                if not self.closed:
+                    await self.refuse(403)
+            elif not self.closed:
+                self.closed = True
+                self._code = message.get("code", 1000)
+                await sock.close(self._code, message.get("reason") or "")
+        elif kind == "websocket.http.response.start":
+            self._denial = (message["status"], message.get("headers", ()))
+        elif kind == "websocket.http.response.body":
+            status, headers = self._denial
+            await self.refuse(status, headers, bytes(message.get("body", b"")))
+        else:
+            raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
 
-        return Response(status, stream(), headers)
+
+_HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}
+_REQUEST_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {}
 
 
-async def _next_body(inbox: MemoryObjectReceiveStream[Message]) -> tuple[bytes, bool] | None:
-    """The next ``http.response.body`` message as ``(body, more_body)``; None at the end."""
+def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """The scope's ``headers``: names lowercased, as byte strings (a fresh list)."""
+    raw = getattr(headers, "_raw", None)  # the parsed block, still unsplit
+    if raw is not None:
+        cached = _REQUEST_HEADERS.get(raw)
+        if cached is not None:
+            return cached.copy()
+    result = [
+        (lname.encode("latin-1"), value.encode("latin-1")) for lname, _, value in headers._items
+    ]
+    if raw is not None and len(raw) < 4096:
+        if len(_REQUEST_HEADERS) >= 1024:
+            _REQUEST_HEADERS.clear()
+        _REQUEST_HEADERS[raw] = result.copy()
+    return result
+
+
+def _response_headers(raw: Any) -> tuple[Headers, int | None]:
+    """The app's response headers, checked (no CR, LF or NUL: no response splitting), and
+    the Content-Length it declared, taken out (the codec writes it)."""
     try:
-        message = await inbox.receive()
-    except anyio.EndOfStream:
-        return None
-    if message.get("type") != "http.response.body":
-        raise ASGIError(f"expected http.response.body, got {message.get('type')!r}")
-    return bytes(message.get("body", b"")), bool(message.get("more_body", False))
-
-
-async def _request_messages(request: Request) -> AsyncIterator[Message]:
-    body = request.body
-    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
-        yield {"type": "http.request", "body": await read_body(body), "more_body": False}
-        return
-    assert hasattr(body, "__aiter__")
-    async for piece in body:
-        yield {"type": "http.request", "body": bytes(piece), "more_body": True}
-    yield {"type": "http.request", "body": b"", "more_body": False}
+        key = tuple(raw)
+        hit = _HEADER_CACHE.get(key)
+    except TypeError:  # lists inside: not hashable, not cached
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    items: list[tuple[str, str]] = []
+    declared: int | None = None
+    for name, value in raw:
+        text = bytes(value).decode("latin-1")
+        field = bytes(name).decode("latin-1")
+        if field.lower() == "content-length":
+            declared = parse_number(text.strip(" \t"))
+            if declared is None:
+                raise ASGIError(f"Content-Length {text[:40]!r} is not 1 to 18 digits")
+            continue
+        items.append((field, text))
+    try:
+        result = (Headers(items), declared)
+    except ValueError as exc:
+        raise ASGIError(f"invalid response header: {exc}") from None
+    if key is not None:
+        if len(_HEADER_CACHE) >= 1024:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[key] = result
+    return result
 
 
 def _unquote(path: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -85,6 +86,13 @@ def _method(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    n = _number(text, 9)
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return n
+
+
 def _seconds(text: str) -> float:
     """A positive number of seconds (``0.5``, ``30``)."""
     try:
@@ -120,12 +128,58 @@ def _parser() -> argparse.ArgumentParser:
         "--host", help="address to listen on (default 127.0.0.1, or --ip's address on mirage)"
     )
     s.add_argument("--port", type=_port, default=8080, help="port (0: any free port)")
+    s.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
+    s.add_argument("--fd", type=_count, help="serve an inherited listening socket")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
     s.add_argument(
         "--max-body", type=_size_limit, default=16 * 1024 * 1024, help="request body limit"
     )
     add_backend_arguments(s, uvloop=True)
+
+    r = sub.add_parser(
+        "run",
+        help="serve an ASGI application (uvicorn's flags)",
+        description="Serve an ASGI application: python -m cohttp run module:app",
+    )
+    r.add_argument("app", help="the application, as module:attribute")
+    r.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    r.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
+    r.add_argument("--fd", type=_count, help="serve an inherited listening socket")
+    r.add_argument("--factory", action="store_true", help="app is a factory: call it")
+    r.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
+    r.add_argument("--reload", action="store_true", help="restart on .py changes (watchfiles)")
+    r.add_argument("--reload-dir", action="append", help="directory --reload watches")
+    r.add_argument("--root-path", default="", help="the scope's root_path (a mount prefix)")
+    r.add_argument(
+        "--proxy-headers", action="store_true", help="trust X-Forwarded-*/Forwarded from proxies"
+    )
+    r.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="comma-separated proxy addresses or networks to trust, * for any",
+    )
+    r.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+    r.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    r.add_argument(
+        "--limit-concurrency", type=_count, default=0, help="503 beyond N requests in flight"
+    )
+    r.add_argument(
+        "--limit-max-requests", type=_count, default=0, help="a worker exits after N requests"
+    )
+    r.add_argument("--timeout-keep-alive", type=_seconds, default=5.0, help="idle seconds")
+    r.add_argument(
+        "--timeout-graceful-shutdown",
+        type=_seconds,
+        default=30.0,
+        help="seconds in-flight requests get after SIGTERM",
+    )
+    r.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
+    add_backend_arguments(r, uvloop=True, device=False)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")
@@ -193,8 +247,21 @@ def serve(args: argparse.Namespace) -> int:
     if options and args.backend != "mirage":
         _fail("serve", "--tap/--ip/--gateway only apply to --backend mirage", 2)
 
+    if args.workers > 1:
+        if args.fd is not None or args.backend == "mirage":
+            _fail("serve", "--workers needs a kernel backend (asyncio or trio) and no --fd", 2)
+        from .run import supervise
+
+        return supervise(args, _serve_worker_argv)
+
     async def main(net: backends.Backend) -> None:
-        host, port = await server.listen(net, listen_host(args), args.port)
+        if args.fd is not None:
+            from .run import adopt_socket, inherited_socket
+
+            sock = await inherited_socket(args.fd)
+            host, port = server.adopt(net, adopt_socket(net, sock))[:2]
+        else:
+            host, port = await server.listen(net, listen_host(args), args.port)
         shown = f"[{host}]" if ":" in host else host
         print(f"serving on http://{shown}:{port}/ ({net.name})", flush=True)
         for name, site in hosts.items():
@@ -211,10 +278,24 @@ def serve(args: argparse.Namespace) -> int:
         pass
     except backends.AddressInUse:
         _fail("serve", f"port {args.port} on {listen_host(args)} is already in use", 1)
-    except (backends.NetworkError, ValueError) as exc:  # no such address, a bad --ip...
+    except (OSError, ValueError) as exc:  # no such address, a bad --ip or --fd...
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        _fail("serve", f"cannot serve on {listen_host(args)} port {args.port}: {detail}", 1)
+        where = (
+            f"--fd {args.fd}" if args.fd is not None else f"{listen_host(args)} port {args.port}"
+        )
+        _fail("serve", f"cannot serve on {where}: {detail}", 1)
     return 0
+
+
+def _serve_worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
+    """The command line of one ``serve --workers`` worker: the same options, on ``fd``."""
+    argv = [sys.executable, "-m", "cohttp", "serve", args.root, "--fd", str(fd)]
+    argv += ["--backend", args.backend, "--max-body", str(args.max_body)]
+    for spec in args.vhost:
+        argv += ["--vhost", spec]
+    argv += [flag for flag, on in (("--no-listing", args.no_listing), ("--quiet", args.quiet),
+                                   ("--uvloop", args.uvloop)) if on]  # fmt: skip
+    return argv
 
 
 async def _stop_on_signal(server: Server) -> None:
@@ -399,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "run":
+        from .run import run
+
+        return run(args)
     return get(args)
 
 

@@ -467,23 +467,31 @@ class Client:
         if "host" not in headers:
             h.set("host", host_field)
         data = _bytes_of(body)
+        length: int | None = None  # a stream: chunked, or held to the caller's Content-Length
         if data is not None:
+            length = len(data)
             if data or method in ("POST", "PUT", "PATCH"):
-                h.set("content-length", str(len(data)))
+                h.set("content-length", str(length))
         elif isinstance(body, FileBody):
             length = await self.net.run_in_thread(body.resolved_length)
             h.set("content-length", str(length))
-        elif "content-length" not in h:
-            h.set("transfer-encoding", "chunked")
         expect = h.get("expect", "").lower() == "100-continue"
-        head_bytes = codec.encode_request_head(method, target, h)
+        try:
+            head_bytes, writer = codec.encode_request(
+                method,
+                target,
+                h,
+                length=length,
+            )
+        except codec.LocalProtocolError as exc:
+            raise ClientError(str(exc)) from None
         key = (host, port)
         replayable = data is not None or isinstance(body, FileBody)
         for attempt in (0, 1):
             conn, reused = await self._acquire(key, timeout)
             try:
                 response_head = await self._exchange(
-                    conn, method, head_bytes, body, data, expect, timeout, h
+                    conn, method, head_bytes, body, data, expect, timeout, writer
                 )
             except (NetworkError, _StaleConnection) as exc:
                 conn.reusable = False
@@ -518,11 +526,10 @@ class Client:
         data: bytes | None,
         expect: bool,
         timeout: float | None,
-        headers: Headers,
+        writer: codec.BodyWriter,
     ) -> ResponseHead:
         parser = conn.parser
         parser.expect(method)
-        chunked = headers.get("transfer-encoding") == "chunked"
         got_any = False
         if data is not None and not expect:
             await conn.flow.write(head_bytes + data if len(data) < 65536 else head_bytes)
@@ -540,7 +547,7 @@ class Client:
                         return interim
                 send_body = True
             if send_body:
-                await self._send_body(conn, body, data, chunked)
+                await self._send_body(conn, body, data, writer)
         try:
             return await self._next_head(conn, timeout, interim_ok=False)
         except _StaleConnection:
@@ -548,7 +555,10 @@ class Client:
                 raise RemoteProtocolError("the server closed the connection mid-response")
             raise
 
-    async def _send_body(self, conn: _Conn, body: Body, data: bytes | None, chunked: bool) -> None:
+    async def _send_body(
+        self, conn: _Conn, body: Body, data: bytes | None, writer: codec.BodyWriter
+    ) -> None:
+        """Write the request body in the framing its head declared (the codec's writer)."""
         flow = conn.flow
         if data is not None:
             if data:
@@ -569,11 +579,15 @@ class Client:
                 await self.net.run_in_thread(f.close)
             return
         assert isinstance(body, AsyncIterable)
-        async for piece in body:
-            if piece:
-                await flow.write(codec.encode_chunk(piece) if chunked else bytes(piece))
-        if chunked:
-            await flow.write(codec.LAST_CHUNK)
+        try:
+            async for piece in body:
+                if piece:
+                    await flow.write(writer.data(piece))
+            last = writer.end()
+        except codec.LocalProtocolError as exc:
+            raise ClientError(str(exc)) from None
+        if last:
+            await flow.write(last)
 
     async def _next_head(
         self, conn: _Conn, timeout: float | None, interim_ok: bool

@@ -21,9 +21,35 @@ non-digit or conflicting Content-Length, Transfer-Encoding not ending in ``chunk
 request carrying both Transfer-Encoding and Content-Length, a missing or repeated Host on
 HTTP/1.1, malformed chunk sizes and oversized anything are all errors.
 
-Encoding helpers (:func:`encode_response_head`, :func:`encode_request_head`,
+The other direction, events in and bytes out, for both roles: :func:`encode_response`
+(a server's) and :func:`encode_request` (a client's) write a head and return a
+:class:`BodyWriter` that frames the body's pieces and holds it to a declared length
+(:class:`LocalProtocolError` otherwise). Readers and writers decide framing with the same
+functions, :func:`response_framing` and :func:`request_framing` (Content-Length, chunked,
+close-delimited, HEAD, 1xx/204/304, a 2xx to CONNECT, HTTP/1.0), so what one side writes
+the other reads the same way; h11 checks both directions (tests/cohttp/test_h11_differential).
+Lower-level encoders (:func:`encode_response_head`, :func:`encode_request_head`,
 :func:`encode_chunk`, :data:`LAST_CHUNK`) produce wire bytes from validated
 :class:`~cohttp.headers.Headers`.
+
+Hot paths
+---------
+The tricks that keep the common request cheap all live here, each with the general path
+it must agree with:
+
+* The request head is matched by one linear pattern (start line and field block at once);
+  the field block is split lazily (``Headers._lazy``) and, when it has none of the framing
+  names, only Host is looked at (substring searches) -- the general path is
+  ``_parse_fields``.
+* A head equal to the previous one on the connection (the same client repeating a request)
+  reuses its parsed framing (``_repeated_head``), keyed by the whole field block.
+* Bare-LF and end-of-head searches resume where the last read stopped, so a head trickling in
+  byte by byte is searched once.
+* :func:`encode_simple_response` formats the common response (in-memory body, HTTP/1.1,
+  not HEAD, no framing fields from the application) in one ``%`` operation, with the
+  encoded field block of each recently seen header set cached; it must give the bytes
+  :func:`encode_response` gives (tests/cohttp/test_codec checks this).
+* :func:`date_line` and :func:`status_line` are cached (a second, the registry's phrases).
 """
 
 from __future__ import annotations
@@ -182,6 +208,12 @@ class RequestHead:
     expect_continue: bool
     expect: str | None = None
     """The raw Expect field value, if the request had one."""
+    upgrade: str | None = None
+    """The Upgrade field value when ``Connection`` lists ``upgrade`` (RFC 9110 7.8): the
+    client asks to switch protocols. A server that agrees answers 101 and takes the
+    connection over (with :meth:`RequestParser.take_buffered`); one that does not answers
+    the request as plain HTTP. A CONNECT request (``method``) asks for a tunnel the same
+    way (RFC 9110 9.3.6)."""
 
 
 @dataclass(slots=True)
@@ -300,7 +332,9 @@ def parse_number(text: str | bytes, max_digits: int = 18, *, base: int = 10) -> 
     return int(text, base)
 
 
-_FRAMING_FIELDS = frozenset(("content-length", "transfer-encoding", "host", "connection", "expect"))
+_FRAMING_FIELDS = frozenset(
+    ("content-length", "transfer-encoding", "host", "connection", "expect", "upgrade")
+)
 
 
 def _diagnose_fields(lines: list[str], what: str) -> ProtocolError:
@@ -850,6 +884,8 @@ class RequestParser(_Parser):
         keep_alive = http11
         expect_continue = False
         expect: str | None = None
+        upgrade: str | None = None
+        upgrade_listed = False
         headers: Headers
         if not block:
             headers = Headers._trusted([])
@@ -888,6 +924,10 @@ class RequestParser(_Parser):
                                 keep_alive = False
                             elif token == "keep-alive" and not http11:
                                 keep_alive = True
+                            elif token == "upgrade":
+                                upgrade_listed = True
+                    elif lname == "upgrade":
+                        upgrade = value
                     else:  # expect
                         expect = value
                         if http11 and value.lower() == "100-continue":
@@ -919,8 +959,10 @@ class RequestParser(_Parser):
             framing = LENGTH
         else:
             expect_continue = False
+        if not upgrade_listed:
+            upgrade = None  # an Upgrade field without Connection: upgrade asks nothing
         self._memo_block = block
-        self._memo_tail = block.encode("latin-1") + b"\r\n"
+        self._memo_tail = None if upgrade else block.encode("latin-1") + b"\r\n"
         self._memo = (http11, framing, length, keep_alive, expect_continue, expect)
         return RequestHead(
             method,
@@ -932,6 +974,7 @@ class RequestParser(_Parser):
             keep_alive,
             expect_continue,
             expect,
+            upgrade,
         )
 
 
@@ -972,6 +1015,248 @@ def absolute_form_parts(target: str) -> tuple[str, str]:
 
 
 _NO_BODY_STATUS = frozenset((204, 304))
+
+
+# ---------------------------------------------------------------------------------------
+# Framing: one decision for readers and writers (RFC 9112 6.1-6.3)
+# ---------------------------------------------------------------------------------------
+
+
+def response_framing(method: str, status: int, length: int | None, chunked: bool) -> int:
+    """How a response body is delimited (RFC 9112 6.3), for the parser and the writer alike.
+
+    ``method`` is the request's; ``length`` the Content-Length (None: none); ``chunked``
+    whether the final transfer coding is chunked. A response to HEAD, a 1xx, 204 or 304 has
+    no body whatever its fields say (rules 1); a 2xx to CONNECT starts a tunnel (rule 2,
+    no body: the bytes after it are the tunnel's); chunked beats a length (rule 4); with
+    neither the body runs until the connection closes (rule 8).
+    """
+    if status < 200 or status in _NO_BODY_STATUS or method == "HEAD":
+        return NO_BODY
+    if method == "CONNECT" and status < 300:
+        return NO_BODY
+    if chunked:
+        return CHUNKED
+    if length is not None:
+        return LENGTH
+    return UNTIL_CLOSE
+
+
+def request_framing(length: int | None, chunked: bool) -> int:
+    """How a request body is delimited (RFC 9112 6.3 rules 4-7): never until close."""
+    if chunked:
+        return CHUNKED
+    if length is not None and length > 0:
+        return LENGTH
+    return NO_BODY
+
+
+class LocalProtocolError(ValueError):
+    """Our own side tried to send something HTTP forbids (a body longer or shorter than
+    the Content-Length it declared, data after the end). A programming error, not the
+    peer's: the connection is out of step and must be closed."""
+
+
+class BodyWriter:
+    """Events in, bytes out for one message body, in the framing the head declared.
+
+    :meth:`data` returns the wire bytes of a piece (a chunk, or the bytes as they are);
+    :meth:`end` those of the end (the last chunk and trailers). A LENGTH body is held to
+    its declared length both ways (:class:`LocalProtocolError`); a NO_BODY writer drops
+    the bytes it is given (a response to HEAD); an UNTIL_CLOSE body ends when the caller
+    closes the connection (``closes`` is true).
+    """
+
+    __slots__ = ("framing", "length", "sent")
+
+    def __init__(self, framing: int, length: int | None = None) -> None:
+        if framing == LENGTH and (length is None or length < 0):
+            raise ValueError("a LENGTH body needs its length")
+        self.framing = framing
+        self.length = length
+        self.sent = 0
+
+    @property
+    def closes(self) -> bool:
+        """Whether the body ends only when the connection closes."""
+        return self.framing == UNTIL_CLOSE
+
+    def data(self, piece: bytes | bytearray | memoryview) -> bytes:
+        """The wire bytes of ``piece``."""
+        n = len(piece)
+        framing = self.framing
+        if framing == LENGTH:
+            assert self.length is not None
+            if self.sent + n > self.length:
+                raise LocalProtocolError(
+                    f"body is longer than its Content-Length {self.length} (RFC 9112 6.2)"
+                )
+            self.sent += n
+            return bytes(piece)
+        self.sent += n
+        if framing == CHUNKED:
+            return b"%x\r\n%s\r\n" % (n, piece) if n else b""
+        return b"" if framing == NO_BODY else bytes(piece)
+
+    def end(self, trailers: Headers | None = None) -> bytes:
+        """The wire bytes that end the body (nothing but a last chunk needs any)."""
+        if self.framing == LENGTH and self.sent != self.length:
+            raise LocalProtocolError(
+                f"body of {self.sent} bytes is shorter than its Content-Length {self.length}"
+            )
+        if self.framing == CHUNKED:
+            return encode_last_chunk(trailers)
+        return b""
+
+
+_RESPONSE_FRAMING_FIELDS = frozenset(("content-length", "transfer-encoding", "connection", "date"))
+
+
+def encode_response(
+    method: str,
+    version: str,
+    status: int,
+    headers: Headers,
+    *,
+    length: int | None,
+    reason: str | None = None,
+    keep_alive: bool = True,
+    server_line: bytes = b"",
+) -> tuple[bytes, BodyWriter, bool]:
+    """The head of a response to a ``method`` request of ``version``, and its body writer.
+
+    ``length`` is the body's size when the server knows it (an in-memory body, a file),
+    None for a stream: then a Content-Length from ``headers`` is held to, or the body is
+    chunked for HTTP/1.1 and close-delimited for HTTP/1.0 (RFC 9112 6.3, 7.1). Framing
+    fields in ``headers`` are the codec's to write: Transfer-Encoding is dropped, a
+    ``Connection: close`` turns ``keep_alive`` off, a Date replaces ours. Returns
+    ``(head, writer, keep_alive)``; when ``keep_alive`` is false the caller closes the
+    connection after the body. The response to HEAD carries the length the GET would.
+    """
+    declared: int | None = None
+    date = date_line()
+    lines: list[str] = []
+    for lname, name, value in headers._items:
+        if lname in _RESPONSE_FRAMING_FIELDS:
+            if lname == "content-length":
+                declared = parse_number(value)
+                if declared is None:
+                    raise LocalProtocolError(
+                        f"response Content-Length {value!r} is not 1 to 18 digits"
+                    )
+            elif lname == "connection":
+                if "close" in value.lower():
+                    keep_alive = False
+            elif lname == "date":
+                date = b""
+                lines.append(f"{name}: {value}\r\n")
+            continue
+        lines.append(f"{name}: {value}\r\n")
+    http10 = version == HTTP_1_0
+    if length is None or (method == "HEAD" and declared is not None):
+        length = declared  # a HEAD response declares the length a GET would have
+    chunked = length is None and not http10
+    framing = response_framing(method, status, length, chunked)
+    body_length = length
+    if method == "HEAD" and status >= 200 and status not in _NO_BODY_STATUS:
+        pass  # the GET's Content-Length when known, no body (RFC 9110 9.3.2)
+    elif framing != LENGTH:
+        body_length = declared if status == 304 else None  # RFC 9110 15.4.5
+    if framing == UNTIL_CLOSE:
+        keep_alive = False
+    if http10 and keep_alive:
+        lines.append("connection: keep-alive\r\n")
+    elif not keep_alive:
+        lines.append("connection: close\r\n")
+    if body_length is not None:
+        lines.append(f"content-length: {body_length}\r\n")
+    elif framing == CHUNKED:
+        lines.append("transfer-encoding: chunked\r\n")
+    head = b"%s%s%s%s\r\n" % (
+        status_line(status, HTTP_1_1, reason),
+        date,
+        server_line,
+        "".join(lines).encode("latin-1"),
+    )
+    return head, BodyWriter(framing, length if framing == LENGTH else None), keep_alive
+
+
+_FIELD_BLOCKS: dict[tuple[tuple[str, str, str], ...], bytes | None] = {}
+_UNSEEN = b"<unseen>"
+_BODY_STATUS_LINES = {
+    code: f"HTTP/1.1 {code} {reason_phrase(code)}\r\n".encode("latin-1")
+    for code in range(200, 600)
+    if code not in _NO_BODY_STATUS
+}
+
+
+def encode_simple_response(
+    method: str, version: str, status: int, headers: Headers, body: bytes, server_line: bytes
+) -> bytes | None:
+    """The whole common response in one formatting operation; None if it is not one.
+
+    Common: an in-memory body answering a persistent HTTP/1.1 non-HEAD request, a status
+    with a body and no framing fields in ``headers``; :func:`encode_response` does the
+    rest, with the same bytes. See "Hot paths" in the module documentation.
+    """
+    line = _BODY_STATUS_LINES.get(status)
+    if line is None or version != HTTP_1_1 or method == "HEAD":
+        return None
+    key = tuple(headers._items)
+    block = _FIELD_BLOCKS.get(key, _UNSEEN)
+    if block is _UNSEEN:
+        if any(item[0] in _RESPONSE_FRAMING_FIELDS for item in key):
+            block = None
+        else:
+            block = "".join([f"{name}: {value}\r\n" for _, name, value in key]).encode("latin-1")
+        if len(_FIELD_BLOCKS) >= 4096:
+            _FIELD_BLOCKS.clear()
+        _FIELD_BLOCKS[key] = block
+    if block is None:
+        return None
+    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
+        line,
+        date_line(),
+        server_line,
+        block,
+        len(body),
+        body,
+    )
+
+
+def encode_request(
+    method: str, target: str, headers: Headers, *, length: int | None
+) -> tuple[bytes, BodyWriter]:
+    """The head of a request and its body writer.
+
+    ``length`` is the body's size when known (None: a stream, chunked unless ``headers``
+    declare a Content-Length, which is then held to). The caller's headers are written as
+    given, with the framing field this function decides added when they lack one.
+    """
+    declared: int | None = None
+    te = headers.get("transfer-encoding")
+    cl = headers.get("content-length")
+    if cl is not None:
+        declared = parse_number(cl)
+        if declared is None:
+            raise LocalProtocolError(f"request Content-Length {cl!r} is not 1 to 18 digits")
+    if te is not None and cl is not None:
+        raise LocalProtocolError("a request cannot carry both Transfer-Encoding and Content-Length")
+    if length is None:
+        length = declared
+    elif declared is not None and declared != length:
+        raise LocalProtocolError(f"Content-Length {declared} but the body is {length} bytes")
+    chunked = te is not None or length is None
+    if te is not None and te.lower().replace(" ", "").split(",")[-1] != "chunked":
+        raise LocalProtocolError("a request's last transfer coding must be chunked")
+    framing = request_framing(length, chunked)
+    if framing == CHUNKED and te is None:
+        headers = headers.copy()
+        headers.set("transfer-encoding", "chunked")
+    elif cl is None and length and framing == LENGTH:
+        headers = headers.copy()
+        headers.set("content-length", str(length))
+    return encode_request_head(method, target, headers), BodyWriter(framing, length or 0)
 
 
 class ResponseParser(_Parser):
@@ -1025,28 +1310,22 @@ class ResponseParser(_Parser):
                         keep_alive = False
                     elif token == "keep-alive" and version == HTTP_1_0:
                         keep_alive = True
-        framing = NO_BODY
         length: int | None = None
-        if status < 200 or status in _NO_BODY_STATUS or method == "HEAD":
-            pass
-        elif method == "CONNECT" and status < 300:
-            keep_alive = False
-        elif codings:
+        chunked = False
+        if codings and response_framing(method, status, None, True) != NO_BODY:
             parsed = _transfer_codings(codings)
             if version == HTTP_1_0 or parsed[-1] != "chunked":
-                framing = UNTIL_CLOSE
-                keep_alive = False
+                codings = []  # RFC 9112 6.3 rule 4: read until the connection closes
             else:
                 _check_chunked_final(parsed)
-                framing = CHUNKED
+                chunked = True
                 if lengths:
                     keep_alive = False  # RFC 9112 6.3: TE overrides CL; do not reuse
-        elif lengths:
+        elif lengths and response_framing(method, status, 0, False) == LENGTH:
             length = _content_length(lengths, self._limits)
-            framing = LENGTH
-        else:
-            framing = UNTIL_CLOSE
-            keep_alive = False
+        framing = response_framing(method, status, length, chunked)
+        if framing == UNTIL_CLOSE or (method == "CONNECT" and 200 <= status < 300):
+            keep_alive = False  # a tunnel or a close-delimited body ends the connection
         return ResponseHead(status, reason or "", version, headers, framing, length, keep_alive)
 
 
@@ -1171,6 +1450,7 @@ __all__ = [
     "PEER_CLOSED",
     "UNTIL_CLOSE",
     "BadRequest",
+    "BodyWriter",
     "ContentTooLarge",
     "Data",
     "EndOfMessage",
@@ -1178,6 +1458,7 @@ __all__ = [
     "HeaderFieldsTooLarge",
     "IncompleteMessage",
     "Limits",
+    "LocalProtocolError",
     "ProtocolError",
     "RequestHead",
     "RequestParser",
@@ -1190,9 +1471,14 @@ __all__ = [
     "date_line",
     "encode_chunk",
     "encode_last_chunk",
+    "encode_request",
     "encode_request_head",
+    "encode_response",
     "encode_response_head",
+    "encode_simple_response",
     "parse_http_date",
     "parse_number",
+    "request_framing",
+    "response_framing",
     "status_line",
 ]

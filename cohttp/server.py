@@ -13,6 +13,13 @@
 
     backends.run(main, backend="trio")
 
+A driver: :mod:`cohttp.codec` parses the requests and frames the responses
+(:func:`~cohttp.codec.encode_response`); this module moves the bytes, keeps the deadlines
+and calls the handler. A handler returns a :class:`~cohttp.types.Response`, or writes its
+response itself through ``request.stream`` (a :class:`ResponseStream`: what the ASGI
+bridge does) and returns :data:`STREAMED`; :meth:`ResponseStream.take_over` hands the
+connection to another protocol after an Upgrade.
+
 One task per connection and no other task per request: a connection reads big chunks,
 parses every complete request in them, calls the handler for each in order and writes the
 responses of a pipelined batch in one ``write``. Deadlines (slowloris, keep-alive idle,
@@ -35,17 +42,18 @@ from backends.interface import CancelScope
 
 from . import codec
 from .codec import (
-    LAST_CHUNK,
     NEED_DATA,
     NO_BODY,
     Data,
     EndOfMessage,
     Limits,
+    LocalProtocolError,
     ProtocolError,
     RequestHead,
     RequestParser,
     date_line,
 )
+from .headers import Headers
 from .types import FileBody, IncomingBody, Request, Response
 
 log = logging.getLogger("cohttp.server")
@@ -60,7 +68,6 @@ DRAIN_LIMIT = 1024 * 1024
 """Unread request body a server reads and discards to keep a connection; more: close."""
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_FRAMING_OUT = frozenset(("content-length", "transfer-encoding", "connection", "date"))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -216,6 +223,177 @@ class _RequestBody(IncomingBody):
         return True
 
 
+class ResponseStream:
+    """Write a response yourself instead of returning it (what the ASGI bridge does).
+
+    A handler gets the stream as ``request.stream``, calls :meth:`respond` (a whole
+    response, one write) or :meth:`start`, :meth:`send`... :meth:`end` (a stream), and
+    returns :data:`STREAMED`. The codec frames it (:func:`codec.encode_response`), and holds
+    a declared Content-Length. The bytes go out at once, so a handler may keep working
+    after its response is complete (the connection reads its next request when the
+    handler returns). One stream per connection, reset for each request.
+    """
+
+    __slots__ = (
+        "_conn",
+        "_head",
+        "_parser",
+        "_server",
+        "_writer",
+        "keep_alive",
+        "sent",
+        "status",
+    )
+
+    def __init__(self, server: Server, conn: _Conn, parser: RequestParser) -> None:
+        self._server = server
+        self._conn = conn
+        self._parser = parser
+        self._head: RequestHead | None = None
+        self._writer: codec.BodyWriter | None = None
+        self.status = 0
+        """The status sent, 0 before :meth:`start` or :meth:`respond`."""
+        self.keep_alive = True
+        self.sent = -1
+        """Body bytes sent once the response is complete; -1 until then."""
+
+    def _reset(self, head: RequestHead) -> None:
+        self._head = head
+        self._writer = None
+        self.status = 0
+        self.keep_alive = head.keep_alive
+        self.sent = -1
+
+    @property
+    def started(self) -> bool:
+        """Whether the response head went out."""
+        return self.status != 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether the whole response went out."""
+        return self.sent >= 0
+
+    @property
+    def upgrade(self) -> str | None:
+        """The protocol the client asks to switch to (``Upgrade`` with ``Connection:
+        upgrade``), else None; see :meth:`take_over`."""
+        assert self._head is not None
+        return self._head.upgrade
+
+    @property
+    def method(self) -> str:
+        """The request's method (HEAD responses have no body)."""
+        assert self._head is not None
+        return self._head.method
+
+    async def _flush(self, data: bytes) -> None:
+        out = self._conn.out
+        if out:  # answers to earlier pipelined requests go first
+            out.append(data)
+            data = b"".join(out)
+            out.clear()
+        await self._server._write(self._conn, data)
+
+    async def respond(
+        self, status: int, headers: Headers, body: bytes, *, reason: str | None = None
+    ) -> None:
+        """Send a whole response with an in-memory body."""
+        head = self._head
+        if head is None or self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        server = self._server
+        wire = (
+            codec.encode_simple_response(
+                head.method, head.version, status, headers, body, server._server_line
+            )
+            if self.keep_alive and reason is None
+            else None
+        )
+        if wire is None:
+            head_bytes, writer, self.keep_alive = codec.encode_response(
+                head.method,
+                head.version,
+                status,
+                headers,
+                length=len(body),
+                reason=reason,
+                keep_alive=self.keep_alive and not server._closing,
+                server_line=server._server_line,
+            )
+            wire = head_bytes + writer.data(body) + writer.end()
+        self.status = status
+        await self._flush(wire)
+        self.sent = 0 if head.method == "HEAD" else len(body)
+
+    async def start(
+        self,
+        status: int,
+        headers: Headers,
+        *,
+        length: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Send the head of a streamed response (``length``: the body's, when known)."""
+        head = self._head
+        if head is None or self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        server = self._server
+        head_bytes, self._writer, self.keep_alive = codec.encode_response(
+            head.method,
+            head.version,
+            status,
+            headers,
+            length=length,
+            reason=reason,
+            keep_alive=self.keep_alive and not server._closing,
+            server_line=server._server_line,
+        )
+        self.status = status
+        await self._flush(head_bytes)
+
+    async def send(self, data: bytes) -> None:
+        """Send a piece of the body."""
+        writer = self._writer
+        if writer is None or self.sent >= 0:
+            raise LocalProtocolError("send() outside a started, unfinished response")
+        if data:
+            wire = writer.data(data)
+            if wire:
+                await self._server._write(self._conn, wire)
+
+    async def end(self, trailers: Headers | None = None) -> None:
+        """End the body (a last chunk if chunked; a close-delimited body closes after)."""
+        writer = self._writer
+        if writer is None or self.sent >= 0:
+            raise LocalProtocolError("end() outside a started, unfinished response")
+        last = writer.end(trailers)
+        if last:
+            await self._server._write(self._conn, last)
+        if writer.closes:
+            self.keep_alive = False
+        self.sent = writer.sent
+
+    async def take_over(self, status: int = 101) -> tuple[Flow, bytes]:
+        """Hand the connection to another protocol: after a 101 (Upgrade, RFC 9110 7.8) or
+        a 2xx to CONNECT (RFC 9110 9.3.6) the bytes are no longer HTTP. Returns the flow
+        and the bytes already read past the request head; the handler writes the switch
+        answer itself (``cohttp.ws.accept`` does) or refuses without taking over. The
+        server reads no more requests and closes the flow when the handler returns."""
+        if self.status:
+            raise LocalProtocolError("a response was already started for this request")
+        if self._conn.out:  # answers to earlier pipelined requests go first
+            await self._flush(b"")
+        self.status = status
+        self.keep_alive = False
+        self.sent = 0
+        return self._conn.flow, self._parser.take_buffered()
+
+
+STREAMED: Response = Response(200)
+"""What a handler returns when it wrote its response through ``request.stream``."""
+
+
 class Server:
     """An HTTP/1.1 server for one handler; see the module documentation.
 
@@ -257,6 +435,16 @@ class Server:
         self._listener = await net.tcp_listen(host, port, backlog=backlog)
         self._stopped = net.event()
         return self._listener.address
+
+    def adopt(self, net: Backend, listener: Listener) -> tuple[str, int]:
+        """Serve an already listening ``listener`` (a socket inherited from a supervisor,
+        ``--fd``) instead of calling :meth:`listen`; return its address."""
+        if self._listener is not None:
+            raise RuntimeError("this server is already listening")
+        self._net = net
+        self._listener = listener
+        self._stopped = net.event()
+        return listener.address
 
     @property
     def address(self) -> tuple[str, int]:
@@ -438,6 +626,7 @@ class Server:
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
         next_event = parser.next_event
+        stream = ResponseStream(self, conn, parser)
         while True:
             ev = next_event()
             if isinstance(ev, RequestHead):
@@ -452,6 +641,8 @@ class Server:
                 request.headers = head.headers
                 request.version = head.version
                 request.remote = remote
+                request.stream = stream
+                stream._reset(head)
                 if head.framing == NO_BODY:
                     parser.skip_empty_body()
                     request.body = b""
@@ -501,11 +692,41 @@ class Server:
                         raise body.error  # even if the handler caught it: answer it and close
                     if not body.done and body.expect_continue and not body.continue_sent:
                         keep_alive = False  # the client was never asked for the body: close
-                sent = self._respond_simple(head, response, out) if keep_alive else -1
-                if sent < 0:
-                    conn.keep_alive = keep_alive
-                    sent = await self._respond(conn, head, response, out)
-                    keep_alive = conn.keep_alive
+                if response is STREAMED or stream.status:
+                    if not stream.finished:  # the handler gave up on its response
+                        log.error(
+                            "handler left its response to %s %s unfinished",
+                            head.method,
+                            head.target,
+                        )
+                        conn.flow.abort()
+                        raise _Expired
+                    sent = stream.sent
+                    keep_alive = keep_alive and stream.keep_alive
+                    status = stream.status
+                else:
+                    status = response.status
+                    wire = (
+                        codec.encode_simple_response(
+                            head.method,
+                            head.version,
+                            status,
+                            response.headers,
+                            response.body,
+                            self._server_line,
+                        )
+                        if keep_alive
+                        and response.body.__class__ is bytes
+                        and response._reason is None
+                        else None
+                    )
+                    if wire is not None:
+                        out.append(wire)
+                        sent = len(response.body)  # type: ignore[arg-type]
+                    else:
+                        conn.keep_alive = keep_alive
+                        sent = await self._respond(conn, head, response, out)
+                        keep_alive = conn.keep_alive
                 pending += sent + 256
                 if body is not None and not body.done and keep_alive:
                     if out:
@@ -520,7 +741,7 @@ class Server:
                         keep_alive = False
                 self.requests_served += 1
                 if access_logging and access_log.isEnabledFor(logging.INFO):
-                    self._log_access(remote, head, response.status, sent)
+                    self._log_access(remote, head, status, sent)
                 if not keep_alive:
                     if out:
                         await self._write(conn, b"".join(out))
@@ -562,103 +783,15 @@ class Server:
 
     # -- responses -------------------------------------------------------------------
 
-    def _respond_simple(self, head: RequestHead, response: Response, out: list[bytes]) -> int:
-        """Queue the common response in one formatting operation; -1 if it is not one.
-
-        Common: an in-memory body on a persistent HTTP/1.1 connection, a status that has
-        a body, a registry reason phrase and no framing fields from the handler.
-        """
-        body = response.body
-        line = _BODY_STATUS_LINES.get(response.status)
-        if (
-            line is None
-            or body.__class__ is not bytes
-            or response._reason is not None
-            or head.version != "HTTP/1.1"
-            or head.method == "HEAD"
-        ):
-            return -1
-        key = tuple(response.headers._items)
-        block = _FIELD_BLOCKS.get(key, _UNSEEN)
-        if block is _UNSEEN:
-            if any(item[0] in _FRAMING_OUT for item in key):
-                block = None
-            else:
-                block = "".join([f"{name}: {value}\r\n" for _, name, value in key]).encode(
-                    "latin-1"
-                )
-            if len(_FIELD_BLOCKS) >= 4096:
-                _FIELD_BLOCKS.clear()
-            _FIELD_BLOCKS[key] = block
-        if block is None:
-            return -1  # the handler set framing fields: the general path decides
-        assert isinstance(body, bytes)
-        out.append(
-            b"%s%s%s%scontent-length: %d\r\n\r\n%s"
-            % (line, date_line(), self._server_line, block, len(body), body)
-        )
-        return len(body)
-
     async def _respond(
         self, conn: _Conn, head: RequestHead, response: Response, out: list[bytes]
     ) -> int:
         """Queue (or write) the response; return the number of body bytes sent.
 
-        ``conn.keep_alive`` says whether the connection stays open; a handler's
-        ``Connection: close`` turns it off.
+        The codec frames it (:func:`codec.encode_response`); ``conn.keep_alive`` says
+        whether the connection stays open afterwards.
         """
-        keep_alive = conn.keep_alive
-        status = response.status
         body = response.body
-        head_only = head.method == "HEAD"
-        reason = response._reason
-        line = _STATUS_LINES.get(status) if reason is None else None
-        if line is None:
-            line = codec.status_line(status, "HTTP/1.1", reason)
-        lines = [line, date_line()]
-        if self._server_line:
-            lines.append(self._server_line)
-        declared: int | None = None
-        user_lines: list[str] = []
-        for lname, name, value in response.headers._items:
-            if lname in _FRAMING_OUT:
-                if lname == "content-length":
-                    declared = codec.parse_number(value)
-                    if declared is None:
-                        raise ValueError(f"response Content-Length {value!r} is not 1 to 18 digits")
-                elif lname == "connection":
-                    if "close" in value.lower():
-                        keep_alive = conn.keep_alive = False
-                    continue
-                elif lname == "date":
-                    lines[1] = b""
-                    user_lines.append(f"{name}: {value}\r\n")
-                continue
-            user_lines.append(f"{name}: {value}\r\n")
-        if user_lines:
-            lines.append("".join(user_lines).encode("latin-1"))
-        if (
-            keep_alive
-            and declared is None
-            and head.version == "HTTP/1.0"
-            and not head_only
-            and body is not None
-            and not isinstance(body, _SIZED_BODIES)
-        ):
-            keep_alive = conn.keep_alive = False  # delimited by closing the connection
-        if head.version == "HTTP/1.0" and keep_alive:
-            lines.append(b"connection: keep-alive\r\n")
-        elif not keep_alive:
-            lines.append(b"connection: close\r\n")
-
-        if status < 200 or status in (204, 304):
-            if status == 304 and declared is not None:
-                lines.append(b"content-length: %d\r\n" % declared)
-            lines.append(b"\r\n")
-            out.append(b"".join(lines))
-            await _close_body(body)
-            return 0
-
         data: bytes | None
         if body is None:
             data = b""
@@ -670,71 +803,62 @@ class Server:
             data = body.encode("utf-8")
         else:
             data = None
+        length: int | None = None
         if data is not None:
-            lines.append(b"content-length: %d\r\n\r\n" % len(data))
-            if not head_only:
-                lines.append(data)
-            out.append(b"".join(lines))
-            return 0 if head_only else len(data)
-
-        if isinstance(body, FileBody):
+            length = len(data)
+        elif isinstance(body, FileBody):
             net = self._net
             assert net is not None
             length = body.length
-            if length is None:
+            if length is None:  # a cached file knows its length: no thread hop
                 length = await net.run_in_thread(body.resolved_length)
-            lines.append(b"content-length: %d\r\n\r\n" % length)
-            out.append(b"".join(lines))
-            if head_only:
-                return 0
+        try:
+            head_bytes, writer, keep_alive = codec.encode_response(
+                head.method,
+                head.version,
+                response.status,
+                response.headers,
+                length=length,
+                reason=response._reason,
+                keep_alive=conn.keep_alive,
+                server_line=self._server_line,
+            )
+        except LocalProtocolError:
+            await _close_body(body)
+            raise
+        conn.keep_alive = keep_alive
+        if writer.framing == NO_BODY:
+            out.append(head_bytes)
+            if data is None and not isinstance(body, FileBody):
+                await _close_body(body)
+            return 0
+        if data is not None:
+            out.append(head_bytes + data)
+            return len(data)
+        out.append(head_bytes)
+        if isinstance(body, FileBody):
+            assert length is not None
             return await self._send_file(conn, body, length, out)
 
         assert isinstance(body, AsyncIterable)
-        if head_only:
-            if declared is not None:
-                lines.append(b"content-length: %d\r\n" % declared)
-            lines.append(b"\r\n")
-            out.append(b"".join(lines))
-            await _close_body(body)
-            return 0
-        chunked = declared is None and head.version == "HTTP/1.1"
-        if declared is not None:
-            lines.append(b"content-length: %d\r\n\r\n" % declared)
-        elif chunked:
-            lines.append(b"transfer-encoding: chunked\r\n\r\n")
-        else:
-            lines.append(b"\r\n")  # HTTP/1.0: delimited by closing the connection
-        out.append(b"".join(lines))
         await self._write(conn, b"".join(out))
         out.clear()
-        total = 0
         try:
             async for piece in body:
-                if not piece:
-                    continue
-                total += len(piece)
-                if declared is not None and total > declared:
-                    raise ValueError(f"streamed body is longer than its Content-Length {declared}")
-                await self._write(conn, codec.encode_chunk(piece) if chunked else bytes(piece))
+                if piece:
+                    await self._write(conn, writer.data(piece))
+            last = writer.end()
         except NetworkError:
             raise
         except Exception:
             log.exception("streaming the response body to %s failed", conn.flow.remote)
             conn.flow.abort()
             raise _Expired from None
-        if declared is not None and total != declared:
-            log.error(
-                "streamed body of %d bytes is shorter than its Content-Length %d", total, declared
-            )
-            conn.flow.abort()
-            raise _Expired
-        if chunked:
-            out.append(LAST_CHUNK)
-        elif declared is None:
-            await self._write(conn, b"".join(out))
-            out.clear()
+        if writer.closes:
             raise _Expired  # close to end an HTTP/1.0 body
-        return total
+        if last:
+            out.append(last)
+        return writer.sent
 
     async def _send_file(self, conn: _Conn, body: FileBody, length: int, out: list[bytes]) -> int:
         net = self._net
@@ -837,18 +961,7 @@ class Server:
         )
 
 
-_FIELD_BLOCKS: dict[tuple[tuple[str, str, str], ...], bytes | None] = {}
-"""Encoded field lines of recently sent (validated) header sets; None: has framing fields.
-
-Handlers mostly answer with the same few header sets, so each is encoded once."""
-_UNSEEN = b"<unseen>"
 _new_request = object.__new__
-_SIZED_BODIES = (bytes, bytearray, memoryview, str, FileBody)
-_STATUS_LINES: dict[int, bytes] = {code: codec.status_line(code) for code in range(100, 600)}
-_BODY_STATUS_LINES = {
-    code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
-}
-"""Status lines of the codes whose responses carry a body (RFC 9110 6.4.1)."""
 
 
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
@@ -864,4 +977,4 @@ async def _close_body(body: object) -> None:
             log.exception("closing a response body failed")
 
 
-__all__ = ["Handler", "Server", "ServerConfig"]
+__all__ = ["STREAMED", "Handler", "ResponseStream", "Server", "ServerConfig"]

@@ -169,7 +169,7 @@ class Request:
     peer's address.
     """
 
-    __slots__ = ("body", "headers", "method", "remote", "target", "version")
+    __slots__ = ("body", "headers", "method", "remote", "stream", "target", "version")
 
     def __init__(
         self,
@@ -187,6 +187,9 @@ class Request:
         self.body: Body = body
         self.version = version
         self.remote = remote
+        self.stream: Any = None
+        """On a server, the connection's :class:`~cohttp.server.ResponseStream`: a handler
+        may write its response through it and return :data:`~cohttp.server.STREAMED`."""
 
     @property
     def path(self) -> str:

@@ -646,3 +646,123 @@ def test_repeated_header_section_keeps_the_limits_and_the_head_boundary() -> Non
     third = p.next_event()
     assert isinstance(third, RequestHead) and third.target == "/c"
     assert third.headers.items() == [("Host", "a")]
+
+
+# -- the writer side: framing decided once, the declared length enforced --------------------
+
+
+def test_body_writer_holds_a_declared_length_both_ways() -> None:
+    w = codec.BodyWriter(codec.LENGTH, 5)
+    assert w.data(b"abc") == b"abc"
+    with pytest.raises(codec.LocalProtocolError, match="longer than its Content-Length 5"):
+        w.data(b"def")
+    with pytest.raises(
+        codec.LocalProtocolError, match="3 bytes is shorter than its Content-Length 5"
+    ):
+        w.end()
+    assert w.data(b"de") == b"de" and w.end() == b""
+
+
+def test_body_writer_chunks_and_drops() -> None:
+    w = codec.BodyWriter(codec.CHUNKED)
+    assert w.data(b"x" * 26) + w.data(b"") + w.end() == b"1a\r\n" + b"x" * 26 + b"\r\n0\r\n\r\n"
+    head_only = codec.BodyWriter(codec.NO_BODY)
+    assert head_only.data(b"body") == b"" and head_only.end() == b""
+    assert codec.BodyWriter(codec.UNTIL_CLOSE).closes
+
+
+@pytest.mark.parametrize(
+    ("method", "version", "status", "length", "framing", "keep_alive", "fields"),
+    [
+        ("GET", "HTTP/1.1", 200, 3, codec.LENGTH, True, b"content-length: 3\r\n"),
+        ("GET", "HTTP/1.1", 200, None, codec.CHUNKED, True, b"transfer-encoding: chunked\r\n"),
+        ("GET", "HTTP/1.0", 200, None, codec.UNTIL_CLOSE, False, b"connection: close\r\n"),
+        ("GET", "HTTP/1.0", 200, 3, codec.LENGTH, True, b"connection: keep-alive\r\n"),
+        ("HEAD", "HTTP/1.1", 200, 3, codec.NO_BODY, True, b"content-length: 3\r\n"),
+        ("GET", "HTTP/1.1", 204, 3, codec.NO_BODY, True, b"date"),
+        ("CONNECT", "HTTP/1.1", 200, None, codec.NO_BODY, True, b"date"),
+    ],
+)
+def test_encode_response_frames_as_the_parser_reads(
+    method: str,
+    version: str,
+    status: int,
+    length: int | None,
+    framing: int,
+    keep_alive: bool,
+    fields: bytes,
+) -> None:
+    head, writer, alive = codec.encode_response(method, version, status, Headers(), length=length)
+    assert (writer.framing, alive) == (framing, keep_alive)
+    assert fields in head
+    if status == 204:
+        assert b"content-length" not in head
+    parser = codec.ResponseParser()
+    parser.expect(method)
+    parser.feed(head + b"abc" * (framing in (codec.LENGTH, codec.CHUNKED)))
+    first = parser.next_event()
+    assert isinstance(first, codec.ResponseHead)
+    # one framing function: the reader decides what the writer decided
+    assert first.framing == framing
+
+
+def test_encode_response_keeps_a_declared_length_for_a_stream_and_a_304() -> None:
+    h = Headers([("Content-Length", "10"), ("Transfer-Encoding", "chunked")])
+    head, writer, _ = codec.encode_response("GET", "HTTP/1.1", 200, h, length=None)
+    assert b"content-length: 10\r\n" in head and b"transfer-encoding" not in head
+    assert writer.framing == codec.LENGTH and writer.length == 10
+    head, writer, _ = codec.encode_response("GET", "HTTP/1.1", 304, h, length=None)
+    assert b"content-length: 10\r\n" in head and writer.framing == codec.NO_BODY
+    with pytest.raises(codec.LocalProtocolError, match="not 1 to 18 digits"):
+        codec.encode_response("GET", "HTTP/1.1", 200, Headers([("Content-Length", "²")]), length=1)
+
+
+def test_encode_request_chunks_a_stream_and_refuses_a_contradiction() -> None:
+    head, writer = codec.encode_request("POST", "/", Headers([("Host", "a")]), length=None)
+    assert b"transfer-encoding: chunked\r\n" in head and writer.framing == codec.CHUNKED
+    with pytest.raises(codec.LocalProtocolError, match="Content-Length 4 but the body is 3"):
+        codec.encode_request("POST", "/", Headers([("Content-Length", "4")]), length=3)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [[], [("Content-Type", "text/plain")], [("X-A", "1"), ("x-b", "é")]],
+)
+def test_simple_response_is_the_general_one(fields: list[tuple[str, str]]) -> None:
+    """The hot path formats exactly what encode_response + BodyWriter would."""
+    headers = Headers(fields)
+    body = b"hello"
+    fast = codec.encode_simple_response("GET", "HTTP/1.1", 200, headers, body, b"server: t\r\n")
+    head, writer, alive = codec.encode_response(
+        "GET", "HTTP/1.1", 200, headers, length=len(body), server_line=b"server: t\r\n"
+    )
+    general = head + writer.data(body) + writer.end()
+    assert alive and fast is not None
+
+    def undated(wire: bytes) -> list[bytes]:  # the two may straddle a second
+        return [line for line in wire.split(b"\r\n") if not line.startswith(b"date: ")]
+
+    assert undated(fast) == undated(general)
+    assert codec.encode_simple_response("HEAD", "HTTP/1.1", 200, headers, body, b"") is None
+    framed = Headers([*fields, ("Connection", "close")])
+    assert codec.encode_simple_response("GET", "HTTP/1.1", 200, framed, body, b"") is None
+
+
+def test_an_upgrade_request_is_reported() -> None:
+    """RFC 9110 7.8: Upgrade counts only with Connection: upgrade; RequestHead.upgrade
+    says what the client asks to switch to, and nothing is memoised for it."""
+    p = codec.RequestParser()
+    asks = b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    p.feed(asks + b"\x81\x85frame")
+    head = p.next_event()
+    assert isinstance(head, codec.RequestHead) and head.upgrade == "websocket"
+    p.skip_empty_body()
+    assert p.take_buffered() == b"\x81\x85frame"  # the new protocol's bytes, handed over
+    p = codec.RequestParser()
+    plain = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"
+    p.feed(plain + plain)
+    first = p.next_event()
+    assert isinstance(first, codec.RequestHead) and first.upgrade is None
+    p.skip_empty_body()
+    second = p.next_event()
+    assert isinstance(second, codec.RequestHead) and second.upgrade is None

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cohttp import codec
 from cohttp.codec import (
     NEED_DATA,
     PEER_CLOSED,
@@ -27,6 +28,7 @@ from cohttp.codec import (
     ResponseHead,
     ResponseParser,
 )
+from cohttp.headers import Headers
 
 Parsed = tuple[str, str, str, list[tuple[str, str]], bytes, list[tuple[str, str]]]
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -438,3 +440,186 @@ def test_bytes_arriving_in_any_pieces_parse_the_same(
     if whole is None or len(whole) < 3:
         return  # a message the parser rejects, or one that runs to EOF: covered above
     assert ours_all(data, cuts) == whole
+
+
+# -- the writers, both directions: our bytes parsed by h11, h11's bytes parsed by us ---------
+
+_FRAMING_NAMES = ("content-length", "transfer-encoding", "connection", "date")
+STATUSES = st.sampled_from([100, 103, 200, 201, 204, 299, 301, 304, 404, 500])
+PIECES = st.lists(st.binary(min_size=0, max_size=40), max_size=4)
+writer_fields = st.lists(extra_field.map(lambda f: (f[0], f[1].strip(" \t"))), max_size=4)
+
+
+def _latin1(fields: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields]
+
+
+def _h11_events(conn: h11.Connection) -> tuple[list[tuple[str, str]], bytes, int]:
+    """Headers, body and status of the next message ``conn`` has received whole."""
+    fields: list[tuple[str, str]] = []
+    body, status = b"", 0
+    while True:
+        ev = conn.next_event()
+        if isinstance(ev, (h11.Request, h11.Response, h11.InformationalResponse)):
+            status = getattr(ev, "status_code", 0)
+            fields = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in ev.headers]
+            if isinstance(ev, h11.InformationalResponse):
+                return fields, body, status
+        elif isinstance(ev, h11.Data):
+            body += ev.data
+        elif isinstance(ev, h11.EndOfMessage):
+            return fields, body, status
+        else:
+            raise AssertionError(f"h11 stopped at {ev!r}")
+
+
+@given(
+    STATUSES,
+    st.sampled_from(["GET", "HEAD", "POST"]),
+    st.sampled_from(["HTTP/1.1", "HTTP/1.0"]),
+    writer_fields,
+    PIECES,
+    st.sampled_from(["sized", "stream", "declared"]),
+    st.booleans(),
+)
+@SETTINGS
+def test_our_response_writer_parsed_by_h11(
+    status: int,
+    method: str,
+    version: str,
+    fields: list[tuple[str, str]],
+    pieces: list[bytes],
+    kind: str,
+    close: bool,
+) -> None:
+    """encode_response + BodyWriter for a sized body, a stream, a stream with a declared
+    Content-Length; h11 (as the client that sent ``method``) reads the same message."""
+    body = b"".join(pieces)
+    headers = Headers(fields + ([("Connection", "close")] if close else []))
+    if kind == "declared":
+        headers.set("Content-Length", str(len(body)))
+    head, writer, keep_alive = codec.encode_response(
+        method, version, status, headers, length=len(body) if kind == "sized" else None
+    )
+    wire = head + b"".join(writer.data(p) for p in pieces) + writer.end()
+    conn = h11.Connection(h11.CLIENT)
+    # h11 only sends HTTP/1.1; for a 1.0 request what differs is our framing (no chunks)
+    conn.send(h11.Request(method=method, target="/", headers=[("Host", "a")]))
+    conn.send(h11.EndOfMessage())
+    conn.receive_data(wire)
+    if writer.closes:
+        conn.receive_data(b"")
+    got, got_body, got_status = _h11_events(conn)
+    assert got_status == status
+    assert [(n.lower(), v) for n, v in got if n.lower() not in _FRAMING_NAMES] == [
+        (n.lower(), v) for n, v in fields if n.lower() not in _FRAMING_NAMES
+    ]
+    has_body = method != "HEAD" and status >= 200 and status not in (204, 304)
+    assert got_body == (body if has_body else b"")
+    if status >= 200:
+        # h11 agrees on whether the connection can carry another request
+        assert (conn.their_state is h11.DONE) == keep_alive
+    # and our own parser reads back what we wrote
+    assert ours_response(wire, method) is not None or status < 200
+
+
+@given(
+    st.sampled_from(["GET", "POST", "PUT"]),
+    writer_fields,
+    PIECES,
+    st.sampled_from(["sized", "stream", "declared"]),
+)
+@SETTINGS
+def test_our_request_writer_parsed_by_h11(
+    method: str, fields: list[tuple[str, str]], pieces: list[bytes], kind: str
+) -> None:
+    body = b"".join(pieces)
+    headers = Headers([("Host", "a"), *fields])
+    if kind == "declared" or (kind == "sized" and body):
+        headers.set("Content-Length", str(len(body)))
+    head, writer = codec.encode_request(
+        method, "/x", headers, length=len(body) if kind == "sized" else None
+    )
+    wire = head + b"".join(writer.data(p) for p in pieces) + writer.end()
+    conn = h11.Connection(h11.SERVER)
+    conn.receive_data(wire)
+    got, got_body, _ = _h11_events(conn)
+    assert got_body == body
+    assert [(n.lower(), v) for n, v in got if n.lower() not in _FRAMING_NAMES] == [
+        (n.lower(), v) for n, v in headers if n.lower() not in _FRAMING_NAMES
+    ]
+    assert ours(wire) == (method, "/x", "1.1", [(k.lower(), v) for k, v in got], body, [])
+
+
+@given(
+    STATUSES,
+    st.sampled_from(["GET", "HEAD", "POST"]),
+    st.sampled_from(["1.1", "1.0"]),
+    writer_fields,
+    PIECES,
+    st.booleans(),
+)
+@SETTINGS
+def test_h11_response_writer_parsed_by_us(
+    status: int,
+    method: str,
+    version: str,
+    fields: list[tuple[str, str]],
+    pieces: list[bytes],
+    declared: bool,
+) -> None:
+    """h11 as the server answering ``method``; our ResponseParser reads its bytes."""
+    body = b"".join(pieces)
+    raw = _latin1(fields)
+    server = h11.Connection(h11.SERVER)
+    server.receive_data(
+        f"{method} / HTTP/{version}\r\nHost: a\r\n\r\n".encode()
+        if version == "1.1"
+        else f"{method} / HTTP/1.0\r\n\r\n".encode()
+    )
+    assert isinstance(server.next_event(), h11.Request)
+    has_body = method != "HEAD" and status >= 200 and status not in (204, 304)
+    extra = [("Content-Length", str(len(body)))] if declared and has_body else []
+    if status < 200:
+        wire = server.send(h11.InformationalResponse(status_code=status, headers=raw)) or b""
+    else:
+        wire = server.send(h11.Response(status_code=status, headers=raw + _latin1(extra))) or b""
+        if has_body:
+            for p in pieces:
+                wire += server.send(h11.Data(data=p)) or b""
+        wire += server.send(h11.EndOfMessage()) or b""
+    parsed = ours_response(wire, method)
+    assert parsed is not None
+    got_status, got_fields, got_body = parsed
+    assert got_status == status
+    assert [f for f in got_fields if f[0] not in _FRAMING_NAMES] == [
+        (n.lower(), v) for n, v in fields if n.lower() not in _FRAMING_NAMES
+    ]
+    assert got_body == (body if has_body else b"")
+
+
+@given(st.sampled_from(["GET", "POST", "PUT"]), writer_fields, PIECES)
+@SETTINGS
+def test_h11_request_writer_parsed_by_us(
+    method: str, fields: list[tuple[str, str]], pieces: list[bytes]
+) -> None:
+    body = b"".join(pieces)
+    client = h11.Connection(h11.CLIENT)
+    framing = [("Transfer-Encoding", "chunked")] if pieces else []
+    wire = (
+        client.send(
+            h11.Request(
+                method=method, target="/", headers=_latin1([("Host", "a"), *fields, *framing])
+            )
+        )
+        or b""
+    )
+    for p in pieces:
+        wire += client.send(h11.Data(data=p)) or b""
+    wire += client.send(h11.EndOfMessage()) or b""
+    parsed = ours(wire)
+    assert parsed is not None
+    assert parsed[0] == method and parsed[4] == body
+    assert [f for f in parsed[3] if f[0] not in _FRAMING_NAMES] == [
+        (n.lower(), v) for n, v in [("Host", "a"), *fields]
+    ]

@@ -1,0 +1,547 @@
+"""``python -m cohttp run module:app``: serve an ASGI application, with uvicorn's flags.
+
+::
+
+    python -m cohttp run myapp:app --port 8000
+    python -m cohttp run myapp:create_app --factory --workers 4 --proxy-headers
+    python -m cohttp run myapp:app --backend trio --limit-concurrency 100
+
+One process serves by default. With ``--workers N`` a supervisor binds the socket, starts
+N worker processes that inherit it (``--fd``) and accept from it, restarts a worker that
+dies, and on SIGTERM/SIGINT passes SIGTERM on: each worker stops accepting, lets its
+requests in flight finish (``--timeout-graceful-shutdown``), runs the lifespan shutdown
+and exits; a worker still there after that is killed. ``--reload`` (the ``watchfiles``
+extra) is the supervisor with one worker, restarted when a ``.py`` file under
+``--reload-dir`` changes.
+
+The scope is filled as uvicorn fills it: ``server`` is the listening address, ``client``
+the peer's, ``scheme`` ``http``, ``root_path`` ``--root-path``; with ``--proxy-headers``
+a request from an address in ``--forwarded-allow-ips`` has its client and scheme taken
+from ``X-Forwarded-For``/``X-Forwarded-Proto`` or RFC 7239 ``Forwarded``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import ipaddress
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+import anyio.abc
+
+import backends
+from backends.cli import listen_host
+
+from .asgi import ASGIApp, ASGIHandler, Message, Receive, Scope, Send
+from .server import Handler, Server, ServerConfig
+from .types import Request, Response
+
+log = logging.getLogger("cohttp.run")
+
+
+class AppImportError(Exception):
+    """``module:attribute`` does not name an importable ASGI application."""
+
+
+def import_app(spec: str, *, factory: bool = False) -> ASGIApp:
+    """The application named by ``module:attribute`` (``attribute`` may be dotted); with
+    ``factory`` the attribute is called with no arguments to make it."""
+    module_name, colon, attr = spec.partition(":")
+    if not colon or not module_name or not attr:
+        raise AppImportError(f'app must be given as "module:attribute", got {spec!r}')
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as uvicorn does: the app is found from here
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
+            raise  # the app's own import failed: show that, not a wrong name
+        raise AppImportError(f"could not import module {module_name!r}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AppImportError(
+                f"attribute {attr!r} not found in module {module_name!r}"
+            ) from None
+    if factory:
+        if not callable(obj):
+            raise AppImportError(f"--factory: {spec} is not callable")
+        obj = obj()
+    if not callable(obj):
+        raise AppImportError(f"{spec} is not an ASGI application (not callable)")
+    return obj  # type: ignore[no-any-return]
+
+
+# -- proxy headers -------------------------------------------------------------------------
+
+
+class TrustedHosts:
+    """The addresses ``--forwarded-allow-ips`` names: IPs, networks, or ``*`` for any."""
+
+    def __init__(self, spec: str) -> None:
+        self.any = False
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for item in spec.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item == "*":
+                self.any = True
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"--forwarded-allow-ips: {item!r} is not an IP or network")
+
+    def __contains__(self, host: object) -> bool:
+        if self.any:
+            return True
+        if not isinstance(host, str):
+            return False
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside quoted-strings (RFC 9110 5.6.4), one pass."""
+    parts: list[str] = []
+    start = 0
+    quoted = escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _unquote_value(value: str) -> str:
+    value = value.strip(" \t")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        out: list[str] = []
+        escaped = False
+        for ch in value[1:-1]:
+            if escaped or ch != "\\":
+                out.append(ch)
+                escaped = False
+            else:
+                escaped = True
+        return "".join(out)
+    return value
+
+
+def parse_forwarded(value: str) -> list[dict[str, str]]:
+    """The elements of a ``Forwarded`` field (RFC 7239 4), nearest proxy last; parameter
+    names lowercased, values unquoted."""
+    elements = []
+    for element in _split_outside_quotes(value, ","):
+        pairs: dict[str, str] = {}
+        for pair in _split_outside_quotes(element, ";"):
+            name, eq, raw = pair.partition("=")
+            if eq:
+                pairs[name.strip(" \t").lower()] = _unquote_value(raw)
+        elements.append(pairs)
+    return elements
+
+
+def _node_host(node: str) -> str:
+    """The address of a ``for=`` node (RFC 7239 6): ``[v6]:port``, ``v4:port`` or bare."""
+    if node.startswith("["):
+        return node[1 : node.find("]")] if "]" in node else node
+    if node.count(":") == 1:
+        return node.split(":")[0]
+    return node
+
+
+class ProxyHeaders:
+    """ASGI middleware: behind trusted proxies, the scope's ``client`` and ``scheme`` are
+    the ones the proxies report.
+
+    Only a request whose peer is in ``trusted`` is changed. The client is the nearest
+    address in the chain that is not itself trusted (the proxies append, so the chain is
+    walked from its end; an untrusted hop could have written anything before it). RFC 7239
+    ``Forwarded`` wins over ``X-Forwarded-For``/``-Proto`` when both are present.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: TrustedHosts) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and client and client[0] in self.trusted:
+            forwarded: list[str] = []
+            xff: list[str] = []
+            proto: str | None = None
+            for name, value in scope["headers"]:
+                if name == b"forwarded":
+                    forwarded.append(value.decode("latin-1"))
+                elif name == b"x-forwarded-for":
+                    xff.append(value.decode("latin-1"))
+                elif name == b"x-forwarded-proto":
+                    proto = value.decode("latin-1")
+            hosts: list[str] = []
+            protos: list[str] = []
+            if forwarded:
+                for element in parse_forwarded(",".join(forwarded)):
+                    hosts.append(_node_host(element.get("for", "")))
+                    protos.append(element.get("proto", ""))
+            elif xff:
+                hosts = [h.strip(" \t") for h in ",".join(xff).split(",")]
+                if proto is not None:
+                    protos = [proto.split(",")[-1].strip(" \t")]
+            new_client = None
+            for host in reversed(hosts):
+                if host and host not in self.trusted:
+                    new_client = host
+                    break
+            else:
+                if hosts and hosts[0]:
+                    new_client = hosts[0]
+            scheme = protos[-1].lower() if protos and protos[-1] else None
+            if new_client is not None or scheme:
+                scope = dict(scope)
+                if new_client is not None:
+                    scope["client"] = (new_client, 0)
+                if scheme in ("http", "https"):
+                    if scope["type"] == "websocket":
+                        scheme = "wss" if scheme == "https" else "ws"
+                    scope["scheme"] = scheme
+        await self.app(scope, receive, send)
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+class _Limited:
+    """A handler that answers 503 beyond ``concurrency`` requests in flight and asks for a
+    shutdown after ``max_requests`` (each 0: no limit)."""
+
+    def __init__(self, handler: Handler, concurrency: int, max_requests: int) -> None:
+        self.handler = handler
+        self.concurrency = concurrency
+        self.max_requests = max_requests
+        self.in_flight = 0
+        self.count = 0
+        self.exhausted: Any = None  # an Event set when max_requests is reached
+
+    async def __call__(self, request: Request) -> Response:
+        if self.concurrency and self.in_flight >= self.concurrency:
+            return Response(
+                503,
+                b"Service Unavailable",
+                [("content-type", "text/plain; charset=utf-8"), ("connection", "close")],
+            )
+        self.count += 1
+        if self.max_requests and self.count == self.max_requests and self.exhausted:
+            self.exhausted.set()
+        self.in_flight += 1
+        try:
+            return await self.handler(request)
+        finally:
+            self.in_flight -= 1
+
+
+# -- one worker -----------------------------------------------------------------------------
+
+
+def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
+    """Serve ``args.app`` in this process until SIGTERM/SIGINT (or --limit-max-requests)."""
+    try:
+        app = import_app(args.app, factory=args.factory)
+    except AppImportError as exc:
+        _say(str(exc))
+        return 1
+    trusted = TrustedHosts(args.forwarded_allow_ips) if args.proxy_headers else None
+    if trusted is not None:
+        app = ProxyHeaders(app, trusted)
+    config = ServerConfig(
+        idle_timeout=args.timeout_keep_alive,
+        access_log=args.access_log,
+        shutdown_grace=args.timeout_graceful_shutdown,
+    )
+
+    async def main(net: backends.Backend) -> None:
+        if fd is not None:
+            listener = adopt_socket(net, await inherited_socket(fd))
+            host, port = listener.address[:2]
+        else:
+            listener = None
+            host, port = listen_host(args), args.port
+        handler = ASGIHandler(
+            app,
+            net,
+            root_path=args.root_path,
+            lifespan=args.lifespan != "off",
+            server=(host, port),
+        )
+        async with handler:
+            if args.lifespan == "on" and not handler.lifespan_supported:
+                raise AppImportError("--lifespan on, but the app does not support lifespan")
+            limited = _Limited(handler, args.limit_concurrency, args.limit_max_requests)
+            server = Server(
+                limited if (args.limit_concurrency or args.limit_max_requests) else handler,
+                config,
+            )
+            if listener is not None:
+                server.adopt(net, listener)
+            else:
+                host, port = await server.listen(net, host, port)
+                handler.server = (host, port)
+            shown = f"[{host}]" if ":" in host else host
+            log.info(
+                "cohttp running on http://%s:%d (pid %d, %s)", shown, port, os.getpid(), net.name
+            )
+            limited.exhausted = net.event()
+            async with net.task_group() as tg:
+                tg.start_soon(_stop_on_signal, server, args.timeout_graceful_shutdown)
+                tg.start_soon(_stop_when, limited.exhausted, server, args.timeout_graceful_shutdown)
+                await server.serve_forever()
+                tg.cancel_scope.cancel()
+        log.info("finished server process %d", os.getpid())
+
+    try:
+        backends.run(main, backend=args.backend, uvloop=args.uvloop)
+    except KeyboardInterrupt:
+        pass
+    except AppImportError as exc:
+        _say(str(exc))
+        return 3
+    except backends.AddressInUse:
+        _say(f"port {args.port} on {listen_host(args)} is already in use")
+        return 1
+    except (OSError, ValueError) as exc:  # NetworkError, an --fd that is not a socket...
+        where = f"--fd {fd}" if fd is not None else f"{listen_host(args)} port {args.port}"
+        _say(f"cannot serve on {where}: {getattr(exc, 'strerror', None) or exc}")
+        return 1
+    return 0
+
+
+async def _stop_on_signal(server: Server, grace: float) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            log.info("shutting down (pid %d)", os.getpid())
+            await server.shutdown(grace)
+            return
+
+
+async def _stop_when(event: Any, server: Server, grace: float) -> None:
+    await event.wait()
+    log.info("--limit-max-requests reached: shutting down (pid %d)", os.getpid())
+    await server.shutdown(grace)
+
+
+def adopt_socket(net: backends.Backend, sock: Any) -> Any:
+    """A backend listener over an inherited listening socket (asyncio and trio only: the
+    mirage stack has no kernel sockets)."""
+    sock.setblocking(False)
+    if net.name == "asyncio":
+        from backends.asyncio_backend import AsyncioListener
+
+        return AsyncioListener(net._loop, sock, 1024)  # type: ignore[attr-defined]
+    if net.name == "trio":
+        from backends.trio_backend import TrioListener
+
+        return TrioListener(sock)
+    raise ValueError(f"--fd and --workers need a kernel backend (asyncio or trio), not {net.name}")
+
+
+# -- the supervisor -------------------------------------------------------------------------
+
+
+def _worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
+    argv = [sys.executable, "-m", "cohttp", "run", args.app, "--fd", str(fd)]
+    argv += ["--backend", args.backend, "--lifespan", args.lifespan, "--log-level", args.log_level]
+    argv += ["--root-path", args.root_path, "--timeout-keep-alive", str(args.timeout_keep_alive)]
+    argv += ["--timeout-graceful-shutdown", str(args.timeout_graceful_shutdown)]
+    argv += ["--limit-concurrency", str(args.limit_concurrency)]
+    argv += ["--limit-max-requests", str(args.limit_max_requests)]
+    argv += ["--forwarded-allow-ips", args.forwarded_allow_ips]
+    for flag, on in (
+        ("--factory", args.factory),
+        ("--uvloop", args.uvloop),
+        ("--proxy-headers", args.proxy_headers),
+        ("--no-access-log", not args.access_log),
+    ):
+        if on:
+            argv.append(flag)
+    return argv
+
+
+def _changes(directories: list[str], stop: threading.Event) -> Iterator[bool]:
+    import watchfiles
+
+    for _ in watchfiles.watch(
+        *directories,
+        watch_filter=watchfiles.PythonFilter(),
+        stop_event=stop,
+        yield_on_timeout=False,
+    ):
+        yield True
+
+
+def supervise(
+    args: argparse.Namespace, worker_argv: Callable[[argparse.Namespace, int], list[str]]
+) -> int:
+    """Bind, run ``--workers`` processes (``worker_argv(args, fd)``) on the socket, keep them
+    running until SIGTERM/SIGINT, then stop them (``cohttp run`` and ``cohttp serve``)."""
+    reload = getattr(args, "reload", False)
+    workers = 1 if reload else args.workers
+    if reload:
+        try:
+            import watchfiles  # noqa: F401
+        except ImportError:
+            _say("--reload needs the watchfiles package (pip install watchfiles)")
+            return 1
+    try:
+        sock = _bind(args)
+    except OSError as exc:
+        _say(f"cannot serve on {listen_host(args)} port {args.port}: {exc.strerror or exc}")
+        return 1
+    host, port = sock.getsockname()[:2]
+    log.info("supervisor %d: http://%s:%d, %d worker(s)", os.getpid(), host, port, workers)
+    stopping = threading.Event()
+    changed = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if reload:
+
+        def watch() -> None:
+            for _ in _changes(args.reload_dir or [os.getcwd()], stopping):
+                changed.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+    argv = worker_argv(args, sock.fileno())
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, pass_fds=(sock.fileno(),))
+
+    try:
+        procs = [start() for _ in range(workers)]
+        while not stopping.wait(0.2):
+            if changed.is_set():
+                changed.clear()
+                log.info("a file changed: restarting the worker")
+                _stop_all(procs, _grace(args))
+                procs = [start() for _ in range(workers)]
+                continue
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None and not stopping.is_set():
+                    log.warning(
+                        "worker %d exited with %s: starting another", proc.pid, proc.returncode
+                    )
+                    procs[i] = start()
+    finally:
+        _stop_all(procs, _grace(args))
+        sock.close()
+    return 0
+
+
+def _grace(args: argparse.Namespace) -> float:
+    grace: float = getattr(args, "timeout_graceful_shutdown", 10.0)
+    return grace
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace + 5  # the workers' own grace, then lifespan shutdown
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("worker %d did not stop in time: killed", proc.pid)
+            proc.kill()
+            proc.wait()
+
+
+def _bind(args: argparse.Namespace) -> Any:
+    """The supervisor's listening socket, made through anyio (protocol packages import no
+    socket module; see tests/test_layering.py), inheritable by the workers."""
+
+    async def listen() -> Any:
+        multi = await anyio.create_tcp_listener(
+            local_host=listen_host(args), local_port=args.port, backlog=2048
+        )
+        first = multi.listeners[0]
+        return first, first.extra(anyio.abc.SocketAttribute.raw_socket)
+
+    wrapper, sock = anyio.run(listen)
+    _KEEP.append(wrapper)  # it owns the socket: closing it would close ours
+    sock.set_inheritable(True)
+    return sock
+
+
+_KEEP: list[Any] = []
+
+
+async def inherited_socket(fd: int) -> Any:
+    """The listening socket on file descriptor ``fd`` (``--fd``: inherited from a
+    supervisor, systemd or the like), through anyio."""
+    wrapper = await anyio.abc.SocketListener.from_socket(fd)
+    _KEEP.append(wrapper)
+    return wrapper.extra(anyio.abc.SocketAttribute.raw_socket)
+
+
+def _say(message: str) -> None:
+    print(f"cohttp run: {' '.join(message.split())}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``python -m cohttp run``: one process, or a supervisor for workers and --reload."""
+    level = getattr(logging, args.log_level.upper())
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if not args.access_log or level > logging.INFO:
+        logging.getLogger("cohttp.access").setLevel(logging.WARNING)
+    if args.uvloop and args.backend != "asyncio":
+        _say("--uvloop only applies to --backend asyncio")
+        return 2
+    if args.workers > 1 or args.reload:
+        if args.fd is not None:
+            _say("--fd serves one process: drop --workers/--reload")
+            return 2
+        if args.backend == "mirage":
+            _say("--workers and --reload need a kernel backend (asyncio or trio)")
+            return 2
+        return supervise(args, _worker_argv)
+    return serve_app(args, args.fd)
+
+
+__all__ = [
+    "AppImportError",
+    "Message",
+    "ProxyHeaders",
+    "TrustedHosts",
+    "adopt_socket",
+    "import_app",
+    "parse_forwarded",
+    "run",
+    "serve_app",
+    "supervise",
+]
