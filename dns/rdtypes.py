@@ -426,9 +426,10 @@ class Base64(Field):
     rest = True
 
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        if not tokens:
+        data = _b64_of(tokens) if tokens else b""
+        if not data:  # nothing would print for it, so nothing could read it back
             raise RdataTextError(f"{self.what} is missing")
-        return _b64_of(tokens)
+        return data
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         return _b64_text(data[pos:end]), end
