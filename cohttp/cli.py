@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -40,7 +39,7 @@ from .client import (
     TooManyRedirects,
     UnsupportedProtocol,
 )
-from .codec import Limits, is_token
+from .codec import Limits, is_token, parse_number
 from .headers import Headers, InvalidHeader
 from .server import Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
@@ -53,19 +52,9 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
-_ASCII_DIGITS = re.compile("[0-9]+")
-
-
-def _number(text: str, max_digits: int) -> int | None:
-    """``text`` as an int if it is 1 to ``max_digits`` ASCII digits, else None."""
-    if len(text) > max_digits or _ASCII_DIGITS.fullmatch(text) is None:
-        return None
-    return int(text)
-
-
 def _port(text: str) -> int:
     """A TCP port from the command line: 0..65535."""
-    port = _number(text, 5)
+    port = parse_number(text, 5)
     if port is None or port > 65535:
         raise argparse.ArgumentTypeError(f"port must be a number in 0..65535, got {text!r}")
     return port
@@ -73,7 +62,7 @@ def _port(text: str) -> int:
 
 def _size_limit(text: str) -> int:
     """A byte count from the command line (at most 18 digits)."""
-    size = _number(text, 18)
+    size = parse_number(text, 18)
     if size is None:
         raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}")
     return size
@@ -87,7 +76,7 @@ def _method(text: str) -> str:
 
 
 def _count(text: str) -> int:
-    n = _number(text, 9)
+    n = parse_number(text, 9)
     if n is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     return n
@@ -445,7 +434,7 @@ def get(args: argparse.Namespace) -> int:
             out = _Output(args.output)
             progress = None
             if args.output and sys.stderr.isatty():
-                progress = _Progress(_number(r.headers.get("content-length", ""), 18))
+                progress = _Progress(parse_number(r.headers.get("content-length", "")))
             async for piece in r.aiter_bytes():
                 out.write(piece)
                 if progress:
