@@ -76,24 +76,8 @@ NEEDS = {
 # -- the apps (the same objects on every server) -------------------------------------------
 
 
-async def raw(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """A raw ASGI hello (lifespan supported, as most apps do)."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"13")],
-        }
-    )
-    await send({"type": "http.response.body", "body": BODY})
+raw = hs._asgi_app
+"""A raw ASGI hello answering 13 bytes (lifespan supported): bench/http_server.py's app."""
 
 
 def make_fastapi() -> Any:
