@@ -34,7 +34,7 @@ def etag_of(st: os.stat_result) -> str:
 class Variant:
     """One representation of a file: the file itself, or a precompressed sibling of it."""
 
-    __slots__ = ("body", "coding", "etag", "fields", "key", "path", "size")
+    __slots__ = ("body", "coding", "compressed", "etag", "fields", "key", "path", "size")
 
     def __init__(
         self, path: str, st: os.stat_result, coding: str | None, fields: list[Field]
@@ -50,6 +50,9 @@ class Variant:
             self.fields.append(("content-encoding", "content-encoding", coding))
         self.body: bytes | None = None
         """The whole file when it is small enough to keep in memory."""
+        self.compressed: dict[str, bytes] = {}
+        """``body`` compressed on the fly, by coding (kept once made; see
+        :meth:`FileCache.charge`)."""
 
 
 class CachedFile:
@@ -152,6 +155,23 @@ class FileCache:
         self._costs[path] = cost
         self.bytes += cost
         while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            old, _ = self._entries.popitem(last=False)
+            self.bytes -= self._costs.pop(old)
+
+    def charge(self, path: str, extra: int) -> None:
+        """Count ``extra`` more bytes held by ``path``'s entry (its bytes compressed on
+        the fly), evicting the least recently used beyond bounds; ``path`` itself goes
+        if it alone no longer fits."""
+        cost = self._costs.get(path)
+        if cost is None:
+            return
+        if cost + extra > self.max_bytes:
+            self.discard(path)
+            return
+        self._costs[path] = cost + extra
+        self.bytes += extra
+        self._entries.move_to_end(path)
+        while self.bytes > self.max_bytes:
             old, _ = self._entries.popitem(last=False)
             self.bytes -= self._costs.pop(old)
 

@@ -40,6 +40,8 @@ from .client import (
     UnsupportedProtocol,
 )
 from .codec import Limits, is_token, parse_number
+from .compression import ACCEPT_ENCODING, DecodedTooLarge, Policy, decode_aiter
+from .compression import DecodingError as ContentDecodingError
 from .headers import Headers, InvalidHeader
 from .server import Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
@@ -122,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
     s.add_argument(
+        "--gzip",
+        action="store_true",
+        help=f"compress text responses for clients that accept it ({ACCEPT_ENCODING}; "
+        "nginx's gzip on)",
+    )
+    s.add_argument(
         "--max-body", type=_size_limit, default=16 * 1024 * 1024, help="request body limit"
     )
     add_backend_arguments(s, uvloop=True)
@@ -182,6 +190,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-v", "--verbose", action="store_true", help="show the heads on stderr")
     g.add_argument("-f", "--fail", action="store_true", help="exit 22 on a 4xx/5xx status")
     g.add_argument("--timeout", type=_seconds, default=30.0, help="seconds (default 30)")
+    g.add_argument(
+        "--compressed",
+        action="store_true",
+        help=f"ask for a compressed body ({ACCEPT_ENCODING}) and decode it",
+    )
+    g.add_argument(
+        "--max-filesize",
+        type=_size_limit,
+        help=f"fail (63) past this many body bytes (with --compressed: decoded; "
+        f"default {DECODED_LIMIT >> 20} MiB)",
+    )
     add_backend_arguments(g, uvloop=True, device=False)
     return p
 
@@ -217,14 +236,15 @@ def _fail(command: str, message: str, code: int) -> NoReturn:
 def serve(args: argparse.Namespace) -> int:
     """Run the static server until SIGINT/SIGTERM, then shut down gracefully."""
     listing = not args.no_listing
+    compress = Policy() if args.gzip else None
     hosts: dict[str, StaticFiles] = {}
     try:
         for spec in args.vhost:
             name, eq, directory = spec.partition("=")
             if not eq or not name or not directory:
                 _fail("serve", f"--vhost wants HOST=DIR, got {spec!r}", 2)
-            hosts[name] = StaticFiles(directory, listing=listing)
-        default = StaticFiles(args.root, listing=listing)
+            hosts[name] = StaticFiles(directory, listing=listing, compress=compress)
+        default = StaticFiles(args.root, listing=listing, compress=compress)
     except OSError as exc:  # NotADirectoryError names the root; others: permissions...
         _fail("serve", str(exc), 1)
     handler = VirtualHosts(hosts, default=default) if hosts else default
@@ -283,7 +303,7 @@ def _serve_worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
     for spec in args.vhost:
         argv += ["--vhost", spec]
     argv += [flag for flag, on in (("--no-listing", args.no_listing), ("--quiet", args.quiet),
-                                   ("--uvloop", args.uvloop)) if on]  # fmt: skip
+                                   ("--gzip", args.gzip), ("--uvloop", args.uvloop)) if on]  # fmt: skip
     return argv
 
 
@@ -350,12 +370,18 @@ _GET_FAILURES: tuple[tuple[type[BaseException], int, str], ...] = (
     (backends.ConnectionReset, 56, "connection reset"),
     (backends.NetworkError, 56, "network error"),
     (TooManyRedirects, 47, ""),
+    (DecodedTooLarge, 63, ""),
+    (ContentDecodingError, 61, "bad content encoding"),
     (RemoteProtocolError, 8, ""),
     (_OutputError, 23, ""),
     (ClientError, 1, ""),
 )
 """What each failure of ``get`` exits with: curl's code for it, and the words that name
 it when the exception's own message does not (network errors carry only the detail)."""
+
+
+DECODED_LIMIT = 256 << 20
+"""The decoded body ``get --compressed`` accepts without ``--max-filesize``."""
 
 
 def _read_data(spec: str) -> bytes:
@@ -418,6 +444,11 @@ def get(args: argparse.Namespace) -> int:
         _fail("get", f"-H: {exc}", 2)
     body = _read_data(args.data) if args.data is not None else None
     method = args.method or ("POST" if body is not None else "GET")
+    if args.compressed and not any(n.lower() == "accept-encoding" for n, _ in headers):
+        headers.append(("Accept-Encoding", ACCEPT_ENCODING))
+    limit = args.max_filesize
+    if limit is None:
+        limit = DECODED_LIMIT if args.compressed else 1 << 62
 
     async def main(net: backends.Backend) -> int:
         async with (
@@ -435,7 +466,10 @@ def get(args: argparse.Namespace) -> int:
             progress = None
             if args.output and sys.stderr.isatty():
                 progress = _Progress(parse_number(r.headers.get("content-length", "")))
-            async for piece in r.aiter_bytes():
+            # --compressed decodes whatever coding came (curl does too); the limit holds
+            # for the decoded bytes, so a small body inflating hugely stops at it.
+            coding = r.headers.get_all("content-encoding") if args.compressed else None
+            async for piece in decode_aiter(coding, r.aiter_bytes(), limit):
                 out.write(piece)
                 if progress:
                     progress.update(len(piece))
@@ -448,7 +482,7 @@ def get(args: argparse.Namespace) -> int:
         code: int = _run(args, main)
     except KeyboardInterrupt:
         return 130
-    except (ClientError, _OutputError, backends.NetworkError) as exc:
+    except (ClientError, ContentDecodingError, _OutputError, backends.NetworkError) as exc:
         kind, code, what = next(f for f in _GET_FAILURES if isinstance(exc, f[0]))
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         if kind is backends.Timeout:

@@ -15,6 +15,10 @@ call them (RFC 9110 section 8.4 and 12.5.3):
           body = compress_bytes(decision.coding, body)
       decision.apply(response.headers)
 
+  :func:`compress_response` does all of it for one handler's response (bytes, a stream,
+  or a file), :func:`compressing` wraps a whole handler, and ``ServerConfig(compression=
+  Policy())`` (``cohttp serve --gzip``) turns it on for a server.
+
 * Client side: :class:`Decoder` undoes a response's Content-Encoding (stacked values
   included) with a limit on the decoded size: past ``max_size`` it raises
   :class:`DecodedTooLarge` having produced at most that many bytes (a 1 KB body that
@@ -30,11 +34,13 @@ from __future__ import annotations
 import importlib
 import re
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .codec import parse_number
 from .headers import Headers
+from .types import FileBody, Request, Response, _bytes_of
 
 
 def _optional(module: str) -> Any:
@@ -181,7 +187,11 @@ class Decision:
         headers.set("Content-Encoding", self.coding)
         etag = headers.get("ETag")
         if etag is not None and etag.startswith('"'):
-            headers.set("ETag", "W/" + etag)  # another representation: not byte-identical
+            # Another representation, not byte-identical to the one the strong tag names
+            # (RFC 9110 8.8.1, 8.8.3): weakened, as nginx's gzip filter does since 1.7.3
+            # (Apache suffixes "-gzip" instead, which breaks If-None-Match on its own
+            # tags). If-None-Match compares weakly (13.1.2), so revalidation still works.
+            headers.set("ETag", "W/" + etag)
 
 
 def add_vary(headers: Headers, name: str) -> None:
@@ -200,14 +210,36 @@ class Policy:
 
     Never for a body under ``min_size`` bytes (when the size is known), a media type
     outside ``content_types``, a status without content or a partial one (206, or any
-    response with Content-Range: ranges count bytes of the unencoded representation), a
-    response that already has a Content-Encoding (never twice), or
+    response with Content-Range: ranges count bytes of the unencoded representation), an
+    answer to a Range request, a response that already has a Content-Encoding (never twice), or
     ``Cache-Control: no-transform`` (RFC 9111 5.2.2.6).
     """
 
     min_size: int = 256
+    """nginx's ``gzip_min_length`` is 20; below a few hundred bytes the coding's own
+    overhead (18 bytes of gzip framing) eats most of the gain."""
     content_types: frozenset[str] = COMPRESSIBLE_TYPES
     codings: tuple[str, ...] = AVAILABLE
+    level: int | None = None
+    """The compression level; None: each coding's default (gzip 6 as nginx's
+    ``gzip_comp_level`` advice, br 4, zstd 3)."""
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.codings if c not in AVAILABLE]
+        if unknown:
+            raise ValueError(
+                f"cannot compress with {', '.join(unknown)}; available: {', '.join(AVAILABLE)}"
+            )
+        if self.min_size < 0:
+            raise ValueError("Policy.min_size must be >= 0")
+
+    def compressible(self, content_type: str | None, size: int | None) -> bool:
+        """Whether a body of this Content-Type and size (None: unknown) gets compressed
+        for a client that accepts a coding."""
+        media_type = (content_type or "").split(";")[0].strip(" \t").lower()
+        if not _type_matches(media_type, self.content_types):
+            return False
+        return size is None or size >= self.min_size
 
     def decide(
         self,
@@ -219,16 +251,17 @@ class Policy:
         """Decide for one response; ``size`` is the body's length when known."""
         if status < 200 or status in (204, 206, 304) or "content-range" in response_headers:
             return Decision(None, False)
+        if "range" in request_headers:
+            # A handler that ignored Range answers 200 with the whole representation; left
+            # unencoded, the client's next Range still counts the bytes it has.
+            return Decision(None, False)
         encoding = response_headers.get("Content-Encoding")
         if encoding is not None and encoding.strip(" \t").lower() != "identity":
             return Decision(None, False)
         cache_control = response_headers.get_list("Cache-Control")
         if any(d.strip(" \t").lower() == "no-transform" for d in cache_control):
             return Decision(None, False)
-        media_type = (response_headers.get("Content-Type") or "").split(";")[0].strip(" \t")
-        if not _type_matches(media_type.lower(), self.content_types):
-            return Decision(None, False)
-        if size is not None and size < self.min_size:
+        if not self.compressible(response_headers.get("Content-Type"), size):
             return Decision(None, False)
         accept = request_headers.get_all("Accept-Encoding")
         return Decision(choose_encoding(accept or None, self.codings), True)
@@ -349,6 +382,99 @@ async def compress_aiter(
         if out:
             yield out
     yield enc.finish()
+
+
+async def _compress_file(coding: str, body: FileBody, level: int | None) -> AsyncIterator[bytes]:
+    """A file's bytes compressed as they are read, one ``chunk_size`` piece at a time.
+
+    The reads are plain blocking reads between yields, as nginx reads without aio: a
+    piece of a local file costs far less than compressing it, which must hold the event
+    loop anyway (zlib at level 6 runs at some 50 MB/s, the disk cache at GB/s).
+    """
+    enc = encoder(coding, level)
+    with open(body.path, "rb") as f:
+        if body.offset:
+            f.seek(body.offset)
+        left = body.length
+        while left is None or left > 0:
+            piece = f.read(body.chunk_size if left is None else min(body.chunk_size, left))
+            if not piece:
+                break
+            if left is not None:
+                left -= len(piece)
+            out = enc.compress(piece)
+            if out:
+                yield out
+    yield enc.finish()
+
+
+def compress_response(
+    request: Request,
+    response: Response,
+    policy: Policy,
+    *,
+    memo: dict[str, bytes] | None = None,
+) -> Response:
+    """Compress ``response`` for ``request`` when ``policy`` says so; returns it, changed.
+
+    The fields come from :meth:`Decision.apply` (Content-Encoding, Vary, a weak ETag) and
+    Content-Length goes (the server frames the new body). An in-memory body is compressed
+    at once (``memo``, a per-representation dict, keeps the result by coding for the next
+    request: the static server's cache passes one); a file is compressed as it is read; a
+    stream as it streams, each piece flushed so a client can decode what has come
+    (server-sent events stay live). A HEAD gets the fields a GET would: an in-memory body
+    is still compressed for its Content-Length, a file or stream is never read.
+    """
+    body = response.body
+    headers = response.headers
+    data = _bytes_of(body)
+    size: int | None
+    if data is not None:
+        size = len(data)
+    elif isinstance(body, FileBody):
+        size = body.length
+    else:
+        size = parse_number(headers.get("Content-Length", ""))
+    decision = policy.decide(request.headers, response.status, headers, size)
+    decision.apply(headers)
+    coding = decision.coding
+    if coding is None:
+        return response
+    headers.remove("Content-Length")
+    if data is not None:
+        compressed = None if memo is None else memo.get(coding)
+        if compressed is None:
+            compressed = compress_bytes(coding, data, policy.level)
+            if memo is not None:
+                memo[coding] = compressed
+        response.body = compressed
+    elif isinstance(body, FileBody):
+        response.body = _compress_file(coding, body, policy.level)
+    else:
+        assert body is not None and not isinstance(body, (bytes, bytearray, memoryview, str))
+        response.body = compress_aiter(coding, body, level=policy.level)
+    return response
+
+
+def compressing(
+    handler: Callable[[Request], Awaitable[Response]], policy: Policy | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """A handler answering as ``handler`` does, its responses compressed by ``policy``.
+
+    A response the handler wrote itself through ``request.stream`` (returning
+    ``STREAMED``), or a connection it took over, is left alone.
+    """
+    pol = Policy() if policy is None else policy
+
+    async def compressed(request: Request) -> Response:
+        response = await handler(request)
+        stream = request.stream
+        if stream is not None and stream.status:
+            return response
+        return compress_response(request, response, pol)
+
+    compressed.__wrapped__ = handler  # type: ignore[attr-defined]
+    return compressed
 
 
 # -- decoding --------------------------------------------------------------------------
@@ -521,6 +647,8 @@ class Decoder:
                 return b""
             data = stage.feed(data, self.max_size - (self._produced if i == last else 0))
         self._produced += len(data)
+        if self._produced > self.max_size:  # identity: no stage counted it
+            raise DecodedTooLarge(self.max_size)
         return data
 
     def finish(self) -> None:
@@ -537,7 +665,30 @@ def decode_bytes(content_encoding: str | Iterable[str], data: bytes, max_size: i
     return out
 
 
+ACCEPT_ENCODING = ", ".join(AVAILABLE)
+"""The Accept-Encoding a client that decodes (``cohttp get --compressed``) sends."""
+
+
+async def decode_aiter(
+    content_encoding: str | Iterable[str] | None, chunks: AsyncIterable[bytes], max_size: int
+) -> AsyncIterator[bytes]:
+    """A received body's pieces decoded as they arrive, at most ``max_size`` bytes in all.
+
+    ``content_encoding`` is the response's field (None or empty: the pieces pass as they
+    are, still counted against ``max_size``). Raises :class:`DecodedTooLarge` past the
+    limit, having produced at most ``max_size`` bytes, and :class:`DecodingError` for a
+    corrupt or cut-short body.
+    """
+    decoder = Decoder(content_encoding or (), max_size)
+    async for piece in chunks:
+        out = decoder.feed(piece)
+        if out:
+            yield out
+    decoder.finish()
+
+
 __all__ = [
+    "ACCEPT_ENCODING",
     "AVAILABLE",
     "COMPRESSIBLE_TYPES",
     "Decision",
@@ -551,6 +702,9 @@ __all__ = [
     "compress_aiter",
     "compress_bytes",
     "compress_iter",
+    "compress_response",
+    "compressing",
+    "decode_aiter",
     "decode_bytes",
     "encoder",
     "parse_accept_encoding",

@@ -53,6 +53,7 @@ from .codec import (
     RequestParser,
     date_line,
 )
+from .compression import Policy, compressing
 from .headers import Headers
 from .types import FileBody, IncomingBody, Request, Response
 
@@ -95,6 +96,9 @@ class ServerConfig:
     shutdown_grace: float = 10.0
     access_log: bool = True
     server_name: str | None = None
+    compression: Policy | None = None
+    """Compress responses as this :class:`~cohttp.compression.Policy` says (None: never,
+    as nginx's ``gzip off``); see :func:`cohttp.compression.compressing`."""
 
     def __post_init__(self) -> None:
         for name in ("header_timeout", "body_timeout", "idle_timeout", "write_timeout"):
@@ -408,8 +412,10 @@ class Server:
         """``options`` are :class:`ServerConfig` fields, as a shortcut for ``config=``."""
         if config is not None and options:
             raise TypeError("give either config= or ServerConfig fields, not both")
-        self.handler = handler
         self.config = config or ServerConfig(**options)
+        if self.config.compression is not None:
+            handler = compressing(handler, self.config.compression)
+        self.handler = handler
         self._net: Backend | None = None
         self._listener: Listener | None = None
         self._conns: set[_Conn] = set()

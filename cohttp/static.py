@@ -38,7 +38,7 @@ from uri import UriError, pct_decode_bytes, pct_encode
 
 from ._filecache import CachedFile, FileCache, Variant, file_key, read_small
 from .codec import parse_http_date, parse_number
-from .compression import choose_encoding
+from .compression import Policy, choose_encoding, compress_response
 from .headers import Headers
 from .server import Handler
 from .types import FileBody, Request, Response
@@ -166,6 +166,12 @@ class StaticFiles:
     sibling is a regular file inside the root and not older than the file (nginx's
     ``gzip_static``); never for a Range request. Responses for a file that has such a
     sibling carry ``Vary: Accept-Encoding``.
+
+    ``compress``: a :class:`~cohttp.compression.Policy` to compress responses on the fly
+    (nginx's ``gzip on``; ``cohttp serve --gzip``) when no precompressed sibling serves
+    the client: a cached file's compressed bytes are kept beside it (made once per coding,
+    counted against ``cache_bytes``), a larger file is compressed as it is read. Never for
+    a Range request (ranges count bytes of the file as it is); the ETag is weakened.
     """
 
     def __init__(
@@ -180,6 +186,7 @@ class StaticFiles:
         cache_entries: int = 1024,
         cache_bytes: int = 16 << 20,
         cache_file_size: int = 256 << 10,
+        compress: Policy | None = None,
     ) -> None:
         real = os.path.realpath(root)
         if not os.path.isdir(real):
@@ -192,6 +199,7 @@ class StaticFiles:
         self.revalidate = revalidate
         self.cache_file_size = cache_file_size
         self.cache = FileCache(cache_entries, cache_bytes)
+        self.compress = compress
 
     async def __call__(self, request: Request) -> Response:
         """Serve ``request`` (the :data:`~cohttp.server.Handler` protocol)."""
@@ -235,9 +243,11 @@ class StaticFiles:
         if entry is None or _clock() - entry.checked >= self.revalidate:
             found = self._lookup(request, path, entry)
             if isinstance(found, Response):
+                if self.compress is not None:  # a listing
+                    return compress_response(request, found, self.compress)
                 return found
             entry = found
-        return self._serve(request, entry)
+        return self._serve(request, entry, path)
 
     def _lookup(self, request: Request, path: str, old: CachedFile | None) -> CachedFile | Response:
         """Resolve ``path`` afresh: the entry to serve (cached), or a response (not cached)."""
@@ -257,7 +267,8 @@ class StaticFiles:
         fields.append(("accept-ranges", "accept-ranges", "bytes"))
         if self.cache_control:
             fields.append(("cache-control", "cache-control", self.cache_control))
-        if siblings:
+        policy = self.compress
+        if siblings or (policy is not None and policy.compressible(fields[0][2], st.st_size)):
             fields.append(("vary", "vary", "Accept-Encoding"))
         identity = Variant(real, st, None, fields)
         encoded = {coding: Variant(p, s, coding, fields) for coding, p, s in siblings}
@@ -317,7 +328,7 @@ class StaticFiles:
                 found.append((coding, sibling, sst))
         return found
 
-    def _serve(self, request: Request, entry: CachedFile) -> Response:
+    def _serve(self, request: Request, entry: CachedFile, path: str) -> Response:
         h = request.headers
         variant = entry.identity
         for item in h._items:
@@ -333,6 +344,15 @@ class StaticFiles:
             coding = choose_encoding(h.get("accept-encoding"), entry.encoded)
             if coding is not None:
                 variant = entry.encoded[coding]
+        policy = self.compress
+        if (
+            policy is not None
+            and variant is entry.identity
+            and range_header is None
+            and "accept-encoding" in h
+            and policy.compressible(variant.fields[0][2], variant.size)  # content-type
+        ):
+            return self._compressed(request, entry, path, policy)
         inm = h.get("if-none-match")
         if inm is not None:
             if _etag_matches(inm, variant.etag):
@@ -358,6 +378,35 @@ class StaticFiles:
         return Response(
             200, FileBody(variant.path, 0, variant.size), Headers._trusted(list(variant.fields))
         )
+
+    def _compressed(
+        self, request: Request, entry: CachedFile, path: str, policy: Policy
+    ) -> Response:
+        """The file compressed on the fly for a client that may accept it (or not)."""
+        variant = entry.identity
+        h = request.headers
+        inm = h.get("if-none-match")
+        ims = h.get("if-modified-since")
+        if (inm is not None and _etag_matches(inm, variant.etag)) or (
+            inm is None and ims is not None and _not_modified_since(ims, entry.mtime)
+        ):
+            # If-None-Match compares weakly: the tag held may be the weakened one. The 304
+            # carries the ETag the 200 would have (RFC 9110 15.4.5).
+            headers = Headers._trusted(list(variant.fields))
+            if choose_encoding(h.get_all("accept-encoding"), policy.codings) is not None:
+                headers.set("etag", "W/" + variant.etag)
+            return Response(304, b"", headers)
+        body: bytes | FileBody
+        body = variant.body if variant.body is not None else FileBody(variant.path, 0, variant.size)
+        response = Response(200, body, Headers._trusted(list(variant.fields)))
+        if variant.body is None:
+            return compress_response(request, response, policy)
+        memo = variant.compressed
+        held = len(memo)
+        compress_response(request, response, policy, memo=memo)
+        if len(memo) != held:  # made now: kept with the entry, and counted
+            self.cache.charge(path, len(response.body))  # type: ignore[arg-type]
+        return response
 
     def _partial(self, variant: Variant, ranges: list[tuple[int, int]] | str) -> Response:
         """206 with one range or multipart/byteranges (RFC 9110 14.6), or 416."""
