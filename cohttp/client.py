@@ -387,6 +387,17 @@ class Client:
         """``request("OPTIONS", url, ...)``."""
         return await self.request("OPTIONS", url, **kw)
 
+    def websocket(self, url: str, **options: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Open a WebSocket: ``async with client.websocket("ws://host/path") as ws:``.
+
+        ``ws://`` or ``wss://``; ``options`` are :func:`cohttp.ws.client.open_websocket`'s
+        (subprotocols, deflate, origin, headers, ssl_context, config). Yields a
+        :class:`cohttp.ws.WebSocket`, closed when the block ends.
+        """
+        from .ws.client import open_websocket
+
+        return open_websocket(self, url, **options)
+
     # -- machinery -------------------------------------------------------------------
 
     async def _send(

@@ -56,6 +56,7 @@ from .codec import (
 from .compression import Policy, compressing
 from .headers import Headers
 from .types import FileBody, IncomingBody, Request, Response
+from .ws.app import unhandled_upgrade
 
 log = logging.getLogger("cohttp.server")
 access_log = logging.getLogger("cohttp.access")
@@ -284,6 +285,12 @@ class ResponseStream:
         upgrade``), else None; see :meth:`take_over`."""
         assert self._head is not None
         return self._head.upgrade
+
+    @property
+    def backend(self) -> Backend:
+        """The backend serving the connection (a protocol taking over needs its runtime)."""
+        assert self._server._net is not None
+        return self._server._net
 
     @property
     def method(self) -> str:
@@ -691,6 +698,8 @@ class Server:
                             500, b"internal server error\n", [("content-type", "text/plain")]
                         )
                 conn.phase = _BUSY
+                if head.upgrade is not None and not stream.status:
+                    response = unhandled_upgrade(request, response)  # 404 -> 426, logged
                 if self._closing:
                     keep_alive = False
                 if body is not None:

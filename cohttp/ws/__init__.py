@@ -5,11 +5,16 @@
 * :mod:`cohttp.ws.handshake`: the opening handshake as pure functions over header lists;
 * :mod:`cohttp.ws.deflate`: permessage-deflate negotiation and (de)compression;
 * :mod:`cohttp.ws.driver`: :class:`WebSocket` over any :class:`backends.Flow`, with
-  :func:`accept` / :func:`accept_flow` for servers and :func:`connect` for clients.
+  :func:`accept` / :func:`accept_flow` for servers and :func:`connect` for clients;
+* :mod:`cohttp.ws.app`: WebSockets in a :class:`cohttp.Server` handler, :func:`endpoint`
+  (a route) and :func:`upgrade` (inside any handler);
+* :mod:`cohttp.ws.client`: :func:`open_websocket`, behind ``cohttp.Client.websocket(url)``
+  (``ws://`` and ``wss://``).
 """
 
 from __future__ import annotations
 
+from .app import Session, endpoint, unhandled_upgrade, upgrade
 from .deflate import DeflateOptions, DeflateParams, NegotiationError
 from .driver import Config, ConnectionClosed, WebSocket, accept, accept_flow, connect
 from .handshake import (
@@ -56,6 +61,7 @@ __all__ = [
     "Pong",
     "ProtocolError",
     "Role",
+    "Session",
     "State",
     "Text",
     "WebSocket",
@@ -66,7 +72,10 @@ __all__ = [
     "client_handshake",
     "close_code_on_wire",
     "connect",
+    "endpoint",
     "mask",
     "parse_extensions",
     "server_handshake",
+    "unhandled_upgrade",
+    "upgrade",
 ]

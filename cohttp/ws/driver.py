@@ -47,7 +47,7 @@ from ..codec import (
 from ..codec import ProtocolError as HTTPProtocolError
 from ..headers import Headers
 from .deflate import DEFAULT_DEFLATE, DeflateOptions
-from .handshake import Fields, HandshakeError, client_handshake, server_handshake
+from .handshake import Accepted, Fields, HandshakeError, client_handshake, server_handshake
 from .protocol import (
     ABNORMAL,
     NO_STATUS,
@@ -506,6 +506,18 @@ async def accept(
         with runtime.move_on_after(config.write_timeout):
             await _write_answer(flow, err.status, err.headers, (err.message + "\n").encode())
         raise
+    return await open_accepted(flow, runtime, accepted, deflate, config, buffered)
+
+
+async def open_accepted(
+    flow: Flow,
+    runtime: Runtime,
+    accepted: Accepted,
+    deflate: DeflateOptions | None,
+    config: Config,
+    buffered: bytes = b"",
+) -> WebSocket:
+    """Answer 101 for a handshake :func:`server_handshake` accepted; the open WebSocket."""
     with runtime.fail_after(config.write_timeout):
         await _write_answer(flow, 101, accepted.headers, b"")
     conn = Connection(
