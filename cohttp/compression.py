@@ -645,7 +645,10 @@ class Decoder:
         for i, stage in enumerate(self._stages):
             if not data:
                 return b""
-            data = stage.feed(data, self.max_size - (self._produced if i == last else 0))
+            try:
+                data = stage.feed(data, self.max_size - (self._produced if i == last else 0))
+            except DecodedTooLarge:
+                raise DecodedTooLarge(self.max_size) from None  # the limit, not what was left
         self._produced += len(data)
         if self._produced > self.max_size:  # identity: no stage counted it
             raise DecodedTooLarge(self.max_size)

@@ -9,14 +9,17 @@ import email.parser
 import gzip
 import hashlib
 import os
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import backends
-from cohttp import Server
+from cohttp import Request, Response, Server
+from cohttp.compression import AVAILABLE, Policy, compress_bytes
 from cohttp.static import StaticFiles
 from tests.cohttp.helpers import running
 from tests.conftest import need_tool
@@ -106,3 +109,131 @@ async def test_curl_compressed_gets_the_gzip_sibling(net: backends.Backend, site
         )
         r = await curl(net, url)
         assert r.stdout == text
+
+
+# -- compression on the fly: curl --compressed, and our `get --compressed` ------------------
+
+TEXT = b"".join(b'{"line": %d, "text": "compressible"}\n' % i for i in range(2000))
+
+
+@pytest.fixture
+def text_site(tmp_path: Path) -> Path:
+    root = tmp_path / "text"
+    root.mkdir()
+    (root / "data.json").write_bytes(TEXT)  # cached (small)
+    (root / "big.txt").write_bytes(TEXT * 200)  # 14 MB: compressed as it is read
+    return root
+
+
+async def test_curl_compressed_on_the_fly(net: backends.Backend, text_site: Path) -> None:
+    need_tool("curl")
+    files = StaticFiles(text_site, compress=Policy())
+    async with running(net, Server(files, access_log=False)) as (host, port):
+        for name, data in (("data.json", TEXT), ("big.txt", TEXT * 200)):
+            url = f"http://{host}:{port}/{name}"
+            r = await curl(net, "--compressed", "-D", "-", url, url)  # twice: keep-alive
+            assert r.returncode == 0, r.stderr
+            heads = r.stdout.split(b"HTTP/1.1 200 OK\r\n")[1:]
+            for response in heads:
+                head, _, body = response.partition(b"\r\n\r\n")
+                coding = head.lower().split(b"content-encoding: ")[1].split(b"\r\n")[0]
+                assert coding.decode() in AVAILABLE  # what curl offers that we have
+                assert b"vary: accept-encoding" in head.lower()
+                assert body == data
+            raw = await curl(net, "-H", "Accept-Encoding: gzip", url)
+            assert gzip.decompress(raw.stdout) == data and len(raw.stdout) < len(data) // 5
+        r = await curl(net, f"http://{host}:{port}/data.json")  # no Accept-Encoding: as is
+        assert r.stdout == TEXT
+
+
+def cohttp_get(*args: str) -> subprocess.CompletedProcess[bytes]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "-m", "cohttp", "get", "--backend", "asyncio", *args],
+        capture_output=True,
+        timeout=120,
+        cwd=root,
+    )
+
+
+async def test_our_get_compressed_against_our_server(
+    net: backends.Backend, text_site: Path
+) -> None:
+    async def bomb(request: Request) -> Response:
+        if request.path == "/bomb":  # 1 GiB of zeros in about 1 MB of gzip
+            body = compress_bytes("gzip", b"\0" * (64 << 20)) * 16
+            return Response(200, body, [("content-encoding", "gzip")])
+        return await StaticFiles(text_site, compress=Policy())(request)
+
+    async with running(net, Server(bomb, access_log=False)) as (host, port):
+        base = f"http://{host}:{port}"
+        r = await net.run_in_thread(lambda: cohttp_get("--compressed", "-v", base + "/big.txt"))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == TEXT * 200 and b"< content-encoding: " in r.stderr.lower()
+        r = await net.run_in_thread(lambda: cohttp_get(base + "/data.json"))
+        assert r.stdout == TEXT  # without --compressed, nothing is asked for
+        r = await net.run_in_thread(lambda: cohttp_get("--compressed", base + "/bomb"))
+        assert r.returncode == 63, r.stderr  # curl's "maximum file size exceeded"
+        lines = r.stderr.decode().splitlines()
+        assert len(lines) == 1 and "exceeds the limit of 268435456 bytes" in lines[0]
+        assert len(r.stdout) <= 256 << 20
+        r = await net.run_in_thread(
+            lambda: cohttp_get("--compressed", "--max-filesize", "1000", base + "/data.json")
+        )
+        assert r.returncode == 63 and len(r.stdout) <= 1000
+
+
+NGINX_CONF = """
+{user}
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    types {{ application/json json; text/plain txt; }}
+    gzip on;
+    gzip_types application/json text/plain;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+
+
+def test_our_get_compressed_against_nginx_gzip(text_site: Path, tmp_path: Path) -> None:
+    need_tool("nginx")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "nginx.conf"
+    # as root, nginx's worker would drop to nobody, who cannot read pytest's private tmp
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(NGINX_CONF.format(user=user, dir=tmp_path, port=port, root=text_site))
+    nginx = subprocess.Popen(
+        ["nginx", "-c", str(conf), "-p", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if nginx.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"nginx did not start: {nginx.stderr.read()!r}")  # type: ignore[union-attr]
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/data.json"
+        r = cohttp_get("--compressed", "-v", url)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == TEXT and b"< content-encoding: gzip" in r.stderr.lower()
+        r = cohttp_get("--compressed", "-v", f"http://127.0.0.1:{port}/big.txt")
+        assert r.returncode == 0 and r.stdout == TEXT * 200
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
