@@ -1,13 +1,15 @@
 """Interop with the `websockets` library on loopback, on every backend.
 
-Its client against our server (a bare listener whose handler hands each flow to
-:func:`cohttp.ws.accept_flow`), and our client against its server. The peer runs in a
+Its client against our server (:class:`cohttp.Server` with a :func:`cohttp.ws.endpoint`
+route), and our client against its server (the bare :func:`cohttp.ws.connect` and
+``Client.websocket``). The peer runs in a
 worker thread (its synchronous API), so our side runs on asyncio and trio alike.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -15,16 +17,18 @@ from typing import Any
 import pytest
 
 import backends
+from cohttp import Request, Server
+from cohttp.client import Client
 from cohttp.ws import (
     Config,
     ConnectionClosed,
     DeflateOptions,
-    HandshakeError,
     WebSocket,
-    accept_flow,
     connect,
+    endpoint,
 )
 from cohttp.ws.protocol import _WIRE_CODES
+from tests.cohttp.helpers import running
 from tests.conftest import BACKEND_NAMES
 
 websockets = pytest.importorskip("websockets", reason="needs the websockets library (test extra)")
@@ -57,23 +61,15 @@ async def our_server(
     handler: Callable[[WebSocket], Awaitable[None]],
     deflate: DeflateOptions | None,
 ) -> AsyncIterator[int]:
-    """Our WebSocket server on a bare listener; yields its port."""
-    listener = await net.tcp_listen("127.0.0.1", 0)
+    """Our WebSocket server as users run it: cohttp.Server with a cohttp.ws.endpoint
+    route; yields its port."""
 
-    async def on_flow(flow: backends.Flow) -> None:
-        try:
-            ws, _target = await accept_flow(flow, net, deflate=deflate, config=LIMITS)
-        except HandshakeError:
-            return
+    async def session(ws: WebSocket, request: Request) -> None:
         await handler(ws)
 
-    async with net.task_group() as tg:
-        tg.start_soon(listener.serve, on_flow)
-        try:
-            yield listener.address[1]
-        finally:
-            await listener.close()
-            tg.cancel_scope.cancel()
+    server = Server(endpoint(session, deflate=deflate, config=LIMITS), access_log=False)
+    async with running(net, server) as (_host, port):
+        yield port
 
 
 async def echo(ws: WebSocket) -> None:
@@ -267,6 +263,32 @@ async def test_our_client_their_server(
         with pytest.raises(ConnectionClosed) as info:
             await ws.receive()
         assert info.value.code == 1000
+
+
+@pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
+async def test_client_websocket_their_server(
+    backend: backends.Backend, deflate: DeflateOptions | None
+) -> None:
+    with their_server(deflate) as port:
+        async with (
+            Client(backend) as client,
+            client.websocket(f"ws://127.0.0.1:{port}/", deflate=deflate, config=LIMITS) as ws,
+        ):
+            await ws.send_text("héllo ✓")
+            assert await ws.receive() == "héllo ✓"
+            for event in _fragments():
+                await ws.send(event)
+            assert await ws.receive() == "fragmented text"
+            big = os.urandom(BIG)
+            await ws.send_bytes(big)
+            assert await ws.receive() == big
+            pong = await ws.ping(b"pp")
+            await ws.send_bytes(b"after ping")
+            assert await ws.receive() == b"after ping"
+            assert pong.is_set()
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.receive()
+        assert info.value.code == 1000  # leaving the block closed it normally
 
 
 def _fragments() -> list[Any]:
