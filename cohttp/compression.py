@@ -16,8 +16,9 @@ call them (RFC 9110 section 8.4 and 12.5.3):
       decision.apply(response.headers)
 
   :func:`compress_response` does all of it for one handler's response (bytes, a stream,
-  or a file), :func:`compressing` wraps a whole handler, and ``ServerConfig(compression=
-  Policy())`` (``cohttp serve --gzip``) turns it on for a server.
+  or a file), :func:`compressing` wraps a whole handler, ``ServerConfig(compression=
+  Policy())`` (``cohttp serve --gzip``) turns it on for a server, and
+  :class:`CompressionMiddleware` wraps an ASGI application.
 
 * Client side: :class:`Decoder` undoes a response's Content-Encoding (stacked values
   included) with a limit on the decoded size: past ``max_size`` it raises
@@ -477,6 +478,86 @@ def compressing(
     return compressed
 
 
+class CompressionMiddleware:
+    """An ASGI middleware: the app's HTTP responses compressed by ``policy``.
+
+    For ``cohttp run`` (or any ASGI server)::
+
+        app = CompressionMiddleware(app, Policy(min_size=512))
+
+    The decision waits for the first body message: a body sent whole is compressed whole
+    (its Content-Length set anew), a streamed one (``more_body``) piece by piece, each
+    piece flushed so what was sent can be decoded (server-sent events stay live).
+    WebSocket and lifespan scopes pass through.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], policy: Policy | None = None) -> None:
+        self.app = app
+        self.policy = Policy() if policy is None else policy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI application interface."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+        )
+        policy = self.policy
+        start: Any = None
+        enc: Encoder | None = None
+        decided = False
+
+        async def compressing_send(message: Any) -> None:
+            nonlocal start, enc, decided
+            kind = message["type"]
+            if kind == "http.response.start" and not decided:
+                start = message
+                return
+            if decided or start is None:
+                if enc is not None and kind == "http.response.body":
+                    more = message.get("more_body", False)
+                    out = enc.compress(message.get("body", b""))
+                    out += enc.flush() if more else enc.finish()
+                    await send({"type": kind, "body": out, "more_body": more})
+                    return
+                await send(message)
+                return
+            decided = True
+            if kind != "http.response.body":  # an extension's message: send as it is
+                await send(start)
+                await send(message)
+                return
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            headers = Headers(
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", ())]
+            )
+            size = parse_number(headers.get("Content-Length", "")) if more else len(body)
+            decision = policy.decide(request_headers, start["status"], headers, size)
+            decision.apply(headers)
+            coding = decision.coding
+            if coding is not None:
+                headers.remove("Content-Length")
+                if more:
+                    enc = encoder(coding, policy.level)
+                    body = enc.compress(body) + enc.flush()
+                else:
+                    body = compress_bytes(coding, body, policy.level)
+                    headers.set("Content-Length", str(len(body)))
+            await send(
+                {
+                    **start,
+                    "headers": [
+                        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
+                    ],
+                }
+            )
+            await send({"type": kind, "body": body, "more_body": more})
+
+        await self.app(scope, receive, compressing_send)
+
+
 # -- decoding --------------------------------------------------------------------------
 
 
@@ -694,6 +775,7 @@ __all__ = [
     "ACCEPT_ENCODING",
     "AVAILABLE",
     "COMPRESSIBLE_TYPES",
+    "CompressionMiddleware",
     "Decision",
     "DecodedTooLarge",
     "Decoder",

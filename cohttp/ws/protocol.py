@@ -301,11 +301,11 @@ class Connection:
             end = start + length
             if len(buf) < end:
                 return None
+            with memoryview(buf) as view:
+                # bytes, not a bytearray slice: int.from_bytes copies anything else first
+                payload = bytes(view[start:end])
             if masked:
-                payload = mask(bytes(buf[start - 4 : start]), buf[start:end])
-            else:
-                with memoryview(buf) as view:
-                    payload = bytes(view[start:end])
+                payload = mask(bytes(buf[start - 4 : start]), payload)
             self._pos = end
             event = self._frame(b0, opcode, payload)
             if event is not None:

@@ -15,6 +15,7 @@ import backends
 from cohttp import FileBody, Request, Response, Server
 from cohttp.compression import (
     AVAILABLE,
+    CompressionMiddleware,
     DecodedTooLarge,
     DecodingError,
     Policy,
@@ -313,3 +314,77 @@ def test_every_available_coding_round_trips_through_the_policy(coding: str) -> N
     r = compress_response(req(accept_encoding=coding), text_response(), Policy())
     assert r.headers["content-encoding"] == coding
     assert decode_bytes(coding, r.body, len(TEXT)) == TEXT  # type: ignore[arg-type]
+
+
+# -- ASGI ----------------------------------------------------------------------------------
+
+
+def _asgi_run(app: object, headers: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    anyio.run(CompressionMiddleware(app, Policy()), scope, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+async def _whole(scope: object, receive: object, send: object) -> None:
+    start = {"type": "http.response.start", "status": 200}
+    start["headers"] = [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(TEXT))]
+    await send(start)  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": TEXT})  # type: ignore[operator]
+
+
+async def _streamed(scope: object, receive: object, send: object) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )  # type: ignore[operator]
+    for i in range(3):
+        await send(
+            {"type": "http.response.body", "body": b"data: %d\n\n" % i * 50, "more_body": True}
+        )  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+
+def test_asgi_middleware_whole_body() -> None:
+    start, body = _asgi_run(_whole, [(b"accept-encoding", b"gzip")])
+    fields = dict(start["headers"])  # type: ignore[call-overload]
+    assert fields[b"content-encoding"] == b"gzip" and fields[b"vary"] == b"Accept-Encoding"
+    assert int(fields[b"content-length"]) == len(body["body"])  # type: ignore[arg-type]
+    assert gzip.decompress(body["body"]) == TEXT  # type: ignore[arg-type]
+    start, body = _asgi_run(_whole, [])
+    assert body["body"] == TEXT and b"content-encoding" not in dict(start["headers"])  # type: ignore[call-overload]
+
+
+def test_asgi_middleware_streamed_body() -> None:
+    start, *bodies = _asgi_run(_streamed, [(b"accept-encoding", b"deflate")])
+    assert dict(start["headers"])[b"content-encoding"] == b"deflate"  # type: ignore[call-overload]
+    d = zlib.decompressobj()
+    first = d.decompress(bodies[0]["body"])  # type: ignore[arg-type]
+    assert first == b"data: 0\n\n" * 50  # decodable as it arrives
+    rest = b"".join(d.decompress(b["body"]) for b in bodies[1:])  # type: ignore[misc]
+    assert first + rest == b"".join(b"data: %d\n\n" % i * 50 for i in range(3))
+    assert bodies[-1]["more_body"] is False
+
+
+async def test_asgi_middleware_under_our_server(backend: backends.Backend) -> None:
+    from cohttp.asgi import ASGIHandler
+
+    async with (
+        ASGIHandler(CompressionMiddleware(_whole), backend, lifespan=False) as handler,  # type: ignore[arg-type]
+        running(backend, Server(handler)) as addr,
+    ):
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+        head, body = await c.response()
+        assert head.headers["content-encoding"] == "gzip" and gzip.decompress(body) == TEXT
+        await c.close()
