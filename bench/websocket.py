@@ -44,6 +44,7 @@ sys.path.insert(0, ROOT)
 
 SERVERS: dict[str, tuple[str, ...]] = {
     "ours-asyncio": (),
+    "ours-asyncio-uvloop": ("uvloop",),  # as uvicorn runs by default (loop="auto")
     "ours-trio": (),
     "websockets": ("websockets",),
     "uvicorn-websockets": ("uvicorn", "websockets"),
@@ -78,7 +79,10 @@ def serve(name: str, port: int) -> None:
             async with await net.tcp_listen("127.0.0.1", port) as listener:
                 await listener.serve(lambda flow: on_flow(flow, net))
 
-        backends.run(main, backend=name.removeprefix("ours-"))
+        if name == "ours-asyncio-uvloop":
+            backends.run(main, backend="asyncio", uvloop=True)
+        else:
+            backends.run(main, backend=name.removeprefix("ours-"))
     elif name == "websockets":
         import logging
 
