@@ -176,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds in-flight requests get after SIGTERM",
     )
     r.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
+    r.add_argument(
+        "--gzip",
+        action="store_true",
+        help="compress responses for clients that accept it (CompressionMiddleware)",
+    )
     add_backend_arguments(r, uvloop=True, device=False)
 
     g = sub.add_parser("get", help="make one request and print or save the body")

@@ -42,6 +42,7 @@ import backends
 from backends.cli import listen_host
 
 from .asgi import ASGIApp, ASGIHandler, Message, Receive, Scope, Send
+from .compression import CompressionMiddleware
 from .server import Handler, Server, ServerConfig
 from .types import Request, Response
 
@@ -275,6 +276,8 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
     trusted = TrustedHosts(args.forwarded_allow_ips) if args.proxy_headers else None
     if trusted is not None:
         app = ProxyHeaders(app, trusted)
+    if args.gzip:
+        app = CompressionMiddleware(app)
     config = ServerConfig(
         idle_timeout=args.timeout_keep_alive,
         access_log=args.access_log,
@@ -382,6 +385,7 @@ def _worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
         ("--uvloop", args.uvloop),
         ("--proxy-headers", args.proxy_headers),
         ("--no-access-log", not args.access_log),
+        ("--gzip", args.gzip),
     ):
         if on:
             argv.append(flag)

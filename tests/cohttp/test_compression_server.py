@@ -388,3 +388,24 @@ async def test_asgi_middleware_under_our_server(backend: backends.Backend) -> No
         head, body = await c.response()
         assert head.headers["content-encoding"] == "gzip" and gzip.decompress(body) == TEXT
         await c.close()
+
+
+def test_cohttp_run_gzip() -> None:
+    pytest.importorskip("httpx", reason="needs httpx (test extra)")
+    import httpx
+
+    from tests.cohttp.apps.compressapp import ITEMS
+
+    from .test_run import _free_port, cohttp_run, serving
+
+    port = _free_port()
+    with serving(cohttp_run("tests.cohttp.apps.compressapp:app", port, "--gzip"), port):
+        r = httpx.get(f"http://127.0.0.1:{port}/", headers={"accept-encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and r.json() == ITEMS
+        assert int(r.headers["content-length"]) < len(r.content) // 4
+        r = httpx.get(f"http://127.0.0.1:{port}/stream", headers={"accept-encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip"
+        assert r.headers["transfer-encoding"] == "chunked"
+        assert r.text == "".join(f"line {i}\n" * 20 for i in range(20))
+        r = httpx.get(f"http://127.0.0.1:{port}/", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in r.headers and r.json() == ITEMS
