@@ -468,12 +468,13 @@ def get(args: argparse.Namespace) -> int:
                     _show(old)
                 _show(r)
             out = _Output(args.output)
-            progress = None
-            if args.output and sys.stderr.isatty():
-                progress = _Progress(parse_number(r.headers.get("content-length", "")))
             # --compressed decodes whatever coding came (curl does too); the limit holds
             # for the decoded bytes, so a small body inflating hugely stops at it.
             coding = r.headers.get_all("content-encoding") if args.compressed else None
+            progress = None
+            if args.output and sys.stderr.isatty():  # decoded: its size is not known
+                length = None if coding else parse_number(r.headers.get("content-length", ""))
+                progress = _Progress(length)
             async for piece in decode_aiter(coding, r.aiter_bytes(), limit):
                 out.write(piece)
                 if progress:
