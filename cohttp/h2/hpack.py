@@ -395,7 +395,9 @@ class Decoder:
                 table.add(name, value)
             elif octet & 0x20:  # dynamic table size update (RFC 7541 6.3)
                 if not first:
-                    raise HPACKError("dynamic table size update after a header field (RFC 7541 4.2)")
+                    raise HPACKError(
+                        "dynamic table size update after a header field (RFC 7541 4.2)"
+                    )
                 size, pos = decode_integer(block, pos, 5)
                 if size > self.max_table_size:
                     raise HPACKError(
