@@ -307,6 +307,8 @@ class H2Connection:
         """Set once GOAWAY went out for an error, or the peer's GOAWAY ended everything."""
         self.streams: dict[int, _Stream] = {}
         self.highest_stream_id = 0
+        self.frames_received = 0
+        """Complete frames read so far (the driver's measure of a peer's progress)."""
         self._reset_by_us: OrderedDict[int, None] = OrderedDict()
         self._goaway_sent: int | None = None
         self.peer_goaway = False
@@ -504,6 +506,7 @@ class H2Connection:
                     break
                 payload = bytes(buffer[pos + FRAME_HEADER : end])
                 pos = end
+                self.frames_received += 1
                 try:
                     self._frame(kind, flags, stream_id, payload, events)
                 except _StreamError as exc:
@@ -529,6 +532,11 @@ class H2Connection:
         """Whether a frame or a header block has started and not ended (a peer must not
         hold it open: the driver puts a deadline on it)."""
         return bool(self._buffer) or self._block is not None or not self._preface
+
+    @property
+    def header_block_open(self) -> bool:
+        """Whether a HEADERS frame awaits its CONTINUATION frames."""
+        return self._block is not None
 
     def _control_frame(self) -> None:
         if self._control.hit():
