@@ -339,3 +339,31 @@ async def test_max_concurrent_streams_is_advertised(backend: backends.Backend) -
     async with serving(backend, app) as c:
         await c.get("/")
         assert c.conn.remote_settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] == 100
+
+
+async def test_asgi_app_over_h2(backend: backends.Backend) -> None:
+    from cohttp.asgi import ASGIHandler
+
+    async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201,
+                "headers": [(b"x-v", scope["http_version"].encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body[:5], "more_body": True})
+        await send({"type": "http.response.body", "body": body[5:]})
+
+    async with ASGIHandler(asgi_app, backend) as handler, serving(backend, handler) as c:
+        r = await c.get("/asgi", method="POST", body=b"hello asgi")
+        assert r["headers"][b":status"] == b"201" and r["headers"][b"x-v"] == b"2"
+        assert r["body"] == b"hello asgi"
