@@ -359,6 +359,11 @@ class H2Connection:
         """Frames queued by :meth:`data_to_send`'s next call (0 when nothing is)."""
         return len(self._out)
 
+    @property
+    def pending_bytes(self) -> int:
+        """Octets queued for :meth:`data_to_send`."""
+        return sum(map(len, self._out))
+
     # -- sending ---------------------------------------------------------------------------------
 
     def _stream_for_sending(self, stream_id: int) -> _Stream:

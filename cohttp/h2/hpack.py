@@ -458,6 +458,9 @@ _NO_INDEX = frozenset((b":path", b"content-length", b"date", b"etag", b"last-mod
 """Fields whose values change per message: indexing them only churns the table."""
 
 
+_FIXED_MAX = 512
+
+
 class Encoder:
     """Encodes header lists into header blocks (RFC 7541 6).
 
@@ -472,6 +475,9 @@ class Encoder:
         self._index: dict[tuple[bytes, bytes], int] = {}  # pair -> insertion number
         self._name_index: dict[bytes, int] = {}
         self._inserted = 0  # entries added so far: an entry's index is derived from it
+        self._fixed: dict[tuple[bytes, bytes], bytes] = {}
+        """Fields whose representation does not depend on the dynamic table (a static index,
+        or a literal not indexed whose name is static or literal): their octets, reused."""
 
     def set_max_table_size(self, size: int) -> None:
         """The peer's new SETTINGS_HEADER_TABLE_SIZE: the next block starts with a table size
@@ -502,17 +508,28 @@ class Encoder:
             self._index.clear()
             self._name_index.clear()
             self._reindex()
+            self._fixed.clear()
+        fixed = self._fixed
         for name, value in headers:
             if isinstance(name, str):
                 name = name.encode("latin-1")
             if isinstance(value, str):
                 value = value.encode("latin-1")
             pair = (name, value)
-            index = _STATIC_PAIR.get(pair) or self._dynamic_index(self._index.get(pair))
-            if index is not None and name not in _NEVER_INDEX:
-                out += encode_integer(index, 7, 0x80)
+            wire = fixed.get(pair)
+            if wire is not None:
+                out += wire
                 continue
-            name_index = _STATIC_NAME.get(name) or self._dynamic_index(self._name_index.get(name))
+            static = _STATIC_PAIR.get(pair)
+            index = static or self._dynamic_index(self._index.get(pair))
+            if index is not None and name not in _NEVER_INDEX:
+                wire = bytes(encode_integer(index, 7, 0x80))
+                if static:
+                    self._remember(pair, wire)
+                out += wire
+                continue
+            static_name = _STATIC_NAME.get(name)
+            name_index = static_name or self._dynamic_index(self._name_index.get(name))
             if name in _NEVER_INDEX:
                 prefix, first, add = 4, 0x10, False
             elif name in _NO_INDEX or len(name) + len(value) + ENTRY_OVERHEAD > table.max_size // 2:
@@ -520,11 +537,13 @@ class Encoder:
             else:
                 prefix, first, add = 6, 0x40, True
             if name_index:
-                out += encode_integer(name_index, prefix, first)
+                wire = bytes(encode_integer(name_index, prefix, first)) + _encode_string(value)
             else:
-                out += encode_integer(0, prefix, first)
-                out += _encode_string(name)
-            out += _encode_string(value)
+                wire = bytes(encode_integer(0, prefix, first)) + _encode_string(name)
+                wire += _encode_string(value)
+            out += wire
+            if not add and (static_name or not name_index):
+                self._remember(pair, wire)  # the same octets whatever the table holds
             if add:
                 table.add(name, value)
                 if table.entries and table.entries[0] is not None and table.entries[0] == pair:
@@ -535,6 +554,12 @@ class Encoder:
                     self._index.clear()
                     self._name_index.clear()
         return bytes(out)
+
+    def _remember(self, pair: tuple[bytes, bytes], wire: bytes) -> None:
+        fixed = self._fixed
+        if len(fixed) >= _FIXED_MAX:
+            fixed.clear()
+        fixed[pair] = wire
 
     def _reindex(self) -> None:
         """Rebuild the lookup maps after a resize evicted entries."""

@@ -65,6 +65,9 @@ READ_SIZE = 256 * 1024
 SEND_PIECE = 64 * 1024
 """The most body octets handed to the connection at once (then the writer must catch up)."""
 
+HIGH_WATER = 64 * 1024
+"""Octets queued for the writer beyond which a stream's sender waits for it."""
+
 _clock = time.monotonic
 
 _DROPPED_RESPONSE_FIELDS = frozenset(
@@ -314,11 +317,12 @@ class _Driver:
         self._written.set()
 
     async def _wait_written(self) -> None:
-        """Wait until the writer took and wrote what is queued (backpressure)."""
+        """Backpressure: once more than :data:`HIGH_WATER` octets are queued, wait until
+        the writer has written them (small responses of many streams go out together)."""
         if self._failed:
             raise NetworkError("the connection failed")
-        if self.conn.pending_output:
-            self.wake_writer()
+        self._wake.set()
+        if self.conn.pending_bytes > HIGH_WATER:
             await self._written.wait()
             if self._failed:
                 raise NetworkError("the connection failed")
