@@ -130,7 +130,7 @@ class _Body(IncomingBody):
             self._wake = driver.net.event()
             remaining = state.body_deadline - _clock()
             if remaining <= 0:
-                raise NetworkError("request body not received in time")
+                raise ProtocolError("request body not received in time", 408)
             with driver.net.move_on_after(remaining):
                 await self._wake.wait()
 
@@ -560,8 +560,15 @@ class _Driver:
     async def _call(self, request: Request) -> Response:
         try:
             response = await self.handler(request)
-        except (ProtocolError, NetworkError):
-            raise
+        except (ProtocolError, StreamResetError):
+            raise  # the request's own stream broke: answered (or reset) by _run_stream
+        except NetworkError:
+            if self._failed:
+                raise  # our connection broke under the handler: nothing to answer
+            log.exception(
+                "handler failed for %s %s from %s", request.method, request.target, self.remote
+            )
+            return Response(500, b"internal server error\n", [("content-type", "text/plain")])
         except Exception:
             log.exception(
                 "handler failed for %s %s from %s", request.method, request.target, self.remote

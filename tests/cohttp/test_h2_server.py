@@ -367,3 +367,16 @@ async def test_asgi_app_over_h2(backend: backends.Backend) -> None:
         r = await c.get("/asgi", method="POST", body=b"hello asgi")
         assert r["headers"][b":status"] == b"201" and r["headers"][b"x-v"] == b"2"
         assert r["body"] == b"hello asgi"
+
+
+async def test_body_not_sent_in_time_is_408(backend: backends.Backend) -> None:
+    config = ServerConfig(access_log=False, body_timeout=0.3)
+    async with serving(backend, app, config) as c:
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(b":method", b"POST"), *GET[1:], (b":path", b"/echo")])
+        c.conn.send_data(sid, b"part of it")
+        c.responses[sid] = {"headers": None, "body": bytearray(), "ended": False, "reset": None}
+        await c.flush()
+        await c.wait(sid)
+        assert c.responses[sid]["headers"][b":status"] == b"408"
+        assert (await c.get("/"))["headers"][b":status"] == b"200"
