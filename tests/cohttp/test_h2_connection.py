@@ -478,3 +478,43 @@ def test_late_frames_on_a_stream_we_reset_are_ignored() -> None:
     server.data_to_send()
     events = server.receive_data(frames.data(1, b"late", end_stream=True))
     assert events == [] and not parse(server.data_to_send())
+
+
+# -- fuzz: whatever a peer sends, the connection answers with frames, never an exception ------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_frame = st.builds(
+    lambda kind, flags, sid, payload: frames.frame(kind, flags, sid, payload),
+    st.integers(0, 10),
+    st.integers(0, 255),
+    st.sampled_from([0, 1, 2, 3, 5, 0x7FFFFFFF]),
+    st.one_of(
+        st.binary(max_size=40),
+        st.just(Encoder().encode(REQUEST)),
+        st.builds(lambda b: b"\x00\x00\x00\x01" + b, st.binary(max_size=8)),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_frame, max_size=12), st.integers(1, 64))
+def test_any_frames_give_events_or_goaway_never_an_exception(
+    sequence: list[bytes], split: int
+) -> None:
+    server = H2Connection(H2Config(max_control_frames=5, max_resets=3))
+    data = client_start() + b"".join(sequence)
+    events = []
+    for i in range(0, len(data), split):
+        events += server.receive_data(data[i : i + split])
+        for stream_id in list(server.streams):  # answer what opened, as a driver would
+            if server.window(stream_id) >= 2:
+                server.send_headers(stream_id, [(b":status", b"200")])
+                server.send_data(stream_id, b"ok", end_stream=True)
+    out = parse(server.data_to_send())
+    assert all(kind in set(FrameType) for kind, *_ in out)
+    if server.closed:
+        assert goaway_code(out) is not None or any(
+            isinstance(e, ConnectionTerminated) for e in events
+        )
