@@ -84,6 +84,8 @@ class Client:
                     self.conn.acknowledge_received_data(
                         event.flow_controlled_length, event.stream_id
                     )
+            elif isinstance(event, h2.events.TrailersReceived) and r is not None:
+                r["trailers"] = dict(event.headers)
             elif isinstance(event, h2.events.StreamEnded) and r is not None:
                 r["ended"] = True
             elif isinstance(event, h2.events.StreamReset) and r is not None:
@@ -380,3 +382,34 @@ async def test_body_not_sent_in_time_is_408(backend: backends.Backend) -> None:
         await c.wait(sid)
         assert c.responses[sid]["headers"][b":status"] == b"408"
         assert (await c.get("/"))["headers"][b":status"] == b"200"
+
+
+async def test_static_files_head_and_trailers(backend: backends.Backend, tmp_path: Any) -> None:
+    from cohttp.static import StaticFiles
+
+    (tmp_path / "page.html").write_bytes(b"<p>h2</p>\n")
+    (tmp_path / "large.bin").write_bytes(bytes(range(256)) * 2048)  # 512 KiB: FileBody pieces
+    static = StaticFiles(tmp_path)
+
+    async def handler(request: Request) -> Response:
+        if request.path == "/trailers":
+            stream = request.stream
+            await stream.start(200, cohttp.Headers([("trailer", "x-sum")]))
+            await stream.send(b"body")
+            await stream.end(cohttp.Headers([("x-sum", "42")]))
+            return STREAMED
+        return await static(request)
+
+    async with serving(backend, handler) as c:
+        page = await c.get("/page.html")
+        assert page["body"] == b"<p>h2</p>\n" and page["headers"][b"content-length"] == b"10"
+        large = await c.get("/large.bin")
+        assert large["body"] == bytes(range(256)) * 2048
+        head = await c.get("/page.html", method="HEAD")
+        assert head["body"] == b"" and head["headers"][b"content-length"] == b"10"
+        ranged = await c.get("/large.bin", extra=[(b"range", b"bytes=256-511")])
+        assert ranged["headers"][b":status"] == b"206" and ranged["body"] == bytes(range(256))
+        missing = await c.get("/nothing")
+        assert missing["headers"][b":status"] == b"404"
+        with_trailers = await c.get("/trailers")
+        assert with_trailers["body"] == b"body" and with_trailers["trailers"] == {b"x-sum": b"42"}
