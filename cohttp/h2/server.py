@@ -43,7 +43,7 @@ from backends.interface import CancelScope, Event
 
 from ..codec import ContentTooLarge, HeaderFieldsTooLarge, ProtocolError, URITooLong, date_line
 from ..headers import Headers
-from ..server import STREAMED, Handler, ServerConfig
+from ..server import _MONTHS, STREAMED, Handler, ServerConfig
 from ..types import FileBody, IncomingBody, Request, Response
 from .connection import (
     ConnectionTerminated,
@@ -60,6 +60,7 @@ from .connection import (
 from .frames import ErrorCode
 
 log = logging.getLogger("cohttp.h2")
+access_log = logging.getLogger("cohttp.access")
 
 READ_SIZE = 256 * 1024
 SEND_PIECE = 64 * 1024
@@ -528,9 +529,13 @@ class _Driver:
                     if not stream.finished:
                         log.error("handler left its response on stream %d unfinished", sid)
                         conn.reset_stream(sid, ErrorCode.INTERNAL_ERROR)
+                    status, sent = stream.status, max(stream.sent, 0)
                 else:
-                    await self._send_response(state, response)
+                    status = response.status
+                    sent = await self._send_response(state, response)
                 self.requests_served += 1
+                if self.config.access_log and access_log.isEnabledFor(logging.INFO):
+                    self._log_access(headers, status, sent)
                 if sid in conn.streams and not conn.streams[sid].closed_remote:
                     # RFC 9113 8.1: a complete response; the rest of the request is not wanted
                     conn.reset_stream(sid, ErrorCode.NO_ERROR)
@@ -556,6 +561,30 @@ class _Driver:
                 conn.reset_stream(sid, ErrorCode.CANCEL)  # cancelled by the shutdown's grace
             self.wake_writer()
             self._check_done()
+
+    def _log_access(self, headers: HeaderList, status: int, size: int) -> None:
+        """One line per answered request, in cohttp.Server's (the combined log) format."""
+        fields = dict(headers)
+        method = fields.get(b":method", b"-").decode("latin-1")
+        target = fields.get(b":path", fields.get(b":authority", b"-")).decode("latin-1")
+        referer = fields.get(b"referer", b"-").decode("latin-1").replace('"', "%22")
+        agent = fields.get(b"user-agent", b"-").decode("latin-1").replace('"', "%22")
+        t = time.gmtime()
+        stamp = (
+            f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+        )
+        access_log.info(
+            '%s - - [%s] "%s %s HTTP/2" %d %s "%s" "%s"',
+            self.remote[0] if self.remote else "-",
+            stamp,
+            method,
+            target,
+            status,
+            size if size else "-",
+            referer,
+            agent,
+        )
 
     async def _call(self, request: Request) -> Response:
         try:

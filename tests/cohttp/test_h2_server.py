@@ -12,6 +12,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.settings
+import pytest
 
 import backends
 import cohttp
@@ -413,3 +414,12 @@ async def test_static_files_head_and_trailers(backend: backends.Backend, tmp_pat
         assert missing["headers"][b":status"] == b"404"
         with_trailers = await c.get("/trailers")
         assert with_trailers["body"] == b"body" and with_trailers["trailers"] == {b"x-sum": b"42"}
+
+
+async def test_access_log_line(backend: backends.Backend, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="cohttp.access"):
+        async with serving(backend, app, ServerConfig(access_log=True)) as c:
+            await c.get("/logged?q=1", extra=[(b"user-agent", b"tester/1")])
+    [line] = [r.getMessage() for r in caplog.records if r.name == "cohttp.access"]
+    assert line.startswith("127.0.0.1 - - [")
+    assert '"GET /logged?q=1 HTTP/2" 200 ' in line and line.endswith('"-" "tester/1"')
