@@ -1,4 +1,5 @@
-"""The server side of an HTTP/2 connection (RFC 9113), sans-IO.
+"""An HTTP/2 connection (RFC 9113), sans-IO: the server side, and the client side with
+``client_side=True`` (:meth:`H2Connection.send_request`; server push is refused).
 
 Bytes in (:meth:`H2Connection.receive_data`), events out; calls in (:meth:`send_headers`,
 :meth:`send_data`, :meth:`reset_stream`, :meth:`close`...), bytes out
@@ -107,6 +108,24 @@ class RequestReceived(Event):
 
 
 @dataclass(slots=True)
+class ResponseReceived(Event):
+    """A final response head on a stream we (a client) opened; ``end_stream`` when it has
+    no body."""
+
+    stream_id: int
+    headers: HeaderList
+    end_stream: bool
+
+
+@dataclass(slots=True)
+class InformationalResponseReceived(Event):
+    """A 1xx response head before the final one (RFC 9113 8.1)."""
+
+    stream_id: int
+    headers: HeaderList
+
+
+@dataclass(slots=True)
 class DataReceived(Event):
     """A piece of a request body. Give ``flow_controlled_length`` back with
     :meth:`H2Connection.acknowledge_received_data` once it is consumed."""
@@ -177,6 +196,8 @@ class _Stream:
         "closed_local",
         "closed_remote",
         "content_length",
+        "head",
+        "head_received",
         "id",
         "received",
         "recv_unacked",
@@ -186,6 +207,8 @@ class _Stream:
 
     def __init__(self, stream_id: int, send_window: int, recv_window: int) -> None:
         self.id = stream_id
+        self.head_received = True  # a client's stream waits for its response head
+        self.head = False  # a client's HEAD request: its response has no content
         self.send_window = send_window
         self.recv_window = recv_window
         self.recv_unacked = 0
@@ -211,6 +234,7 @@ _CONNECTION_SPECIFIC = frozenset(
 """RFC 9113 8.2.2: fields that make a message malformed."""
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":authority", b":path"))
 _DIGITS = re.compile(rb"[0-9]{1,18}+")
+_STATUS = re.compile(rb"[1-5][0-9][0-9]")
 _RESET_MEMORY = 1024
 """Streams we reset whose late frames are ignored (RFC 9113 5.1, "closed")."""
 
@@ -255,6 +279,26 @@ def check_request_headers(headers: HeaderList) -> str | None:
     return None
 
 
+def check_response_headers(headers: HeaderList) -> str | None:
+    """Why ``headers`` is not a well-formed response head (RFC 9113 8.2, 8.3.2), or None."""
+    if not headers or headers[0][0] != b":status":
+        return "a response head must start with :status (RFC 9113 8.3.2)"
+    if _STATUS.fullmatch(headers[0][1]) is None:
+        return f"invalid :status {headers[0][1][:10]!r} (RFC 9110 15)"
+    for name, value in headers[1:]:
+        if name[:1] == b":":
+            return f"pseudo-header {name!r} in a response (RFC 9113 8.3)"
+        if _NAME.fullmatch(name) is None:
+            return f"field name {name!r} is not a lowercase token (RFC 9113 8.2.1)"
+        if name in _CONNECTION_SPECIFIC:
+            return f"connection-specific field {name!r} (RFC 9113 8.2.2)"
+        if _VALUE_FORBIDDEN.search(value) is not None:
+            return f"control character in the value of {name!r} (RFC 9113 8.2.1)"
+        if value[:1] in (b" ", b"\t") or value[-1:] in (b" ", b"\t"):
+            return f"whitespace around the value of {name!r} (RFC 9113 8.2.1)"
+    return None
+
+
 def check_trailers(headers: HeaderList) -> str | None:
     """Why ``headers`` are not acceptable trailers (no pseudo-headers, RFC 9113 8.1), or None."""
     for name, value in headers:
@@ -296,12 +340,19 @@ class H2Connection:
     """One server-side HTTP/2 connection's state (RFC 9113). See the module documentation."""
 
     def __init__(
-        self, config: H2Config | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        config: H2Config | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        client_side: bool = False,
     ) -> None:
         self.config = cfg = config or H2Config()
+        self.client_side = client_side
+        """A client sends the preface and opens odd streams (:meth:`send_request`)."""
         self._buffer = bytearray()
         self._out: list[bytes] = []
-        self._preface = False
+        self._preface = client_side  # only a server reads the client preface
+        self._next_stream_id = 1
         self._got_settings = False
         self.closed = False
         """Set once GOAWAY went out for an error, or the peer's GOAWAY ended everything."""
@@ -337,7 +388,10 @@ class H2Connection:
             Setting.MAX_FRAME_SIZE: cfg.max_frame_size,
             Setting.MAX_HEADER_LIST_SIZE: cfg.max_header_list_size,
         }
-        # RFC 9113 3.4: the server's preface is a SETTINGS frame, its first frame.
+        # RFC 9113 3.4: a client starts with the preface; then either side's first frame
+        # is its SETTINGS.
+        if client_side:
+            self._out.append(PREFACE)
         self._out.append(frames.settings(ours))
         if cfg.connection_window > DEFAULT_WINDOW:
             self._out.append(frames.window_update(0, cfg.connection_window - DEFAULT_WINDOW))
@@ -365,6 +419,29 @@ class H2Connection:
         return sum(map(len, self._out))
 
     # -- sending ---------------------------------------------------------------------------------
+
+    def send_request(self, headers: HeaderList, *, end_stream: bool = False) -> int:
+        """Open a stream with a request head (a client's; names lowercase, pseudo-headers
+        first) and return its id. :class:`LocalProtocolError` after a GOAWAY, or when the
+        peer's SETTINGS_MAX_CONCURRENT_STREAMS are all open (RFC 9113 5.1.2)."""
+        if not self.client_side:
+            raise LocalProtocolError("a server does not open streams (push is not supported)")
+        if not self.accepting:
+            raise LocalProtocolError("the connection is going away: no new streams")
+        limit = self.peer_max_concurrent_streams
+        if limit is not None and len(self.streams) >= limit:
+            raise LocalProtocolError(f"the peer allows {limit} concurrent streams")
+        stream_id = self._next_stream_id
+        if stream_id > MAX_WINDOW:
+            raise LocalProtocolError("stream identifiers are exhausted (RFC 9113 5.1.1)")
+        self._next_stream_id += 2
+        self.highest_stream_id = stream_id
+        stream = _Stream(stream_id, self.peer_initial_window, self.config.initial_window_size)
+        stream.head_received = False
+        stream.head = (b":method", b"HEAD") in headers
+        self.streams[stream_id] = stream
+        self.send_headers(stream_id, headers, end_stream=end_stream)
+        return stream_id
 
     def _stream_for_sending(self, stream_id: int) -> _Stream:
         stream = self.streams.get(stream_id)
@@ -445,10 +522,9 @@ class H2Connection:
         is read."""
         if self._goaway_sent is not None and code == ErrorCode.NO_ERROR:
             return
-        self._goaway_sent = self.highest_stream_id
-        self._out.append(
-            frames.goaway(self.highest_stream_id, code, message.encode("utf-8", "replace")[:256])
-        )
+        last = 0 if self.client_side else self.highest_stream_id  # peer-initiated streams
+        self._goaway_sent = last
+        self._out.append(frames.goaway(last, code, message.encode("utf-8", "replace")[:256]))
         if code != ErrorCode.NO_ERROR:
             self.closed = True
 
@@ -664,6 +740,10 @@ class H2Connection:
             raise _StreamError(
                 stream_id, ErrorCode.STREAM_CLOSED, "DATA after END_STREAM (RFC 9113 5.1)"
             )
+        if not stream.head_received:
+            raise _StreamError(
+                stream_id, ErrorCode.PROTOCOL_ERROR, "DATA before the response head (RFC 9113 8.1)"
+            )
         if length > stream.recv_window:
             raise _StreamError(
                 stream_id, ErrorCode.FLOW_CONTROL_ERROR, "DATA beyond the stream window"
@@ -768,6 +848,9 @@ class H2Connection:
         except HPACKError as exc:
             raise _ConnectionError(ErrorCode.COMPRESSION_ERROR, str(exc)) from None
         stream = self.streams.get(stream_id)
+        if stream is not None and not stream.head_received:  # a client's response head
+            self._response_head(stream, headers, too_large, end_stream, events)
+            return
         if stream is not None:  # trailers (RFC 9113 8.1)
             if stream.closed_remote:
                 raise _StreamError(stream_id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM")
@@ -789,6 +872,17 @@ class H2Connection:
                 del self.streams[stream_id]
             events.append(TrailersReceived(stream_id, headers))
             return
+        if self.client_side:
+            if stream_id & 1 and stream_id <= self.highest_stream_id:
+                if stream_id in self._reset_by_us:
+                    return
+                raise _ConnectionError(
+                    ErrorCode.STREAM_CLOSED, f"HEADERS on closed stream {stream_id} (RFC 9113 5.1)"
+                )
+            raise _ConnectionError(
+                ErrorCode.PROTOCOL_ERROR,
+                f"the server opened stream {stream_id} (push is disabled, RFC 9113 8.4)",
+            )
         if not stream_id & 1:
             raise _ConnectionError(
                 ErrorCode.PROTOCOL_ERROR, f"client stream {stream_id} is even (RFC 9113 5.1.1)"
@@ -838,6 +932,43 @@ class H2Connection:
         stream.closed_remote = end_stream
         events.append(RequestReceived(stream_id, headers, end_stream))
 
+    def _response_head(
+        self,
+        stream: _Stream,
+        headers: HeaderList,
+        too_large: bool,
+        end_stream: bool,
+        events: list[Event],
+    ) -> None:
+        sid = stream.id
+        problem = "response head too large" if too_large else check_response_headers(headers)
+        if problem is not None:
+            raise _StreamError(sid, ErrorCode.PROTOCOL_ERROR, problem)
+        status = int(headers[0][1])  # checked: :status first, three digits
+        if status < 200:
+            if end_stream or status == 101:  # RFC 9113 8.1 and 8.6
+                raise _StreamError(
+                    sid, ErrorCode.PROTOCOL_ERROR, f"informational {status} ending or switching"
+                )
+            events.append(InformationalResponseReceived(sid, headers))
+            return
+        stream.head_received = True
+        if stream.head or status in (204, 304):  # no content (RFC 9110 6.4.1)
+            stream.content_length = 0
+        else:
+            lengths = [v for n, v in headers if n == b"content-length"]
+            if lengths:
+                if len(set(lengths)) > 1 or _DIGITS.fullmatch(lengths[0]) is None:
+                    raise _StreamError(sid, ErrorCode.PROTOCOL_ERROR, "invalid content-length")
+                stream.content_length = int(lengths[0])
+        if end_stream:
+            if stream.content_length:
+                raise _StreamError(sid, ErrorCode.PROTOCOL_ERROR, "content-length with no body")
+            stream.closed_remote = True
+            if stream.closed_local:
+                del self.streams[sid]
+        events.append(ResponseReceived(sid, headers, end_stream))
+
     def _settings(self, flags: int, stream_id: int, payload: bytes, events: list[Event]) -> None:
         if stream_id:
             raise _ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream (RFC 9113 6.5)")
@@ -859,7 +990,7 @@ class H2Connection:
                 # Our encoder's table: what the peer allows, but no more than our own size.
                 self._encoder.set_max_table_size(min(value, self.config.header_table_size))
             elif ident == Setting.ENABLE_PUSH:
-                if value > 1:
+                if value > 1 or (value and self.client_side):  # RFC 9113 6.5.2
                     raise _ConnectionError(
                         ErrorCode.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1"
                     )
@@ -960,11 +1091,14 @@ __all__ = [
     "H2Config",
     "H2Connection",
     "HeaderList",
+    "InformationalResponseReceived",
     "LocalProtocolError",
     "RequestReceived",
+    "ResponseReceived",
     "StreamReset",
     "TrailersReceived",
     "WindowUpdated",
     "check_request_headers",
+    "check_response_headers",
     "check_trailers",
 ]
