@@ -7,6 +7,8 @@ import h2.config
 import h2.connection
 import h2.events
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cohttp.h2 import frames
 from cohttp.h2.connection import (
@@ -214,3 +216,30 @@ def test_what_a_server_may_not_send_is_a_connection_error(frame: bytes) -> None:
 def test_a_server_does_not_send_requests() -> None:
     with pytest.raises(LocalProtocolError):
         H2Connection().send_request(GET)
+
+
+_frame = st.builds(
+    lambda kind, flags, sid, payload: frames.frame(kind, flags, sid, payload),
+    st.integers(0, 10),
+    st.integers(0, 255),
+    st.sampled_from([0, 1, 2, 3, 5]),
+    st.one_of(
+        st.binary(max_size=40),
+        st.just(Encoder().encode([(b":status", b"200")])),
+        st.just(Encoder().encode([(b":status", b"103"), (b"link", b"</a>")])),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_frame, max_size=12), st.integers(1, 64))
+def test_any_server_frames_give_events_or_goaway(sequence: list[bytes], split: int) -> None:
+    client = H2Connection(client_side=True)
+    for _ in range(3):
+        client.send_request(GET, end_stream=True)
+    data = frames.settings({}) + b"".join(sequence)
+    for i in range(0, len(data), split):
+        for event in client.receive_data(data[i : i + split]):
+            if isinstance(event, DataReceived):
+                client.acknowledge_received_data(event.stream_id, event.flow_controlled_length)
+    assert isinstance(client.data_to_send(), bytes)
