@@ -260,7 +260,14 @@ def main() -> int:
     for ours, peer in PAIRS:
         if not (results.get(ours) and results.get(peer)):
             continue
-        pairs = list(zip(results[ours], results[peer], strict=True))
+        pairs = [
+            (a, b)
+            for a, b in zip(results[ours], results[peer], strict=True)
+            if a["per_cpu"] and b["per_cpu"]
+        ]
+        if not pairs:  # a server that completed nothing in every slice
+            print(f"  {ours} / {peer}: no slice where both completed requests")
+            continue
         q1, ratio, q3 = h1._quartiles([a["rps"] / b["rps"] for a, b in pairs])
         cpu_ratio = statistics.median(a["per_cpu"] / b["per_cpu"] for a, b in pairs)
         print(
