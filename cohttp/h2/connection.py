@@ -233,6 +233,10 @@ _CONNECTION_SPECIFIC = frozenset(
 )
 """RFC 9113 8.2.2: fields that make a message malformed."""
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":authority", b":path"))
+_VALID_FIELDS: set[tuple[bytes, bytes]] = set()
+"""Request fields (pseudo or not) whose name and value were found well-formed: clients
+send the same ones again. Where they stand and how often is checked for each request."""
+_VALID_MAX = 4096
 _DIGITS = re.compile(rb"[0-9]{1,18}+")
 _STATUS = re.compile(rb"[1-5][0-9][0-9]")
 _RESET_MEMORY = 1024
@@ -241,19 +245,24 @@ _RESET_MEMORY = 1024
 
 def check_request_headers(headers: HeaderList) -> str | None:
     """Why ``headers`` is not a well-formed request head (RFC 9113 8.2, 8.3.1), or None."""
-    seen: set[bytes] = set()
+    pseudo: dict[bytes, bytes] = {}
     regular = False
-    for name, value in headers:
+    valid = _VALID_FIELDS
+    for field in headers:
+        name, value = field
         if name[:1] == b":":
             if regular:
                 return f"pseudo-header {name!r} after a regular field (RFC 9113 8.3)"
             if name not in _REQUEST_PSEUDO:
                 return f"unknown pseudo-header {name!r} in a request (RFC 9113 8.3)"
-            if name in seen:
+            if name in pseudo:
                 return f"duplicate pseudo-header {name!r} (RFC 9113 8.3.1)"
-            seen.add(name)
+            pseudo[name] = value
         else:
             regular = True
+        if field in valid:
+            continue
+        if not name.startswith(b":"):
             if _NAME.fullmatch(name) is None:
                 return f"field name {name!r} is not a lowercase token (RFC 9113 8.2.1)"
             if name in _CONNECTION_SPECIFIC:
@@ -264,18 +273,20 @@ def check_request_headers(headers: HeaderList) -> str | None:
             return f"control character in the value of {name!r} (RFC 9113 8.2.1)"
         if value[:1] in (b" ", b"\t") or value[-1:] in (b" ", b"\t"):
             return f"whitespace around the value of {name!r} (RFC 9113 8.2.1)"
-    method = next((v for n, v in headers if n == b":method"), None)
+        if len(valid) >= _VALID_MAX:
+            valid.clear()
+        valid.add(field)  # a well-formed field, wherever it stands
+    method = pseudo.get(b":method")
     if method is None:
         return "no :method (RFC 9113 8.3.1)"
     if method == b"CONNECT":  # RFC 9113 8.5: :authority only
-        if b":scheme" in seen or b":path" in seen or b":authority" not in seen:
+        if b":scheme" in pseudo or b":path" in pseudo or b":authority" not in pseudo:
             return "CONNECT takes :authority and no :scheme or :path (RFC 9113 8.5)"
         return None
-    if b":scheme" not in seen or b":path" not in seen:
+    if b":scheme" not in pseudo:
         return "a request needs :method, :scheme and :path (RFC 9113 8.3.1)"
-    path = next(v for n, v in headers if n == b":path")
-    if not path:
-        return "empty :path (RFC 9113 8.3.1)"
+    if not pseudo.get(b":path"):
+        return "no or an empty :path (RFC 9113 8.3.1)"
     return None
 
 

@@ -386,10 +386,14 @@ class Decoder:
         while pos < end:
             octet = block[pos]
             if octet & 0x80:  # indexed header field (RFC 7541 6.1)
-                index, pos = decode_integer(block, pos, 7)
-                if index == 0:
-                    raise HPACKError("indexed header field with index 0 (RFC 7541 6.1)")
-                name, value = table.get(index)
+                if 0x80 < octet <= 0x80 + _STATIC_LEN:  # a static entry: the common case
+                    name, value = STATIC_TABLE[octet - 0x81]
+                    pos += 1
+                else:
+                    index, pos = decode_integer(block, pos, 7)
+                    if index == 0:
+                        raise HPACKError("indexed header field with index 0 (RFC 7541 6.1)")
+                    name, value = table.get(index)
             elif octet & 0x40:  # literal with incremental indexing (RFC 7541 6.2.1)
                 name, value, pos = self._literal(block, pos, 6)
                 table.add(name, value)
