@@ -93,7 +93,7 @@ class _Body(IncomingBody):
         self._pieces: list[tuple[bytes, int]] = []
         self._ended = False
         self._error: Exception | None = None
-        self._wake: Event = driver.net.event()
+        self._wake: Event | None = None  # made when the handler has to wait
         self._received = 0
 
     def _feed(self, data: bytes, length: int, end: bool) -> None:
@@ -101,11 +101,13 @@ class _Body(IncomingBody):
             self._pieces.append((data, length))
         if end:
             self._ended = True
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
 
     def _fail(self, error: Exception) -> None:
         self._error = error
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
 
     async def _next(self) -> bytes | None:
         driver = self._driver
@@ -128,12 +130,12 @@ class _Body(IncomingBody):
                 raise self._error
             if self._ended:
                 return None
-            self._wake = driver.net.event()
+            self._wake = wake = driver.net.event()
             remaining = state.body_deadline - _clock()
             if remaining <= 0:
                 raise ProtocolError("request body not received in time", 408)
             with driver.net.move_on_after(remaining):
-                await self._wake.wait()
+                await wake.wait()
 
     @property
     def done(self) -> bool:
@@ -153,9 +155,9 @@ class _StreamState:
         "window",
     )
 
-    def __init__(self, stream_id: int, window: Event) -> None:
+    def __init__(self, stream_id: int) -> None:
         self.stream_id = stream_id
-        self.window = window  # set when the peer may let us send more
+        self.window: Event | None = None  # made by a sender waiting for the peer's window
         self.scope: CancelScope | None = None
         self.reset = False
         self.body: _Body | None = None
@@ -626,7 +628,7 @@ class _Driver:
                 else:
                     conn.acknowledge_received_data(event.stream_id, event.flow_controlled_length)
             elif cls is RequestReceived:
-                state = _StreamState(event.stream_id, self.net.event())
+                state = _StreamState(event.stream_id)
                 if not event.end_stream:  # its DATA may be in this very batch of events
                     state.body = _Body(self, state)
                 self.states[event.stream_id] = state
@@ -643,16 +645,18 @@ class _Driver:
             elif cls is WindowUpdated:
                 if event.stream_id:
                     state = self.states.get(event.stream_id)
-                    if state is not None:
+                    if state is not None and state.window is not None:
                         state.window.set()
                 else:
                     for state in self.states.values():
-                        state.window.set()
+                        if state.window is not None:
+                            state.window.set()
             elif cls is StreamReset:
                 state = self.states.get(event.stream_id)
                 if state is not None:
                     state.reset = True
-                    state.window.set()
+                    if state.window is not None:
+                        state.window.set()
                     if state.body is not None:
                         state.body._fail(StreamResetError("the peer reset the stream"))
                     if state.scope is not None:
