@@ -423,3 +423,42 @@ async def test_access_log_line(backend: backends.Backend, caplog: pytest.LogCapt
     [line] = [r.getMessage() for r in caplog.records if r.name == "cohttp.access"]
     assert line.startswith("127.0.0.1 - - [")
     assert '"GET /logged?q=1 HTTP/2" 200 ' in line and line.endswith('"-" "tester/1"')
+
+
+async def test_over_tls_with_alpn_on_every_backend(
+    backend: backends.Backend, tmp_path: Any
+) -> None:
+    """TLS (backends.tls, on every backend: mirage's stack too) with ALPN choosing h2."""
+    trustme = pytest.importorskip("trustme")
+    from backends import tls
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    ca.issue_cert("h2.test").private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "s.pem"))
+    server_context = tls.server_context(str(tmp_path / "s.pem"), alpn=["h2", "http/1.1"])
+    client_context = tls.client_context(cafile=str(tmp_path / "ca.pem"), alpn=["h2"])
+    listener = await backend.tcp_listen("127.0.0.1", 0)
+
+    async def accept() -> None:
+        flow = await tls.wrap_server(await listener.accept(), server_context)
+        try:
+            assert flow.alpn == "h2"
+            await serve_h2(backend, flow, app, ServerConfig(access_log=False))
+        finally:
+            await flow.close()
+
+    async with backend.task_group() as tg:
+        tg.start_soon(accept)
+        flow = await tls.connect(
+            backend, *listener.address, context=client_context, server_hostname="h2.test"
+        )
+        assert flow.alpn == "h2"
+        c = Client(flow)
+        await c.flush()
+        with backend.fail_after(20):
+            big = await c.get("/big")
+            assert big["body"] == bytes(range(256)) * 4096
+            echo = await c.get("/echo", method="POST", body=b"over tls")
+            assert echo["body"] == b"over tls"
+        await flow.close()
+        await listener.close()
