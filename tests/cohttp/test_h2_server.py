@@ -462,3 +462,30 @@ async def test_over_tls_with_alpn_on_every_backend(
             assert echo["body"] == b"over tls"
         await flow.close()
         await listener.close()
+
+
+async def test_bytes_already_read_are_given_as_preface(backend: backends.Backend) -> None:
+    """A server that sniffed the start of the connection (h2c with prior knowledge, RFC 9113
+    3.3) hands what it read to serve_h2."""
+    listener = await backend.tcp_listen("127.0.0.1", 0)
+
+    async def accept() -> None:
+        flow = await listener.accept()
+        sniffed = b""
+        while len(sniffed) < 10:
+            sniffed += await flow.read(10 - len(sniffed))
+        assert frames.PREFACE.startswith(sniffed)
+        try:
+            await serve_h2(backend, flow, app, ServerConfig(access_log=False), preface=sniffed)
+        finally:
+            await flow.close()
+
+    async with backend.task_group() as tg:
+        tg.start_soon(accept)
+        flow = await backend.tcp_connect(*listener.address)
+        c = Client(flow)
+        await c.flush()
+        with backend.fail_after(20):
+            assert (await c.get("/sniffed"))["body"].startswith(b"GET /sniffed HTTP/2")
+        await flow.close()
+        await listener.close()
