@@ -237,6 +237,7 @@ _VALID_FIELDS: set[tuple[bytes, bytes]] = set()
 """Request fields (pseudo or not) whose name and value were found well-formed: clients
 send the same ones again. Where they stand and how often is checked for each request."""
 _VALID_MAX = 4096
+_VALID_FIELD_SIZE = 256
 _DIGITS = re.compile(rb"[0-9]{1,18}+")
 _STATUS = re.compile(rb"[1-5][0-9][0-9]")
 _RESET_MEMORY = 1024
@@ -273,9 +274,10 @@ def check_request_headers(headers: HeaderList) -> str | None:
             return f"control character in the value of {name!r} (RFC 9113 8.2.1)"
         if value[:1] in (b" ", b"\t") or value[-1:] in (b" ", b"\t"):
             return f"whitespace around the value of {name!r} (RFC 9113 8.2.1)"
-        if len(valid) >= _VALID_MAX:
-            valid.clear()
-        valid.add(field)  # a well-formed field, wherever it stands
+        if len(name) + len(value) <= _VALID_FIELD_SIZE:  # bounded memory, however sent
+            if len(valid) >= _VALID_MAX:
+                valid.clear()
+            valid.add(field)  # a well-formed field, wherever it stands
     method = pseudo.get(b":method")
     if method is None:
         return "no :method (RFC 9113 8.3.1)"
