@@ -183,7 +183,7 @@ class ASGIHandler:
         return {
             "type": "http",
             "asgi": _ASGI_HTTP,
-            "http_version": "1.1" if request.version == "HTTP/1.1" else "1.0",
+            "http_version": _HTTP_VERSIONS.get(request.version, "1.0"),
             "method": request.method,
             "scheme": self.scheme,
             "path": _unquote(path) if "%" in path else path,
@@ -251,6 +251,8 @@ class ASGIHandler:
 
 
 _ASGI_HTTP = {"version": "3.0", "spec_version": "2.4"}
+_HTTP_VERSIONS = {"HTTP/1.1": "1.1", "HTTP/2": "2"}
+"""ASGI's ``http_version`` of each Request.version (HTTP/2 from :mod:`cohttp.h2`)."""
 _ERROR_HEADERS = Headers([("content-type", "text/plain; charset=utf-8")])
 _DISCONNECT: Message = {"type": "http.disconnect"}
 _WHOLE_BODY = 1 << 20

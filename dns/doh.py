@@ -4,7 +4,7 @@ the client's exchange.
 The server side::
 
     handler = DohHandler(server.authority.answer)      # any bytes -> bytes | None
-    await cohttp.Server(handler).serve_flow(net, tls_flow)
+    await serve_https(net, tls_flow, cohttp.Server(handler, limits=SERVER_LIMITS))
 
 answers ``GET /dns-query?dns=BASE64URL`` (RFC 8484 §4.1: base64url without padding) and
 ``POST /dns-query`` with a ``Content-Type: application/dns-message`` body, each with an
@@ -12,7 +12,10 @@ answers ``GET /dns-query?dns=BASE64URL`` (RFC 8484 §4.1: base64url without padd
 of the answer (RFC 8484 §5.1; for a negative answer the SOA's, RFC 2308 §5). A request
 that is not DNS gets 400 (bad base64url, not a query), a POST of another type 415, a
 message over 65535 bytes 413 (RFC 8484 §4.1: a DNS message never is), another method 405,
-another path 404. :meth:`dns.server.AuthServer.serve` with ``https_port`` runs it over TLS.
+another path 404. :meth:`dns.server.AuthServer.serve` with ``https_port`` runs it over TLS,
+in HTTP/2 when the handshake chose ``h2`` (RFC 8484 §5.2: HTTP/2 is the minimum
+RECOMMENDED version; kdig's ``+https`` speaks nothing else) and HTTP/1.1 otherwise
+(:func:`serve_https`).
 
 The client side is :func:`exchange`: one POST over an open TLS flow (HTTP/1.1 from
 :mod:`cohttp.codec`'s encoder and response parser; cohttp's client does not speak https
@@ -28,6 +31,7 @@ import struct
 from collections.abc import Callable
 
 import backends
+import cohttp
 from cohttp import Request, Response
 from cohttp.codec import (
     NEED_DATA,
@@ -40,6 +44,7 @@ from cohttp.codec import (
     ResponseParser,
     encode_request_head,
 )
+from cohttp.h2.server import serve_h2
 from cohttp.headers import Headers
 
 from . import wire
@@ -157,6 +162,23 @@ class DohHandler:
         return message
 
 
+async def serve_https(
+    net: backends.Backend,
+    flow: backends.Flow,
+    server: cohttp.Server,
+    *,
+    shutdown: backends.interface.Event | None = None,
+) -> None:
+    """Serve ``server``'s handler on an accepted TLS ``flow``: HTTP/2 (:func:`cohttp.h2.server.serve_h2`,
+    with ``server.config``'s deadlines and limits) when ALPN chose ``h2``, else HTTP/1.1
+    (:meth:`cohttp.Server.serve_flow`). ``shutdown``, once set, ends an HTTP/2 connection
+    with a graceful GOAWAY. The caller closes ``flow``."""
+    if getattr(flow, "alpn", None) == "h2":
+        await serve_h2(net, flow, server.handler, server.config, shutdown=shutdown)
+    else:
+        await server.serve_flow(net, flow)
+
+
 SERVER_LIMITS = Limits(max_body=MAX_MESSAGE, max_line=_MAX_GET_PARAM + 1024)
 """cohttp limits for a DoH server: a larger body is 413 before it is read."""
 
@@ -225,4 +247,5 @@ __all__ = [
     "encode_dns_param",
     "exchange",
     "max_age",
+    "serve_https",
 ]

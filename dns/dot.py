@@ -77,9 +77,9 @@ def client_context(cafile: str | None = None, *, verify: bool = True) -> ssl.SSL
 
 
 def server_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
-    """A server context for DoT and DoH: ALPN ``dot`` and ``http/1.1``, TLS 1.2 or later
-    (RFC 8310 §9 asks for TLS 1.2 at least)."""
-    return backends.tls.server_context(certfile, keyfile, alpn=[DOT_ALPN, "http/1.1"])
+    """A server context for DoT and DoH: ALPN ``dot``, ``h2`` and ``http/1.1``, TLS 1.2 or
+    later (RFC 8310 §9 asks for TLS 1.2 at least)."""
+    return backends.tls.server_context(certfile, keyfile, alpn=[DOT_ALPN, "h2", "http/1.1"])
 
 
 async def read_exactly(flow: backends.Flow, size: int) -> bytes:

@@ -753,7 +753,7 @@ class AuthServer:
             connections.discard(conn)
 
     async def _https_session(self, flow: backends.Flow) -> None:
-        """HTTP/1.1 over ``flow`` answering RFC 8484 requests (:mod:`dns.doh`), for at most
+        """HTTP/2 or HTTP/1.1 (by ALPN) over ``flow`` answering RFC 8484 requests (:mod:`dns.doh`), for at most
         :attr:`https_lifetime` seconds in all (cohttp's per-request deadlines run only
         under its own listener, so this bounds what a slow client can hold)."""
         assert self._net is not None
@@ -764,7 +764,7 @@ class AuthServer:
                 access_log=False,
             )
         with self._net.move_on_after(self.https_lifetime):
-            await self._doh.serve_flow(self._net, flow)
+            await doh.serve_https(self._net, flow, self._doh, shutdown=self._stopped)
 
     def _answer_any(self, data: bytes, tcp: bool) -> bytes | None:
         """What :meth:`_tcp_session` answers one message with, padded (transfers refused:

@@ -2,8 +2,8 @@
 (``+tls-ca`` ``+tls-hostname``), curl as a DoH client (RFC 8484 GET and POST), and our own
 ``dns query +tls`` / ``+https`` as processes.
 
-kdig's ``+https`` speaks HTTP/2 only (it sends the HTTP/2 preface whatever ALPN says),
-which cohttp does not serve yet, so curl stands in as the DoH peer.
+kdig's ``+https`` speaks HTTP/2 only: it is tested in test_doh_h2.py, against the same
+server (this module's fixture); here curl is the HTTP/1.1 DoH peer.
 """
 
 from __future__ import annotations
