@@ -164,8 +164,10 @@ def server_context(
     choose: Callable[[str | None], ssl.SSLContext | None] | None = None,
     minimum_version: str = "1.2",
     maximum_version: str | None = None,
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A server context holding the certificate chain ``certfile`` and its key.
+    """A server context holding the certificate chain ``certfile`` and its key
+    (``password`` decrypts an encrypted key).
 
     ``alpn`` lists the protocols the server accepts, in its order of preference (the
     first the client also offers is chosen). ``choose(server_name)`` picks the context of
@@ -173,7 +175,7 @@ def server_context(
     one; build those contexts with this function too, since ALPN is then theirs.
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(certfile, keyfile)
+    context.load_cert_chain(certfile, keyfile, password)
     _configure(context, alpn, minimum_version, maximum_version)
 
     def sni_callback(obj: Any, name: str | None, current: ssl.SSLContext) -> None:
