@@ -379,6 +379,8 @@ class TLSFlow(Closing):
         self._reading = True
         try:
             ssl_read = self._ssl.read
+            ssl_pending = self._ssl.pending
+            incoming = self._incoming
             while True:
                 if self._closed:
                     raise ClosedFlow("read on a closed TLS flow")
@@ -386,19 +388,23 @@ class TLSFlow(Closing):
                     raise type(self._error)(*self._error.args)
                 if self._eof:
                     return b""
-                try:
-                    data = ssl_read(min(max_bytes, RECORD))
-                except ssl.SSLWantReadError:
-                    pass
-                except ssl.SSLZeroReturnError:  # the peer's close_notify
-                    self._eof = True
-                    continue
-                except ssl.SSLError as exc:
-                    raise self._failed(exc) from None
-                else:
-                    if self._outgoing.pending:  # a key update's answer, for instance
-                        await self._flush()
-                    return data if len(data) == max_bytes else self._more(data, max_bytes)
+                # Nothing received and nothing decrypted: SSLObject.read could only raise
+                # SSLWantReadError, an exception whose making costs more than the read
+                # (OpenSSL reads records from the buffer as it needs them, no read-ahead).
+                if incoming.pending or incoming.eof or ssl_pending():
+                    try:
+                        data = ssl_read(min(max_bytes, RECORD))
+                    except ssl.SSLWantReadError:
+                        pass
+                    except ssl.SSLZeroReturnError:  # the peer's close_notify
+                        self._eof = True
+                        continue
+                    except ssl.SSLError as exc:
+                        raise self._failed(exc) from None
+                    else:
+                        if self._outgoing.pending:  # a key update's answer, for instance
+                            await self._flush()
+                        return data if len(data) == max_bytes else self._more(data, max_bytes)
                 if self._outgoing.pending:
                     await self._flush()
                 chunk = await self._transport.read(TRANSPORT_READ)
@@ -442,6 +448,15 @@ class TLSFlow(Closing):
             raise type(self._error)(*self._error.args)
         self._writing = True
         try:
+            if data.__class__ is bytes and len(data) <= WRITE_CHUNK:  # the common case
+                try:
+                    self._ssl.write(data)
+                except ssl.SSLError as exc:
+                    raise self._failed(exc) from None
+                await self._flush()
+                if self._closed:
+                    raise ClosedFlow("TLS flow closed while writing")
+                return
             with memoryview(data) as raw:
                 view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
                 for start in range(0, len(view), WRITE_CHUNK):
