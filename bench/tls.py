@@ -595,16 +595,29 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
         for name in runnable:
             q1, q2, q3 = _quartiles(results[workload][name])
             print(f"  {name:<20} {q2:>10,.1f}  [{q1:,.1f} .. {q3:,.1f}]")
-    print("\nratios: median of the per-round ratios [quartiles]")
+    print(
+        "\nratios: median of the per-round ratios [quartiles]; then the same for the work"
+        " done per CPU-second of the server process (less swayed by a busy machine)"
+    )
     for ours, peer, workload, target in HTTPS_TARGETS:
         if ours not in runnable or peer not in runnable:
             continue
         a, b = results[workload][ours], results[workload][peer]
         r1, r2, r3 = _quartiles([x / y for x, y in zip(a, b, strict=True)])
+        # wrk slices last the same time, so rate/CPU compares; a download is the same work
+        work = (lambda v, c: 1 / c) if workload == "bulk" else (lambda v, c: v / c)
+        ca, cb = cpu[workload][ours], cpu[workload][peer]
+        per_cpu = [
+            work(x, u) / work(y, w) for x, y, u, w in zip(a, b, ca, cb, strict=True) if u and w
+        ]
+        c1, c2, c3 = _quartiles(per_cpu) if per_cpu else (0.0, 0.0, 0.0)
         goal = (
             f"  (target >= {target:g}x: {'met' if r2 >= target else 'NOT met'})" if target else ""
         )
-        print(f"  {workload:<10} {ours} / {peer}: {r2:.2f}x [{r1:.2f} .. {r3:.2f}]{goal}")
+        print(
+            f"  {workload:<10} {ours} / {peer}: {r2:.2f}x [{r1:.2f} .. {r3:.2f}],"
+            f" per CPU-second {c2:.2f}x [{c1:.2f} .. {c3:.2f}]{goal}"
+        )
     if memory is not None:
         secure, plain_cost = memory
         print(
