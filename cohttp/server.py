@@ -586,8 +586,9 @@ class Server:
 
     async def _serve_tls(self, net: Backend, flow: TLSFlow) -> None:
         """Serve the protocol the TLS handshake chose through ALPN (RFC 7301): HTTP/1.1,
-        also when the client offered no ALPN. The one place another protocol (``h2``)
-        plugs in, with its name in :data:`ALPN_PROTOCOLS`."""
+        also when the client offered no ALPN (``flow.alpn`` is ``"http/1.1"`` or None,
+        the only name offered). The one place another protocol plugs in: put ``h2`` in
+        :data:`ALPN_PROTOCOLS` and serve it here when ``flow.alpn == "h2"``."""
         await self.serve_flow(net, flow)
 
     async def serve_flow(self, net: Backend, flow: Flow) -> None:

@@ -263,3 +263,21 @@ async def test_names_need_a_resolver_on_a_backend_without_one(
     async with Client(backend) as c:
         with pytest.raises(backends.ResolutionError, match="resolver="):
             await c.get("http://www.example.test/")
+
+
+async def test_shutdown_does_not_wait_for_a_silent_handshake(
+    backend: backends.Backend, certs: Certs
+) -> None:
+    """A connection that never sends its ClientHello holds no request: shutdown ends it
+    at once instead of waiting for the handshake deadline."""
+    server = Server(_echo, tls=certs.context(), tls_handshake_timeout=30)
+    address = await server.listen(backend, "127.0.0.1", 0)
+    async with backend.task_group() as tg:
+        tg.start_soon(server.serve_forever)
+        silent = await backend.tcp_connect(*address)
+        await backend.sleep(0.1)
+        started = time.monotonic()
+        with backend.fail_after(10):
+            await server.shutdown(grace=5)
+        assert time.monotonic() - started < 3
+        await silent.close()
