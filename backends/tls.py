@@ -389,8 +389,10 @@ class TLSFlow(Closing):
                 if self._eof:
                     return b""
                 # Nothing received and nothing decrypted: SSLObject.read could only raise
-                # SSLWantReadError, an exception whose making costs more than the read
-                # (OpenSSL reads records from the buffer as it needs them, no read-ahead).
+                # SSLWantReadError, an exception whose making costs more than the read.
+                # (OpenSSL takes records from the buffer as it needs them; what it may hold
+                # after a read is decrypted data, which pending() counts, or the peer's
+                # close_notify, which _more and this loop record as the end.)
                 if incoming.pending or incoming.eof or ssl_pending():
                     try:
                         data = ssl_read(min(max_bytes, RECORD))
@@ -402,6 +404,9 @@ class TLSFlow(Closing):
                     except ssl.SSLError as exc:
                         raise self._failed(exc) from None
                     else:
+                        if not data:  # the close_notify, already seen by OpenSSL
+                            self._eof = True
+                            continue
                         if self._outgoing.pending:  # a key update's answer, for instance
                             await self._flush()
                         return data if len(data) == max_bytes else self._more(data, max_bytes)
@@ -432,6 +437,9 @@ class TLSFlow(Closing):
                 break
             except ssl.SSLError as exc:
                 self._failed(exc)  # raised by the next read, after these bytes
+                break
+            if not more:  # the close_notify, once OpenSSL has seen it, reads as b""
+                self._eof = True
                 break
             parts.append(more)
             room -= len(more)
