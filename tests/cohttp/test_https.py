@@ -281,3 +281,33 @@ async def test_shutdown_does_not_wait_for_a_silent_handshake(
             await server.shutdown(grace=5)
         assert time.monotonic() - started < 3
         await silent.close()
+
+
+async def test_data_and_close_notify_in_one_segment(
+    backend: backends.Backend, certs: Certs
+) -> None:
+    """The peer's last data and its close_notify arrive together (as ``openssl s_server
+    -www`` sends them): the reader gets the data, then the end, without waiting for bytes
+    that will never come (backends.tls skips OpenSSL when nothing is pending)."""
+    context = certs.context()
+
+    async def serve(flow: backends.Flow) -> None:
+        secure = await tls.wrap_server(flow, context)
+        secure._ssl.write(b"x" * 5000)  # both records made before anything is sent
+        with pytest.raises(ssl.SSLWantReadError):
+            secure._ssl.unwrap()
+        await flow.write(secure._outgoing.read())
+        await flow.read()  # until the client closes
+
+    async with await backend.tcp_listen("127.0.0.1", 0) as listener, backend.task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        client = tls.client_context(cafile=certs.cafile)
+        flow = await tls.connect(backend, "127.0.0.1", listener.address[1], context=client)
+        await backend.sleep(0.2)  # both records are in by now
+        with backend.fail_after(5):
+            got = b""
+            while piece := await flow.read(262144):
+                got += piece
+        assert got == b"x" * 5000
+        await flow.close()
+        tg.cancel_scope.cancel()
