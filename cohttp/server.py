@@ -450,6 +450,8 @@ class Server:
         self.tls_failures = 0
         """TLS handshakes that failed or timed out (for tests and monitoring)."""
         if self.config.tls is not None:
+            if self.config.tls.protocol == ssl.PROTOCOL_TLS_CLIENT:
+                raise ValueError("tls= needs a server context (backends.tls.server_context)")
             self.config.tls.set_alpn_protocols(list(ALPN_PROTOCOLS))
 
     # -- lifecycle -------------------------------------------------------------------

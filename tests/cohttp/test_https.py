@@ -311,3 +311,8 @@ async def test_data_and_close_notify_in_one_segment(
         assert got == b"x" * 5000
         await flow.close()
         tg.cancel_scope.cancel()
+
+
+def test_a_client_context_is_refused_at_once(certs: Certs) -> None:
+    with pytest.raises(ValueError, match="server context"):
+        Server(_echo, tls=tls.client_context(cafile=certs.cafile))
