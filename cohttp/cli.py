@@ -17,7 +17,7 @@ A mistake or a failure prints one line on stderr and sets the exit status: ``ser
 1 (2 for a usage error, as argparse does); ``get`` exits with curl's code for the same
 failure (6 unresolvable host, 7 refused, 28 timeout, 23 output not writable, 26 ``-d @FILE``
 unreadable, 3 malformed URL, 60 a certificate not verified, 35 another TLS handshake
-failure...), so scripts written for curl read it the same way.
+failure, 77 an unusable ``--cacert``...), so scripts written for curl read it the same way.
 
 HTTPS: ``serve`` and ``run`` take uvicorn's ``--ssl-certfile``, ``--ssl-keyfile``,
 ``--ssl-keyfile-password`` (or ``$COHTTP_SSL_KEYFILE_PASSWORD``), ``--ssl-ca-certs`` and
@@ -580,6 +580,12 @@ def get(args: argparse.Namespace) -> int:
         _fail("get", f"-H: {exc}", 2)
     body = _read_data(args.data) if args.data is not None else None
     method = args.method or ("POST" if body is not None else "GET")
+    if args.cacert is not None:  # curl's 77: the CA file cannot be used
+        try:
+            ssl.create_default_context(cafile=args.cacert)
+        except (OSError, ssl.SSLError) as exc:
+            detail = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            _fail("get", f"(77) cannot use --cacert {args.cacert}: {detail}", 77)
 
     async def main(net: backends.Backend) -> int:
         async with (

@@ -195,3 +195,16 @@ def test_run_serves_an_asgi_app_over_https(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_get_with_an_unusable_cacert_is_77(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate\n")
+    for path in (str(bad), str(tmp_path / "missing.pem")):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["get", "--cacert", path, "https://127.0.0.1:1/"])
+        assert info.value.code == 77
+        err = capfd.readouterr().err
+        assert err.startswith("cohttp get: (77) cannot use --cacert") and err.count("\n") == 1
