@@ -316,3 +316,31 @@ async def test_data_and_close_notify_in_one_segment(
 def test_a_client_context_is_refused_at_once(certs: Certs) -> None:
     with pytest.raises(ValueError, match="server context"):
         Server(_echo, tls=tls.client_context(cafile=certs.cafile))
+
+
+async def test_the_client_resumes_its_tls_session(backend: backends.Backend, certs: Certs) -> None:
+    """A new connection to an origin resumes the TLS session of the last one (RFC 8446
+    2.2: no certificate exchange), seen from the server's side."""
+    context = certs.context()
+    reused: list[bool] = []
+
+    async def serve(flow: backends.Flow) -> None:
+        secure = await tls.wrap_server(flow, context)
+        async with secure:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += await secure.read()
+            reused.append(secure.session_reused)
+            await secure.write(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            )
+
+    async with await backend.tcp_listen("127.0.0.1", 0) as listener, backend.task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        async with Client(backend, cafile=certs.cafile) as c:
+            for _ in range(3):
+                r = await c.get(f"https://localhost:{listener.address[1]}/")
+                assert r.content == b"ok"
+            assert c.connections_opened == 3  # the server closes each one
+        tg.cancel_scope.cancel()
+    assert reused == [False, True, True]
