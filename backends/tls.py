@@ -164,8 +164,10 @@ def server_context(
     choose: Callable[[str | None], ssl.SSLContext | None] | None = None,
     minimum_version: str = "1.2",
     maximum_version: str | None = None,
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A server context holding the certificate chain ``certfile`` and its key.
+    """A server context holding the certificate chain ``certfile`` and its key
+    (``password`` decrypts an encrypted key).
 
     ``alpn`` lists the protocols the server accepts, in its order of preference (the
     first the client also offers is chosen). ``choose(server_name)`` picks the context of
@@ -173,7 +175,7 @@ def server_context(
     one; build those contexts with this function too, since ALPN is then theirs.
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(certfile, keyfile)
+    context.load_cert_chain(certfile, keyfile, password)
     _configure(context, alpn, minimum_version, maximum_version)
 
     def sni_callback(obj: Any, name: str | None, current: ssl.SSLContext) -> None:
@@ -377,6 +379,8 @@ class TLSFlow(Closing):
         self._reading = True
         try:
             ssl_read = self._ssl.read
+            ssl_pending = self._ssl.pending
+            incoming = self._incoming
             while True:
                 if self._closed:
                     raise ClosedFlow("read on a closed TLS flow")
@@ -384,19 +388,28 @@ class TLSFlow(Closing):
                     raise type(self._error)(*self._error.args)
                 if self._eof:
                     return b""
-                try:
-                    data = ssl_read(min(max_bytes, RECORD))
-                except ssl.SSLWantReadError:
-                    pass
-                except ssl.SSLZeroReturnError:  # the peer's close_notify
-                    self._eof = True
-                    continue
-                except ssl.SSLError as exc:
-                    raise self._failed(exc) from None
-                else:
-                    if self._outgoing.pending:  # a key update's answer, for instance
-                        await self._flush()
-                    return data if len(data) == max_bytes else self._more(data, max_bytes)
+                # Nothing received and nothing decrypted: SSLObject.read could only raise
+                # SSLWantReadError, an exception whose making costs more than the read.
+                # (OpenSSL takes records from the buffer as it needs them; what it may hold
+                # after a read is decrypted data, which pending() counts, or the peer's
+                # close_notify, which _more and this loop record as the end.)
+                if incoming.pending or incoming.eof or ssl_pending():
+                    try:
+                        data = ssl_read(min(max_bytes, RECORD))
+                    except ssl.SSLWantReadError:
+                        pass
+                    except ssl.SSLZeroReturnError:  # the peer's close_notify
+                        self._eof = True
+                        continue
+                    except ssl.SSLError as exc:
+                        raise self._failed(exc) from None
+                    else:
+                        if not data:  # the close_notify, already seen by OpenSSL
+                            self._eof = True
+                            continue
+                        if self._outgoing.pending:  # a key update's answer, for instance
+                            await self._flush()
+                        return data if len(data) == max_bytes else self._more(data, max_bytes)
                 if self._outgoing.pending:
                     await self._flush()
                 chunk = await self._transport.read(TRANSPORT_READ)
@@ -425,6 +438,9 @@ class TLSFlow(Closing):
             except ssl.SSLError as exc:
                 self._failed(exc)  # raised by the next read, after these bytes
                 break
+            if not more:  # the close_notify, once OpenSSL has seen it, reads as b""
+                self._eof = True
+                break
             parts.append(more)
             room -= len(more)
         return data if len(parts) == 1 else b"".join(parts)
@@ -440,6 +456,15 @@ class TLSFlow(Closing):
             raise type(self._error)(*self._error.args)
         self._writing = True
         try:
+            if data.__class__ is bytes and len(data) <= WRITE_CHUNK:  # the common case
+                try:
+                    self._ssl.write(data)
+                except ssl.SSLError as exc:
+                    raise self._failed(exc) from None
+                await self._flush()
+                if self._closed:
+                    raise ClosedFlow("TLS flow closed while writing")
+                return
             with memoryview(data) as raw:
                 view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
                 for start in range(0, len(view), WRITE_CHUNK):

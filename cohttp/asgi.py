@@ -185,7 +185,7 @@ class ASGIHandler:
             "asgi": _ASGI_HTTP,
             "http_version": _HTTP_VERSIONS.get(request.version, "1.0"),
             "method": request.method,
-            "scheme": self.scheme,
+            "scheme": "https" if request.scheme == "https" else self.scheme,
             "path": _unquote(path) if "%" in path else path,
             "raw_path": path.encode("latin-1"),
             "query_string": query.encode("latin-1"),
@@ -230,7 +230,7 @@ class ASGIHandler:
         scope = self.scope_for(request)
         del scope["method"]
         scope["type"] = "websocket"
-        scope["scheme"] = "wss" if self.scheme == "https" else "ws"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
         offered = request.headers.get("sec-websocket-protocol", "")
         scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
         session = _WebSocketSession(self.net, request, stream)

@@ -6,14 +6,27 @@
     python -m cohttp serve --vhost www.ocaml.test=examples/site/www.ocaml.test \\
         --vhost opam.ocaml.test=examples/site/opam.ocaml.test examples/site/default
     python -m cohttp serve DIR --backend mirage --tap tap0 --ip 10.0.0.2/24
+    python -m cohttp serve DIR --port 8443 --ssl-certfile cert.pem --ssl-keyfile key.pem \
+        --vhost www.ocaml.test=examples/site/www.ocaml.test,www.pem,www.key
     python -m cohttp get http://127.0.0.1:8080/ -v
+    python -m cohttp get --cacert ca.pem https://127.0.0.1:8443/
     python -m cohttp get -X POST -H 'content-type: text/plain' -d hello http://127.0.0.1:8080/
     python -m cohttp get -L -o page.html http://127.0.0.1:8080/docs
 
 A mistake or a failure prints one line on stderr and sets the exit status: ``serve`` exits
 1 (2 for a usage error, as argparse does); ``get`` exits with curl's code for the same
 failure (6 unresolvable host, 7 refused, 28 timeout, 23 output not writable, 26 ``-d @FILE``
-unreadable, 3 malformed URL...), so scripts written for curl read it the same way.
+unreadable, 3 malformed URL, 60 a certificate not verified, 35 another TLS handshake
+failure, 77 an unusable ``--cacert``...), so scripts written for curl read it the same way.
+
+HTTPS: ``serve`` and ``run`` take uvicorn's ``--ssl-certfile``, ``--ssl-keyfile``,
+``--ssl-keyfile-password`` (or ``$COHTTP_SSL_KEYFILE_PASSWORD``), ``--ssl-ca-certs`` and
+``--ssl-cert-reqs``; ``serve --vhost HOST=DIR,CERT[,KEY]`` gives a virtual host its own
+certificate, chosen by the name the client sends in SNI (RFC 6066 3); a client sending
+another name, or none, gets ``--ssl-certfile``'s. ``get`` verifies certificates against
+the system's CAs, or ``--cacert FILE``'s; ``-k``/``--insecure`` does not verify.
+``--resolve HOST:PORT:ADDRESS`` (curl's) connects to ADDRESS for HOST:PORT: the way to
+use names with ``--backend mirage``, which has no resolver of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 from typing import Any, BinaryIO, NoReturn
@@ -29,6 +43,7 @@ from typing import Any, BinaryIO, NoReturn
 import anyio
 
 import backends
+from backends import tls
 from backends.cli import add_backend_arguments, device_options, listen_host
 
 from .client import (
@@ -43,7 +58,7 @@ from .codec import Limits, is_token, parse_number
 from .compression import ACCEPT_ENCODING, DecodedTooLarge, Policy, decode_aiter
 from .compression import DecodingError as ContentDecodingError
 from .headers import Headers, InvalidHeader
-from .server import Server, ServerConfig
+from .server import ALPN_HTTP2, ALPN_PROTOCOLS, Server, ServerConfig
 from .static import StaticFiles, VirtualHosts
 
 
@@ -95,6 +110,84 @@ def _seconds(text: str) -> float:
     return value
 
 
+PASSWORD_ENV = "COHTTP_SSL_KEYFILE_PASSWORD"
+"""Where ``--ssl-keyfile-password`` may be given instead (workers get it this way, so it
+shows in no process list)."""
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    """uvicorn's ``--ssl-*`` options, for ``serve`` and ``run``."""
+    parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--ssl-keyfile", help="its private key (default: in --ssl-certfile)")
+    parser.add_argument("--ssl-keyfile-password", help=f"the key's password (or ${PASSWORD_ENV})")
+    parser.add_argument("--ssl-ca-certs", help="CAs client certificates are verified against")
+    parser.add_argument(
+        "--ssl-cert-reqs",
+        type=int,
+        choices=[0, 1, 2],
+        default=0,
+        help="client certificates: 0 not asked for, 1 optional, 2 required",
+    )
+    parser.add_argument(
+        "--http2", action="store_true", help="with --ssl-certfile: offer HTTP/2 too (ALPN h2)"
+    )
+
+
+class TLSSetupError(ValueError):
+    """A certificate, key or CA file given on the command line cannot be used."""
+
+
+def server_tls(
+    args: argparse.Namespace, vhosts: dict[str, tuple[str, str | None]] | None = None
+) -> ssl.SSLContext | None:
+    """The server context the ``--ssl-*`` options describe (None without
+    ``--ssl-certfile``), choosing ``vhosts[name]``'s ``(certfile, keyfile)`` for a client
+    whose SNI is ``name``. :class:`TLSSetupError` names the file that failed."""
+    if args.ssl_certfile is None:
+        for flag in ("ssl_keyfile", "ssl_ca_certs", "http2"):
+            if getattr(args, flag):
+                raise TLSSetupError(f"--{flag.replace('_', '-')} needs --ssl-certfile")
+        if vhosts:
+            raise TLSSetupError(
+                "a --vhost certificate needs --ssl-certfile (the certificate of other names)"
+            )
+        return None
+    password = args.ssl_keyfile_password or os.environ.get(PASSWORD_ENV)
+    alpn = ALPN_HTTP2 if args.http2 else ALPN_PROTOCOLS
+
+    def make(
+        certfile: str,
+        keyfile: str | None,
+        choose: Any = None,
+    ) -> ssl.SSLContext:
+        try:
+            context = tls.server_context(
+                certfile, keyfile, alpn=alpn, choose=choose, password=password
+            )
+            if args.ssl_ca_certs:
+                context.load_verify_locations(args.ssl_ca_certs)
+        except FileNotFoundError as exc:
+            raise TLSSetupError(f"no such file: {exc.filename or certfile}") from None
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            files = ", ".join(f for f in (certfile, keyfile, args.ssl_ca_certs) if f)
+            detail = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+            raise TLSSetupError(f"cannot use {files}: {detail}") from None
+        context.verify_mode = (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED)[
+            args.ssl_cert_reqs
+        ]
+        return context
+
+    by_name = {
+        name.lower().rstrip("."): make(certfile, keyfile)
+        for name, (certfile, keyfile) in (vhosts or {}).items()
+    }
+
+    def choose(name: str | None) -> ssl.SSLContext | None:
+        return by_name.get(name.lower().rstrip(".")) if name else None
+
+    return make(args.ssl_certfile, args.ssl_keyfile, choose if by_name else None)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _ArgumentParser(
         prog="python -m cohttp", description="HTTP/1.1 server and client over any backend."
@@ -112,8 +205,8 @@ def _parser() -> argparse.ArgumentParser:
         "--vhost",
         action="append",
         default=[],
-        metavar="HOST=DIR",
-        help="serve DIR for Host HOST (repeatable)",
+        metavar="HOST=DIR[,CERT[,KEY]]",
+        help="serve DIR for Host HOST (repeatable); with HTTPS, CERT for SNI name HOST",
     )
     s.add_argument(
         "--host", help="address to listen on (default 127.0.0.1, or --ip's address on mirage)"
@@ -132,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--max-body", type=_size_limit, default=16 * 1024 * 1024, help="request body limit"
     )
+    add_tls_arguments(s)
     add_backend_arguments(s, uvloop=True)
 
     r = sub.add_parser(
@@ -181,6 +275,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compress responses for clients that accept it (CompressionMiddleware)",
     )
+    add_tls_arguments(r)
     add_backend_arguments(r, uvloop=True, device=False)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
@@ -205,6 +300,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_size_limit,
         help=f"fail (63) past this many body bytes (with --compressed: decoded; "
         f"default {DECODED_LIMIT >> 20} MiB)",
+    )
+    g.add_argument(
+        "--cacert", metavar="FILE", help="https: trust these CAs (PEM), not the system's"
+    )
+    g.add_argument(
+        "-k", "--insecure", action="store_true", help="https: verify no certificate or host name"
+    )
+    g.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        type=_resolve_entry,
+        metavar="HOST:PORT:ADDRESS",
+        help="connect to ADDRESS for HOST:PORT (repeatable)",
     )
     add_backend_arguments(g, uvloop=True, device=False)
     return p
@@ -243,19 +352,33 @@ def serve(args: argparse.Namespace) -> int:
     listing = not args.no_listing
     compress = Policy() if args.gzip else None
     hosts: dict[str, StaticFiles] = {}
+    certificates: dict[str, tuple[str, str | None]] = {}
     try:
         for spec in args.vhost:
-            name, eq, directory = spec.partition("=")
-            if not eq or not name or not directory:
-                _fail("serve", f"--vhost wants HOST=DIR, got {spec!r}", 2)
+            name, eq, value = spec.partition("=")
+            directory, *files = value.split(",")
+            if not eq or not name or not directory or len(files) > 2 or "" in files:
+                _fail("serve", f"--vhost wants HOST=DIR or HOST=DIR,CERT[,KEY], got {spec!r}", 2)
             hosts[name] = StaticFiles(directory, listing=listing, compress=compress)
+            if files:
+                certificates[name] = (files[0], files[1] if len(files) > 1 else None)
         default = StaticFiles(args.root, listing=listing, compress=compress)
+        context = server_tls(args, certificates)
+    except TLSSetupError as exc:
+        _fail("serve", str(exc), 1)
     except OSError as exc:  # NotADirectoryError names the root; others: permissions...
         _fail("serve", str(exc), 1)
+    if args.ssl_keyfile_password:  # workers read it from the environment
+        os.environ[PASSWORD_ENV] = args.ssl_keyfile_password
     handler = VirtualHosts(hosts, default=default) if hosts else default
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    config = ServerConfig(limits=Limits(max_body=args.max_body), access_log=not args.quiet)
+    config = ServerConfig(
+        limits=Limits(max_body=args.max_body),
+        access_log=not args.quiet,
+        tls=context,
+        http2=args.http2,
+    )
     server = Server(handler, config)
     options = device_options(args)
     if options and args.backend != "mirage":
@@ -277,9 +400,11 @@ def serve(args: argparse.Namespace) -> int:
         else:
             host, port = await server.listen(net, listen_host(args), args.port)
         shown = f"[{host}]" if ":" in host else host
-        print(f"serving on http://{shown}:{port}/ ({net.name})", flush=True)
+        scheme = "http" if context is None else "https"
+        print(f"serving on {scheme}://{shown}:{port}/ ({net.name})", flush=True)
         for name, site in hosts.items():
-            print(f"  {name} -> {site.root}", flush=True)
+            cert = f" (certificate {certificates[name][0]})" if name in certificates else ""
+            print(f"  {name} -> {site.root}{cert}", flush=True)
         print(f"  default -> {default.root}", flush=True)
         async with net.task_group() as tg:
             tg.start_soon(_stop_on_signal, server)
@@ -309,7 +434,19 @@ def _serve_worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
         argv += ["--vhost", spec]
     argv += [flag for flag, on in (("--no-listing", args.no_listing), ("--quiet", args.quiet),
                                    ("--gzip", args.gzip), ("--uvloop", args.uvloop)) if on]  # fmt: skip
-    return argv
+    return argv + tls_argv(args)
+
+
+def tls_argv(args: argparse.Namespace) -> list[str]:
+    """The ``--ssl-*`` options again, for a worker's command line (the password goes
+    through the environment)."""
+    argv = []
+    for flag in ("ssl_certfile", "ssl_keyfile", "ssl_ca_certs"):
+        value = getattr(args, flag)
+        if value:
+            argv += ["--" + flag.replace("_", "-"), os.path.abspath(value)]
+    argv += ["--http2"] if args.http2 else []
+    return [*argv, "--ssl-cert-reqs", str(args.ssl_cert_reqs)]
 
 
 async def _stop_on_signal(server: Server) -> None:
@@ -370,6 +507,9 @@ _GET_FAILURES: tuple[tuple[type[BaseException], int, str], ...] = (
     (InvalidURL, 3, ""),
     (backends.Timeout, 28, "timed out"),  # a resolver's timeout too, as curl counts it
     (backends.ResolutionError, 6, "could not resolve host"),
+    (backends.CertificateError, 60, ""),  # the message names the host and the reason
+    (backends.TLSTruncated, 56, ""),
+    (backends.TLSError, 35, ""),
     (backends.ConnectionRefused, 7, "connection refused"),
     (backends.AddressUnavailable, 7, "could not connect"),
     (backends.ConnectionReset, 56, "connection reset"),
@@ -387,6 +527,36 @@ it when the exception's own message does not (network errors carry only the deta
 
 DECODED_LIMIT = 256 << 20
 """The decoded body ``get --compressed`` accepts without ``--max-filesize``."""
+
+
+def _resolve_entry(text: str) -> tuple[str, int, str]:
+    """A ``--resolve HOST:PORT:ADDRESS`` entry (curl's; an IPv6 address may be bracketed)."""
+    host, _, rest = text.partition(":")
+    port_text, _, address = rest.partition(":")
+    port = parse_number(port_text, 5)
+    address = address.removeprefix("[").removesuffix("]")
+    if not host or port is None or not 0 < port < 65536 or not address:
+        raise argparse.ArgumentTypeError(f"--resolve wants HOST:PORT:ADDRESS, got {text!r}")
+    return host.lower().rstrip("."), port, address
+
+
+class _Pinned:
+    """The client's resolver for ``--resolve``: the given entries, else the backend's own
+    resolution (none on mirage: then the name is refused, saying how to fix it)."""
+
+    def __init__(self, net: backends.Backend, entries: list[tuple[str, int, str]]) -> None:
+        self.net = net
+        self.table = {(host, port): address for host, port, address in entries}
+
+    async def lookup_address(self, host: str, port: int = 0) -> list[tuple[str, int]]:
+        address = self.table.get((host.lower().rstrip("."), port))
+        if address is not None:
+            return [(address, port)]
+        if self.net.resolves_names:
+            return [(host, port)]  # tcp_connect resolves it
+        raise backends.ResolutionError(
+            f"{host}:{port} is not in --resolve (the {self.net.name} backend has no resolver)"
+        )
 
 
 def _read_data(spec: str) -> bytes:
@@ -454,10 +624,23 @@ def get(args: argparse.Namespace) -> int:
     limit = args.max_filesize
     if limit is None:
         limit = DECODED_LIMIT if args.compressed else 1 << 62
+    if args.cacert is not None:  # curl's 77: the CA file cannot be used
+        try:
+            ssl.create_default_context(cafile=args.cacert)
+        except (OSError, ssl.SSLError) as exc:
+            detail = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            _fail("get", f"(77) cannot use --cacert {args.cacert}: {detail}", 77)
 
     async def main(net: backends.Backend) -> int:
         async with (
-            Client(net, timeout=args.timeout, follow_redirects=args.location) as client,
+            Client(
+                net,
+                timeout=args.timeout,
+                follow_redirects=args.location,
+                cafile=args.cacert,
+                verify=not args.insecure,
+                resolver=_Pinned(net, args.resolve) if args.resolve else None,
+            ) as client,
             client.stream(method, args.url, headers=headers, body=body) as r,
         ):
             if args.verbose:

@@ -10,14 +10,21 @@
                 async for piece in r.body:
                     ...
 
-A :class:`Client` keeps a pool of keep-alive connections per ``(host, port)`` with a limit
-on how many are open to one host at once; requests beyond it wait. Bodies go up and down
+A :class:`Client` keeps a pool of keep-alive connections per ``(scheme, host, port)`` with a
+limit on how many are open to one of them at once; requests beyond it wait. Bodies go up and down
 streamed (chunked when their length is unknown), with ``Expect: 100-continue`` honoured.
 Redirects are followed only when asked (``follow_redirects=True``), at most
 ``max_redirects`` times; credentials (Authorization, Cookie, Proxy-Authorization, whether
 given to the client, to the request or as the URL's userinfo) stop at the first hop to
-another origin (:func:`same_origin`). URLs are parsed by :mod:`uri` (RFC 3986); only
-``http`` is spoken (the IO interface has no TLS).
+another origin (:func:`same_origin`; the scheme is part of the origin, so an https URL
+redirected to http, or the other way, drops them). URLs are parsed by :mod:`uri` (RFC 3986).
+
+``https`` URLs are spoken over :mod:`backends.tls` (RFC 9110 4.2.2, RFC 8446), on every
+backend: the server's certificate is verified against the system's CAs (or ``cafile``) and
+must name the URL's host (SNI sends it), ALPN offers ``http/1.1`` (RFC 7301), and a pooled
+origin's TLS session is resumed by its next connection. ``verify=False`` turns the checks
+off, as ``curl -k`` does. A failed check raises :class:`backends.CertificateError` naming
+the host and the reason (expired, another host's, an unknown CA).
 
 Whatever a server sends, only :class:`ClientError` (and its subclasses) or a
 :class:`backends.NetworkError` comes out of the client: the server's bytes become values
@@ -28,8 +35,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import json as _json
 import math
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator
 from types import EllipsisType
 from typing import Any, BinaryIO, Protocol
@@ -37,6 +46,7 @@ from typing import Any, BinaryIO, Protocol
 import anyio
 
 from backends import Backend, Flow, NetworkError, ResolutionError, Timeout
+from backends.tls import DEFAULT_HANDSHAKE_TIMEOUT, TLSFlow, client_context, wrap_client
 from uri import Uri, UriError, pct_decode_bytes, resolve
 
 from . import codec
@@ -74,7 +84,7 @@ class InvalidURL(ClientError, ValueError):
 
 
 class UnsupportedProtocol(InvalidURL):
-    """The URL's scheme is not ``http`` (``https`` needs TLS, which the client lacks)."""
+    """The URL's scheme is neither ``http`` nor ``https``."""
 
 
 class TooManyRedirects(ClientError):
@@ -90,10 +100,17 @@ class DecodingError(ClientError, ValueError):
     """The body is not what :meth:`ClientResponse.json` was asked to decode."""
 
 
+_Key = tuple[str, str, int]
+"""A pool's key: ``(scheme, host, port)``."""
+
+ALPN_PROTOCOLS = ("http/1.1",)
+"""What the client offers in ALPN for https (RFC 7301)."""
+
+
 class _Conn:
     __slots__ = ("flow", "key", "parser", "reusable")
 
-    def __init__(self, flow: Flow, key: tuple[str, int], limits: Limits) -> None:
+    def __init__(self, flow: Flow, key: _Key, limits: Limits) -> None:
         self.flow = flow
         self.key = key
         self.parser = ResponseParser(limits)
@@ -101,11 +118,12 @@ class _Conn:
 
 
 class _Pool:
-    __slots__ = ("idle", "slots")
+    __slots__ = ("idle", "session", "slots")
 
     def __init__(self, limit: int) -> None:
         self.idle: list[_Conn] = []
         self.slots = anyio.Semaphore(limit)
+        self.session: ssl.SSLSession | None = None  # https: what the next connection resumes
 
 
 class ClientResponse(Response):
@@ -239,12 +257,27 @@ class _ResponseBody(IncomingBody):
             raise
 
     async def release(self) -> None:
-        """Give the connection back to the pool (or close it if the body was not finished)."""
+        """Give the connection back to the pool (or close it if the body was not finished:
+        a rest already received, such as a redirect's short body, is skipped instead)."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            if not self._done:
+            if not self._done and not _skip_buffered(conn):
                 conn.reusable = False
             await self._client._release(conn)
+
+
+def _skip_buffered(conn: _Conn) -> bool:
+    """Whether the rest of the response body was already received (then it is dropped
+    and the connection is at the next message); reads nothing."""
+    parser = conn.parser
+    try:
+        while True:
+            ev = parser.next_event()
+            if ev.__class__ is Data:
+                continue
+            return ev.__class__ is EndOfMessage
+    except codec.ProtocolError:
+        return False
 
 
 class AddressResolver(Protocol):
@@ -258,19 +291,26 @@ class AddressResolver(Protocol):
 class Client:
     """An HTTP/1.1 client with a keep-alive connection pool.
 
-    ``max_per_host`` caps simultaneous connections to one ``(host, port)``; ``timeout``
+    ``max_per_host`` caps simultaneous connections to one ``(scheme, host, port)``; ``timeout``
     (seconds, ``None`` for none) bounds connecting plus receiving the response head, and
     each read of the body; the body as a whole must also keep up ``min_body_rate`` bytes
     per second after its first ``timeout`` seconds, so a server cannot hold a request open
     by trickling bytes; ``limits`` bounds what a server may send (no body limit by
     default). ``headers`` are sent with every request.
 
+    For https: ``cafile`` names the CAs to trust instead of the system's, ``verify=False``
+    checks neither the certificate nor the host name (``curl -k``), and ``tls`` gives a
+    client :class:`ssl.SSLContext` of your own instead (both options then ignored).
+    ``timeout`` bounds the TLS handshake too.
+
     Host names are resolved with ``resolver`` when one is given: any object with ``await
     resolver.lookup_address(host, port) -> [(address, port), ...]``, such as a
     :class:`dns.resolver.Resolver`; each address is tried in the order given. Without
     one, a backend whose ``tcp_connect`` resolves names (asyncio, trio: the system's
-    resolver) gets them as they are, and one that cannot (mirage, our own stack) uses its
-    shared, system-configured :func:`dns.resolver.default_resolver`.
+    resolver) gets them as they are; on one that cannot (mirage, our own stack) only
+    addresses and ``localhost`` (RFC 6761 6.3) can be connected to, and another name
+    raises :class:`backends.ResolutionError` saying so (the client never picks a resolver of its own: :mod:`cohttp` sits below
+    :mod:`dns`).
     """
 
     def __init__(
@@ -285,6 +325,9 @@ class Client:
         limits: Limits | None = None,
         resolver: AddressResolver | None = None,
         min_body_rate: float = 1024.0,
+        verify: bool = True,
+        cafile: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if max_per_host < 1:
             raise ValueError("max_per_host must be at least 1")
@@ -300,7 +343,10 @@ class Client:
         self.headers = _headers(headers).copy()
         self.headers.setdefault("user-agent", USER_AGENT)
         self.limits = limits or Limits(max_body=None)
-        self._pools: dict[tuple[str, int], _Pool] = {}
+        self.verify = verify
+        self.cafile = cafile
+        self._tls = tls
+        self._pools: dict[_Key, _Pool] = {}
         self._closed = False
         self.connections_opened = 0
         """How many TCP connections this client has opened (to observe reuse)."""
@@ -468,7 +514,6 @@ class Client:
         credentials: bool,
     ) -> ClientResponse:
         scheme, host, port, target, host_field = _split_url(url)
-        del scheme
         h = self.headers.copy()
         for name, value in headers:
             h.set(name, value)
@@ -496,7 +541,7 @@ class Client:
             )
         except codec.LocalProtocolError as exc:
             raise ClientError(str(exc)) from None
-        key = (host, port)
+        key = (scheme, host, port)
         replayable = data is not None or isinstance(body, FileBody)
         for attempt in (0, 1):
             conn, reused = await self._acquire(key, timeout)
@@ -641,7 +686,7 @@ class Client:
                     parser.feed_eof()
         except codec.ProtocolError as exc:
             conn.reusable = False
-            host, port = conn.key
+            _, host, port = conn.key
             raise RemoteProtocolError(f"bad response from {host}:{port}: {exc.message}") from exc
         if isinstance(ev, ResponseHead) and ev.status > 599:
             # RFC 9110 15: a status code is three digits, 100..599 (the codec checks < 100)
@@ -649,7 +694,7 @@ class Client:
             raise RemoteProtocolError(f"status code {ev.status} is outside 100..599")
         return ev
 
-    async def _acquire(self, key: tuple[str, int], timeout: float | None) -> tuple[_Conn, bool]:
+    async def _acquire(self, key: _Key, timeout: float | None) -> tuple[_Conn, bool]:
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = _Pool(self.max_per_host)
@@ -660,7 +705,10 @@ class Client:
                 if conn.parser.buffered == 0:
                     return conn, True
                 await conn.flow.close()  # unsolicited bytes: out of step, drop it
-            flow = await self._connect(key[0], key[1], timeout)
+            scheme, host, port = key
+            flow = await self._connect(host, port, timeout)
+            if scheme == "https":
+                flow = await self._secure(flow, host, pool, timeout)
             self.connections_opened += 1
             return _Conn(flow, key, self.limits), False
         except BaseException:
@@ -674,13 +722,17 @@ class Client:
         if name == "invalid" or name.endswith(".invalid"):
             # RFC 6761 6.4: resolution APIs return a negative answer for these at once
             raise ResolutionError(f"{host!r} is under .invalid, which never resolves")
-        if self.resolver is None and net.resolves_names:
-            return await net.tcp_connect(host, port, timeout=timeout)
         resolver = self.resolver
         if resolver is None:
-            from dns.resolver import default_resolver  # only backends without a resolver
-
-            resolver = self.resolver = default_resolver(net)
+            if net.resolves_names or _is_address(host):
+                return await net.tcp_connect(host, port, timeout=timeout)
+            if name == "localhost" or name.endswith(".localhost"):
+                # RFC 6761 6.3: resolution APIs answer localhost names with loopback
+                return await net.tcp_connect("127.0.0.1", port, timeout=timeout)
+            raise ResolutionError(
+                f"cannot resolve {host!r}: the {net.name} backend has no resolver; give "
+                "Client(resolver=...) (a dns.resolver.Resolver, say) or use an address"
+            )
         last: NetworkError | None = None
         for address, address_port in await resolver.lookup_address(host, port):
             try:
@@ -689,8 +741,37 @@ class Client:
                 last = exc
         raise last or ResolutionError(f"{host!r} has no address")
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The client context https connections use (made on first use from ``verify``
+        and ``cafile`` unless given as ``tls``)."""
+        if self._tls is None:
+            self._tls = client_context(cafile=self.cafile, verify=self.verify, alpn=ALPN_PROTOCOLS)
+        return self._tls
+
+    async def _secure(self, flow: Flow, host: str, pool: _Pool, timeout: float | None) -> TLSFlow:
+        """The TLS handshake over a new connection to ``host``: the certificate must name
+        ``host`` (also sent as SNI, RFC 6066 3, unless it is an address); resumes the
+        pool's last session when there is one."""
+        try:
+            secure = await wrap_client(
+                flow,
+                self.tls_context(),
+                server_hostname=host,
+                session=pool.session,
+                handshake_timeout=DEFAULT_HANDSHAKE_TIMEOUT if timeout is None else timeout,
+            )
+        except BaseException:
+            flow.abort()
+            raise
+        return secure
+
     async def _release(self, conn: _Conn) -> None:
         pool = self._pools[conn.key]
+        flow = conn.flow
+        if flow.__class__ is TLSFlow:
+            session = flow.session
+            if session is not None:
+                pool.session = session
         if conn.reusable and not self._closed and conn.parser.at_message_start:
             pool.idle.append(conn)
         else:
@@ -709,20 +790,19 @@ def _open_binary(path: Any) -> BinaryIO:
 
 
 def _split_url(url: str) -> tuple[str, str, int, str, str]:
-    """``(scheme, host, port, origin-form target, Host field)`` of an absolute http URL."""
+    """``(scheme, host, port, origin-form target, Host field)`` of an absolute http or
+    https URL."""
     try:
         u = Uri.parse(url)
     except UriError as exc:
         raise InvalidURL(f"invalid URL {url!r}: {exc}") from exc
     scheme = (u.scheme or "").lower()
-    if scheme != "http":
-        if scheme == "https":
-            raise UnsupportedProtocol(
-                f"{url!r}: https needs TLS, which the IO interface does not provide; use http"
-            )
+    if scheme not in _DEFAULT_PORTS:
         if scheme:
-            raise UnsupportedProtocol(f"{url!r}: only http URLs can be requested, not {scheme}")
-        raise InvalidURL(f"{url!r}: only absolute http URLs can be requested")
+            raise UnsupportedProtocol(
+                f"{url!r}: only http and https URLs can be requested, not {scheme}"
+            )
+        raise InvalidURL(f"{url!r}: only absolute http or https URLs can be requested")
     host = u.host
     if not host:
         raise InvalidURL(f"{url!r} has no host")
@@ -730,8 +810,20 @@ def _split_url(url: str) -> tuple[str, str, int, str, str]:
     if not port:
         raise InvalidURL(f"{url!r}: port 0 cannot be connected to")
     raw_host = u.raw_host or host
-    host_field = raw_host if u.port is None or port == 80 else f"{raw_host}:{port}"
+    default = port == _DEFAULT_PORTS[scheme]
+    host_field = raw_host if u.port is None or default else f"{raw_host}:{port}"
     return scheme, host, port, u.request_target, host_field
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 CREDENTIAL_FIELDS = ("authorization", "cookie", "proxy-authorization")
@@ -774,6 +866,8 @@ def _basic_credentials(url: str) -> str | None:
 
 
 __all__ = [
+    "ALPN_PROTOCOLS",
+    "AddressResolver",
     "Client",
     "ClientError",
     "ClientResponse",

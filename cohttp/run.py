@@ -14,8 +14,11 @@ and exits; a worker still there after that is killed. ``--reload`` (the ``watchf
 extra) is the supervisor with one worker, restarted when a ``.py`` file under
 ``--reload-dir`` changes.
 
+HTTPS with uvicorn's ``--ssl-certfile``, ``--ssl-keyfile``, ``--ssl-keyfile-password``,
+``--ssl-ca-certs`` and ``--ssl-cert-reqs`` (see :mod:`cohttp.cli`).
+
 The scope is filled as uvicorn fills it: ``server`` is the listening address, ``client``
-the peer's, ``scheme`` ``http``, ``root_path`` ``--root-path``; with ``--proxy-headers``
+the peer's, ``scheme`` ``http`` (``https`` over TLS), ``root_path`` ``--root-path``; with ``--proxy-headers``
 a request from an address in ``--forwarded-allow-ips`` has its client and scheme taken
 from ``X-Forwarded-For``/``X-Forwarded-Proto`` or RFC 7239 ``Forwarded``.
 """
@@ -278,10 +281,19 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
         app = ProxyHeaders(app, trusted)
     if args.gzip:
         app = CompressionMiddleware(app)
+    from .cli import TLSSetupError, server_tls
+
+    try:
+        context = server_tls(args)
+    except TLSSetupError as exc:
+        _say(str(exc))
+        return 1
     config = ServerConfig(
         idle_timeout=args.timeout_keep_alive,
         access_log=args.access_log,
         shutdown_grace=args.timeout_graceful_shutdown,
+        tls=context,
+        http2=args.http2,
     )
 
     async def main(net: backends.Backend) -> None:
@@ -313,7 +325,12 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
                 handler.server = (host, port)
             shown = f"[{host}]" if ":" in host else host
             log.info(
-                "cohttp running on http://%s:%d (pid %d, %s)", shown, port, os.getpid(), net.name
+                "cohttp running on %s://%s:%d (pid %d, %s)",
+                "http" if context is None else "https",
+                shown,
+                port,
+                os.getpid(),
+                net.name,
             )
             limited.exhausted = net.event()
             async with net.task_group() as tg:
@@ -389,7 +406,9 @@ def _worker_argv(args: argparse.Namespace, fd: int) -> list[str]:
     ):
         if on:
             argv.append(flag)
-    return argv
+    from .cli import tls_argv
+
+    return argv + tls_argv(args)
 
 
 def _changes(directories: list[str], stop: threading.Event) -> Iterator[bool]:
@@ -533,6 +552,15 @@ def run(args: argparse.Namespace) -> int:
         if args.backend == "mirage":
             _say("--workers and --reload need a kernel backend (asyncio or trio)")
             return 2
+        from .cli import PASSWORD_ENV, TLSSetupError, server_tls
+
+        try:
+            server_tls(args)  # a bad certificate is said once, by the supervisor
+        except TLSSetupError as exc:
+            _say(str(exc))
+            return 1
+        if args.ssl_keyfile_password:  # workers read it from the environment
+            os.environ[PASSWORD_ENV] = args.ssl_keyfile_password
         return supervise(args, _worker_argv)
     return serve_app(args, args.fd)
 

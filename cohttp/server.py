@@ -25,6 +25,14 @@ parses every complete request in them, calls the handler for each in order and w
 responses of a pipelined batch in one ``write``. Deadlines (slowloris, keep-alive idle,
 slow readers) are one timestamp per connection checked by a single timer task; a connection
 past its deadline is cancelled through one cancel scope it holds for its whole life.
+
+HTTPS: ``Server(handler, tls=context)`` (a server :class:`ssl.SSLContext`, such as
+:func:`backends.tls.server_context` makes) runs a TLS handshake on every accepted
+connection (:func:`backends.tls.wrap_server`, over any backend) within
+``tls_handshake_timeout``, a deadline trickled bytes do not extend, then serves HTTP/1.1
+over it; ``request.scheme`` is ``"https"``. ALPN offers :data:`ALPN_PROTOCOLS` (RFC 7301);
+what is served after the handshake is decided in one place, :meth:`Server._serve_tls`.
+A handshake that fails is logged and its connection closed; the others keep being served.
 """
 
 from __future__ import annotations
@@ -32,13 +40,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import ssl
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from backends import Backend, Flow, Listener, NetworkError
-from backends.interface import CancelScope
+from backends.interface import CancelScope, Event
+from backends.tls import TLSFlow, wrap_server
 
 from . import codec
 from .codec import (
@@ -69,6 +79,13 @@ FLUSH_AT = 64 * 1024
 DRAIN_LIMIT = 1024 * 1024
 """Unread request body a server reads and discards to keep a connection; more: close."""
 
+ALPN_PROTOCOLS = ("http/1.1",)
+"""What an HTTPS server offers in ALPN (RFC 7301) by default."""
+
+ALPN_HTTP2 = ("h2", "http/1.1")
+"""What it offers with ``ServerConfig(http2=True)``: ``h2`` first (RFC 9113 3.2), served
+by :func:`cohttp.h2.server.serve_h2`, HTTP/1.1 for clients without it."""
+
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -86,6 +103,11 @@ class ServerConfig:
     ``write_timeout``: how long one write may block on a peer that does not read.
     ``max_requests``: requests served on one connection before it is closed (0: no limit).
     ``shutdown_grace``: how long :meth:`Server.shutdown` waits for in-flight requests.
+    ``tls``: a server :class:`ssl.SSLContext` to serve HTTPS with (the server sets its
+    ALPN list to :data:`ALPN_PROTOCOLS`); None serves plain HTTP.
+    ``tls_handshake_timeout``: how long a TLS handshake may take, start to finish.
+    ``http2``: over TLS, offer HTTP/2 in ALPN as well (:data:`ALPN_HTTP2`); off by default,
+    as in nginx (``http2 on``), since the HTTP/1.1 path is the faster one here.
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -100,9 +122,18 @@ class ServerConfig:
     compression: Policy | None = None
     """Compress responses as this :class:`~cohttp.compression.Policy` says (None: never,
     as nginx's ``gzip off``); see :func:`cohttp.compression.compressing`."""
+    tls: ssl.SSLContext | None = None
+    tls_handshake_timeout: float = 10.0
+    http2: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("header_timeout", "body_timeout", "idle_timeout", "write_timeout"):
+        for name in (
+            "header_timeout",
+            "body_timeout",
+            "idle_timeout",
+            "write_timeout",
+            "tls_handshake_timeout",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ServerConfig.{name} must be positive")
         if self.max_requests < 0:
@@ -134,7 +165,7 @@ class _Conn:
     )
 
     def __init__(self, flow: Flow) -> None:
-        self.flow = flow
+        self.flow = flow  # a TLSFlow for HTTPS
         self.deadline = math.inf
         self.body_deadline = math.inf  # set once per request body, when first asked for
         self.out: list[bytes] = []  # responses queued to go out in one write
@@ -435,6 +466,13 @@ class Server:
         )
         self.requests_served = 0
         """Requests answered since start (for tests and monitoring)."""
+        self.tls_failures = 0
+        """TLS handshakes that failed or timed out (for tests and monitoring)."""
+        if self.config.tls is not None:
+            if self.config.tls.protocol == ssl.PROTOCOL_TLS_CLIENT:
+                raise ValueError("tls= needs a server context (backends.tls.server_context)")
+            alpn = ALPN_HTTP2 if self.config.http2 else ALPN_PROTOCOLS
+            self.config.tls.set_alpn_protocols(list(alpn))
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -505,6 +543,8 @@ class Server:
         self._closing = True
         if grace is not None:
             self._grace = grace
+        if self._h2_shutdown is not None:
+            self._h2_shutdown.set()  # HTTP/2 connections send GOAWAY (RFC 9113 6.8)
         for conn in list(self._conns):
             if conn.phase == _IDLE and conn.scope is not None:
                 conn.scope.cancel()
@@ -551,16 +591,63 @@ class Server:
 
     async def _connection(self, net: Backend, flow: Flow) -> None:
         try:
-            await self.serve_flow(net, flow)
+            context = self.config.tls
+            if context is None:
+                await self.serve_flow(net, flow)
+                return
+            try:
+                secure = await wrap_server(
+                    flow, context, handshake_timeout=self.config.tls_handshake_timeout
+                )
+            except NetworkError as exc:  # TLSError, Timeout, a reset: this peer only
+                self.tls_failures += 1
+                log.info("TLS handshake with %s failed: %s", _peer(flow), exc)
+                return
+            flow = secure
+            await self._serve_tls(net, secure)
         finally:
             await flow.close()
+
+    async def _serve_tls(self, net: Backend, flow: TLSFlow) -> None:
+        """Serve the protocol the TLS handshake chose through ALPN (RFC 7301): HTTP/1.1,
+        also when the client offered no ALPN (``flow.alpn`` is ``"http/1.1"`` or None,
+        the only name offered). The one place another protocol plugs in: put ``h2`` in
+        :data:`ALPN_PROTOCOLS` and serve it here: ``h2`` goes to
+        :func:`cohttp.h2.server.serve_h2` (RFC 9113 3.2), which keeps its own deadlines; the
+        connection is counted here so that :meth:`shutdown` sends GOAWAY and waits for it."""
+        if flow.alpn != "h2":
+            await self.serve_flow(net, flow)
+            return
+        from .h2.server import serve_h2  # the HTTP/2 codec loads only when a client asks
+
+        if self._h2_shutdown is None:
+            self._h2_shutdown = net.event()
+        conn = _Conn(flow)
+        conn.phase = _BUSY  # HTTP/2 keeps its own deadlines (cohttp.h2.server)
+        self._conns.add(conn)
+        try:
+            with net.move_on_after(math.inf) as scope:
+                conn.scope = scope
+                if self._closing:
+                    self._h2_shutdown.set()
+                try:
+                    self.requests_served += await serve_h2(
+                        net, flow, self.handler, self.config, shutdown=self._h2_shutdown
+                    )
+                except NetworkError:
+                    return
+        finally:
+            self._conns.discard(conn)
+
+    _h2_shutdown: Event | None = None
 
     async def serve_flow(self, net: Backend, flow: Flow) -> None:
         """Serve HTTP on one connection until it closes (the caller closes ``flow``).
 
         For a flow accepted elsewhere (a custom listener, a tunnel). The deadlines are
         enforced by the timer task of :meth:`serve_forever`: without it running, a
-        connection served this way has no timeouts.
+        connection served this way has no timeouts. Requests over a
+        :class:`backends.tls.TLSFlow` have the scheme ``https``.
         """
         self._net = net
         conn = _Conn(flow)
@@ -635,6 +722,7 @@ class Server:
         access_logging = cfg.access_log
         flow = conn.flow
         remote = flow.remote
+        scheme = "https" if isinstance(flow, TLSFlow) else "http"
         write_timeout = cfg.write_timeout
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
@@ -654,6 +742,7 @@ class Server:
                 request.headers = head.headers
                 request.version = head.version
                 request.remote = remote
+                request.scheme = scheme
                 request.stream = stream
                 stream._reset(head)
                 if head.framing == NO_BODY:
@@ -979,6 +1068,14 @@ class Server:
 _new_request = object.__new__
 
 
+def _peer(flow: Flow) -> str:
+    try:
+        host, port = flow.remote[:2]
+    except NetworkError:  # pragma: no cover - a flow already gone
+        return "a peer"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
     return open(path, "rb")
 
@@ -992,4 +1089,12 @@ async def _close_body(body: object) -> None:
             log.exception("closing a response body failed")
 
 
-__all__ = ["STREAMED", "Handler", "ResponseStream", "Server", "ServerConfig"]
+__all__ = [
+    "ALPN_HTTP2",
+    "ALPN_PROTOCOLS",
+    "STREAMED",
+    "Handler",
+    "ResponseStream",
+    "Server",
+    "ServerConfig",
+]

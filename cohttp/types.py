@@ -165,11 +165,11 @@ class Request:
     ``target`` is the request target as sent (``/path?query``); :attr:`path` and
     :attr:`query` split it. An absolute-form target (``http://host/path?query``, which a
     server must accept, RFC 9112 3.2.2) is split the same way, and then :attr:`host` is
-    its authority. On a server, ``body`` is an :class:`IncomingBody` and ``remote`` the
-    peer's address.
+    its authority. On a server, ``body`` is an :class:`IncomingBody`, ``remote`` the
+    peer's address and ``scheme`` ``"https"`` for a request that came over TLS.
     """
 
-    __slots__ = ("body", "headers", "method", "remote", "stream", "target", "version")
+    __slots__ = ("body", "headers", "method", "remote", "scheme", "stream", "target", "version")
 
     def __init__(
         self,
@@ -187,6 +187,7 @@ class Request:
         self.body: Body = body
         self.version = version
         self.remote = remote
+        self.scheme = "http"
         self.stream: Any = None
         """On a server, the connection's :class:`~cohttp.server.ResponseStream`: a handler
         may write its response through it and return :data:`~cohttp.server.STREAMED`."""

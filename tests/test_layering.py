@@ -53,9 +53,9 @@ LAYERS = {
 cohttp for DNS over HTTPS; cohttp never imports dns, a client gets its resolver from
 outside)."""
 OURS = {"backends", "cohttp", "dns", "uri", "re_engine"}
-KNOWN_UPWARD = {("cohttp/client.py", "dns.resolver")}
-"""Imports against the layers that issue 19 part 4 removes (cohttp's client on mirage still
-imports the resolver, lazily); an entry that is gone must leave this list."""
+KNOWN_UPWARD: set[tuple[str, str]] = set()
+"""Imports against the layers still to be removed (none left: cohttp's client gets its
+resolver from outside since issue 19); an entry that is gone must leave this list."""
 
 
 @pytest.mark.parametrize("package", sorted(LAYERS))

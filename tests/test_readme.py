@@ -175,6 +175,13 @@ answers_http() {  # until an HTTP server answers on 127.0.0.1 port $1, at most 6
     done
     echo "no HTTP answer on port $1" >&2; return 1
 }
+answers_https() {  # the same for an HTTPS server (whatever its certificate)
+    for _ in $(seq 120); do
+        python -m cohttp get -k --timeout 2 "https://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    echo "no HTTPS answer on port $1" >&2; return 1
+}
 """
 
 
@@ -215,7 +222,8 @@ def shell_script(block: Block, dns_port: int, http_port: int, netns: str) -> str
             if " -m dns serve" in code:
                 lines.append(f"answers_dns {dns_port}")
             elif " -m cohttp serve" in code:
-                lines.append(f"answers_http {http_port}")
+                https = "--ssl-certfile" in code
+                lines.append(f"answers_{'https' if https else 'http'} {http_port}")
             else:
                 raise AssertionError(f"{block.id}: do not know how to wait for {code!r}")
     return "\n".join(lines) + "\n"

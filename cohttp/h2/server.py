@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 from backends import Backend, Flow, NetworkError
 from backends.interface import CancelScope, Event
+from backends.tls import TLSFlow
 
 from ..codec import ContentTooLarge, HeaderFieldsTooLarge, ProtocolError, URITooLong, date_line
 from ..headers import Headers
@@ -263,6 +264,7 @@ class _Driver:
         self.config = config
         self.conn = H2Connection(h2_config)
         self.remote = remote if remote is not None else flow.remote
+        self.scheme = "https" if isinstance(flow, TLSFlow) else "http"  # what carries it
         self.states: dict[int, _StreamState] = {}
         self._wake: Event = net.event()
         self._written: Event = net.event()
@@ -500,6 +502,7 @@ class _Driver:
         request = Request(
             method, target, Headers._trusted(fields), version="HTTP/2", remote=self.remote
         )
+        request.scheme = self.scheme
         state.method = method
         if state.body is None:
             request.body = b""

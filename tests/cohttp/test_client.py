@@ -159,7 +159,7 @@ async def test_stale_pooled_connection_is_retried(backend: backends.Backend) -> 
 async def test_bad_urls(backend: backends.Backend) -> None:
     async with Client(backend) as c:
         for url, match in [
-            ("https://a.test/", "TLS"),
+            ("ftp://a.test/", "only http and https"),
             ("/relative", "absolute http"),
             ("http://", "no host"),
             ("http://a b/", "invalid URL"),

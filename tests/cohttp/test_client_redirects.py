@@ -13,7 +13,7 @@ import pytest
 
 import backends
 from cohttp import Request, Response, Server
-from cohttp.client import Client, ClientError, UnsupportedProtocol, same_origin
+from cohttp.client import Client, ClientError, same_origin
 
 from .helpers import running
 
@@ -145,18 +145,6 @@ async def test_a_host_field_stays_with_its_origin(
         await c.get(f"{origins.a}/go?{origins.b}/other", headers={"host": "site.test"})
     assert origins.fields_at("a", "/same")["host"] == "site.test"
     assert origins.fields_at("b", "/other")["host"] == origins.b.removeprefix("http://")
-
-
-async def test_redirect_to_https_is_refused_without_a_request(
-    backend: backends.Backend, origins: Origins
-) -> None:
-    """The client has no TLS: a redirect to https (the same server's port, even) raises
-    before any connection, so the credentials go nowhere."""
-    port_b = origins.b.rsplit(":", 1)[1]
-    async with Client(backend, headers=SECRETS, follow_redirects=True) as c:
-        with pytest.raises(UnsupportedProtocol, match="TLS"):
-            await c.get(f"{origins.a}/go?https://127.0.0.1:{port_b}/land")
-    assert [name for name, *_ in origins.seen] == ["a"]
 
 
 def test_same_origin_compares_scheme_host_and_port() -> None:
