@@ -8,7 +8,9 @@ a scratch directory that is removed afterwards, also on failure).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -190,6 +192,88 @@ def tap_namespace(name: str, kernel_cidr: str, *, mtu: int | None = None) -> Ite
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def inside_netns(name: str | None) -> Iterator[None]:
+    """Move the calling thread into network namespace ``name`` for the block (a no-op for
+    None). Sockets made and processes started inside it live in that namespace, and keep
+    living there after the block; the thread returns to its own namespace at exit. Keep
+    blocks short and free of awaits: every task of an event loop runs on its thread."""
+    if name is None:
+        yield
+        return
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(f"/run/netns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
+
+
+@dataclass
+class KernelLink:
+    """Where the kernel's own peers (curl, NSD, openssl, a Python socket server...) meet the
+    backend under test.
+
+    On asyncio and trio both sides use the kernel's loopback: ``namespace`` is None and
+    both addresses are 127.0.0.1. On mirage the backend's stack owns ``tap0`` of a network
+    namespace made by the test session: kernel peers run inside that namespace
+    (:meth:`argv`, :meth:`inside`), reach our servers at ``host`` (the stack's address) and
+    listen on ``peer_host`` (the kernel's side of the TAP), where our clients dial them.
+    """
+
+    namespace: str | None = None
+    host: str = "127.0.0.1"
+    peer_host: str = "127.0.0.1"
+    prefix: int = 8
+    mac: str | None = None
+
+    def argv(self, *argv: str) -> list[str]:
+        """``argv`` run where the kernel's peers live (``ip netns exec NS`` on mirage)."""
+        if self.namespace is None:
+            return list(argv)
+        return ["ip", "netns", "exec", self.namespace, *argv]
+
+    def inside(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose sockets (and child processes) live with the kernel's peers."""
+        return inside_netns(self.namespace)
+
+    def mirage_options(self) -> dict[str, str]:
+        """The mirage adapter's options for a stack on this link's TAP device."""
+        assert self.namespace is not None and self.mac is not None
+        return {"tap": "tap0", "ip": f"{self.host}/{self.prefix}", "mac": self.mac}
+
+
+LOOPBACK_LINK = KernelLink()
+"""The kernel link of the asyncio and trio backends: the loopback of our own namespace."""
+
+
+@contextlib.contextmanager
+def mirage_link(tag: str = "mk") -> Iterator[KernelLink]:
+    """A namespace with tap0 for mirage stacks to open (see :class:`KernelLink`), deleted
+    at exit, also on failure. Needs root."""
+    name = f"{tag}{os.getpid() % 100000}"
+    subnet = f"10.78.{random.randrange(1, 250)}"
+    with tap_namespace(name, f"{subnet}.1/24"):
+        yield KernelLink(name, f"{subnet}.2", f"{subnet}.1", 24, "02:00:5e:10:00:02")
 
 
 @dataclass
