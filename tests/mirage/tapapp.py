@@ -27,8 +27,8 @@ import anyio
 
 import backends
 import cohttp
-from cohttp.codec import parse_number
 from backends.mirage.tcp import TcpConfig
+from cohttp.codec import parse_number
 
 CHUNK = 1 << 16
 
