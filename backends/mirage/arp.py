@@ -164,7 +164,7 @@ class Arp:
         if spa in self.cache or spa in self._pending:
             self.add(spa, sha)  # "update the sender's entry"
             merge = True
-        if tpa != self.ip:
+        if tpa != self.ip or not self.ip:  # no address yet (DHCP): nothing to answer for
             return
         if not merge:
             self.add(spa, sha)
