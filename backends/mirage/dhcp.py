@@ -407,6 +407,15 @@ class DhcpClient:
         self._sock.on_readable = self._on_readable
         self._discover()
 
+    def renew(self) -> None:
+        """Renew the lease now, as at T1 (RENEWING: a unicast DHCPREQUEST to the server
+        that granted it), as ``networkctl renew`` does; a no-op without a lease."""
+        if self.lease is not None and self.state == State.BOUND:
+            self.state = State.RENEWING
+            self.xid = self._new_xid()
+            self.counters["renewals"] += 1
+            self._send_lease_request()
+
     def release(self) -> None:
         """Give the lease back (DHCPRELEASE, RFC 2131 4.4.6), drop the address, stop."""
         self._timer.stop()

@@ -275,6 +275,18 @@ def test_renewal_at_t1_is_unicast_to_the_server() -> None:
     assert lan.client_stack.ip == OFFERED  # kept throughout
 
 
+def test_renew_now_enters_renewing_as_t1_does() -> None:
+    lan = Lan(server())
+    lan.start()
+    lan.run_until(lambda: lan.client.state == State.BOUND)
+    with lan.sched:
+        lan.client.renew()  # (the switch answers within the same batch)
+    lan.run_until(lambda: lan.client.state == State.BOUND)
+    assert lan.client.counters["renewals"] == 1
+    assert lan.seen[-1][2] == SERVER_IP and lan.seen[-1][1].ciaddr == OFFERED
+    assert lan.client.counters["acks"] == 2
+
+
 def test_no_answer_to_renewals_rebinds_at_t2_by_broadcast() -> None:
     def script(msg: Message) -> list[Message]:
         if msg.kind == dhcp.REQUEST and msg.ciaddr and lan._dst != dhcp.BROADCAST:
