@@ -55,8 +55,8 @@ from ..errors import (
 )
 from ..interface import Address, Backend
 from . import ipv4
-from .ethernet import parse_mac
 from .dhcp import DhcpClient, DhcpConfig
+from .ethernet import parse_mac
 from .faults import Faults, FaultyNetif
 from .netif import Netif, Switch, TapDevice
 from .pcap import PcapNetif, PcapWriter
