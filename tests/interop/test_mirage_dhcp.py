@@ -19,11 +19,13 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +38,7 @@ from tests.peers import inside_netns, stop, tap_namespace
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
 MAC = "02:00:5e:10:00:99"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -171,3 +174,49 @@ def test_lease_from_dnsmasq_used_renewed_and_released(dnsmasq: Dnsmasq) -> None:
         time.sleep(0.05)
     assert f"DHCPREQUEST(tap0) {report['address']} {MAC}" in dnsmasq.log()
     assert "DHCPRELEASE" in dnsmasq.log()
+
+
+def test_cohttp_serve_with_ip_dhcp(dnsmasq: Dnsmasq, tmp_path: Path) -> None:
+    """``python -m cohttp serve --backend mirage --tap tap0 --ip dhcp``, fetched by curl at
+    the address dnsmasq leased it; the lease is released when the server stops."""
+    need_tool("curl")
+    (tmp_path / "hello.txt").write_text("hello over a leased address\n")
+    before = dnsmasq.leases()
+    proc = subprocess.Popen(
+        [
+            *("ip", "netns", "exec", dnsmasq.namespace, sys.executable, "-m", "cohttp"),
+            *("serve", str(tmp_path), "--quiet", "--port", "8080"),
+            *("--backend", "mirage", "--tap", "tap0", "--ip", "dhcp"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving on http://0.0.0.0:8080/ (mirage)"), line
+        end = time.monotonic() + 5
+        while not (new := [r.split() for r in dnsmasq.leases().splitlines() if r not in before]):
+            assert time.monotonic() < end, dnsmasq.log()
+            time.sleep(0.05)
+        assert len(new) == 1, dnsmasq.leases()
+        address = new[0][2]  # expiry, MAC, address, host name, client id
+        got = subprocess.run(
+            [
+                *("ip", "netns", "exec", dnsmasq.namespace, "curl", "-sS"),
+                *("--max-time", "10", f"http://{address}:8080/hello.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert got.returncode == 0, got.stderr
+        assert got.stdout == "hello over a leased address\n"
+    finally:
+        stop(proc)  # SIGTERM: the server shuts down and the backend releases the lease
+    end = time.monotonic() + 5
+    while dnsmasq.leases().strip() != before.strip():
+        assert time.monotonic() < end, dnsmasq.leases()
+        time.sleep(0.05)
