@@ -20,8 +20,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tests.conftest import need_tool
+
+T = TypeVar("T")
 
 
 def pin(core: int) -> list[str]:
@@ -276,6 +279,32 @@ def mirage_link(tag: str = "mk") -> Iterator[KernelLink]:
         yield KernelLink(name, f"{subnet}.2", f"{subnet}.1", 24, "02:00:5e:10:00:02")
 
 
+class PeerPool:
+    """Peers started on first use, one per (key, link), shared by a module's tests and
+    stopped together at its end: a module fixture holds the pool and a test-level fixture
+    asks it for the peer on the test's :class:`KernelLink`."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._peers: dict[tuple[object, str | None], object] = {}
+
+    def get(
+        self,
+        key: object,
+        link: KernelLink,
+        start: Callable[[KernelLink], contextlib.AbstractContextManager[T]],
+    ) -> T:
+        """The peer for ``key`` on ``link``, started with ``start(link)`` the first time."""
+        slot = (key, link.namespace)
+        if slot not in self._peers:
+            self._peers[slot] = self._stack.enter_context(start(link))
+        return self._peers[slot]  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop every peer started."""
+        self._stack.close()
+
+
 @dataclass
 class Peer:
     """A running peer: where it answers and its scratch directory."""
@@ -303,15 +332,22 @@ def run_nsd(
     address: str = "127.0.0.1",
     command_prefix: Sequence[str] = (),
     wait: bool = True,
+    link: KernelLink | None = None,
 ) -> Iterator[Peer]:
     """Run ``nsd -d`` serving ``zones`` (origin -> text) and/or the ``zone:`` clauses that
     ``zone_conf(scratch)`` returns; yield the :class:`Peer` once it answers (for the first
     of ``zones``, authoritatively); stop it and remove its scratch directory on exit.
     ``command_prefix`` runs it elsewhere (``taskset -c 0``, ``ip netns exec NS``: then pass
-    ``wait=False`` and check readiness from inside the namespace)."""
+    ``wait=False`` and check readiness from inside the namespace). ``link`` runs it where
+    that :class:`KernelLink`'s peers live, on its ``peer_host``."""
     need_tool("nsd", "nsd-checkconf")
+    if link is not None:
+        address, command_prefix = link.peer_host, link.argv()
+    namespace = link.namespace if link is not None else None
     scratch = tempfile.mkdtemp(prefix="mirage-py-nsd-")
-    peer = Peer(port or free_port(), scratch, address)
+    with inside_netns(namespace):
+        port = port or free_port(address)
+    peer = Peer(port, scratch, address)
     proc: subprocess.Popen[bytes] | None = None
     try:
         clauses = nsd_zone_clauses(write_zones(scratch, zones or {}))
@@ -327,14 +363,15 @@ def run_nsd(
             stderr=subprocess.DEVNULL,
         )
         if wait:
-            wait_until_answering(
-                peer.port,
-                proc,
-                host=address,
-                what="nsd",
-                log=peer.log,
-                zone=next(iter(zones), None) if zones else None,
-            )
+            with inside_netns(namespace):  # the probes' sockets live where NSD does
+                wait_until_answering(
+                    peer.port,
+                    proc,
+                    host=address,
+                    what="nsd",
+                    log=peer.log,
+                    zone=next(iter(zones), None) if zones else None,
+                )
         yield peer
     finally:
         stop(proc)
@@ -348,14 +385,19 @@ def run_knot(
     sections: str = "",
     zone_entries: str = "",
     port: int | None = None,
+    link: KernelLink | None = None,
 ) -> Iterator[Peer]:
-    """Run ``knotd`` serving ``zones`` (origin -> text) on a loopback port; yield the
-    :class:`Peer` once it answers (for the first of ``zones``, authoritatively); stop it and
-    remove its scratch directory on exit. ``sections`` adds top-level configuration (e.g.
-    ``remote:`` and ``acl:`` for a secondary) and ``zone_entries`` more ``zone:`` items."""
+    """Run ``knotd`` serving ``zones`` (origin -> text) on a loopback port (or on the
+    ``peer_host`` of ``link``, inside its namespace); yield the :class:`Peer` once it answers
+    (for the first of ``zones``, authoritatively); stop it and remove its scratch directory
+    on exit. ``sections`` adds top-level configuration (e.g. ``remote:`` and ``acl:`` for a
+    secondary) and ``zone_entries`` more ``zone:`` items."""
     need_tool("knotd")
+    link = link or LOOPBACK_LINK
     scratch = tempfile.mkdtemp(prefix="mirage-py-knot-")
-    peer = Peer(port or free_port(), scratch)
+    with inside_netns(link.namespace):
+        port = port or free_port(link.peer_host)
+    peer = Peer(port, scratch, link.peer_host)
     proc: subprocess.Popen[bytes] | None = None
     try:
         paths = write_zones(scratch, zones or {})
@@ -367,7 +409,7 @@ def run_knot(
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{scratch}"
-    listen: 127.0.0.1@{peer.port}
+    listen: {link.peer_host}@{peer.port}
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -384,15 +426,17 @@ log:
 zone:
 {entries}""")
         proc = subprocess.Popen(
-            ["knotd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            link.argv("knotd", "-c", conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_until_answering(
-            peer.port,
-            proc,
-            what="knotd",
-            log=peer.log,
-            zone=next(iter(zones), None) if zones else None,
-        )
+        with inside_netns(link.namespace):
+            wait_until_answering(
+                peer.port,
+                proc,
+                host=link.peer_host,
+                what="knotd",
+                log=peer.log,
+                zone=next(iter(zones), None) if zones else None,
+            )
         yield peer
     finally:
         stop(proc)
