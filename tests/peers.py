@@ -259,6 +259,11 @@ class KernelLink:
         """A block whose sockets (and child processes) live with the kernel's peers."""
         return inside_netns(self.namespace)
 
+    def free_port(self) -> int:
+        """A port free for UDP and TCP on ``peer_host``, for a kernel peer to listen on."""
+        with self.inside():
+            return free_port(self.peer_host)
+
     def mirage_options(self) -> dict[str, str]:
         """The mirage adapter's options for a stack on this link's TAP device."""
         assert self.namespace is not None and self.mac is not None
