@@ -29,7 +29,12 @@ async def test_wrk_1000_connections_and_a_slowloris(
     backend: backends.Backend, kernel: KernelLink
 ) -> None:
     need_tool("wrk")
-    server = Server(hello, header_timeout=1.0, access_log=False)
+    # The header deadline runs from the accept. Our server on the mirage stack over a TAP
+    # device serves about 1.5k requests/s here (the kernel's loopback: ~10k), so with 1000
+    # connections opened at once some first requests wait in its queue for over a second
+    # and would be cut (408, wrk's "read" errors): there the deadline is 3 s.
+    deadline = 3.0 if backend.name == "mirage" else 1.0
+    server = Server(hello, header_timeout=deadline, access_log=False)
     async with running(backend, server, kernel.host) as (host, port):
         slow = await RawClient.connect(backend, (host, port))
         await slow.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Stalled: ")
@@ -61,6 +66,6 @@ async def test_wrk_1000_connections_and_a_slowloris(
         assert requests > 1000, out
         assert "Socket errors" not in out, out
         assert "Non-2xx" not in out, out
-        # Cut at the deadline (1 s), give or take the timer's tick and a loaded machine.
-        assert 0.8 <= cut_after < 5, cut_after
+        # Cut at the deadline, give or take the timer's tick and a loaded machine.
+        assert 0.8 * deadline <= cut_after < deadline + 4, cut_after
         assert server.requests_served >= requests
