@@ -554,7 +554,7 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         raise TypeError("a TAP device needs ip='A.B.C.D/PREFIX'")
     use_dhcp = ip_text == "dhcp"
     if use_dhcp and tap_name is None and switch is None:
-        raise TypeError("ip='dhcp' needs a link: tap= or switch=")
+        raise ValueError("ip='dhcp' needs a link to ask on: tap= (--tap) or switch=")
     ip, prefix = (0, 0) if use_dhcp else ipv4.parse_interface(ip_text or DEFAULT_IP)
     gateway = ipv4.ip_to_int(gateway_text) if gateway_text else None
     mac = parse_mac(mac_text) if mac_text else None
@@ -582,6 +582,7 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         raise
     backend = MirageBackend(stack, tap)
     sched.add_waker(backend._wake.wake)
+    no_lease: Timeout | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(backend._drive)
@@ -589,10 +590,16 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
                 tg.start_soon(backend._read_tap, tap)
             try:
                 if use_dhcp:
-                    await _acquire_lease(backend, dhcp_config, dhcp_timeout)
-                yield backend
+                    try:
+                        await _acquire_lease(backend, dhcp_config, dhcp_timeout)
+                    except Timeout as exc:
+                        no_lease = exc  # raised below, not wrapped in the task group's
+                if no_lease is None:
+                    yield backend
             finally:
                 tg.cancel_scope.cancel()
     finally:
         sched.remove_waker(backend._wake.wake)
         await backend.aclose()
+    if no_lease is not None:
+        raise no_lease

@@ -8,8 +8,10 @@ import itertools
 import random
 from collections.abc import Callable
 
+import anyio
 import pytest
 
+import backends
 from backends.mirage import dhcp
 from backends.mirage.dhcp import DhcpClient, DhcpConfig, DhcpError, Message, State
 from backends.mirage.ipv4 import int_to_ip, ip_to_int
@@ -429,3 +431,47 @@ def test_server_defaults_for_t1_and_t2() -> None:
     lease = lan.client.lease
     assert lease is not None
     assert (lease.t1 - lease.obtained, lease.t2 - lease.obtained) == (400, 700)  # 1/2, 7/8
+
+
+# -- the adapter's ip="dhcp" ----------------------------------------------------------------
+
+
+def test_adapter_takes_its_address_from_dhcp_and_releases_it() -> None:
+    """``open_backend("mirage", switch=..., ip="dhcp")`` on a switch with the scripted
+    server: the backend comes up with the leased address and gives it back at close."""
+    seen: list[Message] = []
+
+    async def main() -> None:
+        switch = Switch(Scheduler(anyio.current_time))
+        with switch.sched:
+            server_stack = Stack(switch.sched, switch.port(), SERVER_IP, 24)
+        sock = server_stack.udp_bind(0, dhcp.SERVER_PORT)
+        script = server()
+
+        def serve() -> None:
+            while sock.queue:
+                msg = dhcp.parse(sock.queue.popleft()[0])
+                seen.append(msg)
+                for reply in script(msg):
+                    sock.send(dhcp.build(reply), dhcp.BROADCAST, dhcp.CLIENT_PORT)
+
+        sock.on_readable = serve
+        async with backends.open_backend("mirage", switch=switch, ip="dhcp") as net:
+            assert net.ip == "10.9.0.77"  # type: ignore[attr-defined]
+            assert net.dhcp.lease.dns == [ip_to_int("10.9.0.53")]  # type: ignore[attr-defined]
+        assert seen[-1].kind == dhcp.RELEASE
+
+    anyio.run(main)
+
+
+def test_adapter_without_a_dhcp_server_fails_with_a_clear_timeout() -> None:
+    async def main() -> None:
+        switch = Switch(Scheduler(anyio.current_time))
+        quick = DhcpConfig(initial_timeout=0.05, jitter=0.0)
+        with pytest.raises(backends.Timeout, match=r"no DHCP lease within 0.4s: [3-9] DHCPDISC"):
+            async with backends.open_backend(
+                "mirage", switch=switch, ip="dhcp", dhcp=quick, dhcp_timeout=0.4
+            ):
+                pass
+
+    anyio.run(main)
