@@ -275,10 +275,17 @@ LOOPBACK_LINK = KernelLink()
 
 
 @contextlib.contextmanager
-def mirage_link(tag: str = "mk") -> Iterator[KernelLink]:
-    """A namespace with tap0 for mirage stacks to open (see :class:`KernelLink`), deleted
-    at exit, also on failure. Needs root."""
-    name = f"{tag}{os.getpid() % 100000}"
+def mirage_link(tag: str = "mirage-py-link-") -> Iterator[KernelLink]:
+    """A namespace ``<tag><pid>`` with tap0 for mirage stacks to open (see
+    :class:`KernelLink`), deleted at exit, also on failure. Namespaces of this tag whose
+    process is gone (a session killed before its teardown) are deleted first. Needs root."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        stale = line.split(" ", 1)[0]
+        pid = stale[len(tag) :]
+        if stale.startswith(tag) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", stale], check=False, capture_output=True)
+    name = f"{tag}{os.getpid()}"
     subnet = f"10.78.{random.randrange(1, 250)}"
     with tap_namespace(name, f"{subnet}.1/24"):
         yield KernelLink(name, f"{subnet}.2", f"{subnet}.1", 24, "02:00:5e:10:00:02")
