@@ -411,10 +411,7 @@ class DhcpClient:
         """Renew the lease now, as at T1 (RENEWING: a unicast DHCPREQUEST to the server
         that granted it), as ``networkctl renew`` does; a no-op without a lease."""
         if self.lease is not None and self.state == State.BOUND:
-            self.state = State.RENEWING
-            self.xid = self._new_xid()
-            self.counters["renewals"] += 1
-            self._send_lease_request()
+            self._extend(State.RENEWING)
 
     def release(self) -> None:
         """Give the lease back (DHCPRELEASE, RFC 2131 4.4.6), drop the address, stop."""
@@ -535,19 +532,23 @@ class DhcpClient:
             if now >= lease.expires:
                 self._expire()
             elif now >= lease.t2 and state != State.REBINDING:
-                self.state = State.REBINDING
-                self.xid = self._new_xid()
-                self.counters["rebinds"] += 1
-                self._send_lease_request()
+                self._extend(State.REBINDING)
             elif now >= lease.t1 and state == State.BOUND:
-                self.state = State.RENEWING
-                self.xid = self._new_xid()
-                self.counters["renewals"] += 1
-                self._send_lease_request()
+                self._extend(State.RENEWING)
             elif state in (State.RENEWING, State.REBINDING):
                 self._send_lease_request()
             else:
                 self._arm_lease_timer()
+
+    def _extend(self, state: State) -> None:
+        """Enter RENEWING or REBINDING: a new transaction; ``secs`` counts from the start
+        of the renewal process (RFC 2131 2: "began address acquisition or renewal")."""
+        if self.state == State.BOUND:
+            self._started = self.sched.now()
+        self.state = state
+        self.xid = self._new_xid()
+        self.counters["renewals" if state == State.RENEWING else "rebinds"] += 1
+        self._send_lease_request()
 
     def _arm_lease_timer(self) -> None:
         lease = self.lease

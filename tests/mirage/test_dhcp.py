@@ -270,7 +270,7 @@ def test_renewal_at_t1_is_unicast_to_the_server() -> None:
     when, renew, dst = lan.seen[2]
     assert when == pytest.approx(bound_at + 10)
     assert renew.kind == dhcp.REQUEST and dst == SERVER_IP  # unicast to the server
-    assert renew.ciaddr == OFFERED and renew.flags == 0
+    assert renew.ciaddr == OFFERED and renew.flags == 0 and renew.secs == 0
     assert dhcp.REQUESTED_IP not in renew.options and dhcp.SERVER_ID not in renew.options
     assert renew.xid != lan.seen[0][1].xid  # a new transaction
     assert lan.client.lease is not None and lan.client.lease.obtained == pytest.approx(when)
@@ -306,6 +306,7 @@ def test_no_answer_to_renewals_rebinds_at_t2_by_broadcast() -> None:
     assert [t - bound_at for t, _ in renewals] == pytest.approx([10, 15])
     assert rebind[0][0] - bound_at == pytest.approx(20)
     assert rebind[0][1].ciaddr == OFFERED
+    assert rebind[0][1].secs == 10  # since the renewal process began, at T1
     assert lan.client_stack.ip == OFFERED
 
 
