@@ -520,6 +520,26 @@ async def _acquire_lease(backend: MirageBackend, config: DhcpConfig | None, time
         )
 
 
+async def _release_lease(backend: MirageBackend) -> None:
+    """DHCPRELEASE, while the device is still read: the server's MAC may have to be asked
+    for first (ARP), so wait for that, at most :data:`RELEASE_WAIT` seconds."""
+    client = backend.dhcp
+    assert client is not None
+    lease = client.lease
+    hop = backend.stack.next_hop(lease.server) if lease is not None else None
+    with backend.sched:
+        client.release()
+    arp = backend.stack.arp
+    if hop is None or arp is None:
+        return
+    with anyio.move_on_after(RELEASE_WAIT):
+        while arp.lookup(hop) is None:
+            await anyio.sleep(0.01)
+
+
+RELEASE_WAIT = 1.0
+
+
 def _stack_config(options: dict[str, Any]) -> StackConfig:
     tcp = options.pop("tcp", None) or TcpConfig()
     if not isinstance(tcp, TcpConfig):
@@ -597,6 +617,9 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
                 if no_lease is None:
                     yield backend
             finally:
+                if backend.dhcp is not None:
+                    with anyio.CancelScope(shield=True):
+                        await _release_lease(backend)
                 tg.cancel_scope.cancel()
     finally:
         sched.remove_waker(backend._wake.wake)
