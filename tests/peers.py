@@ -109,7 +109,7 @@ def wait_until_answering(
         time.sleep(0.05)
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
+def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None) -> None:
     """SIGTERM, then SIGKILL after five seconds."""
     if proc is None or proc.poll() is not None:
         return

@@ -11,8 +11,9 @@ through our own TCP/IP stack on a TAP device in a namespace, where curl and open
 from __future__ import annotations
 
 import hashlib
+import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _serve_https(
-    net: backends.Backend, host: str, context: object, server: Server
-) -> tuple[backends.Listener, object]:
+    net: backends.Backend, host: str, context: ssl.SSLContext, server: Server
+) -> tuple[backends.Listener, Callable[[Flow], Awaitable[None]]]:
+    """A listener on ``host`` and the handler that serves HTTPS on each of its flows:
+    TLS by :func:`backends.tls.wrap_server`, then HTTP by :meth:`Server.serve_flow`."""
     listener = await net.tcp_listen(host, 0)
 
     async def handler(flow: Flow) -> None:
-        secure = await tls.wrap_server(flow, context)  # type: ignore[arg-type]
+        secure = await tls.wrap_server(flow, context)
         async with secure:
             await server.serve_flow(net, secure)
 
@@ -67,7 +70,7 @@ async def test_curl_moves_10_mb_each_way_over_https(
     body = pattern(TEN_MB)[::-1]  # not the download's bytes
     upload.write_bytes(body)
     async with listener, backend.task_group() as tg:
-        tg.start_soon(listener.serve, handler)  # type: ignore[arg-type]
+        tg.start_soon(listener.serve, handler)
         port = listener.address[1]
         url = f"https://https.test:{port}"
         curl = kernel.argv(

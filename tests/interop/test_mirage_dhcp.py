@@ -109,7 +109,7 @@ def echo_once(listener: socket.socket, seen: list[tuple[str, int]]) -> None:
 
 def test_lease_from_dnsmasq_used_renewed_and_released(dnsmasq: Dnsmasq) -> None:
     subnet = dnsmasq.subnet
-    report: dict[str, object] = {}
+    report: dict[str, str | int] = {}
 
     async def main(net: backends.Backend) -> None:
         client = net.dhcp  # type: ignore[attr-defined]
@@ -171,7 +171,7 @@ def test_lease_from_dnsmasq_used_renewed_and_released(dnsmasq: Dnsmasq) -> None:
     assert report["renewals"]
     # Closing the backend sent DHCPRELEASE: dnsmasq drops the lease from its file.
     end = time.monotonic() + 5
-    while report["address"] in dnsmasq.leases():
+    while str(report["address"]) in dnsmasq.leases():
         assert time.monotonic() < end, dnsmasq.log()
         time.sleep(0.05)
     assert f"DHCPREQUEST(tap0) {report['address']} {MAC}" in dnsmasq.log()

@@ -29,6 +29,7 @@ import backends
 import cohttp
 from backends.mirage.tcp import TcpConfig
 from cohttp.codec import parse_number
+from cohttp.types import IncomingBody
 
 CHUNK = 1 << 16
 
@@ -90,9 +91,11 @@ async def http_app(request: cohttp.Request) -> cohttp.Response:
         if count is None:
             return cohttp.Response.text("GET /<byte count>\n", status=404)
         return cohttp.Response(200, _stream(count), {"content-length": str(count)})
+    body = request.body
+    assert isinstance(body, IncomingBody)  # what a server's request carries
     digest = hashlib.sha256()
     total = 0
-    async for piece in request.body:
+    async for piece in body:
         digest.update(piece)
         total += len(piece)
     return cohttp.Response.text(f"{total} {digest.hexdigest()}\n")
