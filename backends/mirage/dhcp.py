@@ -22,8 +22,11 @@ machine of RFC 2131 4.4 (figure 5) over a :class:`~backends.mirage.stack.Stack`:
 Replies are matched on ``xid`` and ``chaddr`` (RFC 2131 4.4.1); anything else, and every
 malformed message, is counted and dropped. The client sets the BROADCAST flag while it
 has no address (RFC 2131 4.1: it cannot receive unicast IP before it is configured).
-Not done: the ARP probe of an offered address and DHCPDECLINE (RFC 2131 4.4.1 SHOULD,
-RFC 5227), INIT-REBOOT, DHCPINFORM, relay agents' options.
+Before it takes an acknowledged address the client probes for it with ARP (RFC 2131
+4.4.1; probes as RFC 5227 2.1.1 makes them) and waits ``arp_check`` seconds: an ARP packet
+from another host that claims the address, or probes for it too, makes the client send
+DHCPDECLINE and start over after ten seconds (RFC 2131 3.1 step 5). Not done: INIT-REBOOT,
+DHCPINFORM, relay agents' options.
 """
 
 from __future__ import annotations
@@ -304,6 +307,8 @@ class State(enum.Enum):
     INIT = "INIT"
     SELECTING = "SELECTING"
     REQUESTING = "REQUESTING"
+    CHECKING = "CHECKING"
+    """Acknowledged; probing the address with ARP before taking it (RFC 2131 4.4.1)."""
     BOUND = "BOUND"
     RENEWING = "RENEWING"
     REBINDING = "REBINDING"
@@ -326,6 +331,11 @@ class DhcpConfig:
     restart_delay: float = 1.0
     """Wait after a DHCPNAK before discovering again (RFC 2131 3.1 step 5 does not say;
     a pause keeps a misconfigured server from being flooded)."""
+    arp_check: float = 1.0
+    """How long to listen for another holder of an acknowledged address after probing
+    for it with ARP (RFC 2131 4.4.1 SHOULD); 0 takes the address without checking."""
+    decline_delay: float = 10.0
+    """Wait after a DHCPDECLINE before discovering again (RFC 2131 3.1 step 5)."""
     hostname: str | None = None
 
 
@@ -378,6 +388,9 @@ class DhcpClient:
         self.lease: Lease | None = None
         self.xid = 0
         self._offer: Message | None = None
+        self._acked: Message | None = None
+        self._conflict = False
+        self._requested_at = 0.0
         self._attempt = 0
         self._started = 0.0
         self._timer = self.sched.timer(self._on_timer)
@@ -389,6 +402,7 @@ class DhcpClient:
             "offers": 0,
             "acks": 0,
             "naks": 0,
+            "declines": 0,
             "renewals": 0,
             "rebinds": 0,
             "expired": 0,
@@ -416,6 +430,8 @@ class DhcpClient:
     def release(self) -> None:
         """Give the lease back (DHCPRELEASE, RFC 2131 4.4.6), drop the address, stop."""
         self._timer.stop()
+        if self.stack.arp is not None:
+            self.stack.arp.watch = None
         lease = self.lease
         if lease is not None and self.state in (State.BOUND, State.RENEWING, State.REBINDING):
             self.xid = self._new_xid()
@@ -495,6 +511,7 @@ class DhcpClient:
         options[REQUESTED_IP] = _ip(offer.yiaddr)  # RFC 2131 4.3.2: SELECTING state
         options[SERVER_ID] = offer.options[SERVER_ID]
         self.counters["requests"] += 1
+        self._requested_at = self.sched.now()
         self._send(options, BROADCAST)
         self._timer.start_in(self._backoff())
         self._attempt += 1
@@ -506,6 +523,7 @@ class DhcpClient:
         assert lease is not None
         dst = lease.server if self.state == State.RENEWING else BROADCAST
         self.counters["requests"] += 1
+        self._requested_at = self.sched.now()
         self._send(self._base_options(REQUEST), dst, ciaddr=lease.address)
         now = self.sched.now()
         until = lease.t2 if self.state == State.RENEWING else lease.expires
@@ -527,6 +545,8 @@ class DhcpClient:
                 self._send_selecting_request()
         elif state == State.INIT:
             self._discover()
+        elif state == State.CHECKING:
+            self._checked()
         elif self.lease is not None:
             lease = self.lease
             if now >= lease.expires:
@@ -604,6 +624,9 @@ class DhcpClient:
                 if server is not None and server != self._offer.address(SERVER_ID):
                     self.counters["ignored"] += 1
                     return
+                if self.config.arp_check > 0:
+                    self._check(msg)
+                    return
             self._bind(msg)
         elif kind == NAK and state in (State.REQUESTING, State.RENEWING, State.REBINDING):
             self.counters["naks"] += 1
@@ -614,6 +637,49 @@ class DhcpClient:
             self._timer.start_in(self.config.restart_delay)
         else:
             self.counters["ignored"] += 1
+
+    def _check(self, ack: Message) -> None:
+        """Probe the acknowledged address and listen for its holder (RFC 2131 4.4.1)."""
+        if ack.seconds(LEASE_TIME) is None or ack.yiaddr in (0, BROADCAST):
+            raise DhcpError("dhcp: DHCPACK without a lease time or an address")
+        arp = self.stack.arp
+        assert arp is not None
+        self.state = State.CHECKING
+        self._acked = ack
+        self._conflict = False
+        address = ack.yiaddr
+
+        def watch(op: int, sha: bytes, spa: int, tpa: int) -> None:
+            # another host using the address, or probing for it at the same time
+            if sha != self.mac and (spa == address or (spa == 0 and tpa == address)):
+                self._conflict = True
+                self._checked()
+
+        arp.watch = watch
+        arp.probe(address)
+        self._timer.start_in(self.config.arp_check)
+
+    def _checked(self) -> None:
+        """The check is over: take the address, or decline it (RFC 2131 4.4.1)."""
+        ack = self._acked
+        if self.state != State.CHECKING or ack is None:
+            return
+        arp = self.stack.arp
+        assert arp is not None
+        arp.watch = None
+        self._acked = None
+        if not self._conflict:
+            self._bind(ack)
+            return
+        self.counters["declines"] += 1
+        log.warning("dhcp: %s is in use on the link; declined", ipv4.int_to_ip(ack.yiaddr))
+        options = {MESSAGE_TYPE: bytes((DECLINE,)), REQUESTED_IP: _ip(ack.yiaddr)}
+        server = ack.options.get(SERVER_ID)
+        if server is not None:
+            options[SERVER_ID] = server
+        self._send(options, BROADCAST)
+        self.state = State.INIT
+        self._timer.start_in(self.config.decline_delay)
 
     def _bind(self, msg: Message) -> None:
         """Take the lease a DHCPACK grants (RFC 2131 4.4.1 and 4.4.5)."""
@@ -628,7 +694,9 @@ class DhcpClient:
         server = msg.address(SERVER_ID)
         if server is None:
             server = self.lease.server if self.lease is not None else 0
-        now = self.sched.now()
+        # RFC 2131 4.4.1: the lease runs from when the request was sent (the last one sent
+        # is still no later than the server's DHCPACK)
+        now = self._requested_at
         if lease_time == INFINITE:
             t1 = t2 = expires = float("inf")
         else:

@@ -150,7 +150,7 @@ class Lan:
     def __init__(self, script: Script, config: DhcpConfig | None = None) -> None:
         self.clock = VirtualClock()
         self.sched = Scheduler(self.clock)
-        switch = Switch(self.sched)
+        self.switch = switch = Switch(self.sched)
         self.script = script
         self.seen: list[tuple[float, Message, int]] = []  # (time, message, IP destination)
         with self.sched:
@@ -265,10 +265,11 @@ def test_renewal_at_t1_is_unicast_to_the_server() -> None:
     lan = Lan(server())
     lan.start()
     lan.run_until(lambda: lan.client.state == State.BOUND)
-    bound_at = lan.clock.time
+    assert lan.client.lease is not None
+    leased_at = lan.client.lease.obtained  # the lease runs from the request (RFC 2131 4.4.1)
     lan.run_until(lambda: lan.client.counters["renewals"] == 1 and lan.client.state == State.BOUND)
     when, renew, dst = lan.seen[2]
-    assert when == pytest.approx(bound_at + 10)
+    assert when == pytest.approx(leased_at + 10)
     assert renew.kind == dhcp.REQUEST and dst == SERVER_IP  # unicast to the server
     assert renew.ciaddr == OFFERED and renew.flags == 0 and renew.secs == 0
     assert dhcp.REQUESTED_IP not in renew.options and dhcp.SERVER_ID not in renew.options
@@ -298,13 +299,14 @@ def test_no_answer_to_renewals_rebinds_at_t2_by_broadcast() -> None:
     lan = Lan(script)
     lan.start()
     lan.run_until(lambda: lan.client.state == State.BOUND)
-    bound_at = lan.clock.time
+    assert lan.client.lease is not None
+    leased_at = lan.client.lease.obtained  # the lease runs from the request (RFC 2131 4.4.1)
     lan.run_until(lambda: lan.client.counters["rebinds"] == 1 and lan.client.state == State.BOUND)
     renewals = [(t, d) for t, m, d in lan.seen[2:] if d != dhcp.BROADCAST]
     rebind = [(t, m) for t, m, d in lan.seen[2:] if d == dhcp.BROADCAST]
     # at T1 (10 s), then after max(half of the 10 s left to T2, 5 s) = 15 s
-    assert [t - bound_at for t, _ in renewals] == pytest.approx([10, 15])
-    assert rebind[0][0] - bound_at == pytest.approx(20)
+    assert [t - leased_at for t, _ in renewals] == pytest.approx([10, 15])
+    assert rebind[0][0] - leased_at == pytest.approx(20)
     assert rebind[0][1].ciaddr == OFFERED
     assert rebind[0][1].secs == 10  # since the renewal process began, at T1
     assert lan.client_stack.ip == OFFERED
@@ -321,9 +323,10 @@ def test_lease_expiry_drops_the_address_and_starts_over() -> None:
     lan = Lan(script)
     lan.start()
     lan.run_until(lambda: lan.client.state == State.BOUND)
-    bound_at = lan.clock.time
+    assert lan.client.lease is not None
+    leased_at = lan.client.lease.obtained  # the lease runs from the request (RFC 2131 4.4.1)
     lan.run_until(lambda: lan.client.counters["expired"] == 1)
-    assert lan.clock.time - bound_at == pytest.approx(60)
+    assert lan.clock.time - leased_at == pytest.approx(60)
     assert lan.client_stack.ip == 0 and lan.client.lease is None
     assert lan.client.state == State.SELECTING
     assert lan.changes == 2  # bound, then lost
@@ -405,6 +408,47 @@ def test_replies_for_another_xid_or_client_or_malformed_are_ignored() -> None:
     assert lan.client.counters["ignored"] == 3
     assert lan.client.counters["malformed"] == 1
     assert lan.client.counters["offers"] == 1
+
+
+def test_an_address_in_use_is_declined_and_discovery_waits_ten_seconds() -> None:
+    """RFC 2131 4.4.1: the client probes the acknowledged address with ARP; another host
+    holding it answers (RFC 5227 2.1.1), so the client sends DHCPDECLINE and starts over
+    ten seconds later (RFC 2131 3.1 step 5), this time getting another address."""
+    other = OFFERED + 1
+
+    def script(msg: Message) -> list[Message]:
+        replies = server()(msg)
+        if lan.kinds().count(dhcp.DISCOVER) > 1:  # after the decline: the next address
+            for reply in replies:
+                reply.yiaddr = other
+        return replies
+
+    lan = Lan(script)
+    with lan.sched:  # a host already using the address the server offers first
+        squatter = Stack(lan.sched, lan.switch.port(), OFFERED, 24)
+    lan.start()
+    lan.run_until(lambda: lan.client.state == State.BOUND)
+    kinds = lan.kinds()
+    assert kinds == [dhcp.DISCOVER, dhcp.REQUEST, dhcp.DECLINE, dhcp.DISCOVER, dhcp.REQUEST]
+    (_, decline, dst), (again, _, _) = lan.seen[2], lan.seen[3]
+    assert dst == dhcp.BROADCAST and decline.ciaddr == 0
+    assert decline.address(dhcp.REQUESTED_IP) == OFFERED
+    assert decline.address(dhcp.SERVER_ID) == SERVER_IP
+    assert again - lan.seen[2][0] == pytest.approx(10)
+    assert lan.client_stack.ip == other and lan.client.counters["declines"] == 1
+    assert squatter.ip == OFFERED
+
+
+def test_a_free_address_is_taken_after_the_arp_check() -> None:
+    lan = Lan(server(), DhcpConfig(arp_check=2.0))
+    lan.start()
+    lan.run_until(lambda: lan.client.state == State.CHECKING)
+    checking_from = lan.clock.time
+    assert lan.client_stack.ip == 0  # not used before the check ends
+    lan.run_until(lambda: lan.client.state == State.BOUND)
+    assert lan.clock.time - checking_from == pytest.approx(2.0)
+    lease = lan.client.lease
+    assert lease is not None and lease.obtained == pytest.approx(lan.seen[1][0])  # request sent
 
 
 def test_release_tells_the_server_and_drops_the_address() -> None:
