@@ -8,8 +8,9 @@ machine of RFC 2131 4.4 (figure 5) over a :class:`~backends.mirage.stack.Stack`:
 * SELECTING -> REQUESTING on the first acceptable DHCPOFFER (our xid and hardware
   address, a non-zero ``yiaddr`` and a server identifier): DHCPREQUEST naming that server
   and address (RFC 2131 4.3.2), retransmitted the same way a bounded number of times;
-* REQUESTING -> BOUND on DHCPACK: the stack takes the address, mask, router; T1 and T2
-  (options 58 and 59, defaults 0.5 and 0.875 of the lease, RFC 2131 4.4.5) are armed;
+* REQUESTING -> CHECKING on DHCPACK (the ARP check below), then BOUND: the stack takes
+  the address, mask, router; T1 and T2 (options 58 and 59, defaults 0.5 and 0.875 of the
+  lease, RFC 2131 4.4.5), counted from when the request was sent (4.4.1), are armed;
   DHCPNAK, or no answer, starts over from INIT;
 * BOUND -> RENEWING at T1: DHCPREQUEST unicast to the server that granted the lease, with
   ``ciaddr`` set and no server identifier; RENEWING -> REBINDING at T2: the same, broadcast
