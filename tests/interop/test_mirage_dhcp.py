@@ -222,3 +222,47 @@ def test_cohttp_serve_with_ip_dhcp(dnsmasq: Dnsmasq, tmp_path: Path) -> None:
     while dnsmasq.leases().strip() != before.strip():
         assert time.monotonic() < end, dnsmasq.leases()
         time.sleep(0.05)
+
+
+def test_dns_serve_with_ip_dhcp(dnsmasq: Dnsmasq, tmp_path: Path) -> None:
+    """``python -m dns serve --backend mirage --tap tap0 --ip dhcp`` answers dig at the
+    address dnsmasq leased it."""
+    need_tool("dig")
+    zone = tmp_path / "leased.test.zone"
+    zone.write_text(
+        "$ORIGIN leased.test.\n$TTL 60\n@ SOA ns admin 1 3600 600 86400 60\n@ NS ns\n"
+        "ns A 192.0.2.1\nwww A 192.0.2.80\n"
+    )
+    before = dnsmasq.leases()
+    proc = subprocess.Popen(
+        [
+            *("ip", "netns", "exec", dnsmasq.namespace, sys.executable, "-m", "dns"),
+            *("serve", str(zone), "--port", "53"),
+            *("--backend", "mirage", "--tap", "tap0", "--ip", "dhcp"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        end = time.monotonic() + 20
+        while not (new := [r.split() for r in dnsmasq.leases().splitlines() if r not in before]):
+            assert proc.poll() is None and time.monotonic() < end, dnsmasq.log()
+            time.sleep(0.05)
+        address = new[0][2]
+        while True:
+            dug = subprocess.run(
+                [
+                    *("ip", "netns", "exec", dnsmasq.namespace, "dig", "+short"),
+                    *("+time=1", "+tries=1", f"@{address}", "www.leased.test"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            if dug.stdout.strip() == "192.0.2.80":
+                break
+            assert proc.poll() is None and time.monotonic() < end, dug.stdout + dug.stderr
+            time.sleep(0.1)
+    finally:
+        stop(proc)
