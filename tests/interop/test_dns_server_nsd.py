@@ -284,6 +284,12 @@ def summary(data: bytes) -> object:
     }
 
 
+def _source_for(host: str) -> str:
+    """Where a client endpoint binds to reach ``host``: loopback for loopback (a kernel
+    socket stays off the host's other interfaces), else any address (mirage's link)."""
+    return "127.0.0.1" if host.startswith("127.") else "0.0.0.0"
+
+
 async def exchange(net: backends.Backend, where: int | Address, data: bytes, tcp: bool) -> bytes:
     """One query to ``where`` (a port on 127.0.0.1, or an address) and its reply."""
     host, port = ("127.0.0.1", where) if isinstance(where, int) else where
@@ -300,7 +306,7 @@ async def exchange(net: backends.Backend, where: int | Address, data: bytes, tcp
                 return buf[2:]
             finally:
                 await flow.close()
-        ep = await net.udp_bind("0.0.0.0", 0)
+        ep = await net.udp_bind(_source_for(host), 0)
         try:
             await ep.send(data, (host, port))
             reply, _ = await ep.recv()
@@ -333,7 +339,7 @@ async def test_dropped_like_nsd(backend: backends.Backend, nsd_diff: Address) ->
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
         for where in (nsd_diff, ("127.0.0.1", udp[1])):
-            ep = await backend.udp_bind("0.0.0.0", 0)
+            ep = await backend.udp_bind(_source_for(where[0]), 0)
             try:
                 await ep.send(raw(0x8000, 1, QBODY), where)
                 await ep.send(b"\x12\x34\x00", where)
