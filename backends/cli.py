@@ -26,7 +26,7 @@ def add_backend_arguments(
         parser.add_argument("--uvloop", action="store_true", help="asyncio backend on uvloop")
     if device:
         parser.add_argument("--tap", help="mirage: the TAP device")
-        parser.add_argument("--ip", help="mirage: our address, A.B.C.D/PREFIX")
+        parser.add_argument("--ip", help="mirage: our address, A.B.C.D/PREFIX, or dhcp (RFC 2131)")
         parser.add_argument("--gateway", help="mirage: the default gateway")
 
 
@@ -36,9 +36,12 @@ def device_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def listen_host(args: argparse.Namespace) -> str:
-    """``--host`` if given, else the address of ``--ip`` (mirage), else 127.0.0.1."""
+    """``--host`` if given, else the address of ``--ip`` (mirage; every address with
+    ``--ip dhcp``), else 127.0.0.1."""
     host: str | None = getattr(args, "host", None)
     if host:
         return host
     ip: str | None = getattr(args, "ip", None)
+    if ip == "dhcp":
+        return "0.0.0.0"  # the address is not known until the lease
     return ip.split("/")[0] if ip else "127.0.0.1"

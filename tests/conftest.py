@@ -8,12 +8,13 @@ run by anyio's pytest plugin on the backend's host loop.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -55,10 +56,55 @@ def anyio_backend(backend_name: str) -> Any:
     return backends.host_loop(backend_name)
 
 
+@pytest.fixture(scope="session")
+def mirage_tap_link() -> Iterator[Any]:
+    """One namespace with a TAP device for the whole session (made on first use), where
+    mirage stacks meet the kernel's peers; deleted at the end, also on failure or Ctrl-C."""
+    from tests.peers import mirage_link
+
+    need_root()
+    need_tool("ip")
+    with mirage_link() as link:
+        yield link
+
+
 @pytest.fixture
-async def backend(backend_name: str, anyio_backend: Any) -> AsyncIterator[backends.Backend]:
-    """A fresh :class:`backends.Backend` of each kind, closed after the test."""
-    async with backends.open_backend("asyncio" if backend_name == UVLOOP else backend_name) as net:
+def kernel(backend_name: str, request: pytest.FixtureRequest) -> Any:
+    """The :class:`tests.peers.KernelLink` where this test's kernel peers (curl, NSD,
+    openssl, kernel sockets) meet the backend: loopback on asyncio and trio; on mirage, a
+    TAP device in a namespace (needs root; the ``backend`` of a test that takes this
+    fixture is then a mirage stack on that device)."""
+    from tests.peers import LOOPBACK_LINK
+
+    if backend_name != "mirage":
+        return LOOPBACK_LINK
+    if os.geteuid() != 0:
+        pytest.skip(
+            "mirage meets kernel peers over a TAP device in a network namespace: needs root "
+            "(CI runs as root)"
+        )
+    return request.getfixturevalue("mirage_tap_link")
+
+
+@pytest.fixture
+async def backend(
+    backend_name: str, anyio_backend: Any, request: pytest.FixtureRequest
+) -> AsyncIterator[backends.Backend]:
+    """A fresh :class:`backends.Backend` of each kind, closed after the test. On mirage, a
+    test that also takes ``kernel`` gets a stack on that link's TAP device."""
+    name = "asyncio" if backend_name == UVLOOP else backend_name
+    if name == "mirage" and "kernel" in request.fixturenames:
+        from tests.peers import inside_netns
+
+        link = request.getfixturevalue("kernel")
+        async with contextlib.AsyncExitStack() as stack:
+            with inside_netns(link.namespace):  # the TAP fd is opened in the namespace
+                net = await stack.enter_async_context(
+                    backends.open_backend(name, **link.mirage_options())
+                )
+            yield net
+        return
+    async with backends.open_backend(name) as net:
         yield net
 
 

@@ -8,7 +8,9 @@ a scratch directory that is removed afterwards, also on failure).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,8 +20,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tests.conftest import need_tool
+
+T = TypeVar("T")
 
 
 def pin(core: int) -> list[str]:
@@ -104,7 +109,7 @@ def wait_until_answering(
         time.sleep(0.05)
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
+def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None) -> None:
     """SIGTERM, then SIGKILL after five seconds."""
     if proc is None or proc.poll() is not None:
         return
@@ -192,6 +197,126 @@ def tap_namespace(name: str, kernel_cidr: str, *, mtu: int | None = None) -> Ite
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def inside_netns(name: str | None) -> Iterator[None]:
+    """Move the calling thread into network namespace ``name`` for the block (a no-op for
+    None). Sockets made and processes started inside it live in that namespace, and keep
+    living there after the block; the thread returns to its own namespace at exit. Keep
+    blocks short and free of awaits: every task of an event loop runs on its thread."""
+    if name is None:
+        yield
+        return
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(f"/run/netns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
+
+
+@dataclass
+class KernelLink:
+    """Where the kernel's own peers (curl, NSD, openssl, a Python socket server...) meet the
+    backend under test.
+
+    On asyncio and trio both sides use the kernel's loopback: ``namespace`` is None and
+    both addresses are 127.0.0.1. On mirage the backend's stack owns ``tap0`` of a network
+    namespace made by the test session: kernel peers run inside that namespace
+    (:meth:`argv`, :meth:`inside`), reach our servers at ``host`` (the stack's address) and
+    listen on ``peer_host`` (the kernel's side of the TAP), where our clients dial them.
+    """
+
+    namespace: str | None = None
+    host: str = "127.0.0.1"
+    peer_host: str = "127.0.0.1"
+    prefix: int = 8
+    mac: str | None = None
+
+    def argv(self, *argv: str) -> list[str]:
+        """``argv`` run where the kernel's peers live (``ip netns exec NS`` on mirage)."""
+        if self.namespace is None:
+            return list(argv)
+        return ["ip", "netns", "exec", self.namespace, *argv]
+
+    def inside(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose sockets (and child processes) live with the kernel's peers."""
+        return inside_netns(self.namespace)
+
+    def free_port(self) -> int:
+        """A port free for UDP and TCP on ``peer_host``, for a kernel peer to listen on."""
+        with self.inside():
+            return free_port(self.peer_host)
+
+    def mirage_options(self) -> dict[str, str]:
+        """The mirage adapter's options for a stack on this link's TAP device."""
+        assert self.namespace is not None and self.mac is not None
+        return {"tap": "tap0", "ip": f"{self.host}/{self.prefix}", "mac": self.mac}
+
+
+LOOPBACK_LINK = KernelLink()
+"""The kernel link of the asyncio and trio backends: the loopback of our own namespace."""
+
+
+@contextlib.contextmanager
+def mirage_link(tag: str = "mirage-py-link-") -> Iterator[KernelLink]:
+    """A namespace ``<tag><pid>`` with tap0 for mirage stacks to open (see
+    :class:`KernelLink`), deleted at exit, also on failure. Namespaces of this tag whose
+    process is gone (a session killed before its teardown) are deleted first. Needs root."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        stale = line.split(" ", 1)[0]
+        pid = stale[len(tag) :]
+        if stale.startswith(tag) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", stale], check=False, capture_output=True)
+    name = f"{tag}{os.getpid()}"
+    subnet = f"10.78.{random.randrange(1, 250)}"
+    with tap_namespace(name, f"{subnet}.1/24"):
+        yield KernelLink(name, f"{subnet}.2", f"{subnet}.1", 24, "02:00:5e:10:00:02")
+
+
+class PeerPool:
+    """Peers started on first use, one per (key, link), shared by a module's tests and
+    stopped together at its end: a module fixture holds the pool and a test-level fixture
+    asks it for the peer on the test's :class:`KernelLink`."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._peers: dict[tuple[object, str | None], object] = {}
+
+    def get(
+        self,
+        key: object,
+        link: KernelLink,
+        start: Callable[[KernelLink], contextlib.AbstractContextManager[T]],
+    ) -> T:
+        """The peer for ``key`` on ``link``, started with ``start(link)`` the first time."""
+        slot = (key, link.namespace)
+        if slot not in self._peers:
+            self._peers[slot] = self._stack.enter_context(start(link))
+        return self._peers[slot]  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop every peer started."""
+        self._stack.close()
+
+
 @dataclass
 class Peer:
     """A running peer: where it answers and its scratch directory."""
@@ -219,15 +344,22 @@ def run_nsd(
     address: str = "127.0.0.1",
     command_prefix: Sequence[str] = (),
     wait: bool = True,
+    link: KernelLink | None = None,
 ) -> Iterator[Peer]:
     """Run ``nsd -d`` serving ``zones`` (origin -> text) and/or the ``zone:`` clauses that
     ``zone_conf(scratch)`` returns; yield the :class:`Peer` once it answers (for the first
     of ``zones``, authoritatively); stop it and remove its scratch directory on exit.
     ``command_prefix`` runs it elsewhere (``taskset -c 0``, ``ip netns exec NS``: then pass
-    ``wait=False`` and check readiness from inside the namespace)."""
+    ``wait=False`` and check readiness from inside the namespace). ``link`` runs it where
+    that :class:`KernelLink`'s peers live, on its ``peer_host``."""
     need_tool("nsd", "nsd-checkconf")
+    if link is not None:
+        address, command_prefix = link.peer_host, link.argv()
+    namespace = link.namespace if link is not None else None
     scratch = tempfile.mkdtemp(prefix="mirage-py-nsd-")
-    peer = Peer(port or free_port(), scratch, address)
+    with inside_netns(namespace):
+        port = port or free_port(address)
+    peer = Peer(port, scratch, address)
     proc: subprocess.Popen[bytes] | None = None
     try:
         clauses = nsd_zone_clauses(write_zones(scratch, zones or {}))
@@ -243,14 +375,15 @@ def run_nsd(
             stderr=subprocess.DEVNULL,
         )
         if wait:
-            wait_until_answering(
-                peer.port,
-                proc,
-                host=address,
-                what="nsd",
-                log=peer.log,
-                zone=next(iter(zones), None) if zones else None,
-            )
+            with inside_netns(namespace):  # the probes' sockets live where NSD does
+                wait_until_answering(
+                    peer.port,
+                    proc,
+                    host=address,
+                    what="nsd",
+                    log=peer.log,
+                    zone=next(iter(zones), None) if zones else None,
+                )
         yield peer
     finally:
         stop(proc)
@@ -264,14 +397,19 @@ def run_knot(
     sections: str = "",
     zone_entries: str = "",
     port: int | None = None,
+    link: KernelLink | None = None,
 ) -> Iterator[Peer]:
-    """Run ``knotd`` serving ``zones`` (origin -> text) on a loopback port; yield the
-    :class:`Peer` once it answers (for the first of ``zones``, authoritatively); stop it and
-    remove its scratch directory on exit. ``sections`` adds top-level configuration (e.g.
-    ``remote:`` and ``acl:`` for a secondary) and ``zone_entries`` more ``zone:`` items."""
+    """Run ``knotd`` serving ``zones`` (origin -> text) on a loopback port (or on the
+    ``peer_host`` of ``link``, inside its namespace); yield the :class:`Peer` once it answers
+    (for the first of ``zones``, authoritatively); stop it and remove its scratch directory
+    on exit. ``sections`` adds top-level configuration (e.g. ``remote:`` and ``acl:`` for a
+    secondary) and ``zone_entries`` more ``zone:`` items."""
     need_tool("knotd")
+    link = link or LOOPBACK_LINK
     scratch = tempfile.mkdtemp(prefix="mirage-py-knot-")
-    peer = Peer(port or free_port(), scratch)
+    with inside_netns(link.namespace):
+        port = port or free_port(link.peer_host)
+    peer = Peer(port, scratch, link.peer_host)
     proc: subprocess.Popen[bytes] | None = None
     try:
         paths = write_zones(scratch, zones or {})
@@ -283,7 +421,7 @@ def run_knot(
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{scratch}"
-    listen: 127.0.0.1@{peer.port}
+    listen: {link.peer_host}@{peer.port}
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -300,15 +438,17 @@ log:
 zone:
 {entries}""")
         proc = subprocess.Popen(
-            ["knotd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            link.argv("knotd", "-c", conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_until_answering(
-            peer.port,
-            proc,
-            what="knotd",
-            log=peer.log,
-            zone=next(iter(zones), None) if zones else None,
-        )
+        with inside_netns(link.namespace):
+            wait_until_answering(
+                peer.port,
+                proc,
+                host=link.peer_host,
+                what="knotd",
+                log=peer.log,
+                zone=next(iter(zones), None) if zones else None,
+            )
         yield peer
     finally:
         stop(proc)

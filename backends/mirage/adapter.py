@@ -11,6 +11,11 @@ Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
 * no device option: a private in-memory switch holding this one stack (address
   ``192.0.2.1/24``); 127.0.0.1 and the stack's own address work through loopback;
 * ``tap="tap0", ip="10.0.0.2/24", gateway="10.0.0.1"``: a Linux TAP device;
+* ``ip="dhcp"``: the address, mask and gateway from a DHCP server on the link (RFC 2131,
+  :mod:`backends.mirage.dhcp`), obtained before the backend is handed out (within
+  ``dhcp_timeout=`` seconds, default 30), renewed while it runs and released at close;
+  ``dhcp=DhcpConfig(...)`` tunes the client; ``backend.dhcp.lease`` holds what was granted
+  (DNS servers included);
 * ``switch=Switch(), ip="10.0.0.2/24"``: join a shared in-memory switch;
 * ``mtu=`` (default: the device's), ``mac="02:..."``, ``pcap="file.pcap"``,
   ``faults=Faults(...)`` (seeded loss/duplication/reordering/delay/corruption),
@@ -50,6 +55,7 @@ from ..errors import (
 )
 from ..interface import Address, Backend
 from . import ipv4
+from .dhcp import DhcpClient, DhcpConfig
 from .ethernet import parse_mac
 from .faults import Faults, FaultyNetif
 from .netif import Netif, Switch, TapDevice
@@ -382,6 +388,8 @@ class MirageBackend(AnyioRuntime):
         """The sans-IO stack (tables, counters) for tests and diagnostics."""
         self.sched: Scheduler = stack.sched
         self.tap = tap
+        self.dhcp: DhcpClient | None = None
+        """The DHCP client when the backend was opened with ``ip="dhcp"``."""
         self._flows: set[MirageFlow] = set()
         self._wake = _Waiter()
         self._closed = False
@@ -466,6 +474,9 @@ class MirageBackend(AnyioRuntime):
         self._closed = True
         for flow in list(self._flows):
             flow.abort()
+        if self.dhcp is not None:
+            with self.sched:
+                self.dhcp.release()  # DHCPRELEASE goes out before the device closes
         self.stack.close()
 
     # -- host tasks -----------------------------------------------------------------------
@@ -491,6 +502,44 @@ class MirageBackend(AnyioRuntime):
                 await anyio.lowlevel.checkpoint()
 
 
+async def _acquire_lease(backend: MirageBackend, config: DhcpConfig | None, timeout: float) -> None:
+    """Start the DHCP client and wait for its first lease, at most ``timeout`` seconds."""
+    waiter = _Waiter()
+    client = DhcpClient(backend.stack, config, on_change=waiter.wake)
+    backend.dhcp = client
+    with backend.sched:
+        client.start()
+    with anyio.move_on_after(timeout):
+        while client.lease is None:
+            await waiter.wait()
+    if client.lease is None:
+        counts = client.counters
+        raise Timeout(
+            f"no DHCP lease within {timeout:g}s: {counts['discovers']} DHCPDISCOVER sent, "
+            f"{counts['offers']} offer(s), {counts['naks']} DHCPNAK(s)"
+        )
+
+
+async def _release_lease(backend: MirageBackend) -> None:
+    """DHCPRELEASE, while the device is still read: the server's MAC may have to be asked
+    for first (ARP), so wait for that, at most :data:`RELEASE_WAIT` seconds."""
+    client = backend.dhcp
+    assert client is not None
+    lease = client.lease
+    hop = backend.stack.next_hop(lease.server) if lease is not None else None
+    with backend.sched:
+        client.release()
+    arp = backend.stack.arp
+    if hop is None or arp is None:
+        return
+    with anyio.move_on_after(RELEASE_WAIT):
+        while arp.lookup(hop) is None:
+            await anyio.sleep(0.01)
+
+
+RELEASE_WAIT = 1.0
+
+
 def _stack_config(options: dict[str, Any]) -> StackConfig:
     tcp = options.pop("tcp", None) or TcpConfig()
     if not isinstance(tcp, TcpConfig):
@@ -514,6 +563,8 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
     mac_text = options.pop("mac", None)
     pcap_path = options.pop("pcap", None)
     faults: Faults | None = options.pop("faults", None)
+    dhcp_config: DhcpConfig | None = options.pop("dhcp", None)
+    dhcp_timeout = float(options.pop("dhcp_timeout", 30.0))
     config = _stack_config(options)
     if options:
         raise TypeError(f"unknown mirage backend options: {sorted(options)}")
@@ -521,7 +572,10 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         raise TypeError("give tap= or switch=, not both")
     if tap_name is not None and ip_text is None:
         raise TypeError("a TAP device needs ip='A.B.C.D/PREFIX'")
-    ip, prefix = ipv4.parse_interface(ip_text or DEFAULT_IP)
+    use_dhcp = ip_text == "dhcp"
+    if use_dhcp and tap_name is None and switch is None:
+        raise ValueError("ip='dhcp' needs a link to ask on: tap= (--tap) or switch=")
+    ip, prefix = (0, 0) if use_dhcp else ipv4.parse_interface(ip_text or DEFAULT_IP)
     gateway = ipv4.ip_to_int(gateway_text) if gateway_text else None
     mac = parse_mac(mac_text) if mac_text else None
 
@@ -548,15 +602,27 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         raise
     backend = MirageBackend(stack, tap)
     sched.add_waker(backend._wake.wake)
+    no_lease: Timeout | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(backend._drive)
             if tap is not None:
                 tg.start_soon(backend._read_tap, tap)
             try:
-                yield backend
+                if use_dhcp:
+                    try:
+                        await _acquire_lease(backend, dhcp_config, dhcp_timeout)
+                    except Timeout as exc:
+                        no_lease = exc  # raised below, not wrapped in the task group's
+                if no_lease is None:
+                    yield backend
             finally:
+                if backend.dhcp is not None:
+                    with anyio.CancelScope(shield=True):
+                        await _release_lease(backend)
                 tg.cancel_scope.cancel()
     finally:
         sched.remove_waker(backend._wake.wake)
         await backend.aclose()
+    if no_lease is not None:
+        raise no_lease

@@ -82,6 +82,9 @@ class Arp:
         self._pending: dict[int, _Pending] = {}
         self.dropped = 0
         """Packets dropped: queue full, or their next hop never answered."""
+        self.watch: Callable[[int, bytes, int, int], None] | None = None
+        """Called with ``(op, sha, spa, tpa)`` of every ARP packet received, probes
+        included (the DHCP client's address conflict check, RFC 5227 2.1.1)."""
 
     def lookup(self, ip: int) -> bytes | None:
         """The cached MAC of ``ip``, or None (expired entries count as absent)."""
@@ -148,6 +151,13 @@ class Arp:
             return
         self._request(target, pending)
 
+    def probe(self, target: int) -> None:
+        """An ARP probe for ``target``: a request from sender address 0 (RFC 5227 2.1.1)."""
+        self.send_frame(
+            ethernet.header(ethernet.BROADCAST, self.mac, ethernet.TYPE_ARP)
+            + packet(OP_REQUEST, self.mac, 0, _ZERO_MAC, target)
+        )
+
     def announce(self) -> None:
         """Gratuitous ARP: a request for our own address (RFC 5227 section 3)."""
         self.send_frame(
@@ -158,13 +168,23 @@ class Arp:
     def input(self, data: bytes | memoryview) -> None:
         """Handle a received ARP packet (RFC 826 "Packet Reception")."""
         op, sha, spa, _tha, tpa = parse(data)
+        if self.watch is not None:
+            self.watch(op, sha, spa, tpa)
         if spa == 0 or ethernet.is_multicast(sha):
-            return  # probes (RFC 5227 2.1.1) and bogus senders teach nothing
+            # probes (RFC 5227 2.1.1) and bogus senders teach nothing; a probe for our
+            # address is answered, so its sender learns the address is taken
+            probe = spa == 0 and op == OP_REQUEST and not ethernet.is_multicast(sha)
+            if probe and self.ip and tpa == self.ip:
+                self.send_frame(
+                    ethernet.header(sha, self.mac, ethernet.TYPE_ARP)
+                    + packet(OP_REPLY, self.mac, self.ip, sha, 0)
+                )
+            return
         merge = False
         if spa in self.cache or spa in self._pending:
             self.add(spa, sha)  # "update the sender's entry"
             merge = True
-        if tpa != self.ip:
+        if tpa != self.ip or not self.ip:  # no address yet (DHCP): nothing to answer for
             return
         if not merge:
             self.add(spa, sha)

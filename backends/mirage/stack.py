@@ -119,9 +119,22 @@ class Stack:
         if netif is not None:
             self.arp = Arp(sched, netif.mac, ip, self._send_frame, self.config.arp)
             netif.attach(self.frame_input)
-            self.arp.announce()
+            if ip:
+                self.arp.announce()
 
     # -- addresses and routes -------------------------------------------------------------
+
+    def configure(self, ip: int, prefix: int, gateway: int | None) -> None:
+        """Take a new address (``0``: none, while DHCP looks for one), prefix and gateway,
+        and announce it (gratuitous ARP, RFC 5227 3)."""
+        self.ip = ip
+        self.prefix = prefix
+        self.mask = ipv4.netmask(prefix)
+        self.gateway = gateway
+        if self.arp is not None:
+            self.arp.ip = ip
+            if ip:
+                self.arp.announce()
 
     def is_local(self, ip: int) -> bool:
         """Whether ``ip`` is one of ours (loopback included)."""
@@ -186,15 +199,17 @@ class Stack:
             for pkt in packets:
                 post(self._loopback_input, pkt)
             return
-        hop = self.next_hop(dst)
-        if hop is None or self.arp is None:
-            self.counters["no_route"] += 1
-            return
-        if dst == BROADCAST_IP or dst == (self.ip | ~self.mask & 0xFFFFFFFF):
+        if self.arp is not None and (
+            dst == BROADCAST_IP or dst == (self.ip | ~self.mask & 0xFFFFFFFF)
+        ):  # the limited broadcast is on-link whatever the routes (RFC 919, RFC 1122 3.3.6)
             for pkt in packets:
                 self._send_frame(
                     ethernet.header(ethernet.BROADCAST, self.arp.mac, ethernet.TYPE_IPV4) + pkt
                 )
+            return
+        hop = self.next_hop(dst)
+        if hop is None or self.arp is None:
+            self.counters["no_route"] += 1
             return
         for pkt in packets:
             self.arp.output(hop, pkt)

@@ -18,9 +18,12 @@ from cohttp.codec import (
 
 
 @contextlib.asynccontextmanager
-async def running(net: backends.Backend, server: Server) -> AsyncIterator[tuple[str, int]]:
-    """Serve ``server`` on a free loopback port for the block; shut it down after."""
-    address = await server.listen(net, "127.0.0.1", 0)
+async def running(
+    net: backends.Backend, server: Server, host: str = "127.0.0.1"
+) -> AsyncIterator[tuple[str, int]]:
+    """Serve ``server`` on a free port of ``host`` (loopback) for the block; shut it down
+    after."""
+    address = await server.listen(net, host, 0)
     async with net.task_group() as tg:
         tg.start_soon(server.serve_forever)
         try:

@@ -20,6 +20,7 @@ from dns.zone import Zone, load_zone_file, parse_zone_text
 from tests.conftest import need_tool
 from tests.dns.test_server_answers import DIFF_ZONE
 from tests.dns.test_server_net import LOCAL, Reader, framed, ixfr
+from tests.peers import KernelLink
 
 SERIAL = 2024010101
 
@@ -105,10 +106,12 @@ def test_chain_and_compaction(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- IXFR
 
 
-async def read_xfr(net: backends.Backend, port: int, data: bytes) -> list[wire.RR]:
+async def read_xfr(
+    net: backends.Backend, port: int, data: bytes, host: str = LOCAL
+) -> list[wire.RR]:
     """The answer records of a transfer over TCP, to its closing SOA (AXFR: the newest SOA
     twice; incremental: three times)."""
-    flow = await net.tcp_connect(LOCAL, port)
+    flow = await net.tcp_connect(host, port)
     out: list[wire.RR] = []
     async with flow:
         await flow.write(framed(data))
@@ -208,14 +211,16 @@ async def test_ixfr_over_udp_that_does_not_fit_is_the_soa(
         assert sum(rr.rtype == wire.TYPE_TXT for rr in got) == 20
 
 
-async def test_dig_ixfr(tmp_path: Path, backend: backends.Backend) -> None:
+async def test_dig_ixfr(tmp_path: Path, backend: backends.Backend, kernel: KernelLink) -> None:
     need_tool("dig")
-    if backend.name == "mirage":
-        pytest.skip("dig reaches kernel sockets, not the mirage stack's in-memory switch")
-    server = AuthServer([parse_zone_text(version(SERIAL))], allow_transfer=["127.0.0.0/8"])
+    server = AuthServer(
+        [parse_zone_text(version(SERIAL))], allow_transfer=["127.0.0.0/8", f"{kernel.peer_host}/32"]
+    )
     server.replace_zones([parse_zone_text(version(SERIAL + 1, "fresh A 192.0.2.77\n"))])
-    async with server.running(backend, LOCAL, 0) as (_udp, tcp):
-        argv = ["dig", "@127.0.0.1", "-p", str(tcp[1]), "diff.test.", f"IXFR={SERIAL}"]
+    async with server.running(backend, kernel.host, 0) as (_udp, tcp):
+        argv = kernel.argv(
+            "dig", f"@{kernel.host}", "-p", str(tcp[1]), "diff.test.", f"IXFR={SERIAL}"
+        )
         done = await backend.run_in_thread(
             lambda: subprocess.run([*argv, "+noall", "+answer"], capture_output=True, text=True)
         )

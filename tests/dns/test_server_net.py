@@ -26,10 +26,10 @@ def framed(data: bytes) -> bytes:
     return struct.pack("!H", len(data)) + data
 
 
-async def udp_ask(net: backends.Backend, port: int, data: bytes) -> wire.Message:
+async def udp_ask(net: backends.Backend, port: int, data: bytes, host: str = LOCAL) -> wire.Message:
     ep = await net.udp_bind(LOCAL, 0)
     try:
-        await ep.send(data, (LOCAL, port))
+        await ep.send(data, (host, port))
         with net.fail_after(5):
             reply, _ = await ep.recv()
     finally:

@@ -21,14 +21,14 @@ from dns.server import AuthServer
 from dns.zone import parse_zone_text
 from tests.dns.test_server_answers import DIFF_ZONE
 from tests.dns.test_tsig import KEY, OTHER, SECRET
-from tests.peers import Peer, run_knot, run_nsd, wait_until_answering
+from tests.peers import KernelLink, Peer, run_knot, run_nsd, wait_until_answering
 
 ROOT = str(Path(__file__).resolve().parents[2])
 GOOD = f"hmac-sha256:xfr.key:{SECRET}"
 WRONG = "hmac-sha256:xfr.key:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
 
 
-def nsd_with_key() -> AbstractContextManager[Peer]:
+def nsd_with_key(link: KernelLink | None = None) -> AbstractContextManager[Peer]:
     def clauses(scratch: str) -> str:
         path = f"{scratch}/diff.test.zone"
         with open(path, "w") as f:
@@ -39,7 +39,7 @@ def nsd_with_key() -> AbstractContextManager[Peer]:
             "    provide-xfr: 127.0.0.0/8 xfr.key\n"
         )
 
-    return run_nsd(zone_conf=clauses)
+    return run_nsd(zone_conf=clauses, link=link)
 
 
 @contextlib.contextmanager
@@ -96,16 +96,14 @@ def test_dns_query_y_against_peers(peer: Peer) -> None:
     assert "Transfer failed" in done.stdout
 
 
-async def test_resolver_key_against_nsd(backend: backends.Backend) -> None:
-    if backend.name == "mirage":
-        pytest.skip("NSD listens on kernel sockets, not the mirage stack's in-memory switch")
-    with nsd_with_key() as nsd:
-        good = Resolver(backend, [("127.0.0.1", nsd.port)], key=KEY, hosts=False)
+async def test_resolver_key_against_nsd(backend: backends.Backend, kernel: KernelLink) -> None:
+    with nsd_with_key(kernel) as nsd:
+        good = Resolver(backend, [(nsd.address, nsd.port)], key=KEY, hosts=False)
         response = await good.query("diff.test.", "SOA")
         assert response.tsig_signed and response.tsig_error is None
         assert response.answer[0].rtype == wire.TYPE_SOA
         assert all(rr.rtype != wire.TYPE_TSIG for rr in response.message.additional)
-        wrong = Resolver(backend, [("127.0.0.1", nsd.port)], key=OTHER, hosts=False)
+        wrong = Resolver(backend, [(nsd.address, nsd.port)], key=OTHER, hosts=False)
         response = await wrong.query("diff.test.", "SOA")
         assert not response.tsig_signed and "BADKEY" in (response.tsig_error or "")
 

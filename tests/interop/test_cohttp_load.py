@@ -1,8 +1,8 @@
 """Under load: wrk with 1000 connections gets only 2xx and no socket errors, while a client
 that stalls in the middle of its request head is cut off at the deadline.
 
-Runs the server in the test's own loop (asyncio and trio) and wrk (the Debian package) in
-a worker thread. Keep it short: it is a correctness test, not a benchmark.
+Runs the server in the test's own loop and wrk (the Debian package) in a worker thread
+(on mirage inside the namespace whose TAP device the server's stack owns). Keep it short: it is a correctness test, not a benchmark.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import backends
 from cohttp import Request, Response, Server
 from tests.cohttp.helpers import RawClient, running
 from tests.conftest import need_tool
+from tests.peers import KernelLink
 
 pytestmark = pytest.mark.interop
 
@@ -24,12 +25,17 @@ async def hello(request: Request) -> Response:
     return Response(200, b"Hello, world!", [("content-type", "text/plain")])
 
 
-async def test_wrk_1000_connections_and_a_slowloris(backend: backends.Backend) -> None:
+async def test_wrk_1000_connections_and_a_slowloris(
+    backend: backends.Backend, kernel: KernelLink
+) -> None:
     need_tool("wrk")
-    if backend.name == "mirage":
-        pytest.skip("the in-memory mirage switch is not reachable from kernel sockets")
-    server = Server(hello, header_timeout=1.0, access_log=False)
-    async with running(backend, server) as (host, port):
+    # The header deadline runs from the accept. Our server on the mirage stack over a TAP
+    # device serves about 1.5k requests/s here (the kernel's loopback: ~10k), so with 1000
+    # connections opened at once some first requests wait in its queue for over a second
+    # and would be cut (408, wrk's "read" errors): there the deadline is 3 s.
+    deadline = 3.0 if backend.name == "mirage" else 1.0
+    server = Server(hello, header_timeout=deadline, access_log=False)
+    async with running(backend, server, kernel.host) as (host, port):
         slow = await RawClient.connect(backend, (host, port))
         await slow.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Stalled: ")
         result = {}
@@ -37,7 +43,10 @@ async def test_wrk_1000_connections_and_a_slowloris(backend: backends.Backend) -
         async def load() -> None:
             proc = await backend.run_in_thread(
                 lambda: subprocess.run(
-                    ["wrk", "-t2", "-c1000", "-d3s", "--timeout", "10s", f"http://{host}:{port}/"],
+                    kernel.argv(
+                        *("wrk", "-t2", "-c1000", "-d3s", "--timeout", "10s"),
+                        f"http://{host}:{port}/",
+                    ),
                     capture_output=True,
                     text=True,
                     timeout=60,
@@ -57,6 +66,6 @@ async def test_wrk_1000_connections_and_a_slowloris(backend: backends.Backend) -
         assert requests > 1000, out
         assert "Socket errors" not in out, out
         assert "Non-2xx" not in out, out
-        # Cut at the deadline (1 s), give or take the timer's tick and a loaded machine.
-        assert 0.8 <= cut_after < 5, cut_after
+        # Cut at the deadline, give or take the timer's tick and a loaded machine.
+        assert 0.8 * deadline <= cut_after < deadline + 4, cut_after
         assert server.requests_served >= requests

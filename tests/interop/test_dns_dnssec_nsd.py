@@ -4,7 +4,8 @@ A zone with the cases DNSSEC answers differ in (a signed and an unsigned delegat
 a wildcard, a CNAME chain, an empty non-terminal, RRsets of different TTLs) is signed in the
 test, into a temp dir, by ``dnssec-signzone`` (bind9-utils) and by ``ldns-signzone``
 (ldnsutils), each with NSEC, NSEC3 and NSEC3 opt-out, with keys made there by
-``dnssec-keygen`` / ``ldns-keygen``. NSD and our server load each signed zone; every query
+``dnssec-keygen`` / ``ldns-keygen``. NSD and our server load each signed zone (on mirage, NSD runs inside the namespace whose TAP
+device our stack owns: the ``kernel`` fixture, needs root); every query
 below goes to both with and without DO, over UDP and TCP, and the rcode, the flags and each
 section's records (as sets; owners lowercased) must agree. Skipped without the tools.
 """
@@ -21,12 +22,13 @@ from pathlib import Path
 import pytest
 
 import backends
+from backends.interface import Address
 from dns import rdtypes, wire
 from dns.server import AuthServer
 from dns.zone import parse_zone_text
 from tests.conftest import need_tool
 from tests.interop.test_dns_server_nsd import exchange
-from tests.peers import run_nsd
+from tests.peers import KernelLink, PeerPool, run_nsd
 
 pytestmark = pytest.mark.interop
 
@@ -131,18 +133,30 @@ def sign(tmp: Path, signer: str, denial: str) -> str:
 
 
 @pytest.fixture(scope="module", params=SIGNERS, ids=["-".join(s) for s in SIGNERS])
-def signed(
+def signed_zone(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[tuple[str, PeerPool]]:
+    """The zone signed one way, and a pool for the NSDs that serve it."""
     signer, denial = request.param
     need_tool("nsd")
     tmp = tmp_path_factory.mktemp(f"sign-{signer}-{denial}")
     text = sign(tmp, signer, denial)
-    with run_nsd({ORIGIN: text}) as nsd:
-        yield text, nsd.port
-    for leftover in glob.glob(str(tmp / "K*")):
-        os.unlink(leftover)
-    shutil.rmtree(tmp, ignore_errors=True)
+    pool = PeerPool()
+    try:
+        yield text, pool
+    finally:
+        pool.close()
+        for leftover in glob.glob(str(tmp / "K*")):
+            os.unlink(leftover)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def signed(signed_zone: tuple[str, PeerPool], kernel: KernelLink) -> tuple[str, Address]:
+    """The signed zone's text and NSD serving it where the backend meets kernel peers."""
+    text, pool = signed_zone
+    nsd = pool.get("nsd", kernel, lambda link: run_nsd({ORIGIN: text}, link=link))
+    return text, (nsd.address, nsd.port)
 
 
 def query(qname: str, qtype: str, do: bool) -> bytes:
@@ -178,10 +192,10 @@ def summary(data: bytes) -> object:
     }
 
 
-async def test_signed_answers_match_nsd(backend: backends.Backend, signed: tuple[str, int]) -> None:
-    if backend.name == "mirage":
-        pytest.skip("the mirage test backend lives on an in-memory switch, not loopback")
-    text, nsd_port = signed
+async def test_signed_answers_match_nsd(
+    backend: backends.Backend, signed: tuple[str, Address]
+) -> None:
+    text, nsd_at = signed
     server = AuthServer([parse_zone_text(text, ORIGIN)])
     mismatches = []
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
@@ -189,7 +203,7 @@ async def test_signed_answers_match_nsd(backend: backends.Backend, signed: tuple
             for do in (False, True):
                 for tcp in (False, True):
                     data = query(qname, qtype, do)
-                    theirs = summary(await exchange(backend, nsd_port, data, tcp))
+                    theirs = summary(await exchange(backend, nsd_at, data, tcp))
                     ours_bytes = await exchange(backend, udp[1], data, tcp)
                     # Again: the second answer comes from the prebuilt-response cache.
                     assert await exchange(backend, udp[1], data, tcp) == ours_bytes

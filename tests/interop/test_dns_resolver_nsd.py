@@ -1,8 +1,9 @@
 """The stub resolver against real authoritative servers (NSD, Knot) on loopback.
 
-Each server is started by a module fixture on a free loopback port with zones this file
-writes, and stopped (its scratch directory removed) at the end, also on failure. Tests skip
-when the Debian package is missing.
+Each server is started on first use on a free port with zones this file writes, and
+stopped (its scratch directory removed) at the end of the module, also on failure. On
+mirage the servers run inside the namespace whose TAP device the resolver's stack owns
+(the ``kernel`` fixture; needs root). Tests skip when the Debian package is missing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 import backends
+from backends.interface import Address
 from dns import records as rd
 from dns.resolver import NoData, NXDomain, Resolver
-from tests.peers import run_knot, run_nsd
+from tests.peers import KernelLink, PeerPool, run_knot, run_nsd
 
 pytestmark = pytest.mark.interop
 
@@ -65,32 +67,31 @@ ZONES = {
 }
 
 
-@pytest.fixture(scope="module", params=["nsd", "knot"])
-def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
-    """A real authoritative server (NSD, then Knot) on a loopback port."""
+@pytest.fixture(scope="module")
+def servers() -> Iterator[PeerPool]:
+    pool = PeerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(params=["nsd", "knot"])
+def server(request: pytest.FixtureRequest, servers: PeerPool, kernel: KernelLink) -> Address:
+    """A real authoritative server (NSD, then Knot) where the backend meets kernel peers."""
     runner = run_nsd if request.param == "nsd" else run_knot
-    with runner(ZONES) as peer:
-        yield peer.port
+    peer = servers.get(request.param, kernel, lambda link: runner(ZONES, link=link))
+    return peer.address, peer.port
 
 
-def kernel_only(net: backends.Backend) -> None:
-    """Skip on the mirage backend: its in-memory stack cannot reach the kernel's loopback."""
-    if net.name == "mirage":
-        pytest.skip(
-            "NSD/Knot listen on the kernel's loopback, which the in-memory mirage "
-            "stack cannot reach (the fake-server tests in tests/dns cover mirage)"
-        )
-
-
-def make(net: backends.Backend, port: int, **kw: object) -> Resolver:
-    kernel_only(net)
-    options: dict[str, object] = {"port": port, "timeout": 1.0, "hosts": False}
+def make(net: backends.Backend, server: Address, **kw: object) -> Resolver:
+    options: dict[str, object] = {"port": server[1], "timeout": 1.0, "hosts": False}
     options.update(kw)
-    return Resolver(net, ["127.0.0.1"], **options)  # type: ignore[arg-type]
+    return Resolver(net, [server[0]], **options)  # type: ignore[arg-type]
 
 
-async def test_a_and_aaaa(backend: backends.Backend, server_port: int) -> None:
-    r = make(backend, server_port)
+async def test_a_and_aaaa(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server)
     a = await r.resolve("www.example.test", "A")
     assert a.addresses == ["192.0.2.10"]
     assert a.ttl == 300
@@ -99,10 +100,8 @@ async def test_a_and_aaaa(backend: backends.Backend, server_port: int) -> None:
     assert aaaa.addresses == ["2001:db8::10"]
 
 
-async def test_nxdomain_and_nodata_are_distinct(
-    backend: backends.Backend, server_port: int
-) -> None:
-    r = make(backend, server_port)
+async def test_nxdomain_and_nodata_are_distinct(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server)
     with pytest.raises(NXDomain) as nx:
         await r.resolve("nope.example.test.", "A")
     assert nx.value.negative_ttl == 60  # min(SOA TTL 300, MINIMUM 60)
@@ -113,9 +112,9 @@ async def test_nxdomain_and_nodata_are_distinct(
 
 
 async def test_cname_chain_in_zone_and_across_zones(
-    backend: backends.Backend, server_port: int
+    backend: backends.Backend, server: Address
 ) -> None:
-    r = make(backend, server_port)
+    r = make(backend, server)
     ans = await r.resolve("alias2.example.test.", "A")
     assert ans.canonical_name == "www.example.test."
     assert [c.rdata.to_text() for c in ans.cname_chain] == [
@@ -134,8 +133,8 @@ async def test_cname_chain_in_zone_and_across_zones(
     assert nx.value.negative_ttl == 30
 
 
-async def test_typed_records(backend: backends.Backend, server_port: int) -> None:
-    r = make(backend, server_port)
+async def test_typed_records(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server)
     mx = await r.resolve("mail.example.test.", "MX")
     assert sorted((m.preference, m.exchange) for m in mx.rdatas if isinstance(m, rd.MXRecord)) == [
         (10, "mx1.example.test."),
@@ -158,33 +157,30 @@ async def test_typed_records(backend: backends.Backend, server_port: int) -> Non
 
 
 async def test_truncated_answer_retried_over_tcp(
-    backend: backends.Backend, server_port: int
+    backend: backends.Backend, server: Address
 ) -> None:
-    r = make(backend, server_port)
+    r = make(backend, server)
     ans = await r.resolve("big.example.test.", "TXT")
     assert len(ans) == BIG_TXT_COUNT
     assert ans.response is not None and ans.response.transport == "tcp"
     # Without EDNS the 512-byte limit applies; still complete over TCP.
-    r2 = make(backend, server_port, edns=False)
+    r2 = make(backend, server, edns=False)
     assert len(await r2.resolve("big.example.test.", "TXT")) == BIG_TXT_COUNT
 
 
-async def test_failover_from_a_silent_server(backend: backends.Backend, server_port: int) -> None:
-    kernel_only(backend)
+async def test_failover_from_a_silent_server(backend: backends.Backend, server: Address) -> None:
     silent = await backend.udp_bind("127.0.0.1", 0)
     try:
-        r = Resolver(
-            backend, [silent.address, ("127.0.0.1", server_port)], timeout=0.2, hosts=False
-        )
+        r = Resolver(backend, [silent.address, server], timeout=0.2, hosts=False)
         ans = await r.resolve("www.example.test.", "A")
         assert ans.addresses == ["192.0.2.10"]
-        assert ans.response is not None and ans.response.server == ("127.0.0.1", server_port)
+        assert ans.response is not None and ans.response.server == server
     finally:
         await silent.close()
 
 
-async def test_search_list_and_ndots(backend: backends.Backend, server_port: int) -> None:
-    r = make(backend, server_port, search=["sub.example.test", "example.test"], ndots=1)
+async def test_search_list_and_ndots(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server, search=["sub.example.test", "example.test"], ndots=1)
     ans = await r.resolve("host", "A")  # 0 dots < ndots: search domains first
     assert ans.name == "host.sub.example.test."
     ans = await r.resolve("www", "A")  # found in the second search domain
@@ -195,13 +191,13 @@ async def test_search_list_and_ndots(backend: backends.Backend, server_port: int
     # server's zones), which res_search reports as a server failure.
     with pytest.raises(backends.ResolutionError, match="REFUSED"):
         await r.resolve("absent", "A")
-    r5 = make(backend, server_port, search=["example.test"], ndots=5)
+    r5 = make(backend, server, search=["example.test"], ndots=5)
     ans = await r5.resolve("host.sub", "A")  # 1 dot < 5: the search domain first
     assert ans.name == "host.sub.example.test."
 
 
-async def test_lookup_address_and_reverse(backend: backends.Backend, server_port: int) -> None:
-    r = make(backend, server_port)
+async def test_lookup_address_and_reverse(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server)
     addrs = await r.lookup_address("www.example.test", 443)
     assert addrs == [("2001:db8::10", 443), ("192.0.2.10", 443)]  # RFC 6724: IPv6 first
     assert await r.lookup_address("www.example.test", 80, family=4) == [("192.0.2.10", 80)]
@@ -211,8 +207,8 @@ async def test_lookup_address_and_reverse(backend: backends.Backend, server_port
         await r.lookup_address("nope.example.test", 80)
 
 
-async def test_no_recursion_query_and_cache(backend: backends.Backend, server_port: int) -> None:
-    r = make(backend, server_port, cache=True)
+async def test_no_recursion_query_and_cache(backend: backends.Backend, server: Address) -> None:
+    r = make(backend, server, cache=True)
     resp = await r.query("www.example.test", "A", recursion=False)
     assert resp.message.aa and not resp.message.rd
     first = await r.resolve("www.example.test.", "A")

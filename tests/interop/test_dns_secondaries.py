@@ -22,8 +22,16 @@ from dns import tsig, wire
 from dns.server import AuthServer
 from dns.zone import load_zone_file
 from tests.conftest import need_tool
-from tests.interop.test_dns_server_nsd import SECONDARY_ZONE, _soa_serial, skip_mirage
-from tests.peers import free_port, run_knot, run_nsd, stop, wait_until_answering
+from tests.interop.test_dns_server_nsd import SECONDARY_ZONE, _soa_serial
+from tests.peers import (
+    LOOPBACK_LINK,
+    KernelLink,
+    free_port,
+    run_knot,
+    run_nsd,
+    stop,
+    wait_until_answering,
+)
 
 XFR_SECRET = base64.b64encode(b"fleet-transfer-secret-0123456789").decode()
 UPD_SECRET = base64.b64encode(b"fleet-update-secret-012345678901").decode()
@@ -32,11 +40,13 @@ UPD = tsig.parse_key(f"hmac-sha512:upd.key:{UPD_SECRET}")
 SERIAL = 2024010101
 
 
-def _a(port: int, name: str) -> list[bytes]:
+def _a(port: int, name: str, link: KernelLink = LOOPBACK_LINK) -> list[bytes]:
     q = wire.build_query(wire.name_from_text(name), wire.TYPE_A, msg_id=11)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with link.inside():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock as s:
         s.settimeout(0.3)
-        s.sendto(q, ("127.0.0.1", port))
+        s.sendto(q, (link.peer_host, port))
         try:
             msg = wire.Message.parse(s.recv(4096))
         except OSError:
@@ -44,10 +54,10 @@ def _a(port: int, name: str) -> list[bytes]:
     return [rr.rdata for rr in msg.answer if rr.rtype == wire.TYPE_A]
 
 
-def _nsupdate(port: int, script: str) -> subprocess.CompletedProcess[str]:
-    text = f"server 127.0.0.1 {port}\nzone sec.test.\n{script}\nsend\n"
+def _nsupdate(link: KernelLink, port: int, script: str) -> subprocess.CompletedProcess[str]:
+    text = f"server {link.host} {port}\nzone sec.test.\n{script}\nsend\n"
     return subprocess.run(
-        ["nsupdate", "-t", "5", "-y", f"hmac-sha512:upd.key:{UPD_SECRET}"],
+        link.argv("nsupdate", "-t", "5", "-y", f"hmac-sha512:upd.key:{UPD_SECRET}"),
         input=text,
         capture_output=True,
         text=True,
@@ -56,69 +66,80 @@ def _nsupdate(port: int, script: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_nsd_and_knot_follow_updates_over_ixfr_with_tsig(
-    backend: backends.Backend, tmp_path: object, caplog: pytest.LogCaptureFixture
+    backend: backends.Backend,
+    kernel: KernelLink,
+    tmp_path: object,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    skip_mirage(backend)
     need_tool("nsd", "nsd-checkconf", "knotd", "nsupdate")
+    peer, us = kernel.peer_host, kernel.host
     caplog.set_level(logging.INFO, logger="dns.server")
     zonefile = os.path.join(str(tmp_path), "sec.test.zone")
     with open(zonefile, "w") as f:
         f.write(SECONDARY_ZONE.format(serial=SERIAL, www="127.0.0.10"))
-    nsd_port, knot_port = free_port(), free_port()
+    nsd_port = kernel.free_port()
+    knot_port = kernel.free_port()
+    while knot_port == nsd_port:
+        knot_port = kernel.free_port()
     server = AuthServer(
         [load_zone_file(zonefile)],
         keys=[XFR, UPD],
         allow_transfer=["key:xfr.key"],
         allow_update=["key:upd.key"],
-        notify=[f"127.0.0.1:{nsd_port} key:xfr.key", f"127.0.0.1:{knot_port} key:xfr.key"],
+        notify=[f"{peer}:{nsd_port} key:xfr.key", f"{peer}:{knot_port} key:xfr.key"],
         notify_timeout=0.5,
     )
-    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+    async with server.running(backend, us, 0) as (udp, _tcp):
         ours = udp[1]
 
         def nsd_conf(scratch: str) -> str:
             return (
                 f'key:\n    name: xfr.key\n    algorithm: hmac-sha256\n    secret: "{XFR_SECRET}"\n'
                 f'zone:\n    name: sec.test\n    zonefile: "{scratch}/sec.test.zone"\n'
-                f"    request-xfr: 127.0.0.1@{ours} xfr.key\n"
-                "    allow-notify: 127.0.0.1 xfr.key\n"
+                f"    request-xfr: {us}@{ours} xfr.key\n"
+                f"    allow-notify: {us} xfr.key\n"
             )
 
         knot_sections = (
             f"key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {XFR_SECRET}\n"
-            f"remote:\n  - id: primary\n    address: 127.0.0.1@{ours}\n    key: xfr.key\n"
-            "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
+            f"remote:\n  - id: primary\n    address: {us}@{ours}\n    key: xfr.key\n"
+            f"acl:\n  - id: notify_from_primary\n    address: {us}\n    action: notify\n"
             "    key: xfr.key\n"
         )
         knot_zone = "  - domain: sec.test\n    master: primary\n    acl: notify_from_primary\n"
         with (
-            run_nsd(zone_conf=nsd_conf, port=nsd_port) as nsd,
-            run_knot(sections=knot_sections, zone_entries=knot_zone, port=knot_port) as knot,
+            run_nsd(zone_conf=nsd_conf, port=nsd_port, link=kernel) as nsd,
+            run_knot(
+                sections=knot_sections, zone_entries=knot_zone, port=knot_port, link=kernel
+            ) as knot,
         ):
 
             async def both_serve(serial: int, name: str, rdata: list[bytes]) -> None:
                 deadline = backend.now() + 30
-                for port, peer, what in ((nsd_port, nsd, "NSD"), (knot_port, knot, "Knot")):
+                for port, server_peer, what in ((nsd_port, nsd, "NSD"), (knot_port, knot, "Knot")):
                     while True:
-                        got_serial = await backend.run_in_thread(_soa_serial, port, "sec.test.")
-                        got = await backend.run_in_thread(_a, port, name)
+                        got_serial = await backend.run_in_thread(
+                            _soa_serial, port, "sec.test.", 0.2, kernel
+                        )
+                        got = await backend.run_in_thread(_a, port, name, kernel)
                         if got_serial == serial and sorted(got) == sorted(rdata):
                             break
                         if backend.now() > deadline:
                             raise AssertionError(
                                 f"{what} serves serial {got_serial}, {name} {got}; wanted "
-                                f"{serial}, {rdata}; its log:\n{peer.log()}"
+                                f"{serial}, {rdata}; its log:\n{server_peer.log()}"
                             )
                         await backend.sleep(0.1)
 
             await both_serve(SERIAL, "www.sec.test.", [bytes([127, 0, 0, 10])])
             done = await backend.run_in_thread(
-                _nsupdate, ours, "update add new.sec.test. 300 A 192.0.2.55"
+                _nsupdate, kernel, ours, "update add new.sec.test. 300 A 192.0.2.55"
             )
             assert done.returncode == 0, done.stderr
             await both_serve(SERIAL + 1, "new.sec.test.", [bytes([192, 0, 2, 55])])
             done = await backend.run_in_thread(
                 _nsupdate,
+                kernel,
                 ours,
                 "update delete www.sec.test. A\nupdate add www.sec.test. 300 A 127.0.0.99",
             )

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 import pytest
 
 import backends
+from backends.interface import Address
 from dns import wire
 from dns.server import AuthServer
 from dns.zone import load_zone_file, parse_zone_text
@@ -39,10 +40,9 @@ from tests.interop.test_dns_server_nsd import (
     _soa_serial,
     exchange,
     q,
-    skip_mirage,
     summary,
 )
-from tests.peers import free_port, run_knot
+from tests.peers import KernelLink, PeerPool, run_knot
 
 pytestmark = pytest.mark.interop
 
@@ -68,9 +68,22 @@ KNOT_POLICY = {
 
 
 @pytest.fixture(scope="module")
-def knot() -> Iterator[int]:
-    with run_knot({"diff.test.": DIFF_ZONE}) as peer:
-        yield peer.port
+def knot_pool() -> Iterator[PeerPool]:
+    pool = PeerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def knot(knot_pool: PeerPool, kernel: KernelLink) -> Address:
+    """Knot serving diff.test where the backend under test meets kernel peers (on mirage:
+    inside the namespace whose TAP device its stack owns)."""
+    peer = knot_pool.get(
+        "diff", kernel, lambda link: run_knot({"diff.test.": DIFF_ZONE}, link=link)
+    )
+    return peer.address, peer.port
 
 
 def semantic(data: bytes) -> object:
@@ -86,8 +99,7 @@ def semantic(data: bytes) -> object:
     }
 
 
-async def test_differential_against_knot(backend: backends.Backend, knot: int) -> None:
-    skip_mirage(backend)
+async def test_differential_against_knot(backend: backends.Backend, knot: Address) -> None:
     cases = [c for c in CASES if c[0] not in KNOT_POLICY]
     assert len(cases) >= 60
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
@@ -104,38 +116,42 @@ async def test_differential_against_knot(backend: backends.Backend, knot: int) -
 
 
 async def test_knot_secondary_follows_notify_and_reload(
-    backend: backends.Backend, tmp_path: object
+    backend: backends.Backend, kernel: KernelLink, tmp_path: object
 ) -> None:
     """Knot configured as our secondary transfers the zone, answers as we do, and picks up
     a reload announced by NOTIFY."""
-    skip_mirage(backend)
     need_tool("knotd")
     zonefile = os.path.join(str(tmp_path), "sec.test.zone")
     with open(zonefile, "w") as f:
         f.write(SECONDARY_ZONE.format(serial=2024010101, www="127.0.0.10"))
-    knot_port = free_port()
+    knot_port = kernel.free_port()
+    knot_at = (kernel.peer_host, knot_port)
     server = AuthServer(
         [load_zone_file(zonefile)],
-        allow_transfer=["127.0.0.0/8"],
-        notify=[f"127.0.0.1:{knot_port}"],
+        allow_transfer=["127.0.0.0/8", f"{kernel.peer_host}/32"],
+        notify=[f"{kernel.peer_host}:{knot_port}"],
         notify_timeout=0.5,
     )
-    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+    async with server.running(backend, kernel.host, 0) as (udp, _tcp):
+        ours_at = (kernel.host, udp[1])
         secondary = f"""remote:
   - id: primary
-    address: 127.0.0.1@{udp[1]}
+    address: {kernel.host}@{udp[1]}
 acl:
   - id: notify_from_primary
-    address: 127.0.0.1
+    address: {kernel.host}
     action: notify
 """
         zone = "  - domain: sec.test\n    master: primary\n    acl: notify_from_primary\n"
-        with run_knot(sections=secondary, zone_entries=zone, port=knot_port):
+        with run_knot(sections=secondary, zone_entries=zone, port=knot_port, link=kernel):
 
             async def wait_serial(serial: int) -> None:
                 deadline = backend.now() + 20
                 while backend.now() < deadline:
-                    if await backend.run_in_thread(_soa_serial, knot_port, "sec.test.") == serial:
+                    got = await backend.run_in_thread(
+                        lambda: _soa_serial(knot_port, "sec.test.", link=kernel)
+                    )
+                    if got == serial:
                         return
                     await backend.sleep(0.1)
                 raise AssertionError(f"Knot never served serial {serial}")
@@ -143,8 +159,8 @@ acl:
             async def compare() -> None:
                 for name, qtype in SECONDARY_QUERIES:
                     data = q(name, qtype, edns_payload=1232)
-                    ours = semantic(await exchange(backend, udp[1], data, False))
-                    theirs = semantic(await exchange(backend, knot_port, data, False))
+                    ours = semantic(await exchange(backend, ours_at, data, False))
+                    theirs = semantic(await exchange(backend, knot_at, data, False))
                     assert ours == theirs, f"{name} {qtype}:\n  knot: {theirs}\n  ours: {ours}"
 
             await wait_serial(2024010101)
@@ -154,5 +170,5 @@ acl:
             await server.reload()
             await wait_serial(2024010102)
             await compare()
-            reply = await exchange(backend, knot_port, q("www.sec.test.", "A"), False)
+            reply = await exchange(backend, knot_at, q("www.sec.test.", "A"), False)
             assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])

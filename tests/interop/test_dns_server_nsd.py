@@ -9,13 +9,13 @@
   as we do, and picks up a reload with a new serial.
 
 NSD runs in the foreground as a child of the test, in a scratch directory that is removed
-at the end, also on failure. Needs nsd; skipped otherwise. The mirage backend of the test
-suite lives on an in-memory switch that cannot reach the kernel's loopback, so these run on
-the asyncio and trio backends.
+at the end, also on failure. Needs nsd; skipped otherwise. On mirage, NSD runs inside the
+namespace whose TAP device our server's stack owns (the ``kernel`` fixture; needs root).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -32,22 +32,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backends
+from backends.interface import Address
 from dns import answer, wire
 from dns.server import AuthServer
 from dns.zone import load_zone_file, parse_zone_text
 from tests.conftest import need_tool
 from tests.dns.test_server_answers import DIFF_ZONE
-from tests.peers import Peer, free_port, run_nsd
+from tests.peers import LOOPBACK_LINK, KernelLink, Peer, PeerPool, free_port, run_nsd
 
 pytestmark = pytest.mark.interop
 
 
-def _soa_serial(port: int, zone: str, timeout: float = 0.2) -> int | None:
-    """The serial NSD serves for ``zone`` (None if it does not answer authoritatively)."""
+def _soa_serial(
+    port: int, zone: str, timeout: float = 0.2, link: KernelLink = LOOPBACK_LINK
+) -> int | None:
+    """The serial a kernel peer (NSD, Knot) on ``link`` serves for ``zone`` (None if it
+    does not answer authoritatively)."""
     query = wire.build_query(wire.name_from_text(zone), wire.TYPE_SOA, msg_id=0x5A5A)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with link.inside():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock as s:
         s.settimeout(timeout)
-        s.sendto(query, ("127.0.0.1", port))
+        s.sendto(query, (link.peer_host, port))
         try:
             data = s.recv(4096)
         except OSError:
@@ -63,17 +69,29 @@ def _soa_serial(port: int, zone: str, timeout: float = 0.2) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def nsd_primary() -> Iterator[int]:
-    with run_nsd({"diff.test.": DIFF_ZONE}) as nsd:
-        yield nsd.port
+def nsd_pool() -> Iterator[PeerPool]:
+    pool = PeerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
-def skip_mirage(net: backends.Backend) -> None:
-    if net.name == "mirage":
-        pytest.skip(
-            "the mirage test stack is an in-memory switch: it cannot reach NSD or Knot "
-            "on the kernel's loopback (test_dns_server_mirage.py covers mirage)"
-        )
+def _diff_nsd(link: KernelLink) -> contextlib.AbstractContextManager[Peer]:
+    return run_nsd({"diff.test.": DIFF_ZONE}, link=link)
+
+
+@pytest.fixture(scope="module")
+def nsd_primary(nsd_pool: PeerPool) -> int:
+    """NSD serving diff.test on loopback (for the tests that use kernel sockets only)."""
+    return nsd_pool.get("diff", LOOPBACK_LINK, _diff_nsd).port
+
+
+@pytest.fixture
+def nsd_diff(nsd_pool: PeerPool, kernel: KernelLink) -> Address:
+    """NSD serving diff.test where the backend under test meets kernel peers."""
+    peer = nsd_pool.get("diff", kernel, _diff_nsd)
+    return peer.address, peer.port
 
 
 # ---------------------------------------------------------------------------- the queries
@@ -266,10 +284,18 @@ def summary(data: bytes) -> object:
     }
 
 
-async def exchange(net: backends.Backend, port: int, data: bytes, tcp: bool) -> bytes:
+def _source_for(host: str) -> str:
+    """Where a client endpoint binds to reach ``host``: loopback for loopback (a kernel
+    socket stays off the host's other interfaces), else any address (mirage's link)."""
+    return "127.0.0.1" if host.startswith("127.") else "0.0.0.0"
+
+
+async def exchange(net: backends.Backend, where: int | Address, data: bytes, tcp: bool) -> bytes:
+    """One query to ``where`` (a port on 127.0.0.1, or an address) and its reply."""
+    host, port = ("127.0.0.1", where) if isinstance(where, int) else where
     with net.fail_after(3):
         if tcp:
-            flow = await net.tcp_connect("127.0.0.1", port)
+            flow = await net.tcp_connect(host, port)
             try:
                 await flow.write(struct.pack("!H", len(data)) + data)
                 buf = b""
@@ -280,9 +306,9 @@ async def exchange(net: backends.Backend, port: int, data: bytes, tcp: bool) -> 
                 return buf[2:]
             finally:
                 await flow.close()
-        ep = await net.udp_bind("127.0.0.1", 0)
+        ep = await net.udp_bind(_source_for(host), 0)
         try:
-            await ep.send(data, ("127.0.0.1", port))
+            await ep.send(data, (host, port))
             reply, _ = await ep.recv()
             return reply
         finally:
@@ -290,14 +316,13 @@ async def exchange(net: backends.Backend, port: int, data: bytes, tcp: bool) -> 
     raise AssertionError("no reply in time")  # fail_after raises first; this is for mypy
 
 
-async def test_differential_against_nsd(backend: backends.Backend, nsd_primary: int) -> None:
-    skip_mirage(backend)
+async def test_differential_against_nsd(backend: backends.Backend, nsd_diff: Address) -> None:
     assert len(CASES) >= 60
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
     mismatches = []
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
         for label, data, tcp in CASES:
-            theirs = await exchange(backend, nsd_primary, data, tcp)
+            theirs = await exchange(backend, nsd_diff, data, tcp)
             ours = await exchange(backend, udp[1], data, tcp)
             # Ask twice: the second answer comes from the prebuilt-response cache.
             ours_again = await exchange(backend, udp[1], data, tcp)
@@ -309,23 +334,22 @@ async def test_differential_against_nsd(backend: backends.Backend, nsd_primary: 
     )
 
 
-async def test_dropped_like_nsd(backend: backends.Backend, nsd_primary: int) -> None:
+async def test_dropped_like_nsd(backend: backends.Backend, nsd_diff: Address) -> None:
     """Responses (QR=1) and runts get no answer from either server; both keep serving."""
-    skip_mirage(backend)
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
-        for port in (nsd_primary, udp[1]):
-            ep = await backend.udp_bind("127.0.0.1", 0)
+        for where in (nsd_diff, ("127.0.0.1", udp[1])):
+            ep = await backend.udp_bind(_source_for(where[0]), 0)
             try:
-                await ep.send(raw(0x8000, 1, QBODY), ("127.0.0.1", port))
-                await ep.send(b"\x12\x34\x00", ("127.0.0.1", port))
-                await ep.send(q("www.diff.test.", "A"), ("127.0.0.1", port))
+                await ep.send(raw(0x8000, 1, QBODY), where)
+                await ep.send(b"\x12\x34\x00", where)
+                await ep.send(q("www.diff.test.", "A"), where)
                 with backend.fail_after(3):
                     reply, _ = await ep.recv()
-                assert wire.Message.parse(reply).answer, port
+                assert wire.Message.parse(reply).answer, where
                 with backend.move_on_after(0.2):
                     extra, _ = await ep.recv()
-                    pytest.fail(f"unexpected second reply from {port}: {extra!r}")
+                    pytest.fail(f"unexpected second reply from {where}: {extra!r}")
             finally:
                 await ep.close()
 
@@ -363,17 +387,19 @@ SECONDARY_QUERIES = [
 ]
 
 
-async def _wait_serial(net: backends.Backend, port: int, serial: int, peer: Peer) -> None:
+async def _wait_serial(
+    net: backends.Backend, port: int, serial: int, peer: Peer, link: KernelLink = LOOPBACK_LINK
+) -> None:
     deadline = net.now() + 20
     while net.now() < deadline:
-        got = await net.run_in_thread(_soa_serial, port, "sec.test.")
+        got = await net.run_in_thread(lambda: _soa_serial(port, "sec.test.", link=link))
         if got == serial:
             return
         await net.sleep(0.1)
     raise AssertionError(f"NSD never served serial {serial}; its log:\n{peer.log()}")
 
 
-async def _compare(net: backends.Backend, ours: int, theirs: int) -> None:
+async def _compare(net: backends.Backend, ours: int | Address, theirs: int | Address) -> None:
     for name, qtype in SECONDARY_QUERIES:
         data = q(name, qtype, edns_payload=1232)
         a = summary(await exchange(net, ours, data, False))
@@ -382,45 +408,48 @@ async def _compare(net: backends.Backend, ours: int, theirs: int) -> None:
 
 
 async def test_nsd_secondary_follows_notify_and_reload(
-    backend: backends.Backend, tmp_path: object
+    backend: backends.Backend, kernel: KernelLink, tmp_path: object
 ) -> None:
-    skip_mirage(backend)
     need_tool("nsd", "nsd-checkconf")
     zonefile = os.path.join(str(tmp_path), "sec.test.zone")
     with open(zonefile, "w") as f:
         f.write(SECONDARY_ZONE.format(serial=2024010101, www="127.0.0.10"))
-    nsd_port = free_port()
+    nsd_port = kernel.free_port()
+    nsd_at = (kernel.peer_host, nsd_port)
     server = AuthServer(
-        [load_zone_file(zonefile)], allow_transfer=["127.0.0.0/8"], notify=[f"127.0.0.1:{nsd_port}"]
+        [load_zone_file(zonefile)],
+        allow_transfer=["127.0.0.0/8", f"{kernel.peer_host}/32"],
+        notify=[f"{kernel.peer_host}:{nsd_port}"],
     )
-    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+    async with server.running(backend, kernel.host, 0) as (udp, _tcp):
         our_port = udp[1]
+        ours_at = (kernel.host, our_port)
 
         def conf(scratch: str) -> str:
             return f"""zone:
     name: sec.test
     zonefile: "{scratch}/sec.test.zone"
-    request-xfr: 127.0.0.1@{our_port} NOKEY
-    allow-notify: 127.0.0.1 NOKEY
+    request-xfr: {kernel.host}@{our_port} NOKEY
+    allow-notify: {kernel.host} NOKEY
 """
 
-        with run_nsd(zone_conf=conf, port=nsd_port) as nsd:
-            await _wait_serial(backend, nsd_port, 2024010101, nsd)
-            await _compare(backend, our_port, nsd_port)
+        with run_nsd(zone_conf=conf, port=nsd_port, link=kernel) as nsd:
+            await _wait_serial(backend, nsd_port, 2024010101, nsd, kernel)
+            await _compare(backend, ours_at, nsd_at)
             # A new serial: reload (atomically), NOTIFY, NSD transfers again.
             with open(zonefile, "w") as f:
                 f.write(SECONDARY_ZONE.format(serial=2024010102, www="127.0.0.11"))
             changed = await server.reload()
             assert [z.serial for z in changed] == [2024010102]
-            await _wait_serial(backend, nsd_port, 2024010102, nsd)
-            await _compare(backend, our_port, nsd_port)
-            reply = await exchange(backend, nsd_port, q("www.sec.test.", "A"), False)
+            await _wait_serial(backend, nsd_port, 2024010102, nsd, kernel)
+            await _compare(backend, ours_at, nsd_at)
+            reply = await exchange(backend, nsd_at, q("www.sec.test.", "A"), False)
             assert wire.Message.parse(reply).answer[0].rdata == bytes([127, 0, 0, 11])
             # Our NOTIFY for the new serial was acknowledged by NSD.
             with backend.fail_after(10):
                 while (
                     server.notify_acks.get(
-                        (wire.name_key(wire.name_from_text("sec.test.")), ("127.0.0.1", nsd_port))
+                        (wire.name_key(wire.name_from_text("sec.test.")), nsd_at)
                     )
                     != 2024010102
                 ):
@@ -428,11 +457,10 @@ async def test_nsd_secondary_follows_notify_and_reload(
 
 
 async def test_cache_hits_match_nsd_under_mixed_case(
-    backend: backends.Backend, nsd_primary: int
+    backend: backends.Backend, nsd_diff: Address
 ) -> None:
     """The prebuilt-response path copies each query's own question bytes: ask the same
     name in several cases (the first fills the cache) and compare with NSD each time."""
-    skip_mirage(backend)
     server = AuthServer([parse_zone_text(DIFF_ZONE)])
     async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
         for name in (
@@ -445,7 +473,7 @@ async def test_cache_hits_match_nsd_under_mixed_case(
             for edns in (None, 1232):
                 data = q(name, "A", edns_payload=edns)
                 ours = await exchange(backend, udp[1], data, False)
-                theirs = await exchange(backend, nsd_primary, data, False)
+                theirs = await exchange(backend, nsd_diff, data, False)
                 assert (
                     ours[12 : 12 + len(data) - 12 - (11 if edns else 0)]
                     == data[12 : len(data) - (11 if edns else 0)]

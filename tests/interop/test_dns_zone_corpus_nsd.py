@@ -14,8 +14,8 @@ from dns.server import AuthServer
 from dns.zone import load_zone_file
 from tests.conftest import need_tool
 from tests.dns.test_zone_corpus import GOOD, bind_dump, origin_of, ours
-from tests.interop.test_dns_server_nsd import _soa_serial, skip_mirage
-from tests.peers import run_nsd
+from tests.interop.test_dns_server_nsd import _soa_serial
+from tests.peers import KernelLink, run_nsd
 
 pytestmark = pytest.mark.interop
 
@@ -56,9 +56,12 @@ def fold_case(lines: set[str]) -> set[str]:
     return folded
 
 
-def dig_axfr(port: int, origin: str) -> subprocess.CompletedProcess[str]:
+def dig_axfr(link: KernelLink, port: int, origin: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["dig", "-p", str(port), "@127.0.0.1", origin, "AXFR", "+noall", "+answer", "+tries=1"],
+        link.argv(
+            *("dig", "-p", str(port), f"@{link.peer_host}", origin, "AXFR"),
+            *("+noall", "+answer", "+tries=1"),
+        ),
         capture_output=True,
         text=True,
         timeout=30,
@@ -67,34 +70,36 @@ def dig_axfr(port: int, origin: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_nsd_secondary_holds_each_corpus_zone_as_we_loaded_it(
-    backend: backends.Backend,
+    backend: backends.Backend, kernel: KernelLink
 ) -> None:
-    skip_mirage(backend)
     need_tool("nsd", "nsd-checkconf", "dig")
     zones = {origin_of(p): load_zone_file(str(p), origin_of(p)) for p in GOOD}
-    server = AuthServer(zones.values(), allow_transfer=["127.0.0.0/8"])
-    async with server.running(backend, "127.0.0.1", 0) as (udp, _tcp):
+    server = AuthServer(zones.values(), allow_transfer=["127.0.0.0/8", f"{kernel.peer_host}/32"])
+    async with server.running(backend, kernel.host, 0) as (udp, _tcp):
 
         def conf(scratch: str) -> str:
             return "".join(
                 f"""zone:
     name: {origin}
     zonefile: "{scratch}/{origin}zone"
-    request-xfr: 127.0.0.1@{udp[1]} NOKEY
-    provide-xfr: 127.0.0.0/8 NOKEY
+    request-xfr: {kernel.host}@{udp[1]} NOKEY
+    provide-xfr: {kernel.peer_host}/32 NOKEY
 """
                 for origin in zones
             )
 
         differences: dict[str, tuple[list[str], list[str]]] = {}
-        with run_nsd(zone_conf=conf) as nsd:
+        with run_nsd(zone_conf=conf, link=kernel) as nsd:
             for origin, zone in zones.items():
                 deadline = backend.now() + 20
-                while await backend.run_in_thread(_soa_serial, nsd.port, origin) != zone.serial:
+                while (
+                    await backend.run_in_thread(_soa_serial, nsd.port, origin, 0.2, kernel)
+                    != zone.serial
+                ):
                     if backend.now() > deadline:
                         raise AssertionError(f"NSD never loaded {origin}; its log:\n{nsd.log()}")
                     await backend.sleep(0.1)
-                dug = await backend.run_in_thread(dig_axfr, nsd.port, origin)
+                dug = await backend.run_in_thread(dig_axfr, kernel, nsd.port, origin)
                 assert dug.returncode == 0, dug.stderr
                 theirs = fold_case(bind_dump(dug.stdout))
                 mine = fold_case(ours(zone))

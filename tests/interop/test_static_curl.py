@@ -1,6 +1,7 @@
 """The static server against curl: several ranges, a 10 MB file (sendfile), precompressed.
 
-On asyncio and trio (kernel loopback; curl cannot reach the mirage suite's in-memory switch).
+On asyncio and trio over the kernel's loopback; on mirage over a TAP device in a namespace
+where curl runs (the ``kernel`` fixture; needs root).
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from cohttp.compression import AVAILABLE, Policy, compress_bytes
 from cohttp.static import StaticFiles
 from tests.cohttp.helpers import running
 from tests.conftest import need_tool
+from tests.peers import KernelLink
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
-def net(backend: backends.Backend) -> backends.Backend:
-    if backend.name == "mirage":
-        pytest.skip("the in-memory mirage switch is not reachable from kernel sockets")
+def net(backend: backends.Backend, kernel: KernelLink) -> backends.Backend:
+    """The backend under test, reachable from the kernel's peers at ``kernel.host``."""
     return backend
 
 
@@ -47,34 +48,44 @@ def site(tmp_path: Path) -> Path:
     return root
 
 
-async def curl(net: backends.Backend, *args: str) -> subprocess.CompletedProcess[bytes]:
+async def curl(
+    net: backends.Backend, kernel: KernelLink, *args: str
+) -> subprocess.CompletedProcess[bytes]:
     return await net.run_in_thread(
         lambda: subprocess.run(
-            ["curl", "-sS", "--max-time", "60", *args], capture_output=True, timeout=90
+            kernel.argv("curl", "-sS", "--max-time", "60", *args), capture_output=True, timeout=90
         )
     )
 
 
-async def test_curl_fetches_a_10_mb_file_intact(net: backends.Backend, site: Path) -> None:
+async def test_curl_fetches_a_10_mb_file_intact(
+    net: backends.Backend, kernel: KernelLink, site: Path
+) -> None:
     need_tool("curl")
     data = (site / "big.bin").read_bytes()
-    async with running(net, Server(StaticFiles(site), access_log=False)) as (host, port):
+    async with running(net, Server(StaticFiles(site), access_log=False), kernel.host) as (
+        host,
+        port,
+    ):
         url = f"http://{host}:{port}/big.bin"
-        r = await curl(net, url, url)  # twice on one connection: the stream stays in step
+        r = await curl(net, kernel, url, url)  # twice on one connection: the stream stays in step
         assert r.returncode == 0, r.stderr
         assert len(r.stdout) == 2 * len(data)
         assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data * 2).digest()
 
 
-async def test_curl_ranges(net: backends.Backend, site: Path) -> None:
+async def test_curl_ranges(net: backends.Backend, kernel: KernelLink, site: Path) -> None:
     need_tool("curl")
     data = (site / "big.bin").read_bytes()
-    async with running(net, Server(StaticFiles(site), access_log=False)) as (host, port):
+    async with running(net, Server(StaticFiles(site), access_log=False), kernel.host) as (
+        host,
+        port,
+    ):
         url = f"http://{host}:{port}/big.bin"
-        r = await curl(net, "-r", "9000000-", url)
+        r = await curl(net, kernel, "-r", "9000000-", url)
         assert r.returncode == 0, r.stderr
         assert r.stdout == data[9000000:]
-        r = await curl(net, "-i", "-r", "0-99,5000000-5000099,-100", url)
+        r = await curl(net, kernel, "-i", "-r", "0-99,5000000-5000099,-100", url)
         assert r.returncode == 0, r.stderr
         assert r.stdout.startswith(b"HTTP/1.1 206")
         message = email.parser.BytesParser().parsebytes(r.stdout.split(b"\r\n", 1)[1])
@@ -91,23 +102,28 @@ async def test_curl_ranges(net: backends.Backend, site: Path) -> None:
             data[5000000:5000100],
             data[-100:],
         ]
-        r = await curl(net, "-o", "/dev/null", "-w", "%{http_code}", "-r", "20000000-", url)
+        r = await curl(net, kernel, "-o", "/dev/null", "-w", "%{http_code}", "-r", "20000000-", url)
         assert r.stdout == b"416"
 
 
-async def test_curl_compressed_gets_the_gzip_sibling(net: backends.Backend, site: Path) -> None:
+async def test_curl_compressed_gets_the_gzip_sibling(
+    net: backends.Backend, kernel: KernelLink, site: Path
+) -> None:
     need_tool("curl")
     text = (site / "page.html").read_bytes()
-    async with running(net, Server(StaticFiles(site), access_log=False)) as (host, port):
+    async with running(net, Server(StaticFiles(site), access_log=False), kernel.host) as (
+        host,
+        port,
+    ):
         url = f"http://{host}:{port}/page.html"
-        r = await curl(net, "--compressed", "-D", "-", url)
+        r = await curl(net, kernel, "--compressed", "-D", "-", url)
         assert r.returncode == 0, r.stderr
         head, _, body = r.stdout.partition(b"\r\n\r\n")
         assert b"content-encoding: gzip" in head.lower() and body == text
         assert int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]) == len(
             (site / "page.html.gz").read_bytes()
         )
-        r = await curl(net, url)
+        r = await curl(net, kernel, url)
         assert r.stdout == text
 
 

@@ -2,8 +2,8 @@
 
 ``openssl s_client`` against our TLS server and our TLS client against ``openssl s_server``:
 TLS 1.2 and 1.3, SNI choosing the certificate, ALPN, close_notify seen by both sides, and a
-wrong host name refused with a clear error. The kernel's openssl cannot reach the in-memory
-mirage switch, so these run on asyncio and trio.
+wrong host name refused with a clear error. On mirage, openssl runs inside the namespace
+whose TAP device our stack owns (the ``kernel`` fixture; needs root).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 import backends
 from backends import Flow, tls
 from tests.conftest import need_tool
+from tests.peers import KernelLink
 
 pytestmark = pytest.mark.interop
 
@@ -26,9 +27,8 @@ trustme = pytest.importorskip("trustme", reason="trustme (the test extra) makes 
 
 
 @pytest.fixture
-def net(backend: backends.Backend) -> backends.Backend:
-    if backend.name == "mirage":
-        pytest.skip("the in-memory mirage switch is not reachable from kernel sockets")
+def net(backend: backends.Backend, kernel: KernelLink) -> backends.Backend:
+    """The backend under test, meeting openssl on ``kernel``."""
     need_tool("openssl")
     return backend
 
@@ -57,23 +57,34 @@ def _our_server_context(certs: Path, version: str) -> ssl.SSLContext:
 
 
 async def _s_client(
-    net: backends.Backend, port: int, certs: Path, version: str, name: str, verify_name: str
+    net: backends.Backend,
+    kernel: KernelLink,
+    port: int,
+    certs: Path,
+    version: str,
+    name: str,
+    verify_name: str,
 ) -> subprocess.CompletedProcess[str]:
     command = [
-        "openssl", "s_client", "-connect", f"127.0.0.1:{port}", f"-tls{version.replace('.', '_')}",
+        "openssl", "s_client", "-connect", f"{kernel.host}:{port}", f"-tls{version.replace('.', '_')}",
         "-servername", name, "-alpn", "http/1.1", "-CAfile", str(certs / "ca.pem"),
         "-verify_hostname", verify_name, "-verify_return_error", "-msg", "-ign_eof",
     ]  # fmt: skip
     return await net.run_in_thread(
         lambda: subprocess.run(
-            command, input="ping\n", capture_output=True, text=True, timeout=30, check=False
+            kernel.argv(*command),
+            input="ping\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     )
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
 async def test_s_client_against_our_server(
-    net: backends.Backend, certs: Path, version: str
+    net: backends.Backend, kernel: KernelLink, certs: Path, version: str
 ) -> None:
     seen: list[tuple[str | None, str | None, str | None, bytes]] = []
 
@@ -88,11 +99,11 @@ async def test_s_client_against_our_server(
         await secure.shutdown_write()  # our close_notify: s_client prints it and answers
         seen.append((secure.version, secure.alpn, secure.server_hostname, await secure.read()))
 
-    async with await net.tcp_listen("127.0.0.1", 0) as listener, net.task_group() as tg:
+    async with await net.tcp_listen(kernel.host, 0) as listener, net.task_group() as tg:
         tg.start_soon(listener.serve, handler)
         port = listener.address[1]
         for name in ("a.test", "b.test"):
-            result = await _s_client(net, port, certs, version, name, name)
+            result = await _s_client(net, kernel, port, certs, version, name, name)
             out = result.stdout + result.stderr
             assert result.returncode == 0, out
             assert f"Protocol  : TLSv{version}" in out
@@ -107,7 +118,9 @@ async def test_s_client_against_our_server(
     ]
 
 
-async def test_s_client_refuses_a_wrong_host_name(net: backends.Backend, certs: Path) -> None:
+async def test_s_client_refuses_a_wrong_host_name(
+    net: backends.Backend, kernel: KernelLink, certs: Path
+) -> None:
     failures: list[BaseException] = []
 
     async def handler(flow: Flow) -> None:
@@ -116,9 +129,11 @@ async def test_s_client_refuses_a_wrong_host_name(net: backends.Backend, certs: 
         except backends.NetworkError as exc:
             failures.append(exc)
 
-    async with await net.tcp_listen("127.0.0.1", 0) as listener, net.task_group() as tg:
+    async with await net.tcp_listen(kernel.host, 0) as listener, net.task_group() as tg:
         tg.start_soon(listener.serve, handler)
-        result = await _s_client(net, listener.address[1], certs, "1.3", "a.test", "wrong.test")
+        result = await _s_client(
+            net, kernel, listener.address[1], certs, "1.3", "a.test", "wrong.test"
+        )
         assert result.returncode != 0
         assert "hostname mismatch" in result.stdout + result.stderr
         await net.sleep(0.1)
@@ -127,26 +142,30 @@ async def test_s_client_refuses_a_wrong_host_name(net: backends.Backend, certs: 
     assert failures and isinstance(failures[0], backends.CertificateError), failures
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+def _free_port(kernel: KernelLink) -> int:
+    with kernel.inside():
+        sock = socket.socket()
+    with sock:
+        sock.bind((kernel.peer_host, 0))
         port: int = sock.getsockname()[1]
         return port
 
 
 @pytest.fixture(params=["1.2", "1.3"])
-def s_server(request: pytest.FixtureRequest, certs: Path) -> Iterator[tuple[int, str]]:
+def s_server(
+    request: pytest.FixtureRequest, kernel: KernelLink, certs: Path
+) -> Iterator[tuple[int, str]]:
     """``openssl s_server -rev`` (answers each line reversed; ``CLOSE`` ends the
     connection with close_notify) with a.pem by default and b.pem for SNI b.test."""
     need_tool("openssl")
     version: str = request.param
-    port = _free_port()
+    port = _free_port(kernel)
     process = subprocess.Popen(
-        [
+        kernel.argv(
             "openssl",
             "s_server",
             "-accept",
-            f"127.0.0.1:{port}",
+            f"{kernel.peer_host}:{port}",
             "-rev",
             f"-tls{version.replace('.', '_')}",
             "-cert",
@@ -161,7 +180,7 @@ def s_server(request: pytest.FixtureRequest, certs: Path) -> Iterator[tuple[int,
             str(certs / "b.pem"),
             "-key2",
             str(certs / "b.pem"),
-        ],
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -180,13 +199,15 @@ def s_server(request: pytest.FixtureRequest, certs: Path) -> Iterator[tuple[int,
 
 
 async def test_our_client_against_s_server(
-    net: backends.Backend, certs: Path, s_server: tuple[int, str]
+    net: backends.Backend, kernel: KernelLink, certs: Path, s_server: tuple[int, str]
 ) -> None:
     port, version = s_server
     context = tls.client_context(cafile=str(certs / "ca.pem"), alpn=["h2", "http/1.1"])
     for name, alpn in (("a.test", "http/1.1"), ("b.test", None)):
         with net.fail_after(20):
-            flow = await tls.connect(net, "127.0.0.1", port, context=context, server_hostname=name)
+            flow = await tls.connect(
+                net, kernel.peer_host, port, context=context, server_hostname=name
+            )
             async with flow:
                 assert flow.version == f"TLSv{version}"
                 assert flow.peer_certificate is not None
@@ -203,10 +224,12 @@ async def test_our_client_against_s_server(
 
 
 async def test_our_client_refuses_s_server_under_a_wrong_name(
-    net: backends.Backend, certs: Path, s_server: tuple[int, str]
+    net: backends.Backend, kernel: KernelLink, certs: Path, s_server: tuple[int, str]
 ) -> None:
     port, _ = s_server
     context = tls.client_context(cafile=str(certs / "ca.pem"))
     with net.fail_after(20), pytest.raises(backends.CertificateError) as info:
-        await tls.connect(net, "127.0.0.1", port, context=context, server_hostname="wrong.test")
+        await tls.connect(
+            net, kernel.peer_host, port, context=context, server_hostname="wrong.test"
+        )
     assert "wrong.test" in str(info.value) and "another host name" in str(info.value)

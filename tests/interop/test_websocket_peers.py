@@ -2,8 +2,9 @@
 
 Its client against our server (:class:`cohttp.Server` with a :func:`cohttp.ws.endpoint`
 route), and our client against its server (the bare :func:`cohttp.ws.connect` and
-``Client.websocket``). The peer runs in a
-worker thread (its synchronous API), so our side runs on asyncio and trio alike.
+``Client.websocket``). The peer runs in a worker thread (its synchronous API), so our side
+runs on asyncio and trio alike; on mirage the peer's sockets live in the namespace whose
+TAP device our stack owns (the ``kernel`` fixture; needs root).
 """
 
 from __future__ import annotations
@@ -29,24 +30,13 @@ from cohttp.ws import (
 )
 from cohttp.ws.protocol import _WIRE_CODES
 from tests.cohttp.helpers import running
-from tests.conftest import BACKEND_NAMES
+from tests.peers import KernelLink
 
 websockets = pytest.importorskip("websockets", reason="needs the websockets library (test extra)")
 from websockets.exceptions import ConnectionClosed as PeerClosed  # noqa: E402
 from websockets.exceptions import InvalidStatus  # noqa: E402
 from websockets.sync.client import connect as peer_connect  # noqa: E402
 from websockets.sync.server import serve as peer_serve  # noqa: E402
-
-
-@pytest.fixture(params=BACKEND_NAMES)
-def backend_name(request: pytest.FixtureRequest) -> str:
-    if request.param == "mirage":
-        pytest.skip(
-            "the in-memory mirage switch is not reachable from kernel sockets"
-            " (tests/cohttp/test_websocket_driver.py runs our client and server on mirage)"
-        )
-    return str(request.param)
-
 
 BIG = 16 * 1024 * 1024
 LIMITS = Config(max_frame_size=2 * BIG, max_message_size=2 * BIG, ping_interval=None)
@@ -58,17 +48,18 @@ IDS = ["plain", "deflate"]
 @contextlib.asynccontextmanager
 async def our_server(
     net: backends.Backend,
+    kernel: KernelLink,
     handler: Callable[[WebSocket], Awaitable[None]],
     deflate: DeflateOptions | None,
 ) -> AsyncIterator[int]:
     """Our WebSocket server as users run it: cohttp.Server with a cohttp.ws.endpoint
-    route; yields its port."""
+    route, at ``kernel.host``; yields its port."""
 
     async def session(ws: WebSocket, request: Request) -> None:
         await handler(ws)
 
     server = Server(endpoint(session, deflate=deflate, config=LIMITS), access_log=False)
-    async with running(net, server) as (_host, port):
+    async with running(net, server, kernel.host) as (_host, port):
         yield port
 
 
@@ -94,18 +85,21 @@ def _compression(deflate: DeflateOptions | None) -> Any:
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_their_client_our_server_messages(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
-    async with our_server(backend, echo, deflate) as port:
+    async with our_server(backend, kernel, echo, deflate) as port:
 
         def client() -> list[Any]:
             got: list[Any] = []
-            with peer_connect(
-                f"ws://127.0.0.1:{port}/x",
-                compression=_compression(deflate),
-                max_size=2 * BIG,
-                open_timeout=10,
-            ) as ws:
+            with (
+                kernel.inside(),
+                peer_connect(
+                    f"ws://{kernel.host}:{port}/x",
+                    compression=_compression(deflate),
+                    max_size=2 * BIG,
+                    open_timeout=10,
+                ) as ws,
+            ):
                 got.append(ws.response.headers.get("Sec-WebSocket-Extensions"))
                 ws.send("héllo ✓")
                 got.append(ws.recv(timeout=10))
@@ -129,7 +123,7 @@ async def test_their_client_our_server_messages(
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_their_client_our_server_close_codes(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
     seen: list[tuple[int, str]] = []
 
@@ -140,14 +134,17 @@ async def test_their_client_our_server_close_codes(
         except ConnectionClosed as exc:
             seen.append((exc.code, exc.reason))
 
-    async with our_server(backend, record, deflate) as port:
+    async with our_server(backend, kernel, record, deflate) as port:
 
         def client() -> list[int | None]:
             echoed = []
             for code in CODES:
-                with peer_connect(
-                    f"ws://127.0.0.1:{port}/", compression=_compression(deflate)
-                ) as ws:
+                with (
+                    kernel.inside(),
+                    peer_connect(
+                        f"ws://{kernel.host}:{port}/", compression=_compression(deflate)
+                    ) as ws,
+                ):
                     ws.close(code, f"r{code}")
                     rcvd = ws.protocol.close_rcvd
                     echoed.append(rcvd.code if rcvd is not None else None)
@@ -164,16 +161,19 @@ async def test_their_client_our_server_close_codes(
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_our_server_closes_with_each_code(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
-    async with our_server(backend, echo, deflate) as port:
+    async with our_server(backend, kernel, echo, deflate) as port:
 
         def client() -> list[tuple[int, str]]:
             got = []
             for code in CODES:
-                with peer_connect(
-                    f"ws://127.0.0.1:{port}/", compression=_compression(deflate)
-                ) as ws:
+                with (
+                    kernel.inside(),
+                    peer_connect(
+                        f"ws://{kernel.host}:{port}/", compression=_compression(deflate)
+                    ) as ws,
+                ):
                     ws.send(f"close {code}")
                     with pytest.raises(PeerClosed) as info:
                         ws.recv(timeout=10)
@@ -186,13 +186,15 @@ async def test_our_server_closes_with_each_code(
     assert got == [(code, f"as asked {code}") for code in CODES]
 
 
-async def test_their_client_gets_426_for_another_version(backend: backends.Backend) -> None:
-    async with our_server(backend, echo, None) as port:
+async def test_their_client_gets_426_for_another_version(
+    backend: backends.Backend, kernel: KernelLink
+) -> None:
+    async with our_server(backend, kernel, echo, None) as port:
 
         def client() -> int:
-            with pytest.raises(InvalidStatus) as info:
+            with pytest.raises(InvalidStatus) as info, kernel.inside():
                 peer_connect(
-                    f"ws://127.0.0.1:{port}/",
+                    f"ws://{kernel.host}:{port}/",
                     additional_headers={"Sec-WebSocket-Version": "8"},
                     open_timeout=10,
                 )
@@ -203,7 +205,7 @@ async def test_their_client_gets_426_for_another_version(backend: backends.Backe
 
 
 @contextlib.contextmanager
-def their_server(deflate: DeflateOptions | None) -> Iterator[int]:
+def their_server(deflate: DeflateOptions | None, kernel: KernelLink) -> Iterator[int]:
     """websockets' threaded server: echoes, ``close <code>`` closes with that code."""
 
     def handler(ws: Any) -> None:
@@ -217,9 +219,10 @@ def their_server(deflate: DeflateOptions | None) -> Iterator[int]:
         except PeerClosed:
             pass
 
-    server = peer_serve(
-        handler, "127.0.0.1", 0, compression=_compression(deflate), max_size=2 * BIG
-    )
+    with kernel.inside():
+        server = peer_serve(
+            handler, kernel.peer_host, 0, compression=_compression(deflate), max_size=2 * BIG
+        )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -229,17 +232,20 @@ def their_server(deflate: DeflateOptions | None) -> Iterator[int]:
         thread.join(10)
 
 
-async def _connect(net: backends.Backend, port: int, deflate: DeflateOptions | None) -> WebSocket:
-    flow = await net.tcp_connect("127.0.0.1", port, timeout=10)
-    return await connect(flow, net, f"127.0.0.1:{port}", "/", deflate=deflate, config=LIMITS)
+async def _connect(
+    net: backends.Backend, kernel: KernelLink, port: int, deflate: DeflateOptions | None
+) -> WebSocket:
+    flow = await net.tcp_connect(kernel.peer_host, port, timeout=10)
+    authority = f"{kernel.peer_host}:{port}"
+    return await connect(flow, net, authority, "/", deflate=deflate, config=LIMITS)
 
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_our_client_their_server(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
-    with their_server(deflate) as port:
-        ws = await _connect(backend, port, deflate)
+    with their_server(deflate, kernel) as port:
+        ws = await _connect(backend, kernel, port, deflate)
         assert (ws._conn._compressor is not None) is (deflate is not None)
         await ws.send_text("héllo ✓")
         assert await ws.receive() == "héllo ✓"
@@ -267,12 +273,13 @@ async def test_our_client_their_server(
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_client_websocket_their_server(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
-    with their_server(deflate) as port:
+    with their_server(deflate, kernel) as port:
+        url = f"ws://{kernel.peer_host}:{port}/"
         async with (
             Client(backend) as client,
-            client.websocket(f"ws://127.0.0.1:{port}/", deflate=deflate, config=LIMITS) as ws,
+            client.websocket(url, deflate=deflate, config=LIMITS) as ws,
         ):
             await ws.send_text("héllo ✓")
             assert await ws.receive() == "héllo ✓"
@@ -299,17 +306,17 @@ def _fragments() -> list[Any]:
 
 @pytest.mark.parametrize("deflate", DEFLATE, ids=IDS)
 async def test_our_client_close_codes_both_ways(
-    backend: backends.Backend, deflate: DeflateOptions | None
+    backend: backends.Backend, kernel: KernelLink, deflate: DeflateOptions | None
 ) -> None:
-    with their_server(deflate) as port:
+    with their_server(deflate, kernel) as port:
         for code in CODES:
-            ws = await _connect(backend, port, deflate)
+            ws = await _connect(backend, kernel, port, deflate)
             await ws.send_text(f"close {code}")
             with pytest.raises(ConnectionClosed) as info:
                 await ws.receive()
             assert (info.value.code, info.value.reason) == (code, f"as asked {code}")
         for code in CODES:
-            ws = await _connect(backend, port, deflate)
+            ws = await _connect(backend, kernel, port, deflate)
             await ws.close(code, "bye")
             assert ws._conn.close_received is not None
             assert ws._conn.close_received.code == code  # websockets echoes the code
@@ -330,18 +337,21 @@ TUNED = [
 
 @pytest.mark.parametrize(("ours", "theirs"), TUNED, ids=["takeover-off-bits", "bits-8"])
 async def test_deflate_parameters_their_client_our_server(
-    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+    backend: backends.Backend, kernel: KernelLink, ours: DeflateOptions, theirs: dict[str, Any]
 ) -> None:
     from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
-    async with our_server(backend, echo, ours) as port:
+    async with our_server(backend, kernel, echo, ours) as port:
 
         def client() -> tuple[str | None, list[Any]]:
             factory = ClientPerMessageDeflateFactory(**theirs)
             text = "compressible text, " * 200
-            with peer_connect(
-                f"ws://127.0.0.1:{port}/", extensions=[factory], compression=None
-            ) as ws:
+            with (
+                kernel.inside(),
+                peer_connect(
+                    f"ws://{kernel.host}:{port}/", extensions=[factory], compression=None
+                ) as ws,
+            ):
                 echoed = []
                 for message in (text, text.encode(), text):  # the window carries over, or not
                     ws.send(message)
@@ -369,7 +379,7 @@ TUNED_CLIENT = [
 
 @pytest.mark.parametrize(("ours", "theirs"), TUNED_CLIENT, ids=["takeover-off-bits", "bits-9"])
 async def test_deflate_parameters_our_client_their_server(
-    backend: backends.Backend, ours: DeflateOptions, theirs: dict[str, Any]
+    backend: backends.Backend, kernel: KernelLink, ours: DeflateOptions, theirs: dict[str, Any]
 ) -> None:
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
@@ -378,18 +388,19 @@ async def test_deflate_parameters_our_client_their_server(
             for message in ws:
                 ws.send(message)
 
-    server = peer_serve(
-        handler,
-        "127.0.0.1",
-        0,
-        extensions=[ServerPerMessageDeflateFactory(**theirs)],
-        compression=None,
-    )
+    with kernel.inside():
+        server = peer_serve(
+            handler,
+            kernel.peer_host,
+            0,
+            extensions=[ServerPerMessageDeflateFactory(**theirs)],
+            compression=None,
+        )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         port = server.socket.getsockname()[1]
-        ws = await _connect(backend, port, ours)
+        ws = await _connect(backend, kernel, port, ours)
         assert ws._conn._compressor is not None  # negotiated
         text = "compressible text, " * 200
         for message in (text, text.encode(), text):

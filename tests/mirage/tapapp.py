@@ -12,7 +12,7 @@ It prints ``ready`` once listening, then serves until killed:
 * TCP 9001 "echo": echoes until EOF;
 * TCP 9002 "source": reads a decimal byte count and a newline, sends that many bytes of
   a fixed pattern (``pattern(n)``), then closes;
-* HTTP 8081 (cohttp, when importable): ``POST /`` answers ``<n> <sha256>`` of the body;
+* HTTP 8081 (cohttp): ``POST /`` answers ``<n> <sha256>`` of the body;
   ``GET /<n>`` sends ``pattern(n)``.
 """
 
@@ -26,7 +26,10 @@ from typing import Any
 import anyio
 
 import backends
+import cohttp
 from backends.mirage.tcp import TcpConfig
+from cohttp.codec import parse_number
+from cohttp.types import IncomingBody
 
 CHUNK = 1 << 16
 
@@ -54,12 +57,14 @@ async def echo(flow: backends.Flow) -> None:
 
 async def source(flow: backends.Flow) -> None:
     line = b""
-    while not line.endswith(b"\n"):
+    while not line.endswith(b"\n") and len(line) <= 20:
         data = await flow.read(64)
         if not data:
             return
         line += data
-    count = int(line)
+    count = parse_number(line.strip(), 12)
+    if count is None:
+        return
     block = pattern(CHUNK)
     while count > 0:
         piece = block[: min(count, len(block))]
@@ -78,32 +83,33 @@ async def _stream(count: int) -> AsyncIterator[bytes]:
         count -= len(piece)
 
 
+async def http_app(request: cohttp.Request) -> cohttp.Response:
+    """``GET /<n>``: ``pattern(n)``; ``POST``: ``<n> <sha256>`` of the body, read as it
+    streams in (for the TAP tests, HTTP and HTTPS alike)."""
+    if request.method == "GET":
+        count = parse_number(request.path.strip("/") or "0", 12)
+        if count is None:
+            return cohttp.Response.text("GET /<byte count>\n", status=404)
+        return cohttp.Response(200, _stream(count), {"content-length": str(count)})
+    body = request.body
+    assert isinstance(body, IncomingBody)  # what a server's request carries
+    digest = hashlib.sha256()
+    total = 0
+    async for piece in body:
+        digest.update(piece)
+        total += len(piece)
+    return cohttp.Response.text(f"{total} {digest.hexdigest()}\n")
+
+
 async def main(net: backends.Backend, http: bool) -> None:
     async with anyio.create_task_group() as tg:
         for port, handler in ((9000, sink), (9001, echo), (9002, source)):
             listener = await net.tcp_listen("0.0.0.0", port)
             tg.start_soon(listener.serve, handler)
         if http:
-            try:
-                import cohttp
-            except ImportError:
-                pass
-            else:
-
-                async def upload(request: Any) -> Any:
-                    if request.method == "GET":  # GET /<n>: n bytes of pattern()
-                        count = int(request.path.strip("/") or 0)
-                        return cohttp.Response(200, _stream(count), {"content-length": str(count)})
-                    digest = hashlib.sha256()
-                    total = 0
-                    async for piece in request.body:
-                        digest.update(piece)
-                        total += len(piece)
-                    return cohttp.Response.text(f"{total} {digest.hexdigest()}\n")
-
-                server = cohttp.Server(upload)
-                await server.listen(net, "0.0.0.0", 8081)
-                tg.start_soon(server.serve_forever)
+            server = cohttp.Server(http_app)
+            await server.listen(net, "0.0.0.0", 8081)
+            tg.start_soon(server.serve_forever)
         print("ready", flush=True)
 
 
