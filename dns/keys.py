@@ -100,7 +100,9 @@ class SigningKey:
     @property
     def basename(self) -> str:
         """``K<zone>+<alg>+<tag>``, as ``dnssec-keygen`` names its files."""
-        return f"K{wire.name_to_text(wire.name_lower(self.owner))}+{self.algorithm:03d}+{self.tag:05d}"
+        return (
+            f"K{wire.name_to_text(wire.name_lower(self.owner))}+{self.algorithm:03d}+{self.tag:05d}"
+        )
 
     def sign(self, data: bytes) -> bytes:
         """The signature of ``data`` as an RRSIG carries it: ``r || s`` of 32 bytes each for

@@ -42,7 +42,7 @@ import hashlib
 import random
 import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from . import rdtypes, wire
@@ -290,7 +290,7 @@ class Signer:
         out: list[Record] = []
         where = zone.source or "<signed>"
         out.append(Record(soa.name, wire.TYPE_SOA, soa.ttl, new_soa, where, 0))
-        for k, t, s in records:
+        for _k, t, s in records:
             for rd in s.rdatas:
                 out.append(Record(s.name, t, s.ttl, rd, where, 0))
         for s in signatures.values():
@@ -305,19 +305,17 @@ class Signer:
         data: dict[Key, dict[int, _Set]],
         authoritative: list[Key],
         cuts: set[Key],
-        bitmap_types: object,
+        bitmap_types: Callable[[Key], list[int]],
     ) -> dict[Key, _Set]:
         policy = self.policy
         apex = zone.origin_key
         depth = len(apex)
         names: dict[Key, list[int]] = {}
-        get_types = bitmap_types
-        assert callable(get_types)
         for k in authoritative:
             insecure = k in cuts and wire.TYPE_DS not in data[k]
             if insecure and policy.opt_out:
                 continue
-            types: list[int] = get_types(k)
+            types = bitmap_types(k)
             names[k] = types if insecure else [*types, wire.TYPE_RRSIG]
             for i in range(1, len(k) - depth):
                 names.setdefault(k[i:], [])  # an empty non-terminal: no types (§7.1)
