@@ -36,6 +36,13 @@ target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps
 in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
 :mod:`dns.config`.
 
+Zones with a :class:`dns.sign.Signer` (``signers``) are signed online: when loaded (the
+first signing is a new serial, journalled, so a restart replays the same signatures), when
+read again, on each UPDATE (only the changed RRsets and chain links signed anew; an UPDATE
+of DNSKEY, RRSIG, NSEC or NSEC3 is REFUSED: the signer makes those), and when signatures
+fall due (:meth:`AuthServer.resign_due`, run by a timer while serving). Each re-signing is
+a new serial whose difference goes to the journal, so IXFR carries the new signatures.
+
 With a TLS context, the same answers over TLS (RFC 7858; :mod:`dns.dot`: the TCP session
 above over a :class:`backends.tls.TLSFlow`, the handshake under the whole-message deadline,
 responses padded to 468-byte blocks per RFC 8467) and over HTTPS (RFC 8484; :mod:`dns.doh`,
@@ -81,7 +88,8 @@ from .answer import (
     parse_query,
     rdata_parts_cached,
 )
-from .journal import Journal, Rec, diff_zones, ixfr_records, zone_records
+from .journal import Diff, Journal, Rec, diff_zones, ixfr_records, zone_records
+from .sign import MANAGED_TYPES, Signer, SigningError
 from .zone import Key, Zone, ZoneError, key_of, load_zone_file, serial_gt, serial_lt
 
 log = logging.getLogger("dns.server")
@@ -99,6 +107,8 @@ HTTPS_LIFETIME = 120.0
 AXFR_MESSAGE_SIZE = 16384
 """Target size of each AXFR message."""
 NOTIFY_RETRIES = 5
+RESIGN_CHECK = 3600.0
+"""Seconds at most between looks at whether a signed zone's signatures fell due."""
 NOTIFY_TIMEOUT = 1.0
 """First NOTIFY retransmission delay; doubles after each try."""
 
@@ -237,10 +247,15 @@ class AuthServer:
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
         notify_timeout: float = NOTIFY_TIMEOUT,
         notify_retries: int = NOTIFY_RETRIES,
+        signers: Mapping[str, Signer] | None = None,
     ) -> None:
         zone_list = list(zones)
         _check_distinct(zone_list)
         self._journal_default = journal
+        self.signers: dict[Key, Signer] = {
+            _origin_key(o): signer for o, signer in (signers or {}).items()
+        }
+        """Zone (origin key) -> the :class:`dns.sign.Signer` that signs it online."""
         self.configure(
             keys=keys,
             allow_transfer=allow_transfer,
@@ -255,7 +270,7 @@ class AuthServer:
             file_serials[zone.origin_key] = zone.serial
             journal_ = Journal.open(self._journal_path(zone))
             self.journals[zone.origin_key] = journal_
-            zone_list[i] = journal_.replay(zone)
+            zone_list[i] = self._signed_first(journal_.replay(zone), journal_)
         self.authority = Authority(zone_list)
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_message_timeout = tcp_message_timeout
@@ -405,7 +420,12 @@ class AuthServer:
             journal_ = self.journals.get(zone.origin_key)
             if journal_ is None:
                 journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
-                zone = new[i] = journal_.replay(zone)
+                zone = new[i] = self._signed_first(journal_.replay(zone), journal_)
+            elif before is not zone and zone.origin_key in self.signers:
+                # A zone read again from its file: signed against the one served, whose
+                # signatures the unchanged RRsets keep (dns.sign).
+                signer = self.signers[zone.origin_key]
+                zone = new[i] = signer.sign(zone, before, serial_floor=journal_.last_serial)
             if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
                 try:
                     journal_.append(diff_zones(before, zone))
@@ -420,6 +440,63 @@ class AuthServer:
             log.info("serving %s serial %d", wire.name_to_text(zone.origin), zone.serial)
         self._notify_all(changed)
         return changed
+
+    def _signed_first(self, zone: Zone, journal_: Journal) -> Zone:
+        """``zone`` (as read and replayed from its journal) signed if it is to be; a zone
+        that signing changed (its first signing, or signatures fallen due while the server
+        was down) is a new version, whose difference goes to the journal, so that a
+        restart replays the same signatures and IXFR carries them."""
+        signer = self.signers.get(zone.origin_key)
+        if signer is None:
+            return zone
+        signed = signer.sign(zone, zone, serial_floor=journal_.last_serial)
+        if signed is not zone:
+            self._journal_append(journal_, diff_zones(zone, signed), signed)
+        return signed
+
+    def _journal_append(self, journal_: Journal, diff: Diff, zone: Zone) -> None:
+        try:
+            journal_.append(diff)
+        except OSError as exc:  # IXFR across this change falls back to AXFR
+            log.error("%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc)
+
+    def resign_due(self, now: float | None = None) -> list[Zone]:
+        """Re-sign the signed zones whose earliest signature has fallen due for refreshing
+        (blocking; :meth:`serve` calls it when :meth:`next_resign` says), serve them, record
+        the difference in the journal and send NOTIFY; returns the zones re-signed."""
+        clock = time.time() if now is None else now
+        changed = []
+        for k, signer in self.signers.items():
+            zone = self.authority.zones.get(k)
+            if zone is None or signer.next_due is None or signer.next_due > clock:
+                continue
+            signed = signer.sign(zone, zone, now=clock)
+            if signed is zone or self.authority.zones.get(k) is not zone:
+                continue  # nothing fell due after all, or an UPDATE came first: next time
+            self._journal_append(self.journals[k], diff_zones(zone, signed), signed)
+            zones = dict(self.authority.zones)
+            zones[k] = signed
+            self.authority.set_zones(zones.values())
+            log.info("re-signed %s: serial %d", wire.name_to_text(signed.origin), signed.serial)
+            changed.append(signed)
+        self._notify_all(changed)
+        return changed
+
+    def next_resign(self) -> float | None:
+        """When (Unix time) a signed zone next has signatures falling due, if any does."""
+        dues = [s.next_due for s in self.signers.values() if s.next_due is not None]
+        return min(dues) if dues else None
+
+    async def _resign_loop(self, net: backends.Backend) -> None:
+        """Keep the signatures of signed zones fresh (RFC 4035 §2.2: an RRSIG is only good
+        between its inception and expiration): wake when the earliest falls due (at least
+        once an hour, to follow the clock), re-sign in a worker thread."""
+        while True:
+            due = self.next_resign()
+            wait = RESIGN_CHECK if due is None else due - time.time()
+            await net.sleep(min(max(wait, 1.0), RESIGN_CHECK))
+            if (self.next_resign() or float("inf")) <= time.time():
+                await net.run_in_thread(self.resign_due)
 
     async def reload(self) -> list[Zone]:
         """Re-read the zone files (in a worker thread) and swap them in atomically.
@@ -481,6 +558,8 @@ class AuthServer:
                     assert tls_context is not None
                     tg.start_soon(listener.serve, self._secure_handler(tls_context, is_https))
                 self._notify_all(self.zones)
+                if self.signers:
+                    tg.start_soon(self._resign_loop, net)
                 if ready is not None:
                     ready.set()
                 await self._stopped.wait()
@@ -610,11 +689,23 @@ class AuthServer:
                 f" (key {key.text_name})" if key else " (unsigned)",
             )
             return update.reply(request, wire.RCODE_REFUSED)
+        signer = self.signers.get(zone.origin_key)
         try:
+            if signer is not None and any(rr.rtype in MANAGED_TYPES for rr in request.updates):
+                # As Knot: the signer owns the DNSSEC records of a zone it signs.
+                raise update.UpdateError(
+                    wire.RCODE_REFUSED, "DNSKEY, RRSIG, NSEC, NSEC3 are made by the signer"
+                )
             outcome = update.apply_update(zone, request)
+            if outcome is not None and signer is not None:
+                resigned = signer.sign(outcome[0], zone)  # only the changed RRsets anew
+                outcome = resigned, diff_zones(zone, resigned)
         except update.UpdateError as exc:
             log.info("UPDATE of %s from %s: %s", name, remote[0], exc)
             return update.reply(request, exc.rcode)
+        except (SigningError, ZoneError) as exc:
+            log.error("UPDATE of %s: cannot sign: %s", name, exc)
+            return update.reply(request, wire.RCODE_SERVFAIL)
         if outcome is None:
             return update.reply(request, wire.RCODE_NOERROR)
         new_zone, diff = outcome
