@@ -43,7 +43,7 @@ MAX_KEY_FILE = 64 * 1024
 """Key files are a few hundred bytes; a larger one is not a key file."""
 
 
-class KeyFileError(Exception):
+class KeyFileError(ValueError):
     """A key that cannot be used: ``str()`` says which file and why, in one line."""
 
 

@@ -252,10 +252,9 @@ class AuthServer:
         zone_list = list(zones)
         _check_distinct(zone_list)
         self._journal_default = journal
-        self.signers: dict[Key, Signer] = {
-            _origin_key(o): signer for o, signer in (signers or {}).items()
-        }
+        self.signers: dict[Key, Signer] = {}
         """Zone (origin key) -> the :class:`dns.sign.Signer` that signs it online."""
+        self._stale_signing: set[Key] = set()
         self.configure(
             keys=keys,
             allow_transfer=allow_transfer,
@@ -263,6 +262,7 @@ class AuthServer:
             notify=notify,
             policies=policies,
             journal_paths=journal_paths,
+            signers=signers,
         )
         self.journals: dict[Key, Journal] = {}
         file_serials: dict[Key, int] = {}
@@ -308,10 +308,13 @@ class AuthServer:
         notify: Iterable[str | tuple[str, int]] = (),
         policies: Mapping[str, ZonePolicy] | None = None,
         journal_paths: Mapping[str, str] | None = None,
+        signers: Mapping[str, Signer] | None = None,
     ) -> None:
         """Set the keys, the server-wide ACLs and NOTIFY targets, each zone's own (origin
-        -> :class:`ZonePolicy`) and journal files (origin -> path), all at once;
-        ``ValueError`` (nothing changed) when an ACL names a key that is not given."""
+        -> :class:`ZonePolicy`), journal files (origin -> path) and online signers (origin
+        -> :class:`dns.sign.Signer`), all at once; ``ValueError`` (nothing changed) when an
+        ACL names a key that is not given. A zone whose keys or signing policy changed is
+        signed again at the next :meth:`replace_zones` (a reload)."""
         keyring = tsig.Keyring(keys)
         transfer, updates = Acl(allow_transfer), Acl(allow_update)
         notify_keys: dict[tuple[str, int], tsig.Key] = {}
@@ -353,6 +356,17 @@ class AuthServer:
         """Whether any zone takes UPDATE; if none does, UPDATE is NOTIMP, as NSD answers."""
         self._notify_keys = notify_keys
         self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
+        new_signers = {_origin_key(o): signer for o, signer in (signers or {}).items()}
+        for k, signer in new_signers.items():
+            old = self.signers.get(k)
+            if old is None or (old.policy, [x.dnskey for x in old.keys]) != (
+                signer.policy,
+                [x.dnskey for x in signer.keys],
+            ):
+                self._stale_signing.add(k)
+            else:
+                new_signers[k] = old  # the same keys and policy: keep its state
+        self.signers = new_signers
 
     def _journal_path(self, zone: Zone) -> str | None:
         path = self._journal_paths.get(zone.origin_key)
@@ -421,7 +435,9 @@ class AuthServer:
             if journal_ is None:
                 journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
                 zone = new[i] = self._signed_first(journal_.replay(zone), journal_)
-            elif before is not zone and zone.origin_key in self.signers:
+            elif zone.origin_key in self.signers and (
+                before is not zone or zone.origin_key in self._stale_signing
+            ):
                 # A zone read again from its file: signed against the one served, whose
                 # signatures the unchanged RRsets keep (dns.sign).
                 signer = self.signers[zone.origin_key]
@@ -433,6 +449,7 @@ class AuthServer:
                     log.error(
                         "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
                     )
+        self._stale_signing.clear()
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]

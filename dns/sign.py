@@ -65,7 +65,7 @@ _NSEC3_HEAD = struct.Struct("!BBHB")
 _SERIAL = struct.Struct("!I")
 
 
-class SigningError(Exception):
+class SigningError(ValueError):
     """Keys or a policy that cannot sign the zone: ``str()`` says why, in one line."""
 
 
