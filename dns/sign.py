@@ -20,7 +20,8 @@ the zone's own data:
 
 Signing again is incremental: given the zone served before (``previous``), a signature
 there is kept when its RRset is unchanged (same records, same TTL), it was made by one of
-the keys, and it is not within ``refresh`` (plus the jitter window) of expiring; only
+the keys, and it is not within ``refresh`` of expiring (once one is, all those within
+``refresh`` plus the jitter window are refreshed together); only
 changed RRsets, the NSEC/NSEC3 records whose links or type maps changed, and signatures
 falling due are signed anew. When nothing changed, ``previous`` itself comes back. When
 something did, the SOA serial goes up (to the zone's own serial if that is newer, else
@@ -256,6 +257,12 @@ class Signer:
             to_sign.append((k, chain_type, s))
 
         self._due = float("inf")
+        # A signature is due when less than ``refresh`` remains; once one is, those that
+        # would fall due within the jitter window are refreshed with it (one new serial
+        # for the batch, not one per signature).
+        self._horizon = clock + policy.refresh
+        if self._any_due(previous, self._horizon):
+            self._horizon += policy.jitter
         signatures: dict[tuple[Key, int], _Set] = {}
         for k, t, s in to_sign:
             signatures[(k, t)] = self._signatures(k, t, s, previous, clock)
@@ -352,7 +359,7 @@ class Signer:
                 and before.ttl == s.ttl
                 and set(before.rdatas) == set(s.rdatas)
             ):
-                horizon = clock + self.policy.refresh + self.policy.jitter
+                horizon = self._horizon
                 for key in keys:
                     for rd in old.rdatas:
                         if len(rd) < 18:
@@ -399,6 +406,19 @@ class Signer:
             )
             out.append(head + key.sign(signed_data(head, k, rtype, s.ttl, s.rdatas)))
         return _Set(s.name, s.ttl, out)
+
+    def _any_due(self, zone: Zone, horizon: int) -> bool:
+        tags = {(k.algorithm, k.tag) for k in self.keys}
+        for node in zone.nodes.values():
+            if node.sigs is None:
+                continue
+            for sigs in node.sigs.values():
+                for rd in sigs.rdatas:
+                    if len(rd) >= 18:
+                        fields = _RRSIG_HEAD.unpack_from(rd)
+                        if (fields[1], fields[6]) in tags and fields[4] <= horizon:
+                            return True
+        return False
 
     # -- did anything change
 
