@@ -3,7 +3,8 @@
 Usage::
 
     python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
-                        [+tcp] [+short] [+norec] [+noedns] [+search] [+time=S] [+tries=N]
+                        [+tcp] [+short] [+norec] [+noedns] [+search] [+dnssec]
+                        [+time=S] [+tries=N]
                         [-y [ALG:]NAME:SECRET | +tsig=[ALG:]NAME:SECRET]
                         [+tls] [+tls-ca=FILE] [+tls-hostname=NAME] [+https[=/PATH]]
                         [--backend asyncio|trio|mirage [--tap DEV --ip ADDR/LEN
@@ -22,6 +23,9 @@ otherwise exactly one question is sent, as dig does. On ``--backend mirage`` wit
 them: the certificate is verified against ``+tls-ca=FILE`` (or the system's CAs) for the
 name ``+tls-hostname=NAME`` (or the server's address); a certificate that does not verify
 is a communications error naming the reason, never a fall-back to clear text.
+
+``+dnssec`` sets the DO bit (RFC 3225), so a signed zone's server adds its RRSIGs and
+NSEC/NSEC3 proofs, printed like any record (as dig does; nothing is validated).
 
 AXFR and IXFR (``IXFR=SERIAL``) go over TCP by themselves and read every message of the
 transfer, as dig does.
@@ -104,6 +108,7 @@ class Options:
     recurse: bool = True
     edns: bool = True
     search: bool = False
+    dnssec: bool = False
     timeout: float = 5.0
     tries: int = 2
     backend: str = "asyncio"
@@ -263,6 +268,8 @@ def _plus_option(opts: Options, option: str) -> None:
         opts.edns = not negated
     elif base == "search":
         opts.search = not negated
+    elif base == "dnssec":
+        opts.dnssec = not negated
     elif base == "tsig" and not negated:
         opts.key = _tsig_key(value)
     elif base == "time" and not negated:
@@ -355,6 +362,7 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         "tcp": opts.tcp,
         "hosts": False,
         "key": opts.key,
+        "dnssec": opts.dnssec,
     }
     if opts.tls or opts.https is not None:
         resolver_opts.update(tls=True, tls_ca=opts.tls_ca, tls_hostname=opts.tls_hostname)

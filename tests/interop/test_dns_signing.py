@@ -227,3 +227,37 @@ def test_delv_sees_the_same_as_from_nsd_serving_dnssec_signzone(
             if ours != theirs:
                 differ.append(f"{qname} {qtype}:\n  nsd:  {theirs}\n  ours: {ours}")
     assert not differ, "\n".join(differ)
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    """Record lines of dig-style output by section, fields separated by one space."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith(";; ") and line.endswith(" SECTION:"):
+            current = line[3:-9]
+        elif line.strip() and not line.startswith(";") and current is not None:
+            out.setdefault(current, []).append(" ".join(line.split()))
+    return {name: sorted(lines) for name, lines in out.items()}
+
+
+def test_query_cli_dnssec_prints_what_dig_prints(
+    served: tuple[Path, list[str], str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dns query +dnssec`` against the signed zone: the RRSIGs and the NSEC/NSEC3 proofs
+    print as dig prints them, section by section."""
+    from dns.query_cli import main
+
+    _tmp, _keys, denial, port = served
+    if denial == "nsec3-optout":
+        pytest.skip("NSEC and NSEC3 are enough for the presentation")
+    common = ["+dnssec", "+norec", "@127.0.0.1", "-p", str(port)]
+    extra = [("signed.test.", "DNSKEY", ""), ("sub.signed.test.", "A", "")]
+    for qname, qtype, _ in [*DELV_QUERIES, *extra]:
+        assert main([qname, qtype, *common]) == 0
+        text = capsys.readouterr().out
+        assert "flags: do;" in text
+        ours = sections(text)
+        theirs = sections(ok(["dig", qname, qtype, *common], Path(".")))
+        assert ours == theirs, (qname, qtype)
+        assert any("RRSIG" in line for lines in theirs.values() for line in lines), (qname, qtype)
