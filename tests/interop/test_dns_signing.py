@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import pytest
 
 from tests.conftest import need_tool
 from tests.interop.test_dns_dnssec_nsd import ORIGIN, ZONE
-from tests.peers import free_port, run_nsd, stop, wait_until_answering
+from tests.peers import free_port, run_knot, run_nsd, stop, wait_until_answering
 
 pytestmark = pytest.mark.interop
 
@@ -261,3 +262,81 @@ def test_query_cli_dnssec_prints_what_dig_prints(
         theirs = sections(ok(["dig", qname, qtype, *common], Path(".")))
         assert ours == theirs, (qname, qtype)
         assert any("RRSIG" in line for lines in theirs.values() for line in lines), (qname, qtype)
+
+
+UPD_SECRET = "c2lnbmVkLXpvbmUtdXBkYXRlLXNlY3JldC0wMTIzNDU2Nzg5"
+
+
+def soa_serial(port: int) -> int | None:
+    done = run(["dig", "+short", "+norec", "+time=1", "+tries=1", "@127.0.0.1", "-p", str(port),
+                ORIGIN, "SOA"], Path("."))  # fmt: skip
+    fields = done.stdout.split()
+    return int(fields[2]) if len(fields) == 7 and fields[2].isdigit() else None
+
+
+def test_update_is_signed_and_reaches_knot_over_ixfr(tmp_path: Path) -> None:
+    """``nsupdate -y`` adds a name to the online-signed zone; Knot, our secondary, follows
+    over IXFR (the new signatures and NSEC3 links come in the difference); then delv
+    validates the new name from Knot, and Knot's copy passes dnssec-verify."""
+    pytest.importorskip("cryptography", reason="signing needs the dnssec extra (cryptography)")
+    need_tool("dig", "delv", "nsupdate", "knotd", "dnssec-verify")
+    keys = make_keys(tmp_path, "bind-keys")
+    zone = tmp_path / "signed.test.zone"
+    zone.write_text(ZONE)
+    knot_port, port = free_port(), free_port()
+    argv = [sys.executable, "-m", "dns", "serve", str(zone), "--port", str(port)]
+    argv += ["--key", f"hmac-sha256:upd.key:{UPD_SECRET}", "--allow-update", "key:upd.key"]
+    argv += ["--allow-axfr", "127.0.0.0/8", "--notify", f"127.0.0.1:{knot_port}"]
+    argv += [arg for key in keys for arg in ("--sign-key", str(tmp_path / key))]
+    argv += ["--nsec3", "--nsec3-salt", "aabbccdd"]
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    knot_sections = (
+        f"remote:\n  - id: primary\n    address: 127.0.0.1@{port}\n"
+        "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
+        "  - id: transfer_out\n    address: 127.0.0.1\n    action: transfer\n"
+    )
+    knot_zone = (
+        f"  - domain: {ORIGIN}\n    master: primary\n    acl: [notify_from_primary, transfer_out]\n"
+    )
+    try:
+        wait_until_answering(port, proc, zone=ORIGIN, what="dns serve", log=log.read_text)
+        first = soa_serial(port)
+        assert first == 2024010102  # the file's serial + 1: the signed version
+        with run_knot(sections=knot_sections, zone_entries=knot_zone, port=knot_port) as knot:
+
+            def knot_reaches(serial: int) -> None:
+                deadline = time.monotonic() + 30
+                while soa_serial(knot_port) != serial:
+                    assert time.monotonic() < deadline, f"Knot: {knot.log()[-1500:]}"
+                    time.sleep(0.1)
+
+            knot_reaches(first)
+            script = (
+                f"server 127.0.0.1 {port}\nzone {ORIGIN}\n"
+                "update add new.signed.test. 300 A 192.0.2.77\nsend\n"
+            )
+            done = subprocess.run(
+                ["nsupdate", "-t", "5", "-y", f"hmac-sha256:upd.key:{UPD_SECRET}"],
+                input=script, capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            knot_reaches(first + 1)
+            assert "IXFR" in knot.log(), knot.log()[-1500:]
+            anchor = anchors(tmp_path, keys[0])
+            for qname, qtype, expected in [
+                ("new.signed.test.", "A", "positive"),
+                ("www.signed.test.", "A", "positive"),
+                ("newer.signed.test.", "A", "negative"),
+            ]:
+                verdict, _records = delv(knot_port, tmp_path, anchor, qname, qtype)
+                assert verdict == expected, (qname, verdict)
+            copy = tmp_path / "knot-copy.zone"
+            copy.write_text(
+                ok(["dig", "@127.0.0.1", "-p", str(knot_port), ORIGIN, "AXFR", "+onesoa"], tmp_path)
+            )
+            verified = run(["dnssec-verify", "-o", ORIGIN, str(copy)], tmp_path)
+            assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        stop(proc)
