@@ -426,3 +426,37 @@ def test_managed_types_are_replaced(ecdsa_keys: list[keys.SigningKey]) -> None:
     assert len(apex.rrsets[wire.TYPE_DNSKEY].rdatas) == 2
     www = signed.node(wire.name_from_text("www.sign.test."))
     assert www is not None and b"zzz" not in www.rrsets[wire.TYPE_NSEC].rdatas[0]
+
+
+def test_reload_re_signs_against_the_served_zone(
+    tmp_path: Path, ecdsa_keys: list[keys.SigningKey], ed25519_csk: list[keys.SigningKey]
+) -> None:
+    from dns.zone import load_zone_file
+
+    path = tmp_path / "sign.test.zone"
+    path.write_text(ZONE)
+    server = AuthServer([load_zone_file(str(path))], signers={"sign.test.": Signer(ecdsa_keys)})
+    first = served(server)
+    # The file unchanged: the zone in service stays as it is.
+    assert server.replace_zones(server.load()) == []
+    assert served(server) is first
+    # The file edited, its serial raised: signed against the served zone.
+    path.write_text(ZONE.replace("100 7200", "150 7200").replace("192.0.2.3", "192.0.2.33"))
+    [second] = server.replace_zones(server.load())
+    assert second.serial == 150
+    check_signed(second, ecdsa_keys)
+    kept = rrsigs_covering(records(first) & records(second))
+    assert (wire.name_key(wire.name_from_text("mail.sign.test.")), wire.TYPE_A) in kept
+    diff = Journal.open(str(path) + ".jnl").diffs[-1]
+    assert (diff.old_serial, diff.new_serial) == (101, 150)
+    assert any(t == wire.TYPE_RRSIG for _, t, _, _ in diff.added)
+    # New keys (a configuration reload): the next reload signs with them, a new serial.
+    server.configure(signers={"sign.test.": Signer(ed25519_csk)})
+    [third] = server.replace_zones(server.load())
+    assert third.serial == 151
+    check_signed(third, ed25519_csk)
+    dnskeys = third.nodes[third.origin_key].rrsets[wire.TYPE_DNSKEY].rdatas
+    assert dnskeys == [ed25519_csk[0].dnskey]
+    # The same keys again: nothing to do.
+    server.configure(signers={"sign.test.": Signer(ed25519_csk)})
+    assert server.replace_zones(server.load()) == []
