@@ -23,7 +23,7 @@ import base64
 import os
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import wire
@@ -81,16 +81,15 @@ class SigningKey:
     public: bytes
     private: Any
     path: str | None = None
+    dnskey: bytes = field(init=False)
+    """The DNSKEY rdata (RFC 4034 §2.2): flags, protocol 3, algorithm, public key."""
+    tag: int = field(init=False)
+    """The key tag (RFC 4034 Appendix B); kept, as every signature carries it."""
 
-    @property
-    def dnskey(self) -> bytes:
-        """The DNSKEY rdata (RFC 4034 §2.2): flags, protocol 3, algorithm, public key."""
-        return struct.pack("!HBB", self.flags, 3, self.algorithm) + self.public
-
-    @property
-    def tag(self) -> int:
-        """The key tag (RFC 4034 Appendix B)."""
-        return key_tag(self.dnskey)
+    def __post_init__(self) -> None:
+        dnskey = struct.pack("!HBB", self.flags, 3, self.algorithm) + self.public
+        object.__setattr__(self, "dnskey", dnskey)
+        object.__setattr__(self, "tag", key_tag(dnskey))
 
     @property
     def ksk(self) -> bool:
