@@ -478,18 +478,34 @@ class AuthServer:
             log.error("%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc)
 
     def resign_due(self, now: float | None = None) -> list[Zone]:
-        """Re-sign the signed zones whose earliest signature has fallen due for refreshing
-        (blocking; :meth:`serve` calls it when :meth:`next_resign` says), serve them, record
-        the difference in the journal and send NOTIFY; returns the zones re-signed."""
+        """Re-sign the signed zones whose earliest signature has fallen due for refreshing,
+        serve them, record the difference in the journal and send NOTIFY; returns the zones
+        re-signed. (:meth:`serve` does the signing in a worker thread and the rest here.)"""
+        return self._commit_resigned(self._resigned(now))
+
+    def _resigned(self, now: float | None = None) -> list[tuple[Key, Zone, Zone]]:
+        """(zone key, zone in service, the zone re-signed) for each zone falling due;
+        blocking, and safe in a worker thread: it changes nothing served."""
         clock = time.time() if now is None else now
-        changed = []
-        for k, signer in self.signers.items():
+        out = []
+        for k, signer in list(self.signers.items()):
             zone = self.authority.zones.get(k)
             if zone is None or signer.next_due is None or signer.next_due > clock:
                 continue
             signed = signer.sign(zone, zone, now=clock)
-            if signed is zone or self.authority.zones.get(k) is not zone:
-                continue  # nothing fell due after all, or an UPDATE came first: next time
+            if signed is not zone:
+                out.append((k, zone, signed))
+        return out
+
+    def _commit_resigned(self, results: list[tuple[Key, Zone, Zone]]) -> list[Zone]:
+        changed = []
+        for k, zone, signed in results:
+            if self.authority.zones.get(k) is not zone:
+                # An UPDATE or a reload came meanwhile: look again at the zone now served.
+                signer = self.signers.get(k)
+                if signer is not None:
+                    signer.next_due = time.time()
+                continue
             self._journal_append(self.journals[k], diff_zones(zone, signed), signed)
             zones = dict(self.authority.zones)
             zones[k] = signed
@@ -513,7 +529,7 @@ class AuthServer:
             wait = RESIGN_CHECK if due is None else due - time.time()
             await net.sleep(min(max(wait, 1.0), RESIGN_CHECK))
             if (self.next_resign() or float("inf")) <= time.time():
-                await net.run_in_thread(self.resign_due)
+                self._commit_resigned(await net.run_in_thread(self._resigned))
 
     async def reload(self) -> list[Zone]:
         """Re-read the zone files (in a worker thread) and swap them in atomically.

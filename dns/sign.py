@@ -134,6 +134,17 @@ def signed_data(
 
 
 @dataclass(slots=True)
+class _Pass:
+    """The state of one :meth:`Signer.sign` (none on the signer: an UPDATE and the refresh
+    timer may sign at once): the clock, the horizon a kept signature must outlive, and the
+    earliest due time seen."""
+
+    clock: int
+    horizon: int
+    due: float = float("inf")
+
+
+@dataclass(slots=True)
 class _Set:
     name: Name
     ttl: int
@@ -256,16 +267,15 @@ class Signer:
         for k, s in chain.items():
             to_sign.append((k, chain_type, s))
 
-        self._due = float("inf")
         # A signature is due when less than ``refresh`` remains; once one is, those that
         # would fall due within the jitter window are refreshed with it (one new serial
         # for the batch, not one per signature).
-        self._horizon = clock + policy.refresh
-        if self._any_due(previous, self._horizon):
-            self._horizon += policy.jitter
+        run = _Pass(clock, clock + policy.refresh)
+        if self._any_due(previous, run.horizon):
+            run.horizon += policy.jitter
         signatures: dict[tuple[Key, int], _Set] = {}
         for k, t, s in to_sign:
-            signatures[(k, t)] = self._signatures(k, t, s, previous, clock)
+            signatures[(k, t)] = self._signatures(k, t, s, previous, run)
 
         records: list[tuple[Key, int, _Set]] = []
         for k, sets in data.items():
@@ -277,7 +287,7 @@ class Signer:
 
         soa = apex_sets[wire.TYPE_SOA]
         if self._unchanged(previous, records, signatures, soa):
-            self.next_due = self._due_of(previous, clock)
+            self.next_due = self._due_of(previous, run)
             return previous
         if previous is zone:  # the served zone re-signed, or a zone signed the first time
             serial = (zone.serial + 1) & 0xFFFFFFFF
@@ -291,7 +301,7 @@ class Signer:
         new_soa = old[:-20] + _SERIAL.pack(serial) + old[-16:]
         soa = _Set(soa.name, soa.ttl, [new_soa])
         signatures[(apex, wire.TYPE_SOA)] = self._fresh(
-            apex, wire.TYPE_SOA, soa, self.data_signers, clock
+            apex, wire.TYPE_SOA, soa, self.data_signers, run
         )
 
         out: list[Record] = []
@@ -303,7 +313,7 @@ class Signer:
         for s in signatures.values():
             for rd in s.rdatas:
                 out.append(Record(s.name, wire.TYPE_RRSIG, s.ttl, rd, where, 0))
-        self.next_due = self._due if self._due != float("inf") else None
+        self.next_due = run.due if run.due != float("inf") else None
         return Zone(zone.origin, out, zone.files, zone.source)
 
     def _nsec3_chain(
@@ -345,7 +355,7 @@ class Signer:
             chain[key_of(owner)] = _Set(owner, zone.negative_ttl, [rdata])
         return chain
 
-    def _signatures(self, k: Key, rtype: int, s: _Set, previous: Zone, clock: int) -> _Set:
+    def _signatures(self, k: Key, rtype: int, s: _Set, previous: Zone, run: _Pass) -> _Set:
         keys = self.dnskey_signers if rtype == wire.TYPE_DNSKEY else self.data_signers
         kept: list[bytes] = []
         missing: list[SigningKey] = list(keys)
@@ -359,7 +369,7 @@ class Signer:
                 and before.ttl == s.ttl
                 and set(before.rdatas) == set(s.rdatas)
             ):
-                horizon = self._horizon
+                horizon, clock = run.horizon, run.clock
                 for key in keys:
                     for rd in old.rdatas:
                         if len(rd) < 18:
@@ -376,22 +386,23 @@ class Signer:
                         ):
                             kept.append(rd)
                             missing.remove(key)
-                            self._due = min(self._due, expiration - self.policy.refresh)
+                            run.due = min(run.due, expiration - self.policy.refresh)
                             break
         if not missing:
             return _Set(s.name, s.ttl, kept)
-        fresh = self._fresh(k, rtype, s, missing, clock)
+        fresh = self._fresh(k, rtype, s, missing, run)
         return _Set(s.name, s.ttl, kept + fresh.rdatas)
 
-    def _fresh(self, k: Key, rtype: int, s: _Set, keys: Sequence[SigningKey], clock: int) -> _Set:
+    def _fresh(self, k: Key, rtype: int, s: _Set, keys: Sequence[SigningKey], run: _Pass) -> _Set:
         policy = self.policy
+        clock = run.clock
         labels = len(k) - (1 if k and k[0] == b"*" else 0)
         signer = wire.encode_name(self.owner)
         inception = (clock - policy.inception_offset) & 0xFFFFFFFF
         out = []
         for key in keys:
             expiration = clock + policy.lifetime - self._random.randint(0, policy.jitter)
-            self._due = min(self._due, expiration - policy.refresh)
+            run.due = min(run.due, expiration - policy.refresh)
             head = (
                 _RRSIG_HEAD.pack(
                     rtype,
@@ -457,8 +468,8 @@ class Signer:
         sig_total = sum(len(n.sigs) for n in pnodes.values() if n.sigs is not None)
         return total == count and sig_total == len(signatures) + 1
 
-    def _due_of(self, zone: Zone, clock: int) -> float | None:
-        due = self._due
+    def _due_of(self, zone: Zone, run: _Pass) -> float | None:
+        due = run.due
         apex = zone.nodes[zone.origin_key]
         if apex.sigs is not None and wire.TYPE_SOA in apex.sigs:
             for rd in apex.sigs[wire.TYPE_SOA].rdatas:

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+import backends
 from dns import keys, rdtypes, wire
 from dns.config import ConfigError, load_config, server_settings
 from dns.journal import Journal, zone_records
 from dns.server import AuthServer
 from dns.sign import Policy, Signer, SigningError, nsec3_hash, type_bitmap
 from dns.zone import Zone, key_of, parse_zone_text
+from tests.dns.test_server_net import LOCAL, query, udp_ask
 from tests.dns.test_update import ANY, IN, a, message
 
 pytest.importorskip("cryptography", reason="signing needs the dnssec extra (cryptography)")
@@ -462,3 +464,25 @@ def test_reload_re_signs_against_the_served_zone(
     # The same keys again: nothing to do.
     server.configure(signers={"sign.test.": Signer(ed25519_csk)})
     assert server.replace_zones(server.load()) == []
+
+
+async def test_the_timer_refreshes_signatures_while_serving(
+    backend: backends.Backend, ed25519_csk: list[keys.SigningKey]
+) -> None:
+    """Signatures made to last four seconds and due two before they expire: the running
+    server re-signs by itself, and answers carry the new serial and signatures."""
+    policy = Policy(lifetime=4, refresh=2, jitter=0)
+    server = AuthServer([zone()], signers={"sign.test.": Signer(ed25519_csk, policy)})
+    first = served(server)
+    async with server.running(backend, LOCAL, 0) as (udp, _tcp):
+        with backend.fail_after(15):
+            while served(server).serial == first.serial:
+                await backend.sleep(0.1)
+        reply = await udp_ask(
+            backend, udp[1], query("sign.test.", wire.TYPE_SOA, do=True, edns_payload=1232)
+        )
+        serial = struct.unpack_from("!I", reply.answer[0].rdata, len(reply.answer[0].rdata) - 20)
+        assert serial[0] > first.serial
+        [sig] = [rr for rr in reply.answer if rr.rtype == wire.TYPE_RRSIG]
+        check_signed(served(server), ed25519_csk)
+        assert sig.rdata not in {rd for _, _, _, rd in zone_records(first)}
