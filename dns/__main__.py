@@ -538,6 +538,7 @@ async def _reload_config(server: AuthServer, old: Config) -> list[Zone]:
     key = catalog_key(config)
     previous = server.authority.zones.get(key) if key is not None else None
     zones = with_catalog(config, [server.fresh_or_current(z) for z in zones], previous)
+    zones = await anyio.to_thread.run_sync(server.sign_loaded, zones)  # big zones: not here
     return server.replace_zones(zones)
 
 

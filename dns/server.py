@@ -255,6 +255,9 @@ class AuthServer:
         self.signers: dict[Key, Signer] = {}
         """Zone (origin key) -> the :class:`dns.sign.Signer` that signs it online."""
         self._stale_signing: set[Key] = set()
+        self._presigned: dict[Key, tuple[Zone, int, Zone]] = {}
+        """Zones :meth:`sign_loaded` signed: (the signed zone, its file's serial, the zone
+        it was signed against)."""
         self.configure(
             keys=keys,
             allow_transfer=allow_transfer,
@@ -407,7 +410,31 @@ class AuthServer:
                 zones.append(current)
                 continue
             zones.append(self.fresh_or_current(load_zone_file(source, origin)))
-        return zones
+        return self.sign_loaded(zones)
+
+    def sign_loaded(self, zones: list[Zone]) -> list[Zone]:
+        """``zones`` (as :meth:`load` or :func:`dns.config.load_zones` read them) with those
+        that have a signer signed against the zone in service, so that the signing of a
+        large zone happens here (blocking: :meth:`reload` runs it in a worker thread) and
+        not in :meth:`replace_zones`, which only checks that nothing came between."""
+        out = []
+        for zone in zones:
+            k = zone.origin_key
+            signer = self.signers.get(k)
+            current = self.authority.zones.get(k)
+            journal_ = self.journals.get(k)
+            if (
+                signer is None
+                or current is None
+                or journal_ is None
+                or (zone is current and k not in self._stale_signing)
+            ):
+                out.append(zone)
+                continue
+            signed = signer.sign(zone, current, serial_floor=journal_.last_serial)
+            self._presigned[k] = (signed, zone.serial, current)
+            out.append(signed)
+        return out
 
     def fresh_or_current(self, zone: Zone) -> Zone:
         """``zone`` as just read from its file, or the zone in service when the file's
@@ -429,14 +456,23 @@ class AuthServer:
         old = {k: z.serial for k, z in previous.items()}
         for i, zone in enumerate(new):
             before = previous.get(zone.origin_key)
-            if zone.source is not None and before is not zone:
+            presigned = self._presigned.pop(zone.origin_key, None)
+            signed_already = presigned is not None and presigned[0] is zone
+            if presigned is not None and signed_already:
+                if before is not presigned[2]:  # an UPDATE came meanwhile: sign again
+                    zone = new[i] = self.signers[zone.origin_key].sign(zone, before)
+                if zone.source is not None and before is not zone:
+                    self._file_serials[zone.origin_key] = presigned[1]
+            elif zone.source is not None and before is not zone:
                 self._file_serials[zone.origin_key] = zone.serial
             journal_ = self.journals.get(zone.origin_key)
             if journal_ is None:
                 journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
                 zone = new[i] = self._signed_first(journal_.replay(zone), journal_)
-            elif zone.origin_key in self.signers and (
-                before is not zone or zone.origin_key in self._stale_signing
+            elif (
+                zone.origin_key in self.signers
+                and not signed_already
+                and (before is not zone or zone.origin_key in self._stale_signing)
             ):
                 # A zone read again from its file: signed against the one served, whose
                 # signatures the unchanged RRsets keep (dns.sign).

@@ -486,3 +486,39 @@ async def test_the_timer_refreshes_signatures_while_serving(
         [sig] = [rr for rr in reply.answer if rr.rtype == wire.TYPE_RRSIG]
         check_signed(served(server), ed25519_csk)
         assert sig.rdata not in {rd for _, _, _, rd in zone_records(first)}
+
+
+def test_reload_signed_in_a_worker_then_an_update_came_first(
+    tmp_path: Path, ecdsa_keys: list[keys.SigningKey]
+) -> None:
+    """load() signs the new file against the zone served (in reload's worker thread); an
+    UPDATE served before the swap makes replace_zones sign it again against that."""
+    from dns.zone import load_zone_file
+
+    path = tmp_path / "sign.test.zone"
+    path.write_text(ZONE)
+    server = AuthServer(
+        [load_zone_file(str(path))],
+        allow_update=["127.0.0.0/8"],
+        signers={"sign.test.": Signer(ecdsa_keys)},
+    )
+    path.write_text(ZONE.replace("100 7200", "102 7200").replace("192.0.2.3", "192.0.2.33"))
+    loaded = server.load()
+    assert (
+        loaded[0].serial == 102 and wire.TYPE_RRSIG in loaded[0].nodes[loaded[0].origin_key].rrsets
+    )
+    reply = server._update(
+        message(
+            updates=[("u.sign.test.", wire.TYPE_A, IN, 300, a("192.0.2.9"))], zone="sign.test."
+        ),
+        ("127.0.0.1", 1),
+        None,
+    )
+    assert reply[3] & 0xF == wire.RCODE_NOERROR and served(server).serial == 102
+    [now] = server.replace_zones(loaded)
+    assert now.serial == 103  # past the update's 102: secondaries see the change
+    check_signed(now, ecdsa_keys)
+    diffs = Journal.open(str(path) + ".jnl").diffs
+    assert [(d.old_serial, d.new_serial) for d in diffs] == [(100, 101), (101, 102), (102, 103)]
+    # The file's serial is remembered as the file's (102), not the signed zone's.
+    assert server.replace_zones(server.load()) == []
