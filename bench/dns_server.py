@@ -10,19 +10,22 @@ Servers: ours on asyncio, asyncio+uvloop (when installed) and trio (``python -m 
 serve``); NSD (``nsd -d``, one server process, RRL off, minimal-responses); dnslib's
 ``zoneresolver`` (its threaded server; one process for UDP and one for TCP, logging off).
 
-    python bench/dns_server.py [--seconds 5] [--rounds 2] [--clients 8] [--only NAME,...]
-                               [--dnssec] [--dot]
+    python bench/dns_server.py [--seconds 5] [--rounds 5] [--clients 8] [--only NAME,...]
+                               [--dnssec [--online-signing]] [--dot]
 
 ``--dnssec`` signs the zone first (dnssec-keygen and dnssec-signzone, ECDSA P-256, NSEC,
 in the scratch directory) and sends every query with the DO bit (dnsperf ``-D``): signed
 answers with their proofs, ours against NSD (dnslib is left out: it serves no DNSSEC).
+With ``--online-signing`` our servers get the unsigned zone and the same two keys
+(``--sign-key``) and sign it themselves (dns.sign), NSD still serving dnssec-signzone's.
 
 ``--dot`` adds DNS over TLS (RFC 7858, ``dnsperf -m dot``) for our servers, with a
 certificate made by ``openssl req`` for the run; the peers here are not set up for it, so
 the figure to read is ours over TLS against ours over TCP.
 
-Prints qps and lost queries per server and transport (best round), then the ratios of each
-of ours to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
+Prints qps and lost queries per server and transport for each round (each round measures
+every server in turn: the slices alternate), then for each of ours the median, with the
+quartiles, of its per-round ratios to dnslib and to NSD. Needs dnsperf and nsd (Debian packages); missing peers are
 skipped with a note.
 """
 
@@ -34,10 +37,11 @@ import importlib.util
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -141,8 +145,10 @@ def ours(
     uvloop: bool = False,
     zone: str = ZONE,
     tls: tuple[str, str, int] | None = None,
+    sign_keys: Sequence[str] = (),
 ) -> tuple[str, list[tuple[list[str], int, bool]], int, int]:
-    """Our server; with ``tls`` = (certfile, keyfile, port), DNS over TLS there too."""
+    """Our server; with ``tls`` = (certfile, keyfile, port), DNS over TLS there too; with
+    ``sign_keys``, signing ``zone`` online with them."""
     port = free_port()
     argv = [
         sys.executable,
@@ -160,6 +166,7 @@ def ours(
             if tls is not None
             else []
         ),
+        *[arg for key in sign_keys for arg in ("--sign-key", key)],
     ]
     label = f"ours ({backend}{'+uvloop' if uvloop else ''})"
     return label, [(argv, port, False)], port, port
@@ -211,11 +218,16 @@ def dnsperf(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
     parser.add_argument("--no-tcp", action="store_true")
     parser.add_argument("--dnssec", action="store_true", help="signed zone, DO queries")
+    parser.add_argument(
+        "--online-signing",
+        action="store_true",
+        help="with --dnssec: ours sign the zone themselves with the same keys",
+    )
     parser.add_argument("--dot", action="store_true", help="also DNS over TLS (ours only)")
     args = parser.parse_args()
     if shutil.which("dnsperf") is None:
@@ -225,12 +237,20 @@ def main() -> int:
     queries = os.path.join(scratch, "queries.txt")
     with open(queries, "w") as f:
         f.write(QUERIES)
-    zone = ZONE
+    zone = our_zone = ZONE
+    sign_keys: list[str] = []
     if args.dnssec:
         if shutil.which("dnssec-signzone") is None:
             print("dnssec-signzone is not installed (Debian: bind9-utils)", file=sys.stderr)
             return 2
-        zone = sign_zone(scratch)
+        zone = our_zone = sign_zone(scratch)
+        if args.online_signing:
+            our_zone = os.path.join(scratch, "ocaml.test.zone")
+            sign_keys = sorted(
+                os.path.join(scratch, f[: -len(".key")])
+                for f in os.listdir(scratch)
+                if f.endswith(".key")
+            )
     specs: list[tuple[str, list[tuple[list[str], int, bool]], int, int, bool]] = []
     dot_ports: dict[str, int] = {}
     cert = keyfile = ""
@@ -250,7 +270,7 @@ def main() -> int:
             print("note: uvloop not installed; skipping ours (asyncio+uvloop)")
             continue
         tls = (cert, keyfile, free_port()) if args.dot else None
-        label, cmds, up, tp = ours(backend, uv, zone, tls)
+        label, cmds, up, tp = ours(backend, uv, our_zone, tls, sign_keys)
         specs.append((label, cmds, up, tp, True))
         if tls is not None:
             dot_ports[label] = tls[2]
@@ -297,7 +317,8 @@ def main() -> int:
     transports = ["udp"] if args.no_tcp else ["udp", "tcp"]
     if args.dot:
         transports.append("dot")
-    best: dict[tuple[str, str], tuple[float, int, int]] = {}
+    rounds: dict[tuple[str, str], list[float]] = {}
+    lost_total: dict[tuple[str, str], int] = {}
     print(
         f"{len(QUERIES.splitlines())} query names, {args.clients} dnsperf clients, "
         f"{args.seconds:g}s per run, {args.rounds} round(s); servers on core 0, "
@@ -332,39 +353,46 @@ def main() -> int:
                             f"{lost:7d} lost / {done + lost}"
                         )
                         key = (server.name, transport)
-                        prev = best.get(key)
-                        total_lost = lost + (prev[2] if prev else 0)
-                        if prev is None or qps > prev[0]:
-                            best[key] = (qps, done, total_lost)
-                        else:
-                            best[key] = (prev[0], prev[1], total_lost)
+                        rounds.setdefault(key, []).append(qps)
+                        lost_total[key] = lost_total.get(key, 0) + lost
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    names = list(dict.fromkeys(name for name, _ in best))
+    names = list(dict.fromkeys(name for name, _ in rounds))
     print()
-    print(f"{'server':24}" + "".join(f"{t.upper() + ' qps':>12}{'lost':>8}" for t in transports))
+    print(
+        f"{'server':24}"
+        + "".join(f"{t.upper() + ' qps (median)':>20}{'lost':>8}" for t in transports)
+    )
     for name in names:
         row = f"{name:24}"
         for t in transports:
-            qps, _, lost = best.get((name, t), (0.0, 0, 0))
-            row += f"{qps:12,.0f}{lost:8d}"
+            qps = statistics.median(rounds.get((name, t), [0.0]))
+            row += f"{qps:20,.0f}{lost_total.get((name, t), 0):8d}"
         print(row)
     print()
+    print("ratios: median [quartiles] of the per-round ratios (the same round's slices)")
     for name in names:
         if not name.startswith("ours"):
             continue
         parts = []
         for t in transports:
-            mine = best.get((name, t), (0.0, 0, 0))[0]
+            mine = rounds.get((name, t), [])
             for peer in ("dnslib", "NSD"):
-                theirs = best.get((peer, t), (0.0, 0, 0))[0]
-                if theirs:
-                    parts.append(f"{t.upper()} {mine / theirs:5.2f}x {peer}")
-        if args.dot and best.get((name, "tcp")):
-            over = best.get((name, "dot"), (0.0, 0, 0))[0] / best[(name, "tcp")][0]
-            parts.append(f"DoT {over:5.2f}x its TCP")
+                theirs = rounds.get((peer, t), [])
+                if mine and theirs:
+                    parts.append(f"{t.upper()} {_ratio_text(mine, theirs)} {peer}")
+            if t == "dot" and mine and rounds.get((name, "tcp")):
+                parts.append(f"DoT {_ratio_text(mine, rounds[(name, 'tcp')])} its TCP")
         print(f"{name:24} " + ", ".join(parts))
     return 0
+
+
+def _ratio_text(mine: list[float], theirs: list[float]) -> str:
+    ratios = sorted(a / b for a, b in zip(mine, theirs, strict=False) if b)
+    if len(ratios) < 2:
+        return f"{ratios[0]:.2f}x" if ratios else "-"
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return f"{statistics.median(ratios):.2f}x [{q1:.2f}-{q3:.2f}]"
 
 
 if __name__ == "__main__":

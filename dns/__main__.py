@@ -7,13 +7,19 @@
         [--key [ALG:]NAME:SECRET ...] [--allow-update key:NAME | NET] [--journal FILE]
         [--backend mirage --tap tap0 --ip 10.0.0.2/24 [--gateway 10.0.0.1]]
         [--tls-port 853] [--https-port 443] --ssl-certfile cert.pem --ssl-keyfile key.pem
+        [--sign-key Kexample.test.+013+12345 ... [--nsec3 [--nsec3-salt HEX]
+         [--nsec3-iterations N] [--nsec3-opt-out]]]
     python -m dns serve --config server.toml        (zones, listeners, keys, ACLs: dns.config)
     python -m dns check examples/zones/ocaml.test.zone
     python -m dns check --config server.toml
+    python -m dns keygen [-a ECDSAP256SHA256|ED25519] [-f KSK] [-K DIR] ZONE
     python -m dns query ...          (the stub resolver's client: dns.query_cli)
 
 ``serve`` reloads its zone files on SIGHUP (atomically: a bad file keeps the old zones),
 and with ``--config`` the configuration with them (its listeners stay as they were).
+``--sign-key`` signs the one zone served online (:mod:`dns.sign`) with BIND key files, as
+``dnssec-keygen`` or ``keygen`` makes them (``keygen`` prints the basename it wrote, as
+``dnssec-keygen`` does).
 
 A mistake gets one line naming it, never a traceback: exit status 2 for a bad command line
 (an unknown option, a port over 65535, a bad network or NOTIFY target), 1 for a zone file
@@ -28,6 +34,7 @@ import importlib
 import importlib.util
 import ipaddress
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -38,7 +45,7 @@ import anyio
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import dot, tsig, wire
+from . import dot, keys, tsig, wire
 from .config import (
     Config,
     ConfigError,
@@ -50,6 +57,7 @@ from .config import (
 )
 from .resolvconf import parse_decimal
 from .server import AuthServer, parse_hostport, split_notify_target
+from .sign import Policy, Signer, SigningError
 from .zone import Zone, ZoneError, load_zone_file
 
 log = logging.getLogger("dns")
@@ -198,7 +206,104 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument(
         "--ssl-keyfile", metavar="FILE", help="its private key (PEM; default: in the certfile)"
     )
+    p.add_argument(
+        "--sign-key",
+        action="append",
+        default=[],
+        metavar="KEYFILE",
+        help="sign the zone online with this key (BIND's K<zone>+<alg>+<tag> files, "
+        "ECDSAP256SHA256 or ED25519; repeatable: a KSK and a ZSK, or one CSK)",
+    )
+    p.add_argument("--nsec3", action="store_true", help="deny existence with NSEC3, not NSEC")
+    p.add_argument(
+        "--nsec3-salt", type=_salt, default=b"", metavar="HEX", help="NSEC3 salt (default none)"
+    )
+    p.add_argument(
+        "--nsec3-iterations",
+        type=_iterations,
+        default=0,
+        metavar="N",
+        help="NSEC3 extra iterations (default 0, as RFC 9276 advises)",
+    )
+    p.add_argument(
+        "--nsec3-opt-out", action="store_true", help="NSEC3 opt-out for insecure delegations"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _salt(text: str) -> bytes:
+    """An argparse type: an NSEC3 salt in hex, or ``-`` for none."""
+    try:
+        salt = b"" if text == "-" else bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not hex digits") from None
+    if len(salt) > 255:
+        raise argparse.ArgumentTypeError("a salt is at most 255 bytes")
+    return salt
+
+
+def _iterations(text: str) -> int:
+    number = parse_decimal(text, 100)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number from 0 to 100")
+    return number
+
+
+def _keygen_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "keygen",
+        help="make a DNSSEC signing key (BIND's key files)",
+        description="Write K<zone>+<alg>+<tag>.key and .private as dnssec-keygen does; "
+        "print the basename.",
+    )
+    p.add_argument("zone", type=_domain, metavar="ZONE")
+    p.add_argument(
+        "-a",
+        dest="algorithm",
+        default="ECDSAP256SHA256",
+        help="ECDSAP256SHA256 (13, default) or ED25519 (15)",
+    )
+    p.add_argument("-f", dest="flag", choices=["KSK", "ksk"], help="KSK: a key-signing key")
+    p.add_argument("-K", dest="directory", default=".", help="directory for the files")
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    """Make a key and write its files; print the basename (as ``dnssec-keygen``)."""
+    try:
+        algorithm = keys.algorithm_from_text(args.algorithm)
+        origin = wire.name_from_text(args.zone.rstrip(".") + ".")
+        key = keys.generate_key(origin, algorithm, ksk=args.flag is not None)
+        base = keys.write_key(key, args.directory)
+    except keys.KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or args.directory}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(os.path.basename(base))
+    return 0
+
+
+def _signers(args: argparse.Namespace, zones: list[Zone]) -> dict[str, Signer]:
+    """The ``--sign-key`` signer of the one zone on the command line (ValueError when it
+    cannot be: KeyFileError and SigningError are ValueErrors)."""
+    if not args.sign_key:
+        if args.nsec3 or args.nsec3_salt or args.nsec3_iterations or args.nsec3_opt_out:
+            raise ValueError("--nsec3 options go with --sign-key")
+        return {}
+    if len(zones) != 1:
+        raise ValueError("--sign-key goes with exactly one zone file (or use --config)")
+    policy = Policy(
+        nsec3=args.nsec3 or args.nsec3_opt_out or bool(args.nsec3_salt),
+        salt=args.nsec3_salt,
+        iterations=args.nsec3_iterations,
+        opt_out=args.nsec3_opt_out,
+    )
+    signing_keys = [keys.load_key(path) for path in args.sign_key]
+    return {wire.name_to_text(zones[0].origin): Signer(signing_keys, policy)}
 
 
 def _check_parser(sub: Any) -> None:
@@ -286,6 +391,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 ),
                 "keys": args.key,
                 "notify": args.notify,
+                "signers": _signers(args, zones),
             }
         if config is not None:
             zones = with_catalog(config, zones)
@@ -295,6 +401,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     except OSError as exc:  # a journal that cannot be read
         print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except (keys.KeyFileError, SigningError) as exc:  # a key that cannot sign this zone
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -429,6 +538,7 @@ async def _reload_config(server: AuthServer, old: Config) -> list[Zone]:
     key = catalog_key(config)
     previous = server.authority.zones.get(key) if key is not None else None
     zones = with_catalog(config, [server.fresh_or_current(z) for z in zones], previous)
+    zones = await anyio.to_thread.run_sync(server.sign_loaded, zones)  # big zones: not here
     return server.replace_zones(zones)
 
 
@@ -458,10 +568,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _serve_parser(sub)
     _check_parser(sub)
+    _keygen_parser(sub)
     sub.add_parser("query", help="send a query (the stub resolver's client)", add_help=False)
     args = parser.parse_args(argv)
     if args.command == "check":
         return cmd_check(args)
+    if args.command == "keygen":
+        return cmd_keygen(args)
     return cmd_serve(args)
 
 

@@ -17,6 +17,11 @@
     allow-transfer = ["key:xfr.key"]               # this zone's own, instead of the defaults
     allow-update = ["key:xfr.key"]
     notify = ["127.0.0.1:5300 key:xfr.key"]      # NOTIFY signed with that key
+    dnssec = { keys = ["keys/Kexample.test.+013+12345"], nsec3 = true }
+                                                   # signed online (dns.sign): BIND key files
+                                                   # (basenames, relative to this file), and
+                                                   # nsec3, salt (hex), iterations, opt-out,
+                                                   # lifetime, refresh (seconds)
 
     [catalog]                                      # RFC 9432: a catalog of the zones
     name = "catalog.invalid"
@@ -38,7 +43,9 @@ from typing import Any
 
 from . import tsig, wire
 from .catalog import catalog_zone
+from .keys import KeyFileError, SigningKey, load_key
 from .server import ZonePolicy, parse_hostport, split_notify_target
+from .sign import Policy, Signer, SigningError
 from .zone import Zone, key_of, load_zone_file
 
 
@@ -60,6 +67,9 @@ class ZoneConfig:
     allow_transfer: list[str] | None = None
     allow_update: list[str] | None = None
     notify: list[str] | None = None
+    signing_keys: list[SigningKey] | None = None
+    """The zone's ``dnssec.keys``, loaded; ``None``: not signed online."""
+    signing_policy: Policy | None = None
 
 
 @dataclass
@@ -86,7 +96,8 @@ class Config:
 
 
 _TOP = {"listen", "key", "zone", "allow-transfer", "allow-update", "notify", "catalog"}
-_ZONE = {"file", "origin", "journal", "allow-transfer", "allow-update", "notify"}
+_ZONE = {"file", "origin", "journal", "allow-transfer", "allow-update", "notify", "dnssec"}
+_DNSSEC = {"keys", "nsec3", "salt", "iterations", "opt-out", "lifetime", "refresh"}
 _KEY = {"name", "algorithm", "secret"}
 _CATALOG = {"name", "allow-transfer", "notify"}
 
@@ -172,6 +183,46 @@ class _Checker:
             if key_name is not None:
                 self.acl(f"{where}[{i}]", ["key:" + key_name], keys)
         return entries
+
+    def dnssec(self, where: str, value: Any, zone: ZoneConfig) -> None:
+        if not isinstance(value, dict):
+            self.problem(where, "expected a table (dnssec = { keys = [...] })")
+            return
+        self.unknown(f"{where}.", value, _DNSSEC)
+        paths = self.strings(f"{where}.keys", value.get("keys", [])) or []
+        if not paths:
+            self.problem(f"{where}.keys", "no key files")
+        keys = []
+        for i, path in enumerate(paths):
+            try:
+                keys.append(load_key(os.path.join(self.base, path)))
+            except KeyFileError as exc:
+                self.problem(f"{where}.keys[{i}]", str(exc))
+        options: dict[str, Any] = {}
+        for name, kind in (("nsec3", bool), ("opt-out", bool), ("iterations", int)):
+            if name in value:
+                if type(value[name]) is not kind:
+                    self.problem(f"{where}.{name}", f"expected {kind.__name__}")
+                else:
+                    options[name.replace("-", "_")] = value[name]
+        for name in ("lifetime", "refresh"):
+            if name in value:
+                if type(value[name]) is not int or value[name] <= 0:
+                    self.problem(f"{where}.{name}", "expected a number of seconds")
+                else:
+                    options[name] = value[name]
+        if "salt" in value:
+            salt = value["salt"]
+            try:
+                options["salt"] = b"" if salt == "-" else bytes.fromhex(salt)
+            except (TypeError, ValueError):
+                self.problem(f"{where}.salt", f"{salt!r}: expected hex digits or '-'")
+        try:
+            zone.signing_policy = Policy(**options)
+        except SigningError as exc:
+            self.problem(where, str(exc))
+        if len(keys) == len(paths) and keys:
+            zone.signing_keys = keys
 
     def file(self, where: str, value: Any) -> str | None:
         text = self.string(where, value)
@@ -264,6 +315,8 @@ def load_config(path: str) -> Config:
             zone.allow_update = check.acl(f"{where}.allow-update", table["allow-update"], names)
         if "notify" in table:
             zone.notify = check.targets(f"{where}.notify", table["notify"], names)
+        if "dnssec" in table:
+            check.dnssec(f"{where}.dnssec", table["dnssec"], zone)
         if zone_file is not None:
             config.zones.append(zone)
     if "catalog" in data:
@@ -313,8 +366,11 @@ def server_settings(config: Config, zones: list[Zone]) -> dict[str, Any]:
     ``config`` whose zones, loaded, are ``zones`` (in the same order)."""
     policies = {}
     journals = {}
+    signers = {}
     for zone_config, zone in zip(config.zones, zones, strict=True):
         origin = wire.name_to_text(zone.origin)
+        if zone_config.signing_keys is not None:
+            signers[origin] = Signer(zone_config.signing_keys, zone_config.signing_policy)
         policies[origin] = ZonePolicy(
             zone_config.allow_transfer, zone_config.allow_update, zone_config.notify
         )
@@ -331,6 +387,7 @@ def server_settings(config: Config, zones: list[Zone]) -> dict[str, Any]:
         "notify": config.notify,
         "policies": policies,
         "journal_paths": journals,
+        "signers": signers,
     }
 
 

@@ -3,8 +3,9 @@
 Usage::
 
     python -m dns query NAME [TYPE] [CLASS] [@SERVER] [-p PORT] [-x ADDR] [-4|-6]
-                        [+tcp] [+short] [+norec] [+noedns] [+search] [+time=S] [+tries=N]
-                        [-y [ALG:]NAME:SECRET | +tsig=[ALG:]NAME:SECRET]
+                        [+tcp] [+short] [+norec] [+noedns] [+search] [+dnssec]
+                        [+time=S] [+tries=N]
+                        [-y [ALG:]NAME:SECRET | +tsig=[ALG:]NAME:SECRET | -k KEYFILE]
                         [+tls] [+tls-ca=FILE] [+tls-hostname=NAME] [+https[=/PATH]]
                         [--backend asyncio|trio|mirage [--tap DEV --ip ADDR/LEN
                          [--gateway ADDR]]]
@@ -23,10 +24,14 @@ them: the certificate is verified against ``+tls-ca=FILE`` (or the system's CAs)
 name ``+tls-hostname=NAME`` (or the server's address); a certificate that does not verify
 is a communications error naming the reason, never a fall-back to clear text.
 
+``+dnssec`` sets the DO bit (RFC 3225), so a signed zone's server adds its RRSIGs and
+NSEC/NSEC3 proofs, printed like any record (as dig does; nothing is validated).
+
 AXFR and IXFR (``IXFR=SERIAL``) go over TCP by themselves and read every message of the
 transfer, as dig does.
 
-``-y`` signs the query with a TSIG key (RFC 8945; dig's form, ALG hmac-sha256 by default)
+``-y`` signs the query with a TSIG key (RFC 8945; dig's form, ALG hmac-sha256 by default;
+``-k FILE`` reads it from a file as ``tsig-keygen`` writes it)
 and verifies the response, every message of a transfer too; a response that does not verify
 is printed after ``;; Couldn't verify signature: REASON`` (a transfer stops there), as dig.
 
@@ -104,6 +109,7 @@ class Options:
     recurse: bool = True
     edns: bool = True
     search: bool = False
+    dnssec: bool = False
     timeout: float = 5.0
     tries: int = 2
     backend: str = "asyncio"
@@ -151,6 +157,11 @@ def parse_args(argv: Sequence[str]) -> Options:
             if value is None:
                 raise UsageError("-y needs a key: [ALG:]NAME:SECRET")
             opts.key = _tsig_key(value)
+        elif arg == "-k":
+            value = next(it, None)
+            if value is None:
+                raise UsageError("-k needs a key file")
+            opts.key = read_key_file(value)
         elif arg in ("-4", "-6"):
             opts.family = int(arg[1])
         elif arg == "--backend":
@@ -189,6 +200,48 @@ def parse_args(argv: Sequence[str]) -> Options:
     if opts.rtype in (wire.TYPE_AXFR, wire.TYPE_IXFR):
         opts.tcp = True  # zone transfers are TCP only (RFC 5936 section 4.2, RFC 1995)
     return opts
+
+
+MAX_KEY_FILE = 64 * 1024
+
+
+def read_key_file(path: str) -> tsig.Key:
+    """The TSIG key in ``path``, written as BIND's ``tsig-keygen`` writes it (and as named
+    and nsupdate read it)::
+
+        key "name" {
+            algorithm hmac-sha256;
+            secret "base64...";
+        };
+
+    :class:`UsageError` naming the file and the problem otherwise (dig's ``-k``)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_KEY_FILE + 1).decode("ascii")
+    except OSError as exc:
+        raise UsageError(f"-k {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"-k {path}: not a key file (not ASCII)") from None
+    if len(text) > MAX_KEY_FILE:
+        raise UsageError(f"-k {path}: not a key file (over {MAX_KEY_FILE} bytes)")
+    lines = [line.split("#", 1)[0].split("//", 1)[0] for line in text.splitlines()]
+    words = " ".join(lines).replace("{", " { ").replace("}", " } ").replace(";", " ; ").split()
+    words = [w.strip('"') for w in words]
+    if len(words) < 4 or words[0] != "key" or words[2] != "{":
+        raise UsageError(f'-k {path}: expected key "NAME" {{ algorithm ALG; secret "..."; }};')
+    fields: dict[str, str] = {}
+    pos = 3
+    while pos + 2 < len(words) and words[pos] != "}":
+        if words[pos + 2] != ";":
+            raise UsageError(f"-k {path}: expected ';' after {words[pos]} {words[pos + 1]}")
+        fields[words[pos]] = words[pos + 1]
+        pos += 3
+    if "algorithm" not in fields or "secret" not in fields:
+        raise UsageError(f"-k {path}: the key needs an algorithm and a secret")
+    try:
+        return tsig.parse_key(f"{fields['algorithm']}:{words[1]}:{fields['secret']}")
+    except ValueError as exc:
+        raise UsageError(f"-k {path}: {exc}") from None
 
 
 def _tsig_key(text: str) -> tsig.Key:
@@ -263,6 +316,8 @@ def _plus_option(opts: Options, option: str) -> None:
         opts.edns = not negated
     elif base == "search":
         opts.search = not negated
+    elif base == "dnssec":
+        opts.dnssec = not negated
     elif base == "tsig" and not negated:
         opts.key = _tsig_key(value)
     elif base == "time" and not negated:
@@ -355,6 +410,7 @@ async def _run(net: backends.Backend, opts: Options, out: TextIO) -> int:
         "tcp": opts.tcp,
         "hosts": False,
         "key": opts.key,
+        "dnssec": opts.dnssec,
     }
     if opts.tls or opts.https is not None:
         resolver_opts.update(tls=True, tls_ca=opts.tls_ca, tls_hostname=opts.tls_hostname)

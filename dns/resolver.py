@@ -541,6 +541,8 @@ class Resolver:
         lifetime: bound on one query, retries included (default: ``timeout`` ×
             ``attempts`` × number of servers, glibc's worst case).
         edns: send EDNS0 (default True; payload ``edns_payload``).
+        dnssec: set the DO bit (RFC 3225) in the EDNS0 it sends, asking for the RRSIGs
+            and NSEC/NSEC3 records (dig's ``+dnssec``); nothing is validated here.
         tcp: always query over TCP (default: the ``use-vc`` option).
         hosts: consult /etc/hosts first (True), not (False), or this :class:`Hosts`.
         cache: True for a default :class:`Cache`, or a cache instance; default none.
@@ -581,9 +583,11 @@ class Resolver:
         tls_ca: str | None = None,
         tls_hostname: str | None = None,
         https: str | None = None,
+        dnssec: bool = False,
     ) -> None:
         self.net = net
         self.key = key
+        self.dnssec = dnssec
         self._explicit_servers = list(nameservers) if nameservers is not None else None
         self.https = https
         """The DoH path, or None."""
@@ -805,6 +809,7 @@ class Resolver:
             qclass=qclass,
             rd=rd_flag,
             edns_payload=self.edns_payload if use_edns else None,
+            do=self.dnssec,
         )
         # The question as sent: the query minus its header and (11-byte, option-less) OPT.
         question = query[wire.HEADER_SIZE : len(query) - 11 if use_edns else len(query)]

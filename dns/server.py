@@ -36,6 +36,13 @@ target names a key), and :meth:`reload` (atomic: a zone that fails to load keeps
 in service). Per-zone ACLs and targets: :class:`ZonePolicy`; the configuration file:
 :mod:`dns.config`.
 
+Zones with a :class:`dns.sign.Signer` (``signers``) are signed online: when loaded (the
+first signing is a new serial, journalled, so a restart replays the same signatures), when
+read again, on each UPDATE (only the changed RRsets and chain links signed anew; an UPDATE
+of DNSKEY, RRSIG, NSEC or NSEC3 is REFUSED: the signer makes those), and when signatures
+fall due (:meth:`AuthServer.resign_due`, run by a timer while serving). Each re-signing is
+a new serial whose difference goes to the journal, so IXFR carries the new signatures.
+
 With a TLS context, the same answers over TLS (RFC 7858; :mod:`dns.dot`: the TCP session
 above over a :class:`backends.tls.TLSFlow`, the handshake under the whole-message deadline,
 responses padded to 468-byte blocks per RFC 8467) and over HTTPS (RFC 8484; :mod:`dns.doh`,
@@ -81,7 +88,8 @@ from .answer import (
     parse_query,
     rdata_parts_cached,
 )
-from .journal import Journal, Rec, diff_zones, ixfr_records, zone_records
+from .journal import Diff, Journal, Rec, diff_zones, ixfr_records, zone_records
+from .sign import MANAGED_TYPES, Signer, SigningError
 from .zone import Key, Zone, ZoneError, key_of, load_zone_file, serial_gt, serial_lt
 
 log = logging.getLogger("dns.server")
@@ -99,6 +107,8 @@ HTTPS_LIFETIME = 120.0
 AXFR_MESSAGE_SIZE = 16384
 """Target size of each AXFR message."""
 NOTIFY_RETRIES = 5
+RESIGN_CHECK = 3600.0
+"""Seconds at most between looks at whether a signed zone's signatures fell due."""
 NOTIFY_TIMEOUT = 1.0
 """First NOTIFY retransmission delay; doubles after each try."""
 
@@ -237,10 +247,17 @@ class AuthServer:
         max_tcp_connections: int = MAX_TCP_CONNECTIONS,
         notify_timeout: float = NOTIFY_TIMEOUT,
         notify_retries: int = NOTIFY_RETRIES,
+        signers: Mapping[str, Signer] | None = None,
     ) -> None:
         zone_list = list(zones)
         _check_distinct(zone_list)
         self._journal_default = journal
+        self.signers: dict[Key, Signer] = {}
+        """Zone (origin key) -> the :class:`dns.sign.Signer` that signs it online."""
+        self._stale_signing: set[Key] = set()
+        self._presigned: dict[Key, tuple[Zone, int, Zone]] = {}
+        """Zones :meth:`sign_loaded` signed: (the signed zone, its file's serial, the zone
+        it was signed against)."""
         self.configure(
             keys=keys,
             allow_transfer=allow_transfer,
@@ -248,6 +265,7 @@ class AuthServer:
             notify=notify,
             policies=policies,
             journal_paths=journal_paths,
+            signers=signers,
         )
         self.journals: dict[Key, Journal] = {}
         file_serials: dict[Key, int] = {}
@@ -255,7 +273,7 @@ class AuthServer:
             file_serials[zone.origin_key] = zone.serial
             journal_ = Journal.open(self._journal_path(zone))
             self.journals[zone.origin_key] = journal_
-            zone_list[i] = journal_.replay(zone)
+            zone_list[i] = self._signed_first(journal_.replay(zone), journal_)
         self.authority = Authority(zone_list)
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_message_timeout = tcp_message_timeout
@@ -293,10 +311,13 @@ class AuthServer:
         notify: Iterable[str | tuple[str, int]] = (),
         policies: Mapping[str, ZonePolicy] | None = None,
         journal_paths: Mapping[str, str] | None = None,
+        signers: Mapping[str, Signer] | None = None,
     ) -> None:
         """Set the keys, the server-wide ACLs and NOTIFY targets, each zone's own (origin
-        -> :class:`ZonePolicy`) and journal files (origin -> path), all at once;
-        ``ValueError`` (nothing changed) when an ACL names a key that is not given."""
+        -> :class:`ZonePolicy`), journal files (origin -> path) and online signers (origin
+        -> :class:`dns.sign.Signer`), all at once; ``ValueError`` (nothing changed) when an
+        ACL names a key that is not given. A zone whose keys or signing policy changed is
+        signed again at the next :meth:`replace_zones` (a reload)."""
         keyring = tsig.Keyring(keys)
         transfer, updates = Acl(allow_transfer), Acl(allow_update)
         notify_keys: dict[tuple[str, int], tsig.Key] = {}
@@ -338,6 +359,17 @@ class AuthServer:
         """Whether any zone takes UPDATE; if none does, UPDATE is NOTIMP, as NSD answers."""
         self._notify_keys = notify_keys
         self._journal_paths = {_origin_key(o): p for o, p in (journal_paths or {}).items()}
+        new_signers = {_origin_key(o): signer for o, signer in (signers or {}).items()}
+        for k, signer in new_signers.items():
+            old = self.signers.get(k)
+            if old is None or (old.policy, [x.dnskey for x in old.keys]) != (
+                signer.policy,
+                [x.dnskey for x in signer.keys],
+            ):
+                self._stale_signing.add(k)
+            else:
+                new_signers[k] = old  # the same keys and policy: keep its state
+        self.signers = new_signers
 
     def _journal_path(self, zone: Zone) -> str | None:
         path = self._journal_paths.get(zone.origin_key)
@@ -378,7 +410,31 @@ class AuthServer:
                 zones.append(current)
                 continue
             zones.append(self.fresh_or_current(load_zone_file(source, origin)))
-        return zones
+        return self.sign_loaded(zones)
+
+    def sign_loaded(self, zones: list[Zone]) -> list[Zone]:
+        """``zones`` (as :meth:`load` or :func:`dns.config.load_zones` read them) with those
+        that have a signer signed against the zone in service, so that the signing of a
+        large zone happens here (blocking: :meth:`reload` runs it in a worker thread) and
+        not in :meth:`replace_zones`, which only checks that nothing came between."""
+        out = []
+        for zone in zones:
+            k = zone.origin_key
+            signer = self.signers.get(k)
+            current = self.authority.zones.get(k)
+            journal_ = self.journals.get(k)
+            if (
+                signer is None
+                or current is None
+                or journal_ is None
+                or (zone is current and k not in self._stale_signing)
+            ):
+                out.append(zone)
+                continue
+            signed = signer.sign(zone, current, serial_floor=journal_.last_serial)
+            self._presigned[k] = (signed, zone.serial, current)
+            out.append(signed)
+        return out
 
     def fresh_or_current(self, zone: Zone) -> Zone:
         """``zone`` as just read from its file, or the zone in service when the file's
@@ -400,12 +456,28 @@ class AuthServer:
         old = {k: z.serial for k, z in previous.items()}
         for i, zone in enumerate(new):
             before = previous.get(zone.origin_key)
-            if zone.source is not None and before is not zone:
+            presigned = self._presigned.pop(zone.origin_key, None)
+            signed_already = presigned is not None and presigned[0] is zone
+            if presigned is not None and signed_already:
+                if before is not presigned[2]:  # an UPDATE came meanwhile: sign again
+                    zone = new[i] = self.signers[zone.origin_key].sign(zone, before)
+                if zone.source is not None and before is not zone:
+                    self._file_serials[zone.origin_key] = presigned[1]
+            elif zone.source is not None and before is not zone:
                 self._file_serials[zone.origin_key] = zone.serial
             journal_ = self.journals.get(zone.origin_key)
             if journal_ is None:
                 journal_ = self.journals[zone.origin_key] = Journal.open(self._journal_path(zone))
-                zone = new[i] = journal_.replay(zone)
+                zone = new[i] = self._signed_first(journal_.replay(zone), journal_)
+            elif (
+                zone.origin_key in self.signers
+                and not signed_already
+                and (before is not zone or zone.origin_key in self._stale_signing)
+            ):
+                # A zone read again from its file: signed against the one served, whose
+                # signatures the unchanged RRsets keep (dns.sign).
+                signer = self.signers[zone.origin_key]
+                zone = new[i] = signer.sign(zone, before, serial_floor=journal_.last_serial)
             if before is not None and before is not zone and serial_gt(zone.serial, before.serial):
                 try:
                     journal_.append(diff_zones(before, zone))
@@ -413,6 +485,7 @@ class AuthServer:
                     log.error(
                         "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
                     )
+        self._stale_signing.clear()
         self.authority.set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]
@@ -420,6 +493,79 @@ class AuthServer:
             log.info("serving %s serial %d", wire.name_to_text(zone.origin), zone.serial)
         self._notify_all(changed)
         return changed
+
+    def _signed_first(self, zone: Zone, journal_: Journal) -> Zone:
+        """``zone`` (as read and replayed from its journal) signed if it is to be; a zone
+        that signing changed (its first signing, or signatures fallen due while the server
+        was down) is a new version, whose difference goes to the journal, so that a
+        restart replays the same signatures and IXFR carries them."""
+        signer = self.signers.get(zone.origin_key)
+        if signer is None:
+            return zone
+        signed = signer.sign(zone, zone, serial_floor=journal_.last_serial)
+        if signed is not zone:
+            self._journal_append(journal_, diff_zones(zone, signed), signed)
+        return signed
+
+    def _journal_append(self, journal_: Journal, diff: Diff, zone: Zone) -> None:
+        try:
+            journal_.append(diff)
+        except OSError as exc:  # IXFR across this change falls back to AXFR
+            log.error("%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc)
+
+    def resign_due(self, now: float | None = None) -> list[Zone]:
+        """Re-sign the signed zones whose earliest signature has fallen due for refreshing,
+        serve them, record the difference in the journal and send NOTIFY; returns the zones
+        re-signed. (:meth:`serve` does the signing in a worker thread and the rest here.)"""
+        return self._commit_resigned(self._resigned(now))
+
+    def _resigned(self, now: float | None = None) -> list[tuple[Key, Zone, Zone]]:
+        """(zone key, zone in service, the zone re-signed) for each zone falling due;
+        blocking, and safe in a worker thread: it changes nothing served."""
+        clock = time.time() if now is None else now
+        out = []
+        for k, signer in list(self.signers.items()):
+            zone = self.authority.zones.get(k)
+            if zone is None or signer.next_due is None or signer.next_due > clock:
+                continue
+            signed = signer.sign(zone, zone, now=clock)
+            if signed is not zone:
+                out.append((k, zone, signed))
+        return out
+
+    def _commit_resigned(self, results: list[tuple[Key, Zone, Zone]]) -> list[Zone]:
+        changed = []
+        for k, zone, signed in results:
+            if self.authority.zones.get(k) is not zone:
+                # An UPDATE or a reload came meanwhile: look again at the zone now served.
+                signer = self.signers.get(k)
+                if signer is not None:
+                    signer.next_due = time.time()
+                continue
+            self._journal_append(self.journals[k], diff_zones(zone, signed), signed)
+            zones = dict(self.authority.zones)
+            zones[k] = signed
+            self.authority.set_zones(zones.values())
+            log.info("re-signed %s: serial %d", wire.name_to_text(signed.origin), signed.serial)
+            changed.append(signed)
+        self._notify_all(changed)
+        return changed
+
+    def next_resign(self) -> float | None:
+        """When (Unix time) a signed zone next has signatures falling due, if any does."""
+        dues = [s.next_due for s in self.signers.values() if s.next_due is not None]
+        return min(dues) if dues else None
+
+    async def _resign_loop(self, net: backends.Backend) -> None:
+        """Keep the signatures of signed zones fresh (RFC 4035 §2.2: an RRSIG is only good
+        between its inception and expiration): wake when the earliest falls due (at least
+        once an hour, to follow the clock), re-sign in a worker thread."""
+        while True:
+            due = self.next_resign()
+            wait = RESIGN_CHECK if due is None else due - time.time()
+            await net.sleep(min(max(wait, 1.0), RESIGN_CHECK))
+            if (self.next_resign() or float("inf")) <= time.time():
+                self._commit_resigned(await net.run_in_thread(self._resigned))
 
     async def reload(self) -> list[Zone]:
         """Re-read the zone files (in a worker thread) and swap them in atomically.
@@ -481,6 +627,8 @@ class AuthServer:
                     assert tls_context is not None
                     tg.start_soon(listener.serve, self._secure_handler(tls_context, is_https))
                 self._notify_all(self.zones)
+                if self.signers:
+                    tg.start_soon(self._resign_loop, net)
                 if ready is not None:
                     ready.set()
                 await self._stopped.wait()
@@ -610,11 +758,23 @@ class AuthServer:
                 f" (key {key.text_name})" if key else " (unsigned)",
             )
             return update.reply(request, wire.RCODE_REFUSED)
+        signer = self.signers.get(zone.origin_key)
         try:
+            if signer is not None and any(rr.rtype in MANAGED_TYPES for rr in request.updates):
+                # As Knot: the signer owns the DNSSEC records of a zone it signs.
+                raise update.UpdateError(
+                    wire.RCODE_REFUSED, "DNSKEY, RRSIG, NSEC, NSEC3 are made by the signer"
+                )
             outcome = update.apply_update(zone, request)
+            if outcome is not None and signer is not None:
+                resigned = signer.sign(outcome[0], zone)  # only the changed RRsets anew
+                outcome = resigned, diff_zones(zone, resigned)
         except update.UpdateError as exc:
             log.info("UPDATE of %s from %s: %s", name, remote[0], exc)
             return update.reply(request, exc.rcode)
+        except (SigningError, ZoneError) as exc:
+            log.error("UPDATE of %s: cannot sign: %s", name, exc)
+            return update.reply(request, wire.RCODE_SERVFAIL)
         if outcome is None:
             return update.reply(request, wire.RCODE_NOERROR)
         new_zone, diff = outcome
