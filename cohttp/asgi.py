@@ -277,6 +277,9 @@ class _Exchange:
 
     async def receive(self) -> Message:
         body = self._request.body
+        if self._unread and body.__class__ is bytes:  # no body (the server's b""): no await
+            self._unread = False
+            return {"type": "http.request", "body": body, "more_body": False}
         if not self._unread or body is None:
             if not self._stream.finished:  # a listener task: wait for the response's end
                 if self._done is None:
@@ -300,10 +303,16 @@ class _Exchange:
         kind = message["type"]
         stream = self._stream
         if kind == "http.response.body":
-            if not self.status:
+            status = self.status
+            if not status:
                 raise ASGIError("http.response.body before http.response.start")
             body = message.get("body", b"")
             more = message.get("more_body", False)
+            # the common whole response: framed from the app's fields, one write
+            if not more and not stream.status and await stream.respond_raw(status, self._raw, body):
+                if self._done is not None:
+                    self._done.set()
+                return
             if stream.started:
                 if stream.finished:
                     raise ASGIError("http.response.body after the response ended")
@@ -314,16 +323,16 @@ class _Exchange:
                 return
             headers, declared = _response_headers(self._raw)
             if more:
-                await stream.start(self.status, headers, length=declared)
+                await stream.start(status, headers, length=declared)
                 await stream.send(body)
                 return
             if declared is not None and declared != len(body):
                 if stream.method != "HEAD":
                     raise ASGIError(f"body of {len(body)} bytes but Content-Length {declared}")
-                await stream.start(self.status, headers, length=declared)
+                await stream.start(status, headers, length=declared)
                 await stream.end()
             else:
-                await stream.respond(self.status, headers, bytes(body))
+                await stream.respond(status, headers, bytes(body))
             self.finish()
         elif kind == "http.response.start":
             if self.status:

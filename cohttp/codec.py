@@ -49,6 +49,10 @@ it must agree with:
   not HEAD, no framing fields from the application) in one ``%`` operation, with the
   encoded field block of each recently seen header set cached; it must give the bytes
   :func:`encode_response` gives (tests/cohttp/test_codec checks this).
+* :func:`encode_raw_response` does the same for fields given as byte pairs (what an ASGI
+  app sends), straight from them: the validated block of each recently seen field tuple
+  is cached with the Content-Length it declares, so the ASGI bridge builds no
+  :class:`~cohttp.headers.Headers` (tests/cohttp/test_asgi_fast checks the bytes).
 * :func:`date_line` and :func:`status_line` are cached (a second, the registry's phrases).
 """
 
@@ -59,7 +63,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Final
+from typing import Any, Final
 
 from uri import _grammar
 
@@ -1213,6 +1217,84 @@ def encode_simple_response(
             _FIELD_BLOCKS.clear()
         _FIELD_BLOCKS[key] = block
     if block is None:
+        return None
+    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
+        line,
+        date_line(),
+        server_line,
+        block,
+        len(body),
+        body,
+    )
+
+
+_RAW_BLOCKS: dict[tuple[Any, ...], tuple[bytes, int | None] | None] = {}
+_RAW_UNSEEN: tuple[bytes, int | None] = (b"<unseen>", None)
+
+
+def _raw_block(fields: tuple[Any, ...]) -> tuple[bytes, int | None] | None:
+    """The encoded field block of byte-pair ``fields`` and the Content-Length among them;
+    None when :func:`encode_raw_response` must leave them to the general path."""
+    pairs: list[tuple[str, str]] = []
+    declared: int | None = None
+    for pair in fields:
+        if pair.__class__ is not tuple or len(pair) != 2:
+            return None
+        name, value = pair
+        if name.__class__ is not bytes or value.__class__ is not bytes:
+            return None
+        text = value.decode("latin-1")
+        if name.lower() == b"content-length":
+            if declared is not None:
+                return None
+            declared = parse_number(text)
+            if declared is None:
+                return None
+            continue
+        pairs.append((name.decode("latin-1"), text))
+    try:
+        items = Headers(pairs)._items
+    except ValueError:
+        return None  # the general path names the bad field
+    if any(item[0] in _RESPONSE_FRAMING_FIELDS for item in items):
+        return None
+    return "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode("latin-1"), declared
+
+
+def encode_raw_response(
+    method: str,
+    version: str,
+    status: int,
+    fields: Any,
+    body: bytes,
+    server_line: bytes,
+) -> bytes | None:
+    """:func:`encode_simple_response` for ``fields`` given as a sequence of ``(name,
+    value)`` byte-string pairs (the ASGI form), without building a :class:`Headers`.
+
+    A Content-Length among the fields must equal ``len(body)``; it is written as
+    :func:`encode_response` writes it (last, lowercase). None when the response is not the
+    common one or a field is anything but plain valid bytes: the caller converts the
+    fields and takes the general path, which gives the same bytes or names the error. The
+    validated block of each recently seen field tuple is cached (see "Hot paths").
+    """
+    line = _BODY_STATUS_LINES.get(status)
+    if line is None or version != HTTP_1_1 or method == "HEAD" or body.__class__ is not bytes:
+        return None
+    try:
+        key = tuple(fields)
+        hit = _RAW_BLOCKS.get(key, _RAW_UNSEEN)
+    except TypeError:  # not iterable, or unhashable items (lists): the general path
+        return None
+    if hit is _RAW_UNSEEN:
+        hit = _raw_block(key)
+        if len(_RAW_BLOCKS) >= 4096:
+            _RAW_BLOCKS.clear()
+        _RAW_BLOCKS[key] = hit
+    if hit is None:
+        return None
+    block, declared = hit
+    if declared is not None and declared != len(body):
         return None
     return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
         line,

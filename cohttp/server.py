@@ -326,6 +326,24 @@ class ResponseStream:
         await self._flush(wire)
         self.sent = 0 if head.method == "HEAD" else len(body)
 
+    async def respond_raw(self, status: int, fields: Any, body: bytes) -> bool:
+        """Send a whole response whose fields are ``(name, value)`` byte pairs (the ASGI
+        form) if :func:`codec.encode_raw_response` frames it (the common response); return
+        False, having sent nothing, if it does not: then convert the fields and
+        :meth:`respond`. The ASGI bridge's fast path."""
+        head = self._head
+        if head is None or self.status or not self.keep_alive:
+            return False
+        wire = codec.encode_raw_response(
+            head.method, head.version, status, fields, body, self._server._server_line
+        )
+        if wire is None:
+            return False
+        self.status = status
+        await self._flush(wire)
+        self.sent = len(body)
+        return True
+
     async def start(
         self,
         status: int,

@@ -1,0 +1,126 @@
+"""The ASGI bridge's fast path: a whole response framed from the app's byte-pair fields
+by codec.encode_raw_response must be byte for byte what the general path writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import backends
+from cohttp import Server, codec
+from cohttp.asgi import ASGIHandler
+from cohttp.headers import Headers
+
+from .helpers import RawClient, running
+
+
+def undated(wire: bytes) -> list[bytes]:
+    """The lines of ``wire`` but its Date (two encodings may straddle a second)."""
+    return [line for line in wire.split(b"\r\n") if not line.startswith(b"date: ")]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [],
+        [(b"content-type", b"text/plain")],
+        [(b"Content-Type", b"text/plain"), (b"Content-Length", b"5")],
+        [(b"x-a", b"1"), (b"content-length", b"0005"), (b"x-b", b"\xe9")],
+        [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")],
+    ],
+)
+def test_raw_response_is_the_general_one(fields: list[tuple[bytes, bytes]]) -> None:
+    body = b"hello"
+    fast = codec.encode_raw_response("GET", "HTTP/1.1", 200, fields, body, b"server: t\r\n")
+    kept = [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in fields
+        if name.lower() != b"content-length"
+    ]
+    head, writer, alive = codec.encode_response(
+        "GET", "HTTP/1.1", 200, Headers(kept), length=len(body), server_line=b"server: t\r\n"
+    )
+    assert alive and fast is not None
+    assert undated(fast) == undated(head + writer.data(body) + writer.end())
+    # a second time from the cache: the same bytes
+    again = codec.encode_raw_response("GET", "HTTP/1.1", 200, fields, body, b"server: t\r\n")
+    assert again is not None and undated(again) == undated(fast)
+
+
+@pytest.mark.parametrize(
+    ("method", "version", "status", "fields", "body"),
+    [
+        ("HEAD", "HTTP/1.1", 200, [], b"x"),  # no body on the wire: the general path
+        ("GET", "HTTP/1.0", 200, [], b"x"),  # keep-alive must be spelt out
+        ("GET", "HTTP/1.1", 204, [], b""),  # no Content-Length on a 204
+        ("GET", "HTTP/1.1", 200, [(b"content-length", b"2")], b"x"),  # a lie: an error
+        ("GET", "HTTP/1.1", 200, [(b"content-length", b"1 ")], b"x"),
+        ("GET", "HTTP/1.1", 200, [(b"content-length", b"1"), (b"content-length", b"1")], b"x"),
+        ("GET", "HTTP/1.1", 200, [(b"connection", b"close")], b"x"),
+        ("GET", "HTTP/1.1", 200, [(b"transfer-encoding", b"chunked")], b"x"),
+        ("GET", "HTTP/1.1", 200, [(b"date", b"Mon, 07 Dec 2026 03:00:00 GMT")], b"x"),
+        ("GET", "HTTP/1.1", 200, [(b"x-a", b"1\r\nx-b: 2")], b"x"),  # splitting: refused
+        ("GET", "HTTP/1.1", 200, [(b"x a", b"1")], b"x"),
+        ("GET", "HTTP/1.1", 200, [[b"x-a", b"1"]], b"x"),  # lists: not cached, general
+        ("GET", "HTTP/1.1", 200, [("x-a", "1")], b"x"),  # str: not the ASGI form
+        ("GET", "HTTP/1.1", 200, [(b"x-a", b"1", b"2")], b"x"),
+        ("GET", "HTTP/1.1", 200, None, b"x"),
+        ("GET", "HTTP/1.1", 200, [], bytearray(b"x")),
+    ],
+)
+def test_raw_response_leaves_the_rest_to_the_general_path(
+    method: str, version: str, status: int, fields: Any, body: Any
+) -> None:
+    assert codec.encode_raw_response(method, version, status, fields, body, b"") is None
+
+
+async def test_fast_and_general_paths_write_the_same_bytes(
+    backend: backends.Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same response sent with tuple fields (the fast path) and with list fields (the
+    general path, which converts them) reaches the client identical."""
+    framed: list[bool] = []
+    encode = codec.encode_raw_response
+
+    def spy(*args: Any) -> bytes | None:
+        wire = encode(*args)
+        framed.append(wire is not None)
+        return wire
+
+    monkeypatch.setattr(codec, "encode_raw_response", spy)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        pairs = [(b"content-type", b"text/plain"), (b"x-b", b"2"), (b"content-length", b"3")]
+        fields: Any = pairs if scope["path"] == "/fast" else [list(p) for p in pairs]
+        message = await receive()
+        assert message == {"type": "http.request", "body": b"", "more_body": False}
+        await send({"type": "http.response.start", "status": 201, "headers": fields})
+        await send({"type": "http.response.body", "body": b"abc"})
+        assert (await receive())["type"] == "http.disconnect"  # complete: no waiting
+
+    async with (
+        ASGIHandler(app, backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        seen = []
+        for path in (b"/fast", b"/slow", b"/fast"):
+            flow = await backend.tcp_connect(*address)
+            await flow.write(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")  # keep-alive
+            wire = b""
+            with backend.move_on_after(5):
+                while not wire.endswith(b"\r\n\r\nabc"):
+                    wire += await flow.read()
+            await flow.close()
+            seen.append(undated(wire))
+        assert framed == [True, False, True]  # the fast path, the general one, the fast one
+        assert seen[0] == seen[1] == seen[2] and seen[0][0] == b"HTTP/1.1 201 Created"
+        assert b"content-length: 3" in seen[0] and seen[0][-1] == b"abc"
+        raw = await RawClient.connect(backend, address)
+        for _ in range(3):  # keep-alive: the fast path's answers, one after another
+            await raw.send(b"GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+            head, body = await raw.response()
+            assert (head.status, body, head.keep_alive) == (201, b"abc", True)
+        await raw.flow.close()
