@@ -25,15 +25,13 @@ does not support them. A WebSocket upgrade request runs the app in the ASGI
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import TracebackType
 from typing import Any
 
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
 from backends import Backend
-from backends.interface import TaskGroup
+from backends.interface import Event, TaskGroup
 from uri import pct_decode_bytes
 
 from . import ws
@@ -81,8 +79,8 @@ class ASGIHandler:
         """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
         self.scheme = scheme
         self._tg: TaskGroup | None = None
-        self._lifespan_send: MemoryObjectSendStream[Message] | None = None
-        self._lifespan_recv: MemoryObjectReceiveStream[Message] | None = None
+        self._to_app: _Mailbox | None = None
+        self._from_app: _Mailbox | None = None
         self._lifespan_supported = False
         self.state: dict[str, Any] = {}
 
@@ -91,7 +89,13 @@ class ASGIHandler:
         await tg.__aenter__()
         self._tg = tg
         if self.lifespan:
-            await self._startup()
+            try:
+                await self._startup()
+            except BaseException:  # leave the task group as entered: cancel, exit, raise
+                tg.cancel_scope.cancel()
+                self._tg = None
+                await tg.__aexit__(None, None, None)
+                raise
         return self
 
     async def __aexit__(
@@ -118,9 +122,8 @@ class ASGIHandler:
     # -- lifespan --------------------------------------------------------------------
 
     async def _startup(self) -> None:
-        to_app, app_inbox = anyio.create_memory_object_stream[Message](4)
-        app_outbox, from_app = anyio.create_memory_object_stream[Message](4)
-        self._lifespan_send, self._lifespan_recv = to_app, from_app
+        to_app, from_app = _Mailbox(self.net), _Mailbox(self.net)
+        self._to_app, self._from_app = to_app, from_app
         scope = {
             "type": "lifespan",
             "asgi": {"version": "3.0", "spec_version": "2.0"},
@@ -129,33 +132,33 @@ class ASGIHandler:
 
         async def run() -> None:
             try:
-                await self.app(scope, app_inbox.receive, app_outbox.send)
+                await self.app(scope, to_app.get, from_app.put)
             except Exception:
                 if not self._lifespan_supported:
                     log.debug("the ASGI app does not support lifespan", exc_info=True)
                 else:
                     log.exception("the ASGI app failed in lifespan")
             finally:
-                app_outbox.close()
+                from_app.close()
 
         assert self._tg is not None
         self._tg.start_soon(run)
-        await to_app.send({"type": "lifespan.startup"})
+        await to_app.put({"type": "lifespan.startup"})
         try:
-            reply = await from_app.receive()
-        except anyio.EndOfStream:
+            reply = await from_app.get()
+        except EOFError:
             return  # the app returned or raised: no lifespan support
         self._lifespan_supported = True
         if reply["type"] == "lifespan.startup.failed":
             raise ASGIError(f"ASGI app start-up failed: {reply.get('message', '')}")
 
     async def _shutdown(self) -> None:
-        assert self._lifespan_send is not None and self._lifespan_recv is not None
+        assert self._to_app is not None and self._from_app is not None
         with self.net.move_on_after(10):
-            await self._lifespan_send.send({"type": "lifespan.shutdown"})
+            await self._to_app.put({"type": "lifespan.shutdown"})
             try:
-                reply = await self._lifespan_recv.receive()
-            except anyio.EndOfStream:
+                reply = await self._from_app.get()
+            except EOFError:
                 return
             if reply["type"] == "lifespan.shutdown.failed":
                 log.error("ASGI app shutdown failed: %s", reply.get("message", ""))
@@ -255,6 +258,39 @@ _ERROR_HEADERS = Headers([("content-type", "text/plain; charset=utf-8")])
 _DISCONNECT: Message = {"type": "http.disconnect"}
 _WHOLE_BODY = 1 << 20
 """A request body announced up to this size is given to the app in one message."""
+
+
+class _Mailbox:
+    """Messages one way between the server and the app's lifespan task, over backend
+    events (one reader). ``get`` raises :class:`EOFError` once the sender closed and all
+    is read."""
+
+    __slots__ = ("_items", "_net", "_ready", "closed")
+
+    def __init__(self, net: Backend) -> None:
+        self._net = net
+        self._items: deque[Message] = deque()
+        self._ready: Event = net.event()
+        self.closed = False
+
+    async def put(self, message: Message) -> None:
+        if self.closed:
+            raise ASGIError(f"{message.get('type')!r} sent after the lifespan ended")
+        self._items.append(message)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def get(self) -> Message:
+        while not self._items:
+            if self.closed:
+                raise EOFError("the lifespan task ended")
+            if self._ready.is_set():  # set for an item already taken: wait afresh
+                self._ready = self._net.event()
+            await self._ready.wait()
+        return self._items.popleft()
 
 
 class _Exchange:

@@ -124,3 +124,49 @@ async def test_fast_and_general_paths_write_the_same_bytes(
             head, body = await raw.response()
             assert (head.status, body, head.keep_alive) == (201, b"abc", True)
         await raw.flow.close()
+
+
+def lifespan_app(log: list[str], fail: str = "") -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "lifespan"
+        while True:
+            message = await receive()
+            log.append(message["type"])
+            if message["type"] == "lifespan.startup":
+                scope["state"]["db"] = "open"
+                kind = "failed" if fail == "startup" else "complete"
+                await send({"type": f"lifespan.startup.{kind}", "message": "no db"})
+                if fail == "return":
+                    return  # supports start-up only: shutdown is then skipped
+            else:
+                kind = "failed" if fail == "shutdown" else "complete"
+                await send({"type": f"lifespan.shutdown.{kind}", "message": "stuck"})
+                return
+
+    return app
+
+
+async def test_lifespan_messages_both_ways(
+    backend: backends.Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lifespan protocol over the backend's own events (no anyio streams): start-up
+    and shutdown are acknowledged, a failed start-up raises, a failed shutdown is logged,
+    and an app that stops listening after start-up does not hang the shutdown."""
+    log: list[str] = []
+    async with ASGIHandler(lifespan_app(log), backend) as handler:
+        assert handler.lifespan_supported and handler.state == {"db": "open"}
+    assert log == ["lifespan.startup", "lifespan.shutdown"]
+
+    from cohttp.asgi import ASGIError
+
+    with pytest.raises(ASGIError, match="start-up failed: no db"):
+        async with ASGIHandler(lifespan_app([], "startup"), backend):
+            pass
+    async with ASGIHandler(lifespan_app([], "shutdown"), backend):
+        pass
+    assert "ASGI app shutdown failed: stuck" in caplog.text
+    log.clear()
+    with backend.move_on_after(5) as scope:
+        async with ASGIHandler(lifespan_app(log, "return"), backend):
+            pass
+    assert not scope.cancelled_caught and log == ["lifespan.startup"]
