@@ -72,12 +72,24 @@ class ASGIHandler:
     ) -> None:
         self.app = app
         self.net = net
-        self.root_path = root_path
-        """The scope's ``root_path``: where the app is mounted behind a proxy."""
+        # What every http scope shares; each request's scope is a copy with its own
+        # fields set (a copy is several times cheaper than a 13-entry dict display).
+        self._template: dict[str, Any] = {
+            "type": "http",
+            "asgi": _ASGI_HTTP,
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": scheme,
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "root_path": root_path,
+            "headers": [],
+            "client": None,
+            "server": server,
+            "state": None,
+        }
         self.lifespan = lifespan
-        self.server = server
-        """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
-        self.scheme = scheme
         self._tg: TaskGroup | None = None
         self._to_app: _Mailbox | None = None
         self._from_app: _Mailbox | None = None
@@ -113,6 +125,33 @@ class ASGIHandler:
             tg.cancel_scope.cancel()
             await tg.__aexit__(exc_type, exc, tb)
             self._tg = None
+
+    @property
+    def root_path(self) -> str:
+        """The scope's ``root_path``: where the app is mounted behind a proxy."""
+        return str(self._template["root_path"])
+
+    @root_path.setter
+    def root_path(self, value: str) -> None:
+        self._template["root_path"] = value
+
+    @property
+    def server(self) -> tuple[str, int] | None:
+        """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
+        return self._template["server"]  # type: ignore[no-any-return]
+
+    @server.setter
+    def server(self, value: tuple[str, int] | None) -> None:
+        self._template["server"] = value
+
+    @property
+    def scheme(self) -> str:
+        """The scope's ``scheme``: ``http``, or ``https`` behind TLS."""
+        return str(self._template["scheme"])
+
+    @scheme.setter
+    def scheme(self, value: str) -> None:
+        self._template["scheme"] = value
 
     @property
     def lifespan_supported(self) -> bool:
@@ -172,32 +211,22 @@ class ASGIHandler:
         which is what a server routes by (RFC 9112 3.2.2); the path is the target's path.
         """
         target = request.target
-        if target[:1] == "/":
-            q = target.find("?")
-            path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
-            headers = _request_headers(request.headers)
-        else:
-            path, query = request.path, request.query
+        parts = _TARGETS.get(target)
+        if parts is None:
+            parts = _target_parts(request)
+        scope = self._template.copy()
+        scope["path"], scope["raw_path"], scope["query_string"] = parts
+        scope["method"] = request.method
+        if request.version != "HTTP/1.1":
+            scope["http_version"] = "1.0"
+        headers = _request_headers(request.headers)
+        if target[:1] != "/":  # absolute form: its authority is the host
             host = request.host.encode("latin-1")
-            headers = [
-                (name, host if name == b"host" else value)
-                for name, value in _request_headers(request.headers)
-            ]
-        return {
-            "type": "http",
-            "asgi": _ASGI_HTTP,
-            "http_version": "1.1" if request.version == "HTTP/1.1" else "1.0",
-            "method": request.method,
-            "scheme": self.scheme,
-            "path": _unquote(path) if "%" in path else path,
-            "raw_path": path.encode("latin-1"),
-            "query_string": query.encode("latin-1"),
-            "root_path": self.root_path,
-            "headers": headers,
-            "client": request.remote,
-            "server": self.server,
-            "state": self.state.copy(),
-        }
+            headers = [(name, host if name == b"host" else value) for name, value in headers]
+        scope["headers"] = headers
+        scope["client"] = request.remote
+        scope["state"] = self.state.copy()
+        return scope
 
     async def __call__(self, request: Request) -> Response:
         """Run the app for ``request`` on the caller's task; see the module documentation."""
@@ -211,16 +240,17 @@ class ASGIHandler:
         try:
             await self.app(self.scope_for(request), exchange.receive, exchange.send)
         except Exception:
-            if stream.finished:  # background work after the response failed
+            if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
                 return STREAMED
             log.exception("ASGI app failed for %s %s", request.method, request.target)
-            if stream.started:
+            if stream.status:
                 raise  # the server cuts the connection: the response cannot be completed
             return Response(500, b"Internal Server Error", _ERROR_HEADERS)
         finally:
-            exchange.finish()
-        if not stream.started:
+            if exchange._done is not None:  # a task waiting for the disconnect
+                exchange._done.set()
+        if not stream.status:
             if exchange.status:
                 log.error("ASGI app returned without a response body for %s", request.target)
             else:
@@ -464,6 +494,30 @@ class _WebSocketSession:
             await self.refuse(status, headers, bytes(message.get("body", b"")))
         else:
             raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
+
+
+_TARGETS: dict[str, tuple[str, bytes, bytes]] = {}
+
+
+def _target_parts(request: Request) -> tuple[str, bytes, bytes]:
+    """The scope's ``path``, ``raw_path`` and ``query_string`` of ``request``'s target
+    (cached for origin-form targets: clients repeat them)."""
+    target = request.target
+    if target[:1] == "/":
+        q = target.find("?")
+        path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
+    else:
+        path, query = request.path, request.query
+    parts = (
+        _unquote(path) if "%" in path else path,
+        path.encode("latin-1"),
+        query.encode("latin-1"),
+    )
+    if target[:1] == "/" and len(target) <= 1024:
+        if len(_TARGETS) >= 1024:
+            _TARGETS.clear()
+        _TARGETS[target] = parts
+    return parts
 
 
 _HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}

@@ -340,7 +340,17 @@ class ResponseStream:
         if wire is None:
             return False
         self.status = status
-        await self._flush(wire)
+        conn = self._conn
+        out = conn.out
+        if out:  # answers to earlier pipelined requests go first
+            out.append(wire)
+            wire = b"".join(out)
+            out.clear()
+        previous, saved = conn.phase, conn.deadline  # self._server._write, inlined
+        conn.phase = _WRITE
+        conn.deadline = _clock() + self._server.config.write_timeout
+        await conn.flow.write(wire)
+        conn.phase, conn.deadline = previous, saved
         self.sent = len(body)
         return True
 
