@@ -42,7 +42,9 @@ it must agree with:
   names, only Host is looked at (substring searches) -- the general path is
   ``_parse_fields``.
 * A head equal to the previous one on the connection (the same client repeating a request)
-  reuses its parsed framing (``_repeated_head``), keyed by the whole field block.
+  reuses its parsed framing (``_repeated_head``), keyed by the whole field block; its
+  request line, when one seen recently (up to 512 bytes, 1024 lines), is taken split from
+  a cache instead of being matched again (clients repeat their targets).
 * Bare-LF and end-of-head searches resume where the last read stopped, so a head trickling in
   byte by byte is searched once.
 * :func:`encode_simple_response` formats the common response (in-memory body, HTTP/1.1,
@@ -794,6 +796,10 @@ class _Parser:
             return EndOfMessage(Headers._trusted(items))
 
 
+_REQUEST_LINES: dict[bytes, tuple[str, ...]] = {}
+"""Recently seen valid origin-form request lines, split (see "Hot paths")."""
+
+
 class RequestParser(_Parser):
     """Parse requests (a server's side of a connection).
 
@@ -839,10 +845,26 @@ class RequestParser(_Parser):
         if eol <= pos or not buf.startswith(tail, eol + 2):
             return None
         end = eol + 2 + len(tail)
-        m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
-        if m is None or end - pos > limits.max_head:
+        if end - pos > limits.max_head:
             return None
-        method, target, minor = m.groups()
+        if buf.__class__ is bytes:
+            line = buf[pos:eol]
+            parts = _REQUEST_LINES.get(line)
+            if parts is None:
+                m = _ORIGIN_REQUEST_LINE(line.decode("latin-1"))
+                if m is None:
+                    return None
+                parts = m.groups()
+                if len(line) <= 512:
+                    if len(_REQUEST_LINES) >= 1024:
+                        _REQUEST_LINES.clear()
+                    _REQUEST_LINES[line] = parts
+        else:
+            m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
+            if m is None:
+                return None
+            parts = m.groups()
+        method, target, minor = parts
         http11, framing, length, keep_alive, expect_continue, expect = self._memo
         if (minor != "0") is not http11 or method == "CONNECT":
             return None
