@@ -28,9 +28,11 @@ backend's events), unless the app does not support them. A WebSocket upgrade req
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -242,7 +244,7 @@ class ASGIHandler:
             return await self._websocket(request, stream)
         exchange = _Exchange(self.net, request, stream)
         try:
-            await self.app(self.scope_for(request), exchange.receive, exchange.send)
+            await _in_context(self.app(self.scope_for(request), exchange.receive, exchange.send))
         except Exception:
             if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
@@ -272,7 +274,7 @@ class ASGIHandler:
         scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
         session = _WebSocketSession(self.net, request, stream)
         try:
-            await self.app(scope, session.receive, session.send)
+            await _in_context(self.app(scope, session.receive, session.send))
         except Exception:
             log.exception("ASGI app failed on the WebSocket %s", request.target)
             if session.ws is None and not stream.started:
@@ -285,6 +287,30 @@ class ASGIHandler:
             elif not stream.started:
                 await session.refuse(403)  # neither accepted nor closed: refused
         return STREAMED
+
+
+@types.coroutine
+def _in_context(app_call: Awaitable[None]) -> Generator[Any, Any, None]:
+    """Await ``app_call`` with every step run in a copy of the current context.
+
+    Each request gets its own context, as it does under a server that spawns a task per
+    request (uvicorn): a context variable the app sets is not seen by the next request on
+    the connection. The app still runs on the connection's task (whatever the loop
+    yields and sends passes through unchanged), so this costs a context copy and one
+    ``Context.run`` per suspension, not a task."""
+    run = contextvars.copy_context().run
+    steps: Any = app_call if app_call.__class__ is types.CoroutineType else app_call.__await__()
+    try:
+        signal = run(steps.send, None)
+        while True:
+            try:
+                value = yield signal
+            except BaseException as exc:  # cancellation and the like: thrown into the app
+                signal = run(steps.throw, exc)
+            else:
+                signal = run(steps.send, value)
+    except StopIteration:
+        return
 
 
 _ASGI_HTTP = {"version": "3.0", "spec_version": "2.4"}

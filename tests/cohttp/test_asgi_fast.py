@@ -3,6 +3,7 @@ by codec.encode_raw_response must be byte for byte what the general path writes.
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import pytest
@@ -170,3 +171,65 @@ async def test_lifespan_messages_both_ways(
         async with ASGIHandler(lifespan_app(log, "return"), backend):
             pass
     assert not scope.cancelled_caught and log == ["lifespan.startup"]
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+async def test_each_request_has_its_own_context(backend: backends.Backend) -> None:
+    """As under uvicorn (a task per request), a context variable an app sets for one
+    request is not seen by the next one on the same keep-alive connection, although the
+    app runs on the connection's task; a suspended app keeps its own values."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        seen = REQUEST_ID.get()
+        REQUEST_ID.set(scope["path"])
+        await backend.sleep(0.01)  # suspended: the value must survive the wait
+        assert REQUEST_ID.get() == scope["path"]
+        body = f"{seen} {REQUEST_ID.get()}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    async with (
+        ASGIHandler(app, backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        raw = await RawClient.connect(backend, address)
+        answers = []
+        for path in (b"/a", b"/b"):
+            await raw.send(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+            answers.append((await raw.response())[1])
+        await raw.flow.close()
+    assert answers == [b"- /a", b"- /b"]
+    assert REQUEST_ID.get() == "-"
+
+
+async def test_an_app_may_return_any_awaitable(backend: backends.Backend) -> None:
+    """ASGI asks for an awaitable, not a coroutine: one with its own ``__await__`` runs
+    (in its own context) too."""
+
+    class Awaiting:
+        def __init__(self, steps: Any) -> None:
+            self.steps = steps
+
+        def __await__(self) -> Any:
+            return self.steps.__await__()
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await backend.sleep(0)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"awaited"})
+
+    def app(scope: dict[str, Any], receive: Any, send: Any) -> Awaiting:
+        return Awaiting(inner(scope, receive, send))
+
+    async with (
+        ASGIHandler(app, backend, lifespan=False) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        raw = await RawClient.connect(backend, address)
+        await raw.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert (await raw.response())[1] == b"awaited"
+        await raw.flow.close()
