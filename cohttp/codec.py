@@ -1310,9 +1310,10 @@ def encode_raw_response(
         return None
     if hit is _RAW_UNSEEN:
         hit = _raw_block(key)
-        if len(_RAW_BLOCKS) >= 4096:
-            _RAW_BLOCKS.clear()
-        _RAW_BLOCKS[key] = hit
+        if hit is None or len(hit[0]) <= 2048:  # a large block is not kept: bounded memory
+            if len(_RAW_BLOCKS) >= 4096:
+                _RAW_BLOCKS.clear()
+            _RAW_BLOCKS[key] = hit
     if hit is None:
         return None
     block, declared = hit
