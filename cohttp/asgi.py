@@ -62,8 +62,9 @@ class ASGIError(RuntimeError):
 class ASGIHandler:
     """A :data:`~cohttp.server.Handler` that runs an ASGI application.
 
-    Use it as an async context manager on the backend ``net`` (it owns the task group the
-    application's request tasks run in, and drives the lifespan protocol).
+    Use it as an async context manager on the backend ``net`` (it drives the lifespan
+    protocol, whose task runs in a task group it owns; requests run on the server's
+    connection tasks).
     """
 
     def __init__(
@@ -244,7 +245,7 @@ class ASGIHandler:
             return await self._websocket(request, stream)
         exchange = _Exchange(self.net, request, stream)
         try:
-            await _in_context(self.app(self.scope_for(request), exchange.receive, exchange.send))
+            await _in_context(self.app, self.scope_for(request), exchange.receive, exchange.send)
         except Exception:
             if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
@@ -274,7 +275,7 @@ class ASGIHandler:
         scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
         session = _WebSocketSession(self.net, request, stream)
         try:
-            await _in_context(self.app(scope, session.receive, session.send))
+            await _in_context(self.app, scope, session.receive, session.send)
         except Exception:
             log.exception("ASGI app failed on the WebSocket %s", request.target)
             if session.ws is None and not stream.started:
@@ -290,8 +291,9 @@ class ASGIHandler:
 
 
 @types.coroutine
-def _in_context(app_call: Awaitable[None]) -> Generator[Any, Any, None]:
-    """Await ``app_call`` with every step run in a copy of the current context.
+def _in_context(app: ASGIApp, scope: Scope, receive: Any, send: Any) -> Generator[Any, Any, None]:
+    """Await ``app(scope, receive, send)`` with the call and every step of what it returns
+    run in a copy of the current context.
 
     Each request gets its own context, as it does under a server that spawns a task per
     request (uvicorn): a context variable the app sets is not seen by the next request on
@@ -299,6 +301,7 @@ def _in_context(app_call: Awaitable[None]) -> Generator[Any, Any, None]:
     yields and sends passes through unchanged), so this costs a context copy and one
     ``Context.run`` per suspension, not a task."""
     run = contextvars.copy_context().run
+    app_call = run(app, scope, receive, send)
     steps: Any = app_call if app_call.__class__ is types.CoroutineType else app_call.__await__()
     try:
         signal = run(steps.send, None)
