@@ -386,10 +386,18 @@ class _Exchange:
                 await self._done.wait()
             return _DISCONNECT
         if isinstance(body, IncomingBody):
-            length = parse_number(self._request.headers.get("content-length", "x"))
+            length = _content_length(self._request.headers)
             if length is not None and length <= _WHOLE_BODY:
                 self._unread = False
-                return {"type": "http.request", "body": await body.read(), "more_body": False}
+                whole = await body._next()  # usually all of it, already read with the head
+                if whole is None:
+                    whole = b""
+                elif (piece := await body._next()) is not None:
+                    pieces = [whole, piece]
+                    while (piece := await body._next()) is not None:
+                        pieces.append(piece)
+                    whole = b"".join(pieces)
+                return {"type": "http.request", "body": whole, "more_body": False}
             piece = await body._next()
             if piece is None:
                 self._unread = False
@@ -554,7 +562,9 @@ def _target_parts(request: Request) -> tuple[str, bytes, bytes]:
 
 
 _HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}
-_REQUEST_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {}
+_REQUEST_HEADERS: dict[str, tuple[list[tuple[bytes, bytes]], int | None]] = {}
+"""Recently seen header blocks (as the parser validated them, unsplit): the scope's
+``headers`` and the Content-Length."""
 
 
 def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -563,15 +573,25 @@ def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     if raw is not None:
         cached = _REQUEST_HEADERS.get(raw)
         if cached is not None:
-            return cached.copy()
+            return cached[0].copy()
     result = [
         (lname.encode("latin-1"), value.encode("latin-1")) for lname, _, value in headers._items
     ]
     if raw is not None and len(raw) < 4096:
         if len(_REQUEST_HEADERS) >= 1024:
             _REQUEST_HEADERS.clear()
-        _REQUEST_HEADERS[raw] = result.copy()
+        _REQUEST_HEADERS[raw] = (result.copy(), _content_length(headers))
     return result
+
+
+def _content_length(headers: Headers) -> int | None:
+    """The request's Content-Length (the parser checked it), None if it has none."""
+    raw = getattr(headers, "_raw", None)
+    if raw is not None:
+        cached = _REQUEST_HEADERS.get(raw)
+        if cached is not None:
+            return cached[1]
+    return parse_number(headers.get("content-length", "x"))
 
 
 def _response_headers(raw: Any) -> tuple[Headers, int | None]:

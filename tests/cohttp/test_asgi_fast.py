@@ -233,3 +233,46 @@ async def test_an_app_may_return_any_awaitable(backend: backends.Backend) -> Non
         await raw.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         assert (await raw.response())[1] == b"awaited"
         await raw.flow.close()
+
+
+async def test_a_body_with_a_length_comes_whole(backend: backends.Backend) -> None:
+    """A body with a Content-Length (up to 1 MB) is one http.request message however it
+    arrived: with the head, in pieces, or empty; a chunked one is passed on as it comes."""
+    got: list[tuple[int, bool]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        size = 0
+        while True:
+            message = await receive()
+            got.append((len(message["body"]), message["more_body"]))
+            size += len(message["body"])
+            if not message["more_body"]:
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"%d" % size})
+
+    async with (
+        ASGIHandler(app, backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        raw = await RawClient.connect(backend, address)
+        head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+        await raw.send(head % 5 + b"hello", "POST")
+        assert (await raw.response())[1] == b"5"
+        await raw.send(head % 300_000 + b"x" * 1000, "POST")
+        await backend.sleep(0.05)  # the rest comes later, in pieces
+        for _ in range(3):
+            await raw.flow.write(b"y" * 99_000 + b"z" * 1000 if _ < 2 else b"y" * 99_000)
+        assert (await raw.response())[1] == b"300000"
+        await raw.send(head % 0, "POST")
+        assert (await raw.response())[1] == b"0"
+        chunked = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+        await raw.send(chunked, "POST")
+        await backend.sleep(0.05)
+        await raw.flow.write(b"2\r\nde\r\n0\r\n\r\n")
+        assert (await raw.response())[1] == b"5"
+        await raw.flow.close()
+    assert got[:3] == [(5, False), (300_000, False), (0, False)]
+    assert got[3:] == [(3, True), (2, True), (0, False)]
