@@ -244,8 +244,15 @@ class ASGIHandler:
         if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
             return await self._websocket(request, stream)
         exchange = _Exchange(self.net, request, stream)
+        clean = stream.connection_state  # a context, once an app changed the task's own
+        before = contextvars.copy_context() if clean is None else clean
         try:
-            await _in_context(self.app, self.scope_for(request), exchange.receive, exchange.send)
+            if clean is None:  # on the task's context, kept only if the app leaves it alone
+                await self.app(self.scope_for(request), exchange.receive, exchange.send)
+            else:
+                await _in_context(
+                    clean, self.app, self.scope_for(request), exchange.receive, exchange.send
+                )
         except Exception:
             if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
@@ -257,6 +264,8 @@ class ASGIHandler:
         finally:
             if exchange._done is not None:  # a task waiting for the disconnect
                 exchange._done.set()
+            if clean is None and contextvars.copy_context() != before:
+                stream.connection_state = before  # later requests: in copies of this one
         if not stream.status:
             if exchange.status:
                 log.error("ASGI app returned without a response body for %s", request.target)
@@ -274,8 +283,9 @@ class ASGIHandler:
         offered = request.headers.get("sec-websocket-protocol", "")
         scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
         session = _WebSocketSession(self.net, request, stream)
+        clean = stream.connection_state or contextvars.copy_context()
         try:
-            await _in_context(self.app, scope, session.receive, session.send)
+            await _in_context(clean, self.app, scope, session.receive, session.send)
         except Exception:
             log.exception("ASGI app failed on the WebSocket %s", request.target)
             if session.ws is None and not stream.started:
@@ -291,16 +301,20 @@ class ASGIHandler:
 
 
 @types.coroutine
-def _in_context(app: ASGIApp, scope: Scope, receive: Any, send: Any) -> Generator[Any, Any, None]:
+def _in_context(
+    context: contextvars.Context, app: ASGIApp, scope: Scope, receive: Any, send: Any
+) -> Generator[Any, Any, None]:
     """Await ``app(scope, receive, send)`` with the call and every step of what it returns
-    run in a copy of the current context.
+    run in a copy of ``context``.
 
-    Each request gets its own context, as it does under a server that spawns a task per
-    request (uvicorn): a context variable the app sets is not seen by the next request on
-    the connection. The app still runs on the connection's task (whatever the loop
-    yields and sends passes through unchanged), so this costs a context copy and one
-    ``Context.run`` per suspension, not a task."""
-    run = contextvars.copy_context().run
+    Each request must see the context as it was before any request ran, as under a server
+    that spawns a task per request (uvicorn): a context variable one request sets (a
+    request id, a user) must not be seen by the next one on the connection. A request
+    runs on the connection task's own context while no app has changed it (nothing to
+    copy, nothing to undo); once one has, each later request on the connection runs here,
+    in a copy of the context from before that change. Still no task: whatever the loop
+    yields and sends passes through, for one ``Context.run`` per step."""
+    run = context.copy().run
     app_call = run(app, scope, receive, send)
     steps: Any = app_call if app_call.__class__ is types.CoroutineType else app_call.__await__()
     try:

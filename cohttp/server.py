@@ -240,6 +240,7 @@ class ResponseStream:
         "_parser",
         "_server",
         "_writer",
+        "connection_state",
         "keep_alive",
         "sent",
         "status",
@@ -251,6 +252,9 @@ class ResponseStream:
         self._parser = parser
         self._head: RequestHead | None = None
         self._writer: codec.BodyWriter | None = None
+        self.connection_state: Any = None
+        """Whatever the handler keeps for the connection, across its requests (None at
+        first; the ASGI bridge keeps a context there)."""
         self.status = 0
         """The status sent, 0 before :meth:`start` or :meth:`respond`."""
         self.keep_alive = True
