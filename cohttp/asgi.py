@@ -7,33 +7,37 @@
             await cohttp.Server(handler).serve(net, "127.0.0.1", 8000)
 
 Each request runs ``app(scope, receive, send)`` on the connection's own task: no task, no
-channel and no event per request. ``receive`` and ``send`` are plain coroutines over the
-server's :class:`~cohttp.server.ResponseStream`: an in-memory body (``more_body`` false in
-the first body message) goes out as one response in one write, a streamed one chunk by
-chunk with the connection's backpressure, and a Content-Length the app declares is held
-to. The response is on the wire as soon as its last body message is sent, so work the
+channel and no event per request. The scope is a copy of the handler's shared part
+(``asgi``, ``scheme``, ``server``, ``root_path``) with the request's fields set, its
+``headers`` the byte pairs cached per header block the parser validated. ``receive`` and
+``send`` are plain coroutines over the server's :class:`~cohttp.server.ResponseStream`:
+an empty request body is received without waiting; an in-memory response (``more_body``
+false in the first body message) goes out as one response in one write, framed by the
+codec straight from the app's byte-pair fields (:func:`cohttp.codec.encode_raw_response`,
+a cached validated block); a streamed one chunk by chunk with the connection's
+backpressure; and a Content-Length the app declares is held to. The response is on the wire as soon as its last body message is sent, so work the
 app does after it (Starlette's background tasks) only delays the next request on the same
 connection. ``receive`` after the request body waits for the response's end and then
 reports ``http.disconnect`` (as uvicorn does); ``send`` on a broken connection raises
 :class:`OSError` (ASGI spec 2.4, so Starlette streams without a listener task). Lifespan
-``startup``/``shutdown`` are sent when the handler is entered and left, unless the app
-does not support them. A WebSocket upgrade request runs the app in the ASGI
+``startup``/``shutdown`` are sent when the handler is entered and left (over the
+backend's events), unless the app does not support them. A WebSocket upgrade request runs the app in the ASGI
 ``websocket`` scope over :mod:`cohttp.ws` (the server hands the connection over after the
 101); closing before accepting answers 403, as uvicorn does.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+import types
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from types import TracebackType
 from typing import Any
 
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
 from backends import Backend
-from backends.interface import TaskGroup
+from backends.interface import Event, TaskGroup
 from uri import pct_decode_bytes
 
 from . import ws
@@ -58,8 +62,9 @@ class ASGIError(RuntimeError):
 class ASGIHandler:
     """A :data:`~cohttp.server.Handler` that runs an ASGI application.
 
-    Use it as an async context manager on the backend ``net`` (it owns the task group the
-    application's request tasks run in, and drives the lifespan protocol).
+    Use it as an async context manager on the backend ``net`` (it drives the lifespan
+    protocol, whose task runs in a task group it owns; requests run on the server's
+    connection tasks).
     """
 
     def __init__(
@@ -74,15 +79,27 @@ class ASGIHandler:
     ) -> None:
         self.app = app
         self.net = net
-        self.root_path = root_path
-        """The scope's ``root_path``: where the app is mounted behind a proxy."""
+        # What every http scope shares; each request's scope is a copy with its own
+        # fields set (a copy is several times cheaper than a 13-entry dict display).
+        self._template: dict[str, Any] = {
+            "type": "http",
+            "asgi": _ASGI_HTTP,
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": scheme,
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "root_path": root_path,
+            "headers": [],
+            "client": None,
+            "server": server,
+            "state": None,
+        }
         self.lifespan = lifespan
-        self.server = server
-        """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
-        self.scheme = scheme
         self._tg: TaskGroup | None = None
-        self._lifespan_send: MemoryObjectSendStream[Message] | None = None
-        self._lifespan_recv: MemoryObjectReceiveStream[Message] | None = None
+        self._to_app: _Mailbox | None = None
+        self._from_app: _Mailbox | None = None
         self._lifespan_supported = False
         self.state: dict[str, Any] = {}
 
@@ -91,7 +108,13 @@ class ASGIHandler:
         await tg.__aenter__()
         self._tg = tg
         if self.lifespan:
-            await self._startup()
+            try:
+                await self._startup()
+            except BaseException:  # leave the task group as entered: cancel, exit, raise
+                tg.cancel_scope.cancel()
+                self._tg = None
+                await tg.__aexit__(None, None, None)
+                raise
         return self
 
     async def __aexit__(
@@ -111,6 +134,33 @@ class ASGIHandler:
             self._tg = None
 
     @property
+    def root_path(self) -> str:
+        """The scope's ``root_path``: where the app is mounted behind a proxy."""
+        return str(self._template["root_path"])
+
+    @root_path.setter
+    def root_path(self, value: str) -> None:
+        self._template["root_path"] = value
+
+    @property
+    def server(self) -> tuple[str, int] | None:
+        """The scope's ``server``: the listening ``(host, port)``, None for a Unix socket."""
+        return self._template["server"]  # type: ignore[no-any-return]
+
+    @server.setter
+    def server(self, value: tuple[str, int] | None) -> None:
+        self._template["server"] = value
+
+    @property
+    def scheme(self) -> str:
+        """The scope's ``scheme``: ``http``, or ``https`` behind TLS."""
+        return str(self._template["scheme"])
+
+    @scheme.setter
+    def scheme(self, value: str) -> None:
+        self._template["scheme"] = value
+
+    @property
     def lifespan_supported(self) -> bool:
         """Whether the app answered the lifespan start-up (after entering the handler)."""
         return self._lifespan_supported
@@ -118,9 +168,8 @@ class ASGIHandler:
     # -- lifespan --------------------------------------------------------------------
 
     async def _startup(self) -> None:
-        to_app, app_inbox = anyio.create_memory_object_stream[Message](4)
-        app_outbox, from_app = anyio.create_memory_object_stream[Message](4)
-        self._lifespan_send, self._lifespan_recv = to_app, from_app
+        to_app, from_app = _Mailbox(self.net), _Mailbox(self.net)
+        self._to_app, self._from_app = to_app, from_app
         scope = {
             "type": "lifespan",
             "asgi": {"version": "3.0", "spec_version": "2.0"},
@@ -129,33 +178,33 @@ class ASGIHandler:
 
         async def run() -> None:
             try:
-                await self.app(scope, app_inbox.receive, app_outbox.send)
+                await self.app(scope, to_app.get, from_app.put)
             except Exception:
                 if not self._lifespan_supported:
                     log.debug("the ASGI app does not support lifespan", exc_info=True)
                 else:
                     log.exception("the ASGI app failed in lifespan")
             finally:
-                app_outbox.close()
+                from_app.close()
 
         assert self._tg is not None
         self._tg.start_soon(run)
-        await to_app.send({"type": "lifespan.startup"})
+        await to_app.put({"type": "lifespan.startup"})
         try:
-            reply = await from_app.receive()
-        except anyio.EndOfStream:
+            reply = await from_app.get()
+        except EOFError:
             return  # the app returned or raised: no lifespan support
         self._lifespan_supported = True
         if reply["type"] == "lifespan.startup.failed":
             raise ASGIError(f"ASGI app start-up failed: {reply.get('message', '')}")
 
     async def _shutdown(self) -> None:
-        assert self._lifespan_send is not None and self._lifespan_recv is not None
+        assert self._to_app is not None and self._from_app is not None
         with self.net.move_on_after(10):
-            await self._lifespan_send.send({"type": "lifespan.shutdown"})
+            await self._to_app.put({"type": "lifespan.shutdown"})
             try:
-                reply = await self._lifespan_recv.receive()
-            except anyio.EndOfStream:
+                reply = await self._from_app.get()
+            except EOFError:
                 return
             if reply["type"] == "lifespan.shutdown.failed":
                 log.error("ASGI app shutdown failed: %s", reply.get("message", ""))
@@ -169,32 +218,24 @@ class ASGIHandler:
         which is what a server routes by (RFC 9112 3.2.2); the path is the target's path.
         """
         target = request.target
-        if target[:1] == "/":
-            q = target.find("?")
-            path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
-            headers = _request_headers(request.headers)
-        else:
-            path, query = request.path, request.query
+        parts = _TARGETS.get(target)
+        if parts is None:
+            parts = _target_parts(request)
+        scope = self._template.copy()
+        scope["path"], scope["raw_path"], scope["query_string"] = parts
+        scope["method"] = request.method
+        if request.version != "HTTP/1.1":
+            scope["http_version"] = _HTTP_VERSIONS.get(request.version, "1.0")
+        if request.scheme == "https":  # came over TLS (cohttp.Server(tls=))
+            scope["scheme"] = "https"
+        headers = _request_headers(request.headers)
+        if target[:1] != "/":  # absolute form: its authority is the host
             host = request.host.encode("latin-1")
-            headers = [
-                (name, host if name == b"host" else value)
-                for name, value in _request_headers(request.headers)
-            ]
-        return {
-            "type": "http",
-            "asgi": _ASGI_HTTP,
-            "http_version": _HTTP_VERSIONS.get(request.version, "1.0"),
-            "method": request.method,
-            "scheme": "https" if request.scheme == "https" else self.scheme,
-            "path": _unquote(path) if "%" in path else path,
-            "raw_path": path.encode("latin-1"),
-            "query_string": query.encode("latin-1"),
-            "root_path": self.root_path,
-            "headers": headers,
-            "client": request.remote,
-            "server": self.server,
-            "state": self.state.copy(),
-        }
+            headers = [(name, host if name == b"host" else value) for name, value in headers]
+        scope["headers"] = headers
+        scope["client"] = request.remote
+        scope["state"] = self.state.copy()
+        return scope
 
     async def __call__(self, request: Request) -> Response:
         """Run the app for ``request`` on the caller's task; see the module documentation."""
@@ -205,19 +246,29 @@ class ASGIHandler:
         if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
             return await self._websocket(request, stream)
         exchange = _Exchange(self.net, request, stream)
+        clean = stream.connection_state  # a context, once an app changed the task's own
+        before = contextvars.copy_context() if clean is None else clean
         try:
-            await self.app(self.scope_for(request), exchange.receive, exchange.send)
+            if clean is None:  # on the task's context, kept only if the app leaves it alone
+                await self.app(self.scope_for(request), exchange.receive, exchange.send)
+            else:
+                await _in_context(
+                    clean, self.app, self.scope_for(request), exchange.receive, exchange.send
+                )
         except Exception:
-            if stream.finished:  # background work after the response failed
+            if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
                 return STREAMED
             log.exception("ASGI app failed for %s %s", request.method, request.target)
-            if stream.started:
+            if stream.status:
                 raise  # the server cuts the connection: the response cannot be completed
             return Response(500, b"Internal Server Error", _ERROR_HEADERS)
         finally:
-            exchange.finish()
-        if not stream.started:
+            if exchange._done is not None:  # a task waiting for the disconnect
+                exchange._done.set()
+            if clean is None and contextvars.copy_context() != before:
+                stream.connection_state = before  # later requests: in copies of this one
+        if not stream.status:
             if exchange.status:
                 log.error("ASGI app returned without a response body for %s", request.target)
             else:
@@ -234,8 +285,9 @@ class ASGIHandler:
         offered = request.headers.get("sec-websocket-protocol", "")
         scope["subprotocols"] = [p.strip(" \t") for p in offered.split(",") if p.strip(" \t")]
         session = _WebSocketSession(self.net, request, stream)
+        clean = stream.connection_state or contextvars.copy_context()
         try:
-            await self.app(scope, session.receive, session.send)
+            await _in_context(clean, self.app, scope, session.receive, session.send)
         except Exception:
             log.exception("ASGI app failed on the WebSocket %s", request.target)
             if session.ws is None and not stream.started:
@@ -250,6 +302,36 @@ class ASGIHandler:
         return STREAMED
 
 
+@types.coroutine
+def _in_context(
+    context: contextvars.Context, app: ASGIApp, scope: Scope, receive: Any, send: Any
+) -> Generator[Any, Any, None]:
+    """Await ``app(scope, receive, send)`` with the call and every step of what it returns
+    run in a copy of ``context``.
+
+    Each request must see the context as it was before any request ran, as under a server
+    that spawns a task per request (uvicorn): a context variable one request sets (a
+    request id, a user) must not be seen by the next one on the connection. A request
+    runs on the connection task's own context while no app has changed it (nothing to
+    copy, nothing to undo); once one has, each later request on the connection runs here,
+    in a copy of the context from before that change. Still no task: whatever the loop
+    yields and sends passes through, for one ``Context.run`` per step."""
+    run = context.copy().run
+    app_call = run(app, scope, receive, send)
+    steps: Any = app_call if app_call.__class__ is types.CoroutineType else app_call.__await__()
+    try:
+        signal = run(steps.send, None)
+        while True:
+            try:
+                value = yield signal
+            except BaseException as exc:  # cancellation and the like: thrown into the app
+                signal = run(steps.throw, exc)
+            else:
+                signal = run(steps.send, value)
+    except StopIteration:
+        return
+
+
 _ASGI_HTTP = {"version": "3.0", "spec_version": "2.4"}
 _HTTP_VERSIONS = {"HTTP/1.1": "1.1", "HTTP/2": "2"}
 """ASGI's ``http_version`` of each Request.version (HTTP/2 from :mod:`cohttp.h2`)."""
@@ -257,6 +339,39 @@ _ERROR_HEADERS = Headers([("content-type", "text/plain; charset=utf-8")])
 _DISCONNECT: Message = {"type": "http.disconnect"}
 _WHOLE_BODY = 1 << 20
 """A request body announced up to this size is given to the app in one message."""
+
+
+class _Mailbox:
+    """Messages one way between the server and the app's lifespan task, over backend
+    events (one reader). ``get`` raises :class:`EOFError` once the sender closed and all
+    is read."""
+
+    __slots__ = ("_items", "_net", "_ready", "closed")
+
+    def __init__(self, net: Backend) -> None:
+        self._net = net
+        self._items: deque[Message] = deque()
+        self._ready: Event = net.event()
+        self.closed = False
+
+    async def put(self, message: Message) -> None:
+        if self.closed:
+            raise ASGIError(f"{message.get('type')!r} sent after the lifespan ended")
+        self._items.append(message)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def get(self) -> Message:
+        while not self._items:
+            if self.closed:
+                raise EOFError("the lifespan task ended")
+            if self._ready.is_set():  # set for an item already taken: wait afresh
+                self._ready = self._net.event()
+            await self._ready.wait()
+        return self._items.popleft()
 
 
 class _Exchange:
@@ -279,6 +394,9 @@ class _Exchange:
 
     async def receive(self) -> Message:
         body = self._request.body
+        if self._unread and body.__class__ is bytes:  # no body (the server's b""): no await
+            self._unread = False
+            return {"type": "http.request", "body": body, "more_body": False}
         if not self._unread or body is None:
             if not self._stream.finished:  # a listener task: wait for the response's end
                 if self._done is None:
@@ -286,10 +404,18 @@ class _Exchange:
                 await self._done.wait()
             return _DISCONNECT
         if isinstance(body, IncomingBody):
-            length = parse_number(self._request.headers.get("content-length", "x"))
+            length = _content_length(self._request.headers)
             if length is not None and length <= _WHOLE_BODY:
                 self._unread = False
-                return {"type": "http.request", "body": await body.read(), "more_body": False}
+                whole = await body._next()  # usually all of it, already read with the head
+                if whole is None:
+                    whole = b""
+                elif (piece := await body._next()) is not None:
+                    pieces = [whole, piece]
+                    while (piece := await body._next()) is not None:
+                        pieces.append(piece)
+                    whole = b"".join(pieces)
+                return {"type": "http.request", "body": whole, "more_body": False}
             piece = await body._next()
             if piece is None:
                 self._unread = False
@@ -302,10 +428,16 @@ class _Exchange:
         kind = message["type"]
         stream = self._stream
         if kind == "http.response.body":
-            if not self.status:
+            status = self.status
+            if not status:
                 raise ASGIError("http.response.body before http.response.start")
             body = message.get("body", b"")
             more = message.get("more_body", False)
+            # the common whole response: framed from the app's fields, one write
+            if not more and not stream.status and await stream.respond_raw(status, self._raw, body):
+                if self._done is not None:
+                    self._done.set()
+                return
             if stream.started:
                 if stream.finished:
                     raise ASGIError("http.response.body after the response ended")
@@ -316,16 +448,16 @@ class _Exchange:
                 return
             headers, declared = _response_headers(self._raw)
             if more:
-                await stream.start(self.status, headers, length=declared)
+                await stream.start(status, headers, length=declared)
                 await stream.send(body)
                 return
             if declared is not None and declared != len(body):
                 if stream.method != "HEAD":
                     raise ASGIError(f"body of {len(body)} bytes but Content-Length {declared}")
-                await stream.start(self.status, headers, length=declared)
+                await stream.start(status, headers, length=declared)
                 await stream.end()
             else:
-                await stream.respond(self.status, headers, bytes(body))
+                await stream.respond(status, headers, bytes(body))
             self.finish()
         elif kind == "http.response.start":
             if self.status:
@@ -423,8 +555,34 @@ class _WebSocketSession:
             raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
 
 
+_TARGETS: dict[str, tuple[str, bytes, bytes]] = {}
+
+
+def _target_parts(request: Request) -> tuple[str, bytes, bytes]:
+    """The scope's ``path``, ``raw_path`` and ``query_string`` of ``request``'s target
+    (cached for origin-form targets: clients repeat them)."""
+    target = request.target
+    if target[:1] == "/":
+        q = target.find("?")
+        path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
+    else:
+        path, query = request.path, request.query
+    parts = (
+        _unquote(path) if "%" in path else path,
+        path.encode("latin-1"),
+        query.encode("latin-1"),
+    )
+    if target[:1] == "/" and len(target) <= 1024:
+        if len(_TARGETS) >= 1024:
+            _TARGETS.clear()
+        _TARGETS[target] = parts
+    return parts
+
+
 _HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}
-_REQUEST_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {}
+_REQUEST_HEADERS: dict[str, tuple[list[tuple[bytes, bytes]], int | None]] = {}
+"""Recently seen header blocks (as the parser validated them, unsplit): the scope's
+``headers`` and the Content-Length."""
 
 
 def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -433,15 +591,25 @@ def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     if raw is not None:
         cached = _REQUEST_HEADERS.get(raw)
         if cached is not None:
-            return cached.copy()
+            return cached[0].copy()
     result = [
         (lname.encode("latin-1"), value.encode("latin-1")) for lname, _, value in headers._items
     ]
     if raw is not None and len(raw) < 4096:
         if len(_REQUEST_HEADERS) >= 1024:
             _REQUEST_HEADERS.clear()
-        _REQUEST_HEADERS[raw] = result.copy()
+        _REQUEST_HEADERS[raw] = (result.copy(), _content_length(headers))
     return result
+
+
+def _content_length(headers: Headers) -> int | None:
+    """The request's Content-Length (the parser checked it), None if it has none."""
+    raw = getattr(headers, "_raw", None)
+    if raw is not None:
+        cached = _REQUEST_HEADERS.get(raw)
+        if cached is not None:
+            return cached[1]
+    return parse_number(headers.get("content-length", "x"))
 
 
 def _response_headers(raw: Any) -> tuple[Headers, int | None]:

@@ -42,13 +42,19 @@ it must agree with:
   names, only Host is looked at (substring searches) -- the general path is
   ``_parse_fields``.
 * A head equal to the previous one on the connection (the same client repeating a request)
-  reuses its parsed framing (``_repeated_head``), keyed by the whole field block.
+  reuses its parsed framing (``_repeated_head``), keyed by the whole field block; its
+  request line, when one seen recently (up to 512 bytes, 1024 lines), is taken split from
+  a cache instead of being matched again (clients repeat their targets).
 * Bare-LF and end-of-head searches resume where the last read stopped, so a head trickling in
   byte by byte is searched once.
 * :func:`encode_simple_response` formats the common response (in-memory body, HTTP/1.1,
   not HEAD, no framing fields from the application) in one ``%`` operation, with the
   encoded field block of each recently seen header set cached; it must give the bytes
   :func:`encode_response` gives (tests/cohttp/test_codec checks this).
+* :func:`encode_raw_response` does the same for fields given as byte pairs (what an ASGI
+  app sends), straight from them: the validated block of each recently seen field tuple
+  is cached with the Content-Length it declares, so the ASGI bridge builds no
+  :class:`~cohttp.headers.Headers` (tests/cohttp/test_asgi_fast checks the bytes).
 * :func:`date_line` and :func:`status_line` are cached (a second, the registry's phrases).
 """
 
@@ -59,7 +65,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Final
+from typing import Any, Final
 
 from uri import _grammar
 
@@ -790,6 +796,10 @@ class _Parser:
             return EndOfMessage(Headers._trusted(items))
 
 
+_REQUEST_LINES: dict[bytes, tuple[str, ...]] = {}
+"""Recently seen valid origin-form request lines, split (see "Hot paths")."""
+
+
 class RequestParser(_Parser):
     """Parse requests (a server's side of a connection).
 
@@ -835,10 +845,26 @@ class RequestParser(_Parser):
         if eol <= pos or not buf.startswith(tail, eol + 2):
             return None
         end = eol + 2 + len(tail)
-        m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
-        if m is None or end - pos > limits.max_head:
+        if end - pos > limits.max_head:
             return None
-        method, target, minor = m.groups()
+        if buf.__class__ is bytes:
+            line = buf[pos:eol]
+            parts = _REQUEST_LINES.get(line)
+            if parts is None:
+                m = _ORIGIN_REQUEST_LINE(line.decode("latin-1"))
+                if m is None:
+                    return None
+                parts = m.groups()
+                if len(line) <= 512:
+                    if len(_REQUEST_LINES) >= 1024:
+                        _REQUEST_LINES.clear()
+                    _REQUEST_LINES[line] = parts
+        else:
+            m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
+            if m is None:
+                return None
+            parts = m.groups()
+        method, target, minor = parts
         http11, framing, length, keep_alive, expect_continue, expect = self._memo
         if (minor != "0") is not http11 or method == "CONNECT":
             return None
@@ -1213,6 +1239,85 @@ def encode_simple_response(
             _FIELD_BLOCKS.clear()
         _FIELD_BLOCKS[key] = block
     if block is None:
+        return None
+    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
+        line,
+        date_line(),
+        server_line,
+        block,
+        len(body),
+        body,
+    )
+
+
+_RAW_BLOCKS: dict[tuple[Any, ...], tuple[bytes, int | None] | None] = {}
+_RAW_UNSEEN: tuple[bytes, int | None] = (b"<unseen>", None)
+
+
+def _raw_block(fields: tuple[Any, ...]) -> tuple[bytes, int | None] | None:
+    """The encoded field block of byte-pair ``fields`` and the Content-Length among them;
+    None when :func:`encode_raw_response` must leave them to the general path."""
+    pairs: list[tuple[str, str]] = []
+    declared: int | None = None
+    for pair in fields:
+        if pair.__class__ is not tuple or len(pair) != 2:
+            return None
+        name, value = pair
+        if name.__class__ is not bytes or value.__class__ is not bytes:
+            return None
+        text = value.decode("latin-1")
+        if name.lower() == b"content-length":
+            if declared is not None:
+                return None
+            declared = parse_number(text)
+            if declared is None:
+                return None
+            continue
+        pairs.append((name.decode("latin-1"), text))
+    try:
+        items = Headers(pairs)._items
+    except ValueError:
+        return None  # the general path names the bad field
+    if any(item[0] in _RESPONSE_FRAMING_FIELDS for item in items):
+        return None
+    return "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode("latin-1"), declared
+
+
+def encode_raw_response(
+    method: str,
+    version: str,
+    status: int,
+    fields: Any,
+    body: bytes,
+    server_line: bytes,
+) -> bytes | None:
+    """:func:`encode_simple_response` for ``fields`` given as a sequence of ``(name,
+    value)`` byte-string pairs (the ASGI form), without building a :class:`Headers`.
+
+    A Content-Length among the fields must equal ``len(body)``; it is written as
+    :func:`encode_response` writes it (last, lowercase). None when the response is not the
+    common one or a field is anything but plain valid bytes: the caller converts the
+    fields and takes the general path, which gives the same bytes or names the error. The
+    validated block of each recently seen field tuple is cached (see "Hot paths").
+    """
+    line = _BODY_STATUS_LINES.get(status)
+    if line is None or version != HTTP_1_1 or method == "HEAD" or body.__class__ is not bytes:
+        return None
+    try:
+        key = tuple(fields)
+        hit = _RAW_BLOCKS.get(key, _RAW_UNSEEN)
+    except TypeError:  # not iterable, or unhashable items (lists): the general path
+        return None
+    if hit is _RAW_UNSEEN:
+        hit = _raw_block(key)
+        if hit is None or len(hit[0]) <= 2048:  # a large block is not kept: bounded memory
+            if len(_RAW_BLOCKS) >= 4096:
+                _RAW_BLOCKS.clear()
+            _RAW_BLOCKS[key] = hit
+    if hit is None:
+        return None
+    block, declared = hit
+    if declared is not None and declared != len(body):
         return None
     return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
         line,

@@ -297,12 +297,8 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
     )
 
     async def main(net: backends.Backend) -> None:
-        if fd is not None:
-            listener = adopt_socket(net, await inherited_socket(fd))
-            host, port = listener.address[:2]
-        else:
-            listener = None
-            host, port = listen_host(args), args.port
+        inherited = await inherited_socket(fd) if fd is not None else None
+        host, port = listen_host(args), args.port
         handler = ASGIHandler(
             app,
             net,
@@ -318,8 +314,11 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
                 limited if (args.limit_concurrency or args.limit_max_requests) else handler,
                 config,
             )
-            if listener is not None:
-                server.adopt(net, listener)
+            if inherited is not None:
+                # Accepting starts only now, after the start-up: a worker still starting
+                # would otherwise take connections from the shared socket and sit on them.
+                host, port = server.adopt(net, adopt_socket(net, inherited))[:2]
+                handler.server = (host, port)
             else:
                 host, port = await server.listen(net, host, port)
                 handler.server = (host, port)

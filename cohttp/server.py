@@ -276,6 +276,7 @@ class ResponseStream:
         "_parser",
         "_server",
         "_writer",
+        "connection_state",
         "keep_alive",
         "sent",
         "status",
@@ -287,6 +288,9 @@ class ResponseStream:
         self._parser = parser
         self._head: RequestHead | None = None
         self._writer: codec.BodyWriter | None = None
+        self.connection_state: Any = None
+        """Whatever the handler keeps for the connection, across its requests (None at
+        first; the ASGI bridge keeps a context there)."""
         self.status = 0
         """The status sent, 0 before :meth:`start` or :meth:`respond`."""
         self.keep_alive = True
@@ -367,6 +371,34 @@ class ResponseStream:
         self.status = status
         await self._flush(wire)
         self.sent = 0 if head.method == "HEAD" else len(body)
+
+    async def respond_raw(self, status: int, fields: Any, body: bytes) -> bool:
+        """Send a whole response whose fields are ``(name, value)`` byte pairs (the ASGI
+        form) if :func:`codec.encode_raw_response` frames it (the common response); return
+        False, having sent nothing, if it does not: then convert the fields and
+        :meth:`respond`. The ASGI bridge's fast path."""
+        head = self._head
+        if head is None or self.status or not self.keep_alive:
+            return False
+        wire = codec.encode_raw_response(
+            head.method, head.version, status, fields, body, self._server._server_line
+        )
+        if wire is None:
+            return False
+        self.status = status
+        conn = self._conn
+        out = conn.out
+        if out:  # answers to earlier pipelined requests go first
+            out.append(wire)
+            wire = b"".join(out)
+            out.clear()
+        previous, saved = conn.phase, conn.deadline  # self._server._write, inlined
+        conn.phase = _WRITE
+        conn.deadline = _clock() + self._server.config.write_timeout
+        await conn.flow.write(wire)
+        conn.phase, conn.deadline = previous, saved
+        self.sent = len(body)
+        return True
 
     async def start(
         self,

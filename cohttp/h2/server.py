@@ -171,7 +171,16 @@ class H2ResponseStream:
     """A handler's own response over an HTTP/2 stream: the methods of
     :class:`cohttp.ResponseStream` (``respond``, ``start``, ``send``, ``end``)."""
 
-    __slots__ = ("_count", "_driver", "_head_only", "_state", "keep_alive", "sent", "status")
+    __slots__ = (
+        "_count",
+        "_driver",
+        "_head_only",
+        "_state",
+        "connection_state",
+        "keep_alive",
+        "sent",
+        "status",
+    )
 
     def __init__(self, driver: _Driver, state: _StreamState) -> None:
         self._driver = driver
@@ -183,6 +192,15 @@ class H2ResponseStream:
         """Body bytes sent once the response is complete; -1 until then."""
         self._count = 0
         self._head_only = False
+        self.connection_state: Any = None
+        """A handler's data for the connection; each HTTP/2 stream is a task of its own, so
+        this one is the stream's (see :attr:`cohttp.ResponseStream.connection_state`)."""
+
+    async def respond_raw(self, status: int, fields: Any, body: bytes) -> bool:
+        """Always False, having sent nothing: HTTP/2 has no raw HTTP/1.1 framing, so the
+        caller takes the general path (:meth:`respond`); see
+        :meth:`cohttp.ResponseStream.respond_raw`."""
+        return False
 
     @property
     def started(self) -> bool:

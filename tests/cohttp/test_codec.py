@@ -766,3 +766,37 @@ def test_an_upgrade_request_is_reported() -> None:
     p.skip_empty_body()
     second = p.next_event()
     assert isinstance(second, codec.RequestHead) and second.upgrade is None
+
+
+def test_repeated_request_lines_are_split_once_and_still_checked() -> None:
+    """A request line seen before is taken from the codec's cache on a repeated head; the
+    heads are the ones the general path gives, and a new, invalid line is still refused."""
+    fields = b"Host: a\r\nX-A: 1\r\n\r\n"
+    lines = [b"GET /x?q=1 HTTP/1.1\r\n", b"POST /y HTTP/1.1\r\n", b"GET /x?q=1 HTTP/1.1\r\n"]
+    for _ in range(2):  # the second time round every line comes from the cache
+        p = codec.RequestParser()
+        heads = []
+        for line in lines:
+            p.feed(line + fields)
+            head = p.next_event()
+            assert isinstance(head, codec.RequestHead)
+            p.skip_empty_body()
+            heads.append((head.method, head.target, head.version, list(head.headers)))
+        assert heads[0] == heads[2] == ("GET", "/x?q=1", "HTTP/1.1", [("Host", "a"), ("X-A", "1")])
+        assert heads[1][:2] == ("POST", "/y")
+    p = codec.RequestParser()
+    p.feed(b"GET /x?q=1 HTTP/1.1\r\n" + fields)
+    assert isinstance(p.next_event(), codec.RequestHead)
+    p.skip_empty_body()
+    p.feed(b"GET /x y HTTP/1.1\r\n" + fields)  # same fields, a line that is not valid
+    with pytest.raises(codec.BadRequest):
+        p.next_event()
+    p = codec.RequestParser()  # a head split across reads (a bytearray buffer): same result
+    p.feed(b"GET /x?q=1 HTTP/1.1\r\n" + fields)
+    assert isinstance(p.next_event(), codec.RequestHead)
+    p.skip_empty_body()
+    p.feed(b"GET /x?q=1 HTTP/1.1\r\nHost: a\r\n")
+    assert p.next_event() is codec.NEED_DATA
+    p.feed(b"X-A: 1\r\n\r\n")
+    head = p.next_event()
+    assert isinstance(head, codec.RequestHead) and head.target == "/x?q=1"
