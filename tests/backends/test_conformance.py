@@ -28,8 +28,6 @@ async def test_flow(
 
 @pytest.mark.parametrize("check", testing.STACK_CHECKS, ids=_ids)
 async def test_stack(
-    backend: Backend, backend_name: str, check: Callable[[Backend], Awaitable[None]]
+    backend: Backend, check: Callable[[Backend], Awaitable[None]]
 ) -> None:
-    if check is testing.check_ipv6_loopback and backend_name == "mirage":
-        pytest.skip("the mirage stack speaks IPv4 only")
     await check(backend)
