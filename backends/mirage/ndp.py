@@ -46,7 +46,7 @@ NA_ROUTER = 0x80000000
 NA_SOLICITED = 0x40000000
 NA_OVERRIDE = 0x20000000
 
-_PREFIX = struct.Struct("!BBIII4x16s")
+_PREFIX = struct.Struct("!BBII4x16s")  # RFC 4861 §4.6.2 after type and length
 _RA = struct.Struct("!BBHII")
 
 
