@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from .errors import PacketError
-from .sched import Scheduler
+from .sched import Scheduler, Timer
 
 HEADER_LEN = 40
 MIN_MTU = 1280  # RFC 8200 §5: every link carries 1280-byte packets
@@ -258,24 +260,50 @@ def fragment(
 
 @dataclass
 class _Partial:
-    expires: float
+    timer: Timer | None
     pieces: dict[int, bytes]
     next_header: int = -1
     received: int = 0
     total: int | None = None
+    first: bytes | None = None
+    """The packet that carried offset 0, quoted if reassembly times out."""
 
 
 class Reassembler:
     """Bounded reassembly (RFC 8200 §4.5): at most ``max_datagrams`` in progress (the
-    oldest goes), each given up after ``timeout`` seconds (60 in the RFC), overlapping
-    fragments discard the whole datagram (RFC 5722). ``dropped`` counts every loss."""
+    oldest goes), each given up ``timeout`` seconds (60 in the RFC) after its first
+    fragment arrived, overlapping fragments discard the whole datagram (RFC 5722).
+    ``dropped`` counts every loss; ``on_timeout(first fragment)`` lets the stack send
+    Time Exceeded code 1 when the offset-0 fragment had come (RFC 8200 §4.5)."""
 
-    def __init__(self, sched: Scheduler, *, timeout: float = 60.0, max_datagrams: int = 64):
+    def __init__(
+        self,
+        sched: Scheduler,
+        *,
+        timeout: float = 60.0,
+        max_datagrams: int = 64,
+        on_timeout: Callable[[bytes], None] | None = None,
+    ):
         self.sched = sched
         self.timeout = timeout
         self.max_datagrams = max_datagrams
+        self.on_timeout = on_timeout
         self._partials: dict[tuple[int, int, int], _Partial] = {}
         self.dropped = 0
+
+    def _drop(self, key: tuple[int, int, int]) -> None:
+        part = self._partials.pop(key)
+        if part.timer is not None:
+            part.timer.stop()
+        self.dropped += 1
+
+    def _expire(self, key: tuple[int, int, int], part: _Partial) -> None:
+        if self._partials.get(key) is not part:
+            return
+        del self._partials[key]
+        self.dropped += 1
+        if part.first is not None and self.on_timeout is not None:
+            self.on_timeout(part.first)
 
     def __len__(self) -> int:
         return len(self._partials)
@@ -284,43 +312,39 @@ class Reassembler:
         """Add a fragment; ``(next header, fragmentable part)`` once all are in."""
         frag = pkt.fragment
         assert frag is not None
-        now = self.sched.now()
         partials = self._partials
-        for k in [k for k, p in partials.items() if p.expires < now]:
-            del partials[k]
-            self.dropped += 1
         key = (pkt.src, pkt.dst, frag.ident)
         part = partials.get(key)
         if part is None:
             if len(partials) >= self.max_datagrams:
-                del partials[next(iter(partials))]
-                self.dropped += 1
-            part = partials[key] = _Partial(now + self.timeout, {})
+                self._drop(next(iter(partials)))
+            part = partials[key] = _Partial(None, {})
+            part.timer = self.sched.call_later(self.timeout, partial(self._expire, key, part))
         data = bytes(pkt.payload)
         start = frag.offset
         end = start + len(data)
-        if frag.offset == 0:
-            part.next_header = frag.next_header
         if not frag.more:
             if part.total is not None and part.total != end:
-                del partials[key]
-                self.dropped += 1
+                self._drop(key)
                 return None
             part.total = end
         if part.total is not None and end > part.total:
-            del partials[key]
-            self.dropped += 1
+            self._drop(key)
             return None
         for s, piece in part.pieces.items():
             if s < end and start < s + len(piece):
                 if s == start and piece == data:
                     return None  # an exact duplicate
-                del partials[key]  # RFC 5722: overlap discards the datagram
-                self.dropped += 1
+                self._drop(key)  # RFC 5722: overlap discards the datagram
                 return None
+        if start == 0:
+            part.next_header = frag.next_header
+            part.first = bytes(pkt.packet)
         part.pieces[start] = data
         part.received += len(data)
         if part.total is None or part.received != part.total or part.next_header < 0:
             return None
         del partials[key]
+        if part.timer is not None:
+            part.timer.stop()
         return part.next_header, b"".join(part.pieces[s] for s in sorted(part.pieces))

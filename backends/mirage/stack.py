@@ -100,7 +100,9 @@ class UdpSocket:
 
 
 class Stack:
-    """A host's IPv4 stack over ``netif`` (or loopback only when ``netif`` is None)."""
+    """A host's dual IPv4/IPv6 stack over ``netif`` (or loopback only when ``netif`` is
+    None). ``ip=0``: no IPv4 address; ``ipv6_addresses`` are static IPv6 ones, besides
+    the link-local one and what SLAAC adds."""
 
     def __init__(
         self,
@@ -137,6 +139,7 @@ class Stack:
             sched,
             timeout=self.config.reassembly6_timeout,
             max_datagrams=self.config.max_reassemblies,
+            on_timeout=self._reassembly_timeout,
         )
         self.pmtu: dict[int, tuple[int, float]] = {}
         """Path MTUs learned from Packet Too Big: destination -> (MTU, expiry)."""
@@ -518,6 +521,12 @@ class Stack:
         ):
             # RFC 8200 §4: an unknown upper layer right after the fixed header
             self._icmp6_error(pkt.packet, icmpv6.PARAMETER_PROBLEM, ipv6.PP_NEXT_HEADER, 6)
+
+    def _reassembly_timeout(self, first: bytes) -> None:
+        """RFC 8200 §4.5: Time Exceeded code 1 to the source, quoting the first fragment."""
+        self._icmp6_error(
+            memoryview(first), icmpv6.TIME_EXCEEDED, icmpv6.CODE_REASSEMBLY_TIME_EXCEEDED, 0
+        )
 
     def _icmp6_error(self, packet: memoryview, kind: int, code: int, param: int) -> None:
         """Send an ICMPv6 error about ``packet`` if RFC 4443 §2.4 allows it, rate limited."""

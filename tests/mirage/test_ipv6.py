@@ -162,12 +162,17 @@ def test_overlap_discards_the_datagram_and_duplicates_are_harmless() -> None:
 
 def test_reassembly_limits_and_timeout() -> None:
     clock, reasm = _reassembler(timeout=60.0, max_datagrams=4)
+    expired: list[bytes] = []
+    reasm.on_timeout = expired.append
     for ident in range(6):
-        reasm.add(_pieces(b"q" * 2000, ident=ident)[0])
+        reasm.add(_pieces(b"q" * 2000, ident=ident)[-1])  # last pieces only
     assert len(reasm) == 4 and reasm.dropped == 2
+    first = _pieces(b"q" * 2000, ident=99)[0]
+    reasm.add(first)
     clock.time += 61
-    reasm.add(_pieces(b"q" * 2000, ident=99)[0])
-    assert len(reasm) == 1 and reasm.dropped == 6  # RFC 8200 §4.5: 60 s and gone
+    reasm.sched.run_due()
+    assert len(reasm) == 0 and reasm.dropped == 7  # RFC 8200 §4.5: 60 s and gone
+    assert expired == [bytes(first.packet)]  # only where the offset-0 fragment came
 
 
 # -- ICMPv6 and NDP messages ---------------------------------------------------------------
@@ -251,7 +256,13 @@ class Net6:
             self.b = Stack(
                 self.sched, self.switch.port(), ip_to_int("10.0.0.2"), 24, ipv6_addresses=[(B6, 64)]
             )
-        self.run(lambda: self.a.is_local6(A6) and self.b.is_local6(B6))
+        self.run(lambda: self.settled(self.a) and self.settled(self.b))
+
+    @staticmethod
+    def settled(stack: Stack) -> bool:
+        """Every address of ``stack`` finished DAD (RFC 4862 §5.4)."""
+        assert stack.ndp is not None
+        return not any(a.tentative for a in stack.ndp.addresses.values())
 
     def run(self, until: object, limit: float = 600.0) -> None:
         assert callable(until)
@@ -356,6 +367,20 @@ def test_ping_echo_and_parameter_problem_answers() -> None:
     assert len(net.icmp_seen(icmpv6.PARAMETER_PROBLEM)) == 1
 
 
+def test_reassembly_timeout_sends_time_exceeded() -> None:
+    net = Net6()
+    src = ipv6.to_int("2001:db8::99")
+    b_mac = net.b.ndp.mac if net.b.ndp else b""
+    with net.sched:
+        net.b.ndp.neighbors[src] = ndp.Neighbor(ndp.State.STALE, ROUTER_MAC)  # type: ignore[union-attr]
+    pieces = ipv6.fragment(src, B6, ipv6.UDP, udp.datagram(src, B6, 1, 2, b"f" * 3000), 5, 1280, 64)
+    net.inject(b_mac, pieces[0])  # the rest never comes
+    net.run(lambda: bool(net.icmp_seen(icmpv6.TIME_EXCEEDED)), limit=70)
+    pkt, code, body = net.icmp_seen(icmpv6.TIME_EXCEEDED)[0]
+    assert (pkt.src, pkt.dst, code) == (B6, src, icmpv6.CODE_REASSEMBLY_TIME_EXCEEDED)
+    assert bytes(body[4:44]) == pieces[0][:40]
+
+
 def test_packet_too_big_lowers_the_path_mtu_and_tcp_segment_size() -> None:
     net = Net6()
     listener = net.b.tcp6.listen(0, 80, 16)
@@ -400,7 +425,9 @@ def _router_advertisement(prefix: int, *, lifetime: int = 1800, valid: int = 864
 def test_slaac_from_a_router_advertisement() -> None:
     net = Net6()
     # the stacks solicited a router at start-up (RFC 4861 §6.3.7)
-    assert net.icmp_seen(icmpv6.ROUTER_SOLICITATION)
+    net.run(lambda: bool(net.icmp_seen(icmpv6.ROUTER_SOLICITATION)), limit=5)
+    rs, _, _ = net.icmp_seen(icmpv6.ROUTER_SOLICITATION)[0]
+    assert rs.dst == ipv6.ALL_ROUTERS and ipv6.is_link_local(rs.src)
     prefix = ipv6.to_int("2001:db8:1::")
     net.inject(ipv6.multicast_mac(ipv6.ALL_NODES), _router_advertisement(prefix))
     a = net.a.ndp
