@@ -27,7 +27,5 @@ async def test_flow(
 
 
 @pytest.mark.parametrize("check", testing.STACK_CHECKS, ids=_ids)
-async def test_stack(
-    backend: Backend, check: Callable[[Backend], Awaitable[None]]
-) -> None:
+async def test_stack(backend: Backend, check: Callable[[Backend], Awaitable[None]]) -> None:
     await check(backend)
