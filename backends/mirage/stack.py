@@ -621,7 +621,11 @@ class Stack:
         else:
             self.check_bind_address(ip)
             socks = self.udp_sockets
-        other = self.udp_sockets if dual and family == 6 else {}
+        # a dual-stack "::" socket holds its port in both families (bindv6only=0)
+        if family == 6:
+            other = self.udp_sockets if dual else {}
+        else:
+            other = {k: v for k, v in self.udp6_sockets.items() if k[0] == 0}
 
         def busy(p: int) -> bool:
             return (
