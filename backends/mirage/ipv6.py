@@ -178,13 +178,8 @@ def walk(
     first = offset == HEADER_LEN
     end = len(data)
     while True:
-        if next_header in (TCP, UDP, ICMPV6, NO_NEXT, ESP, AH) or next_header not in (
-            HOPOPT,
-            ROUTING,
-            FRAGMENT,
-            DSTOPTS,
-        ):
-            return next_header, offset, None
+        if next_header not in (HOPOPT, ROUTING, FRAGMENT, DSTOPTS):
+            return next_header, offset, None  # an upper layer (or ESP/AH: not ours to open)
         count += 1
         if count > MAX_EXTENSION_HEADERS:
             raise PacketError(f"ipv6: more than {MAX_EXTENSION_HEADERS} extension headers")
@@ -235,7 +230,9 @@ def parse(data: memoryview) -> Packet:
             raise ParameterProblem("ipv6: fragment past 65535 bytes", PP_HEADER, at - 6)
         if frag.offset == 0 and not frag.more:
             # an atomic fragment (RFC 6946 §4): processed on its own, never reassembled
-            proto, at, _ = walk(data, frag.next_header, at, d)
+            proto, at, nested = walk(data, frag.next_header, at, d)
+            if nested is not None:
+                raise PacketError("ipv6: a fragment header inside a fragment")
             frag = None
     return Packet(s, d, proto, hops, data, data[at:], frag)
 

@@ -507,7 +507,9 @@ class Stack:
             if whole is None:
                 return
             nh, joined = whole
-            proto, at, _ = ipv6.walk(memoryview(joined), nh, 0, dst)
+            proto, at, nested = ipv6.walk(memoryview(joined), nh, 0, dst)
+            if nested is not None:  # fragments of fragments are only ever an attack
+                raise PacketError("ipv6: a fragment header inside a reassembled datagram")
             payload = memoryview(joined)[at:]
         if proto == ipv6.TCP:
             if not multicast:

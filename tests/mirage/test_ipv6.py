@@ -6,11 +6,12 @@ talking TCP and UDP over IPv6, with a raw port on the switch playing router or a
 from __future__ import annotations
 
 import hashlib
+import random
 import struct
 
 import pytest
 
-from backends.mirage import ethernet, icmpv6, ipv6, ndp, udp
+from backends.mirage import checksum, ethernet, icmpv6, ipv6, ndp, udp
 from backends.mirage.errors import PacketError
 from backends.mirage.ipv4 import ip_to_int
 from backends.mirage.netif import Switch, SwitchPort
@@ -18,6 +19,7 @@ from backends.mirage.sched import Scheduler, VirtualClock
 from backends.mirage.stack import Stack, StackConfig
 
 from .harness import transfer
+from .test_fuzz import _mutate
 
 A6 = ipv6.to_int("2001:db8::a")
 B6 = ipv6.to_int("2001:db8::b")
@@ -124,6 +126,9 @@ def test_fragment_rules() -> None:
     atomic = packet(A6, B6, ipv6.FRAGMENT, _frag(ipv6.UDP, 0, False, 7) + b"whole")
     pkt = ipv6.parse(memoryview(atomic))  # RFC 6946: processed alone, not reassembled
     assert pkt.fragment is None and bytes(pkt.payload) == b"whole"
+    nested = _frag(ipv6.FRAGMENT, 0, False, 7) + _frag(ipv6.UDP, 0, True, 8) + b"x" * 8
+    with pytest.raises(PacketError, match="inside a fragment"):
+        ipv6.parse(memoryview(packet(A6, B6, ipv6.FRAGMENT, nested)))
 
 
 def _reassembler(**kw: float) -> tuple[VirtualClock, ipv6.Reassembler]:
@@ -484,3 +489,75 @@ def test_neighbor_cache_states_and_bounds() -> None:
     assert len(a.neighbors) <= 4
     net.run(lambda: all(e.state != ndp.State.INCOMPLETE for e in a.neighbors.values()))
     assert a.counters["dropped"] >= 1 or a.counters["evicted"] >= 1
+
+
+def _fix_checksum6(frame: bytes) -> bytes:
+    """Recompute the upper-layer checksum of an IPv6 frame, so mutations reach TCP, UDP
+    and Neighbor Discovery rather than stopping at the checksum."""
+    if len(frame) < 62 or frame[12:14] != b"\x86\xdd":
+        return frame
+    nh = frame[20]
+    at = {ipv6.TCP: 16, ipv6.UDP: 6, ipv6.ICMPV6: 2}.get(nh)
+    upper = bytearray(frame[54:])
+    if at is None or len(upper) < at + 2:
+        return frame
+    upper[at : at + 2] = b"\x00\x00"
+    src = int.from_bytes(frame[22:38], "big")
+    dst = int.from_bytes(frame[38:54], "big")
+    total = icmpv6.pseudo_sum(src, dst, len(upper), nh) + checksum.partial(upper)
+    upper[at : at + 2] = checksum.finish(total).to_bytes(2, "big")
+    return frame[:54] + bytes(upper)
+
+
+def test_mutated_ipv6_frames_never_raise_and_the_stacks_keep_working() -> None:
+    net = Net6()
+    seen: list[bytes] = []
+    original = net.switch._transmit
+
+    def record(src: SwitchPort, frame: bytes) -> None:
+        seen.append(frame)
+        original(src, frame)
+
+    net.switch._transmit = record  # type: ignore[method-assign]
+    listener = net.b.tcp6.listen(0, 80, 16)
+    with net.sched:
+        client = net.a.tcp6.connect(A6, B6, 80)
+    net.run(lambda: bool(listener.queue))
+    server = listener.accept()
+    assert server is not None
+    data = random.Random(1).randbytes(50_000)
+    assert transfer(net, client, server, data) == data  # type: ignore[arg-type]
+    sock = net.a.udp_bind(A6, 0, 6)
+    with net.sched:
+        sock.send(b"u" * 3000, B6, 53)  # fragments and a port unreachable
+    net.run(lambda: net.sched.idle, limit=5)
+    frames = [f for f in seen if f[12:14] == b"\x86\xdd"]
+    frames.append(_router_advertisement(ipv6.to_int("2001:db8:3::")))
+    frames[-1] = (
+        ethernet.header(ipv6.multicast_mac(ipv6.ALL_NODES), ROUTER_MAC, 0x86DD) + frames[-1]
+    )
+    assert len(frames) > 30
+    rng = random.Random(3)
+    for i in range(3000):
+        frame = _mutate(rng, rng.choice(frames))
+        if i % 2:
+            frame = _fix_checksum6(frame)
+        with net.sched:
+            rng.choice([net.a, net.b]).frame_input(frame)
+    for _ in range(300):
+        with net.sched:
+            net.b.frame_input(
+                net.b.ndp.mac + ROUTER_MAC + b"\x86\xdd" + rng.randbytes(rng.randrange(200))
+            )  # type: ignore[union-attr]
+    assert net.a.counters["errors"] == net.b.counters["errors"] == 0
+    assert net.sched.errors == 0
+    assert net.a.counters["bad"] + net.b.counters["bad"] > 0
+    assert len(net.a.ndp.neighbors) <= net.a.ndp.config.max_neighbors  # type: ignore[union-attr]
+    net.clock.run(net.sched, lambda: False, limit=200.0)
+    listener = net.b.tcp6.listen(0, 8080, 16)
+    with net.sched:
+        fresh = net.a.tcp6.connect(A6, B6, 8080)
+    net.run(lambda: bool(listener.queue))
+    accepted = listener.accept()
+    assert accepted is not None
+    assert transfer(net, fresh, accepted, b"alive" * 1000) == b"alive" * 1000  # type: ignore[arg-type]
