@@ -183,6 +183,9 @@ class Ndp:
         self.prefixes: dict[tuple[int, int], float] = {}
         """On-link prefixes ``(prefix, length)`` -> valid lifetime end."""
         self.groups: set[int] = {ipv6.ALL_NODES}
+        """Multicast groups we listen to: all-nodes and each address's solicited-node."""
+        self.group_macs: set[bytes] = {ipv6.multicast_mac(ipv6.ALL_NODES)}
+        """Their Ethernet addresses (RFC 2464 §7), for the receive filter."""
         self.link_mtu: int | None = None
         """An MTU option from a router advertisement (RFC 4861 §4.6.4)."""
         self.cur_hop_limit = ipv6.DEFAULT_HOP_LIMIT
@@ -215,7 +218,9 @@ class Ndp:
         now = self.sched.now()
         addr = Address(address, prefix_len, valid_until=now + valid, autoconf=autoconf)
         self.addresses[address] = addr
-        self.groups.add(ipv6.solicited_node(address))  # RFC 4862 §5.4.2: join before DAD
+        group = ipv6.solicited_node(address)  # RFC 4862 §5.4.2: join before DAD
+        self.groups.add(group)
+        self.group_macs.add(ipv6.multicast_mac(group))
         if prefix_len < 128 and not ipv6.is_link_local(address):
             mask = ((1 << prefix_len) - 1) << (128 - prefix_len)
             self.prefixes.setdefault((address & mask, prefix_len), float("inf"))

@@ -172,7 +172,7 @@ class Stack:
                 self.ndp.add_address(addr, plen)
             if gateway6 is not None:
                 self.ndp.routers[gateway6] = float("inf")
-            self._groups_mac = {ipv6.multicast_mac(g) for g in self.ndp.groups}
+            self._groups_mac = self.ndp.group_macs  # the same set: it grows with SLAAC
 
     # -- addresses and routes -------------------------------------------------------------
 
@@ -210,7 +210,6 @@ class Stack:
     # -- IPv6 addresses and routes --------------------------------------------------------
 
     def _address(self, addr: Address) -> None:
-        self._groups_mac = {ipv6.multicast_mac(g) for g in self.ndp.groups} if self.ndp else set()
         if addr.duplicate:
             log.warning(
                 "mirage: %s is in use on the link (DAD, RFC 4862 5.4.5): not used",

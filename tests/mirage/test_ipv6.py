@@ -561,3 +561,23 @@ def test_mutated_ipv6_frames_never_raise_and_the_stacks_keep_working() -> None:
     accepted = listener.accept()
     assert accepted is not None
     assert transfer(net, fresh, accepted, b"alive" * 1000) == b"alive" * 1000  # type: ignore[arg-type]
+
+
+def test_slaac_address_lost_to_another_nodes_dad_probe() -> None:
+    net = Net6()
+    a = net.a.ndp
+    assert a is not None
+    prefix = ipv6.to_int("2001:db8:4::")
+    net.inject(ipv6.multicast_mac(ipv6.ALL_NODES), _router_advertisement(prefix))
+    net.run(lambda: any(x >> 64 == prefix >> 64 for x in a.addresses), limit=1)
+    formed = next(x for x in a.addresses if x >> 64 == prefix >> 64)
+    assert a.addresses[formed].tentative and not net.a.is_local6(formed)
+    # another node probes the same address (RFC 4862 §5.4.3): to our solicited-node
+    # group's Ethernet address, which the receive filter must already pass
+    group = ipv6.solicited_node(formed)
+    body = b"\x00\x00\x00\x00" + formed.to_bytes(16, "big")
+    ns = icmpv6.message(ipv6.UNSPECIFIED, group, icmpv6.NEIGHBOR_SOLICITATION, 0, body)
+    net.inject(ipv6.multicast_mac(group), packet(ipv6.UNSPECIFIED, group, ipv6.ICMPV6, ns, 255))
+    net.run(lambda: a.counters["duplicates"] == 1, limit=1)
+    net.run(lambda: net.sched.idle, limit=5)
+    assert formed not in a.addresses and formed not in a.usable()
