@@ -1,7 +1,7 @@
 """The mirage stack's IPv6 against the Linux kernel's, over a TAP device in a namespace
 the test creates and deletes (also on failure): ``ping -6`` to our global and link-local
 addresses, ``curl -6`` moving 10 MB each way to a cohttp server on the stack (checked by
-sha256), the same server reached over IPv4 (one ``::`` listener, dual stack), and
+sha256; also with 5% loss by nftables), the same server reached over IPv4 (one ``::`` listener, dual stack), and
 ``dig -6`` against ``python -m dns serve --backend mirage``. Needs root and iproute2;
 ping, curl and dig for their parts.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_root, need_tool
-from tests.interop.test_mirage_tap import TEN_MB, Namespace, _stop
+from tests.interop.test_mirage_tap import TEN_MB, Namespace, _loss, _stop
 from tests.mirage.tapapp import pattern
 from tests.peers import tap_namespace
 
@@ -100,9 +100,7 @@ def test_ping6_global_and_link_local(ns6: Namespace6, stack6: subprocess.Popen[b
     assert " 0% packet loss" in out, out
 
 
-def test_curl6_moves_ten_megabytes_each_way(
-    ns6: Namespace6, stack6: subprocess.Popen[bytes]
-) -> None:
+def _curl6_both_ways(ns6: Namespace6) -> None:
     need_tool("curl")
     url = f"http://[{ns6.stack_ip6}]:8081/"
     body = pattern(TEN_MB)
@@ -117,6 +115,19 @@ def test_curl6_moves_ten_megabytes_each_way(
         "curl", "-4", "-sS", "--max-time", "20", f"http://{ns6.stack_ip}:8081/1000"
     ).stdout
     assert small == pattern(1000)
+
+
+def test_curl6_moves_ten_megabytes_each_way(
+    ns6: Namespace6, stack6: subprocess.Popen[bytes]
+) -> None:
+    _curl6_both_ways(ns6)
+
+
+def test_curl6_ten_megabytes_each_way_with_five_percent_loss(
+    ns6: Namespace6, stack6: subprocess.Popen[bytes]
+) -> None:
+    _loss(ns6, 5)  # an inet table: IPv6 (Neighbor Discovery too) loses 5% each way
+    _curl6_both_ways(ns6)
 
 
 def test_dig6_against_dns_serve_on_mirage(ns6: Namespace6, tmp_path: Path) -> None:
