@@ -1,4 +1,5 @@
-"""Neighbor Discovery (RFC 4861) and stateless address autoconfiguration (RFC 4862).
+"""Neighbor Discovery (RFC 4861) and stateless address autoconfiguration (RFC 4862),
+with the MLDv2 reports (RFC 3810) that announce the groups they join.
 
 :class:`Ndp` is IPv6's ARP and more, for one interface: the neighbor cache with its
 reachability states (RFC 4861 §7.3), neighbor solicitations and advertisements, the
@@ -35,6 +36,12 @@ MAX_RTR_SOLICITATIONS = 3
 RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATION_DELAY = 1.0
 TWO_HOURS = 7200.0  # RFC 4862 §5.5.3 (e)
+UNSOLICITED_REPORT_INTERVAL = 1.0  # RFC 3810 §9.11
+MAX_QUERY_DELAY = 10.0  # RFC 3810 §9.3: the default Query Response Interval
+# RFC 3810 §5: MLD messages carry a Hop-by-Hop header with a Router Alert option
+# (RFC 2711, value 0: MLD), padded to 8 octets with a PadN option
+_ROUTER_ALERT = bytes([58, 0, 5, 2, 0, 0, 1, 0])
+_CHANGE_TO_EXCLUDE = 4  # RFC 3810 §5.2.12: a join, as a record type
 INFINITY = 0xFFFFFFFF
 
 OPT_SOURCE_LL = 1
@@ -218,9 +225,7 @@ class Ndp:
         now = self.sched.now()
         addr = Address(address, prefix_len, valid_until=now + valid, autoconf=autoconf)
         self.addresses[address] = addr
-        group = ipv6.solicited_node(address)  # RFC 4862 §5.4.2: join before DAD
-        self.groups.add(group)
-        self.group_macs.add(ipv6.multicast_mac(group))
+        self._join(ipv6.solicited_node(address))  # RFC 4862 §5.4.2: join before DAD
         if prefix_len < 128 and not ipv6.is_link_local(address):
             mask = ((1 << prefix_len) - 1) << (128 - prefix_len)
             self.prefixes.setdefault((address & mask, prefix_len), float("inf"))
@@ -231,6 +236,56 @@ class Ndp:
             delay = self.config.rng.uniform(0, MAX_RTR_SOLICITATION_DELAY)
             self.sched.call_later(delay, partial(self._dad_step, addr))
         return addr
+
+    # -- multicast listener reports (RFC 3810) ---------------------------------------------
+
+    def _join(self, group: int) -> None:
+        """Listen to ``group`` and report it: now, and once more within a second
+        (RFC 3810 §6.1, Robustness Variable 2)."""
+        if group in self.groups:
+            return
+        self.groups.add(group)
+        self.group_macs.add(ipv6.multicast_mac(group))
+        self._report([group])
+        delay = self.config.rng.uniform(0, UNSOLICITED_REPORT_INTERVAL)
+        self.sched.call_later(delay, partial(self._report, [group]))
+
+    def _report(self, groups: list[int]) -> None:
+        """An MLDv2 Report (RFC 3810 §5.2) to ff02::16, hop limit 1, from our link-local
+        address or, before it passed DAD, the unspecified one (§5.2.13). All-nodes is
+        never reported (§6)."""
+        records = b"".join(
+            bytes([_CHANGE_TO_EXCLUDE, 0, 0, 0]) + g.to_bytes(16, "big")
+            for g in groups
+            if g != ipv6.ALL_NODES
+        )
+        if not records:
+            return
+        addr = self.addresses.get(self.link_local)
+        src = self.link_local if addr is not None and not addr.tentative else ipv6.UNSPECIFIED
+        dst = ipv6.ALL_MLDV2_ROUTERS
+        body = b"\x00\x00" + (len(records) // 20).to_bytes(2, "big") + records
+        msg = icmpv6.message(src, dst, icmpv6.MLDV2_REPORT, 0, body)
+        payload = _ROUTER_ALERT + msg
+        pkt = ipv6.header(src, dst, ipv6.HOPOPT, len(payload), 1) + payload
+        self._frame(ipv6.multicast_mac(dst), pkt)
+
+    def mld_query(self, pkt: ipv6.Packet, body: memoryview) -> None:
+        """A Multicast Listener Query (RFC 3810 §5.1, or MLDv1's RFC 2710 §3): report our
+        groups (or the one asked about) after a random part of its Maximum Response Delay
+        (§6.2). Only from link-local sources (§5.1.14)."""
+        if not ipv6.is_link_local(pkt.src) or len(body) < 20:
+            self.counters["bad"] += 1
+            return
+        max_delay = int.from_bytes(body[0:2], "big")
+        if max_delay >= 0x8000:  # RFC 3810 §5.1.3: the exponential form
+            max_delay = ((max_delay & 0x0FFF) | 0x1000) << (((max_delay >> 12) & 7) + 3)
+        group = int.from_bytes(body[4:20], "big")
+        if group and group not in self.groups:
+            return
+        asked = [group] if group else sorted(self.groups)
+        delay = self.config.rng.uniform(0, min(max_delay / 1000, MAX_QUERY_DELAY))
+        self.sched.call_later(delay, partial(self._report, asked))
 
     def _dad_step(self, addr: Address) -> None:
         if self.addresses.get(addr.address) is not addr or addr.duplicate or not addr.tentative:

@@ -571,6 +571,9 @@ class Stack:
         elif icmpv6.ROUTER_SOLICITATION <= kind <= icmpv6.REDIRECT:
             if self.ndp is not None:
                 self.ndp.input(pkt, kind, code, body)
+        elif kind == icmpv6.MLD_QUERY:
+            if self.ndp is not None:
+                self.ndp.mld_query(pkt, body)
         elif kind == icmpv6.PACKET_TOO_BIG:
             self._packet_too_big(body)
         elif kind == icmpv6.DEST_UNREACHABLE and code == icmpv6.CODE_PORT_UNREACHABLE:

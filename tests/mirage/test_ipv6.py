@@ -581,3 +581,51 @@ def test_slaac_address_lost_to_another_nodes_dad_probe() -> None:
     net.run(lambda: a.counters["duplicates"] == 1, limit=1)
     net.run(lambda: net.sched.idle, limit=5)
     assert formed not in a.addresses and formed not in a.usable()
+
+
+def _reported(net: Net6) -> list[tuple[int, set[int]]]:
+    """``(frame index, groups)`` of every MLDv2 report the wire saw."""
+    out = []
+    for i, frame in enumerate(net.frames):
+        if frame[12:14] != b"\x86\xdd":
+            continue
+        pkt = ipv6.parse(memoryview(frame)[14:])
+        if pkt.next_header != ipv6.ICMPV6:
+            continue
+        kind, _, body = icmpv6.parse(pkt.src, pkt.dst, pkt.payload)
+        if kind == icmpv6.MLDV2_REPORT:
+            assert pkt.dst == ipv6.ALL_MLDV2_ROUTERS and pkt.hop_limit == 1
+            assert bytes(pkt.packet[40:48]) == bytes([58, 0, 5, 2, 0, 0, 1, 0])  # Router Alert
+            count = int.from_bytes(body[2:4], "big")
+            groups = {int.from_bytes(body[8 + 20 * n : 24 + 20 * n], "big") for n in range(count)}
+            out.append((i, groups))
+    return out
+
+
+def test_groups_are_reported_before_dad_and_on_query() -> None:
+    net = Net6()
+    a = net.a.ndp
+    assert a is not None
+    reports = _reported(net)
+    for address in (A6, a.link_local):
+        group = ipv6.solicited_node(address)
+        first_report = min(i for i, groups in reports if group in groups)
+        probes = [
+            i
+            for i, frame in enumerate(net.frames)
+            if frame[:6] == ipv6.multicast_mac(group) and frame[20] == ipv6.ICMPV6
+        ]
+        assert probes and first_report < probes[0]  # RFC 4862 §5.4.2: MLD before DAD
+    assert all(ipv6.ALL_NODES not in groups for _, groups in reports)
+    # a general query (RFC 3810 §5.1) from a link-local router: every group reported again
+    body = (1000).to_bytes(2, "big") + b"\x00\x00" + bytes(16) + b"\x00\x00\x00\x00"
+    msg = icmpv6.message(ROUTER_LL, ipv6.ALL_NODES, icmpv6.MLD_QUERY, 0, body)
+    hbh = bytes([58, 0, 5, 2, 0, 0, 1, 0])
+    before = len(reports)
+    net.inject(
+        ipv6.multicast_mac(ipv6.ALL_NODES),
+        packet(ROUTER_LL, ipv6.ALL_NODES, ipv6.HOPOPT, hbh + msg, hops=1),
+    )
+    net.run(lambda: len(_reported(net)) >= before + 2, limit=2)
+    fresh = set().union(*(groups for _, groups in _reported(net)[before:]))
+    assert {ipv6.solicited_node(A6), ipv6.solicited_node(a.link_local)} <= fresh
