@@ -72,7 +72,7 @@ class NdpConfig:
     """Tunables of one interface's Neighbor Discovery."""
 
     max_neighbors: int = 512
-    """Cache entries; when full, the least recently used non-INCOMPLETE one goes."""
+    """Cache entries; when full, the oldest non-INCOMPLETE one goes."""
     max_queued: int = 16
     """Packets held per INCOMPLETE neighbor; older ones are dropped (RFC 4861 §7.2.2)."""
     dad_transmits: int = 1
@@ -408,13 +408,7 @@ class Ndp:
             self.sched.call_later(
                 DELAY_FIRST_PROBE_TIME, partial(self._delay_over, next_hop, entry)
             )
-        self._move_to_end(next_hop, entry)
         self._frame(entry.mac, packet)
-
-    def _move_to_end(self, ip: int, entry: Neighbor) -> None:
-        neighbors = self.neighbors
-        del neighbors[ip]
-        neighbors[ip] = entry
 
     def _new_entry(self, ip: int, state: State) -> Neighbor:
         neighbors = self.neighbors

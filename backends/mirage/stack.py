@@ -239,10 +239,11 @@ class Stack:
         if self.source6_for(dst) == ipv6.UNSPECIFIED:
             raise AddressUnavailable(f"no usable IPv6 address to reach {ipv6.to_text(dst)} from")
 
-    def path_mtu(self, dst: int) -> int:
-        """The MTU towards ``dst``: loopback's, or the link's lowered by what Packet Too
-        Big taught (RFC 8201 §4), never below 1280."""
-        if self.is_local6(dst):
+    def path_mtu(self, dst: int, local: bool | None = None) -> int:
+        """The MTU towards ``dst`` (``local``: whether it is ours, if known): loopback's,
+        or the link's lowered by what Packet Too Big taught (RFC 8201 §4), never below
+        1280."""
+        if self.is_local6(dst) if local is None else local:
             return self.config.loopback_mtu
         mtu = self.mtu
         if self.ndp is not None and self.ndp.link_mtu is not None:
@@ -298,7 +299,7 @@ class Stack:
         if self.closed:
             return
         local = self.is_local6(dst)
-        mtu = self.path_mtu(dst)
+        mtu = self.path_mtu(dst, local)
         hops = self.ndp.cur_hop_limit if self.ndp is not None else ipv6.DEFAULT_HOP_LIMIT
         if ipv6.HEADER_LEN + len(payload) <= mtu:
             packets = [ipv6.header(src, dst, next_header, len(payload), hops) + payload]
