@@ -629,3 +629,16 @@ def test_groups_are_reported_before_dad_and_on_query() -> None:
     net.run(lambda: len(_reported(net)) >= before + 2, limit=2)
     fresh = set().union(*(groups for _, groups in _reported(net)[before:]))
     assert {ipv6.solicited_node(A6), ipv6.solicited_node(a.link_local)} <= fresh
+
+
+def test_icmpv6_errors_are_rate_limited() -> None:
+    net = Net6()
+    b_mac = net.b.ndp.mac if net.b.ndp else b""
+    src = ipv6.to_int("2001:db8::99")
+    with net.sched:
+        net.b.ndp.neighbors[src] = ndp.Neighbor(ndp.State.STALE, ROUTER_MAC)  # type: ignore[union-attr]
+    for port in range(300):  # a burst at one instant to closed ports
+        net.inject(b_mac, packet(src, B6, ipv6.UDP, udp.datagram(src, B6, 9, 1000 + port, b"?")))
+    net.run(lambda: net.sched.idle, limit=1)
+    sent = len(net.icmp_seen(icmpv6.DEST_UNREACHABLE))
+    assert 40 <= sent <= 60  # RFC 4443 §2.4 (f): a token bucket, 50 at once
