@@ -162,12 +162,12 @@ class Stack:
         self.closed = False
         if netif is not None:
             self.arp = Arp(sched, netif.mac, ip, self._send_frame, self.config.arp)
+            if ip:
+                self.arp.announce()  # IPv4 first, as before IPv6 came: then MLD, DAD
             self.ndp = Ndp(
                 sched, netif.mac, self._send_frame, self.config.ndp, on_address=self._address
             )
             netif.attach(self.frame_input)
-            if ip:
-                self.arp.announce()
             for addr, plen in ipv6_addresses:
                 self.ndp.add_address(addr, plen)
             if gateway6 is not None:
