@@ -26,8 +26,16 @@ def add_backend_arguments(
         parser.add_argument("--uvloop", action="store_true", help="asyncio backend on uvloop")
     if device:
         parser.add_argument("--tap", help="mirage: the TAP device")
-        parser.add_argument("--ip", help="mirage: our address, A.B.C.D/PREFIX, or dhcp (RFC 2131)")
-        parser.add_argument("--gateway", help="mirage: the default gateway")
+        parser.add_argument(
+            "--ip",
+            action="append",
+            help="mirage: our address, A.B.C.D/PREFIX, dhcp (RFC 2131), or an IPv6 one like "
+            "2001:db8::2/64 (repeat for both families; IPv6 also gets link-local and SLAAC "
+            "addresses)",
+        )
+        parser.add_argument(
+            "--gateway", action="append", help="mirage: a default gateway (one per family)"
+        )
 
 
 def device_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,11 +45,18 @@ def device_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def listen_host(args: argparse.Namespace) -> str:
     """``--host`` if given, else the address of ``--ip`` (mirage; every address with
-    ``--ip dhcp``), else 127.0.0.1."""
+    ``--ip dhcp``; ``::``, both families, when an IPv6 one is among several), else
+    127.0.0.1."""
     host: str | None = getattr(args, "host", None)
     if host:
         return host
-    ip: str | None = getattr(args, "ip", None)
-    if ip == "dhcp":
+    ips: list[str] | str | None = getattr(args, "ip", None)
+    if not ips:
+        return "127.0.0.1"
+    if isinstance(ips, str):
+        ips = [ips]
+    if len(ips) > 1 and any(":" in ip for ip in ips):
+        return "::"
+    if ips[0] == "dhcp":
         return "0.0.0.0"  # the address is not known until the lease
-    return ip.split("/")[0] if ip else "127.0.0.1"
+    return ips[0].split("/")[0]

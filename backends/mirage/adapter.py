@@ -10,12 +10,15 @@ Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
 
 * no device option: a private in-memory switch holding this one stack (address
   ``192.0.2.1/24``); 127.0.0.1 and the stack's own address work through loopback;
-* ``tap="tap0", ip="10.0.0.2/24", gateway="10.0.0.1"``: a Linux TAP device;
-* ``ip="dhcp"``: the address, mask and gateway from a DHCP server on the link (RFC 2131,
-  :mod:`backends.mirage.dhcp`), obtained before the backend is handed out (within
-  ``dhcp_timeout=`` seconds, default 30), renewed while it runs and released at close;
-  ``dhcp=DhcpConfig(...)`` tunes the client; ``backend.dhcp.lease`` holds what was granted
-  (DNS servers included);
+* ``tap="tap0", ip="10.0.0.2/24", gateway="10.0.0.1"``: a Linux TAP device; ``ip`` and
+  ``gateway`` may be IPv6 (``ip="2001:db8::2/64"``) and may be lists of both families.
+  IPv6 always has a link-local address, and learns routers and SLAAC addresses from
+  router advertisements (``slaac=False`` turns the latter off);
+* ``ip="dhcp"`` (alone or in the list, for IPv4): the address, mask and gateway from a
+  DHCP server on the link (RFC 2131, :mod:`backends.mirage.dhcp`), obtained before the
+  backend is handed out (within ``dhcp_timeout=`` seconds, default 30), renewed while it
+  runs and released at close; ``dhcp=DhcpConfig(...)`` tunes the client;
+  ``backend.dhcp.lease`` holds what was granted (DNS servers included);
 * ``switch=Switch(), ip="10.0.0.2/24"``: join a shared in-memory switch;
 * ``mtu=`` (default: the device's), ``mac="02:..."``, ``pcap="file.pcap"``,
   ``faults=Faults(...)`` (seeded loss/duplication/reordering/delay/corruption),
@@ -23,7 +26,10 @@ Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
   ``time_wait=``, ``rto_min=``, ``delayed_ack=``, and ``host="asyncio" | "trio"``.
 
 Host names: the stack has no system resolver. ``localhost`` means 127.0.0.1 (RFC 6761
-6.3); any other name raises :class:`~backends.errors.ResolutionError`. IPv4 only.
+6.3); any other name raises :class:`~backends.errors.ResolutionError`.
+
+Dual stack as Linux with ``bindv6only=0``: listening (or binding UDP) on ``::`` takes the
+port in both families, and IPv4 peers appear as ``::ffff:a.b.c.d``.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from .._common import YIELD_EVERY, AcceptLoop, Closing
 from .._runtime import AnyioRuntime
 from .._sockutil import check_datagram_size
 from ..errors import (
+    AddressInUse,
     AddressUnavailable,
     BusyFlow,
     ClosedFlow,
@@ -54,7 +61,7 @@ from ..errors import (
     Timeout,
 )
 from ..interface import Address, Backend
-from . import ipv4
+from . import ipv4, ipv6
 from .dhcp import DhcpClient, DhcpConfig
 from .ethernet import parse_mac
 from .faults import Faults, FaultyNetif
@@ -87,22 +94,30 @@ def host_loop(**options: Any) -> str:
     return str(host)
 
 
-def _parse_host(host: str, *, passive: bool) -> int:
-    """An IPv4 literal (or ``localhost``) to an integer; ``""``/``0.0.0.0`` when passive."""
+def _parse_host(host: str, *, passive: bool) -> tuple[int, int]:
+    """``(family, address)`` of an IP literal (or ``localhost``); ``""``/``0.0.0.0``
+    (IPv4) and ``::`` (IPv6) are the wildcard when passive."""
     if host in ("", "0.0.0.0") and passive:
-        return 0
+        return 4, 0
     if host == "localhost":  # RFC 6761 6.3: localhost is always loopback
-        return ipv4.LOOPBACK
+        return 4, ipv4.LOOPBACK
     try:
-        addr = ipaddress.ip_address(host)
+        addr = ipaddress.ip_address(host.partition("%")[0])  # one link: a zone says nothing
     except ValueError:
         raise ResolutionError(
-            f"the mirage stack has no system resolver: {host!r} is not an IPv4 literal "
+            f"the mirage stack has no system resolver: {host!r} is not an IP literal "
             "(resolve it with dns.resolver first)"
         ) from None
-    if addr.version != 4:
-        raise AddressUnavailable(f"the mirage stack speaks IPv4 only, not {host!r}")
-    return int(addr)
+    return addr.version, int(addr)
+
+
+def _text(family: int, ip: int) -> str:
+    """An address as the socket API writes it (``::ffff:a.b.c.d`` for a mapped one)."""
+    if family == 4:
+        return ipv4.int_to_ip(ip)
+    if ipv6.is_v4_mapped(ip):
+        return "::ffff:" + ipv4.int_to_ip(ip & 0xFFFFFFFF)
+    return ipv6.to_text(ip)
 
 
 class _Waiter:
@@ -144,7 +159,7 @@ class MirageFlow(Closing):
     first, so the stream has no hole.
     """
 
-    def __init__(self, backend: MirageBackend, conn: Connection) -> None:
+    def __init__(self, backend: MirageBackend, conn: Connection, *, mapped: bool = False) -> None:
         self._backend = backend
         self._sched = backend.sched
         self._conn = conn
@@ -156,8 +171,15 @@ class MirageFlow(Closing):
         self._writers = _Waiter()
         conn.on_readable = self._readers.wake
         conn.on_writable = self._writers.wake
-        self._local: Address = (ipv4.int_to_ip(conn.lip), conn.lport)
-        self._remote: Address = (ipv4.int_to_ip(conn.rip), conn.rport)
+        if conn.family.address_bits == 128:
+            self._local: Address = (_text(6, conn.lip), conn.lport)
+            self._remote: Address = (_text(6, conn.rip), conn.rport)
+        elif mapped:  # an IPv4 peer of a dual-stack listener
+            self._local = (_text(6, ipv6.V4_MAPPED | conn.lip), conn.lport)
+            self._remote = (_text(6, ipv6.V4_MAPPED | conn.rip), conn.rport)
+        else:
+            self._local = (ipv4.int_to_ip(conn.lip), conn.lport)
+            self._remote = (ipv4.int_to_ip(conn.rip), conn.rport)
         backend._flows.add(self)
 
     @property
@@ -266,36 +288,46 @@ def _fresh(error: NetworkError) -> NetworkError:
 
 
 class MirageListener(AcceptLoop):
-    """A listening TCP port of the mirage stack; see :class:`backends.interface.Listener`."""
+    """A listening TCP port of the mirage stack; see :class:`backends.interface.Listener`.
 
-    def __init__(self, backend: MirageBackend, listener: TcpListener, address: Address) -> None:
+    A dual-stack listener (``::``) holds the port in both TCP layers; its IPv4
+    connections are named ``::ffff:a.b.c.d``."""
+
+    def __init__(
+        self, backend: MirageBackend, listeners: list[TcpListener], address: Address
+    ) -> None:
         self._backend = backend
-        self._listener = listener
+        self._listeners = listeners
         self._address = address
         self._waiter = _Waiter()
-        listener.on_acceptable = self._waiter.wake
+        self._dual = len(listeners) > 1
+        for listener in listeners:
+            listener.on_acceptable = self._waiter.wake
 
     @property
     def address(self) -> Address:
         return self._address
 
     async def accept(self) -> MirageFlow:
-        listener = self._listener
         while True:
-            conn = listener.accept()
-            if conn is not None:
+            for listener in self._listeners:
+                if listener.closed:
+                    raise ClosedFlow("accept on a closed listener")
+                conn = listener.accept()
+                if conn is None:
+                    continue
                 if conn.state == State.CLOSED and conn.error is not None:
                     continue  # reset before it was accepted
-                return MirageFlow(self._backend, conn)
-            if listener.closed:
-                raise ClosedFlow("accept on a closed listener")
+                mapped = self._dual and conn.family.address_bits == 32
+                return MirageFlow(self._backend, conn, mapped=mapped)
             await self._waiter.wait()
 
     async def close(self) -> None:
-        if self._listener.closed:
+        if all(listener.closed for listener in self._listeners):
             return
         with self._backend.sched:
-            self._listener.close()
+            for listener in self._listeners:
+                listener.close()
         self._waiter.wake()
 
 
@@ -331,7 +363,7 @@ class MirageDatagram(Closing):
                 ip, port = sock.peer
                 raise ConnectionRefused(
                     errno.ECONNREFUSED,
-                    f"udp {ipv4.int_to_ip(ip)}:{port}: port unreachable: Connection refused",
+                    f"udp {_text(sock.family, ip)}:{port}: port unreachable: Connection refused",
                 )
             if sock.queue:
                 data, (ip, port) = sock.queue.popleft()
@@ -341,7 +373,7 @@ class MirageDatagram(Closing):
                 if self._quick >= YIELD_EVERY:
                     self._quick = 0
                     await anyio.lowlevel.checkpoint()
-                return data, (ipv4.int_to_ip(ip), port)
+                return data, (_text(sock.family, ip), port)
             if sock.closed:
                 raise ClosedFlow("recv on a closed datagram endpoint")
             self._quick = 0
@@ -360,11 +392,18 @@ class MirageDatagram(Closing):
             raise ClosedFlow("send on a closed datagram endpoint")
         check_datagram_size(len(data), UDP_MAX_PAYLOAD)
         host, port = address
-        dst = _parse_host(host, passive=False)
+        family, dst = _parse_host(host, passive=False)
         if not 0 < port < 65536:
             raise ValueError(f"bad UDP port {port}")
         stack = self._backend.stack
-        stack.check_route(dst)
+        if family == 4 and sock.family == 6:
+            family, dst = 6, ipv6.V4_MAPPED | dst  # a dual-stack socket reaches IPv4 too
+        if family != sock.family:
+            raise AddressUnavailable(f"an IPv{sock.family} endpoint cannot send to {host}")
+        if family == 6 and not ipv6.is_v4_mapped(dst):
+            stack.check_route6(dst)
+        else:
+            stack.check_route(dst & 0xFFFFFFFF)
         with self._backend.sched:
             sock.send(bytes(data), dst, port)
         await anyio.lowlevel.checkpoint()
@@ -396,30 +435,64 @@ class MirageBackend(AnyioRuntime):
 
     @property
     def ip(self) -> str:
-        """This stack's address on its link."""
-        return ipv4.int_to_ip(self.stack.ip)
+        """This stack's address on its link (its IPv4 one, else its first IPv6 one)."""
+        stack = self.stack
+        if stack.ip or stack.ndp is None:
+            return ipv4.int_to_ip(stack.ip)
+        usable = stack.ndp.usable()
+        ip = next((a for a in usable if not ipv6.is_link_local(a)), stack.ndp.link_local)
+        return ipv6.to_text(ip)
 
     async def tcp_listen(self, host: str, port: int, *, backlog: int = 1024) -> MirageListener:
         self._check_open()
-        ip = _parse_host(host, passive=True)
-        self.stack.check_bind_address(ip)
+        family, ip = _parse_host(host, passive=True)
         if not 0 <= port < 65536:
             raise ValueError(f"bad TCP port {port}")
-        listener = self.stack.tcp.listen(ip, port, backlog)
+        stack = self.stack
+        if family == 4:
+            stack.check_bind_address(ip)
+            listeners = [stack.tcp.listen(ip, port, backlog)]
+        else:
+            stack.check_bind_address6(ip)
+            listeners = [stack.tcp6.listen(ip, port, backlog)]
+            if ip == 0:  # bindv6only=0: "::" takes the IPv4 port too
+                listeners.append(self._dual_listen(listeners[0], port, backlog))
         await anyio.lowlevel.checkpoint()
-        return MirageListener(self, listener, (ipv4.int_to_ip(ip), listener.port))
+        return MirageListener(self, listeners, (_text(family, ip), listeners[0].port))
+
+    def _dual_listen(self, v6: TcpListener, port: int, backlog: int) -> TcpListener:
+        """The IPv4 half of a ``::`` listener, on the port the IPv6 half got (a few
+        tries when the port was ephemeral and is taken in IPv4)."""
+        stack = self.stack
+        for _ in range(8):
+            try:
+                return stack.tcp.listen(0, v6.port, backlog)
+            except AddressInUse:
+                v6.close()
+                if port:
+                    raise
+                v6 = stack.tcp6.listen(0, 0, backlog)
+        v6.close()
+        raise AddressInUse("no port free in both IPv4 and IPv6 for a dual-stack listener")
 
     async def tcp_connect(
         self, host: str, port: int, *, timeout: float | None = None
     ) -> MirageFlow:
         self._check_open()
-        dst = _parse_host(host, passive=False)
+        family, dst = _parse_host(host, passive=False)
         if not 0 < port < 65536:
             raise ValueError(f"bad TCP port {port}")
         stack = self.stack
-        stack.check_route(dst)
-        with self.sched:
-            conn = stack.tcp.connect(stack.source_for(dst), dst, port)
+        if family == 6 and ipv6.is_v4_mapped(dst):
+            family, dst = 4, dst & 0xFFFFFFFF
+        if family == 4:
+            stack.check_route(dst)
+            with self.sched:
+                conn = stack.tcp.connect(stack.source_for(dst), dst, port)
+        else:
+            stack.check_route6(dst)
+            with self.sched:
+                conn = stack.tcp6.connect(stack.source6_for(dst), dst, port)
         waiter = _Waiter()
         conn.on_established = waiter.wake
         conn.on_readable = waiter.wake
@@ -445,24 +518,31 @@ class MirageBackend(AnyioRuntime):
 
     async def udp_bind(self, host: str, port: int) -> MirageDatagram:
         self._check_open()
-        ip = _parse_host(host, passive=True)
+        family, ip = _parse_host(host, passive=True)
         if not 0 <= port < 65536:
             raise ValueError(f"bad UDP port {port}")
-        sock = self.stack.udp_bind(ip, port)
+        sock = self.stack.udp_bind(ip, port, family, dual=family == 6 and ip == 0)
         await anyio.lowlevel.checkpoint()
-        return MirageDatagram(self, sock, (ipv4.int_to_ip(ip), sock.port))
+        return MirageDatagram(self, sock, (_text(family, ip), sock.port))
 
     async def udp_connect(self, host: str, port: int) -> MirageDatagram:
         self._check_open()
-        dst = _parse_host(host, passive=False)
+        family, dst = _parse_host(host, passive=False)
         if not 0 < port < 65536:
             raise ValueError(f"bad UDP port {port}")
-        self.stack.check_route(dst)
-        src = self.stack.source_for(dst)
-        sock = self.stack.udp_bind(src, 0)
+        stack = self.stack
+        if family == 6 and ipv6.is_v4_mapped(dst):
+            family, dst = 4, dst & 0xFFFFFFFF
+        if family == 4:
+            stack.check_route(dst)
+            src = stack.source_for(dst)
+        else:
+            stack.check_route6(dst)
+            src = stack.source6_for(dst)
+        sock = stack.udp_bind(src, 0, family)
         sock.peer = (dst, port)
         await anyio.lowlevel.checkpoint()
-        return MirageDatagram(self, sock, (ipv4.int_to_ip(src), sock.port))
+        return MirageDatagram(self, sock, (_text(family, src), sock.port))
 
     def _check_open(self) -> None:
         if self._closed:
@@ -547,7 +627,37 @@ def _stack_config(options: dict[str, Any]) -> StackConfig:
     for name in ("nagle", "rcvbuf", "sndbuf", "time_wait", "rto_min", "delayed_ack"):
         if name in options:
             setattr(tcp, name, type(getattr(tcp, name))(options.pop(name)))
-    return StackConfig(tcp=tcp)
+    config = StackConfig(tcp=tcp)
+    if "slaac" in options:
+        config.ndp.slaac = bool(options.pop("slaac"))
+    return config
+
+
+def _addresses(
+    ip: str | list[str] | tuple[str, ...] | None, gateway: str | list[str] | tuple[str, ...] | None
+) -> tuple[tuple[int, int], list[tuple[int, int]], int | None, int | None]:
+    """``ip=``/``gateway=`` (one each, or lists mixing the families): the IPv4 address
+    and prefix (``(0, 32)`` when there is none), the IPv6 ones, and a gateway of each."""
+    ips = [ip] if isinstance(ip, str) else list(ip or [])
+    gateways = [gateway] if isinstance(gateway, str) else list(gateway or [])
+    v4: tuple[int, int] | None = None
+    v6: list[tuple[int, int]] = []
+    for text in ips:
+        if ":" in text:
+            v6.append(ipv6.parse_interface(text))
+        elif v4 is not None:
+            raise ValueError(f"one IPv4 address per stack: {text!r} after another")
+        else:
+            v4 = ipv4.parse_interface(text)
+    if v4 is None:
+        v4 = ipv4.parse_interface(DEFAULT_IP) if not v6 else (0, 32)
+    gw4 = gw6 = None
+    for text in gateways:
+        if ":" in text:
+            gw6 = ipv6.to_int(text)
+        else:
+            gw4 = ipv4.ip_to_int(text)
+    return v4, v6, gw4, gw6
 
 
 @contextlib.asynccontextmanager
@@ -572,11 +682,16 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         raise TypeError("give tap= or switch=, not both")
     if tap_name is not None and ip_text is None:
         raise TypeError("a TAP device needs ip='A.B.C.D/PREFIX'")
-    use_dhcp = ip_text == "dhcp"
+    given = [ip_text] if isinstance(ip_text, str) else list(ip_text or [])
+    use_dhcp = "dhcp" in given
     if use_dhcp and tap_name is None and switch is None:
         raise ValueError("ip='dhcp' needs a link to ask on: tap= (--tap) or switch=")
-    ip, prefix = (0, 0) if use_dhcp else ipv4.parse_interface(ip_text or DEFAULT_IP)
-    gateway = ipv4.ip_to_int(gateway_text) if gateway_text else None
+    statics = [text for text in given if text != "dhcp"]
+    (ip, prefix), ip6, gateway, gateway6 = _addresses(statics, gateway_text)
+    if use_dhcp:
+        if any(":" not in text for text in statics):
+            raise ValueError("ip='dhcp' gives the IPv4 address: no static IPv4 one beside it")
+        ip, prefix = 0, 0  # until the lease
     mac = parse_mac(mac_text) if mac_text else None
 
     tap: TapDevice | None = None
@@ -596,7 +711,9 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
         netif = FaultyNetif(netif, faults, sched)
     try:
         with sched:
-            stack = Stack(sched, netif, ip, prefix, gateway, config)
+            stack = Stack(
+                sched, netif, ip, prefix, gateway, config, ipv6_addresses=ip6, gateway6=gateway6
+            )
     except BaseException:
         netif.close()
         raise

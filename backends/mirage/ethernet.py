@@ -10,6 +10,7 @@ from .errors import PacketError
 HEADER_LEN = 14
 TYPE_IPV4 = 0x0800
 TYPE_ARP = 0x0806
+TYPE_IPV6 = 0x86DD
 BROADCAST = b"\xff" * 6
 
 _HEADER = struct.Struct("!6s6sH")

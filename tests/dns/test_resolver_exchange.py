@@ -384,8 +384,6 @@ async def test_malformed_record_is_a_server_failure(backend: backends.Backend) -
 
 
 async def test_ipv6_server(backend: backends.Backend) -> None:
-    if backend.name == "mirage":
-        pytest.skip("the mirage stack is IPv4-only")
     try:
         endpoint = await backend.udp_bind("::1", 0)
     except backends.NetworkError as exc:

@@ -408,8 +408,6 @@ def test_a_zone_given_twice_is_an_error() -> None:
 
 
 async def test_ipv6(backend: backends.Backend) -> None:
-    if backend.name == "mirage":
-        pytest.skip("the mirage stack is IPv4-only")
     try:
         probe = await backend.udp_bind("::1", 0)
     except backends.NetworkError:

@@ -2,8 +2,10 @@
 
 Run inside a network namespace that holds the TAP device::
 
-    python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--mtu N] [--host trio]
-                                  [--congestion cubic]
+    python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--ip fd00::2/64] [--mtu N]
+                                  [--host trio] [--congestion cubic]
+
+(with an IPv6 ``--ip`` too it listens on ``::``, both families.)
 
 It prints ``ready`` once listening, then serves until killed:
 
@@ -101,14 +103,14 @@ async def http_app(request: cohttp.Request) -> cohttp.Response:
     return cohttp.Response.text(f"{total} {digest.hexdigest()}\n")
 
 
-async def main(net: backends.Backend, http: bool) -> None:
+async def main(net: backends.Backend, http: bool, host: str = "0.0.0.0") -> None:
     async with anyio.create_task_group() as tg:
         for port, handler in ((9000, sink), (9001, echo), (9002, source)):
-            listener = await net.tcp_listen("0.0.0.0", port)
+            listener = await net.tcp_listen(host, port)
             tg.start_soon(listener.serve, handler)
         if http:
             server = cohttp.Server(http_app)
-            await server.listen(net, "0.0.0.0", 8081)
+            await server.listen(net, host, 8081)
             tg.start_soon(server.serve_forever)
         print("ready", flush=True)
 
@@ -116,7 +118,7 @@ async def main(net: backends.Backend, http: bool) -> None:
 def cli() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--tap", required=True)
-    p.add_argument("--ip", required=True)
+    p.add_argument("--ip", required=True, action="append", help="repeat for IPv6 (dual stack)")
     p.add_argument("--mtu", type=int)
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
@@ -126,7 +128,8 @@ def cli() -> None:
     if args.mtu:
         options["mtu"] = args.mtu
     options["tcp"] = TcpConfig(congestion=args.congestion)
-    backends.run(lambda net: main(net, not args.no_http), "mirage", **options)
+    host = "::" if any(":" in ip for ip in args.ip) else "0.0.0.0"
+    backends.run(lambda net: main(net, not args.no_http, host), "mirage", **options)
 
 
 if __name__ == "__main__":

@@ -91,8 +91,10 @@ async def test_names_are_not_resolved_and_routes_are_checked() -> None:
             await net.tcp_connect("example.com", 80)
         with pytest.raises(AddressUnavailable, match="no route"):
             await net.tcp_connect("203.0.113.9", 80)
-        with pytest.raises(AddressUnavailable, match="IPv4 only"):
-            await net.tcp_connect("::1", 80)
+        with pytest.raises(AddressUnavailable, match="no route to 2001:db8::9"):
+            await net.tcp_connect("2001:db8::9", 80)
+        with pytest.raises(ConnectionRefused):
+            await net.tcp_connect("::1", 1)
         with pytest.raises(ConnectionRefused):
             await net.tcp_connect("127.0.0.1", 1)
         with pytest.raises(AddressUnavailable, match="not an address of this stack"):

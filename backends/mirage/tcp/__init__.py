@@ -3,7 +3,7 @@
 * :mod:`.seq`: sequence-number arithmetic (RFC 9293 3.4, RFC 1982);
 * :mod:`.options`: MSS, window scale, SACK-permitted, SACK, timestamps;
 * :mod:`.wire`: the header, checksummed over a :class:`~.family.Family`'s pseudo-header;
-* :mod:`.family`: the address family as a value (IPv4 today, IPv6's pseudo-header ready);
+* :mod:`.family`: the address family as a value (IPv4, IPv6: one :class:`Tcp` each);
 * :mod:`.reassembly`: out-of-order text, bounded;
 * :mod:`.sendbuf`: the send buffer and the SACK scoreboard (RFC 2018, RFC 6675);
 * :mod:`.rtt`: the RTT estimator (RFC 6298);
