@@ -30,8 +30,9 @@ import base64
 import binascii
 import datetime
 import ipaddress
+import socket
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -215,6 +216,10 @@ class Field:
 
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
         """Wire bytes from the field's tokens (one, or all the rest if :attr:`rest`)."""
+        return self.encode_word(tokens[0].text, origin)
+
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        """Wire bytes of a one-word field from its word (escapes kept)."""
         raise NotImplementedError
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
@@ -232,8 +237,8 @@ def _take(data: bytes, pos: int, end: int, n: int, what: str) -> int:
 class U8(Field):
     """An unsigned byte in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return bytes((wire.parse_decimal(tokens[0].text, 0xFF, self.what),))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return bytes((wire.parse_decimal(text, 0xFF, self.what),))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         return str(data[pos]) if pos < end else "", _take(data, pos, end, 1, self.what)
@@ -242,8 +247,8 @@ class U8(Field):
 class U16(Field):
     """A 16-bit number in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U16.pack(wire.parse_decimal(tokens[0].text, 0xFFFF, self.what))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U16.pack(wire.parse_decimal(text, 0xFFFF, self.what))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 2, self.what)
@@ -253,8 +258,8 @@ class U16(Field):
 class U32(Field):
     """A 32-bit number in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, self.what))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 4, self.what)
@@ -264,8 +269,8 @@ class U32(Field):
 class Period(U32):
     """A 32-bit number of seconds, read with BIND's units too (``2h``, ``1w``)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U32.pack(parse_ttl(tokens[0].text))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U32.pack(parse_ttl(text))
 
 
 class Mnemonic(Field):
@@ -277,8 +282,7 @@ class Mnemonic(Field):
         super().__init__(what)
         self.names, self.values, self.wide = names, values, wide
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
         value = self.values.get(text.upper())
         if value is None:
             value = wire.parse_decimal(text, 0xFFFF if self.wide else 0xFF, self.what)
@@ -294,8 +298,8 @@ class Mnemonic(Field):
 class TypeCode(Field):
     """A record type (RRSIG's type covered)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U16.pack(wire.type_from_text(tokens[0].text))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U16.pack(wire.type_from_text(text))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 2, self.what)
@@ -306,8 +310,7 @@ class Time(Field):
     """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, modulo 2^32 as RFC 4034 §3.2 says) or
     seconds since 1970 in decimal; printed as the former."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
         if len(text) != 14:
             return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
         year, month, day, hour, minute, second = (
@@ -327,13 +330,31 @@ class Time(Field):
         return when.strftime("%Y%m%d%H%M%S"), after
 
 
+_NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
+_NAME_WIRE_MAX = 1 << 16
+
+
+def name_wire(text: str, origin: Name | None) -> bytes:
+    """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
+    the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
+    memory is emptied when it holds :data:`_NAME_WIRE_MAX` names."""
+    key = (text, origin)
+    data = _NAME_WIRE.get(key)
+    if data is None:
+        data = wire.encode_name(wire.name_from_text(text, origin))
+        if len(_NAME_WIRE) >= _NAME_WIRE_MAX:
+            _NAME_WIRE.clear()
+        _NAME_WIRE[key] = data
+    return data
+
+
 class DomainName(Field):
     """A domain name; relative names take the origin."""
 
     is_name = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return wire.encode_name(wire.name_from_text(tokens[0].text, origin))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return name_wire(text, origin)
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         name, after = self.name_at(data, pos, end)
@@ -355,8 +376,8 @@ class DomainName(Field):
 class CharString(Field):
     """One character-string (RFC 1035 §3.3): length byte, up to 255 bytes."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        raw = unescape(tokens[0].text)
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        raw = unescape(text)
         if len(raw) > 255:
             raise RdataTextError(f"{self.what}: character-string of {len(raw)} bytes (max 255)")
         return bytes((len(raw),)) + raw
@@ -375,7 +396,7 @@ class CharStrings(CharString):
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
         if not tokens:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        return b"".join(CharString.encode(self, (tok,), origin) for tok in tokens)
+        return b"".join([CharString.encode_word(self, tok.text, origin) for tok in tokens])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -473,8 +494,8 @@ class Bitmap(Field):
 class Salt(Field):
     """NSEC3 salt: length byte and bytes, ``-`` for none (RFC 5155 §3.3)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        salt = _hex_of(tokens[:1])
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        salt = _hex_of((Token(text),))
         if len(salt) > 255:
             raise RdataTextError(f"NSEC3 salt of {len(salt)} bytes (max 255)")
         return bytes((len(salt),)) + salt
@@ -488,12 +509,12 @@ class Salt(Field):
 class NextHash(Field):
     """NSEC3 next hashed owner: length byte and bytes, base32hex without padding."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text.upper()
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        upper = text.upper()
         try:
-            hashed = base64.b32hexdecode(text + "=" * (-len(text) % 8))
+            hashed = base64.b32hexdecode(upper + "=" * (-len(upper) % 8))
         except (binascii.Error, ValueError):
-            raise RdataTextError(f"bad base32hex {tokens[0].text[:40]!r}") from None
+            raise RdataTextError(f"bad base32hex {text[:40]!r}") from None
         if not 1 <= len(hashed) <= 255:
             raise RdataTextError(f"NSEC3 next hash of {len(hashed)} bytes")
         return bytes((len(hashed),)) + hashed
@@ -504,10 +525,6 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
-_OCTETS = {str(i): i for i in range(256)}
-"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
-
-
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -515,13 +532,16 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+        self.family = socket.AF_INET if size == 4 else socket.AF_INET6
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
-        if self.size == 4:  # the common case, without ipaddress's generality
-            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
-            if len(octets) == 4 and -1 not in octets:
-                return bytes(octets)
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        # inet_pton takes what ipaddress takes (dotted decimal without leading zeros, RFC
+        # 4291 §2.2 text) but no IPv6 zone: those, and the message for a bad address, are
+        # left to ipaddress.
+        try:
+            return socket.inet_pton(self.family, text)
+        except (OSError, ValueError):
+            pass
         try:
             return self.kind(text).packed
         except ValueError as exc:
@@ -535,10 +555,10 @@ class Address(Field):
 class CaaTag(Field):
     """A CAA property tag: 1 to 255 ASCII letters and digits (RFC 8659 §4.1)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        tag = tokens[0].text.encode("utf-8")
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        tag = text.encode("utf-8")
         if not 1 <= len(tag) <= 255 or not tag.isalnum() or not tag.isascii():
-            raise RdataTextError(f"bad CAA tag {tokens[0].text[:30]!r}")
+            raise RdataTextError(f"bad CAA tag {text[:30]!r}")
         return bytes((len(tag),)) + tag
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
@@ -564,8 +584,20 @@ class RdataType:
     lowercase: ClassVar[bool] = False
     """Names in the RDATA are lowercased in the canonical form (RFC 4034 §6.2, RFC 6840)."""
 
+    _word_encoders: ClassVar[tuple[Callable[[str, Name | None], bytes], ...] | None] = None
+    """For :meth:`from_words`: the one-word fields' encoders (all but a last field that
+    takes the rest), when the type is read field by field by :meth:`from_text`."""
+    _rest_field: ClassVar[Field | None] = None
+
     def __init_subclass__(cls) -> None:
         cls.compressible = cls.rtype in wire.COMPRESSIBLE_RDATA_TYPES
+        fields = cls.fields
+        if fields and cls.from_text.__func__ is RdataType.from_text.__func__:  # type: ignore[attr-defined]
+            rest = fields[-1] if fields[-1].rest else None
+            cls._rest_field = rest
+            cls._word_encoders = tuple(
+                f.encode_word for f in fields[: len(fields) - (rest is not None)]
+            )
 
     @classmethod
     def mnemonic(cls) -> str:
@@ -591,6 +623,32 @@ class RdataType:
         except ValueError as exc:
             raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
         return b"".join(out)
+
+    @classmethod
+    def from_words(cls, words: Sequence[str], origin: Name | None) -> bytes:
+        """:meth:`from_text` for words that were neither quoted nor escaped (a master-file
+        line of plain words): the same bytes and errors, without a :class:`Token` for each
+        word where the type is a sequence of fields."""
+        encoders = cls._word_encoders
+        rest = cls._rest_field
+        if (
+            encoders is None
+            or len(words) < len(encoders)
+            or (rest is None and len(words) != len(encoders))
+        ):
+            return cls.from_text([Token(w) for w in words], origin)  # or its error
+        try:
+            if rest is None:
+                if len(words) == 1:
+                    return encoders[0](words[0], origin)
+                return b"".join(
+                    [encode(w, origin) for encode, w in zip(encoders, words, strict=True)]
+                )
+            out = [encode(w, origin) for encode, w in zip(encoders, words, strict=False)]
+            out.append(rest.encode([Token(w) for w in words[len(encoders) :]], origin))
+            return b"".join(out)
+        except ValueError as exc:
+            raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
 
     @classmethod
     def _walk(cls, data: bytes, pos: int, end: int) -> list[tuple[Field, str, int, int]]:
@@ -1455,6 +1513,11 @@ def from_text(rtype: int, tokens: Sequence[Token], origin: Name | None) -> bytes
     if tokens and tokens[0].text == "\\#" and not tokens[0].quoted:
         return Unknown.from_text(tokens, origin)
     return TYPES.get(rtype, Unknown).from_text(tokens, origin)
+
+
+def from_words(rtype: int, words: Sequence[str], origin: Name | None) -> bytes:
+    """:func:`from_text` for plain words (none quoted or escaped, so never ``\\#``)."""
+    return TYPES.get(rtype, Unknown).from_words(words, origin)
 
 
 def to_text(rtype: int, rdata: bytes) -> str:

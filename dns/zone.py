@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import base64
 import bisect
+import gc
 import hashlib
 import itertools
 import logging
 import os
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import rdtypes, wire
@@ -77,18 +78,59 @@ class RRset:
         )
 
 
-@dataclass(slots=True)
 class Node:
-    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty).
+    """One owner name in the zone (or an empty non-terminal when it has no RRsets).
 
-    ``rrsets[RRSIG]`` holds every signature at the name; ``sigs`` the same signatures by
-    the type they cover, each set with the TTL its records were given (RFC 4034 §3: the
-    TTL of the RRset they cover, which differs between types); ``None`` when there are
-    none (no empty dict per name of an unsigned zone)."""
+    A node keeps its RRsets in a tuple, in the order the file first gave each type: a dict
+    per name would be the largest part of a big zone's memory (a dict holds 8 slots from
+    its first item). :meth:`get` finds one; :attr:`rrsets` is a dict of them made on
+    demand. The RRSIG RRset holds every signature at the name; :meth:`sig` gives the ones
+    covering one type, as an RRset with the TTL those records were given (RFC 4034 §3: the
+    TTL of the RRset they cover, which differs between types); :attr:`sigs` is a dict of
+    those, or ``None`` when the name has no signatures."""
 
-    name: Name
-    rrsets: dict[int, RRset] = field(default_factory=dict)
-    sigs: dict[int, RRset] | None = None
+    __slots__ = ("name", "sets", "signatures")
+
+    def __init__(
+        self,
+        name: Name,
+        sets: Sequence[RRset] = (),
+        signatures: Sequence[RRset] | None = None,
+    ) -> None:
+        self.name = name
+        self.sets = sets
+        """The RRsets, each type once."""
+        self.signatures = signatures
+        """The signatures by the type they cover, one RRset per type; ``None`` if none."""
+
+    def get(self, rtype: int) -> RRset | None:
+        """The RRset of ``rtype`` at this name, if any."""
+        for rrset in self.sets:
+            if rrset.rtype == rtype:
+                return rrset
+        return None
+
+    def sig(self, covered: int) -> RRset | None:
+        """The RRSIGs at this name covering ``covered``, if any."""
+        for rrset in self.signatures or ():
+            if _U16.unpack_from(rrset.rdatas[0])[0] == covered:
+                return rrset
+        return None
+
+    @property
+    def rrsets(self) -> dict[int, RRset]:
+        """The RRsets by type (a new dict: changing it changes nothing in the zone)."""
+        return {rrset.rtype: rrset for rrset in self.sets}
+
+    @property
+    def sigs(self) -> dict[int, RRset] | None:
+        """The RRSIGs by the type they cover, or ``None`` when there are none."""
+        if self.signatures is None:
+            return None
+        return {_U16.unpack_from(rs.rdatas[0])[0]: rs for rs in self.signatures}
+
+    def __repr__(self) -> str:
+        return f"Node({wire.name_to_text(self.name)} {list(self.sets)})"
 
 
 Key = tuple[bytes, ...]
@@ -112,6 +154,38 @@ class Record:
     line: int
 
 
+_Row = tuple[Name, Key, int, int, bytes, str, int]
+"""A record as the parser hands it to the zone: the fields of :class:`Record` with the
+name's key after the name, in a tuple (made faster than an object, for each of millions).
+A record with the same owner as the one before has the same name and key objects."""
+
+
+class _Keys:
+    """Keys of names, each label kept once (names share their labels and the origin's)."""
+
+    def __init__(self) -> None:
+        self.intern = {}.setdefault
+
+    def __call__(self, name: Name) -> Key:
+        intern = self.intern
+        return tuple([intern(label, label) for label in map(bytes.lower, name)])
+
+
+def _rows(records: Iterable[Record]) -> Iterator[_Row]:
+    keys = _Keys()
+    last: Name | None = None
+    key: Key = ()
+    for r in records:
+        if r.name is not last:
+            last, key = r.name, keys(r.name)
+        yield (r.name, key, r.rtype, r.ttl, r.rdata, r.filename, r.line)
+
+
+_DEDUP_LINEAR = 8
+"""RRsets up to this size are searched for a duplicate record one by one; bigger ones
+through a set of their records, so that a big RRset is read in linear time."""
+
+
 class Zone:
     """A loaded, validated zone.
 
@@ -124,14 +198,39 @@ class Zone:
     def __init__(
         self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
+        self._init(origin, _rows(records), files, source)
+
+    @classmethod
+    def _from_rows(
+        cls, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
+    ) -> Zone:
+        zone = cls.__new__(cls)
+        zone._init(origin, rows, files, source)
+        return zone
+
+    def _init(
+        self, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
+    ) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
         self.files = files
         self.source = source
         self.nodes: dict[Key, Node] = {}
         self.cuts: set[Key] = set()
-        self._build(records)
-        soa = self.nodes[self.origin_key].rrsets[wire.TYPE_SOA]
+        self._nsec_keys: list[Key] | None = None
+        self._nsec3: tuple[list[bytes], list[Key]] | None = None
+        # The rows are parsed as the zone is built. That makes millions of objects and no
+        # cycles: the collector, which would walk all of them again and again as they
+        # pile up, is off meanwhile (it was a third of the time of a big zone).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(rows)
+        finally:
+            if collecting:
+                gc.enable()
+        soa = self.nodes[self.origin_key].get(wire.TYPE_SOA)
+        assert soa is not None
         self.soa = soa
         fields = _U32.unpack_from(soa.rdatas[0], len(soa.rdatas[0]) - 20)
         self.serial: int = fields[0]
@@ -140,85 +239,128 @@ class Zone:
 
     # -- building and validation
 
-    def _build(self, records: Iterable[Record]) -> None:
+    def _build(self, rows: Iterable[_Row]) -> None:
         origin_key = self.origin_key
         depth = len(origin_key)
+        nodes = self.nodes
         where: dict[tuple[Key, int], tuple[str, int]] = {}
-        # One copy of each label: names share the origin's labels, and a name already in
-        # lowercase is its own key.
-        labels: dict[bytes, bytes] = {label: label for label in origin_key}
-        last: tuple[Name, Key] = ((), ())
+        rrsig = wire.TYPE_RRSIG
+        located = _LOCATED_TYPES
+        big: dict[int, set[bytes]] = {}  # id(RRset) -> its records, for big RRsets
+        last_key: Key | None = None
+        last_node = Node(())
         first = ("<zone>", 0)
-        for rec in records:
+        for name, k, rtype, ttl, rdata, filename, line in rows:
             if not first[1]:
-                first = (rec.filename, rec.line)
-            if rec.name is last[0]:  # a blank owner: the previous record's name
-                k = last[1]
+                first = (filename, line)
+            if k is last_key:  # a blank owner, or the same name again
+                node = last_node
             else:
-                k = tuple([labels.setdefault(lab, lab) for lab in key_of(rec.name)])
-                last = (rec.name, k)
-            if len(k) < depth or k[len(k) - depth :] != origin_key:
-                # As BIND does (named-checkzone loads such a zone): warn and leave it out.
-                log.warning(
-                    "%s:%d: ignoring %s: it is outside the zone %s",
-                    rec.filename,
-                    rec.line,
-                    wire.name_to_text(rec.name),
-                    wire.name_to_text(self.origin),
-                )
-                continue
-            node = self.nodes.get(k)
-            if node is None:
-                node = self.nodes[k] = Node(k if k == rec.name else rec.name)
-            if rec.rtype == wire.TYPE_RRSIG and len(rec.rdata) >= 2:
-                covered = _U16.unpack_from(rec.rdata)[0]
-                if node.sigs is None:
-                    node.sigs = {}
-                sigs = node.sigs.get(covered)
+                if len(k) < depth or k[len(k) - depth :] != origin_key:
+                    # As BIND does (named-checkzone loads such a zone): warn, leave it out.
+                    log.warning(
+                        "%s:%d: ignoring %s: it is outside the zone %s",
+                        filename,
+                        line,
+                        wire.name_to_text(name),
+                        wire.name_to_text(self.origin),
+                    )
+                    continue
+                got = nodes.get(k)
+                if got is None:
+                    got = nodes[k] = Node(k if k == name else name, [])
+                node = got
+                last_key, last_node = k, node
+            sets: list[RRset] = node.sets  # type: ignore[assignment]
+            if rtype == rrsig and len(rdata) >= 2:
+                covered = _U16.unpack_from(rdata)[0]
+                sigs = node.sig(covered)
                 if sigs is None:
-                    node.sigs[covered] = RRset(node.name, wire.TYPE_RRSIG, rec.ttl, [rec.rdata])
-                elif rec.rdata not in sigs.rdatas:
-                    sigs.rdatas.append(rec.rdata)
-            rrset = node.rrsets.get(rec.rtype)
+                    if node.signatures is None:
+                        node.signatures = []
+                    node.signatures.append(  # type: ignore[attr-defined]
+                        RRset(node.name, rrsig, ttl, [rdata])
+                    )
+                elif rdata not in sigs.rdatas:
+                    sigs.rdatas.append(rdata)
+            if sets and sets[-1].rtype == rtype:
+                rrset: RRset | None = sets[-1]
+            else:
+                rrset = node.get(rtype)
             if rrset is None:
-                node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
-                if rec.rtype in _LOCATED_TYPES:
-                    where[(k, rec.rtype)] = (rec.filename, rec.line)
+                sets.append(RRset(node.name, rtype, ttl, [rdata]))
+                if rtype in located:
+                    where[(k, rtype)] = (filename, line)
                 continue
-            if rec.ttl != rrset.ttl and rec.rtype != wire.TYPE_RRSIG:
+            if ttl != rrset.ttl and rtype != rrsig:
                 log.warning(
                     "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
-                    rec.filename,
-                    rec.line,
-                    rec.ttl,
+                    filename,
+                    line,
+                    ttl,
                     rrset.ttl,
                     rrset.ttl,
                 )
-            if rec.rdata not in rrset.rdatas:
-                rrset.rdatas.append(rec.rdata)
+            rdatas = rrset.rdatas
+            if len(rdatas) < _DEDUP_LINEAR:
+                if rdata not in rdatas:
+                    rdatas.append(rdata)
+                continue
+            seen = big.get(id(rrset))
+            if seen is None:
+                seen = big[id(rrset)] = set(rdatas)
+            if rdata not in seen:
+                seen.add(rdata)
+                rdatas.append(rdata)
+        del big
+        self._check(where, first)
+        # The lists the build appended to become tuples (smaller, and read-only).
+        for node in nodes.values():
+            node.sets = tuple(node.sets)
+            if node.signatures is not None:
+                node.signatures = tuple(node.signatures)
+
+    def _check(self, where: dict[tuple[Key, int], tuple[str, int]], first: tuple[str, int]) -> None:
+        """The zone's rules (see the module's docstring), the zone cuts, the empty
+        non-terminals."""
+        origin_key = self.origin_key
+        depth = len(origin_key)
+        nodes = self.nodes
 
         def at(k: Key, rtype: int) -> tuple[str, int]:
             return where.get((k, rtype), (first[0], 0))
 
-        apex = self.nodes.get(origin_key)
-        if apex is None or wire.TYPE_SOA not in apex.rrsets:
+        apex = nodes.get(origin_key)
+        soa = apex.get(wire.TYPE_SOA) if apex is not None else None
+        if apex is None or soa is None:
             raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}", *first)
-        if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
+        if len(soa.rdatas) != 1:
             raise ZoneError("more than one SOA record at the apex", *at(origin_key, wire.TYPE_SOA))
-        if wire.TYPE_NS not in apex.rrsets:
+        if apex.get(wire.TYPE_NS) is None:
             raise ZoneError(
                 f"no NS records at the apex {wire.name_to_text(self.origin)}",
                 *at(origin_key, wire.TYPE_SOA),
             )
         dnames: set[Key] = set()
-        for k, node in self.nodes.items():
-            types = node.rrsets.keys()
+        # Only names that hold one of these types have a rule to break (their file and line
+        # were kept), so only those are looked at, in the order the file gave them.
+        for k, rtype in list(where):
+            if rtype == wire.TYPE_NS and k != origin_key:
+                self.cuts.add(k)
+        checked: set[Key] = set()
+        for k, _ in where:
+            if k in checked:
+                continue
+            checked.add(k)
+            node = nodes[k]
+            types = [rs.rtype for rs in node.sets]
             if wire.TYPE_SOA in types and k != origin_key:
                 raise ZoneError(
                     f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
                     *at(k, wire.TYPE_SOA),
                 )
-            if wire.TYPE_CNAME in types:
+            cname = node.get(wire.TYPE_CNAME)
+            if cname is not None:
                 others = [t for t in types if t not in _CNAME_COMPANIONS]
                 if others:
                     raise ZoneError(
@@ -226,13 +368,14 @@ class Zone:
                         f"({', '.join(wire.type_to_text(t) for t in others)})",
                         *at(k, wire.TYPE_CNAME),
                     )
-                if len(node.rrsets[wire.TYPE_CNAME].rdatas) > 1:
+                if len(cname.rdatas) > 1:
                     raise ZoneError(
                         f"more than one CNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_CNAME),
                     )
-            if wire.TYPE_DNAME in types:
-                if len(node.rrsets[wire.TYPE_DNAME].rdatas) > 1:
+            dname = node.get(wire.TYPE_DNAME)
+            if dname is not None:
+                if len(dname.rdatas) > 1:
                     raise ZoneError(
                         f"more than one DNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_DNAME),
@@ -243,43 +386,55 @@ class Zone:
                     f"NS at the wildcard {wire.name_to_text(node.name)} (RFC 4592 §4.2)",
                     *at(k, wire.TYPE_NS),
                 )
-            if k != origin_key and wire.TYPE_NS in types:
-                self.cuts.add(k)
         # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
-        for k, node in self.nodes.items():
-            for j in range(depth, len(k) if dnames else 0):
-                anc = k[len(k) - j :]
-                if anc in dnames and node.rrsets:
-                    log.warning(
-                        "%s:%d: %s is below the DNAME at %s: occluded, never answered from",
-                        *at(k, next(iter(node.rrsets))),
-                        wire.name_to_text(node.name),
-                        wire.name_to_text(self.nodes[anc].name),
-                    )
-                    break
-            cut = self._cut_above_or_at(k) if self.cuts else None
-            if cut is None:
-                continue
-            allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
-            for rtype in node.rrsets:
-                if rtype not in allowed:
-                    log.warning(
-                        "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
-                        *at(k, rtype),
-                        wire.type_to_text(rtype),
-                        wire.name_to_text(node.name),
-                        "at" if cut == k else "below",
-                        wire.name_to_text(self.nodes[cut].name),
-                    )
+        # Only the lengths that a DNAME or a cut has are looked at above each name.
+        dname_depths = sorted({len(k) for k in dnames})
+        cut_depths = sorted({len(k) for k in self.cuts})
+        cuts = self.cuts
+        if dname_depths or cut_depths:
+            for k, node in nodes.items():
+                size = len(k)
+                for j in dname_depths:
+                    if j >= size:
+                        break
+                    anc = k[size - j :]
+                    if anc in dnames and node.sets:
+                        log.warning(
+                            "%s:%d: %s is below the DNAME at %s: occluded, never answered from",
+                            *at(k, node.sets[0].rtype),
+                            wire.name_to_text(node.name),
+                            wire.name_to_text(nodes[anc].name),
+                        )
+                        break
+                cut = None
+                for j in cut_depths:
+                    if j > size:
+                        break
+                    if k[size - j :] in cuts:
+                        cut = k[size - j :]
+                        break
+                if cut is None:
+                    continue
+                allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
+                for rrset in node.sets:
+                    if rrset.rtype not in allowed:
+                        log.warning(
+                            "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
+                            *at(k, rrset.rtype),
+                            wire.type_to_text(rrset.rtype),
+                            wire.name_to_text(node.name),
+                            "at" if cut == k else "below",
+                            wire.name_to_text(nodes[cut].name),
+                        )
         # Empty non-terminals.
-        for k in list(self.nodes):
+        for k in [k for k in nodes if len(k) > depth + 1]:
             for j in range(depth + 1, len(k)):
                 anc = k[len(k) - j :]
-                if anc not in self.nodes:
-                    owner = self.nodes[k].name
-                    self.nodes[anc] = Node(owner[len(owner) - j :])
+                if anc not in nodes:
+                    owner = nodes[k].name
+                    nodes[anc] = Node(owner[len(owner) - j :])
 
     def _cut_above_or_at(self, k: Key) -> Key | None:
         """The highest zone cut at or above ``k`` (below the apex), if any."""
@@ -315,11 +470,11 @@ class Zone:
         yield self.soa
         for k in sorted(self.nodes, key=lambda key: key[::-1]):
             node = self.nodes[k]
-            for rtype, rrset in node.rrsets.items():
-                if k == self.origin_key and rtype == wire.TYPE_SOA:
+            for rrset in node.sets:
+                if rrset is self.soa:
                     continue
-                if rtype == wire.TYPE_RRSIG and node.sigs is not None:
-                    yield from node.sigs.values()  # each with its own TTL
+                if rrset.rtype == wire.TYPE_RRSIG and node.signatures is not None:
+                    yield from node.signatures  # each with its own TTL
                 else:
                     yield rrset
 
@@ -335,15 +490,16 @@ class Zone:
         return self.nodes[index[at][::-1]]
 
     def _nsec_index(self) -> list[Key]:
-        index: list[Key] | None = getattr(self, "_nsec_keys", None)
+        index = self._nsec_keys
         if index is None:
-            index = sorted(k[::-1] for k, n in self.nodes.items() if wire.TYPE_NSEC in n.rrsets)
+            nsec = wire.TYPE_NSEC
+            index = sorted(k[::-1] for k, n in self.nodes.items() if n.get(nsec) is not None)
             self._nsec_keys = index
         return index
 
     def nsec3_params(self) -> tuple[int, bytes] | None:
         """``(iterations, salt)`` of the apex NSEC3PARAM with hash algorithm 1 (SHA-1)."""
-        apex = self.nodes[self.origin_key].rrsets.get(wire.TYPE_NSEC3PARAM)
+        apex = self.nodes[self.origin_key].get(wire.TYPE_NSEC3PARAM)
         if apex is None:
             return None
         for rd in apex.rdatas:
@@ -362,11 +518,11 @@ class Zone:
         return digest
 
     def _nsec3_index(self) -> tuple[list[bytes], list[Key]]:
-        index: tuple[list[bytes], list[Key]] | None = getattr(self, "_nsec3", None)
+        index = self._nsec3
         if index is None:
             pairs = []
             for k, node in self.nodes.items():
-                if wire.TYPE_NSEC3 in node.rrsets and len(k) == len(self.origin_key) + 1:
+                if len(k) == len(self.origin_key) + 1 and node.get(wire.TYPE_NSEC3) is not None:
                     try:
                         hashed = base64.b32hexdecode(k[0].upper())
                     except ValueError:
@@ -396,7 +552,7 @@ class Zone:
 
     def record_count(self) -> int:
         """The number of records (not RRsets)."""
-        return sum(len(rs.rdatas) for node in self.nodes.values() for rs in node.rrsets.values())
+        return sum(len(rs.rdatas) for node in self.nodes.values() for rs in node.sets)
 
     def __repr__(self) -> str:
         return (
@@ -426,38 +582,63 @@ class Entry:
     tokens: list[Token]
 
 
-def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
-    """Split master-file text into logical entries (parentheses joined, comments dropped)."""
+_NOT_PLAIN = re.compile(
+    r'[";()\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
+"""A character that makes a line more than words between blanks: a quote, a comment, a
+parenthesis, an escape, or one that ``str.split()`` takes for a blank where a master file
+does not (only space and tab are blanks there). One character class: linear."""
+_WORD_END = re.compile(r'[ \t;()"\\]')
+"""Where a word stops, or needs a closer look (a quote or an escape inside it)."""
+
+_Lexed = tuple[int, bool, list[str], list[Token] | None]
+"""A logical line as :func:`_entries` gives it: ``(first line, owner left blank, words,
+tokens)``, the words of a line of plain words (``tokens`` None), or its tokens."""
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (a list of them all is as big as the text)."""
+    pos = 0
+    size = len(text)
+    while pos <= size:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = size
+        yield text[pos:end]
+        pos = end + 1
+
+
+def _entries(lines: Iterable[str], filename: str) -> Iterator[_Lexed]:
+    """Master-file lines (with or without their ends) as logical entries: parentheses
+    joined, comments dropped. A line of plain words, the common one, is split in one call
+    and given as words, without a :class:`Token` for each."""
     depth = 0
     tokens: list[Token] = []
     start_line = 0
     blank_owner = False
+    not_plain = _NOT_PLAIN.search
+    word_end = _WORD_END.search
     line_no = 0
-    pos = 0
-    size = len(text)
-    while pos <= size:  # the lines one at a time: a list of them all is as big as the text
-        end = text.find("\n", pos)
-        if end < 0:
-            end = size
-        raw_line = text[pos:end]
-        pos = end + 1
+    for raw in lines:
         line_no += 1
-        line = raw_line.rstrip("\r")
+        line = raw.rstrip("\r\n")
+        if not_plain(line) is None:
+            if depth:
+                tokens.extend([Token(w) for w in line.split()])
+            else:
+                words = line.split()
+                if words:
+                    yield line_no, line[0] in " \t", words, None
+            continue
         if depth == 0:
             tokens = []
             start_line = line_no
             blank_owner = bool(line) and line[0] in " \t"
-        if not ('"' in line or "(" in line or ")" in line or ";" in line or "\\" in line):
-            # The common line: words between blanks, nothing to group or escape.
-            tokens.extend(Token(w) for w in line.replace("\t", " ").split(" ") if w)
-            if depth == 0 and tokens:
-                yield Entry(start_line, blank_owner, tokens)
-            continue
         i = 0
         n = len(line)
         while i < n:
             c = line[i]
-            if c in " \t":
+            if c == " " or c == "\t":
                 i += 1
                 continue
             if c == ";":
@@ -473,43 +654,73 @@ def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
                 i += 1
                 continue
             if c == '"':
-                j = i + 1
-                buf = []
-                while j < n and line[j] != '"':
-                    if line[j] == "\\" and j + 1 < n:
-                        buf.append(line[j : j + 2])
-                        j += 2
-                        continue
-                    buf.append(line[j])
-                    j += 1
-                if j >= n:
-                    raise ZoneError("unterminated quoted string", filename, line_no)
-                tokens.append(Token("".join(buf), True))
-                i = j + 1
+                j = line.find('"', i + 1)
+                if j >= 0 and "\\" not in line[i + 1 : j]:
+                    tokens.append(Token(line[i + 1 : j], True))
+                    i = j + 1
+                    continue
+                i = _quoted(line, i, tokens, filename, line_no)
                 continue
-            j = i
-            word = []
-            while j < n and line[j] not in " \t;()":
-                if line[j] == "\\" and j + 1 < n:
-                    word.append(line[j : j + 2])
-                    j += 2
-                    continue
-                if line[j] == '"':
-                    # A quoted part inside a word (key="a b", as in SVCB): it groups.
-                    end = line.find('"', j + 1)
-                    if end < 0:
-                        raise ZoneError("unterminated quoted string", filename, line_no)
-                    word.append(line[j + 1 : end])
-                    j = end + 1
-                    continue
-                word.append(line[j])
-                j += 1
-            tokens.append(Token("".join(word)))
-            i = j
+            m = word_end(line, i)
+            j = m.start() if m is not None else n
+            if j == n or line[j] in " \t;()":
+                tokens.append(Token(line[i:j]))
+                i = j
+                continue
+            i = _word(line, i, tokens, filename, line_no)
         if depth == 0 and tokens:
-            yield Entry(start_line, blank_owner, tokens)
+            yield start_line, blank_owner, [], tokens
     if depth:
         raise ZoneError("unbalanced '(' at end of file", filename, start_line)
+
+
+def _quoted(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -> int:
+    """The quoted string at ``line[i]`` (with escapes) onto ``tokens``; where it ends."""
+    n = len(line)
+    j = i + 1
+    buf = []
+    while j < n and line[j] != '"':
+        if line[j] == "\\" and j + 1 < n:
+            buf.append(line[j : j + 2])
+            j += 2
+            continue
+        buf.append(line[j])
+        j += 1
+    if j >= n:
+        raise ZoneError("unterminated quoted string", filename, line_no)
+    tokens.append(Token("".join(buf), True))
+    return j + 1
+
+
+def _word(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -> int:
+    """The word at ``line[i]`` that holds an escape or a quoted part onto ``tokens``;
+    where it ends."""
+    n = len(line)
+    j = i
+    word = []
+    while j < n and line[j] not in " \t;()":
+        if line[j] == "\\" and j + 1 < n:
+            word.append(line[j : j + 2])
+            j += 2
+            continue
+        if line[j] == '"':
+            # A quoted part inside a word (key="a b", as in SVCB): it groups.
+            end = line.find('"', j + 1)
+            if end < 0:
+                raise ZoneError("unterminated quoted string", filename, line_no)
+            word.append(line[j + 1 : end])
+            j = end + 1
+            continue
+        word.append(line[j])
+        j += 1
+    tokens.append(Token("".join(word)))
+    return j
+
+
+def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
+    """Split master-file text into logical entries (parentheses joined, comments dropped)."""
+    for line, blank_owner, words, tokens in _entries(_lines(text), filename):
+        yield Entry(line, blank_owner, tokens if tokens is not None else list(map(Token, words)))
 
 
 # ---------------------------------------------------------------------------- values
@@ -658,26 +869,155 @@ class _Parser:
         self.last_ttl: int | None = None
         self.last_owner: Name | None = None
         self.files: list[str] = []
+        self.keys = _Keys()
+        self._keyed_origin: Name | None = None
+        self._origin_key: Key = ()
+        self._origin_size = 0
+        self.field_words: dict[str, tuple[int, int] | None] = {}
+        """What each word seen before a record's type was: ``(0, ttl)``, ``(1, class)``,
+        ``(2, type)``, or None (read the slow way, for its error)."""
 
     def parse(
-        self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()
-    ) -> Iterator[Record]:
-        """The records of ``text`` as they are read (a zone is built from them without a
-        list of them all)."""
-        for entry in tokenize(text, filename):
-            try:
-                yield from self._entry(entry, filename, depth, stack)
-            except ZoneError:
-                raise
-            except (ValueError, UnicodeError) as exc:
-                raise ZoneError(str(exc), filename, entry.line) from exc
+        self, lines: Iterable[str], filename: str, depth: int = 0, stack: tuple[str, ...] = ()
+    ) -> Iterator[_Row]:
+        """The records of ``lines`` as they are read (a zone is built from them without a
+        list of them all). A line of plain words with an owner, TTL, class and type it has
+        seen before takes a short way (owner names and those words remembered, the RDATA
+        from its words); any other goes the general way, with the same checks."""
+        field_words = self.field_words
+        not_zone = _NOT_ZONE_TYPES
+        from_words = rdtypes.from_words
+        owner_text: str | None = None
+        owner_origin: Name | None = None
+        owner: Name = ()
+        key: Key = ()
+        keys = self.keys
+        entry_line = 0
+        try:
+            for entry_line, blank, words, tokens in _entries(lines, filename):
+                try:
+                    if tokens is not None or (not blank and words[0][0] == "$"):
+                        yield from self._entry(
+                            Entry(entry_line, blank, tokens or list(map(Token, words))),
+                            filename,
+                            depth,
+                            stack,
+                        )
+                        continue
+                    if blank:
+                        if self.last_owner is None:
+                            raise ZoneError(
+                                "a record without an owner before any owner was given",
+                                filename,
+                                entry_line,
+                            )
+                        if owner is not self.last_owner:
+                            owner = self.last_owner
+                            key = keys(owner)
+                            owner_text = None
+                        pos = 0
+                    else:
+                        word = words[0]
+                        if word != owner_text or self.origin is not owner_origin:
+                            owner, key = self._owner(word)
+                            owner_text, owner_origin = word, self.origin
+                        pos = 1
+                    # [ttl] [class] type, from words seen before.
+                    start = pos
+                    ttl: int | None = None
+                    rclass: int | None = None
+                    rtype: int | None = None
+                    n = len(words)
+                    while pos < n:
+                        word = words[pos]
+                        seen = field_words.get(word, False)
+                        if seen is False:
+                            seen = self._field_word(word)
+                        if seen is None:
+                            break
+                        kind, value = seen
+                        pos += 1
+                        if kind == 2:
+                            rtype = value
+                            break
+                        if kind == 0 and ttl is None:
+                            ttl = value
+                        elif kind == 1 and rclass is None:
+                            rclass = value
+                        else:
+                            break
+                    if ttl is None:
+                        ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
+                    if (
+                        rtype is None
+                        or ttl is None
+                        or rtype in not_zone
+                        or (rclass is not None and rclass != wire.CLASS_IN)
+                    ):
+                        # Something to say (or an SOA's own TTL): the general way.
+                        ttl, rtype, pos = self._fields(
+                            list(map(Token, words)), start, filename, entry_line
+                        )
+                    elif ttl > MAX_TTL:
+                        ttl = 0  # RFC 2181 §8
+                    rdata = from_words(rtype, words[pos:], self.origin)
+                    if len(rdata) > 0xFFFF:
+                        raise ZoneError(
+                            f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
+                        )
+                    self.last_owner = owner
+                    self.last_ttl = ttl
+                    yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                except ZoneError:
+                    raise
+                except (ValueError, UnicodeError) as exc:
+                    raise ZoneError(str(exc), filename, entry_line) from exc
+        except UnicodeDecodeError as exc:  # from a file read as it is parsed
+            raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
+
+    def _field_word(self, word: str) -> tuple[int, int] | None:
+        """What ``word`` is before a record's type (see :attr:`field_words`), remembered
+        for the next time (up to 4096 words: TTLs, classes and types are few)."""
+        seen: tuple[int, int] | None
+        try:
+            if _looks_like_ttl(word):
+                seen = (0, parse_ttl(word))
+            elif _is_class(word):
+                seen = (1, wire.class_from_text(word))
+            else:
+                seen = (2, wire.type_from_text(word))
+        except ValueError:
+            seen = None
+        if len(self.field_words) < 4096:
+            self.field_words[word] = seen
+        return seen
 
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
+    def _owner(self, text: str) -> tuple[Name, Key]:
+        """The owner name ``text`` and its key. A single label relative to the origin, the
+        common owner, is made here (its length checked as wire.name_from_text checks it);
+        any other name by wire.name_from_text."""
+        origin = self.origin
+        if origin is not None and "." not in text and text != "@":
+            if origin is not self._keyed_origin:
+                self._keyed_origin = origin
+                self._origin_key = self.keys(origin)
+                self._origin_size = sum(map(len, origin)) + len(origin) + 1
+            label = text.encode("utf-8")
+            if len(label) <= wire.MAX_LABEL and len(label) + 1 + self._origin_size <= wire.MAX_NAME:
+                low = label.lower()
+                key = (self.keys.intern(low, low), *self._origin_key)
+                if low == label and origin == self._origin_key:
+                    return key, key
+                return (label, *origin), key
+        name = wire.name_from_text(text, origin)
+        return name, self.keys(name)
+
     def _entry(
         self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]
-    ) -> Iterator[Record]:
+    ) -> Iterator[_Row]:
         tokens = entry.tokens
         first = tokens[0].text
         if not entry.blank_owner and first.startswith("$") and not tokens[0].quoted:
@@ -713,7 +1053,7 @@ class _Parser:
         rdata = self._rdata(rtype, tokens[pos:], filename, entry.line)
         self.last_owner = owner
         self.last_ttl = ttl
-        yield Record(owner, rtype, ttl, rdata, filename, entry.line)
+        yield (owner, self.keys(owner), rtype, ttl, rdata, filename, entry.line)
 
     def _fields(
         self, tokens: list[Token], pos: int, filename: str, line: int
@@ -725,12 +1065,9 @@ class _Parser:
         rtype: int | None = None
         while pos < len(tokens):
             word = tokens[pos].text
-            upper = word.upper()
             if ttl is None and _looks_like_ttl(word):
                 ttl = parse_ttl(word)
-            elif rclass is None and (
-                upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:6] in _DIGITS)
-            ):
+            elif rclass is None and _is_class(word):
                 rclass = wire.class_from_text(word)
             else:
                 try:
@@ -766,7 +1103,7 @@ class _Parser:
             raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, line)
         return rdata
 
-    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[Record]:
+    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[_Row]:
         """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`` (BIND, Knot): one
         record per value, ``$`` in ``lhs`` and ``rhs`` replaced (see :func:`generate_text`).
         The owner for a following blank-owner line stays the last explicit one."""
@@ -792,11 +1129,11 @@ class _Parser:
                 for tok in entry.tokens
             ]
             rdata = self._rdata(rtype, rdata_tokens, filename, line)
-            yield Record(owner, rtype, ttl, rdata, filename, line)
+            yield (owner, self.keys(owner), rtype, ttl, rdata, filename, line)
 
     def _include(
         self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
-    ) -> Iterator[Record]:
+    ) -> Iterator[_Row]:
         if len(tokens) not in (2, 3):
             raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
         if depth >= MAX_INCLUDE_DEPTH:
@@ -806,19 +1143,23 @@ class _Parser:
         if os.path.abspath(path) in stack:
             raise ZoneError(f"$INCLUDE loop through {path}", filename, line)
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            # Opened apart from the reading, whose errors are the parser's to report.
+            f = open(path, encoding="utf-8", newline="\n")  # noqa: SIM115
         except OSError as exc:
             raise ZoneError(f"$INCLUDE {tokens[1].text}: {exc.strerror}", filename, line)
-        except UnicodeDecodeError as exc:
-            raise ZoneError(f"$INCLUDE {tokens[1].text}: not UTF-8 ({exc.reason})", filename, line)
         saved_origin, saved_owner = self.origin, self.last_owner
         if len(tokens) == 3:
             self.origin = self._name(tokens[2].text)
         self.files.append(path)
-        yield from self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
+        with f:
+            yield from self.parse(f, path, depth + 1, (*stack, os.path.abspath(path)))
         # RFC 1035 §5.1: the origin (and owner) revert after the included file.
         self.origin, self.last_owner = saved_origin, saved_owner
+
+
+def _is_class(word: str) -> bool:
+    upper = word.upper()
+    return upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:6] in _DIGITS)
 
 
 def _origin_of(origin: str | Name | None) -> Name | None:
@@ -840,40 +1181,42 @@ def parse_zone_text(
     ``origin`` (text or :data:`~dns.wire.Name`) is the initial ``$ORIGIN`` and the zone's
     apex; without it the apex is the owner of the SOA record. Raises :class:`ZoneError`.
     """
+    return _parse(_lines(text), origin, filename, default_ttl)
+
+
+def _parse(
+    lines: Iterable[str], origin: str | Name | None, filename: str, default_ttl: int | None
+) -> Zone:
     start = _origin_of(origin)
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
-    records: Iterable[Record] = parser.parse(text, filename, 0, (os.path.abspath(filename),))
+    rows: Iterable[_Row] = parser.parse(lines, filename, 0, (os.path.abspath(filename),))
     apex = start
     if apex is None:
         # The apex is the owner of the first SOA: read up to it, then go on from there.
         head = []
-        for rec in records:
-            head.append(rec)
-            if rec.rtype == wire.TYPE_SOA:
-                apex = rec.name
+        for row in rows:
+            head.append(row)
+            if row[2] == wire.TYPE_SOA:
+                apex = row[0]
                 break
         if apex is None:
             raise ZoneError("no SOA record, and no origin given", filename, 0)
-        records = itertools.chain(head, records)
-    return Zone(
-        apex,
-        records,
-        parser.files,
-        source=filename if not filename.startswith("<") else None,
+        rows = itertools.chain(head, rows)
+    return Zone._from_rows(
+        apex, rows, parser.files, source=filename if not filename.startswith("<") else None
     )
 
 
 def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:
-    """Read, parse and validate the master file at ``path`` (see :func:`parse_zone_text`)."""
+    """Read, parse and validate the master file at ``path`` (see :func:`parse_zone_text`).
+    The file is read as it is parsed: its text is never all in memory at once."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        f = open(path, encoding="utf-8", newline="\n")  # noqa: SIM115 (as in _include)
     except OSError as exc:
         raise ZoneError(exc.strerror or str(exc), path, 0)
-    except UnicodeDecodeError as exc:
-        raise ZoneError(f"not UTF-8 ({exc.reason})", path, 0)
-    zone = parse_zone_text(text, origin, filename=path)
+    with f:
+        zone = _parse(f, origin, path, None)
     zone.source = path
     return zone
 
