@@ -331,7 +331,7 @@ class Time(Field):
 
 
 _NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
-_NAME_WIRE_MAX = 1 << 16
+_NAME_WIRE_MAX = 4096
 
 
 def name_wire(text: str, origin: Name | None) -> bytes:

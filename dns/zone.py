@@ -31,7 +31,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from . import rdtypes, wire
@@ -94,8 +94,8 @@ class Node:
     def __init__(
         self,
         name: Name,
-        sets: Sequence[RRset] = (),
-        signatures: Sequence[RRset] | None = None,
+        sets: tuple[RRset, ...] = (),
+        signatures: tuple[RRset, ...] | None = None,
     ) -> None:
         self.name = name
         self.sets = sets
@@ -164,7 +164,8 @@ class _Keys:
     """Keys of names, each label kept once (names share their labels and the origin's)."""
 
     def __init__(self) -> None:
-        self.intern = {}.setdefault
+        labels: dict[bytes, bytes] = {}
+        self.intern = labels.setdefault
 
     def __call__(self, name: Name) -> Key:
         intern = self.intern
@@ -268,18 +269,19 @@ class Zone:
                     continue
                 got = nodes.get(k)
                 if got is None:
-                    got = nodes[k] = Node(k if k == name else name, [])
+                    got = nodes[k] = Node(k if k == name else name)
                 node = got
                 last_key, last_node = k, node
-            sets: list[RRset] = node.sets  # type: ignore[assignment]
+            sets = node.sets
             if rtype == rrsig and len(rdata) >= 2:
                 covered = _U16.unpack_from(rdata)[0]
                 sigs = node.sig(covered)
                 if sigs is None:
-                    if node.signatures is None:
-                        node.signatures = []
-                    node.signatures.append(  # type: ignore[attr-defined]
-                        RRset(node.name, rrsig, ttl, [rdata])
+                    # A tuple made again for each new type (a list would be converted at
+                    # the end, leaving its memory in holes the tuples cannot fill).
+                    node.signatures = (
+                        *(node.signatures or ()),
+                        RRset(node.name, rrsig, ttl, [rdata]),
                     )
                 elif rdata not in sigs.rdatas:
                     sigs.rdatas.append(rdata)
@@ -288,7 +290,7 @@ class Zone:
             else:
                 rrset = node.get(rtype)
             if rrset is None:
-                sets.append(RRset(node.name, rtype, ttl, [rdata]))
+                node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
                 if rtype in located:
                     where[(k, rtype)] = (filename, line)
                 continue
@@ -314,11 +316,6 @@ class Zone:
                 rdatas.append(rdata)
         del big
         self._check(where, first)
-        # The lists the build appended to become tuples (smaller, and read-only).
-        for node in nodes.values():
-            node.sets = tuple(node.sets)
-            if node.signatures is not None:
-                node.signatures = tuple(node.signatures)
 
     def _check(self, where: dict[tuple[Key, int], tuple[str, int]], first: tuple[str, int]) -> None:
         """The zone's rules (see the module's docstring), the zone cuts, the empty
@@ -881,12 +878,14 @@ class _Parser:
         self, lines: Iterable[str], filename: str, depth: int = 0, stack: tuple[str, ...] = ()
     ) -> Iterator[_Row]:
         """The records of ``lines`` as they are read (a zone is built from them without a
-        list of them all). A line of plain words with an owner, TTL, class and type it has
-        seen before takes a short way (owner names and those words remembered, the RDATA
-        from its words); any other goes the general way, with the same checks."""
+        list of them all). A record whose TTL, class and type are words seen before takes
+        a short way (those words and the owner name remembered, the RDATA of a line of
+        plain words read from its words); directives, and records with something to say,
+        go the general way, with the same checks."""
         field_words = self.field_words
         not_zone = _NOT_ZONE_TYPES
         from_words = rdtypes.from_words
+        from_text = rdtypes.from_text
         owner_text: str | None = None
         owner_origin: Name | None = None
         owner: Name = ()
@@ -896,9 +895,16 @@ class _Parser:
         try:
             for entry_line, blank, words, tokens in _entries(lines, filename):
                 try:
-                    if tokens is not None or (not blank and words[0][0] == "$"):
+                    if tokens is not None:
+                        if not blank and tokens[0].text[:1] == "$" and not tokens[0].quoted:
+                            yield from self._entry(
+                                Entry(entry_line, blank, tokens), filename, depth, stack
+                            )
+                            continue
+                        words = [t.text for t in tokens]
+                    elif not blank and words[0][0] == "$":
                         yield from self._entry(
-                            Entry(entry_line, blank, tokens or list(map(Token, words))),
+                            Entry(entry_line, blank, list(map(Token, words))),
                             filename,
                             depth,
                             stack,
@@ -930,8 +936,8 @@ class _Parser:
                     n = len(words)
                     while pos < n:
                         word = words[pos]
-                        seen = field_words.get(word, False)
-                        if seen is False:
+                        seen = field_words.get(word, _UNSEEN)
+                        if seen is _UNSEEN:
                             seen = self._field_word(word)
                         if seen is None:
                             break
@@ -956,11 +962,14 @@ class _Parser:
                     ):
                         # Something to say (or an SOA's own TTL): the general way.
                         ttl, rtype, pos = self._fields(
-                            list(map(Token, words)), start, filename, entry_line
+                            tokens or list(map(Token, words)), start, filename, entry_line
                         )
                     elif ttl > MAX_TTL:
                         ttl = 0  # RFC 2181 §8
-                    rdata = from_words(rtype, words[pos:], self.origin)
+                    if tokens is None:
+                        rdata = from_words(rtype, words[pos:], self.origin)
+                    else:
+                        rdata = from_text(rtype, tokens[pos:], self.origin)
                     if len(rdata) > 0xFFFF:
                         raise ZoneError(
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
@@ -1000,7 +1009,7 @@ class _Parser:
         common owner, is made here (its length checked as wire.name_from_text checks it);
         any other name by wire.name_from_text."""
         origin = self.origin
-        if origin is not None and "." not in text and text != "@":
+        if origin is not None and "." not in text and "\\" not in text and text != "@":
             if origin is not self._keyed_origin:
                 self._keyed_origin = origin
                 self._origin_key = self.keys(origin)
@@ -1155,6 +1164,10 @@ class _Parser:
             yield from self.parse(f, path, depth + 1, (*stack, os.path.abspath(path)))
         # RFC 1035 §5.1: the origin (and owner) revert after the included file.
         self.origin, self.last_owner = saved_origin, saved_owner
+
+
+_UNSEEN = (-1, -1)
+"""Not in :attr:`_Parser.field_words` yet."""
 
 
 def _is_class(word: str) -> bool:
