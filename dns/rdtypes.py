@@ -651,6 +651,26 @@ class RdataType:
             raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
 
     @classmethod
+    def word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
+        """:meth:`from_words`, made for this type once: a type of one field that takes one
+        word (an address, a name) reads it with that field's encoder alone."""
+        encoders = cls._word_encoders
+        if encoders is None or cls._rest_field is not None or len(encoders) != 1:
+            return cls.from_words
+        encode = encoders[0]
+        mnemonic = cls.mnemonic()
+
+        def read(words: Sequence[str], origin: Name | None) -> bytes:
+            if len(words) != 1:
+                return cls.from_text([Token(w) for w in words], origin)  # or its error
+            try:
+                return encode(words[0], origin)
+            except ValueError as exc:
+                raise RdataTextError(f"{mnemonic} {exc}") from None
+
+        return read
+
+    @classmethod
     def _walk(cls, data: bytes, pos: int, end: int) -> list[tuple[Field, str, int, int]]:
         """Each field with its text and extent; the fields must fill the RDATA exactly."""
         out = []

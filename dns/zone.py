@@ -31,7 +31,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import rdtypes, wire
@@ -386,11 +386,11 @@ class Zone:
         # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
-        # Only the lengths that a DNAME or a cut has are looked at above each name.
-        dname_depths = sorted({len(k) for k in dnames})
-        cut_depths = sorted({len(k) for k in self.cuts})
-        cuts = self.cuts
-        if dname_depths or cut_depths:
+        # Only the lengths that a DNAME or a cut has are looked at above each name, and
+        # only the names that can be at or below a cut: the cuts and the longer names.
+        deep = [k for k in nodes if len(k) > depth + 1]
+        if dnames:
+            dname_depths = sorted({len(k) for k in dnames})
             for k, node in nodes.items():
                 size = len(k)
                 for j in dname_depths:
@@ -405,7 +405,16 @@ class Zone:
                             wire.name_to_text(nodes[anc].name),
                         )
                         break
-                cut = None
+        cuts = self.cuts
+        if cuts:
+            cut_depths = sorted({len(k) for k in cuts})
+            shortest = cut_depths[0]
+            candidates = [k for k, rtype in where if rtype == wire.TYPE_NS and k in cuts]
+            candidates += [k for k in deep if len(k) > shortest and k not in cuts]
+            for k in candidates:
+                node = nodes[k]
+                size = len(k)
+                cut: Key | None = None
                 for j in cut_depths:
                     if j > size:
                         break
@@ -426,7 +435,7 @@ class Zone:
                             wire.name_to_text(nodes[cut].name),
                         )
         # Empty non-terminals.
-        for k in [k for k in nodes if len(k) > depth + 1]:
+        for k in deep:
             for j in range(depth + 1, len(k)):
                 anc = k[len(k) - j :]
                 if anc not in nodes:
@@ -588,10 +597,6 @@ does not (only space and tab are blanks there). One character class: linear."""
 _WORD_END = re.compile(r'[ \t;()"\\]')
 """Where a word stops, or needs a closer look (a quote or an escape inside it)."""
 
-_Lexed = tuple[int, bool, list[str], list[Token] | None]
-"""A logical line as :func:`_entries` gives it: ``(first line, owner left blank, words,
-tokens)``, the words of a line of plain words (``tokens`` None), or its tokens."""
-
 
 def _lines(text: str) -> Iterator[str]:
     """The lines of ``text`` one at a time (a list of them all is as big as the text)."""
@@ -605,32 +610,37 @@ def _lines(text: str) -> Iterator[str]:
         pos = end + 1
 
 
-def _entries(lines: Iterable[str], filename: str) -> Iterator[_Lexed]:
-    """Master-file lines (with or without their ends) as logical entries: parentheses
-    joined, comments dropped. A line of plain words, the common one, is split in one call
-    and given as words, without a :class:`Token` for each."""
-    depth = 0
-    tokens: list[Token] = []
-    start_line = 0
-    blank_owner = False
-    not_plain = _NOT_PLAIN.search
-    word_end = _WORD_END.search
-    line_no = 0
-    for raw in lines:
-        line_no += 1
-        line = raw.rstrip("\r\n")
-        if not_plain(line) is None:
-            if depth:
-                tokens.extend([Token(w) for w in line.split()])
-            else:
-                words = line.split()
-                if words:
-                    yield line_no, line[0] in " \t", words, None
-            continue
-        if depth == 0:
-            tokens = []
-            start_line = line_no
-            blank_owner = bool(line) and line[0] in " \t"
+class _Lexer:
+    """Lines that are more than plain words, to tokens: parentheses join lines into one
+    entry, comments are dropped, quoted strings and escapes kept together."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.depth = 0
+        """Open parentheses: while over 0, lines go on the entry begun before."""
+        self.tokens: list[Token] = []
+        self.start_line = 0
+        self.blank_owner = False
+
+    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[Token]] | None:
+        """Read ``line`` (its end removed); the entry it completes, if any, as ``(first
+        line, owner left blank, tokens)``."""
+        if self.depth == 0:
+            self.tokens = []
+            self.start_line = line_no
+            self.blank_owner = bool(line) and line[0] in " \t"
+        tokens = self.tokens
+        if _NOT_PLAIN.search(line) is None:
+            tokens.extend([Token(w) for w in line.split()])
+        else:
+            self._scan(line, line_no, tokens)
+        if self.depth == 0 and tokens:
+            return self.start_line, self.blank_owner, tokens
+        return None
+
+    def _scan(self, line: str, line_no: int, tokens: list[Token]) -> None:
+        filename = self.filename
+        word_end = _WORD_END.search
         i = 0
         n = len(line)
         while i < n:
@@ -641,13 +651,13 @@ def _entries(lines: Iterable[str], filename: str) -> Iterator[_Lexed]:
             if c == ";":
                 break
             if c == "(":
-                depth += 1
+                self.depth += 1
                 i += 1
                 continue
             if c == ")":
-                if depth == 0:
+                if self.depth == 0:
                     raise ZoneError("')' without '('", filename, line_no)
-                depth -= 1
+                self.depth -= 1
                 i += 1
                 continue
             if c == '"':
@@ -665,10 +675,21 @@ def _entries(lines: Iterable[str], filename: str) -> Iterator[_Lexed]:
                 i = j
                 continue
             i = _word(line, i, tokens, filename, line_no)
-        if depth == 0 and tokens:
-            yield start_line, blank_owner, [], tokens
-    if depth:
-        raise ZoneError("unbalanced '(' at end of file", filename, start_line)
+
+    def end(self) -> None:
+        """At the end of the file: no parenthesis may be left open."""
+        if self.depth:
+            raise ZoneError("unbalanced '(' at end of file", self.filename, self.start_line)
+
+
+def _entries(lines: Iterable[str], filename: str) -> Iterator[tuple[int, bool, list[Token]]]:
+    """Master-file lines (with or without their ends) as logical entries."""
+    lexer = _Lexer(filename)
+    for line_no, raw in enumerate(lines, 1):
+        got = lexer.feed(raw.rstrip("\r\n"), line_no)
+        if got is not None:
+            yield got
+    lexer.end()
 
 
 def _quoted(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -> int:
@@ -716,8 +737,8 @@ def _word(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -
 
 def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
     """Split master-file text into logical entries (parentheses joined, comments dropped)."""
-    for line, blank_owner, words, tokens in _entries(_lines(text), filename):
-        yield Entry(line, blank_owner, tokens if tokens is not None else list(map(Token, words)))
+    for line, blank_owner, tokens in _entries(_lines(text), filename):
+        yield Entry(line, blank_owner, tokens)
 
 
 # ---------------------------------------------------------------------------- values
@@ -884,16 +905,34 @@ class _Parser:
         go the general way, with the same checks."""
         field_words = self.field_words
         not_zone = _NOT_ZONE_TYPES
-        from_words = rdtypes.from_words
         from_text = rdtypes.from_text
         owner_text: str | None = None
         owner_origin: Name | None = None
         owner: Name = ()
         key: Key = ()
         keys = self.keys
-        entry_line = 0
+        readers: dict[int, Callable[[Sequence[str], Name | None], bytes]] = {}
+        lexer = _Lexer(filename)
+        not_plain = _NOT_PLAIN.search
+        line_no = 0
         try:
-            for entry_line, blank, words, tokens in _entries(lines, filename):
+            for raw in lines:
+                line_no += 1
+                line = raw.rstrip("\r\n")
+                tokens: list[Token] | None
+                if lexer.depth == 0 and not_plain(line) is None:
+                    # A line of plain words, the common one: split in one call.
+                    words = line.split()
+                    if not words:
+                        continue
+                    blank = line[0] in " \t"
+                    tokens = None
+                    entry_line = line_no
+                else:
+                    got = lexer.feed(line, line_no)
+                    if got is None:
+                        continue
+                    entry_line, blank, tokens = got
                 try:
                     if tokens is not None:
                         if not blank and tokens[0].text[:1] == "$" and not tokens[0].quoted:
@@ -967,7 +1006,10 @@ class _Parser:
                     elif ttl > MAX_TTL:
                         ttl = 0  # RFC 2181 §8
                     if tokens is None:
-                        rdata = from_words(rtype, words[pos:], self.origin)
+                        read = readers.get(rtype)
+                        if read is None:
+                            read = readers[rtype] = rdtypes.for_type(rtype).word_reader()
+                        rdata = read(words[pos:], self.origin)
                     else:
                         rdata = from_text(rtype, tokens[pos:], self.origin)
                     if len(rdata) > 0xFFFF:
@@ -983,6 +1025,7 @@ class _Parser:
                     raise ZoneError(str(exc), filename, entry_line) from exc
         except UnicodeDecodeError as exc:  # from a file read as it is parsed
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
+        lexer.end()
 
     def _field_word(self, word: str) -> tuple[int, int] | None:
         """What ``word`` is before a record's type (see :attr:`field_words`), remembered
