@@ -161,15 +161,22 @@ A record with the same owner as the one before has the same name and key objects
 
 
 class _Keys:
-    """Keys of names, each label kept once (names share their labels and the origin's)."""
+    """Keys of names. Labels that repeat (the origin's, a parent's) are kept once: the
+    first :data:`LABELS` distinct labels are remembered (not all: the owners of a big
+    zone are mostly distinct, and a table of them all would cost more than it saves)."""
+
+    LABELS = 1 << 14
 
     def __init__(self) -> None:
-        labels: dict[bytes, bytes] = {}
-        self.intern = labels.setdefault
+        self.labels: dict[bytes, bytes] = {}
 
     def __call__(self, name: Name) -> Key:
-        intern = self.intern
-        return tuple([intern(label, label) for label in map(bytes.lower, name)])
+        labels = self.labels
+        if len(labels) < self.LABELS:
+            intern = labels.setdefault
+            return tuple([intern(label, label) for label in map(bytes.lower, name)])
+        get = labels.get
+        return tuple([get(label, label) for label in map(bytes.lower, name)])
 
 
 def _rows(records: Iterable[Record]) -> Iterator[_Row]:
@@ -250,10 +257,12 @@ class Zone:
         big: dict[int, set[bytes]] = {}  # id(RRset) -> its records, for big RRsets
         last_key: Key | None = None
         last_node = Node(())
-        first = ("<zone>", 0)
-        for name, k, rtype, ttl, rdata, filename, line in rows:
-            if not first[1]:
-                first = (filename, line)
+        rows = iter(rows)
+        head = next(rows, None)
+        first = (head[5], head[6]) if head is not None else ("<zone>", 0)
+        for name, k, rtype, ttl, rdata, filename, line in itertools.chain(
+            (head,) if head else (), rows
+        ):
             if k is last_key:  # a blank owner, or the same name again
                 node = last_node
             else:
@@ -267,10 +276,8 @@ class Zone:
                         wire.name_to_text(self.origin),
                     )
                     continue
-                got = nodes.get(k)
-                if got is None:
-                    got = nodes[k] = Node(k if k == name else name)
-                node = got
+                # Mostly a new name (a zone file is mostly in order): made on the chance.
+                node = nodes.setdefault(k, Node(k if k == name else name))
                 last_key, last_node = k, node
             sets = node.sets
             if rtype == rrsig and len(rdata) >= 2:
@@ -279,8 +286,7 @@ class Zone:
                 if sigs is None:
                     # A tuple made again for each new type (a list would be converted at
                     # the end, leaving its memory in holes the tuples cannot fill).
-                    node.signatures = (
-                        *(node.signatures or ()),
+                    node.signatures = (node.signatures or ()) + (
                         RRset(node.name, rrsig, ttl, [rdata]),
                     )
                 elif rdata not in sigs.rdatas:
@@ -1060,7 +1066,7 @@ class _Parser:
             label = text.encode("utf-8")
             if len(label) <= wire.MAX_LABEL and len(label) + 1 + self._origin_size <= wire.MAX_NAME:
                 low = label.lower()
-                key = (self.keys.intern(low, low), *self._origin_key)
+                key = (low, *self._origin_key)
                 if low == label and origin == self._origin_key:
                     return key, key
                 return (label, *origin), key
