@@ -44,6 +44,9 @@ _U32 = struct.Struct("!I")
 MAX_U32 = 0xFFFFFFFF
 CHUNK = 56
 """dig's width for a run of hex or base64 in one-line output (then a space)."""
+_MEMO_MAX = 4096
+"""The most words a field remembers the wire form of (names, RRSIG times), each memory
+emptied or left as it is when full."""
 
 
 class RdataTextError(ValueError):
@@ -310,7 +313,21 @@ class Time(Field):
     """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, modulo 2^32 as RFC 4034 §3.2 says) or
     seconds since 1970 in decimal; printed as the former."""
 
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.seen: dict[str, bytes] = {}
+        """Times already read: a signer gives most signatures the same two (up to
+        :data:`_MEMO_MAX` kept)."""
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
+        data = self.seen.get(text)
+        if data is None:
+            data = self._encode(text)
+            if len(self.seen) < _MEMO_MAX:
+                self.seen[text] = data
+        return data
+
+    def _encode(self, text: str) -> bytes:
         if len(text) != 14:
             return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
         year, month, day, hour, minute, second = (
@@ -331,18 +348,17 @@ class Time(Field):
 
 
 _NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
-_NAME_WIRE_MAX = 4096
 
 
 def name_wire(text: str, origin: Name | None) -> bytes:
     """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
     the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
-    memory is emptied when it holds :data:`_NAME_WIRE_MAX` names."""
+    memory is emptied when it holds :data:`_MEMO_MAX` names."""
     key = (text, origin)
     data = _NAME_WIRE.get(key)
     if data is None:
         data = wire.encode_name(wire.name_from_text(text, origin))
-        if len(_NAME_WIRE) >= _NAME_WIRE_MAX:
+        if len(_NAME_WIRE) >= _MEMO_MAX:
             _NAME_WIRE.clear()
         _NAME_WIRE[key] = data
     return data
