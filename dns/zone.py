@@ -291,8 +291,11 @@ class Zone:
                     )
                 elif rdata not in sigs.rdatas:
                     sigs.rdatas.append(rdata)
-            if sets and sets[-1].rtype == rtype:
-                rrset: RRset | None = sets[-1]
+            rrset: RRset | None
+            if not sets:
+                rrset = None
+            elif sets[-1].rtype == rtype:
+                rrset = sets[-1]
             else:
                 rrset = node.get(rtype)
             if rrset is None:
@@ -897,9 +900,10 @@ class _Parser:
         self._keyed_origin: Name | None = None
         self._origin_key: Key = ()
         self._origin_size = 0
-        self.field_words: dict[str, tuple[int, int] | None] = {}
-        """What each word seen before a record's type was: ``(0, ttl)``, ``(1, class)``,
-        ``(2, type)``, or None (read the slow way, for its error)."""
+        self.field_words: dict[str, _FieldWord | None] = {}
+        """What each word seen before a record's type was: ``(0, ttl, None)`` (over
+        :data:`MAX_TTL`: 0), ``(1, IN, None)``, ``(2, type, its word reader)`` for a type a
+        zone can hold; None for anything else (read the general way, for its error)."""
 
     def parse(
         self, lines: Iterable[str], filename: str, depth: int = 0, stack: tuple[str, ...] = ()
@@ -910,14 +914,14 @@ class _Parser:
         plain words read from its words); directives, and records with something to say,
         go the general way, with the same checks."""
         field_words = self.field_words
-        not_zone = _NOT_ZONE_TYPES
         from_text = rdtypes.from_text
         owner_text: str | None = None
         owner_origin: Name | None = None
         owner: Name = ()
         key: Key = ()
         keys = self.keys
-        readers: dict[int, Callable[[Sequence[str], Name | None], bytes]] = {}
+        origin = self.origin  # and default_ttl: changed by directives only (read again then)
+        default_ttl = _clamped(self.default_ttl)
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
         line_no = 0
@@ -945,6 +949,7 @@ class _Parser:
                             yield from self._entry(
                                 Entry(entry_line, blank, tokens), filename, depth, stack
                             )
+                            origin, default_ttl = self.origin, _clamped(self.default_ttl)
                             continue
                         words = [t.text for t in tokens]
                     elif not blank and words[0][0] == "$":
@@ -954,6 +959,7 @@ class _Parser:
                             depth,
                             stack,
                         )
+                        origin, default_ttl = self.origin, _clamped(self.default_ttl)
                         continue
                     if blank:
                         if self.last_owner is None:
@@ -969,55 +975,47 @@ class _Parser:
                         pos = 0
                     else:
                         word = words[0]
-                        if word != owner_text or self.origin is not owner_origin:
+                        if word != owner_text or origin is not owner_origin:
                             owner, key = self._owner(word)
-                            owner_text, owner_origin = word, self.origin
+                            owner_text, owner_origin = word, origin
                         pos = 1
                     # [ttl] [class] type, from words seen before.
                     start = pos
                     ttl: int | None = None
-                    rclass: int | None = None
-                    rtype: int | None = None
+                    rtype = 0
+                    read: _Reader | None = None
+                    in_class = False
                     n = len(words)
                     while pos < n:
-                        word = words[pos]
-                        seen = field_words.get(word, _UNSEEN)
+                        seen = field_words.get(words[pos], _UNSEEN)
                         if seen is _UNSEEN:
-                            seen = self._field_word(word)
+                            seen = self._field_word(words[pos])
                         if seen is None:
                             break
-                        kind, value = seen
+                        kind, value, reader = seen
                         pos += 1
                         if kind == 2:
-                            rtype = value
+                            rtype, read = value, reader
                             break
                         if kind == 0 and ttl is None:
                             ttl = value
-                        elif kind == 1 and rclass is None:
-                            rclass = value
+                        elif kind == 1 and not in_class:
+                            in_class = True
                         else:
                             break
                     if ttl is None:
-                        ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
-                    if (
-                        rtype is None
-                        or ttl is None
-                        or rtype in not_zone
-                        or (rclass is not None and rclass != wire.CLASS_IN)
-                    ):
+                        ttl = default_ttl if default_ttl is not None else self.last_ttl
+                    if read is None or ttl is None:
                         # Something to say (or an SOA's own TTL): the general way.
                         ttl, rtype, pos = self._fields(
                             tokens or list(map(Token, words)), start, filename, entry_line
                         )
-                    elif ttl > MAX_TTL:
-                        ttl = 0  # RFC 2181 §8
                     if tokens is None:
-                        read = readers.get(rtype)
                         if read is None:
-                            read = readers[rtype] = rdtypes.for_type(rtype).word_reader()
-                        rdata = read(words[pos:], self.origin)
+                            read = rdtypes.for_type(rtype).from_words
+                        rdata = read(words[pos:], origin)
                     else:
-                        rdata = from_text(rtype, tokens[pos:], self.origin)
+                        rdata = from_text(rtype, tokens[pos:], origin)
                     if len(rdata) > 0xFFFF:
                         raise ZoneError(
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
@@ -1033,19 +1031,22 @@ class _Parser:
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
         lexer.end()
 
-    def _field_word(self, word: str) -> tuple[int, int] | None:
+    def _field_word(self, word: str) -> _FieldWord | None:
         """What ``word`` is before a record's type (see :attr:`field_words`), remembered
         for the next time (up to 4096 words: TTLs, classes and types are few)."""
-        seen: tuple[int, int] | None
+        seen: _FieldWord | None = None
         try:
             if _looks_like_ttl(word):
-                seen = (0, parse_ttl(word))
+                seen = (0, _clamped(parse_ttl(word)) or 0, None)
             elif _is_class(word):
-                seen = (1, wire.class_from_text(word))
+                if wire.class_from_text(word) == wire.CLASS_IN:
+                    seen = (1, wire.CLASS_IN, None)
             else:
-                seen = (2, wire.type_from_text(word))
+                rtype = wire.type_from_text(word)
+                if rtype not in _NOT_ZONE_TYPES:
+                    seen = (2, rtype, rdtypes.for_type(rtype).word_reader())
         except ValueError:
-            seen = None
+            pass
         if len(self.field_words) < 4096:
             self.field_words[word] = seen
         return seen
@@ -1215,8 +1216,15 @@ class _Parser:
         self.origin, self.last_owner = saved_origin, saved_owner
 
 
-_UNSEEN = (-1, -1)
+_Reader = Callable[[Sequence[str], Name | None], bytes]
+_FieldWord = tuple[int, int, _Reader | None]
+_UNSEEN: _FieldWord = (-1, -1, None)
 """Not in :attr:`_Parser.field_words` yet."""
+
+
+def _clamped(ttl: int | None) -> int | None:
+    """A TTL over :data:`MAX_TTL` is 0 (RFC 2181 §8)."""
+    return 0 if ttl is not None and ttl > MAX_TTL else ttl
 
 
 def _is_class(word: str) -> bool:
