@@ -899,7 +899,8 @@ class _Parser:
         self.keys = _Keys()
         self._keyed_origin: Name | None = None
         self._origin_key: Key = ()
-        self._origin_size = 0
+        self._origin_lower = True
+        self._label_limit = 0
         self.field_words: dict[str, _FieldWord | None] = {}
         """What each word seen before a record's type was: ``(0, ttl, None)`` (over
         :data:`MAX_TTL`: 0), ``(1, IN, None)``, ``(2, type, its word reader)`` for a type a
@@ -1063,12 +1064,15 @@ class _Parser:
             if origin is not self._keyed_origin:
                 self._keyed_origin = origin
                 self._origin_key = self.keys(origin)
-                self._origin_size = sum(map(len, origin)) + len(origin) + 1
+                self._origin_lower = origin == self._origin_key
+                # The longest label that fits: 63 octets, and 255 with the origin's.
+                size = sum(map(len, origin)) + len(origin) + 1
+                self._label_limit = min(wire.MAX_LABEL, wire.MAX_NAME - 1 - size)
             label = text.encode("utf-8")
-            if len(label) <= wire.MAX_LABEL and len(label) + 1 + self._origin_size <= wire.MAX_NAME:
+            if len(label) <= self._label_limit:
                 low = label.lower()
                 key = (low, *self._origin_key)
-                if low == label and origin == self._origin_key:
+                if self._origin_lower and low == label:
                     return key, key
                 return (label, *origin), key
         name = wire.name_from_text(text, origin)
