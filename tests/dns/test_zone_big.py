@@ -51,6 +51,8 @@ def test_plain_lines_load_as_the_general_way_loads_them(
     assert records(fast) == records(slow)
     assert fast.nodes.keys() == slow.nodes.keys()
     assert fast.cuts == slow.cuts
+    counted = sum(len(rs.rdatas) for node in fast.nodes.values() for rs in node.sets)
+    assert fast.record_count() == slow.record_count() == counted
 
 
 BAD_LINES = [
