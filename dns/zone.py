@@ -14,6 +14,14 @@ cut (other than glue and DS) loads with a warning but is never answered from (oc
 ``$GENERATE`` (BIND's, also Knot's) makes records from a range; ``*`` is a wildcard only as
 the leftmost label, elsewhere an ordinary label (RFC 4592 §2.1.1).
 
+Big zones (issue 17: 1.5 M records): a line of plain words, the common one, is split in one
+call and its RDATA read from the words by its type's reader (:meth:`dns.rdtypes.RdataType.
+word_reader`), the words before the type and the owner remembered; other lines go through
+the lexer, with the same checks and errors. The file is read as it is parsed. In memory a
+:class:`Node` keeps its RRsets in a tuple (no dict per name), labels repeat as one object,
+and the collector is off while the zone is built (no cycles are made).
+``bench/dns_zone.py`` measures this against ``nsd-checkzone``.
+
 Usage::
 
     zone = load_zone_file("examples/zones/ocaml.test.zone")
@@ -456,15 +464,6 @@ class Zone:
                 if anc not in nodes:
                     owner = nodes[k].name
                     nodes[anc] = Node(owner[len(owner) - j :])
-
-    def _cut_above_or_at(self, k: Key) -> Key | None:
-        """The highest zone cut at or above ``k`` (below the apex), if any."""
-        depth = len(self.origin_key)
-        for j in range(depth + 1, len(k) + 1):
-            anc = k[len(k) - j :]
-            if anc in self.cuts:
-                return anc
-        return None
 
     # -- queries
 
