@@ -608,6 +608,12 @@ _NOT_PLAIN = re.compile(
 """A character that makes a line more than words between blanks: a quote, a comment, a
 parenthesis, an escape, or one that ``str.split()`` takes for a blank where a master file
 does not (only space and tab are blanks there). One character class: linear."""
+_NOT_GROUPING = re.compile(
+    r'["\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
+"""What :data:`_NOT_PLAIN` finds but a comment or a parenthesis: without it, a line is words,
+parentheses and perhaps a comment (as a signer writes its SOA and RRSIG records)."""
+_PARENS = re.compile(r"[()]")
 _WORD_END = re.compile(r'[ \t;()"\\]')
 """Where a word stops, or needs a closer look (a quote or an escape inside it)."""
 
@@ -646,6 +652,17 @@ class _Lexer:
         tokens = self.tokens
         if _NOT_PLAIN.search(line) is None:
             tokens.extend([Token(w) for w in line.split()])
+        elif _NOT_GROUPING.search(line) is None:
+            # Words, parentheses and a comment: the parentheses counted, the rest split.
+            words = line.partition(";")[0]
+            for paren in _PARENS.findall(words):
+                if paren == "(":
+                    self.depth += 1
+                elif self.depth == 0:
+                    raise ZoneError("')' without '('", self.filename, line_no)
+                else:
+                    self.depth -= 1
+            tokens.extend([Token(w) for w in _PARENS.sub(" ", words).split()])
         else:
             self._scan(line, line_no, tokens)
         if self.depth == 0 and tokens:
@@ -926,6 +943,7 @@ class _Parser:
         owner: Name = ()
         key: Key = ()
         keys = self.keys
+        quoted = False
         origin = self.origin  # and default_ttl: changed by directives only (read again then)
         default_ttl = _clamped(self.default_ttl)
         lexer = _Lexer(filename)
@@ -958,6 +976,7 @@ class _Parser:
                             origin, default_ttl = self.origin, _clamped(self.default_ttl)
                             continue
                         words = [t.text for t in tokens]
+                        quoted = any([t.quoted for t in tokens])
                     elif not blank and words[0][0] == "$":
                         yield from self._entry(
                             Entry(entry_line, blank, list(map(Token, words))),
@@ -1016,12 +1035,12 @@ class _Parser:
                         ttl, rtype, pos = self._fields(
                             tokens or list(map(Token, words)), start, filename, entry_line
                         )
-                    if tokens is None:
+                    if tokens is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
+                        rdata = from_text(rtype, tokens[pos:], origin)
+                    else:  # words alone say it all: read from them
                         if read is None:
                             read = rdtypes.for_type(rtype).from_words
                         rdata = read(words[pos:], origin)
-                    else:
-                        rdata = from_text(rtype, tokens[pos:], origin)
                     if len(rdata) > 0xFFFF:
                         raise ZoneError(
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
