@@ -631,46 +631,50 @@ def _lines(text: str) -> Iterator[str]:
 
 
 class _Lexer:
-    """Lines that are more than plain words, to tokens: parentheses join lines into one
-    entry, comments are dropped, quoted strings and escapes kept together."""
+    """Lines that are more than plain words, to words: parentheses join lines into one
+    entry, comments are dropped, quoted strings and escapes kept together (escapes as
+    written). Which words were quoted is kept beside them."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.depth = 0
         """Open parentheses: while over 0, lines go on the entry begun before."""
-        self.tokens: list[Token] = []
+        self.words: list[str] = []
+        self.quoted: list[int] = []
         self.start_line = 0
         self.blank_owner = False
 
-    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[Token]] | None:
+    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[str], list[int]] | None:
         """Read ``line`` (its end removed); the entry it completes, if any, as ``(first
-        line, owner left blank, tokens)``."""
+        line, owner left blank, words, positions of the quoted words)``."""
         if self.depth == 0:
-            self.tokens = []
+            self.words = []
+            self.quoted = []
             self.start_line = line_no
             self.blank_owner = bool(line) and line[0] in " \t"
-        tokens = self.tokens
+        words = self.words
         if _NOT_PLAIN.search(line) is None:
-            tokens.extend([Token(w) for w in line.split()])
+            words += line.split()
         elif _NOT_GROUPING.search(line) is None:
             # Words, parentheses and a comment: the parentheses counted, the rest split.
-            words = line.partition(";")[0]
-            for paren in _PARENS.findall(words):
+            text = line.partition(";")[0]
+            for paren in _PARENS.findall(text):
                 if paren == "(":
                     self.depth += 1
                 elif self.depth == 0:
                     raise ZoneError("')' without '('", self.filename, line_no)
                 else:
                     self.depth -= 1
-            tokens.extend([Token(w) for w in _PARENS.sub(" ", words).split()])
+            words += _PARENS.sub(" ", text).split()
         else:
-            self._scan(line, line_no, tokens)
-        if self.depth == 0 and tokens:
-            return self.start_line, self.blank_owner, tokens
+            self._scan(line, line_no)
+        if self.depth == 0 and words:
+            return self.start_line, self.blank_owner, words, self.quoted
         return None
 
-    def _scan(self, line: str, line_no: int, tokens: list[Token]) -> None:
+    def _scan(self, line: str, line_no: int) -> None:
         filename = self.filename
+        words = self.words
         word_end = _WORD_END.search
         i = 0
         n = len(line)
@@ -692,25 +696,34 @@ class _Lexer:
                 i += 1
                 continue
             if c == '"':
+                self.quoted.append(len(words))
                 j = line.find('"', i + 1)
                 if j >= 0 and "\\" not in line[i + 1 : j]:
-                    tokens.append(Token(line[i + 1 : j], True))
+                    words.append(line[i + 1 : j])
                     i = j + 1
                     continue
-                i = _quoted(line, i, tokens, filename, line_no)
+                i = _quoted(line, i, words, filename, line_no)
                 continue
             m = word_end(line, i)
             j = m.start() if m is not None else n
             if j == n or line[j] in " \t;()":
-                tokens.append(Token(line[i:j]))
+                words.append(line[i:j])
                 i = j
                 continue
-            i = _word(line, i, tokens, filename, line_no)
+            i = _word(line, i, words, filename, line_no)
 
     def end(self) -> None:
         """At the end of the file: no parenthesis may be left open."""
         if self.depth:
             raise ZoneError("unbalanced '(' at end of file", self.filename, self.start_line)
+
+
+def _tokens(words: list[str], quoted: list[int] | None) -> list[Token]:
+    """The words as tokens, those at the positions in ``quoted`` marked quoted."""
+    if not quoted:
+        return list(map(Token, words))
+    at = set(quoted)
+    return [Token(w, i in at) for i, w in enumerate(words)]
 
 
 def _entries(lines: Iterable[str], filename: str) -> Iterator[tuple[int, bool, list[Token]]]:
@@ -719,12 +732,13 @@ def _entries(lines: Iterable[str], filename: str) -> Iterator[tuple[int, bool, l
     for line_no, raw in enumerate(lines, 1):
         got = lexer.feed(raw.rstrip("\r\n"), line_no)
         if got is not None:
-            yield got
+            start, blank_owner, words, quoted = got
+            yield start, blank_owner, _tokens(words, quoted)
     lexer.end()
 
 
-def _quoted(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -> int:
-    """The quoted string at ``line[i]`` (with escapes) onto ``tokens``; where it ends."""
+def _quoted(line: str, i: int, words: list[str], filename: str, line_no: int) -> int:
+    """The quoted string at ``line[i]`` (with escapes) onto ``words``; where it ends."""
     n = len(line)
     j = i + 1
     buf = []
@@ -737,12 +751,12 @@ def _quoted(line: str, i: int, tokens: list[Token], filename: str, line_no: int)
         j += 1
     if j >= n:
         raise ZoneError("unterminated quoted string", filename, line_no)
-    tokens.append(Token("".join(buf), True))
+    words.append("".join(buf))
     return j + 1
 
 
-def _word(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -> int:
-    """The word at ``line[i]`` that holds an escape or a quoted part onto ``tokens``;
+def _word(line: str, i: int, words: list[str], filename: str, line_no: int) -> int:
+    """The word at ``line[i]`` that holds an escape or a quoted part onto ``words``;
     where it ends."""
     n = len(line)
     j = i
@@ -762,7 +776,7 @@ def _word(line: str, i: int, tokens: list[Token], filename: str, line_no: int) -
             continue
         word.append(line[j])
         j += 1
-    tokens.append(Token("".join(word)))
+    words.append("".join(word))
     return j
 
 
@@ -943,7 +957,6 @@ class _Parser:
         owner: Name = ()
         key: Key = ()
         keys = self.keys
-        quoted = False
         origin = self.origin  # and default_ttl: changed by directives only (read again then)
         default_ttl = _clamped(self.default_ttl)
         lexer = _Lexer(filename)
@@ -953,36 +966,24 @@ class _Parser:
             for raw in lines:
                 line_no += 1
                 line = raw.rstrip("\r\n")
-                tokens: list[Token] | None
+                quoted: list[int] | None  # None for a line of plain words
                 if lexer.depth == 0 and not_plain(line) is None:
                     # A line of plain words, the common one: split in one call.
                     words = line.split()
                     if not words:
                         continue
                     blank = line[0] in " \t"
-                    tokens = None
+                    quoted = None
                     entry_line = line_no
                 else:
                     got = lexer.feed(line, line_no)
                     if got is None:
                         continue
-                    entry_line, blank, tokens = got
+                    entry_line, blank, words, quoted = got
                 try:
-                    if tokens is not None:
-                        if not blank and tokens[0].text[:1] == "$" and not tokens[0].quoted:
-                            yield from self._entry(
-                                Entry(entry_line, blank, tokens), filename, depth, stack
-                            )
-                            origin, default_ttl = self.origin, _clamped(self.default_ttl)
-                            continue
-                        words = [t.text for t in tokens]
-                        quoted = any([t.quoted for t in tokens])
-                    elif not blank and words[0][0] == "$":
+                    if not blank and words[0][:1] == "$" and not (quoted and quoted[0] == 0):
                         yield from self._entry(
-                            Entry(entry_line, blank, list(map(Token, words))),
-                            filename,
-                            depth,
-                            stack,
+                            Entry(entry_line, blank, _tokens(words, quoted)), filename, depth, stack
                         )
                         origin, default_ttl = self.origin, _clamped(self.default_ttl)
                         continue
@@ -1033,10 +1034,11 @@ class _Parser:
                     if read is None or ttl is None:
                         # Something to say (or an SOA's own TTL): the general way.
                         ttl, rtype, pos = self._fields(
-                            tokens or list(map(Token, words)), start, filename, entry_line
+                            list(map(Token, words)), start, filename, entry_line
                         )
-                    if tokens is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
-                        rdata = from_text(rtype, tokens[pos:], origin)
+                    if quoted is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
+                        # Quoted words, or RFC 3597's form: the general reader.
+                        rdata = from_text(rtype, _tokens(words, quoted)[pos:], origin)
                     else:  # words alone say it all: read from them
                         if read is None:
                             read = rdtypes.for_type(rtype).from_words
