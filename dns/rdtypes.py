@@ -141,8 +141,8 @@ def _chunked(text: str) -> str:
     return " ".join(text[i : i + CHUNK] for i in range(0, len(text), CHUNK))
 
 
-def _hex_of(tokens: Sequence[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
+def _hex_of(words: Sequence[str]) -> bytes:
+    text = "".join(words)
     if text == "-":
         return b""
     try:
@@ -151,8 +151,8 @@ def _hex_of(tokens: Sequence[Token]) -> bytes:
         raise RdataTextError(f"bad hex {text[:40]!r}") from None
 
 
-def _b64_of(tokens: Sequence[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
+def _b64_of(words: Sequence[str]) -> bytes:
+    text = "".join(words)
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -219,7 +219,14 @@ class Field:
 
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
         """Wire bytes from the field's tokens (one, or all the rest if :attr:`rest`)."""
+        if self.rest:
+            return self.encode_words([t.text for t in tokens], origin)
         return self.encode_word(tokens[0].text, origin)
+
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        """Wire bytes of a field that takes the rest of the words (:attr:`rest`), from
+        them (escapes kept; whether they were quoted does not matter to any)."""
+        raise NotImplementedError
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         """Wire bytes of a one-word field from its word (escapes kept)."""
@@ -409,10 +416,10 @@ class CharStrings(CharString):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        if not tokens:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        return b"".join([CharString.encode_word(self, tok.text, origin) for tok in tokens])
+        return b"".join([CharString.encode_word(self, word, origin) for word in words])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -429,10 +436,10 @@ class RestString(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        if len(tokens) != 1:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        if len(words) != 1:
             raise RdataTextError(f"{self.what} is one word or one quoted string")
-        return unescape(tokens[0].text)
+        return unescape(words[0])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         return quote(data[pos:end]), end
@@ -447,8 +454,8 @@ class Hex(Field):
         super().__init__(what)
         self.empty = empty
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        data = _hex_of(tokens)
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        data = _hex_of(words)
         if not data and not self.empty:
             raise RdataTextError(f"{self.what} is missing")
         return data
@@ -462,8 +469,8 @@ class Base64(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        data = _b64_of(tokens) if tokens else b""
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        data = _b64_of(words) if words else b""
         if not data:  # nothing would print for it, so nothing could read it back
             raise RdataTextError(f"{self.what} is missing")
         return data
@@ -477,10 +484,10 @@ class Bitmap(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         windows: dict[int, bytearray] = {}
-        for tok in tokens:
-            rtype = wire.type_from_text(tok.text)
+        for word in words:
+            rtype = wire.type_from_text(word)
             bits = windows.setdefault(rtype >> 8, bytearray(32))
             bits[(rtype & 0xFF) >> 3] |= 0x80 >> (rtype & 7)
         out = bytearray()
@@ -511,7 +518,7 @@ class Salt(Field):
     """NSEC3 salt: length byte and bytes, ``-`` for none (RFC 5155 §3.3)."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        salt = _hex_of((Token(text),))
+        salt = _hex_of((text,))
         if len(salt) > 255:
             raise RdataTextError(f"NSEC3 salt of {len(salt)} bytes (max 255)")
         return bytes((len(salt),)) + salt
@@ -661,7 +668,7 @@ class RdataType:
                     [encode(w, origin) for encode, w in zip(encoders, words, strict=True)]
                 )
             out = [encode(w, origin) for encode, w in zip(encoders, words, strict=False)]
-            out.append(rest.encode([Token(w) for w in words[len(encoders) :]], origin))
+            out.append(rest.encode_words(words[len(encoders) :], origin))
             return b"".join(out)
         except ValueError as exc:
             raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
@@ -1314,7 +1321,7 @@ def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
     if key == 6:
         return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
     if key == 5:
-        return _b64_of([Token(value.decode("ascii"))]) if value else b""
+        return _b64_of([value.decode("ascii")]) if value else b""
     # dohpath (RFC 9461): a URI template, UTF-8.
     if not value:
         raise RdataTextError("dohpath needs a URI template")
@@ -1498,7 +1505,7 @@ class Unknown(RdataType):
         if len(tokens) < 2:
             raise RdataTextError("RFC 3597 rdata needs '\\# LENGTH HEX'")
         length = wire.parse_decimal(tokens[1].text, 0xFFFF, "RFC 3597 length")
-        data = _hex_of(tokens[2:]) if len(tokens) > 2 else b""
+        data = _hex_of([t.text for t in tokens[2:]]) if len(tokens) > 2 else b""
         if len(data) != length:
             raise RdataTextError(f"RFC 3597 rdata says {length} bytes but has {len(data)}")
         return data
