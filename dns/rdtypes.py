@@ -30,7 +30,7 @@ import base64
 import binascii
 import datetime
 import ipaddress
-import socket
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -548,6 +548,31 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
+_OCTETS = {str(i): i for i in range(256)}
+"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
+"""An IPv6 address of hex groups and colons only (one character class: linear)."""
+_8H = struct.Struct("!8H")
+
+
+def _ipv6_groups(text: str) -> bytes | None:
+    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
+    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
+    if _HEXTETS.fullmatch(text) is None:
+        return None
+    head, double, tail = text.partition("::")
+    groups = head.split(":") if head else []
+    after = tail.split(":") if tail else []
+    missing = 8 - len(groups) - len(after)
+    if (missing < 1) if double else (missing != 0):
+        return None
+    groups += ["0"] * missing
+    groups += after
+    if not all(0 < len(g) <= 4 for g in groups):
+        return None
+    return _8H.pack(*[int(g, 16) for g in groups])
+
+
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -555,16 +580,18 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
-        self.family = socket.AF_INET if size == 4 else socket.AF_INET6
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        # inet_pton takes what ipaddress takes (dotted decimal without leading zeros, RFC
-        # 4291 §2.2 text) but no IPv6 zone: those, and the message for a bad address, are
-        # left to ipaddress.
-        try:
-            return socket.inet_pton(self.family, text)
-        except (OSError, ValueError):
-            pass
+        # The common forms without ipaddress's generality; what they do not take (an
+        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
+        if self.size == 4:
+            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
+            if len(octets) == 4 and -1 not in octets:
+                return bytes(octets)
+        else:
+            data = _ipv6_groups(text)
+            if data is not None:
+                return data
         try:
             return self.kind(text).packed
         except ValueError as exc:

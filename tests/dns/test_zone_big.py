@@ -8,6 +8,7 @@ are deduplicated through a set. How fast and how small: bench/dns_zone.py, again
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import pathlib
 from collections.abc import Callable
@@ -224,3 +225,50 @@ def test_words_read_as_tokens_are_read(rtype: int, words: list[str]) -> None:
     expected = outcome(lambda w, o: rdtypes.from_text(rtype, [Token(x) for x in w], o))
     assert outcome(rdtypes.for_type(rtype).word_reader()) == expected
     assert outcome(lambda w, o: rdtypes.from_words(rtype, w, o)) == expected
+
+
+ADDRESSES = [
+    "::",
+    "::1",
+    "1::",
+    "2001:db8::1",
+    "2001:DB8:0:0:0:0:0:1",
+    "1:2:3:4:5:6:7::",
+    "::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8",
+    "1::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8:9",
+    "1:2:3:4:5:6:7",
+    ":::",
+    ":1::",
+    "1::2::3",
+    "12345::",
+    "0000:0000::ffff",
+    "::ffff:192.0.2.1",
+    "fe80::1%eth0",
+    "1:",
+    ":",
+    "g::",
+    "10.1.2.3",
+    "10.1.2.03",
+    "256.1.2.3",
+    "1.2.3",
+    "٣.1.2.3",
+]
+
+
+@pytest.mark.parametrize("text", ADDRESSES)
+def test_addresses_read_as_ipaddress_reads_them(text: str) -> None:
+    for rtype, kind in (
+        (wire.TYPE_A, ipaddress.IPv4Address),
+        (wire.TYPE_AAAA, ipaddress.IPv6Address),
+    ):
+        try:
+            expected: bytes | None = kind(text).packed
+        except ValueError:
+            expected = None
+        try:
+            got: bytes | None = rdtypes.from_words(rtype, [text], None)
+        except ValueError:
+            got = None
+        assert got == expected, (rtype, text)
