@@ -568,7 +568,7 @@ def _ipv6_groups(text: str) -> bytes | None:
         return None
     groups += ["0"] * missing
     groups += after
-    if not all(0 < len(g) <= 4 for g in groups):
+    if "" in groups or len(max(groups, key=len)) > 4:
         return None
     return _8H.pack(*[int(g, 16) for g in groups])
 
