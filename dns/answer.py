@@ -199,7 +199,7 @@ def _add_addresses(zone: Zone, result: Result, ns: RRset, *, glue_cut: Key | Non
             node = zone.nodes.get(key_of(target))
             if node is None:
                 continue
-            rrset = node.rrsets.get(rtype)
+            rrset = node.get(rtype)
             if rrset is not None:
                 if glue_cut is not None and _below(key_of(target), glue_cut):
                     result.required_additional += 1
@@ -215,13 +215,14 @@ def _below(k: Key, parent: Key) -> bool:
 
 
 def _referral(zone: Zone, result: Result, cut: Node) -> None:
-    ns = cut.rrsets[wire.TYPE_NS]
+    ns = cut.get(wire.TYPE_NS)
+    assert ns is not None  # a cut is a name with NS below the apex
     if not result.answer.items:
         result.aa = False
     result.authority.add(ns.name, ns)
     if result.dnssec:
         # RFC 4035 §3.1.4: the DS set, or the proof that there is none.
-        ds = cut.rrsets.get(wire.TYPE_DS)
+        ds = cut.get(wire.TYPE_DS)
         if ds is not None:
             result.authority.add(ds.name, ds)
         else:
@@ -236,7 +237,7 @@ def _proof(result: Result, node: Node | None, rtype: int) -> None:
     """Add ``node``'s NSEC or NSEC3 to the authority section, once."""
     if node is None:
         return
-    rrset = node.rrsets.get(rtype)
+    rrset = node.get(rtype)
     if rrset is None or any(item[1] is rrset for item in result.authority.items):
         return
     result.authority.add(rrset.name, rrset)
@@ -312,7 +313,7 @@ def _signed(zone: Zone, items: list[tuple[Name, RRset, int]]) -> list[tuple[Name
         if rrset.rtype == wire.TYPE_RRSIG:
             continue
         node = zone.nodes.get(key_of(rrset.name))
-        sigs = node.sigs.get(rrset.rtype) if node is not None and node.sigs else None
+        sigs = node.sig(rrset.rtype) if node is not None else None
         if sigs is not None and sigs is not rrset:
             out.append((owner, sigs, min(sigs.ttl, ttl) if rrset is zone.soa else sigs.ttl))
     return out
@@ -328,19 +329,19 @@ def _sign(zone: Zone, result: Result) -> None:
 
 def _any_rrset(zone: Zone, node: Node, at_apex: bool) -> RRset | None:
     if at_apex:
-        return node.rrsets[wire.TYPE_SOA]
-    candidates = [t for t in node.rrsets if t != wire.TYPE_RRSIG]
+        return zone.soa
+    candidates = [rrset for rrset in node.sets if rrset.rtype != wire.TYPE_RRSIG]
     if not candidates:
         return None
-    return node.rrsets[min(candidates)]
+    return min(candidates, key=lambda rrset: rrset.rtype)
 
 
 def lookup(zone: Zone, qname: Name, qtype: int, dnssec: bool = False) -> Result:
     """Answer ``qname``/``qtype`` from ``zone`` (which contains ``qname``); with
     ``dnssec`` (the DO bit), with the zone's signatures and denial proofs."""
     # As NSD: only a signed zone (a signature over the apex SOA) gets DNSSEC processing.
-    apex_sigs = zone.nodes[zone.origin_key].sigs
-    result = Result(dnssec=dnssec and apex_sigs is not None and wire.TYPE_SOA in apex_sigs)
+    apex = zone.nodes[zone.origin_key]
+    result = Result(dnssec=dnssec and apex.sig(wire.TYPE_SOA) is not None)
     visited: set[Key] = set()
     name = qname
     for _ in range(MAX_CHAIN + 1):
@@ -374,7 +375,7 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
             if sub in zone.cuts:
                 _referral(zone, result, node)
                 return None
-            dname = node.rrsets.get(wire.TYPE_DNAME)
+            dname = node.get(wire.TYPE_DNAME)
             if dname is not None:
                 new = _dname(result, name, node, dname)
                 # RFC 1034 4.3.2 step 3a, RFC 6672 3.2: the synthesised CNAME is itself the
@@ -405,26 +406,25 @@ def _step(zone: Zone, result: Result, name: Name, k: Key, qtype: int) -> Name | 
 def _exact(
     zone: Zone, result: Result, name: Name, node: Node, qtype: int, at_apex: bool, owner: Name
 ) -> Name | None:
-    rrsets = node.rrsets
     result.nodata = False
-    if qtype == wire.TYPE_RRSIG and result.dnssec and node.sigs is not None:
-        for sigs in node.sigs.values():
+    if qtype == wire.TYPE_RRSIG and result.dnssec and node.signatures is not None:
+        for sigs in node.signatures:
             result.answer.add(owner, sigs)
         return None
     if qtype == wire.TYPE_ANY:
-        rrset = _any_rrset(zone, node, at_apex) if rrsets else None
+        rrset = _any_rrset(zone, node, at_apex) if node.sets else None
         if rrset is None:
             _negative(zone, result, wire.RCODE_NOERROR)
         else:
             result.answer.add(owner, rrset)
         return None
-    rrset = rrsets.get(qtype)
+    rrset = node.get(qtype)
     if rrset is not None:
         result.answer.add(owner, rrset)
         if qtype == wire.TYPE_NS and at_apex:
             _add_addresses(zone, result, rrset, glue_cut=None)
         return None
-    cname = rrsets.get(wire.TYPE_CNAME)
+    cname = node.get(wire.TYPE_CNAME)
     if cname is not None:
         result.answer.add(owner, cname)
         return _target(cname)

@@ -30,8 +30,9 @@ import base64
 import binascii
 import datetime
 import ipaddress
+import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -43,6 +44,9 @@ _U32 = struct.Struct("!I")
 MAX_U32 = 0xFFFFFFFF
 CHUNK = 56
 """dig's width for a run of hex or base64 in one-line output (then a space)."""
+_MEMO_MAX = 4096
+"""The most words a field remembers the wire form of (names, RRSIG times), each memory
+emptied or left as it is when full."""
 
 
 class RdataTextError(ValueError):
@@ -137,8 +141,8 @@ def _chunked(text: str) -> str:
     return " ".join(text[i : i + CHUNK] for i in range(0, len(text), CHUNK))
 
 
-def _hex_of(tokens: Sequence[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
+def _hex_of(words: Sequence[str]) -> bytes:
+    text = "".join(words)
     if text == "-":
         return b""
     try:
@@ -147,8 +151,8 @@ def _hex_of(tokens: Sequence[Token]) -> bytes:
         raise RdataTextError(f"bad hex {text[:40]!r}") from None
 
 
-def _b64_of(tokens: Sequence[Token]) -> bytes:
-    text = "".join(t.text for t in tokens)
+def _b64_of(words: Sequence[str]) -> bytes:
+    text = "".join(words)
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -215,6 +219,17 @@ class Field:
 
     def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
         """Wire bytes from the field's tokens (one, or all the rest if :attr:`rest`)."""
+        if self.rest:
+            return self.encode_words([t.text for t in tokens], origin)
+        return self.encode_word(tokens[0].text, origin)
+
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        """Wire bytes of a field that takes the rest of the words (:attr:`rest`), from
+        them (escapes kept; whether they were quoted does not matter to any)."""
+        raise NotImplementedError
+
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        """Wire bytes of a one-word field from its word (escapes kept)."""
         raise NotImplementedError
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
@@ -232,8 +247,8 @@ def _take(data: bytes, pos: int, end: int, n: int, what: str) -> int:
 class U8(Field):
     """An unsigned byte in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return bytes((wire.parse_decimal(tokens[0].text, 0xFF, self.what),))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return bytes((wire.parse_decimal(text, 0xFF, self.what),))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         return str(data[pos]) if pos < end else "", _take(data, pos, end, 1, self.what)
@@ -242,8 +257,8 @@ class U8(Field):
 class U16(Field):
     """A 16-bit number in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U16.pack(wire.parse_decimal(tokens[0].text, 0xFFFF, self.what))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U16.pack(wire.parse_decimal(text, 0xFFFF, self.what))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 2, self.what)
@@ -253,8 +268,8 @@ class U16(Field):
 class U32(Field):
     """A 32-bit number in decimal."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U32.pack(wire.parse_decimal(tokens[0].text, MAX_U32, self.what))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 4, self.what)
@@ -264,8 +279,8 @@ class U32(Field):
 class Period(U32):
     """A 32-bit number of seconds, read with BIND's units too (``2h``, ``1w``)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U32.pack(parse_ttl(tokens[0].text))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U32.pack(parse_ttl(text))
 
 
 class Mnemonic(Field):
@@ -277,8 +292,7 @@ class Mnemonic(Field):
         super().__init__(what)
         self.names, self.values, self.wide = names, values, wide
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
         value = self.values.get(text.upper())
         if value is None:
             value = wire.parse_decimal(text, 0xFFFF if self.wide else 0xFF, self.what)
@@ -294,8 +308,8 @@ class Mnemonic(Field):
 class TypeCode(Field):
     """A record type (RRSIG's type covered)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return _U16.pack(wire.type_from_text(tokens[0].text))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return _U16.pack(wire.type_from_text(text))
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         after = _take(data, pos, end, 2, self.what)
@@ -306,8 +320,21 @@ class Time(Field):
     """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, modulo 2^32 as RFC 4034 §3.2 says) or
     seconds since 1970 in decimal; printed as the former."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.seen: dict[str, bytes] = {}
+        """Times already read: a signer gives most signatures the same two (up to
+        :data:`_MEMO_MAX` kept)."""
+
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        data = self.seen.get(text)
+        if data is None:
+            data = self._encode(text)
+            if len(self.seen) < _MEMO_MAX:
+                self.seen[text] = data
+        return data
+
+    def _encode(self, text: str) -> bytes:
         if len(text) != 14:
             return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
         year, month, day, hour, minute, second = (
@@ -327,13 +354,30 @@ class Time(Field):
         return when.strftime("%Y%m%d%H%M%S"), after
 
 
+_NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
+
+
+def name_wire(text: str, origin: Name | None) -> bytes:
+    """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
+    the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
+    memory is emptied when it holds :data:`_MEMO_MAX` names."""
+    key = (text, origin)
+    data = _NAME_WIRE.get(key)
+    if data is None:
+        data = wire.encode_name(wire.name_from_text(text, origin))
+        if len(_NAME_WIRE) >= _MEMO_MAX:
+            _NAME_WIRE.clear()
+        _NAME_WIRE[key] = data
+    return data
+
+
 class DomainName(Field):
     """A domain name; relative names take the origin."""
 
     is_name = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        return wire.encode_name(wire.name_from_text(tokens[0].text, origin))
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        return name_wire(text, origin)
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         name, after = self.name_at(data, pos, end)
@@ -355,8 +399,8 @@ class DomainName(Field):
 class CharString(Field):
     """One character-string (RFC 1035 §3.3): length byte, up to 255 bytes."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        raw = unescape(tokens[0].text)
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        raw = unescape(text)
         if len(raw) > 255:
             raise RdataTextError(f"{self.what}: character-string of {len(raw)} bytes (max 255)")
         return bytes((len(raw),)) + raw
@@ -372,10 +416,10 @@ class CharStrings(CharString):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        if not tokens:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        return b"".join(CharString.encode(self, (tok,), origin) for tok in tokens)
+        return b"".join([CharString.encode_word(self, word, origin) for word in words])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -392,10 +436,10 @@ class RestString(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        if len(tokens) != 1:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        if len(words) != 1:
             raise RdataTextError(f"{self.what} is one word or one quoted string")
-        return unescape(tokens[0].text)
+        return unescape(words[0])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         return quote(data[pos:end]), end
@@ -410,8 +454,8 @@ class Hex(Field):
         super().__init__(what)
         self.empty = empty
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        data = _hex_of(tokens)
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        data = _hex_of(words)
         if not data and not self.empty:
             raise RdataTextError(f"{self.what} is missing")
         return data
@@ -425,8 +469,8 @@ class Base64(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        data = _b64_of(tokens) if tokens else b""
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        data = _b64_of(words) if words else b""
         if not data:  # nothing would print for it, so nothing could read it back
             raise RdataTextError(f"{self.what} is missing")
         return data
@@ -440,10 +484,10 @@ class Bitmap(Field):
 
     rest = True
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
+    def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         windows: dict[int, bytearray] = {}
-        for tok in tokens:
-            rtype = wire.type_from_text(tok.text)
+        for word in words:
+            rtype = wire.type_from_text(word)
             bits = windows.setdefault(rtype >> 8, bytearray(32))
             bits[(rtype & 0xFF) >> 3] |= 0x80 >> (rtype & 7)
         out = bytearray()
@@ -473,8 +517,8 @@ class Bitmap(Field):
 class Salt(Field):
     """NSEC3 salt: length byte and bytes, ``-`` for none (RFC 5155 §3.3)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        salt = _hex_of(tokens[:1])
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        salt = _hex_of((text,))
         if len(salt) > 255:
             raise RdataTextError(f"NSEC3 salt of {len(salt)} bytes (max 255)")
         return bytes((len(salt),)) + salt
@@ -488,12 +532,12 @@ class Salt(Field):
 class NextHash(Field):
     """NSEC3 next hashed owner: length byte and bytes, base32hex without padding."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text.upper()
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        upper = text.upper()
         try:
-            hashed = base64.b32hexdecode(text + "=" * (-len(text) % 8))
+            hashed = base64.b32hexdecode(upper + "=" * (-len(upper) % 8))
         except (binascii.Error, ValueError):
-            raise RdataTextError(f"bad base32hex {tokens[0].text[:40]!r}") from None
+            raise RdataTextError(f"bad base32hex {text[:40]!r}") from None
         if not 1 <= len(hashed) <= 255:
             raise RdataTextError(f"NSEC3 next hash of {len(hashed)} bytes")
         return bytes((len(hashed),)) + hashed
@@ -506,6 +550,27 @@ class NextHash(Field):
 
 _OCTETS = {str(i): i for i in range(256)}
 """Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
+"""An IPv6 address of hex groups and colons only (one character class: linear)."""
+_8H = struct.Struct("!8H")
+
+
+def _ipv6_groups(text: str) -> bytes | None:
+    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
+    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
+    if _HEXTETS.fullmatch(text) is None:
+        return None
+    head, double, tail = text.partition("::")
+    groups = head.split(":") if head else []
+    after = tail.split(":") if tail else []
+    missing = 8 - len(groups) - len(after)
+    if (missing < 1) if double else (missing != 0):
+        return None
+    groups += ["0"] * missing
+    groups += after
+    if "" in groups or len(max(groups, key=len)) > 4:
+        return None
+    return _8H.pack(*[int(g, 16) for g in groups])
 
 
 class Address(Field):
@@ -516,12 +581,17 @@ class Address(Field):
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        text = tokens[0].text
-        if self.size == 4:  # the common case, without ipaddress's generality
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        # The common forms without ipaddress's generality; what they do not take (an
+        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
+        if self.size == 4:
             octets = [_OCTETS.get(part, -1) for part in text.split(".")]
             if len(octets) == 4 and -1 not in octets:
                 return bytes(octets)
+        else:
+            data = _ipv6_groups(text)
+            if data is not None:
+                return data
         try:
             return self.kind(text).packed
         except ValueError as exc:
@@ -535,10 +605,10 @@ class Address(Field):
 class CaaTag(Field):
     """A CAA property tag: 1 to 255 ASCII letters and digits (RFC 8659 §4.1)."""
 
-    def encode(self, tokens: Sequence[Token], origin: Name | None) -> bytes:
-        tag = tokens[0].text.encode("utf-8")
+    def encode_word(self, text: str, origin: Name | None) -> bytes:
+        tag = text.encode("utf-8")
         if not 1 <= len(tag) <= 255 or not tag.isalnum() or not tag.isascii():
-            raise RdataTextError(f"bad CAA tag {tokens[0].text[:30]!r}")
+            raise RdataTextError(f"bad CAA tag {text[:30]!r}")
         return bytes((len(tag),)) + tag
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
@@ -564,8 +634,20 @@ class RdataType:
     lowercase: ClassVar[bool] = False
     """Names in the RDATA are lowercased in the canonical form (RFC 4034 §6.2, RFC 6840)."""
 
+    _word_encoders: ClassVar[tuple[Callable[[str, Name | None], bytes], ...] | None] = None
+    """For :meth:`from_words`: the one-word fields' encoders (all but a last field that
+    takes the rest), when the type is read field by field by :meth:`from_text`."""
+    _rest_field: ClassVar[Field | None] = None
+
     def __init_subclass__(cls) -> None:
         cls.compressible = cls.rtype in wire.COMPRESSIBLE_RDATA_TYPES
+        fields = cls.fields
+        if fields and cls.from_text.__func__ is RdataType.from_text.__func__:  # type: ignore[attr-defined]
+            rest = fields[-1] if fields[-1].rest else None
+            cls._rest_field = rest
+            cls._word_encoders = tuple(
+                f.encode_word for f in fields[: len(fields) - (rest is not None)]
+            )
 
     @classmethod
     def mnemonic(cls) -> str:
@@ -591,6 +673,52 @@ class RdataType:
         except ValueError as exc:
             raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
         return b"".join(out)
+
+    @classmethod
+    def from_words(cls, words: Sequence[str], origin: Name | None) -> bytes:
+        """:meth:`from_text` for words that were neither quoted nor escaped (a master-file
+        line of plain words): the same bytes and errors, without a :class:`Token` for each
+        word where the type is a sequence of fields."""
+        encoders = cls._word_encoders
+        rest = cls._rest_field
+        if (
+            encoders is None
+            or len(words) < len(encoders)
+            or (rest is None and len(words) != len(encoders))
+        ):
+            return cls.from_text([Token(w) for w in words], origin)  # or its error
+        try:
+            if rest is None:
+                if len(words) == 1:
+                    return encoders[0](words[0], origin)
+                return b"".join(
+                    [encode(w, origin) for encode, w in zip(encoders, words, strict=True)]
+                )
+            out = [encode(w, origin) for encode, w in zip(encoders, words, strict=False)]
+            out.append(rest.encode_words(words[len(encoders) :], origin))
+            return b"".join(out)
+        except ValueError as exc:
+            raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
+
+    @classmethod
+    def word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
+        """:meth:`from_words`, made for this type once: a type of one field that takes one
+        word (an address, a name) reads it with that field's encoder alone."""
+        encoders = cls._word_encoders
+        if encoders is None or cls._rest_field is not None or len(encoders) != 1:
+            return cls.from_words
+        encode = encoders[0]
+        mnemonic = cls.mnemonic()
+
+        def read(words: Sequence[str], origin: Name | None) -> bytes:
+            if len(words) != 1:
+                return cls.from_text([Token(w) for w in words], origin)  # or its error
+            try:
+                return encode(words[0], origin)
+            except ValueError as exc:
+                raise RdataTextError(f"{mnemonic} {exc}") from None
+
+        return read
 
     @classmethod
     def _walk(cls, data: bytes, pos: int, end: int) -> list[tuple[Field, str, int, int]]:
@@ -1220,7 +1348,7 @@ def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
     if key == 6:
         return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
     if key == 5:
-        return _b64_of([Token(value.decode("ascii"))]) if value else b""
+        return _b64_of([value.decode("ascii")]) if value else b""
     # dohpath (RFC 9461): a URI template, UTF-8.
     if not value:
         raise RdataTextError("dohpath needs a URI template")
@@ -1404,7 +1532,7 @@ class Unknown(RdataType):
         if len(tokens) < 2:
             raise RdataTextError("RFC 3597 rdata needs '\\# LENGTH HEX'")
         length = wire.parse_decimal(tokens[1].text, 0xFFFF, "RFC 3597 length")
-        data = _hex_of(tokens[2:]) if len(tokens) > 2 else b""
+        data = _hex_of([t.text for t in tokens[2:]]) if len(tokens) > 2 else b""
         if len(data) != length:
             raise RdataTextError(f"RFC 3597 rdata says {length} bytes but has {len(data)}")
         return data
@@ -1455,6 +1583,11 @@ def from_text(rtype: int, tokens: Sequence[Token], origin: Name | None) -> bytes
     if tokens and tokens[0].text == "\\#" and not tokens[0].quoted:
         return Unknown.from_text(tokens, origin)
     return TYPES.get(rtype, Unknown).from_text(tokens, origin)
+
+
+def from_words(rtype: int, words: Sequence[str], origin: Name | None) -> bytes:
+    """:func:`from_text` for plain words (none quoted or escaped, so never ``\\#``)."""
+    return TYPES.get(rtype, Unknown).from_words(words, origin)
 
 
 def to_text(rtype: int, rdata: bytes) -> str:

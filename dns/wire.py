@@ -551,10 +551,10 @@ def _checked_name(labels: list[bytes], absolute: bool, origin: Name | None, text
         if origin is None:
             raise BadName(f"relative name {text!r} without an origin")
         name = name + origin
-    for label in name:
-        if len(label) > MAX_LABEL:
-            raise LabelTooLong(f"label of {len(label)} octets (max {MAX_LABEL}) in {text!r}")
-    if sum(len(label) + 1 for label in name) + 1 > MAX_NAME:
+    if name and max(map(len, name)) > MAX_LABEL:
+        longest = next(label for label in name if len(label) > MAX_LABEL)
+        raise LabelTooLong(f"label of {len(longest)} octets (max {MAX_LABEL}) in {text!r}")
+    if sum(map(len, name)) + len(name) + 1 > MAX_NAME:
         raise NameTooLong(f"name {text!r} is over {MAX_NAME} octets")
     return name
 

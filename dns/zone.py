@@ -14,6 +14,14 @@ cut (other than glue and DS) loads with a warning but is never answered from (oc
 ``$GENERATE`` (BIND's, also Knot's) makes records from a range; ``*`` is a wildcard only as
 the leftmost label, elsewhere an ordinary label (RFC 4592 §2.1.1).
 
+Big zones (issue 17: 1.5 M records): a line of plain words, the common one, is split in one
+call and its RDATA read from the words by its type's reader (:meth:`dns.rdtypes.RdataType.
+word_reader`), the words before the type and the owner remembered; other lines go through
+the lexer, with the same checks and errors. The file is read as it is parsed. In memory a
+:class:`Node` keeps its RRsets in a tuple (no dict per name), labels repeat as one object,
+and the collector is off while the zone is built (no cycles are made).
+``bench/dns_zone.py`` measures this against ``nsd-checkzone``.
+
 Usage::
 
     zone = load_zone_file("examples/zones/ocaml.test.zone")
@@ -24,13 +32,14 @@ from __future__ import annotations
 
 import base64
 import bisect
+import gc
 import hashlib
 import itertools
 import logging
 import os
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import rdtypes, wire
@@ -77,18 +86,59 @@ class RRset:
         )
 
 
-@dataclass(slots=True)
 class Node:
-    """One owner name in the zone (or an empty non-terminal when ``rrsets`` is empty).
+    """One owner name in the zone (or an empty non-terminal when it has no RRsets).
 
-    ``rrsets[RRSIG]`` holds every signature at the name; ``sigs`` the same signatures by
-    the type they cover, each set with the TTL its records were given (RFC 4034 §3: the
-    TTL of the RRset they cover, which differs between types); ``None`` when there are
-    none (no empty dict per name of an unsigned zone)."""
+    A node keeps its RRsets in a tuple, in the order the file first gave each type: a dict
+    per name would be the largest part of a big zone's memory (a dict holds 8 slots from
+    its first item). :meth:`get` finds one; :attr:`rrsets` is a dict of them made on
+    demand. The RRSIG RRset holds every signature at the name; :meth:`sig` gives the ones
+    covering one type, as an RRset with the TTL those records were given (RFC 4034 §3: the
+    TTL of the RRset they cover, which differs between types); :attr:`sigs` is a dict of
+    those, or ``None`` when the name has no signatures."""
 
-    name: Name
-    rrsets: dict[int, RRset] = field(default_factory=dict)
-    sigs: dict[int, RRset] | None = None
+    __slots__ = ("name", "sets", "signatures")
+
+    def __init__(
+        self,
+        name: Name,
+        sets: tuple[RRset, ...] = (),
+        signatures: tuple[RRset, ...] | None = None,
+    ) -> None:
+        self.name = name
+        self.sets = sets
+        """The RRsets, each type once."""
+        self.signatures = signatures
+        """The signatures by the type they cover, one RRset per type; ``None`` if none."""
+
+    def get(self, rtype: int) -> RRset | None:
+        """The RRset of ``rtype`` at this name, if any."""
+        for rrset in self.sets:
+            if rrset.rtype == rtype:
+                return rrset
+        return None
+
+    def sig(self, covered: int) -> RRset | None:
+        """The RRSIGs at this name covering ``covered``, if any."""
+        for rrset in self.signatures or ():
+            if _U16.unpack_from(rrset.rdatas[0])[0] == covered:
+                return rrset
+        return None
+
+    @property
+    def rrsets(self) -> dict[int, RRset]:
+        """The RRsets by type (a new dict: changing it changes nothing in the zone)."""
+        return {rrset.rtype: rrset for rrset in self.sets}
+
+    @property
+    def sigs(self) -> dict[int, RRset] | None:
+        """The RRSIGs by the type they cover, or ``None`` when there are none."""
+        if self.signatures is None:
+            return None
+        return {_U16.unpack_from(rs.rdatas[0])[0]: rs for rs in self.signatures}
+
+    def __repr__(self) -> str:
+        return f"Node({wire.name_to_text(self.name)} {list(self.sets)})"
 
 
 Key = tuple[bytes, ...]
@@ -112,6 +162,46 @@ class Record:
     line: int
 
 
+_Row = tuple[Name, Key, int, int, bytes, str, int]
+"""A record as the parser hands it to the zone: the fields of :class:`Record` with the
+name's key after the name, in a tuple (made faster than an object, for each of millions).
+A record with the same owner as the one before has the same name and key objects."""
+
+
+class _Keys:
+    """Keys of names. Labels that repeat (the origin's, a parent's) are kept once: the
+    first :data:`LABELS` distinct labels are remembered (not all: the owners of a big
+    zone are mostly distinct, and a table of them all would cost more than it saves)."""
+
+    LABELS = 1 << 14
+
+    def __init__(self) -> None:
+        self.labels: dict[bytes, bytes] = {}
+
+    def __call__(self, name: Name) -> Key:
+        labels = self.labels
+        if len(labels) < self.LABELS:
+            intern = labels.setdefault
+            return tuple([intern(label, label) for label in map(bytes.lower, name)])
+        get = labels.get
+        return tuple([get(label, label) for label in map(bytes.lower, name)])
+
+
+def _rows(records: Iterable[Record]) -> Iterator[_Row]:
+    keys = _Keys()
+    last: Name | None = None
+    key: Key = ()
+    for r in records:
+        if r.name is not last:
+            last, key = r.name, keys(r.name)
+        yield (r.name, key, r.rtype, r.ttl, r.rdata, r.filename, r.line)
+
+
+_DEDUP_LINEAR = 8
+"""RRsets up to this size are searched for a duplicate record one by one; bigger ones
+through a set of their records, so that a big RRset is read in linear time."""
+
+
 class Zone:
     """A loaded, validated zone.
 
@@ -124,14 +214,40 @@ class Zone:
     def __init__(
         self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
+        self._init(origin, _rows(records), files, source)
+
+    @classmethod
+    def _from_rows(
+        cls, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
+    ) -> Zone:
+        zone = cls.__new__(cls)
+        zone._init(origin, rows, files, source)
+        return zone
+
+    def _init(
+        self, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
+    ) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
         self.files = files
         self.source = source
         self.nodes: dict[Key, Node] = {}
         self.cuts: set[Key] = set()
-        self._build(records)
-        soa = self.nodes[self.origin_key].rrsets[wire.TYPE_SOA]
+        self._nsec_keys: list[Key] | None = None
+        self._nsec3: tuple[list[bytes], list[Key]] | None = None
+        self._record_count = 0
+        # The rows are parsed as the zone is built. That makes millions of objects and no
+        # cycles: the collector, which would walk all of them again and again as they
+        # pile up, is off meanwhile (it was a third of the time of a big zone).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(rows)
+        finally:
+            if collecting:
+                gc.enable()
+        soa = self.nodes[self.origin_key].get(wire.TYPE_SOA)
+        assert soa is not None
         self.soa = soa
         fields = _U32.unpack_from(soa.rdatas[0], len(soa.rdatas[0]) - 20)
         self.serial: int = fields[0]
@@ -140,85 +256,131 @@ class Zone:
 
     # -- building and validation
 
-    def _build(self, records: Iterable[Record]) -> None:
+    def _build(self, rows: Iterable[_Row]) -> None:
         origin_key = self.origin_key
         depth = len(origin_key)
+        nodes = self.nodes
         where: dict[tuple[Key, int], tuple[str, int]] = {}
-        # One copy of each label: names share the origin's labels, and a name already in
-        # lowercase is its own key.
-        labels: dict[bytes, bytes] = {label: label for label in origin_key}
-        last: tuple[Name, Key] = ((), ())
-        first = ("<zone>", 0)
-        for rec in records:
-            if not first[1]:
-                first = (rec.filename, rec.line)
-            if rec.name is last[0]:  # a blank owner: the previous record's name
-                k = last[1]
+        rrsig = wire.TYPE_RRSIG
+        located = _LOCATED_TYPES
+        big: dict[int, set[bytes]] = {}  # id(RRset) -> its records, for big RRsets
+        last_key: Key | None = None
+        last_node = Node(())
+        count = 0
+        rows = iter(rows)
+        head = next(rows, None)
+        first = (head[5], head[6]) if head is not None else ("<zone>", 0)
+        for name, k, rtype, ttl, rdata, filename, line in itertools.chain(
+            (head,) if head else (), rows
+        ):
+            if k is last_key:  # a blank owner, or the same name again
+                node = last_node
             else:
-                k = tuple([labels.setdefault(lab, lab) for lab in key_of(rec.name)])
-                last = (rec.name, k)
-            if len(k) < depth or k[len(k) - depth :] != origin_key:
-                # As BIND does (named-checkzone loads such a zone): warn and leave it out.
-                log.warning(
-                    "%s:%d: ignoring %s: it is outside the zone %s",
-                    rec.filename,
-                    rec.line,
-                    wire.name_to_text(rec.name),
-                    wire.name_to_text(self.origin),
-                )
-                continue
-            node = self.nodes.get(k)
-            if node is None:
-                node = self.nodes[k] = Node(k if k == rec.name else rec.name)
-            if rec.rtype == wire.TYPE_RRSIG and len(rec.rdata) >= 2:
-                covered = _U16.unpack_from(rec.rdata)[0]
-                if node.sigs is None:
-                    node.sigs = {}
-                sigs = node.sigs.get(covered)
+                if len(k) < depth or k[len(k) - depth :] != origin_key:
+                    # As BIND does (named-checkzone loads such a zone): warn, leave it out.
+                    log.warning(
+                        "%s:%d: ignoring %s: it is outside the zone %s",
+                        filename,
+                        line,
+                        wire.name_to_text(name),
+                        wire.name_to_text(self.origin),
+                    )
+                    continue
+                # Mostly a new name (a zone file is mostly in order): made on the chance.
+                node = nodes.setdefault(k, Node(k if k == name else name))
+                last_key, last_node = k, node
+            sets = node.sets
+            if rtype == rrsig and len(rdata) >= 2:
+                covered = _U16.unpack_from(rdata)[0]
+                sigs = node.sig(covered)
                 if sigs is None:
-                    node.sigs[covered] = RRset(node.name, wire.TYPE_RRSIG, rec.ttl, [rec.rdata])
-                elif rec.rdata not in sigs.rdatas:
-                    sigs.rdatas.append(rec.rdata)
-            rrset = node.rrsets.get(rec.rtype)
+                    # A tuple made again for each new type (a list would be converted at
+                    # the end, leaving its memory in holes the tuples cannot fill).
+                    node.signatures = (node.signatures or ()) + (
+                        RRset(node.name, rrsig, ttl, [rdata]),
+                    )
+                elif rdata not in sigs.rdatas:
+                    sigs.rdatas.append(rdata)
+            rrset: RRset | None
+            if not sets:
+                rrset = None
+            elif sets[-1].rtype == rtype:
+                rrset = sets[-1]
+            else:
+                rrset = node.get(rtype)
             if rrset is None:
-                node.rrsets[rec.rtype] = RRset(node.name, rec.rtype, rec.ttl, [rec.rdata])
-                if rec.rtype in _LOCATED_TYPES:
-                    where[(k, rec.rtype)] = (rec.filename, rec.line)
+                count += 1
+                node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
+                if rtype in located:
+                    where[(k, rtype)] = (filename, line)
                 continue
-            if rec.ttl != rrset.ttl and rec.rtype != wire.TYPE_RRSIG:
+            if ttl != rrset.ttl and rtype != rrsig:
                 log.warning(
                     "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
-                    rec.filename,
-                    rec.line,
-                    rec.ttl,
+                    filename,
+                    line,
+                    ttl,
                     rrset.ttl,
                     rrset.ttl,
                 )
-            if rec.rdata not in rrset.rdatas:
-                rrset.rdatas.append(rec.rdata)
+            rdatas = rrset.rdatas
+            if len(rdatas) < _DEDUP_LINEAR:
+                if rdata not in rdatas:
+                    count += 1
+                    rdatas.append(rdata)
+                continue
+            seen = big.get(id(rrset))
+            if seen is None:
+                seen = big[id(rrset)] = set(rdatas)
+            if rdata not in seen:
+                count += 1
+                seen.add(rdata)
+                rdatas.append(rdata)
+        del big
+        self._record_count = count
+        self._check(where, first)
+
+    def _check(self, where: dict[tuple[Key, int], tuple[str, int]], first: tuple[str, int]) -> None:
+        """The zone's rules (see the module's docstring), the zone cuts, the empty
+        non-terminals."""
+        origin_key = self.origin_key
+        depth = len(origin_key)
+        nodes = self.nodes
 
         def at(k: Key, rtype: int) -> tuple[str, int]:
             return where.get((k, rtype), (first[0], 0))
 
-        apex = self.nodes.get(origin_key)
-        if apex is None or wire.TYPE_SOA not in apex.rrsets:
+        apex = nodes.get(origin_key)
+        soa = apex.get(wire.TYPE_SOA) if apex is not None else None
+        if apex is None or soa is None:
             raise ZoneError(f"no SOA record at the apex {wire.name_to_text(self.origin)}", *first)
-        if len(apex.rrsets[wire.TYPE_SOA].rdatas) != 1:
+        if len(soa.rdatas) != 1:
             raise ZoneError("more than one SOA record at the apex", *at(origin_key, wire.TYPE_SOA))
-        if wire.TYPE_NS not in apex.rrsets:
+        if apex.get(wire.TYPE_NS) is None:
             raise ZoneError(
                 f"no NS records at the apex {wire.name_to_text(self.origin)}",
                 *at(origin_key, wire.TYPE_SOA),
             )
         dnames: set[Key] = set()
-        for k, node in self.nodes.items():
-            types = node.rrsets.keys()
+        # Only names that hold one of these types have a rule to break (their file and line
+        # were kept), so only those are looked at, in the order the file gave them.
+        for k, rtype in list(where):
+            if rtype == wire.TYPE_NS and k != origin_key:
+                self.cuts.add(k)
+        checked: set[Key] = set()
+        for k, _ in where:
+            if k in checked:
+                continue
+            checked.add(k)
+            node = nodes[k]
+            types = [rs.rtype for rs in node.sets]
             if wire.TYPE_SOA in types and k != origin_key:
                 raise ZoneError(
                     f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
                     *at(k, wire.TYPE_SOA),
                 )
-            if wire.TYPE_CNAME in types:
+            cname = node.get(wire.TYPE_CNAME)
+            if cname is not None:
                 others = [t for t in types if t not in _CNAME_COMPANIONS]
                 if others:
                     raise ZoneError(
@@ -226,13 +388,14 @@ class Zone:
                         f"({', '.join(wire.type_to_text(t) for t in others)})",
                         *at(k, wire.TYPE_CNAME),
                     )
-                if len(node.rrsets[wire.TYPE_CNAME].rdatas) > 1:
+                if len(cname.rdatas) > 1:
                     raise ZoneError(
                         f"more than one CNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_CNAME),
                     )
-            if wire.TYPE_DNAME in types:
-                if len(node.rrsets[wire.TYPE_DNAME].rdatas) > 1:
+            dname = node.get(wire.TYPE_DNAME)
+            if dname is not None:
+                if len(dname.rdatas) > 1:
                     raise ZoneError(
                         f"more than one DNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_DNAME),
@@ -243,52 +406,64 @@ class Zone:
                     f"NS at the wildcard {wire.name_to_text(node.name)} (RFC 4592 §4.2)",
                     *at(k, wire.TYPE_NS),
                 )
-            if k != origin_key and wire.TYPE_NS in types:
-                self.cuts.add(k)
         # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
-        for k, node in self.nodes.items():
-            for j in range(depth, len(k) if dnames else 0):
-                anc = k[len(k) - j :]
-                if anc in dnames and node.rrsets:
-                    log.warning(
-                        "%s:%d: %s is below the DNAME at %s: occluded, never answered from",
-                        *at(k, next(iter(node.rrsets))),
-                        wire.name_to_text(node.name),
-                        wire.name_to_text(self.nodes[anc].name),
-                    )
-                    break
-            cut = self._cut_above_or_at(k) if self.cuts else None
-            if cut is None:
-                continue
-            allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
-            for rtype in node.rrsets:
-                if rtype not in allowed:
-                    log.warning(
-                        "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
-                        *at(k, rtype),
-                        wire.type_to_text(rtype),
-                        wire.name_to_text(node.name),
-                        "at" if cut == k else "below",
-                        wire.name_to_text(self.nodes[cut].name),
-                    )
+        # Only the lengths that a DNAME or a cut has are looked at above each name, and
+        # only the names that can be at or below a cut: the cuts and the longer names.
+        deep = [k for k in nodes if len(k) > depth + 1]
+        if dnames:
+            dname_depths = sorted({len(k) for k in dnames})
+            for k, node in nodes.items():
+                size = len(k)
+                for j in dname_depths:
+                    if j >= size:
+                        break
+                    anc = k[size - j :]
+                    if anc in dnames and node.sets:
+                        log.warning(
+                            "%s:%d: %s is below the DNAME at %s: occluded, never answered from",
+                            *at(k, node.sets[0].rtype),
+                            wire.name_to_text(node.name),
+                            wire.name_to_text(nodes[anc].name),
+                        )
+                        break
+        cuts = self.cuts
+        if cuts:
+            cut_depths = sorted({len(k) for k in cuts})
+            shortest = cut_depths[0]
+            candidates = [k for k, rtype in where if rtype == wire.TYPE_NS and k in cuts]
+            candidates += [k for k in deep if len(k) > shortest and k not in cuts]
+            for k in candidates:
+                node = nodes[k]
+                size = len(k)
+                cut: Key | None = None
+                for j in cut_depths:
+                    if j > size:
+                        break
+                    if k[size - j :] in cuts:
+                        cut = k[size - j :]
+                        break
+                if cut is None:
+                    continue
+                allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
+                for rrset in node.sets:
+                    if rrset.rtype not in allowed:
+                        log.warning(
+                            "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
+                            *at(k, rrset.rtype),
+                            wire.type_to_text(rrset.rtype),
+                            wire.name_to_text(node.name),
+                            "at" if cut == k else "below",
+                            wire.name_to_text(nodes[cut].name),
+                        )
         # Empty non-terminals.
-        for k in list(self.nodes):
+        for k in deep:
             for j in range(depth + 1, len(k)):
                 anc = k[len(k) - j :]
-                if anc not in self.nodes:
-                    owner = self.nodes[k].name
-                    self.nodes[anc] = Node(owner[len(owner) - j :])
-
-    def _cut_above_or_at(self, k: Key) -> Key | None:
-        """The highest zone cut at or above ``k`` (below the apex), if any."""
-        depth = len(self.origin_key)
-        for j in range(depth + 1, len(k) + 1):
-            anc = k[len(k) - j :]
-            if anc in self.cuts:
-                return anc
-        return None
+                if anc not in nodes:
+                    owner = nodes[k].name
+                    nodes[anc] = Node(owner[len(owner) - j :])
 
     # -- queries
 
@@ -315,11 +490,11 @@ class Zone:
         yield self.soa
         for k in sorted(self.nodes, key=lambda key: key[::-1]):
             node = self.nodes[k]
-            for rtype, rrset in node.rrsets.items():
-                if k == self.origin_key and rtype == wire.TYPE_SOA:
+            for rrset in node.sets:
+                if rrset is self.soa:
                     continue
-                if rtype == wire.TYPE_RRSIG and node.sigs is not None:
-                    yield from node.sigs.values()  # each with its own TTL
+                if rrset.rtype == wire.TYPE_RRSIG and node.signatures is not None:
+                    yield from node.signatures  # each with its own TTL
                 else:
                     yield rrset
 
@@ -335,15 +510,16 @@ class Zone:
         return self.nodes[index[at][::-1]]
 
     def _nsec_index(self) -> list[Key]:
-        index: list[Key] | None = getattr(self, "_nsec_keys", None)
+        index = self._nsec_keys
         if index is None:
-            index = sorted(k[::-1] for k, n in self.nodes.items() if wire.TYPE_NSEC in n.rrsets)
+            nsec = wire.TYPE_NSEC
+            index = sorted(k[::-1] for k, n in self.nodes.items() if n.get(nsec) is not None)
             self._nsec_keys = index
         return index
 
     def nsec3_params(self) -> tuple[int, bytes] | None:
         """``(iterations, salt)`` of the apex NSEC3PARAM with hash algorithm 1 (SHA-1)."""
-        apex = self.nodes[self.origin_key].rrsets.get(wire.TYPE_NSEC3PARAM)
+        apex = self.nodes[self.origin_key].get(wire.TYPE_NSEC3PARAM)
         if apex is None:
             return None
         for rd in apex.rdatas:
@@ -362,11 +538,11 @@ class Zone:
         return digest
 
     def _nsec3_index(self) -> tuple[list[bytes], list[Key]]:
-        index: tuple[list[bytes], list[Key]] | None = getattr(self, "_nsec3", None)
+        index = self._nsec3
         if index is None:
             pairs = []
             for k, node in self.nodes.items():
-                if wire.TYPE_NSEC3 in node.rrsets and len(k) == len(self.origin_key) + 1:
+                if len(k) == len(self.origin_key) + 1 and node.get(wire.TYPE_NSEC3) is not None:
                     try:
                         hashed = base64.b32hexdecode(k[0].upper())
                     except ValueError:
@@ -395,8 +571,8 @@ class Zone:
         return self.nodes[keys[at]]
 
     def record_count(self) -> int:
-        """The number of records (not RRsets)."""
-        return sum(len(rs.rdatas) for node in self.nodes.values() for rs in node.rrsets.values())
+        """The number of records (not RRsets), counted as the zone was built."""
+        return self._record_count
 
     def __repr__(self) -> str:
         return (
@@ -426,90 +602,188 @@ class Entry:
     tokens: list[Token]
 
 
-def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
-    """Split master-file text into logical entries (parentheses joined, comments dropped)."""
-    depth = 0
-    tokens: list[Token] = []
-    start_line = 0
-    blank_owner = False
-    line_no = 0
+_NOT_PLAIN = re.compile(
+    r'[";()\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
+"""A character that makes a line more than words between blanks: a quote, a comment, a
+parenthesis, an escape, or one that ``str.split()`` takes for a blank where a master file
+does not (only space and tab are blanks there). One character class: linear."""
+_NOT_GROUPING = re.compile(
+    r'["\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
+"""What :data:`_NOT_PLAIN` finds but a comment or a parenthesis: without it, a line is words,
+parentheses and perhaps a comment (as a signer writes its SOA and RRSIG records)."""
+_PARENS = re.compile(r"[()]")
+_WORD_END = re.compile(r'[ \t;()"\\]')
+"""Where a word stops, or needs a closer look (a quote or an escape inside it)."""
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (a list of them all is as big as the text)."""
     pos = 0
     size = len(text)
-    while pos <= size:  # the lines one at a time: a list of them all is as big as the text
+    while pos <= size:
         end = text.find("\n", pos)
         if end < 0:
             end = size
-        raw_line = text[pos:end]
+        yield text[pos:end]
         pos = end + 1
-        line_no += 1
-        line = raw_line.rstrip("\r")
-        if depth == 0:
-            tokens = []
-            start_line = line_no
-            blank_owner = bool(line) and line[0] in " \t"
-        if not ('"' in line or "(" in line or ")" in line or ";" in line or "\\" in line):
-            # The common line: words between blanks, nothing to group or escape.
-            tokens.extend(Token(w) for w in line.replace("\t", " ").split(" ") if w)
-            if depth == 0 and tokens:
-                yield Entry(start_line, blank_owner, tokens)
-            continue
+
+
+class _Lexer:
+    """Lines that are more than plain words, to words: parentheses join lines into one
+    entry, comments are dropped, quoted strings and escapes kept together (escapes as
+    written). Which words were quoted is kept beside them."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.depth = 0
+        """Open parentheses: while over 0, lines go on the entry begun before."""
+        self.words: list[str] = []
+        self.quoted: list[int] = []
+        self.start_line = 0
+        self.blank_owner = False
+
+    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[str], list[int]] | None:
+        """Read ``line`` (its end removed); the entry it completes, if any, as ``(first
+        line, owner left blank, words, positions of the quoted words)``."""
+        if self.depth == 0:
+            self.words = []
+            self.quoted = []
+            self.start_line = line_no
+            self.blank_owner = bool(line) and line[0] in " \t"
+        words = self.words
+        if _NOT_PLAIN.search(line) is None:
+            words += line.split()
+        elif _NOT_GROUPING.search(line) is None:
+            # Words, parentheses and a comment: the parentheses counted, the rest split.
+            text = line.partition(";")[0]
+            for paren in _PARENS.findall(text):
+                if paren == "(":
+                    self.depth += 1
+                elif self.depth == 0:
+                    raise ZoneError("')' without '('", self.filename, line_no)
+                else:
+                    self.depth -= 1
+            words += _PARENS.sub(" ", text).split()
+        else:
+            self._scan(line, line_no)
+        if self.depth == 0 and words:
+            return self.start_line, self.blank_owner, words, self.quoted
+        return None
+
+    def _scan(self, line: str, line_no: int) -> None:
+        filename = self.filename
+        words = self.words
+        word_end = _WORD_END.search
         i = 0
         n = len(line)
         while i < n:
             c = line[i]
-            if c in " \t":
+            if c == " " or c == "\t":
                 i += 1
                 continue
             if c == ";":
                 break
             if c == "(":
-                depth += 1
+                self.depth += 1
                 i += 1
                 continue
             if c == ")":
-                if depth == 0:
+                if self.depth == 0:
                     raise ZoneError("')' without '('", filename, line_no)
-                depth -= 1
+                self.depth -= 1
                 i += 1
                 continue
             if c == '"':
-                j = i + 1
-                buf = []
-                while j < n and line[j] != '"':
-                    if line[j] == "\\" and j + 1 < n:
-                        buf.append(line[j : j + 2])
-                        j += 2
-                        continue
-                    buf.append(line[j])
-                    j += 1
-                if j >= n:
-                    raise ZoneError("unterminated quoted string", filename, line_no)
-                tokens.append(Token("".join(buf), True))
-                i = j + 1
+                self.quoted.append(len(words))
+                j = line.find('"', i + 1)
+                if j >= 0 and "\\" not in line[i + 1 : j]:
+                    words.append(line[i + 1 : j])
+                    i = j + 1
+                    continue
+                i = _quoted(line, i, words, filename, line_no)
                 continue
-            j = i
-            word = []
-            while j < n and line[j] not in " \t;()":
-                if line[j] == "\\" and j + 1 < n:
-                    word.append(line[j : j + 2])
-                    j += 2
-                    continue
-                if line[j] == '"':
-                    # A quoted part inside a word (key="a b", as in SVCB): it groups.
-                    end = line.find('"', j + 1)
-                    if end < 0:
-                        raise ZoneError("unterminated quoted string", filename, line_no)
-                    word.append(line[j + 1 : end])
-                    j = end + 1
-                    continue
-                word.append(line[j])
-                j += 1
-            tokens.append(Token("".join(word)))
-            i = j
-        if depth == 0 and tokens:
-            yield Entry(start_line, blank_owner, tokens)
-    if depth:
-        raise ZoneError("unbalanced '(' at end of file", filename, start_line)
+            m = word_end(line, i)
+            j = m.start() if m is not None else n
+            if j == n or line[j] in " \t;()":
+                words.append(line[i:j])
+                i = j
+                continue
+            i = _word(line, i, words, filename, line_no)
+
+    def end(self) -> None:
+        """At the end of the file: no parenthesis may be left open."""
+        if self.depth:
+            raise ZoneError("unbalanced '(' at end of file", self.filename, self.start_line)
+
+
+def _tokens(words: list[str], quoted: list[int] | None) -> list[Token]:
+    """The words as tokens, those at the positions in ``quoted`` marked quoted."""
+    if not quoted:
+        return list(map(Token, words))
+    at = set(quoted)
+    return [Token(w, i in at) for i, w in enumerate(words)]
+
+
+def _entries(lines: Iterable[str], filename: str) -> Iterator[tuple[int, bool, list[Token]]]:
+    """Master-file lines (with or without their ends) as logical entries."""
+    lexer = _Lexer(filename)
+    for line_no, raw in enumerate(lines, 1):
+        got = lexer.feed(raw.rstrip("\r\n"), line_no)
+        if got is not None:
+            start, blank_owner, words, quoted = got
+            yield start, blank_owner, _tokens(words, quoted)
+    lexer.end()
+
+
+def _quoted(line: str, i: int, words: list[str], filename: str, line_no: int) -> int:
+    """The quoted string at ``line[i]`` (with escapes) onto ``words``; where it ends."""
+    n = len(line)
+    j = i + 1
+    buf = []
+    while j < n and line[j] != '"':
+        if line[j] == "\\" and j + 1 < n:
+            buf.append(line[j : j + 2])
+            j += 2
+            continue
+        buf.append(line[j])
+        j += 1
+    if j >= n:
+        raise ZoneError("unterminated quoted string", filename, line_no)
+    words.append("".join(buf))
+    return j + 1
+
+
+def _word(line: str, i: int, words: list[str], filename: str, line_no: int) -> int:
+    """The word at ``line[i]`` that holds an escape or a quoted part onto ``words``;
+    where it ends."""
+    n = len(line)
+    j = i
+    word = []
+    while j < n and line[j] not in " \t;()":
+        if line[j] == "\\" and j + 1 < n:
+            word.append(line[j : j + 2])
+            j += 2
+            continue
+        if line[j] == '"':
+            # A quoted part inside a word (key="a b", as in SVCB): it groups.
+            end = line.find('"', j + 1)
+            if end < 0:
+                raise ZoneError("unterminated quoted string", filename, line_no)
+            word.append(line[j + 1 : end])
+            j = end + 1
+            continue
+        word.append(line[j])
+        j += 1
+    words.append("".join(word))
+    return j
+
+
+def tokenize(text: str, filename: str = "<zone>") -> Iterator[Entry]:
+    """Split master-file text into logical entries (parentheses joined, comments dropped)."""
+    for line, blank_owner, tokens in _entries(_lines(text), filename):
+        yield Entry(line, blank_owner, tokens)
 
 
 # ---------------------------------------------------------------------------- values
@@ -658,26 +932,181 @@ class _Parser:
         self.last_ttl: int | None = None
         self.last_owner: Name | None = None
         self.files: list[str] = []
+        self.keys = _Keys()
+        self._keyed_origin: Name | None = None
+        self._origin_key: Key = ()
+        self._origin_lower = True
+        self._label_limit = 0
+        self.field_words: dict[str, _FieldWord | None] = {}
+        """What each word seen before a record's type was: ``(0, ttl, None)`` (over
+        :data:`MAX_TTL`: 0), ``(1, IN, None)``, ``(2, type, its word reader)`` for a type a
+        zone can hold; None for anything else (read the general way, for its error)."""
 
     def parse(
-        self, text: str, filename: str, depth: int = 0, stack: tuple[str, ...] = ()
-    ) -> Iterator[Record]:
-        """The records of ``text`` as they are read (a zone is built from them without a
-        list of them all)."""
-        for entry in tokenize(text, filename):
-            try:
-                yield from self._entry(entry, filename, depth, stack)
-            except ZoneError:
-                raise
-            except (ValueError, UnicodeError) as exc:
-                raise ZoneError(str(exc), filename, entry.line) from exc
+        self, lines: Iterable[str], filename: str, depth: int = 0, stack: tuple[str, ...] = ()
+    ) -> Iterator[_Row]:
+        """The records of ``lines`` as they are read (a zone is built from them without a
+        list of them all). A record whose TTL, class and type are words seen before takes
+        a short way (those words and the owner name remembered, the RDATA of a line of
+        plain words read from its words); directives, and records with something to say,
+        go the general way, with the same checks."""
+        field_words = self.field_words
+        from_text = rdtypes.from_text
+        owner_text: str | None = None
+        owner_origin: Name | None = None
+        owner: Name = ()
+        key: Key = ()
+        keys = self.keys
+        origin = self.origin  # and default_ttl: changed by directives only (read again then)
+        default_ttl = _clamped(self.default_ttl)
+        lexer = _Lexer(filename)
+        not_plain = _NOT_PLAIN.search
+        line_no = 0
+        try:
+            for raw in lines:
+                line_no += 1
+                line = raw.rstrip("\r\n")
+                quoted: list[int] | None  # None for a line of plain words
+                if lexer.depth == 0 and not_plain(line) is None:
+                    # A line of plain words, the common one: split in one call.
+                    words = line.split()
+                    if not words:
+                        continue
+                    blank = line[0] in " \t"
+                    quoted = None
+                    entry_line = line_no
+                else:
+                    got = lexer.feed(line, line_no)
+                    if got is None:
+                        continue
+                    entry_line, blank, words, quoted = got
+                try:
+                    if not blank and words[0][:1] == "$" and not (quoted and quoted[0] == 0):
+                        yield from self._entry(
+                            Entry(entry_line, blank, _tokens(words, quoted)), filename, depth, stack
+                        )
+                        origin, default_ttl = self.origin, _clamped(self.default_ttl)
+                        continue
+                    if blank:
+                        if self.last_owner is None:
+                            raise ZoneError(
+                                "a record without an owner before any owner was given",
+                                filename,
+                                entry_line,
+                            )
+                        if owner is not self.last_owner:
+                            owner = self.last_owner
+                            key = keys(owner)
+                            owner_text = None
+                        pos = 0
+                    else:
+                        word = words[0]
+                        if word != owner_text or origin is not owner_origin:
+                            owner, key = self._owner(word)
+                            owner_text, owner_origin = word, origin
+                        pos = 1
+                    # [ttl] [class] type, from words seen before.
+                    start = pos
+                    ttl: int | None = None
+                    rtype = 0
+                    read: _Reader | None = None
+                    in_class = False
+                    n = len(words)
+                    while pos < n:
+                        seen = field_words.get(words[pos], _UNSEEN)
+                        if seen is _UNSEEN:
+                            seen = self._field_word(words[pos])
+                        if seen is None:
+                            break
+                        kind, value, reader = seen
+                        pos += 1
+                        if kind == 2:
+                            rtype, read = value, reader
+                            break
+                        if kind == 0 and ttl is None:
+                            ttl = value
+                        elif kind == 1 and not in_class:
+                            in_class = True
+                        else:
+                            break
+                    if ttl is None:
+                        ttl = default_ttl if default_ttl is not None else self.last_ttl
+                    if read is None or ttl is None:
+                        # Something to say (or an SOA's own TTL): the general way.
+                        ttl, rtype, pos = self._fields(
+                            list(map(Token, words)), start, filename, entry_line
+                        )
+                    if quoted is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
+                        # Quoted words, or RFC 3597's form: the general reader.
+                        rdata = from_text(rtype, _tokens(words, quoted)[pos:], origin)
+                    else:  # words alone say it all: read from them
+                        if read is None:
+                            read = rdtypes.for_type(rtype).from_words
+                        rdata = read(words[pos:], origin)
+                    if len(rdata) > 0xFFFF:
+                        raise ZoneError(
+                            f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
+                        )
+                    self.last_owner = owner
+                    self.last_ttl = ttl
+                    yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                except ZoneError:
+                    raise
+                except (ValueError, UnicodeError) as exc:
+                    raise ZoneError(str(exc), filename, entry_line) from exc
+        except UnicodeDecodeError as exc:  # from a file read as it is parsed
+            raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
+        lexer.end()
+
+    def _field_word(self, word: str) -> _FieldWord | None:
+        """What ``word`` is before a record's type (see :attr:`field_words`), remembered
+        for the next time (up to 4096 words: TTLs, classes and types are few)."""
+        seen: _FieldWord | None = None
+        try:
+            if _looks_like_ttl(word):
+                seen = (0, _clamped(parse_ttl(word)) or 0, None)
+            elif _is_class(word):
+                if wire.class_from_text(word) == wire.CLASS_IN:
+                    seen = (1, wire.CLASS_IN, None)
+            else:
+                rtype = wire.type_from_text(word)
+                if rtype not in _NOT_ZONE_TYPES:
+                    seen = (2, rtype, rdtypes.for_type(rtype).word_reader())
+        except ValueError:
+            pass
+        if len(self.field_words) < 4096:
+            self.field_words[word] = seen
+        return seen
 
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
+    def _owner(self, text: str) -> tuple[Name, Key]:
+        """The owner name ``text`` and its key. A single label relative to the origin, the
+        common owner, is made here (its length checked as wire.name_from_text checks it);
+        any other name by wire.name_from_text."""
+        origin = self.origin
+        if origin is not None and "." not in text and "\\" not in text and text != "@":
+            if origin is not self._keyed_origin:
+                self._keyed_origin = origin
+                self._origin_key = self.keys(origin)
+                self._origin_lower = origin == self._origin_key
+                # The longest label that fits: 63 octets, and 255 with the origin's.
+                size = sum(map(len, origin)) + len(origin) + 1
+                self._label_limit = min(wire.MAX_LABEL, wire.MAX_NAME - 1 - size)
+            label = text.encode("utf-8")
+            if len(label) <= self._label_limit:
+                low = label.lower()
+                key = (low, *self._origin_key)
+                if self._origin_lower and low == label:
+                    return key, key
+                return (label, *origin), key
+        name = wire.name_from_text(text, origin)
+        return name, self.keys(name)
+
     def _entry(
         self, entry: Entry, filename: str, depth: int, stack: tuple[str, ...]
-    ) -> Iterator[Record]:
+    ) -> Iterator[_Row]:
         tokens = entry.tokens
         first = tokens[0].text
         if not entry.blank_owner and first.startswith("$") and not tokens[0].quoted:
@@ -713,7 +1142,7 @@ class _Parser:
         rdata = self._rdata(rtype, tokens[pos:], filename, entry.line)
         self.last_owner = owner
         self.last_ttl = ttl
-        yield Record(owner, rtype, ttl, rdata, filename, entry.line)
+        yield (owner, self.keys(owner), rtype, ttl, rdata, filename, entry.line)
 
     def _fields(
         self, tokens: list[Token], pos: int, filename: str, line: int
@@ -725,12 +1154,9 @@ class _Parser:
         rtype: int | None = None
         while pos < len(tokens):
             word = tokens[pos].text
-            upper = word.upper()
             if ttl is None and _looks_like_ttl(word):
                 ttl = parse_ttl(word)
-            elif rclass is None and (
-                upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:6] in _DIGITS)
-            ):
+            elif rclass is None and _is_class(word):
                 rclass = wire.class_from_text(word)
             else:
                 try:
@@ -766,7 +1192,7 @@ class _Parser:
             raise ZoneError(f"rdata of {len(rdata)} bytes is over 65535", filename, line)
         return rdata
 
-    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[Record]:
+    def _generate(self, tokens: list[Token], filename: str, line: int) -> Iterator[_Row]:
         """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`` (BIND, Knot): one
         record per value, ``$`` in ``lhs`` and ``rhs`` replaced (see :func:`generate_text`).
         The owner for a following blank-owner line stays the last explicit one."""
@@ -792,11 +1218,11 @@ class _Parser:
                 for tok in entry.tokens
             ]
             rdata = self._rdata(rtype, rdata_tokens, filename, line)
-            yield Record(owner, rtype, ttl, rdata, filename, line)
+            yield (owner, self.keys(owner), rtype, ttl, rdata, filename, line)
 
     def _include(
         self, tokens: list[Token], filename: str, line: int, depth: int, stack: tuple[str, ...]
-    ) -> Iterator[Record]:
+    ) -> Iterator[_Row]:
         if len(tokens) not in (2, 3):
             raise ZoneError("$INCLUDE takes a file name and an optional origin", filename, line)
         if depth >= MAX_INCLUDE_DEPTH:
@@ -806,19 +1232,34 @@ class _Parser:
         if os.path.abspath(path) in stack:
             raise ZoneError(f"$INCLUDE loop through {path}", filename, line)
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            # Opened apart from the reading, whose errors are the parser's to report.
+            f = open(path, encoding="utf-8", newline="\n")  # noqa: SIM115
         except OSError as exc:
             raise ZoneError(f"$INCLUDE {tokens[1].text}: {exc.strerror}", filename, line)
-        except UnicodeDecodeError as exc:
-            raise ZoneError(f"$INCLUDE {tokens[1].text}: not UTF-8 ({exc.reason})", filename, line)
         saved_origin, saved_owner = self.origin, self.last_owner
         if len(tokens) == 3:
             self.origin = self._name(tokens[2].text)
         self.files.append(path)
-        yield from self.parse(text, path, depth + 1, (*stack, os.path.abspath(path)))
+        with f:
+            yield from self.parse(f, path, depth + 1, (*stack, os.path.abspath(path)))
         # RFC 1035 §5.1: the origin (and owner) revert after the included file.
         self.origin, self.last_owner = saved_origin, saved_owner
+
+
+_Reader = Callable[[Sequence[str], Name | None], bytes]
+_FieldWord = tuple[int, int, _Reader | None]
+_UNSEEN: _FieldWord = (-1, -1, None)
+"""Not in :attr:`_Parser.field_words` yet."""
+
+
+def _clamped(ttl: int | None) -> int | None:
+    """A TTL over :data:`MAX_TTL` is 0 (RFC 2181 §8)."""
+    return 0 if ttl is not None and ttl > MAX_TTL else ttl
+
+
+def _is_class(word: str) -> bool:
+    upper = word.upper()
+    return upper in wire.CLASS_VALUES or (upper.startswith("CLASS") and upper[5:6] in _DIGITS)
 
 
 def _origin_of(origin: str | Name | None) -> Name | None:
@@ -840,40 +1281,42 @@ def parse_zone_text(
     ``origin`` (text or :data:`~dns.wire.Name`) is the initial ``$ORIGIN`` and the zone's
     apex; without it the apex is the owner of the SOA record. Raises :class:`ZoneError`.
     """
+    return _parse(_lines(text), origin, filename, default_ttl)
+
+
+def _parse(
+    lines: Iterable[str], origin: str | Name | None, filename: str, default_ttl: int | None
+) -> Zone:
     start = _origin_of(origin)
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
-    records: Iterable[Record] = parser.parse(text, filename, 0, (os.path.abspath(filename),))
+    rows: Iterable[_Row] = parser.parse(lines, filename, 0, (os.path.abspath(filename),))
     apex = start
     if apex is None:
         # The apex is the owner of the first SOA: read up to it, then go on from there.
         head = []
-        for rec in records:
-            head.append(rec)
-            if rec.rtype == wire.TYPE_SOA:
-                apex = rec.name
+        for row in rows:
+            head.append(row)
+            if row[2] == wire.TYPE_SOA:
+                apex = row[0]
                 break
         if apex is None:
             raise ZoneError("no SOA record, and no origin given", filename, 0)
-        records = itertools.chain(head, records)
-    return Zone(
-        apex,
-        records,
-        parser.files,
-        source=filename if not filename.startswith("<") else None,
+        rows = itertools.chain(head, rows)
+    return Zone._from_rows(
+        apex, rows, parser.files, source=filename if not filename.startswith("<") else None
     )
 
 
 def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:
-    """Read, parse and validate the master file at ``path`` (see :func:`parse_zone_text`)."""
+    """Read, parse and validate the master file at ``path`` (see :func:`parse_zone_text`).
+    The file is read as it is parsed: its text is never all in memory at once."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        f = open(path, encoding="utf-8", newline="\n")  # noqa: SIM115 (as in _include)
     except OSError as exc:
         raise ZoneError(exc.strerror or str(exc), path, 0)
-    except UnicodeDecodeError as exc:
-        raise ZoneError(f"not UTF-8 ({exc.reason})", path, 0)
-    zone = parse_zone_text(text, origin, filename=path)
+    with f:
+        zone = _parse(f, origin, path, None)
     zone.source = path
     return zone
 

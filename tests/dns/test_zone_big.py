@@ -1,0 +1,274 @@
+"""The loader's short ways for big zones (issue 17 item 2) give what the general way gives.
+
+A line of plain words is read from its words (``rdtypes.from_words``, one reader per type),
+its owner's key made by the parser; any other line goes through the lexer and
+``rdtypes.from_text``. The same file read both ways must make the same zone, and a bad line
+the same error. A node keeps its RRsets in a tuple (``Node.get``, ``Node.sig``); big RRsets
+are deduplicated through a set. How fast and how small: bench/dns_zone.py, against NSD."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import pathlib
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dns import rdtypes, wire
+from dns.rdtypes import Token
+from dns.zone import Zone, ZoneError, load_zone_file, parse_zone_text
+
+ZONES = pathlib.Path(__file__).parent / "zones"
+GOOD = sorted(ZONES.glob("*.zone"))
+
+
+def records(zone: Zone) -> list[tuple[tuple[bytes, ...], int, int, list[bytes]]]:
+    """Every RRset of ``zone`` as AXFR would send it, names as written."""
+    return [(rs.name, rs.rtype, rs.ttl, list(rs.rdatas)) for rs in zone.rrsets()]
+
+
+def through_the_lexer(text: str) -> str:
+    """``text`` with a comment after each line: no line is plain words any more, so each
+    goes the general way (lexer, tokens, from_text), with the same meaning."""
+    return "".join(
+        line + (" ;\n" if not line.endswith("\\") else "\n") for line in text.split("\n")
+    )
+
+
+@pytest.mark.parametrize("path", GOOD, ids=[p.name for p in GOOD])
+def test_plain_lines_load_as_the_general_way_loads_them(
+    path: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    fast = load_zone_file(str(path))
+    general = tmp_path / path.name
+    general.write_text(through_the_lexer(path.read_text()))
+    for sub in (ZONES / "include").glob("*"):  # $INCLUDEs are relative to the file
+        (tmp_path / "include").mkdir(exist_ok=True)
+        (tmp_path / "include" / sub.name).write_text(through_the_lexer(sub.read_text()))
+    slow = load_zone_file(str(general))
+    assert records(fast) == records(slow)
+    assert fast.nodes.keys() == slow.nodes.keys()
+    assert fast.cuts == slow.cuts
+    counted = sum(len(rs.rdatas) for node in fast.nodes.values() for rs in node.sets)
+    assert fast.record_count() == slow.record_count() == counted
+
+
+BAD_LINES = [
+    ("host A 192.0.2.01", "Leading zeros"),
+    ("host A 192.0.2.1 192.0.2.2", "A takes 1 field"),
+    ("host 300 300 A 192.0.2.1", "unknown record type '300'"),
+    ("host IN IN A 192.0.2.1", "unknown record type 'IN'"),
+    ("host CH A 192.0.2.1", "class CH: only IN is served"),
+    ("host AXFR x", "AXFR is not a type a zone can hold"),
+    ("host 300 IN", "record without a type"),
+    ("host MX 10", "MX takes 2 fields"),
+    ("host MX x mail", "MX preference 'x' is not a decimal number"),
+    ("host AAAA 2001:db8::g", "AAAA"),
+    (f"{'a' * 64} A 192.0.2.1", "label of 64 octets"),
+    (f"{'a' * 63}.{'b' * 63}.{'c' * 63}.{'d' * 50} A 192.0.2.1", "is over 255 octets"),
+    ("host CNAME a..b", "empty label"),
+    ("host TXT", "at least one is needed"),
+    ("host FOO 1", "unknown record type 'FOO'"),
+]
+
+
+@pytest.mark.parametrize(("line", "problem"), BAD_LINES)
+def test_a_bad_plain_line_gets_the_general_ways_error(line: str, problem: str) -> None:
+    head = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    errors = []
+    for text in (f"{head}{line}\n", through_the_lexer(f"{head}{line}")):
+        with pytest.raises(ZoneError) as info:
+            parse_zone_text(text)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert problem in errors[0] and errors[0].startswith("<zone>:5: ")
+
+
+def test_the_longest_single_label_owners_are_the_limits() -> None:
+    origin = ".".join(["o" * 63] * 3) + "."  # 193 octets on the wire
+    head = f"$ORIGIN {origin}\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    zone = parse_zone_text(f"{head}{'a' * 61} A 192.0.2.1\n")  # 255 octets
+    assert max(len(wire.encode_name(node.name)) for node in zone.nodes.values()) == 255
+    with pytest.raises(ZoneError, match="is over 255 octets"):
+        parse_zone_text(f"{head}{'a' * 62} A 192.0.2.1\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"$ORIGIN t.\n$TTL 1\n@ SOA ns h 1 2 3 4 5\n{'a' * 64} A 192.0.2.1\n")
+
+
+def test_an_owner_in_capitals_keeps_its_case_and_shares_the_key() -> None:
+    zone = parse_zone_text(
+        "$ORIGIN Example.TEST.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+        "WWW A 192.0.2.1\nwww AAAA 2001:db8::1\n\\087ww TXT x\n"
+    )
+    node = zone.nodes[(b"www", b"example", b"test")]
+    assert node.name == (b"WWW", b"Example", b"TEST")
+    assert [rs.rtype for rs in node.sets] == [wire.TYPE_A, wire.TYPE_AAAA, wire.TYPE_TXT]
+
+
+SIGNED = """\
+$ORIGIN s.test.
+$TTL 300
+@ SOA ns h 1 2 3 4 5
+@ NS ns
+ns A 192.0.2.1
+ns 60 RRSIG A 13 3 60 20300101000000 20200101000000 1 s.test. AAAA
+ns 90 RRSIG NSEC 13 3 90 20300101000000 20200101000000 1 s.test. AAAA
+ns 90 NSEC s.test. A RRSIG NSEC
+ns 60 RRSIG A 13 3 60 20300101000000 20200101000000 2 s.test. BBBB
+"""
+
+
+def test_a_node_gives_its_rrsets_and_signatures_by_type() -> None:
+    zone = parse_zone_text(SIGNED)
+    node = zone.nodes[(b"ns", b"s", b"test")]
+    a = node.get(wire.TYPE_A)
+    assert a is not None and a.rdatas == [bytes([192, 0, 2, 1])]
+    assert node.get(wire.TYPE_AAAA) is None
+    assert [rs.rtype for rs in node.sets] == [wire.TYPE_A, wire.TYPE_RRSIG, wire.TYPE_NSEC]
+    assert node.rrsets == {rs.rtype: rs for rs in node.sets}
+    sig_a, sig_nsec = node.sig(wire.TYPE_A), node.sig(wire.TYPE_NSEC)
+    assert sig_a is not None and sig_nsec is not None
+    assert (sig_a.ttl, len(sig_a.rdatas)) == (60, 2)  # RFC 4034 §3: the covered set's TTL
+    assert (sig_nsec.ttl, len(sig_nsec.rdatas)) == (90, 1)
+    assert node.sig(wire.TYPE_AAAA) is None
+    assert node.sigs == {wire.TYPE_A: sig_a, wire.TYPE_NSEC: sig_nsec}
+    rrsig = node.get(wire.TYPE_RRSIG)
+    assert rrsig is not None and len(rrsig.rdatas) == 3  # every signature at the name
+    assert zone.nodes[(b"s", b"test")].sigs is None
+
+
+def test_a_big_rrset_loses_its_duplicates_in_file_order(caplog: pytest.LogCaptureFixture) -> None:
+    addresses = [f"10.0.{i >> 8}.{i & 255}" for i in range(3000)]
+    lines = [f"big A {a}" for a in addresses] + [f"big A {a}" for a in addresses[::7]]
+    text = "$ORIGIN b.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n" + "\n".join(lines)
+    with caplog.at_level(logging.WARNING, logger="dns.zone"):
+        zone = parse_zone_text(text + "\n")
+    rrset = zone.nodes[(b"big", b"b", b"test")].get(wire.TYPE_A)
+    assert rrset is not None
+    assert rrset.rdatas == [bytes(map(int, a.split("."))) for a in addresses]
+    assert zone.record_count() == 3000 + 1 + 1
+
+
+def test_a_file_not_in_utf8_is_named_when_read_as_it_is_parsed(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "latin1.zone"
+    head = "$ORIGIN l.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    path.write_bytes(head.encode() + b"".join(b"h%d A 10.0.0.1\n" % i for i in range(20000)))
+    path.write_bytes(path.read_bytes() + b'x TXT "caf\xe9"\n')
+    with pytest.raises(ZoneError, match=r"latin1\.zone: not UTF-8 \(invalid"):
+        load_zone_file(str(path))
+
+
+PLAIN_WORDS = st.sampled_from(
+    [
+        "0",
+        "1",
+        "10",
+        "65535",
+        "65536",
+        "4294967296",
+        "-1",
+        "x",
+        "mail",
+        "mail.example.",
+        "@",
+        "a..b",
+        "A",
+        "NS",
+        "RRSIG",
+        "TYPE65534",
+        "8",
+        "13",
+        "SHA-256",
+        "RSASHA256",
+        "20300101000000",
+        "20301301000000",
+        "AwEAAQ==",
+        "AwEAAQ=",
+        "ab",
+        "abcd",
+        "zz",
+        "-",
+        "h2",
+        "alpn=h2",
+        "port=1",
+        "1.2.3.4",
+        "1.2.3.04",
+        "::1",
+        "fe80::1%eth0",
+        "2001:db8::1:2:3:4:5:6",
+        "1h",
+        "²",
+        "N",
+        "E",
+        "52",
+        "22.3",
+        "1m",
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(rtype=st.sampled_from(sorted(rdtypes.TYPES)), words=st.lists(PLAIN_WORDS, max_size=9))
+def test_words_read_as_tokens_are_read(rtype: int, words: list[str]) -> None:
+    """A type's reader of plain words gives the bytes, or the error, of its from_text."""
+    origin = wire.name_from_text("o.test.")
+
+    def outcome(read: Callable[[list[str], wire.Name], bytes]) -> bytes | str:
+        try:
+            return read(words, origin)
+        except ValueError as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    expected = outcome(lambda w, o: rdtypes.from_text(rtype, [Token(x) for x in w], o))
+    assert outcome(rdtypes.for_type(rtype).word_reader()) == expected
+    assert outcome(lambda w, o: rdtypes.from_words(rtype, w, o)) == expected
+
+
+ADDRESSES = [
+    "::",
+    "::1",
+    "1::",
+    "2001:db8::1",
+    "2001:DB8:0:0:0:0:0:1",
+    "1:2:3:4:5:6:7::",
+    "::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8",
+    "1::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8:9",
+    "1:2:3:4:5:6:7",
+    ":::",
+    ":1::",
+    "1::2::3",
+    "12345::",
+    "0000:0000::ffff",
+    "::ffff:192.0.2.1",
+    "fe80::1%eth0",
+    "1:",
+    ":",
+    "g::",
+    "10.1.2.3",
+    "10.1.2.03",
+    "256.1.2.3",
+    "1.2.3",
+    "٣.1.2.3",
+]
+
+
+@pytest.mark.parametrize("text", ADDRESSES)
+def test_addresses_read_as_ipaddress_reads_them(text: str) -> None:
+    for rtype, kind in (
+        (wire.TYPE_A, ipaddress.IPv4Address),
+        (wire.TYPE_AAAA, ipaddress.IPv6Address),
+    ):
+        try:
+            expected: bytes | None = kind(text).packed
+        except ValueError:
+            expected = None
+        try:
+            got: bytes | None = rdtypes.from_words(rtype, [text], None)
+        except ValueError:
+            got = None
+        assert got == expected, (rtype, text)
