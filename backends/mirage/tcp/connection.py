@@ -58,6 +58,54 @@ PAWS_IDLE = 24 * 86400.0
 """RFC 7323 5.5: after this long idle, TS.Recent is too old to judge a segment by."""
 
 
+class LossStats:
+    """What loss recovery did on one connection, for profiles and benchmarks (Linux
+    reports the like in ``ss -ti``: retrans, lost, timeouts)."""
+
+    __slots__ = (
+        "probes",
+        "recoveries",
+        "recovery_since",
+        "recovery_time",
+        "retransmitted",
+        "timeouts",
+    )
+
+    def __init__(self) -> None:
+        self.retransmitted = 0
+        """Segments sent again (fast retransmit, NextSeg holes, timeouts, probes)."""
+        self.timeouts = 0
+        """Retransmission-timer expiries with data outstanding."""
+        self.probes = 0
+        """Tail loss probes sent (RFC 8985 7.3)."""
+        self.recoveries = 0
+        """Fast recoveries entered (each one congestion event)."""
+        self.recovery_time = 0.0
+        """Seconds spent in fast recovery, up to the last exit."""
+        self.recovery_since: float | None = None
+
+    def enter_recovery(self, now: float) -> None:
+        """A fast recovery starts."""
+        self.recoveries += 1
+        self.recovery_since = now
+
+    def leave_recovery(self, now: float) -> None:
+        """The fast recovery ended (a full ACK, or a timeout)."""
+        if self.recovery_since is not None:
+            self.recovery_time += now - self.recovery_since
+            self.recovery_since = None
+
+    def as_dict(self) -> dict[str, float]:
+        """The counters by name."""
+        return {
+            "retransmitted": self.retransmitted,
+            "timeouts": self.timeouts,
+            "probes": self.probes,
+            "recoveries": self.recoveries,
+            "recovery_time": round(self.recovery_time, 6),
+        }
+
+
 class Connection:
     """One TCP connection.
 
@@ -132,6 +180,7 @@ class Connection:
         self.tlp_out = False
         self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
         self.rescue_rxt: int | None = None  # RFC 6675 RescueRxt
+        self.loss_stats = LossStats()
         # retransmission (RFC 6298)
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
         self.retries = 0
@@ -419,6 +468,8 @@ class Connection:
         if self.state not in SEND_DATA or self.snd_max <= self.snd_una or self.tlp_out:
             return
         self.tlp_out = True
+        self.loss_stats.probes += 1
+        self.loss_stats.retransmitted += 1
         sb = self.sndbuf
         data_end = sb.end
         end = min(self.snd_max, data_end)
@@ -504,6 +555,7 @@ class Connection:
         flags = ACK
         if self.fin_queued and seq + n == sb.end and self.snd_max > sb.end:
             flags |= FIN
+        self.loss_stats.retransmitted += 1
         self._emit(seq, flags, sb.slice(seq, n), now=now)
 
     def _retransmit_first(self) -> None:
@@ -513,6 +565,7 @@ class Connection:
         n = min(self.mss, sb.end - una)
         self.rtt.cancel()  # Karn: never time a retransmitted segment (RFC 6298 3)
         self.retx_mark = self.snd_max
+        self.loss_stats.retransmitted += 1
         if n > 0:
             flags = ACK
             if self.fin_queued and una + n == sb.end:
@@ -559,6 +612,9 @@ class Connection:
             )
             return
         flight = self.snd_max - self.snd_una
+        stats = self.loss_stats
+        stats.timeouts += 1
+        stats.leave_recovery(self.sched.now())
         self.cc.on_timeout(
             flight, self.mss, self.sched.now(), self.retries == 1 or not self.in_recovery
         )
@@ -944,6 +1000,7 @@ class Connection:
                 flight = self.snd_max - ack
                 cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
+                self.loss_stats.leave_recovery(now)
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
                 if self.snd_una >= board.high_rxt:
@@ -1004,6 +1061,7 @@ class Connection:
             cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
             self.recover = self.snd_max
             self.in_recovery = True
+            self.loss_stats.enter_recovery(self.sched.now())
             self.rescue_rxt = None
             self.limited = 0
             self._retransmit_first()
