@@ -81,19 +81,36 @@ def kernel_loopback(size: int) -> Result:
 # -- our stack against itself over the switch ------------------------------------------------
 
 
-def switch_run(size: int, mtu: int, host: str) -> Result:
+def switch_run(
+    size: int,
+    mtu: int,
+    host: str,
+    loss: int = 0,
+    congestion: str = "newreno",
+    seed: int = 0,
+    recovery: list[dict[str, float]] | None = None,
+) -> Result:
+    """One transfer a -> b; with ``loss``, a's port drops that percentage of frames each
+    way (seeded), and the sender's loss-recovery counters go to ``recovery``."""
     import anyio
 
     from backends.mirage.adapter import open_backend
+    from backends.mirage.faults import Faults
     from backends.mirage.netif import Switch
+    from backends.mirage.tcp import TcpConfig
 
     result: list[Result] = []
+    faults = Faults(drop=loss / 100, seed=seed) if loss else None
 
     async def main() -> None:
         switch = Switch(mtu=mtu)
         async with (
-            open_backend(switch=switch, ip="10.9.0.1/24") as a,
-            open_backend(switch=switch, ip="10.9.0.2/24") as b,
+            open_backend(
+                switch=switch, ip="10.9.0.1/24", faults=faults, tcp=TcpConfig(congestion=congestion)
+            ) as a,
+            open_backend(
+                switch=switch, ip="10.9.0.2/24", tcp=TcpConfig(congestion=congestion)
+            ) as b,
             await b.tcp_listen("0.0.0.0", 9) as listener,
         ):
             block = os.urandom(1 << 20)
@@ -119,6 +136,8 @@ def switch_run(size: int, mtu: int, host: str) -> Result:
                 await flow.shutdown_write()
                 await done.wait()
                 elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+                if recovery is not None:
+                    recovery.append(flow.connection.loss_stats.as_dict())
                 await flow.close()
             assert got[0] == size
             result.append((size / elapsed / 1e6, cpu))
@@ -283,6 +302,26 @@ def main() -> int:
             _repeat(lambda mtu=mtu: switch_run(size, mtu, args.host), args.runs),
             size,
         )  # type: ignore[misc]
+    if args.loss:
+        print(
+            f"the same with {args.loss}% loss each way (seeded faults on the sender's port, "
+            f"{args.congestion}; the sender's recovery counters, medians):"
+        )
+        for mtu in mtus:
+            counters: list[dict[str, float]] = []
+            runs = [
+                switch_run(size, mtu, args.host, args.loss, args.congestion, seed, counters)
+                for seed in range(args.runs)
+            ]
+            _row(f"switch, MTU {mtu}, {args.loss}% loss", runs, size)
+            print(
+                "    "
+                + ", ".join(
+                    f"{name} {statistics.median(c[name] for c in counters):g}"
+                    for name in counters[0]
+                ),
+                flush=True,
+            )
     if os.geteuid() != 0:
         print("TAP rows skipped: they need root (network namespaces)")
         return 0
