@@ -131,6 +131,17 @@ def test_reassembly_orders_text_and_reports_sack_blocks_latest_first() -> None:
     assert not r and r.held == 0 and r.ranges == []
 
 
+def test_reassembly_knows_what_it_holds() -> None:
+    reasm = Reassembly(1 << 20)
+    reasm.add(100, b"x" * 50, False)
+    reasm.add(150, b"y" * 50, False)  # merges into [100, 200)
+    reasm.add(300, b"z" * 10, False)
+    assert reasm.holds(100, 200) and reasm.holds(120, 160) and reasm.holds(300, 310)
+    assert not reasm.holds(90, 110) and not reasm.holds(190, 210)
+    assert not reasm.holds(250, 260) and not reasm.holds(305, 311)
+    assert not Reassembly(100).holds(0, 1)
+
+
 def test_reassembly_is_bounded_against_overlapping_copies() -> None:
     r = Reassembly(limit=10_000)
     kept = sum(r.add(1000 + i, bytes(1000), False) for i in range(1000))
@@ -329,4 +340,8 @@ def test_nextseg_rules_one_three_and_four() -> None:
     # rule 4: the highest unSACKed segment below SND.MAX
     assert board.rescue(una, high, MSS) == (7 * MSS, MSS)
     board.update([(6 * MSS, 8 * MSS)], una, high)
+    # the highest unSACKed octets now end at 5*MSS, all retransmitted already (below
+    # HighRxt): nothing to rescue; not yet retransmitted, they are
+    assert board.rescue(una, high, MSS) is None
+    board.high_rxt = 3 * MSS
     assert board.rescue(una, high, MSS) == (4 * MSS, MSS)  # below the top SACKed block

@@ -368,11 +368,15 @@ class Connection:
             now = self.sched.now()
         return (int(now * 1000) + self.ts_offset) & MASK
 
-    def _send_ack(self, now: float | None = None) -> None:
-        if self.sack_ok and self.reasm.ranges:
+    def _send_ack(self, now: float | None = None, duplicate: tuple[int, int] | None = None) -> None:
+        """An ACK, with SACK blocks when text beyond a gap is held; ``duplicate`` is a
+        range that arrived again, reported first as a D-SACK block (RFC 2883 4), so that
+        the peer learns its retransmission or probe was not needed."""
+        if self.sack_ok and (self.reasm.ranges or duplicate is not None):
             blocks = self.reasm.sack_blocks()
-            if self.ts_ok:
-                del blocks[3:]  # RFC 2018 3: three blocks fit beside a timestamp
+            if duplicate is not None:
+                blocks.insert(0, duplicate)
+            del blocks[3 if self.ts_ok else 4 :]  # RFC 2018 3: three beside a timestamp
             self._emit(self.snd_nxt, ACK, options=sack_option(blocks), now=now)
         else:
             self._emit(self.snd_nxt, ACK, now=now)
@@ -811,7 +815,9 @@ class Connection:
                 if not flags & RST:
                     if state == State.TIME_WAIT and fin:
                         self.timers.wait.start_in(self.config.time_wait)
-                    self._send_ack()
+                    end = seq + plen
+                    # RFC 2883 4 (1): text already acknowledged came again
+                    self._send_ack(duplicate=(seq, end) if plen and end <= rcv_nxt else None)
                 return
 
         # second: RST (RFC 5961 3.2)
@@ -1120,8 +1126,11 @@ class Connection:
     def _queue_out_of_order(self, seq: int, data: bytes, fin: bool) -> None:
         """Hold text beyond a gap (bounded) and send the duplicate ACK that drives the
         peer's fast retransmit (RFC 5681 4.2)."""
-        self.reasm.add(seq, data, fin)
-        self._send_ack()
+        reasm = self.reasm
+        # RFC 2883 4 (2): text already held beyond the gap came again
+        again = bool(data) and reasm.holds(seq, seq + len(data))
+        reasm.add(seq, data, fin)
+        self._send_ack(duplicate=(seq, seq + len(data)) if again else None)
 
     def _fin_received(self) -> None:
         """RFC 9293 3.10.7.4, eighth: the FIN bit."""
