@@ -52,6 +52,7 @@ def test_ten_megabytes_each_way(loss: float) -> None:
                 "retransmitted": 0,
                 "timeouts": 0,
                 "probes": 0,
+                "dsacks": 0,
                 "recoveries": 0,
                 "recovery_time": 0.0,
             }

@@ -513,6 +513,7 @@ def test_duplicate_text_is_reported_by_a_dsack_block(lose_first: bool) -> None:
     # every other SACK option is an ordinary one, above the cumulative ACK
     assert sum(1 for blocks in options if blocks and blocks[0] == block(2, 3)) == 1
     assert server.recv(1 << 20) == b"d" * mss * 4
+    assert client.loss_stats.dsacks == 1  # and the sender recognised it
 
 
 def test_sack_is_only_used_when_both_sides_offer_it() -> None:

@@ -37,6 +37,7 @@ from .config import CAN_SEND, DEFAULT_MSS, RECV_DATA, SEND_DATA, State
 from .congestion import controller
 from .options import (
     TIMESTAMP_LEN,
+    is_dsack,
     parse_options,
     parse_sack,
     parse_timestamp,
@@ -63,6 +64,7 @@ class LossStats:
     reports the like in ``ss -ti``: retrans, lost, timeouts)."""
 
     __slots__ = (
+        "dsacks",
         "probes",
         "recoveries",
         "recovery_since",
@@ -78,6 +80,9 @@ class LossStats:
         """Retransmission-timer expiries with data outstanding."""
         self.probes = 0
         """Tail loss probes sent (RFC 8985 7.3)."""
+        self.dsacks = 0
+        """D-SACKs received (RFC 2883): each a segment the peer got twice, mostly a
+        retransmission or probe that was not needed."""
         self.recoveries = 0
         """Fast recoveries entered (each one congestion event)."""
         self.recovery_time = 0.0
@@ -101,6 +106,7 @@ class LossStats:
             "retransmitted": self.retransmitted,
             "timeouts": self.timeouts,
             "probes": self.probes,
+            "dsacks": self.dsacks,
             "recoveries": self.recoveries,
             "recovery_time": round(self.recovery_time, 6),
         }
@@ -882,11 +888,13 @@ class Connection:
             if state == State.CLOSED:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
-        new_sack = bool(
-            self.sack_ok
-            and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0)
-            and self.scoreboard.update(parse_sack(seg.options), self.snd_una, self.snd_max)
-        )
+        new_sack = False
+        if self.sack_ok and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0):
+            blocks = parse_sack(seg.options)
+            if blocks:
+                new_sack = self.scoreboard.update(blocks, self.snd_una, self.snd_max)
+                if is_dsack(blocks, seg.ack):
+                    self.loss_stats.dsacks += 1
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:
