@@ -516,6 +516,22 @@ def test_duplicate_text_is_reported_by_a_dsack_block(lose_first: bool) -> None:
     assert client.loss_stats.dsacks == 1  # and the sender recognised it
 
 
+def test_one_lost_segment_is_sent_again_once() -> None:
+    """The only hole is the first segment: fast retransmit repairs it, and nothing else
+    is resent (the rescue retransmission of RFC 6675 rule 4 once duplicated it, which the
+    receiver's D-SACK showed)."""
+    net = Net()
+    client, server = net.pair()
+    _drop_data_segments(net, {0})
+    data = random.Random(9).randbytes(client.mss * 4)
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert server.recv(1 << 20) == data
+    stats = client.loss_stats
+    assert (stats.retransmitted, stats.recoveries, stats.timeouts, stats.dsacks) == (1, 1, 0, 0)
+
+
 def test_sack_is_only_used_when_both_sides_offer_it() -> None:
     net = Net(config_b=StackConfig(tcp=TcpConfig(sack=False)))
     client, server = net.pair()

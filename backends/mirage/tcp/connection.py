@@ -12,7 +12,9 @@ What the state machine does, with the rule each piece follows:
   recovery (RFC 5681, RFC 6582), limited transmit (RFC 3042), early retransmit
   (RFC 5827); selective acknowledgments (RFC 2018) with RFC 6675 recovery (SetPipe,
   NextSeg rules 1-4 with the rescue retransmission), tail loss probes and SACK-based
-  detection of lost retransmissions (after RFC 8985); zero-window probes (RFC 9293 3.8.6.1); Nagle, switchable (RFC 9293 3.7.4);
+  detection of lost retransmissions (after RFC 8985); D-SACK sent for text that came
+  twice and counted when received (RFC 2883); zero-window probes (RFC 9293 3.8.6.1);
+  Nagle, switchable (RFC 9293 3.7.4);
   delayed ACK that ACKs at least every second full segment (RFC 5681 4.2, RFC 9293
   3.8.6.3), coalesced to the end of each input batch;
 * timestamps (RFC 7323): an RTT sample from every ACK of new data (section 4, with
