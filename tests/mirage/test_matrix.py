@@ -41,3 +41,18 @@ def test_ten_megabytes_each_way(loss: float) -> None:
         # the faults really happened, both ways
         assert stats["out"]["dropped"] > 0 and stats["in"]["dropped"] > 0
         assert stats["out"]["duplicated"] > 0 and stats["out"]["reordered"] > 0
+        # ... and recovery repaired them: counted, and mostly without timeouts
+        for sender in (client, server):
+            counted = sender.loss_stats
+            assert counted.retransmitted > 0 and counted.recoveries > 0
+            assert counted.timeouts < counted.recoveries
+    else:
+        for sender in (client, server):
+            assert sender.loss_stats.as_dict() == {
+                "retransmitted": 0,
+                "timeouts": 0,
+                "probes": 0,
+                "dsacks": 0,
+                "recoveries": 0,
+                "recovery_time": 0.0,
+            }

@@ -470,6 +470,68 @@ def test_sack_blocks_describe_what_arrived_beyond_a_hole() -> None:
     net.run(lambda: server.rcv_buffered == 4 * mss)
 
 
+def _duplicate_data_segments(net: Net, indexes: set[int]) -> None:
+    """Deliver a's data segments number ``indexes`` twice, back to back."""
+    original = net.switch._transmit
+    seen = [0]
+
+    def twice(src: object, frame: bytes) -> None:
+        if src is net.switch.ports[0] and len(frame) > 54 + 100:
+            seen[0] += 1
+            if seen[0] - 1 in indexes:
+                original(src, frame)  # type: ignore[arg-type]
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = twice  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("lose_first", [False, True])
+def test_duplicate_text_is_reported_by_a_dsack_block(lose_first: bool) -> None:
+    """RFC 2883 4: the ACK for text that arrives again carries that range as its first
+    SACK block: text already acknowledged (1), or held beyond a gap (2), and then the
+    block that holds it."""
+    net = Net()
+    client, server = net.pair()
+    if lose_first:
+        _drop_data_segments(net, {0})
+    _duplicate_data_segments(net, {2})
+    acks = _capture_from(net, 1)
+    una = client.sndbuf.seq
+    mss = client.mss
+
+    def block(first: int, last: int) -> tuple[int, int]:
+        return (una + first * mss) & tcp.MASK, (una + last * mss) & tcp.MASK
+
+    with net.sched:
+        client.send(b"d" * mss * 4)
+    net.run(lambda: server.rcv_buffered == 4 * mss)
+    options = [tcp.parse_sack(tcp.parse(B_IP, A_IP, memoryview(f)[34:]).options) for f in acks]
+    if lose_first:
+        assert [block(2, 3), block(1, 3)] in options
+    else:
+        assert [block(2, 3)] in options
+    # every other SACK option is an ordinary one, above the cumulative ACK
+    assert sum(1 for blocks in options if blocks and blocks[0] == block(2, 3)) == 1
+    assert server.recv(1 << 20) == b"d" * mss * 4
+    assert client.loss_stats.dsacks == 1  # and the sender recognised it
+
+
+def test_one_lost_segment_is_sent_again_once() -> None:
+    """The only hole is the first segment: fast retransmit repairs it, and nothing else
+    is resent (the rescue retransmission of RFC 6675 rule 4 once duplicated it, which the
+    receiver's D-SACK showed)."""
+    net = Net()
+    client, server = net.pair()
+    _drop_data_segments(net, {0})
+    data = random.Random(9).randbytes(client.mss * 4)
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert server.recv(1 << 20) == data
+    stats = client.loss_stats
+    assert (stats.retransmitted, stats.recoveries, stats.timeouts, stats.dsacks) == (1, 1, 0, 0)
+
+
 def test_sack_is_only_used_when_both_sides_offer_it() -> None:
     net = Net(config_b=StackConfig(tcp=TcpConfig(sack=False)))
     client, server = net.pair()

@@ -15,6 +15,7 @@ from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import seq
 from backends.mirage.tcp.congestion import Cubic, NewReno, controller
 from backends.mirage.tcp.options import (
+    is_dsack,
     parse_options,
     parse_sack,
     parse_timestamp,
@@ -129,6 +130,27 @@ def test_reassembly_orders_text_and_reports_sack_blocks_latest_first() -> None:
     assert r.pull(200, out) == (510, True)  # through to the FIN
     assert b"".join(out) == b"b" * 100 + b"c" * 100 + b"d" * 100 + b"e" * 10
     assert not r and r.held == 0 and r.ranges == []
+
+
+def test_dsack_blocks_are_told_from_sack_blocks_across_the_wrap() -> None:
+    ack = 0x100  # just past the 2**32 wrap
+    assert is_dsack([(0xFFFFFF00, 0x50)], ack)  # below the cumulative ACK
+    assert is_dsack([(0x50, 0x100)], ack)  # ends at it
+    assert not is_dsack([(0x200, 0x300)], ack)  # an ordinary block above it
+    assert is_dsack([(0x250, 0x300), (0x200, 0x400)], ack)  # inside the second block
+    assert not is_dsack([(0x250, 0x300), (0x500, 0x600)], ack)
+    assert not is_dsack([(0x180, 0x300), (0x200, 0x400)], ack)  # overlaps, not inside
+
+
+def test_reassembly_knows_what_it_holds() -> None:
+    reasm = Reassembly(1 << 20)
+    reasm.add(100, b"x" * 50, False)
+    reasm.add(150, b"y" * 50, False)  # merges into [100, 200)
+    reasm.add(300, b"z" * 10, False)
+    assert reasm.holds(100, 200) and reasm.holds(120, 160) and reasm.holds(300, 310)
+    assert not reasm.holds(90, 110) and not reasm.holds(190, 210)
+    assert not reasm.holds(250, 260) and not reasm.holds(305, 311)
+    assert not Reassembly(100).holds(0, 1)
 
 
 def test_reassembly_is_bounded_against_overlapping_copies() -> None:
@@ -329,4 +351,8 @@ def test_nextseg_rules_one_three_and_four() -> None:
     # rule 4: the highest unSACKed segment below SND.MAX
     assert board.rescue(una, high, MSS) == (7 * MSS, MSS)
     board.update([(6 * MSS, 8 * MSS)], una, high)
+    # the highest unSACKed octets now end at 5*MSS, all retransmitted already (below
+    # HighRxt): nothing to rescue; not yet retransmitted, they are
+    assert board.rescue(una, high, MSS) is None
+    board.high_rxt = 3 * MSS
     assert board.rescue(una, high, MSS) == (4 * MSS, MSS)  # below the top SACKed block

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .config import DEFAULT_MSS, EPHEMERAL_HIGH, EPHEMERAL_LOW, State, TcpConfig
 from .congestion import CongestionControl, Cubic, NewReno
-from .connection import Connection
+from .connection import Connection, LossStats
 from .family import IPV4, IPV6, Family
 from .layer import Key, Listener, Tcp
 from .options import parse_options, parse_sack, parse_timestamp, sack_option, syn_options
@@ -47,6 +47,7 @@ __all__ = [
     "Family",
     "Key",
     "Listener",
+    "LossStats",
     "NewReno",
     "Segment",
     "State",

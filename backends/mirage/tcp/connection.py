@@ -12,7 +12,9 @@ What the state machine does, with the rule each piece follows:
   recovery (RFC 5681, RFC 6582), limited transmit (RFC 3042), early retransmit
   (RFC 5827); selective acknowledgments (RFC 2018) with RFC 6675 recovery (SetPipe,
   NextSeg rules 1-4 with the rescue retransmission), tail loss probes and SACK-based
-  detection of lost retransmissions (after RFC 8985); zero-window probes (RFC 9293 3.8.6.1); Nagle, switchable (RFC 9293 3.7.4);
+  detection of lost retransmissions (after RFC 8985); D-SACK sent for text that came
+  twice and counted when received (RFC 2883); zero-window probes (RFC 9293 3.8.6.1);
+  Nagle, switchable (RFC 9293 3.7.4);
   delayed ACK that ACKs at least every second full segment (RFC 5681 4.2, RFC 9293
   3.8.6.3), coalesced to the end of each input batch;
 * timestamps (RFC 7323): an RTT sample from every ACK of new data (section 4, with
@@ -37,6 +39,7 @@ from .config import CAN_SEND, DEFAULT_MSS, RECV_DATA, SEND_DATA, State
 from .congestion import controller
 from .options import (
     TIMESTAMP_LEN,
+    is_dsack,
     parse_options,
     parse_sack,
     parse_timestamp,
@@ -56,6 +59,59 @@ if TYPE_CHECKING:
 
 PAWS_IDLE = 24 * 86400.0
 """RFC 7323 5.5: after this long idle, TS.Recent is too old to judge a segment by."""
+
+
+class LossStats:
+    """What loss recovery did on one connection, for profiles and benchmarks (Linux
+    reports the like in ``ss -ti``: retrans, lost, timeouts)."""
+
+    __slots__ = (
+        "dsacks",
+        "probes",
+        "recoveries",
+        "recovery_since",
+        "recovery_time",
+        "retransmitted",
+        "timeouts",
+    )
+
+    def __init__(self) -> None:
+        self.retransmitted = 0
+        """Segments sent again (fast retransmit, NextSeg holes, timeouts, probes)."""
+        self.timeouts = 0
+        """Retransmission-timer expiries with data outstanding."""
+        self.probes = 0
+        """Tail loss probes sent (RFC 8985 7.3)."""
+        self.dsacks = 0
+        """D-SACKs received (RFC 2883): each a segment the peer got twice, mostly a
+        retransmission or probe that was not needed."""
+        self.recoveries = 0
+        """Fast recoveries entered (each one congestion event)."""
+        self.recovery_time = 0.0
+        """Seconds spent in fast recovery, up to the last exit."""
+        self.recovery_since: float | None = None
+
+    def enter_recovery(self, now: float) -> None:
+        """A fast recovery starts."""
+        self.recoveries += 1
+        self.recovery_since = now
+
+    def leave_recovery(self, now: float) -> None:
+        """The fast recovery ended (a full ACK, or a timeout)."""
+        if self.recovery_since is not None:
+            self.recovery_time += now - self.recovery_since
+            self.recovery_since = None
+
+    def as_dict(self) -> dict[str, float]:
+        """The counters by name."""
+        return {
+            "retransmitted": self.retransmitted,
+            "timeouts": self.timeouts,
+            "probes": self.probes,
+            "dsacks": self.dsacks,
+            "recoveries": self.recoveries,
+            "recovery_time": round(self.recovery_time, 6),
+        }
 
 
 class Connection:
@@ -132,6 +188,7 @@ class Connection:
         self.tlp_out = False
         self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
         self.rescue_rxt: int | None = None  # RFC 6675 RescueRxt
+        self.loss_stats = LossStats()
         # retransmission (RFC 6298)
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
         self.retries = 0
@@ -319,11 +376,15 @@ class Connection:
             now = self.sched.now()
         return (int(now * 1000) + self.ts_offset) & MASK
 
-    def _send_ack(self, now: float | None = None) -> None:
-        if self.sack_ok and self.reasm.ranges:
+    def _send_ack(self, now: float | None = None, duplicate: tuple[int, int] | None = None) -> None:
+        """An ACK, with SACK blocks when text beyond a gap is held; ``duplicate`` is a
+        range that arrived again, reported first as a D-SACK block (RFC 2883 4), so that
+        the peer learns its retransmission or probe was not needed."""
+        if self.sack_ok and (self.reasm.ranges or duplicate is not None):
             blocks = self.reasm.sack_blocks()
-            if self.ts_ok:
-                del blocks[3:]  # RFC 2018 3: three blocks fit beside a timestamp
+            if duplicate is not None:
+                blocks.insert(0, duplicate)
+            del blocks[3 if self.ts_ok else 4 :]  # RFC 2018 3: three beside a timestamp
             self._emit(self.snd_nxt, ACK, options=sack_option(blocks), now=now)
         else:
             self._emit(self.snd_nxt, ACK, now=now)
@@ -419,6 +480,8 @@ class Connection:
         if self.state not in SEND_DATA or self.snd_max <= self.snd_una or self.tlp_out:
             return
         self.tlp_out = True
+        self.loss_stats.probes += 1
+        self.loss_stats.retransmitted += 1
         sb = self.sndbuf
         data_end = sb.end
         end = min(self.snd_max, data_end)
@@ -504,6 +567,7 @@ class Connection:
         flags = ACK
         if self.fin_queued and seq + n == sb.end and self.snd_max > sb.end:
             flags |= FIN
+        self.loss_stats.retransmitted += 1
         self._emit(seq, flags, sb.slice(seq, n), now=now)
 
     def _retransmit_first(self) -> None:
@@ -513,6 +577,7 @@ class Connection:
         n = min(self.mss, sb.end - una)
         self.rtt.cancel()  # Karn: never time a retransmitted segment (RFC 6298 3)
         self.retx_mark = self.snd_max
+        self.loss_stats.retransmitted += 1
         if n > 0:
             flags = ACK
             if self.fin_queued and una + n == sb.end:
@@ -559,6 +624,9 @@ class Connection:
             )
             return
         flight = self.snd_max - self.snd_una
+        stats = self.loss_stats
+        stats.timeouts += 1
+        stats.leave_recovery(self.sched.now())
         self.cc.on_timeout(
             flight, self.mss, self.sched.now(), self.retries == 1 or not self.in_recovery
         )
@@ -755,7 +823,9 @@ class Connection:
                 if not flags & RST:
                     if state == State.TIME_WAIT and fin:
                         self.timers.wait.start_in(self.config.time_wait)
-                    self._send_ack()
+                    end = seq + plen
+                    # RFC 2883 4 (1): text already acknowledged came again
+                    self._send_ack(duplicate=(seq, end) if plen and end <= rcv_nxt else None)
                 return
 
         # second: RST (RFC 5961 3.2)
@@ -820,11 +890,13 @@ class Connection:
             if state == State.CLOSED:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
-        new_sack = bool(
-            self.sack_ok
-            and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0)
-            and self.scoreboard.update(parse_sack(seg.options), self.snd_una, self.snd_max)
-        )
+        new_sack = False
+        if self.sack_ok and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0):
+            blocks = parse_sack(seg.options)
+            if blocks:
+                new_sack = self.scoreboard.update(blocks, self.snd_una, self.snd_max)
+                if is_dsack(blocks, seg.ack):
+                    self.loss_stats.dsacks += 1
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:
@@ -944,6 +1016,7 @@ class Connection:
                 flight = self.snd_max - ack
                 cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
+                self.loss_stats.leave_recovery(now)
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
                 if self.snd_una >= board.high_rxt:
@@ -1004,6 +1077,7 @@ class Connection:
             cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
             self.recover = self.snd_max
             self.in_recovery = True
+            self.loss_stats.enter_recovery(self.sched.now())
             self.rescue_rxt = None
             self.limited = 0
             self._retransmit_first()
@@ -1062,8 +1136,11 @@ class Connection:
     def _queue_out_of_order(self, seq: int, data: bytes, fin: bool) -> None:
         """Hold text beyond a gap (bounded) and send the duplicate ACK that drives the
         peer's fast retransmit (RFC 5681 4.2)."""
-        self.reasm.add(seq, data, fin)
-        self._send_ack()
+        reasm = self.reasm
+        # RFC 2883 4 (2): text already held beyond the gap came again
+        again = bool(data) and reasm.holds(seq, seq + len(data))
+        reasm.add(seq, data, fin)
+        self._send_ack(duplicate=(seq, seq + len(data)) if again else None)
 
     def _fin_received(self) -> None:
         """RFC 9293 3.10.7.4, eighth: the FIN bit."""

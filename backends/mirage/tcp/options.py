@@ -11,7 +11,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from .seq import MASK
+from .seq import HALF, MASK
 
 NOP = 1
 END = 0
@@ -89,6 +89,19 @@ def parse_sack(opts: memoryview) -> list[tuple[int, int]]:
                 for j in range(0, len(raw), 8)
             ]
     return []
+
+
+def is_dsack(blocks: list[tuple[int, int]], ack: int) -> bool:
+    """Whether the first of a segment's SACK ``blocks`` is a D-SACK (RFC 2883 4, checked
+    as RFC 3708 3.2 does): it lies at or below the cumulative ``ack``, or inside the second
+    block. 32-bit sequence numbers, compared modulo 2**32."""
+    left, right = blocks[0]
+    if (ack - right) & MASK < HALF:
+        return True
+    if len(blocks) > 1:
+        left2, right2 = blocks[1]
+        return (left - left2) & MASK < HALF and (right2 - right) & MASK < HALF
+    return False
 
 
 def parse_timestamp(opts: memoryview) -> tuple[int, int] | None:

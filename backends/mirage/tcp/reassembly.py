@@ -47,6 +47,12 @@ class Reassembly:
             self._add_range(seq, seq + len(data))
         return True
 
+    def holds(self, start: int, end: int) -> bool:
+        """Whether all of ``[start, end)`` is held already."""
+        ranges = self.ranges
+        i = bisect.bisect_left(ranges, [start + 1, 0]) - 1  # the last range from <= start
+        return i >= 0 and end <= ranges[i][1]
+
     def _add_range(self, start: int, end: int) -> None:
         self.latest = start
         ranges = self.ranges

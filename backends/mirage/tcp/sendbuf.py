@@ -162,7 +162,10 @@ class Scoreboard:
             if right < end:
                 break
             end = min(end, left)
-        if end <= una:
+        if end <= una or end <= self.high_rxt:
+            # Nothing unSACKed that was not retransmitted already: the rule is for a tail
+            # that no SACK can reveal, not for resending the repair just sent (a D-SACK
+            # reported exactly that duplicate whenever the only hole was the first one).
             return None
         return max(una, end - mss), min(mss, end - una)
 
