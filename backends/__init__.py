@@ -40,7 +40,7 @@ from .errors import (
     TLSError,
     TLSTruncated,
 )
-from .interface import Address, Backend, DatagramEndpoint, Flow, Listener
+from .interface import Address, Backend, DatagramEndpoint, DatagramHandler, Flow, Listener
 
 T = TypeVar("T")
 
@@ -116,6 +116,7 @@ __all__ = [
     "ConnectionRefused",
     "ConnectionReset",
     "DatagramEndpoint",
+    "DatagramHandler",
     "Flow",
     "Listener",
     "MessageTooLarge",

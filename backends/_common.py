@@ -9,14 +9,18 @@ from typing import Self
 
 import anyio
 
-from .errors import ClosedFlow
-from .interface import Flow, Handler
+from .errors import ClosedFlow, NetworkError
+from .interface import Address, DatagramHandler, Flow, Handler
 
 log = logging.getLogger("backends")
 
 YIELD_EVERY = 16
 """Operations an endpoint completes without waiting before it yields to its loop once, so
 a socket whose data is always ready cannot starve other tasks (or hold up deadlines)."""
+
+DATAGRAM_BATCH = 64
+"""Datagrams a serving endpoint (``serve``) reads and answers in a row, without waiting,
+before other tasks and callbacks get a turn."""
 
 
 class Closing:
@@ -61,6 +65,52 @@ class AcceptLoop(Closing):
             async for flow in self:
                 tg.start_soon(run_handler, handler, flow)
             tg.cancel_scope.cancel()
+
+
+class DatagramServing(Closing):
+    """``serve`` for a datagram endpoint, given its ``recv`` and ``send``: the general
+    loop, which an adapter with a faster way (asyncio's readiness callback) overrides."""
+
+    __slots__ = ()
+
+    max_datagram_size: int
+
+    async def recv(self, *, timeout: float | None = None) -> tuple[bytes, Address]:
+        raise NotImplementedError
+
+    async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
+        raise NotImplementedError
+
+    async def serve(self, handler: DatagramHandler) -> None:
+        """See :meth:`backends.interface.DatagramEndpoint.serve`."""
+        recv = self.recv
+        send = self.send
+        while True:
+            try:
+                data, address = await recv()
+            except ClosedFlow:
+                return
+            reply = handle_datagram(handler, data, address)
+            if reply is None:
+                continue
+            try:
+                await send(reply, address)
+            except ClosedFlow:
+                return
+            except NetworkError as exc:  # MessageTooLarge included
+                log.debug("UDP reply to %s:%d not sent: %s", address[0], address[1], exc)
+
+
+def handle_datagram(
+    handler: DatagramHandler, data: bytes, address: Address
+) -> bytes | bytearray | memoryview | None:
+    """``handler(data, address)``; what it raises is logged (it must not stop the serving
+    of others) and counts as no reply."""
+    try:
+        return handler(data, address)
+    except Exception:
+        log.exception("datagram handler failed for %r from %s", data[:64], address)
+        return None
 
 
 async def run_handler(handler: Handler, flow: Flow) -> None:

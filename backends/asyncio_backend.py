@@ -27,7 +27,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ._chunks import take
-from ._common import YIELD_EVERY, AcceptLoop, Closing, run_handler
+from ._common import (
+    DATAGRAM_BATCH,
+    YIELD_EVERY,
+    AcceptLoop,
+    Closing,
+    DatagramServing,
+    run_handler,
+)
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     ICMP_ERRORS,
@@ -47,7 +54,7 @@ from ._sockutil import (
     udp_recv_context,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
-from .interface import Address, Backend, Flow, Handler
+from .interface import Address, Backend, DatagramHandler, Flow, Handler
 
 log = logging.getLogger("backends")
 
@@ -492,7 +499,7 @@ class AsyncioListener(AcceptLoop):
         self._closed_event.set()
 
 
-class AsyncioDatagram(Closing):
+class AsyncioDatagram(DatagramServing):
     """A bound UDP socket; see :class:`backends.interface.DatagramEndpoint`.
 
     A plain non-blocking socket rather than an asyncio datagram transport: ``recv`` and
@@ -503,6 +510,12 @@ class AsyncioDatagram(Closing):
     that finds no room waits for it, which is UDP's only backpressure. After
     :data:`YIELD_EVERY` operations that did not have to wait, one yields to the loop, so a
     flood on one endpoint cannot starve other tasks or delay cancellation.
+
+    ``serve`` answers from the readiness callback itself: each time the socket is readable
+    it reads up to :data:`DATAGRAM_BATCH` datagrams, calls the handler on each and sends
+    its reply with ``sendto`` there and then; no task, future or coroutine per datagram.
+    A reply that finds the send buffer full is kept, with reading paused, until the socket
+    is writable again.
     """
 
     def __init__(
@@ -526,6 +539,11 @@ class AsyncioDatagram(Closing):
         self._unyielded = 0
         self.max_datagram_size = (
             UDP_MAX_PAYLOAD_V6 if family == socket.AF_INET6 else UDP_MAX_PAYLOAD_V4
+        )
+        self._serving: asyncio.Future[None] | None = None
+        self._handler: DatagramHandler | None = None
+        self._backlog: collections.deque[tuple[bytes | bytearray | memoryview, Any]] = (
+            collections.deque()
         )
 
     @property
@@ -619,6 +637,91 @@ class AsyncioDatagram(Closing):
             await self._pace()
             return
 
+    async def serve(self, handler: DatagramHandler) -> None:
+        """See :meth:`backends.interface.DatagramEndpoint.serve`."""
+        if self._serving is not None:
+            raise BusyFlow("this endpoint is already serving")
+        if self._closed:
+            return
+        loop = self._loop
+        done = loop.create_future()
+        self._serving, self._handler = done, handler
+        if self._reader_registered:  # left registered by an earlier recv
+            loop.remove_reader(self._fd)
+        loop.add_reader(self._fd, self._serve_readable)
+        self._reader_registered = True
+        try:
+            await done
+        finally:
+            self._serving = self._handler = None
+            self._backlog.clear()
+            if not self._closed:
+                if self._reader_registered:
+                    loop.remove_reader(self._fd)
+                    self._reader_registered = False
+                if self._writer_registered:
+                    loop.remove_writer(self._fd)
+                    self._writer_registered = False
+
+    def _serve_readable(self) -> None:
+        sock = self._sock
+        buffer = self._receive_buffer
+        handler = self._handler
+        assert handler is not None
+        limit = self.max_datagram_size
+        for _ in range(DATAGRAM_BATCH):
+            try:
+                nbytes, addr = sock.recvfrom_into(buffer)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # for an earlier reply: an unconnected endpoint ignores it
+                if self._serving is not None and not self._serving.done():
+                    self._serving.set_exception(translate(exc, udp_recv_context(self._peer)))
+                return
+            data = bytes(buffer[:nbytes])  # before anything else: the buffer is shared
+            # IPv4's (host, port) as it came; IPv6's 4-tuple trimmed for the handler, kept
+            # whole for sendto (its scope).
+            address = addr if len(addr) == 2 else address_of(addr)
+            try:
+                reply = handler(data, address)
+            except Exception:  # must not stop the serving of others
+                log.exception("datagram handler failed for %r from %s", data[:64], address)
+                continue
+            if reply is None:
+                continue
+            if len(reply) > limit:
+                log.debug("UDP reply to %s of %d bytes: too large", address, len(reply))
+                continue
+            try:
+                sock.sendto(reply, addr)
+            except (BlockingIOError, InterruptedError):
+                self._backlog.append((reply, addr))
+                self._loop.remove_reader(self._fd)  # the receive buffer queues meanwhile
+                self._reader_registered = False
+                self._loop.add_writer(self._fd, self._serve_writable)
+                self._writer_registered = True
+                return
+            except OSError as exc:
+                log.debug("UDP reply to %s not sent: %s", address, exc)
+
+    def _serve_writable(self) -> None:
+        backlog = self._backlog
+        while backlog:
+            reply, addr = backlog[0]
+            try:
+                self._sock.sendto(reply, addr)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("UDP reply to %s not sent: %s", addr, exc)
+            backlog.popleft()
+        self._loop.remove_writer(self._fd)
+        self._writer_registered = False
+        self._loop.add_reader(self._fd, self._serve_readable)
+        self._reader_registered = True
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -627,6 +730,7 @@ class AsyncioDatagram(Closing):
             self._loop.remove_reader(self._fd)
         if self._writer_registered:
             self._loop.remove_writer(self._fd)
+        _wake(self._serving)
         for waiter in self._readers + self._writers:
             _wake(waiter)
         self._readers.clear()

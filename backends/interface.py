@@ -55,6 +55,11 @@ T_co = TypeVar("T_co", covariant=True)
 Handler = Callable[["Flow"], Awaitable[None]]
 """A connection handler for :meth:`Listener.serve`: it owns the flow until it returns."""
 
+DatagramHandler = Callable[[bytes, Address], "bytes | bytearray | memoryview | None"]
+"""A datagram handler for :meth:`DatagramEndpoint.serve`: given a datagram and its source,
+the reply to send back to that source, or ``None`` for none. Synchronous, so an endpoint
+can answer from its readiness callback without a task or a future per datagram."""
+
 
 @runtime_checkable
 class Flow(Protocol):
@@ -178,6 +183,19 @@ class DatagramEndpoint(Protocol):
 
     async def send(self, data: bytes | bytearray | memoryview, address: Address) -> None:
         """Send one datagram; :class:`~backends.errors.MessageTooLarge` if it cannot fit."""
+        ...
+
+    async def serve(self, handler: DatagramHandler) -> None:
+        """Answer every datagram that arrives with what ``handler`` returns for it, until
+        the endpoint is closed (then return) or the call is cancelled: the loop of a UDP
+        server (a DNS server's), without a ``recv`` and a ``send`` per datagram.
+
+        A reply that finds no room in the socket's send buffer waits for it, and no
+        datagram is read meanwhile (the kernel's receive buffer is the queue). A reply
+        larger than :attr:`max_datagram_size`, one that fails to send, and a handler that
+        raises are logged and that datagram dropped; serving goes on. Not to be mixed with
+        ``recv`` on the same endpoint.
+        """
         ...
 
     async def close(self) -> None:
@@ -356,6 +374,7 @@ __all__ = [
     "Backend",
     "CancelScope",
     "DatagramEndpoint",
+    "DatagramHandler",
     "Event",
     "Flow",
     "Handler",

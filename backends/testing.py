@@ -39,7 +39,7 @@ from .errors import (
     MessageTooLarge,
     Timeout,
 )
-from .interface import Backend, Flow, Runtime, SendfileFlow, Stack
+from .interface import Address, Backend, Flow, Runtime, SendfileFlow, Stack
 
 PairFactory = Callable[[], Awaitable[tuple[Flow, Flow]]]
 """Returns a fresh connected pair of flows ``(a, b)``: what ``a`` writes, ``b`` reads."""
@@ -842,6 +842,69 @@ async def check_udp_flood_still_yields(net: Backend) -> None:
         assert ticks > start_ticks, "recv never yielded while datagrams were waiting"
 
 
+def _echo_upper(data: bytes, source: Address) -> bytes | None:
+    """A datagram handler: ``boom`` raises, ``quiet`` gets no reply, ``huge`` a reply too
+    large to send, ``who`` the source's port; anything else comes back upper-cased."""
+    if data == b"boom":
+        raise RuntimeError("a handler bug")
+    if data == b"quiet":
+        return None
+    if data == b"huge":
+        return b"x" * 70000
+    if data == b"who":
+        return b"%d" % source[1]
+    return data.upper()
+
+
+async def check_udp_serve(net: Backend) -> None:
+    """``serve`` answers each datagram with its handler's reply, to its source; a handler
+    that raises, returns None or a reply too large costs that datagram only; a burst
+    (more than one batch) is answered whole, in order; closing the endpoint ends serve."""
+    server = await net.udp_bind(HOST, 0)
+    async with await net.udp_bind(HOST, 0) as client:
+        with net.fail_after(5):
+            async with net.task_group() as tg:
+                tg.start_soon(server.serve, _echo_upper)
+                for query in (b"boom", b"quiet", b"huge", b"who"):
+                    await client.send(query, server.address)
+                assert await client.recv() == (b"%d" % client.address[1], server.address)
+                for i in range(200):
+                    await client.send(b"q%d" % i, server.address)
+                for i in range(200):
+                    assert await client.recv() == (b"Q%d" % i, server.address)
+                await server.close()
+    await _raises(ClosedFlow, server.recv())
+
+
+async def check_udp_serve_yields_and_can_be_cancelled(net: Backend) -> None:
+    """A serving endpoint with datagrams always waiting does not starve the other tasks;
+    cancelled, it stops serving and ``recv`` works on it again."""
+    async with await net.udp_bind(HOST, 0) as server, await net.udp_bind(HOST, 0) as client:
+        for i in range(200):
+            await client.send(b"%d" % i, server.address)
+        await net.sleep(0.05)  # let them all land in the server's receive buffer
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await net.sleep(0)
+
+        with net.fail_after(5):
+            async with net.task_group() as tg:
+                tg.start_soon(ticker)
+                await net.sleep(0)
+                start_ticks = ticks
+                tg.start_soon(server.serve, _echo_upper)
+                for i in range(200):
+                    assert await client.recv() == (b"%d" % i, server.address)
+                tg.cancel_scope.cancel()
+            assert ticks > start_ticks + 1, "serve never yielded while datagrams waited"
+            await client.send(b"after", server.address)
+            assert await server.recv() == (b"after", client.address)
+
+
 STACK_CHECKS: list[Callable[[Backend], Awaitable[None]]] = [
     check_port_zero_reports_the_bound_port,
     check_connection_refused,
@@ -859,6 +922,8 @@ STACK_CHECKS: list[Callable[[Backend], Awaitable[None]]] = [
     check_udp_connect_hears_only_its_peer,
     check_udp_connect_reports_a_refused_port,
     check_udp_flood_still_yields,
+    check_udp_serve,
+    check_udp_serve_yields_and_can_be_cancelled,
 ]
 """Every listener, connect and UDP property, each called as ``await check(backend)``."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import trio
 
-from ._common import YIELD_EVERY, AcceptLoop, Closing
+from ._common import DATAGRAM_BATCH, YIELD_EVERY, AcceptLoop, Closing
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     ICMP_ERRORS,
@@ -46,7 +46,7 @@ from ._sockutil import (
     udp_recv_context,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
-from .interface import Address, Backend, CancelScope
+from .interface import Address, Backend, CancelScope, DatagramHandler
 
 log = logging.getLogger("backends")
 
@@ -363,6 +363,62 @@ class TrioDatagram(_Paced):
                 raise translate(exc, f"send to {address[0]}:{address[1]}") from exc
             break
         await self._pace()
+
+    async def serve(self, handler: DatagramHandler) -> None:
+        """See :meth:`backends.interface.DatagramEndpoint.serve`: one loop over the
+        socket, ``recvfrom_into`` and ``sendto`` until the kernel has nothing or no room,
+        the handler called in between; a checkpoint every :data:`DATAGRAM_BATCH`
+        datagrams answered without waiting."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        sock = self._sock
+        buffer = self._receive_buffer
+        limit = self.max_datagram_size
+        quick = 0
+        while True:
+            if self._closed:
+                return
+            try:
+                nbytes, addr = sock.recvfrom_into(buffer)
+            except _WOULD_BLOCK:
+                quick = 0
+                try:
+                    await self._wait_readable()
+                except ClosedFlow:
+                    return
+                continue
+            except OSError as exc:
+                if self._closed:
+                    return
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # for an earlier reply: an unconnected endpoint ignores it
+                raise translate(exc, udp_recv_context(self._peer)) from exc
+            data = bytes(buffer[:nbytes])  # before anything else: the buffer is shared
+            address = addr if len(addr) == 2 else address_of(addr)  # IPv6: sendto keeps scope
+            try:
+                reply = handler(data, address)
+            except Exception:  # must not stop the serving of others
+                log.exception("datagram handler failed for %r from %s", data[:64], address)
+                reply = None
+            if reply is not None and len(reply) > limit:
+                log.debug("UDP reply to %s of %d bytes: too large", address, len(reply))
+            elif reply is not None:
+                while True:
+                    try:
+                        sock.sendto(reply, addr)
+                    except _WOULD_BLOCK:
+                        quick = 0
+                        try:
+                            await self._wait_writable()
+                        except ClosedFlow:
+                            return
+                        continue
+                    except OSError as exc:
+                        log.debug("UDP reply to %s not sent: %s", address, exc)
+                    break
+            quick += 1
+            if quick >= DATAGRAM_BATCH:
+                quick = 0
+                await trio.lowlevel.checkpoint()
 
     async def close(self) -> None:
         self._close_socket()

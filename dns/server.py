@@ -830,27 +830,20 @@ class AuthServer:
         return self.authority.build(query, result, False)
 
     async def _udp_loop(self, udp: backends.DatagramEndpoint) -> None:
-        answer = self.authority.answer
-        answer_other = self._answer_other
-        recv = udp.recv
-        send = udp.send
-        while True:
-            try:
-                data, addr = await recv()
-            except backends.ClosedFlow:
-                return
-            try:
-                response = answer(data) if _plain(data) else answer_other(data, False, addr)
-            except Exception:  # a bug must not stop the server answering others
-                log.exception("answering %r from %s failed", data[:64], addr)
-                continue
-            if response is not None:
-                try:
-                    await send(response, addr)
-                except backends.ClosedFlow:
-                    return
-                except backends.NetworkError as exc:
-                    log.debug("udp send to %s failed: %s", addr, exc)
+        await udp.serve(self._answer_datagram)
+
+    def _answer_datagram(self, data: bytes, addr: backends.Address) -> bytes | None:
+        """The reply to one UDP query (``None``: none), called by the endpoint as each
+        datagram arrives (:meth:`backends.DatagramEndpoint.serve`)."""
+        try:
+            return (
+                self.authority.answer(data)
+                if _plain(data)
+                else self._answer_other(data, False, addr)
+            )
+        except Exception:  # a bug must not stop the server answering others
+            log.exception("answering %r from %s failed", data[:64], addr)
+            return None
 
     # -- TCP
 

@@ -46,7 +46,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from .._common import YIELD_EVERY, AcceptLoop, Closing
+from .._common import YIELD_EVERY, AcceptLoop, Closing, DatagramServing
 from .._runtime import AnyioRuntime
 from .._sockutil import check_datagram_size
 from ..errors import (
@@ -331,7 +331,7 @@ class MirageListener(AcceptLoop):
         self._waiter.wake()
 
 
-class MirageDatagram(Closing):
+class MirageDatagram(DatagramServing):
     """A UDP endpoint of the mirage stack; see :class:`backends.interface.DatagramEndpoint`."""
 
     max_datagram_size = UDP_MAX_PAYLOAD
