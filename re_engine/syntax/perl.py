@@ -2,8 +2,9 @@
 
 Supported: literals and escapes (``\\t \\n \\xHH \\x{H..} \\uHHHH \\UHHHHHHHH
 \\N{NAME} \\0oo``), ``.``, ``^ $ \\A \\Z \\z \\b \\B``, classes ``[...]`` with
-ranges and ``\\d \\w \\s`` (and negations), groups ``( )``, ``(?: )``,
-``(?P<n> )``/``(?<n> )``/``(?'n' )``, comments ``(?# )``, inline flags
+ranges and ``\\d \\w \\s`` (and negations), Unicode properties ``\\pL
+\\p{..} \\P{..} \\p{^..}``, groups ``( )``, ``(?: )``, ``(?P<n> )``/``(?<n> )``/``(?'n' )``,
+comments ``(?# )``, inline flags
 ``(?aimsx-imsx)`` and scoped ``(?i: )``, quantifiers ``* + ? {n} {n,} {,m}
 {n,m}`` and their lazy forms.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 
 from .. import ast as R
-from ..charset import ANY, NEWLINE, CharSet, digit, space, word
+from ..charset import ANY, NEWLINE, CharSet, digit, space, unicode_property, word
 from ..errors import NotSupported, ParseError
 from . import Flag, Reader
 
@@ -349,7 +350,35 @@ class PerlParser:
             return space(uni)
         if c == "S":
             return space(uni).complement()
+        if c in "pP":
+            return self.property_escape(c == "P")
         return None
+
+    def property_escape(self, negated: bool) -> CharSet:
+        """``\\pL``, ``\\p{Greek}``, ``\\p{^Greek}``, ``\\P{...}``: a Unicode property.
+
+        The names are RE2's and the ``regex`` module's (see
+        :func:`~re_engine.charset.unicode_property`).
+        """
+        r = self.r
+        start = r.i - 2
+        if r.eof():
+            raise self.error("missing property name after \\p", start)
+        if r.take("{"):
+            j = r.text.find("}", r.i)
+            if j < 0 or j - r.i > 100:
+                raise self.error("missing } after \\p{", start)
+            name = r.text[r.i : j]
+            r.i = j + 1
+        else:
+            name = r.next()
+        if name.startswith("^"):
+            negated = not negated
+            name = name[1:]
+        cs = unicode_property(name)
+        if cs is None:
+            raise self.error(f"unknown Unicode property {name!r}", start)
+        return cs.complement() if negated else cs
 
     def parse_escape(self, start: int) -> R.Re:
         r = self.r
@@ -358,7 +387,7 @@ class PerlParser:
         c = r.next()
         cs = self.class_escape(c)
         if cs is not None:
-            return R.Set(cs)
+            return self.cls(cs) if c in "pP" else R.Set(cs)
         if c == "A":
             return R.Assert("bos")
         if c in "Zz":
