@@ -192,6 +192,13 @@ def _case_table() -> tuple[dict[int, tuple[int, ...]], list[int]]:
     return groups, sorted(groups)
 
 
+@lru_cache(maxsize=1)
+def case_canon() -> dict[int, int]:
+    """A ``str.translate`` table taking each cased character to the least of its case class."""
+    groups, _keys = _case_table()
+    return {cp: group[0] for cp, group in groups.items() if group[0] != cp}
+
+
 @cache
 def _from_re_class(cls: str) -> CharSet:
     """The set of code points that Python's ``re`` puts in class ``cls``."""

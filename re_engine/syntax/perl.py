@@ -15,11 +15,21 @@ recursion.
 
 from __future__ import annotations
 
+import re as _re
 import unicodedata
 
 from .. import ast as R
-from ..charset import ANY, NEWLINE, CharSet, digit, space, unicode_property, word
-from ..errors import NotSupported, ParseError
+from ..charset import (
+    ANY,
+    NEWLINE,
+    CharSet,
+    case_canon,
+    digit,
+    space,
+    unicode_property,
+    word,
+)
+from ..errors import NotSupported, ParseError, TooLarge
 from . import Flag, Reader
 
 _SIMPLE_ESCAPES = {
@@ -62,6 +72,7 @@ class PerlParser:
         self.ngroups = 0
         self.flags = _Flags(flags, is_bytes)
         self.depth = 0
+        self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -77,10 +88,25 @@ class PerlParser:
 
     # -- structure ----------------------------------------------------------
     def parse_alt(self) -> R.Re:
-        items = [self.parse_concat()]
-        while self.r.take("|"):
-            items.append(self.parse_concat())
-        return items[0] if len(items) == 1 else R.Alt(tuple(items))
+        items: list[R.Re | tuple[str, bool]] = []
+        r = self.r
+        text = r.text
+        search = _META_BAR.search
+        while True:
+            m = None if self.flags.verbose else search(text, r.i)
+            j = r.n if m is None else m.start()
+            if not self.flags.verbose and (j == r.n or text[j] in "|)"):
+                # a branch of plain characters, kept as text until the trie is made
+                items.append((text[r.i : j], self.flags.icase))
+                r.i = j
+            else:
+                items.append(self.parse_concat())
+            if r.i >= r.n or text[r.i] != "|":
+                break
+            r.i += 1
+        if len(items) == 1 and not isinstance(items[0], tuple):
+            return items[0]
+        return _shared_prefixes(items)
 
     def skip_verbose(self) -> None:
         r = self.r
@@ -101,6 +127,14 @@ class PerlParser:
         while True:
             if self.flags.verbose:
                 self.skip_verbose()
+            else:
+                # a run of plain characters at once (not the last: a quantifier may follow)
+                m = _META_BAR.search(r.text, r.i)
+                j = m.start() - 1 if m is not None else r.n
+                if j - r.i >= 2:
+                    lit = self.lit
+                    items.extend([lit(ord(c)) for c in r.text[r.i : j]])
+                    r.i = j
             if r.eof() or r.peek() in "|)":
                 break
             start = r.i
@@ -188,9 +222,14 @@ class PerlParser:
 
     # -- atoms --------------------------------------------------------------
     def lit(self, cp: int) -> R.Re:
-        cs = CharSet.of_char(cp)
-        node: R.Re = R.Set(cs)
-        return R.Case(True, node) if self.flags.icase else node
+        key = cp if not self.flags.icase else -1 - cp
+        node = self._lits.get(key)
+        if node is None:
+            node = R.Set(CharSet.of_char(cp))
+            if self.flags.icase:
+                node = R.Case(True, node)
+            self._lits[key] = node
+        return node
 
     def cls(self, cs: CharSet) -> R.Re:
         node: R.Re = R.Set(cs)
@@ -534,6 +573,135 @@ def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
     """Parse Perl/Python-``re`` syntax into a tree.
 
     Raises :class:`ParseError` (malformed) or :class:`NotSupported` (a
-    non-regular feature), both naming the position in the pattern.
+    non-regular feature), both naming the position in the pattern.  An
+    alternation shares its branches' common prefixes (a list of words
+    becomes a trie, :mod:`re_engine.literals`); a branch of plain
+    characters is read at once, without the general parser.
     """
     return PerlParser(pattern, flags, is_bytes).parse()
+
+
+# every character with a meaning in Perl syntax (one class: linear)
+_META_BAR = _re.compile(r"[\\^$.|?*+()\[\]{}]")
+
+
+def _key(node: R.Re) -> CharSet | None:
+    """The characters a one-character node matches (case folded under ``(?i)``), else None."""
+    if isinstance(node, R.Set):
+        return node.cs
+    if isinstance(node, R.Case) and isinstance(node.node, R.Set):
+        return node.node.cs.case_fold() if node.fold else node.node.cs
+    return None
+
+
+def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
+    """The alternation of ``items`` with their common leading characters shared.
+
+    An item is a node, or a branch of plain characters as ``(text, ignore
+    case)``.  See :mod:`re_engine.literals` for why the leftmost-first choice
+    is kept.
+    """
+    from ..literals import factor
+    from ..prog import MAX_PROG
+
+    # each distinct word ends at its own node of the trie: a lower bound known at once
+    fold = case_canon()
+    words = {
+        (w.translate(fold), True) if ic else (w, False)
+        for w, ic in (x for x in items if isinstance(x, tuple))
+    }
+    if len(words) > MAX_PROG:
+        raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
+    sets: dict[tuple[str, bool], CharSet] = {}
+    branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
+    for it in items:
+        if isinstance(it, tuple):
+            w, ic = it
+            for c in set(w):
+                if (c, ic) not in sets:
+                    cs = CharSet.of_char(ord(c))
+                    sets[c, ic] = cs.case_fold() if ic else cs
+            branches.append((tuple(sets[c, ic] for c in w), None))
+            continue
+        parts = it.items if isinstance(it, R.Seq) else (it,)
+        keys: list[CharSet] = []
+        for p in parts:
+            k = _key(p)
+            if k is None:
+                break
+            keys.append(k)
+        rest = parts[len(keys) :]
+        branches.append((tuple(keys), None if not rest else R.seq(*rest)))
+    return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _overlap(a: CharSet, b: CharSet) -> bool:
+    return bool(a.inter(b))
+
+
+def _disjoint(branches: list[tuple[tuple[CharSet, ...], R.Re | None]]) -> bool:
+    """Whether the distinct character sets used are pairwise disjoint (no overlap checks needed)."""
+    sets = {k for keys, _ in branches for k in keys}
+    spans = sorted(r for cs in sets for r in cs.ranges)
+    return all(spans[i][1] < spans[i + 1][0] for i in range(len(spans) - 1))
+
+
+def _key(node: R.Re) -> CharSet | None:
+    """The characters a one-character node matches (case folded under ``(?i)``), else None."""
+    if isinstance(node, R.Set):
+        return node.cs
+    if isinstance(node, R.Case) and isinstance(node.node, R.Set):
+        return node.node.cs.case_fold() if node.fold else node.node.cs
+    return None
+
+
+def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
+    """The alternation of ``items`` with their common leading characters shared.
+
+    An item is a node, or a branch of plain characters as ``(text, ignore
+    case)``.  See :mod:`re_engine.literals` for why the leftmost-first choice
+    is kept.
+    """
+    from ..literals import factor
+    from ..prog import MAX_PROG
+
+    # each distinct word ends at its own node of the trie: a lower bound known at once
+    fold = case_canon()
+    words = {
+        (w.translate(fold), True) if ic else (w, False)
+        for w, ic in (x for x in items if isinstance(x, tuple))
+    }
+    if len(words) > MAX_PROG:
+        raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
+    sets: dict[tuple[str, bool], CharSet] = {}
+    branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
+    for it in items:
+        if isinstance(it, tuple):
+            w, ic = it
+            for c in set(w):
+                if (c, ic) not in sets:
+                    cs = CharSet.of_char(ord(c))
+                    sets[c, ic] = cs.case_fold() if ic else cs
+            branches.append((tuple(sets[c, ic] for c in w), None))
+            continue
+        parts = it.items if isinstance(it, R.Seq) else (it,)
+        keys: list[CharSet] = []
+        for p in parts:
+            k = _key(p)
+            if k is None:
+                break
+            keys.append(k)
+        rest = parts[len(keys) :]
+        branches.append((tuple(keys), None if not rest else R.seq(*rest)))
+    return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _overlap(a: CharSet, b: CharSet) -> bool:
+    return bool(a.inter(b))
+
+
+def _disjoint(branches: list[tuple[tuple[CharSet, ...], R.Re | None]]) -> bool:
+    """Whether the distinct character sets used are pairwise disjoint (no overlap checks needed)."""
+    sets = {k for keys, _ in branches for k in keys}
+    spans = sorted(r for cs in sets for r in cs.ranges)
+    return all(spans[i][1] < spans[i + 1][0] for i in range(len(spans) - 1))
