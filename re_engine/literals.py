@@ -72,7 +72,9 @@ def factor(
     return _build(list(branches), 0, node_of, overlap, budget)
 
 
-def _tail(symbols: Sequence[K], d: int, rest: R.Node | None, node_of: Callable[[K], R.Node]) -> R.Node:
+def _tail(
+    symbols: Sequence[K], d: int, rest: R.Node | None, node_of: Callable[[K], R.Node]
+) -> R.Node:
     items = [node_of(s) for s in symbols[d:]]
     if rest is not None:
         items.append(rest)
@@ -120,10 +122,13 @@ def _build(
             continue
         key = syms[d]
         gi = where.get(key)
-        if gi is not None and overlap is not None:
-            # joining group gi moves this branch before the groups after it
-            if any(overlap(key, groups[j][0]) for j in range(gi + 1, len(groups))):
-                gi = None
+        # joining group gi moves this branch before the groups after it
+        if (
+            gi is not None
+            and overlap is not None
+            and any(overlap(key, groups[j][0]) for j in range(gi + 1, len(groups)))
+        ):
+            gi = None
         if gi is None:
             where[key] = len(groups)
             groups.append((key, [br]))
@@ -131,41 +136,3 @@ def _build(
             groups[gi][1].append(br)
     flush()
     return R.alt(*items)
-
-
-def words(
-    ws: Sequence[str],
-    node_of: Callable[[str], R.Node],
-    key_of: Callable[[str], Hashable] | None = None,
-    limit: int | None = None,
-) -> R.Node:
-    """The trie of the literal alternation ``ws[0]|ws[1]|...`` (leftmost-first order kept).
-
-    ``key_of`` maps a character to its class (for instance its case-folded
-    set when matching ignores case); classes must be equal or disjoint.
-    """
-    what = _too_large(len(ws))
-    if key_of is None:
-        # each distinct word ends at its own node of the trie: a lower bound known at once
-        if limit is not None and len(set(ws)) - ("" in ws) > limit:
-            raise TooLarge(what)
-        return factor([(w, None) for w in ws], node_of, None, limit, what)
-    keys: dict[str, Hashable] = {}
-    rep: dict[Hashable, str] = {}
-
-    def k(c: str) -> Hashable:
-        got = keys.get(c)
-        if got is None:
-            got = keys[c] = key_of(c)
-            rep.setdefault(got, c)
-        return got
-
-    paths = [tuple(k(c) for c in w) for w in ws]
-    if limit is not None and len(set(paths)) - (() in paths) > limit:
-        raise TooLarge(what)
-    branches = [(p, None) for p in paths]
-    return factor(branches, lambda key: node_of(rep[key]), None, limit, what)
-
-
-def _too_large(n: int) -> str:
-    return f"alternation of {n} literals exceeds the program size limit"
