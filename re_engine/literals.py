@@ -69,7 +69,15 @@ def factor(
     made (:class:`TooLarge` past it).
     """
     budget = _Budget(limit if limit is not None else 1 << 62, what)
-    return _build(list(branches), 0, node_of, overlap, budget)
+    nodes: dict[K, R.Node] = {}
+
+    def node(key: K) -> R.Node:  # one node per symbol, shared (nodes are immutable)
+        got = nodes.get(key)
+        if got is None:
+            got = nodes[key] = node_of(key)
+        return got
+
+    return _build(list(branches), 0, node, overlap, budget)
 
 
 def _tail(

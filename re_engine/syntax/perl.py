@@ -605,11 +605,9 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     from ..prog import MAX_PROG
 
     # each distinct word ends at its own node of the trie: a lower bound known at once
-    fold = case_canon()
-    words = {
-        (w.translate(fold), True) if ic else (w, False)
-        for w, ic in (x for x in items if isinstance(x, tuple))
-    }
+    plain = [x for x in items if isinstance(x, tuple)]
+    fold = case_canon() if any(ic for _, ic in plain) else {}
+    words = {(w.translate(fold), True) if ic else (w, False) for w, ic in plain}
     if len(words) > MAX_PROG:
         raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
     sets: dict[tuple[str, bool], CharSet] = {}
