@@ -5,9 +5,11 @@
 The words are the distinct words (three letters or more) of the texts every
 Debian machine has (``/usr/share/common-licenses``, then the Python standard
 library's sources), in order of first appearance: a dictionary not chosen to
-suit any engine.  Patterns: ``w1|w2|...``, the same inside ``\\b(?:...)\\b``
-and case-insensitive, for 1,000 to 20,000 words; then 100,000 alternatives,
-which must compile or fail with ``TooLarge`` (ours) in under half a second.
+suit any engine.  Patterns: ``w1|w2|...`` and the same inside
+``\\b(?:...)\\b`` for 1,000 to 20,000 words, case-insensitive for 1,000 (ours
+spends seconds there rendering the folded classes for ``re``); then 100,000
+alternatives, which must compile or fail with ``TooLarge`` (ours) in under
+half a second.
 
 Every engine compiles every pattern in each round, the engines alternating
 (caches purged), so a busy spell on a shared machine hits them alike; the
@@ -123,7 +125,8 @@ def main() -> int:
         body = "|".join(words[:n])
         cases.append((f"{n} words", body, 0))
         cases.append((rf"\b(?:{n} words)\b", rf"\b(?:{body})\b", 0))
-        cases.append((f"{n} words, ignore case", body, re.I))
+        if n == 1000:  # case folding: see the docstring
+            cases.append((f"{n} words, ignore case", body, re.I))
     peers = [e for e, _ in engines if e != "ours"]
     print(f"{args.rounds} rounds, engines alternating; median ms; ratio = peer time / our time")
     print(
