@@ -359,13 +359,78 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
     return None
 
 
-def line_counter(body: R.Re) -> _re.Pattern[bytes] | None:
-    """An ``re`` bytes pattern matching once in each line that ``body`` matches.
+class LineCounter:
+    """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
-    Its matches are ``body`` then the rest of the line (``[^\\n]*``), so they
-    are counted without decoding the text or splitting it into lines.
+    ``rx`` matches once in each such line, from the match to the end of the
+    line; with a ``table``, the bytes are first mapped by it (``bytes.translate``).
+    """
+
+    def __init__(self, rx: _re.Pattern[bytes], table: bytes | None = None) -> None:
+        self.rx = rx
+        self.table = table
+
+    def count(self, data: bytes) -> int:
+        """The number of lines of ``data`` that match."""
+        if self.table is not None:
+            data = data.translate(self.table)
+        return len(self.rx.findall(data))
+
+
+def _class_literal(core: Core) -> LineCounter | None:
+    """A string of ASCII classes (``[0-9]{5}``) as a literal over byte classes.
+
+    The bytes are partitioned by which of the pattern's sets (and the
+    newline) hold them; when each set is exactly one part, mapping every byte
+    to the least byte of its part (``bytes.translate``, in C) turns the
+    pattern into a literal found by ``re``'s literal search.  Bytes of UTF-8
+    sequences are in no set and never newlines: their part is apart from
+    every set's, so no character is split.  Bound: a literal then a final
+    class loop, as in :func:`line_counter`.
+    """
+    sets: list[CharSet] = []
+    items = core.items if isinstance(core, R.Seq) else (core,)
+    for it in items:
+        while isinstance(it, R.Cap):
+            it = it.node
+        if isinstance(it, R.Set):
+            sets.append(it.cs)
+        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
+            if it.min > 64:
+                return None
+            sets.extend([it.node.cs] * it.min)
+        else:
+            return None
+    distinct = list(dict.fromkeys(sets))
+    if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
+        return None
+    if all(cs.single() is not None for cs in distinct):
+        return None  # a plain literal: nothing to map
+    parts = [*distinct, NEWLINE]
+    key = [tuple(b in cs for cs in parts) for b in range(256)]
+    least: dict[tuple[bool, ...], int] = {}
+    for b in range(256):
+        least.setdefault(key[b], b)
+    rep: list[int] = []
+    for cs in distinct:
+        first = cs.ranges[0][0]
+        if any(key[b] != key[first] for lo, hi in cs.ranges for b in range(lo, hi + 1)):
+            return None  # the set is more than one part
+        rep.append(least[key[first]])
+    table = bytes(least[key[b]] for b in range(256))
+    by_set = dict(zip(distinct, rep, strict=True))
+    lit = bytes(by_set[cs] for cs in sets)
+    return LineCounter(_re.compile(_re.escape(lit) + b"[^\\n]*()"), table)
+
+
+def line_counter(body: R.Re) -> LineCounter | None:
+    """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
+
+    The count is of the matches of ``body`` then the rest of the line
+    (``[^\\n]*``), without decoding the text or splitting it into lines.
     ``None`` unless ``body`` is made of sets with few characters outside
-    ASCII, bounded repetitions of them, alternations and ``^``/``$``.
+    ASCII, bounded repetitions of them, alternations and ``^``/``$``.  A
+    string of ASCII classes becomes a literal (:func:`_class_literal`).
 
     Bound: ``body`` has a finite maximum length ``L`` and at most ``P <=
     256`` ways to be matched from a position (a set's alternatives are UTF-8
@@ -378,10 +443,13 @@ def line_counter(body: R.Re) -> _re.Pattern[bytes] | None:
     core = resolve(body, False).core
     if nullable(core):
         return None
+    lit = _class_literal(core)
+    if lit is not None:
+        return lit
     got = _byte_pattern(core)
     if got is None or got[1] > _MAX_PATHS:
         return None
-    return _re.compile(b"(?m)(?:" + got[0] + b")[^\\n]*()")
+    return LineCounter(_re.compile(b"(?m)(?:" + got[0] + b")[^\\n]*()"))
 
 
 # ------------------------------------------------------------------- search
@@ -445,7 +513,7 @@ class Grep:
     error: bool = False
     selected: bool = False
     literal: str | None = None  # -F with one plain string: lines found with str.find
-    counter: _re.Pattern[bytes] | None = None  # see line_counter (-c, -l, -L, -q)
+    counter: LineCounter | None = None  # see line_counter (-c, -l, -L, -q)
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -528,7 +596,7 @@ class Grep:
         quiet = o.quiet or o.count or o.listing is not None
         if quiet and self.counter is not None:
             # no line is printed: count the matching lines on the bytes at once
-            count = len(self.counter.findall(data))
+            count = self.counter.count(data)
             if o.invert:
                 count = data.count(b"\n") + (bool(data) and not data.endswith(b"\n")) - count
             if count:

@@ -35,10 +35,15 @@ CASES = [
     ["-c", "-v", "needle"],
     ["-c", "-E", "[0-9]{5}"],
     ["-c", "-E", "[0-9]{2,4} "],
+    ["-c", "-E", "[0-9]{3}[0-9] "],
+    ["-c", "-E", "[a-z]e[a-z]{2}le"],
+    ["-c", "-E", "[0-9][0-9][0-9]|x"],
+    ["-c", "-v", "-E", "o[a-z]"],
     ["-c", "-i", "kelvin"],
     ["-c", "-i", "strasse"],
     ["-c", "-E", "deterministic|na\u00efve|zebra"],
     ["-c", "-x", "needle"],
+    ["-c", "-i", "-E", "n[e-f]edle"],
     ["-c", "-E", "^(foo|zebra)"],
     ["-c", "-E", "e$"],
     ["-c", "-F", "na\u00efve"],
@@ -108,3 +113,13 @@ def test_counter_refuses_many_paths() -> None:
     branch = R.alt(R.char("a"), R.str_("ab"))
     assert line_counter(R.seq(*[branch] * 9)) is None
     assert line_counter(R.seq(*[branch] * 3)) is not None
+
+
+def test_class_string_is_a_literal_over_byte_classes() -> None:
+    counter = line_counter(R.seq(R.repn(R.rg("0", "9"), 3, 3), R.char("-"), R.rg("a", "z")))
+    assert counter is not None and counter.table is not None
+    data = "x 123-a\n12-a 1234-b\n\u00e9123-\u00e9\n999-z".encode()
+    assert counter.count(data) == 3
+    # a set that is more than one part of the bytes: no translation
+    split = line_counter(R.seq(R.rg("a", "z"), R.char("b")))
+    assert split is not None and split.table is None
