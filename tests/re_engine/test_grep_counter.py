@@ -123,3 +123,14 @@ def test_class_string_is_a_literal_over_byte_classes() -> None:
     # a set that is more than one part of the bytes: no translation
     split = line_counter(R.seq(R.rg("a", "z"), R.char("b")))
     assert split is not None and split.table is None
+
+
+def test_sparse_literal_counted_by_find() -> None:
+    counter = line_counter(R.str_("needle"))
+    assert counter is not None and counter.lit == b"needle"
+    hay = b"hay stack\n" * 20_000
+    data = b"needle needle\n" + hay + b"x needle\n" + hay + b"last needle"
+    assert data.count(b"needle") * 2000 <= len(data)  # the find loop runs
+    assert counter.count(data) == 3 == len(counter.rx.findall(data))
+    dense = b"needle\n" * 100
+    assert counter.count(dense) == 100
