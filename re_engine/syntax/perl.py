@@ -88,6 +88,15 @@ class PerlParser:
 
     # -- structure ----------------------------------------------------------
     def parse_alt(self) -> R.Re:
+        # (?flags) holds to the end of the enclosing group, across its branches
+        # (Python's re: the whole pattern, where such flags must come first)
+        saved = self.flags
+        try:
+            return self._parse_alt()
+        finally:
+            self.flags = saved
+
+    def _parse_alt(self) -> R.Re:
         items: list[R.Re | tuple[str, bool]] = []
         r = self.r
         text = r.text
@@ -123,7 +132,6 @@ class PerlParser:
     def parse_concat(self) -> R.Re:
         items: list[R.Re] = []
         r = self.r
-        saved = self.flags
         while True:
             if self.flags.verbose:
                 self.skip_verbose()
@@ -145,7 +153,6 @@ class PerlParser:
                 self.skip_verbose()
             atom = self.parse_quant(atom, start)
             items.append(atom)
-        self.flags = saved
         return R.seq(*items) if len(items) != 1 else items[0]
 
     def parse_quant(self, atom: R.Re, start: int) -> R.Re:

@@ -30,6 +30,7 @@ TEXT = "abc abcd ab a b bc abd xabcx ABC Abd aBcD foo foobar food fo ff abcabc b
         "[a-c]x|ab|ad",
         "foo|foobar|fo|food",
         "(?i:abc|abd|ab)",
+        "(?i)abc|abd|ab",  # leading flags hold across the branches
         "(?i:ab)c|abd|AB",
         r"\b(?:foo|foobar|food)\b",
         "(a)b|(a)c|ab",  # groups after a shared prefix
