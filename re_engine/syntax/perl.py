@@ -611,11 +611,12 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     from ..literals import factor
     from ..prog import MAX_PROG
 
-    # each distinct word ends at its own node of the trie: a lower bound known at once
+    # The words' own trie (their distinct prefixes) is a lower bound on the
+    # characters of the result, which shares no more than it: known at once.
     plain = [x for x in items if isinstance(x, tuple)]
     fold = case_canon() if any(ic for _, ic in plain) else {}
-    words = {(w.translate(fold), True) if ic else (w, False) for w, ic in plain}
-    if len(words) > MAX_PROG:
+    words = {("\1" if ic else "\0") + w.translate(fold) for w, ic in plain}
+    if len(words) > MAX_PROG or (len(words) > 1000 and _trie_size(sorted(words)) > MAX_PROG):
         raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
     sets: dict[tuple[str, bool], CharSet] = {}
     branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
@@ -638,6 +639,20 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
         rest = parts[len(keys) :]
         branches.append((tuple(keys), None if not rest else R.seq(*rest)))
     return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _trie_size(words: list[str]) -> int:
+    """The number of distinct non-empty prefixes of sorted ``words`` (each with a mark first)."""
+    total = 0
+    prev = ""
+    for w in words:
+        k = 0
+        n = min(len(w), len(prev))
+        while k < n and w[k] == prev[k]:
+            k += 1
+        total += len(w) - max(k, 1)  # the mark is not a character
+        prev = w
+    return total
 
 
 def _overlap(a: CharSet, b: CharSet) -> bool:
