@@ -585,11 +585,16 @@ def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
     becomes a trie, :mod:`re_engine.literals`); a branch of plain
     characters is read at once, without the general parser.
     """
+    if "|" in pattern and not flags & Flag.X and _META.search(pattern) is None:
+        # only words between bars: split in C, as parse_alt would branch by branch
+        icase = bool(flags & Flag.I)
+        return _shared_prefixes([(w, icase) for w in pattern.split("|")])
     return PerlParser(pattern, flags, is_bytes).parse()
 
 
-# every character with a meaning in Perl syntax (one class: linear)
+# every character with a meaning in Perl syntax (one class each: linear)
 _META_BAR = _re.compile(r"[\\^$.|?*+()\[\]{}]")
+_META = _re.compile(r"[\\^$.?*+()\[\]{}]")
 
 
 def _key(node: R.Re) -> CharSet | None:
