@@ -192,6 +192,13 @@ def _case_table() -> tuple[dict[int, tuple[int, ...]], list[int]]:
     return groups, sorted(groups)
 
 
+@lru_cache(maxsize=1)
+def case_canon() -> dict[int, int]:
+    """A ``str.translate`` table taking each cased character to the least of its case class."""
+    groups, _keys = _case_table()
+    return {cp: group[0] for cp, group in groups.items() if group[0] != cp}
+
+
 @cache
 def _from_re_class(cls: str) -> CharSet:
     """The set of code points that Python's ``re`` puts in class ``cls``."""
@@ -261,3 +268,161 @@ def posix_class(name: str) -> CharSet | None:
     }
     r = table.get(name)
     return CharSet(r) if r is not None else None
+
+
+# ------------------------------------------------------- Unicode properties
+
+_GC_GROUPS = {
+    "L": ("Lu", "Ll", "Lt", "Lm", "Lo"),
+    "LC": ("Lu", "Ll", "Lt"),
+    "M": ("Mn", "Mc", "Me"),
+    "N": ("Nd", "Nl", "No"),
+    "P": ("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"),
+    "S": ("Sm", "Sc", "Sk", "So"),
+    "Z": ("Zs", "Zl", "Zp"),
+    "C": ("Cc", "Cf", "Cs", "Co", "Cn"),
+}
+
+_GC_LONG = {
+    "Lu": "Uppercase_Letter",
+    "Ll": "Lowercase_Letter",
+    "Lt": "Titlecase_Letter",
+    "Lm": "Modifier_Letter",
+    "Lo": "Other_Letter",
+    "Mn": "Nonspacing_Mark",
+    "Mc": "Spacing_Mark",
+    "Me": "Enclosing_Mark",
+    "Nd": "Decimal_Number",
+    "Nl": "Letter_Number",
+    "No": "Other_Number",
+    "Pc": "Connector_Punctuation",
+    "Pd": "Dash_Punctuation",
+    "Ps": "Open_Punctuation",
+    "Pe": "Close_Punctuation",
+    "Pi": "Initial_Punctuation",
+    "Pf": "Final_Punctuation",
+    "Po": "Other_Punctuation",
+    "Sm": "Math_Symbol",
+    "Sc": "Currency_Symbol",
+    "Sk": "Modifier_Symbol",
+    "So": "Other_Symbol",
+    "Zs": "Space_Separator",
+    "Zl": "Line_Separator",
+    "Zp": "Paragraph_Separator",
+    "Cc": "Control",
+    "Cf": "Format",
+    "Cs": "Surrogate",
+    "Co": "Private_Use",
+    "Cn": "Unassigned",
+    "L": "Letter",
+    "LC": "Cased_Letter",
+    "M": "Mark",
+    "N": "Number",
+    "P": "Punctuation",
+    "S": "Symbol",
+    "Z": "Separator",
+    "C": "Other",
+}
+# more aliases from PropertyValueAliases.txt
+_GC_EXTRA = {"L&": "LC", "Combining_Mark": "M", "digit": "Nd", "punct": "P", "cntrl": "Cc"}
+
+
+def _loose(name: str) -> str:
+    """UAX #44 LM3 loose matching: case, spaces, ``_`` and ``-`` do not count."""
+    return name.replace(" ", "").replace("_", "").replace("-", "").lower()
+
+
+@lru_cache(maxsize=1)
+def _categories() -> dict[str, CharSet]:
+    """Each two-letter general category as a set, from :mod:`unicodedata`."""
+    import unicodedata
+    from itertools import groupby
+
+    runs: dict[str, list[Interval]] = {}
+    start = 0
+    # map() and groupby() run in C: one pass over every code point
+    for c, group in groupby(map(unicodedata.category, _all_chars())):
+        n = sum(1 for _ in group)
+        runs.setdefault(c, []).append((start, start + n - 1))
+        start += n
+    return {k: CharSet(v) for k, v in runs.items()}
+
+
+@lru_cache(maxsize=1)
+def _category_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for short, long in _GC_LONG.items():
+        names[_loose(short)] = short
+        names[_loose(long)] = short
+    for alias, short in _GC_EXTRA.items():
+        names[_loose(alias)] = short
+    return names
+
+
+def _category(short: str) -> CharSet:
+    cats = _categories()
+    out = EMPTY
+    for c in _GC_GROUPS.get(short, (short,)):
+        out = out.union(cats.get(c, EMPTY))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> tuple[dict[str, int], list[list[Interval]]]:
+    """Loose script names (long, short, aliases) to index, and each script's ranges."""
+    from .unicode_tables import RUNS, SCRIPTS
+
+    index: dict[str, int] = {}
+    for i, names in enumerate(SCRIPTS):
+        for n in names:
+            index[_loose(n)] = i
+    ranges: list[list[Interval]] = [[] for _ in SCRIPTS]
+    pairs = [p.split(":") for p in "".join(RUNS).split()]
+    starts = [int(s, 16) for s, _ in pairs]
+    for k, (_, v) in enumerate(pairs):
+        hi = starts[k + 1] - 1 if k + 1 < len(starts) else MAX_CODE
+        ranges[int(v)].append((starts[k], hi))
+    return index, ranges
+
+
+@cache
+def _script(i: int) -> CharSet:
+    return CharSet(_scripts()[1][i])
+
+
+def unicode_property(name: str) -> CharSet | None:
+    """The code points with Unicode property ``name``, or ``None`` if unknown.
+
+    As RE2 and the ``regex`` module accept after ``\\p``: a general category
+    by short or long name (``L``, ``Lu``, ``Uppercase_Letter``, ``L&``), a
+    script by long or short name (``Greek``, ``Grek``), either qualified
+    (``General_Category=Lu``, ``gc=Lu``, ``Script=Greek``, ``sc=Grek``), and
+    ``Any``, ``Assigned`` and ``ASCII``.  Names match loosely (UAX #44 LM3).
+    General categories come from :mod:`unicodedata`; scripts from the table
+    generated from the Unicode Character Database for the same version.
+    """
+    key, sep, value = name.partition("=")
+    if not sep:
+        key, sep, value = name.partition(":")
+    if sep:
+        k = _loose(key)
+        v = _loose(value)
+        if k in ("generalcategory", "gc"):
+            short = _category_names().get(v)
+            return _category(short) if short is not None else None
+        if k in ("script", "sc"):
+            i = _scripts()[0].get(v)
+            return _script(i) if i is not None else None
+        return None
+    v = _loose(name)
+    if v == "any":
+        return ANY
+    if v == "assigned":
+        return _category("Cn").complement()
+    if v == "ascii":
+        return CharSet(((0, 127),))
+    short = _category_names().get(v)
+    if short is not None:
+        return _category(short)
+    i = _scripts()[0].get(v)
+    return _script(i) if i is not None else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
+import re as _re
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,7 @@ from . import ast as R
 from .api import Pattern, _parse, compile
 from .charset import NEWLINE, CharSet, word
 from .errors import ReError
+from .prog import Core, nullable, resolve
 from .syntax import Flag
 
 # invalid UTF-8 bytes decode to these lone surrogates (errors="surrogateescape")
@@ -255,6 +257,21 @@ def build(opts: Options) -> tuple[Pattern[str] | None, int]:
 
     ``None``: no pattern at all (``-f /dev/null``), which matches nothing.
     """
+    body, group = line_body(opts)
+    if body is None:
+        return None, 0
+    sem = "perl" if opts.syntax in ("perl", "emacs", "glob", "str") else "posix"
+    kinds = {"wordb", "nwordb", "bow", "eow"}
+    if not any(isinstance(x, R.Assert) and x.kind in kinds for x in R.walk(body)):
+        return compile(body, syntax=sem), group
+    # as GNU grep, a byte that is not UTF-8 counts as a word character for
+    # \b \B \< \> (not for -w); re knows nothing of that: no delegation
+    words = word().union(_RAW_BYTES)
+    return Pattern(body, sem, 0, body, False, delegate=False, word_set=words), group
+
+
+def line_body(opts: Options) -> tuple[R.Re | None, int]:
+    """The tree of the line pattern (``None``: no pattern) and the group of the match."""
     if not opts.patterns:
         return None, 0
     syntax = opts.syntax
@@ -280,14 +297,183 @@ def build(opts: Options) -> tuple[Pattern[str] | None, int]:
         # the match must neither follow nor precede a word character
         edge = R.Set(word().complement().diff(NEWLINE))  # bytes not in UTF-8 are not words
         body, group = R.seq(R.alt(R.bol, edge), R.group(body), R.alt(R.eol, edge)), 1
-    sem = "perl" if syntax in ("perl", "emacs", "glob", "str") else "posix"
-    kinds = {"wordb", "nwordb", "bow", "eow"}
-    if not any(isinstance(x, R.Assert) and x.kind in kinds for x in R.walk(body)):
-        return compile(body, syntax=sem), group
-    # as GNU grep, a byte that is not UTF-8 counts as a word character for
-    # \b \B \< \> (not for -w); re knows nothing of that: no delegation
-    words = word().union(_RAW_BYTES)
-    return Pattern(body, sem, 0, body, False, delegate=False, word_set=words), group
+    return body, group
+
+
+# bytes patterns: the most paths a match attempt may try, and the most
+# characters outside ASCII a set may hold (each is one UTF-8 alternative)
+_MAX_PATHS = 256
+_MAX_WIDE = 8
+
+
+def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
+    """An ``re`` bytes pattern for one character of ``cs`` in UTF-8, and its paths."""
+    ascii_part = cs.clip(0x7F)
+    wide = cs.diff(ascii_part)
+    if wide.size() > _MAX_WIDE:
+        return None
+    alts: list[bytes] = []
+    if ascii_part:
+        body = b"".join(
+            b"\\x%02x" % lo if lo == hi else b"\\x%02x-\\x%02x" % (lo, hi)
+            for lo, hi in ascii_part.ranges
+        )
+        alts.append(b"[" + body + b"]")
+    for lo, hi in wide.ranges:
+        for cp in range(lo, hi + 1):
+            if 0xD800 <= cp <= 0xDFFF:  # lone surrogates are bytes that are not UTF-8
+                return None
+            alts.append(_re.escape(chr(cp).encode()))
+    if not alts:
+        return None
+    # UTF-8 is a prefix code: at most one alternative matches at a position
+    return (alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"), 1
+
+
+def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
+    """``c`` as an ``re`` bytes pattern over UTF-8 text, and how many paths an attempt
+    may try (``None``: not expressible, or not proved cheap)."""
+    if isinstance(c, R.Set):
+        return _byte_set(c.cs)
+    if isinstance(c, R.Assert):
+        got = {"bol": b"^", "eol": b"$"}.get(c.kind)
+        return None if got is None else (got, 1)
+    if isinstance(c, R.Cap):
+        return _byte_pattern(c.node)
+    if isinstance(c, (R.Seq, R.Alt)):
+        parts = [_byte_pattern(x) for x in c.items]
+        if not parts or any(p is None for p in parts):
+            return None
+        ps = [p for p in parts if p is not None]
+        if isinstance(c, R.Seq):
+            paths = 1
+            for _, k in ps:
+                paths *= k
+            return b"".join(b"(?:" + b + b")" for b, _ in ps), paths
+        return b"|".join(b"(?:" + b + b")" for b, _ in ps), sum(k for _, k in ps)
+    if isinstance(c, R.Repeat) and c.max is not None and isinstance(c.node, R.Set):
+        one = _byte_set(c.node.cs)
+        if one is None or c.max > 255:
+            return None
+        return b"(?:" + one[0] + b"){%d,%d}" % (c.min, c.max), c.max - c.min + 1
+    return None
+
+
+class LineCounter:
+    """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
+
+    ``rx`` matches once in each such line, from the match to the end of the
+    line; with a ``table``, the bytes are first mapped by it (``bytes.translate``).
+    """
+
+    def __init__(
+        self, rx: _re.Pattern[bytes], table: bytes | None = None, lit: bytes | None = None
+    ) -> None:
+        self.rx = rx
+        self.table = table
+        self.lit = lit  # the pattern is this literal (after the table)
+
+    def count(self, data: bytes) -> int:
+        """The number of lines of ``data`` that match."""
+        if self.table is not None:
+            data = data.translate(self.table)
+        lit = self.lit
+        if lit is not None:
+            # bytes.count and bytes.find run in C: with few occurrences, a
+            # loop over them (each skips to its line's end) beats re's scan
+            k = data.count(lit)
+            if k * 2000 <= len(data):
+                lines = 0
+                find = data.find
+                i = find(lit)
+                while i >= 0:
+                    lines += 1
+                    e = find(b"\n", i)
+                    if e < 0:
+                        break
+                    i = find(lit, e + 1)
+                return lines
+        return len(self.rx.findall(data))
+
+
+def _class_literal(core: Core) -> LineCounter | None:
+    """A string of ASCII classes (``[0-9]{5}``) as a literal over byte classes.
+
+    The bytes are partitioned by which of the pattern's sets (and the
+    newline) hold them; when each set is exactly one part, mapping every byte
+    to the least byte of its part (``bytes.translate``, in C) turns the
+    pattern into a literal found by ``re``'s literal search.  Bytes of UTF-8
+    sequences are in no set and never newlines: their part is apart from
+    every set's, so no character is split.  Bound: a literal then a final
+    class loop, as in :func:`line_counter`.
+    """
+    sets: list[CharSet] = []
+    items = core.items if isinstance(core, R.Seq) else (core,)
+    for it in items:
+        while isinstance(it, R.Cap):
+            it = it.node
+        if isinstance(it, R.Set):
+            sets.append(it.cs)
+        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
+            if it.min > 64:
+                return None
+            sets.extend([it.node.cs] * it.min)
+        else:
+            return None
+    distinct = list(dict.fromkeys(sets))
+    if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
+        return None
+    if all(cs.single() is not None for cs in distinct):
+        return None  # a plain literal: nothing to map
+    parts = [*distinct, NEWLINE]
+    key = [tuple(b in cs for cs in parts) for b in range(256)]
+    least: dict[tuple[bool, ...], int] = {}
+    for b in range(256):
+        least.setdefault(key[b], b)
+    rep: list[int] = []
+    for cs in distinct:
+        first = cs.ranges[0][0]
+        if any(key[b] != key[first] for lo, hi in cs.ranges for b in range(lo, hi + 1)):
+            return None  # the set is more than one part
+        rep.append(least[key[first]])
+    table = bytes(least[key[b]] for b in range(256))
+    by_set = dict(zip(distinct, rep, strict=True))
+    lit = bytes(by_set[cs] for cs in sets)
+    return LineCounter(_re.compile(_re.escape(lit) + b"[^\\n]*()"), table, lit)
+
+
+def line_counter(body: R.Re) -> LineCounter | None:
+    """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
+
+    The count is of the matches of ``body`` then the rest of the line
+    (``[^\\n]*``), without decoding the text or splitting it into lines.
+    ``None`` unless ``body`` is made of sets with few characters outside
+    ASCII, bounded repetitions of them, alternations and ``^``/``$``.  A
+    string of ASCII classes becomes a literal (:func:`_class_literal`).
+
+    Bound: ``body`` has a finite maximum length ``L`` and at most ``P <=
+    256`` ways to be matched from a position (a set's alternatives are UTF-8
+    sequences, a prefix code, so one at most matches; sequences multiply,
+    alternations add, ``{m,n}`` counts ``n - m + 1``), so an attempt costs at
+    most ``P * L`` steps; a successful one then runs the final class loop,
+    which cannot fail, to the end of the line, where the next search starts.
+    ``re`` makes at most one attempt per position: ``O(n * P * L)`` in all.
+    """
+    core = resolve(body, False).core
+    if nullable(core):
+        return None
+    classes = _class_literal(core)
+    if classes is not None:
+        return classes
+    got = _byte_pattern(core)
+    if got is None or got[1] > _MAX_PATHS:
+        return None
+    rx = _re.compile(b"(?m)(?:" + got[0] + b")[^\\n]*()")
+    items = core.items if isinstance(core, R.Seq) else (core,)
+    chars = [it.cs.single() if isinstance(it, R.Set) else None for it in items]
+    if all(c is not None for c in chars):  # a plain string (surrogates were refused above)
+        return LineCounter(rx, None, "".join(chr(c) for c in chars if c is not None).encode())
+    return LineCounter(rx)
 
 
 # ------------------------------------------------------------------- search
@@ -351,6 +537,7 @@ class Grep:
     error: bool = False
     selected: bool = False
     literal: str | None = None  # -F with one plain string: lines found with str.find
+    counter: LineCounter | None = None  # see line_counter (-c, -l, -L, -q)
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -430,8 +617,19 @@ class Grep:
         binary = not o.text and b"\0" in data
         if binary:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
-        text = data.decode("utf-8", "surrogateescape")
         quiet = o.quiet or o.count or o.listing is not None
+        if quiet and self.counter is not None:
+            # no line is printed: count the matching lines on the bytes at once
+            count = self.counter.count(data)
+            if o.invert:
+                count = data.count(b"\n") + (bool(data) and not data.endswith(b"\n")) - count
+            if count:
+                self.selected = True
+                if o.quiet:
+                    raise _Quit
+            self.summary(name, shown, count)
+            return count
+        text = data.decode("utf-8", "surrogateescape")
         f = _File(text, shown)
         count = 0
         prev_end = -2  # end of the last selected line
@@ -473,15 +671,20 @@ class Grep:
             self.out.used = True
         if not quiet:
             self.prpending(f, len(text))
+        self.summary(name, shown, count)
+        if f.held and not quiet:
+            self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def summary(self, name: str, shown: str | None, count: int) -> None:
+        """What ``-c``, ``-l`` and ``-L`` print for a file."""
+        o = self.opts
         if o.count:
             head = "" if shown is None else self.out.sgr(_SGR_FILE, shown)
             head += self.out.sgr(_SGR_SEP, ":") if shown is not None else ""
             self.out.write(f"{head}{count}\n")
         if o.listing is not None and (count > 0) == (o.listing == "with"):
             self.out.write(self.out.sgr(_SGR_FILE, name) + "\n")
-        if f.held and not quiet:
-            self.err.write(f"grep: {name}: binary file matches\n")
-        return count
 
     def prpending(self, f: _File, lim: int) -> None:
         """After-context: lines from the last one printed, up to ``lim``.
@@ -673,11 +876,17 @@ def main(
     err = stderr if stderr is not None else sys.stderr
     try:
         opts = parse_args(argv, stdin, stdout.isatty())
-        pattern, group = build(opts)
+        counter = None
+        if opts.count or opts.listing is not None or opts.quiet:
+            # no line is printed: the lines may be counted on the bytes (line_counter)
+            body, _ = line_body(opts)
+            counter = None if body is None else line_counter(body)
+        pattern, group = build(opts) if counter is None else (None, 0)
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
     g = Grep(opts, pattern, group, _Out(stdout, opts), err, stdin)
+    g.counter = counter
     if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
         lit = opts.patterns[0]
         if lit and not opts.line and not any("\ud800" <= c <= "\udfff" for c in lit):

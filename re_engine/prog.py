@@ -38,6 +38,7 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
     names: dict[str, int] = {}
     sem = default_sem
     inner = [False]
+    sets: dict[tuple[CharSet, bool], R.Set] = {}  # each set folded and clipped once
     n = node
     while isinstance(n, R.Sem):
         sem = n.kind
@@ -47,8 +48,13 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
         if depth > 1000:
             raise ReError("expression nested too deeply (limit 1000)")
         if isinstance(n, R.Set):
-            cs = n.cs.case_fold() if fold else n.cs
-            return R.Set(cs.clip(top) if is_bytes else cs)
+            if not fold and not is_bytes:
+                return n  # nodes are immutable: shared as they are
+            got = sets.get((n.cs, fold))
+            if got is None:
+                cs = n.cs.case_fold() if fold else n.cs
+                got = sets[n.cs, fold] = R.Set(cs.clip(top) if is_bytes else cs)
+            return got
         if isinstance(n, R.Seq):
             return R.Seq(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
         if isinstance(n, R.Alt):
@@ -325,12 +331,27 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
             if not c.items:
                 pc = p.emit(JMP)
                 return pc, [(pc, "x")]
-            entry, outs = gen(c.items[0])
-            for it in c.items[1:]:
-                e2, o2 = gen(it)
-                patch(outs, e2)
-                outs = o2
-            return entry, outs
+            entry = -1
+            tails: list[tuple[int, str]] = []
+            op, arg, xs, ys, set_id = p.op, p.arg, p.x, p.y, p.set_id
+            for it in c.items:
+                if type(it) is R.Set:  # the common case inline: one CHAR after another
+                    pc = len(op)
+                    if pc >= MAX_PROG:
+                        p.emit(CHAR)  # raises TooLarge
+                    op.append(CHAR)
+                    arg.append(set_id(it.cs))
+                    xs.append(-1)
+                    ys.append(-1)
+                    e2, o2 = pc, [(pc, "x")]
+                else:
+                    e2, o2 = gen(it)
+                if entry < 0:
+                    entry = e2
+                else:
+                    patch(tails, e2)
+                tails = o2
+            return entry, tails
         if isinstance(c, R.Alt):
             if not c.items:
                 # matches nothing: a CHAR on the empty set

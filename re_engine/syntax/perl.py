@@ -2,8 +2,9 @@
 
 Supported: literals and escapes (``\\t \\n \\xHH \\x{H..} \\uHHHH \\UHHHHHHHH
 \\N{NAME} \\0oo``), ``.``, ``^ $ \\A \\Z \\z \\b \\B``, classes ``[...]`` with
-ranges and ``\\d \\w \\s`` (and negations), groups ``( )``, ``(?: )``,
-``(?P<n> )``/``(?<n> )``/``(?'n' )``, comments ``(?# )``, inline flags
+ranges and ``\\d \\w \\s`` (and negations), Unicode properties ``\\pL
+\\p{..} \\P{..} \\p{^..}``, groups ``( )``, ``(?: )``, ``(?P<n> )``/``(?<n> )``/``(?'n' )``,
+comments ``(?# )``, inline flags
 ``(?aimsx-imsx)`` and scoped ``(?i: )``, quantifiers ``* + ? {n} {n,} {,m}
 {n,m}`` and their lazy forms.
 
@@ -14,11 +15,21 @@ recursion.
 
 from __future__ import annotations
 
+import re as _re
 import unicodedata
 
 from .. import ast as R
-from ..charset import ANY, NEWLINE, CharSet, digit, space, word
-from ..errors import NotSupported, ParseError
+from ..charset import (
+    ANY,
+    NEWLINE,
+    CharSet,
+    case_canon,
+    digit,
+    space,
+    unicode_property,
+    word,
+)
+from ..errors import NotSupported, ParseError, TooLarge
 from . import Flag, Reader
 
 _SIMPLE_ESCAPES = {
@@ -61,6 +72,7 @@ class PerlParser:
         self.ngroups = 0
         self.flags = _Flags(flags, is_bytes)
         self.depth = 0
+        self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -76,10 +88,34 @@ class PerlParser:
 
     # -- structure ----------------------------------------------------------
     def parse_alt(self) -> R.Re:
-        items = [self.parse_concat()]
-        while self.r.take("|"):
-            items.append(self.parse_concat())
-        return items[0] if len(items) == 1 else R.Alt(tuple(items))
+        # (?flags) holds to the end of the enclosing group, across its branches
+        # (Python's re: the whole pattern, where such flags must come first)
+        saved = self.flags
+        try:
+            return self._parse_alt()
+        finally:
+            self.flags = saved
+
+    def _parse_alt(self) -> R.Re:
+        items: list[R.Re | tuple[str, bool]] = []
+        r = self.r
+        text = r.text
+        search = _META_BAR.search
+        while True:
+            m = None if self.flags.verbose else search(text, r.i)
+            j = r.n if m is None else m.start()
+            if not self.flags.verbose and (j == r.n or text[j] in "|)"):
+                # a branch of plain characters, kept as text until the trie is made
+                items.append((text[r.i : j], self.flags.icase))
+                r.i = j
+            else:
+                items.append(self.parse_concat())
+            if r.i >= r.n or text[r.i] != "|":
+                break
+            r.i += 1
+        if len(items) == 1 and not isinstance(items[0], tuple):
+            return items[0]
+        return _shared_prefixes(items)
 
     def skip_verbose(self) -> None:
         r = self.r
@@ -96,10 +132,17 @@ class PerlParser:
     def parse_concat(self) -> R.Re:
         items: list[R.Re] = []
         r = self.r
-        saved = self.flags
         while True:
             if self.flags.verbose:
                 self.skip_verbose()
+            else:
+                # a run of plain characters at once (not the last: a quantifier may follow)
+                m = _META_BAR.search(r.text, r.i)
+                j = m.start() - 1 if m is not None else r.n
+                if j - r.i >= 2:
+                    lit = self.lit
+                    items.extend([lit(ord(c)) for c in r.text[r.i : j]])
+                    r.i = j
             if r.eof() or r.peek() in "|)":
                 break
             start = r.i
@@ -110,7 +153,6 @@ class PerlParser:
                 self.skip_verbose()
             atom = self.parse_quant(atom, start)
             items.append(atom)
-        self.flags = saved
         return R.seq(*items) if len(items) != 1 else items[0]
 
     def parse_quant(self, atom: R.Re, start: int) -> R.Re:
@@ -187,9 +229,14 @@ class PerlParser:
 
     # -- atoms --------------------------------------------------------------
     def lit(self, cp: int) -> R.Re:
-        cs = CharSet.of_char(cp)
-        node: R.Re = R.Set(cs)
-        return R.Case(True, node) if self.flags.icase else node
+        key = cp if not self.flags.icase else -1 - cp
+        node = self._lits.get(key)
+        if node is None:
+            node = R.Set(CharSet.of_char(cp))
+            if self.flags.icase:
+                node = R.Case(True, node)
+            self._lits[key] = node
+        return node
 
     def cls(self, cs: CharSet) -> R.Re:
         node: R.Re = R.Set(cs)
@@ -349,7 +396,35 @@ class PerlParser:
             return space(uni)
         if c == "S":
             return space(uni).complement()
+        if c in "pP":
+            return self.property_escape(c == "P")
         return None
+
+    def property_escape(self, negated: bool) -> CharSet:
+        """``\\pL``, ``\\p{Greek}``, ``\\p{^Greek}``, ``\\P{...}``: a Unicode property.
+
+        The names are RE2's and the ``regex`` module's (see
+        :func:`~re_engine.charset.unicode_property`).
+        """
+        r = self.r
+        start = r.i - 2
+        if r.eof():
+            raise self.error("missing property name after \\p", start)
+        if r.take("{"):
+            j = r.text.find("}", r.i)
+            if j < 0 or j - r.i > 100:
+                raise self.error("missing } after \\p{", start)
+            name = r.text[r.i : j]
+            r.i = j + 1
+        else:
+            name = r.next()
+        if name.startswith("^"):
+            negated = not negated
+            name = name[1:]
+        cs = unicode_property(name)
+        if cs is None:
+            raise self.error(f"unknown Unicode property {name!r}", start)
+        return cs.complement() if negated else cs
 
     def parse_escape(self, start: int) -> R.Re:
         r = self.r
@@ -358,7 +433,7 @@ class PerlParser:
         c = r.next()
         cs = self.class_escape(c)
         if cs is not None:
-            return R.Set(cs)
+            return self.cls(cs) if c in "pP" else R.Set(cs)
         if c == "A":
             return R.Assert("bos")
         if c in "Zz":
@@ -505,6 +580,92 @@ def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
     """Parse Perl/Python-``re`` syntax into a tree.
 
     Raises :class:`ParseError` (malformed) or :class:`NotSupported` (a
-    non-regular feature), both naming the position in the pattern.
+    non-regular feature), both naming the position in the pattern.  An
+    alternation shares its branches' common prefixes (a list of words
+    becomes a trie, :mod:`re_engine.literals`); a branch of plain
+    characters is read at once, without the general parser.
     """
+    if "|" in pattern and not flags & Flag.X and _META.search(pattern) is None:
+        # only words between bars: split in C, as parse_alt would branch by branch
+        icase = bool(flags & Flag.I)
+        return _shared_prefixes([(w, icase) for w in pattern.split("|")])
     return PerlParser(pattern, flags, is_bytes).parse()
+
+
+# every character with a meaning in Perl syntax (one class each: linear)
+_META_BAR = _re.compile(r"[\\^$.|?*+()\[\]{}]")
+_META = _re.compile(r"[\\^$.?*+()\[\]{}]")
+
+
+def _key(node: R.Re) -> CharSet | None:
+    """The characters a one-character node matches (case folded under ``(?i)``), else None."""
+    if isinstance(node, R.Set):
+        return node.cs
+    if isinstance(node, R.Case) and isinstance(node.node, R.Set):
+        return node.node.cs.case_fold() if node.fold else node.node.cs
+    return None
+
+
+def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
+    """The alternation of ``items`` with their common leading characters shared.
+
+    An item is a node, or a branch of plain characters as ``(text, ignore
+    case)``.  See :mod:`re_engine.literals` for why the leftmost-first choice
+    is kept.
+    """
+    from ..literals import factor
+    from ..prog import MAX_PROG
+
+    # The words' own trie (their distinct prefixes) is a lower bound on the
+    # characters of the result, which shares no more than it: known at once.
+    plain = [x for x in items if isinstance(x, tuple)]
+    fold = case_canon() if any(ic for _, ic in plain) else {}
+    words = {("\1" if ic else "\0") + w.translate(fold) for w, ic in plain}
+    if len(words) > MAX_PROG or (len(words) > 1000 and _trie_size(sorted(words)) > MAX_PROG):
+        raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
+    sets: dict[tuple[str, bool], CharSet] = {}
+    branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
+    for it in items:
+        if isinstance(it, tuple):
+            w, ic = it
+            for c in set(w):
+                if (c, ic) not in sets:
+                    cs = CharSet.of_char(ord(c))
+                    sets[c, ic] = cs.case_fold() if ic else cs
+            branches.append((tuple(sets[c, ic] for c in w), None))
+            continue
+        parts = it.items if isinstance(it, R.Seq) else (it,)
+        keys: list[CharSet] = []
+        for p in parts:
+            k = _key(p)
+            if k is None:
+                break
+            keys.append(k)
+        rest = parts[len(keys) :]
+        branches.append((tuple(keys), None if not rest else R.seq(*rest)))
+    return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _trie_size(words: list[str]) -> int:
+    """The number of distinct non-empty prefixes of sorted ``words`` (each with a mark first)."""
+    total = 0
+    prev = ""
+    for w in words:
+        k = 0
+        n = min(len(w), len(prev))
+        while k < n and w[k] == prev[k]:
+            k += 1
+        total += len(w) - max(k, 1)  # the mark is not a character
+        prev = w
+    return total
+
+
+def _overlap(a: CharSet, b: CharSet) -> bool:
+    return bool(a.inter(b))
+
+
+def _disjoint(branches: list[tuple[tuple[CharSet, ...], R.Re | None]]) -> bool:
+    """Whether the distinct character sets used are pairwise disjoint (no overlap checks needed)."""
+    sets = {k for keys, _ in branches for k in keys}
+    spans = sorted(r for cs in sets for r in cs.ranges)
+    return all(spans[i][1] < spans[i + 1][0] for i in range(len(spans) - 1))

@@ -1,0 +1,136 @@
+"""grep -c/-l/-L/-q count lines on the bytes (re_engine.grep.line_counter): as GNU grep, as the lines path."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from re_engine import ast as R
+from re_engine.grep import line_body, line_counter, main, parse_args
+
+GREP = shutil.which("grep", path="/usr/bin:/bin")
+
+TEXT = (
+    (
+        "hello world\n"
+        "foo 12345 bar\n"
+        "Kelvin \u212aelvin\n"
+        "na\u00efve x\n"
+        "STRASSE stra\u00dfe \u017ftrasse\n"
+        "\n"
+        "zebra needle\n"
+        "needle\n"
+        "ne\u00e9dle 999999\n"
+    ).encode()
+    + b"bad \xff needle \xe2\x82\n"
+    + b"no newline at the end: needle"
+)
+
+CASES = [
+    ["-c", "needle"],
+    ["-c", "-v", "needle"],
+    ["-c", "-E", "[0-9]{5}"],
+    ["-c", "-E", "[0-9]{2,4} "],
+    ["-c", "-E", "[0-9]{3}[0-9] "],
+    ["-c", "-E", "[a-z]e[a-z]{2}le"],
+    ["-c", "-E", "[0-9][0-9][0-9]|x"],
+    ["-c", "-v", "-E", "o[a-z]"],
+    ["-c", "-i", "kelvin"],
+    ["-c", "-i", "strasse"],
+    ["-c", "-E", "deterministic|na\u00efve|zebra"],
+    ["-c", "-x", "needle"],
+    ["-c", "-i", "-E", "n[e-f]edle"],
+    ["-c", "-E", "^(foo|zebra)"],
+    ["-c", "-E", "e$"],
+    ["-c", "-F", "na\u00efve"],
+    ["-c", "-F", "-e", "hello", "-e", "999"],
+    ["-c", "-P", "n[e\u00e9]{1,3}dle"],
+    ["-l", "needle"],
+    ["-L", "needle"],
+    ["-q", "zebra"],
+    ["-q", "absent"],
+    ["-c", "absent"],
+]
+
+
+def _run(argv: list[str], path: Path, counter: bool) -> tuple[int, bytes]:
+    out = io.BytesIO()
+    if counter:
+        code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
+    else:  # the same command through the lines path: compile the pattern, no counter
+        import re_engine.grep as g
+
+        saved = g.line_counter
+        g.line_counter = lambda body: None  # type: ignore[assignment]
+        try:
+            code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
+        finally:
+            g.line_counter = saved
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("argv", CASES, ids=" ".join)
+def test_counter_agrees_with_lines_path(argv: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(TEXT)
+    opts = parse_args([*argv, str(path)], io.BytesIO(), False)
+    body, _ = line_body(opts)
+    assert body is not None and line_counter(body) is not None, "the byte path applies"
+    assert _run(argv, path, True) == _run(argv, path, False)
+
+
+@pytest.mark.skipif(GREP is None, reason="GNU grep (/usr/bin/grep) is not installed")
+@pytest.mark.parametrize("argv", CASES, ids=" ".join)
+def test_counter_agrees_with_gnu_grep(argv: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(TEXT)
+    assert GREP is not None
+    gnu = subprocess.run(
+        [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
+    )
+    assert _run(argv, path, True) == (gnu.returncode, gnu.stdout)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        R.rep(R.char("a")),  # nullable
+        R.seq(R.char("a"), R.rep1(R.char("b"))),  # unbounded
+        R.seq(R.char("a"), R.word_boundary),  # an assertion re cannot say on bytes
+        R.seq(R.char("a"), R.any),  # a set with too many characters outside ASCII
+    ],
+)
+def test_counter_refused(node: R.Re) -> None:
+    assert line_counter(node) is None
+
+
+def test_counter_refuses_many_paths() -> None:
+    # (a|ab){1,9}: alternatives multiply past the bound of 256 paths
+    branch = R.alt(R.char("a"), R.str_("ab"))
+    assert line_counter(R.seq(*[branch] * 9)) is None
+    assert line_counter(R.seq(*[branch] * 3)) is not None
+
+
+def test_class_string_is_a_literal_over_byte_classes() -> None:
+    counter = line_counter(R.seq(R.repn(R.rg("0", "9"), 3, 3), R.char("-"), R.rg("a", "z")))
+    assert counter is not None and counter.table is not None
+    data = "x 123-a\n12-a 1234-b\n\u00e9123-\u00e9\n999-z".encode()
+    assert counter.count(data) == 3
+    # a set that is more than one part of the bytes: no translation
+    split = line_counter(R.seq(R.rg("a", "z"), R.char("b")))
+    assert split is not None and split.table is None
+
+
+def test_sparse_literal_counted_by_find() -> None:
+    counter = line_counter(R.str_("needle"))
+    assert counter is not None and counter.lit == b"needle"
+    hay = b"hay stack\n" * 20_000
+    data = b"needle needle\n" + hay + b"x needle\n" + hay + b"last needle"
+    assert data.count(b"needle") * 2000 <= len(data)  # the find loop runs
+    assert counter.count(data) == 3 == len(counter.rx.findall(data))
+    dense = b"needle\n" * 100
+    assert counter.count(dense) == 100
