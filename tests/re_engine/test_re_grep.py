@@ -175,6 +175,10 @@ def test_agrees_with_gnu_grep(data: st.DataObject) -> None:
     # GNU grep before 3.10 runs -P without PCRE2_UCP: its -w word characters
     # are ASCII there, Unicode in ours (and in later GNU greps)
     assume(not ("-P" in argv and "-w" in argv))
+    # GNU grep 3.8 with -o, -w and -x together prints an empty line after each match
+    # (`grep -Eowx 'foo|bar'` on "foo" gives "foo\n\n"); its manual says -w has no effect
+    # under -x, which is what ours does
+    assume(not ("-o" in argv and "-w" in argv and "-x" in argv))
     context = any(a.startswith(("-A", "-B", "-C")) for a in argv)
     held = any(b"\xff" in t and not t.endswith(b"\n") for t in [*tree.values(), stdin])
     assume(not (context and held))
