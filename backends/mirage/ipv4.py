@@ -45,10 +45,9 @@ def parse_interface(text: str) -> tuple[int, int]:
     if "/" not in text:
         raise ValueError(f"interface address needs a prefix length, like 10.0.0.2/24: {text!r}")
     addr, _, plen = text.partition("/")
-    try:
-        prefix = int(plen)
-    except ValueError:
-        raise ValueError(f"bad prefix length in {text!r}") from None
+    if not (plen.isascii() and plen.isdigit() and len(plen) <= 2):  # ASCII digits only
+        raise ValueError(f"bad prefix length in {text!r}")
+    prefix = int(plen)
     if not 0 < prefix <= 32:
         raise ValueError(f"prefix length must be 1..32 in {text!r}")
     return ip_to_int(addr), prefix

@@ -90,7 +90,7 @@ def parse_interface(text: str) -> tuple[int, int]:
     addr, sep, plen = text.partition("/")
     if not sep:
         raise ValueError(f"interface address needs a prefix length, like 2001:db8::2/64: {text!r}")
-    if not plen.isdigit() or len(plen) > 3 or not 0 < int(plen) <= 128:
+    if not (plen.isascii() and plen.isdigit()) or len(plen) > 3 or not 0 < int(plen) <= 128:
         raise ValueError(f"prefix length must be 1..128 in {text!r}")
     return to_int(addr), int(plen)
 

@@ -154,3 +154,19 @@ def test_backends_run_on_trio_host() -> None:
 def test_shared_switch_keeps_its_scheduler() -> None:
     sched = Scheduler(lambda: 0.0)
     assert Switch(sched).sched is sched
+
+
+@pytest.mark.parametrize("text", ["10.0.0.2/٣", "10.0.0.2/+3", "10.0.0.2/ 3", "10.0.0.2/033"])
+def test_ipv4_prefix_length_is_ascii_digits(text: str) -> None:
+    from backends.mirage import ipv4
+
+    with pytest.raises(ValueError, match="prefix length"):
+        ipv4.parse_interface(text)
+
+
+@pytest.mark.parametrize("text", ["fd00::2/٦٤", "fd00::2/+64", "fd00::2/0064"])
+def test_ipv6_prefix_length_is_ascii_digits(text: str) -> None:
+    from backends.mirage import ipv6
+
+    with pytest.raises(ValueError, match="prefix length"):
+        ipv6.parse_interface(text)
