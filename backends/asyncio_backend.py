@@ -45,6 +45,7 @@ from ._sockutil import (
     check_datagram_size,
     connect_udp,
     connection_addresses,
+    ip_literal,
     listen_tcp,
     nonblocking_socket,
     receive_buffer,
@@ -101,7 +102,14 @@ class AsyncioFlow(Closing):
         "_writing",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        addresses: tuple[Address, Address] | None = None,
+    ) -> None:
+        """``addresses``: ``(local, remote)`` when the caller knows them (an accepting
+        listener does), else they are asked of the socket."""
         self._loop = loop
         self._sock = sock
         self._fd = sock.fileno()
@@ -116,7 +124,7 @@ class AsyncioFlow(Closing):
         self._read_waiter: asyncio.Future[bytes] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._writing = False
-        self._local, self._remote = connection_addresses(sock)
+        self._local, self._remote = addresses or connection_addresses(sock)
         loop.add_reader(self._fd, self._on_readable)
         self._reading = True
 
@@ -395,6 +403,11 @@ class AsyncioListener(AcceptLoop):
         self._sock = sock
         self._fd = sock.fileno()
         self._address: Address = address_of(sock.getsockname())
+        literal = ip_literal(self._address[0])
+        self._local: Address | None = (
+            None if literal is None or literal.is_unspecified else self._address
+        )
+        """Every connection's local address, unless the socket listens on a wildcard one."""
         self._pending: collections.deque[AsyncioFlow] = collections.deque()
         self._backlog = backlog
         self._accept_waiter: asyncio.Future[None] | None = None
@@ -418,7 +431,7 @@ class AsyncioListener(AcceptLoop):
     def _on_acceptable(self) -> None:
         for _ in range(ACCEPT_BATCH):
             try:
-                conn, _ = self._sock.accept()
+                conn, peer = self._sock.accept()
             except _WOULD_BLOCK:
                 return
             except OSError as exc:
@@ -433,7 +446,10 @@ class AsyncioListener(AcceptLoop):
             try:
                 conn.setblocking(False)
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                flow = AsyncioFlow(self._loop, conn)
+                # The peer's address came with the connection, and the local one is
+                # the listener's unless it is a wildcard: no getpeername/getsockname.
+                local = self._local or address_of(conn.getsockname())
+                flow = AsyncioFlow(self._loop, conn, (local, address_of(peer)))
             except OSError:
                 conn.close()  # reset before we could look at it
                 continue

@@ -14,9 +14,16 @@ request (user + system, of the server process and its children, from /proc).
 
     .venv/bin/python bench/static.py                       # every server, 10 rounds
     .venv/bin/python bench/static.py --rounds 5 --only ours-asyncio,nginx --files 13.txt
+    .venv/bin/python bench/static.py --close --files 13.txt   # a connection per request
+    .venv/bin/python bench/static.py --baseline /tmp/old      # also an older tree, as is
 
 Targets (issue 14): 13 B and 4 KB at >= 0.5x nginx's requests/s and >= 3x aiohttp's;
-10 MB at >= 0.9x nginx's MB/s.
+10 MB at >= 0.9x nginx's MB/s. ``--close`` sends ``Connection: close`` with every request,
+so each one costs a TCP connection (accept, the server's per-connection set-up, close):
+it measures that path instead of the keep-alive one; the ratios are printed without the
+targets, which are for keep-alive. ``--baseline DIR`` adds ``ours-baseline``: our server
+from another checkout of this repository (``git archive REV | tar -x -C DIR``), measured in
+the same rounds, for a before/after ratio that the machine's swings do not blur.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("ours-asyncio-uvloop", "aiohttp", "rps", 3.0),
     ("ours-asyncio", "starlette-uvicorn", "rps", 0.0),
     ("ours-asyncio", "http.server", "rps", 0.0),
+    ("ours-asyncio", "ours-baseline", "rps", 0.0),
 ]
 BIG_TARGETS = [("ours-asyncio", "nginx", 0.9), ("ours-asyncio-uvloop", "nginx", 0.9)]
 
@@ -124,6 +132,8 @@ def _command(name: str, port: int, root: str, scratch: str) -> list[str]:
                 f"  server {{ listen 127.0.0.1:{port}; root {root}; }}\n}}\n"
             )
         return ["nginx", "-e", os.path.join(scratch, "error.log"), "-c", conf, "-p", scratch]
+    if name == "ours-baseline":
+        return [sys.executable, "-m", "cohttp", "serve", root, "--port", str(port), "--quiet"]
     if name.startswith("ours"):
         cmd = [sys.executable, "-m", "cohttp", "serve", root, "--port", str(port), "--quiet"]
         return cmd + (["--uvloop"] if name.endswith("uvloop") else [])
@@ -167,7 +177,9 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def _running(names: list[str], core: str, root: str) -> Iterator[dict[str, tuple[int, int]]]:
+def _running(
+    names: list[str], core: str, root: str, baseline: str | None = None
+) -> Iterator[dict[str, tuple[int, int]]]:
     procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-static-") as scratch:
         try:
@@ -177,8 +189,11 @@ def _running(names: list[str], core: str, root: str) -> Iterator[dict[str, tuple
                 os.mkdir(where)
                 cmd = ["taskset", "-c", core, *_command(name, port, root, where)]
                 log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-                env = {**os.environ, "PYTHONPATH": ROOT}
-                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
+                tree = baseline if name == "ours-baseline" and baseline else ROOT
+                env = {**os.environ, "PYTHONPATH": tree}
+                proc = subprocess.Popen(
+                    cmd, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=tree
+                )
                 procs[name] = (port, proc, log)
             for name, (port, proc, log) in procs.items():
                 try:
@@ -203,8 +218,12 @@ def _running(names: list[str], core: str, root: str) -> Iterator[dict[str, tuple
 _UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
 
 
-def _wrk(url: str, core: str, connections: int, duration: float) -> dict[str, float]:
+def _wrk(
+    url: str, core: str, connections: int, duration: float, close: bool = False
+) -> dict[str, float]:
     cmd = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{duration:g}s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
     out = subprocess.run(
         [*cmd, "--timeout", "10s", url], capture_output=True, text=True, check=True
     ).stdout
@@ -250,6 +269,10 @@ def main() -> int:
     p.add_argument("--files", default=",".join([*FILES, BIG]), help="files to fetch")
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
+    p.add_argument("--baseline", help="a checkout of another revision: adds ours-baseline")
+    p.add_argument(
+        "--close", action="store_true", help="Connection: close on every request (no keep-alive)"
+    )
     args = p.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.root)
@@ -258,7 +281,13 @@ def main() -> int:
         print("needs wrk and taskset (apt-get install wrk util-linux)", file=sys.stderr)
         return 2
     runnable = []
-    for name in args.only.split(",") if args.only else list(SERVERS):
+    names = args.only.split(",") if args.only else list(SERVERS)
+    if args.baseline:
+        if not os.path.isdir(os.path.join(args.baseline, "cohttp")):
+            raise SystemExit(f"--baseline {args.baseline}: not a checkout (no cohttp/ in it)")
+        SERVERS["ours-baseline"] = ()
+        names.append("ours-baseline")
+    for name in names:
         if name not in SERVERS:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
         missing = _available(name)
@@ -271,11 +300,11 @@ def main() -> int:
     print(
         f"wrk -t1 -c{args.connections} (-c{args.big_connections} for {BIG}) -d{args.duration:g}s"
         f" per slice; servers on core {args.server_core}, wrk on core {args.load_core};"
-        f" {args.rounds} round(s)"
+        f" {args.rounds} round(s)" + ("; Connection: close" if args.close else "")
     )
     with tempfile.TemporaryDirectory(prefix="bench-static-root-") as root:
         make_root(root)
-        with _running(runnable, args.server_core, root) as running:
+        with _running(runnable, args.server_core, root, args.baseline) as running:
             for file in files:
                 conns = args.big_connections if file == BIG else args.connections
                 for rnd in range(args.rounds):
@@ -284,7 +313,7 @@ def main() -> int:
                         port, pid = running[name]
                         cpu0 = _cpu_seconds(pid)
                         url = f"http://127.0.0.1:{port}/{file}"
-                        r = _wrk(url, args.load_core, conns, args.duration)
+                        r = _wrk(url, args.load_core, conns, args.duration, args.close)
                         r["cpu_us"] = (_cpu_seconds(pid) - cpu0) / max(r["requests"], 1) * 1e6
                         results.setdefault((file, name), []).append(r)
                         bad = f" errors {r['errors']:.0f}" if r["errors"] else ""
@@ -320,7 +349,7 @@ def main() -> int:
             pairs = zip(results[(file, ours)], results[(file, peer)], strict=True)
             cpu = statistics.median(b["cpu_us"] / a["cpu_us"] for a, b in pairs if a["cpu_us"])
             goal = ""
-            if target:
+            if target and not args.close:
                 goal = f"  (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})"
             unit = "MB/s" if measure == "mbps" else "req/s"
             print(

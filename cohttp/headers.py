@@ -130,7 +130,20 @@ class Headers:
             field, _, value = line.partition(":")
             append((field.lower(), field, value.strip(" \t")))
         self._items = items
+        del self._raw  # from now on ``_items`` alone holds the fields (see _unsplit)
         return items
+
+    def _unsplit(self) -> str | None:
+        """The parser's field block while nobody has split it yet, else None.
+
+        Its lines are ``name:value`` (names as received, no space before the colon:
+        RFC 9112 5.1), each ending in CRLF: a reader may scan it for a field name without
+        splitting it (a hit on a value is a false positive the reader must tolerate).
+        """
+        try:
+            return self._raw
+        except AttributeError:
+            return None
 
     @classmethod
     def _trusted(cls, items: list[tuple[str, str, str]]) -> Headers:

@@ -145,6 +145,7 @@ class _Expired(Exception):
 
 
 _IDLE, _HEAD, _BODY, _WRITE, _BUSY, _DRAIN = range(6)
+_CONNECTION_TASK = "cohttp.Server connection"
 _clock = time.monotonic
 """Deadlines use the OS monotonic clock: cheap, and the same whatever the backend."""
 
@@ -559,7 +560,9 @@ class Server:
                     if self._closing:
                         await flow.close()
                         break
-                    tg.start_soon(self._connection, net, flow)
+                    # Named here: left unnamed, the task group works a name out of the
+                    # callable for every connection.
+                    tg.start_soon(self._connection, net, flow, name=_CONNECTION_TASK)
             finally:
                 await self._wait_connections(net)
                 tg.cancel_scope.cancel()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from uri import UriError, pct_decode_bytes, pct_encode
 
-from ._filecache import CachedFile, FileCache, Variant, file_key, read_small
+from ._filecache import CachedFile, Field, FileCache, Variant, file_key, read_small
 from .codec import parse_http_date, parse_number
 from .compression import Policy, choose_encoding, compress_response
 from .headers import Headers
@@ -331,14 +331,10 @@ class StaticFiles:
     def _serve(self, request: Request, entry: CachedFile, path: str) -> Response:
         h = request.headers
         variant = entry.identity
-        for item in h._items:
-            if item[0] in _NEGOTIATING:
-                break
-        else:  # the common request: nothing conditional, no range, no codings offered
+        if not _may_negotiate(h):  # the common request: no condition, range nor codings
             if variant.body is not None:
-                return Response(200, variant.body, Headers._trusted(list(variant.fields)))
-            body = FileBody(variant.path, 0, variant.size)
-            return Response(200, body, Headers._trusted(list(variant.fields)))
+                return _response(200, variant.body, variant.fields)
+            return _response(200, FileBody(variant.path, 0, variant.size), variant.fields)
         range_header = h.get("range") if request.method == "GET" else None
         if entry.encoded and range_header is None:
             coding = choose_encoding(h.get("accept-encoding"), entry.encoded)
@@ -356,11 +352,11 @@ class StaticFiles:
         inm = h.get("if-none-match")
         if inm is not None:
             if _etag_matches(inm, variant.etag):
-                return Response(304, b"", Headers._trusted(list(variant.fields)))
+                return _response(304, b"", variant.fields)
         else:
             ims = h.get("if-modified-since")
             if ims is not None and _not_modified_since(ims, entry.mtime):
-                return Response(304, b"", Headers._trusted(list(variant.fields)))
+                return _response(304, b"", variant.fields)
         if range_header is not None:
             if_range = h.get("if-range")
             honour = True
@@ -374,10 +370,8 @@ class StaticFiles:
                 if ranges is not None:
                     return self._partial(variant, ranges)
         if variant.body is not None:
-            return Response(200, variant.body, Headers._trusted(list(variant.fields)))
-        return Response(
-            200, FileBody(variant.path, 0, variant.size), Headers._trusted(list(variant.fields))
-        )
+            return _response(200, variant.body, variant.fields)
+        return _response(200, FileBody(variant.path, 0, variant.size), variant.fields)
 
     def _compressed(
         self, request: Request, entry: CachedFile, path: str, policy: Policy
@@ -481,6 +475,42 @@ _NEGOTIATING = frozenset(
     {"range", "if-range", "if-none-match", "if-modified-since", "accept-encoding"}
 )
 """Request fields that can change which response a file gets."""
+
+
+def _may_negotiate(headers: Headers) -> bool:
+    """Whether the request may have a field in :data:`_NEGOTIATING` (False: it has none).
+
+    The parser's field block, while unsplit, is searched as it is (splitting it into
+    fields is most of the cost of looking): a name followed by its colon, anywhere; a
+    value that happens to hold such text only sends the request down the general path.
+    """
+    block = headers._unsplit()
+    if block is not None:
+        low = block.lower()
+        return (
+            "range:" in low  # and if-range:
+            or "if-none-match:" in low
+            or "if-modified-since:" in low
+            or "accept-encoding:" in low
+        )
+    return any(item[0] in _NEGOTIATING for item in headers._items)
+
+
+_new = object.__new__
+
+
+def _response(status: int, body: bytes | FileBody, fields: list[Field]) -> Response:
+    """A Response around prebuilt, already validated fields (a copy of them: the caller
+    may change its headers), without :class:`Response`'s checks and conversions."""
+    response: Response = _new(Response)
+    response.status = status
+    response.body = body
+    response.headers = Headers._trusted(list(fields))
+    response._reason = None
+    response.version = "HTTP/1.1"
+    return response
+
+
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
 """Precompressed sibling suffixes, in order of preference on equal q-values."""
 _clock = time.monotonic

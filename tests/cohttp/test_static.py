@@ -201,6 +201,40 @@ async def test_bad_numbers_in_range_and_dates_get_the_whole_file(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def test_negotiating_fields_seen_in_the_unsplit_head(
+    backend: backends.Backend, site: Path
+) -> None:
+    """The common request is recognised on the parser's unsplit field block: a
+    negotiating field in any letter case is still honoured, a value that merely holds such
+    a name only takes the general path, and a handler that edits the fields (splitting
+    them) is served from its edited fields, never from the block it was given."""
+    whole = bytes(range(256)) * 4
+    files = StaticFiles(site)
+
+    async def first_bytes(request: Request) -> Response:
+        request.headers.set("range", "bytes=0-3")
+        return await files(request)
+
+    async with running(backend, Server(files)) as addr:
+        c = await RawClient.connect(backend, addr)
+        for field, status, body in [
+            ("rAnGe: bytes=0-3", 206, whole[:4]),
+            ("X-Note: range:bytes=0-3 accept-encoding:gzip", 200, whole),
+            ("Range: bytes=4-5", 206, whole[4:6]),
+            ("X-Other: 1", 200, whole),
+        ]:
+            await c.send(f"GET /data.bin HTTP/1.1\r\nHost: t\r\n{field}\r\n\r\n".encode())
+            head, got = await c.response()
+            assert (head.status, got) == (status, body), field
+        await c.close()
+    async with running(backend, Server(first_bytes)) as addr:
+        c = await RawClient.connect(backend, addr)
+        await c.send(b"GET /data.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        head, got = await c.response()
+        assert (head.status, got) == (206, whole[:4])
+        await c.close()
+
+
 def test_ranges(site: Path) -> None:
     s = StaticFiles(site)
     r = call(s, get("/data.bin", range="bytes=10-19"))

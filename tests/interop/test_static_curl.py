@@ -141,13 +141,15 @@ def text_site(tmp_path: Path) -> Path:
     return root
 
 
-async def test_curl_compressed_on_the_fly(net: backends.Backend, text_site: Path) -> None:
+async def test_curl_compressed_on_the_fly(
+    net: backends.Backend, kernel: KernelLink, text_site: Path
+) -> None:
     need_tool("curl")
     files = StaticFiles(text_site, compress=Policy())
-    async with running(net, Server(files, access_log=False)) as (host, port):
+    async with running(net, Server(files, access_log=False), kernel.host) as (host, port):
         for name, data in (("data.json", TEXT), ("big.txt", TEXT * 200)):
             url = f"http://{host}:{port}/{name}"
-            r = await curl(net, "--compressed", "-D", "-", url, url)  # twice: keep-alive
+            r = await curl(net, kernel, "--compressed", "-D", "-", url, url)  # twice: keep-alive
             assert r.returncode == 0, r.stderr
             heads = r.stdout.split(b"HTTP/1.1 200 OK\r\n")[1:]
             for response in heads:
@@ -156,16 +158,18 @@ async def test_curl_compressed_on_the_fly(net: backends.Backend, text_site: Path
                 assert coding.decode() in AVAILABLE  # what curl offers that we have
                 assert b"vary: accept-encoding" in head.lower()
                 assert body == data
-            raw = await curl(net, "-H", "Accept-Encoding: gzip", url)
+            raw = await curl(net, kernel, "-H", "Accept-Encoding: gzip", url)
             assert gzip.decompress(raw.stdout) == data and len(raw.stdout) < len(data) // 5
-        r = await curl(net, f"http://{host}:{port}/data.json")  # no Accept-Encoding: as is
+        r = await curl(net, kernel, f"http://{host}:{port}/data.json")  # no Accept-Encoding
         assert r.stdout == TEXT
 
 
-def cohttp_get(*args: str) -> subprocess.CompletedProcess[bytes]:
+def cohttp_get(*args: str, kernel: KernelLink | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``cohttp get`` on asyncio, run where ``kernel``'s peers live (else here)."""
     root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "cohttp", "get", "--backend", "asyncio", *args]
     return subprocess.run(
-        [sys.executable, "-m", "cohttp", "get", "--backend", "asyncio", *args],
+        kernel.argv(*argv) if kernel is not None else argv,
         capture_output=True,
         timeout=120,
         cwd=root,
@@ -173,7 +177,7 @@ def cohttp_get(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 async def test_our_get_compressed_against_our_server(
-    net: backends.Backend, text_site: Path
+    net: backends.Backend, kernel: KernelLink, text_site: Path
 ) -> None:
     async def bomb(request: Request) -> Response:
         if request.path == "/bomb":  # 1 GiB of zeros in about 1 MB of gzip
@@ -181,20 +185,26 @@ async def test_our_get_compressed_against_our_server(
             return Response(200, body, [("content-encoding", "gzip")])
         return await StaticFiles(text_site, compress=Policy())(request)
 
-    async with running(net, Server(bomb, access_log=False)) as (host, port):
+    async with running(net, Server(bomb, access_log=False), kernel.host) as (host, port):
         base = f"http://{host}:{port}"
-        r = await net.run_in_thread(lambda: cohttp_get("--compressed", "-v", base + "/big.txt"))
+        r = await net.run_in_thread(
+            lambda: cohttp_get("--compressed", "-v", base + "/big.txt", kernel=kernel)
+        )
         assert r.returncode == 0, r.stderr
         assert r.stdout == TEXT * 200 and b"< content-encoding: " in r.stderr.lower()
-        r = await net.run_in_thread(lambda: cohttp_get(base + "/data.json"))
+        r = await net.run_in_thread(lambda: cohttp_get(base + "/data.json", kernel=kernel))
         assert r.stdout == TEXT  # without --compressed, nothing is asked for
-        r = await net.run_in_thread(lambda: cohttp_get("--compressed", base + "/bomb"))
+        r = await net.run_in_thread(
+            lambda: cohttp_get("--compressed", base + "/bomb", kernel=kernel)
+        )
         assert r.returncode == 63, r.stderr  # curl's "maximum file size exceeded"
         lines = r.stderr.decode().splitlines()
         assert len(lines) == 1 and "exceeds the limit of 268435456 bytes" in lines[0]
         assert len(r.stdout) <= 256 << 20
         r = await net.run_in_thread(
-            lambda: cohttp_get("--compressed", "--max-filesize", "1000", base + "/data.json")
+            lambda: cohttp_get(
+                "--compressed", "--max-filesize", "1000", base + "/data.json", kernel=kernel
+            )
         )
         assert r.returncode == 63 and len(r.stdout) <= 1000
 
