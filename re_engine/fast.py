@@ -51,7 +51,7 @@ from typing import Any
 
 from . import ast as R
 from .charset import MAX_CODE, CharSet, digit, space, word
-from .prog import Cap, Core, min_max_len, nullable
+from .prog import Cap, Core, Resolved, min_max_len, nullable
 
 _LIMIT_FLOOR = 256
 
@@ -421,31 +421,33 @@ def _bounded_cost(c: Core, extra: int, limit: int) -> bool:
     return hi is not None and _paths(c, limit + 1) * (hi + 1 + extra) <= limit
 
 
-def _compile_re(pattern: Any, core: Core) -> _re.Pattern[Any] | None:
-    """``core`` as an equivalent compiled ``re`` pattern, or None."""
+def _compile_re(core: Core, is_bytes: bool, ascii: bool) -> _re.Pattern[Any] | None:
+    """``core`` as an equivalent compiled ``re`` pattern, or None.
+
+    ``ascii``: the pattern's word characters are ASCII (bytes, or ``re.ASCII``).
+    """
+    ascii = ascii or is_bytes
     try:
-        ascii = bool(pattern.is_bytes or pattern.flags & 256)
-        src = translate(core, pattern.is_bytes, ascii)
+        src = translate(core, is_bytes, ascii)
     except _Untranslatable:
         return None
     if _has_assert(core, "nwordb"):
         return None
     flags = _re.ASCII if ascii else 0
     try:
-        return _re.compile(src.encode("latin-1") if pattern.is_bytes else src, flags)
+        return _re.compile(src.encode("latin-1") if is_bytes else src, flags)
     except (_re.error, RecursionError, OverflowError):
         return None
 
 
-def plan(pattern: Any) -> Delegate | None:
-    """A :class:`Delegate` for ``pattern`` when safe, else ``None`` (use the DFA)."""
-    res = pattern._res
+def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
+    """A :class:`Delegate` for the resolved pattern when safe, else ``None`` (use the DFA)."""
     if res.sem != "first" or res.has_inner_sem:
         return None
     reason = safe_for_re(res.core)
     if reason is None:
         return None
-    rx = _compile_re(pattern, res.core)
+    rx = _compile_re(res.core, is_bytes, ascii)
     if rx is None:
         return None
     if reason != "lead-loop":
@@ -454,16 +456,19 @@ def plan(pattern: Any) -> Delegate | None:
     assert cs is not None
     lead = res.core
     while not isinstance(lead, R.Repeat):
-        lead = lead.items[0] if isinstance(lead, R.Seq) else lead.node
-    ascii = bool(pattern.is_bytes or pattern.flags & 256)
-    cls = _cls(cs, pattern.is_bytes, ascii)
+        if isinstance(lead, R.Seq):
+            lead = lead.items[0]
+        elif isinstance(lead, Cap):
+            lead = lead.node
+        else:  # lead_loop found the loop: cannot happen
+            return None
+    ascii = ascii or is_bytes
+    cls = _cls(cs, is_bytes, ascii)
     flags = _re.ASCII if ascii else 0
-    src = rx.pattern.decode("latin-1") if pattern.is_bytes else rx.pattern
+    src = rx.pattern.decode("latin-1") if is_bytes else rx.pattern
     srcs = ["(?<!" + cls + ")" + src, cls]
     try:
-        guarded, in_run = (
-            _re.compile(x.encode("latin-1") if pattern.is_bytes else x, flags) for x in srcs
-        )
+        guarded, in_run = (_re.compile(x.encode("latin-1") if is_bytes else x, flags) for x in srcs)
     except (_re.error, RecursionError, OverflowError):
         return None
     return Delegate(rx, reason, guarded, in_run, lead.min)
@@ -542,9 +547,8 @@ class SpanGroups:
         return None if rm is None else [x for sp in rm.regs for x in sp]
 
 
-def span_groups(pattern: Any) -> SpanGroups | None:
-    """A :class:`SpanGroups` for ``pattern`` when one is provably cheap, else None."""
-    res = pattern._res
+def span_groups(res: Resolved, is_bytes: bool, ascii: bool) -> SpanGroups | None:
+    """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None."""
     if res.sem != "first" or res.has_inner_sem or not res.ngroups:
         return None
     core = res.core
@@ -561,7 +565,7 @@ def span_groups(pattern: Any) -> SpanGroups | None:
     max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
     if max_span < 1:
         return None
-    rx = _compile_re(pattern, core)
+    rx = _compile_re(core, is_bytes, ascii)
     return None if rx is None else SpanGroups(rx, max_span)
 
 
