@@ -104,6 +104,7 @@ class LazyDFA:
         self.is_str = not prog.is_bytes
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
+        self._starts: dict[int, DState] = {}
 
     # -- classes --------------------------------------------------------------
     def class_of(self, c: int, final: bool = False) -> int:
@@ -148,12 +149,18 @@ class LazyDFA:
             s.tj.clear()
             s.ct.clear()
         self.states.clear()
+        self._starts.clear()
         self.flushes += 1
 
     def start(self, behind: int) -> DState:
-        if self.unanchored:
-            return self.state((), behind, False, True)
-        return self.state((self.prog.start,), behind, False, False)
+        s = self._starts.get(behind)
+        if s is None:
+            if self.unanchored:
+                s = self.state((), behind, False, True)
+            else:
+                s = self.state((self.prog.start,), behind, False, False)
+            self._starts[behind] = s
+        return s
 
     def closure(self, s: DState, ahead: int) -> tuple[list[int], bool]:
         """CHAR pcs reachable from ``s`` before the next character, and MATCH?"""
@@ -352,7 +359,10 @@ class LazyDFA:
                 except KeyError:
                     i = int(it.__reduce__()[2]) - 1
                 ch = text[i]
-                s = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
+                if nxt is None:
+                    nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                s = nxt
                 i += 1
                 if s.m:
                     last = i - 1

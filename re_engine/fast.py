@@ -46,12 +46,24 @@ General mechanisms, none of which looks at what a pattern "is":
 from __future__ import annotations
 
 import re as _re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import ast as R
 from .charset import MAX_CODE, CharSet, digit, space, word
-from .prog import Cap, Core, Resolved, min_max_len, nullable
+from .prog import (
+    CHAR,
+    CHECK,
+    ENTER,
+    MATCH,
+    SPLIT,
+    Cap,
+    Core,
+    Prog,
+    Resolved,
+    min_max_len,
+    nullable,
+)
 
 _LIMIT_FLOOR = 256
 
@@ -477,7 +489,9 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
 # assertions that look only at the text left of their position: unaffected
 # when ``re`` is given ``endpos`` at the end of the match
 _LEFT_ASSERTS = frozenset({"bol", "bos"})
+_WORD_ASSERTS = frozenset({"wordb", "bow", "eow"})
 _SPAN_BUDGET = 64
+_ONE_PASS_MAX = 4000  # programs larger than this are not checked (quadratic check)
 
 
 def _loop_shape(c: Core, cap: int) -> tuple[int, int] | None:
@@ -517,6 +531,44 @@ def _loop_shape(c: Core, cap: int) -> tuple[int, int] | None:
     return None
 
 
+def one_pass(prog: Prog) -> bool:
+    """Is the program one-pass: at most one way to go on at each character?
+
+    For the start and for every state right after a character, the
+    epsilon paths from it (through SPLIT, JMP, SAVE and ASSERT, assertions
+    taken as passable) must reach every instruction at most once, and the
+    characters sets of the CHAR instructions they reach must be disjoint.
+    Loops over nullable bodies (ENTER/CHECK) are refused.  Then, whatever
+    the text, at most one path can consume the next character.
+    """
+    op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
+    if len(op) > _ONE_PASS_MAX or any(o in (ENTER, CHECK) for o in op):
+        return False
+    roots = {prog.start}
+    roots.update(xs[pc] for pc, o in enumerate(op) if o == CHAR)
+    for r in roots:
+        seen: set[int] = set()
+        union = CharSet()
+        stack = [r]
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                return False
+            seen.add(pc)
+            o = op[pc]
+            if o == CHAR:
+                cs = sets[arg[pc]]
+                if union.inter(cs).ranges:
+                    return False
+                union = union.union(cs)
+            elif o == SPLIT:
+                stack.append(ys[pc])
+                stack.append(xs[pc])
+            elif o != MATCH:  # JMP, SAVE, ASSERT
+                stack.append(xs[pc])
+    return True
+
+
 class SpanGroups:
     """Submatches of a known leftmost-first match span, by ``re`` on that span.
 
@@ -524,49 +576,98 @@ class SpanGroups:
     those of the first path (in priority order) from ``s`` that reaches the
     end of the pattern; that path ends at ``e``, so it is also the first path
     that ends exactly at ``e``: what ``rx.fullmatch(text, s, e)`` returns,
-    ``re`` exploring paths in the same priority order.  ``endpos = e`` hides the text
-    right of ``e``, so the pattern may only hold assertions that look left.
+    ``re`` exploring paths in the same priority order.  ``re`` sees the real
+    text left of ``s`` but takes ``e`` for the end of the text: an assertion
+    that looks right (``$``, ``\\Z``, ``\\b``) is used only when at this
+    ``e`` it would say the same of the real text (:meth:`faithful`).
 
-    Cost: on ``w = e - s`` characters a backtracker follows at most
-    ``P * (w + 1) ** k`` paths (:func:`_loop_shape`), each ``O(w + m)`` steps.
-    ``re`` is used only while that is at most ``64 * m * (w + 1)`` paths,
-    i.e. within a constant factor of the Pike VM's ``O(m * (w + 1))`` per
-    span (``max_span`` is the largest such ``w``); longer spans go to the
-    Pike VM.  Spans of successive matches do not overlap: linear in total.
+    Cost, either of two proofs (``max_span`` is the largest span for which
+    the chosen one holds):
+
+    - *Path count*: on ``w = e - s`` characters a backtracker follows at
+      most ``P * (w + 1) ** k`` paths (:func:`_loop_shape`), each
+      ``O(w + m)`` steps; ``re`` is used only while that is at most
+      ``64 * m * (w + 1)`` paths, i.e. within a constant factor of the Pike
+      VM's ``O(m * (w + 1))`` per span.
+    - *One-pass* (:func:`one_pass`): at each position at most one of the
+      epsilon paths from the current state consumes the next character, all
+      others fail on it, and those paths form a tree of at most ``m`` nodes
+      (no instruction reached twice).  Whatever order the backtracker takes
+      them in, the only path that goes on is that one, so it explores each
+      position's tree once: ``O(m * (w + 1))`` for any span.
+
+    Spans of successive matches do not overlap: linear in total.
     """
 
-    def __init__(self, rx: _re.Pattern[Any], max_span: float) -> None:
+    def __init__(
+        self,
+        rx: _re.Pattern[Any],
+        max_span: float,
+        right: frozenset[str],
+        is_word: Callable[[int], bool],
+    ) -> None:
         self.rx = rx
         self.max_span = max_span
+        self.right = right
+        self.is_word = is_word
+
+    def faithful(self, text: Any, e: int) -> bool:
+        """Do the right-looking assertions at ``e`` say the same with the text cut there?"""
+        right = self.right
+        if not right:
+            return True
+        n = len(text)
+        if e >= n:
+            return True
+        if "eos" in right:
+            return False
+        ch = text[e]
+        c = ord(ch) if isinstance(ch, str) else ch
+        if "leol" in right and not (c == 10 and e == n - 1):
+            return False
+        if "eol" in right and c != 10:
+            return False
+        return not (right & _WORD_ASSERTS and self.is_word(c))
 
     def slots(self, text: Any, s: int, e: int) -> list[int] | None:
-        """Slots of the match spanning ``[s, e)``, or None (use the Pike VM)."""
-        if e - s > self.max_span:
+        """Slots of the match spanning ``[s, e)``, or None (use another pass)."""
+        if e - s > self.max_span or not self.faithful(text, e):
             return None
         rm = self.rx.fullmatch(text, s, e)
         return None if rm is None else [x for sp in rm.regs for x in sp]
 
 
-def span_groups(res: Resolved, is_bytes: bool, ascii: bool) -> SpanGroups | None:
-    """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None."""
+def span_groups(
+    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+) -> SpanGroups | None:
+    """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None.
+
+    ``prog`` is the pattern's capturing program (for :func:`one_pass`).
+    """
     if res.sem != "first" or res.has_inner_sem or not res.ngroups:
         return None
     core = res.core
-    if any(isinstance(x, R.Assert) and x.kind not in _LEFT_ASSERTS for x in R.walk(core)):
+    kinds = {x.kind for x in R.walk(core) if isinstance(x, R.Assert)}
+    if "nwordb" in kinds:
         return None
-    m = _size(core)
-    budget = _SPAN_BUDGET * m
-    shape = _loop_shape(core, budget + 1)
-    if shape is None:
-        return None
-    k, p = shape
-    if p > budget:
-        return None
-    max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
-    if max_span < 1:
-        return None
+    right = frozenset(kinds - _LEFT_ASSERTS)
+    max_span = 0.0
+    if one_pass(prog):
+        max_span = float("inf")
+    else:
+        m = _size(core)
+        budget = _SPAN_BUDGET * m
+        shape = _loop_shape(core, budget + 1)
+        if shape is None:
+            return None
+        k, p = shape
+        if p > budget:
+            return None
+        max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
+        if max_span < 1:
+            return None
     rx = _compile_re(core, is_bytes, ascii)
-    return None if rx is None else SpanGroups(rx, max_span)
+    return None if rx is None else SpanGroups(rx, max_span, right, is_word)
 
 
 def _has_assert(c: Core, kind: str) -> bool:

@@ -377,8 +377,9 @@ class Automata(Strategy):
         res: Resolved,
         is_bytes: bool,
         is_word: Callable[[int], bool],
-        span: SpanGroups | None,
+        ascii: bool | None,
     ) -> None:
+        """``ascii``: the ``re`` flag for :class:`SpanGroups` (``None``: never use ``re``)."""
         super().__init__(res.ngroups)
         self.res = res
         self.sem = res.sem
@@ -386,7 +387,9 @@ class Automata(Strategy):
         self.is_word = is_word
         self.eng = Engine(res, res.core, is_bytes, is_word)
         self._full_engine: Engine | None = None
-        self.span = span
+        self._ascii = ascii
+        self._span: SpanGroups | None = None
+        self._span_decided = False
         self._ctx: dict[Any, int] = {}
 
     def _full(self) -> Engine:
@@ -466,7 +469,12 @@ class Automata(Strategy):
             from .posix import submatches
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
-        sg = self.span
+        if not self._span_decided:
+            self._span_decided = True
+            if self._ascii is not None:
+                s = self.eng
+                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
+        sg = self._span
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
@@ -524,8 +532,7 @@ def choose(
         return ReDelegate(d, res.ngroups)
 
     def automata() -> Automata:
-        sg = span_groups(res, is_bytes, ascii)
-        return Automata(res, is_bytes, is_word, sg)
+        return Automata(res, is_bytes, is_word, ascii)
 
     if d is not None:
         return GuardedReDelegate(d, res.ngroups, automata)
