@@ -8,7 +8,7 @@ MB/s (median) and, against each peer, the ratio of speeds (ours/peer, >1:
 ours faster) as the median and quartiles over the rounds, then geometric
 means of the medians for search and for compile time (each engine's cache
 purged before each compile).  A peer whose match count differs from ours
-(re2's ASCII-only ``\w`` and ``\b`` on Russian) is left out of that row.
+(re2's ASCII-only ``\\w`` and ``\\b`` on Russian) is left out of that row.
 
 The synthetic suite: ``findall`` on generated text, best of N, ratios ours /
 google-re2; then the ReDoS corpus on 100,000-character inputs (re and regex
@@ -510,7 +510,7 @@ def real_suite(rounds: int, size: int) -> None:
         for ename, comp in compilers:
             try:
                 compiled[ename] = comp()
-            except Exception as e:  # noqa: BLE001 - a peer may not support a construct
+            except Exception as e:  # a peer may not support a construct
                 print(f"  {ename} cannot compile {name}: {type(e).__name__}: {e}"[:120])
         if "ours" not in compiled:
             continue
