@@ -156,3 +156,38 @@ def test_long_spans_use_the_backtracker_and_stay_correct() -> None:
     ref = re.search(pat, text)
     assert ours is not None and ref is not None
     assert ours.span() == ref.span() and ours.groups() == ref.groups()
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(patterns(), st.text(alphabet="abc 1\n", max_size=30))
+def test_a_thrashing_cache_leaves_the_dfa_with_the_same_answers(pattern: str, text: str) -> None:
+    """With a cache of two states every scan flushes and goes on without caching."""
+    assume(r"\B" not in pattern)
+    p = re_engine.compile(pattern, engine="dfa")
+    a = p._strategy
+    assert isinstance(a, Automata)
+    for which in ("unanch", "anch", "longest", "rev"):
+        a.eng.dfa(which).max_states = 2
+    ref = re.compile(pattern)
+    assert [(x.span(), x.groups()) for x in p.finditer(text)] == [
+        (x.span(), x.groups()) for x in ref.finditer(text)
+    ]
+    m, r = p.match(text), ref.match(text)
+    assert (m is None) == (r is None) and (m is None or m.span() == r.span())  # type: ignore[union-attr]
+
+
+def test_exponential_dfa_runs_with_bounded_memory() -> None:
+    import random
+
+    rnd = random.Random(5)
+    text = "".join(rnd.choice("ab") for _ in range(30_000))
+    p = re_engine.compile(r"(a|b)*a(a|b){30}c")
+    assert p.search(text) is None
+    dfa = p._strategy.eng.dfa("unanch")  # type: ignore[attr-defined]
+    assert len(dfa.states) <= dfa.max_states and dfa.flushes >= 2
+    m = p.search(text + "c")
+    assert m is not None and m.span() == re.search(r"(a|b)*a(a|b){30}c", text + "c").span()  # type: ignore[union-attr]
