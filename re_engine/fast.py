@@ -730,31 +730,35 @@ class Skipper:
 _COMMON = frozenset(" \n\t.,;:'\"-etaoinshrdlucmfwypvbgkjqxzETAOINSHRDLUCMFWYPVBGKJQXZ0123456789")
 
 
-def _required(c: Core) -> list[tuple[str, Any]]:
-    """Pieces every match of ``c`` contains: ``("lit", codes)`` or ``("set", cs)``."""
+def _required(c: Core) -> list[list[CharSet]]:
+    """Pieces every match of ``c`` contains: runs of consecutive character sets."""
     if isinstance(c, R.Set):
-        single = c.cs.single()
-        return [("lit", [single])] if single is not None else [("set", c.cs)]
+        return [[c.cs]]
     if isinstance(c, Cap):
         return _required(c.node)
     if isinstance(c, R.Repeat):
         return _required(c.node) if c.min >= 1 else []
     if isinstance(c, R.Seq):
-        out: list[tuple[str, Any]] = []
-        run: list[int] = []
+        out: list[list[CharSet]] = []
+        run: list[CharSet] = []
         for x in c.items:
-            single = x.cs.single() if isinstance(x, R.Set) else None
-            if single is not None:
-                run.append(single)
+            if isinstance(x, R.Set):
+                run.append(x.cs)
                 continue
             if run:
-                out.append(("lit", run))
+                out.append(run)
                 run = []
             out.extend(_required(x))
         if run:
-            out.append(("lit", run))
+            out.append(run)
         return out
     return []  # an alternation (or an assertion) requires no one piece
+
+
+# a run of sets is a prefilter (found by one re scan) when at least this long,
+# each set this small (case-folded letters), and longer than the best literal
+_RUN_MIN = 3
+_RUN_SET_MAX = 4
 
 
 def literal_of(c: Core, is_bytes: bool) -> Any:
@@ -801,7 +805,9 @@ class Jumper:
     """Where the lazy DFA may jump to when it holds no thread (prefiltering).
 
     Let ``L`` be a piece every match contains (a literal, found with
-    ``str.find``, or a class, found with one ``re`` scan) and ``S`` the set
+    ``str.find``; or a class, or a run of ``k`` small classes such as a
+    case-insensitive word, found with one ``re`` scan of a fixed-length
+    pattern, ``O(n * k)``) and ``S`` the set
     of all characters a match can contain.  From position ``i``, let ``p``
     be the first occurrence of ``L`` at or after ``i``.  A match starting at
     ``s >= i`` contains an occurrence of ``L`` at some ``q >= s >= i``, so
@@ -830,24 +836,43 @@ class Jumper:
             self.first = Skipper(first, is_bytes)
         # a match anchored at the start of the text needs no prefilter: a
         # scan for the literal could only cost more than the DFA, which dies
+        self.seq_rx: _re.Pattern[Any] | None = None
         pieces = [] if _anchored_at_start(core) else _required(core)
-        lits = [codes for kind, codes in pieces if kind == "lit"]
-        if lits:
-
-            def rank(codes: list[int]) -> tuple[int, int]:
-                return (len(codes), sum(chr(x) not in _COMMON for x in codes))
-
-            best = max(lits, key=rank)
-            s = "".join(map(chr, best))
+        lits: list[list[int]] = []
+        runs: list[list[CharSet]] = []
+        sets: list[CharSet] = []
+        for run in pieces:
+            codes: list[int] = []
+            for cs in run:
+                single = cs.single()
+                if single is None:
+                    if codes:
+                        lits.append(codes)
+                        codes = []
+                    sets.append(cs)
+                else:
+                    codes.append(single)
+            if codes:
+                lits.append(codes)
+            if len(run) >= _RUN_MIN and all(cs.size() <= _RUN_SET_MAX for cs in run):
+                runs.append(run)
+        best_lit = max(
+            lits, key=lambda c: (len(c), sum(chr(x) not in _COMMON for x in c)), default=[]
+        )
+        best_run = max(runs, key=len, default=[])
+        if len(best_run) > len(best_lit):
+            src = "".join(_cls(cs, is_bytes) for cs in best_run)
+            self.seq_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+        elif best_lit:
+            s = "".join(map(chr, best_lit))
             self.lit = s.encode("latin-1") if is_bytes else s
         else:
-            sets = [cs for kind, cs in pieces if kind == "set"]
             if sets:
                 cs = min(sets, key=lambda x: x.size())
                 if first is None or cs.size() < first.size():
                     src = _cls(cs, is_bytes)
                     self.set_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
-        if self.lit is not None or self.set_rx is not None:
+        if self.lit is not None or self.set_rx is not None or self.seq_rx is not None:
             alphabet = _alphabet(core)
             src = _cls(alphabet, is_bytes) + "*"
             self.run_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
@@ -884,8 +909,9 @@ class Jumper:
             if self.lit is not None:
                 p = text.find(self.lit, i)
             else:
-                assert self.set_rx is not None
-                m = self.set_rx.search(text, i)
+                rx = self.seq_rx or self.set_rx
+                assert rx is not None
+                m = rx.search(text, i)
                 p = -1 if m is None else m.start()
             if p < 0:
                 return -1, 0
