@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import re as _re
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 from . import ast as R
@@ -68,11 +69,14 @@ from .prog import (
 _LIMIT_FLOOR = 256
 
 
-def _builtin_classes(is_bytes: bool, ascii: bool) -> list[tuple[str, CharSet]]:
+@cache
+def _builtin_classes(is_bytes: bool, ascii: bool) -> tuple[tuple[str, CharSet], ...]:
     """``re``'s class escapes and the exact sets they stand for under these flags.
 
     ``\\w``, ``\\d`` and ``\\s`` are built from what ``re`` itself puts in
     them (:mod:`re_engine.charset`), so equality with a pattern's set is exact.
+    Largest first (the order :func:`_cls_parts` tries them in); constant per
+    flags, so built once.
     """
     uni = not (is_bytes or ascii)
     w, d, s = word(uni), digit(uni), space(uni)
@@ -81,15 +85,15 @@ def _builtin_classes(is_bytes: bool, ascii: bool) -> list[tuple[str, CharSet]]:
     top = 0xFF if is_bytes else MAX_CODE
     out = [("\\w", w), ("\\d", d), ("\\s", s)]
     out += [(e.upper(), c.complement(top)) for e, c in out]
-    return out
+    return tuple(sorted(out, key=lambda t: -t[1].size()))
 
 
-def _cls_parts(cs: CharSet, builtins: list[tuple[str, CharSet]]) -> tuple[list[str], CharSet]:
+def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[list[str], CharSet]:
     """Escapes whose sets lie inside ``cs`` (largest first, none redundant), and the rest."""
     chosen: list[str] = []
     covered = CharSet()
-    for esc, bset in sorted(builtins, key=lambda t: -t[1].size()):
-        if bset.ranges and not bset.diff(cs) and bset.diff(covered):
+    for esc, bset in builtins:
+        if bset.ranges and bset.issubset(cs) and not bset.issubset(covered):
             chosen.append(esc)
             covered = covered.union(bset)
     return chosen, cs.diff(covered)
@@ -125,20 +129,24 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
             out.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
         return "".join(out)
 
-    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else []
-    best = (len(cs.ranges), "[" + body([], cs) + "]")
+    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else ()
+    # (cost, negated, escapes, rest): rendered once the cheapest is known
+    best: tuple[int, bool, list[str], CharSet] = (len(cs.ranges), False, [], cs)
     if builtins:
         parts, rest = _cls_parts(cs, builtins)
         cost = len(parts) + len(rest.ranges)
         if parts and cost < best[0]:
-            best = (cost, parts[0] if cost == 1 else "[" + body(parts, rest) + "]")
+            best = (cost, False, parts, rest)
         comp = cs.complement(top)
         if comp.ranges:
             parts, rest = _cls_parts(comp, builtins)
             cost = len(parts) + len(rest.ranges) + 1
             if cost < best[0]:
-                best = (cost, "[^" + body(parts, rest) + "]")
-    return best[1]
+                best = (cost, True, parts, rest)
+    _cost, negated, parts, rest = best
+    if not negated and len(parts) == 1 and not rest.ranges:
+        return parts[0]
+    return ("[^" if negated else "[") + body(parts, rest) + "]"
 
 
 _ASSERT_RE = {
