@@ -868,7 +868,9 @@ class Jumper:
             lits, key=lambda c: (len(c), sum(chr(x) not in _COMMON for x in c)), default=[]
         )
         best_run = max(runs, key=len, default=[])
-        if len(best_run) > len(best_lit):
+        # a literal with a rare character is found faster (str.find) than any run
+        rare_lit = any(chr(x) not in _COMMON for x in best_lit)
+        if len(best_run) > len(best_lit) and (not rare_lit or len(best_run) >= 2 * len(best_lit)):
             src = "".join(_cls(cs, is_bytes) for cs in best_run)
             self.seq_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
         elif best_lit:
