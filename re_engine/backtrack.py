@@ -15,6 +15,10 @@ highest priority; if no match was found from there, none will be from a
 later visit either, and if one was, the search has stopped.  Skipping the
 later visits thus changes nothing.
 
+*Pruning.*  At a ``SPLIT``, a branch none of whose epsilon paths can
+consume the next character (or reach ``MATCH``) is not tried
+(:meth:`Backtracker._can`, an over-approximation): it could only fail.
+
 *Bound.*  Each triple is visited once and each visit pushes at most two
 entries (the ``y`` of a ``SPLIT``, or a capture to restore), so a run costs
 ``O(len(program) * (depth + 1) * (len(span) + 1))`` steps, with ``depth`` the
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .charset import CharSet
 from .prog import (
     ASSERT,
     CHAR,
@@ -70,6 +75,51 @@ class Backtracker:
         self.is_word = is_word
         # per set index, the characters known to be in or out of it
         self._member: list[dict[object, bool]] = [{} for _ in prog.sets]
+        # per pc: what it can consume next, and can it reach MATCH without consuming
+        self._first: dict[int, tuple[CharSet, bool]] = {}
+        self._viable: dict[tuple[int, object], bool] = {}
+
+    def _first_of(self, pc0: int) -> tuple[CharSet, bool]:
+        """Characters some epsilon path from ``pc0`` consumes next, and does one reach MATCH.
+
+        Assertions and loop checks are taken as passable both ways: an
+        over-approximation, so a branch refused by :meth:`_can` cannot match.
+        """
+        got = self._first.get(pc0)
+        if got is not None:
+            return got
+        prog = self.prog
+        op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
+        seen: set[int] = set()
+        stack = [pc0]
+        out = CharSet()
+        nullable = False
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                continue
+            seen.add(pc)
+            o = op[pc]
+            if o == CHAR:
+                out = out.union(sets[arg[pc]])
+            elif o == MATCH:
+                nullable = True
+            elif o in (SPLIT, CHECK):
+                stack.append(xs[pc])
+                stack.append(ys[pc])
+            else:  # JMP, SAVE, ASSERT, ENTER
+                stack.append(xs[pc])
+        got = self._first[pc0] = (out, nullable)
+        return got
+
+    def _can(self, pc: int, ch: object) -> bool:
+        """Can a path from ``pc`` consume ``ch`` next (``None``: the span's end) or match?"""
+        first, nullable = self._first_of(pc)
+        ok = nullable or (ch is not None and ch in first)
+        if len(self._viable) > 1 << 16:
+            self._viable.clear()
+        self._viable[pc, ch] = ok
+        return ok
 
     def _bits(self, text: str | bytes, i: int, n: int, ahead: bool) -> int:
         """Context bits of ``text[i]`` (``EDGE`` outside the text)."""
@@ -96,6 +146,8 @@ class Backtracker:
         stack: list[tuple[int, int, int]] = [(prog.start, s, NOT_FRESH)]
         pop = stack.pop
         push = stack.append
+        can = self._can
+        viable = self._viable
         while stack:
             pc, pos, fresh = pop()
             if pc < 0:
@@ -129,8 +181,20 @@ class Backtracker:
                     pc = xs[pc]
                     fresh = NOT_FRESH
                 elif o == SPLIT:
-                    push((ys[pc], pos, fresh))
+                    # branches that cannot go on with the next character are not tried
+                    nc = text[pos] if pos < e else None
+                    y = ys[pc]
+                    ok = viable.get((y, nc))
+                    if ok is None:
+                        ok = can(y, nc)
+                    if ok:
+                        push((y, pos, fresh))
                     pc = xs[pc]
+                    ok = viable.get((pc, nc))
+                    if ok is None:
+                        ok = can(pc, nc)
+                    if not ok:
+                        break
                 elif o == SAVE:
                     slot = arg[pc]
                     push((-1 - slot, caps[slot], 0))
