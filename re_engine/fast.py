@@ -264,8 +264,79 @@ def _split_tail_loop(c: Core) -> tuple[list[Core], R.Repeat] | None:
     return None
 
 
-def safe_for_re(c: Core) -> str | None:
+def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
+    """Is ``c`` assertions, one class loop ``C{k,}`` (maybe in a group), assertions?
+
+    And is ``re`` linear on it: an attempt at ``s`` checks the assertions
+    before the loop (``O(1)``), runs the loop over its run ``[s, r)`` and
+    tries the assertions after it at ``r``, then (backtracking, or a lazy
+    loop going on) at other positions of the run: ``O(r - s)``.  Quadratic
+    only if many attempts start inside one run and reach the loop.  Linear
+    when either holds:
+
+    (a) the assertions after the loop hold at the end of every maximal run
+        (``\\b`` or ``\\>`` when ``C`` is exactly the word characters,
+        or ``\\b`` exactly the non-word ones; ``$`` when only a newline is
+        outside ``C``): an attempt that reaches ``k`` characters succeeds at
+        once, so failing attempts cost ``O(k)`` and a ``finditer`` goes on
+        after each match: ``O(n * k)``;
+    (b) an assertion before the loop fails inside every run: ``\\b`` or
+        ``\\<`` with ``C`` word characters only (``\\b`` also with non-word
+        only: both neighbours alike), ``^`` with no newline in ``C``, ``\\A``:
+        attempts inside a run fail at once, the others start at disjoint
+        runs: ``O(n)``.
+    """
+    items: list[Core] = []
+
+    def flat(x: Core) -> None:
+        if isinstance(x, R.Seq):
+            for y in x.items:
+                flat(y)
+        elif isinstance(x, Cap) and not isinstance(x.node, R.Repeat):
+            flat(x.node)
+        else:
+            items.append(x)
+
+    flat(c)
+    loops = [i for i, x in enumerate(items) if not isinstance(x, R.Assert)]
+    if len(loops) != 1:
+        return False
+    loop = items[loops[0]]
+    while isinstance(loop, Cap):
+        loop = loop.node
+    if not (isinstance(loop, R.Repeat) and loop.max is None and isinstance(loop.node, R.Set)):
+        return False
+    cs = loop.node.cs
+    before = {x.kind for x in items[: loops[0]] if isinstance(x, R.Assert)}
+    after = {x.kind for x in items[loops[0] + 1 :] if isinstance(x, R.Assert)}
+    w = wset.clip(top)
+    nonword = w.complement(top)
+    is_word, is_nonword = cs == w, cs == nonword
+
+    def holds_at_run_end(kind: str) -> bool:
+        if kind in ("wordb", "eow"):
+            return is_word or (kind == "wordb" and is_nonword)
+        if kind == "eol":
+            return cs.complement(top).issubset(CharSet.of_char(10))
+        return False
+
+    def fails_inside_run(kind: str) -> bool:
+        if kind in ("wordb", "bow"):
+            return cs.issubset(w) or (kind == "wordb" and cs.issubset(nonword))
+        if kind == "bol":
+            return 10 not in cs
+        return kind == "bos"
+
+    if "nwordb" in before | after:
+        return False
+    return all(map(holds_at_run_end, after)) or any(map(fails_inside_run, before))
+
+
+def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
+
+    ``wset``: the pattern's word characters (for :func:`_guarded_loop`;
+    without it that case is not considered).
 
     ``"class-loop"``: a single class loop; ``"bounded"``: see the module
     docstring; ``"lead-loop"``: ``C{k,} T``, searched with a guard (see
@@ -281,6 +352,8 @@ def safe_for_re(c: Core) -> str | None:
     """
     if _single_class_loop(c):
         return "class-loop"
+    if wset is not None and _guarded_loop(c, wset, top):
+        return "guarded-loop"
     m = _size(c)
     limit = max(_LIMIT_FLOOR, 16 * m)
     _lo, hi = min_max_len(c)
@@ -464,7 +537,9 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
     """A :class:`Delegate` for the resolved pattern when safe, else ``None`` (use the DFA)."""
     if res.sem != "first" or res.has_inner_sem:
         return None
-    reason = safe_for_re(res.core)
+    ascii = ascii or is_bytes
+    wset = word(not ascii).clip(0x7F) if ascii else word(True)
+    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE)
     if reason is None:
         return None
     rx = _compile_re(res.core, is_bytes, ascii)

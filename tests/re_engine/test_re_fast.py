@@ -210,6 +210,12 @@ ADVERSARIAL: list[tuple[str, Callable[[int], str]]] = [
     (r"[a-z@]+@x", lambda n: ("a" * 50 + "@") * (n // 51)),
     (r"(\w+)@(\w+)", lambda n: "a@" * (n // 2)),
     (r"[ab]+ab", lambda n: "ab" * (n // 2)),
+    # class loops guarded by assertions, delegated to re: runs of ASCII word
+    # characters ending at a Unicode word character, and short words
+    (r"\b[0-9A-Za-z_]+\b", lambda n: "a" * (n - 1) + "é"),
+    (r"\b[0-9A-Za-z_]+\b", lambda n: "aé" * (n // 2)),
+    (r"\b\w{12,}\b", lambda n: ("a" * 11 + " ") * (n // 12)),
+    (r"\w+\b", lambda n: "a" * n),
     # a long span for the submatch pass
     (r"(\w+)@(\w+)", lambda n: "a" * (n // 2) + "@" + "b" * (n // 2)),
 ]

@@ -191,3 +191,30 @@ def test_exponential_dfa_runs_with_bounded_memory() -> None:
     assert len(dfa.states) <= dfa.max_states and dfa.flushes >= 2
     m = p.search(text + "c")
     assert m is not None and m.span() == re.search(r"(a|b)*a(a|b){30}c", text + "c").span()  # type: ignore[union-attr]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["", r"\b", "^", r"\A", r"\b^"]),
+    st.sampled_from([r"\w", r"[0-9A-Za-z_]", r"\W", r"[^\n]", "[ab]", r"[a\s]"]),
+    st.sampled_from(["+", "*", "{2,}", "+?"]),
+    st.sampled_from(["", r"\b", "$", r"\b$"]),
+    st.booleans(),
+    st.text(alphabet="ab é\n.", max_size=20),
+)
+def test_guarded_class_loops_agree_with_re(
+    pre: str, cls: str, q: str, post: str, group: bool, text: str
+) -> None:
+    loop = f"({cls}{q})" if group else f"{cls}{q}"
+    pattern = pre + loop + post
+    ref = re.compile(pattern, re.M)
+    _all_ops_agree(re_engine.compile(pattern, flags=re.M), ref, text)
+    ref = re.compile(pattern)
+    _all_ops_agree(re_engine.compile(pattern), ref, text)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\b\w+\b", r"\b[0-9A-Za-z_]+\b", r"\b\w{12,}\b", r"\w+\b", r"(?m)^[^\n]+$"]
+)
+def test_guarded_class_loops_go_to_re(pattern: str) -> None:
+    assert re_engine.compile(pattern).strategy == "re"
