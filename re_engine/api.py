@@ -445,7 +445,8 @@ def compile(
     ``syntax``: ``"perl"`` (Python ``re`` dialect), ``"posix"`` (ERE),
     ``"posix_basic"`` (BRE), ``"emacs"``, ``"glob"`` or ``"str"`` (OCaml Str).
     ``flags``: :class:`re_engine.Flag` or ``re`` flags (I, M, S, X, A).
-    ``engine="dfa"`` never delegates to ``re`` (see :mod:`re_engine.fast`);
+    The strategy is chosen here, once (see :mod:`re_engine.meta` and
+    :attr:`Pattern.strategy`); ``engine="dfa"`` never delegates to ``re``;
     ``engine="regex"`` hands Perl-syntax patterns to the ``regex`` module
     (backtracking: backreferences and lookaround, with no linear-time
     guarantee).  Glob options: ``pathname=True``, ``period=True``,

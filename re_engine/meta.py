@@ -92,12 +92,12 @@ class Strategy:
         empty = string[:0]
         if g == 1:
             return [string[sl[2] : sl[3]] if sl[2] >= 0 else empty for sl in it]
-        return [
-            tuple(
-                string[sl[k] : sl[k + 1]] if sl[k] >= 0 else empty for k in range(2, 2 * g + 2, 2)
-            )
-            for sl in it
-        ]
+        # group k's text is string[sl[2k]:sl[2k+1]]; an unset group's (-1, -1)
+        # slices to the empty string, as re reports it; slices made in C
+        starts = slice(2, 2 * g + 2, 2)
+        ends = slice(3, 2 * g + 2, 2)
+        get = string.__getitem__
+        return [tuple(map(get, map(slice, sl[starts], sl[ends]))) for sl in it]
 
     def split(self, string: Any, text: Any, maxsplit: int) -> list[Any]:
         """``re.split``: the pieces between matches, with the groups between them."""
