@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re as _re
 from collections.abc import Callable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from . import ast as R
@@ -88,11 +88,20 @@ def _builtin_classes(is_bytes: bool, ascii: bool) -> tuple[tuple[str, CharSet], 
     return tuple(sorted(out, key=lambda t: -t[1].size()))
 
 
+@cache
+def _builtin_exact(is_bytes: bool, ascii: bool) -> dict[CharSet, str]:
+    """The builtin escapes by the set each stands for exactly (a class that is one)."""
+    return {cs: esc for esc, cs in _builtin_classes(is_bytes, ascii)}
+
+
 def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[list[str], CharSet]:
     """Escapes whose sets lie inside ``cs`` (largest first, none redundant), and the rest."""
     chosen: list[str] = []
     covered = CharSet()
+    size = cs.size()
     for esc, bset in builtins:
+        if bset.size() > size:
+            continue  # too big to be inside
         if bset.ranges and bset.issubset(cs) and not bset.issubset(covered):
             chosen.append(esc)
             covered = covered.union(bset)
@@ -130,6 +139,10 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
         return "".join(out)
 
     builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else ()
+    if builtins:
+        exact = _builtin_exact(is_bytes, ascii).get(cs)
+        if exact is not None:
+            return exact
     # (cost, negated, escapes, rest): rendered once the cheapest is known
     best: tuple[int, bool, list[str], CharSet] = (len(cs.ranges), False, [], cs)
     if builtins:
@@ -264,6 +277,13 @@ def _split_tail_loop(c: Core) -> tuple[list[Core], R.Repeat] | None:
     return None
 
 
+@lru_cache(maxsize=8)
+def _word_and_not(wset: CharSet, top: int) -> tuple[CharSet, CharSet]:
+    """The word characters up to ``top``, and the rest (memoised: a few word sets exist)."""
+    w = wset.clip(top)
+    return w, w.complement(top)
+
+
 def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     """Is ``c`` assertions, one class loop ``C{k,}`` (maybe in a group), assertions?
 
@@ -309,8 +329,7 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     cs = loop.node.cs
     before = {x.kind for x in items[: loops[0]] if isinstance(x, R.Assert)}
     after = {x.kind for x in items[loops[0] + 1 :] if isinstance(x, R.Assert)}
-    w = wset.clip(top)
-    nonword = w.complement(top)
+    w, nonword = _word_and_not(wset, top)
     is_word, is_nonword = cs == w, cs == nonword
 
     def holds_at_run_end(kind: str) -> bool:
