@@ -313,9 +313,18 @@ class Engine:
         self.fixed = lo if lo == hi else -1
         self._dfas: dict[str, LazyDFA] = {}
         self.posix_cache: dict[Any, Any] = {}
-        fs = first_set(core)
-        jumper = Jumper(core, is_bytes, fs) if fs is not None else None
-        self.jumper = jumper if jumper is not None and jumper.useful else None
+        self._jumper: Jumper | None = None
+        self._jumper_built = False
+
+    @property
+    def jumper(self) -> Jumper | None:
+        """The prefilter of the unanchored DFA (built on first use, like the DFA itself)."""
+        if not self._jumper_built:
+            self._jumper_built = True
+            fs = first_set(self.core)
+            j = Jumper(self.core, self.is_bytes, fs) if fs is not None else None
+            self._jumper = j if j is not None and j.useful else None
+        return self._jumper
 
     @property
     def prog(self) -> Any:
