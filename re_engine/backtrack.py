@@ -62,6 +62,11 @@ VISIT_BUDGET = 1 << 24
 """Largest ``len(program) * (len(span) + 1)`` the visited set may cover (16 MiB, one byte each)."""
 
 
+MEMO_SPAN = 32
+"""Spans up to this long have their answers memoised (see :meth:`Backtracker.slots`)."""
+MEMO_SIZE = 4096
+
+
 def fits(prog: Prog, s: int, e: int) -> bool:
     """Is the span short enough for the backtracker's visited set?"""
     return len(prog.op) * (e - s + 1) <= VISIT_BUDGET
@@ -78,6 +83,7 @@ class Backtracker:
         # per pc: what it can consume next, and can it reach MATCH without consuming
         self._first: dict[int, tuple[CharSet, bool]] = {}
         self._viable: dict[tuple[int, object], bool] = {}
+        self._memo: dict[tuple[object, int, int, bool], list[int]] = {}
 
     def _first_of(self, pc0: int) -> tuple[CharSet, bool]:
         """Characters some epsilon path from ``pc0`` consumes next, and does one reach MATCH.
@@ -133,7 +139,29 @@ class Backtracker:
         return b
 
     def slots(self, text: str | bytes, s: int, e: int) -> list[int] | None:
-        """Capture slots of the leftmost-first match spanning exactly ``[s, e)``."""
+        """Capture slots of the leftmost-first match spanning exactly ``[s, e)``.
+
+        The answer depends only on the span's characters and the context at
+        its two ends (the characters either side, and whether it ends the
+        text); for short spans it is memoised on those, relative to ``s``
+        (tokens and fields repeat).
+        """
+        if e - s > MEMO_SPAN:
+            return self._run(text, s, e)
+        n = len(text)
+        key = (text[s:e], self._bits(text, s - 1, n, False), self._bits(text, e, n, True), e == n)
+        rel = self._memo.get(key)
+        if rel is None:
+            caps = self._run(text, s, e)
+            if caps is None:
+                return None
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = [x - s if x >= 0 else -1 for x in caps]
+            return caps
+        return [x + s if x >= 0 else -1 for x in rel]
+
+    def _run(self, text: str | bytes, s: int, e: int) -> list[int] | None:
         prog = self.prog
         op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
         member = self._member
