@@ -547,41 +547,18 @@ class LazyDFA:
         i = end
         n = len(text)
         code = self.code
-        final_nl = self.prog.uses_final
-        chunk = 64
         while i > lo:
-            # a reversed copy of the next stretch (C speed; stretches double, so
-            # copies stay within twice what is scanned), walked on the memoised
-            # transitions to states neither matching nor dead
-            a = max(lo, i - chunk)
-            chunk *= 2
-            seg = text[a:i][::-1]
-            m = len(seg)
-            it = iter(seg)
-            k = 0
-            while k < m:
-                it.__setstate__(k)  # type: ignore[attr-defined]
-                ta = s.ta
-                try:
-                    for ch in it:
-                        s = ta[ch]
-                        ta = s.ta
-                    k = m
-                    break
-                except KeyError:
-                    k = int(it.__reduce__()[2]) - 1
-                ch = seg[k]
-                nxt = s.tb.get(ch)
-                if nxt is None:
-                    final = final_nl and i - k == n and code(ch) == 10
-                    nxt = self.slow_step(s, ch, final)
-                s = nxt
-                k += 1
-                if s.m:
-                    best = i - k + 1
-                if s.dead:
-                    return best
-            i = a
+            ch = text[i - 1]
+            nxt = s.tb.get(ch)
+            if nxt is None:
+                final = i == n and self.prog.uses_final and code(ch) == 10
+                nxt = self.slow_step(s, ch, final)
+            s = nxt
+            i -= 1
+            if s.m:
+                best = i + 1
+            if s.dead:
+                return best
         # at lo: the context ahead (to the left) is the real text before lo
         if lo == 0:
             ahead = EDGE
