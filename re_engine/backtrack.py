@@ -84,6 +84,7 @@ class Backtracker:
         self._first: dict[int, tuple[CharSet, bool]] = {}
         self._viable: dict[tuple[int, object], bool] = {}
         self._memo: dict[tuple[object, int, int, bool], list[int]] = {}
+        self._ctx: dict[object, int] = {}
 
     def _first_of(self, pc0: int) -> tuple[CharSet, bool]:
         """Characters some epsilon path from ``pc0`` consumes next, and does one reach MATCH.
@@ -128,13 +129,18 @@ class Backtracker:
         return ok
 
     def _bits(self, text: str | bytes, i: int, n: int, ahead: bool) -> int:
-        """Context bits of ``text[i]`` (``EDGE`` outside the text)."""
+        """Context bits of ``text[i]`` (``EDGE`` outside the text), memoised per character."""
         if i < 0 or i >= n:
             return EDGE
         ch = text[i]
-        c = ord(ch) if isinstance(ch, str) else ch
-        b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
-        if ahead and c == 10 and i == n - 1:
+        b = self._ctx.get(ch)
+        if b is None:
+            c = ord(ch) if isinstance(ch, str) else ch
+            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+            if len(self._ctx) > 4096:
+                self._ctx.clear()
+            self._ctx[ch] = b
+        if ahead and b & NL and i == n - 1:
             b |= FINALNL
         return b
 
