@@ -294,12 +294,12 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     only if many attempts start inside one run and reach the loop.  Linear
     when either holds:
 
-    (a) the assertions after the loop hold at the end of every maximal run
-        (``\\b`` or ``\\>`` when ``C`` is exactly the word characters,
-        or ``\\b`` exactly the non-word ones; ``$`` when only a newline is
-        outside ``C``): an attempt that reaches ``k`` characters succeeds at
-        once, so failing attempts cost ``O(k)`` and a ``finditer`` goes on
-        after each match: ``O(n * k)``;
+    (a) the assertions after the loop hold at the end of every non-empty
+        maximal run, the end of the text included (``\\b`` or ``\\>``
+        when ``C`` is exactly the word characters; ``$`` when only a newline
+        is outside ``C``): an attempt whose run is non-empty and at least
+        ``k`` long succeeds at once, any other fails within ``k + 1`` steps,
+        and a ``finditer`` goes on after each match: ``O(n * k)``;
     (b) an assertion before the loop fails inside every run: ``\\b`` or
         ``\\<`` with ``C`` word characters only (``\\b`` also with non-word
         only: both neighbours alike), ``^`` with no newline in ``C``, ``\\A``:
@@ -330,11 +330,12 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     before = {x.kind for x in items[: loops[0]] if isinstance(x, R.Assert)}
     after = {x.kind for x in items[loops[0] + 1 :] if isinstance(x, R.Assert)}
     w, nonword = _word_and_not(wset, top)
-    is_word, is_nonword = cs == w, cs == nonword
+    is_word = cs == w
 
     def holds_at_run_end(kind: str) -> bool:
+        # not \b after non-word characters: at the end of the text it fails
         if kind in ("wordb", "eow"):
-            return is_word or (kind == "wordb" and is_nonword)
+            return is_word
         if kind == "eol":
             return cs.complement(top).issubset(CharSet.of_char(10))
         return False

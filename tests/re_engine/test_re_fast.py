@@ -216,6 +216,9 @@ ADVERSARIAL: list[tuple[str, Callable[[int], str]]] = [
     (r"\b[0-9A-Za-z_]+\b", lambda n: "aé" * (n // 2)),
     (r"\b\w{12,}\b", lambda n: ("a" * 11 + " ") * (n // 12)),
     (r"\w+\b", lambda n: "a" * n),
+    # after non-word characters \b fails at the end of the text: not delegated
+    (r"\W+\b", lambda n: "a" + " " * (n - 1)),
+    (r"\b\W+\b", lambda n: "a" + " " * (n - 1)),
     # a long span for the submatch pass
     (r"(\w+)@(\w+)", lambda n: "a" * (n // 2) + "@" + "b" * (n // 2)),
 ]
