@@ -2,9 +2,11 @@
 
 What ocaml-re is to MirageOS, in pure Python: combinators (:mod:`re_engine.ast`),
 parsers for Perl/Python-``re``, POSIX ERE and BRE, Emacs, glob and OCaml Str
-syntax, and a matcher that never backtracks: a lazily built DFA finds match
-bounds and a Pike VM (or the POSIX submatch pass) recovers groups, all in time
-linear in the text.
+syntax, and a matcher linear in the text: one strategy per pattern, chosen at
+compile time (:mod:`re_engine.meta`): a literal search, ``re`` where its
+backtracking is proved linear, or a lazily built DFA for match bounds with
+groups recovered over the span by ``re`` (one-pass patterns), a bounded
+backtracker, the Pike VM or the POSIX submatch pass.
 """
 
 from __future__ import annotations

@@ -7,27 +7,10 @@ from typing import Any, AnyStr, Generic
 
 from . import ast as R
 from .charset import CharSet, word
-from .dfa import LazyDFA
 from .errors import NotSupported, ReError
-from .pike import context_fn, pike
-from .prog import (
-    EDGE,
-    FINALNL,
-    NL,
-    WORD,
-    Core,
-    Resolved,
-    compile_prog,
-    min_max_len,
-    resolve,
-    reverse,
-)
+from .meta import Strategy, choose
+from .prog import resolve
 from .syntax import Flag
-
-# _prefer_dfa: sample size, and the literal density (one per this many
-# characters) below which the prefiltered DFA beats a guarded re search
-_SAMPLE = 1 << 16
-_DENSITY = 400
 
 SYNTAXES = ("perl", "posix", "posix_basic", "emacs", "glob", "str")
 
@@ -70,42 +53,6 @@ _DEFAULT_SEM = {
 }
 
 
-class _Engine:
-    """The compiled automata for one variant of a pattern (search or fullmatch)."""
-
-    def __init__(self, res: Resolved, core: Core, is_bytes: bool, is_word: Callable[[int], bool]):
-        self.core = core
-        self.is_bytes = is_bytes
-        self.is_word = is_word
-        self.prog = compile_prog(core, is_bytes, res.ngroups, captures=True)
-        self.plain = compile_prog(core, is_bytes, res.ngroups, captures=False)
-        self.rprog = compile_prog(reverse(core), is_bytes, 0, captures=False)
-        lo, hi = min_max_len(core)
-        self.fixed = lo if lo == hi else -1
-        self._dfas: dict[str, LazyDFA] = {}
-        self.posix_cache: dict[Any, Any] = {}
-        from .fast import Jumper, first_set
-
-        fs = first_set(core)
-        jumper = Jumper(core, is_bytes, fs) if fs is not None else None
-        self.jumper = jumper if jumper is not None and jumper.useful else None
-
-    def dfa(self, which: str) -> LazyDFA:
-        d = self._dfas.get(which)
-        if d is None:
-            if which == "unanch":
-                d = LazyDFA(self.plain, "first", True, self.is_word)
-                d.jumper = self.jumper
-            elif which == "anch":
-                d = LazyDFA(self.plain, "first", False, self.is_word)
-            elif which == "longest":
-                d = LazyDFA(self.plain, "longest", False, self.is_word)
-            else:
-                d = LazyDFA(self.rprog, "longest", False, self.is_word)
-            self._dfas[which] = d
-        return d
-
-
 class Pattern(Generic[AnyStr]):
     """A compiled regular expression.  Build it with :func:`compile`."""
 
@@ -139,29 +86,16 @@ class Pattern(Generic[AnyStr]):
                 wset = wset.clip(0x7F)
         self._wset: CharSet = wset
         self.is_word: Callable[[int], bool] = wset.__contains__
-        self._ctx: dict[Any, int] = {}
-        self._search_engine = _Engine(res, res.core, is_bytes, self.is_word)
-        self._full_engine: _Engine | None = None
-        from .fast import SpanGroups, literal_of, plan, span_groups
-
-        self._fast = plan(self) if delegate else None
-        fast = self._fast
-        self._span_groups: SpanGroups | None = (
-            span_groups(self) if delegate and (fast is None or fast.guarded) else None
-        )
-        self._literal: Any = (
-            literal_of(res.core, is_bytes) if delegate and res.sem == "first" else None
-        )
+        self._strategy: Strategy = choose(res, is_bytes, ascii_word, self.is_word, delegate)
 
     def __repr__(self) -> str:
         return f"re_engine.compile({self.pattern!r}, syntax={self.syntax!r})"
 
     # -- the core -----------------------------------------------------------
-    def _full(self) -> _Engine:
-        if self._full_engine is None:
-            core = R.Seq((self._res.core, R.Assert("eos")))
-            self._full_engine = _Engine(self._res, core, self.is_bytes, self.is_word)
-        return self._full_engine
+    @property
+    def strategy(self) -> str:
+        """The name of the strategy chosen at compile time (see :mod:`re_engine.meta`)."""
+        return self._strategy.name
 
     def _check(self, text: Any) -> None:
         if self.is_bytes:
@@ -170,138 +104,29 @@ class Pattern(Generic[AnyStr]):
         elif not isinstance(text, str):
             raise TypeError("cannot use a string pattern on a bytes-like object")
 
-    def _bits(self, ch: Any) -> int:
-        """Context bits (newline, word) of one character, memoised."""
-        b = self._ctx.get(ch)
-        if b is None:
-            c = ord(ch) if isinstance(ch, str) else ch
-            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
-            if len(self._ctx) > 4096:
-                self._ctx.clear()
-            self._ctx[ch] = b
-        return b
+    def _text(self, string: Any, pos: int, endpos: int | None) -> tuple[Any, int, int]:
+        """``(text, pos, end)``: the text cut at ``endpos`` and ``pos`` clamped as ``re`` does.
 
-    def _behind(self, text: Any, i: int) -> int:
-        if i <= 0:
-            return EDGE
-        return self._bits(text[i - 1])
-
-    def _right(self, text: Any, i: int) -> int:
-        n = len(text)
-        if i >= n:
-            return EDGE
-        ch = text[i]
-        b = self._bits(ch)
-        if b & NL and i == n - 1:
-            b |= FINALNL
-        return b
-
-    def _bounds(
-        self, eng: _Engine, text: Any, pos: int, anchored: bool, not_empty: bool
-    ) -> tuple[int, int] | None:
-        """Span of the match per the pattern's semantics, or None."""
-        sem = self.semantics
-        if anchored:
-            s0 = pos
-            if sem == "longest":
-                e0 = eng.dfa("longest").forward(
-                    text, pos, self._behind(text, pos), skip_first=not_empty
-                )
-            else:
-                e0 = eng.dfa("anch").forward(
-                    text,
-                    pos,
-                    self._behind(text, pos),
-                    skip_first=not_empty,
-                    earliest=sem == "shortest",
-                )
-            return None if e0 < 0 else (s0, e0)
-        e0 = eng.dfa("unanch").forward(text, pos, self._behind(text, pos), skip_first=not_empty)
-        if e0 < 0:
-            return None
-        if eng.fixed >= 0:
-            s0 = e0 - eng.fixed
-        else:
-            s0 = eng.dfa("rev").backward(text, e0, pos, self._right(text, e0))
-            if s0 < 0:  # cannot happen: the forward scan saw a match
-                raise AssertionError("reverse scan found no start")
-        if sem == "longest":
-            e0 = eng.dfa("longest").forward(
-                text, s0, self._behind(text, s0), skip_first=not_empty and s0 == pos
-            )
-        elif sem == "shortest":
-            e0 = eng.dfa("anch").forward(
-                text, s0, self._behind(text, s0), skip_first=not_empty and s0 == pos, earliest=True
-            )
-        return s0, e0
-
-    def _groups(self, eng: _Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> list[int]:
-        if self.groups == 0:
-            return [s0, e0]
-        if self.semantics == "longest":
-            from .posix import submatches
-
-            return submatches(eng.core, self.groups, text, s0, e0, self.is_word, eng.posix_cache)
-        sg = self._span_groups
-        if sg is not None:
-            got = sg.slots(text, s0, e0)
-            if got is not None:
-                return got
-        ctx = context_fn(text, self.is_word)
-        caps = pike(
-            eng.prog, text, s0, e0, len(text), ctx, anchored=True, not_empty_at=not_empty_at
-        )
-        if caps is None or caps[0] != s0 or caps[1] != e0:
-            raise AssertionError(f"submatch pass disagrees with bounds {s0},{e0}: {caps}")
-        return list(caps)
-
-    def _exec(
-        self,
-        text: Any,
-        pos: int,
-        endpos: int | None,
-        how: str,
-        not_empty: bool = False,
-        want_groups: bool = True,
-    ) -> Match[AnyStr] | None:
-        self._check(text)
-        orig = text
-        n = len(text)
-        if endpos is None or endpos > n:
-            endpos = n
-        pos = min(max(pos, 0), n)  # as re: clamp to the string, then compare
-        if endpos < 0:
-            endpos = 0
-        if pos > endpos:
-            return None
-        if endpos < n:
-            text = text[:endpos]
+        ``pos > end`` means there is nothing to search.
+        """
+        self._check(string)
+        n = len(string)
+        end = n if endpos is None or endpos > n else max(0, endpos)
+        text: Any = string[:end] if end < n else string
         if isinstance(text, (bytearray, memoryview)):
             text = bytes(text)
-        fast = self._fast
-        if fast is not None and not not_empty:
-            rm = (
-                fast.search
-                if how == "search"
-                else fast.rx.match
-                if how == "match"
-                else fast.rx.fullmatch
-            )(text, pos)
-            if rm is None:
-                return None
-            return Match(
-                self, orig, pos, endpos, [x for sp in rm.regs for x in sp], self._index_names
-            )
-        eng = self._full() if how == "fullmatch" else self._search_engine
-        b = self._bounds(eng, text, pos, how != "search", not_empty)
-        if b is None:
+        return text, min(max(pos, 0), n), end
+
+    def _exec(
+        self, string: Any, pos: int, endpos: int | None, how: str, want_groups: bool = True
+    ) -> Match[AnyStr] | None:
+        text, pos, end = self._text(string, pos, endpos)
+        if pos > end:
             return None
-        s0, e0 = b
-        if not want_groups:
-            slots = [s0, e0]
-        else:
-            slots = self._groups(eng, text, s0, e0, pos if not_empty else -1)
-        return Match(self, orig, pos, endpos, slots, self._index_names)
+        slots = self._strategy.first(text, pos, how, want_groups)
+        if slots is None:
+            return None
+        return Match(self, string, pos, end, slots, self._index_names)
 
     # -- re-compatible API --------------------------------------------------
     def search(
@@ -325,57 +150,12 @@ class Pattern(Generic[AnyStr]):
     def _iter(
         self, string: AnyStr, pos: int, endpos: int | None, want_groups: bool
     ) -> Iterator[Match[AnyStr]]:
-        self._check(string)
-        n = len(string)
-        end = n if endpos is None or endpos > n else max(0, endpos)
-        text: Any = string[:end] if end < n else string
-        if isinstance(text, (bytearray, memoryview)):
-            text = bytes(text)
-        pos = min(max(pos, 0), n)
+        text, pos, end = self._text(string, pos, endpos)
         if pos > end:
             return
-        fast = self._fast
-        if fast is not None and fast.guarded is not None and self._prefer_dfa(text, pos):
-            fast = None
-        if fast is not None:
-            idx = self._index_names
-            for rm in fast.finditer(text, pos):
-                yield Match(self, string, pos, end, [x for sp in rm.regs for x in sp], idx)
-            return
-        for slots in self._slot_iter(text, pos, end, want_groups):
-            yield Match(self, string, pos, end, slots, self._index_names)
-
-    def _prefer_dfa(self, text: Any, pos: int) -> bool:
-        """For a guarded delegate: is the DFA with its literal prefilter faster here?
-
-        Both are linear and give the same matches.  The guarded ``re`` search
-        costs about the same per character whatever the text; the DFA with a
-        required-literal prefilter skips between occurrences of the literal at
-        ``str.find`` speed but pays a few microseconds per occurrence.  Count
-        the occurrences in a sample of the text (one C scan) and pick.
-        """
-        jumper = self._search_engine.jumper
-        if jumper is None or jumper.lit is None:
-            return False
-        span = min(len(text) - pos, _SAMPLE)
-        hits = text.count(jumper.lit, pos, pos + span)
-        return bool(hits * _DENSITY < span)
-
-    def _slot_iter(self, text: Any, pos: int, end: int, want_groups: bool) -> Iterator[list[int]]:
-        """Slots of each successive non-overlapping match (the DFA path)."""
-        eng = self._search_engine
-        not_empty = False
-        while pos <= end:
-            b = self._bounds(eng, text, pos, False, not_empty)
-            if b is None:
-                return
-            s0, e0 = b
-            if want_groups and self.groups:
-                yield self._groups(eng, text, s0, e0, pos if not_empty else -1)
-            else:
-                yield [s0, e0]
-            not_empty = s0 == e0
-            pos = e0
+        idx = self._index_names
+        for slots in self._strategy.slots(text, pos, want_groups):
+            yield Match(self, string, pos, end, slots, idx)
 
     def finditer(
         self, string: AnyStr, pos: int = 0, endpos: int | None = None
@@ -385,106 +165,47 @@ class Pattern(Generic[AnyStr]):
 
     def findall(self, string: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
         """All non-overlapping matches: strings, or group tuples as ``re`` does."""
-        lit = self._literal
-        if lit is not None and type(string) is type(lit):
-            n = len(string)
-            end = n if endpos is None or endpos > n else max(0, endpos)
-            pos = min(max(pos, 0), n)
-            return [lit] * string.count(lit, pos, end) if pos <= end else []
-        fast = self._fast
-        if fast is not None and fast.guarded is None:
-            self._check(string)
-            return fast.rx.findall(string, pos, len(string) if endpos is None else endpos)
-        self._check(string)
-        n = len(string)
-        end = n if endpos is None or endpos > n else max(0, endpos)
-        text: Any = string[:end] if end < n else string
-        if isinstance(text, (bytearray, memoryview)):
-            text = bytes(text)
-        pos = min(max(pos, 0), n)
+        text, pos, end = self._text(string, pos, endpos)
         if pos > end:
             return []
-        if fast is not None and self._prefer_dfa(text, pos):
-            fast = None
-        g = self.groups
-        it: Iterator[list[int]]
-        if fast is not None and g == 0 and text is string:
-            return [m.group() for m in fast.finditer(text, pos)]
-        if fast is not None:
-            it = ([x for sp in m.regs for x in sp] for m in fast.finditer(text, pos))
-        else:
-            it = self._slot_iter(text, pos, end, g > 0)
-        if g == 0:
-            return [string[sl[0] : sl[1]] for sl in it]
-        empty = string[:0]
-        if g == 1:
-            return [string[sl[2] : sl[3]] if sl[2] >= 0 else empty for sl in it]
-        out: list[Any] = []
-        for sl in it:
-            out.append(
-                tuple(
-                    string[sl[k] : sl[k + 1]] if sl[k] >= 0 else empty
-                    for k in range(2, 2 * g + 2, 2)
-                )
-            )
-        return out
+        return self._strategy.findall(string, text, pos, end)
 
     def split(self, string: AnyStr, maxsplit: int = 0) -> list[AnyStr | None]:
         """Split ``string`` by the matches (captured groups are kept, as in ``re``)."""
-        if self._fast is not None and self._fast.guarded is None:
-            self._check(string)
-            return self._fast.rx.split(string, maxsplit)
-        out: list[AnyStr | None] = []
-        last = 0
-        k = 0
-        for m in self._iter(string, 0, None, self.groups > 0):
-            if maxsplit and k >= maxsplit:
-                break
-            s, e = m.span()
-            out.append(string[last:s])
-            out.extend(m.groups())
-            last = e
-            k += 1  # noqa: SIM113 - counts splits, not loop iterations
-        out.append(string[last:])
-        return out
+        text, _, _ = self._text(string, 0, None)
+        return self._strategy.split(string, text, maxsplit)
 
     def subn(
         self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr, count: int = 0
     ) -> tuple[AnyStr, int]:
         """Like :meth:`sub`, also returning the number of replacements."""
-        if self._fast is not None and self._fast.guarded is None and isinstance(repl, (str, bytes)):
-            self._check(string)
-            _parse_template(repl, self)  # same errors as the DFA path
-            res: tuple[AnyStr, int] = self._fast.rx.subn(repl, string, count)
-            return res
+        text, _, end = self._text(string, 0, None)
+        idx = self._index_names
         if callable(repl):
-            fn = repl
+            user = repl
+
+            def call(sl: list[int]) -> AnyStr:
+                return user(Match(self, string, 0, end, sl, idx))
+
+            return self._strategy.subn(string, text, count, call)
+        template = _parse_template(repl, self)
+        fn: Callable[[list[int]], AnyStr]
+        if all(isinstance(t, (str, bytes)) for t in template):
+            lit: AnyStr = repl[:0].join(template)
+
+            def same(sl: list[int]) -> AnyStr:
+                return lit
+
+            fn = same
         else:
-            template = _parse_template(repl, self)
-            if all(isinstance(t, (str, bytes)) for t in template):
-                lit: AnyStr = repl[:0].join(template)
 
-                def fn(m: Match[AnyStr]) -> AnyStr:
-                    return lit
-            else:
+            def expand(sl: list[int]) -> AnyStr:
+                out: AnyStr = _expand(template, Match(self, string, 0, end, sl, idx))
+                return out
 
-                def fn(m: Match[AnyStr]) -> AnyStr:
-                    out: AnyStr = _expand(template, m)
-                    return out
+            fn = expand
 
-        parts: list[AnyStr] = []
-        last = 0
-        k = 0
-        for m in self._iter(string, 0, None, True):
-            if count and k >= count:
-                break
-            s, e = m.span()
-            parts.append(string[last:s])
-            parts.append(fn(m))
-            last = e
-            k += 1
-        parts.append(string[last:])
-        return string[:0].join(parts), k
+        return self._strategy.subn(string, text, count, fn, repl)
 
     def sub(
         self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], string: AnyStr, count: int = 0
@@ -724,7 +445,8 @@ def compile(
     ``syntax``: ``"perl"`` (Python ``re`` dialect), ``"posix"`` (ERE),
     ``"posix_basic"`` (BRE), ``"emacs"``, ``"glob"`` or ``"str"`` (OCaml Str).
     ``flags``: :class:`re_engine.Flag` or ``re`` flags (I, M, S, X, A).
-    ``engine="dfa"`` never delegates to ``re`` (see :mod:`re_engine.fast`);
+    The strategy is chosen here, once (see :mod:`re_engine.meta` and
+    :attr:`Pattern.strategy`); ``engine="dfa"`` never delegates to ``re``;
     ``engine="regex"`` hands Perl-syntax patterns to the ``regex`` module
     (backtracking: backreferences and lookaround, with no linear-time
     guarantee).  Glob options: ``pathname=True``, ``period=True``,

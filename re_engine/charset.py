@@ -24,7 +24,7 @@ Interval = tuple[int, int]
 class CharSet:
     """An immutable set of code points, stored as disjoint sorted intervals."""
 
-    __slots__ = ("_hash", "_los", "ranges")
+    __slots__ = ("_hash", "_los", "_size", "ranges")
 
     ranges: tuple[Interval, ...]
 
@@ -32,8 +32,19 @@ class CharSet:
         self.ranges = _normalise(ranges)
         self._los = [lo for lo, _ in self.ranges]
         self._hash = hash(self.ranges)
+        self._size = -1
 
     # -- constructors -------------------------------------------------------
+    @classmethod
+    def _sorted(cls, ranges: list[Interval]) -> CharSet:
+        """A set from ranges already sorted, disjoint and not adjacent (no normalising)."""
+        cs = cls.__new__(cls)
+        cs.ranges = tuple(ranges)
+        cs._los = [lo for lo, _ in ranges]
+        cs._hash = hash(cs.ranges)
+        cs._size = -1
+        return cs
+
     @classmethod
     def of_char(cls, c: int) -> CharSet:
         return cls(((c, c),))
@@ -75,7 +86,9 @@ class CharSet:
 
     def size(self) -> int:
         """Number of code points in the set."""
-        return sum(hi - lo + 1 for lo, hi in self.ranges)
+        if self._size < 0:
+            self._size = sum(hi - lo + 1 for lo, hi in self.ranges)
+        return self._size
 
     def single(self) -> int | None:
         """The only code point of a one-element set, else ``None``."""
@@ -85,6 +98,10 @@ class CharSet:
 
     # -- algebra ------------------------------------------------------------
     def union(self, other: CharSet) -> CharSet:
+        if not other.ranges or other.ranges == self.ranges:
+            return self
+        if not self.ranges:
+            return other
         return CharSet(self.ranges + other.ranges)
 
     def complement(self, top: int = MAX_CODE) -> CharSet:
@@ -98,22 +115,41 @@ class CharSet:
             nxt = hi + 1
         if nxt <= top:
             out.append((nxt, top))
-        return CharSet(out)
+        return CharSet._sorted(out)
 
     def inter(self, other: CharSet) -> CharSet:
+        # pieces of normalised sets are sorted, disjoint and never adjacent,
+        # so the result needs no normalising
+        small, big = (self, other) if len(self.ranges) <= len(other.ranges) else (other, self)
         out: list[Interval] = []
-        a, b = self.ranges, other.ranges
-        i = j = 0
-        while i < len(a) and j < len(b):
-            lo = max(a[i][0], b[j][0])
-            hi = min(a[i][1], b[j][1])
-            if lo <= hi:
-                out.append((lo, hi))
-            if a[i][1] < b[j][1]:
-                i += 1
-            else:
-                j += 1
-        return CharSet(out)
+        b, los = big.ranges, big._los
+        nb = len(b)
+        if not small.ranges or not nb:
+            return CharSet._sorted(out)
+        # for each range of the smaller set, the ranges of the larger it meets
+        for lo, hi in small.ranges:
+            k = bisect_right(los, lo) - 1
+            if k < 0:
+                k = 0
+            while k < nb:
+                blo, bhi = b[k]
+                if blo > hi:
+                    break
+                x = lo if lo > blo else blo
+                y = hi if hi < bhi else bhi
+                if x <= y:
+                    out.append((x, y))
+                k += 1
+        return CharSet._sorted(out)
+
+    def issubset(self, other: CharSet) -> bool:
+        """Is every code point of this set in ``other``?  (No set is built.)"""
+        los, ranges = other._los, other.ranges
+        for lo, hi in self.ranges:
+            i = bisect_right(los, lo) - 1
+            if i < 0 or ranges[i][1] < hi:
+                return False
+        return True
 
     def diff(self, other: CharSet) -> CharSet:
         return self.inter(other.complement())
@@ -136,17 +172,26 @@ class CharSet:
 
 
 def _normalise(ranges: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sorted, disjoint, non-adjacent ranges covering the same code points."""
     rs = sorted(ranges)
-    out: list[list[int]] = []
-    for lo, hi in rs:
+    out: list[Interval] = []
+    it = iter(rs)
+    for clo, chi in it:
+        if clo <= chi:
+            break
+    else:
+        return ()
+    for lo, hi in it:
         if lo > hi:
             continue
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1][1] = hi
+        if lo <= chi + 1:
+            if hi > chi:
+                chi = hi
         else:
-            out.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in out)
+            out.append((clo, chi))
+            clo, chi = lo, hi
+    out.append((clo, chi))
+    return tuple(out)
 
 
 EMPTY = CharSet()

@@ -17,9 +17,9 @@ match starts).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import islice
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, islice
+from typing import Protocol, cast
 
 from .prog import (
     ASSERT,
@@ -29,6 +29,7 @@ from .prog import (
     ENTER,
     FINALNL,
     JMP,
+    MATCH,
     NL,
     NOT_FRESH,
     SAVE,
@@ -50,6 +51,14 @@ class Jump(Protocol):
         """``(a, mark)``: no match starts in ``[i, a)`` (``a = -1``: none at all)."""
         ...
 
+
+# leave the DFA for _nfa_scan after this many flushes in one scan, if it
+# made a new state for more than one character in this many
+_THRASH_FLUSHES = 2
+_THRASH_CHARS_PER_STATE = 10
+
+# programs up to this size get their closures computed at once (_ecl_table)
+_TABLE_MAX = 2000
 
 # a jump shorter than this is not worth its call: pause jumping for a while
 _SHORT_JUMP = 64
@@ -104,6 +113,20 @@ class LazyDFA:
         self.is_str = not prog.is_bytes
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
+        self._starts: dict[int, DState] = {}
+        # no assertion and no empty-iteration check: closures ignore the context
+        self._plain = not any(o in (ASSERT, ENTER, CHECK) for o in prog.op)
+        self._ecl: dict[int, tuple[int, ...]] = {}
+        self._moves: dict[int, dict[int, int]] = {}
+        # every root's closure, indexed by pc, for programs small enough to do it at once
+        self._ecl_table: list[tuple[int, ...]] | None = None
+        if self._plain and len(prog.op) <= _TABLE_MAX:
+            roots = {prog.start}
+            roots.update(prog.x[pc] for pc, o in enumerate(prog.op) if o == CHAR)
+            table: list[tuple[int, ...]] = [()] * len(prog.op)
+            for r in roots:
+                table[r] = self._eclose(r)
+            self._ecl_table = table
 
     # -- classes --------------------------------------------------------------
     def class_of(self, c: int, final: bool = False) -> int:
@@ -148,15 +171,101 @@ class LazyDFA:
             s.tj.clear()
             s.ct.clear()
         self.states.clear()
+        self._starts.clear()
         self.flushes += 1
 
     def start(self, behind: int) -> DState:
-        if self.unanchored:
-            return self.state((), behind, False, True)
-        return self.state((self.prog.start,), behind, False, False)
+        s = self._starts.get(behind)
+        if s is None:
+            if self.unanchored:
+                s = self.state((), behind, False, True)
+            else:
+                s = self.state((self.prog.start,), behind, False, False)
+            self._starts[behind] = s
+        return s
+
+    def _eclose(self, root: int) -> tuple[int, ...]:
+        """CHAR pcs reachable from ``root`` by epsilon moves, in priority order; -1 for MATCH.
+
+        Only for programs without ASSERT, ENTER or CHECK, where this does not
+        depend on the context; memoised per root (at most one per pc).
+        """
+        got = self._ecl.get(root)
+        if got is not None:
+            return got
+        op, xs, ys = self.prog.op, self.prog.x, self.prog.y
+        out: list[int] = []
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            pc = stack.pop()
+            while pc not in seen:
+                seen.add(pc)
+                o = op[pc]
+                if o == CHAR:
+                    out.append(pc)
+                    break
+                if o == SPLIT:
+                    stack.append(ys[pc])
+                    pc = xs[pc]
+                elif o == MATCH:
+                    out.append(-1)
+                    break
+                else:  # JMP, SAVE
+                    pc = xs[pc]
+        res = self._ecl[root] = tuple(out)
+        return res
+
+    def _closure_plain(self, s: DState) -> tuple[list[int], bool]:
+        """:meth:`closure` for context-free programs (see :meth:`_closure_roots`)."""
+        return self._closure_roots([*s.kernel, self.prog.start] if s.active else s.kernel)
+
+    def _closure_roots(self, roots: Sequence[int]) -> tuple[list[int], bool]:
+        """CHAR pcs reachable from ``roots`` (in order), and MATCH?  Context-free programs.
+
+        The same list as :meth:`closure`: a root's closure is explored in full
+        unless it meets a pc an earlier root reached, below which everything
+        was already found; so it is the roots' memoised closures concatenated,
+        duplicates dropped (``dict.fromkeys``, in C), cut at the first MATCH
+        in ``first`` mode.
+        """
+        table = self._ecl_table
+        parts: Iterable[tuple[int, ...]]
+        if table is not None:
+            parts = map(table.__getitem__, roots)
+        else:
+            ecl = self._ecl
+            parts = (ecl[r] if r in ecl else self._eclose(r) for r in roots)
+        out = list(dict.fromkeys(chain.from_iterable(parts)))
+        if -1 not in out:
+            return out, False
+        k = out.index(-1)
+        if self.longest:
+            del out[k]
+        else:
+            del out[k:]
+        return out, True
+
+    def _move(self, out: list[int], k: int) -> tuple[int, ...]:
+        """The next kernel: targets of the CHAR pcs in ``out`` that accept class ``k``.
+
+        In order, once each (``longest`` mode: sorted, order does not matter there).
+        """
+        moves = self._moves.get(k)
+        if moves is None:
+            members = self.class_members[k]
+            op, xs, arg = self.prog.op, self.prog.x, self.prog.arg
+            moves = {pc: xs[pc] for pc, o in enumerate(op) if o == CHAR and arg[pc] in members}
+            self._moves[k] = moves
+        targets: dict[int | None, None] = dict.fromkeys(map(moves.get, out))
+        targets.pop(None, None)
+        kernel = cast("list[int]", list(targets))
+        return tuple(sorted(kernel)) if self.longest else tuple(kernel)
 
     def closure(self, s: DState, ahead: int) -> tuple[list[int], bool]:
         """CHAR pcs reachable from ``s`` before the next character, and MATCH?"""
+        if self._plain:
+            return self._closure_plain(s)
         prog = self.prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         behind = s.behind
@@ -229,17 +338,7 @@ class LazyDFA:
             out, _ = self.closure(s, bits)
             self.longest = saved
             matched = False
-        members = self.class_members[k]
-        xs, arg = self.prog.x, self.prog.arg
-        kern: list[int] = []
-        seen: set[int] = set()
-        for pc in out:
-            if arg[pc] in members:
-                t = xs[pc]
-                if t not in seen:
-                    seen.add(t)
-                    kern.append(t)
-        kernel = tuple(sorted(kern)) if self.longest else tuple(kern)
+        kernel = self._move(out, k)
         active = s.active and not matched
         if self.longest and not self.unanchored:
             active = False
@@ -303,6 +402,7 @@ class LazyDFA:
         s = self.start(behind)
         last = -1
         i = pos
+        flushes0 = self.flushes
         if skip_first and i >= n:
             return -1  # only an empty match is possible at the end
         jumper = None if skip_first else self.jumper
@@ -352,7 +452,12 @@ class LazyDFA:
                 except KeyError:
                     i = int(it.__reduce__()[2]) - 1
                 ch = text[i]
-                s = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
+                if nxt is None:
+                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                        return self._nfa_scan(text, i, s, last, earliest)
+                    nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
+                s = nxt
                 i += 1
                 if s.m:
                     last = i - 1
@@ -376,6 +481,8 @@ class LazyDFA:
                 ch = text[i]
                 nxt = tb.get(ch)
                 if nxt is None:
+                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                        return self._nfa_scan(text, i, s, last, earliest)
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -385,6 +492,47 @@ class LazyDFA:
                 if s.dead:
                     return last
         if self.final(s, EDGE):
+            last = n
+        return last
+
+    def _thrashing(self, scanned: int) -> bool:
+        """Is the cache being rebuilt faster than it is used (RE2's rule)?
+
+        Only programs whose closures ignore the context can leave the DFA
+        (:meth:`_nfa_scan`); the others go on flushing, still linear.
+        """
+        return self._plain and scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
+
+    def _nfa_scan(self, text: str | bytes, i: int, s: DState, last: int, earliest: bool) -> int:
+        """Finish :meth:`forward` from state ``s`` at ``i`` without caching states.
+
+        When nearly every character makes a new DFA state (``(a|b)*a(a|b){30}``
+        has 2**31), building and caching states only costs: this steps the
+        same thread lists as :meth:`step_class` (closures from the per-root
+        table, moves per class) and keeps nothing, as RE2 falls back to its
+        NFA.  Each character costs ``O(len(program))``: linear, and memory
+        stays at one thread list.
+        """
+        n = len(text)
+        kernel: tuple[int, ...] = s.kernel
+        active = s.active
+        anchored_longest = self.longest and not self.unanchored
+        start = self.prog.start
+        closure, move, class_of, code = self._closure_roots, self._move, self.class_of, self.code
+        while i < n:
+            out, matched = closure([*kernel, start] if active else kernel)
+            if matched:
+                last = i
+                if earliest:
+                    return last
+                active = False
+            kernel = move(out, class_of(code(text[i])))
+            if anchored_longest:
+                active = False
+            i += 1
+            if not kernel and not active:
+                return last
+        if closure([*kernel, start] if active else kernel)[1]:
             last = n
         return last
 

@@ -46,21 +46,37 @@ General mechanisms, none of which looks at what a pattern "is":
 from __future__ import annotations
 
 import re as _re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache, lru_cache
 from typing import Any
 
 from . import ast as R
 from .charset import MAX_CODE, CharSet, digit, space, word
-from .prog import Cap, Core, min_max_len, nullable
+from .prog import (
+    CHAR,
+    CHECK,
+    ENTER,
+    MATCH,
+    SPLIT,
+    Cap,
+    Core,
+    Prog,
+    Resolved,
+    min_max_len,
+    nullable,
+)
 
 _LIMIT_FLOOR = 256
 
 
-def _builtin_classes(is_bytes: bool, ascii: bool) -> list[tuple[str, CharSet]]:
+@cache
+def _builtin_classes(is_bytes: bool, ascii: bool) -> tuple[tuple[str, CharSet], ...]:
     """``re``'s class escapes and the exact sets they stand for under these flags.
 
     ``\\w``, ``\\d`` and ``\\s`` are built from what ``re`` itself puts in
     them (:mod:`re_engine.charset`), so equality with a pattern's set is exact.
+    Largest first (the order :func:`_cls_parts` tries them in); constant per
+    flags, so built once.
     """
     uni = not (is_bytes or ascii)
     w, d, s = word(uni), digit(uni), space(uni)
@@ -69,15 +85,24 @@ def _builtin_classes(is_bytes: bool, ascii: bool) -> list[tuple[str, CharSet]]:
     top = 0xFF if is_bytes else MAX_CODE
     out = [("\\w", w), ("\\d", d), ("\\s", s)]
     out += [(e.upper(), c.complement(top)) for e, c in out]
-    return out
+    return tuple(sorted(out, key=lambda t: -t[1].size()))
 
 
-def _cls_parts(cs: CharSet, builtins: list[tuple[str, CharSet]]) -> tuple[list[str], CharSet]:
+@cache
+def _builtin_exact(is_bytes: bool, ascii: bool) -> dict[CharSet, str]:
+    """The builtin escapes by the set each stands for exactly (a class that is one)."""
+    return {cs: esc for esc, cs in _builtin_classes(is_bytes, ascii)}
+
+
+def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[list[str], CharSet]:
     """Escapes whose sets lie inside ``cs`` (largest first, none redundant), and the rest."""
     chosen: list[str] = []
     covered = CharSet()
-    for esc, bset in sorted(builtins, key=lambda t: -t[1].size()):
-        if bset.ranges and not bset.diff(cs) and bset.diff(covered):
+    size = cs.size()
+    for esc, bset in builtins:
+        if bset.size() > size:
+            continue  # too big to be inside
+        if bset.ranges and bset.issubset(cs) and not bset.issubset(covered):
             chosen.append(esc)
             covered = covered.union(bset)
     return chosen, cs.diff(covered)
@@ -113,20 +138,28 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
             out.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
         return "".join(out)
 
-    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else []
-    best = (len(cs.ranges), "[" + body([], cs) + "]")
+    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else ()
+    if builtins:
+        exact = _builtin_exact(is_bytes, ascii).get(cs)
+        if exact is not None:
+            return exact
+    # (cost, negated, escapes, rest): rendered once the cheapest is known
+    best: tuple[int, bool, list[str], CharSet] = (len(cs.ranges), False, [], cs)
     if builtins:
         parts, rest = _cls_parts(cs, builtins)
         cost = len(parts) + len(rest.ranges)
         if parts and cost < best[0]:
-            best = (cost, parts[0] if cost == 1 else "[" + body(parts, rest) + "]")
+            best = (cost, False, parts, rest)
         comp = cs.complement(top)
         if comp.ranges:
             parts, rest = _cls_parts(comp, builtins)
             cost = len(parts) + len(rest.ranges) + 1
             if cost < best[0]:
-                best = (cost, "[^" + body(parts, rest) + "]")
-    return best[1]
+                best = (cost, True, parts, rest)
+    _cost, negated, parts, rest = best
+    if not negated and len(parts) == 1 and not rest.ranges:
+        return parts[0]
+    return ("[^" if negated else "[") + body(parts, rest) + "]"
 
 
 _ASSERT_RE = {
@@ -244,8 +277,86 @@ def _split_tail_loop(c: Core) -> tuple[list[Core], R.Repeat] | None:
     return None
 
 
-def safe_for_re(c: Core) -> str | None:
+@lru_cache(maxsize=8)
+def _word_and_not(wset: CharSet, top: int) -> tuple[CharSet, CharSet]:
+    """The word characters up to ``top``, and the rest (memoised: a few word sets exist)."""
+    w = wset.clip(top)
+    return w, w.complement(top)
+
+
+def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
+    """Is ``c`` assertions, one class loop ``C{k,}`` (maybe in a group), assertions?
+
+    And is ``re`` linear on it: an attempt at ``s`` checks the assertions
+    before the loop (``O(1)``), runs the loop over its run ``[s, r)`` and
+    tries the assertions after it at ``r``, then (backtracking, or a lazy
+    loop going on) at other positions of the run: ``O(r - s)``.  Quadratic
+    only if many attempts start inside one run and reach the loop.  Linear
+    when either holds:
+
+    (a) the assertions after the loop hold at the end of every non-empty
+        maximal run, the end of the text included (``\\b`` or ``\\>``
+        when ``C`` is exactly the word characters; ``$`` when only a newline
+        is outside ``C``): an attempt whose run is non-empty and at least
+        ``k`` long succeeds at once, any other fails within ``k + 1`` steps,
+        and a ``finditer`` goes on after each match: ``O(n * k)``;
+    (b) an assertion before the loop fails inside every run: ``\\b`` or
+        ``\\<`` with ``C`` word characters only (``\\b`` also with non-word
+        only: both neighbours alike), ``^`` with no newline in ``C``, ``\\A``:
+        attempts inside a run fail at once, the others start at disjoint
+        runs: ``O(n)``.
+    """
+    items: list[Core] = []
+
+    def flat(x: Core) -> None:
+        if isinstance(x, R.Seq):
+            for y in x.items:
+                flat(y)
+        elif isinstance(x, Cap) and not isinstance(x.node, R.Repeat):
+            flat(x.node)
+        else:
+            items.append(x)
+
+    flat(c)
+    loops = [i for i, x in enumerate(items) if not isinstance(x, R.Assert)]
+    if len(loops) != 1:
+        return False
+    loop = items[loops[0]]
+    while isinstance(loop, Cap):
+        loop = loop.node
+    if not (isinstance(loop, R.Repeat) and loop.max is None and isinstance(loop.node, R.Set)):
+        return False
+    cs = loop.node.cs
+    before = {x.kind for x in items[: loops[0]] if isinstance(x, R.Assert)}
+    after = {x.kind for x in items[loops[0] + 1 :] if isinstance(x, R.Assert)}
+    w, nonword = _word_and_not(wset, top)
+    is_word = cs == w
+
+    def holds_at_run_end(kind: str) -> bool:
+        # not \b after non-word characters: at the end of the text it fails
+        if kind in ("wordb", "eow"):
+            return is_word
+        if kind == "eol":
+            return cs.complement(top).issubset(CharSet.of_char(10))
+        return False
+
+    def fails_inside_run(kind: str) -> bool:
+        if kind in ("wordb", "bow"):
+            return cs.issubset(w) or (kind == "wordb" and cs.issubset(nonword))
+        if kind == "bol":
+            return 10 not in cs
+        return kind == "bos"
+
+    if "nwordb" in before | after:
+        return False
+    return all(map(holds_at_run_end, after)) or any(map(fails_inside_run, before))
+
+
+def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
+
+    ``wset``: the pattern's word characters (for :func:`_guarded_loop`;
+    without it that case is not considered).
 
     ``"class-loop"``: a single class loop; ``"bounded"``: see the module
     docstring; ``"lead-loop"``: ``C{k,} T``, searched with a guard (see
@@ -261,6 +372,8 @@ def safe_for_re(c: Core) -> str | None:
     """
     if _single_class_loop(c):
         return "class-loop"
+    if wset is not None and _guarded_loop(c, wset, top):
+        return "guarded-loop"
     m = _size(c)
     limit = max(_LIMIT_FLOOR, 16 * m)
     _lo, hi = min_max_len(c)
@@ -421,31 +534,35 @@ def _bounded_cost(c: Core, extra: int, limit: int) -> bool:
     return hi is not None and _paths(c, limit + 1) * (hi + 1 + extra) <= limit
 
 
-def _compile_re(pattern: Any, core: Core) -> _re.Pattern[Any] | None:
-    """``core`` as an equivalent compiled ``re`` pattern, or None."""
+def _compile_re(core: Core, is_bytes: bool, ascii: bool) -> _re.Pattern[Any] | None:
+    """``core`` as an equivalent compiled ``re`` pattern, or None.
+
+    ``ascii``: the pattern's word characters are ASCII (bytes, or ``re.ASCII``).
+    """
+    ascii = ascii or is_bytes
     try:
-        ascii = bool(pattern.is_bytes or pattern.flags & 256)
-        src = translate(core, pattern.is_bytes, ascii)
+        src = translate(core, is_bytes, ascii)
     except _Untranslatable:
         return None
     if _has_assert(core, "nwordb"):
         return None
     flags = _re.ASCII if ascii else 0
     try:
-        return _re.compile(src.encode("latin-1") if pattern.is_bytes else src, flags)
+        return _re.compile(src.encode("latin-1") if is_bytes else src, flags)
     except (_re.error, RecursionError, OverflowError):
         return None
 
 
-def plan(pattern: Any) -> Delegate | None:
-    """A :class:`Delegate` for ``pattern`` when safe, else ``None`` (use the DFA)."""
-    res = pattern._res
+def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
+    """A :class:`Delegate` for the resolved pattern when safe, else ``None`` (use the DFA)."""
     if res.sem != "first" or res.has_inner_sem:
         return None
-    reason = safe_for_re(res.core)
+    ascii = ascii or is_bytes
+    wset = word(not ascii).clip(0x7F) if ascii else word(True)
+    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE)
     if reason is None:
         return None
-    rx = _compile_re(pattern, res.core)
+    rx = _compile_re(res.core, is_bytes, ascii)
     if rx is None:
         return None
     if reason != "lead-loop":
@@ -454,16 +571,19 @@ def plan(pattern: Any) -> Delegate | None:
     assert cs is not None
     lead = res.core
     while not isinstance(lead, R.Repeat):
-        lead = lead.items[0] if isinstance(lead, R.Seq) else lead.node
-    ascii = bool(pattern.is_bytes or pattern.flags & 256)
-    cls = _cls(cs, pattern.is_bytes, ascii)
+        if isinstance(lead, R.Seq):
+            lead = lead.items[0]
+        elif isinstance(lead, Cap):
+            lead = lead.node
+        else:  # lead_loop found the loop: cannot happen
+            return None
+    ascii = ascii or is_bytes
+    cls = _cls(cs, is_bytes, ascii)
     flags = _re.ASCII if ascii else 0
-    src = rx.pattern.decode("latin-1") if pattern.is_bytes else rx.pattern
+    src = rx.pattern.decode("latin-1") if is_bytes else rx.pattern
     srcs = ["(?<!" + cls + ")" + src, cls]
     try:
-        guarded, in_run = (
-            _re.compile(x.encode("latin-1") if pattern.is_bytes else x, flags) for x in srcs
-        )
+        guarded, in_run = (_re.compile(x.encode("latin-1") if is_bytes else x, flags) for x in srcs)
     except (_re.error, RecursionError, OverflowError):
         return None
     return Delegate(rx, reason, guarded, in_run, lead.min)
@@ -472,7 +592,9 @@ def plan(pattern: Any) -> Delegate | None:
 # assertions that look only at the text left of their position: unaffected
 # when ``re`` is given ``endpos`` at the end of the match
 _LEFT_ASSERTS = frozenset({"bol", "bos"})
+_WORD_ASSERTS = frozenset({"wordb", "bow", "eow"})
 _SPAN_BUDGET = 64
+_ONE_PASS_MAX = 4000  # programs larger than this are not checked (quadratic check)
 
 
 def _loop_shape(c: Core, cap: int) -> tuple[int, int] | None:
@@ -512,6 +634,44 @@ def _loop_shape(c: Core, cap: int) -> tuple[int, int] | None:
     return None
 
 
+def one_pass(prog: Prog) -> bool:
+    """Is the program one-pass: at most one way to go on at each character?
+
+    For the start and for every state right after a character, the
+    epsilon paths from it (through SPLIT, JMP, SAVE and ASSERT, assertions
+    taken as passable) must reach every instruction at most once, and the
+    characters sets of the CHAR instructions they reach must be disjoint.
+    Loops over nullable bodies (ENTER/CHECK) are refused.  Then, whatever
+    the text, at most one path can consume the next character.
+    """
+    op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
+    if len(op) > _ONE_PASS_MAX or any(o in (ENTER, CHECK) for o in op):
+        return False
+    roots = {prog.start}
+    roots.update(xs[pc] for pc, o in enumerate(op) if o == CHAR)
+    for r in roots:
+        seen: set[int] = set()
+        union = CharSet()
+        stack = [r]
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                return False
+            seen.add(pc)
+            o = op[pc]
+            if o == CHAR:
+                cs = sets[arg[pc]]
+                if union.inter(cs).ranges:
+                    return False
+                union = union.union(cs)
+            elif o == SPLIT:
+                stack.append(ys[pc])
+                stack.append(xs[pc])
+            elif o != MATCH:  # JMP, SAVE, ASSERT
+                stack.append(xs[pc])
+    return True
+
+
 class SpanGroups:
     """Submatches of a known leftmost-first match span, by ``re`` on that span.
 
@@ -519,50 +679,98 @@ class SpanGroups:
     those of the first path (in priority order) from ``s`` that reaches the
     end of the pattern; that path ends at ``e``, so it is also the first path
     that ends exactly at ``e``: what ``rx.fullmatch(text, s, e)`` returns,
-    ``re`` exploring paths in the same priority order.  ``endpos = e`` hides the text
-    right of ``e``, so the pattern may only hold assertions that look left.
+    ``re`` exploring paths in the same priority order.  ``re`` sees the real
+    text left of ``s`` but takes ``e`` for the end of the text: an assertion
+    that looks right (``$``, ``\\Z``, ``\\b``) is used only when at this
+    ``e`` it would say the same of the real text (:meth:`faithful`).
 
-    Cost: on ``w = e - s`` characters a backtracker follows at most
-    ``P * (w + 1) ** k`` paths (:func:`_loop_shape`), each ``O(w + m)`` steps.
-    ``re`` is used only while that is at most ``64 * m * (w + 1)`` paths,
-    i.e. within a constant factor of the Pike VM's ``O(m * (w + 1))`` per
-    span (``max_span`` is the largest such ``w``); longer spans go to the
-    Pike VM.  Spans of successive matches do not overlap: linear in total.
+    Cost, either of two proofs (``max_span`` is the largest span for which
+    the chosen one holds):
+
+    - *Path count*: on ``w = e - s`` characters a backtracker follows at
+      most ``P * (w + 1) ** k`` paths (:func:`_loop_shape`), each
+      ``O(w + m)`` steps; ``re`` is used only while that is at most
+      ``64 * m * (w + 1)`` paths, i.e. within a constant factor of the Pike
+      VM's ``O(m * (w + 1))`` per span.
+    - *One-pass* (:func:`one_pass`): at each position at most one of the
+      epsilon paths from the current state consumes the next character, all
+      others fail on it, and those paths form a tree of at most ``m`` nodes
+      (no instruction reached twice).  Whatever order the backtracker takes
+      them in, the only path that goes on is that one, so it explores each
+      position's tree once: ``O(m * (w + 1))`` for any span.
+
+    Spans of successive matches do not overlap: linear in total.
     """
 
-    def __init__(self, rx: _re.Pattern[Any], max_span: float) -> None:
+    def __init__(
+        self,
+        rx: _re.Pattern[Any],
+        max_span: float,
+        right: frozenset[str],
+        is_word: Callable[[int], bool],
+    ) -> None:
         self.rx = rx
         self.max_span = max_span
+        self.right = right
+        self.is_word = is_word
+
+    def faithful(self, text: Any, e: int) -> bool:
+        """Do the right-looking assertions at ``e`` say the same with the text cut there?"""
+        right = self.right
+        if not right:
+            return True
+        n = len(text)
+        if e >= n:
+            return True
+        # \Z holds only at the end; re's "$" also before a newline ending the
+        # cut text, at e - 1, where in the whole text it may not
+        if "eos" in right or "leol" in right:
+            return False
+        ch = text[e]
+        c = ord(ch) if isinstance(ch, str) else ch
+        if "eol" in right and c != 10:
+            return False
+        return not (right & _WORD_ASSERTS and self.is_word(c))
 
     def slots(self, text: Any, s: int, e: int) -> list[int] | None:
-        """Slots of the match spanning ``[s, e)``, or None (use the Pike VM)."""
-        if e - s > self.max_span:
+        """Slots of the match spanning ``[s, e)``, or None (use another pass)."""
+        if e - s > self.max_span or not self.faithful(text, e):
             return None
         rm = self.rx.fullmatch(text, s, e)
         return None if rm is None else [x for sp in rm.regs for x in sp]
 
 
-def span_groups(pattern: Any) -> SpanGroups | None:
-    """A :class:`SpanGroups` for ``pattern`` when one is provably cheap, else None."""
-    res = pattern._res
+def span_groups(
+    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+) -> SpanGroups | None:
+    """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None.
+
+    ``prog`` is the pattern's capturing program (for :func:`one_pass`).
+    """
     if res.sem != "first" or res.has_inner_sem or not res.ngroups:
         return None
     core = res.core
-    if any(isinstance(x, R.Assert) and x.kind not in _LEFT_ASSERTS for x in R.walk(core)):
+    kinds = {x.kind for x in R.walk(core) if isinstance(x, R.Assert)}
+    if "nwordb" in kinds:
         return None
-    m = _size(core)
-    budget = _SPAN_BUDGET * m
-    shape = _loop_shape(core, budget + 1)
-    if shape is None:
-        return None
-    k, p = shape
-    if p > budget:
-        return None
-    max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
-    if max_span < 1:
-        return None
-    rx = _compile_re(pattern, core)
-    return None if rx is None else SpanGroups(rx, max_span)
+    right = frozenset(kinds - _LEFT_ASSERTS)
+    max_span = 0.0
+    if one_pass(prog):
+        max_span = float("inf")
+    else:
+        m = _size(core)
+        budget = _SPAN_BUDGET * m
+        shape = _loop_shape(core, budget + 1)
+        if shape is None:
+            return None
+        k, p = shape
+        if p > budget:
+            return None
+        max_span = float("inf") if k <= 1 else (budget / p) ** (1 / (k - 1)) - 1
+        if max_span < 1:
+            return None
+    rx = _compile_re(core, is_bytes, ascii)
+    return None if rx is None else SpanGroups(rx, max_span, right, is_word)
 
 
 def _has_assert(c: Core, kind: str) -> bool:
@@ -625,31 +833,35 @@ class Skipper:
 _COMMON = frozenset(" \n\t.,;:'\"-etaoinshrdlucmfwypvbgkjqxzETAOINSHRDLUCMFWYPVBGKJQXZ0123456789")
 
 
-def _required(c: Core) -> list[tuple[str, Any]]:
-    """Pieces every match of ``c`` contains: ``("lit", codes)`` or ``("set", cs)``."""
+def _required(c: Core) -> list[list[CharSet]]:
+    """Pieces every match of ``c`` contains: runs of consecutive character sets."""
     if isinstance(c, R.Set):
-        single = c.cs.single()
-        return [("lit", [single])] if single is not None else [("set", c.cs)]
+        return [[c.cs]]
     if isinstance(c, Cap):
         return _required(c.node)
     if isinstance(c, R.Repeat):
         return _required(c.node) if c.min >= 1 else []
     if isinstance(c, R.Seq):
-        out: list[tuple[str, Any]] = []
-        run: list[int] = []
+        out: list[list[CharSet]] = []
+        run: list[CharSet] = []
         for x in c.items:
-            single = x.cs.single() if isinstance(x, R.Set) else None
-            if single is not None:
-                run.append(single)
+            if isinstance(x, R.Set):
+                run.append(x.cs)
                 continue
             if run:
-                out.append(("lit", run))
+                out.append(run)
                 run = []
             out.extend(_required(x))
         if run:
-            out.append(("lit", run))
+            out.append(run)
         return out
     return []  # an alternation (or an assertion) requires no one piece
+
+
+# a run of sets is a prefilter (found by one re scan) when at least this long,
+# each set this small (case-folded letters), and longer than the best literal
+_RUN_MIN = 3
+_RUN_SET_MAX = 4
 
 
 def literal_of(c: Core, is_bytes: bool) -> Any:
@@ -696,7 +908,9 @@ class Jumper:
     """Where the lazy DFA may jump to when it holds no thread (prefiltering).
 
     Let ``L`` be a piece every match contains (a literal, found with
-    ``str.find``, or a class, found with one ``re`` scan) and ``S`` the set
+    ``str.find``; or a class, or a run of ``k`` small classes such as a
+    case-insensitive word, found with one ``re`` scan of a fixed-length
+    pattern, ``O(n * k)``) and ``S`` the set
     of all characters a match can contain.  From position ``i``, let ``p``
     be the first occurrence of ``L`` at or after ``i``.  A match starting at
     ``s >= i`` contains an occurrence of ``L`` at some ``q >= s >= i``, so
@@ -725,24 +939,45 @@ class Jumper:
             self.first = Skipper(first, is_bytes)
         # a match anchored at the start of the text needs no prefilter: a
         # scan for the literal could only cost more than the DFA, which dies
+        self.seq_rx: _re.Pattern[Any] | None = None
         pieces = [] if _anchored_at_start(core) else _required(core)
-        lits = [codes for kind, codes in pieces if kind == "lit"]
-        if lits:
-
-            def rank(codes: list[int]) -> tuple[int, int]:
-                return (len(codes), sum(chr(x) not in _COMMON for x in codes))
-
-            best = max(lits, key=rank)
-            s = "".join(map(chr, best))
+        lits: list[list[int]] = []
+        runs: list[list[CharSet]] = []
+        sets: list[CharSet] = []
+        for run in pieces:
+            codes: list[int] = []
+            for cs in run:
+                single = cs.single()
+                if single is None:
+                    if codes:
+                        lits.append(codes)
+                        codes = []
+                    sets.append(cs)
+                else:
+                    codes.append(single)
+            if codes:
+                lits.append(codes)
+            if len(run) >= _RUN_MIN and all(cs.size() <= _RUN_SET_MAX for cs in run):
+                runs.append(run)
+        best_lit = max(
+            lits, key=lambda c: (len(c), sum(chr(x) not in _COMMON for x in c)), default=[]
+        )
+        best_run = max(runs, key=len, default=[])
+        # a literal with a rare character is found faster (str.find) than any run
+        rare_lit = any(chr(x) not in _COMMON for x in best_lit)
+        if len(best_run) > len(best_lit) and (not rare_lit or len(best_run) >= 2 * len(best_lit)):
+            src = "".join(_cls(cs, is_bytes) for cs in best_run)
+            self.seq_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
+        elif best_lit:
+            s = "".join(map(chr, best_lit))
             self.lit = s.encode("latin-1") if is_bytes else s
         else:
-            sets = [cs for kind, cs in pieces if kind == "set"]
             if sets:
                 cs = min(sets, key=lambda x: x.size())
                 if first is None or cs.size() < first.size():
                     src = _cls(cs, is_bytes)
                     self.set_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
-        if self.lit is not None or self.set_rx is not None:
+        if self.lit is not None or self.set_rx is not None or self.seq_rx is not None:
             alphabet = _alphabet(core)
             src = _cls(alphabet, is_bytes) + "*"
             self.run_rx = _re.compile(src.encode("latin-1") if is_bytes else src)
@@ -779,8 +1014,9 @@ class Jumper:
             if self.lit is not None:
                 p = text.find(self.lit, i)
             else:
-                assert self.set_rx is not None
-                m = self.set_rx.search(text, i)
+                rx = self.seq_rx or self.set_rx
+                assert rx is not None
+                m = rx.search(text, i)
                 p = -1 if m is None else m.start()
             if p < 0:
                 return -1, 0

@@ -553,18 +553,11 @@ class Grep:
         last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
         # any match will do, no need for its bounds: the end of the leftmost
         # one (a match never spans lines) says which line matches
-        fast = pat._fast
-        dfa = pat._search_engine.dfa("unanch")
+        strategy = pat._strategy
         lit = self.literal
         pos = 0
         while pos <= last:
-            if lit is not None:
-                e = text.find(lit, pos)
-            elif fast is not None:
-                m = fast.search(text, pos)
-                e = -1 if m is None else m.end()
-            else:
-                e = dfa.forward(text, pos, pat._behind(text, pos))
+            e = text.find(lit, pos) if lit is not None else strategy.end(text, pos)
             if e < 0 or e > last:
                 return
             ls = text.rfind("\n", 0, e) + 1

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import re_engine
-from re_engine import api
+from re_engine import meta
 from re_engine.charset import CharSet, _from_re_class, digit, space, word
 from re_engine.fast import _cls
 
@@ -62,7 +62,7 @@ def test_class_rendering_ascii_and_bytes() -> None:
 
 def test_unicode_digits_use_the_builtin_escape() -> None:
     p = re_engine.compile(r"\d+")
-    assert p._fast is not None and p._fast.rx.pattern == r"\d+"
+    assert p.strategy == "re" and p._strategy.rx.pattern == r"\d+"  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------- differential
@@ -169,7 +169,7 @@ def test_shaped_patterns_on_longer_runs(pattern: str, text: str, pos: int) -> No
 def test_both_sides_of_the_dfa_or_re_choice(
     pattern: str, density: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api, "_DENSITY", density)
+    monkeypatch.setattr(meta, "_DENSITY", density)
     parts = ["morning", "evening", "x@y.org", "что", "Holmes", "aaba", "abab", "aaaaa", " ", "\n"]
     text = "".join(parts[(i * 7 + i // 3) % len(parts)] for i in range(8_000))
     ours = re_engine.compile(pattern)
@@ -181,7 +181,7 @@ def test_both_sides_of_the_dfa_or_re_choice(
 def test_lead_loop_guard_restarts_inside_a_run() -> None:
     # the next match starts right after the previous one, inside a run of 'a'
     p = re_engine.compile(r"a+ba")
-    assert p._fast is not None and p._fast.reason == "lead-loop"
+    assert p.strategy == "re-guarded"
     assert p.findall("aabaaba") == ["aaba", "aba"]
     m = p.search("aabaaba", 4)
     assert m is not None and m.span() == (4, 7)
@@ -210,6 +210,15 @@ ADVERSARIAL: list[tuple[str, Callable[[int], str]]] = [
     (r"[a-z@]+@x", lambda n: ("a" * 50 + "@") * (n // 51)),
     (r"(\w+)@(\w+)", lambda n: "a@" * (n // 2)),
     (r"[ab]+ab", lambda n: "ab" * (n // 2)),
+    # class loops guarded by assertions, delegated to re: runs of ASCII word
+    # characters ending at a Unicode word character, and short words
+    (r"\b[0-9A-Za-z_]+\b", lambda n: "a" * (n - 1) + "é"),
+    (r"\b[0-9A-Za-z_]+\b", lambda n: "aé" * (n // 2)),
+    (r"\b\w{12,}\b", lambda n: ("a" * 11 + " ") * (n // 12)),
+    (r"\w+\b", lambda n: "a" * n),
+    # after non-word characters \b fails at the end of the text: not delegated
+    (r"\W+\b", lambda n: "a" + " " * (n - 1)),
+    (r"\b\W+\b", lambda n: "a" + " " * (n - 1)),
     # a long span for the submatch pass
     (r"(\w+)@(\w+)", lambda n: "a" * (n // 2) + "@" + "b" * (n // 2)),
 ]
@@ -235,7 +244,7 @@ def test_fast_paths_stay_linear(pattern: str, make: Callable[[int], str], engine
 )
 def test_literal_findall_is_a_count(lit: str, text: str, pos: int, endpos: int | None) -> None:
     ours = re_engine.compile(lit)
-    assert ours._literal == lit
+    assert ours.strategy == "literal" and ours._strategy.lit == lit  # type: ignore[attr-defined]
     args = (pos,) if endpos is None else (pos, endpos)
     assert ours.findall(text, *args) == re.compile(lit).findall(text, *args)
     bpat = re_engine.compile(lit.encode())

@@ -33,7 +33,7 @@ def _run(pattern: str, text: str, syntax: str) -> float:
 @pytest.mark.parametrize(("pattern", "make"), CORPUS)
 def test_redos_corpus_is_linear(pattern: str, make: Callable[[int], str]) -> None:
     p = re_engine.compile(pattern)
-    assert p._fast is None  # the DFA handles these, never the backtracker
+    assert p.strategy == "automata"  # the DFA handles these, never the backtracker
     _run(pattern, make(1000), "perl")  # warm the DFA cache
     # best of two, to be robust against a busy machine
     t1 = min(_run(pattern, make(N // 4), "perl") for _ in range(2))
@@ -68,6 +68,6 @@ def test_state_cache_is_bounded() -> None:
     rnd = random.Random(7)
     text = "".join(rnd.choice("ab") for _ in range(20_000))
     assert p.search(text) is None
-    dfa = p._search_engine.dfa("unanch")
+    dfa = p._strategy.eng.dfa("unanch")  # type: ignore[attr-defined]
     assert len(dfa.states) <= dfa.max_states
     assert dfa.flushes > 0

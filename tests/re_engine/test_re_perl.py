@@ -281,6 +281,9 @@ def looping(draw: st.DrawFn, depth: int = 0) -> str:
 def test_nested_loops_and_empty_alternatives_against_re(
     pattern: str, text: str, engine: str, as_bytes: bool
 ) -> None:
+    # the oracle, not us: re.fullmatch(r"(?:((a*){2,}){2,}){2,}", "aaabaa") never
+    # returns (nested {2,} loops of nullable bodies are exponential in re)
+    assume(pattern.count("{2,}") <= 1)
     if as_bytes:
         ours: Any = re_engine.compile(pattern.encode(), engine=engine)
         ref: Any = re.compile(pattern.encode())

@@ -1,0 +1,548 @@
+"""One matching strategy per compiled pattern, chosen once (the "meta engine").
+
+In the manner of regex-automata's meta engine, :func:`choose` looks at the
+resolved pattern once, at compile time, and picks the cheapest strategy whose
+linear bound it can prove; every operation of :class:`re_engine.Pattern`
+(``search``, ``match``, ``fullmatch``, ``finditer``, ``findall``,
+``split``, ``sub``) then asks that strategy, none decides on its own:
+
+- :class:`LiteralSearch`: the pattern is one plain string (``str.find``);
+- :class:`ReDelegate`: ``re``'s C matcher on an exact translation, where
+  :func:`re_engine.fast.safe_for_re` proves the backtracker linear;
+- :class:`GuardedReDelegate`: the same for a leading class loop ``C{k,} T``,
+  searched with a guard; many-match calls pick per text between it and the
+  automata by the density of the required literal;
+- :class:`Automata`: the lazy DFA for match bounds (prefiltered by
+  :class:`re_engine.fast.Jumper`), and for groups ``re`` on the found span
+  where proved cheap, the bounded backtracker for spans that fit its visited
+  set, the Pike VM for the rest (POSIX patterns: :mod:`re_engine.posix`).
+
+Each class states the proof of its bound.  All take ``text`` already cut at
+``endpos`` (and ``bytearray``/``memoryview`` made ``bytes``), with ``pos``
+clamped into it.
+"""
+
+from __future__ import annotations
+
+import re as _re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import ast as R
+from .backtrack import Backtracker, fits
+from .dfa import LazyDFA
+from .fast import Delegate, Jumper, SpanGroups, first_set, literal_of, plan, span_groups
+from .pike import context_fn, pike
+from .prog import (
+    EDGE,
+    FINALNL,
+    NL,
+    WORD,
+    Core,
+    Resolved,
+    compile_prog,
+    min_max_len,
+    reverse,
+)
+
+Slots = list[int]
+
+# GuardedReDelegate: sample size, and the literal density (one per this many
+# characters) below which the prefiltered DFA beats a guarded re search
+_SAMPLE = 1 << 16
+_DENSITY = 400
+
+
+def _regs(rm: _re.Match[Any]) -> Slots:
+    return [x for sp in rm.regs for x in sp]
+
+
+class Strategy:
+    """How one pattern is run.  Subclasses give :meth:`first` and :meth:`slots`.
+
+    The many-match operations here are written once on top of :meth:`slots`
+    (linear when it is: each is one pass over the successive matches);
+    strategies that can hand a whole call to C override them.
+    """
+
+    name = "?"
+
+    def __init__(self, ngroups: int) -> None:
+        self.ngroups = ngroups
+
+    def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
+        """Slots of the match ``how`` (``search``/``match``/``fullmatch``) asks for."""
+        raise NotImplementedError
+
+    def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
+        """Slots of each successive non-overlapping match from ``pos`` (as ``re.finditer``)."""
+        raise NotImplementedError
+
+    def end(self, text: Any, pos: int) -> int:
+        """End of the leftmost match at or after ``pos``, or -1 (no groups needed)."""
+        got = self.first(text, pos, "search", False)
+        return -1 if got is None else got[1]
+
+    def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        """``re.findall``: the matched strings, or the groups (a tuple if several)."""
+        g = self.ngroups
+        it = self.slots(text, pos, g > 0)
+        if g == 0:
+            return [string[sl[0] : sl[1]] for sl in it]
+        empty = string[:0]
+        if g == 1:
+            return [string[sl[2] : sl[3]] if sl[2] >= 0 else empty for sl in it]
+        # group k's text is string[sl[2k]:sl[2k+1]]; an unset group's (-1, -1)
+        # slices to the empty string, as re reports it; slices made in C
+        starts = slice(2, 2 * g + 2, 2)
+        ends = slice(3, 2 * g + 2, 2)
+        get = string.__getitem__
+        return [tuple(map(get, map(slice, sl[starts], sl[ends]))) for sl in it]
+
+    def split(self, string: Any, text: Any, maxsplit: int) -> list[Any]:
+        """``re.split``: the pieces between matches, with the groups between them."""
+        out: list[Any] = []
+        last = 0
+        g = self.ngroups
+        for k, sl in enumerate(self.slots(text, 0, g > 0)):
+            if maxsplit and k >= maxsplit:
+                break
+            out.append(string[last : sl[0]])
+            out.extend(
+                string[sl[j] : sl[j + 1]] if sl[j] >= 0 else None for j in range(2, 2 * g + 2, 2)
+            )
+            last = sl[1]
+        out.append(string[last:])
+        return out
+
+    def subn(
+        self,
+        string: Any,
+        text: Any,
+        count: int,
+        fn: Callable[[Slots], Any],
+        template: Any = None,
+    ) -> tuple[Any, int]:
+        """``re.subn``; ``fn`` makes the replacement from a match's slots.
+
+        ``template`` is the ``re`` template when ``repl`` was one (strategies
+        running on ``re`` pass it through); ``fn`` always works.
+        """
+        parts: list[Any] = []
+        last = 0
+        k = 0
+        for sl in self.slots(text, 0, True):
+            if count and k >= count:
+                break
+            parts.append(string[last : sl[0]])
+            parts.append(fn(sl))
+            last = sl[1]
+            k += 1
+        parts.append(string[last:])
+        return string[:0].join(parts), k
+
+
+class LiteralSearch(Strategy):
+    """A pattern that is one plain string: found with ``str.find``.
+
+    Bound: ``str.find`` is linear in CPython (two-way for long needles; for
+    short ones at most ``len(needle)`` comparisons per position, a constant
+    of the pattern).  Successive searches start after the previous match,
+    so a ``finditer`` scans each character a bounded number of times;
+    ``findall`` is ``str.count`` copies of the literal (both take the
+    non-overlapping occurrences from left to right).
+    """
+
+    name = "literal"
+
+    def __init__(self, lit: Any) -> None:
+        super().__init__(0)
+        self.lit = lit
+        self.k = len(lit)
+
+    def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
+        lit, k = self.lit, self.k
+        if how == "search":
+            i = text.find(lit, pos)
+            return None if i < 0 else [i, i + k]
+        if how == "fullmatch" and len(text) - pos != k:
+            return None
+        return [pos, pos + k] if text.startswith(lit, pos) else None
+
+    def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
+        lit, k = self.lit, self.k
+        find = text.find
+        i = find(lit, pos)
+        while i >= 0:
+            yield [i, i + k]
+            i = find(lit, i + k)
+
+    def end(self, text: Any, pos: int) -> int:
+        i = text.find(self.lit, pos)
+        return -1 if i < 0 else i + self.k
+
+    def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        lit = self.lit
+        if type(string) is not type(lit):
+            return super().findall(string, text, pos, end)
+        return [lit] * string.count(lit, pos, end)
+
+
+class ReDelegate(Strategy):
+    """``re``'s C matcher on an exact translation, every operation included.
+
+    Bound: :func:`re_engine.fast.safe_for_re` proves each match attempt costs
+    ``O(m)`` steps (bounded patterns, a single class loop, or a bounded
+    prefix then a final class loop), and a search or a ``finditer`` makes at
+    most ``n + 1`` attempts: ``O(n * m)`` in all, as the DFA.
+    """
+
+    name = "re"
+
+    def __init__(self, d: Delegate, ngroups: int) -> None:
+        super().__init__(ngroups)
+        self.rx = d.rx
+
+    def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
+        rx = self.rx
+        rm = (rx.search if how == "search" else rx.match if how == "match" else rx.fullmatch)(
+            text, pos
+        )
+        return None if rm is None else _regs(rm)
+
+    def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
+        for rm in self.rx.finditer(text, pos):
+            yield _regs(rm)
+
+    def end(self, text: Any, pos: int) -> int:
+        rm = self.rx.search(text, pos)
+        return -1 if rm is None else rm.end()
+
+    def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        return self.rx.findall(string, pos, end)
+
+    def split(self, string: Any, text: Any, maxsplit: int) -> list[Any]:
+        return self.rx.split(string, maxsplit)
+
+    def subn(
+        self,
+        string: Any,
+        text: Any,
+        count: int,
+        fn: Callable[[Slots], Any],
+        template: Any = None,
+    ) -> tuple[Any, int]:
+        if template is None:
+            return super().subn(string, text, count, fn)
+        res: tuple[Any, int] = self.rx.subn(template, string, count)
+        return res
+
+
+class GuardedReDelegate(Strategy):
+    """A leading class loop ``C{k,} T``: ``re`` with the guard of :class:`re_engine.fast.Delegate`.
+
+    Bound: :func:`re_engine.fast.lead_loop` proves the guarded search
+    ``(?<!C)C{k,} T`` linear and its results those of the plain pattern;
+    ``match``/``fullmatch`` make one anchored attempt (``O(n * m)``).
+
+    Many-match calls choose, per text, between the guarded ``re`` search and
+    the :class:`Automata` with their literal prefilter: both are linear and
+    give the same matches; the ``re`` search costs about the same per
+    character whatever the text, the DFA skips between occurrences of the
+    required literal at ``str.find`` speed but pays a few microseconds per
+    occurrence, so the occurrences in a sample of the text (one C scan)
+    decide.
+    """
+
+    name = "re-guarded"
+
+    def __init__(self, d: Delegate, ngroups: int, automata: Callable[[], Automata]) -> None:
+        super().__init__(ngroups)
+        self.d = d
+        self._make_automata = automata
+        self._automata: Automata | None = None
+
+    def automata(self) -> Automata:
+        if self._automata is None:
+            self._automata = self._make_automata()
+        return self._automata
+
+    def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
+        d = self.d
+        if how == "search":
+            rm = d.search(text, pos)
+        else:
+            rm = (d.rx.match if how == "match" else d.rx.fullmatch)(text, pos)
+        return None if rm is None else _regs(rm)
+
+    def _prefer_dfa(self, text: Any, pos: int) -> bool:
+        jumper = self.automata().eng.jumper
+        if jumper is None or jumper.lit is None:
+            return False
+        span = min(len(text) - pos, _SAMPLE)
+        hits = text.count(jumper.lit, pos, pos + span)
+        return bool(hits * _DENSITY < span)
+
+    def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
+        if self._prefer_dfa(text, pos):
+            yield from self.automata().slots(text, pos, want_groups)
+            return
+        for rm in self.d.finditer(text, pos):
+            yield _regs(rm)
+
+    def end(self, text: Any, pos: int) -> int:
+        rm = self.d.search(text, pos)
+        return -1 if rm is None else rm.end()
+
+
+class Engine:
+    """The compiled automata for one variant of a pattern (search or fullmatch)."""
+
+    def __init__(
+        self, res: Resolved, core: Core, is_bytes: bool, is_word: Callable[[int], bool]
+    ) -> None:
+        self.core = core
+        self.is_bytes = is_bytes
+        self.is_word = is_word
+        self.ngroups = res.ngroups
+        self.plain = compile_prog(core, is_bytes, res.ngroups, captures=False)
+        self._prog: Any = None
+        self._rprog: Any = None
+        self._backtracker: Backtracker | None = None
+        lo, hi = min_max_len(core)
+        self.fixed = lo if lo == hi else -1
+        self._dfas: dict[str, LazyDFA] = {}
+        self.posix_cache: dict[Any, Any] = {}
+        self._jumper: Jumper | None = None
+        self._jumper_built = False
+
+    @property
+    def jumper(self) -> Jumper | None:
+        """The prefilter of the unanchored DFA (built on first use, like the DFA itself)."""
+        if not self._jumper_built:
+            self._jumper_built = True
+            fs = first_set(self.core)
+            j = Jumper(self.core, self.is_bytes, fs) if fs is not None else None
+            self._jumper = j if j is not None and j.useful else None
+        return self._jumper
+
+    @property
+    def prog(self) -> Any:
+        """The capturing program (built on first use: only group extraction needs it)."""
+        if self._prog is None:
+            self._prog = compile_prog(self.core, self.is_bytes, self.ngroups, captures=True)
+        return self._prog
+
+    @property
+    def backtracker(self) -> Backtracker:
+        if self._backtracker is None:
+            self._backtracker = Backtracker(self.prog, self.is_word)
+        return self._backtracker
+
+    def dfa(self, which: str) -> LazyDFA:
+        d = self._dfas.get(which)
+        if d is None:
+            if which == "unanch":
+                d = LazyDFA(self.plain, "first", True, self.is_word)
+                d.jumper = self.jumper
+            elif which == "anch":
+                d = LazyDFA(self.plain, "first", False, self.is_word)
+            elif which == "longest":
+                d = LazyDFA(self.plain, "longest", False, self.is_word)
+            else:
+                if self._rprog is None:
+                    self._rprog = compile_prog(reverse(self.core), self.is_bytes, 0, captures=False)
+                d = LazyDFA(self._rprog, "longest", False, self.is_word)
+            self._dfas[which] = d
+        return d
+
+
+class Automata(Strategy):
+    """The lazy DFA for match bounds, then the cheapest proved pass for groups.
+
+    Bounds: the unanchored forward DFA finds the end of the leftmost match
+    (one pass, linear: at most one closure per character, the state cache
+    bounded and flushed), a reverse DFA from there finds its start (a pass
+    over the match only), unless every match has the same length.  Under
+    ``longest`` or ``shortest`` semantics an anchored forward pass from the
+    start then fixes the end.  Successive matches start where the previous
+    one ended: the passes cover each character a bounded number of times.
+
+    Groups, on the span ``[s, e)`` just found (spans of successive matches
+    do not overlap, so the total stays linear):
+
+    - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
+    - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
+      proves the backtracker within a constant of the Pike VM;
+    - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
+      with a visited set, while ``m * (w + 1)`` fits its budget;
+    - else the Pike VM, ``O(m * w)``.
+    """
+
+    name = "automata"
+
+    def __init__(
+        self,
+        res: Resolved,
+        is_bytes: bool,
+        is_word: Callable[[int], bool],
+        ascii: bool | None,
+    ) -> None:
+        """``ascii``: the ``re`` flag for :class:`SpanGroups` (``None``: never use ``re``)."""
+        super().__init__(res.ngroups)
+        self.res = res
+        self.sem = res.sem
+        self.is_bytes = is_bytes
+        self.is_word = is_word
+        self.eng = Engine(res, res.core, is_bytes, is_word)
+        self._full_engine: Engine | None = None
+        self._ascii = ascii
+        self._span: SpanGroups | None = None
+        self._span_decided = False
+        self._ctx: dict[Any, int] = {}
+
+    def _full(self) -> Engine:
+        if self._full_engine is None:
+            core = R.Seq((self.res.core, R.Assert("eos")))
+            self._full_engine = Engine(self.res, core, self.is_bytes, self.is_word)
+        return self._full_engine
+
+    def _bits(self, ch: Any) -> int:
+        """Context bits (newline, word) of one character, memoised."""
+        b = self._ctx.get(ch)
+        if b is None:
+            c = ord(ch) if isinstance(ch, str) else ch
+            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+            if len(self._ctx) > 4096:
+                self._ctx.clear()
+            self._ctx[ch] = b
+        return b
+
+    def behind(self, text: Any, i: int) -> int:
+        """Context bits left of position ``i``."""
+        return EDGE if i <= 0 else self._bits(text[i - 1])
+
+    def _right(self, text: Any, i: int) -> int:
+        n = len(text)
+        if i >= n:
+            return EDGE
+        ch = text[i]
+        b = self._bits(ch)
+        if b & NL and i == n - 1:
+            b |= FINALNL
+        return b
+
+    def bounds(
+        self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
+    ) -> tuple[int, int] | None:
+        """Span of the match per the pattern's semantics, or None."""
+        sem = self.sem
+        if anchored:
+            if sem == "longest":
+                e0 = eng.dfa("longest").forward(
+                    text, pos, self.behind(text, pos), skip_first=not_empty
+                )
+            else:
+                e0 = eng.dfa("anch").forward(
+                    text,
+                    pos,
+                    self.behind(text, pos),
+                    skip_first=not_empty,
+                    earliest=sem == "shortest",
+                )
+            return None if e0 < 0 else (pos, e0)
+        e0 = eng.dfa("unanch").forward(text, pos, self.behind(text, pos), skip_first=not_empty)
+        if e0 < 0:
+            return None
+        if eng.fixed >= 0:
+            s0 = e0 - eng.fixed
+        else:
+            s0 = eng.dfa("rev").backward(text, e0, pos, self._right(text, e0))
+            if s0 < 0:  # cannot happen: the forward scan saw a match
+                raise AssertionError("reverse scan found no start")
+        if sem == "longest":
+            e0 = eng.dfa("longest").forward(
+                text, s0, self.behind(text, s0), skip_first=not_empty and s0 == pos
+            )
+        elif sem == "shortest":
+            e0 = eng.dfa("anch").forward(
+                text, s0, self.behind(text, s0), skip_first=not_empty and s0 == pos, earliest=True
+            )
+        return s0, e0
+
+    def groups(self, eng: Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> Slots:
+        """Capture slots of the match spanning ``[s0, e0)``."""
+        if self.ngroups == 0:
+            return [s0, e0]
+        if self.sem == "longest":
+            from .posix import submatches
+
+            return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
+        if not self._span_decided:
+            self._span_decided = True
+            if self._ascii is not None:
+                s = self.eng
+                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
+        sg = self._span
+        if sg is not None:
+            got = sg.slots(text, s0, e0)
+            if got is not None:
+                return got
+        caps: Any
+        if self.sem == "first" and not self.res.has_inner_sem and fits(eng.prog, s0, e0):
+            caps = eng.backtracker.slots(text, s0, e0)
+        else:
+            ctx = context_fn(text, self.is_word)
+            caps = pike(
+                eng.prog, text, s0, e0, len(text), ctx, anchored=True, not_empty_at=not_empty_at
+            )
+        if caps is None or caps[0] != s0 or caps[1] != e0:
+            raise AssertionError(f"submatch pass disagrees with bounds {s0},{e0}: {caps}")
+        return list(caps)
+
+    def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
+        eng = self._full() if how == "fullmatch" else self.eng
+        b = self.bounds(eng, text, pos, how != "search", False)
+        if b is None:
+            return None
+        s0, e0 = b
+        return self.groups(eng, text, s0, e0, -1) if want_groups else [s0, e0]
+
+    def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
+        eng = self.eng
+        end = len(text)
+        not_empty = False
+        want = want_groups and self.ngroups > 0
+        while pos <= end:
+            b = self.bounds(eng, text, pos, False, not_empty)
+            if b is None:
+                return
+            s0, e0 = b
+            yield self.groups(eng, text, s0, e0, pos if not_empty else -1) if want else [s0, e0]
+            not_empty = s0 == e0
+            pos = e0
+
+    def end(self, text: Any, pos: int) -> int:
+        return self.eng.dfa("unanch").forward(text, pos, self.behind(text, pos))
+
+
+def choose(
+    res: Resolved, is_bytes: bool, ascii: bool, is_word: Callable[[int], bool], delegate: bool
+) -> Strategy:
+    """The strategy for a resolved pattern (``delegate=False``: never ``re``)."""
+    if not delegate:
+        return Automata(res, is_bytes, is_word, None)
+    if res.sem == "first":
+        lit = literal_of(res.core, is_bytes)
+        if lit is not None:
+            return LiteralSearch(lit)
+    d = plan(res, is_bytes, ascii)
+    if d is not None and d.guarded is None:
+        return ReDelegate(d, res.ngroups)
+
+    def automata() -> Automata:
+        return Automata(res, is_bytes, is_word, ascii)
+
+    if d is not None:
+        return GuardedReDelegate(d, res.ngroups, automata)
+    return automata()
