@@ -57,6 +57,9 @@ def check_value(name: str, value: str) -> str:
 _VALID: dict[tuple[str, str], tuple[str, str, str]] = {}
 """Recently validated ``(name, value)`` pairs: handlers send the same fields again and again."""
 _VALID_MAX = 4096
+_VALID_LONGEST = 256
+"""Only pairs this short (name and value together) are remembered, so the cache holds at most
+about 1 MiB of text however long the fields a program builds from what peers send."""
 
 
 _new = object.__new__
@@ -106,7 +109,11 @@ class Headers:
                 triple = (name.lower(), name, check_value(name, value))
                 if len(cache) >= _VALID_MAX:
                     cache.clear()
-                if type(name) is str and type(value) is str:
+                if (
+                    type(name) is str
+                    and type(value) is str
+                    and len(name) + len(value) <= _VALID_LONGEST
+                ):
                     cache[(name, value)] = triple
             items.append(triple)
 
