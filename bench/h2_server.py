@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,68 +111,28 @@ def serve(name: str, port: int) -> None:
         raise SystemExit(f"unknown server {name}")
 
 
-def _ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Wait until ``port`` answers the HTTP/2 preface with a SETTINGS frame."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(_PREFACE)
-                data = s.recv(64)
-                if len(data) >= 9 and data[3] == 4:  # a SETTINGS frame (RFC 9113 3.4)
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not answer the HTTP/2 preface in time")
+def _settings_answer(port: int) -> bool:
+    """Whether ``port`` answers the HTTP/2 preface with a SETTINGS frame (RFC 9113 3.4)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(_PREFACE)
+        data = s.recv(64)
+        return len(data) >= 9 and data[3] == 4
+
+
+def _ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    what = "server did not answer the HTTP/2 preface in time"
+    h1.wait_until(port, proc, _settings_answer, 30.0, what)
 
 
 @contextlib.contextmanager
 def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
-    procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
-    try:
-        for name in names:
-            port = h1._free_port()
-            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
-            cmd += ["--serve", name, "--port", str(port)]
-            log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-            procs[name] = (port, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log), log)
-        for name, (port, proc, log) in procs.items():
-            try:
-                _ready(port, proc)
-            except RuntimeError as exc:
-                log.seek(0)
-                raise RuntimeError(f"{name}: {exc}\n{log.read().decode(errors='replace')[-2000:]}")
-        yield {name: (port, proc.pid) for name, (port, proc, _) in procs.items()}
-    finally:
-        for _, proc, _ in procs.values():
-            proc.terminate()
-        for _, proc, log in procs.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-
-
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its descendants (nginx works in a child process)."""
-    total = h1._cpu_seconds(pid)
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return total
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                children = [int(c) for c in f.read().split()]
-        except OSError:
-            continue
-        total += sum(_tree_cpu(child) for child in children)
-    return total
+    servers: dict[str, h1.Launch] = {}
+    for name in names:
+        port = h1._free_port()
+        argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
+        servers[name] = (port, argv, None, None)
+    with h1.launch(servers, core, _ready) as running:
+        yield running
 
 
 def _h2load(
@@ -238,9 +197,9 @@ def main() -> int:
             line = []
             for name in runnable if rnd % 2 == 0 else runnable[::-1]:
                 port, pid = running[name]
-                cpu0 = _tree_cpu(pid)
+                cpu0 = h1.tree_cpu(pid)
                 r = _h2load(port, args.load_core, args.connections, args.streams, args.duration)
-                r["cpu"] = _tree_cpu(pid) - cpu0
+                r["cpu"] = h1.tree_cpu(pid) - cpu0
                 r["per_cpu"] = r["requests"] / r["cpu"] if r["cpu"] > 0 else 0.0
                 results[name].append(r)
                 bad = f" errors {r['errors']:.0f}" if r["errors"] else ""

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BODY = b"Hello, world!"
@@ -185,22 +185,44 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until(
+    port: int,
+    proc: subprocess.Popen[bytes],
+    probe: Callable[[int], bool],
+    timeout: float = 30.0,
+    what: str = "server did not answer in time",
+) -> None:
+    """Poll ``probe(port)`` every 0.1 s until it says the server answers; raise RuntimeError
+    if ``proc`` exits or ``timeout`` passes (an OSError from the probe, TLS ones included,
+    means not yet). Every bench's readiness check goes through here."""
     deadline = time.monotonic() + timeout
-    request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(request)
-                data = s.recv(4096)
-                if data.startswith(b"HTTP/1.1 200") and data.endswith(BODY):
-                    return
+            if probe(port):
+                return
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("server did not answer in time")
+    raise RuntimeError(what)
+
+
+def http_probe(request: bytes, status: bytes, body: bytes) -> Callable[[int], bool]:
+    """A probe for :func:`wait_until`: ``request`` answered with ``status`` and ``body``."""
+
+    def probe(port: int) -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(request)
+            data = s.recv(4096)
+            return data.startswith(status) and data.endswith(body)
+
+    return probe
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    probe = http_probe(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n", b"HTTP/1.1 200", BODY)
+    wait_until(port, proc, probe, timeout)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -210,24 +232,50 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its descendants (nginx works in a child process)."""
+    total = _cpu_seconds(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+        total += sum(tree_cpu(child) for child in children)
+    return total
+
+
+Launch = tuple[int, list[str], "dict[str, str] | None", "str | None"]
+"""What :func:`launch` starts for one server: its port, argv, environment and directory."""
+
+
 @contextlib.contextmanager
-def _running(
-    names: list[str], core: str, script: str = __file__
+def launch(
+    servers: dict[str, Launch],
+    core: str,
+    ready: Callable[[int, subprocess.Popen[bytes]], None],
+    *,
+    stdout_to_log: bool = False,
 ) -> Iterator[dict[str, tuple[int, int]]]:
-    """Start every server in ``names`` pinned to ``core`` (``script --serve NAME --port P``);
-    yield name -> (port, pid)."""
+    """Start every server pinned to ``core``, wait for each with ``ready(port, proc)``
+    (a failure quotes the end of that server's stderr), yield name -> (port, pid), and stop
+    them all at the end (terminate, then kill after 5 s). Every bench starts its servers
+    here."""
     procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     try:
-        for name in names:
-            port = _free_port()
-            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(script)]
-            cmd += ["--serve", name, "--port", str(port)]
+        for name, (port, argv, env, cwd) in servers.items():
             log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+            out = log if stdout_to_log else subprocess.DEVNULL
+            cmd = ["taskset", "-c", core, *argv]
+            proc = subprocess.Popen(cmd, stdout=out, stderr=log, env=env, cwd=cwd)
             procs[name] = (port, proc, log)
         for name, (port, proc, log) in procs.items():
             try:
-                _wait_ready(port, proc)
+                ready(port, proc)
             except RuntimeError as exc:
                 log.seek(0)
                 tail = log.read().decode(errors="replace")[-2000:]
@@ -243,6 +291,21 @@ def _running(
                 proc.kill()
                 proc.wait()
             log.close()
+
+
+@contextlib.contextmanager
+def _running(
+    names: list[str], core: str, script: str = __file__
+) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start every server in ``names`` pinned to ``core`` (``script --serve NAME --port P``);
+    yield name -> (port, pid)."""
+    servers: dict[str, Launch] = {}
+    for name in names:
+        port = _free_port()
+        argv = [sys.executable, os.path.abspath(script), "--serve", name, "--port", str(port)]
+        servers[name] = (port, argv, None, None)
+    with launch(servers, core, _wait_ready) as running:
+        yield running
 
 
 def _wrk(

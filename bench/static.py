@@ -34,20 +34,25 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from http_server import _free_port, _quartiles  # noqa: E402  (bench/ is not a package)
+from http_server import (  # noqa: E402  (bench/ is not a package)
+    Launch,
+    _free_port,
+    _quartiles,
+    http_probe,
+    launch,
+    tree_cpu,
+    wait_until,
+)
 
 FILES = {"13.txt": b"Hello, world!", "4k.txt": b"0123456789abcdef" * 256}
 BIG = "10m.bin"
@@ -143,76 +148,26 @@ def _command(name: str, port: int, root: str, scratch: str) -> list[str]:
     return [sys.executable, script, "--serve", name, "--port", str(port), "--root", root]
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /13.txt HTTP/1.1\r\nHost: bench\r\n\r\n")
-                data = s.recv(4096)
-                if data.startswith(b"HTTP/1.") and data.endswith(FILES["13.txt"]):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not answer in time")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its children (nginx's worker) so far."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isascii() or not entry.isdecimal():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    request = b"GET /13.txt HTTP/1.1\r\nHost: bench\r\n\r\n"
+    wait_until(port, proc, http_probe(request, b"HTTP/1.", FILES["13.txt"]), 15.0)
 
 
 @contextlib.contextmanager
 def _running(
     names: list[str], core: str, root: str, baseline: str | None = None
 ) -> Iterator[dict[str, tuple[int, int]]]:
-    procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-static-") as scratch:
-        try:
-            for name in names:
-                port = _free_port()
-                where = os.path.join(scratch, name)
-                os.mkdir(where)
-                cmd = ["taskset", "-c", core, *_command(name, port, root, where)]
-                log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-                tree = baseline if name == "ours-baseline" and baseline else ROOT
-                env = {**os.environ, "PYTHONPATH": tree}
-                proc = subprocess.Popen(
-                    cmd, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=tree
-                )
-                procs[name] = (port, proc, log)
-            for name, (port, proc, log) in procs.items():
-                try:
-                    _wait_ready(port, proc)
-                except RuntimeError as exc:
-                    log.seek(0)
-                    tail = log.read().decode(errors="replace")[-2000:]
-                    raise RuntimeError(f"{name}: {exc}\n{tail}") from None
-            yield {name: (port, proc.pid) for name, (port, proc, _) in procs.items()}
-        finally:
-            for _, proc, _log in procs.values():
-                proc.terminate()
-            for _, proc, log in procs.values():
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                log.close()
+        servers: dict[str, Launch] = {}
+        for name in names:
+            port = _free_port()
+            where = os.path.join(scratch, name)
+            os.mkdir(where)
+            tree = baseline if name == "ours-baseline" and baseline else ROOT
+            env = {**os.environ, "PYTHONPATH": tree}
+            servers[name] = (port, _command(name, port, root, where), env, tree)
+        with launch(servers, core, _wait_ready) as running:
+            yield running
 
 
 _UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
@@ -311,10 +266,10 @@ def main() -> int:
                     line = []
                     for name in runnable if rnd % 2 == 0 else runnable[::-1]:
                         port, pid = running[name]
-                        cpu0 = _cpu_seconds(pid)
+                        cpu0 = tree_cpu(pid)
                         url = f"http://127.0.0.1:{port}/{file}"
                         r = _wrk(url, args.load_core, conns, args.duration, args.close)
-                        r["cpu_us"] = (_cpu_seconds(pid) - cpu0) / max(r["requests"], 1) * 1e6
+                        r["cpu_us"] = (tree_cpu(pid) - cpu0) / max(r["requests"], 1) * 1e6
                         results.setdefault((file, name), []).append(r)
                         bad = f" errors {r['errors']:.0f}" if r["errors"] else ""
                         bad += f" non-2xx {r['non2xx']:.0f}" if r["non2xx"] else ""

@@ -70,6 +70,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from http_server import Launch, _free_port, launch, tree_cpu, wait_until  # noqa: E402
 
 import backends  # noqa: E402
 from backends import tls  # noqa: E402
@@ -374,85 +377,36 @@ def _https_files(directory: Path, mb: int) -> None:
     os.chmod(site / BIG, 0o644)
 
 
-def _wait_tls(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def _https_answers(port: int) -> bool:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}")
-        try:
-            with (
-                socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
-                context.wrap_socket(raw) as s,
-            ):
-                s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                data = b""
-                while chunk := s.recv(4096):
-                    data += chunk
-                if data.startswith(b"HTTP/1.1 200") and data.endswith(BODY):
-                    return
-        except (OSError, ssl.SSLError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("no HTTPS answer in time")
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+        context.wrap_socket(raw) as s,
+    ):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        return data.startswith(b"HTTP/1.1 200") and data.endswith(BODY)
+
+
+def _wait_tls(port: int, proc: subprocess.Popen[bytes]) -> None:
+    wait_until(port, proc, _https_answers, 30.0, "no HTTPS answer in time")
 
 
 @contextlib.contextmanager
 def _servers(names: list[str], core: str, directory: Path) -> Iterator[dict[str, tuple[int, int]]]:
     """Start every server pinned to ``core``; yield name -> (port, pid)."""
-    procs: dict[str, tuple[int, subprocess.Popen[bytes], Any]] = {}
     env = {**os.environ, "BENCH_TLS_DIR": str(directory), "PYTHONPATH": str(ROOT)}
-    try:
-        for name in names:
-            port = _free_port()
-            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
-            cmd += ["--serve", name, "--port", str(port)]
-            log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-            procs[name] = (port, subprocess.Popen(cmd, env=env, stdout=log, stderr=log), log)
-        for name, (port, proc, log) in procs.items():
-            try:
-                _wait_tls(port, proc)
-            except RuntimeError as exc:
-                log.seek(0)
-                tail = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"{name}: {exc}\n{tail}") from None
-        yield {name: (port, proc.pid) for name, (port, proc, _) in procs.items()}
-    finally:
-        for _, proc, _log in procs.values():
-            proc.terminate()
-        for _, proc, log in procs.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its waited-for children (nginx's worker)."""
-    total = 0.0
-    for p in [pid, *_children(pid)]:
-        with open(f"/proc/{p}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
+    servers: dict[str, Launch] = {}
+    for name in names:
+        port = _free_port()
+        argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
+        servers[name] = (port, argv, env, None)
+    with launch(servers, core, _wait_tls, stdout_to_log=True) as running:
+        yield running
 
 
 def _wrk(port: int, args: argparse.Namespace, close: bool) -> float:
@@ -565,13 +519,13 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
             for name in runnable if rnd % 2 == 0 else runnable[::-1]:
                 port, pid = running[name]
                 for workload in workloads:
-                    start = _cpu_seconds(pid)
+                    start = tree_cpu(pid)
                     if workload == "bulk":
                         value = _download(port, args)
                     else:
                         value = _wrk(port, args, close=workload == "handshakes")
                     results[workload][name].append(value)
-                    cpu[workload][name].append(_cpu_seconds(pid) - start)
+                    cpu[workload][name].append(tree_cpu(pid) - start)
                 r = {w: results[w][name][-1] for w in workloads}
                 line.append(
                     f"{name} {r['handshakes']:.0f} hs/s {r['keep-alive'] / 1000:.1f}k req/s"
