@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncIterable
-from typing import Any, BinaryIO
+from typing import Any
 
 from backends import Backend, Flow, NetworkError
 from backends.interface import CancelScope, Event
@@ -44,7 +43,7 @@ from backends.tls import TLSFlow
 
 from ..codec import ContentTooLarge, HeaderFieldsTooLarge, ProtocolError, URITooLong, date_line
 from ..headers import Headers
-from ..server import _MONTHS, STREAMED, Handler, ServerConfig
+from ..server import _MONTHS, STREAMED, Handler, ServerConfig, _close_body, _open_binary
 from ..types import FileBody, IncomingBody, Request, Response
 from .connection import (
     ConnectionTerminated,
@@ -792,19 +791,6 @@ async def serve_h2(
     driver = _Driver(net, flow, handler, config or ServerConfig(), h2_config, remote)
     await driver.run(shutdown, preface)
     return driver.requests_served
-
-
-def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    return open(path, "rb")
-
-
-async def _close_body(body: object) -> None:
-    aclose = getattr(body, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except Exception:  # pragma: no cover - closing an app's generator
-            log.exception("closing a response body failed")
 
 
 __all__ = ["H2ResponseStream", "StreamResetError", "serve_h2"]
