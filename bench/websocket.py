@@ -46,6 +46,16 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from http_server import (  # noqa: E402  (bench/ is not a package)
+    Launch,
+    _cpu_seconds,
+    _free_port,
+    _quartiles,
+    launch,
+    wait_until,
+)
 
 SERVERS: dict[str, tuple[str, ...]] = {
     "ours-asyncio": (),
@@ -183,58 +193,24 @@ async def _load(
     return sum(counts) / (time.monotonic() - start)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _connects(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("server did not start")
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    wait_until(port, proc, _connects, 15.0, "server did not start")
 
 
 @contextlib.contextmanager
 def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]]:
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    ports: dict[str, int] = {}
-    try:
-        for name in names:
-            port = _free_port()
-            cmd = ["taskset", "-c", core, sys.executable, os.path.abspath(__file__)]
-            procs[name] = subprocess.Popen([*cmd, "--serve", name, "--port", str(port)])
-            ports[name] = port
-        for name in names:
-            _wait_ready(ports[name], procs[name])
-        yield {name: (ports[name], procs[name].pid) for name in names}
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        return (values[0], values[0], values[0])
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
+    servers: dict[str, Launch] = {}
+    for name in names:
+        port = _free_port()
+        argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
+        servers[name] = (port, argv, None, None)
+    with launch(servers, core, _wait_ready) as running:
+        yield running
 
 
 def main() -> int:
