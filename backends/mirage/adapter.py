@@ -12,7 +12,8 @@ Options of :func:`open_backend` (and of ``backends.run(main, "mirage", ...)``):
   ``192.0.2.1/24``); 127.0.0.1 and the stack's own address work through loopback;
 * ``tap="tap0", ip="10.0.0.2/24", gateway="10.0.0.1"``: a Linux TAP device; ``ip`` and
   ``gateway`` may be IPv6 (``ip="2001:db8::2/64"``) and may be lists of both families.
-  IPv6 always has a link-local address, and learns routers and SLAAC addresses from
+  The device is opened with virtio-net offloads (TCP super-segments of up to 64 KB both
+  ways, partial checksums; ``offload=False`` turns them off). IPv6 always has a link-local address, and learns routers and SLAAC addresses from
   router advertisements (``slaac=False`` turns the latter off);
 * ``ip="dhcp"`` (alone or in the list, for IPv4): the address, mask and gateway from a
   DHCP server on the link (RFC 2131, :mod:`backends.mirage.dhcp`), obtained before the
@@ -671,6 +672,7 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
     gateway_text = options.pop("gateway", None)
     mtu = options.pop("mtu", None)
     mac_text = options.pop("mac", None)
+    offload = bool(options.pop("offload", True))
     pcap_path = options.pop("pcap", None)
     faults: Faults | None = options.pop("faults", None)
     dhcp_config: DhcpConfig | None = options.pop("dhcp", None)
@@ -698,7 +700,8 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
     netif: Netif
     if tap_name is not None:
         sched = Scheduler(host_clock)
-        tap = TapDevice(tap_name, mac=mac, mtu=mtu)
+        # faults act on single frames: no super-segments under them
+        tap = TapDevice(tap_name, mac=mac, mtu=mtu, offload=offload and faults is None)
         netif = tap
     else:
         if switch is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import ethernet
 from .errors import PacketError
+from .netif import FrameSender
 from .sched import Scheduler, Timer
 
 PACKET_LEN = 28
@@ -53,7 +54,8 @@ class ArpConfig:
 
 @dataclass
 class _Pending:
-    queue: list[bytes] = field(default_factory=list)
+    queue: list[tuple[bytes, int]] = field(default_factory=list)
+    """Packets waiting, each with the ``gso_size`` it goes out with."""
     tries: int = 0
     timer: Timer | None = None
 
@@ -70,7 +72,7 @@ class Arp:
         sched: Scheduler,
         mac: bytes,
         ip: int,
-        send_frame: Callable[[bytes], None],
+        send_frame: FrameSender,
         config: ArpConfig | None = None,
     ) -> None:
         self.sched = sched
@@ -109,14 +111,17 @@ class Arp:
             if pending.timer is not None:
                 pending.timer.stop()
             head = ethernet.header(mac, self.mac, ethernet.TYPE_IPV4)
-            for pkt in pending.queue:
-                self.send_frame(head + pkt)
+            for pkt, gso_size in pending.queue:
+                self.send_frame(head + pkt, gso_size)
 
-    def output(self, next_hop: int, ip_packet: bytes) -> None:
-        """Send ``ip_packet`` to ``next_hop``'s MAC, resolving it first if needed."""
+    def output(self, next_hop: int, ip_packet: bytes, gso_size: int = 0) -> None:
+        """Send ``ip_packet`` to ``next_hop``'s MAC, resolving it first if needed;
+        ``gso_size`` goes with it to the device (:meth:`Netif.send`)."""
         mac = self.lookup(next_hop)
         if mac is not None:
-            self.send_frame(ethernet.header(mac, self.mac, ethernet.TYPE_IPV4) + ip_packet)
+            self.send_frame(
+                ethernet.header(mac, self.mac, ethernet.TYPE_IPV4) + ip_packet, gso_size
+            )
             return
         pending = self._pending.get(next_hop)
         if pending is None:
@@ -129,7 +134,7 @@ class Arp:
         if len(pending.queue) >= self.config.max_queued_per_address:
             self.dropped += 1
             return
-        pending.queue.append(ip_packet)
+        pending.queue.append((ip_packet, gso_size))
 
     def _request(self, target: int, pending: _Pending) -> None:
         pending.tries += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .netif import Netif, Receiver
+from .netif import NO_OFFLOAD, Netif, Receiver
 from .sched import Scheduler
 
 
@@ -108,6 +108,9 @@ class FaultyNetif:
         self.faults = faults
         self.mac = inner.mac
         self.mtu = inner.mtu
+        self.offload = NO_OFFLOAD
+        """None: faults act per frame, so frames must be single segments (and a device
+        under this wrapper must be opened without offload: its checksums come whole)."""
         self._sched = sched
         rng = random.Random(faults.seed)
         self._out = _Direction(faults, random.Random(rng.random()), sched)
@@ -118,7 +121,7 @@ class FaultyNetif:
         """Counters per direction."""
         return {"out": dict(self._out.stats), "in": dict(self._in.stats)}
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, gso_size: int = 0) -> None:
         """Transmit through the faults."""
         if self.faults.outgoing:
             self._out.apply(frame, self.inner.send)
@@ -130,7 +133,7 @@ class FaultyNetif:
         if self.faults.incoming:
             sched = self._sched
 
-            def receive(frame: bytes) -> None:
+            def receive(frame: bytes, csum_ok: bool = False, /) -> None:
                 with sched:
                     self._in.apply(frame, receiver)
 

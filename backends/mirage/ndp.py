@@ -24,6 +24,7 @@ from functools import partial
 
 from . import ethernet, icmpv6, ipv6
 from .errors import PacketError
+from .netif import FrameSender
 from .sched import Scheduler
 
 # RFC 4861 §10 protocol constants
@@ -98,7 +99,8 @@ class Neighbor:
     router: bool = False
     deadline: float = 0.0
     probes: int = 0
-    queue: deque[bytes] = field(default_factory=deque)
+    queue: deque[tuple[bytes, int]] = field(default_factory=deque)
+    """Packets waiting for the address, each with its ``gso_size``."""
 
 
 @dataclass
@@ -172,7 +174,7 @@ class Ndp:
         self,
         sched: Scheduler,
         mac: bytes,
-        send_frame: Callable[[bytes], None],
+        send_frame: FrameSender,
         config: NdpConfig | None = None,
         *,
         on_address: Callable[[Address], None] | None = None,
@@ -377,11 +379,12 @@ class Ndp:
 
     # -- output -----------------------------------------------------------------------------
 
-    def _frame(self, mac: bytes, packet: bytes) -> None:
-        self.send_frame(ethernet.header(mac, self.mac, ethernet.TYPE_IPV6) + packet)
+    def _frame(self, mac: bytes, packet: bytes, gso_size: int = 0) -> None:
+        self.send_frame(ethernet.header(mac, self.mac, ethernet.TYPE_IPV6) + packet, gso_size)
 
-    def output(self, next_hop: int, packet: bytes) -> None:
-        """Send an IPv6 packet to ``next_hop`` on the link, resolving it first (§7.2.2)."""
+    def output(self, next_hop: int, packet: bytes, gso_size: int = 0) -> None:
+        """Send an IPv6 packet to ``next_hop`` on the link, resolving it first (§7.2.2);
+        ``gso_size`` goes with it to the device (:meth:`Netif.send`)."""
         if ipv6.is_multicast(next_hop):
             self._frame(ipv6.multicast_mac(next_hop), packet)
             return
@@ -389,14 +392,14 @@ class Ndp:
         now = self.sched.now()
         if entry is None:
             entry = self._new_entry(next_hop, State.INCOMPLETE)
-            entry.queue.append(packet)
+            entry.queue.append((packet, gso_size))
             self._solicit(next_hop, entry)
             return
         if entry.state == State.INCOMPLETE:
             if len(entry.queue) >= self.config.max_queued:
                 entry.queue.popleft()
                 self.counters["dropped"] += 1
-            entry.queue.append(packet)
+            entry.queue.append((packet, gso_size))
             return
         assert entry.mac is not None
         if entry.state == State.REACHABLE and now > entry.deadline:
@@ -408,7 +411,7 @@ class Ndp:
             self.sched.call_later(
                 DELAY_FIRST_PROBE_TIME, partial(self._delay_over, next_hop, entry)
             )
-        self._frame(entry.mac, packet)
+        self._frame(entry.mac, packet, gso_size)
 
     def _new_entry(self, ip: int, state: State) -> Neighbor:
         neighbors = self.neighbors
@@ -552,7 +555,7 @@ class Ndp:
             entry.state = State.STALE
         assert entry.mac is not None
         while entry.queue:
-            self._frame(entry.mac, entry.queue.popleft())
+            self._frame(entry.mac, *entry.queue.popleft())
 
     def _na_input(self, pkt: ipv6.Packet, body: memoryview) -> None:
         if len(body) < 20:
@@ -584,7 +587,7 @@ class Ndp:
             entry.router = bool(flags & NA_ROUTER)
             assert entry.mac is not None
             while entry.queue:
-                self._frame(entry.mac, entry.queue.popleft())
+                self._frame(entry.mac, *entry.queue.popleft())
             return
         different = tlla is not None and tlla != entry.mac
         if not override and different:

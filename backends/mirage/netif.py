@@ -4,10 +4,16 @@
   several stacks in one process. Delivery goes through the switch's
   :class:`~backends.mirage.sched.Scheduler` work queue, never re-entrantly.
 * :class:`TapDevice` — a Linux TAP device (``/dev/net/tun``, ``TUNSETIFF`` with
-  ``IFF_TAP | IFF_NO_PI``): raw Ethernet frames, no extra dependency.
+  ``IFF_TAP | IFF_NO_PI``): raw Ethernet frames, no extra dependency. With ``offload``
+  (the default) it also sets ``IFF_VNET_HDR`` and ``TUNSETOFFLOAD``, as QEMU does for a
+  virtio-net guest: every frame then carries a ``struct virtio_net_hdr`` (Linux
+  ``include/uapi/linux/virtio_net.h``; virtio 1.x section 5.1.6), which lets the
+  kernel hand us TCP super-segments of up to 64 KB with their checksums left partial,
+  and lets us hand it such segments to cut up (TSO).
 
-Every netif has ``mac``, ``mtu``, ``send(frame)``, ``attach(receiver)`` and ``close()``;
-:mod:`.pcap` and :mod:`.faults` wrap any of them.
+Every netif has ``mac``, ``mtu``, ``offload`` (:class:`Offload`: what it does for the
+stack), ``send(frame, gso_size=0)``, ``attach(receiver)`` and ``close()``; :mod:`.pcap`
+and :mod:`.faults` wrap any of them.
 """
 
 from __future__ import annotations
@@ -18,13 +24,50 @@ import os
 import random
 import socket
 import struct
-from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from . import ethernet
 from .sched import Scheduler
 
-Receiver = Callable[[bytes], None]
+
+class Receiver(Protocol):
+    """What a netif delivers received frames to."""
+
+    def __call__(self, frame: bytes, csum_ok: bool = False, /) -> None:
+        """One Ethernet frame; ``csum_ok``: the device vouches for its TCP/UDP checksum
+        (it was left partial by a local sender, or checked already), so it is not
+        verified again."""
+        ...
+
+
+class FrameSender(Protocol):
+    """How ARP, Neighbor Discovery and IP hand a frame to the device (:meth:`Netif.send`)."""
+
+    def __call__(self, frame: bytes, gso_size: int = 0, /) -> None:
+        """Send ``frame``; ``gso_size`` as :meth:`Netif.send` takes it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Offload:
+    """What a link does for the stack, as virtio-net's offload features say it.
+
+    ``csum``: it takes TCP segments whose checksum field holds only the pseudo-header's
+    sum and completes the checksum itself (``VIRTIO_NET_F_CSUM``). ``tso_bytes``: the
+    largest IP packet (headers included) holding one TCP segment that it cuts into
+    ``gso_size`` pieces, each with
+    its own headers and checksum (TSO, ``VIRTIO_NET_F_HOST_TSO4/6``), 0 for none;
+    ``tso_segments``: the most pieces per segment. TCP sizes its sends by these while
+    keeping MSS semantics with the peer."""
+
+    csum: bool = False
+    tso_bytes: int = 0
+    tso_segments: int = 0
+
+
+NO_OFFLOAD = Offload()
 
 
 class Netif(Protocol):
@@ -32,9 +75,12 @@ class Netif(Protocol):
 
     mac: bytes
     mtu: int
+    offload: Offload
 
-    def send(self, frame: bytes) -> None:
-        """Transmit one Ethernet frame (header included)."""
+    def send(self, frame: bytes, gso_size: int = 0) -> None:
+        """Transmit one Ethernet frame (header included). ``gso_size`` (only when
+        ``offload.csum``): the frame is a TCP segment with a partial checksum, to be
+        completed and, if its payload is longer, cut into ``gso_size``-byte segments."""
         ...
 
     def attach(self, receiver: Receiver) -> None:
@@ -46,7 +92,7 @@ class Netif(Protocol):
         ...
 
 
-def _ignore(frame: bytes) -> None:
+def _ignore(frame: bytes, csum_ok: bool = False, /) -> None:
     return None
 
 
@@ -107,10 +153,12 @@ class SwitchPort:
         self.switch = switch
         self.mac = mac
         self.mtu = mtu
+        self.offload = NO_OFFLOAD
+        """The switch does nothing for its ports: every segment is checksummed in full."""
         self.closed = False
         self._receiver: Receiver = _ignore
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, gso_size: int = 0) -> None:
         """Hand a frame to the switch (delivered once the current batch ends)."""
         if not self.closed:
             self.switch._transmit(self, frame)
@@ -131,10 +179,27 @@ class SwitchPort:
 
 # Linux <linux/if_tun.h> and <linux/sockios.h>
 TUNSETIFF = 0x400454CA
+TUNSETOFFLOAD = 0x400454D0
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+TUN_F_CSUM = 0x01
+TUN_F_TSO4 = 0x02
+TUN_F_TSO6 = 0x04
 SIOCGIFMTU = 0x8921
 SIOCGIFHWADDR = 0x8927
+
+# <linux/virtio_net.h>: struct virtio_net_hdr, 10 bytes (the default TUNSETVNETHDRSZ),
+# in the device's byte order: native ("legacy") unless TUNSETVNETLE/BE says otherwise
+VNET_HDR = struct.Struct("=BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start/offset
+VNET_NEEDS_CSUM = 1
+VNET_DATA_VALID = 2
+GSO_NONE = 0
+GSO_TCPV4 = 1
+GSO_TCPV6 = 4
+TCP_CSUM_OFFSET = 16  # the checksum field's place in the TCP header (RFC 9293 3.1)
+_PLAIN = VNET_HDR.pack(0, GSO_NONE, 0, 0, 0, 0)
+_IP_MAX = 65535  # IPv4 total length; IPv6 payload length (no jumbograms)
 
 
 def interface_mtu(name: str) -> int:
@@ -144,16 +209,37 @@ def interface_mtu(name: str) -> int:
     return int(struct.unpack("16si", raw)[1])
 
 
+def _gso_limit(name: str, what: str, default: int) -> int:
+    """The device's ``gso_max_size`` or ``gso_max_segs`` (sysfs of the current network
+    namespace), ``default`` when it cannot be read."""
+    try:
+        text = Path(f"/sys/class/net/{name}/{what}").read_text().strip()
+    except OSError:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return default
+    return int(text)
+
+
 class TapDevice:
     """A Linux TAP device, opened by name (it is created if it does not exist and we may).
 
     Frames are read in batches by :meth:`read_available` when the fd is readable (the
     adapter waits with ``anyio.wait_readable``); writes go straight to the fd.
+
+    With ``offload``, the device speaks virtio-net's header and the kernel is told (with
+    ``TUNSETOFFLOAD``) that we take partial checksums and TCP super-segments: it then
+    passes its TCP segments up to 64 KB at a time, one read each, instead of one per
+    MSS, and takes ours the same way. The kernel's own limits for the device
+    (``gso_max_size``, ``gso_max_segs``) bound what we send as well, so a device set to
+    one segment per packet gets single segments both ways.
     """
 
     READ_SIZE = 65536 + 64
 
-    def __init__(self, name: str, *, mac: bytes | None = None, mtu: int | None = None) -> None:
+    def __init__(
+        self, name: str, *, mac: bytes | None = None, mtu: int | None = None, offload: bool = True
+    ) -> None:
         if len(name.encode()) >= 16:
             raise ValueError(f"TAP device name {name!r} is longer than 15 bytes")
         try:
@@ -162,8 +248,9 @@ class TapDevice:
             raise OSError(
                 exc.errno, f"cannot open /dev/net/tun for TAP {name!r}: {exc.strerror}"
             ) from exc
+        flags = IFF_TAP | IFF_NO_PI | (IFF_VNET_HDR if offload else 0)
         try:
-            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), flags))
         except OSError as exc:
             os.close(fd)
             raise OSError(
@@ -180,16 +267,51 @@ class TapDevice:
             except OSError:
                 mtu = 1500
         self.mtu = mtu
+        self.vnet = offload
+        """Whether every frame read and written starts with a virtio_net_hdr."""
+        self.offload = NO_OFFLOAD
+        if offload:
+            try:
+                fcntl.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+            except OSError:
+                pass  # an old kernel: the header stays, with nothing in it
+            else:
+                self.offload = Offload(
+                    csum=True,
+                    tso_bytes=min(_IP_MAX, _gso_limit(name, "gso_max_size", _IP_MAX + 1) - 1),
+                    tso_segments=_gso_limit(name, "gso_max_segs", 65535),
+                )
         self._receiver: Receiver = _ignore
         self.closed = False
         self.sent = 0
         self.received = 0
         self.dropped = 0
 
-    def send(self, frame: bytes) -> None:
-        """Write one frame; a full device queue drops it (as a NIC ring would)."""
+    def send(self, frame: bytes, gso_size: int = 0) -> None:
+        """Write one frame; a full device queue drops it (as a NIC ring would).
+
+        ``gso_size``: ``frame`` is an IPv4 or IPv6 TCP segment whose checksum field holds
+        the pseudo-header sum; the kernel completes it (``VIRTIO_NET_HDR_F_NEEDS_CSUM``
+        from ``csum_start``, the TCP header, with the field at ``csum_offset``) and cuts
+        a payload longer than ``gso_size`` into segments of that size (``GSO_TCPV4/6``,
+        ``hdr_len`` covering every header)."""
         if self.closed:
             return
+        if self.vnet:
+            if gso_size:
+                if frame[12:14] == b"\x86\xdd":
+                    l4 = ethernet.HEADER_LEN + 40  # a TCP segment right after the header
+                    kind = GSO_TCPV6
+                else:
+                    l4 = ethernet.HEADER_LEN + (frame[ethernet.HEADER_LEN] & 15) * 4
+                    kind = GSO_TCPV4
+                headers = l4 + (frame[l4 + 12] >> 4) * 4
+                if len(frame) - headers <= gso_size:
+                    kind = GSO_NONE
+                head = VNET_HDR.pack(VNET_NEEDS_CSUM, kind, headers, gso_size, l4, TCP_CSUM_OFFSET)
+            else:
+                head = _PLAIN
+            frame = head + frame
         try:
             os.write(self.fd, frame)
             self.sent += 1
@@ -211,6 +333,9 @@ class TapDevice:
         read = os.read
         receiver = self._receiver
         size = self.READ_SIZE
+        vnet = self.vnet
+        trusted = VNET_NEEDS_CSUM | VNET_DATA_VALID
+        skip = VNET_HDR.size
         n = 0
         while n < limit and not self.closed:
             try:
@@ -222,7 +347,12 @@ class TapDevice:
                     break
                 raise
             n += 1
-            receiver(frame)
+            if vnet:
+                # a super-segment needs nothing more: its IP length covers all of it,
+                # and its TCP header is the first segment's (virtio 1.x 5.1.6.4)
+                receiver(frame[skip:], bool(frame[0] & trusted))
+            else:
+                receiver(frame)
         self.received += n
         return n
 

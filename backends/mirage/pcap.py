@@ -57,20 +57,23 @@ class PcapNetif:
         self.clock = clock
         self.mac = inner.mac
         self.mtu = inner.mtu
+        self.offload = inner.offload
+        """The device's: a capture records super-segments as they cross the device, and
+        partial checksums as such (as tcpdump on an offloading NIC does)."""
         self._receiver: Receiver | None = None
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, gso_size: int = 0) -> None:
         """Record, then transmit."""
         self.writer.write(frame, self.clock())
-        self.inner.send(frame)
+        self.inner.send(frame, gso_size)
 
     def attach(self, receiver: Receiver) -> None:
         """Record received frames, then pass them on."""
         self._receiver = receiver
 
-        def receive(frame: bytes) -> None:
+        def receive(frame: bytes, csum_ok: bool = False, /) -> None:
             self.writer.write(frame, self.clock())
-            receiver(frame)
+            receiver(frame, csum_ok)
 
         self.inner.attach(receive)
 

@@ -26,7 +26,7 @@ from . import ethernet, icmp, icmpv6, ipv4, ipv6, udp
 from .arp import Arp, ArpConfig
 from .errors import PacketError
 from .ndp import Address, Ndp, NdpConfig
-from .netif import Netif
+from .netif import NO_OFFLOAD, Netif, Offload
 from .sched import Scheduler, log
 from .tcp import EPHEMERAL_HIGH, EPHEMERAL_LOW, IPV6, Tcp, TcpConfig
 from .tcp.options import TIMESTAMP_LEN
@@ -132,8 +132,17 @@ class Stack:
         )
         self.icmp_limit = icmp.RateLimit(self.config.icmp_rate)
         self.udp_sockets: dict[tuple[int, int], UdpSocket] = {}
-        self.tcp = Tcp(sched, self._tcp_output, self.mss_for, self.config.tcp)
-        self.tcp6 = Tcp(sched, self._tcp6_output, self.mss6_for, self.config.tcp, family=IPV6)
+        self.tcp = Tcp(
+            sched, self._tcp_output, self.mss_for, self.config.tcp, offload_for=self.offload_for
+        )
+        self.tcp6 = Tcp(
+            sched,
+            self._tcp6_output,
+            self.mss6_for,
+            self.config.tcp,
+            family=IPV6,
+            offload_for=self.offload6_for,
+        )
         self.udp6_sockets: dict[tuple[int, int], UdpSocket] = {}
         self.reassembler6 = ipv6.Reassembler(
             sched,
@@ -219,6 +228,19 @@ class Stack:
         mtu = self.config.loopback_mtu if self.is_local(dst) else self.mtu
         return mtu - 40
 
+    def offload_for(self, dst: int) -> Offload:
+        """What the interface towards ``dst`` does for TCP: the link's offloads, none
+        for loopback (whose segments are checked on the way in like any other)."""
+        if self.netif is None or self.is_local(dst):
+            return NO_OFFLOAD
+        return self.netif.offload
+
+    def offload6_for(self, dst: int) -> Offload:
+        """:meth:`offload_for` over IPv6."""
+        if self.netif is None or self.is_local6(dst):
+            return NO_OFFLOAD
+        return self.netif.offload
+
     # -- IPv6 addresses and routes --------------------------------------------------------
 
     def _address(self, addr: Address) -> None:
@@ -294,26 +316,32 @@ class Stack:
 
     # -- output ---------------------------------------------------------------------------
 
-    def _send_frame(self, frame: bytes) -> None:
+    def _send_frame(self, frame: bytes, gso_size: int = 0) -> None:
         if self.netif is not None and not self.closed:
             self.counters["frames_out"] += 1
-            self.netif.send(frame)
+            self.netif.send(frame, gso_size)
 
-    def _tcp_output(self, src: int, dst: int, seg: bytes) -> None:
-        self.ip_output(src, dst, ipv4.PROTO_TCP, seg, df=True)
+    def _tcp_output(self, src: int, dst: int, seg: bytes, gso_size: int = 0) -> None:
+        self.ip_output(src, dst, ipv4.PROTO_TCP, seg, df=True, gso_size=gso_size)
 
-    def _tcp6_output(self, src: int, dst: int, seg: bytes) -> None:
-        self.ip6_output(src, dst, ipv6.TCP, seg)
+    def _tcp6_output(self, src: int, dst: int, seg: bytes, gso_size: int = 0) -> None:
+        self.ip6_output(src, dst, ipv6.TCP, seg, gso_size)
 
-    def ip6_output(self, src: int, dst: int, next_header: int, payload: bytes) -> None:
+    def ip6_output(
+        self, src: int, dst: int, next_header: int, payload: bytes, gso_size: int = 0
+    ) -> None:
         """Send an IPv6 packet: loopback, or the link through Neighbor Discovery; a packet
-        over the path MTU is fragmented at the source (RFC 8200 §4.5, §5)."""
+        over the path MTU is fragmented at the source (RFC 8200 §4.5, §5). ``gso_size``:
+        a TCP segment (from :meth:`offload6_for`'s link) that the device cuts up and
+        checksums, so it may exceed the MTU."""
         if self.closed:
             return
         local = self.is_local6(dst)
         mtu = self.path_mtu(dst, local)
         hops = self.ndp.cur_hop_limit if self.ndp is not None else ipv6.DEFAULT_HOP_LIMIT
-        if ipv6.HEADER_LEN + len(payload) <= mtu:
+        # a segment for the device to cut up may be as long as a packet can be
+        limit = ipv6.HEADER_LEN + ipv6.MAX_PAYLOAD if gso_size and not local else mtu
+        if ipv6.HEADER_LEN + len(payload) <= limit:
             packets = [ipv6.header(src, dst, next_header, len(payload), hops) + payload]
         elif len(payload) > ipv6.MAX_PAYLOAD - 8:
             self.counters["too_big"] += 1
@@ -332,19 +360,30 @@ class Stack:
             self.counters["no_route"] += 1
             return
         for pkt in packets:
-            ndp.output(hop, pkt)
+            ndp.output(hop, pkt, gso_size)
 
     def ip_output(
-        self, src: int, dst: int, proto: int, payload: bytes, *, df: bool = False
+        self,
+        src: int,
+        dst: int,
+        proto: int,
+        payload: bytes,
+        *,
+        df: bool = False,
+        gso_size: int = 0,
     ) -> None:
         """Send ``payload`` to ``dst``: loopback, or the link via ARP; fragments when it
-        exceeds the MTU (unless DF, RFC 791), never forwards."""
+        exceeds the MTU (unless DF, RFC 791), never forwards. ``gso_size``: a TCP
+        segment (from :meth:`offload_for`'s link) that the device cuts up and
+        checksums, so it may exceed the MTU."""
         if self.closed:
             return
         local = self.is_local(dst)
         mtu = self.config.loopback_mtu if local else self.mtu
         ident = next(self._ident) & 0xFFFF
-        if ipv4.HEADER_LEN + len(payload) <= mtu:
+        # a segment for the device to cut up may be as long as a packet can be
+        limit = ipv4.MAX_PACKET if gso_size and not local else mtu
+        if ipv4.HEADER_LEN + len(payload) <= limit:
             packets = [ipv4.header(src, dst, proto, len(payload), ident, df=df) + payload]
         elif df:
             self.counters["too_big"] += 1
@@ -369,12 +408,13 @@ class Stack:
             self.counters["no_route"] += 1
             return
         for pkt in packets:
-            self.arp.output(hop, pkt)
+            self.arp.output(hop, pkt, gso_size)
 
     # -- input ----------------------------------------------------------------------------
 
-    def frame_input(self, frame: bytes) -> None:
-        """An Ethernet frame from the link."""
+    def frame_input(self, frame: bytes, csum_ok: bool = False, /) -> None:
+        """An Ethernet frame from the link; ``csum_ok``: the device vouches for its TCP or
+        UDP checksum (:class:`~.netif.Receiver`), which is then not verified."""
         if self.closed:
             return
         self.counters["frames_in"] += 1
@@ -387,9 +427,9 @@ class Stack:
                 return
             view = memoryview(frame)[ethernet.HEADER_LEN :]
             if ethertype == ethernet.TYPE_IPV4:
-                self.ip_input(view, from_link=True)
+                self.ip_input(view, from_link=True, csum_ok=csum_ok)
             elif ethertype == ethernet.TYPE_IPV6:
-                self.ip6_input(view, from_link=True)
+                self.ip6_input(view, from_link=True, csum_ok=csum_ok)
             elif ethertype == ethernet.TYPE_ARP:
                 self.arp.input(view)
         except PacketError:
@@ -409,8 +449,10 @@ class Stack:
             except PacketError:
                 self.counters["bad"] += 1
 
-    def ip_input(self, data: memoryview, *, from_link: bool) -> None:
-        """An IPv4 packet: check, reassemble, hand to the protocol (RFC 1122 3.2.1)."""
+    def ip_input(self, data: memoryview, *, from_link: bool, csum_ok: bool = False) -> None:
+        """An IPv4 packet: check, reassemble, hand to the protocol (RFC 1122 3.2.1).
+        ``csum_ok``: the device checked (or will not need) its TCP/UDP checksum; the
+        header's own checksum is always verified."""
         pkt = ipv4.parse(data)
         dst = pkt.dst
         broadcast = dst == BROADCAST_IP or dst == (self.ip | ~self.mask & 0xFFFFFFFF)
@@ -425,17 +467,20 @@ class Stack:
             if whole is None:
                 return
             payload = memoryview(whole)
+            csum_ok = False  # the device vouched for one fragment, not the datagram
         proto = pkt.proto
         if proto == ipv4.PROTO_TCP:
             if not broadcast:
-                self.tcp.input(pkt.src, dst, payload)
+                self.tcp.input(pkt.src, dst, payload, csum_ok)
         elif proto == ipv4.PROTO_UDP:
-            self._udp_input(pkt, payload, broadcast)
+            self._udp_input(pkt, payload, broadcast, csum_ok)
         elif proto == ipv4.PROTO_ICMP:
             self._icmp_input(pkt, payload, broadcast)
 
-    def _udp_input(self, pkt: ipv4.Packet, payload: memoryview, broadcast: bool) -> None:
-        sport, dport, data = udp.parse(pkt.src, pkt.dst, payload)
+    def _udp_input(
+        self, pkt: ipv4.Packet, payload: memoryview, broadcast: bool, csum_ok: bool = False
+    ) -> None:
+        sport, dport, data = udp.parse(pkt.src, pkt.dst, payload, verify=not csum_ok)
         src = pkt.src
         sock = self.udp_sockets.get((pkt.dst, dport)) or self.udp_sockets.get((0, dport))
         if sock is None and (sock := self.udp6_sockets.get((0, dport))) is not None:
@@ -490,7 +535,7 @@ class Stack:
 
     # -- IPv6 input -----------------------------------------------------------------------
 
-    def ip6_input(self, data: memoryview, *, from_link: bool) -> None:
+    def ip6_input(self, data: memoryview, *, from_link: bool, csum_ok: bool = False) -> None:
         """An IPv6 packet: check, walk its extension headers, reassemble, hand to the
         protocol (RFC 8200 §4); errors answered per RFC 4443 §2.4."""
         try:
@@ -525,11 +570,12 @@ class Stack:
             if nested is not None:  # fragments of fragments are only ever an attack
                 raise PacketError("ipv6: a fragment header inside a reassembled datagram")
             payload = memoryview(joined)[at:]
+            csum_ok = False  # the device vouched for one fragment, not the datagram
         if proto == ipv6.TCP:
             if not multicast:
-                self.tcp6.input(pkt.src, dst, payload)
+                self.tcp6.input(pkt.src, dst, payload, csum_ok)
         elif proto == ipv6.UDP:
-            self._udp6_input(pkt, payload, multicast)
+            self._udp6_input(pkt, payload, multicast, csum_ok)
         elif proto == ipv6.ICMPV6:
             self._icmp6_input(pkt, payload)
         elif (
@@ -562,8 +608,10 @@ class Stack:
         msg = icmpv6.error(ours, src, kind, code, param, bytes(packet))
         self.ip6_output(ours, src, ipv6.ICMPV6, msg)
 
-    def _udp6_input(self, pkt: ipv6.Packet, payload: memoryview, multicast: bool) -> None:
-        sport, dport, data = udp.parse(pkt.src, pkt.dst, payload, ipv6=True)
+    def _udp6_input(
+        self, pkt: ipv6.Packet, payload: memoryview, multicast: bool, csum_ok: bool = False
+    ) -> None:
+        sport, dport, data = udp.parse(pkt.src, pkt.dst, payload, ipv6=True, verify=not csum_ok)
         socks = self.udp6_sockets
         sock = socks.get((pkt.dst, dport)) or socks.get((0, dport))
         if sock is None:

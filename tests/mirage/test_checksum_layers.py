@@ -64,11 +64,17 @@ def test_arp_request_reply_cache_and_expiry() -> None:
     clock = VirtualClock()
     sched = Scheduler(clock)
     sent: list[bytes] = []
+    sizes: list[int] = []
+
+    def send(frame: bytes, gso_size: int = 0) -> None:
+        sent.append(frame)
+        sizes.append(gso_size)
+
     mac = b"\x02\x00\x00\x00\x00\x01"
     peer = b"\x02\x00\x00\x00\x00\x02"
-    table = arp.Arp(sched, mac, A_IP, sent.append, arp.ArpConfig(entry_lifetime=10.0))
+    table = arp.Arp(sched, mac, A_IP, send, arp.ArpConfig(entry_lifetime=10.0))
     table.output(B_IP, b"packet-1")
-    table.output(B_IP, b"packet-2")
+    table.output(B_IP, b"packet-2", 1448)  # a segment for the device to cut: it waits too
     assert len(sent) == 1  # one request, both packets wait
     dst, _src, kind = ethernet.parse(sent[0])
     assert dst == ethernet.BROADCAST and kind == ethernet.TYPE_ARP
@@ -76,6 +82,7 @@ def test_arp_request_reply_cache_and_expiry() -> None:
     assert (op, sha, spa, tpa) == (arp.OP_REQUEST, mac, A_IP, B_IP)
     table.input(arp.packet(arp.OP_REPLY, peer, B_IP, mac, A_IP))
     assert [f[14:] for f in sent[1:]] == [b"packet-1", b"packet-2"]
+    assert sizes == [0, 0, 1448]  # each leaves with its own gso_size
     assert all(f[:6] == peer for f in sent[1:])
     assert table.lookup(B_IP) == peer
     clock.time += 11
@@ -86,8 +93,12 @@ def test_arp_retries_then_drops_and_answers_requests() -> None:
     clock = VirtualClock()
     sched = Scheduler(clock)
     sent: list[bytes] = []
+
+    def send(frame: bytes, gso_size: int = 0) -> None:
+        sent.append(frame)
+
     mac = b"\x02\x00\x00\x00\x00\x01"
-    table = arp.Arp(sched, mac, A_IP, sent.append)
+    table = arp.Arp(sched, mac, A_IP, send)
     table.output(B_IP, b"lost")
     clock.run(sched, lambda: False, limit=10)
     assert len(sent) == table.config.retries

@@ -168,9 +168,9 @@ class Lan:
         # The server sees the IP destination through a wrapper of its UDP input.
         original = self.server._udp_input
 
-        def spy(pkt, payload, broadcast):  # type: ignore[no-untyped-def]
+        def spy(pkt, payload, broadcast, csum_ok=False):  # type: ignore[no-untyped-def]
             self._dst = pkt.dst
-            original(pkt, payload, broadcast)
+            original(pkt, payload, broadcast, csum_ok)
 
         self._dst = 0
         self.server._udp_input = spy  # type: ignore[method-assign]

@@ -17,6 +17,10 @@ class CongestionControl(Protocol):
 
     cwnd: int
     ssthresh: int
+    abc_limit: int
+    """RFC 3465 L, in segments: the most SMSS one ACK may add in slow start (2). A
+    sender whose device cuts its sends into several segments (TSO) raises it to twice
+    that many: one ACK for one such send is not the ACK division L guards against."""
 
     def start(self, mss: int, initial_segments: int) -> None:
         """The connection is synchronized: set the initial window (RFC 6928, RFC 5681 3.1)."""
@@ -41,12 +45,13 @@ def initial_window(mss: int, segments: int) -> int:
 class NewReno:
     """RFC 5681 slow start and congestion avoidance, with byte counting (RFC 3465)."""
 
-    __slots__ = ("ca_acked", "cwnd", "ssthresh")
+    __slots__ = ("abc_limit", "ca_acked", "cwnd", "ssthresh")
 
     def __init__(self) -> None:
         self.cwnd = 0
         self.ssthresh = 1 << 30
         self.ca_acked = 0
+        self.abc_limit = 2
 
     def start(self, mss: int, initial_segments: int) -> None:
         """Initial window."""
@@ -55,7 +60,8 @@ class NewReno:
     def on_ack(self, acked: int, mss: int, now: float, srtt: float | None) -> None:
         """Slow start (L = 2*SMSS, RFC 3465) or one SMSS per window (RFC 5681 3.1)."""
         if self.cwnd < self.ssthresh:
-            self.cwnd += acked if acked < 2 * mss else 2 * mss
+            limit = self.abc_limit * mss
+            self.cwnd += acked if acked < limit else limit
         else:
             self.ca_acked += acked
             if self.ca_acked >= self.cwnd:
@@ -81,9 +87,20 @@ class Cubic:
     BETA = 0.7  # RFC 9438 4.6: beta_cubic
     ALPHA = 3 * (1 - BETA) / (1 + BETA)  # RFC 9438 4.3
 
-    __slots__ = ("_carry", "cwnd", "epoch", "k", "origin", "ssthresh", "w_est", "w_max")
+    __slots__ = (
+        "_carry",
+        "abc_limit",
+        "cwnd",
+        "epoch",
+        "k",
+        "origin",
+        "ssthresh",
+        "w_est",
+        "w_max",
+    )
 
     def __init__(self) -> None:
+        self.abc_limit = 2
         self.cwnd = 0
         self.ssthresh = 1 << 30
         self.w_max = 0.0
@@ -108,7 +125,8 @@ class Cubic:
         W_cubic(t + RTT) (section 4.4/4.5) or the Reno estimate, whichever is larger."""
         cwnd = self.cwnd
         if cwnd < self.ssthresh:
-            self.cwnd = cwnd + (acked if acked < 2 * mss else 2 * mss)
+            limit = self.abc_limit * mss
+            self.cwnd = cwnd + (acked if acked < limit else limit)
             return
         if self.epoch is None:  # RFC 9438 4.2: a new congestion-avoidance stage
             self.epoch = now

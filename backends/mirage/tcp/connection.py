@@ -151,6 +151,12 @@ class Connection:
         self.fin_acked = False
         self.local_mss = mss  # what we advertise: MTU - 40
         self.mss = min(mss, DEFAULT_MSS)  # effective send MSS, set from the peer's option
+        self.offload = tcp.offload_for(self.rip)
+        """What the device towards the peer does: with ``csum``, segments leave with a
+        partial checksum; with TSO, new data goes out up to :attr:`tso_segments` MSS at
+        a time for the device to cut up (the peer still sees MSS-sized segments, and
+        SACK, retransmission and the window stay in MSS units)."""
+        self.tso_segments = 1
         # receive sequence space
         self.irs = 0
         self.rcv_nxt = 0
@@ -352,6 +358,7 @@ class Connection:
             self.unacked_bytes = 0
             self.timers.delack.stop()
             tcp._ack_now.discard(self)
+        csum_offload = self.offload.csum
         tcp.output(
             self.lip,
             self.rip,
@@ -367,7 +374,9 @@ class Connection:
                 payload,
                 options,
                 self.family,
+                csum_offload,
             ),
+            self.mss if csum_offload else 0,
         )
 
     def _ts_now(self, now: float | None = None) -> int:
@@ -504,6 +513,8 @@ class Connection:
         if self.state not in SEND_DATA:
             return False
         mss = self.mss
+        # with TSO, up to tso_segments MSS per send (the device cuts them up)
+        most = mss if one else mss * self.tso_segments
         sb = self.sndbuf
         buf = sb.data
         cc = self.cc
@@ -517,13 +528,15 @@ class Connection:
             wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = una + wnd - nxt
             if unsent > 0:
-                n = min(unsent, mss, usable)
+                n = min(unsent, most, usable)
                 if n <= 0:
                     if nxt == una and not self.timers.persist.running:
                         self._start_persist()
                     return False
+                if n > mss and n < unsent:
+                    n -= n % mss  # whole segments, the rest with the next send
                 if not (
-                    n == mss
+                    n >= mss
                     or (n == unsent and (not self.config.nagle or nxt == una))
                     or n >= self.max_snd_wnd // 2
                 ):
@@ -738,6 +751,11 @@ class Connection:
             self.snd_wscale = self.rcv_wscale = 0
             self.offer_wscale = None if self.state == State.SYN_RECEIVED else self.offer_wscale
         self.cc.start(self.mss, self.config.initial_window_segments)
+        off = self.offload
+        if off.tso_bytes:
+            room = off.tso_bytes - self.family.ip_header - 20 - (TIMESTAMP_LEN if self.ts_ok else 0)
+            self.tso_segments = max(1, min(room // self.mss, off.tso_segments))
+            self.cc.abc_limit = 2 * self.tso_segments
 
     def input_syn_sent(self, seg: Segment) -> None:
         """RFC 9293 3.10.7.3, SYN-SENT."""

@@ -30,6 +30,9 @@ class Family:
     mod 0xFFFF, as :func:`backends.mirage.checksum.partial` would give for its bytes."""
     format: Callable[[int], str]
     """An address as text, for ``repr`` and error messages."""
+    ip_header: int = 20
+    """The network header's fixed length (RFC 791: 20, RFC 8200: 40): what a segment
+    handed to an offloading device must leave room for below its 64 KB."""
     bracket: bool = False
     """Whether ``address:port`` needs the address in brackets (RFC 3986 3.2.2)."""
 
@@ -53,4 +56,4 @@ def _ipv6_text(value: int) -> str:
 
 
 IPV4 = Family("IPv4", 32, _pseudo_sum, int_to_ip)
-IPV6 = Family("IPv6", 128, _pseudo_sum, _ipv6_text, bracket=True)
+IPV6 = Family("IPv6", 128, _pseudo_sum, _ipv6_text, ip_header=40, bracket=True)

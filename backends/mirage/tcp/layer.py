@@ -16,6 +16,7 @@ from collections.abc import Callable
 from backends.errors import AddressInUse, AddressUnavailable
 
 from ..errors import PacketError
+from ..netif import NO_OFFLOAD, Offload
 from ..sched import Scheduler
 from .config import EPHEMERAL_HIGH, EPHEMERAL_LOW, State, TcpConfig
 from .connection import Connection
@@ -25,6 +26,10 @@ from .wire import ACK, FIN, RST, SYN, Segment, parse, segment
 
 Key = tuple[int, int, int, int]
 """(local ip, local port, remote ip, remote port)."""
+
+
+def _no_offload(address: int) -> Offload:
+    return NO_OFFLOAD
 
 
 class Listener:
@@ -72,19 +77,24 @@ class Tcp:
     def __init__(
         self,
         sched: Scheduler,
-        output: Callable[[int, int, bytes], None],
+        output: Callable[[int, int, bytes, int], None],
         mss_for: Callable[[int], int],
         config: TcpConfig | None = None,
         *,
         isn: Callable[[Key], int] | None = None,
         family: Family = IPV4,
+        offload_for: Callable[[int], Offload] | None = None,
     ) -> None:
         self.sched = sched
         self.family = family
         """The network layer's :class:`Family`: its pseudo-header and address text."""
         self.output = output
-        """``output(src, dst, segment)``: hand a segment to IP."""
+        """``output(src, dst, segment, gso_size)``: hand a segment to IP; ``gso_size`` 0
+        for a checksummed segment of at most one MSS, else the MSS the device cuts a
+        segment with a partial checksum into (:meth:`~backends.mirage.netif.Netif.send`)."""
         self.mss_for = mss_for
+        self.offload_for = offload_for or _no_offload
+        """What the device towards an address does for us (:class:`~.netif.Offload`)."""
         self.config = config or TcpConfig()
         self.connections: dict[Key, Connection] = {}
         self.listeners: dict[tuple[int, int], Listener] = {}
@@ -175,10 +185,11 @@ class Tcp:
 
     # -- input ----------------------------------------------------------------------------
 
-    def input(self, src: int, dst: int, data: memoryview) -> None:
-        """A segment from IP (already reassembled)."""
+    def input(self, src: int, dst: int, data: memoryview, csum_ok: bool = False) -> None:
+        """A segment from IP (already reassembled); ``csum_ok``: the device vouched for
+        its checksum."""
         try:
-            seg = parse(src, dst, data, self.family)
+            seg = parse(src, dst, data, self.family, not csum_ok)
         except PacketError:
             self.dropped += 1
             return
@@ -222,7 +233,7 @@ class Tcp:
     ) -> None:
         """Send a bare reset segment."""
         self.output(
-            src, dst, segment(src, dst, sport, dport, seq, ack, flags, 0, family=self.family)
+            src, dst, segment(src, dst, sport, dport, seq, ack, flags, 0, family=self.family), 0
         )
 
     def _listen_input(self, listener: Listener, src: int, dst: int, seg: Segment) -> None:

@@ -33,12 +33,25 @@ def segment(
     payload: bytes | bytearray = b"",
     options: bytes = b"",
     family: Family = IPV4,
+    partial: bool = False,
 ) -> bytes:
-    """A TCP segment with its checksum over the family's pseudo-header (RFC 9293 3.1)."""
+    """A TCP segment with its checksum over the family's pseudo-header (RFC 9293 3.1).
+
+    ``partial``: for a device that completes checksums (``VIRTIO_NET_HDR_F_NEEDS_CSUM``),
+    the field holds only the pseudo-header's sum, uncomplemented, the length being the
+    whole segment's (what Linux's TCP leaves for such a device, and what its TSO adjusts
+    per piece); the device adds the header and text and complements."""
     offset = (HEADER_LEN + len(options)) // 4
+    length = HEADER_LEN + len(options) + len(payload)
+    if partial:
+        csum = family.pseudo_sum(src, dst, length)
+        head = _HEADER.pack(
+            sport, dport, seq & MASK, ack & MASK, offset << 4, flags, window, csum, 0
+        )
+        return b"".join((head, options, payload)) if options or payload else head
     head = _HEADER.pack(sport, dport, seq & MASK, ack & MASK, offset << 4, flags, window, 0, 0)
     head += options
-    total = family.pseudo_sum(src, dst, len(head) + len(payload)) + checksum.partial(head)
+    total = family.pseudo_sum(src, dst, length) + checksum.partial(head)
     if payload:
         total += checksum.partial(payload)
     csum = checksum.finish(total)
@@ -59,15 +72,19 @@ class Segment:
     payload: memoryview
 
 
-def parse(src: int, dst: int, data: memoryview, family: Family = IPV4) -> Segment:
-    """Check and parse a segment; :class:`PacketError` names the problem."""
+def parse(
+    src: int, dst: int, data: memoryview, family: Family = IPV4, verify: bool = True
+) -> Segment:
+    """Check and parse a segment; :class:`PacketError` names the problem. ``verify=False``:
+    the device vouched for the checksum (it may be a partial one), so it is not summed."""
     if len(data) < HEADER_LEN:
         raise PacketError(f"tcp: segment of {len(data)} bytes is shorter than a header")
     sport, dport, seq, ack, off, flags, window, _csum, _urg = _HEADER.unpack_from(data)
     hlen = (off >> 4) * 4
     if hlen < HEADER_LEN or hlen > len(data):
         raise PacketError(f"tcp: data offset {hlen} with {len(data)} bytes")
-    total = family.pseudo_sum(src, dst, len(data)) + checksum.partial(data)
-    if not checksum.verify(total):
+    if verify and not checksum.verify(
+        family.pseudo_sum(src, dst, len(data)) + checksum.partial(data)
+    ):
         raise PacketError("tcp: bad checksum")
     return Segment(sport, dport, seq, ack, flags, window, data[HEADER_LEN:hlen], data[hlen:])
