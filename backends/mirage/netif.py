@@ -24,8 +24,8 @@ import os
 import random
 import socket
 import struct
+import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from . import ethernet
@@ -209,16 +209,67 @@ def interface_mtu(name: str) -> int:
     return int(struct.unpack("16si", raw)[1])
 
 
-def _gso_limit(name: str, what: str, default: int) -> int:
-    """The device's ``gso_max_size`` or ``gso_max_segs`` (sysfs of the current network
-    namespace), ``default`` when it cannot be read."""
+# <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_link.h>
+_NLMSG = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port
+_IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
+_RTATTR = struct.Struct("=HH")
+_RTM_GETLINK = 18
+_RTM_NEWLINK = 16
+_NLM_F_REQUEST = 1
+_IFLA_GSO_MAX_SEGS = 40
+_IFLA_GSO_MAX_SIZE = 41
+
+
+def gso_limits(name: str) -> tuple[int, int] | None:
+    """The kernel's ``(gso_max_size, gso_max_segs)`` for interface ``name`` in the current
+    network namespace (one RTM_GETLINK over rtnetlink, what ``ip -d link`` shows), or
+    None when they cannot be read."""
     try:
-        text = Path(f"/sys/class/net/{name}/{what}").read_text().strip()
-    except OSError:
-        return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 10):
-        return default
-    return int(text)
+        index = socket.if_nametoindex(name)
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+            sock.settimeout(1.0)
+            body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+            sock.send(
+                _NLMSG.pack(_NLMSG.size + len(body), _RTM_GETLINK, _NLM_F_REQUEST, 1, 0) + body
+            )
+            reply = sock.recv(65536)
+    except (OSError, AttributeError):
+        return None
+    if len(reply) < _NLMSG.size + _IFINFO.size:
+        return None
+    length, kind = _NLMSG.unpack_from(reply)[:2]
+    if kind != _RTM_NEWLINK or length > len(reply):
+        return None
+    found: dict[int, int] = {}
+    at = _NLMSG.size + _IFINFO.size
+    while at + _RTATTR.size <= length:
+        size, attr = _RTATTR.unpack_from(reply, at)
+        if size < _RTATTR.size or at + size > length:
+            break
+        if attr in (_IFLA_GSO_MAX_SEGS, _IFLA_GSO_MAX_SIZE) and size >= _RTATTR.size + 4:
+            found[attr] = int.from_bytes(reply[at + 4 : at + 8], sys.byteorder)
+        at += (size + 3) & ~3
+    if len(found) != 2:
+        return None
+    return found[_IFLA_GSO_MAX_SIZE], found[_IFLA_GSO_MAX_SEGS]
+
+
+def vnet_header(frame: bytes, gso_size: int) -> bytes:
+    """The virtio_net_hdr for an IPv4 or IPv6 TCP segment (``frame``, Ethernet header
+    included) whose checksum field holds the pseudo-header sum: the device completes the
+    checksum (``NEEDS_CSUM``: sum from ``csum_start``, the TCP header, into the field at
+    ``csum_offset``) and, when the payload is longer than ``gso_size``, cuts the segment
+    into pieces of that size (``GSO_TCPV4/6``; ``hdr_len`` spans every header)."""
+    if frame[12:14] == b"\x86\xdd":
+        l4 = ethernet.HEADER_LEN + 40  # our IPv6 TCP has no extension headers
+        kind = GSO_TCPV6
+    else:
+        l4 = ethernet.HEADER_LEN + (frame[ethernet.HEADER_LEN] & 15) * 4
+        kind = GSO_TCPV4
+    headers = l4 + (frame[l4 + 12] >> 4) * 4
+    if len(frame) - headers <= gso_size:
+        kind = GSO_NONE
+    return VNET_HDR.pack(VNET_NEEDS_CSUM, kind, headers, gso_size, l4, TCP_CSUM_OFFSET)
 
 
 class TapDevice:
@@ -231,8 +282,8 @@ class TapDevice:
     ``TUNSETOFFLOAD``) that we take partial checksums and TCP super-segments: it then
     passes its TCP segments up to 64 KB at a time, one read each, instead of one per
     MSS, and takes ours the same way. The kernel's own limits for the device
-    (``gso_max_size``, ``gso_max_segs``) bound what we send as well, so a device set to
-    one segment per packet gets single segments both ways.
+    (``gso_max_size``, ``gso_max_segs``: :func:`gso_limits`) bound what we send as well,
+    so a device set to one segment per packet gets single segments both ways.
     """
 
     READ_SIZE = 65536 + 64
@@ -276,39 +327,32 @@ class TapDevice:
             except OSError:
                 pass  # an old kernel: the header stays, with nothing in it
             else:
+                size, segments = gso_limits(name) or (_IP_MAX + 1, 65535)
                 self.offload = Offload(
                     csum=True,
-                    tso_bytes=min(_IP_MAX, _gso_limit(name, "gso_max_size", _IP_MAX + 1) - 1),
-                    tso_segments=_gso_limit(name, "gso_max_segs", 65535),
+                    tso_bytes=min(_IP_MAX, size - 1),
+                    tso_segments=segments,
                 )
         self._receiver: Receiver = _ignore
         self.closed = False
         self.sent = 0
         self.received = 0
         self.dropped = 0
+        self.gso_in = 0
+        """Super-segments read (frames the kernel left for us to take whole)."""
+        self.gso_out = 0
+        """Super-segments written (for the kernel to cut up)."""
 
     def send(self, frame: bytes, gso_size: int = 0) -> None:
         """Write one frame; a full device queue drops it (as a NIC ring would).
-
-        ``gso_size``: ``frame`` is an IPv4 or IPv6 TCP segment whose checksum field holds
-        the pseudo-header sum; the kernel completes it (``VIRTIO_NET_HDR_F_NEEDS_CSUM``
-        from ``csum_start``, the TCP header, with the field at ``csum_offset``) and cuts
-        a payload longer than ``gso_size`` into segments of that size (``GSO_TCPV4/6``,
-        ``hdr_len`` covering every header)."""
+        ``gso_size``: a TCP segment for the kernel to finish (:func:`vnet_header`)."""
         if self.closed:
             return
         if self.vnet:
             if gso_size:
-                if frame[12:14] == b"\x86\xdd":
-                    l4 = ethernet.HEADER_LEN + 40  # a TCP segment right after the header
-                    kind = GSO_TCPV6
-                else:
-                    l4 = ethernet.HEADER_LEN + (frame[ethernet.HEADER_LEN] & 15) * 4
-                    kind = GSO_TCPV4
-                headers = l4 + (frame[l4 + 12] >> 4) * 4
-                if len(frame) - headers <= gso_size:
-                    kind = GSO_NONE
-                head = VNET_HDR.pack(VNET_NEEDS_CSUM, kind, headers, gso_size, l4, TCP_CSUM_OFFSET)
+                head = vnet_header(frame, gso_size)
+                if head[1] != GSO_NONE:
+                    self.gso_out += 1
             else:
                 head = _PLAIN
             frame = head + frame
@@ -350,6 +394,8 @@ class TapDevice:
             if vnet:
                 # a super-segment needs nothing more: its IP length covers all of it,
                 # and its TCP header is the first segment's (virtio 1.x 5.1.6.4)
+                if frame[1]:
+                    self.gso_in += 1
                 receiver(frame[skip:], bool(frame[0] & trusted))
             else:
                 receiver(frame)
