@@ -206,6 +206,7 @@ class Connection:
             persist=self._on_persist,
             wait=self._on_wait_timeout,
             tlp=self._on_tlp,
+            reorder=self._on_reorder,
         )
         # application callbacks
         self.on_readable: Callable[[], None] | None = None
@@ -434,6 +435,14 @@ class Connection:
         board = self.scoreboard
         mss = self.mss
         cc = self.cc
+        data_end = self.sndbuf.end
+        for start, end in board.lost_retransmits(self.snd_una):
+            # RFC 8985 6.2: something sent after this retransmission arrived, and it
+            # did not: resend it now rather than wait for the retransmission timer
+            if end > data_end:
+                end = data_end
+            if end > start:
+                self._retransmit(start, end - start, now)
         while True:
             una = self.snd_una
             high = self.snd_max
@@ -500,6 +509,7 @@ class Connection:
             flags = ACK
             if self.fin_queued and end == data_end and self.snd_max > data_end:
                 flags |= FIN
+            self.scoreboard.sent_again(seq, end, self.snd_max)
             self._emit(seq, flags, sb.slice(seq, end - seq))
         elif self.fin_queued and self.snd_max > data_end:
             self._emit(data_end, FIN | ACK)
@@ -581,6 +591,7 @@ class Connection:
         if self.fin_queued and seq + n == sb.end and self.snd_max > sb.end:
             flags |= FIN
         self.loss_stats.retransmitted += 1
+        self.scoreboard.sent_again(seq, seq + n, self.snd_max)
         self._emit(seq, flags, sb.slice(seq, n), now=now)
 
     def _retransmit_first(self) -> None:
@@ -595,6 +606,7 @@ class Connection:
             flags = ACK
             if self.fin_queued and una + n == sb.end:
                 flags |= FIN
+            self.scoreboard.sent_again(una, una + n, self.snd_max)
             self._emit(una, flags, sb.slice(una, n))
         elif self.fin_queued and una == sb.end:
             self._emit(una, FIN | ACK)
@@ -1014,7 +1026,7 @@ class Connection:
         if self.snd_nxt < ack:
             self.snd_nxt = ack
         board = self.scoreboard
-        if board.blocks:
+        if board.blocks or board.retransmits:
             board.acked(ack)
         self.retries = 0
         self.persist_backoff = 0
@@ -1034,6 +1046,7 @@ class Connection:
                 flight = self.snd_max - ack
                 cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
+                board.rack = False
                 self.loss_stats.leave_recovery(now)
                 self.dupacks = 0
             else:  # partial acknowledgment (step 4)
@@ -1085,27 +1098,60 @@ class Connection:
             self._output()
         elif self.dupacks < self._dupthresh() and not board.first_hole_lost(mss):
             self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
+            if board.blocks and not board.reordering_seen and not self.timers.reorder.running:
+                # RFC 8985 6.2/6.3: data sent after SND.UNA's segment arrived; once the
+                # reordering window passes with the hole still there, it is lost, however
+                # few duplicate ACKs a small window can produce
+                self.timers.reorder.start_in(self._reordering_window())
             self._output()
         else:
-            # RFC 6582 4.1 would hold back when the ACK does not cover ``recover`` (after a
-            # timeout, to avoid a second fast retransmit caused by duplicates of a resent
-            # window). Our go-back-N jumps SND.NXT forward on every cumulative ACK, so it
-            # resends almost nothing the receiver holds; three duplicate ACKs here are a
-            # new loss, and waiting for another timeout instead costs far more.
-            cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
-            self.recover = self.snd_max
-            self.in_recovery = True
-            self.loss_stats.enter_recovery(self.sched.now())
-            self.rescue_rxt = None
-            self.limited = 0
-            self._retransmit_first()
-            board.high_rxt = self.snd_una + mss
-            self._arm_retx_budget()
-            # NewReno inflates by the three segments that left; with SACK the pipe
-            # estimate accounts for them instead (RFC 6675 5, step 4)
-            cc.cwnd = cc.ssthresh if self.sack_ok else cc.ssthresh + 3 * mss
-            self.timers.rto.start_in(self.rtt.rto)
-            self._output()
+            self._enter_recovery()
+
+    def _reordering_window(self) -> float:
+        """RFC 8985 6.2 step 4: min_RTT / 4 (no more than SRTT), before any reordering."""
+        rtt = self.rtt
+        window = (rtt.min_rtt or 0.0) / 4
+        return min(window, rtt.srtt) if rtt.srtt is not None else window
+
+    def _on_reorder(self) -> None:
+        """RFC 8985 6.3: the reordering window passed and the hole at SND.UNA is still
+        there while later data was SACKed: it is lost, start the recovery."""
+        board = self.scoreboard
+        if (
+            self.state in SEND_DATA
+            and not self.in_recovery
+            and board.blocks
+            and self.snd_una < board.blocks[0][0]
+        ):
+            self._enter_recovery()
+
+    def _enter_recovery(self) -> None:
+        """Fast retransmit and the start of fast recovery (RFC 5681 3.2, RFC 6675 5)."""
+        mss = self.mss
+        cc = self.cc
+        board = self.scoreboard
+        self.timers.reorder.stop()
+        # RFC 6582 4.1 would hold back when the ACK does not cover ``recover`` (after a
+        # timeout, to avoid a second fast retransmit caused by duplicates of a resent
+        # window). Our go-back-N jumps SND.NXT forward on every cumulative ACK, so it
+        # resends almost nothing the receiver holds; three duplicate ACKs here are a
+        # new loss, and waiting for another timeout instead costs far more.
+        cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
+        self.recover = self.snd_max
+        self.in_recovery = True
+        # RFC 8985 6.2 step 4: no reordering seen, so no reordering window in recovery
+        board.rack = not board.reordering_seen
+        self.loss_stats.enter_recovery(self.sched.now())
+        self.rescue_rxt = None
+        self.limited = 0
+        self._retransmit_first()
+        board.high_rxt = self.snd_una + mss
+        self._arm_retx_budget()
+        # NewReno inflates by the three segments that left; with SACK the pipe
+        # estimate accounts for them instead (RFC 6675 5, step 4)
+        cc.cwnd = cc.ssthresh if self.sack_ok else cc.ssthresh + 3 * mss
+        self.timers.rto.start_in(self.rtt.rto)
+        self._output()
 
     def _dupthresh(self) -> int:
         """3, or fewer under RFC 5827 early retransmit: with under four segments

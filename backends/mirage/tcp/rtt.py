@@ -7,10 +7,21 @@ class RttEstimator:
     """SRTT, RTTVAR and RTO (RFC 6298 section 2), and the one segment being timed when
     no timestamps are in use (section 3, Karn's rule)."""
 
-    __slots__ = ("rto", "rto_max", "rto_min", "rttvar", "srtt", "timed_at", "timed_seq")
+    __slots__ = (
+        "min_rtt",
+        "rto",
+        "rto_max",
+        "rto_min",
+        "rttvar",
+        "srtt",
+        "timed_at",
+        "timed_seq",
+    )
 
     def __init__(self, initial: float, minimum: float, maximum: float) -> None:
         self.srtt: float | None = None
+        self.min_rtt: float | None = None
+        """The smallest sample so far (RFC 8985 RACK.min_RTT, for its reordering window)."""
         self.rttvar = 0.0
         self.rto = initial  # RFC 6298 2.1
         self.rto_min = minimum
@@ -26,6 +37,8 @@ class RttEstimator:
         ``per_rtt`` is how many samples to expect in one round trip; with timestamps every
         ACK gives one, and RFC 7323 appendix G divides alpha and beta by that count so the
         estimator's memory still spans a few round trips."""
+        if self.min_rtt is None or r < self.min_rtt:
+            self.min_rtt = r
         srtt = self.srtt
         if srtt is None:
             srtt = self.srtt = r

@@ -48,16 +48,45 @@ class SendBuffer:
         return 0
 
 
+Order = tuple[int, int]
+"""When a segment was sent, as RACK compares transmissions (RFC 8985 6.2 step 2, by
+order rather than clock): SND.MAX at the time, then a count of retransmissions. New
+data leaves in sequence order, so an original segment ending at ``end`` is
+``(end, -1)``: after every retransmission made while SND.MAX was below ``end``."""
+
+
 class Scoreboard:
     """What the peer has SACKed above SND.UNA, as merged ``[start, end)`` ranges, and
-    HighRxt (RFC 6675 section 3)."""
+    HighRxt (RFC 6675 section 3); with :attr:`rack`, RACK's loss rules (RFC 8985)."""
 
-    __slots__ = ("blocks", "high_rxt")
+    __slots__ = (
+        "_count",
+        "blocks",
+        "delivered",
+        "high_rxt",
+        "rack",
+        "reordering_seen",
+        "retransmits",
+    )
 
     def __init__(self) -> None:
         self.blocks: list[list[int]] = []
         self.high_rxt = 0
         """RFC 6675 HighRxt: the end of the last hole retransmitted."""
+        self.rack = False
+        """RFC 8985 6.2 with a zero reordering window (what it sets during recovery while
+        no reordering has been seen): every unSACKed octet sent before a SACKed one,
+        which in sequence order is every hole below the highest SACK block, is lost
+        without waiting for DupThresh SACKed segments above it (RFC 6675 IsLost)."""
+        self.reordering_seen = False
+        """RFC 8985 RACK.reordering_seen: a segment never retransmitted was SACKed below
+        data SACKed before it. From then on, RFC 6675's IsLost alone decides."""
+        self.retransmits: dict[int, tuple[int, Order]] = {}
+        """Retransmitted ranges not yet acknowledged: start -> (end, when sent)."""
+        self.delivered: Order = (0, -1)
+        """RFC 8985 RACK.xmit_ts as an :data:`Order`: the latest transmission known to
+        have arrived."""
+        self._count = 0
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
@@ -67,11 +96,14 @@ class Scoreboard:
         SND.UNA..SND.MAX (``una``..``high``) are ignored (RFC 2018 3, RFC 6675 5.1)."""
         sacked = self.blocks
         grew = False
+        fack = sacked[-1][1] if sacked else 0  # RFC 8985 RACK.fack, before this ACK
+        seen = []
         for left32, right32 in blocks:
             left = unwrap(left32, una)
             right = unwrap(right32, una)
             if not una <= left < right <= high:
                 continue
+            seen.append((left, right))
             i = bisect.bisect_left(sacked, [left, left])
             if i > 0 and sacked[i - 1][1] >= left:
                 i -= 1
@@ -85,8 +117,58 @@ class Scoreboard:
                 j += 1
             if end - start > covered:
                 grew = True
+                if right <= fack and not self._retransmitted(left):
+                    # SACKed only after data sent later, and never retransmitted: the
+                    # network reordered it (RFC 8985 6.2 step 3)
+                    self.reordering_seen = True
             sacked[i:j] = [[start, end]]
+        if seen:
+            self._arrived(seen)
         return grew
+
+    def _retransmitted(self, seq: int) -> bool:
+        if seq < self.high_rxt:
+            return True
+        return any(start <= seq < end for start, (end, _) in self.retransmits.items())
+
+    def sent_again(self, start: int, end: int, snd_max: int) -> None:
+        """``[start, end)`` was retransmitted now, with SND.MAX at ``snd_max``."""
+        self._count += 1
+        self.retransmits[start] = (end, (snd_max, self._count))
+
+    def _arrived(self, blocks: list[tuple[int, int]]) -> None:
+        """RFC 8985 6.2 step 2 for an ACK's SACK ``blocks`` (unwrapped, a D-SACK one
+        included): the latest transmission known delivered. SACKed
+        original data counts by its end; a retransmitted range counts when a block
+        covers it (the copy that arrived may be the original, which would only make a
+        later retransmission look late: RFC 8985 uses TSecr to tell, a 1 ms clock
+        cannot)."""
+        best = self.delivered
+        top = self.highest()
+        if (top, -1) > best:
+            best = (top, -1)
+        for start, (end, when) in self.retransmits.items():
+            if when > best and any(left <= start and end <= right for left, right in blocks):
+                best = when
+        self.delivered = best
+
+    def lost_retransmits(self, una: int) -> list[tuple[int, int]]:
+        """Retransmitted ranges above ``una`` still unSACKed although something sent
+        after them arrived (RFC 8985 6.2 step 5 with a zero reordering window): the
+        retransmission was lost too."""
+        if not self.rack:
+            return []
+        delivered = self.delivered
+        lost = []
+        for start, (end, when) in self.retransmits.items():
+            if when < delivered and start >= una and not self.covers(start, end):
+                lost.append((start, end))
+        return lost
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` lies inside one SACK block."""
+        i = bisect.bisect_right(self.blocks, [start, 1 << 62]) - 1
+        return i >= 0 and self.blocks[i][1] >= end
 
     def acked(self, una: int) -> None:
         """SND.UNA advanced to ``una``: drop what lies below it."""
@@ -95,6 +177,10 @@ class Scoreboard:
             del sacked[0]
         if sacked and sacked[0][0] < una:
             sacked[0][0] = una
+        retransmits = self.retransmits
+        if retransmits:
+            for start in [s for s, (e, _) in retransmits.items() if e <= una]:
+                del retransmits[start]
 
     def sacked_bytes(self) -> int:
         """Bytes SACKed in all."""
@@ -108,6 +194,8 @@ class Scoreboard:
         """The sequence number below which every unSACKed octet IsLost (RFC 6675 4):
         DupThresh discontiguous SACKed blocks lie above it, or more than
         (DupThresh - 1) * SMSS SACKed bytes. 0 when nothing is lost yet."""
+        if self.rack and self.blocks:
+            return self.blocks[-1][0]
         above = 0
         for count, (left, right) in enumerate(reversed(self.blocks), 1):
             above += right - left
@@ -173,3 +261,6 @@ class Scoreboard:
         """RFC 2018 8 / RFC 6675 5.1: after a timeout, forget what was SACKed."""
         self.blocks.clear()
         self.high_rxt = 0
+        self.rack = False
+        self.retransmits.clear()
+        self.delivered = (0, -1)

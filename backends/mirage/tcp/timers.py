@@ -1,8 +1,9 @@
 """A connection's timers and the rules that set their delays.
 
-Five one-shot timers on the stack's scheduler: retransmission (RFC 6298), delayed ACK
+Six one-shot timers on the stack's scheduler: retransmission (RFC 6298), delayed ACK
 (RFC 9293 3.8.6.3), persist (zero-window probes, RFC 9293 3.8.6.1), the TIME-WAIT and
-FIN-WAIT-2 wait (RFC 9293 3.6), and the tail loss probe (RFC 8985 section 7).
+FIN-WAIT-2 wait (RFC 9293 3.6), the tail loss probe (RFC 8985 section 7) and RACK's
+reordering timer (RFC 8985 6.3).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ WC_DEL_ACK = 0.2
 
 
 class ConnectionTimers:
-    """The five timers of one connection."""
+    """The six timers of one connection."""
 
-    __slots__ = ("delack", "persist", "rto", "tlp", "wait")
+    __slots__ = ("delack", "persist", "reorder", "rto", "tlp", "wait")
 
     def __init__(
         self,
@@ -29,12 +30,14 @@ class ConnectionTimers:
         persist: Callable[[], None],
         wait: Callable[[], None],
         tlp: Callable[[], None],
+        reorder: Callable[[], None],
     ) -> None:
         self.rto: Timer = sched.timer(rto)
         self.delack: Timer = sched.timer(delack)
         self.persist: Timer = sched.timer(persist)
         self.wait: Timer = sched.timer(wait)
         self.tlp: Timer = sched.timer(tlp)
+        self.reorder: Timer = sched.timer(reorder)
 
     def stop_sending(self) -> None:
         """Stop all but the wait timer (entering TIME-WAIT)."""
@@ -42,6 +45,7 @@ class ConnectionTimers:
         self.persist.stop()
         self.delack.stop()
         self.tlp.stop()
+        self.reorder.stop()
 
     def stop_all(self) -> None:
         """Stop every timer (the connection is gone)."""
