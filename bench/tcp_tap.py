@@ -2,13 +2,18 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
-                                           [--loss 5] [--congestion cubic]
+                                           [--loss 5] [--congestion cubic] [--no-switch]
 
-The TAP part needs root: it makes a network namespace ``mpy-bench-<pid>`` with ``tap0``
-(kernel 10.77.250.1/24, our stack 10.77.250.2/24 in a subprocess), and deletes it at the
-end. "upload" is kernel -> our stack, "download" our stack -> kernel. CPU seconds are the
-stack process's user+system time for the transfer (for the switch and loopback rows, the
-whole benchmark process: both ends).
+The TAP part needs root: it makes network namespaces ``mpy-bench-<pid>-...`` with
+``tap0`` (kernel 10.77.250.1/24, our stack 10.77.250.2/24 in a subprocess), and deletes
+them at the end. "upload" is kernel -> our stack, "download" our stack -> kernel. CPU
+seconds are the stack process's user+system time for the transfer (for the switch and
+loopback rows, the whole benchmark process: both ends). Rows give the median and, in
+brackets, the quartiles of the runs.
+
+The clean TAP rows run two stacks side by side, one with virtio-net offload (super-
+segments and partial checksums both ways, the default) and one with plain frames,
+alternating transfers, and print the ratio of each pair (median and quartiles).
 
 With ``--loss`` the switch rows repeat with seeded loss and print the sender's
 ``LossStats``, and the TAP rows repeat with nftables loss, per segment both ways. A
@@ -45,13 +50,27 @@ def _median(runs: list[Result]) -> Result:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
 def _row(name: str, runs: list[Result], size: int) -> None:
     mbps, cpu = _median(runs)
-    spread = f"{min(r[0] for r in runs):7.1f}..{max(r[0] for r in runs):<7.1f}"
+    q1, q3 = _quartiles([r[0] for r in runs])
+    spread = f"{q1:7.1f}..{q3:<7.1f}"
     print(
-        f"  {name:<44} {mbps:8.1f} MB/s  ({spread})  cpu {cpu:6.2f} s for {size / 1e6:.0f} MB",
+        f"  {name:<52} {mbps:8.1f} MB/s  ({spread})  cpu {cpu:6.2f} s for {size / 1e6:.0f} MB",
         flush=True,
     )
+
+
+def _ratio_row(name: str, top: list[Result], bottom: list[Result]) -> None:
+    ratios = [a[0] / b[0] for a, b in zip(top, bottom, strict=True)]
+    q1, q3 = _quartiles(ratios)
+    print(f"  {name:<52} {statistics.median(ratios):8.2f} x     ({q1:.2f}..{q3:.2f})", flush=True)
 
 
 # -- kernel loopback ----------------------------------------------------------------------
@@ -159,10 +178,13 @@ def switch_run(
 class TapBench:
     """A namespace with tap0 and the tapapp servers on our stack."""
 
-    def __init__(self, mtu: int, loss: int = 0, congestion: str = "newreno") -> None:
+    def __init__(
+        self, mtu: int, loss: int = 0, congestion: str = "newreno", offload: bool = True
+    ) -> None:
         self.loss = loss
         self.congestion = congestion
-        self.ns = f"mpy-bench-{os.getpid()}-{mtu}"
+        self.offload = offload
+        self.ns = f"mpy-bench-{os.getpid()}-{mtu}-{'o' if offload else 'p'}"
         self.kernel_ip = "10.77.250.1"
         self.stack_ip = "10.77.250.2"
         self.mtu = mtu
@@ -183,7 +205,9 @@ class TapBench:
                 # bursts, which a sender sees as a few congestion events instead of one
                 # per lost segment. One segment per packet makes the loss per segment
                 # both ways (it was 21 MB/s of upload per GSO packet against 6 MB/s per
-                # segment, same run).
+                # segment, same run). Our stack honours the device's limit for its own
+                # super-segments too (backends.mirage.netif.gso_limits), so its sends are
+                # single segments as well.
                 self.sh("ip", "link", "set", "tap0", "gso_max_segs", "1")
                 # random loss both ways, by nftables inside the namespace (no netem here)
                 rule = f"numgen random mod 100 < {self.loss} drop;"
@@ -214,6 +238,7 @@ class TapBench:
                     "--no-http",
                     "--congestion",
                     self.congestion,
+                    *([] if self.offload else ["--no-offload"]),
                 ],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
@@ -300,15 +325,58 @@ def main() -> int:
         default=0,
         help="also run the TAP rows with this %% loss each way (nftables)",
     )
+    p.add_argument("--no-switch", action="store_true", help="skip the in-memory switch rows")
     args = p.parse_args()
     size = int(args.size * 1e6)
     mtus = args.mtu or [1500, 9000]
     print(
-        f"TCP goodput, median of {args.runs} runs of {size / 1e6:.0f} MB (min..max in brackets)",
+        f"TCP goodput, median of {args.runs} runs of {size / 1e6:.0f} MB (quartiles in brackets)",
         flush=True,
     )
     print("kernel loopback sockets (reference):")
     _row("kernel -> kernel, 127.0.0.1", _repeat(lambda: kernel_loopback(size), args.runs), size)
+    if not args.no_switch:
+        _switch_rows(args, size, mtus)
+    if os.geteuid() != 0:
+        print("TAP rows skipped: they need root (network namespaces)")
+        return 0
+    print("mirage over TAP against the Linux kernel (kernel client in a namespace):")
+    for mtu in mtus:
+        with (
+            TapBench(mtu, congestion=args.congestion) as fast,
+            TapBench(mtu, congestion=args.congestion, offload=False) as plain,
+        ):
+            for what, way in (("upload", "kernel -> mirage"), ("download", "mirage -> kernel")):
+                on: list[Result] = []
+                off: list[Result] = []
+                for _ in range(args.runs):  # alternating, so both see the same load
+                    on.append(getattr(fast, what)(size))
+                    off.append(getattr(plain, what)(size))
+                _row(f"{what:<8} {way}, MTU {mtu}", on, size)
+                _row(f"{what:<8} {way}, MTU {mtu}, no offload", off, size)
+                _ratio_row("    offload / no offload, pairwise", on, off)
+    if args.loss:
+        print(f"mirage over TAP with {args.loss}% loss each way (nftables in the namespace):")
+        for mtu in mtus:
+            with TapBench(mtu, args.loss, args.congestion) as bench:
+                _row(
+                    f"upload   kernel -> mirage, MTU {mtu}, {args.loss}% loss",
+                    _repeat(lambda: bench.upload(size), args.runs),
+                    size,
+                )
+                _row(
+                    f"download mirage -> kernel, MTU {mtu}, {args.loss}% loss",
+                    _repeat(lambda: bench.download(size), args.runs),
+                    size,
+                )
+    print(
+        "reference (measured earlier on this machine, not in this run): PyTCP 2.7.6 "
+        "0.54 MB/s receiving, 1.06 MB/s sending"
+    )
+    return 0
+
+
+def _switch_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
     print(f"mirage <-> mirage over the in-memory switch (one process, {args.host} host):")
     for mtu in mtus:
         _row(
@@ -336,41 +404,6 @@ def main() -> int:
                 ),
                 flush=True,
             )
-    if os.geteuid() != 0:
-        print("TAP rows skipped: they need root (network namespaces)")
-        return 0
-    print("mirage over TAP against the Linux kernel (kernel client in a namespace):")
-    for mtu in mtus:
-        with TapBench(mtu, congestion=args.congestion) as bench:
-            _row(
-                f"upload   kernel -> mirage, MTU {mtu}",
-                _repeat(lambda: bench.upload(size), args.runs),
-                size,
-            )
-            _row(
-                f"download mirage -> kernel, MTU {mtu}",
-                _repeat(lambda: bench.download(size), args.runs),
-                size,
-            )
-    if args.loss:
-        print(f"mirage over TAP with {args.loss}% loss each way (nftables in the namespace):")
-        for mtu in mtus:
-            with TapBench(mtu, args.loss, args.congestion) as bench:
-                _row(
-                    f"upload   kernel -> mirage, MTU {mtu}, {args.loss}% loss",
-                    _repeat(lambda: bench.upload(size), args.runs),
-                    size,
-                )
-                _row(
-                    f"download mirage -> kernel, MTU {mtu}, {args.loss}% loss",
-                    _repeat(lambda: bench.download(size), args.runs),
-                    size,
-                )
-    print(
-        "reference (measured earlier on this machine, not in this run): PyTCP 2.7.6 "
-        "0.54 MB/s receiving, 1.06 MB/s sending"
-    )
-    return 0
 
 
 if __name__ == "__main__":

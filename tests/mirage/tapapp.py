@@ -3,7 +3,7 @@
 Run inside a network namespace that holds the TAP device::
 
     python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--ip fd00::2/64] [--mtu N]
-                                  [--host trio] [--congestion cubic]
+                                  [--host trio] [--congestion cubic] [--no-offload]
 
 (with an IPv6 ``--ip`` too it listens on ``::``, both families.)
 
@@ -122,12 +122,14 @@ def cli() -> None:
     p.add_argument("--mtu", type=int)
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
+    p.add_argument("--no-offload", action="store_true", help="plain frames: no virtio-net header")
     p.add_argument("--congestion", default="newreno", choices=["newreno", "cubic"])
     args = p.parse_args()
     options: dict[str, Any] = {"tap": args.tap, "ip": args.ip, "host": args.host}
     if args.mtu:
         options["mtu"] = args.mtu
     options["tcp"] = TcpConfig(congestion=args.congestion)
+    options["offload"] = not args.no_offload
     host = "::" if any(":" in ip for ip in args.ip) else "0.0.0.0"
     backends.run(lambda net: main(net, not args.no_http, host), "mirage", **options)
 
