@@ -645,6 +645,25 @@ def test_a_lost_retransmission_is_repaired_without_timeout() -> None:
     assert net.clock.time - start < client.config.rto_min  # no timeout at all
 
 
+def test_a_hole_with_too_few_duplicate_acks_is_repaired_within_a_round_trip() -> None:
+    """Four segments out, the first and the last lost: two duplicate ACKs, fewer than
+    DupThresh, and too many segments for early retransmit (RFC 5827). RACK's reordering
+    timer (RFC 8985 6.3) deems the first lost at once, before a tail loss probe (2*SRTT)
+    or a timeout would."""
+    net, client, server = _warm_net()
+    _drop_data_segments(net, {0, 3})
+    data = random.Random(8).randbytes(client.mss * 4)
+    srtt = client.rtt.srtt
+    assert srtt is not None
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert server.recv(1 << 20) == data
+    assert client.loss_stats.timeouts == 0
+    assert net.clock.time - start < 2 * srtt + 0.5 * srtt  # repaired within ~2 RTTs
+
+
 def test_tail_loss_probe_is_answered_at_once_by_a_delaying_receiver() -> None:
     """The peer's ACKs of a whole window are lost while more data waits on cwnd. The
     probe resends the last segment, which the receiver must answer at once (RFC 9293

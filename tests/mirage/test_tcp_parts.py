@@ -204,6 +204,62 @@ def test_next_hole_follows_islost() -> None:
     assert board.next_hole(0, MSS) == (2 * MSS, MSS)
 
 
+def test_rack_deems_every_hole_below_the_highest_sack_lost() -> None:
+    """RFC 8985 6.2 with a zero reordering window (recovery, no reordering seen): data
+    sent after a hole arrived, so the hole is lost without DupThresh SACKs above it."""
+    board = Scoreboard()
+    board.update([(1 * MSS, 2 * MSS), (3 * MSS, 4 * MSS)], 0, 5 * MSS)
+    assert not board.first_hole_lost(MSS) and board.next_hole(0, MSS) is None
+    assert board.pipe(0, 5 * MSS, MSS) == 3 * MSS  # RFC 6675: holes still in flight
+    board.rack = True
+    assert board.first_hole_lost(MSS) and board.next_hole(0, MSS) == (0, MSS)
+    assert board.pipe(0, 5 * MSS, MSS) == MSS  # only the segment above the last block
+    board.high_rxt = MSS
+    assert board.next_hole(0, MSS) == (2 * MSS, MSS)
+    board.clear()
+    assert not board.rack  # a timeout starts over (RFC 2018 8)
+
+
+def test_a_segment_sacked_after_later_data_without_retransmission_is_reordering() -> None:
+    board = Scoreboard()
+    board.update([(3 * MSS, 4 * MSS)], 0, 5 * MSS)
+    board.high_rxt = 2 * MSS  # 0..2*MSS was retransmitted: its SACK says nothing
+    board.update([(1 * MSS, 2 * MSS)], 0, 5 * MSS)
+    assert not board.reordering_seen
+    # several blocks in one ACK (a lost ACK carried the lower one first): not reordering
+    other = Scoreboard()
+    other.update([(3 * MSS, 4 * MSS), (1 * MSS, 2 * MSS)], 0, 5 * MSS)
+    assert not other.reordering_seen
+    board.update([(2 * MSS, 3 * MSS)], 0, 5 * MSS)  # never retransmitted, below 4*MSS
+    assert board.reordering_seen
+
+
+def test_a_retransmission_is_lost_once_something_sent_after_it_arrives() -> None:
+    """RFC 8985 6.2: RACK orders transmissions; here by SND.MAX at the time, then by
+    retransmission count."""
+    board = Scoreboard()
+    board.rack = True
+    board.update([(1 * MSS, 2 * MSS)], 0, 10 * MSS)
+    board.sent_again(0, MSS, 10 * MSS)  # the hole, resent while SND.MAX was 10*MSS
+    board.update([(9 * MSS, 10 * MSS)], 0, 10 * MSS)  # sent before the retransmission
+    assert board.lost_retransmits(0) == []
+    board.sent_again(9 * MSS, 10 * MSS, 10 * MSS)  # a tail loss probe, after it
+    board.update([(9 * MSS, 10 * MSS)], 0, 10 * MSS)  # its D-SACK: the probe arrived
+    assert board.lost_retransmits(0) == [(0, MSS)]
+    board.sent_again(0, MSS, 10 * MSS)  # resent again: not lost until later data arrives
+    assert board.lost_retransmits(0) == []
+    board.update([(10 * MSS, 11 * MSS)], 0, 11 * MSS)  # new data sent after it
+    assert board.lost_retransmits(0) == [(0, MSS)]
+    board.update([(0, MSS)], 0, 11 * MSS)  # it arrived after all
+    assert board.lost_retransmits(0) == []
+    board.acked(11 * MSS)
+    assert not board.retransmits
+    board.rack = False
+    board.sent_again(11 * MSS, 12 * MSS, 13 * MSS)
+    board.update([(12 * MSS, 13 * MSS)], 11 * MSS, 14 * MSS)
+    assert board.lost_retransmits(11 * MSS) == []  # RFC 6675 alone: no such rule
+
+
 # -- RTT estimator (RFC 6298) ------------------------------------------------------------
 
 
