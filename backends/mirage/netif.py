@@ -392,6 +392,8 @@ class TapDevice:
                 raise
             n += 1
             if vnet:
+                if len(frame) <= skip:
+                    continue  # a header and no frame: nothing to deliver
                 # a super-segment needs nothing more: its IP length covers all of it,
                 # and its TCP header is the first segment's (virtio 1.x 5.1.6.4)
                 if frame[1]:
