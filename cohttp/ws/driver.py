@@ -187,6 +187,7 @@ class WebSocket:
         self._pong_deadline: float | None = None
         self._message_deadline: float | None = None
         self._close_deadline: float | None = None
+        self._close_done: RuntimeEvent | None = None  # set while close() reads, see receive
 
     # -- sending -----------------------------------------------------------------------
 
@@ -255,7 +256,13 @@ class WebSocket:
         if self._closed is not None:
             raise self._closed
         if self._receiving:
-            raise RuntimeError("another task is already receiving on this WebSocket")
+            done = self._close_done
+            if done is None:
+                raise RuntimeError("another task is already receiving on this WebSocket")
+            # close() reads the peer's Close (the server shutting down calls it from its
+            # own task): this message never comes; wait for the closing handshake to end.
+            await done.wait()
+            raise self._closed or ConnectionClosed(ABNORMAL, "closed while receiving")
         self._receiving = True
         conn = self._conn
         try:
@@ -445,6 +452,7 @@ class WebSocket:
                 self._closed = ConnectionClosed(ABNORMAL, "closing handshake timed out")
             return
         self._receiving = True
+        self._close_done = done = self._rt.event()
         try:
             while True:
                 event = await self._next_event()
@@ -454,6 +462,8 @@ class WebSocket:
             return
         finally:
             self._receiving = False
+            self._close_done = None
+            done.set()
 
     async def __aenter__(self) -> WebSocket:
         return self
