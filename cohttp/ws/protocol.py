@@ -281,10 +281,10 @@ class Connection:
         if data.__class__ is not bytes:
             data = bytes(data)
         if self._more or self._pos < len(self._buf):
-            self._more.append(data)  # type: ignore[arg-type]
+            self._more.append(data)
             self._more_len += len(data)
         else:
-            self._buf = data  # type: ignore[assignment]
+            self._buf = data
             self._pos = 0
 
     @property
