@@ -183,6 +183,13 @@ def _unmask(key: bytes, buf: bytes, start: int, end: int) -> bytes:
     return b"".join(parts)
 
 
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"text is not encodable as UTF-8: {exc.reason}") from None
+
+
 _header = struct.Struct("!BB")
 _header16 = struct.Struct("!BBH")
 _header64 = struct.Struct("!BBQ")
@@ -504,8 +511,10 @@ class Connection:
     def send(self, event: Event) -> bytes:
         """The bytes that carry ``event`` to the peer; raises LocalProtocolError."""
         cls = event.__class__
-        if cls is Text or cls is Bytes:
-            return self._send_data(event)  # type: ignore[arg-type]
+        if cls is Text:
+            return self._send_data(TEXT, _utf8(event.data), event.final)  # type: ignore[union-attr,arg-type]
+        if cls is Bytes:
+            return self._send_data(BINARY, bytes(event.data), event.final)  # type: ignore[union-attr,arg-type]
         if self.state is State.LOCAL_CLOSING or self.state is State.CLOSED:
             raise LocalProtocolError("a Close frame was sent already: nothing may follow it")
         if cls is Ping or cls is Pong:
@@ -518,18 +527,34 @@ class Connection:
             return self._send_close(event)
         raise TypeError(f"cannot send {event!r}")
 
-    def _send_data(self, event: Text | Bytes) -> bytes:
+    def send_message(self, data: str | bytes) -> bytes:
+        """The bytes of one whole message: text for a ``str``, binary for ``bytes``.
+
+        ``send(Text(data))`` or ``send(Bytes(data))`` without making the event; the common
+        case (a server's uncompressed message, outside a fragmented one) takes one call.
+        """
+        if data.__class__ is str:
+            payload = _utf8(data)
+            kind = TEXT
+        else:
+            payload = bytes(data)  # type: ignore[arg-type]
+            kind = BINARY
+        n = len(payload)
+        if (
+            n < 65536
+            and self._compressor is None
+            and not self._client
+            and not self._send_opcode
+            and (self.state is State.OPEN or self.state is State.REMOTE_CLOSING)
+        ):
+            if n < 126:
+                return _header.pack(0x80 | kind, n) + payload
+            return _header16.pack(0x80 | kind, 126, n) + payload
+        return self._send_data(kind, payload, True)
+
+    def _send_data(self, kind: int, payload: bytes, final: bool) -> bytes:
         if self.state is not State.OPEN and self.state is not State.REMOTE_CLOSING:
             raise LocalProtocolError("a Close frame was sent already: nothing may follow it")
-        if isinstance(event, Text):
-            kind = TEXT
-            try:
-                payload = event.data.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise LocalProtocolError(f"text is not encodable as UTF-8: {exc.reason}")
-        else:
-            kind = BINARY
-            payload = bytes(event.data)
         if self._send_opcode:
             if kind != self._send_opcode:
                 raise LocalProtocolError("a fragmented message must end before another starts")
@@ -539,7 +564,6 @@ class Connection:
             opcode = kind
             compressed = self._compressor is not None
             self._send_compressed = compressed
-        final = event.final
         self._send_opcode = 0 if final else kind
         if compressed:
             assert self._compressor is not None
