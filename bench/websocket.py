@@ -71,15 +71,12 @@ def serve(name: str, port: int) -> None:
     """Run one server until killed (in a child process)."""
     if name.startswith("ours-"):
         import backends
-        from cohttp.ws import Config, ConnectionClosed, HandshakeError, accept_flow
+        from cohttp import Request, Server
+        from cohttp.ws import Config, ConnectionClosed, WebSocket, endpoint
 
         config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=None)
 
-        async def on_flow(flow: backends.Flow, net: backends.Backend) -> None:
-            try:
-                ws, _ = await accept_flow(flow, net, deflate=None, config=config)
-            except HandshakeError:
-                return
+        async def echo(ws: WebSocket, request: Request) -> None:
             try:
                 while True:
                     message = await ws.receive()
@@ -90,9 +87,12 @@ def serve(name: str, port: int) -> None:
             except ConnectionClosed:
                 pass
 
+        # As users run it (and as uvicorn serves its app): the HTTP server, whose handler
+        # upgrades the request and runs the session.
+        server = Server(endpoint(echo, deflate=None, config=config), access_log=False)
+
         async def main(net: backends.Backend) -> None:
-            async with await net.tcp_listen("127.0.0.1", port) as listener:
-                await listener.serve(lambda flow: on_flow(flow, net))
+            await server.serve(net, "127.0.0.1", port)
 
         if name == "ours-asyncio-uvloop":
             backends.run(main, backend="asyncio", uvloop=True)
@@ -172,7 +172,10 @@ async def _client(port: int, message: str | bytes, window: int, until: float) ->
             raise RuntimeError("server closed")
         conn.receive_data(data)
         got = 0
-        while conn.next_event() is not None:
+        while (echoed := conn.next_event()) is not None:
+            # Only the echo counts, and only if it is the message sent, of the same kind.
+            if echoed.__class__ is not event.__class__ or echoed.data != message:  # type: ignore[union-attr]
+                raise RuntimeError(f"not an echo: {echoed!r:.80}")
             got += 1
         if got:
             done += got
