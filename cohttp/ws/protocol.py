@@ -17,8 +17,8 @@ UTF-8 or bad compressed data, 1009 past a size limit. The caller then sends
 (sending after Close, a control payload over 125 bytes, an unregistered close code) raises
 :class:`LocalProtocolError` and changes nothing.
 
-Masking XORs the whole payload as one integer (``int.from_bytes``), not byte by byte: a
-16 MiB message unmasks in milliseconds.
+Masking XORs the payload 4 KiB at a time as integers (``int.from_bytes``), not byte by
+byte: a 64 KiB payload unmasks in ~0.1 ms, a 16 MiB one in tens of milliseconds.
 """
 
 from __future__ import annotations
