@@ -538,6 +538,8 @@ class _WebSocketSession:
                 )
             except ws.HandshakeError:  # answered (400/426) and logged by cohttp.ws
                 self.closed = True
+            else:
+                await ws.close_at_shutdown(self._stream, self.ws)  # 1001 at shutdown
         elif kind == "websocket.close":
             if sock is None:
                 if not self.closed:

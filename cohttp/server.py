@@ -158,6 +158,7 @@ class _Conn:
         "deadline",
         "expired",
         "flow",
+        "going_away",
         "keep_alive",
         "out",
         "phase",
@@ -175,6 +176,7 @@ class _Conn:
         self.served = 0
         self.keep_alive = True
         self.scope: CancelScope | None = None
+        self.going_away: Callable[[], Awaitable[None]] | None = None  # see on_shutdown
 
 
 class _RequestBody(IncomingBody):
@@ -464,9 +466,28 @@ class ResponseStream:
         self.sent = 0
         return self._conn.flow, self._parser.take_buffered()
 
+    def on_shutdown(self, going_away: Callable[[], Awaitable[None]]) -> bool:
+        """For a connection taken over (:meth:`take_over`): have :meth:`Server.shutdown`
+        run ``going_away()`` so that the other protocol ends its own way (a WebSocket sends
+        Close 1001 and waits for the peer's, RFC 6455 7.4.1), within the shutdown grace.
+        False, and nothing registered, when the server is shutting down already."""
+        if self._server._closing:
+            return False
+        self._conn.going_away = going_away
+        return True
+
 
 STREAMED: Response = Response(200)
 """What a handler returns when it wrote its response through ``request.stream``."""
+
+
+async def _go_away(going_away: Callable[[], Awaitable[None]]) -> None:
+    """Run one connection's :meth:`ResponseStream.on_shutdown` callback; a failure is its
+    connection's, logged, not the shutdown's."""
+    try:
+        await going_away()
+    except Exception:
+        log.exception("closing a taken-over connection at shutdown failed")
 
 
 class Server:
@@ -570,7 +591,8 @@ class Server:
         self._stopped.set()
 
     async def shutdown(self, grace: float | None = None) -> None:
-        """Stop accepting, let in-flight requests finish, close idle connections.
+        """Stop accepting, let in-flight requests finish, close idle connections, and ask
+        taken-over ones to end (:meth:`ResponseStream.on_shutdown`: WebSockets close 1001).
 
         Waits up to ``grace`` seconds (default ``config.shutdown_grace``) for requests in
         progress, then cancels what is left. Returns once :meth:`serve_forever` is done.
@@ -594,11 +616,15 @@ class Server:
     async def _wait_connections(self, net: Backend) -> None:
         grace = self._grace if self._grace is not None else self.config.shutdown_grace
         with net.move_on_after(grace):
-            while self._conns:
+            async with net.task_group() as tg:
                 for conn in list(self._conns):
-                    if conn.phase == _IDLE and conn.scope is not None:
-                        conn.scope.cancel()
-                await net.sleep(0.02)
+                    if conn.going_away is not None:
+                        tg.start_soon(_go_away, conn.going_away)
+                while self._conns:
+                    for conn in list(self._conns):
+                        if conn.phase == _IDLE and conn.scope is not None:
+                            conn.scope.cancel()
+                    await net.sleep(0.02)
         for conn in list(self._conns):
             if conn.scope is not None:
                 conn.scope.cancel()

@@ -7,14 +7,15 @@
 * :mod:`cohttp.ws.driver`: :class:`WebSocket` over any :class:`backends.Flow`, with
   :func:`accept` / :func:`accept_flow` for servers and :func:`connect` for clients;
 * :mod:`cohttp.ws.app`: WebSockets in a :class:`cohttp.Server` handler, :func:`endpoint`
-  (a route) and :func:`upgrade` (inside any handler);
+  (a route) and :func:`upgrade` (inside any handler); at server shutdown, open WebSockets
+  close with 1001 Going Away (:func:`close_at_shutdown`, which the ASGI bridge uses too);
 * :mod:`cohttp.ws.client`: :func:`open_websocket`, behind ``cohttp.Client.websocket(url)``
   (``ws://`` and ``wss://``).
 """
 
 from __future__ import annotations
 
-from .app import Session, endpoint, unhandled_upgrade, upgrade
+from .app import Session, close_at_shutdown, endpoint, unhandled_upgrade, upgrade
 from .deflate import DeflateOptions, DeflateParams, NegotiationError
 from .driver import Config, ConnectionClosed, WebSocket, accept, accept_flow, connect
 from .handshake import (
@@ -70,6 +71,7 @@ __all__ = [
     "accept_flow",
     "accept_key",
     "client_handshake",
+    "close_at_shutdown",
     "close_code_on_wire",
     "connect",
     "endpoint",

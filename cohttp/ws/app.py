@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ..headers import Headers
 from ..types import Request, Response
 from .deflate import DEFAULT_DEFLATE, DeflateOptions
 from .driver import Config, ConnectionClosed, WebSocket, open_accepted
 from .handshake import HandshakeError, server_handshake
+
+if TYPE_CHECKING:
+    from ..server import ResponseStream
 
 log = logging.getLogger("cohttp.ws")
 _CONFIG = Config()
@@ -86,6 +91,7 @@ async def upgrade(
     flow, buffered = await stream.take_over(101)
     ws = await open_accepted(flow, stream.backend, accepted, deflate, config, buffered)
     try:
+        await close_at_shutdown(stream, ws)
         await session(ws, request)
     except ConnectionClosed:
         pass  # the peer went away mid-session: nothing left to say
@@ -97,6 +103,23 @@ async def upgrade(
     from ..server import STREAMED  # the server imports this module
 
     return STREAMED
+
+
+GOING_AWAY = "server shutting down"
+"""The reason of the Close 1001 that :func:`close_at_shutdown` sends."""
+
+
+async def close_at_shutdown(stream: ResponseStream, ws: WebSocket) -> None:
+    """Have the server close ``ws`` with 1001 Going Away (RFC 6455 7.4.1) when it shuts down.
+
+    ``stream`` is the request's :class:`cohttp.server.ResponseStream` the WebSocket took
+    over. At shutdown the server sends the Close and waits for the peer's (at most the
+    WebSocket's ``close_timeout``, within the server's shutdown grace); the task in
+    :meth:`WebSocket.receive` then sees :class:`ConnectionClosed` with code 1001. If the
+    server is shutting down already, the WebSocket is closed so at once.
+    """
+    if not stream.on_shutdown(partial(ws.close, 1001, GOING_AWAY)):
+        await ws.close(1001, GOING_AWAY)
 
 
 def endpoint(
@@ -152,4 +175,4 @@ def unhandled_upgrade(request: Request, response: Response) -> Response:
     )
 
 
-__all__ = ["Session", "endpoint", "unhandled_upgrade", "upgrade"]
+__all__ = ["GOING_AWAY", "Session", "close_at_shutdown", "endpoint", "unhandled_upgrade", "upgrade"]

@@ -66,6 +66,10 @@ from .protocol import (
 
 T = TypeVar("T")
 
+_READ_SIZE = 256 * 1024
+"""Bytes asked of the flow per read: a 64 KiB frame and its header in one read when they
+are there, several small frames per read always."""
+
 log = logging.getLogger("cohttp.ws")
 
 
@@ -181,22 +185,24 @@ class WebSocket:
         self._close_seen: RuntimeEvent = runtime.event()
         now = runtime.now()
         self._ping_due = None if config.ping_interval is None else now + config.ping_interval
-        self._quick = 0
         self._ping_payload: bytes | None = None
         self._pings: dict[bytes, RuntimeEvent] = {}
         self._pong_deadline: float | None = None
         self._message_deadline: float | None = None
         self._close_deadline: float | None = None
+        self._close_done: RuntimeEvent | None = None  # set while close() reads, see receive
 
     # -- sending -----------------------------------------------------------------------
 
     async def send_text(self, data: str) -> None:
         """Send a text message."""
-        await self._send(Text(data))
+        if data.__class__ is not str:
+            raise TypeError(f"send_text takes a str, not {type(data).__name__}")
+        await self._send(data)
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary message."""
-        await self._send(Bytes(bytes(data)))
+        await self._send(bytes(data))
 
     async def send(self, event: Text | Bytes) -> None:
         """Send a message or a fragment of one (``final=False`` for all but the last)."""
@@ -216,10 +222,12 @@ class WebSocket:
         await self._send(Ping(payload))
         return waiter
 
-    async def _send(self, event: Event) -> None:
+    async def _send(self, event: Event | str | bytes) -> None:
+        """Send an event, or a whole message given as ``str`` (text) or ``bytes``."""
         if self._closed is not None:
             raise self._closed
-        if self._conn.state is State.LOCAL_CLOSING or self._conn.state is State.CLOSED:
+        conn = self._conn
+        if conn.state is State.LOCAL_CLOSING or conn.state is State.CLOSED:
             raise ConnectionClosed(ABNORMAL, "the closing handshake has begun")
         # The frame is built inside the lock: with compression the context must see the
         # messages in the order they go out. Events are made only when writers contend.
@@ -231,7 +239,8 @@ class WebSocket:
         try:
             if self._closed is not None:  # closed while this task waited its turn
                 raise self._closed
-            data = self._conn.send(event)
+            message = isinstance(event, (str, bytes))
+            data = conn.send_message(event) if message else conn.send(event)  # type: ignore[arg-type]
             pending = _started(self.flow.write(data))
             if isinstance(pending, _Pending):
                 with self._rt.fail_after(self._config.write_timeout):
@@ -255,7 +264,13 @@ class WebSocket:
         if self._closed is not None:
             raise self._closed
         if self._receiving:
-            raise RuntimeError("another task is already receiving on this WebSocket")
+            done = self._close_done
+            if done is None:
+                raise RuntimeError("another task is already receiving on this WebSocket")
+            # close() reads the peer's Close (the server shutting down calls it from its
+            # own task): this message never comes; wait for the closing handshake to end.
+            await done.wait()
+            raise self._closed or ConnectionClosed(ABNORMAL, "closed while receiving")
         self._receiving = True
         conn = self._conn
         try:
@@ -340,9 +355,9 @@ class WebSocket:
     async def _fill(self) -> None:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
-            started = _started(self.flow.read(65536))
+            started = _started(self.flow.read(_READ_SIZE))
+            deadline = self._deadline()
             if isinstance(started, _Pending):
-                deadline = self._deadline()
                 if deadline is None:
                     data = await started
                 else:
@@ -354,14 +369,11 @@ class WebSocket:
                         return
             else:
                 data = started
-                # Reads that never wait never reach a scope: look at the clock now and
-                # then, so a peer that keeps us busy cannot starve the timers.
-                self._quick += 1
-                if self._quick >= 32:
-                    self._quick = 0
-                    deadline = self._deadline()
-                    if deadline is not None and self._rt.now() >= deadline:
-                        await self._timer()
+            # Look at the clock after every read, also one that did not wait or whose bytes
+            # came just as its deadline passed: a peer that keeps us busy (a flood of
+            # frames, 256 KiB a read) cannot starve the timers.
+            if deadline is not None and self._rt.now() >= deadline:
+                await self._timer()
         except NetworkError as exc:
             self.flow.abort()
             self._lost(f"connection lost: {exc}")
@@ -445,6 +457,7 @@ class WebSocket:
                 self._closed = ConnectionClosed(ABNORMAL, "closing handshake timed out")
             return
         self._receiving = True
+        self._close_done = done = self._rt.event()
         try:
             while True:
                 event = await self._next_event()
@@ -454,6 +467,8 @@ class WebSocket:
             return
         finally:
             self._receiving = False
+            self._close_done = None
+            done.set()
 
     async def __aenter__(self) -> WebSocket:
         return self

@@ -17,8 +17,8 @@ UTF-8 or bad compressed data, 1009 past a size limit. The caller then sends
 (sending after Close, a control payload over 125 bytes, an unregistered close code) raises
 :class:`LocalProtocolError` and changes nothing.
 
-Masking XORs the whole payload as one integer (``int.from_bytes``), not byte by byte: a
-16 MiB message unmasks in milliseconds.
+Masking XORs the payload 4 KiB at a time as integers (``int.from_bytes``), not byte by
+byte: a 64 KiB payload unmasks in ~0.1 ms, a 16 MiB one in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -141,36 +141,53 @@ class State(enum.Enum):
     """Both Close frames went; only closing the transport is left."""
 
 
-_ONES: dict[int, int] = {}
-"""``sum(1 << 32 * i for i in range(m))`` by word count ``m``: times a key, the key repeated."""
+_CHUNK = 4096
+"""Unmasking works in slices of this many bytes (a multiple of 4: the key stays aligned)."""
+_ONES = int.from_bytes(b"\x01\x00\x00\x00" * (_CHUNK // 4), "little")
+"""Times a 4-byte key read as an integer: the key repeated over one slice."""
 
 
-def mask(key: bytes, data: bytes | bytearray) -> bytes:
-    """XOR ``data`` with the 4-byte ``key`` repeated (section 5.3); its own inverse.
+def mask(key: bytes, data: bytes | bytearray | memoryview) -> bytes:
+    """XOR ``data`` with the 4-byte ``key`` repeated (section 5.3); its own inverse."""
+    data = bytes(data)
+    return _unmask(key, data, 0, len(data))
 
-    The payload is one integer XORed with the key repeated as another. Below 2 KiB the key
-    is repeated as bytes; above, the repeated key is ``key * ones``, with ``ones`` cached
-    per length: a 64 KiB payload costs ~210 µs instead of ~330 µs (measured here, median
-    of timeit runs; converting the payload to and from an integer is the rest).
+
+def _unmask(key: bytes, buf: bytes, start: int, end: int) -> bytes:
+    """``buf[start:end]`` XORed with ``key`` repeated from ``start`` (section 5.3).
+
+    Each slice is one integer XORed with the key repeated as another, so the per-byte
+    work runs in C (``int.from_bytes``, ``^``, ``int.to_bytes``). Slices of 4 KiB keep the
+    integers in the CPU's cache, and the repeated key is one multiplication per message:
+    on a 64 KiB payload this measured ~1.5x faster than one integer for the whole payload
+    (and linear in the size where the whole-payload integer was not), and ~1.3x faster
+    than four strided ``bytes.translate`` passes (medians of interleaved timeit runs on
+    fresh buffers, Python 3.11; the machine was loaded).
     """
-    n = len(data)
-    if n < 2048:
-        if n == 0:
+    n = end - start
+    from_bytes = int.from_bytes
+    if n <= _CHUNK:
+        if n <= 0:
             return b""
-        keys = (key * ((n >> 2) + 1))[:n]
-        pattern = int.from_bytes(keys, "little")
-    else:
-        words, rest = divmod(n, 4)
-        ones = _ONES.get(words)
-        if ones is None:
-            if len(_ONES) >= 64:
-                _ONES.clear()
-            ones = _ONES[words] = int.from_bytes(b"\x01\x00\x00\x00" * words, "little")
-        k = int.from_bytes(key, "little")
-        pattern = k * ones
-        if rest:
-            pattern |= (k & ((1 << 8 * rest) - 1)) << 32 * words
-    return (int.from_bytes(data, "little") ^ pattern).to_bytes(n, "little")
+        keys = (key * ((n + 3) >> 2))[:n]
+        value = from_bytes(buf[start:end], "little") ^ from_bytes(keys, "little")
+        return value.to_bytes(n, "little")
+    pattern = from_bytes(key, "little") * _ONES
+    whole = end - n % _CHUNK
+    parts = [
+        (from_bytes(buf[i : i + _CHUNK], "little") ^ pattern).to_bytes(_CHUNK, "little")
+        for i in range(start, whole, _CHUNK)
+    ]
+    if whole < end:
+        parts.append(_unmask(key, buf, whole, end))
+    return b"".join(parts)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"text is not encodable as UTF-8: {exc.reason}") from None
 
 
 _header = struct.Struct("!BB")
@@ -196,6 +213,9 @@ class Connection:
         "_compressor",
         "_decompressor",
         "_fragments",
+        "_mask_bit",
+        "_more",
+        "_more_len",
         "_msg_compressed",
         "_msg_opcode",
         "_msg_size",
@@ -204,6 +224,7 @@ class Connection:
         "_send_opcode",
         "_texts",
         "_utf8",
+        "_want",
         "close_received",
         "max_frame_size",
         "max_message_size",
@@ -229,8 +250,12 @@ class Connection:
         self.state = State.OPEN
         self.close_received: Close | None = None
         """The peer's Close frame, once it came."""
-        self._buf = bytearray()
+        self._buf = b""  # what arrived and is not parsed yet starts at _pos
         self._pos = 0
+        self._more: list[bytes] = []  # arrived after _buf, joined once _want bytes are in
+        self._more_len = 0
+        self._want = 0  # bytes from _pos the frame at _pos needs, when it was incomplete
+        self._mask_bit = 0 if self._client else 0x80  # what a peer's frame has in its MASK bit
         self._msg_opcode = 0  # TEXT or BINARY while a message is being received
         self._msg_size = 0
         self._msg_compressed = False
@@ -255,16 +280,34 @@ class Connection:
     # -- receiving ---------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Append bytes read from the transport."""
-        if self._pos:
-            del self._buf[: self._pos]
+        """Append bytes read from the transport.
+
+        Nothing is copied while a frame is incomplete: the chunks are kept and joined once,
+        when the frame's last byte is in (a 64 KiB frame read in pieces costs one join).
+        """
+        if data.__class__ is not bytes:
+            data = bytes(data)
+        if self._more or self._pos < len(self._buf):
+            self._more.append(data)
+            self._more_len += len(data)
+        else:
+            self._buf = data
             self._pos = 0
-        self._buf += data
 
     @property
     def receiving(self) -> bool:
         """True while a frame or a fragmented message has begun but not ended."""
-        return self._msg_opcode != 0 or len(self._buf) > self._pos
+        return self._msg_opcode != 0 or len(self._buf) > self._pos or self._more_len > 0
+
+    def _join(self) -> bytes:
+        with memoryview(self._buf) as view:
+            self._more.insert(0, view[self._pos :])  # type: ignore[arg-type]
+            self._buf = buf = b"".join(self._more)
+        self._more = []
+        self._more_len = 0
+        self._pos = 0
+        self._want = 0
+        return buf
 
     def next_event(self) -> Event | None:
         """The next event, or ``None`` until more bytes arrive; raises ProtocolError."""
@@ -272,14 +315,51 @@ class Connection:
             buf = self._buf
             pos = self._pos
             avail = len(buf) - pos
+            if self._more_len:
+                if avail + self._more_len < self._want:
+                    return None
+                buf = self._join()
+                pos = 0
+                avail = len(buf)
             if avail < 2:
+                self._want = 2
                 return None
             b0 = buf[pos]
             b1 = buf[pos + 1]
             length = b1 & 0x7F
+            if (
+                length < 126
+                and (b0 == 0x81 or b0 == 0x82)
+                and (b1 & 0x80) == self._mask_bit
+                and not self._msg_opcode
+                and length <= self.max_frame_size
+                and length <= self.max_message_size
+            ):
+                # The common frame: a whole text or binary message under 126 bytes, as
+                # RFC 6455 5.2 allows it here (FIN, no RSV bit, masked by a client only).
+                if self._mask_bit:
+                    end = pos + 6 + length
+                    if end > len(buf):
+                        self._want = end - pos
+                        return None
+                    payload = _unmask(buf[pos + 2 : pos + 6], buf, pos + 6, end)
+                else:
+                    end = pos + 2 + length
+                    if end > len(buf):
+                        self._want = end - pos
+                        return None
+                    payload = buf[pos + 2 : end]
+                self._pos = end
+                if b0 == 0x82:
+                    return Bytes(payload)
+                try:
+                    return Text(payload.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise ProtocolError(1007, f"text message is not UTF-8: {exc.reason}") from None
             head = 2
             if length == 126:
                 if avail < 4:
+                    self._want = 4
                     return None
                 length = (buf[pos + 2] << 8) | buf[pos + 3]
                 head = 4
@@ -287,6 +367,7 @@ class Connection:
                     raise ProtocolError(1002, "frame length not minimally encoded (RFC 6455 5.2)")
             elif length == 127:
                 if avail < 10:
+                    self._want = 10
                     return None
                 length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 head = 10
@@ -300,12 +381,9 @@ class Connection:
             start = pos + head + (4 if masked else 0)
             end = start + length
             if len(buf) < end:
+                self._want = end - pos
                 return None
-            with memoryview(buf) as view:
-                # bytes, not a bytearray slice: int.from_bytes copies anything else first
-                payload = bytes(view[start:end])
-            if masked:
-                payload = mask(bytes(buf[start - 4 : start]), payload)
+            payload = _unmask(buf[start - 4 : start], buf, start, end) if masked else buf[start:end]
             self._pos = end
             event = self._frame(b0, opcode, payload)
             if event is not None:
@@ -433,8 +511,10 @@ class Connection:
     def send(self, event: Event) -> bytes:
         """The bytes that carry ``event`` to the peer; raises LocalProtocolError."""
         cls = event.__class__
-        if cls is Text or cls is Bytes:
-            return self._send_data(event)  # type: ignore[arg-type]
+        if cls is Text:
+            return self._send_data(TEXT, _utf8(event.data), event.final)  # type: ignore[union-attr,arg-type]
+        if cls is Bytes:
+            return self._send_data(BINARY, bytes(event.data), event.final)  # type: ignore[union-attr,arg-type]
         if self.state is State.LOCAL_CLOSING or self.state is State.CLOSED:
             raise LocalProtocolError("a Close frame was sent already: nothing may follow it")
         if cls is Ping or cls is Pong:
@@ -447,18 +527,34 @@ class Connection:
             return self._send_close(event)
         raise TypeError(f"cannot send {event!r}")
 
-    def _send_data(self, event: Text | Bytes) -> bytes:
+    def send_message(self, data: str | bytes) -> bytes:
+        """The bytes of one whole message: text for a ``str``, binary for ``bytes``.
+
+        ``send(Text(data))`` or ``send(Bytes(data))`` without making the event; the common
+        case (a server's uncompressed message, outside a fragmented one) takes one call.
+        """
+        if data.__class__ is str:
+            payload = _utf8(data)
+            kind = TEXT
+        else:
+            payload = bytes(data)  # type: ignore[arg-type]
+            kind = BINARY
+        n = len(payload)
+        if (
+            n < 65536
+            and self._compressor is None
+            and not self._client
+            and not self._send_opcode
+            and (self.state is State.OPEN or self.state is State.REMOTE_CLOSING)
+        ):
+            if n < 126:
+                return _header.pack(0x80 | kind, n) + payload
+            return _header16.pack(0x80 | kind, 126, n) + payload
+        return self._send_data(kind, payload, True)
+
+    def _send_data(self, kind: int, payload: bytes, final: bool) -> bytes:
         if self.state is not State.OPEN and self.state is not State.REMOTE_CLOSING:
             raise LocalProtocolError("a Close frame was sent already: nothing may follow it")
-        if isinstance(event, Text):
-            kind = TEXT
-            try:
-                payload = event.data.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise LocalProtocolError(f"text is not encodable as UTF-8: {exc.reason}")
-        else:
-            kind = BINARY
-            payload = bytes(event.data)
         if self._send_opcode:
             if kind != self._send_opcode:
                 raise LocalProtocolError("a fragmented message must end before another starts")
@@ -468,7 +564,6 @@ class Connection:
             opcode = kind
             compressed = self._compressor is not None
             self._send_compressed = compressed
-        final = event.final
         self._send_opcode = 0 if final else kind
         if compressed:
             assert self._compressor is not None

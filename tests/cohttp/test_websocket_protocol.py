@@ -126,7 +126,7 @@ def test_client_masks_with_a_fresh_key_each_frame() -> None:
 
 @given(
     st.binary(min_size=4, max_size=4),
-    st.binary(max_size=300) | st.binary(min_size=2040, max_size=5000),
+    st.binary(max_size=300) | st.binary(min_size=4090, max_size=12300),  # 4 KiB slices
 )
 def test_mask_is_bytewise_xor(key: bytes, data: bytes) -> None:
     assert mask(key, data) == bytes(b ^ key[i % 4] for i, b in enumerate(data))
@@ -162,6 +162,78 @@ def test_frames_split_anywhere_decode_the_same() -> None:
         conn = server()
         got = events(conn, data[:cut]) + events(conn, data[cut:])
         assert got == [Ping(b"p"), Text("héllo w")]
+
+
+@given(st.lists(st.integers(1, 70_000), max_size=8), st.randoms(use_true_random=False))
+def test_frames_of_every_shape_in_reads_of_any_size(sizes: list[int], rnd: object) -> None:
+    """Whole frames under 126 bytes (the parse fast path), 16-bit and 64-bit lengths, a
+    Ping, one Close, all in one stream cut into reads of random sizes: the same events."""
+    import random
+
+    assert isinstance(rnd, random.Random)
+    messages: list[object] = []
+    wire = b""
+    for i, n in enumerate(sizes):
+        payload = bytes(rnd.getrandbits(8) for _ in range(min(n, 64))) * (n // 64 + 1)
+        payload = payload[:n]
+        if i % 2:
+            messages.append(Bytes(payload))
+            wire += frame(2, payload)
+        else:
+            text = payload.decode("latin-1")
+            messages.append(Text(text))
+            wire += frame(1, text.encode())
+        messages.append(Ping(b"p"))
+        wire += frame(9, b"p")
+    messages.append(Close(1000, ""))
+    wire += frame(8, b"\x03\xe8")
+    conn = server(max_frame_size=1 << 20, max_message_size=1 << 20)
+    got: list[object] = []
+    at = 0
+    while at < len(wire):
+        step = rnd.choice((1, 2, 7, 125, 4096, 65536, 262144))
+        got += events(conn, wire[at : at + step])
+        at += step
+    assert got == messages
+    assert not conn.receiving
+
+
+def test_small_frames_respect_small_limits() -> None:
+    """The fast path for frames under 126 bytes checks the limits too (1009)."""
+    assert events(server(max_frame_size=10), frame(2, bytes(10))) == [Bytes(bytes(10))]
+    fails(server(max_frame_size=10), frame(2, bytes(11)), 1009)
+    fails(server(max_message_size=10), frame(1, b"x" * 11), 1009)
+    fails(client(max_frame_size=10), frame(2, bytes(11), key=None), 1009)
+
+
+@pytest.mark.parametrize("role", [Role.SERVER, Role.CLIENT])
+@pytest.mark.parametrize("deflate", [None, DeflateParams()], ids=["plain", "deflate"])
+def test_send_message_is_send_of_the_event(role: Role, deflate: DeflateParams | None) -> None:
+    """``send_message(data)`` is ``send(Text(data))`` / ``send(Bytes(data))``, frame for
+    frame (masking aside), with the same refusals."""
+    sizes = (0, 1, 125, 126, 65535, 65536, 70_000)
+    for n in sizes:
+        for data in ("é" * (n // 2), bytes(n)):
+            a = Connection(role, deflate=deflate)
+            b = Connection(role, deflate=deflate)
+            event = Text(data) if isinstance(data, str) else Bytes(data)
+            wire_a, wire_b = a.send_message(data), b.send(event)
+            if role is Role.SERVER:
+                assert wire_a == wire_b
+            peer = Connection(Role.CLIENT if role is Role.SERVER else Role.SERVER, deflate=deflate)
+            assert events(peer, wire_a) == [event]
+    conn = Connection(role)
+    wire = conn.send(Text("a", final=False))
+    with pytest.raises(LocalProtocolError):
+        conn.send_message(b"b")  # a fragmented message must end first
+    wire += conn.send_message("b")  # ends it
+    peer = Connection(Role.CLIENT if role is Role.SERVER else Role.SERVER)
+    assert events(peer, wire) == [Text("ab")]
+    conn.send(Close(1000))
+    with pytest.raises(LocalProtocolError):
+        conn.send_message("after close")
+    with pytest.raises(LocalProtocolError):
+        Connection(role).send_message("\ud800")  # a lone surrogate is not UTF-8
 
 
 # -- section 5.4, 5.5: fragmentation and control frames --------------------------------

@@ -170,3 +170,54 @@ async def test_wss_over_our_tls(backend: backends.Backend) -> None:
             assert await ws.receive() == "over TLS"
         await listener.close()
         tg.cancel_scope.cancel()
+
+
+async def test_shutdown_sends_1001_and_stops_waiting_for_a_silent_peer(
+    backend: backends.Backend,
+) -> None:
+    """A peer that never answers the server's Close 1001 holds the shutdown no longer than
+    the WebSocket's close_timeout; a session that only sends sees the closure too."""
+    from cohttp.ws import Config
+
+    ended: list[str] = []
+
+    async def ticker(ws: WebSocket, request: Request) -> None:  # sends, never receives
+        try:
+            while True:
+                await ws.send_text("tick")
+                await backend.sleep(0.05)
+        except ConnectionClosed:
+            ended.append("closed")
+
+    config = Config(close_timeout=0.5, ping_interval=None)
+    server = Server(endpoint(ticker, config=config), access_log=False)
+    address = await server.listen(backend, "127.0.0.1", 0)
+    async with backend.task_group() as tg:
+        tg.start_soon(server.serve_forever)
+        client = await RawClient.connect(backend, address)
+        await client.flow.write(HANDSHAKE + b"\r\n")
+        got = b""
+        while b"tick" not in got:
+            got += await client.flow.read()
+        assert got.startswith(b"HTTP/1.1 101 ")
+        took: list[float] = []
+
+        async def shut_down() -> None:
+            start = backend.now()
+            await server.shutdown(grace=3.0)
+            took.append(backend.now() - start)
+
+        with backend.fail_after(5):
+            async with backend.task_group() as shutting:
+                shutting.start_soon(shut_down)
+                # Read (and never answer) until the Close: once the server gives up
+                # waiting it aborts the connection, and a reset may drop unread bytes.
+                while b"\x88" not in got:
+                    chunk = await client.flow.read()
+                    assert chunk, "the server closed without a Close frame"
+                    got += chunk
+        client.flow.abort()
+    close_frame = b"\x88\x16\x03\xe9server shutting down"  # 1001, unmasked from a server
+    assert close_frame in got
+    assert 0.4 < took[0] < 2.5  # waited close_timeout for the peer's Close, not the grace
+    assert ended == ["closed"]

@@ -413,3 +413,81 @@ async def test_deflate_parameters_our_client_their_server(
     finally:
         server.shutdown()
         thread.join(10)
+
+
+async def _asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A plain ASGI WebSocket echo app, recording how each connection ended."""
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            _ASGI_DISCONNECTS.append(message["code"])
+            return
+        await send({"type": "websocket.send", "text": message.get("text")})
+
+
+_ASGI_DISCONNECTS: list[int] = []
+
+
+@pytest.mark.parametrize("api", ["handler", "asgi"])
+async def test_their_client_sees_1001_at_server_shutdown(
+    backend: backends.Backend, kernel: KernelLink, api: str
+) -> None:
+    """RFC 6455 7.4.1: a server going down sends Close 1001 (Going Away) on its open
+    WebSockets and waits (boundedly) for the peer's Close, on the handler API and on the
+    ASGI websocket scope alike; the session sees the closure as a normal one."""
+    from cohttp.asgi import ASGIHandler
+
+    _ASGI_DISCONNECTS.clear()
+    ended: list[int] = []
+
+    async def session(ws: WebSocket, request: Request) -> None:
+        try:
+            while True:
+                await ws.send_text(await ws.receive())  # type: ignore[arg-type]
+        except ConnectionClosed as exc:
+            ended.append(exc.code)
+
+    async with contextlib.AsyncExitStack() as stack:
+        if api == "asgi":
+            handler: Any = await stack.enter_async_context(
+                ASGIHandler(_asgi_echo, backend, lifespan=False)
+            )
+        else:
+            handler = endpoint(session, config=LIMITS)
+        server = Server(handler, access_log=False)
+        _host, port = await server.listen(backend, kernel.host, 0)
+        opened = threading.Event()
+        seen: list[Any] = []
+
+        def client() -> None:
+            with (
+                kernel.inside(),
+                peer_connect(f"ws://{kernel.host}:{port}/", open_timeout=10) as ws,
+            ):
+                ws.send("before")
+                seen.append(ws.recv(timeout=10))
+                opened.set()
+                with pytest.raises(PeerClosed) as info:
+                    ws.recv(timeout=10)
+                seen.append(info.value.rcvd)
+
+        async with backend.task_group() as tg:
+            tg.start_soon(server.serve_forever)
+            tg.start_soon(backend.run_in_thread, client)
+            with backend.fail_after(10):
+                while not opened.is_set():
+                    await backend.sleep(0.01)
+                start = backend.now()
+                await server.shutdown(grace=5.0)
+            took = backend.now() - start
+    echoed, rcvd = seen
+    assert echoed == "before"
+    assert rcvd is not None and (rcvd.code, rcvd.reason) == (1001, "server shutting down")
+    assert took < 3.0  # the peer answered the Close: no waiting out the grace
+    if api == "asgi":
+        assert _ASGI_DISCONNECTS == [1001]
+    else:
+        assert ended == [1001]
