@@ -24,10 +24,10 @@ async def https(
     certificates: tuple[str, str],  # noqa: F811
 ) -> AsyncIterator[tuple[backends.Address, str]]:
     ca, chain = certificates
-    server = AuthServer([parse_zone_text(ZONE, "example.test.")])
-    context = dot.server_context(chain)
-    server.https_lifetime = 1.0
-    async with server.running(backend, tls_context=context, https=[("127.0.0.1", 0)]):
+    # A short message deadline: cohttp's handshake, request head and body deadlines.
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")], tcp_message_timeout=1.0)
+    context = doh.server_context(chain)
+    async with server.running(backend, https_context=context, https=[("127.0.0.1", 0)]):
         assert server.https_address is not None
         yield server.https_address, ca
 
@@ -124,23 +124,57 @@ async def test_bad_posts(backend: backends.Backend, https: tuple[backends.Addres
     assert status == 405
 
 
-async def test_a_trickled_request_cannot_hold_the_connection(
+async def test_a_trickled_request_is_cut_by_the_request_deadline(
     backend: backends.Backend, https: tuple[backends.Address, str]
 ) -> None:
+    """A client sending its request head a byte every 0.1 s is answered 408 and cut once
+    the head's deadline (the server's ``tcp_message_timeout``, 1 s here, fixed at its first
+    byte) has passed, however steadily it trickles; meanwhile other clients are answered."""
     address, ca = https
     context = backends.tls.client_context(cafile=ca, alpn=["http/1.1"])
     flow = await backends.tls.connect(backend, *address, context=context, server_hostname=HOSTNAME)
-    ended = False
+    head = b"GET /dns-query?dns=AAAAAAAAAAAAAAAA HTTP/1.1\r\nhost: x\r\nx-slow: " + b"a" * 60
+    received = b""
+    answered = 0
+    cut = False
+    started = backend.now()
+
+    async def trickle() -> None:
+        for byte in head:
+            if cut:
+                return
+            try:
+                await flow.write(bytes([byte]))
+            except backends.NetworkError:
+                return  # the server has closed: our writes fail
+            await backend.sleep(0.1)  # the head would take 10 s
+
+    async def others() -> None:
+        nonlocal answered
+        q = doh.encode_dns_param(query("ns1.example.test."))
+        for _ in range(5):
+            status, _, body = await ask(backend, https, f"GET /dns-query?dns={q} HTTP/1.1\n")
+            assert status == 200 and wire.Message.parse(body).answer
+            answered += 1
+            await backend.sleep(0.2)
+
     try:
         with backend.fail_after(8):
-            for byte in b"GET /dns-query?dns=AAAAAAAAAAAAAAAA HTTP/1.1\r\nhost: x\r\n":
-                await flow.write(bytes([byte]))  # one byte per 0.1 s: 5 s in all
-                await backend.sleep(0.1)
-    except backends.NetworkError:
-        ended = True  # the server ended the connection (the lifetime is 1 s)
+            async with backend.task_group() as tg:
+                tg.start_soon(others)
+                tg.start_soon(trickle)
+                try:
+                    while chunk := await flow.read(65536):
+                        received += chunk
+                except backends.NetworkError:
+                    pass
+                cut_after = backend.now() - started
+                cut = True
     finally:
         flow.abort()
-    assert ended
+    assert cut_after < 5.0  # not the 10 s the head would take
+    assert received.startswith(b"HTTP/1.1 408 ")
+    assert answered == 5
 
 
 def test_max_age_follows_rfc_8484_5_1() -> None:
