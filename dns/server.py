@@ -286,6 +286,8 @@ class AuthServer:
         """Where DNS over TLS is served (the first address), once bound."""
         self.https_address: backends.Address | None = None
         """Where DNS over HTTPS is served (the first address), once bound."""
+        self._https_slots: dict[backends.Address, TcpConnection] = {}
+        """A DoH connection's peer address -> its slot (see :meth:`_admit_https`)."""
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
         """(zone key, target) -> the serial the target acknowledged last."""
         self._tcp_connections: set[TcpConnection] = set()
@@ -627,8 +629,8 @@ class AuthServer:
             for h, p in https:
                 assert https_context is not None
                 listener = await net.tcp_listen(h, p)
-                web.append((self._doh_server(https_context), listener))
-                web[-1][0].adopt(net, listener)
+                web.append((self._doh_server(net, https_context), listener))
+                web[-1][0].adopt(net, _SlotListener(listener, self._admit_https))
                 self.https_address = self.https_address or listener.address
             self._net = net
             self._stopped = net.event()
@@ -664,15 +666,16 @@ class AuthServer:
             for _, listener in web:
                 await listener.close()
 
-    def _doh_server(self, context: ssl.SSLContext) -> cohttp.Server:
+    def _doh_server(self, net: backends.Backend, context: ssl.SSLContext) -> cohttp.Server:
         """The HTTP server of DNS over HTTPS: :class:`dns.doh.DohHandler` over
         :meth:`_answer_any`, HTTP/2 and HTTP/1.1 over TLS with ``context``. A handshake, a
         request head and a POST body each have ``tcp_message_timeout`` (fixed when they
         start: bytes trickling in do not extend them), an idle connection
         ``tcp_idle_timeout``, as DNS over TCP has; a request in flight at :meth:`stop`
-        gets as long to finish."""
+        gets as long to finish. Its connections hold the same slots as TCP's
+        (:meth:`_admit_https`)."""
         return cohttp.Server(
-            doh.DohHandler(self._answer_any),
+            self._https_progress(net, doh.DohHandler(self._answer_any)),
             limits=doh.SERVER_LIMITS,
             access_log=False,
             http2=True,
@@ -903,8 +906,56 @@ class AuthServer:
 
     @property
     def tcp_count(self) -> int:
-        """The TCP connections holding a slot now."""
+        """The TCP connections holding a slot now (DNS over TCP, TLS and HTTPS)."""
         return len(self._tcp_connections)
+
+    def _take_slot(self, flow: backends.Flow) -> TcpConnection | None:
+        """A slot for a new connection, the one that has gone longest without a whole
+        query shed when all ``max_tcp_connections`` are taken (:func:`shed_choice`);
+        None (``flow`` aborted) when there is nothing to shed."""
+        assert self._net is not None
+        connections = self._tcp_connections
+        if len(connections) >= self.max_tcp_connections:
+            victim = shed_choice(connections)
+            if victim is None:
+                flow.abort()
+                return None
+            log.debug("tcp slots full: shedding %s for %s", victim.flow.remote, flow.remote)
+            connections.discard(victim)
+            victim.shed()
+        conn = TcpConnection(flow, self._net.now())
+        connections.add(conn)
+        return conn
+
+    def _admit_https(self, flow: backends.Flow) -> backends.Flow | None:
+        """A DoH connection takes a slot as a TCP one does (:meth:`_take_slot`) and holds
+        it until cohttp closes or aborts it (:class:`_SlotFlow`); shedding it aborts it."""
+        conn = self._take_slot(flow)
+        if conn is None:
+            return None
+        remote = flow.remote
+        slots = self._https_slots
+        slots[remote] = conn
+
+        def release() -> None:
+            self._tcp_connections.discard(conn)
+            if slots.get(remote) is conn:
+                del slots[remote]
+
+        return _SlotFlow(flow, release)
+
+    def _https_progress(self, net: backends.Backend, handler: cohttp.Handler) -> cohttp.Handler:
+        """``handler``, marking the connection of each request as making progress (a
+        whole request head arrived: what ranks it in :func:`shed_choice`)."""
+        slots = self._https_slots
+
+        async def counted(request: cohttp.Request) -> cohttp.Response:
+            conn = slots.get(request.remote) if request.remote is not None else None
+            if conn is not None:
+                conn.progress_at = net.now()
+            return await handler(request)
+
+        return counted
 
     def _secure_handler(
         self, context: ssl.SSLContext
@@ -922,16 +973,9 @@ class AuthServer:
         assert self._net is not None
         net = self._net
         connections = self._tcp_connections
-        if len(connections) >= self.max_tcp_connections:
-            victim = shed_choice(connections)
-            if victim is None:
-                flow.abort()
-                return
-            log.debug("tcp slots full: shedding %s for %s", victim.flow.remote, flow.remote)
-            connections.discard(victim)
-            victim.shed()
-        conn = TcpConnection(flow, net.now())
-        connections.add(conn)
+        conn = self._take_slot(flow)
+        if conn is None:
+            return
         try:
             with net.move_on_after(math.inf) as scope:
                 conn.scope = scope
@@ -1264,6 +1308,97 @@ def shed_choice(connections: Iterable[TcpConnection]) -> TcpConnection | None:
 
 def _progress_at(conn: TcpConnection) -> float:
     return conn.progress_at
+
+
+class _SlotFlow:
+    """An accepted DoH connection that gives its slot back when closed or aborted (reads
+    and writes go straight to the flow: no extra hop)."""
+
+    __slots__ = ("_release", "flow", "read", "shutdown_write", "write")
+
+    def __init__(self, flow: backends.Flow, release: Callable[[], None]) -> None:
+        self.flow = flow
+        self.read = flow.read
+        self.write = flow.write
+        self.shutdown_write = flow.shutdown_write
+        self._release = release
+
+    @property
+    def local(self) -> backends.Address:
+        """The flow's local address."""
+        return self.flow.local
+
+    @property
+    def remote(self) -> backends.Address:
+        """The flow's peer address."""
+        return self.flow.remote
+
+    async def close(self) -> None:
+        """Give the slot back and close the flow."""
+        self._release()
+        await self.flow.close()
+
+    def abort(self) -> None:
+        """Give the slot back and abort the flow."""
+        self._release()
+        self.flow.abort()
+
+    async def __aenter__(self) -> _SlotFlow:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class _SlotListener:
+    """A listener whose connections hold the DNS server's slots: ``admit`` gives each
+    accepted flow its slot (a :class:`_SlotFlow`), or None when it was turned away."""
+
+    def __init__(
+        self,
+        listener: backends.Listener,
+        admit: Callable[[backends.Flow], backends.Flow | None],
+    ) -> None:
+        self.listener = listener
+        self.admit = admit
+
+    @property
+    def address(self) -> backends.Address:
+        """The bound address."""
+        return self.listener.address
+
+    async def accept(self) -> backends.Flow:
+        """The next connection admitted."""
+        while True:
+            flow = self.admit(await self.listener.accept())
+            if flow is not None:
+                return flow
+
+    async def __aiter__(self) -> AsyncIterator[backends.Flow]:
+        async for accepted in self.listener:
+            flow = self.admit(accepted)
+            if flow is not None:
+                yield flow
+
+    async def serve(self, handler: Callable[[backends.Flow], Awaitable[None]]) -> None:
+        """Accept and run ``handler`` for each admitted connection."""
+
+        async def admitted(accepted: backends.Flow) -> None:
+            flow = self.admit(accepted)
+            if flow is not None:
+                await handler(flow)
+
+        await self.listener.serve(admitted)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        await self.listener.close()
+
+    async def __aenter__(self) -> _SlotListener:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 class _Stalled(Exception):

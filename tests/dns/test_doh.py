@@ -201,3 +201,102 @@ def test_the_dns_parameter_round_trips() -> None:
     with pytest.raises(doh.DohError) as too_long:
         doh.decode_dns_param("A" * 100_000)
     assert too_long.value.status == 413
+
+
+async def _connect(
+    net: backends.Backend, address: backends.Address, ca: str, alpn: str = "http/1.1"
+) -> backends.tls.TLSFlow:
+    context = backends.tls.client_context(cafile=ca, alpn=[alpn])
+    return await backends.tls.connect(net, *address, context=context, server_hostname=HOSTNAME)
+
+
+async def test_doh_connections_hold_the_servers_tcp_slots(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> None:
+    """DoH connections count against ``max_tcp_connections`` as TCP and DoT ones do: when
+    all are taken, the one longest without a request is shed for the newcomer."""
+    ca, chain = certificates
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")], max_tcp_connections=2)
+    async with server.running(
+        backend, https_context=doh.server_context(chain), https=[("127.0.0.1", 0)]
+    ):
+        assert server.https_address is not None
+        where = (server.https_address, ca)
+        idle = await _connect(backend, server.https_address, ca)
+        await backend.sleep(0.05)
+        busy = await _connect(backend, server.https_address, ca)
+        try:
+            q = doh.encode_dns_param(query("ns1.example.test."))
+            request = f"GET /dns-query?dns={q} HTTP/1.1\r\nhost: {HOSTNAME}\r\n\r\n"
+            await busy.write(request.encode())  # busy asks: idle is now the oldest
+            with backend.fail_after(5):
+                assert (await busy.read(65536)).startswith(b"HTTP/1.1 200 ")
+            assert server.tcp_count == 2
+            status, _, _ = await ask(backend, where, f"GET /dns-query?dns={q} HTTP/1.1\n")
+            assert status == 200  # the newcomer is served...
+            with backend.fail_after(5):
+                try:
+                    shed = await idle.read(65536) == b""
+                except backends.NetworkError:
+                    shed = True
+            assert shed  # ...and the idle connection gave it its slot
+            await busy.write(request.encode())
+            with backend.fail_after(5):
+                assert (await busy.read(65536)).startswith(b"HTTP/1.1 200 ")
+        finally:
+            idle.abort()
+            busy.abort()
+    assert server.tcp_count == 0
+
+
+def _frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """The whole HTTP/2 frames at the start of ``data`` as (type, payload), and the rest."""
+    frames = []
+    while len(data) >= 9:
+        length = int.from_bytes(data[:3], "big")
+        if len(data) < 9 + length:
+            break
+        frames.append((data[3], data[9 : 9 + length]))
+        data = data[9 + length :]
+    return frames, data
+
+
+async def test_stop_ends_http2_connections_with_goaway(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> None:
+    """Stopping the DNS server shuts its DoH server down gracefully: an HTTP/2 client is
+    sent GOAWAY (RFC 9113 6.8) with NO_ERROR, then the connection ends."""
+    ca, chain = certificates
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")])
+    flow = None
+    try:
+        async with server.running(
+            backend, https_context=doh.server_context(chain), https=[("127.0.0.1", 0)]
+        ):
+            assert server.https_address is not None
+            flow = await _connect(backend, server.https_address, ca, alpn="h2")
+            assert flow.alpn == "h2"
+            await flow.write(
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+            )
+            with backend.fail_after(5):
+                first = await flow.read(65536)
+            frames, rest = _frames(first)
+            assert frames and frames[0][0] == 4  # the server's SETTINGS
+            stopped_at = backend.now()
+        # running() has returned: the server stopped, and did not wait out a grace period
+        assert backend.now() - stopped_at < 2.0
+        data = rest
+        with backend.fail_after(5):
+            try:
+                while chunk := await flow.read(65536):
+                    data += chunk
+            except backends.NetworkError:
+                pass
+        goaways = [payload for kind, payload in _frames(data)[0] if kind == 7]
+        assert goaways and goaways[0][4:8] == bytes(4)  # NO_ERROR (RFC 9113 7)
+    finally:
+        if flow is not None:
+            flow.abort()
