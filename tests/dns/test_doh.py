@@ -11,9 +11,10 @@ import pytest
 import backends
 import backends.tls
 from dns import doh, dot, wire
+from dns.resolver import ServerFailure
 from dns.server import AuthServer
 from dns.zone import parse_zone_text
-from tests.dns.test_dot import HOSTNAME, ZONE, certificates  # noqa: F401 (a fixture)
+from tests.dns.test_dot import HOSTNAME, ZONE, certificates, make  # noqa: F401 (a fixture)
 
 trustme = pytest.importorskip("trustme")
 
@@ -300,3 +301,63 @@ async def test_stop_ends_http2_connections_with_goaway(
     finally:
         if flow is not None:
             flow.abort()
+
+
+async def test_a_trickled_http2_frame_is_cut_too(
+    backend: backends.Backend, https: tuple[backends.Address, str]
+) -> None:
+    """Over HTTP/2 (what kdig speaks) a frame begun and trickled is cut by the same
+    deadline (cohttp.h2's header_timeout, 1 s here), not when the trickle ends."""
+    address, ca = https
+    flow = await _connect(backend, address, ca, alpn="h2")
+    started = backend.now()
+    sent = 0
+    try:
+        await flow.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        headers = bytes([0, 0, 40, 1, 4, 0, 0, 0, 1]) + bytes(40)  # HEADERS, 40 octets
+        with backend.fail_after(8):
+            try:
+                for byte in headers:  # 4.9 s if it were let through
+                    await flow.write(bytes([byte]))
+                    sent += 1
+                    await backend.sleep(0.1)
+            except backends.NetworkError:
+                pass  # the server has closed: our writes fail
+        assert sent < len(headers)  # cut before the frame was whole...
+        assert backend.now() - started < 4.0  # ...about 1 s in
+    finally:
+        flow.abort()
+
+
+async def test_resolver_over_https_replaces_a_connection_the_server_closed(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> None:
+    """The resolver's DoH goes through cohttp's client: a kept connection the server has
+    closed (idle timeout) is replaced and the query answered (RFC 8484 5.2, RFC 7858 3.4)."""
+    ca, chain = certificates
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")], tcp_idle_timeout=0.3)
+    async with server.running(
+        backend, https_context=doh.server_context(chain), https=[("127.0.0.1", 0)]
+    ):
+        assert server.https_address is not None
+        r = make(backend, server.https_address, ca, https="/dns-query")
+        try:
+            assert (await r.query("www.example.test.", "A")).transport == "https"
+            await backend.sleep(1.0)  # the server closes the idle connection
+            response = await r.query("www.example.test.", "A")
+            assert response.message.rcode == wire.RCODE_NOERROR
+            assert r.pool is not None and r.pool.connections_made == 2
+            bad = make(backend, server.https_address, ca, https="/dns-query", tls_hostname="x.test")
+            with pytest.raises(ServerFailure) as failure:
+                await bad.query("www.example.test.", "A")
+            assert "x.test" in failure.value.errors[0]
+            assert "another host name" in failure.value.errors[0]
+            other = make(backend, server.https_address, ca, https="/elsewhere")
+            with pytest.raises(ServerFailure) as failure:
+                await other.query("www.example.test.", "A")
+            assert "HTTP 404" in failure.value.errors[0]
+            await bad.aclose()
+            await other.aclose()
+        finally:
+            await r.aclose()
