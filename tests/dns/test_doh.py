@@ -361,3 +361,20 @@ async def test_resolver_over_https_replaces_a_connection_the_server_closed(
             await other.aclose()
         finally:
             await r.aclose()
+
+
+async def test_doh_beside_dot_needs_a_context_of_its_own(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> None:
+    """cohttp sets the ALPN of the context it serves with: a context shared with DoT would
+    lose ``dot`` (RFC 7858 3.1), so serving both from one context is refused, clearly."""
+    _, chain = certificates
+    server = AuthServer([parse_zone_text(ZONE, "example.test.")])
+    here = [("127.0.0.1", 0)]
+    with pytest.raises(ValueError, match="context of its own"):
+        await server.serve(
+            backend, "127.0.0.1", 0, tls_context=dot.server_context(chain), tls=here, https=here
+        )
+    with pytest.raises(ValueError, match="needs a TLS context"):
+        await server.serve(backend, "127.0.0.1", 0, https=here)
