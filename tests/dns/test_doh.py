@@ -11,7 +11,7 @@ import pytest
 import backends
 import backends.tls
 from dns import doh, dot, wire
-from dns.resolver import ServerFailure
+from dns.resolver import ResolverTimeout, ServerFailure
 from dns.server import AuthServer
 from dns.zone import parse_zone_text
 from tests.dns.test_dot import HOSTNAME, ZONE, certificates, make  # noqa: F401 (a fixture)
@@ -378,3 +378,38 @@ async def test_doh_beside_dot_needs_a_context_of_its_own(
         )
     with pytest.raises(ValueError, match="needs a TLS context"):
         await server.serve(backend, "127.0.0.1", 0, https=here)
+
+
+async def test_a_silent_doh_server_is_a_timeout_and_frees_the_clients_slots(
+    backend: backends.Backend,
+    certificates: tuple[str, str],  # noqa: F811
+) -> None:
+    """A server that completes the handshake and never answers: each query is a timeout
+    after the try's ``timeout`` (cohttp's client deadlines, not a cancellation from
+    outside), and the connection slot goes back each time, so more queries than the
+    client allows at once to one server still each get a connection of their own."""
+    ca, chain = certificates
+    context = doh.server_context(chain)
+    listener = await backend.tcp_listen("127.0.0.1", 0)
+
+    async def silent(flow: backends.Flow) -> None:
+        secure = await backends.tls.wrap_server(flow, context)
+        while await secure.read(65536):
+            pass  # reads the request, answers nothing
+
+    async with backend.task_group() as tg:
+        tg.start_soon(listener.serve, silent)
+        r = make(backend, listener.address, ca, https="/dns-query", timeout=0.3)
+        try:
+            assert isinstance(r.pool, doh.DohClient)
+            tries = r.pool.max_per_server + 1
+            for _ in range(tries):
+                started = backend.now()
+                with pytest.raises(ResolverTimeout):
+                    await r.query("www.example.test.", "A")
+                assert backend.now() - started < 2.0
+            assert r.pool.connections_made == tries
+        finally:
+            await r.aclose()
+            await listener.close()
+            tg.cancel_scope.cancel()
