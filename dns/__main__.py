@@ -45,7 +45,7 @@ import anyio
 import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import dot, keys, tsig, wire
+from . import doh, dot, keys, tsig, wire
 from .config import (
     Config,
     ConfigError,
@@ -422,13 +422,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     also: list[tuple[str, int]] = []
     if config is not None:
         (host, port), *also = config.listen
-    tls_context = None
+    tls_context = https_context = None
     if args.tls_port is not None or args.https_port is not None:
         if args.ssl_certfile is None:
             print("error: --tls-port and --https-port need --ssl-certfile", file=sys.stderr)
             return 2
         try:
-            tls_context = dot.server_context(args.ssl_certfile, args.ssl_keyfile)
+            if args.tls_port is not None:
+                tls_context = dot.server_context(args.ssl_certfile, args.ssl_keyfile)
+            if args.https_port is not None:  # its own: cohttp.Server sets its ALPN
+                https_context = doh.server_context(args.ssl_certfile, args.ssl_keyfile)
         except (OSError, ssl.SSLError) as exc:
             print(f"error: cannot load the certificate {args.ssl_certfile}: {exc}", file=sys.stderr)
             return 1
@@ -449,6 +452,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 tls_context=tls_context,
                 tls=tls,
                 https=https,
+                https_context=https_context,
             )
             tg.cancel_scope.cancel()
 

@@ -1,10 +1,10 @@
 """DNS over HTTPS (RFC 8484): a :mod:`cohttp` handler over the authoritative answers, and
-the client's exchange.
+the client side over :class:`cohttp.client.Client`.
 
 The server side::
 
     handler = DohHandler(server.authority.answer)      # any bytes -> bytes | None
-    await serve_https(net, tls_flow, cohttp.Server(handler, limits=SERVER_LIMITS))
+    http = cohttp.Server(handler, limits=SERVER_LIMITS, http2=True, tls=server_context(pem))
 
 answers ``GET /dns-query?dns=BASE64URL`` (RFC 8484 §4.1: base64url without padding) and
 ``POST /dns-query`` with a ``Content-Type: application/dns-message`` body, each with an
@@ -12,14 +12,15 @@ answers ``GET /dns-query?dns=BASE64URL`` (RFC 8484 §4.1: base64url without padd
 of the answer (RFC 8484 §5.1; for a negative answer the SOA's, RFC 2308 §5). A request
 that is not DNS gets 400 (bad base64url, not a query), a POST of another type 415, a
 message over 65535 bytes 413 (RFC 8484 §4.1: a DNS message never is), another method 405,
-another path 404. :meth:`dns.server.AuthServer.serve` with ``https_port`` runs it over TLS,
-in HTTP/2 when the handshake chose ``h2`` (RFC 8484 §5.2: HTTP/2 is the minimum
-RECOMMENDED version; kdig's ``+https`` speaks nothing else) and HTTP/1.1 otherwise
-(:func:`serve_https`).
+another path 404. :meth:`dns.server.AuthServer.serve` with ``https`` runs it as a
+:class:`cohttp.Server` of its own with ``tls=`` and ``http2=True``: HTTP/2 when ALPN chose
+``h2`` (RFC 8484 §5.2: HTTP/2 is the minimum RECOMMENDED version; kdig's ``+https`` speaks
+nothing else), HTTP/1.1 otherwise, under cohttp's handshake and per-request deadlines.
 
-The client side is :func:`exchange`: one POST over an open TLS flow (HTTP/1.1 from
-:mod:`cohttp.codec`'s encoder and response parser; cohttp's client does not speak https
-yet), the flow kept open for the next query when the server allows it.
+The client side is :class:`DohClient`: POSTs through one :class:`cohttp.client.Client`
+per server (its keep-alive pool, TLS session resumption and deadlines), the certificate
+checked for the authentication name given (RFC 8310 §5) while the connection goes to the
+server's address.
 """
 
 from __future__ import annotations
@@ -27,25 +28,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import ssl
 import struct
 from collections.abc import Callable
 
 import backends
-import cohttp
+import backends.tls
 from cohttp import Request, Response
-from cohttp.codec import (
-    NEED_DATA,
-    PEER_CLOSED,
-    Data,
-    EndOfMessage,
-    Limits,
-    ProtocolError,
-    ResponseHead,
-    ResponseParser,
-    encode_request_head,
-)
-from cohttp.h2.server import serve_h2
-from cohttp.headers import Headers
+from cohttp.client import Client, ClientError
+from cohttp.codec import Limits
 
 from . import wire
 
@@ -162,78 +153,120 @@ class DohHandler:
         return message
 
 
-async def serve_https(
-    net: backends.Backend,
-    flow: backends.Flow,
-    server: cohttp.Server,
-    *,
-    shutdown: backends.interface.Event | None = None,
-) -> None:
-    """Serve ``server``'s handler on an accepted TLS ``flow``: HTTP/2 (:func:`cohttp.h2.server.serve_h2`,
-    with ``server.config``'s deadlines and limits) when ALPN chose ``h2``, else HTTP/1.1
-    (:meth:`cohttp.Server.serve_flow`). ``shutdown``, once set, ends an HTTP/2 connection
-    with a graceful GOAWAY. The caller closes ``flow``."""
-    if getattr(flow, "alpn", None) == "h2":
-        await serve_h2(net, flow, server.handler, server.config, shutdown=shutdown)
-    else:
-        await server.serve_flow(net, flow)
-
-
 SERVER_LIMITS = Limits(max_body=MAX_MESSAGE, max_line=_MAX_GET_PARAM + 1024)
 """cohttp limits for a DoH server: a larger body is 413 before it is read."""
 
 
-async def exchange(
-    flow: backends.Flow, host: str, path: str, query: bytes
-) -> tuple[bytes | None, bool]:
-    """POST ``query`` to ``path`` over ``flow`` (HTTP/1.1) and return ``(response, reusable)``:
-    the DNS message (None if the server closed before answering, as an idle connection
-    does) and whether the connection may carry another request.
-    Raises :class:`backends.NetworkError` for a response that is not a DNS message."""
-    headers = Headers(
-        [
-            ("host", host),
-            ("content-type", CONTENT_TYPE),
-            ("accept", CONTENT_TYPE),
-            ("content-length", str(len(query))),
-        ]
-    )
-    await flow.write(encode_request_head("POST", path, headers) + query)
-    parser = ResponseParser(Limits(max_body=MAX_MESSAGE))
-    parser.expect("POST")
-    head: ResponseHead | None = None
-    body: list[bytes] = []
-    ended = False
-    try:
-        while True:
-            event = parser.next_event()
-            if event is NEED_DATA:
-                if ended:
-                    raise backends.ClosedFlow(f"DoH server {host} closed in mid-response")
-                data = await flow.read(65536)
-                if data:
-                    parser.feed(data)
-                else:
-                    ended = True
-                    parser.feed_eof()
-                continue
-            if event is PEER_CLOSED:
-                return None, False
-            if isinstance(event, ResponseHead):
-                if event.status >= 200:
-                    head = event
-            elif isinstance(event, Data):
-                body.append(event.data)
-            elif isinstance(event, EndOfMessage) and head is not None:
-                break
-    except ProtocolError as exc:
-        raise backends.NetworkError(f"DoH response from {host}: {exc.message}") from None
-    kind = head.headers.get("content-type", "")
-    if head.status != 200:
-        raise backends.NetworkError(f"DoH server {host} answered HTTP {head.status} {head.reason}")
-    if kind.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
-        raise backends.NetworkError(f"DoH server {host} answered {kind or 'no content type'}")
-    return b"".join(body), head.keep_alive
+def server_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
+    """A server context for DoH from a PEM chain and key, TLS 1.2 or later (RFC 8484 §5:
+    HTTPS; RFC 8310 §9). Its own, not shared with DoT's: :class:`cohttp.Server` sets the
+    ALPN list of the context it serves with (``h2``, ``http/1.1``), where DoT's offers
+    ``dot`` (RFC 7858 §3.1)."""
+    return backends.tls.server_context(certfile, keyfile)
+
+
+class _FixedAddress:
+    """The client's resolver for one server: the authentication name (in the URL, so the
+    certificate and SNI carry it) goes to the server's address, and nothing is looked up."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = [(host, port)]
+
+    async def lookup_address(self, host: str, port: int = 0) -> list[tuple[str, int]]:
+        return self.target
+
+
+_RATE_UNBOUND = float(1 << 40)
+"""``min_body_rate`` that leaves the body's deadline where the client starts it: ``timeout``
+after the head, however many bytes (a DNS message is small and comes with its head)."""
+
+
+class DohClient:
+    """RFC 8484 queries by POST (§4.1) to servers at ``path``, through
+    :class:`cohttp.client.Client`: connections kept and reused across queries (RFC 8484 §5.2
+    asks for it, as RFC 7858 §3.4 does for DoT), TLS sessions resumed, one client (and
+    pool) per server.
+
+    ``context`` is the client :class:`ssl.SSLContext` (its CA file, or verification off,
+    and ALPN). ``hostname`` is the name the server's certificate must carry and the name
+    sent as SNI and Host (RFC 8310 §5, the authentication domain name); without it, the
+    server's address must be in the certificate.
+    """
+
+    def __init__(
+        self,
+        net: backends.Backend,
+        context: ssl.SSLContext,
+        hostname: str | None = None,
+        path: str = DEFAULT_PATH,
+        *,
+        max_per_server: int = 4,
+    ) -> None:
+        self.net = net
+        self.context = context
+        self.hostname = hostname
+        self.path = path
+        self.max_per_server = max_per_server
+        self._clients: dict[tuple[str, int], tuple[Client, str]] = {}
+
+    @property
+    def connections_made(self) -> int:
+        """TLS connections opened so far (to check reuse)."""
+        return sum(client.connections_opened for client, _ in self._clients.values())
+
+    def _client(self, host: str, port: int) -> tuple[Client, str]:
+        found = self._clients.get((host, port))
+        if found is None:
+            if self.hostname is not None:
+                name, resolver = self.hostname, _FixedAddress(host, port)
+            else:
+                name, resolver = (f"[{host}]" if ":" in host else host), None
+            client = Client(
+                self.net,
+                tls=self.context,
+                resolver=resolver,
+                max_per_host=self.max_per_server,
+                limits=Limits(max_body=MAX_MESSAGE),
+                min_body_rate=_RATE_UNBOUND,
+            )
+            found = self._clients[(host, port)] = (client, f"https://{name}:{port}{self.path}")
+        return found
+
+    async def exchange(self, host: str, port: int, query: bytes, timeout: float) -> bytes:
+        """POST ``query`` to the server at ``host:port`` and return the DNS message it
+        answers. The connection, handshake and response head come within ``timeout``
+        seconds, the body within as long again (deadlines a trickling server cannot
+        stretch); a kept connection the server has closed is replaced once.
+
+        Raises :class:`backends.Timeout` when a deadline passes, another
+        :class:`backends.NetworkError` for a failed connection or certificate, or an
+        answer that is not a DNS message (not 200, another content type, broken HTTP)."""
+        client, url = self._client(host, port)
+        try:
+            response = await client.post(
+                url,
+                body=query,
+                headers={"content-type": CONTENT_TYPE, "accept": CONTENT_TYPE},
+                timeout=timeout,
+            )
+        except ClientError as exc:
+            raise backends.NetworkError(f"DoH server {host}#{port}: {exc}") from None
+        if response.status != 200:
+            raise backends.NetworkError(
+                f"DoH server {host}#{port} answered HTTP {response.status} {response.reason}"
+            )
+        kind = response.headers.get("content-type", "")
+        if kind.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
+            raise backends.NetworkError(
+                f"DoH server {host}#{port} answered {kind or 'no content type'}"
+            )
+        return response.content
+
+    async def aclose(self) -> None:
+        """Close every kept connection (sending close_notify)."""
+        clients, self._clients = self._clients, {}
+        for client, _ in clients.values():
+            await client.aclose()
 
 
 __all__ = [
@@ -241,11 +274,11 @@ __all__ = [
     "DEFAULT_PATH",
     "MAX_MESSAGE",
     "SERVER_LIMITS",
+    "DohClient",
     "DohError",
     "DohHandler",
     "decode_dns_param",
     "encode_dns_param",
-    "exchange",
     "max_age",
-    "serve_https",
+    "server_context",
 ]

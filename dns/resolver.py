@@ -34,8 +34,9 @@ What it does, and how:
   8484, ``https="/dns-query"``, port 443, POST): the server's certificate verified against
   ``tls_ca`` or the system store for ``tls_hostname`` (RFC 8310 §5, the strict profile:
   no fall-back to clear text), connections kept and reused across queries (RFC 7858 §3.4,
-  :class:`dns.dot.TlsPool`; :meth:`Resolver.aclose` closes them), queries padded to
-  128-byte blocks (RFC 8467).
+  :class:`dns.dot.TlsPool`; over HTTPS :class:`dns.doh.DohClient`, which is
+  :class:`cohttp.client.Client`'s pool; :meth:`Resolver.aclose` closes them), queries
+  padded to 128-byte blocks (RFC 8467).
 * **EDNS0** with a 1232-byte payload by default; a server that answers FORMERR to a query
   with an OPT record is asked again without one, and remembered as EDNS-less.
 * **Search list and ndots** as glibc's ``res_search``: a name with at least ``ndots``
@@ -593,8 +594,8 @@ class Resolver:
         """The DoH path, or None."""
         self.transport = "https" if https is not None else "tls" if tls is not False else None
         """``"tls"``, ``"https"``, or None for UDP and TCP."""
-        self.pool: dot.TlsPool | None = None
-        """The kept TLS connections (with ``tls`` or ``https``)."""
+        self.pool: dot.TlsPool | doh.DohClient | None = None
+        """The kept TLS connections (with ``tls``), or the HTTPS client (``https``)."""
         if self.transport is not None:
             if isinstance(tls, ssl.SSLContext):
                 context = tls
@@ -602,7 +603,10 @@ class Resolver:
                 context = backends_tls.client_context(
                     cafile=tls_ca, alpn=["http/1.1"] if https is not None else [dot.DOT_ALPN]
                 )
-            self.pool = dot.TlsPool(net, context, tls_hostname)
+            if https is not None:
+                self.pool = doh.DohClient(net, context, tls_hostname, https)
+            else:
+                self.pool = dot.TlsPool(net, context, tls_hostname)
         if port is None:
             port = {"tls": dot.DOT_PORT, "https": 443}.get(self.transport or "", 53)
         self._port = port
@@ -916,7 +920,7 @@ class Resolver:
 
     async def _secure(
         self,
-        pool: dot.TlsPool,
+        pool: dot.TlsPool | doh.DohClient,
         server: _Server,
         query: bytes,
         qid: int,
@@ -925,19 +929,28 @@ class Resolver:
     ) -> wire.Message | None:
         """One exchange over TLS or HTTPS on a kept connection (or a new one: once more
         on a new one when a kept one turns out closed by the server, RFC 7858 §3.4)."""
+        if isinstance(pool, doh.DohClient):
+            # cohttp's client keeps its own deadlines (cancelling it from outside would
+            # cost it a pool slot): its Timeout is this try's timeout.
+            try:
+                answer = await pool.exchange(server.host, server.port, query, timeout)
+            except Timeout:
+                return None
+            message = _accept(answer, qid, question)
+            if message is None:
+                raise _BadResponse(
+                    f"https response from {server.host}#{server.port} does not match the query"
+                )
+            return message
         net = self.net
         with net.move_on_after(timeout):
             for _ in range(2):
                 flow, reused = await pool.take(server.host, server.port, timeout)
                 kept = False
                 try:
-                    if self.https is not None:
-                        name = pool.hostname or server.host
-                        data, kept = await doh.exchange(flow, name, self.https, query)
-                    else:
-                        await flow.write(_U16.pack(len(query)) + query)
-                        data = await _read_message(flow)
-                        kept = data is not None
+                    await flow.write(_U16.pack(len(query)) + query)
+                    data = await _read_message(flow)
+                    kept = data is not None
                 except NetworkError:
                     if not reused:
                         raise

@@ -45,9 +45,11 @@ a new serial whose difference goes to the journal, so IXFR carries the new signa
 
 With a TLS context, the same answers over TLS (RFC 7858; :mod:`dns.dot`: the TCP session
 above over a :class:`backends.tls.TLSFlow`, the handshake under the whole-message deadline,
-responses padded to 468-byte blocks per RFC 8467) and over HTTPS (RFC 8484; :mod:`dns.doh`,
-served by :class:`cohttp.Server` on each TLS flow, each connection bounded by
-:data:`HTTPS_LIFETIME`). Both hold the same connection slots as TCP.
+responses padded to 468-byte blocks per RFC 8467; it holds the same connection slots as
+TCP) and over HTTPS (RFC 8484; :mod:`dns.doh`'s handler served by a :class:`cohttp.Server`
+of its own with ``tls=`` and HTTP/2, so the handshake, per-request and idle deadlines, the
+limits and the graceful shutdown, GOAWAY included, are cohttp's; its deadlines are the
+server's ``tcp_message_timeout`` and ``tcp_idle_timeout``).
 """
 
 from __future__ import annotations
@@ -102,8 +104,6 @@ tcp-io-timeout): a client that trickles bytes cannot stretch it."""
 MAX_TCP_CONNECTIONS = 256
 """Concurrent TCP connections; past it the one that has gone longest without sending a
 whole query is shed to make room."""
-HTTPS_LIFETIME = 120.0
-"""Seconds a DNS-over-HTTPS connection may stay open in all."""
 AXFR_MESSAGE_SIZE = 16384
 """Target size of each AXFR message."""
 NOTIFY_RETRIES = 5
@@ -286,8 +286,8 @@ class AuthServer:
         """Where DNS over TLS is served (the first address), once bound."""
         self.https_address: backends.Address | None = None
         """Where DNS over HTTPS is served (the first address), once bound."""
-        self.https_lifetime = HTTPS_LIFETIME
-        self._doh: cohttp.Server | None = None
+        self._https_slots: dict[backends.Address, TcpConnection] = {}
+        """A DoH connection's peer address -> its slot (see :meth:`_admit_https`)."""
         self.notify_acks: dict[tuple[bytes, tuple[str, int]], int] = {}
         """(zone key, target) -> the serial the target acknowledged last."""
         self._tcp_connections: set[TcpConnection] = set()
@@ -590,17 +590,32 @@ class AuthServer:
         tls_context: ssl.SSLContext | None = None,
         tls: Sequence[tuple[str, int]] = (),
         https: Sequence[tuple[str, int]] = (),
+        https_context: ssl.SSLContext | None = None,
     ) -> None:
         """Serve UDP and TCP on ``host:port`` until :meth:`stop` (port 0: a free port,
         the same for both; see :attr:`udp_address`), and on each ``(host, port)`` of
         ``also``. With ``tls_context`` (see :func:`dns.dot.server_context`), DNS over TLS
-        (RFC 7858) on each address of ``tls`` and DNS over HTTPS (RFC 8484,
-        :mod:`dns.doh`) on each of ``https`` (see :attr:`tls_address`,
-        :attr:`https_address`). ``ready`` is set once bound."""
-        if (tls or https) and tls_context is None:
-            raise ValueError("DNS over TLS or HTTPS needs a TLS context (a certificate)")
+        (RFC 7858) on each address of ``tls``; with ``https_context`` (see
+        :func:`dns.doh.server_context`; ``tls_context`` when there is no ``tls``), DNS
+        over HTTPS (RFC 8484, :mod:`dns.doh`) on each of ``https`` (see
+        :attr:`tls_address`, :attr:`https_address`). ``ready`` is set once bound.
+
+        The DoH context is its own because :class:`cohttp.Server` sets its ALPN list
+        (``h2``, ``http/1.1``), which on a shared context would take ``dot`` from DoT's."""
+        if tls and tls_context is None:
+            raise ValueError("DNS over TLS needs a TLS context (a certificate)")
+        if https and https_context is None:
+            if tls_context is None:
+                raise ValueError("DNS over HTTPS needs a TLS context (a certificate)")
+            if tls:
+                raise ValueError(
+                    "DNS over HTTPS beside DNS over TLS needs a context of its own "
+                    "(https_context=; cohttp sets its ALPN)"
+                )
+            https_context = tls_context
         bound: list[tuple[backends.DatagramEndpoint, backends.Listener]] = []
-        secure: list[tuple[backends.Listener, bool]] = []
+        secure: list[backends.Listener] = []
+        web: list[tuple[cohttp.Server, backends.Listener]] = []
         try:
             udp_address = tcp_address = None
             for h, p in [(host, port), *also]:
@@ -608,14 +623,15 @@ class AuthServer:
                 udp_address = udp_address or self.udp_address
                 tcp_address = tcp_address or self.tcp_address
             self.udp_address, self.tcp_address = udp_address, tcp_address
-            for addresses, is_https in ((tls, False), (https, True)):
-                for h, p in addresses:
-                    listener = await net.tcp_listen(h, p)
-                    secure.append((listener, is_https))
-                    if is_https:
-                        self.https_address = self.https_address or listener.address
-                    else:
-                        self.tls_address = self.tls_address or listener.address
+            for h, p in tls:
+                secure.append(await net.tcp_listen(h, p))
+                self.tls_address = self.tls_address or secure[-1].address
+            for h, p in https:
+                assert https_context is not None
+                listener = await net.tcp_listen(h, p)
+                web.append((self._doh_server(net, https_context), listener))
+                web[-1][0].adopt(net, _SlotListener(listener, self._admit_https))
+                self.https_address = self.https_address or listener.address
             self._net = net
             self._stopped = net.event()
             async with net.task_group() as tg:
@@ -623,23 +639,53 @@ class AuthServer:
                 for udp, listener in bound:
                     tg.start_soon(self._udp_loop, udp)
                     tg.start_soon(listener.serve, self._tcp_handler)
-                for listener, is_https in secure:
+                for listener in secure:
                     assert tls_context is not None
-                    tg.start_soon(listener.serve, self._secure_handler(tls_context, is_https))
+                    tg.start_soon(listener.serve, self._secure_handler(tls_context))
+                for http, _ in web:
+                    tg.start_soon(http.serve_forever)
                 self._notify_all(self.zones)
                 if self.signers:
                     tg.start_soon(self._resign_loop, net)
                 if ready is not None:
                     ready.set()
                 await self._stopped.wait()
+                # DoH ends gracefully: no new connections, GOAWAY on HTTP/2 (RFC 9113
+                # 6.8), requests in flight answered within cohttp's shutdown grace.
+                async with net.task_group() as closing:
+                    for http, _ in web:
+                        closing.start_soon(http.shutdown)
                 tg.cancel_scope.cancel()
         finally:
             self._tg = None
             for udp, listener in bound:
                 await udp.close()
                 await listener.close()
-            for listener, _ in secure:
+            for listener in secure:
                 await listener.close()
+            for _, listener in web:
+                await listener.close()
+
+    def _doh_server(self, net: backends.Backend, context: ssl.SSLContext) -> cohttp.Server:
+        """The HTTP server of DNS over HTTPS: :class:`dns.doh.DohHandler` over
+        :meth:`_answer_any`, HTTP/2 and HTTP/1.1 over TLS with ``context``. A handshake, a
+        request head and a POST body each have ``tcp_message_timeout`` (fixed when they
+        start: bytes trickling in do not extend them), an idle connection
+        ``tcp_idle_timeout``, as DNS over TCP has; a request in flight at :meth:`stop`
+        gets as long to finish. Its connections hold the same slots as TCP's
+        (:meth:`_admit_https`)."""
+        return cohttp.Server(
+            self._https_progress(net, doh.DohHandler(self._answer_any)),
+            limits=doh.SERVER_LIMITS,
+            access_log=False,
+            http2=True,
+            tls=context,
+            tls_handshake_timeout=self.tcp_message_timeout,
+            header_timeout=self.tcp_message_timeout,
+            body_timeout=self.tcp_message_timeout,
+            idle_timeout=self.tcp_idle_timeout,
+            shutdown_grace=self.tcp_message_timeout,
+        )
 
     async def _bind(
         self, net: backends.Backend, host: str, port: int
@@ -673,12 +719,15 @@ class AuthServer:
         tls_context: ssl.SSLContext | None = None,
         tls: Sequence[tuple[str, int]] = (),
         https: Sequence[tuple[str, int]] = (),
+        https_context: ssl.SSLContext | None = None,
     ) -> AsyncIterator[tuple[backends.Address, backends.Address]]:
         """Serve in the background; yields ``(udp_address, tcp_address)``, stops on exit.
-        ``tls_context``, ``tls`` and ``https`` as for :meth:`serve`."""
+        ``tls_context``, ``tls``, ``https`` and ``https_context`` as for :meth:`serve`."""
         ready = net.event()
         async with net.task_group() as tg:
-            tg.start_soon(self._serve_ready, net, host, port, ready, tls_context, tls, https)
+            tg.start_soon(
+                self._serve_ready, net, host, port, ready, tls_context, tls, https, https_context
+            )
             await ready.wait()
             assert self.udp_address is not None and self.tcp_address is not None
             try:
@@ -695,9 +744,17 @@ class AuthServer:
         tls_context: ssl.SSLContext | None,
         tls: Sequence[tuple[str, int]],
         https: Sequence[tuple[str, int]],
+        https_context: ssl.SSLContext | None,
     ) -> None:
         await self.serve(
-            net, host, port, ready=ready, tls_context=tls_context, tls=tls, https=https
+            net,
+            host,
+            port,
+            ready=ready,
+            tls_context=tls_context,
+            tls=tls,
+            https=https,
+            https_context=https_context,
         )
 
     # -- UDP
@@ -849,35 +906,76 @@ class AuthServer:
 
     @property
     def tcp_count(self) -> int:
-        """The TCP connections holding a slot now."""
+        """The TCP connections holding a slot now (DNS over TCP, TLS and HTTPS)."""
         return len(self._tcp_connections)
 
-    def _secure_handler(
-        self, context: ssl.SSLContext, https: bool
-    ) -> Callable[[backends.Flow], Awaitable[None]]:
-        async def handle(flow: backends.Flow) -> None:
-            await self._tcp_handler(flow, context, https)
-
-        return handle
-
-    async def _tcp_handler(
-        self, flow: backends.Flow, tls_context: ssl.SSLContext | None = None, https: bool = False
-    ) -> None:
-        """One connection: DNS over TCP, or over TLS (``tls_context``), or HTTPS. Each
-        holds one of the ``max_tcp_connections`` slots, its TLS handshake included."""
+    def _take_slot(self, flow: backends.Flow) -> TcpConnection | None:
+        """A slot for a new connection, the one that has gone longest without a whole
+        query shed when all ``max_tcp_connections`` are taken (:func:`shed_choice`);
+        None (``flow`` aborted) when there is nothing to shed."""
         assert self._net is not None
-        net = self._net
         connections = self._tcp_connections
         if len(connections) >= self.max_tcp_connections:
             victim = shed_choice(connections)
             if victim is None:
                 flow.abort()
-                return
+                return None
             log.debug("tcp slots full: shedding %s for %s", victim.flow.remote, flow.remote)
             connections.discard(victim)
             victim.shed()
-        conn = TcpConnection(flow, net.now())
+        conn = TcpConnection(flow, self._net.now())
         connections.add(conn)
+        return conn
+
+    def _admit_https(self, flow: backends.Flow) -> backends.Flow | None:
+        """A DoH connection takes a slot as a TCP one does (:meth:`_take_slot`) and holds
+        it until cohttp closes or aborts it (:class:`_SlotFlow`); shedding it aborts it."""
+        conn = self._take_slot(flow)
+        if conn is None:
+            return None
+        remote = flow.remote
+        slots = self._https_slots
+        slots[remote] = conn
+
+        def release() -> None:
+            self._tcp_connections.discard(conn)
+            if slots.get(remote) is conn:
+                del slots[remote]
+
+        return _SlotFlow(flow, release)
+
+    def _https_progress(self, net: backends.Backend, handler: cohttp.Handler) -> cohttp.Handler:
+        """``handler``, marking the connection of each request as making progress (a
+        whole request head arrived: what ranks it in :func:`shed_choice`)."""
+        slots = self._https_slots
+
+        async def counted(request: cohttp.Request) -> cohttp.Response:
+            conn = slots.get(request.remote) if request.remote is not None else None
+            if conn is not None:
+                conn.progress_at = net.now()
+            return await handler(request)
+
+        return counted
+
+    def _secure_handler(
+        self, context: ssl.SSLContext
+    ) -> Callable[[backends.Flow], Awaitable[None]]:
+        async def handle(flow: backends.Flow) -> None:
+            await self._tcp_handler(flow, context)
+
+        return handle
+
+    async def _tcp_handler(
+        self, flow: backends.Flow, tls_context: ssl.SSLContext | None = None
+    ) -> None:
+        """One connection: DNS over TCP, or over TLS (``tls_context``). Each holds one of
+        the ``max_tcp_connections`` slots, its TLS handshake included."""
+        assert self._net is not None
+        net = self._net
+        connections = self._tcp_connections
+        conn = self._take_slot(flow)
+        if conn is None:
+            return
         try:
             with net.move_on_after(math.inf) as scope:
                 conn.scope = scope
@@ -890,10 +988,7 @@ class AuthServer:
                         flow, tls_context, handshake_timeout=self.tcp_message_timeout
                     )
                     conn.flow = flow
-                    if https:
-                        await self._https_session(flow)
-                    else:
-                        await self._tcp_session(flow, conn, padded=True)
+                    await self._tcp_session(flow, conn, padded=True)
                     await flow.close()  # close_notify, bounded by backends.tls
             if scope.cancelled_caught:
                 flow.abort()
@@ -904,20 +999,6 @@ class AuthServer:
             log.debug("tcp connection from %s: %s", flow.remote, exc)
         finally:
             connections.discard(conn)
-
-    async def _https_session(self, flow: backends.Flow) -> None:
-        """HTTP/2 or HTTP/1.1 (by ALPN) over ``flow`` answering RFC 8484 requests (:mod:`dns.doh`), for at most
-        :attr:`https_lifetime` seconds in all (cohttp's per-request deadlines run only
-        under its own listener, so this bounds what a slow client can hold)."""
-        assert self._net is not None
-        if self._doh is None:
-            self._doh = cohttp.Server(
-                doh.DohHandler(self._answer_any),
-                limits=doh.SERVER_LIMITS,
-                access_log=False,
-            )
-        with self._net.move_on_after(self.https_lifetime):
-            await doh.serve_https(self._net, flow, self._doh, shutdown=self._stopped)
 
     def _answer_any(self, data: bytes, tcp: bool) -> bytes | None:
         """What :meth:`_tcp_session` answers one message with, padded (transfers refused:
@@ -1227,6 +1308,97 @@ def shed_choice(connections: Iterable[TcpConnection]) -> TcpConnection | None:
 
 def _progress_at(conn: TcpConnection) -> float:
     return conn.progress_at
+
+
+class _SlotFlow:
+    """An accepted DoH connection that gives its slot back when closed or aborted (reads
+    and writes go straight to the flow: no extra hop)."""
+
+    __slots__ = ("_release", "flow", "read", "shutdown_write", "write")
+
+    def __init__(self, flow: backends.Flow, release: Callable[[], None]) -> None:
+        self.flow = flow
+        self.read = flow.read
+        self.write = flow.write
+        self.shutdown_write = flow.shutdown_write
+        self._release = release
+
+    @property
+    def local(self) -> backends.Address:
+        """The flow's local address."""
+        return self.flow.local
+
+    @property
+    def remote(self) -> backends.Address:
+        """The flow's peer address."""
+        return self.flow.remote
+
+    async def close(self) -> None:
+        """Give the slot back and close the flow."""
+        self._release()
+        await self.flow.close()
+
+    def abort(self) -> None:
+        """Give the slot back and abort the flow."""
+        self._release()
+        self.flow.abort()
+
+    async def __aenter__(self) -> _SlotFlow:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class _SlotListener:
+    """A listener whose connections hold the DNS server's slots: ``admit`` gives each
+    accepted flow its slot (a :class:`_SlotFlow`), or None when it was turned away."""
+
+    def __init__(
+        self,
+        listener: backends.Listener,
+        admit: Callable[[backends.Flow], backends.Flow | None],
+    ) -> None:
+        self.listener = listener
+        self.admit = admit
+
+    @property
+    def address(self) -> backends.Address:
+        """The bound address."""
+        return self.listener.address
+
+    async def accept(self) -> backends.Flow:
+        """The next connection admitted."""
+        while True:
+            flow = self.admit(await self.listener.accept())
+            if flow is not None:
+                return flow
+
+    async def __aiter__(self) -> AsyncIterator[backends.Flow]:
+        async for accepted in self.listener:
+            flow = self.admit(accepted)
+            if flow is not None:
+                yield flow
+
+    async def serve(self, handler: Callable[[backends.Flow], Awaitable[None]]) -> None:
+        """Accept and run ``handler`` for each admitted connection."""
+
+        async def admitted(accepted: backends.Flow) -> None:
+            flow = self.admit(accepted)
+            if flow is not None:
+                await handler(flow)
+
+        await self.listener.serve(admitted)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        await self.listener.close()
+
+    async def __aenter__(self) -> _SlotListener:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 class _Stalled(Exception):

@@ -15,7 +15,7 @@ import pytest
 
 import backends
 import backends.tls
-from dns import dot, wire
+from dns import doh, dot, wire
 from dns.resolver import Resolver, ServerFailure
 from dns.server import AuthServer
 from dns.zone import parse_zone_text
@@ -58,7 +58,10 @@ async def served(backend: backends.Backend, certificates: tuple[str, str]) -> As
     server = AuthServer([parse_zone_text(ZONE, "example.test.")], tcp_idle_timeout=5.0)
     context = dot.server_context(chain)
     here = [("127.0.0.1", 0)]
-    async with server.running(backend, tls_context=context, tls=here, https=here):
+    https_context = doh.server_context(chain)  # its own: cohttp sets its ALPN
+    async with server.running(
+        backend, tls_context=context, tls=here, https=here, https_context=https_context
+    ):
         assert server.tls_address is not None and server.https_address is not None
         yield Served(server, server.tls_address, server.https_address, ca)
 
