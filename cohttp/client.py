@@ -772,11 +772,19 @@ class Client:
             session = flow.session
             if session is not None:
                 pool.session = session
-        if conn.reusable and not self._closed and conn.parser.at_message_start:
-            pool.idle.append(conn)
-        else:
-            await conn.flow.close()
-        pool.slots.release()
+        try:
+            if conn.reusable and not self._closed and conn.parser.at_message_start:
+                pool.idle.append(conn)
+            else:
+                try:
+                    await conn.flow.close()
+                except BaseException:  # cancelled (or failed) in the middle of close_notify
+                    conn.flow.abort()
+                    raise
+        finally:
+            # Whatever happens to the connection, its slot comes back: a caller's
+            # deadline cancelling the close must not shrink the pool for good.
+            pool.slots.release()
 
 
 class _StaleConnection(Exception):

@@ -344,3 +344,34 @@ async def test_the_client_resumes_its_tls_session(backend: backends.Backend, cer
             assert c.connections_opened == 3  # the server closes each one
         tg.cancel_scope.cancel()
     assert reused == [False, True, True]
+
+
+async def test_a_request_cancelled_from_outside_gives_its_pool_slot_back(
+    backend: backends.Backend, certs: Certs
+) -> None:
+    # A server that completes the handshake and then says nothing: the caller's own
+    # deadline cancels each request, on trio in the middle of closing the connection.
+    listener = await backend.tcp_listen("127.0.0.1", 0)
+    context = certs.context()
+
+    async def silent(flow: backends.Flow) -> None:
+        try:
+            await tls.wrap_server(flow, context)
+            await backend.sleep(30)
+        finally:
+            flow.abort()
+
+    async with backend.task_group() as tg:
+        tg.start_soon(listener.serve, silent)
+        try:
+            async with Client(backend, max_per_host=1, timeout=None, cafile=certs.cafile) as c:
+                url = f"https://127.0.0.1:{listener.address[1]}/"
+                for attempt in range(3):
+                    with backend.move_on_after(0.5) as scope:
+                        await c.get(url)
+                    assert scope.cancelled_caught
+                    # With the slot lost, the next try would wait for it instead of connecting.
+                    assert c.connections_opened == attempt + 1
+        finally:
+            tg.cancel_scope.cancel()  # (an await here would raise the cancellation instead)
+    await listener.close()
