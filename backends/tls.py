@@ -400,8 +400,14 @@ class TLSFlow(Closing):
         self._reading = True
         try:
             ssl_read = self._ssl.read
-            ssl_pending = self._ssl.pending
             incoming = self._incoming
+            size = max_bytes if max_bytes < RECORD else RECORD
+            # Nothing received and nothing decrypted: SSLObject.read could only raise
+            # SSLWantReadError, an exception whose making costs more than the read, so
+            # receive first. (OpenSSL takes records from the buffer as it needs them; what
+            # it may hold after a read is decrypted data, which pending() counts, or the
+            # peer's close_notify, which _more and this loop record as the end.)
+            starved = not (incoming.pending or incoming.eof or self._ssl.pending())
             while True:
                 if self._closed:
                     raise ClosedFlow("read on a closed TLS flow")
@@ -409,38 +415,38 @@ class TLSFlow(Closing):
                     raise type(self._error)(*self._error.args)
                 if self._eof:
                     return b""
-                # Nothing received and nothing decrypted: SSLObject.read could only raise
-                # SSLWantReadError, an exception whose making costs more than the read.
-                # (OpenSSL takes records from the buffer as it needs them; what it may hold
-                # after a read is decrypted data, which pending() counts, or the peer's
-                # close_notify, which _more and this loop record as the end.)
-                if incoming.pending or incoming.eof or ssl_pending():
-                    try:
-                        data = ssl_read(min(max_bytes, RECORD))
-                    except ssl.SSLWantReadError:
-                        pass
-                    except ssl.SSLZeroReturnError:  # the peer's close_notify
-                        self._eof = True
-                        continue
-                    except ssl.SSLError as exc:
-                        raise self._failed(exc) from None
+                if starved:
+                    if self._outgoing.pending:  # session tickets, a KeyUpdate's answer
+                        try:
+                            await self._flush()
+                        except NetworkError:
+                            pass  # the connection broke: the read below says how it ended
+                    chunk = await self._transport.read(TRANSPORT_READ)
+                    if chunk:
+                        incoming.write(chunk)
                     else:
-                        if not data:  # the close_notify, already seen by OpenSSL
-                            self._eof = True
-                            continue
-                        # What OpenSSL queued meanwhile (a KeyUpdate's answer, RFC 8446
-                        # 4.6.3) goes before our next record or before a read waits.
-                        return data if len(data) == max_bytes else self._more(data, max_bytes)
-                if self._outgoing.pending:  # session tickets, a KeyUpdate's answer
-                    try:
-                        await self._flush()
-                    except NetworkError:
-                        pass  # the connection broke: the read below says how it ended
-                chunk = await self._transport.read(TRANSPORT_READ)
-                if chunk:
-                    self._incoming.write(chunk)
-                else:
-                    self._incoming.write_eof()  # the next ssl read says how it ended
+                        incoming.write_eof()  # the next ssl read says how it ended
+                    starved = False
+                    if self._closed or self._error is not None:
+                        continue  # closed or failed meanwhile: said above
+                try:
+                    data = ssl_read(size)
+                except ssl.SSLWantReadError:  # a record is not whole yet
+                    starved = True
+                    continue
+                except ssl.SSLZeroReturnError:  # the peer's close_notify
+                    self._eof = True
+                    continue
+                except ssl.SSLError as exc:
+                    raise self._failed(exc) from None
+                if not data:  # the close_notify, already seen by OpenSSL
+                    self._eof = True
+                    continue
+                # What OpenSSL queued meanwhile (a KeyUpdate's answer, RFC 8446 4.6.3)
+                # goes before our next record or before a read waits.
+                if len(data) == max_bytes or not incoming.pending:
+                    return data
+                return self._more(data, max_bytes)
         finally:
             self._reading = False
 
