@@ -1,5 +1,5 @@
-"""Task groups keep anyio's semantics on every backend, including the asyncio backend's
-lean ``start_soon`` (backends._runtime._AsyncioTaskGroup): children live in the group's
+"""Task groups keep anyio's semantics on every backend, including the lean ``start_soon``
+of the asyncio and trio backends (no anyio task handle per child): children live in the group's
 cancel scope, shields hold inside them, a failing child cancels its siblings and the
 group raises an ExceptionGroup, and leaving the block waits for every child."""
 
@@ -9,6 +9,7 @@ import pytest
 
 import backends
 from backends._runtime import _AsyncioTaskGroup
+from backends.trio_backend import _TrioTaskGroup
 
 
 async def test_the_group_waits_for_its_children(backend: backends.Backend) -> None:
@@ -24,6 +25,8 @@ async def test_the_group_waits_for_its_children(backend: backends.Backend) -> No
     assert sorted(done) == [0, 1, 2, 3, 4]
     if backend.name == "asyncio":  # these tests check the lean start_soon there
         assert isinstance(tg, _AsyncioTaskGroup)
+    if backend.name == "trio":  # and the one straight into trio's nursery
+        assert isinstance(tg, _TrioTaskGroup)
 
 
 async def test_cancelling_the_group_cancels_children_but_not_their_shields(
