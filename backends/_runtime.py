@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from anyio._backends._asyncio import CancelScope as _AsyncioCancelScope
 from anyio._backends._asyncio import TaskGroup as _AnyioAsyncioTaskGroup
 from anyio._backends._asyncio import TaskState as _TaskState
 from anyio._backends._asyncio import _task_states
@@ -160,3 +161,8 @@ class AsyncioRuntime(AnyioRuntime):
     def task_group(self) -> TaskGroup:
         group = _AsyncioTaskGroup() if _LEAN_START_SOON else anyio.create_task_group()
         return group  # type: ignore[return-value]
+
+    def move_on_after(self, seconds: float) -> CancelScope:
+        # The scope anyio.move_on_after makes on asyncio, without its two lookups of the
+        # running backend (sniffio): measured here 6.1 -> 3.5 µs for an infinite deadline.
+        return _AsyncioCancelScope(deadline=asyncio.get_running_loop().time() + seconds)
