@@ -35,7 +35,7 @@ from ._common import (
     DatagramServing,
     run_handler,
 )
-from ._runtime import AnyioRuntime
+from ._runtime import AsyncioRuntime
 from ._sockutil import (
     ICMP_ERRORS,
     UDP_MAX_PAYLOAD_V4,
@@ -754,7 +754,7 @@ class AsyncioDatagram(DatagramServing):
         self._sock.close()
 
 
-class AsyncioBackend(AnyioRuntime):
+class AsyncioBackend(AsyncioRuntime):
     """The asyncio :class:`backends.interface.Backend` (the running loop's sockets)."""
 
     name = "asyncio"

@@ -337,25 +337,17 @@ class TLSFlow(Closing):
         self._error = translate(exc, self._peer)
         return self._error
 
-    async def _handshake(self, timeout: float) -> None:
+    async def _handshake(self, timeout: float | None) -> None:
         try:
-            with anyio.move_on_after(timeout) as scope:
-                while True:
-                    try:
-                        self._ssl.do_handshake()
-                        break
-                    except ssl.SSLWantReadError:
-                        pass
-                    await self._flush()
-                    data = await self._transport.read(TRANSPORT_READ)
-                    if not data:
-                        raise TLSError(
-                            f"TLS handshake with {self._peer}: the peer closed the connection"
-                        )
-                    self._incoming.write(data)
-                await self._flush()
-            if scope.cancelled_caught:
-                raise Timeout(f"TLS handshake with {self._peer} did not finish within {timeout:g}s")
+            if timeout is None:
+                await self._handshake_steps()
+            else:
+                with anyio.move_on_after(timeout) as scope:
+                    await self._handshake_steps()
+                if scope.cancelled_caught:
+                    raise Timeout(
+                        f"TLS handshake with {self._peer} did not finish within {timeout:g}s"
+                    )
         except ssl.SSLError as exc:
             error = translate(exc, self._peer)
             with anyio.move_on_after(CLOSE_NOTIFY_TIMEOUT, shield=True):
@@ -369,6 +361,35 @@ class TLSFlow(Closing):
             self._transport.abort()
             raise
 
+    async def _handshake_steps(self) -> None:
+        ssl_object = self._ssl
+        server_side = ssl_object.server_side
+        if server_side:  # the client speaks first (RFC 8446 2): nothing to do before it has
+            await self._receive_handshake()
+        while True:
+            try:
+                ssl_object.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            await self._flush()
+            await self._receive_handshake()
+        if server_side and ssl_object.version() == "TLSv1.3":
+            # What a TLS 1.3 server has left to send is its session tickets (RFC 8446
+            # 4.6.1), which the client does not wait for: they go out with the first write,
+            # or before the first read that has to wait (read and write flush), so that a
+            # request's answer and the tickets share one segment (a send fewer per
+            # connection). Anything else, a client's Finished or a TLS 1.2 server's last
+            # flight, is what the peer waits for: it goes now.
+            return
+        await self._flush()
+
+    async def _receive_handshake(self) -> None:
+        data = await self._transport.read(TRANSPORT_READ)
+        if not data:
+            raise TLSError(f"TLS handshake with {self._peer}: the peer closed the connection")
+        self._incoming.write(data)
+
     # -- Flow ------------------------------------------------------------------------
 
     async def read(self, max_bytes: int = 65536) -> bytes:
@@ -379,8 +400,14 @@ class TLSFlow(Closing):
         self._reading = True
         try:
             ssl_read = self._ssl.read
-            ssl_pending = self._ssl.pending
             incoming = self._incoming
+            size = max_bytes if max_bytes < RECORD else RECORD
+            # Nothing received and nothing decrypted: SSLObject.read could only raise
+            # SSLWantReadError, an exception whose making costs more than the read, so
+            # receive first. (OpenSSL takes records from the buffer as it needs them; what
+            # it may hold after a read is decrypted data, which pending() counts, or the
+            # peer's close_notify, which _more and this loop record as the end.)
+            starved = not (incoming.pending or incoming.eof or self._ssl.pending())
             while True:
                 if self._closed:
                     raise ClosedFlow("read on a closed TLS flow")
@@ -388,35 +415,38 @@ class TLSFlow(Closing):
                     raise type(self._error)(*self._error.args)
                 if self._eof:
                     return b""
-                # Nothing received and nothing decrypted: SSLObject.read could only raise
-                # SSLWantReadError, an exception whose making costs more than the read.
-                # (OpenSSL takes records from the buffer as it needs them; what it may hold
-                # after a read is decrypted data, which pending() counts, or the peer's
-                # close_notify, which _more and this loop record as the end.)
-                if incoming.pending or incoming.eof or ssl_pending():
-                    try:
-                        data = ssl_read(min(max_bytes, RECORD))
-                    except ssl.SSLWantReadError:
-                        pass
-                    except ssl.SSLZeroReturnError:  # the peer's close_notify
-                        self._eof = True
-                        continue
-                    except ssl.SSLError as exc:
-                        raise self._failed(exc) from None
-                    else:
-                        if not data:  # the close_notify, already seen by OpenSSL
-                            self._eof = True
-                            continue
-                        if self._outgoing.pending:  # a key update's answer, for instance
+                if starved:
+                    if self._outgoing.pending:  # session tickets, a KeyUpdate's answer
+                        try:
                             await self._flush()
-                        return data if len(data) == max_bytes else self._more(data, max_bytes)
-                if self._outgoing.pending:
-                    await self._flush()
-                chunk = await self._transport.read(TRANSPORT_READ)
-                if chunk:
-                    self._incoming.write(chunk)
-                else:
-                    self._incoming.write_eof()  # the next ssl read says how it ended
+                        except NetworkError:
+                            pass  # the connection broke: the read below says how it ended
+                    chunk = await self._transport.read(TRANSPORT_READ)
+                    if chunk:
+                        incoming.write(chunk)
+                    else:
+                        incoming.write_eof()  # the next ssl read says how it ended
+                    starved = False
+                    if self._closed or self._error is not None:
+                        continue  # closed or failed meanwhile: said above
+                try:
+                    data = ssl_read(size)
+                except ssl.SSLWantReadError:  # a record is not whole yet
+                    starved = True
+                    continue
+                except ssl.SSLZeroReturnError:  # the peer's close_notify
+                    self._eof = True
+                    continue
+                except ssl.SSLError as exc:
+                    raise self._failed(exc) from None
+                if not data:  # the close_notify, already seen by OpenSSL
+                    self._eof = True
+                    continue
+                # What OpenSSL queued meanwhile (a KeyUpdate's answer, RFC 8446 4.6.3)
+                # goes before our next record or before a read waits.
+                if len(data) == max_bytes or not incoming.pending:
+                    return data
+                return self._more(data, max_bytes)
         finally:
             self._reading = False
 
@@ -553,11 +583,16 @@ async def wrap_server(
     flow: Flow,
     context: ssl.SSLContext,
     *,
-    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+    handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,
 ) -> TLSFlow:
     """Run a server handshake over ``flow`` (an accepted connection) with ``context``
     (see :func:`server_context`). On failure the wrapped flow is closed and
-    :class:`TLSError` or :class:`Timeout` raised."""
+    :class:`TLSError` or :class:`Timeout` raised.
+
+    ``handshake_timeout=None`` sets no deadline here: for a caller whose own deadline
+    already covers the handshake (:class:`cohttp.Server` keeps one per connection), which
+    spares a cancel scope per connection. A TLS 1.3 server's session tickets are sent
+    with the first write (or before the first read that waits), not on their own."""
     tls = TLSFlow(flow, context, server_side=True)
     await tls._handshake(handshake_timeout)
     return tls

@@ -31,7 +31,7 @@ HTTPS: ``Server(handler, tls=context)`` (a server :class:`ssl.SSLContext`, such 
 connection (:func:`backends.tls.wrap_server`, over any backend) within
 ``tls_handshake_timeout``, a deadline trickled bytes do not extend, then serves HTTP/1.1
 over it; ``request.scheme`` is ``"https"``. ALPN offers :data:`ALPN_PROTOCOLS` (RFC 7301);
-what is served after the handshake is decided in one place, :meth:`Server._serve_tls`.
+what is served after the handshake is decided in one place, :meth:`Server._serve`.
 A handshake that fails is logged and its connection closed; the others keep being served.
 """
 
@@ -144,7 +144,9 @@ class _Expired(Exception):
     """A connection's deadline passed while it waited on its peer."""
 
 
-_IDLE, _HEAD, _BODY, _WRITE, _BUSY, _DRAIN = range(6)
+_IDLE, _HEAD, _BODY, _WRITE, _BUSY, _DRAIN, _HANDSHAKE = range(7)
+_QUIET = (_IDLE, _HANDSHAKE)
+"""Phases with no request in hand: shutdown ends them at once."""
 _CONNECTION_TASK = "cohttp.Server connection"
 _clock = time.monotonic
 """Deadlines use the OS monotonic clock: cheap, and the same whatever the backend."""
@@ -603,7 +605,7 @@ class Server:
         if self._h2_shutdown is not None:
             self._h2_shutdown.set()  # HTTP/2 connections send GOAWAY (RFC 9113 6.8)
         for conn in list(self._conns):
-            if conn.phase == _IDLE and conn.scope is not None:
+            if conn.phase in _QUIET and conn.scope is not None:
                 conn.scope.cancel()
         if self._listener is not None:
             await self._listener.close()
@@ -622,7 +624,7 @@ class Server:
                         tg.start_soon(_go_away, conn.going_away)
                 while self._conns:
                     for conn in list(self._conns):
-                        if conn.phase == _IDLE and conn.scope is not None:
+                        if conn.phase in _QUIET and conn.scope is not None:
                             conn.scope.cancel()
                     await net.sleep(0.02)
         for conn in list(self._conns):
@@ -637,7 +639,10 @@ class Server:
 
     async def _timer(self, net: Backend) -> None:
         cfg = self.config
-        tick = min(cfg.header_timeout, cfg.idle_timeout, cfg.body_timeout, cfg.write_timeout) / 4
+        tick = min(cfg.header_timeout, cfg.idle_timeout, cfg.body_timeout, cfg.write_timeout)
+        if cfg.tls is not None:
+            tick = min(tick, cfg.tls_handshake_timeout)
+        tick /= 4
         tick = min(max(tick, 0.02), 1.0)
         while True:
             await net.sleep(tick)
@@ -651,54 +656,45 @@ class Server:
     # -- one connection --------------------------------------------------------------
 
     async def _connection(self, net: Backend, flow: Flow) -> None:
+        conn = _Conn(flow)
         try:
-            context = self.config.tls
-            if context is None:
-                await self.serve_flow(net, flow)
-                return
-            try:
-                secure = await wrap_server(
-                    flow, context, handshake_timeout=self.config.tls_handshake_timeout
-                )
-            except NetworkError as exc:  # TLSError, Timeout, a reset: this peer only
-                self.tls_failures += 1
-                log.info("TLS handshake with %s failed: %s", _peer(flow), exc)
-                return
-            flow = secure
-            await self._serve_tls(net, secure)
+            await self._serve(net, conn, self.config.tls)
         finally:
-            await flow.close()
+            await conn.flow.close()  # the TLS flow once the handshake is done
 
-    async def _serve_tls(self, net: Backend, flow: TLSFlow) -> None:
-        """Serve the protocol the TLS handshake chose through ALPN (RFC 7301): HTTP/1.1,
-        also when the client offered no ALPN (``flow.alpn`` is ``"http/1.1"`` or None,
-        the only name offered). The one place another protocol plugs in: put ``h2`` in
-        :data:`ALPN_PROTOCOLS` and serve it here: ``h2`` goes to
-        :func:`cohttp.h2.server.serve_h2` (RFC 9113 3.2), which keeps its own deadlines; the
-        connection is counted here so that :meth:`shutdown` sends GOAWAY and waits for it."""
-        if flow.alpn != "h2":
-            await self.serve_flow(net, flow)
-            return
+    async def _handshake(self, conn: _Conn, context: ssl.SSLContext) -> TLSFlow | None:
+        """Run the TLS handshake of ``conn`` under its deadline (the timer's, not a cancel
+        scope of its own: a connection pays for one scope, whatever phase it is in); on
+        success ``conn.flow`` becomes the TLS flow, also returned."""
+        conn.phase = _HANDSHAKE
+        conn.deadline = _clock() + self.config.tls_handshake_timeout
+        try:
+            secure = await wrap_server(conn.flow, context, handshake_timeout=None)
+        except NetworkError as exc:  # TLSError, a reset: this peer only
+            self.tls_failures += 1
+            log.info("TLS handshake with %s failed: %s", _peer(conn.flow), exc)
+            return None
+        conn.flow = secure
+        return secure
+
+    async def _serve_h2(self, net: Backend, conn: _Conn) -> None:
+        """Serve the HTTP/2 connection ALPN chose (RFC 9113 3.2) with
+        :func:`cohttp.h2.server.serve_h2`, which keeps its own deadlines; the connection
+        is counted here so that :meth:`shutdown` sends GOAWAY and waits for it."""
         from .h2.server import serve_h2  # the HTTP/2 codec loads only when a client asks
 
         if self._h2_shutdown is None:
             self._h2_shutdown = net.event()
-        conn = _Conn(flow)
-        conn.phase = _BUSY  # HTTP/2 keeps its own deadlines (cohttp.h2.server)
-        self._conns.add(conn)
+        conn.phase = _BUSY
+        conn.deadline = math.inf
+        if self._closing:
+            self._h2_shutdown.set()
         try:
-            with net.move_on_after(math.inf) as scope:
-                conn.scope = scope
-                if self._closing:
-                    self._h2_shutdown.set()
-                try:
-                    self.requests_served += await serve_h2(
-                        net, flow, self.handler, self.config, shutdown=self._h2_shutdown
-                    )
-                except NetworkError:
-                    return
-        finally:
-            self._conns.discard(conn)
+            self.requests_served += await serve_h2(
+                net, conn.flow, self.handler, self.config, shutdown=self._h2_shutdown
+            )
+        except NetworkError:
+            return
 
     _h2_shutdown: Event | None = None
 
@@ -711,13 +707,28 @@ class Server:
         :class:`backends.tls.TLSFlow` have the scheme ``https``.
         """
         self._net = net
-        conn = _Conn(flow)
-        conn.deadline = _clock() + self.config.header_timeout
+        await self._serve(net, _Conn(flow), None)
+
+    async def _serve(self, net: Backend, conn: _Conn, context: ssl.SSLContext | None) -> None:
+        """Serve ``conn`` from its TLS handshake (with a ``context``) to its end, inside the
+        one cancel scope the timer and :meth:`shutdown` cancel it through. After the
+        handshake, the protocol ALPN chose (RFC 7301) is served: HTTP/1.1, also when the
+        client offered no ALPN; ``h2`` when :attr:`ServerConfig.http2` offered it."""
         self._conns.add(conn)
-        parser = RequestParser(self.config.limits)
+        parser: RequestParser | None = None
         try:
             with net.move_on_after(math.inf) as scope:
                 conn.scope = scope
+                if context is not None:
+                    secure = await self._handshake(conn, context)
+                    if secure is None:
+                        return
+                    if secure.alpn == "h2":
+                        await self._serve_h2(net, conn)
+                        return
+                conn.phase = _IDLE
+                conn.deadline = _clock() + self.config.header_timeout
+                parser = RequestParser(self.config.limits)
                 try:
                     await self._run(net, conn, parser)
                 except ProtocolError as exc:
@@ -727,7 +738,15 @@ class Server:
                 except NetworkError:
                     return
             if conn.expired:
-                await self._on_expired(net, conn, parser)
+                if parser is None:
+                    self.tls_failures += 1
+                    log.info(
+                        "TLS handshake with %s did not finish within %gs",
+                        _peer(conn.flow),
+                        self.config.tls_handshake_timeout,
+                    )
+                else:
+                    await self._on_expired(net, conn, parser)
         finally:
             self._conns.discard(conn)
 

@@ -169,6 +169,38 @@ async def test_versions_alpn_and_resumption(backend: Backend, certs: Certs, vers
     assert seen[0] == (f"TLSv{version}", "h2", "main.test")
 
 
+async def test_a_server_that_only_reads_still_sends_its_session_tickets(
+    backend: Backend, certs: Certs
+) -> None:
+    """A TLS 1.3 server's tickets wait for its first write (to share a segment with it)
+    or for its first read that has to wait: a server that never writes, only reads, still
+    hands out a session the client can resume."""
+    server = tls.server_context(certs.server("quiet", "quiet.test"), minimum_version="1.3")
+    client = tls.client_context(cafile=certs.cafile)
+    received: list[bytes] = []
+
+    async def handler(flow: tls.TLSFlow) -> None:
+        while data := await flow.read():
+            received.append(data)
+
+    async def connect(address: tuple[str, int]) -> None:
+        first = await tls.connect(backend, *address, context=client, server_hostname="quiet.test")
+        await first.write(b"ping")
+        with backend.move_on_after(0.3):  # takes in the tickets; no data ever comes
+            await first.read()
+        session = first.session
+        assert session is not None
+        await first.close()
+        again = await tls.connect(
+            backend, *address, context=client, server_hostname="quiet.test", session=session
+        )
+        assert again.session_reused
+        await again.close()
+
+    assert await _serve_once(backend, server, connect, handler) == []
+    assert b"ping" in received
+
+
 async def test_sni_chooses_the_certificate(backend: Backend, certs: Certs) -> None:
     other = tls.server_context(certs.server("b", "b.test"))
     server = tls.server_context(
