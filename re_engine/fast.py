@@ -138,7 +138,13 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
             out.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
         return "".join(out)
 
-    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else ()
+    # Unicode escapes cannot shorten a class of a few ASCII ranges: each of
+    # \w \d \s holds non-ASCII characters, so none lies inside it; for its
+    # complement, whatever escapes are taken, the non-ASCII characters left
+    # over (at least the non-ASCII spaces, or digits, or letters) need nine
+    # ranges or more, never fewer than the class itself
+    few_ascii = len(cs.ranges) <= 8 and cs.ranges[-1][1] < 0x80 and not (is_bytes or ascii)
+    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 and not few_ascii else ()
     if builtins:
         exact = _builtin_exact(is_bytes, ascii).get(cs)
         if exact is not None:
