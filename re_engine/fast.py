@@ -747,13 +747,20 @@ class SpanGroups:
 
 
 def span_groups(
-    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+    res: Resolved,
+    is_bytes: bool,
+    ascii: bool,
+    prog: Prog,
+    is_word: Callable[[int], bool],
+    need_groups: bool = True,
 ) -> SpanGroups | None:
     """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None.
 
-    ``prog`` is the pattern's capturing program (for :func:`one_pass`).
+    ``prog`` is the pattern's capturing program (for :func:`one_pass`);
+    ``need_groups=False`` also gives one for a pattern without groups (to
+    test where a match starts, :class:`StartFinder`).
     """
-    if res.sem != "first" or res.has_inner_sem or not res.ngroups:
+    if res.sem != "first" or res.has_inner_sem or (need_groups and not res.ngroups):
         return None
     core = res.core
     kinds = {x.kind for x in R.walk(core) if isinstance(x, R.Assert)}
@@ -777,6 +784,84 @@ def span_groups(
             return None
     rx = _compile_re(core, is_bytes, ascii)
     return None if rx is None else SpanGroups(rx, max_span, right, is_word)
+
+
+# StartFinder: candidate starts tried per match, and the span characters
+# their fullmatch calls may cover, as a multiple of the stretch searched
+_START_TRIES = 4
+_START_BUDGET = 4
+
+
+class StartFinder:
+    """Where the leftmost-first match ending at ``e`` starts, and its groups, by ``re``.
+
+    The forward DFA gave ``e``, the end of the leftmost-first match at or
+    after ``pos``; its start ``s`` is the smallest position from which some
+    path of the pattern reaches ``e``: for a candidate ``c < s`` no match
+    starts at ``c`` at all (``s`` is leftmost), and from ``s`` the match
+    itself does.  So, trying candidates ``c`` from ``pos`` in order,
+    ``rx.fullmatch(text, c, e)`` (:class:`SpanGroups`, whose proof makes each
+    call ``O(m * (e - c))`` and whose groups are then the match's) fails
+    until ``c = s``, where it returns the groups with no reverse DFA pass
+    and no second pass for them.  Candidates are the positions where a
+    character of the first set stands (after a newline too if the pattern
+    begins with ``^`` in multiline mode), found by one ``re`` scan.
+
+    Bound: at most ``_START_TRIES`` calls, covering at most
+    ``_START_BUDGET * (e - pos) + 64`` characters, per match; past that
+    :meth:`find` returns None and the caller runs the reverse DFA
+    (``O(e - pos)``).  The stretches ``[pos, e]`` of successive matches do
+    not overlap: linear in total.
+    """
+
+    def __init__(self, sg: SpanGroups, cand: _re.Pattern[Any]) -> None:
+        self.sg = sg
+        self.cand = cand
+
+    def find(self, text: Any, pos: int, e: int) -> list[int] | None:
+        """Slots of the match ending at ``e`` (leftmost at or after ``pos``), or None."""
+        sg = self.sg
+        if not sg.faithful(text, e):
+            return None
+        budget = _START_BUDGET * (e - pos) + 64
+        search, fullmatch = self.cand.search, sg.rx.fullmatch
+        c = pos
+        for _ in range(_START_TRIES):
+            m = search(text, c, e)
+            if m is None:
+                return None
+            c = m.start()
+            budget -= e - c
+            if budget < 0 or e - c > sg.max_span:
+                return None
+            rm = fullmatch(text, c, e)
+            if rm is not None:
+                return [x for sp in rm.regs for x in sp]
+            c += 1
+        return None
+
+
+def start_finder(
+    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+) -> StartFinder | None:
+    """A :class:`StartFinder` for a non-nullable leftmost-first pattern, when proved cheap."""
+    first = first_set(res.core)
+    if first is None:
+        return None
+    sg = span_groups(res, is_bytes, ascii, prog, is_word, need_groups=False)
+    if sg is None:
+        return None
+    lead = res.core
+    while isinstance(lead, Cap | R.Seq) and not (isinstance(lead, R.Seq) and not lead.items):
+        lead = lead.node if isinstance(lead, Cap) else lead.items[0]
+    bol = "(?m:^)" if isinstance(lead, R.Assert) and lead.kind == "bol" else ""
+    src = bol + "(?=" + _cls(first, is_bytes, ascii or is_bytes) + ")"
+    flags = _re.ASCII if ascii or is_bytes else 0
+    try:
+        cand = _re.compile(src.encode("latin-1") if is_bytes else src, flags)
+    except (_re.error, RecursionError, OverflowError):
+        return None
+    return StartFinder(sg, cand)
 
 
 def _has_assert(c: Core, kind: str) -> bool:

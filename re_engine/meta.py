@@ -31,7 +31,17 @@ from typing import Any
 from . import ast as R
 from .backtrack import Backtracker, fits
 from .dfa import LazyDFA
-from .fast import Delegate, Jumper, SpanGroups, first_set, literal_of, plan, span_groups
+from .fast import (
+    Delegate,
+    Jumper,
+    SpanGroups,
+    StartFinder,
+    first_set,
+    literal_of,
+    plan,
+    span_groups,
+    start_finder,
+)
 from .pike import context_fn, pike
 from .prog import (
     EDGE,
@@ -368,6 +378,12 @@ class Automata(Strategy):
     start then fixes the end.  Successive matches start where the previous
     one ended: the passes cover each character a bounded number of times.
 
+    Where :class:`re_engine.fast.StartFinder` is proved cheap (a
+    non-nullable leftmost-first pattern that ``re`` runs on a span within a
+    constant of the Pike VM), the start comes instead from ``re.fullmatch``
+    at a few candidate starts up to the end found, with the groups in the
+    same call; past its budget the reverse DFA runs as above.
+
     Groups, on the span ``[s, e)`` just found (spans of successive matches
     do not overlap, so the total stays linear):
 
@@ -399,6 +415,8 @@ class Automata(Strategy):
         self._ascii = ascii
         self._span: SpanGroups | None = None
         self._span_decided = False
+        self._finder: StartFinder | None = None
+        self._finder_decided = False
         self._ctx: dict[Any, int] = {}
 
     def _full(self) -> Engine:
@@ -432,10 +450,30 @@ class Automata(Strategy):
             b |= FINALNL
         return b
 
+    def finder(self) -> StartFinder | None:
+        """The :class:`re_engine.fast.StartFinder`, decided on first use (None: reverse DFA)."""
+        if not self._finder_decided:
+            self._finder_decided = True
+            e = self.eng
+            if self._ascii is not None and self.sem == "first" and e.fixed < 0:
+                self._finder = start_finder(self.res, self.is_bytes, self._ascii, e.prog, e.is_word)
+        return self._finder
+
     def bounds(
         self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
     ) -> tuple[int, int] | None:
         """Span of the match per the pattern's semantics, or None."""
+        got = self.locate(eng, text, pos, anchored, not_empty)
+        return None if got is None else (got[0], got[1])
+
+    def locate(
+        self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
+    ) -> Slots | None:
+        """``[start, end]`` of the match per the pattern's semantics, or None.
+
+        Where the :class:`re_engine.fast.StartFinder` found the start, the
+        list holds every group's slots already (``len > 2``).
+        """
         sem = self.sem
         if anchored:
             if sem == "longest":
@@ -450,13 +488,19 @@ class Automata(Strategy):
                     skip_first=not_empty,
                     earliest=sem == "shortest",
                 )
-            return None if e0 < 0 else (pos, e0)
+            return None if e0 < 0 else [pos, e0]
         e0 = eng.dfa("unanch").forward(text, pos, self.behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
         if eng.fixed >= 0:
             s0 = e0 - eng.fixed
         else:
+            # the finder serves non-nullable patterns only: never not_empty
+            finder = self.finder() if eng is self.eng else None
+            if finder is not None:
+                got = finder.find(text, pos, e0)
+                if got is not None:
+                    return got
             s0 = eng.dfa("rev").backward(text, e0, pos, self._right(text, e0))
             if s0 < 0:  # cannot happen: the forward scan saw a match
                 raise AssertionError("reverse scan found no start")
@@ -468,7 +512,7 @@ class Automata(Strategy):
             e0 = eng.dfa("anch").forward(
                 text, s0, self.behind(text, s0), skip_first=not_empty and s0 == pos, earliest=True
             )
-        return s0, e0
+        return [s0, e0]
 
     def groups(self, eng: Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> Slots:
         """Capture slots of the match spanning ``[s0, e0)``."""
@@ -502,23 +546,69 @@ class Automata(Strategy):
 
     def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
         eng = self._full() if how == "fullmatch" else self.eng
-        b = self.bounds(eng, text, pos, how != "search", False)
+        b = self.locate(eng, text, pos, how != "search", False)
         if b is None:
             return None
-        s0, e0 = b
-        return self.groups(eng, text, s0, e0, -1) if want_groups else [s0, e0]
+        if len(b) > 2:
+            return b if want_groups else b[:2]
+        return self.groups(eng, text, b[0], b[1], -1) if want_groups else b
+
+    def anchored_first(self, text: Any, pos: int, not_empty: bool) -> Slots | int | None:
+        """The leftmost-first match if it starts at the first possible start ``c >= pos``.
+
+        Returns ``[c, e]``; or ``-1`` when no match exists; or ``None`` (ask
+        :meth:`locate`).  ``c`` is ``pos``, or the first candidate of the
+        :class:`re_engine.fast.StartFinder` (no match starts before it).  If
+        the anchored DFA finds a match from ``c``, that is the leftmost-first
+        match (no start lies before ``c``; from ``c`` the anchored DFA's
+        first-mode end is the match's), found without a reverse pass.
+
+        Bound: the anchored scan from ``c`` keeps only threads that start at
+        ``c``; the unanchored scan from ``pos`` keeps those too (they have
+        the highest priority, none can be cut before them), so it runs at
+        least as far: on a miss the total is at most twice that scan's.
+        """
+        eng = self.eng
+        c = pos
+        finder = self.finder()
+        if finder is not None:
+            m = finder.cand.search(text, pos)
+            if m is None:
+                return -1  # not nullable: every match starts at a candidate
+            c = m.start()
+        e = eng.dfa("anch").forward(
+            text, c, self.behind(text, c), skip_first=not_empty and c == pos
+        )
+        return None if e < 0 else [c, e]
 
     def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
         eng = self.eng
         end = len(text)
         not_empty = False
         want = want_groups and self.ngroups > 0
+        locate, groups = self.locate, self.groups
+        # try the anchored scan first while it keeps finding the match (a run
+        # of adjacent matches: tokens, lines, fields); after two misses in a
+        # row only every eighth match
+        misses = 0 if self.sem == "first" else -1
+        k = 0
         while pos <= end:
-            b = self.bounds(eng, text, pos, False, not_empty)
+            b: Slots | int | None = None
+            if misses >= 0 and (misses < 2 or k % 8 == 0):
+                b = self.anchored_first(text, pos, not_empty)
+                if b == -1:
+                    return
+                misses = 0 if b is not None else misses + 1
+            k += 1
             if b is None:
+                b = locate(eng, text, pos, False, not_empty)
+            if not isinstance(b, list):
                 return
-            s0, e0 = b
-            yield self.groups(eng, text, s0, e0, pos if not_empty else -1) if want else [s0, e0]
+            s0, e0 = b[0], b[1]
+            if len(b) > 2:
+                yield b if want else [s0, e0]
+            else:
+                yield groups(eng, text, s0, e0, pos if not_empty else -1) if want else b
             not_empty = s0 == e0
             pos = e0
 
