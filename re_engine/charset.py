@@ -183,7 +183,14 @@ class CharSet:
 
     def clip(self, top: int) -> CharSet:
         """The part of the set at or below ``top`` (255 for bytes patterns)."""
-        return self.inter(CharSet(((0, top),)))
+        rs = self.ranges
+        if not rs or rs[-1][1] <= top:
+            return self
+        i = bisect_right(self._los, top)  # ranges starting at or below top
+        out = list(rs[:i])
+        if out and out[-1][1] > top:
+            out[-1] = (out[-1][0], top)
+        return CharSet._sorted(out)
 
     def case_fold(self) -> CharSet:
         """Close the set under simple case equivalence (``c.lower()``/``c.upper()``)."""
