@@ -714,11 +714,13 @@ class SpanGroups:
         max_span: float,
         right: frozenset[str],
         is_word: Callable[[int], bool],
+        one_pass: bool = False,
     ) -> None:
         self.rx = rx
         self.max_span = max_span
         self.right = right
         self.is_word = is_word
+        self.one_pass = one_pass  # the one-pass proof holds (see StartFinder.match)
 
     def faithful(self, text: Any, e: int) -> bool:
         """Do the right-looking assertions at ``e`` say the same with the text cut there?"""
@@ -768,7 +770,8 @@ def span_groups(
         return None
     right = frozenset(kinds - _LEFT_ASSERTS)
     max_span = 0.0
-    if one_pass(prog):
+    single = one_pass(prog)
+    if single:
         max_span = float("inf")
     else:
         m = _size(core)
@@ -783,7 +786,7 @@ def span_groups(
         if max_span < 1:
             return None
     rx = _compile_re(core, is_bytes, ascii)
-    return None if rx is None else SpanGroups(rx, max_span, right, is_word)
+    return None if rx is None else SpanGroups(rx, max_span, right, is_word, single)
 
 
 # StartFinder: candidate starts tried per match, and the span characters
@@ -817,6 +820,23 @@ class StartFinder:
     def __init__(self, sg: SpanGroups, cand: _re.Pattern[Any]) -> None:
         self.sg = sg
         self.cand = cand
+
+    def match(self, text: Any, c: int) -> list[int] | None:
+        """Slots of the leftmost-first match at ``c``, by ``re.match`` on the whole text.
+
+        Only for one-pass patterns (``sg.one_pass``): at each position at
+        most one epsilon path from the current state consumes the next
+        character, so ``re`` follows one path forward, trying at each
+        position a tree of at most ``m`` instructions, and on a failure
+        backs up through choice points whose other branches fail on their
+        character at once: ``O(m * L)``, ``L`` the length of that path.  The
+        anchored DFA from ``c`` would scan the same ``L`` (it holds that one
+        path), which is at most what the unanchored scan from any earlier
+        search position scans (see :meth:`re_engine.meta.Automata.anchored_first`).
+        The whole text is given, so every assertion sees its real context.
+        """
+        rm = self.sg.rx.match(text, c)
+        return None if rm is None else [x for sp in rm.regs for x in sp]
 
     def find(self, text: Any, pos: int, e: int) -> list[int] | None:
         """Slots of the match ending at ``e`` (leftmost at or after ``pos``), or None."""

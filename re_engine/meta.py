@@ -566,7 +566,10 @@ class Automata(Strategy):
         Bound: the anchored scan from ``c`` keeps only threads that start at
         ``c``; the unanchored scan from ``pos`` keeps those too (they have
         the highest priority, none can be cut before them), so it runs at
-        least as far: on a miss the total is at most twice that scan's.
+        least as far: on a miss the total is at most twice that scan's.  A
+        one-pass pattern runs ``re.match`` at ``c`` instead, within a
+        constant of that same scan (:meth:`re_engine.fast.StartFinder.match`),
+        which also gives the groups.
         """
         eng = self.eng
         c = pos
@@ -576,6 +579,8 @@ class Automata(Strategy):
             if m is None:
                 return -1  # not nullable: every match starts at a candidate
             c = m.start()
+            if finder.sg.one_pass:  # re on the whole text: groups too, same bound
+                return finder.match(text, c)
         e = eng.dfa("anch").forward(
             text, c, self.behind(text, c), skip_first=not_empty and c == pos
         )
@@ -611,6 +616,40 @@ class Automata(Strategy):
                 yield groups(eng, text, s0, e0, pos if not_empty else -1) if want else b
             not_empty = s0 == e0
             pos = e0
+
+    def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        """``re.findall``; a one-pass pattern takes its strings from ``re``'s matches.
+
+        Same matches as :meth:`slots` (candidate start, ``re.match`` there,
+        :meth:`locate` when the match does not start at the candidate), with
+        the strings cut in C (``Match.groups``) instead of from slots.
+        """
+        finder = self.finder()
+        if finder is None or not finder.sg.one_pass or text is not string:
+            return super().findall(string, text, pos, end)
+        g = self.ngroups
+        out: list[Any] = []
+        add = out.append
+        search, match = finder.cand.search, finder.sg.rx.match
+        eng = self.eng
+        n = len(text)
+        while pos <= n:
+            m = search(text, pos)
+            if m is None:
+                break  # not nullable: every match starts at a candidate
+            rm = match(text, m.start())
+            if rm is not None:
+                add(rm.groups("") if g > 1 else rm.groups("")[0] if g else rm.group())
+                pos = rm.end()
+                continue
+            b = self.locate(eng, text, pos, False, False)
+            if b is None:
+                break
+            sl = b if len(b) > 2 or not g else self.groups(eng, text, b[0], b[1], -1)
+            got = [string[sl[j] : sl[j + 1]] for j in range(2 if g else 0, 2 * g + 2, 2)]
+            add(tuple(got) if g > 1 else got[0])
+            pos = sl[1]
+        return out
 
     def end(self, text: Any, pos: int) -> int:
         return self.eng.dfa("unanch").forward(text, pos, self.behind(text, pos))

@@ -81,6 +81,10 @@ class _Counting:
         self.calls += 1
         return self.rx.fullmatch(text, s, e)
 
+    def match(self, text: str, s: int) -> Any:
+        self.calls += 1
+        return self.rx.match(text, s)
+
 
 def test_start_finder_calls_are_bounded_per_match() -> None:
     pattern = r"(a[ab]*)c"
@@ -92,7 +96,7 @@ def test_start_finder_calls_are_bounded_per_match() -> None:
     text = ("a " * 50 + "abc ") * 20
     matches = re_engine.compile(pattern).findall(text)
     assert matches == re.findall(pattern, text)
-    assert counting.calls <= _START_TRIES * len(matches)
+    assert counting.calls <= (_START_TRIES + 1) * len(matches)
 
 
 PATTERNS = [
