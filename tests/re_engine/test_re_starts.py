@@ -47,12 +47,16 @@ def _ucd_lines(k: int, seed: int) -> str:
             lines.append("# a comment line; with a semicolon")
         if rnd.random() < 0.05:
             lines.append("")
+        if rnd.random() < 0.1:  # a candidate start where no match starts
+            lines.append(f"{i:04X};TRUNCATED;Ll")
     return "\n".join(lines) + "\n"
 
 
 def test_ucd_lines_take_the_start_finder_and_agree() -> None:
     a = _automata(UCD, re.M)
-    assert isinstance(a.finder(), StartFinder)
+    finder = a.finder()
+    assert isinstance(finder, StartFinder)
+    assert finder.sg.one_pass  # re.match at each line start
     for seed in range(3):
         _same(UCD, _ucd_lines(200, seed), re.M)
 
