@@ -62,6 +62,10 @@ Slots = list[int]
 _SAMPLE = 1 << 16
 _DENSITY = 400
 
+# Automata.slots: after a match this long or shorter, the next anchored scan
+# is expected short too (tokens) and runs LazyDFA.forward_short
+_SHORT = 64
+
 
 def _regs(rm: _re.Match[Any]) -> Slots:
     return [x for sp in rm.regs for x in sp]
@@ -553,7 +557,9 @@ class Automata(Strategy):
             return b if want_groups else b[:2]
         return self.groups(eng, text, b[0], b[1], -1) if want_groups else b
 
-    def anchored_first(self, text: Any, pos: int, not_empty: bool) -> Slots | int | None:
+    def anchored_first(
+        self, text: Any, pos: int, not_empty: bool, short: bool = False
+    ) -> Slots | int | None:
         """The leftmost-first match if it starts at the first possible start ``c >= pos``.
 
         Returns ``[c, e]``; or ``-1`` when no match exists; or ``None`` (ask
@@ -581,9 +587,11 @@ class Automata(Strategy):
             c = m.start()
             if finder.sg.one_pass:  # re on the whole text: groups too, same bound
                 return finder.match(text, c)
-        e = eng.dfa("anch").forward(
-            text, c, self.behind(text, c), skip_first=not_empty and c == pos
-        )
+        d = eng.dfa("anch")
+        if short and not (not_empty and c == pos):
+            e = d.forward_short(text, c, self.behind(text, c))
+        else:
+            e = d.forward(text, c, self.behind(text, c), skip_first=not_empty and c == pos)
         return None if e < 0 else [c, e]
 
     def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
@@ -597,10 +605,11 @@ class Automata(Strategy):
         # row only every eighth match
         misses = 0 if self.sem == "first" else -1
         k = 0
+        short = True  # the last match was short: scan with the plain loop
         while pos <= end:
             b: Slots | int | None = None
             if misses >= 0 and (misses < 2 or k % 8 == 0):
-                b = self.anchored_first(text, pos, not_empty)
+                b = self.anchored_first(text, pos, not_empty, short)
                 if b == -1:
                     return
                 misses = 0 if b is not None else misses + 1
@@ -615,6 +624,7 @@ class Automata(Strategy):
             else:
                 yield groups(eng, text, s0, e0, pos if not_empty else -1) if want else b
             not_empty = s0 == e0
+            short = e0 - s0 <= _SHORT
             pos = e0
 
     def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
