@@ -6,6 +6,7 @@ import random
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,16 @@ PATTERNS = [
 @given(st.sampled_from(PATTERNS), st.text(alphabet="abcd1 .\n", max_size=30), st.booleans())
 def test_many_matches_agree_with_re(pattern: str, text: str, multiline: bool) -> None:
     _same(pattern, text, re.M if multiline else 0)
+
+
+def test_counted_repeats_of_a_set_are_laid_out_at_once() -> None:
+    from re_engine import TooLarge
+
+    text = "aaaaaaa b aa aaa"
+    for pattern in (r"a{3}", r"a{2,4}", r"a{2,4}?", r"a{0,3}b", r"(?:a{0,2}?b)", r"a{0}x?"):
+        p = re_engine.compile(pattern, engine="dfa")
+        assert [m.span() for m in p.finditer(text)] == [
+            m.span() for m in re.finditer(pattern, text)
+        ], pattern
+    with pytest.raises(TooLarge):
+        re_engine.compile(r"(?:a{60000})|b", engine="dfa")
