@@ -12,6 +12,7 @@ own :mod:`re` (computed once, lazily) so that the Perl syntax agrees with
 from __future__ import annotations
 
 import re as _re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -280,7 +281,21 @@ def case_canon() -> dict[int, int]:
 
 @cache
 def _from_re_class(cls: str) -> CharSet:
-    """The set of code points that Python's ``re`` puts in class ``cls``."""
+    """The set of code points that Python's ``re`` puts in class ``cls``.
+
+    From the table :mod:`re_engine.gen_re_classes` wrote when it was made
+    for this Python's Unicode version (``re`` defines the classes by it),
+    else by letting ``re`` scan every code point.
+    """
+    from . import re_classes
+
+    if cls in re_classes.CLASSES and unicodedata.unidata_version == re_classes.UNICODE_VERSION:
+        return CharSet._sorted(list(re_classes.CLASSES[cls]))
+    return _scan_re_class(cls)
+
+
+def _scan_re_class(cls: str) -> CharSet:
+    """``re``'s class ``cls`` by a scan of every code point."""
     # Build the string of all code points once per class; re scans it in C.
     text = _all_chars()
     out = []
