@@ -518,6 +518,15 @@ class Automata(Strategy):
             )
         return [s0, e0]
 
+    def span_groups(self) -> SpanGroups | None:
+        """The :class:`re_engine.fast.SpanGroups`, decided on first use (None: not proved)."""
+        if not self._span_decided:
+            self._span_decided = True
+            if self._ascii is not None:
+                s = self.eng
+                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
+        return self._span
+
     def groups(self, eng: Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> Slots:
         """Capture slots of the match spanning ``[s0, e0)``."""
         if self.ngroups == 0:
@@ -526,12 +535,7 @@ class Automata(Strategy):
             from .posix import submatches
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
-        if not self._span_decided:
-            self._span_decided = True
-            if self._ascii is not None:
-                s = self.eng
-                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
-        sg = self._span
+        sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
@@ -636,7 +640,7 @@ class Automata(Strategy):
         """
         finder = self.finder()
         if finder is None or not finder.sg.one_pass or text is not string:
-            return super().findall(string, text, pos, end)
+            return self._findall_memo(string, text, pos, end)
         g = self.ngroups
         out: list[Any] = []
         add = out.append
@@ -659,6 +663,37 @@ class Automata(Strategy):
             got = [string[sl[j] : sl[j + 1]] for j in range(2 if g else 0, 2 * g + 2, 2)]
             add(tuple(got) if g > 1 else got[0])
             pos = sl[1]
+        return out
+
+    def _findall_memo(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        """``re.findall`` with the groups' texts from the backtracker's memo (tokens repeat).
+
+        The spans are :meth:`slots`'; the texts those :meth:`groups` would
+        give (the backtracker is the pass it takes for these patterns), each
+        distinct short token's tuple built once (:meth:`Backtracker.strings`).
+        """
+        g = self.ngroups
+        eng = self.eng
+        if (
+            g == 0
+            or text is not string
+            or self.sem != "first"
+            or self.res.has_inner_sem
+            or self.span_groups() is not None
+        ):
+            return super().findall(string, text, pos, end)
+        strings = eng.backtracker.strings
+        out: list[Any] = []
+        add = out.append
+        prev_empty_at = -1
+        for sl in self.slots(text, pos, False):
+            s0, e0 = sl[0], sl[1]
+            t = strings(text, s0, e0, g) if fits(eng.prog, s0, e0) else None
+            if t is None:
+                full = self.groups(eng, text, s0, e0, prev_empty_at if prev_empty_at == s0 else -1)
+                t = tuple(string[full[j] : full[j + 1]] for j in range(2, 2 * g + 2, 2))
+            add(t if g > 1 else t[0])
+            prev_empty_at = e0 if s0 == e0 else -1
         return out
 
     def end(self, text: Any, pos: int) -> int:

@@ -135,3 +135,17 @@ def test_counted_repeats_of_a_set_are_laid_out_at_once() -> None:
         ], pattern
     with pytest.raises(TooLarge):
         re_engine.compile(r"(?:a{60000})|b", engine="dfa")
+
+
+def test_lexer_findall_takes_group_texts_from_the_memo() -> None:
+    """tokenize's PseudoToken over Python source: re's tuples, repeated tokens from the memo."""
+    import inspect
+    import tokenize
+
+    src = inspect.getsource(tokenize)[:20_000]
+    a = _automata(tokenize.PseudoToken)
+    assert a.span_groups() is None  # no re on the span: the backtracker's memo serves
+    ours = re_engine.compile(tokenize.PseudoToken)
+    assert ours.findall(src) == re.findall(tokenize.PseudoToken, src)
+    assert len(a.eng.backtracker._strs) > 0
+    assert ours.findall(src, 100, 5000) == re.compile(tokenize.PseudoToken).findall(src, 100, 5000)
