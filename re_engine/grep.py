@@ -304,6 +304,8 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
 # characters outside ASCII a set may hold (each is one UTF-8 alternative)
 _MAX_PATHS = 256
 _MAX_WIDE = 8
+# LineCounter: the bytes sampled to choose between a find loop and re's scan
+_SAMPLE = 1 << 20
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
@@ -380,9 +382,13 @@ class LineCounter:
         lit = self.lit
         if lit is not None:
             # bytes.count and bytes.find run in C: with few occurrences, a
-            # loop over them (each skips to its line's end) beats re's scan
-            k = data.count(lit)
-            if k * 2000 <= len(data):
+            # loop over them (each skips to its line's end) beats re's scan;
+            # how few, a sample of the data tells (a count of it all would
+            # cost a pass of its own): either way the count is exact
+            n = len(data)
+            sample = min(n, _SAMPLE)
+            k = data.count(lit, 0, sample)
+            if k * 2000 <= sample:
                 lines = 0
                 find = data.find
                 i = find(lit)

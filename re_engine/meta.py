@@ -463,13 +463,6 @@ class Automata(Strategy):
                 self._finder = start_finder(self.res, self.is_bytes, self._ascii, e.prog, e.is_word)
         return self._finder
 
-    def bounds(
-        self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
-    ) -> tuple[int, int] | None:
-        """Span of the match per the pattern's semantics, or None."""
-        got = self.locate(eng, text, pos, anchored, not_empty)
-        return None if got is None else (got[0], got[1])
-
     def locate(
         self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
     ) -> Slots | None:
