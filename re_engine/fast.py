@@ -142,9 +142,16 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
     # \w \d \s holds non-ASCII characters, so none lies inside it; for its
     # complement, whatever escapes are taken, the non-ASCII characters left
     # over (at least the non-ASCII spaces, or digits, or letters) need nine
-    # ranges or more, never fewer than the class itself
-    few_ascii = len(cs.ranges) <= 8 and cs.ranges[-1][1] < 0x80 and not (is_bytes or ascii)
-    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 and not few_ascii else ()
+    # ranges or more, never fewer than the class itself.  Nor a class of a few
+    # characters (a case-folded letter: k K and the Kelvin sign): no escape
+    # fits inside it, and outside it any escapes leave most letters, or most
+    # other characters, to list
+    unicode = not (is_bytes or ascii)
+    few_ascii = len(cs.ranges) <= 8 and cs.ranges[-1][1] < 0x80 and unicode
+    few = unicode and cs.size() <= 16
+    builtins = (
+        _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 and not (few_ascii or few) else ()
+    )
     if builtins:
         exact = _builtin_exact(is_bytes, ascii).get(cs)
         if exact is not None:

@@ -598,6 +598,7 @@ class Grep:
         g = self.group
         pos = 0
         n = len(line)
+        last_empty = -1
         while pos <= n:
             m = pat.search(line, pos)
             if m is None:
@@ -606,8 +607,15 @@ class Grep:
             if e > s:
                 yield s, e
                 pos = e
+            elif s == last_empty:
+                pos += 1  # the same empty match again: step over it
             else:
-                pos = max(pos, m.end()) + 1
+                # an empty match at s (group 1 of -w/-x: the whole match may
+                # have gone past s, over the non-word character after it,
+                # which the next match may need): search again from s, for
+                # a match other than this one
+                last_empty = s
+                pos = s
 
     # -- one file -------------------------------------------------------------
     def search(self, name: str, data: bytes, shown: str | None) -> int:
