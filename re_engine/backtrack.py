@@ -36,6 +36,7 @@ see the real text on both sides of the span.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .charset import CharSet
 from .prog import (
@@ -84,6 +85,7 @@ class Backtracker:
         self._first: dict[int, tuple[CharSet, bool]] = {}
         self._viable: dict[tuple[int, object], bool] = {}
         self._memo: dict[tuple[object, int, int, bool], list[int]] = {}
+        self._strs: dict[tuple[object, int, int, bool], tuple[Any, ...]] = {}
         self._ctx: dict[object, int] = {}
 
     def _first_of(self, pc0: int) -> tuple[CharSet, bool]:
@@ -166,6 +168,28 @@ class Backtracker:
             self._memo[key] = [x - s if x >= 0 else -1 for x in caps]
             return caps
         return [x + s if x >= 0 else -1 for x in rel]
+
+    def strings(self, text: Any, s: int, e: int, ngroups: int) -> tuple[Any, ...] | None:
+        """The groups' texts (``re.findall``'s tuple, unset groups empty) of the match ``[s, e)``.
+
+        Memoised as :meth:`slots` is, on the span's characters and context,
+        so a repeated token costs one dictionary lookup; ``None`` for spans
+        longer than ``MEMO_SPAN`` (the caller cuts them from :meth:`slots`).
+        """
+        if e - s > MEMO_SPAN:
+            return None
+        n = len(text)
+        key = (text[s:e], self._bits(text, s - 1, n, False), self._bits(text, e, n, True), e == n)
+        got = self._strs.get(key)
+        if got is None:
+            sl = self.slots(text, s, e)
+            if sl is None or sl[0] != s or sl[1] != e:
+                raise AssertionError(f"submatch pass disagrees with bounds {s},{e}: {sl}")
+            got = tuple(text[sl[j] : sl[j + 1]] for j in range(2, 2 * ngroups + 2, 2))
+            if len(self._strs) >= MEMO_SIZE:
+                self._strs.clear()
+            self._strs[key] = got
+        return got
 
     def _run(self, text: str | bytes, s: int, e: int) -> list[int] | None:
         prog = self.prog

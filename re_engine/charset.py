@@ -12,11 +12,13 @@ own :mod:`re` (computed once, lazily) so that the Perl syntax agrees with
 from __future__ import annotations
 
 import re as _re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
 MAX_CODE = 0x10FFFF
+_FEW = 8  # union: a side with at most this many ranges is spliced in
 
 Interval = tuple[int, int]
 
@@ -102,7 +104,33 @@ class CharSet:
             return self
         if not self.ranges:
             return other
+        small, big = (self, other) if len(self.ranges) <= len(other.ranges) else (other, self)
+        if len(small.ranges) <= _FEW:
+            return big._with(small.ranges)
         return CharSet(self.ranges + other.ranges)
+
+    def _with(self, extra: tuple[Interval, ...]) -> CharSet:
+        """This set plus a few sorted disjoint ranges, each spliced in by bisection.
+
+        A class such as ``[\\w.+-]`` adds three characters to the hundreds of
+        ranges of ``\\w``: each splice is two bisections and one slice
+        assignment (a C memmove), not a sort and a Python pass over them all.
+        """
+        rs = list(self.ranges)
+        los = list(self._los)
+        for lo, hi in extra:
+            i = bisect_right(los, lo) - 1  # the last range starting at or before lo
+            if i >= 0 and rs[i][1] >= lo - 1:
+                lo = rs[i][0]
+                hi = max(hi, rs[i][1])
+            else:
+                i += 1
+            j = bisect_right(los, hi + 1)  # ranges starting up to hi + 1 merge in
+            if j > i:
+                hi = max(hi, rs[j - 1][1])
+            rs[i:j] = [(lo, hi)]
+            los[i:j] = [lo]
+        return CharSet._sorted(rs)
 
     def complement(self, top: int = MAX_CODE) -> CharSet:
         out: list[Interval] = []
@@ -156,7 +184,14 @@ class CharSet:
 
     def clip(self, top: int) -> CharSet:
         """The part of the set at or below ``top`` (255 for bytes patterns)."""
-        return self.inter(CharSet(((0, top),)))
+        rs = self.ranges
+        if not rs or rs[-1][1] <= top:
+            return self
+        i = bisect_right(self._los, top)  # ranges starting at or below top
+        out = list(rs[:i])
+        if out and out[-1][1] > top:
+            out[-1] = (out[-1][0], top)
+        return CharSet._sorted(out)
 
     def case_fold(self) -> CharSet:
         """Close the set under simple case equivalence (``c.lower()``/``c.upper()``)."""
@@ -246,7 +281,21 @@ def case_canon() -> dict[int, int]:
 
 @cache
 def _from_re_class(cls: str) -> CharSet:
-    """The set of code points that Python's ``re`` puts in class ``cls``."""
+    """The set of code points that Python's ``re`` puts in class ``cls``.
+
+    From the table :mod:`re_engine.gen_re_classes` wrote when it was made
+    for this Python's Unicode version (``re`` defines the classes by it),
+    else by letting ``re`` scan every code point.
+    """
+    from . import re_classes
+
+    if cls in re_classes.CLASSES and unicodedata.unidata_version == re_classes.UNICODE_VERSION:
+        return CharSet._sorted(list(re_classes.CLASSES[cls]))
+    return _scan_re_class(cls)
+
+
+def _scan_re_class(cls: str) -> CharSet:
+    """``re``'s class ``cls`` by a scan of every code point."""
     # Build the string of all code points once per class; re scans it in C.
     text = _all_chars()
     out = []

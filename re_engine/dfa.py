@@ -495,6 +495,36 @@ class LazyDFA:
             last = n
         return last
 
+    def forward_short(self, text: str | bytes, pos: int, behind: int) -> int:
+        """:meth:`forward` with no options, as one plain loop.
+
+        The same steps as :meth:`forward` (whose second phase this is), for
+        scans expected short, such as the tokens of a lexer, where
+        :meth:`forward`'s setup for long runs costs more than the scan.
+        """
+        n = len(text)
+        s = self.start(behind)
+        last = -1
+        i = pos
+        watch_final = self.prog.uses_final
+        flushes0 = self.flushes
+        while i < n:
+            ch = text[i]
+            nxt = s.tb.get(ch)
+            if nxt is None:
+                if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                    return self._nfa_scan(text, i, s, last, False)
+                nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
+            s = nxt
+            i += 1
+            if s.m:
+                last = i - 1
+            if s.dead:
+                return last
+        if self.final(s, EDGE):
+            last = n
+        return last
+
     def _thrashing(self, scanned: int) -> bool:
         """Is the cache being rebuilt faster than it is used (RE2's rule)?
 

@@ -138,7 +138,20 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
             out.append(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}")
         return "".join(out)
 
-    builtins = _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 else ()
+    # Unicode escapes cannot shorten a class of a few ASCII ranges: each of
+    # \w \d \s holds non-ASCII characters, so none lies inside it; for its
+    # complement, whatever escapes are taken, the non-ASCII characters left
+    # over (at least the non-ASCII spaces, or digits, or letters) need nine
+    # ranges or more, never fewer than the class itself.  Nor a class of a few
+    # characters (a case-folded letter: k K and the Kelvin sign): no escape
+    # fits inside it, and outside it any escapes leave most letters, or most
+    # other characters, to list
+    unicode = not (is_bytes or ascii)
+    few_ascii = len(cs.ranges) <= 8 and cs.ranges[-1][1] < 0x80 and unicode
+    few = unicode and cs.size() <= 16
+    builtins = (
+        _builtin_classes(is_bytes, ascii) if len(cs.ranges) > 2 and not (few_ascii or few) else ()
+    )
     if builtins:
         exact = _builtin_exact(is_bytes, ascii).get(cs)
         if exact is not None:
@@ -708,11 +721,13 @@ class SpanGroups:
         max_span: float,
         right: frozenset[str],
         is_word: Callable[[int], bool],
+        one_pass: bool = False,
     ) -> None:
         self.rx = rx
         self.max_span = max_span
         self.right = right
         self.is_word = is_word
+        self.one_pass = one_pass  # the one-pass proof holds (see StartFinder.match)
 
     def faithful(self, text: Any, e: int) -> bool:
         """Do the right-looking assertions at ``e`` say the same with the text cut there?"""
@@ -741,13 +756,20 @@ class SpanGroups:
 
 
 def span_groups(
-    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+    res: Resolved,
+    is_bytes: bool,
+    ascii: bool,
+    prog: Prog,
+    is_word: Callable[[int], bool],
+    need_groups: bool = True,
 ) -> SpanGroups | None:
     """A :class:`SpanGroups` for the resolved pattern when provably cheap, else None.
 
-    ``prog`` is the pattern's capturing program (for :func:`one_pass`).
+    ``prog`` is the pattern's capturing program (for :func:`one_pass`);
+    ``need_groups=False`` also gives one for a pattern without groups (to
+    test where a match starts, :class:`StartFinder`).
     """
-    if res.sem != "first" or res.has_inner_sem or not res.ngroups:
+    if res.sem != "first" or res.has_inner_sem or (need_groups and not res.ngroups):
         return None
     core = res.core
     kinds = {x.kind for x in R.walk(core) if isinstance(x, R.Assert)}
@@ -755,7 +777,8 @@ def span_groups(
         return None
     right = frozenset(kinds - _LEFT_ASSERTS)
     max_span = 0.0
-    if one_pass(prog):
+    single = one_pass(prog)
+    if single:
         max_span = float("inf")
     else:
         m = _size(core)
@@ -770,7 +793,102 @@ def span_groups(
         if max_span < 1:
             return None
     rx = _compile_re(core, is_bytes, ascii)
-    return None if rx is None else SpanGroups(rx, max_span, right, is_word)
+    return None if rx is None else SpanGroups(rx, max_span, right, is_word, single)
+
+
+# StartFinder: candidate starts tried per match, and the span characters
+# their fullmatch calls may cover, as a multiple of the stretch searched
+_START_TRIES = 4
+_START_BUDGET = 4
+
+
+class StartFinder:
+    """Where the leftmost-first match ending at ``e`` starts, and its groups, by ``re``.
+
+    The forward DFA gave ``e``, the end of the leftmost-first match at or
+    after ``pos``; its start ``s`` is the smallest position from which some
+    path of the pattern reaches ``e``: for a candidate ``c < s`` no match
+    starts at ``c`` at all (``s`` is leftmost), and from ``s`` the match
+    itself does.  So, trying candidates ``c`` from ``pos`` in order,
+    ``rx.fullmatch(text, c, e)`` (:class:`SpanGroups`, whose proof makes each
+    call ``O(m * (e - c))`` and whose groups are then the match's) fails
+    until ``c = s``, where it returns the groups with no reverse DFA pass
+    and no second pass for them.  Candidates are the positions where a
+    character of the first set stands (after a newline too if the pattern
+    begins with ``^`` in multiline mode), found by one ``re`` scan.
+
+    Bound: at most ``_START_TRIES`` calls, covering at most
+    ``_START_BUDGET * (e - pos) + 64`` characters, per match; past that
+    :meth:`find` returns None and the caller runs the reverse DFA
+    (``O(e - pos)``).  The stretches ``[pos, e]`` of successive matches do
+    not overlap: linear in total.
+    """
+
+    def __init__(self, sg: SpanGroups, cand: _re.Pattern[Any]) -> None:
+        self.sg = sg
+        self.cand = cand
+
+    def match(self, text: Any, c: int) -> list[int] | None:
+        """Slots of the leftmost-first match at ``c``, by ``re.match`` on the whole text.
+
+        Only for one-pass patterns (``sg.one_pass``): at each position at
+        most one epsilon path from the current state consumes the next
+        character, so ``re`` follows one path forward, trying at each
+        position a tree of at most ``m`` instructions, and on a failure
+        backs up through choice points whose other branches fail on their
+        character at once: ``O(m * L)``, ``L`` the length of that path.  The
+        anchored DFA from ``c`` would scan the same ``L`` (it holds that one
+        path), which is at most what the unanchored scan from any earlier
+        search position scans (see :meth:`re_engine.meta.Automata.anchored_first`).
+        The whole text is given, so every assertion sees its real context.
+        """
+        rm = self.sg.rx.match(text, c)
+        return None if rm is None else [x for sp in rm.regs for x in sp]
+
+    def find(self, text: Any, pos: int, e: int) -> list[int] | None:
+        """Slots of the match ending at ``e`` (leftmost at or after ``pos``), or None."""
+        sg = self.sg
+        if not sg.faithful(text, e):
+            return None
+        budget = _START_BUDGET * (e - pos) + 64
+        search, fullmatch = self.cand.search, sg.rx.fullmatch
+        c = pos
+        for _ in range(_START_TRIES):
+            m = search(text, c, e)
+            if m is None:
+                return None
+            c = m.start()
+            budget -= e - c
+            if budget < 0 or e - c > sg.max_span:
+                return None
+            rm = fullmatch(text, c, e)
+            if rm is not None:
+                return [x for sp in rm.regs for x in sp]
+            c += 1
+        return None
+
+
+def start_finder(
+    res: Resolved, is_bytes: bool, ascii: bool, prog: Prog, is_word: Callable[[int], bool]
+) -> StartFinder | None:
+    """A :class:`StartFinder` for a non-nullable leftmost-first pattern, when proved cheap."""
+    first = first_set(res.core)
+    if first is None:
+        return None
+    sg = span_groups(res, is_bytes, ascii, prog, is_word, need_groups=False)
+    if sg is None:
+        return None
+    lead = res.core
+    while isinstance(lead, Cap | R.Seq) and not (isinstance(lead, R.Seq) and not lead.items):
+        lead = lead.node if isinstance(lead, Cap) else lead.items[0]
+    bol = "(?m:^)" if isinstance(lead, R.Assert) and lead.kind == "bol" else ""
+    src = bol + "(?=" + _cls(first, is_bytes, ascii or is_bytes) + ")"
+    flags = _re.ASCII if ascii or is_bytes else 0
+    try:
+        cand = _re.compile(src.encode("latin-1") if is_bytes else src, flags)
+    except (_re.error, RecursionError, OverflowError):
+        return None
+    return StartFinder(sg, cand)
 
 
 def _has_assert(c: Core, kind: str) -> bool:

@@ -304,6 +304,8 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
 # characters outside ASCII a set may hold (each is one UTF-8 alternative)
 _MAX_PATHS = 256
 _MAX_WIDE = 8
+# LineCounter: the bytes sampled to choose between a find loop and re's scan
+_SAMPLE = 1 << 20
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
@@ -380,9 +382,13 @@ class LineCounter:
         lit = self.lit
         if lit is not None:
             # bytes.count and bytes.find run in C: with few occurrences, a
-            # loop over them (each skips to its line's end) beats re's scan
-            k = data.count(lit)
-            if k * 2000 <= len(data):
+            # loop over them (each skips to its line's end) beats re's scan;
+            # how few, a sample of the data tells (a count of it all would
+            # cost a pass of its own): either way the count is exact
+            n = len(data)
+            sample = min(n, _SAMPLE)
+            k = data.count(lit, 0, sample)
+            if k * 2000 <= sample:
                 lines = 0
                 find = data.find
                 i = find(lit)
@@ -592,6 +598,7 @@ class Grep:
         g = self.group
         pos = 0
         n = len(line)
+        last_empty = -1
         while pos <= n:
             m = pat.search(line, pos)
             if m is None:
@@ -600,8 +607,15 @@ class Grep:
             if e > s:
                 yield s, e
                 pos = e
+            elif s == last_empty:
+                pos += 1  # the same empty match again: step over it
             else:
-                pos = max(pos, m.end()) + 1
+                # an empty match at s (group 1 of -w/-x: the whole match may
+                # have gone past s, over the non-word character after it,
+                # which the next match may need): search again from s, for
+                # a match other than this one
+                last_empty = s
+                pos = s
 
     # -- one file -------------------------------------------------------------
     def search(self, name: str, data: bytes, shown: str | None) -> int:

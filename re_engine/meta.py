@@ -31,7 +31,17 @@ from typing import Any
 from . import ast as R
 from .backtrack import Backtracker, fits
 from .dfa import LazyDFA
-from .fast import Delegate, Jumper, SpanGroups, first_set, literal_of, plan, span_groups
+from .fast import (
+    Delegate,
+    Jumper,
+    SpanGroups,
+    StartFinder,
+    first_set,
+    literal_of,
+    plan,
+    span_groups,
+    start_finder,
+)
 from .pike import context_fn, pike
 from .prog import (
     EDGE,
@@ -51,6 +61,10 @@ Slots = list[int]
 # characters) below which the prefiltered DFA beats a guarded re search
 _SAMPLE = 1 << 16
 _DENSITY = 400
+
+# Automata.slots: after a match this long or shorter, the next anchored scan
+# is expected short too (tokens) and runs LazyDFA.forward_short
+_SHORT = 64
 
 
 def _regs(rm: _re.Match[Any]) -> Slots:
@@ -368,6 +382,12 @@ class Automata(Strategy):
     start then fixes the end.  Successive matches start where the previous
     one ended: the passes cover each character a bounded number of times.
 
+    Where :class:`re_engine.fast.StartFinder` is proved cheap (a
+    non-nullable leftmost-first pattern that ``re`` runs on a span within a
+    constant of the Pike VM), the start comes instead from ``re.fullmatch``
+    at a few candidate starts up to the end found, with the groups in the
+    same call; past its budget the reverse DFA runs as above.
+
     Groups, on the span ``[s, e)`` just found (spans of successive matches
     do not overlap, so the total stays linear):
 
@@ -399,6 +419,8 @@ class Automata(Strategy):
         self._ascii = ascii
         self._span: SpanGroups | None = None
         self._span_decided = False
+        self._finder: StartFinder | None = None
+        self._finder_decided = False
         self._ctx: dict[Any, int] = {}
 
     def _full(self) -> Engine:
@@ -432,10 +454,23 @@ class Automata(Strategy):
             b |= FINALNL
         return b
 
-    def bounds(
+    def finder(self) -> StartFinder | None:
+        """The :class:`re_engine.fast.StartFinder`, decided on first use (None: reverse DFA)."""
+        if not self._finder_decided:
+            self._finder_decided = True
+            e = self.eng
+            if self._ascii is not None and self.sem == "first" and e.fixed < 0:
+                self._finder = start_finder(self.res, self.is_bytes, self._ascii, e.prog, e.is_word)
+        return self._finder
+
+    def locate(
         self, eng: Engine, text: Any, pos: int, anchored: bool, not_empty: bool
-    ) -> tuple[int, int] | None:
-        """Span of the match per the pattern's semantics, or None."""
+    ) -> Slots | None:
+        """``[start, end]`` of the match per the pattern's semantics, or None.
+
+        Where the :class:`re_engine.fast.StartFinder` found the start, the
+        list holds every group's slots already (``len > 2``).
+        """
         sem = self.sem
         if anchored:
             if sem == "longest":
@@ -450,13 +485,19 @@ class Automata(Strategy):
                     skip_first=not_empty,
                     earliest=sem == "shortest",
                 )
-            return None if e0 < 0 else (pos, e0)
+            return None if e0 < 0 else [pos, e0]
         e0 = eng.dfa("unanch").forward(text, pos, self.behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
         if eng.fixed >= 0:
             s0 = e0 - eng.fixed
         else:
+            # the finder serves non-nullable patterns only: never not_empty
+            finder = self.finder() if eng is self.eng else None
+            if finder is not None:
+                got = finder.find(text, pos, e0)
+                if got is not None:
+                    return got
             s0 = eng.dfa("rev").backward(text, e0, pos, self._right(text, e0))
             if s0 < 0:  # cannot happen: the forward scan saw a match
                 raise AssertionError("reverse scan found no start")
@@ -468,7 +509,16 @@ class Automata(Strategy):
             e0 = eng.dfa("anch").forward(
                 text, s0, self.behind(text, s0), skip_first=not_empty and s0 == pos, earliest=True
             )
-        return s0, e0
+        return [s0, e0]
+
+    def span_groups(self) -> SpanGroups | None:
+        """The :class:`re_engine.fast.SpanGroups`, decided on first use (None: not proved)."""
+        if not self._span_decided:
+            self._span_decided = True
+            if self._ascii is not None:
+                s = self.eng
+                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
+        return self._span
 
     def groups(self, eng: Engine, text: Any, s0: int, e0: int, not_empty_at: int) -> Slots:
         """Capture slots of the match spanning ``[s0, e0)``."""
@@ -478,12 +528,7 @@ class Automata(Strategy):
             from .posix import submatches
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
-        if not self._span_decided:
-            self._span_decided = True
-            if self._ascii is not None:
-                s = self.eng
-                self._span = span_groups(self.res, self.is_bytes, self._ascii, s.prog, s.is_word)
-        sg = self._span
+        sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
@@ -502,25 +547,147 @@ class Automata(Strategy):
 
     def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
         eng = self._full() if how == "fullmatch" else self.eng
-        b = self.bounds(eng, text, pos, how != "search", False)
+        b = self.locate(eng, text, pos, how != "search", False)
         if b is None:
             return None
-        s0, e0 = b
-        return self.groups(eng, text, s0, e0, -1) if want_groups else [s0, e0]
+        if len(b) > 2:
+            return b if want_groups else b[:2]
+        return self.groups(eng, text, b[0], b[1], -1) if want_groups else b
+
+    def anchored_first(
+        self, text: Any, pos: int, not_empty: bool, short: bool = False
+    ) -> Slots | int | None:
+        """The leftmost-first match if it starts at the first possible start ``c >= pos``.
+
+        Returns ``[c, e]``; or ``-1`` when no match exists; or ``None`` (ask
+        :meth:`locate`).  ``c`` is ``pos``, or the first candidate of the
+        :class:`re_engine.fast.StartFinder` (no match starts before it).  If
+        the anchored DFA finds a match from ``c``, that is the leftmost-first
+        match (no start lies before ``c``; from ``c`` the anchored DFA's
+        first-mode end is the match's), found without a reverse pass.
+
+        Bound: the anchored scan from ``c`` keeps only threads that start at
+        ``c``; the unanchored scan from ``pos`` keeps those too (they have
+        the highest priority, none can be cut before them), so it runs at
+        least as far: on a miss the total is at most twice that scan's.  A
+        one-pass pattern runs ``re.match`` at ``c`` instead, within a
+        constant of that same scan (:meth:`re_engine.fast.StartFinder.match`),
+        which also gives the groups.
+        """
+        eng = self.eng
+        c = pos
+        finder = self.finder()
+        if finder is not None:
+            m = finder.cand.search(text, pos)
+            if m is None:
+                return -1  # not nullable: every match starts at a candidate
+            c = m.start()
+            if finder.sg.one_pass:  # re on the whole text: groups too, same bound
+                return finder.match(text, c)
+        d = eng.dfa("anch")
+        if short and not (not_empty and c == pos):
+            e = d.forward_short(text, c, self.behind(text, c))
+        else:
+            e = d.forward(text, c, self.behind(text, c), skip_first=not_empty and c == pos)
+        return None if e < 0 else [c, e]
 
     def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
         eng = self.eng
         end = len(text)
         not_empty = False
         want = want_groups and self.ngroups > 0
+        locate, groups = self.locate, self.groups
+        # try the anchored scan first while it keeps finding the match (a run
+        # of adjacent matches: tokens, lines, fields); after two misses in a
+        # row only every eighth match
+        misses = 0 if self.sem == "first" else -1
+        k = 0
+        short = True  # the last match was short: scan with the plain loop
         while pos <= end:
-            b = self.bounds(eng, text, pos, False, not_empty)
+            b: Slots | int | None = None
+            if misses >= 0 and (misses < 2 or k % 8 == 0):
+                b = self.anchored_first(text, pos, not_empty, short)
+                if b == -1:
+                    return
+                misses = 0 if b is not None else misses + 1
+            k += 1
             if b is None:
+                b = locate(eng, text, pos, False, not_empty)
+            if not isinstance(b, list):
                 return
-            s0, e0 = b
-            yield self.groups(eng, text, s0, e0, pos if not_empty else -1) if want else [s0, e0]
+            s0, e0 = b[0], b[1]
+            if len(b) > 2:
+                yield b if want else [s0, e0]
+            else:
+                yield groups(eng, text, s0, e0, pos if not_empty else -1) if want else b
             not_empty = s0 == e0
+            short = e0 - s0 <= _SHORT
             pos = e0
+
+    def findall(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        """``re.findall``; a one-pass pattern takes its strings from ``re``'s matches.
+
+        Same matches as :meth:`slots` (candidate start, ``re.match`` there,
+        :meth:`locate` when the match does not start at the candidate), with
+        the strings cut in C (``Match.groups``) instead of from slots.
+        """
+        finder = self.finder()
+        if finder is None or not finder.sg.one_pass or text is not string:
+            return self._findall_memo(string, text, pos, end)
+        g = self.ngroups
+        out: list[Any] = []
+        add = out.append
+        search, match = finder.cand.search, finder.sg.rx.match
+        eng = self.eng
+        n = len(text)
+        while pos <= n:
+            m = search(text, pos)
+            if m is None:
+                break  # not nullable: every match starts at a candidate
+            rm = match(text, m.start())
+            if rm is not None:
+                add(rm.groups("") if g > 1 else rm.groups("")[0] if g else rm.group())
+                pos = rm.end()
+                continue
+            b = self.locate(eng, text, pos, False, False)
+            if b is None:
+                break
+            sl = b if len(b) > 2 or not g else self.groups(eng, text, b[0], b[1], -1)
+            got = [string[sl[j] : sl[j + 1]] for j in range(2 if g else 0, 2 * g + 2, 2)]
+            add(tuple(got) if g > 1 else got[0])
+            pos = sl[1]
+        return out
+
+    def _findall_memo(self, string: Any, text: Any, pos: int, end: int) -> list[Any]:
+        """``re.findall`` with the groups' texts from the backtracker's memo (tokens repeat).
+
+        The spans are :meth:`slots`'; the texts those :meth:`groups` would
+        give (the backtracker is the pass it takes for these patterns), each
+        distinct short token's tuple built once (:meth:`Backtracker.strings`).
+        """
+        g = self.ngroups
+        eng = self.eng
+        if (
+            g == 0
+            or text is not string
+            or self.sem != "first"
+            or self.res.has_inner_sem
+            or self.span_groups() is not None
+        ):
+            return super().findall(string, text, pos, end)
+        strings = eng.backtracker.strings
+        out: list[Any] = []
+        add = out.append
+        prev_empty_at = -1
+        for sl in self.slots(text, pos, False):
+            s0, e0 = sl[0], sl[1]
+            t = strings(text, s0, e0, g) if fits(eng.prog, s0, e0) else None
+            if t is None:
+                full = self.groups(eng, text, s0, e0, prev_empty_at if prev_empty_at == s0 else -1)
+                t = tuple(string[full[j] : full[j + 1]] for j in range(2, 2 * g + 2, 2))
+            add(t if g > 1 else t[0])
+            prev_empty_at = e0 if s0 == e0 else -1
+        return out
 
     def end(self, text: Any, pos: int) -> int:
         return self.eng.dfa("unanch").forward(text, pos, self.behind(text, pos))

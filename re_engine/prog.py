@@ -378,14 +378,19 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
 
     depth = [0]  # ENTER/CHECK loops enclosing the code being generated
 
-    def gen_iteration(body: Core, checked: bool) -> tuple[int, list[tuple[int, str]], int]:
+    def gen_iteration(
+        body: Core, checked: bool, empty: bool | None = None
+    ) -> tuple[int, list[tuple[int, str]], int]:
         """One optional iteration: (entry, exits, CHECK pc or -1).
 
         ``checked`` iterations of a nullable body are bracketed by ENTER and
         CHECK; the CHECK's ``x`` is left for the caller (the next iteration),
         its ``y`` (empty iteration: leave the loop) is among the exits.
+        ``empty``: ``nullable(body)`` if the caller knows it.
         """
-        if not (checked and nullable(body)):
+        if empty is None:
+            empty = nullable(body)
+        if not (checked and empty):
             e, outs = gen(body)
             return e, outs, -1
         d = depth[0]
@@ -422,7 +427,54 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
         p.y[s] = e
         return s, [*outs, (s, "x")]
 
+    def bulk(ops: list[int], args: list[int], xs: list[int], ys: list[int]) -> int:
+        """Append instructions whose successors are already set; the first one's pc."""
+        pc = len(p.op)
+        if pc + len(ops) > MAX_PROG:
+            raise TooLarge(
+                f"compiled program exceeds {MAX_PROG} instructions (reduce counted repetitions)"
+            )
+        p.op.extend(ops)
+        p.arg.extend(args)
+        p.x.extend(xs)
+        p.y.extend(ys)
+        return pc
+
+    def gen_set_repeat(c: R.Repeat, cs: CharSet) -> tuple[int, list[tuple[int, str]]]:
+        """``C{m,n}`` (``n`` finite) of one set: the instructions :func:`gen_repeat`
+        makes (``m`` CHARs, then ``n - m`` SPLIT/CHAR pairs), laid out at once."""
+        greedy = c.greedy is not False
+        m = c.min
+        k = (c.max if c.max is not None else m) - m
+        total = m + 2 * k
+        if total == 0:
+            pc = p.emit(JMP)
+            return pc, [(pc, "x")]
+        sid = p.set_id(cs)
+        base = len(p.op)
+        # CHAR i (i < m) at base + i goes on to the next instruction; the
+        # optional pairs (SPLIT at base + m + 2j, CHAR after it) chain alike
+        xs = list(range(base + 1, base + total + 1))
+        xs[-1] = -1
+        ys = [-1] * total
+        ops = [CHAR] * m + [SPLIT, CHAR] * k
+        args = [sid] * m + [0, sid] * k
+        exits: list[tuple[int, str]] = []
+        for j in range(k):
+            sp = base + m + 2 * j
+            if not greedy:  # prefer skipping: x leaves, y takes the character
+                ys[sp - base] = sp + 1
+                xs[sp - base] = -1
+                exits.append((sp, "x"))
+            else:
+                exits.append((sp, "y"))
+        exits.append((base + total - 1, "x"))
+        bulk(ops, args, xs, ys)
+        return base, exits
+
     def gen_repeat(c: R.Repeat) -> tuple[int, list[tuple[int, str]]]:
+        if type(c.node) is R.Set and c.max is not None:
+            return gen_set_repeat(c, c.node.cs)
         greedy = c.greedy is not False
         parts: list[tuple[int, list[tuple[int, str]]]] = []
         for _ in range(c.min):
@@ -434,10 +486,11 @@ def compile_prog(core: Core, is_bytes: bool, ngroups: int, captures: bool = True
             k = c.max - c.min
             if k > 0:
                 opt_entries: list[tuple[int, list[tuple[int, str]], int]] = []
+                body_empty = nullable(c.node)
                 for i in range(k):
                     s = p.emit(SPLIT)
                     # the last iteration needs no CHECK: after it the loop ends anyway
-                    e, outs, chk = gen_iteration(c.node, i + 1 < k)
+                    e, outs, chk = gen_iteration(c.node, i + 1 < k, body_empty)
                     opt_entries.append((s, outs, chk))
                     if greedy:
                         p.x[s] = e

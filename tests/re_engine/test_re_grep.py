@@ -201,3 +201,11 @@ def test_agrees_with_gnu_grep(data: st.DataObject) -> None:
         assert out_o == out_g, argv
     assert binary_notes(err_o) == binary_notes(err_g), argv
     assert bool(err_o) == bool(err_g), (argv, err_g, err_o)
+
+
+def test_only_matching_words_after_an_empty_match() -> None:
+    """-o -w: an empty match may end past a space the next word needs (GNU: both words)."""
+    out, err = io.BytesIO(), io.StringIO()
+    argv = ["-n", "-o", "-w", "-e", "foo", "-e", "o*", "-"]
+    rc = main(argv, stdin=io.BytesIO(b"foo  foo\n"), stdout=out, stderr=err)
+    assert (rc, out.getvalue()) == (0, b"1:foo\n1:foo\n")  # what GNU grep 3.8 prints

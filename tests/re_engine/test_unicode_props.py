@@ -146,3 +146,15 @@ def test_matches_like_regex(pattern: str) -> None:
 def test_bad_property_is_a_parse_error(pattern: str) -> None:
     with pytest.raises(ParseError):
         re_engine.compile(pattern)
+
+
+def test_re_class_table_is_what_re_scans() -> None:
+    """The generated \\w \\d \\s tables equal re's own classes on this Python."""
+    import unicodedata
+
+    from re_engine import charset, re_classes
+
+    if unicodedata.unidata_version != re_classes.UNICODE_VERSION:
+        pytest.skip("the table is for another Unicode version (charset scans instead)")
+    for cls in (r"\w", r"\d", r"\s"):
+        assert charset._from_re_class(cls) == charset._scan_re_class(cls), cls
