@@ -454,8 +454,16 @@ class _TrioTaskGroup(_AnyioTrioTaskGroup):
     def start_soon(  # type: ignore[override,misc]
         self, func: Callable[..., Any], *args: Any, name: object = None
     ) -> None:
+        if not _LEAN_TRIO_START_SOON:
+            super().start_soon(func, *args, name=name)
+            return
         self._check_active()
         self._nursery.start_soon(func, *args, name=name)
+
+
+_LEAN_TRIO_START_SOON = hasattr(_TrioTaskGroup, "_check_active")
+"""Whether this anyio's trio task group has the ``_check_active``/``_nursery`` that
+:meth:`_TrioTaskGroup.start_soon` uses (anyio 4.x does); else anyio's own ``start_soon``."""
 
 
 class TrioBackend(AnyioRuntime):

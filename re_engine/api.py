@@ -455,7 +455,12 @@ def compile(
     if engine == "regex":
         if syntax != "perl":
             raise NotSupported(f"engine='regex' only takes perl syntax, not {syntax!r}")
-        import regex
+        try:
+            import regex
+        except ImportError:
+            raise NotSupported(
+                "engine='regex' needs the regex package (pip install 'mirage-py[regex]')"
+            ) from None
 
         return regex.compile(pattern, flags)
     if engine not in ("default", "dfa"):
