@@ -30,10 +30,10 @@ import base64
 import binascii
 import datetime
 import ipaddress
-import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from socket import AF_INET, AF_INET6, inet_pton
 from typing import ClassVar
 
 from . import wire
@@ -213,6 +213,10 @@ class Field:
     is_name: ClassVar[bool] = False
     rest: ClassVar[bool] = False
     """Whether the field takes all remaining tokens (and all remaining bytes)."""
+    few: ClassVar[bool] = False
+    """Whether a zone's values of the field are few (numbers, mnemonics, times: the same
+    words again and again), so that the wire form of a type's leading fields of this kind
+    is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -247,6 +251,8 @@ def _take(data: bytes, pos: int, end: int, n: int, what: str) -> int:
 class U8(Field):
     """An unsigned byte in decimal."""
 
+    few = True
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return bytes((wire.parse_decimal(text, 0xFF, self.what),))
 
@@ -256,6 +262,8 @@ class U8(Field):
 
 class U16(Field):
     """A 16-bit number in decimal."""
+
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U16.pack(wire.parse_decimal(text, 0xFFFF, self.what))
@@ -267,6 +275,8 @@ class U16(Field):
 
 class U32(Field):
     """A 32-bit number in decimal."""
+
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
@@ -285,6 +295,8 @@ class Period(U32):
 
 class Mnemonic(Field):
     """A number (one byte, or two if ``wide``) also given by a mnemonic (any case)."""
+
+    few = True
 
     def __init__(
         self, what: str, names: dict[int, str], values: dict[str, int], *, wide: bool = False
@@ -308,6 +320,8 @@ class Mnemonic(Field):
 class TypeCode(Field):
     """A record type (RRSIG's type covered)."""
 
+    few = True
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U16.pack(wire.type_from_text(text))
 
@@ -320,21 +334,9 @@ class Time(Field):
     """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, modulo 2^32 as RFC 4034 §3.2 says) or
     seconds since 1970 in decimal; printed as the former."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.seen: dict[str, bytes] = {}
-        """Times already read: a signer gives most signatures the same two (up to
-        :data:`_MEMO_MAX` kept)."""
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        data = self.seen.get(text)
-        if data is None:
-            data = self._encode(text)
-            if len(self.seen) < _MEMO_MAX:
-                self.seen[text] = data
-        return data
-
-    def _encode(self, text: str) -> bytes:
         if len(text) != 14:
             return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
         year, month, day, hour, minute, second = (
@@ -355,19 +357,35 @@ class Time(Field):
 
 
 _NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
+_ORIGIN_WIRE: dict[Name, bytes] = {}
 
 
 def name_wire(text: str, origin: Name | None) -> bytes:
     """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
     the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
-    memory is emptied when it holds :data:`_MEMO_MAX` names."""
+    memory is emptied when it holds :data:`_MEMO_MAX` names. A name of one label under
+    the origin, the common name that does not repeat (a CNAME's or an SRV's target), is
+    made from its label and the origin's wire form, its lengths checked as
+    :func:`dns.wire.name_from_text` checks them (RFC 1035 §2.3.4)."""
     key = (text, origin)
     data = _NAME_WIRE.get(key)
-    if data is None:
-        data = wire.encode_name(wire.name_from_text(text, origin))
-        if len(_NAME_WIRE) >= _MEMO_MAX:
-            _NAME_WIRE.clear()
-        _NAME_WIRE[key] = data
+    if data is not None:
+        return data
+    if origin is not None and "." not in text and "\\" not in text and text != "@" and text:
+        tail = _ORIGIN_WIRE.get(origin)
+        if tail is None:
+            tail = wire.encode_name(origin)
+            if len(_ORIGIN_WIRE) >= _MEMO_MAX:
+                _ORIGIN_WIRE.clear()
+            _ORIGIN_WIRE[origin] = tail
+        label = text.encode("utf-8")
+        size = len(label)
+        if size <= wire.MAX_LABEL and size + 1 + len(tail) <= wire.MAX_NAME:
+            return bytes((size,)) + label + tail
+    data = wire.encode_name(wire.name_from_text(text, origin))
+    if len(_NAME_WIRE) >= _MEMO_MAX:
+        _NAME_WIRE.clear()
+    _NAME_WIRE[key] = data
     return data
 
 
@@ -484,7 +502,22 @@ class Bitmap(Field):
 
     rest = True
 
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.seen: dict[tuple[str, ...], bytes] = {}
+        """Bitmaps already read, by their words: the names of a signed zone have few
+        distinct sets of types (up to :data:`_MEMO_MAX` kept)."""
+
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        key = tuple(words)
+        data = self.seen.get(key)
+        if data is None:
+            data = self._encode(words)
+            if len(self.seen) < _MEMO_MAX:
+                self.seen[key] = data
+        return data
+
+    def _encode(self, words: Sequence[str]) -> bytes:
         windows: dict[int, bytearray] = {}
         for word in words:
             rtype = wire.type_from_text(word)
@@ -517,6 +550,8 @@ class Bitmap(Field):
 class Salt(Field):
     """NSEC3 salt: length byte and bytes, ``-`` for none (RFC 5155 §3.3)."""
 
+    few = True
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         salt = _hex_of((text,))
         if len(salt) > 255:
@@ -548,31 +583,6 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
-_OCTETS = {str(i): i for i in range(256)}
-"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
-_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
-"""An IPv6 address of hex groups and colons only (one character class: linear)."""
-_8H = struct.Struct("!8H")
-
-
-def _ipv6_groups(text: str) -> bytes | None:
-    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
-    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
-    if _HEXTETS.fullmatch(text) is None:
-        return None
-    head, double, tail = text.partition("::")
-    groups = head.split(":") if head else []
-    after = tail.split(":") if tail else []
-    missing = 8 - len(groups) - len(after)
-    if (missing < 1) if double else (missing != 0):
-        return None
-    groups += ["0"] * missing
-    groups += after
-    if "" in groups or len(max(groups, key=len)) > 4:
-        return None
-    return _8H.pack(*[int(g, 16) for g in groups])
-
-
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -580,18 +590,15 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+        self.family = AF_INET if size == 4 else AF_INET6
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        # The common forms without ipaddress's generality; what they do not take (an
-        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
-        if self.size == 4:
-            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
-            if len(octets) == 4 and -1 not in octets:
-                return bytes(octets)
-        else:
-            data = _ipv6_groups(text)
-            if data is not None:
-                return data
+        # The C parser first (it takes only what ipaddress takes: RFC 4291 §2.2 text, dotted
+        # decimal without leading zeros); ipaddress for the rest (a zone) and for the error.
+        try:
+            return inet_pton(self.family, text)
+        except (OSError, ValueError):
+            pass
         try:
             return self.kind(text).packed
         except ValueError as exc:
@@ -678,43 +685,74 @@ class RdataType:
     def from_words(cls, words: Sequence[str], origin: Name | None) -> bytes:
         """:meth:`from_text` for words that were neither quoted nor escaped (a master-file
         line of plain words): the same bytes and errors, without a :class:`Token` for each
-        word where the type is a sequence of fields."""
-        encoders = cls._word_encoders
-        rest = cls._rest_field
-        if (
-            encoders is None
-            or len(words) < len(encoders)
-            or (rest is None and len(words) != len(encoders))
-        ):
-            return cls.from_text([Token(w) for w in words], origin)  # or its error
-        try:
-            if rest is None:
-                if len(words) == 1:
-                    return encoders[0](words[0], origin)
-                return b"".join(
-                    [encode(w, origin) for encode, w in zip(encoders, words, strict=True)]
-                )
-            out = [encode(w, origin) for encode, w in zip(encoders, words, strict=False)]
-            out.append(rest.encode_words(words[len(encoders) :], origin))
-            return b"".join(out)
-        except ValueError as exc:
-            raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
+        word where the type is a sequence of fields (see :meth:`word_reader`)."""
+        return cls.word_reader()(words, origin)
 
     @classmethod
     def word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
-        """:meth:`from_words`, made for this type once: a type of one field that takes one
-        word (an address, a name) reads it with that field's encoder alone."""
+        """:meth:`from_words` as a function made for this type once. The type's leading
+        fields whose values are :attr:`Field.few` (an MX's preference, an SRV's numbers,
+        an RRSIG's type, algorithm, labels, TTL, times and key tag) are read once per
+        distinct run of words and remembered (up to :data:`_MEMO_MAX` runs); the other
+        fields are read each time. A type read otherwise (LOC, SVCB, unknown types) goes to
+        its :meth:`from_text`; so does a count of words that does not fit (for its error)."""
+        made = cls.__dict__.get("_reader")
+        if made is None:
+            made = cls._make_word_reader()
+            cls._reader = made
+        return made
+
+    _reader: ClassVar[Callable[[Sequence[str], Name | None], bytes] | None] = None
+
+    @classmethod
+    def _make_word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
+        def general(words: Sequence[str], origin: Name | None) -> bytes:
+            return cls.from_text([Token(w) for w in words], origin)  # or its error
+
         encoders = cls._word_encoders
-        if encoders is None or cls._rest_field is not None or len(encoders) != 1:
-            return cls.from_words
-        encode = encoders[0]
+        if encoders is None:
+            return general
         mnemonic = cls.mnemonic()
+        count = len(encoders)
+        rest = cls._rest_field.encode_words if cls._rest_field is not None else None
+        if rest is None and count == 1:  # an address, a name
+            encode = encoders[0]
+
+            def read_one(words: Sequence[str], origin: Name | None) -> bytes:
+                if len(words) != 1:
+                    return general(words, origin)
+                try:
+                    return encode(words[0], origin)
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_one
+        fields = cls.fields
+        few = 0
+        while few < count and fields[few].few:
+            few += 1
+        head = encoders[:few]
+        tail = encoders[few:]
+        memo: dict[object, bytes] = {}
 
         def read(words: Sequence[str], origin: Name | None) -> bytes:
-            if len(words) != 1:
-                return cls.from_text([Token(w) for w in words], origin)  # or its error
+            if len(words) < count or (rest is None and len(words) != count):
+                return general(words, origin)
             try:
-                return encode(words[0], origin)
+                out = []
+                if few:
+                    key = words[0] if few == 1 else tuple(words[:few])
+                    known = memo.get(key)
+                    if known is None:
+                        known = b"".join([e(w, origin) for e, w in zip(head, words, strict=False)])
+                        if len(memo) < _MEMO_MAX:
+                            memo[key] = known
+                    out.append(known)
+                if tail:
+                    out += [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                if rest is not None:
+                    out.append(rest(words[count:], origin))
+                return b"".join(out)
             except ValueError as exc:
                 raise RdataTextError(f"{mnemonic} {exc}") from None
 
