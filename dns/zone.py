@@ -613,6 +613,11 @@ _NOT_GROUPING = re.compile(
 )
 """What :data:`_NOT_PLAIN` finds but a comment or a parenthesis: without it, a line is words,
 parentheses and perhaps a comment (as a signer writes its SOA and RRSIG records)."""
+_NOT_QUOTING = re.compile(
+    r"[;()\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""What :data:`_NOT_PLAIN` finds but a quote: without it, a line is words and quoted
+strings."""
 _PARENS = re.compile(r"[()]")
 _WORD_END = re.compile(r'[ \t;()"\\]')
 """Where a word stops, or needs a closer look (a quote or an escape inside it)."""
@@ -655,6 +660,8 @@ class _Lexer:
         words = self.words
         if _NOT_PLAIN.search(line) is None:
             words += line.split()
+        elif _NOT_QUOTING.search(line) is None and self._quotes(line):
+            pass  # words and quoted strings apart from them (a TXT record's)
         elif _NOT_GROUPING.search(line) is None:
             # Words, parentheses and a comment: the parentheses counted, the rest split.
             text = line.partition(";")[0]
@@ -671,6 +678,27 @@ class _Lexer:
         if self.depth == 0 and words:
             return self.start_line, self.blank_owner, words, self.quoted
         return None
+
+    def _quotes(self, line: str) -> bool:
+        """Split a line of words and quoted strings, each quoted string between blanks or
+        at an end of the line, with no escape, comment or parenthesis: ``True``, its words
+        added. ``False`` (nothing added) for any other line: :meth:`_scan` reads it."""
+        parts = line.split('"')
+        last = len(parts) - 1
+        if last % 2:  # a quote left open: _scan says so
+            return False
+        for i in range(1, last, 2):
+            before, after = parts[i - 1], parts[i + 1]
+            if (before and before[-1] not in " \t") or (after and after[0] not in " \t"):
+                return False  # a quoted part inside a word (key="a b"): _scan reads it
+        words = self.words
+        for i, part in enumerate(parts):
+            if i % 2:
+                self.quoted.append(len(words))
+                words.append(part)
+            else:
+                words += part.split()
+        return True
 
     def _scan(self, line: str, line_no: int) -> None:
         filename = self.filename
@@ -937,6 +965,7 @@ class _Parser:
         self._origin_key: Key = ()
         self._origin_lower = True
         self._label_limit = 0
+        self._origin_suffix = ""
         self.field_words: dict[str, _FieldWord | None] = {}
         """What each word seen before a record's type was: ``(0, ttl, None)`` (over
         :data:`MAX_TTL`: 0), ``(1, IN, None)``, ``(2, type, its word reader)`` for a type a
@@ -959,6 +988,7 @@ class _Parser:
         keys = self.keys
         origin = self.origin  # and default_ttl: changed by directives only (read again then)
         default_ttl = _clamped(self.default_ttl)
+        last_ttl = self.last_ttl  # kept here, and in self for the general way and directives
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
         line_no = 0
@@ -981,20 +1011,14 @@ class _Parser:
                         continue
                     entry_line, blank, words, quoted = got
                 try:
-                    if not blank and words[0][:1] == "$" and not (quoted and quoted[0] == 0):
-                        yield from self._entry(
-                            Entry(entry_line, blank, _tokens(words, quoted)), filename, depth, stack
-                        )
-                        origin, default_ttl = self.origin, _clamped(self.default_ttl)
-                        continue
                     if blank:
-                        if self.last_owner is None:
-                            raise ZoneError(
-                                "a record without an owner before any owner was given",
-                                filename,
-                                entry_line,
-                            )
                         if owner is not self.last_owner:
+                            if self.last_owner is None:
+                                raise ZoneError(
+                                    "a record without an owner before any owner was given",
+                                    filename,
+                                    entry_line,
+                                )
                             owner = self.last_owner
                             key = keys(owner)
                             owner_text = None
@@ -1002,53 +1026,51 @@ class _Parser:
                     else:
                         word = words[0]
                         if word != owner_text or origin is not owner_origin:
-                            owner, key = self._owner(word)
-                            owner_text, owner_origin = word, origin
+                            if word[:1] == "$" and not (quoted and quoted[0] == 0):
+                                self.last_ttl = last_ttl
+                                yield from self._entry(
+                                    Entry(entry_line, blank, _tokens(words, quoted)),
+                                    filename,
+                                    depth,
+                                    stack,
+                                )
+                                origin, default_ttl = self.origin, _clamped(self.default_ttl)
+                                last_ttl = self.last_ttl
+                                owner_text = None
+                                continue
+                            owner, key = self._owner(word, origin)
+                            owner_text = word if word[:1] != "$" else None  # a quoted one
+                            owner_origin = origin
+                            self.last_owner = owner
                         pos = 1
-                    # [ttl] [class] type, from words seen before.
-                    start = pos
-                    ttl: int | None = None
-                    rtype = 0
-                    read: _Reader | None = None
-                    in_class = False
-                    n = len(words)
-                    while pos < n:
-                        seen = field_words.get(words[pos], _UNSEEN)
-                        if seen is _UNSEEN:
-                            seen = self._field_word(words[pos])
-                        if seen is None:
-                            break
-                        kind, value, reader = seen
+                    # [ttl] [class] type, from words seen before: mostly the type alone.
+                    seen = field_words.get(words[pos]) if pos < len(words) else None
+                    if seen is not None and seen[0] == 2:
                         pos += 1
-                        if kind == 2:
-                            rtype, read = value, reader
-                            break
-                        if kind == 0 and ttl is None:
-                            ttl = value
-                        elif kind == 1 and not in_class:
-                            in_class = True
-                        else:
-                            break
-                    if ttl is None:
-                        ttl = default_ttl if default_ttl is not None else self.last_ttl
+                        rtype, read = seen[1], seen[2]
+                        ttl = default_ttl if default_ttl is not None else last_ttl
+                    else:
+                        ttl, rtype, read, pos = self._field_words(words, pos)
+                        if ttl is None:
+                            ttl = default_ttl if default_ttl is not None else last_ttl
                     if read is None or ttl is None:
                         # Something to say (or an SOA's own TTL): the general way.
+                        self.last_ttl = last_ttl
                         ttl, rtype, pos = self._fields(
-                            list(map(Token, words)), start, filename, entry_line
+                            list(map(Token, words)), 1 - blank, filename, entry_line
                         )
                     if quoted is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
                         # Quoted words, or RFC 3597's form: the general reader.
                         rdata = from_text(rtype, _tokens(words, quoted)[pos:], origin)
                     else:  # words alone say it all: read from them
                         if read is None:
-                            read = rdtypes.for_type(rtype).from_words
+                            read = rdtypes.for_type(rtype).word_reader()
                         rdata = read(words[pos:], origin)
                     if len(rdata) > 0xFFFF:
                         raise ZoneError(
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
                         )
-                    self.last_owner = owner
-                    self.last_ttl = ttl
+                    last_ttl = ttl
                     yield (owner, key, rtype, ttl, rdata, filename, entry_line)
                 except ZoneError:
                     raise
@@ -1056,7 +1078,36 @@ class _Parser:
                     raise ZoneError(str(exc), filename, entry_line) from exc
         except UnicodeDecodeError as exc:  # from a file read as it is parsed
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
+        self.last_ttl = last_ttl
         lexer.end()
+
+    def _field_words(
+        self, words: list[str], pos: int
+    ) -> tuple[int | None, int, _Reader | None, int]:
+        """``[ttl] [class] type`` from ``words[pos]`` on, from words seen before (see
+        :attr:`field_words`): ``(ttl or None, type, its reader, position of the rdata)``;
+        the reader is None when the words say something the general way must say."""
+        field_words = self.field_words
+        ttl: int | None = None
+        in_class = False
+        n = len(words)
+        while pos < n:
+            seen = field_words.get(words[pos], _UNSEEN)
+            if seen is _UNSEEN:
+                seen = self._field_word(words[pos])
+            if seen is None:
+                break
+            kind, value, reader = seen
+            pos += 1
+            if kind == 2:
+                return ttl, value, reader, pos
+            if kind == 0 and ttl is None:
+                ttl = value
+            elif kind == 1 and not in_class:
+                in_class = True
+            else:
+                break
+        return ttl, 0, None, pos
 
     def _field_word(self, word: str) -> _FieldWord | None:
         """What ``word`` is before a record's type (see :attr:`field_words`), remembered
@@ -1081,12 +1132,12 @@ class _Parser:
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
-    def _owner(self, text: str) -> tuple[Name, Key]:
-        """The owner name ``text`` and its key. A single label relative to the origin, the
-        common owner, is made here (its length checked as wire.name_from_text checks it);
-        any other name by wire.name_from_text."""
-        origin = self.origin
-        if origin is not None and "." not in text and "\\" not in text and text != "@":
+    def _owner(self, text: str, origin: Name | None) -> tuple[Name, Key]:
+        """The owner name ``text`` and its key. A single label under the origin, the common
+        owner, relative (``www``) or absolute as a signer writes it (``www.example.``), is
+        made here (its length checked as wire.name_from_text checks it); any other name by
+        wire.name_from_text."""
+        if origin is not None:
             if origin is not self._keyed_origin:
                 self._keyed_origin = origin
                 self._origin_key = self.keys(origin)
@@ -1094,13 +1145,18 @@ class _Parser:
                 # The longest label that fits: 63 octets, and 255 with the origin's.
                 size = sum(map(len, origin)) + len(origin) + 1
                 self._label_limit = min(wire.MAX_LABEL, wire.MAX_NAME - 1 - size)
-            label = text.encode("utf-8")
-            if len(label) <= self._label_limit:
-                low = label.lower()
-                key = (low, *self._origin_key)
-                if self._origin_lower and low == label:
-                    return key, key
-                return (label, *origin), key
+                self._origin_suffix = "." + wire.name_to_text(origin) if origin else ""
+            head = text
+            if text.endswith(self._origin_suffix) and self._origin_suffix:
+                head = text[: len(text) - len(self._origin_suffix)]
+            if head and "." not in head and "\\" not in head and head != "@":
+                label = head.encode("utf-8")
+                if len(label) <= self._label_limit:
+                    low = label.lower()
+                    key = (low, *self._origin_key)
+                    if self._origin_lower and low == label:
+                        return key, key
+                    return (label, *origin), key
         name = wire.name_from_text(text, origin)
         return name, self.keys(name)
 
