@@ -414,14 +414,18 @@ class DomainName(Field):
         return name, after
 
 
+def _counted(raw: bytes, what: str) -> bytes:
+    """``raw`` as a character-string: its length byte, then it (at most 255 bytes)."""
+    if len(raw) > 255:
+        raise RdataTextError(f"{what}: character-string of {len(raw)} bytes (max 255)")
+    return bytes((len(raw),)) + raw
+
+
 class CharString(Field):
     """One character-string (RFC 1035 §3.3): length byte, up to 255 bytes."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        raw = unescape(text)
-        if len(raw) > 255:
-            raise RdataTextError(f"{self.what}: character-string of {len(raw)} bytes (max 255)")
-        return bytes((len(raw),)) + raw
+        return _counted(unescape(text), self.what)
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         start = _take(data, pos, end, 1, self.what)
@@ -437,7 +441,8 @@ class CharStrings(CharString):
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        return b"".join([CharString.encode_word(self, word, origin) for word in words])
+        what = self.what
+        return b"".join([_counted(raw, what) for raw in map(unescape, words)])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -645,6 +650,11 @@ class RdataType:
     """For :meth:`from_words`: the one-word fields' encoders (all but a last field that
     takes the rest), when the type is read field by field by :meth:`from_text`."""
     _rest_field: ClassVar[Field | None] = None
+    words_alone: ClassVar[bool] = False
+    """Whether the words of the RDATA say all (a sequence of :class:`Field`, each read from
+    its words' text): then a word's being quoted or not changes nothing, and
+    :meth:`word_reader` reads quoted words too (all but RFC 3597's ``\\#``, which only
+    unquoted means what it means). Not for LOC, SVCB and unknown types."""
 
     def __init_subclass__(cls) -> None:
         cls.compressible = cls.rtype in wire.COMPRESSIBLE_RDATA_TYPES
@@ -655,6 +665,11 @@ class RdataType:
             cls._word_encoders = tuple(
                 f.encode_word for f in fields[: len(fields) - (rest is not None)]
             )
+            cls.words_alone = True
+        else:  # read its own way (and not as a class above it reads)
+            cls._rest_field = None
+            cls._word_encoders = None
+            cls.words_alone = False
 
     @classmethod
     def mnemonic(cls) -> str:

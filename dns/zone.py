@@ -649,16 +649,21 @@ class _Lexer:
         self.start_line = 0
         self.blank_owner = False
 
-    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[str], list[int]] | None:
+    def feed(
+        self, line: str, line_no: int, plain: bool | None = None
+    ) -> tuple[int, bool, list[str], list[int]] | None:
         """Read ``line`` (its end removed); the entry it completes, if any, as ``(first
-        line, owner left blank, words, positions of the quoted words)``."""
+        line, owner left blank, words, positions of the quoted words)``. ``plain``: whether
+        :data:`_NOT_PLAIN` finds nothing in the line, if the caller has looked."""
         if self.depth == 0:
             self.words = []
             self.quoted = []
             self.start_line = line_no
             self.blank_owner = bool(line) and line[0] in " \t"
         words = self.words
-        if _NOT_PLAIN.search(line) is None:
+        if plain is None:
+            plain = _NOT_PLAIN.search(line) is None
+        if plain:
             words += line.split()
         elif _NOT_QUOTING.search(line) is None and self._quotes(line):
             pass  # words and quoted strings apart from them (a TXT record's)
@@ -684,20 +689,24 @@ class _Lexer:
         at an end of the line, with no escape, comment or parenthesis: ``True``, its words
         added. ``False`` (nothing added) for any other line: :meth:`_scan` reads it."""
         parts = line.split('"')
-        last = len(parts) - 1
-        if last % 2:  # a quote left open: _scan says so
+        size = len(parts)
+        if not size & 1:  # a quote left open: _scan says so
             return False
-        for i in range(1, last, 2):
-            before, after = parts[i - 1], parts[i + 1]
-            if (before and before[-1] not in " \t") or (after and after[0] not in " \t"):
-                return False  # a quoted part inside a word (key="a b"): _scan reads it
+        # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
+        # key="a b", which _scan reads).
+        first, last = parts[0], parts[-1]
+        if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
+            return False
+        for between in parts[2 : size - 1 : 2]:
+            if not between or between[0] not in " \t" or between[-1] not in " \t":
+                return False
         words = self.words
-        for i, part in enumerate(parts):
-            if i % 2:
-                self.quoted.append(len(words))
-                words.append(part)
-            else:
-                words += part.split()
+        quoted = self.quoted
+        words += first.split()
+        for i in range(1, size, 2):
+            quoted.append(len(words))
+            words.append(parts[i])
+            words += parts[i + 1].split()
         return True
 
     def _scan(self, line: str, line_no: int) -> None:
@@ -997,7 +1006,8 @@ class _Parser:
                 line_no += 1
                 line = raw.rstrip("\r\n")
                 quoted: list[int] | None  # None for a line of plain words
-                if lexer.depth == 0 and not_plain(line) is None:
+                plain = not_plain(line) is None
+                if plain and lexer.depth == 0:
                     # A line of plain words, the common one: split in one call.
                     words = line.split()
                     if not words:
@@ -1006,7 +1016,7 @@ class _Parser:
                     quoted = None
                     entry_line = line_no
                 else:
-                    got = lexer.feed(line, line_no)
+                    got = lexer.feed(line, line_no, plain)
                     if got is None:
                         continue
                     entry_line, blank, words, quoted = got
@@ -1059,8 +1069,12 @@ class _Parser:
                         ttl, rtype, pos = self._fields(
                             list(map(Token, words)), 1 - blank, filename, entry_line
                         )
-                    if quoted is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
-                        # Quoted words, or RFC 3597's form: the general reader.
+                    if quoted is not None and (
+                        words[pos : pos + 1] == ["\\#"]
+                        or (quoted and not rdtypes.for_type(rtype).words_alone)
+                    ):
+                        # RFC 3597's form, or quoted words of a type to which quotes
+                        # matter: the general reader.
                         rdata = from_text(rtype, _tokens(words, quoted)[pos:], origin)
                     else:  # words alone say it all: read from them
                         if read is None:
