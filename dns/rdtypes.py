@@ -357,31 +357,38 @@ class Time(Field):
 
 
 _NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
-_ORIGIN_WIRE: dict[Name, bytes] = {}
+_ORIGIN_FORMS: dict[Name, tuple[str, bytes]] = {}
 
 
 def name_wire(text: str, origin: Name | None) -> bytes:
     """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
     the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
     memory is emptied when it holds :data:`_MEMO_MAX` names. A name of one label under
-    the origin, the common name that does not repeat (a CNAME's or an SRV's target), is
-    made from its label and the origin's wire form, its lengths checked as
+    the origin, relative or absolute (a CNAME's target, an NSEC's next name: names that do
+    not repeat), is made from its label and the origin's wire form, its lengths checked as
     :func:`dns.wire.name_from_text` checks them (RFC 1035 §2.3.4)."""
     key = (text, origin)
     data = _NAME_WIRE.get(key)
     if data is not None:
         return data
-    if origin is not None and "." not in text and "\\" not in text and text != "@" and text:
-        tail = _ORIGIN_WIRE.get(origin)
-        if tail is None:
-            tail = wire.encode_name(origin)
-            if len(_ORIGIN_WIRE) >= _MEMO_MAX:
-                _ORIGIN_WIRE.clear()
-            _ORIGIN_WIRE[origin] = tail
-        label = text.encode("utf-8")
-        size = len(label)
-        if size <= wire.MAX_LABEL and size + 1 + len(tail) <= wire.MAX_NAME:
-            return bytes((size,)) + label + tail
+    if origin is not None and "\\" not in text:
+        form = _ORIGIN_FORMS.get(origin)
+        if form is None:
+            if len(_ORIGIN_FORMS) >= _MEMO_MAX:
+                _ORIGIN_FORMS.clear()
+            # The origin as text after a label's dot ("www.example."): ".." for the root,
+            # which no name ends with.
+            form = _ORIGIN_FORMS[origin] = (
+                "." + wire.name_to_text(origin),
+                wire.encode_name(origin),
+            )
+        suffix, tail = form
+        head = text[: len(text) - len(suffix)] if text.endswith(suffix) else text
+        if head and "." not in head and head != "@":
+            label = head.encode("utf-8")
+            size = len(label)
+            if size <= wire.MAX_LABEL and size + 1 + len(tail) <= wire.MAX_NAME:
+                return bytes((size,)) + label + tail
     data = wire.encode_name(wire.name_from_text(text, origin))
     if len(_NAME_WIRE) >= _MEMO_MAX:
         _NAME_WIRE.clear()

@@ -1007,7 +1007,10 @@ class _Parser:
                 line = raw.rstrip("\r\n")
                 quoted: list[int] | None  # None for a line of plain words
                 plain = not_plain(line) is None
-                if plain and lexer.depth == 0:
+                if plain:
+                    if lexer.depth:  # plain words inside parentheses: the entry goes on
+                        lexer.words += line.split()
+                        continue
                     # A line of plain words, the common one: split in one call.
                     words = line.split()
                     if not words:
@@ -1053,16 +1056,29 @@ class _Parser:
                             owner_origin = origin
                             self.last_owner = owner
                         pos = 1
-                    # [ttl] [class] type, from words seen before: mostly the type alone.
-                    seen = field_words.get(words[pos]) if pos < len(words) else None
-                    if seen is not None and seen[0] == 2:
+                    # [ttl] [class] type, from words seen before (either order).
+                    ttl = None
+                    read = None
+                    in_class = False
+                    while pos < len(words):
+                        seen = field_words.get(words[pos], _UNSEEN)
+                        if seen is _UNSEEN:
+                            seen = self._field_word(words[pos])
+                        if seen is None:
+                            break
+                        kind, value, reader = seen
                         pos += 1
-                        rtype, read = seen[1], seen[2]
+                        if kind == 2:
+                            rtype, read = value, reader
+                            break
+                        if kind == 0 and ttl is None:
+                            ttl = value
+                        elif kind == 1 and not in_class:
+                            in_class = True
+                        else:
+                            break
+                    if ttl is None:
                         ttl = default_ttl if default_ttl is not None else last_ttl
-                    else:
-                        ttl, rtype, read, pos = self._field_words(words, pos)
-                        if ttl is None:
-                            ttl = default_ttl if default_ttl is not None else last_ttl
                     if read is None or ttl is None:
                         # Something to say (or an SOA's own TTL): the general way.
                         self.last_ttl = last_ttl
@@ -1094,34 +1110,6 @@ class _Parser:
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
         self.last_ttl = last_ttl
         lexer.end()
-
-    def _field_words(
-        self, words: list[str], pos: int
-    ) -> tuple[int | None, int, _Reader | None, int]:
-        """``[ttl] [class] type`` from ``words[pos]`` on, from words seen before (see
-        :attr:`field_words`): ``(ttl or None, type, its reader, position of the rdata)``;
-        the reader is None when the words say something the general way must say."""
-        field_words = self.field_words
-        ttl: int | None = None
-        in_class = False
-        n = len(words)
-        while pos < n:
-            seen = field_words.get(words[pos], _UNSEEN)
-            if seen is _UNSEEN:
-                seen = self._field_word(words[pos])
-            if seen is None:
-                break
-            kind, value, reader = seen
-            pos += 1
-            if kind == 2:
-                return ttl, value, reader, pos
-            if kind == 0 and ttl is None:
-                ttl = value
-            elif kind == 1 and not in_class:
-                in_class = True
-            else:
-                break
-        return ttl, 0, None, pos
 
     def _field_word(self, word: str) -> _FieldWord | None:
         """What ``word`` is before a record's type (see :attr:`field_words`), remembered
