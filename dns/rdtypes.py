@@ -376,14 +376,11 @@ def name_wire(text: str, origin: Name | None) -> bytes:
         if form is None:
             if len(_ORIGIN_FORMS) >= _MEMO_MAX:
                 _ORIGIN_FORMS.clear()
-            # The origin as text after a label's dot ("www.example."): ".." for the root,
-            # which no name ends with.
-            form = _ORIGIN_FORMS[origin] = (
-                "." + wire.name_to_text(origin),
-                wire.encode_name(origin),
-            )
+            # The origin as text after a label's dot ("www.example."; none for the root).
+            suffix = "." + wire.name_to_text(origin) if origin else ""
+            form = _ORIGIN_FORMS[origin] = (suffix, wire.encode_name(origin))
         suffix, tail = form
-        head = text[: len(text) - len(suffix)] if text.endswith(suffix) else text
+        head = text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else text
         if head and "." not in head and head != "@":
             label = head.encode("utf-8")
             size = len(label)
