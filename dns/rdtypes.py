@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import functools
 import ipaddress
 import struct
 from collections.abc import Callable, Sequence
@@ -214,6 +215,10 @@ class Field:
     rest: ClassVar[bool] = False
     """Whether the field takes all remaining tokens (and all remaining bytes)."""
     few: ClassVar[bool] = False
+    quick: Callable[[str], bytes] | None = None
+    """A function in C that reads the common form of the field's one word (or raises
+    ``OSError`` or ``ValueError``, :meth:`encode_word` then reading it or naming what is
+    wrong): no Python call between a line's word and its bytes."""
     """Whether a zone's values of the field are few (numbers, mnemonics, times: the same
     words again and again), so that the wire form of a type's leading fields of this kind
     is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
@@ -600,10 +605,11 @@ class Address(Field):
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
         self.family = AF_INET if size == 4 else AF_INET6
+        # The C parser first: it takes only what ipaddress takes (RFC 4291 §2.2 text, dotted
+        # decimal without leading zeros); ipaddress for the rest (a zone) and for the error.
+        self.quick = functools.partial(inet_pton, self.family)
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        # The C parser first (it takes only what ipaddress takes: RFC 4291 §2.2 text, dotted
-        # decimal without leading zeros); ipaddress for the rest (a zone) and for the error.
         try:
             return inet_pton(self.family, text)
         except (OSError, ValueError):
@@ -745,7 +751,19 @@ class RdataType:
                 except ValueError as exc:
                     raise RdataTextError(f"{mnemonic} {exc}") from None
 
-            return read_one
+            quick = cls.fields[0].quick
+            if quick is None:
+                return read_one
+
+            def read_quick(words: Sequence[str], origin: Name | None) -> bytes:
+                if len(words) == 1:
+                    try:
+                        return quick(words[0])
+                    except (OSError, ValueError):
+                        pass
+                return read_one(words, origin)  # the word's other forms, or its error
+
+            return read_quick
         fields = cls.fields
         few = 0
         while few < count and fields[few].few:

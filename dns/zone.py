@@ -1004,22 +1004,23 @@ class _Parser:
         try:
             for raw in lines:
                 line_no += 1
-                line = raw.rstrip("\r\n")
                 quoted: list[int] | None  # None for a line of plain words
-                plain = not_plain(line) is None
+                # (A line's end, "\n", is not in _NOT_PLAIN and str.split drops it; "\r" is.)
+                plain = not_plain(raw) is None
                 if plain:
                     if lexer.depth:  # plain words inside parentheses: the entry goes on
-                        lexer.words += line.split()
+                        lexer.words += raw.split()
                         continue
                     # A line of plain words, the common one: split in one call.
-                    words = line.split()
+                    words = raw.split()
                     if not words:
                         continue
-                    blank = line[0] in " \t"
+                    blank = raw[0] in " \t"
                     quoted = None
                     entry_line = line_no
                 else:
-                    got = lexer.feed(line, line_no, plain)
+                    # (Not plain, unless for a "\r" at its end: the lexer looks again then.)
+                    got = lexer.feed(raw.rstrip("\r\n"), line_no, None if "\r" in raw else False)
                     if got is None:
                         continue
                     entry_line, blank, words, quoted = got
