@@ -665,19 +665,24 @@ class _Lexer:
             plain = _NOT_PLAIN.search(line) is None
         if plain:
             words += line.split()
-        elif _NOT_QUOTING.search(line) is None and self._quotes(line):
-            pass  # words and quoted strings apart from them (a TXT record's)
         elif _NOT_GROUPING.search(line) is None:
             # Words, parentheses and a comment: the parentheses counted, the rest split.
-            text = line.partition(";")[0]
-            for paren in _PARENS.findall(text):
-                if paren == "(":
-                    self.depth += 1
-                elif self.depth == 0:
-                    raise ZoneError("')' without '('", self.filename, line_no)
-                else:
-                    self.depth -= 1
-            words += _PARENS.sub(" ", text).split()
+            text = line.partition(";")[0] if ";" in line else line
+            opens, closes = text.count("("), text.count(")")
+            if closes > self.depth or (opens and closes):
+                # One that may close before it opens: in order, for the error.
+                for paren in _PARENS.findall(text):
+                    if paren == "(":
+                        self.depth += 1
+                    elif self.depth == 0:
+                        raise ZoneError("')' without '('", self.filename, line_no)
+                    else:
+                        self.depth -= 1
+            else:
+                self.depth += opens - closes
+            words += text.replace("(", " ").replace(")", " ").split()
+        elif _NOT_QUOTING.search(line) is None and self._quotes(line):
+            pass  # words and quoted strings apart from them (a TXT record's)
         else:
             self._scan(line, line_no)
         if self.depth == 0 and words:
