@@ -368,18 +368,26 @@ class Zone:
             if rtype == wire.TYPE_NS and k != origin_key:
                 self.cuts.add(k)
         checked: set[Key] = set()
+        soa_type, cname_type, dname_type, ns_type = (
+            wire.TYPE_SOA,
+            wire.TYPE_CNAME,
+            wire.TYPE_DNAME,
+            wire.TYPE_NS,
+        )
         for k, _ in where:
             if k in checked:
                 continue
             checked.add(k)
             node = nodes[k]
             types = [rs.rtype for rs in node.sets]
-            if wire.TYPE_SOA in types and k != origin_key:
+            if len(types) == 1 and types[0] == ns_type and k[0] != b"*":
+                continue  # a delegation's NS alone: nothing to break
+            if soa_type in types and k != origin_key:
                 raise ZoneError(
                     f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
                     *at(k, wire.TYPE_SOA),
                 )
-            cname = node.get(wire.TYPE_CNAME)
+            cname = node.get(cname_type) if cname_type in types else None
             if cname is not None:
                 others = [t for t in types if t not in _CNAME_COMPANIONS]
                 if others:
@@ -393,7 +401,7 @@ class Zone:
                         f"more than one CNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_CNAME),
                     )
-            dname = node.get(wire.TYPE_DNAME)
+            dname = node.get(dname_type) if dname_type in types else None
             if dname is not None:
                 if len(dname.rdatas) > 1:
                     raise ZoneError(
@@ -438,15 +446,18 @@ class Zone:
                 node = nodes[k]
                 size = len(k)
                 cut: Key | None = None
-                for j in cut_depths:
-                    if j > size:
-                        break
-                    if k[size - j :] in cuts:
-                        cut = k[size - j :]
-                        break
-                if cut is None:
-                    continue
-                allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
+                if size == shortest:
+                    cut = k  # a cut, with none above it (none is shorter)
+                else:
+                    for j in cut_depths:
+                        if j > size:
+                            break
+                        if k[size - j :] in cuts:
+                            cut = k[size - j :]
+                            break
+                    if cut is None:
+                        continue
+                allowed = _AT_CUT_TYPES if cut == k else _GLUE_TYPES
                 for rrset in node.sets:
                     if rrset.rtype not in allowed:
                         log.warning(
@@ -588,6 +599,7 @@ type; keeping a position per RRset would cost more than the RRsets of a big zone
 _CNAME_COMPANIONS = frozenset({wire.TYPE_CNAME}) | _DNSSEC_TYPES
 _GLUE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA})
 _CUT_TYPES = frozenset({wire.TYPE_NS, wire.TYPE_DS}) | _DNSSEC_TYPES
+_AT_CUT_TYPES = _GLUE_TYPES | _CUT_TYPES
 
 
 # ---------------------------------------------------------------------------- tokenizer
