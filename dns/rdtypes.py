@@ -368,10 +368,11 @@ _ORIGIN_FORMS: dict[Name, tuple[str, bytes]] = {}
 def name_wire(text: str, origin: Name | None) -> bytes:
     """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
     the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
-    memory is emptied when it holds :data:`_MEMO_MAX` names. A name of one label under
-    the origin, relative or absolute (a CNAME's target, an NSEC's next name: names that do
-    not repeat), is made from its label and the origin's wire form, its lengths checked as
-    :func:`dns.wire.name_from_text` checks them (RFC 1035 §2.3.4)."""
+    memory is emptied when it holds :data:`_MEMO_MAX` names. A name under the origin
+    without escapes, relative or absolute (a CNAME's target, an NSEC's next name, a
+    delegation's name server: names that do not repeat), is made from its labels and the
+    origin's wire form, its lengths checked as :func:`dns.wire.name_from_text` checks them
+    (RFC 1035 §2.3.4)."""
     key = (text, origin)
     data = _NAME_WIRE.get(key)
     if data is not None:
@@ -386,11 +387,17 @@ def name_wire(text: str, origin: Name | None) -> bytes:
             form = _ORIGIN_FORMS[origin] = (suffix, wire.encode_name(origin))
         suffix, tail = form
         head = text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else text
-        if head and "." not in head and head != "@":
-            label = head.encode("utf-8")
-            size = len(label)
-            if size <= wire.MAX_LABEL and size + 1 + len(tail) <= wire.MAX_NAME:
-                return bytes((size,)) + label + tail
+        if head and head != "@" and head[0] != "." and head[-1] != ".":
+            data = head.encode("utf-8")
+            size = len(data)  # its wire form is one octet longer (a length for each dot)
+            if size + 1 + len(tail) <= wire.MAX_NAME:
+                if "." not in head:
+                    if size <= wire.MAX_LABEL:
+                        return bytes((size,)) + data + tail
+                elif ".." not in head:
+                    labels = data.split(b".")
+                    if max(map(len, labels)) <= wire.MAX_LABEL:
+                        return b"".join([bytes((len(part),)) + part for part in labels]) + tail
     data = wire.encode_name(wire.name_from_text(text, origin))
     if len(_NAME_WIRE) >= _MEMO_MAX:
         _NAME_WIRE.clear()

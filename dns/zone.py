@@ -991,6 +991,8 @@ class _Parser:
         self._origin_key: Key = ()
         self._origin_lower = True
         self._label_limit = 0
+        self._name_room = 0
+        """How many octets the labels before the origin may take on the wire."""
         self._origin_suffix = ""
         self.field_words: dict[str, _FieldWord | None] = {}
         """What each word seen before a record's type was: ``(0, ttl, None)`` (over
@@ -1153,10 +1155,10 @@ class _Parser:
         return wire.name_from_text(text, self.origin)
 
     def _owner(self, text: str, origin: Name | None) -> tuple[Name, Key]:
-        """The owner name ``text`` and its key. A single label under the origin, the common
-        owner, relative (``www``) or absolute as a signer writes it (``www.example.``), is
-        made here (its length checked as wire.name_from_text checks it); any other name by
-        wire.name_from_text."""
+        """The owner name ``text`` and its key. A name under the origin without escapes,
+        the common owner, relative (``www``) or absolute as a signer writes it
+        (``www.example.``), is made here (its lengths checked as wire.name_from_text checks
+        them); any other name by wire.name_from_text."""
         if origin is not None:
             if origin is not self._keyed_origin:
                 self._keyed_origin = origin
@@ -1165,18 +1167,26 @@ class _Parser:
                 # The longest label that fits: 63 octets, and 255 with the origin's.
                 size = sum(map(len, origin)) + len(origin) + 1
                 self._label_limit = min(wire.MAX_LABEL, wire.MAX_NAME - 1 - size)
+                self._name_room = wire.MAX_NAME - size
                 self._origin_suffix = "." + wire.name_to_text(origin) if origin else ""
             head = text
             if text.endswith(self._origin_suffix) and self._origin_suffix:
                 head = text[: len(text) - len(self._origin_suffix)]
-            if head and "." not in head and "\\" not in head and head != "@":
-                label = head.encode("utf-8")
-                if len(label) <= self._label_limit:
-                    low = label.lower()
-                    key = (low, *self._origin_key)
-                    if self._origin_lower and low == label:
-                        return key, key
-                    return (label, *origin), key
+            if head and "\\" not in head and head != "@":
+                if "." not in head:
+                    label = head.encode("utf-8")
+                    if len(label) <= self._label_limit:
+                        low = label.lower()
+                        key = (low, *self._origin_key)
+                        if self._origin_lower and low == label:
+                            return key, key
+                        return (label, *origin), key
+                elif head[0] != "." and head[-1] != "." and ".." not in head:
+                    data = head.encode("utf-8")
+                    labels = data.split(b".")
+                    if max(map(len, labels)) <= wire.MAX_LABEL and len(data) + 1 <= self._name_room:
+                        name = (*labels, *origin)
+                        return name, self.keys(name)
         name = wire.name_from_text(text, origin)
         return name, self.keys(name)
 

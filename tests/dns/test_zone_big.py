@@ -386,3 +386,43 @@ def test_quoted_words_are_read_as_from_text_reads_their_tokens(line: str, rtype:
     assert lexed is not None
     tokens = _tokens(lexed[2], lexed[3])[2:]
     assert got.rdatas == [rdtypes.from_text(rtype, tokens, origin)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(label=LABELS, origin=st.sampled_from(["o.test.", "O.Test.", ".", "a\\.b.test."]))
+def test_owners_read_the_short_way_are_what_the_general_way_reads(label: str, origin: str) -> None:
+    """The parser's owner names under the origin (relative or absolute, one label or more,
+    made without name_from_text) and their keys are name_from_text's, or its error."""
+    from dns.zone import _Parser, key_of
+
+    base = wire.name_from_text(origin)
+    parser = _Parser(base, None)
+    for text in (label, f"{label}.{origin}" if origin != "." else f"{label}."):
+        try:
+            name = wire.name_from_text(text, base)
+            expected: object = (name, key_of(name))
+        except ValueError as exc:
+            expected = type(exc).__name__
+        try:
+            got: object = parser._owner(text, base)
+        except ValueError as exc:
+            got = type(exc).__name__
+        assert got == expected, text
+
+
+def test_the_longest_names_of_two_labels_under_the_origin_are_the_limits() -> None:
+    origin = ".".join(["o" * 63] * 3) + "."  # 193 octets on the wire
+    head = f"$ORIGIN {origin}\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    fits = f"x.{'b' * 59}"  # 2 + 60 + 193 = 255 octets
+    zone = parse_zone_text(f"{head}{fits} CNAME {fits}\nalias.{origin} CNAME {fits}.{origin}\n")
+    names = [rs.rdatas[0] for rs in zone.rrsets() if rs.rtype == wire.TYPE_CNAME]
+    assert [len(n) for n in names] == [255, 255]
+    assert max(len(wire.encode_name(node.name)) for node in zone.nodes.values()) == 255
+    over = f"x.{'b' * 60}"
+    for line in (f"{over} A 192.0.2.1", f"y CNAME {over}", f"{over}.{origin} A 192.0.2.1"):
+        with pytest.raises(ZoneError, match="is over 255 octets"):
+            parse_zone_text(f"{head}{line}\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"{head}x.{'b' * 64} A 192.0.2.1\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"{head}y CNAME x.{'b' * 64}\n")
