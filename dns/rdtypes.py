@@ -29,12 +29,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import functools
 import ipaddress
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from socket import AF_INET, AF_INET6, inet_pton
 from typing import ClassVar
 
 from . import wire
@@ -215,10 +214,6 @@ class Field:
     rest: ClassVar[bool] = False
     """Whether the field takes all remaining tokens (and all remaining bytes)."""
     few: ClassVar[bool] = False
-    quick: Callable[[str], bytes] | None = None
-    """A function in C that reads the common form of the field's one word (or raises
-    ``OSError`` or ``ValueError``, :meth:`encode_word` then reading it or naming what is
-    wrong): no Python call between a line's word and its bytes."""
     """Whether a zone's values of the field are few (numbers, mnemonics, times: the same
     words again and again), so that the wire form of a type's leading fields of this kind
     is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
@@ -604,6 +599,31 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
+_OCTETS = {str(i): i for i in range(256)}
+"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
+"""An IPv6 address of hex groups and colons only (one character class: linear)."""
+_8H = struct.Struct("!8H")
+
+
+def _ipv6_groups(text: str) -> bytes | None:
+    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
+    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
+    if _HEXTETS.fullmatch(text) is None:
+        return None
+    head, double, tail = text.partition("::")
+    groups = head.split(":") if head else []
+    after = tail.split(":") if tail else []
+    missing = 8 - len(groups) - len(after)
+    if (missing < 1) if double else (missing != 0):
+        return None
+    groups += ["0"] * missing
+    groups += after
+    if "" in groups or len(max(groups, key=len)) > 4:
+        return None
+    return _8H.pack(*[int(g, 16) for g in groups])
+
+
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -611,16 +631,18 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
-        self.family = AF_INET if size == 4 else AF_INET6
-        # The C parser first: it takes only what ipaddress takes (RFC 4291 §2.2 text, dotted
-        # decimal without leading zeros); ipaddress for the rest (a zone) and for the error.
-        self.quick = functools.partial(inet_pton, self.family)
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        try:
-            return inet_pton(self.family, text)
-        except (OSError, ValueError):
-            pass
+        # The common forms without ipaddress's generality; what they do not take (an
+        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
+        if self.size == 4:
+            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
+            if len(octets) == 4 and -1 not in octets:
+                return bytes(octets)
+        else:
+            data = _ipv6_groups(text)
+            if data is not None:
+                return data
         try:
             return self.kind(text).packed
         except ValueError as exc:
@@ -758,19 +780,7 @@ class RdataType:
                 except ValueError as exc:
                     raise RdataTextError(f"{mnemonic} {exc}") from None
 
-            quick = cls.fields[0].quick
-            if quick is None:
-                return read_one
-
-            def read_quick(words: Sequence[str], origin: Name | None) -> bytes:
-                if len(words) == 1:
-                    try:
-                        return quick(words[0])
-                    except (OSError, ValueError):
-                        pass
-                return read_one(words, origin)  # the word's other forms, or its error
-
-            return read_quick
+            return read_one
         fields = cls.fields
         few = 0
         while few < count and fields[few].few:

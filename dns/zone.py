@@ -16,11 +16,11 @@ the leftmost label, elsewhere an ordinary label (RFC 4592 §2.1.1).
 
 Big zones (issue 17: 1.5 M records): a line of plain words, the common one, is split in one
 call and its RDATA read from the words by its type's reader (:meth:`dns.rdtypes.RdataType.
-word_reader`: the wire form of leading numeric fields remembered by their words, addresses
-by ``inet_pton``), the words before the type and the owner remembered, an owner under the
-origin without escapes made from its labels; lines inside parentheses, and words with
-quoted strings (TXT), are split with ``str`` methods, other lines scanned by the lexer, with
-the same checks and errors. The file is read as it is parsed. In memory a :class:`Node`
+word_reader`: the wire form of leading numeric fields remembered by their words), the
+words before the type and the owner remembered, an owner under the origin without escapes
+made from its labels; lines inside parentheses, and words with quoted strings (TXT), are
+split with ``str`` methods, other lines scanned by the lexer, with the same checks and
+errors. The file is read as it is parsed. In memory a :class:`Node`
 keeps its RRsets in a tuple (no dict per name), labels repeat as one object, and the
 collector is off while the zone is built (no cycles are made). ``bench/dns_zone.py``
 measures this against ``nsd-checkzone``.
