@@ -601,9 +601,14 @@ class NextHash(Field):
 
 _OCTETS = {str(i): i for i in range(256)}
 """Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+_OCTET = _OCTETS.__getitem__
 _HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
 """An IPv6 address of hex groups and colons only (one character class: linear)."""
-_8H = struct.Struct("!8H")
+_ZEROS = [["0"] * n for n in range(9)]
+_GROUPS: dict[str, bytes] = {}
+"""Hex groups of IPv6 addresses already read, as their two bytes (up to :data:`_MEMO_MAX`
+kept): a zone's addresses share most of their groups."""
+_GROUP = _GROUPS.__getitem__
 
 
 def _ipv6_groups(text: str) -> bytes | None:
@@ -611,17 +616,30 @@ def _ipv6_groups(text: str) -> bytes | None:
     most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
     if _HEXTETS.fullmatch(text) is None:
         return None
-    head, double, tail = text.partition("::")
-    groups = head.split(":") if head else []
-    after = tail.split(":") if tail else []
-    missing = 8 - len(groups) - len(after)
-    if (missing < 1) if double else (missing != 0):
-        return None
-    groups += ["0"] * missing
-    groups += after
-    if "" in groups or len(max(groups, key=len)) > 4:
-        return None
-    return _8H.pack(*[int(g, 16) for g in groups])
+    if "::" in text:
+        head, _, tail = text.partition("::")
+        groups = head.split(":") if head else []
+        after = tail.split(":") if tail else []
+        missing = 8 - len(groups) - len(after)
+        if missing < 1:
+            return None
+        groups += _ZEROS[missing]
+        groups += after
+    else:
+        groups = text.split(":")
+        if len(groups) != 8:
+            return None
+    try:
+        return b"".join(map(_GROUP, groups))
+    except KeyError:
+        pass
+    for group in groups:  # one not seen yet: 1 to 4 hex digits
+        if group not in _GROUPS:
+            if not 1 <= len(group) <= 4:
+                return None
+            if len(_GROUPS) < _MEMO_MAX:
+                _GROUPS[group] = _U16.pack(int(group, 16))
+    return b"".join([_GROUPS.get(g) or _U16.pack(int(g, 16)) for g in groups])
 
 
 class Address(Field):
@@ -636,13 +654,16 @@ class Address(Field):
         # The common forms without ipaddress's generality; what they do not take (an
         # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
         if self.size == 4:
-            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
-            if len(octets) == 4 and -1 not in octets:
-                return bytes(octets)
-        else:
-            data = _ipv6_groups(text)
-            if data is not None:
+            try:
+                data = bytes(map(_OCTET, text.split(".")))
+            except KeyError:
+                data = b""
+            if len(data) == 4:
                 return data
+        else:
+            data6 = _ipv6_groups(text)
+            if data6 is not None:
+                return data6
         try:
             return self.kind(text).packed
         except ValueError as exc:

@@ -426,3 +426,20 @@ def test_the_longest_names_of_two_labels_under_the_origin_are_the_limits() -> No
         parse_zone_text(f"{head}x.{'b' * 64} A 192.0.2.1\n")
     with pytest.raises(ZoneError, match="label of 64 octets"):
         parse_zone_text(f"{head}y CNAME x.{'b' * 64}\n")
+
+
+def test_ipv6_groups_read_past_the_memory_of_groups_as_ipaddress_reads_them() -> None:
+    """Hex groups are remembered as their bytes up to a bound; past it (and for a group
+    seen first in a bad address) the bytes and refusals are ipaddress's."""
+    texts = [f"2001:db8::{i:x}:{i * 7 & 0xFFFF:X}" for i in range(rdtypes._MEMO_MAX + 500)]
+    texts += ["2001:db8::12345", "2001:db8:::1", "1:2:3:4:5:6:7:8:9", ":1::", "abcd::0ffff"]
+    for text in texts:
+        try:
+            expected: bytes | None = ipaddress.IPv6Address(text).packed
+        except ValueError:
+            expected = None
+        try:
+            got: bytes | None = rdtypes.from_words(wire.TYPE_AAAA, [text], None)
+        except ValueError:
+            got = None
+        assert got == expected, text
