@@ -36,29 +36,21 @@ import ipaddress
 import logging
 import os
 import signal
-import ssl
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import anyio
-
-import backends
 from backends.cli import add_backend_arguments, device_options, listen_host
 
-from . import doh, dot, keys, tsig, wire
-from .config import (
-    Config,
-    ConfigError,
-    catalog_key,
-    load_config,
-    load_zones,
-    server_settings,
-    with_catalog,
-)
+from . import keys, tsig, wire
 from .resolvconf import parse_decimal
-from .server import AuthServer, parse_hostport, split_notify_target
-from .sign import Policy, Signer, SigningError
 from .zone import Zone, ZoneError, load_zone_file
+
+# What serving needs (the server, its HTTP and TLS listeners, signing, the configuration
+# file) is imported by the commands that need it: ``check`` and ``query`` start without it.
+if TYPE_CHECKING:
+    from .config import Config
+    from .server import AuthServer
+    from .sign import Signer
 
 log = logging.getLogger("dns")
 
@@ -92,6 +84,8 @@ def _seconds(text: str) -> float:
 def _notify_target(text: str) -> str:
     """An argparse type: ``HOST[:PORT]`` or ``[V6]:PORT``, the port 1 to 65535, then
     optionally `` key:NAME`` (the NOTIFY signed with that key, given with ``--key``)."""
+    from .server import parse_hostport, split_notify_target
+
     address, key_name = split_notify_target(text)
     if key_name is not None:
         _domain(key_name)
@@ -290,6 +284,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 def _signers(args: argparse.Namespace, zones: list[Zone]) -> dict[str, Signer]:
     """The ``--sign-key`` signer of the one zone on the command line (ValueError when it
     cannot be: KeyFileError and SigningError are ValueErrors)."""
+    from .sign import Policy, Signer
+
     if not args.sign_key:
         if args.nsec3 or args.nsec3_salt or args.nsec3_iterations or args.nsec3_opt_out:
             raise ValueError("--nsec3 options go with --sign-key")
@@ -334,6 +330,8 @@ def _zone_sources(args: argparse.Namespace) -> list[tuple[str, str | None]] | in
     if args.zonefiles:
         print("error: give zone files or --config FILE, not both", file=sys.stderr)
         return 2
+    from .config import ConfigError, load_config
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -367,6 +365,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the zones and serve until interrupted."""
+    import ssl
+
+    import backends
+
+    from . import doh, dot
+    from .config import server_settings, with_catalog
+    from .server import AuthServer
+    from .sign import SigningError
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -478,6 +485,8 @@ def _first(exc: BaseException) -> BaseException:
 
 def _listen_problem(exc: OSError, host: str, port: int) -> str:
     """One line for a failure to serve (bind, or open the TAP device): what, and why."""
+    import backends
+
     if isinstance(exc, backends.AddressInUse):
         return f"cannot listen on {host} port {port}: the port is in use (UDP or TCP)"
     if isinstance(exc, backends.AddressUnavailable):
@@ -511,6 +520,10 @@ async def _announce(server: AuthServer, ready: Any) -> None:
 
 
 async def _reload_on_sighup(server: AuthServer, config: Config | None) -> None:
+    import anyio
+
+    from .config import ConfigError
+
     try:
         receiver = anyio.open_signal_receiver(signal.SIGHUP)
     except (NotImplementedError, AttributeError):  # no SIGHUP here
@@ -534,6 +547,10 @@ async def _reload_on_sighup(server: AuthServer, config: Config | None) -> None:
 async def _reload_config(server: AuthServer, old: Config) -> list[Zone]:
     """Read the configuration and its zones again (in a thread) and put both in service
     together; raises (keeping everything as it was) when either has a problem."""
+    import anyio
+
+    from .config import catalog_key, load_config, load_zones, server_settings, with_catalog
+
     config = await anyio.to_thread.run_sync(load_config, old.path)
     zones = await anyio.to_thread.run_sync(load_zones, config)
     if config.listen != old.listen:

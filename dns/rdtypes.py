@@ -213,6 +213,10 @@ class Field:
     is_name: ClassVar[bool] = False
     rest: ClassVar[bool] = False
     """Whether the field takes all remaining tokens (and all remaining bytes)."""
+    few: ClassVar[bool] = False
+    """Whether a zone's values of the field are few (numbers, mnemonics, times: the same
+    words again and again), so that the wire form of a type's leading fields of this kind
+    is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -247,6 +251,8 @@ def _take(data: bytes, pos: int, end: int, n: int, what: str) -> int:
 class U8(Field):
     """An unsigned byte in decimal."""
 
+    few = True
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return bytes((wire.parse_decimal(text, 0xFF, self.what),))
 
@@ -256,6 +262,8 @@ class U8(Field):
 
 class U16(Field):
     """A 16-bit number in decimal."""
+
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U16.pack(wire.parse_decimal(text, 0xFFFF, self.what))
@@ -267,6 +275,8 @@ class U16(Field):
 
 class U32(Field):
     """A 32-bit number in decimal."""
+
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
@@ -285,6 +295,8 @@ class Period(U32):
 
 class Mnemonic(Field):
     """A number (one byte, or two if ``wide``) also given by a mnemonic (any case)."""
+
+    few = True
 
     def __init__(
         self, what: str, names: dict[int, str], values: dict[str, int], *, wide: bool = False
@@ -308,6 +320,8 @@ class Mnemonic(Field):
 class TypeCode(Field):
     """A record type (RRSIG's type covered)."""
 
+    few = True
+
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         return _U16.pack(wire.type_from_text(text))
 
@@ -320,21 +334,9 @@ class Time(Field):
     """An RRSIG time: ``YYYYMMDDHHmmSS`` (UTC, modulo 2^32 as RFC 4034 §3.2 says) or
     seconds since 1970 in decimal; printed as the former."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.seen: dict[str, bytes] = {}
-        """Times already read: a signer gives most signatures the same two (up to
-        :data:`_MEMO_MAX` kept)."""
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        data = self.seen.get(text)
-        if data is None:
-            data = self._encode(text)
-            if len(self.seen) < _MEMO_MAX:
-                self.seen[text] = data
-        return data
-
-    def _encode(self, text: str) -> bytes:
         if len(text) != 14:
             return _U32.pack(wire.parse_decimal(text, MAX_U32, self.what))
         year, month, day, hour, minute, second = (
@@ -355,19 +357,46 @@ class Time(Field):
 
 
 _NAME_WIRE: dict[tuple[str, Name | None], bytes] = {}
+_ORIGIN_FORMS: dict[Name, tuple[str, bytes]] = {}
 
 
 def name_wire(text: str, origin: Name | None) -> bytes:
     """The uncompressed wire form of the name ``text`` (relative to ``origin``), remembered:
     the names in a zone's RDATA repeat (its name servers, mail exchangers, targets). The
-    memory is emptied when it holds :data:`_MEMO_MAX` names."""
+    memory is emptied when it holds :data:`_MEMO_MAX` names. A name under the origin
+    without escapes, relative or absolute (a CNAME's target, an NSEC's next name, a
+    delegation's name server: names that do not repeat), is made from its labels and the
+    origin's wire form, its lengths checked as :func:`dns.wire.name_from_text` checks them
+    (RFC 1035 §2.3.4)."""
     key = (text, origin)
     data = _NAME_WIRE.get(key)
-    if data is None:
-        data = wire.encode_name(wire.name_from_text(text, origin))
-        if len(_NAME_WIRE) >= _MEMO_MAX:
-            _NAME_WIRE.clear()
-        _NAME_WIRE[key] = data
+    if data is not None:
+        return data
+    if origin is not None and "\\" not in text:
+        form = _ORIGIN_FORMS.get(origin)
+        if form is None:
+            if len(_ORIGIN_FORMS) >= _MEMO_MAX:
+                _ORIGIN_FORMS.clear()
+            # The origin as text after a label's dot ("www.example."; none for the root).
+            suffix = "." + wire.name_to_text(origin) if origin else ""
+            form = _ORIGIN_FORMS[origin] = (suffix, wire.encode_name(origin))
+        suffix, tail = form
+        head = text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else text
+        if head and head != "@" and head[0] != "." and head[-1] != ".":
+            data = head.encode("utf-8")
+            size = len(data)  # its wire form is one octet longer (a length for each dot)
+            if size + 1 + len(tail) <= wire.MAX_NAME:
+                if "." not in head:
+                    if size <= wire.MAX_LABEL:
+                        return bytes((size,)) + data + tail
+                elif ".." not in head:
+                    labels = data.split(b".")
+                    if max(map(len, labels)) <= wire.MAX_LABEL:
+                        return b"".join([bytes((len(part),)) + part for part in labels]) + tail
+    data = wire.encode_name(wire.name_from_text(text, origin))
+    if len(_NAME_WIRE) >= _MEMO_MAX:
+        _NAME_WIRE.clear()
+    _NAME_WIRE[key] = data
     return data
 
 
@@ -396,14 +425,18 @@ class DomainName(Field):
         return name, after
 
 
+def _counted(raw: bytes, what: str) -> bytes:
+    """``raw`` as a character-string: its length byte, then it (at most 255 bytes)."""
+    if len(raw) > 255:
+        raise RdataTextError(f"{what}: character-string of {len(raw)} bytes (max 255)")
+    return bytes((len(raw),)) + raw
+
+
 class CharString(Field):
     """One character-string (RFC 1035 §3.3): length byte, up to 255 bytes."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        raw = unescape(text)
-        if len(raw) > 255:
-            raise RdataTextError(f"{self.what}: character-string of {len(raw)} bytes (max 255)")
-        return bytes((len(raw),)) + raw
+        return _counted(unescape(text), self.what)
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         start = _take(data, pos, end, 1, self.what)
@@ -419,7 +452,8 @@ class CharStrings(CharString):
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        return b"".join([CharString.encode_word(self, word, origin) for word in words])
+        what = self.what
+        return b"".join([_counted(raw, what) for raw in map(unescape, words)])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -484,7 +518,22 @@ class Bitmap(Field):
 
     rest = True
 
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.seen: dict[tuple[str, ...], bytes] = {}
+        """Bitmaps already read, by their words: the names of a signed zone have few
+        distinct sets of types (up to :data:`_MEMO_MAX` kept)."""
+
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
+        key = tuple(words)
+        data = self.seen.get(key)
+        if data is None:
+            data = self._encode(words)
+            if len(self.seen) < _MEMO_MAX:
+                self.seen[key] = data
+        return data
+
+    def _encode(self, words: Sequence[str]) -> bytes:
         windows: dict[int, bytearray] = {}
         for word in words:
             rtype = wire.type_from_text(word)
@@ -516,6 +565,8 @@ class Bitmap(Field):
 
 class Salt(Field):
     """NSEC3 salt: length byte and bytes, ``-`` for none (RFC 5155 §3.3)."""
+
+    few = True
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
         salt = _hex_of((text,))
@@ -550,9 +601,14 @@ class NextHash(Field):
 
 _OCTETS = {str(i): i for i in range(256)}
 """Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
+_OCTET = _OCTETS.__getitem__
 _HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
 """An IPv6 address of hex groups and colons only (one character class: linear)."""
-_8H = struct.Struct("!8H")
+_ZEROS = [["0"] * n for n in range(9)]
+_GROUPS: dict[str, bytes] = {}
+"""Hex groups of IPv6 addresses already read, as their two bytes (up to :data:`_MEMO_MAX`
+kept): a zone's addresses share most of their groups."""
+_GROUP = _GROUPS.__getitem__
 
 
 def _ipv6_groups(text: str) -> bytes | None:
@@ -560,17 +616,30 @@ def _ipv6_groups(text: str) -> bytes | None:
     most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
     if _HEXTETS.fullmatch(text) is None:
         return None
-    head, double, tail = text.partition("::")
-    groups = head.split(":") if head else []
-    after = tail.split(":") if tail else []
-    missing = 8 - len(groups) - len(after)
-    if (missing < 1) if double else (missing != 0):
-        return None
-    groups += ["0"] * missing
-    groups += after
-    if "" in groups or len(max(groups, key=len)) > 4:
-        return None
-    return _8H.pack(*[int(g, 16) for g in groups])
+    if "::" in text:
+        head, _, tail = text.partition("::")
+        groups = head.split(":") if head else []
+        after = tail.split(":") if tail else []
+        missing = 8 - len(groups) - len(after)
+        if missing < 1:
+            return None
+        groups += _ZEROS[missing]
+        groups += after
+    else:
+        groups = text.split(":")
+        if len(groups) != 8:
+            return None
+    try:
+        return b"".join(map(_GROUP, groups))
+    except KeyError:
+        pass
+    for group in groups:  # one not seen yet: 1 to 4 hex digits
+        if group not in _GROUPS:
+            if not 1 <= len(group) <= 4:
+                return None
+            if len(_GROUPS) < _MEMO_MAX:
+                _GROUPS[group] = _U16.pack(int(group, 16))
+    return b"".join([_GROUPS.get(g) or _U16.pack(int(g, 16)) for g in groups])
 
 
 class Address(Field):
@@ -585,13 +654,16 @@ class Address(Field):
         # The common forms without ipaddress's generality; what they do not take (an
         # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
         if self.size == 4:
-            octets = [_OCTETS.get(part, -1) for part in text.split(".")]
-            if len(octets) == 4 and -1 not in octets:
-                return bytes(octets)
-        else:
-            data = _ipv6_groups(text)
-            if data is not None:
+            try:
+                data = bytes(map(_OCTET, text.split(".")))
+            except KeyError:
+                data = b""
+            if len(data) == 4:
                 return data
+        else:
+            data6 = _ipv6_groups(text)
+            if data6 is not None:
+                return data6
         try:
             return self.kind(text).packed
         except ValueError as exc:
@@ -638,6 +710,11 @@ class RdataType:
     """For :meth:`from_words`: the one-word fields' encoders (all but a last field that
     takes the rest), when the type is read field by field by :meth:`from_text`."""
     _rest_field: ClassVar[Field | None] = None
+    words_alone: ClassVar[bool] = False
+    """Whether the words of the RDATA say all (a sequence of :class:`Field`, each read from
+    its words' text): then a word's being quoted or not changes nothing, and
+    :meth:`word_reader` reads quoted words too (all but RFC 3597's ``\\#``, which only
+    unquoted means what it means). Not for LOC, SVCB and unknown types."""
 
     def __init_subclass__(cls) -> None:
         cls.compressible = cls.rtype in wire.COMPRESSIBLE_RDATA_TYPES
@@ -648,6 +725,11 @@ class RdataType:
             cls._word_encoders = tuple(
                 f.encode_word for f in fields[: len(fields) - (rest is not None)]
             )
+            cls.words_alone = True
+        else:  # read its own way (and not as a class above it reads)
+            cls._rest_field = None
+            cls._word_encoders = None
+            cls.words_alone = False
 
     @classmethod
     def mnemonic(cls) -> str:
@@ -678,43 +760,74 @@ class RdataType:
     def from_words(cls, words: Sequence[str], origin: Name | None) -> bytes:
         """:meth:`from_text` for words that were neither quoted nor escaped (a master-file
         line of plain words): the same bytes and errors, without a :class:`Token` for each
-        word where the type is a sequence of fields."""
-        encoders = cls._word_encoders
-        rest = cls._rest_field
-        if (
-            encoders is None
-            or len(words) < len(encoders)
-            or (rest is None and len(words) != len(encoders))
-        ):
-            return cls.from_text([Token(w) for w in words], origin)  # or its error
-        try:
-            if rest is None:
-                if len(words) == 1:
-                    return encoders[0](words[0], origin)
-                return b"".join(
-                    [encode(w, origin) for encode, w in zip(encoders, words, strict=True)]
-                )
-            out = [encode(w, origin) for encode, w in zip(encoders, words, strict=False)]
-            out.append(rest.encode_words(words[len(encoders) :], origin))
-            return b"".join(out)
-        except ValueError as exc:
-            raise RdataTextError(f"{cls.mnemonic()} {exc}") from None
+        word where the type is a sequence of fields (see :meth:`word_reader`)."""
+        return cls.word_reader()(words, origin)
 
     @classmethod
     def word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
-        """:meth:`from_words`, made for this type once: a type of one field that takes one
-        word (an address, a name) reads it with that field's encoder alone."""
+        """:meth:`from_words` as a function made for this type once. The type's leading
+        fields whose values are :attr:`Field.few` (an MX's preference, an SRV's numbers,
+        an RRSIG's type, algorithm, labels, TTL, times and key tag) are read once per
+        distinct run of words and remembered (up to :data:`_MEMO_MAX` runs); the other
+        fields are read each time. A type read otherwise (LOC, SVCB, unknown types) goes to
+        its :meth:`from_text`; so does a count of words that does not fit (for its error)."""
+        made = cls.__dict__.get("_reader")
+        if made is None:
+            made = cls._make_word_reader()
+            cls._reader = made
+        return made
+
+    _reader: ClassVar[Callable[[Sequence[str], Name | None], bytes] | None] = None
+
+    @classmethod
+    def _make_word_reader(cls) -> Callable[[Sequence[str], Name | None], bytes]:
+        def general(words: Sequence[str], origin: Name | None) -> bytes:
+            return cls.from_text([Token(w) for w in words], origin)  # or its error
+
         encoders = cls._word_encoders
-        if encoders is None or cls._rest_field is not None or len(encoders) != 1:
-            return cls.from_words
-        encode = encoders[0]
+        if encoders is None:
+            return general
         mnemonic = cls.mnemonic()
+        count = len(encoders)
+        rest = cls._rest_field.encode_words if cls._rest_field is not None else None
+        if rest is None and count == 1:  # an address, a name
+            encode = encoders[0]
+
+            def read_one(words: Sequence[str], origin: Name | None) -> bytes:
+                if len(words) != 1:
+                    return general(words, origin)
+                try:
+                    return encode(words[0], origin)
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_one
+        fields = cls.fields
+        few = 0
+        while few < count and fields[few].few:
+            few += 1
+        head = encoders[:few]
+        tail = encoders[few:]
+        memo: dict[object, bytes] = {}
 
         def read(words: Sequence[str], origin: Name | None) -> bytes:
-            if len(words) != 1:
-                return cls.from_text([Token(w) for w in words], origin)  # or its error
+            if len(words) < count or (rest is None and len(words) != count):
+                return general(words, origin)
             try:
-                return encode(words[0], origin)
+                out = []
+                if few:
+                    key = words[0] if few == 1 else tuple(words[:few])
+                    known = memo.get(key)
+                    if known is None:
+                        known = b"".join([e(w, origin) for e, w in zip(head, words, strict=False)])
+                        if len(memo) < _MEMO_MAX:
+                            memo[key] = known
+                    out.append(known)
+                if tail:
+                    out += [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                if rest is not None:
+                    out.append(rest(words[count:], origin))
+                return b"".join(out)
             except ValueError as exc:
                 raise RdataTextError(f"{mnemonic} {exc}") from None
 

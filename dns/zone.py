@@ -16,11 +16,14 @@ the leftmost label, elsewhere an ordinary label (RFC 4592 §2.1.1).
 
 Big zones (issue 17: 1.5 M records): a line of plain words, the common one, is split in one
 call and its RDATA read from the words by its type's reader (:meth:`dns.rdtypes.RdataType.
-word_reader`), the words before the type and the owner remembered; other lines go through
-the lexer, with the same checks and errors. The file is read as it is parsed. In memory a
-:class:`Node` keeps its RRsets in a tuple (no dict per name), labels repeat as one object,
-and the collector is off while the zone is built (no cycles are made).
-``bench/dns_zone.py`` measures this against ``nsd-checkzone``.
+word_reader`: the wire form of leading numeric fields remembered by their words), the
+words before the type and the owner remembered, an owner under the origin without escapes
+made from its labels; lines inside parentheses, and words with quoted strings (TXT), are
+split with ``str`` methods, other lines scanned by the lexer, with the same checks and
+errors. The file is read as it is parsed. In memory a :class:`Node`
+keeps its RRsets in a tuple (no dict per name), labels repeat as one object, and the
+collector is off while the zone is built (no cycles are made). ``bench/dns_zone.py``
+measures this against ``nsd-checkzone``.
 
 Usage::
 
@@ -368,18 +371,26 @@ class Zone:
             if rtype == wire.TYPE_NS and k != origin_key:
                 self.cuts.add(k)
         checked: set[Key] = set()
+        soa_type, cname_type, dname_type, ns_type = (
+            wire.TYPE_SOA,
+            wire.TYPE_CNAME,
+            wire.TYPE_DNAME,
+            wire.TYPE_NS,
+        )
         for k, _ in where:
             if k in checked:
                 continue
             checked.add(k)
             node = nodes[k]
             types = [rs.rtype for rs in node.sets]
-            if wire.TYPE_SOA in types and k != origin_key:
+            if len(types) == 1 and types[0] == ns_type and k[0] != b"*":
+                continue  # a delegation's NS alone: nothing to break
+            if soa_type in types and k != origin_key:
                 raise ZoneError(
                     f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
                     *at(k, wire.TYPE_SOA),
                 )
-            cname = node.get(wire.TYPE_CNAME)
+            cname = node.get(cname_type) if cname_type in types else None
             if cname is not None:
                 others = [t for t in types if t not in _CNAME_COMPANIONS]
                 if others:
@@ -393,7 +404,7 @@ class Zone:
                         f"more than one CNAME at {wire.name_to_text(node.name)}",
                         *at(k, wire.TYPE_CNAME),
                     )
-            dname = node.get(wire.TYPE_DNAME)
+            dname = node.get(dname_type) if dname_type in types else None
             if dname is not None:
                 if len(dname.rdatas) > 1:
                     raise ZoneError(
@@ -438,15 +449,18 @@ class Zone:
                 node = nodes[k]
                 size = len(k)
                 cut: Key | None = None
-                for j in cut_depths:
-                    if j > size:
-                        break
-                    if k[size - j :] in cuts:
-                        cut = k[size - j :]
-                        break
-                if cut is None:
-                    continue
-                allowed = _GLUE_TYPES | (_CUT_TYPES if cut == k else frozenset())
+                if size == shortest:
+                    cut = k  # a cut, with none above it (none is shorter)
+                else:
+                    for j in cut_depths:
+                        if j > size:
+                            break
+                        if k[size - j :] in cuts:
+                            cut = k[size - j :]
+                            break
+                    if cut is None:
+                        continue
+                allowed = _AT_CUT_TYPES if cut == k else _GLUE_TYPES
                 for rrset in node.sets:
                     if rrset.rtype not in allowed:
                         log.warning(
@@ -588,6 +602,7 @@ type; keeping a position per RRset would cost more than the RRsets of a big zone
 _CNAME_COMPANIONS = frozenset({wire.TYPE_CNAME}) | _DNSSEC_TYPES
 _GLUE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA})
 _CUT_TYPES = frozenset({wire.TYPE_NS, wire.TYPE_DS}) | _DNSSEC_TYPES
+_AT_CUT_TYPES = _GLUE_TYPES | _CUT_TYPES
 
 
 # ---------------------------------------------------------------------------- tokenizer
@@ -613,6 +628,11 @@ _NOT_GROUPING = re.compile(
 )
 """What :data:`_NOT_PLAIN` finds but a comment or a parenthesis: without it, a line is words,
 parentheses and perhaps a comment (as a signer writes its SOA and RRSIG records)."""
+_NOT_QUOTING = re.compile(
+    r"[;()\\\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""What :data:`_NOT_PLAIN` finds but a quote: without it, a line is words and quoted
+strings."""
 _PARENS = re.compile(r"[()]")
 _WORD_END = re.compile(r'[ \t;()"\\]')
 """Where a word stops, or needs a closer look (a quote or an escape inside it)."""
@@ -644,33 +664,70 @@ class _Lexer:
         self.start_line = 0
         self.blank_owner = False
 
-    def feed(self, line: str, line_no: int) -> tuple[int, bool, list[str], list[int]] | None:
+    def feed(
+        self, line: str, line_no: int, plain: bool | None = None
+    ) -> tuple[int, bool, list[str], list[int]] | None:
         """Read ``line`` (its end removed); the entry it completes, if any, as ``(first
-        line, owner left blank, words, positions of the quoted words)``."""
+        line, owner left blank, words, positions of the quoted words)``. ``plain``: whether
+        :data:`_NOT_PLAIN` finds nothing in the line, if the caller has looked."""
         if self.depth == 0:
             self.words = []
             self.quoted = []
             self.start_line = line_no
             self.blank_owner = bool(line) and line[0] in " \t"
         words = self.words
-        if _NOT_PLAIN.search(line) is None:
+        if plain is None:
+            plain = _NOT_PLAIN.search(line) is None
+        if plain:
             words += line.split()
         elif _NOT_GROUPING.search(line) is None:
             # Words, parentheses and a comment: the parentheses counted, the rest split.
-            text = line.partition(";")[0]
-            for paren in _PARENS.findall(text):
-                if paren == "(":
-                    self.depth += 1
-                elif self.depth == 0:
-                    raise ZoneError("')' without '('", self.filename, line_no)
-                else:
-                    self.depth -= 1
-            words += _PARENS.sub(" ", text).split()
+            text = line.partition(";")[0] if ";" in line else line
+            opens, closes = text.count("("), text.count(")")
+            if closes > self.depth or (opens and closes):
+                # One that may close before it opens: in order, for the error.
+                for paren in _PARENS.findall(text):
+                    if paren == "(":
+                        self.depth += 1
+                    elif self.depth == 0:
+                        raise ZoneError("')' without '('", self.filename, line_no)
+                    else:
+                        self.depth -= 1
+            else:
+                self.depth += opens - closes
+            words += text.replace("(", " ").replace(")", " ").split()
+        elif _NOT_QUOTING.search(line) is None and self._quotes(line):
+            pass  # words and quoted strings apart from them (a TXT record's)
         else:
             self._scan(line, line_no)
         if self.depth == 0 and words:
             return self.start_line, self.blank_owner, words, self.quoted
         return None
+
+    def _quotes(self, line: str) -> bool:
+        """Split a line of words and quoted strings, each quoted string between blanks or
+        at an end of the line, with no escape, comment or parenthesis: ``True``, its words
+        added. ``False`` (nothing added) for any other line: :meth:`_scan` reads it."""
+        parts = line.split('"')
+        size = len(parts)
+        if not size & 1:  # a quote left open: _scan says so
+            return False
+        # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
+        # key="a b", which _scan reads).
+        first, last = parts[0], parts[-1]
+        if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
+            return False
+        for between in parts[2 : size - 1 : 2]:
+            if not between or between[0] not in " \t" or between[-1] not in " \t":
+                return False
+        words = self.words
+        quoted = self.quoted
+        words += first.split()
+        for i in range(1, size, 2):
+            quoted.append(len(words))
+            words.append(parts[i])
+            words += parts[i + 1].split()
+        return True
 
     def _scan(self, line: str, line_no: int) -> None:
         filename = self.filename
@@ -937,6 +994,9 @@ class _Parser:
         self._origin_key: Key = ()
         self._origin_lower = True
         self._label_limit = 0
+        self._name_room = 0
+        """How many octets the labels before the origin may take on the wire."""
+        self._origin_suffix = ""
         self.field_words: dict[str, _FieldWord | None] = {}
         """What each word seen before a record's type was: ``(0, ttl, None)`` (over
         :data:`MAX_TTL`: 0), ``(1, IN, None)``, ``(2, type, its word reader)`` for a type a
@@ -959,42 +1019,42 @@ class _Parser:
         keys = self.keys
         origin = self.origin  # and default_ttl: changed by directives only (read again then)
         default_ttl = _clamped(self.default_ttl)
+        last_ttl = self.last_ttl  # kept here, and in self for the general way and directives
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
         line_no = 0
         try:
             for raw in lines:
                 line_no += 1
-                line = raw.rstrip("\r\n")
                 quoted: list[int] | None  # None for a line of plain words
-                if lexer.depth == 0 and not_plain(line) is None:
+                # (A line's end, "\n", is not in _NOT_PLAIN and str.split drops it; "\r" is.)
+                plain = not_plain(raw) is None
+                if plain:
+                    if lexer.depth:  # plain words inside parentheses: the entry goes on
+                        lexer.words += raw.split()
+                        continue
                     # A line of plain words, the common one: split in one call.
-                    words = line.split()
+                    words = raw.split()
                     if not words:
                         continue
-                    blank = line[0] in " \t"
+                    blank = raw[0] in " \t"
                     quoted = None
                     entry_line = line_no
                 else:
-                    got = lexer.feed(line, line_no)
+                    # (Not plain, unless for a "\r" at its end: the lexer looks again then.)
+                    got = lexer.feed(raw.rstrip("\r\n"), line_no, None if "\r" in raw else False)
                     if got is None:
                         continue
                     entry_line, blank, words, quoted = got
                 try:
-                    if not blank and words[0][:1] == "$" and not (quoted and quoted[0] == 0):
-                        yield from self._entry(
-                            Entry(entry_line, blank, _tokens(words, quoted)), filename, depth, stack
-                        )
-                        origin, default_ttl = self.origin, _clamped(self.default_ttl)
-                        continue
                     if blank:
-                        if self.last_owner is None:
-                            raise ZoneError(
-                                "a record without an owner before any owner was given",
-                                filename,
-                                entry_line,
-                            )
                         if owner is not self.last_owner:
+                            if self.last_owner is None:
+                                raise ZoneError(
+                                    "a record without an owner before any owner was given",
+                                    filename,
+                                    entry_line,
+                                )
                             owner = self.last_owner
                             key = keys(owner)
                             owner_text = None
@@ -1002,17 +1062,28 @@ class _Parser:
                     else:
                         word = words[0]
                         if word != owner_text or origin is not owner_origin:
-                            owner, key = self._owner(word)
-                            owner_text, owner_origin = word, origin
+                            if word[:1] == "$" and not (quoted and quoted[0] == 0):
+                                self.last_ttl = last_ttl
+                                yield from self._entry(
+                                    Entry(entry_line, blank, _tokens(words, quoted)),
+                                    filename,
+                                    depth,
+                                    stack,
+                                )
+                                origin, default_ttl = self.origin, _clamped(self.default_ttl)
+                                last_ttl = self.last_ttl
+                                owner_text = None
+                                continue
+                            owner, key = self._owner(word, origin)
+                            owner_text = word if word[:1] != "$" else None  # a quoted one
+                            owner_origin = origin
+                            self.last_owner = owner
                         pos = 1
-                    # [ttl] [class] type, from words seen before.
-                    start = pos
-                    ttl: int | None = None
-                    rtype = 0
-                    read: _Reader | None = None
+                    # [ttl] [class] type, from words seen before (either order).
+                    ttl = None
+                    read = None
                     in_class = False
-                    n = len(words)
-                    while pos < n:
+                    while pos < len(words):
                         seen = field_words.get(words[pos], _UNSEEN)
                         if seen is _UNSEEN:
                             seen = self._field_word(words[pos])
@@ -1030,25 +1101,29 @@ class _Parser:
                         else:
                             break
                     if ttl is None:
-                        ttl = default_ttl if default_ttl is not None else self.last_ttl
+                        ttl = default_ttl if default_ttl is not None else last_ttl
                     if read is None or ttl is None:
                         # Something to say (or an SOA's own TTL): the general way.
+                        self.last_ttl = last_ttl
                         ttl, rtype, pos = self._fields(
-                            list(map(Token, words)), start, filename, entry_line
+                            list(map(Token, words)), 1 - blank, filename, entry_line
                         )
-                    if quoted is not None and (quoted or words[pos : pos + 1] == ["\\#"]):
-                        # Quoted words, or RFC 3597's form: the general reader.
+                    if quoted is not None and (
+                        words[pos : pos + 1] == ["\\#"]
+                        or (quoted and not rdtypes.for_type(rtype).words_alone)
+                    ):
+                        # RFC 3597's form, or quoted words of a type to which quotes
+                        # matter: the general reader.
                         rdata = from_text(rtype, _tokens(words, quoted)[pos:], origin)
                     else:  # words alone say it all: read from them
                         if read is None:
-                            read = rdtypes.for_type(rtype).from_words
+                            read = rdtypes.for_type(rtype).word_reader()
                         rdata = read(words[pos:], origin)
                     if len(rdata) > 0xFFFF:
                         raise ZoneError(
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
                         )
-                    self.last_owner = owner
-                    self.last_ttl = ttl
+                    last_ttl = ttl
                     yield (owner, key, rtype, ttl, rdata, filename, entry_line)
                 except ZoneError:
                     raise
@@ -1056,6 +1131,7 @@ class _Parser:
                     raise ZoneError(str(exc), filename, entry_line) from exc
         except UnicodeDecodeError as exc:  # from a file read as it is parsed
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
+        self.last_ttl = last_ttl
         lexer.end()
 
     def _field_word(self, word: str) -> _FieldWord | None:
@@ -1081,12 +1157,12 @@ class _Parser:
     def _name(self, text: str) -> Name:
         return wire.name_from_text(text, self.origin)
 
-    def _owner(self, text: str) -> tuple[Name, Key]:
-        """The owner name ``text`` and its key. A single label relative to the origin, the
-        common owner, is made here (its length checked as wire.name_from_text checks it);
-        any other name by wire.name_from_text."""
-        origin = self.origin
-        if origin is not None and "." not in text and "\\" not in text and text != "@":
+    def _owner(self, text: str, origin: Name | None) -> tuple[Name, Key]:
+        """The owner name ``text`` and its key. A name under the origin without escapes,
+        the common owner, relative (``www``) or absolute as a signer writes it
+        (``www.example.``), is made here (its lengths checked as wire.name_from_text checks
+        them); any other name by wire.name_from_text."""
+        if origin is not None:
             if origin is not self._keyed_origin:
                 self._keyed_origin = origin
                 self._origin_key = self.keys(origin)
@@ -1094,13 +1170,26 @@ class _Parser:
                 # The longest label that fits: 63 octets, and 255 with the origin's.
                 size = sum(map(len, origin)) + len(origin) + 1
                 self._label_limit = min(wire.MAX_LABEL, wire.MAX_NAME - 1 - size)
-            label = text.encode("utf-8")
-            if len(label) <= self._label_limit:
-                low = label.lower()
-                key = (low, *self._origin_key)
-                if self._origin_lower and low == label:
-                    return key, key
-                return (label, *origin), key
+                self._name_room = wire.MAX_NAME - size
+                self._origin_suffix = "." + wire.name_to_text(origin) if origin else ""
+            head = text
+            if text.endswith(self._origin_suffix) and self._origin_suffix:
+                head = text[: len(text) - len(self._origin_suffix)]
+            if head and "\\" not in head and head != "@":
+                if "." not in head:
+                    label = head.encode("utf-8")
+                    if len(label) <= self._label_limit:
+                        low = label.lower()
+                        key = (low, *self._origin_key)
+                        if self._origin_lower and low == label:
+                            return key, key
+                        return (label, *origin), key
+                elif head[0] != "." and head[-1] != "." and ".." not in head:
+                    data = head.encode("utf-8")
+                    labels = data.split(b".")
+                    if max(map(len, labels)) <= wire.MAX_LABEL and len(data) + 1 <= self._name_room:
+                        name = (*labels, *origin)
+                        return name, self.keys(name)
         name = wire.name_from_text(text, origin)
         return name, self.keys(name)
 

@@ -272,3 +272,174 @@ def test_addresses_read_as_ipaddress_reads_them(text: str) -> None:
         except ValueError:
             got = None
         assert got == expected, (rtype, text)
+
+
+def test_the_longest_absolute_single_label_owners_and_targets_are_the_limits() -> None:
+    """A one-label name under the origin written absolute (as signers write owners and
+    NSEC next names) is made the short way, with the lengths checked as the general way
+    checks them."""
+    origin = ".".join(["o" * 63] * 3) + "."  # 193 octets on the wire
+    head = f"$ORIGIN {origin}\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    zone = parse_zone_text(f"{head}{'a' * 61}.{origin} CNAME {'b' * 61}.{origin}\n")
+    node = zone.nodes[(b"a" * 61, *[b"o" * 63] * 3)]
+    cname = node.get(wire.TYPE_CNAME)
+    assert cname is not None
+    assert cname.rdatas == [wire.encode_name((b"b" * 61, *[b"o" * 63] * 3))]
+    for line in (
+        f"{'a' * 62}.{origin} A 192.0.2.1",
+        f"x CNAME {'b' * 62}.{origin}",
+        f"x CNAME {'b' * 62}",
+    ):
+        with pytest.raises(ZoneError, match="is over 255 octets"):
+            parse_zone_text(f"{head}{line}\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"$ORIGIN t.\n$TTL 1\n@ SOA ns h 1 2 3 4 5\n{'a' * 64}.t. A 192.0.2.1\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"$ORIGIN t.\n$TTL 1\n@ SOA ns h 1 2 3 4 5\nx NS {'a' * 64}.t.\n")
+
+
+LABELS = st.text(alphabet="aZ09-_*.@\\", min_size=0, max_size=70)
+
+
+@settings(max_examples=400, deadline=None)
+@given(label=LABELS, origin=st.sampled_from(["o.test.", "O.Test.", ".", "a\\.b.test."]))
+def test_names_in_rdata_read_the_short_way_are_what_the_general_way_reads(
+    label: str, origin: str
+) -> None:
+    """rdtypes.name_wire (one label under the origin, relative or absolute, made from the
+    origin's wire form) gives wire.name_from_text's name, or its error."""
+    base = wire.name_from_text(origin)
+    for text in (label, f"{label}.{origin}" if origin != "." else f"{label}."):
+        try:
+            expected: bytes | str = wire.encode_name(wire.name_from_text(text, base))
+        except ValueError as exc:
+            expected = type(exc).__name__
+        try:
+            got: bytes | str = rdtypes.name_wire(text, base)
+        except ValueError as exc:
+            got = type(exc).__name__
+        assert got == expected, text
+
+
+QUOTED_LINE_PARTS = st.lists(
+    st.one_of(
+        st.sampled_from(["w", "10", "a=b", "x:y", "TXT", "\t", "  "]),
+        st.text(alphabet='ab ="\t', max_size=8).map(lambda t: '"' + t + '"'),
+        st.just('"'),
+        st.just('a"b c"'),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=QUOTED_LINE_PARTS, glue=st.sampled_from([" ", "", "\t"]))
+def test_a_line_of_words_and_quoted_strings_splits_as_the_scanner_splits_it(
+    parts: list[str], glue: str
+) -> None:
+    """The lexer's split of a line of words and quoted strings (str.split on the quotes)
+    gives the words, quoted positions and errors of its character-by-character scan."""
+    from dns.zone import _Lexer
+
+    line = glue.join(parts)
+
+    def outcome(scan: bool) -> tuple[object, ...]:
+        lexer = _Lexer("<zone>")
+        try:
+            if scan:
+                lexer.words, lexer.quoted = [], []
+                lexer._scan(line, 1)
+                return (lexer.words, lexer.quoted)
+            got = lexer.feed(line, 1)
+            return (lexer.words, lexer.quoted) if got is None else (got[2], got[3])
+        except ZoneError as exc:
+            return (str(exc),)
+
+    assert outcome(scan=False) == outcome(scan=True)
+
+
+QUOTED_RECORDS = [
+    ('host MX "10" mail', wire.TYPE_MX),
+    ('host MX 10 "mail"', wire.TYPE_MX),
+    ('host TXT "a b" c "" "d;e"', wire.TYPE_TXT),
+    ('host TXT "\\#" 1 00', wire.TYPE_TXT),
+    ('host SRV "1" 2 3 "t.example."', wire.TYPE_SRV),
+    ('host CAA 0 issue "ca.example; x=y"', wire.TYPE_CAA),
+    ('host HINFO "PC Intel" "Linux 6"', wire.TYPE_HINFO),
+    ('host SVCB 1 . alpn="h2,h3" port="53"', wire.TYPE_SVCB),
+]
+
+
+@pytest.mark.parametrize(("line", "rtype"), QUOTED_RECORDS)
+def test_quoted_words_are_read_as_from_text_reads_their_tokens(line: str, rtype: int) -> None:
+    """A quoted word goes to the type's word reader only where quotes change nothing (a
+    type read field by field); the bytes are those of rdtypes.from_text on the tokens,
+    quoted ones marked (a quoted \\# is not RFC 3597's)."""
+    from dns.zone import _Lexer, _tokens
+
+    origin = wire.name_from_text("example.test.")
+    head = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    zone = parse_zone_text(f"{head}{line}\n")
+    got = zone.nodes[(b"host", b"example", b"test")].get(rtype)
+    assert got is not None
+    lexed = _Lexer("<zone>").feed(line, 1)
+    assert lexed is not None
+    tokens = _tokens(lexed[2], lexed[3])[2:]
+    assert got.rdatas == [rdtypes.from_text(rtype, tokens, origin)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(label=LABELS, origin=st.sampled_from(["o.test.", "O.Test.", ".", "a\\.b.test."]))
+def test_owners_read_the_short_way_are_what_the_general_way_reads(label: str, origin: str) -> None:
+    """The parser's owner names under the origin (relative or absolute, one label or more,
+    made without name_from_text) and their keys are name_from_text's, or its error."""
+    from dns.zone import _Parser, key_of
+
+    base = wire.name_from_text(origin)
+    parser = _Parser(base, None)
+    for text in (label, f"{label}.{origin}" if origin != "." else f"{label}."):
+        try:
+            name = wire.name_from_text(text, base)
+            expected: object = (name, key_of(name))
+        except ValueError as exc:
+            expected = type(exc).__name__
+        try:
+            got: object = parser._owner(text, base)
+        except ValueError as exc:
+            got = type(exc).__name__
+        assert got == expected, text
+
+
+def test_the_longest_names_of_two_labels_under_the_origin_are_the_limits() -> None:
+    origin = ".".join(["o" * 63] * 3) + "."  # 193 octets on the wire
+    head = f"$ORIGIN {origin}\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+    fits = f"x.{'b' * 59}"  # 2 + 60 + 193 = 255 octets
+    zone = parse_zone_text(f"{head}{fits} CNAME {fits}\nalias.{origin} CNAME {fits}.{origin}\n")
+    names = [rs.rdatas[0] for rs in zone.rrsets() if rs.rtype == wire.TYPE_CNAME]
+    assert [len(n) for n in names] == [255, 255]
+    assert max(len(wire.encode_name(node.name)) for node in zone.nodes.values()) == 255
+    over = f"x.{'b' * 60}"
+    for line in (f"{over} A 192.0.2.1", f"y CNAME {over}", f"{over}.{origin} A 192.0.2.1"):
+        with pytest.raises(ZoneError, match="is over 255 octets"):
+            parse_zone_text(f"{head}{line}\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"{head}x.{'b' * 64} A 192.0.2.1\n")
+    with pytest.raises(ZoneError, match="label of 64 octets"):
+        parse_zone_text(f"{head}y CNAME x.{'b' * 64}\n")
+
+
+def test_ipv6_groups_read_past_the_memory_of_groups_as_ipaddress_reads_them() -> None:
+    """Hex groups are remembered as their bytes up to a bound; past it (and for a group
+    seen first in a bad address) the bytes and refusals are ipaddress's."""
+    texts = [f"2001:db8::{i:x}:{i * 7 & 0xFFFF:X}" for i in range(rdtypes._MEMO_MAX + 500)]
+    texts += ["2001:db8::12345", "2001:db8:::1", "1:2:3:4:5:6:7:8:9", ":1::", "abcd::0ffff"]
+    for text in texts:
+        try:
+            expected: bytes | None = ipaddress.IPv6Address(text).packed
+        except ValueError:
+            expected = None
+        try:
+            got: bytes | None = rdtypes.from_words(wire.TYPE_AAAA, [text], None)
+        except ValueError:
+            got = None
+        assert got == expected, text
