@@ -231,7 +231,8 @@ class ASGIHandler:
         proto, fields, _ = self._entry(request)
         scope = proto.copy()
         scope["headers"] = fields.copy()
-        scope["client"] = request.remote
+        remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
+        scope["client"] = remote if remote and remote[0] else None
         scope["state"] = self.state.copy()
         return scope
 
@@ -294,7 +295,8 @@ class ASGIHandler:
         proto, fields, length = entry
         scope = proto.copy()
         scope["headers"] = fields.copy()
-        scope["client"] = request.remote
+        remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
+        scope["client"] = remote if remote and remote[0] else None
         scope["state"] = self.state.copy()
         exchange = _new_exchange(_Exchange)  # _Exchange.__init__, inlined
         exchange._net = self.net
