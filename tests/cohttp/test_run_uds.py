@@ -4,6 +4,7 @@ workers, on asyncio and trio; curl (``--unix-socket``) as the client, or a raw s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,7 +33,7 @@ async def app(scope, receive, send):
                 with open(os.environ["LIFESPAN_LOG"], "a") as log:
                     log.write(f"{os.getpid()} shutdown\\n")
                 return
-    body = repr((os.getpid(), scope["client"], scope["server"])).encode()
+    body = json.dumps([os.getpid(), scope["client"], scope["server"]]).encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
 """
@@ -108,7 +108,7 @@ def test_run_on_a_unix_socket(tmp_path: Path, backend: str) -> None:
         stale.bind(path)  # left by a server that died
     with serving(_run(path, "--backend", backend), path, tmp_path) as proc:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o666
-        pid, client, server = eval(_get(path))  # noqa: S307 - our own app's repr
+        pid, client, server = json.loads(_get(path))
         assert (pid, client, server) == (proc.pid, None, None)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=40) == 0
@@ -124,7 +124,7 @@ def test_run_workers_on_a_unix_socket(tmp_path: Path) -> None:
     with serving(_run(path, "--workers", "2"), path, tmp_path) as supervisor:
         pids: set[int] = set()
         for _ in range(400):
-            pids.add(eval(_get(path))[0])  # noqa: S307 - our own app's repr
+            pids.add(json.loads(_get(path))[0])
             if len(pids) == 2:
                 break
         assert len(pids) == 2 and supervisor.pid not in pids
