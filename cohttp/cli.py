@@ -275,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compress responses for clients that accept it (CompressionMiddleware)",
     )
     add_tls_arguments(r)
-    add_backend_arguments(r, uvloop=True, device=False)
+    add_backend_arguments(r, uvloop=True)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")

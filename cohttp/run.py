@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import backends
-from backends.cli import BoundSocket, listen_host, stop_signal
+from backends.cli import BoundSocket, device_options, listen_host, stop_signal
 from backends.interface import Listener, SocketListening
 
 from .asgi import ASGIApp, ASGIHandler, Message, Receive, Scope, Send
@@ -335,11 +335,10 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
                 tg.cancel_scope.cancel()
         log.info("finished server process %d", os.getpid())
 
+    from .cli import _run
+
     try:
-        try:
-            backends.run(main, backend=args.backend, uvloop=args.uvloop)
-        except BaseExceptionGroup as group:  # from inside the handler's task group
-            raise _only(group) from None
+        _run(args, main, **device_options(args))  # one error from a task group: unwrapped
     except KeyboardInterrupt:
         pass
     except AppImportError as exc:
@@ -355,14 +354,6 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
         _say(f"cannot serve on {_where(args, fd)}: {getattr(exc, 'strerror', None) or exc}")
         return 1
     return 0
-
-
-def _only(group: BaseExceptionGroup[Any]) -> BaseException:
-    """The one exception inside ``group`` (nested groups of one), else ``group`` itself."""
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
 
 
 def _where(args: argparse.Namespace, fd: int | None) -> str:
@@ -537,6 +528,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("cohttp.access").setLevel(logging.WARNING)
     if args.uvloop and args.backend != "asyncio":
         _say("--uvloop only applies to --backend asyncio")
+        return 2
+    if device_options(args) and args.backend != "mirage":
+        _say("--tap/--ip/--gateway only apply to --backend mirage")
         return 2
     if args.fd is not None and args.uds:
         _say("--fd and --uds: give one")
