@@ -101,9 +101,10 @@ def _run(path: str, *flags: str) -> list[str]:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_run_on_a_unix_socket(tmp_path: Path, backend: str) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_on_a_unix_socket(tmp_path: Path, backend: str, signum: int) -> None:
     """As uvicorn: mode 0666, the scope's client and server None; a stale socket file is
-    replaced; SIGTERM runs the lifespan shutdown and removes the file."""
+    replaced; SIGTERM or SIGINT runs the lifespan shutdown and removes the file."""
     path = str(tmp_path / "app.sock")
     with socket.socket(socket.AF_UNIX) as stale:
         stale.bind(path)  # left by a server that died
@@ -111,7 +112,7 @@ def test_run_on_a_unix_socket(tmp_path: Path, backend: str) -> None:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o666
         pid, client, server = json.loads(_get(path))
         assert (pid, client, server) == (proc.pid, None, None)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         assert proc.wait(timeout=40) == 0
     assert not os.path.exists(path)
     assert (tmp_path / "lifespan.log").read_text() == f"{proc.pid} shutdown\n"
