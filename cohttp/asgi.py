@@ -261,8 +261,9 @@ class ASGIHandler:
         else:
             path, query = request.path, request.query
         proto = self._template.copy()
-        proto["path"] = _unquote(path) if "%" in path else path
-        proto["raw_path"] = path.encode("latin-1")
+        root = proto["root_path"]  # in path and raw_path too, as uvicorn has them
+        proto["path"] = root + (_unquote(path) if "%" in path else path)
+        proto["raw_path"] = root.encode() + path.encode("latin-1")
         proto["query_string"] = query.encode("latin-1")
         proto["method"] = request.method
         if request.version != "HTTP/1.1":
