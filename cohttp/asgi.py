@@ -228,7 +228,7 @@ class ASGIHandler:
         own (``headers``, a fresh list the app may change, ``client`` and ``state``).
         :meth:`__call__` does the same inline (the hot path).
         """
-        proto, fields, _ = self._entry(request)
+        proto, fields, _, _ = self._entry(request)
         scope = proto.copy()
         scope["headers"] = fields.copy()
         remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
@@ -277,23 +277,25 @@ class ASGIHandler:
         if target[:1] != "/":  # absolute form: its authority is the host
             host = request.host.encode("latin-1")
             fields = [(name, host if name == b"host" else value) for name, value in fields]
-        return proto, fields, parse_number(headers.get("content-length", "x"))
+        upgradable = any(name == b"upgrade" for name, _ in fields)
+        return proto, fields, parse_number(headers.get("content-length", "x")), upgradable
 
     async def __call__(self, request: Request) -> Response:
         """Run the app for ``request`` on the caller's task; see the module documentation."""
         stream = request.stream
         if stream is None:
             raise RuntimeError("ASGIHandler runs on cohttp.Server (request.stream is None)")
-        upgrade = stream.upgrade
-        if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
-            return await self._websocket(request, stream)
         # self.scope_for(request), inlined
         raw = getattr(request.headers, "_raw", None)  # the parsed block, still unsplit
         key = (request.method, request.target, raw, request.version, request.scheme)
         entry = self._scopes.get(key)
         if entry is None:
             entry = self._entry(request, key)
-        proto, fields, length = entry
+        proto, fields, length, upgradable = entry
+        if upgradable:  # an Upgrade field: is it a WebSocket handshake?
+            upgrade = stream.upgrade
+            if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
+                return await self._websocket(request, stream)
         scope = proto.copy()
         scope["headers"] = fields.copy()
         remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
@@ -622,9 +624,10 @@ class _WebSocketSession:
             raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
 
 
-_Entry = tuple[dict[str, Any], list[tuple[bytes, bytes]], int | None]
+_Entry = tuple[dict[str, Any], list[tuple[bytes, bytes]], int | None, bool]
 """A kept scope prototype (all but ``headers``, ``client`` and ``state`` filled), the
-request's fields as the scope's byte pairs, and its Content-Length."""
+request's fields as the scope's byte pairs, its Content-Length, and whether it has an
+Upgrade field (without one it cannot be a WebSocket handshake: the stream is not asked)."""
 _new_exchange = object.__new__
 _SCOPES_KEPT = 1024
 """How many scope prototypes a handler keeps (cleared when full)."""
