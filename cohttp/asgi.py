@@ -7,21 +7,24 @@
             await cohttp.Server(handler).serve(net, "127.0.0.1", 8000)
 
 Each request runs ``app(scope, receive, send)`` on the connection's own task: no task, no
-channel and no event per request. The scope is a copy of the handler's shared part
-(``asgi``, ``scheme``, ``server``, ``root_path``) with the request's fields set, its
-``headers`` the byte pairs cached per header block the parser validated. ``receive`` and
+channel and no event per request. The scope is a copy of a prototype the handler keeps
+per request line and header block (the parser hands a repeated request the very block it
+validated before), with only ``headers`` (a fresh list), ``client`` and ``state`` set
+per request (see :meth:`ASGIHandler.scope_for`). ``receive`` and
 ``send`` are plain coroutines over the server's :class:`~cohttp.server.ResponseStream`:
 an empty request body is received without waiting; an in-memory response (``more_body``
 false in the first body message) goes out as one response in one write, framed by the
 codec straight from the app's byte-pair fields (:func:`cohttp.codec.encode_raw_response`,
 a cached validated block); a streamed one chunk by chunk with the connection's
-backpressure; and a Content-Length the app declares is held to. The response is on the wire as soon as its last body message is sent, so work the
+backpressure; and a Content-Length the app declares is held to. The response is on the
+wire as soon as its last body message is sent, so work the
 app does after it (Starlette's background tasks) only delays the next request on the same
 connection. ``receive`` after the request body waits for the response's end and then
 reports ``http.disconnect`` (as uvicorn does); ``send`` on a broken connection raises
 :class:`OSError` (ASGI spec 2.4, so Starlette streams without a listener task). Lifespan
 ``startup``/``shutdown`` are sent when the handler is entered and left (over the
-backend's events), unless the app does not support them. A WebSocket upgrade request runs the app in the ASGI
+backend's events), unless the app does not support them. A WebSocket upgrade request
+runs the app in the ASGI
 ``websocket`` scope over :mod:`cohttp.ws` (the server hands the connection over after the
 101); closing before accepting answers 403, as uvicorn does.
 """

@@ -5,6 +5,7 @@
     python -m cohttp run myapp:app --port 8000
     python -m cohttp run myapp:create_app --factory --workers 4 --proxy-headers
     python -m cohttp run myapp:app --backend trio --limit-concurrency 100
+    python -m cohttp run myapp:app --uds /run/myapp/http.sock     # behind nginx
 
 One process serves by default. With ``--workers N`` a supervisor binds the socket, starts
 N worker processes that inherit it (``--fd``) and accept from it, restarts a worker that
@@ -17,8 +18,14 @@ extra) is the supervisor with one worker, restarted when a ``.py`` file under
 HTTPS with uvicorn's ``--ssl-certfile``, ``--ssl-keyfile``, ``--ssl-keyfile-password``,
 ``--ssl-ca-certs`` and ``--ssl-cert-reqs`` (see :mod:`cohttp.cli`).
 
-The scope is filled as uvicorn fills it: ``server`` is the listening address, ``client``
-the peer's, ``scheme`` ``http`` (``https`` over TLS), ``root_path`` ``--root-path``; with ``--proxy-headers``
+``--uds PATH`` listens on a Unix socket (mode 0666, as uvicorn; a stale socket file there
+is replaced, the file removed at exit) and ``--fd N`` on an inherited listening socket,
+on the asyncio and trio backends; ``--backend mirage`` serves on our own TCP/IP stack
+over ``--tap`` with ``--ip``. SIGTERM and SIGINT stop every backend the same way.
+
+The scope is filled as uvicorn fills it: ``server`` is the listening address (None on a
+Unix socket), ``client`` the peer's (None on a Unix socket), ``scheme`` ``http``
+(``https`` over TLS), ``root_path`` ``--root-path`` (also in front of ``path``); with ``--proxy-headers``
 a request from an address in ``--forwarded-allow-ips`` has its client and scheme taken
 from ``X-Forwarded-For``/``X-Forwarded-Proto`` or RFC 7239 ``Forwarded``.
 """
