@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import functools
 import ipaddress
+import os
 import socket
+import stat
 import struct
 import threading
 from collections.abc import Awaitable, Callable
@@ -51,7 +53,10 @@ def receive_buffer() -> memoryview:
 
 
 def address_of(sockaddr: Any) -> Address:
-    """``(host, port)`` from a socket address of any family (drops IPv6 flow/scope)."""
+    """``(host, port)`` from a socket address of any family (drops IPv6 flow/scope); a
+    Unix socket's is ``(path, 0)``, its unnamed peer's ``("", 0)``."""
+    if sockaddr.__class__ is str or sockaddr.__class__ is bytes:
+        return (os.fsdecode(sockaddr), 0)
     return (str(sockaddr[0]), int(sockaddr[1]))
 
 
@@ -162,6 +167,84 @@ def listen_tcp(family: int, sockaddr: Any, host: str, port: int, backlog: int) -
     except OSError as exc:
         sock.close()
         raise translate(exc, f"listen on {host}:{port}") from exc
+    return sock
+
+
+def listen_unix(path: str, mode: int | None, backlog: int) -> socket.socket:
+    """A non-blocking listening Unix stream socket at ``path``, ``chmod``-ed to ``mode``.
+
+    A socket file left there by a server that is gone (connecting to it is refused) is
+    removed first, as uvicorn and asyncio do; a file that is not a socket, or a socket a
+    server still listens on, is :class:`AddressInUse`."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise translate(exc, f"listen on {path}") from exc
+    else:
+        if not stat.S_ISSOCK(info.st_mode):
+            raise AddressInUse(errno.EADDRINUSE, f"listen on {path}: not a socket, left alone")
+        probe = nonblocking_socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)  # stale: nobody accepts there
+        except BlockingIOError:  # a full backlog: somebody listens
+            raise AddressInUse(errno.EADDRINUSE, f"listen on {path}: in use") from None
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise translate(exc, f"listen on {path}") from exc
+        else:
+            raise AddressInUse(errno.EADDRINUSE, f"listen on {path}: in use")
+        finally:
+            probe.close()
+    sock = nonblocking_socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        if mode is not None:
+            os.chmod(path, mode)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise translate(exc, f"listen on {path}") from exc
+    return sock
+
+
+def unlink_unix(path: str, identity: tuple[int, int]) -> None:
+    """Remove the socket file ``listen_unix`` made (``identity``: its device
+    and inode then), unless another one has taken its place since."""
+    try:
+        info = os.lstat(path)
+        if (info.st_dev, info.st_ino) == identity:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def file_identity(path: str) -> tuple[int, int]:
+    """``(device, inode)`` of ``path``."""
+    info = os.lstat(path)
+    return info.st_dev, info.st_ino
+
+
+def listening_socket(fd: int) -> socket.socket:
+    """The listening stream socket (TCP or Unix) on the inherited file descriptor ``fd``,
+    made non-blocking; :class:`NetworkError` naming the problem if ``fd`` is not one."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise translate(exc, f"file descriptor {fd}") from exc
+    try:
+        if sock.type != socket.SOCK_STREAM or not sock.getsockopt(
+            socket.SOL_SOCKET, socket.SO_ACCEPTCONN
+        ):
+            raise NetworkError(f"file descriptor {fd} is not a listening stream socket")
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.detach()  # not ours to close
+        raise translate(exc, f"file descriptor {fd}") from exc
     return sock
 
 

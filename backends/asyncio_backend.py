@@ -45,14 +45,18 @@ from ._sockutil import (
     check_datagram_size,
     connect_udp,
     connection_addresses,
+    file_identity,
     ip_literal,
     listen_tcp,
+    listen_unix,
+    listening_socket,
     nonblocking_socket,
     receive_buffer,
     resolve,
     set_linger_rst,
     translate,
     udp_recv_context,
+    unlink_unix,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, DatagramHandler, Flow, Handler
@@ -408,6 +412,9 @@ class AsyncioListener(AcceptLoop):
             None if literal is None or literal.is_unspecified else self._address
         )
         """Every connection's local address, unless the socket listens on a wildcard one."""
+        self._nodelay = sock.family != socket.AF_UNIX  # TCP_NODELAY: TCP only
+        if not self._nodelay:
+            self._local = self._address
         self._pending: collections.deque[AsyncioFlow] = collections.deque()
         self._backlog = backlog
         self._accept_waiter: asyncio.Future[None] | None = None
@@ -445,7 +452,8 @@ class AsyncioListener(AcceptLoop):
                 return
             try:
                 conn.setblocking(False)
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self._nodelay:
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 # The peer's address came with the connection, and the local one is
                 # the listener's unless it is a wildcard: no getpeername/getsockname.
                 local = self._local or address_of(conn.getsockname())
@@ -513,6 +521,22 @@ class AsyncioListener(AcceptLoop):
             self._pending.popleft().abort()
         _wake(self._accept_waiter)
         self._closed_event.set()
+
+
+class AsyncioUnixListener(AsyncioListener):
+    """A listening Unix socket (:meth:`AsyncioBackend.listen_unix`): removes its socket
+    file when closed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, path: str, mode: int | None, backlog: int):
+        sock = listen_unix(path, mode, backlog)
+        self._path = path
+        self._identity = file_identity(path)
+        super().__init__(loop, sock, backlog)
+
+    async def close(self) -> None:
+        if not self._closed:
+            unlink_unix(self._path, self._identity)
+        await super().close()
 
 
 class AsyncioDatagram(DatagramServing):
@@ -797,6 +821,14 @@ class AsyncioBackend(AsyncioRuntime):
                 raise last
         except TimeoutError as exc:  # asyncio.timeout's, at the deadline
             raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s") from exc
+
+    async def listen_unix(
+        self, path: str, *, mode: int | None = None, backlog: int = 1024
+    ) -> AsyncioListener:
+        return AsyncioUnixListener(self._loop, path, mode, backlog)
+
+    async def listen_fd(self, fd: int, *, backlog: int = 1024) -> AsyncioListener:
+        return AsyncioListener(self._loop, listening_socket(fd), backlog)
 
     async def udp_bind(self, host: str, port: int) -> AsyncioDatagram:
         infos = await resolve(self._loop.getaddrinfo, host, port, socket.SOCK_DGRAM, passive=True)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import socket
 from typing import Any
 
+import anyio
+
 from . import ADAPTERS
+from ._sockutil import file_identity, listen_tcp, listen_unix, translate, unlink_unix
 
 DEVICE_OPTIONS = ("tap", "ip", "gateway")
 """The mirage adapter's device options, as command-line ``--tap/--ip/--gateway``."""
@@ -60,3 +65,56 @@ def listen_host(args: argparse.Namespace) -> str:
     if ips[0] == "dhcp":
         return "0.0.0.0"  # the address is not known until the lease
     return ips[0].split("/")[0]
+
+
+async def stop_signal() -> int:
+    """Wait for SIGINT or SIGTERM, on any backend's loop; return which came.
+
+    Installed on entering and removed on leaving, so a signal before the wait starts or
+    after it ends keeps its default effect (a server stopping gracefully says so and
+    waits again only if it wants to)."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            return int(signum)
+    raise RuntimeError("the signal receiver ended")  # pragma: no cover
+
+
+class BoundSocket:
+    """A listening socket made before any event loop runs (a supervisor's, for the worker
+    processes it starts to inherit with ``--fd``): TCP on ``host:port`` or, with ``uds``,
+    a Unix socket at that path (see :meth:`backends.interface.SocketListening.listen_unix`
+    for the stale-file rule), which :meth:`close` removes."""
+
+    def __init__(
+        self, host: str, port: int, *, uds: str | None = None, mode: int | None = None
+    ) -> None:
+        self.uds = uds
+        if uds is not None:
+            self._sock = listen_unix(uds, mode, 2048)
+            self._identity = file_identity(uds)
+        else:
+            try:
+                infos = socket.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                )
+            except OSError as exc:
+                raise translate(exc, f"listen on {host}:{port}") from exc
+            family, _, _, _, sockaddr = infos[0]
+            self._sock = listen_tcp(family, sockaddr, host, port, 2048)
+        self._sock.set_inheritable(True)
+
+    def fileno(self) -> int:
+        """The file descriptor a worker inherits."""
+        return self._sock.fileno()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)``, or ``(path, 0)`` for a Unix socket."""
+        name = self._sock.getsockname()
+        return (name, 0) if isinstance(name, str) else (str(name[0]), int(name[1]))
+
+    def close(self) -> None:
+        """Close the socket (and remove a Unix socket's file)."""
+        if self.uds is not None:
+            unlink_unix(self.uds, self._identity)
+        self._sock.close()

@@ -349,6 +349,29 @@ class Stack(Protocol):
 
 
 @runtime_checkable
+class SocketListening(Protocol):
+    """Optional: listening where only kernel sockets reach (the asyncio and trio adapters;
+    not mirage, whose stack has no file descriptors). Check with ``isinstance``."""
+
+    async def listen_unix(
+        self, path: str, *, mode: int | None = None, backlog: int = 1024
+    ) -> Listener:
+        """Listen on a Unix stream socket at ``path`` (``uvicorn --uds``), ``chmod``-ed to
+        ``mode`` when given. A stale socket file there (nobody accepts on it) is removed
+        first; any other file, or a live socket, is
+        :class:`~backends.errors.AddressInUse`. Closing the listener removes the file.
+        Its flows' ``remote`` is ``("", 0)``, its ``address`` ``(path, 0)``."""
+        ...
+
+    async def listen_fd(self, fd: int, *, backlog: int = 1024) -> Listener:
+        """Accept on the listening stream socket (TCP or Unix) inherited on file
+        descriptor ``fd`` (``--fd``: from a supervisor, systemd and the like); the listener
+        owns it from then on. :class:`~backends.errors.NetworkError` if ``fd`` is not
+        a listening stream socket."""
+        ...
+
+
+@runtime_checkable
 class Backend(Stack, Runtime, Protocol):
     """What protocol code receives: a :class:`Stack` and a :class:`Runtime` in one object.
 
@@ -381,6 +404,7 @@ __all__ = [
     "Listener",
     "Runtime",
     "SendfileFlow",
+    "SocketListening",
     "Stack",
     "TaskGroup",
 ]

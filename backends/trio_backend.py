@@ -38,13 +38,17 @@ from ._sockutil import (
     check_datagram_size,
     connect_udp,
     connection_addresses,
+    file_identity,
     listen_tcp,
+    listen_unix,
+    listening_socket,
     nonblocking_socket,
     receive_buffer,
     resolve,
     set_linger_rst,
     translate,
     udp_recv_context,
+    unlink_unix,
 )
 from .errors import BusyFlow, ClosedFlow, NetworkError, Timeout
 from .interface import Address, Backend, CancelScope, DatagramHandler, TaskGroup
@@ -264,11 +268,12 @@ class TrioFlow(_Paced):
 class TrioListener(_Paced, AcceptLoop):
     """A listening TCP socket; see :class:`backends.interface.Listener`."""
 
-    __slots__ = ("_address",)
+    __slots__ = ("_address", "_nodelay")
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self._address = address_of(sock.getsockname())
+        self._nodelay = sock.family != socket.AF_UNIX  # TCP_NODELAY: TCP only
 
     @property
     def address(self) -> Address:
@@ -294,13 +299,31 @@ class TrioListener(_Paced, AcceptLoop):
                 if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
                     continue
                 raise translate(exc, "accept") from exc
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._nodelay:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await self._pace()
             return TrioFlow(conn)
 
     async def close(self) -> None:
         self._close_socket()
         await trio.lowlevel.checkpoint_if_cancelled()
+
+
+class TrioUnixListener(TrioListener):
+    """A listening Unix socket (:meth:`TrioBackend.listen_unix`): removes its socket file
+    when closed."""
+
+    __slots__ = ("_identity", "_path")
+
+    def __init__(self, path: str, mode: int | None, backlog: int) -> None:
+        super().__init__(listen_unix(path, mode, backlog))
+        self._path = path
+        self._identity = file_identity(path)
+
+    async def close(self) -> None:
+        if not self._closed:
+            unlink_unix(self._path, self._identity)
+        await super().close()
 
 
 class TrioDatagram(_Paced):
@@ -491,6 +514,18 @@ class TrioBackend(AnyioRuntime):
         sock = listen_tcp(family, sockaddr, host, port, backlog)
         await trio.lowlevel.checkpoint()
         return TrioListener(sock)
+
+    async def listen_unix(
+        self, path: str, *, mode: int | None = None, backlog: int = 1024
+    ) -> TrioListener:
+        listener = TrioUnixListener(path, mode, backlog)
+        await trio.lowlevel.checkpoint()
+        return listener
+
+    async def listen_fd(self, fd: int, *, backlog: int = 1024) -> TrioListener:
+        listener = TrioListener(listening_socket(fd))
+        await trio.lowlevel.checkpoint()
+        return listener
 
     async def tcp_connect(self, host: str, port: int, *, timeout: float | None = None) -> TrioFlow:
         with trio.move_on_after(timeout if timeout is not None else float("inf")) as scope:

@@ -15,6 +15,11 @@ Scenarios (issue 13 targets):
 
     .venv/bin/python bench/asgi.py                     # all scenarios, 10 rounds of 1 s
     .venv/bin/python bench/asgi.py --only raw --rounds 20
+    .venv/bin/python bench/asgi.py --baseline /tmp/old   # also an older tree's bridge
+
+``--baseline DIR`` adds ``ours-baseline``: ours-asyncio run from another checkout (its
+cohttp and backends, these apps), in the same alternating rounds, for a before/after ratio
+that the load on a shared machine does not skew as two separate runs would.
 
 Needs the ``bench`` and ``test`` extras (uvicorn, httptools, uvloop, hypercorn, fastapi).
 """
@@ -22,6 +27,7 @@ Needs the ``bench`` and ``test`` extras (uvicorn, httptools, uvloop, hypercorn, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -29,12 +35,16 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+TREE = os.environ.get("BENCH_ASGI_TREE", ROOT)
+"""Where cohttp and backends come from: this checkout, or ``--baseline``'s for
+``ours-baseline`` (the apps and the driver stay this checkout's)."""
 sys.path.insert(0, HERE)
-sys.path.insert(0, ROOT)
+sys.path.insert(0, TREE)
 
 import http_server as hs  # noqa: E402 - the shared driver (bench/ is not a package)
 
@@ -65,6 +75,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
 }
 NEEDS = {
+    "ours-baseline": (),
     "uvicorn": ("uvicorn", "httptools", "uvloop"),
     "hypercorn-trio": ("hypercorn",),
     "ours-asyncio": (),
@@ -127,7 +138,7 @@ def serve(name: str, port: int) -> None:
             await cohttp.Server(hello, access_log=False).serve(net, "127.0.0.1", port)
 
         backends.run(native)
-    elif server.startswith("ours"):
+    elif server.startswith("ours"):  # ours-asyncio, ours-trio, ours-baseline (asyncio)
         import backends
         from cohttp import Server
         from cohttp.asgi import ASGIHandler
@@ -136,7 +147,7 @@ def serve(name: str, port: int) -> None:
             async with ASGIHandler(app, net, server=("127.0.0.1", port)) as handler:
                 await Server(handler, access_log=False).serve(net, "127.0.0.1", port)
 
-        backends.run(main, backend=server.removeprefix("ours-"))
+        backends.run(main, backend="trio" if server == "ours-trio" else "asyncio")
     elif server == "uvicorn":
         import uvicorn
 
@@ -166,6 +177,24 @@ def serve(name: str, port: int) -> None:
 # -- the driver ----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _running(
+    names: list[str], core: str, baseline: str | None
+) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start ``script --serve NAME --port P`` for each name, pinned to ``core``;
+    ``ours-baseline`` with cohttp from ``baseline``."""
+    servers: dict[str, hs.Launch] = {}
+    for name in names:
+        port = hs._free_port()
+        argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
+        env = None
+        if name.startswith("ours-baseline") and baseline:
+            env = {**os.environ, "BENCH_ASGI_TREE": os.path.abspath(baseline)}
+        servers[name] = (port, argv, env, None)
+    with hs.launch(servers, core, hs._wait_ready) as running:
+        yield running
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--serve", help=argparse.SUPPRESS)
@@ -174,6 +203,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=10, help="slices per server")
     p.add_argument("--connections", type=int, default=50, help="wrk -c")
     p.add_argument("--only", help="comma-separated subset of: " + ", ".join(SCENARIOS))
+    p.add_argument("--baseline", help="a checkout of another revision: adds ours-baseline")
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     args = p.parse_args()
@@ -183,6 +213,8 @@ def main() -> int:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         print("needs wrk and taskset (apt-get install wrk util-linux)", file=sys.stderr)
         return 2
+    if args.baseline and not os.path.isdir(os.path.join(args.baseline, "cohttp")):
+        raise SystemExit(f"--baseline {args.baseline}: not a checkout (no cohttp/ in it)")
     scenarios = args.only.split(",") if args.only else list(SCENARIOS)
     for scenario in scenarios:
         spec = SCENARIOS[scenario]
@@ -190,7 +222,10 @@ def main() -> int:
             print(f"skip {scenario}: fastapi not installed (pip install -e '.[test]')")
             continue
         names: list[str] = []
-        for ours, peer, _ in spec["pairs"]:
+        pairs = list(spec["pairs"])
+        if args.baseline:
+            pairs.append(("ours-asyncio", "ours-baseline", 0.0))
+        for ours, peer, _ in pairs:
             for server in (ours, peer):
                 missing = [m for m in NEEDS[server] if importlib.util.find_spec(m) is None]
                 if missing:
@@ -215,7 +250,7 @@ def main() -> int:
         results: dict[str, list[dict[str, float]]] = {n: [] for n in names}
         procs = [f"{n}:{spec['app']}" for n in names]
         try:
-            with hs._running(procs, args.server_core, __file__) as running:
+            with _running(procs, args.server_core, args.baseline) as running:
                 for rnd in range(args.rounds):
                     line = []
                     for name in names if rnd % 2 == 0 else names[::-1]:
@@ -239,7 +274,7 @@ def main() -> int:
             q1, q2, q3 = hs._quartiles([r["rps"] for r in results[name]])
             per_cpu = statistics.median(r["per_cpu"] for r in results[name])
             print(f"  {name:<16} {q2:>8.0f} req/s [{q1:.0f}..{q3:.0f}]  {per_cpu:>8.0f} req/CPU-s")
-        for ours, peer, target in spec["pairs"]:
+        for ours, peer, target in pairs:
             if not (results.get(ours) and results.get(peer)):
                 continue
             pairs = list(zip(results[ours], results[peer], strict=True))

@@ -7,21 +7,24 @@
             await cohttp.Server(handler).serve(net, "127.0.0.1", 8000)
 
 Each request runs ``app(scope, receive, send)`` on the connection's own task: no task, no
-channel and no event per request. The scope is a copy of the handler's shared part
-(``asgi``, ``scheme``, ``server``, ``root_path``) with the request's fields set, its
-``headers`` the byte pairs cached per header block the parser validated. ``receive`` and
+channel and no event per request. The scope is a copy of a prototype the handler keeps
+per request line and header block (the parser hands a repeated request the very block it
+validated before), with only ``headers`` (a fresh list), ``client`` and ``state`` set
+per request (see :meth:`ASGIHandler.scope_for`). ``receive`` and
 ``send`` are plain coroutines over the server's :class:`~cohttp.server.ResponseStream`:
 an empty request body is received without waiting; an in-memory response (``more_body``
 false in the first body message) goes out as one response in one write, framed by the
 codec straight from the app's byte-pair fields (:func:`cohttp.codec.encode_raw_response`,
 a cached validated block); a streamed one chunk by chunk with the connection's
-backpressure; and a Content-Length the app declares is held to. The response is on the wire as soon as its last body message is sent, so work the
+backpressure; and a Content-Length the app declares is held to. The response is on the
+wire as soon as its last body message is sent, so work the
 app does after it (Starlette's background tasks) only delays the next request on the same
 connection. ``receive`` after the request body waits for the response's end and then
 reports ``http.disconnect`` (as uvicorn does); ``send`` on a broken connection raises
 :class:`OSError` (ASGI spec 2.4, so Starlette streams without a listener task). Lifespan
 ``startup``/``shutdown`` are sent when the handler is entered and left (over the
-backend's events), unless the app does not support them. A WebSocket upgrade request runs the app in the ASGI
+backend's events), unless the app does not support them. A WebSocket upgrade request
+runs the app in the ASGI
 ``websocket`` scope over :mod:`cohttp.ws` (the server hands the connection over after the
 101); closing before accepting answers 403, as uvicorn does.
 """
@@ -102,6 +105,7 @@ class ASGIHandler:
         self._from_app: _Mailbox | None = None
         self._lifespan_supported = False
         self.state: dict[str, Any] = {}
+        self._scopes: dict[Any, _Entry] = {}
 
     async def __aenter__(self) -> ASGIHandler:
         tg = self.net.task_group()
@@ -141,6 +145,7 @@ class ASGIHandler:
     @root_path.setter
     def root_path(self, value: str) -> None:
         self._template["root_path"] = value
+        self._scopes.clear()
 
     @property
     def server(self) -> tuple[str, int] | None:
@@ -150,6 +155,7 @@ class ASGIHandler:
     @server.setter
     def server(self, value: tuple[str, int] | None) -> None:
         self._template["server"] = value
+        self._scopes.clear()
 
     @property
     def scheme(self) -> str:
@@ -159,6 +165,7 @@ class ASGIHandler:
     @scheme.setter
     def scheme(self, value: str) -> None:
         self._template["scheme"] = value
+        self._scopes.clear()
 
     @property
     def lifespan_supported(self) -> bool:
@@ -216,45 +223,103 @@ class ASGIHandler:
 
         For an absolute-form target the ``host`` header carries the target's authority,
         which is what a server routes by (RFC 9112 3.2.2); the path is the target's path.
+
+        A client repeats its requests: the parser hands each repeat the very field block
+        it validated the first time (unsplit, ``Headers._lazy``), so everything in the
+        scope that the request line and that block decide is kept per handler, keyed by
+        them, as a prototype; a request then costs a copy of it and three fields of its
+        own (``headers``, a fresh list the app may change, ``client`` and ``state``).
+        :meth:`__call__` does the same inline (the hot path).
         """
-        target = request.target
-        parts = _TARGETS.get(target)
-        if parts is None:
-            parts = _target_parts(request)
-        scope = self._template.copy()
-        scope["path"], scope["raw_path"], scope["query_string"] = parts
-        scope["method"] = request.method
-        if request.version != "HTTP/1.1":
-            scope["http_version"] = _HTTP_VERSIONS.get(request.version, "1.0")
-        if request.scheme == "https":  # came over TLS (cohttp.Server(tls=))
-            scope["scheme"] = "https"
-        headers = _request_headers(request.headers)
-        if target[:1] != "/":  # absolute form: its authority is the host
-            host = request.host.encode("latin-1")
-            headers = [(name, host if name == b"host" else value) for name, value in headers]
-        scope["headers"] = headers
-        scope["client"] = request.remote
+        proto, fields, _, _ = self._entry(request)
+        scope = proto.copy()
+        scope["headers"] = fields.copy()
+        remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
+        scope["client"] = remote if remote and remote[0] else None
         scope["state"] = self.state.copy()
         return scope
+
+    def _entry(self, request: Request, key: Any = None) -> _Entry:
+        """The prototype scope of ``request``, its ``headers`` and its Content-Length
+        (None if it declares none), from the cache under ``key`` or made and kept there."""
+        raw = getattr(request.headers, "_raw", None)  # the parsed block, still unsplit
+        if key is None:
+            key = (request.method, request.target, raw, request.version, request.scheme)
+            entry = self._scopes.get(key)
+            if entry is not None:
+                return entry
+        entry = self._prototype(request)
+        if raw is not None and len(raw) < 4096 and len(request.target) <= 1024:
+            if len(self._scopes) >= _SCOPES_KEPT:
+                self._scopes.clear()
+            self._scopes[key] = entry
+        return entry
+
+    def _prototype(self, request: Request) -> _Entry:
+        """What :meth:`_entry` keeps for a request line and field block."""
+        target = request.target
+        if target[:1] == "/":
+            q = target.find("?")
+            path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
+        else:
+            path, query = request.path, request.query
+        proto = self._template.copy()
+        root = proto["root_path"]  # in path and raw_path too, as uvicorn has them
+        proto["path"] = root + (_unquote(path) if "%" in path else path)
+        proto["raw_path"] = root.encode() + path.encode("latin-1")
+        proto["query_string"] = query.encode("latin-1")
+        proto["method"] = request.method
+        if request.version != "HTTP/1.1":
+            proto["http_version"] = _HTTP_VERSIONS.get(request.version, "1.0")
+        if request.scheme == "https":  # came over TLS (cohttp.Server(tls=))
+            proto["scheme"] = "https"
+        headers = request.headers
+        fields = [
+            (lname.encode("latin-1"), value.encode("latin-1")) for lname, _, value in headers._items
+        ]
+        if target[:1] != "/":  # absolute form: its authority is the host
+            host = request.host.encode("latin-1")
+            fields = [(name, host if name == b"host" else value) for name, value in fields]
+        upgradable = any(name == b"upgrade" for name, _ in fields)
+        return proto, fields, parse_number(headers.get("content-length", "x")), upgradable
 
     async def __call__(self, request: Request) -> Response:
         """Run the app for ``request`` on the caller's task; see the module documentation."""
         stream = request.stream
         if stream is None:
             raise RuntimeError("ASGIHandler runs on cohttp.Server (request.stream is None)")
-        upgrade = stream.upgrade
-        if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
-            return await self._websocket(request, stream)
-        exchange = _Exchange(self.net, request, stream)
+        # self.scope_for(request), inlined
+        raw = getattr(request.headers, "_raw", None)  # the parsed block, still unsplit
+        key = (request.method, request.target, raw, request.version, request.scheme)
+        entry = self._scopes.get(key)
+        if entry is None:
+            entry = self._entry(request, key)
+        proto, fields, length, upgradable = entry
+        if upgradable:  # an Upgrade field: is it a WebSocket handshake?
+            upgrade = stream.upgrade
+            if upgrade is not None and "websocket" in upgrade.lower() and request.method == "GET":
+                return await self._websocket(request, stream)
+        scope = proto.copy()
+        scope["headers"] = fields.copy()
+        remote = request.remote  # ("", 0) over a Unix socket: None, as uvicorn
+        scope["client"] = remote if remote and remote[0] else None
+        scope["state"] = self.state.copy()
+        exchange = _new_exchange(_Exchange)  # _Exchange.__init__, inlined
+        exchange._net = self.net
+        exchange._request = request
+        exchange._stream = stream
+        exchange._length = length
+        exchange._unread = True
+        exchange._done = None
+        exchange._raw = ()
+        exchange.status = 0
         clean = stream.connection_state  # a context, once an app changed the task's own
         before = contextvars.copy_context() if clean is None else clean
         try:
             if clean is None:  # on the task's context, kept only if the app leaves it alone
-                await self.app(self.scope_for(request), exchange.receive, exchange.send)
+                await self.app(scope, exchange.receive, exchange.send)
             else:
-                await _in_context(
-                    clean, self.app, self.scope_for(request), exchange.receive, exchange.send
-                )
+                await _in_context(clean, self.app, scope, exchange.receive, exchange.send)
         except Exception:
             if stream.sent >= 0:  # finished: background work after the response failed
                 log.exception("ASGI app failed after responding to %s", request.target)
@@ -375,18 +440,24 @@ class _Mailbox:
 
 
 class _Exchange:
-    """``receive`` and ``send`` of one request: plain coroutines over the connection."""
+    """``receive`` and ``send`` of one request: plain coroutines over the connection.
 
-    __slots__ = ("_done", "_net", "_raw", "_request", "_stream", "_unread", "status")
+    Made by :meth:`ASGIHandler.__call__`, which sets every field itself (no ``__init__``
+    call per request): ``_net``, ``_request``, ``_stream``; ``_length``, the request's
+    Content-Length (None if it has none); ``_unread``, true until the body was received;
+    ``_done``, an Event made only if the app waits for a disconnect; ``_raw``, the
+    response fields of ``http.response.start``; ``status``, 0 before it."""
 
-    def __init__(self, net: Backend, request: Request, stream: ResponseStream) -> None:
-        self._net = net
-        self._request = request
-        self._stream = stream
-        self._unread = True
-        self._done: Any = None  # an Event, made only if the app waits for a disconnect
-        self._raw: Any = ()
-        self.status = 0
+    __slots__ = ("_done", "_length", "_net", "_raw", "_request", "_stream", "_unread", "status")
+
+    _net: Backend
+    _request: Request
+    _stream: ResponseStream
+    _length: int | None
+    _unread: bool
+    _done: Any
+    _raw: Any
+    status: int
 
     def finish(self) -> None:
         if self._done is not None:
@@ -404,7 +475,7 @@ class _Exchange:
                 await self._done.wait()
             return _DISCONNECT
         if isinstance(body, IncomingBody):
-            length = _content_length(self._request.headers)
+            length = self._length
             if length is not None and length <= _WHOLE_BODY:
                 self._unread = False
                 whole = await body._next()  # usually all of it, already read with the head
@@ -433,8 +504,9 @@ class _Exchange:
                 raise ASGIError("http.response.body before http.response.start")
             body = message.get("body", b"")
             more = message.get("more_body", False)
-            # the common whole response: framed from the app's fields, one write
-            if not more and not stream.status and await stream.respond_raw(status, self._raw, body):
+            # the common whole response: framed from the app's fields, one write (False,
+            # having sent nothing, if already started or not the common response)
+            if not more and await stream.respond_raw(status, self._raw, body):
                 if self._done is not None:
                     self._done.set()
                 return
@@ -557,61 +629,14 @@ class _WebSocketSession:
             raise ASGIError(f"unexpected ASGI message {kind!r} in a websocket scope")
 
 
-_TARGETS: dict[str, tuple[str, bytes, bytes]] = {}
-
-
-def _target_parts(request: Request) -> tuple[str, bytes, bytes]:
-    """The scope's ``path``, ``raw_path`` and ``query_string`` of ``request``'s target
-    (cached for origin-form targets: clients repeat them)."""
-    target = request.target
-    if target[:1] == "/":
-        q = target.find("?")
-        path, query = (target, "") if q < 0 else (target[:q], target[q + 1 :])
-    else:
-        path, query = request.path, request.query
-    parts = (
-        _unquote(path) if "%" in path else path,
-        path.encode("latin-1"),
-        query.encode("latin-1"),
-    )
-    if target[:1] == "/" and len(target) <= 1024:
-        if len(_TARGETS) >= 1024:
-            _TARGETS.clear()
-        _TARGETS[target] = parts
-    return parts
-
-
+_Entry = tuple[dict[str, Any], list[tuple[bytes, bytes]], int | None, bool]
+"""A kept scope prototype (all but ``headers``, ``client`` and ``state`` filled), the
+request's fields as the scope's byte pairs, its Content-Length, and whether it has an
+Upgrade field (without one it cannot be a WebSocket handshake: the stream is not asked)."""
+_new_exchange = object.__new__
+_SCOPES_KEPT = 1024
+"""How many scope prototypes a handler keeps (cleared when full)."""
 _HEADER_CACHE: dict[tuple[tuple[bytes, bytes], ...], tuple[Headers, int | None]] = {}
-_REQUEST_HEADERS: dict[str, tuple[list[tuple[bytes, bytes]], int | None]] = {}
-"""Recently seen header blocks (as the parser validated them, unsplit): the scope's
-``headers`` and the Content-Length."""
-
-
-def _request_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
-    """The scope's ``headers``: names lowercased, as byte strings (a fresh list)."""
-    raw = getattr(headers, "_raw", None)  # the parsed block, still unsplit
-    if raw is not None:
-        cached = _REQUEST_HEADERS.get(raw)
-        if cached is not None:
-            return cached[0].copy()
-    result = [
-        (lname.encode("latin-1"), value.encode("latin-1")) for lname, _, value in headers._items
-    ]
-    if raw is not None and len(raw) < 4096:
-        if len(_REQUEST_HEADERS) >= 1024:
-            _REQUEST_HEADERS.clear()
-        _REQUEST_HEADERS[raw] = (result.copy(), _content_length(headers))
-    return result
-
-
-def _content_length(headers: Headers) -> int | None:
-    """The request's Content-Length (the parser checked it), None if it has none."""
-    raw = getattr(headers, "_raw", None)
-    if raw is not None:
-        cached = _REQUEST_HEADERS.get(raw)
-        if cached is not None:
-            return cached[1]
-    return parse_number(headers.get("content-length", "x"))
 
 
 def _response_headers(raw: Any) -> tuple[Headers, int | None]:

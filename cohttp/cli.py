@@ -34,17 +34,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import ssl
 import sys
 import time
 from typing import Any, BinaryIO, NoReturn
 
-import anyio
-
 import backends
 from backends import tls
-from backends.cli import add_backend_arguments, device_options, listen_host
+from backends.cli import add_backend_arguments, device_options, listen_host, stop_signal
 
 from .client import (
     Client,
@@ -214,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=_port, default=8080, help="port (0: any free port)")
     s.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
     s.add_argument("--fd", type=_count, help="serve an inherited listening socket")
+    s.add_argument("--uds", metavar="PATH", help="listen on a Unix socket at PATH (mode 0666)")
     s.add_argument("--no-listing", action="store_true", help="no directory listings")
     s.add_argument("--quiet", action="store_true", help="no access log")
     s.add_argument(
@@ -236,6 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("app", help="the application, as module:attribute")
     r.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     r.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
+    r.add_argument("--uds", metavar="PATH", help="listen on a Unix socket at PATH (mode 0666)")
     r.add_argument("--fd", type=_count, help="serve an inherited listening socket")
     r.add_argument("--factory", action="store_true", help="app is a factory: call it")
     r.add_argument("--workers", type=_count, default=1, help="worker processes (default 1)")
@@ -276,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compress responses for clients that accept it (CompressionMiddleware)",
     )
     add_tls_arguments(r)
-    add_backend_arguments(r, uvloop=True, device=False)
+    add_backend_arguments(r, uvloop=True)
 
     g = sub.add_parser("get", help="make one request and print or save the body")
     g.add_argument("url")
@@ -384,6 +383,10 @@ def serve(args: argparse.Namespace) -> int:
     if options and args.backend != "mirage":
         _fail("serve", "--tap/--ip/--gateway only apply to --backend mirage", 2)
 
+    if args.fd is not None and args.uds:
+        _fail("serve", "--fd and --uds: give one", 2)
+    if (args.fd is not None or args.uds) and args.backend == "mirage":
+        _fail("serve", "--fd and --uds need a kernel backend (asyncio or trio), not mirage", 2)
     if args.workers > 1:
         if args.fd is not None or args.backend == "mirage":
             _fail("serve", "--workers needs a kernel backend (asyncio or trio) and no --fd", 2)
@@ -392,16 +395,19 @@ def serve(args: argparse.Namespace) -> int:
         return supervise(args, _serve_worker_argv)
 
     async def main(net: backends.Backend) -> None:
-        if args.fd is not None:
-            from .run import adopt_socket, inherited_socket
+        from .run import open_listener
 
-            sock = await inherited_socket(args.fd)
-            host, port = server.adopt(net, adopt_socket(net, sock))[:2]
+        listener = await open_listener(net, args, args.fd)
+        if listener is not None:
+            host, port = server.adopt(net, listener)[:2]
         else:
             host, port = await server.listen(net, listen_host(args), args.port)
-        shown = f"[{host}]" if ":" in host else host
-        scheme = "http" if context is None else "https"
-        print(f"serving on {scheme}://{shown}:{port}/ ({net.name})", flush=True)
+        if port:
+            shown = f"[{host}]" if ":" in host else host
+            scheme = "http" if context is None else "https"
+            print(f"serving on {scheme}://{shown}:{port}/ ({net.name})", flush=True)
+        else:  # a Unix socket
+            print(f"serving on unix socket {host} ({net.name})", flush=True)
         for name, site in hosts.items():
             cert = f" (certificate {certificates[name][0]})" if name in certificates else ""
             print(f"  {name} -> {site.root}{cert}", flush=True)
@@ -415,14 +421,15 @@ def serve(args: argparse.Namespace) -> int:
         _run(args, main, **options)
     except KeyboardInterrupt:
         pass
-    except backends.AddressInUse:
+    except backends.AddressInUse as exc:
+        if args.uds:
+            _fail("serve", str(exc), 1)
         _fail("serve", f"port {args.port} on {listen_host(args)} is already in use", 1)
     except (OSError, ValueError) as exc:  # no such address, a bad --ip or --fd...
+        from .run import _where
+
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        where = (
-            f"--fd {args.fd}" if args.fd is not None else f"{listen_host(args)} port {args.port}"
-        )
-        _fail("serve", f"cannot serve on {where}: {detail}", 1)
+        _fail("serve", f"cannot serve on {_where(args, args.fd)}: {detail}", 1)
     return 0
 
 
@@ -450,11 +457,9 @@ def tls_argv(args: argparse.Namespace) -> list[str]:
 
 
 async def _stop_on_signal(server: Server) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            print("shutting down", flush=True)
-            await server.shutdown()
-            return
+    await stop_signal()
+    print("shutting down", flush=True)
+    await server.shutdown()
 
 
 # -- get ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
     python -m cohttp run myapp:app --port 8000
     python -m cohttp run myapp:create_app --factory --workers 4 --proxy-headers
     python -m cohttp run myapp:app --backend trio --limit-concurrency 100
+    python -m cohttp run myapp:app --uds /run/myapp/http.sock     # behind nginx
 
 One process serves by default. With ``--workers N`` a supervisor binds the socket, starts
 N worker processes that inherit it (``--fd``) and accept from it, restarts a worker that
@@ -17,8 +18,14 @@ extra) is the supervisor with one worker, restarted when a ``.py`` file under
 HTTPS with uvicorn's ``--ssl-certfile``, ``--ssl-keyfile``, ``--ssl-keyfile-password``,
 ``--ssl-ca-certs`` and ``--ssl-cert-reqs`` (see :mod:`cohttp.cli`).
 
-The scope is filled as uvicorn fills it: ``server`` is the listening address, ``client``
-the peer's, ``scheme`` ``http`` (``https`` over TLS), ``root_path`` ``--root-path``; with ``--proxy-headers``
+``--uds PATH`` listens on a Unix socket (mode 0666, as uvicorn; a stale socket file there
+is replaced, the file removed at exit) and ``--fd N`` on an inherited listening socket,
+on the asyncio and trio backends; ``--backend mirage`` serves on our own TCP/IP stack
+over ``--tap`` with ``--ip``. SIGTERM and SIGINT stop every backend the same way.
+
+The scope is filled as uvicorn fills it: ``server`` is the listening address (None on a
+Unix socket), ``client`` the peer's (None on a Unix socket), ``scheme`` ``http``
+(``https`` over TLS), ``root_path`` ``--root-path`` (also in front of ``path``); with ``--proxy-headers``
 a request from an address in ``--forwarded-allow-ips`` has its client and scheme taken
 from ``X-Forwarded-For``/``X-Forwarded-Proto`` or RFC 7239 ``Forwarded``.
 """
@@ -38,11 +45,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import anyio
-import anyio.abc
-
 import backends
-from backends.cli import listen_host
+from backends.cli import BoundSocket, device_options, listen_host, stop_signal
+from backends.interface import Listener, SocketListening
 
 from .asgi import ASGIApp, ASGIHandler, Message, Receive, Scope, Send
 from .compression import CompressionMiddleware
@@ -110,7 +115,7 @@ class TrustedHosts:
 
     def __contains__(self, host: object) -> bool:
         if self.any:
-            return True
+            return True  # also a peer without an address (a Unix socket's), as uvicorn
         if not isinstance(host, str):
             return False
         try:
@@ -193,7 +198,8 @@ class ProxyHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
-        if scope["type"] in ("http", "websocket") and client and client[0] in self.trusted:
+        peer = client[0] if client else None  # None over a Unix socket: only "*" trusts it
+        if scope["type"] in ("http", "websocket") and peer in self.trusted:
             forwarded: list[str] = []
             xff: list[str] = []
             proto: str | None = None
@@ -297,7 +303,6 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
     )
 
     async def main(net: backends.Backend) -> None:
-        inherited = await inherited_socket(fd) if fd is not None else None
         host, port = listen_host(args), args.port
         handler = ASGIHandler(
             app,
@@ -314,23 +319,21 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
                 limited if (args.limit_concurrency or args.limit_max_requests) else handler,
                 config,
             )
-            if inherited is not None:
-                # Accepting starts only now, after the start-up: a worker still starting
-                # would otherwise take connections from the shared socket and sit on them.
-                host, port = server.adopt(net, adopt_socket(net, inherited))[:2]
-                handler.server = (host, port)
+            # Accepting starts only now, after the start-up: a worker still starting
+            # would otherwise take connections from a shared socket and sit on them.
+            listener = await open_listener(net, args, fd)
+            if listener is not None:
+                host, port = server.adopt(net, listener)[:2]
             else:
                 host, port = await server.listen(net, host, port)
-                handler.server = (host, port)
-            shown = f"[{host}]" if ":" in host else host
-            log.info(
-                "cohttp running on %s://%s:%d (pid %d, %s)",
-                "http" if context is None else "https",
-                shown,
-                port,
-                os.getpid(),
-                net.name,
-            )
+            # as uvicorn: a Unix socket (the only listener with port 0) has no server
+            handler.server = (host, port) if port else None
+            if port:
+                shown = f"[{host}]" if ":" in host else host
+                where = f"{'http' if context is None else 'https'}://{shown}:{port}"
+            else:
+                where = f"unix socket {host}"
+            log.info("cohttp running on %s (pid %d, %s)", where, os.getpid(), net.name)
             limited.exhausted = net.event()
             async with net.task_group() as tg:
                 tg.start_soon(_stop_on_signal, server, args.timeout_graceful_shutdown)
@@ -339,50 +342,65 @@ def serve_app(args: argparse.Namespace, fd: int | None = None) -> int:
                 tg.cancel_scope.cancel()
         log.info("finished server process %d", os.getpid())
 
+    from .cli import _run
+
     try:
-        backends.run(main, backend=args.backend, uvloop=args.uvloop)
+        _run(args, main, **device_options(args))  # one error from a task group: unwrapped
     except KeyboardInterrupt:
         pass
     except AppImportError as exc:
         _say(str(exc))
         return 3
-    except backends.AddressInUse:
-        _say(f"port {args.port} on {listen_host(args)} is already in use")
+    except backends.AddressInUse as exc:
+        if getattr(args, "uds", None) and fd is None:
+            _say(str(exc))
+        else:
+            _say(f"port {args.port} on {listen_host(args)} is already in use")
         return 1
     except (OSError, ValueError) as exc:  # NetworkError, an --fd that is not a socket...
-        where = f"--fd {fd}" if fd is not None else f"{listen_host(args)} port {args.port}"
-        _say(f"cannot serve on {where}: {getattr(exc, 'strerror', None) or exc}")
+        _say(f"cannot serve on {_where(args, fd)}: {getattr(exc, 'strerror', None) or exc}")
         return 1
     return 0
 
 
+def _where(args: argparse.Namespace, fd: int | None) -> str:
+    if fd is not None:
+        return f"--fd {fd}"
+    uds = getattr(args, "uds", None)
+    return f"unix socket {uds}" if uds else f"{listen_host(args)} port {args.port}"
+
+
+UDS_MODE = 0o666
+"""The mode of a ``--uds`` socket file (uvicorn's: any local user may connect; put it in a
+directory whose permissions say who may reach it)."""
+
+
+async def open_listener(
+    net: backends.Backend, args: argparse.Namespace, fd: int | None
+) -> Listener | None:
+    """The listener ``--fd`` or ``--uds`` asks for (None: a TCP port, ``--host/--port``);
+    :class:`ValueError` on a backend without kernel sockets (mirage)."""
+    uds: str | None = getattr(args, "uds", None)
+    if fd is None and not uds:
+        return None
+    if not isinstance(net, SocketListening):
+        raise ValueError(f"--fd and --uds need a kernel backend (asyncio or trio), not {net.name}")
+    if fd is not None:
+        return await net.listen_fd(fd)
+    assert uds is not None
+    return await net.listen_unix(uds, mode=UDS_MODE)
+
+
 async def _stop_on_signal(server: Server, grace: float) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            log.info("shutting down (pid %d)", os.getpid())
-            await server.shutdown(grace)
-            return
+    await stop_signal()
+    log.info("shutting down (pid %d)", os.getpid())
+    await server.shutdown(grace)
 
 
 async def _stop_when(event: Any, server: Server, grace: float) -> None:
     await event.wait()
     log.info("--limit-max-requests reached: shutting down (pid %d)", os.getpid())
     await server.shutdown(grace)
-
-
-def adopt_socket(net: backends.Backend, sock: Any) -> Any:
-    """A backend listener over an inherited listening socket (asyncio and trio only: the
-    mirage stack has no kernel sockets)."""
-    sock.setblocking(False)
-    if net.name == "asyncio":
-        from backends.asyncio_backend import AsyncioListener
-
-        return AsyncioListener(net._loop, sock, 1024)  # type: ignore[attr-defined]
-    if net.name == "trio":
-        from backends.trio_backend import TrioListener
-
-        return TrioListener(sock)
-    raise ValueError(f"--fd and --workers need a kernel backend (asyncio or trio), not {net.name}")
 
 
 # -- the supervisor -------------------------------------------------------------------------
@@ -435,13 +453,15 @@ def supervise(
         except ImportError:
             _say("--reload needs the watchfiles package (pip install watchfiles)")
             return 1
+    uds = getattr(args, "uds", None)
     try:
-        sock = _bind(args)
+        sock = BoundSocket(listen_host(args), args.port, uds=uds, mode=UDS_MODE)
     except OSError as exc:
-        _say(f"cannot serve on {listen_host(args)} port {args.port}: {exc.strerror or exc}")
+        _say(f"cannot serve on {_where(args, None)}: {exc.strerror or exc}")
         return 1
-    host, port = sock.getsockname()[:2]
-    log.info("supervisor %d: http://%s:%d, %d worker(s)", os.getpid(), host, port, workers)
+    host, port = sock.address
+    where = f"unix socket {host}" if uds else f"http://{host}:{port}"
+    log.info("supervisor %d: %s, %d worker(s)", os.getpid(), where, workers)
     stopping = threading.Event()
     changed = threading.Event()
 
@@ -503,34 +523,6 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
             proc.wait()
 
 
-def _bind(args: argparse.Namespace) -> Any:
-    """The supervisor's listening socket, made through anyio (protocol packages import no
-    socket module; see tests/test_layering.py), inheritable by the workers."""
-
-    async def listen() -> Any:
-        multi = await anyio.create_tcp_listener(
-            local_host=listen_host(args), local_port=args.port, backlog=2048
-        )
-        first = multi.listeners[0]
-        return first, first.extra(anyio.abc.SocketAttribute.raw_socket)
-
-    wrapper, sock = anyio.run(listen)
-    _KEEP.append(wrapper)  # it owns the socket: closing it would close ours
-    sock.set_inheritable(True)
-    return sock
-
-
-_KEEP: list[Any] = []
-
-
-async def inherited_socket(fd: int) -> Any:
-    """The listening socket on file descriptor ``fd`` (``--fd``: inherited from a
-    supervisor, systemd or the like), through anyio."""
-    wrapper = await anyio.abc.SocketListener.from_socket(fd)
-    _KEEP.append(wrapper)
-    return wrapper.extra(anyio.abc.SocketAttribute.raw_socket)
-
-
 def _say(message: str) -> None:
     print(f"cohttp run: {' '.join(message.split())}", file=sys.stderr)
 
@@ -543,6 +535,15 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("cohttp.access").setLevel(logging.WARNING)
     if args.uvloop and args.backend != "asyncio":
         _say("--uvloop only applies to --backend asyncio")
+        return 2
+    if device_options(args) and args.backend != "mirage":
+        _say("--tap/--ip/--gateway only apply to --backend mirage")
+        return 2
+    if args.fd is not None and args.uds:
+        _say("--fd and --uds: give one")
+        return 2
+    if (args.fd is not None or args.uds) and args.backend == "mirage":
+        _say("--fd and --uds need a kernel backend (asyncio or trio), not mirage")
         return 2
     if args.workers > 1 or args.reload:
         if args.fd is not None:
@@ -569,8 +570,8 @@ __all__ = [
     "Message",
     "ProxyHeaders",
     "TrustedHosts",
-    "adopt_socket",
     "import_app",
+    "open_listener",
     "parse_forwarded",
     "run",
     "serve_app",

@@ -276,3 +276,69 @@ async def test_a_body_with_a_length_comes_whole(backend: backends.Backend) -> No
         await raw.flow.close()
     assert got[:3] == [(5, False), (300_000, False), (0, False)]
     assert got[3:] == [(3, True), (2, True), (0, False)]
+
+
+async def test_repeated_requests_get_fresh_scopes(backend: backends.Backend) -> None:
+    """A repeated request's scope comes from a kept prototype: what an app changes in one
+    scope (its fields, its headers list, its state) is not seen by the next request with
+    the same head, nor by one with another method, version or target; and a new
+    ``root_path``/``server`` on the handler shows in the next scope (the root path also
+    in front of ``path``, as uvicorn puts it)."""
+    seen: list[tuple[Any, ...]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        seen.append(
+            (
+                scope["method"],
+                scope["http_version"],
+                scope["path"],
+                scope["query_string"],
+                scope["root_path"],
+                scope["server"],
+                list(scope["headers"]),
+                dict(scope["state"]),
+                "mutated" in scope,
+            )
+        )
+        scope["mutated"] = True
+        scope["path"] = "/changed"
+        scope["headers"].append((b"x-added", b"1"))
+        scope["state"]["seen"] = True
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with (
+        ASGIHandler(app, backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        raw = await RawClient.connect(backend, address)
+        head = b"%s %s HTTP/1.%s\r\nHost: a\r\nX-A: 1\r\n\r\n"
+        for method, target, minor in [
+            (b"GET", b"/x?q=1", b"1"),
+            (b"GET", b"/x?q=1", b"1"),
+            (b"HEAD", b"/x?q=1", b"1"),
+            (b"GET", b"/y%20z", b"1"),
+        ]:
+            await raw.send(head % (method, target, minor), method.decode())
+            await raw.response()
+        handler.root_path = "/mounted"
+        handler.server = ("192.0.2.1", 80)
+        await raw.send(head % (b"GET", b"/x?q=1", b"1"))
+        await raw.response()
+        await raw.flow.close()
+        raw = await RawClient.connect(backend, address)  # HTTP/1.0: closed after
+        await raw.send(head % (b"GET", b"/x?q=1", b"0"))
+        await raw.response()
+        await raw.flow.close()
+    fields = [(b"host", b"a"), (b"x-a", b"1")]
+    address_ = handler.server
+    assert seen == [
+        ("GET", "1.1", "/x", b"q=1", "", seen[0][5], fields, {}, False),
+        ("GET", "1.1", "/x", b"q=1", "", seen[0][5], fields, {}, False),
+        ("HEAD", "1.1", "/x", b"q=1", "", seen[0][5], fields, {}, False),
+        ("GET", "1.1", "/y z", b"", "", seen[0][5], fields, {}, False),
+        ("GET", "1.1", "/mounted/x", b"q=1", "/mounted", address_, fields, {}, False),
+        ("GET", "1.0", "/mounted/x", b"q=1", "/mounted", address_, fields, {}, False),
+    ]

@@ -317,6 +317,7 @@ def test_one_process_features(tmp_path: Any) -> None:
         assert (status, scope["client"], scope["scheme"], scope["root_path"]) == (
             200, "203.0.113.9", "https", "/api",
         )  # fmt: skip
+        assert scope["path"] == "/api/scope"  # as uvicorn: the root path in front
         status, body = _get(port, "/scope", forwarded='for="[2001:db8::7]:1";proto=http')
         assert json.loads(body)["client"] == "2001:db8::7"
         answer: list[Any] = []

@@ -127,6 +127,7 @@ async def scope(request: Request) -> dict[str, Any]:
         "scheme": s["scheme"],
         "client": s["client"][0] if s["client"] else None,
         "root_path": s["root_path"],
+        "path": s["path"],
         "server_port": s["server"][1] if s["server"] else None,
         "http_version": s["http_version"],
     }
