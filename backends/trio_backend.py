@@ -366,19 +366,20 @@ class TrioDatagram(_Paced):
 
     async def serve(self, handler: DatagramHandler) -> None:
         """See :meth:`backends.interface.DatagramEndpoint.serve`: one loop over the
-        socket, ``recvfrom_into`` and ``sendto`` until the kernel has nothing or no room,
+        socket, ``recvfrom`` and ``sendto`` until the kernel has nothing or no room,
         the handler called in between; a checkpoint every :data:`DATAGRAM_BATCH`
         datagrams answered without waiting."""
         await trio.lowlevel.checkpoint_if_cancelled()
         sock = self._sock
-        buffer = self._receive_buffer
-        limit = self.max_datagram_size
+        recvfrom, sendto = sock.recvfrom, sock.sendto
+        limit = size = self.max_datagram_size
         quick = 0
         while True:
             if self._closed:
                 return
             try:
-                nbytes, addr = sock.recvfrom_into(buffer)
+                # The datagram's own bytes: no shared buffer to copy out of.
+                data, addr = recvfrom(size)
             except _WOULD_BLOCK:
                 quick = 0
                 try:
@@ -392,7 +393,6 @@ class TrioDatagram(_Paced):
                 if exc.errno in ICMP_ERRORS and self._peer is None:
                     continue  # for an earlier reply: an unconnected endpoint ignores it
                 raise translate(exc, udp_recv_context(self._peer)) from exc
-            data = bytes(buffer[:nbytes])  # before anything else: the buffer is shared
             address = addr if len(addr) == 2 else address_of(addr)  # IPv6: sendto keeps scope
             try:
                 reply = handler(data, address)
@@ -404,7 +404,7 @@ class TrioDatagram(_Paced):
             elif reply is not None:
                 while True:
                     try:
-                        sock.sendto(reply, addr)
+                        sendto(reply, addr)
                     except _WOULD_BLOCK:
                         quick = 0
                         try:

@@ -111,6 +111,11 @@ RESIGN_CHECK = 3600.0
 """Seconds at most between looks at whether a signed zone's signatures fell due."""
 NOTIFY_TIMEOUT = 1.0
 """First NOTIFY retransmission delay; doubles after each try."""
+REPLY_MEMO_LIMIT = 10_000
+"""Replies remembered by their query's bytes, per transport (see
+:meth:`AuthServer._answer_plain`); the memo is emptied when it grows past this."""
+REPLY_MEMO_QUERY_SIZE = 512
+"""The longest query whose reply is remembered by its bytes."""
 
 _U16 = struct.Struct("!H")
 
@@ -299,6 +304,11 @@ class AuthServer:
         self._sources = {z.origin_key: (z.source, z.origin) for z in zone_list}
         self._file_serials = file_serials
         """The serial each zone file had when last read (replayed updates come after)."""
+        self._udp_replies: dict[bytes, bytes] = {}
+        self._tcp_replies: dict[bytes, bytes] = {}
+        """Query bytes after the ID -> reply bytes after the ID (:meth:`_answer_plain`)."""
+        self._replies_zones = self.authority.zones
+        """The zone set the remembered replies were made from."""
 
     # -- configuration
 
@@ -835,15 +845,46 @@ class AuthServer:
     def _answer_datagram(self, data: bytes, addr: backends.Address) -> bytes | None:
         """The reply to one UDP query (``None``: none), called by the endpoint as each
         datagram arrives (:meth:`backends.DatagramEndpoint.serve`)."""
+        tail = self._udp_replies.get(data[2:])
+        if tail is not None and self._replies_zones is self.authority.zones:
+            return data[:2] + tail
         try:
             return (
-                self.authority.answer(data)
+                self._answer_plain(data, False)
                 if _plain(data)
                 else self._answer_other(data, False, addr)
             )
         except Exception:  # a bug must not stop the server answering others
             log.exception("answering %r from %s failed", data[:64], addr)
             return None
+
+    def _answer_plain(self, data: bytes, tcp: bool) -> bytes | None:
+        """:meth:`Authority.answer` for a plain query (:func:`_plain`), its reply
+        remembered by the query's bytes after the ID when it came from the authority's
+        cache of prebuilt answers: such a reply is the query's ID followed by bytes that
+        depend only on the rest of the query and the zones (the question copied as it
+        came, 0x20 case included; RD and CD echoed; the EDNS shape). The next query with
+        the same bytes (any ID) is answered with one dictionary lookup and one
+        concatenation, before the header is parsed at all; a new zone set (reload,
+        UPDATE, re-signing) empties the memo. Replies of the slow path (misses, FORMERR,
+        BADVERS, dropped queries) are not remembered: they keep their checks and
+        counters."""
+        authority = self.authority
+        if self._replies_zones is not authority.zones:
+            self._udp_replies, self._tcp_replies = {}, {}
+            self._replies_zones = authority.zones
+        misses = authority.stats["queries"]
+        response = authority.answer(data, tcp)
+        if (
+            response is not None
+            and authority.stats["queries"] == misses
+            and len(data) <= REPLY_MEMO_QUERY_SIZE
+        ):
+            replies = self._tcp_replies if tcp else self._udp_replies
+            if len(replies) >= REPLY_MEMO_LIMIT:
+                replies.clear()
+            replies[data[2:]] = response[2:]
+        return response
 
     # -- TCP
 
