@@ -26,6 +26,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+from . import _mmsg
 from ._chunks import take
 from ._common import (
     DATAGRAM_BATCH,
@@ -562,6 +563,7 @@ class AsyncioDatagram(DatagramServing):
         self._backlog: collections.deque[tuple[bytes | bytearray | memoryview, Any]] = (
             collections.deque()
         )
+        self._batch: _mmsg.DatagramBatch | None = None
 
     @property
     def address(self) -> Address:
@@ -663,6 +665,8 @@ class AsyncioDatagram(DatagramServing):
         loop = self._loop
         done = loop.create_future()
         self._serving, self._handler = done, handler
+        if _mmsg.AVAILABLE and self._batch is None:
+            self._batch = _mmsg.DatagramBatch(self._sock, DATAGRAM_BATCH)
         if self._reader_registered:  # left registered by an earlier recv
             loop.remove_reader(self._fd)
         loop.add_reader(self._fd, self._serve_readable)
@@ -681,6 +685,10 @@ class AsyncioDatagram(DatagramServing):
                     self._writer_registered = False
 
     def _serve_readable(self) -> None:
+        batch = self._batch if _mmsg.AVAILABLE else None
+        if batch is not None:
+            self._serve_batch(batch)
+            return
         # The hot loop of a UDP server: names bound to locals, one recvfrom (the
         # datagram's own bytes, no shared buffer to copy out of), the handler, one sendto.
         recvfrom = self._sock.recvfrom
@@ -723,6 +731,27 @@ class AsyncioDatagram(DatagramServing):
                 return
             except OSError as exc:
                 log.debug("UDP reply to %s not sent: %s", address, exc)
+
+    def _serve_batch(self, batch: _mmsg.DatagramBatch) -> None:
+        """One ``recvmmsg`` of what is waiting, answered with one ``sendmmsg``."""
+        handler = self._handler
+        assert handler is not None
+        while True:
+            try:
+                _, unsent = batch.answer(handler, self.max_datagram_size)
+            except OSError as exc:
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # for an earlier reply: an unconnected endpoint ignores it
+                if self._serving is not None and not self._serving.done():
+                    self._serving.set_exception(translate(exc, udp_recv_context(self._peer)))
+                return
+            break
+        if unsent:
+            self._backlog.extend(unsent)
+            self._loop.remove_reader(self._fd)  # the receive buffer queues meanwhile
+            self._reader_registered = False
+            self._loop.add_writer(self._fd, self._serve_writable)
+            self._writer_registered = True
 
     def _serve_writable(self) -> None:
         backlog = self._backlog

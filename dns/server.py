@@ -496,7 +496,7 @@ class AuthServer:
                         "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
                     )
         self._stale_signing.clear()
-        self.authority.set_zones(new)
+        self._set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]
         for zone in changed:
@@ -555,7 +555,7 @@ class AuthServer:
             self._journal_append(self.journals[k], diff_zones(zone, signed), signed)
             zones = dict(self.authority.zones)
             zones[k] = signed
-            self.authority.set_zones(zones.values())
+            self._set_zones(zones.values())
             log.info("re-signed %s: serial %d", wire.name_to_text(signed.origin), signed.serial)
             changed.append(signed)
         self._notify_all(changed)
@@ -795,7 +795,7 @@ class AuthServer:
             return update.reply(request, wire.RCODE_SERVFAIL)
         zones = dict(self.authority.zones)
         zones[zone.origin_key] = new_zone
-        self.authority.set_zones(zones.values())
+        self._set_zones(zones.values())
         log.info(
             "UPDATE of %s from %s: serial %d, %d removed, %d added",
             name,
@@ -858,6 +858,13 @@ class AuthServer:
             log.exception("answering %r from %s failed", data[:64], addr)
             return None
 
+    def _set_zones(self, zones: Iterable[Zone]) -> None:
+        """Serve ``zones`` from now on; the replies remembered from the old ones go (and
+        with them the last reference to the old zones)."""
+        self.authority.set_zones(zones)
+        self._udp_replies, self._tcp_replies = {}, {}
+        self._replies_zones = self.authority.zones
+
     def _answer_plain(self, data: bytes, tcp: bool) -> bytes | None:
         """:meth:`Authority.answer` for a plain query (:func:`_plain`), its reply
         remembered by the query's bytes after the ID when it came from the authority's
@@ -865,10 +872,12 @@ class AuthServer:
         depend only on the rest of the query and the zones (the question copied as it
         came, 0x20 case included; RD and CD echoed; the EDNS shape). The next query with
         the same bytes (any ID) is answered with one dictionary lookup and one
-        concatenation, before the header is parsed at all; a new zone set (reload,
-        UPDATE, re-signing) empties the memo. Replies of the slow path (misses, FORMERR,
-        BADVERS, dropped queries) are not remembered: they keep their checks and
-        counters."""
+        concatenation, before the header is parsed at all. A new zone set (reload,
+        UPDATE, re-signing: :meth:`_set_zones`) empties the memo; a lookup also checks
+        that the authority still serves the zone set the memo was made from, so zones
+        set on it any other way are never answered from the memo either. Replies of the
+        slow path (misses, FORMERR, BADVERS, dropped queries) are not remembered: they
+        keep their checks and counters."""
         authority = self.authority
         if self._replies_zones is not authority.zones:
             self._udp_replies, self._tcp_replies = {}, {}
