@@ -190,6 +190,7 @@ class DatagramBatch:
                 return 0, []
             if err != errno.EINTR:
                 raise OSError(err, os.strerror(err))
+        limit = min(limit, SLOT_SIZE)  # a reply is written into its query's slot
         view = self._view
         names = self._names_view
         lengths = self._lengths
