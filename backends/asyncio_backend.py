@@ -777,6 +777,7 @@ class AsyncioDatagram(DatagramServing):
             self._loop.remove_reader(self._fd)
         if self._writer_registered:
             self._loop.remove_writer(self._fd)
+        self._batch = None  # its buffers go with it
         _wake(self._serving)
         for waiter in self._readers + self._writers:
             _wake(waiter)

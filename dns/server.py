@@ -872,7 +872,8 @@ class AuthServer:
         depend only on the rest of the query and the zones (the question copied as it
         came, 0x20 case included; RD and CD echoed; the EDNS shape). The next query with
         the same bytes (any ID) is answered with one dictionary lookup and one
-        concatenation, before the header is parsed at all. A new zone set (reload,
+        concatenation, before the header is parsed at all (PowerDNS's packet cache is
+        the same idea). A new zone set (reload,
         UPDATE, re-signing: :meth:`_set_zones`) empties the memo; a lookup also checks
         that the authority still serves the zone set the memo was made from, so zones
         set on it any other way are never answered from the memo either. Replies of the
