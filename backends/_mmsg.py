@@ -174,6 +174,8 @@ class DatagramBatch:
         self._name_at = _Msghdr.msg_name.offset // _PTR
         self._word_step = _MSG_SIZE // _PTR
         self._addresses: dict[bytes, Address] = {}
+        self._offsets = [(i * SLOT_SIZE, i * _NAME_SIZE) for i in range(slots)]
+        """Each slot's data and source address offsets."""
 
     def answer(self, handler: DatagramHandler, limit: int) -> tuple[int, list[tuple[bytes, Any]]]:
         """Read what is waiting (up to :attr:`slots` datagrams, one ``recvmmsg``), call
@@ -193,18 +195,16 @@ class DatagramBatch:
         limit = min(limit, SLOT_SIZE)  # a reply is written into its query's slot
         view = self._view
         names = self._names_view
-        lengths = self._lengths
-        length_at, length_step = self._length_at, self._length_step
         addresses = self._addresses
         send_words, send_iov = self._send_words, self._send_iov_words
         name_at, word_step = self._name_at, self._word_step
         base, names_base = self._base, self._names_base
         name_size, family = self._name_size, self._family
+        at = self._length_at
+        sizes = self._lengths[at : at + count * self._length_step : self._length_step].tolist()
         replies = 0
-        for i in range(count):
-            start = i * SLOT_SIZE
-            data = bytes(view[start : start + lengths[length_at + i * length_step]])
-            name_start = i * _NAME_SIZE
+        for (start, name_start), size in zip(self._offsets, sizes, strict=False):
+            data = bytes(view[start : start + size])
             name = bytes(names[name_start : name_start + name_size])
             address = addresses.get(name)
             if address is None:
