@@ -26,6 +26,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+from . import _mmsg
 from ._chunks import take
 from ._common import (
     DATAGRAM_BATCH,
@@ -552,8 +553,9 @@ class AsyncioDatagram(DatagramServing):
     flood on one endpoint cannot starve other tasks or delay cancellation.
 
     ``serve`` answers from the readiness callback itself: each time the socket is readable
-    it reads up to :data:`DATAGRAM_BATCH` datagrams, calls the handler on each and sends
-    its reply with ``sendto`` there and then; no task, future or coroutine per datagram.
+    it reads up to :data:`DATAGRAM_BATCH` datagrams (``recvfrom``: each its own bytes),
+    calls the handler on each and sends its reply with ``sendto`` there and then; no task,
+    future or coroutine per datagram.
     A reply that finds the send buffer full is kept, with reading paused, until the socket
     is writable again.
     """
@@ -585,6 +587,7 @@ class AsyncioDatagram(DatagramServing):
         self._backlog: collections.deque[tuple[bytes | bytearray | memoryview, Any]] = (
             collections.deque()
         )
+        self._batch: _mmsg.DatagramBatch | None = None
 
     @property
     def address(self) -> Address:
@@ -686,6 +689,8 @@ class AsyncioDatagram(DatagramServing):
         loop = self._loop
         done = loop.create_future()
         self._serving, self._handler = done, handler
+        if _mmsg.AVAILABLE and self._batch is None:
+            self._batch = _mmsg.DatagramBatch(self._sock, DATAGRAM_BATCH)
         if self._reader_registered:  # left registered by an earlier recv
             loop.remove_reader(self._fd)
         loop.add_reader(self._fd, self._serve_readable)
@@ -704,14 +709,20 @@ class AsyncioDatagram(DatagramServing):
                     self._writer_registered = False
 
     def _serve_readable(self) -> None:
-        sock = self._sock
-        buffer = self._receive_buffer
+        batch = self._batch if _mmsg.AVAILABLE else None
+        if batch is not None:
+            self._serve_batch(batch)
+            return
+        # The hot loop of a UDP server: names bound to locals, one recvfrom (the
+        # datagram's own bytes, no shared buffer to copy out of), the handler, one sendto.
+        recvfrom = self._sock.recvfrom
+        sendto = self._sock.sendto
         handler = self._handler
         assert handler is not None
-        limit = self.max_datagram_size
+        limit = size = self.max_datagram_size
         for _ in range(DATAGRAM_BATCH):
             try:
-                nbytes, addr = sock.recvfrom_into(buffer)
+                data, addr = recvfrom(size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -720,7 +731,6 @@ class AsyncioDatagram(DatagramServing):
                 if self._serving is not None and not self._serving.done():
                     self._serving.set_exception(translate(exc, udp_recv_context(self._peer)))
                 return
-            data = bytes(buffer[:nbytes])  # before anything else: the buffer is shared
             # IPv4's (host, port) as it came; IPv6's 4-tuple trimmed for the handler, kept
             # whole for sendto (its scope).
             address = addr if len(addr) == 2 else address_of(addr)
@@ -735,7 +745,7 @@ class AsyncioDatagram(DatagramServing):
                 log.debug("UDP reply to %s of %d bytes: too large", address, len(reply))
                 continue
             try:
-                sock.sendto(reply, addr)
+                sendto(reply, addr)
             except (BlockingIOError, InterruptedError):
                 self._backlog.append((reply, addr))
                 self._loop.remove_reader(self._fd)  # the receive buffer queues meanwhile
@@ -745,6 +755,27 @@ class AsyncioDatagram(DatagramServing):
                 return
             except OSError as exc:
                 log.debug("UDP reply to %s not sent: %s", address, exc)
+
+    def _serve_batch(self, batch: _mmsg.DatagramBatch) -> None:
+        """One ``recvmmsg`` of what is waiting, answered with one ``sendmmsg``."""
+        handler = self._handler
+        assert handler is not None
+        while True:
+            try:
+                _, unsent = batch.answer(handler, self.max_datagram_size)
+            except OSError as exc:
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # for an earlier reply: an unconnected endpoint ignores it
+                if self._serving is not None and not self._serving.done():
+                    self._serving.set_exception(translate(exc, udp_recv_context(self._peer)))
+                return
+            break
+        if unsent:
+            self._backlog.extend(unsent)
+            self._loop.remove_reader(self._fd)  # the receive buffer queues meanwhile
+            self._reader_registered = False
+            self._loop.add_writer(self._fd, self._serve_writable)
+            self._writer_registered = True
 
     def _serve_writable(self) -> None:
         backlog = self._backlog
@@ -770,6 +801,7 @@ class AsyncioDatagram(DatagramServing):
             self._loop.remove_reader(self._fd)
         if self._writer_registered:
             self._loop.remove_writer(self._fd)
+        self._batch = None  # its buffers go with it
         _wake(self._serving)
         for waiter in self._readers + self._writers:
             _wake(waiter)

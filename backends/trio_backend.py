@@ -27,6 +27,7 @@ from typing import Any
 import trio
 from anyio._backends._trio import TaskGroup as _AnyioTrioTaskGroup
 
+from . import _mmsg
 from ._common import DATAGRAM_BATCH, YIELD_EVERY, AcceptLoop, Closing
 from ._runtime import AnyioRuntime
 from ._sockutil import (
@@ -390,19 +391,25 @@ class TrioDatagram(_Paced):
 
     async def serve(self, handler: DatagramHandler) -> None:
         """See :meth:`backends.interface.DatagramEndpoint.serve`: one loop over the
-        socket, ``recvfrom_into`` and ``sendto`` until the kernel has nothing or no room,
-        the handler called in between; a checkpoint every :data:`DATAGRAM_BATCH`
-        datagrams answered without waiting."""
+        socket until the kernel has nothing or no room, a checkpoint every
+        :data:`DATAGRAM_BATCH` datagrams answered without waiting. Where
+        :mod:`backends._mmsg` is available, each turn reads what is waiting with one
+        ``recvmmsg`` and sends the replies with one ``sendmmsg``; elsewhere ``recvfrom``
+        and ``sendto`` per datagram, the handler called in between."""
         await trio.lowlevel.checkpoint_if_cancelled()
+        if _mmsg.AVAILABLE:
+            await self._serve_batches(handler, _mmsg.DatagramBatch(self._sock, DATAGRAM_BATCH))
+            return
         sock = self._sock
-        buffer = self._receive_buffer
-        limit = self.max_datagram_size
+        recvfrom, sendto = sock.recvfrom, sock.sendto
+        limit = size = self.max_datagram_size
         quick = 0
         while True:
             if self._closed:
                 return
             try:
-                nbytes, addr = sock.recvfrom_into(buffer)
+                # The datagram's own bytes: no shared buffer to copy out of.
+                data, addr = recvfrom(size)
             except _WOULD_BLOCK:
                 quick = 0
                 try:
@@ -416,7 +423,6 @@ class TrioDatagram(_Paced):
                 if exc.errno in ICMP_ERRORS and self._peer is None:
                     continue  # for an earlier reply: an unconnected endpoint ignores it
                 raise translate(exc, udp_recv_context(self._peer)) from exc
-            data = bytes(buffer[:nbytes])  # before anything else: the buffer is shared
             address = addr if len(addr) == 2 else address_of(addr)  # IPv6: sendto keeps scope
             try:
                 reply = handler(data, address)
@@ -426,23 +432,56 @@ class TrioDatagram(_Paced):
             if reply is not None and len(reply) > limit:
                 log.debug("UDP reply to %s of %d bytes: too large", address, len(reply))
             elif reply is not None:
-                while True:
-                    try:
-                        sock.sendto(reply, addr)
-                    except _WOULD_BLOCK:
-                        quick = 0
-                        try:
-                            await self._wait_writable()
-                        except ClosedFlow:
-                            return
-                        continue
-                    except OSError as exc:
-                        log.debug("UDP reply to %s not sent: %s", address, exc)
-                    break
+                try:
+                    sendto(reply, addr)
+                except _WOULD_BLOCK:
+                    quick = 0
+                    if not await self._reply(reply, addr):
+                        return
+                except OSError as exc:
+                    log.debug("UDP reply to %s not sent: %s", address, exc)
             quick += 1
             if quick >= DATAGRAM_BATCH:
                 quick = 0
                 await trio.lowlevel.checkpoint()
+
+    async def _serve_batches(self, handler: DatagramHandler, batch: _mmsg.DatagramBatch) -> None:
+        limit = self.max_datagram_size
+        while not self._closed:
+            try:
+                count, unsent = batch.answer(handler, limit)
+            except OSError as exc:
+                if self._closed:
+                    return
+                if exc.errno in ICMP_ERRORS and self._peer is None:
+                    continue  # for an earlier reply: an unconnected endpoint ignores it
+                raise translate(exc, udp_recv_context(self._peer)) from exc
+            for reply, addr in unsent:
+                if not await self._reply(reply, addr):
+                    return
+            try:
+                if count < batch.slots:  # the kernel had no more: wait for the next
+                    await self._wait_readable()
+                else:
+                    await trio.lowlevel.checkpoint()
+            except ClosedFlow:
+                return
+
+    async def _reply(self, reply: bytes | bytearray | memoryview, addr: Any) -> bool:
+        """Send one reply, waiting for room in the send buffer (a failure is logged and
+        the reply dropped); ``False`` when the endpoint was closed meanwhile."""
+        while True:
+            try:
+                self._sock.sendto(reply, addr)
+            except _WOULD_BLOCK:
+                try:
+                    await self._wait_writable()
+                except ClosedFlow:
+                    return False
+                continue
+            except OSError as exc:
+                log.debug("UDP reply to %s:%s not sent: %s", addr[0], addr[1], exc)
+            return True
 
     async def close(self) -> None:
         self._close_socket()

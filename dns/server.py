@@ -111,6 +111,11 @@ RESIGN_CHECK = 3600.0
 """Seconds at most between looks at whether a signed zone's signatures fell due."""
 NOTIFY_TIMEOUT = 1.0
 """First NOTIFY retransmission delay; doubles after each try."""
+REPLY_MEMO_LIMIT = 10_000
+"""Replies remembered by their query's bytes, per transport (see
+:meth:`AuthServer._answer_plain`); the memo is emptied when it grows past this."""
+REPLY_MEMO_QUERY_SIZE = 512
+"""The longest query whose reply is remembered by its bytes."""
 
 _U16 = struct.Struct("!H")
 
@@ -299,6 +304,11 @@ class AuthServer:
         self._sources = {z.origin_key: (z.source, z.origin) for z in zone_list}
         self._file_serials = file_serials
         """The serial each zone file had when last read (replayed updates come after)."""
+        self._udp_replies: dict[bytes, bytes] = {}
+        self._tcp_replies: dict[bytes, bytes] = {}
+        """Query bytes after the ID -> reply bytes after the ID (:meth:`_answer_plain`)."""
+        self._replies_zones = self.authority.zones
+        """The zone set the remembered replies were made from."""
 
     # -- configuration
 
@@ -486,7 +496,7 @@ class AuthServer:
                         "%s: cannot write the journal: %s", wire.name_to_text(zone.origin), exc
                     )
         self._stale_signing.clear()
-        self.authority.set_zones(new)
+        self._set_zones(new)
         self._sources = {z.origin_key: (z.source, z.origin) for z in new}
         changed = [z for z in new if old.get(z.origin_key) != z.serial]
         for zone in changed:
@@ -545,7 +555,7 @@ class AuthServer:
             self._journal_append(self.journals[k], diff_zones(zone, signed), signed)
             zones = dict(self.authority.zones)
             zones[k] = signed
-            self.authority.set_zones(zones.values())
+            self._set_zones(zones.values())
             log.info("re-signed %s: serial %d", wire.name_to_text(signed.origin), signed.serial)
             changed.append(signed)
         self._notify_all(changed)
@@ -842,7 +852,7 @@ class AuthServer:
             return update.reply(request, wire.RCODE_SERVFAIL)
         zones = dict(self.authority.zones)
         zones[zone.origin_key] = new_zone
-        self.authority.set_zones(zones.values())
+        self._set_zones(zones.values())
         log.info(
             "UPDATE of %s from %s: serial %d, %d removed, %d added",
             name,
@@ -892,15 +902,56 @@ class AuthServer:
     def _answer_datagram(self, data: bytes, addr: backends.Address) -> bytes | None:
         """The reply to one UDP query (``None``: none), called by the endpoint as each
         datagram arrives (:meth:`backends.DatagramEndpoint.serve`)."""
+        tail = self._udp_replies.get(data[2:])
+        if tail is not None and self._replies_zones is self.authority.zones:
+            return data[:2] + tail
         try:
             return (
-                self.authority.answer(data)
+                self._answer_plain(data, False)
                 if _plain(data)
                 else self._answer_other(data, False, addr)
             )
         except Exception:  # a bug must not stop the server answering others
             log.exception("answering %r from %s failed", data[:64], addr)
             return None
+
+    def _set_zones(self, zones: Iterable[Zone]) -> None:
+        """Serve ``zones`` from now on; the replies remembered from the old ones go (and
+        with them the last reference to the old zones)."""
+        self.authority.set_zones(zones)
+        self._udp_replies, self._tcp_replies = {}, {}
+        self._replies_zones = self.authority.zones
+
+    def _answer_plain(self, data: bytes, tcp: bool) -> bytes | None:
+        """:meth:`Authority.answer` for a plain query (:func:`_plain`), its reply
+        remembered by the query's bytes after the ID when it came from the authority's
+        cache of prebuilt answers: such a reply is the query's ID followed by bytes that
+        depend only on the rest of the query and the zones (the question copied as it
+        came, 0x20 case included; RD and CD echoed; the EDNS shape). The next query with
+        the same bytes (any ID) is answered with one dictionary lookup and one
+        concatenation, before the header is parsed at all (PowerDNS's packet cache is
+        the same idea). A new zone set (reload,
+        UPDATE, re-signing: :meth:`_set_zones`) empties the memo; a lookup also checks
+        that the authority still serves the zone set the memo was made from, so zones
+        set on it any other way are never answered from the memo either. Replies of the
+        slow path (misses, FORMERR, BADVERS, dropped queries) are not remembered: they
+        keep their checks and counters."""
+        authority = self.authority
+        if self._replies_zones is not authority.zones:
+            self._udp_replies, self._tcp_replies = {}, {}
+            self._replies_zones = authority.zones
+        misses = authority.stats["queries"]
+        response = authority.answer(data, tcp)
+        if (
+            response is not None
+            and authority.stats["queries"] == misses
+            and len(data) <= REPLY_MEMO_QUERY_SIZE
+        ):
+            replies = self._tcp_replies if tcp else self._udp_replies
+            if len(replies) >= REPLY_MEMO_LIMIT:
+                replies.clear()
+            replies[data[2:]] = response[2:]
+        return response
 
     # -- TCP
 
@@ -1018,70 +1069,104 @@ class AuthServer:
     async def _tcp_session(
         self, flow: backends.Flow, conn: TcpConnection, padded: bool = False
     ) -> None:
+        """Answer the queries of one connection (RFC 7766), pipelined ones in one write.
+
+        Between queries the idle timeout applies; once a query's first byte is in, the
+        rest must come by a deadline fixed then (RFC 7766 §6.2.3), so trickling bytes
+        cannot hold the connection; a client that stops reading its answers is dropped
+        after the idle timeout too. All three are one cancel scope for the whole
+        session, whose deadline is moved only when it would fire early or more than a
+        quarter of the shorter timeout late: entering a scope, or moving its deadline,
+        costs more than answering a query, and a busy connection would otherwise pay it
+        twice per read."""
         assert self._net is not None
         net = self._net
-        answer = self.authority.answer
-        answer_other = self._answer_other
+        idle, whole = self.tcp_idle_timeout, self.tcp_message_timeout
+        slack = min(idle, whole) / 4
         buf = b""
         message_deadline = 0.0
-        while True:
-            # Between queries the idle timeout applies; once a query's first byte is in,
-            # the rest must come by a deadline fixed then (RFC 7766 §6.2.3), so trickling
-            # bytes cannot hold the connection.
-            timeout = message_deadline - net.now() if buf else self.tcp_idle_timeout
-            chunk = b""
-            if timeout > 0:
-                with net.move_on_after(timeout):
-                    chunk = await flow.read(65536)
-            if not chunk:
-                if buf:
+        writing = False
+        with net.move_on_after(idle + slack) as scope:
+
+            def due(when: float) -> None:
+                if not when <= scope.deadline <= when + slack:
+                    scope.deadline = when + slack
+
+            async def write(data: bytes) -> None:
+                nonlocal writing
+                writing = True
+                due(net.now() + idle)
+                await flow.write(data)
+                writing = False
+
+            while True:
+                now = net.now()
+                if buf and message_deadline <= now:
                     log.debug("tcp client %s: query not complete in time", flow.remote)
-                return  # EOF, idle, or a query that did not arrive whole in time
-            now = net.now()
-            if not buf:
-                message_deadline = now + self.tcp_message_timeout
-            buf = buf + chunk if buf else chunk
-            out: list[bytes] = []
-            pos = 0
-            n = len(buf)
-            while n - pos >= 2:
-                length = (buf[pos] << 8) | buf[pos + 1]
-                end = pos + 2 + length
-                if end > n:
-                    break
-                msg = buf[pos + 2 : end]
-                pos = end
-                conn.progress_at = now
-                if length < wire.HEADER_SIZE:
-                    if out:
-                        await self._write(flow, b"".join(out))
-                    return  # not even a header: the stream cannot be trusted
-                try:
-                    response = (
-                        answer(msg, True) if _plain(msg) else answer_other(msg, True, flow.remote)
-                    )
-                except TransferRequested as request:
-                    if out:
-                        await self._write(flow, b"".join(out))
-                        out = []
-                    signed = request.signed if isinstance(request, _SignedTransfer) else None
-                    await self._transfer(flow, request.query, signed)
-                    continue
-                except Exception:
-                    log.exception("answering %r over TCP failed", msg[:64])
-                    continue
-                if response is not None:
-                    if padded:
-                        response = dot.pad(response, dot.RESPONSE_BLOCK)
-                    out.append(_U16.pack(len(response)) + response)
-            if pos:
-                buf = buf[pos:]
-            if out:
-                await self._write(flow, out[0] if len(out) == 1 else b"".join(out))
-            if pos and buf:
-                # The next query's first bytes came with this read; its time runs from when
-                # the answers before it are out (writing them has its own deadline).
-                message_deadline = net.now() + self.tcp_message_timeout
+                    return
+                due(message_deadline if buf else now + idle)
+                chunk = await flow.read(65536)
+                if not chunk:
+                    return  # EOF
+                now = net.now()
+                if not buf:
+                    message_deadline = now + whole
+                buf = buf + chunk if buf else chunk
+                out: list[bytes] = []
+                pos = 0
+                n = len(buf)
+                while n - pos >= 2:
+                    length = (buf[pos] << 8) | buf[pos + 1]
+                    end = pos + 2 + length
+                    if end > n:
+                        break
+                    msg = buf[pos + 2 : end]
+                    pos = end
+                    conn.progress_at = now
+                    if length < wire.HEADER_SIZE:
+                        if out:
+                            await write(b"".join(out))
+                        return  # not even a header: the stream cannot be trusted
+                    tail = self._tcp_replies.get(msg[2:])
+                    if tail is not None and self._replies_zones is self.authority.zones:
+                        response: bytes | None = msg[:2] + tail
+                    else:
+                        try:
+                            response = (
+                                self._answer_plain(msg, True)
+                                if _plain(msg)
+                                else self._answer_other(msg, True, flow.remote)
+                            )
+                        except TransferRequested as request:
+                            if out:
+                                await write(b"".join(out))
+                                out = []
+                            signed = (
+                                request.signed if isinstance(request, _SignedTransfer) else None
+                            )
+                            scope.deadline = math.inf  # each message has its own (_send)
+                            await self._transfer(flow, request.query, signed)
+                            continue
+                        except Exception:
+                            log.exception("answering %r over TCP failed", msg[:64])
+                            continue
+                    if response is not None:
+                        if padded:
+                            response = dot.pad(response, dot.RESPONSE_BLOCK)
+                        out.append(_U16.pack(len(response)) + response)
+                if pos:
+                    buf = buf[pos:]
+                if out:
+                    await write(out[0] if len(out) == 1 else b"".join(out))
+                if pos and buf:
+                    # The next query's first bytes came with this read; its time runs from
+                    # when the answers before it are out.
+                    message_deadline = net.now() + whole
+        if writing:
+            raise _Stalled
+        if buf:
+            log.debug("tcp client %s: query not complete in time", flow.remote)
+        # else: idle for longer than the idle timeout
 
     async def _write(self, flow: backends.Flow, data: bytes) -> None:
         """Write, giving up (and dropping the client) if it stops reading for longer than
