@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import h11
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cohttp import codec
@@ -599,10 +599,16 @@ def test_h11_response_writer_parsed_by_us(
 
 
 @given(st.sampled_from(["GET", "POST", "PUT"]), writer_fields, PIECES)
+# A field whose name is also one the response writers add (Date) once failed here: the
+# check dropped it from what we parsed but not from what h11 was given.
+@example(method="GET", fields=[("DATE", "")], pieces=[])
+@example(method="POST", fields=[("date", "x"), ("Date", "y")], pieces=[b"z"])
 @SETTINGS
 def test_h11_request_writer_parsed_by_us(
     method: str, fields: list[tuple[str, str]], pieces: list[bytes]
 ) -> None:
+    """h11 as the client; our RequestParser reads its bytes: every field h11 was given,
+    in order, and what h11's own server side makes of the same bytes."""
     body = b"".join(pieces)
     client = h11.Connection(h11.CLIENT)
     framing = [("Transfer-Encoding", "chunked")] if pieces else []
@@ -620,6 +626,6 @@ def test_h11_request_writer_parsed_by_us(
     parsed = ours(wire)
     assert parsed is not None
     assert parsed[0] == method and parsed[4] == body
-    assert [f for f in parsed[3] if f[0] not in _FRAMING_NAMES] == [
-        (n.lower(), v) for n, v in [("Host", "a"), *fields]
-    ]
+    # h11's client adds no field of its own: compare the whole list, nothing filtered.
+    assert parsed[3] == [(n.lower(), v) for n, v in [("Host", "a"), *fields, *framing]]
+    assert parsed == oracle(wire)
