@@ -1443,12 +1443,20 @@ _STATUS_LINES: dict[tuple[int, str], bytes] = {}
 
 def status_line(status: int, version: str = HTTP_1_1, reason: str | None = None) -> bytes:
     """``b"HTTP/1.1 200 OK\\r\\n"``; cached for the registry's phrases."""
+    if status.__class__ is not int:
+        # An IntEnum such as HTTPStatus writes its number, whatever its str() says; and
+        # only a plain int is a cache key, since 201.0 and a subclass compare equal to 201.
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise ValueError(f"status code must be an int, not {status!r}")
+        status = int(status)
     if reason is None:
         key = (status, version)
         line = _STATUS_LINES.get(key)
         if line is None:
             if not 100 <= status <= 599:
                 raise ValueError(f"status code {status} is outside 100..599")
+            if version.__class__ is not str or _VERSION(version) is None:
+                raise ValueError(f"HTTP version {version!r} is not HTTP/x.y")
             line = f"{version} {status} {reason_phrase(status)}\r\n".encode("latin-1")
             _STATUS_LINES[key] = line
         return line
@@ -1490,17 +1498,20 @@ def parse_http_date(text: str) -> float | None:
     return when.timestamp()
 
 
-_date_until = -1.0  # the line below holds until this time (the next whole second)
+_date_from = 0.0  # the line below holds from this time (a whole second)...
+_date_until = -1.0  # ...until this one (the next)
 _date_line = b""
 
 
 def date_line() -> bytes:
-    """``b"date: <IMF-fixdate>\\r\\n"`` for now, recomputed at most once a second."""
-    global _date_until, _date_line
+    """``b"date: <IMF-fixdate>\\r\\n"`` for now, recomputed at most once a second (and
+    when the clock is set back, so the line never stays stuck in the future)."""
+    global _date_from, _date_until, _date_line
     now = time.time()
-    if now >= _date_until:
+    if not _date_from <= now < _date_until:
         second = int(now)
         _date_line = b"date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+        _date_from = float(second)
         _date_until = second + 1.0
     return _date_line
 

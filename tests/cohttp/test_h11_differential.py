@@ -8,12 +8,13 @@ and :data:`LENIENT_WHERE_RFC_ALLOWS`, each checked by its own test below.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
 import h11
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cohttp import codec
@@ -599,10 +600,16 @@ def test_h11_response_writer_parsed_by_us(
 
 
 @given(st.sampled_from(["GET", "POST", "PUT"]), writer_fields, PIECES)
+# A field whose name is also one the response writers add (Date) once failed here: the
+# check dropped it from what we parsed but not from what h11 was given.
+@example(method="GET", fields=[("DATE", "")], pieces=[])
+@example(method="POST", fields=[("date", "x"), ("Date", "y")], pieces=[b"z"])
 @SETTINGS
 def test_h11_request_writer_parsed_by_us(
     method: str, fields: list[tuple[str, str]], pieces: list[bytes]
 ) -> None:
+    """h11 as the client; our RequestParser reads its bytes: every field h11 was given,
+    in order, and what h11's own server side makes of the same bytes."""
     body = b"".join(pieces)
     client = h11.Connection(h11.CLIENT)
     framing = [("Transfer-Encoding", "chunked")] if pieces else []
@@ -620,6 +627,230 @@ def test_h11_request_writer_parsed_by_us(
     parsed = ours(wire)
     assert parsed is not None
     assert parsed[0] == method and parsed[4] == body
-    assert [f for f in parsed[3] if f[0] not in _FRAMING_NAMES] == [
-        (n.lower(), v) for n, v in [("Host", "a"), *fields]
+    # h11's client adds no field of its own: compare the whole list, nothing filtered.
+    assert parsed[3] == [(n.lower(), v) for n, v in [("Host", "a"), *fields, *framing]]
+    assert parsed == oracle(wire)
+
+
+# -- state: many requests through one parser, as a server runs it ------------------------
+#
+# The parser keeps state between messages (the previous header section and what it decided,
+# the buffer as bytes or bytearray, where the last search stopped) and the module keeps caches
+# shared by every parser (split request lines). A message must parse the same whatever came
+# before it: here each message of a conversation is checked against h11 and against a fresh
+# parser given that message alone.
+
+# Fields that decide framing or the connection, mixed into generated messages so the memo of
+# a repeated header section also covers them (an Upgrade request must not be memoized).
+SPECIAL_FIELDS = st.sampled_from(
+    [
+        [],
+        [("Connection", "keep-alive")],
+        [("Connection", "close")],
+        [("connection", "Keep-Alive, x-other")],
+        [("Expect", "100-continue")],
+        [("Connection", "upgrade"), ("Upgrade", "websocket")],
+        [("Upgrade", "h2c")],  # without Connection: upgrade it asks nothing
     ]
+)
+
+
+STATE_SETTINGS = settings(SETTINGS, max_examples=120)
+"""Fewer examples than SETTINGS: each holds up to 6 requests, each parsed three ways."""
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[Message]:
+    """1 to 6 requests; each either new or the previous one's header section again under a
+    new request line (a keep-alive client repeating itself, what ``_repeated_head`` serves)."""
+    out: list[Message] = []
+    for _ in range(draw(st.integers(1, 6))):
+        if out and draw(st.booleans()):
+            prev = out[-1]
+            version = draw(st.sampled_from([prev.version, "1.1", "1.0"]))
+            if prev.framing == "chunked" and version == "1.0":
+                version = "1.1"
+            if prev.host is None and version == "1.1":
+                version = "1.0"
+            body = prev.body
+            if prev.framing == "length":  # the same Content-Length, other bytes
+                body = draw(st.binary(min_size=len(body), max_size=len(body)))
+            elif prev.framing == "chunked":
+                body = draw(st.binary(max_size=64))
+            same_line = draw(st.booleans())  # the same method and target, maybe other version
+            msg = dataclasses.replace(
+                prev,
+                method=prev.method if same_line else draw(st.sampled_from(["GET", "POST"])),
+                target=prev.target if same_line else draw(path),
+                version=version,
+                fields=list(prev.fields),
+                body=body,
+            )
+        else:
+            msg = draw(messages())
+            specials = draw(SPECIAL_FIELDS)
+            at = draw(st.integers(0, len(msg.fields)))
+            msg.fields[at:at] = [(n, draw(ows), v, draw(ows)) for n, v in specials]
+        out.append(msg)
+    return out
+
+
+Facts = tuple[Parsed, tuple[object, ...]]
+
+
+def _facts(head: RequestHead, body: bytes, trailers: Headers) -> Facts:
+    """Everything a server learns from one request: the fields and what the head decided."""
+    decided = (
+        head.framing,
+        head.content_length,
+        head.keep_alive,
+        head.expect_continue,
+        head.expect,
+        head.upgrade,
+    )
+    return _parsed(head, body, EndOfMessage(trailers)), decided
+
+
+def serve(
+    streams: list[bytes],
+    cuts: list[int] | None = None,
+    schedule: list[int] | None = None,
+    skip_empty: bool = False,
+    read_late: bool = False,
+) -> list[list[Facts]]:
+    """Parse each stream with its own RequestParser, the way the server drives one.
+
+    Each stream arrives in reads cut at ``cuts`` (bytes, bytearray or memoryview in turn);
+    ``schedule`` picks which connection reads next, so parsers interleave and share the
+    module's caches. With ``skip_empty`` a head without a body is closed by
+    ``skip_empty_body`` (the server's shortcut); with ``read_late`` nobody looks at a
+    request's fields until every stream is parsed (the lazily split block must not depend
+    on what the parser did since), else Host is read at once and the raw block scanned.
+    """
+    kinds = (bytes, bytearray, memoryview)
+    queues: list[list[bytes | bytearray | memoryview]] = []
+    for data in streams:
+        edges = [0, *sorted(c % (len(data) + 1) for c in cuts or []), len(data)]
+        pieces = [data[a:b] for a, b in itertools.pairwise(edges) if b > a]
+        queues.append([kinds[i % 3](p) for i, p in enumerate(pieces)])
+    parsers = [RequestParser() for _ in streams]
+    done: list[list[tuple[RequestHead, bytes, Headers]]] = [[] for _ in streams]
+    current: list[tuple[RequestHead, bytearray] | None] = [None for _ in streams]
+
+    def drain(i: int) -> None:
+        p = parsers[i]
+        while (ev := p.next_event()) is not NEED_DATA and ev is not PEER_CLOSED:
+            if isinstance(ev, RequestHead):
+                if not read_late:
+                    block = ev.headers._unsplit()
+                    assert block is None or block.endswith("\r\n")
+                    ev.headers.get("host")
+                if skip_empty and ev.framing == codec.NO_BODY:
+                    p.skip_empty_body()
+                    done[i].append((ev, b"", Headers()))
+                else:
+                    current[i] = (ev, bytearray())
+            elif isinstance(ev, Data):
+                entry = current[i]
+                assert entry is not None
+                entry[1].extend(ev.data)
+            else:
+                assert isinstance(ev, EndOfMessage)
+                entry = current[i]
+                assert entry is not None
+                done[i].append((entry[0], bytes(entry[1]), ev.trailers))
+                current[i] = None
+
+    for pick in schedule or []:
+        i = pick % len(queues)
+        if queues[i]:
+            parsers[i].feed(queues[i].pop(0))
+            drain(i)
+    for i, queue in enumerate(queues):
+        for piece in queue:
+            parsers[i].feed(piece)
+            drain(i)
+        parsers[i].feed_eof()
+        drain(i)
+        assert current[i] is None and parsers[i].buffered == 0
+    return [[_facts(*m) for m in msgs] for msgs in done]
+
+
+def _alone(msg: Message) -> Facts:
+    """``msg`` parsed by a fresh parser, checked against h11."""
+    data = msg.encode()
+    (got,) = serve([data])[0]
+    assert got[0] == oracle(data), data
+    return got
+
+
+@given(
+    conversations(),
+    st.lists(st.integers(min_value=0), max_size=16),
+    st.booleans(),
+    st.booleans(),
+)
+@STATE_SETTINGS
+def test_a_conversation_parses_as_each_request_alone(
+    convo: list[Message], cuts: list[int], skip_empty: bool, read_late: bool
+) -> None:
+    expected = [_alone(m) for m in convo]
+    stream = b"".join(m.encode() for m in convo)
+    assert serve([stream], cuts, None, skip_empty, read_late) == [expected]
+
+
+@given(
+    conversations(),
+    conversations(),
+    st.lists(st.integers(min_value=0), max_size=16),
+    st.lists(st.integers(0, 1), max_size=24),
+    st.booleans(),
+    st.booleans(),
+)
+@STATE_SETTINGS
+def test_two_connections_interleaved_parse_as_each_request_alone(
+    first: list[Message],
+    second: list[Message],
+    cuts: list[int],
+    schedule: list[int],
+    skip_empty: bool,
+    read_late: bool,
+) -> None:
+    # Two parsers fed in turn share the module's caches; neither may see the other's state.
+    expected = [[_alone(m) for m in convo] for convo in (first, second)]
+    streams = [b"".join(m.encode() for m in convo) for convo in (first, second)]
+    assert serve(streams, cuts, schedule, skip_empty, read_late) == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "Host: h\r\n",
+        "Host: h\r\nX-A: 1\r\n",
+        "Host: h\r\nContent-Length: 2\r\n",
+        "Host: h\r\nConnection: keep-alive\r\n",
+        "Host: h\r\nExpect: 100-continue\r\nContent-Length: 0\r\n",
+        "X-A: 1\r\n",  # no Host: valid in HTTP/1.0 only
+    ],
+)
+def test_every_version_sequence_through_the_memo(fields: str) -> None:
+    # Four requests with one request line and one field block, the version of each either
+    # 1.0 or 1.1, in every order: the version, the keep-alive decision and the Host rule
+    # must come from each request, never from the memo or the request-line cache.
+    for versions in itertools.product(["1.0", "1.1"], repeat=4):
+        body = b"ab" if "Content-Length: 2" in fields else b""
+        msgs = [f"GET /same HTTP/{v}\r\n{fields}\r\n".encode() + body for v in versions]
+        expected = []
+        for data in msgs:
+            try:
+                expected.append(serve([data])[0])
+            except ProtocolError:
+                break  # HTTP/1.1 without Host: the connection ends here
+        try:
+            got = serve([b"".join(msgs)], skip_empty=True)[0]
+        except ProtocolError:
+            got = serve([b"".join(msgs[: len(expected)])], skip_empty=True)[0]
+            assert len(expected) < len(msgs)
+        assert got == [e for (e,) in expected], versions
+        for data, (e,) in zip(msgs, expected, strict=False):
+            assert e[0] == oracle(data)
