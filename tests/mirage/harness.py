@@ -32,6 +32,12 @@ class Net:
         if faults_a is not None:
             self.faulty = FaultyNetif(port_a, faults_a, self.sched)
             port_a = self.faulty
+        # the same run every time: the stacks' IPv6 side sends its listener reports and
+        # solicitations after random delays (RFC 3810 6.1, RFC 4861 6.3.7)
+        config_a = config_a or StackConfig()
+        config_b = config_b or StackConfig()
+        for config in (config_a, config_b):
+            config.ndp.rng.seed(0x5EED)
         with self.sched:
             self.a = Stack(self.sched, port_a, A_IP, 24, config=config_a)
             self.b = Stack(self.sched, self.switch.port(), B_IP, 24, config=config_b)

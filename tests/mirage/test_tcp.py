@@ -418,12 +418,15 @@ def test_time_wait_connections_are_bounded() -> None:
 
 
 def _capture_from(net: Net, port_index: int) -> list[bytes]:
-    """Frames sent by the stack on switch port ``port_index`` (0: a, 1: b)."""
+    """TCP/IPv4 frames sent by the stack on switch port ``port_index`` (0: a, 1: b).
+
+    Only TCP is kept: the stacks also send IPv6 multicast listener reports at randomised
+    times (RFC 3810 6.1), which would make counts and offsets depend on chance."""
     frames: list[bytes] = []
     original = net.switch._transmit
 
     def record(src: object, frame: bytes) -> None:
-        if src is net.switch.ports[port_index]:
+        if src is net.switch.ports[port_index] and frame[12:14] == b"\x08\x00" and frame[23] == 6:
             frames.append(frame)
         original(src, frame)  # type: ignore[arg-type]
 
