@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import select
 import signal
 import socket
 import statistics
@@ -163,13 +165,175 @@ def switch_run(
                 await done.wait()
                 elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
                 if recovery is not None:
-                    recovery.append(flow.connection.loss_stats.as_dict())
+                    connection = flow.connection
+                    recovery.append(connection.loss_stats.profile(connection.mss))
                 await flow.close()
             assert got[0] == size
             result.append((size / elapsed / 1e6, cpu))
 
     anyio.run(main, backend=host)
     return result[0]
+
+
+# -- random loss, and the kernel's own counters -----------------------------------------------
+
+
+def _drop_rule(ns: str, loss: int) -> None:
+    """Drop ``loss`` percent of packets both ways, by nftables inside ``ns`` (no netem
+    on this kernel)."""
+    rule = f"numgen random mod 100 < {loss} drop;"
+    subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "-f", "-"],
+        input=(
+            "table inet mpybench {\n"
+            f" chain in {{ type filter hook input priority 0; {rule} }}\n"
+            f" chain out {{ type filter hook output priority 0; {rule} }}\n"
+            "}\n"
+        ).encode(),
+        check=True,
+        capture_output=True,
+    )
+
+
+KERNEL_COUNTERS = {
+    "TCPTimeouts": "timeouts",
+    "TCPLossProbes": "probes",
+    "TCPSackRecovery": "recoveries",
+    "TCPLostRetransmit": "lost_retx",
+    "TCPDSACKRecv": "dsacks",
+    "RetransSegs": "retransmitted",
+    "TCPDelivered": "delivered",
+}
+"""Linux's per-namespace TCP counters (``nstat`` names) shown beside our LossStats."""
+
+
+def kernel_counters(ns: str) -> dict[str, int]:
+    """/proc/net/netstat and /proc/net/snmp of namespace ``ns``, by ``nstat`` name."""
+    out: dict[str, int] = {}
+    for path in ("/proc/net/netstat", "/proc/net/snmp"):
+        text = subprocess.run(
+            ["ip", "netns", "exec", ns, "cat", path], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        for names, values in zip(text[::2], text[1::2], strict=False):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in KERNEL_COUNTERS and value.lstrip("-").isdigit():
+                    out[KERNEL_COUNTERS[name]] = int(value)
+    return out
+
+
+# -- kernel to kernel over a veth pair (the reference for the loss rows) ---------------------
+
+
+class VethBench:
+    """Two namespaces joined by a veth pair, single segments per packet, the same loss
+    rule as the TAP rows in the receiver's namespace: the best this machine's kernel
+    does under that loss, sender and receiver both kernels."""
+
+    def __init__(self, mtu: int, loss: int) -> None:
+        self.loss = loss
+        self.mtu = mtu
+        self.send_ns = f"mpy-bench-{os.getpid()}-vs"
+        self.recv_ns = f"mpy-bench-{os.getpid()}-vr"
+        self.recv_ip = "10.77.251.2"
+        self.counters: list[dict[str, int]] = []
+        """The sender namespace's counters per transfer."""
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _ip(self, *argv: str) -> None:
+        subprocess.run(["ip", *argv], check=True, capture_output=True)
+
+    def __enter__(self) -> VethBench:
+        made: list[str] = []
+        try:
+            for ns in (self.send_ns, self.recv_ns):
+                self._ip("netns", "add", ns)
+                made.append(ns)
+                self._ip("-n", ns, "link", "set", "lo", "up")
+            self._ip(
+                "-n", self.send_ns, "link", "add", "veth0", "type", "veth",
+                "peer", "name", "veth1", "netns", self.recv_ns,
+            )  # fmt: skip
+            for ns, ip, dev in (
+                (self.send_ns, "10.77.251.1", "veth0"),
+                (self.recv_ns, self.recv_ip, "veth1"),
+            ):
+                # one segment per packet, as on tap0: the loss is per segment
+                self._ip("-n", ns, "link", "set", dev, "mtu", str(self.mtu), "gso_max_segs", "1")
+                self._ip("-n", ns, "addr", "add", f"{ip}/24", "dev", dev)
+                self._ip("-n", ns, "link", "set", dev, "up")
+            if self.loss:
+                _drop_rule(self.recv_ns, self.loss)
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.recv_ns, sys.executable, "-c", _VETH_SINK],
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+            )
+            assert self.proc.stdout is not None
+            if b"ready" not in self.proc.stdout.readline():
+                raise RuntimeError("the veth sink did not start")
+        except BaseException:
+            for ns in made:
+                subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        for ns in (self.send_ns, self.recv_ns):
+            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+
+    def send(self, size: int) -> Result:
+        """One transfer sender -> receiver, timed to the receiver's answer."""
+        before = kernel_counters(self.send_ns)
+        code = f"""
+            import socket, time, os, resource
+            block = os.urandom(1 << 20)
+            s = socket.create_connection(("{self.recv_ip}", 9000))
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter(); left = {size}
+            while left > 0:
+                piece = block[:min(left, len(block))]; s.sendall(piece); left -= len(piece)
+            s.shutdown(socket.SHUT_WR)
+            answer = s.recv(64)
+            elapsed = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            assert answer.split()[0] == b"{size}", answer
+            print(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, elapsed)
+        """
+        out = subprocess.run(
+            ["ip", "netns", "exec", self.send_ns, sys.executable, "-c", textwrap.dedent(code)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        ).stdout.split()
+        after = kernel_counters(self.send_ns)
+        self.counters.append({k: after.get(k, 0) - v for k, v in before.items()})
+        return size / float(out[-1]) / 1e6, float(out[-2])
+
+
+_VETH_SINK = """
+import socket
+server = socket.create_server(("0.0.0.0", 9000))
+print("ready", flush=True)
+while True:
+    conn, _ = server.accept()
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    n = 0
+    while chunk := conn.recv(1 << 20):
+        n += len(chunk)
+    conn.sendall(f"{n}\\n".encode())
+    conn.close()
+"""
+
+
+def _profile_row(profiles: list[dict[str, float]]) -> None:
+    """The medians of each field of ``profiles``, wrapped."""
+    text = ", ".join(
+        f"{name} {statistics.median(p.get(name, 0) for p in profiles):g}" for name in profiles[0]
+    )
+    print(textwrap.fill(text, 96, initial_indent="    ", subsequent_indent="    "), flush=True)
 
 
 # -- our stack over TAP against the kernel ---------------------------------------------------
@@ -179,12 +343,20 @@ class TapBench:
     """A namespace with tap0 and the tapapp servers on our stack."""
 
     def __init__(
-        self, mtu: int, loss: int = 0, congestion: str = "newreno", offload: bool = True
+        self,
+        mtu: int,
+        loss: int = 0,
+        congestion: str = "newreno",
+        offload: bool = True,
+        single: bool = False,
     ) -> None:
         self.loss = loss
+        self.single = single or bool(loss)
+        self.profiles: list[dict[str, float]] = []
+        """The stack's loss profile of each download (with ``single``)."""
         self.congestion = congestion
         self.offload = offload
-        self.ns = f"mpy-bench-{os.getpid()}-{mtu}-{'o' if offload else 'p'}"
+        self.ns = f"mpy-bench-{os.getpid()}-{mtu}-{'o' if offload else 'p'}{loss}"
         self.kernel_ip = "10.77.250.1"
         self.stack_ip = "10.77.250.2"
         self.mtu = mtu
@@ -199,7 +371,7 @@ class TapBench:
     def __enter__(self) -> TapBench:
         self._namespace.enter_context(tap_namespace(self.ns, f"{self.kernel_ip}/24", mtu=self.mtu))
         try:
-            if self.loss:
+            if self.single:
                 # The kernel's TCP hands netfilter whole GSO packets (tens of segments,
                 # cut up only later at the device): a rule that drops 5% of those drops
                 # bursts, which a sender sees as a few congestion events instead of one
@@ -209,19 +381,8 @@ class TapBench:
                 # super-segments too (backends.mirage.netif.gso_limits), so its sends are
                 # single segments as well.
                 self.sh("ip", "link", "set", "tap0", "gso_max_segs", "1")
-                # random loss both ways, by nftables inside the namespace (no netem here)
-                rule = f"numgen random mod 100 < {self.loss} drop;"
-                self.sh(
-                    "nft",
-                    "-f",
-                    "-",
-                    input=(
-                        "table inet mpybench {\n"
-                        f" chain in {{ type filter hook input priority 0; {rule} }}\n"
-                        f" chain out {{ type filter hook output priority 0; {rule} }}\n"
-                        "}\n"
-                    ).encode(),
-                )
+            if self.loss:
+                _drop_rule(self.ns, self.loss)
             self.proc = subprocess.Popen(
                 [
                     "ip",
@@ -239,6 +400,7 @@ class TapBench:
                     "--congestion",
                     self.congestion,
                     *([] if self.offload else ["--no-offload"]),
+                    *(["--stats"] if self.single else []),
                 ],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
@@ -298,7 +460,19 @@ class TapBench:
             assert n == {size}, n
             print(elapsed)
         """)
-        return size / elapsed / 1e6, self._stack_cpu() - cpu0
+        cpu = self._stack_cpu() - cpu0
+        if self.single:
+            self.profiles.append(self._profile())
+        return size / elapsed / 1e6, cpu
+
+    def _profile(self) -> dict[str, float]:
+        """The JSON line tapapp prints after the source connection closed."""
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30.0)
+        if not ready:
+            raise RuntimeError("the stack process printed no profile within 30 s")
+        profile: dict[str, float] = json.loads(self.proc.stdout.readline())
+        return profile
 
 
 def _repeat(fn: Callable[[], Result], runs: int) -> list[Result]:
@@ -326,6 +500,9 @@ def main() -> int:
         help="also run the TAP rows with this %% loss each way (nftables)",
     )
     p.add_argument("--no-switch", action="store_true", help="skip the in-memory switch rows")
+    p.add_argument(
+        "--no-clean", action="store_true", help="skip the TAP rows without loss (with --loss)"
+    )
     args = p.parse_args()
     size = int(args.size * 1e6)
     mtus = args.mtu or [1500, 9000]
@@ -340,6 +517,18 @@ def main() -> int:
     if os.geteuid() != 0:
         print("TAP rows skipped: they need root (network namespaces)")
         return 0
+    if not (args.no_clean and args.loss):
+        _clean_rows(args, size, mtus)
+    if args.loss:
+        _loss_rows(args, size, mtus)
+    print(
+        "reference (measured earlier on this machine, not in this run): PyTCP 2.7.6 "
+        "0.54 MB/s receiving, 1.06 MB/s sending"
+    )
+    return 0
+
+
+def _clean_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
     print("mirage over TAP against the Linux kernel (kernel client in a namespace):")
     for mtu in mtus:
         with (
@@ -355,25 +544,40 @@ def main() -> int:
                 _row(f"{what:<8} {way}, MTU {mtu}", on, size)
                 _row(f"{what:<8} {way}, MTU {mtu}, no offload", off, size)
                 _ratio_row("    offload / no offload, pairwise", on, off)
-    if args.loss:
-        print(f"mirage over TAP with {args.loss}% loss each way (nftables in the namespace):")
-        for mtu in mtus:
-            with TapBench(mtu, args.loss, args.congestion) as bench:
-                _row(
-                    f"upload   kernel -> mirage, MTU {mtu}, {args.loss}% loss",
-                    _repeat(lambda: bench.upload(size), args.runs),
-                    size,
-                )
-                _row(
-                    f"download mirage -> kernel, MTU {mtu}, {args.loss}% loss",
-                    _repeat(lambda: bench.download(size), args.runs),
-                    size,
-                )
+
+
+def _loss_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
+    loss = args.loss
     print(
-        "reference (measured earlier on this machine, not in this run): PyTCP 2.7.6 "
-        "0.54 MB/s receiving, 1.06 MB/s sending"
+        f"with {loss}% loss each way (nftables in the namespace, one segment per packet), "
+        "alternating transfers:"
     )
-    return 0
+    for mtu in mtus:
+        with (
+            TapBench(mtu, loss, args.congestion) as bench,
+            TapBench(mtu, 0, args.congestion, single=True) as clean,
+            VethBench(mtu, loss) as veth,
+        ):
+            up: list[Result] = []
+            down: list[Result] = []
+            ceiling: list[Result] = []
+            kernel: list[Result] = []
+            for _ in range(args.runs):
+                up.append(bench.upload(size))
+                down.append(bench.download(size))
+                ceiling.append(clean.download(size))
+                kernel.append(veth.send(size))
+            _row(f"upload   kernel -> mirage, MTU {mtu}, {loss}% loss", up, size)
+            _row(f"download mirage -> kernel, MTU {mtu}, {loss}% loss", down, size)
+            print("    the sender's (mirage) profile, medians (times in s):")
+            _profile_row(bench.profiles)
+            _row(f"download mirage -> kernel, MTU {mtu}, no loss, single segments", ceiling, size)
+            _row(f"kernel -> kernel over veth, MTU {mtu}, {loss}% loss", kernel, size)
+            print("    the kernel sender's counters (nstat names in the bench), medians:")
+            _profile_row([dict(c) for c in veth.counters])
+            _ratio_row("    download at loss / kernel -> kernel at loss", down, kernel)
+            _ratio_row("    upload (kernel -> mirage) / kernel -> kernel", up, kernel)
+            _ratio_row("    download at loss / download single segments", down, ceiling)
 
 
 def _switch_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
@@ -396,14 +600,7 @@ def _switch_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
                 for seed in range(args.runs)
             ]
             _row(f"switch, MTU {mtu}, {args.loss}% loss", runs, size)
-            print(
-                "    "
-                + ", ".join(
-                    f"{name} {statistics.median(c[name] for c in counters):g}"
-                    for name in counters[0]
-                ),
-                flush=True,
-            )
+            _profile_row(counters)
 
 
 if __name__ == "__main__":

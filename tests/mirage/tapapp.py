@@ -13,7 +13,8 @@ It prints ``ready`` once listening, then serves until killed:
   and closes;
 * TCP 9001 "echo": echoes until EOF;
 * TCP 9002 "source": reads a decimal byte count and a newline, sends that many bytes of
-  a fixed pattern (``pattern(n)``), then closes;
+  a fixed pattern (``pattern(n)``), then closes; with ``--stats``, then prints the
+  connection's loss-recovery profile as one JSON line (for the benchmark);
 * HTTP 8081 (cohttp): ``POST /`` answers ``<n> <sha256>`` of the body;
   ``GET /<n>`` sends ``pattern(n)``.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +36,7 @@ from cohttp.codec import parse_number
 from cohttp.types import IncomingBody
 
 CHUNK = 1 << 16
+STATS = False
 
 
 def pattern(n: int) -> bytes:
@@ -75,6 +78,9 @@ async def source(flow: backends.Flow) -> None:
     await flow.shutdown_write()
     while await flow.read():
         pass
+    connection = getattr(flow, "connection", None)
+    if STATS and connection is not None:
+        print(json.dumps(connection.loss_stats.profile(connection.mss)), flush=True)
 
 
 async def _stream(count: int) -> AsyncIterator[bytes]:
@@ -124,7 +130,10 @@ def cli() -> None:
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--no-offload", action="store_true", help="plain frames: no virtio-net header")
     p.add_argument("--congestion", default="newreno", choices=["newreno", "cubic"])
+    p.add_argument("--stats", action="store_true", help="print each source flow's profile")
     args = p.parse_args()
+    global STATS
+    STATS = args.stats
     options: dict[str, Any] = {"tap": args.tap, "ip": args.ip, "host": args.host}
     if args.mtu:
         options["mtu"] = args.mtu

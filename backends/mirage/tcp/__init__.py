@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from .config import DEFAULT_MSS, EPHEMERAL_HIGH, EPHEMERAL_LOW, State, TcpConfig
 from .congestion import CongestionControl, Cubic, NewReno
-from .connection import Connection, LossStats
+from .connection import Connection
 from .family import IPV4, IPV6, Family
 from .layer import Key, Listener, Tcp
 from .options import parse_options, parse_sack, parse_timestamp, sack_option, syn_options
 from .seq import HALF, MASK, unwrap
+from .stats import LossStats
 from .wire import ACK, FIN, HEADER_LEN, PSH, RST, SYN, Segment, parse, segment
 
 __all__ = [

@@ -51,6 +51,7 @@ from .reassembly import Reassembly
 from .rtt import RttEstimator
 from .sendbuf import Scoreboard, SendBuffer
 from .seq import HALF, MASK, unwrap
+from .stats import CWND_LIMITED, IDLE, IN_FLIGHT, RWND_LIMITED, LossStats
 from .timers import ConnectionTimers, persist_delay, probe_timeout
 from .wire import ACK, FIN, PSH, RST, SYN, Segment, segment
 
@@ -59,59 +60,6 @@ if TYPE_CHECKING:
 
 PAWS_IDLE = 24 * 86400.0
 """RFC 7323 5.5: after this long idle, TS.Recent is too old to judge a segment by."""
-
-
-class LossStats:
-    """What loss recovery did on one connection, for profiles and benchmarks (Linux
-    reports the like in ``ss -ti``: retrans, lost, timeouts)."""
-
-    __slots__ = (
-        "dsacks",
-        "probes",
-        "recoveries",
-        "recovery_since",
-        "recovery_time",
-        "retransmitted",
-        "timeouts",
-    )
-
-    def __init__(self) -> None:
-        self.retransmitted = 0
-        """Segments sent again (fast retransmit, NextSeg holes, timeouts, probes)."""
-        self.timeouts = 0
-        """Retransmission-timer expiries with data outstanding."""
-        self.probes = 0
-        """Tail loss probes sent (RFC 8985 7.3)."""
-        self.dsacks = 0
-        """D-SACKs received (RFC 2883): each a segment the peer got twice, mostly a
-        retransmission or probe that was not needed."""
-        self.recoveries = 0
-        """Fast recoveries entered (each one congestion event)."""
-        self.recovery_time = 0.0
-        """Seconds spent in fast recovery, up to the last exit."""
-        self.recovery_since: float | None = None
-
-    def enter_recovery(self, now: float) -> None:
-        """A fast recovery starts."""
-        self.recoveries += 1
-        self.recovery_since = now
-
-    def leave_recovery(self, now: float) -> None:
-        """The fast recovery ended (a full ACK, or a timeout)."""
-        if self.recovery_since is not None:
-            self.recovery_time += now - self.recovery_since
-            self.recovery_since = None
-
-    def as_dict(self) -> dict[str, float]:
-        """The counters by name."""
-        return {
-            "retransmitted": self.retransmitted,
-            "timeouts": self.timeouts,
-            "probes": self.probes,
-            "dsacks": self.dsacks,
-            "recoveries": self.recoveries,
-            "recovery_time": round(self.recovery_time, 6),
-        }
 
 
 class Connection:
@@ -197,6 +145,7 @@ class Connection:
         self.loss_stats = LossStats()
         # retransmission (RFC 6298)
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
+        self.rtt.samples = self.loss_stats.rtt_samples
         self.retries = 0
         self.persist_backoff = 0
         self.timers = ConnectionTimers(
@@ -424,6 +373,20 @@ class Connection:
             self._send_new(now)
         if self.sack_ok:
             self._arm_tlp(now)
+        self._note_state(now)
+
+    def _note_state(self, now: float) -> None:
+        """Account the time since the last call to the sending state it was in."""
+        nxt = self.snd_nxt
+        if self.snd_max <= self.snd_una:
+            state = IDLE
+        elif self.sndbuf.end <= nxt:
+            state = IN_FLIGHT
+        elif self.snd_una + self.snd_wnd <= nxt:
+            state = RWND_LIMITED
+        else:
+            state = CWND_LIMITED
+        self.loss_stats.note(now, state)
 
     def _recovery_send(self, now: float) -> None:
         """RFC 6675 5 steps (C) and 5.1: while cwnd exceeds the pipe by an SMSS, send the
@@ -442,6 +405,7 @@ class Connection:
             if end > data_end:
                 end = data_end
             if end > start:
+                self.loss_stats.lost_retransmits["rack"] += 1
                 self._retransmit(start, end - start, now)
         while True:
             una = self.snd_una
@@ -461,6 +425,7 @@ class Connection:
                 if hole is None:
                     return
                 self.rescue_rxt = self.recover  # RescueRxt = RecoveryPoint
+                self.loss_stats.rescues += 1
                 rescue = True
             seq, n = hole
             self._retransmit(seq, n, now)
@@ -627,6 +592,7 @@ class Connection:
             return
         self.retries += 1
         rtt = self.rtt
+        expired = rtt.rto
         rtt.back_off()  # RFC 6298 5.5
         rtt.cancel()
         rto_timer = self.timers.rto
@@ -650,11 +616,15 @@ class Connection:
             return
         flight = self.snd_max - self.snd_una
         stats = self.loss_stats
+        now = self.sched.now()
         stats.timeouts += 1
-        stats.leave_recovery(self.sched.now())
-        self.cc.on_timeout(
-            flight, self.mss, self.sched.now(), self.retries == 1 or not self.in_recovery
-        )
+        stats.timeout_wait += expired
+        if self.in_recovery:
+            stats.lost_retransmits["timeout"] += 1
+        stats.leave_recovery(now)
+        cwnd = self.cc.cwnd
+        self.cc.on_timeout(flight, self.mss, now, self.retries == 1 or not self.in_recovery)
+        stats.events.append((now, "timeout", cwnd, self.cc.ssthresh))
         self.limited = 0
         self.scoreboard.clear()  # RFC 2018 8: after a timeout, forget what was SACKed
         self.tlp_out = False
@@ -666,9 +636,11 @@ class Connection:
         rto_timer.start_in(rtt.rto)
         self._retransmit_first()
         self.snd_nxt = self.snd_una + min(self.mss, self.snd_max - self.snd_una)
+        self._note_state(now)
 
     def _on_delack(self) -> None:
         if self.unacked_bytes and self.state not in (State.CLOSED, State.LISTEN):
+            self.loss_stats.delacks += 1
             self._send_ack()
 
     def _on_persist(self) -> None:
@@ -1086,6 +1058,7 @@ class Connection:
                 # Data sent after our retransmission of SND.UNA has been SACKed while
                 # SND.UNA has not moved: the retransmission was lost (RFC 8985 6.2's
                 # rule, by send order). Resend it now.
+                self.loss_stats.lost_retransmits["rack"] += 1
                 self._retransmit_first()
                 self._arm_retx_budget()
             elif self.dup_since_retx > self.retx_budget:
@@ -1093,6 +1066,7 @@ class Connection:
                 # ACK and the hole is still there: the retransmission itself was lost (the
                 # inference RACK makes, RFC 8985 section 3). Send it again rather than wait
                 # for the retransmission timer.
+                self.loss_stats.lost_retransmits["dupacks"] += 1
                 self._retransmit_first()
                 self._arm_retx_budget()
             self._output()
@@ -1105,6 +1079,7 @@ class Connection:
                 self.timers.reorder.start_in(self._reordering_window())
             self._output()
         else:
+            self.loss_stats.fast_retransmits += 1
             self._enter_recovery()
 
     def _reordering_window(self) -> float:
@@ -1123,6 +1098,7 @@ class Connection:
             and board.blocks
             and self.snd_una < board.blocks[0][0]
         ):
+            self.loss_stats.reorder_recoveries += 1
             self._enter_recovery()
 
     def _enter_recovery(self) -> None:
@@ -1136,12 +1112,16 @@ class Connection:
         # window). Our go-back-N jumps SND.NXT forward on every cumulative ACK, so it
         # resends almost nothing the receiver holds; three duplicate ACKs here are a
         # new loss, and waiting for another timeout instead costs far more.
-        cc.on_congestion(self.snd_max - self.snd_una, mss, self.sched.now())
+        now = self.sched.now()
+        cwnd = cc.cwnd
+        cc.on_congestion(self.snd_max - self.snd_una, mss, now)
         self.recover = self.snd_max
         self.in_recovery = True
         # RFC 8985 6.2 step 4: no reordering seen, so no reordering window in recovery
         board.rack = not board.reordering_seen
-        self.loss_stats.enter_recovery(self.sched.now())
+        stats = self.loss_stats
+        stats.enter_recovery(now)
+        stats.events.append((now, "recovery", cwnd, cc.ssthresh))
         self.rescue_rxt = None
         self.limited = 0
         self._retransmit_first()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 
 class RttEstimator:
     """SRTT, RTTVAR and RTO (RFC 6298 section 2), and the one segment being timed when
@@ -13,6 +15,7 @@ class RttEstimator:
         "rto_max",
         "rto_min",
         "rttvar",
+        "samples",
         "srtt",
         "timed_at",
         "timed_seq",
@@ -29,6 +32,8 @@ class RttEstimator:
         self.timed_seq: int | None = None
         """The sequence number whose acknowledgment ends the current measurement."""
         self.timed_at = 0.0
+        self.samples: deque[float] | None = None
+        """Where to record each sample as well (a bounded deque), or None."""
 
     def sample(self, r: float, per_rtt: int = 1) -> None:
         """Take one measurement: RFC 6298 2.2/2.3 (alpha 1/8, beta 1/4, K 4, G ~ 1 ms),
@@ -39,6 +44,8 @@ class RttEstimator:
         estimator's memory still spans a few round trips."""
         if self.min_rtt is None or r < self.min_rtt:
             self.min_rtt = r
+        if self.samples is not None:
+            self.samples.append(r)
         srtt = self.srtt
         if srtt is None:
             srtt = self.srtt = r
