@@ -2,7 +2,8 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
-                                           [--loss 5] [--congestion cubic] [--no-switch]
+                                           [--loss 5] [--congestion newreno]
+                                           [--no-switch] [--no-clean]
 
 The TAP part needs root: it makes network namespaces ``mpy-bench-<pid>-...`` with
 ``tap0`` (kernel 10.77.250.1/24, our stack 10.77.250.2/24 in a subprocess), and deletes
@@ -114,7 +115,7 @@ def switch_run(
     mtu: int,
     host: str,
     loss: int = 0,
-    congestion: str = "newreno",
+    congestion: str = "cubic",
     seed: int = 0,
     recovery: list[dict[str, float]] | None = None,
 ) -> Result:
@@ -346,7 +347,7 @@ class TapBench:
         self,
         mtu: int,
         loss: int = 0,
-        congestion: str = "newreno",
+        congestion: str = "cubic",
         offload: bool = True,
         single: bool = False,
     ) -> None:
@@ -489,7 +490,7 @@ def main() -> int:
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument(
         "--congestion",
-        default="newreno",
+        default="cubic",
         choices=["newreno", "cubic"],
         help="the stack's congestion control in the TAP rows (RFC 5681/6582 or RFC 9438)",
     )

@@ -129,7 +129,7 @@ def cli() -> None:
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--no-offload", action="store_true", help="plain frames: no virtio-net header")
-    p.add_argument("--congestion", default="newreno", choices=["newreno", "cubic"])
+    p.add_argument("--congestion", default=TcpConfig.congestion, choices=["newreno", "cubic"])
     p.add_argument("--stats", action="store_true", help="print each source flow's profile")
     args = p.parse_args()
     global STATS

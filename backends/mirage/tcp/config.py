@@ -79,9 +79,11 @@ class TcpConfig:
     timestamps: bool = True
     """TCP timestamps (RFC 7323 3), offered and used when the peer agrees: an RTT sample
     from every ACK of new data (section 4) and PAWS (section 5)."""
-    congestion: str = "newreno"
-    """The congestion controller: ``"newreno"`` (RFC 5681, RFC 6582) or ``"cubic"``
-    (RFC 9438)."""
+    congestion: str = "cubic"
+    """The congestion controller: ``"cubic"`` (RFC 9438, as Linux) or ``"newreno"``
+    (RFC 5681, RFC 6582). Under random loss CUBIC keeps the larger window (its
+    multiplicative decrease is 0.7, not 0.5): at 5% loss each way and a 1 ms round trip,
+    10.0 MB/s against NewReno's 8.2 on a virtual clock (bench/tcp_loss_profile.py)."""
 
     def __post_init__(self) -> None:
         if self.congestion not in CONTROLLERS:

@@ -59,10 +59,19 @@ def persist_delay(rto: float, backoff: int, rto_min: float, rto_max: float) -> f
     return min(max(rto, rto_min) * (1 << min(backoff, 12)), rto_max)
 
 
+PTO_GRANULARITY = 0.002
+"""Added to 2*SRTT when more than one segment is out: our RTT samples come from a 1 ms
+timestamp clock (RFC 7323 5.4) and timers fire late on a busy host, so a probe a tick or
+two later is not a spurious one (Linux adds the same 2 ms, its TCP_TIMEOUT_MIN_US)."""
+
+
 def probe_timeout(srtt: float, flight: int, mss: int) -> float:
-    """RFC 8985 7.2: PTO = 2*SRTT, plus WCDelAckT when under two full segments are out
-    (the peer may be delaying its ACK)."""
-    pto = max(2 * srtt, 0.01)
-    if flight < 2 * mss:
+    """RFC 8985 7.2: PTO = 2*SRTT, plus WCDelAckT when FlightSize is one segment (the
+    peer may be delaying its ACK of a lone segment; with two or more out, it ACKs at
+    once: RFC 5681 4.2, RFC 9293 3.8.6.3), otherwise plus :data:`PTO_GRANULARITY`."""
+    pto = 2 * srtt
+    if flight <= mss:
         pto += WC_DEL_ACK
+    else:
+        pto += PTO_GRANULARITY
     return pto
