@@ -11,6 +11,7 @@ import pytest
 from backends.mirage.faults import Faults
 from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import Connection, TcpConfig
+from backends.mirage.tcp.rtt import RttEstimator
 from backends.mirage.tcp.stats import STATE_NAMES
 from backends.mirage.tcp.timers import PTO_GRANULARITY, WC_DEL_ACK, probe_timeout
 
@@ -79,3 +80,90 @@ def test_cubic_moves_more_than_newreno_under_random_loss() -> None:
 
 def test_the_default_congestion_control_is_cubic() -> None:
     assert TcpConfig().congestion == "cubic"  # RFC 9438, as Linux
+
+
+# -- the retransmission timeout: its floor, and spurious timeouts undone -------------------
+
+
+def test_rto_floor_is_lower_with_more_than_one_segment_out() -> None:
+    rtt = RttEstimator(1.0, 0.2, 60.0, 0.04)
+    assert rtt.rto == rtt.rto_short == 1.0  # RFC 6298 2.1, before any sample
+    for _ in range(4):
+        rtt.sample(0.001)
+    assert rtt.rto == pytest.approx(0.2)  # a lone segment's ACK may be delayed
+    assert rtt.rto_short == pytest.approx(0.04)
+    rtt.back_off()  # RFC 6298 5.5, both
+    assert (rtt.rto, rtt.rto_short) == (pytest.approx(0.4), pytest.approx(0.08))
+    slow = RttEstimator(1.0, 0.2, 60.0, 0.04)
+    slow.sample(0.1)  # a round trip above both floors: one estimate
+    assert slow.rto == slow.rto_short == pytest.approx(0.3)
+
+
+def _warm(delay: float) -> tuple[Net, Connection, Connection]:
+    net = Net(faults_a=Faults(delay=delay))
+    client, server = net.pair()
+    with net.sched:
+        client.send(b"w")
+    net.run(lambda: client.snd_una == client.snd_max)
+    assert server.recv(1) == b"w"
+    return net, client, server
+
+
+def test_a_window_lost_with_its_probe_times_out_after_the_lower_floor() -> None:
+    net, client, server = _warm(0.0005)  # a 1 ms round trip
+    original = net.switch._transmit
+    lost = [0]
+    sent: list[float] = []
+
+    def drop(src: object, frame: bytes) -> None:
+        if src is net.switch.ports[0] and len(frame) > 154:
+            sent.append(net.clock.time)
+            if lost[0] < 6:
+                lost[0] += 1  # five segments, then the tail-loss probe
+                return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = drop  # type: ignore[method-assign]
+    data = random.Random(3).randbytes(client.mss * 5)
+    start = net.clock.time
+    with net.sched:
+        client.send(data)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert lost[0] == 6 and client.loss_stats.probes == 1
+    assert client.loss_stats.timeouts == 1
+    # the retransmission ~rto_min_flight (40 ms) after the probe, not rto_min (200 ms)
+    rto = client.loss_stats.timeout_wait
+    assert 0.04 <= rto < 0.06
+    assert sent[6] - sent[5] == pytest.approx(rto)
+    assert sent[6] - start < 0.08
+    assert server.recv(1 << 20) == data
+
+
+def test_a_spurious_timeout_is_found_by_timestamps_and_undone() -> None:
+    """The receiver's ACKs are held up for 100 ms, past the timeout; the first one that
+    arrives afterwards echoes the original's TSval, not the retransmission's (RFC 3522),
+    so the congestion window comes back and sending resumes with new data (RFC 4015)."""
+    net, client, server = _warm(0.0005)
+    original = net.switch._transmit
+    release = net.clock.time + 0.1
+
+    def hold(src: object, frame: bytes) -> None:
+        now = net.clock.time
+        if src is net.switch.ports[1] and now < release:
+            net.sched.call_later(release - now, lambda: original(src, frame))  # type: ignore[arg-type]
+            return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = hold  # type: ignore[method-assign]
+    data = random.Random(4).randbytes(client.mss * 200)
+    with net.sched:
+        client.send(data)
+    cwnd = client.cc.cwnd
+    net.run(lambda: client.loss_stats.timeouts == 1)
+    assert client.cc.cwnd == client.mss  # RFC 5681 3.1: the loss window, for now
+    net.run(lambda: client.snd_una > client.iss + 1 + cwnd // 2)
+    assert client.loss_stats.spurious_timeouts == 1
+    assert client.cc.cwnd >= cwnd  # restored (and grown by the ACKs since)
+    net.run(lambda: server.rcv_buffered == len(data))
+    assert server.recv(1 << 30) == data
+    assert client.loss_stats.timeouts == 1

@@ -54,7 +54,19 @@ class TcpConfig:
     rto_initial: float = 1.0
     """RFC 6298 2.1."""
     rto_min: float = 0.2
-    """RFC 6298 2.4 says 1 s; 200 ms is what Linux uses and what LANs need."""
+    """RFC 6298 2.4 says 1 s; 200 ms is what Linux uses and what LANs need. It is the
+    floor while one segment is outstanding, whose ACK the peer may delay (RFC 5681 4.2
+    allows up to 500 ms; RFC 8985 7.2 allows 200 ms, WCDelAckT, for the same case)."""
+    rto_min_flight: float = 0.04
+    """The RTO floor while more than one segment is outstanding. The peer then owes an
+    ACK at once for every second full segment (RFC 5681 4.2, RFC 9293 3.8.6.3), so the
+    floor need not cover a delayed ACK, only the round trip's variation, which
+    SRTT + 4*RTTVAR adds above it (RFC 6298 2.3). 40 ms is the shortest time a Linux
+    receiver delays an ACK (TCP_DELACK_MIN): a margin for receivers that hold an ACK of
+    several segments anyway. A timeout it makes spurious is found by the timestamp of the
+    ACK that follows and undone (RFC 3522, RFC 4015). Under random loss the timer is what
+    remains when a tail-loss probe or its answer is lost too, and at sub-millisecond round
+    trips each 200 ms wait costs hundreds of round trips."""
     rto_max: float = 60.0
     """RFC 6298 2.5: a maximum of at least 60 s."""
     syn_retries: int = 6

@@ -27,6 +27,7 @@ Sequence variables are unwrapped integers (:mod:`.seq`).
 
 from __future__ import annotations
 
+import copy
 import os
 from collections import deque
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from backends._chunks import take
 from backends.errors import ConnectionRefused, ConnectionReset, NetworkError, Timeout
 
 from .config import CAN_SEND, DEFAULT_MSS, RECV_DATA, SEND_DATA, State
-from .congestion import controller
+from .congestion import CongestionControl, controller
 from .options import (
     TIMESTAMP_LEN,
     is_dsack,
@@ -142,9 +143,13 @@ class Connection:
         self.tlp_out = False
         self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
         self.rescue_rxt: int | None = None  # RFC 6675 RescueRxt
+        self.rto_undo: tuple[CongestionControl, int, int] | None = None
+        """After a first timeout with timestamps: the congestion controller as it was,
+        SND.MAX, and the TSval of the retransmission (RFC 3522 RetransmitTS), until the
+        next acceptable ACK tells whether the timeout was spurious."""
         self.loss_stats = LossStats()
         # retransmission (RFC 6298)
-        self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
+        self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.rto_min_flight)
         self.rtt.samples = self.loss_stats.rtt_samples
         self.retries = 0
         self.persist_backoff = 0
@@ -335,6 +340,12 @@ class Connection:
             now = self.sched.now()
         return (int(now * 1000) + self.ts_offset) & MASK
 
+    def _rto(self) -> float:
+        """The retransmission timeout for what is outstanding now: the lower floor
+        (:attr:`TcpConfig.rto_min_flight`) once more than one segment is out."""
+        rtt = self.rtt
+        return rtt.rto_short if self.snd_max - self.snd_una > self.mss else rtt.rto
+
     def _send_ack(self, now: float | None = None, duplicate: tuple[int, int] | None = None) -> None:
         """An ACK, with SACK blocks when text beyond a gap is held; ``duplicate`` is a
         range that arrived again, reported first as a D-SACK block (RFC 2883 4), so that
@@ -478,7 +489,7 @@ class Connection:
             self._emit(seq, flags, sb.slice(seq, end - seq))
         elif self.fin_queued and self.snd_max > data_end:
             self._emit(data_end, FIN | ACK)
-        self.timers.rto.start_in(self.rtt.rto)  # RFC 8985 7.3: re-arm the RTO after a probe
+        self.timers.rto.start_in(self._rto())  # RFC 8985 7.3: re-arm the RTO after a probe
 
     def _send_new(self, now: float, one: bool = False) -> bool:
         """Send what the windows allow (RFC 9293 3.8.6.2.1 sender SWS avoidance, 3.7.4
@@ -532,7 +543,7 @@ class Connection:
                         self.rtt.start(nxt, now)
                     self.snd_max = nxt
                 if not rto_timer.running:
-                    rto_timer.start(now + self.rtt.rto)  # RFC 6298 5.1
+                    rto_timer.start(now + self._rto())  # RFC 6298 5.1
                 if one:
                     return True
                 continue
@@ -542,7 +553,7 @@ class Connection:
                 if self.snd_nxt > self.snd_max:
                     self.snd_max = self.snd_nxt
                 if not rto_timer.running:
-                    rto_timer.start(now + self.rtt.rto)
+                    rto_timer.start(now + self._rto())
                 return True
             return False
 
@@ -592,7 +603,7 @@ class Connection:
             return
         self.retries += 1
         rtt = self.rtt
-        expired = rtt.rto
+        expired = self._rto()
         rtt.back_off()  # RFC 6298 5.5
         rtt.cancel()
         rto_timer = self.timers.rto
@@ -623,7 +634,9 @@ class Connection:
             stats.lost_retransmits["timeout"] += 1
         stats.leave_recovery(now)
         cwnd = self.cc.cwnd
-        self.cc.on_timeout(flight, self.mss, now, self.retries == 1 or not self.in_recovery)
+        first = self.retries == 1
+        saved = copy.copy(self.cc) if first and self.ts_ok else None
+        self.cc.on_timeout(flight, self.mss, now, first or not self.in_recovery)
         stats.events.append((now, "timeout", cwnd, self.cc.ssthresh))
         self.limited = 0
         self.scoreboard.clear()  # RFC 2018 8: after a timeout, forget what was SACKed
@@ -633,7 +646,10 @@ class Connection:
         self.dupacks = 0
         self.recover = self.snd_max  # RFC 6582 section 4
         self.snd_nxt = self.snd_una  # go back N
-        rto_timer.start_in(rtt.rto)
+        rto_timer.start_in(self._rto())
+        # RFC 3522 3.2: remember the state and the retransmission's TSval, for the first
+        # timeout of this segment only
+        self.rto_undo = (saved, self.snd_max, self._ts_now(now)) if saved is not None else None
         self._retransmit_first()
         self.snd_nxt = self.snd_una + min(self.mss, self.snd_max - self.snd_una)
         self._note_state(now)
@@ -802,9 +818,12 @@ class Connection:
             and 0 < ((self.ts_recent - ts[0]) & MASK) < HALF  # TSval < TS.Recent, mod 2**32
             and self.sched.now() - self.ts_recent_at < PAWS_IDLE
         ):
-            # RFC 7323 5.3 R1 (PAWS): an old duplicate; ACK and drop it
+            # RFC 7323 5.3 R1 (PAWS): an old duplicate; ACK and drop it. The ACK is
+            # rate limited as a challenge ACK is (Linux limits it too): two ends whose
+            # TS.Recent were both corrupted would otherwise answer each other's ACKs
+            # forever
             self.paws_rejected += 1
-            self._send_ack()
+            self.tcp.challenge_ack(self)
             return
 
         # first: sequence number acceptability
@@ -989,6 +1008,8 @@ class Connection:
     def _new_ack(self, ack: int, seq: int, window: int, tsecr: int) -> None:
         """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
         now = self.sched.now()
+        if self.rto_undo is not None:
+            self._spurious_timeout_check(tsecr, now)
         acked = ack - self.snd_una
         self.limited = 0
         self.tlp_out = False
@@ -1030,18 +1051,36 @@ class Connection:
                 self._arm_retx_budget()
                 if not self.sack_ok:  # RFC 6582 step 4 deflation; RFC 6675 keeps cwnd
                     cc.cwnd = max(cc.cwnd - acked + (mss if acked >= mss else 0), mss)
-                rto_timer.start(now + rtt.rto)
+                rto_timer.start(now + self._rto())
         else:
             self.dupacks = 0
             cc.on_ack(acked, mss, now, rtt.srtt)
         if self.snd_una >= self.snd_max:
             rto_timer.stop()  # RFC 6298 5.2
         elif not self.in_recovery:
-            rto_timer.start(now + rtt.rto)  # RFC 6298 5.3
+            rto_timer.start(now + self._rto())  # RFC 6298 5.3
         self._update_window(seq, ack, window)  # (persist_backoff is already 0 here)
         self._output(now)
         if n > 0 and self.on_writable is not None:
             self.on_writable()
+
+    def _spurious_timeout_check(self, tsecr: int, now: float) -> None:
+        """RFC 3522 (Eifel detection): the first acceptable ACK after a timeout echoes a
+        TSval older than the retransmission's, so it was the original that arrived and
+        the timeout was spurious. RFC 4015 (Eifel response): restore the congestion
+        state the timeout took away and resume with new data, not go-back-N (the
+        receiver holds what was sent; SACK repairs any real hole)."""
+        undo = self.rto_undo
+        self.rto_undo = None
+        if undo is None or not tsecr:
+            return
+        saved, snd_max, retransmit_ts = undo
+        if not 0 < ((retransmit_ts - tsecr) & MASK) < HALF:
+            return  # the ACK echoes the retransmission (or later): the timeout was real
+        self.cc = saved
+        self.loss_stats.spurious_timeouts += 1
+        if self.snd_nxt < snd_max:
+            self.snd_nxt = snd_max
 
     def _dup_ack(self) -> None:
         """RFC 5681 3.2 fast retransmit / fast recovery, RFC 3042 limited transmit, and
@@ -1130,7 +1169,7 @@ class Connection:
         # NewReno inflates by the three segments that left; with SACK the pipe
         # estimate accounts for them instead (RFC 6675 5, step 4)
         cc.cwnd = cc.ssthresh if self.sack_ok else cc.ssthresh + 3 * mss
-        self.timers.rto.start_in(self.rtt.rto)
+        self.timers.rto.start_in(self._rto())
         self._output()
 
     def _dupthresh(self) -> int:

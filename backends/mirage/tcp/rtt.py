@@ -14,6 +14,8 @@ class RttEstimator:
         "rto",
         "rto_max",
         "rto_min",
+        "rto_min_flight",
+        "rto_short",
         "rttvar",
         "samples",
         "srtt",
@@ -21,13 +23,20 @@ class RttEstimator:
         "timed_seq",
     )
 
-    def __init__(self, initial: float, minimum: float, maximum: float) -> None:
+    def __init__(
+        self, initial: float, minimum: float, maximum: float, minimum_flight: float | None = None
+    ) -> None:
         self.srtt: float | None = None
         self.min_rtt: float | None = None
         """The smallest sample so far (RFC 8985 RACK.min_RTT, for its reordering window)."""
         self.rttvar = 0.0
         self.rto = initial  # RFC 6298 2.1
+        """The RTO with :attr:`rto_min` as its floor."""
+        self.rto_short = initial
+        """The same estimate with :attr:`rto_min_flight` as its floor: the RTO while more
+        than one segment is outstanding (:meth:`Connection._rto`)."""
         self.rto_min = minimum
+        self.rto_min_flight = minimum if minimum_flight is None else min(minimum, minimum_flight)
         self.rto_max = maximum
         self.timed_seq: int | None = None
         """The sequence number whose acknowledgment ends the current measurement."""
@@ -55,11 +64,14 @@ class RttEstimator:
             alpha = 0.125 / per_rtt
             self.rttvar = (1 - beta) * self.rttvar + beta * abs(srtt - r)
             srtt = self.srtt = (1 - alpha) * srtt + alpha * r
-        self.rto = min(max(srtt + max(0.001, 4 * self.rttvar), self.rto_min), self.rto_max)
+        rto = srtt + max(0.001, 4 * self.rttvar)
+        self.rto = min(max(rto, self.rto_min), self.rto_max)
+        self.rto_short = min(max(rto, self.rto_min_flight), self.rto_max)
 
     def back_off(self) -> None:
         """RFC 6298 5.5: double the RTO on a timeout, up to the maximum."""
         self.rto = min(self.rto * 2, self.rto_max)
+        self.rto_short = min(self.rto_short * 2, self.rto_max)
 
     def start(self, seq: int, now: float) -> None:
         """Time the segment that ends at ``seq`` (one per RTT, RFC 6298 3)."""

@@ -39,6 +39,7 @@ class LossStats:
         "rescues",
         "retransmitted",
         "rtt_samples",
+        "spurious_timeouts",
         "state",
         "state_since",
         "state_time",
@@ -51,6 +52,9 @@ class LossStats:
         """Segments sent again (fast retransmit, NextSeg holes, timeouts, probes)."""
         self.timeouts = 0
         """Retransmission-timer expiries with data outstanding."""
+        self.spurious_timeouts = 0
+        """Timeouts found spurious by the timestamp the next ACK echoed (RFC 3522) and
+        undone (RFC 4015)."""
         self.timeout_wait = 0.0
         """Seconds the expired retransmission timers ran (the RTO each had, before its
         backoff): time with no ACK that a faster detection would have saved."""
@@ -125,6 +129,7 @@ class LossStats:
         ``mss``)."""
         out: dict[str, float] = dict(self.as_dict())
         out["timeout_wait"] = round(self.timeout_wait, 6)
+        out["spurious_timeouts"] = self.spurious_timeouts
         out["fast_retransmits"] = self.fast_retransmits
         out["reorder_recoveries"] = self.reorder_recoveries
         out["rescues"] = self.rescues
