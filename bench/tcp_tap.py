@@ -32,9 +32,13 @@ per round trip, so its goodput is set by the round trip: 30 MB/s at 5% needs one
 ~0.27 ms. bench/tcp_loss_profile.py checks this on a virtual clock, where processing
 costs nothing: at 5% loss each way NewReno moves ~29 MB/s at a 0.25 ms round trip and
 ~8 MB/s at 1 ms; CUBIC ~32 and ~10. Over TAP the profile shows the sender window-limited
-nearly all the time at a median RTT sample of 1 ms (a 1 ms timestamp clock), with a few
-200 ms timeouts per 20 MB when a tail-loss probe or its answer is lost too; the kernel
-between two namespaces times out far more often under the same rule.
+nearly all the time at a median RTT sample of 1 ms (a 1 ms timestamp clock). The rest
+was retransmission timeouts: a capture on tap0 showed the kernel receiver at times
+sending no ACK at all for a run of in-order segments and the probe after them, then
+answering the timeout's retransmission at once with a D-SACK (the timeout was
+spurious). The 40 ms floor while several segments are out (TcpConfig.rto_min_flight)
+and Eifel detection (RFC 3522) make those cheap; the kernel between two namespaces
+times out far more often under the same rule.
 """
 
 from __future__ import annotations

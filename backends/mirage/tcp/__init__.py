@@ -10,6 +10,7 @@
 * :mod:`.congestion`: NewReno (RFC 5681, RFC 6582) and CUBIC (RFC 9438) behind one
   interface;
 * :mod:`.timers`: a connection's timers and their delays;
+* :mod:`.stats`: what loss recovery did and where the sending time went;
 * :mod:`.connection`: the state machine that composes them;
 * :mod:`.layer`: listeners, demultiplexing, ISNs (RFC 6528), ephemeral ports (RFC 6056).
 

@@ -72,7 +72,8 @@ class TcpConfig:
     syn_retries: int = 6
     data_retries: int = 15
     """Retransmissions of one segment before the connection is given up (RFC 9293
-    3.8.3 R2: at least 100 s; with backoff from 0.2 s capped at 60 s this is ~15 min)."""
+    3.8.3 R2: at least 100 s; with backoff capped at 60 s this is ~9 min from 0.2 s,
+    ~6 min from rto_min_flight's 40 ms)."""
     time_wait: float = 60.0
     """2*MSL (RFC 9293 3.4.2 uses MSL = 2 min; Linux 60 s for the whole of TIME-WAIT)."""
     fin_wait_2: float = 60.0

@@ -8,7 +8,9 @@ What the state machine does, with the rule each piece follows:
 * the receive window tracks free buffer space, never shrinks (RFC 9293 3.8.6.2.2,
   RFC 7323 2.4) and avoids silly windows on both sides (RFC 9293 3.8.6.2.1 and .2.2);
 * window scaling and the MSS option (RFC 7323 section 2, RFC 9293 3.7.1);
-* retransmission with RTO per RFC 6298 (Karn's rule); fast retransmit and NewReno
+* retransmission with RTO per RFC 6298 (Karn's rule), its floor lower while more than
+  one segment is out (:attr:`TcpConfig.rto_min_flight`), spurious timeouts found by
+  the echoed timestamp and undone (RFC 3522, RFC 4015); fast retransmit and NewReno
   recovery (RFC 5681, RFC 6582), limited transmit (RFC 3042), early retransmit
   (RFC 5827); selective acknowledgments (RFC 2018) with RFC 6675 recovery (SetPipe,
   NextSeg rules 1-4 with the rescue retransmission), tail loss probes and SACK-based
