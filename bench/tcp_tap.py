@@ -21,7 +21,10 @@ profile, and the TAP rows repeat with nftables loss, per segment both ways, alte
 with two references measured in the same run: our download without loss but in single
 segments (what this process can send one segment at a time: the loss rows' ceiling), and
 kernel -> kernel over a veth pair between two namespaces with the same rule (the best the
-kernel's own TCP does under that loss, with its ``nstat`` counters). The download's
+kernel's own TCP does under that loss, with its ``nstat`` counters). The upload row is
+not lossy the same way: a segment the kernel sends that the output rule drops comes back
+to its TCP as a local send error and goes out again at once, uncounted (its RetransSegs
+stays near 0, printed), so that row loses ACKs only. The download's
 profile says where the sender's time went (backends.mirage.tcp.stats.LossStats.profile:
 timeouts and the time they ran, probes, recoveries, lost retransmissions, time with the
 window full, RTT samples, cwnd and ssthresh at losses).
@@ -580,12 +583,18 @@ def _loss_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
             down: list[Result] = []
             ceiling: list[Result] = []
             kernel: list[Result] = []
+            uploads: list[dict[str, int]] = []  # the kernel sender's counters, per upload
             for _ in range(args.runs):
+                before = kernel_counters(bench.ns)
                 up.append(bench.upload(size))
+                after = kernel_counters(bench.ns)
+                uploads.append({k: after.get(k, 0) - v for k, v in before.items()})
                 down.append(bench.download(size))
                 ceiling.append(clean.download(size))
                 kernel.append(veth.send(size))
             _row(f"upload   kernel -> mirage, MTU {mtu}, {loss}% loss", up, size)
+            print("    the kernel sender's counters, medians:")
+            _profile_row([dict(c) for c in uploads])
             _row(f"download mirage -> kernel, MTU {mtu}, {loss}% loss", down, size)
             print("    the sender's (mirage) profile, medians (times in s):")
             _profile_row(bench.profiles)
