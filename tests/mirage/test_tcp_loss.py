@@ -167,3 +167,27 @@ def test_a_spurious_timeout_is_found_by_timestamps_and_undone() -> None:
     net.run(lambda: server.rcv_buffered == len(data))
     assert server.recv(1 << 30) == data
     assert client.loss_stats.timeouts == 1
+
+
+def test_two_ends_that_disagree_do_not_ack_each_other_forever() -> None:
+    """The receiver's RCV.NXT is ahead of anything the sender sent (as after injected
+    text): each of the sender's segments is unacceptable there and answered with an ACK
+    of unsent data, which the sender answers with an ACK the receiver finds
+    unacceptable again. The sender's answers are throttled as challenge ACKs (RFC 5961
+    5.2 and 7), so the exchange stops instead of running at one instant forever."""
+    net = Net()
+    client, server = net.pair()
+    frames = [0]
+    original = net.switch._transmit
+
+    def count(src: object, frame: bytes) -> None:
+        frames[0] += 1
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = count  # type: ignore[method-assign]
+    server.rcv_nxt += 100_000
+    with net.sched:
+        client.send(b"x" * 100)
+    net.clock.run(net.sched, lambda: False, limit=0.5)
+    limit = client.config.challenge_ack_limit
+    assert limit < frames[0] <= 2 * limit + 10

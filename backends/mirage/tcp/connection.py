@@ -899,10 +899,13 @@ class Connection:
             return
         ack = unwrap(seg.ack, self.snd_una)
         if ack > self.snd_max:
-            self._send_ack()  # RFC 5961 5.2 / RFC 9293: ACKs something not yet sent
+            # RFC 5961 5.2 / RFC 9293: ACKs something not yet sent. The answering ACK is
+            # throttled as challenge ACKs are (RFC 5961 7): were our RCV.NXT and the
+            # peer's SND.NXT to disagree, each would answer the other's ACKs forever
+            self.tcp.challenge_ack(self)
             return
         if ack < self.snd_una - max(self.max_snd_wnd, 1):
-            self._send_ack()  # RFC 5961 5.2: too old to be believed
+            self.tcp.challenge_ack(self)  # RFC 5961 5.2: too old to be believed
             return
         if state == State.SYN_RECEIVED:
             if ack <= self.snd_una:
