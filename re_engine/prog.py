@@ -165,6 +165,45 @@ def min_max_len(c: Core) -> tuple[int, int | None]:
     return 0, 0
 
 
+def prog_size(c: Core, captures: bool = False) -> int:
+    """The number of instructions :func:`compile_prog` makes of ``c`` (MATCH and SAVEs included).
+
+    Counted on the tree, without building anything: a counted repeat
+    multiplies its body's count.  Lets :func:`re_engine.compile` refuse a
+    program over :data:`MAX_PROG` with :class:`TooLarge` at once while the
+    program itself is built on first use.
+    """
+
+    def size(c: Core) -> int:
+        t = type(c)
+        if t is R.Set or t is R.Assert:
+            return 1
+        if t is R.Seq:
+            return sum(map(size, c.items)) if c.items else 1  # type: ignore[union-attr]
+        if t is R.Alt:
+            items = c.items  # type: ignore[union-attr]
+            return len(items) - 1 + sum(map(size, items)) if items else 1
+        if t is Cap:
+            return size(c.node) + (2 if captures else 0)  # type: ignore[union-attr]
+        if t is R.Repeat:
+            assert isinstance(c, R.Repeat)
+            if type(c.node) is R.Set and c.max is not None:
+                return c.min + 2 * (c.max - c.min) or 1
+            b = size(c.node)
+            # ENTER and CHECK around each optional iteration of a nullable body
+            chk = 2 if nullable(c.node) else 0
+            total = c.min * b
+            if c.max is None:
+                total += 1 + b + chk
+            elif c.max > c.min:
+                k = c.max - c.min
+                total += k * (1 + b) + (k - 1) * chk
+            return total or 1
+        raise ReError(f"cannot compile {c!r}")
+
+    return size(c) + (3 if captures else 1)
+
+
 # -------------------------------------------------------------- NFA program
 
 CHAR, SPLIT, JMP, SAVE, ASSERT, MATCH, ENTER, CHECK = range(8)
