@@ -47,10 +47,10 @@ from .pike import context_fn, pike
 from .prog import (
     EDGE,
     FINALNL,
+    MAX_PROG,
     NL,
     WORD,
     Core,
-    MAX_PROG,
     Resolved,
     compile_prog,
     min_max_len,
