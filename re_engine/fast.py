@@ -108,6 +108,11 @@ def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[
     return chosen, cs.diff(covered)
 
 
+# printable ASCII characters that stand for themselves outside a class in
+# ``re`` (its metacharacters and ``#``, special under re.VERBOSE, left out)
+_PLAIN = frozenset(map(chr, range(0x20, 0x7F))) - frozenset("\\.^$*+?{}[]|()#")
+
+
 def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
     """A compact ``re`` class for exactly ``cs``.
 
@@ -130,7 +135,7 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
 
     single = cs.single()
     if single is not None:
-        return esc(single)
+        return chr(single) if single < 0x80 and chr(single) in _PLAIN else esc(single)
 
     def body(parts: list[str], rest: CharSet) -> str:
         out = list(parts)
@@ -224,7 +229,9 @@ def _atom(c: Core, is_bytes: bool, ascii: bool, in_seq: bool) -> str:
     s = translate(c, is_bytes, ascii)
     if isinstance(c, (R.Set, Cap)):
         return s
-    if isinstance(c, R.Seq) and in_seq:
+    if in_seq and isinstance(c, (R.Seq, R.Repeat)):
+        # a quantified atom needs no group inside a sequence: no item's
+        # translation begins with a quantifier character (those are escaped)
         return s
     if isinstance(c, R.Assert):
         return s if in_seq else "(?:" + s + ")"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re as _re
 import unicodedata
+from functools import cache
 
 from .. import ast as R
 from ..charset import (
@@ -30,6 +31,8 @@ from ..charset import (
     word,
 )
 from ..errors import NotSupported, ParseError, TooLarge
+from ..literals import factor
+from ..prog import MAX_PROG
 from . import Flag, Reader
 
 _SIMPLE_ESCAPES = {
@@ -136,26 +139,30 @@ class PerlParser:
     def parse_concat(self) -> R.Re:
         items: list[R.Re] = []
         r = self.r
+        text, n = r.text, r.n
+        search = _META_BAR.search
         while True:
             if self.flags.verbose:
                 self.skip_verbose()
             else:
                 # a run of plain characters at once (not the last: a quantifier may follow)
-                m = _META_BAR.search(r.text, r.i)
-                j = m.start() - 1 if m is not None else r.n
-                if j - r.i >= 2:
+                i = r.i
+                m = search(text, i)
+                j = m.start() - 1 if m is not None else n
+                if j - i >= 2:
                     lit = self.lit
-                    items.extend([lit(ord(c)) for c in r.text[r.i : j]])
+                    items.extend([lit(ord(c)) for c in text[i:j]])
                     r.i = j
-            if r.eof() or r.peek() in "|)":
-                break
             start = r.i
+            if start >= n or text[start] in "|)":
+                break
             atom = self.parse_atom()
             if atom is None:  # inline flag group changed self.flags
                 continue
             if self.flags.verbose:
                 self.skip_verbose()
-            atom = self.parse_quant(atom, start)
+            if r.i < n and text[r.i] in "*+?{":
+                atom = self.parse_quant(atom, start)
             items.append(atom)
         return R.seq(*items) if len(items) != 1 else items[0]
 
@@ -249,7 +256,10 @@ class PerlParser:
     def parse_atom(self) -> R.Re | None:
         r = self.r
         start = r.i
-        c = r.next()
+        c = r.text[start]
+        r.i = start + 1
+        if c == "\\":
+            return self.parse_escape(start)
         if c == "(":
             return self.parse_group(start)
         if c == "[":
@@ -260,8 +270,6 @@ class PerlParser:
             return R.Assert("bol" if self.flags.multiline else "bos")
         if c == "$":
             return R.Assert("eol" if self.flags.multiline else "leol")
-        if c == "\\":
-            return self.parse_escape(start)
         if c in "*+?":
             raise self.error("nothing to repeat", start)
         if c == "{" and self._brace_is_quant(start):
@@ -387,19 +395,8 @@ class PerlParser:
 
     # -- escapes ------------------------------------------------------------
     def class_escape(self, c: str) -> CharSet | None:
-        uni = not self.flags.ascii
-        if c == "d":
-            return digit(uni)
-        if c == "D":
-            return digit(uni).complement()
-        if c == "w":
-            return word(uni)
-        if c == "W":
-            return word(uni).complement()
-        if c == "s":
-            return space(uni)
-        if c == "S":
-            return space(uni).complement()
+        if c in "dDwWsS":
+            return _escape_set(c, not self.flags.ascii)
         if c in "pP":
             return self.property_escape(c == "P")
         return None
@@ -580,6 +577,13 @@ class PerlParser:
         return self.char_escape(e, start)
 
 
+@cache
+def _escape_set(c: str, unicode: bool) -> CharSet:
+    """The set of ``\\d \\D \\w \\W \\s \\S`` (constant per flag: made once)."""
+    base = {"d": digit, "w": word, "s": space}[c.lower()](unicode)
+    return base if c.islower() else base.complement()
+
+
 def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
     """Parse Perl/Python-``re`` syntax into a tree.
 
@@ -617,9 +621,6 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     case)``.  See :mod:`re_engine.literals` for why the leftmost-first choice
     is kept.
     """
-    from ..literals import factor
-    from ..prog import MAX_PROG
-
     # The words' own trie (their distinct prefixes) is a lower bound on the
     # characters of the result, which shares no more than it: known at once.
     plain = [x for x in items if isinstance(x, tuple)]
