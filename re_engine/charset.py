@@ -74,7 +74,7 @@ class CharSet:
         return i >= 0 and c <= self.ranges[i][1]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CharSet) and self.ranges == other.ranges
+        return self is other or (isinstance(other, CharSet) and self.ranges == other.ranges)
 
     def __hash__(self) -> int:
         if self._hash == -1:  # hash() of a tuple is never -1

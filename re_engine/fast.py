@@ -196,20 +196,17 @@ class _Untranslatable(Exception):
     pass
 
 
-def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
+def translate(c: Any, is_bytes: bool, ascii: bool = False) -> str:
     """An ``re`` pattern equivalent to ``c`` (leftmost-first), or raise."""
-    if isinstance(c, R.Set):
+    t = type(c)
+    if t is R.Set:
         return _cls(c.cs, is_bytes, ascii)
-    if isinstance(c, R.Seq):
-        return "".join(_atom(x, is_bytes, ascii, in_seq=True) for x in c.items)
-    if isinstance(c, R.Alt):
-        if not c.items:
-            return _cls(CharSet(), is_bytes)
-        return "|".join(translate(x, is_bytes, ascii) for x in c.items)
-    if isinstance(c, Cap):
+    if t is R.Seq:
+        return "".join([_atom(x, is_bytes, ascii, True) for x in c.items])
+    if t is Cap:
         return "(" + translate(c.node, is_bytes, ascii) + ")"
-    if isinstance(c, R.Repeat):
-        body = _atom(c.node, is_bytes, ascii, in_seq=False)
+    if t is R.Repeat:
+        body = _atom(c.node, is_bytes, ascii, False)
         if c.max is None:
             q = "*" if c.min == 0 else "+" if c.min == 1 else f"{{{c.min},}}"
         elif c.min == c.max:
@@ -217,24 +214,30 @@ def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
         else:
             q = "?" if (c.min, c.max) == (0, 1) else f"{{{c.min},{c.max}}}"
         return body + q + ("" if c.greedy is not False else "?")
-    if isinstance(c, R.Assert):
+    if t is R.Alt:
+        if not c.items:
+            return _cls(CharSet(), is_bytes)
+        return "|".join([translate(x, is_bytes, ascii) for x in c.items])
+    if t is R.Assert:
         r = _ASSERT_RE.get(c.kind)
         if r is None:
             raise _Untranslatable(c.kind)
         return r
-    raise _Untranslatable(type(c).__name__)
+    raise _Untranslatable(t.__name__)
 
 
 def _atom(c: Core, is_bytes: bool, ascii: bool, in_seq: bool) -> str:
+    """``c`` translated as an item of a sequence (``in_seq``) or as a quantified atom.
+
+    Only an alternation needs a group in a sequence: a quantified atom needs
+    none there, since no item's translation begins with a quantifier
+    character (those are escaped).  A quantifier applies as is to a class or
+    a group only.
+    """
     s = translate(c, is_bytes, ascii)
-    if isinstance(c, (R.Set, Cap)):
+    t = type(c)
+    if t is R.Set or t is Cap or (in_seq and t is not R.Alt):
         return s
-    if in_seq and isinstance(c, (R.Seq, R.Repeat)):
-        # a quantified atom needs no group inside a sequence: no item's
-        # translation begins with a quantifier character (those are escaped)
-        return s
-    if isinstance(c, R.Assert):
-        return s if in_seq else "(?:" + s + ")"
     return "(?:" + s + ")"
 
 
@@ -263,10 +266,12 @@ def _paths(c: Core, cap: int) -> int:
     return cap
 
 
-def _size(c: Core) -> int:
-    if isinstance(c, R.Seq | R.Alt):
-        return 1 + sum(_size(x) for x in c.items)
-    if isinstance(c, Cap | R.Repeat):
+def _size(c: Any) -> int:
+    """The number of nodes of ``c``."""
+    t = type(c)
+    if t is R.Seq or t is R.Alt:
+        return 1 + sum(map(_size, c.items))
+    if t is Cap or t is R.Repeat:
         return 1 + _size(c.node)
     return 1
 
@@ -562,9 +567,7 @@ def _compile_re(core: Core, is_bytes: bool, ascii: bool) -> _re.Pattern[Any] | N
     ascii = ascii or is_bytes
     try:
         src = translate(core, is_bytes, ascii)
-    except _Untranslatable:
-        return None
-    if _has_assert(core, "nwordb"):
+    except _Untranslatable:  # \B among them: it has no entry in _ASSERT_RE
         return None
     flags = _re.ASCII if ascii else 0
     try:
@@ -896,10 +899,6 @@ def start_finder(
     except (_re.error, RecursionError, OverflowError):
         return None
     return StartFinder(sg, cand)
-
-
-def _has_assert(c: Core, kind: str) -> bool:
-    return any(isinstance(x, R.Assert) and x.kind == kind for x in R.walk(c))
 
 
 def first_set(c: Core) -> CharSet | None:

@@ -9,6 +9,8 @@ shared by the Pike VM (submatches) and the lazy DFA (match bounds).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import is_
+from typing import Any
 
 from . import ast as R
 from .charset import CharSet, word
@@ -31,6 +33,11 @@ class Resolved:
     has_inner_sem: bool
 
 
+_NODE_TYPES = frozenset(
+    {R.Set, R.Seq, R.Alt, R.Repeat, R.Group, R.Assert, R.NoGroup, R.Sem, R.Greedy, R.Case}
+)
+
+
 def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
     """Resolve modifiers of ``node`` into the core IR."""
     top = 0xFF if is_bytes else 0x10FFFF
@@ -44,48 +51,62 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
         sem = n.kind
         n = n.node
 
-    def go(n: R.Re, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
+    Set, Seq, Alt, Repeat, Group = R.Set, R.Seq, R.Alt, R.Repeat, R.Group
+
+    def go(n: Any, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
         if depth > 1000:
             raise ReError("expression nested too deeply (limit 1000)")
-        if isinstance(n, R.Set):
-            if not fold and not is_bytes:
-                return n  # nodes are immutable: shared as they are
+        t: Any = type(n)  # one identity test per kind, the common kinds first
+        if t not in _NODE_TYPES:  # a subclass: treated as the node type it extends
+            t = next((b for b in t.__mro__ if b in _NODE_TYPES), None)
+        if t is Set:
+            if not fold and not is_bytes and type(n) is Set:
+                return n  # immutable: shared as it is
             got = sets.get((n.cs, fold))
             if got is None:
                 cs = n.cs.case_fold() if fold else n.cs
-                got = sets[n.cs, fold] = R.Set(cs.clip(top) if is_bytes else cs)
+                got = sets[n.cs, fold] = Set(cs.clip(top) if is_bytes else cs)
             return got
-        if isinstance(n, R.Seq):
-            return R.Seq(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
-        if isinstance(n, R.Alt):
-            return R.Alt(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
-        if isinstance(n, R.Repeat):
-            g = greedy if n.greedy is None else n.greedy
-            body = go(n.node, fold, greedy, capture, depth + 1)
-            return R.Repeat(body, n.min, n.max, g)
-        if isinstance(n, R.Group):
+        depth += 1
+        # a node whose parts come back unchanged is kept (nodes are immutable)
+        if t is Seq:
+            items = [go(x, fold, greedy, capture, depth) for x in n.items]
+            if type(n) is Seq and all(map(is_, items, n.items)):
+                return n
+            return Seq(tuple(items))
+        if t is Repeat:
+            body = go(n.node, fold, greedy, capture, depth)
+            if n.greedy is not None and body is n.node and type(n) is Repeat:
+                return n
+            return Repeat(body, n.min, n.max, greedy if n.greedy is None else n.greedy)
+        if t is Group:
             if not capture:
-                return go(n.node, fold, greedy, capture, depth + 1)
+                return go(n.node, fold, greedy, capture, depth)
             counter[0] += 1
             idx = counter[0]
             if n.name is not None:
                 if n.name in names:
                     raise ReError(f"redefinition of group name {n.name!r}")
                 names[n.name] = idx
-            return Cap(go(n.node, fold, greedy, capture, depth + 1), idx)
-        if isinstance(n, R.NoGroup):
-            return go(n.node, fold, greedy, False, depth + 1)
-        if isinstance(n, R.Assert):
-            return n
-        if isinstance(n, R.Sem):
+            return Cap(go(n.node, fold, greedy, capture, depth), idx)
+        if t is Alt:
+            items = [go(x, fold, greedy, capture, depth) for x in n.items]
+            if type(n) is Alt and all(map(is_, items, n.items)):
+                return n
+            return Alt(tuple(items))
+        if t is R.Assert:
+            return n if type(n) is R.Assert else R.Assert(n.kind)
+        if t is R.NoGroup:
+            return go(n.node, fold, greedy, False, depth)
+        if t is R.Sem:
             inner[0] = True
             # Inner semantics are approximated through greediness: see docs.
             g = {"longest": True, "shortest": False, "first": greedy}[n.kind]
-            return go(n.node, fold, g, capture, depth + 1)
-        if isinstance(n, R.Greedy):
-            return go(n.node, fold, n.greedy, capture, depth + 1)
-        if isinstance(n, R.Case):
-            return go(n.node, n.fold, greedy, capture, depth + 1)
+            return go(n.node, fold, g, capture, depth)
+        if t is R.Greedy:
+            return go(n.node, fold, n.greedy, capture, depth)
+        if t is R.Case:
+            return go(n.node, n.fold, greedy, capture, depth)
         raise ReError(f"not a regular expression node: {n!r}")
 
     core = go(n, False, True, True, 0)
@@ -121,47 +142,48 @@ def reverse(c: Core) -> Core:
     return c
 
 
-def nullable(c: Core) -> bool:
-    if isinstance(c, R.Set):
+def nullable(c: Any) -> bool:
+    """Does ``c`` match the empty string?"""
+    t = type(c)
+    if t is R.Set:
         return False
-    if isinstance(c, R.Seq):
-        return all(nullable(x) for x in c.items)
-    if isinstance(c, R.Alt):
-        return any(nullable(x) for x in c.items)
-    if isinstance(c, R.Repeat):
+    if t is R.Seq:
+        return all(map(nullable, c.items))
+    if t is R.Repeat:
         return c.min == 0 or nullable(c.node)
-    if isinstance(c, Cap):
+    if t is Cap:
         return nullable(c.node)
+    if t is R.Alt:
+        return any(map(nullable, c.items))
     return True
 
 
-def min_max_len(c: Core) -> tuple[int, int | None]:
+def min_max_len(c: Any) -> tuple[int, int | None]:
     """Shortest and longest match length in characters (``None``: unbounded)."""
-    if isinstance(c, R.Set):
+    t = type(c)
+    if t is R.Set:
         return (1, 1) if c.cs else (0, 0)
-    if isinstance(c, R.Seq):
-        lo, _hi = 0, 0
-        hi_o: int | None = 0
+    if t is R.Seq:
+        lo = 0
+        hi: int | None = 0
         for x in c.items:
             a, b = min_max_len(x)
             lo += a
-            hi_o = None if hi_o is None or b is None else hi_o + b
-        return lo, hi_o
-    if isinstance(c, R.Alt):
-        if not c.items:
-            return 0, 0
-        ps = [min_max_len(x) for x in c.items]
-        his = [b for _, b in ps]
-        return min(a for a, _ in ps), None if any(b is None for b in his) else max(
-            b for b in his if b is not None
-        )
-    if isinstance(c, R.Repeat):
+            hi = None if hi is None or b is None else hi + b
+        return lo, hi
+    if t is R.Repeat:
         a, b = min_max_len(c.node)
         if c.max is None:
             return a * c.min, (0 if b == 0 else None)
         return a * c.min, None if b is None else b * c.max
-    if isinstance(c, Cap):
+    if t is Cap:
         return min_max_len(c.node)
+    if t is R.Alt:
+        if not c.items:
+            return 0, 0
+        ps = [min_max_len(x) for x in c.items]
+        his = [b for _, b in ps]
+        return min(a for a, _ in ps), None if None in his else max(his)  # type: ignore[type-var]
     return 0, 0
 
 
@@ -174,19 +196,18 @@ def prog_size(c: Core, captures: bool = False) -> int:
     program itself is built on first use.
     """
 
-    def size(c: Core) -> int:
+    def size(c: Any) -> int:
         t = type(c)
         if t is R.Set or t is R.Assert:
             return 1
         if t is R.Seq:
-            return sum(map(size, c.items)) if c.items else 1  # type: ignore[union-attr]
+            return sum(map(size, c.items)) if c.items else 1
         if t is R.Alt:
-            items = c.items  # type: ignore[union-attr]
+            items = c.items
             return len(items) - 1 + sum(map(size, items)) if items else 1
         if t is Cap:
-            return size(c.node) + (2 if captures else 0)  # type: ignore[union-attr]
+            return size(c.node) + (2 if captures else 0)
         if t is R.Repeat:
-            assert isinstance(c, R.Repeat)
             if type(c.node) is R.Set and c.max is not None:
                 return c.min + 2 * (c.max - c.min) or 1
             b = size(c.node)
@@ -198,7 +219,7 @@ def prog_size(c: Core, captures: bool = False) -> int:
             elif c.max > c.min:
                 k = c.max - c.min
                 total += k * (1 + b) + (k - 1) * chk
-            return total or 1
+            return int(total) or 1
         raise ReError(f"cannot compile {c!r}")
 
     return size(c) + (3 if captures else 1)

@@ -120,8 +120,12 @@ class PerlParser:
             if r.i >= r.n or text[r.i] != "|":
                 break
             r.i += 1
-        if len(items) == 1 and not isinstance(items[0], tuple):
-            return items[0]
+        if len(items) == 1:
+            only = items[0]
+            if not isinstance(only, tuple):
+                return only
+            lit = self.lit  # one branch of plain characters: nothing to share
+            return R.seq(*[lit(ord(c)) for c in only[0]])
         return _shared_prefixes(items)
 
     def skip_verbose(self) -> None:
@@ -265,11 +269,11 @@ class PerlParser:
         if c == "[":
             return self.cls(self.parse_class(start))
         if c == ".":
-            return R.Set(ANY if self.flags.dotall else NEWLINE.complement())
+            return _ANY if self.flags.dotall else _NOT_NL
         if c == "^":
-            return R.Assert("bol" if self.flags.multiline else "bos")
+            return _ASSERTS["bol" if self.flags.multiline else "bos"]
         if c == "$":
-            return R.Assert("eol" if self.flags.multiline else "leol")
+            return _ASSERTS["eol" if self.flags.multiline else "leol"]
         if c in "*+?":
             raise self.error("nothing to repeat", start)
         if c == "{" and self._brace_is_quant(start):
@@ -287,7 +291,8 @@ class PerlParser:
         r = self.r
         name: str | None = None
         capture = True
-        if r.take("?"):
+        if r.i < r.n and r.text[r.i] == "?":
+            r.i += 1
             if r.take("#"):
                 while not r.eof() and r.peek() != ")":
                     r.i += 1
@@ -321,13 +326,11 @@ class PerlParser:
         self.depth += 1
         if self.depth > 200:
             raise self.error("too many nested groups (limit 200)", start)
-        saved = self.flags
-        self.flags = saved.copy()
-        body = self.parse_alt()
-        self.flags = saved
+        body = self.parse_alt()  # restores the flags (?flags) inside changed
         self.depth -= 1
-        if not r.take(")"):
+        if r.i >= r.n or r.text[r.i] != ")":
             raise self.error("missing ), unterminated subpattern", start)
+        r.i += 1
         return R.Group(body, name) if capture else body
 
     def parse_name(self, close: str, start: int) -> str:
@@ -434,15 +437,15 @@ class PerlParser:
         c = r.next()
         cs = self.class_escape(c)
         if cs is not None:
-            return self.cls(cs) if c in "pP" else R.Set(cs)
+            return self.cls(cs) if c in "pP" else _escape_node(c, not self.flags.ascii)
         if c == "A":
-            return R.Assert("bos")
+            return _ASSERTS["bos"]
         if c in "Zz":
-            return R.Assert("eos")
+            return _ASSERTS["eos"]
         if c == "b":
-            return R.Assert("wordb")
+            return _ASSERTS["wordb"]
         if c == "B":
-            return R.Assert("nwordb")
+            return _ASSERTS["nwordb"]
         if c.isdigit() and c != "0":
             # \1..\99 are backreferences unless three octal digits follow
             if (
@@ -582,6 +585,18 @@ def _escape_set(c: str, unicode: bool) -> CharSet:
     """The set of ``\\d \\D \\w \\W \\s \\S`` (constant per flag: made once)."""
     base = {"d": digit, "w": word, "s": space}[c.lower()](unicode)
     return base if c.islower() else base.complement()
+
+
+@cache
+def _escape_node(c: str, unicode: bool) -> R.Re:
+    """The node of ``\\d \\D \\w \\W \\s \\S`` (nodes are immutable: made once)."""
+    return R.Set(_escape_set(c, unicode))
+
+
+# the nodes of the assertions and of ``.`` (immutable: shared by every pattern)
+_ASSERTS = {k: R.Assert(k) for k in ("bol", "bos", "eol", "leol", "eos", "wordb", "nwordb")}
+_ANY = R.Set(ANY)
+_NOT_NL = R.Set(NEWLINE.complement())
 
 
 def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
