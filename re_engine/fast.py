@@ -111,6 +111,14 @@ def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[
 # printable ASCII characters that stand for themselves outside a class in
 # ``re`` (its metacharacters and ``#``, special under re.VERBOSE, left out)
 _PLAIN = frozenset(map(chr, range(0x20, 0x7F))) - frozenset("\\.^$*+?{}[]|()#")
+# each code point below 256 as written in a class (ASCII letters, digits and
+# ``_`` as themselves, the rest as ``\xHH``), and as written alone
+_ESC_BYTES = tuple(f"\\x{c:02x}" for c in range(256))
+_ESC_LATIN1 = tuple(
+    chr(c) if c < 0x80 and (chr(c).isalnum() or c == 0x5F) else f"\\x{c:02x}" for c in range(256)
+)
+_LIT = tuple(chr(c) if chr(c) in _PLAIN else _ESC_LATIN1[c] for c in range(256))
+_LIT_BYTES = tuple(chr(c) if chr(c) in _PLAIN else _ESC_BYTES[c] for c in range(256))
 
 
 def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
@@ -127,15 +135,13 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
         return "[^\\x00-\\xff]" if is_bytes else "[^\\x00-\\U0010ffff]"
 
     def esc(c: int) -> str:
-        if is_bytes:
-            return f"\\x{c:02x}"
-        if c < 0x80 and (chr(c).isalnum() or chr(c) == "_"):
-            return chr(c)
-        return f"\\x{c:02x}" if c < 0x100 else (f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}")
+        if c < 0x100:
+            return _ESC_BYTES[c] if is_bytes else _ESC_LATIN1[c]
+        return f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
 
     single = cs.single()
     if single is not None:
-        return chr(single) if single < 0x80 and chr(single) in _PLAIN else esc(single)
+        return _LIT_BYTES[single] if is_bytes else _LIT[single] if single < 0x100 else esc(single)
 
     def body(parts: list[str], rest: CharSet) -> str:
         out = list(parts)

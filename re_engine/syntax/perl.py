@@ -522,6 +522,25 @@ class PerlParser:
         neg = r.take("^")
         acc: list[tuple[int, int]] = []
         sets: list[CharSet] = []
+        # a class without escapes (a "]" first is a member): read from its text
+        text = r.text
+        i = r.i
+        j = text.find("]", i + 1)
+        if j > 0 and "\\" not in text[i:j]:
+            k = i
+            while k < j:
+                lo = ord(text[k])
+                if k + 2 < j and text[k + 1] == "-":
+                    hi = ord(text[k + 2])
+                    if hi < lo:
+                        raise self.error("bad character range", k)
+                    acc.append((lo, hi))
+                    k += 3
+                else:
+                    acc.append((lo, lo))
+                    k += 1
+            r.i = j + 1
+            return self._class_set(CharSet(acc), sets, neg)
         first = True
         while True:
             if r.eof():
@@ -547,7 +566,10 @@ class PerlParser:
                 acc.append((lo, hi_item))
             else:
                 acc.append((lo, lo))
-        cs = CharSet(acc)
+        return self._class_set(CharSet(acc), sets, neg)
+
+    def _class_set(self, cs: CharSet, sets: list[CharSet], neg: bool) -> CharSet:
+        """The set of a class: its characters ``cs``, its escapes' ``sets``, negated or not."""
         for s in sets:
             cs = cs.union(s)
         if neg:
