@@ -666,6 +666,9 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     if len(words) > MAX_PROG or (len(words) > 1000 and _trie_size(sorted(words)) > MAX_PROG):
         raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
     sets: dict[tuple[str, bool], CharSet] = {}
+    flat = _distinct_firsts(items, sets)
+    if flat is not None:
+        return flat
     branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
     for it in items:
         if isinstance(it, tuple):
@@ -686,6 +689,54 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
         rest = parts[len(keys) :]
         branches.append((tuple(keys), None if not rest else R.seq(*rest)))
     return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _distinct_firsts(
+    items: list[R.Re | tuple[str, bool]], sets: dict[tuple[str, bool], CharSet]
+) -> R.Re | None:
+    """The alternation of ``items`` as they are if no two can begin with the same key, else None.
+
+    Then no prefix is shared (:func:`re_engine.literals.factor` only merges
+    branches beginning with equal keys), so the branches stay as written;
+    ``sets`` receives the key of each word's first character.
+    """
+    firsts: set[CharSet] = set()
+    chars = 0
+    for it in items:
+        if isinstance(it, tuple):
+            w, ic = it
+            if not w:
+                return None  # an empty word: a barrier, and a second one is dropped
+            k = sets.get((w[0], ic))
+            if k is None:
+                k = CharSet.of_char(ord(w[0]))
+                k = sets[w[0], ic] = k.case_fold() if ic else k
+            chars += len(w)
+        else:
+            k = _key(it.items[0] if isinstance(it, R.Seq) and it.items else it)
+            if k is None:
+                continue  # begins with no key: merged with nothing
+        if k in firsts:
+            return None
+        firsts.add(k)
+    if chars > MAX_PROG:
+        return None  # too large: factor() raises TooLarge
+    nodes: dict[tuple[str, bool], R.Re] = {}
+    out: list[R.Re] = []
+    for it in items:
+        if not isinstance(it, tuple):
+            out.append(it)
+            continue
+        w, ic = it
+        seq: list[R.Re] = []
+        for c in w:
+            node = nodes.get((c, ic))
+            if node is None:
+                cs = CharSet.of_char(ord(c))
+                node = nodes[c, ic] = R.Set(cs.case_fold() if ic else cs)
+            seq.append(node)
+        out.append(R.seq(*seq))
+    return R.alt(*out)
 
 
 def _trie_size(words: list[str]) -> int:
