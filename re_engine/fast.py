@@ -62,6 +62,8 @@ from .prog import (
     Core,
     Prog,
     Resolved,
+    Shape,
+    measure,
     min_max_len,
     nullable,
 )
@@ -272,16 +274,6 @@ def _paths(c: Core, cap: int) -> int:
     return cap
 
 
-def _size(c: Any) -> int:
-    """The number of nodes of ``c``."""
-    t = type(c)
-    if t is R.Seq or t is R.Alt:
-        return 1 + sum(map(_size, c.items))
-    if t is Cap or t is R.Repeat:
-        return 1 + _size(c.node)
-    return 1
-
-
 def _single_class_loop(c: Core) -> bool:
     while isinstance(c, Cap):
         c = c.node
@@ -383,7 +375,9 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     return all(map(holds_at_run_end, after)) or any(map(fails_inside_run, before))
 
 
-def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> str | None:
+def safe_for_re(
+    c: Core, wset: CharSet | None = None, top: int = MAX_CODE, shape: Shape | None = None
+) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
 
     ``wset``: the pattern's word characters (for :func:`_guarded_loop`;
@@ -405,9 +399,8 @@ def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> st
         return "class-loop"
     if wset is not None and _guarded_loop(c, wset, top):
         return "guarded-loop"
-    m = _size(c)
+    m, _lo, hi, _p, _z = measure(c) if shape is None else shape
     limit = max(_LIMIT_FLOOR, 16 * m)
-    _lo, hi = min_max_len(c)
     if hi is None:
         split = _split_tail_loop(c)
         if split is None:
@@ -588,7 +581,7 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
         return None
     ascii = ascii or is_bytes
     wset = word(not ascii).clip(0x7F) if ascii else word(True)
-    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE)
+    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE, res.shape())
     if reason is None:
         return None
     rx = _compile_re(res.core, is_bytes, ascii)
@@ -596,7 +589,7 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
         return None
     if reason != "lead-loop":
         return Delegate(rx, reason)
-    cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * _size(res.core)))
+    cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * res.shape()[0]))
     assert cs is not None
     lead = res.core
     while not isinstance(lead, R.Repeat):
@@ -797,7 +790,7 @@ def span_groups(
     if single:
         max_span = float("inf")
     else:
-        m = _size(core)
+        m = res.shape()[0]
         budget = _SPAN_BUDGET * m
         shape = _loop_shape(core, budget + 1)
         if shape is None:

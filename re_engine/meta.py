@@ -326,7 +326,7 @@ class Engine:
         # searched never needs the capturing one, nor a one-pass pattern the
         # plain one); their size is known from the tree, so a program too
         # large fails here, at compile time, as if it had been built
-        if prog_size(core) > MAX_PROG:
+        if (res.shape()[3] + 1 if core is res.core else prog_size(core)) > MAX_PROG:
             raise TooLarge(
                 f"compiled program exceeds {MAX_PROG} instructions (reduce counted repetitions)"
             )
@@ -335,6 +335,7 @@ class Engine:
         self._rprog: Any = None
         self._backtracker: Backtracker | None = None
         self._fixed: int | None = None
+        self._res = res
         self._dfas: dict[str, LazyDFA] = {}
         self.posix_cache: dict[Any, Any] = {}
         self._jumper: Jumper | None = None
@@ -351,7 +352,9 @@ class Engine:
     def fixed(self) -> int:
         """The length of every match if they all have the same, else -1."""
         if self._fixed is None:
-            lo, hi = min_max_len(self.core)
+            lo, hi = (
+                self._res.shape()[1:3] if self.core is self._res.core else min_max_len(self.core)
+            )
             self._fixed = lo if lo == hi else -1
         return self._fixed
 

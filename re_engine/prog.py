@@ -31,6 +31,13 @@ class Resolved:
     names: dict[str, int]
     sem: str
     has_inner_sem: bool
+    _shape: Shape | None = None
+
+    def shape(self) -> Shape:
+        """:func:`measure` of the core (measured once)."""
+        if self._shape is None:
+            self._shape = measure(self.core)
+        return self._shape
 
 
 _NODE_TYPES = frozenset(
@@ -158,71 +165,99 @@ def nullable(c: Any) -> bool:
     return True
 
 
-def min_max_len(c: Any) -> tuple[int, int | None]:
-    """Shortest and longest match length in characters (``None``: unbounded)."""
-    t = type(c)
-    if t is R.Set:
-        return (1, 1) if c.cs else (0, 0)
-    if t is R.Seq:
-        lo = 0
-        hi: int | None = 0
-        for x in c.items:
-            a, b = min_max_len(x)
-            lo += a
-            hi = None if hi is None or b is None else hi + b
-        return lo, hi
-    if t is R.Repeat:
-        a, b = min_max_len(c.node)
-        if c.max is None:
-            return a * c.min, (0 if b == 0 else None)
-        return a * c.min, None if b is None else b * c.max
-    if t is Cap:
-        return min_max_len(c.node)
-    if t is R.Alt:
-        if not c.items:
-            return 0, 0
-        ps = [min_max_len(x) for x in c.items]
-        his = [b for _, b in ps]
-        return min(a for a, _ in ps), None if None in his else max(his)  # type: ignore[type-var]
-    return 0, 0
+Shape = tuple[int, int, "int | None", int, bool]
+"""See :func:`measure`."""
 
 
-def prog_size(c: Core, captures: bool = False) -> int:
-    """The number of instructions :func:`compile_prog` makes of ``c`` (MATCH and SAVEs included).
+def measure(c: Core) -> Shape:
+    """``(nodes, min length, max length, instructions, nullable)`` of ``c``, in one pass.
 
-    Counted on the tree, without building anything: a counted repeat
-    multiplies its body's count.  Lets :func:`re_engine.compile` refuse a
-    program over :data:`MAX_PROG` with :class:`TooLarge` at once while the
-    program itself is built on first use.
+    ``nodes`` counts the tree's nodes; the lengths are those of the shortest
+    and longest match in characters (``None``: unbounded); ``instructions``
+    is the number :func:`compile_prog` makes of ``c`` without captures (the
+    final MATCH not included): a counted repeat multiplies its body's count;
+    ``nullable``: whether ``c`` matches the empty string.  A subtree the tree
+    holds more than once (a list of words a pattern repeats) is measured once.
     """
+    memo: dict[int, Shape] = {}
 
-    def size(c: Any) -> int:
+    def go(c: Any) -> Shape:
         t = type(c)
-        if t is R.Set or t is R.Assert:
-            return 1
+        if t is R.Set:
+            return (1, 1, 1, 1, False) if c.cs else (1, 0, 0, 1, False)
+        if t is R.Assert:
+            return 1, 0, 0, 1, True
+        got = memo.get(id(c))
+        if got is not None:
+            return got
+        r: Shape
         if t is R.Seq:
-            return sum(map(size, c.items)) if c.items else 1
-        if t is R.Alt:
-            items = c.items
-            return len(items) - 1 + sum(map(size, items)) if items else 1
-        if t is Cap:
-            return size(c.node) + (2 if captures else 0)
-        if t is R.Repeat:
-            if type(c.node) is R.Set and c.max is not None:
-                return c.min + 2 * (c.max - c.min) or 1
-            b = size(c.node)
-            # ENTER and CHECK around each optional iteration of a nullable body
-            chk = 2 if nullable(c.node) else 0
-            total = c.min * b
+            n, lo, prog, null = 1, 0, 0, True
+            hi: int | None = 0
+            for x in c.items:
+                xn, xlo, xhi, xprog, xnull = go(x)
+                n += xn
+                lo += xlo
+                hi = None if hi is None or xhi is None else hi + xhi
+                prog += xprog
+                null = null and xnull
+            r = n, lo, hi, prog or 1, null
+        elif t is R.Repeat:
+            bn, blo, bhi, bprog, bnull = go(c.node)
+            lo, hi = blo * c.min, None
             if c.max is None:
-                total += 1 + b + chk
-            elif c.max > c.min:
-                k = c.max - c.min
-                total += k * (1 + b) + (k - 1) * chk
-            return int(total) or 1
-        raise ReError(f"cannot compile {c!r}")
+                hi = 0 if bhi == 0 else None
+            elif bhi is not None:
+                hi = bhi * c.max
+            if type(c.node) is R.Set and c.max is not None:
+                prog = c.min + 2 * (c.max - c.min)
+            else:
+                # ENTER and CHECK around each optional iteration of a nullable body
+                chk = 2 if bnull else 0
+                prog = c.min * bprog
+                if c.max is None:
+                    prog += 1 + bprog + chk
+                elif c.max > c.min:
+                    k = c.max - c.min
+                    prog += k * (1 + bprog) + (k - 1) * chk
+            r = bn + 1, lo, hi, prog or 1, c.min == 0 or bnull
+        elif t is Cap:
+            bn, blo, bhi, bprog, bnull = go(c.node)
+            r = bn + 1, blo, bhi, bprog, bnull
+        elif t is R.Alt:
+            if not c.items:
+                return 1, 0, 0, 1, False
+            subs = [go(x) for x in c.items]
+            his = [x[2] for x in subs]
+            r = (
+                1 + sum([x[0] for x in subs]),
+                min([x[1] for x in subs]),
+                None if None in his else max(his),  # type: ignore[type-var]
+                len(subs) - 1 + sum([x[3] for x in subs]),
+                any([x[4] for x in subs]),
+            )
+        else:
+            raise ReError(f"cannot compile {c!r}")
+        memo[id(c)] = r
+        return r
 
-    return size(c) + (3 if captures else 1)
+    return go(c)
+
+
+def min_max_len(c: Core) -> tuple[int, int | None]:
+    """Shortest and longest match length in characters (``None``: unbounded)."""
+    _n, lo, hi, _p, _z = measure(c)
+    return lo, hi
+
+
+def prog_size(c: Core) -> int:
+    """The number of instructions :func:`compile_prog` makes of ``c`` without captures.
+
+    Counted on the tree (:func:`measure`), without building anything: lets
+    :func:`re_engine.compile` refuse a program over :data:`MAX_PROG` with
+    :class:`TooLarge` at once while the program itself is built on first use.
+    """
+    return measure(c)[3] + 1
 
 
 # -------------------------------------------------------------- NFA program

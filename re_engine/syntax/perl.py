@@ -18,6 +18,7 @@ from __future__ import annotations
 import re as _re
 import unicodedata
 from functools import cache
+from typing import Any
 
 from .. import ast as R
 from ..charset import (
@@ -80,6 +81,7 @@ class PerlParser:
         self.flags = _Flags(flags, is_bytes)
         self.depth = 0
         self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
+        self._words: dict[tuple[Any, ...], R.Re] = {}  # the tree of each list of words
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -126,6 +128,14 @@ class PerlParser:
                 return only
             lit = self.lit  # one branch of plain characters: nothing to share
             return R.seq(*[lit(ord(c)) for c in only[0]])
+        if all(type(x) is tuple for x in items):
+            # only words: the same list again (a pattern may repeat one) is
+            # the same tree, which is immutable and holds no group: made once
+            key = tuple(items)
+            got = self._words.get(key)
+            if got is None:
+                got = self._words[key] = _shared_prefixes(items)
+            return got
         return _shared_prefixes(items)
 
     def skip_verbose(self) -> None:
