@@ -52,7 +52,7 @@ class CharSet:
 
     @classmethod
     def of_char(cls, c: int) -> CharSet:
-        return cls(((c, c),))
+        return cls._sorted([(c, c)], [c])
 
     @classmethod
     def of_range(cls, lo: int, hi: int) -> CharSet:
