@@ -6,7 +6,7 @@ The real-world suite (the default; sources listed at ``REAL``): per pattern,
 the engines alternate within each of N rounds on the same text; it prints
 MB/s (median) and, against each peer, the ratio of speeds (ours/peer, >1:
 ours faster) as the median and quartiles over the rounds, then geometric
-means of the medians for search and for compile time (each engine's cache
+means of the medians for search and for compile time (4N rounds, each engine's cache
 purged before each compile), and of compile plus the first search (once per
 engine): ours builds at compile only what every search needs and the rest on
 first use, so that last figure shows where the cost moved.  A peer whose
@@ -510,6 +510,7 @@ def real_suite(rounds: int, size: int) -> None:
     compile_ratios: dict[str, list[float]] = {n: [] for n, _ in peers}
     first_ratios: dict[str, list[float]] = {n: [] for n, _ in peers}
     worst: list[tuple[float, str]] = []
+    worst_compile: list[tuple[float, str]] = []
     for cat, name, pat, flags, corpus, op in REAL:
         text = texts.get(corpus)
         if text is None:
@@ -543,9 +544,10 @@ def real_suite(rounds: int, size: int) -> None:
                 t0 = time.perf_counter()
                 fn(text)
                 times[ename].append(time.perf_counter() - t0)
-        # compile: each engine's cache purged each time
+        # compile: each engine's cache purged each time; a compile takes
+        # microseconds, so four times as many rounds as the searches
         ctimes: dict[str, list[float]] = {e: [] for e in usable}
-        for _ in range(rounds):
+        for _ in range(4 * rounds):
             for ename, comp in compilers:
                 if ename not in usable:
                     continue
@@ -585,6 +587,8 @@ def real_suite(rounds: int, size: int) -> None:
             row += f"{med:8.2f}x [{q1:.2f},{q3:.2f}]"
             cr = [tp / to for tp, to in zip(ctimes[pname], ctimes["ours"], strict=True)]
             compile_ratios[pname].append(_quartiles(cr)[1])
+            if pname == "re":
+                worst_compile.append((_quartiles(cr)[1], name))
         print(row + f"  ({cat}, {ref} matches)")
     print()
     for pname, _ in peers:
@@ -603,6 +607,9 @@ def real_suite(rounds: int, size: int) -> None:
     if worst:
         worst.sort()
         print("slowest vs re: " + ", ".join(f"{n} {r:.2f}x" for r, n in worst[:4]))
+    if worst_compile:
+        worst_compile.sort()
+        print("slowest compiles vs re: " + ", ".join(f"{n} {r:.2f}x" for r, n in worst_compile[:6]))
 
 
 def synthetic_suite(size: float, repeat: int) -> None:
