@@ -40,6 +40,7 @@ class Resolved:
         return self._shape
 
 
+_LEAVES = frozenset({R.Set, R.Assert})
 _NODE_TYPES = frozenset(
     {R.Set, R.Seq, R.Alt, R.Repeat, R.Group, R.Assert, R.NoGroup, R.Sem, R.Greedy, R.Case}
 )
@@ -59,6 +60,7 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
         n = n.node
 
     Set, Seq, Alt, Repeat, Group = R.Set, R.Seq, R.Alt, R.Repeat, R.Group
+    Assert = frozenset({R.Assert})
 
     def go(n: Any, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
         if depth > 1000:
@@ -77,7 +79,9 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
         depth += 1
         # a node whose parts come back unchanged is kept (nodes are immutable)
         if t is Seq:
-            items = [go(x, fold, greedy, capture, depth) for x in n.items]
+            # leaves that stay as they are (the many literals) without a call
+            keep = Assert if fold or is_bytes else _LEAVES
+            items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
             if type(n) is Seq and all(map(is_, items, n.items)):
                 return n
             return Seq(tuple(items))
@@ -97,7 +101,8 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
                 names[n.name] = idx
             return Cap(go(n.node, fold, greedy, capture, depth), idx)
         if t is Alt:
-            items = [go(x, fold, greedy, capture, depth) for x in n.items]
+            keep = Assert if fold or is_bytes else _LEAVES
+            items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
             if type(n) is Alt and all(map(is_, items, n.items)):
                 return n
             return Alt(tuple(items))
@@ -184,7 +189,7 @@ def measure(c: Core) -> Shape:
     def go(c: Any) -> Shape:
         t = type(c)
         if t is R.Set:
-            return (1, 1, 1, 1, False) if c.cs else (1, 0, 0, 1, False)
+            return (1, 1, 1, 1, False) if c.cs.ranges else (1, 0, 0, 1, False)
         if t is R.Assert:
             return 1, 0, 0, 1, True
         got = memo.get(id(c))
@@ -195,6 +200,14 @@ def measure(c: Core) -> Shape:
             n, lo, prog, null = 1, 0, 0, True
             hi: int | None = 0
             for x in c.items:
+                if type(x) is R.Set and x.cs.ranges:  # a character: inline
+                    n += 1
+                    lo += 1
+                    if hi is not None:
+                        hi += 1
+                    prog += 1
+                    null = False
+                    continue
                 xn, xlo, xhi, xprog, xnull = go(x)
                 n += xn
                 lo += xlo
@@ -227,15 +240,19 @@ def measure(c: Core) -> Shape:
         elif t is R.Alt:
             if not c.items:
                 return 1, 0, 0, 1, False
-            subs = [go(x) for x in c.items]
-            his = [x[2] for x in subs]
-            r = (
-                1 + sum([x[0] for x in subs]),
-                min([x[1] for x in subs]),
-                None if None in his else max(his),  # type: ignore[type-var]
-                len(subs) - 1 + sum([x[3] for x in subs]),
-                any([x[4] for x in subs]),
-            )
+            n, prog, null = 1, len(c.items) - 1, False
+            lo = -1
+            hi = 0
+            for x in c.items:
+                xn, xlo, xhi, xprog, xnull = go(x)
+                n += xn
+                if lo < 0 or xlo < lo:
+                    lo = xlo
+                if hi is not None:
+                    hi = None if xhi is None else max(hi, xhi)
+                prog += xprog
+                null = null or xnull
+            r = n, lo, hi, prog, null
         else:
             raise ReError(f"cannot compile {c!r}")
         memo[id(c)] = r
