@@ -376,12 +376,16 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
 
 
 def safe_for_re(
-    c: Core, wset: CharSet | None = None, top: int = MAX_CODE, shape: Shape | None = None
+    c: Core,
+    wset: CharSet | None = None,
+    top: int = MAX_CODE,
+    shape: Callable[[], Shape] | None = None,
 ) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
 
     ``wset``: the pattern's word characters (for :func:`_guarded_loop`;
-    without it that case is not considered).
+    without it that case is not considered).  ``shape``: gives
+    :func:`re_engine.prog.measure` of ``c`` when asked (measured once).
 
     ``"class-loop"``: a single class loop; ``"bounded"``: see the module
     docstring; ``"lead-loop"``: ``C{k,} T``, searched with a guard (see
@@ -399,7 +403,7 @@ def safe_for_re(
         return "class-loop"
     if wset is not None and _guarded_loop(c, wset, top):
         return "guarded-loop"
-    m, _lo, hi, _p, _z = measure(c) if shape is None else shape
+    m, _lo, hi, _p, _z = measure(c) if shape is None else shape()
     limit = max(_LIMIT_FLOOR, 16 * m)
     if hi is None:
         split = _split_tail_loop(c)
@@ -581,7 +585,7 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
         return None
     ascii = ascii or is_bytes
     wset = word(not ascii).clip(0x7F) if ascii else word(True)
-    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE, res.shape())
+    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE, res.shape)
     if reason is None:
         return None
     rx = _compile_re(res.core, is_bytes, ascii)
