@@ -82,6 +82,7 @@ class PerlParser:
         self.depth = 0
         self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
         self._words: dict[tuple[Any, ...], R.Re] = {}  # the tree of each list of words
+        self._folded: dict[CharSet, R.Re] = {}  # each class closed under case
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -253,19 +254,24 @@ class PerlParser:
             raise self.error(f"repetition count {v} too large (limit 100000)", pos)
 
     # -- atoms --------------------------------------------------------------
+    # Under (?i) a character or class is its set closed under case, made
+    # here once per distinct set (what resolving a Case node would do)
     def lit(self, cp: int) -> R.Re:
-        key = cp if not self.flags.icase else -1 - cp
+        icase = self.flags.icase
+        key = -1 - cp if icase else cp
         node = self._lits.get(key)
         if node is None:
-            node = R.Set(CharSet.of_char(cp))
-            if self.flags.icase:
-                node = R.Case(True, node)
-            self._lits[key] = node
+            cs = CharSet.of_char(cp)
+            node = self._lits[key] = R.Set(cs.case_fold() if icase else cs)
         return node
 
     def cls(self, cs: CharSet) -> R.Re:
-        node: R.Re = R.Set(cs)
-        return R.Case(True, node) if self.flags.icase else node
+        if not self.flags.icase:
+            return R.Set(cs)
+        node = self._folded.get(cs)
+        if node is None:
+            node = self._folded[cs] = R.Set(cs.case_fold())
+        return node
 
     def parse_atom(self) -> R.Re | None:
         r = self.r
