@@ -448,20 +448,18 @@ class PerlParser:
 
     def parse_escape(self, start: int) -> R.Re:
         r = self.r
-        if r.eof():
+        i = r.i
+        if i >= r.n:
             raise self.error("bad escape (end of pattern)", start)
-        c = r.next()
-        cs = self.class_escape(c)
-        if cs is not None:
-            return self.cls(cs) if c in "pP" else _escape_node(c, not self.flags.ascii)
-        if c == "A":
-            return _ASSERTS["bos"]
-        if c in "Zz":
-            return _ASSERTS["eos"]
-        if c == "b":
-            return _ASSERTS["wordb"]
-        if c == "B":
-            return _ASSERTS["nwordb"]
+        c = r.text[i]
+        r.i = i + 1
+        if c in "dDwWsS":
+            return _escape_node(c, not self.flags.ascii)
+        node = _ESCAPE_ASSERTS.get(c)
+        if node is not None:
+            return node
+        if c in "pP":
+            return self.cls(self.property_escape(c == "P"))
         if c.isdigit() and c != "0":
             # \1..\99 are backreferences unless three octal digits follow
             if (
@@ -633,6 +631,13 @@ def _escape_node(c: str, unicode: bool) -> R.Re:
 
 # the nodes of the assertions and of ``.`` (immutable: shared by every pattern)
 _ASSERTS = {k: R.Assert(k) for k in ("bol", "bos", "eol", "leol", "eos", "wordb", "nwordb")}
+_ESCAPE_ASSERTS = {
+    "A": _ASSERTS["bos"],
+    "Z": _ASSERTS["eos"],
+    "z": _ASSERTS["eos"],
+    "b": _ASSERTS["wordb"],
+    "B": _ASSERTS["nwordb"],
+}
 _ANY = R.Set(ANY)
 _NOT_NL = R.Set(NEWLINE.complement())
 
