@@ -83,6 +83,7 @@ class PerlParser:
         self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
         self._words: dict[tuple[Any, ...], R.Re] = {}  # the tree of each list of words
         self._folded: dict[CharSet, R.Re] = {}  # each class closed under case
+        self._classes: dict[tuple[str, bool, bool], CharSet] = {}  # classes with escapes
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -555,6 +556,19 @@ class PerlParser:
                     k += 1
             r.i = j + 1
             return self._class_set(CharSet(acc), sets, neg)
+        # with escapes: the same class text again (as in [\w.-]+@[\w.-]+) is
+        # the same set under the same flags, made once; an escape takes the
+        # character after it, so the first other "]" (but a leading one) ends it
+        k, n = i, r.n
+        if k < n and text[k] == "]":
+            k += 1
+        while k < n and text[k] != "]":
+            k += 2 if text[k] == "\\" else 1
+        key = (text[start : k + 1], self.flags.icase, self.flags.ascii)
+        got = self._classes.get(key)
+        if got is not None:
+            r.i = k + 1
+            return got
         first = True
         while True:
             if r.eof():
@@ -580,7 +594,10 @@ class PerlParser:
                 acc.append((lo, hi_item))
             else:
                 acc.append((lo, lo))
-        return self._class_set(CharSet(acc), sets, neg)
+        cs = self._class_set(CharSet(acc), sets, neg)
+        if r.i == k + 1:
+            self._classes[key] = cs
+        return cs
 
     def _class_set(self, cs: CharSet, sets: list[CharSet], neg: bool) -> CharSet:
         """The set of a class: its characters ``cs``, its escapes' ``sets``, negated or not."""
