@@ -6,7 +6,7 @@ The real-world suite (the default; sources listed at ``REAL``): per pattern,
 the engines alternate within each of N rounds on the same text; it prints
 MB/s (median) and, against each peer, the ratio of speeds (ours/peer, >1:
 ours faster) as the median and quartiles over the rounds, then geometric
-means of the medians for search and for compile time (each engine's cache
+means of the medians for search and for compile time (4N rounds, each engine's cache
 purged before each compile), and of compile plus the first search (once per
 engine): ours builds at compile only what every search needs and the rest on
 first use, so that last figure shows where the cost moved.  A peer whose
@@ -475,6 +475,15 @@ def _geo(xs: list[float]) -> float:
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
+def _purge() -> None:
+    """Empty every engine's pattern cache (google-re2's ``compile`` is an LRU cache too)."""
+    re_engine.api._cache.clear()
+    re.purge()
+    regex.purge()
+    if re2 is not None:
+        re2.purge()
+
+
 def real_suite(rounds: int, size: int) -> None:
     """Per pattern: MB/s of each engine, ours vs each peer (median [q1, q3] of the rounds)."""
     texts = corpora(size)
@@ -501,6 +510,7 @@ def real_suite(rounds: int, size: int) -> None:
     compile_ratios: dict[str, list[float]] = {n: [] for n, _ in peers}
     first_ratios: dict[str, list[float]] = {n: [] for n, _ in peers}
     worst: list[tuple[float, str]] = []
+    worst_compile: list[tuple[float, str]] = []
     for cat, name, pat, flags, corpus, op in REAL:
         text = texts.get(corpus)
         if text is None:
@@ -534,28 +544,25 @@ def real_suite(rounds: int, size: int) -> None:
                 t0 = time.perf_counter()
                 fn(text)
                 times[ename].append(time.perf_counter() - t0)
-        # compile: each engine's cache purged each time
+        # compile: each engine's cache purged each time; a compile takes
+        # microseconds, so four times as many rounds as the searches
         ctimes: dict[str, list[float]] = {e: [] for e in usable}
-        for _ in range(rounds):
+        for _ in range(4 * rounds):
             for ename, comp in compilers:
                 if ename not in usable:
                     continue
-                re_engine.api._cache.clear()
-                re.purge()
-                regex.purge()
+                _purge()
                 t0 = time.perf_counter()
                 comp()
                 ctimes[ename].append(time.perf_counter() - t0)
         # compile then the first search, once per engine (caches purged): our
-        # compile leaves the DFA states, the reverse and capturing programs,
-        # the prefilter and the re patterns for spans to the first search
+        # compile leaves the NFA programs, the DFA states, the prefilter and
+        # the re patterns for spans to the first search
         first: dict[str, float] = {}
         for ename, comp in compilers:
             if ename not in usable:
                 continue
-            re_engine.api._cache.clear()
-            re.purge()
-            regex.purge()
+            _purge()
             t0 = time.perf_counter()
             getattr(comp(), op)(text)
             first[ename] = time.perf_counter() - t0
@@ -580,6 +587,8 @@ def real_suite(rounds: int, size: int) -> None:
             row += f"{med:8.2f}x [{q1:.2f},{q3:.2f}]"
             cr = [tp / to for tp, to in zip(ctimes[pname], ctimes["ours"], strict=True)]
             compile_ratios[pname].append(_quartiles(cr)[1])
+            if pname == "re":
+                worst_compile.append((_quartiles(cr)[1], name))
         print(row + f"  ({cat}, {ref} matches)")
     print()
     for pname, _ in peers:
@@ -589,14 +598,18 @@ def real_suite(rounds: int, size: int) -> None:
             f" compile + first search: {_geo(first_ratios[pname]):.2f}x"
         )
     print(
-        "compile: re_engine.compile() alone (the strategy chosen, the NFA program built);"
-        " what the first search builds (DFA states, reverse and capturing programs,"
-        " prefilters, re patterns for spans) is in 'compile + first search' (one run each),"
-        " and in the first of the search rounds"
+        "compile: re_engine.compile() alone (parsed, the strategy chosen, a delegate's re"
+        " pattern compiled, the NFA program's size checked); what the first search builds"
+        " (the NFA programs, DFA states, prefilters, re patterns for spans) is in"
+        " 'compile + first search' (one run each), and in the first of the search rounds;"
+        " every engine's pattern cache (re2's too) is purged before each compile"
     )
     if worst:
         worst.sort()
         print("slowest vs re: " + ", ".join(f"{n} {r:.2f}x" for r, n in worst[:4]))
+    if worst_compile:
+        worst_compile.sort()
+        print("slowest compiles vs re: " + ", ".join(f"{n} {r:.2f}x" for r, n in worst_compile[:6]))
 
 
 def synthetic_suite(size: float, repeat: int) -> None:

@@ -10,15 +10,13 @@ from .charset import CharSet, word
 from .errors import NotSupported, ReError
 from .meta import Strategy, choose
 from .prog import resolve
-from .syntax import Flag
+from .syntax import Flag, perl
 
 SYNTAXES = ("perl", "posix", "posix_basic", "emacs", "glob", "str")
 
 
 def _parse(pattern: str, syntax: str, flags: int, is_bytes: bool, options: dict[str, Any]) -> R.Re:
     if syntax == "perl":
-        from .syntax import perl
-
         return perl.parse(pattern, flags, is_bytes)
     if syntax in ("posix", "posix_extended", "ere"):
         from .syntax import posix
@@ -42,6 +40,8 @@ def _parse(pattern: str, syntax: str, flags: int, is_bytes: bool, options: dict[
         return str_syntax.parse(pattern, flags)
     raise ReError(f"unknown syntax {syntax!r} (expected one of {', '.join(SYNTAXES)})")
 
+
+_ASCII = int(Flag.ASCII)
 
 _DEFAULT_SEM = {
     "perl": "first",
@@ -77,7 +77,7 @@ class Pattern(Generic[AnyStr]):
         self.groups = res.ngroups
         self.groupindex = dict(res.names)
         self._index_names = {v: k for k, v in res.names.items()}
-        ascii_word = is_bytes or bool(flags & Flag.ASCII)
+        ascii_word = is_bytes or bool(self.flags & _ASCII)  # int: enum operators cost
         if word_set is not None:  # the caller's word characters (\b \B \< \>)
             wset = word_set
         else:

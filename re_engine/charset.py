@@ -33,23 +33,26 @@ class CharSet:
     def __init__(self, ranges: Iterable[Interval] = ()) -> None:
         self.ranges = _normalise(ranges)
         self._los = [lo for lo, _ in self.ranges]
-        self._hash = hash(self.ranges)
+        self._hash = -1  # computed on first use: most sets are never hashed
         self._size = -1
 
     # -- constructors -------------------------------------------------------
     @classmethod
-    def _sorted(cls, ranges: list[Interval]) -> CharSet:
-        """A set from ranges already sorted, disjoint and not adjacent (no normalising)."""
+    def _sorted(cls, ranges: list[Interval], los: list[int] | None = None) -> CharSet:
+        """A set from ranges already sorted, disjoint and not adjacent (no normalising).
+
+        ``los``: the ranges' starts, when the caller has them.
+        """
         cs = cls.__new__(cls)
         cs.ranges = tuple(ranges)
-        cs._los = [lo for lo, _ in ranges]
-        cs._hash = hash(cs.ranges)
+        cs._los = [lo for lo, _ in ranges] if los is None else los
+        cs._hash = -1
         cs._size = -1
         return cs
 
     @classmethod
     def of_char(cls, c: int) -> CharSet:
-        return cls(((c, c),))
+        return cls._sorted([(c, c)], [c])
 
     @classmethod
     def of_range(cls, lo: int, hi: int) -> CharSet:
@@ -71,9 +74,11 @@ class CharSet:
         return i >= 0 and c <= self.ranges[i][1]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CharSet) and self.ranges == other.ranges
+        return self is other or (isinstance(other, CharSet) and self.ranges == other.ranges)
 
     def __hash__(self) -> int:
+        if self._hash == -1:  # hash() of a tuple is never -1
+            self._hash = hash(self.ranges)
         return self._hash
 
     def __bool__(self) -> bool:
@@ -130,7 +135,7 @@ class CharSet:
                 hi = max(hi, rs[j - 1][1])
             rs[i:j] = [(lo, hi)]
             los[i:j] = [lo]
-        return CharSet._sorted(rs)
+        return CharSet._sorted(rs, los)
 
     def complement(self, top: int = MAX_CODE) -> CharSet:
         out: list[Interval] = []

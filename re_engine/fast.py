@@ -62,6 +62,8 @@ from .prog import (
     Core,
     Prog,
     Resolved,
+    Shape,
+    measure,
     min_max_len,
     nullable,
 )
@@ -108,6 +110,19 @@ def _cls_parts(cs: CharSet, builtins: tuple[tuple[str, CharSet], ...]) -> tuple[
     return chosen, cs.diff(covered)
 
 
+# printable ASCII characters that stand for themselves outside a class in
+# ``re`` (its metacharacters and ``#``, special under re.VERBOSE, left out)
+_PLAIN = frozenset(map(chr, range(0x20, 0x7F))) - frozenset("\\.^$*+?{}[]|()#")
+# each code point below 256 as written in a class (ASCII letters, digits and
+# ``_`` as themselves, the rest as ``\xHH``), and as written alone
+_ESC_BYTES = tuple(f"\\x{c:02x}" for c in range(256))
+_ESC_LATIN1 = tuple(
+    chr(c) if c < 0x80 and (chr(c).isalnum() or c == 0x5F) else f"\\x{c:02x}" for c in range(256)
+)
+_LIT = tuple(chr(c) if chr(c) in _PLAIN else _ESC_LATIN1[c] for c in range(256))
+_LIT_BYTES = tuple(chr(c) if chr(c) in _PLAIN else _ESC_BYTES[c] for c in range(256))
+
+
 def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
     """A compact ``re`` class for exactly ``cs``.
 
@@ -122,15 +137,13 @@ def _cls(cs: CharSet, is_bytes: bool, ascii: bool = False) -> str:
         return "[^\\x00-\\xff]" if is_bytes else "[^\\x00-\\U0010ffff]"
 
     def esc(c: int) -> str:
-        if is_bytes:
-            return f"\\x{c:02x}"
-        if c < 0x80 and (chr(c).isalnum() or chr(c) == "_"):
-            return chr(c)
-        return f"\\x{c:02x}" if c < 0x100 else (f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}")
+        if c < 0x100:
+            return _ESC_BYTES[c] if is_bytes else _ESC_LATIN1[c]
+        return f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
 
     single = cs.single()
     if single is not None:
-        return esc(single)
+        return _LIT_BYTES[single] if is_bytes else _LIT[single] if single < 0x100 else esc(single)
 
     def body(parts: list[str], rest: CharSet) -> str:
         out = list(parts)
@@ -191,20 +204,17 @@ class _Untranslatable(Exception):
     pass
 
 
-def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
+def translate(c: Any, is_bytes: bool, ascii: bool = False) -> str:
     """An ``re`` pattern equivalent to ``c`` (leftmost-first), or raise."""
-    if isinstance(c, R.Set):
+    t = type(c)
+    if t is R.Set:
         return _cls(c.cs, is_bytes, ascii)
-    if isinstance(c, R.Seq):
-        return "".join(_atom(x, is_bytes, ascii, in_seq=True) for x in c.items)
-    if isinstance(c, R.Alt):
-        if not c.items:
-            return _cls(CharSet(), is_bytes)
-        return "|".join(translate(x, is_bytes, ascii) for x in c.items)
-    if isinstance(c, Cap):
+    if t is R.Seq:
+        return "".join([_atom(x, is_bytes, ascii, True) for x in c.items])
+    if t is Cap:
         return "(" + translate(c.node, is_bytes, ascii) + ")"
-    if isinstance(c, R.Repeat):
-        body = _atom(c.node, is_bytes, ascii, in_seq=False)
+    if t is R.Repeat:
+        body = _atom(c.node, is_bytes, ascii, False)
         if c.max is None:
             q = "*" if c.min == 0 else "+" if c.min == 1 else f"{{{c.min},}}"
         elif c.min == c.max:
@@ -212,22 +222,30 @@ def translate(c: Core, is_bytes: bool, ascii: bool = False) -> str:
         else:
             q = "?" if (c.min, c.max) == (0, 1) else f"{{{c.min},{c.max}}}"
         return body + q + ("" if c.greedy is not False else "?")
-    if isinstance(c, R.Assert):
+    if t is R.Alt:
+        if not c.items:
+            return _cls(CharSet(), is_bytes)
+        return "|".join([translate(x, is_bytes, ascii) for x in c.items])
+    if t is R.Assert:
         r = _ASSERT_RE.get(c.kind)
         if r is None:
             raise _Untranslatable(c.kind)
         return r
-    raise _Untranslatable(type(c).__name__)
+    raise _Untranslatable(t.__name__)
 
 
 def _atom(c: Core, is_bytes: bool, ascii: bool, in_seq: bool) -> str:
+    """``c`` translated as an item of a sequence (``in_seq``) or as a quantified atom.
+
+    Only an alternation needs a group in a sequence: a quantified atom needs
+    none there, since no item's translation begins with a quantifier
+    character (those are escaped).  A quantifier applies as is to a class or
+    a group only.
+    """
     s = translate(c, is_bytes, ascii)
-    if isinstance(c, (R.Set, Cap)):
+    t = type(c)
+    if t is R.Set or t is Cap or (in_seq and t is not R.Alt):
         return s
-    if isinstance(c, R.Seq) and in_seq:
-        return s
-    if isinstance(c, R.Assert):
-        return s if in_seq else "(?:" + s + ")"
     return "(?:" + s + ")"
 
 
@@ -254,14 +272,6 @@ def _paths(c: Core, cap: int) -> int:
                 break
         return max(total, 1)
     return cap
-
-
-def _size(c: Core) -> int:
-    if isinstance(c, R.Seq | R.Alt):
-        return 1 + sum(_size(x) for x in c.items)
-    if isinstance(c, Cap | R.Repeat):
-        return 1 + _size(c.node)
-    return 1
 
 
 def _single_class_loop(c: Core) -> bool:
@@ -365,11 +375,17 @@ def _guarded_loop(c: Core, wset: CharSet, top: int) -> bool:
     return all(map(holds_at_run_end, after)) or any(map(fails_inside_run, before))
 
 
-def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> str | None:
+def safe_for_re(
+    c: Core,
+    wset: CharSet | None = None,
+    top: int = MAX_CODE,
+    shape: Callable[[], Shape] | None = None,
+) -> str | None:
     """Why ``re`` is provably linear on ``c``, else None.
 
     ``wset``: the pattern's word characters (for :func:`_guarded_loop`;
-    without it that case is not considered).
+    without it that case is not considered).  ``shape``: gives
+    :func:`re_engine.prog.measure` of ``c`` when asked (measured once).
 
     ``"class-loop"``: a single class loop; ``"bounded"``: see the module
     docstring; ``"lead-loop"``: ``C{k,} T``, searched with a guard (see
@@ -387,9 +403,8 @@ def safe_for_re(c: Core, wset: CharSet | None = None, top: int = MAX_CODE) -> st
         return "class-loop"
     if wset is not None and _guarded_loop(c, wset, top):
         return "guarded-loop"
-    m = _size(c)
+    m, _lo, hi, _p, _z = measure(c) if shape is None else shape()
     limit = max(_LIMIT_FLOOR, 16 * m)
-    _lo, hi = min_max_len(c)
     if hi is None:
         split = _split_tail_loop(c)
         if split is None:
@@ -555,9 +570,7 @@ def _compile_re(core: Core, is_bytes: bool, ascii: bool) -> _re.Pattern[Any] | N
     ascii = ascii or is_bytes
     try:
         src = translate(core, is_bytes, ascii)
-    except _Untranslatable:
-        return None
-    if _has_assert(core, "nwordb"):
+    except _Untranslatable:  # \B among them: it has no entry in _ASSERT_RE
         return None
     flags = _re.ASCII if ascii else 0
     try:
@@ -572,7 +585,7 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
         return None
     ascii = ascii or is_bytes
     wset = word(not ascii).clip(0x7F) if ascii else word(True)
-    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE)
+    reason = safe_for_re(res.core, wset, 0xFF if is_bytes else MAX_CODE, res.shape)
     if reason is None:
         return None
     rx = _compile_re(res.core, is_bytes, ascii)
@@ -580,7 +593,7 @@ def plan(res: Resolved, is_bytes: bool, ascii: bool) -> Delegate | None:
         return None
     if reason != "lead-loop":
         return Delegate(rx, reason)
-    cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * _size(res.core)))
+    cs = lead_loop(res.core, max(_LIMIT_FLOOR, 16 * res.shape()[0]))
     assert cs is not None
     lead = res.core
     while not isinstance(lead, R.Repeat):
@@ -781,7 +794,7 @@ def span_groups(
     if single:
         max_span = float("inf")
     else:
-        m = _size(core)
+        m = res.shape()[0]
         budget = _SPAN_BUDGET * m
         shape = _loop_shape(core, budget + 1)
         if shape is None:
@@ -889,10 +902,6 @@ def start_finder(
     except (_re.error, RecursionError, OverflowError):
         return None
     return StartFinder(sg, cand)
-
-
-def _has_assert(c: Core, kind: str) -> bool:
-    return any(isinstance(x, R.Assert) and x.kind == kind for x in R.walk(c))
 
 
 def first_set(c: Core) -> CharSet | None:

@@ -77,6 +77,23 @@ def factor(
             got = nodes[key] = node_of(key)
         return got
 
+    seen: set[K] = set()
+    for syms, rest in branches:
+        if not syms:
+            if rest is None:
+                break  # an empty word: a barrier, and a second one is dropped
+            continue
+        if syms[0] in seen:
+            break
+        seen.add(syms[0])
+    else:
+        # no two branches begin with the same symbol: nothing to share, and
+        # the alternation is the branches as they are, in their order
+        out = []
+        for syms, rest in branches:
+            budget.spend(len(syms))
+            out.append(_tail(syms, 0, rest, node))
+        return R.alt(*out)
     return _build(list(branches), 0, node, overlap, budget)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from . import ast as R
 from .backtrack import Backtracker, fits
 from .dfa import LazyDFA
+from .errors import TooLarge
 from .fast import (
     Delegate,
     Jumper,
@@ -46,12 +47,14 @@ from .pike import context_fn, pike
 from .prog import (
     EDGE,
     FINALNL,
+    MAX_PROG,
     NL,
     WORD,
     Core,
     Resolved,
     compile_prog,
     min_max_len,
+    prog_size,
     reverse,
 )
 
@@ -319,16 +322,41 @@ class Engine:
         self.is_bytes = is_bytes
         self.is_word = is_word
         self.ngroups = res.ngroups
-        self.plain = compile_prog(core, is_bytes, res.ngroups, captures=False)
+        # the programs are built on first use (a pattern that is only ever
+        # searched never needs the capturing one, nor a one-pass pattern the
+        # plain one); their size is known from the tree, so a program too
+        # large fails here, at compile time, as if it had been built
+        if (res.shape()[3] + 1 if core is res.core else prog_size(core)) > MAX_PROG:
+            raise TooLarge(
+                f"compiled program exceeds {MAX_PROG} instructions (reduce counted repetitions)"
+            )
+        self._plain: Any = None
         self._prog: Any = None
         self._rprog: Any = None
         self._backtracker: Backtracker | None = None
-        lo, hi = min_max_len(core)
-        self.fixed = lo if lo == hi else -1
+        self._fixed: int | None = None
+        self._res = res
         self._dfas: dict[str, LazyDFA] = {}
         self.posix_cache: dict[Any, Any] = {}
         self._jumper: Jumper | None = None
         self._jumper_built = False
+
+    @property
+    def plain(self) -> Any:
+        """The program without captures, for the DFAs (built on first use)."""
+        if self._plain is None:
+            self._plain = compile_prog(self.core, self.is_bytes, self.ngroups, captures=False)
+        return self._plain
+
+    @property
+    def fixed(self) -> int:
+        """The length of every match if they all have the same, else -1."""
+        if self._fixed is None:
+            lo, hi = (
+                self._res.shape()[1:3] if self.core is self._res.core else min_max_len(self.core)
+            )
+            self._fixed = lo if lo == hi else -1
+        return self._fixed
 
     @property
     def jumper(self) -> Jumper | None:

@@ -9,6 +9,8 @@ shared by the Pike VM (submatches) and the lazy DFA (match bounds).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import is_
+from typing import Any
 
 from . import ast as R
 from .charset import CharSet, word
@@ -29,6 +31,19 @@ class Resolved:
     names: dict[str, int]
     sem: str
     has_inner_sem: bool
+    _shape: Shape | None = None
+
+    def shape(self) -> Shape:
+        """:func:`measure` of the core (measured once)."""
+        if self._shape is None:
+            self._shape = measure(self.core)
+        return self._shape
+
+
+_LEAVES = frozenset({R.Set, R.Assert})
+_NODE_TYPES = frozenset(
+    {R.Set, R.Seq, R.Alt, R.Repeat, R.Group, R.Assert, R.NoGroup, R.Sem, R.Greedy, R.Case}
+)
 
 
 def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
@@ -44,48 +59,66 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
         sem = n.kind
         n = n.node
 
-    def go(n: R.Re, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
+    Set, Seq, Alt, Repeat, Group = R.Set, R.Seq, R.Alt, R.Repeat, R.Group
+    Assert = frozenset({R.Assert})
+
+    def go(n: Any, fold: bool, greedy: bool, capture: bool, depth: int) -> Core:
         if depth > 1000:
             raise ReError("expression nested too deeply (limit 1000)")
-        if isinstance(n, R.Set):
-            if not fold and not is_bytes:
-                return n  # nodes are immutable: shared as they are
+        t: Any = type(n)  # one identity test per kind, the common kinds first
+        if t not in _NODE_TYPES:  # a subclass: treated as the node type it extends
+            t = next((b for b in t.__mro__ if b in _NODE_TYPES), None)
+        if t is Set:
+            if not fold and not is_bytes and type(n) is Set:
+                return n  # immutable: shared as it is
             got = sets.get((n.cs, fold))
             if got is None:
                 cs = n.cs.case_fold() if fold else n.cs
-                got = sets[n.cs, fold] = R.Set(cs.clip(top) if is_bytes else cs)
+                got = sets[n.cs, fold] = Set(cs.clip(top) if is_bytes else cs)
             return got
-        if isinstance(n, R.Seq):
-            return R.Seq(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
-        if isinstance(n, R.Alt):
-            return R.Alt(tuple(go(x, fold, greedy, capture, depth + 1) for x in n.items))
-        if isinstance(n, R.Repeat):
-            g = greedy if n.greedy is None else n.greedy
-            body = go(n.node, fold, greedy, capture, depth + 1)
-            return R.Repeat(body, n.min, n.max, g)
-        if isinstance(n, R.Group):
+        depth += 1
+        # a node whose parts come back unchanged is kept (nodes are immutable)
+        if t is Seq:
+            # leaves that stay as they are (the many literals) without a call
+            keep = Assert if fold or is_bytes else _LEAVES
+            items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
+            if type(n) is Seq and all(map(is_, items, n.items)):
+                return n
+            return Seq(tuple(items))
+        if t is Repeat:
+            body = go(n.node, fold, greedy, capture, depth)
+            if n.greedy is not None and body is n.node and type(n) is Repeat:
+                return n
+            return Repeat(body, n.min, n.max, greedy if n.greedy is None else n.greedy)
+        if t is Group:
             if not capture:
-                return go(n.node, fold, greedy, capture, depth + 1)
+                return go(n.node, fold, greedy, capture, depth)
             counter[0] += 1
             idx = counter[0]
             if n.name is not None:
                 if n.name in names:
                     raise ReError(f"redefinition of group name {n.name!r}")
                 names[n.name] = idx
-            return Cap(go(n.node, fold, greedy, capture, depth + 1), idx)
-        if isinstance(n, R.NoGroup):
-            return go(n.node, fold, greedy, False, depth + 1)
-        if isinstance(n, R.Assert):
-            return n
-        if isinstance(n, R.Sem):
+            return Cap(go(n.node, fold, greedy, capture, depth), idx)
+        if t is Alt:
+            keep = Assert if fold or is_bytes else _LEAVES
+            items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
+            if type(n) is Alt and all(map(is_, items, n.items)):
+                return n
+            return Alt(tuple(items))
+        if t is R.Assert:
+            return n if type(n) is R.Assert else R.Assert(n.kind)
+        if t is R.NoGroup:
+            return go(n.node, fold, greedy, False, depth)
+        if t is R.Sem:
             inner[0] = True
             # Inner semantics are approximated through greediness: see docs.
             g = {"longest": True, "shortest": False, "first": greedy}[n.kind]
-            return go(n.node, fold, g, capture, depth + 1)
-        if isinstance(n, R.Greedy):
-            return go(n.node, fold, n.greedy, capture, depth + 1)
-        if isinstance(n, R.Case):
-            return go(n.node, n.fold, greedy, capture, depth + 1)
+            return go(n.node, fold, g, capture, depth)
+        if t is R.Greedy:
+            return go(n.node, fold, n.greedy, capture, depth)
+        if t is R.Case:
+            return go(n.node, n.fold, greedy, capture, depth)
         raise ReError(f"not a regular expression node: {n!r}")
 
     core = go(n, False, True, True, 0)
@@ -121,48 +154,127 @@ def reverse(c: Core) -> Core:
     return c
 
 
-def nullable(c: Core) -> bool:
-    if isinstance(c, R.Set):
+def nullable(c: Any) -> bool:
+    """Does ``c`` match the empty string?"""
+    t = type(c)
+    if t is R.Set:
         return False
-    if isinstance(c, R.Seq):
-        return all(nullable(x) for x in c.items)
-    if isinstance(c, R.Alt):
-        return any(nullable(x) for x in c.items)
-    if isinstance(c, R.Repeat):
+    if t is R.Seq:
+        return all(map(nullable, c.items))
+    if t is R.Repeat:
         return c.min == 0 or nullable(c.node)
-    if isinstance(c, Cap):
+    if t is Cap:
         return nullable(c.node)
+    if t is R.Alt:
+        return any(map(nullable, c.items))
     return True
+
+
+Shape = tuple[int, int, "int | None", int, bool]
+"""See :func:`measure`."""
+
+
+def measure(c: Core) -> Shape:
+    """``(nodes, min length, max length, instructions, nullable)`` of ``c``, in one pass.
+
+    ``nodes`` counts the tree's nodes; the lengths are those of the shortest
+    and longest match in characters (``None``: unbounded); ``instructions``
+    is the number :func:`compile_prog` makes of ``c`` without captures (the
+    final MATCH not included): a counted repeat multiplies its body's count;
+    ``nullable``: whether ``c`` matches the empty string.  A subtree the tree
+    holds more than once (a list of words a pattern repeats) is measured once.
+    """
+    memo: dict[int, Shape] = {}
+
+    def go(c: Any) -> Shape:
+        t = type(c)
+        if t is R.Set:
+            return (1, 1, 1, 1, False) if c.cs.ranges else (1, 0, 0, 1, False)
+        if t is R.Assert:
+            return 1, 0, 0, 1, True
+        got = memo.get(id(c))
+        if got is not None:
+            return got
+        r: Shape
+        if t is R.Seq:
+            n, lo, prog, null = 1, 0, 0, True
+            hi: int | None = 0
+            for x in c.items:
+                if type(x) is R.Set and x.cs.ranges:  # a character: inline
+                    n += 1
+                    lo += 1
+                    if hi is not None:
+                        hi += 1
+                    prog += 1
+                    null = False
+                    continue
+                xn, xlo, xhi, xprog, xnull = go(x)
+                n += xn
+                lo += xlo
+                hi = None if hi is None or xhi is None else hi + xhi
+                prog += xprog
+                null = null and xnull
+            r = n, lo, hi, prog or 1, null
+        elif t is R.Repeat:
+            bn, blo, bhi, bprog, bnull = go(c.node)
+            lo, hi = blo * c.min, None
+            if c.max is None:
+                hi = 0 if bhi == 0 else None
+            elif bhi is not None:
+                hi = bhi * c.max
+            if type(c.node) is R.Set and c.max is not None:
+                prog = c.min + 2 * (c.max - c.min)
+            else:
+                # ENTER and CHECK around each optional iteration of a nullable body
+                chk = 2 if bnull else 0
+                prog = c.min * bprog
+                if c.max is None:
+                    prog += 1 + bprog + chk
+                elif c.max > c.min:
+                    k = c.max - c.min
+                    prog += k * (1 + bprog) + (k - 1) * chk
+            r = bn + 1, lo, hi, prog or 1, c.min == 0 or bnull
+        elif t is Cap:
+            bn, blo, bhi, bprog, bnull = go(c.node)
+            r = bn + 1, blo, bhi, bprog, bnull
+        elif t is R.Alt:
+            if not c.items:
+                return 1, 0, 0, 1, False
+            n, prog, null = 1, len(c.items) - 1, False
+            lo = -1
+            hi = 0
+            for x in c.items:
+                xn, xlo, xhi, xprog, xnull = go(x)
+                n += xn
+                if lo < 0 or xlo < lo:
+                    lo = xlo
+                if hi is not None:
+                    hi = None if xhi is None else max(hi, xhi)
+                prog += xprog
+                null = null or xnull
+            r = n, lo, hi, prog, null
+        else:
+            raise ReError(f"cannot compile {c!r}")
+        memo[id(c)] = r
+        return r
+
+    return go(c)
 
 
 def min_max_len(c: Core) -> tuple[int, int | None]:
     """Shortest and longest match length in characters (``None``: unbounded)."""
-    if isinstance(c, R.Set):
-        return (1, 1) if c.cs else (0, 0)
-    if isinstance(c, R.Seq):
-        lo, _hi = 0, 0
-        hi_o: int | None = 0
-        for x in c.items:
-            a, b = min_max_len(x)
-            lo += a
-            hi_o = None if hi_o is None or b is None else hi_o + b
-        return lo, hi_o
-    if isinstance(c, R.Alt):
-        if not c.items:
-            return 0, 0
-        ps = [min_max_len(x) for x in c.items]
-        his = [b for _, b in ps]
-        return min(a for a, _ in ps), None if any(b is None for b in his) else max(
-            b for b in his if b is not None
-        )
-    if isinstance(c, R.Repeat):
-        a, b = min_max_len(c.node)
-        if c.max is None:
-            return a * c.min, (0 if b == 0 else None)
-        return a * c.min, None if b is None else b * c.max
-    if isinstance(c, Cap):
-        return min_max_len(c.node)
-    return 0, 0
+    _n, lo, hi, _p, _z = measure(c)
+    return lo, hi
+
+
+def prog_size(c: Core) -> int:
+    """The number of instructions :func:`compile_prog` makes of ``c`` without captures.
+
+    Counted on the tree (:func:`measure`), without building anything: lets
+    :func:`re_engine.compile` refuse a program over :data:`MAX_PROG` with
+    :class:`TooLarge` at once while the program itself is built on first use.
+    """
+    return measure(c)[3] + 1
 
 
 # -------------------------------------------------------------- NFA program

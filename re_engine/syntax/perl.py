@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re as _re
 import unicodedata
+from functools import cache
+from typing import Any
 
 from .. import ast as R
 from ..charset import (
@@ -30,6 +32,8 @@ from ..charset import (
     word,
 )
 from ..errors import NotSupported, ParseError, TooLarge
+from ..literals import factor
+from ..prog import MAX_PROG
 from . import Flag, Reader
 
 _SIMPLE_ESCAPES = {
@@ -77,6 +81,9 @@ class PerlParser:
         self.flags = _Flags(flags, is_bytes)
         self.depth = 0
         self._lits: dict[int, R.Re] = {}  # the node of each literal (nodes are immutable)
+        self._words: dict[tuple[Any, ...], R.Re] = {}  # the tree of each list of words
+        self._folded: dict[CharSet, R.Re] = {}  # each class closed under case
+        self._classes: dict[tuple[str, bool, bool], CharSet] = {}  # classes with escapes
 
     def error(self, msg: str, pos: int | None = None) -> ParseError:
         return ParseError(msg, self.pattern, self.r.i if pos is None else pos)
@@ -117,8 +124,20 @@ class PerlParser:
             if r.i >= r.n or text[r.i] != "|":
                 break
             r.i += 1
-        if len(items) == 1 and not isinstance(items[0], tuple):
-            return items[0]
+        if len(items) == 1:
+            only = items[0]
+            if not isinstance(only, tuple):
+                return only
+            lit = self.lit  # one branch of plain characters: nothing to share
+            return R.seq(*[lit(ord(c)) for c in only[0]])
+        if all(type(x) is tuple for x in items):
+            # only words: the same list again (a pattern may repeat one) is
+            # the same tree, which is immutable and holds no group: made once
+            key = tuple(items)
+            got = self._words.get(key)
+            if got is None:
+                got = self._words[key] = _shared_prefixes(items)
+            return got
         return _shared_prefixes(items)
 
     def skip_verbose(self) -> None:
@@ -136,26 +155,30 @@ class PerlParser:
     def parse_concat(self) -> R.Re:
         items: list[R.Re] = []
         r = self.r
+        text, n = r.text, r.n
+        search = _META_BAR.search
         while True:
             if self.flags.verbose:
                 self.skip_verbose()
             else:
                 # a run of plain characters at once (not the last: a quantifier may follow)
-                m = _META_BAR.search(r.text, r.i)
-                j = m.start() - 1 if m is not None else r.n
-                if j - r.i >= 2:
+                i = r.i
+                m = search(text, i)
+                j = m.start() - 1 if m is not None else n
+                if j - i >= 2:
                     lit = self.lit
-                    items.extend([lit(ord(c)) for c in r.text[r.i : j]])
+                    items.extend([lit(ord(c)) for c in text[i:j]])
                     r.i = j
-            if r.eof() or r.peek() in "|)":
-                break
             start = r.i
+            if start >= n or text[start] in "|)":
+                break
             atom = self.parse_atom()
             if atom is None:  # inline flag group changed self.flags
                 continue
             if self.flags.verbose:
                 self.skip_verbose()
-            atom = self.parse_quant(atom, start)
+            if r.i < n and text[r.i] in "*+?{":
+                atom = self.parse_quant(atom, start)
             items.append(atom)
         return R.seq(*items) if len(items) != 1 else items[0]
 
@@ -232,36 +255,42 @@ class PerlParser:
             raise self.error(f"repetition count {v} too large (limit 100000)", pos)
 
     # -- atoms --------------------------------------------------------------
+    # Under (?i) a character or class is its set closed under case, made
+    # here once per distinct set (what resolving a Case node would do)
     def lit(self, cp: int) -> R.Re:
-        key = cp if not self.flags.icase else -1 - cp
+        icase = self.flags.icase
+        key = -1 - cp if icase else cp
         node = self._lits.get(key)
         if node is None:
-            node = R.Set(CharSet.of_char(cp))
-            if self.flags.icase:
-                node = R.Case(True, node)
-            self._lits[key] = node
+            cs = CharSet.of_char(cp)
+            node = self._lits[key] = R.Set(cs.case_fold() if icase else cs)
         return node
 
     def cls(self, cs: CharSet) -> R.Re:
-        node: R.Re = R.Set(cs)
-        return R.Case(True, node) if self.flags.icase else node
+        if not self.flags.icase:
+            return R.Set(cs)
+        node = self._folded.get(cs)
+        if node is None:
+            node = self._folded[cs] = R.Set(cs.case_fold())
+        return node
 
     def parse_atom(self) -> R.Re | None:
         r = self.r
         start = r.i
-        c = r.next()
+        c = r.text[start]
+        r.i = start + 1
+        if c == "\\":
+            return self.parse_escape(start)
         if c == "(":
             return self.parse_group(start)
         if c == "[":
             return self.cls(self.parse_class(start))
         if c == ".":
-            return R.Set(ANY if self.flags.dotall else NEWLINE.complement())
+            return _ANY if self.flags.dotall else _NOT_NL
         if c == "^":
-            return R.Assert("bol" if self.flags.multiline else "bos")
+            return _ASSERTS["bol" if self.flags.multiline else "bos"]
         if c == "$":
-            return R.Assert("eol" if self.flags.multiline else "leol")
-        if c == "\\":
-            return self.parse_escape(start)
+            return _ASSERTS["eol" if self.flags.multiline else "leol"]
         if c in "*+?":
             raise self.error("nothing to repeat", start)
         if c == "{" and self._brace_is_quant(start):
@@ -279,7 +308,8 @@ class PerlParser:
         r = self.r
         name: str | None = None
         capture = True
-        if r.take("?"):
+        if r.i < r.n and r.text[r.i] == "?":
+            r.i += 1
             if r.take("#"):
                 while not r.eof() and r.peek() != ")":
                     r.i += 1
@@ -313,13 +343,11 @@ class PerlParser:
         self.depth += 1
         if self.depth > 200:
             raise self.error("too many nested groups (limit 200)", start)
-        saved = self.flags
-        self.flags = saved.copy()
-        body = self.parse_alt()
-        self.flags = saved
+        body = self.parse_alt()  # restores the flags (?flags) inside changed
         self.depth -= 1
-        if not r.take(")"):
+        if r.i >= r.n or r.text[r.i] != ")":
             raise self.error("missing ), unterminated subpattern", start)
+        r.i += 1
         return R.Group(body, name) if capture else body
 
     def parse_name(self, close: str, start: int) -> str:
@@ -387,19 +415,8 @@ class PerlParser:
 
     # -- escapes ------------------------------------------------------------
     def class_escape(self, c: str) -> CharSet | None:
-        uni = not self.flags.ascii
-        if c == "d":
-            return digit(uni)
-        if c == "D":
-            return digit(uni).complement()
-        if c == "w":
-            return word(uni)
-        if c == "W":
-            return word(uni).complement()
-        if c == "s":
-            return space(uni)
-        if c == "S":
-            return space(uni).complement()
+        if c in "dDwWsS":
+            return _escape_set(c, not self.flags.ascii)
         if c in "pP":
             return self.property_escape(c == "P")
         return None
@@ -432,20 +449,18 @@ class PerlParser:
 
     def parse_escape(self, start: int) -> R.Re:
         r = self.r
-        if r.eof():
+        i = r.i
+        if i >= r.n:
             raise self.error("bad escape (end of pattern)", start)
-        c = r.next()
-        cs = self.class_escape(c)
-        if cs is not None:
-            return self.cls(cs) if c in "pP" else R.Set(cs)
-        if c == "A":
-            return R.Assert("bos")
-        if c in "Zz":
-            return R.Assert("eos")
-        if c == "b":
-            return R.Assert("wordb")
-        if c == "B":
-            return R.Assert("nwordb")
+        c = r.text[i]
+        r.i = i + 1
+        if c in "dDwWsS":
+            return _escape_node(c, not self.flags.ascii)
+        node = _ESCAPE_ASSERTS.get(c)
+        if node is not None:
+            return node
+        if c in "pP":
+            return self.cls(self.property_escape(c == "P"))
         if c.isdigit() and c != "0":
             # \1..\99 are backreferences unless three octal digits follow
             if (
@@ -522,6 +537,38 @@ class PerlParser:
         neg = r.take("^")
         acc: list[tuple[int, int]] = []
         sets: list[CharSet] = []
+        # a class without escapes (a "]" first is a member): read from its text
+        text = r.text
+        i = r.i
+        j = text.find("]", i + 1)
+        if j > 0 and "\\" not in text[i:j]:
+            k = i
+            while k < j:
+                lo = ord(text[k])
+                if k + 2 < j and text[k + 1] == "-":
+                    hi = ord(text[k + 2])
+                    if hi < lo:
+                        raise self.error("bad character range", k)
+                    acc.append((lo, hi))
+                    k += 3
+                else:
+                    acc.append((lo, lo))
+                    k += 1
+            r.i = j + 1
+            return self._class_set(CharSet(acc), sets, neg)
+        # with escapes: the same class text again (as in [\w.-]+@[\w.-]+) is
+        # the same set under the same flags, made once; an escape takes the
+        # character after it, so the first other "]" (but a leading one) ends it
+        k, n = i, r.n
+        if k < n and text[k] == "]":
+            k += 1
+        while k < n and text[k] != "]":
+            k += 2 if text[k] == "\\" else 1
+        key = (text[start : k + 1], self.flags.icase, self.flags.ascii)
+        got = self._classes.get(key)
+        if got is not None:
+            r.i = k + 1
+            return got
         first = True
         while True:
             if r.eof():
@@ -547,7 +594,13 @@ class PerlParser:
                 acc.append((lo, hi_item))
             else:
                 acc.append((lo, lo))
-        cs = CharSet(acc)
+        cs = self._class_set(CharSet(acc), sets, neg)
+        if r.i == k + 1:
+            self._classes[key] = cs
+        return cs
+
+    def _class_set(self, cs: CharSet, sets: list[CharSet], neg: bool) -> CharSet:
+        """The set of a class: its characters ``cs``, its escapes' ``sets``, negated or not."""
         for s in sets:
             cs = cs.union(s)
         if neg:
@@ -578,6 +631,32 @@ class PerlParser:
                 return self.check_cp(int(digits, 8), start)
             raise self.error(f"bad escape \\{e}", start)
         return self.char_escape(e, start)
+
+
+@cache
+def _escape_set(c: str, unicode: bool) -> CharSet:
+    """The set of ``\\d \\D \\w \\W \\s \\S`` (constant per flag: made once)."""
+    base = {"d": digit, "w": word, "s": space}[c.lower()](unicode)
+    return base if c.islower() else base.complement()
+
+
+@cache
+def _escape_node(c: str, unicode: bool) -> R.Re:
+    """The node of ``\\d \\D \\w \\W \\s \\S`` (nodes are immutable: made once)."""
+    return R.Set(_escape_set(c, unicode))
+
+
+# the nodes of the assertions and of ``.`` (immutable: shared by every pattern)
+_ASSERTS = {k: R.Assert(k) for k in ("bol", "bos", "eol", "leol", "eos", "wordb", "nwordb")}
+_ESCAPE_ASSERTS = {
+    "A": _ASSERTS["bos"],
+    "Z": _ASSERTS["eos"],
+    "z": _ASSERTS["eos"],
+    "b": _ASSERTS["wordb"],
+    "B": _ASSERTS["nwordb"],
+}
+_ANY = R.Set(ANY)
+_NOT_NL = R.Set(NEWLINE.complement())
 
 
 def parse(pattern: str, flags: int = 0, is_bytes: bool = False) -> R.Re:
@@ -617,9 +696,6 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     case)``.  See :mod:`re_engine.literals` for why the leftmost-first choice
     is kept.
     """
-    from ..literals import factor
-    from ..prog import MAX_PROG
-
     # The words' own trie (their distinct prefixes) is a lower bound on the
     # characters of the result, which shares no more than it: known at once.
     plain = [x for x in items if isinstance(x, tuple)]
@@ -628,6 +704,9 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
     if len(words) > MAX_PROG or (len(words) > 1000 and _trie_size(sorted(words)) > MAX_PROG):
         raise TooLarge(f"alternation of {len(items)} branches exceeds the program size limit")
     sets: dict[tuple[str, bool], CharSet] = {}
+    flat = _distinct_firsts(items, sets)
+    if flat is not None:
+        return flat
     branches: list[tuple[tuple[CharSet, ...], R.Re | None]] = []
     for it in items:
         if isinstance(it, tuple):
@@ -648,6 +727,54 @@ def _shared_prefixes(items: list[R.Re | tuple[str, bool]]) -> R.Re:
         rest = parts[len(keys) :]
         branches.append((tuple(keys), None if not rest else R.seq(*rest)))
     return factor(branches, R.Set, None if _disjoint(branches) else _overlap, MAX_PROG)
+
+
+def _distinct_firsts(
+    items: list[R.Re | tuple[str, bool]], sets: dict[tuple[str, bool], CharSet]
+) -> R.Re | None:
+    """The alternation of ``items`` as they are if no two can begin with the same key, else None.
+
+    Then no prefix is shared (:func:`re_engine.literals.factor` only merges
+    branches beginning with equal keys), so the branches stay as written;
+    ``sets`` receives the key of each word's first character.
+    """
+    firsts: set[CharSet] = set()
+    chars = 0
+    for it in items:
+        if isinstance(it, tuple):
+            w, ic = it
+            if not w:
+                return None  # an empty word: a barrier, and a second one is dropped
+            k = sets.get((w[0], ic))
+            if k is None:
+                k = CharSet.of_char(ord(w[0]))
+                k = sets[w[0], ic] = k.case_fold() if ic else k
+            chars += len(w)
+        else:
+            k = _key(it.items[0] if isinstance(it, R.Seq) and it.items else it)
+            if k is None:
+                continue  # begins with no key: merged with nothing
+        if k in firsts:
+            return None
+        firsts.add(k)
+    if chars > MAX_PROG:
+        return None  # too large: factor() raises TooLarge
+    nodes: dict[tuple[str, bool], R.Re] = {}
+    out: list[R.Re] = []
+    for it in items:
+        if not isinstance(it, tuple):
+            out.append(it)
+            continue
+        w, ic = it
+        seq: list[R.Re] = []
+        for c in w:
+            node = nodes.get((c, ic))
+            if node is None:
+                cs = CharSet.of_char(ord(c))
+                node = nodes[c, ic] = R.Set(cs.case_fold() if ic else cs)
+            seq.append(node)
+        out.append(R.seq(*seq))
+    return R.alt(*out)
 
 
 def _trie_size(words: list[str]) -> int:
