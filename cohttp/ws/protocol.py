@@ -578,12 +578,12 @@ class Connection:
         """
         if data.__class__ is str:
             try:
-                payload = data.encode("utf-8")  # type: ignore[union-attr]
+                payload = data.encode("utf-8")
             except UnicodeEncodeError as exc:
                 raise LocalProtocolError(f"text is not encodable as UTF-8: {exc.reason}") from None
             heads = _TEXT_HEADS
         else:
-            payload = data if data.__class__ is bytes else bytes(data)  # type: ignore[assignment]
+            payload = data if data.__class__ is bytes else bytes(data)  # type: ignore[arg-type]
             heads = _BINARY_HEADS
         n = len(payload)
         if self._plain and not self._send_opcode:
