@@ -26,8 +26,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Collection, Generator, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Collection,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
+)
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any, Generic, NoReturn, TypeVar
 
 from backends.errors import NetworkError, Timeout
@@ -82,7 +91,7 @@ class _Pending(Generic[T]):
 
     __slots__ = ("_it", "_value")
 
-    def __init__(self, it: Generator[Any, Any, T], value: Any) -> None:
+    def __init__(self, it: Generator[Any, Any, T] | Coroutine[Any, Any, T], value: Any) -> None:
         self._it = it
         self._value = value
 
@@ -198,15 +207,19 @@ class WebSocket:
 
     # -- sending -----------------------------------------------------------------------
 
-    async def send_text(self, data: str) -> None:
-        """Send a text message."""
+    def send_text(self, data: str) -> Coroutine[Any, Any, None]:
+        """Send a text message: ``await ws.send_text(data)``.
+
+        A plain method returning the sending coroutine (one coroutine per message, not two);
+        a ``data`` that is not a ``str`` raises TypeError at once.
+        """
         if data.__class__ is not str:
             raise TypeError(f"send_text takes a str, not {type(data).__name__}")
-        await self._send(data)
+        return self._send(data)
 
-    async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
-        """Send a binary message."""
-        await self._send(bytes(data))
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> Coroutine[Any, Any, None]:
+        """Send a binary message: ``await ws.send_bytes(data)`` (as :meth:`send_text`)."""
+        return self._send(data if data.__class__ is bytes else bytes(data))
 
     async def send(self, event: Text | Bytes) -> None:
         """Send a message or a fragment of one (``final=False`` for all but the last)."""
@@ -247,7 +260,10 @@ class WebSocket:
             cls = event.__class__
             data = conn.send_message(event) if cls is str or cls is bytes else conn.send(event)  # type: ignore[arg-type]
             # _started's hot path, inline: most writes finish at once, with no deadline.
-            it = self.flow.write(data).__await__()
+            write = self.flow.write(data)
+            it: Generator[Any, Any, None] | Coroutine[Any, Any, None] = (
+                write if write.__class__ is CoroutineType else write.__await__()
+            )
             try:
                 value = it.send(None)
             except StopIteration:

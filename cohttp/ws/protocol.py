@@ -232,6 +232,8 @@ class Connection:
         "_decompressor",
         "_fragments",
         "_mask_bit",
+        "_max_frame",
+        "_max_message",
         "_more",
         "_more_len",
         "_msg_compressed",
@@ -241,12 +243,11 @@ class Connection:
         "_pos",
         "_send_compressed",
         "_send_opcode",
+        "_small",
         "_texts",
         "_utf8",
         "_want",
         "close_received",
-        "max_frame_size",
-        "max_message_size",
         "role",
         "state",
     )
@@ -263,8 +264,9 @@ class Connection:
     ) -> None:
         self.role = role
         self._client = role is Role.CLIENT
-        self.max_frame_size = max_frame_size
-        self.max_message_size = max_message_size
+        self._max_frame = max_frame_size
+        self._max_message = max_message_size
+        self._small = min(125, max_frame_size, max_message_size)  # the fast path's limit
         self._fragments = fragments
         self.state = _OPEN
         self.close_received: Close | None = None
@@ -296,6 +298,26 @@ class Connection:
                 theirs = deflate.client_no_context_takeover
             self._compressor = Compressor(ours[0], ours[1], tuning.level, tuning.mem_level)
             self._decompressor = Decompressor(theirs)
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest frame payload accepted (as received: compressed, if it is)."""
+        return self._max_frame
+
+    @max_frame_size.setter
+    def max_frame_size(self, value: int) -> None:
+        self._max_frame = value
+        self._small = min(125, value, self._max_message)
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest message accepted (as delivered: decompressed)."""
+        return self._max_message
+
+    @max_message_size.setter
+    def max_message_size(self, value: int) -> None:
+        self._max_message = value
+        self._small = min(125, self._max_frame, value)
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -362,20 +384,14 @@ class Connection:
                 return None
             b0 = buf[pos]
             b1 = buf[pos + 1]
-            length = b1 & 0x7F
-            if (
-                length < 126
-                and (b0 == 0x81 or b0 == 0x82)
-                and (b1 & 0x80) == self._mask_bit
-                and not self._msg_opcode
-                and length <= self.max_frame_size
-                and length <= self.max_message_size
-            ):
-                # The common frame: a whole text or binary message under 126 bytes, as
-                # RFC 6455 5.2 allows it here (FIN, no RSV bit, masked by a client only).
+            # The common frame: a whole text or binary message under 126 bytes and within
+            # the limits, as RFC 6455 5.2 allows it here (FIN, no RSV bit, the MASK bit set
+            # by a client only): b1 is the MASK bit expected plus a length up to _small.
+            length = b1 - self._mask_bit
+            if 0 <= length <= self._small and (b0 == 0x81 or b0 == 0x82) and not self._msg_opcode:
                 if self._mask_bit:
                     end = pos + 6 + length
-                    if end > len(buf):
+                    if end > avail + pos:
                         self._want = end - pos
                         return None
                     # Key and payload read as one little-endian integer: the key is its
@@ -388,7 +404,7 @@ class Connection:
                         payload = payload[:length]
                 else:
                     end = pos + 2 + length
-                    if end > len(buf):
+                    if end > avail + pos:
                         self._want = end - pos
                         return None
                     payload = buf[pos + 2 : end]
@@ -399,6 +415,7 @@ class Connection:
                     return payload.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ProtocolError(1007, f"text message is not UTF-8: {exc.reason}") from None
+            length = b1 & 0x7F
             head = 2
             if length == 126:
                 if avail < 4:
@@ -456,14 +473,12 @@ class Connection:
                     raise ProtocolError(1002, "new message inside a fragmented one (5.4)")
                 if b0 & 0x40 and self._decompressor is None:
                     raise ProtocolError(1002, "RSV1 set without permessage-deflate (5.2)")
-            if length > self.max_frame_size:
+            if length > self._max_frame:
                 raise ProtocolError(1009, f"frame of {length} bytes exceeds the limit")
             compressed = (b0 & 0x40) if opcode else self._msg_compressed
             so_far = self._msg_size if opcode == CONTINUATION else 0
-            if not compressed and so_far + length > self.max_message_size:
-                raise ProtocolError(
-                    1009, f"message exceeds the limit of {self.max_message_size} bytes"
-                )
+            if not compressed and so_far + length > self._max_message:
+                raise ProtocolError(1009, f"message exceeds the limit of {self._max_message} bytes")
         if bool(b1 & 0x80) is self._client:
             if self._client:
                 raise ProtocolError(1002, "server frame is masked (RFC 6455 5.1)")
@@ -485,11 +500,11 @@ class Connection:
             assert self._decompressor is not None
             try:
                 payload = self._decompressor.inflate(
-                    payload, final, self.max_message_size - self._msg_size
+                    payload, final, self._max_message - self._msg_size
                 )
             except MessageTooBig:
                 raise ProtocolError(
-                    1009, f"message inflates past the limit of {self.max_message_size} bytes"
+                    1009, f"message inflates past the limit of {self._max_message} bytes"
                 ) from None
             except InvalidCompressedData as exc:
                 raise ProtocolError(1007, f"invalid compressed data: {exc}") from None
