@@ -177,7 +177,11 @@ def _unmask(key: bytes, buf: bytes, start: int, end: int) -> bytes:
     on a 64 KiB payload this measured ~1.5x faster than one integer for the whole payload
     (and linear in the size where the whole-payload integer was not), and ~1.3x faster
     than four strided ``bytes.translate`` passes (medians of interleaved timeit runs on
-    fresh buffers, Python 3.11; the machine was loaded).
+    fresh buffers, Python 3.11; the machine was loaded). Measured again (minimum of 200
+    interleaved runs, 64 KiB): 4 KiB slices 102 µs, 16 KiB 100 µs, 1 KiB 124 µs, one
+    integer 225 µs, strided translates 130 µs. Converting is the cost: ``to_bytes`` and
+    ``from_bytes`` take ~25 instructions a byte between them (callgrind), the XOR itself
+    under one; no standard-library call XORs two buffers faster.
     """
     n = end - start
     from_bytes = int.from_bytes
