@@ -105,7 +105,10 @@ def serve(name: str, port: int) -> None:
         from cohttp import Request, Server
         from cohttp.ws import Config, ConnectionClosed, WebSocket, endpoint
 
-        config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=None)
+        # The defaults users get, as the peers run theirs: 1 MiB messages (what uvicorn and
+        # websockets are given below) and a keepalive ping every 20 s, whose deadline each
+        # read that waits is taken under (uvicorn and websockets ping every 20 s too).
+        config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=20.0)
 
         async def echo(ws: WebSocket, request: Request) -> None:
             try:
