@@ -6,22 +6,25 @@ zlib). All servers start at once, each in its own process pinned to one core
 ``--connections`` clients, each keeping ``--window`` messages in flight, send messages of
 each size (small: 16 bytes of text; large: 64 KiB binary) for a short slice, going round the
 servers A B C ... then C B A ..., ``--rounds`` times. The client is the same for every
-server: masked frames made in advance (64 mask keys in turn) over asyncio streams, and each
-echo checked byte for byte against the frame every server must send back (a ping, a close
-or any other answer fails the run), so it costs little per message.
+server: masked frames made in advance (64 mask keys in turn), an asyncio buffered protocol
+reading into its own buffer, and each echo checked byte for byte against the frame every
+server must send back (a ping, a close or any other answer fails the run), so it costs
+little per message (its CPU per message is printed: a few µs for 16 B).
 
 Reported: messages per second per server and size, median of the slices with quartiles,
 the median of the per-round ratios to ``websockets`` and to ``uvicorn-websockets``
-(measured back to back), and the messages per CPU-second of the server process (from
-/proc). On a shared, noisy machine only ratios mean much, and the CPU figure tells the
-servers apart when something else (the load generator, other jobs) sets the pace.
+(measured back to back), the messages per CPU-second of the server process (from
+/proc) and the load generator's CPU per message. On a shared, noisy machine only ratios
+mean much, and the CPU figure tells the servers apart when something else (the load
+generator, other jobs) sets the pace.
 
 Ours runs as users run it, :class:`cohttp.Server` with a :func:`cohttp.ws.endpoint` route,
 on asyncio, on asyncio with uvloop (as uvicorn runs by default: ``loop="auto"`` picks
 uvloop when installed) and on trio; ``ours-asgi`` is the same ASGI app as uvicorn's under
-our server (:class:`cohttp.asgi.ASGIHandler`, uvloop). Unmasking a client's 64 KiB frame is
-pure Python here (integer XOR in 4 KiB slices, ~0.1 ms); websockets does it in C, which
-is most of the gap at that size.
+our server (:class:`cohttp.asgi.ASGIHandler`, uvloop). All run with their default
+keepalive pings (every 20 s). Unmasking a client's 64 KiB frame is pure Python here
+(integer XOR in 4 KiB slices, ~0.1 ms of the ~0.2 ms of CPU ours spends per 64 KiB echo);
+websockets does it in C, which is most of the gap at that size.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
     .venv/bin/python bench/websocket.py --rounds 10 --only ours-asyncio,websockets
@@ -104,7 +107,10 @@ def serve(name: str, port: int) -> None:
         from cohttp import Request, Server
         from cohttp.ws import Config, ConnectionClosed, WebSocket, endpoint
 
-        config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=None)
+        # The defaults users get, as the peers run theirs: 1 MiB messages (what uvicorn and
+        # websockets are given below) and a keepalive ping every 20 s, whose deadline each
+        # read that waits is taken under (uvicorn and websockets ping every 20 s too).
+        config = Config(max_message_size=1 << 20, max_frame_size=1 << 20, ping_interval=20.0)
 
         async def echo(ws: WebSocket, request: Request) -> None:
             try:
@@ -166,61 +172,128 @@ def serve(name: str, port: int) -> None:
 # -- load ------------------------------------------------------------------------------
 
 
-async def _client(port: int, message: str | bytes, window: int, until: float) -> int:
-    from cohttp.codec import encode_request_head
-    from cohttp.headers import Headers
-    from cohttp.ws import Close, Connection, Role, client_handshake
+class _Echoes(asyncio.BufferedProtocol):
+    """One load connection: the handshake, then ``window`` messages in flight, each echo
+    checked and answered with the next message, until :meth:`stop`.
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    hs = client_handshake(f"127.0.0.1:{port}", deflate=None)
-    writer.write(encode_request_head("GET", "/", Headers(hs.headers)))
-    head = await reader.readuntil(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise RuntimeError(f"handshake refused: {head[:40]!r}")
-    conn = Connection(Role.CLIENT)
-    # Masked frames with 64 different keys, made before the clock starts, sent in turn.
-    frames = [conn.send_message(message) for _ in range(64)]
-    # Every server must answer each message with the same bytes (RFC 6455 5.2: FIN, no
-    # RSV, minimal length, unmasked, no compression agreed): the echo is checked by
-    # comparing what arrives with that frame repeated, at C speed, so the load generator
-    # stays cheap per message and the servers, not it, set the pace. Anything else (a
-    # Ping, a Close, another framing, another message) fails the run.
-    echo = Connection(Role.SERVER).send_message(message)
-    size = len(echo)
-    ring = echo * ((1 << 18) // size + 2)
-    turn = 0
-    sent_frames = b"".join(frames[i % 64] for i in range(window))
-    turn = window % 64
-    writer.write(sent_frames)
-    offset = 0  # where in an echo frame the next byte falls
-    done = 0
-    while time.monotonic() < until:
-        data = await reader.read(1 << 18)
-        if not data:
-            raise RuntimeError("server closed")
-        n = len(data)
-        if ring[offset : offset + n] != data:
-            raise RuntimeError(f"not an echo of the message sent: {data[:40]!r}")
-        got = (offset + n) // size
-        offset = (offset + n) % size
-        if got:
-            done += got
-            writer.write(b"".join(frames[(turn + i) % 64] for i in range(got)))
-            turn = (turn + got) % 64
-    writer.write(conn.send(Close(1000)))
-    writer.close()
-    return done
+    A buffered protocol reading into one buffer of its own (no bytes object per read), so
+    that the load generator costs little per message and the servers, not it, set the
+    pace. The frames sent are masked with 64 different keys, made before the clock
+    starts, sent in turn: all of one length, so the next k frames are one slice of them
+    laid end to end. Every server must answer each message with the same bytes (RFC 6455
+    5.2: FIN, no RSV, minimal length, unmasked, no compression agreed): the echo is checked
+    by comparing what arrives with that frame repeated (``bytes.startswith``, a memcmp).
+    Anything else (a Ping, a Close, another framing, another message) fails the run.
+    """
+
+    def __init__(self, port: int, message: str | bytes, window: int) -> None:
+        from cohttp.codec import encode_request_head
+        from cohttp.headers import Headers
+        from cohttp.ws import Close, Connection, Role, client_handshake
+
+        hs = client_handshake(f"127.0.0.1:{port}", deflate=None)
+        self.request = encode_request_head("GET", "/", Headers(hs.headers))
+        conn = Connection(Role.CLIENT)
+        frames = [conn.send_message(message) for _ in range(64)]
+        self.close_frame = conn.send(Close(1000))
+        self.step = len(frames[0])
+        self.sent_ring = b"".join(frames) * (2 + window // 64)
+        echo = Connection(Role.SERVER).send_message(message)
+        self.size = len(echo)
+        self.ring = echo * ((1 << 18) // self.size + 2)
+        self.window = window
+        self.buffer = memoryview(bytearray(1 << 18))
+        self.head = b""
+        self.open = False
+        self.stopped = False
+        self.turn = window % 64
+        self.offset = 0  # where in an echo frame the next byte falls
+        self.done = 0
+        self.error: str | None = None
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        assert self.transport is not None
+        if not self.open:
+            self.head += bytes(self.buffer[:nbytes])
+            if b"\r\n\r\n" not in self.head:
+                if len(self.head) > 16384:
+                    self._fail(f"no end to the answer's head: {self.head[:40]!r}")
+                return
+            if not self.head.startswith(b"HTTP/1.1 101") or not self.head.endswith(b"\r\n\r\n"):
+                self._fail(f"handshake refused: {self.head[:40]!r}")
+                return
+            self.open = True
+            self.opened.set_result(None)
+            return
+        if not self.ring.startswith(self.buffer[:nbytes], self.offset):
+            self._fail(f"not an echo of the message sent: {bytes(self.buffer[:40])!r}")
+            return
+        at = self.offset + nbytes
+        got = at // self.size
+        self.offset = at % self.size
+        if got and not self.stopped:  # at most ``window``: no more are in flight
+            self.done += got
+            turn = self.turn
+            self.transport.write(self.sent_ring[turn * self.step : (turn + got) * self.step])
+            self.turn = (turn + got) % 64
+
+    def start(self) -> None:
+        """Put ``window`` messages in flight (once the handshake is done)."""
+        assert self.transport is not None
+        self.transport.write(self.sent_ring[: self.window * self.step])
+
+    def _fail(self, reason: str) -> None:
+        self.error = self.error or reason
+        if not self.opened.done():
+            self.opened.set_exception(RuntimeError(reason))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stopped:
+            self._fail(f"server closed ({exc})")
+
+    def stop(self) -> int:
+        """Stop sending, say goodbye, and return the number of echoes received."""
+        self.stopped = True
+        if self.transport is not None and not self.transport.is_closing():
+            if self.open:
+                self.transport.write(self.close_frame)
+            self.transport.close()
+        if self.error is not None:
+            raise RuntimeError(self.error)
+        return self.done
 
 
 async def _load(
     port: int, message: str | bytes, connections: int, window: int, duration: float
-) -> float:
+) -> tuple[int, float]:
+    """Echoes received in one slice of ``duration`` seconds, and the seconds it lasted."""
+    loop = asyncio.get_running_loop()
+    clients = [_Echoes(port, message, window) for _ in range(connections)]
+    for client in clients:
+        await loop.create_connection(lambda c=client: c, "127.0.0.1", port)  # type: ignore[misc]
+    # The handshakes are not part of the slice (a cold server may take a while), but they
+    # have a deadline: a server that never answers fails the run instead of hanging it.
+    await asyncio.wait_for(asyncio.gather(*(client.opened for client in clients)), 15.0)
     start = time.monotonic()
-    until = start + duration
-    counts = await asyncio.gather(
-        *(_client(port, message, window, until) for _ in range(connections))
-    )
-    return sum(counts) / (time.monotonic() - start)
+    for client in clients:
+        client.start()
+    await asyncio.sleep(max(start + duration - time.monotonic(), 0.0))
+    counts = [client.stop() for client in clients]
+    elapsed = time.monotonic() - start
+    await asyncio.sleep(0)  # let the transports close
+    return sum(counts), elapsed
 
 
 def _connects(port: int) -> bool:
@@ -276,6 +349,7 @@ def main() -> int:
     )
     results: dict[tuple[str, str], list[float]] = {}
     per_cpu: dict[tuple[str, str], list[float]] = {}
+    load_us: dict[tuple[str, str], list[float]] = {}  # the load generator's CPU per message
     with _running(runnable, "0") as servers:
         for name in runnable:  # a warm-up slice each, not counted
             asyncio.run(_load(servers[name][0], "warm-up", args.connections, args.window, 0.3))
@@ -285,23 +359,29 @@ def main() -> int:
                 for name in order:
                     port, pid = servers[name]
                     cpu = _cpu_seconds(pid)
-                    start = time.monotonic()
-                    rate = asyncio.run(
+                    load_cpu = time.process_time()
+                    messages, elapsed = asyncio.run(
                         _load(port, message, args.connections, args.window, args.duration)
                     )
-                    used = _cpu_seconds(pid) - cpu
-                    results.setdefault((name, size_name), []).append(rate)
-                    messages = rate * (time.monotonic() - start)
+                    used = _cpu_seconds(pid) - cpu  # the handshakes too: a little, not all
+                    results.setdefault((name, size_name), []).append(messages / elapsed)
                     per_cpu.setdefault((name, size_name), []).append(messages / max(used, 0.01))
+                    load_us.setdefault((name, size_name), []).append(
+                        (time.process_time() - load_cpu) / max(messages, 1) * 1e6
+                    )
     for size_name in SIZES:
         print(
             f"\n{size_name}: messages/s, median of the slices [quartiles];"
-            " messages per CPU-second of the server"
+            " messages per CPU-second of the server; the load generator's CPU per message"
         )
         for name in runnable:
             q1, q2, q3 = _quartiles(results[(name, size_name)])
             cpu = statistics.median(per_cpu[(name, size_name)])
-            print(f"  {name:20} {q2:10.0f}  [{q1:.0f} .. {q3:.0f}]   {cpu:10.0f} per CPU-s")
+            load = statistics.median(load_us[(name, size_name)])
+            print(
+                f"  {name:20} {q2:10.0f}  [{q1:.0f} .. {q3:.0f}]   {cpu:10.0f} per CPU-s"
+                f"   load {load:5.1f} µs"
+            )
         for base in ("websockets", "uvicorn-websockets"):
             if base not in runnable:
                 continue

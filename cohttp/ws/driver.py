@@ -26,8 +26,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Collection, Generator, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Collection,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
+)
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any, Generic, NoReturn, TypeVar
 
 from backends.errors import NetworkError, Timeout
@@ -71,6 +80,10 @@ _READ_SIZE = 256 * 1024
 are there, several small frames per read always."""
 
 log = logging.getLogger("cohttp.ws")
+_OPEN = State.OPEN  # globals: an Enum member read through its class is slow (protocol.py)
+_LOCAL_CLOSING = State.LOCAL_CLOSING
+_REMOTE_CLOSING = State.REMOTE_CLOSING
+_CLOSED = State.CLOSED
 
 
 class _Pending(Generic[T]):
@@ -78,7 +91,7 @@ class _Pending(Generic[T]):
 
     __slots__ = ("_it", "_value")
 
-    def __init__(self, it: Generator[Any, Any, T], value: Any) -> None:
+    def __init__(self, it: Generator[Any, Any, T] | Coroutine[Any, Any, T], value: Any) -> None:
         self._it = it
         self._value = value
 
@@ -194,15 +207,19 @@ class WebSocket:
 
     # -- sending -----------------------------------------------------------------------
 
-    async def send_text(self, data: str) -> None:
-        """Send a text message."""
+    def send_text(self, data: str) -> Coroutine[Any, Any, None]:
+        """Send a text message: ``await ws.send_text(data)``.
+
+        A plain method returning the sending coroutine (one coroutine per message, not two);
+        a ``data`` that is not a ``str`` raises TypeError at once.
+        """
         if data.__class__ is not str:
             raise TypeError(f"send_text takes a str, not {type(data).__name__}")
-        await self._send(data)
+        return self._send(data)
 
-    async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
-        """Send a binary message."""
-        await self._send(bytes(data))
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> Coroutine[Any, Any, None]:
+        """Send a binary message: ``await ws.send_bytes(data)`` (as :meth:`send_text`)."""
+        return self._send(data if data.__class__ is bytes else bytes(data))
 
     async def send(self, event: Text | Bytes) -> None:
         """Send a message or a fragment of one (``final=False`` for all but the last)."""
@@ -227,7 +244,8 @@ class WebSocket:
         if self._closed is not None:
             raise self._closed
         conn = self._conn
-        if conn.state is State.LOCAL_CLOSING or conn.state is State.CLOSED:
+        state = conn.state
+        if state is _LOCAL_CLOSING or state is _CLOSED:
             raise ConnectionClosed(ABNORMAL, "the closing handshake has begun")
         # The frame is built inside the lock: with compression the context must see the
         # messages in the order they go out. Events are made only when writers contend.
@@ -235,16 +253,24 @@ class WebSocket:
             waiter = self._rt.event()
             self._write_waiters.append(waiter)
             await waiter.wait()
-        self._writing = True
-        try:
             if self._closed is not None:  # closed while this task waited its turn
                 raise self._closed
-            message = isinstance(event, (str, bytes))
-            data = conn.send_message(event) if message else conn.send(event)  # type: ignore[arg-type]
-            pending = _started(self.flow.write(data))
-            if isinstance(pending, _Pending):
+        self._writing = True
+        try:
+            cls = event.__class__
+            data = conn.send_message(event) if cls is str or cls is bytes else conn.send(event)  # type: ignore[arg-type]
+            # _started's hot path, inline: most writes finish at once, with no deadline.
+            write = self.flow.write(data)
+            it: Generator[Any, Any, None] | Coroutine[Any, Any, None] = (
+                write if write.__class__ is CoroutineType else write.__await__()
+            )
+            try:
+                value = it.send(None)
+            except StopIteration:
+                pass
+            else:
                 with self._rt.fail_after(self._config.write_timeout):
-                    await pending
+                    await _Pending(it, value)
         except (NetworkError, Timeout) as exc:
             self.flow.abort()
             self._closed = ConnectionClosed(ABNORMAL, f"write failed: {exc}")
@@ -276,17 +302,20 @@ class WebSocket:
         try:
             while True:
                 try:
-                    event = conn.next_event()
+                    item = conn.next_message()
                 except ProtocolError as exc:
                     await self._fail(exc.code, exc.reason)
-                if event is None:
-                    await self._fill()
-                    continue
-                cls = event.__class__
-                if cls is Text or cls is Bytes:
+                cls = item.__class__
+                if cls is str or cls is bytes:
                     self._message_deadline = None
-                    return event.data  # type: ignore[union-attr]
-                await self._control(event)
+                    return item  # type: ignore[return-value]
+                if item is None:
+                    await self._fill()
+                elif cls is Text or cls is Bytes:  # a fragment (Connection(fragments=True))
+                    self._message_deadline = None
+                    return item.data  # type: ignore[union-attr]
+                else:
+                    await self._control(item)  # type: ignore[arg-type]
         finally:
             self._receiving = False
 
@@ -305,7 +334,7 @@ class WebSocket:
 
     async def _control(self, event: Event) -> None:
         if isinstance(event, Ping):
-            if self._conn.state is State.OPEN:
+            if self._conn.state is _OPEN:
                 await self._send(Pong(event.payload))
         elif isinstance(event, Pong):
             waiter = self._pings.pop(event.payload, None)
@@ -318,7 +347,7 @@ class WebSocket:
                     self._ping_due = self._rt.now() + self._config.ping_interval
         elif isinstance(event, Close):
             self._close_seen.set()
-            if self._conn.state is State.REMOTE_CLOSING:
+            if self._conn.state is _REMOTE_CLOSING:
                 # Section 5.5.1: answer with a Close, echoing the code.
                 try:
                     await self._send(Close(event.code))
@@ -421,7 +450,7 @@ class WebSocket:
     async def _fail(self, code: int, reason: str) -> None:
         """Fail the connection (section 7.1.7): send Close if we can, drop the transport."""
         self._closed = ConnectionClosed(code, reason)
-        if self._conn.state is State.OPEN or self._conn.state is State.REMOTE_CLOSING:
+        if self._conn.state is _OPEN or self._conn.state is _REMOTE_CLOSING:
             with self._rt.move_on_after(min(self._config.close_timeout, 1.0)):
                 try:
                     reason_bytes = reason.encode("utf-8")[:123].decode("utf-8", "ignore")
@@ -442,7 +471,7 @@ class WebSocket:
         """
         if self._closed is not None:
             return
-        if self._conn.state is State.OPEN:
+        if self._conn.state is _OPEN:
             try:
                 await self._send(Close(code, reason))
             except ConnectionClosed:

@@ -116,6 +116,10 @@ async def test_our_client_our_server(
         await ws.send(Text("a", final=False))
         await ws.send(Text("b"))
         assert await ws.receive() == "ab"
+        with pytest.raises(TypeError):
+            await ws.send_text(b"not a str")  # type: ignore[arg-type]
+        await ws.send_bytes(memoryview(bytearray(b"\x01\x02")))  # any bytes-like object
+        assert await ws.receive() == b"\x01\x02"
         await ws.close(4000, "done")
         with pytest.raises(ConnectionClosed) as info:
             await ws.receive()

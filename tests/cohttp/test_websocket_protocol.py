@@ -204,6 +204,29 @@ def test_small_frames_respect_small_limits() -> None:
     fails(server(max_frame_size=10), frame(2, bytes(11)), 1009)
     fails(server(max_message_size=10), frame(1, b"x" * 11), 1009)
     fails(client(max_frame_size=10), frame(2, bytes(11), key=None), 1009)
+    conn = server()
+    conn.max_message_size = 10  # a limit changed after the connection was made
+    assert events(conn, frame(2, bytes(10))) == [Bytes(bytes(10))]
+    fails(conn, frame(2, bytes(11)), 1009)
+    conn = client()
+    conn.max_frame_size = 0
+    assert events(conn, frame(1, b"", key=None)) == [Text("")]
+    fails(conn, frame(1, b"x", key=None), 1009)
+
+
+@given(st.binary(min_size=4, max_size=4), st.binary(max_size=125), st.booleans())
+def test_small_frames_unmask_as_section_5_3_says(key: bytes, data: bytes, text: bool) -> None:
+    """The fast path unmasks key and payload as one integer: every length 0-125, every
+    key, text and binary, alone and behind another frame in the same read."""
+    payload = data.decode("latin-1").encode() if text else data
+    wire = frame(1 if text else 2, payload, key=key)
+    want: str | bytes = payload.decode() if text else payload
+    conn = server()
+    conn.receive_data(frame(9, b"p", key=key[::-1]) + wire + wire)
+    assert conn.next_message() == Ping(b"p")
+    assert conn.next_message() == want
+    assert conn.next_event() == (Text(want) if text else Bytes(want))  # type: ignore[arg-type]
+    assert conn.next_message() is None
 
 
 @pytest.mark.parametrize("role", [Role.SERVER, Role.CLIENT])
