@@ -30,11 +30,12 @@ import base64
 import binascii
 import datetime
 import ipaddress
-import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+from backends.addresses import ipv4_to_bytes, ipv6_to_bytes
 
 from . import wire
 from .wire import Name, RdataPart
@@ -599,49 +600,6 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
-_OCTETS = {str(i): i for i in range(256)}
-"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
-_OCTET = _OCTETS.__getitem__
-_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
-"""An IPv6 address of hex groups and colons only (one character class: linear)."""
-_ZEROS = [["0"] * n for n in range(9)]
-_GROUPS: dict[str, bytes] = {}
-"""Hex groups of IPv6 addresses already read, as their two bytes (up to :data:`_MEMO_MAX`
-kept): a zone's addresses share most of their groups."""
-_GROUP = _GROUPS.__getitem__
-
-
-def _ipv6_groups(text: str) -> bytes | None:
-    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
-    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
-    if _HEXTETS.fullmatch(text) is None:
-        return None
-    if "::" in text:
-        head, _, tail = text.partition("::")
-        groups = head.split(":") if head else []
-        after = tail.split(":") if tail else []
-        missing = 8 - len(groups) - len(after)
-        if missing < 1:
-            return None
-        groups += _ZEROS[missing]
-        groups += after
-    else:
-        groups = text.split(":")
-        if len(groups) != 8:
-            return None
-    try:
-        return b"".join(map(_GROUP, groups))
-    except KeyError:
-        pass
-    for group in groups:  # one not seen yet: 1 to 4 hex digits
-        if group not in _GROUPS:
-            if not 1 <= len(group) <= 4:
-                return None
-            if len(_GROUPS) < _MEMO_MAX:
-                _GROUPS[group] = _U16.pack(int(group, 16))
-    return b"".join([_GROUPS.get(g) or _U16.pack(int(g, 16)) for g in groups])
-
-
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -649,23 +607,12 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+        self.to_bytes = ipv4_to_bytes if size == 4 else ipv6_to_bytes
+        """Text to bytes (the OS's ``inet_pton`` held to :mod:`ipaddress`'s rules)."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        # The common forms without ipaddress's generality; what they do not take (an
-        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
-        if self.size == 4:
-            try:
-                data = bytes(map(_OCTET, text.split(".")))
-            except KeyError:
-                data = b""
-            if len(data) == 4:
-                return data
-        else:
-            data6 = _ipv6_groups(text)
-            if data6 is not None:
-                return data6
         try:
-            return self.kind(text).packed
+            return self.to_bytes(text)
         except ValueError as exc:
             raise RdataTextError(str(exc)) from None
 
@@ -1457,9 +1404,9 @@ def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
     if key == 3:
         return _U16.pack(wire.parse_decimal(value.decode("ascii"), 0xFFFF, "SVCB port"))
     if key == 4:
-        return b"".join(ipaddress.IPv4Address(v.decode("ascii")).packed for v in _value_list(value))
+        return b"".join(ipv4_to_bytes(v.decode("ascii")) for v in _value_list(value))
     if key == 6:
-        return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
+        return b"".join(ipv6_to_bytes(v.decode("ascii")) for v in _value_list(value))
     if key == 5:
         return _b64_of([value.decode("ascii")]) if value else b""
     # dohpath (RFC 9461): a URI template, UTF-8.

@@ -267,6 +267,8 @@ def test_addresses_read_as_ipaddress_reads_them(text: str) -> None:
             expected: bytes | None = kind(text).packed
         except ValueError:
             expected = None
+        if "%" in text:  # a zone id (RFC 4007 §11) is no part of RFC 3596 §2.4's text
+            expected = None
         try:
             got: bytes | None = rdtypes.from_words(rtype, [text], None)
         except ValueError:
