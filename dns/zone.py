@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import gc
 import hashlib
 import itertools
@@ -200,6 +201,25 @@ def _rows(records: Iterable[Record]) -> Iterator[_Row]:
         yield (r.name, key, r.rtype, r.ttl, r.rdata, r.filename, r.line)
 
 
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """The garbage collector off meanwhile. A zone is built of millions of objects and no
+    cycles: the collector would walk all of them again and again as they pile up (it was
+    a third of the time of a big zone). At the end the objects made meanwhile go to its
+    oldest generation (gc.freeze then gc.unfreeze: two list moves, no walk), where only a
+    full collection looks at them: left young, the first collection after would walk them
+    all (a tenth of the time of a big zone)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+
+
 _DEDUP_LINEAR = 8
 """RRsets up to this size are searched for a duplicate record one by one; bigger ones
 through a set of their records, so that a big RRset is read in linear time."""
@@ -217,19 +237,20 @@ class Zone:
     def __init__(
         self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
-        self._init(origin, _rows(records), files, source)
+        self._start(origin, files, source)
+        with _collector_off():
+            self._build(_rows(records))
+            self._finish()
 
     @classmethod
-    def _from_rows(
-        cls, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
-    ) -> Zone:
+    def _building(cls, origin: Name, files: list[str], source: str | None) -> Zone:
+        """An empty zone to build: records go in by :meth:`_build` (rows) or straight from
+        the parser (:attr:`_Parser.sink`); :meth:`_finish` checks it."""
         zone = cls.__new__(cls)
-        zone._init(origin, rows, files, source)
+        zone._start(origin, files, source)
         return zone
 
-    def _init(
-        self, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
-    ) -> None:
+    def _start(self, origin: Name, files: list[str], source: str | None) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
         self.files = files
@@ -239,16 +260,19 @@ class Zone:
         self._nsec_keys: list[Key] | None = None
         self._nsec3: tuple[list[bytes], list[Key]] | None = None
         self._record_count = 0
-        # The rows are parsed as the zone is built. That makes millions of objects and no
-        # cycles: the collector, which would walk all of them again and again as they
-        # pile up, is off meanwhile (it was a third of the time of a big zone).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._build(rows)
-        finally:
-            if collecting:
-                gc.enable()
+        # While the zone is built:
+        self._where: dict[tuple[Key, int], tuple[str, int]] = {}
+        """The file and line of each RRset of :data:`_LOCATED_TYPES`."""
+        self._big: dict[int, set[bytes]] = {}
+        """id(RRset) -> its records, for big RRsets (see :data:`_DEDUP_LINEAR`)."""
+        self._first: tuple[str, int] | None = None
+        """Where the first record was (the place of an error about the whole zone)."""
+
+    def _finish(self) -> None:
+        """The zone's rules checked (:meth:`_check`), its SOA's fields taken."""
+        where, first = self._where, self._first or ("<zone>", 0)
+        del self._where, self._big, self._first
+        self._check(where, first)
         soa = self.nodes[self.origin_key].get(wire.TYPE_SOA)
         assert soa is not None
         self.soa = soa
@@ -260,88 +284,91 @@ class Zone:
     # -- building and validation
 
     def _build(self, rows: Iterable[_Row]) -> None:
+        """Each row into its node (see :meth:`_new_node` and :meth:`_add`)."""
+        nodes = self.nodes
+        new_node = self._new_node
+        add = self._add
+        last_key: Key | None = None
+        node: Node | None = None
+        for name, k, rtype, ttl, rdata, filename, line in rows:
+            if k is not last_key or node is None:  # a new owner (or one left out)
+                last_key = k
+                node = nodes.get(k) or new_node(name, k, filename, line)
+                if node is None:
+                    continue
+            add(node, k, rtype, ttl, rdata, filename, line)
+
+    def _new_node(self, name: Name, k: Key, filename: str, line: int) -> Node | None:
+        """The node of a name not in :attr:`nodes` yet, made; None for a name outside
+        the zone (left out with a warning, as BIND does: named-checkzone loads the zone)."""
+        if self._first is None:
+            self._first = (filename, line)
         origin_key = self.origin_key
         depth = len(origin_key)
-        nodes = self.nodes
-        where: dict[tuple[Key, int], tuple[str, int]] = {}
+        if len(k) < depth or k[len(k) - depth :] != origin_key:
+            log.warning(
+                "%s:%d: ignoring %s: it is outside the zone %s",
+                filename,
+                line,
+                wire.name_to_text(name),
+                wire.name_to_text(self.origin),
+            )
+            return None
+        node = self.nodes[k] = Node(k if k == name else name)
+        return node
+
+    def _add(
+        self, node: Node, k: Key, rtype: int, ttl: int, rdata: bytes, filename: str, line: int
+    ) -> None:
+        """One record into its node: a new RRset, or one more record of one (a duplicate
+        left out, a TTL that differs from the RRset's warned about); an RRSIG also among
+        the node's signatures by the type it covers."""
         rrsig = wire.TYPE_RRSIG
-        located = _LOCATED_TYPES
-        big: dict[int, set[bytes]] = {}  # id(RRset) -> its records, for big RRsets
-        last_key: Key | None = None
-        last_node = Node(())
-        count = 0
-        rows = iter(rows)
-        head = next(rows, None)
-        first = (head[5], head[6]) if head is not None else ("<zone>", 0)
-        for name, k, rtype, ttl, rdata, filename, line in itertools.chain(
-            (head,) if head else (), rows
-        ):
-            if k is last_key:  # a blank owner, or the same name again
-                node = last_node
-            else:
-                if len(k) < depth or k[len(k) - depth :] != origin_key:
-                    # As BIND does (named-checkzone loads such a zone): warn, leave it out.
-                    log.warning(
-                        "%s:%d: ignoring %s: it is outside the zone %s",
-                        filename,
-                        line,
-                        wire.name_to_text(name),
-                        wire.name_to_text(self.origin),
-                    )
-                    continue
-                # Mostly a new name (a zone file is mostly in order): made on the chance.
-                node = nodes.setdefault(k, Node(k if k == name else name))
-                last_key, last_node = k, node
-            sets = node.sets
-            if rtype == rrsig and len(rdata) >= 2:
-                covered = _U16.unpack_from(rdata)[0]
-                sigs = node.sig(covered)
-                if sigs is None:
-                    # A tuple made again for each new type (a list would be converted at
-                    # the end, leaving its memory in holes the tuples cannot fill).
-                    node.signatures = (node.signatures or ()) + (
-                        RRset(node.name, rrsig, ttl, [rdata]),
-                    )
-                elif rdata not in sigs.rdatas:
-                    sigs.rdatas.append(rdata)
-            rrset: RRset | None
-            if not sets:
-                rrset = None
-            elif sets[-1].rtype == rtype:
-                rrset = sets[-1]
-            else:
-                rrset = node.get(rtype)
-            if rrset is None:
-                count += 1
-                node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
-                if rtype in located:
-                    where[(k, rtype)] = (filename, line)
-                continue
-            if ttl != rrset.ttl and rtype != rrsig:
-                log.warning(
-                    "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
-                    filename,
-                    line,
-                    ttl,
-                    rrset.ttl,
-                    rrset.ttl,
-                )
-            rdatas = rrset.rdatas
-            if len(rdatas) < _DEDUP_LINEAR:
-                if rdata not in rdatas:
-                    count += 1
-                    rdatas.append(rdata)
-                continue
-            seen = big.get(id(rrset))
-            if seen is None:
-                seen = big[id(rrset)] = set(rdatas)
-            if rdata not in seen:
-                count += 1
-                seen.add(rdata)
+        sets = node.sets
+        if rtype == rrsig and len(rdata) >= 2:
+            covered = _U16.unpack_from(rdata)[0]
+            sigs = node.sig(covered)
+            if sigs is None:
+                # A tuple made again for each new type (a list would be converted at
+                # the end, leaving its memory in holes the tuples cannot fill).
+                node.signatures = (node.signatures or ()) + (RRset(node.name, rrsig, ttl, [rdata]),)
+            elif rdata not in sigs.rdatas:
+                sigs.rdatas.append(rdata)
+        rrset: RRset | None
+        if not sets:
+            rrset = None
+        elif sets[-1].rtype == rtype:
+            rrset = sets[-1]
+        else:
+            rrset = node.get(rtype)
+        if rrset is None:
+            self._record_count += 1
+            node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
+            if rtype in _LOCATED_TYPES:
+                self._where[(k, rtype)] = (filename, line)
+            return
+        if ttl != rrset.ttl and rtype != rrsig:
+            log.warning(
+                "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
+                filename,
+                line,
+                ttl,
+                rrset.ttl,
+                rrset.ttl,
+            )
+        rdatas = rrset.rdatas
+        if len(rdatas) < _DEDUP_LINEAR:
+            if rdata not in rdatas:
+                self._record_count += 1
                 rdatas.append(rdata)
-        del big
-        self._record_count = count
-        self._check(where, first)
+            return
+        seen = self._big.get(id(rrset))
+        if seen is None:
+            seen = self._big[id(rrset)] = set(rdatas)
+        if rdata not in seen:
+            self._record_count += 1
+            seen.add(rdata)
+            rdatas.append(rdata)
 
     def _check(self, where: dict[tuple[Key, int], tuple[str, int]], first: tuple[str, int]) -> None:
         """The zone's rules (see the module's docstring), the zone cuts, the empty
@@ -990,6 +1017,9 @@ class _Parser:
         self.last_owner: Name | None = None
         self.files: list[str] = []
         self.keys = _Keys()
+        self.sink: Zone | None = None
+        """The zone being built: when set, :meth:`parse` puts its records into it (rows
+        are yielded only for what directives make); until then it yields them all."""
         self._keyed_origin: Name | None = None
         self._origin_key: Key = ()
         self._origin_lower = True
@@ -1009,7 +1039,11 @@ class _Parser:
         list of them all). A record whose TTL, class and type are words seen before takes
         a short way (those words and the owner name remembered, the RDATA of a line of
         plain words read from its words); directives, and records with something to say,
-        go the general way, with the same checks."""
+        go the general way, with the same checks.
+
+        With a :attr:`sink`, a record goes into its node here: the owner's node found
+        once for its run of records, an RRset made or added to in place (the general
+        way, :meth:`Zone._add`, for all but the plain cases)."""
         field_words = self.field_words
         from_text = rdtypes.from_text
         owner_text: str | None = None
@@ -1023,6 +1057,20 @@ class _Parser:
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
         line_no = 0
+        # The origin's part of owners made here, for the origin they were made for (by
+        # _owner, when the origin changes).
+        keyed: object = _NO_ORIGIN
+        origin_key: Key = ()
+        origin_lower = True
+        label_limit = 0
+        # Building: the node of the current owner, records counted here.
+        sink = self.sink
+        nodes: dict[Key, Node] = sink.nodes if sink is not None else {}
+        node: Node | None = None
+        node_key: Key | None = None
+        plain_first = frozenset(_LOCATED_TYPES | {wire.TYPE_RRSIG})
+        rrsig = wire.TYPE_RRSIG
+        count = 0
         try:
             for raw in lines:
                 line_no += 1
@@ -1073,8 +1121,31 @@ class _Parser:
                                 origin, default_ttl = self.origin, _clamped(self.default_ttl)
                                 last_ttl = self.last_ttl
                                 owner_text = None
+                                if sink is None and self.sink is not None:
+                                    sink, nodes, node_key = self.sink, self.sink.nodes, None
                                 continue
-                            owner, key = self._owner(word, origin)
+                            if (
+                                origin is keyed
+                                and word
+                                and "." not in word
+                                and "\\" not in word
+                                and word != "@"
+                                and len(label := word.encode("utf-8")) <= label_limit
+                            ):
+                                # One label under the origin (as _owner makes it).
+                                low = label.lower()
+                                key = (low, *origin_key)
+                                owner = (
+                                    key
+                                    if origin_lower and low == label
+                                    else (label, *(origin or ()))
+                                )
+                            else:
+                                owner, key = self._owner(word, origin)
+                                if origin is self._keyed_origin and origin is not None:
+                                    keyed, origin_key = origin, self._origin_key
+                                    origin_lower = self._origin_lower
+                                    label_limit = self._label_limit
                             owner_text = word if word[:1] != "$" else None  # a quoted one
                             owner_origin = origin
                             self.last_owner = owner
@@ -1124,7 +1195,36 @@ class _Parser:
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
                         )
                     last_ttl = ttl
-                    yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                    if sink is None:
+                        yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                        if self.sink is not None:  # the apex is known now: build here
+                            sink, nodes, node_key = self.sink, self.sink.nodes, None
+                        continue
+                    if key is not node_key or node is None:  # a new owner (or one left out)
+                        node_key = key
+                        node = nodes.get(key) or sink._new_node(owner, key, filename, entry_line)
+                        if node is None:
+                            continue
+                    # The plain cases here: a new RRset, one more record of the RRset just
+                    # added to (within the TTL, without a set of its records); the rest,
+                    # and the types the checks look at, by Zone._add.
+                    sets = node.sets
+                    if sets and (rrset := sets[-1]).rtype == rtype:
+                        rdatas = rrset.rdatas
+                        if rrset.ttl == ttl and rtype != rrsig and len(rdatas) < _DEDUP_LINEAR:
+                            if rdata not in rdatas:
+                                rdatas.append(rdata)
+                                count += 1
+                            continue
+                    elif rtype not in plain_first:
+                        for rrset in sets:
+                            if rrset.rtype == rtype:
+                                break
+                        else:
+                            node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
+                            count += 1
+                            continue
+                    sink._add(node, key, rtype, ttl, rdata, filename, entry_line)
                 except ZoneError:
                     raise
                 except (ValueError, UnicodeError) as exc:
@@ -1132,6 +1232,8 @@ class _Parser:
         except UnicodeDecodeError as exc:  # from a file read as it is parsed
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
         self.last_ttl = last_ttl
+        if sink is not None:
+            sink._record_count += count
         lexer.end()
 
     def _field_word(self, word: str) -> _FieldWord | None:
@@ -1339,6 +1441,8 @@ _Reader = Callable[[Sequence[str], Name | None], bytes]
 _FieldWord = tuple[int, int, _Reader | None]
 _UNSEEN: _FieldWord = (-1, -1, None)
 """Not in :attr:`_Parser.field_words` yet."""
+_NO_ORIGIN = object()
+"""No origin yet (for the owners :meth:`_Parser.parse` makes itself)."""
 
 
 def _clamped(ttl: int | None) -> int | None:
@@ -1380,21 +1484,24 @@ def _parse(
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
     rows: Iterable[_Row] = parser.parse(lines, filename, 0, (os.path.abspath(filename),))
-    apex = start
-    if apex is None:
-        # The apex is the owner of the first SOA: read up to it, then go on from there.
-        head = []
-        for row in rows:
-            head.append(row)
-            if row[2] == wire.TYPE_SOA:
-                apex = row[0]
-                break
+    source = filename if not filename.startswith("<") else None
+    with _collector_off():
+        apex = start
+        head: list[_Row] = []
         if apex is None:
-            raise ZoneError("no SOA record, and no origin given", filename, 0)
-        rows = itertools.chain(head, rows)
-    return Zone._from_rows(
-        apex, rows, parser.files, source=filename if not filename.startswith("<") else None
-    )
+            # The apex is the owner of the first SOA: read up to it, then go on from there.
+            for row in rows:
+                head.append(row)
+                if row[2] == wire.TYPE_SOA:
+                    apex = row[0]
+                    break
+            if apex is None:
+                raise ZoneError("no SOA record, and no origin given", filename, 0)
+        zone = parser.sink = Zone._building(apex, parser.files, source)
+        # The parser builds the zone from here on; rows are what directives make.
+        zone._build(itertools.chain(head, rows) if head else rows)
+        zone._finish()
+    return zone
 
 
 def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:
