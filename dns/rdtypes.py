@@ -219,6 +219,10 @@ class Field:
     words again and again), so that the wire form of a type's leading fields of this kind
     is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
 
+    word_to_bytes: Callable[[str], bytes] | None = None
+    """For a one-word field read without the origin (an address): the reading, which the
+    word reader calls itself (:meth:`RdataType.word_reader`; errors as :meth:`encode_word`'s)."""
+
     def __init__(self, what: str) -> None:
         self.what = what
 
@@ -607,12 +611,13 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
-        self.to_bytes = ipv4_to_bytes if size == 4 else ipv6_to_bytes
+        self.word_to_bytes = ipv4_to_bytes if size == 4 else ipv6_to_bytes
         """Text to bytes (the OS's ``inet_pton`` held to :mod:`ipaddress`'s rules)."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
+        assert self.word_to_bytes is not None
         try:
-            return self.to_bytes(text)
+            return self.word_to_bytes(text)
         except ValueError as exc:
             raise RdataTextError(str(exc)) from None
 
@@ -737,7 +742,19 @@ class RdataType:
         mnemonic = cls.mnemonic()
         count = len(encoders)
         rest = cls._rest_field.encode_words if cls._rest_field is not None else None
-        if rest is None and count == 1:  # an address, a name
+        if rest is None and count == 1 and cls.fields[0].word_to_bytes is not None:
+            plain = cls.fields[0].word_to_bytes  # an address: no origin, one call fewer
+
+            def read_plain(words: Sequence[str], origin: Name | None) -> bytes:
+                if len(words) != 1:
+                    return general(words, origin)
+                try:
+                    return plain(words[0])
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_plain
+        if rest is None and count == 1:  # a name
             encode = encoders[0]
 
             def read_one(words: Sequence[str], origin: Name | None) -> bytes:
@@ -755,6 +772,9 @@ class RdataType:
             few += 1
         head = encoders[:few]
         tail = encoders[few:]
+        # One field after the remembered ones, the last (an MX's exchange, an SRV's target):
+        # added to their bytes.
+        last = tail[0] if few and len(tail) == 1 and rest is None else None
         memo: dict[object, bytes] = {}
 
         def read(words: Sequence[str], origin: Name | None) -> bytes:
@@ -769,6 +789,8 @@ class RdataType:
                         known = b"".join([e(w, origin) for e, w in zip(head, words, strict=False)])
                         if len(memo) < _MEMO_MAX:
                             memo[key] = known
+                    if last is not None:
+                        return known + last(words[few], origin)
                     out.append(known)
                 if tail:
                     out += [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]

@@ -1063,6 +1063,8 @@ class _Parser:
         origin_key: Key = ()
         origin_lower = True
         label_limit = 0
+        keyed_inside = False  # whether that origin is in the zone being built
+        made_inside = False  # whether the owner was made that way (its node is in the zone)
         # Building: the node of the current owner, records counted here.
         sink = self.sink
         nodes: dict[Key, Node] = sink.nodes if sink is not None else {}
@@ -1106,6 +1108,7 @@ class _Parser:
                             owner = self.last_owner
                             key = keys(owner)
                             owner_text = None
+                            made_inside = False
                         pos = 0
                     else:
                         word = words[0]
@@ -1123,6 +1126,7 @@ class _Parser:
                                 owner_text = None
                                 if sink is None and self.sink is not None:
                                     sink, nodes, node_key = self.sink, self.sink.nodes, None
+                                    keyed = _NO_ORIGIN
                                 continue
                             if (
                                 origin is keyed
@@ -1140,12 +1144,20 @@ class _Parser:
                                     if origin_lower and low == label
                                     else (label, *(origin or ()))
                                 )
+                                made_inside = keyed_inside
                             else:
                                 owner, key = self._owner(word, origin)
+                                made_inside = False
                                 if origin is self._keyed_origin and origin is not None:
                                     keyed, origin_key = origin, self._origin_key
                                     origin_lower = self._origin_lower
                                     label_limit = self._label_limit
+                                    apex = sink.origin_key if sink is not None else None
+                                    keyed_inside = (
+                                        apex is not None
+                                        and len(origin_key) >= len(apex)
+                                        and origin_key[len(origin_key) - len(apex) :] == apex
+                                    )
                             owner_text = word if word[:1] != "$" else None  # a quoted one
                             owner_origin = origin
                             self.last_owner = owner
@@ -1199,12 +1211,18 @@ class _Parser:
                         yield (owner, key, rtype, ttl, rdata, filename, entry_line)
                         if self.sink is not None:  # the apex is known now: build here
                             sink, nodes, node_key = self.sink, self.sink.nodes, None
+                            keyed = _NO_ORIGIN
                         continue
                     if key is not node_key or node is None:  # a new owner (or one left out)
                         node_key = key
-                        node = nodes.get(key) or sink._new_node(owner, key, filename, entry_line)
+                        node = nodes.get(key)
                         if node is None:
-                            continue
+                            if made_inside and nodes:  # (the first goes to _new_node)
+                                node = nodes[key] = Node(owner)
+                            else:
+                                node = sink._new_node(owner, key, filename, entry_line)
+                                if node is None:
+                                    continue
                     # The plain cases here: a new RRset, one more record of the RRset just
                     # added to (within the TTL, without a set of its records); the rest,
                     # and the types the checks look at, by Zone._add.
