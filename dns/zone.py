@@ -183,12 +183,16 @@ class _Keys:
         self.labels: dict[bytes, bytes] = {}
 
     def __call__(self, name: Name) -> Key:
-        labels = self.labels
-        if len(labels) < self.LABELS:
-            intern = labels.setdefault
-            return tuple([intern(label, label) for label in map(bytes.lower, name)])
-        get = labels.get
-        return tuple([get(label, label) for label in map(bytes.lower, name)])
+        return tuple(self.interned(map(bytes.lower, name)))
+
+    def interned(self, labels: Iterable[bytes]) -> list[bytes]:
+        """Lowercased ``labels``, each as the object kept for it if one is."""
+        table = self.labels
+        if len(table) < self.LABELS:
+            intern = table.setdefault
+            return [intern(label, label) for label in labels]
+        get = table.get
+        return [get(label, label) for label in labels]
 
 
 def _rows(records: Iterable[Record]) -> Iterator[_Row]:
@@ -1308,8 +1312,13 @@ class _Parser:
                     data = head.encode("utf-8")
                     labels = data.split(b".")
                     if max(map(len, labels)) <= wire.MAX_LABEL and len(data) + 1 <= self._name_room:
-                        name = (*labels, *origin)
-                        return name, self.keys(name)
+                        # The key: the labels before the origin lowercased, the origin's key.
+                        low = data.lower()
+                        heads = self.keys.interned(labels if low == data else low.split(b"."))
+                        key = (*heads, *self._origin_key)
+                        if self._origin_lower and low == data:
+                            return key, key
+                        return (*labels, *origin), key
         name = wire.name_from_text(text, origin)
         return name, self.keys(name)
 
