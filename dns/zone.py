@@ -1167,34 +1167,39 @@ class _Parser:
                             self.last_owner = owner
                         pos = 1
                     # [ttl] [class] type, from words seen before (either order).
-                    ttl = None
-                    read = None
-                    in_class = False
-                    while pos < len(words):
-                        seen = field_words.get(words[pos], _UNSEEN)
-                        if seen is _UNSEEN:
-                            seen = self._field_word(words[pos])
-                        if seen is None:
-                            break
-                        kind, value, reader = seen
+                    ttl = default_ttl if default_ttl is not None else last_ttl
+                    seen = field_words.get(words[pos], _UNSEEN) if pos < len(words) else None
+                    if seen is not None and seen[0] == 2 and ttl is not None:
+                        _, rtype, read = seen  # the type alone, the common case
                         pos += 1
-                        if kind == 2:
-                            rtype, read = value, reader
-                            break
-                        if kind == 0 and ttl is None:
-                            ttl = value
-                        elif kind == 1 and not in_class:
-                            in_class = True
-                        else:
-                            break
-                    if ttl is None:
-                        ttl = default_ttl if default_ttl is not None else last_ttl
-                    if read is None or ttl is None:
-                        # Something to say (or an SOA's own TTL): the general way.
-                        self.last_ttl = last_ttl
-                        ttl, rtype, pos = self._fields(
-                            list(map(Token, words)), 1 - blank, filename, entry_line
-                        )
+                    else:
+                        ttl = read = None
+                        in_class = False
+                        while pos < len(words):
+                            seen = field_words.get(words[pos], _UNSEEN)
+                            if seen is _UNSEEN:
+                                seen = self._field_word(words[pos])
+                            if seen is None:
+                                break
+                            kind, value, reader = seen
+                            pos += 1
+                            if kind == 2:
+                                rtype, read = value, reader
+                                break
+                            if kind == 0 and ttl is None:
+                                ttl = value
+                            elif kind == 1 and not in_class:
+                                in_class = True
+                            else:
+                                break
+                        if ttl is None:
+                            ttl = default_ttl if default_ttl is not None else last_ttl
+                        if read is None or ttl is None:
+                            # Something to say (or an SOA's own TTL): the general way.
+                            self.last_ttl = last_ttl
+                            ttl, rtype, pos = self._fields(
+                                list(map(Token, words)), 1 - blank, filename, entry_line
+                            )
                     if quoted is not None and (
                         words[pos : pos + 1] == ["\\#"]
                         or (quoted and not rdtypes.for_type(rtype).words_alone)
