@@ -398,9 +398,6 @@ class Zone:
         dnames: set[Key] = set()
         # Only names that hold one of these types have a rule to break (their file and line
         # were kept), so only those are looked at, in the order the file gave them.
-        for k, rtype in list(where):
-            if rtype == wire.TYPE_NS and k != origin_key:
-                self.cuts.add(k)
         checked: set[Key] = set()
         soa_type, cname_type, dname_type, ns_type = (
             wire.TYPE_SOA,
@@ -408,11 +405,20 @@ class Zone:
             wire.TYPE_DNAME,
             wire.TYPE_NS,
         )
-        for k, _ in where:
+        cuts = self.cuts
+        for k, rtype in where:
+            if rtype == ns_type and k != origin_key:
+                cuts.add(k)
+            node = nodes[k]
+            sets = node.sets
+            if len(sets) == 1 and k and k[0] != b"*":
+                # One RRset (so here once): a delegation's NS, a lone CNAME break nothing.
+                only = sets[0]
+                if only.rtype == ns_type or (only.rtype == cname_type and len(only.rdatas) == 1):
+                    continue
             if k in checked:
                 continue
             checked.add(k)
-            node = nodes[k]
             types = [rs.rtype for rs in node.sets]
             if len(types) == 1 and types[0] == ns_type and k[0] != b"*":
                 continue  # a delegation's NS alone: nothing to break
@@ -470,7 +476,6 @@ class Zone:
                             wire.name_to_text(nodes[anc].name),
                         )
                         break
-        cuts = self.cuts
         if cuts:
             cut_depths = sorted({len(k) for k in cuts})
             shortest = cut_depths[0]
@@ -481,6 +486,8 @@ class Zone:
                 size = len(k)
                 cut: Key | None = None
                 if size == shortest:
+                    if len(node.sets) == 1:
+                        continue  # its NS alone
                     cut = k  # a cut, with none above it (none is shorter)
                 else:
                     for j in cut_depths:
