@@ -20,10 +20,13 @@ word_reader`: the wire form of leading numeric fields remembered by their words)
 words before the type and the owner remembered, an owner under the origin without escapes
 made from its labels; lines inside parentheses, and words with quoted strings (TXT), are
 split with ``str`` methods, other lines scanned by the lexer, with the same checks and
-errors. The file is read as it is parsed. In memory a :class:`Node`
-keeps its RRsets in a tuple (no dict per name), labels repeat as one object, and the
-collector is off while the zone is built (no cycles are made). ``bench/dns_zone.py``
-measures this against ``nsd-checkzone``.
+errors. The file is read as it is parsed, and the parser puts each record into its node
+itself (the node found once per owner, an RRset made or added to in place; the cases the
+checks look at through :meth:`Zone._add`, the one way :class:`Zone` builds from records).
+In memory a :class:`Node` keeps its RRsets in a tuple (no dict per name), labels repeat
+as one object, and the collector is off while the zone is built (no cycles are made), its
+objects then moved to the collector's oldest generation without a walk.
+``bench/dns_zone.py`` measures this against ``nsd-checkzone``.
 
 Usage::
 
