@@ -458,8 +458,11 @@ class CharStrings(CharString):
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        what = self.what
-        return b"".join([_counted(raw, what) for raw in map(unescape, words)])
+        raws = [w.encode("utf-8") if "\\" not in w else unescape(w) for w in words]
+        if max(map(len, raws)) > 255:
+            for raw in raws:
+                _counted(raw, self.what)  # the first too long, named
+        return b"".join([bytes((len(raw),)) + raw for raw in raws])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -755,6 +758,15 @@ class RdataType:
                     raise RdataTextError(f"{mnemonic} {exc}") from None
 
             return read_plain
+        if rest is not None and count == 0:  # the words are one field (TXT)
+
+            def read_rest(words: Sequence[str], origin: Name | None) -> bytes:
+                try:
+                    return rest(words, origin)
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_rest
         if rest is None and count == 1:  # a name
             encode = encoders[0]
 

@@ -746,29 +746,8 @@ class _Lexer:
         return None
 
     def _quotes(self, line: str) -> bool:
-        """Split a line of words and quoted strings, each quoted string between blanks or
-        at an end of the line, with no escape, comment or parenthesis: ``True``, its words
-        added. ``False`` (nothing added) for any other line: :meth:`_scan` reads it."""
-        parts = line.split('"')
-        size = len(parts)
-        if not size & 1:  # a quote left open: _scan says so
-            return False
-        # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
-        # key="a b", which _scan reads).
-        first, last = parts[0], parts[-1]
-        if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
-            return False
-        for between in parts[2 : size - 1 : 2]:
-            if not between or between[0] not in " \t" or between[-1] not in " \t":
-                return False
-        words = self.words
-        quoted = self.quoted
-        words += first.split()
-        for i in range(1, size, 2):
-            quoted.append(len(words))
-            words.append(parts[i])
-            words += parts[i + 1].split()
-        return True
+        """:func:`_split_quoted` onto this entry's words."""
+        return _split_quoted(line, self.words, self.quoted)
 
     def _scan(self, line: str, line_no: int) -> None:
         filename = self.filename
@@ -814,6 +793,31 @@ class _Lexer:
         """At the end of the file: no parenthesis may be left open."""
         if self.depth:
             raise ZoneError("unbalanced '(' at end of file", self.filename, self.start_line)
+
+
+def _split_quoted(line: str, words: list[str], quoted: list[int]) -> bool:
+    """Split a line of words and quoted strings, each quoted string between blanks or at
+    an end of the line, with no escape, comment or parenthesis: ``True``, its words added
+    to ``words`` and the positions of the quoted ones to ``quoted``. ``False`` (nothing
+    added) for any other line: :meth:`_Lexer._scan` reads it."""
+    parts = line.split('"')
+    size = len(parts)
+    if not size & 1:  # a quote left open: _scan says so
+        return False
+    # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
+    # key="a b", which _scan reads).
+    first, last = parts[0], parts[-1]
+    if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
+        return False
+    for between in parts[2 : size - 1 : 2]:
+        if not between or between[0] not in " \t" or between[-1] not in " \t":
+            return False
+    words += first.split()
+    for i in range(1, size, 2):
+        quoted.append(len(words))
+        words.append(parts[i])
+        words += parts[i + 1].split()
+    return True
 
 
 def _tokens(words: list[str], quoted: list[int] | None) -> list[Token]:
@@ -1070,6 +1074,7 @@ class _Parser:
         last_ttl = self.last_ttl  # kept here, and in self for the general way and directives
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
+        not_quoting = _NOT_QUOTING.search
         line_no = 0
         # The origin's part of owners made here, for the origin they were made for (by
         # _owner, when the origin changes).
@@ -1084,7 +1089,8 @@ class _Parser:
         nodes: dict[Key, Node] = sink.nodes if sink is not None else {}
         node: Node | None = None
         node_key: Key | None = None
-        plain_first = frozenset(_LOCATED_TYPES | {wire.TYPE_RRSIG})
+        located = _LOCATED_TYPES
+        where = sink._where if sink is not None else {}
         rrsig = wire.TYPE_RRSIG
         count = 0
         try:
@@ -1103,6 +1109,17 @@ class _Parser:
                         continue
                     blank = raw[0] in " \t"
                     quoted = None
+                    entry_line = line_no
+                elif (
+                    '"' in raw
+                    and not lexer.depth
+                    and "\r" not in raw
+                    and not_quoting(raw) is None
+                    and _split_quoted(raw.rstrip("\n"), words := [], quoted := [])
+                ):
+                    # Words and quoted strings (a TXT record's), split as the lexer splits
+                    # them.
+                    blank = raw[0] in " \t"
                     entry_line = line_no
                 else:
                     # (Not plain, unless for a "\r" at its end: the lexer looks again then.)
@@ -1140,6 +1157,7 @@ class _Parser:
                                 owner_text = None
                                 if sink is None and self.sink is not None:
                                     sink, nodes, node_key = self.sink, self.sink.nodes, None
+                                    where = sink._where
                                     keyed = _NO_ORIGIN
                                 continue
                             if (
@@ -1230,6 +1248,7 @@ class _Parser:
                         yield (owner, key, rtype, ttl, rdata, filename, entry_line)
                         if self.sink is not None:  # the apex is known now: build here
                             sink, nodes, node_key = self.sink, self.sink.nodes, None
+                            where = sink._where
                             keyed = _NO_ORIGIN
                         continue
                     if key is not node_key or node is None:  # a new owner (or one left out)
@@ -1242,9 +1261,9 @@ class _Parser:
                                 node = sink._new_node(owner, key, filename, entry_line)
                                 if node is None:
                                     continue
-                    # The plain cases here: a new RRset, one more record of the RRset just
-                    # added to (within the TTL, without a set of its records); the rest,
-                    # and the types the checks look at, by Zone._add.
+                    # The plain cases here, as Zone._add does them: a new RRset (but an
+                    # RRSIG's), one more record of the RRset just added to (within its TTL,
+                    # without a set of its records); the rest by Zone._add.
                     sets = node.sets
                     if sets and (rrset := sets[-1]).rtype == rtype:
                         rdatas = rrset.rdatas
@@ -1253,13 +1272,15 @@ class _Parser:
                                 rdatas.append(rdata)
                                 count += 1
                             continue
-                    elif rtype not in plain_first:
+                    elif rtype != rrsig:
                         for rrset in sets:
                             if rrset.rtype == rtype:
                                 break
                         else:
                             node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
                             count += 1
+                            if rtype in located:
+                                where[(key, rtype)] = (filename, entry_line)
                             continue
                     sink._add(node, key, rtype, ttl, rdata, filename, entry_line)
                 except ZoneError:
