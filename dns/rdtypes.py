@@ -785,16 +785,14 @@ class RdataType:
             few += 1
         head = encoders[:few]
         tail = encoders[few:]
-        # One field after the remembered ones, the last (an MX's exchange, an SRV's target):
-        # added to their bytes.
-        last = tail[0] if few and len(tail) == 1 and rest is None else None
+        one = tail[0] if len(tail) == 1 else None  # an MX's exchange, an RRSIG's signer
         memo: dict[object, bytes] = {}
 
         def read(words: Sequence[str], origin: Name | None) -> bytes:
             if len(words) < count or (rest is None and len(words) != count):
                 return general(words, origin)
             try:
-                out = []
+                data = b""
                 if few:
                     key = words[0] if few == 1 else tuple(words[:few])
                     known = memo.get(key)
@@ -802,14 +800,16 @@ class RdataType:
                         known = b"".join([e(w, origin) for e, w in zip(head, words, strict=False)])
                         if len(memo) < _MEMO_MAX:
                             memo[key] = known
-                    if last is not None:
-                        return known + last(words[few], origin)
-                    out.append(known)
-                if tail:
-                    out += [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                    data = known
+                if one is not None:
+                    data += one(words[few], origin)
+                elif tail:
+                    data += b"".join(
+                        [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                    )
                 if rest is not None:
-                    out.append(rest(words[count:], origin))
-                return b"".join(out)
+                    data += rest(words[count:], origin)
+                return data
             except ValueError as exc:
                 raise RdataTextError(f"{mnemonic} {exc}") from None
 
