@@ -460,8 +460,8 @@ class Zone:
         # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
-        # Only the lengths that a DNAME or a cut has are looked at above each name, and
-        # only the names that can be at or below a cut: the cuts and the longer names.
+        # Only the lengths that a DNAME has are looked at above each name, and only the
+        # names that can be at or below a cut: the cuts and the longer names.
         deep = [k for k in nodes if len(k) > depth + 1]
         if dnames:
             dname_depths = sorted({len(k) for k in dnames})
@@ -479,46 +479,46 @@ class Zone:
                             wire.name_to_text(nodes[anc].name),
                         )
                         break
-        if cuts:
-            cut_depths = sorted({len(k) for k in cuts})
-            shortest = cut_depths[0]
-            candidates = [k for k, rtype in where if rtype == wire.TYPE_NS and k in cuts]
-            candidates += [k for k in deep if len(k) > shortest and k not in cuts]
-            for k in candidates:
-                node = nodes[k]
-                size = len(k)
-                cut: Key | None = None
-                if size == shortest:
-                    if len(node.sets) == 1:
-                        continue  # its NS alone
-                    cut = k  # a cut, with none above it (none is shorter)
-                else:
-                    for j in cut_depths:
-                        if j > size:
-                            break
-                        if k[size - j :] in cuts:
-                            cut = k[size - j :]
-                            break
-                    if cut is None:
-                        continue
-                allowed = _AT_CUT_TYPES if cut == k else _GLUE_TYPES
-                for rrset in node.sets:
-                    if rrset.rtype not in allowed:
-                        log.warning(
-                            "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
-                            *at(k, rrset.rtype),
-                            wire.type_to_text(rrset.rtype),
-                            wire.name_to_text(node.name),
-                            "at" if cut == k else "below",
-                            wire.name_to_text(nodes[cut].name),
-                        )
-        # Empty non-terminals.
+
+        def occluded(k: Key, cut: Key, rtype: int) -> None:
+            log.warning(
+                "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
+                *at(k, rtype),
+                wire.type_to_text(rtype),
+                wire.name_to_text(nodes[k].name),
+                "at" if cut == k else "below",
+                wire.name_to_text(nodes[cut].name),
+            )
+
+        # The cuts one label below the apex (none above them): their data but NS and DS.
+        for k, rtype in where:
+            if rtype == ns_type and len(k) == depth + 1 and k in cuts:
+                sets = nodes[k].sets
+                if len(sets) > 1:  # not its NS alone
+                    for rrset in sets:
+                        if rrset.rtype not in _AT_CUT_TYPES:
+                            occluded(k, k, rrset.rtype)
+        # The longer names: their ancestors below the apex, shortest first, an empty
+        # non-terminal made for each missing one, the first that is a cut (or the name
+        # itself) the cut that they are below (or at).
         for k in deep:
-            for j in range(depth + 1, len(k)):
-                anc = k[len(k) - j :]
+            size = len(k)
+            cut: Key | None = None
+            for j in range(depth + 1, size):
+                anc = k[size - j :]
                 if anc not in nodes:
                     owner = nodes[k].name
                     nodes[anc] = Node(owner[len(owner) - j :])
+                elif cut is None and anc in cuts:
+                    cut = anc
+            if cut is None:
+                if k not in cuts:
+                    continue
+                cut = k
+            allowed = _AT_CUT_TYPES if cut is k else _GLUE_TYPES
+            for rrset in nodes[k].sets:
+                if rrset.rtype not in allowed:
+                    occluded(k, cut, rrset.rtype)
 
     # -- queries
 
