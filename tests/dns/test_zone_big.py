@@ -430,9 +430,9 @@ def test_the_longest_names_of_two_labels_under_the_origin_are_the_limits() -> No
         parse_zone_text(f"{head}y CNAME x.{'b' * 64}\n")
 
 
-def test_ipv6_groups_read_past_the_memory_of_groups_as_ipaddress_reads_them() -> None:
-    """Hex groups are remembered as their bytes up to a bound; past it (and for a group
-    seen first in a bad address) the bytes and refusals are ipaddress's."""
+def test_many_ipv6_addresses_read_as_ipaddress_reads_them() -> None:
+    """AAAA text is read by backends.addresses (inet_pton held to ipaddress's rules): many
+    distinct addresses, and bad ones among them, give ipaddress's bytes and refusals."""
     texts = [f"2001:db8::{i:x}:{i * 7 & 0xFFFF:X}" for i in range(rdtypes._MEMO_MAX + 500)]
     texts += ["2001:db8::12345", "2001:db8:::1", "1:2:3:4:5:6:7:8:9", ":1::", "abcd::0ffff"]
     for text in texts:
