@@ -186,16 +186,13 @@ class _Keys:
         self.labels: dict[bytes, bytes] = {}
 
     def __call__(self, name: Name) -> Key:
-        return tuple(self.interned(map(bytes.lower, name)))
+        return self.interned([label.lower() for label in name])
 
-    def interned(self, labels: Iterable[bytes]) -> list[bytes]:
+    def interned(self, labels: Sequence[bytes]) -> Key:
         """Lowercased ``labels``, each as the object kept for it if one is."""
         table = self.labels
-        if len(table) < self.LABELS:
-            intern = table.setdefault
-            return [intern(label, label) for label in labels]
-        get = table.get
-        return [get(label, label) for label in labels]
+        keep = table.setdefault if len(table) < self.LABELS else table.get
+        return tuple(map(keep, labels, labels))
 
 
 def _rows(records: Iterable[Record]) -> Iterator[_Row]:
