@@ -30,11 +30,12 @@ import base64
 import binascii
 import datetime
 import ipaddress
-import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+from backends.addresses import ipv4_to_bytes, ipv6_to_bytes
 
 from . import wire
 from .wire import Name, RdataPart
@@ -154,7 +155,8 @@ def _hex_of(words: Sequence[str]) -> bytes:
 def _b64_of(words: Sequence[str]) -> bytes:
     text = "".join(words)
     try:
-        return base64.b64decode(text, validate=True)
+        # base64.b64decode(text, validate=True) without its wrappers (what it calls).
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise RdataTextError(f"bad base64 {text[:40]!r}") from None
 
@@ -217,6 +219,10 @@ class Field:
     """Whether a zone's values of the field are few (numbers, mnemonics, times: the same
     words again and again), so that the wire form of a type's leading fields of this kind
     is worth remembering by their words (see :meth:`RdataType.word_reader`)."""
+
+    word_to_bytes: Callable[[str], bytes] | None = None
+    """For a one-word field read without the origin (an address): the reading, which the
+    word reader calls itself (:meth:`RdataType.word_reader`; errors as :meth:`encode_word`'s)."""
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -452,8 +458,11 @@ class CharStrings(CharString):
     def encode_words(self, words: Sequence[str], origin: Name | None) -> bytes:
         if not words:
             raise RdataTextError(f"{self.what}: at least one is needed")
-        what = self.what
-        return b"".join([_counted(raw, what) for raw in map(unescape, words)])
+        raws = [w.encode("utf-8") if "\\" not in w else unescape(w) for w in words]
+        if max(map(len, raws)) > 255:
+            for raw in raws:
+                _counted(raw, self.what)  # the first too long, named
+        return b"".join([bytes((len(raw),)) + raw for raw in raws])
 
     def read(self, data: bytes, pos: int, end: int) -> tuple[str, int]:
         if pos >= end:
@@ -599,49 +608,6 @@ class NextHash(Field):
         return base64.b32hexencode(data[start:after]).decode("ascii").rstrip("="), after
 
 
-_OCTETS = {str(i): i for i in range(256)}
-"""Each decimal octet as written in an IPv4 address (no leading zeros, ASCII digits)."""
-_OCTET = _OCTETS.__getitem__
-_HEXTETS = re.compile(r"[0-9A-Fa-f:]{2,39}")
-"""An IPv6 address of hex groups and colons only (one character class: linear)."""
-_ZEROS = [["0"] * n for n in range(9)]
-_GROUPS: dict[str, bytes] = {}
-"""Hex groups of IPv6 addresses already read, as their two bytes (up to :data:`_MEMO_MAX`
-kept): a zone's addresses share most of their groups."""
-_GROUP = _GROUPS.__getitem__
-
-
-def _ipv6_groups(text: str) -> bytes | None:
-    """``text`` as 16 bytes when it is RFC 4291 §2.2 text of hex groups (one ``::`` at
-    most, no embedded IPv4, no zone); None for anything else (ipaddress then decides)."""
-    if _HEXTETS.fullmatch(text) is None:
-        return None
-    if "::" in text:
-        head, _, tail = text.partition("::")
-        groups = head.split(":") if head else []
-        after = tail.split(":") if tail else []
-        missing = 8 - len(groups) - len(after)
-        if missing < 1:
-            return None
-        groups += _ZEROS[missing]
-        groups += after
-    else:
-        groups = text.split(":")
-        if len(groups) != 8:
-            return None
-    try:
-        return b"".join(map(_GROUP, groups))
-    except KeyError:
-        pass
-    for group in groups:  # one not seen yet: 1 to 4 hex digits
-        if group not in _GROUPS:
-            if not 1 <= len(group) <= 4:
-                return None
-            if len(_GROUPS) < _MEMO_MAX:
-                _GROUPS[group] = _U16.pack(int(group, 16))
-    return b"".join([_GROUPS.get(g) or _U16.pack(int(g, 16)) for g in groups])
-
-
 class Address(Field):
     """An IPv4 or IPv6 address."""
 
@@ -649,23 +615,13 @@ class Address(Field):
         super().__init__(what)
         self.size = size
         self.kind = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+        self.word_to_bytes = ipv4_to_bytes if size == 4 else ipv6_to_bytes
+        """Text to bytes (the OS's ``inet_pton`` held to :mod:`ipaddress`'s rules)."""
 
     def encode_word(self, text: str, origin: Name | None) -> bytes:
-        # The common forms without ipaddress's generality; what they do not take (an
-        # embedded IPv4 address, a zone, a mistake) ipaddress reads or names.
-        if self.size == 4:
-            try:
-                data = bytes(map(_OCTET, text.split(".")))
-            except KeyError:
-                data = b""
-            if len(data) == 4:
-                return data
-        else:
-            data6 = _ipv6_groups(text)
-            if data6 is not None:
-                return data6
+        assert self.word_to_bytes is not None
         try:
-            return self.kind(text).packed
+            return self.word_to_bytes(text)
         except ValueError as exc:
             raise RdataTextError(str(exc)) from None
 
@@ -790,7 +746,28 @@ class RdataType:
         mnemonic = cls.mnemonic()
         count = len(encoders)
         rest = cls._rest_field.encode_words if cls._rest_field is not None else None
-        if rest is None and count == 1:  # an address, a name
+        if rest is None and count == 1 and cls.fields[0].word_to_bytes is not None:
+            plain = cls.fields[0].word_to_bytes  # an address: no origin, one call fewer
+
+            def read_plain(words: Sequence[str], origin: Name | None) -> bytes:
+                if len(words) != 1:
+                    return general(words, origin)
+                try:
+                    return plain(words[0])
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_plain
+        if rest is not None and count == 0:  # the words are one field (TXT)
+
+            def read_rest(words: Sequence[str], origin: Name | None) -> bytes:
+                try:
+                    return rest(words, origin)
+                except ValueError as exc:
+                    raise RdataTextError(f"{mnemonic} {exc}") from None
+
+            return read_rest
+        if rest is None and count == 1:  # a name
             encode = encoders[0]
 
             def read_one(words: Sequence[str], origin: Name | None) -> bytes:
@@ -808,13 +785,14 @@ class RdataType:
             few += 1
         head = encoders[:few]
         tail = encoders[few:]
+        one = tail[0] if len(tail) == 1 else None  # an MX's exchange, an RRSIG's signer
         memo: dict[object, bytes] = {}
 
         def read(words: Sequence[str], origin: Name | None) -> bytes:
             if len(words) < count or (rest is None and len(words) != count):
                 return general(words, origin)
             try:
-                out = []
+                data = b""
                 if few:
                     key = words[0] if few == 1 else tuple(words[:few])
                     known = memo.get(key)
@@ -822,12 +800,16 @@ class RdataType:
                         known = b"".join([e(w, origin) for e, w in zip(head, words, strict=False)])
                         if len(memo) < _MEMO_MAX:
                             memo[key] = known
-                    out.append(known)
-                if tail:
-                    out += [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                    data = known
+                if one is not None:
+                    data += one(words[few], origin)
+                elif tail:
+                    data += b"".join(
+                        [e(w, origin) for e, w in zip(tail, words[few:count], strict=True)]
+                    )
                 if rest is not None:
-                    out.append(rest(words[count:], origin))
-                return b"".join(out)
+                    data += rest(words[count:], origin)
+                return data
             except ValueError as exc:
                 raise RdataTextError(f"{mnemonic} {exc}") from None
 
@@ -1457,9 +1439,9 @@ def _svc_value(key_text: str, key: int, value: bytes | None) -> bytes:
     if key == 3:
         return _U16.pack(wire.parse_decimal(value.decode("ascii"), 0xFFFF, "SVCB port"))
     if key == 4:
-        return b"".join(ipaddress.IPv4Address(v.decode("ascii")).packed for v in _value_list(value))
+        return b"".join(ipv4_to_bytes(v.decode("ascii")) for v in _value_list(value))
     if key == 6:
-        return b"".join(ipaddress.IPv6Address(v.decode("ascii")).packed for v in _value_list(value))
+        return b"".join(ipv6_to_bytes(v.decode("ascii")) for v in _value_list(value))
     if key == 5:
         return _b64_of([value.decode("ascii")]) if value else b""
     # dohpath (RFC 9461): a URI template, UTF-8.

@@ -20,10 +20,13 @@ word_reader`: the wire form of leading numeric fields remembered by their words)
 words before the type and the owner remembered, an owner under the origin without escapes
 made from its labels; lines inside parentheses, and words with quoted strings (TXT), are
 split with ``str`` methods, other lines scanned by the lexer, with the same checks and
-errors. The file is read as it is parsed. In memory a :class:`Node`
-keeps its RRsets in a tuple (no dict per name), labels repeat as one object, and the
-collector is off while the zone is built (no cycles are made). ``bench/dns_zone.py``
-measures this against ``nsd-checkzone``.
+errors. The file is read as it is parsed, and the parser puts each record into its node
+itself (the node found once per owner, an RRset made or added to in place; the cases the
+checks look at through :meth:`Zone._add`, the one way :class:`Zone` builds from records).
+In memory a :class:`Node` keeps its RRsets in a tuple (no dict per name), labels repeat
+as one object, and the collector is off while the zone is built (no cycles are made), its
+objects then moved to the collector's oldest generation without a walk.
+``bench/dns_zone.py`` measures this against ``nsd-checkzone``.
 
 Usage::
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import gc
 import hashlib
 import itertools
@@ -182,12 +186,13 @@ class _Keys:
         self.labels: dict[bytes, bytes] = {}
 
     def __call__(self, name: Name) -> Key:
-        labels = self.labels
-        if len(labels) < self.LABELS:
-            intern = labels.setdefault
-            return tuple([intern(label, label) for label in map(bytes.lower, name)])
-        get = labels.get
-        return tuple([get(label, label) for label in map(bytes.lower, name)])
+        return self.interned([label.lower() for label in name])
+
+    def interned(self, labels: Sequence[bytes]) -> Key:
+        """Lowercased ``labels``, each as the object kept for it if one is."""
+        table = self.labels
+        keep = table.setdefault if len(table) < self.LABELS else table.get
+        return tuple(map(keep, labels, labels))
 
 
 def _rows(records: Iterable[Record]) -> Iterator[_Row]:
@@ -198,6 +203,25 @@ def _rows(records: Iterable[Record]) -> Iterator[_Row]:
         if r.name is not last:
             last, key = r.name, keys(r.name)
         yield (r.name, key, r.rtype, r.ttl, r.rdata, r.filename, r.line)
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """The garbage collector off meanwhile. A zone is built of millions of objects and no
+    cycles: the collector would walk all of them again and again as they pile up (it was
+    a third of the time of a big zone). At the end the objects made meanwhile go to its
+    oldest generation (gc.freeze then gc.unfreeze: two list moves, no walk), where only a
+    full collection looks at them: left young, the first collection after would walk them
+    all (a tenth of the time of a big zone)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
 
 
 _DEDUP_LINEAR = 8
@@ -217,19 +241,20 @@ class Zone:
     def __init__(
         self, origin: Name, records: Iterable[Record], files: list[str], source: str | None = None
     ) -> None:
-        self._init(origin, _rows(records), files, source)
+        self._start(origin, files, source)
+        with _collector_off():
+            self._build(_rows(records))
+            self._finish()
 
     @classmethod
-    def _from_rows(
-        cls, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
-    ) -> Zone:
+    def _building(cls, origin: Name, files: list[str], source: str | None) -> Zone:
+        """An empty zone to build: records go in by :meth:`_build` (rows) or straight from
+        the parser (:attr:`_Parser.sink`); :meth:`_finish` checks it."""
         zone = cls.__new__(cls)
-        zone._init(origin, rows, files, source)
+        zone._start(origin, files, source)
         return zone
 
-    def _init(
-        self, origin: Name, rows: Iterable[_Row], files: list[str], source: str | None
-    ) -> None:
+    def _start(self, origin: Name, files: list[str], source: str | None) -> None:
         self.origin = origin
         self.origin_key: Key = key_of(origin)
         self.files = files
@@ -239,16 +264,19 @@ class Zone:
         self._nsec_keys: list[Key] | None = None
         self._nsec3: tuple[list[bytes], list[Key]] | None = None
         self._record_count = 0
-        # The rows are parsed as the zone is built. That makes millions of objects and no
-        # cycles: the collector, which would walk all of them again and again as they
-        # pile up, is off meanwhile (it was a third of the time of a big zone).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._build(rows)
-        finally:
-            if collecting:
-                gc.enable()
+        # While the zone is built:
+        self._where: dict[tuple[Key, int], tuple[str, int]] = {}
+        """The file and line of each RRset of :data:`_LOCATED_TYPES`."""
+        self._big: dict[int, set[bytes]] = {}
+        """id(RRset) -> its records, for big RRsets (see :data:`_DEDUP_LINEAR`)."""
+        self._first: tuple[str, int] | None = None
+        """Where the first record was (the place of an error about the whole zone)."""
+
+    def _finish(self) -> None:
+        """The zone's rules checked (:meth:`_check`), its SOA's fields taken."""
+        where, first = self._where, self._first or ("<zone>", 0)
+        del self._where, self._big, self._first
+        self._check(where, first)
         soa = self.nodes[self.origin_key].get(wire.TYPE_SOA)
         assert soa is not None
         self.soa = soa
@@ -260,88 +288,91 @@ class Zone:
     # -- building and validation
 
     def _build(self, rows: Iterable[_Row]) -> None:
+        """Each row into its node (see :meth:`_new_node` and :meth:`_add`)."""
+        nodes = self.nodes
+        new_node = self._new_node
+        add = self._add
+        last_key: Key | None = None
+        node: Node | None = None
+        for name, k, rtype, ttl, rdata, filename, line in rows:
+            if k is not last_key or node is None:  # a new owner (or one left out)
+                last_key = k
+                node = nodes.get(k) or new_node(name, k, filename, line)
+                if node is None:
+                    continue
+            add(node, k, rtype, ttl, rdata, filename, line)
+
+    def _new_node(self, name: Name, k: Key, filename: str, line: int) -> Node | None:
+        """The node of a name not in :attr:`nodes` yet, made; None for a name outside
+        the zone (left out with a warning, as BIND does: named-checkzone loads the zone)."""
+        if self._first is None:
+            self._first = (filename, line)
         origin_key = self.origin_key
         depth = len(origin_key)
-        nodes = self.nodes
-        where: dict[tuple[Key, int], tuple[str, int]] = {}
+        if len(k) < depth or k[len(k) - depth :] != origin_key:
+            log.warning(
+                "%s:%d: ignoring %s: it is outside the zone %s",
+                filename,
+                line,
+                wire.name_to_text(name),
+                wire.name_to_text(self.origin),
+            )
+            return None
+        node = self.nodes[k] = Node(k if k == name else name)
+        return node
+
+    def _add(
+        self, node: Node, k: Key, rtype: int, ttl: int, rdata: bytes, filename: str, line: int
+    ) -> None:
+        """One record into its node: a new RRset, or one more record of one (a duplicate
+        left out, a TTL that differs from the RRset's warned about); an RRSIG also among
+        the node's signatures by the type it covers."""
         rrsig = wire.TYPE_RRSIG
-        located = _LOCATED_TYPES
-        big: dict[int, set[bytes]] = {}  # id(RRset) -> its records, for big RRsets
-        last_key: Key | None = None
-        last_node = Node(())
-        count = 0
-        rows = iter(rows)
-        head = next(rows, None)
-        first = (head[5], head[6]) if head is not None else ("<zone>", 0)
-        for name, k, rtype, ttl, rdata, filename, line in itertools.chain(
-            (head,) if head else (), rows
-        ):
-            if k is last_key:  # a blank owner, or the same name again
-                node = last_node
-            else:
-                if len(k) < depth or k[len(k) - depth :] != origin_key:
-                    # As BIND does (named-checkzone loads such a zone): warn, leave it out.
-                    log.warning(
-                        "%s:%d: ignoring %s: it is outside the zone %s",
-                        filename,
-                        line,
-                        wire.name_to_text(name),
-                        wire.name_to_text(self.origin),
-                    )
-                    continue
-                # Mostly a new name (a zone file is mostly in order): made on the chance.
-                node = nodes.setdefault(k, Node(k if k == name else name))
-                last_key, last_node = k, node
-            sets = node.sets
-            if rtype == rrsig and len(rdata) >= 2:
-                covered = _U16.unpack_from(rdata)[0]
-                sigs = node.sig(covered)
-                if sigs is None:
-                    # A tuple made again for each new type (a list would be converted at
-                    # the end, leaving its memory in holes the tuples cannot fill).
-                    node.signatures = (node.signatures or ()) + (
-                        RRset(node.name, rrsig, ttl, [rdata]),
-                    )
-                elif rdata not in sigs.rdatas:
-                    sigs.rdatas.append(rdata)
-            rrset: RRset | None
-            if not sets:
-                rrset = None
-            elif sets[-1].rtype == rtype:
-                rrset = sets[-1]
-            else:
-                rrset = node.get(rtype)
-            if rrset is None:
-                count += 1
-                node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
-                if rtype in located:
-                    where[(k, rtype)] = (filename, line)
-                continue
-            if ttl != rrset.ttl and rtype != rrsig:
-                log.warning(
-                    "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
-                    filename,
-                    line,
-                    ttl,
-                    rrset.ttl,
-                    rrset.ttl,
-                )
-            rdatas = rrset.rdatas
-            if len(rdatas) < _DEDUP_LINEAR:
-                if rdata not in rdatas:
-                    count += 1
-                    rdatas.append(rdata)
-                continue
-            seen = big.get(id(rrset))
-            if seen is None:
-                seen = big[id(rrset)] = set(rdatas)
-            if rdata not in seen:
-                count += 1
-                seen.add(rdata)
+        sets = node.sets
+        if rtype == rrsig and len(rdata) >= 2:
+            covered = _U16.unpack_from(rdata)[0]
+            sigs = node.sig(covered)
+            if sigs is None:
+                # A tuple made again for each new type (a list would be converted at
+                # the end, leaving its memory in holes the tuples cannot fill).
+                node.signatures = (node.signatures or ()) + (RRset(node.name, rrsig, ttl, [rdata]),)
+            elif rdata not in sigs.rdatas:
+                sigs.rdatas.append(rdata)
+        rrset: RRset | None
+        if not sets:
+            rrset = None
+        elif sets[-1].rtype == rtype:
+            rrset = sets[-1]
+        else:
+            rrset = node.get(rtype)
+        if rrset is None:
+            self._record_count += 1
+            node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
+            if rtype in _LOCATED_TYPES:
+                self._where[(k, rtype)] = (filename, line)
+            return
+        if ttl != rrset.ttl and rtype != rrsig:
+            log.warning(
+                "%s:%d: TTL %d differs from the RRset's %d (RFC 2181 §5.2); using %d",
+                filename,
+                line,
+                ttl,
+                rrset.ttl,
+                rrset.ttl,
+            )
+        rdatas = rrset.rdatas
+        if len(rdatas) < _DEDUP_LINEAR:
+            if rdata not in rdatas:
+                self._record_count += 1
                 rdatas.append(rdata)
-        del big
-        self._record_count = count
-        self._check(where, first)
+            return
+        seen = self._big.get(id(rrset))
+        if seen is None:
+            seen = self._big[id(rrset)] = set(rdatas)
+        if rdata not in seen:
+            self._record_count += 1
+            seen.add(rdata)
+            rdatas.append(rdata)
 
     def _check(self, where: dict[tuple[Key, int], tuple[str, int]], first: tuple[str, int]) -> None:
         """The zone's rules (see the module's docstring), the zone cuts, the empty
@@ -367,9 +398,6 @@ class Zone:
         dnames: set[Key] = set()
         # Only names that hold one of these types have a rule to break (their file and line
         # were kept), so only those are looked at, in the order the file gave them.
-        for k, rtype in list(where):
-            if rtype == wire.TYPE_NS and k != origin_key:
-                self.cuts.add(k)
         checked: set[Key] = set()
         soa_type, cname_type, dname_type, ns_type = (
             wire.TYPE_SOA,
@@ -377,11 +405,20 @@ class Zone:
             wire.TYPE_DNAME,
             wire.TYPE_NS,
         )
-        for k, _ in where:
+        cuts = self.cuts
+        for k, rtype in where:
+            if rtype == ns_type and k != origin_key:
+                cuts.add(k)
+            node = nodes[k]
+            sets = node.sets
+            if len(sets) == 1 and k and k[0] != b"*":
+                # One RRset (so here once): a delegation's NS, a lone CNAME break nothing.
+                only = sets[0]
+                if only.rtype == ns_type or (only.rtype == cname_type and len(only.rdatas) == 1):
+                    continue
             if k in checked:
                 continue
             checked.add(k)
-            node = nodes[k]
             types = [rs.rtype for rs in node.sets]
             if len(types) == 1 and types[0] == ns_type and k[0] != b"*":
                 continue  # a delegation's NS alone: nothing to break
@@ -420,8 +457,8 @@ class Zone:
         # Data below a DNAME, or below / beside a zone cut other than glue, is occluded:
         # loaded (as BIND and NSD load it, and AXFR sends it) but never answered from,
         # since lookups stop at the cut or the DNAME above it (RFC 6672 §2.4, RFC 2181 §6).
-        # Only the lengths that a DNAME or a cut has are looked at above each name, and
-        # only the names that can be at or below a cut: the cuts and the longer names.
+        # Only the lengths that a DNAME has are looked at above each name, and only the
+        # names that can be at or below a cut: the cuts and the longer names.
         deep = [k for k in nodes if len(k) > depth + 1]
         if dnames:
             dname_depths = sorted({len(k) for k in dnames})
@@ -439,45 +476,46 @@ class Zone:
                             wire.name_to_text(nodes[anc].name),
                         )
                         break
-        cuts = self.cuts
-        if cuts:
-            cut_depths = sorted({len(k) for k in cuts})
-            shortest = cut_depths[0]
-            candidates = [k for k, rtype in where if rtype == wire.TYPE_NS and k in cuts]
-            candidates += [k for k in deep if len(k) > shortest and k not in cuts]
-            for k in candidates:
-                node = nodes[k]
-                size = len(k)
-                cut: Key | None = None
-                if size == shortest:
-                    cut = k  # a cut, with none above it (none is shorter)
-                else:
-                    for j in cut_depths:
-                        if j > size:
-                            break
-                        if k[size - j :] in cuts:
-                            cut = k[size - j :]
-                            break
-                    if cut is None:
-                        continue
-                allowed = _AT_CUT_TYPES if cut == k else _GLUE_TYPES
-                for rrset in node.sets:
-                    if rrset.rtype not in allowed:
-                        log.warning(
-                            "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
-                            *at(k, rrset.rtype),
-                            wire.type_to_text(rrset.rtype),
-                            wire.name_to_text(node.name),
-                            "at" if cut == k else "below",
-                            wire.name_to_text(nodes[cut].name),
-                        )
-        # Empty non-terminals.
+
+        def occluded(k: Key, cut: Key, rtype: int) -> None:
+            log.warning(
+                "%s:%d: %s at %s is %s the zone cut %s: occluded, never answered from",
+                *at(k, rtype),
+                wire.type_to_text(rtype),
+                wire.name_to_text(nodes[k].name),
+                "at" if cut == k else "below",
+                wire.name_to_text(nodes[cut].name),
+            )
+
+        # The cuts one label below the apex (none above them): their data but NS and DS.
+        for k, rtype in where:
+            if rtype == ns_type and len(k) == depth + 1 and k in cuts:
+                sets = nodes[k].sets
+                if len(sets) > 1:  # not its NS alone
+                    for rrset in sets:
+                        if rrset.rtype not in _AT_CUT_TYPES:
+                            occluded(k, k, rrset.rtype)
+        # The longer names: their ancestors below the apex, shortest first, an empty
+        # non-terminal made for each missing one, the first that is a cut (or the name
+        # itself) the cut that they are below (or at).
         for k in deep:
-            for j in range(depth + 1, len(k)):
-                anc = k[len(k) - j :]
+            size = len(k)
+            cut: Key | None = None
+            for j in range(depth + 1, size):
+                anc = k[size - j :]
                 if anc not in nodes:
                     owner = nodes[k].name
                     nodes[anc] = Node(owner[len(owner) - j :])
+                elif cut is None and anc in cuts:
+                    cut = anc
+            if cut is None:
+                if k not in cuts:
+                    continue
+                cut = k
+            allowed = _AT_CUT_TYPES if cut is k else _GLUE_TYPES
+            for rrset in nodes[k].sets:
+                if rrset.rtype not in allowed:
+                    occluded(k, cut, rrset.rtype)
 
     # -- queries
 
@@ -705,29 +743,8 @@ class _Lexer:
         return None
 
     def _quotes(self, line: str) -> bool:
-        """Split a line of words and quoted strings, each quoted string between blanks or
-        at an end of the line, with no escape, comment or parenthesis: ``True``, its words
-        added. ``False`` (nothing added) for any other line: :meth:`_scan` reads it."""
-        parts = line.split('"')
-        size = len(parts)
-        if not size & 1:  # a quote left open: _scan says so
-            return False
-        # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
-        # key="a b", which _scan reads).
-        first, last = parts[0], parts[-1]
-        if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
-            return False
-        for between in parts[2 : size - 1 : 2]:
-            if not between or between[0] not in " \t" or between[-1] not in " \t":
-                return False
-        words = self.words
-        quoted = self.quoted
-        words += first.split()
-        for i in range(1, size, 2):
-            quoted.append(len(words))
-            words.append(parts[i])
-            words += parts[i + 1].split()
-        return True
+        """:func:`_split_quoted` onto this entry's words."""
+        return _split_quoted(line, self.words, self.quoted)
 
     def _scan(self, line: str, line_no: int) -> None:
         filename = self.filename
@@ -773,6 +790,31 @@ class _Lexer:
         """At the end of the file: no parenthesis may be left open."""
         if self.depth:
             raise ZoneError("unbalanced '(' at end of file", self.filename, self.start_line)
+
+
+def _split_quoted(line: str, words: list[str], quoted: list[int]) -> bool:
+    """Split a line of words and quoted strings, each quoted string between blanks or at
+    an end of the line, with no escape, comment or parenthesis: ``True``, its words added
+    to ``words`` and the positions of the quoted ones to ``quoted``. ``False`` (nothing
+    added) for any other line: :meth:`_Lexer._scan` reads it."""
+    parts = line.split('"')
+    size = len(parts)
+    if not size & 1:  # a quote left open: _scan says so
+        return False
+    # Outside the quotes: blanks next to each quote (else a quoted part inside a word,
+    # key="a b", which _scan reads).
+    first, last = parts[0], parts[-1]
+    if (first and first[-1] not in " \t") or (last and last[0] not in " \t"):
+        return False
+    for between in parts[2 : size - 1 : 2]:
+        if not between or between[0] not in " \t" or between[-1] not in " \t":
+            return False
+    words += first.split()
+    for i in range(1, size, 2):
+        quoted.append(len(words))
+        words.append(parts[i])
+        words += parts[i + 1].split()
+    return True
 
 
 def _tokens(words: list[str], quoted: list[int] | None) -> list[Token]:
@@ -990,6 +1032,9 @@ class _Parser:
         self.last_owner: Name | None = None
         self.files: list[str] = []
         self.keys = _Keys()
+        self.sink: Zone | None = None
+        """The zone being built: when set, :meth:`parse` puts its records into it (rows
+        are yielded only for what directives make); until then it yields them all."""
         self._keyed_origin: Name | None = None
         self._origin_key: Key = ()
         self._origin_lower = True
@@ -1009,7 +1054,11 @@ class _Parser:
         list of them all). A record whose TTL, class and type are words seen before takes
         a short way (those words and the owner name remembered, the RDATA of a line of
         plain words read from its words); directives, and records with something to say,
-        go the general way, with the same checks."""
+        go the general way, with the same checks.
+
+        With a :attr:`sink`, a record goes into its node here: the owner's node found
+        once for its run of records, an RRset made or added to in place (the general
+        way, :meth:`Zone._add`, for all but the plain cases)."""
         field_words = self.field_words
         from_text = rdtypes.from_text
         owner_text: str | None = None
@@ -1022,7 +1071,25 @@ class _Parser:
         last_ttl = self.last_ttl  # kept here, and in self for the general way and directives
         lexer = _Lexer(filename)
         not_plain = _NOT_PLAIN.search
+        not_quoting = _NOT_QUOTING.search
         line_no = 0
+        # The origin's part of owners made here, for the origin they were made for (by
+        # _owner, when the origin changes).
+        keyed: object = _NO_ORIGIN
+        origin_key: Key = ()
+        origin_lower = True
+        label_limit = 0
+        keyed_inside = False  # whether that origin is in the zone being built
+        made_inside = False  # whether the owner was made that way (its node is in the zone)
+        # Building: the node of the current owner, records counted here.
+        sink = self.sink
+        nodes: dict[Key, Node] = sink.nodes if sink is not None else {}
+        node: Node | None = None
+        node_key: Key | None = None
+        located = _LOCATED_TYPES
+        where = sink._where if sink is not None else {}
+        rrsig = wire.TYPE_RRSIG
+        count = 0
         try:
             for raw in lines:
                 line_no += 1
@@ -1039,6 +1106,17 @@ class _Parser:
                         continue
                     blank = raw[0] in " \t"
                     quoted = None
+                    entry_line = line_no
+                elif (
+                    '"' in raw
+                    and not lexer.depth
+                    and "\r" not in raw
+                    and not_quoting(raw) is None
+                    and _split_quoted(raw.rstrip("\n"), words := [], quoted := [])
+                ):
+                    # Words and quoted strings (a TXT record's), split as the lexer splits
+                    # them.
+                    blank = raw[0] in " \t"
                     entry_line = line_no
                 else:
                     # (Not plain, unless for a "\r" at its end: the lexer looks again then.)
@@ -1058,6 +1136,7 @@ class _Parser:
                             owner = self.last_owner
                             key = keys(owner)
                             owner_text = None
+                            made_inside = False
                         pos = 0
                     else:
                         word = words[0]
@@ -1073,41 +1152,79 @@ class _Parser:
                                 origin, default_ttl = self.origin, _clamped(self.default_ttl)
                                 last_ttl = self.last_ttl
                                 owner_text = None
+                                if sink is None and self.sink is not None:
+                                    sink, nodes, node_key = self.sink, self.sink.nodes, None
+                                    where = sink._where
+                                    keyed = _NO_ORIGIN
                                 continue
-                            owner, key = self._owner(word, origin)
+                            if (
+                                origin is keyed
+                                and word
+                                and "." not in word
+                                and "\\" not in word
+                                and word != "@"
+                                and len(label := word.encode("utf-8")) <= label_limit
+                            ):
+                                # One label under the origin (as _owner makes it).
+                                low = label.lower()
+                                key = (low, *origin_key)
+                                owner = (
+                                    key
+                                    if origin_lower and low == label
+                                    else (label, *(origin or ()))
+                                )
+                                made_inside = keyed_inside
+                            else:
+                                owner, key = self._owner(word, origin)
+                                made_inside = False
+                                if origin is self._keyed_origin and origin is not None:
+                                    keyed, origin_key = origin, self._origin_key
+                                    origin_lower = self._origin_lower
+                                    label_limit = self._label_limit
+                                    apex = sink.origin_key if sink is not None else None
+                                    keyed_inside = (
+                                        apex is not None
+                                        and len(origin_key) >= len(apex)
+                                        and origin_key[len(origin_key) - len(apex) :] == apex
+                                    )
                             owner_text = word if word[:1] != "$" else None  # a quoted one
                             owner_origin = origin
                             self.last_owner = owner
                         pos = 1
                     # [ttl] [class] type, from words seen before (either order).
-                    ttl = None
-                    read = None
-                    in_class = False
-                    while pos < len(words):
-                        seen = field_words.get(words[pos], _UNSEEN)
-                        if seen is _UNSEEN:
-                            seen = self._field_word(words[pos])
-                        if seen is None:
-                            break
-                        kind, value, reader = seen
+                    ttl = default_ttl if default_ttl is not None else last_ttl
+                    seen = field_words.get(words[pos], _UNSEEN) if pos < len(words) else None
+                    if seen is not None and seen[0] == 2 and ttl is not None:
+                        _, rtype, read = seen  # the type alone, the common case
                         pos += 1
-                        if kind == 2:
-                            rtype, read = value, reader
-                            break
-                        if kind == 0 and ttl is None:
-                            ttl = value
-                        elif kind == 1 and not in_class:
-                            in_class = True
-                        else:
-                            break
-                    if ttl is None:
-                        ttl = default_ttl if default_ttl is not None else last_ttl
-                    if read is None or ttl is None:
-                        # Something to say (or an SOA's own TTL): the general way.
-                        self.last_ttl = last_ttl
-                        ttl, rtype, pos = self._fields(
-                            list(map(Token, words)), 1 - blank, filename, entry_line
-                        )
+                    else:
+                        ttl = read = None
+                        in_class = False
+                        while pos < len(words):
+                            seen = field_words.get(words[pos], _UNSEEN)
+                            if seen is _UNSEEN:
+                                seen = self._field_word(words[pos])
+                            if seen is None:
+                                break
+                            kind, value, reader = seen
+                            pos += 1
+                            if kind == 2:
+                                rtype, read = value, reader
+                                break
+                            if kind == 0 and ttl is None:
+                                ttl = value
+                            elif kind == 1 and not in_class:
+                                in_class = True
+                            else:
+                                break
+                        if ttl is None:
+                            ttl = default_ttl if default_ttl is not None else last_ttl
+                        if read is None or ttl is None:
+                            # Something to say (or an SOA's own TTL): the general way.
+                            self.last_ttl = last_ttl
+                            ttl, rtype, pos = self._fields(
+                                list(map(Token, words)), 1 - blank, filename, entry_line
+                            )
                     if quoted is not None and (
                         words[pos : pos + 1] == ["\\#"]
                         or (quoted and not rdtypes.for_type(rtype).words_alone)
@@ -1124,7 +1241,45 @@ class _Parser:
                             f"rdata of {len(rdata)} bytes is over 65535", filename, entry_line
                         )
                     last_ttl = ttl
-                    yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                    if sink is None:
+                        yield (owner, key, rtype, ttl, rdata, filename, entry_line)
+                        if self.sink is not None:  # the apex is known now: build here
+                            sink, nodes, node_key = self.sink, self.sink.nodes, None
+                            where = sink._where
+                            keyed = _NO_ORIGIN
+                        continue
+                    if key is not node_key or node is None:  # a new owner (or one left out)
+                        node_key = key
+                        node = nodes.get(key)
+                        if node is None:
+                            if made_inside and nodes:  # (the first goes to _new_node)
+                                node = nodes[key] = Node(owner)
+                            else:
+                                node = sink._new_node(owner, key, filename, entry_line)
+                                if node is None:
+                                    continue
+                    # The plain cases here, as Zone._add does them: a new RRset (but an
+                    # RRSIG's), one more record of the RRset just added to (within its TTL,
+                    # without a set of its records); the rest by Zone._add.
+                    sets = node.sets
+                    if sets and (rrset := sets[-1]).rtype == rtype:
+                        rdatas = rrset.rdatas
+                        if rrset.ttl == ttl and rtype != rrsig and len(rdatas) < _DEDUP_LINEAR:
+                            if rdata not in rdatas:
+                                rdatas.append(rdata)
+                                count += 1
+                            continue
+                    elif rtype != rrsig:
+                        for rrset in sets:
+                            if rrset.rtype == rtype:
+                                break
+                        else:
+                            node.sets = (*sets, RRset(node.name, rtype, ttl, [rdata]))
+                            count += 1
+                            if rtype in located:
+                                where[(key, rtype)] = (filename, entry_line)
+                            continue
+                    sink._add(node, key, rtype, ttl, rdata, filename, entry_line)
                 except ZoneError:
                     raise
                 except (ValueError, UnicodeError) as exc:
@@ -1132,6 +1287,8 @@ class _Parser:
         except UnicodeDecodeError as exc:  # from a file read as it is parsed
             raise ZoneError(f"not UTF-8 ({exc.reason})", filename, 0) from None
         self.last_ttl = last_ttl
+        if sink is not None:
+            sink._record_count += count
         lexer.end()
 
     def _field_word(self, word: str) -> _FieldWord | None:
@@ -1188,8 +1345,13 @@ class _Parser:
                     data = head.encode("utf-8")
                     labels = data.split(b".")
                     if max(map(len, labels)) <= wire.MAX_LABEL and len(data) + 1 <= self._name_room:
-                        name = (*labels, *origin)
-                        return name, self.keys(name)
+                        # The key: the labels before the origin lowercased, the origin's key.
+                        low = data.lower()
+                        heads = self.keys.interned(labels if low == data else low.split(b"."))
+                        key = (*heads, *self._origin_key)
+                        if self._origin_lower and low == data:
+                            return key, key
+                        return (*labels, *origin), key
         name = wire.name_from_text(text, origin)
         return name, self.keys(name)
 
@@ -1339,6 +1501,8 @@ _Reader = Callable[[Sequence[str], Name | None], bytes]
 _FieldWord = tuple[int, int, _Reader | None]
 _UNSEEN: _FieldWord = (-1, -1, None)
 """Not in :attr:`_Parser.field_words` yet."""
+_NO_ORIGIN = object()
+"""No origin yet (for the owners :meth:`_Parser.parse` makes itself)."""
 
 
 def _clamped(ttl: int | None) -> int | None:
@@ -1380,21 +1544,24 @@ def _parse(
     parser = _Parser(start, default_ttl)
     parser.files.append(filename)
     rows: Iterable[_Row] = parser.parse(lines, filename, 0, (os.path.abspath(filename),))
-    apex = start
-    if apex is None:
-        # The apex is the owner of the first SOA: read up to it, then go on from there.
-        head = []
-        for row in rows:
-            head.append(row)
-            if row[2] == wire.TYPE_SOA:
-                apex = row[0]
-                break
+    source = filename if not filename.startswith("<") else None
+    with _collector_off():
+        apex = start
+        head: list[_Row] = []
         if apex is None:
-            raise ZoneError("no SOA record, and no origin given", filename, 0)
-        rows = itertools.chain(head, rows)
-    return Zone._from_rows(
-        apex, rows, parser.files, source=filename if not filename.startswith("<") else None
-    )
+            # The apex is the owner of the first SOA: read up to it, then go on from there.
+            for row in rows:
+                head.append(row)
+                if row[2] == wire.TYPE_SOA:
+                    apex = row[0]
+                    break
+            if apex is None:
+                raise ZoneError("no SOA record, and no origin given", filename, 0)
+        zone = parser.sink = Zone._building(apex, parser.files, source)
+        # The parser builds the zone from here on; rows are what directives make.
+        zone._build(itertools.chain(head, rows) if head else rows)
+        zone._finish()
+    return zone
 
 
 def load_zone_file(path: str, origin: str | Name | None = None) -> Zone:

@@ -267,6 +267,8 @@ def test_addresses_read_as_ipaddress_reads_them(text: str) -> None:
             expected: bytes | None = kind(text).packed
         except ValueError:
             expected = None
+        if "%" in text:  # a zone id (RFC 4007 §11) is no part of RFC 3596 §2.4's text
+            expected = None
         try:
             got: bytes | None = rdtypes.from_words(rtype, [text], None)
         except ValueError:
@@ -428,9 +430,9 @@ def test_the_longest_names_of_two_labels_under_the_origin_are_the_limits() -> No
         parse_zone_text(f"{head}y CNAME x.{'b' * 64}\n")
 
 
-def test_ipv6_groups_read_past_the_memory_of_groups_as_ipaddress_reads_them() -> None:
-    """Hex groups are remembered as their bytes up to a bound; past it (and for a group
-    seen first in a bad address) the bytes and refusals are ipaddress's."""
+def test_many_ipv6_addresses_read_as_ipaddress_reads_them() -> None:
+    """AAAA text is read by backends.addresses (inet_pton held to ipaddress's rules): many
+    distinct addresses, and bad ones among them, give ipaddress's bytes and refusals."""
     texts = [f"2001:db8::{i:x}:{i * 7 & 0xFFFF:X}" for i in range(rdtypes._MEMO_MAX + 500)]
     texts += ["2001:db8::12345", "2001:db8:::1", "1:2:3:4:5:6:7:8:9", ":1::", "abcd::0ffff"]
     for text in texts:
@@ -443,3 +445,82 @@ def test_ipv6_groups_read_past_the_memory_of_groups_as_ipaddress_reads_them() ->
         except ValueError:
             got = None
         assert got == expected, text
+
+
+def _built_from_rows(path: pathlib.Path) -> Zone:
+    """The zone at ``path`` as the parser's rows make it through Zone._build (the way
+    Zone(records) and directives' records go), without the parser building it itself."""
+    from dns.zone import _Parser
+
+    parser = _Parser(None, None)
+    with open(path, encoding="utf-8", newline="\n") as f:
+        rows = list(parser.parse(f, str(path), 0, (str(path.resolve()),)))
+    assert parser.sink is None
+    apex = next(row[0] for row in rows if row[2] == wire.TYPE_SOA)
+    zone = Zone._building(apex, parser.files, str(path))
+    zone._build(rows)
+    zone._finish()
+    return zone
+
+
+@pytest.mark.parametrize("path", GOOD, ids=[p.name for p in GOOD])
+def test_the_parser_builds_the_zone_as_its_rows_build_it(
+    path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The parser puts records into their nodes itself (from the first SOA on, when no
+    origin is given); Zone._build makes the same zone from the same records, with the same
+    warnings (outside the zone, occluded, differing TTLs)."""
+    with caplog.at_level(logging.WARNING, logger="dns.zone"):
+        built = load_zone_file(str(path))
+        warned = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        rows = _built_from_rows(path)
+        assert [r.getMessage() for r in caplog.records] == warned
+    assert records(built) == records(rows)
+    assert built.nodes.keys() == rows.nodes.keys()
+    assert [n.name for n in built.nodes.values()] == [n.name for n in rows.nodes.values()]
+    assert built.cuts == rows.cuts
+    assert built.record_count() == rows.record_count()
+
+
+def test_records_outside_the_zone_are_each_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = (
+        "$ORIGIN example.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+        "$ORIGIN other.test.\nwww A 192.0.2.1\n AAAA 2001:db8::1\n"
+        "$ORIGIN example.test.\nwww A 192.0.2.2\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="dns.zone"):
+        zone = parse_zone_text(text, "example.test.")
+    outside = [r.getMessage() for r in caplog.records if "outside the zone" in r.getMessage()]
+    assert outside == [
+        "<zone>:6: ignoring www.other.test.: it is outside the zone example.test.",
+        "<zone>:7: ignoring www.other.test.: it is outside the zone example.test.",
+    ]
+    assert zone.record_count() == 3
+    www = zone.nodes[(b"www", b"example", b"test")].get(wire.TYPE_A)
+    assert www is not None and www.rdatas == [bytes([192, 0, 2, 2])]
+
+
+def test_a_loaded_zone_is_in_the_collectors_oldest_generation() -> None:
+    """The objects built while the collector was off go to its oldest generation: no young
+    collection walks them after the load. The collector is left as it was."""
+    import gc
+
+    from dns.zone import Node
+
+    lines = [f"h{i} A 192.0.2.{i % 250}\n AAAA 2001:db8::{i:x}\n" for i in range(2000)]
+    text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n" + "".join(lines)
+    assert gc.isenabled()
+    zone = parse_zone_text(text, "example.test.")
+    assert gc.isenabled()
+    young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+    assert not [o for o in young if isinstance(o, Node)]
+    assert len(zone.nodes) == 2001
+    gc.disable()
+    try:
+        parse_zone_text(text, "example.test.")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
