@@ -796,6 +796,10 @@ class _Parser:
             return EndOfMessage(Headers._trusted(items))
 
 
+_new_object = object.__new__
+"""Allocates a slotted object without running ``__init__`` (the parser's hot path sets
+every field itself)."""
+
 _REQUEST_LINES: dict[bytes, tuple[str, ...]] = {}
 """Recently seen valid origin-form request lines, split (see "Hot paths")."""
 
@@ -873,18 +877,41 @@ class RequestParser(_Parser):
             self._state = _END
         else:
             self._start_body(framing, length)
+        # RequestHead(...) and Headers._lazy(block), without their calls: this runs for
+        # nearly every request of a keep-alive connection.
+        headers = _new_object(Headers)
         block = self._memo_block
-        return RequestHead(
-            method,
-            target,
-            HTTP_1_1 if http11 else HTTP_1_0,
-            Headers._lazy(block) if block else Headers._trusted([]),
-            framing,
-            length,
-            keep_alive,
-            expect_continue,
-            expect,
-        )
+        if block:
+            headers._raw = block
+        else:
+            headers._items = []
+        head = _new_object(RequestHead)
+        head.method = method
+        head.target = target
+        head.version = HTTP_1_1 if http11 else HTTP_1_0
+        head.headers = headers
+        head.framing = framing
+        head.content_length = length
+        head.keep_alive = keep_alive
+        head.expect_continue = expect_continue
+        head.expect = expect
+        head.upgrade = None  # a head asking for an upgrade is never memoized
+        return head
+
+    def next_request(self) -> Event:
+        """:meth:`next_event` for a server that answers a head without a body at once:
+        after such a head (``framing`` is NO_BODY) the parser is already at the next
+        message (no EndOfMessage event follows; see :meth:`skip_empty_body`)."""
+        if self._state == _HEAD:
+            head = self._repeated_head()
+            if head is not None:
+                if head.framing == NO_BODY:
+                    self._state = _HEAD
+                return head
+        ev = self.next_event()
+        if ev.__class__ is RequestHead and ev.framing == NO_BODY:
+            self._state = _HEAD
+        return ev
 
     def _parse_head(self, text: str) -> RequestHead:
         m = _REQUEST_HEAD(text)
@@ -1240,14 +1267,7 @@ def encode_simple_response(
         _FIELD_BLOCKS[key] = block
     if block is None:
         return None
-    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
-        line,
-        date_line(),
-        server_line,
-        block,
-        len(body),
-        body,
-    )
+    return _assemble(line, server_line, block, body)
 
 
 _RAW_BLOCKS: dict[tuple[Any, ...], tuple[bytes, int | None] | None] = {}
@@ -1281,6 +1301,24 @@ def _raw_block(fields: tuple[Any, ...]) -> tuple[bytes, int | None] | None:
     if any(item[0] in _RESPONSE_FRAMING_FIELDS for item in items):
         return None
     return "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode("latin-1"), declared
+
+
+_LENGTH_LINES: dict[int, bytes] = {}
+"""``content-length: N`` lines and the empty line, for the body sizes seen (bounded)."""
+
+
+def _assemble(line: bytes, server_line: bytes, block: bytes, body: bytes) -> bytes:
+    """The common response: status line, Date, Server, ``block``, Content-Length, body."""
+    size = len(body)
+    tail = _LENGTH_LINES.get(size)
+    if tail is None:
+        tail = b"content-length: %d\r\n\r\n" % size
+        if len(_LENGTH_LINES) >= 1024:
+            _LENGTH_LINES.clear()
+        _LENGTH_LINES[size] = tail
+    now = time.time()
+    date = _date_line if _date_from <= now < _date_until else date_line()
+    return b"".join((line, date, server_line, block, tail, body))
 
 
 def encode_raw_response(
@@ -1319,14 +1357,7 @@ def encode_raw_response(
     block, declared = hit
     if declared is not None and declared != len(body):
         return None
-    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
-        line,
-        date_line(),
-        server_line,
-        block,
-        len(body),
-        body,
-    )
+    return _assemble(line, server_line, block, body)
 
 
 def encode_request(
