@@ -42,7 +42,7 @@ it must agree with:
   names, only Host is looked at (substring searches) -- the general path is
   ``_parse_fields``.
 * A head equal to the previous one on the connection (the same client repeating a request)
-  reuses its parsed framing (``_repeated_head``), keyed by the whole field block; its
+  reuses its parsed framing (``RequestParser.next_request``), keyed by the whole field block; its
   request line, when one seen recently (up to 512 bytes, 1024 lines), is taken split from
   a cache instead of being matched again (clients repeat their targets).
 * Bare-LF and end-of-head searches resume where the last read stopped, so a head trickling in
@@ -647,9 +647,6 @@ class _Parser:
             return self._body_event()
         if self._pos == len(self._buf) and not self._eof:
             return NEED_DATA
-        repeated = self._repeated_head()
-        if repeated is not None:
-            return repeated
         text = self._find_head()
         if text is None:
             if self._eof and self.buffered == 0:
@@ -658,10 +655,6 @@ class _Parser:
         head = self._parse_head(text)
         self._start_body(head.framing, head.content_length)
         return head
-
-    def _repeated_head(self) -> RequestHead | None:
-        """A head parsed by a shortcut the subclass knows, or None (and nothing consumed)."""
-        return None
 
     def _parse_head(self, text: str) -> RequestHead | ResponseHead:
         raise NotImplementedError
@@ -796,8 +789,26 @@ class _Parser:
             return EndOfMessage(Headers._trusted(items))
 
 
+_new_object = object.__new__
+"""Allocates a slotted object without running ``__init__`` (the parser's hot path sets
+every field itself)."""
+
 _REQUEST_LINES: dict[bytes, tuple[str, ...]] = {}
 """Recently seen valid origin-form request lines, split (see "Hot paths")."""
+
+
+def _split_request_line(line: bytes, keep: bool) -> tuple[str, ...] | None:
+    """The method, target and minor version of an origin-form request line, or None; kept
+    in ``_REQUEST_LINES`` if ``keep`` and the line is short."""
+    m = _ORIGIN_REQUEST_LINE(line.decode("latin-1"))
+    if m is None:
+        return None
+    parts: tuple[str, ...] = m.groups()
+    if keep and len(line) <= 512:
+        if len(_REQUEST_LINES) >= 1024:
+            _REQUEST_LINES.clear()
+        _REQUEST_LINES[line] = parts
+    return parts
 
 
 class RequestParser(_Parser):
@@ -815,7 +826,7 @@ class RequestParser(_Parser):
         super().__init__(limits)
         # The header section of the last request and what it decided. A client on a
         # keep-alive connection usually sends the same fields again; then only the new
-        # request line needs checking (see _repeated_head).
+        # request line needs checking (see next_request).
         self._memo_block = ""
         self._memo_tail: bytes | None = None  # the block's bytes and the empty line
         self._memo: tuple[bool, int, int | None, bool, bool, str | None] = (
@@ -830,61 +841,69 @@ class RequestParser(_Parser):
     def _line_too_long(self) -> ProtocolError:
         return URITooLong(f"request line longer than {self._limits.max_line} bytes")
 
-    def _repeated_head(self) -> RequestHead | None:
-        # An origin-form request line followed by exactly the header section of the
-        # previous request, which was validated then: only the line needs checking. The
-        # block holds only non-empty field lines, so the empty line after it is the first
-        # CRLF CRLF, and this finds the very head the general path would.
+    def next_request(self) -> Event:
+        """:meth:`next_event` for a server that answers a head without a body at once:
+        after such a head (``framing`` is NO_BODY) the parser is already at the next
+        message (no EndOfMessage event follows; see :meth:`skip_empty_body`)."""
         tail = self._memo_tail
-        if tail is None:
-            return None
-        buf = self._buf
-        pos = self._pos
-        limits = self._limits
-        eol = buf.find(b"\r\n", pos, pos + limits.max_line + 2)
-        if eol <= pos or not buf.startswith(tail, eol + 2):
-            return None
-        end = eol + 2 + len(tail)
-        if end - pos > limits.max_head:
-            return None
-        if buf.__class__ is bytes:
-            line = buf[pos:eol]
-            parts = _REQUEST_LINES.get(line)
-            if parts is None:
-                m = _ORIGIN_REQUEST_LINE(line.decode("latin-1"))
-                if m is None:
-                    return None
-                parts = m.groups()
-                if len(line) <= 512:
-                    if len(_REQUEST_LINES) >= 1024:
-                        _REQUEST_LINES.clear()
-                    _REQUEST_LINES[line] = parts
-        else:
-            m = _ORIGIN_REQUEST_LINE(buf[pos:eol].decode("latin-1"))
-            if m is None:
-                return None
-            parts = m.groups()
-        method, target, minor = parts
-        http11, framing, length, keep_alive, expect_continue, expect = self._memo
-        if (minor != "0") is not http11 or method == "CONNECT":
-            return None
-        self._pos = self._scan = end
-        if framing == NO_BODY:
-            self._state = _END
-        else:
-            self._start_body(framing, length)
-        block = self._memo_block
-        return RequestHead(
-            method,
-            target,
-            HTTP_1_1 if http11 else HTTP_1_0,
-            Headers._lazy(block) if block else Headers._trusted([]),
-            framing,
-            length,
-            keep_alive,
-            expect_continue,
-            expect,
-        )
+        if tail is not None and self._state == _HEAD:
+            # An origin-form request line followed by exactly the header section of the
+            # previous request, which was validated then: only the line needs checking.
+            # The block holds only non-empty field lines, so the empty line after it is
+            # the first CRLF CRLF, and this finds the very head the general path would.
+            buf = self._buf
+            pos = self._pos
+            limits = self._limits
+            eol = buf.find(b"\r\n", pos, pos + limits.max_line + 2)
+            end = eol + 2 + len(tail)
+            if eol > pos and end - pos <= limits.max_head and buf.startswith(tail, eol + 2):
+                if buf.__class__ is bytes:
+                    line = buf[pos:eol]
+                    parts = _REQUEST_LINES.get(line)
+                    if parts is None:
+                        parts = _split_request_line(line, True)
+                else:
+                    parts = _split_request_line(bytes(buf[pos:eol]), False)
+                if parts is not None:
+                    method, target, minor = parts
+                    http11, framing, length, keep_alive, expect_continue, expect = self._memo
+                    if (minor != "0") is http11 and method != "CONNECT":
+                        self._pos = self._scan = end
+                        if framing != NO_BODY:
+                            self._start_body(framing, length)
+                        # RequestHead(...) and Headers._lazy(block), without their calls:
+                        # this runs for nearly every request of a keep-alive connection.
+                        headers = _new_object(Headers)
+                        block = self._memo_block
+                        if block:
+                            headers._raw = block
+                        else:
+                            headers._items = []
+                        head = _new_object(RequestHead)
+                        head.method = method
+                        head.target = target
+                        head.version = HTTP_1_1 if http11 else HTTP_1_0
+                        head.headers = headers
+                        head.framing = framing
+                        head.content_length = length
+                        head.keep_alive = keep_alive
+                        head.expect_continue = expect_continue
+                        head.expect = expect
+                        head.upgrade = None  # a head asking for an upgrade is never memoized
+                        return head
+        ev = _Parser.next_event(self)
+        if ev.__class__ is RequestHead and ev.framing == NO_BODY:
+            self._state = _HEAD
+        return ev
+
+    def next_event(self) -> Event:
+        """The next event, :data:`NEED_DATA`, or :data:`PEER_CLOSED`; may raise ProtocolError."""
+        if self._state != _HEAD:
+            return self._body_event()
+        ev = self.next_request()
+        if ev.__class__ is RequestHead and ev.framing == NO_BODY:
+            self._state = _END  # its EndOfMessage is the next event
+        return ev
 
     def _parse_head(self, text: str) -> RequestHead:
         m = _REQUEST_HEAD(text)
@@ -1240,14 +1259,7 @@ def encode_simple_response(
         _FIELD_BLOCKS[key] = block
     if block is None:
         return None
-    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
-        line,
-        date_line(),
-        server_line,
-        block,
-        len(body),
-        body,
-    )
+    return _assemble(line, server_line, block, body)
 
 
 _RAW_BLOCKS: dict[tuple[Any, ...], tuple[bytes, int | None] | None] = {}
@@ -1281,6 +1293,24 @@ def _raw_block(fields: tuple[Any, ...]) -> tuple[bytes, int | None] | None:
     if any(item[0] in _RESPONSE_FRAMING_FIELDS for item in items):
         return None
     return "".join([f"{name}: {value}\r\n" for _, name, value in items]).encode("latin-1"), declared
+
+
+_LENGTH_LINES: dict[int, bytes] = {}
+"""``content-length: N`` lines and the empty line, for the body sizes seen (bounded)."""
+
+
+def _assemble(line: bytes, server_line: bytes, block: bytes, body: bytes) -> bytes:
+    """The common response: status line, Date, Server, ``block``, Content-Length, body."""
+    size = len(body)
+    tail = _LENGTH_LINES.get(size)
+    if tail is None:
+        tail = b"content-length: %d\r\n\r\n" % size
+        if len(_LENGTH_LINES) >= 1024:
+            _LENGTH_LINES.clear()
+        _LENGTH_LINES[size] = tail
+    now = time.time()
+    date = _date_line if _date_from <= now < _date_until else date_line()
+    return b"".join((line, date, server_line, block, tail, body))
 
 
 def encode_raw_response(
@@ -1319,14 +1349,7 @@ def encode_raw_response(
     block, declared = hit
     if declared is not None and declared != len(body):
         return None
-    return b"%s%s%s%scontent-length: %d\r\n\r\n%s" % (
-        line,
-        date_line(),
-        server_line,
-        block,
-        len(body),
-        body,
-    )
+    return _assemble(line, server_line, block, body)
 
 
 def encode_request(

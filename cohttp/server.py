@@ -165,7 +165,6 @@ class _Conn:
         "out",
         "phase",
         "scope",
-        "served",
     )
 
     def __init__(self, flow: Flow) -> None:
@@ -175,7 +174,6 @@ class _Conn:
         self.out: list[bytes] = []  # responses queued to go out in one write
         self.phase = _IDLE
         self.expired = False
-        self.served = 0
         self.keep_alive = True
         self.scope: CancelScope | None = None
         self.going_away: Callable[[], Awaitable[None]] | None = None  # see on_shutdown
@@ -280,6 +278,8 @@ class ResponseStream:
         "_head",
         "_parser",
         "_server",
+        "_server_line",
+        "_write_timeout",
         "_writer",
         "connection_state",
         "keep_alive",
@@ -291,6 +291,8 @@ class ResponseStream:
         self._server = server
         self._conn = conn
         self._parser = parser
+        self._server_line = server._server_line
+        self._write_timeout = server.config.write_timeout
         self._head: RequestHead | None = None
         self._writer: codec.BodyWriter | None = None
         self.connection_state: Any = None
@@ -303,6 +305,7 @@ class ResponseStream:
         """Body bytes sent once the response is complete; -1 until then."""
 
     def _reset(self, head: RequestHead) -> None:
+        # Server._run does the same inline, for every request.
         self._head = head
         self._writer = None
         self.status = 0
@@ -386,7 +389,7 @@ class ResponseStream:
         if head is None or self.status or not self.keep_alive:
             return False
         wire = codec.encode_raw_response(
-            head.method, head.version, status, fields, body, self._server._server_line
+            head.method, head.version, status, fields, body, self._server_line
         )
         if wire is None:
             return False
@@ -399,7 +402,7 @@ class ResponseStream:
             out.clear()
         previous, saved = conn.phase, conn.deadline  # self._server._write, inlined
         conn.phase = _WRITE
-        conn.deadline = _clock() + self._server.config.write_timeout
+        conn.deadline = _clock() + self._write_timeout
         await conn.flow.write(wire)
         conn.phase, conn.deadline = previous, saved
         self.sent = len(body)
@@ -806,15 +809,16 @@ class Server:
         write_timeout = cfg.write_timeout
         idle_timeout = cfg.idle_timeout
         header_timeout = cfg.header_timeout
-        next_event = parser.next_event
+        next_request = parser.next_request
+        handler = self.handler
+        server_line = self._server_line
         stream = ResponseStream(self, conn, parser)
         while True:
-            ev = next_event()
-            if isinstance(ev, RequestHead):
+            ev = next_request()  # a head without a body comes with its end consumed
+            if ev.__class__ is RequestHead:
                 head = ev
                 conn.phase = _BUSY
                 served += 1
-                conn.served = served
                 body: _RequestBody | None = None
                 request = _new_request(Request)  # fields already validated: no conversions
                 request.method = head.method
@@ -824,14 +828,16 @@ class Server:
                 request.remote = remote
                 request.scheme = scheme
                 request.stream = stream
-                stream._reset(head)
+                stream._head = head  # stream._reset(head), inlined
+                stream._writer = None
+                stream.status = 0
+                stream.keep_alive = keep_alive = head.keep_alive
+                stream.sent = -1
                 if head.framing == NO_BODY:
-                    parser.skip_empty_body()
                     request.body = b""
                 else:
                     request.body = body = _RequestBody(self, conn, parser, head.expect_continue)
                     conn.body_deadline = math.inf
-                keep_alive = head.keep_alive
                 if max_requests and served >= max_requests:
                     keep_alive = False
                 expect = head.expect
@@ -844,7 +850,7 @@ class Server:
                     keep_alive = False
                 else:
                     try:
-                        response = await self.handler(request)
+                        response = await handler(request)
                         if response.__class__ is not Response and not isinstance(
                             response, Response
                         ):
@@ -877,7 +883,7 @@ class Server:
                     if not body.done and body.expect_continue and not body.continue_sent:
                         keep_alive = False  # the client was never asked for the body: close
                 if response is STREAMED or stream.status:
-                    if not stream.finished:  # the handler gave up on its response
+                    if stream.sent < 0:  # the handler gave up on its response
                         log.error(
                             "handler left its response to %s %s unfinished",
                             head.method,
@@ -897,7 +903,7 @@ class Server:
                             status,
                             response.headers,
                             response.body,
-                            self._server_line,
+                            server_line,
                         )
                         if keep_alive
                         and response.body.__class__ is bytes
@@ -911,7 +917,8 @@ class Server:
                         conn.keep_alive = keep_alive
                         sent = await self._respond(conn, head, response, out)
                         keep_alive = conn.keep_alive
-                pending += sent + 256
+                    if out:  # queued here, written when the parser needs bytes
+                        pending += sent + 256
                 if body is not None and not body.done and keep_alive:
                     if out:
                         await self._write(conn, b"".join(out))
@@ -931,10 +938,11 @@ class Server:
                         await self._write(conn, b"".join(out))
                     return
                 if pending >= FLUSH_AT:
-                    await self._write(conn, b"".join(out))
-                    out.clear()
+                    if out:
+                        await self._write(conn, b"".join(out))
+                        out.clear()
                     pending = 0
-                if parser.buffered:
+                if parser._pos < len(parser._buf):  # parser.buffered, inlined
                     continue  # a pipelined request is already here: answer it first
                 idle = True
             elif ev is NEED_DATA:

@@ -648,6 +648,58 @@ def test_repeated_header_section_keeps_the_limits_and_the_head_boundary() -> Non
     assert third.headers.items() == [("Host", "a")]
 
 
+def test_next_request_consumes_the_end_of_a_bodiless_head_and_matches_next_event() -> None:
+    # The server's entry: a head without a body comes with its (empty) end consumed, on
+    # the shortcut for a repeated header section and on the general path alike; a head
+    # with a body leaves its events to next_event. The heads equal next_event's.
+    stream = (
+        req("GET /1 HTTP/1.1", "Host: a")
+        + req("GET /2 HTTP/1.1", "Host: a")  # repeated fields: the shortcut
+        + req("POST /3 HTTP/1.1", "Host: a", "Content-Length: 2", body=b"xy")
+        + req("POST /4 HTTP/1.1", "Host: a", "Content-Length: 2", body=b"zw")
+        + req("GET /5 HTTP/1.1")  # an HTTP/1.1 request without Host: refused
+    )
+    server, general = RequestParser(), RequestParser()
+    server.feed(stream)
+    general.feed(stream)
+    for target, body in [("/1", None), ("/2", None), ("/3", b"xy"), ("/4", b"zw")]:
+        head = server.next_request()
+        expected = general.next_event()
+        assert isinstance(head, RequestHead) and isinstance(expected, RequestHead)
+        assert (head.method, head.target, head.version, head.framing, head.content_length) == (
+            expected.method,
+            expected.target,
+            expected.version,
+            expected.framing,
+            expected.content_length,
+        )
+        assert (head.keep_alive, head.expect_continue, head.expect, head.upgrade) == (
+            expected.keep_alive,
+            expected.expect_continue,
+            expected.expect,
+            expected.upgrade,
+        )
+        assert head.target == target and head.headers.items() == expected.headers.items()
+        if body is None:
+            assert isinstance(general.next_event(), EndOfMessage)
+        else:
+            assert server.next_event() == general.next_event() == Data(body)
+            ends = server.next_event(), general.next_event()
+            assert all(isinstance(end, EndOfMessage) and not end.trailers for end in ends)
+    for p in (server, general):
+        with pytest.raises(ProtocolError) as info:
+            p.next_request() if p is server else p.next_event()
+        assert info.value.status == 400
+    # Nothing buffered: NEED_DATA; the peer gone between requests: PEER_CLOSED.
+    p = RequestParser()
+    assert p.next_request() is codec.NEED_DATA
+    p.feed(req("GET / HTTP/1.1", "Host: a"))
+    assert isinstance(p.next_request(), RequestHead)
+    assert p.next_request() is codec.NEED_DATA
+    p.feed_eof()
+    assert p.next_request() is codec.PEER_CLOSED
+
+
 # -- the writer side: framing decided once, the declared length enforced --------------------
 
 

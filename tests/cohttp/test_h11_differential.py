@@ -662,7 +662,7 @@ STATE_SETTINGS = settings(SETTINGS, max_examples=120)
 @st.composite
 def conversations(draw: st.DrawFn) -> list[Message]:
     """1 to 6 requests; each either new or the previous one's header section again under a
-    new request line (a keep-alive client repeating itself, what ``_repeated_head`` serves)."""
+    new request line (a keep-alive client repeating itself, what ``RequestParser.next_request`` serves)."""
     out: list[Message] = []
     for _ in range(draw(st.integers(1, 6))):
         if out and draw(st.booleans()):
