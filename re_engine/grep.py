@@ -304,8 +304,11 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
 # characters outside ASCII a set may hold (each is one UTF-8 alternative)
 _MAX_PATHS = 256
 _MAX_WIDE = 8
-# LineCounter: the bytes sampled to choose between a find loop and re's scan
-_SAMPLE = 1 << 20
+# LineCounter: a literal is found with a loop of bytes.find while its lines
+# are fewer than one in this many bytes, with re's scan past that
+_SPARSE = 2000
+# the bytes read at a time when lines are only counted (a chunk stays in cache)
+_CHUNK = 1 << 19
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
@@ -375,31 +378,31 @@ class LineCounter:
         self.table = table
         self.lit = lit  # the pattern is this literal (after the table)
 
-    def count(self, data: bytes) -> int:
-        """The number of lines of ``data`` that match."""
+    def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
+        """The number of lines of ``data[start:end]`` that match (``start``: the
+        start of a line; ``end``: just past a newline, or the end of ``data``)."""
+        end = len(data) if end is None else end
         if self.table is not None:
             data = data.translate(self.table)
         lit = self.lit
-        if lit is not None:
-            # bytes.count and bytes.find run in C: with few occurrences, a
-            # loop over them (each skips to its line's end) beats re's scan;
-            # how few, a sample of the data tells (a count of it all would
-            # cost a pass of its own): either way the count is exact
-            n = len(data)
-            sample = min(n, _SAMPLE)
-            k = data.count(lit, 0, sample)
-            if k * 2000 <= sample:
-                lines = 0
-                find = data.find
-                i = find(lit)
-                while i >= 0:
-                    lines += 1
-                    e = find(b"\n", i)
-                    if e < 0:
-                        break
-                    i = find(lit, e + 1)
-                return lines
-        return len(self.rx.findall(data))
+        if lit is None:
+            return len(self.rx.findall(data, start, end))
+        # bytes.find runs in C: with few occurrences, a loop over them (each
+        # skips to its line's end) beats re's scan; when they turn out dense
+        # (more than one line in _SPARSE bytes), re's scan takes the rest.
+        # Either way each byte is searched once and the count is exact.
+        lines = 0
+        find = data.find
+        i = find(lit, start, end)
+        while i >= 0:
+            lines += 1
+            e = find(b"\n", i, end)
+            if e < 0:
+                break
+            if not lines & 63 and e - start < lines * _SPARSE:
+                return lines + len(self.rx.findall(data, e + 1, end))
+            i = find(lit, e + 1, end)
+        return lines
 
 
 def _class_literal(core: Core) -> LineCounter | None:
@@ -625,17 +628,6 @@ class Grep:
         if binary:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
         quiet = o.quiet or o.count or o.listing is not None
-        if quiet and self.counter is not None:
-            # no line is printed: count the matching lines on the bytes at once
-            count = self.counter.count(data)
-            if o.invert:
-                count = data.count(b"\n") + (bool(data) and not data.endswith(b"\n")) - count
-            if count:
-                self.selected = True
-                if o.quiet:
-                    raise _Quit
-            self.summary(name, shown, count)
-            return count
         text = data.decode("utf-8", "surrogateescape")
         f = _File(text, shown)
         count = 0
@@ -681,6 +673,62 @@ class Grep:
         self.summary(name, shown, count)
         if f.held and not quiet:
             self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def count_stream(self, name: str, fh: IO[bytes], shown: str | None) -> int:
+        """``-c``, ``-l``, ``-L``, ``-q`` with a :attr:`counter`: count the selected
+        lines of a file read in chunks of whole lines, never decoded.
+
+        A chunk stays in the processor's cache while it is mapped (a class
+        string, :func:`_class_literal`) and searched, and its buffer is reused
+        by the allocator; ``-q`` and ``-l`` stop at the first chunk with a
+        match.  A line longer than a chunk is gathered whole first (its
+        pieces joined once), so each byte is searched once: linear as the
+        counter is.
+        """
+        o = self.opts
+        counter = self.counter
+        assert counter is not None
+        settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
+        nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
+        count = lines = 0
+        carry: list[bytes] = []  # the start of a line not ended yet
+        while True:
+            chunk = fh.read(_CHUNK)
+            if nul and b"\0" in chunk:
+                chunk = chunk.replace(b"\0", b"\n")
+            if not chunk:  # the end: the last line, if it has no newline
+                line = b"".join(carry)
+                if line:
+                    lines += 1
+                    count += counter.count(line)
+                break
+            first = chunk.find(b"\n") + 1
+            if not first:
+                carry.append(chunk)
+                continue
+            # the line that ends first, with its start from earlier chunks;
+            # then the whole lines of the chunk, searched in place
+            start = 0
+            if carry:
+                carry.append(chunk[:first])
+                count += counter.count(b"".join(carry))
+                lines += 1
+                start = first
+            end = chunk.rfind(b"\n") + 1
+            count += counter.count(chunk, start, end)
+            if o.invert:
+                lines += chunk.count(b"\n", start, end)
+            carry = [chunk[end:]] if end < len(chunk) else []
+            if count and settle:
+                break
+        if o.invert:
+            count = lines - count
+        if count:
+            self.selected = True
+            if o.quiet:
+                raise _Quit
+        self.summary(name, shown, count)
         return count
 
     def summary(self, name: str, shown: str | None, count: int) -> None:
@@ -850,12 +898,20 @@ class Grep:
                     self.complain(f"{path}: {problem}")
                     continue
                 name = _STDIN if path == "-" else path
+                shown = name if show else None
                 try:
+                    if self.counter is not None:  # no line printed: count on the bytes
+                        if path == "-":
+                            self.count_stream(name, self.stdin, shown)
+                        else:
+                            with open(path, "rb") as fh:
+                                self.count_stream(name, fh, shown)
+                        continue
                     data = self.stdin.read() if path == "-" else _read(path)
                 except OSError as e:
                     self.complain(f"{path}: {e.strerror}")
                     continue
-                self.search(name, data, name if show else None)
+                self.search(name, data, shown)
         except _Quit:
             return 0
         if self.error:

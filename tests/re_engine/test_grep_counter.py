@@ -134,3 +134,56 @@ def test_sparse_literal_counted_by_find() -> None:
     assert counter.count(data) == 3 == len(counter.rx.findall(data))
     dense = b"needle\n" * 100
     assert counter.count(dense) == 100
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 64])
+@pytest.mark.parametrize("argv", CASES, ids=" ".join)
+def test_counter_streams_chunks(
+    argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lines cut across chunks, lines longer than a chunk: the same as one chunk
+    import re_engine.grep as g
+
+    path = tmp_path / "t.txt"
+    path.write_bytes(TEXT + b"\n" + b"x" * 150 + b" needle 12345\n")
+    whole = _run(argv, path, True)
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    assert _run(argv, path, True) == whole == _run(argv, path, False)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 19])
+@pytest.mark.parametrize(
+    "argv", [["-c", "needle"], ["-c", "-v", "needle"], ["-c", "-a", "needle"], ["-l", "needle"]]
+)
+def test_counter_streams_nul_lines(
+    argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as grep: a NUL ends a line of a binary file (not with -a), in any chunk
+    import re_engine.grep as g
+
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"needle\0needle\0hay\nneedle" + b"\0" * 5 + b"hay\0needle")
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    assert _run(argv, path, True) == _run(argv, path, False)
+    if GREP is not None:
+        gnu = subprocess.run(
+            [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
+        )
+        assert _run(argv, path, True) == (gnu.returncode, gnu.stdout)
+
+
+def test_counter_settles_at_first_match(tmp_path: Path) -> None:
+    # -q and -l stop reading at the first chunk with a match
+    reads: list[int] = []
+
+    class Spy(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            got = super().read(n)
+            reads.append(len(got))
+            return got
+
+    data = b"needle\n" + b"hay\n" * 400_000
+    for argv in (["-q", "needle"], ["-l", "needle"]):
+        reads.clear()
+        code = main([*argv, "-"], stdin=Spy(data), stdout=io.BytesIO(), stderr=io.StringIO())
+        assert code == 0 and len(reads) == 1
