@@ -24,7 +24,7 @@ import os
 import re as _re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -32,6 +32,7 @@ from . import ast as R
 from .api import Pattern, _parse, compile
 from .charset import NEWLINE, CharSet, word
 from .errors import ReError
+from .fast import _required
 from .prog import Core, nullable, resolve
 from .syntax import Flag
 
@@ -364,76 +365,117 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
     return None
 
 
+Check = Callable[[bytes, int, int], bool]
+Bulk = Callable[[bytes, int, int], int]
+
+
 class LineCounter:
     """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
-    ``rx`` matches once in each such line, from the match to the end of the
-    line; with a ``table``, the bytes are first mapped by it (``bytes.translate``).
+    ``bulk(data, start, end)`` counts the matching lines of a stretch of
+    whole lines with no Python work per line.  ``lit``, when given, is a
+    piece every matching line holds, found with ``bytes.find`` in the data
+    mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
+    holding it are exactly the matching lines (and ``bulk`` counts in the
+    mapped data); else ``check(data, start, end)`` says whether the line
+    ``data[start:end]`` matches (and ``bulk`` counts in the data as read).
     """
 
     def __init__(
-        self, rx: _re.Pattern[bytes], table: bytes | None = None, lit: bytes | None = None
+        self,
+        bulk: Bulk,
+        table: bytes | None = None,
+        lit: bytes | None = None,
+        check: Check | None = None,
     ) -> None:
-        self.rx = rx
+        self.bulk = bulk
         self.table = table
-        self.lit = lit  # the pattern is this literal (after the table)
+        self.lit = lit
+        self.check = check
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
         start of a line; ``end``: just past a newline, or the end of ``data``)."""
         end = len(data) if end is None else end
+        raw = data
         if self.table is not None:
-            data = data.translate(self.table)
+            data = data.translate(self.table)  # newlines stay newlines
         lit = self.lit
+        check = self.check
         if lit is None:
-            return len(self.rx.findall(data, start, end))
-        # bytes.find runs in C: with few occurrences, a loop over them (each
-        # skips to its line's end) beats re's scan; when they turn out dense
-        # (more than one line in _SPARSE bytes), re's scan takes the rest.
-        # Either way each byte is searched once and the count is exact.
-        lines = 0
+            return self.bulk(data, start, end)
+        # bytes.find runs in C: with few lines holding the piece, a loop over
+        # them (each skips to its line's end) beats a scan of every line;
+        # when they turn out dense (more than one line in _SPARSE bytes), the
+        # bulk count takes the rest.  Either way each line is searched once
+        # (checked at most once) and the count is exact.
+        lines = tried = 0
         find = data.find
         i = find(lit, start, end)
         while i >= 0:
-            lines += 1
+            tried += 1
             e = find(b"\n", i, end)
+            if check is None or check(raw, data.rfind(b"\n", start, i) + 1, end if e < 0 else e):
+                lines += 1
             if e < 0:
                 break
-            if not lines & 63 and e - start < lines * _SPARSE:
-                return lines + len(self.rx.findall(data, e + 1, end))
+            if not tried & 63 and e - start < tried * _SPARSE:
+                return lines + self.bulk(data if check is None else raw, e + 1, end)
             i = find(lit, e + 1, end)
         return lines
 
 
-def _class_literal(core: Core) -> LineCounter | None:
-    """A string of ASCII classes (``[0-9]{5}``) as a literal over byte classes.
+def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
+    """Counts lines with ``rx``, which matches once a line: from a match to the line's end."""
+    findall = rx.findall
+    return lambda data, start, end: len(findall(data, start, end))
 
-    The bytes are partitioned by which of the pattern's sets (and the
-    newline) hold them; when each set is exactly one part, mapping every byte
-    to the least byte of its part (``bytes.translate``, in C) turns the
-    pattern into a literal found by ``re``'s literal search.  Bytes of UTF-8
-    sequences are in no set and never newlines: their part is apart from
-    every set's, so no character is split.  Bound: a literal then a final
-    class loop, as in :func:`line_counter`.
+
+def _engine_bulk(pattern: Pattern[str]) -> Bulk:
+    """Counts lines with re_engine on the decoded text, as :meth:`Grep.matching_lines`."""
+    end_of = pattern._strategy.end
+
+    def bulk(data: bytes, start: int, end: int) -> int:
+        text = data[start:end].decode("utf-8", "surrogateescape")
+        last = len(text) - 1 if text.endswith("\n") else len(text)
+        lines = pos = 0
+        while pos <= last:
+            e = end_of(text, pos)  # a match never spans lines: its end says which
+            if e < 0 or e > last:
+                break
+            lines += 1
+            pos = text.find("\n", e) + 1
+            if not pos:
+                break
+        return lines
+
+    return bulk
+
+
+def _engine_check(pattern: Pattern[str]) -> Check:
+    end_of = pattern._strategy.end
+    return lambda data, start, end: (
+        end_of(data[start:end].decode("utf-8", "surrogateescape"), 0) >= 0
+    )
+
+
+def _piece(sets: Sequence[CharSet]) -> tuple[bytes | None, bytes] | None:
+    """``(table, lit)``: where ``sets`` (one character each, in a row) occur in UTF-8 bytes.
+
+    A string (each set one character) is its UTF-8 bytes (``table`` None).
+    Else, for sets within ASCII: the bytes are partitioned by which of the
+    sets (and the newline) hold them; when each set is exactly one part,
+    mapping every byte to the least byte of its part (``bytes.translate``,
+    in C) turns the sets into a literal.  Bytes of UTF-8 sequences are in no
+    set and never newlines: their part is apart from every set's, so no
+    character is split.  ``None``: neither applies.
     """
-    sets: list[CharSet] = []
-    items = core.items if isinstance(core, R.Seq) else (core,)
-    for it in items:
-        while isinstance(it, R.Cap):
-            it = it.node
-        if isinstance(it, R.Set):
-            sets.append(it.cs)
-        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
-            if it.min > 64:
-                return None
-            sets.extend([it.node.cs] * it.min)
-        else:
-            return None
+    singles = [cs.single() for cs in sets]
+    if all(c is not None and not 0xD800 <= c <= 0xDFFF for c in singles):
+        return None, "".join(chr(c) for c in singles if c is not None).encode()
     distinct = list(dict.fromkeys(sets))
     if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
         return None
-    if all(cs.single() is not None for cs in distinct):
-        return None  # a plain literal: nothing to map
     parts = [*distinct, NEWLINE]
     key = [tuple(b in cs for cs in parts) for b in range(256)]
     least: dict[tuple[bool, ...], int] = {}
@@ -447,18 +489,71 @@ def _class_literal(core: Core) -> LineCounter | None:
         rep.append(least[key[first]])
     table = bytes(least[key[b]] for b in range(256))
     by_set = dict(zip(distinct, rep, strict=True))
-    lit = bytes(by_set[cs] for cs in sets)
-    return LineCounter(_re.compile(_re.escape(lit) + b"[^\\n]*()"), table, lit)
+    return table, bytes(by_set[cs] for cs in sets)
 
 
-def line_counter(body: R.Re) -> LineCounter | None:
+def _class_string(core: Core) -> list[CharSet] | None:
+    """The sets of ``core`` if it is a string of sets (``[0-9]{5}``: five of them)."""
+    sets: list[CharSet] = []
+    items = core.items if isinstance(core, R.Seq) else (core,)
+    for it in items:
+        while isinstance(it, R.Cap):
+            it = it.node
+        if isinstance(it, R.Set):
+            sets.append(it.cs)
+        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
+            if it.min > 64:
+                return None
+            sets.extend([it.node.cs] * it.min)
+        else:
+            return None
+    return sets or None
+
+
+# a required piece prefilters the lines when at least this long (a class
+# string, which costs a translation of the data; a string: this less one)
+_PIECE_MIN = 3
+
+
+def _best_piece(core: Core) -> tuple[bytes | None, bytes] | None:
+    """A piece every match of ``core`` holds (see :func:`_piece`), if one is worth finding:
+    the longest string, unless a class string is longer still."""
+    best: dict[bool, tuple[int, tuple[bytes | None, bytes]]] = {}
+    for run in _required(core):
+        # stretches of strings, and of sets within ASCII
+        for ok in (lambda cs: cs.single() is not None, lambda cs: cs.ranges[-1][1] <= 0x7F):
+            stretch: list[CharSet] = []
+            for cs in [*run, CharSet()]:
+                if cs and ok(cs):
+                    stretch.append(cs)
+                    continue
+                got = _piece(stretch) if stretch else None
+                if got is not None:
+                    kind = got[0] is None
+                    if len(stretch) > best.get(kind, (0, got))[0]:
+                        best[kind] = (len(stretch), got)
+                stretch = []
+    plain_len, plain = best.get(True, (0, None))
+    class_len, classes = best.get(False, (0, None))
+    if classes is not None and class_len >= _PIECE_MIN and class_len > plain_len + 1:
+        return classes
+    if plain is not None and plain_len >= _PIECE_MIN - 1:
+        return plain
+    return None
+
+
+def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter | None:
     """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
 
-    The count is of the matches of ``body`` then the rest of the line
-    (``[^\\n]*``), without decoding the text or splitting it into lines.
-    ``None`` unless ``body`` is made of sets with few characters outside
-    ASCII, bounded repetitions of them, alternations and ``^``/``$``.  A
-    string of ASCII classes becomes a literal (:func:`_class_literal`).
+    With ``re`` on the bytes: the count is of the matches of ``body`` then
+    the rest of the line (``[^\\n]*``), without decoding the text or
+    splitting it into lines, when ``body`` is made of sets with few
+    characters outside ASCII, bounded repetitions of them, alternations and
+    ``^``/``$``.  A string of ASCII classes becomes a literal over byte
+    classes (:func:`_piece`).  Otherwise, given the compiled ``pattern``
+    and a piece every match holds (:func:`_best_piece`), the lines holding
+    the piece are found in the bytes and only they are decoded and searched
+    (all lines of a stretch where they turn out dense).  ``None``: neither.
 
     Bound: ``body`` has a finite maximum length ``L`` and at most ``P <=
     256`` ways to be matched from a position (a set's alternatives are UTF-8
@@ -467,22 +562,27 @@ def line_counter(body: R.Re) -> LineCounter | None:
     most ``P * L`` steps; a successful one then runs the final class loop,
     which cannot fail, to the end of the line, where the next search starts.
     ``re`` makes at most one attempt per position: ``O(n * P * L)`` in all.
+    A line checked alone is searched once, by ``re`` (as above) or re_engine.
     """
     core = resolve(body, False).core
     if nullable(core):
         return None
-    classes = _class_literal(core)
-    if classes is not None:
-        return classes
-    got = _byte_pattern(core)
-    if got is None or got[1] > _MAX_PATHS:
+    sets = _class_string(core)
+    got = None if sets is None else _piece(sets)
+    if got is not None:  # a string, or a string of classes
+        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
+        return LineCounter(_rx_bulk(rx), *got)
+    piece = _best_piece(core)
+    byte = _byte_pattern(core)
+    if byte is not None and byte[1] <= _MAX_PATHS:
+        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
+        if piece is None:
+            return LineCounter(_rx_bulk(rx))
+        one = _re.compile(b"(?m)" + byte[0]).search
+        return LineCounter(_rx_bulk(rx), *piece, lambda d, s, e: one(d, s, e) is not None)
+    if pattern is None or piece is None:
         return None
-    rx = _re.compile(b"(?m)(?:" + got[0] + b")[^\\n]*()")
-    items = core.items if isinstance(core, R.Seq) else (core,)
-    chars = [it.cs.single() if isinstance(it, R.Set) else None for it in items]
-    if all(c is not None for c in chars):  # a plain string (surrogates were refused above)
-        return LineCounter(rx, None, "".join(chr(c) for c in chars if c is not None).encode())
-    return LineCounter(rx)
+    return LineCounter(_engine_bulk(pattern), *piece, _engine_check(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -944,6 +1044,8 @@ def main(
             # no line is printed: the lines may be counted on the bytes (line_counter)
             body, _ = line_body(opts)
             counter = None if body is None else line_counter(body)
+            if counter is None and body is not None:  # re_engine checks the lines
+                counter = line_counter(body, build(opts)[0])
         pattern, group = build(opts) if counter is None else (None, 0)
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
