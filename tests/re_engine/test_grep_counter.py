@@ -241,3 +241,37 @@ def test_piece_choice() -> None:
     # a string of one character counts by find, however short
     one = line_counter(R.char("x"))
     assert one is not None and one.lit == b"x" and one.check is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-c", "-E", "(x+x+)+yneedle"],  # re_engine checks each line holding the piece
+        ["-c", "-i", "-E", "x{1,9}yneedle"],  # re checks each line holding the piece
+        ["-c", "-E", "[x-y]{3}yneedle"],  # a class string: translated
+    ],
+)
+def test_counter_is_linear(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # n vs 4n bytes of lines that all hold the piece, and one line longer than
+    # many chunks: about 4x the CPU time (quadratic would be 16x)
+    import time
+
+    import re_engine.grep as g
+
+    monkeypatch.setattr(g, "_CHUNK", 1 << 12)
+
+    def run(n: int) -> float:
+        path = tmp_path / f"{n}.txt"
+        line = b"x" * 60 + b"-yneedle\n"
+        path.write_bytes(line * (n // len(line)) + b"x" * n + b"-yneedle")
+        out = io.BytesIO()
+        t0 = time.process_time()
+        assert main([*argv, str(path)], stdout=out, stderr=io.StringIO()) == 1
+        return time.process_time() - t0
+
+    run(1000)  # warm the caches
+    t1 = min(run(200_000) for _ in range(2))
+    t4 = min(run(800_000) for _ in range(2))
+    assert t4 < 8 * t1 + 0.02, (t1, t4)
