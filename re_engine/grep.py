@@ -14,6 +14,13 @@ Each file is searched as one buffer, not line by line: the pattern is first
 confined to a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z``
 hold at line ends), so a match never spans lines and the DFA and its
 prefilters run over the whole text at once.
+
+When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), lines are only
+counted, on the bytes, never decoded as a whole: the file is read in chunks
+of whole lines (:meth:`Grep.count_stream`), and :func:`line_counter` counts
+them with ``re`` (a pattern made safe for it, or a string of classes mapped
+to a literal), or finds the lines holding a piece every match holds and
+checks only those.
 """
 
 from __future__ import annotations
@@ -780,7 +787,7 @@ class Grep:
         lines of a file read in chunks of whole lines, never decoded.
 
         A chunk stays in the processor's cache while it is mapped (a class
-        string, :func:`_class_literal`) and searched, and its buffer is reused
+        string, :func:`_piece`) and searched, and its buffer is reused
         by the allocator; ``-q`` and ``-l`` stop at the first chunk with a
         match.  A line longer than a chunk is gathered whole first (its
         pieces joined once), so each byte is searched once: linear as the
