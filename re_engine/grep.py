@@ -784,7 +784,7 @@ class Grep:
 
     def count_stream(self, name: str, fh: IO[bytes], shown: str | None) -> int:
         """``-c``, ``-l``, ``-L``, ``-q`` with a :attr:`counter`: count the selected
-        lines of a file read in chunks of whole lines, never decoded.
+        lines of a file read in chunks of whole lines, never decoded whole.
 
         A chunk stays in the processor's cache while it is mapped (a class
         string, :func:`_piece`) and searched, and its buffer is reused
