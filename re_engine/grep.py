@@ -317,6 +317,8 @@ _MAX_WIDE = 8
 _SPARSE = 2000
 # the bytes read at a time when lines are only counted (a chunk stays in cache)
 _CHUNK = 1 << 19
+# the characters of output held before a write (not to a terminal)
+_BLOCK = 1 << 16
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
@@ -602,12 +604,27 @@ class _Out:
     stream: IO[bytes]
     opts: Options
     used: bool = False  # some group was output (or held back): the next gets a --
+    # as grep, output to a terminal goes out a line at a time, else in blocks
+    # (also where the stream itself is unbuffered, as with PYTHONUNBUFFERED)
+    block: bool = True
+    _held: list[str] = field(default_factory=list)
+    _size: int = 0
 
     def sgr(self, code: str, text: str) -> str:
         return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
 
     def write(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8", "surrogateescape"))
+        self._held.append(text)
+        self._size += len(text)
+        if self._size >= _BLOCK or not self.block:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out what is held (before a message on standard error, and at the end)."""
+        if self._held:
+            self.stream.write("".join(self._held).encode("utf-8", "surrogateescape"))
+            self._held.clear()
+            self._size = 0
 
     def head(self, name: str | None, lineno: int, sep: str) -> str:
         out = ""
@@ -658,6 +675,7 @@ class Grep:
     def complain(self, msg: str) -> None:
         self.error = True
         if not self.opts.silent:
+            self.out.flush()
             self.err.write(f"grep: {msg}\n")
 
     # -- lines ----------------------------------------------------------------
@@ -779,6 +797,7 @@ class Grep:
             self.prpending(f, len(text))
         self.summary(name, shown, count)
         if f.held and not quiet:
+            self.out.flush()
             self.err.write(f"grep: {name}: binary file matches\n")
         return count
 
@@ -980,6 +999,7 @@ class Grep:
             if stat.S_ISDIR(st.st_mode):
                 if any(ident == (st.st_dev, st.st_ino) for ident, _, _ in stack):
                     if not self.opts.silent:
+                        self.out.flush()
                         self.err.write(f"grep: {path}: warning: recursive directory loop\n")
                     continue
                 problem = enter(path, st)
@@ -1031,7 +1051,14 @@ class _Quit(Exception):
 
 
 def _has_raw(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text) if not text.isascii() else False
+    """Does ``text`` hold bytes that are not UTF-8 (as lone surrogates)?"""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")  # in C; fails on any surrogate, and only a raw byte is one
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def main(
@@ -1045,7 +1072,8 @@ def main(
     stdout = stdout if stdout is not None else sys.stdout.buffer
     err = stderr if stderr is not None else sys.stderr
     try:
-        opts = parse_args(argv, stdin, stdout.isatty())
+        tty = stdout.isatty()
+        opts = parse_args(argv, stdin, tty)
         counter = None
         if opts.count or opts.listing is not None or opts.quiet:
             # no line is printed: the lines may be counted on the bytes (line_counter)
@@ -1057,7 +1085,7 @@ def main(
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
-    g = Grep(opts, pattern, group, _Out(stdout, opts), err, stdin)
+    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin)
     g.counter = counter
     if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
         lit = opts.patterns[0]
@@ -1066,4 +1094,5 @@ def main(
     try:
         return g.run()
     finally:
+        g.out.flush()
         stdout.flush()
