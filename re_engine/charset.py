@@ -255,7 +255,12 @@ def _case_table() -> tuple[dict[int, tuple[int, ...]], list[int]]:
             x = parent[x]
         return x
 
-    for cp in range(0x1F000):
+    cased: list[int] = []
+    for lo in range(0, 0x1F000, 128):  # most blocks have no cased character: skip them whole
+        block = "".join(map(chr, range(lo, lo + 128)))
+        if block.lower() != block or block.upper() != block:
+            cased.extend(range(lo, lo + 128))
+    for cp in cased:
         if 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)

@@ -14,6 +14,13 @@ Each file is searched as one buffer, not line by line: the pattern is first
 confined to a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z``
 hold at line ends), so a match never spans lines and the DFA and its
 prefilters run over the whole text at once.
+
+When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), lines are only
+counted, on the bytes, never decoded as a whole: the file is read in chunks
+of whole lines (:meth:`Grep.count_stream`), and :func:`line_counter` counts
+them with ``re`` (a pattern made safe for it, or a string of classes mapped
+to a literal), or finds the lines holding a piece every match holds and
+checks only those.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import os
 import re as _re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -32,6 +39,7 @@ from . import ast as R
 from .api import Pattern, _parse, compile
 from .charset import NEWLINE, CharSet, word
 from .errors import ReError
+from .fast import _required
 from .prog import Core, nullable, resolve
 from .syntax import Flag
 
@@ -304,8 +312,13 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
 # characters outside ASCII a set may hold (each is one UTF-8 alternative)
 _MAX_PATHS = 256
 _MAX_WIDE = 8
-# LineCounter: the bytes sampled to choose between a find loop and re's scan
-_SAMPLE = 1 << 20
+# LineCounter: a literal is found with a loop of bytes.find while its lines
+# are fewer than one in this many bytes, with re's scan past that
+_SPARSE = 2000
+# the bytes read at a time when lines are only counted (a chunk stays in cache)
+_CHUNK = 1 << 19
+# the characters of output held before a write (not to a terminal)
+_BLOCK = 1 << 16
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
@@ -361,76 +374,117 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
     return None
 
 
+Check = Callable[[bytes, int, int], bool]
+Bulk = Callable[[bytes, int, int], int]
+
+
 class LineCounter:
     """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
-    ``rx`` matches once in each such line, from the match to the end of the
-    line; with a ``table``, the bytes are first mapped by it (``bytes.translate``).
+    ``bulk(data, start, end)`` counts the matching lines of a stretch of
+    whole lines with no Python work per line.  ``lit``, when given, is a
+    piece every matching line holds, found with ``bytes.find`` in the data
+    mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
+    holding it are exactly the matching lines (and ``bulk`` counts in the
+    mapped data); else ``check(data, start, end)`` says whether the line
+    ``data[start:end]`` matches (and ``bulk`` counts in the data as read).
     """
 
     def __init__(
-        self, rx: _re.Pattern[bytes], table: bytes | None = None, lit: bytes | None = None
+        self,
+        bulk: Bulk,
+        table: bytes | None = None,
+        lit: bytes | None = None,
+        check: Check | None = None,
     ) -> None:
-        self.rx = rx
+        self.bulk = bulk
         self.table = table
-        self.lit = lit  # the pattern is this literal (after the table)
+        self.lit = lit
+        self.check = check
 
-    def count(self, data: bytes) -> int:
-        """The number of lines of ``data`` that match."""
+    def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
+        """The number of lines of ``data[start:end]`` that match (``start``: the
+        start of a line; ``end``: just past a newline, or the end of ``data``)."""
+        end = len(data) if end is None else end
+        raw = data
         if self.table is not None:
-            data = data.translate(self.table)
+            data = data.translate(self.table)  # newlines stay newlines
         lit = self.lit
-        if lit is not None:
-            # bytes.count and bytes.find run in C: with few occurrences, a
-            # loop over them (each skips to its line's end) beats re's scan;
-            # how few, a sample of the data tells (a count of it all would
-            # cost a pass of its own): either way the count is exact
-            n = len(data)
-            sample = min(n, _SAMPLE)
-            k = data.count(lit, 0, sample)
-            if k * 2000 <= sample:
-                lines = 0
-                find = data.find
-                i = find(lit)
-                while i >= 0:
-                    lines += 1
-                    e = find(b"\n", i)
-                    if e < 0:
-                        break
-                    i = find(lit, e + 1)
-                return lines
-        return len(self.rx.findall(data))
+        check = self.check
+        if lit is None:
+            return self.bulk(data, start, end)
+        # bytes.find runs in C: with few lines holding the piece, a loop over
+        # them (each skips to its line's end) beats a scan of every line;
+        # when they turn out dense (more than one line in _SPARSE bytes), the
+        # bulk count takes the rest.  Either way each line is searched once
+        # (checked at most once) and the count is exact.
+        lines = tried = 0
+        find = data.find
+        i = find(lit, start, end)
+        while i >= 0:
+            tried += 1
+            e = find(b"\n", i, end)
+            if check is None or check(raw, data.rfind(b"\n", start, i) + 1, end if e < 0 else e):
+                lines += 1
+            if e < 0:
+                break
+            if not tried & 63 and e - start < tried * _SPARSE:
+                return lines + self.bulk(data if check is None else raw, e + 1, end)
+            i = find(lit, e + 1, end)
+        return lines
 
 
-def _class_literal(core: Core) -> LineCounter | None:
-    """A string of ASCII classes (``[0-9]{5}``) as a literal over byte classes.
+def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
+    """Counts lines with ``rx``, which matches once a line: from a match to the line's end."""
+    findall = rx.findall
+    return lambda data, start, end: len(findall(data, start, end))
 
-    The bytes are partitioned by which of the pattern's sets (and the
-    newline) hold them; when each set is exactly one part, mapping every byte
-    to the least byte of its part (``bytes.translate``, in C) turns the
-    pattern into a literal found by ``re``'s literal search.  Bytes of UTF-8
-    sequences are in no set and never newlines: their part is apart from
-    every set's, so no character is split.  Bound: a literal then a final
-    class loop, as in :func:`line_counter`.
+
+def _engine_bulk(pattern: Pattern[str]) -> Bulk:
+    """Counts lines with re_engine on the decoded text, as :meth:`Grep.matching_lines`."""
+    end_of = pattern._strategy.end
+
+    def bulk(data: bytes, start: int, end: int) -> int:
+        text = data[start:end].decode("utf-8", "surrogateescape")
+        last = len(text) - 1 if text.endswith("\n") else len(text)
+        lines = pos = 0
+        while pos <= last:
+            e = end_of(text, pos)  # a match never spans lines: its end says which
+            if e < 0 or e > last:
+                break
+            lines += 1
+            pos = text.find("\n", e) + 1
+            if not pos:
+                break
+        return lines
+
+    return bulk
+
+
+def _engine_check(pattern: Pattern[str]) -> Check:
+    end_of = pattern._strategy.end
+    return lambda data, start, end: (
+        end_of(data[start:end].decode("utf-8", "surrogateescape"), 0) >= 0
+    )
+
+
+def _piece(sets: Sequence[CharSet]) -> tuple[bytes | None, bytes] | None:
+    """``(table, lit)``: where ``sets`` (one character each, in a row) occur in UTF-8 bytes.
+
+    A string (each set one character) is its UTF-8 bytes (``table`` None).
+    Else, for sets within ASCII: the bytes are partitioned by which of the
+    sets (and the newline) hold them; when each set is exactly one part,
+    mapping every byte to the least byte of its part (``bytes.translate``,
+    in C) turns the sets into a literal.  Bytes of UTF-8 sequences are in no
+    set and never newlines: their part is apart from every set's, so no
+    character is split.  ``None``: neither applies.
     """
-    sets: list[CharSet] = []
-    items = core.items if isinstance(core, R.Seq) else (core,)
-    for it in items:
-        while isinstance(it, R.Cap):
-            it = it.node
-        if isinstance(it, R.Set):
-            sets.append(it.cs)
-        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
-            if it.min > 64:
-                return None
-            sets.extend([it.node.cs] * it.min)
-        else:
-            return None
+    singles = [cs.single() for cs in sets]
+    if all(c is not None and not 0xD800 <= c <= 0xDFFF for c in singles):
+        return None, "".join(chr(c) for c in singles if c is not None).encode()
     distinct = list(dict.fromkeys(sets))
     if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
         return None
-    if all(cs.single() is not None for cs in distinct):
-        return None  # a plain literal: nothing to map
     parts = [*distinct, NEWLINE]
     key = [tuple(b in cs for cs in parts) for b in range(256)]
     least: dict[tuple[bool, ...], int] = {}
@@ -444,18 +498,71 @@ def _class_literal(core: Core) -> LineCounter | None:
         rep.append(least[key[first]])
     table = bytes(least[key[b]] for b in range(256))
     by_set = dict(zip(distinct, rep, strict=True))
-    lit = bytes(by_set[cs] for cs in sets)
-    return LineCounter(_re.compile(_re.escape(lit) + b"[^\\n]*()"), table, lit)
+    return table, bytes(by_set[cs] for cs in sets)
 
 
-def line_counter(body: R.Re) -> LineCounter | None:
+def _class_string(core: Core) -> list[CharSet] | None:
+    """The sets of ``core`` if it is a string of sets (``[0-9]{5}``: five of them)."""
+    sets: list[CharSet] = []
+    items = core.items if isinstance(core, R.Seq) else (core,)
+    for it in items:
+        while isinstance(it, R.Cap):
+            it = it.node
+        if isinstance(it, R.Set):
+            sets.append(it.cs)
+        elif isinstance(it, R.Repeat) and isinstance(it.node, R.Set) and it.min == it.max:
+            if it.min > 64:
+                return None
+            sets.extend([it.node.cs] * it.min)
+        else:
+            return None
+    return sets or None
+
+
+# a required piece prefilters the lines when at least this long (a class
+# string, which costs a translation of the data; a string: this less one)
+_PIECE_MIN = 3
+
+
+def _best_piece(core: Core) -> tuple[bytes | None, bytes] | None:
+    """A piece every match of ``core`` holds (see :func:`_piece`), if one is worth finding:
+    the longest string, unless a class string is longer still."""
+    best: dict[bool, tuple[int, tuple[bytes | None, bytes]]] = {}
+    for run in _required(core):
+        # stretches of strings, and of sets within ASCII
+        for ok in (lambda cs: cs.single() is not None, lambda cs: cs.ranges[-1][1] <= 0x7F):
+            stretch: list[CharSet] = []
+            for cs in [*run, CharSet()]:
+                if cs and ok(cs):
+                    stretch.append(cs)
+                    continue
+                got = _piece(stretch) if stretch else None
+                if got is not None:
+                    kind = got[0] is None
+                    if len(stretch) > best.get(kind, (0, got))[0]:
+                        best[kind] = (len(stretch), got)
+                stretch = []
+    plain_len, plain = best.get(True, (0, None))
+    class_len, classes = best.get(False, (0, None))
+    if classes is not None and class_len >= _PIECE_MIN and class_len > plain_len + 1:
+        return classes
+    if plain is not None and plain_len >= _PIECE_MIN - 1:
+        return plain
+    return None
+
+
+def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter | None:
     """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
 
-    The count is of the matches of ``body`` then the rest of the line
-    (``[^\\n]*``), without decoding the text or splitting it into lines.
-    ``None`` unless ``body`` is made of sets with few characters outside
-    ASCII, bounded repetitions of them, alternations and ``^``/``$``.  A
-    string of ASCII classes becomes a literal (:func:`_class_literal`).
+    With ``re`` on the bytes: the count is of the matches of ``body`` then
+    the rest of the line (``[^\\n]*``), without decoding the text or
+    splitting it into lines, when ``body`` is made of sets with few
+    characters outside ASCII, bounded repetitions of them, alternations and
+    ``^``/``$``.  A string of ASCII classes becomes a literal over byte
+    classes (:func:`_piece`).  Otherwise, given the compiled ``pattern``
+    and a piece every match holds (:func:`_best_piece`), the lines holding
+    the piece are found in the bytes and only they are decoded and searched
+    (all lines of a stretch where they turn out dense).  ``None``: neither.
 
     Bound: ``body`` has a finite maximum length ``L`` and at most ``P <=
     256`` ways to be matched from a position (a set's alternatives are UTF-8
@@ -464,22 +571,27 @@ def line_counter(body: R.Re) -> LineCounter | None:
     most ``P * L`` steps; a successful one then runs the final class loop,
     which cannot fail, to the end of the line, where the next search starts.
     ``re`` makes at most one attempt per position: ``O(n * P * L)`` in all.
+    A line checked alone is searched once, by ``re`` (as above) or re_engine.
     """
     core = resolve(body, False).core
     if nullable(core):
         return None
-    classes = _class_literal(core)
-    if classes is not None:
-        return classes
-    got = _byte_pattern(core)
-    if got is None or got[1] > _MAX_PATHS:
+    sets = _class_string(core)
+    got = None if sets is None else _piece(sets)
+    if got is not None:  # a string, or a string of classes
+        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
+        return LineCounter(_rx_bulk(rx), *got)
+    piece = _best_piece(core)
+    byte = _byte_pattern(core)
+    if byte is not None and byte[1] <= _MAX_PATHS:
+        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
+        if piece is None:
+            return LineCounter(_rx_bulk(rx))
+        one = _re.compile(b"(?m)" + byte[0]).search
+        return LineCounter(_rx_bulk(rx), *piece, lambda d, s, e: one(d, s, e) is not None)
+    if pattern is None or piece is None:
         return None
-    rx = _re.compile(b"(?m)(?:" + got[0] + b")[^\\n]*()")
-    items = core.items if isinstance(core, R.Seq) else (core,)
-    chars = [it.cs.single() if isinstance(it, R.Set) else None for it in items]
-    if all(c is not None for c in chars):  # a plain string (surrogates were refused above)
-        return LineCounter(rx, None, "".join(chr(c) for c in chars if c is not None).encode())
-    return LineCounter(rx)
+    return LineCounter(_engine_bulk(pattern), *piece, _engine_check(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -492,12 +604,27 @@ class _Out:
     stream: IO[bytes]
     opts: Options
     used: bool = False  # some group was output (or held back): the next gets a --
+    # as grep, output to a terminal goes out a line at a time, else in blocks
+    # (also where the stream itself is unbuffered, as with PYTHONUNBUFFERED)
+    block: bool = True
+    _held: list[str] = field(default_factory=list)
+    _size: int = 0
 
     def sgr(self, code: str, text: str) -> str:
         return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
 
     def write(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8", "surrogateescape"))
+        self._held.append(text)
+        self._size += len(text)
+        if self._size >= _BLOCK or not self.block:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out what is held (before a message on standard error, and at the end)."""
+        if self._held:
+            self.stream.write("".join(self._held).encode("utf-8", "surrogateescape"))
+            self._held.clear()
+            self._size = 0
 
     def head(self, name: str | None, lineno: int, sep: str) -> str:
         out = ""
@@ -548,6 +675,7 @@ class Grep:
     def complain(self, msg: str) -> None:
         self.error = True
         if not self.opts.silent:
+            self.out.flush()
             self.err.write(f"grep: {msg}\n")
 
     # -- lines ----------------------------------------------------------------
@@ -625,17 +753,6 @@ class Grep:
         if binary:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
         quiet = o.quiet or o.count or o.listing is not None
-        if quiet and self.counter is not None:
-            # no line is printed: count the matching lines on the bytes at once
-            count = self.counter.count(data)
-            if o.invert:
-                count = data.count(b"\n") + (bool(data) and not data.endswith(b"\n")) - count
-            if count:
-                self.selected = True
-                if o.quiet:
-                    raise _Quit
-            self.summary(name, shown, count)
-            return count
         text = data.decode("utf-8", "surrogateescape")
         f = _File(text, shown)
         count = 0
@@ -680,7 +797,64 @@ class Grep:
             self.prpending(f, len(text))
         self.summary(name, shown, count)
         if f.held and not quiet:
+            self.out.flush()
             self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def count_stream(self, name: str, fh: IO[bytes], shown: str | None) -> int:
+        """``-c``, ``-l``, ``-L``, ``-q`` with a :attr:`counter`: count the selected
+        lines of a file read in chunks of whole lines, never decoded whole.
+
+        A chunk stays in the processor's cache while it is mapped (a class
+        string, :func:`_piece`) and searched, and its buffer is reused
+        by the allocator; ``-q`` and ``-l`` stop at the first chunk with a
+        match.  A line longer than a chunk is gathered whole first (its
+        pieces joined once), so each byte is searched once: linear as the
+        counter is.
+        """
+        o = self.opts
+        counter = self.counter
+        assert counter is not None
+        settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
+        nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
+        count = lines = 0
+        carry: list[bytes] = []  # the start of a line not ended yet
+        while True:
+            chunk = fh.read(_CHUNK)
+            if nul and b"\0" in chunk:
+                chunk = chunk.replace(b"\0", b"\n")
+            if not chunk:  # the end: the last line, if it has no newline
+                line = b"".join(carry)
+                if line:
+                    lines += 1
+                    count += counter.count(line)
+                break
+            first = chunk.find(b"\n") + 1
+            if not first:
+                carry.append(chunk)
+                continue
+            # the line that ends first, with its start from earlier chunks;
+            # then the whole lines of the chunk, searched in place
+            start = 0
+            if carry:
+                carry.append(chunk[:first])
+                count += counter.count(b"".join(carry))
+                lines += 1
+                start = first
+            end = chunk.rfind(b"\n") + 1
+            count += counter.count(chunk, start, end)
+            if o.invert:
+                lines += chunk.count(b"\n", start, end)
+            carry = [chunk[end:]] if end < len(chunk) else []
+            if count and settle:
+                break
+        if o.invert:
+            count = lines - count
+        if count:
+            self.selected = True
+            if o.quiet:
+                raise _Quit
+        self.summary(name, shown, count)
         return count
 
     def summary(self, name: str, shown: str | None, count: int) -> None:
@@ -825,6 +999,7 @@ class Grep:
             if stat.S_ISDIR(st.st_mode):
                 if any(ident == (st.st_dev, st.st_ino) for ident, _, _ in stack):
                     if not self.opts.silent:
+                        self.out.flush()
                         self.err.write(f"grep: {path}: warning: recursive directory loop\n")
                     continue
                 problem = enter(path, st)
@@ -850,12 +1025,20 @@ class Grep:
                     self.complain(f"{path}: {problem}")
                     continue
                 name = _STDIN if path == "-" else path
+                shown = name if show else None
                 try:
+                    if self.counter is not None:  # no line printed: count on the bytes
+                        if path == "-":
+                            self.count_stream(name, self.stdin, shown)
+                        else:
+                            with open(path, "rb") as fh:
+                                self.count_stream(name, fh, shown)
+                        continue
                     data = self.stdin.read() if path == "-" else _read(path)
                 except OSError as e:
                     self.complain(f"{path}: {e.strerror}")
                     continue
-                self.search(name, data, name if show else None)
+                self.search(name, data, shown)
         except _Quit:
             return 0
         if self.error:
@@ -868,7 +1051,14 @@ class _Quit(Exception):
 
 
 def _has_raw(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text) if not text.isascii() else False
+    """Does ``text`` hold bytes that are not UTF-8 (as lone surrogates)?"""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")  # in C; fails on any surrogate, and only a raw byte is one
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def main(
@@ -882,17 +1072,20 @@ def main(
     stdout = stdout if stdout is not None else sys.stdout.buffer
     err = stderr if stderr is not None else sys.stderr
     try:
-        opts = parse_args(argv, stdin, stdout.isatty())
+        tty = stdout.isatty()
+        opts = parse_args(argv, stdin, tty)
         counter = None
         if opts.count or opts.listing is not None or opts.quiet:
             # no line is printed: the lines may be counted on the bytes (line_counter)
             body, _ = line_body(opts)
             counter = None if body is None else line_counter(body)
+            if counter is None and body is not None:  # re_engine checks the lines
+                counter = line_counter(body, build(opts)[0])
         pattern, group = build(opts) if counter is None else (None, 0)
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
-    g = Grep(opts, pattern, group, _Out(stdout, opts), err, stdin)
+    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin)
     g.counter = counter
     if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
         lit = opts.patterns[0]
@@ -901,4 +1094,5 @@ def main(
     try:
         return g.run()
     finally:
+        g.out.flush()
         stdout.flush()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from re_engine import ast as R
-from re_engine.grep import line_body, line_counter, main, parse_args
+from re_engine.grep import build, line_body, line_counter, main, parse_args
 
 GREP = shutil.which("grep", path="/usr/bin:/bin")
 
@@ -65,7 +65,7 @@ def _run(argv: list[str], path: Path, counter: bool) -> tuple[int, bytes]:
         import re_engine.grep as g
 
         saved = g.line_counter
-        g.line_counter = lambda body: None  # type: ignore[assignment]
+        g.line_counter = lambda body, pattern=None: None
         try:
             code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
         finally:
@@ -131,6 +131,147 @@ def test_sparse_literal_counted_by_find() -> None:
     hay = b"hay stack\n" * 20_000
     data = b"needle needle\n" + hay + b"x needle\n" + hay + b"last needle"
     assert data.count(b"needle") * 2000 <= len(data)  # the find loop runs
-    assert counter.count(data) == 3 == len(counter.rx.findall(data))
+    assert counter.count(data) == 3 == counter.bulk(data, 0, len(data))
     dense = b"needle\n" * 100
     assert counter.count(dense) == 100
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 64])
+@pytest.mark.parametrize("argv", CASES, ids=" ".join)
+def test_counter_streams_chunks(
+    argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lines cut across chunks, lines longer than a chunk: the same as one chunk
+    import re_engine.grep as g
+
+    path = tmp_path / "t.txt"
+    path.write_bytes(TEXT + b"\n" + b"x" * 150 + b" needle 12345\n")
+    whole = _run(argv, path, True)
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    assert _run(argv, path, True) == whole == _run(argv, path, False)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 19])
+@pytest.mark.parametrize(
+    "argv", [["-c", "needle"], ["-c", "-v", "needle"], ["-c", "-a", "needle"], ["-l", "needle"]]
+)
+def test_counter_streams_nul_lines(
+    argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as grep: a NUL ends a line of a binary file (not with -a), in any chunk
+    import re_engine.grep as g
+
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"needle\0needle\0hay\nneedle" + b"\0" * 5 + b"hay\0needle")
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    assert _run(argv, path, True) == _run(argv, path, False)
+    if GREP is not None:
+        gnu = subprocess.run(
+            [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
+        )
+        assert _run(argv, path, True) == (gnu.returncode, gnu.stdout)
+
+
+def test_counter_settles_at_first_match(tmp_path: Path) -> None:
+    # -q and -l stop reading at the first chunk with a match
+    reads: list[int] = []
+
+    class Spy(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            got = super().read(n)
+            reads.append(len(got))
+            return got
+
+    data = b"needle\n" + b"hay\n" * 400_000
+    for argv in (["-q", "needle"], ["-l", "needle"]):
+        reads.clear()
+        code = main([*argv, "-"], stdin=Spy(data), stdout=io.BytesIO(), stderr=io.StringIO())
+        assert code == 0 and len(reads) == 1
+
+
+# re_engine checks the lines that hold a required piece (no re pattern on the bytes)
+ENGINE_CASES = [
+    ["-c", "-w", "needle"],
+    ["-c", "-v", "-w", "needle"],
+    ["-c", "-w", "-E", "[a-z]+dle"],
+    ["-c", "-E", "n[a-z\u00e9]*dle"],
+    ["-c", "-i", "-w", "STRASSE"],
+    ["-c", "-E", "\\bzebra"],
+    ["-l", "-w", "needle"],
+    ["-L", "-w", "needle"],
+    ["-q", "-w", "hello"],
+]
+
+
+def _dense() -> bytes:
+    # many lines holding the piece, some matching: the find loop hands over to a bulk count
+    rows = [b"needle", b"needles", b"x needle y", b"a needle\xff", b"\xe9needle", b"zebra needle"]
+    return TEXT + b"\n" + b"\n".join(rows[i % len(rows)] + b" %d" % i for i in range(3000))
+
+
+@pytest.mark.parametrize("data", [TEXT, _dense()], ids=["sparse", "dense"])
+@pytest.mark.parametrize("argv", ENGINE_CASES, ids=" ".join)
+def test_engine_counter(argv: list[str], data: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    opts = parse_args([*argv, str(path)], io.BytesIO(), False)
+    body, _ = line_body(opts)
+    assert body is not None and line_counter(body) is None
+    counter = line_counter(body, build(opts)[0])
+    assert counter is not None and counter.check is not None, "lines holding a piece are checked"
+    got = _run(argv, path, True)
+    assert got == _run(argv, path, False)
+    if GREP is not None:
+        gnu = subprocess.run(
+            [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
+        )
+        assert got == (gnu.returncode, gnu.stdout)
+
+
+def test_piece_choice() -> None:
+    # -i: the longest stretch of ASCII sets (U+017F, long s, folds to s)
+    opts = parse_args(["-i", "Regular Expression"], io.BytesIO(), False)
+    body, _ = line_body(opts)
+    assert body is not None
+    counter = line_counter(body)
+    assert counter is not None and counter.table is not None and counter.check is not None
+    assert len(counter.lit or b"") == len("regular expre")
+    data = "REGULAR EXPRE\u017f\u017fION\nregular expressio\nx Regular expression\n".encode()
+    assert counter.count(data) == 2
+    # a string of one character counts by find, however short
+    one = line_counter(R.char("x"))
+    assert one is not None and one.lit == b"x" and one.check is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-c", "-E", "(x+x+)+yneedle"],  # re_engine checks each line holding the piece
+        ["-c", "-i", "-E", "x{1,9}yneedle"],  # re checks each line holding the piece
+        ["-c", "-E", "[x-y]{3}yneedle"],  # a class string: translated
+    ],
+)
+def test_counter_is_linear(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # n vs 4n bytes of lines that all hold the piece, and one line longer than
+    # many chunks: about 4x the CPU time (quadratic would be 16x)
+    import time
+
+    import re_engine.grep as g
+
+    monkeypatch.setattr(g, "_CHUNK", 1 << 12)
+
+    def run(n: int) -> float:
+        path = tmp_path / f"{n}.txt"
+        line = b"x" * 60 + b"-yneedle\n"
+        path.write_bytes(line * (n // len(line)) + b"x" * n + b"-yneedle")
+        out = io.BytesIO()
+        t0 = time.process_time()
+        assert main([*argv, str(path)], stdout=out, stderr=io.StringIO()) == 1
+        return time.process_time() - t0
+
+    run(1000)  # warm the caches
+    t1 = min(run(200_000) for _ in range(2))
+    t4 = min(run(800_000) for _ in range(2))
+    assert t4 < 8 * t1 + 0.02, (t1, t4)
