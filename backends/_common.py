@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
@@ -21,6 +22,38 @@ a socket whose data is always ready cannot starve other tasks (or hold up deadli
 DATAGRAM_BATCH = 64
 """Datagrams a serving endpoint (``serve``) reads and answers in a row, without waiting,
 before other tasks and callbacks get a turn."""
+
+
+ACCEPT_BACKOFF = 0.05
+"""Seconds a listener out of descriptors or memory waits before it accepts again."""
+
+ACCEPT_WARN_EVERY = 10.0
+"""A listener that keeps failing to accept says so at most once in this many seconds."""
+
+
+class AcceptWarning:
+    """The warning of a listener whose ``accept`` fails for want of resources (EMFILE,
+    ENFILE, ENOBUFS, ENOMEM): retried every :data:`ACCEPT_BACKOFF` seconds until the
+    descriptors come back, which would otherwise log twenty lines a second for as long
+    as a flood of connections lasts. The first failure is logged, then at most one line
+    per :data:`ACCEPT_WARN_EVERY` seconds, with the number of failures in between."""
+
+    __slots__ = ("_next", "_quiet")
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._quiet = 0
+
+    def failed(self, address: Address, exc: OSError) -> None:
+        """Record one failed accept on ``address``; log it unless one was just logged."""
+        now = time.monotonic()
+        if now < self._next:
+            self._quiet += 1
+            return
+        more = f" ({self._quiet} more failures since the last warning)" if self._quiet else ""
+        log.warning("accept on %s: %s; retrying shortly%s", address, exc.strerror or exc, more)
+        self._next = now + ACCEPT_WARN_EVERY
+        self._quiet = 0
 
 
 class Closing:

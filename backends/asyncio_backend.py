@@ -29,9 +29,11 @@ from typing import Any
 from . import _mmsg
 from ._chunks import take
 from ._common import (
+    ACCEPT_BACKOFF,
     DATAGRAM_BATCH,
     YIELD_EVERY,
     AcceptLoop,
+    AcceptWarning,
     Closing,
     DatagramServing,
     run_handler,
@@ -419,6 +421,7 @@ class AsyncioListener(AcceptLoop):
         self._pending: collections.deque[AsyncioFlow] = collections.deque()
         self._backlog = backlog
         self._accept_waiter: asyncio.Future[None] | None = None
+        self._accept_warning = AcceptWarning()
         self._handler: Handler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -447,9 +450,9 @@ class AsyncioListener(AcceptLoop):
                     continue  # the client gave up while queued
                 # Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS...): back off a
                 # little rather than spin on a socket that stays readable.
-                log.warning("accept on %s: %s; retrying shortly", self._address, exc)
+                self._accept_warning.failed(self._address, exc)
                 self._stop_accepting()
-                self._loop.call_later(0.05, self._start_accepting)
+                self._loop.call_later(ACCEPT_BACKOFF, self._start_accepting)
                 return
             try:
                 conn.setblocking(False)

@@ -28,7 +28,14 @@ import trio
 from anyio._backends._trio import TaskGroup as _AnyioTrioTaskGroup
 
 from . import _mmsg
-from ._common import DATAGRAM_BATCH, YIELD_EVERY, AcceptLoop, Closing
+from ._common import (
+    ACCEPT_BACKOFF,
+    DATAGRAM_BATCH,
+    YIELD_EVERY,
+    AcceptLoop,
+    AcceptWarning,
+    Closing,
+)
 from ._runtime import AnyioRuntime
 from ._sockutil import (
     ICMP_ERRORS,
@@ -269,11 +276,12 @@ class TrioFlow(_Paced):
 class TrioListener(_Paced, AcceptLoop):
     """A listening TCP socket; see :class:`backends.interface.Listener`."""
 
-    __slots__ = ("_address", "_nodelay")
+    __slots__ = ("_accept_warning", "_address", "_nodelay")
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self._address = address_of(sock.getsockname())
+        self._accept_warning = AcceptWarning()
         self._nodelay = sock.family != socket.AF_UNIX  # TCP_NODELAY: TCP only
 
     @property
@@ -294,8 +302,8 @@ class TrioListener(_Paced, AcceptLoop):
                 if self._closed:
                     raise ClosedFlow("listener closed while accepting") from exc
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    log.warning("accept on %s: %s; retrying shortly", self._address, exc)
-                    await trio.sleep(0.05)
+                    self._accept_warning.failed(self._address, exc)
+                    await trio.sleep(ACCEPT_BACKOFF)
                     continue
                 if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
                     continue
