@@ -419,9 +419,7 @@ class Zone:
             if k in checked:
                 continue
             checked.add(k)
-            types = [rs.rtype for rs in node.sets]
-            if len(types) == 1 and types[0] == ns_type and k[0] != b"*":
-                continue  # a delegation's NS alone: nothing to break
+            types = [rs.rtype for rs in sets]
             if soa_type in types and k != origin_key:
                 raise ZoneError(
                     f"SOA record at {wire.name_to_text(node.name)}, not at the apex",
@@ -1092,6 +1090,16 @@ class _Parser:
         count = 0
         try:
             for raw in lines:
+                if sink is None and self.sink is not None:
+                    # The apex is known now (set while this or an included file's records
+                    # were yielded): build here, each owner's place decided against it.
+                    sink, nodes, node_key, where = (
+                        self.sink,
+                        self.sink.nodes,
+                        None,
+                        self.sink._where,
+                    )
+                    keyed = _NO_ORIGIN
                 line_no += 1
                 quoted: list[int] | None  # None for a line of plain words
                 # (A line's end, "\n", is not in _NOT_PLAIN and str.split drops it; "\r" is.)
@@ -1152,10 +1160,6 @@ class _Parser:
                                 origin, default_ttl = self.origin, _clamped(self.default_ttl)
                                 last_ttl = self.last_ttl
                                 owner_text = None
-                                if sink is None and self.sink is not None:
-                                    sink, nodes, node_key = self.sink, self.sink.nodes, None
-                                    where = sink._where
-                                    keyed = _NO_ORIGIN
                                 continue
                             if (
                                 origin is keyed
@@ -1243,10 +1247,6 @@ class _Parser:
                     last_ttl = ttl
                     if sink is None:
                         yield (owner, key, rtype, ttl, rdata, filename, entry_line)
-                        if self.sink is not None:  # the apex is known now: build here
-                            sink, nodes, node_key = self.sink, self.sink.nodes, None
-                            where = sink._where
-                            keyed = _NO_ORIGIN
                         continue
                     if key is not node_key or node is None:  # a new owner (or one left out)
                         node_key = key

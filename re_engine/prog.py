@@ -78,13 +78,13 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
             return got
         depth += 1
         # a node whose parts come back unchanged is kept (nodes are immutable)
-        if t is Seq:
+        if t is Seq or t is Alt:
             # leaves that stay as they are (the many literals) without a call
             keep = Assert if fold or is_bytes else _LEAVES
             items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
-            if type(n) is Seq and all(map(is_, items, n.items)):
+            if type(n) is t and all(map(is_, items, n.items)):
                 return n
-            return Seq(tuple(items))
+            return t(tuple(items))
         if t is Repeat:
             body = go(n.node, fold, greedy, capture, depth)
             if n.greedy is not None and body is n.node and type(n) is Repeat:
@@ -100,12 +100,6 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
                     raise ReError(f"redefinition of group name {n.name!r}")
                 names[n.name] = idx
             return Cap(go(n.node, fold, greedy, capture, depth), idx)
-        if t is Alt:
-            keep = Assert if fold or is_bytes else _LEAVES
-            items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
-            if type(n) is Alt and all(map(is_, items, n.items)):
-                return n
-            return Alt(tuple(items))
         if t is R.Assert:
             return n if type(n) is R.Assert else R.Assert(n.kind)
         if t is R.NoGroup:
