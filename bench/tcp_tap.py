@@ -199,6 +199,16 @@ def switch_run(
 # -- random loss, and the kernel's own counters -----------------------------------------------
 
 
+def _start_ready(argv: list[str], what: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (from the repository, in its own session, so that its process group
+    can be killed) and wait for the "ready" line it prints once it serves."""
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, start_new_session=True)
+    assert proc.stdout is not None
+    if b"ready" not in proc.stdout.readline():
+        raise RuntimeError(f"{what} did not start")
+    return proc
+
+
 def _drop_rule(ns: str, loss: int) -> None:
     """Drop ``loss`` percent of packets both ways, by nftables inside ``ns`` (no netem
     on this kernel)."""
@@ -284,14 +294,10 @@ class VethBench:
                 self._ip("-n", ns, "link", "set", dev, "up")
             if self.loss:
                 _drop_rule(self.recv_ns, self.loss)
-            self.proc = subprocess.Popen(
+            self.proc = _start_ready(
                 ["ip", "netns", "exec", self.recv_ns, sys.executable, "-c", _VETH_SINK],
-                stdout=subprocess.PIPE,
-                start_new_session=True,
+                "the veth sink",
             )
-            assert self.proc.stdout is not None
-            if b"ready" not in self.proc.stdout.readline():
-                raise RuntimeError("the veth sink did not start")
         except BaseException:
             for ns in made:
                 subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
@@ -404,7 +410,7 @@ class TapBench:
                 self.sh("ip", "link", "set", "tap0", "gso_max_segs", "1")
             if self.loss:
                 _drop_rule(self.ns, self.loss)
-            self.proc = subprocess.Popen(
+            self.proc = _start_ready(
                 [
                     "ip",
                     "netns",
@@ -423,13 +429,8 @@ class TapBench:
                     *([] if self.offload else ["--no-offload"]),
                     *(["--stats"] if self.single else []),
                 ],
-                cwd=REPO,
-                stdout=subprocess.PIPE,
-                start_new_session=True,
+                "the stack process",
             )
-            assert self.proc.stdout is not None
-            if b"ready" not in self.proc.stdout.readline():
-                raise RuntimeError("the stack process did not start")
         except BaseException:
             self.__exit__()
             raise
