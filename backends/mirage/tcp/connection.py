@@ -420,21 +420,24 @@ class Connection:
             if end > start:
                 self.loss_stats.lost_retransmits["rack"] += 1
                 self._retransmit(start, end - start, now)
+        una = self.snd_una
+        # RFC 6675 5 (C): SetPipe() once, then (C.4) pipe grows by what each send adds
+        pipe = board.pipe(una, self.snd_max, mss)
         while True:
-            una = self.snd_una
-            high = self.snd_max
-            if cc.cwnd - board.pipe(una, high, mss) < mss:
+            if cc.cwnd - pipe < mss:
                 return
             rescue = False
             hole = board.next_hole(una, mss)
             if hole is None:
+                nxt = self.snd_nxt
                 if self._send_new(now, one=True):
+                    pipe += self.snd_nxt - nxt
                     continue
                 hole = board.next_hole(una, mss, lost_only=False)
             if hole is None:
                 if self.rescue_rxt is not None and una <= self.rescue_rxt:
                     return
-                hole = board.rescue(una, high, mss)
+                hole = board.rescue(una, self.snd_max, mss)
                 if hole is None:
                     return
                 self.rescue_rxt = self.recover  # RescueRxt = RecoveryPoint
@@ -442,6 +445,7 @@ class Connection:
                 rescue = True
             seq, n = hole
             self._retransmit(seq, n, now)
+            pipe += n
             if not rescue and seq + n > board.high_rxt:  # rule 4 leaves HighRxt alone
                 board.high_rxt = seq + n
             elif rescue:
