@@ -32,6 +32,7 @@ import anyio
 import backends
 import cohttp
 from backends.mirage.tcp import TcpConfig
+from backends.mirage.tcp.congestion import CONTROLLERS
 from cohttp.codec import parse_number
 from cohttp.types import IncomingBody
 
@@ -129,7 +130,7 @@ def cli() -> None:
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--no-offload", action="store_true", help="plain frames: no virtio-net header")
-    p.add_argument("--congestion", default=TcpConfig.congestion, choices=["newreno", "cubic"])
+    p.add_argument("--congestion", default=TcpConfig.congestion, choices=sorted(CONTROLLERS))
     p.add_argument("--stats", action="store_true", help="print each source flow's profile")
     args = p.parse_args()
     global STATS

@@ -920,7 +920,7 @@ class Connection:
             if state == State.CLOSED:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
-        new_sack = False
+        new_sack = 0
         if self.sack_ok and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0):
             blocks = parse_sack(seg.options)
             if blocks:
@@ -930,8 +930,10 @@ class Connection:
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:
-            self._new_ack(ack, seq, window, ts[1] if ts is not None else 0)
+            self._new_ack(ack, seq, window, ts[1] if ts is not None else 0, new_sack)
         else:
+            if new_sack and self.cc.model_based:
+                self._delivered(new_sack, None)
             if (
                 ack == self.snd_una
                 and plen == 0
@@ -1014,8 +1016,22 @@ class Connection:
             self.persist_backoff = 0
         return opened
 
-    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int) -> None:
-        """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
+    def _delivered(self, delivered: int, rtt: float | None) -> None:
+        """Tell a model-based controller what this ACK delivered (ACKed or SACKed anew)."""
+        self.cc.on_delivery(
+            delivered,
+            self.loss_stats.retransmitted * self.mss,
+            self.snd_max - self.snd_una,
+            self.snd_una,
+            self.snd_max,
+            rtt,
+            self.sched.now(),
+            self.mss,
+        )
+
+    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int, sacked: int = 0) -> None:
+        """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2);
+        ``sacked``: bytes the same ACK SACKed anew."""
         now = self.sched.now()
         if self.rto_undo is not None:
             self._spurious_timeout_check(tsecr, now)
@@ -1028,8 +1044,7 @@ class Connection:
         if self.snd_nxt < ack:
             self.snd_nxt = ack
         board = self.scoreboard
-        if board.blocks or board.retransmits:
-            board.acked(ack)
+        was_sacked = board.acked(ack) if board.blocks or board.retransmits else 0
         self.retries = 0
         self.persist_backoff = 0
         rtt = self.rtt
@@ -1042,11 +1057,16 @@ class Connection:
         else:
             rtt.acked(ack, now)
         cc = self.cc
+        if cc.model_based:
+            latest = rtt.latest
+            rtt.latest = None
+            self._delivered(acked - was_sacked + sacked, latest)
         rto_timer = self.timers.rto
         if self.in_recovery:
             if ack >= self.recover:  # full acknowledgment (RFC 6582 3.2 step 3)
-                flight = self.snd_max - ack
-                cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
+                if not cc.model_based:  # a model's window is the model's, not the flight's
+                    flight = self.snd_max - ack
+                    cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
                 board.rack = False
                 self.loss_stats.leave_recovery(now)
