@@ -2,7 +2,7 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
-                                           [--loss 5] [--congestion newreno]
+                                           [--loss 5] [--congestion cubic --congestion bbr]
                                            [--no-switch] [--no-clean]
 
 The TAP part needs root: it makes network namespaces ``mpy-bench-<pid>-...`` with
@@ -21,7 +21,15 @@ profile, and the TAP rows repeat with nftables loss, per segment both ways, alte
 with two references measured in the same run: our download without loss but in single
 segments (what this process can send one segment at a time: the loss rows' ceiling), and
 kernel -> kernel over a veth pair between two namespaces with the same rule (the best the
-kernel's own TCP does under that loss, with its ``nstat`` counters). The upload row is
+kernel's own TCP does under that loss, with its ``nstat`` counters), once with the
+kernel's cubic and once with its bbr (TCP_CONGESTION). ``--congestion`` may be repeated:
+the loss rows (and the switch's loss rows) then run for each of our controllers, in the
+same alternation, with the ratio of each to the first.
+
+Each frame crosses the loss rule alone: the bench sets tap0's ``gso_max_segs`` to 1
+(below), which our stack reads as the device's limit (``netif.gso_limits``), so neither
+the kernel nor our stack hands the rule a super-segment that it would drop as one
+(a single drop of 44 segments is one congestion event, not 44 losses). The upload row is
 not lossy the same way: a segment the kernel sends that the output rule drops comes back
 to its TCP as a local send error and goes out again at once, uncounted (its RetransSegs
 stays near 0, printed), so that row loses ACKs only. The download's

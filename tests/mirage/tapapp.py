@@ -3,7 +3,8 @@
 Run inside a network namespace that holds the TAP device::
 
     python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--ip fd00::2/64] [--mtu N]
-                                  [--host trio] [--congestion cubic] [--no-offload]
+                                  [--host trio] [--congestion cubic|newreno|bbr]
+                                  [--no-offload]
 
 (with an IPv6 ``--ip`` too it listens on ``::``, both families.)
 
