@@ -411,6 +411,8 @@ class Bbr:
         assert self.round_start is not None
         got = self.delivered - self.round_delivered
         lost = self.lost - self.round_lost
+        if lost < 0:
+            lost = 0  # D-SACKs took back more than was found lost in this round
         elapsed = now - self.round_start
         self.rounds += 1
         bw = got / elapsed if elapsed > 0 else 0.0

@@ -1017,10 +1017,14 @@ class Connection:
         return opened
 
     def _delivered(self, delivered: int, rtt: float | None) -> None:
-        """Tell a model-based controller what this ACK delivered (ACKed or SACKed anew)."""
+        """Tell a model-based controller what this ACK delivered (ACKed or SACKed anew).
+        The losses it is told of are the segments retransmitted less those the peer
+        reported receiving twice (D-SACK, RFC 2883): a spurious retransmission is no
+        loss."""
+        stats = self.loss_stats
         self.cc.on_delivery(
             delivered,
-            self.loss_stats.retransmitted * self.mss,
+            max(0, stats.retransmitted - stats.dsacks) * self.mss,
             self.snd_max - self.snd_una,
             self.snd_una,
             self.snd_max,
