@@ -240,12 +240,12 @@ def test_bbr_window_follows_the_model_and_backs_off_under_congestion() -> None:
     cc.start(MSS, 10)
     at = [0.0, 0.0, 0.0]
     bdp = 10e6 * 0.002  # 10 MB/s, 2 ms
-    # no loss: STARTUP fills the pipe, PROBE_BW holds about twice the BDP (draft 5.6.4.2)
+    # no loss: STARTUP fills the pipe, PROBE_BW holds about twice the BDP (BBRDefaultCwndGain)
     assert _rounds(cc, 60, 10e6, 0.002, 0.0, at) == pytest.approx(10e6, rel=0.02)
     assert cc.filled and 1.5 * bdp < cc.cwnd < 2.6 * bdp
     before = cc.cwnd
     # congestion: the bottleneck halves and a tenth of what is sent is lost; the lower
-    # bounds (draft 5.5.10.3) bring the window down to under twice the new BDP within
+    # bounds (BBRLossLowerBounds) bring the window down to under twice the new BDP within
     # rounds (a controller that ignored loss would keep the old window and its queue)
     _rounds(cc, 40, 5e6, 0.002, 0.10, at)
     assert cc.cwnd < before / 2 and cc.cwnd < 2 * bdp / 2

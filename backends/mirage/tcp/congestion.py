@@ -211,7 +211,7 @@ class Cubic:
 STARTUP = 0
 PROBE_BW = 1
 PROBE_RTT = 2
-# PROBE_BW's phases (draft-ietf-ccwg-bbr 4.3.3), here on the congestion window alone
+# PROBE_BW's phases (draft-ietf-ccwg-bbr's ProbeBW_*), here on the congestion window alone
 CRUISE = 0
 REFILL = 1
 UP = 2
@@ -219,51 +219,52 @@ UP = 2
 
 class Bbr:
     """A model-based controller after BBR (draft-ietf-ccwg-bbr, "BBR Congestion
-    Control"; Linux's ``tcp_bbr``), on the congestion window alone: this stack does not
-    pace, so the model bounds the data in flight rather than the sending rate.
+    Control", version 3; Linux's ``tcp_bbr``), on the congestion window alone: this
+    stack does not pace, so the model bounds the data in flight, not the sending rate.
 
     The model: the path's bandwidth, the largest delivery rate over the last
-    :attr:`BW_ROUNDS` round trips (each round's rate is what was delivered, ACKed or
-    SACKed, over its duration: draft section 4.5.2 on round-trip counting, and
-    draft-cheng-iccrg-delivery-rate-estimation), and its round trip, the smallest RTT
-    sample within :attr:`MIN_RTT_WINDOW` seconds (draft 4.6.1), never taken below
-    :attr:`RTT_FLOOR`. The window is ``CWND_GAIN`` times their product, the BDP (draft
-    5.6.4.2), plus three segments of quantization budget (5.6.4.4).
+    :attr:`BW_ROUNDS` round trips (a round's rate is what it delivered, ACKed or SACKed,
+    over its duration, after draft-cheng-iccrg-delivery-rate-estimation; a round ends
+    when SND.UNA passes the SND.MAX of its start), and its round trip, the smallest RTT
+    sample within :attr:`MIN_RTT_WINDOW` seconds (BBR.min_rtt), never taken below
+    :attr:`RTT_FLOOR`. The window is ``CWND_GAIN`` times their product, the BDP, plus
+    three segments of quantization budget (BBRInflight, BBRQuantizationBudget), at least
+    BBRMinPipeCwnd.
 
-    States (draft 4.3): STARTUP grows the window by what each ACK delivered until the
-    bandwidth stops growing by a quarter for three rounds, or a round loses more than
-    :attr:`LOSS_THRESH` of its data in at least six segments (4.3.1.3, v3's
-    high-loss exit); PROBE_BW then cycles CRUISE, REFILL and UP; PROBE_RTT holds the
-    window at half a BDP for 200 ms when the round-trip estimate is older than
-    :attr:`PROBE_RTT_INTERVAL` (4.3.4).
+    States: STARTUP grows the window by what each ACK delivered until the bandwidth has
+    not grown by a quarter for three rounds, or a round lost more than
+    :attr:`LOSS_THRESH` of its data in at least six segments (BBRStartupFullLossCnt);
+    PROBE_BW then cycles CRUISE, REFILL and UP; PROBE_RTT holds the window at half a BDP
+    for 200 ms when the round-trip estimate is older than :attr:`PROBE_RTT_INTERVAL`.
 
-    Loss (draft 4.5.10 and 5.5.10): it is a signal, not the signal. In CRUISE a round
-    with any loss lowers the bounds ``bw_lo`` and ``inflight_lo`` to the larger of what
-    that round delivered and :attr:`BETA` times their old values (BBRLossLowerBounds);
-    REFILL lifts them again for the next probe. In UP (one round with the gain raised to
-    2.25 after REFILL) a loss rate over :attr:`LOSS_THRESH` sets ``inflight_hi``, the
-    most in flight the path took, to the larger of the flight then and BETA times the
-    target; CRUISE keeps 15% of headroom under it (draft 5.6.4.2, BBRHeadroom). So random
-    loss that does not lower the delivery rate costs little, while congestion, which
-    does, brings the window down within rounds; and the next probe comes after
-    ``min(63, target in segments)`` rounds, as the draft's Reno-coexistence bound (at
-    most 63 rounds), so it does not starve loss-based flows."""
+    Loss is a signal, not the signal. In CRUISE a round with any loss lowers the bounds
+    ``bw_lo`` and ``inflight_lo`` to the larger of what that round delivered (its rate,
+    its bytes) and :attr:`BETA` times their old values (BBRLossLowerBounds); REFILL lifts
+    them for the next probe. UP is one round with the gain raised to 2.25: a loss rate
+    over :attr:`LOSS_THRESH` there sets ``inflight_hi``, the most in flight the path
+    takes, to the larger of the flight then and BETA times the target
+    (IsInflightTooHigh), and CRUISE keeps 15% of headroom under it (BBRHeadroom). So
+    congestion, which lowers what a round delivers, brings the window down within
+    rounds, while random loss lowers the bounds only by the share of a round it took,
+    until the next REFILL; probes come every ``min(63, target in segments)`` rounds (the
+    draft's Reno-coexistence bound), so the controller does not starve loss-based flows
+    sharing a bottleneck."""
 
     model_based = True
-    CWND_GAIN = 2.0  # draft 5.6.4.2 BBR.cwnd_gain (BBRDefaultCwndGain)
-    PROBE_UP_GAIN = 2.25  # draft 4.3.3.3: ProbeBW_UP's cwnd_gain
-    BETA = 0.7  # draft 2.8 BBRBeta
-    LOSS_THRESH = 0.02  # draft 2.8 BBRLossThresh
-    HEADROOM = 0.15  # draft 2.8 BBRHeadroom
-    FULL_BW_GROWTH = 1.25  # draft 4.3.1.2: the bandwidth still grows by 25% a round
+    CWND_GAIN = 2.0  # BBRDefaultCwndGain
+    PROBE_UP_GAIN = 2.25  # ProbeBW_UP's cwnd_gain
+    BETA = 0.7  # BBRBeta
+    LOSS_THRESH = 0.02  # BBRLossThresh
+    HEADROOM = 0.15  # BBRHeadroom
+    FULL_BW_GROWTH = 1.25  # STARTUP: the bandwidth still grows by 25% a round
     FULL_BW_ROUNDS = 3
-    STARTUP_LOSSES = 6  # draft 4.3.1.3 BBRStartupFullLossCnt
+    STARTUP_LOSSES = 6  # BBRStartupFullLossCnt
     BW_ROUNDS = 10  # the max filter's length in round trips (as Linux's bbr_bw_rtts)
-    MIN_RTT_WINDOW = 10.0  # draft 2.13 MinRTTFilterLen
-    PROBE_RTT_INTERVAL = 5.0  # draft 2.14 ProbeRTTInterval
-    PROBE_RTT_DURATION = 0.2  # draft 2.14 ProbeRTTDuration
-    MAX_PROBE_ROUNDS = 63  # draft 4.3.3.5: the Reno-coexistence bound on rounds between probes
-    MIN_SEGMENTS = 4  # draft 2.10 BBRMinPipeCwnd
+    MIN_RTT_WINDOW = 10.0  # MinRTTFilterLen
+    PROBE_RTT_INTERVAL = 5.0  # ProbeRTTInterval
+    PROBE_RTT_DURATION = 0.2  # ProbeRTTDuration
+    MAX_PROBE_ROUNDS = 63  # the Reno-coexistence bound on rounds between probes
+    MIN_SEGMENTS = 4  # BBRMinPipeCwnd
     RTT_FLOOR = 0.001
     """The model's round trip is never taken below 1 ms: RTT samples come from the 1 ms
     timestamp clock (RFC 7323 5.4), which reads a faster round trip as 0, and a host
@@ -340,7 +341,7 @@ class Bbr:
 
     def target(self, mss: int) -> int:
         """The window the model asks for now: gain times the BDP plus the quantization
-        budget, at least MIN_SEGMENTS (draft 5.6.4.2, BBRInflight and BBRQuantizationBudget)."""
+        budget, at least MIN_SEGMENTS (the draft's BBRInflight and BBRQuantizationBudget)."""
         gain = self.PROBE_UP_GAIN if self.state == PROBE_BW and self.phase == UP else self.CWND_GAIN
         return max(int(gain * self.bdp()) + 3 * mss, self.MIN_SEGMENTS * mss)
 
@@ -348,12 +349,12 @@ class Bbr:
         """Nothing: :meth:`on_delivery` has seen this ACK and set the window."""
 
     def on_congestion(self, flight: int, mss: int, now: float) -> None:
-        """A loss starts a recovery: the window stays the model's (draft 4.2: loss is
+        """A loss starts a recovery: the window stays the model's (in BBR loss is
         taken in per round, by the bounds, not by a cut per event)."""
         self.ssthresh = self.cwnd
 
     def on_timeout(self, flight: int, mss: int, now: float, first: bool) -> None:
-        """Draft 5.6.4.5 on a retransmission timeout: one segment, then the window grows
+        """The draft on a retransmission timeout: one segment, then the window grows
         back by what each ACK delivers, up to the model's (the bounds are kept)."""
         self.cwnd = mss
 
@@ -382,7 +383,7 @@ class Bbr:
         target = self.target(mss)
         cwnd = self.cwnd
         if self.filled or cwnd < target:
-            cwnd += delivered  # draft 5.6.4.5: grow by what was delivered, up to the target
+            cwnd += delivered  # BBRSetCwnd: grow by what was delivered, up to the target
             if self.filled and cwnd > target:
                 cwnd = target
         if self.state == PROBE_RTT:
@@ -407,7 +408,7 @@ class Bbr:
         self.round_lost = self.lost
 
     def _end_round(self, flight: int, high: int, now: float, mss: int) -> None:
-        """A round trip ended: a rate sample, then the state machine (draft 4.3)."""
+        """A round trip ended: a rate sample, then the state machine."""
         assert self.round_start is not None
         got = self.delivered - self.round_delivered
         lost = self.lost - self.round_lost
@@ -431,7 +432,7 @@ class Bbr:
             else:
                 self.full_bw_rounds += 1
             if too_high and lost >= self.STARTUP_LOSSES * mss:
-                # draft 4.3.1.3: the flight that lost this much is the most the path takes
+                # BBRCheckStartupHighLoss: the flight that lost this much is the most the path takes
                 self.inflight_hi = max(int(self.bdp()), flight)
                 self.filled = True
             elif self.full_bw_rounds >= self.FULL_BW_ROUNDS:
@@ -441,32 +442,32 @@ class Bbr:
         elif state == PROBE_BW:
             phase = self.phase
             if phase == CRUISE:
-                if lost:  # draft 5.5.10.3 BBRLossLowerBounds
+                if lost:  # BBRLossLowerBounds
                     self.bw_lo = max(bw, self.BETA * (self.bw_lo or self.bw_max))
                     self.inflight_lo = max(got, int(self.BETA * (self.inflight_lo or self.cwnd)))
                 self.cycle_rounds -= 1
                 if self.cycle_rounds <= 0:
-                    # draft 4.3.3.4 ProbeBW_REFILL: lift the lower bounds, refill the pipe
+                    # ProbeBW_REFILL: lift the lower bounds, refill the pipe
                     self.bw_lo = 0.0
                     self.inflight_lo = 0
                     self.phase = REFILL
             elif phase == REFILL:
                 self.phase = UP
-            else:  # UP: draft 4.3.3.5 and 4.5.10.2 (IsInflightTooHigh)
+            else:  # ProbeBW_UP, with IsInflightTooHigh
                 if too_high:
                     self.inflight_hi = max(flight, int(self.BETA * self.target(mss)))
                 elif self.inflight_hi and flight >= self.inflight_hi - mss:
                     self.inflight_hi += max(mss, self.inflight_hi // 4)  # no loss: room to grow
                 self._start_cycle(mss, CRUISE)
         elif self.probe_rtt_until is not None and now >= self.probe_rtt_until:
-            self.min_rtt_at = now  # draft 4.3.4.4: the estimate is fresh again
+            self.min_rtt_at = now  # leaving ProbeRTT: the estimate is fresh again
             self.probe_rtt_until = None
             if self.filled:
                 self._start_cycle(mss, REFILL)
             else:
                 self.state = STARTUP
         if self.state != PROBE_RTT and now - self.min_rtt_at > self.PROBE_RTT_INTERVAL:
-            self.state = PROBE_RTT  # draft 4.3.4.3
+            self.state = PROBE_RTT  # ProbeRTTInterval passed
             self.probe_rtt_until = now + self.PROBE_RTT_DURATION
         self._new_round(high, now)
 
