@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backends.mirage.faults import Faults
 from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import TcpConfig
+from backends.mirage.tcp.congestion import CONTROLLERS
 from tests.mirage.harness import Net, transfer
 
 
@@ -53,7 +54,7 @@ def main() -> int:
     p.add_argument("--loss", type=float, default=5, help="percent dropped each way")
     p.add_argument("--rtt-ms", type=float, default=1.0, help="round trip added by the link")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--congestion", default="cubic", choices=["newreno", "cubic"])
+    p.add_argument("--congestion", default="cubic", choices=sorted(CONTROLLERS))
     args = p.parse_args()
     size = int(args.size * 1e6)
     profiles = [

@@ -2,7 +2,7 @@
 against itself, and kernel loopback sockets for reference; median of N runs, same run.
 
     sudo .venv/bin/python bench/tcp_tap.py [--size MB] [--runs 5] [--mtu 1500 --mtu 9000]
-                                           [--loss 5] [--congestion newreno]
+                                           [--loss 5] [--congestion cubic --congestion bbr]
                                            [--no-switch] [--no-clean]
 
 The TAP part needs root: it makes network namespaces ``mpy-bench-<pid>-...`` with
@@ -21,7 +21,15 @@ profile, and the TAP rows repeat with nftables loss, per segment both ways, alte
 with two references measured in the same run: our download without loss but in single
 segments (what this process can send one segment at a time: the loss rows' ceiling), and
 kernel -> kernel over a veth pair between two namespaces with the same rule (the best the
-kernel's own TCP does under that loss, with its ``nstat`` counters). The upload row is
+kernel's own TCP does under that loss, with its ``nstat`` counters), once with the
+kernel's cubic and once with its bbr (TCP_CONGESTION). ``--congestion`` may be repeated:
+the loss rows (and the switch's loss rows) then run for each of our controllers, in the
+same alternation, with the ratio of each to the first.
+
+Each frame crosses the loss rule alone: the bench sets tap0's ``gso_max_segs`` to 1
+(below), which our stack reads as the device's limit (``netif.gso_limits``), so neither
+the kernel nor our stack hands the rule a super-segment that it would drop as one
+(a single drop of 44 segments is one congestion event, not 44 losses). The upload row is
 not lossy the same way: a segment the kernel sends that the output rule drops comes back
 to its TCP as a local send error and goes out again at once, uncounted (its RetransSegs
 stays near 0, printed), so that row loses ACKs only. The download's
@@ -64,6 +72,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from backends.mirage.tcp.congestion import CONTROLLERS  # noqa: E402
 from tests.peers import tap_namespace  # noqa: E402
 
 Result = tuple[float, float]  # (MB/s, cpu seconds)
@@ -311,13 +320,16 @@ class VethBench:
         for ns in (self.send_ns, self.recv_ns):
             subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
 
-    def send(self, size: int) -> Result:
-        """One transfer sender -> receiver, timed to the receiver's answer."""
+    def send(self, size: int, congestion: str = "cubic") -> Result:
+        """One transfer sender -> receiver, timed to the receiver's answer; the sender's
+        socket uses the kernel's ``congestion`` controller (TCP_CONGESTION)."""
         before = kernel_counters(self.send_ns)
         code = f"""
             import socket, time, os, resource
             block = os.urandom(1 << 20)
-            s = socket.create_connection(("{self.recv_ip}", 9000))
+            s = socket.socket()
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"{congestion}")
+            s.connect(("{self.recv_ip}", 9000))
             r0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.perf_counter(); left = {size}
             while left > 0:
@@ -376,6 +388,7 @@ class TapBench:
         congestion: str = "cubic",
         offload: bool = True,
         single: bool = False,
+        tag: str = "",
     ) -> None:
         self.loss = loss
         self.single = single or bool(loss)
@@ -383,7 +396,7 @@ class TapBench:
         """The stack's loss profile of each download (with ``single``)."""
         self.congestion = congestion
         self.offload = offload
-        self.ns = f"mpy-bench-{os.getpid()}-{mtu}-{'o' if offload else 'p'}{loss}"
+        self.ns = f"mpy-bench-{os.getpid()}-{mtu}-{'o' if offload else 'p'}{loss}{tag}"
         self.kernel_ip = "10.77.250.1"
         self.stack_ip = "10.77.250.2"
         self.mtu = mtu
@@ -511,9 +524,10 @@ def main() -> int:
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument(
         "--congestion",
-        default="cubic",
-        choices=["newreno", "cubic"],
-        help="the stack's congestion control in the TAP rows (RFC 5681/6582 or RFC 9438)",
+        action="append",
+        choices=sorted(CONTROLLERS),
+        help="the stack's congestion control (RFC 5681/6582, RFC 9438, draft-ietf-ccwg-bbr);"
+        " repeat it for loss rows of each (default: cubic; the clean rows use the first)",
     )
     p.add_argument(
         "--loss",
@@ -528,6 +542,7 @@ def main() -> int:
     args = p.parse_args()
     size = int(args.size * 1e6)
     mtus = args.mtu or [1500, 9000]
+    args.congestion = args.congestion or ["cubic"]
     print(
         f"TCP goodput, median of {args.runs} runs of {size / 1e6:.0f} MB (quartiles in brackets)",
         flush=True,
@@ -554,8 +569,8 @@ def _clean_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
     print("mirage over TAP against the Linux kernel (kernel client in a namespace):")
     for mtu in mtus:
         with (
-            TapBench(mtu, congestion=args.congestion) as fast,
-            TapBench(mtu, congestion=args.congestion, offload=False) as plain,
+            TapBench(mtu, congestion=args.congestion[0]) as fast,
+            TapBench(mtu, congestion=args.congestion[0], offload=False) as plain,
         ):
             for what, way in (("upload", "kernel -> mirage"), ("download", "mirage -> kernel")):
                 on: list[Result] = []
@@ -570,42 +585,64 @@ def _clean_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
 
 def _loss_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
     loss = args.loss
+    controllers: list[str] = args.congestion
     print(
         f"with {loss}% loss each way (nftables in the namespace, one segment per packet), "
         "alternating transfers:"
     )
     for mtu in mtus:
-        with (
-            TapBench(mtu, loss, args.congestion) as bench,
-            TapBench(mtu, 0, args.congestion, single=True) as clean,
-            VethBench(mtu, loss) as veth,
-        ):
+        with contextlib.ExitStack() as stack:
+            benches = {
+                cc: stack.enter_context(TapBench(mtu, loss, cc, tag=str(i)))
+                for i, cc in enumerate(controllers)
+            }
+            clean = stack.enter_context(TapBench(mtu, 0, controllers[0], single=True))
+            veth = stack.enter_context(VethBench(mtu, loss))
+            first = benches[controllers[0]]
             up: list[Result] = []
-            down: list[Result] = []
+            down: dict[str, list[Result]] = {cc: [] for cc in controllers}
             ceiling: list[Result] = []
-            kernel: list[Result] = []
+            kernel: dict[str, list[Result]] = {"cubic": [], "bbr": []}
+            counters: dict[str, list[dict[str, int]]] = {"cubic": [], "bbr": []}
             uploads: list[dict[str, int]] = []  # the kernel sender's counters, per upload
             for _ in range(args.runs):
-                before = kernel_counters(bench.ns)
-                up.append(bench.upload(size))
-                after = kernel_counters(bench.ns)
+                before = kernel_counters(first.ns)
+                up.append(first.upload(size))
+                after = kernel_counters(first.ns)
                 uploads.append({k: after.get(k, 0) - v for k, v in before.items()})
-                down.append(bench.download(size))
+                for cc, bench in benches.items():
+                    down[cc].append(bench.download(size))
                 ceiling.append(clean.download(size))
-                kernel.append(veth.send(size))
+                for cc, runs in kernel.items():
+                    runs.append(veth.send(size, cc))
+                    counters[cc].append(veth.counters[-1])
             _row(f"upload   kernel -> mirage, MTU {mtu}, {loss}% loss", up, size)
             print("    the kernel sender's counters, medians:")
             _profile_row([dict(c) for c in uploads])
-            _row(f"download mirage -> kernel, MTU {mtu}, {loss}% loss", down, size)
-            print("    the sender's (mirage) profile, medians (times in s):")
-            _profile_row(bench.profiles)
+            for cc, bench in benches.items():
+                _row(f"download mirage -> kernel, MTU {mtu}, {loss}% loss, {cc}", down[cc], size)
+                print(f"    the sender's (mirage, {cc}) profile, medians (times in s):")
+                _profile_row(bench.profiles)
             _row(f"download mirage -> kernel, MTU {mtu}, no loss, single segments", ceiling, size)
-            _row(f"kernel -> kernel over veth, MTU {mtu}, {loss}% loss", kernel, size)
-            print("    the kernel sender's counters (nstat names in the bench), medians:")
-            _profile_row([dict(c) for c in veth.counters])
-            _ratio_row("    download at loss / kernel -> kernel at loss", down, kernel)
-            _ratio_row("    upload (kernel -> mirage) / kernel -> kernel", up, kernel)
-            _ratio_row("    download at loss / download single segments", down, ceiling)
+            for cc, runs in kernel.items():
+                _row(f"kernel -> kernel over veth, MTU {mtu}, {loss}% loss, {cc}", runs, size)
+                print(
+                    f"    the kernel sender's counters ({cc}; nstat names in the bench), medians:"
+                )
+                _profile_row([dict(c) for c in counters[cc]])
+            for cc in controllers:
+                _ratio_row(
+                    f"    download {cc} at loss / kernel cubic at loss", down[cc], kernel["cubic"]
+                )
+                _ratio_row(
+                    f"    download {cc} at loss / kernel bbr at loss", down[cc], kernel["bbr"]
+                )
+                _ratio_row(f"    download {cc} at loss / single segments", down[cc], ceiling)
+            for cc in controllers[1:]:
+                _ratio_row(
+                    f"    download {cc} / {controllers[0]}, at loss", down[cc], down[controllers[0]]
+                )
+            _ratio_row("    upload (kernel -> mirage) / kernel -> kernel", up, kernel["cubic"])
 
 
 def _switch_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
@@ -618,17 +655,18 @@ def _switch_rows(args: argparse.Namespace, size: int, mtus: list[int]) -> None:
         )  # type: ignore[misc]
     if args.loss:
         print(
-            f"the same with {args.loss}% loss each way (seeded faults on the sender's port, "
-            f"{args.congestion}; the sender's recovery counters, medians):"
+            f"the same with {args.loss}% loss each way (seeded faults on the sender's port; "
+            "the sender's recovery counters, medians):"
         )
         for mtu in mtus:
-            counters: list[dict[str, float]] = []
-            runs = [
-                switch_run(size, mtu, args.host, args.loss, args.congestion, seed, counters)
-                for seed in range(args.runs)
-            ]
-            _row(f"switch, MTU {mtu}, {args.loss}% loss", runs, size)
-            _profile_row(counters)
+            for cc in args.congestion:
+                counters: list[dict[str, float]] = []
+                runs = [
+                    switch_run(size, mtu, args.host, args.loss, cc, seed, counters)
+                    for seed in range(args.runs)
+                ]
+                _row(f"switch, MTU {mtu}, {args.loss}% loss, {cc}", runs, size)
+                _profile_row(counters)
 
 
 if __name__ == "__main__":

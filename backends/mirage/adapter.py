@@ -35,13 +35,15 @@ port in both families, and IPv4 peers appear as ``::ffff:a.b.c.d``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import ipaddress
 import logging
 import math
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -85,6 +87,27 @@ DEFAULT_IP = "192.0.2.1/24"  # TEST-NET-1 (RFC 5737): the private switch's addre
 def host_clock() -> float:
     """The host loop's clock (what anyio deadlines use)."""
     return anyio.current_time()
+
+
+def loop_clock() -> Callable[[], float]:
+    """The running host loop's clock as one direct call: the same time as
+    :func:`host_clock` (asyncio's ``loop.time``, trio's ``current_time``) without anyio's
+    per-call lookup of the running library. The stack reads its clock on every segment
+    it sends and every ACK it takes; from inside a running loop only."""
+    try:
+        return asyncio.get_running_loop().time
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            clock: Callable[[], float] = trio.current_time
+            return clock
+    return host_clock
 
 
 def host_loop(**options: Any) -> str:
@@ -699,13 +722,13 @@ async def open_backend(**options: Any) -> AsyncIterator[Backend]:
     tap: TapDevice | None = None
     netif: Netif
     if tap_name is not None:
-        sched = Scheduler(host_clock)
+        sched = Scheduler(loop_clock())
         # faults act on single frames: no super-segments under them
         tap = TapDevice(tap_name, mac=mac, mtu=mtu, offload=offload and faults is None)
         netif = tap
     else:
         if switch is None:
-            switch = Switch(Scheduler(host_clock), mtu=mtu or 1500)
+            switch = Switch(Scheduler(loop_clock()), mtu=mtu or 1500)
         sched = switch.sched
         netif = switch.port(mac, mtu=mtu)
     if pcap_path is not None:

@@ -82,6 +82,32 @@ def header(
     return raw[:10] + csum.to_bytes(2, "big") + raw[12:]
 
 
+def header_sum(src: int, dst: int, proto: int, *, ttl: int = DEFAULT_TTL, df: bool = False) -> int:
+    """The checksum's partial sum (RFC 1071) over the fields of a fragment-free header
+    that stay the same from packet to packet: :func:`header_from_sum` adds the length
+    and identification and finishes it, for a sender that writes many packets to one
+    destination."""
+    return (
+        0x4500
+        + (_FLAG_DF if df else 0)
+        + (ttl << 8 | proto)
+        + (src >> 16)
+        + (src & 0xFFFF)
+        + (dst >> 16)
+        + (dst & 0xFFFF)
+    ) % 0xFFFF
+
+
+def header_from_sum(
+    base: int, src: int, dst: int, proto: int, payload_len: int, ident: int, *,
+    ttl: int = DEFAULT_TTL, df: bool = False,
+) -> bytes:  # fmt: skip
+    """What :func:`header` makes for the same fields, from their :func:`header_sum`."""
+    total = HEADER_LEN + payload_len
+    csum = 0xFFFF - (base + total + ident) % 0xFFFF
+    return _HEADER.pack(0x45, 0, total, ident, _FLAG_DF if df else 0, ttl, proto, csum, src, dst)
+
+
 @dataclass(slots=True)
 class Packet:
     """A parsed IPv4 header and its payload (a view into the frame)."""

@@ -125,6 +125,9 @@ class Stack:
         self.config = config or StackConfig()
         self.mtu = netif.mtu if netif is not None else self.config.loopback_mtu
         self._ident = itertools.count(1)
+        self._tcp_routes: dict[int, tuple[int, tuple[bytes, float], bytes, int, int]] = {}
+        """For :meth:`_tcp_output`: destination -> (next hop, its ARP entry, Ethernet
+        header, fixed part of the IPv4 header sum, source address)."""
         self.reassembler = ipv4.Reassembler(
             sched,
             timeout=self.config.reassembly_timeout,
@@ -192,6 +195,7 @@ class Stack:
         self.prefix = prefix
         self.mask = ipv4.netmask(prefix)
         self.gateway = gateway
+        self._tcp_routes.clear()
         if self.arp is not None:
             self.arp.ip = ip
             if ip:
@@ -322,7 +326,55 @@ class Stack:
             self.netif.send(frame, gso_size)
 
     def _tcp_output(self, src: int, dst: int, seg: bytes, gso_size: int = 0) -> None:
+        """A TCP segment to ``dst`` over IPv4 (DF set: TCP sizes its segments). Once the
+        next hop's MAC is known, the frame is built from what stays the same towards
+        that destination (the Ethernet header, the header checksum's fixed part) and
+        handed straight to the device, while the ARP entry it came from stays current;
+        everything else goes through :meth:`ip_output`."""
+        route = self._tcp_routes.get(dst)
+        if route is not None:
+            hop, entry, prefix, base, source = route
+            arp = self.arp
+            if (
+                source == src
+                and arp is not None
+                and arp.cache.get(hop) is entry
+                and entry[1] >= self.sched.now()
+                and not self.closed
+            ):
+                n = len(seg)
+                if ipv4.HEADER_LEN + n <= (ipv4.MAX_PACKET if gso_size else self.mtu):
+                    ident = next(self._ident) & 0xFFFF
+                    head = ipv4.header_from_sum(base, src, dst, ipv4.PROTO_TCP, n, ident, df=True)
+                    self.counters["frames_out"] += 1
+                    assert self.netif is not None  # an ARP entry means a link
+                    self.netif.send(prefix + head + seg, gso_size)
+                    return
         self.ip_output(src, dst, ipv4.PROTO_TCP, seg, df=True, gso_size=gso_size)
+        self._learn_tcp_route(src, dst)
+
+    def _learn_tcp_route(self, src: int, dst: int) -> None:
+        """Remember how to reach ``dst`` for :meth:`_tcp_output`, once its next hop's MAC
+        is in the ARP cache (bounded: at most as many routes as ARP entries)."""
+        arp = self.arp
+        if arp is None or self.closed or self.is_local(dst):
+            return
+        hop = self.next_hop(dst)
+        if hop is None:
+            return
+        entry = arp.cache.get(hop)
+        if entry is None:
+            return
+        routes = self._tcp_routes
+        if dst not in routes and len(routes) >= arp.config.max_entries:
+            routes.pop(next(iter(routes)))
+        routes[dst] = (
+            hop,
+            entry,
+            ethernet.header(entry[0], arp.mac, ethernet.TYPE_IPV4),
+            ipv4.header_sum(src, dst, ipv4.PROTO_TCP, df=True),
+            src,
+        )
 
     def _tcp6_output(self, src: int, dst: int, seg: bytes, gso_size: int = 0) -> None:
         self.ip6_output(src, dst, ipv6.TCP, seg, gso_size)

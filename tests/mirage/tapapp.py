@@ -3,7 +3,8 @@
 Run inside a network namespace that holds the TAP device::
 
     python -m tests.mirage.tapapp --tap tap0 --ip 10.77.1.2/24 [--ip fd00::2/64] [--mtu N]
-                                  [--host trio] [--congestion cubic] [--no-offload]
+                                  [--host trio] [--congestion cubic|newreno|bbr]
+                                  [--no-offload]
 
 (with an IPv6 ``--ip`` too it listens on ``::``, both families.)
 
@@ -32,6 +33,7 @@ import anyio
 import backends
 import cohttp
 from backends.mirage.tcp import TcpConfig
+from backends.mirage.tcp.congestion import CONTROLLERS
 from cohttp.codec import parse_number
 from cohttp.types import IncomingBody
 
@@ -129,7 +131,7 @@ def cli() -> None:
     p.add_argument("--host", default="asyncio", choices=["asyncio", "trio"])
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--no-offload", action="store_true", help="plain frames: no virtio-net header")
-    p.add_argument("--congestion", default=TcpConfig.congestion, choices=["newreno", "cubic"])
+    p.add_argument("--congestion", default=TcpConfig.congestion, choices=sorted(CONTROLLERS))
     p.add_argument("--stats", action="store_true", help="print each source flow's profile")
     args = p.parse_args()
     global STATS

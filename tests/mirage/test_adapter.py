@@ -170,3 +170,19 @@ def test_ipv6_prefix_length_is_ascii_digits(text: str) -> None:
 
     with pytest.raises(ValueError, match="prefix length"):
         ipv6.parse_interface(text)
+
+
+@pytest.mark.parametrize("host", ["asyncio", "trio"])
+def test_the_stack_reads_the_host_loops_clock_directly(host: str) -> None:
+    from backends.mirage.adapter import host_clock, loop_clock
+
+    assert loop_clock() is host_clock  # no loop running: the general lookup
+
+    async def main() -> None:
+        clock = loop_clock()
+        assert clock is not host_clock
+        before = anyio.current_time()
+        now = clock()
+        assert before <= now <= anyio.current_time()  # the same clock as anyio deadlines
+
+    anyio.run(main, backend=host)

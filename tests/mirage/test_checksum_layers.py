@@ -221,3 +221,50 @@ def test_udp_between_stacks_with_fragmentation() -> None:
         net.b.udp_bind(0, 5353)
     with pytest.raises(AddressUnavailable, match="not an address of this stack"):
         net.b.udp_bind(ipv4.ip_to_int("10.9.9.9"), 1)
+
+
+def test_ipv4_header_from_a_fixed_sum_is_the_header() -> None:
+    rng = random.Random(4)
+    for _ in range(200):
+        src, dst = rng.getrandbits(32), rng.getrandbits(32)
+        proto, ttl, df = rng.choice((6, 17)), rng.randrange(1, 256), rng.random() < 0.5
+        length, ident = rng.randrange(0, 65516), rng.getrandbits(16)
+        base = ipv4.header_sum(src, dst, proto, ttl=ttl, df=df)
+        made = ipv4.header_from_sum(base, src, dst, proto, length, ident, ttl=ttl, df=df)
+        assert made == ipv4.header(src, dst, proto, length, ident, ttl=ttl, df=df)
+
+
+def test_tcp_frames_follow_the_arp_entry_they_were_built_from() -> None:
+    net = Net()
+    client, server = net.pair()
+    frames: list[bytes] = []
+    port = net.a.netif
+    assert port is not None
+    send = port.send
+
+    def record(frame: bytes, gso_size: int = 0) -> None:
+        frames.append(frame)
+        send(frame, gso_size)
+
+    port.send = record  # type: ignore[method-assign]
+    with net.sched:
+        client.send(b"one")
+    net.run(lambda: server.rcv_buffered == 3)
+    assert net.a._tcp_routes  # the route is known: built from the cache
+    mac = net.a.arp.cache[B_IP][0] if net.a.arp is not None else b""
+    assert frames[-1][:6] == mac
+    # the peer's MAC changes (a gratuitous ARP, RFC 5227 3): the next segment follows it
+    assert net.a.arp is not None
+    net.a.arp.add(B_IP, b"\x02\x00\x00\x00\x00\x99")
+    with net.sched:
+        client.send(b"two")
+    assert frames[-1][:6] == b"\x02\x00\x00\x00\x00\x99"
+    # and an expired entry is not used: the segment waits for ARP to ask again, and
+    # leaves once the answer came
+    count = len(frames)
+    net.clock.time += net.a.arp.config.entry_lifetime + 1
+    with net.sched:
+        client.send(b"three")
+    kinds = [f[12:14] for f in frames[count:]]
+    assert kinds == [b"\x08\x06", b"\x08\x00"]  # the request, then the segment
+    assert frames[-1][:6] == net.a.arp.cache[B_IP][0] != b"\x02\x00\x00\x00\x00\x99"

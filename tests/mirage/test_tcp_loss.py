@@ -11,6 +11,7 @@ import pytest
 from backends.mirage.faults import Faults
 from backends.mirage.stack import StackConfig
 from backends.mirage.tcp import Connection, TcpConfig
+from backends.mirage.tcp.congestion import Bbr
 from backends.mirage.tcp.rtt import RttEstimator
 from backends.mirage.tcp.stats import STATE_NAMES
 from backends.mirage.tcp.timers import PTO_GRANULARITY, WC_DEL_ACK, probe_timeout
@@ -191,3 +192,70 @@ def test_two_ends_that_disagree_do_not_ack_each_other_forever() -> None:
     net.clock.run(net.sched, lambda: False, limit=0.5)
     limit = client.config.challenge_ack_limit
     assert limit < frames[0] <= 2 * limit + 10
+
+
+# -- the model-based controller (after BBR, draft-ietf-ccwg-bbr) --------------------------
+
+
+def test_bbr_keeps_its_window_under_random_loss() -> None:
+    # random loss is not congestion: the model (delivery rate, min RTT) keeps the window
+    # where CUBIC (RFC 9438) cuts it by beta at every loss. Same seeds, same losses.
+    size = 2_000_000
+    for seed in (0, 1):
+        cubic, _ = _lossy("cubic", size, seed)
+        bbr, sender = _lossy("bbr", size, seed)
+        assert bbr < cubic / 2
+        profile = sender.loss_stats.profile(MSS)
+        assert profile["cwnd_at_loss_median_seg"] > 2 * 9  # CUBIC's is about 9 here
+        assert profile["timeouts"] <= 1
+
+
+def _rounds(
+    cc: Bbr, rounds: int, capacity: float, rtt: float, loss: float, at: list[float]
+) -> float:
+    """Drive ``cc`` through ``rounds`` round trips over a bottleneck of ``capacity``
+    bytes/s and ``rtt`` s that loses ``loss`` of what is sent (ten ACKs a round, the
+    window sent each round); ``at`` holds [time, SND.UNA, bytes lost] across calls.
+    Returns the mean delivery rate of the second half of the rounds."""
+    now, una, lost = at
+    rates = []
+    for _ in range(rounds):
+        flight = cc.cwnd
+        high = una + flight
+        duration = max(rtt, flight / capacity)  # over the BDP, the rest queues
+        for _ in range(10):
+            now += duration / 10
+            piece = flight // 10
+            una += piece
+            lost += piece * loss
+            cc.on_delivery(int(piece * (1 - loss)), int(lost), high - una, una, high, rtt, now, MSS)
+        rates.append(flight * (1 - loss) / duration)
+    at[:] = [now, una, lost]
+    half = rates[len(rates) // 2 :]
+    return sum(half) / len(half)
+
+
+def test_bbr_window_follows_the_model_and_backs_off_under_congestion() -> None:
+    cc = Bbr()
+    cc.start(MSS, 10)
+    at = [0.0, 0.0, 0.0]
+    bdp = 10e6 * 0.002  # 10 MB/s, 2 ms
+    # no loss: STARTUP fills the pipe, PROBE_BW holds about twice the BDP (BBRDefaultCwndGain)
+    assert _rounds(cc, 60, 10e6, 0.002, 0.0, at) == pytest.approx(10e6, rel=0.02)
+    assert cc.filled and 1.5 * bdp < cc.cwnd < 2.6 * bdp
+    before = cc.cwnd
+    # congestion: the bottleneck halves and a tenth of what is sent is lost; the lower
+    # bounds (BBRLossLowerBounds) bring the window down to under twice the new BDP within
+    # rounds (a controller that ignored loss would keep the old window and its queue)
+    _rounds(cc, 40, 5e6, 0.002, 0.10, at)
+    assert cc.cwnd < before / 2 and cc.cwnd < 2 * bdp / 2
+    # the loss ends, the bottleneck stays: the window stays the model's, no collapse
+    assert _rounds(cc, 80, 5e6, 0.002, 0.0, at) == pytest.approx(5e6, rel=0.1)
+    assert cc.cwnd >= bdp / 2
+
+
+def test_bbr_is_selectable_and_transfers_intact_over_the_switch_with_loss() -> None:
+    _, sender = _lossy("bbr", 500_000, seed=5, rtt=0.0005)
+    assert isinstance(sender.cc, Bbr)
+    assert sender.loss_stats.retransmitted > 0
+    assert TcpConfig(congestion="bbr").congestion == "bbr"

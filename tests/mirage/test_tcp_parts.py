@@ -177,16 +177,19 @@ def test_scoreboard_merges_blocks_and_ignores_ones_outside_the_window() -> None:
     board = Scoreboard()
     una, high = 0xFFFFF000, 0xFFFFF000 + 20 * MSS  # across the 2**32 wrap
     w = seq.wrap
-    assert board.update([(w(una + 2 * MSS), w(una + 3 * MSS))], una, high)
-    assert board.update([(w(una + 4 * MSS), w(una + 5 * MSS))], una, high)
+    # each update says how many bytes it SACKed anew (what a delivery-rate model counts)
+    assert board.update([(w(una + 2 * MSS), w(una + 3 * MSS))], una, high) == MSS
+    assert board.update([(w(una + 4 * MSS), w(una + 5 * MSS))], una, high) == MSS
     assert not board.update([(w(una + 2 * MSS), w(una + 3 * MSS))], una, high)  # nothing new
-    assert board.update([(w(una + 3 * MSS), w(una + 4 * MSS))], una, high)  # joins both
+    assert board.update([(w(una + 2 * MSS), w(una + 4 * MSS))], una, high) == MSS  # joins both
     assert board.blocks == [[una + 2 * MSS, una + 5 * MSS]]
     assert not board.update([(w(una - MSS), w(una))], una, high)  # below SND.UNA
     assert not board.update([(w(high), w(high + MSS))], una, high)  # beyond SND.MAX
     assert board.sacked_bytes() == 3 * MSS and board.highest() == una + 5 * MSS
-    board.acked(una + 3 * MSS)
+    # a cumulative ACK says how much of what it covers had been SACKed already
+    assert board.acked(una + 3 * MSS) == MSS
     assert board.blocks == [[una + 3 * MSS, una + 5 * MSS]]
+    assert board.acked(una + 6 * MSS) == 2 * MSS and not board.blocks
 
 
 def test_next_hole_follows_islost() -> None:
@@ -348,10 +351,10 @@ def test_cubic_is_never_slower_than_reno_on_a_short_path() -> None:
 
 
 def test_unknown_congestion_control_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match=r"'vegas'.*newreno, cubic"):
+    with pytest.raises(ValueError, match=r"'vegas'.*newreno, cubic, bbr"):
         tcp.TcpConfig(congestion="vegas")
     with pytest.raises(ValueError, match="unknown congestion control"):
-        controller("bbr")
+        controller("vegas")
 
 
 def test_cubic_transfers_intact_under_loss() -> None:

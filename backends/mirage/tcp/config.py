@@ -93,10 +93,17 @@ class TcpConfig:
     """TCP timestamps (RFC 7323 3), offered and used when the peer agrees: an RTT sample
     from every ACK of new data (section 4) and PAWS (section 5)."""
     congestion: str = "cubic"
-    """The congestion controller: ``"cubic"`` (RFC 9438, as Linux) or ``"newreno"``
-    (RFC 5681, RFC 6582). Under random loss CUBIC keeps the larger window (its
-    multiplicative decrease is 0.7, not 0.5): at 5% loss each way and a 1 ms round trip,
-    10.0 MB/s against NewReno's 8.2 on a virtual clock (bench/tcp_loss_profile.py)."""
+    """The congestion controller: ``"cubic"`` (RFC 9438, as Linux, FreeBSD, Windows and
+    macOS default to), ``"newreno"`` (RFC 5681, RFC 6582) or ``"bbr"`` (model-based,
+    after draft-ietf-ccwg-bbr: :class:`~.congestion.Bbr`). Under random loss CUBIC keeps
+    the larger window of the loss-based two (its multiplicative decrease is 0.7, not 0.5):
+    at 5% loss each way and a 1 ms round trip, 10.0 MB/s against NewReno's 8.2 on a
+    virtual clock (bench/tcp_loss_profile.py). BBR takes loss in per round trip, bounded
+    by what the round delivered, and keeps a window of about twice the path's
+    bandwidth-delay product: on that virtual clock, whose link has no bottleneck, it is
+    not window-limited at all. CUBIC stays the default: BBR's loss response is a draft's,
+    and a loss-based sender is what every peer's stack defaults to (Linux offers bbr
+    but defaults to cubic)."""
 
     def __post_init__(self) -> None:
         if self.congestion not in CONTROLLERS:

@@ -420,21 +420,24 @@ class Connection:
             if end > start:
                 self.loss_stats.lost_retransmits["rack"] += 1
                 self._retransmit(start, end - start, now)
+        una = self.snd_una
+        # RFC 6675 5 (C): SetPipe() once, then (C.4) pipe grows by what each send adds
+        pipe = board.pipe(una, self.snd_max, mss)
         while True:
-            una = self.snd_una
-            high = self.snd_max
-            if cc.cwnd - board.pipe(una, high, mss) < mss:
+            if cc.cwnd - pipe < mss:
                 return
             rescue = False
             hole = board.next_hole(una, mss)
             if hole is None:
+                nxt = self.snd_nxt
                 if self._send_new(now, one=True):
+                    pipe += self.snd_nxt - nxt
                     continue
                 hole = board.next_hole(una, mss, lost_only=False)
             if hole is None:
                 if self.rescue_rxt is not None and una <= self.rescue_rxt:
                     return
-                hole = board.rescue(una, high, mss)
+                hole = board.rescue(una, self.snd_max, mss)
                 if hole is None:
                     return
                 self.rescue_rxt = self.recover  # RescueRxt = RecoveryPoint
@@ -442,6 +445,7 @@ class Connection:
                 rescue = True
             seq, n = hole
             self._retransmit(seq, n, now)
+            pipe += n
             if not rescue and seq + n > board.high_rxt:  # rule 4 leaves HighRxt alone
                 board.high_rxt = seq + n
             elif rescue:
@@ -916,7 +920,7 @@ class Connection:
             if state == State.CLOSED:
                 return  # its listener closed meanwhile: reset
         window = seg.window << self.snd_wscale
-        new_sack = False
+        new_sack = 0
         if self.sack_ok and len(seg.options) > (TIMESTAMP_LEN if ts is not None else 0):
             blocks = parse_sack(seg.options)
             if blocks:
@@ -926,8 +930,10 @@ class Connection:
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:
-            self._new_ack(ack, seq, window, ts[1] if ts is not None else 0)
+            self._new_ack(ack, seq, window, ts[1] if ts is not None else 0, new_sack)
         else:
+            if new_sack and self.cc.model_based:
+                self._delivered(new_sack, None)
             if (
                 ack == self.snd_una
                 and plen == 0
@@ -1010,8 +1016,26 @@ class Connection:
             self.persist_backoff = 0
         return opened
 
-    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int) -> None:
-        """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2)."""
+    def _delivered(self, delivered: int, rtt: float | None) -> None:
+        """Tell a model-based controller what this ACK delivered (ACKed or SACKed anew).
+        The losses it is told of are the segments retransmitted less those the peer
+        reported receiving twice (D-SACK, RFC 2883): a spurious retransmission is no
+        loss."""
+        stats = self.loss_stats
+        self.cc.on_delivery(
+            delivered,
+            max(0, stats.retransmitted - stats.dsacks) * self.mss,
+            self.snd_max - self.snd_una,
+            self.snd_una,
+            self.snd_max,
+            rtt,
+            self.sched.now(),
+            self.mss,
+        )
+
+    def _new_ack(self, ack: int, seq: int, window: int, tsecr: int, sacked: int = 0) -> None:
+        """An ACK of new data: free the buffer, time, grow cwnd, NewReno (RFC 6582 3.2);
+        ``sacked``: bytes the same ACK SACKed anew."""
         now = self.sched.now()
         if self.rto_undo is not None:
             self._spurious_timeout_check(tsecr, now)
@@ -1024,8 +1048,7 @@ class Connection:
         if self.snd_nxt < ack:
             self.snd_nxt = ack
         board = self.scoreboard
-        if board.blocks or board.retransmits:
-            board.acked(ack)
+        was_sacked = board.acked(ack) if board.blocks or board.retransmits else 0
         self.retries = 0
         self.persist_backoff = 0
         rtt = self.rtt
@@ -1038,11 +1061,16 @@ class Connection:
         else:
             rtt.acked(ack, now)
         cc = self.cc
+        if cc.model_based:
+            latest = rtt.latest
+            rtt.latest = None
+            self._delivered(acked - was_sacked + sacked, latest)
         rto_timer = self.timers.rto
         if self.in_recovery:
             if ack >= self.recover:  # full acknowledgment (RFC 6582 3.2 step 3)
-                flight = self.snd_max - ack
-                cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
+                if not cc.model_based:  # a model's window is the model's, not the flight's
+                    flight = self.snd_max - ack
+                    cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
                 board.rack = False
                 self.loss_stats.leave_recovery(now)

@@ -10,6 +10,7 @@ class RttEstimator:
     no timestamps are in use (section 3, Karn's rule)."""
 
     __slots__ = (
+        "latest",
         "min_rtt",
         "rto",
         "rto_max",
@@ -27,6 +28,8 @@ class RttEstimator:
         self, initial: float, minimum: float, maximum: float, minimum_flight: float | None = None
     ) -> None:
         self.srtt: float | None = None
+        self.latest: float | None = None
+        """The last sample taken."""
         self.min_rtt: float | None = None
         """The smallest sample so far (RFC 8985 RACK.min_RTT, for its reordering window)."""
         self.rttvar = 0.0
@@ -51,6 +54,7 @@ class RttEstimator:
         ``per_rtt`` is how many samples to expect in one round trip; with timestamps every
         ACK gives one, and RFC 7323 appendix G divides alpha and beta by that count so the
         estimator's memory still spans a few round trips."""
+        self.latest = r
         if self.min_rtt is None or r < self.min_rtt:
             self.min_rtt = r
         if self.samples is not None:

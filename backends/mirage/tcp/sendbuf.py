@@ -91,11 +91,12 @@ class Scoreboard:
     def __bool__(self) -> bool:
         return bool(self.blocks)
 
-    def update(self, blocks: list[tuple[int, int]], una: int, high: int) -> bool:
-        """Merge 32-bit SACK blocks; True if the scoreboard grew. Blocks outside
-        SND.UNA..SND.MAX (``una``..``high``) are ignored (RFC 2018 3, RFC 6675 5.1)."""
+    def update(self, blocks: list[tuple[int, int]], una: int, high: int) -> int:
+        """Merge 32-bit SACK blocks; returns how many bytes were SACKed anew (0: the
+        scoreboard did not grow). Blocks outside SND.UNA..SND.MAX (``una``..``high``)
+        are ignored (RFC 2018 3, RFC 6675 5.1)."""
         sacked = self.blocks
-        grew = False
+        grew = 0
         fack = sacked[-1][1] if sacked else 0  # RFC 8985 RACK.fack, before this ACK
         seen = []
         for left32, right32 in blocks:
@@ -116,7 +117,7 @@ class Scoreboard:
                 end = max(end, sacked[j][1])
                 j += 1
             if end - start > covered:
-                grew = True
+                grew += end - start - covered
                 if right <= fack and not self._retransmitted(left):
                     # SACKed only after data sent later, and never retransmitted: the
                     # network reordered it (RFC 8985 6.2 step 3)
@@ -170,17 +171,22 @@ class Scoreboard:
         i = bisect.bisect_right(self.blocks, [start, 1 << 62]) - 1
         return i >= 0 and self.blocks[i][1] >= end
 
-    def acked(self, una: int) -> None:
-        """SND.UNA advanced to ``una``: drop what lies below it."""
+    def acked(self, una: int) -> int:
+        """SND.UNA advanced to ``una``: drop what lies below it; returns how many of the
+        bytes now acknowledged had been SACKed before."""
         sacked = self.blocks
+        was = 0
         while sacked and sacked[0][1] <= una:
+            was += sacked[0][1] - sacked[0][0]
             del sacked[0]
         if sacked and sacked[0][0] < una:
+            was += una - sacked[0][0]
             sacked[0][0] = una
         retransmits = self.retransmits
         if retransmits:
             for start in [s for s, (e, _) in retransmits.items() if e <= una]:
                 del retransmits[start]
+        return was
 
     def sacked_bytes(self) -> int:
         """Bytes SACKed in all."""
