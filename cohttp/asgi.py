@@ -46,7 +46,7 @@ from uri import pct_decode_bytes
 from . import ws
 from .codec import parse_number
 from .headers import Headers
-from .server import STREAMED, ResponseStream
+from .server import STREAMED, ResponseStream, _RequestBody
 from .types import IncomingBody, Request, Response, read_body
 
 log = logging.getLogger("cohttp.asgi")
@@ -465,9 +465,15 @@ class _Exchange:
 
     async def receive(self) -> Message:
         body = self._request.body
-        if self._unread and body.__class__ is bytes:  # no body (the server's b""): no await
-            self._unread = False
-            return {"type": "http.request", "body": body, "more_body": False}
+        if self._unread:
+            if body.__class__ is bytes:  # no body (the server's b""): no await
+                self._unread = False
+                return {"type": "http.request", "body": body, "more_body": False}
+            if body.__class__ is _RequestBody:  # all of it read with the head: no await
+                whole = body.take_buffered()
+                if whole is not None:
+                    self._unread = False
+                    return {"type": "http.request", "body": whole, "more_body": False}
         if not self._unread or body is None:
             if not self._stream.finished:  # a listener task: wait for the response's end
                 if self._done is None:

@@ -693,6 +693,31 @@ class _Parser:
             return NEED_DATA
         return self._chunked_event()
 
+    def take_body(self) -> bytes | None:
+        """The rest of a Content-Length body and its end in one call, if every byte of it
+        is already buffered (the common small request body arrives with its head); None,
+        and nothing consumed, otherwise (bytes still to come, chunked, between messages).
+
+        Equivalent to the :class:`Data` events and the :class:`EndOfMessage` (no trailers:
+        a length-delimited body has none) that :meth:`next_event` would return, joined.
+        """
+        state = self._state
+        if state == _BODY_LENGTH:
+            pos = self._pos
+            end = pos + self._left
+            buf = self._buf
+            if end > len(buf):
+                return None
+            data = buf[pos:end]  # a slice of bytes is a copy already (and buf[0:len] is buf)
+            self._pos = end
+            self._left = 0
+            self._state = _HEAD
+            return data if data.__class__ is bytes else bytes(data)
+        if state == _END:
+            self._state = _HEAD
+            return b""
+        return None
+
     def _count_body(self, n: int) -> None:
         self._body_seen += n
         max_body = self._limits.max_body
