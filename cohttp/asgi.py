@@ -12,7 +12,8 @@ per request line and header block (the parser hands a repeated request the very 
 validated before), with only ``headers`` (a fresh list), ``client`` and ``state`` set
 per request (see :meth:`ASGIHandler.scope_for`). ``receive`` and
 ``send`` are plain coroutines over the server's :class:`~cohttp.server.ResponseStream`:
-an empty request body is received without waiting; an in-memory response (``more_body``
+a request body already read with its head (an empty one, or a small one that came
+with it) is received in one message without waiting; an in-memory response (``more_body``
 false in the first body message) goes out as one response in one write, framed by the
 codec straight from the app's byte-pair fields (:func:`cohttp.codec.encode_raw_response`,
 a cached validated block); a streamed one chunk by chunk with the connection's

@@ -55,6 +55,9 @@ it must agree with:
   app sends), straight from them: the validated block of each recently seen field tuple
   is cached with the Content-Length it declares, so the ASGI bridge builds no
   :class:`~cohttp.headers.Headers` (tests/cohttp/test_asgi_fast checks the bytes).
+* :meth:`RequestParser.take_body` hands over a Content-Length body that is all buffered
+  (a small body arrives with its head) in one call: the :class:`Data` events and the
+  :class:`EndOfMessage` it stands for, joined (tests/cohttp/test_codec checks this).
 * :func:`date_line` and :func:`status_line` are cached (a second, the registry's phrases).
 """
 
