@@ -12,7 +12,8 @@ per request line and header block (the parser hands a repeated request the very 
 validated before), with only ``headers`` (a fresh list), ``client`` and ``state`` set
 per request (see :meth:`ASGIHandler.scope_for`). ``receive`` and
 ``send`` are plain coroutines over the server's :class:`~cohttp.server.ResponseStream`:
-an empty request body is received without waiting; an in-memory response (``more_body``
+a request body already read with its head (an empty one, or a small one that came
+with it) is received in one message without waiting; an in-memory response (``more_body``
 false in the first body message) goes out as one response in one write, framed by the
 codec straight from the app's byte-pair fields (:func:`cohttp.codec.encode_raw_response`,
 a cached validated block); a streamed one chunk by chunk with the connection's
@@ -46,7 +47,7 @@ from uri import pct_decode_bytes
 from . import ws
 from .codec import parse_number
 from .headers import Headers
-from .server import STREAMED, ResponseStream
+from .server import STREAMED, ResponseStream, _RequestBody
 from .types import IncomingBody, Request, Response, read_body
 
 log = logging.getLogger("cohttp.asgi")
@@ -465,9 +466,15 @@ class _Exchange:
 
     async def receive(self) -> Message:
         body = self._request.body
-        if self._unread and body.__class__ is bytes:  # no body (the server's b""): no await
-            self._unread = False
-            return {"type": "http.request", "body": body, "more_body": False}
+        if self._unread:
+            if body.__class__ is bytes:  # no body (the server's b""): no await
+                self._unread = False
+                return {"type": "http.request", "body": body, "more_body": False}
+            if body.__class__ is _RequestBody:  # all of it read with the head: no await
+                whole = body.take_buffered()
+                if whole is not None:
+                    self._unread = False
+                    return {"type": "http.request", "body": whole, "more_body": False}
         if not self._unread or body is None:
             if not self._stream.finished:  # a listener task: wait for the response's end
                 if self._done is None:

@@ -55,6 +55,9 @@ it must agree with:
   app sends), straight from them: the validated block of each recently seen field tuple
   is cached with the Content-Length it declares, so the ASGI bridge builds no
   :class:`~cohttp.headers.Headers` (tests/cohttp/test_asgi_fast checks the bytes).
+* :meth:`RequestParser.take_body` hands over a Content-Length body that is all buffered
+  (a small body arrives with its head) in one call: the :class:`Data` events and the
+  :class:`EndOfMessage` it stands for, joined (tests/cohttp/test_codec checks this).
 * :func:`date_line` and :func:`status_line` are cached (a second, the registry's phrases).
 """
 
@@ -692,6 +695,31 @@ class _Parser:
                 return EndOfMessage(_NO_TRAILERS)
             return NEED_DATA
         return self._chunked_event()
+
+    def take_body(self) -> bytes | None:
+        """The rest of a Content-Length body and its end in one call, if every byte of it
+        is already buffered (the common small request body arrives with its head); None,
+        and nothing consumed, otherwise (bytes still to come, chunked, between messages).
+
+        Equivalent to the :class:`Data` events and the :class:`EndOfMessage` (no trailers:
+        a length-delimited body has none) that :meth:`next_event` would return, joined.
+        """
+        state = self._state
+        if state == _BODY_LENGTH:
+            pos = self._pos
+            end = pos + self._left
+            buf = self._buf
+            if end > len(buf):
+                return None
+            data = buf[pos:end]  # a slice of bytes is a copy already (and buf[0:len] is buf)
+            self._pos = end
+            self._left = 0
+            self._state = _HEAD
+            return data if data.__class__ is bytes else bytes(data)
+        if state == _END:
+            self._state = _HEAD
+            return b""
+        return None
 
     def _count_body(self, n: int) -> None:
         self._body_seen += n

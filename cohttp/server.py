@@ -52,6 +52,7 @@ from backends.tls import TLSFlow, wrap_server
 
 from . import codec
 from .codec import (
+    _NO_TRAILERS,
     NEED_DATA,
     NO_BODY,
     Data,
@@ -195,7 +196,10 @@ class _RequestBody(IncomingBody):
     )
 
     def __init__(self, server: Server, conn: _Conn, parser: RequestParser, expect: bool) -> None:
-        super().__init__()
+        # IncomingBody.__init__, without its Headers(): the parser's shared empty trailers
+        # (what a body read to its end without trailers has too)
+        self.trailers = _NO_TRAILERS
+        self._consumed = False
         self._server = server
         self._conn = conn
         self._parser = parser
@@ -249,6 +253,21 @@ class _RequestBody(IncomingBody):
     def done(self) -> bool:
         """Whether the body was read to its end."""
         return self._done
+
+    def take_buffered(self) -> bytes | None:
+        """The rest of the body (all of it, unless pieces were read) at once if the
+        connection already holds every byte of it, as a small body that arrived with its
+        head: read to its end with no wait, no deadline and no 100 Continue (the client
+        sent it without waiting). None, nothing taken, if some of it is still to come
+        (:meth:`codec.RequestParser.take_body`)."""
+        if self.error is not None:
+            return None
+        if self._done:
+            return b""
+        data = self._parser.take_body()
+        if data is not None:
+            self._consumed = self._done = True
+        return data
 
     async def drain(self, limit: int) -> bool:
         """Read and discard the rest of the body, up to ``limit`` bytes; True if it ended."""
@@ -880,7 +899,7 @@ class Server:
                 if body is not None:
                     if body.error is not None:
                         raise body.error  # even if the handler caught it: answer it and close
-                    if not body.done and body.expect_continue and not body.continue_sent:
+                    if not body._done and body.expect_continue and not body.continue_sent:
                         keep_alive = False  # the client was never asked for the body: close
                 if response is STREAMED or stream.status:
                     if stream.sent < 0:  # the handler gave up on its response
@@ -919,7 +938,7 @@ class Server:
                         keep_alive = conn.keep_alive
                     if out:  # queued here, written when the parser needs bytes
                         pending += sent + 256
-                if body is not None and not body.done and keep_alive:
+                if body is not None and not body._done and keep_alive:
                     if out:
                         await self._write(conn, b"".join(out))
                         out.clear()

@@ -342,3 +342,36 @@ async def test_repeated_requests_get_fresh_scopes(backend: backends.Backend) -> 
         ("GET", "1.1", "/mounted/x", b"q=1", "/mounted", address_, fields, {}, False),
         ("GET", "1.0", "/mounted/x", b"q=1", "/mounted", address_, fields, {}, False),
     ]
+
+
+async def test_a_body_read_with_its_head_is_taken_at_once(backend: backends.Backend) -> None:
+    """A body that arrived whole with its head is handed over in one message without a
+    wait: no 100 Continue for a client that sent it anyway (RFC 9110 10.1.1), and a request
+    pipelined behind it is answered next on the same connection."""
+    bodies: list[bytes] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        message = await receive()
+        assert message["more_body"] is False
+        bodies.append(message["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"%d" % len(message["body"])})
+
+    async with (
+        ASGIHandler(app, backend) as handler,
+        running(backend, Server(handler)) as address,
+    ):
+        flow = await backend.tcp_connect(*address)
+        post = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+        await flow.write(post + b"hello" + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        wire = b""
+        while wire.count(b"HTTP/1.1 ") < 2 or not wire.endswith(b"\r\n\r\n0"):
+            piece = await flow.read()
+            assert piece, wire
+            wire += piece
+        await flow.close()
+    assert bodies == [b"hello", b""]
+    assert wire.startswith(b"HTTP/1.1 200 OK\r\n") and b" 100 " not in wire
+    assert wire.count(b"HTTP/1.1 200 OK\r\n") == 2 and b"\r\n\r\n5HTTP/1.1 200" in wire

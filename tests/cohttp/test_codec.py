@@ -576,6 +576,50 @@ def test_skip_empty_body() -> None:
         p.skip_empty_body()
 
 
+def test_take_body_is_the_data_events_and_their_end_joined() -> None:
+    """take_body gives a Content-Length body in one call when all of it is buffered (as
+    the Data events joined, the EndOfMessage consumed); otherwise None, nothing consumed."""
+    post = req("POST /a HTTP/1.1", "Host: a", "Content-Length: 5", body=b"hello")
+    p = RequestParser()
+    p.feed(post + req("GET /b HTTP/1.1", "Host: a"))  # pipelined: the next head follows
+    assert isinstance(p.next_event(), RequestHead)
+    assert p.take_body() == b"hello"
+    assert p.take_body() is None  # between messages: nothing to take
+    second = p.next_event()
+    assert isinstance(second, RequestHead) and second.target == "/b"
+
+    # Not all of it here yet: None, and the events still come as before.
+    p = RequestParser()
+    p.feed(post[:-2])
+    assert isinstance(p.next_event(), RequestHead)
+    assert p.take_body() is None
+    assert p.next_event() == Data(b"hel")
+    assert p.take_body() is None
+    p.feed(b"lo")  # the rest: taken, from where the events stopped
+    assert p.take_body() == b"lo"
+    assert p.next_event() is NEED_DATA and p.at_message_start
+
+    # A head cut by a read leaves a bytearray buffer: the body is still bytes.
+    p = RequestParser()
+    p.feed(post[:10])
+    assert p.next_event() is NEED_DATA
+    p.feed(post[10:])
+    assert isinstance(p.next_event(), RequestHead)
+    body = p.take_body()
+    assert body == b"hello" and body.__class__ is bytes
+
+    # An empty body (Content-Length: 0) is b""; a chunked one is left to next_event.
+    p = RequestParser()
+    p.feed(req("POST / HTTP/1.1", "Host: a", "Content-Length: 0"))
+    assert isinstance(p.next_event(), RequestHead)
+    assert p.take_body() == b"" and p.at_message_start
+    p = RequestParser()
+    p.feed(req("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", body=b"0\r\n\r\n"))
+    assert isinstance(p.next_event(), RequestHead)
+    assert p.take_body() is None
+    assert isinstance(p.next_event(), EndOfMessage)
+
+
 def test_repeated_header_section_is_still_checked_per_request() -> None:
     # The parser remembers the last header section; the request line is checked anew.
     fields = ["Host: a", "Content-Length: 2"]
