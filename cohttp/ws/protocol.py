@@ -241,6 +241,7 @@ class Connection:
         "_max_message",
         "_more",
         "_more_len",
+        "_more_pos",
         "_msg_compressed",
         "_msg_opcode",
         "_msg_size",
@@ -279,7 +280,8 @@ class Connection:
         self._buf = b""  # what arrived and is not parsed yet starts at _pos
         self._pos = 0
         self._more: list[bytes] = []  # arrived after _buf, joined once _want bytes are in
-        self._more_len = 0
+        self._more_len = 0  # bytes in _more past _more_pos
+        self._more_pos = 0  # where the unparsed bytes of _more[0] start
         self._want = 0  # bytes from _pos the frame at _pos needs, when it was incomplete
         self._mask_bit = 0 if self._client else 0x80  # what a peer's frame has in its MASK bit
         self._msg_opcode = 0  # TEXT or BINARY while a message is being received
@@ -329,8 +331,10 @@ class Connection:
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Append bytes read from the transport.
 
-        Nothing is copied while a frame is incomplete: the chunks are kept and joined once,
-        when the frame's last byte is in (a 64 KiB frame read in pieces costs one join).
+        Nothing is copied while a frame is incomplete: the chunks are kept, and once the
+        frame's last byte is in, only that frame's bytes are joined (a 64 KiB frame read in
+        pieces costs one 64 KiB join, not a copy of everything read after it); frames that
+        follow it are parsed in place in the chunk they arrived in.
         """
         if data.__class__ is not bytes:
             data = bytes(data)
@@ -340,6 +344,7 @@ class Connection:
         else:
             self._buf = data
             self._pos = 0
+            self._want = 0
 
     @property
     def receiving(self) -> bool:
@@ -347,11 +352,41 @@ class Connection:
         return self._msg_opcode != 0 or len(self._buf) > self._pos or self._more_len > 0
 
     def _join(self) -> bytes:
-        with memoryview(self._buf) as view:
-            self._more.insert(0, view[self._pos :])  # type: ignore[arg-type]
-            self._buf = buf = b"".join(self._more)
-        self._more = []
-        self._more_len = 0
+        """Make ``_want`` bytes from ``_pos`` contiguous; the caller checked they arrived.
+
+        When ``_buf`` is used up, parsing moves on into the next chunk, where it stands,
+        without a copy. Otherwise the frame's bytes (the rest of ``_buf`` and the head of
+        the chunks, up to ``_want``) are joined, and the rest of the last chunk used stays
+        queued with an offset (``_more_pos``): what follows the frame is not copied.
+        """
+        more = self._more
+        tail = len(self._buf) - self._pos
+        if not tail:
+            chunk = more.pop(0)
+            self._more_len -= len(chunk) - self._more_pos
+            self._buf = chunk
+            self._pos = self._more_pos
+            self._more_pos = 0
+            return chunk
+        need = self._want - tail
+        parts: list[bytes | memoryview] = [memoryview(self._buf)[self._pos :]]
+        start = self._more_pos
+        while need > 0:
+            chunk = more[0]
+            left = len(chunk) - start
+            if left <= need:
+                parts.append(memoryview(chunk)[start:] if start else chunk)
+                more.pop(0)
+                need -= left
+                self._more_len -= left
+                start = 0
+            else:
+                parts.append(memoryview(chunk)[start : start + need])
+                self._more_len -= need
+                start += need
+                need = 0
+        self._more_pos = start
+        self._buf = buf = b"".join(parts)
         self._pos = 0
         self._want = 0
         return buf
@@ -378,14 +413,16 @@ class Connection:
             buf = self._buf
             pos = self._pos
             avail = len(buf) - pos
-            if self._more_len:
+            if avail < self._want:
                 if avail + self._more_len < self._want:
                     return None
                 buf = self._join()
-                pos = 0
-                avail = len(buf)
+                pos = self._pos
+                avail = len(buf) - pos
             if avail < 2:
                 self._want = 2
+                if self._more_len:
+                    continue
                 return None
             b0 = buf[pos]
             b1 = buf[pos + 1]
@@ -398,6 +435,8 @@ class Connection:
                     end = pos + 6 + length
                     if end > avail + pos:
                         self._want = end - pos
+                        if self._more_len:
+                            continue
                         return None
                     # Key and payload read as one little-endian integer: the key is its
                     # low 32 bits, the payload the rest (section 5.3's XOR in one go).
@@ -411,6 +450,8 @@ class Connection:
                     end = pos + 2 + length
                     if end > avail + pos:
                         self._want = end - pos
+                        if self._more_len:
+                            continue
                         return None
                     payload = buf[pos + 2 : end]
                 self._pos = end
@@ -425,6 +466,8 @@ class Connection:
             if length == 126:
                 if avail < 4:
                     self._want = 4
+                    if self._more_len:
+                        continue
                     return None
                 length = (buf[pos + 2] << 8) | buf[pos + 3]
                 head = 4
@@ -433,6 +476,8 @@ class Connection:
             elif length == 127:
                 if avail < 10:
                     self._want = 10
+                    if self._more_len:
+                        continue
                     return None
                 length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 head = 10
@@ -447,6 +492,8 @@ class Connection:
             end = start + length
             if len(buf) < end:
                 self._want = end - pos
+                if self._more_len:
+                    continue
                 return None
             payload = _unmask(buf[start - 4 : start], buf, start, end) if masked else buf[start:end]
             self._pos = end

@@ -198,6 +198,38 @@ def test_frames_of_every_shape_in_reads_of_any_size(sizes: list[int], rnd: objec
     assert not conn.receiving
 
 
+@given(
+    st.lists(st.integers(0, 70_000), min_size=1, max_size=6),
+    st.lists(st.integers(0, 80_000), max_size=12),
+    st.lists(st.integers(1, 5), max_size=12),
+)
+def test_reads_queued_before_parsing_decode_the_same(
+    sizes: list[int], cuts: list[int], groups: list[int]
+) -> None:
+    """Several reads taken in before the parser runs (the driver's reads of 256 KiB hold
+    many frames and end inside one): a frame that spans reads is joined on its own, the
+    frames after it are parsed where they arrived, and nothing is lost or reordered."""
+    wire = b""
+    expected: list[object] = []
+    for i, n in enumerate(sizes):
+        payload = bytes((i * 7 + j) & 0xFF for j in range(min(n, 251))) * (n // 251 + 1)
+        wire += frame(2, payload[:n]) + frame(10, bytes([i]))
+        expected += [Bytes(payload[:n]), Pong(bytes([i]))]
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {len(wire)})
+    reads = [wire[a:b] for a, b in zip([0, *points], points, strict=False)]
+    conn = server(max_frame_size=1 << 20, max_message_size=1 << 20)
+    got: list[object] = []
+    at = 0
+    for k in [*groups, len(reads)]:
+        for data in reads[at : at + k]:
+            conn.receive_data(data)
+        at += k
+        while (event := conn.next_event()) is not None:
+            got.append(event)
+    assert got == expected
+    assert not conn.receiving
+
+
 def test_small_frames_respect_small_limits() -> None:
     """The fast path for frames under 126 bytes checks the limits too (1009)."""
     assert events(server(max_frame_size=10), frame(2, bytes(10))) == [Bytes(bytes(10))]
