@@ -236,6 +236,7 @@ class Connection:
         "_compressor",
         "_decompressor",
         "_fragments",
+        "_head",
         "_mask_bit",
         "_max_frame",
         "_max_message",
@@ -247,6 +248,7 @@ class Connection:
         "_msg_size",
         "_plain",
         "_pos",
+        "_ready",
         "_send_compressed",
         "_send_opcode",
         "_small",
@@ -284,6 +286,8 @@ class Connection:
         self._more_pos = 0  # where the unparsed bytes of _more[0] start
         self._want = 0  # bytes from _pos the frame at _pos needs, when it was incomplete
         self._mask_bit = 0 if self._client else 0x80  # what a peer's frame has in its MASK bit
+        self._head = 2 if self._client else 6  # a peer's small frame: its header and key
+        self._ready: list[str | bytes] = []  # messages parsed ahead, the next one last
         self._msg_opcode = 0  # TEXT or BINARY while a message is being received
         self._msg_size = 0
         self._msg_compressed = False
@@ -409,6 +413,9 @@ class Connection:
         ``fragments=True``, the fragments of a message as :class:`Text` and :class:`Bytes`
         events. ``None`` until more bytes arrive; raises ProtocolError.
         """
+        ready = self._ready
+        if ready:
+            return ready.pop()
         while self.close_received is None:
             buf = self._buf
             pos = self._pos
@@ -431,36 +438,13 @@ class Connection:
             # by a client only): b1 is the MASK bit expected plus a length up to _small.
             length = b1 - self._mask_bit
             if 0 <= length <= self._small and (b0 == 0x81 or b0 == 0x82) and not self._msg_opcode:
-                if self._mask_bit:
-                    end = pos + 6 + length
-                    if end > avail + pos:
-                        self._want = end - pos
-                        if self._more_len:
-                            continue
-                        return None
-                    # Key and payload read as one little-endian integer: the key is its
-                    # low 32 bits, the payload the rest (section 5.3's XOR in one go).
-                    value = _from_bytes(buf[pos + 2 : end], "little")
-                    payload = (
-                        (value >> 32) ^ ((value & 0xFFFFFFFF) * _SMALL_ONES[length])
-                    ).to_bytes(_SMALL_ROUND[length], "little")
-                    if length & 3:
-                        payload = payload[:length]
-                else:
-                    end = pos + 2 + length
-                    if end > avail + pos:
-                        self._want = end - pos
-                        if self._more_len:
-                            continue
-                        return None
-                    payload = buf[pos + 2 : end]
-                self._pos = end
-                if b0 == 0x82:
-                    return payload
-                try:
-                    return payload.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ProtocolError(1007, f"text message is not UTF-8: {exc.reason}") from None
+                end = pos + self._head + length
+                if end <= avail + pos:
+                    return self._whole_frames(buf, pos, b0, length, end)
+                self._want = end - pos
+                if self._more_len:
+                    continue
+                return None
             length = b1 & 0x7F
             head = 2
             if length == 126:
@@ -501,6 +485,64 @@ class Connection:
             if item is not None:
                 return item
         return None
+
+    def _whole_frames(self, buf: bytes, pos: int, b0: int, length: int, end: int) -> str | bytes:
+        """The message of the small whole frame at ``pos`` (checked by next_message), and
+        those of the small whole frames that follow it in ``buf``, parsed in the same pass
+        into ``_ready`` (reversed: next_message pops them in order).
+
+        The common frame: a whole text or binary message under 126 bytes and within the
+        limits, as RFC 6455 5.2 allows it here (FIN, no RSV bit, the MASK bit set by a
+        client only): b1 is the MASK bit expected plus a length up to ``_small``. A peer
+        that sends many at once (a burst, or pipelined requests) has them parsed in one
+        loop, without a call and the checks of next_message's other paths per frame. The
+        pass stops at the first frame of any other kind, an incomplete one, or text that
+        is not UTF-8 (left where it is: next_message meets it in turn and raises there).
+        """
+        mask_bit = self._mask_bit
+        small = self._small
+        head = self._head
+        n = len(buf)
+        out: list[str | bytes] = []
+        while True:
+            if mask_bit:
+                # Key and payload read as one little-endian integer: the key is its low 32
+                # bits, the payload the rest (section 5.3's XOR in one go).
+                value = _from_bytes(buf[pos + 2 : end], "little")
+                payload = ((value >> 32) ^ ((value & 0xFFFFFFFF) * _SMALL_ONES[length])).to_bytes(
+                    _SMALL_ROUND[length], "little"
+                )
+                if length & 3:
+                    payload = payload[:length]
+            else:
+                payload = buf[pos + 2 : end]
+            if b0 == 0x81:
+                try:
+                    out.append(payload.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    if out:
+                        break
+                    self._pos = end
+                    raise ProtocolError(1007, f"text message is not UTF-8: {exc.reason}") from None
+            else:
+                out.append(payload)
+            pos = end
+            if pos + 2 > n:
+                break
+            b0 = buf[pos]
+            length = buf[pos + 1] - mask_bit
+            if not 0 <= length <= small or (b0 != 0x81 and b0 != 0x82):
+                break
+            end = pos + head + length
+            if end > n:
+                break
+        self._pos = pos
+        if len(out) == 1:
+            return out[0]
+        out.reverse()
+        first = out.pop()
+        self._ready = out
+        return first
 
     def _check_header(self, b0: int, b1: int, opcode: int, length: int) -> None:
         if b0 & 0x30:
