@@ -150,6 +150,7 @@ _CLOSED = State.CLOSED
 
 _CHUNK = 4096
 """Unmasking works in slices of this many bytes (a multiple of 4: the key stays aligned)."""
+_ZERO_KEY = bytes(4)
 _from_bytes = int.from_bytes  # one global load on the per-frame paths, not two lookups
 _ONES = int.from_bytes(b"\x01\x00\x00\x00" * (_CHUNK // 4), "little")
 """Times a 4-byte key read as an integer: the key repeated over one slice."""
@@ -185,6 +186,8 @@ def _unmask(key: bytes, buf: bytes, start: int, end: int) -> bytes:
     under one; no standard-library call XORs two buffers faster.
     """
     n = end - start
+    if key == _ZERO_KEY:  # a key of zeros leaves the payload as it is
+        return buf[start:end]
     from_bytes = _from_bytes
     if n <= _CHUNK:
         if n <= 0:
@@ -248,6 +251,7 @@ class Connection:
         "_msg_size",
         "_plain",
         "_pos",
+        "_quick",
         "_ready",
         "_send_compressed",
         "_send_opcode",
@@ -299,6 +303,10 @@ class Connection:
         self._compressor: Compressor | None = None
         self._decompressor: Decompressor | None = None
         self._plain = deflate is None and not self._client  # frames need no mask, no deflate
+        self._quick = self._plain
+        """Whether send_message may build a frame as head + payload: frames of ours need no
+        mask and no deflate, no fragmented message is being sent, and the state allows
+        data (kept current where those change, so a message checks one attribute)."""
         if deflate is not None:
             tuning = deflate_options or DeflateOptions()
             if self._client:
@@ -656,6 +664,8 @@ class Connection:
             event = Close(code, reason)
         self.close_received = event
         self.state = _CLOSED if self.state is _LOCAL_CLOSING else _REMOTE_CLOSING
+        if self.state is _CLOSED:
+            self._quick = False
         return event
 
     # -- sending -----------------------------------------------------------------------
@@ -694,14 +704,12 @@ class Connection:
         else:
             payload = data if data.__class__ is bytes else bytes(data)  # type: ignore[arg-type]
             heads = _BINARY_HEADS
-        n = len(payload)
-        if self._plain and not self._send_opcode:
-            state = self.state
-            if state is _OPEN or state is _REMOTE_CLOSING:
-                if n < 126:
-                    return heads[n] + payload
-                if n < 65536:
-                    return heads[126] + n.to_bytes(2, "big") + payload
+        if self._quick:
+            n = len(payload)
+            if n < 126:
+                return heads[n] + payload
+            if n < 65536:
+                return heads[126] + n.to_bytes(2, "big") + payload
         return self._send_data(TEXT if heads is _TEXT_HEADS else BINARY, payload, True)
 
     def _send_data(self, kind: int, payload: bytes, final: bool) -> bytes:
@@ -717,6 +725,7 @@ class Connection:
             compressed = self._compressor is not None
             self._send_compressed = compressed
         self._send_opcode = 0 if final else kind
+        self._quick = final and self._plain
         if compressed:
             assert self._compressor is not None
             payload = self._compressor.compress(payload, final)
@@ -735,6 +744,7 @@ class Connection:
             if len(payload) > 125:
                 raise LocalProtocolError("close reason longer than 123 bytes (RFC 6455 5.5)")
         self.state = _CLOSED if self.state is _REMOTE_CLOSING else _LOCAL_CLOSING
+        self._quick = False
         return self._encode(0x80 | CLOSE, payload)
 
     def _encode(self, b0: int, payload: bytes) -> bytes:

@@ -133,6 +133,17 @@ def test_mask_is_bytewise_xor(key: bytes, data: bytes) -> None:
     assert mask(key, mask(key, data)) == data
 
 
+@pytest.mark.parametrize("n", [5, 200, 70_000])
+def test_a_key_of_zeros_leaves_the_payload(n: int) -> None:
+    payload = bytes(range(256)) * (n // 256) + bytes(n % 256)
+    assert mask(bytes(4), payload) == payload
+    conn = server(max_frame_size=1 << 20, max_message_size=1 << 20)
+    assert events(conn, frame(2, payload, key=bytes(4)) + frame(2, payload)) == [
+        Bytes(payload),
+        Bytes(payload),
+    ]
+
+
 # -- section 5.2: header fields --------------------------------------------------------
 
 
@@ -228,6 +239,36 @@ def test_reads_queued_before_parsing_decode_the_same(
             got.append(event)
     assert got == expected
     assert not conn.receiving
+
+
+def test_a_burst_of_small_frames_stops_at_the_first_bad_one() -> None:
+    """Small frames that arrive together are parsed in one pass; the pass stops at a
+    control frame (order kept) and leaves a text frame that is not UTF-8 in place: the
+    messages before it come out, then 1007 is raised, where it stands in the stream."""
+    burst = (
+        frame(1, b"one")
+        + frame(2, b"\x00two")
+        + frame(9, b"p")
+        + frame(1, b"three")
+        + frame(2, b"")
+        + frame(1, b"")
+        + frame(1, b"bad \xff")
+        + frame(1, b"never")
+    )
+    conn = server()
+    conn.receive_data(burst)
+    got = [conn.next_event() for _ in range(6)]
+    assert got == [
+        Text("one"),
+        Bytes(b"\x00two"),
+        Ping(b"p"),
+        Text("three"),
+        Bytes(b""),
+        Text(""),
+    ]
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert info.value.code == 1007
 
 
 def test_small_frames_respect_small_limits() -> None:
