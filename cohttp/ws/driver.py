@@ -190,6 +190,7 @@ class WebSocket:
         self.subprotocol = subprotocol
         self._rt = runtime
         self._conn = conn
+        self._ready = conn.ready
         self._config = config
         self._writing = False
         self._write_waiters: list[RuntimeEvent] = []
@@ -312,7 +313,11 @@ class WebSocket:
             await done.wait()
             raise self._closed or ConnectionClosed(ABNORMAL, "closed while receiving")
         # A message already buffered is returned without waiting: nothing can interleave,
-        # so the receiving flag is only raised by _receive_rest, around its waits.
+        # so the receiving flag is only raised by _receive_rest, around its waits. One of
+        # a burst the codec parsed ahead is taken without a call.
+        ready = self._ready
+        if ready:
+            return ready.pop()
         try:
             item = self._conn.next_message()
         except ProtocolError as exc:

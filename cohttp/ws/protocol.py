@@ -252,7 +252,6 @@ class Connection:
         "_plain",
         "_pos",
         "_quick",
-        "_ready",
         "_send_compressed",
         "_send_opcode",
         "_small",
@@ -260,6 +259,7 @@ class Connection:
         "_utf8",
         "_want",
         "close_received",
+        "ready",
         "role",
         "state",
     )
@@ -291,7 +291,10 @@ class Connection:
         self._want = 0  # bytes from _pos the frame at _pos needs, when it was incomplete
         self._mask_bit = 0 if self._client else 0x80  # what a peer's frame has in its MASK bit
         self._head = 2 if self._client else 6  # a peer's small frame: its header and key
-        self._ready: list[str | bytes] = []  # messages parsed ahead, the next one last
+        self.ready: list[str | bytes] = []
+        """Whole messages parsed ahead (a burst of small frames), the next one last:
+        :meth:`next_message` pops them first; a driver may pop them itself. One list for
+        the connection's life."""
         self._msg_opcode = 0  # TEXT or BINARY while a message is being received
         self._msg_size = 0
         self._msg_compressed = False
@@ -421,7 +424,7 @@ class Connection:
         ``fragments=True``, the fragments of a message as :class:`Text` and :class:`Bytes`
         events. ``None`` until more bytes arrive; raises ProtocolError.
         """
-        ready = self._ready
+        ready = self.ready
         if ready:
             return ready.pop()
         while self.close_received is None:
@@ -497,7 +500,7 @@ class Connection:
     def _whole_frames(self, buf: bytes, pos: int, b0: int, length: int, end: int) -> str | bytes:
         """The message of the small whole frame at ``pos`` (checked by next_message), and
         those of the small whole frames that follow it in ``buf``, parsed in the same pass
-        into ``_ready`` (reversed: next_message pops them in order).
+        into :attr:`ready` (reversed: next_message pops them in order).
 
         The common frame: a whole text or binary message under 126 bytes and within the
         limits, as RFC 6455 5.2 allows it here (FIN, no RSV bit, the MASK bit set by a
@@ -545,12 +548,9 @@ class Connection:
             if end > n:
                 break
         self._pos = pos
-        if len(out) == 1:
-            return out[0]
-        out.reverse()
-        first = out.pop()
-        self._ready = out
-        return first
+        if len(out) > 1:
+            self.ready += out[:0:-1]
+        return out[0]
 
     def _check_header(self, b0: int, b1: int, opcode: int, length: int) -> None:
         if b0 & 0x30:
