@@ -29,7 +29,7 @@ websockets does it in C, which is most of the gap at that size. The kernel's sha
 64 KiB echo (~0.05 ms of system time per message, read from /proc, for ours and the
 peers alike) is about half of what uvicorn with websockets spends on it in all
 (~0.12-0.14 ms), so 2x uvicorn at 64 KiB is beyond pure Python. At 16 B the kernel's
-share is ~5 µs of ours' ~11 µs per message: one send per echo, as every server here makes.
+share is ~5 µs of ours' ~11 µs per message: ours makes one send per echo.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
     .venv/bin/python bench/websocket.py --rounds 10 --only ours-asyncio,websockets
