@@ -23,8 +23,13 @@ on asyncio, on asyncio with uvloop (as uvicorn runs by default: ``loop="auto"`` 
 uvloop when installed) and on trio; ``ours-asgi`` is the same ASGI app as uvicorn's under
 our server (:class:`cohttp.asgi.ASGIHandler`, uvloop). All run with their default
 keepalive pings (every 20 s). Unmasking a client's 64 KiB frame is pure Python here
-(integer XOR in 4 KiB slices, ~0.1 ms of the ~0.2 ms of CPU ours spends per 64 KiB echo);
-websockets does it in C, which is most of the gap at that size.
+(integer XOR in 4 KiB slices, ~0.1 ms of the ~0.2 ms of CPU ours spends per 64 KiB echo,
+the floor of what the standard library offers: see ``cohttp.ws.protocol._unmask``);
+websockets does it in C, which is most of the gap at that size. The kernel's share of a
+64 KiB echo (~0.05 ms of system time per message, read from /proc, for ours and the
+peers alike) is about half of what uvicorn with websockets spends on it in all
+(~0.12-0.14 ms), so 2x uvicorn at 64 KiB is beyond pure Python. At 16 B the kernel's
+share is ~5 µs of ours' ~11 µs per message: ours makes one send per echo.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
     .venv/bin/python bench/websocket.py --rounds 10 --only ours-asyncio,websockets

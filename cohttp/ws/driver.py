@@ -190,6 +190,7 @@ class WebSocket:
         self.subprotocol = subprotocol
         self._rt = runtime
         self._conn = conn
+        self._ready = conn.ready
         self._config = config
         self._writing = False
         self._write_waiters: list[RuntimeEvent] = []
@@ -240,48 +241,62 @@ class WebSocket:
         return waiter
 
     async def _send(self, event: Event | str | bytes) -> None:
-        """Send an event, or a whole message given as ``str`` (text) or ``bytes``."""
+        """Send an event, or a whole message given as ``str`` (text) or ``bytes``.
+
+        Writes are serialised: a task whose write must wait (the flow's buffer is full)
+        holds the turn until the rest is written, and other senders wait for it. A write
+        the flow takes at once needs no turn: nothing else runs between building the frame
+        and handing it over. The frame is built once the turn is ours: with compression
+        the context must see the messages in the order they go out.
+        """
         if self._closed is not None:
             raise self._closed
         conn = self._conn
         state = conn.state
         if state is _LOCAL_CLOSING or state is _CLOSED:
             raise ConnectionClosed(ABNORMAL, "the closing handshake has begun")
-        # The frame is built inside the lock: with compression the context must see the
-        # messages in the order they go out. Events are made only when writers contend.
-        while self._writing:
-            waiter = self._rt.event()
-            self._write_waiters.append(waiter)
-            await waiter.wait()
-            if self._closed is not None:  # closed while this task waited its turn
-                raise self._closed
+        if self._writing:
+            await self._wait_turn()
+        cls = event.__class__
+        data = conn.send_message(event) if cls is str or cls is bytes else conn.send(event)  # type: ignore[arg-type]
+        # _started's hot path, inline: most writes finish at once, with no deadline.
+        write = self.flow.write(data)
+        it: Generator[Any, Any, None] | Coroutine[Any, Any, None] = (
+            write if write.__class__ is CoroutineType else write.__await__()
+        )
+        try:
+            value = it.send(None)
+        except StopIteration:
+            return
+        except (NetworkError, Timeout) as exc:
+            self._write_failed(exc)
         self._writing = True
         try:
-            cls = event.__class__
-            data = conn.send_message(event) if cls is str or cls is bytes else conn.send(event)  # type: ignore[arg-type]
-            # _started's hot path, inline: most writes finish at once, with no deadline.
-            write = self.flow.write(data)
-            it: Generator[Any, Any, None] | Coroutine[Any, Any, None] = (
-                write if write.__class__ is CoroutineType else write.__await__()
-            )
-            try:
-                value = it.send(None)
-            except StopIteration:
-                pass
-            else:
-                with self._rt.fail_after(self._config.write_timeout):
-                    await _Pending(it, value)
+            with self._rt.fail_after(self._config.write_timeout):
+                await _Pending(it, value)
         except (NetworkError, Timeout) as exc:
-            self.flow.abort()
-            self._closed = ConnectionClosed(ABNORMAL, f"write failed: {exc}")
-            self._close_seen.set()
-            raise self._closed from None
+            self._write_failed(exc)
         finally:
             self._writing = False
             if self._write_waiters:  # wake them all: one may have been cancelled meanwhile
                 waiters, self._write_waiters = self._write_waiters, []
                 for waiter in waiters:
                     waiter.set()
+
+    async def _wait_turn(self) -> None:
+        """Wait until no other task's write is pending; ConnectionClosed if it failed."""
+        while self._writing:
+            waiter = self._rt.event()
+            self._write_waiters.append(waiter)
+            await waiter.wait()
+            if self._closed is not None:  # closed while this task waited its turn
+                raise self._closed
+
+    def _write_failed(self, exc: Exception) -> NoReturn:
+        self.flow.abort()
+        self._closed = ConnectionClosed(ABNORMAL, f"write failed: {exc}")
+        self._close_seen.set()
+        raise self._closed from None
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -297,14 +312,28 @@ class WebSocket:
             # own task): this message never comes; wait for the closing handshake to end.
             await done.wait()
             raise self._closed or ConnectionClosed(ABNORMAL, "closed while receiving")
+        # A message already buffered is returned without waiting: nothing can interleave,
+        # so the receiving flag is only raised by _receive_rest, around its waits. One of
+        # a burst the codec parsed ahead is taken without a call.
+        ready = self._ready
+        if ready:
+            return ready.pop()
+        try:
+            item = self._conn.next_message()
+        except ProtocolError as exc:
+            await self._fail(exc.code, exc.reason)
+        cls = item.__class__
+        if cls is str or cls is bytes:
+            return item  # type: ignore[return-value]
+        return await self._receive_rest(item)
+
+    async def _receive_rest(self, item: str | bytes | Event | None) -> str | bytes:
+        """:meth:`receive` once the buffered bytes hold no whole message: read, answer
+        control frames, until a message (or a fragment, with ``fragments=True``) is in."""
         self._receiving = True
         conn = self._conn
         try:
             while True:
-                try:
-                    item = conn.next_message()
-                except ProtocolError as exc:
-                    await self._fail(exc.code, exc.reason)
                 cls = item.__class__
                 if cls is str or cls is bytes:
                     self._message_deadline = None
@@ -316,6 +345,10 @@ class WebSocket:
                     return item.data  # type: ignore[union-attr]
                 else:
                     await self._control(item)  # type: ignore[arg-type]
+                try:
+                    item = conn.next_message()
+                except ProtocolError as exc:
+                    await self._fail(exc.code, exc.reason)
         finally:
             self._receiving = False
 
@@ -413,7 +446,9 @@ class WebSocket:
 
     def _deadline(self) -> float | None:
         """The nearest deadline; a message's starts when it is first seen incomplete."""
-        if self._conn.receiving and self._message_deadline is None:
+        if not self._conn.receiving:
+            self._message_deadline = None  # a message receive's fast path returned
+        elif self._message_deadline is None:
             self._message_deadline = self._rt.now() + self._config.message_timeout
         deadline: float | None = None
         for d in (

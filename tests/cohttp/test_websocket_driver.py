@@ -163,6 +163,32 @@ async def test_trickling_cannot_extend_the_message_deadline(backend: backends.Ba
     assert answer[:4] == b"\x88" + bytes([len(answer) - 2]) + (1008).to_bytes(2, "big")
 
 
+async def test_each_message_gets_its_own_deadline(backend: backends.Backend) -> None:
+    """Messages that each take 0.3 s of a 0.5 s message_timeout, one after the other (the
+    second half of one and the first of the next in a read together): none inherits the
+    deadline of the one before it."""
+    got: list[object] = []
+    result: Result = {}
+    config = Config(ping_interval=None, message_timeout=0.5, close_timeout=1.0)
+
+    async def collect(ws: WebSocket) -> None:
+        for _ in range(3):
+            got.append(await ws.receive())
+
+    async with serving(backend, collect, config, result=result) as port:
+        flow, _ = await raw_client(backend, port)
+        frames = [masked(0x82, bytes([i]) * 100) for i in range(3)]
+        await flow.write(frames[0][:50])
+        for i in range(3):
+            await backend.sleep(0.3)
+            await flow.write(frames[i][50:] + (frames[i + 1][:50] if i < 2 else b""))
+        with backend.move_on_after(10):
+            await read_until_eof(flow)
+        await flow.close()
+    assert got == [bytes([i]) * 100 for i in range(3)]
+    assert "closed" not in result
+
+
 async def test_keepalive_fails_a_silent_peer(backend: backends.Backend) -> None:
     result: Result = {}
     config = Config(ping_interval=0.2, ping_timeout=0.3, close_timeout=1.0)

@@ -133,6 +133,17 @@ def test_mask_is_bytewise_xor(key: bytes, data: bytes) -> None:
     assert mask(key, mask(key, data)) == data
 
 
+@pytest.mark.parametrize("n", [5, 200, 70_000])
+def test_a_key_of_zeros_leaves_the_payload(n: int) -> None:
+    payload = bytes(range(256)) * (n // 256) + bytes(n % 256)
+    assert mask(bytes(4), payload) == payload
+    conn = server(max_frame_size=1 << 20, max_message_size=1 << 20)
+    assert events(conn, frame(2, payload, key=bytes(4)) + frame(2, payload)) == [
+        Bytes(payload),
+        Bytes(payload),
+    ]
+
+
 # -- section 5.2: header fields --------------------------------------------------------
 
 
@@ -196,6 +207,68 @@ def test_frames_of_every_shape_in_reads_of_any_size(sizes: list[int], rnd: objec
         at += step
     assert got == messages
     assert not conn.receiving
+
+
+@given(
+    st.lists(st.integers(0, 70_000), min_size=1, max_size=6),
+    st.lists(st.integers(0, 80_000), max_size=12),
+    st.lists(st.integers(1, 5), max_size=12),
+)
+def test_reads_queued_before_parsing_decode_the_same(
+    sizes: list[int], cuts: list[int], groups: list[int]
+) -> None:
+    """Several reads taken in before the parser runs (the driver's reads of 256 KiB hold
+    many frames and end inside one): a frame that spans reads is joined on its own, the
+    frames after it are parsed where they arrived, and nothing is lost or reordered."""
+    wire = b""
+    expected: list[object] = []
+    for i, n in enumerate(sizes):
+        payload = bytes((i * 7 + j) & 0xFF for j in range(min(n, 251))) * (n // 251 + 1)
+        wire += frame(2, payload[:n]) + frame(10, bytes([i]))
+        expected += [Bytes(payload[:n]), Pong(bytes([i]))]
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {len(wire)})
+    reads = [wire[a:b] for a, b in zip([0, *points], points, strict=False)]
+    conn = server(max_frame_size=1 << 20, max_message_size=1 << 20)
+    got: list[object] = []
+    at = 0
+    for k in [*groups, len(reads)]:
+        for data in reads[at : at + k]:
+            conn.receive_data(data)
+        at += k
+        while (event := conn.next_event()) is not None:
+            got.append(event)
+    assert got == expected
+    assert not conn.receiving
+
+
+def test_a_burst_of_small_frames_stops_at_the_first_bad_one() -> None:
+    """Small frames that arrive together are parsed in one pass; the pass stops at a
+    control frame (order kept) and leaves a text frame that is not UTF-8 in place: the
+    messages before it come out, then 1007 is raised, where it stands in the stream."""
+    burst = (
+        frame(1, b"one")
+        + frame(2, b"\x00two")
+        + frame(9, b"p")
+        + frame(1, b"three")
+        + frame(2, b"")
+        + frame(1, b"")
+        + frame(1, b"bad \xff")
+        + frame(1, b"never")
+    )
+    conn = server()
+    conn.receive_data(burst)
+    got = [conn.next_event() for _ in range(6)]
+    assert got == [
+        Text("one"),
+        Bytes(b"\x00two"),
+        Ping(b"p"),
+        Text("three"),
+        Bytes(b""),
+        Text(""),
+    ]
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert info.value.code == 1007
 
 
 def test_small_frames_respect_small_limits() -> None:
