@@ -47,6 +47,7 @@ from ._sockutil import (
     connect_udp,
     connection_addresses,
     file_identity,
+    ip_literal,
     listen_tcp,
     listen_unix,
     listening_socket,
@@ -134,7 +135,11 @@ class TrioFlow(_Paced):
         "_writing",
     )
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(
+        self, sock: socket.socket, addresses: tuple[Address, Address] | None = None
+    ) -> None:
+        """``addresses``: ``(local, remote)`` when the caller knows them (an accepting
+        listener does), else they are asked of the socket."""
         super().__init__(sock)
         self._drained = False
         self._eof = False
@@ -142,7 +147,7 @@ class TrioFlow(_Paced):
         self._reading = False
         self._writing = False
         self._unsent = b""
-        self._local, self._remote = connection_addresses(sock)
+        self._local, self._remote = addresses or connection_addresses(sock)
 
     @property
     def local(self) -> Address:
@@ -158,17 +163,28 @@ class TrioFlow(_Paced):
         if self._reading:
             raise BusyFlow("another task is already reading this flow")
         sock = self._sock
-        if self._drained and not self._eof and not self._closed:
-            # The last recv emptied the kernel's queue: wait first, rather than make the
-            # recv that would fail with EAGAIN (a system call and an exception, ~3 µs
-            # here). The wait is the checkpoint. A request/response exchange (the peer
-            # answers what we wrote) lands here every time.
-            await self._wait_to_read()
-        else:
-            await trio.lowlevel.checkpoint_if_cancelled()
         buffer = self._receive_buffer
         size = max_bytes if max_bytes < len(buffer) else len(buffer)
+        # The last recv emptied the kernel's queue: wait first, rather than make the recv
+        # that would fail with EAGAIN (a system call and an exception, ~3 µs here); the
+        # wait is the checkpoint. A request/response exchange lands here every time.
+        # Otherwise only a cancellation check, and the recv.
+        wait = self._drained and not self._eof and not self._closed
+        if not wait:
+            await trio.lowlevel.checkpoint_if_cancelled()
         while True:
+            if wait:  # the wait, inline: a read that waits is the hot path of a server
+                self._reading = True
+                self._quick = 0
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except trio.ClosedResourceError:
+                    raise ClosedFlow("flow closed while reading") from None
+                except trio.BusyResourceError:
+                    raise BusyFlow("another task is already reading this socket") from None
+                finally:
+                    self._reading = False
+                wait = False
             if self._closed:
                 raise ClosedFlow("read on a closed flow")
             if self._eof:
@@ -177,34 +193,22 @@ class TrioFlow(_Paced):
             try:
                 nbytes = sock.recv_into(buffer, size)
             except _WOULD_BLOCK:
-                await self._wait_to_read()
+                wait = True
                 continue
             except OSError as exc:
                 if self._closed:
                     raise ClosedFlow("flow closed while reading") from exc
                 raise translate(exc, "read") from exc
-            if nbytes < size:
-                # TCP hands over all it holds up to size: less means the queue is empty
-                # now (what arrives later raises readiness anew), so the next read waits
-                # first. b"" (the end) lands here too; the next read returns at once.
-                self._drained = True
-                if not nbytes:
-                    self._eof = True
-                    await self._pace()
-                    return b""
-            else:
-                self._drained = False
+            # TCP hands over all it holds, up to size: less means its queue is empty now
+            # (what arrives later raises readiness anew), so the next read waits first.
+            self._drained = nbytes < size
+            if not nbytes:
+                self._eof = True
+                await self._pace()
+                return b""
             data = bytes(buffer[:nbytes])  # before any yield: the buffer is shared
             await self._pace()
             return data
-
-    async def _wait_to_read(self) -> None:
-        self._reading = True
-        try:
-            await self._wait_readable()
-        finally:
-            self._reading = False
-        self._drained = False
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._writing:
@@ -319,13 +323,18 @@ class TrioFlow(_Paced):
 class TrioListener(_Paced, AcceptLoop):
     """A listening TCP socket; see :class:`backends.interface.Listener`."""
 
-    __slots__ = ("_accept_warning", "_address", "_nodelay")
+    __slots__ = ("_accept_warning", "_address", "_local", "_nodelay")
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self._address = address_of(sock.getsockname())
         self._accept_warning = AcceptWarning()
         self._nodelay = sock.family != socket.AF_UNIX  # TCP_NODELAY: TCP only
+        literal = ip_literal(self._address[0]) if self._nodelay else None
+        self._local: Address | None = (
+            None if self._nodelay and (literal is None or literal.is_unspecified) else self._address
+        )
+        """Every connection's local address, unless the socket listens on a wildcard one."""
 
     @property
     def address(self) -> Address:
@@ -337,7 +346,7 @@ class TrioListener(_Paced, AcceptLoop):
             if self._closed:
                 raise ClosedFlow("accept on a closed listener")
             try:
-                conn, _ = self._sock.accept()
+                conn, peer = self._sock.accept()
             except _WOULD_BLOCK:
                 await self._wait_readable()
                 continue
@@ -351,10 +360,18 @@ class TrioListener(_Paced, AcceptLoop):
                 if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
                     continue
                 raise translate(exc, "accept") from exc
-            if self._nodelay:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                if self._nodelay:
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # The peer's address came with the connection, and the local one is the
+                # listener's unless it is a wildcard: no getpeername/getsockname.
+                local = self._local or address_of(conn.getsockname())
+                flow = TrioFlow(conn, (local, address_of(peer)))
+            except OSError:
+                conn.close()  # reset before we could look at it
+                continue
             await self._pace()
-            return TrioFlow(conn)
+            return flow
 
     async def close(self) -> None:
         self._close_socket()
