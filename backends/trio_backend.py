@@ -573,6 +573,22 @@ async def _connect_one(family: int, sockaddr: Any) -> socket.socket:
         raise
 
 
+async def _connect(host: str, port: int) -> TrioFlow:
+    """A flow to the first of ``host``'s addresses that accepts, else the last error."""
+    last: NetworkError | None = None
+    for family, _, _, _, sockaddr in await resolve(
+        trio.socket.getaddrinfo, host, port, socket.SOCK_STREAM
+    ):
+        try:
+            sock = await _connect_one(family, sockaddr)
+        except OSError as exc:
+            last = translate(exc, f"connect to {host}:{port}")
+            continue
+        return TrioFlow(sock)
+    assert last is not None
+    raise last
+
+
 class _TrioTaskGroup(_AnyioTrioTaskGroup):
     """anyio's trio task group, whose ``start_soon`` goes straight to the trio nursery it
     wraps: without anyio's task handle per child (a wrapper coroutine, a cancel scope and
@@ -635,20 +651,10 @@ class TrioBackend(AnyioRuntime):
         return listener
 
     async def tcp_connect(self, host: str, port: int, *, timeout: float | None = None) -> TrioFlow:
-        with trio.move_on_after(timeout if timeout is not None else float("inf")) as scope:
-            last: NetworkError | None = None
-            for family, _, _, _, sockaddr in await resolve(
-                trio.socket.getaddrinfo, host, port, socket.SOCK_STREAM
-            ):
-                try:
-                    sock = await _connect_one(family, sockaddr)
-                except OSError as exc:
-                    last = translate(exc, f"connect to {host}:{port}")
-                    continue
-                return TrioFlow(sock)
-            assert last is not None
-            raise last
-        assert scope.cancelled_caught
+        if timeout is None:  # no deadline: no cancel scope either
+            return await _connect(host, port)
+        with trio.move_on_after(timeout):
+            return await _connect(host, port)
         raise Timeout(f"connect to {host}:{port} timed out after {timeout:g}s")
 
     async def udp_bind(self, host: str, port: int) -> TrioDatagram:
