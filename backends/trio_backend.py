@@ -1,15 +1,19 @@
 """The trio adapter: plain non-blocking sockets driven by trio's readiness waits.
 
-Every operation tries the system call first, except where the kernel has just said it
+Every operation tries the system call first, except where it has learnt that the call
 would fail; only then does it wait, with ``trio.lowlevel.wait_readable``/
 ``wait_writable``. So a busy socket costs one system call per operation instead of a trip
 through trio's scheduler, and a request/response exchange one wait per request and no
 call that fails:
 
-* A ``read`` whose recv got less than it asked emptied the kernel's queue (TCP hands over
-  all it holds): the next ``read`` waits first instead of making the recv that would fail
-  with EAGAIN (a system call and an exception, ~3 µs here: a keep-alive server did one
-  per request). A read that filled its ask tries the kernel first again.
+* After a recv that got less than it asked (TCP hands over all it holds: the queue was
+  emptied), whether the next one finds bytes depends on the peer. A keep-alive client
+  with one request in flight, when the server keeps up, has sent nothing yet: the recv
+  fails with EAGAIN (a system call and an exception, ~3 µs here: one per request). A
+  server behind its load finds the next request there, where waiting first would cost a
+  scheduler trip (~30k instructions). So a flow counts: after :data:`MISSES_TO_WAIT` such
+  recvs in a row found nothing, it waits first, and tries first again on every
+  :data:`PROBE_EVERY`-th such read to notice the peer got ahead.
 * A ``write`` (or ``sendfile``) that the kernel took only in part found its send buffer
   full: it waits for room before the next send, rather than fail with EAGAIN first.
 
@@ -26,10 +30,13 @@ Deadlines are the caller's: a server sets its connection scope's deadline (or it
 timer) once per request, not a scope per wait. Backpressure is the kernel's own:
 ``write`` waits for room in the socket buffer.
 
-Measured (a loaded 2-core VM, CPU per request of our HTTP server under wrk, the same run
-alternating the trees): plain keep-alive 52 -> 46 µs, over TLS 85 -> 73 µs; what remains
-above the asyncio adapter (29 and 56 µs) is trio's own wake-up (``wait_readable``: an
-``epoll_ctl`` per wait, EPOLLONESHOT, and a scheduler step).
+Measured (a loaded 2-core VM), our HTTP server, trio, against the adapter before these
+rules. Under wrk -c50 (the client answers each response), CPU per keep-alive request,
+the trees alternated in one run: 55 -> 47 µs (asyncio adapter: 32). Saturated (valgrind
+slows the server, ten closed-loop clients are always ahead), instructions per request:
+plain 57k -> 53k, TLS 93k -> 88k; waiting first always would have made them 90k and
+122k. What remains above the asyncio adapter under wrk is trio's own wake-up
+(``wait_readable``: an ``epoll_ctl`` per wait, EPOLLONESHOT, and a scheduler step).
 """
 
 from __future__ import annotations
@@ -84,6 +91,13 @@ log = logging.getLogger("backends")
 
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
+
+MISSES_TO_WAIT = 4
+"""Recvs in a row, each after one that emptied the queue, that found nothing (EAGAIN)
+before a flow's reads wait first (see :meth:`TrioFlow.read`)."""
+
+PROBE_EVERY = 8
+"""A flow whose reads wait first still tries the kernel first once in this many reads."""
 
 
 class _Paced(Closing):
@@ -146,8 +160,10 @@ class TrioFlow(_Paced):
         "_drained",
         "_eof",
         "_local",
+        "_misses",
         "_reading",
         "_remote",
+        "_skipped",
         "_unsent",
         "_write_shut",
         "_writing",
@@ -160,6 +176,8 @@ class TrioFlow(_Paced):
         listener does), else they are asked of the socket."""
         super().__init__(sock)
         self._drained = False
+        self._misses = 0
+        self._skipped = 0
         self._eof = False
         self._write_shut = False
         self._reading = False
@@ -183,11 +201,16 @@ class TrioFlow(_Paced):
         sock = self._sock
         buffer = self._receive_buffer
         size = max_bytes if max_bytes < len(buffer) else len(buffer)
-        # The last recv emptied the kernel's queue: wait first, rather than make the recv
-        # that would fail with EAGAIN (a system call and an exception, ~3 µs here); the
-        # wait is the checkpoint. A request/response exchange lands here every time.
-        # Otherwise only a cancellation check, and the recv.
-        wait = self._drained and not self._eof and not self._closed
+        # After a recv that emptied the kernel's queue: wait first once such recvs keep
+        # finding nothing, with a probe now and then (the module's docstring says why).
+        wait = tried = False
+        if self._drained and not self._eof and not self._closed:
+            if self._misses >= MISSES_TO_WAIT and self._skipped < PROBE_EVERY:
+                self._skipped += 1
+                wait = True
+            else:
+                self._skipped = 0
+                tried = True
         if not wait:
             await trio.lowlevel.checkpoint_if_cancelled()
         while True:
@@ -211,14 +234,20 @@ class TrioFlow(_Paced):
             try:
                 nbytes = sock.recv_into(buffer, size)
             except _WOULD_BLOCK:
+                if tried:
+                    tried = False
+                    if self._misses < MISSES_TO_WAIT:
+                        self._misses += 1
                 wait = True
                 continue
             except OSError as exc:
                 if self._closed:
                     raise ClosedFlow("flow closed while reading") from exc
                 raise translate(exc, "read") from exc
+            if tried:
+                self._misses = 0
             # TCP hands over all it holds, up to size: less means its queue is empty now
-            # (what arrives later raises readiness anew), so the next read waits first.
+            # (what arrives later raises readiness anew).
             self._drained = nbytes < size
             if not nbytes:
                 self._eof = True

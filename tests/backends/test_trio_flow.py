@@ -1,7 +1,8 @@
-"""The trio adapter's read and write paths: a read after one that emptied the kernel's
-queue waits first (no recv that fails with EAGAIN), and still keeps trio's rules: every
-read and write checks for cancellation, one that never waits yields now and then, and
-close wakes a reader waiting on that path."""
+"""The trio adapter's read and write paths: a flow whose peer answers each response
+learns to wait first (no recv that fails with EAGAIN) and one whose peer got ahead to
+try the kernel first; a write the kernel took in part waits for room. Trio's rules still
+hold: every read and write checks for cancellation, one that never waits yields now and
+then, and close (or a second reader) reaches a reader waiting first."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import trio.testing
 import backends
 from backends import BusyFlow, ClosedFlow
 from backends._common import YIELD_EVERY
-from backends.trio_backend import TrioFlow
+from backends.trio_backend import MISSES_TO_WAIT, PROBE_EVERY, TrioFlow
 
 
 class _CountingSocket:
@@ -76,7 +77,21 @@ async def _close(*closables: Any) -> None:
         await c.close()
 
 
-def test_an_exchange_waits_once_per_request_and_never_recvs_in_vain(
+async def _train_to_wait_first(client: TrioFlow, server: TrioFlow) -> None:
+    """Make ``server`` read like a server whose peer answers each response: every recv
+    after one that emptied the queue finds nothing, until its reads wait first."""
+
+    async def write_once_the_reader_waits() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        await client.write(b"t")
+
+    for _ in range(MISSES_TO_WAIT + 1):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write_once_the_reader_waits)
+            assert await server.read() == b"t"
+
+
+def test_a_peer_that_answers_each_response_is_waited_for_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     counting = _CountingWaits(monkeypatch)
@@ -90,24 +105,25 @@ def test_an_exchange_waits_once_per_request_and_never_recvs_in_vain(
             while data := await server.read():
                 await server.write(data.upper())
 
+        exchanges = 100
         async with trio.open_nursery() as nursery:
             nursery.start_soon(answer)
-            for i in range(50):
+            for i in range(exchanges):
                 await client.write(b"ping %d" % i)
                 assert await client.read() == b"PING %d" % i
             await client.shutdown_write()
-        # The first read may try before the request is there; every later one waits
-        # first, since the read before it emptied the queue.
-        assert sock.empty_recvs <= 1
-        assert sock.recvs - sock.empty_recvs == 51  # 50 requests and the end
-        assert counting.waits >= 50
+        assert sock.recvs - sock.empty_recvs == exchanges + 1  # and the end
+        assert counting.waits >= exchanges
+        # The first read and MISSES_TO_WAIT more try the kernel in vain; from then on
+        # the reads wait first, trying first once in PROBE_EVERY + 1 (on base: 100).
+        assert sock.empty_recvs <= 1 + MISSES_TO_WAIT + exchanges // (PROBE_EVERY + 1) + 1
         server._sock = sock.sock
         await _close(client, server, listener)
 
     backends.run(main, backend="trio")
 
 
-def test_reads_that_fill_the_buffer_try_the_kernel_first(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     counting = _CountingWaits(monkeypatch)
 
     async def main(net: backends.Backend) -> None:
@@ -116,27 +132,50 @@ def test_reads_that_fill_the_buffer_try_the_kernel_first(monkeypatch: pytest.Mon
         counting.waits = 0
         for _ in range(3):
             assert await server.read(1000) == b"x" * 1000  # each one fills the ask
+        # A read got less than it asked (the queue is empty), and the peer sent more
+        # before the next: a server behind its load. That one tries first too.
+        for piece in (b"abc", b"def", b"ghi"):
+            await client.write(piece)
+            assert await server.read(1000) == piece
         assert counting.waits == 0
-        # The next read got less than it asked (the queue is empty): the one after
-        # that waits first, and still gets what arrives meanwhile.
-        await client.write(b"abc")
-        assert await server.read(1000) == b"abc"
-        await client.write(b"def")
-        assert await server.read(1000) == b"def"
-        assert counting.waits == 1
         await _close(client, server, listener)
 
     backends.run(main, backend="trio")
 
 
-def test_a_reader_waiting_first_is_cancelled_and_the_flow_stays_usable() -> None:
+def test_a_flow_waiting_first_notices_its_peer_got_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    counting = _CountingWaits(monkeypatch)
+
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        await client.write(b"one")
-        assert await server.read() == b"one"  # emptied the queue: next read waits first
+        await _train_to_wait_first(client, server)
+        counting.waits = 0
+        for i in range(PROBE_EVERY + 1):  # the bytes are there before every read
+            await client.write(b"%d" % i)
+            assert await server.read() == b"%d" % i
+        assert 1 <= counting.waits <= PROBE_EVERY  # until a read tried first, and found
+        counting.waits = 0
+        for i in range(3 * PROBE_EVERY):
+            await client.write(b"%d" % i)
+            assert await server.read() == b"%d" % i
+        assert counting.waits == 0  # back to trying first
+        await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_a_reader_waiting_first_is_cancelled_and_the_flow_stays_usable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counting = _CountingWaits(monkeypatch)
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        await _train_to_wait_first(client, server)
+        counting.waits = 0
         with trio.move_on_after(0.05) as scope:
             await server.read()
-        assert scope.cancelled_caught
+        assert scope.cancelled_caught and counting.waits == 1
         await client.write(b"two")
         assert await server.read() == b"two"
         await _close(client, server, listener)
@@ -147,8 +186,7 @@ def test_a_reader_waiting_first_is_cancelled_and_the_flow_stays_usable() -> None
 def test_close_and_a_second_reader_reach_a_reader_waiting_first() -> None:
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        await client.write(b"one")
-        assert await server.read() == b"one"
+        await _train_to_wait_first(client, server)
         failures: list[BaseException] = []
 
         async def reader() -> None:
