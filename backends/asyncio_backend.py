@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import errno
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from . import _mmsg
@@ -66,6 +67,8 @@ from .interface import Address, Backend, DatagramHandler, Flow, Handler
 
 log = logging.getLogger("backends")
 
+_current_task = asyncio.current_task
+
 READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
@@ -80,6 +83,94 @@ def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
     """Complete ``waiter`` with ``value``, unless there is none or it is already done."""
     if waiter is not None and not waiter.done():
         waiter.set_result(value)
+
+
+def _resume(waiter: _Waiter | None, value: Any = None) -> None:
+    """:meth:`_Waiter.resume` ``waiter`` unless there is none or it is already done; only
+    from a readiness callback, and as its last step (the waiting task runs inside)."""
+    if waiter is not None and not waiter.done():
+        waiter.resume(value)
+
+
+class _Waiter(asyncio.Future[Any]):
+    """The future a flow's task waits on, which the flow's readiness callback can complete
+    and resume the task with there and then.
+
+    asyncio resumes a task that awaits a future through ``call_soon``: a handle, and one
+    more pass of the loop (another ``epoll_wait``) between the bytes arriving and the
+    task seeing them. A readiness callback runs outside any task, so :meth:`resume` runs
+    the waiting task's step itself, inside the callback, as the loop would have a pass
+    later: measured with callgrind on a keep-alive HTTP request over one connection,
+    86.0k -> 75.5k instructions per request in the server, TLS 117.0k -> 105.1k.
+
+    The task's wake-up is the one done-callback kept aside (the first, which is the
+    awaiting task's); everything else takes asyncio's ordinary way: ``set_result`` from a
+    task (close, abort, a write's failure) and ``cancel`` schedule the wake-up with
+    ``call_soon``, as a plain future does. It is an ``asyncio.Future``, so anyio's
+    cancellation, which looks at what a task waits on, sees what it expects.
+    """
+
+    __slots__ = ("_resume", "_resume_context")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._resume: Callable[[Any], object] | None = None
+        self._resume_context: contextvars.Context | None = None
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        if self._resume is None and not self.done():
+            self._resume = fn
+            self._resume_context = context
+        else:
+            super().add_done_callback(fn, context=context)
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        removed = super().remove_done_callback(fn)
+        if self._resume is not None and self._resume == fn:
+            self._resume = None
+            removed += 1
+        return removed
+
+    def resume(self, value: Any) -> None:
+        """Complete with ``value`` and run the waiting task's step now; from a readiness
+        callback of the loop, while not done. Should a task be running after all (a
+        test calling the callback), its wake-up is scheduled instead: one task cannot
+        run inside another."""
+        loop = self.get_loop()
+        if _current_task(loop) is not None:
+            self.set_result(value)
+            return
+        super().set_result(value)  # nothing registered with the base: nothing scheduled
+        fn = self._resume
+        if fn is not None:
+            self._resume = None
+            context = self._resume_context
+            if context is None:
+                fn(self)
+            else:
+                context.run(fn, self)
+
+    def set_result(self, result: Any) -> None:
+        super().set_result(result)
+        self._schedule()
+
+    def set_exception(self, exception: type | BaseException) -> None:
+        super().set_exception(exception)
+        self._schedule()
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        self._schedule()
+        return True
+
+    def _schedule(self) -> None:
+        fn = self._resume
+        if fn is not None:
+            self._resume = None
+            self.get_loop().call_soon(fn, self, context=self._resume_context)
 
 
 class AsyncioFlow(Closing):
@@ -128,8 +219,8 @@ class AsyncioFlow(Closing):
         self._error: NetworkError | None = None
         self._closed = False
         self._write_shut = False
-        self._read_waiter: asyncio.Future[bytes] | None = None
-        self._drain_waiter: asyncio.Future[None] | None = None
+        self._read_waiter: _Waiter | None = None
+        self._drain_waiter: _Waiter | None = None
         self._writing = False
         self._local, self._remote = addresses or connection_addresses(sock)
         loop.add_reader(self._fd, self._on_readable)
@@ -149,18 +240,18 @@ class AsyncioFlow(Closing):
         if not nbytes:
             self._eof = True
             self._stop_reading()
-            _wake(waiter, b"")
+            _resume(waiter, b"")
             return
         data = bytes(self._receive_buffer[:nbytes])  # before anything else: shared buffer
         self._read_waiter = None
         if waiter is not None and not waiter.done() and not self._chunks:
-            waiter.set_result(data)  # straight to the parked reader, no queue
+            waiter.resume(data)  # straight to the parked reader, no queue, no loop pass
             return
         self._chunks.append(data)
         self._buffered += nbytes
         if self._buffered > READ_HIGH_WATER:
             self._stop_reading()  # paused: _take resumes below READ_LOW_WATER
-        _wake(waiter, b"")
+        _resume(waiter, b"")
 
     def _on_writable(self) -> None:
         unsent = self._unsent
@@ -172,14 +263,14 @@ class AsyncioFlow(Closing):
             self._fail(translate(exc, "write"))
             return
         del unsent[:sent]
-        if len(unsent) <= WRITE_LOW_WATER:
-            _wake(self._drain_waiter)
         if not unsent:
             self._stop_writing()
             if self._closed:
                 self._close_socket()  # a graceful close waited for these bytes
             elif self._write_shut:
                 self._shutdown_socket()
+        if len(unsent) <= WRITE_LOW_WATER:
+            _resume(self._drain_waiter)  # last: the writer's task runs inside this call
 
     # -- state changes ----------------------------------------------------------------
 
@@ -244,10 +335,10 @@ class AsyncioFlow(Closing):
                 return b""
             # Woken with the bytes that arrived (_on_readable hands them over), or with
             # b"" to look again (more data queued, EOF, an error, close).
-            waiter: asyncio.Future[bytes] = asyncio.Future(loop=self._loop)
+            waiter = _Waiter(self._loop)
             self._read_waiter = waiter
             try:
-                data = await waiter
+                data: bytes = await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled() and waiter.result():
                     # Cancelled after the bytes were handed over: keep them for the next read.
@@ -304,7 +395,7 @@ class AsyncioFlow(Closing):
         else:
             unsent += data
         while len(unsent) > WRITE_HIGH_WATER:
-            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
+            waiter = _Waiter(self._loop)
             self._drain_waiter = waiter
             try:
                 await waiter
@@ -353,7 +444,7 @@ class AsyncioFlow(Closing):
             # Wait for room: queued bytes first (_on_writable wakes us as they drain),
             # then the socket's own buffer.
             # With nothing queued, _on_writable only wakes us and stops watching.
-            waiter: asyncio.Future[None] = asyncio.Future(loop=self._loop)
+            waiter = _Waiter(self._loop)
             self._drain_waiter = waiter
             if not self._writing:
                 self._writing = True
