@@ -3,9 +3,15 @@
 No transports or protocols in between: a flow registers its socket with the loop
 (``add_reader``) and the loop calls it back when bytes arrive. It receives them into the
 thread's one buffer (:func:`receive_buffer`), copies out what arrived, and hands that
-straight to a reader parked in ``read`` (no queue), or queues it. ``write`` calls ``send``
-at once; whatever the kernel does not take waits in a queue that ``add_writer``'s callback
-drains. Per request/response exchange that is one callback and one system call each way.
+straight to a reader parked in ``read`` (no queue), whose task it runs there and then
+(:class:`_Waiter`: no ``call_soon``, no second pass of the loop), or queues it. ``write``
+calls ``send`` at once; whatever the kernel does not take waits in a queue that
+``add_writer``'s callback drains. Per request/response exchange that is one callback and
+one system call each way.
+
+Deadlines without cancel scopes: ``read_before`` and ``write_before``
+(:class:`backends.interface.DeadlineFlow`) put a timer (``loop.call_at``) on the one
+waiter of the wait, cancelled when it is woken.
 
 Backpressure both ways: reading pauses (``remove_reader``) above :data:`READ_HIGH_WATER`
 queued bytes and resumes below :data:`READ_LOW_WATER`; ``write`` waits while more than
@@ -68,6 +74,15 @@ from .interface import Address, Backend, DatagramHandler, Flow, Handler
 log = logging.getLogger("backends")
 
 _current_task = asyncio.current_task
+
+_EXPIRED: Any = object()
+"""What a deadline's timer wakes a flow's waiter with."""
+
+
+def _name(address: Address) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
@@ -319,7 +334,8 @@ class AsyncioFlow(Closing):
     def remote(self) -> Address:
         return self._remote
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`read_before`'s."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._read_waiter is not None:
@@ -333,12 +349,13 @@ class AsyncioFlow(Closing):
                 raise self._error
             if self._eof:
                 return b""
-            # Woken with the bytes that arrived (_on_readable hands them over), or with
-            # b"" to look again (more data queued, EOF, an error, close).
+            # Woken with the bytes that arrived (_on_readable hands them over), with b""
+            # to look again (more data queued, EOF, an error, close), or at the deadline.
             waiter = _Waiter(self._loop)
+            timer = None if deadline is None else self._deadline_timer(deadline, waiter)
             self._read_waiter = waiter
             try:
-                data: bytes = await waiter
+                data = await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled() and waiter.result():
                     # Cancelled after the bytes were handed over: keep them for the next read.
@@ -348,12 +365,26 @@ class AsyncioFlow(Closing):
                 raise
             finally:
                 self._read_waiter = None
+                if timer is not None:
+                    timer.cancel()
             if data:
+                if data is _EXPIRED:
+                    raise Timeout(f"read from {_name(self._remote)}: nothing came by the deadline")
                 if len(data) <= max_bytes:
-                    return data
+                    return data  # type: ignore[no-any-return]
                 self._chunks.appendleft(data[max_bytes:])
                 self._buffered += len(data) - max_bytes
-                return data[:max_bytes]
+                return data[:max_bytes]  # type: ignore[no-any-return]
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """See :class:`backends.interface.DeadlineFlow`: a timer on the read's one waiter
+        (``loop.call_at``), cancelled when bytes come; no cancel scope."""
+        return await self.read(max_bytes, deadline=deadline)
+
+    def _deadline_timer(self, deadline: float, waiter: _Waiter) -> asyncio.TimerHandle:
+        """The timer that wakes ``waiter`` with :data:`_EXPIRED` at ``deadline``; one
+        already passed wakes it on the loop's next pass (nothing waits beyond it)."""
+        return self._loop.call_at(deadline, _resume, waiter, _EXPIRED)
 
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)
@@ -368,7 +399,10 @@ class AsyncioFlow(Closing):
             self._reading = True
         return data
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`write_before`'s."""
         if self._drain_waiter is not None:
             raise BusyFlow("another task is already writing this flow")
         if self._closed:
@@ -396,15 +430,27 @@ class AsyncioFlow(Closing):
             unsent += data
         while len(unsent) > WRITE_HIGH_WATER:
             waiter = _Waiter(self._loop)
+            timer = None if deadline is None else self._deadline_timer(deadline, waiter)
             self._drain_waiter = waiter
             try:
-                await waiter
+                woken = await waiter
             finally:
                 self._drain_waiter = None
+                if timer is not None:
+                    timer.cancel()
             if self._closed:
                 raise ClosedFlow("flow closed while writing")
             if self._error is not None:
                 raise self._error
+            if woken is _EXPIRED:  # the rest stays queued, as after a cancelled write
+                raise Timeout(
+                    f"write to {_name(self._remote)}: the peer read too little by the deadline"
+                )
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """See :class:`backends.interface.DeadlineFlow`: as :meth:`read_before`, on the
+        wait for the peer to take our bytes."""
+        await self.write(data, deadline=deadline)
 
     async def sendfile(self, fd: int, offset: int, count: int) -> int:
         """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``os.sendfile``.

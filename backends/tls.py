@@ -30,6 +30,10 @@ What TLS changes in the contract (RFC 8446 and RFC 5246 section numbers below):
   cancelled write, see :mod:`backends.interface`), so the stream stays intact.
 * One reader and one writer at a time; a second concurrent reader (writer) gets
   :class:`~backends.errors.BusyFlow`.
+* ``read_before`` / ``write_before`` (:class:`~backends.interface.DeadlineFlow`): over a
+  flow that has them (asyncio's) the deadline goes down to its waits, so a TLS read with
+  a deadline costs a timer, not a cancel scope; over another flow a cancel scope with
+  that deadline surrounds the call.
 
 The handshake has one deadline (``handshake_timeout``) that no amount of trickled bytes
 extends. Failures raise :class:`~backends.errors.TLSError` (or its subclass
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -56,7 +60,7 @@ from .errors import (
     TLSError,
     TLSTruncated,
 )
-from .interface import Address, Flow, Stack
+from .interface import Address, DeadlineFlow, Flow, Stack
 
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 """Seconds a handshake may take, start to finish, before :class:`Timeout`."""
@@ -211,6 +215,7 @@ class TLSFlow(Closing):
 
     __slots__ = (
         "_closed",
+        "_deadlines",
         "_eof",
         "_error",
         "_idle",
@@ -236,6 +241,7 @@ class TLSFlow(Closing):
         session: ssl.SSLSession | None = None,
     ) -> None:
         self._transport = transport
+        self._deadlines = isinstance(transport, DeadlineFlow)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._ssl = context.wrap_bio(
@@ -320,19 +326,31 @@ class TLSFlow(Closing):
 
     # -- moving bytes between the buffers and the wrapped flow ---------------------------
 
-    async def _flush(self) -> None:
-        """Send every byte waiting in the outgoing buffer, in order, one sender at a time."""
+    async def _flush(self, deadline: float | None = None) -> None:
+        """Send every byte waiting in the outgoing buffer, in order, one sender at a time
+        (by ``deadline``, when there is one: only with a :class:`DeadlineFlow` below)."""
         while self._sending:  # another task sends; it sends ours too before it stops
             if self._idle is None:
                 self._idle = anyio.Event()
-            await self._idle.wait()
+            if deadline is None:
+                await self._idle.wait()
+                continue
+            with anyio.CancelScope(deadline=deadline):
+                await self._idle.wait()
+            if self._sending:
+                raise Timeout(f"TLS with {self._peer}: write timed out behind another sender")
         outgoing = self._outgoing
         if not outgoing.pending:
             return
         self._sending = True
         try:
             while outgoing.pending:
-                await self._transport.write(outgoing.read())
+                if deadline is None:
+                    await self._transport.write(outgoing.read())
+                else:
+                    await cast(DeadlineFlow, self._transport).write_before(
+                        deadline, outgoing.read()
+                    )
         finally:
             self._sending = False
             idle, self._idle = self._idle, None
@@ -398,7 +416,9 @@ class TLSFlow(Closing):
 
     # -- Flow ------------------------------------------------------------------------
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """See :class:`backends.interface.Flow`. ``deadline``: :meth:`read_before`'s, passed
+        down to the wrapped flow's own (only when it has them)."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._reading:
@@ -424,10 +444,15 @@ class TLSFlow(Closing):
                 if starved:
                     if self._outgoing.pending:  # session tickets, a KeyUpdate's answer
                         try:
-                            await self._flush()
+                            await self._flush(deadline)
                         except NetworkError:
-                            pass  # the connection broke: the read below says how it ended
-                    chunk = await self._transport.read(TRANSPORT_READ)
+                            pass  # broke or timed out: the read below says how it ended
+                    if deadline is None:
+                        chunk = await self._transport.read(TRANSPORT_READ)
+                    else:
+                        chunk = await cast(DeadlineFlow, self._transport).read_before(
+                            deadline, TRANSPORT_READ
+                        )
                     if chunk:
                         incoming.write(chunk)
                     else:
@@ -481,7 +506,11 @@ class TLSFlow(Closing):
             room -= len(more)
         return data if len(parts) == 1 else b"".join(parts)
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """See :class:`backends.interface.Flow`. ``deadline``: :meth:`write_before`'s,
+        passed down to the wrapped flow's own (only when it has them)."""
         if self._writing:
             raise BusyFlow("another task is already writing this TLS flow")
         if self._closed:
@@ -497,7 +526,7 @@ class TLSFlow(Closing):
                     self._raw.write(data)
                 except ssl.SSLError as exc:
                     raise self._failed(exc) from None
-                await self._flush()
+                await self._flush(deadline)
                 if self._closed:
                     raise ClosedFlow("TLS flow closed while writing")
                 return
@@ -508,11 +537,31 @@ class TLSFlow(Closing):
                         self._raw.write(view[start : start + WRITE_CHUNK])
                     except ssl.SSLError as exc:
                         raise self._failed(exc) from None
-                    await self._flush()
+                    await self._flush(deadline)
                     if self._closed:
                         raise ClosedFlow("TLS flow closed while writing")
         finally:
             self._writing = False
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """See :class:`backends.interface.DeadlineFlow`. Over a flow that has the
+        capability (asyncio's), the deadline goes to its waits; over another, a cancel
+        scope with that deadline surrounds the read (the same semantics)."""
+        if self._deadlines:
+            return await self.read(max_bytes, deadline=deadline)
+        with anyio.CancelScope(deadline=deadline):
+            return await self.read(max_bytes)
+        raise Timeout(f"TLS with {self._peer}: nothing came by the deadline")
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """See :class:`backends.interface.DeadlineFlow` and :meth:`read_before`."""
+        if self._deadlines:
+            await self.write(data, deadline=deadline)
+            return
+        with anyio.CancelScope(deadline=deadline):
+            await self.write(data)
+            return
+        raise Timeout(f"TLS with {self._peer}: the peer read too little by the deadline")
 
     def _queue_close_notify(self) -> None:
         self._write_shut = True
