@@ -10,8 +10,8 @@ calls ``send`` at once; whatever the kernel does not take waits in a queue that
 one system call each way.
 
 Deadlines without cancel scopes: ``read_before`` and ``write_before``
-(:class:`backends.interface.DeadlineFlow`) put a timer (``loop.call_at``) on the one
-waiter of the wait, cancelled when it is woken.
+(:class:`backends.interface.DeadlineFlow`) share one lazy timer per flow (``loop.call_at``),
+which wakes the flow's waiter when its deadline is due.
 
 Backpressure both ways: reading pauses (``remove_reader``) above :data:`READ_HIGH_WATER`
 queued bytes and resumes below :data:`READ_LOW_WATER`; ``write`` waits while more than
@@ -28,6 +28,7 @@ import contextlib
 import contextvars
 import errno
 import logging
+import math
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -73,10 +74,26 @@ from .interface import Address, Backend, DatagramHandler, Flow, Handler
 
 log = logging.getLogger("backends")
 
-_current_task = asyncio.current_task
+
+class _CurrentTask:
+    """``asyncio.current_task`` behind the dict interface of ``asyncio.tasks._current_tasks``."""
+
+    @staticmethod
+    def get(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+        return asyncio.current_task(loop)
+
+
+_CURRENT_TASKS: Any = getattr(asyncio.tasks, "_current_tasks", None)
+"""loop -> the task it runs: what ``asyncio.current_task`` looks up, read directly (before
+Python 3.12 that function is Python code, a call dearer than the lookup), where this
+Python keeps it so."""
+if not isinstance(_CURRENT_TASKS, dict):
+    _CURRENT_TASKS = _CurrentTask()
 
 _EXPIRED: Any = object()
 """What a deadline's timer wakes a flow's waiter with."""
+
+_NEVER = math.inf
 
 
 def _name(address: Address) -> str:
@@ -154,7 +171,7 @@ class _Waiter(asyncio.Future[Any]):
         test calling the callback), its wake-up is scheduled instead: one task cannot
         run inside another."""
         loop = self.get_loop()
-        if _current_task(loop) is not None:
+        if _CURRENT_TASKS.get(loop) is not None:
             self.set_result(value)
             return
         super().set_result(value)  # nothing registered with the base: nothing scheduled
@@ -205,12 +222,16 @@ class AsyncioFlow(Closing):
         "_fd",
         "_local",
         "_loop",
+        "_read_deadline",
         "_read_waiter",
         "_reading",
         "_receive_buffer",
         "_remote",
         "_sock",
+        "_timer",
+        "_timer_at",
         "_unsent",
+        "_write_deadline",
         "_write_shut",
         "_writing",
     )
@@ -236,6 +257,8 @@ class AsyncioFlow(Closing):
         self._write_shut = False
         self._read_waiter: _Waiter | None = None
         self._drain_waiter: _Waiter | None = None
+        self._read_deadline = self._write_deadline = self._timer_at = _NEVER
+        self._timer: asyncio.TimerHandle | None = None
         self._writing = False
         self._local, self._remote = addresses or connection_addresses(sock)
         loop.add_reader(self._fd, self._on_readable)
@@ -352,7 +375,10 @@ class AsyncioFlow(Closing):
             # Woken with the bytes that arrived (_on_readable hands them over), with b""
             # to look again (more data queued, EOF, an error, close), or at the deadline.
             waiter = _Waiter(self._loop)
-            timer = None if deadline is None else self._deadline_timer(deadline, waiter)
+            if deadline is not None:
+                self._read_deadline = deadline
+                if deadline < self._timer_at:
+                    self._arm(deadline)
             self._read_waiter = waiter
             try:
                 data = await waiter
@@ -365,8 +391,7 @@ class AsyncioFlow(Closing):
                 raise
             finally:
                 self._read_waiter = None
-                if timer is not None:
-                    timer.cancel()
+                self._read_deadline = _NEVER
             if data:
                 if data is _EXPIRED:
                     raise Timeout(f"read from {_name(self._remote)}: nothing came by the deadline")
@@ -377,14 +402,46 @@ class AsyncioFlow(Closing):
                 return data[:max_bytes]  # type: ignore[no-any-return]
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
-        """See :class:`backends.interface.DeadlineFlow`: a timer on the read's one waiter
-        (``loop.call_at``), cancelled when bytes come; no cancel scope."""
+        """See :class:`backends.interface.DeadlineFlow`: the flow's timer, no cancel scope."""
         return await self.read(max_bytes, deadline=deadline)
 
-    def _deadline_timer(self, deadline: float, waiter: _Waiter) -> asyncio.TimerHandle:
-        """The timer that wakes ``waiter`` with :data:`_EXPIRED` at ``deadline``; one
-        already passed wakes it on the loop's next pass (nothing waits beyond it)."""
-        return self._loop.call_at(deadline, _resume, waiter, _EXPIRED)
+    # -- deadlines: one lazy timer per flow ---------------------------------------------
+    #
+    # A wait with a deadline records it and makes sure the flow's one timer fires no later
+    # (arming it only when it would fire later, or is not armed); a wait that ends leaves
+    # the timer as it is. When it fires it wakes the waits that are due with _EXPIRED and
+    # re-arms for the earliest that is not. A caller whose deadlines move forward (an idle
+    # timeout renewed per message) so costs a timer per expiry of the first deadline, not
+    # a call_at and a cancel per wait. Measured with callgrind (bench/backends_echo.py
+    # ping-pong, see DeadlineFlow): TODO.
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._on_deadline)
+        self._timer_at = when
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = _NEVER
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        self._timer_at = _NEVER
+        now = self._loop.time()
+        reader, writer = self._read_waiter, self._drain_waiter
+        later = min(
+            self._read_deadline if reader is not None and self._read_deadline > now else _NEVER,
+            self._write_deadline if writer is not None and self._write_deadline > now else _NEVER,
+        )
+        if later < _NEVER:
+            self._arm(later)
+        if writer is not None and self._write_deadline <= now and not writer.done():
+            writer.set_result(_EXPIRED)  # through the loop: the reader's may run inside below
+        if reader is not None and self._read_deadline <= now:
+            _resume(reader, _EXPIRED)  # last: the reader's task runs inside
 
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)
@@ -430,14 +487,16 @@ class AsyncioFlow(Closing):
             unsent += data
         while len(unsent) > WRITE_HIGH_WATER:
             waiter = _Waiter(self._loop)
-            timer = None if deadline is None else self._deadline_timer(deadline, waiter)
+            if deadline is not None:
+                self._write_deadline = deadline
+                if deadline < self._timer_at:
+                    self._arm(deadline)
             self._drain_waiter = waiter
             try:
                 woken = await waiter
             finally:
                 self._drain_waiter = None
-                if timer is not None:
-                    timer.cancel()
+                self._write_deadline = _NEVER
             if self._closed:
                 raise ClosedFlow("flow closed while writing")
             if self._error is not None:
@@ -518,6 +577,7 @@ class AsyncioFlow(Closing):
             return
         self._closed = True
         self._stop_reading()
+        self._disarm()
         if not self._unsent:
             self._close_socket()  # else once the queued bytes are sent (_on_writable)
         _wake(self._read_waiter, b"")
@@ -526,6 +586,7 @@ class AsyncioFlow(Closing):
     def abort(self) -> None:
         self._closed = True
         self._unsent.clear()
+        self._disarm()
         if self._sock.fileno() >= 0:  # not closed yet (or still sending after close)
             set_linger_rst(self._sock)
             self._close_socket()

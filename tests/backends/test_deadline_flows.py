@@ -172,3 +172,22 @@ async def test_write_before_times_out_and_the_stream_stays_whole(
         assert sent <= len(body) <= sent + len(block)
         expected = block * (len(body) // len(block) + 1)
         assert body == expected[: len(body)]
+
+
+async def test_a_nearer_deadline_after_a_farther_one_still_fires_in_time(
+    backend: Backend, secure: bool, certs: tuple[Path, Path]
+) -> None:
+    async with _flows(backend, secure, certs) as (a, b):
+        assert isinstance(b, DeadlineFlow)
+
+        async def later() -> None:
+            await backend.sleep(0.05)
+            await a.write(b"x")
+
+        async with backend.task_group() as tg:
+            tg.start_soon(later)
+            assert await b.read_before(backend.now() + 60) == b"x"  # its timer stays armed
+        deadline = backend.now() + 0.1
+        with pytest.raises(Timeout):
+            await b.read_before(deadline)
+        assert deadline <= backend.now() < deadline + SLACK
