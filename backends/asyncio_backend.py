@@ -412,8 +412,10 @@ class AsyncioFlow(Closing):
     # the timer as it is. When it fires it wakes the waits that are due with _EXPIRED and
     # re-arms for the earliest that is not. A caller whose deadlines move forward (an idle
     # timeout renewed per message) so costs a timer per expiry of the first deadline, not
-    # a call_at and a cancel per wait. Measured with callgrind (bench/backends_echo.py
-    # ping-pong, see DeadlineFlow): TODO.
+    # a call_at and a cancel per wait. Measured with callgrind, instructions per round trip
+    # of a one-byte ping-pong between two flows in one process, the read waiting each time:
+    # 41.8k with plain reads; read_before 62.4k with a call_at and a cancel per wait, 49.4k
+    # with this timer; the read under anyio's move_on_after 81.2k.
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
