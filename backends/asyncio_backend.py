@@ -383,9 +383,9 @@ class AsyncioFlow(Closing):
             try:
                 data = await waiter
             except BaseException:
-                if waiter.done() and not waiter.cancelled() and waiter.result():
+                kept = waiter.result() if waiter.done() and not waiter.cancelled() else None
+                if kept and kept is not _EXPIRED:
                     # Cancelled after the bytes were handed over: keep them for the next read.
-                    kept = waiter.result()
                     self._chunks.appendleft(kept)
                     self._buffered += len(kept)
                 raise
