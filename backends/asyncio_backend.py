@@ -3,11 +3,16 @@
 No transports or protocols in between: a flow registers its socket with the loop
 (``add_reader``) and the loop calls it back when bytes arrive. It receives them into the
 thread's one buffer (:func:`receive_buffer`), copies out what arrived, and hands that
-straight to a reader parked in ``read`` (no queue), whose task it runs there and then
-(:class:`_Waiter`: no ``call_soon``, no second pass of the loop), or queues it. ``write``
-calls ``send`` at once; whatever the kernel does not take waits in a queue that
-``add_writer``'s callback drains. Per request/response exchange that is one callback and
-one system call each way.
+straight to a reader parked in ``read`` (no queue), or queues it. ``write`` calls ``send``
+at once; whatever the kernel does not take waits in a queue that ``add_writer``'s callback
+drains. Per request/response exchange that is one callback and one system call each way.
+
+The parked reader's task runs a pass of the loop later (asyncio's ``call_soon``), which
+under load is where the batching is: every readiness callback of one pass receives, then
+every task of the next pass answers. Resuming the task inside the readiness callback
+instead (a future subclass keeping the task's wake-up aside) was measured: 86.0k -> 80.1k
+instructions per keep-alive request over one connection (callgrind), but with wrk -c50
+26 -> 33 µs of CPU per request, wrk -c10 over TLS 57 -> 66 µs: a loss where it counts.
 
 Deadlines without cancel scopes: ``read_before`` and ``write_before``
 (:class:`backends.interface.DeadlineFlow`) share one lazy timer per flow (``loop.call_at``),
@@ -25,13 +30,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import contextvars
 import errno
 import logging
 import math
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from . import _mmsg
@@ -75,21 +79,6 @@ from .interface import Address, Backend, DatagramHandler, Flow, Handler
 log = logging.getLogger("backends")
 
 
-class _CurrentTask:
-    """``asyncio.current_task`` behind the dict interface of ``asyncio.tasks._current_tasks``."""
-
-    @staticmethod
-    def get(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
-        return asyncio.current_task(loop)
-
-
-_CURRENT_TASKS: Any = getattr(asyncio.tasks, "_current_tasks", None)
-"""loop -> the task it runs: what ``asyncio.current_task`` looks up, read directly (before
-Python 3.12 that function is Python code, a call dearer than the lookup), where this
-Python keeps it so."""
-if not isinstance(_CURRENT_TASKS, dict):
-    _CURRENT_TASKS = _CurrentTask()
-
 _EXPIRED: Any = object()
 """What a deadline's timer wakes a flow's waiter with."""
 
@@ -115,94 +104,6 @@ def _wake(waiter: asyncio.Future[Any] | None, value: Any = None) -> None:
     """Complete ``waiter`` with ``value``, unless there is none or it is already done."""
     if waiter is not None and not waiter.done():
         waiter.set_result(value)
-
-
-def _resume(waiter: _Waiter | None, value: Any = None) -> None:
-    """:meth:`_Waiter.resume` ``waiter`` unless there is none or it is already done; only
-    from a readiness callback, and as its last step (the waiting task runs inside)."""
-    if waiter is not None and not waiter.done():
-        waiter.resume(value)
-
-
-class _Waiter(asyncio.Future[Any]):
-    """The future a flow's task waits on, which the flow's readiness callback can complete
-    and resume the task with there and then.
-
-    asyncio resumes a task that awaits a future through ``call_soon``: a handle, and one
-    more pass of the loop (another ``epoll_wait``) between the bytes arriving and the
-    task seeing them. A readiness callback runs outside any task, so :meth:`resume` runs
-    the waiting task's step itself, inside the callback, as the loop would have a pass
-    later: measured with callgrind on a keep-alive HTTP request over one connection,
-    86.0k -> 80.1k instructions per request in the server, TLS 117.0k -> 111.2k.
-
-    The task's wake-up is the one done-callback kept aside (the first, which is the
-    awaiting task's); everything else takes asyncio's ordinary way: ``set_result`` from a
-    task (close, abort, a write's failure) and ``cancel`` schedule the wake-up with
-    ``call_soon``, as a plain future does. It is an ``asyncio.Future``, so anyio's
-    cancellation, which looks at what a task waits on, sees what it expects.
-    """
-
-    __slots__ = ("_resume", "_resume_context")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop=loop)
-        self._resume: Callable[[Any], object] | None = None
-        self._resume_context: contextvars.Context | None = None
-
-    def add_done_callback(
-        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
-    ) -> None:
-        if self._resume is None and not self.done():
-            self._resume = fn
-            self._resume_context = context
-        else:
-            super().add_done_callback(fn, context=context)
-
-    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
-        removed = super().remove_done_callback(fn)
-        if self._resume is not None and self._resume == fn:
-            self._resume = None
-            removed += 1
-        return removed
-
-    def resume(self, value: Any) -> None:
-        """Complete with ``value`` and run the waiting task's step now; from a readiness
-        callback of the loop, while not done. Should a task be running after all (a
-        test calling the callback), its wake-up is scheduled instead: one task cannot
-        run inside another."""
-        loop = self.get_loop()
-        if _CURRENT_TASKS.get(loop) is not None:
-            self.set_result(value)
-            return
-        super().set_result(value)  # nothing registered with the base: nothing scheduled
-        fn = self._resume
-        if fn is not None:
-            self._resume = None
-            context = self._resume_context
-            if context is None:
-                fn(self)
-            else:
-                context.run(fn, self)
-
-    def set_result(self, result: Any) -> None:
-        super().set_result(result)
-        self._schedule()
-
-    def set_exception(self, exception: type | BaseException) -> None:
-        super().set_exception(exception)
-        self._schedule()
-
-    def cancel(self, msg: Any = None) -> bool:
-        if not super().cancel(msg):
-            return False
-        self._schedule()
-        return True
-
-    def _schedule(self) -> None:
-        fn = self._resume
-        if fn is not None:
-            self._resume = None
-            self.get_loop().call_soon(fn, self, context=self._resume_context)
 
 
 class AsyncioFlow(Closing):
@@ -255,8 +156,8 @@ class AsyncioFlow(Closing):
         self._error: NetworkError | None = None
         self._closed = False
         self._write_shut = False
-        self._read_waiter: _Waiter | None = None
-        self._drain_waiter: _Waiter | None = None
+        self._read_waiter: asyncio.Future[Any] | None = None
+        self._drain_waiter: asyncio.Future[Any] | None = None
         self._read_deadline = self._write_deadline = self._timer_at = _NEVER
         self._timer: asyncio.TimerHandle | None = None
         self._writing = False
@@ -278,18 +179,18 @@ class AsyncioFlow(Closing):
         if not nbytes:
             self._eof = True
             self._stop_reading()
-            _resume(waiter, b"")
+            _wake(waiter, b"")
             return
         data = bytes(self._receive_buffer[:nbytes])  # before anything else: shared buffer
         self._read_waiter = None
         if waiter is not None and not waiter.done() and not self._chunks:
-            waiter.resume(data)  # straight to the parked reader, no queue, no loop pass
+            waiter.set_result(data)  # straight to the parked reader, no queue
             return
         self._chunks.append(data)
         self._buffered += nbytes
         if self._buffered > READ_HIGH_WATER:
             self._stop_reading()  # paused: _take resumes below READ_LOW_WATER
-        _resume(waiter, b"")
+        _wake(waiter, b"")
 
     def _on_writable(self) -> None:
         unsent = self._unsent
@@ -308,7 +209,7 @@ class AsyncioFlow(Closing):
             elif self._write_shut:
                 self._shutdown_socket()
         if len(unsent) <= WRITE_LOW_WATER:
-            _resume(self._drain_waiter)  # last: the writer's task runs inside this call
+            _wake(self._drain_waiter)
 
     # -- state changes ----------------------------------------------------------------
 
@@ -374,7 +275,7 @@ class AsyncioFlow(Closing):
                 return b""
             # Woken with the bytes that arrived (_on_readable hands them over), with b""
             # to look again (more data queued, EOF, an error, close), or at the deadline.
-            waiter = _Waiter(self._loop)
+            waiter = self._loop.create_future()
             if deadline is not None:
                 self._read_deadline = deadline
                 if deadline < self._timer_at:
@@ -440,10 +341,10 @@ class AsyncioFlow(Closing):
         )
         if later < _NEVER:
             self._arm(later)
-        if writer is not None and self._write_deadline <= now and not writer.done():
-            writer.set_result(_EXPIRED)  # through the loop: the reader's may run inside below
+        if writer is not None and self._write_deadline <= now:
+            _wake(writer, _EXPIRED)
         if reader is not None and self._read_deadline <= now:
-            _resume(reader, _EXPIRED)  # last: the reader's task runs inside
+            _wake(reader, _EXPIRED)
 
     def _take(self, max_bytes: int) -> bytes:
         data = take(self._chunks, max_bytes)
@@ -488,7 +389,7 @@ class AsyncioFlow(Closing):
         else:
             unsent += data
         while len(unsent) > WRITE_HIGH_WATER:
-            waiter = _Waiter(self._loop)
+            waiter = self._loop.create_future()
             if deadline is not None:
                 self._write_deadline = deadline
                 if deadline < self._timer_at:
@@ -551,7 +452,7 @@ class AsyncioFlow(Closing):
             # Wait for room: queued bytes first (_on_writable wakes us as they drain),
             # then the socket's own buffer.
             # With nothing queued, _on_writable only wakes us and stops watching.
-            waiter = _Waiter(self._loop)
+            waiter = self._loop.create_future()
             self._drain_waiter = waiter
             if not self._writing:
                 self._writing = True

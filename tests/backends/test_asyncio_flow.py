@@ -60,41 +60,8 @@ def test_a_handed_over_chunk_larger_than_the_read_is_split_in_order() -> None:
     backends.run(main, backend="asyncio")
 
 
-def test_the_readiness_callback_runs_the_parked_reader_itself() -> None:
-    """No call_soon and no second loop pass between the bytes and the reader: when the
-    readiness callback returns, the reader has its bytes and has run on."""
-
-    async def main(net: backends.Backend) -> None:
-        listener, client, server = await _pair(net)
-        after: list[bytes] = []
-
-        async def reader() -> None:
-            after.append(await client.read())
-
-        task = asyncio.ensure_future(reader())
-        await asyncio.sleep(0)  # the reader parks
-        assert client._read_waiter is not None
-        await server.write(b"hello")  # in the client's socket once send returns (loopback)
-        seen: list[bool] = []
-
-        def callback() -> None:  # as the loop calls it: outside any task
-            client._on_readable()
-            seen.append(task.done())
-
-        # Scheduled now, so it runs ahead of the loop's own readiness callback.
-        asyncio.get_running_loop().call_soon(callback)
-        await task
-        assert seen == [True] and after == [b"hello"]
-        await client.close()
-        await server.close()
-        await listener.close()
-
-    backends.run(main, backend="asyncio")
-
-
 def test_a_cancelled_parked_reader_is_woken_through_the_loop() -> None:
-    """Cancelling the task (as anyio's scopes do) cancels the waiter, which schedules the
-    task's wake-up the ordinary way; the flow stays usable."""
+    """Cancelling the task (as anyio's scopes do) cancels the waiter; the flow stays usable."""
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)

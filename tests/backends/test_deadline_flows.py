@@ -191,3 +191,30 @@ async def test_a_nearer_deadline_after_a_farther_one_still_fires_in_time(
         with pytest.raises(Timeout):
             await b.read_before(deadline)
         assert deadline <= backend.now() < deadline + SLACK
+
+
+async def test_a_read_and_a_write_each_keep_their_own_deadline(
+    backend: Backend, secure: bool, certs: tuple[Path, Path]
+) -> None:
+    """The write's nearer deadline fires first; the read waiting beside it still times out
+    at its own, later one (on asyncio both share the flow's one timer)."""
+    async with _flows(backend, secure, certs) as (a, _b):
+        assert isinstance(a, DeadlineFlow)
+        block = b"w" * 65536
+        start = backend.now()
+        read_deadline, write_deadline = start + 0.4, start + 0.1
+        ended: dict[str, float] = {}
+
+        async def reader() -> None:
+            with pytest.raises(Timeout):
+                await a.read_before(read_deadline)
+            ended["read"] = backend.now()
+
+        async with backend.task_group() as tg:
+            tg.start_soon(reader)
+            with pytest.raises(Timeout):
+                for _ in range(1000):  # bounded: b never reads
+                    await a.write_before(write_deadline, block)
+            ended["write"] = backend.now()
+        assert write_deadline <= ended["write"] < read_deadline
+        assert read_deadline <= ended["read"] < read_deadline + SLACK
