@@ -275,7 +275,7 @@ class AsyncioFlow(Closing):
                 return b""
             # Woken with the bytes that arrived (_on_readable hands them over), with b""
             # to look again (more data queued, EOF, an error, close), or at the deadline.
-            waiter = self._loop.create_future()
+            waiter: asyncio.Future[Any] = asyncio.Future(loop=self._loop)
             if deadline is not None:
                 self._read_deadline = deadline
                 if deadline < self._timer_at:
@@ -292,7 +292,8 @@ class AsyncioFlow(Closing):
                 raise
             finally:
                 self._read_waiter = None
-                self._read_deadline = _NEVER
+                if deadline is not None:
+                    self._read_deadline = _NEVER
             if data:
                 if data is _EXPIRED:
                     raise Timeout(f"read from {_name(self._remote)}: nothing came by the deadline")
@@ -389,7 +390,7 @@ class AsyncioFlow(Closing):
         else:
             unsent += data
         while len(unsent) > WRITE_HIGH_WATER:
-            waiter = self._loop.create_future()
+            waiter: asyncio.Future[Any] = asyncio.Future(loop=self._loop)
             if deadline is not None:
                 self._write_deadline = deadline
                 if deadline < self._timer_at:
@@ -399,7 +400,8 @@ class AsyncioFlow(Closing):
                 woken = await waiter
             finally:
                 self._drain_waiter = None
-                self._write_deadline = _NEVER
+                if deadline is not None:
+                    self._write_deadline = _NEVER
             if self._closed:
                 raise ClosedFlow("flow closed while writing")
             if self._error is not None:
@@ -452,7 +454,7 @@ class AsyncioFlow(Closing):
             # Wait for room: queued bytes first (_on_writable wakes us as they drain),
             # then the socket's own buffer.
             # With nothing queued, _on_writable only wakes us and stops watching.
-            waiter = self._loop.create_future()
+            waiter: asyncio.Future[Any] = asyncio.Future(loop=self._loop)
             self._drain_waiter = waiter
             if not self._writing:
                 self._writing = True
@@ -592,7 +594,7 @@ class AsyncioListener(AcceptLoop):
                 return flow
             if self._closed:
                 raise ClosedFlow("accept on a closed listener")
-            waiter = self._loop.create_future()
+            waiter: asyncio.Future[Any] = asyncio.Future(loop=self._loop)
             self._accept_waiter = waiter
             try:
                 await waiter
