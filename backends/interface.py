@@ -116,12 +116,12 @@ class DeadlineFlow(Protocol):
     nothing has come when the backend's clock (``Runtime.now()``) reaches ``deadline``;
     ``write_before(deadline, data)`` is ``write`` raising it if the peer has not taken
     enough of our bytes by then. As under a cancel scope with that deadline, and with the
-    same guarantees (a timed-out read loses no bytes; a timed-out write leaves the rest of
-    its data queued, to go before the next write), but without one: a timer on the
-    flow's own wait (the asyncio adapter; TLS over it). The deadline is absolute, so a caller that passes the same one to every read
-    of a message cannot be held past it by a peer trickling bytes. Callers test for it
-    (``isinstance(flow, DeadlineFlow)``) and fall back to ``move_on_after`` around
-    ``read``.
+    same guarantees (a timed-out read loses no bytes; a timed-out write is a cancelled
+    write: the next write's bytes follow what it sent directly), but without one: a timer
+    on the flow's own wait (the asyncio adapter; TLS over it). The deadline is absolute,
+    so a caller that passes the same one to every read of a message cannot be held past
+    it by a peer trickling bytes. Callers test for it (``isinstance(flow, DeadlineFlow)``)
+    and fall back to ``move_on_after`` around ``read``.
     """
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
