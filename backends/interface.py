@@ -38,6 +38,9 @@ which ``tests/backends`` runs on every adapter and on TLS over each):
   goes first), blocks while the peer is slow as ``write`` does, and a cancelled
   ``sendfile`` has sent a prefix of its range and nothing more, so a caller that gives
   up on it must abort the flow (the rest of the range is not queued).
+* Optional: ``read_before(deadline)`` and ``write_before(deadline, data)``
+  (:class:`DeadlineFlow`, the asyncio adapter's flows and TLS flows), a read or write
+  bounded by an absolute deadline without a cancel scope around it.
 """
 
 from __future__ import annotations
@@ -103,6 +106,31 @@ class Flow(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class DeadlineFlow(Protocol):
+    """The optional capability of a flow to bound one wait by an absolute deadline itself.
+
+    ``read_before(deadline)`` is ``read`` raising :class:`~backends.errors.Timeout` if
+    nothing has come when the backend's clock (``Runtime.now()``) reaches ``deadline``;
+    ``write_before(deadline, data)`` is ``write`` raising it if the peer has not taken
+    enough of our bytes by then. As under a cancel scope with that deadline, and with the
+    same guarantees (a timed-out read loses no bytes; a timed-out write is a cancelled
+    write: the next write's bytes follow what it sent directly), but without one: a timer
+    on the flow's own wait (the asyncio adapter; TLS over it). The deadline is absolute,
+    so a caller that passes the same one to every read of a message cannot be held past
+    it by a peer trickling bytes. Callers test for it (``isinstance(flow, DeadlineFlow)``)
+    and fall back to ``move_on_after`` around ``read``.
+    """
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """``read(max_bytes)``, raising :class:`~backends.errors.Timeout` at ``deadline``."""
+        ...
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """``write(data)``, raising :class:`~backends.errors.Timeout` at ``deadline``."""
+        ...
 
 
 @runtime_checkable
@@ -398,6 +426,7 @@ __all__ = [
     "CancelScope",
     "DatagramEndpoint",
     "DatagramHandler",
+    "DeadlineFlow",
     "Event",
     "Flow",
     "Handler",

@@ -30,6 +30,10 @@ What TLS changes in the contract (RFC 8446 and RFC 5246 section numbers below):
   cancelled write, see :mod:`backends.interface`), so the stream stays intact.
 * One reader and one writer at a time; a second concurrent reader (writer) gets
   :class:`~backends.errors.BusyFlow`.
+* ``read_before`` / ``write_before`` (:class:`~backends.interface.DeadlineFlow`): over a
+  flow that has them (asyncio's) the deadline goes down to its waits, so a TLS read with
+  a deadline costs a timer, not a cancel scope; over another flow a cancel scope with
+  that deadline surrounds the call.
 
 The handshake has one deadline (``handshake_timeout``) that no amount of trickled bytes
 extends. Failures raise :class:`~backends.errors.TLSError` (or its subclass
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -56,7 +60,7 @@ from .errors import (
     TLSError,
     TLSTruncated,
 )
-from .interface import Address, Flow, Stack
+from .interface import Address, DeadlineFlow, Flow, Stack
 
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 """Seconds a handshake may take, start to finish, before :class:`Timeout`."""
@@ -211,12 +215,14 @@ class TLSFlow(Closing):
 
     __slots__ = (
         "_closed",
+        "_deadlines",
         "_eof",
         "_error",
         "_idle",
         "_incoming",
         "_outgoing",
         "_peer",
+        "_raw",
         "_reading",
         "_sending",
         "_ssl",
@@ -235,6 +241,7 @@ class TLSFlow(Closing):
         session: ssl.SSLSession | None = None,
     ) -> None:
         self._transport = transport
+        self._deadlines = isinstance(transport, DeadlineFlow)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._ssl = context.wrap_bio(
@@ -244,6 +251,11 @@ class TLSFlow(Closing):
             server_hostname=server_hostname,
             session=session,
         )
+        # The C object under ssl.SSLObject, whose read, write and pending its Python
+        # methods only pass on: called directly on the hot path, a Python call fewer each
+        # (measured with callgrind: about 1.0k of the ~115k instructions of a keep-alive
+        # HTTPS request in the server).
+        self._raw: Any = getattr(self._ssl, "_sslobj", self._ssl)
         host, port = transport.remote
         name = server_hostname or (f"[{host}]" if ":" in host else host)
         self._peer = f"{name}:{port}"
@@ -314,24 +326,40 @@ class TLSFlow(Closing):
 
     # -- moving bytes between the buffers and the wrapped flow ---------------------------
 
-    async def _flush(self) -> None:
-        """Send every byte waiting in the outgoing buffer, in order, one sender at a time."""
+    async def _flush(self, deadline: float | None = None) -> None:
+        """Send every byte waiting in the outgoing buffer, in order, one sender at a time
+        (by ``deadline``, when there is one: only with a :class:`DeadlineFlow` below)."""
         while self._sending:  # another task sends; it sends ours too before it stops
             if self._idle is None:
                 self._idle = anyio.Event()
-            await self._idle.wait()
+            if deadline is None:
+                await self._idle.wait()
+                continue
+            with anyio.CancelScope(deadline=deadline):
+                await self._idle.wait()
+            if self._sending:
+                raise Timeout(f"TLS with {self._peer}: write timed out behind another sender")
         outgoing = self._outgoing
         if not outgoing.pending:
             return
         self._sending = True
         try:
             while outgoing.pending:
-                await self._transport.write(outgoing.read())
+                if deadline is None:
+                    await self._transport.write(outgoing.read())
+                else:
+                    await cast(DeadlineFlow, self._transport).write_before(
+                        deadline, outgoing.read()
+                    )
         finally:
-            self._sending = False
-            idle, self._idle = self._idle, None
-            if idle is not None:
-                idle.set()
+            self._sent()
+
+    def _sent(self) -> None:
+        """This task has stopped sending: wake those waiting to send."""
+        self._sending = False
+        idle, self._idle = self._idle, None
+        if idle is not None:
+            idle.set()
 
     def _failed(self, exc: ssl.SSLError) -> NetworkError:
         self._error = translate(exc, self._peer)
@@ -392,14 +420,16 @@ class TLSFlow(Closing):
 
     # -- Flow ------------------------------------------------------------------------
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """See :class:`backends.interface.Flow`. ``deadline``: :meth:`read_before`'s, passed
+        down to the wrapped flow's own (only when it has them)."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._reading:
             raise BusyFlow("another task is already reading this TLS flow")
         self._reading = True
         try:
-            ssl_read = self._ssl.read
+            ssl_read: Callable[[int], bytes] = self._raw.read
             incoming = self._incoming
             size = max_bytes if max_bytes < RECORD else RECORD
             # Nothing received and nothing decrypted: SSLObject.read could only raise
@@ -407,7 +437,7 @@ class TLSFlow(Closing):
             # receive first. (OpenSSL takes records from the buffer as it needs them; what
             # it may hold after a read is decrypted data, which pending() counts, or the
             # peer's close_notify, which _more and this loop record as the end.)
-            starved = not (incoming.pending or incoming.eof or self._ssl.pending())
+            starved = not (incoming.pending or incoming.eof or self._raw.pending())
             while True:
                 if self._closed:
                     raise ClosedFlow("read on a closed TLS flow")
@@ -418,10 +448,15 @@ class TLSFlow(Closing):
                 if starved:
                     if self._outgoing.pending:  # session tickets, a KeyUpdate's answer
                         try:
-                            await self._flush()
+                            await self._flush(deadline)
                         except NetworkError:
-                            pass  # the connection broke: the read below says how it ended
-                    chunk = await self._transport.read(TRANSPORT_READ)
+                            pass  # broke or timed out: the read below says how it ended
+                    if deadline is None:
+                        chunk = await self._transport.read(TRANSPORT_READ)
+                    else:
+                        chunk = await cast(DeadlineFlow, self._transport).read_before(
+                            deadline, TRANSPORT_READ
+                        )
                     if chunk:
                         incoming.write(chunk)
                     else:
@@ -459,7 +494,7 @@ class TLSFlow(Closing):
         room = max_bytes - len(data)
         while room > 0 and self._incoming.pending:
             try:
-                more = self._ssl.read(min(room, RECORD))
+                more = self._raw.read(min(room, RECORD))
             except ssl.SSLWantReadError:
                 break
             except ssl.SSLZeroReturnError:
@@ -475,7 +510,11 @@ class TLSFlow(Closing):
             room -= len(more)
         return data if len(parts) == 1 else b"".join(parts)
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """See :class:`backends.interface.Flow`. ``deadline``: :meth:`write_before`'s,
+        passed down to the wrapped flow's own (only when it has them)."""
         if self._writing:
             raise BusyFlow("another task is already writing this TLS flow")
         if self._closed:
@@ -488,10 +527,17 @@ class TLSFlow(Closing):
         try:
             if data.__class__ is bytes and len(data) <= WRITE_CHUNK:  # the common case
                 try:
-                    self._ssl.write(data)
+                    self._raw.write(data)
                 except ssl.SSLError as exc:
                     raise self._failed(exc) from None
-                await self._flush()
+                if self._sending or deadline is not None:
+                    await self._flush(deadline)
+                else:  # _flush's common case inline (a coroutine fewer): one write of all
+                    self._sending = True
+                    try:
+                        await self._transport.write(self._outgoing.read())
+                    finally:
+                        self._sent()
                 if self._closed:
                     raise ClosedFlow("TLS flow closed while writing")
                 return
@@ -499,14 +545,34 @@ class TLSFlow(Closing):
                 view = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
                 for start in range(0, len(view), WRITE_CHUNK):
                     try:
-                        self._ssl.write(view[start : start + WRITE_CHUNK])
+                        self._raw.write(view[start : start + WRITE_CHUNK])
                     except ssl.SSLError as exc:
                         raise self._failed(exc) from None
-                    await self._flush()
+                    await self._flush(deadline)
                     if self._closed:
                         raise ClosedFlow("TLS flow closed while writing")
         finally:
             self._writing = False
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """See :class:`backends.interface.DeadlineFlow`. Over a flow that has the
+        capability (asyncio's), the deadline goes to its waits; over another, a cancel
+        scope with that deadline surrounds the read (the same semantics)."""
+        if self._deadlines:
+            return await self.read(max_bytes, deadline=deadline)
+        with anyio.CancelScope(deadline=deadline):
+            return await self.read(max_bytes)
+        raise Timeout(f"TLS with {self._peer}: nothing came by the deadline")
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """See :class:`backends.interface.DeadlineFlow` and :meth:`read_before`."""
+        if self._deadlines:
+            await self.write(data, deadline=deadline)
+            return
+        with anyio.CancelScope(deadline=deadline):
+            await self.write(data)
+            return
+        raise Timeout(f"TLS with {self._peer}: the peer read too little by the deadline")
 
     def _queue_close_notify(self) -> None:
         self._write_shut = True

@@ -41,6 +41,11 @@ connections (both ends in one process) add above N plain ones, per connection en
     .venv/bin/python bench/tls.py                       # both parts
     .venv/bin/python bench/tls.py --part https --rounds 9 --only ours-asyncio,uvicorn
     .venv/bin/python bench/tls.py --part flows --rounds 3 --mib 64 --idle 500
+    .venv/bin/python bench/tls.py --part https --only ours-asyncio,uvicorn --baseline /tmp/old
+
+``--baseline DIR`` adds ``ours-baseline``: ours-asyncio with cohttp and backends from
+another checkout (``git archive REV | tar -x -C DIR``), measured in the same rounds, so a
+change is compared with what it changes under the same load.
 
 Needs trustme (the test extra); the HTTPS part also wrk, curl and taskset, and takes
 uvicorn/httptools/uvloop from the bench extra and nginx from PATH when there (a missing
@@ -69,8 +74,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+TREE = Path(os.environ.get("BENCH_TLS_TREE", ROOT))
+"""Where cohttp and backends come from: this checkout, or ``--baseline``'s for the server
+``ours-baseline`` (the bench itself stays this checkout's)."""
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(TREE))
 
 from http_server import Launch, _free_port, launch, tree_cpu, wait_until  # noqa: E402
 
@@ -268,6 +276,7 @@ HTTPS_SERVERS: dict[str, tuple[str, ...]] = {
     "ours-asyncio-uvloop": ("uvloop",),
     "ours-trio": (),
     "nginx": ("bin:nginx",),
+    "ours-baseline": (),  # ours-asyncio from --baseline's checkout
 }
 HTTPS_TARGETS: list[tuple[str, str, str, float | None]] = [
     # (ours, peer, workload, target ratio)
@@ -283,6 +292,10 @@ HTTPS_TARGETS: list[tuple[str, str, str, float | None]] = [
     ("ours-asyncio-uvloop", "nginx", "bulk", 0.5),
     ("ours-trio", "nginx", "bulk", None),
     ("uvicorn", "nginx", "bulk", None),
+    ("ours-asyncio", "ours-baseline", "handshakes", None),
+    ("ours-asyncio", "ours-baseline", "keep-alive", None),
+    ("ours-asyncio", "ours-baseline", "bulk", None),
+    ("ours-baseline", "uvicorn", "keep-alive", None),
 ]
 
 
@@ -397,13 +410,20 @@ def _wait_tls(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _servers(names: list[str], core: str, directory: Path) -> Iterator[dict[str, tuple[int, int]]]:
-    """Start every server pinned to ``core``; yield name -> (port, pid)."""
+def _servers(
+    names: list[str], core: str, directory: Path, baseline: str | None = None
+) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start every server pinned to ``core``; yield name -> (port, pid). ``ours-baseline``
+    runs with cohttp and backends from ``baseline``."""
     env = {**os.environ, "BENCH_TLS_DIR": str(directory), "PYTHONPATH": str(ROOT)}
     servers: dict[str, Launch] = {}
     for name in names:
         port = _free_port()
         argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
+        if name == "ours-baseline" and baseline:
+            tree = os.path.abspath(baseline)
+            servers[name] = (port, argv, {**env, "BENCH_TLS_TREE": tree, "PYTHONPATH": tree}, None)
+            continue
         servers[name] = (port, argv, env, None)
     with launch(servers, core, _wait_tls, stdout_to_log=True) as running:
         yield running
@@ -491,6 +511,12 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
             return
     _https_files(directory, args.body_mb)
     names = args.only.split(",") if args.only else list(HTTPS_SERVERS)
+    if args.baseline:
+        if not (Path(args.baseline) / "backends").is_dir():
+            raise SystemExit(f"--baseline {args.baseline}: not a checkout (no backends/ in it)")
+        names = [n for n in names if n != "ours-baseline"] + ["ours-baseline"]
+    else:
+        names = [n for n in names if n != "ours-baseline"]
     runnable = []
     for name in names:
         if name not in HTTPS_SERVERS:
@@ -513,7 +539,7 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
         f" wrk -t1 -c{args.connections} -d{args.duration:g}s slices, curl for {args.body_mb} MB;"
         f" {args.rounds} rounds, order alternating"
     )
-    with _servers(runnable, args.server_core, directory) as running:
+    with _servers(runnable, args.server_core, directory, args.baseline) as running:
         for rnd in range(args.rounds):
             line = []
             for name in runnable if rnd % 2 == 0 else runnable[::-1]:
@@ -663,6 +689,9 @@ def main() -> int:
     parser.add_argument("--body-mb", type=int, default=100, help="HTTPS: the bulk body, MB")
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
+    parser.add_argument(
+        "--baseline", help="HTTPS: a checkout of another revision, served as ours-baseline"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="flows: seconds per slice")
     parser.add_argument("--mib", type=int, default=128, help="flows: bulk MiB")
     parser.add_argument("--clients", type=int, default=4, help="flows: handshaking clients")

@@ -58,3 +58,26 @@ def test_a_handed_over_chunk_larger_than_the_read_is_split_in_order() -> None:
         await listener.close()
 
     backends.run(main, backend="asyncio")
+
+
+def test_a_cancelled_parked_reader_is_woken_through_the_loop() -> None:
+    """Cancelling the task (as anyio's scopes do) cancels the waiter; the flow stays usable."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        task = asyncio.ensure_future(client.read())
+        await asyncio.sleep(0)
+        waiter = client._read_waiter
+        assert waiter is not None
+        task.cancel()
+        assert waiter.cancelled()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert client._read_waiter is None
+        await server.write(b"more")
+        assert await client.read() == b"more"
+        await client.close()
+        await server.close()
+        await listener.close()
+
+    backends.run(main, backend="asyncio")
