@@ -40,8 +40,8 @@ from types import CoroutineType
 from typing import Any, Generic, NoReturn, TypeVar
 
 from backends.errors import NetworkError, Timeout
+from backends.interface import DeadlineFlow, Flow, Runtime
 from backends.interface import Event as RuntimeEvent
-from backends.interface import Flow, Runtime
 
 from ..codec import (
     NEED_DATA,
@@ -189,6 +189,9 @@ class WebSocket:
         self.flow = flow
         self.subprotocol = subprotocol
         self._rt = runtime
+        # a flow that bounds its own waits (backends.interface.DeadlineFlow) needs no
+        # cancel scope for the keepalive and message deadlines
+        self._read_before = flow.read_before if isinstance(flow, DeadlineFlow) else None
         self._conn = conn
         self._ready = conn.ready
         self._config = config
@@ -417,10 +420,19 @@ class WebSocket:
     async def _fill(self) -> None:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
-            started = _started(self.flow.read(_READ_SIZE))
             deadline = self._deadline()
-            if isinstance(started, _Pending):
-                if deadline is None:
+            read_before = self._read_before
+            if deadline is not None and read_before is not None:
+                try:  # the flow's own timer bounds the wait: no cancel scope
+                    data = await read_before(deadline, _READ_SIZE)
+                except Timeout:
+                    await self._timer()
+                    return
+            else:
+                started = _started(self.flow.read(_READ_SIZE))
+                if not isinstance(started, _Pending):
+                    data = started
+                elif deadline is None:
                     data = await started
                 else:
                     data = b""
@@ -429,8 +441,6 @@ class WebSocket:
                     if scope.cancelled_caught:
                         await self._timer()
                         return
-            else:
-                data = started
             # Look at the clock after every read, also one that did not wait or whose bytes
             # came just as its deadline passed: a peer that keeps us busy (a flood of
             # frames, 256 KiB a read) cannot starve the timers.
