@@ -663,6 +663,7 @@ class Automata(Strategy):
         if finder is None or not finder.sg.one_pass or text is not string:
             return self._findall_memo(string, text, pos, end)
         g = self.ngroups
+        empty = string[:0]  # an unset group's text: b"" for bytes, as re gives
         out: list[Any] = []
         add = out.append
         search, match = finder.cand.search, finder.sg.rx.match
@@ -674,7 +675,7 @@ class Automata(Strategy):
                 break  # not nullable: every match starts at a candidate
             rm = match(text, m.start())
             if rm is not None:
-                add(rm.groups("") if g > 1 else rm.groups("")[0] if g else rm.group())
+                add(rm.groups(empty) if g > 1 else rm.groups(empty)[0] if g else rm.group())
                 pos = rm.end()
                 continue
             b = self.locate(eng, text, pos, False, False)

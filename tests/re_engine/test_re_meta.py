@@ -218,3 +218,11 @@ def test_guarded_class_loops_agree_with_re(
 )
 def test_guarded_class_loops_go_to_re(pattern: str) -> None:
     assert re_engine.compile(pattern).strategy == "re"
+
+
+@pytest.mark.parametrize("pattern", [b"b|(a)+", b"(a)|b", b"b|(a)(c)?", "b|(a)+"])
+def test_findall_gives_unset_groups_in_the_texts_type(pattern: str | bytes) -> None:
+    """An unset group's text is ``b""`` over bytes, ``""`` over str (found by hypothesis:
+    the one-pass findall took ``re``'s groups with a str default)."""
+    text = b"bab" if isinstance(pattern, bytes) else "bab"
+    assert re_engine.compile(pattern).findall(text) == re.compile(pattern).findall(text)
