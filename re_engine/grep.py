@@ -33,6 +33,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import IO, Any
 
 from . import ast as R
@@ -376,13 +377,15 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
 
 Check = Callable[[bytes, int, int], bool]
 Bulk = Callable[[bytes, int, int], int]
+Spans = Callable[[bytes, int, int], Iterator[tuple[int, int]]]
 
 
 class LineCounter:
-    """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
+    """Counts, or finds, the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
     ``bulk(data, start, end)`` counts the matching lines of a stretch of
-    whole lines with no Python work per line.  ``lit``, when given, is a
+    whole lines with no Python work per line; ``spans(data, start, end)``
+    gives the bounds of each, a step per matching line.  ``lit``, when given, is a
     piece every matching line holds, found with ``bytes.find`` in the data
     mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
     holding it are exactly the matching lines (and ``bulk`` counts in the
@@ -393,14 +396,53 @@ class LineCounter:
     def __init__(
         self,
         bulk: Bulk,
+        spans: Spans,
         table: bytes | None = None,
         lit: bytes | None = None,
         check: Check | None = None,
     ) -> None:
         self.bulk = bulk
+        self.spans = spans
         self.table = table
         self.lit = lit
         self.check = check
+
+    def lines(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
+        order (``end``: its newline, or the end); bounds as for :meth:`count`.
+
+        The same search as :meth:`count`: the lines holding the piece found
+        by ``bytes.find`` (each search resumes past the line's end), checked
+        if need be, and ``spans`` over the rest once they turn out dense.
+        """
+        end = len(data) if end is None else end
+        raw = data
+        if self.table is not None:
+            data = data.translate(self.table)
+        lit = self.lit
+        check = self.check
+        if lit is None:
+            yield from self.spans(data, start, end)
+            return
+        tried = 0
+        find = data.find
+        rfind = data.rfind
+        i = find(lit, start, end)
+        while i >= 0:
+            tried += 1
+            e = find(b"\n", i, end)
+            le = end if e < 0 else e
+            ls = rfind(b"\n", start, i) + 1 or start
+            if check is None or check(raw, ls, le):
+                yield ls, le
+            if e < 0:
+                return
+            if not tried & 63 and e - start < tried * _SPARSE:
+                yield from self.spans(data if check is None else raw, e + 1, end)
+                return
+            i = find(lit, e + 1, end)
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -424,7 +466,8 @@ class LineCounter:
         while i >= 0:
             tried += 1
             e = find(b"\n", i, end)
-            if check is None or check(raw, data.rfind(b"\n", start, i) + 1, end if e < 0 else e):
+            ls = data.rfind(b"\n", start, i) + 1 or start  # start: a line's start
+            if check is None or check(raw, ls, end if e < 0 else e):
                 lines += 1
             if e < 0:
                 break
@@ -440,25 +483,73 @@ def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
     return lambda data, start, end: len(findall(data, start, end))
 
 
+def _rx_spans(rx: _re.Pattern[bytes]) -> Spans:
+    """Finds lines with ``rx``, which matches once a line: from a match to the line's end."""
+    finditer = rx.finditer
+
+    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        rfind = data.rfind
+        for m in finditer(data, start, end):
+            yield rfind(b"\n", start, m.start()) + 1 or start, m.end()
+
+    return spans
+
+
+def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` in ``text`` of each line re_engine matches, in order.
+
+    Any match will do, no need for its start: a match never spans lines, so
+    the end of the leftmost one says which line matches; the next search
+    starts at the next line.  One forward pass over the text in all.
+    """
+    if not text:
+        return
+    last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
+    find = text.find
+    pos = 0
+    while pos <= last:
+        e = end_of(text, pos)
+        if e < 0 or e > last:
+            return
+        le = find("\n", e)
+        le = len(text) if le < 0 else le
+        yield text.rfind("\n", 0, e) + 1, le
+        pos = le + 1
+
+
 def _engine_bulk(pattern: Pattern[str]) -> Bulk:
-    """Counts lines with re_engine on the decoded text, as :meth:`Grep.matching_lines`."""
+    """Counts lines with re_engine on the decoded text (:func:`_engine_lines`)."""
     end_of = pattern._strategy.end
 
     def bulk(data: bytes, start: int, end: int) -> int:
         text = data[start:end].decode("utf-8", "surrogateescape")
-        last = len(text) - 1 if text.endswith("\n") else len(text)
-        lines = pos = 0
-        while pos <= last:
-            e = end_of(text, pos)  # a match never spans lines: its end says which
-            if e < 0 or e > last:
-                break
-            lines += 1
-            pos = text.find("\n", e) + 1
-            if not pos:
-                break
-        return lines
+        return sum(1 for _ in _engine_lines(end_of, text))
 
     return bulk
+
+
+def _engine_spans(pattern: Pattern[str]) -> Spans:
+    """Finds lines with re_engine on the decoded text (:func:`_engine_lines`), their
+    bounds mapped back to the bytes: the same where the text is ASCII, else by
+    the length in UTF-8 of the text between successive lines (linear)."""
+    end_of = pattern._strategy.end
+
+    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        text = data[start:end].decode("utf-8", "surrogateescape")
+        if len(text) == end - start:  # ASCII: one byte a character
+            for ls, le in _engine_lines(end_of, text):
+                yield start + ls, start + le
+            return
+        done = 0  # characters of text before byte offset at
+        at = start
+        for ls, le in _engine_lines(end_of, text):
+            at += len(text[done:ls].encode("utf-8", "surrogateescape"))
+            n = len(text[ls:le].encode("utf-8", "surrogateescape"))
+            yield at, at + n
+            at += n
+            done = le
+
+    return spans
 
 
 def _engine_check(pattern: Pattern[str]) -> Check:
@@ -580,18 +671,27 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     got = None if sets is None else _piece(sets)
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
-        return LineCounter(_rx_bulk(rx), *got)
+        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *got)
     piece = _best_piece(core)
     byte = _byte_pattern(core)
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
         if piece is None:
-            return LineCounter(_rx_bulk(rx))
+            return LineCounter(_rx_bulk(rx), _rx_spans(rx))
         one = _re.compile(b"(?m)" + byte[0]).search
-        return LineCounter(_rx_bulk(rx), *piece, lambda d, s, e: one(d, s, e) is not None)
+        check = lambda d, s, e: one(d, s, e) is not None  # noqa: E731
+        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *piece, check)
     if pattern is None or piece is None:
         return None
-    return LineCounter(_engine_bulk(pattern), *piece, _engine_check(pattern))
+    return LineCounter(
+        _engine_bulk(pattern), _engine_spans(pattern), *piece, _engine_check(pattern)
+    )
+
+
+def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
+    """:func:`line_counter` where it applies, else re_engine over each chunk's whole text."""
+    got = line_counter(body, pattern)
+    return got or LineCounter(_engine_bulk(pattern), _engine_spans(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -607,40 +707,45 @@ class _Out:
     # as grep, output to a terminal goes out a line at a time, else in blocks
     # (also where the stream itself is unbuffered, as with PYTHONUNBUFFERED)
     block: bool = True
-    _held: list[str] = field(default_factory=list)
+    _held: list[bytes] = field(default_factory=list)
     _size: int = 0
 
     def sgr(self, code: str, text: str) -> str:
         return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
 
-    def write(self, text: str) -> None:
-        self._held.append(text)
-        self._size += len(text)
+    def write(self, data: bytes) -> None:
+        self._held.append(data)
+        self._size += len(data)
         if self._size >= _BLOCK or not self.block:
             self.flush()
+
+    def text(self, text: str) -> None:
+        """Write ``text`` (lone surrogates: the bytes they stand for)."""
+        self.write(text.encode("utf-8", "surrogateescape"))
 
     def flush(self) -> None:
         """Write out what is held (before a message on standard error, and at the end)."""
         if self._held:
-            self.stream.write("".join(self._held).encode("utf-8", "surrogateescape"))
+            self.stream.write(b"".join(self._held))
             self._held.clear()
             self._size = 0
 
-    def head(self, name: str | None, lineno: int, sep: str) -> str:
+    def head(self, name: str | None, lineno: int, sep: str) -> bytes:
         out = ""
         if name is not None:
             out += self.sgr(_SGR_FILE, name) + self.sgr(_SGR_SEP, sep)
         if self.opts.number:
             out += self.sgr(_SGR_LINE, str(lineno)) + self.sgr(_SGR_SEP, sep)
-        return out
+        return out.encode("utf-8", "surrogateescape")
 
 
 @dataclass
 class _File:
     """The output state of one file, as grep keeps it."""
 
-    text: str
+    data: bytes  # ending with a newline (grep supplies a missing last one)
     shown: str | None  # the name printed before lines, if any
+    clean: bool = False  # no line is held back: all UTF-8 (or -a)
     lastout: int | None = None  # just past the last line printed
     pending: int = 0  # after-context lines still to print
     held: bool = False  # a line was held back as binary
@@ -650,11 +755,19 @@ class _File:
     def lineno(self, pos: int) -> int:
         """Line number of the line starting at ``pos`` (cheap for nearby calls)."""
         if pos >= self._pos:
-            self._no += self.text.count("\n", self._pos, pos)
+            self._no += self.data.count(b"\n", self._pos, pos)
         else:
-            self._no -= self.text.count("\n", pos, self._pos)
+            self._no -= self.data.count(b"\n", pos, self._pos)
         self._pos = pos
         return self._no
+
+    def raw(self, start: int, end: int) -> bool:
+        """Does ``data[start:end]`` hold bytes that are not UTF-8 (and no ``-a``)?"""
+        return not self.clean and _not_utf8(self.data[start:end])
+
+
+# -v with no pattern: no line matches
+_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
 
 
 @dataclass
@@ -662,15 +775,15 @@ class Grep:
     """One run of grep over its operands."""
 
     opts: Options
-    pattern: Pattern[str] | None
+    pattern: Pattern[str] | None  # for the spans of matches (-o, color)
     group: int
     out: _Out
     err: IO[str]
     stdin: IO[bytes]
     error: bool = False
     selected: bool = False
-    literal: str | None = None  # -F with one plain string: lines found with str.find
-    counter: LineCounter | None = None  # see line_counter (-c, -l, -L, -q)
+    # finds or counts the matching lines on the bytes (see line_counter)
+    counter: LineCounter = _NOTHING
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -679,40 +792,38 @@ class Grep:
             self.err.write(f"grep: {msg}\n")
 
     # -- lines ----------------------------------------------------------------
-    def matching_lines(self, text: str) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line the pattern matches, in order (end: its newline)."""
-        pat = self.pattern
-        if pat is None or not text:
-            return
-        last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
-        # any match will do, no need for its bounds: the end of the leftmost
-        # one (a match never spans lines) says which line matches
-        strategy = pat._strategy
-        lit = self.literal
-        pos = 0
-        while pos <= last:
-            e = text.find(lit, pos) if lit is not None else strategy.end(text, pos)
-            if e < 0 or e > last:
-                return
-            ls = text.rfind("\n", 0, e) + 1
-            le = text.find("\n", e)
-            le = len(text) if le < 0 else le
-            yield ls, le
-            pos = le + 1
+    def matching_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line the pattern matches, in order (end: its newline).
 
-    def selected_lines(self, text: str) -> Iterator[tuple[int, int]]:
+        ``data`` is searched a chunk of whole lines at a time (a chunk stays
+        in the processor's cache while it is mapped and searched), the chunk
+        ending at the last newline within :data:`_CHUNK` bytes, or with a
+        line longer than that whole; each byte is in one chunk.
+        """
+        lines = self.counter.lines
+        n = len(data)
+        a = 0
+        while a < n:
+            b = data.rfind(b"\n", a, a + _CHUNK) + 1
+            if b <= a:  # a line longer than a chunk: the chunk is the line
+                b = data.find(b"\n", a + _CHUNK) + 1 or n
+            if a == 0 and b == n:
+                yield from lines(data)
+                return
+            for ls, le in lines(data[a:b]):
+                yield a + ls, a + le
+            a = b
+
+    def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """Lines selected: those matching, or with ``-v`` those not matching."""
         if not self.opts.invert:
-            yield from self.matching_lines(text)
-            return
-        if not text:
+            yield from self.matching_lines(data)
             return
         pos = 0
-        n = len(text)
-        last = n - 1 if text.endswith("\n") else n
-        for ls, le in [*self.matching_lines(text), (last + 1, last + 1)]:
+        n = len(data)
+        for ls, le in chain(self.matching_lines(data), [(n, n)]):
             while pos < ls:
-                e = text.find("\n", pos, ls)
+                e = data.find(b"\n", pos, ls)
                 e = ls - 1 if e < 0 else e
                 yield pos, e
                 pos = e + 1
@@ -747,25 +858,63 @@ class Grep:
 
     # -- one file -------------------------------------------------------------
     def search(self, name: str, data: bytes, shown: str | None) -> int:
-        """Search one file's bytes; return the number of selected lines."""
+        """Print the selected lines of one file's bytes; return their number."""
         o = self.opts
         binary = not o.text and b"\0" in data
         if binary:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
-        quiet = o.quiet or o.count or o.listing is not None
-        text = data.decode("utf-8", "surrogateescape")
-        f = _File(text, shown)
+        if data and not data.endswith(b"\n"):
+            data += b"\n"  # as grep, which supplies it
+        f = _File(data, shown, o.text or not _not_utf8(data))
+        if binary or o.invert or o.context or o.only or o.color:
+            count = self.search_lines(f, binary)
+        else:
+            count = self.print_plain(f)
+        if f.held:
+            self.out.flush()
+            self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def print_plain(self, f: _File) -> int:
+        """The matching lines, whole, no context: each a slice of the bytes.
+
+        ``-n``: the line number advances by the newlines between one
+        matching line and the next (``bytes.count`` over the gap), so the
+        numbering is one more pass over the data, in C.
+        """
+        data = f.data
+        write = self.out.write
+        name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
+        number = self.opts.number
+        clean = f.clean
+        count = 0
+        no = 1
+        at = 0  # no is the number of the line at offset at
+        for ls, le in self.matching_lines(data):
+            count += 1
+            if not clean and _not_utf8(data[ls:le]):
+                f.held = True
+                continue
+            if number:
+                no += data.count(b"\n", at, ls)
+                at = ls
+                write(b"%s%d:%s" % (name, no, data[ls : le + 1]))
+            else:
+                write(name + data[ls : le + 1] if name else data[ls : le + 1])
+        if count:
+            self.selected = self.out.used = True
+        return count
+
+    def search_lines(self, f: _File, binary: bool) -> int:
+        """The selected lines with their context (``-A -B -C``), matches (``-o``,
+        color), or of a binary file (nothing printed, a note)."""
+        o = self.opts
+        data = f.data
         count = 0
         prev_end = -2  # end of the last selected line
-        for ls, le in self.selected_lines(text):
+        for ls, le in self.selected_lines(data):
             count += 1
             self.selected = True
-            if o.quiet:
-                raise _Quit
-            if o.listing is not None:
-                break
-            if quiet:
-                continue
             if binary:  # nothing printed, yet it counts as output for the next --
                 self.out.used = f.held = True
                 break
@@ -783,22 +932,17 @@ class Grep:
             for _ in range(o.before):
                 if p <= floor:
                     break
-                p = text.rfind("\n", 0, p - 1) + 1
+                p = data.rfind(b"\n", 0, p - 1) + 1
             if o.context and self.out.used and p != f.lastout:
-                self.out.write(self.out.sgr(_SGR_SEP, "--") + "\n")
+                self.out.text(self.out.sgr(_SGR_SEP, "--") + "\n")
             while p < ls:
-                e = text.find("\n", p)
+                e = data.find(b"\n", p)
                 self.prline(f, p, e, "-")
                 p = e + 1
             self.prline(f, ls, le, ":")
             f.pending = o.after
             self.out.used = True
-        if not quiet:
-            self.prpending(f, len(text))
-        self.summary(name, shown, count)
-        if f.held and not quiet:
-            self.out.flush()
-            self.err.write(f"grep: {name}: binary file matches\n")
+        self.prpending(f, len(data))
         return count
 
     def count_stream(self, name: str, fh: IO[bytes], shown: str | None) -> int:
@@ -814,7 +958,6 @@ class Grep:
         """
         o = self.opts
         counter = self.counter
-        assert counter is not None
         settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
         nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
         count = lines = 0
@@ -863,9 +1006,9 @@ class Grep:
         if o.count:
             head = "" if shown is None else self.out.sgr(_SGR_FILE, shown)
             head += self.out.sgr(_SGR_SEP, ":") if shown is not None else ""
-            self.out.write(f"{head}{count}\n")
+            self.out.text(f"{head}{count}\n")
         if o.listing is not None and (count > 0) == (o.listing == "with"):
-            self.out.write(self.out.sgr(_SGR_FILE, name) + "\n")
+            self.out.text(self.out.sgr(_SGR_FILE, name) + "\n")
 
     def prpending(self, f: _File, lim: int) -> None:
         """After-context: lines from the last one printed, up to ``lim``.
@@ -873,53 +1016,58 @@ class Grep:
         As in grep, a line held back (binary) is not passed: the next tries
         take the same line again, using up the context.
         """
-        text = f.text
+        data = f.data
         if f.pending > 0 and f.lastout is None:
             # nothing printed yet (the selected line was held back): grep
             # takes the top of the file as the last output
             f.lastout = 0
         while f.pending > 0:
             start = f.lastout or 0
-            if start >= lim or start == len(text):
+            if start >= lim or start == len(data):
                 break
-            e = text.find("\n", start)
-            e = len(text) if e < 0 else e
+            e = data.find(b"\n", start)
+            e = len(data) if e < 0 else e
             f.pending -= 1
             self.prline(f, start, e, "-")
 
     def prline(self, f: _File, start: int, end: int, sep: str) -> None:
-        """Print the line ``text[start:end]`` (or its matches, ``-o``).
+        """Print the line ``data[start:end]`` (or its matches, ``-o``).
 
         A line (with ``-o``: a match) holding bytes that are not UTF-8 is
         held back, unless ``-a``: the file is then reported as binary.
         """
         o = self.opts
-        line = f.text[start:end]
-        head = self.out.head(f.shown, f.lineno(start), sep)
+        head = self.out.head(f.shown, f.lineno(start) if o.number else 0, sep)
         # matches are marked in selected lines, or with -v in context lines
         marked = (sep == ":") != o.invert
         if o.only:
             if marked:
+                line = f.data[start:end].decode("utf-8", "surrogateescape")
                 for s, e in self.matches_in(line):
                     piece = line[s:e]
                     if not o.text and _has_raw(piece):
                         f.held = True
                         return
-                    self.out.write(head + self.color(piece) + "\n")
+                    self.out.write(
+                        head + (self.color(piece) + "\n").encode("utf-8", "surrogateescape")
+                    )
             f.lastout = end + 1
             return
-        if not o.text and _has_raw(line):
+        if f.raw(start, end):
             f.held = True
             return
-        body = line
         if o.color and marked:
+            line = f.data[start:end].decode("utf-8", "surrogateescape")
             parts: list[str] = []
             last = 0
             for s, e in self.matches_in(line):
                 parts += [line[last:s], self.color(line[s:e])]
                 last = e
-            body = "".join(parts) + line[last:]
-        self.out.write(head + body + "\n")
+            self.out.write(
+                head + ("".join(parts) + line[last:] + "\n").encode("utf-8", "surrogateescape")
+            )
+        else:
+            self.out.write(head + f.data[start : end + 1])
         f.lastout = end + 1
 
     def color(self, text: str) -> str:
@@ -1027,7 +1175,7 @@ class Grep:
                 name = _STDIN if path == "-" else path
                 shown = name if show else None
                 try:
-                    if self.counter is not None:  # no line printed: count on the bytes
+                    if o.count or o.quiet or o.listing is not None:  # no line printed
                         if path == "-":
                             self.count_stream(name, self.stdin, shown)
                         else:
@@ -1048,6 +1196,17 @@ class Grep:
 
 class _Quit(Exception):
     """``-q`` found a match: stop at once."""
+
+
+def _not_utf8(data: bytes) -> bool:
+    """Does ``data`` hold bytes that are not UTF-8?  (One pass in C.)"""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _has_raw(text: str) -> bool:
@@ -1074,23 +1233,24 @@ def main(
     try:
         tty = stdout.isatty()
         opts = parse_args(argv, stdin, tty)
-        counter = None
-        if opts.count or opts.listing is not None or opts.quiet:
-            # no line is printed: the lines may be counted on the bytes (line_counter)
-            body, _ = line_body(opts)
-            counter = None if body is None else line_counter(body)
-            if counter is None and body is not None:  # re_engine checks the lines
-                counter = line_counter(body, build(opts)[0])
-        pattern, group = build(opts) if counter is None else (None, 0)
+        body, group = line_body(opts)
+        pattern = None
+        counter = _NOTHING
+        if body is not None:
+            # the lines are found (or counted) on the bytes (line_counter),
+            # by re_engine over each chunk's text where re cannot
+            got = line_counter(body)
+            printed = not (opts.count or opts.listing is not None or opts.quiet)
+            if got is None or (printed and (opts.only or opts.color)):
+                pattern, group = build(opts)  # the spans of matches: re_engine's
+            if got is None:
+                assert pattern is not None
+                got = line_finder(body, pattern)
+            counter = got
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
-    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin)
-    g.counter = counter
-    if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
-        lit = opts.patterns[0]
-        if lit and not opts.line and not any("\ud800" <= c <= "\udfff" for c in lit):
-            g.literal = lit
+    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin, counter=counter)
     try:
         return g.run()
     finally:
