@@ -766,6 +766,25 @@ class _File:
         return not self.clean and _not_utf8(self.data[start:end])
 
 
+def _chunks(data: bytes) -> Iterator[bytes]:
+    """``data`` (ending with a newline) in chunks of whole lines, each ending at
+    the last newline within :data:`_CHUNK` bytes, or with a line longer than
+    that whole: a chunk stays in the processor's cache while it is mapped and
+    searched, and each byte is in one chunk."""
+    n = len(data)
+    if n <= _CHUNK:
+        if n:
+            yield data
+        return
+    a = 0
+    while a < n:
+        b = data.rfind(b"\n", a, a + _CHUNK) + 1
+        if b <= a:  # a line longer than a chunk: the chunk is the line
+            b = data.find(b"\n", a + _CHUNK) + 1 or n
+        yield data[a:b]
+        a = b
+
+
 # -v with no pattern: no line matches
 _NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
 
@@ -784,6 +803,8 @@ class Grep:
     selected: bool = False
     # finds or counts the matching lines on the bytes (see line_counter)
     counter: LineCounter = _NOTHING
+    # the pattern's matches are its spans and never empty (see print_only)
+    whole_spans: bool = False
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -793,26 +814,14 @@ class Grep:
 
     # -- lines ----------------------------------------------------------------
     def matching_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line the pattern matches, in order (end: its newline).
-
-        ``data`` is searched a chunk of whole lines at a time (a chunk stays
-        in the processor's cache while it is mapped and searched), the chunk
-        ending at the last newline within :data:`_CHUNK` bytes, or with a
-        line longer than that whole; each byte is in one chunk.
-        """
+        """``(start, end)`` of each line the pattern matches, in order (end: its
+        newline), searched a chunk at a time (:func:`_chunks`)."""
         lines = self.counter.lines
-        n = len(data)
         a = 0
-        while a < n:
-            b = data.rfind(b"\n", a, a + _CHUNK) + 1
-            if b <= a:  # a line longer than a chunk: the chunk is the line
-                b = data.find(b"\n", a + _CHUNK) + 1 or n
-            if a == 0 and b == n:
-                yield from lines(data)
-                return
-            for ls, le in lines(data[a:b]):
+        for chunk in _chunks(data):
+            for ls, le in lines(chunk):
                 yield a + ls, a + le
-            a = b
+            a += len(chunk)
 
     def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """Lines selected: those matching, or with ``-v`` those not matching."""
@@ -866,8 +875,10 @@ class Grep:
         if data and not data.endswith(b"\n"):
             data += b"\n"  # as grep, which supplies it
         f = _File(data, shown, o.text or not _not_utf8(data))
-        if binary or o.invert or o.context or o.only or o.color:
+        if binary or o.invert or o.context or o.color:
             count = self.search_lines(f, binary)
+        elif o.only:
+            count = self.print_only(f) if self.whole_spans else self.search_lines(f, binary)
         else:
             count = self.print_plain(f)
         if f.held:
@@ -876,31 +887,86 @@ class Grep:
         return count
 
     def print_plain(self, f: _File) -> int:
-        """The matching lines, whole, no context: each a slice of the bytes.
+        """The matching lines, whole, no context: each a slice of the chunk.
 
         ``-n``: the line number advances by the newlines between one
         matching line and the next (``bytes.count`` over the gap), so the
-        numbering is one more pass over the data, in C.
+        numbering is one more pass over the data, in C.  A chunk's lines
+        are written at once (a line at a time to a terminal).
         """
-        data = f.data
         write = self.out.write
         name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
         clean = f.clean
+        lines = self.counter.lines
         count = 0
-        no = 1
-        at = 0  # no is the number of the line at offset at
-        for ls, le in self.matching_lines(data):
-            count += 1
-            if not clean and _not_utf8(data[ls:le]):
-                f.held = True
-                continue
+        no = 1  # the number of the chunk's first line
+        for chunk in _chunks(f.data):
+            parts: list[bytes] = []
+            emit = parts.append if self.out.block else write
+            at = 0  # no is the number of the line at offset at
+            for ls, le in lines(chunk):
+                count += 1
+                if not clean and _not_utf8(chunk[ls:le]):
+                    f.held = True
+                    continue
+                if number:
+                    no += chunk.count(b"\n", at, ls)
+                    at = ls
+                    emit(b"%s%d:%s" % (name, no, chunk[ls : le + 1]))
+                else:
+                    emit(name + chunk[ls : le + 1] if name else chunk[ls : le + 1])
+            if parts:
+                write(b"".join(parts))
             if number:
-                no += data.count(b"\n", at, ls)
-                at = ls
-                write(b"%s%d:%s" % (name, no, data[ls : le + 1]))
-            else:
-                write(name + data[ls : le + 1] if name else data[ls : le + 1])
+                no += chunk.count(b"\n", at)
+        if count:
+            self.selected = self.out.used = True
+        return count
+
+    def print_only(self, f: _File) -> int:
+        """``-o`` with no context: the spans of the successive matches over each
+        chunk's text (a match never spans lines), each line's number counted
+        on the text between matches.
+
+        As when each line is searched alone: a pattern that cannot match
+        empty (searches then resume where a match ends), its whole match
+        printed (no ``-w``/``-x``); a match holding bytes that are not UTF-8
+        holds back the rest of its line.
+        """
+        assert self.pattern is not None
+        slots = self.pattern._strategy.slots
+        name = "" if f.shown is None else f.shown + ":"
+        number = self.opts.number
+        clean = f.clean
+        count = 0
+        no = 1  # the number of the chunk's first line
+        for chunk in _chunks(f.data):
+            text = chunk.decode("utf-8", "surrogateescape")
+            parts: list[str] = []
+            emit = parts.append if self.out.block else self.out.text
+            at = 0  # no is the number of the line at offset at
+            skip = -1  # a match held back: none more before this newline
+            for sl in slots(text, 0, False):
+                s, e = sl[0], sl[1]
+                count += 1
+                if s < skip:
+                    continue
+                piece = text[s:e]
+                if not clean and _has_raw(piece):
+                    f.held = True
+                    skip = text.find("\n", e)
+                    continue
+                if number:
+                    no += text.count("\n", at, s)
+                    at = s
+                    emit(f"{name}{no}:{piece}\n")
+                else:
+                    emit(f"{name}{piece}\n")
+            if parts:
+                self.out.text("".join(parts))
+            if number:
+                no += text.count("\n", at)
         if count:
             self.selected = self.out.used = True
         return count
@@ -1236,6 +1302,7 @@ def main(
         body, group = line_body(opts)
         pattern = None
         counter = _NOTHING
+        whole = False
         if body is not None:
             # the lines are found (or counted) on the bytes (line_counter),
             # by re_engine over each chunk's text where re cannot
@@ -1247,10 +1314,13 @@ def main(
                 assert pattern is not None
                 got = line_finder(body, pattern)
             counter = got
+            whole = group == 0 and not nullable(resolve(body, False).core)
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
-    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin, counter=counter)
+    g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin)
+    g.counter = counter
+    g.whole_spans = whole
     try:
         return g.run()
     finally:
