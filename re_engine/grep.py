@@ -785,6 +785,18 @@ def _chunks(data: bytes) -> Iterator[bytes]:
         a = b
 
 
+def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tuple[int, int]]:
+    """The spans of the successive occurrences of ``lit`` in ``chunk`` mapped by
+    ``table`` (``bytes.find``, each search from the last end: linear)."""
+    data = chunk if table is None else chunk.translate(table)
+    find = data.find
+    k = len(lit)
+    i = find(lit)
+    while i >= 0:
+        yield i, i + k
+        i = find(lit, i + k)
+
+
 # -v with no pattern: no line matches
 _NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
 
@@ -926,47 +938,64 @@ class Grep:
 
     def print_only(self, f: _File) -> int:
         """``-o`` with no context: the spans of the successive matches over each
-        chunk's text (a match never spans lines), each line's number counted
-        on the text between matches.
+        chunk (a match never spans lines), each line's number counted on the
+        chunk between matches.
 
         As when each line is searched alone: a pattern that cannot match
         empty (searches then resume where a match ends), its whole match
         printed (no ``-w``/``-x``); a match holding bytes that are not UTF-8
-        holds back the rest of its line.
+        holds back the rest of its line.  Where the counter's piece is the
+        whole pattern (a string, or a string of ASCII classes: every match has
+        its length, so the leftmost match is the leftmost-longest), the
+        matches are the piece's occurrences, found by ``bytes.find`` in the
+        mapped chunk; else re_engine searches the chunk's text.
         """
+        counter = self.counter
+        fixed = counter.lit if counter.check is None else None
         assert self.pattern is not None
         slots = self.pattern._strategy.slots
-        name = "" if f.shown is None else f.shown + ":"
+        write = self.out.write
+        name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
         clean = f.clean
         count = 0
         no = 1  # the number of the chunk's first line
         for chunk in _chunks(f.data):
-            text = chunk.decode("utf-8", "surrogateescape")
-            parts: list[str] = []
-            emit = parts.append if self.out.block else self.out.text
+            parts: list[bytes] = []
+            emit = parts.append if self.out.block else write
             at = 0  # no is the number of the line at offset at
+            if fixed is not None:
+                text: Any = chunk  # the spans are in the bytes, pieces in UTF-8
+                spans = _occurrences(chunk, counter.table, fixed)
+            else:
+                text = chunk.decode("utf-8", "surrogateescape")
+                spans = ((sl[0], sl[1]) for sl in slots(text, 0, False))
+                if len(text) == len(chunk):  # ASCII: the same spans in the bytes
+                    text = chunk
+            nl = b"\n" if text is chunk else "\n"
             skip = -1  # a match held back: none more before this newline
-            for sl in slots(text, 0, False):
-                s, e = sl[0], sl[1]
+            for s, e in spans:
                 count += 1
                 if s < skip:
                     continue
-                piece = text[s:e]
-                if not clean and _has_raw(piece):
-                    f.held = True
-                    skip = text.find("\n", e)
-                    continue
-                if number:
-                    no += text.count("\n", at, s)
-                    at = s
-                    emit(f"{name}{no}:{piece}\n")
+                if text is chunk:
+                    piece = chunk[s:e]
                 else:
-                    emit(f"{name}{piece}\n")
+                    if not clean and _has_raw(text[s:e]):
+                        f.held = True
+                        skip = text.find("\n", e)
+                        continue
+                    piece = text[s:e].encode("utf-8", "surrogateescape")
+                if number:
+                    no += text.count(nl, at, s)
+                    at = s
+                    emit(b"%s%d:%s\n" % (name, no, piece))
+                else:
+                    emit(name + piece + b"\n")
             if parts:
-                self.out.text("".join(parts))
+                write(b"".join(parts))
             if number:
-                no += text.count("\n", at)
+                no += text.count(nl, at)
         if count:
             self.selected = self.out.used = True
         return count
