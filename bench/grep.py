@@ -8,7 +8,7 @@ searches, N rounds of the whole command each (interpreter start included for
 ours), the two tools alternating within a round so that a busy spell on a
 shared machine hits both.  Each search runs counting (``-c``) and printing
 the selected lines; the sparse and the dense searches also with ``-n`` and
-``-o``.  Printed output goes to a pipe that this script drains (and compares
+``-o``, the dense one with ``-v``.  Printed output goes to a pipe that this script drains (and compares
 between the tools), not to ``/dev/null``: GNU grep detects ``/dev/null`` as its
 output and stops at the first match.  Both run in
 the C.UTF-8 locale; ours with its bytecode cached, as installed (a first run
@@ -86,12 +86,13 @@ SEARCHES = [
     ("alternation", ["-E", "deterministic|naïve|zebra"]),
     ("words -w", ["-w", "-E", "[a-z]+ing"]),
 ]
-# sparse (0.1% of lines) and dense (20% of lines) matches: also -n and -o
+# sparse (0.1% of lines) and dense (20% of lines) matches: also -n and -o (and -v)
 EXTRA = [
     ("literal BRE", ["-n", "needle"]),
     ("literal BRE", ["-o", "needle"]),
     ("class", ["-n", "-E", "[0-9]{5}"]),
     ("class", ["-o", "-E", "[0-9]{5}"]),
+    ("class", ["-v", "-E", "[0-9]{5}"]),
 ]
 
 

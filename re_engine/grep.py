@@ -797,6 +797,18 @@ def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tupl
         i = find(lit, i + k)
 
 
+def _gaps(chunk: bytes, lines: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The runs of whole lines of ``chunk`` (ending with a newline) between ``lines``
+    (``(start, end)``, end the newline): ``(start, end)``, end the last one's newline."""
+    pos = 0
+    for ls, le in lines:
+        if pos < ls:
+            yield pos, ls - 1
+        pos = le + 1
+    if pos < len(chunk):
+        yield pos, len(chunk) - 1
+
+
 # -v with no pattern: no line matches
 _NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
 
@@ -887,10 +899,11 @@ class Grep:
         if data and not data.endswith(b"\n"):
             data += b"\n"  # as grep, which supplies it
         f = _File(data, shown, o.text or not _not_utf8(data))
-        if binary or o.invert or o.context or o.color:
+        if binary or o.context or o.color:
             count = self.search_lines(f, binary)
-        elif o.only:
-            count = self.print_only(f) if self.whole_spans else self.search_lines(f, binary)
+        elif o.only:  # (with -v: no match is printed, but lines are selected)
+            plain = self.whole_spans and not o.invert
+            count = self.print_only(f) if plain else self.search_lines(f, binary)
         else:
             count = self.print_plain(f)
         if f.held:
@@ -899,16 +912,21 @@ class Grep:
         return count
 
     def print_plain(self, f: _File) -> int:
-        """The matching lines, whole, no context: each a slice of the chunk.
+        """The selected lines, whole, no context: slices of the chunk.
 
+        The matching lines are found one by one; with ``-v``, the runs of
+        lines between them are the selected ones, each run one slice
+        (split into lines only for a name, a number or a held line).
         ``-n``: the line number advances by the newlines between one
-        matching line and the next (``bytes.count`` over the gap), so the
+        selected line and the next (``bytes.count`` over the gap), so the
         numbering is one more pass over the data, in C.  A chunk's lines
         are written at once (a line at a time to a terminal).
         """
         write = self.out.write
         name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
+        invert = self.opts.invert
+        whole = not (name or number)  # a run is printed as it is
         clean = f.clean
         lines = self.counter.lines
         count = 0
@@ -917,17 +935,23 @@ class Grep:
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
             at = 0  # no is the number of the line at offset at
-            for ls, le in lines(chunk):
-                count += 1
-                if not clean and _not_utf8(chunk[ls:le]):
-                    f.held = True
+            runs = _gaps(chunk, lines(chunk)) if invert else lines(chunk)
+            for ls, le in runs:  # whole lines, le the newline of the last
+                run = chunk[ls : le + 1]
+                count += run.count(b"\n") if invert else 1
+                if whole and (clean or not _not_utf8(run)) and self.out.block:
+                    emit(run)
                     continue
                 if number:
                     no += chunk.count(b"\n", at, ls)
                     at = ls
-                    emit(b"%s%d:%s" % (name, no, chunk[ls : le + 1]))
-                else:
-                    emit(name + chunk[ls : le + 1] if name else chunk[ls : le + 1])
+                for i, line in enumerate(run[:-1].split(b"\n") if invert else (run[:-1],)):
+                    if not clean and _not_utf8(line):
+                        f.held = True
+                    elif number:
+                        emit(b"%s%d:%s\n" % (name, no + i, line))
+                    else:
+                        emit(name + line + b"\n")
             if parts:
                 write(b"".join(parts))
             if number:

@@ -44,6 +44,10 @@ PRINTED = [
     ["-n", "-E", "x*"],
     ["-o", "-i", "NEEDLE"],
     ["-n", "-v", "needle"],
+    ["-v", "needle"],
+    ["-v", "-E", "[0-9]{5}"],
+    ["-H", "-v", "-w", "needle"],
+    ["-o", "-v", "needle"],
     ["-A", "1", "-n", "zebra"],
     ["-B", "2", "-E", "[0-9]{5}"],
     ["-C", "1", "-o", "needle"],
@@ -110,7 +114,8 @@ def test_terminal_gets_a_line_at_a_time(tmp_path: Path) -> None:
 
     path = tmp_path / "t.txt"
     path.write_bytes(b"a 12345\nb\nc 12345 67890\n")
-    for argv, lines in ((["-E", "[0-9]{5}"], 2), (["-o", "-E", "[0-9]{5}"], 3)):
+    cases = ((["-E", "[0-9]{5}"], 2), (["-o", "-E", "[0-9]{5}"], 3), (["-v", "c"], 2))
+    for argv, lines in cases:
         out = Tty()
         assert main([*argv, str(path)], stdout=out, stderr=io.StringIO()) == 0
         assert out.writes == lines == out.getvalue().count(b"\n")
