@@ -10,17 +10,35 @@ error instead); a file with a NUL byte is binary, its lines are never printed.
 if none, 2 on an error (a bad pattern, an unreadable file) unless ``-q``
 already found a match.
 
-Each file is searched as one buffer, not line by line: the pattern is first
-confined to a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z``
-hold at line ends), so a match never spans lines and the DFA and its
-prefilters run over the whole text at once.
+Lines are found on the bytes, never decoded as a whole, by one mechanism
+whether they are counted or printed (:func:`line_counter`): ``re`` on the
+bytes (a pattern made safe for it, or a string of classes mapped to a
+literal), or the lines holding a piece every match holds, found by
+``bytes.find`` and only they checked, or re_engine over a chunk's decoded
+text.  The pattern is first confined to a line (no set matches a newline;
+``^``/``$``, ``\\A``/``\\Z`` hold at line ends), so a match never spans lines
+and each search runs over a chunk of whole lines (512 KiB cut at a line's
+end, which stays in the processor's cache while it is mapped and searched):
+a match's offset gives its line (``rfind``/``find`` of a newline around
+it), and the next search starts at that line's end.
 
-When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), lines are only
-counted, on the bytes, never decoded as a whole: the file is read in chunks
-of whole lines (:meth:`Grep.count_stream`), and :func:`line_counter` counts
-them with ``re`` (a pattern made safe for it, or a string of classes mapped
-to a literal), or finds the lines holding a piece every match holds and
-checks only those.
+When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), the file is read a
+chunk at a time (:meth:`Grep.count_stream`).  When lines are printed, the
+file is read whole (binary detection and context look at all of it) and
+searched chunk by chunk: a selected line is printed as a slice of the bytes
+(:meth:`Grep.print_plain`), ``-n`` adds the newlines counted between
+successive selected lines, ``-v`` prints the runs of lines between matching
+lines, ``-o`` the spans of successive matches over the chunk
+(:meth:`Grep.print_only`); context and color go line by line over the same
+search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and
+goes out a line at a time to a terminal.
+
+Linear time: each chunk is mapped or decoded once; each search resumes
+where the last one's line (or match, ``-o``) ended, so the searches cover
+each byte a bounded number of times, each with a linear matcher (``re``
+under the bound proved in :func:`line_counter`, ``bytes.find``, or
+re_engine); the ``rfind``/``find`` around a match and the newline counts of
+``-n`` cover each stretch between successive searches once.
 """
 
 from __future__ import annotations
@@ -407,42 +425,55 @@ class LineCounter:
         self.lit = lit
         self.check = check
 
-    def lines(
-        self, data: bytes, start: int = 0, end: int | None = None
-    ) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
-        order (``end``: its newline, or the end); bounds as for :meth:`count`.
+    def _found(self, data: bytes, raw: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """The matching lines (``(start, end)``, end the newline) holding :attr:`lit`
+        in ``data`` (``raw``: as read), until they turn out dense: then
+        ``(-1, p)``, the rest from ``p`` for a search of every line.
 
-        The same search as :meth:`count`: the lines holding the piece found
-        by ``bytes.find`` (each search resumes past the line's end), checked
-        if need be, and ``spans`` over the rest once they turn out dense.
+        ``bytes.find`` runs in C: with few lines holding the piece, a loop
+        over them (each search resumes past its line's end) beats a scan of
+        every line; when they turn out dense (more than one line in
+        :data:`_SPARSE` bytes), the bulk search takes the rest.  Either way
+        each line is searched once (checked at most once).
         """
-        end = len(data) if end is None else end
-        raw = data
-        if self.table is not None:
-            data = data.translate(self.table)
         lit = self.lit
+        assert lit is not None
         check = self.check
-        if lit is None:
-            yield from self.spans(data, start, end)
-            return
-        tried = 0
         find = data.find
         rfind = data.rfind
+        tried = 0
         i = find(lit, start, end)
         while i >= 0:
             tried += 1
             e = find(b"\n", i, end)
             le = end if e < 0 else e
-            ls = rfind(b"\n", start, i) + 1 or start
+            ls = rfind(b"\n", start, i) + 1 or start  # start: a line's start
             if check is None or check(raw, ls, le):
                 yield ls, le
             if e < 0:
                 return
             if not tried & 63 and e - start < tried * _SPARSE:
-                yield from self.spans(data if check is None else raw, e + 1, end)
+                yield -1, e + 1
                 return
             i = find(lit, e + 1, end)
+
+    def lines(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
+        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
+        end = len(data) if end is None else end
+        raw = data
+        if self.table is not None:
+            data = data.translate(self.table)  # newlines stay newlines
+        if self.lit is None:
+            yield from self.spans(data, start, end)
+            return
+        for ls, le in self._found(data, raw, start, end):
+            if ls < 0:
+                yield from self.spans(data if self.check is None else raw, le, end)
+                return
+            yield ls, le
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -451,29 +482,13 @@ class LineCounter:
         raw = data
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
-        lit = self.lit
-        check = self.check
-        if lit is None:
+        if self.lit is None:
             return self.bulk(data, start, end)
-        # bytes.find runs in C: with few lines holding the piece, a loop over
-        # them (each skips to its line's end) beats a scan of every line;
-        # when they turn out dense (more than one line in _SPARSE bytes), the
-        # bulk count takes the rest.  Either way each line is searched once
-        # (checked at most once) and the count is exact.
-        lines = tried = 0
-        find = data.find
-        i = find(lit, start, end)
-        while i >= 0:
-            tried += 1
-            e = find(b"\n", i, end)
-            ls = data.rfind(b"\n", start, i) + 1 or start  # start: a line's start
-            if check is None or check(raw, ls, end if e < 0 else e):
-                lines += 1
-            if e < 0:
-                break
-            if not tried & 63 and e - start < tried * _SPARSE:
-                return lines + self.bulk(data if check is None else raw, e + 1, end)
-            i = find(lit, e + 1, end)
+        lines = 0
+        for ls, le in self._found(data, raw, start, end):
+            if ls < 0:
+                return lines + self.bulk(data if self.check is None else raw, le, end)
+            lines += 1
         return lines
 
 
@@ -745,7 +760,7 @@ class _File:
 
     data: bytes  # ending with a newline (grep supplies a missing last one)
     shown: str | None  # the name printed before lines, if any
-    clean: bool = False  # no line is held back: all UTF-8 (or -a)
+    clean: bool = False  # no line is held back (-a)
     lastout: int | None = None  # just past the last line printed
     pending: int = 0  # after-context lines still to print
     held: bool = False  # a line was held back as binary
@@ -898,7 +913,7 @@ class Grep:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
         if data and not data.endswith(b"\n"):
             data += b"\n"  # as grep, which supplies it
-        f = _File(data, shown, o.text or not _not_utf8(data))
+        f = _File(data, shown, o.text)
         if binary or o.context or o.color:
             count = self.search_lines(f, binary)
         elif o.only:  # (with -v: no match is printed, but lines are selected)
