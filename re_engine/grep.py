@@ -1124,6 +1124,11 @@ class Grep:
                 lines += chunk.count(b"\n", start, end)
             carry = [chunk[end:]] if end < len(chunk) else []
             if count and settle:
+                if fh is self.stdin and not o.quiet:
+                    # as grep: standard input is read to its end (a later
+                    # operand "-" finds nothing left, a writer no broken pipe)
+                    while fh.read(_CHUNK):
+                        pass
                 break
         if o.invert:
             count = lines - count
