@@ -336,6 +336,10 @@ _MAX_WIDE = 8
 _SPARSE = 2000
 # the bytes read at a time when lines are only counted (a chunk stays in cache)
 _CHUNK = 1 << 19
+# printing: after this many selected runs of lines holding bytes outside
+# ASCII, a chunk is checked for bytes that are not UTF-8 at once (one pass
+# in C) instead of each run on its own
+_WIDE_RUNS = 32
 # the characters of output held before a write (not to a terminal)
 _BLOCK = 1 << 16
 
@@ -950,18 +954,24 @@ class Grep:
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
             at = 0  # no is the number of the line at offset at
+            ok = clean  # no line of the chunk is held back
+            wide = 0  # selected runs not ASCII, each checked alone
             runs = _gaps(chunk, lines(chunk)) if invert else lines(chunk)
             for ls, le in runs:  # whole lines, le the newline of the last
                 run = chunk[ls : le + 1]
                 count += run.count(b"\n") if invert else 1
-                if whole and (clean or not _not_utf8(run)) and self.out.block:
+                if not ok and not run.isascii():
+                    wide += 1
+                    if wide == _WIDE_RUNS:  # many: check the whole chunk once
+                        ok = not _not_utf8(chunk)
+                if whole and (ok or not _not_utf8(run)) and self.out.block:
                     emit(run)
                     continue
                 if number:
                     no += chunk.count(b"\n", at, ls)
                     at = ls
                 for i, line in enumerate(run[:-1].split(b"\n") if invert else (run[:-1],)):
-                    if not clean and _not_utf8(line):
+                    if not ok and _not_utf8(line):
                         f.held = True
                     elif number:
                         emit(b"%s%d:%s\n" % (name, no + i, line))
