@@ -151,3 +151,23 @@ def test_printing_is_linear(
     t1 = min(run(50_000) for _ in range(2))
     t4 = min(run(200_000) for _ in range(2))
     assert t4 < 8 * t1 + 0.02, (t1, t4)
+
+
+@needs_grep
+@pytest.mark.parametrize("argv", [["needle"], ["-v", "x"], ["-n", "needle"]], ids=" ".join)
+def test_many_wide_lines_then_a_held_one(argv: list[str], tmp_path: Path) -> None:
+    # past a few dozen selected lines outside ASCII the chunk is checked at
+    # once: a line that is not UTF-8 after them is still held back, the rest printed
+    assert GREP is not None
+    wide = b"".join("\u00e9t\u00e9 needle %d\n".encode() % i for i in range(100))
+    for data in (wide + b"bad \xff needle\n" + wide, wide + wide):
+        path = tmp_path / "t.txt"
+        path.write_bytes(data)
+        gnu = subprocess.run(
+            ["grep", *argv, str(path)],
+            executable=GREP,
+            capture_output=True,
+            env={"LC_ALL": "C.UTF-8"},
+            check=False,
+        )
+        assert _ours(argv, path) == (gnu.returncode, gnu.stdout, gnu.stderr.decode())
