@@ -6,7 +6,11 @@ Writes a text file of ``--size`` MB (words, numbers and punctuation in lines
 of varying length, some non-ASCII), then times both tools on the same
 searches, N rounds of the whole command each (interpreter start included for
 ours), the two tools alternating within a round so that a busy spell on a
-shared machine hits both; ``-c`` so that output costs nothing.  Both run in
+shared machine hits both.  Each search runs counting (``-c``) and printing
+the selected lines; the sparse and the dense searches also with ``-n`` and
+``-o``, the dense one with ``-v``.  Printed output goes to a pipe that this script drains (and compares
+between the tools), not to ``/dev/null``: GNU grep detects ``/dev/null`` as its
+output and stops at the first match.  Both run in
 the C.UTF-8 locale; ours with its bytecode cached, as installed (a first run
 writes it, even where ``PYTHONDONTWRITEBYTECODE`` is set).  Prints the median MB/s of each and the median [first
 quartile, third quartile] of the per-round speed ratio ours / GNU grep; the
@@ -73,6 +77,7 @@ WORDS = [
     "über",
 ]
 
+# (row name, arguments); printing rows are all but -c
 SEARCHES = [
     ("literal", ["-F", "automaton lazy"]),
     ("literal BRE", ["needle"]),
@@ -81,6 +86,23 @@ SEARCHES = [
     ("alternation", ["-E", "deterministic|naïve|zebra"]),
     ("words -w", ["-w", "-E", "[a-z]+ing"]),
 ]
+# sparse (0.1% of lines) and dense (20% of lines) matches: also -n and -o (and -v)
+EXTRA = [
+    ("literal BRE", ["-n", "needle"]),
+    ("literal BRE", ["-o", "needle"]),
+    ("class", ["-n", "-E", "[0-9]{5}"]),
+    ("class", ["-o", "-E", "[0-9]{5}"]),
+    ("class", ["-v", "-E", "[0-9]{5}"]),
+]
+
+
+def rows() -> list[tuple[str, list[str]]]:
+    """Each search counting then printing, then the -n and -o rows."""
+    out: list[tuple[str, list[str]]] = []
+    for name, args in SEARCHES:
+        out += [(f"{name} -c", ["-c", *args]), (name, args)]
+    out += [(f"{name} {args[0]}", args) for name, args in EXTRA]
+    return out
 
 
 def make_file(path: Path, size: int, seed: int = 7) -> None:
@@ -132,24 +154,25 @@ def main() -> int:
         make_file(path, int(a.size * 1_000_000))
         mb = path.stat().st_size / 1e6
         print(f"{mb:.1f} MB, {a.repeat} rounds, the tools alternating; medians")
-        print(f"{'search':<14}{'GNU MB/s':>10}{'ours MB/s':>11}{'ours/GNU [q1, q3]':>24}  count")
+        print(f"{'search':<18}{'GNU MB/s':>10}{'ours MB/s':>11}{'ours/GNU [q1, q3]':>24}  output")
         os.chdir(root)
         run([*ours, "-c", "x", str(path)])  # writes the bytecode cache
-        for name, args in SEARCHES:
+        for name, args in rows():
             tgs: list[float] = []
             tos: list[float] = []
             for _ in range(a.repeat):
-                tg, og = run([gnu, "-c", *args, str(path)])
-                to, oo = run([*ours, "-c", *args, str(path)])
+                tg, og = run([gnu, *args, str(path)])
+                to, oo = run([*ours, *args, str(path)])
                 tgs.append(tg)
                 tos.append(to)
             med, q1, q3 = quartiles([g / o for g, o in zip(tgs, tos, strict=True)])
-            same = "" if og == oo else f"  DIFFERENT: GNU {og!r}, ours {oo!r}"
+            shown = og.decode().strip() if "-c" in args else f"{len(og.splitlines())} lines"
+            same = "" if og == oo else f"  DIFFERENT: ours {len(oo)} bytes, GNU {len(og)}"
             print(
-                f"{name:<14}{mb / statistics.median(tgs):>10.1f}"
+                f"{name:<18}{mb / statistics.median(tgs):>10.1f}"
                 f"{mb / statistics.median(tos):>11.1f}"
                 f"{med:>10.2f}x [{q1:.2f}, {q3:.2f}]  "
-                f"{og.decode().strip()}{same}"
+                f"{shown}{same}"
             )
     return 0
 

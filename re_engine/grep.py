@@ -10,17 +10,35 @@ error instead); a file with a NUL byte is binary, its lines are never printed.
 if none, 2 on an error (a bad pattern, an unreadable file) unless ``-q``
 already found a match.
 
-Each file is searched as one buffer, not line by line: the pattern is first
-confined to a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z``
-hold at line ends), so a match never spans lines and the DFA and its
-prefilters run over the whole text at once.
+Lines are found on the bytes, never decoded as a whole, by one mechanism
+whether they are counted or printed (:func:`line_counter`): ``re`` on the
+bytes (a pattern made safe for it, or a string of classes mapped to a
+literal), or the lines holding a piece every match holds, found by
+``bytes.find`` and only they checked, or re_engine over a chunk's decoded
+text.  The pattern is first confined to a line (no set matches a newline;
+``^``/``$``, ``\\A``/``\\Z`` hold at line ends), so a match never spans lines
+and each search runs over a chunk of whole lines (512 KiB cut at a line's
+end, which stays in the processor's cache while it is mapped and searched):
+a match's offset gives its line (``rfind``/``find`` of a newline around
+it), and the next search starts at that line's end.
 
-When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), lines are only
-counted, on the bytes, never decoded as a whole: the file is read in chunks
-of whole lines (:meth:`Grep.count_stream`), and :func:`line_counter` counts
-them with ``re`` (a pattern made safe for it, or a string of classes mapped
-to a literal), or finds the lines holding a piece every match holds and
-checks only those.
+When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), the file is read a
+chunk at a time (:meth:`Grep.count_stream`).  When lines are printed, the
+file is read whole (binary detection and context look at all of it) and
+searched chunk by chunk: a selected line is printed as a slice of the bytes
+(:meth:`Grep.print_plain`), ``-n`` adds the newlines counted between
+successive selected lines, ``-v`` prints the runs of lines between matching
+lines, ``-o`` the spans of successive matches over the chunk
+(:meth:`Grep.print_only`); context and color go line by line over the same
+search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and
+goes out a line at a time to a terminal.
+
+Linear time: each chunk is mapped or decoded once; each search resumes
+where the last one's line (or match, ``-o``) ended, so the searches cover
+each byte a bounded number of times, each with a linear matcher (``re``
+under the bound proved in :func:`line_counter`, ``bytes.find``, or
+re_engine); the ``rfind``/``find`` around a match and the newline counts of
+``-n`` cover each stretch between successive searches once.
 """
 
 from __future__ import annotations
@@ -33,6 +51,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import IO, Any
 
 from . import ast as R
@@ -317,6 +336,10 @@ _MAX_WIDE = 8
 _SPARSE = 2000
 # the bytes read at a time when lines are only counted (a chunk stays in cache)
 _CHUNK = 1 << 19
+# printing: after this many selected runs of lines holding bytes outside
+# ASCII, a chunk is checked for bytes that are not UTF-8 at once (one pass
+# in C) instead of each run on its own
+_WIDE_RUNS = 32
 # the characters of output held before a write (not to a terminal)
 _BLOCK = 1 << 16
 
@@ -376,13 +399,15 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
 
 Check = Callable[[bytes, int, int], bool]
 Bulk = Callable[[bytes, int, int], int]
+Spans = Callable[[bytes, int, int], Iterator[tuple[int, int]]]
 
 
 class LineCounter:
-    """Counts the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
+    """Counts, or finds, the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
     ``bulk(data, start, end)`` counts the matching lines of a stretch of
-    whole lines with no Python work per line.  ``lit``, when given, is a
+    whole lines with no Python work per line; ``spans(data, start, end)``
+    gives the bounds of each, a step per matching line.  ``lit``, when given, is a
     piece every matching line holds, found with ``bytes.find`` in the data
     mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
     holding it are exactly the matching lines (and ``bulk`` counts in the
@@ -393,14 +418,66 @@ class LineCounter:
     def __init__(
         self,
         bulk: Bulk,
+        spans: Spans,
         table: bytes | None = None,
         lit: bytes | None = None,
         check: Check | None = None,
     ) -> None:
         self.bulk = bulk
+        self.spans = spans
         self.table = table
         self.lit = lit
         self.check = check
+
+    def _found(self, data: bytes, raw: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """The matching lines (``(start, end)``, end the newline) holding :attr:`lit`
+        in ``data`` (``raw``: as read), until they turn out dense: then
+        ``(-1, p)``, the rest from ``p`` for a search of every line.
+
+        ``bytes.find`` runs in C: with few lines holding the piece, a loop
+        over them (each search resumes past its line's end) beats a scan of
+        every line; when they turn out dense (more than one line in
+        :data:`_SPARSE` bytes), the bulk search takes the rest.  Either way
+        each line is searched once (checked at most once).
+        """
+        lit = self.lit
+        assert lit is not None
+        check = self.check
+        find = data.find
+        rfind = data.rfind
+        tried = 0
+        i = find(lit, start, end)
+        while i >= 0:
+            tried += 1
+            e = find(b"\n", i, end)
+            le = end if e < 0 else e
+            ls = rfind(b"\n", start, i) + 1 or start  # start: a line's start
+            if check is None or check(raw, ls, le):
+                yield ls, le
+            if e < 0:
+                return
+            if not tried & 63 and e - start < tried * _SPARSE:
+                yield -1, e + 1
+                return
+            i = find(lit, e + 1, end)
+
+    def lines(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
+        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
+        end = len(data) if end is None else end
+        raw = data
+        if self.table is not None:
+            data = data.translate(self.table)  # newlines stay newlines
+        if self.lit is None:
+            yield from self.spans(data, start, end)
+            return
+        for ls, le in self._found(data, raw, start, end):
+            if ls < 0:
+                yield from self.spans(data if self.check is None else raw, le, end)
+                return
+            yield ls, le
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -409,28 +486,13 @@ class LineCounter:
         raw = data
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
-        lit = self.lit
-        check = self.check
-        if lit is None:
+        if self.lit is None:
             return self.bulk(data, start, end)
-        # bytes.find runs in C: with few lines holding the piece, a loop over
-        # them (each skips to its line's end) beats a scan of every line;
-        # when they turn out dense (more than one line in _SPARSE bytes), the
-        # bulk count takes the rest.  Either way each line is searched once
-        # (checked at most once) and the count is exact.
-        lines = tried = 0
-        find = data.find
-        i = find(lit, start, end)
-        while i >= 0:
-            tried += 1
-            e = find(b"\n", i, end)
-            if check is None or check(raw, data.rfind(b"\n", start, i) + 1, end if e < 0 else e):
-                lines += 1
-            if e < 0:
-                break
-            if not tried & 63 and e - start < tried * _SPARSE:
-                return lines + self.bulk(data if check is None else raw, e + 1, end)
-            i = find(lit, e + 1, end)
+        lines = 0
+        for ls, le in self._found(data, raw, start, end):
+            if ls < 0:
+                return lines + self.bulk(data if self.check is None else raw, le, end)
+            lines += 1
         return lines
 
 
@@ -440,25 +502,73 @@ def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
     return lambda data, start, end: len(findall(data, start, end))
 
 
+def _rx_spans(rx: _re.Pattern[bytes]) -> Spans:
+    """Finds lines with ``rx``, which matches once a line: from a match to the line's end."""
+    finditer = rx.finditer
+
+    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        rfind = data.rfind
+        for m in finditer(data, start, end):
+            yield rfind(b"\n", start, m.start()) + 1 or start, m.end()
+
+    return spans
+
+
+def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` in ``text`` of each line re_engine matches, in order.
+
+    Any match will do, no need for its start: a match never spans lines, so
+    the end of the leftmost one says which line matches; the next search
+    starts at the next line.  One forward pass over the text in all.
+    """
+    if not text:
+        return
+    last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
+    find = text.find
+    pos = 0
+    while pos <= last:
+        e = end_of(text, pos)
+        if e < 0 or e > last:
+            return
+        le = find("\n", e)
+        le = len(text) if le < 0 else le
+        yield text.rfind("\n", 0, e) + 1, le
+        pos = le + 1
+
+
 def _engine_bulk(pattern: Pattern[str]) -> Bulk:
-    """Counts lines with re_engine on the decoded text, as :meth:`Grep.matching_lines`."""
+    """Counts lines with re_engine on the decoded text (:func:`_engine_lines`)."""
     end_of = pattern._strategy.end
 
     def bulk(data: bytes, start: int, end: int) -> int:
         text = data[start:end].decode("utf-8", "surrogateescape")
-        last = len(text) - 1 if text.endswith("\n") else len(text)
-        lines = pos = 0
-        while pos <= last:
-            e = end_of(text, pos)  # a match never spans lines: its end says which
-            if e < 0 or e > last:
-                break
-            lines += 1
-            pos = text.find("\n", e) + 1
-            if not pos:
-                break
-        return lines
+        return sum(1 for _ in _engine_lines(end_of, text))
 
     return bulk
+
+
+def _engine_spans(pattern: Pattern[str]) -> Spans:
+    """Finds lines with re_engine on the decoded text (:func:`_engine_lines`), their
+    bounds mapped back to the bytes: the same where the text is ASCII, else by
+    the length in UTF-8 of the text between successive lines (linear)."""
+    end_of = pattern._strategy.end
+
+    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        text = data[start:end].decode("utf-8", "surrogateescape")
+        if len(text) == end - start:  # ASCII: one byte a character
+            for ls, le in _engine_lines(end_of, text):
+                yield start + ls, start + le
+            return
+        done = 0  # characters of text before byte offset at
+        at = start
+        for ls, le in _engine_lines(end_of, text):
+            at += len(text[done:ls].encode("utf-8", "surrogateescape"))
+            n = len(text[ls:le].encode("utf-8", "surrogateescape"))
+            yield at, at + n
+            at += n
+            done = le
+
+    return spans
 
 
 def _engine_check(pattern: Pattern[str]) -> Check:
@@ -580,18 +690,27 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     got = None if sets is None else _piece(sets)
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
-        return LineCounter(_rx_bulk(rx), *got)
+        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *got)
     piece = _best_piece(core)
     byte = _byte_pattern(core)
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
         if piece is None:
-            return LineCounter(_rx_bulk(rx))
+            return LineCounter(_rx_bulk(rx), _rx_spans(rx))
         one = _re.compile(b"(?m)" + byte[0]).search
-        return LineCounter(_rx_bulk(rx), *piece, lambda d, s, e: one(d, s, e) is not None)
+        check = lambda d, s, e: one(d, s, e) is not None  # noqa: E731
+        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *piece, check)
     if pattern is None or piece is None:
         return None
-    return LineCounter(_engine_bulk(pattern), *piece, _engine_check(pattern))
+    return LineCounter(
+        _engine_bulk(pattern), _engine_spans(pattern), *piece, _engine_check(pattern)
+    )
+
+
+def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
+    """:func:`line_counter` where it applies, else re_engine over each chunk's whole text."""
+    got = line_counter(body, pattern)
+    return got or LineCounter(_engine_bulk(pattern), _engine_spans(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -607,40 +726,45 @@ class _Out:
     # as grep, output to a terminal goes out a line at a time, else in blocks
     # (also where the stream itself is unbuffered, as with PYTHONUNBUFFERED)
     block: bool = True
-    _held: list[str] = field(default_factory=list)
+    _held: list[bytes] = field(default_factory=list)
     _size: int = 0
 
     def sgr(self, code: str, text: str) -> str:
         return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
 
-    def write(self, text: str) -> None:
-        self._held.append(text)
-        self._size += len(text)
+    def write(self, data: bytes) -> None:
+        self._held.append(data)
+        self._size += len(data)
         if self._size >= _BLOCK or not self.block:
             self.flush()
+
+    def text(self, text: str) -> None:
+        """Write ``text`` (lone surrogates: the bytes they stand for)."""
+        self.write(text.encode("utf-8", "surrogateescape"))
 
     def flush(self) -> None:
         """Write out what is held (before a message on standard error, and at the end)."""
         if self._held:
-            self.stream.write("".join(self._held).encode("utf-8", "surrogateescape"))
+            self.stream.write(b"".join(self._held))
             self._held.clear()
             self._size = 0
 
-    def head(self, name: str | None, lineno: int, sep: str) -> str:
+    def head(self, name: str | None, lineno: int, sep: str) -> bytes:
         out = ""
         if name is not None:
             out += self.sgr(_SGR_FILE, name) + self.sgr(_SGR_SEP, sep)
         if self.opts.number:
             out += self.sgr(_SGR_LINE, str(lineno)) + self.sgr(_SGR_SEP, sep)
-        return out
+        return out.encode("utf-8", "surrogateescape")
 
 
 @dataclass
 class _File:
     """The output state of one file, as grep keeps it."""
 
-    text: str
+    data: bytes  # ending with a newline (grep supplies a missing last one)
     shown: str | None  # the name printed before lines, if any
+    clean: bool = False  # no line is held back (-a)
     lastout: int | None = None  # just past the last line printed
     pending: int = 0  # after-context lines still to print
     held: bool = False  # a line was held back as binary
@@ -650,11 +774,62 @@ class _File:
     def lineno(self, pos: int) -> int:
         """Line number of the line starting at ``pos`` (cheap for nearby calls)."""
         if pos >= self._pos:
-            self._no += self.text.count("\n", self._pos, pos)
+            self._no += self.data.count(b"\n", self._pos, pos)
         else:
-            self._no -= self.text.count("\n", pos, self._pos)
+            self._no -= self.data.count(b"\n", pos, self._pos)
         self._pos = pos
         return self._no
+
+    def raw(self, start: int, end: int) -> bool:
+        """Does ``data[start:end]`` hold bytes that are not UTF-8 (and no ``-a``)?"""
+        return not self.clean and _not_utf8(self.data[start:end])
+
+
+def _chunks(data: bytes) -> Iterator[bytes]:
+    """``data`` (ending with a newline) in chunks of whole lines, each ending at
+    the last newline within :data:`_CHUNK` bytes, or with a line longer than
+    that whole: a chunk stays in the processor's cache while it is mapped and
+    searched, and each byte is in one chunk."""
+    n = len(data)
+    if n <= _CHUNK:
+        if n:
+            yield data
+        return
+    a = 0
+    while a < n:
+        b = data.rfind(b"\n", a, a + _CHUNK) + 1
+        if b <= a:  # a line longer than a chunk: the chunk is the line
+            b = data.find(b"\n", a + _CHUNK) + 1 or n
+        yield data[a:b]
+        a = b
+
+
+def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tuple[int, int]]:
+    """The spans of the successive occurrences of ``lit`` in ``chunk`` mapped by
+    ``table`` (``bytes.find``, each search from the last end: linear)."""
+    data = chunk if table is None else chunk.translate(table)
+    find = data.find
+    k = len(lit)
+    i = find(lit)
+    while i >= 0:
+        yield i, i + k
+        i = find(lit, i + k)
+
+
+def _gaps(chunk: bytes, lines: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The runs of whole lines of ``chunk`` (ending with a newline) between ``lines``
+    (``(start, end)``, end the newline): ``(start, end)``, end the last one's newline."""
+    pos = 0
+    for ls, le in lines:
+        if pos < ls:
+            yield pos, ls - 1
+        pos = le + 1
+    if pos < len(chunk):
+        yield pos, len(chunk) - 1
+
+
+# -v with no pattern: no line matches
+_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
 
 
 @dataclass
@@ -662,15 +837,17 @@ class Grep:
     """One run of grep over its operands."""
 
     opts: Options
-    pattern: Pattern[str] | None
+    pattern: Pattern[str] | None  # for the spans of matches (-o, color)
     group: int
     out: _Out
     err: IO[str]
     stdin: IO[bytes]
     error: bool = False
     selected: bool = False
-    literal: str | None = None  # -F with one plain string: lines found with str.find
-    counter: LineCounter | None = None  # see line_counter (-c, -l, -L, -q)
+    # finds or counts the matching lines on the bytes (see line_counter)
+    counter: LineCounter = _NOTHING
+    # the pattern's matches are its spans and never empty (see print_only)
+    whole_spans: bool = False
 
     def complain(self, msg: str) -> None:
         self.error = True
@@ -679,40 +856,26 @@ class Grep:
             self.err.write(f"grep: {msg}\n")
 
     # -- lines ----------------------------------------------------------------
-    def matching_lines(self, text: str) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line the pattern matches, in order (end: its newline)."""
-        pat = self.pattern
-        if pat is None or not text:
-            return
-        last = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final \n
-        # any match will do, no need for its bounds: the end of the leftmost
-        # one (a match never spans lines) says which line matches
-        strategy = pat._strategy
-        lit = self.literal
-        pos = 0
-        while pos <= last:
-            e = text.find(lit, pos) if lit is not None else strategy.end(text, pos)
-            if e < 0 or e > last:
-                return
-            ls = text.rfind("\n", 0, e) + 1
-            le = text.find("\n", e)
-            le = len(text) if le < 0 else le
-            yield ls, le
-            pos = le + 1
+    def matching_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line the pattern matches, in order (end: its
+        newline), searched a chunk at a time (:func:`_chunks`)."""
+        lines = self.counter.lines
+        a = 0
+        for chunk in _chunks(data):
+            for ls, le in lines(chunk):
+                yield a + ls, a + le
+            a += len(chunk)
 
-    def selected_lines(self, text: str) -> Iterator[tuple[int, int]]:
+    def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """Lines selected: those matching, or with ``-v`` those not matching."""
         if not self.opts.invert:
-            yield from self.matching_lines(text)
-            return
-        if not text:
+            yield from self.matching_lines(data)
             return
         pos = 0
-        n = len(text)
-        last = n - 1 if text.endswith("\n") else n
-        for ls, le in [*self.matching_lines(text), (last + 1, last + 1)]:
+        n = len(data)
+        for ls, le in chain(self.matching_lines(data), [(n, n)]):
             while pos < ls:
-                e = text.find("\n", pos, ls)
+                e = data.find(b"\n", pos, ls)
                 e = ls - 1 if e < 0 else e
                 yield pos, e
                 pos = e + 1
@@ -747,25 +910,155 @@ class Grep:
 
     # -- one file -------------------------------------------------------------
     def search(self, name: str, data: bytes, shown: str | None) -> int:
-        """Search one file's bytes; return the number of selected lines."""
+        """Print the selected lines of one file's bytes; return their number."""
         o = self.opts
         binary = not o.text and b"\0" in data
         if binary:
             data = data.replace(b"\0", b"\n")  # as grep: NULs end lines in binary files
-        quiet = o.quiet or o.count or o.listing is not None
-        text = data.decode("utf-8", "surrogateescape")
-        f = _File(text, shown)
+        if data and not data.endswith(b"\n"):
+            data += b"\n"  # as grep, which supplies it
+        f = _File(data, shown, o.text)
+        if binary or o.context or o.color:
+            count = self.search_lines(f, binary)
+        elif o.only:  # (with -v: no match is printed, but lines are selected)
+            plain = self.whole_spans and not o.invert
+            count = self.print_only(f) if plain else self.search_lines(f, binary)
+        else:
+            count = self.print_plain(f)
+        if f.held:
+            self.out.flush()
+            self.err.write(f"grep: {name}: binary file matches\n")
+        return count
+
+    def print_plain(self, f: _File) -> int:
+        """The selected lines, whole, no context: slices of the chunk.
+
+        The matching lines are found one by one; with ``-v``, the runs of
+        lines between them are the selected ones, each run one slice
+        (split into lines only for a name, a number or a held line).
+        ``-n``: the line number advances by the newlines between one
+        selected line and the next (``bytes.count`` over the gap), so the
+        numbering is one more pass over the data, in C.  A chunk's lines
+        are written at once (a line at a time to a terminal).
+        """
+        write = self.out.write
+        name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
+        number = self.opts.number
+        invert = self.opts.invert
+        whole = not (name or number)  # a run is printed as it is
+        clean = f.clean
+        lines = self.counter.lines
+        count = 0
+        no = 1  # the number of the chunk's first line
+        for chunk in _chunks(f.data):
+            parts: list[bytes] = []
+            emit = parts.append if self.out.block else write
+            at = 0  # no is the number of the line at offset at
+            ok = clean  # no line of the chunk is held back
+            wide = 0  # selected runs not ASCII, each checked alone
+            runs = _gaps(chunk, lines(chunk)) if invert else lines(chunk)
+            for ls, le in runs:  # whole lines, le the newline of the last
+                run = chunk[ls : le + 1]
+                count += run.count(b"\n") if invert else 1
+                if not ok and not run.isascii():
+                    wide += 1
+                    if wide == _WIDE_RUNS:  # many: check the whole chunk once
+                        ok = not _not_utf8(chunk)
+                if whole and (ok or not _not_utf8(run)) and self.out.block:
+                    emit(run)
+                    continue
+                if number:
+                    no += chunk.count(b"\n", at, ls)
+                    at = ls
+                for i, line in enumerate(run[:-1].split(b"\n") if invert else (run[:-1],)):
+                    if not ok and _not_utf8(line):
+                        f.held = True
+                    elif number:
+                        emit(b"%s%d:%s\n" % (name, no + i, line))
+                    else:
+                        emit(name + line + b"\n")
+            if parts:
+                write(b"".join(parts))
+            if number:
+                no += chunk.count(b"\n", at)
+        if count:
+            self.selected = self.out.used = True
+        return count
+
+    def print_only(self, f: _File) -> int:
+        """``-o`` with no context: the spans of the successive matches over each
+        chunk (a match never spans lines), each line's number counted on the
+        chunk between matches.
+
+        As when each line is searched alone: a pattern that cannot match
+        empty (searches then resume where a match ends), its whole match
+        printed (no ``-w``/``-x``); a match holding bytes that are not UTF-8
+        holds back the rest of its line.  Where the counter's piece is the
+        whole pattern (a string, or a string of ASCII classes: every match has
+        its length, so the leftmost match is the leftmost-longest), the
+        matches are the piece's occurrences, found by ``bytes.find`` in the
+        mapped chunk; else re_engine searches the chunk's text.
+        """
+        counter = self.counter
+        fixed = counter.lit if counter.check is None else None
+        assert self.pattern is not None
+        slots = self.pattern._strategy.slots
+        write = self.out.write
+        name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
+        number = self.opts.number
+        clean = f.clean
+        count = 0
+        no = 1  # the number of the chunk's first line
+        for chunk in _chunks(f.data):
+            parts: list[bytes] = []
+            emit = parts.append if self.out.block else write
+            at = 0  # no is the number of the line at offset at
+            if fixed is not None:
+                text: Any = chunk  # the spans are in the bytes, pieces in UTF-8
+                spans = _occurrences(chunk, counter.table, fixed)
+            else:
+                text = chunk.decode("utf-8", "surrogateescape")
+                spans = ((sl[0], sl[1]) for sl in slots(text, 0, False))
+                if len(text) == len(chunk):  # ASCII: the same spans in the bytes
+                    text = chunk
+            nl = b"\n" if text is chunk else "\n"
+            skip = -1  # a match held back: none more before this newline
+            for s, e in spans:
+                count += 1
+                if s < skip:
+                    continue
+                if text is chunk:
+                    piece = chunk[s:e]
+                else:
+                    if not clean and _has_raw(text[s:e]):
+                        f.held = True
+                        skip = text.find("\n", e)
+                        continue
+                    piece = text[s:e].encode("utf-8", "surrogateescape")
+                if number:
+                    no += text.count(nl, at, s)
+                    at = s
+                    emit(b"%s%d:%s\n" % (name, no, piece))
+                else:
+                    emit(name + piece + b"\n")
+            if parts:
+                write(b"".join(parts))
+            if number:
+                no += text.count(nl, at)
+        if count:
+            self.selected = self.out.used = True
+        return count
+
+    def search_lines(self, f: _File, binary: bool) -> int:
+        """The selected lines with their context (``-A -B -C``), matches (``-o``,
+        color), or of a binary file (nothing printed, a note)."""
+        o = self.opts
+        data = f.data
         count = 0
         prev_end = -2  # end of the last selected line
-        for ls, le in self.selected_lines(text):
+        for ls, le in self.selected_lines(data):
             count += 1
             self.selected = True
-            if o.quiet:
-                raise _Quit
-            if o.listing is not None:
-                break
-            if quiet:
-                continue
             if binary:  # nothing printed, yet it counts as output for the next --
                 self.out.used = f.held = True
                 break
@@ -783,22 +1076,17 @@ class Grep:
             for _ in range(o.before):
                 if p <= floor:
                     break
-                p = text.rfind("\n", 0, p - 1) + 1
+                p = data.rfind(b"\n", 0, p - 1) + 1
             if o.context and self.out.used and p != f.lastout:
-                self.out.write(self.out.sgr(_SGR_SEP, "--") + "\n")
+                self.out.text(self.out.sgr(_SGR_SEP, "--") + "\n")
             while p < ls:
-                e = text.find("\n", p)
+                e = data.find(b"\n", p)
                 self.prline(f, p, e, "-")
                 p = e + 1
             self.prline(f, ls, le, ":")
             f.pending = o.after
             self.out.used = True
-        if not quiet:
-            self.prpending(f, len(text))
-        self.summary(name, shown, count)
-        if f.held and not quiet:
-            self.out.flush()
-            self.err.write(f"grep: {name}: binary file matches\n")
+        self.prpending(f, len(data))
         return count
 
     def count_stream(self, name: str, fh: IO[bytes], shown: str | None) -> int:
@@ -814,7 +1102,6 @@ class Grep:
         """
         o = self.opts
         counter = self.counter
-        assert counter is not None
         settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
         nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
         count = lines = 0
@@ -847,6 +1134,11 @@ class Grep:
                 lines += chunk.count(b"\n", start, end)
             carry = [chunk[end:]] if end < len(chunk) else []
             if count and settle:
+                if fh is self.stdin and not o.quiet:
+                    # as grep: standard input is read to its end (a later
+                    # operand "-" finds nothing left, a writer no broken pipe)
+                    while fh.read(_CHUNK):
+                        pass
                 break
         if o.invert:
             count = lines - count
@@ -863,9 +1155,9 @@ class Grep:
         if o.count:
             head = "" if shown is None else self.out.sgr(_SGR_FILE, shown)
             head += self.out.sgr(_SGR_SEP, ":") if shown is not None else ""
-            self.out.write(f"{head}{count}\n")
+            self.out.text(f"{head}{count}\n")
         if o.listing is not None and (count > 0) == (o.listing == "with"):
-            self.out.write(self.out.sgr(_SGR_FILE, name) + "\n")
+            self.out.text(self.out.sgr(_SGR_FILE, name) + "\n")
 
     def prpending(self, f: _File, lim: int) -> None:
         """After-context: lines from the last one printed, up to ``lim``.
@@ -873,53 +1165,58 @@ class Grep:
         As in grep, a line held back (binary) is not passed: the next tries
         take the same line again, using up the context.
         """
-        text = f.text
+        data = f.data
         if f.pending > 0 and f.lastout is None:
             # nothing printed yet (the selected line was held back): grep
             # takes the top of the file as the last output
             f.lastout = 0
         while f.pending > 0:
             start = f.lastout or 0
-            if start >= lim or start == len(text):
+            if start >= lim or start == len(data):
                 break
-            e = text.find("\n", start)
-            e = len(text) if e < 0 else e
+            e = data.find(b"\n", start)
+            e = len(data) if e < 0 else e
             f.pending -= 1
             self.prline(f, start, e, "-")
 
     def prline(self, f: _File, start: int, end: int, sep: str) -> None:
-        """Print the line ``text[start:end]`` (or its matches, ``-o``).
+        """Print the line ``data[start:end]`` (or its matches, ``-o``).
 
         A line (with ``-o``: a match) holding bytes that are not UTF-8 is
         held back, unless ``-a``: the file is then reported as binary.
         """
         o = self.opts
-        line = f.text[start:end]
-        head = self.out.head(f.shown, f.lineno(start), sep)
+        head = self.out.head(f.shown, f.lineno(start) if o.number else 0, sep)
         # matches are marked in selected lines, or with -v in context lines
         marked = (sep == ":") != o.invert
         if o.only:
             if marked:
+                line = f.data[start:end].decode("utf-8", "surrogateescape")
                 for s, e in self.matches_in(line):
                     piece = line[s:e]
                     if not o.text and _has_raw(piece):
                         f.held = True
                         return
-                    self.out.write(head + self.color(piece) + "\n")
+                    self.out.write(
+                        head + (self.color(piece) + "\n").encode("utf-8", "surrogateescape")
+                    )
             f.lastout = end + 1
             return
-        if not o.text and _has_raw(line):
+        if f.raw(start, end):
             f.held = True
             return
-        body = line
         if o.color and marked:
+            line = f.data[start:end].decode("utf-8", "surrogateescape")
             parts: list[str] = []
             last = 0
             for s, e in self.matches_in(line):
                 parts += [line[last:s], self.color(line[s:e])]
                 last = e
-            body = "".join(parts) + line[last:]
-        self.out.write(head + body + "\n")
+            self.out.write(
+                head + ("".join(parts) + line[last:] + "\n").encode("utf-8", "surrogateescape")
+            )
+        else:
+            self.out.write(head + f.data[start : end + 1])
         f.lastout = end + 1
 
     def color(self, text: str) -> str:
@@ -1027,7 +1324,7 @@ class Grep:
                 name = _STDIN if path == "-" else path
                 shown = name if show else None
                 try:
-                    if self.counter is not None:  # no line printed: count on the bytes
+                    if o.count or o.quiet or o.listing is not None:  # no line printed
                         if path == "-":
                             self.count_stream(name, self.stdin, shown)
                         else:
@@ -1048,6 +1345,17 @@ class Grep:
 
 class _Quit(Exception):
     """``-q`` found a match: stop at once."""
+
+
+def _not_utf8(data: bytes) -> bool:
+    """Does ``data`` hold bytes that are not UTF-8?  (One pass in C.)"""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _has_raw(text: str) -> bool:
@@ -1074,23 +1382,28 @@ def main(
     try:
         tty = stdout.isatty()
         opts = parse_args(argv, stdin, tty)
-        counter = None
-        if opts.count or opts.listing is not None or opts.quiet:
-            # no line is printed: the lines may be counted on the bytes (line_counter)
-            body, _ = line_body(opts)
-            counter = None if body is None else line_counter(body)
-            if counter is None and body is not None:  # re_engine checks the lines
-                counter = line_counter(body, build(opts)[0])
-        pattern, group = build(opts) if counter is None else (None, 0)
+        body, group = line_body(opts)
+        pattern = None
+        counter = _NOTHING
+        whole = False
+        if body is not None:
+            # the lines are found (or counted) on the bytes (line_counter),
+            # by re_engine over each chunk's text where re cannot
+            got = line_counter(body)
+            printed = not (opts.count or opts.listing is not None or opts.quiet)
+            if got is None or (printed and (opts.only or opts.color)):
+                pattern, group = build(opts)  # the spans of matches: re_engine's
+            if got is None:
+                assert pattern is not None
+                got = line_finder(body, pattern)
+            counter = got
+            whole = group == 0 and not nullable(resolve(body, False).core)
     except (UsageError, ReError) as e:
         err.write(f"grep: {e}\n")
         return 2
     g = Grep(opts, pattern, group, _Out(stdout, opts, block=not tty), err, stdin)
     g.counter = counter
-    if opts.syntax == "fixed" and len(opts.patterns) == 1 and not (opts.icase or opts.word):
-        lit = opts.patterns[0]
-        if lit and not opts.line and not any("\ud800" <= c <= "\udfff" for c in lit):
-            g.literal = lit
+    g.whole_spans = whole
     try:
         return g.run()
     finally:
