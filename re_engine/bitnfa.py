@@ -51,6 +51,7 @@ with the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from . import ast as R
@@ -402,6 +403,42 @@ class BitNFA:
         if s & (mb | self.eos_bit) and i == n:
             last = n
         return last
+
+    def longest_back(self, text: Any, end: int, lo: int, s: int, best: int) -> int:
+        """:meth:`longest` for a reversed program, from ``end`` down to ``lo``.
+
+        The smallest ``i >= lo`` where a match (of the reversed program)
+        ends, or ``best``: the reverse scan that finds where a match starts.
+        """
+        mb = self.match_bit
+        acc = self._acc
+        accept = self.accept
+        chain, x1, y1, x2, y2 = self.chain, self.x1, self.y1, self.x2, self.y2
+        inline = self._inline
+        rest_mask, rest = self.rest_mask, self._rest
+        i = end
+        it = reversed(text)
+        it.__setstate__(end - 1)  # type: ignore[attr-defined]
+        for ch in islice(it, end - lo):
+            if s & mb:
+                best = i
+            a = acc.get(ch)
+            if a is None:
+                a = accept(ch)
+            t = s & a
+            if not t:
+                return best
+            s = (t & chain) << 1
+            if t & x1:
+                s |= y1
+            if t & x2:
+                s |= y2
+            if not inline and t & rest_mask:
+                s |= rest(t)
+            i -= 1
+        if s & mb:
+            best = lo
+        return best
 
     def earliest_unanchored(self, text: Any, i: int, s: int) -> int:
         """From the set ``s`` at ``i``, new threads starting at each position: first match end."""

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Protocol, cast
 
+from .bitnfa import BitNFA
 from .prog import (
     ASSERT,
     CHAR,
@@ -52,10 +53,18 @@ class Jump(Protocol):
         ...
 
 
-# leave the DFA for _nfa_scan after this many flushes in one scan, if it
-# made a new state for more than one character in this many
-_THRASH_FLUSHES = 2
+# leave the DFA for the fallbacks (LazyDFA._give_up) after this many flushes
+# in one scan, if it made a new state for more than one character in this many
+_THRASH_FLUSHES = 1
 _THRASH_CHARS_PER_STATE = 10
+
+# after the DFA gave up to the bit-parallel scan, this many of the next scans
+# of at least _DIRECT_MIN characters go to it at once; doubled at each new
+# give-up (up to _SKIP_MAX), so a pattern that thrashes on its texts pays the
+# DFA's warm-up rarely, and one that thrashed once is retried soon
+_SKIP_FIRST = 8
+_SKIP_MAX = 1024
+_DIRECT_MIN = 4096
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
@@ -114,6 +123,17 @@ class LazyDFA:
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
         self._starts: dict[int, DState] = {}
+        # the bit-parallel fallback (re_engine.bitnfa), built on the first thrash
+        self._bit: BitNFA | None = None
+        self._bit_built = False
+        # first mode: the match end may be the longest from the leftmost start
+        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
+        self.sets_exact = False
+        self.gave_up = 0  # scans handed to the fallbacks
+        self._skip = 0  # long scans still to hand to the bit-parallel scan at once
+        self._skip_next = _SKIP_FIRST
+        # (start, end) of the match the unanchored fallback found, for the caller
+        self.found: tuple[int, int] | None = None
         # no assertion and no empty-iteration check: closures ignore the context
         self._plain = not any(o in (ASSERT, ENTER, CHECK) for o in prog.op)
         self._ecl: dict[int, tuple[int, ...]] = {}
@@ -400,6 +420,11 @@ class LazyDFA:
         code = self.code
         watch_final = self.prog.uses_final
         s = self.start(behind)
+        if self._skip and n - pos >= _DIRECT_MIN and not (skip_first and not self.unanchored):
+            self._skip -= 1
+            r = self._give_up(text, pos, pos, s, -1, earliest, skip_first, direct=True)
+            if r is not None:
+                return r
         last = -1
         i = pos
         flushes0 = self.flushes
@@ -455,7 +480,10 @@ class LazyDFA:
                 nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
                 if nxt is None:
                     if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                        return self._nfa_scan(text, i, s, last, earliest)
+                        r = self._give_up(text, pos, i, s, last, earliest, skip_first)
+                        if r is not None:
+                            return r
+                        flushes0 = self.flushes
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 i += 1
@@ -482,7 +510,10 @@ class LazyDFA:
                 nxt = tb.get(ch)
                 if nxt is None:
                     if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                        return self._nfa_scan(text, i, s, last, earliest)
+                        r = self._give_up(text, pos, i, s, last, earliest, skip_first)
+                        if r is not None:
+                            return r
+                        flushes0 = self.flushes
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -513,7 +544,10 @@ class LazyDFA:
             nxt = s.tb.get(ch)
             if nxt is None:
                 if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                    return self._nfa_scan(text, i, s, last, False)
+                    r = self._give_up(text, pos, i, s, last, False, False)
+                    if r is not None:
+                        return r
+                    flushes0 = self.flushes
                 nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
             s = nxt
             i += 1
@@ -526,12 +560,73 @@ class LazyDFA:
         return last
 
     def _thrashing(self, scanned: int) -> bool:
-        """Is the cache being rebuilt faster than it is used (RE2's rule)?
+        """Is the cache being rebuilt faster than it is used (RE2's rule)?"""
+        return scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
 
-        Only programs whose closures ignore the context can leave the DFA
-        (:meth:`_nfa_scan`); the others go on flushing, still linear.
+    def bitnfa(self) -> BitNFA | None:
+        """The bit-parallel simulation of the program (built on first use; None: not handled)."""
+        if not self._bit_built:
+            self._bit_built = True
+            self._bit = BitNFA.build(self.prog)
+        return self._bit
+
+    def _give_up(
+        self,
+        text: str | bytes,
+        pos: int,
+        i: int,
+        s: DState,
+        last: int,
+        earliest: bool,
+        skip_first: bool,
+        direct: bool = False,
+    ) -> int | None:
+        """Finish a thrashing :meth:`forward` from state ``s`` at ``i`` without the cache.
+
+        The bit-parallel simulation (:mod:`re_engine.bitnfa`) where sets give
+        this scan's answer exactly: an anchored ``longest`` scan, an
+        ``earliest`` one (whether some thread reaches a match does not
+        depend on their order), an anchored ``first`` scan when
+        :attr:`sets_exact` (the first match from the start is the longest:
+        the threads still alive, those of higher priority than any match
+        seen, include the first match's; their longest end is it); an
+        unanchored ``first`` scan with :attr:`sets_exact` restarts at
+        ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
+        its start is left in :attr:`found`).  Else the thread lists of
+        :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
+        the DFA, flushing (still linear).  Each path is linear
+        (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
+        at most the stretch the DFA already scanned.
+
+        ``direct``: called before the DFA ran (``i == pos``, ``s`` the start
+        state, see :data:`_SKIP_FIRST`); only the bit-parallel scans apply.
         """
-        return self._plain and scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
+        bit = self.bitnfa()
+        if bit is not None:
+            anchored = not self.unanchored
+            got: int | None = None
+            if earliest or (anchored and (self.longest or self.sets_exact)):
+                cur = bit.from_roots(s.kernel)
+                if earliest and s.active:
+                    got = bit.earliest_unanchored(text, i, cur)
+                else:
+                    got = bit.longest(text, i, cur, last, earliest=earliest)
+            elif self.sets_exact and not self.longest:
+                span = bit.leftmost(text, pos, skip_first)
+                self.found = span
+                got = -1 if span is None else span[1]
+            if got is not None:
+                if not direct:
+                    self.gave_up += 1
+                    self._skip = self._skip_next
+                    self._skip_next = min(2 * self._skip_next, _SKIP_MAX)
+                return got
+        if direct:
+            return None
+        if self._plain:
+            self.gave_up += 1
+            return self._nfa_scan(text, i, s, last, earliest)
+        return None
 
     def _nfa_scan(self, text: str | bytes, i: int, s: DState, last: int, earliest: bool) -> int:
         """Finish :meth:`forward` from state ``s`` at ``i`` without caching states.
@@ -577,10 +672,22 @@ class LazyDFA:
         i = end
         n = len(text)
         code = self.code
+        flushes0 = self.flushes
         while i > lo:
             ch = text[i - 1]
             nxt = s.tb.get(ch)
             if nxt is None:
+                if (
+                    self.flushes - flushes0 >= _THRASH_FLUSHES
+                    and self._thrashing(end - i)
+                    and self.longest
+                    and not self.unanchored
+                    and self.bitnfa() is not None
+                ):
+                    bit = self.bitnfa()
+                    assert bit is not None
+                    self.gave_up += 1
+                    return bit.longest_back(text, i, lo, bit.from_roots(s.kernel), best)
                 final = i == n and self.prog.uses_final and code(ch) == 10
                 nxt = self.slow_step(s, ch, final)
             s = nxt

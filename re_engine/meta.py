@@ -30,6 +30,7 @@ from typing import Any
 
 from . import ast as R
 from .backtrack import Backtracker, fits
+from .bitnfa import first_is_longest
 from .dfa import LazyDFA
 from .errors import TooLarge
 from .fast import (
@@ -340,6 +341,7 @@ class Engine:
         self.posix_cache: dict[Any, Any] = {}
         self._jumper: Jumper | None = None
         self._jumper_built = False
+        self._fl: bool | None = None
 
     @property
     def plain(self) -> Any:
@@ -381,14 +383,25 @@ class Engine:
             self._backtracker = Backtracker(self.prog, self.is_word)
         return self._backtracker
 
+    @property
+    def first_is_longest(self) -> bool:
+        """Is the first match from any start the longest (:func:`re_engine.bitnfa.first_is_longest`)?"""
+        if self._fl is None:
+            self._fl = first_is_longest(self.core)
+        return self._fl
+
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
         if d is None:
             if which == "unanch":
                 d = LazyDFA(self.plain, "first", True, self.is_word)
                 d.jumper = self.jumper
+                # its end only serves to find the leftmost start, unless sem is "first"
+                d.sets_exact = self._res.sem != "first" or self.first_is_longest
             elif which == "anch":
                 d = LazyDFA(self.plain, "first", False, self.is_word)
+                # a fullmatch has one possible end: the first match's is the longest
+                d.sets_exact = self.core is not self._res.core or self.first_is_longest
             elif which == "longest":
                 d = LazyDFA(self.plain, "longest", False, self.is_word)
             else:
@@ -514,10 +527,18 @@ class Automata(Strategy):
                     earliest=sem == "shortest",
                 )
             return None if e0 < 0 else [pos, e0]
-        e0 = eng.dfa("unanch").forward(text, pos, self.behind(text, pos), skip_first=not_empty)
+        d = eng.dfa("unanch")
+        d.found = None
+        e0 = d.forward(text, pos, self.behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
-        if eng.fixed >= 0:
+        if d.found is not None:
+            # the DFA gave up to the bit-parallel scan, which found the
+            # leftmost start and the longest end from it (LazyDFA._give_up)
+            s0 = d.found[0]
+            if sem != "shortest":
+                return [s0, e0]
+        elif eng.fixed >= 0:
             s0 = e0 - eng.fixed
         else:
             # the finder serves non-nullable patterns only: never not_empty
