@@ -380,7 +380,7 @@ class BitNFA:
         rest_mask, rest = self.rest_mask, self._rest
         it = iter(text)
         if i:
-            it.__setstate__(i)  # type: ignore[attr-defined]
+            it.__setstate__(i)
         for ch in it:
             if s & mb:
                 last = i
@@ -418,7 +418,7 @@ class BitNFA:
         rest_mask, rest = self.rest_mask, self._rest
         i = end
         it = reversed(text)
-        it.__setstate__(end - 1)  # type: ignore[attr-defined]
+        it.__setstate__(end - 1)
         for ch in islice(it, end - lo):
             if s & mb:
                 best = i
@@ -453,7 +453,7 @@ class BitNFA:
         s |= z
         it = iter(text)
         if i:
-            it.__setstate__(i)  # type: ignore[attr-defined]
+            it.__setstate__(i)
         for ch in it:
             if s & mb:
                 return i
@@ -498,7 +498,7 @@ class BitNFA:
         i = pos
         it = iter(text)
         if i:
-            it.__setstate__(i)  # type: ignore[attr-defined]
+            it.__setstate__(i)
         while True:
             # the sets at i, before character i: a new start, then matches
             if best_s < 0:

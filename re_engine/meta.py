@@ -60,6 +60,11 @@ from .prog import (
 )
 
 Slots = list[int]
+Lazy = Callable[[], Slots]
+
+# Automata.first_lazy: a match at least this long has its groups found only
+# when asked for (their pass costs far more per character than the DFA's)
+_LAZY_SPAN = 4096
 
 # GuardedReDelegate: sample size, and the literal density (one per this many
 # characters) below which the prefiltered DFA beats a guarded re search
@@ -91,6 +96,11 @@ class Strategy:
     def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
         """Slots of the match ``how`` (``search``/``match``/``fullmatch``) asks for."""
         raise NotImplementedError
+
+    def first_lazy(self, text: Any, pos: int, how: str) -> tuple[Slots, Lazy | None] | None:
+        """:meth:`first` with groups, or its bounds and a function that finds the groups later."""
+        got = self.first(text, pos, how, True)
+        return None if got is None else (got, None)
 
     def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
         """Slots of each successive non-overlapping match from ``pos`` (as ``re.finditer``)."""
@@ -602,6 +612,28 @@ class Automata(Strategy):
         if len(b) > 2:
             return b if want_groups else b[:2]
         return self.groups(eng, text, b[0], b[1], -1) if want_groups else b
+
+    def first_lazy(self, text: Any, pos: int, how: str) -> tuple[Slots, Lazy | None] | None:
+        """:meth:`first`; the groups of a match of :data:`_LAZY_SPAN` or more left for later.
+
+        The bounds are found as by :meth:`first`; :meth:`groups` then runs on
+        the same span if and when a group is asked for (the same answer:
+        it depends only on the text and the span).
+        """
+        eng = self._full() if how == "fullmatch" else self.eng
+        b = self.locate(eng, text, pos, how != "search", False)
+        if b is None:
+            return None
+        if len(b) > 2 or self.ngroups == 0:
+            return b, None
+        s0, e0 = b
+        if e0 - s0 < _LAZY_SPAN:
+            return self.groups(eng, text, s0, e0, -1), None
+
+        def more() -> Slots:
+            return self.groups(eng, text, s0, e0, -1)
+
+        return b, more
 
     def anchored_first(
         self, text: Any, pos: int, not_empty: bool, short: bool = False

@@ -233,3 +233,18 @@ def test_linear_time() -> None:
 
         t1, t2 = run(50_000), run(100_000)
         assert t2 < 3.5 * t1 + 0.02, (pattern, t1, t2)
+
+
+def test_groups_of_a_long_match_are_found_when_asked_for() -> None:
+    text = _random_ab(10_000, seed=11)
+    p = re_engine.compile(r"(a|b)*a(a|b){30}")
+    ref = re.compile(r"(a|b)*a(a|b){30}")
+    m, r = p.search(text), ref.search(text)
+    assert m is not None and r is not None
+    assert m._more is not None  # the bounds only, so far
+    assert m.span() == r.span()
+    assert m.span(2) == r.span(2) and m.group(1) == r.group(1) and m._more is None
+    assert m.groups() == r.groups() and m.lastindex == r.lastindex
+    short = p.search(text[:100])
+    assert short is not None and short._more is None  # short spans: at once, as before
+    assert p.execp(text) and p.execp(text[:40]) == (ref.search(text[:40]) is not None)
