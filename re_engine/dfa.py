@@ -129,6 +129,8 @@ class LazyDFA:
         # first mode: the match end may be the longest from the leftmost start
         # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
         self.sets_exact = False
+        # the length of the longest match, if bounded (set with sets_exact)
+        self.max_len: int | None = None
         self.gave_up = 0  # scans handed to the fallbacks
         self._skip = 0  # long scans still to hand to the bit-parallel scan at once
         self._skip_next = _SKIP_FIRST
@@ -592,7 +594,9 @@ class LazyDFA:
         seen, include the first match's; their longest end is it); an
         unanchored ``first`` scan with :attr:`sets_exact` restarts at
         ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
-        its start is left in :attr:`found`).  Else the thread lists of
+        its start is left in :attr:`found`), from ``e1 - max_len`` when the
+        match length is bounded (``e1`` the earliest end of any match, found
+        first with one set: the leftmost match ends at or after ``e1``).  Else the thread lists of
         :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
         the DFA, flushing (still linear).  Each path is linear
         (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
@@ -612,9 +616,20 @@ class LazyDFA:
                 else:
                     got = bit.longest(text, i, cur, last, earliest=earliest)
             elif self.sets_exact and not self.longest:
-                span = bit.leftmost(text, pos, skip_first)
-                self.found = span
-                got = -1 if span is None else span[1]
+                lo = pos
+                if self.max_len is not None and not skip_first:
+                    # every match ends at or after the earliest end e1, so the
+                    # leftmost starts at or after e1 - max_len: one set scans
+                    # up to e1, the start groups only that last stretch
+                    e1 = bit.earliest_unanchored(text, pos, 0)
+                    if e1 < 0:
+                        self.found = None
+                        got = -1
+                    lo = max(pos, e1 - self.max_len)
+                span = None if got is not None else bit.leftmost(text, lo, skip_first)
+                if got is None:
+                    self.found = span
+                    got = -1 if span is None else span[1]
             if got is not None:
                 if not direct:
                     self.gave_up += 1

@@ -408,6 +408,11 @@ class Engine:
                 d.jumper = self.jumper
                 # its end only serves to find the leftmost start, unless sem is "first"
                 d.sets_exact = self._res.sem != "first" or self.first_is_longest
+                d.max_len = (
+                    self._res.shape()[2]
+                    if self.core is self._res.core
+                    else min_max_len(self.core)[1]
+                )
             elif which == "anch":
                 d = LazyDFA(self.plain, "first", False, self.is_word)
                 # a fullmatch has one possible end: the first match's is the longest
