@@ -422,7 +422,12 @@ class LazyDFA:
         code = self.code
         watch_final = self.prog.uses_final
         s = self.start(behind)
-        if self._skip and n - pos >= _DIRECT_MIN and not (skip_first and not self.unanchored):
+        # (after an empty match only the leftmost-start scan can skip it itself)
+        if (
+            self._skip
+            and n - pos >= _DIRECT_MIN
+            and not (skip_first and (earliest or not self.unanchored))
+        ):
             self._skip -= 1
             r = self._give_up(text, pos, pos, s, -1, earliest, skip_first, direct=True)
             if r is not None:
