@@ -10,6 +10,13 @@ than ``max_states`` states it is flushed and rebuilt from the current state:
 memory stays bounded and each character still costs at most one closure
 computation, O(len(program)), so a search is linear in the text.
 
+When the cache thrashes (it filled up in fewer than ten characters per
+state, as ``(a|b)*a(a|b){30}`` does on random text, whose DFA has 2**31
+states), the scan gives up, as RE2's does, to the bit-parallel NFA of
+:mod:`re_engine.bitnfa` where sets give its answer exactly, or else to the
+thread lists of :meth:`LazyDFA._nfa_scan` (see :meth:`LazyDFA._give_up`),
+and the next long scans go there at once for a while.
+
 Modes: ``"first"`` cuts threads of lower priority than a match (Perl), and
 ``"longest"`` keeps them all (POSIX, and the reverse scan that finds where a
 match starts).

@@ -444,8 +444,15 @@ class Automata(Strategy):
     at a few candidate starts up to the end found, with the groups in the
     same call; past its budget the reverse DFA runs as above.
 
+    When the DFA's cache thrashes, its scans give up to the bit-parallel
+    NFA (:meth:`re_engine.dfa.LazyDFA._give_up`); the unanchored one then
+    finds the start as well (:attr:`re_engine.dfa.LazyDFA.found`), and no
+    reverse pass is needed.
+
     Groups, on the span ``[s, e)`` just found (spans of successive matches
-    do not overlap, so the total stays linear):
+    do not overlap, so the total stays linear; for ``search``, ``match``
+    and ``fullmatch`` only when first asked for if the span is long,
+    :meth:`first_lazy`):
 
     - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
