@@ -150,6 +150,14 @@ def test_first_is_longest_is_sound(pattern: str, text: str) -> None:
             assert m.end() == max(ends), (s, m.span(), ends)
 
 
+def test_an_alternation_of_characters_is_a_class() -> None:
+    for pattern in [r"(?:a|b)*a(?:a|b){30}", r"(?:a|[ab]|\d)+x", r"a(?:a|b){20}c"]:
+        p = re_engine.compile(pattern)
+        assert p.strategy in ("re", "re-guarded"), pattern  # as [ab]: re under a proof
+    core = re_engine.compile(r"x(?:a|b|c)", engine="dfa")._strategy.eng.core
+    assert repr(core) == repr(re_engine.compile(r"x[abc]", engine="dfa")._strategy.eng.core)
+
+
 def test_first_is_longest_refuses_what_it_cannot_prove() -> None:
     for pattern in [r"a*?b", r"(a|ab)(c|bcd)", r"a*b*", r"(a*)*", r"(?:ab|a)*c", r"a+|b"]:
         p = re_engine.compile(pattern, engine="dfa")
@@ -176,6 +184,7 @@ def _random_ab(n: int, seed: int = 5) -> str:
 
 
 def test_huge_dfa_takes_the_bit_parallel_path() -> None:
+    """On the automata (by default the patterns without groups go to ``re`` under a proof)."""
     text = _random_ab(20_000)
     # a match over the whole text; one at its very end (the DFA thrashes before)
     ending = text[:-21] + "a" + text[-20:] + "c"
@@ -184,7 +193,7 @@ def test_huge_dfa_takes_the_bit_parallel_path() -> None:
         (r"(a|b)*a(a|b){30}", text),
         (r"a(?:a|b){20}(c)", ending),
     ]:
-        p = re_engine.compile(pattern)
+        p = re_engine.compile(pattern, engine="dfa")
         ref = re.compile(pattern)
         for _ in range(3):  # the first scan gives up, the next go there at once
             m, r = p.search(t), ref.search(t)
@@ -203,7 +212,9 @@ def test_huge_dfa_takes_the_bit_parallel_path() -> None:
 
 def test_memory_stays_bounded() -> None:
     text = _random_ab(50_000, seed=9)
-    p = re_engine.compile(r"(?:a|b)*a(?:a|b){30}c")  # no match: the whole text is scanned
+    p = re_engine.compile(
+        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
+    )  # no match: the whole text is scanned
     p.search(text[:10_000])  # the DFA gives up here; the tables are built
     tracemalloc.start()
     try:
@@ -219,7 +230,7 @@ def test_memory_stays_bounded() -> None:
 def test_linear_time() -> None:
     """Doubling the text about doubles the time (loose bounds, CPU time, best of two)."""
     for pattern in [r"(?:a|b)*a(?:a|b){30}c", r"a(?:a|b){20}c"]:
-        p = re_engine.compile(pattern)
+        p = re_engine.compile(pattern, engine="dfa")
         p.search(_random_ab(20_000))
 
         def run(n: int, p: Any = p) -> float:
@@ -238,6 +249,7 @@ def test_linear_time() -> None:
 def test_groups_of_a_long_match_are_found_when_asked_for() -> None:
     text = _random_ab(10_000, seed=11)
     p = re_engine.compile(r"(a|b)*a(a|b){30}")
+    assert p.strategy == "automata"
     ref = re.compile(r"(a|b)*a(a|b){30}")
     m, r = p.search(text), ref.search(text)
     assert m is not None and r is not None
