@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import is_
-from typing import Any
+from typing import Any, cast
 
 from . import ast as R
 from .charset import CharSet, word
@@ -85,8 +85,9 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
             if t is Alt and len(items) > 1 and all(type(x) is Set for x in items):
                 # single characters: a class, as RE2's parser makes it ((?:a|b) is [ab];
                 # whichever branch takes the character, the same path goes on)
-                cs = items[0].cs
-                for x in items[1:]:
+                leaves = cast("list[R.Set]", items)
+                cs = leaves[0].cs
+                for x in leaves[1:]:
                     cs = cs.union(x.cs)
                 return Set(cs)
             if type(n) is t and all(map(is_, items, n.items)):
