@@ -549,6 +549,11 @@ class LazyDFA:
         """
         n = len(text)
         s = self.start(behind)
+        if self._skip and n - pos >= _DIRECT_MIN:
+            self._skip -= 1
+            r = self._give_up(text, pos, pos, s, -1, False, False, direct=True)
+            if r is not None:
+                return r
         last = -1
         i = pos
         watch_final = self.prog.uses_final
