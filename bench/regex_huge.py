@@ -59,7 +59,6 @@ QUADRATIC = "re: quadratic (each start rescans the rest of the text), skipped"
 CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     ("issue (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _random_ab, "search", None),
     ("(a|b)*a(a|b){30}c no match", r"(a|b)*a(a|b){30}c", _random_ab, "search", QUADRATIC),
-    ("(a|b){20}(a|b)*c no match", r"(a|b){20}(a|b)*c", _random_ab, "search", QUADRATIC),
     ("ab*a(ab){30} random", r"(?:a|b)*a(?:a|b){30}", _random_ab, "search", None),
     ("ab*a(ab){30} 'ab'*n", r"(?:a|b)*a(?:a|b){30}", lambda n: "ab" * (n // 2), "search", None),
     ("ab*a(ab){30}c no match", r"(?:a|b)*a(?:a|b){30}c", _random_ab, "search", QUADRATIC),
