@@ -41,8 +41,8 @@ are many.  Per character: a dictionary lookup and a few int operations on
   start is also the longest (:func:`first_is_longest`).
 
 Everything else keeps the thread-list simulation of the DFA.  Programs with
-assertions other than a final ``\\z``, or with empty-iteration checks
-(``ENTER``/``CHECK``), are not handled (:meth:`BitNFA.build` returns
+assertions other than ``\\z`` (a thread past it can only match, at the
+end), or with empty-iteration checks (``ENTER``/``CHECK``), are not handled (:meth:`BitNFA.build` returns
 ``None``).  Memory: the tables (``O(P)`` masks), a character memo capped at
 :data:`_MEMO_CAP` entries, and per scan at most ``P`` masks: nothing grows
 with the text.
@@ -197,7 +197,6 @@ class BitNFA:
                     table[v] = table[v & (v - 1)] | (follow[j] if (bits & low) else 0)
                 self._chunks.append((base, table))
             self._groups = []
-        self._follow = follow
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -343,18 +342,6 @@ class BitNFA:
             if v:
                 out |= table[v]
         return out
-
-    def step(self, s: int, ch: Any) -> int:
-        """The positions alive after ``ch`` from those in ``s`` (no new start)."""
-        t = s & self.accept(ch)
-        n = (t & self.chain) << 1
-        if t & self.x1:
-            n |= self.y1
-        if t & self.x2:
-            n |= self.y2
-        if t & self.rest_mask and not self._inline:
-            n |= self._rest(t)
-        return n
 
     def from_roots(self, roots: Sequence[int]) -> int:
         """The set of a DFA kernel: the union of its pcs' closures (CHAR successors or the start)."""

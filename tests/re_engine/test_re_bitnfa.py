@@ -86,24 +86,30 @@ def test_bytes_patterns_agree_with_re_when_thrashing(pattern: str, text: bytes) 
     _agree(_thrashing(bpat), re.compile(bpat), text)
 
 
-def _no_assertion(pattern: str) -> bool:
-    """No assertion: ``re.fullmatch(text, s, e)`` sees a cut text's edges where the text goes on."""
-    return not any(x in pattern for x in ("$", "^", "\\A", "\\Z", "\\b", "\\B"))
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patterns(), st.text(alphabet="abc 1", max_size=16))
 def test_set_scans_answer_what_sets_can(pattern: str, text: str) -> None:
     """Against ``re.fullmatch`` on every span: leftmost start, longest and earliest ends."""
     p = re_engine.compile(pattern, engine="dfa")
-    eng = p._strategy.eng
-    bit = BitNFA.build(eng.plain)
-    assume(bit is not None)
-    assert bit is not None
+    bit = BitNFA.build(p._strategy.eng.plain)
     # re.fullmatch on a cut text would see its end there (the full-match
     # programs' final \z is checked by the thrashing tests above)
-    assume(_no_assertion(pattern))
-    ref = re.compile(pattern)
+    assume(bit is not None and _no_assertion(pattern))
+    assert bit is not None
+    _check_set_scans(bit, re.compile(pattern), text)
+
+
+def test_many_exceptional_edges_use_chunk_tables() -> None:
+    pattern = "a*b*c*d*e*f*g*h*(?:a|b)*c(?:a|h)"
+    bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
+    assert bit is not None and bit._chunks
+    rnd = random.Random(4)
+    for _ in range(30):
+        text = "".join(rnd.choice("abcdefgh") for _ in range(rnd.randrange(16)))
+        _check_set_scans(bit, re.compile(pattern), text)
+
+
+def _check_set_scans(bit: BitNFA, ref: re.Pattern[str], text: str) -> None:
     n = len(text)
     spans = {(s, e) for s in range(n + 1) for e in range(s, n + 1) if ref.fullmatch(text, s, e)}
     for pos in (0, 1, 4):
@@ -128,6 +134,11 @@ def test_set_scans_answer_what_sets_can(pattern: str, text: str) -> None:
             assert got == (s1, max(e for s, e in rest if s == s1))
         else:
             assert got is None
+
+
+def _no_assertion(pattern: str) -> bool:
+    """No assertion: ``re.fullmatch(text, s, e)`` sees a cut text's edges where the text goes on."""
+    return not any(x in pattern for x in ("$", "^", "\\A", "\\Z", "\\b", "\\B"))
 
 
 @settings(
