@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Protocol, cast
 
+from .backtrack import Backtracker, fits
 from .bitnfa import BitNFA
 from .prog import (
     ASSERT,
@@ -133,6 +134,7 @@ class LazyDFA:
         # the bit-parallel fallback (re_engine.bitnfa), built on the first thrash
         self._bit: BitNFA | None = None
         self._bit_built = False
+        self._backtracker: Backtracker | None = None
         # first mode: the match end may be the longest from the leftmost start
         # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
         self.sets_exact = False
@@ -613,7 +615,12 @@ class LazyDFA:
         ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
         its start is left in :attr:`found`), from ``e1 - max_len`` when the
         match length is bounded (``e1`` the earliest end of any match, found
-        first with one set: the leftmost match ends at or after ``e1``).  Else the thread lists of
+        first with one set: the leftmost match ends at or after ``e1``).
+        Without :attr:`sets_exact`, an unanchored ``first`` scan takes the
+        leftmost start ``s`` and longest end ``E`` from the sets, then the
+        first match from ``s`` from the bounded backtracker over ``[s, E]``
+        (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
+        while that fits its visited set.  Else the thread lists of
         :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
         the DFA, flushing (still linear).  Each path is linear
         (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
@@ -647,6 +654,19 @@ class LazyDFA:
                 if got is None:
                     self.found = span
                     got = -1 if span is None else span[1]
+            elif self.unanchored and not self.longest and not skip_first:
+                # leftmost start and longest end by sets, then the first match
+                # from that start by the bounded backtracker where it fits
+                span = bit.leftmost(text, pos)
+                if span is None:
+                    self.found = None
+                    got = -1
+                elif fits(self.prog, span[0], span[1]):
+                    if self._backtracker is None:
+                        self._backtracker = Backtracker(self.prog, self.is_word)
+                    e = self._backtracker.first_end(text, span[0], span[1])
+                    self.found = (span[0], e)
+                    got = e
             if got is not None:
                 if not direct:
                     self.gave_up += 1

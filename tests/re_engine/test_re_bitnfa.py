@@ -221,6 +221,21 @@ def test_huge_dfa_takes_the_bit_parallel_path() -> None:
     assert m is not None and m.span() == (0, len(text))
 
 
+def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
+    """Not first-is-longest: sets give the start and the longest end, the backtracker the end."""
+    text = _random_ab(20_000, seed=8)
+    for pattern in [r"(a|ab)(a|b)*a(a|b){20}(c|bcd)?", r"(?:a|b)*(ab|b)(?:a|b){20}"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not first_is_longest(p._strategy.eng.core)
+        ref = re.compile(pattern)
+        for t in (text, text[:-25] + "c" + text[-24:]):
+            m, r = p.search(t), ref.search(t)
+            assert m is not None and r is not None
+            assert m.span() == r.span() and m.groups() == r.groups()
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d.found is not None and d._backtracker is not None
+
+
 def test_memory_stays_bounded() -> None:
     text = _random_ab(50_000, seed=9)
     p = re_engine.compile(
