@@ -38,14 +38,18 @@ are many.  Per character: a dictionary lookup and a few int operations on
   ``O(P)`` steps at worst and one or two when the pattern starts with a
   loop (every later start merges into the first group);
 - the leftmost-first match end for patterns where the first match from a
-  start is also the longest (:func:`first_is_longest`).
+  start is also the longest (:func:`first_is_longest`); for the others the
+  DFA asks the bounded backtracker for the first match's end within the
+  span the sets found (:meth:`re_engine.dfa.LazyDFA._give_up`).
 
 Everything else keeps the thread-list simulation of the DFA.  Programs with
 assertions other than ``\\z`` (a thread past it can only match, at the
-end), or with empty-iteration checks (``ENTER``/``CHECK``), are not handled (:meth:`BitNFA.build` returns
-``None``).  Memory: the tables (``O(P)`` masks), a character memo capped at
-:data:`_MEMO_CAP` entries, and per scan at most ``P`` masks: nothing grows
-with the text.
+end), or with empty-iteration checks (``ENTER``/``CHECK``), are not
+handled (:meth:`BitNFA.build` returns ``None``): their DFA goes on
+flushing its cache, still linear.  Memory: the tables (``O(P)`` masks), a
+character memo of at most :data:`_MEMO_CAP` entries (fewer for wide masks,
+:data:`_MEMO_BITS`), and per scan at most ``P`` masks: nothing grows with
+the text.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ MAX_POSITIONS = 8192
 """Largest number of positions simulated (masks of 8192 bits: ~270 machine words)."""
 
 _MEMO_CAP = 100_000
+_MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
 
@@ -161,6 +166,7 @@ class BitNFA:
                 set_mask[si] |= 1 << i
         self._set_mask = set_mask
         self._acc: dict[Any, int] = {}
+        self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
         chain = 0
         extra: dict[int, int] = {}  # targets besides the next position -> sources
         for i, f in enumerate(follow):
@@ -326,7 +332,7 @@ class BitNFA:
             for si, cs in enumerate(self.sets):
                 if c in cs:
                     got |= self._set_mask[si]
-            if len(self._acc) >= _MEMO_CAP:
+            if len(self._acc) >= self._memo_cap:
                 self._acc.clear()
             self._acc[ch] = got
         return got
