@@ -54,12 +54,29 @@ the text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
 
 from . import ast as R
-from .prog import ASSERT, CHAR, JMP, MATCH, SAVE, SPLIT, Cap, Core, Prog, nullable
+from .charset import word
+from .prog import (
+    ASSERT,
+    CHAR,
+    EDGE,
+    FINALNL,
+    JMP,
+    MATCH,
+    NL,
+    SAVE,
+    SPLIT,
+    WORD,
+    Cap,
+    Core,
+    Prog,
+    check_assert,
+    nullable,
+)
 
 MAX_POSITIONS = 8192
 """Largest number of positions simulated (masks of 8192 bits: ~270 machine words)."""
@@ -142,31 +159,21 @@ def first_is_longest(core: Core) -> bool:
     return k is not None and k >= 1 and not nullable(lp.node)
 
 
-class BitNFA:
-    """The bit-parallel simulation of one program (see the module docstring)."""
+class _Edges:
+    """The closures of every position for one context (or for all: a context-free program).
 
-    def __init__(
-        self,
-        sets: Sequence[Any],
-        pos_sets: list[list[int]],
-        follow: list[int],
-        start: int,
-        root_mask: dict[int, int],
-    ) -> None:
-        self.sets = sets
-        self.npos = p = len(pos_sets)
-        self.match_bit = 1 << p
-        self.eos_bit = 1 << (p + 1)
-        self.start_mask = start
-        self.root_mask = root_mask
-        # per set index, the positions whose set includes it
-        set_mask = [0] * len(sets)
-        for i, sis in enumerate(pos_sets):
-            for si in sis:
-                set_mask[si] |= 1 << i
-        self._set_mask = set_mask
-        self._acc: dict[Any, int] = {}
-        self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
+    ``chain``: sources whose closure holds the next position (taken by one
+    shift); the other targets grouped by source (two groups inline in the
+    scans, the rest by :meth:`rest`: per group, or per 8-bit chunk of the
+    sources when many); ``start``: the closure of the program's start;
+    ``roots``: the closure of each successor of a ``CHAR`` (a DFA kernel's pcs).
+    """
+
+    __slots__ = ("chain", "chunks", "groups", "inline", "rest_mask", "roots", "start")
+
+    def __init__(self, follow: list[int], start: int, roots: dict[int, int]) -> None:
+        self.start = start
+        self.roots = roots
         chain = 0
         extra: dict[int, int] = {}  # targets besides the next position -> sources
         for i, f in enumerate(follow):
@@ -182,17 +189,9 @@ class BitNFA:
         for src, _ in groups:
             rest_mask |= src
         self.rest_mask = rest_mask
-        # the two first groups are tested inline by the scans, the rest by
-        # _rest: per group, or per 8-bit chunk of the sources when many
-        self.x1, self.y1 = groups[0] if groups else (0, 0)
-        self.x2, self.y2 = groups[1] if len(groups) > 1 else (0, 0)
-        self._groups = groups[2:]
-        self._inline = rest_mask & ~(self.x1 | self.x2) == 0
-        self._chunks: list[tuple[int, list[int]]] = []
+        self.chunks: list[tuple[int, list[int]]] = []
         if len(groups) > _CHUNK_GROUPS:
-            self._inline = False
-            self.x1 = self.y1 = self.x2 = self.y2 = 0
-            for base in range(0, p, 8):
+            for base in range(0, len(follow), 8):
                 bits = (rest_mask >> base) & 255
                 if not bits:
                     continue
@@ -201,18 +200,93 @@ class BitNFA:
                     low = v & -v
                     j = base + low.bit_length() - 1
                     table[v] = table[v & (v - 1)] | (follow[j] if (bits & low) else 0)
-                self._chunks.append((base, table))
-            self._groups = []
+                self.chunks.append((base, table))
+            groups = [(0, 0), (0, 0)]
+        groups += [(0, 0)] * (2 - len(groups))
+        self.groups = groups  # the first two tested inline
+        self.inline = not self.chunks and rest_mask & ~(groups[0][0] | groups[1][0]) == 0
+
+    def rest(self, t: int) -> int:
+        """Targets of the edges out of ``t`` not tested inline."""
+        out = 0
+        for src, tgt in self.groups[2:]:
+            if t & src:
+                out |= tgt
+        for base, table in self.chunks:
+            v = (t >> base) & 255
+            if v:
+                out |= table[v]
+        return out
+
+    def step(self, t: int) -> int:
+        """The closure of the successors of the positions in ``t``."""
+        (x1, y1), (x2, y2) = self.groups[0], self.groups[1]
+        n = (t & self.chain) << 1
+        if t & x1:
+            n |= y1
+        if t & x2:
+            n |= y2
+        if not self.inline and t & self.rest_mask:
+            n |= self.rest(t)
+        return n
+
+
+class BitNFA:
+    """The bit-parallel simulation of one program (see the module docstring)."""
+
+    def __init__(
+        self,
+        prog: Prog,
+        pos_of: dict[int, int],
+        pos_sets: list[list[int]],
+        is_word: Callable[[int], bool],
+        ctx: bool,
+    ) -> None:
+        sets = prog.sets
+        self.sets = sets
+        self.npos = p = len(pos_sets)
+        self.match_bit = 1 << p
+        self.eos_bit = 1 << (p + 1)
+        self._prog = prog
+        self._pos_of = pos_of
+        self.is_word = is_word
+        # assertions other than \z: the closures depend on the context (_ctx_*)
+        self.ctx = ctx
+        self._by_ctx: dict[int, _Edges] = {}
+        self._bits_memo: dict[Any, int] = {}
+        # per set index, the positions whose set includes it
+        set_mask = [0] * len(sets)
+        for i, sis in enumerate(pos_sets):
+            for si in sis:
+                set_mask[si] |= 1 << i
+        self._set_mask = set_mask
+        self._acc: dict[Any, int] = {}
+        self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
+        self.start_mask = 0
+        self.chain = self.x1 = self.y1 = self.x2 = self.y2 = self.rest_mask = 0
+        self._inline = True
+        self._edges: _Edges | None = None
+
+    def _set_edges(self, e: _Edges) -> None:
+        """The context-free program's one set of edges, unpacked for the scans."""
+        self._edges = e
+        self.start_mask = e.start
+        self.chain, self.rest_mask, self._inline = e.chain, e.rest_mask, e.inline
+        (self.x1, self.y1), (self.x2, self.y2) = e.groups[0], e.groups[1]
+
+    @property
+    def root_mask(self) -> dict[int, int]:
+        """The closure of each root (context-free programs)."""
+        assert self._edges is not None
+        return self._edges.roots
 
     # -- construction ---------------------------------------------------------
     @classmethod
-    def build(cls, prog: Prog) -> BitNFA | None:
+    def build(cls, prog: Prog, is_word: Callable[[int], bool] | None = None) -> BitNFA | None:
         """The simulation of ``prog``, or ``None`` if its shape is not handled."""
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         npc = len(op)
-        for pc, o in enumerate(op):
-            if o == ASSERT and arg[pc] != _EOS:
-                return None
+        for o in op:
             if o not in (CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT):
                 return None
         # references to each pc (the start counts as one)
@@ -266,9 +340,27 @@ class BitNFA:
         for pc, i in pos_of.items():
             if arg[pc] not in pos_sets[i]:
                 pos_sets[i].append(arg[pc])
-        p = len(reps)
-        match_bit, eos_bit = 1 << p, 1 << (p + 1)
-        # closure masks per pc, memoised; an epsilon cycle means the shape is not handled
+        has_ctx = any(o == ASSERT and arg[pc] != _EOS for pc, o in enumerate(op))
+        if is_word is None:
+            is_word = word(not prog.is_bytes).__contains__
+        self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+        # the context-free closures (asserts passable): an epsilon cycle means
+        # the shape is not handled; for a program without context, its edges
+        e = self._closures(None)
+        if e is None:
+            return None
+        if not has_ctx:
+            self._set_edges(e)
+        return self
+
+    def _closures(self, ctx: tuple[int, int] | None) -> _Edges | None:
+        """The edges in context ``(behind, ahead)``; ``None`` (context-free): every
+        assertion is ``\\z`` (what follows it can only match, at the end:
+        bit ``P + 1``).  ``None`` if the program has an epsilon cycle."""
+        prog = self._prog
+        op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
+        pos_of = self._pos_of
+        match_bit, eos_bit = self.match_bit, self.eos_bit
         memo: dict[tuple[int, bool], int] = {}
         on_path: set[tuple[int, bool]] = set()
 
@@ -286,11 +378,16 @@ class BitNFA:
                 if o == MATCH:
                     memo[key] = eos_bit if after_eos else match_bit
                     continue
-                succ = (
-                    [(xs[pc], after_eos), (ys[pc], after_eos)]
-                    if o == SPLIT
-                    else [(xs[pc], after_eos or o == ASSERT)]
-                )
+                if o == SPLIT:
+                    succ = [(xs[pc], after_eos), (ys[pc], after_eos)]
+                elif o != ASSERT:
+                    succ = [(xs[pc], after_eos)]
+                elif ctx is None:
+                    succ = [(xs[pc], True)]
+                elif check_assert(arg[pc], ctx[0], ctx[1]):
+                    succ = [(xs[pc], after_eos)]
+                else:
+                    succ = []
                 if phase == 0:
                     if key in on_path:
                         return None
@@ -309,18 +406,49 @@ class BitNFA:
                     memo[key] = m
             return memo[(root, False)]
 
-        follow: list[int] = [0] * p
-        root_mask: dict[int, int] = {}
+        follow: list[int] = [0] * self.npos
+        roots: dict[int, int] = {}
         for pc, i in pos_of.items():
             f = closure(xs[pc])
             if f is None:
                 return None
-            follow[i] = root_mask[xs[pc]] = f  # equal for merged pcs: one successor
+            follow[i] = roots[xs[pc]] = f  # equal for merged pcs: one successor
         start = closure(prog.start)
         if start is None:
             return None
-        root_mask[prog.start] = start
-        return cls(prog.sets, pos_sets, follow, start, root_mask)
+        roots[prog.start] = start
+        return _Edges(follow, start, roots)
+
+    def edges(self, behind: int, ahead: int) -> _Edges:
+        """The edges in the context of a position (built on first use, a few per text)."""
+        key = behind << 4 | ahead
+        e = self._by_ctx.get(key)
+        if e is None:
+            got = self._closures((behind, ahead))
+            assert got is not None  # no cycle: checked when built
+            e = self._by_ctx[key] = got
+        return e
+
+    def bits(self, ch: Any) -> int:
+        """Context bits (newline, word) of one character, memoised."""
+        b = self._bits_memo.get(ch)
+        if b is None:
+            c = ord(ch) if isinstance(ch, str) else ch
+            b = (NL if c == 10 else 0) | (WORD if self.is_word(c) else 0)
+            if len(self._bits_memo) >= 4096:
+                self._bits_memo.clear()
+            self._bits_memo[ch] = b
+        return b
+
+    def ahead(self, text: Any, i: int) -> int:
+        """Context bits of the character at ``i`` (``EDGE`` past the end; a final newline)."""
+        n = len(text)
+        if i >= n:
+            return EDGE
+        b = self.bits(text[i])
+        if b & NL and i == n - 1:
+            b |= FINALNL
+        return b
 
     # -- per character ----------------------------------------------------------
     def accept(self, ch: Any) -> int:
@@ -338,32 +466,139 @@ class BitNFA:
         return got
 
     def _rest(self, t: int) -> int:
-        """Targets of the exceptional edges out of ``t`` not tested inline."""
-        out = 0
-        for src, tgt in self._groups:
-            if t & src:
-                out |= tgt
-        for base, table in self._chunks:
-            v = (t >> base) & 255
-            if v:
-                out |= table[v]
-        return out
+        """Targets of the exceptional edges out of ``t`` not tested inline (context-free)."""
+        assert self._edges is not None
+        return self._edges.rest(t)
 
-    def from_roots(self, roots: Sequence[int]) -> int:
-        """The set of a DFA kernel: the union of its pcs' closures (CHAR successors or the start)."""
+    def from_roots(self, roots: Sequence[int], behind: int = 0, ahead: int = 0) -> int:
+        """The set of a DFA kernel: the union of its pcs' closures (CHAR successors or the start).
+
+        ``behind``/``ahead``: the context there (programs with assertions).
+        """
+        masks = self.edges(behind, ahead).roots if self.ctx else self.root_mask
         out = 0
         for r in roots:
-            out |= self.root_mask[r]
+            out |= masks[r]
         return out
 
+    # -- scans with assertions (context-dependent closures) ------------------------
+    def _ctx_run(self, text: Any, i: int, s: int, behind: int, last: int, mode: int) -> int:
+        """:meth:`longest` (``mode`` 0), its ``earliest`` (1), :meth:`earliest_unanchored` (2).
+
+        As those, but each position's closures are those of its context: the
+        character behind (``behind`` at ``i``) and the one ahead, whose bits
+        become the next position's ``behind``.  A few contexts occur in a
+        text, each built once (:meth:`edges`).
+        """
+        n = len(text)
+        mb = self.match_bit
+        acc = self._acc
+        accept = self.accept
+        ahead = self.ahead(text, i)
+        unanch = mode == 2
+        if unanch:
+            s |= self.edges(behind, ahead).start
+        key = -1
+        e: _Edges | None = None
+        while i < n:
+            if s & mb:
+                last = i
+                if mode:
+                    return last
+            ch = text[i]
+            a = acc.get(ch)
+            if a is None:
+                a = accept(ch)
+            t = s & a
+            if not t and not unanch:
+                return last
+            i += 1
+            behind, ahead = ahead, self.ahead(text, i)
+            k = behind << 4 | ahead
+            if k != key:
+                key, e = k, self.edges(behind, ahead)
+            assert e is not None
+            s = e.step(t)
+            if unanch:
+                s |= e.start
+        if s & mb:
+            last = n
+        return last
+
+    def _ctx_leftmost(
+        self, text: Any, pos: int, skip_empty: bool, behind: int
+    ) -> tuple[int, int] | None:
+        """:meth:`leftmost` with each position's closures those of its context."""
+        n = len(text)
+        mb = self.match_bit
+        acc = self._acc
+        accept = self.accept
+        starts: list[int] = []
+        masks: list[int] = []
+        best_s = best_e = -1
+        union = 0
+        i = pos
+        ahead = self.ahead(text, i)
+        e = self.edges(behind, ahead)
+        while True:
+            if best_s < 0:
+                new = e.start & ~union
+                if new:
+                    starts.append(i)
+                    masks.append(new)
+                    union |= new
+            if union & mb:
+                for j, m in enumerate(masks):
+                    if m & mb and not (skip_empty and i == pos):
+                        best_s, best_e = starts[j], i
+                        del starts[j + 1 :]
+                        del masks[j + 1 :]
+                        union = 0
+                        for m2 in masks:
+                            union |= m2
+                        break
+            if i >= n or not masks:
+                if best_s >= 0:
+                    return best_s, best_e
+                if i >= n:
+                    return None
+            ch = text[i]
+            i += 1
+            behind, ahead = ahead, self.ahead(text, i)
+            e = self.edges(behind, ahead)
+            if not masks:
+                continue
+            a = acc.get(ch)
+            if a is None:
+                a = accept(ch)
+            union = 0
+            k = 0
+            for j, m in enumerate(masks):
+                t = m & a
+                if not t:
+                    continue
+                m = e.step(t) & ~union
+                if m:
+                    union |= m
+                    masks[k] = m
+                    starts[k] = starts[j]
+                    k += 1
+            del masks[k:]
+            del starts[k:]
+
     # -- scans ----------------------------------------------------------------
-    def longest(self, text: Any, i: int, s: int, last: int, *, earliest: bool = False) -> int:
+    def longest(
+        self, text: Any, i: int, s: int, last: int, *, earliest: bool = False, behind: int = 0
+    ) -> int:
         """From the set ``s`` at ``i`` (no new starts): the last match end, or ``last``.
 
         ``earliest``: stop at the first match end.  Stops when no thread is
         alive; a match is recorded at ``j`` when ``s`` holds the match bit
-        before character ``j`` (bit ``P + 1``: only at the end).
+        before character ``j`` (bit ``P + 1``: only at the end).  ``behind``:
+        the context left of ``i`` (programs with assertions).
         """
+        if self.ctx:
+            return self._ctx_run(text, i, s, behind, last, 1 if earliest else 0)
         n = len(text)
         mb = self.match_bit
         acc = self._acc
@@ -402,7 +637,9 @@ class BitNFA:
 
         The smallest ``i >= lo`` where a match (of the reversed program)
         ends, or ``best``: the reverse scan that finds where a match starts.
+        Context-free programs only.
         """
+        assert not self.ctx
         mb = self.match_bit
         acc = self._acc
         accept = self.accept
@@ -433,8 +670,10 @@ class BitNFA:
             best = lo
         return best
 
-    def earliest_unanchored(self, text: Any, i: int, s: int) -> int:
+    def earliest_unanchored(self, text: Any, i: int, s: int, behind: int = 0) -> int:
         """From the set ``s`` at ``i``, new threads starting at each position: first match end."""
+        if self.ctx:
+            return self._ctx_run(text, i, s, behind, -1, 2)
         n = len(text)
         mb = self.match_bit
         z = self.start_mask
@@ -466,7 +705,9 @@ class BitNFA:
             return n
         return -1
 
-    def leftmost(self, text: Any, pos: int, skip_empty: bool = False) -> tuple[int, int] | None:
+    def leftmost(
+        self, text: Any, pos: int, skip_empty: bool = False, behind: int = 0
+    ) -> tuple[int, int] | None:
         """``(start, end)``: the leftmost start of a match at or after ``pos``, its longest end.
 
         One set per start position, ordered and disjoint (module docstring);
@@ -474,7 +715,10 @@ class BitNFA:
         Linear: each character steps at most ``P`` non-empty disjoint sets.
         While one set remains and a new start would add nothing to it (a
         pattern that begins with a loop), a tighter loop steps just that set.
+        ``behind``: the context left of ``pos`` (programs with assertions).
         """
+        if self.ctx:
+            return self._ctx_leftmost(text, pos, skip_empty, behind)
         n = len(text)
         mb = self.match_bit
         eb = self.eos_bit

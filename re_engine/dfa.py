@@ -588,7 +588,7 @@ class LazyDFA:
         """The bit-parallel simulation of the program (built on first use; None: not handled)."""
         if not self._bit_built:
             self._bit_built = True
-            self._bit = BitNFA.build(self.prog)
+            self._bit = BitNFA.build(self.prog, self.is_word)
         return self._bit
 
     def _give_up(
@@ -634,30 +634,34 @@ class LazyDFA:
             anchored = not self.unanchored
             got: int | None = None
             if earliest or (anchored and (self.longest or self.sets_exact)):
-                cur = bit.from_roots(s.kernel)
+                cur = bit.from_roots(s.kernel, s.behind, bit.ahead(text, i) if bit.ctx else 0)
                 if earliest and s.active:
-                    got = bit.earliest_unanchored(text, i, cur)
+                    got = bit.earliest_unanchored(text, i, cur, s.behind)
                 else:
-                    got = bit.longest(text, i, cur, last, earliest=earliest)
+                    got = bit.longest(text, i, cur, last, earliest=earliest, behind=s.behind)
             elif self.sets_exact and not self.longest:
                 lo = pos
                 if self.max_len is not None and not skip_first:
                     # every match ends at or after the earliest end e1, so the
                     # leftmost starts at or after e1 - max_len: one set scans
                     # up to e1, the start groups only that last stretch
-                    e1 = bit.earliest_unanchored(text, pos, 0)
+                    e1 = bit.earliest_unanchored(text, pos, 0, self.context(text, pos))
                     if e1 < 0:
                         self.found = None
                         got = -1
                     lo = max(pos, e1 - self.max_len)
-                span = None if got is not None else bit.leftmost(text, lo, skip_first)
+                span = (
+                    None
+                    if got is not None
+                    else bit.leftmost(text, lo, skip_first, self.context(text, lo))
+                )
                 if got is None:
                     self.found = span
                     got = -1 if span is None else span[1]
             elif self.unanchored and not self.longest and not skip_first:
                 # leftmost start and longest end by sets, then the first match
                 # from that start by the bounded backtracker where it fits
-                span = bit.leftmost(text, pos)
+                span = bit.leftmost(text, pos, False, self.context(text, pos))
                 if span is None:
                     self.found = None
                     got = -1
@@ -735,6 +739,7 @@ class LazyDFA:
                     and self.longest
                     and not self.unanchored
                     and self.bitnfa() is not None
+                    and not self.bitnfa().ctx  # type: ignore[union-attr]
                 ):
                     bit = self.bitnfa()
                     assert bit is not None

@@ -79,6 +79,27 @@ def test_first_is_longest_patterns_agree_with_re_when_thrashing(pattern: str, te
     _agree(p, re.compile(pattern), text)
 
 
+ASSERTIONS = ["", r"\b", r"\B", "^", "$", r"\A", r"\Z", r"(?m:^)", r"(?m:$)"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(ASSERTIONS),
+    fl_patterns(),
+    st.sampled_from(ASSERTIONS),
+    st.text(alphabet="ab c\n", max_size=40),
+)
+def test_assertions_agree_with_re_when_thrashing(
+    pre: str, pattern: str, post: str, text: str
+) -> None:
+    """Closures per context (the characters either side): word boundaries, lines, ends."""
+    pattern = pre + pattern + post
+    assume(not (r"\B" in pattern and text == ""))  # a 3.11 quirk of re
+    p = _thrashing(pattern)
+    assert BitNFA.build(p._strategy.eng.plain) is not None
+    _agree(p, re.compile(pattern), text)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fl_patterns(), st.binary(max_size=40).map(lambda b: bytes(97 + x % 3 for x in b)))
 def test_bytes_patterns_agree_with_re_when_thrashing(pattern: str, text: bytes) -> None:
@@ -102,7 +123,7 @@ def test_set_scans_answer_what_sets_can(pattern: str, text: str) -> None:
 def test_many_exceptional_edges_use_chunk_tables() -> None:
     pattern = "a*b*c*d*e*f*g*h*(?:a|b)*c(?:a|h)"
     bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
-    assert bit is not None and bit._chunks
+    assert bit is not None and bit._edges is not None and bit._edges.chunks
     rnd = random.Random(4)
     for _ in range(30):
         text = "".join(rnd.choice("abcdefgh") for _ in range(rnd.randrange(16)))
@@ -179,10 +200,15 @@ def test_first_is_longest_refuses_what_it_cannot_prove() -> None:
 
 
 def test_shapes_not_handled_keep_the_thread_lists() -> None:
-    # assertions other than a final \z, and empty-iteration checks
-    for pattern in [r"\ba(a|b){5}", r"^(a|b)*a", r"(a*)*b"]:
+    # empty-iteration checks
+    for pattern in [r"(a*)*b", r"(?:a?b?)*c"]:
         p = re_engine.compile(pattern, engine="dfa")
         assert BitNFA.build(p._strategy.eng.plain) is None, pattern
+    # assertions: closures per context
+    for pattern in [r"\ba(a|b){5}", r"^(a|b)*a", r"(a|b)*$"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        bit = BitNFA.build(p._strategy.eng.plain)
+        assert bit is not None and bit.ctx, pattern
     # ...and they still agree with re when the cache thrashes
     text = "".join(random.Random(3).choice("ab ") for _ in range(300))
     for pattern in [r"\ba(a|b){5}", r"(a|b)*?a(a|b){6}", r"(a|ab)(a|b){6}(c|bcd)?"]:
@@ -219,6 +245,19 @@ def test_huge_dfa_takes_the_bit_parallel_path() -> None:
     p = re_engine.compile(r"[ab]*a[ab]{30}", syntax="posix")
     m = p.search(text)
     assert m is not None and m.span() == (0, len(text))
+
+
+def test_assertions_take_the_bit_parallel_path() -> None:
+    text = " ".join(_random_ab(3000, seed=k) for k in range(6)) + "\n"
+    for pattern in [r"\b(a|b)*a(a|b){30}\b", r"(?m)^(a|b)*a(a|b){20}$", r"\Ba(a|b){25}(c)?"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        ref = re.compile(pattern)
+        for _ in range(2):
+            assert [(m.span(), m.groups()) for m in p.finditer(text)] == [
+                (m.span(), m.groups()) for m in ref.finditer(text)
+            ], pattern
+        a = p._strategy
+        assert sum(d.gave_up for d in a.eng._dfas.values()) >= 1, pattern
 
 
 def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
