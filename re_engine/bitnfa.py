@@ -42,14 +42,20 @@ are many.  Per character: a dictionary lookup and a few int operations on
   DFA asks the bounded backtracker for the first match's end within the
   span the sets found (:meth:`re_engine.dfa.LazyDFA._give_up`).
 
-Everything else keeps the thread-list simulation of the DFA.  Programs with
-assertions other than ``\\z`` (a thread past it can only match, at the
-end), or with empty-iteration checks (``ENTER``/``CHECK``), are not
-handled (:meth:`BitNFA.build` returns ``None``): their DFA goes on
-flushing its cache, still linear.  Memory: the tables (``O(P)`` masks), a
-character memo of at most :data:`_MEMO_CAP` entries (fewer for wide masks,
-:data:`_MEMO_BITS`), and per scan at most ``P`` masks: nothing grows with
-the text.
+*Assertions.*  A program with ``\\b``, ``^``, ``$`` and the like has
+closures that depend on the context of the position: the bits (word,
+newline, final newline, edge) of the characters either side.  Its edges
+are built per context on first use (a text shows a few), and the scans
+look one character ahead (``_ctx_*``: the same sets, a little more work
+per character).  A program whose only assertion is ``\\z`` needs none: a
+thread past it can only match, at the end (bit ``P + 1``).
+
+Programs with empty-iteration checks (``ENTER``/``CHECK``) are not handled
+(:meth:`BitNFA.build` returns ``None``): their DFA goes on flushing its
+cache, still linear.  Memory: the tables (``O(P)`` masks for each of at
+most 256 contexts), a character memo of at most :data:`_MEMO_CAP` entries
+(fewer for wide masks, :data:`_MEMO_BITS`), and per scan at most ``P``
+masks: nothing grows with the text.
 """
 
 from __future__ import annotations

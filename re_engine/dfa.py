@@ -622,7 +622,8 @@ class LazyDFA:
         (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
         while that fits its visited set.  Else the thread lists of
         :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
-        the DFA, flushing (still linear).  Each path is linear
+        the DFA, flushing (still linear; programs with empty-iteration
+        checks, which the bit-parallel NFA does not handle).  Each path is linear
         (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
         at most the stretch the DFA already scanned.
 
