@@ -539,13 +539,20 @@ class BitNFA:
         mb = self.match_bit
         acc = self._acc
         accept = self.accept
+        bmemo = self._bits_memo
+        bits = self.bits
+        edges = self.edges
         starts: list[int] = []
         masks: list[int] = []
         best_s = best_e = -1
         union = 0
         i = pos
         ahead = self.ahead(text, i)
-        e = self.edges(behind, ahead)
+        key = behind << 4 | ahead
+        e = edges(behind, ahead)
+        chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
+        (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
+        last_i = n - 1
         while True:
             if best_s < 0:
                 new = e.start & ~union
@@ -570,8 +577,23 @@ class BitNFA:
                     return None
             ch = text[i]
             i += 1
-            behind, ahead = ahead, self.ahead(text, i)
-            e = self.edges(behind, ahead)
+            # the context of the next position: this character, and the next one's bits
+            behind = ahead
+            if i < n:
+                nxt = text[i]
+                ahead = bmemo.get(nxt, -1)
+                if ahead < 0:
+                    ahead = bits(nxt)
+                if i == last_i and ahead & NL:
+                    ahead |= FINALNL
+            else:
+                ahead = EDGE
+            k = behind << 4 | ahead
+            if k != key:
+                key = k
+                e = edges(behind, ahead)
+                chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
+                (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
             if not masks:
                 continue
             a = acc.get(ch)
@@ -583,7 +605,14 @@ class BitNFA:
                 t = m & a
                 if not t:
                     continue
-                m = e.step(t) & ~union
+                m = (t & chain) << 1
+                if t & x1:
+                    m |= y1
+                if t & x2:
+                    m |= y2
+                if not inline and t & rest_mask:
+                    m |= rest(t)
+                m &= ~union
                 if m:
                     union |= m
                     masks[k] = m
