@@ -44,6 +44,12 @@ def _random_ab(n: int) -> str:
     return "".join(rnd.choice("ab") for _ in range(n))
 
 
+def _ab_match_to_end(n: int) -> str:
+    """Random a/b text whose character 31 from the end is ``a``: ``(a|b)*a(a|b){30}`` spans it."""
+    text = _random_ab(n)
+    return text[: n - 31] + "a" + text[n - 30 :]
+
+
 def _prose(n: int) -> str:
     return _bench.corpora(n)["english"][:n]
 
@@ -59,6 +65,7 @@ QUADRATIC = "re: quadratic (each start rescans the rest of the text), skipped"
 CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     ("issue (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _random_ab, "search", None),
     ("(a|b)*a(a|b){30}c no match", r"(a|b)*a(a|b){30}c", _random_ab, "search", QUADRATIC),
+    (r"\b(a|b)*a(a|b){30}\b", r"\b(a|b)*a(a|b){30}\b", _ab_match_to_end, "search", None),
     ("ab*a(ab){30} random", r"(?:a|b)*a(?:a|b){30}", _random_ab, "search", None),
     ("ab*a(ab){30} 'ab'*n", r"(?:a|b)*a(?:a|b){30}", lambda n: "ab" * (n // 2), "search", None),
     ("ab*a(ab){30}c no match", r"(?:a|b)*a(?:a|b){30}c", _random_ab, "search", QUADRATIC),
