@@ -731,6 +731,7 @@ class Automata(Strategy):
         out: list[Any] = []
         add = out.append
         search, match = finder.cand.search, finder.sg.rx.match
+        empty = string[:0]
         eng = self.eng
         n = len(text)
         while pos <= n:
@@ -739,7 +740,8 @@ class Automata(Strategy):
                 break  # not nullable: every match starts at a candidate
             rm = match(text, m.start())
             if rm is not None:
-                add(rm.groups("") if g > 1 else rm.groups("")[0] if g else rm.group())
+                # unset groups are empty strings of the text's type (b"" for bytes)
+                add(rm.groups(empty) if g > 1 else rm.groups(empty)[0] if g else rm.group())
                 pos = rm.end()
                 continue
             b = self.locate(eng, text, pos, False, False)

@@ -218,3 +218,8 @@ def test_guarded_class_loops_agree_with_re(
 )
 def test_guarded_class_loops_go_to_re(pattern: str) -> None:
     assert re_engine.compile(pattern).strategy == "re"
+
+
+def test_findall_of_bytes_gives_bytes_for_unset_groups() -> None:
+    for pattern in [b"a|a(a)+", b"a|(a)(b)+|(c)"]:
+        assert re_engine.compile(pattern).findall(b"aac") == re.findall(pattern, b"aac")
