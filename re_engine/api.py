@@ -123,10 +123,13 @@ class Pattern(Generic[AnyStr]):
         text, pos, end = self._text(string, pos, endpos)
         if pos > end:
             return None
-        slots = self._strategy.first(text, pos, how, want_groups)
-        if slots is None:
+        if not want_groups:
+            slots = self._strategy.first(text, pos, how, False)
+            return None if slots is None else Match(self, string, pos, end, slots, {})
+        got = self._strategy.first_lazy(text, pos, how)
+        if got is None:
             return None
-        return Match(self, string, pos, end, slots, self._index_names)
+        return Match(self, string, pos, end, got[0], self._index_names, got[1])
 
     # -- re-compatible API --------------------------------------------------
     def search(
@@ -247,7 +250,7 @@ class Pattern(Generic[AnyStr]):
 class Match(Generic[AnyStr]):
     """The result of a successful match; API as :class:`re.Match`."""
 
-    __slots__ = ("_names", "_slots", "endpos", "pos", "re", "string")
+    __slots__ = ("_more", "_names", "_slots", "endpos", "pos", "re", "string")
 
     def __init__(
         self,
@@ -257,13 +260,16 @@ class Match(Generic[AnyStr]):
         endpos: int,
         slots: list[int],
         names: dict[int, str],
+        more: Callable[[], list[int]] | None = None,
     ) -> None:
+        """``more``: gives every group's slots when ``slots`` holds the whole match's only."""
         self.re: Pattern[AnyStr] = pattern
         self.string: AnyStr = string
         self.pos = pos
         self.endpos = endpos
         self._slots = slots
         self._names = names
+        self._more = more
 
     def _index(self, g: int | str) -> int:
         if isinstance(g, str):
@@ -277,9 +283,13 @@ class Match(Generic[AnyStr]):
 
     def span(self, group: int | str = 0) -> tuple[int, int]:
         i = self._index(group)
-        if 2 * i + 1 >= len(self._slots):
-            return -1, -1
-        return self._slots[2 * i], self._slots[2 * i + 1]
+        sl = self._slots
+        if 2 * i + 1 >= len(sl):
+            if not i or self._more is None:
+                return -1, -1
+            sl = self._slots = self._more()  # the groups, found when first asked for
+            self._more = None
+        return sl[2 * i], sl[2 * i + 1]
 
     def start(self, group: int | str = 0) -> int:
         return self.span(group)[0]

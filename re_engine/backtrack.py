@@ -191,7 +191,18 @@ class Backtracker:
             self._strs[key] = got
         return got
 
-    def _run(self, text: str | bytes, s: int, e: int) -> list[int] | None:
+    def first_end(self, text: str | bytes, s: int, e: int) -> int:
+        """End of the leftmost-first match starting at ``s``, given that none ends after ``e``.
+
+        The same search as :meth:`slots`, but the first path to reach
+        ``MATCH`` at any position up to ``e`` wins: the highest-priority
+        match from ``s`` (no path may consume past ``e``, where no match
+        ends anyway).  Same visited set, same bound.  -1: no match.
+        """
+        caps = self._run(text, s, e, exact=False)
+        return -1 if caps is None else caps[1]
+
+    def _run(self, text: str | bytes, s: int, e: int, exact: bool = True) -> list[int] | None:
         prog = self.prog
         op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
         member = self._member
@@ -274,6 +285,9 @@ class Backtracker:
                     pc = ys[pc] if empty else xs[pc]
                 else:
                     assert o == MATCH
+                    if not exact:  # any end (a program without SAVE records none)
+                        caps[0], caps[1] = s, pos
+                        return caps
                     if pos == e:
                         return caps
                     break

@@ -10,6 +10,13 @@ than ``max_states`` states it is flushed and rebuilt from the current state:
 memory stays bounded and each character still costs at most one closure
 computation, O(len(program)), so a search is linear in the text.
 
+When the cache thrashes (it filled up in fewer than ten characters per
+state, as ``(a|b)*a(a|b){30}`` does on random text, whose DFA has 2**31
+states), the scan gives up, as RE2's does, to the bit-parallel NFA of
+:mod:`re_engine.bitnfa` where sets give its answer exactly, or else to the
+thread lists of :meth:`LazyDFA._nfa_scan` (see :meth:`LazyDFA._give_up`),
+and the next long scans go there at once for a while.
+
 Modes: ``"first"`` cuts threads of lower priority than a match (Perl), and
 ``"longest"`` keeps them all (POSIX, and the reverse scan that finds where a
 match starts).
@@ -21,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Protocol, cast
 
+from .backtrack import Backtracker, fits
+from .bitnfa import BitNFA
 from .prog import (
     ASSERT,
     CHAR,
@@ -52,10 +61,18 @@ class Jump(Protocol):
         ...
 
 
-# leave the DFA for _nfa_scan after this many flushes in one scan, if it
-# made a new state for more than one character in this many
-_THRASH_FLUSHES = 2
+# leave the DFA for the fallbacks (LazyDFA._give_up) after this many flushes
+# in one scan, if it made a new state for more than one character in this many
+_THRASH_FLUSHES = 1
 _THRASH_CHARS_PER_STATE = 10
+
+# after the DFA gave up to the bit-parallel scan, this many of the next scans
+# of at least _DIRECT_MIN characters go to it at once; doubled at each new
+# give-up (up to _SKIP_MAX), so a pattern that thrashes on its texts pays the
+# DFA's warm-up rarely, and one that thrashed once is retried soon
+_SKIP_FIRST = 8
+_SKIP_MAX = 1024
+_DIRECT_MIN = 4096
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
@@ -114,6 +131,20 @@ class LazyDFA:
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
         self._starts: dict[int, DState] = {}
+        # the bit-parallel fallback (re_engine.bitnfa), built on the first thrash
+        self._bit: BitNFA | None = None
+        self._bit_built = False
+        self._backtracker: Backtracker | None = None
+        # first mode: the match end may be the longest from the leftmost start
+        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
+        self.sets_exact = False
+        # the length of the longest match, if bounded (set with sets_exact)
+        self.max_len: int | None = None
+        self.gave_up = 0  # scans handed to the fallbacks
+        self._skip = 0  # long scans still to hand to the bit-parallel scan at once
+        self._skip_next = _SKIP_FIRST
+        # (start, end) of the match the unanchored fallback found, for the caller
+        self.found: tuple[int, int] | None = None
         # no assertion and no empty-iteration check: closures ignore the context
         self._plain = not any(o in (ASSERT, ENTER, CHECK) for o in prog.op)
         self._ecl: dict[int, tuple[int, ...]] = {}
@@ -400,6 +431,16 @@ class LazyDFA:
         code = self.code
         watch_final = self.prog.uses_final
         s = self.start(behind)
+        # (after an empty match only the leftmost-start scan can skip it itself)
+        if (
+            self._skip
+            and n - pos >= _DIRECT_MIN
+            and not (skip_first and (earliest or not self.unanchored))
+        ):
+            self._skip -= 1
+            r = self._give_up(text, pos, pos, s, -1, earliest, skip_first, direct=True)
+            if r is not None:
+                return r
         last = -1
         i = pos
         flushes0 = self.flushes
@@ -455,7 +496,10 @@ class LazyDFA:
                 nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
                 if nxt is None:
                     if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                        return self._nfa_scan(text, i, s, last, earliest)
+                        r = self._give_up(text, pos, i, s, last, earliest, skip_first)
+                        if r is not None:
+                            return r
+                        flushes0 = self.flushes
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 i += 1
@@ -482,7 +526,10 @@ class LazyDFA:
                 nxt = tb.get(ch)
                 if nxt is None:
                     if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                        return self._nfa_scan(text, i, s, last, earliest)
+                        r = self._give_up(text, pos, i, s, last, earliest, skip_first)
+                        if r is not None:
+                            return r
+                        flushes0 = self.flushes
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -504,6 +551,11 @@ class LazyDFA:
         """
         n = len(text)
         s = self.start(behind)
+        if self._skip and n - pos >= _DIRECT_MIN:
+            self._skip -= 1
+            r = self._give_up(text, pos, pos, s, -1, False, False, direct=True)
+            if r is not None:
+                return r
         last = -1
         i = pos
         watch_final = self.prog.uses_final
@@ -513,7 +565,10 @@ class LazyDFA:
             nxt = s.tb.get(ch)
             if nxt is None:
                 if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
-                    return self._nfa_scan(text, i, s, last, False)
+                    r = self._give_up(text, pos, i, s, last, False, False)
+                    if r is not None:
+                        return r
+                    flushes0 = self.flushes
                 nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
             s = nxt
             i += 1
@@ -526,12 +581,109 @@ class LazyDFA:
         return last
 
     def _thrashing(self, scanned: int) -> bool:
-        """Is the cache being rebuilt faster than it is used (RE2's rule)?
+        """Is the cache being rebuilt faster than it is used (RE2's rule)?"""
+        return scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
 
-        Only programs whose closures ignore the context can leave the DFA
-        (:meth:`_nfa_scan`); the others go on flushing, still linear.
+    def bitnfa(self) -> BitNFA | None:
+        """The bit-parallel simulation of the program (built on first use; None: not handled)."""
+        if not self._bit_built:
+            self._bit_built = True
+            self._bit = BitNFA.build(self.prog, self.is_word)
+        return self._bit
+
+    def _give_up(
+        self,
+        text: str | bytes,
+        pos: int,
+        i: int,
+        s: DState,
+        last: int,
+        earliest: bool,
+        skip_first: bool,
+        direct: bool = False,
+    ) -> int | None:
+        """Finish a thrashing :meth:`forward` from state ``s`` at ``i`` without the cache.
+
+        The bit-parallel simulation (:mod:`re_engine.bitnfa`) where sets give
+        this scan's answer exactly: an anchored ``longest`` scan, an
+        ``earliest`` one (whether some thread reaches a match does not
+        depend on their order), an anchored ``first`` scan when
+        :attr:`sets_exact` (the first match from the start is the longest:
+        the threads still alive, those of higher priority than any match
+        seen, include the first match's; their longest end is it); an
+        unanchored ``first`` scan with :attr:`sets_exact` restarts at
+        ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
+        its start is left in :attr:`found`), from ``e1 - max_len`` when the
+        match length is bounded (``e1`` the earliest end of any match, found
+        first with one set: the leftmost match ends at or after ``e1``).
+        Without :attr:`sets_exact`, an unanchored ``first`` scan takes the
+        leftmost start ``s`` and longest end ``E`` from the sets, then the
+        first match from ``s`` from the bounded backtracker over ``[s, E]``
+        (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
+        while that fits its visited set.  Else the thread lists of
+        :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
+        the DFA, flushing (still linear; programs with empty-iteration
+        checks, which the bit-parallel NFA does not handle).  Each path is linear
+        (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
+        at most the stretch the DFA already scanned.
+
+        ``direct``: called before the DFA ran (``i == pos``, ``s`` the start
+        state, see :data:`_SKIP_FIRST`); only the bit-parallel scans apply.
         """
-        return self._plain and scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
+        bit = self.bitnfa()
+        if bit is not None:
+            anchored = not self.unanchored
+            got: int | None = None
+            if earliest or (anchored and (self.longest or self.sets_exact)):
+                cur = bit.from_roots(s.kernel, s.behind, bit.ahead(text, i) if bit.ctx else 0)
+                if earliest and s.active:
+                    got = bit.earliest_unanchored(text, i, cur, s.behind)
+                else:
+                    got = bit.longest(text, i, cur, last, earliest=earliest, behind=s.behind)
+            elif self.sets_exact and not self.longest:
+                lo = pos
+                if self.max_len is not None and not skip_first:
+                    # every match ends at or after the earliest end e1, so the
+                    # leftmost starts at or after e1 - max_len: one set scans
+                    # up to e1, the start groups only that last stretch
+                    e1 = bit.earliest_unanchored(text, pos, 0, self.context(text, pos))
+                    if e1 < 0:
+                        self.found = None
+                        got = -1
+                    lo = max(pos, e1 - self.max_len)
+                span = (
+                    None
+                    if got is not None
+                    else bit.leftmost(text, lo, skip_first, self.context(text, lo))
+                )
+                if got is None:
+                    self.found = span
+                    got = -1 if span is None else span[1]
+            elif self.unanchored and not self.longest and not skip_first:
+                # leftmost start and longest end by sets, then the first match
+                # from that start by the bounded backtracker where it fits
+                span = bit.leftmost(text, pos, False, self.context(text, pos))
+                if span is None:
+                    self.found = None
+                    got = -1
+                elif fits(self.prog, span[0], span[1]):
+                    if self._backtracker is None:
+                        self._backtracker = Backtracker(self.prog, self.is_word)
+                    e = self._backtracker.first_end(text, span[0], span[1])
+                    self.found = (span[0], e)
+                    got = e
+            if got is not None:
+                if not direct:
+                    self.gave_up += 1
+                    self._skip = self._skip_next
+                    self._skip_next = min(2 * self._skip_next, _SKIP_MAX)
+                return got
+        if direct:
+            return None
+        if self._plain:
+            self.gave_up += 1
+            return self._nfa_scan(text, i, s, last, earliest)
+        return None
 
     def _nfa_scan(self, text: str | bytes, i: int, s: DState, last: int, earliest: bool) -> int:
         """Finish :meth:`forward` from state ``s`` at ``i`` without caching states.
@@ -577,10 +729,23 @@ class LazyDFA:
         i = end
         n = len(text)
         code = self.code
+        flushes0 = self.flushes
         while i > lo:
             ch = text[i - 1]
             nxt = s.tb.get(ch)
             if nxt is None:
+                if (
+                    self.flushes - flushes0 >= _THRASH_FLUSHES
+                    and self._thrashing(end - i)
+                    and self.longest
+                    and not self.unanchored
+                    and self.bitnfa() is not None
+                    and not self.bitnfa().ctx  # type: ignore[union-attr]
+                ):
+                    bit = self.bitnfa()
+                    assert bit is not None
+                    self.gave_up += 1
+                    return bit.longest_back(text, i, lo, bit.from_roots(s.kernel), best)
                 final = i == n and self.prog.uses_final and code(ch) == 10
                 nxt = self.slow_step(s, ch, final)
             s = nxt

@@ -30,6 +30,7 @@ from typing import Any
 
 from . import ast as R
 from .backtrack import Backtracker, fits
+from .bitnfa import first_is_longest
 from .dfa import LazyDFA
 from .errors import TooLarge
 from .fast import (
@@ -59,6 +60,11 @@ from .prog import (
 )
 
 Slots = list[int]
+Lazy = Callable[[], Slots]
+
+# Automata.first_lazy: a match at least this long has its groups found only
+# when asked for (their pass costs far more per character than the DFA's)
+_LAZY_SPAN = 4096
 
 # GuardedReDelegate: sample size, and the literal density (one per this many
 # characters) below which the prefiltered DFA beats a guarded re search
@@ -90,6 +96,11 @@ class Strategy:
     def first(self, text: Any, pos: int, how: str, want_groups: bool) -> Slots | None:
         """Slots of the match ``how`` (``search``/``match``/``fullmatch``) asks for."""
         raise NotImplementedError
+
+    def first_lazy(self, text: Any, pos: int, how: str) -> tuple[Slots, Lazy | None] | None:
+        """:meth:`first` with groups, or its bounds and a function that finds the groups later."""
+        got = self.first(text, pos, how, True)
+        return None if got is None else (got, None)
 
     def slots(self, text: Any, pos: int, want_groups: bool) -> Iterator[Slots]:
         """Slots of each successive non-overlapping match from ``pos`` (as ``re.finditer``)."""
@@ -340,6 +351,7 @@ class Engine:
         self.posix_cache: dict[Any, Any] = {}
         self._jumper: Jumper | None = None
         self._jumper_built = False
+        self._fl: bool | None = None
 
     @property
     def plain(self) -> Any:
@@ -381,14 +393,30 @@ class Engine:
             self._backtracker = Backtracker(self.prog, self.is_word)
         return self._backtracker
 
+    @property
+    def first_is_longest(self) -> bool:
+        """Is the first match from any start the longest (:func:`re_engine.bitnfa.first_is_longest`)?"""
+        if self._fl is None:
+            self._fl = first_is_longest(self.core)
+        return self._fl
+
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
         if d is None:
             if which == "unanch":
                 d = LazyDFA(self.plain, "first", True, self.is_word)
                 d.jumper = self.jumper
+                # its end only serves to find the leftmost start, unless sem is "first"
+                d.sets_exact = self._res.sem != "first" or self.first_is_longest
+                d.max_len = (
+                    self._res.shape()[2]
+                    if self.core is self._res.core
+                    else min_max_len(self.core)[1]
+                )
             elif which == "anch":
                 d = LazyDFA(self.plain, "first", False, self.is_word)
+                # a fullmatch has one possible end: the first match's is the longest
+                d.sets_exact = self.core is not self._res.core or self.first_is_longest
             elif which == "longest":
                 d = LazyDFA(self.plain, "longest", False, self.is_word)
             else:
@@ -416,8 +444,15 @@ class Automata(Strategy):
     at a few candidate starts up to the end found, with the groups in the
     same call; past its budget the reverse DFA runs as above.
 
+    When the DFA's cache thrashes, its scans give up to the bit-parallel
+    NFA (:meth:`re_engine.dfa.LazyDFA._give_up`); the unanchored one then
+    finds the start as well (:attr:`re_engine.dfa.LazyDFA.found`), and no
+    reverse pass is needed.
+
     Groups, on the span ``[s, e)`` just found (spans of successive matches
-    do not overlap, so the total stays linear):
+    do not overlap, so the total stays linear; for ``search``, ``match``
+    and ``fullmatch`` only when first asked for if the span is long,
+    :meth:`first_lazy`):
 
     - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
@@ -514,10 +549,18 @@ class Automata(Strategy):
                     earliest=sem == "shortest",
                 )
             return None if e0 < 0 else [pos, e0]
-        e0 = eng.dfa("unanch").forward(text, pos, self.behind(text, pos), skip_first=not_empty)
+        d = eng.dfa("unanch")
+        d.found = None
+        e0 = d.forward(text, pos, self.behind(text, pos), skip_first=not_empty)
         if e0 < 0:
             return None
-        if eng.fixed >= 0:
+        if d.found is not None:
+            # the DFA gave up to the bit-parallel scan, which found the
+            # leftmost start and the longest end from it (LazyDFA._give_up)
+            s0 = d.found[0]
+            if sem != "shortest":
+                return [s0, e0]
+        elif eng.fixed >= 0:
             s0 = e0 - eng.fixed
         else:
             # the finder serves non-nullable patterns only: never not_empty
@@ -581,6 +624,28 @@ class Automata(Strategy):
         if len(b) > 2:
             return b if want_groups else b[:2]
         return self.groups(eng, text, b[0], b[1], -1) if want_groups else b
+
+    def first_lazy(self, text: Any, pos: int, how: str) -> tuple[Slots, Lazy | None] | None:
+        """:meth:`first`; the groups of a match of :data:`_LAZY_SPAN` or more left for later.
+
+        The bounds are found as by :meth:`first`; :meth:`groups` then runs on
+        the same span if and when a group is asked for (the same answer:
+        it depends only on the text and the span).
+        """
+        eng = self._full() if how == "fullmatch" else self.eng
+        b = self.locate(eng, text, pos, how != "search", False)
+        if b is None:
+            return None
+        if len(b) > 2 or self.ngroups == 0:
+            return b, None
+        s0, e0 = b
+        if e0 - s0 < _LAZY_SPAN:
+            return self.groups(eng, text, s0, e0, -1), None
+
+        def more() -> Slots:
+            return self.groups(eng, text, s0, e0, -1)
+
+        return b, more
 
     def anchored_first(
         self, text: Any, pos: int, not_empty: bool, short: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import is_
-from typing import Any
+from typing import Any, cast
 
 from . import ast as R
 from .charset import CharSet, word
@@ -82,6 +82,14 @@ def resolve(node: R.Re, is_bytes: bool, default_sem: str = "first") -> Resolved:
             # leaves that stay as they are (the many literals) without a call
             keep = Assert if fold or is_bytes else _LEAVES
             items = [x if type(x) in keep else go(x, fold, greedy, capture, depth) for x in n.items]
+            if t is Alt and len(items) > 1 and all(type(x) is Set for x in items):
+                # single characters: a class, as RE2's parser makes it ((?:a|b) is [ab];
+                # whichever branch takes the character, the same path goes on)
+                leaves = cast("list[R.Set]", items)
+                cs = leaves[0].cs
+                for x in leaves[1:]:
+                    cs = cs.union(x.cs)
+                return Set(cs)
             if type(n) is t and all(map(is_, items, n.items)):
                 return n
             return t(tuple(items))

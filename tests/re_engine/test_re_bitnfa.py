@@ -1,0 +1,327 @@
+"""The bit-parallel NFA (re_engine.bitnfa): exact against ``re`` when the lazy DFA thrashes."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import tracemalloc
+from typing import Any
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import re_engine
+from re_engine.bitnfa import BitNFA, first_is_longest
+from re_engine.meta import Automata
+
+from .test_re_perl import patterns
+
+# pieces of fixed length (alternatives overlapping or not), and loop bodies
+FIXED = ["a", "b", "[ab]", "(a|b)", "(?:a|[ab])", "(ab|ba)", ".", "[^a]", "(?:a|b)(c|a)", ""]
+BODY = ["a", "[ab]", "(a|b)", "(?:a|[ab])", "(ab|ba|c.)", "(?:.)", "[^c]", "(?:(a|b|c){2})"]
+QUANT = ["*", "+", "{2,}", "{1,3}", "{0,4}", "{3}"]
+
+
+@st.composite
+def fl_patterns(draw: st.DrawFn) -> str:
+    """``F1 B{m,n} F2``: the shape :func:`first_is_longest` proves."""
+    f1 = "".join(draw(st.lists(st.sampled_from(FIXED), max_size=3)))
+    body = draw(st.sampled_from(BODY))
+    if not body.startswith("("):
+        body = f"(?:{body})"
+    q = draw(st.sampled_from(QUANT))
+    loop = body + q
+    if draw(st.booleans()):
+        loop = f"({loop})"
+    f2 = "".join(draw(st.lists(st.sampled_from(FIXED), max_size=3)))
+    return f1 + loop + f2
+
+
+def _thrashing(pattern: str, flags: int = 0) -> Any:
+    """The pattern on the automata, with state caches so small that every scan gives up."""
+    p = re_engine.compile(pattern, flags=flags, engine="dfa")
+    a = p._strategy
+    assert isinstance(a, Automata)
+    for eng in (a.eng, a._full()):
+        for which in ("unanch", "anch", "longest", "rev"):
+            eng.dfa(which).max_states = 2
+    return p
+
+
+def _gave_up(p: Any) -> int:
+    a = p._strategy
+    return sum(d.gave_up for eng in (a.eng, a._full()) for d in eng._dfas.values())
+
+
+def _agree(p: Any, ref: re.Pattern[Any], text: Any) -> None:
+    assert [(x.span(), x.groups()) for x in p.finditer(text)] == [
+        (x.span(), x.groups()) for x in ref.finditer(text)
+    ]
+    for pos in (0, 2, 5):
+        m, r = p.search(text, pos), ref.search(text, pos)
+        assert (m is None) == (r is None)
+        if m is not None and r is not None:
+            assert m.span() == r.span() and m.groups() == r.groups()
+    for how in ("match", "fullmatch"):
+        m, r = getattr(p, how)(text), getattr(ref, how)(text)
+        assert (m is None) == (r is None), how
+        if m is not None and r is not None:
+            assert m.span() == r.span() and m.groups() == r.groups(), how
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fl_patterns(), st.text(alphabet="abc", max_size=40))
+def test_first_is_longest_patterns_agree_with_re_when_thrashing(pattern: str, text: str) -> None:
+    p = _thrashing(pattern)
+    assert first_is_longest(p._strategy.eng.core)
+    assert BitNFA.build(p._strategy.eng.plain) is not None
+    _agree(p, re.compile(pattern), text)
+
+
+ASSERTIONS = ["", r"\b", r"\B", "^", "$", r"\A", r"\Z", r"(?m:^)", r"(?m:$)"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(ASSERTIONS),
+    fl_patterns(),
+    st.sampled_from(ASSERTIONS),
+    st.text(alphabet="ab c\n", max_size=40),
+)
+def test_assertions_agree_with_re_when_thrashing(
+    pre: str, pattern: str, post: str, text: str
+) -> None:
+    """Closures per context (the characters either side): word boundaries, lines, ends."""
+    pattern = pre + pattern + post
+    assume(not (r"\B" in pattern and text == ""))  # a 3.11 quirk of re
+    p = _thrashing(pattern)
+    assert BitNFA.build(p._strategy.eng.plain) is not None
+    _agree(p, re.compile(pattern), text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fl_patterns(), st.binary(max_size=40).map(lambda b: bytes(97 + x % 3 for x in b)))
+def test_bytes_patterns_agree_with_re_when_thrashing(pattern: str, text: bytes) -> None:
+    bpat = pattern.encode()
+    _agree(_thrashing(bpat), re.compile(bpat), text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns(), st.text(alphabet="abc 1", max_size=16))
+def test_set_scans_answer_what_sets_can(pattern: str, text: str) -> None:
+    """Against ``re.fullmatch`` on every span: leftmost start, longest and earliest ends."""
+    p = re_engine.compile(pattern, engine="dfa")
+    bit = BitNFA.build(p._strategy.eng.plain)
+    # re.fullmatch on a cut text would see its end there (the full-match
+    # programs' final \z is checked by the thrashing tests above)
+    assume(bit is not None and _no_assertion(pattern))
+    assert bit is not None
+    _check_set_scans(bit, re.compile(pattern), text)
+
+
+def test_many_exceptional_edges_use_chunk_tables() -> None:
+    pattern = "a*b*c*d*e*f*g*h*(?:a|b)*c(?:a|h)"
+    bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
+    assert bit is not None and bit._edges is not None and bit._edges.chunks
+    rnd = random.Random(4)
+    for _ in range(30):
+        text = "".join(rnd.choice("abcdefgh") for _ in range(rnd.randrange(16)))
+        _check_set_scans(bit, re.compile(pattern), text)
+
+
+def _check_set_scans(bit: BitNFA, ref: re.Pattern[str], text: str) -> None:
+    n = len(text)
+    spans = {(s, e) for s in range(n + 1) for e in range(s, n + 1) if ref.fullmatch(text, s, e)}
+    for pos in (0, 1, 4):
+        if pos > n:
+            continue
+        mine = [sp for sp in spans if sp[0] >= pos]
+        got = bit.leftmost(text, pos)
+        if not mine:
+            assert got is None
+            assert bit.earliest_unanchored(text, pos, 0) == -1
+            continue
+        s0 = min(s for s, _ in mine)
+        assert got == (s0, max(e for s, e in mine if s == s0))
+        assert bit.earliest_unanchored(text, pos, 0) == min(e for _, e in mine)
+        ends = [e for s, e in mine if s == pos]
+        assert bit.longest(text, pos, bit.start_mask, -1) == max(ends, default=-1)
+        # not empty at pos: the next one (finditer's rule after an empty match)
+        rest = [sp for sp in mine if sp != (pos, pos)]
+        got = bit.leftmost(text, pos, skip_empty=True)
+        if rest:
+            s1 = min(s for s, _ in rest)
+            assert got == (s1, max(e for s, e in rest if s == s1))
+        else:
+            assert got is None
+
+
+def _no_assertion(pattern: str) -> bool:
+    """No assertion: ``re.fullmatch(text, s, e)`` sees a cut text's edges where the text goes on."""
+    return not any(x in pattern for x in ("$", "^", "\\A", "\\Z", "\\b", "\\B"))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(patterns(), st.text(alphabet="abc 1", max_size=10))
+def test_first_is_longest_is_sound(pattern: str, text: str) -> None:
+    """Where the proof holds, ``re``'s match from each start is the longest one."""
+    p = re_engine.compile(pattern, engine="dfa")
+    assume(first_is_longest(p._strategy.eng.core) and _no_assertion(pattern))
+    ref = re.compile(pattern)
+    n = len(text)
+    for s in range(n + 1):
+        m = ref.match(text, s)
+        ends = [e for e in range(s, n + 1) if ref.fullmatch(text, s, e)]
+        assert (m is None) == (not ends)
+        if m is not None:
+            assert m.end() == max(ends), (s, m.span(), ends)
+
+
+def test_an_alternation_of_characters_is_a_class() -> None:
+    for pattern in [r"(?:a|b)*a(?:a|b){30}", r"(?:a|[ab]|\d)+x", r"a(?:a|b){20}c"]:
+        p = re_engine.compile(pattern)
+        assert p.strategy in ("re", "re-guarded"), pattern  # as [ab]: re under a proof
+    core = re_engine.compile(r"x(?:a|b|c)", engine="dfa")._strategy.eng.core
+    assert repr(core) == repr(re_engine.compile(r"x[abc]", engine="dfa")._strategy.eng.core)
+
+
+def test_first_is_longest_refuses_what_it_cannot_prove() -> None:
+    for pattern in [r"a*?b", r"(a|ab)(c|bcd)", r"a*b*", r"(a*)*", r"(?:ab|a)*c", r"a+|b"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not first_is_longest(p._strategy.eng.core), pattern
+    for pattern in [r"(a|b)*a(a|b){30}", r"[a-z]*e[a-z]{12}", r"\w*a\w{20}", r"x(ab|cd){2,}y"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert first_is_longest(p._strategy.eng.core), pattern
+
+
+def test_shapes_not_handled_keep_the_thread_lists() -> None:
+    # empty-iteration checks
+    for pattern in [r"(a*)*b", r"(?:a?b?)*c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert BitNFA.build(p._strategy.eng.plain) is None, pattern
+    # assertions: closures per context
+    for pattern in [r"\ba(a|b){5}", r"^(a|b)*a", r"(a|b)*$"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        bit = BitNFA.build(p._strategy.eng.plain)
+        assert bit is not None and bit.ctx, pattern
+    # ...and they still agree with re when the cache thrashes
+    text = "".join(random.Random(3).choice("ab ") for _ in range(300))
+    for pattern in [r"\ba(a|b){5}", r"(a|b)*?a(a|b){6}", r"(a|ab)(a|b){6}(c|bcd)?"]:
+        _agree(_thrashing(pattern), re.compile(pattern), text)
+
+
+def _random_ab(n: int, seed: int = 5) -> str:
+    rnd = random.Random(seed)
+    return "".join(rnd.choice("ab") for _ in range(n))
+
+
+def test_huge_dfa_takes_the_bit_parallel_path() -> None:
+    """On the automata (by default the patterns without groups go to ``re`` under a proof)."""
+    text = _random_ab(20_000)
+    # a match over the whole text; one at its very end (the DFA thrashes before)
+    ending = text[:-21] + "a" + text[-20:] + "c"
+    for pattern, t in [
+        (r"(?:a|b)*a(?:a|b){30}", text),
+        (r"(a|b)*a(a|b){30}", text),
+        (r"a(?:a|b){20}(c)", ending),
+    ]:
+        p = re_engine.compile(pattern, engine="dfa")
+        ref = re.compile(pattern)
+        for _ in range(3):  # the first scan gives up, the next go there at once
+            m, r = p.search(t), ref.search(t)
+            assert m is not None and r is not None and m.span() == r.span()
+            assert m.groups() == r.groups()
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d.found is not None
+        assert len(d.states) <= d.max_states
+        m = p.fullmatch(t)
+        assert (m is None) == (ref.fullmatch(t) is None)
+    # POSIX semantics: leftmost-longest by the same scans
+    p = re_engine.compile(r"[ab]*a[ab]{30}", syntax="posix")
+    m = p.search(text)
+    assert m is not None and m.span() == (0, len(text))
+
+
+def test_assertions_take_the_bit_parallel_path() -> None:
+    text = " ".join(_random_ab(3000, seed=k) for k in range(6)) + "\n"
+    for pattern in [r"\b(a|b)*a(a|b){30}\b", r"(?m)^(a|b)*a(a|b){20}$", r"\Ba(a|b){25}(c)?"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        ref = re.compile(pattern)
+        for _ in range(2):
+            assert [(m.span(), m.groups()) for m in p.finditer(text)] == [
+                (m.span(), m.groups()) for m in ref.finditer(text)
+            ], pattern
+        a = p._strategy
+        assert sum(d.gave_up for d in a.eng._dfas.values()) >= 1, pattern
+
+
+def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
+    """Not first-is-longest: sets give the start and the longest end, the backtracker the end."""
+    text = _random_ab(20_000, seed=8)
+    for pattern in [r"(a|ab)(a|b)*a(a|b){20}(c|bcd)?", r"(?:a|b)*(ab|b)(?:a|b){20}"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not first_is_longest(p._strategy.eng.core)
+        ref = re.compile(pattern)
+        for t in (text, text[:-25] + "c" + text[-24:]):
+            m, r = p.search(t), ref.search(t)
+            assert m is not None and r is not None
+            assert m.span() == r.span() and m.groups() == r.groups()
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d.found is not None and d._backtracker is not None
+
+
+def test_memory_stays_bounded() -> None:
+    text = _random_ab(50_000, seed=9)
+    p = re_engine.compile(
+        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
+    )  # no match: the whole text is scanned
+    p.search(text[:10_000])  # the DFA gives up here; the tables are built
+    tracemalloc.start()
+    try:
+        assert p.search(text) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024, peak  # the text is 50 KB; nothing per character is kept
+    d = p._strategy.eng.dfa("unanch")
+    assert len(d.states) <= d.max_states
+
+
+def test_linear_time() -> None:
+    """Doubling the text about doubles the time (loose bounds, CPU time, best of two)."""
+    for pattern in [r"(?:a|b)*a(?:a|b){30}c", r"a(?:a|b){20}c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        p.search(_random_ab(20_000))
+
+        def run(n: int, p: Any = p) -> float:
+            text = _random_ab(n, seed=n)
+            best = float("inf")
+            for _ in range(2):
+                t0 = time.process_time()
+                assert p.search(text) is None
+                best = min(best, time.process_time() - t0)
+            return best
+
+        t1, t2 = run(50_000), run(100_000)
+        assert t2 < 3.5 * t1 + 0.02, (pattern, t1, t2)
+
+
+def test_groups_of_a_long_match_are_found_when_asked_for() -> None:
+    text = _random_ab(10_000, seed=11)
+    p = re_engine.compile(r"(a|b)*a(a|b){30}")
+    assert p.strategy == "automata"
+    ref = re.compile(r"(a|b)*a(a|b){30}")
+    m, r = p.search(text), ref.search(text)
+    assert m is not None and r is not None
+    assert m._more is not None  # the bounds only, so far
+    assert m.span() == r.span()
+    assert m.span(2) == r.span(2) and m.group(1) == r.group(1) and m._more is None
+    assert m.groups() == r.groups() and m.lastindex == r.lastindex
+    short = p.search(text[:100])
+    assert short is not None and short._more is None  # short spans: at once, as before
+    assert p.execp(text) and p.execp(text[:40]) == (ref.search(text[:40]) is not None)
