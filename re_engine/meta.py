@@ -44,6 +44,7 @@ from .fast import (
     span_groups,
     start_finder,
 )
+from .loopgroups import LoopGroups
 from .pike import context_fn, pike
 from .prog import (
     EDGE,
@@ -352,6 +353,8 @@ class Engine:
         self._jumper: Jumper | None = None
         self._jumper_built = False
         self._fl: bool | None = None
+        self._loop_groups: LoopGroups | None = None
+        self._loop_groups_built = False
 
     @property
     def plain(self) -> Any:
@@ -399,6 +402,18 @@ class Engine:
         if self._fl is None:
             self._fl = first_is_longest(self.core)
         return self._fl
+
+    @property
+    def loop_groups(self) -> LoopGroups | None:
+        """The :class:`re_engine.loopgroups.LoopGroups` of a ``first`` pattern, or None (built on first use)."""
+        if not self._loop_groups_built:
+            self._loop_groups_built = True
+            res = self._res
+            if res.sem == "first" and not res.has_inner_sem:
+                self._loop_groups = LoopGroups.build(
+                    self.core, self.is_bytes, self.ngroups, self.is_word
+                )
+        return self._loop_groups
 
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
@@ -457,6 +472,9 @@ class Automata(Strategy):
     - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
       proves the backtracker within a constant of the Pike VM;
+    - for an ``F1 B{m,n} F2`` pattern, arithmetic on the span and capture
+      passes over ``F1``, ``F2`` and the loop's last iteration alone,
+      ``O(m)`` (:mod:`re_engine.loopgroups`, where exact);
     - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
       with a visited set, while ``m * (w + 1)`` fits its budget;
     - else the Pike VM, ``O(m * w)``.
@@ -604,6 +622,9 @@ class Automata(Strategy):
             got = sg.slots(text, s0, e0)
             if got is not None:
                 return got
+        lg = eng.loop_groups
+        if lg is not None:
+            return lg.slots(text, s0, e0)
         caps: Any
         if self.sem == "first" and not self.res.has_inner_sem and fits(eng.prog, s0, e0):
             caps = eng.backtracker.slots(text, s0, e0)
