@@ -72,6 +72,10 @@ _LAZY_SPAN = 4096
 _SAMPLE = 1 << 16
 _DENSITY = 400
 
+# Automata.groups: from a span this long, LoopGroups (a constant cost) before
+# SpanGroups (re.fullmatch over the span: faster on short spans only)
+_LOOP_SPAN = 128
+
 # Automata.slots: after a match this long or shorter, the next anchored scan
 # is expected short too (tokens) and runs LazyDFA.forward_short
 _SHORT = 64
@@ -470,11 +474,12 @@ class Automata(Strategy):
     :meth:`first_lazy`):
 
     - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
-    - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
-      proves the backtracker within a constant of the Pike VM;
     - for an ``F1 B{m,n} F2`` pattern, arithmetic on the span and capture
       passes over ``F1``, ``F2`` and the loop's last iteration alone,
-      ``O(m)`` (:mod:`re_engine.loopgroups`, where exact);
+      ``O(m)`` (:mod:`re_engine.loopgroups`, where exact; on spans shorter
+      than :data:`_LOOP_SPAN` after the next item, cheaper there);
+    - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
+      proves the backtracker within a constant of the Pike VM;
     - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
       with a visited set, while ``m * (w + 1)`` fits its budget;
     - else the Pike VM, ``O(m * w)``.
@@ -617,12 +622,14 @@ class Automata(Strategy):
             from .posix import submatches
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
+        lg = eng.loop_groups
+        if lg is not None and e0 - s0 >= _LOOP_SPAN:
+            return lg.slots(text, s0, e0)
         sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
                 return got
-        lg = eng.loop_groups
         if lg is not None:
             return lg.slots(text, s0, e0)
         caps: Any
