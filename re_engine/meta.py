@@ -13,8 +13,9 @@ linear bound it can prove; every operation of :class:`re_engine.Pattern`
   searched with a guard; many-match calls pick per text between it and the
   automata by the density of the required literal;
 - :class:`Automata`: the lazy DFA for match bounds (prefiltered by
-  :class:`re_engine.fast.Jumper`), and for groups ``re`` on the found span
-  where proved cheap, the bounded backtracker for spans that fit its visited
+  :class:`re_engine.fast.Jumper`), and for groups arithmetic on the span of
+  an ``F1 B{m,n} F2`` match (:mod:`re_engine.loopgroups`), ``re`` on the
+  found span where proved cheap, the bounded backtracker for spans that fit its visited
   set, the Pike VM for the rest (POSIX patterns: :mod:`re_engine.posix`).
 
 Each class states the proof of its bound.  All take ``text`` already cut at
@@ -477,7 +478,7 @@ class Automata(Strategy):
     - for an ``F1 B{m,n} F2`` pattern, arithmetic on the span and capture
       passes over ``F1``, ``F2`` and the loop's last iteration alone,
       ``O(m)`` (:mod:`re_engine.loopgroups`, where exact; on spans shorter
-      than :data:`_LOOP_SPAN` after the next item, cheaper there);
+      than :data:`_LOOP_SPAN` only after ``re``, cheaper there);
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
       proves the backtracker within a constant of the Pike VM;
     - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
