@@ -75,13 +75,32 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     (r"\w*a\w{20}x no match", r"\w*a\w{20}x", _letters, "search", QUADRATIC),
     ("[a-z]*e[a-z]{12} prose", r"[a-z]*e[a-z]{12}", _prose, "findall", None),
     (r"\w*a\w{20} prose", r"\w*a\w{20}", _prose, "findall", None),
+    ("groups (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _ab_match_to_end, "groups", None),
+    ("groups ([ab])*a((a)|(b)){30}", r"([ab])*a(?:(a)|(b)){30}", _ab_match_to_end, "groups", None),
+    (r"groups (a|b)*\Ba(a|b){30}", r"(a|b)*\Ba(a|b){30}", _ab_match_to_end, "groups", None),
 ]
 
 
+def _op(c: Any, op: str) -> Callable[[str], Any]:
+    """The timed call: ``search``, ``findall``, or ``groups`` (a search, then all its groups)."""
+    if op != "groups":
+        fn: Callable[[str], Any] = getattr(c, op)
+        return fn
+    search = c.search
+
+    def groups(text: str) -> Any:
+        m = search(text)
+        return None if m is None else (m, m.groups())
+
+    return groups
+
+
 def _result(op: str, got: Any) -> Any:
-    """What must agree between engines: the span of a search, the matches of a findall."""
+    """What must agree between engines: the span (and groups) of a search, a findall's matches."""
     if op == "search":
         return None if got is None else got.span()
+    if op == "groups":
+        return None if got is None else (got[0].span(), got[1])
     return got
 
 
@@ -135,7 +154,7 @@ def run(rounds: int, sizes: list[int]) -> None:
                 re_engine.api._cache.clear()
                 t0 = time.perf_counter()
                 c = comp(pat)
-                got = _result(op, getattr(c, op)(text))
+                got = _result(op, _op(c, op)(text))
                 firsts.append(time.perf_counter() - t0)
                 if oname == "ours":
                     ref = got
@@ -150,7 +169,7 @@ def run(rounds: int, sizes: list[int]) -> None:
                     continue
                 c = comp(pat)
                 with _quiet_stderr():
-                    got = _result(op, getattr(c, op)(text))
+                    got = _result(op, _op(c, op)(text))
                 if got != ref:
                     notes.append(f"{pname} differs (left out)")
                     continue
@@ -159,7 +178,7 @@ def run(rounds: int, sizes: list[int]) -> None:
             with _quiet_stderr():
                 for _ in range(rounds):
                     for ename, c in compiled.items():
-                        fn = getattr(c, op)
+                        fn = _op(c, op)
                         t0 = time.perf_counter()
                         fn(text)
                         times[ename].append(time.perf_counter() - t0)
@@ -184,7 +203,8 @@ def run(rounds: int, sizes: list[int]) -> None:
         print(f"geomean {o}/{pname}: {_geo(meds):.2f}x over {len(meds)} rows")
     print(
         "search: Pattern.search, the span checked (groups of a long match are found when"
-        " first asked for, and not asked for here); findall: every match; 1st: compile and"
+        " first asked for, and not asked for here); groups: search, then all its groups;"
+        " findall: every match; 1st: compile and"
         " the first search (ours, ours-dfa), the DFA's warm-up before it gives up included"
     )
 

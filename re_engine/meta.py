@@ -13,8 +13,9 @@ linear bound it can prove; every operation of :class:`re_engine.Pattern`
   searched with a guard; many-match calls pick per text between it and the
   automata by the density of the required literal;
 - :class:`Automata`: the lazy DFA for match bounds (prefiltered by
-  :class:`re_engine.fast.Jumper`), and for groups ``re`` on the found span
-  where proved cheap, the bounded backtracker for spans that fit its visited
+  :class:`re_engine.fast.Jumper`), and for groups arithmetic on the span of
+  an ``F1 B{m,n} F2`` match (:mod:`re_engine.loopgroups`), ``re`` on the
+  found span where proved cheap, the bounded backtracker for spans that fit its visited
   set, the Pike VM for the rest (POSIX patterns: :mod:`re_engine.posix`).
 
 Each class states the proof of its bound.  All take ``text`` already cut at
@@ -44,6 +45,7 @@ from .fast import (
     span_groups,
     start_finder,
 )
+from .loopgroups import LoopGroups
 from .pike import context_fn, pike
 from .prog import (
     EDGE,
@@ -70,6 +72,10 @@ _LAZY_SPAN = 4096
 # characters) below which the prefiltered DFA beats a guarded re search
 _SAMPLE = 1 << 16
 _DENSITY = 400
+
+# Automata.groups: from a span this long, LoopGroups (a constant cost) before
+# SpanGroups (re.fullmatch over the span: faster on short spans only)
+_LOOP_SPAN = 128
 
 # Automata.slots: after a match this long or shorter, the next anchored scan
 # is expected short too (tokens) and runs LazyDFA.forward_short
@@ -352,6 +358,8 @@ class Engine:
         self._jumper: Jumper | None = None
         self._jumper_built = False
         self._fl: bool | None = None
+        self._loop_groups: LoopGroups | None = None
+        self._loop_groups_built = False
 
     @property
     def plain(self) -> Any:
@@ -399,6 +407,18 @@ class Engine:
         if self._fl is None:
             self._fl = first_is_longest(self.core)
         return self._fl
+
+    @property
+    def loop_groups(self) -> LoopGroups | None:
+        """The :class:`re_engine.loopgroups.LoopGroups` of a ``first`` pattern, or None (built on first use)."""
+        if not self._loop_groups_built:
+            self._loop_groups_built = True
+            res = self._res
+            if res.sem == "first" and not res.has_inner_sem:
+                self._loop_groups = LoopGroups.build(
+                    self.core, self.is_bytes, self.ngroups, self.is_word
+                )
+        return self._loop_groups
 
     def dfa(self, which: str) -> LazyDFA:
         d = self._dfas.get(which)
@@ -455,6 +475,10 @@ class Automata(Strategy):
     :meth:`first_lazy`):
 
     - POSIX (``longest``) patterns: :func:`re_engine.posix.submatches`;
+    - for an ``F1 B{m,n} F2`` pattern, arithmetic on the span and capture
+      passes over ``F1``, ``F2`` and the loop's last iteration alone,
+      ``O(m)`` (:mod:`re_engine.loopgroups`, where exact; on spans shorter
+      than :data:`_LOOP_SPAN` only after ``re``, cheaper there);
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
       proves the backtracker within a constant of the Pike VM;
     - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
@@ -599,11 +623,16 @@ class Automata(Strategy):
             from .posix import submatches
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
+        lg = eng.loop_groups
+        if lg is not None and e0 - s0 >= _LOOP_SPAN:
+            return lg.slots(text, s0, e0)
         sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
                 return got
+        if lg is not None:
+            return lg.slots(text, s0, e0)
         caps: Any
         if self.sem == "first" and not self.res.has_inner_sem and fits(eng.prog, s0, e0):
             caps = eng.backtracker.slots(text, s0, e0)
