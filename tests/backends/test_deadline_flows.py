@@ -5,7 +5,7 @@ read). Plain trio and mirage flows do not have the capability: their tests skip.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,22 +14,12 @@ import pytest
 from backends import Backend, Flow, testing, tls
 from backends.errors import Timeout
 from backends.interface import DeadlineFlow
+from tests.backends.conftest import TLS_NAME as NAME
 
-trustme = pytest.importorskip("trustme", reason="trustme (the test extra) makes the certificates")
+pytest.importorskip("trustme", reason="trustme (the test extra) makes the certificates")
 
-NAME = "server.test"
 SLACK = 2.0
 """Seconds a timeout may fire late on a loaded machine (it must never fire early)."""
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    directory = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server = ca.issue_cert(NAME, "127.0.0.1")
-    server.private_key_and_cert_chain_pem.write_to_path(str(directory / "server.pem"))
-    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
-    yield directory / "server.pem", directory / "ca.pem"
 
 
 @pytest.fixture(params=["plain", "tls"])

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from backends import Backend, testing, tls
+from tests.backends.conftest import TLS_NAME as NAME
 
-trustme = pytest.importorskip("trustme", reason="trustme (the test extra) makes the certificates")
-
-NAME = "server.test"
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """(server chain and key, CA certificate), for NAME and 127.0.0.1."""
-    directory = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server = ca.issue_cert(NAME, "127.0.0.1")
-    server.private_key_and_cert_chain_pem.write_to_path(str(directory / "server.pem"))
-    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
-    yield directory / "server.pem", directory / "ca.pem"
+pytest.importorskip("trustme", reason="trustme (the test extra) makes the certificates")
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
