@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import backends
+from tests.backends.conftest import certs  # noqa: F401 - the TLS tests' fixture, from the conftest they share
 from tests.backends.test_conformance import *  # noqa: F403 - re-collect every test here
 from tests.backends.test_tls_conformance import *  # noqa: F403 - and TLS over it
 
