@@ -49,9 +49,10 @@ import os
 import re as _re
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import accumulate, chain, compress, repeat
+from operator import le as _le
 from typing import IO, Any
 
 from . import ast as R
@@ -334,12 +335,8 @@ _MAX_WIDE = 8
 # LineCounter: a literal is found with a loop of bytes.find while its lines
 # are fewer than one in this many bytes, with re's scan past that
 _SPARSE = 2000
-# the bytes read at a time when lines are only counted (a chunk stays in cache)
+# the bytes read (or searched) at a time (a chunk stays in cache)
 _CHUNK = 1 << 19
-# printing: after this many selected runs of lines holding bytes outside
-# ASCII, a chunk is checked for bytes that are not UTF-8 at once (one pass
-# in C) instead of each run on its own
-_WIDE_RUNS = 32
 # the characters of output held before a write (not to a terminal)
 _BLOCK = 1 << 16
 
@@ -399,15 +396,21 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
 
 Check = Callable[[bytes, int, int], bool]
 Bulk = Callable[[bytes, int, int], int]
-Spans = Callable[[bytes, int, int], Iterator[tuple[int, int]]]
+# the starts and the ends (the newline) of the matching lines of a stretch
+Bounds = Callable[[bytes, int, int], tuple[list[int], list[int]]]
+
+_SUCC = (1).__add__
+_PRED = (-1).__add__
+_M_START = _re.Match.start
+_M_END = _re.Match.end
 
 
 class LineCounter:
     """Counts, or finds, the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
     ``bulk(data, start, end)`` counts the matching lines of a stretch of
-    whole lines with no Python work per line; ``spans(data, start, end)``
-    gives the bounds of each, a step per matching line.  ``lit``, when given, is a
+    whole lines with no Python work per line; ``bounds(data, start, end)``
+    gives the starts and the ends (the newline) of each, as two lists.  ``lit``, when given, is a
     piece every matching line holds, found with ``bytes.find`` in the data
     mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
     holding it are exactly the matching lines (and ``bulk`` counts in the
@@ -418,13 +421,13 @@ class LineCounter:
     def __init__(
         self,
         bulk: Bulk,
-        spans: Spans,
+        bounds: Bounds,
         table: bytes | None = None,
         lit: bytes | None = None,
         check: Check | None = None,
     ) -> None:
         self.bulk = bulk
-        self.spans = spans
+        self.bulk_bounds = bounds
         self.table = table
         self.lit = lit
         self.check = check
@@ -461,23 +464,35 @@ class LineCounter:
                 return
             i = find(lit, e + 1, end)
 
-    def lines(
+    def bounds(
         self, data: bytes, start: int = 0, end: int | None = None
-    ) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
-        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
+    ) -> tuple[list[int], list[int]]:
+        """The starts and the ends (the newline, or the end) of the lines of
+        ``data[start:end]`` that match, in order; bounds as for :meth:`count`."""
         end = len(data) if end is None else end
         raw = data
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
         if self.lit is None:
-            yield from self.spans(data, start, end)
-            return
+            return self.bulk_bounds(data, start, end)
+        starts: list[int] = []
+        ends: list[int] = []
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
-                yield from self.spans(data if self.check is None else raw, le, end)
-                return
-            yield ls, le
+                more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
+                starts += more
+                ends += tails
+                break
+            starts.append(ls)
+            ends.append(le)
+        return starts, ends
+
+    def lines(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
+        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
+        return zip(*self.bounds(data, start, end), strict=True)
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -502,16 +517,22 @@ def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
     return lambda data, start, end: len(findall(data, start, end))
 
 
-def _rx_spans(rx: _re.Pattern[bytes]) -> Spans:
-    """Finds lines with ``rx``, which matches once a line: from a match to the line's end."""
+def _rx_bounds(rx: _re.Pattern[bytes]) -> Bounds:
+    """Finds lines with ``rx``, which matches once a line: from a match to the
+    line's end, which is the line's end; its start is the newline before the
+    match (``rfind``, which stops there: each line's bytes before its match
+    are covered once).  The lists are built by iterators in C (``map``), no
+    Python step per line."""
     finditer = rx.finditer
 
-    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
-        rfind = data.rfind
-        for m in finditer(data, start, end):
-            yield rfind(b"\n", start, m.start()) + 1 or start, m.end()
+    def bounds(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
+        # start is a line's start: the newline before it (if any) bounds rfind
+        ms = list(finditer(data, start, end))
+        firsts = map(_M_START, ms)
+        starts = list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), firsts)))
+        return starts, list(map(_M_END, ms))
 
-    return spans
+    return bounds
 
 
 def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
@@ -547,28 +568,33 @@ def _engine_bulk(pattern: Pattern[str]) -> Bulk:
     return bulk
 
 
-def _engine_spans(pattern: Pattern[str]) -> Spans:
+def _engine_bounds(pattern: Pattern[str]) -> Bounds:
     """Finds lines with re_engine on the decoded text (:func:`_engine_lines`), their
     bounds mapped back to the bytes: the same where the text is ASCII, else by
     the length in UTF-8 of the text between successive lines (linear)."""
     end_of = pattern._strategy.end
 
-    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    def bounds(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
         text = data[start:end].decode("utf-8", "surrogateescape")
+        starts: list[int] = []
+        ends: list[int] = []
         if len(text) == end - start:  # ASCII: one byte a character
             for ls, le in _engine_lines(end_of, text):
-                yield start + ls, start + le
-            return
+                starts.append(start + ls)
+                ends.append(start + le)
+            return starts, ends
         done = 0  # characters of text before byte offset at
         at = start
         for ls, le in _engine_lines(end_of, text):
             at += len(text[done:ls].encode("utf-8", "surrogateescape"))
             n = len(text[ls:le].encode("utf-8", "surrogateescape"))
-            yield at, at + n
+            starts.append(at)
+            ends.append(at + n)
             at += n
             done = le
+        return starts, ends
 
-    return spans
+    return bounds
 
 
 def _engine_check(pattern: Pattern[str]) -> Check:
@@ -690,27 +716,27 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     got = None if sets is None else _piece(sets)
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
-        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *got)
+        return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
     piece = _best_piece(core)
     byte = _byte_pattern(core)
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
         if piece is None:
-            return LineCounter(_rx_bulk(rx), _rx_spans(rx))
+            return LineCounter(_rx_bulk(rx), _rx_bounds(rx))
         one = _re.compile(b"(?m)" + byte[0]).search
         check = lambda d, s, e: one(d, s, e) is not None  # noqa: E731
-        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *piece, check)
+        return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *piece, check)
     if pattern is None or piece is None:
         return None
     return LineCounter(
-        _engine_bulk(pattern), _engine_spans(pattern), *piece, _engine_check(pattern)
+        _engine_bulk(pattern), _engine_bounds(pattern), *piece, _engine_check(pattern)
     )
 
 
 def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
     """:func:`line_counter` where it applies, else re_engine over each chunk's whole text."""
     got = line_counter(body, pattern)
-    return got or LineCounter(_engine_bulk(pattern), _engine_spans(pattern))
+    return got or LineCounter(_engine_bulk(pattern), _engine_bounds(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -785,7 +811,11 @@ class _File:
         return not self.clean and _not_utf8(self.data[start:end])
 
 
-def _chunks(data: bytes) -> Iterator[bytes]:
+# whole lines ``data[start:end]``: ``start`` a line's start, ``end`` just past a newline
+Piece = tuple[bytes, int, int]
+
+
+def _chunks(data: bytes) -> Iterator[Piece]:
     """``data`` (ending with a newline) in chunks of whole lines, each ending at
     the last newline within :data:`_CHUNK` bytes, or with a line longer than
     that whole: a chunk stays in the processor's cache while it is mapped and
@@ -793,15 +823,59 @@ def _chunks(data: bytes) -> Iterator[bytes]:
     n = len(data)
     if n <= _CHUNK:
         if n:
-            yield data
+            yield data, 0, n
         return
     a = 0
     while a < n:
         b = data.rfind(b"\n", a, a + _CHUNK) + 1
         if b <= a:  # a line longer than a chunk: the chunk is the line
             b = data.find(b"\n", a + _CHUNK) + 1 or n
-        yield data[a:b]
+        chunk = data[a:b]
+        yield chunk, 0, len(chunk)
         a = b
+
+
+def _read_chunks(fh: IO[bytes], nul: bool) -> Iterator[Piece]:
+    """The bytes of ``fh`` read :data:`_CHUNK` at a time, as stretches of whole
+    lines: each chunk from past the line it cuts at its start to its last
+    newline, the cut line joined once from its pieces (a line longer than
+    chunks is gathered whole first: each byte is copied at most once).  The
+    last line gets a newline if it has none, as grep supplies it; with
+    ``nul``, NULs end lines (a binary file, as grep)."""
+    carry: list[bytes] = []  # the start of a line not ended yet
+    while True:
+        chunk = fh.read(_CHUNK)
+        if not chunk:
+            if carry:
+                line = b"".join(carry) + b"\n"
+                yield line, 0, len(line)
+            return
+        if nul and b"\0" in chunk:
+            chunk = chunk.replace(b"\0", b"\n")
+        first = chunk.find(b"\n") + 1
+        if not first:
+            carry.append(chunk)
+            continue
+        start = 0
+        if carry:
+            carry.append(chunk[:first])
+            line = b"".join(carry)
+            yield line, 0, len(line)
+            start = first
+        end = chunk.rfind(b"\n") + 1
+        if start < end:
+            yield chunk, start, end
+        carry = [chunk[end:]] if end < len(chunk) else []
+
+
+def _has_nul(fh: IO[bytes]) -> bool:
+    """Does the rest of ``fh`` hold a NUL byte?  (Read into one reused buffer,
+    each block searched by ``memchr``: a pass in C, no memory per byte.)"""
+    buf = bytearray(_CHUNK)
+    while n := fh.readinto(buf):  # type: ignore[attr-defined]
+        if buf.find(b"\0", 0, n) >= 0:
+            return True
+    return False
 
 
 def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tuple[int, int]]:
@@ -816,20 +890,8 @@ def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tupl
         i = find(lit, i + k)
 
 
-def _gaps(chunk: bytes, lines: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """The runs of whole lines of ``chunk`` (ending with a newline) between ``lines``
-    (``(start, end)``, end the newline): ``(start, end)``, end the last one's newline."""
-    pos = 0
-    for ls, le in lines:
-        if pos < ls:
-            yield pos, ls - 1
-        pos = le + 1
-    if pos < len(chunk):
-        yield pos, len(chunk) - 1
-
-
 # -v with no pattern: no line matches
-_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
+_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: ([], []))
 
 
 @dataclass
@@ -859,12 +921,12 @@ class Grep:
     def matching_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """``(start, end)`` of each line the pattern matches, in order (end: its
         newline), searched a chunk at a time (:func:`_chunks`)."""
-        lines = self.counter.lines
+        bounds = self.counter.bounds
         a = 0
-        for chunk in _chunks(data):
-            for ls, le in lines(chunk):
-                yield a + ls, a + le
-            a += len(chunk)
+        for chunk, _, end in _chunks(data):
+            starts, ends = bounds(chunk, 0, end)
+            yield from zip(map(a.__add__, starts), map(a.__add__, ends), strict=True)
+            a += end
 
     def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """Lines selected: those matching, or with ``-v`` those not matching."""
@@ -909,6 +971,29 @@ class Grep:
                 pos = s
 
     # -- one file -------------------------------------------------------------
+    def streams(self) -> bool:
+        """Are lines printed on their own (no context, color or ``-o -v``), so
+        that the file can be read a chunk at a time (:meth:`print_lines`)?"""
+        o = self.opts
+        if o.context or o.color:
+            return False
+        return not o.only or (self.whole_spans and not o.invert)
+
+    def search_file(self, name: str, fh: IO[bytes], shown: str | None) -> int:
+        """Print the selected lines of an open file; return their number.
+
+        A regular file is read a chunk at a time when lines are printed on
+        their own and it holds no NUL (one first pass, in C, says so: a
+        binary file prints no line, which the first chunks could not tell);
+        else it is read whole (:meth:`search`)."""
+        o = self.opts
+        if self.streams() and stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            if o.text or not _has_nul(fh):
+                fh.seek(0)
+                return self.print_lines(name, _File(b"", shown, o.text), _read_chunks(fh, False))
+            fh.seek(0)
+        return self.search(name, fh.read(), shown)
+
     def search(self, name: str, data: bytes, shown: str | None) -> int:
         """Print the selected lines of one file's bytes; return their number."""
         o = self.opts
@@ -918,60 +1003,91 @@ class Grep:
         if data and not data.endswith(b"\n"):
             data += b"\n"  # as grep, which supplies it
         f = _File(data, shown, o.text)
-        if binary or o.context or o.color:
+        if binary or not self.streams():
             count = self.search_lines(f, binary)
-        elif o.only:  # (with -v: no match is printed, but lines are selected)
-            plain = self.whole_spans and not o.invert
-            count = self.print_only(f) if plain else self.search_lines(f, binary)
-        else:
-            count = self.print_plain(f)
+            self.note_held(name, f)
+            return count
+        return self.print_lines(name, f, _chunks(data))
+
+    def print_lines(self, name: str, f: _File, pieces: Iterable[Piece]) -> int:
+        """Print the selected lines (or ``-o`` matches) of ``pieces``, no context."""
+        count = self.print_only(f, pieces) if self.opts.only else self.print_plain(f, pieces)
+        self.note_held(name, f)
+        return count
+
+    def note_held(self, name: str, f: _File) -> None:
         if f.held:
             self.out.flush()
             self.err.write(f"grep: {name}: binary file matches\n")
-        return count
 
-    def print_plain(self, f: _File) -> int:
-        """The selected lines, whole, no context: slices of the chunk.
+    def print_plain(self, f: _File, pieces: Iterable[Piece]) -> int:
+        """The selected lines, whole, no context: slices of each chunk.
 
-        The matching lines are found one by one; with ``-v``, the runs of
-        lines between them are the selected ones, each run one slice
-        (split into lines only for a name, a number or a held line).
-        ``-n``: the line number advances by the newlines between one
-        selected line and the next (``bytes.count`` over the gap), so the
-        numbering is one more pass over the data, in C.  A chunk's lines
-        are written at once (a line at a time to a terminal).
+        The bounds of a chunk's matching lines come as two lists
+        (:meth:`LineCounter.bounds`); with ``-v``, the runs of lines between
+        them are the selected ones, each run one slice.  The slices, and
+        the heads before them (a name; ``-n``: numbers, advanced by the
+        newlines between one selected line and the next, ``bytes.count``
+        over the gaps), are joined by iterators in C into one block, which
+        is written if it is UTF-8 (one check in C; else the chunk goes a
+        line at a time and lines that are not UTF-8 are held back).  To a
+        terminal, and with ``-v`` and heads, lines go one at a time.
         """
         write = self.out.write
         name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
         invert = self.opts.invert
-        whole = not (name or number)  # a run is printed as it is
+        fmt = name.replace(b"%", b"%%") + b"%d:"  # the head of a numbered line
+        bounds = self.counter.bounds
+        joined = self.out.block and not (invert and (name or number))
         clean = f.clean
-        lines = self.counter.lines
         count = 0
-        no = 1  # the number of the chunk's first line
-        for chunk in _chunks(f.data):
+        no = 1  # the number of the line at the start of the chunk
+        for data, start, end in pieces:
+            starts, ends = bounds(data, start, end)
+            if invert:
+                count += data.count(b"\n", start, end) - len(starts)
+                # the runs between matching lines: from past one's newline
+                # to the newline before the next (kept when not empty)
+                firsts = [start, *map(_SUCC, ends)]
+                lasts = [*map(_PRED, starts), end - 1]
+                keep = list(map(_le, firsts, lasts))
+                starts, ends = list(compress(firsts, keep)), list(compress(lasts, keep))
+            else:
+                count += len(starts)
+            if not starts:
+                if number:
+                    no += data.count(b"\n", start, end)
+                continue
+            if joined:
+                runs = map(data.__getitem__, map(slice, starts, map(_SUCC, ends)))
+                nos: list[int] = []
+                if number:
+                    gaps = map(data.count, repeat(b"\n"), [start, *starts], starts)
+                    nos = list(accumulate(gaps, initial=no))
+                    block = b"".join(
+                        chain.from_iterable(zip(map(fmt.__mod__, nos[1:]), runs, strict=True))
+                    )
+                elif name:
+                    block = b"".join(chain.from_iterable(zip(repeat(name), runs, strict=False)))
+                else:
+                    block = b"".join(runs)
+                if clean or block.isascii() or not _not_utf8(block):
+                    write(block)
+                    if number:
+                        no = nos[-1] + data.count(b"\n", starts[-1], end)
+                    continue
+            # a line at a time: held back if not UTF-8
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
-            at = 0  # no is the number of the line at offset at
-            ok = clean  # no line of the chunk is held back
-            wide = 0  # selected runs not ASCII, each checked alone
-            runs = _gaps(chunk, lines(chunk)) if invert else lines(chunk)
-            for ls, le in runs:  # whole lines, le the newline of the last
-                run = chunk[ls : le + 1]
-                count += run.count(b"\n") if invert else 1
-                if not ok and not run.isascii():
-                    wide += 1
-                    if wide == _WIDE_RUNS:  # many: check the whole chunk once
-                        ok = not _not_utf8(chunk)
-                if whole and (ok or not _not_utf8(run)) and self.out.block:
-                    emit(run)
-                    continue
+            at = start  # no is the number of the line at offset at
+            for ls, le in zip(starts, ends, strict=True):
+                run = data[ls:le]
                 if number:
-                    no += chunk.count(b"\n", at, ls)
+                    no += data.count(b"\n", at, ls)
                     at = ls
-                for i, line in enumerate(run[:-1].split(b"\n") if invert else (run[:-1],)):
-                    if not ok and _not_utf8(line):
+                for i, line in enumerate(run.split(b"\n") if invert else (run,)):
+                    if not clean and _not_utf8(line):
                         f.held = True
                     elif number:
                         emit(b"%s%d:%s\n" % (name, no + i, line))
@@ -980,12 +1096,12 @@ class Grep:
             if parts:
                 write(b"".join(parts))
             if number:
-                no += chunk.count(b"\n", at)
+                no += data.count(b"\n", at, end)
         if count:
             self.selected = self.out.used = True
         return count
 
-    def print_only(self, f: _File) -> int:
+    def print_only(self, f: _File, pieces: Iterable[Piece]) -> int:
         """``-o`` with no context: the spans of the successive matches over each
         chunk (a match never spans lines), each line's number counted on the
         chunk between matches.
@@ -1009,7 +1125,8 @@ class Grep:
         clean = f.clean
         count = 0
         no = 1  # the number of the chunk's first line
-        for chunk in _chunks(f.data):
+        for data, start, end in pieces:
+            chunk = data if start == 0 and end == len(data) else data[start:end]
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
             at = 0  # no is the number of the line at offset at
@@ -1105,34 +1222,10 @@ class Grep:
         settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
         nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
         count = lines = 0
-        carry: list[bytes] = []  # the start of a line not ended yet
-        while True:
-            chunk = fh.read(_CHUNK)
-            if nul and b"\0" in chunk:
-                chunk = chunk.replace(b"\0", b"\n")
-            if not chunk:  # the end: the last line, if it has no newline
-                line = b"".join(carry)
-                if line:
-                    lines += 1
-                    count += counter.count(line)
-                break
-            first = chunk.find(b"\n") + 1
-            if not first:
-                carry.append(chunk)
-                continue
-            # the line that ends first, with its start from earlier chunks;
-            # then the whole lines of the chunk, searched in place
-            start = 0
-            if carry:
-                carry.append(chunk[:first])
-                count += counter.count(b"".join(carry))
-                lines += 1
-                start = first
-            end = chunk.rfind(b"\n") + 1
-            count += counter.count(chunk, start, end)
+        for data, start, end in _read_chunks(fh, nul):
+            count += counter.count(data, start, end)
             if o.invert:
-                lines += chunk.count(b"\n", start, end)
-            carry = [chunk[end:]] if end < len(chunk) else []
+                lines += data.count(b"\n", start, end)
             if count and settle:
                 if fh is self.stdin and not o.quiet:
                     # as grep: standard input is read to its end (a later
@@ -1331,11 +1424,14 @@ class Grep:
                             with open(path, "rb") as fh:
                                 self.count_stream(name, fh, shown)
                         continue
-                    data = self.stdin.read() if path == "-" else _read(path)
+                    if path == "-":
+                        self.search(name, self.stdin.read(), shown)
+                    else:
+                        with open(path, "rb") as fh:
+                            self.search_file(name, fh, shown)
                 except OSError as e:
                     self.complain(f"{path}: {e.strerror}")
                     continue
-                self.search(name, data, shown)
         except _Quit:
             return 0
         if self.error:
