@@ -416,12 +416,14 @@ class LineCounter:
     holding it are exactly the matching lines (and ``bulk`` counts in the
     mapped data); else ``check(data, start, end)`` says whether the line
     ``data[start:end]`` matches (and ``bulk`` counts in the data as read).
+    With no ``bulk`` (nor ``bounds``), every line holding the piece is
+    checked, however many.
     """
 
     def __init__(
         self,
-        bulk: Bulk,
-        bounds: Bounds,
+        bulk: Bulk | None,
+        bounds: Bounds | None,
         table: bytes | None = None,
         lit: bytes | None = None,
         check: Check | None = None,
@@ -459,7 +461,7 @@ class LineCounter:
                 yield ls, le
             if e < 0:
                 return
-            if not tried & 63 and e - start < tried * _SPARSE:
+            if not tried & 63 and e - start < tried * _SPARSE and self.bulk is not None:
                 yield -1, e + 1
                 return
             i = find(lit, e + 1, end)
@@ -474,11 +476,13 @@ class LineCounter:
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
         if self.lit is None:
+            assert self.bulk_bounds is not None
             return self.bulk_bounds(data, start, end)
         starts: list[int] = []
         ends: list[int] = []
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
+                assert self.bulk_bounds is not None
                 more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
                 starts += more
                 ends += tails
@@ -502,10 +506,12 @@ class LineCounter:
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
         if self.lit is None:
+            assert self.bulk is not None
             return self.bulk(data, start, end)
         lines = 0
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
+                assert self.bulk is not None
                 return lines + self.bulk(data if self.check is None else raw, le, end)
             lines += 1
         return lines
@@ -731,6 +737,79 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     return LineCounter(
         _engine_bulk(pattern), _engine_bounds(pattern), *piece, _engine_check(pattern)
     )
+
+
+# the ASCII bytes of word characters (-w): letters, digits, the underscore
+_ASCII_WORD = [chr(b).isalnum() or b == 0x5F for b in range(128)]
+
+
+def _word_check(table: bytes | None, lit: bytes, words: CharSet) -> Check:
+    """Does a line hold an occurrence of ``lit`` (in the line mapped by
+    ``table``) neither preceded nor followed by a word character (``-w``)?
+
+    Only the characters on either side of each occurrence are looked at: an
+    ASCII byte by a table, else the character (at most 4 bytes) decoded
+    alone, which UTF-8 allows (it synchronises at any character's first
+    byte; a byte that is not UTF-8 is no word character).  Each search
+    resumes one byte past the last occurrence (occurrences of a class string
+    may overlap): at most ``len(lit)`` searches cover a byte, each check
+    a bounded step, so a line costs ``O(len(line) * len(lit))``.
+    """
+    k = len(lit)
+
+    def before(data: bytes, ls: int, i: int) -> bool:
+        """Is the character that ends at ``i`` a word character?"""
+        b = data[i - 1]
+        if b < 0x80:
+            return _ASCII_WORD[b]
+        return data[max(ls, i - 4) : i].decode("utf-8", "surrogateescape")[-1] in words
+
+    def after(data: bytes, j: int, le: int) -> bool:
+        """Is the character that starts at ``j`` a word character?"""
+        b = data[j]
+        if b < 0x80:
+            return _ASCII_WORD[b]
+        return data[j : min(le, j + 4)].decode("utf-8", "surrogateescape")[0] in words
+
+    def check(data: bytes, ls: int, le: int) -> bool:
+        line = data[ls:le] if table is None else data[ls:le].translate(table)
+        find = line.find
+        n = le - ls
+        i = find(lit)
+        while i >= 0:
+            if (i == 0 or not before(data, ls, ls + i)) and (
+                i + k == n or not after(data, ls + i + k, le)
+            ):
+                return True
+            i = find(lit, i + 1)
+        return False
+
+    return check
+
+
+def word_counter(body: R.Re) -> LineCounter | None:
+    """:func:`line_counter` for ``-w`` around a string or a string of ASCII
+    classes (:func:`line_body`'s shape): the lines holding the piece
+    (:func:`_piece`: its occurrences are the inner pattern's matches) are
+    checked at each occurrence's edges (:func:`_word_check`), no pattern run
+    over the line.  ``None``: ``body`` is not of that shape."""
+    if not (isinstance(body, R.Seq) and len(body.items) == 3):
+        return None
+    head, mid, tail = body.items
+    if not isinstance(mid, R.Group) or not isinstance(head, R.Alt) or len(head.items) != 2:
+        return None
+    edge = head.items[1]
+    if head != R.alt(R.bol, edge) or tail != R.alt(R.eol, edge) or not isinstance(edge, R.Set):
+        return None
+    words = word()
+    if edge.cs != words.complement().diff(NEWLINE):
+        return None
+    core = resolve(mid.node, False).core
+    sets = _class_string(core)
+    got = None if sets is None or nullable(core) else _piece(sets)
+    if got is None:
+        return None
+    return LineCounter(None, None, *got, _word_check(*got, words))
 
 
 def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
@@ -1485,7 +1564,7 @@ def main(
         if body is not None:
             # the lines are found (or counted) on the bytes (line_counter),
             # by re_engine over each chunk's text where re cannot
-            got = line_counter(body)
+            got = word_counter(body) or line_counter(body)
             printed = not (opts.count or opts.listing is not None or opts.quiet)
             if got is None or (printed and (opts.only or opts.color)):
                 pattern, group = build(opts)  # the spans of matches: re_engine's

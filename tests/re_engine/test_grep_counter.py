@@ -64,12 +64,13 @@ def _run(argv: list[str], path: Path, counter: bool) -> tuple[int, bytes]:
     else:  # the same command through the lines path: compile the pattern, no counter
         import re_engine.grep as g
 
-        saved = g.line_counter
+        saved = g.line_counter, g.word_counter
         g.line_counter = lambda body, pattern=None: None
+        g.word_counter = lambda body: None
         try:
             code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
         finally:
-            g.line_counter = saved
+            g.line_counter, g.word_counter = saved
     return code, out.getvalue()
 
 
