@@ -222,3 +222,37 @@ def test_standard_input_printed(
         gnu.stdout,
         gnu.stderr.decode(),
     )
+
+
+@needs_grep
+@pytest.mark.parametrize("hold", [1, 40, 1 << 23])
+@pytest.mark.parametrize("argv", [["needle"], ["-n", "-E", "[0-9]{5}"], ["-o", "needle"]])
+def test_output_held_until_known_free_of_nul(
+    argv: list[str], hold: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a file printed a chunk at a time: its output is held until no NUL can
+    # follow (the rest checked when it outgrows the hold); a NUL found drops
+    # that file's output only, the lines of the files before it stay
+    assert GREP is not None
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    a.write_bytes(TEXT)
+    b.write_bytes(b"needle 12345\n" * 40 + b"x\0y\n" + b"needle 12345\n" * 5)
+    c.write_bytes(b"needle 12345\n" * 40)
+    monkeypatch.setattr(g, "_CHUNK", 64)
+    monkeypatch.setattr(g, "_BLOCK", 16)
+    monkeypatch.setattr(g, "_HOLD", hold)
+    names = [str(p) for p in (a, b, c)]
+    gnu = subprocess.run(
+        ["grep", *argv, *names],
+        executable=GREP,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    out, err = io.BytesIO(), io.StringIO()
+    code = main([*argv, *names], stdout=out, stderr=err)
+    assert (code, out.getvalue(), err.getvalue()) == (
+        gnu.returncode,
+        gnu.stdout,
+        gnu.stderr.decode(),
+    )
