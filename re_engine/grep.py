@@ -52,7 +52,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import accumulate, chain, compress, repeat
-from operator import le as _le
+from operator import lt as _lt
 from typing import IO, Any
 
 from . import ast as R
@@ -399,13 +399,12 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
 
 Check = Callable[[bytes, int, int], bool]
 Bulk = Callable[[bytes, int, int], int]
-# the starts and the ends (the newline) of the matching lines of a stretch
-Bounds = Callable[[bytes, int, int], tuple[list[int], list[int]]]
+# the starts and the stops (past the newline) of the matching lines of a stretch
+Bounds = Callable[[bytes, int, int], tuple[Sequence[int], Sequence[int]]]
 
 _SUCC = (1).__add__
 _PRED = (-1).__add__
-_M_START = _re.Match.start
-_M_END = _re.Match.end
+_M_SPAN = _re.Match.span
 
 
 class LineCounter:
@@ -413,7 +412,7 @@ class LineCounter:
 
     ``bulk(data, start, end)`` counts the matching lines of a stretch of
     whole lines with no Python work per line; ``bounds(data, start, end)``
-    gives the starts and the ends (the newline) of each, as two lists.  ``lit``, when given, is a
+    gives the starts and the stops (past the newline) of each, as two sequences.  ``lit``, when given, is a
     piece every matching line holds, found with ``bytes.find`` in the data
     mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
     holding it are exactly the matching lines (and ``bulk`` counts in the
@@ -471,8 +470,8 @@ class LineCounter:
 
     def bounds(
         self, data: bytes, start: int = 0, end: int | None = None
-    ) -> tuple[list[int], list[int]]:
-        """The starts and the ends (the newline, or the end) of the lines of
+    ) -> tuple[Sequence[int], Sequence[int]]:
+        """The starts and the stops (past the newline, or the end) of the lines of
         ``data[start:end]`` that match, in order; bounds as for :meth:`count`."""
         end = len(data) if end is None else end
         raw = data
@@ -482,24 +481,26 @@ class LineCounter:
             assert self.bulk_bounds is not None
             return self.bulk_bounds(data, start, end)
         starts: list[int] = []
-        ends: list[int] = []
+        stops: list[int] = []
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
                 assert self.bulk_bounds is not None
                 more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
                 starts += more
-                ends += tails
+                stops += tails
                 break
             starts.append(ls)
-            ends.append(le)
-        return starts, ends
+            stops.append(le + 1 if le < end else end)
+        return starts, stops
 
     def lines(
         self, data: bytes, start: int = 0, end: int | None = None
     ) -> Iterator[tuple[int, int]]:
         """``(start, end)`` of each line of ``data[start:end]`` that matches, in
-        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
-        return zip(*self.bounds(data, start, end), strict=True)
+        order (``end``: its newline); bounds as for :meth:`count`, ``data``
+        ending with a newline."""
+        starts, stops = self.bounds(data, start, end)
+        return zip(starts, map(_PRED, stops), strict=True)
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -527,19 +528,20 @@ def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
 
 
 def _rx_bounds(rx: _re.Pattern[bytes]) -> Bounds:
-    """Finds lines with ``rx``, which matches once a line: from a match to the
-    line's end, which is the line's end; its start is the newline before the
-    match (``rfind``, which stops there: each line's bytes before its match
-    are covered once).  The lists are built by iterators in C (``map``), no
-    Python step per line."""
+    """Finds lines with ``rx``, which matches once a line: from a match past
+    the line's newline, which is the line's stop; its start is past the
+    newline before the match (``rfind``, which stops there: each line's bytes
+    before its match are covered once).  The sequences are built by
+    iterators in C (``map``, ``zip``), no Python step per line."""
     finditer = rx.finditer
 
-    def bounds(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
+    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
+        spans = list(map(_M_SPAN, finditer(data, start, end)))
+        if not spans:
+            return (), ()
+        firsts, stops = zip(*spans, strict=True)
         # start is a line's start: the newline before it (if any) bounds rfind
-        ms = list(finditer(data, start, end))
-        firsts = map(_M_START, ms)
-        starts = list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), firsts)))
-        return starts, list(map(_M_END, ms))
+        return list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), firsts))), stops
 
     return bounds
 
@@ -583,14 +585,14 @@ def _engine_bounds(pattern: Pattern[str]) -> Bounds:
     the length in UTF-8 of the text between successive lines (linear)."""
     end_of = pattern._strategy.end
 
-    def bounds(data: bytes, start: int, end: int) -> tuple[list[int], list[int]]:
+    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
         text = data[start:end].decode("utf-8", "surrogateescape")
         starts: list[int] = []
         ends: list[int] = []
         if len(text) == end - start:  # ASCII: one byte a character
             for ls, le in _engine_lines(end_of, text):
                 starts.append(start + ls)
-                ends.append(start + le)
+                ends.append(min(start + le + 1, end))  # past the newline
             return starts, ends
         done = 0  # characters of text before byte offset at
         at = start
@@ -598,7 +600,7 @@ def _engine_bounds(pattern: Pattern[str]) -> Bounds:
             at += len(text[done:ls].encode("utf-8", "surrogateescape"))
             n = len(text[ls:le].encode("utf-8", "surrogateescape"))
             starts.append(at)
-            ends.append(at + n)
+            ends.append(min(at + n + 1, end))
             at += n
             done = le
         return starts, ends
@@ -724,12 +726,12 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     sets = _class_string(core)
     got = None if sets is None else _piece(sets)
     if got is not None:  # a string, or a string of classes
-        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
+        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*\\n?()")
         return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
     piece = _best_piece(core)
     byte = _byte_pattern(core)
     if byte is not None and byte[1] <= _MAX_PATHS:
-        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
+        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*\\n?()")
         if piece is None:
             return LineCounter(_rx_bulk(rx), _rx_bounds(rx))
         one = _re.compile(b"(?m)" + byte[0]).search
@@ -1024,11 +1026,11 @@ class Grep:
     def matching_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """``(start, end)`` of each line the pattern matches, in order (end: its
         newline), searched a chunk at a time (:func:`_chunks`)."""
-        bounds = self.counter.bounds
+        lines = self.counter.lines
         a = 0
         for chunk, _, end in _chunks(data):
-            starts, ends = bounds(chunk, 0, end)
-            yield from zip(map(a.__add__, starts), map(a.__add__, ends), strict=True)
+            for ls, le in lines(chunk, 0, end):
+                yield a + ls, a + le
             a += end
 
     def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
@@ -1169,15 +1171,15 @@ class Grep:
         count = 0
         no = 1  # the number of the line at the start of the chunk
         for data, start, end in pieces:
-            starts, ends = bounds(data, start, end)
+            starts, stops = bounds(data, start, end)
             if invert:
                 count += data.count(b"\n", start, end) - len(starts)
-                # the runs between matching lines: from past one's newline
-                # to the newline before the next (kept when not empty)
-                firsts = [start, *map(_SUCC, ends)]
-                lasts = [*map(_PRED, starts), end - 1]
-                keep = list(map(_le, firsts, lasts))
-                starts, ends = list(compress(firsts, keep)), list(compress(lasts, keep))
+                # the runs between matching lines: from one's stop to the
+                # next one's start (kept when not empty)
+                firsts = [start, *stops]
+                lasts = [*starts, end]
+                keep = list(map(_lt, firsts, lasts))
+                starts, stops = list(compress(firsts, keep)), list(compress(lasts, keep))
             else:
                 count += len(starts)
             if not starts:
@@ -1185,7 +1187,7 @@ class Grep:
                     no += data.count(b"\n", start, end)
                 continue
             if joined:
-                runs = map(data.__getitem__, map(slice, starts, map(_SUCC, ends)))
+                runs = map(data.__getitem__, map(slice, starts, stops))
                 nos: list[int] = []
                 if number:
                     gaps = map(data.count, repeat(b"\n"), [start, *starts], starts)
@@ -1206,8 +1208,8 @@ class Grep:
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
             at = start  # no is the number of the line at offset at
-            for ls, le in zip(starts, ends, strict=True):
-                run = data[ls:le]
+            for ls, le in zip(starts, stops, strict=True):
+                run = data[ls : le - 1]  # (a piece's lines all end with a newline)
                 if number:
                     no += data.count(b"\n", at, ls)
                     at = ls
