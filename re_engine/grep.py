@@ -14,31 +14,38 @@ Lines are found on the bytes, never decoded as a whole, by one mechanism
 whether they are counted or printed (:func:`line_counter`): ``re`` on the
 bytes (a pattern made safe for it, or a string of classes mapped to a
 literal), or the lines holding a piece every match holds, found by
-``bytes.find`` and only they checked, or re_engine over a chunk's decoded
-text.  The pattern is first confined to a line (no set matches a newline;
-``^``/``$``, ``\\A``/``\\Z`` hold at line ends), so a match never spans lines
-and each search runs over a chunk of whole lines (512 KiB cut at a line's
-end, which stays in the processor's cache while it is mapped and searched):
-a match's offset gives its line (``rfind``/``find`` of a newline around
-it), and the next search starts at that line's end.
+``bytes.find`` and only they checked (``-w`` around a string or a string of
+classes: the characters at each occurrence's edges, :func:`word_counter`),
+or re_engine over a chunk's decoded text.  The pattern is first confined to
+a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z`` hold at line
+ends), so a match never spans lines and each search runs over a chunk of
+whole lines (512 KiB cut at a line's end, which stays in the processor's
+cache while it is mapped and searched): a match's offset gives its line
+(``rfind`` of the newline before it; the line regex runs on past the newline
+after it), and the next search starts at that line's end.
 
-When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), the file is read a
-chunk at a time (:meth:`Grep.count_stream`).  When lines are printed, the
-file is read whole (binary detection and context look at all of it) and
-searched chunk by chunk: a selected line is printed as a slice of the bytes
-(:meth:`Grep.print_plain`), ``-n`` adds the newlines counted between
-successive selected lines, ``-v`` prints the runs of lines between matching
-lines, ``-o`` the spans of successive matches over the chunk
-(:meth:`Grep.print_only`); context and color go line by line over the same
-search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and
-goes out a line at a time to a terminal.
+A file is read a chunk at a time (:func:`_read_chunks`), counted
+(:meth:`Grep.count_stream`: ``-c``, ``-l``, ``-L``, ``-q``) or printed
+(:meth:`Grep.search_file`), its output held until no NUL can follow (a
+binary file prints no line).  A chunk's matching lines come as two lists of
+bounds built by iterators in C (:meth:`LineCounter.bounds`), and its
+selected lines are joined in C into one block of output, each a slice of
+the chunk (:meth:`Grep.print_plain`): ``-n`` adds the newlines counted
+between successive selected lines, ``-v`` prints the runs of lines between
+matching lines; ``-o`` prints the spans of successive matches over the chunk
+(:meth:`Grep.print_only`).  Standard input is read whole, then searched
+the same way; context and color, and binary files, go line by line over the
+same search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and goes out
+a line at a time to a terminal.
 
-Linear time: each chunk is mapped or decoded once; each search resumes
-where the last one's line (or match, ``-o``) ended, so the searches cover
-each byte a bounded number of times, each with a linear matcher (``re``
-under the bound proved in :func:`line_counter`, ``bytes.find``, or
-re_engine); the ``rfind``/``find`` around a match and the newline counts of
-``-n`` cover each stretch between successive searches once.
+Linear time: each chunk is read, mapped or decoded once (a file whose
+output outgrows its hold is read twice); each search resumes where the
+last one's line (or match, ``-o``) ended, so the searches cover each byte a
+bounded number of times, each with a linear matcher (``re`` under the bound
+proved in :func:`line_counter`, ``bytes.find``, or re_engine); the ``rfind``
+before a match and the newline counts of ``-n`` cover each stretch between
+successive searches once; a ``-w`` check covers a line holding the piece
+``len(piece)`` times at most (:func:`_word_check`).
 """
 
 from __future__ import annotations
