@@ -58,6 +58,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from itertools import accumulate, chain, compress, repeat
 from operator import lt as _lt
 from typing import IO, Any
@@ -305,6 +306,13 @@ def build(opts: Options) -> tuple[Pattern[str] | None, int]:
     return Pattern(body, sem, 0, body, False, delegate=False, word_set=words), group
 
 
+@cache
+def _word_edge() -> CharSet:
+    """What may stand next to a ``-w`` match: neither a word character nor a
+    newline (bytes that are not UTF-8 are no word characters)."""
+    return word().complement().diff(NEWLINE)
+
+
 def line_body(opts: Options) -> tuple[R.Re | None, int]:
     """The tree of the line pattern (``None``: no pattern) and the group of the match."""
     if not opts.patterns:
@@ -330,7 +338,7 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
         body, group = R.seq(R.bol, R.group(body), R.eol), 1
     elif opts.word:
         # the match must neither follow nor precede a word character
-        edge = R.Set(word().complement().diff(NEWLINE))  # bytes not in UTF-8 are not words
+        edge = R.Set(_word_edge())
         body, group = R.seq(R.alt(R.bol, edge), R.group(body), R.alt(R.eol, edge)), 1
     return body, group
 
@@ -354,9 +362,9 @@ _HOLD = 1 << 23
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
     """An ``re`` bytes pattern for one character of ``cs`` in UTF-8, and its paths."""
     ascii_part = cs.clip(0x7F)
-    wide = cs.diff(ascii_part)
-    if wide.size() > _MAX_WIDE:
+    if cs.size() - ascii_part.size() > _MAX_WIDE:  # (before a difference of large sets)
         return None
+    wide = cs.diff(ascii_part)
     alts: list[bytes] = []
     if ascii_part:
         body = b"".join(
@@ -640,8 +648,13 @@ def _piece(sets: Sequence[CharSet]) -> tuple[bytes | None, bytes] | None:
     distinct = list(dict.fromkeys(sets))
     if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
         return None
-    parts = [*distinct, NEWLINE]
-    key = [tuple(b in cs for cs in parts) for b in range(256)]
+    rows: list[bytearray] = []  # which bytes each part holds
+    for cs in [*distinct, NEWLINE]:
+        row = bytearray(256)
+        for lo, hi in cs.ranges:
+            row[lo : hi + 1] = b"\1" * (hi + 1 - lo)  # (every set is within ASCII)
+        rows.append(row)
+    key = list(zip(*rows, strict=True))
     least: dict[tuple[bool, ...], int] = {}
     for b in range(256):
         least.setdefault(key[b], b)
@@ -706,6 +719,33 @@ def _best_piece(core: Core) -> tuple[bytes | None, bytes] | None:
     return None
 
 
+Piecewise = tuple[bytes | None, bytes]
+# the last body _shape looked at, and what it found
+_last_shape: list[tuple[R.Re, Any]] = []
+
+
+def _shape(
+    body: R.Re,
+) -> tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None:
+    """What :func:`line_counter` builds on: ``body`` as a string or a string of
+    classes (:func:`_piece`), else a piece every match holds and the pattern
+    on the bytes; ``None``: ``body`` matches the empty string.  (The last
+    answer is kept: grep asks twice, with and then without a compiled pattern.)"""
+    if _last_shape and _last_shape[0][0] is body:
+        return _last_shape[0][1]  # type: ignore[no-any-return]
+    core = resolve(body, False).core
+    got: tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None = None
+    if not nullable(core):
+        sets = _class_string(core)
+        whole = None if sets is None else _piece(sets)
+        if whole is not None:
+            got = whole, None, None
+        else:
+            got = None, _best_piece(core), _byte_pattern(core)
+    _last_shape[:] = [(body, got)]
+    return got
+
+
 def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter | None:
     """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
 
@@ -728,16 +768,13 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     ``re`` makes at most one attempt per position: ``O(n * P * L)`` in all.
     A line checked alone is searched once, by ``re`` (as above) or re_engine.
     """
-    core = resolve(body, False).core
-    if nullable(core):
+    shape = _shape(body)
+    if shape is None:
         return None
-    sets = _class_string(core)
-    got = None if sets is None else _piece(sets)
+    got, piece, byte = shape
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*\\n?()")
         return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
-    piece = _best_piece(core)
-    byte = _byte_pattern(core)
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*\\n?()")
         if piece is None:
@@ -814,15 +851,14 @@ def word_counter(body: R.Re) -> LineCounter | None:
     edge = head.items[1]
     if head != R.alt(R.bol, edge) or tail != R.alt(R.eol, edge) or not isinstance(edge, R.Set):
         return None
-    words = word()
-    if edge.cs != words.complement().diff(NEWLINE):
+    if edge.cs != _word_edge():
         return None
     core = resolve(mid.node, False).core
     sets = _class_string(core)
     got = None if sets is None or nullable(core) else _piece(sets)
     if got is None:
         return None
-    return LineCounter(None, None, *got, _word_check(*got, words))
+    return LineCounter(None, None, *got, _word_check(*got, word()))
 
 
 def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
