@@ -1208,7 +1208,7 @@ class Grep:
         name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
         invert = self.opts.invert
-        fmt = name.replace(b"%", b"%%") + b"%d:"  # the head of a numbered line
+        fmt = name.replace(b"%", b"%%") + b"%d:%s"  # a numbered line
         bounds = self.counter.bounds
         joined = self.out.block and not (invert and (name or number))
         clean = f.clean
@@ -1236,9 +1236,8 @@ class Grep:
                 if number:
                     gaps = map(data.count, repeat(b"\n"), [start, *starts], starts)
                     nos = list(accumulate(gaps, initial=no))
-                    block = b"".join(
-                        chain.from_iterable(zip(map(fmt.__mod__, nos[1:]), runs, strict=True))
-                    )
+                    # (one formatting a line measured faster than heads between lines)
+                    block = b"".join(map(fmt.__mod__, zip(nos[1:], runs, strict=True)))
                 elif name:
                     block = b"".join(chain.from_iterable(zip(repeat(name), runs, strict=False)))
                 else:

@@ -256,3 +256,28 @@ def test_output_held_until_known_free_of_nul(
         gnu.stdout,
         gnu.stderr.decode(),
     )
+
+
+@needs_grep
+@pytest.mark.parametrize("argv", [["-n", "needle"], ["-H", "-E", "[0-9]{5}"], ["-n", "-v", "x"]])
+def test_names_with_percent_signs(argv: list[str], tmp_path: Path) -> None:
+    # a name is a head before each line, not a format
+    assert GREP is not None
+    a, b = tmp_path / "a%sb%d", tmp_path / "%%"
+    a.write_bytes(TEXT)
+    b.write_bytes(b"x needle 12345\n")
+    names = [str(a), str(b)]
+    gnu = subprocess.run(
+        ["grep", *argv, *names],
+        executable=GREP,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    out, err = io.BytesIO(), io.StringIO()
+    code = main([*argv, *names], stdout=out, stderr=err)
+    assert (code, out.getvalue(), err.getvalue()) == (
+        gnu.returncode,
+        gnu.stdout,
+        gnu.stderr.decode(),
+    )
