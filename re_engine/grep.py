@@ -451,6 +451,9 @@ class LineCounter:
         self.table = table
         self.lit = lit
         self.check = check
+        # the last stretch searched turned out dense: the next is searched
+        # in bulk at once (until one turns out sparse)
+        self.dense = False
 
     def _found(self, data: bytes, raw: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The matching lines (``(start, end)``, end the newline) holding :attr:`lit`
@@ -496,11 +499,17 @@ class LineCounter:
         if self.lit is None:
             assert self.bulk_bounds is not None
             return self.bulk_bounds(data, start, end)
+        if self.dense:
+            assert self.bulk_bounds is not None
+            got = self.bulk_bounds(data if self.check is None else raw, start, end)
+            self.dense = len(got[0]) * _SPARSE > end - start
+            return got
         starts: list[int] = []
         stops: list[int] = []
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
                 assert self.bulk_bounds is not None
+                self.dense = True
                 more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
                 starts += more
                 stops += tails
@@ -528,10 +537,16 @@ class LineCounter:
         if self.lit is None:
             assert self.bulk is not None
             return self.bulk(data, start, end)
+        if self.dense:
+            assert self.bulk is not None
+            n = self.bulk(data if self.check is None else raw, start, end)
+            self.dense = n * _SPARSE > end - start
+            return n
         lines = 0
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
                 assert self.bulk is not None
+                self.dense = True
                 return lines + self.bulk(data if self.check is None else raw, le, end)
             lines += 1
         return lines
