@@ -14,31 +14,38 @@ Lines are found on the bytes, never decoded as a whole, by one mechanism
 whether they are counted or printed (:func:`line_counter`): ``re`` on the
 bytes (a pattern made safe for it, or a string of classes mapped to a
 literal), or the lines holding a piece every match holds, found by
-``bytes.find`` and only they checked, or re_engine over a chunk's decoded
-text.  The pattern is first confined to a line (no set matches a newline;
-``^``/``$``, ``\\A``/``\\Z`` hold at line ends), so a match never spans lines
-and each search runs over a chunk of whole lines (512 KiB cut at a line's
-end, which stays in the processor's cache while it is mapped and searched):
-a match's offset gives its line (``rfind``/``find`` of a newline around
-it), and the next search starts at that line's end.
+``bytes.find`` and only they checked (``-w`` around a string or a string of
+classes: the characters at each occurrence's edges, :func:`word_counter`),
+or re_engine over a chunk's decoded text.  The pattern is first confined to
+a line (no set matches a newline; ``^``/``$``, ``\\A``/``\\Z`` hold at line
+ends), so a match never spans lines and each search runs over a chunk of
+whole lines (512 KiB cut at a line's end, which stays in the processor's
+cache while it is mapped and searched): a match's offset gives its line
+(``rfind`` of the newline before it; the line regex runs on past the newline
+after it), and the next search starts at that line's end.
 
-When no line is printed (``-c``, ``-l``, ``-L``, ``-q``), the file is read a
-chunk at a time (:meth:`Grep.count_stream`).  When lines are printed, the
-file is read whole (binary detection and context look at all of it) and
-searched chunk by chunk: a selected line is printed as a slice of the bytes
-(:meth:`Grep.print_plain`), ``-n`` adds the newlines counted between
-successive selected lines, ``-v`` prints the runs of lines between matching
-lines, ``-o`` the spans of successive matches over the chunk
-(:meth:`Grep.print_only`); context and color go line by line over the same
-search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and
-goes out a line at a time to a terminal.
+A file is read a chunk at a time (:func:`_read_chunks`), counted
+(:meth:`Grep.count_stream`: ``-c``, ``-l``, ``-L``, ``-q``) or printed
+(:meth:`Grep.search_file`), its output held until no NUL can follow (a
+binary file prints no line).  A chunk's matching lines come as two lists of
+bounds built by iterators in C (:meth:`LineCounter.bounds`), and its
+selected lines are joined in C into one block of output, each a slice of
+the chunk (:meth:`Grep.print_plain`): ``-n`` adds the newlines counted
+between successive selected lines, ``-v`` prints the runs of lines between
+matching lines; ``-o`` prints the spans of successive matches over the chunk
+(:meth:`Grep.print_only`).  Standard input is read whole, then searched
+the same way; context and color, and binary files, go line by line over the
+same search (:meth:`Grep.search_lines`).  Output is held in 64 KiB blocks, and goes out
+a line at a time to a terminal.
 
-Linear time: each chunk is mapped or decoded once; each search resumes
-where the last one's line (or match, ``-o``) ended, so the searches cover
-each byte a bounded number of times, each with a linear matcher (``re``
-under the bound proved in :func:`line_counter`, ``bytes.find``, or
-re_engine); the ``rfind``/``find`` around a match and the newline counts of
-``-n`` cover each stretch between successive searches once.
+Linear time: each chunk is read, mapped or decoded once (a file whose
+output outgrows its hold is read twice); each search resumes where the
+last one's line (or match, ``-o``) ended, so the searches cover each byte a
+bounded number of times, each with a linear matcher (``re`` under the bound
+proved in :func:`line_counter`, ``bytes.find``, or re_engine); the ``rfind``
+before a match and the newline counts of ``-n`` cover each stretch between
+successive searches once; a ``-w`` check covers a line holding the piece
+``len(piece)`` times at most (:func:`_word_check`).
 """
 
 from __future__ import annotations
@@ -49,9 +56,11 @@ import os
 import re as _re
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from functools import cache
+from itertools import accumulate, chain, compress, repeat
+from operator import lt as _lt
 from typing import IO, Any
 
 from . import ast as R
@@ -297,6 +306,13 @@ def build(opts: Options) -> tuple[Pattern[str] | None, int]:
     return Pattern(body, sem, 0, body, False, delegate=False, word_set=words), group
 
 
+@cache
+def _word_edge() -> CharSet:
+    """What may stand next to a ``-w`` match: neither a word character nor a
+    newline (bytes that are not UTF-8 are no word characters)."""
+    return word().complement().diff(NEWLINE)
+
+
 def line_body(opts: Options) -> tuple[R.Re | None, int]:
     """The tree of the line pattern (``None``: no pattern) and the group of the match."""
     if not opts.patterns:
@@ -322,7 +338,7 @@ def line_body(opts: Options) -> tuple[R.Re | None, int]:
         body, group = R.seq(R.bol, R.group(body), R.eol), 1
     elif opts.word:
         # the match must neither follow nor precede a word character
-        edge = R.Set(word().complement().diff(NEWLINE))  # bytes not in UTF-8 are not words
+        edge = R.Set(_word_edge())
         body, group = R.seq(R.alt(R.bol, edge), R.group(body), R.alt(R.eol, edge)), 1
     return body, group
 
@@ -334,22 +350,21 @@ _MAX_WIDE = 8
 # LineCounter: a literal is found with a loop of bytes.find while its lines
 # are fewer than one in this many bytes, with re's scan past that
 _SPARSE = 2000
-# the bytes read at a time when lines are only counted (a chunk stays in cache)
+# the bytes read (or searched) at a time (a chunk stays in cache)
 _CHUNK = 1 << 19
-# printing: after this many selected runs of lines holding bytes outside
-# ASCII, a chunk is checked for bytes that are not UTF-8 at once (one pass
-# in C) instead of each run on its own
-_WIDE_RUNS = 32
 # the characters of output held before a write (not to a terminal)
 _BLOCK = 1 << 16
+# the most output held while a file printed a chunk at a time is not known
+# to be free of NULs (see Grep.search_file)
+_HOLD = 1 << 23
 
 
 def _byte_set(cs: CharSet) -> tuple[bytes, int] | None:
     """An ``re`` bytes pattern for one character of ``cs`` in UTF-8, and its paths."""
     ascii_part = cs.clip(0x7F)
-    wide = cs.diff(ascii_part)
-    if wide.size() > _MAX_WIDE:
+    if cs.size() - ascii_part.size() > _MAX_WIDE:  # (before a difference of large sets)
         return None
+    wide = cs.diff(ascii_part)
     alts: list[bytes] = []
     if ascii_part:
         body = b"".join(
@@ -399,35 +414,46 @@ def _byte_pattern(c: Core) -> tuple[bytes, int] | None:
 
 Check = Callable[[bytes, int, int], bool]
 Bulk = Callable[[bytes, int, int], int]
-Spans = Callable[[bytes, int, int], Iterator[tuple[int, int]]]
+# the starts and the stops (past the newline) of the matching lines of a stretch
+Bounds = Callable[[bytes, int, int], tuple[Sequence[int], Sequence[int]]]
+
+_SUCC = (1).__add__
+_PRED = (-1).__add__
+_M_START = _re.Match.start
+_M_END = _re.Match.end
 
 
 class LineCounter:
     """Counts, or finds, the lines of UTF-8 bytes that a pattern matches (see :func:`line_counter`).
 
     ``bulk(data, start, end)`` counts the matching lines of a stretch of
-    whole lines with no Python work per line; ``spans(data, start, end)``
-    gives the bounds of each, a step per matching line.  ``lit``, when given, is a
+    whole lines with no Python work per line; ``bounds(data, start, end)``
+    gives the starts and the stops (past the newline) of each, as two sequences.  ``lit``, when given, is a
     piece every matching line holds, found with ``bytes.find`` in the data
     mapped by ``table`` (``bytes.translate``): with no ``check``, the lines
     holding it are exactly the matching lines (and ``bulk`` counts in the
     mapped data); else ``check(data, start, end)`` says whether the line
     ``data[start:end]`` matches (and ``bulk`` counts in the data as read).
+    With no ``bulk`` (nor ``bounds``), every line holding the piece is
+    checked, however many.
     """
 
     def __init__(
         self,
-        bulk: Bulk,
-        spans: Spans,
+        bulk: Bulk | None,
+        bounds: Bounds | None,
         table: bytes | None = None,
         lit: bytes | None = None,
         check: Check | None = None,
     ) -> None:
         self.bulk = bulk
-        self.spans = spans
+        self.bulk_bounds = bounds
         self.table = table
         self.lit = lit
         self.check = check
+        # the last stretch searched turned out dense: the next is searched
+        # in bulk at once (until one turns out sparse)
+        self.dense = False
 
     def _found(self, data: bytes, raw: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The matching lines (``(start, end)``, end the newline) holding :attr:`lit`
@@ -456,28 +482,50 @@ class LineCounter:
                 yield ls, le
             if e < 0:
                 return
-            if not tried & 63 and e - start < tried * _SPARSE:
+            if not tried & 63 and e - start < tried * _SPARSE and self.bulk is not None:
                 yield -1, e + 1
                 return
             i = find(lit, e + 1, end)
 
-    def lines(
+    def bounds(
         self, data: bytes, start: int = 0, end: int | None = None
-    ) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
-        order (``end``: its newline, or the end); bounds as for :meth:`count`."""
+    ) -> tuple[Sequence[int], Sequence[int]]:
+        """The starts and the stops (past the newline, or the end) of the lines of
+        ``data[start:end]`` that match, in order; bounds as for :meth:`count`."""
         end = len(data) if end is None else end
         raw = data
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
         if self.lit is None:
-            yield from self.spans(data, start, end)
-            return
+            assert self.bulk_bounds is not None
+            return self.bulk_bounds(data, start, end)
+        if self.dense:
+            assert self.bulk_bounds is not None
+            got = self.bulk_bounds(data if self.check is None else raw, start, end)
+            self.dense = len(got[0]) * _SPARSE > end - start
+            return got
+        starts: list[int] = []
+        stops: list[int] = []
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
-                yield from self.spans(data if self.check is None else raw, le, end)
-                return
-            yield ls, le
+                assert self.bulk_bounds is not None
+                self.dense = True
+                more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
+                starts += more
+                stops += tails
+                break
+            starts.append(ls)
+            stops.append(le + 1 if le < end else end)
+        return starts, stops
+
+    def lines(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each line of ``data[start:end]`` that matches, in
+        order (``end``: its newline); bounds as for :meth:`count`, ``data``
+        ending with a newline."""
+        starts, stops = self.bounds(data, start, end)
+        return zip(starts, map(_PRED, stops), strict=True)
 
     def count(self, data: bytes, start: int = 0, end: int | None = None) -> int:
         """The number of lines of ``data[start:end]`` that match (``start``: the
@@ -487,10 +535,18 @@ class LineCounter:
         if self.table is not None:
             data = data.translate(self.table)  # newlines stay newlines
         if self.lit is None:
+            assert self.bulk is not None
             return self.bulk(data, start, end)
+        if self.dense:
+            assert self.bulk is not None
+            n = self.bulk(data if self.check is None else raw, start, end)
+            self.dense = n * _SPARSE > end - start
+            return n
         lines = 0
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
+                assert self.bulk is not None
+                self.dense = True
                 return lines + self.bulk(data if self.check is None else raw, le, end)
             lines += 1
         return lines
@@ -502,16 +558,23 @@ def _rx_bulk(rx: _re.Pattern[bytes]) -> Bulk:
     return lambda data, start, end: len(findall(data, start, end))
 
 
-def _rx_spans(rx: _re.Pattern[bytes]) -> Spans:
-    """Finds lines with ``rx``, which matches once a line: from a match to the line's end."""
+def _rx_bounds(rx: _re.Pattern[bytes]) -> Bounds:
+    """Finds lines with ``rx``, which matches once a line: from a match past
+    the line's newline, which is the line's stop; its start is past the
+    newline before the match (``rfind``, which stops there: each line's bytes
+    before its match are covered once).  The sequences are built by
+    iterators in C (``map``), no Python step per line (``Match.span`` and
+    ``zip`` measured slower than ``start`` and ``end`` apart)."""
     finditer = rx.finditer
 
-    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
-        rfind = data.rfind
-        for m in finditer(data, start, end):
-            yield rfind(b"\n", start, m.start()) + 1 or start, m.end()
+    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
+        ms = list(finditer(data, start, end))
+        # start is a line's start: the newline before it (if any) bounds rfind
+        firsts = map(_M_START, ms)
+        starts = list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), firsts)))
+        return starts, list(map(_M_END, ms))
 
-    return spans
+    return bounds
 
 
 def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
@@ -547,28 +610,33 @@ def _engine_bulk(pattern: Pattern[str]) -> Bulk:
     return bulk
 
 
-def _engine_spans(pattern: Pattern[str]) -> Spans:
+def _engine_bounds(pattern: Pattern[str]) -> Bounds:
     """Finds lines with re_engine on the decoded text (:func:`_engine_lines`), their
     bounds mapped back to the bytes: the same where the text is ASCII, else by
     the length in UTF-8 of the text between successive lines (linear)."""
     end_of = pattern._strategy.end
 
-    def spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
         text = data[start:end].decode("utf-8", "surrogateescape")
+        starts: list[int] = []
+        ends: list[int] = []
         if len(text) == end - start:  # ASCII: one byte a character
             for ls, le in _engine_lines(end_of, text):
-                yield start + ls, start + le
-            return
+                starts.append(start + ls)
+                ends.append(min(start + le + 1, end))  # past the newline
+            return starts, ends
         done = 0  # characters of text before byte offset at
         at = start
         for ls, le in _engine_lines(end_of, text):
             at += len(text[done:ls].encode("utf-8", "surrogateescape"))
             n = len(text[ls:le].encode("utf-8", "surrogateescape"))
-            yield at, at + n
+            starts.append(at)
+            ends.append(min(at + n + 1, end))
             at += n
             done = le
+        return starts, ends
 
-    return spans
+    return bounds
 
 
 def _engine_check(pattern: Pattern[str]) -> Check:
@@ -595,8 +663,13 @@ def _piece(sets: Sequence[CharSet]) -> tuple[bytes | None, bytes] | None:
     distinct = list(dict.fromkeys(sets))
     if not sets or any(not cs or cs.ranges[-1][1] > 0x7F for cs in distinct):
         return None
-    parts = [*distinct, NEWLINE]
-    key = [tuple(b in cs for cs in parts) for b in range(256)]
+    rows: list[bytearray] = []  # which bytes each part holds
+    for cs in [*distinct, NEWLINE]:
+        row = bytearray(256)
+        for lo, hi in cs.ranges:
+            row[lo : hi + 1] = b"\1" * (hi + 1 - lo)  # (every set is within ASCII)
+        rows.append(row)
+    key = list(zip(*rows, strict=True))
     least: dict[tuple[bool, ...], int] = {}
     for b in range(256):
         least.setdefault(key[b], b)
@@ -661,6 +734,33 @@ def _best_piece(core: Core) -> tuple[bytes | None, bytes] | None:
     return None
 
 
+Piecewise = tuple[bytes | None, bytes]
+# the last body _shape looked at, and what it found
+_last_shape: list[tuple[R.Re, Any]] = []
+
+
+def _shape(
+    body: R.Re,
+) -> tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None:
+    """What :func:`line_counter` builds on: ``body`` as a string or a string of
+    classes (:func:`_piece`), else a piece every match holds and the pattern
+    on the bytes; ``None``: ``body`` matches the empty string.  (The last
+    answer is kept: grep asks twice, with and then without a compiled pattern.)"""
+    if _last_shape and _last_shape[0][0] is body:
+        return _last_shape[0][1]  # type: ignore[no-any-return]
+    core = resolve(body, False).core
+    got: tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None = None
+    if not nullable(core):
+        sets = _class_string(core)
+        whole = None if sets is None else _piece(sets)
+        if whole is not None:
+            got = whole, None, None
+        else:
+            got = None, _best_piece(core), _byte_pattern(core)
+    _last_shape[:] = [(body, got)]
+    return got
+
+
 def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter | None:
     """What counts the lines that ``body`` matches in UTF-8 bytes, if it can be done there.
 
@@ -683,34 +783,103 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     ``re`` makes at most one attempt per position: ``O(n * P * L)`` in all.
     A line checked alone is searched once, by ``re`` (as above) or re_engine.
     """
-    core = resolve(body, False).core
-    if nullable(core):
+    shape = _shape(body)
+    if shape is None:
         return None
-    sets = _class_string(core)
-    got = None if sets is None else _piece(sets)
+    got, piece, byte = shape
     if got is not None:  # a string, or a string of classes
-        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*()")
-        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *got)
-    piece = _best_piece(core)
-    byte = _byte_pattern(core)
+        rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*\\n?()")
+        return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
     if byte is not None and byte[1] <= _MAX_PATHS:
-        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*()")
+        rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*\\n?()")
         if piece is None:
-            return LineCounter(_rx_bulk(rx), _rx_spans(rx))
+            return LineCounter(_rx_bulk(rx), _rx_bounds(rx))
         one = _re.compile(b"(?m)" + byte[0]).search
         check = lambda d, s, e: one(d, s, e) is not None  # noqa: E731
-        return LineCounter(_rx_bulk(rx), _rx_spans(rx), *piece, check)
+        return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *piece, check)
     if pattern is None or piece is None:
         return None
     return LineCounter(
-        _engine_bulk(pattern), _engine_spans(pattern), *piece, _engine_check(pattern)
+        _engine_bulk(pattern), _engine_bounds(pattern), *piece, _engine_check(pattern)
     )
+
+
+# the ASCII bytes of word characters (-w): letters, digits, the underscore
+_ASCII_WORD = [chr(b).isalnum() or b == 0x5F for b in range(128)]
+
+
+def _word_check(table: bytes | None, lit: bytes, words: CharSet) -> Check:
+    """Does a line hold an occurrence of ``lit`` (in the line mapped by
+    ``table``) neither preceded nor followed by a word character (``-w``)?
+
+    Only the characters on either side of each occurrence are looked at: an
+    ASCII byte by a table, else the character (at most 4 bytes) decoded
+    alone, which UTF-8 allows (it synchronises at any character's first
+    byte; a byte that is not UTF-8 is no word character).  Each search
+    resumes one byte past the last occurrence (occurrences of a class string
+    may overlap): at most ``len(lit)`` searches cover a byte, each check
+    a bounded step, so a line costs ``O(len(line) * len(lit))``.
+    """
+    k = len(lit)
+
+    def before(data: bytes, ls: int, i: int) -> bool:
+        """Is the character that ends at ``i`` a word character?"""
+        b = data[i - 1]
+        if b < 0x80:
+            return _ASCII_WORD[b]
+        return data[max(ls, i - 4) : i].decode("utf-8", "surrogateescape")[-1] in words
+
+    def after(data: bytes, j: int, le: int) -> bool:
+        """Is the character that starts at ``j`` a word character?"""
+        b = data[j]
+        if b < 0x80:
+            return _ASCII_WORD[b]
+        return data[j : min(le, j + 4)].decode("utf-8", "surrogateescape")[0] in words
+
+    def check(data: bytes, ls: int, le: int) -> bool:
+        line = data[ls:le] if table is None else data[ls:le].translate(table)
+        find = line.find
+        n = le - ls
+        i = find(lit)
+        while i >= 0:
+            if (i == 0 or not before(data, ls, ls + i)) and (
+                i + k == n or not after(data, ls + i + k, le)
+            ):
+                return True
+            i = find(lit, i + 1)
+        return False
+
+    return check
+
+
+def word_counter(body: R.Re) -> LineCounter | None:
+    """:func:`line_counter` for ``-w`` around a string or a string of ASCII
+    classes (:func:`line_body`'s shape): the lines holding the piece
+    (:func:`_piece`: its occurrences are the inner pattern's matches) are
+    checked at each occurrence's edges (:func:`_word_check`), no pattern run
+    over the line.  ``None``: ``body`` is not of that shape."""
+    if not (isinstance(body, R.Seq) and len(body.items) == 3):
+        return None
+    head, mid, tail = body.items
+    if not isinstance(mid, R.Group) or not isinstance(head, R.Alt) or len(head.items) != 2:
+        return None
+    edge = head.items[1]
+    if head != R.alt(R.bol, edge) or tail != R.alt(R.eol, edge) or not isinstance(edge, R.Set):
+        return None
+    if edge.cs != _word_edge():
+        return None
+    core = resolve(mid.node, False).core
+    sets = _class_string(core)
+    got = None if sets is None or nullable(core) else _piece(sets)
+    if got is None:
+        return None
+    return LineCounter(None, None, *got, _word_check(*got, word()))
 
 
 def line_finder(body: R.Re, pattern: Pattern[str]) -> LineCounter:
     """:func:`line_counter` where it applies, else re_engine over each chunk's whole text."""
     got = line_counter(body, pattern)
-    return got or LineCounter(_engine_bulk(pattern), _engine_spans(pattern))
+    return got or LineCounter(_engine_bulk(pattern), _engine_bounds(pattern))
 
 
 # ------------------------------------------------------------------- search
@@ -728,6 +897,9 @@ class _Out:
     block: bool = True
     _held: list[bytes] = field(default_factory=list)
     _size: int = 0
+    # while set, output is held (up to _HOLD bytes, then this is called,
+    # and may raise _Binary): see Grep.search_file
+    guard: Callable[[], None] | None = None
 
     def sgr(self, code: str, text: str) -> str:
         return f"\33[{code}m\33[K{text}\33[m\33[K" if self.opts.color and text else text
@@ -736,7 +908,22 @@ class _Out:
         self._held.append(data)
         self._size += len(data)
         if self._size >= _BLOCK or not self.block:
+            if self.guard is not None:
+                if self._size < _HOLD:
+                    return
+                guard, self.guard = self.guard, None
+                guard()
             self.flush()
+
+    def hold(self, guard: Callable[[], None]) -> int:
+        """Hold the output from here (see :attr:`guard`); return a mark for :meth:`drop`."""
+        self.guard = guard
+        return len(self._held)
+
+    def drop(self, mark: int) -> None:
+        """Forget the output held since ``mark`` (no longer held)."""
+        self._size -= sum(map(len, self._held[mark:]))
+        del self._held[mark:]
 
     def text(self, text: str) -> None:
         """Write ``text`` (lone surrogates: the bytes they stand for)."""
@@ -785,7 +972,11 @@ class _File:
         return not self.clean and _not_utf8(self.data[start:end])
 
 
-def _chunks(data: bytes) -> Iterator[bytes]:
+# whole lines ``data[start:end]``: ``start`` a line's start, ``end`` just past a newline
+Piece = tuple[bytes, int, int]
+
+
+def _chunks(data: bytes) -> Iterator[Piece]:
     """``data`` (ending with a newline) in chunks of whole lines, each ending at
     the last newline within :data:`_CHUNK` bytes, or with a line longer than
     that whole: a chunk stays in the processor's cache while it is mapped and
@@ -793,15 +984,62 @@ def _chunks(data: bytes) -> Iterator[bytes]:
     n = len(data)
     if n <= _CHUNK:
         if n:
-            yield data
+            yield data, 0, n
         return
     a = 0
     while a < n:
         b = data.rfind(b"\n", a, a + _CHUNK) + 1
         if b <= a:  # a line longer than a chunk: the chunk is the line
             b = data.find(b"\n", a + _CHUNK) + 1 or n
-        yield data[a:b]
+        chunk = data[a:b]
+        yield chunk, 0, len(chunk)
         a = b
+
+
+def _read_chunks(fh: IO[bytes], nul: bool, strict: bool = False) -> Iterator[Piece]:
+    """The bytes of ``fh`` read :data:`_CHUNK` at a time, as stretches of whole
+    lines: each chunk from past the line it cuts at its start to its last
+    newline, the cut line joined once from its pieces (a line longer than
+    chunks is gathered whole first: each byte is copied at most once).  The
+    last line gets a newline if it has none, as grep supplies it; with
+    ``nul``, NULs end lines (a binary file, as grep); ``strict``: a NUL
+    raises :class:`_Binary` instead."""
+    carry: list[bytes] = []  # the start of a line not ended yet
+    while True:
+        chunk = fh.read(_CHUNK)
+        if not chunk:
+            if carry:
+                line = b"".join(carry) + b"\n"
+                yield line, 0, len(line)
+            return
+        if (nul or strict) and b"\0" in chunk:
+            if strict:
+                raise _Binary
+            chunk = chunk.replace(b"\0", b"\n")
+        first = chunk.find(b"\n") + 1
+        if not first:
+            carry.append(chunk)
+            continue
+        start = 0
+        if carry:
+            carry.append(chunk[:first])
+            line = b"".join(carry)
+            yield line, 0, len(line)
+            start = first
+        end = chunk.rfind(b"\n") + 1
+        if start < end:
+            yield chunk, start, end
+        carry = [chunk[end:]] if end < len(chunk) else []
+
+
+def _has_nul(fh: IO[bytes]) -> bool:
+    """Does the rest of ``fh`` hold a NUL byte?  (Read a chunk at a time, each
+    searched by ``memchr``: a pass in C.  Reading into one reused buffer,
+    ``readinto``, measured three times slower here.)"""
+    while chunk := fh.read(_CHUNK):
+        if b"\0" in chunk:
+            return True
+    return False
 
 
 def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tuple[int, int]]:
@@ -816,20 +1054,8 @@ def _occurrences(chunk: bytes, table: bytes | None, lit: bytes) -> Iterator[tupl
         i = find(lit, i + k)
 
 
-def _gaps(chunk: bytes, lines: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """The runs of whole lines of ``chunk`` (ending with a newline) between ``lines``
-    (``(start, end)``, end the newline): ``(start, end)``, end the last one's newline."""
-    pos = 0
-    for ls, le in lines:
-        if pos < ls:
-            yield pos, ls - 1
-        pos = le + 1
-    if pos < len(chunk):
-        yield pos, len(chunk) - 1
-
-
 # -v with no pattern: no line matches
-_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: iter(()))
+_NOTHING = LineCounter(lambda data, start, end: 0, lambda data, start, end: ([], []))
 
 
 @dataclass
@@ -861,10 +1087,10 @@ class Grep:
         newline), searched a chunk at a time (:func:`_chunks`)."""
         lines = self.counter.lines
         a = 0
-        for chunk in _chunks(data):
-            for ls, le in lines(chunk):
+        for chunk, _, end in _chunks(data):
+            for ls, le in lines(chunk, 0, end):
                 yield a + ls, a + le
-            a += len(chunk)
+            a += end
 
     def selected_lines(self, data: bytes) -> Iterator[tuple[int, int]]:
         """Lines selected: those matching, or with ``-v`` those not matching."""
@@ -909,6 +1135,51 @@ class Grep:
                 pos = s
 
     # -- one file -------------------------------------------------------------
+    def streams(self) -> bool:
+        """Are lines printed on their own (no context, color or ``-o -v``), so
+        that the file can be read a chunk at a time (:meth:`print_lines`)?"""
+        o = self.opts
+        if o.context or o.color:
+            return False
+        return not o.only or (self.whole_spans and not o.invert)
+
+    def search_file(self, name: str, fh: IO[bytes], shown: str | None) -> int:
+        """Print the selected lines of an open file; return their number.
+
+        A regular file is read a chunk at a time when lines are printed on
+        their own and it holds no NUL: a binary file prints no line, which
+        its first chunks cannot tell.  So the output is held while the
+        chunks are read, each checked for a NUL (``memchr``, in C); when it
+        outgrows :data:`_HOLD`, the rest of the file is checked first (one
+        pass, then read again); to a terminal, the whole file is checked
+        first.  A file with a NUL is read whole (:meth:`search`)."""
+        o = self.opts
+        if self.streams() and stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            f = _File(b"", shown, o.text)
+            if o.text:
+                return self.print_lines(name, f, _read_chunks(fh, False))
+            if not self.out.block:  # (a terminal: lines as they are found)
+                if not _has_nul(fh):
+                    fh.seek(0)
+                    return self.print_lines(name, f, _read_chunks(fh, False))
+            else:
+
+                def rest() -> None:  # the output outgrew its hold
+                    at = fh.tell()
+                    if _has_nul(fh):
+                        raise _Binary
+                    fh.seek(at)
+
+                mark = self.out.hold(rest)
+                try:
+                    return self.print_lines(name, f, _read_chunks(fh, False, strict=True))
+                except _Binary:
+                    self.out.drop(mark)
+                finally:
+                    self.out.guard = None
+            fh.seek(0)
+        return self.search(name, fh.read(), shown)
+
     def search(self, name: str, data: bytes, shown: str | None) -> int:
         """Print the selected lines of one file's bytes; return their number."""
         o = self.opts
@@ -918,60 +1189,90 @@ class Grep:
         if data and not data.endswith(b"\n"):
             data += b"\n"  # as grep, which supplies it
         f = _File(data, shown, o.text)
-        if binary or o.context or o.color:
+        if binary or not self.streams():
             count = self.search_lines(f, binary)
-        elif o.only:  # (with -v: no match is printed, but lines are selected)
-            plain = self.whole_spans and not o.invert
-            count = self.print_only(f) if plain else self.search_lines(f, binary)
-        else:
-            count = self.print_plain(f)
+            self.note_held(name, f)
+            return count
+        return self.print_lines(name, f, _chunks(data))
+
+    def print_lines(self, name: str, f: _File, pieces: Iterable[Piece]) -> int:
+        """Print the selected lines (or ``-o`` matches) of ``pieces``, no context."""
+        count = self.print_only(f, pieces) if self.opts.only else self.print_plain(f, pieces)
+        self.note_held(name, f)
+        return count
+
+    def note_held(self, name: str, f: _File) -> None:
         if f.held:
             self.out.flush()
             self.err.write(f"grep: {name}: binary file matches\n")
-        return count
 
-    def print_plain(self, f: _File) -> int:
-        """The selected lines, whole, no context: slices of the chunk.
+    def print_plain(self, f: _File, pieces: Iterable[Piece]) -> int:
+        """The selected lines, whole, no context: slices of each chunk.
 
-        The matching lines are found one by one; with ``-v``, the runs of
-        lines between them are the selected ones, each run one slice
-        (split into lines only for a name, a number or a held line).
-        ``-n``: the line number advances by the newlines between one
-        selected line and the next (``bytes.count`` over the gap), so the
-        numbering is one more pass over the data, in C.  A chunk's lines
-        are written at once (a line at a time to a terminal).
+        The bounds of a chunk's matching lines come as two lists
+        (:meth:`LineCounter.bounds`); with ``-v``, the runs of lines between
+        them are the selected ones, each run one slice.  The slices, and
+        the heads before them (a name; ``-n``: numbers, advanced by the
+        newlines between one selected line and the next, ``bytes.count``
+        over the gaps), are joined by iterators in C into one block, which
+        is written if it is UTF-8 (one check in C; else the chunk goes a
+        line at a time and lines that are not UTF-8 are held back).  To a
+        terminal, and with ``-v`` and heads, lines go one at a time.
         """
         write = self.out.write
         name = b"" if f.shown is None else f.shown.encode("utf-8", "surrogateescape") + b":"
         number = self.opts.number
         invert = self.opts.invert
-        whole = not (name or number)  # a run is printed as it is
+        fmt = name.replace(b"%", b"%%") + b"%d:%s"  # a numbered line
+        bounds = self.counter.bounds
+        joined = self.out.block and not (invert and (name or number))
         clean = f.clean
-        lines = self.counter.lines
         count = 0
-        no = 1  # the number of the chunk's first line
-        for chunk in _chunks(f.data):
+        no = 1  # the number of the line at the start of the chunk
+        for data, start, end in pieces:
+            starts, stops = bounds(data, start, end)
+            if invert:
+                count += data.count(b"\n", start, end) - len(starts)
+                # the runs between matching lines: from one's stop to the
+                # next one's start (kept when not empty)
+                firsts = [start, *stops]
+                lasts = [*starts, end]
+                keep = list(map(_lt, firsts, lasts))
+                starts, stops = list(compress(firsts, keep)), list(compress(lasts, keep))
+            else:
+                count += len(starts)
+            if not starts:
+                if number:
+                    no += data.count(b"\n", start, end)
+                continue
+            if joined:
+                runs = map(data.__getitem__, map(slice, starts, stops))
+                nos: list[int] = []
+                if number:
+                    gaps = map(data.count, repeat(b"\n"), [start, *starts], starts)
+                    nos = list(accumulate(gaps, initial=no))
+                    # (one formatting a line measured faster than heads between lines)
+                    block = b"".join(map(fmt.__mod__, zip(nos[1:], runs, strict=True)))
+                elif name:
+                    block = b"".join(chain.from_iterable(zip(repeat(name), runs, strict=False)))
+                else:
+                    block = b"".join(runs)
+                if clean or block.isascii() or not _not_utf8(block):
+                    write(block)
+                    if number:
+                        no = nos[-1] + data.count(b"\n", starts[-1], end)
+                    continue
+            # a line at a time: held back if not UTF-8
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
-            at = 0  # no is the number of the line at offset at
-            ok = clean  # no line of the chunk is held back
-            wide = 0  # selected runs not ASCII, each checked alone
-            runs = _gaps(chunk, lines(chunk)) if invert else lines(chunk)
-            for ls, le in runs:  # whole lines, le the newline of the last
-                run = chunk[ls : le + 1]
-                count += run.count(b"\n") if invert else 1
-                if not ok and not run.isascii():
-                    wide += 1
-                    if wide == _WIDE_RUNS:  # many: check the whole chunk once
-                        ok = not _not_utf8(chunk)
-                if whole and (ok or not _not_utf8(run)) and self.out.block:
-                    emit(run)
-                    continue
+            at = start  # no is the number of the line at offset at
+            for ls, le in zip(starts, stops, strict=True):
+                run = data[ls : le - 1]  # (a piece's lines all end with a newline)
                 if number:
-                    no += chunk.count(b"\n", at, ls)
+                    no += data.count(b"\n", at, ls)
                     at = ls
-                for i, line in enumerate(run[:-1].split(b"\n") if invert else (run[:-1],)):
-                    if not ok and _not_utf8(line):
+                for i, line in enumerate(run.split(b"\n") if invert else (run,)):
+                    if not clean and _not_utf8(line):
                         f.held = True
                     elif number:
                         emit(b"%s%d:%s\n" % (name, no + i, line))
@@ -980,12 +1281,12 @@ class Grep:
             if parts:
                 write(b"".join(parts))
             if number:
-                no += chunk.count(b"\n", at)
+                no += data.count(b"\n", at, end)
         if count:
             self.selected = self.out.used = True
         return count
 
-    def print_only(self, f: _File) -> int:
+    def print_only(self, f: _File, pieces: Iterable[Piece]) -> int:
         """``-o`` with no context: the spans of the successive matches over each
         chunk (a match never spans lines), each line's number counted on the
         chunk between matches.
@@ -1009,7 +1310,8 @@ class Grep:
         clean = f.clean
         count = 0
         no = 1  # the number of the chunk's first line
-        for chunk in _chunks(f.data):
+        for data, start, end in pieces:
+            chunk = data if start == 0 and end == len(data) else data[start:end]
             parts: list[bytes] = []
             emit = parts.append if self.out.block else write
             at = 0  # no is the number of the line at offset at
@@ -1105,34 +1407,10 @@ class Grep:
         settle = (o.quiet or o.listing is not None) and not o.invert  # one match settles it
         nul = not o.text  # as grep: NULs end lines in binary files (-a: not)
         count = lines = 0
-        carry: list[bytes] = []  # the start of a line not ended yet
-        while True:
-            chunk = fh.read(_CHUNK)
-            if nul and b"\0" in chunk:
-                chunk = chunk.replace(b"\0", b"\n")
-            if not chunk:  # the end: the last line, if it has no newline
-                line = b"".join(carry)
-                if line:
-                    lines += 1
-                    count += counter.count(line)
-                break
-            first = chunk.find(b"\n") + 1
-            if not first:
-                carry.append(chunk)
-                continue
-            # the line that ends first, with its start from earlier chunks;
-            # then the whole lines of the chunk, searched in place
-            start = 0
-            if carry:
-                carry.append(chunk[:first])
-                count += counter.count(b"".join(carry))
-                lines += 1
-                start = first
-            end = chunk.rfind(b"\n") + 1
-            count += counter.count(chunk, start, end)
+        for data, start, end in _read_chunks(fh, nul):
+            count += counter.count(data, start, end)
             if o.invert:
-                lines += chunk.count(b"\n", start, end)
-            carry = [chunk[end:]] if end < len(chunk) else []
+                lines += data.count(b"\n", start, end)
             if count and settle:
                 if fh is self.stdin and not o.quiet:
                     # as grep: standard input is read to its end (a later
@@ -1331,16 +1609,23 @@ class Grep:
                             with open(path, "rb") as fh:
                                 self.count_stream(name, fh, shown)
                         continue
-                    data = self.stdin.read() if path == "-" else _read(path)
+                    if path == "-":
+                        self.search(name, self.stdin.read(), shown)
+                    else:
+                        with open(path, "rb") as fh:
+                            self.search_file(name, fh, shown)
                 except OSError as e:
                     self.complain(f"{path}: {e.strerror}")
                     continue
-                self.search(name, data, shown)
         except _Quit:
             return 0
         if self.error:
             return 2
         return 0 if self.selected else 1
+
+
+class _Binary(Exception):
+    """A file being printed a chunk at a time holds a NUL after all."""
 
 
 class _Quit(Exception):
@@ -1389,7 +1674,7 @@ def main(
         if body is not None:
             # the lines are found (or counted) on the bytes (line_counter),
             # by re_engine over each chunk's text where re cannot
-            got = line_counter(body)
+            got = word_counter(body) or line_counter(body)
             printed = not (opts.count or opts.listing is not None or opts.quiet)
             if got is None or (printed and (opts.only or opts.color)):
                 pattern, group = build(opts)  # the spans of matches: re_engine's

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import re_engine.grep as g
 from re_engine import ast as R
 from re_engine.grep import build, line_body, line_counter, main, parse_args
 
@@ -64,12 +65,13 @@ def _run(argv: list[str], path: Path, counter: bool) -> tuple[int, bytes]:
     else:  # the same command through the lines path: compile the pattern, no counter
         import re_engine.grep as g
 
-        saved = g.line_counter
+        saved = g.line_counter, g.word_counter
         g.line_counter = lambda body, pattern=None: None
+        g.word_counter = lambda body: None
         try:
             code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
         finally:
-            g.line_counter = saved
+            g.line_counter, g.word_counter = saved
     return code, out.getvalue()
 
 
@@ -127,7 +129,7 @@ def test_class_string_is_a_literal_over_byte_classes() -> None:
 
 def test_sparse_literal_counted_by_find() -> None:
     counter = line_counter(R.str_("needle"))
-    assert counter is not None and counter.lit == b"needle"
+    assert counter is not None and counter.lit == b"needle" and counter.bulk is not None
     hay = b"hay stack\n" * 20_000
     data = b"needle needle\n" + hay + b"x needle\n" + hay + b"last needle"
     assert data.count(b"needle") * 2000 <= len(data)  # the find loop runs
@@ -277,3 +279,27 @@ def test_counter_is_linear(
     t1 = min(run(200_000) for _ in range(2))
     t4 = min(run(800_000) for _ in range(2))
     assert t4 < 8 * t1 + 0.02, (t1, t4)
+
+
+@pytest.mark.parametrize(
+    "argv", [["needle"], ["-E", "[0-9]{5}"], ["-E", "ne+dle [0-9]{2,3}"], ["-w", "needle"]]
+)
+def test_density_carries_over_chunks(argv: list[str]) -> None:
+    # a stretch that turned out dense has the next searched in bulk at once,
+    # until one turns out sparse: the same lines either way
+    opts = parse_args([*argv, "f"], io.BytesIO(), False)
+    body, _ = line_body(opts)
+    assert body is not None
+    pattern = build(opts)[0]
+    assert pattern is not None
+    counter = g.word_counter(body) or line_counter(body, pattern)
+    assert counter is not None
+    dense = b"".join(b"needle 12345 %d\n" % i for i in range(300))
+    sparse = b"hay\n" * 3000 + b"x needle 54321\n" + b"hay\n" * 3000
+    for data in (dense, sparse, dense, sparse, sparse, dense):
+        lines = data.split(b"\n")[:-1]
+        want = [i for i, line in enumerate(lines) if pattern.search(line.decode()) is not None]
+        starts, stops = counter.bounds(data)
+        got = [data.count(b"\n", 0, s) for s in starts]
+        assert got == want and len(stops) == len(starts)
+        assert counter.count(data) == len(want)

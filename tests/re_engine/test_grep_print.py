@@ -171,3 +171,113 @@ def test_many_wide_lines_then_a_held_one(argv: list[str], tmp_path: Path) -> Non
             check=False,
         )
         assert _ours(argv, path) == (gnu.returncode, gnu.stdout, gnu.stderr.decode())
+
+
+@needs_grep
+@pytest.mark.parametrize("chunk", [3, 16, 1 << 19])
+@pytest.mark.parametrize(
+    "argv", [["needle"], ["-n", "-E", "[0-9]{5}"], ["-v", "x"], ["-a", "needle"], ["-c", "needle"]]
+)
+def test_nul_past_the_first_chunks(
+    argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a file read a chunk at a time is first searched for a NUL (one pass):
+    # one after many chunks still makes it binary, as in GNU grep (which
+    # reads a file this small at once); -a prints it as it is
+    assert GREP is not None
+    path = tmp_path / "t.bin"
+    path.write_bytes(TEXT + b"\n" + b"hay 12345\n" * 50 + b"needle\0x\n")
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    gnu = subprocess.run(
+        ["grep", *argv, str(path)],
+        executable=GREP,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    assert _ours(argv, path) == (gnu.returncode, gnu.stdout, gnu.stderr.decode())
+
+
+@needs_grep
+@pytest.mark.parametrize("chunk", [3, 1 << 19])
+@pytest.mark.parametrize("argv", [["needle"], ["-n", "-v", "needle"], ["-o", "-E", "[0-9]{5}"]])
+def test_standard_input_printed(
+    argv: list[str], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # standard input is read whole, then searched in chunks as a file is
+    assert GREP is not None
+    monkeypatch.setattr(g, "_CHUNK", chunk)
+    gnu = subprocess.run(
+        ["grep", *argv],
+        executable=GREP,
+        input=TEXT,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    out, err = io.BytesIO(), io.StringIO()
+    code = main(argv, stdin=io.BytesIO(TEXT), stdout=out, stderr=err)
+    assert (code, out.getvalue(), err.getvalue()) == (
+        gnu.returncode,
+        gnu.stdout,
+        gnu.stderr.decode(),
+    )
+
+
+@needs_grep
+@pytest.mark.parametrize("hold", [1, 40, 1 << 23])
+@pytest.mark.parametrize("argv", [["needle"], ["-n", "-E", "[0-9]{5}"], ["-o", "needle"]])
+def test_output_held_until_known_free_of_nul(
+    argv: list[str], hold: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a file printed a chunk at a time: its output is held until no NUL can
+    # follow (the rest checked when it outgrows the hold); a NUL found drops
+    # that file's output only, the lines of the files before it stay
+    assert GREP is not None
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    a.write_bytes(TEXT)
+    b.write_bytes(b"needle 12345\n" * 40 + b"x\0y\n" + b"needle 12345\n" * 5)
+    c.write_bytes(b"needle 12345\n" * 40)
+    monkeypatch.setattr(g, "_CHUNK", 64)
+    monkeypatch.setattr(g, "_BLOCK", 16)
+    monkeypatch.setattr(g, "_HOLD", hold)
+    names = [str(p) for p in (a, b, c)]
+    gnu = subprocess.run(
+        ["grep", *argv, *names],
+        executable=GREP,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    out, err = io.BytesIO(), io.StringIO()
+    code = main([*argv, *names], stdout=out, stderr=err)
+    assert (code, out.getvalue(), err.getvalue()) == (
+        gnu.returncode,
+        gnu.stdout,
+        gnu.stderr.decode(),
+    )
+
+
+@needs_grep
+@pytest.mark.parametrize("argv", [["-n", "needle"], ["-H", "-E", "[0-9]{5}"], ["-n", "-v", "x"]])
+def test_names_with_percent_signs(argv: list[str], tmp_path: Path) -> None:
+    # a name is a head before each line, not a format
+    assert GREP is not None
+    a, b = tmp_path / "a%sb%d", tmp_path / "%%"
+    a.write_bytes(TEXT)
+    b.write_bytes(b"x needle 12345\n")
+    names = [str(a), str(b)]
+    gnu = subprocess.run(
+        ["grep", *argv, *names],
+        executable=GREP,
+        capture_output=True,
+        env={"LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    out, err = io.BytesIO(), io.StringIO()
+    code = main([*argv, *names], stdout=out, stderr=err)
+    assert (code, out.getvalue(), err.getvalue()) == (
+        gnu.returncode,
+        gnu.stdout,
+        gnu.stderr.decode(),
+    )
