@@ -30,10 +30,9 @@ What TLS changes in the contract (RFC 8446 and RFC 5246 section numbers below):
   cancelled write, see :mod:`backends.interface`), so the stream stays intact.
 * One reader and one writer at a time; a second concurrent reader (writer) gets
   :class:`~backends.errors.BusyFlow`.
-* ``read_before`` / ``write_before`` (:class:`~backends.interface.DeadlineFlow`): over a
-  flow that has them (asyncio's) the deadline goes down to its waits, so a TLS read with
-  a deadline costs a timer, not a cancel scope; over another flow a cancel scope with
-  that deadline surrounds the call.
+* ``read_before`` / ``write_before``: the deadline goes down to the wrapped flow's own
+  ``read_before``/``write_before``, so a TLS read with a deadline costs what it costs
+  that flow (a timer on asyncio and mirage, a cancel scope around a wait on trio).
 
 The handshake has one deadline (``handshake_timeout``) that no amount of trickled bytes
 extends. Failures raise :class:`~backends.errors.TLSError` (or its subclass
@@ -46,7 +45,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 import anyio
 
@@ -60,7 +59,7 @@ from .errors import (
     TLSError,
     TLSTruncated,
 )
-from .interface import Address, DeadlineFlow, Flow, Stack
+from .interface import Address, Flow, Stack
 
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 """Seconds a handshake may take, start to finish, before :class:`Timeout`."""
@@ -215,7 +214,6 @@ class TLSFlow(Closing):
 
     __slots__ = (
         "_closed",
-        "_deadlines",
         "_eof",
         "_error",
         "_idle",
@@ -241,7 +239,6 @@ class TLSFlow(Closing):
         session: ssl.SSLSession | None = None,
     ) -> None:
         self._transport = transport
-        self._deadlines = isinstance(transport, DeadlineFlow)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._ssl = context.wrap_bio(
@@ -328,7 +325,7 @@ class TLSFlow(Closing):
 
     async def _flush(self, deadline: float | None = None) -> None:
         """Send every byte waiting in the outgoing buffer, in order, one sender at a time
-        (by ``deadline``, when there is one: only with a :class:`DeadlineFlow` below)."""
+        (by ``deadline``, when there is one)."""
         while self._sending:  # another task sends; it sends ours too before it stops
             if self._idle is None:
                 self._idle = anyio.Event()
@@ -348,9 +345,7 @@ class TLSFlow(Closing):
                 if deadline is None:
                     await self._transport.write(outgoing.read())
                 else:
-                    await cast(DeadlineFlow, self._transport).write_before(
-                        deadline, outgoing.read()
-                    )
+                    await self._transport.write_before(deadline, outgoing.read())
         finally:
             self._sent()
 
@@ -422,7 +417,7 @@ class TLSFlow(Closing):
 
     async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
         """See :class:`backends.interface.Flow`. ``deadline``: :meth:`read_before`'s, passed
-        down to the wrapped flow's own (only when it has them)."""
+        down to the wrapped flow's own."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._reading:
@@ -454,9 +449,7 @@ class TLSFlow(Closing):
                     if deadline is None:
                         chunk = await self._transport.read(TRANSPORT_READ)
                     else:
-                        chunk = await cast(DeadlineFlow, self._transport).read_before(
-                            deadline, TRANSPORT_READ
-                        )
+                        chunk = await self._transport.read_before(deadline, TRANSPORT_READ)
                     if chunk:
                         incoming.write(chunk)
                     else:
@@ -514,7 +507,7 @@ class TLSFlow(Closing):
         self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
     ) -> None:
         """See :class:`backends.interface.Flow`. ``deadline``: :meth:`write_before`'s,
-        passed down to the wrapped flow's own (only when it has them)."""
+        passed down to the wrapped flow's own."""
         if self._writing:
             raise BusyFlow("another task is already writing this TLS flow")
         if self._closed:
@@ -555,24 +548,13 @@ class TLSFlow(Closing):
             self._writing = False
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
-        """See :class:`backends.interface.DeadlineFlow`. Over a flow that has the
-        capability (asyncio's), the deadline goes to its waits; over another, a cancel
-        scope with that deadline surrounds the read (the same semantics)."""
-        if self._deadlines:
-            return await self.read(max_bytes, deadline=deadline)
-        with anyio.CancelScope(deadline=deadline):
-            return await self.read(max_bytes)
-        raise Timeout(f"TLS with {self._peer}: nothing came by the deadline")
+        """See :class:`backends.interface.Flow`: the deadline goes to the wrapped flow's
+        waits."""
+        return await self.read(max_bytes, deadline=deadline)
 
     async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
-        """See :class:`backends.interface.DeadlineFlow` and :meth:`read_before`."""
-        if self._deadlines:
-            await self.write(data, deadline=deadline)
-            return
-        with anyio.CancelScope(deadline=deadline):
-            await self.write(data)
-            return
-        raise Timeout(f"TLS with {self._peer}: the peer read too little by the deadline")
+        """See :class:`backends.interface.Flow` and :meth:`read_before`."""
+        await self.write(data, deadline=deadline)
 
     def _queue_close_notify(self) -> None:
         self._write_shut = True

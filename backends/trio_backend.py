@@ -193,7 +193,8 @@ class TrioFlow(_Paced):
     def remote(self) -> Address:
         return self._remote
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`read_before`'s."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._reading:
@@ -218,7 +219,13 @@ class TrioFlow(_Paced):
                 self._reading = True
                 self._quick = 0
                 try:
-                    await trio.lowlevel.wait_readable(sock)
+                    if deadline is None:
+                        await trio.lowlevel.wait_readable(sock)
+                    else:  # a scope only around a wait that happens
+                        with trio.CancelScope(deadline=deadline) as scope:
+                            await trio.lowlevel.wait_readable(sock)
+                        if scope.cancelled_caught:
+                            raise Timeout("nothing came by the deadline")
                 except trio.ClosedResourceError:
                     raise ClosedFlow("flow closed while reading") from None
                 except trio.BusyResourceError:
@@ -257,7 +264,10 @@ class TrioFlow(_Paced):
             await self._pace()
             return data
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`write_before`'s."""
         if self._writing:
             raise BusyFlow("another task is already writing this flow")
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -292,7 +302,14 @@ class TrioFlow(_Paced):
                 if full:
                     self._writing = True
                     try:
-                        await self._wait_writable()
+                        if deadline is None:
+                            await self._wait_writable()
+                        else:
+                            with trio.CancelScope(deadline=deadline) as scope:
+                                await self._wait_writable()
+                            if scope.cancelled_caught:
+                                self._unsent = view[sent:].tobytes()
+                                raise Timeout("the peer took too little by the deadline")
                     except trio.Cancelled:
                         self._unsent = view[sent:].tobytes()
                         raise
@@ -311,6 +328,15 @@ class TrioFlow(_Paced):
                     raise translate(exc, "write") from exc
                 full = sent < total
         await self._pace()
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """See :class:`backends.interface.Flow`: a cancel scope only around a wait that
+        the kernel's queue does not spare."""
+        return await self.read(max_bytes, deadline=deadline)
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """See :class:`backends.interface.Flow` and :meth:`read_before`."""
+        await self.write(data, deadline=deadline)
 
     async def sendfile(self, fd: int, offset: int, count: int) -> int:
         """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``os.sendfile``.

@@ -40,7 +40,7 @@ from types import CoroutineType
 from typing import Any, Generic, NoReturn, TypeVar
 
 from backends.errors import NetworkError, Timeout
-from backends.interface import DeadlineFlow, Flow, Runtime
+from backends.interface import Flow, Runtime
 from backends.interface import Event as RuntimeEvent
 
 from ..codec import (
@@ -189,9 +189,6 @@ class WebSocket:
         self.flow = flow
         self.subprotocol = subprotocol
         self._rt = runtime
-        # a flow that bounds its own waits (backends.interface.DeadlineFlow) needs no
-        # cancel scope for the keepalive and message deadlines
-        self._read_before = flow.read_before if isinstance(flow, DeadlineFlow) else None
         self._conn = conn
         self._ready = conn.ready
         self._config = config
@@ -421,26 +418,14 @@ class WebSocket:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
             deadline = self._deadline()
-            read_before = self._read_before
-            if deadline is not None and read_before is not None:
-                try:  # the flow's own timer bounds the wait: no cancel scope
-                    data = await read_before(deadline, _READ_SIZE)
+            if deadline is None:
+                data = await self.flow.read(_READ_SIZE)
+            else:
+                try:  # the flow bounds its own wait (backends.interface.Flow.read_before)
+                    data = await self.flow.read_before(deadline, _READ_SIZE)
                 except Timeout:
                     await self._timer()
                     return
-            else:
-                started = _started(self.flow.read(_READ_SIZE))
-                if not isinstance(started, _Pending):
-                    data = started
-                elif deadline is None:
-                    data = await started
-                else:
-                    data = b""
-                    with self._rt.move_on_after(max(deadline - self._rt.now(), 0.0)) as scope:
-                        data = await started
-                    if scope.cancelled_caught:
-                        await self._timer()
-                        return
             # Look at the clock after every read, also one that did not wait or whose bytes
             # came just as its deadline passed: a peer that keeps us busy (a flood of
             # frames, 256 KiB a read) cannot starve the timers.
