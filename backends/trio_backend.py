@@ -204,7 +204,7 @@ class TrioFlow(_Paced):
         size = max_bytes if max_bytes < len(buffer) else len(buffer)
         # After a recv that emptied the kernel's queue: wait first once such recvs keep
         # finding nothing, with a probe now and then (the module's docstring says why).
-        wait = tried = False
+        wait = tried = expired = False
         if self._drained and not self._eof and not self._closed:
             if self._misses >= MISSES_TO_WAIT and self._skipped < PROBE_EVERY:
                 self._skipped += 1
@@ -224,8 +224,7 @@ class TrioFlow(_Paced):
                     else:  # a scope only around a wait that happens
                         with trio.CancelScope(deadline=deadline) as scope:
                             await trio.lowlevel.wait_readable(sock)
-                        if scope.cancelled_caught:
-                            raise Timeout("nothing came by the deadline")
+                        expired = scope.cancelled_caught  # what is there still counts
                 except trio.ClosedResourceError:
                     raise ClosedFlow("flow closed while reading") from None
                 except trio.BusyResourceError:
@@ -241,6 +240,8 @@ class TrioFlow(_Paced):
             try:
                 nbytes = sock.recv_into(buffer, size)
             except _WOULD_BLOCK:
+                if expired:
+                    raise Timeout("nothing came by the deadline") from None
                 if tried:
                     tried = False
                     if self._misses < MISSES_TO_WAIT:
