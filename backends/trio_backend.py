@@ -27,8 +27,11 @@ Two trio rules still hold, without a cancel scope or a deadline object per opera
   up deadlines.
 
 Deadlines are the caller's: a server sets its connection scope's deadline (or its own
-timer) once per request, not a scope per wait. Backpressure is the kernel's own:
-``write`` waits for room in the socket buffer.
+timer) once per request, not a scope per wait; ``read_before``/``write_before``
+(:class:`backends.interface.Flow`) put a cancel scope around a wait only when one happens
+(a read that finds its bytes, a write the kernel takes at once, cost no scope), and a
+read whose wait timed out still returns what the kernel holds by then. Backpressure is
+the kernel's own: ``write`` waits for room in the socket buffer.
 
 Measured (a loaded 2-core VM), our HTTP server, trio, against the adapter before these
 rules. Under wrk -c50 (the client answers each response), CPU per keep-alive request,
