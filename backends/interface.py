@@ -38,9 +38,15 @@ which ``tests/backends`` runs on every adapter and on TLS over each):
   goes first), blocks while the peer is slow as ``write`` does, and a cancelled
   ``sendfile`` has sent a prefix of its range and nothing more, so a caller that gives
   up on it must abort the flow (the rest of the range is not queued).
-* Optional: ``read_before(deadline)`` and ``write_before(deadline, data)``
-  (:class:`DeadlineFlow`, the asyncio adapter's flows and TLS flows), a read or write
-  bounded by an absolute deadline without a cancel scope around it.
+* ``Flow.read_before(deadline)`` and ``Flow.write_before(deadline, data)``: ``read`` and
+  ``write`` bounded by an absolute deadline on the runtime's clock (``Runtime.now()``),
+  raising :class:`~backends.errors.Timeout` when it passes, with the guarantees of a
+  cancel scope with that deadline (a timed-out read loses no bytes; a timed-out write is a
+  cancelled write) but without one around the call: each adapter bounds only the wait it
+  has to make, by its own means (asyncio: one lazy timer per flow; trio: a cancel scope
+  around that wait alone; mirage: a timer of the stack's scheduler per flow; TLS: passed
+  down to the flow it wraps). A caller that passes one deadline to every read of a
+  message cannot be held past it by a peer trickling bytes.
 """
 
 from __future__ import annotations
@@ -86,6 +92,19 @@ class Flow(Protocol):
         """Send ``data``; return once it is accepted (blocks while the peer is slow)."""
         ...
 
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """``read(max_bytes)``, raising :class:`~backends.errors.Timeout` if nothing has
+        come when ``Runtime.now()`` reaches ``deadline`` (at once if it has passed and
+        nothing is buffered). Nothing is lost: a later read gets what came after."""
+        ...
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """``write(data)``, raising :class:`~backends.errors.Timeout` if the peer has not
+        taken enough of our bytes by ``deadline``: then as after a cancelled ``write``, a
+        prefix of ``data`` went (or is queued to go first) and the next write's bytes
+        follow it directly."""
+        ...
+
     async def shutdown_write(self) -> None:
         """Half-close: the peer reads EOF after everything written so far."""
         ...
@@ -108,29 +127,9 @@ class Flow(Protocol):
     ) -> None: ...
 
 
-@runtime_checkable
-class DeadlineFlow(Protocol):
-    """The optional capability of a flow to bound one wait by an absolute deadline itself.
-
-    ``read_before(deadline)`` is ``read`` raising :class:`~backends.errors.Timeout` if
-    nothing has come when the backend's clock (``Runtime.now()``) reaches ``deadline``;
-    ``write_before(deadline, data)`` is ``write`` raising it if the peer has not taken
-    enough of our bytes by then. As under a cancel scope with that deadline, and with the
-    same guarantees (a timed-out read loses no bytes; a timed-out write is a cancelled
-    write: the next write's bytes follow what it sent directly), but without one: a timer
-    on the flow's own wait (the asyncio adapter; TLS over it). The deadline is absolute,
-    so a caller that passes the same one to every read of a message cannot be held past
-    it by a peer trickling bytes. Callers test for it (``isinstance(flow, DeadlineFlow)``)
-    and fall back to ``move_on_after`` around ``read``.
-    """
-
-    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
-        """``read(max_bytes)``, raising :class:`~backends.errors.Timeout` at ``deadline``."""
-        ...
-
-    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
-        """``write(data)``, raising :class:`~backends.errors.Timeout` at ``deadline``."""
-        ...
+DeadlineFlow = Flow
+"""Every :class:`Flow` has ``read_before``/``write_before`` now (they were an optional
+capability); the name stays for code written against it."""
 
 
 @runtime_checkable

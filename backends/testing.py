@@ -529,6 +529,178 @@ async def check_sendfile_is_a_writer_and_close_wakes_it(
             assert len(outcome) == 1
 
 
+# -- read_before / write_before: deadlines without a cancel scope around the call -------
+
+SLACK = 2.0
+"""Seconds a ``read_before``/``write_before`` timeout may fire late on a loaded machine
+(it must never fire early)."""
+
+
+async def check_read_before_returns_what_comes_in_time_and_eof(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """``read_before`` returns what is there, what comes before the deadline, and EOF."""
+    async with _pair(pairs) as (a, b):
+        await a.write(b"hello")
+        assert await b.read_before(runtime.now() + 30, 100) == b"hello"
+
+        async def later() -> None:
+            await runtime.sleep(0.05)
+            await a.write(b"world")
+            await a.shutdown_write()
+
+        async with runtime.task_group() as tg:
+            tg.start_soon(later)
+            assert await b.read_before(runtime.now() + 30, 3) == b"wor"
+            assert await b.read_before(runtime.now() + 30) == b"ld"
+            assert await b.read_before(runtime.now() + 30) == b""
+
+
+async def check_read_before_times_out_and_loses_nothing(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """``read_before`` raises ``Timeout`` no earlier than its deadline (at once for one
+    already passed), and the flow is whole afterwards."""
+    async with _pair(pairs) as (a, b):
+        start = runtime.now()
+        deadline = start + 0.1
+        await _raises(Timeout, b.read_before(deadline))
+        assert deadline <= runtime.now() < deadline + SLACK
+        await _raises(Timeout, b.read_before(start))
+        await a.write(b"after")
+        with runtime.fail_after(5):
+            assert await _read_exactly(b, 5) == b"after"
+
+
+async def check_a_trickling_peer_cannot_extend_the_deadline(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """One deadline for every read of a message: a byte every 20 ms does not extend it."""
+    async with _pair(pairs) as (a, b):
+
+        async def trickle() -> None:
+            for _ in range(100):  # bounded: 100 bytes, one every 20 ms
+                await a.write(b".")
+                await runtime.sleep(0.02)
+
+        got = b""
+
+        async def read_until_timeout() -> None:
+            nonlocal got
+            while True:
+                got += await b.read_before(deadline)
+
+        deadline = runtime.now() + 0.3
+        async with runtime.task_group() as tg:
+            tg.start_soon(trickle)
+            await _raises(Timeout, read_until_timeout())
+            tg.cancel_scope.cancel()
+        assert deadline <= runtime.now() < deadline + SLACK
+        assert 0 < len(got) < 100
+
+
+async def check_an_old_deadline_does_not_wake_a_later_read(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """Deadlines of reads that got their bytes are forgotten: they do not time out a
+    later read with a farther deadline."""
+    async with _pair(pairs) as (a, b):
+        for _ in range(20):
+            await a.write(b"x")
+            assert await b.read_before(runtime.now() + 0.05) == b"x"
+        await runtime.sleep(0.1)  # past every one of those deadlines
+
+        async def later() -> None:
+            await runtime.sleep(0.2)
+            await a.write(b"late")
+
+        async with runtime.task_group() as tg:
+            tg.start_soon(later)
+            assert await b.read_before(runtime.now() + 30) == b"late"
+
+
+async def check_a_nearer_deadline_after_a_farther_one_still_fires_in_time(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """A read with a near deadline after one with a far deadline times out at its own."""
+    async with _pair(pairs) as (a, b):
+
+        async def later() -> None:
+            await runtime.sleep(0.05)
+            await a.write(b"x")
+
+        async with runtime.task_group() as tg:
+            tg.start_soon(later)
+            assert await b.read_before(runtime.now() + 60) == b"x"
+        deadline = runtime.now() + 0.1
+        await _raises(Timeout, b.read_before(deadline))
+        assert deadline <= runtime.now() < deadline + SLACK
+
+
+async def check_write_before_times_out_and_the_stream_stays_whole(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """``write_before`` to a peer that does not read raises ``Timeout`` at its deadline;
+    as after a cancelled write, a prefix of its data went (or goes first) and the next
+    write's bytes follow it directly."""
+    async with _pair(pairs) as (a, b):
+        block = bytes(range(256)) * 256  # 64 KiB
+        sent = 0
+
+        async def fill() -> None:
+            nonlocal sent
+            for _ in range(1000):  # bounded: 64 MB, far more than the buffers between
+                await a.write_before(deadline, block)
+                sent += len(block)
+
+        deadline = runtime.now() + 0.2
+        await _raises(Timeout, fill())
+        assert deadline <= runtime.now() < deadline + SLACK
+        received = b""
+
+        async def read_all() -> None:
+            nonlocal received
+            received = await _read_all(b)
+
+        with runtime.fail_after(30):
+            async with runtime.task_group() as tg:
+                tg.start_soon(read_all)
+                await a.write(b"END")  # waits for the reader to take the queued rest
+                await a.shutdown_write()
+        assert received.endswith(b"END")
+        body = received[:-3]
+        assert sent <= len(body) <= sent + len(block)
+        expected = block * (len(body) // len(block) + 1)
+        assert body == expected[: len(body)]
+
+
+async def check_a_read_and_a_write_each_keep_their_own_deadline(
+    pairs: PairFactory, runtime: Runtime
+) -> None:
+    """A write's nearer deadline fires first; a read waiting beside it on the same flow
+    still times out at its own, later one."""
+    async with _pair(pairs) as (a, _b):
+        block = b"w" * 65536
+        start = runtime.now()
+        read_deadline, write_deadline = start + 0.4, start + 0.1
+        ended: dict[str, float] = {}
+
+        async def reader() -> None:
+            await _raises(Timeout, a.read_before(read_deadline))
+            ended["read"] = runtime.now()
+
+        async def fill() -> None:
+            for _ in range(1000):  # bounded: _b never reads
+                await a.write_before(write_deadline, block)
+
+        async with runtime.task_group() as tg:
+            tg.start_soon(reader)
+            await _raises(Timeout, fill())
+            ended["write"] = runtime.now()
+        assert write_deadline <= ended["write"] < read_deadline
+        assert read_deadline <= ended["read"] < read_deadline + SLACK
+
+
 FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_round_trips,
     check_write_takes_any_bytes_like_object,
@@ -547,6 +719,13 @@ FLOW_CHECKS: list[Callable[[PairFactory, Runtime], Awaitable[None]]] = [
     check_cancelled_reads_leave_flows_usable,
     check_sendfile_sends_what_the_portable_path_sends,
     check_sendfile_is_a_writer_and_close_wakes_it,
+    check_read_before_returns_what_comes_in_time_and_eof,
+    check_read_before_times_out_and_loses_nothing,
+    check_a_trickling_peer_cannot_extend_the_deadline,
+    check_an_old_deadline_does_not_wake_a_later_read,
+    check_a_nearer_deadline_after_a_farther_one_still_fires_in_time,
+    check_write_before_times_out_and_the_stream_stays_whole,
+    check_a_read_and_a_write_each_keep_their_own_deadline,
 ]
 """Every flow property, each called as ``await check(pairs, runtime)``."""
 

@@ -1399,12 +1399,22 @@ class _SlotFlow:
     """An accepted DoH connection that gives its slot back when closed or aborted (reads
     and writes go straight to the flow: no extra hop)."""
 
-    __slots__ = ("_release", "flow", "read", "shutdown_write", "write")
+    __slots__ = (
+        "_release",
+        "flow",
+        "read",
+        "read_before",
+        "shutdown_write",
+        "write",
+        "write_before",
+    )
 
     def __init__(self, flow: backends.Flow, release: Callable[[], None]) -> None:
         self.flow = flow
         self.read = flow.read
         self.write = flow.write
+        self.read_before = flow.read_before
+        self.write_before = flow.write_before
         self.shutdown_write = flow.shutdown_write
         self._release = release
 

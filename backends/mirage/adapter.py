@@ -70,7 +70,7 @@ from .ethernet import parse_mac
 from .faults import Faults, FaultyNetif
 from .netif import Netif, Switch, TapDevice
 from .pcap import PcapNetif, PcapWriter
-from .sched import Scheduler
+from .sched import Scheduler, Timer
 from .stack import Stack, StackConfig, UdpSocket
 from .tcp import Connection, State, TcpConfig
 from .tcp import Listener as TcpListener
@@ -181,6 +181,11 @@ class MirageFlow(Closing):
     second one is refused with :class:`BusyFlow`. ``_unsent``: what a cancelled ``write``
     had not handed to the stack yet; the next ``write`` or ``shutdown_write`` sends it
     first, so the stream has no hole.
+
+    Deadlines (``read_before``/``write_before``): one timer of the stack's scheduler per
+    flow, made on the first wait that has a deadline and armed only while such a wait
+    lasts, at the nearer of the read's and the write's; it wakes both waiters, and each
+    compares its own deadline with the clock. No cancel scope.
     """
 
     def __init__(self, backend: MirageBackend, conn: Connection, *, mapped: bool = False) -> None:
@@ -193,6 +198,9 @@ class MirageFlow(Closing):
         self._unsent = b""
         self._readers = _Waiter()
         self._writers = _Waiter()
+        self._timer: Timer | None = None
+        self._read_deadline: float | None = None
+        self._write_deadline: float | None = None
         conn.on_readable = self._readers.wake
         conn.on_writable = self._writers.wake
         if conn.family.address_bits == 128:
@@ -219,7 +227,8 @@ class MirageFlow(Closing):
         """The stack's TCB (state, windows, counters) for tests and diagnostics."""
         return self._conn
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`read_before`'s."""
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         if self._reading:
@@ -236,13 +245,65 @@ class MirageFlow(Closing):
                 return data
             if conn.error is not None:
                 raise _fresh(conn.error)
+            if deadline is not None:
+                if self._sched.now() >= deadline:
+                    raise Timeout("nothing came by the deadline")
+                self._read_deadline = deadline
+                self._arm(deadline)
             self._reading = True
             try:
                 await self._readers.wait()
             finally:
                 self._reading = False
+                if deadline is not None:
+                    self._read_deadline = None
+                    self._disarm()
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
+    def _arm(self, deadline: float) -> None:
+        """Have the flow's timer wake the waiters by ``deadline`` (a wait is starting)."""
+        timer = self._timer
+        if timer is None:
+            timer = self._timer = self._sched.timer(self._expired)
+        elif timer.deadline is not None and timer.deadline <= deadline:
+            return  # armed for the other direction's nearer deadline: it re-arms us
+        timer.start(deadline)
+
+    def _disarm(self) -> None:
+        """A wait with a deadline ended: the timer keeps only the other one's."""
+        timer = self._timer
+        if timer is None:
+            return
+        other = self._read_deadline if self._write_deadline is None else self._write_deadline
+        if other is None:
+            timer.stop()
+        else:
+            timer.start(other)
+
+    def _expired(self) -> None:
+        """The timer fired: wake both waiters, each checks its deadline; re-arm for the
+        one still ahead."""
+        self._readers.wake()
+        self._writers.wake()
+        now = self._sched.now()
+        ahead = [
+            d for d in (self._read_deadline, self._write_deadline) if d is not None and d > now
+        ]
+        if ahead:
+            assert self._timer is not None
+            self._timer.start(min(ahead))
+
+    async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
+        """See :class:`backends.interface.Flow`: the flow's scheduler timer bounds the wait."""
+        return await self.read(max_bytes, deadline=deadline)
+
+    async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
+        """See :class:`backends.interface.Flow` and :meth:`read_before`."""
+        await self.write(data, deadline=deadline)
+
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """See :class:`backends.interface.Flow`; ``deadline`` is :meth:`write_before`'s."""
         if self._writing:
             raise BusyFlow("another task is already writing this flow")
         conn = self._conn
@@ -268,6 +329,12 @@ class MirageFlow(Closing):
                     continue
                 if offset >= total:
                     return
+                if deadline is not None:
+                    if sched.now() >= deadline:
+                        self._unsent = view[offset:].tobytes()
+                        raise Timeout("the peer took too little by the deadline")
+                    self._write_deadline = deadline
+                    self._arm(deadline)
                 self._writing = True
                 try:
                     await self._writers.wait()
@@ -276,6 +343,9 @@ class MirageFlow(Closing):
                     raise
                 finally:
                     self._writing = False
+                    if deadline is not None:
+                        self._write_deadline = None
+                        self._disarm()
 
     async def shutdown_write(self) -> None:
         if self._closed:

@@ -28,20 +28,17 @@ import logging
 import os
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Collection,
     Coroutine,
-    Generator,
     Iterable,
     Sequence,
 )
 from dataclasses import dataclass
-from types import CoroutineType
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from backends.errors import NetworkError, Timeout
-from backends.interface import DeadlineFlow, Flow, Runtime
 from backends.interface import Event as RuntimeEvent
+from backends.interface import Flow, Runtime
 
 from ..codec import (
     NEED_DATA,
@@ -84,54 +81,6 @@ _OPEN = State.OPEN  # globals: an Enum member read through its class is slow (pr
 _LOCAL_CLOSING = State.LOCAL_CLOSING
 _REMOTE_CLOSING = State.REMOTE_CLOSING
 _CLOSED = State.CLOSED
-
-
-class _Pending(Generic[T]):
-    """The rest of an awaitable that :func:`_started` began and that had to wait."""
-
-    __slots__ = ("_it", "_value")
-
-    def __init__(self, it: Generator[Any, Any, T] | Coroutine[Any, Any, T], value: Any) -> None:
-        self._it = it
-        self._value = value
-
-    def __await__(self) -> Generator[Any, Any, T]:
-        it = self._it
-        value = self._value
-        while True:  # PEP 380's ``yield from``, resumed after its first step
-            try:
-                sent = yield value
-            except GeneratorExit:
-                it.close()
-                raise
-            except BaseException as exc:  # a cancellation: deliver it where the wait is
-                try:
-                    value = it.throw(exc)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    value = it.send(sent)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-
-
-def _started(aw: Awaitable[T]) -> T | _Pending[T]:
-    """Run ``aw`` up to its first wait: its result if it needed none, else the rest.
-
-    The hot-path trick of this module. A deadline costs a cancel scope (about 40 µs on
-    anyio's asyncio, a third of an echoed message's cost when measured by
-    bench/websocket.py), yet most writes and many reads finish without waiting: the
-    kernel takes the bytes, or they are already buffered. So an IO call is started bare,
-    and only when it must wait does the rest run under the deadline's scope. Nothing can
-    be lost: until the call waits, no time passes on the peer's account.
-    """
-    it = aw.__await__()
-    try:
-        value = it.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    return _Pending(it, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +138,6 @@ class WebSocket:
         self.flow = flow
         self.subprotocol = subprotocol
         self._rt = runtime
-        # a flow that bounds its own waits (backends.interface.DeadlineFlow) needs no
-        # cancel scope for the keepalive and message deadlines
-        self._read_before = flow.read_before if isinstance(flow, DeadlineFlow) else None
         self._conn = conn
         self._ready = conn.ready
         self._config = config
@@ -262,21 +208,10 @@ class WebSocket:
             await self._wait_turn()
         cls = event.__class__
         data = conn.send_message(event) if cls is str or cls is bytes else conn.send(event)  # type: ignore[arg-type]
-        # _started's hot path, inline: most writes finish at once, with no deadline.
-        write = self.flow.write(data)
-        it: Generator[Any, Any, None] | Coroutine[Any, Any, None] = (
-            write if write.__class__ is CoroutineType else write.__await__()
-        )
-        try:
-            value = it.send(None)
-        except StopIteration:
-            return
-        except (NetworkError, Timeout) as exc:
-            self._write_failed(exc)
+        # The flow bounds the write itself (a timer or a scope only if it has to wait).
         self._writing = True
         try:
-            with self._rt.fail_after(self._config.write_timeout):
-                await _Pending(it, value)
+            await self.flow.write_before(self._rt.now() + self._config.write_timeout, data)
         except (NetworkError, Timeout) as exc:
             self._write_failed(exc)
         finally:
@@ -421,26 +356,14 @@ class WebSocket:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
             deadline = self._deadline()
-            read_before = self._read_before
-            if deadline is not None and read_before is not None:
-                try:  # the flow's own timer bounds the wait: no cancel scope
-                    data = await read_before(deadline, _READ_SIZE)
+            if deadline is None:
+                data = await self.flow.read(_READ_SIZE)
+            else:
+                try:  # the flow bounds its own wait (backends.interface.Flow.read_before)
+                    data = await self.flow.read_before(deadline, _READ_SIZE)
                 except Timeout:
                     await self._timer()
                     return
-            else:
-                started = _started(self.flow.read(_READ_SIZE))
-                if not isinstance(started, _Pending):
-                    data = started
-                elif deadline is None:
-                    data = await started
-                else:
-                    data = b""
-                    with self._rt.move_on_after(max(deadline - self._rt.now(), 0.0)) as scope:
-                        data = await started
-                    if scope.cancelled_caught:
-                        await self._timer()
-                        return
             # Look at the clock after every read, also one that did not wait or whose bytes
             # came just as its deadline passed: a peer that keeps us busy (a flood of
             # frames, 256 KiB a read) cannot starve the timers.

@@ -294,3 +294,50 @@ def test_a_large_write_the_kernel_takes_in_pieces_arrives_whole() -> None:
         await _close(client, server, listener)
 
     backends.run(main, backend="trio")
+
+
+def test_read_before_past_its_deadline_still_returns_what_is_there() -> None:
+    """A flow that waits first, given a deadline already passed while bytes wait in the
+    kernel: the wait times out at once, but the read returns the bytes, as on asyncio
+    (only a read that finds nothing raises Timeout)."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        await _train_to_wait_first(client, server)
+        assert server._misses >= MISSES_TO_WAIT  # the next read waits first
+        await client.write(b"there")
+        await trio.sleep(0.05)  # over loopback: in the server's queue by now
+        assert await server.read_before(net.now() - 1) == b"there"
+        with pytest.raises(backends.errors.Timeout):
+            await server.read_before(net.now() - 1)
+        await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deadline costs a cancel scope only around a wait that happens."""
+    scopes = 0
+    real = trio.CancelScope
+
+    def counting(*args: Any, **kwargs: Any) -> trio.CancelScope:
+        nonlocal scopes
+        scopes += 1
+        return real(*args, **kwargs)
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        monkeypatch.setattr(trio, "CancelScope", counting)
+        try:
+            for _ in range(20):
+                # over loopback the bytes are in the server's queue once send returns
+                await client.write_before(net.now() + 30, b"ping")
+                assert await server.read_before(net.now() + 30) == b"ping"
+        finally:
+            monkeypatch.setattr(trio, "CancelScope", real)
+        assert scopes == 0
+        await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
