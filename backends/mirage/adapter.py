@@ -600,9 +600,14 @@ class MirageBackend(AnyioRuntime):
         sched = self.sched
         while not tap.closed:
             await anyio.wait_readable(tap.fd)
-            with sched:
-                n = tap.read_available()
-            if n >= 512:
+            total = 0
+            while True:  # what a batch sent may be answered at once (a kernel peer's ACK)
+                with sched:
+                    n = tap.read_available()
+                total += n
+                if not n or total >= 512 or tap.closed:
+                    break
+            if total >= 512:
                 await anyio.lowlevel.checkpoint()
 
 
