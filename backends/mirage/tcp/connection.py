@@ -112,6 +112,9 @@ class Connection:
         self.irs = 0
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the last window advertised
+        self._wnd_nxt = -1  # RCV.NXT and rcv_buffered at the last window field computed
+        self._wnd_buffered = 0
+        self._wnd_field = 0
         self.rcv_wscale = 0
         self.offer_wscale: int | None = tcp.rcv_wscale
         self.offer_sack = cfg.sack
@@ -273,8 +276,14 @@ class Connection:
 
     def _window_field(self, syn: bool) -> int:
         """The window to advertise, with receiver-side SWS avoidance (RFC 9293 3.8.6.2.2):
-        the offered right edge moves only by min(rcvbuf/2, MSS) or more, never back."""
+        the offered right edge moves only by min(rcvbuf/2, MSS) or more, never back.
+
+        With RCV.NXT and the bytes buffered unchanged since the last (non-SYN) call, the
+        answer is the same (that call moved the right edge to what it advertised), so a
+        sender's run of segments computes it once."""
         rcv_nxt = self.rcv_nxt
+        if not syn and rcv_nxt == self._wnd_nxt and self.rcv_buffered == self._wnd_buffered:
+            return self._wnd_field
         current = self.rcv_adv - rcv_nxt
         if current < 0:
             current = 0
@@ -291,6 +300,10 @@ class Connection:
         right = rcv_nxt + (field << shift)
         if right > self.rcv_adv:
             self.rcv_adv = right
+        if not syn:
+            self._wnd_nxt = rcv_nxt
+            self._wnd_buffered = self.rcv_buffered
+            self._wnd_field = field
         return field
 
     def _emit(
@@ -308,7 +321,8 @@ class Connection:
             # RFC 7323 3.2: in every non-RST segment once negotiated (a SYN has its own)
             if now is None:
                 now = self.sched.now()
-            options = timestamp_option(self._ts_now(now), self.ts_recent) + options
+            tsval = int(now * 1000) + self.ts_offset  # _ts_now, inline: once per segment
+            options = timestamp_option(tsval, self.ts_recent) + options
             self.ts_recent_at = now
         if flags & ACK:
             self.last_ack_sent = self.rcv_nxt
