@@ -82,6 +82,21 @@ def test_sack_option_round_trip() -> None:
     assert parse_timestamp(raw) == (5, 6)
 
 
+def test_sack_after_timestamps_is_read_directly_and_agrees_with_the_scan() -> None:
+    ts = timestamp_option(5, 6)
+    for count in range(1, 5):
+        blocks = [(100 * i + 1, 100 * i + 50) for i in range(count)]
+        assert parse_sack(memoryview(ts + sack_option(blocks))) == blocks
+        # the same option elsewhere in the list is found by the scan
+        moved = b"\x01" + sack_option(blocks) + b"\x01\x01\x01" + ts
+        assert parse_sack(memoryview(moved)) == blocks
+    # a length that does not hold whole blocks, or runs past the options, is no SACK
+    bad = bytearray(ts + sack_option([(1, 2)]))
+    bad[15] = 11
+    assert parse_sack(memoryview(bytes(bad))) == []
+    assert parse_sack(memoryview(ts + sack_option([(1, 2), (3, 4)])[:-4])) == []
+
+
 # -- address family --------------------------------------------------------------------------
 
 
