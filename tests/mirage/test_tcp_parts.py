@@ -188,6 +188,33 @@ def test_send_buffer_releases_what_is_acknowledged() -> None:
     assert sb.release(200) == 5 and sb.end == 110  # an ACK of the FIN frees no more
 
 
+def test_scoreboard_matches_a_plain_set_of_sacked_bytes() -> None:
+    # random blocks, many of them growing the highest one (the in-place path): the merged
+    # ranges and the bytes SACKed anew are what a set of byte offsets says
+    rng = random.Random(7)
+    una, high = 0xFFFF0000, 0xFFFF0000 + 4000
+    for _ in range(200):
+        board = Scoreboard()
+        held: set[int] = set()
+        for _ in range(rng.randrange(1, 12)):
+            if board.blocks and rng.random() < 0.5:
+                left = rng.randrange(board.blocks[-1][0], board.blocks[-1][1] + 1)
+            else:
+                left = una + rng.randrange(0, 3900)
+            right = min(high, left + rng.randrange(1, 300))
+            grew = board.update([(seq.wrap(left), seq.wrap(right))], una, high)
+            before = len(held)
+            held.update(range(left, right))
+            assert grew == len(held) - before
+            ranges: list[list[int]] = []
+            for b in sorted(held):
+                if ranges and ranges[-1][1] == b:
+                    ranges[-1][1] = b + 1
+                else:
+                    ranges.append([b, b + 1])
+            assert board.blocks == ranges
+
+
 def test_scoreboard_merges_blocks_and_ignores_ones_outside_the_window() -> None:
     board = Scoreboard()
     una, high = 0xFFFFF000, 0xFFFFF000 + 20 * MSS  # across the 2**32 wrap
