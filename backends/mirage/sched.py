@@ -198,6 +198,12 @@ class Scheduler:
             self._depth -= 1
 
     @property
+    def batching(self) -> bool:
+        """Whether a batch is open: work deferred to its end (posted, or left for the
+        flushers) runs before the host regains control."""
+        return self._depth > 0
+
+    @property
     def idle(self) -> bool:
         """True when no posted work is waiting."""
         return not self._queue

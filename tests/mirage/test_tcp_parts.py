@@ -82,6 +82,21 @@ def test_sack_option_round_trip() -> None:
     assert parse_timestamp(raw) == (5, 6)
 
 
+def test_sack_after_timestamps_is_read_directly_and_agrees_with_the_scan() -> None:
+    ts = timestamp_option(5, 6)
+    for count in range(1, 5):
+        blocks = [(100 * i + 1, 100 * i + 50) for i in range(count)]
+        assert parse_sack(memoryview(ts + sack_option(blocks))) == blocks
+        # the same option elsewhere in the list is found by the scan
+        moved = b"\x01" + sack_option(blocks) + b"\x01\x01\x01" + ts
+        assert parse_sack(memoryview(moved)) == blocks
+    # a length that does not hold whole blocks, or runs past the options, is no SACK
+    bad = bytearray(ts + sack_option([(1, 2)]))
+    bad[15] = 11
+    assert parse_sack(memoryview(bytes(bad))) == []
+    assert parse_sack(memoryview(ts + sack_option([(1, 2), (3, 4)])[:-4])) == []
+
+
 # -- address family --------------------------------------------------------------------------
 
 
@@ -171,6 +186,33 @@ def test_send_buffer_releases_what_is_acknowledged() -> None:
     assert sb.end == 110 and bytes(sb.slice(103, 4)) == b"3456"
     assert sb.release(105) == 5 and sb.seq == 105 and bytes(sb.data) == b"56789"
     assert sb.release(200) == 5 and sb.end == 110  # an ACK of the FIN frees no more
+
+
+def test_scoreboard_matches_a_plain_set_of_sacked_bytes() -> None:
+    # random blocks, many of them growing the highest one (the in-place path): the merged
+    # ranges and the bytes SACKed anew are what a set of byte offsets says
+    rng = random.Random(7)
+    una, high = 0xFFFF0000, 0xFFFF0000 + 4000
+    for _ in range(200):
+        board = Scoreboard()
+        held: set[int] = set()
+        for _ in range(rng.randrange(1, 12)):
+            if board.blocks and rng.random() < 0.5:
+                left = rng.randrange(board.blocks[-1][0], board.blocks[-1][1] + 1)
+            else:
+                left = una + rng.randrange(0, 3900)
+            right = min(high, left + rng.randrange(1, 300))
+            grew = board.update([(seq.wrap(left), seq.wrap(right))], una, high)
+            before = len(held)
+            held.update(range(left, right))
+            assert grew == len(held) - before
+            ranges: list[list[int]] = []
+            for b in sorted(held):
+                if ranges and ranges[-1][1] == b:
+                    ranges[-1][1] = b + 1
+                else:
+                    ranges.append([b, b + 1])
+            assert board.blocks == ranges
 
 
 def test_scoreboard_merges_blocks_and_ignores_ones_outside_the_window() -> None:

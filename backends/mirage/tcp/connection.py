@@ -112,6 +112,9 @@ class Connection:
         self.irs = 0
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the last window advertised
+        self._wnd_nxt = -1  # RCV.NXT and rcv_buffered at the last window field computed
+        self._wnd_buffered = 0
+        self._wnd_field = 0
         self.rcv_wscale = 0
         self.offer_wscale: int | None = tcp.rcv_wscale
         self.offer_sack = cfg.sack
@@ -273,8 +276,14 @@ class Connection:
 
     def _window_field(self, syn: bool) -> int:
         """The window to advertise, with receiver-side SWS avoidance (RFC 9293 3.8.6.2.2):
-        the offered right edge moves only by min(rcvbuf/2, MSS) or more, never back."""
+        the offered right edge moves only by min(rcvbuf/2, MSS) or more, never back.
+
+        With RCV.NXT and the bytes buffered unchanged since the last (non-SYN) call, the
+        answer is the same (that call moved the right edge to what it advertised), so a
+        sender's run of segments computes it once."""
         rcv_nxt = self.rcv_nxt
+        if not syn and rcv_nxt == self._wnd_nxt and self.rcv_buffered == self._wnd_buffered:
+            return self._wnd_field
         current = self.rcv_adv - rcv_nxt
         if current < 0:
             current = 0
@@ -291,6 +300,10 @@ class Connection:
         right = rcv_nxt + (field << shift)
         if right > self.rcv_adv:
             self.rcv_adv = right
+        if not syn:
+            self._wnd_nxt = rcv_nxt
+            self._wnd_buffered = self.rcv_buffered
+            self._wnd_field = field
         return field
 
     def _emit(
@@ -308,7 +321,8 @@ class Connection:
             # RFC 7323 3.2: in every non-RST segment once negotiated (a SYN has its own)
             if now is None:
                 now = self.sched.now()
-            options = timestamp_option(self._ts_now(now), self.ts_recent) + options
+            tsval = int(now * 1000) + self.ts_offset  # _ts_now, inline: once per segment
+            options = timestamp_option(tsval, self.ts_recent) + options
             self.ts_recent_at = now
         if flags & ACK:
             self.last_ack_sent = self.rcv_nxt
@@ -375,6 +389,15 @@ class Connection:
             self.snd_max = max(self.snd_max, self.snd_nxt)
         if not self.timers.rto.running:
             self.timers.rto.start_in(self.rtt.rto)
+
+    def _output_soon(self) -> None:
+        """:meth:`_output` once the input batch ends (now, outside one): a run of ACKs
+        read together then costs one pass over the windows, the scoreboard and the
+        timers instead of one per ACK, and what they open goes out together."""
+        if self.sched.batching:
+            self.tcp._output_now[self] = None
+        else:
+            self._output()
 
     def _output(self, now: float | None = None) -> None:
         """Send what the windows allow, then (re)arm the tail loss probe."""
@@ -945,7 +968,7 @@ class Connection:
             ):
                 self._dup_ack()
             if self._update_window(seq, ack, window):
-                self._output()
+                self._output_soon()
         if self.state == State.CLOSED:
             return
         if self.fin_queued and not self.fin_acked and ack > self.sndbuf.end:
@@ -1068,7 +1091,13 @@ class Connection:
         rto_timer = self.timers.rto
         if self.in_recovery:
             if ack >= self.recover:  # full acknowledgment (RFC 6582 3.2 step 3)
-                if not cc.model_based:  # a model's window is the model's, not the flight's
+                if not cc.model_based and not self.sack_ok:
+                    # NewReno deflates the window it inflated per duplicate ACK (option 1
+                    # of step 3). RFC 6675 never inflated it: cwnd has been ssthresh since
+                    # the recovery began and stays so; deflating to FlightSize + SMSS
+                    # would restart from two segments whenever the ACKs of a batch
+                    # covered everything before its sends went out. A model's window is
+                    # the model's.
                     flight = self.snd_max - ack
                     cc.cwnd = min(cc.ssthresh, max(flight, mss) + mss)
                 self.in_recovery = False
@@ -1093,7 +1122,7 @@ class Connection:
         elif not self.in_recovery:
             rto_timer.start(now + self._rto())  # RFC 6298 5.3
         self._update_window(seq, ack, window)  # (persist_backoff is already 0 here)
-        self._output(now)
+        self._output_soon()
         if n > 0 and self.on_writable is not None:
             self.on_writable()
 
@@ -1141,7 +1170,7 @@ class Connection:
                 self.loss_stats.lost_retransmits["dupacks"] += 1
                 self._retransmit_first()
                 self._arm_retx_budget()
-            self._output()
+            self._output_soon()
         elif self.dupacks < self._dupthresh() and not board.first_hole_lost(mss):
             self.limited = self.dupacks * mss  # RFC 3042: one new segment per dupack
             if board.blocks and not board.reordering_seen and not self.timers.reorder.running:
@@ -1149,7 +1178,7 @@ class Connection:
                 # reordering window passes with the hole still there, it is lost, however
                 # few duplicate ACKs a small window can produce
                 self.timers.reorder.start_in(self._reordering_window())
-            self._output()
+            self._output_soon()
         else:
             self.loss_stats.fast_retransmits += 1
             self._enter_recovery()
@@ -1175,6 +1204,11 @@ class Connection:
 
     def _enter_recovery(self) -> None:
         """Fast retransmit and the start of fast recovery (RFC 5681 3.2, RFC 6675 5)."""
+        if self.tcp._output_now.pop(self, False) is None:
+            # first send what the batch's earlier ACKs let out, as if each ACK had sent
+            # its own: the recovery point (SND.MAX) then covers them, so a loss among
+            # them is part of this congestion event, not a new one (RFC 6582 3.2)
+            self._output()
         mss = self.mss
         cc = self.cc
         board = self.scoreboard
@@ -1203,7 +1237,7 @@ class Connection:
         # estimate accounts for them instead (RFC 6675 5, step 4)
         cc.cwnd = cc.ssthresh if self.sack_ok else cc.ssthresh + 3 * mss
         self.timers.rto.start_in(self._rto())
-        self._output()
+        self._output_soon()
 
     def _dupthresh(self) -> int:
         """3, or fewer under RFC 5827 early retransmit: with under four segments

@@ -100,6 +100,8 @@ class Tcp:
         self.listeners: dict[tuple[int, int], Listener] = {}
         self.half_open = 0
         self._ack_now: set[Connection] = set()
+        self._output_now: dict[Connection, None] = {}
+        """Connections whose sending waits for the end of the batch (insertion order)."""
         self._time_wait: dict[Connection, None] = {}  # insertion order: oldest first
         self._secret = os.urandom(16)
         self._isn = isn or self._rfc6528_isn
@@ -118,7 +120,14 @@ class Tcp:
         return (int(self.sched.now() * 250_000) + int.from_bytes(digest, "big")) & MASK
 
     def flush(self) -> None:
-        """Send the ACKs coalesced during the batch that just ended."""
+        """Send what the ACKs of the batch that just ended let out, then the ACKs
+        coalesced during it (a segment sent carries the ACK already)."""
+        output = self._output_now
+        while output:
+            conn = next(iter(output))
+            del output[conn]
+            if conn.state != State.CLOSED:
+                conn._output()
         pending = self._ack_now
         while pending:
             conn = pending.pop()
@@ -129,6 +138,7 @@ class Tcp:
         if self.connections.get(conn.key) is conn:
             del self.connections[conn.key]
         self._ack_now.discard(conn)
+        self._output_now.pop(conn, None)
         self._time_wait.pop(conn, None)
 
     def _time_wait_entered(self, conn: Connection) -> None:

@@ -31,6 +31,7 @@ _TS = struct.Struct("!II")
 _TS_FULL = struct.Struct("!III")
 _TS_HEAD = 0x0101080A
 """NOP, NOP, kind 8, length 10: the layout RFC 7323 appendix A recommends, as one word."""
+_TS_HEAD_BYTES = _TS_HEAD.to_bytes(4, "big")
 
 
 class SynOptions(NamedTuple):
@@ -79,8 +80,22 @@ def parse_options(opts: memoryview) -> SynOptions:
     return SynOptions(mss, wscale, sack, ts)
 
 
+_SACK_AFTER_TS = {n: struct.Struct(f"!{2 * n}I") for n in range(1, 5)}
+"""The blocks of a SACK option of 1-4 blocks, read as one run of words."""
+
+
 def parse_sack(opts: memoryview) -> list[tuple[int, int]]:
-    """The (32-bit) blocks of a SACK option (RFC 2018 3), or none."""
+    """The (32-bit) blocks of a SACK option (RFC 2018 3), or none.
+
+    The layout Linux and we send (the aligned timestamps option, then NOP, NOP, kind 5)
+    is read without a scan."""
+    n = len(opts)
+    if n >= 24 and opts[12] == NOP and opts[13] == NOP and opts[14] == KIND_SACK:
+        length = opts[15]
+        count, rest = divmod(length - 2, 8)
+        if not rest and 1 <= count <= 4 and 14 + length <= n and opts[:4] == _TS_HEAD_BYTES:
+            words = _SACK_AFTER_TS[count].unpack_from(opts, 16)
+            return [(words[j], words[j + 1]) for j in range(0, 2 * count, 2)]
     for kind, i, length in _scan(opts):
         if kind == KIND_SACK and length >= 10 and (length - 2) % 8 == 0:
             raw = bytes(opts[i + 2 : i + length])

@@ -105,6 +105,16 @@ class Scoreboard:
             if not una <= left < right <= high:
                 continue
             seen.append((left, right))
+            if sacked:
+                top = sacked[-1]
+                if top[0] <= left <= top[1]:
+                    # the common case, in O(1): the highest block grows at its right
+                    # edge (or is reported again); nothing lies above it to merge, and
+                    # what grows lies above RACK.fack, so it is no reordering
+                    if right > top[1]:
+                        grew += right - top[1]
+                        top[1] = right
+                    continue
             i = bisect.bisect_left(sacked, [left, left])
             if i > 0 and sacked[i - 1][1] >= left:
                 i -= 1
