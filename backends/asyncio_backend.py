@@ -3,27 +3,28 @@
 No transports or protocols in between: a flow registers its socket with the loop
 (``add_reader``) and the loop calls it back when bytes arrive. It receives them into the
 thread's one buffer (:func:`receive_buffer`), copies out what arrived, and hands that
-straight to a reader parked in ``read`` (no queue), or queues it. A small ``write`` is
-held to the end of the loop pass and sent then with every other flow's (:class:`_Flusher`,
-one ``send`` per flow however many writes); a large one calls ``send`` at once; whatever
-the kernel does not take waits in a queue that ``add_writer``'s callback drains. Per
-request/response exchange that is one callback and one system call each way.
+straight to a reader parked in ``read`` (no queue), or queues it. A small ``write`` made
+while other callbacks wait in the loop pass is held to its end and sent then with every
+other flow's (:class:`_Flusher`, one ``send`` per flow however many writes); a large or a
+lone one calls ``send`` at once; whatever the kernel does not take waits in a queue that
+``add_writer``'s callback drains. Per request/response exchange that is one callback and one
+system call each way.
 
-Where the batching is, under load: every readiness callback of one pass receives, every
-task of the next pass answers (the parked reader's task runs a pass later, asyncio's
-``call_soon``), and the pass after that sends all the answers back to back. Sending them
-as each task wrote them woke the peer (wrk, on the other CPU) once per answer: about a
-tenth of the server's CPU time per request went to that wake-up (perf, ``send`` ->
-``sock_def_readable``); held to the end of the pass, a raw ASGI hello did 1.21x
-[1.14..1.23] the requests and 1.19x [1.16..1.20] per CPU-second, in simultaneous runs
-against the tree before (two wrk -c50 at once, both servers on one core). Resuming the task inside the readiness
-callback instead was measured twice: first as a future subclass keeping the task's
-wake-up aside (86.0k -> 80.1k instructions per keep-alive request, callgrind, but with
-wrk -c50 26 -> 33 µs of CPU per request, wrk -c10 over TLS 57 -> 66 µs), then as one
-Future-compatible waiter per flow (79.5k -> 73.9k instructions, yet 0.95x the requests
-and the CPU-seconds per request in the same simultaneous runs, and 0.976x on top of the
-held writes): answering inside the readiness callback spreads the sends out, and each
-wakes the peer again.
+Where the batching is, under load: every readiness callback of one pass receives, every task
+of the next pass answers (the parked reader's task runs a pass later, asyncio's
+``call_soon``), and the pass after that sends all the answers back to back. Sending them as
+each task wrote them woke the peer (wrk, on the other CPU) once per answer: about a tenth of
+the server's CPU time per request went to that wake-up (perf, ``send`` ->
+``sock_def_readable``); held to the end of the pass, a raw ASGI hello did 1.21x [1.14..1.23]
+the requests and 1.19x [1.16..1.20] per CPU-second, in simultaneous runs against the tree
+before (two wrk -c50 at once, both servers on one core). Resuming the task inside the
+readiness callback instead was measured twice: first as a future subclass keeping the task's
+wake-up aside (86.0k -> 80.1k instructions per keep-alive request, callgrind, but with wrk
+-c50 26 -> 33 µs of CPU per request, wrk -c10 over TLS 57 -> 66 µs), then as one
+Future-compatible waiter per flow (79.5k -> 73.9k instructions, yet 0.95x the requests and
+the CPU-seconds per request in the same simultaneous runs, and 0.976x on top of the held
+writes): answering inside the readiness callback spreads the sends out, and each wakes the
+peer again.
 
 Deadlines without cancel scopes: ``read_before`` and ``write_before``
 (:class:`backends.interface.DeadlineFlow`) share one lazy timer per flow (``loop.call_at``),
@@ -112,22 +113,30 @@ ACCEPT_BATCH = 64
 HOLD_LIMIT = 64 * 1024
 """Bytes a flow's writes may hold for the end of the loop pass (see :class:`_Flusher`)."""
 
+_ALWAYS = (True,)
+"""A queue of callbacks that never looks empty (see ``AsyncioFlow._others``)."""
+
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
 
 
 class _Flusher:
     """Sends what flows' writes held during a pass of the loop, all at once, a pass later.
 
-    A small ``write`` on a flow with nothing unsent does not call ``send`` there and then:
-    the bytes are held (no copy of ``bytes``) and the flow is listed here; one callback
-    (``call_soon``, once per pass whatever the number of flows) sends every held flow's
-    bytes back to back, several writes of one flow in one ``send``. Why: each ``send``
-    to a peer asleep in its poll wakes it, and on a virtual machine waking a task on
-    another CPU is an interrupt between CPUs, about a tenth of a loopback server's CPU
-    time per request (perf: ``sock_def_readable`` under ``send``); answers sent back to
-    back find the peer awake already. The held bytes are the flow's like queued unsent
-    bytes: ``write`` has returned, ``close`` sends them first, ``abort`` drops them, and
-    a failure to send them fails the flow (the next read or write raises it).
+    A small ``write`` on a flow with nothing unsent, while other callbacks wait to run in
+    the loop's pass, does not call ``send`` there and then: the bytes are held (no copy of
+    ``bytes``) and the flow is listed here; one callback (``call_soon``, once per pass
+    whatever the number of flows) sends every held flow's bytes back to back, several
+    writes of one flow in one ``send``. Why: each ``send`` to a peer asleep in its poll
+    wakes it, and on a virtual machine waking a task on another CPU is an interrupt
+    between CPUs, about a tenth of a loopback server's CPU time per request (perf:
+    ``sock_def_readable`` under ``send``); answers sent back to back find the peer awake
+    already. A write with nothing else to run in the pass is sent at once: holding it
+    would only cost a pass of the loop (one keep-alive connection, instructions per raw
+    ASGI request: 100.4k before, 121.0k holding every write, 102.1k so). The held bytes
+    are the flow's like queued unsent bytes: ``write`` has returned, ``close``,
+    ``shutdown_write`` and ``abort`` send them first (``abort`` then drops what the
+    kernel did not take), and a failure to send them fails the flow (the next read or
+    write raises it).
     """
 
     __slots__ = ("_flows", "_loop")
@@ -183,6 +192,7 @@ class AsyncioFlow(Closing):
         "_held",
         "_local",
         "_loop",
+        "_others",
         "_read_deadline",
         "_read_waiter",
         "_reading",
@@ -214,6 +224,9 @@ class AsyncioFlow(Closing):
         self._unsent = bytearray()
         self._held: list[bytes] | None = None  # written, sent at the end of the pass
         self._flusher = _flusher(loop)
+        # The loop's queue of callbacks to run (asyncio's own loop); on another loop
+        # (uvloop) its length is unknown: writes are always held.
+        self._others: Any = getattr(loop, "_ready", _ALWAYS)
         self._eof = False
         self._error: NetworkError | None = None
         self._closed = False
@@ -439,7 +452,9 @@ class AsyncioFlow(Closing):
         unsent = self._unsent
         size = len(data) if data.__class__ is bytes else memoryview(data).nbytes
         held = self._held
-        if not unsent and size <= HOLD_LIMIT:  # held for the end of the pass (_Flusher)
+        if not unsent and size <= HOLD_LIMIT and (held is not None or self._others):
+            # held for the end of the pass (_Flusher): other callbacks are still to run
+            # in it, whose answers can go with this one
             if held is None:
                 self._held = [data if data.__class__ is bytes else bytes(data)]
                 flows = self._flusher._flows

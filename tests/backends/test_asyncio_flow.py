@@ -86,8 +86,9 @@ def test_a_cancelled_parked_reader_is_woken_through_the_loop() -> None:
 
 
 def test_small_writes_are_held_to_the_end_of_the_pass_and_sent_together() -> None:
-    """Writes under HOLD_LIMIT on a flow with nothing unsent are sent by the loop pass's
-    flusher, in order, several writes of one flow in one send."""
+    """Writes under HOLD_LIMIT on a flow with nothing unsent, while other callbacks wait
+    to run in the loop pass, are sent by the pass's flusher, in order, several writes of
+    one flow in one send; with nothing else to run, a write is sent at once."""
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
@@ -103,15 +104,22 @@ def test_small_writes_are_held_to_the_end_of_the_pass_and_sent_together() -> Non
                 return sock.send(data)
 
         client._sock = Counting()  # type: ignore[assignment]
+        # the loop's queue of callbacks (asyncio's own loop), looked at by each write
+        assert client._others is asyncio.get_running_loop()._ready  # type: ignore[attr-defined]
+        client._others = ()  # as if nothing else were to run in this pass: sent now
+        await client.write(b"alone")
+        assert sends == [b"alone"] and client._held is None
+        sends.clear()
+        client._others = (True,)  # as if other callbacks were to run in this pass
         await client.write(b"head ")
         await client.write(bytearray(b"body"))  # copied when held: the caller may reuse it
         assert sends == [] and client._held is not None
         await asyncio.sleep(0)  # the pass ends: the flusher sends
         assert sends == [b"head body"] and client._held is None
         got = b""
-        while len(got) < 9:
+        while len(got) < 14:
             got += await server.read()
-        assert got == b"head body"
+        assert got == b"alonehead body"
         client._sock = sock
         await client.close()
         await server.close()
