@@ -28,6 +28,8 @@ def test_bytes_handed_to_a_reader_cancelled_before_it_ran_are_kept() -> None:
         # the loop's readiness callback hands them over, and in the same loop pass the
         # reader is cancelled.
         await server.write(b"hello")
+        assert isinstance(server, AsyncioFlow)
+        server._send_held()  # the end of the loop pass (the flusher) sends held writes
         client._on_readable()
         assert client._read_waiter is None and not client._chunks
         reader.cancel()
@@ -78,6 +80,79 @@ def test_a_cancelled_parked_reader_is_woken_through_the_loop() -> None:
         assert await client.read() == b"more"
         await client.close()
         await server.close()
+        await listener.close()
+
+    backends.run(main, backend="asyncio")
+
+
+def test_small_writes_are_held_to_the_end_of_the_pass_and_sent_together() -> None:
+    """Writes under HOLD_LIMIT on a flow with nothing unsent, while other callbacks wait
+    to run in the loop pass, are sent by the pass's flusher, in order, several writes of
+    one flow in one send; with nothing else to run, a write is sent at once."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        sends: list[bytes] = []
+        sock = client._sock
+
+        class Counting:  # the socket, counting what send is given
+            def __getattr__(self, name: str) -> object:
+                return getattr(sock, name)
+
+            def send(self, data: bytes) -> int:
+                sends.append(bytes(data))
+                return sock.send(data)
+
+        client._sock = Counting()  # type: ignore[assignment]
+        # the loop's queue of callbacks (asyncio's own loop), looked at by each write
+        assert client._others is asyncio.get_running_loop()._ready  # type: ignore[attr-defined]
+        client._others = ()  # as if nothing else were to run in this pass: sent now
+        await client.write(b"alone")
+        assert sends == [b"alone"] and client._held is None
+        sends.clear()
+        client._others = (True,)  # as if other callbacks were to run in this pass
+        await client.write(b"head ")
+        await client.write(bytearray(b"body"))  # copied when held: the caller may reuse it
+        assert sends == [] and client._held is not None
+        await asyncio.sleep(0)  # the pass ends: the flusher sends
+        assert sends == [b"head body"] and client._held is None
+        got = b""
+        while len(got) < 14:
+            got += await server.read()
+        assert got == b"alonehead body"
+        client._sock = sock
+        await client.close()
+        await server.close()
+        await listener.close()
+
+    backends.run(main, backend="asyncio")
+
+
+def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        big = bytes(range(256)) * 1024  # above HOLD_LIMIT: sent at once, after the held
+        await client.write(b"first")
+        await client.write(big)
+        assert client._held is None
+        await client.write(b"last")
+        await client.close()  # sends what is held
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == b"first" + big + b"last"
+        await server.close()
+
+        client2 = await net.tcp_connect(*listener.address)
+        server2 = await listener.accept()
+        await client2.write(b"before the reset")
+        client2.abort()  # what write would have sent before, the kernel has
+        got = b""
+        with pytest.raises(backends.NetworkError):
+            while chunk := await server2.read():
+                got += chunk
+        assert got == b"before the reset"
+        await server2.close()
         await listener.close()
 
     backends.run(main, backend="asyncio")
