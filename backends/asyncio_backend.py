@@ -27,7 +27,7 @@ writes): answering inside the readiness callback spreads the sends out, and each
 peer again.
 
 Deadlines without cancel scopes: ``read_before`` and ``write_before``
-(:class:`backends.interface.DeadlineFlow`) share one lazy timer per flow (``loop.call_at``),
+(:meth:`backends.interface.Flow.read_before`) share one lazy timer per flow (``loop.call_at``),
 which wakes the flow's waiter when its deadline is due.
 
 Backpressure both ways: reading pauses (``remove_reader``) above :data:`READ_HIGH_WATER`
@@ -380,7 +380,7 @@ class AsyncioFlow(Closing):
                 return data[:max_bytes]  # type: ignore[no-any-return]
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
-        """See :class:`backends.interface.DeadlineFlow`: the flow's timer, no cancel scope."""
+        """See :meth:`backends.interface.Flow.read_before`: the flow's timer, no cancel scope."""
         return await self.read(max_bytes, deadline=deadline)
 
     # -- deadlines: one lazy timer per flow ---------------------------------------------
@@ -524,7 +524,7 @@ class AsyncioFlow(Closing):
         self._send_now(held[0] if len(held) == 1 else b"".join(held))
 
     async def write_before(self, deadline: float, data: bytes | bytearray | memoryview) -> None:
-        """See :class:`backends.interface.DeadlineFlow`: as :meth:`read_before`, on the
+        """See :meth:`backends.interface.Flow.write_before`: as :meth:`read_before`, on the
         wait for the peer to take our bytes."""
         await self.write(data, deadline=deadline)
 

@@ -127,11 +127,6 @@ class Flow(Protocol):
     ) -> None: ...
 
 
-DeadlineFlow = Flow
-"""Every :class:`Flow` has ``read_before``/``write_before`` now (they were an optional
-capability); the name stays for code written against it."""
-
-
 @runtime_checkable
 class SendfileFlow(Protocol):
     """The optional capability of kernel flows: send part of a file with ``os.sendfile``."""
@@ -425,7 +420,6 @@ __all__ = [
     "CancelScope",
     "DatagramEndpoint",
     "DatagramHandler",
-    "DeadlineFlow",
     "Event",
     "Flow",
     "Handler",
