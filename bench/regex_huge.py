@@ -62,6 +62,7 @@ def _letters(n: int) -> str:
 
 # (name, pattern, text maker, operation, why re is skipped or None)
 QUADRATIC = "re: quadratic (each start rescans the rest of the text), skipped"
+EXPONENTIAL = "re: exponential (a nested loop splits each word every way), skipped"
 CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     ("issue (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _random_ab, "search", None),
     ("(a|b)*a(a|b){30}c no match", r"(a|b)*a(a|b){30}c", _random_ab, "search", QUADRATIC),
@@ -75,6 +76,10 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     (r"\w*a\w{20}x no match", r"\w*a\w{20}x", _letters, "search", QUADRATIC),
     ("[a-z]*e[a-z]{12} prose", r"[a-z]*e[a-z]{12}", _prose, "findall", None),
     (r"\w*a\w{20} prose", r"\w*a\w{20}", _prose, "findall", None),
+    # loops whose body can match empty: empty-iteration checks (ENTER/CHECK)
+    ("(a|b?)*a(a|b){30}", r"(a|b?)*a(a|b){30}", _random_ab, "search", None),
+    ("(a*|b)*a[ab]{30}", r"(a*|b)*a[ab]{30}", _random_ab, "search", None),
+    (r"(\w*\s?)*x\w{20} prose", r"(\w*\s?)*x\w{20}", _prose, "search", EXPONENTIAL),
     ("groups (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _ab_match_to_end, "groups", None),
     ("groups ([ab])*a((a)|(b)){30}", r"([ab])*a(?:(a)|(b)){30}", _ab_match_to_end, "groups", None),
     (r"groups (a|b)*\Ba(a|b){30}", r"(a|b)*\Ba(a|b){30}", _ab_match_to_end, "groups", None),
