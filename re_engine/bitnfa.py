@@ -69,7 +69,9 @@ from .charset import word
 from .prog import (
     ASSERT,
     CHAR,
+    CHECK,
     EDGE,
+    ENTER,
     FINALNL,
     JMP,
     MATCH,
@@ -90,6 +92,7 @@ MAX_POSITIONS = 8192
 _MEMO_CAP = 100_000
 _MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
+_OPS = frozenset({CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT, ENTER, CHECK})
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
 
 
@@ -136,6 +139,25 @@ def _items(c: Any) -> list[Any]:
     return [c]
 
 
+def _empty_last(c: Any) -> int | None:
+    """``k`` if every non-empty match of ``c`` has length ``k >= 1`` and, in
+    priority order, its empty match (if any) comes after all of them."""
+    while type(c) is Cap:
+        c = c.node
+    if not nullable(c):
+        k = fixed_length(c)
+        return k if k is not None and k >= 1 else None
+    t = type(c)
+    if t is R.Repeat and c.min == 0 and c.max == 1 and c.greedy is not False:
+        return _empty_last(c.node)  # X first, then skipping it
+    if t is R.Alt and c.items:
+        *head, last = c.items
+        k = _empty_last(last)
+        if k is not None and all(not nullable(x) and fixed_length(x) == k for x in head):
+            return k
+    return None
+
+
 def first_is_longest(core: Core) -> bool:
     """Is the leftmost-first match from any start also the longest one from there?
 
@@ -150,6 +172,15 @@ def first_is_longest(core: Core) -> bool:
     (``B`` fixed-length), and ``F2`` after it succeeds or not by ``k``
     alone.  So the first match has the largest feasible ``k``: the longest
     match, all matches having length ``|F1| + k * |B| + |F2|``.
+
+    Also for ``B{0,n}`` with ``B`` matching the empty string when every
+    non-empty match of ``B`` has one length and the empty one comes last in
+    priority (``(a|b?)*``, :func:`_empty_last`): an optional iteration that
+    matched nothing ends the loop (``CHECK``, :class:`re_engine.prog.Prog`),
+    which is what the loop's own exit, of lowest priority there, does; so
+    the paths in priority order are those of ``B'{0,n}`` (``B`` without its
+    empty match, fixed-length) each followed by a duplicate of the exit
+    tried after it, and the argument above holds for ``B'``.
     """
     if fixed_length(core) is not None:
         return True
@@ -161,8 +192,10 @@ def first_is_longest(core: Core) -> bool:
         lp = lp.node
     if type(lp) is not R.Repeat or lp.greedy is False:
         return False
+    if nullable(lp.node):
+        return lp.min == 0 and _empty_last(lp.node) is not None
     k = fixed_length(lp.node)
-    return k is not None and k >= 1 and not nullable(lp.node)
+    return k is not None and k >= 1
 
 
 class _Edges:
@@ -293,7 +326,7 @@ class BitNFA:
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         npc = len(op)
         for o in op:
-            if o not in (CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT):
+            if o not in _OPS:
                 return None
         # references to each pc (the start counts as one)
         indeg = [0] * npc
@@ -302,7 +335,7 @@ class BitNFA:
             if o == MATCH:
                 continue
             indeg[xs[pc]] += 1
-            if o == SPLIT:
+            if o == SPLIT or o == CHECK:
                 indeg[ys[pc]] += 1
         # merge the CHAR leaves of alternation trees (union-find on pcs)
         parent = list(range(npc))
@@ -350,79 +383,107 @@ class BitNFA:
         if is_word is None:
             is_word = word(not prog.is_bytes).__contains__
         self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
-        # the context-free closures (asserts passable): an epsilon cycle means
-        # the shape is not handled; for a program without context, its edges
-        e = self._closures(None)
-        if e is None:
-            return None
         if not has_ctx:
-            self._set_edges(e)
+            self._set_edges(self._closures(None))
         return self
 
-    def _closures(self, ctx: tuple[int, int] | None) -> _Edges | None:
+    def _closures(self, ctx: tuple[int, int] | None) -> _Edges:
         """The edges in context ``(behind, ahead)``; ``None`` (context-free): every
         assertion is ``\\z`` (what follows it can only match, at the end:
-        bit ``P + 1``).  ``None`` if the program has an epsilon cycle."""
+        bit ``P + 1``).
+
+        ``ENTER`` is an epsilon edge and ``CHECK`` one to each of its
+        successors (exact for sets: module docstring), so the epsilon graph
+        may have cycles (``(a*)*``): the closures are computed over its
+        strongly connected components (Tarjan's algorithm, iterative), whose
+        members all reach the same positions, in one pass over the nodes
+        ``(pc, after \\z)`` reached from the roots.
+        """
         prog = self._prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         pos_of = self._pos_of
         match_bit, eos_bit = self.match_bit, self.eos_bit
-        memo: dict[tuple[int, bool], int] = {}
-        on_path: set[tuple[int, bool]] = set()
 
-        def closure(root: int) -> int | None:
-            stack: list[tuple[int, bool, int]] = [(root, False, 0)]
-            while stack:
-                pc, after_eos, phase = stack.pop()
-                key = (pc, after_eos)
-                if key in memo and phase == 0:
-                    continue
-                o = op[pc]
-                if o == CHAR:
-                    memo[key] = 0 if after_eos else 1 << pos_of[pc]
-                    continue
-                if o == MATCH:
-                    memo[key] = eos_bit if after_eos else match_bit
-                    continue
-                if o == SPLIT:
-                    succ = [(xs[pc], after_eos), (ys[pc], after_eos)]
-                elif o != ASSERT:
-                    succ = [(xs[pc], after_eos)]
-                elif ctx is None:
-                    succ = [(xs[pc], True)]
-                elif check_assert(arg[pc], ctx[0], ctx[1]):
-                    succ = [(xs[pc], after_eos)]
+        # a node is 2 * pc + (1 after a \z passed in the context-free closures)
+        def succ(v: int) -> tuple[int, ...]:
+            pc, flag = v >> 1, v & 1
+            o = op[pc]
+            if o == SPLIT or o == CHECK:
+                return (2 * xs[pc] + flag, 2 * ys[pc] + flag)
+            if o == CHAR or o == MATCH:
+                return ()
+            if o != ASSERT:  # JMP, SAVE, ENTER
+                return (2 * xs[pc] + flag,)
+            if ctx is None:
+                return (2 * xs[pc] + 1,)
+            if check_assert(arg[pc], ctx[0], ctx[1]):
+                return (2 * xs[pc] + flag,)
+            return ()
+
+        def leaf(v: int) -> int:
+            pc, flag = v >> 1, v & 1
+            o = op[pc]
+            if o == CHAR:
+                return 0 if flag else 1 << pos_of[pc]
+            if o == MATCH:
+                return eos_bit if flag else match_bit
+            return 0
+
+        value: dict[int, int] = {}  # nodes whose component is done: their closure
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        comp: list[int] = []  # Tarjan's stack of nodes whose component is open
+        open_: set[int] = set()
+
+        def closure(root: int) -> int:
+            r = 2 * root
+            if r in value:
+                return value[r]
+            index[r] = low[r] = len(index)
+            comp.append(r)
+            open_.add(r)
+            work = [(r, iter(succ(r)))]
+            while work:
+                v, it = work[-1]
+                for w in it:
+                    if w in value:
+                        continue
+                    if w not in index:
+                        index[w] = low[w] = len(index)
+                        comp.append(w)
+                        open_.add(w)
+                        work.append((w, iter(succ(w))))
+                        break
+                    if w in open_ and index[w] < low[v]:
+                        low[v] = index[w]
                 else:
-                    succ = []
-                if phase == 0:
-                    if key in on_path:
-                        return None
-                    on_path.add(key)
-                    stack.append((pc, after_eos, 1))
-                    for s2 in succ:
-                        if s2 not in memo:
-                            if s2 in on_path:
-                                return None
-                            stack.append((s2[0], s2[1], 0))
-                else:
-                    on_path.discard(key)
-                    m = 0
-                    for s2 in succ:
-                        m |= memo[s2]
-                    memo[key] = m
-            return memo[(root, False)]
+                    work.pop()
+                    if work:
+                        u = work[-1][0]
+                        if low[v] < low[u]:
+                            low[u] = low[v]
+                    if low[v] == index[v]:
+                        members: list[int] = []
+                        while True:
+                            w = comp.pop()
+                            open_.discard(w)
+                            members.append(w)
+                            if w == v:
+                                break
+                        m = 0
+                        for x in members:
+                            m |= leaf(x)
+                            for y in succ(x):
+                                m |= value.get(y, 0)  # the members' own: not yet set
+                        for x in members:
+                            value[x] = m
+            return value[r]
 
         follow: list[int] = [0] * self.npos
         roots: dict[int, int] = {}
         for pc, i in pos_of.items():
-            f = closure(xs[pc])
-            if f is None:
-                return None
-            follow[i] = roots[xs[pc]] = f  # equal for merged pcs: one successor
-        start = closure(prog.start)
-        if start is None:
-            return None
-        roots[prog.start] = start
+            follow[i] = roots[xs[pc]] = closure(xs[pc])  # equal for merged pcs
+        roots[prog.start] = start = closure(prog.start)
         return _Edges(follow, start, roots)
 
     def edges(self, behind: int, ahead: int) -> _Edges:
@@ -430,9 +491,7 @@ class BitNFA:
         key = behind << 4 | ahead
         e = self._by_ctx.get(key)
         if e is None:
-            got = self._closures((behind, ahead))
-            assert got is not None  # no cycle: checked when built
-            e = self._by_ctx[key] = got
+            e = self._by_ctx[key] = self._closures((behind, ahead))
         return e
 
     def bits(self, ch: Any) -> int:

@@ -65,6 +65,9 @@ class Jump(Protocol):
 # in one scan, if it made a new state for more than one character in this many
 _THRASH_FLUSHES = 1
 _THRASH_CHARS_PER_STATE = 10
+# the fallbacks could not answer a scan: it does not ask them again (each try
+# rescans from the scan's start, so retrying at every flush would be quadratic)
+_NO_RETRY = 1 << 62
 
 # after the DFA gave up to the bit-parallel scan, this many of the next scans
 # of at least _DIRECT_MIN characters go to it at once; doubled at each new
@@ -499,7 +502,7 @@ class LazyDFA:
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = self.flushes
+                        flushes0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 i += 1
@@ -529,7 +532,7 @@ class LazyDFA:
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = self.flushes
+                        flushes0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -568,7 +571,7 @@ class LazyDFA:
                     r = self._give_up(text, pos, i, s, last, False, False)
                     if r is not None:
                         return r
-                    flushes0 = self.flushes
+                    flushes0 = _NO_RETRY
                 nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
             s = nxt
             i += 1

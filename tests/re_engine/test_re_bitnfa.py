@@ -182,6 +182,53 @@ def test_first_is_longest_is_sound(pattern: str, text: str) -> None:
             assert m.end() == max(ends), (s, m.span(), ends)
 
 
+# loop bodies that can match empty (programs with ENTER/CHECK); the ones
+# before "|" are those first_is_longest proves (empty match last in priority)
+NULL_BODY = ["(a|b?)", "(?:[ab]|c?)", "(a?)", "(a*|b)", "(?:a?b?)", "(b?|a)", r"(\b|a)", "(a|)"]
+NULL_QUANT = ["*", "+", "{0,3}", "{2,}", "*?"]
+
+
+@st.composite
+def null_patterns(draw: st.DrawFn) -> str:
+    """``F1 B* F2`` with ``B`` nullable, other loops around, assertions at the edges."""
+    f1 = "".join(draw(st.lists(st.sampled_from(FIXED + ["a*", "(?:a|b)*"]), max_size=2)))
+    loop = draw(st.sampled_from(NULL_BODY)) + draw(st.sampled_from(NULL_QUANT))
+    if draw(st.booleans()):
+        loop = f"(?:{loop})*"
+    f2 = "".join(draw(st.lists(st.sampled_from(FIXED), max_size=3)))
+    pre, post = draw(st.sampled_from(ASSERTIONS[:4])), draw(st.sampled_from(ASSERTIONS[:5]))
+    return pre + f1 + loop + f2 + post
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(), st.text(alphabet="ab c", max_size=30))
+def test_empty_iteration_checks_agree_with_re_when_thrashing(pattern: str, text: str) -> None:
+    """ENTER/CHECK as epsilon edges: exact for the sets, the first match by the backtracker."""
+    assume(not (r"\B" in pattern and text == ""))
+    p = _thrashing(pattern)
+    assert BitNFA.build(p._strategy.eng.plain) is not None
+    _agree(p, re.compile(pattern), text)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(), st.text(alphabet="abc", max_size=10))
+def test_empty_iteration_set_scans(pattern: str, text: str) -> None:
+    """The set scans of a program with empty-iteration checks, against ``re.fullmatch``."""
+    assume(_no_assertion(pattern))
+    bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
+    assert bit is not None
+    _check_set_scans(bit, re.compile(pattern), text)
+
+
+def test_first_is_longest_with_a_nullable_body() -> None:
+    for pattern in [r"(a|b?)*a(a|b){30}", r"x(?:ab|(?:cd)?)*y", r"(a|b?){0,4}c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert first_is_longest(p._strategy.eng.core), pattern
+    for pattern in [r"(a*|b)*a", r"(b?|a)*a", r"(a|bc?)*a", r"(a|b?){1,4}c", r"(a|b?)*?c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not first_is_longest(p._strategy.eng.core), pattern
+
+
 def test_an_alternation_of_characters_is_a_class() -> None:
     for pattern in [r"(?:a|b)*a(?:a|b){30}", r"(?:a|[ab]|\d)+x", r"a(?:a|b){20}c"]:
         p = re_engine.compile(pattern)
@@ -199,11 +246,11 @@ def test_first_is_longest_refuses_what_it_cannot_prove() -> None:
         assert first_is_longest(p._strategy.eng.core), pattern
 
 
-def test_shapes_not_handled_keep_the_thread_lists() -> None:
-    # empty-iteration checks
-    for pattern in [r"(a*)*b", r"(?:a?b?)*c"]:
+def test_context_shapes_and_empty_iteration_checks_are_handled() -> None:
+    # empty-iteration checks: epsilon edges for sets (cycles included)
+    for pattern in [r"(a*)*b", r"(?:a?b?)*c", r"(?:(?:a|\b)*)*x"]:
         p = re_engine.compile(pattern, engine="dfa")
-        assert BitNFA.build(p._strategy.eng.plain) is None, pattern
+        assert BitNFA.build(p._strategy.eng.plain) is not None, pattern
     # assertions: closures per context
     for pattern in [r"\ba(a|b){5}", r"^(a|b)*a", r"(a|b)*$"]:
         p = re_engine.compile(pattern, engine="dfa")
