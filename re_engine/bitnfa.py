@@ -335,7 +335,7 @@ class BitNFA:
             if o == MATCH:
                 continue
             indeg[xs[pc]] += 1
-            if o == SPLIT or o == CHECK:
+            if o in (SPLIT, CHECK):
                 indeg[ys[pc]] += 1
         # merge the CHAR leaves of alternation trees (union-find on pcs)
         parent = list(range(npc))
@@ -408,9 +408,9 @@ class BitNFA:
         def succ(v: int) -> tuple[int, ...]:
             pc, flag = v >> 1, v & 1
             o = op[pc]
-            if o == SPLIT or o == CHECK:
+            if o in (SPLIT, CHECK):
                 return (2 * xs[pc] + flag, 2 * ys[pc] + flag)
-            if o == CHAR or o == MATCH:
+            if o in (CHAR, MATCH):
                 return ()
             if o != ASSERT:  # JMP, SAVE, ENTER
                 return (2 * xs[pc] + flag,)

@@ -191,7 +191,7 @@ NULL_QUANT = ["*", "+", "{0,3}", "{2,}", "*?"]
 @st.composite
 def null_patterns(draw: st.DrawFn) -> str:
     """``F1 B* F2`` with ``B`` nullable, other loops around, assertions at the edges."""
-    f1 = "".join(draw(st.lists(st.sampled_from(FIXED + ["a*", "(?:a|b)*"]), max_size=2)))
+    f1 = "".join(draw(st.lists(st.sampled_from([*FIXED, "a*", "(?:a|b)*"]), max_size=2)))
     loop = draw(st.sampled_from(NULL_BODY)) + draw(st.sampled_from(NULL_QUANT))
     if draw(st.booleans()):
         loop = f"(?:{loop})*"
