@@ -50,6 +50,13 @@ def _ab_match_to_end(n: int) -> str:
     return text[: n - 31] + "a" + text[n - 30 :]
 
 
+def _xa_match_to_end(n: int) -> str:
+    """Random x/a text, one endless word, whose character 21 from the end is ``x``."""
+    rnd = random.Random(n)
+    text = "".join(rnd.choice("xa") for _ in range(n))
+    return text[: n - 21] + "x" + text[n - 20 :]
+
+
 def _prose(n: int) -> str:
     return _bench.corpora(n)["english"][:n]
 
@@ -79,6 +86,7 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     # loops whose body can match empty: empty-iteration checks (ENTER/CHECK)
     ("(a|b?)*a(a|b){30}", r"(a|b?)*a(a|b){30}", _random_ab, "search", None),
     ("(a*|b)*a[ab]{30}", r"(a*|b)*a[ab]{30}", _random_ab, "search", None),
+    (r"(\w*\s?)*x\w{20} x/a", r"(\w*\s?)*x\w{20}", _xa_match_to_end, "search", EXPONENTIAL),
     (r"(\w*\s?)*x\w{20} prose", r"(\w*\s?)*x\w{20}", _prose, "search", EXPONENTIAL),
     ("groups (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _ab_match_to_end, "groups", None),
     ("groups ([ab])*a((a)|(b)){30}", r"([ab])*a(?:(a)|(b)){30}", _ab_match_to_end, "groups", None),
