@@ -61,7 +61,7 @@ masks: nothing grows with the text.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from . import ast as R
@@ -92,6 +92,12 @@ MAX_POSITIONS = 8192
 _MEMO_CAP = 100_000
 _MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
+# per assertion code (prog.ASSERT_CODES), the context bits it reads besides EDGE
+_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
+# markers ending the characters of a scan: the end of the text, a final newline
+_END: Any = object()
+_FINAL: Any = object()
+_PENDING: dict[Any, int] = {}  # never filled: the next character sets the context
 _OPS = frozenset({CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT, ENTER, CHECK})
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
 
@@ -208,7 +214,7 @@ class _Edges:
     ``roots``: the closure of each successor of a ``CHAR`` (a DFA kernel's pcs).
     """
 
-    __slots__ = ("chain", "chunks", "groups", "inline", "rest_mask", "roots", "start")
+    __slots__ = ("chain", "chunks", "groups", "hot", "inline", "rest_mask", "roots", "start")
 
     def __init__(self, follow: list[int], start: int, roots: dict[int, int]) -> None:
         self.start = start
@@ -244,6 +250,9 @@ class _Edges:
         groups += [(0, 0)] * (2 - len(groups))
         self.groups = groups  # the first two tested inline
         self.inline = not self.chunks and rest_mask & ~(groups[0][0] | groups[1][0]) == 0
+        # what the scans keep in local variables, in one tuple
+        (x1, y1), (x2, y2) = groups[0], groups[1]
+        self.hot = (chain, x1, y1, x2, y2, self.inline, rest_mask, self.rest, start)
 
     def rest(self, t: int) -> int:
         """Targets of the edges out of ``t`` not tested inline."""
@@ -301,6 +310,16 @@ class BitNFA:
         self._set_mask = set_mask
         self._acc: dict[Any, int] = {}
         self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
+        # the context bits the assertions read (0: none), and per context class
+        # of a character (its bits among those) the accept masks of its characters
+        cmask = 0
+        for pc, o in enumerate(prog.op):
+            if o == ASSERT and ctx:
+                cmask |= EDGE | _READS[prog.arg[pc]]
+        self._cmask = cmask
+        # (a context-free program's one class shares accept()'s memo)
+        self._acc_by: dict[int, dict[Any, int]] = {} if cmask else {0: self._acc}
+        self._nl: Any = "\n" if not prog.is_bytes else 10
         self.start_mask = 0
         self.chain = self.x1 = self.y1 = self.x2 = self.y2 = self.rest_mask = 0
         self._inline = True
@@ -487,11 +506,20 @@ class BitNFA:
         return _Edges(follow, start, roots)
 
     def edges(self, behind: int, ahead: int) -> _Edges:
-        """The edges in the context of a position (built on first use, a few per text)."""
-        key = behind << 4 | ahead
+        """The edges in the context of a position (built on first use, a few per text).
+
+        Keyed on the context bits the program's assertions read: a program
+        with only ``\\b`` has at most eight contexts (word or not either
+        side, the edges); a context-free program has its one set of edges.
+        """
+        if not self.ctx:
+            assert self._edges is not None
+            return self._edges
+        cm = self._cmask
+        key = (behind & cm) << 4 | (ahead & cm)
         e = self._by_ctx.get(key)
         if e is None:
-            e = self._by_ctx[key] = self._closures((behind, ahead))
+            e = self._by_ctx[key] = self._closures((behind & cm, ahead & cm))
         return e
 
     def bits(self, ch: Any) -> int:
@@ -529,6 +557,45 @@ class BitNFA:
                 self._acc.clear()
             self._acc[ch] = got
         return got
+
+    def _enter(self, ch: Any, cb: int) -> tuple[int, int, dict[Any, int], tuple[Any, ...]]:
+        """A character the current memo lacks (a new one, or one of another context class).
+
+        ``cb``: the class of the character before.  Returns its accept mask,
+        its class, the memo for the next character (its class's; or an empty
+        one when the class changed: the next character then says whether the
+        context stays), and the edges at its position (:attr:`_Edges.hot`):
+        between ``cb`` and its class.  ``_END`` stands for the end of the
+        text, ``_FINAL`` for a final newline (:meth:`_chars`).
+        """
+        cm = self._cmask
+        if ch is _END:
+            a, c2 = 0, EDGE & cm
+        elif ch is _FINAL:
+            a, c2 = self.accept(self._nl), (self.bits(self._nl) | FINALNL) & cm
+        else:
+            a = self.accept(ch)
+            c2 = self.bits(ch) & cm if cm else 0
+            memo = self._acc_by.get(c2)
+            if memo is None:
+                memo = self._acc_by[c2] = {}
+            if len(memo) >= self._memo_cap:
+                memo.clear()
+            memo[ch] = a
+        if c2 == cb:
+            return a, cb, self._acc_by.get(cb, _PENDING), self.edges(cb, cb).hot
+        return a, c2, _PENDING, self.edges(cb, c2).hot
+
+    def _chars(self, text: Any, pos: int) -> Any:
+        """The characters of ``text`` from ``pos``, then ``_END`` (a final newline as
+        ``_FINAL`` if the program reads ``FINALNL``)."""
+        it = iter(text)
+        if pos:
+            it.__setstate__(pos)
+        n = len(text)
+        if self._cmask & FINALNL and pos < n and text[n - 1] == self._nl:
+            return chain(islice(it, n - 1 - pos), (_FINAL, _END))
+        return chain(it, (_END,))
 
     def _rest(self, t: int) -> int:
         """Targets of the exceptional edges out of ``t`` not tested inline (context-free)."""
@@ -589,96 +656,6 @@ class BitNFA:
         if s & mb:
             last = n
         return last
-
-    def _ctx_leftmost(
-        self, text: Any, pos: int, skip_empty: bool, behind: int
-    ) -> tuple[int, int] | None:
-        """:meth:`leftmost` with each position's closures those of its context."""
-        n = len(text)
-        mb = self.match_bit
-        acc = self._acc
-        accept = self.accept
-        bmemo = self._bits_memo
-        bits = self.bits
-        edges = self.edges
-        starts: list[int] = []
-        masks: list[int] = []
-        best_s = best_e = -1
-        union = 0
-        i = pos
-        ahead = self.ahead(text, i)
-        key = behind << 4 | ahead
-        e = edges(behind, ahead)
-        chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
-        (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
-        last_i = n - 1
-        while True:
-            if best_s < 0:
-                new = e.start & ~union
-                if new:
-                    starts.append(i)
-                    masks.append(new)
-                    union |= new
-            if union & mb:
-                for j, m in enumerate(masks):
-                    if m & mb and not (skip_empty and i == pos):
-                        best_s, best_e = starts[j], i
-                        del starts[j + 1 :]
-                        del masks[j + 1 :]
-                        union = 0
-                        for m2 in masks:
-                            union |= m2
-                        break
-            if i >= n or not masks:
-                if best_s >= 0:
-                    return best_s, best_e
-                if i >= n:
-                    return None
-            ch = text[i]
-            i += 1
-            # the context of the next position: this character, and the next one's bits
-            behind = ahead
-            if i < n:
-                nxt = text[i]
-                ahead = bmemo.get(nxt, -1)
-                if ahead < 0:
-                    ahead = bits(nxt)
-                if i == last_i and ahead & NL:
-                    ahead |= FINALNL
-            else:
-                ahead = EDGE
-            k = behind << 4 | ahead
-            if k != key:
-                key = k
-                e = edges(behind, ahead)
-                chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
-                (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
-            if not masks:
-                continue
-            a = acc.get(ch)
-            if a is None:
-                a = accept(ch)
-            union = 0
-            k = 0
-            for j, m in enumerate(masks):
-                t = m & a
-                if not t:
-                    continue
-                m = (t & chain) << 1
-                if t & x1:
-                    m |= y1
-                if t & x2:
-                    m |= y2
-                if not inline and t & rest_mask:
-                    m |= rest(t)
-                m &= ~union
-                if m:
-                    union |= m
-                    masks[k] = m
-                    starts[k] = starts[j]
-                    k += 1
-            del masks[k:]
-            del starts[k:]
 
     # -- scans ----------------------------------------------------------------
     def longest(
@@ -810,28 +787,29 @@ class BitNFA:
         While one set remains and a new start would add nothing to it (a
         pattern that begins with a loop), a tighter loop steps just that set.
         ``behind``: the context left of ``pos`` (programs with assertions).
+
+        One loop for every program: the closures at a position depend on
+        the context classes of the characters either side (one class for a
+        context-free program), so the set there is made when the character
+        after it is read; characters are looked up in their class's memo,
+        and only one of another class (or a new one) leaves the loop's fast
+        path (:meth:`_enter`).
         """
-        if self.ctx:
-            return self._ctx_leftmost(text, pos, skip_empty, behind)
         n = len(text)
         mb = self.match_bit
         eb = self.eos_bit
-        z = self.start_mask
-        acc = self._acc
-        accept = self.accept
-        chain, x1, y1, x2, y2 = self.chain, self.x1, self.y1, self.x2, self.y2
-        inline = self._inline
-        rest_mask, rest = self.rest_mask, self._rest
+        enter = self._enter
+        seq = self._chars(text, pos)
         starts: list[int] = []
         masks: list[int] = []
         best_s = best_e = -1
         union = 0
         i = pos
-        it = iter(text)
-        if i:
-            it.__setstate__(i)
+        # the character at pos sets the context there
+        a, cb, acc, hot = enter(next(seq), behind & self._cmask)
+        chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
         while True:
-            # the sets at i, before character i: a new start, then matches
+            # the sets at i (a: the character at i): a new start, then matches
             if best_s < 0:
                 new = z & ~union
                 if new:
@@ -857,12 +835,14 @@ class BitNFA:
             if len(masks) == 1 and (best_s >= 0 or not z & ~masks[0]):
                 m = masks[0]
                 s0 = starts[0]
-                for ch in it:
-                    a = acc.get(ch)
-                    if a is None:
-                        a = accept(ch)
+                for ch in seq:
+                    a2 = acc.get(ch)
+                    if a2 is None:
+                        a2, cb, acc, hot = enter(ch, cb)
+                        chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
                     t = m & a
-                    m = (t & chain) << 1
+                    a = a2
+                    m = (t & chain_) << 1
                     if t & x1:
                         m |= y1
                     if t & x2:
@@ -881,17 +861,18 @@ class BitNFA:
                     del masks[:]
                     del starts[:]
                 continue
-            ch = next(it)
-            a = acc.get(ch)
-            if a is None:
-                a = accept(ch)
+            ch = next(seq)
+            a2 = acc.get(ch)
+            if a2 is None:
+                a2, cb, acc, hot = enter(ch, cb)
+                chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
             union = 0
             k = 0
             for j, m in enumerate(masks):
                 t = m & a
                 if not t:
                     continue
-                m = (t & chain) << 1
+                m = (t & chain_) << 1
                 if t & x1:
                     m |= y1
                 if t & x2:
@@ -906,4 +887,5 @@ class BitNFA:
                     k += 1
             del masks[k:]
             del starts[k:]
+            a = a2
             i += 1
