@@ -44,18 +44,39 @@ are many.  Per character: a dictionary lookup and a few int operations on
 
 *Assertions.*  A program with ``\\b``, ``^``, ``$`` and the like has
 closures that depend on the context of the position: the bits (word,
-newline, final newline, edge) of the characters either side.  Its edges
-are built per context on first use (a text shows a few), and the scans
-look one character ahead (``_ctx_*``: the same sets, a little more work
-per character).  A program whose only assertion is ``\\z`` needs none: a
-thread past it can only match, at the end (bit ``P + 1``).
+newline, final newline, edge) of the characters either side, only those
+its assertions read (``\\b`` reads the word bit: at most eight contexts).
+Its edges are built per context on first use (a text shows a few).
+:meth:`BitNFA.leftmost` closes the set at a position when it reads the
+character after it, and looks characters up in the memo of their context
+class: while the class stays (a run of letters) a character costs what it
+costs a context-free program, which is the one-class case of the same loop.
+The other scans (``_ctx_run``) look one character ahead.  A program whose
+only assertion is ``\\z`` needs none: a thread past it can only match, at
+the end (bit ``P + 1``).
 
-Programs with empty-iteration checks (``ENTER``/``CHECK``) are not handled
-(:meth:`BitNFA.build` returns ``None``): their DFA goes on flushing its
-cache, still linear.  Memory: the tables (``O(P)`` masks for each of at
-most 256 contexts), a character memo of at most :data:`_MEMO_CAP` entries
-(fewer for wide masks, :data:`_MEMO_BITS`), and per scan at most ``P``
-masks: nothing grows with the text.
+*Empty-iteration checks.*  ``ENTER``/``CHECK`` (:class:`re_engine.prog.Prog`)
+make an optional iteration that matched nothing end its loop.  For sets
+they are epsilon edges (``CHECK`` to both successors): the set of spans
+``[s, e]`` some path matches is the same with or without the check.  With
+it, fewer paths are allowed.  Without it, take any matching path and drop
+each optional iteration that consumed nothing: in a ``*`` loop it went from
+the loop's head back to it; in ``B{m,n}`` the later iterations shift down
+one (they have the same body) and the last optional one is skipped.  Only
+assertions are dropped with it, all at positions the path keeps, so the
+rest is still a path, over the same characters; and now every optional
+iteration consumed something, so each ``CHECK`` goes on to its ``x``, as
+the check demands (a path that left by ``y`` after a non-empty iteration
+takes ``x`` and then the loop's own exit, at the same position).  The
+epsilon graph may then have cycles (``(a*)*``): closures are computed over
+its strongly connected components (:meth:`BitNFA._closures`).  Leftmost-first
+ends need priorities: :func:`first_is_longest` where it proves them, else the
+bounded backtracker (which runs the checks) over the span the sets found.
+
+Memory: the tables (``O(P)`` masks for each of at most 256 contexts), a
+character memo of at most :data:`_MEMO_CAP` entries per context class (fewer
+for wide masks, :data:`_MEMO_BITS`), and per scan at most ``P`` masks:
+nothing grows with the text.
 """
 
 from __future__ import annotations

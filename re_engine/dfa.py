@@ -12,7 +12,8 @@ computation, O(len(program)), so a search is linear in the text.
 
 When the cache thrashes (it filled up in fewer than ten characters per
 state, as ``(a|b)*a(a|b){30}`` does on random text, whose DFA has 2**31
-states), the scan gives up, as RE2's does, to the bit-parallel NFA of
+states; or, before the first flush, a scan made :data:`_EARLY_STATES`
+states at more than one per four characters), the scan gives up, as RE2's does, to the bit-parallel NFA of
 :mod:`re_engine.bitnfa` where sets give its answer exactly, or else to the
 thread lists of :meth:`LazyDFA._nfa_scan` (see :meth:`LazyDFA._give_up`),
 and the next long scans go there at once for a while.
@@ -65,6 +66,10 @@ class Jump(Protocol):
 # in one scan, if it made a new state for more than one character in this many
 _THRASH_FLUSHES = 1
 _THRASH_CHARS_PER_STATE = 10
+# leave before the first flush when a scan made this many states, one for
+# fewer than this many characters each (RE2 bails out on a budget of states per byte)
+_EARLY_STATES = 256
+_EARLY_CHARS_PER_STATE = 4
 # the fallbacks could not answer a scan: it does not ask them again (each try
 # rescans from the scan's start, so retrying at every flush would be quadratic)
 _NO_RETRY = 1 << 62
@@ -130,6 +135,7 @@ class LazyDFA:
         self.class_bits: list[int] = []
         self.char_class: dict[int, int] = {}
         self.flushes = 0
+        self.built = 0  # states made (for the early give-up, _EARLY_STATES)
         self.is_str = not prog.is_bytes
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
@@ -194,6 +200,7 @@ class LazyDFA:
             if len(self.states) >= self.max_states:
                 self.flush()
             s = DState(kernel, behind, m, active)
+            self.built += 1
             self.states[key] = s
         return s
 
@@ -446,7 +453,7 @@ class LazyDFA:
                 return r
         last = -1
         i = pos
-        flushes0 = self.flushes
+        flushes0, built0 = self.flushes, self.built
         if skip_first and i >= n:
             return -1  # only an empty match is possible at the end
         jumper = None if skip_first else self.jumper
@@ -498,11 +505,11 @@ class LazyDFA:
                 ch = text[i]
                 nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
                 if nxt is None:
-                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                    if self._thrashes(i - pos, flushes0, built0):
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = _NO_RETRY
+                        flushes0 = built0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 i += 1
@@ -528,11 +535,11 @@ class LazyDFA:
                 ch = text[i]
                 nxt = tb.get(ch)
                 if nxt is None:
-                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                    if self._thrashes(i - pos, flushes0, built0):
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = _NO_RETRY
+                        flushes0 = built0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -562,16 +569,16 @@ class LazyDFA:
         last = -1
         i = pos
         watch_final = self.prog.uses_final
-        flushes0 = self.flushes
+        flushes0, built0 = self.flushes, self.built
         while i < n:
             ch = text[i]
             nxt = s.tb.get(ch)
             if nxt is None:
-                if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                if self._thrashes(i - pos, flushes0, built0):
                     r = self._give_up(text, pos, i, s, last, False, False)
                     if r is not None:
                         return r
-                    flushes0 = _NO_RETRY
+                    flushes0 = built0 = _NO_RETRY
                 nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
             s = nxt
             i += 1
@@ -586,6 +593,25 @@ class LazyDFA:
     def _thrashing(self, scanned: int) -> bool:
         """Is the cache being rebuilt faster than it is used (RE2's rule)?"""
         return scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
+
+    def _thrashes(self, scanned: int, flushes0: int, built0: int) -> bool:
+        """Should a scan that read ``scanned`` characters leave the DFA (:meth:`_give_up`)?
+
+        After a flush, by :meth:`_thrashing`; before the first, as soon as
+        the scan made :data:`_EARLY_STATES` states at more than one per
+        :data:`_EARLY_CHARS_PER_STATE` characters: the warm-up a thrashing
+        pattern wastes is then that many states (a few milliseconds), not
+        a whole cache.  (Early only for a program the bit-parallel scans
+        take: the thread lists of :meth:`_nfa_scan` cost more per character.)
+        """
+        if self.flushes - flushes0 >= _THRASH_FLUSHES:
+            return self._thrashing(scanned)
+        built = self.built - built0
+        return (
+            built >= _EARLY_STATES
+            and scanned < _EARLY_CHARS_PER_STATE * built
+            and self.bitnfa() is not None  # not to the slower thread lists
+        )
 
     def bitnfa(self) -> BitNFA | None:
         """The bit-parallel simulation of the program (built on first use; None: not handled)."""
@@ -624,11 +650,13 @@ class LazyDFA:
         first match from ``s`` from the bounded backtracker over ``[s, E]``
         (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
         while that fits its visited set.  Else the thread lists of
-        :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
-        the DFA, flushing (still linear; programs with empty-iteration
-        checks, which the bit-parallel NFA does not handle).  Each path is linear
-        (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
-        at most the stretch the DFA already scanned.
+        :meth:`_nfa_scan` (context-free programs), else ``None``: the scan
+        goes on with the DFA, flushing, and does not ask again (still
+        linear: programs with assertions or empty-iteration checks whose
+        first match is not the longest, over a span too long for the
+        backtracker).  Each path is linear (:mod:`re_engine.bitnfa`,
+        :meth:`_nfa_scan`); the restart rescans at most the stretch the DFA
+        already scanned.
 
         ``direct``: called before the DFA ran (``i == pos``, ``s`` the start
         state, see :data:`_SKIP_FIRST`); only the bit-parallel scans apply.
