@@ -758,7 +758,8 @@ class BitNFA:
             if not inline and t & rest_mask:
                 s |= rest(t)
             i -= 1
-        if s & mb:
+        # bit P + 1: past a \\z of the reversed program (a ^ of the pattern): only at 0
+        if s & mb or (s & self.eos_bit and lo == 0):
             best = lo
         return best
 

@@ -84,6 +84,8 @@ _DIRECT_MIN = 4096
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
+# most closures per (root, context) kept for the thread lists of other programs
+_ECL_CTX_MAX = 50_000
 
 # a jump shorter than this is not worth its call: pause jumping for a while
 _SHORT_JUMP = 64
@@ -157,6 +159,7 @@ class LazyDFA:
         # no assertion and no empty-iteration check: closures ignore the context
         self._plain = not any(o in (ASSERT, ENTER, CHECK) for o in prog.op)
         self._ecl: dict[int, tuple[int, ...]] = {}
+        self._ecl_ctx: dict[tuple[int, int], tuple[int, ...]] = {}
         self._moves: dict[int, dict[int, int]] = {}
         # every root's closure, indexed by pc, for programs small enough to do it at once
         self._ecl_table: list[tuple[int, ...]] | None = None
@@ -257,23 +260,41 @@ class LazyDFA:
         res = self._ecl[root] = tuple(out)
         return res
 
+    def _eclose_ctx(self, root: int, behind: int, ahead: int) -> tuple[int, ...]:
+        """:meth:`_eclose` for any program: the closure of one root in one context
+        (-1 where MATCH is reached), memoised (at most :data:`_ECL_CTX_MAX` entries)."""
+        out, matched = self._closure_ctx((root,), behind, ahead)
+        got = (*out, -1) if matched else tuple(out)
+        if len(self._ecl_ctx) >= _ECL_CTX_MAX:
+            self._ecl_ctx.clear()
+        self._ecl_ctx[root, (behind << 4) | ahead] = got
+        return got
+
     def _closure_plain(self, s: DState) -> tuple[list[int], bool]:
         """:meth:`closure` for context-free programs (see :meth:`_closure_roots`)."""
         return self._closure_roots([*s.kernel, self.prog.start] if s.active else s.kernel)
 
-    def _closure_roots(self, roots: Sequence[int]) -> tuple[list[int], bool]:
-        """CHAR pcs reachable from ``roots`` (in order), and MATCH?  Context-free programs.
+    def _closure_roots(
+        self, roots: Sequence[int], behind: int = 0, ahead: int = 0
+    ) -> tuple[list[int], bool]:
+        """CHAR pcs reachable from ``roots`` (in order), and MATCH?
 
         The same list as :meth:`closure`: a root's closure is explored in full
         unless it meets a pc an earlier root reached, below which everything
         was already found; so it is the roots' memoised closures concatenated,
         duplicates dropped (``dict.fromkeys``, in C), cut at the first MATCH
-        in ``first`` mode.
+        in ``first`` mode.  With assertions or empty-iteration checks a
+        root's closure is memoised per context ``(behind, ahead)``
+        (:meth:`_eclose_ctx`; the argument holds with a path being a pc and
+        its freshness, every root starting not fresh).
         """
         table = self._ecl_table
         parts: Iterable[tuple[int, ...]]
         if table is not None:
             parts = map(table.__getitem__, roots)
+        elif not self._plain:
+            ecl_ctx, ctx = self._ecl_ctx, (behind << 4) | ahead
+            parts = (ecl_ctx.get((r, ctx)) or self._eclose_ctx(r, behind, ahead) for r in roots)
         else:
             ecl = self._ecl
             parts = (ecl[r] if r in ecl else self._eclose(r) for r in roots)
@@ -307,15 +328,16 @@ class LazyDFA:
         """CHAR pcs reachable from ``s`` before the next character, and MATCH?"""
         if self._plain:
             return self._closure_plain(s)
+        roots = [*s.kernel, self.prog.start] if s.active else s.kernel
+        return self._closure_ctx(roots, s.behind, ahead)
+
+    def _closure_ctx(self, roots: Sequence[int], behind: int, ahead: int) -> tuple[list[int], bool]:
+        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program)."""
         prog = self.prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
-        behind = s.behind
         out: list[int] = []
         seen: set[int] = set()
         matched = False
-        roots = list(s.kernel)
-        if s.active:
-            roots.append(prog.start)
         # a path is (pc, freshness): see Prog; threads that differ only in
         # freshness meet again as one CHAR pc, whose future ignores it
         npc = len(op)
@@ -711,41 +733,47 @@ class LazyDFA:
                 return got
         if direct:
             return None
-        if self._plain:
-            self.gave_up += 1
-            return self._nfa_scan(text, i, s, last, earliest)
-        return None
+        self.gave_up += 1
+        return self._nfa_scan(text, i, s, last, earliest)
 
     def _nfa_scan(self, text: str | bytes, i: int, s: DState, last: int, earliest: bool) -> int:
         """Finish :meth:`forward` from state ``s`` at ``i`` without caching states.
 
         When nearly every character makes a new DFA state (``(a|b)*a(a|b){30}``
         has 2**31), building and caching states only costs: this steps the
-        same thread lists as :meth:`step_class` (closures from the per-root
-        table, moves per class) and keeps nothing, as RE2 falls back to its
+        same thread lists as :meth:`step_class` (closures of each root,
+        memoised, per context for programs with assertions or empty-iteration
+        checks; moves per class) and keeps nothing, as RE2 falls back to its
         NFA.  Each character costs ``O(len(program))``: linear, and memory
-        stays at one thread list.
+        stays at one thread list and the memoised closures.
         """
         n = len(text)
         kernel: tuple[int, ...] = s.kernel
         active = s.active
+        behind = s.behind
         anchored_longest = self.longest and not self.unanchored
         start = self.prog.start
         closure, move, class_of, code = self._closure_roots, self._move, self.class_of, self.code
+        class_bits = self.class_bits
+        watch_final = self.prog.uses_final
         while i < n:
-            out, matched = closure([*kernel, start] if active else kernel)
+            c = code(text[i])
+            k = class_of(c, watch_final and c == 10 and i == n - 1)
+            ahead = class_bits[k]
+            out, matched = closure([*kernel, start] if active else kernel, behind, ahead)
             if matched:
                 last = i
                 if earliest:
                     return last
                 active = False
-            kernel = move(out, class_of(code(text[i])))
+            kernel = move(out, k)
             if anchored_longest:
                 active = False
+            behind = ahead & (NL | WORD | FINALNL)
             i += 1
             if not kernel and not active:
                 return last
-        if closure([*kernel, start] if active else kernel)[1]:
+        if closure([*kernel, start] if active else kernel, behind, EDGE)[1]:
             last = n
         return last
 

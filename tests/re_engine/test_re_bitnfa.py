@@ -7,11 +7,13 @@ import re
 import time
 import tracemalloc
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import re_engine
+from re_engine import backtrack
 from re_engine.bitnfa import BitNFA, first_is_longest
 from re_engine.meta import Automata
 
@@ -211,6 +213,18 @@ def test_empty_iteration_checks_agree_with_re_when_thrashing(pattern: str, text:
     p = _thrashing(pattern)
     assert BitNFA.build(p._strategy.eng.plain) is not None
     _agree(p, re.compile(pattern), text)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(), st.text(alphabet="ab c", max_size=30))
+def test_thread_lists_when_the_span_is_too_long_for_the_backtracker(
+    pattern: str, text: str
+) -> None:
+    """The first match's end by the thread lists (closures per context), exact too."""
+    assume(not (r"\B" in pattern and text == ""))
+    p = _thrashing(pattern)
+    with mock.patch.object(backtrack, "VISIT_BUDGET", 0):
+        _agree(p, re.compile(pattern), text)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
