@@ -50,6 +50,13 @@ def _ab_match_to_end(n: int) -> str:
     return text[: n - 31] + "a" + text[n - 30 :]
 
 
+def _xa_match_to_end(n: int) -> str:
+    """Random x/a text, one endless word, whose character 21 from the end is ``x``."""
+    rnd = random.Random(n)
+    text = "".join(rnd.choice("xa") for _ in range(n))
+    return text[: n - 21] + "x" + text[n - 20 :]
+
+
 def _prose(n: int) -> str:
     return _bench.corpora(n)["english"][:n]
 
@@ -62,6 +69,7 @@ def _letters(n: int) -> str:
 
 # (name, pattern, text maker, operation, why re is skipped or None)
 QUADRATIC = "re: quadratic (each start rescans the rest of the text), skipped"
+EXPONENTIAL = "re: exponential (a nested loop splits each word every way), skipped"
 CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     ("issue (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _random_ab, "search", None),
     ("(a|b)*a(a|b){30}c no match", r"(a|b)*a(a|b){30}c", _random_ab, "search", QUADRATIC),
@@ -75,6 +83,11 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     (r"\w*a\w{20}x no match", r"\w*a\w{20}x", _letters, "search", QUADRATIC),
     ("[a-z]*e[a-z]{12} prose", r"[a-z]*e[a-z]{12}", _prose, "findall", None),
     (r"\w*a\w{20} prose", r"\w*a\w{20}", _prose, "findall", None),
+    # loops whose body can match empty: empty-iteration checks (ENTER/CHECK)
+    ("(a|b?)*a(a|b){30}", r"(a|b?)*a(a|b){30}", _random_ab, "search", None),
+    ("(a*|b)*a[ab]{30}", r"(a*|b)*a[ab]{30}", _random_ab, "search", None),
+    (r"(\w*\s?)*x\w{20} x/a", r"(\w*\s?)*x\w{20}", _xa_match_to_end, "search", EXPONENTIAL),
+    (r"(\w*\s?)*x\w{20} prose", r"(\w*\s?)*x\w{20}", _prose, "search", EXPONENTIAL),
     ("groups (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _ab_match_to_end, "groups", None),
     ("groups ([ab])*a((a)|(b)){30}", r"([ab])*a(?:(a)|(b)){30}", _ab_match_to_end, "groups", None),
     (r"groups (a|b)*\Ba(a|b){30}", r"(a|b)*\Ba(a|b){30}", _ab_match_to_end, "groups", None),

@@ -44,24 +44,45 @@ are many.  Per character: a dictionary lookup and a few int operations on
 
 *Assertions.*  A program with ``\\b``, ``^``, ``$`` and the like has
 closures that depend on the context of the position: the bits (word,
-newline, final newline, edge) of the characters either side.  Its edges
-are built per context on first use (a text shows a few), and the scans
-look one character ahead (``_ctx_*``: the same sets, a little more work
-per character).  A program whose only assertion is ``\\z`` needs none: a
-thread past it can only match, at the end (bit ``P + 1``).
+newline, final newline, edge) of the characters either side, only those
+its assertions read (``\\b`` reads the word bit: at most eight contexts).
+Its edges are built per context on first use (a text shows a few).
+:meth:`BitNFA.leftmost` closes the set at a position when it reads the
+character after it, and looks characters up in the memo of their context
+class: while the class stays (a run of letters) a character costs what it
+costs a context-free program, which is the one-class case of the same loop.
+The other scans (``_ctx_run``) look one character ahead.  A program whose
+only assertion is ``\\z`` needs none: a thread past it can only match, at
+the end (bit ``P + 1``).
 
-Programs with empty-iteration checks (``ENTER``/``CHECK``) are not handled
-(:meth:`BitNFA.build` returns ``None``): their DFA goes on flushing its
-cache, still linear.  Memory: the tables (``O(P)`` masks for each of at
-most 256 contexts), a character memo of at most :data:`_MEMO_CAP` entries
-(fewer for wide masks, :data:`_MEMO_BITS`), and per scan at most ``P``
-masks: nothing grows with the text.
+*Empty-iteration checks.*  ``ENTER``/``CHECK`` (:class:`re_engine.prog.Prog`)
+make an optional iteration that matched nothing end its loop.  For sets
+they are epsilon edges (``CHECK`` to both successors): the set of spans
+``[s, e]`` some path matches is the same with or without the check.  With
+it, fewer paths are allowed.  Without it, take any matching path and drop
+each optional iteration that consumed nothing: in a ``*`` loop it went from
+the loop's head back to it; in ``B{m,n}`` the later iterations shift down
+one (they have the same body) and the last optional one is skipped.  Only
+assertions are dropped with it, all at positions the path keeps, so the
+rest is still a path, over the same characters; and now every optional
+iteration consumed something, so each ``CHECK`` goes on to its ``x``, as
+the check demands (a path that left by ``y`` after a non-empty iteration
+takes ``x`` and then the loop's own exit, at the same position).  The
+epsilon graph may then have cycles (``(a*)*``): closures are computed over
+its strongly connected components (:meth:`BitNFA._closures`).  Leftmost-first
+ends need priorities: :func:`first_is_longest` where it proves them, else the
+bounded backtracker (which runs the checks) over the span the sets found.
+
+Memory: the tables (``O(P)`` masks for each of at most 256 contexts), a
+character memo of at most :data:`_MEMO_CAP` entries per context class (fewer
+for wide masks, :data:`_MEMO_BITS`), and per scan at most ``P`` masks:
+nothing grows with the text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from . import ast as R
@@ -69,7 +90,9 @@ from .charset import word
 from .prog import (
     ASSERT,
     CHAR,
+    CHECK,
     EDGE,
+    ENTER,
     FINALNL,
     JMP,
     MATCH,
@@ -90,6 +113,13 @@ MAX_POSITIONS = 8192
 _MEMO_CAP = 100_000
 _MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
+# per assertion code (prog.ASSERT_CODES), the context bits it reads besides EDGE
+_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
+# markers ending the characters of a scan: the end of the text, a final newline
+_END: Any = object()
+_FINAL: Any = object()
+_PENDING: dict[Any, int] = {}  # never filled: the next character sets the context
+_OPS = frozenset({CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT, ENTER, CHECK})
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
 
 
@@ -136,6 +166,25 @@ def _items(c: Any) -> list[Any]:
     return [c]
 
 
+def _empty_last(c: Any) -> int | None:
+    """``k`` if every non-empty match of ``c`` has length ``k >= 1`` and, in
+    priority order, its empty match (if any) comes after all of them."""
+    while type(c) is Cap:
+        c = c.node
+    if not nullable(c):
+        k = fixed_length(c)
+        return k if k is not None and k >= 1 else None
+    t = type(c)
+    if t is R.Repeat and c.min == 0 and c.max == 1 and c.greedy is not False:
+        return _empty_last(c.node)  # X first, then skipping it
+    if t is R.Alt and c.items:
+        *head, last = c.items
+        k = _empty_last(last)
+        if k is not None and all(not nullable(x) and fixed_length(x) == k for x in head):
+            return k
+    return None
+
+
 def first_is_longest(core: Core) -> bool:
     """Is the leftmost-first match from any start also the longest one from there?
 
@@ -150,6 +199,15 @@ def first_is_longest(core: Core) -> bool:
     (``B`` fixed-length), and ``F2`` after it succeeds or not by ``k``
     alone.  So the first match has the largest feasible ``k``: the longest
     match, all matches having length ``|F1| + k * |B| + |F2|``.
+
+    Also for ``B{0,n}`` with ``B`` matching the empty string when every
+    non-empty match of ``B`` has one length and the empty one comes last in
+    priority (``(a|b?)*``, :func:`_empty_last`): an optional iteration that
+    matched nothing ends the loop (``CHECK``, :class:`re_engine.prog.Prog`),
+    which is what the loop's own exit, of lowest priority there, does; so
+    the paths in priority order are those of ``B'{0,n}`` (``B`` without its
+    empty match, fixed-length) each followed by a duplicate of the exit
+    tried after it, and the argument above holds for ``B'``.
     """
     if fixed_length(core) is not None:
         return True
@@ -161,8 +219,10 @@ def first_is_longest(core: Core) -> bool:
         lp = lp.node
     if type(lp) is not R.Repeat or lp.greedy is False:
         return False
+    if nullable(lp.node):
+        return lp.min == 0 and _empty_last(lp.node) is not None
     k = fixed_length(lp.node)
-    return k is not None and k >= 1 and not nullable(lp.node)
+    return k is not None and k >= 1
 
 
 class _Edges:
@@ -175,7 +235,7 @@ class _Edges:
     ``roots``: the closure of each successor of a ``CHAR`` (a DFA kernel's pcs).
     """
 
-    __slots__ = ("chain", "chunks", "groups", "inline", "rest_mask", "roots", "start")
+    __slots__ = ("chain", "chunks", "groups", "hot", "inline", "rest_mask", "roots", "start")
 
     def __init__(self, follow: list[int], start: int, roots: dict[int, int]) -> None:
         self.start = start
@@ -211,6 +271,9 @@ class _Edges:
         groups += [(0, 0)] * (2 - len(groups))
         self.groups = groups  # the first two tested inline
         self.inline = not self.chunks and rest_mask & ~(groups[0][0] | groups[1][0]) == 0
+        # what the scans keep in local variables, in one tuple
+        (x1, y1), (x2, y2) = groups[0], groups[1]
+        self.hot = (chain, x1, y1, x2, y2, self.inline, rest_mask, self.rest, start)
 
     def rest(self, t: int) -> int:
         """Targets of the edges out of ``t`` not tested inline."""
@@ -268,6 +331,16 @@ class BitNFA:
         self._set_mask = set_mask
         self._acc: dict[Any, int] = {}
         self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
+        # the context bits the assertions read (0: none), and per context class
+        # of a character (its bits among those) the accept masks of its characters
+        cmask = 0
+        for pc, o in enumerate(prog.op):
+            if o == ASSERT and ctx:
+                cmask |= EDGE | _READS[prog.arg[pc]]
+        self._cmask = cmask
+        # (a context-free program's one class shares accept()'s memo)
+        self._acc_by: dict[int, dict[Any, int]] = {} if cmask else {0: self._acc}
+        self._nl: Any = "\n" if not prog.is_bytes else 10
         self.start_mask = 0
         self.chain = self.x1 = self.y1 = self.x2 = self.y2 = self.rest_mask = 0
         self._inline = True
@@ -293,7 +366,7 @@ class BitNFA:
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         npc = len(op)
         for o in op:
-            if o not in (CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT):
+            if o not in _OPS:
                 return None
         # references to each pc (the start counts as one)
         indeg = [0] * npc
@@ -302,7 +375,7 @@ class BitNFA:
             if o == MATCH:
                 continue
             indeg[xs[pc]] += 1
-            if o == SPLIT:
+            if o in (SPLIT, CHECK):
                 indeg[ys[pc]] += 1
         # merge the CHAR leaves of alternation trees (union-find on pcs)
         parent = list(range(npc))
@@ -350,89 +423,124 @@ class BitNFA:
         if is_word is None:
             is_word = word(not prog.is_bytes).__contains__
         self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
-        # the context-free closures (asserts passable): an epsilon cycle means
-        # the shape is not handled; for a program without context, its edges
-        e = self._closures(None)
-        if e is None:
-            return None
         if not has_ctx:
-            self._set_edges(e)
+            self._set_edges(self._closures(None))
         return self
 
-    def _closures(self, ctx: tuple[int, int] | None) -> _Edges | None:
+    def _closures(self, ctx: tuple[int, int] | None) -> _Edges:
         """The edges in context ``(behind, ahead)``; ``None`` (context-free): every
         assertion is ``\\z`` (what follows it can only match, at the end:
-        bit ``P + 1``).  ``None`` if the program has an epsilon cycle."""
+        bit ``P + 1``).
+
+        ``ENTER`` is an epsilon edge and ``CHECK`` one to each of its
+        successors (exact for sets: module docstring), so the epsilon graph
+        may have cycles (``(a*)*``): the closures are computed over its
+        strongly connected components (Tarjan's algorithm, iterative), whose
+        members all reach the same positions, in one pass over the nodes
+        ``(pc, after \\z)`` reached from the roots.
+        """
         prog = self._prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         pos_of = self._pos_of
         match_bit, eos_bit = self.match_bit, self.eos_bit
-        memo: dict[tuple[int, bool], int] = {}
-        on_path: set[tuple[int, bool]] = set()
 
-        def closure(root: int) -> int | None:
-            stack: list[tuple[int, bool, int]] = [(root, False, 0)]
-            while stack:
-                pc, after_eos, phase = stack.pop()
-                key = (pc, after_eos)
-                if key in memo and phase == 0:
-                    continue
-                o = op[pc]
-                if o == CHAR:
-                    memo[key] = 0 if after_eos else 1 << pos_of[pc]
-                    continue
-                if o == MATCH:
-                    memo[key] = eos_bit if after_eos else match_bit
-                    continue
-                if o == SPLIT:
-                    succ = [(xs[pc], after_eos), (ys[pc], after_eos)]
-                elif o != ASSERT:
-                    succ = [(xs[pc], after_eos)]
-                elif ctx is None:
-                    succ = [(xs[pc], True)]
-                elif check_assert(arg[pc], ctx[0], ctx[1]):
-                    succ = [(xs[pc], after_eos)]
+        # a node is 2 * pc + (1 after a \z passed in the context-free closures)
+        def succ(v: int) -> tuple[int, ...]:
+            pc, flag = v >> 1, v & 1
+            o = op[pc]
+            if o in (SPLIT, CHECK):
+                return (2 * xs[pc] + flag, 2 * ys[pc] + flag)
+            if o in (CHAR, MATCH):
+                return ()
+            if o != ASSERT:  # JMP, SAVE, ENTER
+                return (2 * xs[pc] + flag,)
+            if ctx is None:
+                return (2 * xs[pc] + 1,)
+            if check_assert(arg[pc], ctx[0], ctx[1]):
+                return (2 * xs[pc] + flag,)
+            return ()
+
+        def leaf(v: int) -> int:
+            pc, flag = v >> 1, v & 1
+            o = op[pc]
+            if o == CHAR:
+                return 0 if flag else 1 << pos_of[pc]
+            if o == MATCH:
+                return eos_bit if flag else match_bit
+            return 0
+
+        value: dict[int, int] = {}  # nodes whose component is done: their closure
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        comp: list[int] = []  # Tarjan's stack of nodes whose component is open
+        open_: set[int] = set()
+
+        def closure(root: int) -> int:
+            r = 2 * root
+            if r in value:
+                return value[r]
+            index[r] = low[r] = len(index)
+            comp.append(r)
+            open_.add(r)
+            work = [(r, iter(succ(r)))]
+            while work:
+                v, it = work[-1]
+                for w in it:
+                    if w in value:
+                        continue
+                    if w not in index:
+                        index[w] = low[w] = len(index)
+                        comp.append(w)
+                        open_.add(w)
+                        work.append((w, iter(succ(w))))
+                        break
+                    if w in open_ and index[w] < low[v]:
+                        low[v] = index[w]
                 else:
-                    succ = []
-                if phase == 0:
-                    if key in on_path:
-                        return None
-                    on_path.add(key)
-                    stack.append((pc, after_eos, 1))
-                    for s2 in succ:
-                        if s2 not in memo:
-                            if s2 in on_path:
-                                return None
-                            stack.append((s2[0], s2[1], 0))
-                else:
-                    on_path.discard(key)
-                    m = 0
-                    for s2 in succ:
-                        m |= memo[s2]
-                    memo[key] = m
-            return memo[(root, False)]
+                    work.pop()
+                    if work:
+                        u = work[-1][0]
+                        if low[v] < low[u]:
+                            low[u] = low[v]
+                    if low[v] == index[v]:
+                        members: list[int] = []
+                        while True:
+                            w = comp.pop()
+                            open_.discard(w)
+                            members.append(w)
+                            if w == v:
+                                break
+                        m = 0
+                        for x in members:
+                            m |= leaf(x)
+                            for y in succ(x):
+                                m |= value.get(y, 0)  # the members' own: not yet set
+                        for x in members:
+                            value[x] = m
+            return value[r]
 
         follow: list[int] = [0] * self.npos
         roots: dict[int, int] = {}
         for pc, i in pos_of.items():
-            f = closure(xs[pc])
-            if f is None:
-                return None
-            follow[i] = roots[xs[pc]] = f  # equal for merged pcs: one successor
-        start = closure(prog.start)
-        if start is None:
-            return None
-        roots[prog.start] = start
+            follow[i] = roots[xs[pc]] = closure(xs[pc])  # equal for merged pcs
+        roots[prog.start] = start = closure(prog.start)
         return _Edges(follow, start, roots)
 
     def edges(self, behind: int, ahead: int) -> _Edges:
-        """The edges in the context of a position (built on first use, a few per text)."""
-        key = behind << 4 | ahead
+        """The edges in the context of a position (built on first use, a few per text).
+
+        Keyed on the context bits the program's assertions read: a program
+        with only ``\\b`` has at most eight contexts (word or not either
+        side, the edges); a context-free program has its one set of edges.
+        """
+        if not self.ctx:
+            assert self._edges is not None
+            return self._edges
+        cm = self._cmask
+        key = (behind & cm) << 4 | (ahead & cm)
         e = self._by_ctx.get(key)
         if e is None:
-            got = self._closures((behind, ahead))
-            assert got is not None  # no cycle: checked when built
-            e = self._by_ctx[key] = got
+            e = self._by_ctx[key] = self._closures((behind & cm, ahead & cm))
         return e
 
     def bits(self, ch: Any) -> int:
@@ -470,6 +578,45 @@ class BitNFA:
                 self._acc.clear()
             self._acc[ch] = got
         return got
+
+    def _enter(self, ch: Any, cb: int) -> tuple[int, int, dict[Any, int], tuple[Any, ...]]:
+        """A character the current memo lacks (a new one, or one of another context class).
+
+        ``cb``: the class of the character before.  Returns its accept mask,
+        its class, the memo for the next character (its class's; or an empty
+        one when the class changed: the next character then says whether the
+        context stays), and the edges at its position (:attr:`_Edges.hot`):
+        between ``cb`` and its class.  ``_END`` stands for the end of the
+        text, ``_FINAL`` for a final newline (:meth:`_chars`).
+        """
+        cm = self._cmask
+        if ch is _END:
+            a, c2 = 0, EDGE & cm
+        elif ch is _FINAL:
+            a, c2 = self.accept(self._nl), (self.bits(self._nl) | FINALNL) & cm
+        else:
+            a = self.accept(ch)
+            c2 = self.bits(ch) & cm if cm else 0
+            memo = self._acc_by.get(c2)
+            if memo is None:
+                memo = self._acc_by[c2] = {}
+            if len(memo) >= self._memo_cap:
+                memo.clear()
+            memo[ch] = a
+        if c2 == cb:
+            return a, cb, self._acc_by.get(cb, _PENDING), self.edges(cb, cb).hot
+        return a, c2, _PENDING, self.edges(cb, c2).hot
+
+    def _chars(self, text: Any, pos: int) -> Any:
+        """The characters of ``text`` from ``pos``, then ``_END`` (a final newline as
+        ``_FINAL`` if the program reads ``FINALNL``)."""
+        it = iter(text)
+        if pos:
+            it.__setstate__(pos)
+        n = len(text)
+        if self._cmask & FINALNL and pos < n and text[n - 1] == self._nl:
+            return chain(islice(it, n - 1 - pos), (_FINAL, _END))
+        return chain(it, (_END,))
 
     def _rest(self, t: int) -> int:
         """Targets of the exceptional edges out of ``t`` not tested inline (context-free)."""
@@ -530,96 +677,6 @@ class BitNFA:
         if s & mb:
             last = n
         return last
-
-    def _ctx_leftmost(
-        self, text: Any, pos: int, skip_empty: bool, behind: int
-    ) -> tuple[int, int] | None:
-        """:meth:`leftmost` with each position's closures those of its context."""
-        n = len(text)
-        mb = self.match_bit
-        acc = self._acc
-        accept = self.accept
-        bmemo = self._bits_memo
-        bits = self.bits
-        edges = self.edges
-        starts: list[int] = []
-        masks: list[int] = []
-        best_s = best_e = -1
-        union = 0
-        i = pos
-        ahead = self.ahead(text, i)
-        key = behind << 4 | ahead
-        e = edges(behind, ahead)
-        chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
-        (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
-        last_i = n - 1
-        while True:
-            if best_s < 0:
-                new = e.start & ~union
-                if new:
-                    starts.append(i)
-                    masks.append(new)
-                    union |= new
-            if union & mb:
-                for j, m in enumerate(masks):
-                    if m & mb and not (skip_empty and i == pos):
-                        best_s, best_e = starts[j], i
-                        del starts[j + 1 :]
-                        del masks[j + 1 :]
-                        union = 0
-                        for m2 in masks:
-                            union |= m2
-                        break
-            if i >= n or not masks:
-                if best_s >= 0:
-                    return best_s, best_e
-                if i >= n:
-                    return None
-            ch = text[i]
-            i += 1
-            # the context of the next position: this character, and the next one's bits
-            behind = ahead
-            if i < n:
-                nxt = text[i]
-                ahead = bmemo.get(nxt, -1)
-                if ahead < 0:
-                    ahead = bits(nxt)
-                if i == last_i and ahead & NL:
-                    ahead |= FINALNL
-            else:
-                ahead = EDGE
-            k = behind << 4 | ahead
-            if k != key:
-                key = k
-                e = edges(behind, ahead)
-                chain, inline, rest_mask, rest = e.chain, e.inline, e.rest_mask, e.rest
-                (x1, y1), (x2, y2) = e.groups[0], e.groups[1]
-            if not masks:
-                continue
-            a = acc.get(ch)
-            if a is None:
-                a = accept(ch)
-            union = 0
-            k = 0
-            for j, m in enumerate(masks):
-                t = m & a
-                if not t:
-                    continue
-                m = (t & chain) << 1
-                if t & x1:
-                    m |= y1
-                if t & x2:
-                    m |= y2
-                if not inline and t & rest_mask:
-                    m |= rest(t)
-                m &= ~union
-                if m:
-                    union |= m
-                    masks[k] = m
-                    starts[k] = starts[j]
-                    k += 1
-            del masks[k:]
-            del starts[k:]
 
     # -- scans ----------------------------------------------------------------
     def longest(
@@ -701,7 +758,8 @@ class BitNFA:
             if not inline and t & rest_mask:
                 s |= rest(t)
             i -= 1
-        if s & mb:
+        # bit P + 1: past a \\z of the reversed program (a ^ of the pattern): only at 0
+        if s & mb or (s & self.eos_bit and lo == 0):
             best = lo
         return best
 
@@ -751,28 +809,29 @@ class BitNFA:
         While one set remains and a new start would add nothing to it (a
         pattern that begins with a loop), a tighter loop steps just that set.
         ``behind``: the context left of ``pos`` (programs with assertions).
+
+        One loop for every program: the closures at a position depend on
+        the context classes of the characters either side (one class for a
+        context-free program), so the set there is made when the character
+        after it is read; characters are looked up in their class's memo,
+        and only one of another class (or a new one) leaves the loop's fast
+        path (:meth:`_enter`).
         """
-        if self.ctx:
-            return self._ctx_leftmost(text, pos, skip_empty, behind)
         n = len(text)
         mb = self.match_bit
         eb = self.eos_bit
-        z = self.start_mask
-        acc = self._acc
-        accept = self.accept
-        chain, x1, y1, x2, y2 = self.chain, self.x1, self.y1, self.x2, self.y2
-        inline = self._inline
-        rest_mask, rest = self.rest_mask, self._rest
+        enter = self._enter
+        seq = self._chars(text, pos)
         starts: list[int] = []
         masks: list[int] = []
         best_s = best_e = -1
         union = 0
         i = pos
-        it = iter(text)
-        if i:
-            it.__setstate__(i)
+        # the character at pos sets the context there
+        a, cb, acc, hot = enter(next(seq), behind & self._cmask)
+        chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
         while True:
-            # the sets at i, before character i: a new start, then matches
+            # the sets at i (a: the character at i): a new start, then matches
             if best_s < 0:
                 new = z & ~union
                 if new:
@@ -798,12 +857,14 @@ class BitNFA:
             if len(masks) == 1 and (best_s >= 0 or not z & ~masks[0]):
                 m = masks[0]
                 s0 = starts[0]
-                for ch in it:
-                    a = acc.get(ch)
-                    if a is None:
-                        a = accept(ch)
+                for ch in seq:
+                    a2 = acc.get(ch)
+                    if a2 is None:
+                        a2, cb, acc, hot = enter(ch, cb)
+                        chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
                     t = m & a
-                    m = (t & chain) << 1
+                    a = a2
+                    m = (t & chain_) << 1
                     if t & x1:
                         m |= y1
                     if t & x2:
@@ -822,17 +883,18 @@ class BitNFA:
                     del masks[:]
                     del starts[:]
                 continue
-            ch = next(it)
-            a = acc.get(ch)
-            if a is None:
-                a = accept(ch)
+            ch = next(seq)
+            a2 = acc.get(ch)
+            if a2 is None:
+                a2, cb, acc, hot = enter(ch, cb)
+                chain_, x1, y1, x2, y2, inline, rest_mask, rest, z = hot
             union = 0
             k = 0
             for j, m in enumerate(masks):
                 t = m & a
                 if not t:
                     continue
-                m = (t & chain) << 1
+                m = (t & chain_) << 1
                 if t & x1:
                     m |= y1
                 if t & x2:
@@ -847,4 +909,5 @@ class BitNFA:
                     k += 1
             del masks[k:]
             del starts[k:]
+            a = a2
             i += 1

@@ -12,7 +12,8 @@ computation, O(len(program)), so a search is linear in the text.
 
 When the cache thrashes (it filled up in fewer than ten characters per
 state, as ``(a|b)*a(a|b){30}`` does on random text, whose DFA has 2**31
-states), the scan gives up, as RE2's does, to the bit-parallel NFA of
+states; or, before the first flush, a scan made :data:`_EARLY_STATES`
+states at more than one per four characters), the scan gives up, as RE2's does, to the bit-parallel NFA of
 :mod:`re_engine.bitnfa` where sets give its answer exactly, or else to the
 thread lists of :meth:`LazyDFA._nfa_scan` (see :meth:`LazyDFA._give_up`),
 and the next long scans go there at once for a while.
@@ -65,6 +66,13 @@ class Jump(Protocol):
 # in one scan, if it made a new state for more than one character in this many
 _THRASH_FLUSHES = 1
 _THRASH_CHARS_PER_STATE = 10
+# leave before the first flush when a scan made this many states, one for
+# fewer than this many characters each (RE2 bails out on a budget of states per byte)
+_EARLY_STATES = 256
+_EARLY_CHARS_PER_STATE = 4
+# the fallbacks could not answer a scan: it does not ask them again (each try
+# rescans from the scan's start, so retrying at every flush would be quadratic)
+_NO_RETRY = 1 << 62
 
 # after the DFA gave up to the bit-parallel scan, this many of the next scans
 # of at least _DIRECT_MIN characters go to it at once; doubled at each new
@@ -76,6 +84,8 @@ _DIRECT_MIN = 4096
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
+# most closures per (root, context) kept for the thread lists of other programs
+_ECL_CTX_MAX = 50_000
 
 # a jump shorter than this is not worth its call: pause jumping for a while
 _SHORT_JUMP = 64
@@ -127,6 +137,7 @@ class LazyDFA:
         self.class_bits: list[int] = []
         self.char_class: dict[int, int] = {}
         self.flushes = 0
+        self.built = 0  # states made (for the early give-up, _EARLY_STATES)
         self.is_str = not prog.is_bytes
         self.jumper: Jump | None = None
         self.ctx_memo: dict[object, int] = {}
@@ -148,6 +159,7 @@ class LazyDFA:
         # no assertion and no empty-iteration check: closures ignore the context
         self._plain = not any(o in (ASSERT, ENTER, CHECK) for o in prog.op)
         self._ecl: dict[int, tuple[int, ...]] = {}
+        self._ecl_ctx: dict[tuple[int, int], tuple[int, ...]] = {}
         self._moves: dict[int, dict[int, int]] = {}
         # every root's closure, indexed by pc, for programs small enough to do it at once
         self._ecl_table: list[tuple[int, ...]] | None = None
@@ -191,6 +203,7 @@ class LazyDFA:
             if len(self.states) >= self.max_states:
                 self.flush()
             s = DState(kernel, behind, m, active)
+            self.built += 1
             self.states[key] = s
         return s
 
@@ -247,23 +260,41 @@ class LazyDFA:
         res = self._ecl[root] = tuple(out)
         return res
 
+    def _eclose_ctx(self, root: int, behind: int, ahead: int) -> tuple[int, ...]:
+        """:meth:`_eclose` for any program: the closure of one root in one context
+        (-1 where MATCH is reached), memoised (at most :data:`_ECL_CTX_MAX` entries)."""
+        out, matched = self._closure_ctx((root,), behind, ahead)
+        got = (*out, -1) if matched else tuple(out)
+        if len(self._ecl_ctx) >= _ECL_CTX_MAX:
+            self._ecl_ctx.clear()
+        self._ecl_ctx[root, (behind << 4) | ahead] = got
+        return got
+
     def _closure_plain(self, s: DState) -> tuple[list[int], bool]:
         """:meth:`closure` for context-free programs (see :meth:`_closure_roots`)."""
         return self._closure_roots([*s.kernel, self.prog.start] if s.active else s.kernel)
 
-    def _closure_roots(self, roots: Sequence[int]) -> tuple[list[int], bool]:
-        """CHAR pcs reachable from ``roots`` (in order), and MATCH?  Context-free programs.
+    def _closure_roots(
+        self, roots: Sequence[int], behind: int = 0, ahead: int = 0
+    ) -> tuple[list[int], bool]:
+        """CHAR pcs reachable from ``roots`` (in order), and MATCH?
 
         The same list as :meth:`closure`: a root's closure is explored in full
         unless it meets a pc an earlier root reached, below which everything
         was already found; so it is the roots' memoised closures concatenated,
         duplicates dropped (``dict.fromkeys``, in C), cut at the first MATCH
-        in ``first`` mode.
+        in ``first`` mode.  With assertions or empty-iteration checks a
+        root's closure is memoised per context ``(behind, ahead)``
+        (:meth:`_eclose_ctx`; the argument holds with a path being a pc and
+        its freshness, every root starting not fresh).
         """
         table = self._ecl_table
         parts: Iterable[tuple[int, ...]]
         if table is not None:
             parts = map(table.__getitem__, roots)
+        elif not self._plain:
+            ecl_ctx, ctx = self._ecl_ctx, (behind << 4) | ahead
+            parts = (ecl_ctx.get((r, ctx)) or self._eclose_ctx(r, behind, ahead) for r in roots)
         else:
             ecl = self._ecl
             parts = (ecl[r] if r in ecl else self._eclose(r) for r in roots)
@@ -297,15 +328,16 @@ class LazyDFA:
         """CHAR pcs reachable from ``s`` before the next character, and MATCH?"""
         if self._plain:
             return self._closure_plain(s)
+        roots = [*s.kernel, self.prog.start] if s.active else s.kernel
+        return self._closure_ctx(roots, s.behind, ahead)
+
+    def _closure_ctx(self, roots: Sequence[int], behind: int, ahead: int) -> tuple[list[int], bool]:
+        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program)."""
         prog = self.prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
-        behind = s.behind
         out: list[int] = []
         seen: set[int] = set()
         matched = False
-        roots = list(s.kernel)
-        if s.active:
-            roots.append(prog.start)
         # a path is (pc, freshness): see Prog; threads that differ only in
         # freshness meet again as one CHAR pc, whose future ignores it
         npc = len(op)
@@ -443,7 +475,7 @@ class LazyDFA:
                 return r
         last = -1
         i = pos
-        flushes0 = self.flushes
+        flushes0, built0 = self.flushes, self.built
         if skip_first and i >= n:
             return -1  # only an empty match is possible at the end
         jumper = None if skip_first else self.jumper
@@ -495,11 +527,11 @@ class LazyDFA:
                 ch = text[i]
                 nxt = s.tb.get(ch)  # memoised, but to a matching, dead or idle state
                 if nxt is None:
-                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                    if self._thrashes(i - pos, flushes0, built0):
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = self.flushes
+                        flushes0 = built0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 i += 1
@@ -525,11 +557,11 @@ class LazyDFA:
                 ch = text[i]
                 nxt = tb.get(ch)
                 if nxt is None:
-                    if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                    if self._thrashes(i - pos, flushes0, built0):
                         r = self._give_up(text, pos, i, s, last, earliest, skip_first)
                         if r is not None:
                             return r
-                        flushes0 = self.flushes
+                        flushes0 = built0 = _NO_RETRY
                     nxt = self.slow_step(s, ch, watch_final and i == n - 1 and code(ch) == 10)
                 s = nxt
                 tb = s.tb
@@ -559,16 +591,16 @@ class LazyDFA:
         last = -1
         i = pos
         watch_final = self.prog.uses_final
-        flushes0 = self.flushes
+        flushes0, built0 = self.flushes, self.built
         while i < n:
             ch = text[i]
             nxt = s.tb.get(ch)
             if nxt is None:
-                if self.flushes - flushes0 >= _THRASH_FLUSHES and self._thrashing(i - pos):
+                if self._thrashes(i - pos, flushes0, built0):
                     r = self._give_up(text, pos, i, s, last, False, False)
                     if r is not None:
                         return r
-                    flushes0 = self.flushes
+                    flushes0 = built0 = _NO_RETRY
                 nxt = self.slow_step(s, ch, watch_final and i == n - 1 and self.code(ch) == 10)
             s = nxt
             i += 1
@@ -583,6 +615,25 @@ class LazyDFA:
     def _thrashing(self, scanned: int) -> bool:
         """Is the cache being rebuilt faster than it is used (RE2's rule)?"""
         return scanned < _THRASH_CHARS_PER_STATE * self.max_states * _THRASH_FLUSHES
+
+    def _thrashes(self, scanned: int, flushes0: int, built0: int) -> bool:
+        """Should a scan that read ``scanned`` characters leave the DFA (:meth:`_give_up`)?
+
+        After a flush, by :meth:`_thrashing`; before the first, as soon as
+        the scan made :data:`_EARLY_STATES` states at more than one per
+        :data:`_EARLY_CHARS_PER_STATE` characters: the warm-up a thrashing
+        pattern wastes is then that many states (a few milliseconds), not
+        a whole cache.  (Early only for a program the bit-parallel scans
+        take: the thread lists of :meth:`_nfa_scan` cost more per character.)
+        """
+        if self.flushes - flushes0 >= _THRASH_FLUSHES:
+            return self._thrashing(scanned)
+        built = self.built - built0
+        return (
+            built >= _EARLY_STATES
+            and scanned < _EARLY_CHARS_PER_STATE * built
+            and self.bitnfa() is not None  # not to the slower thread lists
+        )
 
     def bitnfa(self) -> BitNFA | None:
         """The bit-parallel simulation of the program (built on first use; None: not handled)."""
@@ -621,11 +672,13 @@ class LazyDFA:
         first match from ``s`` from the bounded backtracker over ``[s, E]``
         (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
         while that fits its visited set.  Else the thread lists of
-        :meth:`_nfa_scan` (context-free programs), else ``None``: go on with
-        the DFA, flushing (still linear; programs with empty-iteration
-        checks, which the bit-parallel NFA does not handle).  Each path is linear
-        (:mod:`re_engine.bitnfa`, :meth:`_nfa_scan`); the restart rescans
-        at most the stretch the DFA already scanned.
+        :meth:`_nfa_scan` (context-free programs), else ``None``: the scan
+        goes on with the DFA, flushing, and does not ask again (still
+        linear: programs with assertions or empty-iteration checks whose
+        first match is not the longest, over a span too long for the
+        backtracker).  Each path is linear (:mod:`re_engine.bitnfa`,
+        :meth:`_nfa_scan`); the restart rescans at most the stretch the DFA
+        already scanned.
 
         ``direct``: called before the DFA ran (``i == pos``, ``s`` the start
         state, see :data:`_SKIP_FIRST`); only the bit-parallel scans apply.
@@ -680,41 +733,47 @@ class LazyDFA:
                 return got
         if direct:
             return None
-        if self._plain:
-            self.gave_up += 1
-            return self._nfa_scan(text, i, s, last, earliest)
-        return None
+        self.gave_up += 1
+        return self._nfa_scan(text, i, s, last, earliest)
 
     def _nfa_scan(self, text: str | bytes, i: int, s: DState, last: int, earliest: bool) -> int:
         """Finish :meth:`forward` from state ``s`` at ``i`` without caching states.
 
         When nearly every character makes a new DFA state (``(a|b)*a(a|b){30}``
         has 2**31), building and caching states only costs: this steps the
-        same thread lists as :meth:`step_class` (closures from the per-root
-        table, moves per class) and keeps nothing, as RE2 falls back to its
+        same thread lists as :meth:`step_class` (closures of each root,
+        memoised, per context for programs with assertions or empty-iteration
+        checks; moves per class) and keeps nothing, as RE2 falls back to its
         NFA.  Each character costs ``O(len(program))``: linear, and memory
-        stays at one thread list.
+        stays at one thread list and the memoised closures.
         """
         n = len(text)
         kernel: tuple[int, ...] = s.kernel
         active = s.active
+        behind = s.behind
         anchored_longest = self.longest and not self.unanchored
         start = self.prog.start
         closure, move, class_of, code = self._closure_roots, self._move, self.class_of, self.code
+        class_bits = self.class_bits
+        watch_final = self.prog.uses_final
         while i < n:
-            out, matched = closure([*kernel, start] if active else kernel)
+            c = code(text[i])
+            k = class_of(c, watch_final and c == 10 and i == n - 1)
+            ahead = class_bits[k]
+            out, matched = closure([*kernel, start] if active else kernel, behind, ahead)
             if matched:
                 last = i
                 if earliest:
                     return last
                 active = False
-            kernel = move(out, class_of(code(text[i])))
+            kernel = move(out, k)
             if anchored_longest:
                 active = False
+            behind = ahead & (NL | WORD | FINALNL)
             i += 1
             if not kernel and not active:
                 return last
-        if closure([*kernel, start] if active else kernel)[1]:
+        if closure([*kernel, start] if active else kernel, behind, EDGE)[1]:
             last = n
         return last
 

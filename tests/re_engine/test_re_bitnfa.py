@@ -7,11 +7,13 @@ import re
 import time
 import tracemalloc
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import re_engine
+from re_engine import backtrack
 from re_engine.bitnfa import BitNFA, first_is_longest
 from re_engine.meta import Automata
 
@@ -182,6 +184,67 @@ def test_first_is_longest_is_sound(pattern: str, text: str) -> None:
             assert m.end() == max(ends), (s, m.span(), ends)
 
 
+# loop bodies that can match empty (programs with ENTER/CHECK); the ones
+# before "|" are those first_is_longest proves (empty match last in priority)
+NULL_BODY = ["(a|b?)", "(?:[ab]|c?)", "(a?)", "(a*|b)", "(?:a?b?)", "(b?|a)", r"(\b|a)", "(a|)"]
+NULL_QUANT = ["*", "+", "{0,3}", "{2,}", "*?"]
+
+
+@st.composite
+def null_patterns(draw: st.DrawFn, asserts: bool = True) -> str:
+    """``F1 B* F2`` with ``B`` nullable, other loops around, assertions at the edges."""
+    f1 = "".join(draw(st.lists(st.sampled_from([*FIXED, "a*", "(?:a|b)*"]), max_size=2)))
+    bodies = NULL_BODY if asserts else [b for b in NULL_BODY if "\\" not in b]
+    loop = draw(st.sampled_from(bodies)) + draw(st.sampled_from(NULL_QUANT))
+    if draw(st.booleans()):
+        loop = f"(?:{loop})*"
+    f2 = "".join(draw(st.lists(st.sampled_from(FIXED), max_size=3)))
+    if not asserts:
+        return f1 + loop + f2
+    pre, post = draw(st.sampled_from(ASSERTIONS[:4])), draw(st.sampled_from(ASSERTIONS[:5]))
+    return pre + f1 + loop + f2 + post
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(), st.text(alphabet="ab c", max_size=30))
+def test_empty_iteration_checks_agree_with_re_when_thrashing(pattern: str, text: str) -> None:
+    """ENTER/CHECK as epsilon edges: exact for the sets, the first match by the backtracker."""
+    assume(not (r"\B" in pattern and text == ""))
+    p = _thrashing(pattern)
+    assert BitNFA.build(p._strategy.eng.plain) is not None
+    _agree(p, re.compile(pattern), text)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(), st.text(alphabet="ab c", max_size=30))
+def test_thread_lists_when_the_span_is_too_long_for_the_backtracker(
+    pattern: str, text: str
+) -> None:
+    """The first match's end by the thread lists (closures per context), exact too."""
+    assume(not (r"\B" in pattern and text == ""))
+    p = _thrashing(pattern)
+    with mock.patch.object(backtrack, "VISIT_BUDGET", 0):
+        _agree(p, re.compile(pattern), text)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(null_patterns(asserts=False), st.text(alphabet="abc", max_size=10))
+def test_empty_iteration_set_scans(pattern: str, text: str) -> None:
+    """The set scans of a program with empty-iteration checks, against ``re.fullmatch``."""
+    bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
+    assert bit is not None
+    _check_set_scans(bit, re.compile(pattern), text)
+
+
+def test_first_is_longest_with_a_nullable_body() -> None:
+    for pattern in [r"(a|b?)*a(a|b){30}", r"x(?:ab|(?:cd)?)*y", r"(a|b?){0,4}c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert first_is_longest(p._strategy.eng.core), pattern
+    for pattern in [r"(a*|b)*a", r"(b?|a)*a", r"(a|bc?)*a", r"(a|b?){1,4}c", r"(a|b?)*?c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not first_is_longest(p._strategy.eng.core), pattern
+
+
 def test_an_alternation_of_characters_is_a_class() -> None:
     for pattern in [r"(?:a|b)*a(?:a|b){30}", r"(?:a|[ab]|\d)+x", r"a(?:a|b){20}c"]:
         p = re_engine.compile(pattern)
@@ -199,11 +262,11 @@ def test_first_is_longest_refuses_what_it_cannot_prove() -> None:
         assert first_is_longest(p._strategy.eng.core), pattern
 
 
-def test_shapes_not_handled_keep_the_thread_lists() -> None:
-    # empty-iteration checks
-    for pattern in [r"(a*)*b", r"(?:a?b?)*c"]:
+def test_context_shapes_and_empty_iteration_checks_are_handled() -> None:
+    # empty-iteration checks: epsilon edges for sets (cycles included)
+    for pattern in [r"(a*)*b", r"(?:a?b?)*c", r"(?:(?:a|\b)*)*x"]:
         p = re_engine.compile(pattern, engine="dfa")
-        assert BitNFA.build(p._strategy.eng.plain) is None, pattern
+        assert BitNFA.build(p._strategy.eng.plain) is not None, pattern
     # assertions: closures per context
     for pattern in [r"\ba(a|b){5}", r"^(a|b)*a", r"(a|b)*$"]:
         p = re_engine.compile(pattern, engine="dfa")
@@ -292,9 +355,43 @@ def test_memory_stays_bounded() -> None:
     assert len(d.states) <= d.max_states
 
 
+def test_empty_iteration_checks_memory_stays_bounded() -> None:
+    text = _random_ab(50_000, seed=10)
+    for pattern in [r"(?:a*|b)*a[ab]{30}c", r"\b(?:a|b?)*a(?:a|b){30}c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p.search(text[:10_000]) is None  # gives up, builds the tables
+        tracemalloc.start()
+        try:
+            assert p.search(text) is None
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 64 * 1024, (pattern, peak)
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and len(d.states) <= d.max_states
+
+
+def test_a_thrashing_scan_leaves_the_dfa_early() -> None:
+    """Before its first flush: a few hundred states of warm-up, not the whole cache."""
+    text = _random_ab(30_000, seed=12)
+    for pattern in [r"(?:a|b)*a(?:a|b){30}", r"\b(a|b)*a(a|b){30}\b", r"(a|b?)*a(a|b){30}"]:
+        re_engine.api._cache.clear()
+        p = re_engine.compile(pattern, engine="dfa")
+        m, r = p.search(text), re.search(pattern, text)
+        assert (m is None) == (r is None) and (m is None or m.span() == r.span())
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up == 1 and d.flushes == 0 and d.built < d.max_states // 4, pattern
+
+
 def test_linear_time() -> None:
     """Doubling the text about doubles the time (loose bounds, CPU time, best of two)."""
-    for pattern in [r"(?:a|b)*a(?:a|b){30}c", r"a(?:a|b){20}c"]:
+    for pattern in [
+        r"(?:a|b)*a(?:a|b){30}c",
+        r"a(?:a|b){20}c",
+        r"(?:a*|b)*a[ab]{30}c",
+        r"(?:a|b?)*a(?:a|b){30}c",
+        r"\b(?:a|b)*a(?:a|b){30}c\b",
+    ]:
         p = re_engine.compile(pattern, engine="dfa")
         p.search(_random_ab(20_000))
 

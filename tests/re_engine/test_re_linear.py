@@ -70,4 +70,5 @@ def test_state_cache_is_bounded() -> None:
     assert p.search(text) is None
     dfa = p._strategy.eng.dfa("unanch")  # type: ignore[attr-defined]
     assert len(dfa.states) <= dfa.max_states
-    assert dfa.flushes > 0
+    # it flushed, or left for the bit-parallel scan before filling the cache
+    assert dfa.flushes > 0 or (dfa.gave_up > 0 and len(dfa.states) < dfa.max_states)

@@ -188,7 +188,8 @@ def test_exponential_dfa_runs_with_bounded_memory() -> None:
     p = re_engine.compile(r"(a|b)*a(a|b){30}c")
     assert p.search(text) is None
     dfa = p._strategy.eng.dfa("unanch")  # type: ignore[attr-defined]
-    assert len(dfa.states) <= dfa.max_states and dfa.flushes >= 1 and dfa.gave_up >= 1
+    # it leaves for the bit-parallel scan (early: before filling the cache)
+    assert len(dfa.states) <= dfa.max_states and dfa.gave_up >= 1
     m = p.search(text + "c")
     assert m is not None and m.span() == re.search(r"(a|b)*a(a|b){30}c", text + "c").span()  # type: ignore[union-attr]
 
