@@ -146,6 +146,8 @@ class Connection:
         self.retx_budget = 0  # dupacks expected before a retransmission counts as lost
         self.dup_since_retx = 0
         self.tlp_out = False
+        self.tlp_range: tuple[int, int] | None = None
+        """The last probe's range as 32-bit sequence numbers, until a D-SACK of it."""
         self.retx_mark = 0  # SND.MAX when SND.UNA's segment was last retransmitted
         self.rescue_rxt: int | None = None  # RFC 6675 RescueRxt
         self.rto_undo: tuple[CongestionControl, int, int] | None = None
@@ -503,8 +505,13 @@ class Connection:
         if self.state not in SEND_DATA or self.snd_max <= self.snd_una or self.tlp_out:
             return
         self.tlp_out = True
-        self.loss_stats.probes += 1
-        self.loss_stats.retransmitted += 1
+        stats = self.loss_stats
+        stats.probes += 1
+        stats.retransmitted += 1
+        if self.in_recovery:
+            stats.probes_recovery += 1
+        elif self.scoreboard.blocks:
+            stats.probes_sacked += 1
         sb = self.sndbuf
         data_end = sb.end
         end = min(self.snd_max, data_end)
@@ -515,6 +522,7 @@ class Connection:
             if self.fin_queued and end == data_end and self.snd_max > data_end:
                 flags |= FIN
             self.scoreboard.sent_again(seq, end, self.snd_max)
+            self.tlp_range = (seq & MASK, end & MASK)
             self._emit(seq, flags, sb.slice(seq, end - seq))
         elif self.fin_queued and self.snd_max > data_end:
             self._emit(data_end, FIN | ACK)
@@ -950,6 +958,9 @@ class Connection:
                 new_sack = self.scoreboard.update(blocks, self.snd_una, self.snd_max)
                 if is_dsack(blocks, seg.ack):
                     self.loss_stats.dsacks += 1
+                    if blocks[0] == self.tlp_range:
+                        self.loss_stats.probes_spurious += 1
+                        self.tlp_range = None
         if new_sack:
             self.tlp_out = False
         if ack > self.snd_una:

@@ -32,6 +32,9 @@ class LossStats:
         "fast_retransmits",
         "lost_retransmits",
         "probes",
+        "probes_recovery",
+        "probes_sacked",
+        "probes_spurious",
         "recoveries",
         "recovery_since",
         "recovery_time",
@@ -60,6 +63,14 @@ class LossStats:
         backoff): time with no ACK that a faster detection would have saved."""
         self.probes = 0
         """Tail loss probes sent (RFC 8985 7.3)."""
+        self.probes_recovery = 0
+        """Of :attr:`probes`, those sent during a fast recovery."""
+        self.probes_sacked = 0
+        """Of :attr:`probes`, those sent outside a recovery with SACKed data above
+        SND.UNA."""
+        self.probes_spurious = 0
+        """Probes the peer reported receiving twice (a D-SACK of the probe's range,
+        RFC 8985 7.4.1): the original had arrived and only its ACK was late."""
         self.dsacks = 0
         """D-SACKs received (RFC 2883): each a segment the peer got twice, mostly a
         retransmission or probe that was not needed."""
@@ -133,6 +144,9 @@ class LossStats:
         out["fast_retransmits"] = self.fast_retransmits
         out["reorder_recoveries"] = self.reorder_recoveries
         out["rescues"] = self.rescues
+        out["probes_recovery"] = self.probes_recovery
+        out["probes_sacked"] = self.probes_sacked
+        out["probes_spurious"] = self.probes_spurious
         for how, n in self.lost_retransmits.items():
             out[f"lost_retx_{how}"] = n
         out["delacks"] = self.delacks
