@@ -575,7 +575,7 @@ class Connection:
                 nxt += n + (1 if flags & FIN else 0)
                 self.snd_nxt = nxt
                 if nxt > self.snd_max:
-                    if self.rtt.timed_seq is None and not self.ts_ok:
+                    if self.rtt.timed_seq is None:
                         # time one segment per RTT (RFC 6298 3)
                         self.rtt.start(nxt, now)
                     self.snd_max = nxt
@@ -1092,6 +1092,12 @@ class Connection:
                 r = ((self._ts_now(now) - tsecr) & MASK) / 1000
                 if r < rtt.rto_max:
                     rtt.sample(r, max(1, -(-(self.snd_max - self.snd_una + acked) // (2 * mss))))
+            timed = rtt.timed_seq
+            if timed is not None and ack >= timed:
+                # the segment timed on our own clock (RFC 6298 3, Karn's rule): a
+                # finer sample than the 1 ms TSecr one, kept for the profile
+                rtt.timed_seq = None
+                self.loss_stats.timed_rtts.append(now - rtt.timed_at)
         else:
             rtt.acked(ack, now)
         cc = self.cc

@@ -46,6 +46,7 @@ class LossStats:
         "state",
         "state_since",
         "state_time",
+        "timed_rtts",
         "timeout_wait",
         "timeouts",
     )
@@ -94,6 +95,10 @@ class LossStats:
         self.recovery_since: float | None = None
         self.rtt_samples: deque[float] = deque(maxlen=_KEEP)
         """The most recent round-trip samples, seconds."""
+        self.timed_rtts: deque[float] = deque(maxlen=_KEEP)
+        """With timestamps, whose samples come from a 1 ms clock (RFC 7323 5.4): one
+        segment per round trip timed on the host's clock as well (RFC 6298 3, never a
+        retransmitted one), seconds."""
         self.events: deque[tuple[float, str, int, int]] = deque(maxlen=_KEEP)
         """The most recent congestion events: (time, ``recovery`` or ``timeout``, cwnd
         before the event, ssthresh after it), in bytes."""
@@ -155,6 +160,8 @@ class LossStats:
         samples = self.rtt_samples
         out["rtt_min_ms"] = round(min(samples) * 1000, 3) if samples else 0.0
         out["rtt_median_ms"] = round(statistics.median(samples) * 1000, 3) if samples else 0.0
+        timed = self.timed_rtts
+        out["rtt_timed_median_ms"] = round(statistics.median(timed) * 1000, 3) if timed else 0.0
         events = self.events
         out["cwnd_at_loss_median_seg"] = (
             round(statistics.median(e[2] for e in events) / mss, 1) if events else 0.0
