@@ -162,6 +162,7 @@ class LossStats:
         out["rtt_median_ms"] = round(statistics.median(samples) * 1000, 3) if samples else 0.0
         timed = self.timed_rtts
         out["rtt_timed_median_ms"] = round(statistics.median(timed) * 1000, 3) if timed else 0.0
+        out["rtt_timed_mean_ms"] = round(statistics.fmean(timed) * 1000, 3) if timed else 0.0
         events = self.events
         out["cwnd_at_loss_median_seg"] = (
             round(statistics.median(e[2] for e in events) / mss, 1) if events else 0.0
