@@ -259,3 +259,46 @@ def test_bbr_is_selectable_and_transfers_intact_over_the_switch_with_loss() -> N
     assert isinstance(sender.cc, Bbr)
     assert sender.loss_stats.retransmitted > 0
     assert TcpConfig(congestion="bbr").congestion == "bbr"
+
+
+# -- tail-loss probes: when they are scheduled, and which were needed ----------------------
+
+
+def test_a_probe_answered_by_a_dsack_is_counted_spurious() -> None:
+    """The receiver's ACKs are held up past the probe timeout (2*SRTT) but not past the
+    retransmission timeout: the probe's copy of the last segment arrives second, and the
+    D-SACK of its range (RFC 2883) marks it unneeded (RFC 8985 7.4.1)."""
+    net, client, server = _warm(0.0005)
+    original = net.switch._transmit
+    release = net.clock.time + 0.015
+
+    def hold(src: object, frame: bytes) -> None:
+        now = net.clock.time
+        if src is net.switch.ports[1] and now < release:
+            net.sched.call_later(release - now, lambda: original(src, frame))  # type: ignore[arg-type]
+            return
+        original(src, frame)  # type: ignore[arg-type]
+
+    net.switch._transmit = hold  # type: ignore[method-assign]
+    data = random.Random(6).randbytes(client.mss * 4)
+    with net.sched:
+        client.send(data)
+    stats = client.loss_stats
+    net.run(lambda: client.snd_una == client.snd_max and stats.dsacks > 0)
+    assert stats.probes == 1 and stats.probes_spurious == 1
+    assert stats.probes_recovery == stats.probes_sacked == 0
+    assert stats.timeouts == 0 and stats.dsacks == 1
+    assert server.recv(1 << 20) == data
+
+
+def test_a_round_trip_under_the_timestamp_tick_is_timed_on_the_host_clock() -> None:
+    """With timestamps the samples come from a 1 ms clock (RFC 7323 5.4); one segment
+    per round trip is timed on the host's clock too (RFC 6298 3), for the profile."""
+    net, client, server = _warm(0.0002)  # a 0.4 ms round trip
+    data = random.Random(7).randbytes(client.mss * 4)
+    with net.sched:
+        client.send(data)
+    net.run(lambda: client.snd_una == client.snd_max)
+    assert client.ts_ok and client.loss_stats.timed_rtts[-1] == pytest.approx(0.0004)
+    assert client.loss_stats.profile(client.mss)["rtt_timed_median_ms"] > 0
+    assert server.recv(1 << 20) == data

@@ -66,7 +66,9 @@ class TcpConfig:
     several segments anyway. A timeout it makes spurious is found by the timestamp of the
     ACK that follows and undone (RFC 3522, RFC 4015). Under random loss the timer is what
     remains when a tail-loss probe or its answer is lost too, and at sub-millisecond round
-    trips each 200 ms wait costs hundreds of round trips."""
+    trips each 200 ms wait costs hundreds of round trips. A 20 ms floor measured no
+    better over TAP at 5% loss (as many timeouts; CUBIC 1.09x, BBR 0.95x, six
+    alternating pairs with wide spreads on a loaded host)."""
     rto_max: float = 60.0
     """RFC 6298 2.5: a maximum of at least 60 s."""
     syn_retries: int = 6

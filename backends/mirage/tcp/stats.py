@@ -32,6 +32,9 @@ class LossStats:
         "fast_retransmits",
         "lost_retransmits",
         "probes",
+        "probes_recovery",
+        "probes_sacked",
+        "probes_spurious",
         "recoveries",
         "recovery_since",
         "recovery_time",
@@ -43,6 +46,7 @@ class LossStats:
         "state",
         "state_since",
         "state_time",
+        "timed_rtts",
         "timeout_wait",
         "timeouts",
     )
@@ -60,6 +64,14 @@ class LossStats:
         backoff): time with no ACK that a faster detection would have saved."""
         self.probes = 0
         """Tail loss probes sent (RFC 8985 7.3)."""
+        self.probes_recovery = 0
+        """Of :attr:`probes`, those sent during a fast recovery."""
+        self.probes_sacked = 0
+        """Of :attr:`probes`, those sent outside a recovery with SACKed data above
+        SND.UNA."""
+        self.probes_spurious = 0
+        """Probes the peer reported receiving twice (a D-SACK of the probe's range,
+        RFC 8985 7.4.1): the original had arrived and only its ACK was late."""
         self.dsacks = 0
         """D-SACKs received (RFC 2883): each a segment the peer got twice, mostly a
         retransmission or probe that was not needed."""
@@ -83,6 +95,10 @@ class LossStats:
         self.recovery_since: float | None = None
         self.rtt_samples: deque[float] = deque(maxlen=_KEEP)
         """The most recent round-trip samples, seconds."""
+        self.timed_rtts: deque[float] = deque(maxlen=_KEEP)
+        """With timestamps, whose samples come from a 1 ms clock (RFC 7323 5.4): one
+        segment per round trip timed on the host's clock as well (RFC 6298 3, never a
+        retransmitted one), seconds."""
         self.events: deque[tuple[float, str, int, int]] = deque(maxlen=_KEEP)
         """The most recent congestion events: (time, ``recovery`` or ``timeout``, cwnd
         before the event, ssthresh after it), in bytes."""
@@ -133,6 +149,9 @@ class LossStats:
         out["fast_retransmits"] = self.fast_retransmits
         out["reorder_recoveries"] = self.reorder_recoveries
         out["rescues"] = self.rescues
+        out["probes_recovery"] = self.probes_recovery
+        out["probes_sacked"] = self.probes_sacked
+        out["probes_spurious"] = self.probes_spurious
         for how, n in self.lost_retransmits.items():
             out[f"lost_retx_{how}"] = n
         out["delacks"] = self.delacks
@@ -141,6 +160,9 @@ class LossStats:
         samples = self.rtt_samples
         out["rtt_min_ms"] = round(min(samples) * 1000, 3) if samples else 0.0
         out["rtt_median_ms"] = round(statistics.median(samples) * 1000, 3) if samples else 0.0
+        timed = self.timed_rtts
+        out["rtt_timed_median_ms"] = round(statistics.median(timed) * 1000, 3) if timed else 0.0
+        out["rtt_timed_mean_ms"] = round(statistics.fmean(timed) * 1000, 3) if timed else 0.0
         events = self.events
         out["cwnd_at_loss_median_seg"] = (
             round(statistics.median(e[2] for e in events) / mss, 1) if events else 0.0
