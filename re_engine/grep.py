@@ -577,6 +577,38 @@ def _rx_bounds(rx: _re.Pattern[bytes]) -> Bounds:
     return bounds
 
 
+def _union_stops(rxs: Sequence[_re.Pattern[bytes]], data: bytes, start: int, end: int) -> list[int]:
+    """The stops (past the newline) of the lines of a stretch holding any of
+    several strings, in order: each ``rx`` (a string then the rest of its
+    line, as in :func:`_rx_bounds`) gives the sorted stops of the lines
+    holding its string; the lists are merged by one sort (timsort finds the
+    sorted runs: ``O(m log k)`` for ``m`` stops of ``k`` lists) and the
+    stops of lines holding more than one string kept once (``dict``)."""
+    if len(rxs) == 1:
+        return list(map(_M_END, rxs[0].finditer(data, start, end)))
+    stops = sorted(chain.from_iterable(map(_M_END, rx.finditer(data, start, end)) for rx in rxs))
+    return list(dict.fromkeys(stops))
+
+
+def _union_bulk(rxs: Sequence[_re.Pattern[bytes]]) -> Bulk:
+    """Counts the lines holding any of several strings (:func:`_union_stops`)."""
+    return lambda data, start, end: len(_union_stops(rxs, data, start, end))
+
+
+def _union_bounds(rxs: Sequence[_re.Pattern[bytes]]) -> Bounds:
+    """Finds the lines holding any of several strings (:func:`_union_stops`):
+    each line's start is past the newline before its stop's own (``rfind``
+    from the line's last byte, which covers the line once)."""
+
+    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
+        stops = _union_stops(rxs, data, start, end)
+        lasts = map(_PRED, stops)  # (start is a line's start: rfind stops before it)
+        starts = list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), lasts)))
+        return starts, stops
+
+    return bounds
+
+
 def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
     """``(start, end)`` in ``text`` of each line re_engine matches, in order.
 
@@ -735,28 +767,47 @@ def _best_piece(core: Core) -> tuple[bytes | None, bytes] | None:
 
 
 Piecewise = tuple[bytes | None, bytes]
+# what _shape finds: a string or a string of classes; else a piece every
+# match holds, the pattern on the bytes, and the strings it alternates
+Shape = tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None, list[bytes] | None]
 # the last body _shape looked at, and what it found
 _last_shape: list[tuple[R.Re, Any]] = []
+# the most strings an alternation of strings is searched as, one at a time
+_MAX_STRINGS = 8
 
 
-def _shape(
-    body: R.Re,
-) -> tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None:
+def _alt_strings(core: Core) -> list[bytes] | None:
+    """The UTF-8 strings ``core`` alternates (``a|bc|d``), if it is an
+    alternation of 2 to :data:`_MAX_STRINGS` non-empty strings."""
+    if not isinstance(core, R.Alt) or not 2 <= len(core.items) <= _MAX_STRINGS:
+        return None
+    out: list[bytes] = []
+    for item in core.items:
+        sets = _class_string(item)
+        got = None if sets is None else _piece(sets)
+        if got is None or got[0] is not None:
+            return None
+        out.append(got[1])
+    return out
+
+
+def _shape(body: R.Re) -> Shape | None:
     """What :func:`line_counter` builds on: ``body`` as a string or a string of
-    classes (:func:`_piece`), else a piece every match holds and the pattern
-    on the bytes; ``None``: ``body`` matches the empty string.  (The last
-    answer is kept: grep asks twice, with and then without a compiled pattern.)"""
+    classes (:func:`_piece`), else a piece every match holds, the pattern on
+    the bytes and the strings it alternates; ``None``: ``body`` matches the
+    empty string.  (The last answer is kept: grep asks twice, with and then
+    without a compiled pattern.)"""
     if _last_shape and _last_shape[0][0] is body:
         return _last_shape[0][1]  # type: ignore[no-any-return]
     core = resolve(body, False).core
-    got: tuple[Piecewise | None, Piecewise | None, tuple[bytes, int] | None] | None = None
+    got: Shape | None = None
     if not nullable(core):
         sets = _class_string(core)
         whole = None if sets is None else _piece(sets)
         if whole is not None:
-            got = whole, None, None
+            got = whole, None, None, None
         else:
-            got = None, _best_piece(core), _byte_pattern(core)
+            got = None, _best_piece(core), _byte_pattern(core), _alt_strings(core)
     _last_shape[:] = [(body, got)]
     return got
 
@@ -786,10 +837,13 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     shape = _shape(body)
     if shape is None:
         return None
-    got, piece, byte = shape
+    got, piece, byte, strings = shape
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*\\n?()")
         return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
+    if strings is not None:  # an alternation of strings
+        rxs = [_re.compile(_re.escape(x) + b"[^\\n]*\\n?") for x in strings]
+        return LineCounter(_union_bulk(rxs), _union_bounds(rxs))
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*\\n?()")
         if piece is None:

@@ -45,10 +45,13 @@ PRINTED = [
     ["-o", "-i", "NEEDLE"],
     ["-n", "-v", "needle"],
     ["-v", "needle"],
+    ["-n", "-E", "needle|99999|ok"],  # strings one at a time, lines holding several
+    ["-H", "-v", "-E", "zebra|na\u00efve"],
     ["-v", "-E", "[0-9]{5}"],
     ["-H", "-v", "-w", "needle"],
     ["-o", "-v", "needle"],
     ["-A", "1", "-n", "zebra"],
+    ["-C", "1", "-n", "-E", "[0-9]{5}"],  # runs of matching lines across chunk edges
     ["-B", "2", "-E", "[0-9]{5}"],
     ["-C", "1", "-o", "needle"],
     ["-a", "-n", "needle"],
