@@ -13,7 +13,8 @@ already found a match.
 Lines are found on the bytes, never decoded as a whole, by one mechanism
 whether they are counted or printed (:func:`line_counter`): ``re`` on the
 bytes (a pattern made safe for it, or a string of classes mapped to a
-literal), or the lines holding a piece every match holds, found by
+literal; an alternation of strings one string at a time, its lines
+merged), or the lines holding a piece every match holds, found by
 ``bytes.find`` and only they checked (``-w`` around a string or a string of
 classes: the characters at each occurrence's edges, :func:`word_counter`),
 or re_engine over a chunk's decoded text.  The pattern is first confined to
@@ -577,36 +578,66 @@ def _rx_bounds(rx: _re.Pattern[bytes]) -> Bounds:
     return bounds
 
 
-def _union_stops(rxs: Sequence[_re.Pattern[bytes]], data: bytes, start: int, end: int) -> list[int]:
-    """The stops (past the newline) of the lines of a stretch holding any of
-    several strings, in order: each ``rx`` (a string then the rest of its
-    line, as in :func:`_rx_bounds`) gives the sorted stops of the lines
-    holding its string; the lists are merged by one sort (timsort finds the
-    sorted runs: ``O(m log k)`` for ``m`` stops of ``k`` lists) and the
-    stops of lines holding more than one string kept once (``dict``)."""
-    if len(rxs) == 1:
-        return list(map(_M_END, rxs[0].finditer(data, start, end)))
-    stops = sorted(chain.from_iterable(map(_M_END, rx.finditer(data, start, end)) for rx in rxs))
-    return list(dict.fromkeys(stops))
+# _Strings: a stretch where the strings' lines outnumber the lines holding
+# any of them by this ratio is searched by one pattern (and the next ones,
+# until the strings are tried again every _RETRY stretches)
+_OVERLAP = 1.5
+_RETRY = 16
 
 
-def _union_bulk(rxs: Sequence[_re.Pattern[bytes]]) -> Bulk:
-    """Counts the lines holding any of several strings (:func:`_union_stops`)."""
-    return lambda data, start, end: len(_union_stops(rxs, data, start, end))
+class _Strings:
+    """Finds the lines holding any of several strings (an alternation of
+    strings): each string by an ``re`` made of it then the rest of its line
+    (as :func:`_rx_bounds`), a literal prefix that ``re`` searches for
+    quickly, where one pattern of the alternation is searched by its first
+    bytes one position at a time (measured ~1.6x faster on prose with the
+    strings in 46% of lines).  Each gives the sorted stops of the lines
+    holding its string; the lists are merged by one sort (timsort takes the
+    sorted runs: ``O(m log k)`` for ``m`` stops of ``k`` lists) and a line
+    holding several strings kept once (``dict``).  Where lines hold several
+    strings (the strings' lines outnumber the lines by :data:`_OVERLAP`),
+    each is found again by each string: the stretches after such a one are
+    searched by the whole pattern ``one`` (as :func:`_rx_bounds`), the
+    strings tried again every :data:`_RETRY` stretches.
 
+    Linear: each string's search resumes at the end of the line it found,
+    so each covers the stretch once with a literal prefix; ``k`` is at most
+    :data:`_MAX_STRINGS`.
+    """
 
-def _union_bounds(rxs: Sequence[_re.Pattern[bytes]]) -> Bounds:
-    """Finds the lines holding any of several strings (:func:`_union_stops`):
-    each line's start is past the newline before its stop's own (``rfind``
-    from the line's last byte, which covers the line once)."""
+    def __init__(self, strings: Sequence[bytes], one: _re.Pattern[bytes]) -> None:
+        self.rxs = [_re.compile(_re.escape(x) + b"[^\\n]*\\n?") for x in strings]
+        self.one_bulk = _rx_bulk(one)
+        self.one_bounds = _rx_bounds(one)
+        self.single = 0  # stretches left to search with the whole pattern
 
-    def bounds(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
-        stops = _union_stops(rxs, data, start, end)
-        lasts = map(_PRED, stops)  # (start is a line's start: rfind stops before it)
+    def stops(self, data: bytes, start: int, end: int) -> list[int]:
+        """The stops (past the newline) of the lines holding any string, in order."""
+        found = [list(map(_M_END, rx.finditer(data, start, end))) for rx in self.rxs]
+        stops = list(dict.fromkeys(sorted(chain.from_iterable(found))))
+        if sum(map(len, found)) > _OVERLAP * len(stops):
+            self.single = _RETRY
+        return stops
+
+    def bulk(self, data: bytes, start: int, end: int) -> int:
+        """The number of the lines of a stretch holding any string."""
+        if self.single:
+            self.single -= 1
+            return self.one_bulk(data, start, end)
+        return len(self.stops(data, start, end))
+
+    def bounds(self, data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[int]]:
+        """The starts and stops of the lines of a stretch holding any string:
+        each start past the newline before its stop's own (``rfind`` from the
+        line's last byte, covering the line once; ``start`` is a line's
+        start, so the newline before it, if any, stops the search)."""
+        if self.single:
+            self.single -= 1
+            return self.one_bounds(data, start, end)
+        stops = self.stops(data, start, end)
+        lasts = map(_PRED, stops)
         starts = list(map(_SUCC, map(data.rfind, repeat(b"\n"), repeat(0), lasts)))
         return starts, stops
-
-    return bounds
 
 
 def _engine_lines(end_of: Callable[[str, int], int], text: str) -> Iterator[tuple[int, int]]:
@@ -820,7 +851,9 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     splitting it into lines, when ``body`` is made of sets with few
     characters outside ASCII, bounded repetitions of them, alternations and
     ``^``/``$``.  A string of ASCII classes becomes a literal over byte
-    classes (:func:`_piece`).  Otherwise, given the compiled ``pattern``
+    classes (:func:`_piece`).  An alternation of strings is searched one
+    string at a time where that pays (:class:`_Strings`).  Otherwise, given
+    the compiled ``pattern``
     and a piece every match holds (:func:`_best_piece`), the lines holding
     the piece are found in the bytes and only they are decoded and searched
     (all lines of a stretch where they turn out dense).  ``None``: neither.
@@ -841,9 +874,9 @@ def line_counter(body: R.Re, pattern: Pattern[str] | None = None) -> LineCounter
     if got is not None:  # a string, or a string of classes
         rx = _re.compile(_re.escape(got[1]) + b"[^\\n]*\\n?()")
         return LineCounter(_rx_bulk(rx), _rx_bounds(rx), *got)
-    if strings is not None:  # an alternation of strings
-        rxs = [_re.compile(_re.escape(x) + b"[^\\n]*\\n?") for x in strings]
-        return LineCounter(_union_bulk(rxs), _union_bounds(rxs))
+    if strings is not None and byte is not None:  # an alternation of strings
+        found = _Strings(strings, _re.compile(b"(?:" + byte[0] + b")[^\\n]*\\n?()"))
+        return LineCounter(found.bulk, found.bounds)
     if byte is not None and byte[1] <= _MAX_PATHS:
         rx = _re.compile(b"(?m)(?:" + byte[0] + b")[^\\n]*\\n?()")
         if piece is None:

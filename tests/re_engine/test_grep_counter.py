@@ -140,6 +140,19 @@ def test_alternation_of_strings_searched_one_at_a_time() -> None:
     starts, stops = counter.bounds(data)
     assert (list(starts), list(stops)) == ([0, 7, 16, 18], [5, 16, 18, 20])
     assert counter.count(data) == 4 and counter.count(data, 5, 16) == 1
+    # lines holding both strings: the stretches after are searched by the
+    # whole pattern, the strings tried again later; the same lines either way
+    both = line_counter(R.alt(R.str_("ab"), R.str_("b")))
+    assert both is not None
+    lines = b"ab\nx\nab\n" * 3
+    want = ([0, 5, 8, 13, 16, 21], [3, 8, 11, 16, 19, 24])
+    strings = both.bulk.__self__  # type: ignore[attr-defined]
+    for i in range(2 * g._RETRY + 2):
+        got = both.bounds(lines)
+        assert (list(got[0]), list(got[1])) == want, i
+        if i in (0, g._RETRY + 1):  # the strings tried: each line found twice
+            assert strings.single == g._RETRY
+        assert both.count(lines) == 6
     # not an alternation of 2 to _MAX_STRINGS strings: one re over the bytes
     assert g._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
     many = R.alt(*[R.str_(f"s{i}") for i in range(g._MAX_STRINGS + 1)])
