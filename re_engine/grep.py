@@ -43,7 +43,9 @@ Linear time: each chunk is read, mapped or decoded once (a file whose
 output outgrows its hold is read twice); each search resumes where the
 last one's line (or match, ``-o``) ended, so the searches cover each byte a
 bounded number of times, each with a linear matcher (``re`` under the bound
-proved in :func:`line_counter`, ``bytes.find``, or re_engine); the ``rfind``
+proved in :func:`line_counter`, ``bytes.find``, or re_engine; an
+alternation of ``k <= 8`` strings: ``k`` such searches, their lines merged
+by one sort of ``k`` sorted runs, :class:`_Strings`); the ``rfind``
 before a match and the newline counts of ``-n`` cover each stretch between
 successive searches once; a ``-w`` check covers a line holding the piece
 ``len(piece)`` times at most (:func:`_word_check`).
