@@ -87,6 +87,8 @@ SEARCHES = [
     ("class", ["-E", "[0-9]{5}"]),
     ("literal -i", ["-i", "Regular Expression"]),
     ("alternation", ["-E", "deterministic|naïve|zebra"]),
+    # strings in most lines, several a line (one pattern, not one string at a time)
+    ("common words", ["-E", "the|of|and|in"]),
     ("words -w", ["-w", "-E", "[a-z]+ing"]),
 ]
 # sparse (0.1% of lines) and dense (20% of lines) matches: also -n and -o (and -v)

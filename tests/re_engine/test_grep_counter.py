@@ -12,6 +12,7 @@ import pytest
 import re_engine.grep as g
 from re_engine import ast as R
 from re_engine.grep import build, line_body, line_counter, main, parse_args
+from re_engine.prog import resolve
 
 GREP = shutil.which("grep", path="/usr/bin:/bin")
 
@@ -43,6 +44,10 @@ CASES = [
     ["-c", "-i", "kelvin"],
     ["-c", "-i", "strasse"],
     ["-c", "-E", "deterministic|na\u00efve|zebra"],
+    # strings searched one at a time: lines holding two, the last line with no newline
+    ["-c", "-E", "needle|zebra|999"],
+    ["-c", "-v", "-E", "end|hello"],
+    ["-c", "-F", "-e", "needle", "-e", "needl", "-e", "eedle"],
     ["-c", "-x", "needle"],
     ["-c", "-i", "-E", "n[e-f]edle"],
     ["-c", "-E", "^(foo|zebra)"],
@@ -125,6 +130,33 @@ def test_class_string_is_a_literal_over_byte_classes() -> None:
     # a set that is more than one part of the bytes: no translation
     split = line_counter(R.seq(R.rg("a", "z"), R.char("b")))
     assert split is not None and split.table is None
+
+
+def test_alternation_of_strings_searched_one_at_a_time() -> None:
+    body = R.alt(R.str_("ab"), R.str_("b"), R.str_("\u00e9t\u00e9"))
+    counter = line_counter(body)
+    assert counter is not None and counter.lit is None
+    data = "ab b\nx\n\u00e9t\u00e9 ab\nb\nab".encode()
+    starts, stops = counter.bounds(data)
+    assert (list(starts), list(stops)) == ([0, 7, 16, 18], [5, 16, 18, 20])
+    assert counter.count(data) == 4 and counter.count(data, 5, 16) == 1
+    # lines holding both strings: the stretches after are searched by the
+    # whole pattern, the strings tried again later; the same lines either way
+    both = line_counter(R.alt(R.str_("ab"), R.str_("b")))
+    assert both is not None
+    lines = b"ab\nx\nab\n" * 3
+    want = ([0, 5, 8, 13, 16, 21], [3, 8, 11, 16, 19, 24])
+    strings = both.bulk.__self__  # type: ignore[attr-defined]
+    for i in range(2 * g._RETRY + 2):
+        got = both.bounds(lines)
+        assert (list(got[0]), list(got[1])) == want, i
+        if i in (0, g._RETRY + 1):  # the strings tried: each line found twice
+            assert strings.single == g._RETRY
+        assert both.count(lines) == 6
+    # not an alternation of 2 to _MAX_STRINGS strings: one re over the bytes
+    assert g._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
+    many = R.alt(*[R.str_(f"s{i}") for i in range(g._MAX_STRINGS + 1)])
+    assert g._alt_strings(resolve(many, False).core) is None
 
 
 def test_sparse_literal_counted_by_find() -> None:

@@ -45,10 +45,13 @@ PRINTED = [
     ["-o", "-i", "NEEDLE"],
     ["-n", "-v", "needle"],
     ["-v", "needle"],
+    ["-n", "-E", "needle|99999|ok"],  # strings one at a time, lines holding several
+    ["-H", "-v", "-E", "zebra|na\u00efve"],
     ["-v", "-E", "[0-9]{5}"],
     ["-H", "-v", "-w", "needle"],
     ["-o", "-v", "needle"],
     ["-A", "1", "-n", "zebra"],
+    ["-C", "1", "-n", "-E", "[0-9]{5}"],  # runs of matching lines across chunk edges
     ["-B", "2", "-E", "[0-9]{5}"],
     ["-C", "1", "-o", "needle"],
     ["-a", "-n", "needle"],
@@ -128,6 +131,8 @@ def test_terminal_gets_a_line_at_a_time(tmp_path: Path) -> None:
         ["-o", "-n", "-E", "[0-9]{5}"],  # occurrences of a class string
         ["-n", "-w", "-E", "[0-9]+y"],  # re_engine on the lines holding a piece
         ["-o", "-E", "[0-9]+y"],  # re_engine over each chunk's text
+        ["-n", "-E", "zz|9y c|12345y"],  # strings one at a time
+        ["-n", "-E", "9y|ab"],  # lines holding both: the whole pattern
     ],
 )
 def test_printing_is_linear(
