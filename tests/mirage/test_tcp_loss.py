@@ -140,22 +140,28 @@ def test_a_window_lost_with_its_probe_times_out_after_the_lower_floor() -> None:
     assert server.recv(1 << 20) == data
 
 
+def _hold_acks(net: Net, seconds: float) -> None:
+    """Hold every frame the receiver (switch port 1) sends for ``seconds`` from now, then
+    deliver them in order: ACKs delayed past a timer, nothing lost."""
+    original = net.switch._transmit
+    release = net.clock.time + seconds
+
+    def hold(src: object, frame: bytes) -> None:
+        now = net.clock.time
+        if src is net.switch.ports[1] and now < release:
+            net.sched.call_later(release - now, lambda: original(src, frame))
+            return
+        original(src, frame)
+
+    net.switch._transmit = hold
+
+
 def test_a_spurious_timeout_is_found_by_timestamps_and_undone() -> None:
     """The receiver's ACKs are held up for 100 ms, past the timeout; the first one that
     arrives afterwards echoes the original's TSval, not the retransmission's (RFC 3522),
     so the congestion window comes back and sending resumes with new data (RFC 4015)."""
     net, client, server = _warm(0.0005)
-    original = net.switch._transmit
-    release = net.clock.time + 0.1
-
-    def hold(src: object, frame: bytes) -> None:
-        now = net.clock.time
-        if src is net.switch.ports[1] and now < release:
-            net.sched.call_later(release - now, lambda: original(src, frame))  # type: ignore[arg-type]
-            return
-        original(src, frame)  # type: ignore[arg-type]
-
-    net.switch._transmit = hold  # type: ignore[method-assign]
+    _hold_acks(net, 0.1)
     data = random.Random(4).randbytes(client.mss * 200)
     with net.sched:
         client.send(data)
@@ -269,17 +275,7 @@ def test_a_probe_answered_by_a_dsack_is_counted_spurious() -> None:
     retransmission timeout: the probe's copy of the last segment arrives second, and the
     D-SACK of its range (RFC 2883) marks it unneeded (RFC 8985 7.4.1)."""
     net, client, server = _warm(0.0005)
-    original = net.switch._transmit
-    release = net.clock.time + 0.015
-
-    def hold(src: object, frame: bytes) -> None:
-        now = net.clock.time
-        if src is net.switch.ports[1] and now < release:
-            net.sched.call_later(release - now, lambda: original(src, frame))  # type: ignore[arg-type]
-            return
-        original(src, frame)  # type: ignore[arg-type]
-
-    net.switch._transmit = hold  # type: ignore[method-assign]
+    _hold_acks(net, 0.015)
     data = random.Random(6).randbytes(client.mss * 4)
     with net.sched:
         client.send(data)
