@@ -599,6 +599,12 @@ async def check_a_trickling_peer_cannot_extend_the_deadline(
         assert 0 < len(got) < 100
 
 
+async def _write_after(runtime: Runtime, flow: Flow, delay: float, data: bytes) -> None:
+    """Write ``data`` to ``flow`` after ``delay`` seconds (a peer that answers late)."""
+    await runtime.sleep(delay)
+    await flow.write(data)
+
+
 async def check_an_old_deadline_does_not_wake_a_later_read(
     pairs: PairFactory, runtime: Runtime
 ) -> None:
@@ -610,12 +616,8 @@ async def check_an_old_deadline_does_not_wake_a_later_read(
             assert await b.read_before(runtime.now() + 0.05) == b"x"
         await runtime.sleep(0.1)  # past every one of those deadlines
 
-        async def later() -> None:
-            await runtime.sleep(0.2)
-            await a.write(b"late")
-
         async with runtime.task_group() as tg:
-            tg.start_soon(later)
+            tg.start_soon(_write_after, runtime, a, 0.2, b"late")
             assert await b.read_before(runtime.now() + 30) == b"late"
 
 
@@ -624,13 +626,8 @@ async def check_a_nearer_deadline_after_a_farther_one_still_fires_in_time(
 ) -> None:
     """A read with a near deadline after one with a far deadline times out at its own."""
     async with _pair(pairs) as (a, b):
-
-        async def later() -> None:
-            await runtime.sleep(0.05)
-            await a.write(b"x")
-
         async with runtime.task_group() as tg:
-            tg.start_soon(later)
+            tg.start_soon(_write_after, runtime, a, 0.05, b"x")
             assert await b.read_before(runtime.now() + 60) == b"x"
         deadline = runtime.now() + 0.1
         await _raises(Timeout, b.read_before(deadline))
