@@ -286,6 +286,25 @@ def test_ordered_patterns_agree_with_re_when_thrashing(shape: str, k: int, text:
     assert eng.dfa("unanch")._backtracker is None  # the first match's end came from the sets
 
 
+def test_ordered_patterns_take_the_sets_with_bounded_memory() -> None:
+    """A match over the whole text: no backtracker (its visited set grew with the span)."""
+    text = _random_ab(60_000, seed=13)
+    text = text[:-31] + "a" + text[-30:]
+    for pattern in [r"(a*|b)*a[ab]{30}", r"(\w*\s?)*a\w{30}"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p.search(text[:10_000]) is not None  # gives up, builds the tables
+        tracemalloc.start()
+        try:
+            m = p.search(text)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert m is not None and m.span() == (0, len(text)), pattern
+        assert peak < 64 * 1024, (pattern, peak)
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d._backtracker is None and d._never_cuts, pattern
+
+
 def test_never_cuts_refuses_what_it_cannot_prove() -> None:
     for pattern in [r"(a|ab)", r"a(b|bc)", r"a+?", r"(a|ab)(c|bcd)(d*)", r"(b?|a)*a", r"[ab]*?a"]:
         p = re_engine.compile(pattern, engine="dfa")
