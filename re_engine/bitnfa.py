@@ -38,9 +38,11 @@ are many.  Per character: a dictionary lookup and a few int operations on
   ``O(P)`` steps at worst and one or two when the pattern starts with a
   loop (every later start merges into the first group);
 - the leftmost-first match end for patterns where the first match from a
-  start is also the longest (:func:`first_is_longest`); for the others the
-  DFA asks the bounded backtracker for the first match's end within the
-  span the sets found (:meth:`re_engine.dfa.LazyDFA._give_up`).
+  start is also the longest (:func:`first_is_longest` proves it from the
+  tree for some shapes, :meth:`re_engine.dfa.LazyDFA.never_cuts` from the
+  program's priorities for others); for the rest the DFA asks the bounded
+  backtracker for the first match's end within the span the sets found
+  (:meth:`re_engine.dfa.LazyDFA._give_up`).
 
 *Assertions.*  A program with ``\\b``, ``^``, ``$`` and the like has
 closures that depend on the context of the position: the bits (word,
@@ -70,7 +72,8 @@ the check demands (a path that left by ``y`` after a non-empty iteration
 takes ``x`` and then the loop's own exit, at the same position).  The
 epsilon graph may then have cycles (``(a*)*``): closures are computed over
 its strongly connected components (:meth:`BitNFA._closures`).  Leftmost-first
-ends need priorities: :func:`first_is_longest` where it proves them, else the
+ends need priorities: :func:`first_is_longest` or
+:meth:`re_engine.dfa.LazyDFA.never_cuts` where they prove them, else the
 bounded backtracker (which runs the checks) over the span the sets found.
 
 Memory: the tables (``O(P)`` masks for each of at most 256 contexts), a
@@ -89,6 +92,7 @@ from . import ast as R
 from .charset import word
 from .prog import (
     ASSERT,
+    ASSERT_READS,
     CHAR,
     CHECK,
     EDGE,
@@ -113,8 +117,6 @@ MAX_POSITIONS = 8192
 _MEMO_CAP = 100_000
 _MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
-# per assertion code (prog.ASSERT_CODES), the context bits it reads besides EDGE
-_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
 # markers ending the characters of a scan: the end of the text, a final newline
 _END: Any = object()
 _FINAL: Any = object()
@@ -336,7 +338,7 @@ class BitNFA:
         cmask = 0
         for pc, o in enumerate(prog.op):
             if o == ASSERT and ctx:
-                cmask |= EDGE | _READS[prog.arg[pc]]
+                cmask |= EDGE | ASSERT_READS[prog.arg[pc]]
         self._cmask = cmask
         # (a context-free program's one class shares accept()'s memo)
         self._acc_by: dict[int, dict[Any, int]] = {} if cmask else {0: self._acc}

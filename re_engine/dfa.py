@@ -33,6 +33,7 @@ from .backtrack import Backtracker, fits
 from .bitnfa import BitNFA
 from .prog import (
     ASSERT,
+    ASSERT_READS,
     CHAR,
     CHECK,
     EDGE,
@@ -81,6 +82,9 @@ _NO_RETRY = 1 << 62
 _SKIP_FIRST = 8
 _SKIP_MAX = 1024
 _DIRECT_MIN = 4096
+
+# LazyDFA.never_cuts: most (contexts * CHAR pcs) ** 2 it takes on
+_ORDER_WORK = 1 << 18
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
@@ -147,8 +151,10 @@ class LazyDFA:
         self._bit_built = False
         self._backtracker: Backtracker | None = None
         # first mode: the match end may be the longest from the leftmost start
-        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
+        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder);
+        # else the scans that give up ask never_cuts (exact())
         self.sets_exact = False
+        self._never_cuts: bool | None = None
         # the length of the longest match, if bounded (set with sets_exact)
         self.max_len: int | None = None
         self.gave_up = 0  # scans handed to the fallbacks
@@ -331,8 +337,14 @@ class LazyDFA:
         roots = [*s.kernel, self.prog.start] if s.active else s.kernel
         return self._closure_ctx(roots, s.behind, ahead)
 
-    def _closure_ctx(self, roots: Sequence[int], behind: int, ahead: int) -> tuple[list[int], bool]:
-        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program)."""
+    def _closure_ctx(
+        self, roots: Sequence[int], behind: int, ahead: int, keep: bool = False
+    ) -> tuple[list[int], bool]:
+        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program).
+
+        ``keep``: the whole list in priority order, MATCH as -1 in its place
+        (for :meth:`never_cuts`).
+        """
         prog = self.prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         out: list[int] = []
@@ -373,11 +385,111 @@ class LazyDFA:
                         empty, fresh = check_loop(fresh, arg[pc])
                         pc = ys[pc] if empty else xs[pc]
                     else:  # MATCH
+                        if keep and not matched:
+                            out.append(-1)
                         matched = True
-                        if not self.longest:
+                        if not self.longest and not keep:
                             return out, True
                         break
         return out, matched
+
+    def never_cuts(self) -> bool:
+        """Does a first-mode scan from any start never cut a thread at a match?
+
+        If so, the leftmost-first match from a start is the longest one
+        from there (as :func:`re_engine.bitnfa.first_is_longest` proves for
+        some shapes from the tree), and sets answer the scans exactly
+        (:meth:`exact`).  Proved from the program's priorities:
+
+        A scan from one start keeps its threads in priority order and, when
+        one reaches MATCH, cuts those after it.  If MATCH always comes last
+        in the list, nothing is ever cut: every live thread has priority over
+        every match seen, so the last match seen (the longest) is the first.
+        That follows from the invariant
+
+        (I) in each list, two pcs whose sets share a character stand in
+            increasing pc order, and MATCH, if reached, is last,
+
+        which this checks by induction.  The list after a character ``c`` is
+        the closures ``C(t)`` of the successors of the threads ``t`` that
+        accept ``c``, in list order, repeats dropped (:meth:`_closure_roots`);
+        by (I) those threads are in increasing pc order, since their sets
+        share ``c``.  So (I) holds after the step if, in every context (the
+        bits the assertions read, either side): (a) each ``C(t)`` satisfies
+        (I); (b) for CHAR pcs ``p < q`` whose sets share a character, each
+        pc ``y`` of ``C(q)`` not in ``C(p)`` comes after every ``x`` of
+        ``C(p)`` whose set meets ``y``'s (``x < y``), and ``C(q)`` holds
+        nothing new if ``C(p)`` reached MATCH.  Indeed for ``x`` first met in
+        ``C(t_i)``, ``y`` first in ``C(t_j)``, ``i < j``, with meeting sets,
+        ``y`` is new in ``C(t_j)`` against ``C(t_i)``, so ``x < y`` by (b)
+        (by (a) if ``i = j``); and once MATCH is met in ``C(t_i)``, by (a)
+        last there, every later ``C(t_j)`` adds nothing after it.  The first
+        list is the closure of the start: (a) again.  (Closures start not
+        fresh and keep one entry per CHAR pc, as the scans' do, so the
+        argument holds with empty-iteration checks.)
+
+        Cost: ``O(K * P**2)`` integer operations for ``P`` CHAR pcs and ``K``
+        contexts, at most :data:`_ORDER_WORK` (else ``False``: not proved);
+        computed once, when a scan first gives up (:meth:`exact`).
+        """
+        prog = self.prog
+        op, arg, xs, sets = prog.op, prog.arg, prog.x, prog.sets
+        if self.longest:
+            return False
+        chars = [pc for pc, o in enumerate(op) if o == CHAR]
+        cm = 0
+        for pc, o in enumerate(op):
+            if o == ASSERT:
+                cm |= EDGE | ASSERT_READS[arg[pc]]
+        ctxs = [b for b in range(16) if b & ~cm == 0]
+        if len(ctxs) ** 2 * len(chars) ** 2 > _ORDER_WORK:
+            return False
+        # meet[pc]: the CHAR pcs whose set shares a character with pc's
+        by_set: dict[int, int] = {}
+        for pc in chars:
+            by_set[arg[pc]] = by_set.get(arg[pc], 0) | 1 << pc
+        meet_set = {
+            a: sum(m for b, m in by_set.items() if a == b or sets[a].inter(sets[b])) for a in by_set
+        }
+        meet = {pc: meet_set[arg[pc]] for pc in chars}
+        roots = dict.fromkeys([prog.start, *(xs[pc] for pc in chars)])
+        for behind in ctxs:
+            for ahead in ctxs:
+                # per root: its closure's mask, and the pcs that may not be new
+                # after it (a pc y with some x > y of the closure meeting it)
+                got: dict[int, tuple[int, int]] = {}
+                for r in roots:
+                    lst = self._closure_ctx((r,), behind, ahead, keep=True)[0]
+                    mask = late = 0
+                    for x in lst:
+                        if x < 0:
+                            if lst[-1] != -1:
+                                return False  # MATCH not last: (a)
+                            late = -1  # nothing may be new after MATCH
+                            break
+                        if (mask & meet[x]) >> (x + 1):
+                            return False  # a pc > x meeting it came before: (a)
+                        mask |= 1 << x
+                        late |= meet[x] & ((1 << x) - 1)
+                    got[r] = (mask, late)
+                for q in chars:
+                    cq = got[xs[q]][0]
+                    below = meet[q] & ((1 << q) - 1)  # the pcs p < q meeting q
+                    while below:
+                        low = below & -below
+                        below ^= low
+                        cp, late = got[xs[low.bit_length() - 1]]
+                        if cq & ~cp & late:
+                            return False  # (b)
+        return True
+
+    def exact(self) -> bool:
+        """:attr:`sets_exact`, or proved by :meth:`never_cuts` (first use)."""
+        if self.sets_exact:
+            return True
+        if self._never_cuts is None:
+            self._never_cuts = self.never_cuts()
+        return self._never_cuts
 
     def final(self, s: DState, ahead: int) -> bool:
         """Does a match end at the current position, given the context ahead?"""
@@ -659,15 +771,15 @@ class LazyDFA:
         this scan's answer exactly: an anchored ``longest`` scan, an
         ``earliest`` one (whether some thread reaches a match does not
         depend on their order), an anchored ``first`` scan when
-        :attr:`sets_exact` (the first match from the start is the longest:
+        :meth:`exact` (the first match from the start is the longest:
         the threads still alive, those of higher priority than any match
         seen, include the first match's; their longest end is it); an
-        unanchored ``first`` scan with :attr:`sets_exact` restarts at
+        unanchored ``first`` scan with :meth:`exact` restarts at
         ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
         its start is left in :attr:`found`), from ``e1 - max_len`` when the
         match length is bounded (``e1`` the earliest end of any match, found
         first with one set: the leftmost match ends at or after ``e1``).
-        Without :attr:`sets_exact`, an unanchored ``first`` scan takes the
+        Without :meth:`exact`, an unanchored ``first`` scan takes the
         leftmost start ``s`` and longest end ``E`` from the sets, then the
         first match from ``s`` from the bounded backtracker over ``[s, E]``
         (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
@@ -687,13 +799,13 @@ class LazyDFA:
         if bit is not None:
             anchored = not self.unanchored
             got: int | None = None
-            if earliest or (anchored and (self.longest or self.sets_exact)):
+            if earliest or (anchored and (self.longest or self.exact())):
                 cur = bit.from_roots(s.kernel, s.behind, bit.ahead(text, i) if bit.ctx else 0)
                 if earliest and s.active:
                     got = bit.earliest_unanchored(text, i, cur, s.behind)
                 else:
                     got = bit.longest(text, i, cur, last, earliest=earliest, behind=s.behind)
-            elif self.sets_exact and not self.longest:
+            elif not self.longest and self.exact():
                 lo = pos
                 if self.max_len is not None and not skip_first:
                     # every match ends at or after the earliest end e1, so the

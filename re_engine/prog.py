@@ -320,6 +320,10 @@ ASSERT_CODES = {
 }
 
 
+ASSERT_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
+"""Per assertion code (:data:`ASSERT_CODES`), the context bits it reads besides ``EDGE``."""
+
+
 def check_assert(code: int, behind: int, ahead: int) -> bool:
     """Evaluate an assertion given the context bits on either side."""
     if code == 0:  # bol

@@ -9,6 +9,7 @@ import tracemalloc
 from typing import Any
 from unittest import mock
 
+import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -234,6 +235,88 @@ def test_empty_iteration_set_scans(pattern: str, text: str) -> None:
     bit = BitNFA.build(re_engine.compile(pattern, engine="dfa")._strategy.eng.plain)
     assert bit is not None
     _check_set_scans(bit, re.compile(pattern), text)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    st.one_of(patterns(), null_patterns()),
+    st.text(alphabet="ab c1\n", min_size=1, max_size=12),
+)
+def test_never_cuts_is_sound(pattern: str, text: str) -> None:
+    """Where :meth:`LazyDFA.never_cuts` holds, ``re``'s match from each start is the longest.
+
+    The longest from ``regex``'s POSIX mode (assertions see the whole text).
+    """
+    d = re_engine.compile(pattern, engine="dfa")._strategy.eng.dfa("anch")
+    assume(d.never_cuts())
+    ref, longest = re.compile(pattern), regex.compile(pattern, regex.POSIX)
+    for s in range(len(text) + 1):
+        m, x = ref.match(text, s), longest.match(text, s)
+        assert (m is None) == (x is None), s
+        if m is not None and x is not None:
+            assert m.end() == x.end(), (s, m.span(), x.span())
+
+
+# the shapes of bench/regex_huge.py whose first match first_is_longest cannot
+# prove the longest, and variations: never_cuts proves them
+ORDERED = [
+    r"(a*|b)*a[ab]{%d}",
+    r"(?:a*|b)*a(?:a|b){%d}",
+    r"(\w*\s?)*a\w{%d}",
+    r"(?:a?b?)*a[ab]{%d}c?",
+    r"\b(a*|b)*a[ab]{%d}\b",
+    r"(?m)^(a?b?)*a[ab]{%d}$",
+    r"(?:ab|a)*c[ab]{%d}",
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ORDERED), st.integers(1, 6), st.text(alphabet="ab c", max_size=40))
+def test_ordered_patterns_agree_with_re_when_thrashing(shape: str, k: int, text: str) -> None:
+    """Proved by the order of the threads: the sets' leftmost start and longest end, exact."""
+    pattern = shape % k
+    p = _thrashing(pattern)
+    eng = p._strategy.eng
+    assert eng.dfa("unanch").never_cuts() and eng.dfa("anch").never_cuts(), pattern
+    _agree(p, re.compile(pattern), text)
+    assert eng.dfa("unanch")._backtracker is None  # the first match's end came from the sets
+
+
+def test_ordered_patterns_take_the_sets_with_bounded_memory() -> None:
+    """A match over the whole text: no backtracker (its visited set grew with the span)."""
+    text = _random_ab(60_000, seed=13)
+    text = text[:-31] + "a" + text[-30:]
+    for pattern in [r"(a*|b)*a[ab]{30}", r"(\w*\s?)*a\w{30}"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p.search(text[:10_000]) is not None  # gives up, builds the tables
+        tracemalloc.start()
+        try:
+            m = p.search(text)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert m is not None and m.span() == (0, len(text)), pattern
+        assert peak < 64 * 1024, (pattern, peak)
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d._backtracker is None and d._never_cuts, pattern
+
+
+def test_never_cuts_refuses_what_it_cannot_prove() -> None:
+    for pattern in [r"(a|ab)", r"a(b|bc)", r"a+?", r"(a|ab)(c|bcd)(d*)", r"(b?|a)*a", r"[ab]*?a"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not p._strategy.eng.dfa("anch").never_cuts(), pattern
+        assert not p._strategy.eng.dfa("anch").exact(), pattern
+    for pattern in [r"(a*|b)*a[ab]{30}", r"(\w*\s?)*x\w{20}", r"a*?b", r"(?:ab|a)*c"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p._strategy.eng.dfa("anch").never_cuts(), pattern
+    # longest mode, or too many contexts * CHAR pcs for the check: not proved
+    for pattern, which in [("a*b", "rev"), (r"\b(a*|b)*[ab]{300}", "anch")]:
+        d = re_engine.compile(pattern, engine="dfa")._strategy.eng.dfa(which)
+        assert not d.never_cuts(), pattern
 
 
 def test_first_is_longest_with_a_nullable_body() -> None:
