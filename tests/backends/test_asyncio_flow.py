@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import backends
-from backends.asyncio_backend import AsyncioFlow
+from backends.asyncio_backend import HOLD_LIMIT, AsyncioFlow
 
 
 async def _pair(net: backends.Backend) -> tuple[backends.Listener, AsyncioFlow, backends.Flow]:
@@ -116,10 +116,16 @@ def test_small_writes_are_held_to_the_end_of_the_pass_and_sent_together() -> Non
         assert sends == [] and client._held is not None
         await asyncio.sleep(0)  # the pass ends: the flusher sends
         assert sends == [b"head body"] and client._held is None
+        sends.clear()
+        part = b"p" * (HOLD_LIMIT // 2)
+        await client.write(part)
+        await client.write(part)  # HOLD_LIMIT held: still held
+        await client.write(b"over")  # more would be held: what is held goes first, now
+        assert sends == [part + part, b"over"] and client._held is None
         got = b""
-        while len(got) < 14:
+        while len(got) < 14 + HOLD_LIMIT + 4:
             got += await server.read()
-        assert got == b"alonehead body"
+        assert got == b"alonehead body" + part + part + b"over"
         client._sock = sock
         await client.close()
         await server.close()
