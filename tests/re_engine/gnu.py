@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-import re_engine.grep as g
+import re_engine.grep.run as g
 
 GREP = shutil.which("grep", path="/usr/bin:/bin")
 needs_grep = pytest.mark.skipif(GREP is None, reason="GNU grep (/usr/bin/grep) is not installed")

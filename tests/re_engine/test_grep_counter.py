@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import re_engine.grep as g
+import re_engine.grep.lines as grep_lines
+import re_engine.grep.run as g
 from re_engine import ast as R
-from re_engine.grep import build, line_body, line_counter, main, parse_args
+from re_engine.grep import build, line_body, line_counter, main, parse_args, word_counter
 from re_engine.prog import resolve
 
 from .gnu import GREP, gnu, needs_grep, ours
@@ -134,16 +135,16 @@ def test_alternation_of_strings_searched_one_at_a_time() -> None:
     lines = b"ab\nx\nab\n" * 3
     want = ([0, 5, 8, 13, 16, 21], [3, 8, 11, 16, 19, 24])
     strings = both.bulk.__self__  # type: ignore[attr-defined]
-    for i in range(2 * g._RETRY + 2):
+    for i in range(2 * grep_lines._RETRY + 2):
         got = both.bounds(lines)
         assert (list(got[0]), list(got[1])) == want, i
-        if i in (0, g._RETRY + 1):  # the strings tried: each line found twice
-            assert strings.single == g._RETRY
+        if i in (0, grep_lines._RETRY + 1):  # the strings tried: each line found twice
+            assert strings.single == grep_lines._RETRY
         assert both.count(lines) == 6
     # not an alternation of 2 to _MAX_STRINGS strings: one re over the bytes
-    assert g._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
-    many = R.alt(*[R.str_(f"s{i}") for i in range(g._MAX_STRINGS + 1)])
-    assert g._alt_strings(resolve(many, False).core) is None
+    assert grep_lines._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
+    many = R.alt(*[R.str_(f"s{i}") for i in range(grep_lines._MAX_STRINGS + 1)])
+    assert grep_lines._alt_strings(resolve(many, False).core) is None
 
 
 def test_sparse_literal_counted_by_find() -> None:
@@ -302,7 +303,7 @@ def test_density_carries_over_chunks(argv: list[str]) -> None:
     assert body is not None
     pattern = build(opts)[0]
     assert pattern is not None
-    counter = g.word_counter(body) or line_counter(body, pattern)
+    counter = word_counter(body) or line_counter(body, pattern)
     assert counter is not None
     dense = b"".join(b"needle 12345 %d\n" % i for i in range(300))
     sparse = b"hay\n" * 3000 + b"x needle 54321\n" + b"hay\n" * 3000

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import re_engine.grep as g
+import re_engine.grep.run as g
 from re_engine.grep import main
 
 from . import test_re_grep as differential

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import re_engine.grep as g
-from re_engine.grep import line_body, parse_args, word_counter
+from re_engine.grep import LineCounter, line_body, parse_args, word_counter
 
 from .gnu import agree, needs_grep
 
@@ -69,7 +68,7 @@ CASES = [
 
 
 def test_word_counter_applies() -> None:
-    def counter(argv: list[str]) -> g.LineCounter | None:
+    def counter(argv: list[str]) -> LineCounter | None:
         body, _ = line_body(parse_args([*argv, "f"], io.BytesIO(), False))
         assert body is not None
         return word_counter(body)
