@@ -421,18 +421,24 @@ def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
         assert d.gave_up >= 1 and d.found is not None and d._backtracker is not None
 
 
-def test_memory_stays_bounded() -> None:
-    text = _random_ab(50_000, seed=9)
-    p = re_engine.compile(
-        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
-    )  # no match: the whole text is scanned
-    p.search(text[:10_000])  # the DFA gives up here; the tables are built
+def _peak_of_search(p: Any, text: str) -> int:
+    """The most memory allocated while ``p`` searches ``text`` (and finds nothing)."""
     tracemalloc.start()
     try:
         assert p.search(text) is None
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return peak
+
+
+def test_memory_stays_bounded() -> None:
+    text = _random_ab(50_000, seed=9)
+    p = re_engine.compile(
+        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
+    )  # no match: the whole text is scanned
+    p.search(text[:10_000])  # the DFA gives up here; the tables are built
+    peak = _peak_of_search(p, text)
     assert peak < 64 * 1024, peak  # the text is 50 KB; nothing per character is kept
     d = p._strategy.eng.dfa("unanch")
     assert len(d.states) <= d.max_states
@@ -443,12 +449,7 @@ def test_empty_iteration_checks_memory_stays_bounded() -> None:
     for pattern in [r"(?:a*|b)*a[ab]{30}c", r"\b(?:a|b?)*a(?:a|b){30}c"]:
         p = re_engine.compile(pattern, engine="dfa")
         assert p.search(text[:10_000]) is None  # gives up, builds the tables
-        tracemalloc.start()
-        try:
-            assert p.search(text) is None
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = _peak_of_search(p, text)
         assert peak < 64 * 1024, (pattern, peak)
         d = p._strategy.eng.dfa("unanch")
         assert d.gave_up >= 1 and len(d.states) <= d.max_states
