@@ -92,7 +92,6 @@ from . import ast as R
 from .charset import word
 from .prog import (
     ASSERT,
-    ASSERT_READS,
     CHAR,
     CHECK,
     EDGE,
@@ -108,6 +107,7 @@ from .prog import (
     Core,
     Prog,
     check_assert,
+    context_reads,
     nullable,
 )
 
@@ -335,10 +335,7 @@ class BitNFA:
         self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
         # the context bits the assertions read (0: none), and per context class
         # of a character (its bits among those) the accept masks of its characters
-        cmask = 0
-        for pc, o in enumerate(prog.op):
-            if o == ASSERT and ctx:
-                cmask |= EDGE | ASSERT_READS[prog.arg[pc]]
+        cmask = context_reads(prog) if ctx else 0
         self._cmask = cmask
         # (a context-free program's one class shares accept()'s memo)
         self._acc_by: dict[int, dict[Any, int]] = {} if cmask else {0: self._acc}

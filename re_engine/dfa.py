@@ -25,6 +25,7 @@ match starts).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Protocol, cast
@@ -33,7 +34,6 @@ from .backtrack import Backtracker, fits
 from .bitnfa import BitNFA
 from .prog import (
     ASSERT,
-    ASSERT_READS,
     CHAR,
     CHECK,
     EDGE,
@@ -49,6 +49,7 @@ from .prog import (
     Prog,
     check_assert,
     check_loop,
+    context_reads,
     enter_loop,
 )
 
@@ -85,6 +86,8 @@ _DIRECT_MIN = 4096
 
 # LazyDFA.never_cuts: most (contexts * CHAR pcs) ** 2 it takes on
 _ORDER_WORK = 1 << 18
+# LazyDFA.never_cuts' answer per program (a first-mode property of the program alone)
+_NEVER_CUTS: weakref.WeakKeyDictionary[Prog, bool] = weakref.WeakKeyDictionary()
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
@@ -437,10 +440,7 @@ class LazyDFA:
         if self.longest:
             return False
         chars = [pc for pc, o in enumerate(op) if o == CHAR]
-        cm = 0
-        for pc, o in enumerate(op):
-            if o == ASSERT:
-                cm |= EDGE | ASSERT_READS[arg[pc]]
+        cm = context_reads(prog)
         ctxs = [b for b in range(16) if b & ~cm == 0]
         if len(ctxs) ** 2 * len(chars) ** 2 > _ORDER_WORK:
             return False
@@ -484,11 +484,18 @@ class LazyDFA:
         return True
 
     def exact(self) -> bool:
-        """:attr:`sets_exact`, or proved by :meth:`never_cuts` (first use)."""
+        """:attr:`sets_exact`, or proved by :meth:`never_cuts` (first use; once per
+        program, which a pattern's unanchored and anchored DFAs share)."""
         if self.sets_exact:
             return True
         if self._never_cuts is None:
-            self._never_cuts = self.never_cuts()
+            if self.longest:
+                self._never_cuts = False  # never_cuts proves nothing for longest scans
+            else:
+                proved = _NEVER_CUTS.get(self.prog)
+                if proved is None:
+                    proved = _NEVER_CUTS[self.prog] = self.never_cuts()
+                self._never_cuts = proved
         return self._never_cuts
 
     def final(self, s: DState, ahead: int) -> bool:
