@@ -185,6 +185,16 @@ def serve(name: str, port: int) -> None:
 # -- the driver --------------------------------------------------------------------------
 
 
+def checkout(path: str, *needs: str) -> str:
+    """``--baseline``'s directory as an absolute path, once it holds ``cohttp/`` and
+    ``backends/`` (and ``needs``), as a checkout of this project does; else exit with one
+    line saying what is missing. Every bench with ``--baseline`` asks it."""
+    for part in ("cohttp", "backends", *needs):
+        if not os.path.exists(os.path.join(path, part)):
+            raise SystemExit(f"--baseline {path}: not a checkout of this project (no {part})")
+    return os.path.abspath(path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -311,7 +321,7 @@ def _running(
         port = _free_port()
         script, serve_as = os.path.abspath(__file__), name
         if name == "ours-baseline" and baseline:
-            script = os.path.join(os.path.abspath(baseline), "bench", "http_server.py")
+            script = os.path.join(baseline, "bench", "http_server.py")
             serve_as = "ours-asyncio"
         argv = [sys.executable, script, "--serve", serve_as, "--port", str(port)]
         servers[name] = (port, argv, None, None)
@@ -407,10 +417,7 @@ def main() -> int:
     known = {**SERVERS, **BASELINES}
     names = args.only.split(",") if args.only else list(SERVERS)
     if args.baseline:
-        if not os.path.isfile(os.path.join(args.baseline, "bench", "http_server.py")):
-            raise SystemExit(
-                f"--baseline {args.baseline}: not a checkout (no bench/http_server.py)"
-            )
+        args.baseline = checkout(args.baseline, os.path.join("bench", "http_server.py"))
         known["ours-baseline"] = ()
         # measured right after ours-asyncio, its pair
         at = names.index("ours-asyncio") + 1 if "ours-asyncio" in names else len(names)

@@ -356,7 +356,7 @@ class WebSocket:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
             deadline = self._deadline()
-            try:  # the flow bounds its own wait (backends.interface.Flow.read_before)
+            try:  # the flow bounds its own wait (Flow.read's deadline=; None: no bound)
                 data = await self.flow.read(_READ_SIZE, deadline=deadline)
             except Timeout:
                 await self._timer()
