@@ -22,13 +22,15 @@ Ours runs as users run it, :class:`cohttp.Server` with a :func:`cohttp.ws.endpoi
 on asyncio, on asyncio with uvloop (as uvicorn runs by default: ``loop="auto"`` picks
 uvloop when installed) and on trio; ``ours-asgi`` is the same ASGI app as uvicorn's under
 our server (:class:`cohttp.asgi.ASGIHandler`, uvloop). All run with their default
-keepalive pings (every 20 s). Unmasking a client's 64 KiB frame is pure Python here
-(integer XOR in 4 KiB slices, ~0.1 ms of the ~0.2 ms of CPU ours spends per 64 KiB echo,
-the floor of what the standard library offers: see ``cohttp.ws.protocol._unmask``);
-websockets does it in C, which is most of the gap at that size. The kernel's share of a
-64 KiB echo (~0.05 ms of system time per message, read from /proc, for ours and the
-peers alike) is about half of what uvicorn with websockets spends on it in all
-(~0.12-0.14 ms), so 2x uvicorn at 64 KiB is beyond pure Python. At 16 B the kernel's
+keepalive pings (every 20 s). Unmasking a client's 64 KiB frame runs in C
+(``cohttp/ws/_mask.c``, ~3 µs) where that optional extension was built, as websockets does
+it; the bench prints which (the pure-Python twin takes ~80 µs). Measured per 64 KiB echo on
+a quiet machine (/proc): ours-asyncio ~15 µs of user and ~37 µs of system time,
+uvicorn-websockets ~31 and ~54: the kernel's share (copies, loopback delivery, waking the
+peer) is most of it for every server. The load generator spends ~40 µs per 64 KiB message
+on the other core; when other jobs share that core, it sets the pace for every server and
+the ratios of messages/s fall toward 1, while the per-CPU-second column still tells the
+servers apart. At 16 B the kernel's
 share is ~5 µs of ours' ~11 µs per message: ours makes one send per echo.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
@@ -351,6 +353,12 @@ def main() -> int:
         f"{len(runnable)} servers on core 0, load on core 1; {args.connections} connections x "
         f"{args.window} in flight; {args.rounds} rounds of {args.duration} s per size.\n"
         "NOTE: the machine's 2 cores are shared with other jobs: absolute numbers are noisy."
+    )
+    compiled = importlib.util.find_spec("cohttp.ws._mask") is not None
+    print(
+        "ours unmasks in C (cohttp/ws/_mask.c)"
+        if compiled
+        else "ours unmasks in pure Python: cohttp/ws/_mask.c was not built (see setup.py)"
     )
     results: dict[tuple[str, str], list[float]] = {}
     per_cpu: dict[tuple[str, str], list[float]] = {}
