@@ -14,7 +14,7 @@ little per message (its CPU per message is printed: a few µs for 16 B).
 Reported: messages per second per server and size, median of the slices with quartiles,
 the median of the per-round ratios to ``websockets`` and to ``uvicorn-websockets``
 (measured back to back), the messages per CPU-second of the server process (from
-/proc) and the load generator's CPU per message. On a shared, noisy machine only ratios
+/proc) with the same per-round ratios of them, and the load generator's CPU per message. On a shared, noisy machine only ratios
 mean much, and the CPU figure tells the servers apart when something else (the load
 generator, other jobs) sets the pace.
 
@@ -323,6 +323,14 @@ def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]
         yield running
 
 
+def _round_ratios(
+    figures: dict[tuple[str, str], list[float]], name: str, base: str, size_name: str
+) -> tuple[float, float, float]:
+    """Quartiles of ``name``'s figure over ``base``'s, round by round (back to back)."""
+    pairs = zip(figures[(name, size_name)], figures[(base, size_name)], strict=True)
+    return _quartiles([a / b for a, b in pairs])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", help=argparse.SUPPRESS)
@@ -401,14 +409,12 @@ def main() -> int:
             for name in runnable:
                 if not name.startswith("ours-"):
                     continue
-                ratios = [
-                    a / b
-                    for a, b in zip(
-                        results[(name, size_name)], results[(base, size_name)], strict=True
-                    )
-                ]
-                q1, q2, q3 = _quartiles(ratios)
-                print(f"  {name} / {base}: {q2:.2f}x  [{q1:.2f} .. {q3:.2f}]")
+                q1, q2, q3 = _round_ratios(results, name, base, size_name)
+                c1, c2, c3 = _round_ratios(per_cpu, name, base, size_name)
+                print(
+                    f"  {name} / {base}: {q2:.2f}x  [{q1:.2f} .. {q3:.2f}],"
+                    f" per CPU-second {c2:.2f}x  [{c1:.2f} .. {c3:.2f}]"
+                )
     return 0
 
 
