@@ -167,6 +167,9 @@ _SMALL_ROUND = tuple((n + 3) & ~3 for n in range(126))
 
 def mask(key: bytes, data: bytes | bytearray | memoryview) -> bytes:
     """XOR ``data`` with the 4-byte ``key`` repeated (section 5.3); its own inverse."""
+    if data.__class__ is not bytes:  # its bytes in order, whatever its format or strides
+        view = memoryview(data)
+        data = view.cast("B") if view.c_contiguous else view.tobytes()
     return _unmask(key, data, 0, len(data))
 
 

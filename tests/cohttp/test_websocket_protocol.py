@@ -187,6 +187,14 @@ def test_the_c_unmask_refuses_what_is_not_a_key_or_a_span() -> None:
         _c_unmask(KEY, "text", 0, 1)  # type: ignore[arg-type]
 
 
+def test_mask_takes_any_buffer_by_its_bytes() -> None:
+    data = bytes(range(256)) * 40
+    expected = mask(KEY, data)
+    assert mask(KEY, bytearray(data)) == expected
+    assert mask(KEY, memoryview(data).cast("I")) == expected  # items of 4 bytes
+    assert mask(KEY, memoryview(data * 2)[::2]) == mask(KEY, (data * 2)[::2])  # strided
+
+
 @pytest.mark.parametrize("n", [5, 200, 70_000])
 def test_a_key_of_zeros_leaves_the_payload(n: int) -> None:
     payload = bytes(range(256)) * (n // 256) + bytes(n % 256)
