@@ -360,6 +360,17 @@ def test_never_cuts_refuses_what_it_cannot_prove() -> None:
         assert not d.never_cuts(), pattern
 
 
+def test_positions_with_the_same_future_share_a_bit() -> None:
+    """``x+`` compiles as ``xx*``: its two positions go on alike, and become one bit."""
+    text = _random_ab(50, seed=5) + "c" + _random_ab(40, seed=6)
+    for pattern, npos in [("(a+|b)+a[ab]{30}", 33), ("((ab)+|c)+a", 4), ("x+y+", 2)]:
+        p = _thrashing(pattern)
+        bit = BitNFA.build(p._strategy.eng.plain)
+        assert bit is not None and bit.npos == npos, pattern
+        _agree(p, re.compile(pattern), text)
+        _check_set_scans(bit, re.compile(pattern), "abcabbac")
+
+
 def test_first_is_longest_with_a_nullable_body() -> None:
     for pattern in [r"(a|b?)*a(a|b){30}", r"x(?:ab|(?:cd)?)*y", r"(a|b?){0,4}c"]:
         p = re_engine.compile(pattern, engine="dfa")
