@@ -14,9 +14,10 @@ alternation tree with the same successor, nothing else leading into them
 (``(a|b)`` compiles to two), are always alive together: they share one bit
 whose set is their union (``[ab]``); in a program without assertions,
 positions whose futures are the same share one too (:func:`_same_future`:
-``a+`` is ``aa*``, whose two positions go on alike).  Bit ``P`` (after the ``P`` positions)
-means "a match ends here"; bit ``P + 1`` "a match ends here if this is the
-end of the text" (a final ``\\z``, as the programs of ``fullmatch`` end).
+``a+`` is ``aa*``, whose two positions go on alike).  Bit ``P`` (after the
+``P`` positions) means "a match ends here"; bit ``P + 1`` "a match ends
+here if this is the end of the text" (a final ``\\z``, as the programs of
+``fullmatch`` end).
 
 *A step.*  ``T = S & accept[c]`` keeps the threads that consume ``c``; the
 next set is the union of the closures (``follow``) of their successors.
