@@ -419,11 +419,12 @@ class LazyDFA:
         :meth:`_closure_roots`).  Cuts read alike: the classes before
         MATCH in the read list are those of the pcs before it in the list.
         So if MATCH is always last in the read lists, no cut ever drops a
-        class: the threads that live on (and their successors) are those of
-        a scan that cuts nothing, every match seen had lower priority than
-        the threads then alive, and the last match seen (the longest) is
-        the first.  That follows from the invariant, on the read lists,
-        with a class named by its least pc,
+        class (a pc cut after MATCH has a twin before it, whose successor's
+        closure reads the same): the read lists are those of a scan that
+        cuts nothing, every match seen had lower priority than the threads
+        then alive, and the last match seen (the longest) is the first.
+        That follows from the invariant, on the read lists, with a class
+        named by its least pc,
 
         (I) in each list, two classes whose sets share a character stand in
             increasing order, and MATCH, if reached, is last,
