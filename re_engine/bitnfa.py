@@ -12,9 +12,9 @@ the program's ``CHAR`` instructions (a Glushkov automaton: a thread waits at
 the character it may consume next).  ``CHAR``\\ s that are leaves of one
 alternation tree with the same successor, nothing else leading into them
 (``(a|b)`` compiles to two), are always alive together: they share one bit
-whose set is their union (``[ab]``); in a program without assertions,
-positions whose futures are the same share one too (:func:`_same_future`:
-``a+`` is ``aa*``, whose two positions go on alike).  Bit ``P`` (after the
+whose set is their union (``[ab]``); positions whose futures are the
+same share one too (:func:`_same_future`: ``a+`` is ``aa*``, whose two
+positions go on alike).  Bit ``P`` (after the
 ``P`` positions) means "a match ends here"; bit ``P + 1`` "a match ends
 here if this is the end of the text" (a final ``\\z``, as the programs of
 ``fullmatch`` end).
@@ -231,45 +231,52 @@ def first_is_longest(core: Core) -> bool:
     return k is not None and k >= 1
 
 
-def _same_future(follow: list[int], pos_sets: list[list[int]]) -> list[int] | None:
-    """The positions of a context-free program grouped by their future: each
-    position's class, numbered in order of first members (``None``: no two
-    positions share one, or the rounds would exceed :data:`_SAME_FUTURE_WORK` steps).
+def _same_future(follows: list[list[int]], pos_sets: list[list[int]]) -> list[int] | None:
+    """The positions grouped by their future: each position's class, numbered
+    in order of first members (``None``: no two positions share one, or the
+    rounds would exceed :data:`_SAME_FUTURE_WORK` steps).
 
+    ``follows``: per context, the closure of each position's successor.
     The coarsest partition in which the positions of a class have the same
-    sets and follows (``follow``: the closure of each one's successor) that
-    hold the same classes and match bits: from the positions grouped by
-    their sets, match bits and distances to a match, each round splits a
-    class whose members' follows reach different classes, until none does.  One bit per class then simulates
-    the program exactly: the set of classes alive after a character is the
-    set of the classes of the positions alive (a position accepts the
-    character iff its class's members do, and their follows reach the same
-    classes), so every scan sees the same match ends from the same starts.
-    ``a+`` compiles as ``aa*``: its two positions become one.
+    sets and, in every context, follows that hold the same classes and
+    match bits: from the positions grouped by their sets, match bits and
+    distances to a match, each round splits a class whose members' follows
+    reach different classes, until none does.  One bit per class then
+    simulates the program exactly: the set of classes alive after a
+    character is the set of the classes of the positions alive (a position
+    accepts the character iff its class's members do, and in the context
+    there their follows reach the same classes), so every scan sees the
+    same match ends from the same starts.  ``a+`` compiles as ``aa*``: its
+    two positions become one.
     """
-    n = len(follow)
-    size = sum(f.bit_count() for f in follow)
+    n = len(pos_sets)
+    size = sum(f.bit_count() for fs in follows for f in fs)
     low = (1 << n) - 1
-    work = n + size
+    work = len(follows) * n + size
     if work > _SAME_FUTURE_WORK:
         return None
-    succ: list[list[int]] = []
-    for f in follow:
+
+    def targets(f: int) -> list[int]:
         out: list[int] = []
         m = f & low
         while m:
             b = m & -m
             out.append(b.bit_length() - 1)
             m ^= b
-        succ.append(out)
-    # the fewest characters from each position to a match (0: none), equal
-    # in a class (by induction on it), so rounds need not find it out one
-    # position at a time (a chain such as [ab]{30})
-    pred: list[list[int]] = [[] for _ in follow]
-    for i, sc in enumerate(succ):
-        for j in sc:
-            pred[j].append(i)
-    frontier = [i for i, f in enumerate(follow) if f >> n]
+        return out
+
+    # per position, per context: the positions its follow holds
+    succ = [[targets(fs[i]) for fs in follows] for i in range(n)]
+    # the fewest characters from each position to a match in some contexts
+    # (0: none), equal in a class (by induction on it), so rounds need not
+    # find it out one position at a time (a chain such as [ab]{30})
+    pred: list[list[int]] = [[] for _ in range(n)]
+    for i, per_ctx in enumerate(succ):
+        for sc in per_ctx:
+            for j in sc:
+                pred[j].append(i)
+    ends = [tuple(fs[i] >> n for fs in follows) for i in range(n)]
+    frontier = [i for i in range(n) if any(ends[i])]
     dist = [0] * n
     d = 1
     while frontier:
@@ -279,19 +286,19 @@ def _same_future(follow: list[int], pos_sets: list[list[int]]) -> list[int] | No
         frontier = list(dict.fromkeys(i for j in frontier for i in pred[j] if not dist[i]))
     ids: dict[Any, int] = {}
     cls = [
-        ids.setdefault((tuple(sorted(ps)), f >> n, k), len(ids))
-        for ps, f, k in zip(pos_sets, follow, dist, strict=True)
+        ids.setdefault((tuple(sorted(ps)), e, k), len(ids))
+        for ps, e, k in zip(pos_sets, ends, dist, strict=True)
     ]
     count = len(ids)
     while count < n:
-        work += n + size
+        work += len(follows) * n + size
         if work > _SAME_FUTURE_WORK:
             return None
         get = cls.__getitem__
         ids = {}
         split = [
-            ids.setdefault((k, frozenset(map(get, sc))), len(ids))
-            for k, sc in zip(cls, succ, strict=True)
+            ids.setdefault((k, *(frozenset(map(get, sc)) for sc in per_ctx)), len(ids))
+            for k, per_ctx in zip(cls, succ, strict=True)
         ]
         if len(ids) == count:
             return cls
@@ -494,17 +501,22 @@ class BitNFA:
         if is_word is None:
             is_word = word(not prog.is_bytes).__contains__
         self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+        # the follows in every context the assertions tell apart (their closures
+        # are otherwise built as a text shows the contexts): if not too many
+        ctxs: list[tuple[int, int] | None] = [None]
         if has_ctx:
-            return self
-        edges = self._follow(None)
-        merged = _same_future(edges[0], pos_sets)
+            cs = [b for b in range(16) if b & ~self._cmask == 0]
+            ctxs = [(b, a) for b in cs for a in cs]
+        merged = None
+        if len(ctxs) * npc <= _SAME_FUTURE_WORK:
+            merged = _same_future([self._follow(c)[0] for c in ctxs], pos_sets)
         if merged is not None:  # positions with the same future share a bit
             pos_of = {pc: merged[i] for pc, i in pos_of.items()}
             firsts = dict.fromkeys(merged)  # the classes, each once, in order
             pos_sets = [pos_sets[merged.index(k)] for k in firsts]
-            self = cls(prog, pos_of, pos_sets, is_word, False)
-            edges = self._follow(None)
-        self._set_edges(_Edges(*edges))
+            self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+        if not has_ctx:
+            self._set_edges(self._closures(None))
         return self
 
     def _closures(self, ctx: tuple[int, int] | None) -> _Edges:
