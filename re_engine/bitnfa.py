@@ -127,6 +127,9 @@ _PENDING: dict[Any, int] = {}  # never filled: the next character sets the conte
 _OPS = frozenset({CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT, ENTER, CHECK})
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
 _SAME_FUTURE_WORK = 1 << 18  # most steps _same_future takes (else positions stay apart)
+# most contexts * pcs of a program with assertions whose closures BitNFA.build
+# computes for _same_future (else it builds a context's as a text shows it)
+_SAME_FUTURE_CLOSURES = 1 << 13
 
 
 def fixed_length(c: Any) -> int | None:
@@ -507,16 +510,21 @@ class BitNFA:
         if has_ctx:
             cs = [b for b in range(16) if b & ~self._cmask == 0]
             ctxs = [(b, a) for b in cs for a in cs]
-        merged = None
-        if len(ctxs) * npc <= _SAME_FUTURE_WORK:
-            merged = _same_future([self._follow(c)[0] for c in ctxs], pos_sets)
+        if has_ctx and len(ctxs) * npc > _SAME_FUTURE_CLOSURES:
+            return self
+        follows = [self._follow(c) for c in ctxs]
+        merged = _same_future([f[0] for f in follows], pos_sets)
         if merged is not None:  # positions with the same future share a bit
             pos_of = {pc: merged[i] for pc, i in pos_of.items()}
-            firsts = dict.fromkeys(merged)  # the classes, each once, in order
-            pos_sets = [pos_sets[merged.index(k)] for k in firsts]
+            first: dict[int, int] = {}  # each class's first member (classes in order)
+            for i, k in enumerate(merged):
+                first.setdefault(k, i)
+            pos_sets = [pos_sets[i] for i in first.values()]
             self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+            if not has_ctx:
+                follows = [self._follow(None)]
         if not has_ctx:
-            self._set_edges(self._closures(None))
+            self._set_edges(_Edges(*follows[0]))
         return self
 
     def _closures(self, ctx: tuple[int, int] | None) -> _Edges:
