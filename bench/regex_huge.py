@@ -97,6 +97,8 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     ("groups (a|b)*a(a|b){30}", r"(a|b)*a(a|b){30}", _ab_match_to_end, "groups", None),
     ("groups ([ab])*a((a)|(b)){30}", r"([ab])*a(?:(a)|(b)){30}", _ab_match_to_end, "groups", None),
     (r"groups (a|b)*\Ba(a|b){30}", r"(a|b)*\Ba(a|b){30}", _ab_match_to_end, "groups", None),
+    # every group in the fixed-length tail: one capture pass over it (loopgroups' tail form)
+    ("groups (?:a*|b)*a([ab]{30})", r"(?:a*|b)*a([ab]{30})", _ab_match_to_end, "groups", None),
 ]
 
 
