@@ -405,35 +405,54 @@ class LazyDFA:
         (:meth:`exact`).  Proved from the program's priorities:
 
         A scan from one start keeps its threads in priority order and, when
-        one reaches MATCH, cuts those after it.  If MATCH always comes last
-        in the list, nothing is ever cut: every live thread has priority over
-        every match seen, so the last match seen (the longest) is the first.
-        That follows from the invariant
+        one reaches MATCH, cuts those after it.  Let ``C(r)`` be the closure
+        of a pc ``r`` in a context (the CHAR pcs reached, in priority order,
+        MATCH at its place), and let the CHAR pcs be grouped in classes
+        (:meth:`_twins`) such that two pcs of a class have the same set and
+        their successors' closures, read as classes with repeats dropped,
+        are equal in every context.  Read a list as classes (repeats
+        dropped): the scan's next list, read so, follows from this one, as
+        two threads of a class accept the same characters and their
+        successors add the same classes in the same order (the list after
+        a character ``c`` is the closures of the successors of the threads
+        that accept ``c``, in list order, repeats dropped:
+        :meth:`_closure_roots`).  Cuts read alike: the classes before
+        MATCH in the read list are those of the pcs before it in the list.
+        So if MATCH is always last in the read lists, no cut ever drops a
+        class (a pc cut after MATCH has a twin before it, whose successor's
+        closure reads the same): the read lists are those of a scan that
+        cuts nothing, every match seen had lower priority than the threads
+        then alive, and the last match seen (the longest) is the first.
+        That follows from the invariant, on the read lists, with a class
+        named by its least pc,
 
-        (I) in each list, two pcs whose sets share a character stand in
-            increasing pc order, and MATCH, if reached, is last,
+        (I) in each list, two classes whose sets share a character stand in
+            increasing order, and MATCH, if reached, is last,
 
-        which this checks by induction.  The list after a character ``c`` is
-        the closures ``C(t)`` of the successors of the threads ``t`` that
-        accept ``c``, in list order, repeats dropped (:meth:`_closure_roots`);
-        by (I) those threads are in increasing pc order, since their sets
-        share ``c``.  So (I) holds after the step if, in every context (the
-        bits the assertions read, either side): (a) each ``C(t)`` satisfies
-        (I); (b) for CHAR pcs ``p < q`` whose sets share a character, each
-        pc ``y`` of ``C(q)`` not in ``C(p)`` comes after every ``x`` of
-        ``C(p)`` whose set meets ``y``'s (``x < y``), and ``C(q)`` holds
-        nothing new if ``C(p)`` reached MATCH.  Indeed for ``x`` first met in
-        ``C(t_i)``, ``y`` first in ``C(t_j)``, ``i < j``, with meeting sets,
-        ``y`` is new in ``C(t_j)`` against ``C(t_i)``, so ``x < y`` by (b)
-        (by (a) if ``i = j``); and once MATCH is met in ``C(t_i)``, by (a)
-        last there, every later ``C(t_j)`` adds nothing after it.  The first
-        list is the closure of the start: (a) again.  (Closures start not
-        fresh and keep one entry per CHAR pc, as the scans' do, so the
-        argument holds with empty-iteration checks.)
+        which this checks by induction.  The list after ``c`` is the read
+        closures ``C(t)`` of the successors of the classes ``t`` that accept
+        ``c``, in list order, repeats dropped; by (I) those classes are in
+        increasing order, since their sets share ``c``.  So (I) holds after
+        the step if, in every context (the bits the assertions read, either
+        side): (a) each ``C(t)`` satisfies (I); (b) for classes ``p < q``
+        whose sets share a character, each class ``y`` of ``C(q)`` not in
+        ``C(p)`` comes after every ``x`` of ``C(p)`` whose set meets
+        ``y``'s (``x < y``), and ``C(q)`` holds nothing new if ``C(p)``
+        reached MATCH.  Indeed for ``x`` first met in ``C(t_i)``, ``y``
+        first in ``C(t_j)``, ``i < j``, with meeting sets, ``y`` is new in
+        ``C(t_j)`` against ``C(t_i)``, so ``x < y`` by (b) (by (a) if
+        ``i = j``); and once MATCH is met in ``C(t_i)``, by (a) last there,
+        every later ``C(t_j)`` adds nothing after it.  The first list is the
+        closure of the start: (a) again.  (Closures start not fresh and keep
+        one entry per CHAR pc, as the scans' do, so the argument holds with
+        empty-iteration checks.)  The classes let a loop whose first
+        iteration is unrolled pass: ``a+`` is ``aa*``, whose two CHAR pcs go
+        on to the same loop, so a thread in either stands for both.
 
         Cost: ``O(K * P**2)`` integer operations for ``P`` CHAR pcs and ``K``
-        contexts, at most :data:`_ORDER_WORK` (else ``False``: not proved);
-        computed once, when a scan first gives up (:meth:`exact`).
+        contexts, at most :data:`_ORDER_WORK` (else ``False``: not proved),
+        and the classes' rounds (bounded alike); computed once, when a scan
+        first gives up (:meth:`exact`).
         """
         prog = self.prog
         op, arg, xs, sets = prog.op, prog.arg, prog.x, prog.sets
@@ -444,44 +463,84 @@ class LazyDFA:
         ctxs = [b for b in range(16) if b & ~cm == 0]
         if len(ctxs) ** 2 * len(chars) ** 2 > _ORDER_WORK:
             return False
-        # meet[pc]: the CHAR pcs whose set shares a character with pc's
+        roots = dict.fromkeys([prog.start, *(xs[pc] for pc in chars)])
+        closures = {
+            r: [self._closure_ctx((r,), b, a, keep=True)[0] for b in ctxs for a in ctxs]
+            for r in roots
+        }
+        rep, read = self._twins(chars, closures)
+        reps = sorted(set(rep.values()))
+        # meet[pc]: the classes whose set shares a character with class pc's
         by_set: dict[int, int] = {}
-        for pc in chars:
+        for pc in reps:
             by_set[arg[pc]] = by_set.get(arg[pc], 0) | 1 << pc
         meet_set = {
             a: sum(m for b, m in by_set.items() if a == b or sets[a].inter(sets[b])) for a in by_set
         }
-        meet = {pc: meet_set[arg[pc]] for pc in chars}
-        roots = dict.fromkeys([prog.start, *(xs[pc] for pc in chars)])
-        for behind in ctxs:
-            for ahead in ctxs:
-                # per root: its closure's mask, and the pcs that may not be new
-                # after it (a pc y with some x > y of the closure meeting it)
-                got: dict[int, tuple[int, int]] = {}
-                for r in roots:
-                    lst = self._closure_ctx((r,), behind, ahead, keep=True)[0]
-                    mask = late = 0
-                    for x in lst:
-                        if x < 0:
-                            if lst[-1] != -1:
-                                return False  # MATCH not last: (a)
-                            late = -1  # nothing may be new after MATCH
-                            break
-                        if (mask & meet[x]) >> (x + 1):
-                            return False  # a pc > x meeting it came before: (a)
-                        mask |= 1 << x
-                        late |= meet[x] & ((1 << x) - 1)
-                    got[r] = (mask, late)
-                for q in chars:
-                    cq = got[xs[q]][0]
-                    below = meet[q] & ((1 << q) - 1)  # the pcs p < q meeting q
-                    while below:
-                        low = below & -below
-                        below ^= low
-                        cp, late = got[xs[low.bit_length() - 1]]
-                        if cq & ~cp & late:
-                            return False  # (b)
+        meet = {pc: meet_set[arg[pc]] for pc in reps}
+        for i in range(len(ctxs) ** 2):
+            # per root: its read closure's mask, and the classes that may not be
+            # new after it (a class y with some x > y of the closure meeting it)
+            got: dict[int, tuple[int, int]] = {}
+            for r in roots:
+                lst = read[r][i]
+                mask = late = 0
+                for x in lst:
+                    if x < 0:
+                        if lst[-1] != -1:
+                            return False  # MATCH not last: (a)
+                        late = -1  # nothing may be new after MATCH
+                        break
+                    if (mask & meet[x]) >> (x + 1):
+                        return False  # a class > x meeting it came before: (a)
+                    mask |= 1 << x
+                    late |= meet[x] & ((1 << x) - 1)
+                got[r] = (mask, late)
+            for q in reps:
+                cq = got[xs[q]][0]
+                below = meet[q] & ((1 << q) - 1)  # the classes p < q meeting q
+                while below:
+                    low = below & -below
+                    below ^= low
+                    cp, late = got[xs[low.bit_length() - 1]]
+                    if cq & ~cp & late:
+                        return False  # (b)
         return True
+
+    def _twins(
+        self, chars: list[int], closures: dict[int, list[list[int]]]
+    ) -> tuple[dict[int, int], dict[int, list[tuple[int, ...]]]]:
+        """The classes of CHAR pcs for :meth:`never_cuts`: each pc's class, named by
+        its least pc, and each root's closures (per context) read as classes.
+
+        A class's pcs have the same set, and their successors' closures, read
+        as classes with repeats dropped, are equal in every context.  One
+        class per pc holds that; each round then merges the pcs whose set and
+        successors' read closures agree, which keeps it: closures read alike
+        in the classes before the round read alike in the merged ones (a
+        reading in coarser classes is a function of the reading in finer
+        ones).  Rounds stop when nothing merges, or after :data:`_ORDER_WORK`
+        steps: every round's classes hold the rule, so stopping early only
+        proves less.
+        """
+        arg, xs = self.prog.arg, self.prog.x
+        rep = {pc: pc for pc in chars}
+        size = sum(len(lst) + 1 for lists in closures.values() for lst in lists)
+        work = 0
+        while True:
+            get = rep.get
+            read = {
+                r: [tuple(dict.fromkeys([get(y, -1) for y in lst])) for lst in lists]
+                for r, lists in closures.items()
+            }
+            work += size
+            ids: dict[tuple[tuple[int, ...], ...], int] = {}
+            rid = {r: ids.setdefault(tuple(lists), len(ids)) for r, lists in read.items()}
+            first: dict[tuple[int, int], int] = {}
+            merged = {pc: first.setdefault((arg[pc], rid[xs[pc]]), pc) for pc in chars}
+            if merged == rep or work > _ORDER_WORK:
+                return rep, read
+            rep = merged
 
     def exact(self) -> bool:
         """:attr:`sets_exact`, or proved by :meth:`never_cuts` (first use; once per
