@@ -625,14 +625,19 @@ class Automata(Strategy):
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
         lg = eng.loop_groups
         if lg is not None and e0 - s0 >= _LOOP_SPAN:
-            return lg.slots(text, s0, e0)
+            got = lg.slots(text, s0, e0)
+            if got is not None:
+                return got
+            lg = None  # beyond its budget: the full pass
         sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
                 return got
-        if lg is not None:
-            return lg.slots(text, s0, e0)
+        if lg is not None and lg.head is None:  # (a short head's VM is the full pass's)
+            got = lg.slots(text, s0, e0)
+            if got is not None:
+                return got
         caps: Any
         if self.sem == "first" and not self.res.has_inner_sem and fits(eng.prog, s0, e0):
             caps = eng.backtracker.slots(text, s0, e0)
