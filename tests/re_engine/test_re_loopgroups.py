@@ -176,7 +176,7 @@ def test_not_handled_where_not_exact(pattern: str) -> None:
     lg = _loop_groups(re_engine.compile(pattern, engine="dfa"))
     assert lg is None or lg.head is not None
     text = "abab" * 5 + "c"
-    with mock.patch.object(meta, "_LOOP_SPAN", 0):
+    with mock.patch.object(meta, "_LOOP_SPAN", 0), mock.patch.object(meta, "_HEAD_SPAN", 0):
         _agree(re_engine.compile(pattern, engine="dfa"), re.compile(pattern), text)
 
 
@@ -223,6 +223,7 @@ def test_long_spans_re_cannot_take(pattern: str) -> None:
 # heads with groups: set on every iteration or not, nested, lazy, nullable, assertions
 GROUP_HEADS = ["(a*|b)*", "(?:(a)|b)*", "(a+|b)+", "(a|ab)*", "(ab|a)*?", "([ab])*?", "(b?)*"]
 GROUP_HEADS += ["(.)*", "(?:a|(b)\\b)*", "(c)?", "((a)|(b))*", "(?:(a)b|(a))*", "(a)*(b)*"]
+GROUP_HEADS += ["(?:(a)$|.)*", "(\\n|a)*?", "(?:(b)|a|(\\B))*"]
 
 
 @st.composite
@@ -253,11 +254,28 @@ def test_head_groups_agree_with_re(pattern: str, text: str, window: tuple[int, i
     assert lg is not None, pattern  # the head form, or the loop form where it applies
     with (
         mock.patch.object(meta, "_LOOP_SPAN", 0),
+        mock.patch.object(meta, "_HEAD_SPAN", 0),
         mock.patch.object(loopgroups, "_WINDOW", window[0]),
         mock.patch.object(loopgroups, "_WIDEN", 2),
         mock.patch.object(loopgroups, "_HEAD_BUDGET", window[1] * 8),
     ):
         _agree(p, ref, text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(head_patterns(), st.binary(max_size=60).map(lambda b: bytes(b"ab c\n"[x % 5] for x in b)))
+def test_bytes_head_groups_agree_with_re(pattern: str, text: bytes) -> None:
+    """The head form on bytes, windows of two characters up."""
+    from re_engine import loopgroups
+
+    bpat = pattern.encode()
+    with (
+        mock.patch.object(meta, "_LOOP_SPAN", 0),
+        mock.patch.object(meta, "_HEAD_SPAN", 0),
+        mock.patch.object(loopgroups, "_WINDOW", 2),
+        mock.patch.object(loopgroups, "_WIDEN", 2),
+    ):
+        _agree(re_engine.compile(bpat, engine="dfa"), re.compile(bpat), text)
 
 
 @pytest.mark.parametrize(
