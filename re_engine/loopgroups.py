@@ -227,13 +227,14 @@ class _Head:
 
     def dfa(self) -> LazyDFA | None:
         """The head's DFA (built on first use); ``None`` if the sentinel is not one pc."""
-        if self._dfa is None:
+        if self._dfa is None and self.sentinel != -2:
             prog = compile_prog(self.node, self.is_bytes, self.ngroups, captures=True)
             empty = [
                 pc for pc, o in enumerate(prog.op) if o == CHAR and not prog.sets[prog.arg[pc]]
             ]
             if len(empty) != 1:
-                return None  # X holds an empty set of its own
+                self.sentinel = -2  # X holds an empty set of its own: refused (once)
+                return None
             self.sentinel = empty[0]
             self._dfa = LazyDFA(prog, "first", False, self.is_word)
         return self._dfa

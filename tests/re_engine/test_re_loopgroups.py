@@ -318,3 +318,12 @@ def test_head_refuses_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(loopgroups, "_HEAD_STATES", 0)
     monkeypatch.setattr(loopgroups, "_HEAD_CHARS_PER_STATE", 1 << 30)
     assert lg2.slots(text, 1, len(text)) is None  # the DFA gave up at its first new state
+    # a head with an empty set of its own: the sentinel would not be one pc
+    pattern3 = r"(a*|b|[^\s\S])*a([ab]{3})"
+    p3, ref3 = re_engine.compile(pattern3), re.compile(pattern3)
+    lg3 = _loop_groups(p3)
+    assert lg3 is not None and lg3.head is not None
+    text3 = "ab" * 400 + "aaaa"
+    assert lg3.slots(text3, 0, len(text3)) is None
+    m3, r3 = p3.search(text3), ref3.search(text3)
+    assert m3 is not None and r3 is not None and _regs(m3, 2) == r3.regs
