@@ -99,6 +99,8 @@ CASES: list[tuple[str, str, Callable[[int], str], str, str | None]] = [
     (r"groups (a|b)*\Ba(a|b){30}", r"(a|b)*\Ba(a|b){30}", _ab_match_to_end, "groups", None),
     # every group in the fixed-length tail: one capture pass over it (loopgroups' tail form)
     ("groups (?:a*|b)*a([ab]{30})", r"(?:a*|b)*a([ab]{30})", _ab_match_to_end, "groups", None),
+    # a group in the head loop too: a DFA pass, then a VM over a short window (loopgroups._Head)
+    ("groups (a*|b)*a([ab]{30})", r"(a*|b)*a([ab]{30})", _ab_match_to_end, "groups", None),
 ]
 
 

@@ -49,7 +49,14 @@ start alike: :class:`re_engine.prog.Prog`), and one does; so the match
 takes the first path of ``X`` to ``e - S``, which sets no group, then the
 first path of ``F2`` spanning ``[e - S, e)``.
 
-Cost: one capture pass over each of at most three pieces of constant
+*Groups in the head.*  Where ``X`` holds groups too (and ``F2`` is not empty),
+the same proof says that ``X``'s are those of the first path of ``X`` alone
+spanning ``[s, e - S)``: :class:`_Head` finds them with a DFA pass and a
+Pike VM over a short window before ``e - S`` (its docstring has the proof
+and the budget; beyond that budget :meth:`LoopGroups.slots` gives ``None``
+and the caller's full pass answers).
+
+Cost (but for the head): one capture pass over each of at most three pieces of constant
 length (``P``, ``|B|``, ``S``): ``O(m)`` whatever the span, and no memory
 that grows with it.
 """
@@ -57,13 +64,16 @@ that grows with it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from . import ast as R
 from .backtrack import Backtracker, fits
 from .bitnfa import first_is_longest, fixed_length
+from .charset import CharSet
+from .dfa import LazyDFA
 from .pike import context_fn, pike
-from .prog import Cap, Core, compile_prog
+from .prog import CHAR, Cap, Core, compile_prog
 
 
 def _caps(c: Any) -> set[int]:
@@ -151,6 +161,154 @@ def _piece(
     return _Piece(node, is_bytes, ngroups, is_word) if _caps(node) else None
 
 
+# _Head: the first window, and each next one this many times longer
+_WINDOW = 64
+_WIDEN = 8
+# _Head: windows (and the DFA's new states) may cost up to this much, or half the head's span
+_HEAD_BUDGET = 4096
+# _Head: the DFA pass gives up when it has made more states than this plus one per ...
+_HEAD_STATES = 2000
+# ... this many characters (a thrashing DFA: the caller's full pass is no slower)
+_HEAD_CHARS_PER_STATE = 16
+
+
+class _Head:
+    """The groups of the tail form's head ``X``: the first path of ``X`` spanning ``[s, t)``.
+
+    ``X`` is compiled followed by a sentinel, a character set that holds no
+    character (so a CHAR pc no character passes): no path reaches ``MATCH``,
+    and a path of ``X`` that ends at ``t`` waits at the sentinel there.  The
+    lazy DFA (``first`` mode, anchored at ``s``; never cut, as nothing
+    matches) runs over ``[s, p)`` for a few window starts ``p = t - w`` and
+    keeps its kernel there: the next pcs of the Pike VM's threads after the
+    character before ``p``, in priority order (the DFA's closures and moves
+    are the VM's, :meth:`re_engine.dfa.LazyDFA._closure_roots`).  The Pike
+    VM then runs over ``[p, t]`` from those pcs, seed ``i`` carrying ``-2 - i``
+    in every slot, and takes the first thread waiting at the sentinel at
+    ``t``.  If each slot of the head's groups in it is a position (set inside
+    the window), those are the groups; else the window widens, up to ``s``
+    itself (an ordinary VM run from ``prog.start``, exact) or the budget.
+
+    Proof.  By the tail form's proof the match's path takes the first path
+    (in priority order) of ``X`` from ``s`` to ``t``; the VM over ``X`` and the
+    sentinel from ``s`` finds it as the first thread at the sentinel at ``t``
+    (its thread list stays in priority order, a pc kept once, for the first
+    path that reaches it: two paths at one CHAR pc have the same futures, no
+    backreferences; the sentinel ends no path before ``t``, as no character
+    passes it).  Which threads a run keeps, in which order, depends on their
+    pcs and the text alone, never on their slots (SAVE only writes them).  So
+    the run seeded at ``p`` with the full run's next pcs there keeps, at every
+    position, the full run's threads, each one's slots being those of the
+    full run's thread it descends from at ``p`` (the seed ``i``) overwritten
+    by the SAVEs it passed in ``[p, t]``: a slot that holds a position holds
+    the full run's value; a slot still ``-2 - i`` holds the seed's value,
+    unknown here (set before ``p``, or never: ``re``'s rule that a group keeps
+    its value from an earlier iteration is the VM's, which never clears a
+    slot), so the window widens.
+
+    Cost: the DFA pass (one dict lookup per character; it gives up, as the
+    caller's pass is then no slower, after :data:`_HEAD_STATES` states plus one
+    per :data:`_HEAD_CHARS_PER_STATE` characters), plus VM runs over windows
+    of ``64, 512, ...`` characters, their total at most
+    ``max(_HEAD_BUDGET, (t - s) / 2)``.  Memory: the DFA's bounded cache and
+    one kernel per window.
+    """
+
+    def __init__(
+        self, items: list[Any], is_bytes: bool, ngroups: int, is_word: Callable[[int], bool]
+    ):
+        self.node = R.Seq((*items, R.Set(CharSet())))
+        self.is_bytes = is_bytes
+        self.ngroups = ngroups
+        self.is_word = is_word
+        self.groups = sorted(_caps(R.Seq(tuple(items))))
+        self._dfa: LazyDFA | None = None
+        self.sentinel = -1
+
+    def dfa(self) -> LazyDFA | None:
+        """The head's DFA (built on first use); ``None`` if the sentinel is not one pc."""
+        if self._dfa is None and self.sentinel != -2:
+            prog = compile_prog(self.node, self.is_bytes, self.ngroups, captures=True)
+            empty = [
+                pc for pc, o in enumerate(prog.op) if o == CHAR and not prog.sets[prog.arg[pc]]
+            ]
+            if len(empty) != 1:
+                self.sentinel = -2  # X holds an empty set of its own: refused (once)
+                return None
+            self.sentinel = empty[0]
+            self._dfa = LazyDFA(prog, "first", False, self.is_word)
+        return self._dfa
+
+    def _kernels(
+        self, dfa: LazyDFA, text: Any, s: int, stops: list[int]
+    ) -> list[tuple[int, ...]] | None:
+        """The DFA's kernel at each of ``stops`` (ascending, all > ``s``), or ``None`` (gave up)."""
+        n = len(text)
+        watch = dfa.prog.uses_final
+        st = dfa.start(dfa.context(text, s))
+        built0 = dfa.built
+        it = iter(text)
+        i = s
+        out: list[tuple[int, ...]] = []
+        for stop in stops:
+            while i < stop:
+                it.__setstate__(i)
+                tb = st.tb
+                try:
+                    for ch in islice(it, stop - i):
+                        st = tb[ch]
+                        tb = st.tb
+                    i = stop
+                    break
+                except KeyError:
+                    i = int(it.__reduce__()[2]) - 1
+                if dfa.built - built0 > _HEAD_STATES + (i - s) // _HEAD_CHARS_PER_STATE:
+                    return None
+                ch = text[i]
+                st = dfa.slow_step(st, ch, watch and i == n - 1 and dfa.code(ch) == 10)
+                i += 1
+                if st.dead:
+                    return None  # no path of X reaches t: not a match of this shape
+            out.append(st.kernel)
+        return out
+
+    def run(self, text: Any, s: int, t: int, out: list[int]) -> bool:
+        """Copy the head's groups of the match into ``out``; ``False``: not found within budget."""
+        dfa = self.dfa()
+        if dfa is None:
+            return False
+        budget = max(_HEAD_BUDGET, (t - s) // 2)
+        widths: list[int] = []
+        w, total = _WINDOW, 0
+        while w < t - s and total + w <= budget:
+            widths.append(w)
+            total += w
+            w *= _WIDEN
+        stops = sorted(t - w for w in widths)
+        kernels = self._kernels(dfa, text, s, stops) if stops else []
+        if kernels is None:
+            return False
+        prog, slots = dfa.prog, [2 * g for g in self.groups] + [2 * g + 1 for g in self.groups]
+        ctx = context_fn(text, self.is_word)
+        tries = [(t - w, kernels[len(stops) - 1 - k]) for k, w in enumerate(widths)]
+        if total + (t - s) <= budget:
+            tries.append((s, ()))  # the whole head: an ordinary run from prog.start
+        for p, kernel in tries:
+            seeds = (
+                [(pc, (-2 - i,) * prog.nslots) for i, pc in enumerate(kernel)] if p > s else None
+            )
+            caps = pike(
+                prog, text, p, t, len(text), ctx, anchored=True, seeds=seeds, final=self.sentinel
+            )
+            if caps is None:
+                raise AssertionError(f"no path of the head spans {s},{t}")
+            if all(caps[k] >= -1 for k in slots):
+                for k in slots:
+                    out[k] = caps[k]
+                return True
+        return False
+
+
 class LoopGroups:
     """The groups of an ``F1 B{m,n} F2`` or ``X F2`` match from its span (module docstring)."""
 
@@ -162,6 +320,7 @@ class LoopGroups:
         self.pre: _Piece | None = None
         self.body: _Piece | None = None
         self.suf: _Piece | None = None
+        self.head: _Head | None = None  # the tail form's head, when it holds groups
         # opened groups: (index, start, end), a position being (from_end, offset)
         self.opened: list[tuple[int, tuple[bool, int], tuple[bool, int]]] = []
 
@@ -237,7 +396,7 @@ class LoopGroups:
         j = len(items)
         while j > 0 and lens[j - 1] is not None:
             j -= 1
-        if j == 0 or any(_caps(x) for x in items[:j]):
+        if j == 0:
             return None
         tail = [k or 0 for k in lens[j:]]
 
@@ -253,10 +412,18 @@ class LoopGroups:
         self.body_len = 0  # X: any length
         self.opened = [(g, at(a), at(b)) for g, a, b in opened]
         self.suf = _piece(items[j:], is_bytes, ngroups, is_word)
+        if any(_caps(x) for x in items[:j]):
+            if j == len(items):
+                return None  # no tail: the head is the whole pattern, left to the full pass
+            self.head = _Head(items[:j], is_bytes, ngroups, is_word)
         return self
 
-    def slots(self, text: Any, s: int, e: int) -> list[int]:
-        """Capture slots of the leftmost-first match spanning ``[s, e)`` (a match, as found)."""
+    def slots(self, text: Any, s: int, e: int) -> list[int] | None:
+        """Capture slots of the leftmost-first match spanning ``[s, e)`` (a match, as found).
+
+        ``None`` when the head's groups are not found within their budget
+        (:class:`_Head`): the caller's full pass gives them.
+        """
         out = [-1] * (2 * self.ngroups + 2)
         out[0], out[1] = s, e
         for g, (fa, oa), (fb, ob) in self.opened:
@@ -271,4 +438,6 @@ class LoopGroups:
             self.body.run(text, hi - self.body_len, hi, out)
         if self.suf is not None:
             self.suf.run(text, hi, e, out)
+        if self.head is not None and not self.head.run(text, s, hi, out):
+            return None
         return out

@@ -76,6 +76,10 @@ _DENSITY = 400
 # Automata.groups: from a span this long, LoopGroups (a constant cost) before
 # SpanGroups (re.fullmatch over the span: faster on short spans only)
 _LOOP_SPAN = 128
+# Automata.groups: from a span this long, LoopGroups with groups in the head (a
+# DFA pass, then a VM over a window of 64 characters or more) after SpanGroups
+# (re, where proved fast) and before the full pass (shorter: the backtracker's cheaper)
+_HEAD_SPAN = 512
 
 # Automata.slots: after a match this long or shorter, the next anchored scan
 # is expected short too (tokens) and runs LazyDFA.forward_short
@@ -478,7 +482,10 @@ class Automata(Strategy):
     - for an ``F1 B{m,n} F2`` pattern, arithmetic on the span and capture
       passes over ``F1``, ``F2`` and the loop's last iteration alone,
       ``O(m)`` (:mod:`re_engine.loopgroups`, where exact; on spans shorter
-      than :data:`_LOOP_SPAN` only after ``re``, cheaper there);
+      than :data:`_LOOP_SPAN` only after ``re``, cheaper there); a head
+      ``X`` before a fixed-length tail with groups of its own from a DFA pass
+      and a VM over a window at its end, after ``re`` and from
+      :data:`_HEAD_SPAN` characters on;
     - ``re.fullmatch`` on the span while :class:`re_engine.fast.SpanGroups`
       proves the backtracker within a constant of the Pike VM;
     - else the bounded backtracker (:mod:`re_engine.backtrack`), ``O(m * w)``
@@ -624,15 +631,20 @@ class Automata(Strategy):
 
             return submatches(eng.core, self.ngroups, text, s0, e0, self.is_word, eng.posix_cache)
         lg = eng.loop_groups
-        if lg is not None and e0 - s0 >= _LOOP_SPAN:
-            return lg.slots(text, s0, e0)
+        got: Slots | None
+        if lg is not None and lg.head is None and e0 - s0 >= _LOOP_SPAN:
+            got = lg.slots(text, s0, e0)
+            if got is not None:  # (always, without a head)
+                return got
         sg = self.span_groups()
         if sg is not None:
             got = sg.slots(text, s0, e0)
             if got is not None:
                 return got
-        if lg is not None:
-            return lg.slots(text, s0, e0)
+        if lg is not None and (lg.head is None or e0 - s0 >= _HEAD_SPAN):
+            got = lg.slots(text, s0, e0)
+            if got is not None:
+                return got
         caps: Any
         if self.sem == "first" and not self.res.has_inner_sem and fits(eng.prog, s0, e0):
             caps = eng.backtracker.slots(text, s0, e0)

@@ -10,7 +10,7 @@ by :mod:`re_engine.posix`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .prog import (
     ASSERT,
@@ -75,6 +75,8 @@ def pike(
     anchored: bool = True,
     not_empty_at: int = -1,
     longest: bool = False,
+    seeds: Sequence[tuple[int, Caps]] | None = None,
+    final: int = -1,
 ) -> Caps | None:
     """Run the VM on ``text[start:end]``; ``n`` is the effective text end.
 
@@ -82,6 +84,12 @@ def pike(
     the bounds of group ``k``, -1 when unset), or ``None``.  A match that is
     empty and sits at ``not_empty_at`` is ignored (``finditer``'s rule after an
     empty match).
+
+    ``seeds``: start from these threads, ``(pc, caps)`` in priority order, each
+    followed from ``pc`` at ``start`` as the VM follows a thread's next pc
+    after a character (instead of one thread at ``prog.start``).  ``final``: a
+    CHAR pc; the winner is then the first thread at ``end`` waiting there (a
+    fullmatch ending at ``end``, when that pc only ends the pattern).
     """
     op, arg, xs, ys, sets = prog.op, prog.arg, prog.x, prog.y, prog.sets
     nslots = prog.nslots
@@ -162,9 +170,13 @@ def pike(
     gen = 0
     pos = start
     behind, ahead = ctx(pos, n)
-    add(clist, prog.start, empty, pos, gen, behind, ahead)
+    for pc0, caps0 in seeds or ((prog.start, empty),):
+        if add(clist, pc0, caps0, pos, gen, behind, ahead):
+            break
     while True:
         # clist holds CHAR threads and at most one match marker, in priority order
+        if pos >= end and final >= 0:
+            return next((caps for pc, caps in clist if pc == final), None)
         nlist: list[tuple[int, Caps]] = []
         gen += 1
         c = -1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import chain
 from typing import Any
 from unittest import mock
 
@@ -123,9 +124,10 @@ def test_tail_groups_agree_with_re(pattern: str, text: str) -> None:
         (r"(?:a*|b)*a([ab]{30})", True),
         (r"(?:(?:ab)+|b)*?(a)[ab]{30}", True),
         (r"((?:a|ab)*c)(\b)", True),
-        (r"(a*|b)*a([ab]{30})", False),  # a group in the head
-        (r"(?:a|ab)*(c)(?:b|$)", False),  # (?:b|$) is not fixed-length: (c) is in the head
-        (r"(?:a|b)*(a)?b", False),
+        (r"(a*|b)*a([ab]{30})", True),  # a group in the head: _Head
+        (r"((a*|b)*)a([ab]{30})", True),  # a group around the whole head
+        (r"(?:a|ab)*(c)(?:b|$)", False),  # (?:b|$) is not fixed-length: (c) ends in the head
+        (r"(?:a|b)*(a)?b", True),
         (r"(?:a|b)*((?:a|b)*a)b", False),  # a group that starts inside the head
     ],
 )
@@ -169,10 +171,13 @@ def test_shape_decides(pattern: str) -> None:
     [r"((a)|(b))*c", r"(?:(a)|.)+c", r"(a|b)*?c", r"(a)*(b)*", r"(a|bb)*c", r"(a){3}"],
 )
 def test_not_handled_where_not_exact(pattern: str) -> None:
-    """A body group some path leaves unset (re keeps an older value), lazy, two loops, no loop."""
-    assert _loop_groups(re_engine.compile(pattern, engine="dfa")) is None
+    """A body group some path leaves unset (re keeps an older value), lazy, two loops, no loop:
+    not the loop form's arithmetic (the head form's VM, where a tail follows, or the full pass)."""
+    lg = _loop_groups(re_engine.compile(pattern, engine="dfa"))
+    assert lg is None or lg.head is not None
     text = "abab" * 5 + "c"
-    _agree(re_engine.compile(pattern, engine="dfa"), re.compile(pattern), text)
+    with mock.patch.object(meta, "_LOOP_SPAN", 0), mock.patch.object(meta, "_HEAD_SPAN", 0):
+        _agree(re_engine.compile(pattern, engine="dfa"), re.compile(pattern), text)
 
 
 def test_a_huge_span_costs_passes_over_short_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,3 +218,112 @@ def test_long_spans_re_cannot_take(pattern: str) -> None:
     m, r = p.search(text), ref.search(text)
     assert m is not None and r is not None and r.end() - r.start() > 10_000
     assert _regs(m, ref.groups) == r.regs
+
+
+# heads with groups: set on every iteration or not, nested, lazy, nullable, assertions
+GROUP_HEADS = ["(a*|b)*", "(?:(a)|b)*", "(a+|b)+", "(a|ab)*", "(ab|a)*?", "([ab])*?", "(b?)*"]
+GROUP_HEADS += ["(.)*", "(?:a|(b)\\b)*", "(c)?", "((a)|(b))*", "(?:(a)b|(a))*", "(a)*(b)*"]
+GROUP_HEADS += ["(?:(a)$|.)*", "(\\n|a)*?", "(?:(b)|a\\B)*"]
+
+
+@st.composite
+def head_patterns(draw: st.DrawFn) -> str:
+    """``X F2``: a head with groups (and maybe a group-free part), a fixed-length tail."""
+    head = "".join(draw(st.lists(st.sampled_from(GROUP_HEADS + HEADS), min_size=1, max_size=2)))
+    if not any(h in head for h in GROUP_HEADS):
+        head = draw(st.sampled_from(GROUP_HEADS)) + head
+    tail = "".join(draw(st.lists(st.sampled_from(FIXED), min_size=1, max_size=3)))
+    return draw(st.sampled_from([f"{head}{tail}", f"({head}{tail})", f"({head}){tail}"]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    head_patterns(),
+    st.text(alphabet="ab c\n", max_size=60),
+    st.sampled_from([(64, 4096), (1, 2), (2, 3), (1, 1)]),
+)
+def test_head_groups_agree_with_re(pattern: str, text: str, window: tuple[int, int]) -> None:
+    """Groups in the head, on every span, with windows from one character up: as re's.
+
+    A small budget leaves most spans to the full pass (``slots`` gives ``None``).
+    """
+    from re_engine import loopgroups
+
+    p, ref = re_engine.compile(pattern, engine="dfa"), re.compile(pattern)
+    lg = _loop_groups(p)
+    assert lg is not None, pattern  # the head form, or the loop form where it applies
+    with (
+        mock.patch.object(meta, "_LOOP_SPAN", 0),
+        mock.patch.object(meta, "_HEAD_SPAN", 0),
+        mock.patch.object(loopgroups, "_WINDOW", window[0]),
+        mock.patch.object(loopgroups, "_WIDEN", 2),
+        mock.patch.object(loopgroups, "_HEAD_BUDGET", window[1] * 8),
+    ):
+        _agree(p, ref, text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(head_patterns(), st.binary(max_size=60).map(lambda b: bytes(b"ab c\n"[x % 5] for x in b)))
+def test_bytes_head_groups_agree_with_re(pattern: str, text: bytes) -> None:
+    """The head form on bytes, windows of two characters up."""
+    from re_engine import loopgroups
+
+    bpat = pattern.encode()
+    with (
+        mock.patch.object(meta, "_LOOP_SPAN", 0),
+        mock.patch.object(meta, "_HEAD_SPAN", 0),
+        mock.patch.object(loopgroups, "_WINDOW", 2),
+        mock.patch.object(loopgroups, "_WIDEN", 2),
+    ):
+        _agree(re_engine.compile(bpat, engine="dfa"), re.compile(bpat), text)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a*|b)*a([ab]{30})", r"((a*|b)*)a([ab]{30})", r"(?:(a)|b|(c))*a([ab]{30})$"],
+)
+def test_head_groups_of_a_huge_span(pattern: str) -> None:
+    """Groups in the head over 200k characters: a DFA pass, then a VM over a short window."""
+    rnd = random.Random(23)
+    text = "c" + "".join(rnd.choice("ab") for _ in range(200_000 - 32))
+    text = text + "a" + text[1:31]
+    p, ref = re_engine.compile(pattern), re.compile(pattern)
+    assert p.strategy == "automata"
+    lg = _loop_groups(p)
+    assert lg is not None and lg.head is not None
+    r = ref.search(text)
+    assert r is not None and r.end() - r.start() >= 199_999
+    if "(c)" not in pattern:  # (c) is set at 0 only: beyond any window (see below)
+        assert lg.slots(text, *r.span()) == list(chain.from_iterable(r.regs))
+    m = p.search(text)
+    assert m is not None and _regs(m, ref.groups) == r.regs
+
+
+def test_head_refuses_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head group set far back, or a DFA over its budget of states: the full pass answers."""
+    from re_engine import loopgroups
+
+    rnd = random.Random(5)
+    text = "c" + "".join(rnd.choice("ab") for _ in range(20_000)) + "a" + "b" * 30
+    pattern = r"(?:(a)|b|(c))*a([ab]{30})"
+    p, ref = re_engine.compile(pattern), re.compile(pattern)
+    lg = _loop_groups(p)
+    assert lg is not None and lg.head is not None
+    assert lg.slots(text, 0, len(text)) is None  # (c) at 0: no window up to the budget sets it
+    m, r = p.search(text), ref.search(text)
+    assert m is not None and r is not None and _regs(m, 3) == r.regs
+    p2 = re_engine.compile(r"(b*|a)*b([ab]{29})")  # not compiled before: a new DFA
+    lg2 = _loop_groups(p2)
+    assert lg2 is not None and lg2.head is not None
+    monkeypatch.setattr(loopgroups, "_HEAD_STATES", 0)
+    monkeypatch.setattr(loopgroups, "_HEAD_CHARS_PER_STATE", 1 << 30)
+    assert lg2.slots(text, 1, len(text)) is None  # the DFA gave up at its first new state
+    # a head with an empty set of its own: the sentinel would not be one pc
+    pattern3 = r"(a*|b|[^\s\S])*a([ab]{3})"
+    p3, ref3 = re_engine.compile(pattern3), re.compile(pattern3)
+    lg3 = _loop_groups(p3)
+    assert lg3 is not None and lg3.head is not None
+    text3 = "ab" * 400 + "aaaa"
+    assert lg3.slots(text3, 0, len(text3)) is None
+    m3, r3 = p3.search(text3), ref3.search(text3)
+    assert m3 is not None and r3 is not None and _regs(m3, 2) == r3.regs
