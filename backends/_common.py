@@ -19,6 +19,10 @@ YIELD_EVERY = 16
 """Operations an endpoint completes without waiting before it yields to its loop once, so
 a socket whose data is always ready cannot starve other tasks (or hold up deadlines)."""
 
+HOLD_LIMIT = 64 * 1024
+"""Bytes a flow's small writes may hold until its loop has run the other tasks ready in
+the same pass, to send them back to back (asyncio's ``_Flusher``, trio's ``_Flusher``)."""
+
 DATAGRAM_BATCH = 64
 """Datagrams a serving endpoint (``serve``) reads and answers in a row, without waiting,
 before other tasks and callbacks get a turn."""

@@ -43,9 +43,10 @@ connections (both ends in one process) add above N plain ones, per connection en
     .venv/bin/python bench/tls.py --part flows --rounds 3 --mib 64 --idle 500
     .venv/bin/python bench/tls.py --part https --only ours-asyncio,uvicorn --baseline /tmp/old
 
-``--baseline DIR`` adds ``ours-baseline``: ours-asyncio with cohttp and backends from
-another checkout (``git archive REV | tar -x -C DIR``), measured in the same rounds, so a
-change is compared with what it changes under the same load.
+``--baseline DIR`` adds ``ours-baseline`` (``ours-trio-baseline``) for ours-asyncio
+(ours-trio) when measured: the same server with cohttp and backends from another
+checkout (``git archive REV | tar -x -C DIR``), measured in the same rounds, so a change
+is compared with what it changes under the same load.
 
 Needs trustme (the test extra); the HTTPS part also wrk, curl and taskset, and takes
 uvicorn/httptools/uvloop from the bench extra and nginx from PATH when there (a missing
@@ -277,6 +278,7 @@ HTTPS_SERVERS: dict[str, tuple[str, ...]] = {
     "ours-trio": (),
     "nginx": ("bin:nginx",),
     "ours-baseline": (),  # ours-asyncio from --baseline's checkout
+    "ours-trio-baseline": (),  # ours-trio from --baseline's checkout
 }
 HTTPS_TARGETS: list[tuple[str, str, str, float | None]] = [
     # (ours, peer, workload, target ratio)
@@ -296,6 +298,10 @@ HTTPS_TARGETS: list[tuple[str, str, str, float | None]] = [
     ("ours-asyncio", "ours-baseline", "keep-alive", None),
     ("ours-asyncio", "ours-baseline", "bulk", None),
     ("ours-baseline", "uvicorn", "keep-alive", None),
+    ("ours-trio", "ours-trio-baseline", "handshakes", None),
+    ("ours-trio", "ours-trio-baseline", "keep-alive", None),
+    ("ours-trio", "ours-trio-baseline", "bulk", None),
+    ("ours-trio-baseline", "uvicorn", "keep-alive", None),
 ]
 
 
@@ -336,7 +342,7 @@ def serve(name: str, port: int) -> None:
             server = cohttp.Server(handler, tls=context, access_log=False)
             await server.serve(net, "127.0.0.1", port)
 
-        backend = "trio" if name == "ours-trio" else "asyncio"
+        backend = "trio" if name.startswith("ours-trio") else "asyncio"
         backends.run(main, backend=backend, uvloop=name.endswith("uvloop"))
     elif name == "uvicorn":
         import uvicorn
@@ -413,14 +419,14 @@ def _wait_tls(port: int, proc: subprocess.Popen[bytes]) -> None:
 def _servers(
     names: list[str], core: str, directory: Path, baseline: str | None = None
 ) -> Iterator[dict[str, tuple[int, int]]]:
-    """Start every server pinned to ``core``; yield name -> (port, pid). ``ours-baseline``
-    runs with cohttp and backends from ``baseline``."""
+    """Start every server pinned to ``core``; yield name -> (port, pid). The baseline
+    servers run with cohttp and backends from ``baseline``."""
     env = {**os.environ, "BENCH_TLS_DIR": str(directory), "PYTHONPATH": str(ROOT)}
     servers: dict[str, Launch] = {}
     for name in names:
         port = _free_port()
         argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
-        if name == "ours-baseline" and baseline:
+        if name.endswith("baseline") and baseline:
             tree = os.path.abspath(baseline)
             servers[name] = (port, argv, {**env, "BENCH_TLS_TREE": tree, "PYTHONPATH": tree}, None)
             continue
@@ -514,9 +520,12 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
     if args.baseline:
         if not (Path(args.baseline) / "backends").is_dir():
             raise SystemExit(f"--baseline {args.baseline}: not a checkout (no backends/ in it)")
-        names = [n for n in names if n != "ours-baseline"] + ["ours-baseline"]
+        # each of ours measured gets its baseline twin
+        twins = {"ours-asyncio": "ours-baseline", "ours-trio": "ours-trio-baseline"}
+        names = [n for n in names if n not in twins.values()]
+        names += [twins[n] for n in list(names) if n in twins]
     else:
-        names = [n for n in names if n != "ours-baseline"]
+        names = [n for n in names if not n.endswith("baseline")]
     runnable = []
     for name in names:
         if name not in HTTPS_SERVERS:

@@ -128,7 +128,8 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        await client.write(b"x" * 3000)  # on loopback: in the server's socket on return
+        await client.write(b"x" * 3000)
+        await trio.lowlevel.checkpoint()  # the batch ends: its writes leave (_Flusher)
         counting.waits = 0
         for _ in range(3):
             assert await server.read(1000) == b"x" * 1000  # each one fills the ask
@@ -136,6 +137,7 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
         # before the next: a server behind its load. That one tries first too.
         for piece in (b"abc", b"def", b"ghi"):
             await client.write(piece)
+            await trio.lowlevel.checkpoint()
             assert await server.read(1000) == piece
         assert counting.waits == 0
         await _close(client, server, listener)
@@ -152,11 +154,13 @@ def test_a_flow_waiting_first_notices_its_peer_got_ahead(monkeypatch: pytest.Mon
         counting.waits = 0
         for i in range(PROBE_EVERY + 1):  # the bytes are there before every read
             await client.write(b"%d" % i)
+            await trio.lowlevel.checkpoint()  # the batch ends: its writes leave (_Flusher)
             assert await server.read() == b"%d" % i
         assert 1 <= counting.waits <= PROBE_EVERY  # until a read tried first, and found
         counting.waits = 0
         for i in range(3 * PROBE_EVERY):
             await client.write(b"%d" % i)
+            await trio.lowlevel.checkpoint()
             assert await server.read() == b"%d" % i
         assert counting.waits == 0  # back to trying first
         await _close(client, server, listener)
@@ -332,12 +336,154 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
         monkeypatch.setattr(trio, "CancelScope", counting)
         try:
             for _ in range(20):
-                # over loopback the bytes are in the server's queue once send returns
+                # over loopback the bytes are in the server's queue once the batch
+                # that wrote them ends (_Flusher)
                 await client.write_before(net.now() + 30, b"ping")
+                await trio.lowlevel.checkpoint()
                 assert await server.read_before(net.now() + 30) == b"ping"
         finally:
             monkeypatch.setattr(trio, "CancelScope", real)
         assert scopes == 0
         await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+# -- writes held to the end of the scheduler's batch (_Flusher) ----------------------------
+
+
+async def _read_all(flow: TrioFlow, size: int) -> bytes:
+    got = b""
+    while len(got) < size:
+        chunk = await flow.read()
+        assert chunk, f"EOF after {len(got)} of {size} bytes"
+        got += chunk
+    return got
+
+
+def _fill(flow: TrioFlow) -> bytes:
+    """Send raw bytes until the kernel refuses more (the peer does not read); return them."""
+    sent = []
+    chunk = b"f" * 65536
+    while True:
+        try:
+            n = flow._sock.send(chunk)
+        except BlockingIOError:
+            return b"".join(sent)
+        sent.append(chunk[:n])
+
+
+def test_small_writes_are_held_to_the_end_of_the_batch_and_sent_together() -> None:
+    """Writes up to HOLD_LIMIT on a flow with nothing unsent are sent when trio's batch of
+    ready tasks ends, in order, several writes of one flow in one send."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        counting = _CountingSocket(client._sock)
+        client._sock = counting  # type: ignore[assignment]
+        await client.write(b"head ")
+        buffer = bytearray(b"body")
+        await client.write(buffer)  # copied when held: the caller may reuse it
+        buffer[:] = b"XXXX"
+        assert counting.sends == 0 and client._held is not None
+        await trio.lowlevel.checkpoint()  # the batch ends: the flusher sends
+        assert counting.sends == 1 and client._held is None
+        assert await _read_all(server, 9) == b"head body"
+        client._sock = counting.sock
+        await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        big = bytes(range(256)) * 1024  # above HOLD_LIMIT: sent at once, after the held
+        await client.write(b"first")
+        await client.write(big)
+        assert client._held is None
+        await client.write(b"last")
+        await client.close()  # sends what is held
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == b"first" + big + b"last"
+        await server.close()
+
+        client2 = await net.tcp_connect(*listener.address)
+        server2 = await listener.accept()
+        await client2.write(b"before the reset")
+        client2.abort()  # what write would have sent before, the kernel has
+        got = b""
+        with pytest.raises(backends.NetworkError):
+            while chunk := await server2.read():
+                got += chunk
+        assert got == b"before the reset"
+        await _close(server2, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_what_the_kernel_refuses_at_the_flush_is_sent_as_the_peer_reads() -> None:
+    """A peer that stopped reading: the flusher's send finds no room, a system task sends
+    the held bytes once there is; a write meanwhile goes after them and returns when all
+    is handed over; a close meanwhile still delivers everything, then the EOF."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        filler = _fill(client)
+        await client.write(b"held")
+        await trio.lowlevel.checkpoint()  # the flush finds no room: the drain takes over
+        assert client._drain is not None and client._held is None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.write, b" then more")  # waits behind the drain
+            await trio.testing.wait_all_tasks_blocked()
+            expected = filler + b"held then more"
+            assert await _read_all(server, len(expected)) == expected
+        assert client._drain is None
+
+        filler = _fill(client)
+        await client.write(b"last words")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        await client.close()  # the socket stays open until the drain is done
+        with pytest.raises(ClosedFlow):
+            await client.write(b"after close")
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == filler + b"last words"
+        await _close(server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        server.abort()  # the peer resets the connection
+        await trio.sleep(0.05)  # the RST arrives
+        await client.write(b"into the void")  # held: it returns
+        await trio.lowlevel.checkpoint()  # the flush fails
+        with pytest.raises(backends.NetworkError):
+            await client.write(b"again")
+        with pytest.raises(backends.NetworkError):
+            await client.read()
+        await _close(client, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_abort_while_the_drain_sends_drops_the_rest() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        _fill(client)
+        await client.write(b"never read")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        client.abort()
+        await trio.testing.wait_all_tasks_blocked()
+        assert client._drain is None and client._sock.fileno() < 0
+        await _close(server, listener)
 
     backends.run(main, backend="trio")
