@@ -16,6 +16,10 @@ call that fails:
   :data:`PROBE_EVERY`-th such read to notice the peer got ahead.
 * A ``write`` (or ``sendfile``) that the kernel took only in part found its send buffer
   full: it waits for room before the next send, rather than fail with EAGAIN first.
+* A small ``write`` is held until trio's batch of ready tasks ends, then sent with every
+  other flow's held bytes back to back (:class:`_Flusher`, an instrument's
+  ``before_io_wait``): each ``send`` to a peer asleep in its poll wakes it, an interrupt
+  between CPUs on a virtual machine, and answers sent together find it awake.
 
 Two trio rules still hold, without a cancel scope or a deadline object per operation:
 
