@@ -6,7 +6,9 @@ then, and close (or a second reader) reaches a reader waiting first."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -128,8 +130,7 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        await client.write(b"x" * 3000)
-        await trio.lowlevel.checkpoint()  # the batch ends: its writes leave (_Flusher)
+        await client.write(b"x" * 3000)  # on loopback: in the server's socket on return
         counting.waits = 0
         for _ in range(3):
             assert await server.read(1000) == b"x" * 1000  # each one fills the ask
@@ -137,7 +138,6 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
         # before the next: a server behind its load. That one tries first too.
         for piece in (b"abc", b"def", b"ghi"):
             await client.write(piece)
-            await trio.lowlevel.checkpoint()
             assert await server.read(1000) == piece
         assert counting.waits == 0
         await _close(client, server, listener)
@@ -154,13 +154,11 @@ def test_a_flow_waiting_first_notices_its_peer_got_ahead(monkeypatch: pytest.Mon
         counting.waits = 0
         for i in range(PROBE_EVERY + 1):  # the bytes are there before every read
             await client.write(b"%d" % i)
-            await trio.lowlevel.checkpoint()  # the batch ends: its writes leave (_Flusher)
             assert await server.read() == b"%d" % i
         assert 1 <= counting.waits <= PROBE_EVERY  # until a read tried first, and found
         counting.waits = 0
         for i in range(3 * PROBE_EVERY):
             await client.write(b"%d" % i)
-            await trio.lowlevel.checkpoint()
             assert await server.read() == b"%d" % i
         assert counting.waits == 0  # back to trying first
         await _close(client, server, listener)
@@ -336,10 +334,8 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
         monkeypatch.setattr(trio, "CancelScope", counting)
         try:
             for _ in range(20):
-                # over loopback the bytes are in the server's queue once the batch
-                # that wrote them ends (_Flusher)
+                # over loopback the bytes are in the server's queue once send returns
                 await client.write_before(net.now() + 30, b"ping")
-                await trio.lowlevel.checkpoint()
                 assert await server.read_before(net.now() + 30) == b"ping"
         finally:
             monkeypatch.setattr(trio, "CancelScope", real)
@@ -350,6 +346,22 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
 
 
 # -- writes held to the end of the scheduler's batch (_Flusher) ----------------------------
+
+
+@contextlib.asynccontextmanager
+async def _busy() -> AsyncIterator[None]:
+    """Another task always ready, as on a busy server: every batch of trio's scheduler
+    holds at least two tasks, so small writes are held to its end."""
+
+    async def spin() -> None:
+        while True:
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(spin)
+        await trio.lowlevel.checkpoint()  # from the next batch on, both are in it
+        yield
+        nursery.cancel_scope.cancel()
 
 
 async def _read_all(flow: TrioFlow, size: int) -> bytes:
@@ -373,22 +385,33 @@ def _fill(flow: TrioFlow) -> bytes:
         sent.append(chunk[:n])
 
 
-def test_small_writes_are_held_to_the_end_of_the_batch_and_sent_together() -> None:
-    """Writes up to HOLD_LIMIT on a flow with nothing unsent are sent when trio's batch of
-    ready tasks ends, in order, several writes of one flow in one send."""
+async def _until(condition: Callable[[], bool]) -> None:
+    with trio.fail_after(5):
+        while not condition():
+            await trio.sleep(0.001)
+
+
+def test_small_writes_in_a_busy_batch_are_held_to_its_end_and_sent_together() -> None:
+    """Writes up to HOLD_LIMIT on a flow with nothing unsent, in a batch of several tasks,
+    are sent when the batch ends, in order, several writes of one flow in one send; in a
+    batch of one task, a write is sent at once."""
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
         counting = _CountingSocket(client._sock)
         client._sock = counting  # type: ignore[assignment]
-        await client.write(b"head ")
-        buffer = bytearray(b"body")
-        await client.write(buffer)  # copied when held: the caller may reuse it
-        buffer[:] = b"XXXX"
-        assert counting.sends == 0 and client._held is not None
-        await trio.lowlevel.checkpoint()  # the batch ends: the flusher sends
+        await trio.lowlevel.checkpoint()  # a batch of this task alone
+        await client.write(b"alone")
         assert counting.sends == 1 and client._held is None
-        assert await _read_all(server, 9) == b"head body"
+        async with _busy():
+            await client.write(b"head ")
+            buffer = bytearray(b"body")
+            await client.write(buffer)  # copied when held: the caller may reuse it
+            buffer[:] = b"XXXX"
+            assert counting.sends == 1 and client._held is not None
+            await trio.lowlevel.checkpoint()  # the batch ends: the flusher sends
+            assert counting.sends == 2 and client._held is None
+        assert await _read_all(server, 14) == b"alonehead body"
         client._sock = counting.sock
         await _close(client, server, listener)
 
@@ -399,11 +422,14 @@ def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
         big = bytes(range(256)) * 1024  # above HOLD_LIMIT: sent at once, after the held
-        await client.write(b"first")
-        await client.write(big)
-        assert client._held is None
-        await client.write(b"last")
-        await client.close()  # sends what is held
+        async with _busy():
+            await client.write(b"first")
+            assert client._held is not None
+            await client.write(big)
+            assert client._held is None
+            await client.write(b"last")
+            assert client._held is not None
+            await client.close()  # sends what is held
         got = b""
         while chunk := await server.read():
             got += chunk
@@ -412,8 +438,10 @@ def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
 
         client2 = await net.tcp_connect(*listener.address)
         server2 = await listener.accept()
-        await client2.write(b"before the reset")
-        client2.abort()  # what write would have sent before, the kernel has
+        async with _busy():
+            await client2.write(b"before the reset")
+            assert client2._held is not None
+            client2.abort()  # what write would have sent before, the kernel has
         got = b""
         with pytest.raises(backends.NetworkError):
             while chunk := await server2.read():
@@ -431,28 +459,29 @@ def test_what_the_kernel_refuses_at_the_flush_is_sent_as_the_peer_reads() -> Non
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        filler = _fill(client)
-        await client.write(b"held")
-        await trio.lowlevel.checkpoint()  # the flush finds no room: the drain takes over
-        assert client._drain is not None and client._held is None
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(client.write, b" then more")  # waits behind the drain
-            await trio.testing.wait_all_tasks_blocked()
-            expected = filler + b"held then more"
-            assert await _read_all(server, len(expected)) == expected
-        assert client._drain is None
+        async with _busy():
+            filler = _fill(client)
+            await client.write(b"held")
+            await trio.lowlevel.checkpoint()  # the flush finds no room: the drain sends
+            assert client._drain is not None and client._held is None
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.write, b" then more")
+                await _until(lambda: client._unsent.endswith(b" then more"))
+                expected = filler + b"held then more"
+                assert await _read_all(server, len(expected)) == expected
+            assert client._drain is None  # the write returned once the drain was done
 
-        filler = _fill(client)
-        await client.write(b"last words")
-        await trio.lowlevel.checkpoint()
-        assert client._drain is not None
-        await client.close()  # the socket stays open until the drain is done
-        with pytest.raises(ClosedFlow):
-            await client.write(b"after close")
-        got = b""
-        while chunk := await server.read():
-            got += chunk
-        assert got == filler + b"last words"
+            filler = _fill(client)
+            await client.write(b"last words")
+            await trio.lowlevel.checkpoint()
+            assert client._drain is not None
+            await client.close()  # the socket stays open until the drain is done
+            with pytest.raises(ClosedFlow):
+                await client.write(b"after close")
+            got = b""
+            while chunk := await server.read():
+                got += chunk
+            assert got == filler + b"last words"
         await _close(server, listener)
 
     backends.run(main, backend="trio")
@@ -463,8 +492,9 @@ def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
         listener, client, server = await _pair(net)
         server.abort()  # the peer resets the connection
         await trio.sleep(0.05)  # the RST arrives
-        await client.write(b"into the void")  # held: it returns
-        await trio.lowlevel.checkpoint()  # the flush fails
+        async with _busy():
+            await client.write(b"into the void")  # held: it returns
+            await trio.lowlevel.checkpoint()  # the flush fails
         with pytest.raises(backends.NetworkError):
             await client.write(b"again")
         with pytest.raises(backends.NetworkError):
@@ -477,13 +507,14 @@ def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
 def test_abort_while_the_drain_sends_drops_the_rest() -> None:
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        _fill(client)
-        await client.write(b"never read")
-        await trio.lowlevel.checkpoint()
-        assert client._drain is not None
-        client.abort()
-        await trio.testing.wait_all_tasks_blocked()
-        assert client._drain is None and client._sock.fileno() < 0
+        async with _busy():
+            _fill(client)
+            await client.write(b"never read")
+            await trio.lowlevel.checkpoint()
+            assert client._drain is not None
+            client.abort()
+            await _until(lambda: client._drain is None)
+        assert client._sock.fileno() < 0 and not client._unsent
         await _close(server, listener)
 
     backends.run(main, backend="trio")
