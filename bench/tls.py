@@ -284,11 +284,11 @@ HTTPS_TARGETS: list[tuple[str, str, str, float | None]] = [
     # (ours, peer, workload, target ratio)
     ("ours-asyncio", "uvicorn", "handshakes", 1.0),
     ("ours-asyncio-uvloop", "uvicorn", "handshakes", 1.0),
-    ("ours-trio", "uvicorn", "handshakes", None),
+    ("ours-trio", "uvicorn", "handshakes", 1.0),
     ("ours-asyncio", "nginx", "handshakes", None),
     ("ours-asyncio", "uvicorn", "keep-alive", 1.5),
     ("ours-asyncio-uvloop", "uvicorn", "keep-alive", 1.5),
-    ("ours-trio", "uvicorn", "keep-alive", None),
+    ("ours-trio", "uvicorn", "keep-alive", 1.5),
     ("ours-asyncio", "nginx", "keep-alive", None),
     ("ours-asyncio", "nginx", "bulk", 0.5),
     ("ours-asyncio-uvloop", "nginx", "bulk", 0.5),
