@@ -54,7 +54,7 @@ import logging
 import math
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Sized
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import trio
@@ -163,18 +163,19 @@ class _Flusher(trio.abc.Instrument):
     """Sends what flows' writes held during a batch of trio's scheduler, when it ends.
 
     Trio runs the tasks that are ready at once in a batch, then calls its instruments'
-    ``before_io_wait`` and polls. In a batch of several tasks (``after_io_wait`` counts
-    the tasks the poll made ready), a small ``write`` (up to :data:`HOLD_LIMIT` bytes) on
-    a flow with nothing unsent does not call ``send`` there and then: the bytes are held
-    (no copy of ``bytes``) and the flow is listed here; at the batch's end, once whatever
-    the number of flows, this sends every held flow's bytes back to back, several writes
-    of one flow in one ``send``. Why, as asyncio's ``_Flusher`` in
-    :mod:`backends.asyncio_backend`: each ``send`` to a peer asleep in its poll wakes it,
-    and on a virtual machine that is an interrupt between CPUs; answers sent back to back
-    find the peer awake already (wrk -c10 over TLS: 0.6-0.8 such interrupts a request
-    before, 0.3 holding). A write in a batch of one task is sent at once: held, it would
-    leave just before the poll, and the peer's answer would find this process asleep
-    rather than still busy (one keep-alive connection: a third fewer requests a second).
+    ``before_io_wait`` and polls. Once a write of the batch has gone out (``sent``), a
+    small ``write`` (up to :data:`HOLD_LIMIT` bytes) on a flow with nothing unsent does not
+    call ``send`` there and then: the bytes are held (no copy of ``bytes``) and the flow
+    is listed here; at the batch's end, once whatever the number of flows, this sends
+    every held flow's bytes back to back, several writes of one flow in one ``send``. Why,
+    as asyncio's ``_Flusher`` in :mod:`backends.asyncio_backend`: each ``send`` to a peer
+    asleep in its poll wakes it, and on a virtual machine that is an interrupt between
+    CPUs; answers sent back to back find the peer awake already (wrk -c10 over TLS on a
+    busy machine: 0.6-0.8 such interrupts a request before, 0.3 holding). The first write
+    of a batch goes at once: a batch of one task holds nothing, so one connection's answer
+    leaves before the task reads again and the peer's next request can find this process
+    still awake; and no second hook (``after_io_wait``, to count the batch) costs every
+    pass of the loop.
 
     The held bytes are the flow's like unsent bytes: ``write`` has returned; the next
     ``write``, ``sendfile``, ``shutdown_write`` and ``close`` send them first (``abort``
@@ -184,19 +185,15 @@ class _Flusher(trio.abc.Instrument):
     or write raises it.
     """
 
-    __slots__ = ("busy", "flows", "runq", "token")
+    __slots__ = ("flows", "sent", "token")
 
     def __init__(self) -> None:
         self.flows: list[TrioFlow] = []
-        self.busy = False
-        self.runq = _run_queue()
+        self.sent = False
         self.token = trio.lowlevel.current_trio_token()
 
-    def after_io_wait(self, timeout: float) -> None:
-        # The tasks the poll made ready are queued now: they are the coming batch.
-        self.busy = len(self.runq) > 1
-
     def before_io_wait(self, timeout: float) -> None:
+        self.sent = False
         flows = self.flows
         if flows:
             self.flows = []
@@ -217,15 +214,6 @@ def _flusher() -> _Flusher:
         trio.lowlevel.add_instrument(flusher)
         _FLUSHER.set(flusher)
         return flusher
-
-
-def _run_queue() -> Sized:
-    """Trio's queue of the tasks its next batch runs (a private attribute, as asyncio's
-    ``loop._ready`` for the asyncio adapter's flusher); an empty tuple, so that no write
-    is held, where a version of trio keeps it elsewhere."""
-    runner = getattr(getattr(trio._core._run, "GLOBAL_RUN_CONTEXT", None), "runner", None)
-    runq = getattr(runner, "runq", None)
-    return runq if isinstance(runq, Sized) else ()
 
 
 def _nothing() -> None:
@@ -381,7 +369,7 @@ class TrioFlow(_Paced):
             raise ClosedFlow("write after shutdown_write")
         if self._failure is not None:
             raise self._failure
-        if not self._unsent and self._flusher.busy:  # held to the batch's end (_Flusher)
+        if self._flusher.sent and self._misses >= MISSES_TO_WAIT and not self._unsent:
             held = self._held
             size = len(data) if data.__class__ is bytes else memoryview(data).nbytes
             if held is None:
@@ -416,6 +404,7 @@ class TrioFlow(_Paced):
                     raise ClosedFlow("flow closed while writing") from exc
                 raise translate(exc, "write") from exc
             if sent == len(data):
+                self._flusher.sent = True
                 await self._pace()
                 return
             data = memoryview(data)[sent:]
