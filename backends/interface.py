@@ -46,7 +46,9 @@ which ``tests/backends`` runs on every adapter and on TLS over each):
   has to make, by its own means (asyncio: one lazy timer per flow; trio: a cancel scope
   around that wait alone; mirage: a timer of the stack's scheduler per flow; TLS: passed
   down to the flow it wraps). A caller that passes one deadline to every read of a
-  message cannot be held past it by a peer trickling bytes.
+  message cannot be held past it by a peer trickling bytes. ``read(n, deadline=d)`` and
+  ``write(data, deadline=d)`` are the same calls, where ``deadline=None`` (the default)
+  means none: one call for a caller whose deadline is optional.
 """
 
 from __future__ import annotations
@@ -84,12 +86,16 @@ class Flow(Protocol):
         """The peer's address."""
         ...
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
-        """Return 1..``max_bytes`` bytes, or ``b""`` at EOF (and only there)."""
+    async def read(self, max_bytes: int = 65536, *, deadline: float | None = None) -> bytes:
+        """Return 1..``max_bytes`` bytes, or ``b""`` at EOF (and only there); ``deadline``:
+        :meth:`read_before`'s, if not ``None``."""
         ...
 
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Send ``data``; return once it is accepted (blocks while the peer is slow)."""
+    async def write(
+        self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
+    ) -> None:
+        """Send ``data``; return once it is accepted (blocks while the peer is slow);
+        ``deadline``: :meth:`write_before`'s, if not ``None``."""
         ...
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:

@@ -31,7 +31,7 @@ What TLS changes in the contract (RFC 8446 and RFC 5246 section numbers below):
 * One reader and one writer at a time; a second concurrent reader (writer) gets
   :class:`~backends.errors.BusyFlow`.
 * ``read_before`` / ``write_before``: the deadline goes down to the wrapped flow's own
-  ``read_before``/``write_before``, so a TLS read with a deadline costs what it costs
+  ``read``/``write`` (``deadline=``), so a TLS read with a deadline costs what it costs
   that flow (a timer on asyncio and mirage, a cancel scope around a wait on trio).
 
 The handshake has one deadline (``handshake_timeout``) that no amount of trickled bytes
@@ -342,10 +342,7 @@ class TLSFlow(Closing):
         self._sending = True
         try:
             while outgoing.pending:
-                if deadline is None:
-                    await self._transport.write(outgoing.read())
-                else:
-                    await self._transport.write_before(deadline, outgoing.read())
+                await self._transport.write(outgoing.read(), deadline=deadline)
         finally:
             self._sent()
 
@@ -363,7 +360,7 @@ class TLSFlow(Closing):
     async def _handshake(self, timeout: float | None) -> None:
         try:
             # One deadline for the whole handshake, passed down to the wrapped flow's
-            # waits (read_before/write_before): no cancel scope.
+            # waits (read and write with deadline=): no cancel scope.
             deadline = None if timeout is None else anyio.current_time() + timeout
             try:
                 await self._handshake_steps(deadline)
@@ -410,10 +407,7 @@ class TLSFlow(Closing):
         await self._flush(deadline)
 
     async def _receive_handshake(self, deadline: float | None) -> None:
-        if deadline is None:
-            data = await self._transport.read(TRANSPORT_READ)
-        else:
-            data = await self._transport.read_before(deadline, TRANSPORT_READ)
+        data = await self._transport.read(TRANSPORT_READ, deadline=deadline)
         if not data:
             raise TLSError(f"TLS handshake with {self._peer}: the peer closed the connection")
         self._incoming.write(data)
@@ -451,10 +445,7 @@ class TLSFlow(Closing):
                             await self._flush(deadline)
                         except NetworkError:
                             pass  # broke or timed out: the read below says how it ended
-                    if deadline is None:
-                        chunk = await self._transport.read(TRANSPORT_READ)
-                    else:
-                        chunk = await self._transport.read_before(deadline, TRANSPORT_READ)
+                    chunk = await self._transport.read(TRANSPORT_READ, deadline=deadline)
                     if chunk:
                         incoming.write(chunk)
                     else:
@@ -528,12 +519,12 @@ class TLSFlow(Closing):
                     self._raw.write(data)
                 except ssl.SSLError as exc:
                     raise self._failed(exc) from None
-                if self._sending or deadline is not None:
+                if self._sending:
                     await self._flush(deadline)
                 else:  # _flush's common case inline (a coroutine fewer): one write of all
                     self._sending = True
                     try:
-                        await self._transport.write(self._outgoing.read())
+                        await self._transport.write(self._outgoing.read(), deadline=deadline)
                     finally:
                         self._sent()
                 if self._closed:

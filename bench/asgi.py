@@ -189,7 +189,7 @@ def _running(
         argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
         env = None
         if name.startswith("ours-baseline") and baseline:
-            env = {**os.environ, "BENCH_ASGI_TREE": os.path.abspath(baseline)}
+            env = {**os.environ, "BENCH_ASGI_TREE": baseline}
         servers[name] = (port, argv, env, None)
     with hs.launch(servers, core, hs._wait_ready) as running:
         yield running
@@ -213,8 +213,8 @@ def main() -> int:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         print("needs wrk and taskset (apt-get install wrk util-linux)", file=sys.stderr)
         return 2
-    if args.baseline and not os.path.isdir(os.path.join(args.baseline, "cohttp")):
-        raise SystemExit(f"--baseline {args.baseline}: not a checkout (no cohttp/ in it)")
+    if args.baseline:
+        args.baseline = hs.checkout(args.baseline)
     scenarios = args.only.split(",") if args.only else list(SCENARIOS)
     for scenario in scenarios:
         spec = SCENARIOS[scenario]

@@ -16,6 +16,12 @@ process (its CPU time read from /proc) are printed beside them.
     .venv/bin/python bench/http_server.py                  # all servers, 10 rounds of 1 s
     .venv/bin/python bench/http_server.py --rounds 20 --only ours-asyncio,uvicorn
     .venv/bin/python bench/http_server.py --duration 2 --connections 100
+    .venv/bin/python bench/http_server.py --only ours-asyncio,uvicorn --baseline /tmp/old
+
+``--baseline DIR`` adds ``ours-baseline``: ours-asyncio as another checkout (``git archive
+main | tar -x -C DIR``) serves it, from its own ``bench/http_server.py``, in the same
+alternating rounds, for a before/after ratio that the load on a shared machine does not
+skew as two separate runs would.
 
 Peers come from the ``bench`` extra (``pip install -e '.[bench]'``); a missing one is
 skipped with a note. Targets (issue 5): ours-asyncio >= 1.5x uvicorn, ours-trio >= 4x
@@ -179,6 +185,16 @@ def serve(name: str, port: int) -> None:
 # -- the driver --------------------------------------------------------------------------
 
 
+def checkout(path: str, *needs: str) -> str:
+    """``--baseline``'s directory as an absolute path, once it holds ``cohttp/`` and
+    ``backends/`` (and ``needs``), as a checkout of this project does; else exit with one
+    line saying what is missing. Every bench with ``--baseline`` asks it."""
+    for part in ("cohttp", "backends", *needs):
+        if not os.path.exists(os.path.join(path, part)):
+            raise SystemExit(f"--baseline {path}: not a checkout of this project (no {part})")
+    return os.path.abspath(path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -295,14 +311,19 @@ def launch(
 
 @contextlib.contextmanager
 def _running(
-    names: list[str], core: str, script: str = __file__
+    names: list[str], core: str, baseline: str | None = None
 ) -> Iterator[dict[str, tuple[int, int]]]:
-    """Start every server in ``names`` pinned to ``core`` (``script --serve NAME --port P``);
-    yield name -> (port, pid)."""
+    """Start every server in ``names`` pinned to ``core`` (``this script --serve NAME --port
+    P``; ``ours-baseline`` is ``baseline``'s script serving ours-asyncio); yield name ->
+    (port, pid)."""
     servers: dict[str, Launch] = {}
     for name in names:
         port = _free_port()
-        argv = [sys.executable, os.path.abspath(script), "--serve", name, "--port", str(port)]
+        script, serve_as = os.path.abspath(__file__), name
+        if name == "ours-baseline" and baseline:
+            script = os.path.join(baseline, "bench", "http_server.py")
+            serve_as = "ours-asyncio"
+        argv = [sys.executable, script, "--serve", serve_as, "--port", str(port)]
         servers[name] = (port, argv, None, None)
     with launch(servers, core, _wait_ready) as running:
         yield running
@@ -354,6 +375,8 @@ PAIRS: list[tuple[str, str, float | None]] = [
     ("ours-asyncio", "aiohttp", None),
     ("ours-asyncio", "hypercorn-asyncio", None),
     ("ours-trio", "hypercorn-trio", 4.0),
+    ("ours-trio", "uvicorn", None),
+    ("ours-asyncio", "ours-baseline", None),
     ("ours-asyncio", "baseline-flow-asyncio", None),
     ("baseline-flow-asyncio", "baseline-asyncio-protocol", None),
     ("ours-trio", "baseline-flow-trio", None),
@@ -381,6 +404,7 @@ def main() -> int:
         action="store_true",
         help="also measure " + ", ".join(BASELINES) + " (not HTTP servers)",
     )
+    p.add_argument("--baseline", help="a checkout of another revision: adds ours-baseline")
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     args = p.parse_args()
@@ -392,6 +416,12 @@ def main() -> int:
         return 2
     known = {**SERVERS, **BASELINES}
     names = args.only.split(",") if args.only else list(SERVERS)
+    if args.baseline:
+        args.baseline = checkout(args.baseline, os.path.join("bench", "http_server.py"))
+        known["ours-baseline"] = ()
+        # measured right after ours-asyncio, its pair
+        at = names.index("ours-asyncio") + 1 if "ours-asyncio" in names else len(names)
+        names.insert(at, "ours-baseline")
     if args.baselines:
         names += [b for b in BASELINES if b not in names]
     runnable = []
@@ -408,7 +438,7 @@ def main() -> int:
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per slice, servers on"
         f" core {args.server_core}, wrk on core {args.load_core}, {args.rounds} round(s)"
     )
-    with _running(runnable, args.server_core) as running:
+    with _running(runnable, args.server_core, args.baseline) as running:
         for rnd in range(args.rounds):
             # Alternate the order each round so no server always runs first or last.
             line = []

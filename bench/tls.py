@@ -81,7 +81,7 @@ TREE = Path(os.environ.get("BENCH_TLS_TREE", ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(TREE))
 
-from http_server import Launch, _free_port, launch, tree_cpu, wait_until  # noqa: E402
+from http_server import Launch, _free_port, checkout, launch, tree_cpu, wait_until  # noqa: E402
 
 import backends  # noqa: E402
 from backends import tls  # noqa: E402
@@ -427,7 +427,7 @@ def _servers(
         port = _free_port()
         argv = [sys.executable, os.path.abspath(__file__), "--serve", name, "--port", str(port)]
         if name.endswith("baseline") and baseline:
-            tree = os.path.abspath(baseline)
+            tree = baseline
             servers[name] = (port, argv, {**env, "BENCH_TLS_TREE": tree, "PYTHONPATH": tree}, None)
             continue
         servers[name] = (port, argv, env, None)
@@ -518,8 +518,7 @@ def https_part(args: argparse.Namespace, directory: Path) -> None:
     _https_files(directory, args.body_mb)
     names = args.only.split(",") if args.only else list(HTTPS_SERVERS)
     if args.baseline:
-        if not (Path(args.baseline) / "backends").is_dir():
-            raise SystemExit(f"--baseline {args.baseline}: not a checkout (no backends/ in it)")
+        args.baseline = checkout(args.baseline)
         # each of ours measured gets its baseline twin
         twins = {"ours-asyncio": "ours-baseline", "ours-trio": "ours-trio-baseline"}
         names = [n for n in names if n not in twins.values()]

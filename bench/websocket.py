@@ -14,7 +14,7 @@ little per message (its CPU per message is printed: a few µs for 16 B).
 Reported: messages per second per server and size, median of the slices with quartiles,
 the median of the per-round ratios to ``websockets`` and to ``uvicorn-websockets``
 (measured back to back), the messages per CPU-second of the server process (from
-/proc) and the load generator's CPU per message. On a shared, noisy machine only ratios
+/proc) with the same per-round ratios of them, and the load generator's CPU per message. On a shared, noisy machine only ratios
 mean much, and the CPU figure tells the servers apart when something else (the load
 generator, other jobs) sets the pace.
 
@@ -22,13 +22,15 @@ Ours runs as users run it, :class:`cohttp.Server` with a :func:`cohttp.ws.endpoi
 on asyncio, on asyncio with uvloop (as uvicorn runs by default: ``loop="auto"`` picks
 uvloop when installed) and on trio; ``ours-asgi`` is the same ASGI app as uvicorn's under
 our server (:class:`cohttp.asgi.ASGIHandler`, uvloop). All run with their default
-keepalive pings (every 20 s). Unmasking a client's 64 KiB frame is pure Python here
-(integer XOR in 4 KiB slices, ~0.1 ms of the ~0.2 ms of CPU ours spends per 64 KiB echo,
-the floor of what the standard library offers: see ``cohttp.ws.protocol._unmask``);
-websockets does it in C, which is most of the gap at that size. The kernel's share of a
-64 KiB echo (~0.05 ms of system time per message, read from /proc, for ours and the
-peers alike) is about half of what uvicorn with websockets spends on it in all
-(~0.12-0.14 ms), so 2x uvicorn at 64 KiB is beyond pure Python. At 16 B the kernel's
+keepalive pings (every 20 s). Unmasking a client's 64 KiB frame runs in C
+(``cohttp/ws/_mask.c``, ~3 µs) where that optional extension was built, as websockets does
+it; the bench prints which (the pure-Python twin takes ~80 µs). Measured per 64 KiB echo on
+a quiet machine (/proc): ours-asyncio ~15 µs of user and ~37 µs of system time,
+uvicorn-websockets ~31 and ~54: the kernel's share (copies, loopback delivery, waking the
+peer) is most of it for every server. The load generator spends ~40 µs per 64 KiB message
+on the other core; when other jobs share that core, it sets the pace for every server and
+the ratios of messages/s fall toward 1, while the per-CPU-second column still tells the
+servers apart. At 16 B the kernel's
 share is ~5 µs of ours' ~11 µs per message: ours makes one send per echo.
 
     .venv/bin/python bench/websocket.py                    # 5 rounds of 1 s per size
@@ -321,6 +323,14 @@ def _running(names: list[str], core: str) -> Iterator[dict[str, tuple[int, int]]
         yield running
 
 
+def _round_ratios(
+    figures: dict[tuple[str, str], list[float]], name: str, base: str, size_name: str
+) -> tuple[float, float, float]:
+    """Quartiles of ``name``'s figure over ``base``'s, round by round (back to back)."""
+    pairs = zip(figures[(name, size_name)], figures[(base, size_name)], strict=True)
+    return _quartiles([a / b for a, b in pairs])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", help=argparse.SUPPRESS)
@@ -351,6 +361,12 @@ def main() -> int:
         f"{len(runnable)} servers on core 0, load on core 1; {args.connections} connections x "
         f"{args.window} in flight; {args.rounds} rounds of {args.duration} s per size.\n"
         "NOTE: the machine's 2 cores are shared with other jobs: absolute numbers are noisy."
+    )
+    compiled = importlib.util.find_spec("cohttp.ws._mask") is not None
+    print(
+        "ours unmasks in C (cohttp/ws/_mask.c)"
+        if compiled
+        else "ours unmasks in pure Python: cohttp/ws/_mask.c was not built (see setup.py)"
     )
     results: dict[tuple[str, str], list[float]] = {}
     per_cpu: dict[tuple[str, str], list[float]] = {}
@@ -393,14 +409,12 @@ def main() -> int:
             for name in runnable:
                 if not name.startswith("ours-"):
                     continue
-                ratios = [
-                    a / b
-                    for a, b in zip(
-                        results[(name, size_name)], results[(base, size_name)], strict=True
-                    )
-                ]
-                q1, q2, q3 = _quartiles(ratios)
-                print(f"  {name} / {base}: {q2:.2f}x  [{q1:.2f} .. {q3:.2f}]")
+                q1, q2, q3 = _round_ratios(results, name, base, size_name)
+                c1, c2, c3 = _round_ratios(per_cpu, name, base, size_name)
+                print(
+                    f"  {name} / {base}: {q2:.2f}x  [{q1:.2f} .. {q3:.2f}],"
+                    f" per CPU-second {c2:.2f}x  [{c1:.2f} .. {c3:.2f}]"
+                )
     return 0
 
 

@@ -12,9 +12,12 @@ the program's ``CHAR`` instructions (a Glushkov automaton: a thread waits at
 the character it may consume next).  ``CHAR``\\ s that are leaves of one
 alternation tree with the same successor, nothing else leading into them
 (``(a|b)`` compiles to two), are always alive together: they share one bit
-whose set is their union (``[ab]``).  Bit ``P`` (after the ``P`` positions)
-means "a match ends here"; bit ``P + 1`` "a match ends here if this is the
-end of the text" (a final ``\\z``, as the programs of ``fullmatch`` end).
+whose set is their union (``[ab]``); positions whose futures are the
+same share one too (:func:`_same_future`: ``a+`` is ``aa*``, whose two
+positions go on alike).  Bit ``P`` (after the
+``P`` positions) means "a match ends here"; bit ``P + 1`` "a match ends
+here if this is the end of the text" (a final ``\\z``, as the programs of
+``fullmatch`` end).
 
 *A step.*  ``T = S & accept[c]`` keeps the threads that consume ``c``; the
 next set is the union of the closures (``follow``) of their successors.
@@ -38,9 +41,11 @@ are many.  Per character: a dictionary lookup and a few int operations on
   ``O(P)`` steps at worst and one or two when the pattern starts with a
   loop (every later start merges into the first group);
 - the leftmost-first match end for patterns where the first match from a
-  start is also the longest (:func:`first_is_longest`); for the others the
-  DFA asks the bounded backtracker for the first match's end within the
-  span the sets found (:meth:`re_engine.dfa.LazyDFA._give_up`).
+  start is also the longest (:func:`first_is_longest` proves it from the
+  tree for some shapes, :meth:`re_engine.dfa.LazyDFA.never_cuts` from the
+  program's priorities for others); for the rest the DFA asks the bounded
+  backtracker for the first match's end within the span the sets found
+  (:meth:`re_engine.dfa.LazyDFA._give_up`).
 
 *Assertions.*  A program with ``\\b``, ``^``, ``$`` and the like has
 closures that depend on the context of the position: the bits (word,
@@ -70,7 +75,8 @@ the check demands (a path that left by ``y`` after a non-empty iteration
 takes ``x`` and then the loop's own exit, at the same position).  The
 epsilon graph may then have cycles (``(a*)*``): closures are computed over
 its strongly connected components (:meth:`BitNFA._closures`).  Leftmost-first
-ends need priorities: :func:`first_is_longest` where it proves them, else the
+ends need priorities: :func:`first_is_longest` or
+:meth:`re_engine.dfa.LazyDFA.never_cuts` where they prove them, else the
 bounded backtracker (which runs the checks) over the span the sets found.
 
 Memory: the tables (``O(P)`` masks for each of at most 256 contexts), a
@@ -104,6 +110,7 @@ from .prog import (
     Core,
     Prog,
     check_assert,
+    context_reads,
     nullable,
 )
 
@@ -113,14 +120,16 @@ MAX_POSITIONS = 8192
 _MEMO_CAP = 100_000
 _MEMO_BITS = 1 << 27  # and at most this many bits of masks in it (16 MiB)
 _EOS = 3  # prog.ASSERT_CODES["eos"]
-# per assertion code (prog.ASSERT_CODES), the context bits it reads besides EDGE
-_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
 # markers ending the characters of a scan: the end of the text, a final newline
 _END: Any = object()
 _FINAL: Any = object()
 _PENDING: dict[Any, int] = {}  # never filled: the next character sets the context
 _OPS = frozenset({CHAR, SPLIT, JMP, SAVE, MATCH, ASSERT, ENTER, CHECK})
 _CHUNK_GROUPS = 6  # more groups of exceptional edges than this: chunk tables
+_SAME_FUTURE_WORK = 1 << 18  # most steps _same_future takes (else positions stay apart)
+# most contexts * pcs of a program with assertions whose closures BitNFA.build
+# computes for _same_future (else it builds a context's as a text shows it)
+_SAME_FUTURE_CLOSURES = 1 << 13
 
 
 def fixed_length(c: Any) -> int | None:
@@ -223,6 +232,81 @@ def first_is_longest(core: Core) -> bool:
         return lp.min == 0 and _empty_last(lp.node) is not None
     k = fixed_length(lp.node)
     return k is not None and k >= 1
+
+
+def _same_future(follows: list[list[int]], pos_sets: list[list[int]]) -> list[int] | None:
+    """The positions grouped by their future: each position's class, numbered
+    in order of first members (``None``: no two positions share one, or the
+    rounds would exceed :data:`_SAME_FUTURE_WORK` steps).
+
+    ``follows``: per context, the closure of each position's successor.
+    The coarsest partition in which the positions of a class have the same
+    sets and, in every context, follows that hold the same classes and
+    match bits: from the positions grouped by their sets, match bits and
+    distances to a match, each round splits a class whose members' follows
+    reach different classes, until none does.  One bit per class then
+    simulates the program exactly: the set of classes alive after a
+    character is the set of the classes of the positions alive (a position
+    accepts the character iff its class's members do, and in the context
+    there their follows reach the same classes), so every scan sees the
+    same match ends from the same starts.  ``a+`` compiles as ``aa*``: its
+    two positions become one.
+    """
+    n = len(pos_sets)
+    size = sum(f.bit_count() for fs in follows for f in fs)
+    low = (1 << n) - 1
+    work = len(follows) * n + size
+    if work > _SAME_FUTURE_WORK:
+        return None
+
+    def targets(f: int) -> list[int]:
+        out: list[int] = []
+        m = f & low
+        while m:
+            b = m & -m
+            out.append(b.bit_length() - 1)
+            m ^= b
+        return out
+
+    # per position, per context: the positions its follow holds
+    succ = [[targets(fs[i]) for fs in follows] for i in range(n)]
+    # the fewest characters from each position to a match in some contexts
+    # (0: none), equal in a class (by induction on it), so rounds need not
+    # find it out one position at a time (a chain such as [ab]{30})
+    pred: list[list[int]] = [[] for _ in range(n)]
+    for i, per_ctx in enumerate(succ):
+        for sc in per_ctx:
+            for j in sc:
+                pred[j].append(i)
+    ends = [tuple(fs[i] >> n for fs in follows) for i in range(n)]
+    frontier = [i for i in range(n) if any(ends[i])]
+    dist = [0] * n
+    d = 1
+    while frontier:
+        for i in frontier:
+            dist[i] = d
+        d += 1
+        frontier = list(dict.fromkeys(i for j in frontier for i in pred[j] if not dist[i]))
+    ids: dict[Any, int] = {}
+    cls = [
+        ids.setdefault((tuple(sorted(ps)), e, k), len(ids))
+        for ps, e, k in zip(pos_sets, ends, dist, strict=True)
+    ]
+    count = len(ids)
+    while count < n:
+        work += len(follows) * n + size
+        if work > _SAME_FUTURE_WORK:
+            return None
+        get = cls.__getitem__
+        ids = {}
+        split = [
+            ids.setdefault((k, *(frozenset(map(get, sc)) for sc in per_ctx)), len(ids))
+            for k, per_ctx in zip(cls, succ, strict=True)
+        ]
+        if len(ids) == count:
+            return cls
+        cls, count = split, len(ids)
+    return None
 
 
 class _Edges:
@@ -333,10 +417,7 @@ class BitNFA:
         self._memo_cap = max(256, min(_MEMO_CAP, _MEMO_BITS // (p + 2)))
         # the context bits the assertions read (0: none), and per context class
         # of a character (its bits among those) the accept masks of its characters
-        cmask = 0
-        for pc, o in enumerate(prog.op):
-            if o == ASSERT and ctx:
-                cmask |= EDGE | _READS[prog.arg[pc]]
+        cmask = context_reads(prog) if ctx else 0
         self._cmask = cmask
         # (a context-free program's one class shares accept()'s memo)
         self._acc_by: dict[int, dict[Any, int]] = {} if cmask else {0: self._acc}
@@ -423,12 +504,37 @@ class BitNFA:
         if is_word is None:
             is_word = word(not prog.is_bytes).__contains__
         self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+        # the follows in every context the assertions tell apart (their closures
+        # are otherwise built as a text shows the contexts): if not too many
+        ctxs: list[tuple[int, int] | None] = [None]
+        if has_ctx:
+            cs = [b for b in range(16) if b & ~self._cmask == 0]
+            ctxs = [(b, a) for b in cs for a in cs]
+        if has_ctx and len(ctxs) * npc > _SAME_FUTURE_CLOSURES:
+            return self
+        follows = [self._follow(c) for c in ctxs]
+        merged = _same_future([f[0] for f in follows], pos_sets)
+        if merged is not None:  # positions with the same future share a bit
+            pos_of = {pc: merged[i] for pc, i in pos_of.items()}
+            first: dict[int, int] = {}  # each class's first member (classes in order)
+            for i, k in enumerate(merged):
+                first.setdefault(k, i)
+            pos_sets = [pos_sets[i] for i in first.values()]
+            self = cls(prog, pos_of, pos_sets, is_word, has_ctx)
+            if not has_ctx:
+                follows = [self._follow(None)]
         if not has_ctx:
-            self._set_edges(self._closures(None))
+            self._set_edges(_Edges(*follows[0]))
         return self
 
     def _closures(self, ctx: tuple[int, int] | None) -> _Edges:
-        """The edges in context ``(behind, ahead)``; ``None`` (context-free): every
+        """The edges in context ``(behind, ahead)`` (:meth:`_follow`)."""
+        return _Edges(*self._follow(ctx))
+
+    def _follow(self, ctx: tuple[int, int] | None) -> tuple[list[int], int, dict[int, int]]:
+        """The closure of each position's successor, of the start, and of each
+        root (as :class:`_Edges` takes them) in context ``(behind, ahead)``;
+        ``None`` (context-free): every
         assertion is ``\\z`` (what follows it can only match, at the end:
         bit ``P + 1``).
 
@@ -524,7 +630,7 @@ class BitNFA:
         for pc, i in pos_of.items():
             follow[i] = roots[xs[pc]] = closure(xs[pc])  # equal for merged pcs
         roots[prog.start] = start = closure(prog.start)
-        return _Edges(follow, start, roots)
+        return follow, start, roots
 
     def edges(self, behind: int, ahead: int) -> _Edges:
         """The edges in the context of a position (built on first use, a few per text).

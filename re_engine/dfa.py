@@ -25,6 +25,7 @@ match starts).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Protocol, cast
@@ -48,6 +49,7 @@ from .prog import (
     Prog,
     check_assert,
     check_loop,
+    context_reads,
     enter_loop,
 )
 
@@ -81,6 +83,11 @@ _NO_RETRY = 1 << 62
 _SKIP_FIRST = 8
 _SKIP_MAX = 1024
 _DIRECT_MIN = 4096
+
+# LazyDFA.never_cuts: most (contexts * CHAR pcs) ** 2 it takes on
+_ORDER_WORK = 1 << 18
+# LazyDFA.never_cuts' answer per program (a first-mode property of the program alone)
+_NEVER_CUTS: weakref.WeakKeyDictionary[Prog, bool] = weakref.WeakKeyDictionary()
 
 # programs up to this size get their closures computed at once (_ecl_table)
 _TABLE_MAX = 2000
@@ -147,8 +154,10 @@ class LazyDFA:
         self._bit_built = False
         self._backtracker: Backtracker | None = None
         # first mode: the match end may be the longest from the leftmost start
-        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder)
+        # (re_engine.bitnfa.first_is_longest, or a POSIX pattern's start finder);
+        # else the scans that give up ask never_cuts (exact())
         self.sets_exact = False
+        self._never_cuts: bool | None = None
         # the length of the longest match, if bounded (set with sets_exact)
         self.max_len: int | None = None
         self.gave_up = 0  # scans handed to the fallbacks
@@ -331,8 +340,14 @@ class LazyDFA:
         roots = [*s.kernel, self.prog.start] if s.active else s.kernel
         return self._closure_ctx(roots, s.behind, ahead)
 
-    def _closure_ctx(self, roots: Sequence[int], behind: int, ahead: int) -> tuple[list[int], bool]:
-        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program)."""
+    def _closure_ctx(
+        self, roots: Sequence[int], behind: int, ahead: int, keep: bool = False
+    ) -> tuple[list[int], bool]:
+        """:meth:`closure` of ``roots`` in the context ``(behind, ahead)`` (any program).
+
+        ``keep``: the whole list in priority order, MATCH as -1 in its place
+        (for :meth:`never_cuts`).
+        """
         prog = self.prog
         op, arg, xs, ys = prog.op, prog.arg, prog.x, prog.y
         out: list[int] = []
@@ -373,11 +388,174 @@ class LazyDFA:
                         empty, fresh = check_loop(fresh, arg[pc])
                         pc = ys[pc] if empty else xs[pc]
                     else:  # MATCH
+                        if keep and not matched:
+                            out.append(-1)
                         matched = True
-                        if not self.longest:
+                        if not self.longest and not keep:
                             return out, True
                         break
         return out, matched
+
+    def never_cuts(self) -> bool:
+        """Does a first-mode scan from any start never cut a thread at a match?
+
+        If so, the leftmost-first match from a start is the longest one
+        from there (as :func:`re_engine.bitnfa.first_is_longest` proves for
+        some shapes from the tree), and sets answer the scans exactly
+        (:meth:`exact`).  Proved from the program's priorities:
+
+        A scan from one start keeps its threads in priority order and, when
+        one reaches MATCH, cuts those after it.  Let ``C(r)`` be the closure
+        of a pc ``r`` in a context (the CHAR pcs reached, in priority order,
+        MATCH at its place), and let the CHAR pcs be grouped in classes
+        (:meth:`_twins`) such that two pcs of a class have the same set and
+        their successors' closures, read as classes with repeats dropped,
+        are equal in every context.  Read a list as classes (repeats
+        dropped): the scan's next list, read so, follows from this one, as
+        two threads of a class accept the same characters and their
+        successors add the same classes in the same order (the list after
+        a character ``c`` is the closures of the successors of the threads
+        that accept ``c``, in list order, repeats dropped:
+        :meth:`_closure_roots`).  Cuts read alike: the classes before
+        MATCH in the read list are those of the pcs before it in the list.
+        So if MATCH is always last in the read lists, no cut ever drops a
+        class (a pc cut after MATCH has a twin before it, whose successor's
+        closure reads the same): the read lists are those of a scan that
+        cuts nothing, every match seen had lower priority than the threads
+        then alive, and the last match seen (the longest) is the first.
+        That follows from the invariant, on the read lists, with a class
+        named by its least pc,
+
+        (I) in each list, two classes whose sets share a character stand in
+            increasing order, and MATCH, if reached, is last,
+
+        which this checks by induction.  The list after ``c`` is the read
+        closures ``C(t)`` of the successors of the classes ``t`` that accept
+        ``c``, in list order, repeats dropped; by (I) those classes are in
+        increasing order, since their sets share ``c``.  So (I) holds after
+        the step if, in every context (the bits the assertions read, either
+        side): (a) each ``C(t)`` satisfies (I); (b) for classes ``p < q``
+        whose sets share a character, each class ``y`` of ``C(q)`` not in
+        ``C(p)`` comes after every ``x`` of ``C(p)`` whose set meets
+        ``y``'s (``x < y``), and ``C(q)`` holds nothing new if ``C(p)``
+        reached MATCH.  Indeed for ``x`` first met in ``C(t_i)``, ``y``
+        first in ``C(t_j)``, ``i < j``, with meeting sets, ``y`` is new in
+        ``C(t_j)`` against ``C(t_i)``, so ``x < y`` by (b) (by (a) if
+        ``i = j``); and once MATCH is met in ``C(t_i)``, by (a) last there,
+        every later ``C(t_j)`` adds nothing after it.  The first list is the
+        closure of the start: (a) again.  (Closures start not fresh and keep
+        one entry per CHAR pc, as the scans' do, so the argument holds with
+        empty-iteration checks.)  The classes let a loop whose first
+        iteration is unrolled pass: ``a+`` is ``aa*``, whose two CHAR pcs go
+        on to the same loop, so a thread in either stands for both.
+
+        Cost: ``O(K * P**2)`` integer operations for ``P`` CHAR pcs and ``K``
+        contexts, at most :data:`_ORDER_WORK` (else ``False``: not proved),
+        and the classes' rounds (bounded alike); computed once, when a scan
+        first gives up (:meth:`exact`).
+        """
+        prog = self.prog
+        op, arg, xs, sets = prog.op, prog.arg, prog.x, prog.sets
+        if self.longest:
+            return False
+        chars = [pc for pc, o in enumerate(op) if o == CHAR]
+        cm = context_reads(prog)
+        ctxs = [b for b in range(16) if b & ~cm == 0]
+        if len(ctxs) ** 2 * len(chars) ** 2 > _ORDER_WORK:
+            return False
+        roots = dict.fromkeys([prog.start, *(xs[pc] for pc in chars)])
+        closures = {
+            r: [self._closure_ctx((r,), b, a, keep=True)[0] for b in ctxs for a in ctxs]
+            for r in roots
+        }
+        rep, read = self._twins(chars, closures)
+        reps = sorted(set(rep.values()))
+        # meet[pc]: the classes whose set shares a character with class pc's
+        by_set: dict[int, int] = {}
+        for pc in reps:
+            by_set[arg[pc]] = by_set.get(arg[pc], 0) | 1 << pc
+        meet_set = {
+            a: sum(m for b, m in by_set.items() if a == b or sets[a].inter(sets[b])) for a in by_set
+        }
+        meet = {pc: meet_set[arg[pc]] for pc in reps}
+        for i in range(len(ctxs) ** 2):
+            # per root: its read closure's mask, and the classes that may not be
+            # new after it (a class y with some x > y of the closure meeting it)
+            got: dict[int, tuple[int, int]] = {}
+            for r in roots:
+                lst = read[r][i]
+                mask = late = 0
+                for x in lst:
+                    if x < 0:
+                        if lst[-1] != -1:
+                            return False  # MATCH not last: (a)
+                        late = -1  # nothing may be new after MATCH
+                        break
+                    if (mask & meet[x]) >> (x + 1):
+                        return False  # a class > x meeting it came before: (a)
+                    mask |= 1 << x
+                    late |= meet[x] & ((1 << x) - 1)
+                got[r] = (mask, late)
+            for q in reps:
+                cq = got[xs[q]][0]
+                below = meet[q] & ((1 << q) - 1)  # the classes p < q meeting q
+                while below:
+                    low = below & -below
+                    below ^= low
+                    cp, late = got[xs[low.bit_length() - 1]]
+                    if cq & ~cp & late:
+                        return False  # (b)
+        return True
+
+    def _twins(
+        self, chars: list[int], closures: dict[int, list[list[int]]]
+    ) -> tuple[dict[int, int], dict[int, list[tuple[int, ...]]]]:
+        """The classes of CHAR pcs for :meth:`never_cuts`: each pc's class, named by
+        its least pc, and each root's closures (per context) read as classes.
+
+        A class's pcs have the same set, and their successors' closures, read
+        as classes with repeats dropped, are equal in every context.  One
+        class per pc holds that; each round then merges the pcs whose set and
+        successors' read closures agree, which keeps it: closures read alike
+        in the classes before the round read alike in the merged ones (a
+        reading in coarser classes is a function of the reading in finer
+        ones).  Rounds stop when nothing merges, or after :data:`_ORDER_WORK`
+        steps: every round's classes hold the rule, so stopping early only
+        proves less.
+        """
+        arg, xs = self.prog.arg, self.prog.x
+        rep = {pc: pc for pc in chars}
+        size = sum(len(lst) + 1 for lists in closures.values() for lst in lists)
+        work = 0
+        while True:
+            get = rep.get
+            read = {
+                r: [tuple(dict.fromkeys([get(y, -1) for y in lst])) for lst in lists]
+                for r, lists in closures.items()
+            }
+            work += size
+            ids: dict[tuple[tuple[int, ...], ...], int] = {}
+            rid = {r: ids.setdefault(tuple(lists), len(ids)) for r, lists in read.items()}
+            first: dict[tuple[int, int], int] = {}
+            merged = {pc: first.setdefault((arg[pc], rid[xs[pc]]), pc) for pc in chars}
+            if merged == rep or work > _ORDER_WORK:
+                return rep, read
+            rep = merged
+
+    def exact(self) -> bool:
+        """:attr:`sets_exact`, or proved by :meth:`never_cuts` (first use; once per
+        program, which a pattern's unanchored and anchored DFAs share)."""
+        if self.sets_exact:
+            return True
+        if self._never_cuts is None:
+            if self.longest:
+                self._never_cuts = False  # never_cuts proves nothing for longest scans
+            else:
+                proved = _NEVER_CUTS.get(self.prog)
+                if proved is None:
+                    proved = _NEVER_CUTS[self.prog] = self.never_cuts()
+                self._never_cuts = proved
+        return self._never_cuts
 
     def final(self, s: DState, ahead: int) -> bool:
         """Does a match end at the current position, given the context ahead?"""
@@ -659,15 +837,15 @@ class LazyDFA:
         this scan's answer exactly: an anchored ``longest`` scan, an
         ``earliest`` one (whether some thread reaches a match does not
         depend on their order), an anchored ``first`` scan when
-        :attr:`sets_exact` (the first match from the start is the longest:
+        :meth:`exact` (the first match from the start is the longest:
         the threads still alive, those of higher priority than any match
         seen, include the first match's; their longest end is it); an
-        unanchored ``first`` scan with :attr:`sets_exact` restarts at
+        unanchored ``first`` scan with :meth:`exact` restarts at
         ``pos`` with :meth:`BitNFA.leftmost` (leftmost start, longest end;
         its start is left in :attr:`found`), from ``e1 - max_len`` when the
         match length is bounded (``e1`` the earliest end of any match, found
         first with one set: the leftmost match ends at or after ``e1``).
-        Without :attr:`sets_exact`, an unanchored ``first`` scan takes the
+        Without :meth:`exact`, an unanchored ``first`` scan takes the
         leftmost start ``s`` and longest end ``E`` from the sets, then the
         first match from ``s`` from the bounded backtracker over ``[s, E]``
         (:meth:`re_engine.backtrack.Backtracker.first_end`, ``O(m * (E - s))``)
@@ -687,13 +865,13 @@ class LazyDFA:
         if bit is not None:
             anchored = not self.unanchored
             got: int | None = None
-            if earliest or (anchored and (self.longest or self.sets_exact)):
+            if earliest or (anchored and (self.longest or self.exact())):
                 cur = bit.from_roots(s.kernel, s.behind, bit.ahead(text, i) if bit.ctx else 0)
                 if earliest and s.active:
                     got = bit.earliest_unanchored(text, i, cur, s.behind)
                 else:
                     got = bit.longest(text, i, cur, last, earliest=earliest, behind=s.behind)
-            elif self.sets_exact and not self.longest:
+            elif not self.longest and self.exact():
                 lo = pos
                 if self.max_len is not None and not skip_first:
                     # every match ends at or after the earliest end e1, so the

@@ -1,4 +1,4 @@
-"""Groups of a long ``F1 B{m,n} F2`` match by arithmetic and short capture passes.
+"""Groups of a long ``F1 B{m,n} F2`` or ``X F2`` match by arithmetic and short capture passes.
 
 For a pattern of the shape :func:`re_engine.bitnfa.first_is_longest` proves
 (``F1``, ``B``, ``F2`` fixed-length, ``|B| >= 1``, the loop greedy), once
@@ -33,6 +33,21 @@ from an earlier iteration when the last one does not set it, which only
 a pass over the earlier iterations would find, so a body with a group that
 some path leaves unset is not handled here (:meth:`LoopGroups.build`
 returns ``None``; the caller keeps its full pass).
+
+*Tail form.*  A pattern ``X F2`` whose groups are all in ``F2`` (fixed-length,
+``S`` characters: the longest such tail of the top-level sequence) or
+around the whole pattern, ``X`` anything (loops, lazy or not, bodies that
+match empty): ``F2`` covers ``[e - S, e)`` on every path spanning
+``[s, e)``, and its groups are those of the leftmost-first match of ``F2``
+alone spanning ``[e - S, e)``.  Proof: the match's path is the first path,
+in priority order, that reaches a ``MATCH``, so the first of those that
+span ``[s, e)``; paths are ordered by their choices in ``X`` first; every
+path of ``X`` ending at ``e - S`` can go on through ``F2`` exactly as the
+others (no backreferences; and none is inside a loop iteration begun
+there, as ``X``'s loops are closed, so ``F2``'s empty-iteration checks
+start alike: :class:`re_engine.prog.Prog`), and one does; so the match
+takes the first path of ``X`` to ``e - S``, which sets no group, then the
+first path of ``F2`` spanning ``[e - S, e)``.
 
 Cost: one capture pass over each of at most three pieces of constant
 length (``P``, ``|B|``, ``S``): ``O(m)`` whatever the span, and no memory
@@ -128,8 +143,16 @@ class _Piece:
                 out[j] = caps[j]
 
 
+def _piece(
+    nodes: list[Any], is_bytes: bool, ngroups: int, is_word: Callable[[int], bool]
+) -> _Piece | None:
+    """The sequence of ``nodes`` as a :class:`_Piece`, if it holds a group."""
+    node = R.Seq(tuple(nodes))
+    return _Piece(node, is_bytes, ngroups, is_word) if _caps(node) else None
+
+
 class LoopGroups:
-    """The groups of an ``F1 B{m,n} F2`` match from its span (see the module docstring)."""
+    """The groups of an ``F1 B{m,n} F2`` or ``X F2`` match from its span (module docstring)."""
 
     def __init__(self) -> None:
         self.ngroups = 0
@@ -147,12 +170,28 @@ class LoopGroups:
         cls, core: Core, is_bytes: bool, ngroups: int, is_word: Callable[[int], bool]
     ) -> LoopGroups | None:
         """The groups finder for ``core``; ``None`` where it is not exact (or has no loop)."""
-        if ngroups == 0 or fixed_length(core) is not None or not first_is_longest(core):
+        if ngroups == 0 or fixed_length(core) is not None:
             return None
         items: list[Any] = []
         opened: list[tuple[int, int, int]] = []
         _flatten(core, items, opened)
         lens = [fixed_length(x) for x in items]
+        got = None
+        if first_is_longest(core):
+            got = cls._loop(items, opened, lens, is_bytes, ngroups, is_word)
+        return got or cls._tail(items, opened, lens, is_bytes, ngroups, is_word)
+
+    @classmethod
+    def _loop(
+        cls,
+        items: list[Any],
+        opened: list[tuple[int, int, int]],
+        lens: list[int | None],
+        is_bytes: bool,
+        ngroups: int,
+        is_word: Callable[[int], bool],
+    ) -> LoopGroups | None:
+        """``F1 B{m,n} F2`` (module docstring), or ``None``."""
         loops = [i for i, k in enumerate(lens) if k is None]
         if len(loops) != 1:
             return None
@@ -179,14 +218,41 @@ class LoopGroups:
             return (True, sum(fixed[i:]))
 
         self.opened = [(g, at(i), at(j)) for g, i, j in opened]
+        self.pre = _piece(items[:li], is_bytes, ngroups, is_word)
+        self.suf = _piece(items[li + 1 :], is_bytes, ngroups, is_word)
+        self.body = _piece([loop.node], is_bytes, ngroups, is_word)
+        return self
 
-        def piece(nodes: list[Any]) -> _Piece | None:
-            node = R.Seq(tuple(nodes))
-            return _Piece(node, is_bytes, ngroups, is_word) if _caps(node) else None
+    @classmethod
+    def _tail(
+        cls,
+        items: list[Any],
+        opened: list[tuple[int, int, int]],
+        lens: list[int | None],
+        is_bytes: bool,
+        ngroups: int,
+        is_word: Callable[[int], bool],
+    ) -> LoopGroups | None:
+        """``X F2``, every group in ``F2`` or around the whole (module docstring), or ``None``."""
+        j = len(items)
+        while j > 0 and lens[j - 1] is not None:
+            j -= 1
+        if j == 0 or any(_caps(x) for x in items[:j]):
+            return None
+        tail = [k or 0 for k in lens[j:]]
 
-        self.pre = piece(items[:li])
-        self.suf = piece(items[li + 1 :])
-        self.body = piece([loop.node])
+        def at(i: int) -> tuple[bool, int]:
+            # the position before item i: s at the start, else from e in the tail
+            return (False, 0) if i == 0 else (True, sum(tail[i - j :]))
+
+        if any(b < j or 0 < a < j for _, a, b in opened):
+            return None  # a group that ends in X, or starts inside it
+        self = cls()
+        self.ngroups = ngroups
+        self.suf_len = sum(tail)
+        self.body_len = 0  # X: any length
+        self.opened = [(g, at(a), at(b)) for g, a, b in opened]
+        self.suf = _piece(items[j:], is_bytes, ngroups, is_word)
         return self
 
     def slots(self, text: Any, s: int, e: int) -> list[int]:
@@ -197,7 +263,7 @@ class LoopGroups:
             out[2 * g] = e - oa if fa else s + oa
             out[2 * g + 1] = e - ob if fb else s + ob
         lo, hi = s + self.pre_len, e - self.suf_len
-        if hi < lo or (hi - lo) % self.body_len:
+        if hi < lo or (self.body_len and (hi - lo) % self.body_len):
             raise AssertionError(f"span {s},{e} is no match of the loop's shape")
         if self.pre is not None:
             self.pre.run(text, s, lo, out)

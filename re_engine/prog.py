@@ -320,6 +320,20 @@ ASSERT_CODES = {
 }
 
 
+ASSERT_READS = (NL, NL, 0, 0, FINALNL, FINALNL, WORD, WORD, WORD, WORD)
+"""Per assertion code (:data:`ASSERT_CODES`), the context bits it reads besides ``EDGE``."""
+
+
+def context_reads(prog: Prog) -> int:
+    """The context bits the assertions of ``prog`` read (``EDGE`` and each one's
+    :data:`ASSERT_READS`); 0 for a program without assertions."""
+    bits = 0
+    for pc, o in enumerate(prog.op):
+        if o == ASSERT:
+            bits |= EDGE | ASSERT_READS[prog.arg[pc]]
+    return bits
+
+
 def check_assert(code: int, behind: int, ahead: int) -> bool:
     """Evaluate an assertion given the context bits on either side."""
     if code == 0:  # bol

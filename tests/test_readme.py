@@ -202,9 +202,10 @@ def shell_script(block: Block, dns_port: int, http_port: int, netns: str) -> str
     """The block as the bash script the test runs (see the module's documentation)."""
     lines = [_PRELUDE]
     tls_port = free_port() if "8853" in block.code else 8853
+    # One pass: a port put in for one number may hold another (48080 holds 8080).
+    ports = {"5353": str(dns_port), "8080": str(http_port), "8853": str(tls_port)}
     for command in _commands(block.code):
-        command = command.replace("5353", str(dns_port)).replace("8080", str(http_port))
-        command = command.replace("8853", str(tls_port))
+        command = re.sub(r"5353|8080|8853", lambda m: ports[m.group()], command)
         if "ip netns" in command:
             command = re.sub(r"\bdemo\b", netns, command)
         code, _, comment = command.partition(" #")

@@ -356,14 +356,11 @@ class WebSocket:
         """Read once from the peer, under the nearest deadline when the read must wait."""
         try:
             deadline = self._deadline()
-            if deadline is None:
-                data = await self.flow.read(_READ_SIZE)
-            else:
-                try:  # the flow bounds its own wait (backends.interface.Flow.read_before)
-                    data = await self.flow.read_before(deadline, _READ_SIZE)
-                except Timeout:
-                    await self._timer()
-                    return
+            try:  # the flow bounds its own wait (Flow.read's deadline=; None: no bound)
+                data = await self.flow.read(_READ_SIZE, deadline=deadline)
+            except Timeout:
+                await self._timer()
+                return
             # Look at the clock after every read, also one that did not wait or whose bytes
             # came just as its deadline passed: a peer that keeps us busy (a flood of
             # frames, 256 KiB a read) cannot starve the timers.

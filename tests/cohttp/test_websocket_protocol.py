@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tracemalloc
 import zlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -26,6 +27,7 @@ from cohttp.ws import (
     Text,
     close_code_on_wire,
     mask,
+    protocol,
 )
 from cohttp.ws.deflate import Compressor, Decompressor, DeflateParams, MessageTooBig
 
@@ -131,6 +133,66 @@ def test_client_masks_with_a_fresh_key_each_frame() -> None:
 def test_mask_is_bytewise_xor(key: bytes, data: bytes) -> None:
     assert mask(key, data) == bytes(b ^ key[i % 4] for i, b in enumerate(data))
     assert mask(key, mask(key, data)) == data
+
+
+try:
+    from cohttp.ws._mask import unmask as _c_unmask
+except ImportError:
+    _c_unmask = None
+_UNMASKS = [
+    pytest.param(protocol._unmask_py, id="python"),
+    pytest.param(
+        _c_unmask,
+        id="c",
+        marks=pytest.mark.skipif(
+            _c_unmask is None,
+            reason="cohttp/ws/_mask.c was not built (no C compiler or Python headers)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("unmask", _UNMASKS)
+@given(
+    key=st.binary(min_size=4, max_size=4),
+    data=st.binary(max_size=300) | st.binary(min_size=4090, max_size=12300),
+    cut=st.tuples(st.integers(0, 20), st.integers(0, 20)),
+    kind=st.sampled_from([bytes, bytearray, memoryview]),
+)
+def test_both_unmasks_xor_a_span_from_its_start(
+    unmask: Callable[[bytes, bytes, int, int], bytes],
+    key: bytes,
+    data: bytes,
+    cut: tuple[int, int],
+    kind: type,
+) -> None:
+    start, end = min(cut[0], len(data)), max(len(data) - cut[1], min(cut[0], len(data)))
+    got = unmask(key, kind(data), start, end)
+    assert type(got) is bytes
+    assert got == bytes(b ^ key[i % 4] for i, b in enumerate(data[start:end]))
+
+
+@pytest.mark.skipif(_c_unmask is None, reason="cohttp/ws/_mask.c was not built")
+def test_the_c_unmask_refuses_what_is_not_a_key_or_a_span() -> None:
+    assert _c_unmask is not None
+    with pytest.raises(ValueError, match="4 bytes, not 3"):
+        _c_unmask(b"abc", b"data", 0, 4)
+    with pytest.raises(ValueError, match="not within a buffer of 4 bytes"):
+        _c_unmask(KEY, b"data", 2, 5)
+    with pytest.raises(ValueError, match="not within"):
+        _c_unmask(KEY, b"data", 3, 2)
+    with pytest.raises(TypeError, match="4 arguments"):
+        _c_unmask(KEY, b"data")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _c_unmask(KEY, "text", 0, 1)  # type: ignore[arg-type]
+
+
+def test_mask_takes_any_buffer_by_its_bytes() -> None:
+    data = bytes(range(256)) * 40
+    expected = mask(KEY, data)
+    assert mask(KEY, bytearray(data)) == expected
+    assert mask(KEY, memoryview(data).cast("I")) == expected  # items of 4 bytes
+    assert mask(KEY, memoryview(data * 2)[::2]) == mask(KEY, (data * 2)[::2])  # strided
 
 
 @pytest.mark.parametrize("n", [5, 200, 70_000])

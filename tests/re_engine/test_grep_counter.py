@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-import re_engine.grep as g
+import re_engine.grep.lines as grep_lines
+import re_engine.grep.run as g
 from re_engine import ast as R
-from re_engine.grep import build, line_body, line_counter, main, parse_args
+from re_engine.grep import build, line_body, line_counter, main, parse_args, word_counter
 from re_engine.prog import resolve
 
-GREP = shutil.which("grep", path="/usr/bin:/bin")
+from .gnu import GREP, gnu, needs_grep, ours
 
 TEXT = (
     (
@@ -63,43 +62,32 @@ CASES = [
 ]
 
 
-def _run(argv: list[str], path: Path, counter: bool) -> tuple[int, bytes]:
-    out = io.BytesIO()
-    if counter:
-        code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
-    else:  # the same command through the lines path: compile the pattern, no counter
-        import re_engine.grep as g
-
-        saved = g.line_counter, g.word_counter
-        g.line_counter = lambda body, pattern=None: None
-        g.word_counter = lambda body: None
-        try:
-            code = main([*argv, str(path)], stdout=out, stderr=io.StringIO())
-        finally:
-            g.line_counter, g.word_counter = saved
-    return code, out.getvalue()
+def _lines_path(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, bytes, str]:
+    """Our run of ``argv`` through the lines path: the pattern compiled, no counter."""
+    with monkeypatch.context() as m:
+        m.setattr(g, "line_counter", lambda body, pattern=None: None)
+        m.setattr(g, "word_counter", lambda body: None)
+        return ours(argv)
 
 
 @pytest.mark.parametrize("argv", CASES, ids=" ".join)
-def test_counter_agrees_with_lines_path(argv: list[str], tmp_path: Path) -> None:
+def test_counter_agrees_with_lines_path(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "t.txt"
     path.write_bytes(TEXT)
     opts = parse_args([*argv, str(path)], io.BytesIO(), False)
     body, _ = line_body(opts)
     assert body is not None and line_counter(body) is not None, "the byte path applies"
-    assert _run(argv, path, True) == _run(argv, path, False)
+    assert ours([*argv, str(path)]) == _lines_path([*argv, str(path)], monkeypatch)
 
 
-@pytest.mark.skipif(GREP is None, reason="GNU grep (/usr/bin/grep) is not installed")
+@needs_grep
 @pytest.mark.parametrize("argv", CASES, ids=" ".join)
 def test_counter_agrees_with_gnu_grep(argv: list[str], tmp_path: Path) -> None:
     path = tmp_path / "t.txt"
     path.write_bytes(TEXT)
-    assert GREP is not None
-    gnu = subprocess.run(
-        [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
-    )
-    assert _run(argv, path, True) == (gnu.returncode, gnu.stdout)
+    assert ours([*argv, str(path)]) == gnu([*argv, str(path)])
 
 
 @pytest.mark.parametrize(
@@ -147,16 +135,16 @@ def test_alternation_of_strings_searched_one_at_a_time() -> None:
     lines = b"ab\nx\nab\n" * 3
     want = ([0, 5, 8, 13, 16, 21], [3, 8, 11, 16, 19, 24])
     strings = both.bulk.__self__  # type: ignore[attr-defined]
-    for i in range(2 * g._RETRY + 2):
+    for i in range(2 * grep_lines._RETRY + 2):
         got = both.bounds(lines)
         assert (list(got[0]), list(got[1])) == want, i
-        if i in (0, g._RETRY + 1):  # the strings tried: each line found twice
-            assert strings.single == g._RETRY
+        if i in (0, grep_lines._RETRY + 1):  # the strings tried: each line found twice
+            assert strings.single == grep_lines._RETRY
         assert both.count(lines) == 6
     # not an alternation of 2 to _MAX_STRINGS strings: one re over the bytes
-    assert g._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
-    many = R.alt(*[R.str_(f"s{i}") for i in range(g._MAX_STRINGS + 1)])
-    assert g._alt_strings(resolve(many, False).core) is None
+    assert grep_lines._alt_strings(resolve(R.alt(R.str_("ab"), R.rg("a", "c")), False).core) is None
+    many = R.alt(*[R.str_(f"s{i}") for i in range(grep_lines._MAX_STRINGS + 1)])
+    assert grep_lines._alt_strings(resolve(many, False).core) is None
 
 
 def test_sparse_literal_counted_by_find() -> None:
@@ -176,13 +164,11 @@ def test_counter_streams_chunks(
     argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # lines cut across chunks, lines longer than a chunk: the same as one chunk
-    import re_engine.grep as g
-
     path = tmp_path / "t.txt"
     path.write_bytes(TEXT + b"\n" + b"x" * 150 + b" needle 12345\n")
-    whole = _run(argv, path, True)
+    whole = ours([*argv, str(path)])
     monkeypatch.setattr(g, "_CHUNK", chunk)
-    assert _run(argv, path, True) == whole == _run(argv, path, False)
+    assert ours([*argv, str(path)]) == whole == _lines_path([*argv, str(path)], monkeypatch)
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 1 << 19])
@@ -193,17 +179,13 @@ def test_counter_streams_nul_lines(
     argv: list[str], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # as grep: a NUL ends a line of a binary file (not with -a), in any chunk
-    import re_engine.grep as g
-
     path = tmp_path / "b.bin"
     path.write_bytes(b"needle\0needle\0hay\nneedle" + b"\0" * 5 + b"hay\0needle")
+    argv = [*argv, str(path)]
     monkeypatch.setattr(g, "_CHUNK", chunk)
-    assert _run(argv, path, True) == _run(argv, path, False)
+    assert ours(argv) == _lines_path(argv, monkeypatch)
     if GREP is not None:
-        gnu = subprocess.run(
-            [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
-        )
-        assert _run(argv, path, True) == (gnu.returncode, gnu.stdout)
+        assert ours(argv) == gnu(argv)
 
 
 def test_counter_settles_at_first_match() -> None:
@@ -247,7 +229,9 @@ def _dense() -> bytes:
 
 @pytest.mark.parametrize("data", [TEXT, _dense()], ids=["sparse", "dense"])
 @pytest.mark.parametrize("argv", ENGINE_CASES, ids=" ".join)
-def test_engine_counter(argv: list[str], data: bytes, tmp_path: Path) -> None:
+def test_engine_counter(
+    argv: list[str], data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "t.txt"
     path.write_bytes(data)
     opts = parse_args([*argv, str(path)], io.BytesIO(), False)
@@ -255,13 +239,10 @@ def test_engine_counter(argv: list[str], data: bytes, tmp_path: Path) -> None:
     assert body is not None and line_counter(body) is None
     counter = line_counter(body, build(opts)[0])
     assert counter is not None and counter.check is not None, "lines holding a piece are checked"
-    got = _run(argv, path, True)
-    assert got == _run(argv, path, False)
+    argv = [*argv, str(path)]
+    assert ours(argv) == _lines_path(argv, monkeypatch)
     if GREP is not None:
-        gnu = subprocess.run(
-            [GREP, *argv, str(path)], capture_output=True, env={"LC_ALL": "C.UTF-8"}, check=False
-        )
-        assert got == (gnu.returncode, gnu.stdout)
+        assert ours(argv) == gnu(argv)
 
 
 def test_piece_choice() -> None:
@@ -294,8 +275,6 @@ def test_counter_is_linear(
     # many chunks: about 4x the CPU time (quadratic would be 16x)
     import time
 
-    import re_engine.grep as g
-
     monkeypatch.setattr(g, "_CHUNK", 1 << 12)
 
     def run(n: int) -> float:
@@ -324,7 +303,7 @@ def test_density_carries_over_chunks(argv: list[str]) -> None:
     assert body is not None
     pattern = build(opts)[0]
     assert pattern is not None
-    counter = g.word_counter(body) or line_counter(body, pattern)
+    counter = word_counter(body) or line_counter(body, pattern)
     assert counter is not None
     dense = b"".join(b"needle 12345 %d\n" % i for i in range(300))
     sparse = b"hay\n" * 3000 + b"x needle 54321\n" + b"hay\n" * 3000

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from re_engine.grep import _has_raw, main
+from re_engine.grep import main
+from re_engine.grep.run import _has_raw
 
 
 class Stream(io.BytesIO):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -12,13 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import re_engine.grep as g
+import re_engine.grep.run as g
 from re_engine.grep import main
 
 from . import test_re_grep as differential
-
-GREP = shutil.which("grep", path="/usr/bin:/bin")
-needs_grep = pytest.mark.skipif(GREP is None, reason="GNU grep (/usr/bin/grep) is not installed")
+from .gnu import agree, gnu, needs_grep, ours
 
 TEXT = (
     "hello world\n"
@@ -60,12 +56,6 @@ PRINTED = [
 ]
 
 
-def _ours(argv: list[str], path: Path) -> tuple[int, bytes, str]:
-    out, err = io.BytesIO(), io.StringIO()
-    code = main([*argv, str(path)], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @needs_grep
 @pytest.mark.parametrize("chunk", [1, 3, 16, 1 << 19])
 @pytest.mark.parametrize("argv", PRINTED, ids=" ".join)
@@ -74,20 +64,9 @@ def test_printing_at_any_chunk_size(
 ) -> None:
     # lines cut at chunk edges, lines longer than a chunk, a last line without
     # its newline, lines held back (not UTF-8): the same as GNU grep
-    assert GREP is not None
     path = tmp_path / "t.txt"
     path.write_bytes(TEXT)
-    monkeypatch.setattr(g, "_CHUNK", chunk)
-    gnu = subprocess.run(
-        ["grep", *argv, str(path)],
-        executable=GREP,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    code, out, err = _ours(argv, path)
-    assert (code, out) == (gnu.returncode, gnu.stdout)
-    assert err == gnu.stderr.decode()
+    agree([*argv, str(path)], monkeypatch, chunk)
 
 
 @needs_grep
@@ -163,19 +142,11 @@ def test_printing_is_linear(
 def test_many_wide_lines_then_a_held_one(argv: list[str], tmp_path: Path) -> None:
     # past a few dozen selected lines outside ASCII the chunk is checked at
     # once: a line that is not UTF-8 after them is still held back, the rest printed
-    assert GREP is not None
     wide = b"".join("\u00e9t\u00e9 needle %d\n".encode() % i for i in range(100))
     for data in (wide + b"bad \xff needle\n" + wide, wide + wide):
         path = tmp_path / "t.txt"
         path.write_bytes(data)
-        gnu = subprocess.run(
-            ["grep", *argv, str(path)],
-            executable=GREP,
-            capture_output=True,
-            env={"LC_ALL": "C.UTF-8"},
-            check=False,
-        )
-        assert _ours(argv, path) == (gnu.returncode, gnu.stdout, gnu.stderr.decode())
+        assert ours([*argv, str(path)]) == gnu([*argv, str(path)])
 
 
 @needs_grep
@@ -189,18 +160,9 @@ def test_nul_past_the_first_chunks(
     # a file read a chunk at a time is first searched for a NUL (one pass):
     # one after many chunks still makes it binary, as in GNU grep (which
     # reads a file this small at once); -a prints it as it is
-    assert GREP is not None
     path = tmp_path / "t.bin"
     path.write_bytes(TEXT + b"\n" + b"hay 12345\n" * 50 + b"needle\0x\n")
-    monkeypatch.setattr(g, "_CHUNK", chunk)
-    gnu = subprocess.run(
-        ["grep", *argv, str(path)],
-        executable=GREP,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    assert _ours(argv, path) == (gnu.returncode, gnu.stdout, gnu.stderr.decode())
+    agree([*argv, str(path)], monkeypatch, chunk)
 
 
 @needs_grep
@@ -210,23 +172,7 @@ def test_standard_input_printed(
     argv: list[str], chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # standard input is read whole, then searched in chunks as a file is
-    assert GREP is not None
-    monkeypatch.setattr(g, "_CHUNK", chunk)
-    gnu = subprocess.run(
-        ["grep", *argv],
-        executable=GREP,
-        input=TEXT,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    out, err = io.BytesIO(), io.StringIO()
-    code = main(argv, stdin=io.BytesIO(TEXT), stdout=out, stderr=err)
-    assert (code, out.getvalue(), err.getvalue()) == (
-        gnu.returncode,
-        gnu.stdout,
-        gnu.stderr.decode(),
-    )
+    agree(argv, monkeypatch, chunk, stdin=TEXT)
 
 
 @needs_grep
@@ -238,51 +184,20 @@ def test_output_held_until_known_free_of_nul(
     # a file printed a chunk at a time: its output is held until no NUL can
     # follow (the rest checked when it outgrows the hold); a NUL found drops
     # that file's output only, the lines of the files before it stay
-    assert GREP is not None
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     a.write_bytes(TEXT)
     b.write_bytes(b"needle 12345\n" * 40 + b"x\0y\n" + b"needle 12345\n" * 5)
     c.write_bytes(b"needle 12345\n" * 40)
-    monkeypatch.setattr(g, "_CHUNK", 64)
     monkeypatch.setattr(g, "_BLOCK", 16)
     monkeypatch.setattr(g, "_HOLD", hold)
-    names = [str(p) for p in (a, b, c)]
-    gnu = subprocess.run(
-        ["grep", *argv, *names],
-        executable=GREP,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    out, err = io.BytesIO(), io.StringIO()
-    code = main([*argv, *names], stdout=out, stderr=err)
-    assert (code, out.getvalue(), err.getvalue()) == (
-        gnu.returncode,
-        gnu.stdout,
-        gnu.stderr.decode(),
-    )
+    agree([*argv, *(str(p) for p in (a, b, c))], monkeypatch, 64)
 
 
 @needs_grep
 @pytest.mark.parametrize("argv", [["-n", "needle"], ["-H", "-E", "[0-9]{5}"], ["-n", "-v", "x"]])
 def test_names_with_percent_signs(argv: list[str], tmp_path: Path) -> None:
     # a name is a head before each line, not a format
-    assert GREP is not None
     a, b = tmp_path / "a%sb%d", tmp_path / "%%"
     a.write_bytes(TEXT)
     b.write_bytes(b"x needle 12345\n")
-    names = [str(a), str(b)]
-    gnu = subprocess.run(
-        ["grep", *argv, *names],
-        executable=GREP,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    out, err = io.BytesIO(), io.StringIO()
-    code = main([*argv, *names], stdout=out, stderr=err)
-    assert (code, out.getvalue(), err.getvalue()) == (
-        gnu.returncode,
-        gnu.stdout,
-        gnu.stderr.decode(),
-    )
+    assert ours([*argv, str(a), str(b)]) == gnu([*argv, str(a), str(b)])

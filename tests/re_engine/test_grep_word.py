@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-import re_engine.grep as g
-from re_engine.grep import line_body, main, parse_args, word_counter
+from re_engine.grep import LineCounter, line_body, parse_args, word_counter
 
-GREP = shutil.which("grep", path="/usr/bin:/bin")
-needs_grep = pytest.mark.skipif(GREP is None, reason="GNU grep (/usr/bin/grep) is not installed")
+from .gnu import agree, needs_grep
 
 # occurrences at a line's ends, next to ASCII and non-ASCII word characters
 # (é, the Kelvin sign, an Arabic digit), next to non-word characters, next to
@@ -71,26 +67,8 @@ CASES = [
 ]
 
 
-def _gnu(argv: list[str], path: Path) -> tuple[int, bytes, str]:
-    assert GREP is not None
-    done = subprocess.run(
-        ["grep", *argv, str(path)],
-        executable=GREP,
-        capture_output=True,
-        env={"LC_ALL": "C.UTF-8"},
-        check=False,
-    )
-    return done.returncode, done.stdout, done.stderr.decode()
-
-
-def _ours(argv: list[str], path: Path) -> tuple[int, bytes, str]:
-    out, err = io.BytesIO(), io.StringIO()
-    code = main([*argv, str(path)], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_word_counter_applies() -> None:
-    def counter(argv: list[str]) -> g.LineCounter | None:
+    def counter(argv: list[str]) -> LineCounter | None:
         body, _ = line_body(parse_args([*argv, "f"], io.BytesIO(), False))
         assert body is not None
         return word_counter(body)
@@ -128,5 +106,4 @@ def test_word_agrees_with_gnu_grep(
         chunk = 64  # (whole lines of the dense text: fewer reads)
     path = tmp_path / "t.txt"
     path.write_bytes(data)
-    monkeypatch.setattr(g, "_CHUNK", chunk)
-    assert _ours(argv, path) == _gnu(argv, path)
+    agree([*argv, str(path)], monkeypatch, chunk)

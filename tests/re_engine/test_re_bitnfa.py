@@ -9,6 +9,7 @@ import tracemalloc
 from typing import Any
 from unittest import mock
 
+import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -236,6 +237,159 @@ def test_empty_iteration_set_scans(pattern: str, text: str) -> None:
     _check_set_scans(bit, re.compile(pattern), text)
 
 
+# loops whose first iteration is unrolled (``x+`` is ``xx*``), nested in
+# loops, beside overlapping alternatives and lazy quantifiers
+UNROLLED = ["a+", "b+", "(ab)+", "(?:a|b)+", "(?:ba)+", "a", "b", "[ab]", "c", "a*", "a?"]
+UNROLLED += ["(a|ab)", "(ab|a)", "a+?", "(?:ab)+?", "(?:a|b)*?", "b*a", "(a+|b)"]
+
+
+@st.composite
+def unrolled_patterns(draw: st.DrawFn) -> str:
+    """``F (A1|..|Ak)Q T``: alternatives of sequences of :data:`UNROLLED` in a loop."""
+    pieces = st.lists(st.sampled_from(UNROLLED), min_size=1, max_size=2).map("".join)
+    alts = draw(st.lists(pieces, min_size=1, max_size=3))
+    q = draw(st.sampled_from(["+", "*", "+?", "{1,3}", "{2,}", ""]))
+    head = draw(st.sampled_from(["", "a", "[ab]*", "b+", "(a|ab)"]))
+    tail = "".join(draw(st.lists(st.sampled_from([*FIXED, "a?", "b*", "(c|bcd)"]), max_size=3)))
+    return head + "(" + "|".join(alts) + ")" + q + tail
+
+
+def _first_is_the_longest(pattern: str, text: str) -> None:
+    """``re``'s match from each start of ``text`` ends where ``regex``'s POSIX one does."""
+    ref, longest = re.compile(pattern), regex.compile(pattern, regex.POSIX)
+    for s in range(len(text) + 1):
+        m, x = ref.match(text, s), longest.match(text, s)
+        assert (m is None) == (x is None), s
+        if m is not None and x is not None:
+            assert m.end() == x.end(), (s, m.span(), x.span())
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    st.one_of(patterns(), null_patterns()),
+    st.text(alphabet="ab c1\n", min_size=1, max_size=12),
+)
+def test_never_cuts_is_sound(pattern: str, text: str) -> None:
+    """Where :meth:`LazyDFA.never_cuts` holds, ``re``'s match from each start is the longest.
+
+    The longest from ``regex``'s POSIX mode (assertions see the whole text).
+    """
+    d = re_engine.compile(pattern, engine="dfa")._strategy.eng.dfa("anch")
+    assume(d.never_cuts())
+    _first_is_the_longest(pattern, text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(unrolled_patterns(), st.text(alphabet="abc", min_size=1, max_size=14))
+def test_never_cuts_is_sound_with_unrolled_loops(pattern: str, text: str) -> None:
+    """The classes of twin CHAR pcs (:meth:`LazyDFA._twins`) prove no more than holds."""
+    d = re_engine.compile(pattern, engine="dfa")._strategy.eng.dfa("anch")
+    if d.never_cuts():
+        _first_is_the_longest(pattern, text)
+
+
+# the shapes of bench/regex_huge.py whose first match first_is_longest cannot
+# prove the longest, and variations: never_cuts proves them
+ORDERED = [
+    r"(a*|b)*a[ab]{%d}",
+    r"(?:a*|b)*a(?:a|b){%d}",
+    r"(\w*\s?)*a\w{%d}",
+    r"(?:a?b?)*a[ab]{%d}c?",
+    r"\b(a*|b)*a[ab]{%d}\b",
+    r"(?m)^(a?b?)*a[ab]{%d}$",
+    r"(?:ab|a)*c[ab]{%d}",
+    r"(a+|b)+a[ab]{%d}",
+    r"((?:ab)+|b)+a[ab]{%d}",
+    r"(?:a+b|c)*a[ab]{%d}",
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ORDERED), st.integers(1, 6), st.text(alphabet="ab c", max_size=40))
+def test_ordered_patterns_agree_with_re_when_thrashing(shape: str, k: int, text: str) -> None:
+    """Proved by the order of the threads: the sets' leftmost start and longest end, exact."""
+    pattern = shape % k
+    p = _thrashing(pattern)
+    eng = p._strategy.eng
+    assert eng.dfa("unanch").never_cuts() and eng.dfa("anch").never_cuts(), pattern
+    _agree(p, re.compile(pattern), text)
+    assert eng.dfa("unanch")._backtracker is None  # the first match's end came from the sets
+
+
+def test_ordered_patterns_take_the_sets_with_bounded_memory() -> None:
+    """A match over the whole text: no backtracker (its visited set grew with the span)."""
+    text = _random_ab(60_000, seed=13)
+    text = text[:-31] + "a" + text[-30:]
+    for pattern in [r"(a*|b)*a[ab]{30}", r"(\w*\s?)*a\w{30}", r"(a+|b)+a[ab]{30}"]:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p.search(text[:10_000]) is not None  # gives up, builds the tables
+        tracemalloc.start()
+        try:
+            m = p.search(text)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert m is not None and m.span() == (0, len(text)), pattern
+        assert peak < 64 * 1024, (pattern, peak)
+        d = p._strategy.eng.dfa("unanch")
+        assert d.gave_up >= 1 and d._backtracker is None and d._never_cuts, pattern
+
+
+def test_never_cuts_refuses_what_it_cannot_prove() -> None:
+    # the first match is not the longest on some text (or not provably)
+    refused = [r"(a|ab)", r"a(b|bc)", r"a+?", r"(a|ab)(c|bcd)(d*)", r"(b?|a)*a", r"[ab]*?a"]
+    refused += [r"(a|ab)(c|bcd)", r"a*(ab)?", r"(a+?|b)+a", r"(a|a+b)+", r"[ab]*(a|ab)[ab]{20}"]
+    refused += [r"(?:ab)+?", r"(a+|ab)+c?"]
+    for pattern in refused:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert not p._strategy.eng.dfa("anch").never_cuts(), pattern
+        assert not p._strategy.eng.dfa("anch").exact(), pattern
+    proved = [r"(a*|b)*a[ab]{30}", r"(\w*\s?)*x\w{20}", r"a*?b", r"(?:ab|a)*c"]
+    # unrolled loops: x+ is xx*, whose two copies of x go on alike
+    proved += [r"(a+|b)+a[ab]{30}", r"((ab)+|c)+a[ab]{30}", r"(x+|y+)+a", r"[ab]*(ab|b)[ab]{20}"]
+    for pattern in proved:
+        p = re_engine.compile(pattern, engine="dfa")
+        assert p._strategy.eng.dfa("anch").never_cuts(), pattern
+    # longest mode, or too many contexts * CHAR pcs for the check: not proved
+    for pattern, which in [("a*b", "rev"), (r"\b(a*|b)*[ab]{300}", "anch")]:
+        d = re_engine.compile(pattern, engine="dfa")._strategy.eng.dfa(which)
+        assert not d.never_cuts(), pattern
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(ASSERTIONS),
+    unrolled_patterns(),
+    st.sampled_from(ASSERTIONS),
+    st.text(alphabet="ab c\n", max_size=24),
+)
+def test_unrolled_loops_agree_with_re_when_thrashing(
+    pre: str, pattern: str, post: str, text: str
+) -> None:
+    """Twin pcs (never_cuts) and positions with the same future (one bit), in every context."""
+    pattern = pre + pattern + post
+    assume(not (r"\B" in pattern and text == ""))
+    _agree(_thrashing(pattern), re.compile(pattern), text)
+
+
+def test_positions_with_the_same_future_share_a_bit() -> None:
+    """``x+`` compiles as ``xx*``: its two positions go on alike, and become one bit."""
+    # (re backtracks (a+|b)+ every way where it fails: short texts)
+    text = "xxy ba" + _random_ab(32, seed=5) + "c" + _random_ab(32, seed=6)
+    shapes = [("(a+|b)+a[ab]{30}", 33), ("((ab)+|c)+a", 4), ("x+y+", 2), (r"(a+|b)+\b c", 4)]
+    for pattern, npos in shapes:
+        p = _thrashing(pattern)
+        bit = BitNFA.build(p._strategy.eng.plain)
+        assert bit is not None and bit.npos == npos, pattern
+        _agree(p, re.compile(pattern), text + " c")
+        if _no_assertion(pattern):
+            _check_set_scans(bit, re.compile(pattern), "abcabbac")
+
+
 def test_first_is_longest_with_a_nullable_body() -> None:
     for pattern in [r"(a|b?)*a(a|b){30}", r"x(?:ab|(?:cd)?)*y", r"(a|b?){0,4}c"]:
         p = re_engine.compile(pattern, engine="dfa")
@@ -326,7 +480,7 @@ def test_assertions_take_the_bit_parallel_path() -> None:
 def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
     """Not first-is-longest: sets give the start and the longest end, the backtracker the end."""
     text = _random_ab(20_000, seed=8)
-    for pattern in [r"(a|ab)(a|b)*a(a|b){20}(c|bcd)?", r"(?:a|b)*(ab|b)(?:a|b){20}"]:
+    for pattern in [r"(a|ab)(a|b)*a(a|b){20}(c|bcd)?", r"(?:a|b)*(a|ab)(?:a|b){20}"]:
         p = re_engine.compile(pattern, engine="dfa")
         assert not first_is_longest(p._strategy.eng.core)
         ref = re.compile(pattern)
@@ -338,18 +492,24 @@ def test_first_match_by_the_backtracker_where_sets_do_not_tell() -> None:
         assert d.gave_up >= 1 and d.found is not None and d._backtracker is not None
 
 
-def test_memory_stays_bounded() -> None:
-    text = _random_ab(50_000, seed=9)
-    p = re_engine.compile(
-        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
-    )  # no match: the whole text is scanned
-    p.search(text[:10_000])  # the DFA gives up here; the tables are built
+def _peak_of_search(p: Any, text: str) -> int:
+    """The most memory allocated while ``p`` searches ``text`` (and finds nothing)."""
     tracemalloc.start()
     try:
         assert p.search(text) is None
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return peak
+
+
+def test_memory_stays_bounded() -> None:
+    text = _random_ab(50_000, seed=9)
+    p = re_engine.compile(
+        r"(?:a|b)*a(?:a|b){30}c", engine="dfa"
+    )  # no match: the whole text is scanned
+    p.search(text[:10_000])  # the DFA gives up here; the tables are built
+    peak = _peak_of_search(p, text)
     assert peak < 64 * 1024, peak  # the text is 50 KB; nothing per character is kept
     d = p._strategy.eng.dfa("unanch")
     assert len(d.states) <= d.max_states
@@ -360,12 +520,7 @@ def test_empty_iteration_checks_memory_stays_bounded() -> None:
     for pattern in [r"(?:a*|b)*a[ab]{30}c", r"\b(?:a|b?)*a(?:a|b){30}c"]:
         p = re_engine.compile(pattern, engine="dfa")
         assert p.search(text[:10_000]) is None  # gives up, builds the tables
-        tracemalloc.start()
-        try:
-            assert p.search(text) is None
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = _peak_of_search(p, text)
         assert peak < 64 * 1024, (pattern, peak)
         d = p._strategy.eng.dfa("unanch")
         assert d.gave_up >= 1 and len(d.states) <= d.max_states

@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import re_engine
-from re_engine import backtrack
+from re_engine import backtrack, meta
 from re_engine.loopgroups import LoopGroups
 from re_engine.meta import Automata
 
@@ -91,6 +92,59 @@ def test_groups_agree_with_re(pattern: str, text: str) -> None:
 def test_bytes_groups_agree_with_re(pattern: str, text: bytes) -> None:
     bpat = pattern.encode()
     _agree(re_engine.compile(bpat, engine="dfa"), re.compile(bpat), text)
+
+
+# group-free heads of the tail form: loops of any kind, lazy, nullable bodies
+HEADS = ["(?:a|b)*", "(?:a*|b)*", "(?:a+|b)+", "(?:a|ab)*", "(?:ab|a)*?", "[ab]*?", "(?:b?)*"]
+HEADS += [".*", "(?:a|b)+?", "a*", "(?:a|b\\b)*", "c?"]
+
+
+@st.composite
+def tail_patterns(draw: st.DrawFn) -> str:
+    """``X F2``: a group-free head, a fixed-length tail with groups, maybe a group around all."""
+    head = "".join(draw(st.lists(st.sampled_from(HEADS), min_size=1, max_size=2)))
+    tail = "".join(draw(st.lists(st.sampled_from(FIXED), min_size=1, max_size=3)))
+    return draw(st.sampled_from([f"{head}{tail}", f"({head}{tail})"]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tail_patterns(), st.text(alphabet="ab c\n", max_size=40))
+def test_tail_groups_agree_with_re(pattern: str, text: str) -> None:
+    """The tail form on every span (not only long ones): groups as re's."""
+    p, ref = re_engine.compile(pattern, engine="dfa"), re.compile(pattern)
+    assert (_loop_groups(p) is not None) == (ref.groups > 0), pattern
+    with mock.patch.object(meta, "_LOOP_SPAN", 0):
+        _agree(p, ref, text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "handled"),
+    [
+        (r"(?:a*|b)*a([ab]{30})", True),
+        (r"(?:(?:ab)+|b)*?(a)[ab]{30}", True),
+        (r"((?:a|ab)*c)(\b)", True),
+        (r"(a*|b)*a([ab]{30})", False),  # a group in the head
+        (r"(?:a|ab)*(c)(?:b|$)", False),  # (?:b|$) is not fixed-length: (c) is in the head
+        (r"(?:a|b)*(a)?b", False),
+        (r"(?:a|b)*((?:a|b)*a)b", False),  # a group that starts inside the head
+    ],
+)
+def test_tail_form_decides(pattern: str, handled: bool) -> None:
+    """Built where every group is in the fixed-length tail or around the whole pattern."""
+    assert (_loop_groups(re_engine.compile(pattern, engine="dfa")) is not None) == handled
+
+
+def test_tail_groups_of_a_huge_span() -> None:
+    """A group-free head over 200k characters: one capture pass over the 31-character tail."""
+    rnd = random.Random(17)
+    text = "".join(rnd.choice("ab") for _ in range(200_000 - 31))
+    text = text + "a" + text[:30]
+    for pattern in [r"(?:a*|b)*a([ab]{30})", r"(?:a+|b)+a(([ab])[ab]{29})$"]:
+        p, ref = re_engine.compile(pattern), re.compile(pattern)
+        assert p.strategy == "automata" and _loop_groups(p) is not None
+        m, r = p.search(text), ref.search(text)
+        assert m is not None and r is not None and r.span() == (0, 200_000)
+        assert _regs(m, ref.groups) == r.regs
 
 
 @pytest.mark.parametrize(
