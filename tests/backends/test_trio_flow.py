@@ -6,9 +6,8 @@ then, and close (or a second reader) reaches a reader waiting first."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -79,6 +78,14 @@ async def _close(*closables: Any) -> None:
         await c.close()
 
 
+async def _write_out(flow: TrioFlow, data: bytes) -> None:
+    """Write and yield. A task's second write in one step of trio's scheduler is held to
+    the end of the step (the flusher); these tests drive both ends from one task and want
+    the bytes in the peer's socket before its read."""
+    await flow.write(data)
+    await trio.lowlevel.checkpoint()
+
+
 async def _train_to_wait_first(client: TrioFlow, server: TrioFlow) -> None:
     """Make ``server`` read like a server whose peer answers each response: every recv
     after one that emptied the queue finds nothing, until its reads wait first."""
@@ -137,7 +144,7 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
         # A read got less than it asked (the queue is empty), and the peer sent more
         # before the next: a server behind its load. That one tries first too.
         for piece in (b"abc", b"def", b"ghi"):
-            await client.write(piece)
+            await _write_out(client, piece)
             assert await server.read(1000) == piece
         assert counting.waits == 0
         await _close(client, server, listener)
@@ -153,12 +160,12 @@ def test_a_flow_waiting_first_notices_its_peer_got_ahead(monkeypatch: pytest.Mon
         await _train_to_wait_first(client, server)
         counting.waits = 0
         for i in range(PROBE_EVERY + 1):  # the bytes are there before every read
-            await client.write(b"%d" % i)
+            await _write_out(client, b"%d" % i)
             assert await server.read() == b"%d" % i
         assert 1 <= counting.waits <= PROBE_EVERY  # until a read tried first, and found
         counting.waits = 0
         for i in range(3 * PROBE_EVERY):
-            await client.write(b"%d" % i)
+            await _write_out(client, b"%d" % i)
             assert await server.read() == b"%d" % i
         assert counting.waits == 0  # back to trying first
         await _close(client, server, listener)
@@ -334,8 +341,10 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
         monkeypatch.setattr(trio, "CancelScope", counting)
         try:
             for _ in range(20):
-                # over loopback the bytes are in the server's queue once send returns
+                # over loopback the bytes are in the server's queue once send returns,
+                # and a yield sends what the step held (see _write_out)
                 await client.write_before(net.now() + 30, b"ping")
+                await trio.lowlevel.checkpoint()
                 assert await server.read_before(net.now() + 30) == b"ping"
         finally:
             monkeypatch.setattr(trio, "CancelScope", real)
@@ -345,23 +354,14 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
     backends.run(main, backend="trio")
 
 
-# -- writes held to the end of the scheduler's batch (_Flusher) ----------------------------
+# -- a task's writes held to the end of its step (_Flusher) --------------------------------
 
 
-@contextlib.asynccontextmanager
-async def _busy() -> AsyncIterator[None]:
-    """Another task always ready, as on a busy server: every batch of trio's scheduler
-    holds at least two tasks, so small writes are held to its end."""
-
-    async def spin() -> None:
-        while True:
-            await trio.lowlevel.checkpoint()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(spin)
-        await trio.lowlevel.checkpoint()  # from the next batch on, both are in it
-        yield
-        nursery.cancel_scope.cancel()
+async def _mark_step(flow: TrioFlow) -> None:
+    """Make the next small writes of this task in this step held: an empty write goes
+    first (sent at once, the step's first), and no yield of the pacing comes between."""
+    await flow.write(b"")
+    flow._quick = 0
 
 
 async def _read_all(flow: TrioFlow, size: int) -> bytes:
@@ -391,27 +391,28 @@ async def _until(condition: Callable[[], bool]) -> None:
             await trio.sleep(0.001)
 
 
-def test_small_writes_in_a_busy_batch_are_held_to_its_end_and_sent_together() -> None:
-    """Writes up to HOLD_LIMIT on a flow with nothing unsent, in a batch of several tasks,
-    are sent when the batch ends, in order, several writes of one flow in one send; in a
-    batch of one task, a write is sent at once."""
+def test_a_tasks_later_small_writes_in_a_step_are_held_to_its_end_and_sent_together() -> None:
+    """A task's first write in a step of trio's scheduler is sent at once; its later
+    writes up to HOLD_LIMIT, on a flow with nothing unsent, are sent when the step ends
+    (the task yields), in order, in one send."""
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
         counting = _CountingSocket(client._sock)
         client._sock = counting  # type: ignore[assignment]
-        await trio.lowlevel.checkpoint()  # a batch of this task alone
+        await trio.lowlevel.checkpoint()  # a fresh step
         await client.write(b"alone")
         assert counting.sends == 1 and client._held is None
-        async with _busy():
-            await client.write(b"head ")
-            buffer = bytearray(b"body")
-            await client.write(buffer)  # copied when held: the caller may reuse it
-            buffer[:] = b"XXXX"
-            assert counting.sends == 1 and client._held is not None
-            await trio.lowlevel.checkpoint()  # the batch ends: the flusher sends
-            assert counting.sends == 2 and client._held is None
-        assert await _read_all(server, 14) == b"alonehead body"
+        await client.write(b"head ")
+        buffer = bytearray(b"body")
+        await client.write(buffer)  # copied when held: the caller may reuse it
+        buffer[:] = b"XXXX"
+        assert counting.sends == 1 and client._held is not None
+        await trio.lowlevel.checkpoint()  # the step ends: the flusher sends
+        assert counting.sends == 2 and client._held is None
+        await client.write(b"!")  # the first of a new step: at once
+        assert counting.sends == 3 and client._held is None
+        assert await _read_all(server, 15) == b"alonehead body!"
         client._sock = counting.sock
         await _close(client, server, listener)
 
@@ -422,14 +423,14 @@ def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
         big = bytes(range(256)) * 1024  # above HOLD_LIMIT: sent at once, after the held
-        async with _busy():
-            await client.write(b"first")
-            assert client._held is not None
-            await client.write(big)
-            assert client._held is None
-            await client.write(b"last")
-            assert client._held is not None
-            await client.close()  # sends what is held
+        await _mark_step(client)
+        await client.write(b"first")
+        assert client._held is not None
+        await client.write(big)
+        assert client._held is None
+        await client.write(b"last")
+        assert client._held is not None
+        await client.close()  # sends what is held
         got = b""
         while chunk := await server.read():
             got += chunk
@@ -438,10 +439,10 @@ def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
 
         client2 = await net.tcp_connect(*listener.address)
         server2 = await listener.accept()
-        async with _busy():
-            await client2.write(b"before the reset")
-            assert client2._held is not None
-            client2.abort()  # what write would have sent before, the kernel has
+        await _mark_step(client2)
+        await client2.write(b"before the reset")
+        assert client2._held is not None
+        client2.abort()  # what write would have sent before, the kernel has
         got = b""
         with pytest.raises(backends.NetworkError):
             while chunk := await server2.read():
@@ -459,29 +460,30 @@ def test_what_the_kernel_refuses_at_the_flush_is_sent_as_the_peer_reads() -> Non
 
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        async with _busy():
-            filler = _fill(client)
-            await client.write(b"held")
-            await trio.lowlevel.checkpoint()  # the flush finds no room: the drain sends
-            assert client._drain is not None and client._held is None
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(client.write, b" then more")
-                await _until(lambda: client._unsent.endswith(b" then more"))
-                expected = filler + b"held then more"
-                assert await _read_all(server, len(expected)) == expected
-            assert client._drain is None  # the write returned once the drain was done
+        filler = _fill(client)
+        await _mark_step(client)  # the kernel takes nothing, but the write was made
+        await client.write(b"held")
+        await trio.lowlevel.checkpoint()  # the flush finds no room: the drain sends
+        assert client._drain is not None and client._held is None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.write, b" then more")
+            await _until(lambda: client._unsent.endswith(b" then more"))
+            expected = filler + b"held then more"
+            assert await _read_all(server, len(expected)) == expected
+        assert client._drain is None  # the write returned once the drain was done
 
-            filler = _fill(client)
-            await client.write(b"last words")
-            await trio.lowlevel.checkpoint()
-            assert client._drain is not None
-            await client.close()  # the socket stays open until the drain is done
-            with pytest.raises(ClosedFlow):
-                await client.write(b"after close")
-            got = b""
-            while chunk := await server.read():
-                got += chunk
-            assert got == filler + b"last words"
+        filler = _fill(client)
+        await _mark_step(client)
+        await client.write(b"last words")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        await client.close()  # the socket stays open until the drain is done
+        with pytest.raises(ClosedFlow):
+            await client.write(b"after close")
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == filler + b"last words"
         await _close(server, listener)
 
     backends.run(main, backend="trio")
@@ -492,9 +494,11 @@ def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
         listener, client, server = await _pair(net)
         server.abort()  # the peer resets the connection
         await trio.sleep(0.05)  # the RST arrives
-        async with _busy():
-            await client.write(b"into the void")  # held: it returns
-            await trio.lowlevel.checkpoint()  # the flush fails
+        # As if a write had gone out earlier in this step (one now would meet the reset).
+        task = trio.lowlevel.current_task()
+        client._step = (task, task._schedule_points)
+        await client.write(b"into the void")  # held: it returns
+        await trio.lowlevel.checkpoint()  # the flush fails
         with pytest.raises(backends.NetworkError):
             await client.write(b"again")
         with pytest.raises(backends.NetworkError):
@@ -507,13 +511,13 @@ def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
 def test_abort_while_the_drain_sends_drops_the_rest() -> None:
     async def main(net: backends.Backend) -> None:
         listener, client, server = await _pair(net)
-        async with _busy():
-            _fill(client)
-            await client.write(b"never read")
-            await trio.lowlevel.checkpoint()
-            assert client._drain is not None
-            client.abort()
-            await _until(lambda: client._drain is None)
+        _fill(client)
+        await _mark_step(client)
+        await client.write(b"never read")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        client.abort()
+        await _until(lambda: client._drain is None)
         assert client._sock.fileno() < 0 and not client._unsent
         await _close(server, listener)
 
