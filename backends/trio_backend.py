@@ -175,9 +175,10 @@ class _Flusher(trio.abc.Instrument):
     answers many messages from one read (a WebSocket echo of 16-byte messages, 32 in a
     read) measured 2.3x the messages per second in one send each than in 32 (/tmp probe,
     4 connections x 32 in flight, alternated). A server that writes once per request
-    holds nothing, so its answer leaves before the task reads again, and the instrument
-    is installed only when a first write is held (no hook on every pass otherwise). On a
-    trio without ``Task._schedule_points`` nothing is held.
+    holds nothing, so its answer leaves before the task reads again; the instrument is
+    installed when a write is held and removes itself after a pass that held nothing, so
+    such a server has no hook on its passes. On a trio without
+    ``Task._schedule_points`` nothing is held.
 
     The held bytes are the flow's like unsent bytes: ``write`` has returned; the next
     ``write``, ``sendfile``, ``shutdown_write`` and ``close`` send them first (``abort``
@@ -187,31 +188,41 @@ class _Flusher(trio.abc.Instrument):
     or write raises it.
     """
 
-    __slots__ = ("flows", "token")
+    __slots__ = ("flows", "installed", "token")
 
     def __init__(self) -> None:
         self.flows: list[TrioFlow] = []
+        self.installed = False
         self.token = trio.lowlevel.current_trio_token()
+
+    def hold(self, flow: TrioFlow) -> None:
+        """List ``flow``, whose write was just held; installed as an instrument if not."""
+        self.flows.append(flow)
+        if not self.installed:
+            self.installed = True
+            trio.lowlevel.add_instrument(self)
 
     def before_io_wait(self, timeout: float) -> None:
         flows = self.flows
-        if flows:
-            self.flows = []
-            for flow in flows:
-                if flow._held is not None:  # else sent already (a large write, close)
-                    flow._send_held(drain=True)
+        if not flows:  # a pass that held nothing: no hook on the passes that follow
+            self.installed = False
+            trio.lowlevel.remove_instrument(self)
+            return
+        self.flows = []
+        for flow in flows:
+            if flow._held is not None:  # else sent already (a large write, close)
+                flow._send_held(drain=True)
 
 
 _FLUSHER: trio.lowlevel.RunVar[_Flusher] = trio.lowlevel.RunVar("backends.trio flusher")
 
 
 def _flusher() -> _Flusher:
-    """This run's :class:`_Flusher`, installed as an instrument on first use."""
+    """This run's :class:`_Flusher`."""
     try:
         return _FLUSHER.get()
     except LookupError:
         flusher = _Flusher()
-        trio.lowlevel.add_instrument(flusher)
         _FLUSHER.set(flusher)
         return flusher
 
@@ -239,7 +250,6 @@ class TrioFlow(_Paced):
         "_drained",
         "_eof",
         "_failure",
-        "_flusher",
         "_held",
         "_held_size",
         "_local",
@@ -272,7 +282,6 @@ class TrioFlow(_Paced):
         self._drain: trio.Event | None = None
         self._drain_scope: trio.CancelScope | None = None
         self._failure: NetworkError | None = None
-        self._flusher: _Flusher | None = None  # installed when a write is first held
         self._step: tuple[trio.lowlevel.Task, int | None] | None = None
         self._local, self._remote = addresses or connection_addresses(sock)
 
@@ -380,9 +389,7 @@ class TrioFlow(_Paced):
                 if 0 < size <= HOLD_LIMIT:
                     self._held = [data if data.__class__ is bytes else bytes(data)]
                     self._held_size = size
-                    if self._flusher is None:
-                        self._flusher = _flusher()
-                    self._flusher.flows.append(self)
+                    _flusher().hold(self)
                     await self._pace()
                     return
             elif size and self._held_size + size <= HOLD_LIMIT:
@@ -487,8 +494,7 @@ class TrioFlow(_Paced):
             trio.lowlevel.spawn_system_task(self._drain_unsent, name="backends.trio drain")
             # From the flusher's hook the poll's timeout is already chosen: make the
             # poll return so the new task gets to wait for room.
-            assert self._flusher is not None  # set when the bytes were held
-            self._flusher.token.run_sync_soon(_nothing)
+            _flusher().token.run_sync_soon(_nothing)
 
     async def _drain_unsent(self) -> None:
         """Send ``_unsent`` as the socket drains (a system task; see :class:`_Flusher`):

@@ -17,7 +17,7 @@ import trio.testing
 import backends
 from backends import BusyFlow, ClosedFlow
 from backends._common import YIELD_EVERY
-from backends.trio_backend import MISSES_TO_WAIT, PROBE_EVERY, TrioFlow
+from backends.trio_backend import MISSES_TO_WAIT, PROBE_EVERY, TrioFlow, _flusher
 
 
 class _CountingSocket:
@@ -408,10 +408,13 @@ def test_a_tasks_later_small_writes_in_a_step_are_held_to_its_end_and_sent_toget
         await client.write(buffer)  # copied when held: the caller may reuse it
         buffer[:] = b"XXXX"
         assert counting.sends == 1 and client._held is not None
+        assert _flusher().installed  # as an instrument of the run, while writes are held
         await trio.lowlevel.checkpoint()  # the step ends: the flusher sends
         assert counting.sends == 2 and client._held is None
         await client.write(b"!")  # the first of a new step: at once
         assert counting.sends == 3 and client._held is None
+        await trio.lowlevel.checkpoint()  # a pass that held nothing: the hook goes
+        assert not _flusher().installed
         assert await _read_all(server, 15) == b"alonehead body!"
         client._sock = counting.sock
         await _close(client, server, listener)
