@@ -258,6 +258,7 @@ class TrioFlow(_Paced):
         "_remote",
         "_skipped",
         "_step",
+        "_step_task",
         "_unsent",
         "_write_shut",
         "_writing",
@@ -282,7 +283,9 @@ class TrioFlow(_Paced):
         self._drain: trio.Event | None = None
         self._drain_scope: trio.CancelScope | None = None
         self._failure: NetworkError | None = None
-        self._step: tuple[trio.lowlevel.Task, int | None] | None = None
+        # The step (the task, and trio's count of its yields) of the last write sent at once.
+        self._step_task: trio.lowlevel.Task | None = None
+        self._step: int | None = None
         self._local, self._remote = addresses or connection_addresses(sock)
 
     @property
@@ -382,7 +385,7 @@ class TrioFlow(_Paced):
             raise self._failure
         task = trio.lowlevel.current_task()
         step = getattr(task, "_schedule_points", None)  # trio's count of the task's yields
-        if step is not None and self._step == (task, step) and not self._unsent:
+        if step is not None and step == self._step and task is self._step_task and not self._unsent:
             held = self._held
             size = len(data) if data.__class__ is bytes else memoryview(data).nbytes
             if held is None:
@@ -417,7 +420,8 @@ class TrioFlow(_Paced):
                     raise ClosedFlow("flow closed while writing") from exc
                 raise translate(exc, "write") from exc
             if sent == len(data):
-                self._step = (task, step)
+                self._step = step
+                self._step_task = task
                 await self._pace()
                 return
             data = memoryview(data)[sent:]

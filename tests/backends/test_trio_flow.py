@@ -499,7 +499,7 @@ def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
         await trio.sleep(0.05)  # the RST arrives
         # As if a write had gone out earlier in this step (one now would meet the reset).
         task = trio.lowlevel.current_task()
-        client._step = (task, task._schedule_points)
+        client._step_task, client._step = task, task._schedule_points
         await client.write(b"into the void")  # held: it returns
         await trio.lowlevel.checkpoint()  # the flush fails
         with pytest.raises(backends.NetworkError):
