@@ -20,8 +20,8 @@ YIELD_EVERY = 16
 a socket whose data is always ready cannot starve other tasks (or hold up deadlines)."""
 
 HOLD_LIMIT = 64 * 1024
-"""Bytes a flow's small writes may hold until its loop has run the other tasks ready in
-the same pass, to send them back to back (asyncio's ``_Flusher``, trio's ``_Flusher``)."""
+"""Bytes of small writes a flow may hold, to send them in one ``send`` at the end of the
+loop's pass (asyncio's ``_Flusher``) or of the scheduler's batch (trio's ``_Flusher``)."""
 
 DATAGRAM_BATCH = 64
 """Datagrams a serving endpoint (``serve``) reads and answers in a row, without waiting,
