@@ -19,6 +19,10 @@ YIELD_EVERY = 16
 """Operations an endpoint completes without waiting before it yields to its loop once, so
 a socket whose data is always ready cannot starve other tasks (or hold up deadlines)."""
 
+HOLD_LIMIT = 64 * 1024
+"""Bytes of small writes a flow may hold, to send them in one ``send`` at the end of the
+loop's pass (asyncio's ``_Flusher``) or of the scheduler's batch (trio's ``_Flusher``)."""
+
 DATAGRAM_BATCH = 64
 """Datagrams a serving endpoint (``serve``) reads and answers in a row, without waiting,
 before other tasks and callbacks get a turn."""

@@ -56,6 +56,7 @@ from ._chunks import take
 from ._common import (
     ACCEPT_BACKOFF,
     DATAGRAM_BATCH,
+    HOLD_LIMIT,
     YIELD_EVERY,
     AcceptLoop,
     AcceptWarning,
@@ -109,9 +110,6 @@ WRITE_HIGH_WATER = 64 * 1024
 WRITE_LOW_WATER = 16 * 1024
 ACCEPT_BATCH = 64
 """Connections one readiness callback accepts before other callbacks get a turn."""
-
-HOLD_LIMIT = 64 * 1024
-"""Bytes a flow's writes may hold for the end of the loop pass (see :class:`_Flusher`)."""
 
 _ALWAYS = (True,)
 """A queue of callbacks that never looks empty (see ``AsyncioFlow._others``)."""

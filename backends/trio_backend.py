@@ -16,6 +16,12 @@ call that fails:
   :data:`PROBE_EVERY`-th such read to notice the peer got ahead.
 * A ``write`` (or ``sendfile``) that the kernel took only in part found its send buffer
   full: it waits for room before the next send, rather than fail with EAGAIN first.
+* A task's first ``write`` on a flow in a step of trio's scheduler (between two of its
+  yields) is sent at once; its later small writes in that step are held, and sent in one
+  ``send`` when the scheduler's batch ends (:class:`_Flusher`, an instrument's
+  ``before_io_wait``). A task that answers a burst of messages from one read (a
+  WebSocket echo: 32 frames a read) so makes one ``send`` for them, not 32; a server
+  that writes once per request never holds.
 
 Two trio rules still hold, without a cancel scope or a deadline object per operation:
 
@@ -47,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -59,6 +66,7 @@ from . import _mmsg
 from ._common import (
     ACCEPT_BACKOFF,
     DATAGRAM_BATCH,
+    HOLD_LIMIT,
     YIELD_EVERY,
     AcceptLoop,
     AcceptWarning,
@@ -102,6 +110,10 @@ before a flow's reads wait first (see :meth:`TrioFlow.read`)."""
 PROBE_EVERY = 8
 """A flow whose reads wait first still tries the kernel first once in this many reads."""
 
+CLOSE_LINGER = 10.0
+"""Seconds a closed flow keeps trying to hand the kernel what its writes held, when the
+peer had stopped taking bytes as the flusher sent them (then the rest is dropped)."""
+
 
 class _Paced(Closing):
     """The shared discipline: check cancellation, yield every YIELD_EVERY quick ops."""
@@ -140,13 +152,83 @@ class _Paced(Closing):
             raise BusyFlow("another task is already writing this socket") from None
 
     def _close_socket(self, rst: bool = False) -> None:
-        if self._closed:
-            return
         self._closed = True
+        if self._sock.fileno() < 0:
+            return  # closed already
         if rst:
             set_linger_rst(self._sock)
         trio.lowlevel.notify_closing(self._sock)  # wakes waiters with ClosedResourceError
         self._sock.close()
+
+
+class _Flusher(trio.abc.Instrument):
+    """Sends what flows' writes held during a batch of trio's scheduler, when it ends.
+
+    Trio runs the tasks that are ready at once in a batch, then calls its instruments'
+    ``before_io_wait`` and polls. A task's first write on a flow in a step (between two of
+    the task's yields: trio counts them, ``Task._schedule_points``) goes out at once. A
+    later small ``write`` (up to :data:`HOLD_LIMIT` bytes) of that task in that step, on a
+    flow with nothing unsent, does not call ``send`` there and then: the bytes are held
+    (no copy of ``bytes``) and the flow is listed here; at the batch's end this sends each
+    held flow's bytes in one ``send``. Why: each ``send`` costs a system call and wakes a
+    peer asleep in its poll (on a virtual machine an interrupt between CPUs); a task that
+    answers many messages from one read (a WebSocket echo of 16-byte messages, 32 in a
+    read) measured 2.3x the messages per second in one send each than in 32 (/tmp probe,
+    4 connections x 32 in flight, alternated). A server that writes once per request
+    holds nothing, so its answer leaves before the task reads again; the instrument is
+    installed when a write is held and removes itself after a pass that held nothing, so
+    such a server has no hook on its passes. On a trio without
+    ``Task._schedule_points`` nothing is held.
+
+    The held bytes are the flow's like unsent bytes: ``write`` has returned; the next
+    ``write``, ``sendfile``, ``shutdown_write`` and ``close`` send them first (``abort``
+    too, then drops what the kernel did not take). If the kernel takes only part of them
+    here (the peer stopped reading), a system task sends the rest as the socket drains
+    (:meth:`TrioFlow._drain_unsent`), and a failure to send fails the flow: the next read
+    or write raises it.
+    """
+
+    __slots__ = ("flows", "installed", "token")
+
+    def __init__(self) -> None:
+        self.flows: list[TrioFlow] = []
+        self.installed = False
+        self.token = trio.lowlevel.current_trio_token()
+
+    def hold(self, flow: TrioFlow) -> None:
+        """List ``flow``, whose write was just held; installed as an instrument if not."""
+        self.flows.append(flow)
+        if not self.installed:
+            self.installed = True
+            trio.lowlevel.add_instrument(self)
+
+    def before_io_wait(self, timeout: float) -> None:
+        flows = self.flows
+        if not flows:  # a pass that held nothing: no hook on the passes that follow
+            self.installed = False
+            trio.lowlevel.remove_instrument(self)
+            return
+        self.flows = []
+        for flow in flows:
+            if flow._held is not None:  # else sent already (a large write, close)
+                flow._send_held(drain=True)
+
+
+_FLUSHER: trio.lowlevel.RunVar[_Flusher] = trio.lowlevel.RunVar("backends.trio flusher")
+
+
+def _flusher() -> _Flusher:
+    """This run's :class:`_Flusher`."""
+    try:
+        return _FLUSHER.get()
+    except LookupError:
+        flusher = _Flusher()
+        _FLUSHER.set(flusher)
+        return flusher
+
+
+def _nothing() -> None:
+    """A callback whose only effect is that trio's poll returns (see ``_send_held``)."""
 
 
 class TrioFlow(_Paced):
@@ -156,17 +238,27 @@ class TrioFlow(_Paced):
     one is refused with :class:`BusyFlow` before it touches the socket (a second writer's
     bytes would land inside the first one's). ``_unsent``: what a cancelled ``write`` had
     not handed to the kernel yet; the next ``write`` or ``shutdown_write`` sends it first,
-    so the stream has no hole.
+    so the stream has no hole. ``_held``/``_held_size``: small writes waiting for the end
+    of the scheduler's batch (:class:`_Flusher`). ``_drain``: set while a system task
+    sends what the flusher could not (``_unsent`` then belongs to it); ``_failure``: how
+    a send outside ``write`` failed, raised by the next read or write.
     """
 
     __slots__ = (
+        "_drain",
+        "_drain_scope",
         "_drained",
         "_eof",
+        "_failure",
+        "_held",
+        "_held_size",
         "_local",
         "_misses",
         "_reading",
         "_remote",
         "_skipped",
+        "_step",
+        "_step_task",
         "_unsent",
         "_write_shut",
         "_writing",
@@ -185,7 +277,15 @@ class TrioFlow(_Paced):
         self._write_shut = False
         self._reading = False
         self._writing = False
-        self._unsent = b""
+        self._unsent: bytes | bytearray = b""
+        self._held: list[bytes] | None = None
+        self._held_size = 0
+        self._drain: trio.Event | None = None
+        self._drain_scope: trio.CancelScope | None = None
+        self._failure: NetworkError | None = None
+        # The step (the task, and trio's count of its yields) of the last write sent at once.
+        self._step_task: trio.lowlevel.Task | None = None
+        self._step: int | None = None
         self._local, self._remote = addresses or connection_addresses(sock)
 
     @property
@@ -237,6 +337,8 @@ class TrioFlow(_Paced):
                 wait = False
             if self._closed:
                 raise ClosedFlow("read on a closed flow")
+            if self._failure is not None:
+                raise self._failure
             if self._eof:
                 await self._pace()
                 return b""
@@ -279,10 +381,36 @@ class TrioFlow(_Paced):
             raise ClosedFlow("write on a closed flow")
         if self._write_shut:
             raise ClosedFlow("write after shutdown_write")
+        if self._failure is not None:
+            raise self._failure
+        task = trio.lowlevel.current_task()
+        step = getattr(task, "_schedule_points", None)  # trio's count of the task's yields
+        if step is not None and step == self._step and task is self._step_task and not self._unsent:
+            held = self._held
+            size = len(data) if data.__class__ is bytes else memoryview(data).nbytes
+            if held is None:
+                if 0 < size <= HOLD_LIMIT:
+                    self._held = [data if data.__class__ is bytes else bytes(data)]
+                    self._held_size = size
+                    _flusher().hold(self)
+                    await self._pace()
+                    return
+            elif size and self._held_size + size <= HOLD_LIMIT:
+                held.append(data if data.__class__ is bytes else bytes(data))
+                self._held_size += size
+                await self._pace()
+                return
+        if self._held is not None:  # what is held goes first (too much held: all now)
+            held, self._held = self._held, None
+            held.append(data if data.__class__ is bytes else bytes(data))
+            data = b"".join(held)
+        if self._drain is not None:  # queued behind what the drain sends
+            await self._join_drain(data, deadline)
+            return
         full = False  # the kernel's send buffer is full: wait for room before a send
         if self._unsent:
             data, self._unsent = self._unsent + memoryview(data).cast("B"), b""
-        elif data.__class__ is bytes:  # the common case: the kernel takes it all at once
+        elif data.__class__ is bytes:  # the kernel takes it all at once, mostly
             try:
                 sent = self._sock.send(data)
             except _WOULD_BLOCK:
@@ -292,6 +420,8 @@ class TrioFlow(_Paced):
                     raise ClosedFlow("flow closed while writing") from exc
                 raise translate(exc, "write") from exc
             if sent == len(data):
+                self._step = step
+                self._step_task = task
                 await self._pace()
                 return
             data = memoryview(data)[sent:]
@@ -342,6 +472,81 @@ class TrioFlow(_Paced):
         """See :class:`backends.interface.Flow` and :meth:`read_before`."""
         await self.write(data, deadline=deadline)
 
+    def _send_held(self, drain: bool) -> None:
+        """Send what writes held; with ``drain``, a system task sends what the kernel
+        does not take now (else it is dropped: ``abort``). Never raises: a failure is kept
+        for the next read or write (this runs in trio's instrument hook, too)."""
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        data = held[0] if len(held) == 1 else b"".join(held)
+        try:
+            sent = self._sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        except OSError as exc:
+            self._failure = (
+                ClosedFlow("flow closed while writing")
+                if self._closed
+                else (translate(exc, "write"))
+            )
+            return
+        if sent < len(data) and drain:
+            self._unsent = data[sent:]
+            self._drain = trio.Event()
+            trio.lowlevel.spawn_system_task(self._drain_unsent, name="backends.trio drain")
+            # From the flusher's hook the poll's timeout is already chosen: make the
+            # poll return so the new task gets to wait for room.
+            _flusher().token.run_sync_soon(_nothing)
+
+    async def _drain_unsent(self) -> None:
+        """Send ``_unsent`` as the socket drains (a system task; see :class:`_Flusher`):
+        until it is all sent, the flow fails, it is aborted, or a ``close`` gave up
+        waiting (:data:`CLOSE_LINGER`). A ``close`` meanwhile leaves the socket to this
+        task, which closes it at the end."""
+        sock = self._sock
+        try:
+            linger = trio.current_time() + CLOSE_LINGER if self._closed else math.inf
+            with trio.CancelScope(deadline=linger) as self._drain_scope:
+                while self._unsent and sock.fileno() >= 0:
+                    try:
+                        await trio.lowlevel.wait_writable(sock)
+                        sent = sock.send(self._unsent)
+                    except (*_WOULD_BLOCK, trio.ClosedResourceError):
+                        continue  # the loop's test says whether to go on
+                    except OSError as exc:
+                        self._failure = translate(exc, "write")
+                        break
+                    self._unsent = self._unsent[sent:]
+        finally:
+            self._unsent = b""  # sent, or dropped with the flow
+            self._drain_scope = None
+            drain, self._drain = self._drain, None
+            if drain is not None:
+                drain.set()
+            if self._closed:  # close() left the socket to us
+                self._close_socket()
+
+    async def _join_drain(
+        self, data: bytes | bytearray | memoryview, deadline: float | None
+    ) -> None:
+        """``write`` while the drain task sends: queue ``data`` behind its bytes (it sends
+        them in order) and wait until it has handed all to the kernel."""
+        drain = self._drain
+        assert drain is not None
+        self._unsent += data if data.__class__ is bytes else bytes(data)
+        self._writing = True
+        try:
+            with trio.CancelScope(deadline=math.inf if deadline is None else deadline) as scope:
+                await drain.wait()  # a cancelled write leaves its bytes queued, as above
+        finally:
+            self._writing = False
+        if scope.cancelled_caught:
+            raise Timeout("the peer took too little by the deadline")
+        if self._failure is not None:
+            raise self._failure
+
     async def sendfile(self, fd: int, offset: int, count: int) -> int:
         """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``os.sendfile``.
 
@@ -350,8 +555,8 @@ class TrioFlow(_Paced):
         """
         if self._writing:
             raise BusyFlow("another task is already writing this flow")
-        if self._unsent:
-            await self.write(b"")  # what a cancelled write left goes first
+        if self._unsent or self._held is not None or self._drain is not None:
+            await self.write(b"")  # what writes held or a cancelled write left goes first
         else:
             await trio.lowlevel.checkpoint_if_cancelled()
         if self._closed:
@@ -391,7 +596,7 @@ class TrioFlow(_Paced):
             raise ClosedFlow("shutdown_write on a closed flow")
         if self._write_shut:
             return
-        if self._unsent:
+        if self._unsent or self._held is not None or self._drain is not None:
             await self.write(b"")
         self._write_shut = True
         try:
@@ -401,11 +606,25 @@ class TrioFlow(_Paced):
                 raise translate(exc, "shutdown_write") from exc
 
     async def close(self) -> None:
-        self._close_socket()
+        if not self._closed:
+            self._send_held(drain=True)
+            if self._drain_scope is not None:  # the drain task closes the socket
+                self._closed = True
+                self._drain_scope.deadline = trio.current_time() + CLOSE_LINGER
+            elif self._drain is None:
+                self._close_socket()
+            else:  # the drain task has not started yet: it closes the socket at its end
+                self._closed = True
         await trio.lowlevel.checkpoint_if_cancelled()
 
     def abort(self) -> None:
-        self._close_socket(rst=True)
+        # Held bytes are sent first, as write would have sent them before the flusher:
+        # the kernel takes what it can, the rest is dropped with the unsent bytes.
+        if self._held is not None and self._failure is None and not self._closed:
+            self._send_held(drain=False)
+        self._held = None
+        self._unsent = b""
+        self._close_socket(rst=True)  # wakes a drain task, which then ends
 
 
 class TrioListener(_Paced, AcceptLoop):

@@ -7,6 +7,7 @@ then, and close (or a second reader) reaches a reader waiting first."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import trio.testing
 import backends
 from backends import BusyFlow, ClosedFlow
 from backends._common import YIELD_EVERY
-from backends.trio_backend import MISSES_TO_WAIT, PROBE_EVERY, TrioFlow
+from backends.trio_backend import MISSES_TO_WAIT, PROBE_EVERY, TrioFlow, _flusher
 
 
 class _CountingSocket:
@@ -77,6 +78,14 @@ async def _close(*closables: Any) -> None:
         await c.close()
 
 
+async def _write_out(flow: TrioFlow, data: bytes) -> None:
+    """Write and yield. A task's second write in one step of trio's scheduler is held to
+    the end of the step (the flusher); these tests drive both ends from one task and want
+    the bytes in the peer's socket before its read."""
+    await flow.write(data)
+    await trio.lowlevel.checkpoint()
+
+
 async def _train_to_wait_first(client: TrioFlow, server: TrioFlow) -> None:
     """Make ``server`` read like a server whose peer answers each response: every recv
     after one that emptied the queue finds nothing, until its reads wait first."""
@@ -135,7 +144,7 @@ def test_reads_that_find_bytes_ready_do_not_wait(monkeypatch: pytest.MonkeyPatch
         # A read got less than it asked (the queue is empty), and the peer sent more
         # before the next: a server behind its load. That one tries first too.
         for piece in (b"abc", b"def", b"ghi"):
-            await client.write(piece)
+            await _write_out(client, piece)
             assert await server.read(1000) == piece
         assert counting.waits == 0
         await _close(client, server, listener)
@@ -151,12 +160,12 @@ def test_a_flow_waiting_first_notices_its_peer_got_ahead(monkeypatch: pytest.Mon
         await _train_to_wait_first(client, server)
         counting.waits = 0
         for i in range(PROBE_EVERY + 1):  # the bytes are there before every read
-            await client.write(b"%d" % i)
+            await _write_out(client, b"%d" % i)
             assert await server.read() == b"%d" % i
         assert 1 <= counting.waits <= PROBE_EVERY  # until a read tried first, and found
         counting.waits = 0
         for i in range(3 * PROBE_EVERY):
-            await client.write(b"%d" % i)
+            await _write_out(client, b"%d" % i)
             assert await server.read() == b"%d" % i
         assert counting.waits == 0  # back to trying first
         await _close(client, server, listener)
@@ -332,12 +341,187 @@ def test_read_and_write_before_make_no_cancel_scope_when_they_need_not_wait(
         monkeypatch.setattr(trio, "CancelScope", counting)
         try:
             for _ in range(20):
-                # over loopback the bytes are in the server's queue once send returns
+                # over loopback the bytes are in the server's queue once send returns,
+                # and a yield sends what the step held (see _write_out)
                 await client.write_before(net.now() + 30, b"ping")
+                await trio.lowlevel.checkpoint()
                 assert await server.read_before(net.now() + 30) == b"ping"
         finally:
             monkeypatch.setattr(trio, "CancelScope", real)
         assert scopes == 0
         await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+# -- a task's writes held to the end of its step (_Flusher) --------------------------------
+
+
+async def _mark_step(flow: TrioFlow) -> None:
+    """Make the next small writes of this task in this step held: an empty write goes
+    first (sent at once, the step's first), and no yield of the pacing comes between."""
+    await flow.write(b"")
+    flow._quick = 0
+
+
+async def _read_all(flow: TrioFlow, size: int) -> bytes:
+    got = b""
+    while len(got) < size:
+        chunk = await flow.read()
+        assert chunk, f"EOF after {len(got)} of {size} bytes"
+        got += chunk
+    return got
+
+
+def _fill(flow: TrioFlow) -> bytes:
+    """Send raw bytes until the kernel refuses more (the peer does not read); return them."""
+    sent = []
+    chunk = b"f" * 65536
+    while True:
+        try:
+            n = flow._sock.send(chunk)
+        except BlockingIOError:
+            return b"".join(sent)
+        sent.append(chunk[:n])
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    with trio.fail_after(5):
+        while not condition():
+            await trio.sleep(0.001)
+
+
+def test_a_tasks_later_small_writes_in_a_step_are_held_to_its_end_and_sent_together() -> None:
+    """A task's first write in a step of trio's scheduler is sent at once; its later
+    writes up to HOLD_LIMIT, on a flow with nothing unsent, are sent when the step ends
+    (the task yields), in order, in one send."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        counting = _CountingSocket(client._sock)
+        client._sock = counting  # type: ignore[assignment]
+        await trio.lowlevel.checkpoint()  # a fresh step
+        await client.write(b"alone")
+        assert counting.sends == 1 and client._held is None
+        await client.write(b"head ")
+        buffer = bytearray(b"body")
+        await client.write(buffer)  # copied when held: the caller may reuse it
+        buffer[:] = b"XXXX"
+        assert counting.sends == 1 and client._held is not None
+        assert _flusher().installed  # as an instrument of the run, while writes are held
+        await trio.lowlevel.checkpoint()  # the step ends: the flusher sends
+        assert counting.sends == 2 and client._held is None
+        await client.write(b"!")  # the first of a new step: at once
+        assert counting.sends == 3 and client._held is None
+        await trio.lowlevel.checkpoint()  # a pass that held nothing: the hook goes
+        assert not _flusher().installed
+        assert await _read_all(server, 15) == b"alonehead body!"
+        client._sock = counting.sock
+        await _close(client, server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_held_bytes_go_first_and_close_and_abort_send_them() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        big = bytes(range(256)) * 1024  # above HOLD_LIMIT: sent at once, after the held
+        await _mark_step(client)
+        await client.write(b"first")
+        assert client._held is not None
+        await client.write(big)
+        assert client._held is None
+        await client.write(b"last")
+        assert client._held is not None
+        await client.close()  # sends what is held
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == b"first" + big + b"last"
+        await server.close()
+
+        client2 = await net.tcp_connect(*listener.address)
+        server2 = await listener.accept()
+        await _mark_step(client2)
+        await client2.write(b"before the reset")
+        assert client2._held is not None
+        client2.abort()  # what write would have sent before, the kernel has
+        got = b""
+        with pytest.raises(backends.NetworkError):
+            while chunk := await server2.read():
+                got += chunk
+        assert got == b"before the reset"
+        await _close(server2, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_what_the_kernel_refuses_at_the_flush_is_sent_as_the_peer_reads() -> None:
+    """A peer that stopped reading: the flusher's send finds no room, a system task sends
+    the held bytes once there is; a write meanwhile goes after them and returns when all
+    is handed over; a close meanwhile still delivers everything, then the EOF."""
+
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        filler = _fill(client)
+        await _mark_step(client)  # the kernel takes nothing, but the write was made
+        await client.write(b"held")
+        await trio.lowlevel.checkpoint()  # the flush finds no room: the drain sends
+        assert client._drain is not None and client._held is None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.write, b" then more")
+            await _until(lambda: client._unsent.endswith(b" then more"))
+            expected = filler + b"held then more"
+            assert await _read_all(server, len(expected)) == expected
+        assert client._drain is None  # the write returned once the drain was done
+
+        filler = _fill(client)
+        await _mark_step(client)
+        await client.write(b"last words")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        await client.close()  # the socket stays open until the drain is done
+        with pytest.raises(ClosedFlow):
+            await client.write(b"after close")
+        got = b""
+        while chunk := await server.read():
+            got += chunk
+        assert got == filler + b"last words"
+        await _close(server, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_a_flush_that_fails_fails_the_next_read_and_write() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        server.abort()  # the peer resets the connection
+        await trio.sleep(0.05)  # the RST arrives
+        # As if a write had gone out earlier in this step (one now would meet the reset).
+        task = trio.lowlevel.current_task()
+        client._step_task, client._step = task, task._schedule_points
+        await client.write(b"into the void")  # held: it returns
+        await trio.lowlevel.checkpoint()  # the flush fails
+        with pytest.raises(backends.NetworkError):
+            await client.write(b"again")
+        with pytest.raises(backends.NetworkError):
+            await client.read()
+        await _close(client, listener)
+
+    backends.run(main, backend="trio")
+
+
+def test_abort_while_the_drain_sends_drops_the_rest() -> None:
+    async def main(net: backends.Backend) -> None:
+        listener, client, server = await _pair(net)
+        _fill(client)
+        await _mark_step(client)
+        await client.write(b"never read")
+        await trio.lowlevel.checkpoint()
+        assert client._drain is not None
+        client.abort()
+        await _until(lambda: client._drain is None)
+        assert client._sock.fileno() < 0 and not client._unsent
+        await _close(server, listener)
 
     backends.run(main, backend="trio")
