@@ -95,7 +95,12 @@ class Flow(Protocol):
         self, data: bytes | bytearray | memoryview, *, deadline: float | None = None
     ) -> None:
         """Send ``data``; return once it is accepted (blocks while the peer is slow);
-        ``deadline``: :meth:`write_before`'s, if not ``None``."""
+        ``deadline``: :meth:`write_before`'s, if not ``None``.
+
+        Accepted is not yet sent: a backend may hold a small write until the current pass
+        of its event loop ends, to send several in one system call (asyncio: while other
+        callbacks wait in the pass; trio: a task's later writes in one step). Order is
+        kept, and ``close``, ``shutdown_write`` and ``abort`` send what is held first."""
         ...
 
     async def read_before(self, deadline: float, max_bytes: int = 65536) -> bytes:
