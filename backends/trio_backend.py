@@ -188,12 +188,11 @@ class _Flusher(trio.abc.Instrument):
     or write raises it.
     """
 
-    __slots__ = ("flows", "installed", "token")
+    __slots__ = ("flows", "installed")
 
     def __init__(self) -> None:
         self.flows: list[TrioFlow] = []
         self.installed = False
-        self.token = trio.lowlevel.current_trio_token()
 
     def hold(self, flow: TrioFlow) -> None:
         """List ``flow``, whose write was just held; installed as an instrument if not."""
@@ -388,16 +387,15 @@ class TrioFlow(_Paced):
         if step is not None and step == self._step and task is self._step_task and not self._unsent:
             held = self._held
             size = len(data) if data.__class__ is bytes else memoryview(data).nbytes
-            if held is None:
-                if 0 < size <= HOLD_LIMIT:
-                    self._held = [data if data.__class__ is bytes else bytes(data)]
+            if size and (self._held_size if held else 0) + size <= HOLD_LIMIT:
+                chunk = data if data.__class__ is bytes else bytes(data)  # the caller may reuse it
+                if held is None:
+                    self._held = [chunk]
                     self._held_size = size
                     _flusher().hold(self)
-                    await self._pace()
-                    return
-            elif size and self._held_size + size <= HOLD_LIMIT:
-                held.append(data if data.__class__ is bytes else bytes(data))
-                self._held_size += size
+                else:
+                    held.append(chunk)
+                    self._held_size += size
                 await self._pace()
                 return
         if self._held is not None:  # what is held goes first (too much held: all now)
@@ -498,7 +496,7 @@ class TrioFlow(_Paced):
             trio.lowlevel.spawn_system_task(self._drain_unsent, name="backends.trio drain")
             # From the flusher's hook the poll's timeout is already chosen: make the
             # poll return so the new task gets to wait for room.
-            _flusher().token.run_sync_soon(_nothing)
+            trio.lowlevel.current_trio_token().run_sync_soon(_nothing)
 
     async def _drain_unsent(self) -> None:
         """Send ``_unsent`` as the socket drains (a system task; see :class:`_Flusher`):
