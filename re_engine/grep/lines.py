@@ -121,6 +121,22 @@ class LineCounter:
         # in bulk at once (until one turns out sparse)
         self.dense = False
 
+    def _searched(self, data: bytes) -> bytes:
+        """``data`` as the searches read it: through :attr:`table` if any (newlines stay
+        newlines)."""
+        return data if self.table is None else data.translate(self.table)
+
+    def _for_bulk(self, data: bytes, raw: bytes) -> bytes:
+        """What the bulk search reads: the searched data, or the data as read when a
+        literal's lines are then checked (``check`` reads the data as read)."""
+        return raw if self.lit is not None and self.check is not None else data
+
+    def _dense_after(self, found: int, start: int, end: int) -> None:
+        """After a bulk search of a literal's lines found ``found`` lines in
+        ``[start, end)``: whether the next stretch goes in bulk at once."""
+        if self.lit is not None:
+            self.dense = found * _SPARSE > end - start
+
     def _found(self, data: bytes, raw: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The matching lines (``(start, end)``, end the newline) holding :attr:`lit`
         in ``data`` (``raw``: as read), until they turn out dense: then
@@ -159,16 +175,12 @@ class LineCounter:
         """The starts and the stops (past the newline, or the end) of the lines of
         ``data[start:end]`` that match, in order; bounds as for :meth:`count`."""
         end = len(data) if end is None else end
-        raw = data
-        if self.table is not None:
-            data = data.translate(self.table)  # newlines stay newlines
-        if self.lit is None:
-            assert self.bulk_bounds is not None
-            return self.bulk_bounds(data, start, end)
-        if self.dense:
-            assert self.bulk_bounds is not None
-            got = self.bulk_bounds(data if self.check is None else raw, start, end)
-            self.dense = len(got[0]) * _SPARSE > end - start
+        raw, data = data, self._searched(data)
+        whole = self.bulk_bounds
+        if self.lit is None or self.dense:
+            assert whole is not None
+            got = whole(self._for_bulk(data, raw), start, end)
+            self._dense_after(len(got[0]), start, end)
             return got
         starts: list[int] = []
         stops: list[int] = []
@@ -176,7 +188,7 @@ class LineCounter:
             if ls < 0:
                 assert self.bulk_bounds is not None
                 self.dense = True
-                more, tails = self.bulk_bounds(data if self.check is None else raw, le, end)
+                more, tails = self.bulk_bounds(self._for_bulk(data, raw), le, end)
                 starts += more
                 stops += tails
                 break
@@ -197,23 +209,19 @@ class LineCounter:
         """The number of lines of ``data[start:end]`` that match (``start``: the
         start of a line; ``end``: just past a newline, or the end of ``data``)."""
         end = len(data) if end is None else end
-        raw = data
-        if self.table is not None:
-            data = data.translate(self.table)  # newlines stay newlines
-        if self.lit is None:
-            assert self.bulk is not None
-            return self.bulk(data, start, end)
-        if self.dense:
-            assert self.bulk is not None
-            n = self.bulk(data if self.check is None else raw, start, end)
-            self.dense = n * _SPARSE > end - start
+        raw, data = data, self._searched(data)
+        whole = self.bulk
+        if self.lit is None or self.dense:
+            assert whole is not None
+            n = whole(self._for_bulk(data, raw), start, end)
+            self._dense_after(n, start, end)
             return n
         lines = 0
         for ls, le in self._found(data, raw, start, end):
             if ls < 0:
                 assert self.bulk is not None
                 self.dense = True
-                return lines + self.bulk(data if self.check is None else raw, le, end)
+                return lines + self.bulk(self._for_bulk(data, raw), le, end)
             lines += 1
         return lines
 
